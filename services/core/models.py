@@ -116,9 +116,7 @@ class RawItem(BaseModel):
     @property
     def mention_id(self) -> str:
         """The id the mention built from this item will have."""
-        return mention_id(
-            source_kind=self.source_kind, platform_id=self.platform_id, url=self.url
-        )
+        return mention_id(source_kind=self.source_kind, platform_id=self.platform_id, url=self.url)
 
     def to_mention(self) -> Mention:
         """Builds an unanalyzed mention; the item's publication time defaults to collection."""

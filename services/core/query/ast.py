@@ -111,7 +111,12 @@ def to_text(node: Node) -> str:
         case Or(children):
             return "(" + " OR ".join(to_text(c) for c in children) + ")"
         case Not(child):
-            return "NOT " + to_text(child)
+            inner = to_text(child)
+            return "NOT " + (
+                inner
+                if isinstance(child, And | Or | Term | Prefix | Phrase | FieldFilter)
+                else f"({inner})"
+            )
         case MatchAll():
             return "*"
     raise TypeError(f"not a query node: {node!r}")

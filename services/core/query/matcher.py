@@ -112,8 +112,7 @@ def _has_phrase(tokens: list[str], words: tuple[str, ...]) -> bool:
     n = len(words)
     first = words[0]
     return any(
-        tokens[i] == first and tuple(tokens[i : i + n]) == words
-        for i in range(len(tokens) - n + 1)
+        tokens[i] == first and tuple(tokens[i : i + n]) == words for i in range(len(tokens) - n + 1)
     )
 
 

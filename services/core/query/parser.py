@@ -83,7 +83,7 @@ def _lex(query: str) -> list[_Token]:
         elif ch == ")":
             tokens.append(_Token("RPAREN", ch, i))
             i += 1
-        elif ch in "\"“”«»":
+        elif ch in '"“”«»':
             closer = {"“": "”", "«": "»"}.get(ch, '"' if ch == '"' else ch)
             end = query.find(closer, i + 1)
             if end < 0 and closer != '"':
@@ -124,10 +124,25 @@ def _lex(query: str) -> list[_Token]:
     return tokens
 
 
+def _drop_punctuation(tokens: list[_Token]) -> list[_Token]:
+    """Drops stand-alone punctuation ("Veloria - avis"), unless it is all there is."""
+    kept = [
+        t
+        for i, t in enumerate(tokens)
+        if not (
+            t.kind == "WORD"
+            and not tokenize(t.text)
+            and "*" not in t.text
+            and not (i and tokens[i - 1].kind == "FIELD")
+        )
+    ]
+    return kept if len(kept) > 1 else tokens
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
-        self.tokens = _lex(query)
+        self.tokens = _drop_punctuation(_lex(query))
         self.index = 0
         self.depth = 0
         self.clauses = 0
@@ -278,9 +293,7 @@ class _Parser:
                 "the query ends too early", position=token.position, expected=expected
             )
         if token.kind == "RPAREN":
-            raise QuerySyntaxError(
-                "unexpected ')'", position=token.position, expected=expected
-            )
+            raise QuerySyntaxError("unexpected ')'", position=token.position, expected=expected)
         raise QuerySyntaxError(
             f"'{token.text}' cannot start a term", position=token.position, expected=expected
         )
@@ -333,7 +346,8 @@ class _Parser:
             raise QuerySyntaxError(
                 f"unknown field '{token.text}'",
                 position=token.position,
-                expected="one of " + ", ".join(f"{f}:" for f in FILTER_FIELDS)
+                expected="one of "
+                + ", ".join(f"{f}:" for f in FILTER_FIELDS)
                 + " (put the text in quotes to search for it literally)",
             )
         value_token = self.take()

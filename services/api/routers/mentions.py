@@ -1,0 +1,54 @@
+"""Mention search and retrieval."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.api.deps import AuthDep, IndexDep
+from services.api.params import QueryText, Since, Until, mention_filter
+from services.api.problems import Problem
+from services.core.models import Mention
+from services.store.contracts import MAX_PAGE_SIZE, SearchRequest, SortOrder
+
+router = APIRouter(prefix="/mentions", tags=["mentions"], dependencies=[AuthDep])
+
+
+class MentionPage(BaseModel):
+    total: int
+    mentions: list[Mention]
+    next_cursor: str | None
+
+
+@router.get("", summary="Search mentions")
+def search_mentions(
+    index: IndexDep,
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+    sort: SortOrder = SortOrder.NEWEST,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
+) -> MentionPage:
+    """Returns the mentions matching a query, newest first, one page at a time."""
+    request = SearchRequest(
+        filter=mention_filter(q, since, until), sort=sort, limit=limit, cursor=cursor
+    )
+    try:
+        page = index.search(request)
+    except ValueError as exc:
+        raise Problem(400, "Invalid request", str(exc)) from exc
+    return MentionPage(total=page.total, mentions=page.mentions, next_cursor=page.next_cursor)
+
+
+@router.get("/{mention_id}", summary="Get one mention")
+def get_mention(mention_id: str, index: IndexDep) -> Mention:
+    """Returns one mention by id."""
+    mention = index.get(mention_id)
+    if mention is None:
+        raise Problem(404, "Not found", f"no mention has the id {mention_id!r}")
+    return mention

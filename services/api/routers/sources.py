@@ -1,0 +1,94 @@
+"""Sources: CRUD and collection status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from services.api.deps import AuthDep, ContextDep, StateDep
+from services.api.problems import Problem
+from services.core.models import Source, SourceStatus
+from services.core.query import parse_query
+from services.store.state.contract import StateStore
+
+router = APIRouter(prefix="/sources", tags=["sources"], dependencies=[AuthDep])
+
+SOURCE_EXAMPLE = {
+    "name": "velo-blog",
+    "kind": "feed",
+    "url": "https://example.org/feed.xml",
+    "interval_minutes": 30,
+    "keep": "matching",
+}
+
+
+def _check_editable(state: StateStore, name: str) -> None:
+    if state.source_origin(name) == "config":
+        raise Problem(
+            409,
+            "Defined in the config files",
+            f"source '{name}' comes from the workspace YAML; edit it there "
+            "(then `veille config check`)",
+        )
+
+
+def _validate_query(source: Source) -> None:
+    if source.query:
+        parse_query(source.query)  # a QuerySyntaxError becomes a 400 with the position
+
+
+@router.get("", summary="List sources")
+def list_sources(state: StateDep) -> list[Source]:
+    """Every configured source."""
+    return state.list_sources()
+
+
+@router.get("/status", summary="Collection status of every source")
+def list_statuses(state: StateDep) -> list[SourceStatus]:
+    """Last run, items and errors of each source."""
+    return state.list_source_statuses()
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a source")
+def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
+    """Adds a source; it is polled from its next interval on."""
+    _validate_query(source)
+    state.put_source(source, origin="api", create_only=True)
+    ctx.notify_sources_changed()
+    return state.get_source(source.name)
+
+
+
+@router.get("/{name}", summary="Get a source")
+def get_source(name: str, state: StateDep) -> Source:
+    """One source by name."""
+    return state.get_source(name)
+
+
+@router.get("/{name}/status", summary="Collection status of a source")
+def get_status(name: str, state: StateDep) -> SourceStatus:
+    """Last run, items and errors of one source."""
+    state.get_source(name)
+    return state.source_status(name)
+
+
+@router.put("/{name}", summary="Replace a source")
+def replace_source(name: str, source: Source, state: StateDep, ctx: ContextDep) -> Source:
+    """Replaces a source added through the API."""
+    if source.name != name:
+        raise Problem(400, "Name mismatch", "the body's name must match the URL")
+    state.get_source(name)
+    _check_editable(state, name)
+    _validate_query(source)
+    state.put_source(source, origin="api")
+    ctx.notify_sources_changed()
+    return state.get_source(name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a source")
+def delete_source(name: str, state: StateDep, ctx: ContextDep) -> Response:
+    """Deletes a source added through the API; its mentions stay."""
+    state.get_source(name)
+    _check_editable(state, name)
+    state.delete_source(name)
+    ctx.notify_sources_changed()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

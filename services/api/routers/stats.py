@@ -1,0 +1,162 @@
+"""Aggregations: volume and sentiment over time, share of voice, breakdowns, top terms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.api.deps import AuthDep, IndexDep, StateDep
+from services.api.params import QueryText, Since, Until, mention_filter
+from services.core.query.ast import And, FieldFilter, Node
+from services.core.text import fold_keyword
+from services.store.contracts import Dimension, Interval, MentionFilter
+
+router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
+
+DEFAULT_DAYS = 30
+
+
+class Bucket(BaseModel):
+    start: datetime
+    count: int
+    by: dict[str, int] = {}
+
+
+class Series(BaseModel):
+    interval: Interval
+    since: datetime | None
+    until: datetime | None
+    total: int
+    buckets: list[Bucket]
+
+
+class Share(BaseModel):
+    name: str
+    role: str  # "brand" or "competitor"
+    count: int
+    share: float  # 0..1 of all the counted mentions
+
+
+class ShareOfVoice(BaseModel):
+    brand: str
+    since: datetime | None
+    until: datetime | None
+    total: int
+    shares: list[Share]
+
+
+class Count(BaseModel):
+    key: str
+    count: int
+
+
+class Breakdown(BaseModel):
+    dimension: str
+    total: int
+    counts: list[Count]
+
+
+def _series(
+    index: IndexDep, flt: MentionFilter, interval: Interval, split: Dimension | None
+) -> Series:
+    buckets = index.histogram(flt, interval=interval, split_by=split)
+    return Series(
+        interval=interval,
+        since=flt.since,
+        until=flt.until,
+        total=sum(b.count for b in buckets),
+        buckets=[Bucket(start=b.start, count=b.count, by=b.by) for b in buckets],
+    )
+
+
+@router.get("/volume", summary="Mention volume over time")
+def volume(
+    index: IndexDep,
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+    interval: Interval = Interval.DAY,
+) -> Series:
+    """Counts matching mentions per hour, day or week (default: the last 30 days)."""
+    return _series(index, mention_filter(q, since, until, default_days=DEFAULT_DAYS), interval, None)
+
+
+@router.get("/sentiment", summary="Sentiment over time")
+def sentiment(
+    index: IndexDep,
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+    interval: Interval = Interval.DAY,
+) -> Series:
+    """Counts matching mentions per time bucket, split by negative/neutral/positive."""
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    return _series(index, flt, interval, Dimension.SENTIMENT)
+
+
+@router.get("/share-of-voice", summary="Share of voice against competitors")
+def share_of_voice(
+    index: IndexDep,
+    state: StateDep,
+    brand: Annotated[str, Query(description="a brand from the workspace", examples=["Veloria"])],
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+) -> ShareOfVoice:
+    """How many mentions name the brand versus each of its competitors."""
+    target = state.get_brand(brand)
+    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+
+    def count(field: str, name: str) -> int:
+        clause: Node = FieldFilter(field, fold_keyword(name))
+        query: Node = And((base.query, clause))
+        return index.count(MentionFilter(query=query, since=base.since, until=base.until))
+
+    rows = [(target.name, "brand", count("brand", target.name))]
+    rows += [(c, "competitor", count("competitor", c)) for c in target.competitors]
+    total = sum(n for _, _, n in rows)
+    return ShareOfVoice(
+        brand=target.name,
+        since=base.since,
+        until=base.until,
+        total=total,
+        shares=[
+            Share(name=name, role=role, count=n, share=round(n / total, 4) if total else 0.0)
+            for name, role, n in rows
+        ],
+    )
+
+
+@router.get("/breakdown", summary="Counts by sentiment, brand, source, language or topic")
+def breakdown(
+    index: IndexDep,
+    dimension: Dimension,
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Breakdown:
+    """Counts matching mentions per value of one field, largest first."""
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    counts = index.terms(flt, dimension=dimension, size=size)
+    return Breakdown(
+        dimension=dimension.value,
+        total=index.count(flt),
+        counts=[Count(key=c.key, count=c.count) for c in counts],
+    )
+
+
+@router.get("/top-terms", summary="Most frequent words")
+def top_terms(
+    index: IndexDep,
+    q: QueryText = "",
+    since: Since = None,
+    until: Until = None,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[Count]:
+    """The most frequent meaningful words in matching mentions."""
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    return [Count(key=c.key, count=c.count) for c in index.top_terms(flt, size=size)]

@@ -1,0 +1,355 @@
+"""The `veille` command line.
+
+Every command reads the workspace in `--config` (default: ./config) and layers
+settings: defaults < config/*.yaml < VEILLE_* environment < command-line flags.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
+from services.runtime.context import ServiceContext
+from services.runtime.logs import setup_logging
+
+app = typer.Typer(
+    name="veille",
+    help="Veille: self-hosted e-reputation monitoring and social listening.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check the workspace configuration.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+app.add_typer(sources_app, name="sources")
+
+console = Console(stderr=True)
+out = Console()
+log = logging.getLogger("veille.cli")
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="VEILLE_CONFIG",
+        help="workspace folder (or one YAML file)",
+        show_default=True,
+    ),
+]
+DEFAULT_CONFIG = Path("config")
+
+
+class CliError(Exception):
+    """An error to print as one clear line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _load(config: Path, overrides: dict[str, Any] | None = None) -> LoadedWorkspace:
+    try:
+        loaded = load_workspace(config, overrides=overrides)
+    except ConfigError as exc:
+        console.print(f"[red]The workspace in {config} has {len(exc.problems)} problem(s):[/red]")
+        for problem in exc.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    setup_logging(level=loaded.settings.log_level, fmt=loaded.settings.log_format)
+    return loaded
+
+
+@contextmanager
+def _context(config: Path, overrides: dict[str, Any] | None = None) -> Iterator[ServiceContext]:
+    loaded = _load(config, overrides)
+    ctx = ServiceContext(loaded.settings, loaded.workspace)
+    try:
+        yield ctx
+    except (CliError, typer.Exit):
+        raise
+    except Exception as exc:
+        _fail(exc)
+    finally:
+        try:
+            ctx.close()
+        except Exception:
+            log.debug("error while closing", exc_info=True)
+
+
+def _fail(exc: Exception) -> None:
+    """Turns known failures into one readable line; logs the rest without a traceback."""
+    log.debug("command failed", exc_info=exc)
+    message = str(exc) or type(exc).__name__
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
+    from services.runtime.worker import drain
+
+    pending = ctx.state.inbox_counts().get("pending", 0)
+    if not pending:
+        return
+    with _progress() as progress:
+        task = progress.add_task(description, total=pending)
+        outcome = drain(ctx, progress=lambda n: progress.advance(task, n))
+    console.print(
+        f"analyzed {outcome.claimed}: {outcome.stored} stored, "
+        f"{outcome.dropped} not matching their source's filter"
+        + (f", [red]{outcome.failed} failed (kept in the inbox)[/red]" if outcome.failed else "")
+    )
+
+
+def _import_demo_if_empty(ctx: ServiceContext) -> None:
+    from services.runtime.importer import demo_items
+    from services.store.contracts import MentionFilter
+
+    if not ctx.settings.demo_data or ctx.index.count(MentionFilter()) > 0:
+        return
+    items = demo_items()
+    queued = ctx.state.enqueue_items(items)
+    console.print(f"importing {queued} demo mentions (settings.demo_data: false to skip)")
+    _drain_with_progress(ctx, "analyzing demo mentions")
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    host: Annotated[str | None, typer.Option(help="API host (settings.api.host)")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (settings.api.port)")] = None,
+    demo: Annotated[
+        bool | None, typer.Option("--demo/--no-demo", help="import demo data into an empty store")
+    ] = None,
+) -> None:
+    """Start the whole service: collectors, analyzer and API, on one machine."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.collector.scheduler import CollectorScheduler
+    from services.runtime.worker import AnalysisWorker
+
+    overrides = {"api.host": host, "api.port": port, "demo_data": demo}
+    with _context(config, overrides) as ctx:
+        ctx.sync_workspace()
+        _import_demo_if_empty(ctx)
+        worker = AnalysisWorker(ctx)
+        scheduler = CollectorScheduler(
+            ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
+        )
+        ctx.sources_changed.append(scheduler.refresh)
+        worker.start()
+        scheduler.start()
+        api = ctx.settings.api
+        console.print(
+            f"Veille is up: API on http://{api.host}:{api.port}/api/v1 "
+            f"(docs: http://{api.host}:{api.port}/docs). Ctrl-C stops it."
+        )
+        try:
+            uvicorn.run(
+                create_app(ctx), host=api.host, port=api.port, log_config=None, access_log=False
+            )
+        finally:
+            console.print("stopping: finishing the current collection and analysis…")
+            scheduler.shutdown()
+            worker.stop()
+
+
+@app.command()
+def collect(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    once: Annotated[bool, typer.Option("--once", help="poll each source once, then exit")] = False,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="only this source (repeatable)")
+    ] = None,
+) -> None:
+    """Poll sources: once (`--once`), or on their intervals until Ctrl-C."""
+    from services.collector.scheduler import CollectorScheduler
+
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        scheduler = CollectorScheduler(
+            ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
+        )
+        if not once:
+            scheduler.start()
+            console.print("collecting on each source's interval; Ctrl-C stops")
+            try:
+                _wait_forever()
+            finally:
+                scheduler.shutdown()
+            return
+        known = {s.name for s in ctx.state.list_sources()}
+        unknown = [name for name in source or [] if name not in known]
+        if unknown:
+            raise CliError(f"unknown source(s): {', '.join(unknown)}")
+        runs = scheduler.run_once(source or None)
+        table = Table("source", "status", "items", "new", "error")
+        for run in runs:
+            table.add_row(
+                run.source_name, run.status.value, str(run.items_found), str(run.items_new),
+                run.error or "",
+            )
+        out.print(table)
+
+
+def _wait_forever() -> None:
+    import threading
+
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def analyze(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Analyze and store everything waiting in the inbox, then exit."""
+    with _context(config) as ctx:
+        before = ctx.state.inbox_counts()
+        if not before.get("pending"):
+            console.print("the inbox is empty: nothing to analyze")
+            return
+        _drain_with_progress(ctx, "analyzing")
+
+
+@app.command()
+def api(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    host: Annotated[str | None, typer.Option(help="API host")] = None,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+) -> None:
+    """Serve the REST API only (no collection or analysis)."""
+    import uvicorn
+
+    from services.api.app import create_app
+
+    with _context(config, {"api.host": host, "api.port": port}) as ctx:
+        ctx.sync_workspace()
+        settings = ctx.settings.api
+        uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_config=None)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSON Lines export: one mention per line")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    source: Annotated[
+        str | None, typer.Option(help="source name for lines that have none (default: file name)")
+    ] = None,
+) -> None:
+    """Backfill mentions from a JSONL export; they are analyzed like collected ones."""
+    from services.runtime.importer import enqueue_file
+
+    if not file.is_file():
+        raise CliError(f"{file}: no such file")
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        report = enqueue_file(file, ctx.state.enqueue_items, default_source=source)
+        for error in report.errors:
+            console.print(f"  skipped {error}", highlight=False, markup=False)
+        console.print(
+            f"{file}: {report.read} lines read, {report.queued} new or changed mentions queued, "
+            f"{report.skipped} skipped"
+        )
+        _drain_with_progress(ctx, "analyzing imported mentions")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Validate the workspace and report every mistake with file, line and field."""
+    loaded = _load(config)
+    ws = loaded.workspace
+    out.print(
+        f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
+        f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s)"
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who or what the key is for")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the key")] = False,
+) -> None:
+    """Create an API key; it is shown once and only its hash is stored."""
+    with _context(config) as ctx:
+        key = ctx.state.create_api_key(name)
+    if quiet:
+        out.print(key, highlight=False)
+    else:
+        out.print(f"API key for {name} (shown once, keep it secret):\n{key}", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """List API keys (never their secret)."""
+    with _context(config) as ctx:
+        table = Table("id", "name", "created", "last used", "revoked")
+        for info in ctx.state.list_api_keys():
+            table.add_row(
+                info.key_id, info.name, f"{info.created_at:%Y-%m-%d %H:%M}",
+                f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "-",
+                "yes" if info.revoked else "",
+            )
+        out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Revoke an API key by its id."""
+    with _context(config) as ctx:
+        ctx.state.revoke_api_key(key_id)
+    out.print(f"revoked {key_id}")
+
+
+@sources_app.command("status")
+def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Show each source's last run, items and errors."""
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        table = Table("source", "state", "last run", "items", "error")
+        for status in ctx.state.list_source_statuses():
+            table.add_row(
+                status.name, status.state,
+                f"{status.last_run_at:%Y-%m-%d %H:%M}" if status.last_run_at else "-",
+                str(status.total_items), status.last_error or "",
+            )
+        out.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point that prints known errors as one line instead of a traceback."""
+    try:
+        app(args=argv)
+    except CliError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(exc.code)
+

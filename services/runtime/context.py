@@ -1,0 +1,93 @@
+"""The running service's parts, opened once and shared by the CLI, the API and workers.
+
+Each part opens lazily: `veille api` never loads the analyzer's models, and
+`veille config check` opens nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from services.core.settings import Settings
+from services.core.workspace import Workspace
+from services.store.contracts import MentionIndex, open_index
+from services.store.state.contract import StateStore
+
+if TYPE_CHECKING:
+    from services.analyzer.pipeline import Analyzer
+
+log = logging.getLogger("veille.runtime")
+
+
+class ServiceContext:
+    """Settings, workspace and the stores and analyzer built from them."""
+
+    def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
+        self.settings = settings
+        self.workspace = workspace or Workspace()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.sources_changed: list[Callable[[], None]] = []
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def state(self) -> StateStore:
+        """The state store, migrated to the current schema."""
+        from services.store.state import open_state
+
+        return open_state(self.settings.store.state_url)
+
+    @cached_property
+    def index(self) -> MentionIndex:
+        """The mention index."""
+        return open_index(self.settings.store.index_url)
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        """The analyzer, tagging with the brands and competitors the state store holds."""
+        from services.analyzer.pipeline import Analyzer
+
+        return Analyzer(
+            self.settings.analyzer,
+            brands=self.state.list_brands(),
+            competitors=self.state.list_competitors(),
+        )
+
+    def sync_workspace(self) -> None:
+        """Makes the state store's config-owned sources and brands match the YAML files."""
+        self.state.sync_workspace(
+            sources=self.workspace.sources,
+            brands=self.workspace.brands,
+            competitors=self.workspace.competitors,
+        )
+
+    def brands_changed(self) -> None:
+        """Rebuilds the brand tagger after brands or competitors changed."""
+        if "analyzer" in self.__dict__:
+            self.analyzer.update_workspace(
+                self.state.list_brands(), self.state.list_competitors()
+            )
+
+    def notify_sources_changed(self) -> None:
+        """Tells the scheduler (when one runs) to pick up added or removed sources."""
+        for callback in self.sources_changed:
+            try:
+                callback()
+            except Exception:
+                log.exception("could not apply the source change to the scheduler")
+
+    def close(self) -> None:
+        """Closes whatever was opened."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for name in ("index", "state"):
+            part = self.__dict__.get(name)
+            if part is not None:
+                part.close()

@@ -1,0 +1,108 @@
+"""The analysis worker: inbox -> analyzer -> mention index.
+
+Items leave the inbox only after their mentions are stored (or dropped by their
+source's filter), so killing the worker at any point loses nothing; a restarted
+worker re-analyzes the batch it held, and the index's upsert makes that harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.core.models import Mention, Source
+from services.runtime.context import ServiceContext
+
+log = logging.getLogger("veille.worker")
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    stored: int = 0
+    dropped: int = 0
+    failed: int = 0
+
+
+def process_batch(ctx: ServiceContext, *, limit: int | None = None) -> BatchOutcome:
+    """Analyzes and stores one batch from the inbox; returns what happened to it."""
+    size = limit or ctx.settings.analyzer.batch_size
+    claimed = ctx.state.claim_items(limit=size, lease_seconds=600)
+    if not claimed:
+        return BatchOutcome()
+    ids = [c.mention_id for c in claimed]
+    try:
+        mentions = [c.item.to_mention() for c in claimed]
+        analyzed = ctx.analyzer.analyze(
+            mentions, declared_languages=[c.item.language for c in claimed]
+        )
+        sources = {s.name: s for s in ctx.state.list_sources()}
+        kept = [m for m in analyzed if _keep(ctx, m, sources.get(m.source_name))]
+        if kept:
+            ctx.index.upsert(kept)
+    except Exception as exc:
+        log.exception("analysis of %d items failed; they go back to the inbox", len(ids))
+        ctx.state.release_items(ids, error=f"{type(exc).__name__}: {exc}")
+        return BatchOutcome(claimed=len(ids), failed=len(ids))
+    ctx.state.ack_items(ids)
+    return BatchOutcome(claimed=len(ids), stored=len(kept), dropped=len(ids) - len(kept))
+
+
+def _keep(ctx: ServiceContext, mention: Mention, source: Source | None) -> bool:
+    # Imports and demo data have no configured source: the user chose to load them.
+    return source is None or ctx.analyzer.is_relevant(mention, source)
+
+
+def drain(ctx: ServiceContext, *, progress: Progress | None = None) -> BatchOutcome:
+    """Processes the inbox until it is empty (`veille analyze`, `veille import`)."""
+    total = BatchOutcome()
+    while True:
+        outcome = process_batch(ctx)
+        if outcome.claimed == 0:
+            return total
+        total.claimed += outcome.claimed
+        total.stored += outcome.stored
+        total.dropped += outcome.dropped
+        total.failed += outcome.failed
+        if progress:
+            progress(outcome.claimed)
+        if outcome.failed:
+            return total  # do not spin on a batch that keeps failing
+
+
+class AnalysisWorker(threading.Thread):
+    """Background thread that keeps the inbox drained while the service runs."""
+
+    def __init__(self, ctx: ServiceContext, *, idle_seconds: float = 2.0) -> None:
+        super().__init__(name="veille-analyzer", daemon=True)
+        self.ctx = ctx
+        self.idle_seconds = idle_seconds
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        log.info("analysis worker started")
+        while not self._stop_event.is_set():
+            try:
+                outcome = process_batch(self.ctx)
+            except Exception:
+                log.exception("analysis worker error; retrying shortly")
+                outcome = BatchOutcome(failed=1)
+            if outcome.stored or outcome.dropped:
+                log.info(
+                    "analyzed %d items: %d stored, %d not matching their source's filter",
+                    outcome.claimed,
+                    outcome.stored,
+                    outcome.dropped,
+                )
+            if outcome.claimed == 0 or outcome.failed:
+                self._stop_event.wait(self.idle_seconds)
+        log.info("analysis worker stopped")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Asks the worker to finish its batch and stop."""
+        self._stop_event.set()
+        self.join(timeout)

@@ -1,0 +1,47 @@
+"""Builders for test data, shared by every test package."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.core.models import Mention, RawItem, Sentiment, SentimentLabel
+
+_counter = itertools.count()
+BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def make_mention(**fields: Any) -> Mention:
+    """A valid analyzed mention; any field can be overridden."""
+    n = next(_counter)
+    defaults: dict[str, Any] = {
+        "id": f"m{n:06d}",
+        "source_kind": "feed",
+        "source_name": "test-feed",
+        "url": f"https://www.example.org/posts/{n}",
+        "title": "",
+        "text": "Veloria makes bikes",
+        "author": "someone",
+        "published_at": BASE_TIME + timedelta(minutes=n),
+        "language": "en",
+        "brands": ["Veloria"],
+        "sentiment": Sentiment(label=SentimentLabel.NEUTRAL, score=0.9),
+    }
+    defaults.update(fields)
+    return Mention(**defaults)
+
+
+def make_item(**fields: Any) -> RawItem:
+    """A collected, unanalyzed item; any field can be overridden."""
+    n = next(_counter)
+    defaults: dict[str, Any] = {
+        "source_kind": "feed",
+        "source_name": "test-feed",
+        "url": f"https://www.example.org/items/{n}",
+        "title": f"Item {n}",
+        "text": "J'adore mon vélo Veloria",
+        "published_at": BASE_TIME + timedelta(minutes=n),
+    }
+    defaults.update(fields)
+    return RawItem(**defaults)
