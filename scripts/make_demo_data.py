@@ -56,7 +56,10 @@ EN_NEUTRAL = [
     "Review roundup: urban e-bikes compared, including the {b}.",
 ]
 CROSS = [
-    ("fr", "J'adore mon Veloria, mais le SAV de Trekko a été une catastrophe avec mon ancien vélo."),
+    (
+        "fr",
+        "J'adore mon Veloria, mais le SAV de Trekko a été une catastrophe avec mon ancien vélo.",
+    ),
     ("fr", "Entre Veloria et Voltaire Cycles, j'hésite encore, quelqu'un a un avis ?"),
     ("en", "Switched from Trekko to Veloria and the difference in ride quality is huge."),
     ("en", "Voltaire Cycles looks nice but Veloria support is far better."),

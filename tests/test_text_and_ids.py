@@ -18,7 +18,16 @@ def test_fold(text: str, folded: str) -> None:
 
 def test_tokenize_splits_on_punctuation_and_keeps_digits() -> None:
     assert tokenize("J'adore l'e-bike #Veloria (3.5 kW) @trekko!") == [
-        "j", "adore", "l", "e", "bike", "veloria", "3", "5", "kw", "trekko",
+        "j",
+        "adore",
+        "l",
+        "e",
+        "bike",
+        "veloria",
+        "3",
+        "5",
+        "kw",
+        "trekko",
     ]
 
 
@@ -29,7 +38,10 @@ def test_tokenize_drops_absurdly_long_tokens() -> None:
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("https://WWW.Example.org:443/a/?utm_source=x&b=2&a=1#top", "https://www.example.org/a?a=1&b=2"),
+        (
+            "https://WWW.Example.org:443/a/?utm_source=x&b=2&a=1#top",
+            "https://www.example.org/a?a=1&b=2",
+        ),
         ("http://example.org", "http://example.org/"),
         ("https://example.org/p?fbclid=abc", "https://example.org/p"),
     ],

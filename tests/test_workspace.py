@@ -81,5 +81,5 @@ def test_settings_layers_yaml_then_environment_then_command_line(
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no \\*.yaml workspace file"):
+    with pytest.raises(ConfigError, match=r"no \*\.yaml workspace file"):
         load_workspace(tmp_path)

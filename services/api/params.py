@@ -15,9 +15,9 @@ QueryText = Annotated[
     str,
     Query(
         max_length=4000,
-        description="query language: AND, OR, NOT, -word, (…), \"phrase\", NEAR/n, word*, "
+        description='query language: AND, OR, NOT, -word, (…), "phrase", NEAR/n, word*, '
         "lang:, brand:, competitor:, source:, sentiment:, author:, site:, topic:",
-        examples=['veloria AND (livraison OR delivery) -promo', "brand:Veloria sentiment:negative"],
+        examples=["veloria AND (livraison OR delivery) -promo", "brand:Veloria sentiment:negative"],
     ),
 ]
 Since = Annotated[

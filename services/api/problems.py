@@ -99,7 +99,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is nothing at {request.url.path}; see /docs for the API"
-        return problem_response(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
+        return problem_response(
+            request, exc.status_code, titles.get(exc.status_code, "Error"), detail
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -214,7 +214,10 @@ def collect(
         table = Table("source", "status", "items", "new", "error")
         for run in runs:
             table.add_row(
-                run.source_name, run.status.value, str(run.items_found), str(run.items_new),
+                run.source_name,
+                run.status.value,
+                str(run.items_found),
+                str(run.items_new),
                 run.error or "",
             )
         out.print(table)
@@ -222,11 +225,10 @@ def collect(
 
 def _wait_forever() -> None:
     import threading
+    from contextlib import suppress
 
-    try:
+    with suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -315,7 +317,9 @@ def keys_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         table = Table("id", "name", "created", "last used", "revoked")
         for info in ctx.state.list_api_keys():
             table.add_row(
-                info.key_id, info.name, f"{info.created_at:%Y-%m-%d %H:%M}",
+                info.key_id,
+                info.name,
+                f"{info.created_at:%Y-%m-%d %H:%M}",
                 f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "-",
                 "yes" if info.revoked else "",
             )
@@ -338,9 +342,11 @@ def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         table = Table("source", "state", "last run", "items", "error")
         for status in ctx.state.list_source_statuses():
             table.add_row(
-                status.name, status.state,
+                status.name,
+                status.state,
                 f"{status.last_run_at:%Y-%m-%d %H:%M}" if status.last_run_at else "-",
-                str(status.total_items), status.last_error or "",
+                str(status.total_items),
+                status.last_error or "",
             )
         out.print(table)
 
@@ -352,4 +358,3 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(exc.code)
-

@@ -109,8 +109,7 @@ def build_settings(
     yaml_settings: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None
 ) -> Settings:
     """Layers defaults < YAML `settings:` < environment < `overrides` (the command line)."""
-    yaml_settings = yaml_settings or {}
-    overrides = overrides or {}
+    yaml_layer = yaml_settings or {}
 
     class _Layered(Settings):
         @classmethod
@@ -122,9 +121,9 @@ def build_settings(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _DictSource(settings_cls, yaml_settings))
+            return (init_settings, env_settings, _DictSource(settings_cls, yaml_layer))
 
-    layered = _Layered(**_nest(overrides))
+    layered = _Layered(**_nest(overrides or {}))
     return Settings.model_validate(layered.model_dump())
 
 

@@ -136,7 +136,7 @@ def _merge_file(path: Path, located: _Located) -> list[ConfigProblem]:
         return [ConfigProblem(name, line, "", f"invalid YAML: {reason}")]
     except OSError as exc:
         return [ConfigProblem(name, None, "", f"cannot read: {exc.strerror}")]
-    if data is None:
+    if data is None or node is None:
         return []
     if not isinstance(data, dict):
         return [ConfigProblem(name, 1, "", "the file must be a mapping (brands:, sources:, ...)")]

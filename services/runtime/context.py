@@ -69,9 +69,7 @@ class ServiceContext:
     def brands_changed(self) -> None:
         """Rebuilds the brand tagger after brands or competitors changed."""
         if "analyzer" in self.__dict__:
-            self.analyzer.update_workspace(
-                self.state.list_brands(), self.state.list_competitors()
-            )
+            self.analyzer.update_workspace(self.state.list_brands(), self.state.list_competitors())
 
     def notify_sources_changed(self) -> None:
         """Tells the scheduler (when one runs) to pick up added or removed sources."""

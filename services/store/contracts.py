@@ -119,7 +119,9 @@ class MentionIndex(ABC):
         (`since`..`until`, or the first..last match when open) are included with 0."""
 
     @abstractmethod
-    def terms(self, flt: MentionFilter, *, dimension: Dimension, size: int = 10) -> list[CountBucket]:
+    def terms(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10
+    ) -> list[CountBucket]:
         """Counts matches per value of a keyword field, largest first, ties by key."""
 
     @abstractmethod

@@ -57,7 +57,6 @@ def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
     return state.get_source(source.name)
 
 
-
 @router.get("/{name}", summary="Get a source")
 def get_source(name: str, state: StateDep) -> Source:
     """One source by name."""

@@ -81,7 +81,9 @@ def volume(
     interval: Interval = Interval.DAY,
 ) -> Series:
     """Counts matching mentions per hour, day or week (default: the last 30 days)."""
-    return _series(index, mention_filter(q, since, until, default_days=DEFAULT_DAYS), interval, None)
+    return _series(
+        index, mention_filter(q, since, until, default_days=DEFAULT_DAYS), interval, None
+    )
 
 
 @router.get("/sentiment", summary="Sentiment over time")

@@ -81,7 +81,11 @@ class StateStore(Protocol):
     def put_competitor(self, competitor: Competitor, *, origin: Origin) -> None: ...
     def delete_competitor(self, name: str) -> None: ...
     def sync_workspace(
-        self, *, sources: Sequence[Source], brands: Sequence[Brand], competitors: Sequence[Competitor]
+        self,
+        *,
+        sources: Sequence[Source],
+        brands: Sequence[Brand],
+        competitors: Sequence[Competitor],
     ) -> None:
         """Makes the config-owned rows exactly these (API-owned rows are kept)."""
         ...
@@ -91,11 +95,16 @@ class StateStore(Protocol):
         """The collector's saved position for a source ({} when none)."""
         ...
 
+    def set_cursor(self, source_name: str, cursor: dict[str, Any]) -> None:
+        """Saves a source's cursor on its own (record_collection does it with the items)."""
+        ...
+
     def record_collection(
         self, *, run: CollectionRun, items: Sequence[RawItem], cursor: dict[str, Any] | None
     ) -> int:
         """In one transaction: enqueue new or changed items, save the cursor (when not None)
-        and the run. Returns how many items were new or changed."""
+        and the run. Returns how many items were new or changed; the stored run's
+        `items_new` is that number, whatever the caller passed."""
         ...
 
     def record_run(self, run: CollectionRun) -> None:
@@ -116,7 +125,10 @@ class StateStore(Protocol):
         ...
 
     def ack_items(self, mention_ids: Sequence[str]) -> None:
-        """Marks items done (analyzed and stored, or dropped by the source's filter)."""
+        """Marks leased items done (analyzed and stored, or dropped by the source's filter).
+
+        Only leased rows change: an item re-collected with new content while an analyzer
+        held it stays pending, so the new version is analyzed too."""
         ...
 
     def release_items(self, mention_ids: Sequence[str], *, error: str | None = None) -> None:

@@ -1,0 +1,349 @@
+"""The state store on SQLAlchemy 2: SQLite (default, one file) or PostgreSQL.
+
+    store = SqlStateStore("sqlite:///data/veille.db")   # migrates to the newest schema
+    store = SqlStateStore("postgresql+psycopg://veille:secret@db:5432/veille")
+
+Each public method is one transaction; `record_collection` puts the enqueue, the
+cursor and the run in the same one, so a collector killed mid-run stored all or
+nothing. The rules live next to the SQL: ownership of workspace rows in
+`workspace.py`, run statuses and the "unreachable:" error convention in `runs.py`,
+the inbox's dedup, leases and attempts in `inbox.py`, API keys in `apikeys.py`.
+
+Errors: NotFoundError and ConflictError (from the contract) for what the caller
+asked; ValueError for malformed arguments; StateStoreError, with a sentence naming
+the store, when the database cannot be opened or used (bad URL, server down, wrong
+password, locked for too long, a schema newer than this code).
+
+Times are compared with this process's clock: the machines sharing a PostgreSQL
+store should keep their clocks synchronised (NTP), or leases expire early or late.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+from services.core.models import Brand, Competitor, RawItem, Source, SourceStatus, utcnow
+from services.store.state import apikeys, inbox, runs, workspace
+from services.store.state.contract import (
+    ApiKeyInfo,
+    CollectionRun,
+    InboxItem,
+    Origin,
+)
+from services.store.state.engine import (
+    StateStoreError,
+    create_state_engine,
+    explain,
+    parse_url,
+    read_transaction,
+    write_transaction,
+)
+from services.store.state.migrate import check_at_head, upgrade_to_head
+
+__all__ = ["SqlStateStore", "StateStoreError"]
+
+
+class SqlStateStore:
+    """Implements `StateStore` on SQLite or PostgreSQL."""
+
+    def __init__(
+        self, url: str, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        """Opens the store at `url`, upgrading its schema first unless `migrate` is False.
+
+        `clock` returns the current aware time; tests pass a controllable one.
+        """
+        self._url = parse_url(url)
+        self._clock = clock
+        self._engine = create_state_engine(self._url)
+        try:
+            with self._errors(doing="open"):
+                with self._engine.connect():
+                    pass
+                if migrate:
+                    upgrade_to_head(self._engine)
+                else:
+                    check_at_head(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqlStateStore({self._url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> SqlStateStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- workspace: sources, brands, competitors ---------------------------------
+
+    def list_sources(self) -> list[Source]:
+        """Every source, by name."""
+        with self._read() as conn:
+            return workspace.list_all(conn, workspace.SOURCES)
+
+    def get_source(self, name: str) -> Source:
+        """One source; NotFoundError when absent."""
+        with self._read() as conn:
+            return workspace.get(conn, workspace.SOURCES, name)
+
+    def source_origin(self, name: str) -> Origin:
+        """Who owns a source: 'config' or 'api'."""
+        with self._read() as conn:
+            return workspace.origin(conn, workspace.SOURCES, name)
+
+    def put_source(self, source: Source, *, origin: Origin, create_only: bool = False) -> None:
+        """Creates or replaces a source; ConflictError when create_only and it exists,
+        or when the API tries to change a config-owned source."""
+        with self._write() as conn:
+            workspace.put(
+                conn,
+                workspace.SOURCES,
+                source,
+                origin=origin,
+                create_only=create_only,
+                now=self._now(),
+            )
+
+    def delete_source(self, name: str) -> None:
+        """Deletes a source with its cursor, runs and status; NotFoundError when absent."""
+        with self._write() as conn:
+            workspace.delete(conn, workspace.SOURCES, name)
+
+    def list_brands(self) -> list[Brand]:
+        """Every brand, by name."""
+        with self._read() as conn:
+            return workspace.list_all(conn, workspace.BRANDS)
+
+    def get_brand(self, name: str) -> Brand:
+        """One brand; NotFoundError when absent."""
+        with self._read() as conn:
+            return workspace.get(conn, workspace.BRANDS, name)
+
+    def brand_origin(self, name: str) -> Origin:
+        """Who owns a brand: 'config' or 'api'."""
+        with self._read() as conn:
+            return workspace.origin(conn, workspace.BRANDS, name)
+
+    def put_brand(self, brand: Brand, *, origin: Origin, create_only: bool = False) -> None:
+        """Creates or replaces a brand (same rules as put_source)."""
+        with self._write() as conn:
+            workspace.put(
+                conn,
+                workspace.BRANDS,
+                brand,
+                origin=origin,
+                create_only=create_only,
+                now=self._now(),
+            )
+
+    def delete_brand(self, name: str) -> None:
+        """Deletes a brand; NotFoundError when absent."""
+        with self._write() as conn:
+            workspace.delete(conn, workspace.BRANDS, name)
+
+    def list_competitors(self) -> list[Competitor]:
+        """Every competitor, by name."""
+        with self._read() as conn:
+            return workspace.list_all(conn, workspace.COMPETITORS)
+
+    def put_competitor(self, competitor: Competitor, *, origin: Origin) -> None:
+        """Creates or replaces a competitor (same rules as put_source)."""
+        with self._write() as conn:
+            workspace.put(
+                conn,
+                workspace.COMPETITORS,
+                competitor,
+                origin=origin,
+                create_only=False,
+                now=self._now(),
+            )
+
+    def delete_competitor(self, name: str) -> None:
+        """Deletes a competitor; NotFoundError when absent."""
+        with self._write() as conn:
+            workspace.delete(conn, workspace.COMPETITORS, name)
+
+    def sync_workspace(
+        self,
+        *,
+        sources: Sequence[Source],
+        brands: Sequence[Brand],
+        competitors: Sequence[Competitor],
+    ) -> None:
+        """Makes the config-owned rows exactly these, in one transaction; API rows are
+        kept, except those whose name a config entry takes over (config wins)."""
+        now = self._now()
+        with self._write() as conn:
+            workspace.sync(conn, workspace.SOURCES, sources, now=now)
+            workspace.sync(conn, workspace.BRANDS, brands, now=now)
+            workspace.sync(conn, workspace.COMPETITORS, competitors, now=now)
+
+    # -- collection --------------------------------------------------------------
+
+    def get_cursor(self, source_name: str) -> dict[str, Any]:
+        """The collector's saved position for a source ({} when none)."""
+        with self._read() as conn:
+            return runs.get_cursor(conn, source_name)
+
+    def set_cursor(self, source_name: str, cursor: dict[str, Any]) -> None:
+        """Saves a source's cursor on its own (record_collection does it with the items)."""
+        with self._write() as conn:
+            runs.require_source(conn, source_name)
+            runs.set_cursor(conn, source_name, cursor, now=self._now())
+
+    def record_collection(
+        self, *, run: CollectionRun, items: Sequence[RawItem], cursor: dict[str, Any] | None
+    ) -> int:
+        """In one transaction: enqueue new or changed items, save the cursor (when not None)
+        and the run. Returns how many items were new or changed, which is also the
+        `items_new` stored with the run (whatever the run said). NotFoundError when the
+        source does not exist (deleted while it was being collected)."""
+        now = self._now()
+        with self._write() as conn:
+            runs.require_source(conn, run.source_name)
+            added = inbox.enqueue(conn, items, now=now)
+            if cursor is not None:
+                runs.set_cursor(conn, run.source_name, cursor, now=now)
+            runs.insert_run(conn, dataclasses.replace(run, items_new=added))
+        return added
+
+    def record_run(self, run: CollectionRun) -> None:
+        """Saves a run that collected nothing (an error, a 304)."""
+        with self._write() as conn:
+            runs.require_source(conn, run.source_name)
+            runs.insert_run(conn, run)
+
+    def source_status(self, name: str) -> SourceStatus:
+        """What the last runs of a source did; NotFoundError when absent."""
+        with self._read() as conn:
+            return runs.status(conn, name)
+
+    def list_source_statuses(self) -> list[SourceStatus]:
+        """The status of every source, by name."""
+        with self._read() as conn:
+            return runs.statuses(conn)
+
+    def recent_runs(self, source_name: str, *, limit: int = 20) -> list[CollectionRun]:
+        """The last runs of a source, newest first ([] for an unknown source)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self._read() as conn:
+            return runs.recent(conn, source_name, limit=limit)
+
+    # -- the inbox ---------------------------------------------------------------
+
+    def enqueue_items(self, items: Sequence[RawItem]) -> int:
+        """Adds items not seen before (or whose content changed); returns how many."""
+        now = self._now()
+        with self._write() as conn:
+            return inbox.enqueue(conn, items, now=now)
+
+    def claim_items(self, *, limit: int, lease_seconds: float = 300) -> list[InboxItem]:
+        """Leases up to `limit` pending items (or items whose lease expired), oldest first."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        now = self._now()
+        with self._write() as conn:
+            return inbox.claim(conn, limit=limit, lease_seconds=lease_seconds, now=now)
+
+    def ack_items(self, mention_ids: Sequence[str]) -> None:
+        """Marks leased items done (analyzed and stored, or dropped by the source's filter)."""
+        with self._write() as conn:
+            inbox.ack(conn, mention_ids, now=self._now())
+
+    def release_items(self, mention_ids: Sequence[str], *, error: str | None = None) -> None:
+        """Gives leased items back; after 5 attempts an item is parked as failed."""
+        with self._write() as conn:
+            inbox.release(conn, mention_ids, error=error, now=self._now())
+
+    def inbox_counts(self) -> dict[str, int]:
+        """{'pending': n, 'leased': n, 'done': n, 'failed': n}."""
+        with self._read() as conn:
+            return inbox.counts(conn)
+
+    # -- API keys ----------------------------------------------------------------
+
+    def create_api_key(self, name: str) -> str:
+        """Returns the new key in clear, once; only its hash is stored."""
+        with self._write() as conn:
+            return apikeys.insert(conn, name=name, now=self._now())
+
+    def verify_api_key(self, key: str) -> ApiKeyInfo | None:
+        """The key's description when it is valid and not revoked, else None."""
+        parsed = apikeys.parse_key(key)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        with self._read() as conn:
+            row = apikeys.find(conn, key_id)
+        if row is None or not apikeys.secret_matches(secret, row.secret_sha256) or row.revoked:
+            return None
+        found = apikeys.info(row)
+        now = self._now()
+        if found.last_used_at is None or now - found.last_used_at >= apikeys.TOUCH_INTERVAL:
+            with self._write() as conn:
+                apikeys.touch(conn, key_id, now=now)
+            found = dataclasses.replace(found, last_used_at=now)
+        return found
+
+    def list_api_keys(self) -> list[ApiKeyInfo]:
+        """Every key (never its secret), oldest first."""
+        with self._read() as conn:
+            return apikeys.list_all(conn)
+
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revokes a key for good; NotFoundError when unknown."""
+        with self._write() as conn:
+            apikeys.revoke(conn, key_id)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes every pooled connection; the store can be closed more than once."""
+        self._engine.dispose()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._errors(), read_transaction(self._engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._errors(), write_transaction(self._engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _errors(self, *, doing: str = "use") -> Iterator[None]:
+        """Turns driver errors into StateStoreError; contract errors pass through."""
+        try:
+            yield
+        except sa_exc.DBAPIError as exc:
+            raise StateStoreError(explain(exc, self._url, doing=doing)) from exc
+        except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
+            raise StateStoreError(f"cannot {doing} the state store: {exc}") from exc

@@ -1,0 +1,174 @@
+"""The state store's schema, as SQLAlchemy Core tables.
+
+This is the schema the code expects; the Alembic migrations in `migrations/versions`
+create it (tests check that the migrated database matches these tables). Workspace
+rows keep the whole domain object as JSON in `spec`, so adding a field to `Source`
+needs no migration; only what the store queries on has a column of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+# Named constraints, so later migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+INBOX_STATUSES = ("pending", "leased", "done", "failed")
+ORIGINS = ("config", "api")
+RUN_STATUSES = ("ok", "not_modified", "error")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores a `timestamptz`; SQLite, which has no time zones, stores the
+    naive UTC time as text (fixed width, so text order is time order).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Converts to UTC; refuses naive datetimes, whose zone would be a guess."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the state store needs aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Returns an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type() -> sa.types.TypeEngine[Any]:
+    """JSON (JSONB on PostgreSQL); Python None is stored as SQL NULL."""
+    return sa.JSON(none_as_null=True).with_variant(
+        postgresql.JSONB(none_as_null=True), "postgresql"
+    )
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _workspace_table(name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("spec", json_type(), nullable=False),
+        sa.Column("origin", sa.String(10), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(_in("origin", ORIGINS), name="origin"),
+    )
+
+
+sources = _workspace_table("sources")
+brands = _workspace_table("brands")
+competitors = _workspace_table("competitors")
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column(
+        "source_name",
+        sa.String(200),
+        sa.ForeignKey("sources.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("cursor", json_type(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+collection_runs = sa.Table(
+    "collection_runs",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column(
+        "source_name",
+        sa.String(200),
+        sa.ForeignKey("sources.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("items_found", sa.Integer(), nullable=False),
+    sa.Column("items_new", sa.Integer(), nullable=False),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    sa.Index("ix_collection_runs_source_started", "source_name", "started_at", "id"),
+)
+
+# Running totals per source, updated in the transaction that records each run:
+# `collection_runs` keeps only the last runs, these remember the whole history.
+source_stats = sa.Table(
+    "source_stats",
+    metadata,
+    sa.Column(
+        "source_name",
+        sa.String(200),
+        sa.ForeignKey("sources.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("last_run_at", UtcDateTime(), nullable=False),
+    sa.Column("last_success_at", UtcDateTime(), nullable=True),
+    sa.Column("last_status", sa.String(20), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("last_items", sa.Integer(), nullable=False),
+    sa.Column("total_items", sa.BigInteger(), nullable=False),
+    sa.Column("consecutive_errors", sa.Integer(), nullable=False),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("mention_id", sa.String(64), primary_key=True),
+    sa.Column("payload", json_type(), nullable=True),  # NULL once done
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("enqueued_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+    sa.Index("ix_inbox_status_enqueued", "status", "enqueued_at"),
+    sa.Index("ix_inbox_status_lease", "status", "lease_until"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime(), nullable=True),
+    sa.Column("revoked", sa.Boolean(create_constraint=False), nullable=False),
+)
