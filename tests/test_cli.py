@@ -1,0 +1,92 @@
+"""The `veille` command line, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.service import REPO, write_workspace
+
+COMMANDS = [
+    ["up"],
+    ["collect"],
+    ["analyze"],
+    ["api"],
+    ["import"],
+    ["config", "check"],
+    ["keys", "create"],
+    ["keys", "list"],
+    ["keys", "revoke"],
+    ["sources", "status"],
+]
+
+
+def veille(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = veille(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_config_check_accepts_the_example() -> None:
+    result = veille("config", "check")
+    assert result.returncode == 0, result.stderr
+    assert "OK: config/veille.yaml: 1 brand(s), 2 competitor(s), 3 source(s)" in result.stdout
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    config = str(write_workspace(tmp_path, sources=[]))
+    key = veille("keys", "create", "--name", "ci", "--quiet", "--config", config).stdout.strip()
+    assert key.startswith("vk_")
+    listing = veille("keys", "list", "--config", config).stdout
+    key_id = key.split("_")[1]
+    assert key_id in listing and "ci" in listing
+    assert key.split("_", 2)[2] not in listing  # the secret is never shown again
+    assert veille("keys", "revoke", key_id, "--config", config).returncode == 0
+    assert "yes" in veille("keys", "list", "--config", config).stdout
+
+
+def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
+    config = str(write_workspace(tmp_path, sources=[]))
+    result = veille("collect", "--once", "-s", "nope", "--config", config)
+    assert result.returncode == 1
+    assert "unknown source(s): nope" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_import_analyzes_good_lines_and_reports_bad_ones(tmp_path: Path) -> None:
+    config = str(write_workspace(tmp_path, sources=[]))
+    export = tmp_path / "export.jsonl"
+    rows = [
+        {"id": "p1", "text": "Je déteste attendre, la livraison Veloria a un mois de retard."},
+        {"url": "https://forum.example/t/2", "text": "Veloria support was brilliant, thanks!"},
+        {"text": "no id nor url"},
+        "not an object",
+    ]
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows] + ["{broken json"]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = veille("import", str(export), "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "5 lines read, 2 new or changed mentions queued, 3 skipped" in result.stderr
+    assert "line 3: needs an 'id' or a 'url'" in result.stderr
+    assert "line 5: not valid JSON" in result.stderr
+    assert "analyzed 2: 2 stored" in result.stderr
+    again = veille("import", str(export), "--config", config)
+    assert "0 new or changed mentions queued" in again.stderr  # importing twice changes nothing
