@@ -141,7 +141,19 @@ Alias = Annotated[str, Field(min_length=1, max_length=200)]
 class Brand(BaseModel):
     """A brand to watch: the names people use for it and what not to confuse it with."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Veloria",
+                    "aliases": ["Veloria Bikes", "@veloria", "#veloria"],
+                    "exclusions": ["Veloria Street"],
+                    "competitors": ["Trekko"],
+                }
+            ]
+        },
+    )
 
     name: Alias
     aliases: list[Alias] = Field(
@@ -163,7 +175,18 @@ class Brand(BaseModel):
 class Competitor(BaseModel):
     """A competing brand, tagged so share of voice can be measured."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Voltaire Cycles",
+                    "aliases": ["Voltaire"],
+                    "exclusions": ["quai Voltaire"],
+                }
+            ]
+        },
+    )
 
     name: Alias
     aliases: list[Alias] = Field(default_factory=list)
@@ -177,7 +200,20 @@ class Competitor(BaseModel):
 class Source(BaseModel):
     """A place to collect from, polled on its own interval."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "velo-blog",
+                    "kind": "feed",
+                    "url": "https://example.org/feed.xml",
+                    "interval_minutes": 30,
+                    "keep": "matching",
+                }
+            ]
+        },
+    )
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .\-]+$")]
     kind: Literal["feed"] = "feed"

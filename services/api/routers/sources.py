@@ -12,14 +12,6 @@ from services.store.state.contract import StateStore
 
 router = APIRouter(prefix="/sources", tags=["sources"], dependencies=[AuthDep])
 
-SOURCE_EXAMPLE = {
-    "name": "velo-blog",
-    "kind": "feed",
-    "url": "https://example.org/feed.xml",
-    "interval_minutes": 30,
-    "keep": "matching",
-}
-
 
 def _check_editable(state: StateStore, name: str) -> None:
     if state.source_origin(name) == "config":
