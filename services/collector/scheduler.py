@@ -1,0 +1,230 @@
+"""Runs every enabled source on its own interval, in a bounded pool of threads.
+
+One APScheduler interval job per source, first run at once. A source never overlaps
+itself: the job allows one instance, and a per-source lock also keeps `run_once`
+(the `veille collect --once` path) and a scheduled run of the same source apart.
+Runs missed while the process was asleep or stalled coalesce into one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor as FuturesPool
+from concurrent.futures import as_completed
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from services.collector.runner import CollectorState, collect_source
+from services.core.models import RunStatus, Source
+from services.core.settings import CollectorSettings
+from services.store.state.contract import CollectionRun
+
+logger = logging.getLogger("veille.collector")
+
+Collect = Callable[..., CollectionRun]
+Progress = Callable[[Source, CollectionRun], None]
+_JOB_PREFIX = "collect:"
+
+
+class CollectorScheduler:
+    """Keeps one interval job per enabled source, as `sources_provider` lists them."""
+
+    def __init__(
+        self,
+        state: CollectorState,
+        settings: CollectorSettings,
+        *,
+        sources_provider: Callable[[], list[Source]],
+        collect: Collect = collect_source,
+        minute_seconds: float = 60.0,
+    ) -> None:
+        """`collect` and `minute_seconds` (the length of an interval minute) exist for
+        tests; production code leaves them alone."""
+        self._state = state
+        self._settings = settings
+        self._sources_provider = sources_provider
+        self._collect = collect
+        self._minute = minute_seconds
+        self._sources: dict[str, Source] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()  # protects _sources and _locks
+        self._refresh_lock = threading.Lock()
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(settings.max_concurrent_sources)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True between start() and shutdown()."""
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        """Schedules every enabled source (each runs at once) and starts the scheduler."""
+        self._scheduler.start()
+        self.refresh()
+        logger.info("collector scheduler started with %d sources", len(self._sources))
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stops scheduling; with `wait`, lets running collections finish first."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+            logger.info("collector scheduler stopped")
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-reads the sources: adds, removes and reschedules jobs to match."""
+        with self._refresh_lock:
+            wanted = {s.name: s for s in self._sources_provider() if s.enabled}
+            with self._guard:
+                previous = dict(self._sources)
+                self._sources = wanted
+            if not self._scheduler.running:
+                return
+            for name in previous.keys() - wanted.keys():
+                with contextlib.suppress(JobLookupError):
+                    self._scheduler.remove_job(_job_id(name))
+                logger.info("unscheduled %s", name, extra={"source": name})
+            for name, source in wanted.items():
+                job = self._scheduler.get_job(_job_id(name))
+                if job is None:
+                    self._scheduler.add_job(
+                        self._run_scheduled,
+                        trigger=self._trigger(source),
+                        args=[name],
+                        id=_job_id(name),
+                        name=f"collect {name}",
+                        next_run_time=datetime.now(UTC),
+                        misfire_grace_time=self._grace(source),
+                        replace_existing=True,
+                    )
+                    logger.info(
+                        "scheduled %s every %d min",
+                        name,
+                        source.interval_minutes,
+                        extra={"source": name},
+                    )
+                elif name in previous and (
+                    previous[name].interval_minutes != source.interval_minutes
+                ):
+                    job.modify(misfire_grace_time=self._grace(source))
+                    job.reschedule(trigger=self._trigger(source))
+                    logger.info(
+                        "rescheduled %s every %d min",
+                        name,
+                        source.interval_minutes,
+                        extra={"source": name},
+                    )
+
+    def scheduled_sources(self) -> list[str]:
+        """Names of the sources that have a job, sorted."""
+        return sorted(
+            job.id.removeprefix(_JOB_PREFIX)
+            for job in self._scheduler.get_jobs()
+            if job.id.startswith(_JOB_PREFIX)
+        )
+
+    def next_run_time(self, name: str) -> datetime | None:
+        """When the source will next be collected, or None when it is not scheduled."""
+        job = self._scheduler.get_job(_job_id(name))
+        return job.next_run_time if job is not None else None
+
+    def run_once(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> list[CollectionRun]:
+        """Collects the named sources (default: every enabled one) now, up to
+        `max_concurrent_sources` at a time; returns the runs in source order.
+
+        Named sources are collected even when disabled: naming one is asking for it.
+        Raises KeyError when a name matches no source."""
+        sources = self._sources_provider()
+        if names is None:
+            chosen = [s for s in sources if s.enabled]
+        else:
+            by_name = {s.name: s for s in sources}
+            wanted = list(dict.fromkeys(names))
+            unknown = [name for name in wanted if name not in by_name]
+            if unknown:
+                raise KeyError(f"no source named {', '.join(unknown)}")
+            chosen = [by_name[name] for name in wanted]
+        if not chosen:
+            return []
+        runs: dict[str, CollectionRun] = {}
+        workers = min(self._settings.max_concurrent_sources, len(chosen))
+        with FuturesPool(max_workers=workers, thread_name_prefix="veille-collect") as pool:
+            futures = {pool.submit(self._run_locked, s, blocking=True): s for s in chosen}
+            for future in as_completed(futures):
+                source = futures[future]
+                run = future.result()
+                assert run is not None  # blocking runs always happen
+                runs[source.name] = run
+                if progress is not None:
+                    progress(source, run)
+        return [runs[s.name] for s in chosen]
+
+    # -- internals --------------------------------------------------------------------
+
+    def _run_scheduled(self, name: str) -> None:
+        with self._guard:
+            source = self._sources.get(name)
+        if source is None:
+            return  # removed since the job fired
+        if self._run_locked(source, blocking=False) is None:
+            logger.info(
+                "skipped %s: its previous collection is still running",
+                name,
+                extra={"source": name},
+            )
+
+    def _run_locked(self, source: Source, *, blocking: bool) -> CollectionRun | None:
+        """Collects a source unless another collection of it is running (then waits
+        when `blocking`, else returns None)."""
+        with self._guard:
+            lock = self._locks.setdefault(source.name, threading.Lock())
+        if not lock.acquire(blocking=blocking):
+            return None
+        try:
+            return self._collect(source, state=self._state, settings=self._settings)
+        except Exception as error:  # collect_source never raises; a replacement might
+            logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
+            now = datetime.now(UTC)
+            return CollectionRun(
+                source_name=source.name,
+                started_at=now,
+                finished_at=now,
+                status=RunStatus.ERROR,
+                items_found=0,
+                items_new=0,
+                error=f"internal error: {type(error).__name__}",
+            )
+        finally:
+            lock.release()
+
+    def _trigger(self, source: Source) -> IntervalTrigger:
+        return IntervalTrigger(
+            seconds=source.interval_minutes * self._minute,
+            timezone=UTC,
+        )
+
+    def _grace(self, source: Source) -> int:
+        # A run late by less than one interval still happens (once, coalesced).
+        return max(1, int(source.interval_minutes * self._minute))
+
+
+def _job_id(name: str) -> str:
+    return f"{_JOB_PREFIX}{name}"

@@ -1,0 +1,45 @@
+"""Fixtures for the collector tests: a real HTTP server, settings, a fake state store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.core.models import Source
+from services.core.settings import CollectorSettings
+from tests.collector.fake_state import FakeStateStore
+from tests.httpserver import HTTPTestServer
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+
+
+def fixture_bytes(relative: str) -> bytes:
+    """The bytes of a feed fixture under tests/fixtures/feeds/."""
+    return (FIXTURES / relative).read_bytes()
+
+
+def make_source(url: str, **fields: Any) -> Source:
+    """A feed source named 'test-feed' (override any field)."""
+    return Source(**{"name": "test-feed", "url": url, **fields})
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPTestServer]:
+    with HTTPTestServer() as http_server:
+        yield http_server
+
+
+@pytest.fixture
+def settings() -> CollectorSettings:
+    """Collector settings that may reach the loopback test server, with short limits."""
+    return CollectorSettings(
+        allowed_networks=["127.0.0.0/8"], timeout_seconds=3.0, user_agent="VeilleTest/1.0"
+    )
+
+
+@pytest.fixture
+def state() -> FakeStateStore:
+    return FakeStateStore()
