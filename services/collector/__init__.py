@@ -4,8 +4,9 @@
 one collection of one source, and `scheduler` runs every source on its interval.
 """
 
-from services.collector.feeds import FeedParseError, ParsedFeed, html_to_text, parse_feed
+from services.collector.feeds import FeedParseError, ParsedFeed, parse_feed
 from services.collector.fetching import FetchError, FetchResult, fetch
+from services.collector.html_text import html_to_text
 from services.collector.runner import collect_source
 from services.collector.scheduler import CollectorScheduler
 

@@ -16,22 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from services.collector.html_text import MAX_TEXT_CHARS, clean, collapse, html_to_text
 from services.core.ids import canonical_url
 from services.core.models import RawItem, Source
 
-MAX_TEXT_CHARS = 100_000
 MAX_TITLE_CHARS = 1_000
 MAX_AUTHOR_CHARS = 200
 MAX_URL_CHARS = 4_096
 MAX_ID_CHARS = 2_048
 # HTML beyond this many characters cannot add text under MAX_TEXT_CHARS in practice.
-_MAX_HTML_CHARS = 20 * MAX_TEXT_CHARS
 
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _LEADING = b" \t\r\n\xef\xbb\xbf"  # whitespace and a UTF-8 byte order mark
@@ -434,7 +432,7 @@ def _http_url(value: Any, base: str) -> str | None:
     """An absolute http(s) URL that canonical ids can be built from, else None."""
     if not isinstance(value, str):
         return None
-    link = _clean(value).strip()
+    link = clean(value).strip()
     if not link or len(link) > MAX_URL_CHARS or any(ch.isspace() for ch in link):
         return None
     try:
@@ -451,7 +449,7 @@ def _http_url(value: Any, base: str) -> str | None:
 def _identifier(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    identifier = _clean(value).strip()
+    identifier = clean(value).strip()
     if not identifier or len(identifier) > MAX_ID_CHARS:
         return None
     return identifier
@@ -494,148 +492,11 @@ def _text_of(value: Any, content_type: str) -> str:
         return ""
     if "html" in content_type.lower():
         return html_to_text(value)
-    return _collapse(_clean(value))[:MAX_TEXT_CHARS]
+    return collapse(clean(value))[:MAX_TEXT_CHARS]
 
 
 def _short_text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
-    text = " ".join(_clean(value).split())[:limit]
+    text = " ".join(clean(value).split())[:limit]
     return text or None
-
-
-# -- HTML to text ---------------------------------------------------------------------
-
-# Elements whose content is never text a reader sees.
-_SKIPPED = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "iframe",
-        "object",
-        "embed",
-        "svg",
-        "math",
-        "head",
-        "title",
-        "select",
-        "textarea",
-        "button",
-        "canvas",
-        "audio",
-        "video",
-    }
-)
-# Elements that start a new line of text.
-_BLOCKS = frozenset(
-    {
-        "p",
-        "div",
-        "br",
-        "hr",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "dt",
-        "dd",
-        "tr",
-        "table",
-        "section",
-        "article",
-        "aside",
-        "header",
-        "footer",
-        "nav",
-        "main",
-        "blockquote",
-        "pre",
-        "figure",
-        "figcaption",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "address",
-        "details",
-        "summary",
-    }
-)
-_VOID = frozenset(
-    {
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    }
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_SPACES = re.compile(r"[^\S\n]+")
-_WHITESPACE = re.compile(r"\s+")
-_NEWLINES = re.compile(r"\s*\n\s*")
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.size = 0
-        self.skip_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED and tag not in _VOID:
-            self.skip_depth += 1
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED and tag not in _VOID:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_depth == 0 and self.size <= MAX_TEXT_CHARS * 2:
-            # In HTML a line break in text is a space; only blocks break lines.
-            text = _WHITESPACE.sub(" ", data)
-            self.parts.append(text)
-            self.size += len(text)
-
-
-def html_to_text(html: str, *, limit: int = MAX_TEXT_CHARS) -> str:
-    """Converts an HTML fragment to plain text: tags, scripts and styles dropped,
-    entities decoded, spaces collapsed (one line per block), at most `limit` chars."""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(_clean(html[:_MAX_HTML_CHARS]))
-        extractor.close()
-    except Exception:  # HTMLParser is lenient; this is a last line of defence
-        pass
-    return _collapse("".join(extractor.parts))[:limit].rstrip()
-
-
-def _clean(text: str) -> str:
-    """Drops control characters and lone surrogates (which no database stores)."""
-    return _CONTROL.sub("", text)
-
-
-def _collapse(text: str) -> str:
-    text = _SPACES.sub(" ", _clean(text).replace("\r", "\n"))
-    return _NEWLINES.sub("\n", text).strip()

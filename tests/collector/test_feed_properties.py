@@ -7,7 +7,8 @@ from datetime import UTC
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.collector.feeds import MAX_TEXT_CHARS, FeedParseError, ParsedFeed, parse_feed
+from services.collector.feeds import FeedParseError, ParsedFeed, parse_feed
+from services.collector.html_text import MAX_TEXT_CHARS
 from services.core.models import Source
 from tests.collector.conftest import fixture_bytes
 

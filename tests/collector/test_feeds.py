@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.collector.feeds import MAX_TEXT_CHARS, FeedParseError, html_to_text, parse_feed
+from services.collector.feeds import FeedParseError, parse_feed
+from services.collector.html_text import MAX_TEXT_CHARS, html_to_text
 from services.core.models import RawItem, Source
 from tests.collector.conftest import fixture_bytes
 
