@@ -62,6 +62,12 @@ class AnalyzerSettings(BaseModel):
         default=None, description="path to a trained head; default: the one shipped for `embedding`"
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
+    lease_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="how long a worker holds inbox items; a killed worker's items return after it",
+    )
     languages: list[str] = Field(
         default_factory=lambda: ["fr", "en"], description="languages the analyzer expects"
     )

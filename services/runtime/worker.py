@@ -31,7 +31,7 @@ class BatchOutcome:
 def process_batch(ctx: ServiceContext, *, limit: int | None = None) -> BatchOutcome:
     """Analyzes and stores one batch from the inbox; returns what happened to it."""
     size = limit or ctx.settings.analyzer.batch_size
-    claimed = ctx.state.claim_items(limit=size, lease_seconds=600)
+    claimed = ctx.state.claim_items(limit=size, lease_seconds=ctx.settings.analyzer.lease_seconds)
     if not claimed:
         return BatchOutcome()
     ids = [c.mention_id for c in claimed]

@@ -111,7 +111,7 @@ def test_kill_9_during_collection_and_analysis_loses_and_duplicates_nothing(
     config = write_workspace(
         tmp_path,
         sources=[{"name": "slow", "url": server.url("/slow.xml"), "interval_minutes": 60}],
-        analyzer={"batch_size": 8},
+        analyzer={"batch_size": 8, "lease_seconds": 5},
     )
     veille = VeilleProcess(config)
 

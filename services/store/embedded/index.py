@@ -1,0 +1,354 @@
+"""The embedded mention index: tantivy in a local directory, no server to run.
+
+Readers in any number of processes share the directory; writers take turns on
+tantivy's writer lock (see writer.py). Every read reloads the reader first (a cheap
+check of meta.json), so a commit made by another process is visible at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, ParamSpec, TypeVar
+
+import tantivy
+from tantivy import Order, Query
+
+from services.core.models import Mention
+from services.store.contracts import (
+    MAX_PAGE_SIZE,
+    CountBucket,
+    Dimension,
+    IndexUnavailable,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchPage,
+    SearchRequest,
+    SortOrder,
+    TimeBucket,
+)
+from services.store.embedded import aggregations, documents, keys, schema
+from services.store.embedded.compile import QueryCompiler
+from services.store.embedded.writer import WriterLease
+
+TOP_TERMS_SAMPLE: Final = 2000
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _hit_count(result: tantivy.SearchResult) -> int:
+    # `count` exists at runtime (search(count=True)) but is missing from tantivy's stubs.
+    count: int = getattr(result, "count")  # noqa: B009
+    return count
+
+
+class EmbeddedIndex(MentionIndex):
+    """A `MentionIndex` stored with tantivy in the directory `path`."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        lock_timeout: float = 5.0,
+        writer_idle_seconds: float = 1.0,
+        writer_heap_size: int = 128_000_000,
+        writer_threads: int = 1,
+    ) -> None:
+        # One indexing thread: each thread writes its own segment at every commit, and
+        # every upsert commits, so more threads mean smaller segments and more merging.
+        self._path = path
+        self._schema = schema.build_schema()
+        try:
+            os.makedirs(path, exist_ok=True)
+            self._index = tantivy.Index(self._schema, path=path, reuse=True)
+        except (OSError, ValueError) as error:
+            raise IndexUnavailable(
+                f"cannot open the index at {path}: {error} (an index written by another "
+                "version of Veille needs a reindex)"
+            ) from error
+        schema.register_analyzers(self._index)
+        self._index.config_reader("Manual")  # we reload before each read instead
+        self._writer = WriterLease(
+            self._index,
+            path=path,
+            heap_size=writer_heap_size,
+            num_threads=writer_threads,
+            lock_timeout=lock_timeout,
+            idle_seconds=writer_idle_seconds,
+        )
+        self._closed = False
+
+    # -- writing -----------------------------------------------------------------
+    def upsert(self, mentions: Sequence[Mention]) -> int:
+        """Writes mentions (replacing any with the same id); returns how many were written."""
+        self._check_open()
+        latest = {mention.id: mention for mention in mentions}  # the last copy of an id wins
+        if not latest:
+            return 0
+        batch = list(latest.values())
+        hashed = [keys.id_hash(mention.id) for mention in batch]
+        published = [keys.epoch_us(mention.published_at) for mention in batch]
+        wanted = [(h, keys.base_key(us, h)) for h, us in zip(hashed, published, strict=True)]
+        with self._writer.hold() as writer:
+            # Holding the writer, nobody else commits: this view of the index is final.
+            self._index.reload()
+            searcher = self._index.searcher()
+            existing = self._existing(searcher, list(latest))
+            sort_keys = keys.assign_keys(wanted, lambda ks: self._key_holders(searcher, ks))
+            # Tokenizing here, not before taking the writer, lets tantivy's indexing
+            # threads work on one mention while Python prepares the next.
+            for mention, hashed_id, published_us, sort_key in zip(
+                batch, hashed, published, sort_keys, strict=True
+            ):
+                if mention.id in existing:
+                    writer.delete_documents_by_term(schema.ID, mention.id)
+                fields = documents.to_fields(
+                    mention, sort_key=sort_key, hashed_id=hashed_id, published_us=published_us
+                )
+                writer.add_document(tantivy.Document.from_dict(fields, self._schema))
+            writer.commit()
+        self._index.reload()
+        return len(batch)
+
+    def delete(self, mention_ids: Sequence[str]) -> int:
+        """Removes mentions by id; returns how many existed."""
+        self._check_open()
+        wanted = list(dict.fromkeys(mention_ids))
+        if not wanted:
+            return 0
+        with self._writer.hold() as writer:
+            self._index.reload()
+            existing = self._existing(self._index.searcher(), wanted)
+            if existing:
+                for mention_id in existing:
+                    writer.delete_documents_by_term(schema.ID, mention_id)
+                writer.commit()
+        self._index.reload()
+        return len(existing)
+
+    def close(self) -> None:
+        """Waits for merges and releases the writer lock; reads and writes fail afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._writer.release()
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, mention_id: str) -> Mention | None:
+        """Returns one mention by id, or None."""
+        searcher = self._searcher()
+        query = Query.term_query(self._schema, schema.ID, mention_id, index_option="basic")
+        hits = searcher.search(query, 1, count=False).hits
+        return self._load(searcher, hits[0][1]) if hits else None
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        """Returns one page of matching mentions, by publication time, after the cursor."""
+        if not 1 <= request.limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {request.limit}")
+        after = keys.decode_cursor(request.cursor) if request.cursor is not None else None
+        searcher = self._searcher()
+        compiler = QueryCompiler(self._schema, searcher)
+        matching = compiler.compile_filter(request.filter)
+        newest = request.sort == SortOrder.NEWEST
+        query = matching
+        if after is not None:
+            beyond = compiler.key_range(below=after) if newest else compiler.key_range(above=after)
+            query = matching.and_must_match(beyond)
+        result = _guard(
+            searcher.search,
+            query,
+            request.limit + 1,  # one more tells whether there is a next page
+            order_by_field=schema.SORT_KEY,
+            order=Order.Desc if newest else Order.Asc,
+        )
+        page = result.hits[: request.limit]
+        more = len(result.hits) > request.limit
+        total = _hit_count(result) if after is None else self._count(searcher, matching)
+        return SearchPage(
+            mentions=[self._load(searcher, address) for _, address in page],
+            total=total,
+            next_cursor=keys.encode_cursor(int(page[-1][0])) if more else None,
+        )
+
+    def count(self, flt: MentionFilter) -> int:
+        """Counts matching mentions."""
+        searcher = self._searcher()
+        return self._count(searcher, QueryCompiler(self._schema, searcher).compile_filter(flt))
+
+    def histogram(
+        self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None
+    ) -> list[TimeBucket]:
+        """Counts matches per UTC hour, day or ISO week, oldest first, empty buckets included.
+
+        The window is `since`..`until` (exclusive); an open side ends at the first or
+        last match, and with no match there an open window has no buckets.
+        """
+        interval = Interval(interval)
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        first = keys.epoch_us(flt.since) if flt.since is not None else None
+        last = keys.epoch_us(flt.until) - 1 if flt.until is not None else None
+        if first is None or last is None:
+            bounds = _guard(
+                searcher.aggregate,
+                query,
+                {
+                    "first": {"min": {"field": schema.PUBLISHED_US}},
+                    "last": {"max": {"field": schema.PUBLISHED_US}},
+                },
+            )
+            if bounds["first"]["value"] is None:
+                first = last = None  # no match: an open side has nowhere to end
+            else:
+                first = round(bounds["first"]["value"]) if first is None else first
+                last = round(bounds["last"]["value"]) if last is None else last
+        if first is None or last is None or first > last:
+            return []
+        aggregations.check_bucket_count(first, last, interval)
+        split_field = schema.DIMENSION_FIELDS[Dimension(split_by)] if split_by else None
+        spec = aggregations.histogram_agg(interval, split_field)
+        result = _guard(searcher.aggregate, query, {"histogram": spec})
+        return aggregations.time_buckets(
+            result["histogram"],
+            interval=interval,
+            first_us=first,
+            last_us=last,
+            split=split_field is not None,
+        )
+
+    def terms(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10
+    ) -> list[CountBucket]:
+        """Counts matches per displayed value of a field, largest first, ties by key."""
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        field = schema.DIMENSION_FIELDS[Dimension(dimension)]
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
+        return aggregations.largest(aggregations.term_counts(result["terms"]), size)
+
+    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), without stop words.
+
+        Counted over the newest 2000 matches only: a sample that keeps this fast on
+        any number of matches.
+        """
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        hits = _guard(
+            searcher.search, query, TOP_TERMS_SAMPLE, count=False, order_by_field=schema.SORT_KEY
+        ).hits
+        texts = []
+        for _, address in hits:
+            # The words alone are needed: plain json is cheaper than a validated Mention.
+            stored = json.loads(self._source(searcher, address))
+            texts.append((stored.get("title") or "", stored.get("text") or ""))
+        return aggregations.largest(aggregations.word_counts(texts), size)
+
+    def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
+        """Yields every matching mention, oldest first, as of the call (one snapshot)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        searcher = self._searcher()
+        compiler = QueryCompiler(self._schema, searcher)
+        return self._iterate(searcher, compiler, compiler.compile_filter(flt), batch_size)
+
+    # -- helpers -----------------------------------------------------------------
+    def _iterate(
+        self,
+        searcher: tantivy.Searcher,
+        compiler: QueryCompiler,
+        matching: Query,
+        batch_size: int,
+    ) -> Iterator[Mention]:
+        after: int | None = None
+        while True:
+            query = (
+                matching
+                if after is None
+                else matching.and_must_match(compiler.key_range(above=after))
+            )
+            hits = _guard(
+                searcher.search,
+                query,
+                batch_size,
+                count=False,
+                order_by_field=schema.SORT_KEY,
+                order=Order.Asc,
+            ).hits
+            for _, address in hits:
+                yield self._load(searcher, address)
+            if len(hits) < batch_size:
+                return
+            after = int(hits[-1][0])
+
+    def _searcher(self) -> tantivy.Searcher:
+        self._check_open()
+        self._index.reload()  # ~20 µs when nothing changed; shows other processes' commits
+        return self._index.searcher()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexUnavailable(f"the index at {self._path} is closed")
+
+    def _count(self, searcher: tantivy.Searcher, query: Query) -> int:
+        return _hit_count(_guard(searcher.search, query, 1, count=True))
+
+    def _source(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
+        source = searcher.doc(address).get_first(schema.SOURCE)
+        if not isinstance(source, bytes):
+            raise IndexUnavailable(f"the index at {self._path} holds a document without a mention")
+        return source
+
+    def _load(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Mention:
+        return documents.load(self._source(searcher, address))
+
+    def _all_hits(
+        self, searcher: tantivy.Searcher, query: Query, expected: int
+    ) -> list[tuple[Any, tantivy.DocAddress]]:
+        limit = max(expected, 1)
+        while True:
+            result = searcher.search(query, limit, order_by_field=schema.SORT_KEY)
+            if len(result.hits) >= _hit_count(result):
+                return result.hits
+            limit = _hit_count(result)
+
+    def _existing(self, searcher: tantivy.Searcher, mention_ids: list[str]) -> set[str]:
+        """Which of these ids the index holds (read by id hash: no stored document loads)."""
+        query = Query.term_set_query(self._schema, schema.ID, mention_ids)
+        hits = self._all_hits(searcher, query, len(mention_ids))
+        if not hits:
+            return set()
+        found = set(searcher.fast_field_values(schema.ID_HASH, [a for _, a in hits]))
+        return {i for i in mention_ids if keys.id_hash(i) in found}
+
+    def _key_holders(
+        self, searcher: tantivy.Searcher, wanted: Iterable[int]
+    ) -> dict[int, set[int]]:
+        query = Query.term_set_query(self._schema, schema.SORT_KEY, sorted(wanted))
+        hits = self._all_hits(searcher, query, 16)
+        if not hits:
+            return {}
+        hashes = searcher.fast_field_values(schema.ID_HASH, [a for _, a in hits])
+        holders: dict[int, set[int]] = {}
+        for (sort_key, _), hashed in zip(hits, hashes, strict=True):
+            if hashed is not None:
+                holders.setdefault(int(sort_key), set()).add(int(hashed))
+        return holders
+
+
+def _guard(run: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Runs a tantivy call, turning its refusal of a too-broad wildcard into a clear error."""
+    try:
+        return run(*args, **kwargs)
+    except ValueError as error:
+        if "max expansions" in str(error):
+            raise ValueError(
+                "a wildcard next to NEAR matches too many different words; use a longer prefix"
+            ) from error
+        raise

@@ -1,0 +1,548 @@
+"""The MentionIndex contract (services/store/contracts.py), run against every backend."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.core.models import Mention, Sentiment, SentimentLabel
+from services.core.query.ast import (
+    And,
+    FieldFilter,
+    MatchAll,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+)
+from services.core.query.matcher import matches
+from services.core.query.parser import parse_query
+from services.store.contracts import (
+    MAX_PAGE_SIZE,
+    CountBucket,
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchRequest,
+    SortOrder,
+)
+from tests.factories import make_mention
+from tests.store.conftest import BackendCase
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
+
+
+def _sentiment(label: str) -> Sentiment:
+    return Sentiment(label=SentimentLabel(label), score=0.8)
+
+
+def ids_matching(index: MentionIndex, query: Node | str, **window: datetime) -> set[str]:
+    """Ids of every match, walked through cursor pages."""
+    node = parse_query(query) if isinstance(query, str) else query
+    return {m.id for m in walk(index, MentionFilter(query=node, **window), limit=MAX_PAGE_SIZE)}
+
+
+def walk(
+    index: MentionIndex,
+    flt: MentionFilter,
+    *,
+    limit: int,
+    sort: SortOrder = SortOrder.NEWEST,
+) -> list[Mention]:
+    """Every page of a search, in order."""
+    found: list[Mention] = []
+    cursor: str | None = None
+    while True:
+        page = index.search(SearchRequest(filter=flt, sort=sort, limit=limit, cursor=cursor))
+        found.extend(page.mentions)
+        if page.next_cursor is None:
+            return found
+        assert page.mentions, "a page with a next cursor must not be empty"
+        cursor = page.next_cursor
+
+
+# -- writing --------------------------------------------------------------------------
+def test_upsert_is_idempotent_and_replaces(mention_index: MentionIndex) -> None:
+    first = make_mention(id="same", text="first version", published_at=T0)
+    assert mention_index.upsert([first]) == 1
+    assert mention_index.upsert([first]) == 1
+    second = first.model_copy(update={"text": "second version", "brands": ["Acme"]})
+    mention_index.upsert([second])
+
+    assert mention_index.count(MentionFilter()) == 1
+    assert mention_index.get("same") == second
+    assert ids_matching(mention_index, "first") == set()
+    assert ids_matching(mention_index, "second brand:acme") == {"same"}
+    assert ids_matching(mention_index, "brand:veloria") == set()
+
+
+def test_upsert_of_one_id_twice_in_a_batch_keeps_the_last(mention_index: MentionIndex) -> None:
+    old = make_mention(id="dup", text="old words")
+    new = make_mention(id="dup", text="new words")
+    mention_index.upsert([old, new])
+    assert mention_index.count(MentionFilter()) == 1
+    assert mention_index.get("dup") == new
+
+
+def test_upsert_nothing(mention_index: MentionIndex) -> None:
+    assert mention_index.upsert([]) == 0
+    assert mention_index.count(MentionFilter()) == 0
+
+
+def test_get_round_trips_every_field(mention_index: MentionIndex) -> None:
+    mention = make_mention(
+        id="full",
+        title="Un titre",
+        text="Le texte, accentué",
+        url="https://news.lemonde.fr/a?b=1",
+        author="Zoé",
+        published_at=T0 + timedelta(microseconds=123),
+        brands=["Veloria", "Vélo Cie"],
+        competitors=["Acme"],
+        topics=["delivery"],
+        brand_sentiments={"Veloria": _sentiment("positive")},
+    )
+    mention_index.upsert([mention])
+    assert mention_index.get("full") == mention
+    assert mention_index.get("absent") is None
+
+
+def test_delete_returns_how_many_existed(mention_index: MentionIndex) -> None:
+    mention_index.upsert([make_mention(id="a"), make_mention(id="b"), make_mention(id="c")])
+    assert mention_index.delete(["a", "b", "zzz", "a"]) == 2
+    assert mention_index.get("a") is None
+    assert mention_index.count(MentionFilter()) == 1
+    assert mention_index.delete([]) == 0
+    assert mention_index.delete(["a"]) == 0
+
+
+# -- queries ----------------------------------------------------------------------------
+@pytest.fixture
+def corpus(mention_index: MentionIndex) -> list[Mention]:
+    mentions = [
+        make_mention(
+            id="velo",
+            title="Société Veloria",
+            text="Le vélo électrique de Veloria arrive en retard, livraison lente.",
+            brands=["Veloria"],
+            competitors=[],
+            language="fr",
+            sentiment=_sentiment("negative"),
+            author="Jean Dupont",
+            url="https://www.news.lemonde.fr/article",
+            source_name="Le Monde",
+            topics=["delivery"],
+        ),
+        make_mention(
+            id="late",
+            title="Delivery was late",
+            text="My Acme bike delivery is late again",
+            brands=[],
+            competitors=["Acme"],
+            language="en",
+            sentiment=_sentiment("negative"),
+            author="jdoe",
+            url="https://example.com/post",
+            source_name="Hacker News",
+            topics=["delivery", "price"],
+        ),
+        make_mention(
+            id="happy",
+            title="",
+            text="J'adore mon VÉLO, service client au top",
+            brands=["Veloria"],
+            competitors=["Acme"],
+            language="fr",
+            sentiment=_sentiment("positive"),
+            author="Zoé Martin",
+            url=None,
+            source_name="Forum Vélo",
+            topics=[],
+        ),
+        make_mention(
+            id="split",
+            title="prix du velo",
+            text="electrique et pas cher",
+            brands=[],
+            competitors=[],
+            language=None,
+            sentiment=None,
+            author=None,
+            url="https://lemonde.fr/x",
+            source_name="Le Monde",
+            topics=[],
+        ),
+    ]
+    mention_index.upsert(mentions)
+    return mentions
+
+
+QUERIES: list[tuple[Node | str, set[str]]] = [
+    (MatchAll(), {"velo", "late", "happy", "split"}),
+    (Term("velo"), {"velo", "happy", "split"}),
+    (Term("societe"), {"velo"}),  # "Société" in the title
+    (Prefix("deliv"), {"late"}),
+    (Prefix("elec"), {"velo", "split"}),
+    (Phrase(("velo", "electrique")), {"velo"}),
+    (Phrase(("du", "velo")), {"split"}),
+    (Phrase(("velo", "electrique", "de")), {"velo"}),
+    (Phrase(("velo", "de")), set()),
+    # "velo" ends the title of "split" and "electrique" starts its text: not one field.
+    (Near((Term("velo"),), (Term("electrique"),), 0), {"velo"}),
+    (Near((Term("electrique"),), (Term("velo"),), 0), {"velo"}),  # either order
+    (Near((Term("veloria"),), (Term("retard"),), 2), {"velo"}),  # 2 words between
+    (Near((Term("veloria"),), (Term("retard"),), 1), set()),
+    (Near((Term("veloria"),), (Prefix("ret"), Term("zzz")), 2), {"velo"}),
+    (Near((Term("delivery"),), (Term("late"),), 1), {"late"}),  # "delivery is late"
+    (Near((Term("delivery"),), (Term("late"),), 0), set()),
+    (Near((Term("late"),), (Term("late"),), 5), set()),  # one "late" cannot pair with itself
+    (Near((Term("delivery"),), (Term("delivery"),), 100), set()),
+    (Near((Prefix("liv"),), (Prefix("lent"),), 0), {"velo"}),
+    (FieldFilter("lang", "fr"), {"velo", "happy"}),
+    (FieldFilter("brand", "veloria"), {"velo", "happy"}),
+    (FieldFilter("competitor", "acme"), {"late", "happy"}),
+    (FieldFilter("source", "le monde"), {"velo", "split"}),
+    (FieldFilter("source", "feed"), {"velo", "late", "happy", "split"}),  # the source kind
+    (FieldFilter("source", "forum", prefix=True), {"happy"}),
+    (FieldFilter("sentiment", "negative"), {"velo", "late"}),
+    (FieldFilter("author", "jean dupont"), {"velo"}),
+    (FieldFilter("author", "zoe", prefix=True), {"happy"}),
+    (FieldFilter("author", "j", prefix=True), {"velo", "late"}),
+    (FieldFilter("site", "lemonde.fr"), {"velo", "split"}),
+    (FieldFilter("site", "news.lemonde.fr"), {"velo"}),
+    (FieldFilter("topic", "delivery"), {"velo", "late"}),
+    (FieldFilter("topic", "pri", prefix=True), {"late"}),
+    (And((Term("velo"), FieldFilter("lang", "fr"))), {"velo", "happy"}),
+    (Or((Term("acme"), Term("retard"))), {"velo", "late"}),
+    (Not(Term("velo")), {"late"}),
+    (And(()), {"velo", "late", "happy", "split"}),
+    (Or(()), set()),
+    ("(velo OR bike) -lang:fr", {"late", "split"}),
+    ('"vélo électrique" OR sentiment:positive', {"velo", "happy"}),
+    ("(livraison OR delivery) NEAR/3 (retard OR late)", {"velo", "late"}),
+    ("author:jean* site:lemonde.fr", {"velo"}),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), QUERIES, ids=[str(q) for q, _ in QUERIES])
+def test_search_matches_the_matcher(
+    mention_index: MentionIndex, corpus: list[Mention], query: Node | str, expected: set[str]
+) -> None:
+    node = parse_query(query) if isinstance(query, str) else query
+    assert {m.id for m in corpus if matches(node, m)} == expected  # the test itself is right
+    assert ids_matching(mention_index, node) == expected
+    assert mention_index.count(MentionFilter(query=node)) == len(expected)
+
+
+@pytest.mark.parametrize("query", ["societe", "SOCIÉTÉ", "Société", "soci*", "SOCIÉ*"])
+def test_search_ignores_case_and_accents(
+    mention_index: MentionIndex, corpus: list[Mention], query: str
+) -> None:
+    assert ids_matching(mention_index, query) == {"velo"}
+
+
+def test_unknown_filter_field_is_refused(mention_index: MentionIndex) -> None:
+    with pytest.raises(ValueError, match="unknown field"):
+        mention_index.count(MentionFilter(query=FieldFilter("colour", "red")))
+
+
+# -- time windows, order, pages -----------------------------------------------------------
+def test_time_window_since_inclusive_until_exclusive(mention_index: MentionIndex) -> None:
+    times = [T0 - timedelta(microseconds=1), T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    mention_index.upsert([make_mention(id=f"t{i}", published_at=t) for i, t in enumerate(times)])
+    until = T0 + timedelta(hours=2)
+    assert ids_matching(mention_index, MatchAll(), since=T0, until=until) == {"t1", "t2"}
+    assert ids_matching(mention_index, MatchAll(), since=T0) == {"t1", "t2", "t3"}
+    assert ids_matching(mention_index, MatchAll(), until=T0) == {"t0"}
+    assert mention_index.count(MentionFilter(since=until, until=T0)) == 0
+    # A naive datetime is UTC.
+    naive = T0.replace(tzinfo=None)
+    assert mention_index.count(MentionFilter(since=naive)) == 3
+
+
+def test_sorts_newest_and_oldest_first(mention_index: MentionIndex) -> None:
+    shuffled = [3, 0, 4, 1, 2]
+    mention_index.upsert(
+        [make_mention(id=f"s{i}", published_at=T0 + timedelta(minutes=i)) for i in shuffled]
+    )
+    newest = mention_index.search(SearchRequest(sort=SortOrder.NEWEST, limit=10))
+    oldest = mention_index.search(SearchRequest(sort=SortOrder.OLDEST, limit=10))
+    assert [m.id for m in newest.mentions] == ["s4", "s3", "s2", "s1", "s0"]
+    assert [m.id for m in oldest.mentions] == ["s0", "s1", "s2", "s3", "s4"]
+    assert newest.total == oldest.total == 5
+    assert newest.next_cursor is None
+
+
+@pytest.mark.parametrize("sort", list(SortOrder))
+def test_cursor_walk_returns_every_match_once(mention_index: MentionIndex, sort: SortOrder) -> None:
+    # Many mentions share one second, and even one microsecond.
+    mentions = [
+        make_mention(
+            id=f"c{i:03d}",
+            published_at=T0 + timedelta(seconds=i // 40, microseconds=(i % 3) * 1000),
+            brands=["Veloria"] if i % 4 else ["Acme"],
+        )
+        for i in range(230)
+    ]
+    mention_index.upsert(mentions[:100])
+    mention_index.upsert(mentions[100:])
+    flt = MentionFilter(query=FieldFilter("brand", "veloria"))
+    expected = {m.id for m in mentions if "Veloria" in m.brands}
+
+    first = mention_index.search(SearchRequest(filter=flt, sort=sort, limit=7))
+    assert first.total == len(expected)
+    found = walk(mention_index, flt, limit=7, sort=sort)
+    assert len(found) == len(expected)
+    assert {m.id for m in found} == expected
+    times = [m.published_at for m in found]
+    assert times == sorted(times, reverse=sort == SortOrder.NEWEST)
+
+
+def test_total_counts_all_matches_on_every_page(mention_index: MentionIndex) -> None:
+    mention_index.upsert([make_mention(id=f"p{i}") for i in range(5)])
+    page = mention_index.search(SearchRequest(limit=2))
+    assert page.next_cursor is not None
+    second = mention_index.search(SearchRequest(limit=2, cursor=page.next_cursor))
+    assert second.total == page.total == 5
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "", "AAAA", "%%%", "é"])
+def test_invalid_cursor_is_refused(mention_index: MentionIndex, cursor: str) -> None:
+    with pytest.raises(ValueError, match="invalid cursor"):
+        mention_index.search(SearchRequest(cursor=cursor))
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1])
+def test_limit_out_of_range_is_refused(mention_index: MentionIndex, limit: int) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        mention_index.search(SearchRequest(limit=limit))
+
+
+# -- aggregations ---------------------------------------------------------------------------
+def test_count(mention_index: MentionIndex, corpus: list[Mention]) -> None:
+    assert mention_index.count(MentionFilter()) == 4
+    assert mention_index.count(MentionFilter(query=parse_query("lang:fr"))) == 2
+
+
+def test_histogram_by_day_includes_empty_days_and_splits(mention_index: MentionIndex) -> None:
+    def at(day: int, hour: int, label: str) -> Mention:
+        return make_mention(
+            published_at=T0.replace(hour=0) + timedelta(days=day, hours=hour),
+            sentiment=_sentiment(label),
+        )
+
+    mention_index.upsert(
+        [at(0, 1, "negative"), at(0, 23, "positive"), at(0, 5, "negative"), at(3, 0, "neutral")]
+    )
+    since = T0.replace(hour=0) - timedelta(days=1)
+    until = T0.replace(hour=0) + timedelta(days=5)
+    buckets = mention_index.histogram(
+        MentionFilter(since=since, until=until), interval=Interval.DAY, split_by=Dimension.SENTIMENT
+    )
+    assert [b.start for b in buckets] == [since + timedelta(days=d) for d in range(6)]
+    assert [b.count for b in buckets] == [0, 3, 0, 0, 1, 0]
+    assert buckets[1].by == {"negative": 2, "positive": 1}
+    assert buckets[4].by == {"neutral": 1}
+    assert buckets[0].by == {}
+    assert all(b.start.tzinfo is not None and b.start.utcoffset() == timedelta(0) for b in buckets)
+
+
+def test_histogram_open_window_spans_first_to_last_match(mention_index: MentionIndex) -> None:
+    mention_index.upsert(
+        [
+            make_mention(published_at=T0 + timedelta(minutes=10)),
+            make_mention(published_at=T0 + timedelta(hours=3, minutes=59, seconds=59)),
+        ]
+    )
+    buckets = mention_index.histogram(MentionFilter(), interval=Interval.HOUR)
+    assert [(b.start, b.count) for b in buckets] == [
+        (T0, 1),
+        (T0 + timedelta(hours=1), 0),
+        (T0 + timedelta(hours=2), 0),
+        (T0 + timedelta(hours=3), 1),
+    ]
+    assert (
+        mention_index.histogram(MentionFilter(query=Term("nothing")), interval=Interval.HOUR) == []
+    )
+
+
+def test_histogram_bucket_edges_are_exact(mention_index: MentionIndex) -> None:
+    edge = T0.replace(hour=0) + timedelta(days=1)
+    mention_index.upsert(
+        [
+            make_mention(id="before", published_at=edge - timedelta(microseconds=1)),
+            make_mention(id="on", published_at=edge),
+        ]
+    )
+    buckets = mention_index.histogram(MentionFilter(), interval=Interval.DAY)
+    assert [(b.start, b.count) for b in buckets] == [(edge - timedelta(days=1), 1), (edge, 1)]
+
+
+def test_histogram_weeks_start_on_monday(mention_index: MentionIndex) -> None:
+    sunday = datetime(2026, 3, 8, 23, 0, tzinfo=UTC)
+    mention_index.upsert(
+        [
+            make_mention(published_at=datetime(2026, 3, 4, tzinfo=UTC)),  # Wednesday
+            make_mention(published_at=sunday),
+            make_mention(published_at=datetime(2026, 3, 9, 0, 30, tzinfo=UTC)),  # Monday
+        ]
+    )
+    buckets = mention_index.histogram(
+        MentionFilter(until=datetime(2026, 3, 20, tzinfo=UTC)), interval=Interval.WEEK
+    )
+    assert [(b.start, b.count) for b in buckets] == [
+        (datetime(2026, 3, 2, tzinfo=UTC), 2),
+        (datetime(2026, 3, 9, tzinfo=UTC), 1),
+        (datetime(2026, 3, 16, tzinfo=UTC), 0),
+    ]
+    assert all(b.start.weekday() == 0 for b in buckets)
+
+
+def test_histogram_refuses_too_many_buckets(mention_index: MentionIndex) -> None:
+    with pytest.raises(ValueError, match="too many"):
+        mention_index.histogram(
+            MentionFilter(since=T0, until=T0 + timedelta(days=365 * 10)), interval=Interval.HOUR
+        )
+
+
+def test_terms_largest_first_ties_by_key(
+    mention_index: MentionIndex, corpus: list[Mention]
+) -> None:
+    flt = MentionFilter()
+    assert mention_index.terms(flt, dimension=Dimension.SOURCE) == [
+        CountBucket("Le Monde", 2),
+        CountBucket("Forum Vélo", 1),
+        CountBucket("Hacker News", 1),
+    ]
+    assert mention_index.terms(flt, dimension=Dimension.SOURCE, size=2) == [
+        CountBucket("Le Monde", 2),
+        CountBucket("Forum Vélo", 1),
+    ]
+    assert mention_index.terms(flt, dimension=Dimension.BRAND) == [CountBucket("Veloria", 2)]
+    assert mention_index.terms(flt, dimension=Dimension.COMPETITOR) == [CountBucket("Acme", 2)]
+    assert mention_index.terms(flt, dimension=Dimension.SENTIMENT) == [
+        CountBucket("negative", 2),
+        CountBucket("positive", 1),
+    ]
+    assert mention_index.terms(flt, dimension=Dimension.LANGUAGE) == [
+        CountBucket("fr", 2),
+        CountBucket("en", 1),
+    ]
+    assert mention_index.terms(flt, dimension=Dimension.TOPIC) == [
+        CountBucket("delivery", 2),
+        CountBucket("price", 1),
+    ]
+    only_fr = MentionFilter(query=parse_query("lang:fr"))
+    assert mention_index.terms(only_fr, dimension=Dimension.COMPETITOR) == [CountBucket("Acme", 1)]
+
+
+def test_top_terms_skips_stop_words(mention_index: MentionIndex) -> None:
+    mention_index.upsert(
+        [
+            make_mention(title="Le vélo de Veloria", text="Le vélo est en retard, et le prix"),
+            make_mention(title="", text="The delivery of the vélo is late"),
+            make_mention(title="", text="Le prix du vélo"),
+        ]
+    )
+    top = mention_index.top_terms(MentionFilter(), size=3)
+    assert top == [CountBucket("velo", 3), CountBucket("prix", 2), CountBucket("delivery", 1)]
+    words = {b.key for b in mention_index.top_terms(MentionFilter(), size=50)}
+    assert words.isdisjoint({"le", "de", "the", "of", "is", "est", "en", "et", "du"})
+    assert {"retard", "late", "veloria"} <= words
+
+
+def test_iter_all_yields_every_match(mention_index: MentionIndex) -> None:
+    mentions = [make_mention(id=f"i{i:02d}", brands=["A"] if i % 2 else ["B"]) for i in range(25)]
+    mention_index.upsert(mentions)
+    flt = MentionFilter(query=FieldFilter("brand", "a"))
+    got = list(mention_index.iter_all(flt, batch_size=4))
+    assert sorted(m.id for m in got) == sorted(m.id for m in mentions if m.brands == ["A"])
+    assert len(list(mention_index.iter_all(MentionFilter(), batch_size=1))) == 25
+    with pytest.raises(ValueError):
+        mention_index.iter_all(flt, batch_size=0)
+
+
+# -- lifetime ---------------------------------------------------------------------------------
+def test_data_persists_across_close_and_reopen(backend: BackendCase) -> None:
+    index = backend.open()
+    index.upsert([make_mention(id="kept", text="persistent words")])
+    index.close()
+    reopened = backend.open()
+    try:
+        assert reopened.get("kept") is not None
+        assert ids_matching(reopened, "persistent") == {"kept"}
+    finally:
+        reopened.close()
+
+
+def test_second_handle_reads_while_first_writes(backend: BackendCase) -> None:
+    writer, reader = backend.open(), backend.open()
+    try:
+        writer.upsert([make_mention(id="w0")])
+        assert reader.get("w0") is not None  # visible as soon as upsert returns
+        stop = threading.Event()
+        seen: list[int] = []
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            while not stop.is_set():
+                try:
+                    seen.append(reader.count(MentionFilter()))
+                except BaseException as error:  # reported below
+                    errors.append(error)
+                    return
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        try:
+            for batch in range(5):
+                writer.upsert([make_mention(id=f"w{batch}-{i}") for i in range(50)])
+        finally:
+            stop.set()
+            thread.join()
+        assert not errors
+        assert seen == sorted(seen)  # never goes back
+        assert reader.count(MentionFilter()) == 251
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_threads_share_one_handle(mention_index: MentionIndex) -> None:
+    # An API thread pool searching while an analyzer thread and imports write.
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for batch in range(3):
+                mention_index.upsert(
+                    [make_mention(id=f"t{worker}-{batch}-{i}", text="shared") for i in range(20)]
+                )
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            for _ in range(30):
+                page = mention_index.search(
+                    SearchRequest(filter=MentionFilter(query=Term("shared")))
+                )
+                assert page.total >= len(page.mentions)
+                mention_index.histogram(MentionFilter(), interval=Interval.HOUR)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert mention_index.count(MentionFilter(query=Term("shared"))) == 3 * 3 * 20
