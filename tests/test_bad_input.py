@@ -65,7 +65,9 @@ def _snapshot(ctx: ServiceContext) -> tuple[int, dict[str, int], dict[str, objec
 
 
 @pytest.fixture
-def held(ctx: ServiceContext, server: HTTPTestServer) -> tuple[int, dict[str, int], dict[str, object]]:
+def held(
+    ctx: ServiceContext, server: HTTPTestServer
+) -> tuple[int, dict[str, int], dict[str, object]]:
     """Data already stored: mentions in the index, items in the inbox, a feed cursor."""
     ctx.index.upsert([make_mention(id=f"kept{i}") for i in range(5)])
     ctx.state.enqueue_items([make_item() for _ in range(3)])
@@ -105,7 +107,9 @@ def test_50_mb_feed(ctx: ServiceContext, server: HTTPTestServer, held: object) -
     assert _snapshot(ctx) == held
 
 
-def test_feed_redirecting_to_loopback(ctx: ServiceContext, server: HTTPTestServer, held: object) -> None:
+def test_feed_redirecting_to_loopback(
+    ctx: ServiceContext, server: HTTPTestServer, held: object
+) -> None:
     server.redirect("/feed.xml", "http://127.0.0.1:9/feed.xml")
     error = _collect_bad(ctx)
     assert error.startswith("refused")
