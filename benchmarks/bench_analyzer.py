@@ -1,0 +1,66 @@
+"""Analyzer throughput against the embedding model alone, on the same mentions.
+
+    .venv/bin/python benchmarks/bench_analyzer.py [--repeat 3]
+
+Uses the bundled demo mentions (French and English) and the example workspace's
+brands. Prints mentions/s for the embedding alone and for the whole analyzer
+(language, brands, per-brand passages, sentiment), their ratio, and peak RSS.
+Machines are noisy: compare the ratio and the medians, not single figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from pathlib import Path
+
+from services.analyzer.embeddings import load_embedder
+from services.analyzer.pipeline import Analyzer, overall_text, truncate
+from services.core.workspace import load_workspace
+from services.runtime.importer import demo_items
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    workspace = load_workspace(REPO / "config").workspace
+    mentions = [item.to_mention() for item in demo_items()]
+    settings = load_workspace(REPO / "config").settings.analyzer
+    embedder = load_embedder(settings.embedding)
+    analyzer = Analyzer(settings, brands=workspace.brands, competitors=workspace.competitors)
+    analyzer.analyze(mentions[:8])  # warm up: models loaded, caches filled
+    texts = [analyzer.head.prepare(truncate(overall_text(m))) for m in mentions]
+    size = settings.batch_size
+
+    embed_rates, analyze_rates, ratios = [], [], []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        for i in range(0, len(texts), size):
+            embedder.embed(texts[i : i + size])
+        embed_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        analyzer.analyze(mentions)
+        analyze_seconds = time.perf_counter() - start
+        embed_rates.append(len(texts) / embed_seconds)
+        analyze_rates.append(len(mentions) / analyze_seconds)
+        ratios.append(analyze_seconds / embed_seconds)
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"mentions: {len(mentions)} (demo data, fr+en; {len(set(texts))} distinct texts, "
+        f"which the analyzer embeds once each), batch size {size}, {args.repeat} runs"
+    )
+    print(f"embedding alone: median {statistics.median(embed_rates):.1f} texts/s")
+    print(f"whole analyzer:  median {statistics.median(analyze_rates):.1f} mentions/s")
+    print(f"analyzer / embedding time: median {statistics.median(ratios):.2f}x")
+    print(f"peak RSS: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

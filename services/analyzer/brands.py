@@ -1,0 +1,201 @@
+"""Brand and competitor tagging: which watched names a text uses, and where.
+
+Texts and aliases are folded the same way as everywhere else (services.core.text.fold:
+case and accents don't matter) and cut into tokens by spaCy's blank multilingual
+tokenizer, with '@' and '#' split off as prefixes and apostrophes as infixes, so that
+"@Veloria", "#veloria", "l'Orange" and "SOCIÉTÉ GÉNÉRALE" contain the tokens of
+"veloria", "orange" and "societe generale". A PhraseMatcher then finds whole-token
+occurrences of every name and alias (multi-word aliases included). An occurrence lying
+inside an occurrence of one of the same brand's exclusion phrases ("jus d'orange") does
+not count, and an occurrence inside a longer occurrence of another watched name
+("Orange Bank" for a competitor of that name vs. the brand "Orange") counts for the
+longer name only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import spacy
+from spacy.matcher import PhraseMatcher
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+from services.core.models import Brand, Competitor
+from services.core.text import fold
+
+Kind = Literal["brand", "competitor"]
+
+# spaCy's vocabulary keeps every word it has seen: start afresh now and then so a
+# long-running analyzer does not grow without bound.
+_REFRESH_AFTER_TEXTS = 20_000
+_BATCH = 256
+
+
+@dataclass(frozen=True)
+class TagSpan:
+    """One occurrence of a watched name: character offsets into the original text."""
+
+    name: str
+    kind: Kind
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """Canonical names of the brands and competitors a text names (in order of first
+    appearance) and every occurrence that counts."""
+
+    brands: list[str] = field(default_factory=list)
+    competitors: list[str] = field(default_factory=list)
+    spans: list[TagSpan] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """Brands then competitors."""
+        return [*self.brands, *self.competitors]
+
+    def spans_of(self, name: str) -> list[TagSpan]:
+        """Occurrences of one brand or competitor."""
+        return [s for s in self.spans if s.name == name]
+
+
+@dataclass(frozen=True)
+class _Entity:
+    name: str
+    kind: Kind
+    aliases: tuple[str, ...]
+    exclusions: tuple[str, ...]
+
+
+def _tokenizer_nlp() -> Any:
+    nlp = spacy.blank("xx")
+    defaults: Any = nlp.Defaults
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.prefix_search = compile_prefix_regex([*defaults.prefixes, "@", "#"]).search
+    tokenizer.infix_finditer = compile_infix_regex([*defaults.infixes, "'", "@", "#"]).finditer
+    tokenizer.suffix_search = compile_suffix_regex([*defaults.suffixes, "'"]).search
+    return nlp
+
+
+def fold_aligned(text: str) -> tuple[str, list[int] | None]:
+    """`fold(text)` and, when folding changed the length, each folded char's source index."""
+    folded = fold(text)
+    if len(folded) == len(text):
+        return folded, None
+    pieces: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        f = fold(ch)
+        pieces.append(f)
+        index.extend([i] * len(f))
+    return "".join(pieces), index
+
+
+class BrandTagger:
+    """Finds the workspace's brands and competitors in texts."""
+
+    def __init__(self, brands: Sequence[Brand], competitors: Sequence[Competitor]) -> None:
+        entities = [
+            *(_Entity(b.name, "brand", tuple(b.all_names()), tuple(b.exclusions)) for b in brands),
+            *(
+                _Entity(c.name, "competitor", tuple(c.all_names()), tuple(c.exclusions))
+                for c in competitors
+            ),
+        ]
+        self._entities = entities
+        self._lock = threading.Lock()
+        self._texts_seen = 0
+        self._build()
+
+    def _build(self) -> None:
+        nlp = _tokenizer_nlp()
+        matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
+        keys: dict[int, tuple[int, bool]] = {}
+        for number, entity in enumerate(self._entities):
+            for excluded, phrases in ((False, entity.aliases), (True, entity.exclusions)):
+                docs = [nlp.make_doc(fold(p)) for p in dict.fromkeys(phrases) if p.strip()]
+                docs = [d for d in docs if len(d)]
+                if not docs:
+                    continue
+                key = f"{'x' if excluded else 'n'}{number}"
+                matcher.add(key, docs)
+                keys[nlp.vocab.strings[key]] = (number, excluded)
+        self._nlp = nlp
+        self._matcher = matcher
+        self._keys = keys
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to look for."""
+        return not self._entities
+
+    def tag(self, text: str) -> TagResult:
+        """Tags one text."""
+        return self.tag_many([text])[0]
+
+    def tag_many(self, texts: Iterable[str]) -> list[TagResult]:
+        """Tags texts in a batch (one tokenizer pass)."""
+        texts = list(texts)
+        if self.empty:
+            return [TagResult() for _ in texts]
+        aligned = [fold_aligned(t) for t in texts]
+        with self._lock:
+            if self._texts_seen > _REFRESH_AFTER_TEXTS:
+                self._build()
+                self._texts_seen = 0
+            self._texts_seen += len(texts)
+            found: list[list[_Hit]] = []
+            for doc in self._nlp.tokenizer.pipe((f for f, _ in aligned), batch_size=_BATCH):
+                hits = []
+                for key, start, end in self._matcher(doc):
+                    number, excluded = self._keys[key]
+                    last = doc[end - 1]
+                    hits.append(_Hit(number, excluded, doc[start].idx, last.idx + len(last)))
+                found.append(hits)
+        return [self._resolve(hits, index) for hits, (_, index) in zip(found, aligned, strict=True)]
+
+    def _resolve(self, hits: list[_Hit], index: list[int] | None) -> TagResult:
+        names = [h for h in hits if not h.excluded]
+        if not names:
+            return TagResult()
+        exclusions = [h for h in hits if h.excluded]
+        kept: set[_Hit] = set()
+        for hit in names:
+            if any(x.number == hit.number and x.contains(hit) for x in exclusions):
+                continue
+            # "@veloria" over "veloria", "Orange Bank" over "Orange": the longest name wins.
+            if any(other.contains(hit) and other.width > hit.width for other in names):
+                continue
+            kept.add(hit)
+        brands: list[str] = []
+        competitors: list[str] = []
+        spans: list[TagSpan] = []
+        for hit in sorted(kept, key=lambda h: (h.start, h.end, h.number)):
+            entity = self._entities[hit.number]
+            bucket = brands if entity.kind == "brand" else competitors
+            if entity.name not in bucket:
+                bucket.append(entity.name)
+            start, end = hit.start, hit.end
+            if index is not None:
+                start, end = index[start], index[end - 1] + 1
+            spans.append(TagSpan(entity.name, entity.kind, start, end))
+        return TagResult(brands=brands, competitors=competitors, spans=spans)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    number: int
+    excluded: bool
+    start: int  # character offsets into the folded text
+    end: int
+
+    @property
+    def width(self) -> int:
+        return self.end - self.start
+
+    def contains(self, other: _Hit) -> bool:
+        return self.start <= other.start and other.end <= self.end

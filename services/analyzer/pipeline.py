@@ -1,0 +1,287 @@
+"""The analyzer: language, brands, sentiment overall and per brand, for batches of mentions.
+
+Each batch of `settings.batch_size` mentions costs one embedding call: the overall text
+of every mention (title + text, cut near 1,000 characters) and, for every brand or
+competitor it names, the passage that names it, all embedded together.
+
+A brand's passage is the sentences that name it; a sentence naming several watched
+names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
+mon Veloria mais le SAV de Trekko est une catastrophe" judges Veloria on its first half
+and Trekko on its second. A name found in every sentence gets the overall sentiment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from services.analyzer.brands import BrandTagger, TagResult
+from services.analyzer.embeddings import Embedder, load_embedder
+from services.analyzer.language import detect_languages
+from services.analyzer.sentiment import SentimentHead, load_head
+from services.core.models import Brand, Competitor, Mention, Sentiment, Source
+from services.core.query import Node, matches, parse_query
+from services.core.settings import AnalyzerSettings
+
+log = logging.getLogger("veille.analyzer")
+
+Progress = Callable[[int, int], None]
+
+MAX_CHARS = 1000  # of a mention judged for its overall sentiment, and of a brand passage
+_MIN_WORDS = 4  # a sentence shorter than this is judged together with the next one
+_WORD = re.compile(r"\w+")
+
+# A sentence ends at . ! ? … (then optional closing quotes/brackets) before white space,
+# or at a line break.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)|\n+")
+# Where a sentence naming several brands is cut: before a contrastive word or after ';'.
+_CLAUSE_CUT = re.compile(
+    r"(?<=;)\s*|\s+(?=(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
+    r"|alors que|tandis que|whereas|while|although|though|unlike|contrairement)\b)",
+    re.IGNORECASE,
+)
+
+
+def overall_text(mention: Mention) -> str:
+    """Title and text as one text, without the title twice when the text repeats it."""
+    title, text = mention.title.strip(), mention.text.strip()
+    if not title or text.startswith(title):
+        return text
+    if not text:
+        return title
+    return f"{title}\n{text}"
+
+
+def truncate(text: str, limit: int = MAX_CHARS) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary when there is one near."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", int(limit * 0.8), limit + 1)
+    return text[: cut if cut > 0 else limit].rstrip()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank sentence of `text`."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _CLAUSE_CUT.finditer(text, start, end):
+        if match.start() > start:
+            spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, end))
+    return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def brand_passages(text: str, tags: TagResult) -> dict[str, str | None]:
+    """For each name tagged in `text`: the passage to judge it on, or None for the whole
+    text (the name is in every sentence)."""
+    if not tags.spans:
+        return {}
+    sentences = split_sentences(text)
+    # A sentence that is little more than the name ("Trekko ?") is read with the next one.
+    contexts = [
+        (start, sentences[i + 1][1])
+        if i + 1 < len(sentences) and len(_WORD.findall(text, start, end)) < _MIN_WORDS
+        else (start, end)
+        for i, (start, end) in enumerate(sentences)
+    ]
+    units: dict[str, list[tuple[int, int]]] = {name: [] for name in tags.names}
+    whole: dict[str, bool] = {name: True for name in tags.names}
+    for (s_start, s_end), context in zip(sentences, contexts, strict=True):
+        inside = [sp for sp in tags.spans if s_start <= sp.start and sp.end <= s_end]
+        present = list(dict.fromkeys(sp.name for sp in inside))
+        pieces = _split_clauses(text, s_start, s_end) if len(present) > 1 else [context]
+        for name in tags.names:
+            hits = [
+                (p_start, p_end)
+                for p_start, p_end in pieces
+                if any(sp.name == name and p_start <= sp.start < p_end for sp in inside)
+            ]
+            if not hits and name in present:  # a name across a cut: take the sentence
+                hits = [(s_start, s_end)]
+            if hits != [(s_start, s_end)]:
+                whole[name] = False
+            units[name].extend(hits)
+    return {
+        name: truncate(" ".join(text[s:e] for s, e in _merged(units[name])))
+        if units[name] and not whole[name]
+        else None
+        for name in tags.names
+    }
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _parsed_query(query: str) -> Node:
+    return parse_query(query)
+
+
+class Analyzer:
+    """Labels mentions; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: AnalyzerSettings,
+        *,
+        brands: Sequence[Brand] = (),
+        competitors: Sequence[Competitor] = (),
+        embedder: Embedder | None = None,
+        head: SentimentHead | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or load_embedder(settings.embedding)
+        self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
+        self.head.check_embedder(self.embedder.name)
+        self._head_dim_checked = False
+        self._tagger = BrandTagger(brands, competitors)
+        self._lock = threading.Lock()
+
+    @property
+    def tagger(self) -> BrandTagger:
+        """The tagger for the current workspace."""
+        with self._lock:
+            return self._tagger
+
+    def update_workspace(self, brands: Sequence[Brand], competitors: Sequence[Competitor]) -> None:
+        """Tags with these brands and competitors from now on (batches under way finish
+        with the old ones)."""
+        tagger = BrandTagger(brands, competitors)
+        with self._lock:
+            self._tagger = tagger
+        log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
+
+    def analyze(
+        self,
+        mentions: Sequence[Mention],
+        *,
+        declared_languages: Sequence[str | None] | None = None,
+        forced_languages: Sequence[str | None] | None = None,
+        progress: Progress | None = None,
+    ) -> list[Mention]:
+        """Analyzed copies of `mentions`, in order: language, brands, competitors, sentiment
+        and brand_sentiments set, topics empty.
+
+        `declared_languages[i]` (the item's declared language) is a fallback for an unsure
+        detection; `forced_languages[i]` (Source.language) overrides it.
+        """
+        total = len(mentions)
+        for what, values in (("declared", declared_languages), ("forced", forced_languages)):
+            if values is not None and len(values) != total:
+                raise ValueError(f"{what}_languages: {len(values)} values for {total} mentions")
+        started = time.perf_counter()
+        out: list[Mention] = []
+        size = self.settings.batch_size
+        for first in range(0, total, size):
+            last = min(first + size, total)
+            out.extend(
+                self._analyze_batch(
+                    mentions[first:last],
+                    declared_languages[first:last] if declared_languages is not None else None,
+                    forced_languages[first:last] if forced_languages is not None else None,
+                )
+            )
+            if progress is not None:
+                progress(last, total)
+        if total:
+            elapsed = time.perf_counter() - started
+            log.info(
+                "analyzed %d mentions in %.1f s (%.1f/s)",
+                total,
+                elapsed,
+                total / max(elapsed, 1e-9),
+            )
+        return out
+
+    def _analyze_batch(
+        self,
+        mentions: Sequence[Mention],
+        declared: Sequence[str | None] | None,
+        forced: Sequence[str | None] | None,
+    ) -> list[Mention]:
+        texts = [overall_text(m) for m in mentions]
+        languages = detect_languages(
+            texts, declared=declared, forced=forced, expected=self.settings.languages
+        )
+        tags = self.tagger.tag_many(texts)
+        passages = [brand_passages(text, tag) for text, tag in zip(texts, tags, strict=True)]
+
+        # Everything to judge in this batch, each distinct prepared text once.
+        to_embed: dict[str, int] = {}
+
+        def slot(text: str) -> int:
+            return to_embed.setdefault(self.head.prepare(text), len(to_embed))
+
+        overall_slots = [slot(truncate(t)) for t in texts]
+        brand_slots = [
+            {name: overall_slots[i] if p is None else slot(p) for name, p in per.items()}
+            for i, per in enumerate(passages)
+        ]
+        vectors = self.embedder.embed(list(to_embed))
+        if not self._head_dim_checked:
+            self.head.check_embedder(self.embedder.name, int(vectors.shape[1]))
+            self._head_dim_checked = True
+        judged: list[Sentiment] = self.head.predict(vectors)
+        log.debug(
+            "batch of %d mentions: %d texts embedded, %d brand passages",
+            len(mentions),
+            len(to_embed),
+            sum(len(p) for p in passages),
+        )
+        return [
+            mention.model_copy(
+                update={
+                    "language": language,
+                    "brands": list(tag.brands),
+                    "competitors": list(tag.competitors),
+                    "sentiment": judged[overall_slots[i]],
+                    "brand_sentiments": {n: judged[s] for n, s in brand_slots[i].items()},
+                    "topics": [],
+                }
+            )
+            for i, (mention, language, tag) in enumerate(
+                zip(mentions, languages, tags, strict=True)
+            )
+        ]
+
+    def is_relevant(self, mention: Mention, source: Source) -> bool:
+        """Whether `source` keeps `mention`: its query decides if it has one, else
+        keep="all" keeps everything, else the mention must name a brand or competitor."""
+        if source.query:
+            return matches(_parsed_query(source.query), mention)
+        if source.keep == "all":
+            return True
+        if mention.brands or mention.competitors:
+            return True
+        if mention.analyzed:
+            return False
+        return bool(self.tagger.tag(overall_text(mention)).names)

