@@ -232,14 +232,118 @@ def _wait_forever() -> None:
 
 
 @app.command()
-def analyze(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Analyze and store everything waiting in the inbox, then exit."""
+def analyze(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", "-i", help="analyze this JSONL file (id, text) instead of the inbox"
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="where to write results (default: stdout)")
+    ] = None,
+) -> None:
+    """Analyze what waits in the inbox, or (with --input) tag a JSONL file of texts."""
+    if input_file is not None:
+        _analyze_file(config, input_file, output)
+        return
     with _context(config) as ctx:
         before = ctx.state.inbox_counts()
         if not before.get("pending"):
             console.print("the inbox is empty: nothing to analyze")
             return
         _drain_with_progress(ctx, "analyzing")
+
+
+def _batch_analyzer(config: Path) -> Any:
+    from services.analyzer.pipeline import Analyzer
+
+    loaded = _load(config)
+    try:
+        return Analyzer(
+            loaded.settings.analyzer,
+            brands=loaded.workspace.brands,
+            competitors=loaded.workspace.competitors,
+        )
+    except Exception as exc:
+        _fail(exc)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _analyze_file(config: Path, source: Path, output: Path | None) -> None:
+    from services.runtime.batch import analyze_file
+
+    if not source.is_file():
+        raise CliError(f"{source}: no such file")
+    analyzer = _batch_analyzer(config)
+    target = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with _progress() as progress:
+            task = progress.add_task("analyzing", total=_count_lines(source))
+            report = analyze_file(
+                analyzer, source, target, progress=lambda n: progress.advance(task, n)
+            )
+    finally:
+        if output:
+            target.close()
+    for error in report.errors:
+        console.print(f"  skipped {error}", highlight=False, markup=False)
+    console.print(
+        f"{source}: {report.read} lines read, {report.written} analyzed, {report.skipped} skipped"
+        + (f"; results in {output}" if output else "")
+    )
+
+
+@app.command("eval")
+def eval_(
+    file: Annotated[
+        Path, typer.Argument(help="labelled JSONL: id, text, label (negative/neutral/positive)")
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+) -> None:
+    """Score the sentiment analysis on a labelled file: precision, recall, macro-F1."""
+    import json
+    from dataclasses import asdict
+
+    from services.runtime.batch import evaluate_file
+
+    if not file.is_file():
+        raise CliError(f"{file}: no such file")
+    analyzer = _batch_analyzer(config)
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=_count_lines(file))
+        evaluation, report = evaluate_file(
+            analyzer, file, progress=lambda n: progress.advance(task, n)
+        )
+    for error in report.errors:
+        console.print(f"  skipped {error}", highlight=False, markup=False)
+    if not evaluation.count:
+        raise CliError(f"{file}: no labelled line to evaluate")
+    if as_json:
+        out.print_json(json.dumps(asdict(evaluation)))
+        return
+    table = Table("label", "precision", "recall", "F1", "support")
+    for label, scores in evaluation.per_class.items():
+        table.add_row(
+            label,
+            f"{scores['precision']:.3f}",
+            f"{scores['recall']:.3f}",
+            f"{scores['f1']:.3f}",
+            str(int(scores["support"])),
+        )
+    out.print(table)
+    out.print(
+        f"macro-F1 {evaluation.macro_f1:.3f}, accuracy {evaluation.accuracy:.3f} "
+        f"on {evaluation.count} texts"
+    )
+    for language, f1 in evaluation.per_language.items():
+        out.print(f"  {language}: macro-F1 {f1:.3f}")
 
 
 @app.command()
