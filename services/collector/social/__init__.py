@@ -1,0 +1,33 @@
+"""Social connectors: one module per platform, a runner, a registry of kinds.
+
+See `base.py` for what a connector is, `query_pushdown.py` for how a query reaches a
+platform, `ratelimit.py` for politeness, `runner.py` for a run and `registry.py` for
+built-ins and entry-point plugins.
+"""
+
+from services.collector.social.base import (
+    Connector,
+    ItemDetails,
+    MalformedResponse,
+    NotConfigured,
+    Page,
+    RequestSpec,
+    SocialSource,
+)
+from services.collector.social.registry import KindInfo, available_kinds, create
+from services.collector.social.runner import SocialRun, collect_social
+
+__all__ = [
+    "Connector",
+    "ItemDetails",
+    "KindInfo",
+    "MalformedResponse",
+    "NotConfigured",
+    "Page",
+    "RequestSpec",
+    "SocialRun",
+    "SocialSource",
+    "available_kinds",
+    "collect_social",
+    "create",
+]

@@ -1,0 +1,138 @@
+"""What a social connector is: a pure request builder and a pure response parser.
+
+One module per platform (searxng's engines): `build_request` turns the pushed-down
+query and the saved position into one HTTP call, `parse_response` turns the answer
+into a `Page` without any I/O, so it is tested on recorded payloads. A connector
+instance is bound to one configured source by `configure`, which raises
+`NotConfigured(reason)` when a credential or option is missing (scrapy's
+`from_crawler`): the source is then shown as disabled, never crashed on.
+
+Positions are integers that grow with time (a Unix time, a snowflake id): the runner
+keeps the highest one seen as the source's `since` and each run fetches from there,
+newest first, until it reaches it (see `runner.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from services.collector.social.query_pushdown import Pushdown
+from services.collector.social.ratelimit import RateLimit
+from services.core.models import RawItem
+
+JSON = Any
+"""A value decoded from JSON (or ready to be encoded to it)."""
+
+
+class NotConfigured(Exception):
+    """The connector cannot run for this source; `str(error)` says why, for people."""
+
+
+class MalformedResponse(Exception):
+    """The platform answered 2xx with a body that is not what its API documents."""
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One HTTP call, described; `purpose` tells `parse_response` what it answers."""
+
+    url: str
+    method: str = "GET"
+    params: tuple[tuple[str, str], ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    form: Mapping[str, str] | None = field(default=None, repr=False)
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+    purpose: str = "search"
+    context: Mapping[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemDetails:
+    """What a platform says about an item that `RawItem` has no field for (yet)."""
+
+    kind: str = "post"  # "post", "comment", "video", "reply"
+    author_id: str | None = None
+    author_name: str | None = None  # the display name; RawItem.author holds the handle
+    author_followers: int | None = None
+    author_deleted: bool = False
+    parent_id: str | None = None  # the platform id of the item replied to
+    root_id: str | None = None  # the platform id of the thread's first post
+    thread_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One parsed answer.
+
+    `next_page` is the opaque token of the following (older) page, None at the end;
+    `positions` maps each item's platform id to its position (see the module doc);
+    `follow_ups` are extra calls the runner makes in the same run (comments of a
+    post found), parsed by the same connector.
+    """
+
+    items: list[RawItem] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)
+    details: dict[str, ItemDetails] = field(default_factory=dict)
+    next_page: JSON = None
+    follow_ups: list[RequestSpec] = field(default_factory=list)
+    rate_limit: RateLimit | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A platform's search, bound to one source by `configure`."""
+
+    kind: str
+    pushdown: Pushdown
+
+    def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        """Binds options and credentials; raises NotConfigured(reason) when unusable."""
+        ...
+
+    def build_request(self, query: str, *, since: int | None, page: JSON) -> RequestSpec:
+        """The call for one page: `query` in the platform's syntax, newest first."""
+        ...
+
+    def parse_response(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, request: RequestSpec
+    ) -> Page:
+        """Parses a 2xx answer; raises MalformedResponse. Pure: no I/O."""
+        ...
+
+
+@runtime_checkable
+class Authenticating(Protocol):
+    """A connector that must obtain a token before searching (Reddit's OAuth)."""
+
+    def auth_request(self) -> RequestSpec | None:
+        """The token call, or None when the connector holds a valid token."""
+        ...
+
+    def parse_auth(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        """Keeps the token from the answer; raises MalformedResponse."""
+        ...
+
+
+@dataclass(frozen=True)
+class SocialSource:
+    """A configured social source, until `Source` can describe one (see the report)."""
+
+    name: str
+    kind: str
+    query: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    max_pages: int = 5
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    """An environment variable's value, None when unset or blank."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def base_url(options: Mapping[str, Any], env: Mapping[str, str], kind: str, default: str) -> str:
+    """The API's base URL: the source's `base_url` option, VEILLE_<KIND>_BASE_URL, default."""
+    chosen = options.get("base_url") or env_value(env, f"VEILLE_{kind.upper()}_BASE_URL")
+    return str(chosen or default).rstrip("/")

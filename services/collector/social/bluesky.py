@@ -1,0 +1,154 @@
+"""Bluesky: `app.bsky.feed.searchPosts` (XRPC) with its cursor.
+
+`sort=latest` gives posts newest first; `since` (inclusive, on the post's sortAt
+time) makes runs incremental; the answer's `cursor` pages back. Position: the
+sortAt time (the earlier of createdAt and indexedAt), in Unix seconds.
+
+The AppView (`base_url` option, VEILLE_BLUESKY_BASE_URL, default
+https://public.api.bsky.app) may require a logged-in access token for search:
+VEILLE_BLUESKY_TOKEN, sent as a Bearer token when set.
+
+Pushed down: words, phrases, NEAR as both sides, `author:` as `from:`, `lang:` as
+`lang:`, `site:` as `domain:` (searchPosts recommends Lucene-like syntax and documents
+these filters). Not pushed: OR (unspecified for searchPosts), NOT, prefixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.collector.social.base import (
+    JSON,
+    ItemDetails,
+    MalformedResponse,
+    Page,
+    RequestSpec,
+    base_url,
+    env_value,
+)
+from services.collector.social.parsing import (
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    epoch,
+    iso,
+    language,
+    load_json,
+    parse_time,
+)
+from services.collector.social.query_pushdown import Pushdown
+from services.core.models import Engagement, RawItem
+
+INVALID_HANDLE = "handle.invalid"  # what the AppView shows for an account it cannot verify
+
+
+class BlueskyConnector:
+    """Posts from Bluesky's searchPosts."""
+
+    kind = "bluesky"
+    pushdown = Pushdown(
+        or_operator=None,
+        phrases=True,
+        fields={"author": "from:", "lang": "lang:", "site": "domain:"},
+    )
+
+    def __init__(self) -> None:
+        self.base_url = "https://public.api.bsky.app"
+        self.token: str | None = None
+        self.limit = 100
+
+    def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        """Options: base_url, limit; token from VEILLE_BLUESKY_TOKEN (optional)."""
+        self.base_url = base_url(source_options, env, self.kind, self.base_url)
+        self.token = env_value(env, "VEILLE_BLUESKY_TOKEN")
+        self.limit = min(100, max(1, int(source_options.get("limit", 100))))
+
+    def build_request(self, query: str, *, since: int | None, page: JSON) -> RequestSpec:
+        """A searchPosts call for one page, latest first."""
+        params = [("q", query or "*"), ("sort", "latest"), ("limit", str(self.limit))]
+        if since is not None:
+            params.append(("since", iso(since)))
+        if page is not None:
+            params.append(("cursor", str(page)))
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return RequestSpec(
+            url=f"{self.base_url}/xrpc/app.bsky.feed.searchPosts",
+            params=tuple(params),
+            headers=headers,
+        )
+
+    def parse_response(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, request: RequestSpec
+    ) -> Page:
+        """Parses {posts: [postView], cursor?}."""
+        data = load_json(body)
+        if not isinstance(data.get("posts"), list):
+            raise MalformedResponse("no 'posts' list in the searchPosts answer")
+        page = Page(next_page=as_str(data.get("cursor")))
+        for raw in data["posts"]:
+            parsed = parse_post_view(as_dict(raw))
+            if parsed is None:
+                continue
+            item, position, details = parsed
+            assert item.platform_id is not None
+            page.items.append(item)
+            if position is not None:
+                page.positions[item.platform_id] = position
+            page.details[item.platform_id] = details
+        return page
+
+
+def permalink(uri: str, handle: str | None, did: str | None) -> str | None:
+    """The bsky.app URL of an at:// post URI."""
+    parts = uri.removeprefix("at://").split("/")
+    if len(parts) != 3 or parts[1] != "app.bsky.feed.post":
+        return None
+    actor = handle if handle and handle != INVALID_HANDLE else did or parts[0]
+    return f"https://bsky.app/profile/{actor}/post/{parts[2]}"
+
+
+def parse_post_view(view: dict[str, Any]) -> tuple[RawItem, int | None, ItemDetails] | None:
+    """A postView as an item; None for notFound/blocked posts and views without a URI."""
+    uri = as_str(view.get("uri"))
+    if uri is None or view.get("notFound") or view.get("blocked"):
+        return None
+    record = as_dict(view.get("record"))
+    author = as_dict(view.get("author"))
+    handle = as_str(author.get("handle"))
+    did = as_str(author.get("did"))
+    created = parse_time(record.get("createdAt"))
+    indexed = parse_time(view.get("indexedAt"))
+    sort_at = min((t for t in (created, indexed) if t is not None), default=None)
+    langs = [lang for lang in as_list(record.get("langs")) if isinstance(lang, str)]
+    reply = as_dict(record.get("reply"))
+    url = permalink(uri, handle, did)
+    item = RawItem(
+        source_kind="bluesky",
+        source_name="",
+        platform_id=uri,
+        url=url,
+        text=as_str(record.get("text")) or "",
+        author=handle if handle != INVALID_HANDLE else None,
+        published_at=created or indexed,
+        engagement=Engagement(
+            likes=as_int(view.get("likeCount")),
+            replies=as_int(view.get("replyCount")),
+            shares=(as_int(view.get("repostCount")) or 0) + (as_int(view.get("quoteCount")) or 0)
+            if view.get("repostCount") is not None or view.get("quoteCount") is not None
+            else None,
+        ),
+        language=language(langs[0]) if langs else None,
+    )
+    root_uri = as_str(as_dict(reply.get("root")).get("uri"))
+    details = ItemDetails(
+        kind="reply" if reply else "post",
+        author_id=did,
+        author_name=as_str(author.get("displayName")),
+        author_deleted=handle in (None, INVALID_HANDLE),
+        parent_id=as_str(as_dict(reply.get("parent")).get("uri")),
+        root_id=root_uri,
+        thread_url=permalink(root_uri, None, None) if root_uri else url,
+    )
+    return item, epoch(sort_at), details
