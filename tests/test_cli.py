@@ -22,6 +22,8 @@ COMMANDS = [
     ["keys", "list"],
     ["keys", "revoke"],
     ["sources", "status"],
+    ["sources", "kinds"],
+    ["eval"],
 ]
 
 

@@ -438,6 +438,20 @@ def keys_revoke(key_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
     out.print(f"revoked {key_id}")
 
 
+@sources_app.command("kinds")
+def sources_kinds() -> None:
+    """List the kinds of source this installation can collect, and which are configured."""
+    from services.collector.social.registry import available_kinds
+
+    table = Table("kind", "origin", "state")
+    table.add_row("feed", "builtin", "enabled")
+    for info in available_kinds():
+        table.add_row(
+            info.kind, info.origin, "enabled" if info.enabled else f"disabled: {info.reason}"
+        )
+    out.print(table)
+
+
 @sources_app.command("status")
 def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show each source's last run, items and errors."""

@@ -21,7 +21,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from services.collector.runner import CollectorState, collect_source
+from services.collector.dispatch import SourceCollector
+from services.collector.runner import CollectorState
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
@@ -42,7 +43,7 @@ class CollectorScheduler:
         settings: CollectorSettings,
         *,
         sources_provider: Callable[[], list[Source]],
-        collect: Collect = collect_source,
+        collect: Collect | None = None,
         minute_seconds: float = 60.0,
     ) -> None:
         """`collect` and `minute_seconds` (the length of an interval minute) exist for
@@ -50,7 +51,7 @@ class CollectorScheduler:
         self._state = state
         self._settings = settings
         self._sources_provider = sources_provider
-        self._collect = collect
+        self._collect: Collect = collect or SourceCollector()
         self._minute = minute_seconds
         self._sources: dict[str, Source] = {}
         self._locks: dict[str, threading.Lock] = {}

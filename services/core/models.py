@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from services.core.ids import canonical_url, mention_id
 
@@ -43,6 +43,24 @@ class Engagement(BaseModel):
     views: int | None = None
 
 
+class AuthorDetails(BaseModel):
+    """What a platform says about an author beyond the handle in `author`."""
+
+    id: str | None = None
+    display_name: str | None = None
+    followers: int | None = None
+    deleted: bool = False
+
+
+class ThreadLink(BaseModel):
+    """Where an item sits in a conversation: a post, or a reply to another item."""
+
+    item_kind: str = Field(default="post", description="post, comment, reply, video...")
+    parent_id: str | None = Field(default=None, description="platform id of the item replied to")
+    root_id: str | None = Field(default=None, description="platform id of the thread's first post")
+    url: str | None = Field(default=None, description="the thread's permalink")
+
+
 class SourceKind(StrEnum):
     FEED = "feed"
     IMPORT = "import"
@@ -74,6 +92,8 @@ class Mention(BaseModel):
     )
     topics: list[str] = Field(default_factory=list)
     engagement: Engagement = Field(default_factory=Engagement)
+    author_details: AuthorDetails | None = None
+    thread: ThreadLink | None = None
 
     @field_validator("published_at", "collected_at")
     @classmethod
@@ -112,6 +132,8 @@ class RawItem(BaseModel):
     collected_at: datetime = Field(default_factory=utcnow)
     engagement: Engagement = Field(default_factory=Engagement)
     language: str | None = Field(default=None, description="language the source declares")
+    author_details: AuthorDetails | None = None
+    thread: ThreadLink | None = None
 
     @property
     def mention_id(self) -> str:
@@ -132,6 +154,8 @@ class RawItem(BaseModel):
             collected_at=self.collected_at,
             engagement=self.engagement,
             language=None,
+            author_details=self.author_details,
+            thread=self.thread,
         )
 
 
@@ -216,8 +240,18 @@ class Source(BaseModel):
     )
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .\-]+$")]
-    kind: Literal["feed"] = "feed"
-    url: HttpUrl
+    kind: str = Field(
+        default="feed",
+        pattern=r"^[a-z][a-z0-9_\-]{0,39}$",
+        description="feed, or a social connector: hackernews, mastodon, bluesky, reddit, "
+        "youtube, x, or one a plugin adds (`veille sources kinds`)",
+    )
+    url: HttpUrl | None = Field(default=None, description="the feed's URL (feeds only)")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="connector options, e.g. base_url (a self-hosted instance), hashtag, subreddit",
+    )
+    max_pages: int = Field(default=5, ge=1, le=50, description="result pages per social run")
     interval_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     enabled: bool = True
     query: str | None = Field(
@@ -228,6 +262,12 @@ class Source(BaseModel):
         description="'matching': keep items naming a brand or competitor; 'all': keep every item",
     )
     language: str | None = Field(default=None, description="force the language of every item")
+
+    @model_validator(mode="after")
+    def _feed_needs_url(self) -> Source:
+        if self.kind == "feed" and self.url is None:
+            raise ValueError("a feed source needs a url")
+        return self
 
 
 class RunStatus(StrEnum):
@@ -241,7 +281,7 @@ class SourceStatus(BaseModel):
 
     name: str
     kind: str
-    url: str
+    url: str | None
     enabled: bool
     last_run_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -251,6 +291,9 @@ class SourceStatus(BaseModel):
     total_items: int = 0
     consecutive_errors: int = 0
     state: Literal["ok", "failing", "unreachable", "never_run", "disabled"] = "never_run"
+    disabled_reason: str | None = Field(
+        default=None, description="why a source is disabled (switched off, or not configured)"
+    )
 
 
 def mention_to_json(mention: Mention) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from services.runtime.context import ServiceContext
@@ -149,3 +150,12 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert "/api/v1/mentions" in spec["paths"]
     assert "/api/v1/stats/share-of-voice" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_source_kinds_say_which_are_configured(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VEILLE_X_BEARER_TOKEN", raising=False)
+    kinds = {k["kind"]: k for k in client.get("/api/v1/sources/kinds").json()}
+    assert kinds["feed"]["enabled"] and kinds["hackernews"]["enabled"]
+    assert not kinds["x"]["enabled"] and "VEILLE_X_BEARER_TOKEN" in kinds["x"]["reason"]

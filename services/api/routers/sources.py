@@ -40,6 +40,17 @@ def list_statuses(state: StateDep) -> list[SourceStatus]:
     return state.list_source_statuses()
 
 
+@router.get("/kinds", summary="Kinds of source this installation can collect")
+def list_kinds() -> list[dict[str, object]]:
+    """`feed` and every social connector (built in or plugin), enabled or not, with why."""
+    from dataclasses import asdict
+
+    from services.collector.social.registry import available_kinds
+
+    feed = {"kind": "feed", "origin": "builtin", "enabled": True, "reason": None}
+    return [feed, *(asdict(info) for info in available_kinds())]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a source")
 def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
     """Adds a source; it is polled from its next interval on."""

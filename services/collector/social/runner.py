@@ -54,7 +54,7 @@ from services.collector.social.ratelimit import (
     parse_rate_limit,
     parse_retry_after,
 )
-from services.core.models import RawItem, RunStatus, utcnow
+from services.core.models import AuthorDetails, RawItem, RunStatus, ThreadLink, utcnow
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun, NotFoundError
@@ -266,7 +266,7 @@ def collect_social(
         new_cursor = {"since": newest} if newest is not None else {}
     else:
         new_cursor = {"since": since, "resume": page_token, "pending_since": newest}
-    kept = list(items.values())
+    kept = [_with_details(item, details.get(item.platform_id or "")) for item in items.values()]
     run = CollectionRun(
         source_name=source.name,
         started_at=started_at,
@@ -350,3 +350,25 @@ def _record_run(state: CollectorState, run: CollectionRun) -> None:
 def _describe(error: BaseException) -> str:
     text = " ".join(str(error).split())[:200]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _with_details(item: RawItem, details: ItemDetails | None) -> RawItem:
+    """The item carrying what the platform said about its author and thread."""
+    if details is None:
+        return item
+    return item.model_copy(
+        update={
+            "author_details": AuthorDetails(
+                id=details.author_id,
+                display_name=details.author_name,
+                followers=details.author_followers,
+                deleted=details.author_deleted,
+            ),
+            "thread": ThreadLink(
+                item_kind=details.kind,
+                parent_id=details.parent_id,
+                root_id=details.root_id,
+                url=details.thread_url,
+            ),
+        }
+    )

@@ -15,7 +15,9 @@ its first run; 'unreachable' when the last run failed because the host could not
 resolved, connected to, or answered too late; 'failing' for any other error of the
 last run; 'ok' otherwise. Convention for collectors: the error message of an
 unreachable host starts with "unreachable:" (`UNREACHABLE_PREFIX`), e.g.
-"unreachable: could not resolve example.org"; any other message means 'failing'.
+"unreachable: could not resolve example.org". A source whose last error starts with
+"not configured:" (`NOT_CONFIGURED_PREFIX`: a connector without its credentials) is
+'disabled', with that reason; any other message means 'failing'.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from services.store.state.engine import upsert
 
 RUNS_KEPT = 500
 UNREACHABLE_PREFIX = "unreachable:"
+NOT_CONFIGURED_PREFIX = "not configured:"
 MAX_ERROR_CHARS = 4000
 
 State = Literal["ok", "failing", "unreachable", "never_run", "disabled"]
@@ -154,6 +157,8 @@ def state_of(*, enabled: bool, last_status: RunStatus | None, last_error: str | 
     if last_status is RunStatus.ERROR:
         if (last_error or "").startswith(UNREACHABLE_PREFIX):
             return "unreachable"
+        if (last_error or "").startswith(NOT_CONFIGURED_PREFIX):
+            return "disabled"  # a connector without its credentials switches itself off
         return "failing"
     return "ok"
 
@@ -164,7 +169,7 @@ def _status(row: Row[Any]) -> SourceStatus:
     return SourceStatus(
         name=source.name,
         kind=source.kind,
-        url=str(source.url),
+        url=str(source.url) if source.url else None,
         enabled=source.enabled,
         last_run_at=row.last_run_at,
         last_success_at=row.last_success_at,
@@ -174,7 +179,16 @@ def _status(row: Row[Any]) -> SourceStatus:
         total_items=row.total_items or 0,
         consecutive_errors=row.consecutive_errors or 0,
         state=state_of(enabled=source.enabled, last_status=last_status, last_error=row.last_error),
+        disabled_reason=_disabled_reason(source.enabled, row.last_error),
     )
+
+
+def _disabled_reason(enabled: bool, last_error: str | None) -> str | None:
+    if not enabled:
+        return "switched off (enabled: false)"
+    if last_error and last_error.startswith(NOT_CONFIGURED_PREFIX):
+        return last_error.removeprefix(NOT_CONFIGURED_PREFIX).strip()
+    return None
 
 
 def _update_stats(
