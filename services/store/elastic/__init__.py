@@ -1,0 +1,7 @@
+"""The Elasticsearch mention index: one cluster shared by every Veille process."""
+
+from services.store.elastic.bulk import redrive
+from services.store.elastic.index import EsIndex
+from services.store.elastic.settings import EsSettings
+
+__all__ = ["EsIndex", "EsSettings", "redrive"]

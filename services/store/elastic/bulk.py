@@ -1,0 +1,213 @@
+"""Bulk writes with retries and a dead-letter file: nothing is silently dropped.
+
+A whole request failing with 429, 5xx or a connection error is retried with
+exponential backoff; so are the single items a bulk answer reports as 429 or 5xx.
+Items refused for good (a mapping error, a term too long...) are appended to a
+dead-letter JSONL file with the mention, the status and the reason; `redrive(path)`
+writes them again and keeps only those that fail again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, Elasticsearch
+
+from services.core.models import Mention
+from services.store.contracts import IndexUnavailable
+
+if TYPE_CHECKING:
+    from services.store.elastic.index import EsIndex
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+_T = TypeVar("_T")
+_file_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: `base * 2**attempt`, capped, `attempts` tries in all."""
+
+    attempts: int = 6
+    base: float = 0.2
+    cap: float = 10.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    def pause(self, attempt: int) -> None:
+        """Sleeps before retry number `attempt` (0-based)."""
+        delay = min(self.cap, self.base * 2**attempt)
+        self.sleep(delay * random.uniform(0.5, 1.0))  # jitter, not crypto
+
+
+def is_retryable(error: Exception) -> bool:
+    """True for errors worth another try: overload, server errors, network trouble."""
+    if isinstance(error, TransportConnectionError | ConnectionTimeout):
+        return True
+    return isinstance(error, ApiError) and error.status_code in RETRYABLE_STATUS
+
+
+def with_retries(call: Callable[[], _T], *, backoff: Backoff, what: str) -> _T:
+    """Runs `call`, retrying retryable errors; IndexUnavailable when they persist."""
+    for attempt in range(backoff.attempts):
+        try:
+            return call()
+        except (ApiError, TransportConnectionError, ConnectionTimeout) as error:
+            if not is_retryable(error):
+                raise
+            if attempt + 1 >= backoff.attempts:
+                trouble = (
+                    "kept failing on" if isinstance(error, ApiError) else "cannot reach it for"
+                )
+                raise IndexUnavailable(
+                    f"Elasticsearch {trouble} {what} after {backoff.attempts} tries: "
+                    f"{type(error).__name__}"
+                ) from error
+            log.warning("%s failed (%s), retrying", what, type(error).__name__)
+            backoff.pause(attempt)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """One mention a bulk request could not write."""
+
+    mention_id: str
+    mention: Mention | None  # None for a delete
+    status: int
+    error: str
+
+
+Operation = tuple[dict[str, Any], Mention | None, dict[str, Any] | None]
+"""An action line, the mention it writes (None for a delete), and its document."""
+
+
+def send_bulk(
+    client: Elasticsearch,
+    ops: Sequence[Operation],
+    *,
+    backoff: Backoff,
+    refresh: bool | str,
+) -> list[ItemFailure]:
+    """Sends operations; returns the items refused for good.
+
+    Items answered with 429 or 5xx are sent again.
+    """
+    pending = list(ops)
+    failures: list[ItemFailure] = []
+    for attempt in range(backoff.attempts):
+        body: list[dict[str, Any]] = []
+        for action, _, document in pending:
+            body.append(action)
+            if document is not None:
+                body.append(document)
+        answer = with_retries(
+            lambda: client.bulk(operations=body, refresh=refresh),  # noqa: B023
+            backoff=backoff,
+            what="a bulk request",
+        )
+        if not answer.get("errors"):
+            return failures
+        retry = []
+        for op, item in zip(pending, answer["items"], strict=True):
+            result = next(iter(item.values()))
+            status = int(result.get("status", 500))
+            if status < 300 or (status == 404 and "delete" in item):
+                continue
+            reason = json.dumps(result.get("error"), ensure_ascii=False)[:2000]
+            if status in RETRYABLE_STATUS and attempt + 1 < backoff.attempts:
+                retry.append(op)
+            else:
+                action = next(iter(op[0].values()))
+                failures.append(
+                    ItemFailure(
+                        mention_id=str(action["_id"]), mention=op[1], status=status, error=reason
+                    )
+                )
+        if not retry:
+            return failures
+        log.warning("%d bulk items were refused for now, retrying", len(retry))
+        backoff.pause(attempt)
+        pending = retry
+    return failures
+
+
+def write_dead_letters(path: str, failures: Sequence[ItemFailure]) -> None:
+    """Appends failures to the dead-letter JSONL file (one mention per line)."""
+    if not failures:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC).isoformat()
+    with _file_lock, open(path, "a", encoding="utf-8") as out:
+        for failure in failures:
+            if failure.mention is None:
+                continue
+            record = {
+                "at": now,
+                "status": failure.status,
+                "error": failure.error,
+                "mention": failure.mention.model_dump(mode="json"),
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def read_dead_letters(path: str) -> list[Mention]:
+    """The mentions recorded in a dead-letter file."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as source:
+        return [
+            Mention.model_validate(json.loads(line)["mention"]) for line in source if line.strip()
+        ]
+
+
+def redrive(path: str, index: EsIndex | None = None) -> tuple[int, int]:
+    """Writes a dead-letter file's mentions again; returns (written, still failing).
+
+    The file is replaced by the mentions that fail again (the index records them
+    in a fresh file), so running it twice never writes a mention twice.
+    """
+    from services.store.elastic.index import EsIndex
+    from services.store.elastic.settings import EsSettings
+
+    mentions = read_dead_letters(path)
+    if not mentions:
+        return 0, 0
+    owned = index is None
+    taken = f"{path}.redriving"
+    os.replace(path, taken)  # new failures go to a fresh file at `path`
+    target = index or EsIndex(EsSettings.from_env())
+    try:
+        written = target.upsert(mentions, dead_letter_path=path)
+    except BaseException:
+        _give_back(taken, path)  # nothing was lost: the file holds them all again
+        raise
+    finally:
+        if owned:
+            target.close()
+    os.remove(taken)
+    return written, len(mentions) - written
+
+
+def _give_back(taken: str, path: str) -> None:
+    if not os.path.exists(path):
+        os.replace(taken, path)
+        return
+    with _file_lock, open(taken, encoding="utf-8") as src, open(path, "a", encoding="utf-8") as out:
+        out.write(src.read())
+    os.remove(taken)

@@ -1,0 +1,81 @@
+"""Mentions to Elasticsearch documents and back, and the search cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from collections.abc import Mapping
+from typing import Any, Final
+
+from services.core.models import Mention
+from services.core.query.ast import FILTER_FIELDS
+from services.core.query.matcher import keyword_values
+from services.store.contracts import Dimension
+from services.store.elastic import mapping
+from services.store.embedded.keys import epoch_us
+
+# `" ".join(tokenize(text))`, memoized per piece (checked equal in the embedded tests).
+from services.store.embedded.words import index_words
+
+_CURSOR: Final = struct.Struct(">Bq")
+_CURSOR_VERSION: Final = 1
+
+
+def _unique(values: list[str]) -> list[str]:
+    # A value listed twice would be counted twice by the terms aggregation.
+    return list(dict.fromkeys(values))
+
+
+def to_document(mention: Mention) -> dict[str, Any]:
+    """Tokenizes and folds a mention into the fields of the mapping."""
+    published_us = epoch_us(mention.published_at)
+    doc: dict[str, Any] = {
+        mapping.ID: mention.id,
+        mapping.TITLE_WORDS: index_words(mention.title),
+        mapping.TEXT_WORDS: index_words(mention.text),
+        "title": mention.title,
+        "text": mention.text,
+        mapping.PUBLISHED_US: published_us,
+        mapping.PUBLISHED_AT: published_us // 1000,  # epoch milliseconds
+        mapping.MENTION: mention.model_dump(mode="json"),
+    }
+    for name in FILTER_FIELDS:
+        values = keyword_values(mention, name)
+        if values:
+            doc[mapping.filter_field(name)] = _unique(values)
+    displayed: dict[Dimension, list[str]] = {
+        Dimension.BRAND: mention.brands,
+        Dimension.COMPETITOR: mention.competitors,
+        Dimension.SOURCE: [mention.source_name],
+        Dimension.LANGUAGE: [mention.language] if mention.language else [],
+        Dimension.TOPIC: mention.topics,
+    }
+    for dimension, values in displayed.items():
+        if values:
+            doc[mapping.DIMENSION_FIELDS[dimension]] = _unique(values)
+    return doc
+
+
+def load(source: Mapping[str, Any]) -> Mention:
+    """Rebuilds a mention from a hit's `_source`."""
+    return Mention.model_validate(source[mapping.MENTION])
+
+
+def encode_cursor(published_us: int, mention_id: str) -> str:
+    """An opaque cursor pointing just past the mention at (`published_us`, `mention_id`)."""
+    raw = _CURSOR.pack(_CURSOR_VERSION, published_us) + mention_id.encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The sort values a cursor points past; ValueError("invalid cursor") when not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
+        version, published_us = _CURSOR.unpack_from(raw)
+        mention_id = raw[_CURSOR.size :].decode("utf-8")
+    except (binascii.Error, struct.error, UnicodeError, ValueError):
+        raise ValueError("invalid cursor") from None
+    if version != _CURSOR_VERSION or not mention_id:
+        raise ValueError("invalid cursor")
+    return published_us, mention_id

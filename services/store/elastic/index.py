@@ -1,0 +1,440 @@
+"""The Elasticsearch mention index (`https://host:9200` index URLs).
+
+Every Veille process opens its own `EsIndex`; the cluster is the only shared state.
+Mentions live in time-based indices behind one alias (see mapping.py): an upsert
+first looks the ids up through the alias, so a mention written before a rollover
+is replaced where it lives instead of being copied into the new write index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, TypeVar
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, Elasticsearch
+
+from services.core.models import Mention
+from services.store.contracts import (
+    MAX_PAGE_SIZE,
+    CountBucket,
+    Dimension,
+    IndexUnavailable,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchPage,
+    SearchRequest,
+    SortOrder,
+    TimeBucket,
+)
+from services.store.elastic import mapping
+from services.store.elastic.bulk import (
+    Backoff,
+    Operation,
+    send_bulk,
+    with_retries,
+    write_dead_letters,
+)
+from services.store.elastic.compile import Query, compile_filter
+from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
+from services.store.elastic.settings import EsSettings
+from services.store.embedded import aggregations
+from services.store.embedded.keys import epoch_us
+
+log = logging.getLogger(__name__)
+
+TOP_TERMS_SAMPLE: Final = 2000
+# Every value of a dimension in one terms aggregation, so counts and ties are exact;
+# kept at ES's default `search.max_buckets`.
+_ALL_TERMS: Final = 65_536
+_LOOKUP_CHUNK: Final = 1000
+_PIT_KEEP_ALIVE: Final = "2m"
+_T = TypeVar("_T")
+_FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
+
+
+class EsIndex(MentionIndex):
+    """A `MentionIndex` stored in an Elasticsearch cluster (8.x or 9.x)."""
+
+    def __init__(
+        self,
+        settings: EsSettings,
+        *,
+        refresh: bool | str = True,
+        backoff: Backoff | None = None,
+        client: Elasticsearch | None = None,
+    ) -> None:
+        # `refresh=True` makes writes visible when upsert returns, as the contract asks;
+        # "wait_for" does too, more cheaply under heavy ingest, but waits up to 1 s.
+        self._settings = settings
+        self.names = mapping.IndexNames(settings.index_prefix)
+        self._refresh = refresh
+        self._backoff = backoff or Backoff()
+        self._client = client or settings.client()
+        self._closed = False
+        self.lifecycle_managed = False
+        self._call(self._bootstrap, what="setting up the mention indices")
+
+    def __repr__(self) -> str:
+        return f"EsIndex(url={self._settings.url!r}, prefix={self.names.prefix!r})"
+
+    # -- setup ---------------------------------------------------------------------
+    def _bootstrap(self) -> None:
+        indices = self._client.indices
+        self.lifecycle_managed = self._put_policy()
+        indices.put_index_template(
+            name=self.names.template,
+            **mapping.index_template(self.names, with_lifecycle=self.lifecycle_managed),
+        )
+        if indices.exists_alias(name=self.names.alias):
+            return
+        try:
+            indices.create(
+                index=self.names.first_index,
+                aliases={self.names.alias: {"is_write_index": True}},
+            )
+        except ApiError as error:
+            if "resource_already_exists" not in str(error):  # another process won the race
+                raise
+
+    def _put_policy(self) -> bool:
+        try:
+            self._client.ilm.put_lifecycle(
+                name=self.names.policy, policy=mapping.lifecycle_policy()
+            )
+        except ApiError as error:
+            if error.status_code in {400, 404, 405} and "no handler" in str(error):
+                log.warning(
+                    "this Elasticsearch API has no index lifecycle management (an emulator?): "
+                    "mention indices roll over only when EsIndex.rollover() is called"
+                )
+                return False
+            raise
+        return True
+
+    def rollover(self) -> str:
+        """Starts a new write index now (ILM does it by age and size); returns its name."""
+        answer = self._call(
+            lambda: self._client.indices.rollover(alias=self.names.alias), what="rollover"
+        )
+        return str(answer["new_index"])
+
+    def refresh(self) -> None:
+        """Makes every write so far visible to searches (for `refresh=False` ingest)."""
+        self._call(lambda: self._client.indices.refresh(index=self.names.alias), what="refresh")
+
+    def indices(self) -> list[str]:
+        """The concrete indices behind the alias, oldest first."""
+        answer = self._call(
+            lambda: self._client.indices.get_alias(name=self.names.alias), what="listing indices"
+        )
+        return sorted(answer.body)
+
+    def drop(self) -> None:
+        """Deletes every index, the template and the policy of this prefix (tests, resets)."""
+        for name in self.indices():
+            self._call(lambda n=name: self._client.indices.delete(index=n), what="drop")  # type: ignore[misc]
+        self._call(
+            lambda: self._client.indices.delete_index_template(name=self.names.template),
+            what="drop",
+        )
+        if self.lifecycle_managed:
+            self._call(
+                lambda: self._client.ilm.delete_lifecycle(name=self.names.policy), what="drop"
+            )
+
+    # -- writing -------------------------------------------------------------------
+    def upsert(self, mentions: Sequence[Mention], *, dead_letter_path: str | None = None) -> int:
+        """Writes mentions (replacing any with the same id); returns how many were written.
+
+        Items Elasticsearch refuses for good are appended to the dead-letter file
+        (`redrive` writes them again) and not counted.
+        """
+        self._check_open()
+        latest = {mention.id: mention for mention in mentions}  # the last copy of an id wins
+        if not latest:
+            return 0
+        where = self._locate(list(latest))
+        ops: list[Operation] = []
+        for mention_id, mention in latest.items():
+            found = where.get(mention_id, [])
+            target = found[0] if found else self.names.alias
+            ops.append(
+                ({"index": {"_index": target, "_id": mention_id}}, mention, to_document(mention))
+            )
+            for stale in found[1:]:  # copies left by an interrupted move: remove them
+                ops.append(({"delete": {"_index": stale, "_id": mention_id}}, mention, None))
+        failures = self._call(
+            lambda: send_bulk(self._client, ops, backoff=self._backoff, refresh=self._refresh),
+            what="upsert",
+        )
+        if failures:
+            path = dead_letter_path or self._settings.dead_letter_path
+            write_dead_letters(path, failures)
+            log.error(
+                "%d of %d mentions were refused by Elasticsearch and written to %s "
+                "(first reason: %s)",
+                len(failures),
+                len(latest),
+                path,
+                failures[0].error[:300],
+            )
+        return len(latest) - len({f.mention_id for f in failures})
+
+    def delete(self, mention_ids: Sequence[str]) -> int:
+        """Removes mentions by id; returns how many existed."""
+        self._check_open()
+        wanted = list(dict.fromkeys(mention_ids))
+        if not wanted:
+            return 0
+        where = self._locate(wanted)
+        ops: list[Operation] = []
+        for mention_id, found in where.items():
+            for name in found:
+                ops.append(({"delete": {"_index": name, "_id": mention_id}}, None, None))
+        if ops:
+            failures = self._call(
+                lambda: send_bulk(self._client, ops, backoff=self._backoff, refresh=self._refresh),
+                what="delete",
+            )
+            if failures:
+                raise IndexUnavailable(f"Elasticsearch refused to delete: {failures[0].error}")
+        return len(where)
+
+    def close(self) -> None:
+        """Closes the connections; reads and writes fail afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, mention_id: str) -> Mention | None:
+        """Returns one mention by id, or None."""
+        hits = self._search({"term": {mapping.ID: mention_id}}, size=1)["hits"]["hits"]
+        return load(hits[0]["_source"]) if hits else None
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        """Returns one page of matching mentions, by publication time then id, after the cursor."""
+        if not 1 <= request.limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {request.limit}")
+        after = decode_cursor(request.cursor) if request.cursor is not None else None
+        order = "desc" if request.sort == SortOrder.NEWEST else "asc"
+        answer = self._search(
+            compile_filter(request.filter),
+            size=request.limit + 1,  # one more tells whether there is a next page
+            sort=[{mapping.PUBLISHED_US: order}, {mapping.ID: order}],
+            search_after=list(after) if after is not None else None,
+            track_total_hits=True,
+        )
+        hits = answer["hits"]["hits"]
+        page = hits[: request.limit]
+        cursor = None
+        if len(hits) > request.limit:
+            published_us, mention_id = page[-1]["sort"]
+            cursor = encode_cursor(int(published_us), str(mention_id))
+        return SearchPage(
+            mentions=[load(hit["_source"]) for hit in page],
+            total=int(answer["hits"]["total"]["value"]),
+            next_cursor=cursor,
+        )
+
+    def count(self, flt: MentionFilter) -> int:
+        """Counts matching mentions."""
+        query = compile_filter(flt)
+        answer = self._call(
+            lambda: self._client.count(index=self.names.alias, query=query), what="count"
+        )
+        return int(answer["count"])
+
+    def histogram(
+        self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None
+    ) -> list[TimeBucket]:
+        """Counts matches per UTC hour, day or ISO week, oldest first, empty buckets included."""
+        interval = Interval(interval)
+        query = compile_filter(flt)
+        first = epoch_us(flt.since) if flt.since is not None else None
+        last = epoch_us(flt.until) - 1 if flt.until is not None else None
+        if first is None or last is None:
+            bounds = self._aggregate(
+                query,
+                {
+                    "first": {"min": {"field": mapping.PUBLISHED_US}},
+                    "last": {"max": {"field": mapping.PUBLISHED_US}},
+                },
+            )
+            if bounds["first"]["value"] is None:
+                return []  # no match: an open side has nowhere to end
+            first = round(bounds["first"]["value"]) if first is None else first
+            last = round(bounds["last"]["value"]) if last is None else last
+        if first > last:
+            return []
+        aggregations.check_bucket_count(first, last, interval)
+        # date_histogram on the millisecond date: bucket edges are whole hours, so
+        # flooring microseconds to milliseconds never moves a mention across one.
+        spec: dict[str, Any] = {
+            "date_histogram": {
+                "field": mapping.PUBLISHED_AT,
+                "fixed_interval": _FIXED_INTERVALS[interval],
+                "min_doc_count": 1,
+            }
+        }
+        if interval == Interval.WEEK:
+            spec["date_histogram"]["offset"] = "4d"  # the epoch was a Thursday: Mondays
+        split_field = mapping.DIMENSION_FIELDS[Dimension(split_by)] if split_by else None
+        if split_field is not None:
+            spec["aggs"] = {"by": _terms_agg(split_field)}
+        result = self._aggregate(query, {"histogram": spec})
+        in_us = {
+            "buckets": [
+                {**bucket, "key": int(bucket["key"]) * 1000}
+                for bucket in result["histogram"].get("buckets", [])
+            ]
+        }
+        return aggregations.time_buckets(
+            in_us,
+            interval=interval,
+            first_us=first,
+            last_us=last,
+            split=split_field is not None,
+        )
+
+    def terms(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10
+    ) -> list[CountBucket]:
+        """Counts matches per displayed value of a field, largest first, ties by key."""
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        field = mapping.DIMENSION_FIELDS[Dimension(dimension)]
+        result = self._aggregate(compile_filter(flt), {"terms": _terms_agg(field)})
+        return aggregations.largest(aggregations.term_counts(result["terms"]), size)
+
+    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), without stop words.
+
+        Counted over the newest 2000 matches only, like the embedded index.
+        """
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        hits = self._search(
+            compile_filter(flt),
+            size=TOP_TERMS_SAMPLE,
+            sort=[{mapping.PUBLISHED_US: "desc"}, {mapping.ID: "desc"}],
+            source_includes=["title", "text"],
+        )["hits"]["hits"]
+        texts = [(h["_source"].get("title") or "", h["_source"].get("text") or "") for h in hits]
+        return aggregations.largest(aggregations.word_counts(texts), size)
+
+    def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
+        """Yields every matching mention, oldest first, as of the call (a point in time)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self._check_open()
+        query = compile_filter(flt)
+        pit = self._call(
+            lambda: self._client.open_point_in_time(
+                index=self.names.alias, keep_alive=_PIT_KEEP_ALIVE
+            ),
+            what="opening a point in time",
+        )["id"]
+        return self._iterate(query, str(pit), batch_size)
+
+    # -- helpers -------------------------------------------------------------------
+    def _iterate(self, query: Query, pit: str, batch_size: int) -> Iterator[Mention]:
+        after: list[Any] | None = None
+        try:
+            while True:
+                point = {"id": pit, "keep_alive": _PIT_KEEP_ALIVE}
+                answer = self._call(
+                    lambda: self._client.search(
+                        pit=point,  # noqa: B023
+                        query=query,
+                        size=batch_size,
+                        sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
+                        search_after=after,  # noqa: B023
+                        source_includes=[mapping.MENTION],
+                        track_total_hits=False,
+                    ),
+                    what="search",
+                )
+                pit = answer.get("pit_id", pit)
+                hits = answer["hits"]["hits"]
+                for hit in hits:
+                    yield load(hit["_source"])
+                if len(hits) < batch_size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            if not self._closed:
+                try:
+                    self._client.close_point_in_time(id=pit)
+                except (ApiError, TransportConnectionError, ConnectionTimeout):
+                    log.warning("could not close a point in time; it expires by itself")
+
+    def _search(self, query: Query, *, size: int, **options: Any) -> Any:
+        options.setdefault("source_includes", [mapping.MENTION])
+        options.setdefault("track_total_hits", False)
+        return self._call(
+            lambda: self._client.search(index=self.names.alias, query=query, size=size, **options),
+            what="search",
+        )
+
+    def _aggregate(self, query: Query, aggs: dict[str, Any]) -> Any:
+        answer = self._call(
+            lambda: self._client.search(
+                index=self.names.alias, query=query, size=0, aggs=aggs, track_total_hits=False
+            ),
+            what="aggregation",
+        )
+        return answer["aggregations"]
+
+    def _locate(self, mention_ids: list[str]) -> dict[str, list[str]]:
+        """The concrete indices holding each of these ids (newest index first)."""
+        where: dict[str, list[str]] = {}
+        for start in range(0, len(mention_ids), _LOOKUP_CHUNK):
+            chunk = mention_ids[start : start + _LOOKUP_CHUNK]
+            answer = self._search(
+                {"terms": {mapping.ID: chunk}},
+                size=len(chunk) * 4,  # room for copies in several indices
+                source_includes=[mapping.ID],
+            )
+            for hit in answer["hits"]["hits"]:
+                where.setdefault(hit["_id"], []).append(hit["_index"])
+        for found in where.values():
+            found.sort(reverse=True)
+        return where
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexUnavailable(f"the Elasticsearch index at {self._settings.url} is closed")
+
+    def _call(self, run: Callable[[], _T], *, what: str) -> _T:
+        """Runs a request with retries, turning transport and server errors into ours."""
+        self._check_open()
+        try:
+            return with_retries(run, backoff=self._backoff, what=what)
+        except (TransportConnectionError, ConnectionTimeout) as error:
+            raise IndexUnavailable(
+                f"cannot reach Elasticsearch at {self._settings.url} ({what}): "
+                f"{type(error).__name__}"
+            ) from error
+        except ApiError as error:
+            if error.status_code in {401, 403}:
+                raise IndexUnavailable(
+                    f"Elasticsearch at {self._settings.url} refused our credentials ({what})"
+                ) from error
+            if error.status_code == 404:
+                raise IndexUnavailable(
+                    f"the mention indices {self.names.alias} are missing ({what}): {error.message}"
+                ) from error
+            if error.status_code == 400:
+                raise ValueError(f"Elasticsearch refused the {what}: {error.message}") from error
+            raise IndexUnavailable(
+                f"Elasticsearch failed on {what}: {error.status_code} {error.message}"
+            ) from error
+
+
+def _terms_agg(field: str) -> dict[str, Any]:
+    return {"terms": {"field": field, "size": _ALL_TERMS, "shard_size": _ALL_TERMS}}

@@ -1,0 +1,189 @@
+"""Index names, the index template, and the lifecycle policy of the mention indices.
+
+Mentions live in time-based indices (`<prefix>-mentions-000001`, ...) behind one alias
+(`<prefix>-mentions`) that reads all of them and writes to the newest (rollover).
+
+Words are tokenized in Python (`services.core.text.tokenize`) and indexed joined by
+single spaces under a whitespace analyzer (`title_words`, `text_words`), so terms and
+positions are exactly the matcher's. `title` and `text` hold the raw text under French
+and English analyzers, for people searching from Kibana; Veille's queries never use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from services.core.query.ast import FILTER_FIELDS
+from services.store.contracts import Dimension
+
+EMBEDDING_DIMS: Final = 384
+
+ID: Final = "id"
+TITLE_WORDS: Final = "title_words"
+TEXT_WORDS: Final = "text_words"
+WORD_FIELDS: Final = (TITLE_WORDS, TEXT_WORDS)
+PUBLISHED_US: Final = "published_us"  # exact microseconds: windows, order, histograms
+PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram users
+MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
+EMBEDDING: Final = "embedding"
+
+
+def filter_field(name: str) -> str:
+    """The index field holding the folded values of query filter `name` (`brand:`)."""
+    return "kw_" + name
+
+
+DIMENSION_FIELDS: Final = MappingProxyType(
+    {
+        Dimension.SENTIMENT: filter_field("sentiment"),
+        Dimension.BRAND: "dim_brand",
+        Dimension.COMPETITOR: "dim_competitor",
+        Dimension.SOURCE: "dim_source",
+        Dimension.LANGUAGE: "dim_language",
+        Dimension.TOPIC: "dim_topic",
+    }
+)
+
+
+@dataclass(frozen=True)
+class IndexNames:
+    """The names of one Veille installation's objects in a cluster."""
+
+    prefix: str
+
+    @property
+    def alias(self) -> str:
+        """Reads every mention index; writes go to its write index."""
+        return f"{self.prefix}-mentions"
+
+    @property
+    def pattern(self) -> str:
+        return f"{self.prefix}-mentions-*"
+
+    @property
+    def first_index(self) -> str:
+        return f"{self.prefix}-mentions-000001"
+
+    @property
+    def template(self) -> str:
+        return f"{self.prefix}-mentions"
+
+    @property
+    def policy(self) -> str:
+        return f"{self.prefix}-mentions"
+
+
+_ANALYSIS: Final[dict[str, Any]] = {
+    "filter": {
+        "veille_french_elision": {
+            "type": "elision",
+            "articles_case": True,
+            "articles": [
+                "l",
+                "m",
+                "t",
+                "qu",
+                "n",
+                "s",
+                "j",
+                "d",
+                "c",
+                "jusqu",
+                "quoiqu",
+                "lorsqu",
+                "puisqu",
+            ],
+        },
+        "veille_french_stemmer": {"type": "stemmer", "language": "light_french"},
+        "veille_english_possessive": {"type": "stemmer", "language": "possessive_english"},
+        "veille_english_stemmer": {"type": "stemmer", "language": "light_english"},
+    },
+    "analyzer": {
+        "veille_words": {"type": "custom", "tokenizer": "whitespace"},
+        "veille_french": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": [
+                "veille_french_elision",
+                "lowercase",
+                "asciifolding",
+                "veille_french_stemmer",
+            ],
+        },
+        "veille_english": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": [
+                "veille_english_possessive",
+                "lowercase",
+                "asciifolding",
+                "veille_english_stemmer",
+            ],
+        },
+    },
+}
+
+
+def _full_text() -> dict[str, Any]:
+    return {
+        "type": "text",
+        "analyzer": "veille_french",
+        "fields": {
+            "en": {"type": "text", "analyzer": "veille_english"},
+            "raw": {"type": "keyword", "ignore_above": 256},
+        },
+    }
+
+
+def mappings() -> dict[str, Any]:
+    """The mapping of a mention index; `dynamic: strict` refuses unknown fields."""
+    words = {"type": "text", "analyzer": "veille_words", "norms": False}
+    properties: dict[str, Any] = {
+        ID: {"type": "keyword"},
+        TITLE_WORDS: words,
+        TEXT_WORDS: words,
+        "title": _full_text(),
+        "text": _full_text(),
+        PUBLISHED_US: {"type": "long"},
+        PUBLISHED_AT: {"type": "date"},
+        MENTION: {"type": "object", "enabled": False},
+        EMBEDDING: {
+            "type": "dense_vector",
+            "dims": EMBEDDING_DIMS,
+            "index": True,
+            "similarity": "cosine",
+        },
+    }
+    for name in FILTER_FIELDS:
+        properties[filter_field(name)] = {"type": "keyword"}
+    for dim_field in DIMENSION_FIELDS.values():
+        properties.setdefault(dim_field, {"type": "keyword"})
+    return {"dynamic": "strict", "properties": properties}
+
+
+def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]:
+    """The body of the composable index template for the mention indices."""
+    settings: dict[str, Any] = {"analysis": _ANALYSIS}
+    if with_lifecycle:
+        settings["index.lifecycle.name"] = names.policy
+        settings["index.lifecycle.rollover_alias"] = names.alias
+    return {
+        "index_patterns": [names.pattern],
+        "template": {"settings": settings, "mappings": mappings()},
+        "priority": 200,
+        "_meta": {"managed_by": "veille"},
+    }
+
+
+def lifecycle_policy(*, max_age: str = "30d", max_size: str = "50gb") -> dict[str, Any]:
+    """ILM: roll the write index over monthly or at 50 GB per primary shard."""
+    return {
+        "phases": {
+            "hot": {
+                "actions": {"rollover": {"max_age": max_age, "max_primary_shard_size": max_size}}
+            },
+            "warm": {"min_age": "7d", "actions": {"forcemerge": {"max_num_segments": 1}}},
+        }
+    }

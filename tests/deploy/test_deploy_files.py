@@ -1,0 +1,102 @@
+"""What can be checked of deploy/ without a container engine: syntax and structure.
+
+`docker compose config` cannot run here (no engine), so the compose file is parsed as
+YAML and its services, health checks, volumes and required secrets are checked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SERVICES = {"elasticsearch", "kibana", "postgres", "api", "collector", "analyzer"}
+VEILLE = {"api", "collector", "analyzer"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    service = compose["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def test_compose_has_the_expected_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) >= SERVICES
+
+
+def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
+    for name in SERVICES:
+        check = _service(compose, name).get("healthcheck")
+        assert check, f"{name} has no health check"
+        assert check["test"] and check["test"][0] in {"CMD", "CMD-SHELL"}
+        for key in ("interval", "timeout", "retries"):
+            assert key in check, f"{name}'s health check has no {key}"
+
+
+def test_data_lives_in_named_volumes(compose: dict[str, Any]) -> None:
+    declared = set(compose["volumes"])
+    wanted = {
+        "elasticsearch": "/usr/share/elasticsearch/data",
+        "postgres": "/var/lib/postgresql/data",
+    }
+    for name, path in wanted.items():
+        mounts = _service(compose, name)["volumes"]
+        assert any(m.split(":")[1] == path and m.split(":")[0] in declared for m in mounts), name
+    for name, service in compose["services"].items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            assert source in declared, f"{name} mounts undeclared volume {source}"
+
+
+def test_veille_services_wait_for_healthy_stores(compose: dict[str, Any]) -> None:
+    for name in VEILLE:
+        service = _service(compose, name)
+        depends = service["depends_on"]
+        assert depends["elasticsearch"]["condition"] == "service_healthy"
+        assert depends["postgres"]["condition"] == "service_healthy"
+        env = service["environment"]
+        assert env["VEILLE_STORE__INDEX_URL"].startswith("http")
+        assert env["VEILLE_STORE__STATE_URL"].startswith("postgresql+psycopg://")
+        assert service["command"][0] == "veille"
+
+
+def test_secrets_come_from_the_env_file_and_are_required(compose: dict[str, Any]) -> None:
+    text = (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")
+    for secret in ("ELASTIC_PASSWORD", "KIBANA_PASSWORD", "POSTGRES_PASSWORD"):
+        assert re.search(r"\$\{" + secret + r":\?", text), f"{secret} is not required"
+    es_env = _service(compose, "elasticsearch")["environment"]
+    assert es_env["xpack.security.enabled"] == "true"
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
+
+
+def test_env_example_has_every_variable_and_no_real_secret(compose: dict[str, Any]) -> None:
+    example = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+    values = dict(
+        line.split("=", 1)
+        for line in example.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    used = set(re.findall(r"\$\{([A-Z_]+)", (DEPLOY / "docker-compose.yml").read_text()))
+    assert used <= set(values), f"missing from .env.example: {sorted(used - set(values))}"
+    for key, value in values.items():
+        if any(word in key for word in ("PASSWORD", "KEY")):
+            assert value == "" or value.startswith("change-me"), f"{key} holds a real-looking value"
+
+
+def test_dockerfile_installs_the_elasticsearch_extra() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"pip install .*\[elasticsearch,postgres\]", dockerfile)
+    assert "USER " in dockerfile
