@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-es train-heads clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es train-heads clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -58,6 +58,9 @@ format: setup-dev
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_embedded_index.py
 	$(BIN)/python benchmarks/bench_analyzer.py
+
+bench-nab: setup-dev
+	$(BIN)/python benchmarks/nab_score.py
 
 bench-es: setup-dev
 	$(BIN)/python benchmarks/bench_elasticsearch.py

@@ -24,6 +24,7 @@ COMMANDS = [
     ["sources", "status"],
     ["sources", "kinds"],
     ["eval"],
+    ["alerts", "backtest"],
 ]
 
 

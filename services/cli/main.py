@@ -34,7 +34,9 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+alerts_app = typer.Typer(help="Alert rules: backtest detectors on history.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+app.add_typer(alerts_app, name="alerts")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -488,6 +490,21 @@ def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
                 status.last_error or "",
             )
         out.print(table)
+
+
+@alerts_app.command("backtest")
+def alerts_backtest(
+    series: Annotated[
+        Path, typer.Option("--series", help="CSV of timestamp,value rows, one per time bucket")
+    ],
+    rule: Annotated[Path, typer.Option("--rule", help="rule YAML (kind, sensitivity, ...)")],
+) -> None:
+    """Print, as JSON, the alerts a rule would have sent over a history."""
+    from services.alerting.backtest import main as backtest_main
+
+    code = backtest_main(["--series", str(series), "--rule", str(rule)])
+    if code:
+        raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,371 @@
+"""Streaming anomaly detectors: volume spike, unusual drop, negative-share spike.
+
+A detector is fed one *closed* bucket at a time (``update``) and keeps its state, so the
+same object runs a backtest or a live rule. The rules evaluator only feeds a bucket once
+it is closed plus the allowed lateness; a bucket that arrives again, or out of order, is
+ignored here, so data that is merely late never looks like a drop. A bucket absent from
+the stream between two fed buckets is taken as zero mentions (a silent source).
+
+Guards, in this order: warm-up (no alert until ``rule.warmup_period`` of history and a few
+samples in the seasonal slot), minimum volume (spike: observed; drop: expected; share:
+total), a strict excess over the expected value (never '0 versus 0'), a minimum ratio (or
+share delta) and the robust z-score threshold set by the rule's sensitivity. An alert opens
+after ``min_run`` anomalous buckets in a row, fires once, and resolves after ``end_after``
+normal buckets in a row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from services.alerting.baseline import LevelTracker, SeasonalBaseline
+from services.alerting.rules import Rule, RuleKind
+
+#: samples needed in a seasonal slot before it is trusted.
+MIN_SLOT_SAMPLES = 3
+#: a missing stretch longer than this is not filled with zeros (detector restarts warm-up).
+MAX_FILL_BUCKETS = 10_000
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An anomalous run and the numbers that explain it."""
+
+    rule: str
+    kind: RuleKind
+    status: Literal["firing", "resolved"]
+    #: start of the first anomalous bucket; end of the last one (None while firing).
+    start: datetime
+    end: datetime | None
+    #: bucket whose evaluation fired the alert.
+    fired_at: datetime
+    observed: float
+    expected: float
+    score: float
+    threshold: float
+    baseline_window: timedelta
+    baseline_method: str
+    peak_observed: float
+    peak_score: float
+    buckets: int = 1
+    details: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (ISO timestamps, durations in seconds)."""
+        data = asdict(self)
+        for key in ("start", "end", "fired_at"):
+            value = data[key]
+            data[key] = value.isoformat() if isinstance(value, datetime) else None
+        data["baseline_window"] = self.baseline_window.total_seconds()
+        for key in ("observed", "expected", "score", "peak_observed", "peak_score"):
+            data[key] = round(float(data[key]), 6)
+        return data
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One bucket's comparison with its baseline."""
+
+    ts: datetime
+    observed: float
+    expected: float
+    score: float
+    anomalous: bool
+    details: dict[str, float]
+
+
+class Detector(Protocol):
+    """A streaming detector; ``update`` gets one closed bucket and returns alert changes."""
+
+    rule: Rule
+
+    def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
+        """Feeds one closed bucket; returns a 'firing' alert on onset, 'resolved' on end."""
+        ...
+
+
+class _RunTracker:
+    """Opens, extends and closes anomalous runs; shared by every detector."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self._streak: list[Evaluation] = []
+        self._normal = 0
+        self._open: Alert | None = None
+        self._last_anomalous: datetime | None = None
+
+    def step(self, ev: Evaluation) -> list[Alert]:
+        rule = self.rule
+        if self._open is not None:
+            if ev.anomalous:
+                self._normal = 0
+                self._last_anomalous = ev.ts
+                open_ = self._open
+                self._open = replace(
+                    open_,
+                    buckets=open_.buckets + 1,
+                    peak_observed=max(open_.peak_observed, ev.observed),
+                    peak_score=max(open_.peak_score, ev.score),
+                )
+                return []
+            self._normal += 1
+            if self._normal < rule.end_after:
+                return []
+            assert self._last_anomalous is not None
+            closed = replace(self._open, status="resolved", end=self._last_anomalous + rule.bucket)
+            self._open = None
+            self._streak = []
+            return [closed]
+        if not ev.anomalous:
+            self._streak = []
+            return []
+        self._streak.append(ev)
+        if len(self._streak) < rule.min_run:
+            return []
+        first = self._streak[0]
+        self._open = Alert(
+            rule=rule.name,
+            kind=rule.kind,
+            status="firing",
+            start=first.ts,
+            end=None,
+            fired_at=ev.ts,
+            observed=ev.observed,
+            expected=ev.expected,
+            score=ev.score,
+            threshold=rule.threshold,
+            baseline_window=rule.baseline_window,
+            baseline_method=rule.baseline_method(),
+            peak_observed=max(e.observed for e in self._streak),
+            peak_score=max(e.score for e in self._streak),
+            buckets=len(self._streak),
+            details=dict(ev.details),
+        )
+        self._normal = 0
+        self._last_anomalous = ev.ts
+        self._streak = []
+        return [self._open]
+
+    def reset(self) -> None:
+        self._streak = []
+        self._normal = 0
+        self._open = None
+        self._last_anomalous = None
+
+    @property
+    def open_alert(self) -> Alert | None:
+        return self._open
+
+
+class _StreamingBase:
+    """Bucket bookkeeping: ordering, late data, gaps, warm-up."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.first_ts: datetime | None = None
+        self.last_ts: datetime | None = None
+        self.ignored_late = 0
+        self.runs = _RunTracker(rule)
+
+    @property
+    def open_alert(self) -> Alert | None:
+        """The alert currently firing, if any."""
+        return self.runs.open_alert
+
+    def _warm(self, ts: datetime) -> bool:
+        assert self.first_ts is not None
+        return ts - self.first_ts >= self.rule.warmup_period
+
+    def _accept(self, ts: datetime) -> list[datetime] | None:
+        """Buckets to process for ts (missing ones first), or None if ts is late."""
+        if self.last_ts is not None and ts <= self.last_ts:
+            self.ignored_late += 1
+            return None
+        if self.first_ts is None or self.last_ts is None:
+            self.first_ts = ts
+            return [ts]
+        bucket = self.rule.bucket
+        missing = int((ts - self.last_ts) / bucket) - 1
+        if missing <= 0:
+            return [ts]
+        if missing > MAX_FILL_BUCKETS:
+            # too long a hole to call it silence: start over, warm-up included.
+            self._restart(ts)
+            return [ts]
+        return [self.last_ts + bucket * (i + 1) for i in range(missing)] + [ts]
+
+    def _restart(self, ts: datetime) -> None:
+        self.__init__(self.rule)  # type: ignore[misc]
+        self.first_ts = ts
+
+
+class VolumeDetector(_StreamingBase):
+    """Volume spike or drop against a seasonal median x robust level baseline."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
+        if rule.kind not in ("volume_spike", "drop"):
+            raise ValueError(f"VolumeDetector does not handle {rule.kind}")
+        self.baseline = SeasonalBaseline(window=rule.baseline_window, seasonality=rule.seasonality)
+        self.level = LevelTracker(window=rule.level_window)
+        m = rule.smoothing
+        self._obs: deque[float] = deque(maxlen=m)
+        self._exp: deque[float] = deque(maxlen=m)
+        self._var: deque[float] = deque(maxlen=m)
+
+    def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
+        """Feeds one closed bucket's count."""
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"bucket {ts.isoformat()}: count must be finite and >= 0, got {value}")
+        todo = self._accept(ts)
+        if todo is None:
+            return []
+        out: list[Alert] = []
+        for bucket_ts in todo:
+            out.extend(self._step(bucket_ts, value if bucket_ts == ts else 0.0))
+        self.last_ts = ts
+        return out
+
+    def _step(self, ts: datetime, value: float) -> list[Alert]:
+        rule = self.rule
+        median, sigma, samples = self.baseline.stats(ts)
+        level = self.level.level(ts)
+        expected = median * level
+        # Poisson and over-dispersion floors: counts vary at least by sqrt(mean), and by a
+        # fraction of it, even when the slot's MAD is 0.
+        var = max((sigma * level) ** 2, expected, (rule.noise_floor * expected) ** 2, 1.0)
+        self._obs.append(value)
+        self._exp.append(expected)
+        self._var.append(var)
+        n = len(self._obs)
+        obs_s = sum(self._obs) / n
+        exp_s = sum(self._exp) / n
+        scale = math.sqrt(sum(self._var) / n / n)
+        if rule.kind == "volume_spike":
+            score = (obs_s - exp_s) / scale
+            anomalous = (
+                obs_s >= rule.min_volume and obs_s > exp_s and obs_s >= exp_s * rule.min_ratio
+            )
+        else:
+            score = (exp_s - obs_s) / scale
+            anomalous = (
+                exp_s >= rule.min_volume
+                and exp_s > 0
+                and obs_s < exp_s
+                and obs_s * rule.min_ratio <= exp_s
+            )
+        anomalous = (
+            anomalous
+            and score >= rule.threshold
+            and samples >= MIN_SLOT_SAMPLES
+            and n == rule.smoothing
+            and self._warm(ts)
+        )
+        ev = Evaluation(
+            ts=ts,
+            observed=obs_s,
+            expected=exp_s,
+            score=score,
+            anomalous=anomalous,
+            details={"level": level, "seasonal_median": median, "slot_samples": float(samples)},
+        )
+        alerts = self.runs.step(ev)
+        self.baseline.add(ts, value)
+        self.level.add(ts, value, median)
+        return alerts
+
+
+class NegativeShareDetector(_StreamingBase):
+    """Spike of the negative share of mentions against its pooled seasonal share."""
+
+    #: a slot needs this many mentions before its own share is used (else the whole window).
+    MIN_SLOT_TOTAL = 30.0
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule)
+        if rule.kind != "negative_share_spike":
+            raise ValueError(f"NegativeShareDetector does not handle {rule.kind}")
+        self._neg = SeasonalBaseline(window=rule.baseline_window, seasonality=rule.seasonality)
+        self._tot = SeasonalBaseline(window=rule.baseline_window, seasonality=rule.seasonality)
+        self._all: deque[tuple[datetime, float, float]] = deque()
+        self._sums = [0.0, 0.0]
+        m = rule.smoothing
+        self._recent: deque[tuple[float, float]] = deque(maxlen=m)
+
+    def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
+        """Feeds one closed bucket: value = negative mentions, total = all mentions."""
+        if total is None:
+            raise ValueError("negative_share_spike needs (negative, total) per bucket")
+        for name, x in (("negative", value), ("total", total)):
+            if not math.isfinite(x) or x < 0:
+                raise ValueError(f"bucket {ts.isoformat()}: {name} must be finite and >= 0")
+        if value > total:
+            raise ValueError(f"bucket {ts.isoformat()}: negative ({value}) > total ({total})")
+        todo = self._accept(ts)
+        if todo is None:
+            return []
+        out: list[Alert] = []
+        for bucket_ts in todo:
+            pair = (value, total) if bucket_ts == ts else (0.0, 0.0)
+            out.extend(self._step(bucket_ts, *pair))
+        self.last_ts = ts
+        return out
+
+    def _pooled(self, ts: datetime) -> tuple[float, float]:
+        horizon = ts - self.rule.baseline_window
+        while self._all and self._all[0][0] < horizon:
+            _, n, t = self._all.popleft()
+            self._sums[0] -= n
+            self._sums[1] -= t
+        slot_neg = sum(v for _, v in self._neg.slot(ts))
+        slot_tot = sum(v for _, v in self._tot.slot(ts))
+        if slot_tot >= self.MIN_SLOT_TOTAL:
+            return slot_neg, slot_tot
+        return max(self._sums[0], 0.0), max(self._sums[1], 0.0)
+
+    def _step(self, ts: datetime, negative: float, total: float) -> list[Alert]:
+        rule = self.rule
+        base_neg, base_tot = self._pooled(ts)
+        self._recent.append((negative, total))
+        neg_s = sum(n for n, _ in self._recent)
+        tot_s = sum(t for _, t in self._recent)
+        expected = base_neg / base_tot if base_tot > 0 else 0.0
+        observed = neg_s / tot_s if tot_s > 0 else 0.0
+        # binomial noise of the observed share, floored so tiny baselines stay humble.
+        p = min(max(expected, 0.02), 0.98)
+        scale = max(math.sqrt(p * (1 - p) / max(tot_s, 1.0)), 0.02)
+        score = (observed - expected) / scale
+        anomalous = (
+            tot_s >= rule.min_volume
+            and tot_s > 0
+            and base_tot >= max(rule.min_volume, 1.0)
+            and observed - expected >= rule.min_share_delta
+            and score >= rule.threshold
+            and self._warm(ts)
+        )
+        ev = Evaluation(
+            ts=ts,
+            observed=observed,
+            expected=expected,
+            score=score,
+            anomalous=anomalous,
+            details={"negative": neg_s, "total": tot_s, "baseline_total": base_tot},
+        )
+        alerts = self.runs.step(ev)
+        self._neg.add(ts, negative)
+        self._tot.add(ts, total)
+        self._all.append((ts, negative, total))
+        self._sums[0] += negative
+        self._sums[1] += total
+        return alerts
+
+
+def make_detector(rule: Rule) -> VolumeDetector | NegativeShareDetector:
+    """Builds the streaming detector for a rule's kind."""
+    if rule.kind == "negative_share_spike":
+        return NegativeShareDetector(rule)
+    return VolumeDetector(rule)

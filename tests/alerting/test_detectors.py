@@ -1,0 +1,249 @@
+"""Properties of the streaming detectors on synthetic seasonal series."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.alerting import Rule, make_detector
+from services.alerting.backtest import backtest
+
+T0 = datetime(2026, 1, 5)  # a Monday
+HOUR = timedelta(hours=1)
+
+
+def hourly_rule(**overrides: object) -> Rule:
+    fields: dict[str, object] = {
+        "kind": "volume_spike",
+        "bucket": "1h",
+        "baseline_window": "14d",
+        "warmup": "3d",
+        "min_volume": 10,
+        "end_after": 2,
+    }
+    fields.update(overrides)
+    return Rule.model_validate(fields)
+
+
+def seasonal_counts(days: int, *, seed: int = 7, base: float = 50.0) -> list[float]:
+    """Poisson counts with a daily cycle (busy afternoons, quiet nights)."""
+    rng = np.random.default_rng(seed)
+    hours = np.arange(days * 24)
+    mean = base * (1.0 + 0.6 * np.sin(2 * math.pi * ((hours % 24) - 8) / 24))
+    return [float(x) for x in rng.poisson(mean)]
+
+
+def as_series(values: list[float]) -> list[tuple[datetime, float]]:
+    return [(T0 + i * HOUR, v) for i, v in enumerate(values)]
+
+
+def test_quiet_seasonal_series_does_not_alert() -> None:
+    assert backtest(as_series(seasonal_counts(21)), hourly_rule()) == []
+
+
+def test_all_zero_series_never_alerts() -> None:
+    for kind in ("volume_spike", "drop"):
+        rule = hourly_rule(kind=kind, min_volume=0, sensitivity="high")
+        assert backtest(as_series([0.0] * 24 * 10), rule) == []
+
+
+def test_clear_spike_fires_once_per_run_with_its_numbers() -> None:
+    values = seasonal_counts(21)
+    spike_at = 10 * 24 + 14
+    for i in range(spike_at, spike_at + 4):  # a 4-hour burst
+        values[i] = values[i] * 6 + 100
+    alerts = backtest(as_series(values), hourly_rule())
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.kind == "volume_spike"
+    assert alert.status == "resolved"
+    assert alert.start == T0 + spike_at * HOUR
+    assert alert.end == T0 + (spike_at + 4) * HOUR
+    assert alert.observed > alert.expected > 0
+    assert alert.score >= alert.threshold
+    assert alert.baseline_window == timedelta(days=14)
+    assert "same hour of day over the last 14d" in alert.baseline_method
+
+
+def test_two_separate_bursts_fire_twice() -> None:
+    values = seasonal_counts(21)
+    for start in (9 * 24 + 12, 15 * 24 + 12):
+        for i in range(start, start + 3):
+            values[i] = values[i] * 6 + 100
+    alerts = backtest(as_series(values), hourly_rule())
+    assert [a.start for a in alerts] == [T0 + (9 * 24 + 12) * HOUR, T0 + (15 * 24 + 12) * HOUR]
+
+
+def test_no_alert_during_warmup_even_for_a_huge_spike() -> None:
+    values = seasonal_counts(10)
+    for i in range(30, 34):
+        values[i] = 10_000.0
+    rule = hourly_rule()
+    alerts = backtest(as_series(values), rule)
+    assert all(a.fired_at >= T0 + rule.warmup_period for a in alerts)
+    assert not any(a.start < T0 + timedelta(days=2) for a in alerts)
+
+
+def test_min_volume_is_honoured() -> None:
+    # a 10x jump on a tiny brand: 1-2 mentions an hour to 20.
+    values = seasonal_counts(21, base=1.5)
+    for i in range(10 * 24 + 14, 10 * 24 + 17):
+        values[i] = 20.0
+    assert len(backtest(as_series(values), hourly_rule(min_volume=5, sensitivity=5))) == 1
+    assert backtest(as_series(values), hourly_rule(min_volume=25, sensitivity=5)) == []
+
+
+def test_source_going_silent_fires_a_drop() -> None:
+    values = seasonal_counts(21)
+    silent_from = 12 * 24 + 9
+    for i in range(silent_from, silent_from + 8):
+        values[i] = 0.0
+    alerts = backtest(as_series(values), hourly_rule(kind="drop"))
+    assert len(alerts) == 1
+    assert alerts[0].start == T0 + silent_from * HOUR
+    assert alerts[0].observed < alerts[0].expected
+    # the same series raises no volume spike
+    assert backtest(as_series(values), hourly_rule()) == []
+
+
+def test_missing_buckets_count_as_silence_but_late_buckets_are_ignored() -> None:
+    values = seasonal_counts(21)
+    series = as_series(values)
+    silent_from = 12 * 24 + 9
+    gappy = series[:silent_from] + series[silent_from + 8 :]
+    alerts = backtest(gappy, hourly_rule(kind="drop"))
+    assert [a.start for a in alerts] == [T0 + silent_from * HOUR]
+    # a bucket re-sent after the fact (late data) is ignored, not scored as a zero
+    detector = make_detector(hourly_rule(kind="drop"))
+    for ts, v in series[: 10 * 24]:
+        assert detector.update(ts, v) == []
+    assert detector.update(series[5][0], 0.0) == []
+    assert detector.ignored_late == 1
+
+
+def test_negative_share_spike() -> None:
+    rng = np.random.default_rng(3)
+    totals = seasonal_counts(21, base=40)
+    rows: list[tuple[datetime, float, float]] = []
+    burst = range(11 * 24 + 15, 11 * 24 + 19)
+    for i, total in enumerate(totals):
+        share = 0.6 if i in burst else 0.15
+        rows.append((T0 + i * HOUR, float(rng.binomial(int(total), share)), total))
+    rule = hourly_rule(kind="negative_share_spike", min_volume=20)
+    alerts = backtest(rows, rule)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.start == T0 + burst[0] * HOUR
+    assert alert.observed > 0.4 and alert.expected < 0.25
+    assert alert.details["total"] >= 20
+    # with too few mentions per bucket, the same shares never fire
+    assert backtest(rows, hourly_rule(kind="negative_share_spike", min_volume=10_000)) == []
+
+
+def test_negative_share_needs_totals() -> None:
+    detector = make_detector(hourly_rule(kind="negative_share_spike"))
+    with pytest.raises(ValueError, match="total"):
+        detector.update(T0, 1.0)
+    with pytest.raises(ValueError, match=r"negative \(5.0\) > total"):
+        detector.update(T0, 5.0, 2.0)
+
+
+def test_sensitivity_orders_thresholds() -> None:
+    low, medium, high = (hourly_rule(sensitivity=s).threshold for s in ("low", "medium", "high"))
+    assert low > medium > high
+    assert hourly_rule(sensitivity=7.5).threshold == 7.5
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(
+        st.one_of(st.integers(0, 5), st.integers(0, 10_000)).map(float), min_size=1, max_size=150
+    ),
+    kind=st.sampled_from(["volume_spike", "drop"]),
+    sensitivity=st.sampled_from(["low", "medium", "high", 0.5]),
+)
+def test_arbitrary_series_never_crash_nor_alert_before_warmup(
+    values: list[float], kind: str, sensitivity: object
+) -> None:
+    rule = hourly_rule(
+        kind=kind, sensitivity=sensitivity, min_volume=0, warmup="1d", min_run=1, end_after=1
+    )
+    alerts = backtest(as_series(values), rule)
+    for alert in alerts:
+        assert alert.fired_at >= T0 + timedelta(days=1)
+        assert alert.start >= T0 + timedelta(days=1)
+        assert math.isfinite(alert.score)
+        assert alert.observed != alert.expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 50)).map(
+            lambda p: (float(min(p)), float(max(p)))
+        ),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_arbitrary_share_series_never_crash_nor_alert_before_warmup(
+    pairs: list[tuple[float, float]],
+) -> None:
+    rule = hourly_rule(kind="negative_share_spike", min_volume=0, warmup="1d", min_run=1)
+    rows = [(T0 + i * HOUR, n, t) for i, (n, t) in enumerate(pairs)]
+    for alert in backtest(rows, rule):
+        assert alert.fired_at >= T0 + timedelta(days=1)
+
+
+def test_state_survives_a_restart_mid_stream() -> None:
+    """A live evaluator can persist the detector and resume: same alerts as one pass."""
+    values = seasonal_counts(21)
+    for i in range(15 * 24 + 10, 15 * 24 + 13):
+        values[i] = values[i] * 6 + 100
+    series = as_series(values)
+    rule = hourly_rule()
+    whole = backtest(series, rule)
+    detector = make_detector(rule)
+    fired = []
+    for ts, v in series[: 15 * 24 + 11]:  # stop in the middle of the burst
+        fired += detector.update(ts, v)
+    resumed = pickle.loads(pickle.dumps(detector))
+    for ts, v in series[15 * 24 + 11 :]:
+        fired += resumed.update(ts, v)
+    assert [a.start for a in fired if a.status == "firing"] == [a.start for a in whole]
+    assert [a for a in fired if a.status == "resolved"] == whole
+
+
+def test_weekly_seasonality_learns_quiet_weekends() -> None:
+    # weekdays busy, weekends at a fifth: a weekday-level Saturday is a spike only weekly.
+    values = seasonal_counts(35)
+    for i in range(len(values)):
+        if (T0 + i * HOUR).weekday() >= 5:
+            values[i] = round(values[i] / 5)
+    saturday = 4 * 7 * 24 + 5 * 24  # Saturday of week 5
+    for i in range(saturday + 12, saturday + 15):
+        values[i] = seasonal_counts(1, seed=i)[12] * 1.2
+    weekly = hourly_rule(seasonality="weekly", baseline_window="28d", sensitivity="high")
+    alerts = backtest(as_series(values), weekly)
+    assert [a.start for a in alerts] == [T0 + (saturday + 12) * HOUR]
+    # by hour of day alone, a busy Saturday afternoon looks like any weekday's
+    daily = hourly_rule(baseline_window="28d", sensitivity="high")
+    assert T0 + (saturday + 12) * HOUR not in [a.start for a in backtest(as_series(values), daily)]
+
+
+def test_a_very_long_hole_restarts_warmup() -> None:
+    rule = hourly_rule(bucket="1m", warmup="1h", min_run=1)
+    detector = make_detector(rule)
+    t = T0
+    for _ in range(120):
+        detector.update(t, 10.0)
+        t += timedelta(minutes=1)
+    later = t + timedelta(days=30)  # > MAX_FILL_BUCKETS minutes
+    assert detector.update(later, 10_000.0) == []
+    assert detector.first_ts == later

@@ -1,0 +1,118 @@
+"""The NAB scorer in benchmarks/nab_score.py, on small hand-made files."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "nab_score.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("nab_score", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["nab_score"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+nab = _load()
+T0 = datetime(2015, 1, 1)
+
+
+def stamps(n: int) -> list[datetime]:
+    return [T0 + timedelta(minutes=5 * i) for i in range(n)]
+
+
+def flags(n: int, at: set[int]) -> list[bool]:
+    return [i in at for i in range(n)]
+
+
+# 100 rows: probation = min(floor(15), 750) = 15 rows; windows at rows 30-39 and 70-79.
+N = 100
+TS = stamps(N)
+WINDOWS = [(TS[30], TS[39]), (TS[70], TS[79])]
+
+
+def normalised(detected: set[int]) -> float:
+    got = nab.score_file(TS, flags(N, detected), WINDOWS).raw
+    null = nab.score_file(TS, flags(N, set()), WINDOWS).raw
+    return float(nab.normalise(got, null, len(WINDOWS)))
+
+
+def test_scaled_sigmoid_matches_nab() -> None:
+    assert nab.scaled_sigmoid(-1.0) == pytest.approx(0.98661, abs=1e-5)
+    assert nab.scaled_sigmoid(-0.5) == pytest.approx(0.84828, abs=1e-5)
+    assert nab.scaled_sigmoid(0.0) == 0.0
+    assert nab.scaled_sigmoid(1.0) == pytest.approx(-0.98661, abs=1e-5)
+    assert nab.scaled_sigmoid(3.0) == -1.0
+
+
+def test_probation_is_15_percent_capped_at_750_rows() -> None:
+    assert nab.probationary_length(100) == 15
+    assert nab.probationary_length(15_902) == 750
+
+
+def test_null_detector_scores_zero_and_minus_fn_per_window() -> None:
+    assert nab.score_file(TS, flags(N, set()), WINDOWS).raw == -2.0
+    assert normalised(set()) == 0.0
+
+
+def test_perfect_detector_scores_100() -> None:
+    # a flag on the first row of each window earns exactly tpWeight.
+    assert normalised({30, 70}) == pytest.approx(100.0)
+
+
+def test_only_the_earliest_detection_in_a_window_counts() -> None:
+    assert normalised({30, 35, 39, 70}) == pytest.approx(100.0)
+    late = nab.score_file(TS, flags(N, {39, 70}), WINDOWS)
+    # last row of a 10-row window: relative position -(39-39+1)/10 = -0.1
+    expected_tp = nab.scaled_sigmoid(-0.1) / nab.scaled_sigmoid(-1.0)
+    assert late.raw == pytest.approx(expected_tp + 1.0)
+    assert late.tp == 2 and late.fn == 0
+
+
+def test_false_positives_before_any_window_cost_fp_weight() -> None:
+    score = nab.score_file(TS, flags(N, {20, 30, 70}), WINDOWS)
+    assert score.raw == pytest.approx(2.0 - 0.11)
+    assert score.fp == 1
+
+
+def test_false_positive_right_after_a_window_costs_less() -> None:
+    score = nab.score_file(TS, flags(N, {30, 40, 70}), WINDOWS)
+    past = abs(39 - 40) / (10 - 1)
+    assert score.raw == pytest.approx(2.0 + 0.11 * nab.scaled_sigmoid(past))
+    assert -0.11 < 0.11 * nab.scaled_sigmoid(past) < 0
+
+
+def test_flags_in_probation_are_ignored() -> None:
+    assert normalised({0, 5, 14, 30, 70}) == pytest.approx(100.0)
+    assert normalised({15, 30, 70}) < 100.0
+
+
+def test_missed_window_costs_fn() -> None:
+    score = nab.score_file(TS, flags(N, {30}), WINDOWS)
+    assert score.raw == pytest.approx(0.0)
+    assert score.fn == 1
+    assert normalised({30}) == pytest.approx(50.0)
+
+
+def test_window_in_probation_is_not_scored() -> None:
+    windows = [(TS[2], TS[10]), *WINDOWS]
+    score = nab.score_file(TS, flags(N, set()), windows)
+    assert score.windows == 2 and score.raw == -2.0
+
+
+def test_scaled_sigmoid_is_monotonic() -> None:
+    xs = [x / 10 for x in range(-10, 31)]
+    ys = [nab.scaled_sigmoid(x) for x in xs]
+    assert all(a > b for a, b in itertools.pairwise(ys))
+    assert all(math.isfinite(y) for y in ys)
