@@ -1,0 +1,64 @@
+"""The contract between the outbox and the notifiers: a message, a notifier, its errors.
+
+A notifier delivers one `AlertMessage` to one channel. `send` returns when the channel
+accepted the message and raises `DeliveryError` otherwise: `permanent=True` means retrying
+the same message cannot succeed (bad address, rejected payload, missing secret), while
+`permanent=False` asks the outbox to retry later, no sooner than `retry_after` seconds
+when the channel said so. The same `idempotency_key` is passed on every retry of one
+delivery, so receivers that can deduplicate (Message-ID, Idempotency-Key) do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything a channel shows about one alert, already computed."""
+
+    rule_name: str
+    kind: str  # volume_spike | negative_share_spike | drop | new_mention
+    status: str  # "firing" | "resolved"
+    observed: float
+    expected: float
+    score: float | None
+    window_start: datetime
+    window_end: datetime
+    baseline: str  # method and window in words
+    top_mentions: list[dict[str, Any]]  # {title, text, url, source, sentiment}
+    top_sources: list[tuple[str, int]]
+    top_topics: list[tuple[str, int]]
+    link: str | None  # to the mentions in the API/dashboard
+    series: list[tuple[datetime, float]]  # recent buckets for the chart
+
+
+class DeliveryError(Exception):
+    """A delivery failed; `permanent` says whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"DeliveryError({self.message!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after})"
+        )
+
+
+class Notifier(Protocol):
+    """Delivers alert messages to one channel."""
+
+    channel: str
+
+    def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
+        """Delivers the message once; raises DeliveryError when it could not."""
+        ...
