@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 RuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
 Seasonality = Literal["none", "daily", "weekly"]
@@ -175,3 +183,106 @@ def rule_from_yaml(text: str, *, source: str = "<rule>") -> Rule:
             for err in exc.errors()
         )
         raise RuleError(f"{source}: invalid rule: {problems}") from exc
+
+
+# -- alert rules as configured through the API -------------------------------------------
+
+AlertKind = Literal["new_mention", "volume_spike", "negative_share_spike", "drop"]
+_SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class Channel(BaseModel):
+    """Where to send: a channel type and the NAME of the env var / secrets-file key holding
+    the webhook URL or address (never the secret itself)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["slack", "email", "webhook"]
+    target: str = Field(pattern=_SECRET_NAME, examples=["SLACK_WEBHOOK_MARKETING"])
+    language: Literal["fr", "en"] = "en"
+
+    @property
+    def key(self) -> str:
+        """The channel's key in the outbox: 'slack:SLACK_WEBHOOK_MARKETING'."""
+        return f"{self.type}:{self.target}"
+
+
+class QuietHours(BaseModel):
+    """No delivery between start and end (local time in `tz`); held until `end`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str = Field(pattern=_CLOCK, examples=["22:00"])
+    end: str = Field(pattern=_CLOCK, examples=["07:00"])
+    tz: str = Field(default="UTC", examples=["Europe/Paris"])
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. 'Europe/Paris')") from None
+        return value
+
+
+class AlertRule(BaseModel):
+    """An alert rule on a saved search or a brand, with its channels and noise control."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[\w][\w .:@/-]{0,199}$")
+    target_type: Literal["saved_search", "brand"]
+    target: str = Field(min_length=1, max_length=200)
+    kind: AlertKind
+    #: detector fields of `Rule` (sensitivity, min_volume, bucket, baseline_window, ...).
+    detector: dict[str, Any] = Field(default_factory=dict)
+    channels: list[Channel] = Field(default_factory=list, max_length=20)
+    enabled: bool = True
+    #: a bucket is evaluated only once it is closed for this long (late data).
+    allowed_lateness: timedelta = timedelta(minutes=10)
+    #: new_mention: mentions within this window are batched into one message.
+    grouping_window: timedelta = timedelta(minutes=5)
+    #: new_mention: at most this many messages per hour (the rest waits, batched).
+    max_per_hour: int = Field(default=6, ge=1, le=3600)
+    #: new_mention: mentions listed in one message (the count covers them all).
+    batch_size: int = Field(default=10, ge=1, le=100)
+    #: no new 'firing' alert for this long after the previous one.
+    cooldown: timedelta = timedelta(hours=1)
+    #: remind while a spike lasts (None: never).
+    repeat_interval: timedelta | None = None
+    quiet_hours: QuietHours | None = None
+    #: Stored; digest delivery is not implemented yet (alerts are sent one by one).
+    digest: Literal["off", "daily", "weekly"] = "off"
+
+    @field_validator("allowed_lateness", "grouping_window", "cooldown", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("repeat_interval", mode="before")
+    @classmethod
+    def _optional_duration(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @field_serializer("allowed_lateness", "grouping_window", "cooldown", "repeat_interval")
+    def _show_duration(self, value: timedelta | None) -> str | None:
+        return None if value is None else format_duration(value)
+
+    @model_validator(mode="after")
+    def _detector_is_valid(self) -> AlertRule:
+        if self.kind != "new_mention":
+            self.detector_rule()
+        if len({c.key for c in self.channels}) != len(self.channels):
+            raise ValueError("a channel is listed twice")
+        return self
+
+    def detector_rule(self) -> Rule:
+        """The detector `Rule` (named and typed after this rule); ValueError when invalid."""
+        if self.kind == "new_mention":
+            raise ValueError("a new_mention rule has no detector")
+        fields = {**self.detector, "name": self.name, "kind": self.kind}
+        return Rule.model_validate(fields)

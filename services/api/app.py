@@ -6,7 +6,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from services.api.problems import install_problem_handlers
-from services.api.routers import brands, health, mentions, sources, stats
+from services.api.routers import (
+    alert_events,
+    alert_rules,
+    brands,
+    health,
+    mentions,
+    saved_searches,
+    sources,
+    stats,
+)
 from services.runtime.context import ServiceContext
 
 API_PREFIX = "/api/v1"
@@ -42,7 +51,16 @@ def create_app(ctx: ServiceContext) -> FastAPI:
             allow_headers=["*"],
         )
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (health, mentions, stats, sources, brands):
+    for module in (
+        health,
+        mentions,
+        stats,
+        sources,
+        brands,
+        saved_searches,
+        alert_rules,
+        alert_events,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -156,6 +156,7 @@ def up(
 
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
+    from services.runtime.alert_loop import AlertLoop
     from services.runtime.worker import AnalysisWorker
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -167,8 +168,10 @@ def up(
             ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
         )
         ctx.sources_changed.append(scheduler.refresh)
+        alerts = AlertLoop(ctx)
         worker.start()
         scheduler.start()
+        alerts.start()
         api = ctx.settings.api
         console.print(
             f"Veille is up: API on http://{api.host}:{api.port}/api/v1 "
@@ -182,6 +185,7 @@ def up(
             console.print("stopping: finishing the current collection and analysis…")
             scheduler.shutdown()
             worker.stop()
+            alerts.stop()
 
 
 @app.command()
@@ -490,6 +494,27 @@ def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
                 status.last_error or "",
             )
         out.print(table)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+) -> None:
+    """Evaluate the alert rules and deliver due alerts (Slack, email, webhook)."""
+    from services.runtime.alert_loop import AlertLoop, run_alerts_once
+
+    with _context(config) as ctx:
+        if once:
+            run_alerts_once(ctx)
+            return
+        loop = AlertLoop(ctx)
+        loop.start()
+        console.print("evaluating alert rules; Ctrl-C stops")
+        try:
+            _wait_forever()
+        finally:
+            loop.stop()
 
 
 @alerts_app.command("backtest")

@@ -73,6 +73,35 @@ class AnalyzerSettings(BaseModel):
     )
 
 
+class AlertingSettings(BaseModel):
+    """How alerts are evaluated and delivered. Secrets are given by NAME (an environment
+    variable, or a key of the VEILLE_SECRETS_FILE file), never by value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evaluate_every_seconds: float = Field(default=30.0, ge=5.0, le=3600.0)
+    link_base: str | None = Field(
+        default=None, description="public base URL of the API, so alerts link to the mentions"
+    )
+    smtp_host: str | None = Field(default=None, description="email alerts are off when unset")
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "plain"] = "starttls"
+    smtp_sender: str = "veille@localhost"
+    smtp_username_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_USER"])
+    smtp_password_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_PASSWORD"])
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="private networks Slack/webhook targets may resolve to (e.g. 10.0.0.0/8)",
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)
+        return value
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +126,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     analyzer: AnalyzerSettings = Field(default_factory=AnalyzerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
 
     @classmethod
     def settings_customise_sources(

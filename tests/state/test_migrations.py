@@ -20,6 +20,10 @@ from tests.state import make_source
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
     "alembic_version",
+    "alert_deliveries",
+    "alert_events",
+    "alert_rules",
+    "saved_searches",
     "api_keys",
     "brands",
     "collection_runs",

@@ -59,6 +59,56 @@ class ApiKeyInfo:
     revoked: bool
 
 
+@dataclass(frozen=True)
+class SpecRecord:
+    """A saved search or alert rule as stored: its JSON definition and who may see it."""
+
+    name: str
+    spec: dict[str, Any]
+    owner: str | None
+    visibility: str  # "private" | "shared"
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One alert event's delivery on one channel."""
+
+    id: int
+    event_id: int
+    channel: str
+    status: str  # "pending" | "sent" | "failed"
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertEventRecord:
+    """An alert event (firing or resolved) with its numbers and its deliveries."""
+
+    id: int
+    rule_name: str
+    kind: str
+    status: str  # "firing" | "resolved"
+    dedupe_key: str
+    numbers: dict[str, Any]
+    created_at: datetime
+    deliveries: list[DeliveryRecord]
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A delivery leased to an outbox worker, with the event to send."""
+
+    delivery_id: int
+    channel: str
+    attempts: int  # including this one
+    event: AlertEventRecord
+
+
 class StateStore(Protocol):
     # -- workspace: sources, brands, competitors ---------------------------------
     def list_sources(self) -> list[Source]: ...
@@ -147,6 +197,71 @@ class StateStore(Protocol):
     def verify_api_key(self, key: str) -> ApiKeyInfo | None: ...
     def list_api_keys(self) -> list[ApiKeyInfo]: ...
     def revoke_api_key(self, key_id: str) -> None: ...
+
+    # -- saved searches and alert rules ------------------------------------------
+    # `kind` is "saved_search" or "alert_rule"; the spec is validated by services.alerting.
+    def list_specs(self, kind: str) -> list[SpecRecord]: ...
+    def get_spec(self, kind: str, name: str) -> SpecRecord:
+        """Raises NotFoundError."""
+        ...
+
+    def put_spec(
+        self,
+        kind: str,
+        *,
+        name: str,
+        spec: dict[str, Any],
+        owner: str | None,
+        visibility: str,
+        create_only: bool = False,
+    ) -> None:
+        """Creates or replaces; ConflictError when create_only and the name exists."""
+        ...
+
+    def delete_spec(self, kind: str, name: str) -> None:
+        """Raises NotFoundError."""
+        ...
+
+    # -- the alert outbox ----------------------------------------------------------
+    def record_alert_event(
+        self,
+        *,
+        rule_name: str,
+        kind: str,
+        status: str,
+        dedupe_key: str,
+        numbers: dict[str, Any],
+        channels: Sequence[str],
+        deliver_after: datetime | None = None,
+    ) -> int | None:
+        """In one transaction: the event and one pending delivery per channel (due at
+        `deliver_after`, e.g. the end of quiet hours). Returns the event id, or None when
+        (rule_name, status, dedupe_key) was already recorded."""
+        ...
+
+    def list_alert_events(
+        self, *, rule_name: str | None = None, before_id: int | None = None, limit: int = 50
+    ) -> list[AlertEventRecord]:
+        """Events newest first, with their deliveries."""
+        ...
+
+    def get_alert_event(self, event_id: int) -> AlertEventRecord:
+        """Raises NotFoundError."""
+        ...
+
+    def claim_deliveries(self, *, limit: int, lease_seconds: float = 120) -> list[DueDelivery]:
+        """Leases due pending deliveries (an expired lease is claimable again); each claim
+        counts as an attempt."""
+        ...
+
+    def mark_delivery_sent(self, delivery_id: int) -> None: ...
+    def retry_delivery(self, delivery_id: int, *, error: str, next_attempt_at: datetime) -> None:
+        """Gives a leased delivery back, due again at `next_attempt_at`."""
+        ...
+
+    def fail_delivery(self, delivery_id: int, *, error: str) -> None:
+        """Parks a delivery as failed for good (a permanent error, or too many attempts)."""
+        ...
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None: ...

@@ -31,12 +31,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, RawItem, Source, SourceStatus, utcnow
-from services.store.state import apikeys, inbox, runs, workspace
+from services.store.state import alerting_tables, apikeys, inbox, runs, workspace
 from services.store.state.contract import (
+    AlertEventRecord,
     ApiKeyInfo,
     CollectionRun,
+    DueDelivery,
     InboxItem,
     Origin,
+    SpecRecord,
 )
 from services.store.state.engine import (
     StateStoreError,
@@ -313,6 +316,117 @@ class SqlStateStore:
         """Revokes a key for good; NotFoundError when unknown."""
         with self._write() as conn:
             apikeys.revoke(conn, key_id)
+
+    # -- saved searches and alert rules ------------------------------------------
+
+    def list_specs(self, kind: str) -> list[SpecRecord]:
+        """Every saved search ("saved_search") or alert rule ("alert_rule"), by name."""
+        with self._read() as conn:
+            return alerting_tables.list_specs(conn, kind)
+
+    def get_spec(self, kind: str, name: str) -> SpecRecord:
+        """One saved search or alert rule; NotFoundError when absent."""
+        with self._read() as conn:
+            return alerting_tables.get_spec(conn, kind, name)
+
+    def put_spec(
+        self,
+        kind: str,
+        *,
+        name: str,
+        spec: dict[str, Any],
+        owner: str | None,
+        visibility: str,
+        create_only: bool = False,
+    ) -> None:
+        """Creates or replaces a saved search or alert rule."""
+        with self._write() as conn:
+            alerting_tables.put_spec(
+                conn,
+                kind,
+                name=name,
+                spec=spec,
+                owner=owner,
+                visibility=visibility,
+                create_only=create_only,
+                now=self._now(),
+            )
+
+    def delete_spec(self, kind: str, name: str) -> None:
+        """Deletes a saved search or alert rule; NotFoundError when absent."""
+        with self._write() as conn:
+            alerting_tables.delete_spec(conn, kind, name)
+
+    # -- the alert outbox ----------------------------------------------------------
+
+    def record_alert_event(
+        self,
+        *,
+        rule_name: str,
+        kind: str,
+        status: str,
+        dedupe_key: str,
+        numbers: dict[str, Any],
+        channels: Sequence[str],
+        deliver_after: datetime | None = None,
+    ) -> int | None:
+        """Records an event and its pending deliveries in one transaction; None if known."""
+        with self._write() as conn:
+            return alerting_tables.record_event(
+                conn,
+                rule_name=rule_name,
+                kind=kind,
+                status=status,
+                dedupe_key=dedupe_key,
+                numbers=numbers,
+                channels=channels,
+                now=self._now(),
+                deliver_after=deliver_after,
+            )
+
+    def list_alert_events(
+        self, *, rule_name: str | None = None, before_id: int | None = None, limit: int = 50
+    ) -> list[AlertEventRecord]:
+        """Events newest first, with their deliveries."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self._read() as conn:
+            return alerting_tables.list_events(
+                conn, rule_name=rule_name, before_id=before_id, limit=limit
+            )
+
+    def get_alert_event(self, event_id: int) -> AlertEventRecord:
+        """One event with its deliveries; NotFoundError when absent."""
+        with self._read() as conn:
+            return alerting_tables.get_event(conn, event_id)
+
+    def claim_deliveries(self, *, limit: int, lease_seconds: float = 120) -> list[DueDelivery]:
+        """Leases due pending deliveries; each claim counts as an attempt."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        with self._write() as conn:
+            return alerting_tables.claim_due(
+                conn, limit=limit, lease_seconds=lease_seconds, now=self._now()
+            )
+
+    def mark_delivery_sent(self, delivery_id: int) -> None:
+        """Marks a delivery sent."""
+        with self._write() as conn:
+            alerting_tables.mark_sent(conn, delivery_id, now=self._now())
+
+    def retry_delivery(self, delivery_id: int, *, error: str, next_attempt_at: datetime) -> None:
+        """Gives a delivery back, due again at `next_attempt_at`."""
+        with self._write() as conn:
+            alerting_tables.mark_retry(
+                conn, delivery_id, error=error, next_attempt_at=next_attempt_at
+            )
+
+    def fail_delivery(self, delivery_id: int, *, error: str) -> None:
+        """Parks a delivery as failed for good."""
+        with self._write() as conn:
+            alerting_tables.mark_failed(conn, delivery_id, error=error)
 
     # -- lifecycle ---------------------------------------------------------------
 

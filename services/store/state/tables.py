@@ -172,3 +172,6 @@ api_keys = sa.Table(
     sa.Column("last_used_at", UtcDateTime(), nullable=True),
     sa.Column("revoked", sa.Boolean(create_constraint=False), nullable=False),
 )
+
+# Registers the alerting tables (saved searches, rules, outbox) on `metadata`.
+from services.store.state import alerting_tables as alerting_tables  # noqa: E402

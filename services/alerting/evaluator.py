@@ -1,0 +1,400 @@
+"""The rules evaluator: turns the mention index into alert events in the outbox.
+
+For a detector rule (volume spike, negative-share spike, drop) each evaluation rebuilds
+the rule's bucket series from the index over its recent history (baseline window and
+warm-up) and replays it through a fresh detector: deterministic, nothing pickled, and a
+restart loses nothing. Only *closed* buckets are fed, and only once they are older than
+the rule's `allowed_lateness`, so data that is merely late never looks like a drop.
+Alerts the replay emits within the last `max_age` are recorded (older ones are history
+the evaluator was not running for); the outbox's unique (rule, status, start) key makes
+recording the same alert twice a no-op.
+
+A "new matching mention" rule searches the target for mentions published since its last
+event, batches them into one event once the grouping window has passed, and stays under
+its hourly cap (mentions over the cap wait for the next, batched, event).
+
+Noise control done here: cooldown between 'firing' events, a reminder every
+`repeat_interval` while an announced spike lasts, 'resolved' notices only for announced
+alerts, quiet hours (deliveries held until they end). Not done yet: digest mode (stored
+on the rule; alerts are still sent one by one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.alerting import saved_searches as ss
+from services.alerting.detectors import Alert, make_detector
+from services.alerting.notifiers.base import AlertMessage
+from services.alerting.rules import AlertRule, QuietHours, Rule
+from services.core.models import Mention, SentimentLabel, utcnow
+from services.core.query.ast import And, FieldFilter, Node
+from services.core.text import fold_keyword
+from services.store.contracts import (
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchRequest,
+    SortOrder,
+)
+from services.store.state.contract import AlertEventRecord, StateStore
+
+log = logging.getLogger("veille.alerting.evaluator")
+
+RULE_KIND = "alert_rule"
+_EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly buckets start on Mondays
+TOP_MENTIONS = 5
+TOP_TERMS = 5
+SERIES_POINTS = 48
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule's evaluation did."""
+
+    rule: str
+    events: list[int]
+    note: str = ""
+
+
+def floor_time(ts: datetime, bucket: timedelta) -> datetime:
+    """The start of the bucket holding ts (buckets aligned on a Monday 00:00 UTC)."""
+    return ts - (ts - _EPOCH) % bucket
+
+
+def target_query(state: StateStore, rule: AlertRule) -> Node:
+    """The query of a rule's target: its saved search (with filters) or its brand."""
+    if rule.target_type == "brand":
+        return FieldFilter("brand", fold_keyword(state.get_brand(rule.target).name))
+    return ss.search_query(ss.get_saved_search(state, rule.target))
+
+
+def bucket_series(
+    index: MentionIndex,
+    query: Node,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket: timedelta,
+    split_negative: bool,
+) -> list[tuple[datetime, float, float]]:
+    """(bucket start, count or negative count, total) for every bucket in [start, end).
+
+    Buckets of whole hours come from the index's hourly histogram; finer buckets are
+    counted from the mentions themselves.
+    """
+    counts: dict[datetime, list[float]] = {}
+    ts = start
+    while ts < end:
+        counts[ts] = [0.0, 0.0]
+        ts += bucket
+    flt = MentionFilter(query=query, since=start, until=end)
+    hour = timedelta(hours=1)
+    if bucket % hour == timedelta(0):
+        split = Dimension.SENTIMENT if split_negative else None
+        for tb in index.histogram(flt, interval=Interval.HOUR, split_by=split):
+            row = counts.get(floor_time(tb.start, bucket))
+            if row is not None:
+                row[0] += tb.by.get("negative", 0) if split_negative else tb.count
+                row[1] += tb.count
+    else:
+        for mention in index.iter_all(flt):
+            row = counts.get(floor_time(mention.published_at, bucket))
+            if row is None:
+                continue
+            negative = (
+                mention.sentiment is not None and mention.sentiment.label == SentimentLabel.NEGATIVE
+            )
+            row[0] += 1.0 if (negative or not split_negative) else 0.0
+            row[1] += 1.0
+    return [(ts, values[0], values[1]) for ts, values in counts.items()]
+
+
+def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
+    """The end of the quiet hours now falls in, else None."""
+    if quiet is None:
+        return None
+    zone = ZoneInfo(quiet.tz)
+    local = now.astimezone(zone)
+    start = time.fromisoformat(quiet.start)
+    end = time.fromisoformat(quiet.end)
+    clock = local.time().replace(tzinfo=None)
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+
+
+def mention_summary(mention: Mention) -> dict[str, Any]:
+    """The few fields of a mention an alert shows."""
+    return {
+        "id": mention.id,
+        "title": mention.title,
+        "text": mention.text[:280],
+        "url": mention.url,
+        "source": mention.source_name,
+        "sentiment": mention.sentiment.label.value if mention.sentiment else None,
+        "published_at": mention.published_at.isoformat(),
+    }
+
+
+class Evaluator:
+    """Evaluates every enabled alert rule and records new events in the outbox."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        index: MentionIndex,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        max_age: timedelta = timedelta(hours=1),
+        link_base: str | None = None,
+    ) -> None:
+        """`link_base` (e.g. 'https://veille.example.org') makes alerts link to mentions."""
+        self.state = state
+        self.index = index
+        self.clock = clock
+        self.max_age = max_age
+        self.link_base = link_base.rstrip("/") if link_base else None
+
+    def rules(self) -> list[AlertRule]:
+        """Every stored alert rule (invalid ones are logged and skipped)."""
+        found: list[AlertRule] = []
+        for record in self.state.list_specs(RULE_KIND):
+            try:
+                found.append(AlertRule.model_validate(record.spec))
+            except ValueError as exc:
+                log.error("alert rule %r is invalid, skipped: %s", record.name, exc)
+        return found
+
+    def run_once(self) -> list[RuleOutcome]:
+        """Evaluates every enabled rule once; one failing rule does not stop the others."""
+        outcomes: list[RuleOutcome] = []
+        for rule in self.rules():
+            if not rule.enabled:
+                continue
+            try:
+                outcomes.append(self.evaluate(rule))
+            except Exception as exc:
+                log.exception("alert rule %r could not be evaluated", rule.name)
+                outcomes.append(RuleOutcome(rule.name, [], f"error: {exc}"))
+        return outcomes
+
+    def evaluate(self, rule: AlertRule) -> RuleOutcome:
+        """Evaluates one rule; returns the ids of the events it recorded."""
+        query = target_query(self.state, rule)
+        if rule.kind == "new_mention":
+            return self._new_mentions(rule, query)
+        return self._detector(rule, rule.detector_rule(), query)
+
+    # -- detector rules --------------------------------------------------------------
+
+    def _detector(self, rule: AlertRule, det: Rule, query: Node) -> RuleOutcome:
+        now = self.clock()
+        edge = floor_time(now - rule.allowed_lateness, det.bucket)
+        history = max(det.baseline_window, det.warmup_period + det.bucket * det.min_run)
+        start = floor_time(edge - history, det.bucket)
+        share = det.kind == "negative_share_spike"
+        series = bucket_series(
+            self.index, query, start=start, end=edge, bucket=det.bucket, split_negative=share
+        )
+        # History starts at the first mention: zeros before it are "no data", not silence,
+        # so a rule on a young target stays in warm-up instead of comparing with nothing.
+        while series and series[0][2] == 0:
+            series.pop(0)
+        detector = make_detector(det)
+        emitted: list[tuple[datetime, Alert]] = []
+        for ts, value, total in series:
+            for alert in detector.update(ts, value, total if share else None):
+                emitted.append((ts, alert))
+        fresh_after = edge - self.max_age
+        recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
+        events: list[int] = []
+        for ts, alert in emitted:
+            # A stale onset is history; a stale end of an announced alert is still news.
+            if alert.status == "firing" and ts + det.bucket <= fresh_after:
+                continue
+            event_id = self._record_alert(rule, det, query, alert, series, recent, now)
+            if event_id is not None:
+                events.append(event_id)
+        reminder = self._remind(rule, det, query, detector.open_alert, series, recent, now)
+        if reminder is not None:
+            events.append(reminder)
+        return RuleOutcome(rule.name, events)
+
+    def _remind(
+        self,
+        rule: AlertRule,
+        det: Rule,
+        query: Node,
+        open_alert: Alert | None,
+        series: list[tuple[datetime, float, float]],
+        recent: list[AlertEventRecord],
+        now: datetime,
+    ) -> int | None:
+        """A 'still firing' reminder every repeat_interval while an announced spike lasts."""
+        if rule.repeat_interval is None or open_alert is None:
+            return None
+        key = open_alert.start.isoformat()
+        first = next((e for e in recent if e.status == "firing" and e.dedupe_key == key), None)
+        if first is None:
+            return None
+        repeat = int((now - first.created_at) / rule.repeat_interval)
+        if repeat < 1:
+            return None
+        return self._record_alert(rule, det, query, open_alert, series, recent, now, repeat=repeat)
+
+    def _record_alert(
+        self,
+        rule: AlertRule,
+        det: Rule,
+        query: Node,
+        alert: Alert,
+        series: list[tuple[datetime, float, float]],
+        recent: list[AlertEventRecord],
+        now: datetime,
+        *,
+        repeat: int = 0,
+    ) -> int | None:
+        key = alert.start.isoformat() + (f"#repeat{repeat}" if repeat else "")
+        if alert.status == "resolved":
+            if not any(e.status == "firing" and e.dedupe_key == key for e in recent):
+                return None  # never announced (cooldown, or before max_age): nothing to resolve
+        elif not repeat and not any(e.dedupe_key == key for e in recent):
+            # a reminder of an announced alert is exempt from the cooldown
+            last = max((e.created_at for e in recent if e.status == "firing"), default=None)
+            if last is not None and now - last < rule.cooldown:
+                log.info("rule %r: alert at %s held back by the cooldown", rule.name, key)
+                return None
+        window_end = alert.end or (alert.fired_at + det.bucket)
+        numbers: dict[str, Any] = {
+            **alert.to_json(),
+            "window_start": alert.start.isoformat(),
+            "window_end": window_end.isoformat(),
+            "target": {"type": rule.target_type, "name": rule.target},
+            "repeat": repeat,
+            "series": [
+                [ts.isoformat(), value, total] for ts, value, total in series[-SERIES_POINTS:]
+            ],
+            **self._context(query, alert.start, window_end, det.kind == "negative_share_spike"),
+        }
+        return self.state.record_alert_event(
+            rule_name=rule.name,
+            kind=rule.kind,
+            status=alert.status,
+            dedupe_key=key,
+            numbers=numbers,
+            channels=[c.key for c in rule.channels],
+            deliver_after=quiet_until(rule.quiet_hours, now),
+        )
+
+    def _context(
+        self, query: Node, since: datetime, until: datetime, negative: bool
+    ) -> dict[str, Any]:
+        """Top mentions, sources and topics of the anomalous window, and a link to them."""
+        if negative:
+            query = And((query, FieldFilter("sentiment", "negative")))
+        flt = MentionFilter(query=query, since=since, until=until)
+        page = self.index.search(
+            SearchRequest(filter=flt, sort=SortOrder.NEWEST, limit=TOP_MENTIONS)
+        )
+        return {
+            "top_mentions": [mention_summary(m) for m in page.mentions],
+            "top_sources": [
+                [c.key, c.count]
+                for c in self.index.terms(flt, dimension=Dimension.SOURCE, size=TOP_TERMS)
+            ],
+            "top_topics": [
+                [c.key, c.count]
+                for c in self.index.terms(flt, dimension=Dimension.TOPIC, size=TOP_TERMS)
+            ],
+            "link": self._link(since, until),
+        }
+
+    def _link(self, since: datetime, until: datetime) -> str | None:
+        if self.link_base is None:
+            return None
+        return (
+            f"{self.link_base}/api/v1/mentions?since={since.isoformat()}&until={until.isoformat()}"
+        ).replace("+", "%2B")
+
+    # -- new matching mentions -----------------------------------------------------------
+
+    def _new_mentions(self, rule: AlertRule, query: Node) -> RuleOutcome:
+        now = self.clock()
+        until = now - rule.allowed_lateness
+        recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
+        since = self._checkpoint(recent) or (until - rule.grouping_window)
+        if until - since < rule.grouping_window:
+            return RuleOutcome(rule.name, [], "grouping")
+        sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
+        if sent_last_hour >= rule.max_per_hour:
+            return RuleOutcome(rule.name, [], "rate cap")
+        flt = MentionFilter(query=query, since=since, until=until)
+        page = self.index.search(
+            SearchRequest(filter=flt, sort=SortOrder.NEWEST, limit=rule.batch_size)
+        )
+        if page.total == 0:
+            return RuleOutcome(rule.name, [])
+        numbers: dict[str, Any] = {
+            "observed": page.total,
+            "expected": 0,
+            "window_start": since.isoformat(),
+            "window_end": until.isoformat(),
+            "baseline_method": "new matching mentions",
+            "target": {"type": rule.target_type, "name": rule.target},
+            **self._context(query, since, until, False),
+            "top_mentions": [mention_summary(m) for m in page.mentions],
+        }
+        event_id = self.state.record_alert_event(
+            rule_name=rule.name,
+            kind=rule.kind,
+            status="firing",
+            dedupe_key=since.isoformat(),
+            numbers=numbers,
+            channels=[c.key for c in rule.channels],
+            deliver_after=quiet_until(rule.quiet_hours, now),
+        )
+        return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
+
+    @staticmethod
+    def _checkpoint(recent: list[AlertEventRecord]) -> datetime | None:
+        """Where the last new-mention event's window ended."""
+        for event in recent:  # newest first
+            end = event.numbers.get("window_end")
+            if isinstance(end, str):
+                return datetime.fromisoformat(end)
+        return None
+
+
+def message_from_event(event: AlertEventRecord, channel: str = "") -> AlertMessage:
+    """Builds the notifiers' message from a recorded event's numbers (the outbox's builder)."""
+    n = event.numbers
+    start = datetime.fromisoformat(str(n.get("window_start") or n.get("start")))
+    end_text = n.get("window_end") or n.get("end")
+    end = datetime.fromisoformat(str(end_text)) if end_text else event.created_at
+    method = str(n.get("baseline_method", ""))  # names the baseline window already
+    score = n.get("score")
+    return AlertMessage(
+        rule_name=event.rule_name,
+        kind=event.kind,
+        status=event.status,
+        observed=float(n.get("observed", 0.0)),
+        expected=float(n.get("expected", 0.0)),
+        score=float(score) if isinstance(score, int | float) else None,
+        window_start=start,
+        window_end=end,
+        baseline=method,
+        top_mentions=list(n.get("top_mentions", [])),
+        top_sources=[(str(k), int(c)) for k, c in n.get("top_sources", [])],
+        top_topics=[(str(k), int(c)) for k, c in n.get("top_topics", [])],
+        link=n.get("link"),
+        series=[(datetime.fromisoformat(row[0]), float(row[1])) for row in n.get("series", [])],
+    )

@@ -1,0 +1,81 @@
+"""Alert events with the status and attempts of their deliveries (the outbox, read-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.api.deps import AuthDep, StateDep
+from services.store.state.contract import AlertEventRecord
+
+router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[AuthDep])
+
+
+class Delivery(BaseModel):
+    channel: str  # "slack:SLACK_WEBHOOK_X": the type and the NAME of its secret
+    status: str  # pending | sent | failed
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class AlertEvent(BaseModel):
+    id: int
+    rule: str
+    kind: str
+    status: str  # firing | resolved
+    created_at: datetime
+    numbers: dict[str, Any]
+    deliveries: list[Delivery]
+
+
+class EventPage(BaseModel):
+    events: list[AlertEvent]
+    next_before: int | None  # pass as `before` for the next (older) page
+
+
+def _event(record: AlertEventRecord) -> AlertEvent:
+    return AlertEvent(
+        id=record.id,
+        rule=record.rule_name,
+        kind=record.kind,
+        status=record.status,
+        created_at=record.created_at,
+        numbers=record.numbers,
+        deliveries=[
+            Delivery(
+                channel=d.channel,
+                status=d.status,
+                attempts=d.attempts,
+                next_attempt_at=d.next_attempt_at,
+                sent_at=d.sent_at,
+                last_error=d.last_error,
+            )
+            for d in record.deliveries
+        ],
+    )
+
+
+@router.get("/events", summary="List alert events and their deliveries")
+def list_events(
+    state: StateDep,
+    rule: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[
+        int | None, Query(ge=1, description="next_before of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> EventPage:
+    """Alert events, newest first, each with its deliveries' status and attempts."""
+    records = state.list_alert_events(rule_name=rule, before_id=before, limit=limit)
+    next_before = records[-1].id if len(records) == limit else None
+    return EventPage(events=[_event(r) for r in records], next_before=next_before)
+
+
+@router.get("/events/{event_id}", summary="Get one alert event")
+def get_event(event_id: int, state: StateDep) -> AlertEvent:
+    """One alert event with its deliveries."""
+    return _event(state.get_alert_event(event_id))

@@ -1,0 +1,155 @@
+"""Saved searches: CRUD, and running one as a search or as stats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from services.alerting import saved_searches as ss
+from services.api.deps import IndexDep, StateDep, require_api_key
+from services.api.params import Since, Until
+from services.api.problems import Problem
+from services.api.routers.mentions import MentionPage
+from services.api.routers.stats import Bucket, Series
+from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
+from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
+
+router = APIRouter(prefix="/saved-searches", tags=["saved searches"])
+
+CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
+
+
+def _owner(caller: ApiKeyInfo | None) -> str | None:
+    return caller.name if caller is not None else None
+
+
+def _visible(state: StateStore, name: str, caller: ApiKeyInfo | None) -> ss.SavedSearch:
+    """The saved search, or 404 when absent or private to someone else (no existence leak)."""
+    try:
+        search = ss.get_saved_search(state, name)
+    except NotFoundError:
+        search = None
+    if search is None or not ss.visible_to(search, _owner(caller)):
+        raise Problem(404, "Not found", f"no saved search is named {name!r}")
+    return search
+
+
+def _editable(state: StateStore, name: str, caller: ApiKeyInfo | None) -> ss.SavedSearch:
+    search = _visible(state, name, caller)
+    owner = _owner(caller)
+    if owner is not None and search.owner is not None and search.owner != owner:
+        raise Problem(403, "Forbidden", f"saved search {name!r} belongs to {search.owner!r}")
+    return search
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("", summary="List saved searches")
+def list_saved_searches(state: StateDep, caller: CallerDep) -> list[ss.SavedSearch]:
+    """The shared saved searches and the caller's private ones, by name."""
+    owner = _owner(caller)
+    return [s for s in ss.list_saved_searches(state) if ss.visible_to(s, owner)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Save a search")
+def create_saved_search(
+    search: ss.SavedSearchIn, state: StateDep, caller: CallerDep
+) -> ss.SavedSearch:
+    """Saves a search owned by the caller's API key; 400 (with the position) on a bad query."""
+    ss.validate_query(search)
+    state.put_spec(
+        ss.KIND,
+        name=search.name,
+        spec=ss.to_record_spec(search),
+        owner=_owner(caller),
+        visibility=search.visibility,
+        create_only=True,
+    )
+    return ss.get_saved_search(state, search.name)
+
+
+@router.get("/{name}", summary="Get a saved search")
+def get_saved_search(name: str, state: StateDep, caller: CallerDep) -> ss.SavedSearch:
+    """One saved search (private ones only for their owner)."""
+    return _visible(state, name, caller)
+
+
+@router.put("/{name}", summary="Replace a saved search")
+def replace_saved_search(
+    name: str, search: ss.SavedSearchIn, state: StateDep, caller: CallerDep
+) -> ss.SavedSearch:
+    """Replaces a saved search; only its owner may."""
+    if search.name != name:
+        raise Problem(400, "Name mismatch", "the body's name must match the URL")
+    current = _editable(state, name, caller)
+    ss.validate_query(search)
+    state.put_spec(
+        ss.KIND,
+        name=name,
+        spec=ss.to_record_spec(search),
+        owner=current.owner,
+        visibility=search.visibility,
+    )
+    return ss.get_saved_search(state, name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved search")
+def delete_saved_search(name: str, state: StateDep, caller: CallerDep) -> Response:
+    """Deletes a saved search; only its owner may."""
+    _editable(state, name, caller)
+    state.delete_spec(ss.KIND, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{name}/mentions", summary="Run a saved search")
+def run_saved_search(
+    name: str,
+    state: StateDep,
+    index: IndexDep,
+    caller: CallerDep,
+    since: Since = None,
+    until: Until = None,
+    sort: SortOrder = SortOrder.NEWEST,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> MentionPage:
+    """The mentions the saved search matches (since/until override its own window)."""
+    search = _visible(state, name, caller)
+    flt = ss.search_filter(search, now=datetime.now(UTC), since=_utc(since), until=_utc(until))
+    try:
+        page = index.search(SearchRequest(filter=flt, sort=sort, limit=limit, cursor=cursor))
+    except ValueError as exc:
+        raise Problem(400, "Invalid request", str(exc)) from exc
+    return MentionPage(total=page.total, mentions=page.mentions, next_cursor=page.next_cursor)
+
+
+@router.get("/{name}/stats", summary="Saved search volume over time")
+def saved_search_stats(
+    name: str,
+    state: StateDep,
+    index: IndexDep,
+    caller: CallerDep,
+    since: Since = None,
+    until: Until = None,
+    interval: Interval = Interval.DAY,
+    split_by: Dimension | None = None,
+) -> Series:
+    """Counts the saved search's mentions per hour, day or week, optionally split."""
+    search = _visible(state, name, caller)
+    flt = ss.search_filter(search, now=datetime.now(UTC), since=_utc(since), until=_utc(until))
+    if flt.since and flt.until and flt.since >= flt.until:
+        raise Problem(400, "Invalid time window", "`since` must be before `until`")
+    buckets = index.histogram(flt, interval=interval, split_by=split_by)
+    return Series(
+        interval=interval,
+        since=flt.since,
+        until=flt.until,
+        total=sum(b.count for b in buckets),
+        buckets=[Bucket(start=b.start, count=b.count, by=b.by) for b in buckets],
+    )

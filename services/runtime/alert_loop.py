@@ -1,0 +1,47 @@
+"""Runs the alert rules and delivers due alerts, in a loop (`veille up`, `veille alerts run`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from services.alerting.channels import make_notifier
+from services.alerting.evaluator import Evaluator, message_from_event
+from services.alerting.outbox import OutboxWorker, notifiers_by_channel
+from services.runtime.context import ServiceContext
+
+log = logging.getLogger("veille.alerting")
+
+
+def run_alerts_once(ctx: ServiceContext) -> None:
+    """One pass: evaluate every rule, then deliver whatever is due in the outbox."""
+    settings = ctx.settings.alerting
+    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base)
+    evaluator.run_once()
+    notifiers = notifiers_by_channel(
+        evaluator.rules(), lambda channel: make_notifier(channel, settings)
+    )
+    OutboxWorker(ctx.state, build_message=message_from_event).deliver_due(notifiers)
+
+
+class AlertLoop(threading.Thread):
+    """Background thread: a pass every `alerting.evaluate_every_seconds`."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(name="veille-alerts", daemon=True)
+        self.ctx = ctx
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        interval = self.ctx.settings.alerting.evaluate_every_seconds
+        while not self._stop_event.is_set():
+            try:
+                run_alerts_once(self.ctx)
+            except Exception:
+                log.exception("alert evaluation failed; trying again in %.0f s", interval)
+            self._stop_event.wait(interval)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finishes the current pass and stops."""
+        self._stop_event.set()
+        self.join(timeout)

@@ -1,0 +1,398 @@
+"""Alerting state: saved searches, alert rules, and the durable outbox (events, deliveries).
+
+Tables (created by migration 0002) and the SQL that `SqlStateStore` runs on them.
+
+Saved searches and alert rules keep their whole definition as JSON in `spec`, like the
+workspace tables: the alerting layer validates it, the store only queries name, owner and
+visibility. Events and deliveries are the outbox:
+
+- `alert_events` is unique on (rule, status, dedupe_key): the evaluator can record the
+  same alert twice (a crash after recording, an evaluation replayed) and it is stored once.
+- `alert_deliveries` is unique on (event, channel): one row per channel, so an alert is
+  delivered at most once per channel by the outbox itself. A delivery stays `pending`
+  until sent; a worker leases it (`lease_until`) while sending, so a worker killed
+  mid-send leaves it to be retried once its lease expires: the receiver may then get the
+  message twice, with the same idempotency key (`{event_id}:{channel}`) both times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from services.store.state.contract import (
+    AlertEventRecord,
+    ConflictError,
+    DeliveryRecord,
+    DueDelivery,
+    NotFoundError,
+    SpecRecord,
+)
+from services.store.state.engine import upsert
+from services.store.state.tables import UtcDateTime, json_type, metadata
+
+VISIBILITIES = ("private", "shared")
+EVENT_STATUSES = ("firing", "resolved")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+MAX_ERROR_CHARS = 4000
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+saved_searches = sa.Table(
+    "saved_searches",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("spec", json_type(), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("visibility", sa.String(10), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+)
+
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("spec", json_type(), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("visibility", sa.String(10), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    # No foreign key: events outlive a deleted rule (they are history).
+    sa.Column("rule_name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("dedupe_key", sa.String(200), nullable=False),
+    sa.Column("numbers", json_type(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+    sa.UniqueConstraint(
+        "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
+    ),
+    sa.Index("ix_alert_events_rule_created", "rule_name", "created_at"),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "event_id",
+        _ID,
+        sa.ForeignKey("alert_events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("channel", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    sa.UniqueConstraint("event_id", "channel", name="uq_alert_deliveries_event_channel"),
+    sa.Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+SPEC_TABLES = {"saved_search": saved_searches, "alert_rule": alert_rules}
+_LABELS = {"saved_search": "saved search", "alert_rule": "alert rule"}
+
+
+# -- saved searches and alert rules ---------------------------------------------------
+
+
+def _spec(row: Row[Any]) -> SpecRecord:
+    return SpecRecord(
+        name=row.name,
+        spec=dict(row.spec),
+        owner=row.owner,
+        visibility=row.visibility,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def list_specs(conn: Connection, kind: str) -> list[SpecRecord]:
+    """Every row of a spec table, by name."""
+    t = SPEC_TABLES[kind]
+    return [_spec(row) for row in conn.execute(sa.select(t).order_by(t.c.name))]
+
+
+def get_spec(conn: Connection, kind: str, name: str) -> SpecRecord:
+    """One row; NotFoundError when absent."""
+    t = SPEC_TABLES[kind]
+    row = conn.execute(sa.select(t).where(t.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no {_LABELS[kind]} is named {name!r}")
+    return _spec(row)
+
+
+def put_spec(
+    conn: Connection,
+    kind: str,
+    *,
+    name: str,
+    spec: dict[str, Any],
+    owner: str | None,
+    visibility: str,
+    create_only: bool,
+    now: datetime,
+) -> None:
+    """Creates or replaces a row (keeping its created_at); ConflictError when create_only."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
+    t = SPEC_TABLES[kind]
+    exists = conn.execute(sa.select(t.c.name).where(t.c.name == name)).first() is not None
+    if exists and create_only:
+        raise ConflictError(f"a {_LABELS[kind]} named {name!r} already exists")
+    if exists:
+        conn.execute(
+            sa.update(t)
+            .where(t.c.name == name)
+            .values(spec=spec, owner=owner, visibility=visibility, updated_at=now)
+        )
+        return
+    conn.execute(
+        sa.insert(t).values(
+            name=name,
+            spec=spec,
+            owner=owner,
+            visibility=visibility,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def delete_spec(conn: Connection, kind: str, name: str) -> None:
+    """Deletes a row; NotFoundError when absent."""
+    t = SPEC_TABLES[kind]
+    if conn.execute(sa.delete(t).where(t.c.name == name)).rowcount == 0:
+        raise NotFoundError(f"no {_LABELS[kind]} is named {name!r}")
+
+
+# -- the outbox ---------------------------------------------------------------------
+
+
+def record_event(
+    conn: Connection,
+    *,
+    rule_name: str,
+    kind: str,
+    status: str,
+    dedupe_key: str,
+    numbers: dict[str, Any],
+    channels: Sequence[str],
+    now: datetime,
+    deliver_after: datetime | None,
+) -> int | None:
+    """Inserts an event and one pending delivery per channel; None if already recorded."""
+    if status not in EVENT_STATUSES:
+        raise ValueError(f"event status must be one of {EVENT_STATUSES}, got {status!r}")
+    e = alert_events
+    stmt = (
+        upsert(conn, e)
+        .values(
+            rule_name=rule_name,
+            kind=kind,
+            status=status,
+            dedupe_key=dedupe_key,
+            numbers=numbers,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[e.c.rule_name, e.c.status, e.c.dedupe_key])
+        .returning(e.c.id)
+    )
+    event_id = conn.execute(stmt).scalar()
+    if event_id is None:
+        return None
+    due = deliver_after if deliver_after is not None and deliver_after > now else now
+    unique = sorted(set(channels))
+    if unique:
+        conn.execute(
+            sa.insert(alert_deliveries),
+            [
+                {
+                    "event_id": event_id,
+                    "channel": channel,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": due,
+                    "lease_until": None,
+                    "last_error": None,
+                    "sent_at": None,
+                    "created_at": now,
+                }
+                for channel in unique
+            ],
+        )
+    return int(event_id)
+
+
+def _deliveries(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[DeliveryRecord]]:
+    d = alert_deliveries
+    found: dict[int, list[DeliveryRecord]] = {i: [] for i in event_ids}
+    if not event_ids:
+        return found
+    rows = conn.execute(sa.select(d).where(d.c.event_id.in_(list(event_ids))).order_by(d.c.channel))
+    for row in rows:
+        found[row.event_id].append(
+            DeliveryRecord(
+                id=row.id,
+                event_id=row.event_id,
+                channel=row.channel,
+                status=row.status,
+                attempts=row.attempts,
+                next_attempt_at=row.next_attempt_at,
+                last_error=row.last_error,
+                sent_at=row.sent_at,
+            )
+        )
+    return found
+
+
+def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
+    return AlertEventRecord(
+        id=row.id,
+        rule_name=row.rule_name,
+        kind=row.kind,
+        status=row.status,
+        dedupe_key=row.dedupe_key,
+        numbers=dict(row.numbers),
+        created_at=row.created_at,
+        deliveries=deliveries,
+    )
+
+
+def list_events(
+    conn: Connection, *, rule_name: str | None, before_id: int | None, limit: int
+) -> list[AlertEventRecord]:
+    """Events newest first, with their deliveries."""
+    e = alert_events
+    query = sa.select(e).order_by(e.c.id.desc()).limit(limit)
+    if rule_name is not None:
+        query = query.where(e.c.rule_name == rule_name)
+    if before_id is not None:
+        query = query.where(e.c.id < before_id)
+    rows = conn.execute(query).all()
+    deliveries = _deliveries(conn, [row.id for row in rows])
+    return [_event(row, deliveries[row.id]) for row in rows]
+
+
+def get_event(conn: Connection, event_id: int) -> AlertEventRecord:
+    """One event with its deliveries; NotFoundError when absent."""
+    e = alert_events
+    row = conn.execute(sa.select(e).where(e.c.id == event_id)).first()
+    if row is None:
+        raise NotFoundError(f"no alert event has the id {event_id}")
+    return _event(row, _deliveries(conn, [event_id])[event_id])
+
+
+def claim_due(
+    conn: Connection, *, limit: int, lease_seconds: float, now: datetime
+) -> list[DueDelivery]:
+    """Leases up to `limit` pending deliveries that are due and not leased; counts an attempt."""
+    d, e = alert_deliveries, alert_events
+    claimable = sa.and_(
+        d.c.status == "pending",
+        d.c.next_attempt_at <= now,
+        sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+    )
+    query = sa.select(d.c.id).where(claimable).order_by(d.c.next_attempt_at, d.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = [row.id for row in conn.execute(query)]
+    if not ids:
+        return []
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id.in_(ids))
+        .values(attempts=d.c.attempts + 1, lease_until=now + timedelta(seconds=lease_seconds))
+    )
+    rows = conn.execute(
+        sa.select(
+            d.c.id.label("delivery_id"),
+            d.c.channel,
+            d.c.attempts,
+            e.c.id.label("event_id"),
+            e.c.rule_name,
+            e.c.kind,
+            e.c.status,
+            e.c.dedupe_key,
+            e.c.numbers,
+            e.c.created_at,
+        )
+        .join(e, e.c.id == d.c.event_id)
+        .where(d.c.id.in_(ids))
+        .order_by(d.c.next_attempt_at, d.c.id)
+    ).all()
+    return [
+        DueDelivery(
+            delivery_id=row.delivery_id,
+            channel=row.channel,
+            attempts=row.attempts,
+            event=AlertEventRecord(
+                id=row.event_id,
+                rule_name=row.rule_name,
+                kind=row.kind,
+                status=row.status,
+                dedupe_key=row.dedupe_key,
+                numbers=dict(row.numbers),
+                created_at=row.created_at,
+                deliveries=[],
+            ),
+        )
+        for row in rows
+    ]
+
+
+def mark_sent(conn: Connection, delivery_id: int, *, now: datetime) -> None:
+    """Marks a delivery sent (idempotent)."""
+    d = alert_deliveries
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == delivery_id, d.c.status == "pending")
+        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+    )
+
+
+def mark_retry(
+    conn: Connection, delivery_id: int, *, error: str, next_attempt_at: datetime
+) -> None:
+    """Gives a delivery back for another attempt at `next_attempt_at`."""
+    d = alert_deliveries
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == delivery_id, d.c.status == "pending")
+        .values(
+            next_attempt_at=next_attempt_at, lease_until=None, last_error=error[:MAX_ERROR_CHARS]
+        )
+    )
+
+
+def mark_failed(conn: Connection, delivery_id: int, *, error: str) -> None:
+    """Parks a delivery as failed for good."""
+    d = alert_deliveries
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == delivery_id, d.c.status == "pending")
+        .values(status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])
+    )

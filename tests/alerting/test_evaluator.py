@@ -1,0 +1,261 @@
+"""The evaluator on real stores: a SQLite state file and an embedded mention index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.alerting.evaluator import Evaluator, floor_time, message_from_event, quiet_until
+from services.alerting.notifiers.base import AlertMessage
+from services.alerting.rules import AlertRule, QuietHours
+from services.core.models import Brand, Sentiment, SentimentLabel
+from services.store.contracts import MentionIndex, open_index
+from services.store.state.sql import SqlStateStore
+from tests.factories import make_mention
+from tests.state import FakeClock
+
+# Spike hour: 2026-11-10 10:00-11:00 UTC; five days of 2 mentions an hour before it.
+SPIKE = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DETECTOR = {
+    "bucket": "1h",
+    "baseline_window": "7d",
+    "seasonality": "none",
+    "min_volume": 5,
+    "warmup": "2d",
+    "min_run": 1,
+    "end_after": 2,
+    "sensitivity": "high",
+}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(SPIKE + HOUR + timedelta(minutes=15))
+
+
+@pytest.fixture
+def state(tmp_path: Path, clock: FakeClock) -> Iterator[SqlStateStore]:
+    store = SqlStateStore(f"sqlite:///{tmp_path}/veille.db", clock=clock)
+    store.put_brand(Brand(name="Veloria"), origin="api")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[MentionIndex]:
+    idx = open_index(f"embedded:{tmp_path}/idx")
+    yield idx
+    idx.close()
+
+
+def _hourly(index: MentionIndex, start: datetime, hours: int, per_hour: int, **kw: Any) -> None:
+    mentions = [
+        make_mention(published_at=start + h * HOUR + timedelta(minutes=1 + i), **kw)
+        for h in range(hours)
+        for i in range(per_hour)
+    ]
+    index.upsert(mentions)
+
+
+def _rule(state: SqlStateStore, **fields: Any) -> AlertRule:
+    data: dict[str, Any] = {
+        "name": "veloria-spike",
+        "target_type": "brand",
+        "target": "Veloria",
+        "kind": "volume_spike",
+        "detector": DETECTOR,
+        "channels": [{"type": "slack", "target": "SLACK_HOOK"}],
+        "cooldown": "0s",
+        **fields,
+    }
+    rule = AlertRule.model_validate(data)
+    state.put_spec(
+        "alert_rule",
+        name=rule.name,
+        spec=rule.model_dump(mode="json"),
+        owner=None,
+        visibility="shared",
+    )
+    return rule
+
+
+def _evaluator(state: SqlStateStore, index: MentionIndex, clock: FakeClock) -> Evaluator:
+    return Evaluator(state, index, clock=clock, link_base="https://veille.test")
+
+
+def test_a_spike_is_recorded_once_with_its_numbers(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2, source_name="forum")
+    _hourly(index, SPIKE, 1, 40, source_name="x", text="Veloria recall panic")
+    _rule(state)
+    evaluator = _evaluator(state, index, clock)
+    (outcome,) = evaluator.run_once()
+    assert len(outcome.events) == 1
+    event = state.get_alert_event(outcome.events[0])
+    n = event.numbers
+    assert (event.status, event.kind, event.dedupe_key) == (
+        "firing",
+        "volume_spike",
+        SPIKE.isoformat(),
+    )
+    assert n["observed"] == 40
+    assert n["expected"] == pytest.approx(2, abs=0.5)
+    assert n["threshold"] == 10.0
+    assert "median of all buckets" in n["baseline_method"]
+    assert n["top_sources"] == [["x", 5]] or n["top_sources"][0][0] == "x"
+    assert len(n["top_mentions"]) == 5
+    assert n["top_mentions"][0]["text"] == "Veloria recall panic"
+    assert n["link"].startswith("https://veille.test/api/v1/mentions?since=")
+    assert [(d.channel, d.status) for d in event.deliveries] == [("slack:SLACK_HOOK", "pending")]
+    # evaluating again records nothing new
+    clock.advance(60)
+    assert evaluator.run_once()[0].events == []
+    message = message_from_event(event, "slack:SLACK_HOOK")
+    assert isinstance(message, AlertMessage)
+    assert (message.observed, message.window_start) == (40.0, SPIKE)
+    assert message.top_sources[0][0] == "x"
+    assert message.series[-1] == (SPIKE, 40.0)
+
+
+def test_no_alert_at_cold_start(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 24 * HOUR, 24, 2)
+    _hourly(index, SPIKE, 1, 40)
+    _rule(state)
+    assert _evaluator(state, index, clock).run_once()[0].events == []
+
+
+def test_a_bucket_within_the_allowed_lateness_is_not_evaluated_yet(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
+    _hourly(index, SPIKE, 1, 40)
+    _rule(state, allowed_lateness="30m")
+    evaluator = _evaluator(state, index, clock)
+    assert evaluator.run_once()[0].events == []  # 15 min after the bucket closed
+    clock.advance(20 * 60)
+    assert len(evaluator.run_once()[0].events) == 1
+
+
+def test_a_silent_hour_still_within_lateness_is_not_a_drop(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 20)  # nothing yet for the last hour
+    _rule(state, kind="drop", allowed_lateness="2h", detector={**DETECTOR, "min_run": 1})
+    assert _evaluator(state, index, clock).run_once()[0].events == []
+
+
+def test_the_end_of_a_spike_is_announced_as_resolved(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
+    _hourly(index, SPIKE, 1, 40)
+    _rule(state)
+    evaluator = _evaluator(state, index, clock)
+    assert len(evaluator.run_once()[0].events) == 1
+    _hourly(index, SPIKE + HOUR, 2, 2)
+    clock.advance(2 * 3600)
+    (resolved_id,) = evaluator.run_once()[0].events
+    resolved = state.get_alert_event(resolved_id)
+    assert (resolved.status, resolved.dedupe_key) == ("resolved", SPIKE.isoformat())
+    assert resolved.numbers["window_end"] == (SPIKE + HOUR).isoformat()
+
+
+def test_the_cooldown_holds_back_a_second_spike(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
+    _hourly(index, SPIKE, 1, 40)
+    _hourly(index, SPIKE + HOUR, 3, 2)
+    _hourly(index, SPIKE + 4 * HOUR, 1, 40)
+    _rule(state, cooldown="6h")
+    evaluator = _evaluator(state, index, clock)
+    assert len(evaluator.run_once()[0].events) == 1
+    clock.advance(4 * 3600)
+    events = evaluator.run_once()[0].events
+    assert [state.get_alert_event(e).status for e in events] == ["resolved"]
+
+
+def test_a_negative_share_spike(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    neg = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+    pos = Sentiment(label=SentimentLabel.POSITIVE, score=0.9)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 9, sentiment=pos)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 1, sentiment=neg)
+    _hourly(index, SPIKE, 1, 3, sentiment=pos)
+    _hourly(index, SPIKE, 1, 12, sentiment=neg)
+    _rule(state, kind="negative_share_spike")
+    (event_id,) = _evaluator(state, index, clock).run_once()[0].events
+    event = state.get_alert_event(event_id)
+    assert event.kind == "negative_share_spike"
+    assert all(m["sentiment"] == "negative" for m in event.numbers["top_mentions"])
+
+
+def test_new_mentions_are_batched_and_capped(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _rule(
+        state,
+        name="new",
+        kind="new_mention",
+        detector={},
+        allowed_lateness="0s",
+        grouping_window="5m",
+        max_per_hour=2,
+        batch_size=3,
+    )
+    evaluator = _evaluator(state, index, clock)
+    start = clock.now
+    for _ in range(4):  # 4 mentions published in each 5-minute window
+        index.upsert(
+            [make_mention(published_at=clock.now + timedelta(minutes=i)) for i in range(4)]
+        )
+        clock.advance(5 * 60)
+        evaluator.run_once()
+    events = state.list_alert_events(rule_name="new")
+    assert len(events) == 2  # capped at 2 an hour; the rest waits
+    first = events[-1]
+    assert first.numbers["observed"] == 4
+    assert len(first.numbers["top_mentions"]) == 3
+    # an hour later the waiting mentions go out in one batch
+    clock.advance(3600)
+    evaluator.run_once()
+    latest = state.list_alert_events(rule_name="new")[0]
+    assert latest.numbers["observed"] == 8
+    assert datetime.fromisoformat(latest.numbers["window_start"]) > start
+
+
+def test_a_lasting_spike_is_repeated_every_repeat_interval(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
+    _hourly(index, SPIKE, 4, 40)
+    _rule(state, repeat_interval="2h")
+    evaluator = _evaluator(state, index, clock)
+    assert len(evaluator.run_once()[0].events) == 1
+    clock.advance(3600)
+    assert evaluator.run_once()[0].events == []
+    clock.advance(3600)
+    (reminder_id,) = evaluator.run_once()[0].events
+    reminder = state.get_alert_event(reminder_id)
+    assert (reminder.status, reminder.dedupe_key) == ("firing", f"{SPIKE.isoformat()}#repeat1")
+    assert reminder.numbers["repeat"] == 1
+    assert reminder.numbers["buckets"] == 3
+    clock.advance(60)
+    assert evaluator.run_once()[0].events == []
+
+
+def test_quiet_hours_hold_deliveries_until_they_end() -> None:
+    quiet = QuietHours(start="22:00", end="07:00", tz="Europe/Paris")
+    at_night = datetime(2026, 11, 10, 23, 30, tzinfo=UTC)  # 00:30 in Paris
+    assert quiet_until(quiet, at_night) == datetime(2026, 11, 11, 6, 0, tzinfo=UTC)
+    assert quiet_until(quiet, datetime(2026, 11, 10, 12, 0, tzinfo=UTC)) is None
+    assert floor_time(datetime(2026, 11, 10, 10, 37, tzinfo=UTC), HOUR) == SPIKE
