@@ -23,6 +23,8 @@ COMMANDS = [
     ["keys", "revoke"],
     ["sources", "status"],
     ["sources", "kinds"],
+    ["sources", "preview"],
+    ["alerts", "run"],
     ["eval"],
     ["alerts", "backtest"],
 ]

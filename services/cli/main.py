@@ -479,6 +479,44 @@ def sources_kinds() -> None:
     out.print(table)
 
 
+@sources_app.command("preview")
+def sources_preview(
+    url: Annotated[str, typer.Argument(help="the page, thread or feed to look at")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the preview as JSON")] = False,
+    selectors: Annotated[
+        Path | None, typer.Option("--selectors", help="YAML forum selectors (post, text, ...)")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Show what a source on URL would collect: its detected kind and items."""
+    import json
+
+    from services.collector.web.forums import load_selectors
+    from services.collector.web.preview import PreviewError, preview
+
+    settings = _load(config).settings.collector
+    try:
+        chosen = load_selectors(selectors.read_text(encoding="utf-8")) if selectors else None
+        result = preview(url, settings, selectors=chosen)
+    except (PreviewError, ValueError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_json()))
+        return
+    engine = f" ({result.engine})" if result.engine else ""
+    out.print(f"{result.kind}{engine}: {result.title or result.final_url}", highlight=False)
+    table = Table("#", "kind", "author", "date", "text")
+    for index, item in enumerate(result.items, start=1):
+        table.add_row(
+            str(index),
+            item.thread.item_kind if item.thread else "",
+            item.author or "",
+            f"{item.published_at:%Y-%m-%d %H:%M}" if item.published_at else "",
+            " ".join(item.text.split())[:100],
+        )
+    out.print(table)
+
+
 @sources_app.command("status")
 def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show each source's last run, items and errors."""

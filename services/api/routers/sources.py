@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
 
 from services.api.deps import AuthDep, ContextDep, StateDep
 from services.api.problems import Problem
@@ -49,6 +52,29 @@ def list_kinds() -> list[dict[str, object]]:
 
     feed = {"kind": "feed", "origin": "builtin", "enabled": True, "reason": None}
     return [feed, *(asdict(info) for info in available_kinds())]
+
+
+class PreviewRequest(BaseModel):
+    """A URL to preview, with optional forum selectors (as in a source's options)."""
+
+    url: str = Field(min_length=1, max_length=2000, examples=["https://forum.example.org/t/42"])
+    selectors: dict[str, Any] | None = None
+
+
+@router.post("/preview", summary="Preview what a source on a URL would collect")
+def preview_source(body: PreviewRequest, ctx: ContextDep) -> dict[str, Any]:
+    """Detected kind (feed, forum and its engine, article) and the extracted items."""
+    from services.collector.web.forums import load_selectors
+    from services.collector.web.preview import PreviewError, preview
+
+    try:
+        selectors = load_selectors(body.selectors) if body.selectors else None
+    except ValueError as exc:
+        raise Problem(400, "Invalid selectors", str(exc)) from None
+    try:
+        return preview(body.url, ctx.settings.collector, selectors=selectors).to_json()
+    except PreviewError as exc:
+        raise Problem(422, "Cannot preview this URL", str(exc)) from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a source")

@@ -1,0 +1,87 @@
+"""Article extraction quality and throughput on trafilatura's evaluation subset.
+
+    .venv/bin/python benchmarks/bench_extraction.py [--corpus DIR] [--workers 2] [--repeat 3]
+
+Serves every page of the corpus (default: ../shared/corpora/pages/trafilatura) from a
+local HTTP server on 127.0.0.1, fetches each one through the SSRF-guarded fetcher
+(loopback allowed for the run) and extracts it. Prints the share of "with" snippets
+found and of "without" snippets leaked, over the article text and its comments, then
+pages/s fetched and extracted (median of the repeats) with `--workers` processes.
+Machines are noisy: compare medians, not single figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # for tests.httpserver, the real test server
+
+from services.collector.fetching import fetch  # noqa: E402
+from services.collector.web.extract import ExtractionError, extract_article  # noqa: E402
+from services.core.settings import CollectorSettings  # noqa: E402
+from tests.httpserver import HTTPTestServer  # noqa: E402
+
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "pages" / "trafilatura"
+SETTINGS = CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=30.0)
+
+
+def fetch_and_extract(job: tuple[str, str]) -> str:
+    """Fetches one page and returns its extracted text and comments ('' if none)."""
+    local_url, page_url = job
+    body = fetch(local_url, settings=SETTINGS).body
+    try:
+        article = extract_article(body, url=page_url)
+    except ExtractionError:
+        return ""
+    return "\n".join([article.text, *(comment.text for comment in article.comments)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    gold = json.loads((args.corpus / "evaldata_subset.json").read_text(encoding="utf-8"))
+    with HTTPTestServer() as server:
+        jobs = []
+        for index, (page_url, entry) in enumerate(gold.items()):
+            path = f"/page/{index}.html"
+            body = (args.corpus / entry["file"]).read_bytes()
+            server.add(path, body=body, headers={"Content-Type": "text/html"})
+            jobs.append((server.url(path), page_url))
+
+        rates = []
+        texts: list[str] = []
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            list(pool.map(fetch_and_extract, jobs))  # warm-up pass: imports, models
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                texts = list(pool.map(fetch_and_extract, jobs))
+                rates.append(len(jobs) / (time.perf_counter() - started))
+
+    found = total_with = leaked = total_without = 0
+    for text, entry in zip(texts, gold.values(), strict=True):
+        total_with += len(entry["with"])
+        found += sum(snippet in text for snippet in entry["with"])
+        total_without += len(entry["without"])
+        leaked += sum(snippet in text for snippet in entry["without"])
+    print(f"pages: {len(jobs)}")
+    print(f"with found:     {found}/{total_with} = {100 * found / total_with:.1f}%")
+    print(f"without leaked: {leaked}/{total_without} = {100 * leaked / total_without:.1f}%")
+    print(
+        f"pages/s (fetch + extract, {args.workers} workers): median "
+        f"{statistics.median(rates):.1f} (runs: {', '.join(f'{r:.1f}' for r in rates)})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The Scrapy spider against a real HTTP server on 127.0.0.1, in a child process
+(Twisted's reactor starts once per process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from services.collector.web.spiders import crawl_settings
+from services.core.settings import CollectorSettings
+from tests.httpserver import HTTPTestServer
+from tests.web.conftest import page_bytes
+
+_CHILD = """
+import json, sys
+from services.collector.web.spiders import collect
+from services.core.settings import CollectorSettings
+args = json.loads(sys.argv[1])
+settings = CollectorSettings(allowed_networks=args["allowed"], timeout_seconds=5.0,
+                             user_agent="VeilleTest/1.0")
+items = collect(args["url"], settings=settings, source_name="forum",
+                seen=frozenset(args["seen"]), contact_url="https://veille.example/contact",
+                overrides={"AUTOTHROTTLE_START_DELAY": 0.0, "RETRY_ENABLED": False})
+print(json.dumps([item.model_dump(mode="json") for item in items]))
+"""
+
+
+def _crawl(
+    url: str, *, seen: tuple[str, ...] = (), allowed: tuple[str, ...] = ("127.0.0.0/8",)
+) -> list[dict[str, object]]:
+    args = json.dumps({"url": url, "seen": list(seen), "allowed": list(allowed)})
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, args], capture_output=True, text=True, timeout=60, check=True
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _serve_thread(server: HTTPTestServer) -> str:
+    page1 = page_bytes("forums/invision-topic.html").replace(
+        b"https://forum.example.org", server.base_url.encode()
+    )
+    page2 = (
+        page1.replace(b"5002", b"5004")
+        .replace(b"5001", b"5003")
+        .replace(b"ipsPagination_next", b"nothing-next")
+    )
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    server.add("/topic/77-veloria/", body=page1, headers=html)
+    server.add("/topic/77-veloria/page/2/", body=page2, headers=html)
+    server.add("/robots.txt", body=b"User-agent: *\nDisallow: /private/\n")
+    server.add("/private/thread", body=page1, headers=html)
+    return server.url("/topic/77-veloria/")
+
+
+def test_follows_pages_obeys_robots_and_skips_known_posts() -> None:
+    with HTTPTestServer() as server:
+        url = _serve_thread(server)
+        items = _crawl(url)
+        assert [item["author"] for item in items] == ["rider_ann", "mechanic_bob"] * 2
+        assert len({item["platform_id"] for item in items}) == 4
+        request = server.requests_for("/topic/77-veloria/")[0]
+        assert request.headers["user-agent"] == "VeilleTest/1.0 (+https://veille.example/contact)"
+        assert "cookie" not in request.headers
+
+        # incremental: known posts of page 1 are not yielded again, page 2's new ones are
+        known = tuple(str(item["platform_id"]) for item in items[:2])
+        again = _crawl(url, seen=known)
+        assert [item["platform_id"] for item in again] == [i["platform_id"] for i in items[2:]]
+
+        assert _crawl(server.url("/private/thread")) == []
+        assert server.requests_for("/private/thread") == []
+
+
+def test_loopback_is_refused_unless_allowed() -> None:
+    with HTTPTestServer() as server:
+        url = _serve_thread(server)
+        assert _crawl(url, allowed=()) == []
+        assert server.requests == []
+
+
+def test_crawl_settings() -> None:
+    settings = crawl_settings(CollectorSettings(), contact_url="https://x.example/c")
+    assert settings["ROBOTSTXT_OBEY"] is True
+    assert settings["AUTOTHROTTLE_ENABLED"] is True
+    assert settings["COOKIES_ENABLED"] is False
+    assert settings["DOWNLOAD_MAXSIZE"] == CollectorSettings().max_feed_bytes
+    assert settings["USER_AGENT"].endswith("(+https://x.example/c)")
+    assert crawl_settings(CollectorSettings(), cookies={"sid": "1"})["COOKIES_ENABLED"] is True
