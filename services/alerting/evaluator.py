@@ -22,7 +22,8 @@ on the rule; alerts are still sent one by one).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
 from services.core.models import Mention, SentimentLabel, utcnow
 from services.core.query.ast import And, FieldFilter, Node
+from services.core.query.matcher import matches
 from services.core.text import fold_keyword
 from services.store.contracts import (
     Dimension,
@@ -52,6 +54,14 @@ _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly buckets start on M
 TOP_MENTIONS = 5
 TOP_TERMS = 5
 SERIES_POINTS = 48
+
+
+FIRST_LOOKBACK = timedelta(hours=1)
+MAX_NEW_MENTIONS = 1000  # per pass; the checkpoint only moves past what was announced
+
+
+def _top(values: Iterable[str], size: int = 5) -> list[list[Any]]:
+    return [[key, n] for key, n in Counter(values).most_common(size)]
 
 
 @dataclass(frozen=True)
@@ -328,30 +338,32 @@ class Evaluator:
     # -- new matching mentions -----------------------------------------------------------
 
     def _new_mentions(self, rule: AlertRule, query: Node) -> RuleOutcome:
+        """Mentions *stored* since the last event (whenever they were published) that
+        match the target, judged by the in-memory matcher, batched into one event."""
         now = self.clock()
-        until = now - rule.allowed_lateness
+        until = now - rule.allowed_lateness  # lets in-flight acknowledgements commit
         recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
-        since = self._checkpoint(recent) or (until - rule.grouping_window)
+        since = self._checkpoint(recent) or (until - max(rule.grouping_window, FIRST_LOOKBACK))
         if until - since < rule.grouping_window:
             return RuleOutcome(rule.name, [], "grouping")
         sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
         if sent_last_hour >= rule.max_per_hour:
             return RuleOutcome(rule.name, [], "rate cap")
-        flt = MentionFilter(query=query, since=since, until=until)
-        page = self.index.search(
-            SearchRequest(filter=flt, sort=SortOrder.NEWEST, limit=rule.batch_size)
-        )
-        if page.total == 0:
+        stored = self.state.stored_between(since=since, until=until, limit=MAX_NEW_MENTIONS)
+        found = [m for m in map(self.index.get, stored) if m is not None and matches(query, m)]
+        if not found:
             return RuleOutcome(rule.name, [])
+        found.sort(key=lambda m: m.published_at, reverse=True)
         numbers: dict[str, Any] = {
-            "observed": page.total,
+            "observed": len(found),
             "expected": 0,
             "window_start": since.isoformat(),
             "window_end": until.isoformat(),
-            "baseline_method": "new matching mentions",
+            "baseline_method": "new matching mentions (by time stored)",
             "target": {"type": rule.target_type, "name": rule.target},
-            **self._context(query, since, until, False),
-            "top_mentions": [mention_summary(m) for m in page.mentions],
+            "top_mentions": [mention_summary(m) for m in found[: rule.batch_size]],
+            "top_sources": _top(m.source_name for m in found),
+            "top_topics": _top(t for m in found for t in m.topics),
         }
         event_id = self.state.record_alert_event(
             rule_name=rule.name,

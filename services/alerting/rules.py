@@ -229,6 +229,9 @@ class QuietHours(BaseModel):
         return value
 
 
+NEW_MENTION_LATENESS = timedelta(seconds=5)  # covers acknowledgements still committing
+
+
 class AlertRule(BaseModel):
     """An alert rule on a saved search or a brand, with its channels and noise control."""
 
@@ -271,6 +274,19 @@ class AlertRule(BaseModel):
     @field_serializer("allowed_lateness", "grouping_window", "cooldown", "repeat_interval")
     def _show_duration(self, value: timedelta | None) -> str | None:
         return None if value is None else format_duration(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _near_real_time_new_mentions(cls, data: Any) -> Any:
+        # Counting buckets needs them closed and complete (10 min); new mentions are
+        # judged by the time they were stored, so only commits in flight need waiting for.
+        if (
+            isinstance(data, dict)
+            and data.get("kind") == "new_mention"
+            and "allowed_lateness" not in data
+        ):
+            return {**data, "allowed_lateness": NEW_MENTION_LATENESS}
+        return data
 
     @model_validator(mode="after")
     def _detector_is_valid(self) -> AlertRule:

@@ -12,10 +12,10 @@ import pytest
 from services.alerting.evaluator import Evaluator, floor_time, message_from_event, quiet_until
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours
-from services.core.models import Brand, Sentiment, SentimentLabel
+from services.core.models import Brand, RawItem, Sentiment, SentimentLabel
 from services.store.contracts import MentionIndex, open_index
 from services.store.state.sql import SqlStateStore
-from tests.factories import make_mention
+from tests.factories import make_item, make_mention
 from tests.state import FakeClock
 
 # Spike hour: 2026-11-10 10:00-11:00 UTC; five days of 2 mentions an hour before it.
@@ -199,6 +199,32 @@ def test_a_negative_share_spike(
     assert all(m["sentiment"] == "negative" for m in event.numbers["top_mentions"])
 
 
+def _store(state: SqlStateStore, index: MentionIndex, items: list[RawItem]) -> None:
+    """Stores items as the analysis worker does: inbox, index, then acknowledgement."""
+    state.enqueue_items(items)
+    claimed = state.claim_items(limit=len(items))
+    index.upsert([c.item.to_mention().model_copy(update={"brands": ["Veloria"]}) for c in claimed])
+    state.ack_items([c.mention_id for c in claimed])
+
+
+def test_new_mentions_are_judged_by_time_stored_not_published(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _rule(state, name="new", kind="new_mention", detector={}, grouping_window="1m")
+    evaluator = _evaluator(state, index, clock)
+    # Published two days ago, collected and stored just now: still news to the team.
+    old = clock.now - timedelta(days=2)
+    _store(state, index, [make_item(published_at=old), make_item(published_at=old)])
+    index.upsert([make_mention(text="not about the brand", brands=[])])  # never stored now
+    clock.advance(90)
+    evaluator.run_once()
+    (event,) = state.list_alert_events(rule_name="new")
+    assert event.numbers["observed"] == 2
+    clock.advance(600)
+    evaluator.run_once()  # nothing new stored since: no second event
+    assert len(state.list_alert_events(rule_name="new")) == 1
+
+
 def test_new_mentions_are_batched_and_capped(
     state: SqlStateStore, index: MentionIndex, clock: FakeClock
 ) -> None:
@@ -214,10 +240,8 @@ def test_new_mentions_are_batched_and_capped(
     )
     evaluator = _evaluator(state, index, clock)
     start = clock.now
-    for _ in range(4):  # 4 mentions published in each 5-minute window
-        index.upsert(
-            [make_mention(published_at=clock.now + timedelta(minutes=i)) for i in range(4)]
-        )
+    for _ in range(4):  # 4 mentions stored in each 5-minute window
+        _store(state, index, [make_item() for _ in range(4)])
         clock.advance(5 * 60)
         evaluator.run_once()
     events = state.list_alert_events(rule_name="new")

@@ -185,6 +185,11 @@ class StateStore(Protocol):
         """Gives items back (an analyzer error); after 5 attempts an item is parked as failed."""
         ...
 
+    def stored_between(self, *, since: datetime, until: datetime, limit: int = 1000) -> list[str]:
+        """Ids of the items the analyzer finished (stored, or dropped by their source's
+        filter) in [since, until), oldest first: what new-mention alerts look at."""
+        ...
+
     def inbox_counts(self) -> dict[str, int]:
         """{'pending': n, 'leased': n, 'done': n, 'failed': n}."""
         ...

@@ -202,6 +202,18 @@ def release(
         )
 
 
+def stored_between(conn: Connection, *, since: datetime, until: datetime, limit: int) -> list[str]:
+    """Ids of the items done (analyzed and stored, or dropped) in [since, until), oldest first."""
+    i = tables.inbox
+    query = (
+        sa.select(i.c.mention_id)
+        .where(i.c.status == "done", i.c.updated_at >= since, i.c.updated_at < until)
+        .order_by(i.c.updated_at, i.c.mention_id)
+        .limit(limit)
+    )
+    return [row.mention_id for row in conn.execute(query)]
+
+
 def counts(conn: Connection) -> dict[str, int]:
     """How many items are in each status (every status present, 0 when none)."""
     i = tables.inbox

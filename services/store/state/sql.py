@@ -277,6 +277,11 @@ class SqlStateStore:
         with self._write() as conn:
             inbox.release(conn, mention_ids, error=error, now=self._now())
 
+    def stored_between(self, *, since: datetime, until: datetime, limit: int = 1000) -> list[str]:
+        """Ids of the items the analyzer finished in [since, until), oldest first."""
+        with self._read() as conn:
+            return inbox.stored_between(conn, since=since, until=until, limit=limit)
+
     def inbox_counts(self) -> dict[str, int]:
         """{'pending': n, 'leased': n, 'done': n, 'failed': n}."""
         with self._read() as conn:

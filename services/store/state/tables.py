@@ -160,6 +160,7 @@ inbox = sa.Table(
     sa.CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
     sa.Index("ix_inbox_status_enqueued", "status", "enqueued_at"),
     sa.Index("ix_inbox_status_lease", "status", "lease_until"),
+    sa.Index("ix_inbox_status_updated", "status", "updated_at"),
 )
 
 api_keys = sa.Table(
