@@ -95,3 +95,62 @@ def test_import_analyzes_good_lines_and_reports_bad_ones(tmp_path: Path) -> None
     assert "analyzed 2: 2 stored" in result.stderr
     again = veille("import", str(export), "--config", config)
     assert "0 new or changed mentions queued" in again.stderr  # importing twice changes nothing
+
+
+def test_backtest_a_saved_search_on_its_stored_history(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from services.alerting import saved_searches as ss
+    from services.core.models import utcnow
+    from services.store.contracts import open_index
+    from services.store.state import open_state
+    from tests.factories import make_mention
+
+    config = write_workspace(tmp_path, sources=[])
+    data = tmp_path / "data"
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    hours = [now - timedelta(hours=h) for h in range(1, 7 * 24)]
+    mentions = [
+        make_mention(text=f"Veloria review {h}", published_at=ts + timedelta(minutes=m))
+        for h, ts in enumerate(hours)
+        for m in range(0, 60, 30)  # 2 an hour, every hour, for a week
+    ]
+    burst = now - timedelta(hours=5)
+    mentions += [
+        make_mention(text="Veloria recall", published_at=burst + timedelta(seconds=s))
+        for s in range(60)
+    ]
+    index = open_index(f"embedded:{data}/index")
+    index.upsert(mentions)
+    index.close()
+    state = open_state(f"sqlite:///{data}/veille.db")
+    search = ss.SavedSearchIn(name="veloria", query="veloria")
+    state.put_spec(
+        ss.KIND, name="veloria", spec=ss.to_record_spec(search), owner=None, visibility="shared"
+    )
+    state.close()
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(
+        "kind: volume_spike\nbucket: 1h\nmin_volume: 5\nmin_run: 1\nwarmup: 2d\n", encoding="utf-8"
+    )
+
+    result = veille(
+        "alerts",
+        "backtest",
+        "--rule",
+        str(rule),
+        "--search",
+        "veloria",
+        "--since",
+        "7d",
+        "--config",
+        str(config),
+    )
+    assert result.returncode == 0, result.stderr
+    alerts = json.loads(result.stdout)
+    assert len(alerts) == 1
+    assert alerts[0]["start"].startswith(burst.strftime("%Y-%m-%dT%H"))
+    assert alerts[0]["observed"] > alerts[0]["expected"]
+
+    both = veille("alerts", "backtest", "--rule", str(rule), "--config", str(config))
+    assert both.returncode == 2 and "either --series FILE or --search NAME" in both.stderr

@@ -557,17 +557,67 @@ def alerts_run(
 
 @alerts_app.command("backtest")
 def alerts_backtest(
-    series: Annotated[
-        Path, typer.Option("--series", help="CSV of timestamp,value rows, one per time bucket")
-    ],
     rule: Annotated[Path, typer.Option("--rule", help="rule YAML (kind, sensitivity, ...)")],
+    series: Annotated[
+        Path | None,
+        typer.Option("--series", help="CSV of timestamp,value rows, one per time bucket"),
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="a saved search: use its stored history")
+    ] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="with --search: how far back (30d, 12h, or ISO date)")
+    ] = "30d",
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Print, as JSON, the alerts a rule would have sent over a history."""
+    """Print, as JSON, the alerts a rule would have sent over a history (a CSV or a
+    saved search's mentions)."""
     from services.alerting.backtest import main as backtest_main
 
-    code = backtest_main(["--series", str(series), "--rule", str(rule)])
-    if code:
-        raise typer.Exit(code)
+    if (series is None) == (search is None):
+        raise CliError("give either --series FILE or --search NAME", code=2)
+    if series is not None:
+        code = backtest_main(["--series", str(series), "--rule", str(rule)])
+        if code:
+            raise typer.Exit(code)
+        return
+    assert search is not None
+    _backtest_saved_search(config, rule, search, since)
+
+
+def _backtest_saved_search(config: Path, rule_file: Path, name: str, since: str) -> None:
+    import json
+
+    from services.alerting.backtest import backtest
+    from services.alerting.evaluator import bucket_series, floor_time
+    from services.alerting.rules import RuleError, load_rule
+    from services.alerting.saved_searches import get_saved_search, resolve_time, search_query
+    from services.core.models import utcnow
+
+    try:
+        rule = load_rule(rule_file)
+    except RuleError as exc:
+        raise CliError(str(exc), code=2) from None
+    now = utcnow()
+    try:
+        start = resolve_time(since, now=now)
+    except ValueError:
+        raise CliError(f"--since {since!r}: use 30d, 12h, or an ISO 8601 date", code=2) from None
+    assert start is not None
+    with _context(config) as ctx:
+        saved = get_saved_search(ctx.state, name)
+        share = rule.kind == "negative_share_spike"
+        rows = bucket_series(
+            ctx.index,
+            search_query(saved),
+            start=floor_time(start, rule.bucket),
+            end=floor_time(now, rule.bucket),  # closed buckets only
+            bucket=rule.bucket,
+            split_negative=share,
+        )
+        points = [(ts, v, t) for ts, v, t in rows] if share else [(ts, v) for ts, v, _ in rows]
+        alerts = backtest(points, rule)
+    out.print_json(json.dumps([a.to_json() for a in alerts], default=str))
 
 
 def main(argv: list[str] | None = None) -> None:
