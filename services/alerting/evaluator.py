@@ -57,6 +57,24 @@ SERIES_POINTS = 48
 
 
 FIRST_LOOKBACK = timedelta(hours=1)
+DIGEST_KIND = "digest"
+
+
+def _immediate_channels(rule: AlertRule) -> list[str]:
+    """Where an alert goes at once: nowhere for a digest rule (its digest carries it)."""
+    return [] if rule.digest != "off" else [c.key for c in rule.channels]
+
+
+def digest_period_start(rule: AlertRule, now: datetime) -> datetime:
+    """Start (UTC) of the current day, or ISO week, in the rule's quiet-hours time zone."""
+    zone = ZoneInfo(rule.quiet_hours.tz) if rule.quiet_hours else ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    day = local.date()
+    if rule.digest == "weekly":
+        day -= timedelta(days=local.weekday())
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
 MAX_NEW_MENTIONS = 1000  # per pass; the checkpoint only moves past what was announced
 
 
@@ -192,10 +210,62 @@ class Evaluator:
                 continue
             try:
                 outcomes.append(self.evaluate(rule))
+                if rule.digest != "off":
+                    outcomes.append(self.digest(rule))
             except Exception as exc:
                 log.exception("alert rule %r could not be evaluated", rule.name)
                 outcomes.append(RuleOutcome(rule.name, [], f"error: {exc}"))
         return outcomes
+
+    def _own_events(self, rule: AlertRule) -> list[AlertEventRecord]:
+        """The rule's recent alert events, newest first, digests left out."""
+        events = self.state.list_alert_events(rule_name=rule.name, limit=200)
+        return [e for e in events if e.kind != DIGEST_KIND]
+
+    def digest(self, rule: AlertRule) -> RuleOutcome:
+        """Once the day (or ISO week) is over in the rule's time zone, one message sums up
+        the alerts recorded during it; those alerts were not delivered one by one."""
+        now = self.clock()
+        period_start = digest_period_start(rule, now)
+        previous = period_start - (
+            timedelta(days=7) if rule.digest == "weekly" else timedelta(days=1)
+        )
+        events = [
+            e
+            for e in self.state.list_alert_events(rule_name=rule.name, limit=500)
+            if e.kind != DIGEST_KIND
+            and e.status == "firing"
+            and previous <= e.created_at < period_start
+        ]
+        if not events:
+            return RuleOutcome(rule.name, [], "digest: nothing to sum up")
+        sources: Counter[str] = Counter()
+        mentions: list[Any] = []
+        for event in events:
+            for key, count in event.numbers.get("top_sources", []):
+                sources[str(key)] += int(count)
+            mentions.extend(event.numbers.get("top_mentions", []))
+        numbers: dict[str, Any] = {
+            "observed": len(events),
+            "expected": 0,
+            "window_start": previous.isoformat(),
+            "window_end": period_start.isoformat(),
+            "baseline_method": f"{rule.digest} digest of {len(events)} alert(s) "
+            f"({', '.join(sorted({e.kind for e in events}))})",
+            "top_mentions": mentions[: rule.batch_size],
+            "top_sources": [[k, n] for k, n in sources.most_common(5)],
+            "alerts": [e.id for e in events],
+        }
+        event_id = self.state.record_alert_event(
+            rule_name=rule.name,
+            kind=DIGEST_KIND,
+            status="firing",
+            dedupe_key=f"digest:{period_start.isoformat()}",
+            numbers=numbers,
+            channels=[c.key for c in rule.channels],
+            deliver_after=quiet_until(rule.quiet_hours, now),
+        )
+        return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
 
     def evaluate(self, rule: AlertRule) -> RuleOutcome:
         """Evaluates one rule; returns the ids of the events it recorded."""
@@ -225,7 +295,7 @@ class Evaluator:
             for alert in detector.update(ts, value, total if share else None):
                 emitted.append((ts, alert))
         fresh_after = edge - self.max_age
-        recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
+        recent = self._own_events(rule)
         events: list[int] = []
         for ts, alert in emitted:
             # A stale onset is history; a stale end of an announced alert is still news.
@@ -301,7 +371,7 @@ class Evaluator:
             status=alert.status,
             dedupe_key=key,
             numbers=numbers,
-            channels=[c.key for c in rule.channels],
+            channels=_immediate_channels(rule),
             deliver_after=quiet_until(rule.quiet_hours, now),
         )
 
@@ -371,7 +441,7 @@ class Evaluator:
             status="firing",
             dedupe_key=since.isoformat(),
             numbers=numbers,
-            channels=[c.key for c in rule.channels],
+            channels=_immediate_channels(rule),
             deliver_after=quiet_until(rule.quiet_hours, now),
         )
         return RuleOutcome(rule.name, [event_id] if event_id is not None else [])

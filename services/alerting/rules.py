@@ -258,7 +258,8 @@ class AlertRule(BaseModel):
     #: remind while a spike lasts (None: never).
     repeat_interval: timedelta | None = None
     quiet_hours: QuietHours | None = None
-    #: Stored; digest delivery is not implemented yet (alerts are sent one by one).
+    #: daily/weekly: alerts are recorded but delivered as one summary per day or ISO week
+    #: (midnight in the quiet-hours time zone, else UTC).
     digest: Literal["off", "daily", "weekly"] = "off"
 
     @field_validator("allowed_lateness", "grouping_window", "cooldown", mode="before")

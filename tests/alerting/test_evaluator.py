@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -283,3 +284,42 @@ def test_quiet_hours_hold_deliveries_until_they_end() -> None:
     assert quiet_until(quiet, at_night) == datetime(2026, 11, 11, 6, 0, tzinfo=UTC)
     assert quiet_until(quiet, datetime(2026, 11, 10, 12, 0, tzinfo=UTC)) is None
     assert floor_time(datetime(2026, 11, 10, 10, 37, tzinfo=UTC), HOUR) == SPIKE
+
+
+def test_a_daily_digest_sums_up_the_days_alerts_in_one_delivery(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _rule(
+        state,
+        name="digest",
+        kind="new_mention",
+        detector={},
+        grouping_window="1m",
+        digest="daily",
+        quiet_hours={"start": "23:00", "end": "23:30", "tz": "Europe/Paris"},
+    )
+    evaluator = _evaluator(state, index, clock)
+    for _ in range(3):  # three batches of new mentions during the day
+        _store(state, index, [make_item(), make_item()])
+        clock.advance(120)
+        evaluator.run_once()
+    alerts = state.list_alert_events(rule_name="digest")
+    assert len(alerts) == 3
+    assert all(not e.deliveries for e in alerts)  # nothing sent one by one
+
+    # Past midnight in Paris: one digest, delivered to the rule's channel, once.
+    paris_midnight = datetime.combine(
+        clock.now.astimezone(ZoneInfo("Europe/Paris")).date() + timedelta(days=1),
+        datetime.min.time(),
+        tzinfo=ZoneInfo("Europe/Paris"),
+    )
+    clock.now = paris_midnight.astimezone(UTC) + timedelta(minutes=5)
+    evaluator.run_once()
+    evaluator.run_once()
+    digests = [e for e in state.list_alert_events(rule_name="digest") if e.kind == "digest"]
+    assert len(digests) == 1
+    digest = digests[0]
+    assert digest.numbers["observed"] == 3
+    assert [d.channel for d in digest.deliveries] == ["slack:SLACK_HOOK"]
+    message = message_from_event(digest)
+    assert message.kind == "digest" and message.observed == 3

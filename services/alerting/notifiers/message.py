@@ -32,6 +32,8 @@ _STRINGS: dict[str, dict[Language, str]] = {
     "negative_share_spike": {"en": "Negative share spike", "fr": "Hausse de la part négative"},
     "drop": {"en": "Unusual drop", "fr": "Baisse inhabituelle"},
     "new_mention": {"en": "New mentions", "fr": "Nouvelles mentions"},
+    "digest": {"en": "Alert digest", "fr": "Résumé des alertes"},
+    "digest_count": {"en": "alerts", "fr": "alertes"},
     "resolved": {"en": "Resolved", "fr": "Terminée"},
     "observed": {"en": "Observed", "fr": "Observé"},
     "expected": {"en": "Expected", "fr": "Attendu"},
@@ -133,6 +135,8 @@ def _numbers_line(message: AlertMessage, language: Language) -> str:
     observed = format_value(message, message.observed, language)
     if message.kind == "new_mention":  # nothing is "expected" of a match: just count them
         return f"{observed} {text('new_count', language)}"
+    if message.kind == "digest":
+        return f"{observed} {text('digest_count', language)}"
     expected = format_value(message, message.expected, language)
     line = f"{observed} {text('vs', language)} {expected} {text('expected_short', language)}"
     if message.score is not None and math.isfinite(message.score):

@@ -230,3 +230,12 @@ def test_new_mentions_are_counted_not_compared() -> None:
     assert email_subject(message, language="en") == "[Veille] New mentions · Acme: 3 new mentions"
     assert "3 nouvelles mentions" in email_text(message, language="fr")
     assert "expected" not in json.dumps(build_slack_payload(message)["text"])
+
+
+def test_a_digest_counts_alerts_in_both_languages() -> None:
+    from services.alerting.notifiers.message import email_subject, email_text
+
+    digest = make_message(kind="digest", observed=3, expected=0, score=None)
+    assert "Résumé des alertes" in email_subject(digest, language="fr")
+    assert "3 alertes" in email_text(digest, language="fr")
+    assert "3 alerts" in email_text(digest, language="en")
