@@ -472,6 +472,7 @@ def sources_kinds() -> None:
 
     table = Table("kind", "origin", "state")
     table.add_row("feed", "builtin", "enabled")
+    table.add_row("web", "builtin", "enabled")
     for info in available_kinds():
         table.add_row(
             info.kind, info.origin, "enabled" if info.enabled else f"disabled: {info.reason}"

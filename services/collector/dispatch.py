@@ -15,6 +15,7 @@ from services.collector.runner import CollectorState, collect_source
 from services.collector.social.base import Connector, SocialSource
 from services.collector.social.registry import UnknownKind, create, kinds
 from services.collector.social.runner import collect_social
+from services.collector.web_runner import collect_web
 from services.core.models import RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
@@ -35,6 +36,8 @@ class SourceCollector:
     ) -> CollectionRun:
         if source.kind == "feed":
             return collect_source(source, state=state, settings=settings)
+        if source.kind == "web":
+            return collect_web(source, state=state, settings=settings)
         now = utcnow()
         wait_until = self._not_before.get(source.name)
         if wait_until is not None and now < wait_until:
@@ -45,7 +48,7 @@ class SourceCollector:
         except UnknownKind:
             message = (
                 f"not configured: unknown source kind '{source.kind}' "
-                f"(installed: feed, {', '.join(kinds())})"
+                f"(installed: feed, web, {', '.join(kinds())})"
             )
             run = _unrecorded(source, now, message)
             state.record_run(run)

@@ -243,10 +243,11 @@ class Source(BaseModel):
     kind: str = Field(
         default="feed",
         pattern=r"^[a-z][a-z0-9_\-]{0,39}$",
-        description="feed, or a social connector: hackernews, mastodon, bluesky, reddit, "
-        "youtube, x, or one a plugin adds (`veille sources kinds`)",
+        description="feed, web (a blog, news site or forum thread, crawled), or a social "
+        "connector: hackernews, mastodon, bluesky, reddit, youtube, x, or a plugin's "
+        "(`veille sources kinds`)",
     )
-    url: HttpUrl | None = Field(default=None, description="the feed's URL (feeds only)")
+    url: HttpUrl | None = Field(default=None, description="the feed's or site's URL")
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="connector options, e.g. base_url (a self-hosted instance), hashtag, subreddit",
@@ -265,8 +266,8 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _feed_needs_url(self) -> Source:
-        if self.kind == "feed" and self.url is None:
-            raise ValueError("a feed source needs a url")
+        if self.kind in {"feed", "web"} and self.url is None:
+            raise ValueError(f"a {self.kind} source needs a url")
         return self
 
 

@@ -45,13 +45,16 @@ def list_statuses(state: StateDep) -> list[SourceStatus]:
 
 @router.get("/kinds", summary="Kinds of source this installation can collect")
 def list_kinds() -> list[dict[str, object]]:
-    """`feed` and every social connector (built in or plugin), enabled or not, with why."""
+    """`feed`, `web` and every social connector (built in or plugin), enabled or not, with why."""
     from dataclasses import asdict
 
     from services.collector.social.registry import available_kinds
 
-    feed = {"kind": "feed", "origin": "builtin", "enabled": True, "reason": None}
-    return [feed, *(asdict(info) for info in available_kinds())]
+    builtin = [
+        {"kind": kind, "origin": "builtin", "enabled": True, "reason": None}
+        for kind in ("feed", "web")
+    ]
+    return [*builtin, *(asdict(info) for info in available_kinds())]
 
 
 class PreviewRequest(BaseModel):
