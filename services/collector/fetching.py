@@ -144,15 +144,15 @@ def fetch(
     if _header_safe(last_modified):
         headers["If-Modified-Since"] = last_modified
 
-    transport = _GuardedTransport(guard)
+    transport = GuardedTransport(guard)
     with httpx.Client(transport=transport, follow_redirects=False, trust_env=False) as client:
-        current = _parse_url(url)
+        current = parse_url(url)
         for _hop in range(settings.max_redirects + 1):
             host = current.raw_host.decode("ascii")
             guard.check_host(host, current.port or _default_port(current.scheme))
             timeout = httpx.Timeout(_remaining(deadline, settings.timeout_seconds))
             request = client.build_request("GET", current, headers=headers, timeout=timeout)
-            with _mapped_errors(settings.timeout_seconds, host):
+            with mapped_errors(settings.timeout_seconds, host):
                 response = client.send(request, stream=True)
                 try:
                     location = _redirect_location(response, current)
@@ -172,6 +172,7 @@ class AddressGuard:
     """Decides which IP addresses a fetch may connect to."""
 
     allowed: tuple[IPNetwork, ...] = ()
+    hint: str = _ALLOWED_HINT  # how a refused user can allow a network, in their settings
 
     @classmethod
     def from_settings(cls, settings: CollectorSettings) -> AddressGuard:
@@ -200,7 +201,7 @@ class AddressGuard:
                 subject = (
                     f"{address} is" if shown == str(address) else f"{shown} resolves to {address},"
                 )
-                raise RefusedError(f"{subject} {reason} ({_ALLOWED_HINT})")
+                raise RefusedError(f"{subject} {reason} ({self.hint})")
         return addresses
 
 
@@ -264,7 +265,7 @@ def _non_public_reason(address: IPAddress) -> str | None:
     return None
 
 
-class _GuardedBackend(httpcore.SyncBackend):
+class GuardedBackend(httpcore.SyncBackend):
     """Connects only to addresses the guard allows, resolving the host itself."""
 
     def __init__(self, guard: AddressGuard) -> None:
@@ -293,17 +294,17 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise last_error
 
 
-class _GuardedTransport(httpx.HTTPTransport):
+class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with a connection pool on the guarded network backend."""
 
-    def __init__(self, guard: AddressGuard) -> None:
+    def __init__(self, guard: AddressGuard, *, max_connections: int = 4) -> None:
         context = _ssl_context()
         super().__init__(verify=context, trust_env=False)
         # httpx has no public hook for the network backend: swap the pool it built.
         self._pool = httpcore.ConnectionPool(
             ssl_context=context,
-            max_connections=4,
-            network_backend=_GuardedBackend(guard),
+            max_connections=max_connections,
+            network_backend=GuardedBackend(guard),
         )
 
 
@@ -316,7 +317,7 @@ def _ssl_context() -> ssl.SSLContext:
 # -- requests and responses -------------------------------------------------------------
 
 
-def _parse_url(url: str) -> httpx.URL:
+def parse_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -376,7 +377,7 @@ def _finish(
         return FetchResult(url, str(current), 304, headers, b"", not_modified=True)
     if not 200 <= response.status_code < 300:
         raise HTTPStatusError(response.status_code, _reason(response))
-    body = _read_body(response, headers, settings, deadline)
+    body = read_body(response, headers, settings, deadline)
     return FetchResult(url, str(current), response.status_code, headers, body)
 
 
@@ -387,7 +388,7 @@ def _reason(response: httpx.Response) -> str:
         return response.reason_phrase[:100]
 
 
-def _read_body(
+def read_body(
     response: httpx.Response,
     headers: Mapping[str, str],
     settings: CollectorSettings,
@@ -463,7 +464,7 @@ class _Decoder:
 
 
 @contextmanager
-def _mapped_errors(timeout: float, host: str) -> Iterator[None]:
+def mapped_errors(timeout: float, host: str) -> Iterator[None]:
     """Turns httpx and socket exceptions into FetchErrors with short messages."""
     try:
         yield

@@ -13,26 +13,23 @@ address that passed the check.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
-import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpcore
 import httpx
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
 from services.alerting.notifiers.message import build_webhook_body
 from services.alerting.notifiers.secrets import resolve_secret
-from services.collector.fetching import AddressGuard, FetchError, resolve
+from services.collector.fetching import AddressGuard, FetchError, GuardedTransport, RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +102,10 @@ def verify_signature(body: bytes, header: str, secret: str) -> bool:
 
 def guard_for(allowed_networks: Sequence[str]) -> AddressGuard:
     """A guard allowing public addresses and these networks (e.g. '10.0.0.0/8')."""
-    return AddressGuard(tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks))
+    return AddressGuard(
+        tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks),
+        hint="allow its network with alerting.allowed_networks",
+    )
 
 
 def post(
@@ -137,14 +137,14 @@ def post(
     )
     # The transport, not a Client: httpx.Client logs every request URL at INFO, and a Slack
     # webhook URL is itself the secret.
-    transport = _GuardedTransport(guard)
+    transport = GuardedTransport(guard, max_connections=1)
     try:
         response = transport.handle_request(request)
         try:
             content = _read_capped(response, MAX_RESPONSE_BYTES)
         finally:
             response.close()
-    except _Refused as error:
+    except RefusedError as error:
         raise DeliveryError(f"{channel}: {error}", permanent=True) from None
     except FetchError as error:  # the host did not resolve
         raise DeliveryError(f"{channel}: {error}", permanent=False) from None
@@ -217,58 +217,3 @@ def _short_text(text: str, redact: Iterable[str]) -> str:
         if value:
             text = text.replace(value, "***")
     return " ".join(text.split())[:200]
-
-
-class _Refused(Exception):
-    """The guard refused every address of the host."""
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the guard allows, resolving the host itself."""
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self._guard = guard
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        addresses = resolve(host, port)
-        for address in addresses:
-            reason = self._guard.refusal(address)
-            if reason:
-                raise _Refused(
-                    f"refused to connect to {host.strip('[]')} ({address} is {reason}; "
-                    "allow its network in the notifier's allowed_networks)"
-                )
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except httpcore.ConnectTimeout:
-                raise
-            except httpcore.ConnectError as error:
-                last_error = error
-        assert last_error is not None  # resolve() returns at least one address
-        raise last_error
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, guard: AddressGuard) -> None:
-        context = _ssl_context()
-        super().__init__(verify=context, trust_env=False)
-        # httpx has no public hook for the network backend: swap the pool it built.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=context, max_connections=1, network_backend=_GuardedBackend(guard)
-        )
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context(trust_env=False)

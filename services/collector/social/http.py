@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
-# These helpers are private in fetching.py; see the report for making them public.
 from services.collector.fetching import (
     AddressGuard,
-    _GuardedTransport,
-    _mapped_errors,
-    _parse_url,
-    _read_body,
+    GuardedTransport,
+    mapped_errors,
+    parse_url,
+    read_body,
 )
 from services.collector.social.base import RequestSpec
 from services.core.settings import CollectorSettings
@@ -45,7 +44,7 @@ class ApiClient:
         self._settings = settings
         self._guard = AddressGuard.from_settings(settings)
         self._client = httpx.Client(
-            transport=_GuardedTransport(self._guard), follow_redirects=False, trust_env=False
+            transport=GuardedTransport(self._guard), follow_redirects=False, trust_env=False
         )
 
     def __enter__(self) -> ApiClient:
@@ -61,7 +60,7 @@ class ApiClient:
     def send(self, spec: RequestSpec) -> ApiResponse:
         """Makes the call; raises a FetchError on network failure, time-out or size."""
         settings = self._settings
-        url = _parse_url(spec.url)
+        url = parse_url(spec.url)
         host = url.raw_host.decode("ascii")
         self._guard.check_host(host, url.port or (443 if url.scheme == "https" else 80))
         deadline = time.monotonic() + settings.timeout_seconds
@@ -80,11 +79,11 @@ class ApiClient:
             timeout=httpx.Timeout(settings.timeout_seconds),
         )
         auth = httpx.BasicAuth(*spec.basic_auth) if spec.basic_auth is not None else None
-        with _mapped_errors(settings.timeout_seconds, host):
+        with mapped_errors(settings.timeout_seconds, host):
             response = self._client.send(request, stream=True, auth=auth)
             try:
                 lowered = {name.lower(): value for name, value in response.headers.items()}
-                body = _read_body(response, lowered, settings, deadline)
+                body = read_body(response, lowered, settings, deadline)
             finally:
                 response.close()
         return ApiResponse(response.status_code, lowered, body)
