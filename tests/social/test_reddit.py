@@ -53,7 +53,7 @@ def test_a_search_listing_is_parsed() -> None:
     assert (first.engagement.likes, first.engagement.replies) == (0, 21)
     assert page.positions["t3_3gpbiu"] == 1439370514
     assert page.next_page is None  # the recorded listing has no `after`
-    assert [f.context["parent_id"] for f in page.follow_ups] == ["t3_3gpbiu", "t3_3x4kt2"]
+    assert [f.context["thread"] for f in page.follow_ups] == ["t3_3gpbiu", "t3_3x4kt2"]
 
 
 def test_a_deleted_comment_has_no_author_and_no_text() -> None:

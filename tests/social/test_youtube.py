@@ -18,6 +18,12 @@ from tests.social.conftest import fixture_path
 P1 = fixture_path("youtube/search_by_keywords_p1.json").read_bytes()
 P2 = fixture_path("youtube/search_by_keywords_p2.json").read_bytes()
 THREADS = fixture_path("youtube/comment_threads_by_video_paged_1.json").read_bytes()
+STATS = fixture_path("youtube/videos_statistics_search_p1.json").read_bytes()
+VIDEO_SNIPPET = fixture_path("youtube/videos_info_single.json").read_bytes()
+WITH_REPLIES = fixture_path("youtube/comment_threads_with_replies.json").read_bytes()
+REPLIES_1 = fixture_path("youtube/comments_by_parent_paged_1.json").read_bytes()
+REPLIES_2 = fixture_path("youtube/comments_by_parent_paged_2.json").read_bytes()
+THREAD_ID = "Ugw5zYU6n9pmIgAZWvN4AaABAg"
 ENV = {"VEILLE_YOUTUBE_API_KEY": "yt-key"}
 
 
@@ -62,7 +68,9 @@ def test_a_run_pages_and_fetches_comments(
         return Response(200, P2 if "pageToken" in parse_qs(request.query) else P1)
 
     server.add("/youtube/v3/search", handler=search)
+    server.add("/youtube/v3/videos", body=STATS)
     server.add("/youtube/v3/commentThreads", body=THREADS)
+    server.add("/youtube/v3/comments", body=REPLIES_2)
     source = SocialSource(
         name="social",
         kind="youtube",
@@ -79,7 +87,7 @@ def test_a_run_pages_and_fetches_comments(
     assert parse_qs(searches[0].query)["key"] == ["yt-key"]
     assert len(server.requests_for("/youtube/v3/commentThreads")) == 2  # one per page
     kinds = {d.kind for d in result.details.values()}
-    assert kinds == {"video", "comment"}
+    assert kinds == {"video", "comment", "reply"}  # one thread has 2 replies, not inlined
 
 
 def test_a_quota_error_is_a_rate_limit(
@@ -101,3 +109,111 @@ def test_a_quota_error_is_a_rate_limit(
     )
     assert result.run.error is not None and result.run.error.startswith("rate limited: HTTP 403")
     assert "yt-key" not in result.run.error
+
+
+def test_statistics_complete_the_videos_of_a_search_page() -> None:
+    connector = YouTubeConnector()
+    connector.configure({}, ENV)
+    page = connector.parse_response(
+        200, {}, P1, request=connector.build_request("surfing", since=None, page=None)
+    )
+    (stats_call,) = page.enrich
+    ids = dict(stats_call.params)["id"].split(",")
+    assert ids == [item.platform_id for item in page.items] and len(ids) == 25
+    assert dict(stats_call.params)["part"] == "snippet,statistics"
+    updates = connector.parse_response(200, {}, STATS, request=stats_call).updates
+    first, second, third = ids[:3]
+    assert updates[first]["engagement"].model_dump() == {
+        "likes": 10,
+        "replies": 0,
+        "shares": None,
+        "views": 1007,
+    }
+    assert updates[first]["language"] == "en"
+    assert updates[first]["text"].endswith("longer than the search snippet)")
+    assert updates[second]["engagement"].replies is None  # comments disabled
+    assert third not in updates  # gone private: the video keeps what search said
+
+
+def test_a_real_videos_answer_without_statistics_gives_the_language() -> None:
+    connector = YouTubeConnector()
+    connector.configure({}, ENV)
+    spec = connector.statistics_request(["D-lhorsDlUQ"])
+    updates = connector.parse_response(200, {}, VIDEO_SNIPPET, request=spec).updates
+    assert updates["D-lhorsDlUQ"]["language"] == "en"
+    assert updates["D-lhorsDlUQ"]["engagement"].views is None
+
+
+def test_a_run_stores_videos_with_their_views_likes_and_comment_counts(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    server.add("/youtube/v3/search", body=P1)
+    server.add("/youtube/v3/videos", body=STATS)
+    source = SocialSource(
+        name="social",
+        kind="youtube",
+        query="",
+        options={"base_url": server.url("/youtube/v3"), "comment_videos": 0},
+        max_pages=1,
+    )
+    result = collect_social(
+        source, connector=YouTubeConnector(), state=state, settings=settings, env=ENV
+    )
+    assert result.run.status is RunStatus.OK, result.run.error
+    (call,) = server.requests_for("/youtube/v3/videos")  # one batched call per page
+    assert len(parse_qs(call.query)["id"][0].split(",")) == 25
+    stored = {c.item.platform_id: c.item for c in state.claim_items(limit=100)}
+    video = stored["gQ_1zX-F_No"]
+    assert (video.engagement.views, video.engagement.likes, video.engagement.replies) == (
+        1007,
+        10,
+        0,
+    )
+    assert video.language == "en"
+
+
+def test_comment_threads_and_all_their_replies_are_linked(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    def replies(request: RecordedRequest) -> Response:
+        query = parse_qs(request.query)
+        assert query["parentId"] == [THREAD_ID]
+        return Response(200, REPLIES_2 if "pageToken" in query else REPLIES_1)
+
+    server.add("/youtube/v3/search", body=P1)
+    server.add("/youtube/v3/videos", body=STATS)
+    server.add("/youtube/v3/commentThreads", body=WITH_REPLIES)
+    server.add("/youtube/v3/comments", handler=replies)
+    source = SocialSource(
+        name="social",
+        kind="youtube",
+        query="",
+        options={"base_url": server.url("/youtube/v3"), "comment_videos": 1},
+        max_pages=1,
+    )
+    result = collect_social(
+        source, connector=YouTubeConnector(), state=state, settings=settings, env=ENV
+    )
+    assert result.run.status is RunStatus.OK, result.run.error
+    threads_call = parse_qs(server.requests_for("/youtube/v3/commentThreads")[0].query)
+    assert threads_call["part"] == ["snippet,replies"]
+    assert len(server.requests_for("/youtube/v3/comments")) == 2  # both pages of replies
+    stored = {c.item.platform_id: c.item for c in state.claim_items(limit=100)}
+    top = stored[THREAD_ID]
+    assert top.thread is not None and top.thread.item_kind == "comment"
+    assert (top.thread.parent_id, top.thread.root_id) == ("JE8xdDp5B8Q", "JE8xdDp5B8Q")
+    reply_ids = {
+        pid for pid, item in stored.items() if item.thread and item.thread.item_kind == "reply"
+    }
+    assert reply_ids == {
+        f"{THREAD_ID}.91zT3cYb5B291za6voUoRh",
+        f"{THREAD_ID}.91zT3cYb5B291za5eJxzs1",
+        f"{THREAD_ID}.91zT3cYb5B291za3E-eR-l",
+    }
+    reply = stored[f"{THREAD_ID}.91zT3cYb5B291za3E-eR-l"]
+    assert reply.thread is not None
+    assert (reply.thread.parent_id, reply.thread.root_id) == (THREAD_ID, "JE8xdDp5B8Q")
+    assert reply.text == "hey, this is the replay" and reply.author == "kun liu"
+    assert reply.author_details is not None
+    assert reply.author_details.id == "UCNvMBmCASzTNNX8lW3JRMbw"
+    assert reply.url == f"https://www.youtube.com/watch?v=JE8xdDp5B8Q&lc={reply.platform_id}"

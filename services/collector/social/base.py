@@ -43,6 +43,7 @@ class RequestSpec:
     params: tuple[tuple[str, str], ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     form: Mapping[str, str] | None = field(default=None, repr=False)
+    json_body: JSON = field(default=None, repr=False)  # may hold a password: never shown
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     purpose: str = "search"
     context: Mapping[str, JSON] = field(default_factory=dict)
@@ -69,7 +70,11 @@ class Page:
     `next_page` is the opaque token of the following (older) page, None at the end;
     `positions` maps each item's platform id to its position (see the module doc);
     `follow_ups` are extra calls the runner makes in the same run (comments of a
-    post found), parsed by the same connector.
+    post found, "more" stubs), parsed by the same connector; a follow-up whose
+    context holds `thread` fetches that thread from its start (see `Revisiting`).
+    `enrich` are calls completing this page's items (YouTube's statistics), made
+    before the page counts as received; their pages carry `updates`: platform id ->
+    RawItem fields to replace.
     """
 
     items: list[RawItem] = field(default_factory=list)
@@ -77,6 +82,8 @@ class Page:
     details: dict[str, ItemDetails] = field(default_factory=dict)
     next_page: JSON = None
     follow_ups: list[RequestSpec] = field(default_factory=list)
+    enrich: list[RequestSpec] = field(default_factory=list)
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
 
 
@@ -104,14 +111,44 @@ class Connector(Protocol):
 
 @runtime_checkable
 class Authenticating(Protocol):
-    """A connector that must obtain a token before searching (Reddit's OAuth)."""
+    """A connector that must obtain a token before searching (Reddit's OAuth, Bluesky).
+
+    The runner asks `auth_request()` before every call (so an expiring token is
+    renewed in time), adds `auth_headers()` to every non-auth call, and after a 401
+    calls `forget_token()` and retries once. An auth call of purpose "refresh" that
+    is refused makes it call `forget_token(refresh_too=True)` and log in afresh.
+    """
 
     def auth_request(self) -> RequestSpec | None:
-        """The token call, or None when the connector holds a valid token."""
+        """The token call, or None when the connector holds a valid token (or needs none)."""
         ...
 
     def parse_auth(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """Keeps the token from the answer; raises MalformedResponse."""
+        ...
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that carry the token held ({} when none)."""
+        ...
+
+    def forget_token(self, *, refresh_too: bool = False) -> None:
+        """Drops the access token (and the refresh token when asked)."""
+        ...
+
+
+@runtime_checkable
+class Revisiting(Protocol):
+    """A connector whose threads grow after they are found (Reddit, YouTube comments).
+
+    The runner remembers the threads it fetched (in the cursor) and fetches them again
+    on later runs while they are younger than `revisit_seconds`, so comments written
+    after a post was found are collected too.
+    """
+
+    revisit_seconds: int
+
+    def thread_request(self, thread_id: str) -> RequestSpec:
+        """The call fetching a thread's newest replies; its context holds `thread`."""
         ...
 
 

@@ -76,6 +76,7 @@ class ApiClient:
             params=list(spec.params),
             headers=headers,
             data=dict(spec.form) if spec.form is not None else None,
+            json=spec.json_body,
             timeout=httpx.Timeout(settings.timeout_seconds),
         )
         auth = httpx.BasicAuth(*spec.basic_auth) if spec.basic_auth is not None else None

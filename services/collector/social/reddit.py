@@ -10,7 +10,14 @@ token is asked from `auth_url` (default https://www.reddit.com), the API from
 posts newest first, `after` pages back; Reddit has no "since" parameter, so runs stop
 at the first page reaching the saved position. Position: `created_utc`. For each new
 post with comments (at most `comment_posts` per page, default 5), its comment tree
-(`/comments/ID?sort=new`) is fetched in the same run; "more" stubs are not expanded.
+(`/comments/ID?sort=new`) is fetched in the same run, and its "more" stubs are
+followed: `/api/morechildren` for hidden replies, `/comments/ID/_/COMMENT` for
+"continue this thread". Reddit's search finds posts only, so comments written later
+on a matching post are collected by fetching its tree again on later runs while the
+post is younger than the `revisit_hours` option (default 48; 0 turns it off).
+
+The token (valid `expires_in` seconds, a day) is renewed a minute before it expires
+and after a 401; it is sent only to `base_url`, never logged.
 
 Pushed down: words, phrases, NEAR as both sides, OR, `author:`, `site:`. Not pushed:
 NOT, prefixes, `lang:` (Reddit declares no language).
@@ -45,6 +52,7 @@ from services.collector.social.query_pushdown import Pushdown
 from services.core.models import Engagement, RawItem
 
 SITE = "https://www.reddit.com"
+MORE_CHILDREN = 100  # ids per morechildren call, as Reddit documents
 _GONE = frozenset({"[deleted]", "[removed]"})
 
 
@@ -66,6 +74,7 @@ class RedditConnector:
         self.comment_posts = 5
         self.token: str | None = None
         self.token_expires = 0.0
+        self.revisit_seconds = 48 * 3600
 
     def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
         """Needs VEILLE_REDDIT_CLIENT_ID and _SECRET; options: subreddit, comment_posts."""
@@ -88,12 +97,19 @@ class RedditConnector:
         self.auth_url = str(auth or SITE).rstrip("/")
         self.subreddit = as_str(source_options.get("subreddit"))
         self.comment_posts = max(0, int(source_options.get("comment_posts", 5)))
+        self.revisit_seconds = int(float(source_options.get("revisit_hours", 48)) * 3600)
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        if self.user_agent:
-            headers["User-Agent"] = self.user_agent
-        return headers
+        return {"User-Agent": self.user_agent} if self.user_agent else {}
+
+    def auth_headers(self) -> dict[str, str]:
+        """The bearer token held, for the API calls."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def forget_token(self, *, refresh_too: bool = False) -> None:
+        """Drops the token (after a 401); the next call asks for a new one."""
+        self.token = None
+        self.token_expires = 0.0
 
     def auth_request(self) -> RequestSpec | None:
         """The application-only token call, unless the token held is still valid."""
@@ -141,20 +157,71 @@ class RedditConnector:
             params=(("sort", "new"), ("limit", "100"), ("raw_json", "1")),
             headers=self._headers(),
             purpose="comments",
-            context={"parent_id": f"t3_{post_id}"},
+            context={"thread": f"t3_{post_id}", "link_id": f"t3_{post_id}"},
         )
+
+    def thread_request(self, thread_id: str) -> RequestSpec:
+        """The comment tree of a post found earlier (its fullname, `t3_...`)."""
+        return self.comments_request(thread_id.removeprefix("t3_"))
+
+    def more_requests(self, stub: dict[str, Any], link_id: str) -> list[RequestSpec]:
+        """The calls expanding a "more" stub: morechildren, or "continue this thread"."""
+        children = [c for c in as_list(stub.get("children")) if isinstance(c, str) and c]
+        if not children:
+            parent = as_str(stub.get("parent_id"))
+            if parent is None or not parent.startswith("t1_"):
+                return []
+            post, comment = link_id.removeprefix("t3_"), parent.removeprefix("t1_")
+            return [
+                RequestSpec(
+                    url=f"{self.base_url}/comments/{post}/_/{comment}",
+                    params=(("sort", "new"), ("limit", "100"), ("raw_json", "1")),
+                    headers=self._headers(),
+                    purpose="comments",
+                    context={"link_id": link_id},
+                )
+            ]
+        return [
+            RequestSpec(
+                url=f"{self.base_url}/api/morechildren",
+                params=(
+                    ("api_type", "json"),
+                    ("link_id", link_id),
+                    ("children", ",".join(children[start : start + MORE_CHILDREN])),
+                    ("sort", "new"),
+                    ("limit_children", "false"),
+                    ("raw_json", "1"),
+                ),
+                headers=self._headers(),
+                purpose="more",
+                context={"link_id": link_id},
+            )
+            for start in range(0, len(children), MORE_CHILDREN)
+        ]
 
     def parse_response(
         self, status: int, headers: Mapping[str, str], body: bytes, *, request: RequestSpec
     ) -> Page:
-        """Parses a search Listing, or a comments answer ([post Listing, comment Listing])."""
-        if request.purpose == "comments":
-            answer = load_json(body, expect=list)
-            if len(answer) < 2:
-                raise MalformedResponse("a comments answer has two listings")
+        """Parses a search Listing, a comments answer ([post Listing, comment Listing])
+        or a morechildren answer ({json: {data: {things: [...]}}})."""
+        link_id = str(request.context.get("link_id", ""))
+        if request.purpose in ("comments", "more"):
+            if request.purpose == "comments":
+                answer = load_json(body, expect=list)
+                if len(answer) < 2:
+                    raise MalformedResponse("a comments answer has two listings")
+                things = walk_comments(as_dict(answer[1]))
+            else:
+                data = as_dict(as_dict(load_json(body).get("json")).get("data"))
+                if not isinstance(data.get("things"), list):
+                    raise MalformedResponse("no 'things' list in the morechildren answer")
+                things = iter([as_dict(thing) for thing in data["things"]])
             page = Page()
-            for thing in walk_comments(as_dict(answer[1])):
-                _add(page, parse_comment(thing))
+            for thing in things:
+                if thing.get("kind") == "more":
+                    page.follow_ups.extend(self.more_requests(as_dict(thing.get("data")), link_id))
+                elif thing.get("kind") == "t1":
+                    _add(page, parse_comment(as_dict(thing.get("data"))))
             return page
         listing = load_json(body)
         data = as_dict(listing.get("data"))
@@ -235,14 +302,12 @@ def parse_post(data: dict[str, Any]) -> tuple[RawItem, int, ItemDetails] | None:
 
 
 def walk_comments(listing: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every t1 in a comment Listing, depth first ('more' stubs skipped)."""
+    """Every thing (t1 comment or "more" stub) in a comment Listing, depth first."""
     for child in as_list(as_dict(listing.get("data")).get("children")):
         child = as_dict(child)
-        if child.get("kind") != "t1":
-            continue
-        data = as_dict(child.get("data"))
-        yield data
-        yield from walk_comments(as_dict(data.get("replies")))
+        yield child
+        if child.get("kind") == "t1":
+            yield from walk_comments(as_dict(as_dict(child.get("data")).get("replies")))
 
 
 def parse_comment(data: dict[str, Any]) -> tuple[RawItem, int, ItemDetails] | None:

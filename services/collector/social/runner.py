@@ -1,8 +1,7 @@
 """Collects one social source once: saved position in, new items and position out.
 
 Like the feed runner (`services.collector.runner`): items, cursor and run are
-recorded in one `record_collection` call, the store drops items it already has, a
-failed run is recorded with `record_run` and leaves the cursor as it was, and
+recorded in one `record_collection` call, the store drops items it already has, and
 `collect_social` never raises.
 
 The cursor is `{"since": P}`: the highest position (see `base.py`) stored so far.
@@ -13,47 +12,44 @@ runs out first, the cursor becomes `{"since": P, "resume": <next page>,
 stopped at before moving `since` on, so nothing between is skipped. A first run
 (no `since`) takes the newest `max_pages` pages only.
 
-A 429 is retried after its Retry-After (or the quota's reset) when that is at most
-`Backoff.max_wait_seconds`, a 5xx after an exponential backoff with jitter, both at
-most `Backoff.max_retries` times; a spent quota is waited for before the next call.
-A 429, 5xx, 4xx, time-out or malformed body that persists ends the run: nothing is
-stored, the cursor stays, and the run's error says why ("rate limited: ",
-"unreachable: ", "HTTP 503 ...", "malformed response: ", "not configured: ").
+Partial runs: when page N fails (a 429, 5xx, time-out or malformed body that
+retries did not cure, see `calls.py`), the pages before it are stored and the
+cursor resumes exactly at page N, the same way; the run is recorded as an error
+whose message says why and what was kept. A failure on the first page stores
+nothing and leaves the cursor as it was. Follow-ups (comments) come after the
+search pages; when one fails the search pages and the replies received are stored,
+and the threads not fetched stay watched (`threads.py`) for the next run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 from services.collector.fetching import FetchError
 from services.collector.runner import CollectorState
 from services.collector.social.base import (
     JSON,
-    Authenticating,
     Connector,
     ItemDetails,
     MalformedResponse,
     NotConfigured,
     Page,
     RequestSpec,
+    Revisiting,
     SocialSource,
 )
+from services.collector.social.calls import Caller, RunFailed
 from services.collector.social.http import ApiClient, ApiResponse
 from services.collector.social.query_pushdown import local_filter, push_down
-from services.collector.social.ratelimit import (
-    Backoff,
-    RateLimit,
-    parse_rate_limit,
-    parse_retry_after,
-)
+from services.collector.social.ratelimit import Backoff
+from services.collector.social.threads import ThreadWatch
 from services.core.models import AuthorDetails, RawItem, RunStatus, ThreadLink, utcnow
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.settings import CollectorSettings
@@ -62,14 +58,9 @@ from services.store.state.contract import CollectionRun, NotFoundError
 logger = logging.getLogger("veille.collector.social")
 
 MAX_FOLLOW_UPS = 20  # extra calls (comments) per run, so one run stays polite
+MAX_REVISITS = 10  # of which at most this many revisit threads found by earlier runs
 
-
-class RunFailed(Exception):
-    """Ends a run; `str(error)` is the run's error, `not_before` when to come back."""
-
-    def __init__(self, message: str, *, not_before: float | None = None) -> None:
-        super().__init__(message)
-        self.not_before = not_before
+__all__ = ["MAX_FOLLOW_UPS", "RunFailed", "SocialRun", "collect_social"]
 
 
 @dataclass(frozen=True)
@@ -84,63 +75,43 @@ class SocialRun:
 
 
 @dataclass
-class _Caller:
-    """Makes calls with retries, waiting as the platform's rate limits ask."""
+class _Harvest:
+    """What a run received so far, and what `since` becomes once it is stored."""
 
-    client: ApiClient
-    backoff: Backoff
-    sleep: Callable[[float], None]
-    clock: Callable[[], float]
-    quota_error: Callable[[bytes], bool]
-    rate_limit: RateLimit | None = None
+    since: int | None
+    newest: int | None
+    keep: Callable[[RawItem], bool]
+    source_name: str
+    items: dict[str, RawItem] = field(default_factory=dict)
+    details: dict[str, ItemDetails] = field(default_factory=dict)
+    seen_new: dict[str, int | None] = field(default_factory=dict)  # id -> published (Unix)
 
-    def call(self, spec: RequestSpec) -> ApiResponse:
-        for attempt in range(self.backoff.max_retries + 1):
-            self._respect_quota()
-            response = self.client.send(spec)
-            now = self.clock()
-            self.rate_limit = parse_rate_limit(response.headers, now) or self.rate_limit
-            status = response.status
-            if 200 <= status < 300:
-                return response
-            last = attempt == self.backoff.max_retries
-            spent = self._quota_spent() or self.quota_error(response.body)
-            if status == 429 or (status == 403 and spent):
-                wait = parse_retry_after(response.headers.get("retry-after"), now)
-                if wait is None and self.rate_limit is not None:
-                    wait = self.rate_limit.wait_seconds(now) or None
-                if wait is None:
-                    wait = self.backoff.delay(attempt)
-                if last or wait > self.backoff.max_wait_seconds:
-                    raise RunFailed(
-                        f"rate limited: HTTP {status}, retry after {wait:.0f} s",
-                        not_before=now + wait,
-                    )
-                self.sleep(wait)
+    def take(self, page: Page, *, bounded: bool) -> None:
+        """Keeps a page's items that the query accepts (and, when bounded, are new)."""
+        since = self.since
+        for found in page.items:
+            item = found.model_copy(update={"source_name": self.source_name})
+            position = page.positions.get(item.platform_id or "")
+            if bounded and since is not None and position is not None and position < since:
                 continue
-            if status >= 500 and not last:
-                wait = parse_retry_after(response.headers.get("retry-after"), now)
-                backoff = self.backoff.delay(attempt)
-                self.sleep(min(wait, self.backoff.max_seconds) if wait else backoff)
-                continue
-            raise RunFailed(_status_message(response))
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
-
-    def _quota_spent(self) -> bool:
-        return self.rate_limit is not None and self.rate_limit.remaining == 0
-
-    def _respect_quota(self) -> None:
-        if self.rate_limit is None:
-            return
-        now = self.clock()
-        wait = self.rate_limit.wait_seconds(now)
-        if wait > self.backoff.max_wait_seconds:
-            raise RunFailed(
-                f"rate limited: quota spent, resets in {wait:.0f} s", not_before=now + wait
+            # Follow-ups (comments) do not move `since`: it tracks the search's order.
+            if bounded and position is not None and (self.newest is None or position > self.newest):
+                self.newest = position
+            published = item.published_at
+            self.seen_new[item.platform_id or ""] = (
+                int(published.timestamp()) if published is not None else None
             )
-        if wait > 0:
-            self.sleep(wait)
-            self.rate_limit = None
+            if self.keep(item):
+                self.items[item.mention_id] = item
+                if item.platform_id in page.details:
+                    self.details[item.platform_id] = page.details[item.platform_id]
+
+    def kept(self) -> list[RawItem]:
+        """The items to store, carrying their details."""
+        return [
+            _with_details(item, self.details.get(item.platform_id or ""))
+            for item in self.items.values()
+        ]
 
 
 def collect_social(
@@ -157,10 +128,10 @@ def collect_social(
 ) -> SocialRun:
     """Searches a social source once and records the outcome; never raises."""
     started_at = now or utcnow()
-    watch = time.monotonic()
+    watch_started = time.monotonic()
 
     def finished_at() -> datetime:
-        return started_at + timedelta(seconds=time.monotonic() - watch)
+        return started_at + timedelta(seconds=time.monotonic() - watch_started)
 
     def failed(message: str, not_before: float | None = None) -> SocialRun:
         run = CollectionRun(
@@ -176,8 +147,7 @@ def collect_social(
         logger.warning(
             "collecting %s failed: %s", source.name, message, extra={"source": source.name}
         )
-        when = None if not_before is None else datetime.fromtimestamp(not_before, UTC)
-        return SocialRun(run=run, not_before=when)
+        return SocialRun(run=run, not_before=_moment(not_before))
 
     try:
         connector.configure(source.options, os.environ if env is None else env)
@@ -193,87 +163,74 @@ def collect_social(
         return failed(f"store error: {_describe(error)}")
 
     since = _int_or_none(cursor.get("since"))
-    resume: JSON = cursor.get("resume") if since is not None else None
+    resume: JSON = cursor.get("resume")
     pending = _int_or_none(cursor.get("pending_since")) if resume is not None else None
-    keep = local_filter(node)
+    harvest = _Harvest(
+        since=since,
+        newest=pending if pending is not None else since,
+        keep=local_filter(node),
+        source_name=source.name,
+    )
+    window = connector.revisit_seconds if isinstance(connector, Revisiting) else 0
+    watch = ThreadWatch.from_cursor(cursor.get("threads"), window_seconds=window, now=clock())
     pushed = push_down(node, connector.pushdown)
-    items: dict[str, RawItem] = {}
-    details: dict[str, ItemDetails] = {}
-    seen_new: set[str] = set()  # platform ids of the items at or after `since`
-    newest = pending if pending is not None else since
-
-    def take(page: Page, *, bounded: bool) -> None:
-        nonlocal newest
-        for found in page.items:
-            item = found.model_copy(update={"source_name": source.name})
-            position = page.positions.get(item.platform_id or "")
-            if bounded and since is not None and position is not None and position < since:
-                continue
-            # Follow-ups (comments) do not move `since`: it tracks the search's order.
-            if bounded and position is not None and (newest is None or position > newest):
-                newest = position
-            seen_new.add(item.platform_id or "")
-            if keep(item):
-                items[item.mention_id] = item
-                if item.platform_id in page.details:
-                    details[item.platform_id] = page.details[item.platform_id]
-
+    page_token = resume
+    pages_done = 0
+    complete = search_failed = False
+    failure: RunFailed | None = None
     try:
         with ApiClient(settings) as client:
-            quota_error = getattr(connector, "is_quota_error", _never)
-            caller = _Caller(client, backoff or Backoff(), sleep, clock, quota_error)
-            if isinstance(connector, Authenticating):
-                auth = connector.auth_request()
-                if auth is not None:
-                    answer = caller.call(auth)
-                    connector.parse_auth(answer.status, answer.headers, answer.body)
-            page_token = resume
-            complete = False
+            caller = Caller(client, backoff or Backoff(), sleep, clock, connector)
             follow_ups: list[RequestSpec] = []
-            for _ in range(max(1, source.max_pages)):
-                spec = connector.build_request(pushed, since=since, page=page_token)
-                page = _parse(connector, caller.call(spec), spec)
-                take(page, bounded=True)
-                follow_ups.extend(page.follow_ups)
-                positions = page.positions.values()
-                reached = since is not None and bool(positions) and min(positions) <= since
-                if page.next_page is None or not page.items or reached:
-                    complete = True
-                    break
-                page_token = page.next_page
-            # Only the threads of items this run found new (not those of older items).
-            wanted = [
-                spec
-                for spec in follow_ups
-                if str(spec.context.get("parent_id", "")) in seen_new
-                or "parent_id" not in spec.context
-            ]
-            for spec in wanted[:MAX_FOLLOW_UPS]:
-                take(_parse(connector, caller.call(spec), spec), bounded=False)
-    except RunFailed as error:
-        return failed(str(error), error.not_before)
-    except NotConfigured as error:
-        return failed(f"not configured: {error}")
-    except (FetchError, MalformedResponse) as error:
-        prefix = "malformed response: " if isinstance(error, MalformedResponse) else ""
-        return failed(f"{prefix}{error}")
+            try:
+                for _ in range(max(1, source.max_pages)):
+                    spec = connector.build_request(pushed, since=since, page=page_token)
+                    page = _enriched(connector, caller, _parse(connector, caller.call(spec), spec))
+                    harvest.take(page, bounded=True)
+                    pages_done += 1
+                    follow_ups.extend(page.follow_ups)
+                    positions = page.positions.values()
+                    reached = since is not None and bool(positions) and min(positions) <= since
+                    if page.next_page is None or not page.items or reached:
+                        complete = True
+                        break
+                    page_token = page.next_page
+            except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
+                if pages_done == 0:
+                    raise
+                failure = _as_failure(error)
+                search_failed = True
+            fresh = _fresh_follow_ups(follow_ups, harvest, watch, window)
+            if failure is None:
+                failure = _follow(connector, caller, harvest, watch, fresh, window)
+    except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
+        failure = _as_failure(error)
+        return failed(str(failure), failure.not_before)
     except Exception as error:  # a bug must not stop the scheduler or other sources
         logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
         return failed(f"internal error: {_describe(error)}")
 
-    new_cursor: dict[str, Any]
-    if complete or since is None:
-        new_cursor = {"since": newest} if newest is not None else {}
-    else:
-        new_cursor = {"since": since, "resume": page_token, "pending_since": newest}
-    kept = [_with_details(item, details.get(item.platform_id or "")) for item in items.values()]
+    new_cursor = _next_cursor(
+        harvest,
+        page_token=page_token,
+        complete=complete,
+        failed=search_failed,
+        watch=watch,
+    )
+    kept = harvest.kept()
+    message = None
+    if failure is not None:
+        message = f"{failure}; kept {len(kept)} items from {pages_done} page(s)" + (
+            ", the next run resumes at the page that failed" if search_failed else ""
+        )
     run = CollectionRun(
         source_name=source.name,
         started_at=started_at,
         finished_at=finished_at(),
-        status=RunStatus.OK,
+        status=RunStatus.OK if failure is None else RunStatus.ERROR,
         items_found=len(kept),
         items_new=0,
+        error=message,
     )
     try:
         items_new = state.record_collection(run=run, items=kept, cursor=new_cursor)
@@ -284,6 +241,10 @@ def collect_social(
         logger.exception("cannot store the items of %s", source.name, extra={"source": source.name})
         return failed(f"store error: {_describe(error)}")
     run = replace(run, items_new=items_new)
+    if message is not None:
+        logger.warning(
+            "collecting %s failed part way: %s", source.name, message, extra={"source": source.name}
+        )
     logger.info(
         "collected %s: %d items, %d new",
         source.name,
@@ -291,7 +252,103 @@ def collect_social(
         run.items_new,
         extra={"source": source.name, "items_found": run.items_found},
     )
-    return SocialRun(run=run, items=kept, details=details, cursor=new_cursor)
+    return SocialRun(
+        run=run,
+        items=kept,
+        details=harvest.details,
+        cursor=new_cursor,
+        not_before=_moment(failure.not_before if failure is not None else None),
+    )
+
+
+def _next_cursor(
+    harvest: _Harvest, *, page_token: JSON, complete: bool, failed: bool, watch: ThreadWatch
+) -> dict[str, Any]:
+    """`since` moved past what was stored, or where to resume (see the module doc)."""
+    newest, since = harvest.newest, harvest.since
+    cursor: dict[str, Any]
+    if complete or (since is None and not failed):
+        cursor = {"since": newest} if newest is not None else {}
+    else:
+        cursor = {"resume": page_token}
+        if since is not None:
+            cursor["since"] = since
+        if newest is not None:
+            cursor["pending_since"] = newest
+    threads = watch.to_cursor()
+    if threads:
+        cursor["threads"] = threads
+    return cursor
+
+
+def _as_failure(error: Exception) -> RunFailed:
+    if isinstance(error, RunFailed):
+        return error
+    if isinstance(error, NotConfigured):
+        return RunFailed(f"not configured: {error}")
+    prefix = "malformed response: " if isinstance(error, MalformedResponse) else ""
+    return RunFailed(f"{prefix}{error}")
+
+
+def _enriched(connector: Connector, caller: Caller, page: Page) -> Page:
+    """The page with its items completed by the page's `enrich` calls."""
+    items = page.items
+    for spec in page.enrich:
+        updates = _parse(connector, caller.call(spec), spec).updates
+        items = [
+            item.model_copy(update=updates[item.platform_id or ""])
+            if (item.platform_id or "") in updates
+            else item
+            for item in items
+        ]
+    return replace(page, items=items) if page.enrich else page
+
+
+def _fresh_follow_ups(
+    follow_ups: list[RequestSpec], harvest: _Harvest, watch: ThreadWatch, window: int
+) -> list[RequestSpec]:
+    """The follow-ups of items this run found new; their threads start being watched."""
+    fresh = []
+    for spec in follow_ups:
+        thread = spec.context.get("thread")
+        if thread is None:
+            fresh.append(spec)
+        elif str(thread) in harvest.seen_new:
+            fresh.append(spec)
+            if window > 0:
+                posted = harvest.seen_new[str(thread)]
+                watch.add(str(thread), posted_at=posted if posted is not None else int(watch.now))
+    return fresh
+
+
+def _follow(
+    connector: Connector,
+    caller: Caller,
+    harvest: _Harvest,
+    watch: ThreadWatch,
+    fresh: list[RequestSpec],
+    window: int,
+) -> RunFailed | None:
+    """Makes the follow-up calls (new threads, then revisits, then their "more" stubs)."""
+    queue = deque(fresh)
+    if window > 0 and isinstance(connector, Revisiting):
+        started = {str(spec.context["thread"]) for spec in fresh if "thread" in spec.context}
+        budget = min(MAX_REVISITS, MAX_FOLLOW_UPS - len(fresh))
+        for thread in watch.due(limit=budget, exclude=started):
+            queue.append(connector.thread_request(thread))
+    calls = 0
+    while queue and calls < MAX_FOLLOW_UPS:
+        spec = queue.popleft()
+        calls += 1
+        try:
+            page = _parse(connector, caller.call(spec), spec)
+        except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
+            return _as_failure(error)
+        harvest.take(page, bounded=False)
+        if "thread" in spec.context:
+            watch.visited(str(spec.context["thread"]))
+        queue.extend(page.follow_ups)
+    return None
 
 
 def _parse(connector: Connector, response: ApiResponse, spec: RequestSpec) -> Page:
@@ -305,33 +362,8 @@ def _parse(connector: Connector, response: ApiResponse, spec: RequestSpec) -> Pa
         raise MalformedResponse(_describe(error)) from None
 
 
-def _status_message(response: ApiResponse) -> str:
-    try:
-        reason = HTTPStatus(response.status).phrase
-    except ValueError:
-        reason = ""
-    detail = _error_detail(response.body)
-    message = f"HTTP {response.status} {reason}".rstrip()
-    return f"{message}: {detail}" if detail else message
-
-
-def _error_detail(body: bytes) -> str:
-    """The platform's own error message, when the body is JSON that carries one."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    for key in ("message", "error_description", "error", "detail", "title"):
-        value = data.get(key) if isinstance(data, dict) else None
-        if isinstance(value, dict):
-            value = value.get("message")
-        if isinstance(value, str | int) and str(value).strip():
-            return " ".join(str(value).split())[:200]
-    return ""
-
-
-def _never(_body: bytes) -> bool:
-    return False
+def _moment(unix: float | None) -> datetime | None:
+    return None if unix is None else datetime.fromtimestamp(unix, UTC)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -3,10 +3,15 @@
 Credentials: VEILLE_YOUTUBE_API_KEY (an API key of a Google Cloud project with the
 YouTube Data API enabled), sent as the `key` parameter. `search?type=video&order=date`
 lists videos newest first, `publishedAfter` makes runs incremental, `nextPageToken`
-pages back. Position: the video's `publishedAt`, in Unix seconds. For each new video
-(at most `comment_videos` per page, default 5) its newest comment threads
-(`commentThreads?order=time`, top-level comments with their reply counts) are fetched
-in the same run. Views and likes of videos need `videos.list` and are not fetched.
+pages back. Position: the video's `publishedAt`, in Unix seconds. Each search page
+is completed by one `videos.list?part=snippet,statistics` call for all its videos
+(views, likes, comment count, declared language, full description). For each new
+video (at most `comment_videos` per page, default 5) its newest comment threads
+(`commentThreads?order=time&part=snippet,replies`) are fetched in the same run; when
+a thread has more replies than the few inlined, `comments.list?parentId=` pages
+through them. A top-level comment's parent and root are the video; a reply's parent
+is its top-level comment. Videos are fetched again for new comments on later runs
+while younger than the `revisit_hours` option (default 48; 0 turns it off).
 
 A 403 whose reason is `quotaExceeded` or `rateLimitExceeded` is a rate limit (the
 daily quota resets at midnight Pacific time).
@@ -34,6 +39,7 @@ from services.collector.social.base import (
 from services.collector.social.parsing import (
     as_dict,
     as_int,
+    as_list,
     as_str,
     epoch,
     iso,
@@ -45,6 +51,7 @@ from services.collector.social.query_pushdown import Pushdown
 from services.core.models import Engagement, RawItem
 
 WATCH = "https://www.youtube.com/watch?v="
+Parsed = tuple[RawItem, int | None, ItemDetails]
 
 
 class YouTubeConnector:
@@ -57,6 +64,7 @@ class YouTubeConnector:
         self.base_url = "https://www.googleapis.com/youtube/v3"
         self.api_key = ""
         self.comment_videos = 5
+        self.revisit_seconds = 48 * 3600
 
     def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
         """Needs VEILLE_YOUTUBE_API_KEY; options: base_url, comment_videos."""
@@ -66,6 +74,7 @@ class YouTubeConnector:
         self.api_key = key
         self.base_url = base_url(source_options, env, self.kind, self.base_url)
         self.comment_videos = max(0, int(source_options.get("comment_videos", 5)))
+        self.revisit_seconds = int(float(source_options.get("revisit_hours", 48)) * 3600)
 
     def build_request(self, query: str, *, since: int | None, page: JSON) -> RequestSpec:
         """A search call for one page of videos, newest first."""
@@ -83,12 +92,25 @@ class YouTubeConnector:
             params.append(("pageToken", str(page)))
         return RequestSpec(url=f"{self.base_url}/search", params=tuple(params))
 
+    def statistics_request(self, video_ids: list[str]) -> RequestSpec:
+        """Counts, language and full description of up to 50 videos, in one call."""
+        return RequestSpec(
+            url=f"{self.base_url}/videos",
+            params=(
+                ("part", "snippet,statistics"),
+                ("id", ",".join(video_ids[:50])),
+                ("maxResults", "50"),
+                ("key", self.api_key),
+            ),
+            purpose="videos",
+        )
+
     def comments_request(self, video_id: str) -> RequestSpec:
-        """The newest comment threads of a video."""
+        """The newest comment threads of a video, with their first replies inlined."""
         return RequestSpec(
             url=f"{self.base_url}/commentThreads",
             params=(
-                ("part", "snippet"),
+                ("part", "snippet,replies"),
                 ("videoId", video_id),
                 ("order", "time"),
                 ("maxResults", "100"),
@@ -96,30 +118,83 @@ class YouTubeConnector:
                 ("key", self.api_key),
             ),
             purpose="comments",
-            context={"parent_id": video_id},
+            context={"thread": video_id, "video_id": video_id},
+        )
+
+    def thread_request(self, thread_id: str) -> RequestSpec:
+        """The comment threads of a video found earlier."""
+        return self.comments_request(thread_id)
+
+    def replies_request(self, comment_id: str, video_id: str, page: str | None) -> RequestSpec:
+        """One page of the replies to a top-level comment."""
+        params = [
+            ("part", "snippet"),
+            ("parentId", comment_id),
+            ("maxResults", "100"),
+            ("textFormat", "plainText"),
+            ("key", self.api_key),
+        ]
+        if page is not None:
+            params.append(("pageToken", page))
+        return RequestSpec(
+            url=f"{self.base_url}/comments",
+            params=tuple(params),
+            purpose="replies",
+            context={"video_id": video_id, "comment_id": comment_id},
         )
 
     def parse_response(
         self, status: int, headers: Mapping[str, str], body: bytes, *, request: RequestSpec
     ) -> Page:
-        """Parses a searchListResponse or a commentThreadListResponse."""
+        """Parses a search, videos, commentThreads or comments list response."""
         data = load_json(body)
         if not isinstance(data.get("items"), list):
             raise MalformedResponse("no 'items' list in the answer")
-        comments = request.purpose == "comments"
-        page = Page(next_page=None if comments else as_str(data.get("nextPageToken")))
-        for raw in data["items"]:
-            parsed = parse_thread(as_dict(raw)) if comments else parse_video(as_dict(raw))
+        items = [as_dict(raw) for raw in data["items"]]
+        if request.purpose == "videos":
+            return Page(updates={v: u for v, u in map(video_updates, items) if v is not None})
+        if request.purpose == "comments":
+            return self._threads(items, str(request.context.get("video_id", "")))
+        if request.purpose == "replies":
+            return self._replies(data, items, request)
+        page = Page(next_page=as_str(data.get("nextPageToken")))
+        for raw in items:
+            parsed = parse_video(raw)
+            if parsed is not None:
+                _add(page, parsed)
+                if len(page.follow_ups) < self.comment_videos:
+                    page.follow_ups.append(self.comments_request(parsed[0].platform_id or ""))
+        if page.items:
+            page.enrich.append(self.statistics_request([i.platform_id or "" for i in page.items]))
+        return page
+
+    def _threads(self, threads: list[dict[str, Any]], video_id: str) -> Page:
+        page = Page()
+        for thread in threads:
+            parsed = parse_thread(thread, video_id)
             if parsed is None:
                 continue
-            item, position, details = parsed
-            assert item.platform_id is not None
-            page.items.append(item)
-            if position is not None:
-                page.positions[item.platform_id] = position
-            page.details[item.platform_id] = details
-            if not comments and len(page.follow_ups) < self.comment_videos:
-                page.follow_ups.append(self.comments_request(item.platform_id))
+            _add(page, parsed)
+            top, video = parsed[0].platform_id or "", parsed[2].root_id or video_id
+            inlined = as_list(as_dict(thread.get("replies")).get("comments"))
+            for reply in inlined:
+                _add(page, parse_reply(as_dict(reply), video))
+            total = as_int(as_dict(thread.get("snippet")).get("totalReplyCount")) or 0
+            if total > len(inlined):
+                page.follow_ups.append(self.replies_request(top, video, None))
+        return page
+
+    def _replies(
+        self, data: dict[str, Any], replies: list[dict[str, Any]], request: RequestSpec
+    ) -> Page:
+        video_id = str(request.context.get("video_id", ""))
+        page = Page()
+        for reply in replies:
+            _add(page, parse_reply(reply, video_id))
+        token = as_str(data.get("nextPageToken"))
+        if token is not None:
+            comment_id = str(request.context.get("comment_id", ""))
+            page.follow_ups.append(self.replies_request(comment_id, video_id, token))
         return page
 
     def is_quota_error(self, body: bytes) -> bool:
@@ -127,7 +202,38 @@ class YouTubeConnector:
         return b"quotaExceeded" in body or b"rateLimitExceeded" in body
 
 
-def parse_video(result: dict[str, Any]) -> tuple[RawItem, int | None, ItemDetails] | None:
+def _add(page: Page, parsed: Parsed | None) -> None:
+    if parsed is None:
+        return
+    item, position, details = parsed
+    assert item.platform_id is not None
+    page.items.append(item)
+    if position is not None:
+        page.positions[item.platform_id] = position
+    page.details[item.platform_id] = details
+
+
+def video_updates(video: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """A videos.list resource as the RawItem fields it completes (counts are strings)."""
+    stats = as_dict(video.get("statistics"))
+    snippet = as_dict(video.get("snippet"))
+    updates: dict[str, Any] = {
+        "engagement": Engagement(
+            views=as_int(stats.get("viewCount")),
+            likes=as_int(stats.get("likeCount")),
+            replies=as_int(stats.get("commentCount")),
+        )
+    }
+    declared = language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage"))
+    if declared is not None:
+        updates["language"] = declared
+    description = as_str(snippet.get("description"))
+    if description is not None:
+        updates["text"] = description  # search results cut descriptions short
+    return as_str(video.get("id")), updates
+
+
+def parse_video(result: dict[str, Any]) -> Parsed | None:
     """A search result of kind video as an item; None for channels and playlists."""
     video_id = as_str(as_dict(result.get("id")).get("videoId"))
     if video_id is None:
@@ -155,18 +261,18 @@ def parse_video(result: dict[str, Any]) -> tuple[RawItem, int | None, ItemDetail
     return item, epoch(published), details
 
 
-def parse_thread(thread: dict[str, Any]) -> tuple[RawItem, int | None, ItemDetails] | None:
-    """A comment thread's top-level comment as an item (replies counted, not fetched)."""
+def parse_thread(thread: dict[str, Any], video_id: str = "") -> Parsed | None:
+    """A comment thread's top-level comment as an item (its replies are items of their own)."""
     snippet = as_dict(thread.get("snippet"))
     top = as_dict(snippet.get("topLevelComment"))
     comment_id = as_str(top.get("id")) or as_str(thread.get("id"))
     comment = as_dict(top.get("snippet"))
-    video_id = as_str(snippet.get("videoId")) or as_str(comment.get("videoId"))
+    video = as_str(snippet.get("videoId")) or as_str(comment.get("videoId")) or video_id or None
     if comment_id is None:
         return None
     published = parse_time(comment.get("publishedAt"))
     channel = as_str(as_dict(comment.get("authorChannelId")).get("value"))
-    url = f"{WATCH}{video_id}&lc={comment_id}" if video_id else None
+    url = f"{WATCH}{video}&lc={comment_id}" if video else None
     item = RawItem(
         source_kind="youtube",
         source_name="",
@@ -185,8 +291,40 @@ def parse_thread(thread: dict[str, Any]) -> tuple[RawItem, int | None, ItemDetai
         author_id=channel,
         author_name=as_str(comment.get("authorDisplayName")),
         author_deleted=channel is None and comment.get("authorDisplayName") is None,
-        parent_id=video_id,
-        root_id=video_id,
-        thread_url=WATCH + video_id if video_id else None,
+        parent_id=video,
+        root_id=video,
+        thread_url=WATCH + video if video else None,
+    )
+    return item, epoch(published), details
+
+
+def parse_reply(comment: dict[str, Any], video_id: str) -> Parsed | None:
+    """A reply (a comment resource with a parentId) as an item; None without an id."""
+    comment_id = as_str(comment.get("id"))
+    snippet = as_dict(comment.get("snippet"))
+    video = as_str(snippet.get("videoId")) or video_id or None
+    if comment_id is None:
+        return None
+    published = parse_time(snippet.get("publishedAt"))
+    channel = as_str(as_dict(snippet.get("authorChannelId")).get("value"))
+    author = as_str(snippet.get("authorDisplayName"))
+    item = RawItem(
+        source_kind="youtube",
+        source_name="",
+        platform_id=comment_id,
+        url=f"{WATCH}{video}&lc={comment_id}" if video else None,
+        text=as_str(snippet.get("textOriginal")) or as_str(snippet.get("textDisplay")) or "",
+        author=author,
+        published_at=published,
+        engagement=Engagement(likes=as_int(snippet.get("likeCount"))),
+    )
+    details = ItemDetails(
+        kind="reply",
+        author_id=channel,
+        author_name=author,
+        author_deleted=channel is None and author is None,
+        parent_id=as_str(snippet.get("parentId")),
+        root_id=video,
+        thread_url=WATCH + video if video else None,
     )
     return item, epoch(published), details
