@@ -60,9 +60,11 @@ class Caller:
         try:
             return self._send(_with_headers(spec, connector.auth_headers()))
         except RunFailed as error:
-            if error.status != 401 or not connector.auth_headers():
+            if error.status != 401:
                 raise
-        connector.forget_token()
+            connector.forget_token()
+            if connector.auth_request() is None:
+                raise  # a token that cannot be renewed (a static one): report the 401
         self.authenticate()
         return self._send(_with_headers(spec, connector.auth_headers()))
 
