@@ -91,3 +91,41 @@ def test_a_plugin_registered_by_entry_point_is_listed(fake_distribution: None) -
     assert not broken.enabled and broken.reason is not None
     assert broken.reason.startswith("cannot load: ModuleNotFoundError")
     assert infos["reddit"].origin == "builtin"  # a plugin cannot replace a built-in
+
+
+def test_a_plugin_appears_in_the_cli_and_the_api(
+    fake_distribution: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`veille sources kinds` (a subprocess, as a user runs it) and GET /sources/kinds."""
+    import subprocess
+
+    from services.api.routers.sources import list_kinds
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "sources", "kinds"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "COLUMNS": "200",
+            "PYTHONPATH": f"{repo}:{tmp_path}",  # the FAKE distribution is importable
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if "│" in line[:3]}
+    assert "plugin:fake-veille-plugin" in lines["fakeforum"] and "enabled" in lines["fakeforum"]
+    assert "disabled: cannot load" in lines["brokenforum"]
+
+    monkeypatch.delenv("VEILLE_REDDIT_CLIENT_ID", raising=False)
+    by_kind = {k["kind"]: k for k in list_kinds()}
+    assert by_kind["fakeforum"] == {
+        "kind": "fakeforum",
+        "origin": "plugin:fake-veille-plugin",
+        "enabled": True,
+        "reason": None,
+    }
+    assert by_kind["reddit"]["origin"] == "builtin"  # a plugin cannot take a built-in kind
