@@ -217,13 +217,14 @@ def test_a_failed_follow_up_keeps_the_search_and_watches_the_thread(
     """YouTube: the comments call of a new video fails; the video is stored, `since`
     moves on, and the video stays watched so the next run fetches its comments."""
     from services.collector.social.youtube import YouTubeConnector
-    from tests.social.test_youtube import ENV, P1, STATS, THREADS
+    from tests.social.test_youtube import CHANNELS, ENV, P1, STATS, THREADS
 
     comments = iter([Response(503, b'{"message": "backend error"}'), Response(200, THREADS)])
     nothing_new = json.dumps({"kind": "youtube#searchListResponse", "items": []}).encode()
     searches = iter([Response(200, P1), Response(200, nothing_new)])
     server.add("/youtube/v3/search", handler=lambda _request: next(searches))
     server.add("/youtube/v3/videos", body=STATS)
+    server.add("/youtube/v3/channels", body=CHANNELS)
     server.add("/youtube/v3/commentThreads", handler=lambda _request: next(comments))
     server.add("/youtube/v3/comments", body=json.dumps({"items": []}).encode())
     source = SocialSource(

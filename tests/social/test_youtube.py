@@ -19,6 +19,7 @@ P1 = fixture_path("youtube/search_by_keywords_p1.json").read_bytes()
 P2 = fixture_path("youtube/search_by_keywords_p2.json").read_bytes()
 THREADS = fixture_path("youtube/comment_threads_by_video_paged_1.json").read_bytes()
 STATS = fixture_path("youtube/videos_statistics_search_p1.json").read_bytes()
+CHANNELS = fixture_path("youtube/channels_statistics_search_p1.json").read_bytes()
 VIDEO_SNIPPET = fixture_path("youtube/videos_info_single.json").read_bytes()
 WITH_REPLIES = fixture_path("youtube/comment_threads_with_replies.json").read_bytes()
 REPLIES_1 = fixture_path("youtube/comments_by_parent_paged_1.json").read_bytes()
@@ -69,6 +70,7 @@ def test_a_run_pages_and_fetches_comments(
 
     server.add("/youtube/v3/search", handler=search)
     server.add("/youtube/v3/videos", body=STATS)
+    server.add("/youtube/v3/channels", body=CHANNELS)
     server.add("/youtube/v3/commentThreads", body=THREADS)
     server.add("/youtube/v3/comments", body=REPLIES_2)
     source = SocialSource(
@@ -117,7 +119,10 @@ def test_statistics_complete_the_videos_of_a_search_page() -> None:
     page = connector.parse_response(
         200, {}, P1, request=connector.build_request("surfing", since=None, page=None)
     )
-    (stats_call,) = page.enrich
+    stats_call, channels_call = page.enrich
+    assert channels_call.purpose == "channels"
+    followers = connector.parse_response(200, {}, CHANNELS, request=channels_call)
+    assert followers.detail_updates["gQ_1zX-F_No"] == {"author_followers": 1200}
     ids = dict(stats_call.params)["id"].split(",")
     assert ids == [item.platform_id for item in page.items] and len(ids) == 25
     assert dict(stats_call.params)["part"] == "snippet,statistics"
@@ -149,6 +154,7 @@ def test_a_run_stores_videos_with_their_views_likes_and_comment_counts(
 ) -> None:
     server.add("/youtube/v3/search", body=P1)
     server.add("/youtube/v3/videos", body=STATS)
+    server.add("/youtube/v3/channels", body=CHANNELS)
     source = SocialSource(
         name="social",
         kind="youtube",
@@ -170,6 +176,15 @@ def test_a_run_stores_videos_with_their_views_likes_and_comment_counts(
         0,
     )
     assert video.language == "en"
+    assert video.author_details is not None and video.author_details.followers == 1200
+    (channels,) = server.requests_for("/youtube/v3/channels")
+    assert len(parse_qs(channels.query)["id"][0].split(",")) == 18  # each channel once
+    second_channel = json.loads(P1)["items"][1]["snippet"]["channelId"]
+    assert all(
+        item.author_details is not None and item.author_details.followers is None
+        for item in stored.values()
+        if item.author_details and item.author_details.id == second_channel
+    )
 
 
 def test_comment_threads_and_all_their_replies_are_linked(
@@ -182,6 +197,7 @@ def test_comment_threads_and_all_their_replies_are_linked(
 
     server.add("/youtube/v3/search", body=P1)
     server.add("/youtube/v3/videos", body=STATS)
+    server.add("/youtube/v3/channels", body=CHANNELS)
     server.add("/youtube/v3/commentThreads", body=WITH_REPLIES)
     server.add("/youtube/v3/comments", handler=replies)
     source = SocialSource(

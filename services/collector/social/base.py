@@ -74,7 +74,7 @@ class Page:
     context holds `thread` fetches that thread from its start (see `Revisiting`).
     `enrich` are calls completing this page's items (YouTube's statistics), made
     before the page counts as received; their pages carry `updates`: platform id ->
-    RawItem fields to replace.
+    RawItem fields to replace, and `detail_updates`: platform id -> ItemDetails fields.
     """
 
     items: list[RawItem] = field(default_factory=list)
@@ -84,6 +84,7 @@ class Page:
     follow_ups: list[RequestSpec] = field(default_factory=list)
     enrich: list[RequestSpec] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    detail_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
 
 

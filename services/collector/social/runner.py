@@ -292,16 +292,19 @@ def _as_failure(error: Exception) -> RunFailed:
 
 def _enriched(connector: Connector, caller: Caller, page: Page) -> Page:
     """The page with its items completed by the page's `enrich` calls."""
-    items = page.items
+    items, details = page.items, dict(page.details)
     for spec in page.enrich:
-        updates = _parse(connector, caller.call(spec), spec).updates
+        answer = _parse(connector, caller.call(spec), spec)
         items = [
-            item.model_copy(update=updates[item.platform_id or ""])
-            if (item.platform_id or "") in updates
+            item.model_copy(update=answer.updates[item.platform_id or ""])
+            if (item.platform_id or "") in answer.updates
             else item
             for item in items
         ]
-    return replace(page, items=items) if page.enrich else page
+        for platform_id, fields in answer.detail_updates.items():
+            if platform_id in details:
+                details[platform_id] = replace(details[platform_id], **fields)
+    return replace(page, items=items, details=details) if page.enrich else page
 
 
 def _fresh_follow_ups(

@@ -5,7 +5,9 @@ YouTube Data API enabled), sent as the `key` parameter. `search?type=video&order
 lists videos newest first, `publishedAfter` makes runs incremental, `nextPageToken`
 pages back. Position: the video's `publishedAt`, in Unix seconds. Each search page
 is completed by one `videos.list?part=snippet,statistics` call for all its videos
-(views, likes, comment count, declared language, full description). For each new
+(views, likes, comment count, declared language, full description) and one
+`channels.list?part=statistics` call for their channels (subscribers, as the
+author's followers, unless the channel hides them). For each new
 video (at most `comment_videos` per page, default 5) its newest comment threads
 (`commentThreads?order=time&part=snippet,replies`) are fetched in the same run; when
 a thread has more replies than the few inlined, `comments.list?parentId=` pages
@@ -105,6 +107,21 @@ class YouTubeConnector:
             purpose="videos",
         )
 
+    def channels_request(self, videos_by_channel: dict[str, list[str]]) -> RequestSpec:
+        """Subscriber counts of up to 50 channels, in one call."""
+        channels = list(videos_by_channel)[:50]
+        return RequestSpec(
+            url=f"{self.base_url}/channels",
+            params=(
+                ("part", "statistics"),
+                ("id", ",".join(channels)),
+                ("maxResults", "50"),
+                ("key", self.api_key),
+            ),
+            purpose="channels",
+            context={"videos": {c: videos_by_channel[c] for c in channels}},
+        )
+
     def comments_request(self, video_id: str) -> RequestSpec:
         """The newest comment threads of a video, with their first replies inlined."""
         return RequestSpec(
@@ -153,6 +170,8 @@ class YouTubeConnector:
         items = [as_dict(raw) for raw in data["items"]]
         if request.purpose == "videos":
             return Page(updates={v: u for v, u in map(video_updates, items) if v is not None})
+        if request.purpose == "channels":
+            return Page(detail_updates=followers(items, as_dict(request.context.get("videos"))))
         if request.purpose == "comments":
             return self._threads(items, str(request.context.get("video_id", "")))
         if request.purpose == "replies":
@@ -166,6 +185,12 @@ class YouTubeConnector:
                     page.follow_ups.append(self.comments_request(parsed[0].platform_id or ""))
         if page.items:
             page.enrich.append(self.statistics_request([i.platform_id or "" for i in page.items]))
+            by_channel: dict[str, list[str]] = {}
+            for video_id, details in page.details.items():
+                if details.author_id is not None:
+                    by_channel.setdefault(details.author_id, []).append(video_id)
+            if by_channel:
+                page.enrich.append(self.channels_request(by_channel))
         return page
 
     def _threads(self, threads: list[dict[str, Any]], video_id: str) -> Page:
@@ -231,6 +256,18 @@ def video_updates(video: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     if description is not None:
         updates["text"] = description  # search results cut descriptions short
     return as_str(video.get("id")), updates
+
+
+def followers(channels: list[dict[str, Any]], videos: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Video id -> {"author_followers": subscribers} from a channels.list answer."""
+    found: dict[str, dict[str, Any]] = {}
+    for channel in channels:
+        stats = as_dict(channel.get("statistics"))
+        count = None if stats.get("hiddenSubscriberCount") else as_int(stats.get("subscriberCount"))
+        for video_id in as_list(videos.get(as_str(channel.get("id")) or "")):
+            if count is not None and isinstance(video_id, str):
+                found[video_id] = {"author_followers": count}
+    return found
 
 
 def parse_video(result: dict[str, Any]) -> Parsed | None:
