@@ -191,3 +191,32 @@ def test_without_credentials_the_public_appview_is_searched_anonymously(
 def _claims(authorization: str) -> str:
     payload = authorization.removeprefix("Bearer ").split(".")[1]
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_a_spent_quota_in_ratelimit_headers_is_waited_for(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    """Bluesky sends the IETF draft headers; `ratelimit-reset` is a Unix time."""
+    now = 1_700_000_000.0
+    spent = {
+        "ratelimit-limit": "3000",
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": str(int(now) + 42),
+        "ratelimit-policy": "3000;w=300",
+    }
+    pages = iter(
+        [Response(200, envelope([POST], "c2"), spent), Response(200, envelope([]))],
+    )
+    server.add(SEARCH, handler=lambda _request: next(pages))
+    sleeps: list[float] = []
+    result = collect_social(
+        SocialSource(name="social", kind="bluesky", options={"base_url": server.base_url}),
+        connector=BlueskyConnector(),
+        state=state,
+        settings=settings,
+        env={},
+        sleep=sleeps.append,
+        clock=lambda: now,
+    )
+    assert result.run.status is RunStatus.OK, result.run.error
+    assert sleeps == [42.0] and len(server.requests_for(SEARCH)) == 2

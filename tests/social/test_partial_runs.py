@@ -260,3 +260,28 @@ def test_a_failed_follow_up_keeps_the_search_and_watches_the_thread(
         "gQ_1zX-F_No"
     ]
     assert second.run.items_new >= 5  # the comment threads, collected late but collected
+
+
+def test_a_page_whose_statistics_call_fails_is_not_received(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    """YouTube: a search page counts once its videos.list call answered; page 1 here."""
+    from services.collector.social.youtube import YouTubeConnector
+    from tests.social.test_youtube import ENV, P1
+
+    server.add("/youtube/v3/search", body=P1)
+    server.add("/youtube/v3/videos", status=500, body=b'{"error": {"message": "backend"}}')
+    state.set_cursor("social", {"since": SINCE})
+    result = collect_social(
+        SocialSource(
+            name="social", kind="youtube", options={"base_url": server.url("/youtube/v3")}
+        ),
+        connector=YouTubeConnector(),
+        state=state,
+        settings=settings,
+        env=ENV,
+        backoff=Backoff(max_retries=0),
+    )
+    assert result.run.error == "HTTP 500 Internal Server Error: backend"
+    assert state.get_cursor("social") == {"since": SINCE}
+    assert state.inbox_counts()["pending"] == 0
