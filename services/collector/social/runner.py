@@ -46,11 +46,12 @@ from services.collector.social.base import (
     SocialSource,
 )
 from services.collector.social.calls import Caller, RunFailed
+from services.collector.social.harvest import Harvest, next_cursor
 from services.collector.social.http import ApiClient, ApiResponse
 from services.collector.social.query_pushdown import local_filter, push_down
 from services.collector.social.ratelimit import Backoff
 from services.collector.social.threads import ThreadWatch
-from services.core.models import AuthorDetails, RawItem, RunStatus, ThreadLink, utcnow
+from services.core.models import RawItem, RunStatus, utcnow
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun, NotFoundError
@@ -72,46 +73,6 @@ class SocialRun:
     details: dict[str, ItemDetails] = field(default_factory=dict)
     cursor: dict[str, Any] | None = None  # the cursor saved; None: left as it was
     not_before: datetime | None = None  # a rate limit asks not to call before then
-
-
-@dataclass
-class _Harvest:
-    """What a run received so far, and what `since` becomes once it is stored."""
-
-    since: int | None
-    newest: int | None
-    keep: Callable[[RawItem], bool]
-    source_name: str
-    items: dict[str, RawItem] = field(default_factory=dict)
-    details: dict[str, ItemDetails] = field(default_factory=dict)
-    seen_new: dict[str, int | None] = field(default_factory=dict)  # id -> published (Unix)
-
-    def take(self, page: Page, *, bounded: bool) -> None:
-        """Keeps a page's items that the query accepts (and, when bounded, are new)."""
-        since = self.since
-        for found in page.items:
-            item = found.model_copy(update={"source_name": self.source_name})
-            position = page.positions.get(item.platform_id or "")
-            if bounded and since is not None and position is not None and position < since:
-                continue
-            # Follow-ups (comments) do not move `since`: it tracks the search's order.
-            if bounded and position is not None and (self.newest is None or position > self.newest):
-                self.newest = position
-            published = item.published_at
-            self.seen_new[item.platform_id or ""] = (
-                int(published.timestamp()) if published is not None else None
-            )
-            if self.keep(item):
-                self.items[item.mention_id] = item
-                if item.platform_id in page.details:
-                    self.details[item.platform_id] = page.details[item.platform_id]
-
-    def kept(self) -> list[RawItem]:
-        """The items to store, carrying their details."""
-        return [
-            _with_details(item, self.details.get(item.platform_id or ""))
-            for item in self.items.values()
-        ]
 
 
 def collect_social(
@@ -165,7 +126,7 @@ def collect_social(
     since = _int_or_none(cursor.get("since"))
     resume: JSON = cursor.get("resume")
     pending = _int_or_none(cursor.get("pending_since")) if resume is not None else None
-    harvest = _Harvest(
+    harvest = Harvest(
         since=since,
         newest=pending if pending is not None else since,
         keep=local_filter(node),
@@ -210,7 +171,7 @@ def collect_social(
         logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
         return failed(f"internal error: {_describe(error)}")
 
-    new_cursor = _next_cursor(
+    new_cursor = next_cursor(
         harvest,
         page_token=page_token,
         complete=complete,
@@ -261,26 +222,6 @@ def collect_social(
     )
 
 
-def _next_cursor(
-    harvest: _Harvest, *, page_token: JSON, complete: bool, failed: bool, watch: ThreadWatch
-) -> dict[str, Any]:
-    """`since` moved past what was stored, or where to resume (see the module doc)."""
-    newest, since = harvest.newest, harvest.since
-    cursor: dict[str, Any]
-    if complete or (since is None and not failed):
-        cursor = {"since": newest} if newest is not None else {}
-    else:
-        cursor = {"resume": page_token}
-        if since is not None:
-            cursor["since"] = since
-        if newest is not None:
-            cursor["pending_since"] = newest
-    threads = watch.to_cursor()
-    if threads:
-        cursor["threads"] = threads
-    return cursor
-
-
 def _as_failure(error: Exception) -> RunFailed:
     if isinstance(error, RunFailed):
         return error
@@ -308,7 +249,7 @@ def _enriched(connector: Connector, caller: Caller, page: Page) -> Page:
 
 
 def _fresh_follow_ups(
-    follow_ups: list[RequestSpec], harvest: _Harvest, watch: ThreadWatch, window: int
+    follow_ups: list[RequestSpec], harvest: Harvest, watch: ThreadWatch, window: int
 ) -> list[RequestSpec]:
     """The follow-ups of items this run found new; their threads start being watched."""
     fresh = []
@@ -327,7 +268,7 @@ def _fresh_follow_ups(
 def _follow(
     connector: Connector,
     caller: Caller,
-    harvest: _Harvest,
+    harvest: Harvest,
     watch: ThreadWatch,
     fresh: list[RequestSpec],
     window: int,
@@ -385,25 +326,3 @@ def _record_run(state: CollectorState, run: CollectionRun) -> None:
 def _describe(error: BaseException) -> str:
     text = " ".join(str(error).split())[:200]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _with_details(item: RawItem, details: ItemDetails | None) -> RawItem:
-    """The item carrying what the platform said about its author and thread."""
-    if details is None:
-        return item
-    return item.model_copy(
-        update={
-            "author_details": AuthorDetails(
-                id=details.author_id,
-                display_name=details.author_name,
-                followers=details.author_followers,
-                deleted=details.author_deleted,
-            ),
-            "thread": ThreadLink(
-                item_kind=details.kind,
-                parent_id=details.parent_id,
-                root_id=details.root_id,
-                url=details.thread_url,
-            ),
-        }
-    )

@@ -30,7 +30,6 @@ from typing import Any
 
 from services.collector.social.base import (
     JSON,
-    ItemDetails,
     MalformedResponse,
     NotConfigured,
     Page,
@@ -43,17 +42,18 @@ from services.collector.social.parsing import (
     as_int,
     as_list,
     as_str,
-    epoch,
     iso,
-    language,
     load_json,
-    parse_time,
 )
 from services.collector.social.query_pushdown import Pushdown
-from services.core.models import Engagement, RawItem
-
-WATCH = "https://www.youtube.com/watch?v="
-Parsed = tuple[RawItem, int | None, ItemDetails]
+from services.collector.social.youtube_items import (
+    add_parsed,
+    followers,
+    parse_reply,
+    parse_thread,
+    parse_video,
+    video_updates,
+)
 
 
 class YouTubeConnector:
@@ -180,7 +180,7 @@ class YouTubeConnector:
         for raw in items:
             parsed = parse_video(raw)
             if parsed is not None:
-                _add(page, parsed)
+                add_parsed(page, parsed)
                 if len(page.follow_ups) < self.comment_videos:
                     page.follow_ups.append(self.comments_request(parsed[0].platform_id or ""))
         if page.items:
@@ -199,11 +199,11 @@ class YouTubeConnector:
             parsed = parse_thread(thread, video_id)
             if parsed is None:
                 continue
-            _add(page, parsed)
+            add_parsed(page, parsed)
             top, video = parsed[0].platform_id or "", parsed[2].root_id or video_id
             inlined = as_list(as_dict(thread.get("replies")).get("comments"))
             for reply in inlined:
-                _add(page, parse_reply(as_dict(reply), video))
+                add_parsed(page, parse_reply(as_dict(reply), video))
             total = as_int(as_dict(thread.get("snippet")).get("totalReplyCount")) or 0
             if total > len(inlined):
                 page.follow_ups.append(self.replies_request(top, video, None))
@@ -215,7 +215,7 @@ class YouTubeConnector:
         video_id = str(request.context.get("video_id", ""))
         page = Page()
         for reply in replies:
-            _add(page, parse_reply(reply, video_id))
+            add_parsed(page, parse_reply(reply, video_id))
         token = as_str(data.get("nextPageToken"))
         if token is not None:
             comment_id = str(request.context.get("comment_id", ""))
@@ -225,143 +225,3 @@ class YouTubeConnector:
     def is_quota_error(self, body: bytes) -> bool:
         """True for the 403 bodies that mean a spent quota rather than a refusal."""
         return b"quotaExceeded" in body or b"rateLimitExceeded" in body
-
-
-def _add(page: Page, parsed: Parsed | None) -> None:
-    if parsed is None:
-        return
-    item, position, details = parsed
-    assert item.platform_id is not None
-    page.items.append(item)
-    if position is not None:
-        page.positions[item.platform_id] = position
-    page.details[item.platform_id] = details
-
-
-def video_updates(video: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-    """A videos.list resource as the RawItem fields it completes (counts are strings)."""
-    stats = as_dict(video.get("statistics"))
-    snippet = as_dict(video.get("snippet"))
-    updates: dict[str, Any] = {
-        "engagement": Engagement(
-            views=as_int(stats.get("viewCount")),
-            likes=as_int(stats.get("likeCount")),
-            replies=as_int(stats.get("commentCount")),
-        )
-    }
-    declared = language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage"))
-    if declared is not None:
-        updates["language"] = declared
-    description = as_str(snippet.get("description"))
-    if description is not None:
-        updates["text"] = description  # search results cut descriptions short
-    return as_str(video.get("id")), updates
-
-
-def followers(channels: list[dict[str, Any]], videos: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Video id -> {"author_followers": subscribers} from a channels.list answer."""
-    found: dict[str, dict[str, Any]] = {}
-    for channel in channels:
-        stats = as_dict(channel.get("statistics"))
-        count = None if stats.get("hiddenSubscriberCount") else as_int(stats.get("subscriberCount"))
-        for video_id in as_list(videos.get(as_str(channel.get("id")) or "")):
-            if count is not None and isinstance(video_id, str):
-                found[video_id] = {"author_followers": count}
-    return found
-
-
-def parse_video(result: dict[str, Any]) -> Parsed | None:
-    """A search result of kind video as an item; None for channels and playlists."""
-    video_id = as_str(as_dict(result.get("id")).get("videoId"))
-    if video_id is None:
-        return None
-    snippet = as_dict(result.get("snippet"))
-    published = parse_time(snippet.get("publishedAt"))
-    item = RawItem(
-        source_kind="youtube",
-        source_name="",
-        platform_id=video_id,
-        url=WATCH + video_id,
-        title=as_str(snippet.get("title")) or "",
-        text=as_str(snippet.get("description")) or "",
-        author=as_str(snippet.get("channelTitle")),
-        published_at=published,
-        language=language(snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")),
-    )
-    details = ItemDetails(
-        kind="video",
-        author_id=as_str(snippet.get("channelId")),
-        author_name=as_str(snippet.get("channelTitle")),
-        root_id=video_id,
-        thread_url=WATCH + video_id,
-    )
-    return item, epoch(published), details
-
-
-def parse_thread(thread: dict[str, Any], video_id: str = "") -> Parsed | None:
-    """A comment thread's top-level comment as an item (its replies are items of their own)."""
-    snippet = as_dict(thread.get("snippet"))
-    top = as_dict(snippet.get("topLevelComment"))
-    comment_id = as_str(top.get("id")) or as_str(thread.get("id"))
-    comment = as_dict(top.get("snippet"))
-    video = as_str(snippet.get("videoId")) or as_str(comment.get("videoId")) or video_id or None
-    if comment_id is None:
-        return None
-    published = parse_time(comment.get("publishedAt"))
-    channel = as_str(as_dict(comment.get("authorChannelId")).get("value"))
-    url = f"{WATCH}{video}&lc={comment_id}" if video else None
-    item = RawItem(
-        source_kind="youtube",
-        source_name="",
-        platform_id=comment_id,
-        url=url,
-        text=as_str(comment.get("textOriginal")) or as_str(comment.get("textDisplay")) or "",
-        author=as_str(comment.get("authorDisplayName")),
-        published_at=published,
-        engagement=Engagement(
-            likes=as_int(comment.get("likeCount")),
-            replies=as_int(snippet.get("totalReplyCount")),
-        ),
-    )
-    details = ItemDetails(
-        kind="comment",
-        author_id=channel,
-        author_name=as_str(comment.get("authorDisplayName")),
-        author_deleted=channel is None and comment.get("authorDisplayName") is None,
-        parent_id=video,
-        root_id=video,
-        thread_url=WATCH + video if video else None,
-    )
-    return item, epoch(published), details
-
-
-def parse_reply(comment: dict[str, Any], video_id: str) -> Parsed | None:
-    """A reply (a comment resource with a parentId) as an item; None without an id."""
-    comment_id = as_str(comment.get("id"))
-    snippet = as_dict(comment.get("snippet"))
-    video = as_str(snippet.get("videoId")) or video_id or None
-    if comment_id is None:
-        return None
-    published = parse_time(snippet.get("publishedAt"))
-    channel = as_str(as_dict(snippet.get("authorChannelId")).get("value"))
-    author = as_str(snippet.get("authorDisplayName"))
-    item = RawItem(
-        source_kind="youtube",
-        source_name="",
-        platform_id=comment_id,
-        url=f"{WATCH}{video}&lc={comment_id}" if video else None,
-        text=as_str(snippet.get("textOriginal")) or as_str(snippet.get("textDisplay")) or "",
-        author=author,
-        published_at=published,
-        engagement=Engagement(likes=as_int(snippet.get("likeCount"))),
-    )
-    details = ItemDetails(
-        kind="reply",
-        author_id=channel,
-        author_name=author,
-        author_deleted=channel is None and author is None,
-        parent_id=as_str(snippet.get("parentId")),
-        root_id=video,
-        thread_url=WATCH + video if video else None,
-    )
-    return item, epoch(published), details
