@@ -285,3 +285,23 @@ def test_a_page_whose_statistics_call_fails_is_not_received(
     assert result.run.error == "HTTP 500 Internal Server Error: backend"
     assert state.get_cursor("social") == {"since": SINCE}
     assert state.inbox_counts()["pending"] == 0
+
+
+def test_a_saved_page_the_platform_refuses_does_not_block_the_source(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    def search(request: RecordedRequest) -> Response:
+        if "cursor" in parse_qs(request.query):
+            return Response(400, b'{"error": "InvalidRequest", "message": "malformed cursor"}')
+        return Response(200, BLUESKY.answer(PAGE_3, None))
+
+    server.add(BLUESKY.path, handler=search)
+    state.set_cursor("social", {"since": SINCE, "resume": "c2", "pending_since": PAGE_1[0]})
+    first = run(BLUESKY, server, settings, state)
+    assert first.run.error == (
+        "HTTP 400 Bad Request: malformed cursor; the saved page was refused, starting over"
+    )
+    assert state.get_cursor("social") == {"since": SINCE}
+    second = run(BLUESKY, server, settings, state)
+    assert second.run.status is RunStatus.OK and second.run.items_new == 1
+    assert state.get_cursor("social") == {"since": PAGE_3[0]}

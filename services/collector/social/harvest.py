@@ -59,6 +59,8 @@ def next_cursor(
     cursor: dict[str, Any]
     if complete or (since is None and not failed):
         cursor = {"since": newest} if newest is not None else {}
+    elif page_token is None:  # the saved page was refused: page down to `since` anew
+        cursor = {"since": since} if since is not None else {}
     else:
         cursor = {"resume": page_token}
         if since is not None:

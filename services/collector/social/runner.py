@@ -16,7 +16,9 @@ Partial runs: when page N fails (a 429, 5xx, time-out or malformed body that
 retries did not cure, see `calls.py`), the pages before it are stored and the
 cursor resumes exactly at page N, the same way; the run is recorded as an error
 whose message says why and what was kept. A failure on the first page stores
-nothing and leaves the cursor as it was. Follow-ups (comments) come after the
+nothing and leaves the cursor as it was, except when it is a saved page the
+platform refuses as invalid (a 400, 404, 410 or 422: page tokens expire): the next
+run then pages down to `since` from the newest page. Follow-ups (comments) come after the
 search pages; when one fails the search pages and the replies received are stored,
 and the threads not fetched stay watched (`threads.py`) for the next run.
 """
@@ -157,10 +159,13 @@ def collect_social(
                         break
                     page_token = page.next_page
             except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
-                if pages_done == 0:
+                if pages_done == 0 and not _stale_token(error, resume):
                     raise
                 failure = _as_failure(error)
                 search_failed = True
+                if pages_done == 0:  # a page token kept too long: never block the source
+                    page_token = None
+                    failure = RunFailed(f"{failure}; the saved page was refused, starting over")
             fresh = _fresh_follow_ups(follow_ups, harvest, watch, window)
             if failure is None:
                 failure = _follow(connector, caller, harvest, watch, fresh, window)
@@ -179,8 +184,8 @@ def collect_social(
         watch=watch,
     )
     kept = harvest.kept()
-    message = None
-    if failure is not None:
+    message = None if failure is None else str(failure)
+    if failure is not None and pages_done > 0:
         message = f"{failure}; kept {len(kept)} items from {pages_done} page(s)" + (
             ", the next run resumes at the page that failed" if search_failed else ""
         )
@@ -219,6 +224,13 @@ def collect_social(
         details=harvest.details,
         cursor=new_cursor,
         not_before=_moment(failure.not_before if failure is not None else None),
+    )
+
+
+def _stale_token(error: Exception, resume: JSON) -> bool:
+    """A resumed page refused as invalid: its token expired (X keeps them for a while)."""
+    return (
+        resume is not None and isinstance(error, RunFailed) and error.status in (400, 404, 410, 422)
     )
 
 
