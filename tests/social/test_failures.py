@@ -185,3 +185,16 @@ def test_a_bad_query_is_reported(state: SqlStateStore, sleeps: list[float]) -> N
         env={},
     )
     assert_failed_keeping_cursor(state, result, "bad query: ")
+
+
+def test_an_option_of_the_wrong_type_is_reported(state: SqlStateStore, sleeps: list[float]) -> None:
+    from services.collector.social.reddit import RedditConnector
+
+    result = collect_social(
+        SocialSource(name="social", kind="reddit", options={"revisit_hours": "two days"}),
+        connector=RedditConnector(),
+        state=state,
+        settings=CollectorSettings(),
+        env={"VEILLE_REDDIT_CLIENT_ID": "id", "VEILLE_REDDIT_CLIENT_SECRET": "secret"},
+    )
+    assert_failed_keeping_cursor(state, result, "not configured: a bad option: ValueError")

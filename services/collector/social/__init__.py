@@ -1,8 +1,9 @@
 """Social connectors: one module per platform, a runner, a registry of kinds.
 
 See `base.py` for what a connector is, `query_pushdown.py` for how a query reaches a
-platform, `ratelimit.py` for politeness, `runner.py` for a run and `registry.py` for
-built-ins and entry-point plugins.
+platform, `ratelimit.py` and `calls.py` for politeness and tokens, `runner.py` for a
+run (`harvest.py`: what it keeps and the next cursor; `threads.py`: the threads it
+revisits) and `registry.py` for built-ins and entry-point plugins.
 """
 
 from services.collector.social.base import (

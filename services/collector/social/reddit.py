@@ -77,7 +77,8 @@ class RedditConnector:
         self.revisit_seconds = 48 * 3600
 
     def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
-        """Needs VEILLE_REDDIT_CLIENT_ID and _SECRET; options: subreddit, comment_posts."""
+        """Needs VEILLE_REDDIT_CLIENT_ID and _SECRET; options: subreddit, comment_posts,
+        revisit_hours."""
         client_id = env_value(env, "VEILLE_REDDIT_CLIENT_ID")
         client_secret = env_value(env, "VEILLE_REDDIT_CLIENT_SECRET")
         missing = [

@@ -119,6 +119,8 @@ def collect_social(
         return failed(f"not configured: {error}")
     except QuerySyntaxError as error:
         return failed(f"bad query: {error}")
+    except (ValueError, TypeError) as error:  # an option of the wrong type ("5 posts")
+        return failed(f"not configured: a bad option: {_describe(error)}")
     try:
         cursor = state.get_cursor(source.name)
     except Exception as error:

@@ -69,7 +69,7 @@ class YouTubeConnector:
         self.revisit_seconds = 48 * 3600
 
     def configure(self, source_options: Mapping[str, Any], env: Mapping[str, str]) -> None:
-        """Needs VEILLE_YOUTUBE_API_KEY; options: base_url, comment_videos."""
+        """Needs VEILLE_YOUTUBE_API_KEY; options: base_url, comment_videos, revisit_hours."""
         key = env_value(env, "VEILLE_YOUTUBE_API_KEY")
         if key is None:
             raise NotConfigured("VEILLE_YOUTUBE_API_KEY not set (a YouTube Data API v3 key)")
