@@ -219,13 +219,16 @@ def test_a_failed_follow_up_keeps_the_search_and_watches_the_thread(
     from services.collector.social.youtube import YouTubeConnector
     from tests.social.test_youtube import CHANNELS, ENV, P1, STATS, THREADS
 
-    comments = iter([Response(503, b'{"message": "backend error"}'), Response(200, THREADS)])
+    failures = iter([Response(503, b'{"message": "backend error"}')])
     nothing_new = json.dumps({"kind": "youtube#searchListResponse", "items": []}).encode()
     searches = iter([Response(200, P1), Response(200, nothing_new)])
     server.add("/youtube/v3/search", handler=lambda _request: next(searches))
     server.add("/youtube/v3/videos", body=STATS)
     server.add("/youtube/v3/channels", body=CHANNELS)
-    server.add("/youtube/v3/commentThreads", handler=lambda _request: next(comments))
+    server.add(
+        "/youtube/v3/commentThreads",
+        handler=lambda _request: next(failures, Response(200, THREADS)),
+    )
     server.add("/youtube/v3/comments", body=json.dumps({"items": []}).encode())
     source = SocialSource(
         name="social",
@@ -256,9 +259,11 @@ def test_a_failed_follow_up_keeps_the_search_and_watches_the_thread(
     assert "resume" not in cursor and cursor["threads"]["gQ_1zX-F_No"][1] == 0  # not visited
     second = collect()  # the search finds nothing new: the watch alone asks for the thread
     assert second.run.status is RunStatus.OK, second.run.error
-    assert parse_qs(server.requests_for("/youtube/v3/commentThreads")[1].query)["videoId"] == [
-        "gQ_1zX-F_No"
-    ]
+    revisited = [
+        parse_qs(r.query)["videoId"][0] for r in server.requests_for("/youtube/v3/commentThreads")
+    ][1:]
+    assert sorted(revisited) == sorted(cursor["threads"])  # every video watched, once
+    assert "gQ_1zX-F_No" in revisited
     assert second.run.items_new >= 5  # the comment threads, collected late but collected
 
 

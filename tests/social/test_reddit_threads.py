@@ -211,3 +211,29 @@ def test_a_token_that_keeps_being_refused_is_reported(
     assert result.run.error == "HTTP 401 Unauthorized: Unauthorized"
     assert len(server.requests_for("/search")) == 2  # retried once, not hammered
     assert state.get_cursor("social") == {}
+
+
+def test_matching_posts_not_fetched_now_are_watched_for_later_comments(
+    server: HTTPTestServer, settings: CollectorSettings, state: SqlStateStore
+) -> None:
+    """Posts without comments yet, or over `comment_posts`, are fetched by later runs."""
+    from tests.social.test_reddit import COMMENTS_BODY, SEARCH_BODY
+
+    newest = 1458221634
+    server.add("/api/v1/access_token", method="POST", body=token_body("tok-1"))
+    server.add("/search", body=SEARCH_BODY)
+    server.add("/comments/3gpbiu", body=COMMENTS_BODY)
+    result = collect_social(
+        source(server, comment_posts=1, revisit_hours=24 * 365),  # 1 year: not t3_1qvzkd
+        connector=RedditConnector(),
+        state=state,
+        settings=settings,
+        env=ENV,
+        clock=lambda: newest + 3600.0,
+    )
+    assert result.run.status is RunStatus.OK, result.run.error
+    posts = {i.platform_id for i in result.items if (i.platform_id or "").startswith("t3_")}
+    threads = state.get_cursor("social")["threads"]
+    assert len(posts) == 6 and set(threads) == posts - {"t3_1qvzkd"}  # 2013: too old
+    visited = {thread for thread, (_posted, seen) in threads.items() if seen}
+    assert visited == {"t3_3gpbiu"}  # fetched now; the 5 others wait for the next runs

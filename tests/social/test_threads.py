@@ -37,16 +37,18 @@ def test_never_visited_threads_come_first_then_the_least_recently_visited() -> N
             "never": [int(NOW) - 200, 0],
         }
     )
-    threads.add("found-now", posted_at=int(NOW))
-    assert threads.due(limit=3, exclude={"found-now"}) == ["never", "seen-long-ago", "seen-lately"]
-    assert threads.due(limit=1, exclude=set()) == ["found-now"]  # newest of the never-visited
+    threads.add("found-now", posted_at=int(NOW))  # fetched (or not) by this run: not due
+    threads.add("too-old", posted_at=int(NOW) - 3 * DAY)
+    assert threads.due(limit=5, exclude=set()) == ["never", "seen-long-ago", "seen-lately"]
+    assert threads.due(limit=1, exclude={"never"}) == ["seen-long-ago"]
+    assert "too-old" not in threads.to_cursor()
     threads.visited("never")
     assert threads.to_cursor()["never"] == [int(NOW) - 200, int(NOW)]
 
 
 def test_at_most_max_threads_are_kept_the_newest() -> None:
     threads = watch({})
-    for n in range(MAX_THREADS + 5):
+    for n in range(MAX_THREADS + 5):  # all within the window
         threads.add(f"t{n}", posted_at=int(NOW) - n)
     saved = threads.to_cursor()
     assert len(saved) == MAX_THREADS and "t0" in saved and f"t{MAX_THREADS}" not in saved

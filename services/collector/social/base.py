@@ -75,6 +75,8 @@ class Page:
     `enrich` are calls completing this page's items (YouTube's statistics), made
     before the page counts as received; their pages carry `updates`: platform id ->
     RawItem fields to replace, and `detail_updates`: platform id -> ItemDetails fields.
+    `watch` names threads not fetched now (no comments yet, or over the per-page
+    limit) that later runs fetch while they are young, when their item was kept.
     """
 
     items: list[RawItem] = field(default_factory=list)
@@ -85,6 +87,7 @@ class Page:
     enrich: list[RequestSpec] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     detail_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    watch: list[str] = field(default_factory=list)
     rate_limit: RateLimit | None = None
 
 

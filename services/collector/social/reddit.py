@@ -237,13 +237,13 @@ class RedditConnector:
             _add(page, parsed)
             post = as_dict(child.get("data"))
             post_id = as_str(post.get("id"))
-            if (
-                parsed is not None
-                and post_id
-                and (as_int(post.get("num_comments")) or 0) > 0
-                and len(page.follow_ups) < self.comment_posts
-            ):
+            if parsed is None or not post_id:
+                continue
+            has_comments = (as_int(post.get("num_comments")) or 0) > 0
+            if has_comments and len(page.follow_ups) < self.comment_posts:
                 page.follow_ups.append(self.comments_request(post_id))
+            else:  # no comments yet, or over the limit: later runs fetch them
+                page.watch.append(f"t3_{post_id}")
         return page
 
 

@@ -147,6 +147,7 @@ def collect_social(
         with ApiClient(settings) as client:
             caller = Caller(client, backoff or Backoff(), sleep, clock, connector)
             follow_ups: list[RequestSpec] = []
+            to_watch: list[str] = []
             try:
                 for _ in range(max(1, source.max_pages)):
                     spec = connector.build_request(pushed, since=since, page=page_token)
@@ -154,6 +155,7 @@ def collect_social(
                     harvest.take(page, bounded=True)
                     pages_done += 1
                     follow_ups.extend(page.follow_ups)
+                    to_watch.extend(page.watch)
                     positions = page.positions.values()
                     reached = since is not None and bool(positions) and min(positions) <= since
                     if page.next_page is None or not page.items or reached:
@@ -169,6 +171,12 @@ def collect_social(
                     page_token = None
                     failure = RunFailed(f"{failure}; the saved page was refused, starting over")
             fresh = _fresh_follow_ups(follow_ups, harvest, watch, window)
+            if window > 0:
+                kept_ids = {item.platform_id for item in harvest.items.values()}
+                for thread in to_watch:
+                    if thread in kept_ids:
+                        posted = harvest.seen_new.get(thread)
+                        watch.add(thread, posted_at=int(watch.now) if posted is None else posted)
             if failure is None:
                 failure = _follow(connector, caller, harvest, watch, fresh, window)
     except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:

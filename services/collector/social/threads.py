@@ -26,6 +26,7 @@ class ThreadWatch:
     window_seconds: int
     now: float
     threads: dict[str, tuple[int, int]] = field(default_factory=dict)
+    found_now: set[str] = field(default_factory=set)  # added by this run: not revisited in it
 
     @classmethod
     def from_cursor(cls, saved: Any, *, window_seconds: int, now: float) -> ThreadWatch:
@@ -44,9 +45,10 @@ class ThreadWatch:
         return watch
 
     def add(self, thread_id: str, *, posted_at: int) -> None:
-        """Starts watching a thread (found now, not yet fetched)."""
-        if thread_id not in self.threads:
+        """Starts watching a thread found now (fetched now or not), if young enough."""
+        if thread_id not in self.threads and posted_at >= self.now - self.window_seconds:
             self.threads[thread_id] = (posted_at, 0)
+            self.found_now.add(thread_id)
 
     def visited(self, thread_id: str) -> None:
         """Notes that the thread was fetched now."""
@@ -54,11 +56,11 @@ class ThreadWatch:
             self.threads[thread_id] = (self.threads[thread_id][0], int(self.now))
 
     def due(self, *, limit: int, exclude: set[str]) -> list[str]:
-        """Up to `limit` threads to fetch again, least recently visited first."""
+        """Up to `limit` threads found by earlier runs, least recently visited first."""
         candidates = sorted(
             (visited, -posted, thread_id)
             for thread_id, (posted, visited) in self.threads.items()
-            if thread_id not in exclude
+            if thread_id not in exclude and thread_id not in self.found_now
         )
         return [thread_id for _visited, _posted, thread_id in candidates[: max(0, limit)]]
 

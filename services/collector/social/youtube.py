@@ -181,8 +181,11 @@ class YouTubeConnector:
             parsed = parse_video(raw)
             if parsed is not None:
                 add_parsed(page, parsed)
+                video_id = parsed[0].platform_id or ""
                 if len(page.follow_ups) < self.comment_videos:
-                    page.follow_ups.append(self.comments_request(parsed[0].platform_id or ""))
+                    page.follow_ups.append(self.comments_request(video_id))
+                else:  # over the limit: later runs fetch its comments
+                    page.watch.append(video_id)
         if page.items:
             page.enrich.append(self.statistics_request([i.platform_id or "" for i in page.items]))
             by_channel: dict[str, list[str]] = {}
