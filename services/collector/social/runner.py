@@ -172,11 +172,7 @@ def collect_social(
                     failure = RunFailed(f"{failure}; the saved page was refused, starting over")
             fresh = _fresh_follow_ups(follow_ups, harvest, watch, window)
             if window > 0:
-                kept_ids = {item.platform_id for item in harvest.items.values()}
-                for thread in to_watch:
-                    if thread in kept_ids:
-                        posted = harvest.seen_new.get(thread)
-                        watch.add(thread, posted_at=int(watch.now) if posted is None else posted)
+                _watch_kept(to_watch, harvest, watch)
             if failure is None:
                 failure = _follow(connector, caller, harvest, watch, fresh, window)
     except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
@@ -285,6 +281,15 @@ def _fresh_follow_ups(
                 posted = harvest.seen_new[str(thread)]
                 watch.add(str(thread), posted_at=posted if posted is not None else int(watch.now))
     return fresh
+
+
+def _watch_kept(threads: list[str], harvest: Harvest, watch: ThreadWatch) -> None:
+    """Starts watching the threads of kept items that this run does not fetch."""
+    kept_ids = {item.platform_id for item in harvest.items.values()}
+    for thread in threads:
+        if thread in kept_ids:
+            posted = harvest.seen_new.get(thread)
+            watch.add(thread, posted_at=int(watch.now) if posted is None else posted)
 
 
 def _follow(
