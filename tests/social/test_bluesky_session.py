@@ -114,14 +114,13 @@ def test_an_expiring_session_is_refreshed_not_recreated(
     def run() -> None:
         collect_social(source(server), connector=connector, state=state, settings=settings, env=ENV)
 
-    run()
-    assert server.requests_for(REFRESH) == []
-    run()  # the access token expires within the minute: renewed before the search
+    run()  # the new access token expires within the minute: renewed before the search
     (renewal,) = server.requests_for(REFRESH)
     assert renewal.headers["authorization"] == f"Bearer {refresh}"
     assert server.requests_for(SEARCH)[-1].headers["authorization"] == f"Bearer {fresh}"
-    run()
+    run()  # the renewed token is kept between runs
     assert len(server.requests_for(CREATE)) == 1 and len(server.requests_for(REFRESH)) == 1
+    assert server.requests_for(SEARCH)[-1].headers["authorization"] == f"Bearer {fresh}"
 
 
 def test_a_401_refreshes_and_a_refused_refresh_logs_in_again(

@@ -117,10 +117,9 @@ class Connector(Protocol):
 class Authenticating(Protocol):
     """A connector that must obtain a token before searching (Reddit's OAuth, Bluesky).
 
-    The runner asks `auth_request()` before every call (so an expiring token is
-    renewed in time), adds `auth_headers()` to every non-auth call, and after a 401
-    calls `forget_token()` and retries once. An auth call of purpose "refresh" that
-    is refused makes it call `forget_token(refresh_too=True)` and log in afresh.
+    The runner asks `auth_request()` before every call, so an expiring token is
+    renewed in time; the connector puts the token in the calls it builds, or, as a
+    `RenewingTokens`, lets the runner add it.
     """
 
     def auth_request(self) -> RequestSpec | None:
@@ -130,6 +129,17 @@ class Authenticating(Protocol):
     def parse_auth(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """Keeps the token from the answer; raises MalformedResponse."""
         ...
+
+
+@runtime_checkable
+class RenewingTokens(Authenticating, Protocol):
+    """An authenticating connector whose token the runner adds and renews.
+
+    The runner adds `auth_headers()` to every non-auth call, and after a 401 calls
+    `forget_token()` and retries once with a new token. An auth call of purpose
+    "refresh" that is refused makes it call `forget_token(refresh_too=True)` and log
+    in afresh.
+    """
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the token held ({} when none)."""

@@ -7,9 +7,9 @@ times. A spent quota is waited for before the next call. Anything else ends the 
 with `RunFailed`, whose message is the run's error.
 
 For an `Authenticating` connector, every call first renews the token when the
-connector asks for it, carries the token's headers, and a 401 makes the connector
-forget its token and the call be retried once with a new one (an OAuth token can
-be revoked or expire early).
+connector asks for it; for a `RenewingTokens` one, it also carries the token's
+headers, and a 401 makes the connector forget its token and the call be retried
+once with a new one (an OAuth token can be revoked or expire early).
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 
-from services.collector.social.base import Authenticating, Connector, RequestSpec
+from services.collector.social.base import (
+    Authenticating,
+    Connector,
+    RenewingTokens,
+    RequestSpec,
+)
 from services.collector.social.http import ApiClient, ApiResponse
 from services.collector.social.ratelimit import (
     Backoff,
@@ -54,9 +59,9 @@ class Caller:
     def call(self, spec: RequestSpec) -> ApiResponse:
         """A 2xx answer to `spec`, authenticated when the connector needs it."""
         connector = self.connector
-        if not isinstance(connector, Authenticating):
-            return self._send(spec)
         self.authenticate()
+        if not isinstance(connector, RenewingTokens):
+            return self._send(spec)
         try:
             return self._send(_with_headers(spec, connector.auth_headers()))
         except RunFailed as error:
@@ -80,7 +85,8 @@ class Caller:
             try:
                 answer = self._send(spec)
             except RunFailed as error:
-                if spec.purpose == "refresh" and error.status in (400, 401):
+                refused = spec.purpose == "refresh" and error.status in (400, 401)
+                if refused and isinstance(connector, RenewingTokens):
                     connector.forget_token(refresh_too=True)  # log in afresh
                     continue
                 raise

@@ -146,6 +146,7 @@ def collect_social(
     try:
         with ApiClient(settings) as client:
             caller = Caller(client, backoff or Backoff(), sleep, clock, connector)
+            caller.authenticate()  # before building calls: some connectors put the token in
             follow_ups: list[RequestSpec] = []
             to_watch: list[str] = []
             try:
