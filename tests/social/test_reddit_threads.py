@@ -6,6 +6,9 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+import pytest
+
+from services.collector.social import runner
 from services.collector.social.base import SocialSource
 from services.collector.social.reddit import RedditConnector
 from services.collector.social.runner import collect_social
@@ -237,3 +240,35 @@ def test_matching_posts_not_fetched_now_are_watched_for_later_comments(
     assert len(posts) == 6 and set(threads) == posts - {"t3_1qvzkd"}  # 2013: too old
     visited = {thread for thread, (_posted, seen) in threads.items() if seen}
     assert visited == {"t3_3gpbiu"}  # fetched now; the 5 others wait for the next runs
+
+
+def test_a_tree_larger_than_a_run_is_covered_over_several_runs(
+    server: HTTPTestServer,
+    settings: CollectorSettings,
+    state: SqlStateStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With 7 calls per run (the tree and 6 of its 18 stubs), each visit starts where
+    the last one stopped: three runs expand every stub once."""
+    monkeypatch.setattr(runner, "MAX_FOLLOW_UPS", 7)
+    server.add("/api/v1/access_token", method="POST", body=token_body("tok-1"))
+    server.add("/search", body=EMPTY_LISTING)
+    serve_forest(server)
+    state.set_cursor("social", {"since": POSTED, "threads": {"t3_3hahrw": [POSTED, 0]}})
+    stored: set[str | None] = set()
+    offsets = []
+    for hour in (1, 2, 3):
+        result = collect_social(
+            source(server),
+            connector=RedditConnector(),
+            state=state,
+            settings=settings,
+            env=ENV,
+            clock=lambda hour=hour: POSTED + hour * 3600.0,
+        )
+        assert result.run.status is RunStatus.OK, result.run.error
+        stored |= {c.item.platform_id for c in state.claim_items(limit=1000)}
+        offsets.append(state.get_cursor("social")["threads"]["t3_3hahrw"][2:])
+    assert offsets == [[6], [12], [18]]
+    assert len(server.requests_for("/api/morechildren")) == 12  # each stub expanded once
+    assert stored == recorded_comment_names()

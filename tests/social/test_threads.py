@@ -52,3 +52,12 @@ def test_at_most_max_threads_are_kept_the_newest() -> None:
         threads.add(f"t{n}", posted_at=int(NOW) - n)
     saved = threads.to_cursor()
     assert len(saved) == MAX_THREADS and "t0" in saved and f"t{MAX_THREADS}" not in saved
+
+
+def test_a_stub_offset_is_saved_only_when_set() -> None:
+    threads = watch({"big": [int(NOW), int(NOW), 6], "small": [int(NOW), 0]})
+    assert threads.offset("big") == 6 and threads.offset("small") == 0
+    threads.set_offset("big", 0)  # every stub expanded: start from the first next time
+    threads.set_offset("small", 3)
+    threads.set_offset("unknown", 3)
+    assert threads.to_cursor() == {"big": [int(NOW), int(NOW)], "small": [int(NOW), 0, 3]}

@@ -309,6 +309,7 @@ def _follow(
         for thread in watch.due(limit=budget, exclude=started):
             queue.append(connector.thread_request(thread))
     calls = 0
+    expanded: dict[str, int] = {}  # thread -> its "more" calls made in this run
     while queue and calls < MAX_FOLLOW_UPS:
         spec = queue.popleft()
         calls += 1
@@ -317,10 +318,30 @@ def _follow(
         except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
             return _as_failure(error)
         harvest.take(page, bounded=False)
-        if "thread" in spec.context:
-            watch.visited(str(spec.context["thread"]))
-        queue.extend(page.follow_ups)
+        root = spec.context.get("thread")
+        if root is not None:
+            watch.visited(str(root))
+            nested = _rotated(page.follow_ups, watch.offset(str(root)))
+        else:
+            nested = page.follow_ups
+        origin = str(root) if root is not None else spec.context.get("origin")
+        if root is None and origin is not None:
+            expanded[str(origin)] = expanded.get(str(origin), 0) + 1
+        if origin is not None:
+            nested = [replace(n, context={**n.context, "origin": origin}) for n in nested]
+        queue.extend(nested)
+    # A tree with more stubs than calls left: the next visit starts where this one ended.
+    unfinished = {str(spec.context["origin"]) for spec in queue if "origin" in spec.context}
+    for tree, count in expanded.items():
+        watch.set_offset(tree, watch.offset(tree) + count if tree in unfinished else 0)
     return None
+
+
+def _rotated(specs: list[RequestSpec], offset: int) -> list[RequestSpec]:
+    if not specs or offset <= 0:
+        return specs
+    start = offset % len(specs)
+    return specs[start:] + specs[:start]
 
 
 def _parse(connector: Connector, response: ApiResponse, spec: RequestSpec) -> Page:

@@ -8,7 +8,9 @@ post was found are collected, and a thread a failed run could not fetch is not l
 The store drops the replies it already holds. At most `MAX_THREADS` are kept.
 
 Saved as `{"threads": {thread_id: [posted_at, visited_at]}}` (Unix seconds;
-visited_at 0 when never fetched).
+visited_at 0 when never fetched), with a third number when a visit ran out of calls
+before expanding all of a thread's "more" stubs: how many to skip next time, so a
+large thread is covered over a few runs instead of its first stubs over and over.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ThreadWatch:
     window_seconds: int
     now: float
     threads: dict[str, tuple[int, int]] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
     found_now: set[str] = field(default_factory=set)  # added by this run: not revisited in it
 
     @classmethod
@@ -37,10 +40,12 @@ class ThreadWatch:
                 if (
                     isinstance(thread_id, str)
                     and isinstance(times, list)
-                    and len(times) == 2
+                    and len(times) in (2, 3)
                     and all(isinstance(t, int) and not isinstance(t, bool) for t in times)
                 ):
                     watch.threads[thread_id] = (times[0], times[1])
+                    if len(times) == 3 and times[2] > 0:
+                        watch.offsets[thread_id] = times[2]
         watch._prune()
         return watch
 
@@ -55,6 +60,17 @@ class ThreadWatch:
         if thread_id in self.threads:
             self.threads[thread_id] = (self.threads[thread_id][0], int(self.now))
 
+    def offset(self, thread_id: str) -> int:
+        """How many of the thread's "more" stubs the next visit skips first."""
+        return self.offsets.get(thread_id, 0)
+
+    def set_offset(self, thread_id: str, offset: int) -> None:
+        """Sets where the next visit of the thread starts expanding its stubs."""
+        if offset > 0 and thread_id in self.threads:
+            self.offsets[thread_id] = offset
+        else:
+            self.offsets.pop(thread_id, None)
+
     def due(self, *, limit: int, exclude: set[str]) -> list[str]:
         """Up to `limit` threads found by earlier runs, least recently visited first."""
         candidates = sorted(
@@ -67,10 +83,14 @@ class ThreadWatch:
     def to_cursor(self) -> dict[str, list[int]]:
         """The watch as saved in the cursor."""
         self._prune()
-        return {thread: [posted, visited] for thread, (posted, visited) in self.threads.items()}
+        return {
+            thread: [posted, visited, *([self.offsets[thread]] if thread in self.offsets else [])]
+            for thread, (posted, visited) in self.threads.items()
+        }
 
     def _prune(self) -> None:
         oldest = self.now - self.window_seconds
         kept = {k: v for k, v in self.threads.items() if v[0] >= oldest}
         newest_first = sorted(kept.items(), key=lambda entry: entry[1][0], reverse=True)
         self.threads = dict(newest_first[:MAX_THREADS])
+        self.offsets = {k: v for k, v in self.offsets.items() if k in self.threads}
