@@ -195,8 +195,13 @@ def collect(
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="only this source (repeatable)")
     ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(min=5, help="scheduled mode: a dead collector's sources move after this long"),
+    ] = 90.0,
 ) -> None:
-    """Poll sources: once (`--once`), or on their intervals until Ctrl-C."""
+    """Poll sources: once (`--once`), or on their intervals until Ctrl-C, sharing the
+    sources with every other `veille collect` on the same state store."""
     from services.collector.scheduler import CollectorScheduler
 
     with _context(config) as ctx:
@@ -205,8 +210,14 @@ def collect(
             ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
         )
         if not once:
+            from services.runtime.shared_collector import shared_scheduler
+
+            scheduler = shared_scheduler(ctx, lease_seconds=lease_seconds)
             scheduler.start()
-            console.print("collecting on each source's interval; Ctrl-C stops")
+            console.print(
+                f"collecting {len(scheduler.scheduled_sources())} source(s) on their intervals, "
+                "shared with other collectors; Ctrl-C stops"
+            )
             try:
                 _wait_forever()
             finally:
