@@ -7,6 +7,7 @@ is a stand-in that records every run in a shared file with its owner and times.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -20,7 +21,6 @@ import pytest
 
 from services.store.state.leases import LeaseStore
 from services.store.state.sql import SqlStateStore
-from tests.state.conftest import state_url  # noqa: F401  (the SQLite / PostgreSQL fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [f"src{i}" for i in range(6)]
@@ -57,7 +57,7 @@ def wait_for(condition: object, timeout: float) -> None:
 
 
 @pytest.fixture
-def start_worker(state_url: str, tmp_path: Path) -> Iterator[object]:  # noqa: F811
+def start_worker(state_url: str, tmp_path: Path) -> Iterator[object]:
     SqlStateStore(state_url).close()  # migrate once, before the workers race
     procs: list[subprocess.Popen[str]] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -96,7 +96,7 @@ def start_worker(state_url: str, tmp_path: Path) -> Iterator[object]:  # noqa: F
 def test_two_collectors_split_the_sources_and_survive_a_kill(
     start_worker: object,
     state_url: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     runs_file = tmp_path / "runs.txt"
     first = start_worker("alpha")  # type: ignore[operator]
@@ -120,7 +120,7 @@ def test_two_collectors_split_the_sources_and_survive_a_kill(
         by_source[run[1]].append(run)
     for runs in by_source.values():
         runs.sort(key=lambda r: r[2])
-        for before, after in zip(runs, runs[1:], strict=False):
+        for before, after in itertools.pairwise(runs):
             assert after[2] >= before[3], f"overlapping runs {before} {after}"
 
     # SIGKILL alpha: it releases nothing; beta takes its sources once the leases expire.
