@@ -27,6 +27,7 @@ COMMANDS = [
     ["alerts", "run"],
     ["eval"],
     ["alerts", "backtest"],
+    ["migrate"],
 ]
 
 

@@ -426,6 +426,40 @@ def import_(
         _drain_with_progress(ctx, "analyzing imported mentions")
 
 
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="the Elasticsearch cluster, https://HOST:9200")],
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="the index to copy (default: store.index_url)"),
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    checkpoint: Annotated[
+        Path, typer.Option(help="where the progress is kept, so a re-run resumes")
+    ] = Path("data/migrate-checkpoint.json"),
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+) -> None:
+    """Copy the embedded store into a cluster (resumable), then check counts per day."""
+    from services.cli.migrate_index import MigrationFailed, migrate
+
+    loaded = _load(config)
+    try:
+        migrate(
+            source_url=from_ or loaded.settings.store.index_url,
+            target_url=to,
+            checkpoint=checkpoint,
+            batch_size=batch_size,
+            progress=_progress(),
+            out=out,
+        )
+    except MigrationFailed as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        if checkpoint.exists():
+            console.print(f"re-run the same command to resume from {checkpoint}")
+        _fail(exc)
+
+
 @config_app.command("check")
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Validate the workspace and report every mistake with file, line and field."""
