@@ -28,6 +28,7 @@ COMMANDS = [
     ["eval"],
     ["alerts", "backtest"],
     ["migrate"],
+    ["health"],
 ]
 
 

@@ -460,6 +460,20 @@ def migrate(
         _fail(exc)
 
 
+@app.command()
+def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Check that the state store and the mention index answer (exit 1 when not)."""
+    import json
+
+    from services.runtime.health import store_health
+
+    with _context(config) as ctx:
+        healthy, details = store_health(ctx)
+    out.print_json(json.dumps({"status": "ok" if healthy else "degraded", **details}))
+    if not healthy:
+        raise typer.Exit(1)
+
+
 @config_app.command("check")
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Validate the workspace and report every mistake with file, line and field."""

@@ -192,3 +192,8 @@ def _seconds(ttl: float) -> timedelta:
     if ttl <= 0:
         raise ValueError("a lease's ttl must be positive")
     return timedelta(seconds=ttl)
+
+
+def live_count(leases: LeaseStore, *, prefix: str) -> int:
+    """How many unexpired leases there are under `prefix` (e.g. live collectors)."""
+    return len(leases.live(prefix=prefix))
