@@ -241,11 +241,19 @@ def collect(
 
 
 def _wait_forever() -> None:
+    """Blocks until Ctrl-C or SIGTERM (docker stop, Kubernetes), so callers stop cleanly:
+    a collector then finishes its runs and hands its sources over at once."""
+    import signal
     import threading
     from contextlib import suppress
 
-    with suppress(KeyboardInterrupt):
-        threading.Event().wait()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
