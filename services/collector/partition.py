@@ -24,6 +24,7 @@ logger = logging.getLogger("veille.collector.partition")
 
 SOURCE_PREFIX = "source:"
 MEMBER_PREFIX = "member:collector:"
+PURGE_AFTER_TTLS = 10
 
 
 class SourcePartition:
@@ -80,6 +81,8 @@ class SourcePartition:
                 held |= {_source(n) for n in taken}
             self._held = held
             self._valid_until = started + timedelta(seconds=self.ttl)
+            # Killed collectors leave expired rows behind; long expired, they go.
+            self.leases.purge(older_than=PURGE_AFTER_TTLS * self.ttl)
             return set(held)
 
     def holds(self, name: str) -> bool:

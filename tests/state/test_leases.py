@@ -98,3 +98,13 @@ def test_concurrent_claimers_never_share_a_lease(
     held = [name for got in won.values() for name in got]
     assert len(won) == 4
     assert sorted(held) == names  # each one held by exactly one owner
+
+
+def test_purge_drops_only_long_expired_leases(leases: LeaseStore, clock: FakeClock) -> None:
+    leases.acquire(["member:dead"], owner="dead", ttl=10)
+    clock.advance(50)
+    leases.acquire(["member:alive"], owner="alive", ttl=10)
+    clock.advance(15)  # dead expired 55 s ago, alive 5 s ago
+    assert leases.purge(older_than=30) == 1
+    assert leases.renew(owner="alive", ttl=10, prefix="member:") == ["member:alive"]
+    assert leases.renew(owner="dead", ttl=10, prefix="member:") == []

@@ -123,6 +123,14 @@ def release(conn: Connection, *, owner: str, names: Sequence[str] | None = None)
     conn.execute(stmt)
 
 
+def purge(conn: Connection, *, expired_before: datetime) -> int:
+    """Deletes leases expired before `expired_before` (left by killed processes, or on
+    deleted sources); returns how many. An expired lease is free anyway: this only
+    keeps the table small."""
+    lt = leases
+    return conn.execute(sa.delete(lt).where(lt.c.expires_at < expired_before)).rowcount or 0
+
+
 def live(conn: Connection, *, prefix: str, now: datetime) -> dict[str, str]:
     """Unexpired leases under `prefix`: name -> owner."""
     lt = leases
@@ -170,6 +178,11 @@ class LeaseStore:
         """See `release()`."""
         with self._errors(), write_transaction(self._engine) as conn:
             release(conn, owner=owner, names=names)
+
+    def purge(self, *, older_than: float) -> int:
+        """Deletes the leases expired for more than `older_than` seconds; see `purge()`."""
+        with self._errors(), write_transaction(self._engine) as conn:
+            return purge(conn, expired_before=self._clock() - timedelta(seconds=older_than))
 
     def live(self, *, prefix: str) -> dict[str, str]:
         """See `live()`."""
