@@ -39,6 +39,11 @@ def migrate(
     shown_source, shown_target = display_url(source_url), display_url(target_url)
     if shown_source == shown_target:
         raise MigrationFailed("--to names the index being copied: give another one")
+    if source_url.startswith("embedded:"):
+        # Opening a missing embedded index would create an empty one: say so instead.
+        path = Path(source_url.removeprefix("embedded:").removeprefix("//") or "data/index")
+        if not path.is_dir():
+            raise MigrationFailed(f"no embedded index at {path} (--from embedded:PATH)")
     source = open_index(source_url)
     try:
         target = open_index(target_url)

@@ -163,3 +163,15 @@ def test_cli_refuses_copying_an_index_onto_itself(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "--to names the index being copied" in result.stderr
+
+
+def test_cli_refuses_a_missing_embedded_index_without_creating_one(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path / "ws", sources=[])
+    missing = tmp_path / "no-such-index"
+    result = veille(
+        "migrate", "--to", "http://127.0.0.1:1", "--from", f"embedded:{missing}",
+        "--config", str(config), env={},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"no embedded index at {missing}" in result.stderr
+    assert not missing.exists()
