@@ -443,14 +443,16 @@ def migrate(
     ] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     checkpoint: Annotated[
-        Path, typer.Option(help="where the progress is kept, so a re-run resumes")
-    ] = Path("data/migrate-checkpoint.json"),
+        Path | None,
+        typer.Option(help="where progress is kept for a re-run to resume [DATA_DIR/migrate.json]"),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
 ) -> None:
     """Copy the embedded store into a cluster (resumable), then check counts per day."""
     from services.cli.migrate_index import MigrationFailed, migrate
 
     loaded = _load(config)
+    checkpoint = checkpoint or Path(loaded.settings.data_dir) / "migrate.json"
     try:
         migrate(
             source_url=from_ or loaded.settings.store.index_url,
