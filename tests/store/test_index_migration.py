@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -175,3 +177,39 @@ def test_cli_refuses_a_missing_embedded_index_without_creating_one(tmp_path: Pat
     assert result.returncode == 1
     assert f"no embedded index at {missing}" in result.stderr
     assert not missing.exists()
+
+
+def test_cli_killed_midway_resumes_where_it_stopped(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    source.close()
+    config = write_workspace(tmp_path / "ws", sources=[])
+    checkpoint = tmp_path / "cp.json"
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    args = [
+        sys.executable, "-m", "services.cli", "migrate", "--to", es_settings.url,
+        "--from", f"embedded:{tmp_path / 'index'}", "--config", str(config),
+        "--checkpoint", str(checkpoint), "--batch-size", "10",
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        args,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGKILL)  # no chance to clean up
+    finally:
+        run.wait(30)
+    copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
+    assert 0 < copied < MENTIONS, "the run was not interrupted midway"
+
+    resumed = veille(*args[3:], env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({copied} mentions copied before" in resumed.stdout
+    assert "MISMATCH" not in resumed.stdout
+    assert f"{MENTIONS} mentions in the source, {MENTIONS} in the target" in resumed.stdout
