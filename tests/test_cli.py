@@ -27,6 +27,8 @@ COMMANDS = [
     ["alerts", "run"],
     ["eval"],
     ["alerts", "backtest"],
+    ["migrate"],
+    ["health"],
 ]
 
 

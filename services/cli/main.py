@@ -195,8 +195,13 @@ def collect(
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="only this source (repeatable)")
     ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(min=5, help="scheduled mode: a dead collector's sources move after this long"),
+    ] = 90.0,
 ) -> None:
-    """Poll sources: once (`--once`), or on their intervals until Ctrl-C."""
+    """Poll sources: once (`--once`), or on their intervals until Ctrl-C, sharing the
+    sources with every other `veille collect` on the same state store."""
     from services.collector.scheduler import CollectorScheduler
 
     with _context(config) as ctx:
@@ -205,8 +210,14 @@ def collect(
             ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
         )
         if not once:
+            from services.runtime.shared_collector import shared_scheduler
+
+            scheduler = shared_scheduler(ctx, lease_seconds=lease_seconds)
             scheduler.start()
-            console.print("collecting on each source's interval; Ctrl-C stops")
+            console.print(
+                f"collecting {len(scheduler.scheduled_sources())} source(s) on their intervals, "
+                "shared with other collectors; Ctrl-C stops"
+            )
             try:
                 _wait_forever()
             finally:
@@ -230,11 +241,19 @@ def collect(
 
 
 def _wait_forever() -> None:
+    """Blocks until Ctrl-C or SIGTERM (docker stop, Kubernetes), so callers stop cleanly:
+    a collector then finishes its runs and hands its sources over at once."""
+    import signal
     import threading
     from contextlib import suppress
 
-    with suppress(KeyboardInterrupt):
-        threading.Event().wait()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
@@ -413,6 +432,56 @@ def import_(
             f"{report.skipped} skipped"
         )
         _drain_with_progress(ctx, "analyzing imported mentions")
+
+
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="the Elasticsearch cluster, https://HOST:9200")],
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="the index to copy (default: store.index_url)"),
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="where progress is kept for a re-run to resume [DATA_DIR/migrate.json]"),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+) -> None:
+    """Copy the embedded store into a cluster (resumable), then check counts per day."""
+    from services.cli.migrate_index import MigrationFailed, migrate
+
+    loaded = _load(config)
+    checkpoint = checkpoint or Path(loaded.settings.data_dir) / "migrate.json"
+    try:
+        migrate(
+            source_url=from_ or loaded.settings.store.index_url,
+            target_url=to,
+            checkpoint=checkpoint,
+            batch_size=batch_size,
+            progress=_progress(),
+            out=out,
+        )
+    except MigrationFailed as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        if checkpoint.exists():
+            console.print(f"re-run the same command to resume from {checkpoint}")
+        _fail(exc)
+
+
+@app.command()
+def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Check that the state store and the mention index answer (exit 1 when not)."""
+    import json
+
+    from services.runtime.health import store_health
+
+    with _context(config) as ctx:
+        healthy, details = store_health(ctx)
+    out.print_json(json.dumps({"status": "ok" if healthy else "degraded", **details}))
+    if not healthy:
+        raise typer.Exit(1)
 
 
 @config_app.command("check")

@@ -4,6 +4,13 @@ One APScheduler interval job per source, first run at once. A source never overl
 itself: the job allows one instance, and a per-source lock also keeps `run_once`
 (the `veille collect --once` path) and a scheduled run of the same source apart.
 Runs missed while the process was asleep or stalled coalesce into one.
+
+With a `SourcePartition` (several collectors sharing one state store), the scheduler
+keeps jobs only for the sources whose lease it holds, re-syncs the leases every
+heartbeat on an executor of its own (long collections cannot starve it), checks the
+lease again before each run, and lets go of every lease on shutdown. A source taken
+over from another collector first runs one interval after that collector's last run.
+Without a partition (`veille up`, one process) every enabled source is scheduled.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor as FuturesPool
 from concurrent.futures import as_completed
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -26,12 +34,18 @@ from services.collector.runner import CollectorState
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
+from services.store.state.engine import StateStoreError
+
+if TYPE_CHECKING:
+    from services.collector.partition import SourcePartition
 
 logger = logging.getLogger("veille.collector")
 
 Collect = Callable[..., CollectionRun]
 Progress = Callable[[Source, CollectionRun], None]
+LastRun = Callable[[str], datetime | None]
 _JOB_PREFIX = "collect:"
+_LEASES_JOB = "leases"
 
 
 class CollectorScheduler:
@@ -45,21 +59,30 @@ class CollectorScheduler:
         sources_provider: Callable[[], list[Source]],
         collect: Collect | None = None,
         minute_seconds: float = 60.0,
+        partition: SourcePartition | None = None,
+        last_run: LastRun | None = None,
     ) -> None:
         """`collect` and `minute_seconds` (the length of an interval minute) exist for
-        tests; production code leaves them alone."""
+        tests; production code leaves them alone. `partition` shares the sources with
+        other collectors; `last_run` (a source's last run time) delays a taken-over
+        source's first run to when its previous owner would have run it next."""
         self._state = state
         self._settings = settings
         self._sources_provider = sources_provider
         self._collect: Collect = collect or SourceCollector()
         self._minute = minute_seconds
+        self._partition = partition
+        self._last_run = last_run
         self._sources: dict[str, Source] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # protects _sources and _locks
         self._refresh_lock = threading.Lock()
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(settings.max_concurrent_sources)},
+            executors={
+                "default": ThreadPoolExecutor(settings.max_concurrent_sources),
+                _LEASES_JOB: ThreadPoolExecutor(1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
@@ -74,6 +97,14 @@ class CollectorScheduler:
     def start(self) -> None:
         """Schedules every enabled source (each runs at once) and starts the scheduler."""
         self._scheduler.start()
+        if self._partition is not None:
+            self._scheduler.add_job(
+                self.refresh,
+                trigger=IntervalTrigger(seconds=self._partition.heartbeat_seconds, timezone=UTC),
+                id=_LEASES_JOB,
+                name="renew source leases",
+                executor=_LEASES_JOB,
+            )
         self.refresh()
         logger.info("collector scheduler started with %d sources", len(self._sources))
 
@@ -82,6 +113,11 @@ class CollectorScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
             logger.info("collector scheduler stopped")
+        if self._partition is not None:
+            try:
+                self._partition.release_all()
+            except StateStoreError as error:  # they expire on their own
+                logger.warning("could not release the source leases: %s", error)
 
     # -- jobs -----------------------------------------------------------------------
 
@@ -89,6 +125,14 @@ class CollectorScheduler:
         """Re-reads the sources: adds, removes and reschedules jobs to match."""
         with self._refresh_lock:
             wanted = {s.name: s for s in self._sources_provider() if s.enabled}
+            if self._partition is not None:
+                try:
+                    held = self._partition.sync(wanted, busy=self._busy())
+                except StateStoreError as error:
+                    # Keep the jobs: each run checks its lease, which runs out on its own.
+                    logger.warning("could not renew the source leases: %s", error)
+                    return
+                wanted = {name: s for name, s in wanted.items() if name in held}
             with self._guard:
                 previous = dict(self._sources)
                 self._sources = wanted
@@ -107,7 +151,7 @@ class CollectorScheduler:
                         args=[name],
                         id=_job_id(name),
                         name=f"collect {name}",
-                        next_run_time=datetime.now(UTC),
+                        next_run_time=self._first_run(source),
                         misfire_grace_time=self._grace(source),
                         replace_existing=True,
                     )
@@ -185,6 +229,9 @@ class CollectorScheduler:
             source = self._sources.get(name)
         if source is None:
             return  # removed since the job fired
+        if self._partition is not None and not self._partition.holds(name):
+            logger.info("skipped %s: its lease is not held", name, extra={"source": name})
+            return
         if self._run_locked(source, blocking=False) is None:
             logger.info(
                 "skipped %s: its previous collection is still running",
@@ -215,6 +262,24 @@ class CollectorScheduler:
             )
         finally:
             lock.release()
+
+    def _busy(self) -> list[str]:
+        """Sources being collected right now."""
+        with self._guard:
+            return [name for name, lock in self._locks.items() if lock.locked()]
+
+    def _first_run(self, source: Source) -> datetime:
+        now = datetime.now(UTC)
+        if self._partition is None or self._last_run is None:
+            return now
+        try:
+            last = self._last_run(source.name)
+        except Exception:  # a status that cannot be read must not stop the schedule
+            logger.exception("could not read the last run of %s", source.name)
+            return now
+        if last is None:
+            return now
+        return max(now, last + timedelta(seconds=source.interval_minutes * self._minute))
 
     def _trigger(self, source: Source) -> IntervalTrigger:
         return IntervalTrigger(

@@ -1,4 +1,8 @@
-"""Runs the alert rules and delivers due alerts, in a loop (`veille up`, `veille alerts run`)."""
+"""Runs the alert rules and delivers due alerts, in a loop (`veille up`, `veille alerts run`).
+
+Any number of loops may run against one state store: only the holder of the evaluator
+lease (`evaluator_lease.py`) evaluates rules; every loop delivers the outbox.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,18 @@ from services.alerting.channels import make_notifier
 from services.alerting.evaluator import Evaluator, message_from_event
 from services.alerting.outbox import OutboxWorker, notifiers_by_channel
 from services.runtime.context import ServiceContext
+from services.runtime.evaluator_lease import EvaluatorLease
 
 log = logging.getLogger("veille.alerting")
 
 
-def run_alerts_once(ctx: ServiceContext) -> None:
-    """One pass: evaluate every rule, then deliver whatever is due in the outbox."""
+def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None) -> None:
+    """One pass: evaluate every rule (when `lease` is None or held), then deliver
+    whatever is due in the outbox."""
     settings = ctx.settings.alerting
     evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base)
-    evaluator.run_once()
+    if lease is None or lease.acquire():
+        evaluator.run_once()
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)
     )
@@ -31,15 +38,19 @@ class AlertLoop(threading.Thread):
         super().__init__(name="veille-alerts", daemon=True)
         self.ctx = ctx
         self._stop_event = threading.Event()
+        interval = ctx.settings.alerting.evaluate_every_seconds
+        # Three missed passes (plus a minute of slack) before another process takes over.
+        self.lease = EvaluatorLease(ctx.leases, ttl=3 * interval + 60)
 
     def run(self) -> None:
         interval = self.ctx.settings.alerting.evaluate_every_seconds
         while not self._stop_event.is_set():
             try:
-                run_alerts_once(self.ctx)
+                run_alerts_once(self.ctx, lease=self.lease)
             except Exception:
                 log.exception("alert evaluation failed; trying again in %.0f s", interval)
             self._stop_event.wait(interval)
+        self.lease.release()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finishes the current pass and stops."""

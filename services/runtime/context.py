@@ -20,6 +20,7 @@ from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
     from services.analyzer.pipeline import Analyzer
+    from services.store.state.leases import LeaseStore
 
 log = logging.getLogger("veille.runtime")
 
@@ -41,6 +42,14 @@ class ServiceContext:
         from services.store.state import open_state
 
         return open_state(self.settings.store.state_url)
+
+    @cached_property
+    def leases(self) -> LeaseStore:
+        """Leases on work shared with other processes (opened after `state`, which migrates)."""
+        from services.store.state.leases import LeaseStore
+
+        _ = self.state
+        return LeaseStore(self.settings.store.state_url)
 
     @cached_property
     def index(self) -> MentionIndex:
@@ -85,7 +94,7 @@ class ServiceContext:
             if self._closed:
                 return
             self._closed = True
-        for name in ("index", "state"):
+        for name in ("index", "leases", "state"):
             part = self.__dict__.get(name)
             if part is not None:
                 part.close()

@@ -12,6 +12,7 @@ from services.core.models import Source
 from services.core.settings import CollectorSettings
 from tests.collector.fake_state import FakeStateStore
 from tests.httpserver import HTTPTestServer
+from tests.state.conftest import state_url as state_url  # SQLite, or PostgreSQL when set
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 

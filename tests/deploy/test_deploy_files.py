@@ -14,8 +14,14 @@ import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES = {"elasticsearch", "kibana", "postgres", "api", "collector", "analyzer"}
-VEILLE = {"api", "collector", "analyzer"}
+SERVICES = {"elasticsearch", "kibana", "postgres", "api", "collector", "analyzer", "alerts"}
+VEILLE = {"api", "collector", "analyzer", "alerts"}
+ROLE_COMMANDS = {
+    "api": ["veille", "api"],
+    "collector": ["veille", "collect"],
+    "analyzer": ["veille", "analyze", "--follow"],
+    "alerts": ["veille", "alerts", "run"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +106,13 @@ def test_dockerfile_installs_the_elasticsearch_extra() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"pip install .*\[elasticsearch,postgres\]", dockerfile)
     assert "USER " in dockerfile
+
+
+def test_each_veille_role_runs_its_own_command(compose: dict[str, Any]) -> None:
+    for name, command in ROLE_COMMANDS.items():
+        service = _service(compose, name)
+        assert service["command"][: len(command)] == command, name
+    api_check = " ".join(_service(compose, "api")["healthcheck"]["test"])
+    assert "/api/v1/health" in api_check  # the API's real health route
+    for name in VEILLE - {"api"}:
+        assert _service(compose, name)["healthcheck"]["test"] == ["CMD", "veille", "health"]

@@ -30,6 +30,7 @@ TABLES = {
     "competitors",
     "cursors",
     "inbox",
+    "leases",
     "source_stats",
     "sources",
 }

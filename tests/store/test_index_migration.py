@@ -1,0 +1,215 @@
+"""`veille migrate`: embedded store -> Elasticsearch, resumable and verified per day.
+
+Runs against the noida-db emulator (or ELASTICSEARCH_URL when set), so results here are
+emulator results unless a cluster is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from services.core.models import Mention
+from services.store.contracts import MentionFilter
+from services.store.elastic import EsIndex, EsSettings
+from services.store.embedded.index import EmbeddedIndex
+from services.store.index_copy import CopyError, copy_index, mismatches, verify_days
+from tests.e2e.service import write_workspace
+from tests.factories import BASE_TIME, make_mention
+from tests.store.conftest import ElasticEndpoint
+
+pytestmark = pytest.mark.elasticsearch
+REPO = Path(__file__).resolve().parents[2]
+MENTIONS = 230  # every 31 minutes from Nov 1, 12:00: six UTC days
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Iterator[EmbeddedIndex]:
+    index = EmbeddedIndex(str(tmp_path / "index"), lock_timeout=10.0, writer_idle_seconds=0.2)
+    index.upsert(
+        [
+            make_mention(id=f"mig{n:04d}", published_at=BASE_TIME + timedelta(minutes=31 * n))
+            for n in range(MENTIONS)
+        ]
+    )
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def es_settings(elastic_endpoint: ElasticEndpoint, tmp_path: Path) -> Iterator[EsSettings]:
+    base = EsSettings.from_env(elastic_endpoint.url) if not elastic_endpoint.emulator else None
+    settings = EsSettings(
+        url=elastic_endpoint.url if base is None else base.url,
+        index_prefix=f"veille-mig-{uuid.uuid4().hex[:10]}",
+        api_key=base.api_key if base else None,
+        username=base.username if base else None,
+        password=base.password if base else None,
+        dead_letter_path=str(tmp_path / "dead-letter.jsonl"),
+    )
+    yield settings
+    index = EsIndex(settings)
+    try:
+        index.drop()
+    finally:
+        index.close()
+
+
+class FailingAfter(EsIndex):
+    """A real emulator-backed index whose upsert fails after `ok` batches: a fake outage
+    (a cluster cannot be made to fail on cue here), to interrupt a copy midway."""
+
+    ok = 2
+
+    def upsert(self, mentions: Sequence[Mention], *, dead_letter_path: str | None = None) -> int:
+        if self.ok == 0:
+            raise ConnectionError("simulated outage")
+        self.ok -= 1
+        return super().upsert(mentions, dead_letter_path=dead_letter_path)
+
+
+def test_an_interrupted_copy_resumes_and_verifies(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "checkpoint.json"
+    urls = {"source_url": "embedded:src", "target_url": es_settings.url}
+    flaky = FailingAfter(es_settings, refresh=False)
+    try:
+        with pytest.raises(CopyError, match="simulated outage"):
+            copy_index(source, flaky, checkpoint=checkpoint, batch_size=50, **urls)
+    finally:
+        flaky.close()
+    saved = json.loads(checkpoint.read_text(encoding="utf-8"))
+    assert saved["copied"] == 100  # two whole batches
+
+    target = EsIndex(es_settings, refresh=False)
+    try:
+        done: list[int] = []
+        result = copy_index(
+            source, target, checkpoint=checkpoint, batch_size=50, progress=done.append, **urls
+        )
+        # It went on from the 100th mention (re-copying only that instant), not from zero.
+        assert result.resumed_from is not None
+        assert result.copied == MENTIONS - 99
+        assert sum(done) == result.copied
+        assert target.count(MentionFilter()) == MENTIONS
+        days = verify_days(source, target)
+        assert len(days) == 6 and mismatches(days) == []
+        assert sum(d.target for d in days) == MENTIONS
+    finally:
+        target.close()
+
+
+def veille(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+    )
+
+
+def test_cli_migrates_prints_the_table_and_fails_on_a_mismatch(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    source.close()  # the command opens it itself
+    config = write_workspace(tmp_path / "ws", sources=[])
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    for name in ("ELASTICSEARCH_API_KEY", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    args = [
+        "migrate", "--to", es_settings.url, "--from", f"embedded:{tmp_path / 'index'}",
+        "--config", str(config), "--checkpoint", str(tmp_path / "cp.json"), "--batch-size", "64",
+    ]  # fmt: skip
+    first = veille(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "copied 230 mentions" in first.stdout
+    assert "mentions per day" in first.stdout and "MISMATCH" not in first.stdout
+    assert (
+        "2026-11-01" in first.stdout and "6 days, 230 mentions in the source, 230" in first.stdout
+    )
+
+    target = EsIndex(es_settings)
+    try:
+        assert target.delete(["mig0000"]) == 1  # the target loses a mention of day one
+    finally:
+        target.close()
+    second = veille(*args, env=env)
+    assert second.returncode == 1
+    assert "resuming from" in second.stdout
+    assert "MISMATCH" in second.stdout
+    assert "1 day(s) differ (first: 2026-11-01, 24 in the source, 23 in the target)" in (
+        second.stderr
+    )
+    assert "Traceback" not in second.stderr
+
+
+def test_cli_refuses_copying_an_index_onto_itself(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path / "ws", sources=[])
+    result = veille(
+        "migrate", "--to", "embedded:x", "--from", "embedded:x", "--config", str(config), env={}
+    )
+    assert result.returncode == 1
+    assert "--to names the index being copied" in result.stderr
+
+
+def test_cli_refuses_a_missing_embedded_index_without_creating_one(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path / "ws", sources=[])
+    missing = tmp_path / "no-such-index"
+    result = veille(
+        "migrate", "--to", "http://127.0.0.1:1", "--from", f"embedded:{missing}",
+        "--config", str(config), env={},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"no embedded index at {missing}" in result.stderr
+    assert not missing.exists()
+
+
+def test_cli_killed_midway_resumes_where_it_stopped(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    source.close()
+    config = write_workspace(tmp_path / "ws", sources=[])
+    checkpoint = tmp_path / "cp.json"
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    args = [
+        sys.executable, "-m", "services.cli", "migrate", "--to", es_settings.url,
+        "--from", f"embedded:{tmp_path / 'index'}", "--config", str(config),
+        "--checkpoint", str(checkpoint), "--batch-size", "10",
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        args,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGKILL)  # no chance to clean up
+    finally:
+        run.wait(30)
+    copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
+    assert 0 < copied < MENTIONS, "the run was not interrupted midway"
+
+    resumed = veille(*args[3:], env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({copied} mentions copied before" in resumed.stdout
+    assert "MISMATCH" not in resumed.stdout
+    assert f"{MENTIONS} mentions in the source, {MENTIONS} in the target" in resumed.stdout
