@@ -80,6 +80,13 @@ class AlertingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evaluate_every_seconds: float = Field(default=30.0, ge=5.0, le=3600.0)
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        ge=5.0,
+        le=3600.0,
+        description="how long a worker holds a delivery; a send still unrecorded after "
+        "this is in doubt (its worker crashed): keep it above the send time-outs (30 s)",
+    )
     link_base: str | None = Field(
         default=None, description="public base URL of the API, so alerts link to the mentions"
     )

@@ -21,7 +21,12 @@ def run_alerts_once(ctx: ServiceContext) -> None:
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)
     )
-    OutboxWorker(ctx.state, build_message=message_from_event).deliver_due(notifiers)
+    worker = OutboxWorker(
+        ctx.state,
+        build_message=message_from_event,
+        lease_seconds=settings.delivery_lease_seconds,
+    )
+    worker.deliver_due(notifiers)
 
 
 class AlertLoop(threading.Thread):

@@ -118,8 +118,18 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
         channels=[],
     )
     assert first is not None and second is not None
-    (claimed, _) = ctx.state.claim_deliveries(limit=2)
-    ctx.state.mark_delivery_sent(claimed.delivery_id)
+    (claimed, in_doubt) = ctx.state.claim_deliveries(limit=2, lease_seconds=5)
+    assert ctx.state.begin_delivery(
+        claimed.delivery_id, attempt_id=claimed.attempt_id, lease_seconds=5
+    )
+    ctx.state.mark_delivery_sent(claimed.delivery_id, attempt_id=claimed.attempt_id)
+    # The second one's worker "dies" mid-send; the next one parks it as unknown.
+    assert ctx.state.begin_delivery(
+        in_doubt.delivery_id, attempt_id=in_doubt.attempt_id, lease_seconds=5
+    )
+    ctx.state.mark_delivery_unknown(
+        in_doubt.delivery_id, note="in doubt", attempt_id=in_doubt.attempt_id
+    )
 
     page = client.get(EVENTS).json()
     assert [e["id"] for e in page["events"]] == [second, first]
@@ -127,8 +137,11 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert event["numbers"] == {"observed": 40, "expected": 2.5}
     assert [(d["channel"], d["status"], d["attempts"]) for d in event["deliveries"]] == [
         ("email:ALERT_EMAIL_TEAM", "sent", 1),
-        ("slack:SLACK_WEBHOOK_MARKETING", "pending", 1),
+        ("slack:SLACK_WEBHOOK_MARKETING", "unknown", 1),
     ]
+    unknown = event["deliveries"][1]
+    assert "may or may not have arrived" in unknown["note"]
+    assert unknown["last_error"] == "in doubt"
     assert [e["id"] for e in client.get(EVENTS, params={"rule": "other"}).json()["events"]] == [
         second
     ]

@@ -58,6 +58,10 @@ class Notifier(Protocol):
     """Delivers alert messages to one channel."""
 
     channel: str
+    #: True when a re-send after a crash carries the same idempotency key in a form the
+    #: receiver can drop duplicates by (webhook header, email Message-ID); False (Slack)
+    #: parks an in-doubt delivery as `unknown` instead of risking a duplicate.
+    safe_to_resend: bool
 
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """Delivers the message once; raises DeliveryError when it could not."""

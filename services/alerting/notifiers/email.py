@@ -44,6 +44,7 @@ class EmailNotifier:
     """Sends alert emails through one SMTP server."""
 
     channel = "email"
+    safe_to_resend = True  # same Message-ID on every attempt
 
     def __init__(
         self,

@@ -79,6 +79,7 @@ class SlackNotifier:
     """Posts alerts to the Slack incoming webhook whose URL is the secret `webhook_secret`."""
 
     channel = "slack"
+    safe_to_resend = False  # an incoming webhook cannot drop a duplicate
 
     def __init__(
         self,

@@ -45,6 +45,7 @@ class WebhookNotifier:
     """POSTs the alert as signed JSON to one URL."""
 
     channel = "webhook"
+    safe_to_resend = True  # same Idempotency-Key on every attempt
 
     def __init__(
         self,

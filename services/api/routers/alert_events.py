@@ -14,10 +14,23 @@ from services.store.state.contract import AlertEventRecord
 router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[AuthDep])
 
 
+#: What each delivery status means, shown with it so nobody has to look it up.
+STATUS_NOTES = {
+    "pending": "waiting to be sent (or retried at next_attempt_at)",
+    "sending": "being sent now; if this lasts, the worker stopped mid-send and the next "
+    "worker will resolve it",
+    "sent": "the channel accepted it",
+    "failed": "given up: see last_error",
+    "unknown": "the worker stopped between sending and recording it; this channel cannot "
+    "drop duplicates, so it was not sent again: it may or may not have arrived",
+}
+
+
 class Delivery(BaseModel):
     channel: str  # "slack:SLACK_WEBHOOK_X": the type and the NAME of its secret
-    status: str  # pending | sent | failed
-    attempts: int
+    status: str  # pending | sending | sent | failed | unknown
+    note: str  # what the status means
+    attempts: int  # network attempts made
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
@@ -50,6 +63,7 @@ def _event(record: AlertEventRecord) -> AlertEvent:
             Delivery(
                 channel=d.channel,
                 status=d.status,
+                note=STATUS_NOTES.get(d.status, ""),
                 attempts=d.attempts,
                 next_attempt_at=d.next_attempt_at,
                 sent_at=d.sent_at,
