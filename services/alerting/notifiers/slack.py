@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
-from services.alerting.notifiers.message import Language, build_slack_payload, check_language
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.notifiers.slack_message import build_slack_payload
 from services.alerting.notifiers.webhook import DEFAULT_TIMEOUT, encode_json, guard_for, post
+from services.alerting.notifiers.wording import Language, check_language
 
 log = logging.getLogger(__name__)
 

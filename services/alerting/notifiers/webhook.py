@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
-from services.alerting.notifiers.message import build_webhook_body
 from services.alerting.notifiers.secrets import resolve_secret
 from services.alerting.notifiers.signing import signature_headers
+from services.alerting.notifiers.webhook_body import build_webhook_body
 from services.collector.fetching import AddressGuard, FetchError, GuardedTransport, RefusedError
 
 log = logging.getLogger(__name__)

@@ -8,18 +8,16 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.alerting.notifiers.message import (
+from services.alerting.notifiers.email_message import (
     CHART_CID,
     build_email,
-    build_slack_payload,
-    build_webhook_body,
     email_html,
     email_subject,
     email_text,
-    format_number,
-    format_window,
-    sparkline,
 )
+from services.alerting.notifiers.slack_message import build_slack_payload
+from services.alerting.notifiers.webhook_body import build_webhook_body
+from services.alerting.notifiers.wording import format_number, format_window, sparkline
 from tests.alerting.notifiers import make_message
 
 NNBSP = "\u202f"
@@ -233,8 +231,6 @@ def test_new_mentions_are_counted_not_compared() -> None:
 
 
 def test_a_digest_counts_alerts_in_both_languages() -> None:
-    from services.alerting.notifiers.message import email_subject, email_text
-
     digest = make_message(kind="digest", observed=3, expected=0, score=None)
     assert "Résumé des alertes" in email_subject(digest, language="fr")
     assert "3 alertes" in email_text(digest, language="fr")
