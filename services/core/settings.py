@@ -115,6 +115,11 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     require_api_key: bool = True
+    public_url: str | None = Field(
+        default=None,
+        description="base URL the outside world (Slack, mail readers) reaches this API at, "
+        "e.g. https://veille.example.org; alert charts in Slack need it",
+    )
     cors_origins: list[str] = Field(default_factory=list)
 
 

@@ -16,14 +16,17 @@ log = logging.getLogger("veille.alerting")
 def run_alerts_once(ctx: ServiceContext) -> None:
     """One pass: evaluate every rule, then deliver whatever is due in the outbox."""
     settings = ctx.settings.alerting
-    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base)
+    public_url = ctx.settings.api.public_url
+    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base or public_url)
     evaluator.run_once()
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)
     )
     worker = OutboxWorker(
         ctx.state,
-        build_message=message_from_event,
+        build_message=lambda event, channel: message_from_event(
+            event, channel, public_url=public_url
+        ),
         lease_seconds=settings.delivery_lease_seconds,
     )
     worker.deliver_due(notifiers)

@@ -153,6 +153,45 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert client.get(f"{EVENTS}/99999").status_code == 404
 
 
+def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
+    ctx: ServiceContext,
+) -> None:
+    def record(key: str, series: list[list[Any]]) -> tuple[int, str]:
+        event_id = ctx.state.record_alert_event(
+            rule_name="veloria-spike",
+            kind="volume_spike",
+            status="firing",
+            dedupe_key=key,
+            numbers={"observed": 40, "expected": 2.5, "series": series},
+            channels=["slack:SLACK_WEBHOOK_MARKETING"],
+        )
+        assert event_id is not None
+        token = ctx.state.get_alert_event(event_id).chart_token
+        assert token is not None
+        return event_id, token
+
+    rising = [["2026-11-01T08:00:00+00:00", 2, 2], ["2026-11-01T09:00:00+00:00", 40, 40]]
+    event_id, token = record("a", rising)
+    flat_id, flat_token = record("b", rising[:1])
+    with TestClient(build_app(ctx)) as anonymous:  # Slack has no API key
+        chart = anonymous.get(f"{EVENTS}/{event_id}/chart.png", params={"token": token})
+        assert chart.status_code == 200
+        assert chart.headers["content-type"] == "image/png"
+        assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
+        assert "max-age" in chart.headers["cache-control"]
+        for path, params in (
+            (f"{EVENTS}/{event_id}/chart.png", {"token": token[:-1] + "x"}),
+            (f"{EVENTS}/{event_id + 99}/chart.png", {"token": token}),
+            (f"{EVENTS}/{flat_id}/chart.png", {"token": flat_token}),
+        ):
+            refused = anonymous.get(path, params=params)
+            assert refused.status_code == 404, path
+            assert refused.json()["title"] == "Chart not found"
+        assert anonymous.get(f"{EVENTS}/{event_id}/chart.png").status_code == 422
+        # the token is a capability for the chart only: the event itself still needs a key
+        assert anonymous.get(f"{EVENTS}/{event_id}", params={"token": token}).status_code == 401
+
+
 def test_alerting_endpoints_need_a_key(ctx: ServiceContext) -> None:
     with TestClient(build_app(ctx)) as anonymous:
         assert anonymous.get(RULES).status_code == 401

@@ -33,6 +33,7 @@ class AlertMessage:
     top_topics: list[tuple[str, int]]
     link: str | None  # to the mentions in the API/dashboard
     series: list[tuple[datetime, float]]  # recent buckets for the chart
+    chart_url: str | None = None  # a public URL of the chart PNG (Slack fetches it)
 
 
 class DeliveryError(Exception):

@@ -63,6 +63,14 @@ def build_slack_payload(message: AlertMessage, *, language: Language = "en") -> 
                 "text": {"type": "mrkdwn", "text": f"*{text('trend', language)}*  `{spark}`"},
             }
         )
+    if message.chart_url:  # Slack fetches it; see services/alerting/chart_link.py
+        blocks.append(
+            {
+                "type": "image",
+                "image_url": message.chart_url,
+                "alt_text": text("chart_alt", language),
+            }
+        )
     if message.top_mentions:
         blocks.append({"type": "divider"})
         blocks.append(

@@ -20,6 +20,7 @@ visibility. Events and deliveries are the outbox:
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -86,6 +87,8 @@ alert_events = sa.Table(
     sa.Column("dedupe_key", sa.String(200), nullable=False),
     sa.Column("numbers", json_type(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # The unguessable part of the chart image URL (Slack fetches images without a key).
+    sa.Column("chart_token", sa.String(64), nullable=True),
     sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
     sa.UniqueConstraint(
         "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
@@ -222,6 +225,7 @@ def record_event(
             dedupe_key=dedupe_key,
             numbers=numbers,
             created_at=now,
+            chart_token=secrets.token_urlsafe(24),
         )
         .on_conflict_do_nothing(index_elements=[e.c.rule_name, e.c.status, e.c.dedupe_key])
         .returning(e.c.id)
@@ -284,6 +288,7 @@ def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
         numbers=dict(row.numbers),
         created_at=row.created_at,
         deliveries=deliveries,
+        chart_token=row.chart_token,
     )
 
 
@@ -349,6 +354,7 @@ def claim_due(
             e.c.dedupe_key,
             e.c.numbers,
             e.c.created_at,
+            e.c.chart_token,
         )
         .join(e, e.c.id == d.c.event_id)
         .where(d.c.id.in_(ids))
@@ -368,6 +374,7 @@ def claim_due(
                 numbers=dict(row.numbers),
                 created_at=row.created_at,
                 deliveries=[],
+                chart_token=row.chart_token,
             ),
             attempt_id=tokens[row.delivery_id],
             in_doubt=row.delivery_status == "sending",

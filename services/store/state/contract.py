@@ -97,6 +97,7 @@ class AlertEventRecord:
     numbers: dict[str, Any]
     created_at: datetime
     deliveries: list[DeliveryRecord]
+    chart_token: str | None = None  # unguessable; in the public chart URL, never listed
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,20 @@ def test_slack_payload_without_optional_parts() -> None:
     assert kinds == ["header", "section", "section"]
 
 
+def test_slack_payload_shows_the_chart_image_only_with_a_public_url() -> None:
+    assert "image" not in [b["type"] for b in build_slack_payload(make_message())["blocks"]]
+    url = "https://veille.example.org/api/v1/alerts/events/7/chart.png?token=abc"
+    payload = build_slack_payload(make_message(chart_url=url), language="fr")
+    (image,) = [b for b in payload["blocks"] if b["type"] == "image"]
+    assert image == {
+        "type": "image",
+        "image_url": url,
+        "alt_text": "Graphique des dernières périodes",
+    }
+    kinds = [b["type"] for b in payload["blocks"]]
+    assert kinds.index("image") == kinds.index("section", 3) + 1  # right after the trend
+
+
 def test_webhook_body_has_every_field_in_json() -> None:
     message = make_message(score=None, observed=float("nan"))
     body = build_webhook_body(message, idempotency_key="evt-1:webhook")
