@@ -21,6 +21,11 @@ channel, because exactly-once across a crash needs the receiver's help:
 - any other (Slack: an incoming webhook cannot dedupe) is parked as `unknown` and not
   sent again: at most once, and `GET /api/v1/alerts/events` says so with a note, so a
   person can check the channel.
+
+The same doubt arises without a crash when a request went out and no answer came back
+(a read time-out, a dropped connection: `DeliveryError.maybe_delivered`), and is settled
+the same way. Failures before the request was whole (refused connection, DNS, connect
+time-out) and error statuses are retried on every channel.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ MessageBuilder = Callable[[AlertEventRecord, str], AlertMessage]
 UNKNOWN_NOTE = (
     "outcome unknown: the worker stopped between sending this and recording it, and {channel} "
     "cannot drop a duplicate, so it was not sent again; check the channel"
+)
+NO_ANSWER_NOTE = (
+    "outcome unknown: sent, then no answer ({error}); {channel} cannot drop a duplicate, "
+    "so it was not sent again; check the channel"
 )
 
 
@@ -154,6 +163,15 @@ class OutboxWorker:
         try:
             notifier.send(message, idempotency_key=key)
         except DeliveryError as exc:
+            if exc.maybe_delivered and not notifier.safe_to_resend:
+                # Sent, but no answer: the same doubt as a crash, settled the same way.
+                log.warning("delivery %s got no answer after sending: %s", key, exc)
+                self.state.mark_delivery_unknown(
+                    due.delivery_id,
+                    note=NO_ANSWER_NOTE.format(error=exc, channel=due.channel.partition(":")[0]),
+                    attempt_id=due.attempt_id,
+                )
+                return "unknown"
             if exc.permanent:
                 log.warning("delivery %s failed for good: %s", key, exc)
                 self.state.fail_delivery(due.delivery_id, error=str(exc), attempt_id=due.attempt_id)

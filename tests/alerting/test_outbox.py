@@ -221,6 +221,26 @@ def test_a_crash_after_claiming_but_before_sending_is_not_in_doubt(
     assert statuses == [("sent", 1), ("sent", 1)]
 
 
+def test_no_answer_after_sending_is_settled_like_a_crash(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
+) -> None:
+    event_id = _record(state, ["slack:HOOK", "webhook:HOOK"])
+    lost = DeliveryError("read time-out", permanent=False, maybe_delivered=True)
+    slack = FakeNotifier(errors=[lost])
+    hook = FakeNotifier("webhook", safe_to_resend=True, errors=[lost])
+    assert worker.deliver_due({"slack": slack, "webhook": hook}) == DeliveryReport(
+        retried=1, unknown=1
+    )
+    clock.advance(3600)
+    assert worker.deliver_due({"slack": slack, "webhook": hook}) == DeliveryReport(sent=1)
+    assert (len(slack.sent), len(hook.sent)) == (0, 1)
+    slack_delivery, hook_delivery = sorted(
+        state.get_alert_event(event_id).deliveries, key=lambda d: d.channel
+    )
+    assert slack_delivery.status == "unknown" and "no answer" in (slack_delivery.last_error or "")
+    assert (hook_delivery.status, hook_delivery.attempts) == ("sent", 2)
+
+
 def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_overwrites(
     state: SqlStateStore, clock: FakeClock
 ) -> None:

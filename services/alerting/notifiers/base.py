@@ -4,8 +4,10 @@ A notifier delivers one `AlertMessage` to one channel. `send` returns when the c
 accepted the message and raises `DeliveryError` otherwise: `permanent=True` means retrying
 the same message cannot succeed (bad address, rejected payload, missing secret), while
 `permanent=False` asks the outbox to retry later, no sooner than `retry_after` seconds
-when the channel said so. The same `idempotency_key` is passed on every retry of one
-delivery, so receivers that can deduplicate (Message-ID, Idempotency-Key) do.
+when the channel said so; `maybe_delivered=True` means the request went out but no
+answer came back (a read time-out, a dropped connection), so the channel may have it.
+The same `idempotency_key` is passed on every retry of one delivery, so receivers that
+can deduplicate (Message-ID, Idempotency-Key) do.
 """
 
 from __future__ import annotations
@@ -39,11 +41,19 @@ class AlertMessage:
 class DeliveryError(Exception):
     """A delivery failed; `permanent` says whether retrying can help."""
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
     def __str__(self) -> str:
         return self.message
@@ -51,7 +61,7 @@ class DeliveryError(Exception):
     def __repr__(self) -> str:
         return (
             f"DeliveryError({self.message!r}, permanent={self.permanent}, "
-            f"retry_after={self.retry_after})"
+            f"retry_after={self.retry_after}, maybe_delivered={self.maybe_delivered})"
         )
 
 

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Veille-Notifier/0.1"
 DEFAULT_TIMEOUT = 10.0
+#: Failures after the whole request went out: the receiver may have acted on it. (A
+#: connect or write failure means it cannot have: the body never arrived whole.)
+_SENT_THEN_LOST = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 #: only the start of an answer is kept (quoted in errors); a receiver cannot flood us.
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -136,13 +139,17 @@ def post(
         raise DeliveryError(f"{channel}: {error}", permanent=True) from None
     except FetchError as error:  # the host did not resolve
         raise DeliveryError(f"{channel}: {error}", permanent=False) from None
-    except httpx.TimeoutException:
+    except httpx.TimeoutException as error:
         raise DeliveryError(
-            f"{channel}: {host} timed out after {timeout:g} s", permanent=False
+            f"{channel}: {host} timed out after {timeout:g} s",
+            permanent=False,
+            maybe_delivered=isinstance(error, _SENT_THEN_LOST),
         ) from None
     except (httpx.HTTPError, OSError) as error:
         raise DeliveryError(
-            f"{channel}: cannot reach {host} ({_short(error, redact)})", permanent=False
+            f"{channel}: cannot reach {host} ({_short(error, redact)})",
+            permanent=False,
+            maybe_delivered=isinstance(error, _SENT_THEN_LOST),
         ) from None
     finally:
         transport.close()

@@ -113,12 +113,16 @@ def test_connection_failure_and_timeout_are_temporary(server: HTTPTestServer) ->
     with pytest.raises(DeliveryError) as caught:
         notifier(server, timeout=0.3).send(make_message(), idempotency_key="k")
     assert caught.value.permanent is False and "timed out" in str(caught.value)
+    # The whole request went out before the time-out: Slack may have posted it.
+    assert caught.value.maybe_delivered is True
+    assert len(server.requests_for(HOOK)) == 1
     port = server.port
     server.stop()
     environ = {"SLACK_WEBHOOK_TEST": f"http://127.0.0.1:{port}{HOOK}"}
     with pytest.raises(DeliveryError) as caught:
         notifier(server, environ=environ).send(make_message(), idempotency_key="k")
     assert caught.value.permanent is False and "cannot reach 127.0.0.1" in str(caught.value)
+    assert caught.value.maybe_delivered is False  # refused: it cannot have arrived
 
 
 def test_private_addresses_are_refused_unless_allowed(server: HTTPTestServer) -> None:
