@@ -152,6 +152,21 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert client.get(f"{EVENTS}/{first}").json()["id"] == first
     assert client.get(f"{EVENTS}/99999").status_code == 404
 
+    # A person checked Slack, the message is not there: send it again.
+    slack = "slack:SLACK_WEBHOOK_MARKETING"
+    resent = client.post(f"{EVENTS}/{first}/deliveries/{slack}/resend")
+    assert resent.status_code == 200, resent.text
+    statuses = {d["channel"]: d["status"] for d in resent.json()["deliveries"]}
+    assert statuses == {"email:ALERT_EMAIL_TEAM": "sent", slack: "pending"}
+    (due,) = ctx.state.claim_deliveries(limit=5, lease_seconds=5)
+    assert (due.channel, due.in_doubt) == (slack, False)
+    again = client.post(f"{EVENTS}/{first}/deliveries/email:ALERT_EMAIL_TEAM/resend")
+    assert again.status_code == 409 and "this one is sent" in again.json()["detail"]
+    missing = client.post(f"{EVENTS}/{first}/deliveries/webhook:NOPE/resend")
+    assert (
+        missing.status_code == 404 and "no delivery to 'webhook:NOPE'" in missing.json()["detail"]
+    )
+
 
 def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
     ctx: ServiceContext,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from services.api.deps import AuthDep, StateDep
@@ -21,8 +21,9 @@ STATUS_NOTES = {
     "worker will resolve it",
     "sent": "the channel accepted it",
     "failed": "given up: see last_error",
-    "unknown": "the worker stopped between sending and recording it; this channel cannot "
-    "drop duplicates, so it was not sent again: it may or may not have arrived",
+    "unknown": "sent, but the outcome was never recorded (a crash, or no answer); this "
+    "channel cannot drop duplicates, so it was not sent again: it may or may not have "
+    "arrived. Check the channel; POST .../deliveries/{channel}/resend sends it again",
 }
 
 
@@ -92,4 +93,17 @@ def list_events(
 @router.get("/events/{event_id}", summary="Get one alert event")
 def get_event(event_id: int, state: StateDep) -> AlertEvent:
     """One alert event with its deliveries."""
+    return _event(state.get_alert_event(event_id))
+
+
+@router.post(
+    "/events/{event_id}/deliveries/{channel}/resend",
+    summary="Send an unknown or failed delivery again",
+)
+def resend_delivery(
+    event_id: int, channel: Annotated[str, Path(max_length=300)], state: StateDep
+) -> AlertEvent:
+    """After checking the channel (an `unknown` Slack delivery that never arrived, a `failed`
+    one whose cause is fixed): the delivery is pending again and goes out on the next pass."""
+    state.requeue_delivery(event_id, channel)
     return _event(state.get_alert_event(event_id))

@@ -464,3 +464,23 @@ def _park(
         .where(_held(delivery_id, attempt_id), d.c.status.in_(("pending", "sending")))
         .values(status=status, lease_until=None, last_error=error[:MAX_ERROR_CHARS])
     )
+
+
+def requeue(conn: Connection, event_id: int, channel: str, *, now: datetime) -> None:
+    """A person asks for another try: an `unknown` or `failed` delivery is pending again,
+    due now. NotFoundError when absent, ConflictError in any other status."""
+    d = alert_deliveries
+    row = conn.execute(
+        sa.select(d.c.id, d.c.status).where(d.c.event_id == event_id, d.c.channel == channel)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"alert event {event_id} has no delivery to {channel!r}")
+    if row.status not in ("unknown", "failed"):
+        raise ConflictError(
+            f"only an unknown or failed delivery can be sent again; this one is {row.status}"
+        )
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == row.id, d.c.status == row.status)
+        .values(status="pending", next_attempt_at=now, lease_until=None, attempt_id=None)
+    )

@@ -290,5 +290,10 @@ class StateStore(Protocol):
         """Parks an in-doubt delivery as `unknown`: it may have arrived, and is not re-sent."""
         ...
 
+    def requeue_delivery(self, event_id: int, channel: str) -> None:
+        """Sends an `unknown` or `failed` delivery again (a person checked the channel).
+        Raises NotFoundError, or ConflictError for any other status."""
+        ...
+
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None: ...

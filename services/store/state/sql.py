@@ -460,6 +460,11 @@ class SqlStateStore:
         with self._write() as conn:
             alerting_tables.mark_unknown(conn, delivery_id, note=note, attempt_id=attempt_id)
 
+    def requeue_delivery(self, event_id: int, channel: str) -> None:
+        """Makes an unknown or failed delivery pending again, due now."""
+        with self._write() as conn:
+            alerting_tables.requeue(conn, event_id, channel, now=self._now())
+
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
