@@ -120,6 +120,18 @@ class ApiSettings(BaseModel):
         description="base URL the outside world (Slack, mail readers) reaches this API at, "
         "e.g. https://veille.example.org; alert charts in Slack need it",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError(
+                f"api.public_url must be a base URL like https://veille.example.org, not {value!r}"
+            )
+        return value.rstrip("/")
+
     cors_origins: list[str] = Field(default_factory=list)
 
 

@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from services.alerting.chart_link import chart_png, chart_url
 from services.alerting.evaluator import message_from_event
+from services.core.settings import build_settings
 from services.store.state.sql import SqlStateStore
 
 SERIES = [["2026-11-22T09:00:00+00:00", 2, 2], ["2026-11-22T10:00:00+00:00", 40, 40]]
@@ -52,3 +56,11 @@ def test_no_chart_url_without_a_public_url_or_without_points(tmp_path: Path) -> 
     flat = _event(tmp_path / "other", {"series": SERIES[:1]})
     assert chart_url(flat, public_url="https://veille.example.org") is None
     assert chart_png(flat) is None
+
+
+def test_api_public_url_must_be_a_base_url() -> None:
+    settings = build_settings({"api": {"public_url": "https://veille.example.org/"}})
+    assert settings.api.public_url == "https://veille.example.org"
+    for bad in ("veille.example.org", "ftp://veille.example.org", "https://x.org/?k=1"):
+        with pytest.raises(ValidationError, match="must be a base URL like https://"):
+            build_settings({"api": {"public_url": bad}})
