@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from services.alerting.channels import make_notifier
 from services.alerting.evaluator import Evaluator, message_from_event
-from services.alerting.outbox import OutboxWorker, notifiers_by_channel
+from services.alerting.outbox import DeliveryReport, OutboxWorker, notifiers_by_channel
 from services.runtime.context import ServiceContext
 
 log = logging.getLogger("veille.alerting")
 
 
-def run_alerts_once(ctx: ServiceContext) -> None:
+@dataclass(frozen=True)
+class AlertPass:
+    """What one pass did: rules evaluated, events recorded, deliveries settled."""
+
+    rules: int
+    events: int
+    deliveries: DeliveryReport
+
+    def summary(self) -> str:
+        """One line for people: '2 rule(s) evaluated, 1 new alert(s); deliveries: ...'."""
+        d = self.deliveries
+        return (
+            f"{self.rules} rule(s) evaluated, {self.events} new alert(s); deliveries: "
+            f"{d.sent} sent, {d.retried} to retry, {d.failed} failed, {d.unknown} unknown"
+        )
+
+
+def run_alerts_once(ctx: ServiceContext) -> AlertPass:
     """One pass: evaluate every rule, then deliver whatever is due in the outbox."""
     settings = ctx.settings.alerting
     public_url = ctx.settings.api.public_url
     evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base or public_url)
-    evaluator.run_once()
+    outcomes = evaluator.run_once()
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)
     )
@@ -29,7 +47,12 @@ def run_alerts_once(ctx: ServiceContext) -> None:
         ),
         lease_seconds=settings.delivery_lease_seconds,
     )
-    worker.deliver_due(notifiers)
+    report = worker.deliver_due(notifiers)
+    return AlertPass(
+        rules=len({o.rule for o in outcomes}),
+        events=sum(len(o.events) for o in outcomes),
+        deliveries=report,
+    )
 
 
 class AlertLoop(threading.Thread):
