@@ -88,6 +88,11 @@ def _find_notifier(notifiers: Mapping[str, Notifier], channel: str) -> Notifier 
     return notifiers.get(channel) or notifiers.get(channel.partition(":")[0])
 
 
+def _safe_to_resend(notifier: Notifier | None) -> bool:
+    """Only a notifier that says so; a third-party one without the flag is not."""
+    return bool(getattr(notifier, "safe_to_resend", False))
+
+
 def notifiers_by_channel(
     rules: Iterable[AlertRule], make: Callable[[Channel], Notifier | None]
 ) -> dict[str, Notifier]:
@@ -137,7 +142,7 @@ class OutboxWorker:
     def _deliver(self, due: DueDelivery, notifiers: Mapping[str, Notifier]) -> str:
         key = idempotency_key(due.event.id, due.channel)
         notifier = _find_notifier(notifiers, due.channel)
-        if due.in_doubt and (notifier is None or not notifier.safe_to_resend):
+        if due.in_doubt and not _safe_to_resend(notifier):
             log.warning("delivery %s is in doubt after a crash; not sent again", key)
             self.state.mark_delivery_unknown(
                 due.delivery_id,
@@ -163,7 +168,7 @@ class OutboxWorker:
         try:
             notifier.send(message, idempotency_key=key)
         except DeliveryError as exc:
-            if exc.maybe_delivered and not notifier.safe_to_resend:
+            if exc.maybe_delivered and not _safe_to_resend(notifier):
                 # Sent, but no answer: the same doubt as a crash, settled the same way.
                 log.warning("delivery %s got no answer after sending: %s", key, exc)
                 self.state.mark_delivery_unknown(

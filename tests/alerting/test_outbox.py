@@ -221,6 +221,26 @@ def test_a_crash_after_claiming_but_before_sending_is_not_in_doubt(
     assert statuses == [("sent", 1), ("sent", 1)]
 
 
+def test_an_in_doubt_delivery_is_not_resent_by_a_notifier_that_does_not_say_it_dedupes(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
+) -> None:
+    class PluginNotifier:  # a third-party notifier written before `safe_to_resend` existed
+        channel = "teams"
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, message: Any, *, idempotency_key: str) -> None:
+            self.sent.append(idempotency_key)
+
+    event_id = _record(state, ["teams:HOOK"])
+    plugin = PluginNotifier()
+    _crash_after_send(state, FakeNotifier("teams"), event_id)
+    clock.advance(61)
+    assert worker.deliver_due({"teams": plugin}) == DeliveryReport(unknown=1)
+    assert plugin.sent == []
+
+
 def test_no_answer_after_sending_is_settled_like_a_crash(
     state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
 ) -> None:
