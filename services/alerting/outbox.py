@@ -55,8 +55,8 @@ UNKNOWN_NOTE = (
     "cannot drop a duplicate, so it was not sent again; check the channel"
 )
 NO_ANSWER_NOTE = (
-    "outcome unknown: sent, then no answer ({error}); {channel} cannot drop a duplicate, "
-    "so it was not sent again; check the channel"
+    "outcome unknown: sending was under way when it failed ({error}); {channel} cannot drop "
+    "a duplicate, so it was not sent again; check the channel"
 )
 
 
@@ -128,7 +128,7 @@ class OutboxWorker:
         self.max_attempts = max_attempts
 
     def deliver_due(self, notifiers: Mapping[str, Notifier], *, limit: int = 50) -> DeliveryReport:
-        """Sends every due delivery (up to `limit`); returns how many were sent/retried/failed."""
+        """Sends every due delivery (up to `limit`); returns what became of them."""
         outcomes: Counter[str] = Counter()
         for due in self.state.claim_deliveries(limit=limit, lease_seconds=self.lease_seconds):
             outcomes[self._deliver(due, notifiers)] += 1
@@ -182,9 +182,17 @@ class OutboxWorker:
                 self.state.fail_delivery(due.delivery_id, error=str(exc), attempt_id=due.attempt_id)
                 return "failed"
             return self._retry(due, str(exc), exc.retry_after)
-        except Exception as exc:  # a bug in a notifier: retried, logged
+        except Exception as exc:  # a bug in a notifier: before or after the post? Unknown.
             log.exception("delivery %s raised unexpectedly", key)
-            return self._retry(due, f"{type(exc).__name__}: {exc}", None)
+            error = f"{type(exc).__name__}: {exc}"
+            if not _safe_to_resend(notifier):
+                self.state.mark_delivery_unknown(
+                    due.delivery_id,
+                    note=NO_ANSWER_NOTE.format(error=error, channel=due.channel.partition(":")[0]),
+                    attempt_id=due.attempt_id,
+                )
+                return "unknown"
+            return self._retry(due, error, None)
         self.state.mark_delivery_sent(due.delivery_id, attempt_id=due.attempt_id)
         log.info("delivered %s (attempt %d)", key, due.attempts)
         return "sent"

@@ -257,8 +257,26 @@ def test_no_answer_after_sending_is_settled_like_a_crash(
     slack_delivery, hook_delivery = sorted(
         state.get_alert_event(event_id).deliveries, key=lambda d: d.channel
     )
-    assert slack_delivery.status == "unknown" and "no answer" in (slack_delivery.last_error or "")
+    assert slack_delivery.status == "unknown"
+    assert "under way when it failed (read time-out)" in (slack_delivery.last_error or "")
     assert (hook_delivery.status, hook_delivery.attempts) == ("sent", 2)
+
+
+def test_a_notifier_bug_mid_send_is_unknown_for_slack_and_retried_for_a_webhook(
+    state: SqlStateStore, worker: OutboxWorker
+) -> None:
+    event_id = _record(state, ["slack:HOOK", "webhook:HOOK"])
+    slack = FakeNotifier(errors=[RuntimeError("bug")])
+    hook = FakeNotifier("webhook", safe_to_resend=True, errors=[RuntimeError("bug")])
+    report = worker.deliver_due({"slack": slack, "webhook": hook})
+    assert report == DeliveryReport(retried=1, unknown=1)
+    slack_delivery, hook_delivery = sorted(
+        state.get_alert_event(event_id).deliveries, key=lambda d: d.channel
+    )
+    assert slack_delivery.status == "unknown" and "RuntimeError: bug" in (
+        slack_delivery.last_error or ""
+    )
+    assert (hook_delivery.status, hook_delivery.last_error) == ("pending", "RuntimeError: bug")
 
 
 def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_overwrites(
