@@ -30,6 +30,7 @@ time-out) and error statuses are retried on every channel.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -91,6 +92,15 @@ def _find_notifier(notifiers: Mapping[str, Notifier], channel: str) -> Notifier 
 def _safe_to_resend(notifier: Notifier | None) -> bool:
     """Only a notifier that says so; a third-party one without the flag is not."""
     return bool(getattr(notifier, "safe_to_resend", False))
+
+
+def _wait_turn(notifier: Notifier) -> None:
+    """Lets a rate-limited notifier (Slack) wait for its slot, if it has such a hook."""
+    wait_turn = getattr(notifier, "wait_turn", None)
+    if callable(wait_turn):
+        # A DeliveryError here (e.g. its secret went missing) is for `send` to report.
+        with contextlib.suppress(DeliveryError):
+            wait_turn()
 
 
 def notifiers_by_channel(
@@ -158,6 +168,7 @@ class OutboxWorker:
         except Exception as exc:  # a bug in the builder: retried, logged
             log.exception("delivery %s: the message could not be built", key)
             return self._retry(due, f"{type(exc).__name__}: {exc}", None)
+        _wait_turn(notifier)  # rate limits are waited out before `sending`, not in it
         if not self.state.begin_delivery(
             due.delivery_id, attempt_id=due.attempt_id, lease_seconds=self.lease_seconds
         ):

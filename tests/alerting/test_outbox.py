@@ -279,6 +279,24 @@ def test_a_notifier_bug_mid_send_is_unknown_for_slack_and_retried_for_a_webhook(
     assert (hook_delivery.status, hook_delivery.last_error) == ("pending", "RuntimeError: bug")
 
 
+def test_a_rate_limit_is_waited_out_before_the_delivery_is_marked_sending(
+    state: SqlStateStore, worker: OutboxWorker
+) -> None:
+    event_id = _record(state, ["slack:HOOK"])
+    seen: list[str] = []
+
+    class Limited(FakeNotifier):
+        def wait_turn(self) -> None:  # a crash here must leave nothing in doubt
+            seen.append(state.get_alert_event(event_id).deliveries[0].status)
+
+        def send(self, message: Any, *, idempotency_key: str) -> None:
+            seen.append(state.get_alert_event(event_id).deliveries[0].status)
+            super().send(message, idempotency_key=idempotency_key)
+
+    assert worker.deliver_due({"slack": Limited()}) == DeliveryReport(sent=1)
+    assert seen == ["pending", "sending"]
+
+
 def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_overwrites(
     state: SqlStateStore, clock: FakeClock
 ) -> None:

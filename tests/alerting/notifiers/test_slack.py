@@ -66,6 +66,24 @@ def test_at_most_one_message_per_second_per_webhook(server: HTTPTestServer) -> N
     assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.95  # as the receiver saw it
 
 
+def test_wait_turn_books_the_slot_that_send_then_uses(server: HTTPTestServer) -> None:
+    server.add(HOOK, method="POST", body=b"ok")
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    slack = notifier(server, limiter=RateLimiter(1.0, clock=lambda: now[0], sleep=sleep))
+    for key in ("a", "b"):
+        slack.wait_turn()
+        slack.send(make_message(), idempotency_key=key)
+    slack.send(make_message(), idempotency_key="c")  # without wait_turn: send waits itself
+    assert sleeps == [1.0, 1.0]  # one wait per message, never two
+    assert len(server.requests_for(HOOK)) == 3
+
+
 def test_rate_limiter_books_slots_in_order() -> None:
     now = [100.0]
     slept: list[float] = []
