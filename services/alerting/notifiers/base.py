@@ -7,7 +7,9 @@ the same message cannot succeed (bad address, rejected payload, missing secret),
 when the channel said so; `maybe_delivered=True` means the request went out but no
 answer came back (a read time-out, a dropped connection), so the channel may have it.
 The same `idempotency_key` is passed on every retry of one delivery, so receivers that
-can deduplicate (Message-ID, Idempotency-Key) do.
+can deduplicate (Message-ID, Idempotency-Key) do. A rate-limited notifier may also have
+a `wait_turn()` method: the outbox calls it before marking the delivery `sending`, so time
+spent waiting for a slot is never mistaken for a send in flight.
 """
 
 from __future__ import annotations
