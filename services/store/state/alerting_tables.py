@@ -1,6 +1,7 @@
 """Alerting state: saved searches, alert rules, and the durable outbox (events, deliveries).
 
-Tables (created by migration 0002) and the SQL that `SqlStateStore` runs on them.
+Tables (created by migration 0002; two-phase deliveries and chart tokens added by 0010)
+and the SQL that `SqlStateStore` runs on them.
 
 Saved searches and alert rules keep their whole definition as JSON in `spec`, like the
 workspace tables: the alerting layer validates it, the store only queries name, owner and
