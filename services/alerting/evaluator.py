@@ -15,8 +15,8 @@ its hourly cap (mentions over the cap wait for the next, batched, event).
 
 Noise control done here: cooldown between 'firing' events, a reminder every
 `repeat_interval` while an announced spike lasts, 'resolved' notices only for announced
-alerts, quiet hours (deliveries held until they end). Not done yet: digest mode (stored
-on the rule; alerts are still sent one by one).
+alerts, quiet hours (deliveries held until they end), and digest mode (a rule's alerts
+are not sent one by one but summed up once per day or ISO week).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.alerting import saved_searches as ss
+from services.alerting.chart_link import chart_url
 from services.alerting.detectors import Alert, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
@@ -456,8 +457,11 @@ class Evaluator:
         return None
 
 
-def message_from_event(event: AlertEventRecord, channel: str = "") -> AlertMessage:
-    """Builds the notifiers' message from a recorded event's numbers (the outbox's builder)."""
+def message_from_event(
+    event: AlertEventRecord, channel: str = "", *, public_url: str | None = None
+) -> AlertMessage:
+    """Builds the notifiers' message from a recorded event's numbers (the outbox's builder);
+    with `public_url` (api.public_url) it links the chart image Slack shows."""
     n = event.numbers
     start = datetime.fromisoformat(str(n.get("window_start") or n.get("start")))
     end_text = n.get("window_end") or n.get("end")
@@ -479,4 +483,5 @@ def message_from_event(event: AlertEventRecord, channel: str = "") -> AlertMessa
         top_topics=[(str(k), int(c)) for k, c in n.get("top_topics", [])],
         link=n.get("link"),
         series=[(datetime.fromisoformat(row[0]), float(row[1])) for row in n.get("series", [])],
+        chart_url=chart_url(event, public_url=public_url),
     )

@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
+    alert_charts,
     alert_events,
     alert_rules,
     brands,
@@ -60,6 +61,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         saved_searches,
         alert_rules,
         alert_events,
+        alert_charts,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -614,7 +614,7 @@ def alerts_run(
 
     with _context(config) as ctx:
         if once:
-            run_alerts_once(ctx)
+            console.print(run_alerts_once(ctx).summary())
             return
         loop = AlertLoop(ctx)
         loop.start()

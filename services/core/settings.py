@@ -80,6 +80,13 @@ class AlertingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evaluate_every_seconds: float = Field(default=30.0, ge=5.0, le=3600.0)
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        ge=5.0,
+        le=3600.0,
+        description="how long a worker holds a delivery; a send still unrecorded after "
+        "this is in doubt (its worker crashed): keep it above the send time-outs (30 s)",
+    )
     link_base: str | None = Field(
         default=None, description="public base URL of the API, so alerts link to the mentions"
     )
@@ -108,6 +115,23 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     require_api_key: bool = True
+    public_url: str | None = Field(
+        default=None,
+        description="base URL the outside world (Slack, mail readers) reaches this API at, "
+        "e.g. https://veille.example.org; alert charts in Slack need it",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError(
+                f"api.public_url must be a base URL like https://veille.example.org, not {value!r}"
+            )
+        return value.rstrip("/")
+
     cors_origins: list[str] = Field(default_factory=list)
 
 

@@ -8,27 +8,57 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from services.alerting.channels import make_notifier
 from services.alerting.evaluator import Evaluator, message_from_event
-from services.alerting.outbox import OutboxWorker, notifiers_by_channel
+from services.alerting.outbox import DeliveryReport, OutboxWorker, notifiers_by_channel
 from services.runtime.context import ServiceContext
 from services.runtime.evaluator_lease import EvaluatorLease
 
 log = logging.getLogger("veille.alerting")
 
 
-def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None) -> None:
+@dataclass(frozen=True)
+class AlertPass:
+    """What one pass did: rules evaluated, events recorded, deliveries settled."""
+
+    rules: int
+    events: int
+    deliveries: DeliveryReport
+
+    def summary(self) -> str:
+        """One line for people: '2 rule(s) evaluated, 1 new alert(s); deliveries: ...'."""
+        d = self.deliveries
+        return (
+            f"{self.rules} rule(s) evaluated, {self.events} new alert(s); deliveries: "
+            f"{d.sent} sent, {d.retried} to retry, {d.failed} failed, {d.unknown} unknown"
+        )
+
+
+def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None) -> AlertPass:
     """One pass: evaluate every rule (when `lease` is None or held), then deliver
     whatever is due in the outbox."""
     settings = ctx.settings.alerting
-    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base)
-    if lease is None or lease.acquire():
-        evaluator.run_once()
+    public_url = ctx.settings.api.public_url
+    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base or public_url)
+    outcomes = evaluator.run_once() if lease is None or lease.acquire() else []
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)
     )
-    OutboxWorker(ctx.state, build_message=message_from_event).deliver_due(notifiers)
+    worker = OutboxWorker(
+        ctx.state,
+        build_message=lambda event, channel: message_from_event(
+            event, channel, public_url=public_url
+        ),
+        lease_seconds=settings.delivery_lease_seconds,
+    )
+    report = worker.deliver_due(notifiers)
+    return AlertPass(
+        rules=len({o.rule for o in outcomes}),
+        events=sum(len(o.events) for o in outcomes),
+        deliveries=report,
+    )
 
 
 class AlertLoop(threading.Thread):

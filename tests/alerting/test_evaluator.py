@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.alerting.evaluator import Evaluator, floor_time, message_from_event, quiet_until
+from services.alerting.evaluator import (
+    Evaluator,
+    digest_period_start,
+    floor_time,
+    message_from_event,
+    quiet_until,
+)
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours
 from services.core.models import Brand, RawItem, Sentiment, SentimentLabel
@@ -323,3 +329,67 @@ def test_a_daily_digest_sums_up_the_days_alerts_in_one_delivery(
     assert [d.channel for d in digest.deliveries] == ["slack:SLACK_HOOK"]
     message = message_from_event(digest)
     assert message.kind == "digest" and message.observed == 3
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "tz", "now", "until"),
+    [
+        # a daytime window (no wrap past midnight), in New York (UTC-5 in November)
+        (
+            "12:00",
+            "14:00",
+            "America/New_York",
+            datetime(2026, 11, 10, 17, 0, tzinfo=UTC),
+            datetime(2026, 11, 10, 19, 0, tzinfo=UTC),
+        ),
+        ("12:00", "14:00", "America/New_York", datetime(2026, 11, 10, 19, 0, tzinfo=UTC), None),
+        # the start is inside, the end is not
+        (
+            "22:00",
+            "07:00",
+            "Europe/Paris",
+            datetime(2026, 11, 10, 21, 0, tzinfo=UTC),
+            datetime(2026, 11, 11, 6, 0, tzinfo=UTC),
+        ),
+        ("22:00", "07:00", "Europe/Paris", datetime(2026, 11, 11, 6, 0, tzinfo=UTC), None),
+        # before dawn, the end is the same local day; across the March change to summer time
+        (
+            "22:00",
+            "07:00",
+            "Europe/Paris",
+            datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+            datetime(2026, 3, 29, 5, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_quiet_hours_in_their_time_zone(
+    start: str, end: str, tz: str, now: datetime, until: datetime | None
+) -> None:
+    assert quiet_until(QuietHours(start=start, end=end, tz=tz), now) == until
+
+
+def test_digest_periods_start_at_local_midnight_daily_or_on_monday_weekly() -> None:
+    def rule(digest: str, tz: str | None) -> AlertRule:
+        quiet = None if tz is None else QuietHours(start="23:00", end="23:30", tz=tz)
+        return AlertRule(
+            name="d",
+            target_type="brand",
+            target="Veloria",
+            kind="new_mention",
+            digest=digest,
+            quiet_hours=quiet,
+        )
+
+    thursday = datetime(2026, 11, 12, 3, 0, tzinfo=UTC)  # 04:00 in Paris, 22:00 Wed in NY
+    assert digest_period_start(rule("daily", "Europe/Paris"), thursday) == datetime(
+        2026, 11, 11, 23, 0, tzinfo=UTC
+    )
+    assert digest_period_start(rule("daily", "America/New_York"), thursday) == datetime(
+        2026, 11, 11, 5, 0, tzinfo=UTC
+    )
+    assert digest_period_start(rule("weekly", "Europe/Paris"), thursday) == datetime(
+        2026, 11, 8, 23, 0, tzinfo=UTC
+    )  # Monday 9 November, 00:00 in Paris
+    assert digest_period_start(rule("weekly", None), thursday) == datetime(
+        2026, 11, 9, 0, 0, tzinfo=UTC
+    )

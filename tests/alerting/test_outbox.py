@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.alerting.notifiers.base import DeliveryError
-from services.alerting.outbox import OutboxWorker, backoff
+from services.alerting.outbox import DeliveryReport, OutboxWorker, backoff
 from services.store.state.contract import AlertEventRecord
 from services.store.state.sql import SqlStateStore
 from tests.state import FakeClock
@@ -21,6 +21,7 @@ class FakeNotifier:
     """A fake notifier (no real receiver here): records sends, or raises queued errors."""
 
     channel: str = "slack"
+    safe_to_resend: bool = False
     sent: list[tuple[Any, str]] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
 
@@ -164,23 +165,154 @@ def test_a_missing_notifier_is_retried_not_dropped(
     assert worker.deliver_due({"email": email}).sent == 1
 
 
-def test_a_crash_between_send_and_ack_sends_at_most_one_duplicate_with_the_same_key(
+def _crash_after_send(state: SqlStateStore, notifier: FakeNotifier, event_id: int) -> None:
+    """A worker claims, marks sending, sends, and dies before recording it."""
+    (due,) = state.claim_deliveries(limit=10, lease_seconds=60)
+    assert state.begin_delivery(due.delivery_id, attempt_id=due.attempt_id, lease_seconds=60)
+    notifier.send(
+        build_message(due.event, due.channel), idempotency_key=f"{event_id}:{due.channel}"
+    )
+
+
+def test_after_a_crash_mid_send_slack_is_not_sent_again_and_shows_unknown(
     state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
 ) -> None:
     event_id = _record(state, ["slack:HOOK"])
     slack = FakeNotifier()
-    # A worker claims, sends, and dies before acknowledging.
-    (due,) = state.claim_deliveries(limit=10, lease_seconds=60)
-    slack.send(build_message(due.event, due.channel), idempotency_key=f"{event_id}:slack:HOOK")
-    # While its lease runs, nobody else sends it.
-    assert worker.deliver_due({"slack": slack}).sent == 0
+    _crash_after_send(state, slack, event_id)
+    (delivery,) = state.get_alert_event(event_id).deliveries
+    assert delivery.status == "sending"
+    # While its lease runs, nobody touches it.
+    assert worker.deliver_due({"slack": slack}) == DeliveryReport()
     clock.advance(61)
-    assert worker.deliver_due({"slack": slack}).sent == 1
+    assert worker.deliver_due({"slack": slack}) == DeliveryReport(unknown=1)
     clock.advance(3600)
-    assert worker.deliver_due({"slack": slack}).sent == 0
-    assert [key for _, key in slack.sent] == [f"{event_id}:slack:HOOK"] * 2
+    assert worker.deliver_due({"slack": slack}) == DeliveryReport()
+    assert len(slack.sent) == 1
+    (delivery,) = state.get_alert_event(event_id).deliveries
+    assert (delivery.status, delivery.attempts) == ("unknown", 1)
+    assert delivery.last_error is not None and "not sent again" in delivery.last_error
+
+
+@pytest.mark.parametrize("channel", ["email:TEAM", "webhook:HOOK"])
+def test_after_a_crash_mid_send_a_deduplicating_channel_gets_it_again_with_the_same_key(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock, channel: str
+) -> None:
+    event_id = _record(state, [channel])
+    notifier = FakeNotifier(channel.partition(":")[0], safe_to_resend=True)
+    _crash_after_send(state, notifier, event_id)
+    clock.advance(61)
+    assert worker.deliver_due({notifier.channel: notifier}) == DeliveryReport(sent=1)
+    assert [key for _, key in notifier.sent] == [f"{event_id}:{channel}"] * 2
     (delivery,) = state.get_alert_event(event_id).deliveries
     assert (delivery.status, delivery.attempts) == ("sent", 2)
+
+
+def test_a_crash_after_claiming_but_before_sending_is_not_in_doubt(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
+) -> None:
+    event_id = _record(state, ["slack:HOOK", "webhook:HOOK"])
+    assert len(state.claim_deliveries(limit=10, lease_seconds=60)) == 2  # then the worker dies
+    clock.advance(61)
+    slack, hook = FakeNotifier(), FakeNotifier("webhook", safe_to_resend=True)
+    assert worker.deliver_due({"slack": slack, "webhook": hook}) == DeliveryReport(sent=2)
+    assert len(slack.sent) == len(hook.sent) == 1
+    statuses = [(d.status, d.attempts) for d in state.get_alert_event(event_id).deliveries]
+    assert statuses == [("sent", 1), ("sent", 1)]
+
+
+def test_an_in_doubt_delivery_is_not_resent_by_a_notifier_that_does_not_say_it_dedupes(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
+) -> None:
+    class PluginNotifier:  # a third-party notifier written before `safe_to_resend` existed
+        channel = "teams"
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, message: Any, *, idempotency_key: str) -> None:
+            self.sent.append(idempotency_key)
+
+    event_id = _record(state, ["teams:HOOK"])
+    plugin = PluginNotifier()
+    _crash_after_send(state, FakeNotifier("teams"), event_id)
+    clock.advance(61)
+    assert worker.deliver_due({"teams": plugin}) == DeliveryReport(unknown=1)
+    assert plugin.sent == []
+
+
+def test_no_answer_after_sending_is_settled_like_a_crash(
+    state: SqlStateStore, worker: OutboxWorker, clock: FakeClock
+) -> None:
+    event_id = _record(state, ["slack:HOOK", "webhook:HOOK"])
+    lost = DeliveryError("read time-out", permanent=False, maybe_delivered=True)
+    slack = FakeNotifier(errors=[lost])
+    hook = FakeNotifier("webhook", safe_to_resend=True, errors=[lost])
+    assert worker.deliver_due({"slack": slack, "webhook": hook}) == DeliveryReport(
+        retried=1, unknown=1
+    )
+    clock.advance(3600)
+    assert worker.deliver_due({"slack": slack, "webhook": hook}) == DeliveryReport(sent=1)
+    assert (len(slack.sent), len(hook.sent)) == (0, 1)
+    slack_delivery, hook_delivery = sorted(
+        state.get_alert_event(event_id).deliveries, key=lambda d: d.channel
+    )
+    assert slack_delivery.status == "unknown"
+    assert "under way when it failed (read time-out)" in (slack_delivery.last_error or "")
+    assert (hook_delivery.status, hook_delivery.attempts) == ("sent", 2)
+
+
+def test_a_notifier_bug_mid_send_is_unknown_for_slack_and_retried_for_a_webhook(
+    state: SqlStateStore, worker: OutboxWorker
+) -> None:
+    event_id = _record(state, ["slack:HOOK", "webhook:HOOK"])
+    slack = FakeNotifier(errors=[RuntimeError("bug")])
+    hook = FakeNotifier("webhook", safe_to_resend=True, errors=[RuntimeError("bug")])
+    report = worker.deliver_due({"slack": slack, "webhook": hook})
+    assert report == DeliveryReport(retried=1, unknown=1)
+    slack_delivery, hook_delivery = sorted(
+        state.get_alert_event(event_id).deliveries, key=lambda d: d.channel
+    )
+    assert slack_delivery.status == "unknown" and "RuntimeError: bug" in (
+        slack_delivery.last_error or ""
+    )
+    assert (hook_delivery.status, hook_delivery.last_error) == ("pending", "RuntimeError: bug")
+
+
+def test_a_rate_limit_is_waited_out_before_the_delivery_is_marked_sending(
+    state: SqlStateStore, worker: OutboxWorker
+) -> None:
+    event_id = _record(state, ["slack:HOOK"])
+    seen: list[str] = []
+
+    class Limited(FakeNotifier):
+        def wait_turn(self) -> None:  # a crash here must leave nothing in doubt
+            seen.append(state.get_alert_event(event_id).deliveries[0].status)
+
+        def send(self, message: Any, *, idempotency_key: str) -> None:
+            seen.append(state.get_alert_event(event_id).deliveries[0].status)
+            super().send(message, idempotency_key=idempotency_key)
+
+    assert worker.deliver_due({"slack": Limited()}) == DeliveryReport(sent=1)
+    assert seen == ["pending", "sending"]
+
+
+def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_overwrites(
+    state: SqlStateStore, clock: FakeClock
+) -> None:
+    event_id = _record(state, ["webhook:HOOK"])
+    (stale,) = state.claim_deliveries(limit=10, lease_seconds=60)
+    clock.advance(61)
+    (fresh,) = state.claim_deliveries(limit=10, lease_seconds=60)
+    assert fresh.attempt_id != stale.attempt_id and not fresh.in_doubt
+    assert not state.begin_delivery(
+        stale.delivery_id, attempt_id=stale.attempt_id, lease_seconds=60
+    )
+    assert state.begin_delivery(fresh.delivery_id, attempt_id=fresh.attempt_id, lease_seconds=60)
+    state.fail_delivery(stale.delivery_id, error="late", attempt_id=stale.attempt_id)
+    state.mark_delivery_sent(fresh.delivery_id, attempt_id=fresh.attempt_id)
+    (delivery,) = state.get_alert_event(event_id).deliveries
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 1, None)
 
 
 def test_quiet_hours_delay_a_delivery(

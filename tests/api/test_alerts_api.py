@@ -118,8 +118,18 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
         channels=[],
     )
     assert first is not None and second is not None
-    (claimed, _) = ctx.state.claim_deliveries(limit=2)
-    ctx.state.mark_delivery_sent(claimed.delivery_id)
+    (claimed, in_doubt) = ctx.state.claim_deliveries(limit=2, lease_seconds=5)
+    assert ctx.state.begin_delivery(
+        claimed.delivery_id, attempt_id=claimed.attempt_id, lease_seconds=5
+    )
+    ctx.state.mark_delivery_sent(claimed.delivery_id, attempt_id=claimed.attempt_id)
+    # The second one's worker "dies" mid-send; the next one parks it as unknown.
+    assert ctx.state.begin_delivery(
+        in_doubt.delivery_id, attempt_id=in_doubt.attempt_id, lease_seconds=5
+    )
+    ctx.state.mark_delivery_unknown(
+        in_doubt.delivery_id, note="in doubt", attempt_id=in_doubt.attempt_id
+    )
 
     page = client.get(EVENTS).json()
     assert [e["id"] for e in page["events"]] == [second, first]
@@ -127,8 +137,11 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert event["numbers"] == {"observed": 40, "expected": 2.5}
     assert [(d["channel"], d["status"], d["attempts"]) for d in event["deliveries"]] == [
         ("email:ALERT_EMAIL_TEAM", "sent", 1),
-        ("slack:SLACK_WEBHOOK_MARKETING", "pending", 1),
+        ("slack:SLACK_WEBHOOK_MARKETING", "unknown", 1),
     ]
+    unknown = event["deliveries"][1]
+    assert "may or may not have arrived" in unknown["note"]
+    assert unknown["last_error"] == "in doubt"
     assert [e["id"] for e in client.get(EVENTS, params={"rule": "other"}).json()["events"]] == [
         second
     ]
@@ -138,6 +151,60 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert [e["id"] for e in older["events"]] == [first]
     assert client.get(f"{EVENTS}/{first}").json()["id"] == first
     assert client.get(f"{EVENTS}/99999").status_code == 404
+
+    # A person checked Slack, the message is not there: send it again.
+    slack = "slack:SLACK_WEBHOOK_MARKETING"
+    resent = client.post(f"{EVENTS}/{first}/deliveries/{slack}/resend")
+    assert resent.status_code == 200, resent.text
+    statuses = {d["channel"]: d["status"] for d in resent.json()["deliveries"]}
+    assert statuses == {"email:ALERT_EMAIL_TEAM": "sent", slack: "pending"}
+    (due,) = ctx.state.claim_deliveries(limit=5, lease_seconds=5)
+    assert (due.channel, due.in_doubt) == (slack, False)
+    again = client.post(f"{EVENTS}/{first}/deliveries/email:ALERT_EMAIL_TEAM/resend")
+    assert again.status_code == 409 and "this one is sent" in again.json()["detail"]
+    missing = client.post(f"{EVENTS}/{first}/deliveries/webhook:NOPE/resend")
+    assert (
+        missing.status_code == 404 and "no delivery to 'webhook:NOPE'" in missing.json()["detail"]
+    )
+
+
+def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
+    ctx: ServiceContext,
+) -> None:
+    def record(key: str, series: list[list[Any]]) -> tuple[int, str]:
+        event_id = ctx.state.record_alert_event(
+            rule_name="veloria-spike",
+            kind="volume_spike",
+            status="firing",
+            dedupe_key=key,
+            numbers={"observed": 40, "expected": 2.5, "series": series},
+            channels=["slack:SLACK_WEBHOOK_MARKETING"],
+        )
+        assert event_id is not None
+        token = ctx.state.get_alert_event(event_id).chart_token
+        assert token is not None
+        return event_id, token
+
+    rising = [["2026-11-01T08:00:00+00:00", 2, 2], ["2026-11-01T09:00:00+00:00", 40, 40]]
+    event_id, token = record("a", rising)
+    flat_id, flat_token = record("b", rising[:1])
+    with TestClient(build_app(ctx)) as anonymous:  # Slack has no API key
+        chart = anonymous.get(f"{EVENTS}/{event_id}/chart.png", params={"token": token})
+        assert chart.status_code == 200
+        assert chart.headers["content-type"] == "image/png"
+        assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
+        assert "max-age" in chart.headers["cache-control"]
+        for path, params in (
+            (f"{EVENTS}/{event_id}/chart.png", {"token": token[:-1] + "x"}),
+            (f"{EVENTS}/{event_id + 99}/chart.png", {"token": token}),
+            (f"{EVENTS}/{flat_id}/chart.png", {"token": flat_token}),
+        ):
+            refused = anonymous.get(path, params=params)
+            assert refused.status_code == 404, path
+            assert refused.json()["title"] == "Chart not found"
+        assert anonymous.get(f"{EVENTS}/{event_id}/chart.png").status_code == 422
+        # the token is a capability for the chart only: the event itself still needs a key
+        assert anonymous.get(f"{EVENTS}/{event_id}", params={"token": token}).status_code == 401
 
 
 def test_alerting_endpoints_need_a_key(ctx: ServiceContext) -> None:

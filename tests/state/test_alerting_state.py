@@ -55,7 +55,7 @@ def test_an_existing_0001_database_upgrades_and_keeps_its_rows(tmp_path: Path) -
         assert set(inspector.get_table_names()) >= ALERTING_TABLES
         with engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == head_revision() == "0007"
+            assert context.get_current_revision() == head_revision() == "0010"
             assert compare_metadata(context, metadata) == []
         # and back down to 0001: the alerting tables go, the rest stays
         _migrate(engine, "0001", down=True)
@@ -134,3 +134,39 @@ def test_one_delivery_per_event_and_channel_is_enforced_by_the_database(
         "firing",
     ]
     assert [e.id for e in state_store.list_alert_events(before_id=resolved)] == [event_id]
+
+
+def test_migration_0010_adds_the_two_phase_statuses_and_keeps_deliveries(
+    state_url: str, raw_engine: sa.Engine
+) -> None:
+    database = sa.make_url(state_url).database
+    if state_url.startswith("sqlite") and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    _migrate(raw_engine, "0003")
+    with raw_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO alert_events (rule_name, kind, status, dedupe_key, numbers, "
+                "created_at) VALUES ('r', 'drop', 'firing', 'k', '{}', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO alert_deliveries (event_id, channel, status, attempts, "
+                "next_attempt_at, created_at) SELECT id, 'slack:A', 'pending', 0, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM alert_events"
+            )
+        )
+    with SqlStateStore(state_url) as store:
+        (due,) = store.claim_deliveries(limit=5, lease_seconds=60)
+        assert due.attempts == 1 and not due.in_doubt and due.attempt_id
+        assert store.begin_delivery(due.delivery_id, attempt_id=due.attempt_id, lease_seconds=60)
+        store.mark_delivery_unknown(due.delivery_id, note="in doubt", attempt_id=due.attempt_id)
+        (event,) = store.list_alert_events()
+        assert [(d.status, d.attempts) for d in event.deliveries] == [("unknown", 1)]
+    with pytest.raises(sa.exc.IntegrityError), raw_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alert_deliveries SET status = 'bogus'"))
+    _migrate(raw_engine, "0003", down=True)
+    with raw_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, last_error FROM alert_deliveries")).all()
+    assert [tuple(r) for r in rows] == [("failed", "outcome unknown")]

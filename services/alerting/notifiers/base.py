@@ -4,8 +4,12 @@ A notifier delivers one `AlertMessage` to one channel. `send` returns when the c
 accepted the message and raises `DeliveryError` otherwise: `permanent=True` means retrying
 the same message cannot succeed (bad address, rejected payload, missing secret), while
 `permanent=False` asks the outbox to retry later, no sooner than `retry_after` seconds
-when the channel said so. The same `idempotency_key` is passed on every retry of one
-delivery, so receivers that can deduplicate (Message-ID, Idempotency-Key) do.
+when the channel said so; `maybe_delivered=True` means the request went out but no
+answer came back (a read time-out, a dropped connection), so the channel may have it.
+The same `idempotency_key` is passed on every retry of one delivery, so receivers that
+can deduplicate (Message-ID, Idempotency-Key) do. A rate-limited notifier may also have
+a `wait_turn()` method: the outbox calls it before marking the delivery `sending`, so time
+spent waiting for a slot is never mistaken for a send in flight.
 """
 
 from __future__ import annotations
@@ -33,16 +37,25 @@ class AlertMessage:
     top_topics: list[tuple[str, int]]
     link: str | None  # to the mentions in the API/dashboard
     series: list[tuple[datetime, float]]  # recent buckets for the chart
+    chart_url: str | None = None  # a public URL of the chart PNG (Slack fetches it)
 
 
 class DeliveryError(Exception):
     """A delivery failed; `permanent` says whether retrying can help."""
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
     def __str__(self) -> str:
         return self.message
@@ -50,7 +63,7 @@ class DeliveryError(Exception):
     def __repr__(self) -> str:
         return (
             f"DeliveryError({self.message!r}, permanent={self.permanent}, "
-            f"retry_after={self.retry_after})"
+            f"retry_after={self.retry_after}, maybe_delivered={self.maybe_delivered})"
         )
 
 
@@ -58,6 +71,10 @@ class Notifier(Protocol):
     """Delivers alert messages to one channel."""
 
     channel: str
+    #: True when a re-send after a crash carries the same idempotency key in a form the
+    #: receiver can drop duplicates by (webhook header, email Message-ID); False (Slack)
+    #: parks an in-doubt delivery as `unknown` instead of risking a duplicate.
+    safe_to_resend: bool
 
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """Delivers the message once; raises DeliveryError when it could not."""

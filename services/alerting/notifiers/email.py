@@ -23,8 +23,9 @@ from email.utils import formatdate, parseaddr
 from typing import Literal
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
-from services.alerting.notifiers.message import Language, build_email, check_language
+from services.alerting.notifiers.email_message import build_email
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.notifiers.wording import Language, check_language
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class EmailNotifier:
     """Sends alert emails through one SMTP server."""
 
     channel = "email"
+    safe_to_resend = True  # same Message-ID on every attempt
 
     def __init__(
         self,

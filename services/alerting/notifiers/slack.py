@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
-from services.alerting.notifiers.message import Language, build_slack_payload, check_language
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.notifiers.slack_message import build_slack_payload
 from services.alerting.notifiers.webhook import DEFAULT_TIMEOUT, encode_json, guard_for, post
+from services.alerting.notifiers.wording import Language, check_language
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class SlackNotifier:
     """Posts alerts to the Slack incoming webhook whose URL is the secret `webhook_secret`."""
 
     channel = "slack"
+    safe_to_resend = False  # an incoming webhook cannot drop a duplicate
 
     def __init__(
         self,
@@ -96,17 +98,34 @@ class SlackNotifier:
         self.timeout = timeout
         self.limiter = limiter or LIMITER
         self._environ = environ
+        self._turn_taken: set[str] = set()  # slots booked by wait_turn, used by send
+
+    def _limiter_key(self, url: str | None = None) -> str:
+        """A digest of the URL, so the limiter's table holds no webhook URL."""
+        if url is None:
+            url = resolve_secret(self.webhook_secret, environ=self._environ).reveal()
+        return hashlib.sha256(url.encode()).hexdigest()
 
     def __repr__(self) -> str:
         return f"SlackNotifier(webhook_secret={self.webhook_secret!r}, language={self.language!r})"
+
+    def wait_turn(self) -> None:
+        """Waits for this webhook's next slot now, so `send` posts at once. The outbox calls
+        it before marking the delivery `sending`: a crash while waiting (up to a 429's
+        Retry-After) then leaves nothing in doubt."""
+        key = self._limiter_key()
+        self.limiter.wait(key)
+        self._turn_taken.add(key)
 
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """POSTs the Block Kit payload; raises DeliveryError on failure."""
         url = resolve_secret(self.webhook_secret, environ=self._environ).reveal()
         body = encode_json(build_slack_payload(message, language=self.language))
-        # Keyed by a digest, so the limiter's table holds no webhook URL.
-        key = hashlib.sha256(url.encode()).hexdigest()
-        self.limiter.wait(key)
+        key = self._limiter_key(url)
+        if key in self._turn_taken:
+            self._turn_taken.discard(key)
+        else:
+            self.limiter.wait(key)
         try:
             post(
                 url,

@@ -1,9 +1,11 @@
 """Generic webhook channel: a JSON POST signed with HMAC-SHA256, plus the HTTP delivery
 shared with Slack (address guard, status mapping, Retry-After, secret-free errors).
 
-Receivers verify `X-Veille-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw request
-body keyed with the shared secret (`verify_signature` below does it), and can deduplicate
-on the `Idempotency-Key` header (also in the body as `idempotency_key`).
+Receivers verify `X-Veille-Signature: v1=<hex>`, the HMAC-SHA256 of
+f"{X-Veille-Timestamp}.{raw body}" keyed with the shared secret, and refuse timestamps
+more than 5 minutes old (`signing.verify_request` does both). They should deduplicate on
+the `Idempotency-Key` header (also in the body as `idempotency_key`): after a crash the
+outbox sends the same alert again with the same key.
 
 Webhook URLs are configuration, so they are resolved and checked like collector URLs
 (services.collector.fetching.AddressGuard): private, loopback and link-local addresses are
@@ -13,12 +15,9 @@ address that passed the check.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,16 +26,18 @@ from typing import Any
 import httpx
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError
-from services.alerting.notifiers.message import build_webhook_body
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.notifiers.signing import signature_headers
+from services.alerting.notifiers.webhook_body import build_webhook_body
 from services.collector.fetching import AddressGuard, FetchError, GuardedTransport, RefusedError
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Veille-Signature"
-TIMESTAMP_HEADER = "X-Veille-Timestamp"
 USER_AGENT = "Veille-Notifier/0.1"
 DEFAULT_TIMEOUT = 10.0
+#: Failures after the whole request went out: the receiver may have acted on it. (A
+#: connect or write failure means it cannot have: the body never arrived whole.)
+_SENT_THEN_LOST = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 #: only the start of an answer is kept (quoted in errors); a receiver cannot flood us.
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -45,6 +46,7 @@ class WebhookNotifier:
     """POSTs the alert as signed JSON to one URL."""
 
     channel = "webhook"
+    safe_to_resend = True  # same Idempotency-Key on every attempt
 
     def __init__(
         self,
@@ -71,8 +73,7 @@ class WebhookNotifier:
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": idempotency_key,
-            SIGNATURE_HEADER: sign(body, secret.reveal()),
-            TIMESTAMP_HEADER: str(int(time.time())),
+            **signature_headers(body, secret=secret.reveal()),
         }
         try:
             post(self.url, body, headers, channel="webhook", guard=self.guard, timeout=self.timeout)
@@ -85,16 +86,6 @@ class WebhookNotifier:
 def encode_json(data: Any) -> bytes:
     """Compact UTF-8 JSON, the exact bytes that are signed and sent."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def sign(body: bytes, secret: str) -> str:
-    """'sha256=<hex>' of HMAC-SHA256(secret, body)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(body: bytes, header: str, secret: str) -> bool:
-    """For receivers: whether the signature header matches the raw body (constant time)."""
-    return hmac.compare_digest(sign(body, secret), header.strip())
 
 
 # -- HTTP delivery shared with Slack -------------------------------------------------------
@@ -148,13 +139,17 @@ def post(
         raise DeliveryError(f"{channel}: {error}", permanent=True) from None
     except FetchError as error:  # the host did not resolve
         raise DeliveryError(f"{channel}: {error}", permanent=False) from None
-    except httpx.TimeoutException:
+    except httpx.TimeoutException as error:
         raise DeliveryError(
-            f"{channel}: {host} timed out after {timeout:g} s", permanent=False
+            f"{channel}: {host} timed out after {timeout:g} s",
+            permanent=False,
+            maybe_delivered=isinstance(error, _SENT_THEN_LOST),
         ) from None
     except (httpx.HTTPError, OSError) as error:
         raise DeliveryError(
-            f"{channel}: cannot reach {host} ({_short(error, redact)})", permanent=False
+            f"{channel}: cannot reach {host} ({_short(error, redact)})",
+            permanent=False,
+            maybe_delivered=isinstance(error, _SENT_THEN_LOST),
         ) from None
     finally:
         transport.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from services.api.deps import AuthDep, StateDep
@@ -14,10 +14,24 @@ from services.store.state.contract import AlertEventRecord
 router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[AuthDep])
 
 
+#: What each delivery status means, shown with it so nobody has to look it up.
+STATUS_NOTES = {
+    "pending": "waiting to be sent (or retried at next_attempt_at)",
+    "sending": "being sent now; if this lasts, the worker stopped mid-send and the next "
+    "worker will resolve it",
+    "sent": "the channel accepted it",
+    "failed": "given up: see last_error",
+    "unknown": "sent, but the outcome was never recorded (a crash, or no answer); this "
+    "channel cannot drop duplicates, so it was not sent again: it may or may not have "
+    "arrived. Check the channel; POST .../deliveries/{channel}/resend sends it again",
+}
+
+
 class Delivery(BaseModel):
     channel: str  # "slack:SLACK_WEBHOOK_X": the type and the NAME of its secret
-    status: str  # pending | sent | failed
-    attempts: int
+    status: str  # pending | sending | sent | failed | unknown
+    note: str  # what the status means
+    attempts: int  # network attempts made
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
@@ -50,6 +64,7 @@ def _event(record: AlertEventRecord) -> AlertEvent:
             Delivery(
                 channel=d.channel,
                 status=d.status,
+                note=STATUS_NOTES.get(d.status, ""),
                 attempts=d.attempts,
                 next_attempt_at=d.next_attempt_at,
                 sent_at=d.sent_at,
@@ -78,4 +93,17 @@ def list_events(
 @router.get("/events/{event_id}", summary="Get one alert event")
 def get_event(event_id: int, state: StateDep) -> AlertEvent:
     """One alert event with its deliveries."""
+    return _event(state.get_alert_event(event_id))
+
+
+@router.post(
+    "/events/{event_id}/deliveries/{channel}/resend",
+    summary="Send an unknown or failed delivery again",
+)
+def resend_delivery(
+    event_id: int, channel: Annotated[str, Path(max_length=300)], state: StateDep
+) -> AlertEvent:
+    """After checking the channel (an `unknown` Slack delivery that never arrived, a `failed`
+    one whose cause is fixed): the delivery is pending again and goes out on the next pass."""
+    state.requeue_delivery(event_id, channel)
     return _event(state.get_alert_event(event_id))

@@ -1,6 +1,7 @@
 """Alerting state: saved searches, alert rules, and the durable outbox (events, deliveries).
 
-Tables (created by migration 0002) and the SQL that `SqlStateStore` runs on them.
+Tables (created by migration 0002; two-phase deliveries and chart tokens added by 0010)
+and the SQL that `SqlStateStore` runs on them.
 
 Saved searches and alert rules keep their whole definition as JSON in `spec`, like the
 workspace tables: the alerting layer validates it, the store only queries name, owner and
@@ -8,15 +9,20 @@ visibility. Events and deliveries are the outbox:
 
 - `alert_events` is unique on (rule, status, dedupe_key): the evaluator can record the
   same alert twice (a crash after recording, an evaluation replayed) and it is stored once.
-- `alert_deliveries` is unique on (event, channel): one row per channel, so an alert is
-  delivered at most once per channel by the outbox itself. A delivery stays `pending`
-  until sent; a worker leases it (`lease_until`) while sending, so a worker killed
-  mid-send leaves it to be retried once its lease expires: the receiver may then get the
-  message twice, with the same idempotency key (`{event_id}:{channel}`) both times.
+- `alert_deliveries` is unique on (event, channel): one row per channel. A delivery is
+  `pending` until a worker leases it (`lease_until`, and a fresh `attempt_id` that every
+  later write must quote, so a worker whose lease was taken over cannot overwrite the
+  new holder's outcome). Right before the network call the worker marks it `sending`,
+  right after `sent` (or `pending` again for a retry, or `failed`). A row still
+  `sending` once its lease has expired is *in doubt*: its worker died between the send
+  and the acknowledgement. It is claimable again, flagged `in_doubt`, and the outbox
+  decides per channel: re-send with the same idempotency key, or park it as `unknown`.
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +43,7 @@ from services.store.state.tables import UtcDateTime, json_type, metadata
 
 VISIBILITIES = ("private", "shared")
 EVENT_STATUSES = ("firing", "resolved")
-DELIVERY_STATUSES = ("pending", "sent", "failed")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 MAX_ERROR_CHARS = 4000
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -82,6 +88,8 @@ alert_events = sa.Table(
     sa.Column("dedupe_key", sa.String(200), nullable=False),
     sa.Column("numbers", json_type(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    # The unguessable part of the chart image URL (Slack fetches images without a key).
+    sa.Column("chart_token", sa.String(64), nullable=True),
     sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
     sa.UniqueConstraint(
         "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
@@ -107,6 +115,7 @@ alert_deliveries = sa.Table(
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("sent_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("attempt_id", sa.String(36), nullable=True),  # the current lease's token
     sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
     sa.UniqueConstraint("event_id", "channel", name="uq_alert_deliveries_event_channel"),
     sa.Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"),
@@ -217,6 +226,7 @@ def record_event(
             dedupe_key=dedupe_key,
             numbers=numbers,
             created_at=now,
+            chart_token=secrets.token_urlsafe(24),
         )
         .on_conflict_do_nothing(index_elements=[e.c.rule_name, e.c.status, e.c.dedupe_key])
         .returning(e.c.id)
@@ -279,6 +289,7 @@ def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
         numbers=dict(row.numbers),
         created_at=row.created_at,
         deliveries=deliveries,
+        chart_token=row.chart_token,
     )
 
 
@@ -309,10 +320,11 @@ def get_event(conn: Connection, event_id: int) -> AlertEventRecord:
 def claim_due(
     conn: Connection, *, limit: int, lease_seconds: float, now: datetime
 ) -> list[DueDelivery]:
-    """Leases up to `limit` pending deliveries that are due and not leased; counts an attempt."""
+    """Leases up to `limit` due deliveries: pending ones not leased, and `sending` ones whose
+    lease expired (in doubt). Each gets a fresh attempt id; attempts are counted at send."""
     d, e = alert_deliveries, alert_events
     claimable = sa.and_(
-        d.c.status == "pending",
+        d.c.status.in_(("pending", "sending")),
         d.c.next_attempt_at <= now,
         sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
     )
@@ -322,16 +334,20 @@ def claim_due(
     ids = [row.id for row in conn.execute(query)]
     if not ids:
         return []
-    conn.execute(
-        sa.update(d)
-        .where(d.c.id.in_(ids))
-        .values(attempts=d.c.attempts + 1, lease_until=now + timedelta(seconds=lease_seconds))
-    )
+    tokens = {delivery_id: str(uuid.uuid4()) for delivery_id in ids}
+    lease_until = now + timedelta(seconds=lease_seconds)
+    for delivery_id, token in tokens.items():
+        conn.execute(
+            sa.update(d)
+            .where(d.c.id == delivery_id)
+            .values(attempt_id=token, lease_until=lease_until)
+        )
     rows = conn.execute(
         sa.select(
             d.c.id.label("delivery_id"),
             d.c.channel,
             d.c.attempts,
+            d.c.status.label("delivery_status"),
             e.c.id.label("event_id"),
             e.c.rule_name,
             e.c.kind,
@@ -339,6 +355,7 @@ def claim_due(
             e.c.dedupe_key,
             e.c.numbers,
             e.c.created_at,
+            e.c.chart_token,
         )
         .join(e, e.c.id == d.c.event_id)
         .where(d.c.id.in_(ids))
@@ -348,7 +365,7 @@ def claim_due(
         DueDelivery(
             delivery_id=row.delivery_id,
             channel=row.channel,
-            attempts=row.attempts,
+            attempts=row.attempts + 1,
             event=AlertEventRecord(
                 id=row.event_id,
                 rule_name=row.rule_name,
@@ -358,41 +375,113 @@ def claim_due(
                 numbers=dict(row.numbers),
                 created_at=row.created_at,
                 deliveries=[],
+                chart_token=row.chart_token,
             ),
+            attempt_id=tokens[row.delivery_id],
+            in_doubt=row.delivery_status == "sending",
         )
         for row in rows
     ]
 
 
-def mark_sent(conn: Connection, delivery_id: int, *, now: datetime) -> None:
-    """Marks a delivery sent (idempotent)."""
+def _held(delivery_id: int, attempt_id: str | None) -> sa.ColumnElement[bool]:
+    """The row, if still held under this attempt id (any holder when None: admin/tests)."""
+    d = alert_deliveries
+    if attempt_id is None:
+        return d.c.id == delivery_id
+    return sa.and_(d.c.id == delivery_id, d.c.attempt_id == attempt_id)
+
+
+def mark_sending(
+    conn: Connection, delivery_id: int, *, attempt_id: str, lease_seconds: float, now: datetime
+) -> bool:
+    """Phase one, right before the network call: `sending`, one more attempt, lease renewed.
+    False when the lease was lost to another worker (then do not send)."""
+    d = alert_deliveries
+    result = conn.execute(
+        sa.update(d)
+        .where(_held(delivery_id, attempt_id), d.c.status.in_(("pending", "sending")))
+        .values(
+            status="sending",
+            attempts=d.c.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+        )
+    )
+    return bool(result.rowcount)
+
+
+def mark_sent(
+    conn: Connection, delivery_id: int, *, now: datetime, attempt_id: str | None = None
+) -> None:
+    """Phase two: marks a delivery sent (idempotent; a stale attempt id changes nothing)."""
     d = alert_deliveries
     conn.execute(
         sa.update(d)
-        .where(d.c.id == delivery_id, d.c.status == "pending")
+        .where(_held(delivery_id, attempt_id), d.c.status.in_(("pending", "sending")))
         .values(status="sent", sent_at=now, lease_until=None, last_error=None)
     )
 
 
 def mark_retry(
-    conn: Connection, delivery_id: int, *, error: str, next_attempt_at: datetime
+    conn: Connection,
+    delivery_id: int,
+    *,
+    error: str,
+    next_attempt_at: datetime,
+    attempt_id: str | None = None,
 ) -> None:
-    """Gives a delivery back for another attempt at `next_attempt_at`."""
+    """Gives a delivery back (`pending`) for another attempt at `next_attempt_at`."""
     d = alert_deliveries
     conn.execute(
         sa.update(d)
-        .where(d.c.id == delivery_id, d.c.status == "pending")
+        .where(_held(delivery_id, attempt_id), d.c.status.in_(("pending", "sending")))
         .values(
-            next_attempt_at=next_attempt_at, lease_until=None, last_error=error[:MAX_ERROR_CHARS]
+            status="pending",
+            next_attempt_at=next_attempt_at,
+            lease_until=None,
+            last_error=error[:MAX_ERROR_CHARS],
         )
     )
 
 
-def mark_failed(conn: Connection, delivery_id: int, *, error: str) -> None:
+def mark_failed(
+    conn: Connection, delivery_id: int, *, error: str, attempt_id: str | None = None
+) -> None:
     """Parks a delivery as failed for good."""
+    _park(conn, delivery_id, status="failed", error=error, attempt_id=attempt_id)
+
+
+def mark_unknown(conn: Connection, delivery_id: int, *, note: str, attempt_id: str) -> None:
+    """Parks an in-doubt delivery as `unknown`: maybe delivered, deliberately not re-sent."""
+    _park(conn, delivery_id, status="unknown", error=note, attempt_id=attempt_id)
+
+
+def _park(
+    conn: Connection, delivery_id: int, *, status: str, error: str, attempt_id: str | None
+) -> None:
     d = alert_deliveries
     conn.execute(
         sa.update(d)
-        .where(d.c.id == delivery_id, d.c.status == "pending")
-        .values(status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])
+        .where(_held(delivery_id, attempt_id), d.c.status.in_(("pending", "sending")))
+        .values(status=status, lease_until=None, last_error=error[:MAX_ERROR_CHARS])
+    )
+
+
+def requeue(conn: Connection, event_id: int, channel: str, *, now: datetime) -> None:
+    """A person asks for another try: an `unknown` or `failed` delivery is pending again,
+    due now. NotFoundError when absent, ConflictError in any other status."""
+    d = alert_deliveries
+    row = conn.execute(
+        sa.select(d.c.id, d.c.status).where(d.c.event_id == event_id, d.c.channel == channel)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"alert event {event_id} has no delivery to {channel!r}")
+    if row.status not in ("unknown", "failed"):
+        raise ConflictError(
+            f"only an unknown or failed delivery can be sent again; this one is {row.status}"
+        )
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == row.id, d.c.status == row.status)
+        .values(status="pending", next_attempt_at=now, lease_until=None, attempt_id=None)
     )

@@ -78,8 +78,8 @@ class DeliveryRecord:
     id: int
     event_id: int
     channel: str
-    status: str  # "pending" | "sent" | "failed"
-    attempts: int
+    status: str  # "pending" | "sending" | "sent" | "failed" | "unknown"
+    attempts: int  # network attempts made
     next_attempt_at: datetime
     last_error: str | None
     sent_at: datetime | None
@@ -97,6 +97,7 @@ class AlertEventRecord:
     numbers: dict[str, Any]
     created_at: datetime
     deliveries: list[DeliveryRecord]
+    chart_token: str | None = None  # unguessable; in the public chart URL, never listed
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class DueDelivery:
     channel: str
     attempts: int  # including this one
     event: AlertEventRecord
+    attempt_id: str = ""  # the lease's token: quote it in every write about this delivery
+    in_doubt: bool = False  # a previous worker died between the send and its record
 
 
 class StateStore(Protocol):
@@ -255,17 +258,41 @@ class StateStore(Protocol):
         ...
 
     def claim_deliveries(self, *, limit: int, lease_seconds: float = 120) -> list[DueDelivery]:
-        """Leases due pending deliveries (an expired lease is claimable again); each claim
-        counts as an attempt."""
+        """Leases due deliveries under a fresh attempt id: pending ones, and `sending` ones
+        whose lease expired (`in_doubt`: their worker died mid-send)."""
         ...
 
-    def mark_delivery_sent(self, delivery_id: int) -> None: ...
-    def retry_delivery(self, delivery_id: int, *, error: str, next_attempt_at: datetime) -> None:
-        """Gives a leased delivery back, due again at `next_attempt_at`."""
+    def begin_delivery(self, delivery_id: int, *, attempt_id: str, lease_seconds: float) -> bool:
+        """Right before the network call: `sending`, attempts + 1, lease renewed. False when
+        the lease was lost to another worker (the caller must not send)."""
         ...
 
-    def fail_delivery(self, delivery_id: int, *, error: str) -> None:
+    def mark_delivery_sent(self, delivery_id: int, *, attempt_id: str | None = None) -> None:
+        """Right after the channel accepted it. A stale attempt id changes nothing."""
+        ...
+
+    def retry_delivery(
+        self,
+        delivery_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        attempt_id: str | None = None,
+    ) -> None:
+        """Gives a leased delivery back (`pending`), due again at `next_attempt_at`."""
+        ...
+
+    def fail_delivery(self, delivery_id: int, *, error: str, attempt_id: str | None = None) -> None:
         """Parks a delivery as failed for good (a permanent error, or too many attempts)."""
+        ...
+
+    def mark_delivery_unknown(self, delivery_id: int, *, note: str, attempt_id: str) -> None:
+        """Parks an in-doubt delivery as `unknown`: it may have arrived, and is not re-sent."""
+        ...
+
+    def requeue_delivery(self, event_id: int, channel: str) -> None:
+        """Sends an `unknown` or `failed` delivery again (a person checked the channel).
+        Raises NotFoundError, or ConflictError for any other status."""
         ...
 
     # -- lifecycle ---------------------------------------------------------------

@@ -406,7 +406,7 @@ class SqlStateStore:
             return alerting_tables.get_event(conn, event_id)
 
     def claim_deliveries(self, *, limit: int, lease_seconds: float = 120) -> list[DueDelivery]:
-        """Leases due pending deliveries; each claim counts as an attempt."""
+        """Leases due deliveries (pending, or in doubt) under fresh attempt ids."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
         if lease_seconds <= 0:
@@ -416,22 +416,54 @@ class SqlStateStore:
                 conn, limit=limit, lease_seconds=lease_seconds, now=self._now()
             )
 
-    def mark_delivery_sent(self, delivery_id: int) -> None:
+    def begin_delivery(self, delivery_id: int, *, attempt_id: str, lease_seconds: float) -> bool:
+        """Marks a leased delivery `sending`; False when the lease was lost."""
+        with self._write() as conn:
+            return alerting_tables.mark_sending(
+                conn,
+                delivery_id,
+                attempt_id=attempt_id,
+                lease_seconds=lease_seconds,
+                now=self._now(),
+            )
+
+    def mark_delivery_sent(self, delivery_id: int, *, attempt_id: str | None = None) -> None:
         """Marks a delivery sent."""
         with self._write() as conn:
-            alerting_tables.mark_sent(conn, delivery_id, now=self._now())
+            alerting_tables.mark_sent(conn, delivery_id, now=self._now(), attempt_id=attempt_id)
 
-    def retry_delivery(self, delivery_id: int, *, error: str, next_attempt_at: datetime) -> None:
+    def retry_delivery(
+        self,
+        delivery_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        attempt_id: str | None = None,
+    ) -> None:
         """Gives a delivery back, due again at `next_attempt_at`."""
         with self._write() as conn:
             alerting_tables.mark_retry(
-                conn, delivery_id, error=error, next_attempt_at=next_attempt_at
+                conn,
+                delivery_id,
+                error=error,
+                next_attempt_at=next_attempt_at,
+                attempt_id=attempt_id,
             )
 
-    def fail_delivery(self, delivery_id: int, *, error: str) -> None:
+    def fail_delivery(self, delivery_id: int, *, error: str, attempt_id: str | None = None) -> None:
         """Parks a delivery as failed for good."""
         with self._write() as conn:
-            alerting_tables.mark_failed(conn, delivery_id, error=error)
+            alerting_tables.mark_failed(conn, delivery_id, error=error, attempt_id=attempt_id)
+
+    def mark_delivery_unknown(self, delivery_id: int, *, note: str, attempt_id: str) -> None:
+        """Parks an in-doubt delivery as `unknown` (not re-sent)."""
+        with self._write() as conn:
+            alerting_tables.mark_unknown(conn, delivery_id, note=note, attempt_id=attempt_id)
+
+    def requeue_delivery(self, event_id: int, channel: str) -> None:
+        """Makes an unknown or failed delivery pending again, due now."""
+        with self._write() as conn:
+            alerting_tables.requeue(conn, event_id, channel, now=self._now())
 
     # -- lifecycle ---------------------------------------------------------------
 

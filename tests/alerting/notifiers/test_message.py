@@ -8,18 +8,16 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.alerting.notifiers.message import (
+from services.alerting.notifiers.email_message import (
     CHART_CID,
     build_email,
-    build_slack_payload,
-    build_webhook_body,
     email_html,
     email_subject,
     email_text,
-    format_number,
-    format_window,
-    sparkline,
 )
+from services.alerting.notifiers.slack_message import build_slack_payload
+from services.alerting.notifiers.webhook_body import build_webhook_body
+from services.alerting.notifiers.wording import format_number, format_window, sparkline
 from tests.alerting.notifiers import make_message
 
 NNBSP = "\u202f"
@@ -179,6 +177,20 @@ def test_slack_payload_without_optional_parts() -> None:
     assert kinds == ["header", "section", "section"]
 
 
+def test_slack_payload_shows_the_chart_image_only_with_a_public_url() -> None:
+    assert "image" not in [b["type"] for b in build_slack_payload(make_message())["blocks"]]
+    url = "https://veille.example.org/api/v1/alerts/events/7/chart.png?token=abc"
+    payload = build_slack_payload(make_message(chart_url=url), language="fr")
+    (image,) = [b for b in payload["blocks"] if b["type"] == "image"]
+    assert image == {
+        "type": "image",
+        "image_url": url,
+        "alt_text": "Graphique des dernières périodes",
+    }
+    kinds = [b["type"] for b in payload["blocks"]]
+    assert kinds.index("image") == kinds.index("section", 3) + 1  # right after the trend
+
+
 def test_webhook_body_has_every_field_in_json() -> None:
     message = make_message(score=None, observed=float("nan"))
     body = build_webhook_body(message, idempotency_key="evt-1:webhook")
@@ -233,8 +245,6 @@ def test_new_mentions_are_counted_not_compared() -> None:
 
 
 def test_a_digest_counts_alerts_in_both_languages() -> None:
-    from services.alerting.notifiers.message import email_subject, email_text
-
     digest = make_message(kind="digest", observed=3, expected=0, score=None)
     assert "Résumé des alertes" in email_subject(digest, language="fr")
     assert "3 alertes" in email_text(digest, language="fr")

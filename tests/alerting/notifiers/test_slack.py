@@ -66,6 +66,24 @@ def test_at_most_one_message_per_second_per_webhook(server: HTTPTestServer) -> N
     assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.95  # as the receiver saw it
 
 
+def test_wait_turn_books_the_slot_that_send_then_uses(server: HTTPTestServer) -> None:
+    server.add(HOOK, method="POST", body=b"ok")
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    slack = notifier(server, limiter=RateLimiter(1.0, clock=lambda: now[0], sleep=sleep))
+    for key in ("a", "b"):
+        slack.wait_turn()
+        slack.send(make_message(), idempotency_key=key)
+    slack.send(make_message(), idempotency_key="c")  # without wait_turn: send waits itself
+    assert sleeps == [1.0, 1.0]  # one wait per message, never two
+    assert len(server.requests_for(HOOK)) == 3
+
+
 def test_rate_limiter_books_slots_in_order() -> None:
     now = [100.0]
     slept: list[float] = []
@@ -113,12 +131,16 @@ def test_connection_failure_and_timeout_are_temporary(server: HTTPTestServer) ->
     with pytest.raises(DeliveryError) as caught:
         notifier(server, timeout=0.3).send(make_message(), idempotency_key="k")
     assert caught.value.permanent is False and "timed out" in str(caught.value)
+    # The whole request went out before the time-out: Slack may have posted it.
+    assert caught.value.maybe_delivered is True
+    assert len(server.requests_for(HOOK)) == 1
     port = server.port
     server.stop()
     environ = {"SLACK_WEBHOOK_TEST": f"http://127.0.0.1:{port}{HOOK}"}
     with pytest.raises(DeliveryError) as caught:
         notifier(server, environ=environ).send(make_message(), idempotency_key="k")
     assert caught.value.permanent is False and "cannot reach 127.0.0.1" in str(caught.value)
+    assert caught.value.maybe_delivered is False  # refused: it cannot have arrived
 
 
 def test_private_addresses_are_refused_unless_allowed(server: HTTPTestServer) -> None:

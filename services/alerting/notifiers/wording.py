@@ -1,0 +1,162 @@
+"""The words and numbers every alert message shows, in English and French.
+
+Shared by the pure message builders (`slack_message`, `email_message`): user-facing
+strings per language, numbers and dates formatted the way each language writes them,
+the text sparkline, and the lines (title, observed versus expected) all channels repeat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from services.alerting.notifiers.base import AlertMessage
+
+Language = Literal["en", "fr"]
+LANGUAGES: tuple[Language, ...] = ("en", "fr")
+SPARK_LEVELS = "▁▂▃▄▅▆▇█"
+MAX_MENTIONS = 5
+MAX_SERIES_POINTS = 48
+
+_STRINGS: dict[str, dict[Language, str]] = {
+    "volume_spike": {"en": "Volume spike", "fr": "Pic de volume"},
+    "negative_share_spike": {"en": "Negative share spike", "fr": "Hausse de la part négative"},
+    "drop": {"en": "Unusual drop", "fr": "Baisse inhabituelle"},
+    "new_mention": {"en": "New mentions", "fr": "Nouvelles mentions"},
+    "digest": {"en": "Alert digest", "fr": "Résumé des alertes"},
+    "digest_count": {"en": "alerts", "fr": "alertes"},
+    "resolved": {"en": "Resolved", "fr": "Terminée"},
+    "observed": {"en": "Observed", "fr": "Observé"},
+    "expected": {"en": "Expected", "fr": "Attendu"},
+    "vs": {"en": "vs", "fr": "contre"},
+    "expected_short": {"en": "expected", "fr": "attendu"},
+    "score": {"en": "Robust z-score", "fr": "Score z robuste"},
+    "window": {"en": "Window", "fr": "Fenêtre"},
+    "baseline": {"en": "Baseline", "fr": "Référence"},
+    "trend": {"en": "Recent trend", "fr": "Tendance récente"},
+    "top_mentions": {"en": "Top mentions", "fr": "Principales mentions"},
+    "top_sources": {"en": "Top sources", "fr": "Principales sources"},
+    "top_topics": {"en": "Top topics", "fr": "Principaux sujets"},
+    "open": {"en": "Open the mentions", "fr": "Voir les mentions"},
+    "rule": {"en": "Rule", "fr": "Règle"},
+    "untitled": {"en": "(untitled)", "fr": "(sans titre)"},
+    "chart_alt": {"en": "Chart of recent buckets", "fr": "Graphique des dernières périodes"},
+    "new_count": {"en": "new mentions", "fr": "nouvelles mentions"},
+    "footer": {
+        "en": "Sent by Veille. The numbers compare this window with its seasonal baseline.",
+        "fr": "Envoyé par Veille. Les chiffres comparent cette fenêtre à sa référence saisonnière.",
+    },
+    "positive": {"en": "positive", "fr": "positif"},
+    "negative": {"en": "negative", "fr": "négatif"},
+    "neutral": {"en": "neutral", "fr": "neutre"},
+    "mixed": {"en": "mixed", "fr": "mitigé"},
+}
+
+
+def text(key: str, language: Language) -> str:
+    """One user-facing string in the given language."""
+    return _STRINGS[key][language]
+
+
+def check_language(language: str) -> Language:
+    """'fr-FR' -> 'fr'; anything not French is English."""
+    return "fr" if language.lower().startswith("fr") else "en"
+
+
+def format_number(value: float, language: Language, *, decimals: int | None = None) -> str:
+    """1234.5 -> '1,234.5' (en) or '1 234,5' (fr, narrow no-break space); integers bare."""
+    if not math.isfinite(value):
+        return str(value)
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else (1 if abs(value) >= 10 else 2)
+    formatted = f"{value:,.{decimals}f}"
+    if language == "fr":
+        formatted = formatted.replace(",", "\u202f").replace(".", ",")
+    return formatted
+
+
+def format_value(message: AlertMessage, value: float, language: Language) -> str:
+    """A share is shown as a percentage, a count as a number."""
+    if message.kind == "negative_share_spike":
+        return format_number(value * 100, language, decimals=1) + (
+            " %" if language == "fr" else "%"
+        )
+    return format_number(value, language)
+
+
+def format_window(start: datetime, end: datetime) -> str:
+    """'2026-11-22 03:00 → 04:00 UTC' (date repeated only when it changes)."""
+    start_utc, end_utc = as_utc(start), as_utc(end)
+    tail = "%H:%M" if start_utc.date() == end_utc.date() else "%Y-%m-%d %H:%M"
+    return f"{start_utc:%Y-%m-%d %H:%M} → {end_utc.strftime(tail)} UTC"
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """A text sparkline: '▁▂▃▅▇' scaled between the series' minimum and maximum."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    top = len(SPARK_LEVELS) - 1
+    if high == low:
+        return SPARK_LEVELS[0 if high == 0 else top // 2] * len(finite)
+    return "".join(SPARK_LEVELS[round((v - low) / (high - low) * top)] for v in finite)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC (a naive one is taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def headline(message: AlertMessage, language: Language) -> str:
+    """'Volume spike · Brand', or 'Resolved: Volume spike · Brand'."""
+    kind = _STRINGS.get(message.kind, {"en": message.kind, "fr": message.kind})[language]
+    if message.status == "resolved":
+        return f"{text('resolved', language)}{colon(language)}{kind} · {message.rule_name}"
+    return f"{kind} · {message.rule_name}"
+
+
+def colon(language: Language) -> str:
+    """French typography puts a (no-break) space before a colon."""
+    return "\u00a0: " if language == "fr" else ": "
+
+
+def numbers_line(message: AlertMessage, language: Language) -> str:
+    """'120 vs 30 expected (Robust z-score 6.1)', or a count for new mentions and digests."""
+    observed = format_value(message, message.observed, language)
+    if message.kind == "new_mention":  # nothing is "expected" of a match: just count them
+        return f"{observed} {text('new_count', language)}"
+    if message.kind == "digest":
+        return f"{observed} {text('digest_count', language)}"
+    expected = format_value(message, message.expected, language)
+    line = f"{observed} {text('vs', language)} {expected} {text('expected_short', language)}"
+    if message.score is not None and math.isfinite(message.score):
+        line += f" ({text('score', language)} {format_number(message.score, language, decimals=1)})"
+    return line
+
+
+def sentiment_label(value: Any, language: Language) -> str:
+    """A sentiment label in the reader's language."""
+    label = str(value or "").lower()
+    return (
+        _STRINGS[label][language]
+        if label in ("positive", "negative", "neutral", "mixed")
+        else label
+    )
+
+
+def series_values(message: AlertMessage) -> list[float]:
+    """The most recent values of the series, as charted."""
+    return [value for _ts, value in message.series[-MAX_SERIES_POINTS:]]
+
+
+def counts_text(items: Sequence[tuple[str, int]], limit: int = 5) -> str:
+    """'a (3), b (2)'."""
+    return ", ".join(f"{name} ({count})" for name, count in items[:limit])
+
+
+def clip(value: str, limit: int) -> str:
+    """The value cut to `limit` characters, with an ellipsis when cut."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"

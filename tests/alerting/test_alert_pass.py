@@ -1,0 +1,96 @@
+"""One alert pass as `veille alerts run --once` makes it, on real stores and a real HTTP
+receiver standing in for Slack: the wiring of settings, rules, outbox and notifiers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.alerting.rules import AlertRule, Channel
+from services.core.models import Brand
+from services.core.settings import build_settings
+from services.core.workspace import Workspace
+from services.runtime.alert_loop import run_alerts_once
+from services.runtime.context import ServiceContext
+from tests.httpserver import HTTPTestServer
+
+SERIES = [["2026-11-22T09:00:00+00:00", 2, 2], ["2026-11-22T10:00:00+00:00", 40, 40]]
+
+
+@pytest.fixture
+def slack() -> Iterator[HTTPTestServer]:
+    with HTTPTestServer() as server:
+        server.add("/hook", method="POST", body=b"ok")
+        yield server
+
+
+def _context(tmp_path: Path, **api: Any) -> ServiceContext:
+    settings = build_settings(
+        {
+            "data_dir": str(tmp_path),
+            "store": {
+                "state_url": f"sqlite:///{tmp_path}/veille.db",
+                "index_url": f"embedded:{tmp_path}/index",
+            },
+            "api": api,
+            "alerting": {"allowed_networks": ["127.0.0.0/8"]},
+        }
+    )
+    ctx = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
+    ctx.sync_workspace()
+    rule = AlertRule(
+        name="spike",
+        target_type="brand",
+        target="Veloria",
+        kind="new_mention",
+        channels=[Channel(type="slack", target="VEILLE_PASS_SLACK")],
+    )
+    ctx.state.put_spec(
+        "alert_rule",
+        name=rule.name,
+        spec=rule.model_dump(mode="json"),
+        owner=None,
+        visibility="shared",
+    )
+    ctx.state.record_alert_event(
+        rule_name="spike",
+        kind="volume_spike",
+        status="firing",
+        dedupe_key="k",
+        numbers={"observed": 40, "expected": 2, "window_start": SERIES[1][0], "series": SERIES},
+        channels=["slack:VEILLE_PASS_SLACK"],
+    )
+    return ctx
+
+
+@pytest.mark.parametrize("public_url", [None, "https://veille.example.org"])
+def test_a_pass_delivers_and_links_the_chart_only_with_a_public_url(
+    tmp_path: Path,
+    slack: HTTPTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+    public_url: str | None,
+) -> None:
+    monkeypatch.setenv("VEILLE_PASS_SLACK", slack.url("/hook"))
+    ctx = _context(tmp_path, public_url=public_url)
+    try:
+        done = run_alerts_once(ctx)
+        again = run_alerts_once(ctx)
+    finally:
+        ctx.close()
+    assert done.summary() == (
+        "1 rule(s) evaluated, 0 new alert(s); deliveries: 1 sent, 0 to retry, 0 failed, 0 unknown"
+    )
+    assert again.deliveries.sent == 0
+    (request,) = slack.requests_for("/hook")
+    images = [b for b in json.loads(request.body)["blocks"] if b["type"] == "image"]
+    if public_url is None:
+        assert images == []
+    else:
+        (image,) = images
+        assert image["image_url"].startswith(
+            "https://veille.example.org/api/v1/alerts/events/1/chart.png?token="
+        )
