@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from services.collector.web.spiders import crawl_settings
 from services.core.settings import CollectorSettings
@@ -14,26 +15,49 @@ from tests.web.conftest import page_bytes
 
 _CHILD = """
 import json, sys
-from services.collector.web.spiders import collect
+from services.collector.web.spiders import Target, collect
 from services.core.settings import CollectorSettings
 args = json.loads(sys.argv[1])
 settings = CollectorSettings(allowed_networks=args["allowed"], timeout_seconds=5.0,
                              user_agent="VeilleTest/1.0")
-items = collect(args["url"], settings=settings, source_name="forum",
-                seen=frozenset(args["seen"]), contact_url="https://veille.example/contact",
-                overrides={"AUTOTHROTTLE_START_DELAY": 0.0, "RETRY_ENABLED": False})
-print(json.dumps([item.model_dump(mode="json") for item in items]))
+outcome = collect([Target(args["url"], args["start"])], settings=settings, source_name="forum",
+                  seen=frozenset(args["seen"]), contact_url="https://veille.example/contact",
+                  overrides={"AUTOTHROTTLE_START_DELAY": 0.0, "RETRY_ENABLED": False,
+                             "VEILLE_RESOLVE": args["resolve"]})
+print(json.dumps({"items": [item.model_dump(mode="json") for item in outcome.items],
+                  "threads": outcome.threads, "stats": outcome.stats()}))
 """
+
+
+def _crawl_outcome(
+    url: str,
+    *,
+    start: str | None = None,
+    seen: tuple[str, ...] = (),
+    allowed: tuple[str, ...] = ("127.0.0.0/8",),
+    resolve: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Runs `collect` in a child process; its items, thread states and figures."""
+    args = json.dumps(
+        {
+            "url": url,
+            "start": start or url,
+            "seen": list(seen),
+            "allowed": list(allowed),
+            "resolve": resolve or {},
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, args], capture_output=True, text=True, timeout=60, check=True
+    )
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return outcome
 
 
 def _crawl(
     url: str, *, seen: tuple[str, ...] = (), allowed: tuple[str, ...] = ("127.0.0.0/8",)
-) -> list[dict[str, object]]:
-    args = json.dumps({"url": url, "seen": list(seen), "allowed": list(allowed)})
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, args], capture_output=True, text=True, timeout=60, check=True
-    )
-    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+) -> list[dict[str, Any]]:
+    return list(_crawl_outcome(url, seen=seen, allowed=allowed)["items"])
 
 
 def _serve_thread(server: HTTPTestServer) -> str:
