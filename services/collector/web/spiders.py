@@ -71,6 +71,7 @@ def crawl_settings(
         "DEPTH_LIMIT": max_pages,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        "LOG_INSTALL_ROOT_HANDLER": False,  # the worker's logging stays the caller's
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DOWNLOADER_MIDDLEWARES": {f"{__name__}.GuardMiddleware": 50},
         "DOWNLOAD_HANDLERS": _ONLY_HTTP,
@@ -314,7 +315,7 @@ def collect(
     scrapy_settings = crawl_settings(
         settings, contact_url=contact_url, cookies=cookies, max_pages=max_pages
     )
-    process = CrawlerProcess({**scrapy_settings, **(overrides or {})}, install_root_handler=False)
+    process = CrawlerProcess({**scrapy_settings, **(overrides or {})})
     crawler = process.create_crawler(WebSpider)
     crawler.signals.connect(keep, signal=signals.item_scraped)
     process.crawl(
