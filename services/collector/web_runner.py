@@ -68,7 +68,10 @@ def plan_targets(
     max_age = recrawl.max_age_of(source.options)
     url = str(source.url)
     candidates = [url]
-    if source.options.get("discover", discover.is_site_root(url)):
+    explore = source.options.get("discover", discover.is_site_root(url))
+    if not isinstance(explore, bool):
+        raise ValueError(f"discover must be true or false, not {explore!r}")
+    if explore:
         candidates = [article.url for article in discover.discover(url, settings).articles]
     targets: list[Target] = []
     left_alone = 0
