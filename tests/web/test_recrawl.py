@@ -151,3 +151,15 @@ def test_max_age_option() -> None:
     for bad in (0, -1, True, "7"):
         with pytest.raises(ValueError, match="positive number of days"):
             recrawl.max_age_of({"recrawl_max_age_days": bad})
+
+
+def test_a_crawl_that_reads_no_page_is_an_unreachable_run(state: SqlStateStore) -> None:
+    with HTTPTestServer() as server:
+        dead = server.url(THREAD)  # nothing listens there once the server stops
+    source = Source.model_validate({"name": "gone", "kind": "web", "url": dead})
+    (run,) = _scheduler(state, source).run_once()
+    assert run.status == RunStatus.ERROR
+    assert run.error == "unreachable: no page fetched (network x1)"
+    status = state.source_status("gone")
+    assert status.state == "unreachable"
+    assert status.last_run is not None and status.last_run.errors == {"network": 1}

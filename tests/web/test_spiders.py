@@ -111,3 +111,19 @@ def test_crawl_settings() -> None:
     assert settings["DOWNLOAD_MAXSIZE"] == CollectorSettings().max_feed_bytes
     assert settings["USER_AGENT"].endswith("(+https://x.example/c)")
     assert crawl_settings(CollectorSettings(), cookies={"sid": "1"})["COOKIES_ENABLED"] is True
+
+
+def test_errors_are_counted_by_kind() -> None:
+    with HTTPTestServer() as server:
+        url = _serve_thread(server)
+        server.add("/topic/77-veloria/page/2/", body=b"gone", headers={}, status=404)
+        outcome = _crawl_outcome(url)
+        assert outcome["stats"]["pages_fetched"] == 1
+        assert outcome["stats"]["errors"] == {"http_404": 1}
+        assert len(outcome["items"]) == 2
+        thread = outcome["threads"][url]
+        assert thread["last_page_url"] == url  # the next run resumes at the last page read
+        assert thread["last_post_at"] == "2024-03-02T10:01:00+00:00"
+
+        robots = _crawl_outcome(server.url("/private/thread"))
+        assert robots["stats"]["errors"] == {"robots": 1}
