@@ -111,6 +111,16 @@ def test_crawl_settings() -> None:
     assert settings["DOWNLOAD_MAXSIZE"] == CollectorSettings().max_feed_bytes
     assert settings["USER_AGENT"].endswith("(+https://x.example/c)")
     assert crawl_settings(CollectorSettings(), cookies={"sid": "1"})["COOKIES_ENABLED"] is True
+    assert settings["TWISTED_DNS_RESOLVER"].endswith("pinning.PinnedResolver")
+    assert settings["HTTPPROXY_ENABLED"] is False
+    assert {
+        scheme for scheme, handler in settings["DOWNLOAD_HANDLERS"].items() if handler is None
+    } == {
+        "data",
+        "file",
+        "s3",
+        "ftp",
+    }
 
 
 def test_errors_are_counted_by_kind() -> None:
