@@ -162,3 +162,18 @@ def test_feed_links_and_sitemap_parsing() -> None:
     assert parse_sitemap(b"not xml at all", max_bytes=1000).entries == []
     assert is_site_root("https://blog.example") and is_site_root("https://blog.example/")
     assert not is_site_root("https://blog.example/post/1")
+
+
+def test_cli_preview_of_a_site_lists_feeds_and_sitemaps(
+    server: HTTPTestServer, tmp_path: Path
+) -> None:
+    from tests.e2e.service import write_workspace
+    from tests.test_cli import veille
+
+    site = serve_site(server)
+    config = str(write_workspace(tmp_path, sources=[]))
+    result = veille("sources", "preview", site, "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert f"feed: {server.url('/feed')}" in result.stdout
+    assert f"sitemap: {server.url('/sm-news.xml')}" in result.stdout
+    assert "3 articles, newest:" in result.stdout
