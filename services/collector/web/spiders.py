@@ -16,6 +16,7 @@ keeps per-thread state and crawl figures; parsing stays in the pure modules.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import TCPTimedOutError, TimeoutError
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from services.collector.fetching import FetchError, RefusedError
@@ -38,6 +41,8 @@ from services.collector.web.forums.discourse import more_posts_url, parse_topic,
 from services.collector.web.pinning import pins_from_settings
 from services.core.models import RawItem, utcnow
 from services.core.settings import CollectorSettings
+
+log = logging.getLogger("veille.collector")
 
 _ONLY_HTTP = {"data": None, "file": None, "s3": None, "ftp": None}
 
@@ -104,15 +109,17 @@ class GuardMiddleware:
         """Shares the crawl's pins (VEILLE_ALLOWED_NETWORKS, VEILLE_RESOLVE)."""
         return cls(pins_from_settings(crawler.settings))
 
-    def process_request(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
-        """Raises AddressRefused when the URL's scheme or host is not allowed."""
+    async def process_request(self, request: scrapy.Request) -> None:
+        """Raises AddressRefused when the URL's scheme or host is not allowed.
+
+        Resolves in a thread: a slow name server must not stall the whole crawl."""
         parts = urlsplit(request.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise AddressRefused(f"refused: {parts.scheme or '(none)'} URLs are not collected")
         try:
-            self._pins.address(parts.hostname)
+            await maybe_deferred_to_future(deferToThread(self._pins.address, parts.hostname))
         except FetchError as error:
-            spider.logger.warning("%s: %s", request.url, error)
+            log.warning("%s: %s", request.url, error)
             kind = "refused" if isinstance(error, RefusedError) else "unreachable"
             raise AddressRefused(str(error), kind) from None
 
