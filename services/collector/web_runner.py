@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
@@ -59,24 +60,27 @@ def plan_targets(
     """What this run crawls, and how many threads it leaves alone (too old).
 
     A thread (or article) resumes at its last page read; discovery mode takes the site's
-    newest articles. Raises ValueError for a bad option, FetchError when the site's
-    home page cannot be read."""
+    newest articles, leaving alone those whose feed or sitemap date is already too old.
+    Raises ValueError for a bad option, FetchError when the home page cannot be read."""
     from services.collector.web import discover
     from services.collector.web.spiders import Target
 
     now = utcnow()
     max_age = recrawl.max_age_of(source.options)
     url = str(source.url)
-    candidates = [url]
+    candidates: list[tuple[str, datetime | None]] = [(url, None)]
     explore = source.options.get("discover", discover.is_site_root(url))
     if not isinstance(explore, bool):
         raise ValueError(f"discover must be true or false, not {explore!r}")
     if explore:
-        candidates = [article.url for article in discover.discover(url, settings).articles]
+        found = discover.discover(url, settings).articles
+        candidates = [(article.url, article.published_at) for article in found]
     targets: list[Target] = []
     left_alone = 0
-    for candidate in candidates:
+    for candidate, published in candidates:
         start = recrawl.start_url(threads, candidate, now=now, max_age=max_age)
+        if published is not None and now - published > max_age:
+            start = None  # an article already old when first found: not worth a visit
         if start is None:
             left_alone += 1
         elif len(targets) < source.max_pages or candidate == url:

@@ -8,6 +8,7 @@ here, in the shapes of sitemaps.org and Google News sitemaps and of RSS 2.0.
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.collector.scheduler import CollectorScheduler
@@ -37,8 +38,13 @@ def _urlset(base: str, entries: str, *, news: bool = False) -> bytes:
     ).encode()
 
 
+def _days_ago(days: int, fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime(fmt)
+
+
 def serve_site(server: HTTPTestServer) -> str:
-    """A blog at the server's root; returns its URL."""
+    """A blog at the server's root, its articles written 1 day, 3 days and 400 days ago;
+    returns its URL."""
     base = server.base_url
     home = page_bytes("trafilatura/soundofscience.fr.1927.html").replace(
         b"https://www.soundofscience.fr", base.encode()
@@ -56,12 +62,13 @@ def serve_site(server: HTTPTestServer) -> str:
     news = (
         "<url><loc>BASE/2026/11/velo-b</loc><news:news><news:publication>"
         "<news:name>Blog</news:name><news:language>fr</news:language></news:publication>"
-        "<news:publication_date>2026-11-21T08:00:00+01:00</news:publication_date>"
+        f"<news:publication_date>{_days_ago(1)}</news:publication_date>"
         "<news:title>Vélo B</news:title></news:news></url>"
     )
     server.add("/sm-news.xml", body=_urlset(base, news, news=True), headers=XML)
     posts = (
-        "<url><loc>BASE/2025/01/old-post</loc><lastmod>2025-01-05</lastmod></url>"
+        "<url><loc>BASE/2025/01/old-post</loc>"
+        f"<lastmod>{_days_ago(400, '%Y-%m-%d')}</lastmod></url>"
         "<url><loc>https://elsewhere.example/not-this-site</loc><lastmod>2026-11-22</lastmod></url>"
     )
     server.add(
@@ -73,7 +80,8 @@ def serve_site(server: HTTPTestServer) -> str:
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>'
         f"<link>{base}/</link><description>d</description>"
         f"<item><title>Vélo A</title><link>{base}/2026/11/velo-a</link>"
-        "<description>a</description><pubDate>Thu, 19 Nov 2026 10:00:00 GMT</pubDate></item>"
+        f"<description>a</description><pubDate>{_days_ago(3, '%a, %d %b %Y %H:%M:%S GMT')}"
+        "</pubDate></item>"
         "</channel></rss>"
     )
     server.add("/feed", body=feed.encode(), headers={"Content-Type": "application/rss+xml"})
@@ -92,7 +100,7 @@ def test_discovery_finds_feeds_sitemaps_and_articles_newest_first(
     assert found.sitemaps == [f"{base}/sm.xml", f"{base}/sm-news.xml", f"{base}/sm-posts.xml.gz"]
     assert [a.url.removeprefix(base) for a in found.articles] == list(ARTICLES)
     assert found.articles[0].published_at is not None
-    assert found.articles[0].published_at.isoformat() == "2026-11-21T07:00:00+00:00"
+    assert found.articles[0].published_at.isoformat() == _days_ago(1)
 
 
 def test_a_site_without_sitemap_in_robots_is_read_through_sitemap_xml(
@@ -130,10 +138,11 @@ def test_a_web_source_on_a_site_crawls_its_newest_articles(
         }
         assert server.requests_for("/2025/01/old-post") == []
 
-        # the two articles were published years ago: left alone; the next one is read
+        # the pages read carry old dates (real captures): left alone from now on, and the
+        # article the sitemap dates 400 days back is never worth a visit
         (second,) = scheduler.run_once()
-        assert second.stats is not None and second.stats["threads_left_alone"] == 2
-        assert len(server.requests_for("/2025/01/old-post")) == 1
+        assert second.stats == {"pages_fetched": 0, "errors": {}, "threads_left_alone": 3}
+        assert server.requests_for("/2025/01/old-post") == []
         assert len(server.requests_for("/2026/11/velo-b")) == 1
     finally:
         state.close()
