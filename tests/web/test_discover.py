@@ -38,8 +38,11 @@ def _urlset(base: str, entries: str, *, news: bool = False) -> bytes:
     ).encode()
 
 
+TODAY = datetime.now(UTC).replace(microsecond=0)  # one moment for every date of a run
+
+
 def _days_ago(days: int, fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).strftime(fmt)
+    return (TODAY - timedelta(days=days)).strftime(fmt)
 
 
 def serve_site(server: HTTPTestServer) -> str:
