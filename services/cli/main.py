@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.cli.figures import run_figures
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.context import ServiceContext
 from services.runtime.logs import setup_logging
@@ -575,6 +576,11 @@ def sources_preview(
         return
     engine = f" ({result.engine})" if result.engine else ""
     out.print(f"{result.kind}{engine}: {result.title or result.final_url}", highlight=False)
+    for label, urls in (("feed", result.feeds), ("sitemap", result.sitemaps)):
+        for found in urls:
+            out.print(f"{label}: {found}", highlight=False)
+    if result.articles:
+        out.print(f"{len(result.articles)} articles, newest: {result.articles[0]}", highlight=False)
     table = Table("#", "kind", "author", "date", "text")
     for index, item in enumerate(result.items, start=1):
         table.add_row(
@@ -592,13 +598,14 @@ def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show each source's last run, items and errors."""
     with _context(config) as ctx:
         ctx.sync_workspace()
-        table = Table("source", "state", "last run", "items", "error")
+        table = Table("source", "state", "last run", "items", "last run figures", "error")
         for status in ctx.state.list_source_statuses():
             table.add_row(
                 status.name,
                 status.state,
                 f"{status.last_run_at:%Y-%m-%d %H:%M}" if status.last_run_at else "-",
                 str(status.total_items),
+                run_figures(status.last_run),
                 status.last_error or "",
             )
         out.print(table)

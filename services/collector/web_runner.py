@@ -1,8 +1,12 @@
 """Collects a `web` source (a blog, news site or forum thread) with the Scrapy spider.
 
 Twisted's reactor starts once per process, so every run crawls in a fresh worker
-process; the parent records the items and the cursor (the platform ids already
-collected, so a re-crawl of an active thread stores only its new posts).
+process; the parent records the items, the crawl figures and the cursor: the platform
+ids already collected ("seen") and each thread's re-crawl state ("threads", see
+`web.recrawl`), so a re-crawl of an active thread reads only its last pages.
+
+A source whose URL is a site root (or with option `discover: true`) is crawled through
+its feeds and sitemaps (`web.discover`): the newest `max_pages` articles not left alone.
 """
 
 from __future__ import annotations
@@ -10,13 +14,19 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from multiprocessing import get_context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.collector.runner import CollectorState
-from services.core.models import RawItem, RunStatus, Source, utcnow
+from services.collector.web import recrawl
+from services.core.models import RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
+from services.store.state.runs import UNREACHABLE_PREFIX
+
+if TYPE_CHECKING:  # Scrapy loads in the worker process only
+    from services.collector.web.spiders import CrawlOutcome, Target
 
 log = logging.getLogger("veille.collector")
 
@@ -24,19 +34,58 @@ MAX_SEEN = 20_000  # ids remembered per source; the oldest are forgotten first
 CRAWL_TIMEOUT_SECONDS = 600
 
 
-def _crawl(source: Source, settings: CollectorSettings, seen: list[str]) -> list[RawItem]:
+def _crawl(
+    source: Source, settings: CollectorSettings, seen: list[str], threads: dict[str, Any]
+) -> CrawlOutcome:
     from services.collector.web.forums import load_selectors
     from services.collector.web.spiders import collect
 
     selectors = source.options.get("selectors")
-    return collect(
-        str(source.url),
+    targets, left_alone = plan_targets(source, settings, threads)
+    outcome = collect(
+        targets,
         settings=settings,
         source_name=source.name,
         selectors=load_selectors(selectors) if selectors else None,
         seen=frozenset(seen),
         max_pages=source.max_pages,
     )
+    outcome.left_alone = left_alone
+    return outcome
+
+
+def plan_targets(
+    source: Source, settings: CollectorSettings, threads: dict[str, Any]
+) -> tuple[list[Target], int]:
+    """What this run crawls, and how many threads it leaves alone (too old).
+
+    A thread (or article) resumes at its last page read; discovery mode takes the site's
+    newest articles, leaving alone those whose feed or sitemap date is already too old.
+    Raises ValueError for a bad option, FetchError when the home page cannot be read."""
+    from services.collector.web import discover
+    from services.collector.web.spiders import Target
+
+    now = utcnow()
+    max_age = recrawl.max_age_of(source.options)
+    url = str(source.url)
+    candidates: list[tuple[str, datetime | None]] = [(url, None)]
+    explore = source.options.get("discover", discover.is_site_root(url))
+    if not isinstance(explore, bool):
+        raise ValueError(f"discover must be true or false, not {explore!r}")
+    if explore:
+        found = discover.discover(url, settings).articles
+        candidates = [(article.url, article.published_at) for article in found]
+    targets: list[Target] = []
+    left_alone = 0
+    for candidate, published in candidates:
+        start = recrawl.start_url(threads, candidate, now=now, max_age=max_age)
+        if published is not None and now - published > max_age:
+            start = None  # an article already old when first found: not worth a visit
+        if start is None:
+            left_alone += 1
+        elif len(targets) < source.max_pages or candidate == url:
+            targets.append(Target(candidate, start))
+    return targets, left_alone
 
 
 def collect_web(
@@ -48,8 +97,10 @@ def collect_web(
     try:
         cursor = state.get_cursor(source.name)
         seen = [str(s) for s in cursor.get("seen", [])]
+        threads = dict(cursor.get("threads") or {})
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            items = pool.submit(_crawl, source, settings, seen).result(CRAWL_TIMEOUT_SECONDS)
+            crawl = pool.submit(_crawl, source, settings, seen, threads)
+            outcome = crawl.result(CRAWL_TIMEOUT_SECONDS)
     except Exception as exc:
         message = str(exc) or type(exc).__name__
         log.warning("crawling %s failed: %s", source.name, message)
@@ -64,16 +115,30 @@ def collect_web(
         )
         state.record_run(run)
         return run
+    items = outcome.items
     new_ids = [i.platform_id or i.url or "" for i in items]
     remembered = list(dict.fromkeys([*seen, *filter(None, new_ids)]))[-MAX_SEEN:]
+    failure = _failure(outcome)
     run = CollectionRun(
         source_name=source.name,
         started_at=started,
         finished_at=utcnow(),
-        status=RunStatus.OK,
+        status=RunStatus.ERROR if failure else RunStatus.OK,
         items_found=len(items),
         items_new=0,
+        error=failure,
+        stats=outcome.stats(),
     )
-    stored = state.record_collection(run=run, items=items, cursor={"seen": remembered})
+    new_cursor = {"seen": remembered, "threads": recrawl.trimmed({**threads, **outcome.threads})}
+    stored = state.record_collection(run=run, items=items, cursor=new_cursor)
     log.info("crawled %s: %d items, %d new", source.name, len(items), stored)
     return replace(run, items_new=stored)
+
+
+def _failure(outcome: CrawlOutcome) -> str | None:
+    """An error message when the crawl read no page at all because of errors."""
+    if outcome.pages_fetched or not outcome.errors:
+        return None
+    counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(outcome.errors.items()))
+    unreachable = set(outcome.errors) <= {"unreachable", "timeout", "network"}
+    return f"{UNREACHABLE_PREFIX if unreachable else ''} no page fetched ({counts})".strip()

@@ -277,6 +277,18 @@ class RunStatus(StrEnum):
     ERROR = "error"
 
 
+class RunStats(BaseModel):
+    """Figures of one collection run (crawled `web` sources also count pages and errors)."""
+
+    duration_seconds: float
+    items_found: int = Field(description="items the run read (known ones included)")
+    items_stored: int = Field(description="items new or changed, sent to the analyzer")
+    pages_fetched: int | None = Field(default=None, description="pages crawled (web sources)")
+    errors: dict[str, int] = Field(
+        default_factory=dict, description="errors by kind, e.g. http_404, timeout, refused"
+    )
+
+
 class SourceStatus(BaseModel):
     """What the last collection runs of a source did."""
 
@@ -295,6 +307,7 @@ class SourceStatus(BaseModel):
     disabled_reason: str | None = Field(
         default=None, description="why a source is disabled (switched off, or not configured)"
     )
+    last_run: RunStats | None = None
 
 
 def mention_to_json(mention: Mention) -> dict[str, Any]:

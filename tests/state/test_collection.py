@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -196,3 +197,23 @@ store.record_collection(run=run, items=items, cursor={"etag": "new"})
     run = CollectionRun("news", BASE_TIME, BASE_TIME, RunStatus.OK, 1, 0)
     assert store.record_collection(run=run, items=[make_item()], cursor={"etag": "next"}) == 1
     assert store.get_cursor("news") == {"etag": "next"}
+
+
+def test_crawl_figures_are_kept_with_the_run_and_shown_in_the_status(
+    store: SqlStateStore,
+) -> None:
+    crawl = {"pages_fetched": 7, "errors": {"http_404": 2, "timeout": 1}}
+    run = dataclasses.replace(make_run(items_found=3), stats=crawl)
+    store.record_collection(run=run, items=[make_item(source_name="news")], cursor=None)
+    (recorded,) = store.recent_runs("news")
+    assert recorded.stats == crawl
+    last = store.source_status("news").last_run
+    assert last is not None
+    assert (last.pages_fetched, last.items_found, last.items_stored) == (7, 3, 1)
+    assert last.errors == {"http_404": 2, "timeout": 1}
+    assert last.duration_seconds == 2.0
+
+    # a feed run reports no crawl figures: no page count, no errors
+    store.record_run(make_run(at=BASE_TIME + timedelta(minutes=15)))
+    last = store.source_status("news").last_run
+    assert last is not None and last.pages_fetched is None and last.errors == {}

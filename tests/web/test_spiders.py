@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from services.collector.web.spiders import crawl_settings
 from services.core.settings import CollectorSettings
@@ -14,26 +15,49 @@ from tests.web.conftest import page_bytes
 
 _CHILD = """
 import json, sys
-from services.collector.web.spiders import collect
+from services.collector.web.spiders import Target, collect
 from services.core.settings import CollectorSettings
 args = json.loads(sys.argv[1])
 settings = CollectorSettings(allowed_networks=args["allowed"], timeout_seconds=5.0,
                              user_agent="VeilleTest/1.0")
-items = collect(args["url"], settings=settings, source_name="forum",
-                seen=frozenset(args["seen"]), contact_url="https://veille.example/contact",
-                overrides={"AUTOTHROTTLE_START_DELAY": 0.0, "RETRY_ENABLED": False})
-print(json.dumps([item.model_dump(mode="json") for item in items]))
+outcome = collect([Target(args["url"], args["start"])], settings=settings, source_name="forum",
+                  seen=frozenset(args["seen"]), contact_url="https://veille.example/contact",
+                  overrides={"AUTOTHROTTLE_START_DELAY": 0.0, "RETRY_ENABLED": False,
+                             "VEILLE_RESOLVE": args["resolve"]})
+print(json.dumps({"items": [item.model_dump(mode="json") for item in outcome.items],
+                  "threads": outcome.threads, "stats": outcome.stats()}))
 """
+
+
+def _crawl_outcome(
+    url: str,
+    *,
+    start: str | None = None,
+    seen: tuple[str, ...] = (),
+    allowed: tuple[str, ...] = ("127.0.0.0/8",),
+    resolve: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Runs `collect` in a child process; its items, thread states and figures."""
+    args = json.dumps(
+        {
+            "url": url,
+            "start": start or url,
+            "seen": list(seen),
+            "allowed": list(allowed),
+            "resolve": resolve or {},
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, args], capture_output=True, text=True, timeout=60, check=True
+    )
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return outcome
 
 
 def _crawl(
     url: str, *, seen: tuple[str, ...] = (), allowed: tuple[str, ...] = ("127.0.0.0/8",)
-) -> list[dict[str, object]]:
-    args = json.dumps({"url": url, "seen": list(seen), "allowed": list(allowed)})
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, args], capture_output=True, text=True, timeout=60, check=True
-    )
-    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+) -> list[dict[str, Any]]:
+    return list(_crawl_outcome(url, seen=seen, allowed=allowed)["items"])
 
 
 def _serve_thread(server: HTTPTestServer) -> str:
@@ -87,3 +111,29 @@ def test_crawl_settings() -> None:
     assert settings["DOWNLOAD_MAXSIZE"] == CollectorSettings().max_feed_bytes
     assert settings["USER_AGENT"].endswith("(+https://x.example/c)")
     assert crawl_settings(CollectorSettings(), cookies={"sid": "1"})["COOKIES_ENABLED"] is True
+    assert settings["TWISTED_DNS_RESOLVER"].endswith("pinning.PinnedResolver")
+    assert settings["HTTPPROXY_ENABLED"] is False
+    assert {
+        scheme for scheme, handler in settings["DOWNLOAD_HANDLERS"].items() if handler is None
+    } == {
+        "data",
+        "file",
+        "s3",
+        "ftp",
+    }
+
+
+def test_errors_are_counted_by_kind() -> None:
+    with HTTPTestServer() as server:
+        url = _serve_thread(server)
+        server.add("/topic/77-veloria/page/2/", body=b"gone", headers={}, status=404)
+        outcome = _crawl_outcome(url)
+        assert outcome["stats"]["pages_fetched"] == 1
+        assert outcome["stats"]["errors"] == {"http_404": 1}
+        assert len(outcome["items"]) == 2
+        thread = outcome["threads"][url]
+        assert thread["last_page_url"] == url  # the next run resumes at the last page read
+        assert thread["last_post_at"] == "2024-03-02T10:01:00+00:00"
+
+        robots = _crawl_outcome(server.url("/private/thread"))
+        assert robots["stats"]["errors"] == {"robots": 1}

@@ -1,5 +1,8 @@
 """What a URL would give if saved as a source: its detected kind and the items in it.
 
+A site root (no path) is previewed as kind "site": the feeds and sitemaps it announces,
+its articles newest first (what a source on it crawls), and the newest one's items.
+
 One safe fetch (the SSRF-guarded `fetching.fetch`: http(s) only, private addresses
 refused also after redirects, size and time bounded), then the parser the detected
 kind calls for. Used by `veille sources preview URL` and `POST /api/v1/sources/preview`.
@@ -14,6 +17,7 @@ from typing import Any
 from services.collector.feeds import FeedParseError, parse_feed
 from services.collector.fetching import FetchError, FetchResult, fetch
 from services.collector.web.detect import Detection, detect
+from services.collector.web.discover import discover, feed_links, is_site_root
 from services.collector.web.extract import ExtractionError, article_items, extract_article
 from services.collector.web.forums import ENGINES, ForumSelectors, parse_thread, thread_items
 from services.collector.web.forums.discourse import parse_topic, topic_json_url
@@ -39,6 +43,9 @@ class Preview:
     items: list[RawItem] = field(default_factory=list)
     next_page_url: str | None = None
     note: str = ""
+    feeds: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)  # a site's, newest first
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, as the CLI's --json and the API answer."""
@@ -50,6 +57,9 @@ class Preview:
             "title": self.title,
             "next_page_url": self.next_page_url,
             "note": self.note,
+            "feeds": self.feeds,
+            "sitemaps": self.sitemaps,
+            "articles": self.articles,
             "items": [item.model_dump(mode="json") for item in self.items],
         }
 
@@ -69,7 +79,10 @@ def preview(
     detection = detect(result.body, url=result.final_url, content_type=content_type)
     if selectors is not None:
         detection = Detection("forum", selectors.engine, "selectors from the source's options")
+    if detection.kind in ("article", "unknown") and is_site_root(result.final_url):
+        return _site(url, result, settings, max_items)
     found = _read(result, detection, settings, selectors)
+    feeds = feed_links(result.body, result.final_url) if found.kind == "article" else []
     return Preview(
         url=url,
         final_url=result.final_url,
@@ -79,6 +92,43 @@ def preview(
         items=found.items[:max_items],
         next_page_url=found.next_page_url,
         note=detection.reason if found.note == "" else found.note,
+        feeds=feeds,
+    )
+
+
+def _site(url: str, home: FetchResult, settings: CollectorSettings, max_items: int) -> Preview:
+    """A site root: its feeds, sitemaps and newest articles; items of the newest one."""
+
+    def fetcher(address: str) -> FetchResult:
+        return home if address == home.final_url else fetch(address, settings=settings)
+
+    try:
+        found = discover(home.final_url, settings, fetcher=fetcher)
+    except FetchError as error:
+        raise PreviewError(str(error)) from None
+    items: list[RawItem] = []
+    note = "no article found in the site's feeds and sitemaps"
+    if found.articles:
+        newest = found.articles[0].url
+        note = f"items of the newest article, {newest}"
+        try:
+            page = fetch(newest, settings=settings)
+            items = article_items(
+                extract_article(page.body, url=page.final_url), source_name="preview"
+            )
+        except (FetchError, ExtractionError) as error:
+            note = f"the newest article, {newest}, could not be read: {error}"
+    return Preview(
+        url=url,
+        final_url=home.final_url,
+        kind="site",
+        engine=None,
+        title="",
+        items=items[:max_items],
+        note=note,
+        feeds=found.feeds,
+        sitemaps=found.sitemaps,
+        articles=[article.url for article in found.articles[:MAX_PREVIEW_ITEMS]],
     )
 
 

@@ -2,34 +2,49 @@
 
 Politeness and safety come from settings (`crawl_settings`): robots.txt obeyed,
 AutoThrottle, per-domain concurrency, a User-Agent with a contact URL, retries, a
-maximum download size, cookies off unless the source configures some. Every request
-(redirects included) goes through `GuardMiddleware`, which applies the same address
-rules as `fetching.fetch` (private and loopback addresses refused unless allowed).
+maximum download size, cookies off unless the source configures some, http(s) only,
+no proxy. Every request (redirects included) goes through `GuardMiddleware`, and every
+connection through `pinning.PinnedResolver`: each host is resolved once, checked with
+the same address rules as `fetching.fetch`, and connected to at that checked address.
 
-Incremental: a thread's posts already collected (`seen` platform ids, from the state
-store) are not yielded again; pages are followed up to `max_pages` (DEPTH_LIMIT), so a
-re-crawl of an active thread should start from the last page it read. The spider
-yields `RawItem`s; parsing stays in the pure modules.
+Incremental: a thread's posts already collected (`seen` platform ids) are not yielded
+again, and each thread starts where the last crawl stopped (`recrawl`: last page read;
+old threads are not given to the spider at all). The spider yields `RawItem`s and
+keeps per-thread state and crawl figures; parsing stays in the pure modules.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.error import TCPTimedOutError, TimeoutError
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 
-from services.collector.fetching import AddressGuard, FetchError
+from services.collector.fetching import FetchError, RefusedError
+from services.collector.web import recrawl
 from services.collector.web.detect import detect
 from services.collector.web.extract import ExtractionError, article_items, extract_article
 from services.collector.web.forums import ENGINES, ForumSelectors, parse_thread, thread_items
 from services.collector.web.forums.discourse import more_posts_url, parse_topic, topic_json_url
-from services.core.models import RawItem
+from services.collector.web.pinning import pins_from_settings
+from services.core.models import RawItem, utcnow
 from services.core.settings import CollectorSettings
+
+log = logging.getLogger("veille.collector")
+
+_ONLY_HTTP = {"data": None, "file": None, "s3": None, "ftp": None}
 
 
 def crawl_settings(
@@ -61,47 +76,92 @@ def crawl_settings(
         "DEPTH_LIMIT": max_pages,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        "LOG_INSTALL_ROOT_HANDLER": False,  # the worker's logging stays the caller's
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DOWNLOADER_MIDDLEWARES": {f"{__name__}.GuardMiddleware": 50},
+        "DOWNLOAD_HANDLERS": _ONLY_HTTP,
+        "HTTPPROXY_ENABLED": False,  # a proxy would connect elsewhere than the pinned address
+        "TWISTED_DNS_RESOLVER": "services.collector.web.pinning.PinnedResolver",
         "VEILLE_ALLOWED_NETWORKS": list(settings.allowed_networks),
+        "VEILLE_RESOLVE": {},
     }
 
 
-class GuardMiddleware:
-    """Refuses requests to non-http(s) URLs and to private addresses, redirects included."""
+class AddressRefused(IgnoreRequest):
+    """A request to a non-http(s) URL, an address the guard refuses, or an unknown host."""
 
-    def __init__(self, guard: AddressGuard) -> None:
-        self._guard = guard
+    def __init__(self, message: str, kind: str = "refused") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class GuardMiddleware:
+    """Refuses requests to non-http(s) URLs and to private addresses, redirects included.
+
+    Resolves through the crawl's `AddressPins`, which the reactor's resolver answers
+    from: the address checked here is the one connected to."""
+
+    def __init__(self, pins: Any) -> None:
+        self._pins = pins
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> GuardMiddleware:
-        """Builds the guard from the crawl's VEILLE_ALLOWED_NETWORKS."""
-        networks = crawler.settings.getlist("VEILLE_ALLOWED_NETWORKS")
-        return cls(AddressGuard.from_settings(CollectorSettings(allowed_networks=networks)))
+        """Shares the crawl's pins (VEILLE_ALLOWED_NETWORKS, VEILLE_RESOLVE)."""
+        return cls(pins_from_settings(crawler.settings))
 
-    def process_request(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
-        """Raises IgnoreRequest when the URL's host is not allowed."""
+    async def process_request(self, request: scrapy.Request) -> None:
+        """Raises AddressRefused when the URL's scheme or host is not allowed.
+
+        Resolves in a thread: a slow name server must not stall the whole crawl."""
         parts = urlsplit(request.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise IgnoreRequest(f"refused: {parts.scheme or '(none)'} URLs are not collected")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+            raise AddressRefused(f"refused: {parts.scheme or '(none)'} URLs are not collected")
         try:
-            self._guard.check_host(parts.hostname, port)
+            await maybe_deferred_to_future(deferToThread(self._pins.address, parts.hostname))
         except FetchError as error:
-            spider.logger.warning("%s: %s", request.url, error)
-            raise IgnoreRequest(str(error)) from None
+            log.warning("%s: %s", request.url, error)
+            kind = "refused" if isinstance(error, RefusedError) else "unreachable"
+            raise AddressRefused(str(error), kind) from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to crawl: a thread (or article) known by its first URL, and where to start."""
+
+    key: str
+    start_url: str
+
+
+@dataclass
+class CrawlOutcome:
+    """What a crawl produced: new items, the updated thread states and its figures."""
+
+    items: list[RawItem] = field(default_factory=list)
+    threads: recrawl.ThreadStates = field(default_factory=dict)
+    pages_fetched: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    left_alone: int = 0  # threads not re-crawled: no post for longer than the max age
+
+    def stats(self) -> dict[str, Any]:
+        """The figures recorded with the run (`CollectionRun.stats`)."""
+        return {
+            "pages_fetched": self.pages_fetched,
+            "errors": dict(self.errors),
+            "threads_left_alone": self.left_alone,
+        }
 
 
 class WebSpider(scrapy.Spider):
-    """Collects one web source: a forum thread (all its pages) or an article page."""
+    """Collects one web source: forum threads (all their new pages) or article pages."""
 
     name = "veille-web"
 
     def __init__(
         self,
         *,
-        url: str,
+        targets: Sequence[Target],
         source_name: str,
+        outcome: CrawlOutcome,
         selectors: ForumSelectors | None = None,
         seen: frozenset[str] = frozenset(),
         cookies: dict[str, str] | None = None,
@@ -109,60 +169,82 @@ class WebSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.start_url = url
+        self.targets = list(targets)
         self.source_name = source_name
+        self.outcome = outcome
         self.selectors = selectors
         self.seen = seen
         self.cookies = cookies or {}
         self.headers = headers or {}
 
     async def start(self) -> Any:
-        """The source's URL, with its configured cookies and headers."""
+        """Each target's start URL, with the source's cookies and headers."""
         jar: dict[str | bytes, str | bytes | bool | float | int] = dict(self.cookies.items())
-        yield scrapy.Request(self.start_url, cookies=jar, headers=self.headers)
+        for target in self.targets:
+            yield scrapy.Request(
+                target.start_url,
+                cookies=jar,
+                headers=self.headers,
+                meta={"thread": target.key},
+                errback=self.on_error,
+                dont_filter=True,
+            )
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Reads a page by its detected kind; follows a thread's next page."""
+        self.outcome.pages_fetched += 1
         if not isinstance(response, TextResponse):
+            self.outcome.errors["not_html"] += 1
             return
+        key = response.meta.get("thread", response.url)
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         detection = detect(response.body, url=response.url, content_type=content_type)
         if detection.engine == "discourse" and detection.kind == "forum":
-            yield response.follow(topic_json_url(response.url), callback=self.parse_discourse)
+            yield self._follow(response, topic_json_url(response.url), self.parse_discourse)
             return
         selectors = self.selectors or ENGINES.get(detection.engine or "")
         if selectors is not None:
             thread = parse_thread(response.body, url=response.url, selectors=selectors)
             if thread.posts:
+                self._note_page(key, response.url, [p.published_at for p in thread.posts])
                 yield from self._new(thread_items(thread, source_name=self.source_name))
                 if thread.next_page_url:
-                    yield response.follow(thread.next_page_url, callback=self.parse)
+                    yield self._follow(response, thread.next_page_url, self.parse)
                 return
         try:
             article = extract_article(response.body, url=response.url)
         except ExtractionError as error:
+            self.outcome.errors["extraction"] += 1
             self.logger.warning("%s: %s", response.url, error)
             return
+        dates = [article.published_at, *(c.published_at for c in article.comments)]
+        self._note_page(key, response.url, dates)
         yield from self._new(article_items(article, source_name=self.source_name))
 
     def parse_discourse(self, response: Response) -> Iterator[Any]:
         """Reads a Discourse topic's JSON; asks for the stream's posts not yet read."""
+        self.outcome.pages_fetched += 1
         payload = json.loads(response.body)
         topic_url = response.meta.get("topic_url", response.url.removesuffix(".json"))
         thread = parse_topic(payload, url=topic_url)
+        key = response.meta.get("thread", topic_url)
+        self._note_page(key, topic_url, [p.published_at for p in thread.posts])
         yield from self._new(thread_items(thread, source_name=self.source_name))
         read = set(response.meta.get("read", set()))
         read |= {p["id"] for p in payload.get("post_stream", {}).get("posts", []) if "id" in p}
         follow = more_posts_url(topic_url, payload, seen=read)
         if follow:
             meta = {"topic_url": topic_url, "read": read, "stream": payload["post_stream"]}
-            yield response.follow(follow, callback=self.parse_discourse_more, meta=meta)
+            yield self._follow(response, follow, self.parse_discourse_more, meta)
 
     def parse_discourse_more(self, response: Response) -> Iterator[Any]:
         """Reads one `posts.json` batch of a Discourse topic."""
+        self.outcome.pages_fetched += 1
         payload = json.loads(response.body)
         topic_url = response.meta["topic_url"]
         thread = parse_topic(payload, url=topic_url)
+        key = response.meta.get("thread", topic_url)
+        self._note_page(key, topic_url, [p.published_at for p in thread.posts])
         yield from self._new(thread_items(thread, source_name=self.source_name))
         read = set(response.meta["read"])
         read |= {p["id"] for p in payload.get("post_stream", {}).get("posts", []) if "id" in p}
@@ -170,14 +252,46 @@ class WebSpider(scrapy.Spider):
         follow = more_posts_url(topic_url, stream, seen=read)
         if follow and len(read) < 10_000:
             meta = {**response.meta, "read": read}
-            yield response.follow(follow, callback=self.parse_discourse_more, meta=meta)
+            yield self._follow(response, follow, self.parse_discourse_more, meta)
+
+    def on_error(self, failure: Failure) -> None:
+        """Counts a failed request by kind (http_404, timeout, refused, robots, network)."""
+        self.outcome.errors[error_kind(failure)] += 1
+
+    def _follow(
+        self, response: Response, url: str, callback: Any, meta: dict[str, Any] | None = None
+    ) -> scrapy.Request:
+        merged = {"thread": response.meta.get("thread", response.url), **(meta or {})}
+        return response.follow(url, callback=callback, meta=merged, errback=self.on_error)
+
+    def _note_page(self, key: str, page_url: str, dates: Sequence[Any]) -> None:
+        recrawl.record_page(
+            self.outcome.threads, key, page_url=page_url, post_dates=dates, now=utcnow()
+        )
 
     def _new(self, items: list[RawItem]) -> list[RawItem]:
         return [item for item in items if item.platform_id not in self.seen]
 
 
+def error_kind(failure: Failure) -> str:
+    """A short name for why a request failed, for the run's error counts."""
+    error = failure.value
+    if isinstance(error, AddressRefused):
+        return error.kind
+    if isinstance(error, HttpError):
+        return f"http_{error.response.status}"
+    if isinstance(error, IgnoreRequest):
+        return "robots" if "robots.txt" in str(error).lower() else "ignored"
+    timed_out = isinstance(error, TimeoutError | TCPTimedOutError)
+    if timed_out or "timeout" in type(error).__name__.lower():
+        return "timeout"
+    if "maxsize" in str(error).lower() or "max size" in str(error).lower():
+        return "too_large"
+    return "network"
+
+
 def collect(
-    url: str,
+    targets: Sequence[Target],
     *,
     settings: CollectorSettings,
     source_name: str,
@@ -188,34 +302,38 @@ def collect(
     contact_url: str | None = None,
     max_pages: int = 5,
     overrides: dict[str, Any] | None = None,
-) -> list[RawItem]:
-    """Crawls one web source to the end and returns its new items.
+) -> CrawlOutcome:
+    """Crawls the targets of one web source to the end: their new items, thread states
+    and crawl figures.
 
     Runs Twisted's reactor, which starts once per process: call it in a worker process
     (as the scheduler does for each run), not twice in the same one."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    items: list[RawItem] = []
+    outcome = CrawlOutcome()
 
     def keep(item: Any) -> None:
         if isinstance(item, RawItem):
-            items.append(item)
+            outcome.items.append(item)
 
+    if not targets:
+        return outcome
     scrapy_settings = crawl_settings(
         settings, contact_url=contact_url, cookies=cookies, max_pages=max_pages
     )
-    process = CrawlerProcess({**scrapy_settings, **(overrides or {})}, install_root_handler=False)
+    process = CrawlerProcess({**scrapy_settings, **(overrides or {})})
     crawler = process.create_crawler(WebSpider)
     crawler.signals.connect(keep, signal=signals.item_scraped)
     process.crawl(
         crawler,
-        url=url,
+        targets=targets,
         source_name=source_name,
+        outcome=outcome,
         selectors=selectors,
         seen=seen,
         cookies=cookies,
         headers=headers,
     )
     process.start()
-    return items
+    return outcome

@@ -48,6 +48,8 @@ class CollectionRun:
     items_found: int
     items_new: int
     error: str | None = None
+    # Crawl figures a collector may report: {"pages_fetched": 12, "errors": {"http_404": 1}}
+    stats: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from services.core.models import RunStatus, Source, SourceStatus
+from services.core.models import RunStats, RunStatus, Source, SourceStatus
 from services.store.state import tables
 from services.store.state.contract import CollectionRun, NotFoundError
 from services.store.state.engine import upsert
@@ -98,6 +98,7 @@ def insert_run(conn: Connection, run: CollectionRun) -> None:
             items_found=run.items_found,
             items_new=run.items_new,
             error=error,
+            stats=run.stats,
         )
     )
     _update_stats(conn, run, status, error)
@@ -122,6 +123,7 @@ def recent(conn: Connection, source_name: str, *, limit: int) -> list[Collection
             items_found=row.items_found,
             items_new=row.items_new,
             error=row.error,
+            stats=row.stats,
         )
         for row in rows
     ]
@@ -180,6 +182,7 @@ def _status(row: Row[Any]) -> SourceStatus:
         consecutive_errors=row.consecutive_errors or 0,
         state=state_of(enabled=source.enabled, last_status=last_status, last_error=row.last_error),
         disabled_reason=_disabled_reason(source.enabled, row.last_error),
+        last_run=RunStats.model_validate(row.last_run_stats) if row.last_run_stats else None,
     )
 
 
@@ -202,6 +205,7 @@ def _update_stats(
         "last_status": status.value,
         "last_error": error if failed else None,
         "last_items": run.items_new,
+        "last_run_stats": _run_stats(run),
     }
     if previous is None:
         conn.execute(
@@ -218,6 +222,20 @@ def _update_stats(
     values["consecutive_errors"] = previous.consecutive_errors + 1 if failed else 0
     values["last_success_at"] = previous.last_success_at if failed else run.started_at
     conn.execute(sa.update(st).where(st.c.source_name == run.source_name).values(**values))
+
+
+def _run_stats(run: CollectionRun) -> dict[str, Any]:
+    """The figures `SourceStatus.last_run` shows, as stored in `last_run_stats`."""
+    crawl = run.stats or {}
+    figures: dict[str, Any] = {
+        "duration_seconds": round((run.finished_at - run.started_at).total_seconds(), 3),
+        "items_found": run.items_found,
+        "items_stored": run.items_new,
+        "errors": {str(k): int(v) for k, v in dict(crawl.get("errors") or {}).items()},
+    }
+    if crawl.get("pages_fetched") is not None:
+        figures["pages_fetched"] = int(crawl["pages_fetched"])
+    return figures
 
 
 def _prune(conn: Connection, source_name: str) -> None:

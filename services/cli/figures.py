@@ -1,0 +1,21 @@
+"""One-line summaries of a run's figures for `veille sources status`."""
+
+from __future__ import annotations
+
+from services.core.models import RunStats
+
+
+def run_figures(stats: RunStats | None) -> str:
+    """'12 pages, 30 found, 5 stored, 3.2 s, errors: http_404 x2' ('-' before any run)."""
+    if stats is None:
+        return "-"
+    parts = [] if stats.pages_fetched is None else [f"{stats.pages_fetched} pages"]
+    parts += [
+        f"{stats.items_found} found",
+        f"{stats.items_stored} stored",
+        f"{stats.duration_seconds:.1f} s",
+    ]
+    if stats.errors:
+        kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(stats.errors.items()))
+        parts.append(f"errors: {kinds}")
+    return ", ".join(parts)

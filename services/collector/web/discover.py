@@ -1,0 +1,223 @@
+"""Finds a blog's or news site's articles from its home page: feeds and sitemaps.
+
+From a site URL: the feeds its pages announce (`<link rel="alternate"
+type="application/rss+xml|atom+xml">`), the sitemaps its robots.txt lists (`Sitemap:`
+lines; /sitemap.xml when it lists none), sitemap indexes (the newest child sitemaps
+first) and news sitemaps (`news:publication_date`). Their entries become the article
+URLs to crawl, newest first. Parsing uses Scrapy's sitemap utilities; every fetch goes
+through the SSRF-guarded `fetching.fetch` (same address rules as the spider).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+import lxml.etree  # type: ignore[import-untyped]  # no stubs in the venv
+import lxml.html  # type: ignore[import-untyped]
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from services.collector.feeds import FeedParseError, parse_feed
+from services.collector.fetching import FetchError, FetchResult, fetch
+from services.collector.web.dates import parse_date
+from services.collector.web.detect import detect
+from services.core.models import Source
+from services.core.settings import CollectorSettings
+
+log = logging.getLogger("veille.collector")
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+MAX_SITEMAPS = 6  # sitemap files read per discovery, indexes included
+MAX_FEEDS = 3
+MAX_CANDIDATES = 1000
+
+Fetcher = Callable[[str], FetchResult]
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article URL found in a feed or sitemap, with its date when given."""
+
+    url: str
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a site announces: its feeds, its sitemaps, and its articles newest first."""
+
+    site_url: str
+    feeds: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """Plain JSON types, for the preview."""
+        return {
+            "feeds": self.feeds,
+            "sitemaps": self.sitemaps,
+            "articles": [
+                {"url": a.url, "published_at": a.published_at and a.published_at.isoformat()}
+                for a in self.articles
+            ],
+        }
+
+
+def is_site_root(url: str) -> bool:
+    """A URL naming a whole site (no path), which is crawled through discovery."""
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
+def feed_links(html: bytes, base_url: str) -> list[str]:
+    """The feeds a page announces with `<link rel="alternate" type="...">`, absolute."""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    found: list[str] = []
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        media = (link.get("type") or "").split(";", 1)[0].strip().lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" in rel and media in _FEED_TYPES and href:
+            absolute = urljoin(base_url, href)
+            if urlsplit(absolute).scheme in ("http", "https") and absolute not in found:
+                found.append(absolute)
+    return found
+
+
+@dataclass(frozen=True)
+class ParsedSitemap:
+    """A sitemap file: an index (child sitemaps) or a url set (articles)."""
+
+    is_index: bool
+    entries: list[Article]
+
+
+def parse_sitemap(body: bytes, *, max_bytes: int) -> ParsedSitemap:
+    """Parses a sitemap or sitemap index (gzipped or not); news dates win over lastmod."""
+    if body[:2] == b"\x1f\x8b":
+        body = gunzip(body, max_size=max_bytes)
+    try:
+        sitemap = Sitemap(body)
+    except (lxml.etree.XMLSyntaxError, StopIteration):
+        return ParsedSitemap(False, [])
+    news_dates = _news_dates(body) if b"publication_date" in body else {}
+    entries = []
+    for entry in sitemap:
+        loc = str(entry.get("loc", "")).strip()
+        if not loc:
+            continue
+        date = parse_date(news_dates.get(loc)) or parse_date(entry.get("lastmod"))
+        entries.append(Article(loc, date))
+    return ParsedSitemap(sitemap.type == "sitemapindex", entries)
+
+
+def newest_first(articles: list[Article]) -> list[Article]:
+    """Articles without duplicates, dated ones newest first, undated ones after."""
+    best: dict[str, Article] = {}
+    for article in articles:
+        known = best.get(article.url)
+        if known is None or (known.published_at is None and article.published_at is not None):
+            best[article.url] = article
+    dated = sorted((a for a in best.values() if a.published_at), key=_date, reverse=True)
+    return [*dated, *(a for a in best.values() if a.published_at is None)]
+
+
+def discover(
+    site_url: str, settings: CollectorSettings, *, fetcher: Fetcher | None = None
+) -> Discovery:
+    """Reads a site's home page, robots.txt, sitemaps and feeds; never raises for a
+    missing or broken one (logged), only for the home page itself (FetchError)."""
+    get = fetcher or (lambda url: fetch(url, settings=settings))
+    home = get(site_url)
+    base = home.final_url
+    content_type = home.headers.get("content-type", "")
+    if detect(home.body, url=base, content_type=content_type).kind == "feed":
+        feeds = [base]
+    else:
+        feeds = feed_links(home.body, base)[:MAX_FEEDS]
+    sitemaps = _sitemaps_from_robots(base, get) or [urljoin(base, "/sitemap.xml")]
+    articles: list[Article] = []
+    read_sitemaps: list[str] = []
+    queue = list(sitemaps)
+    while queue and len(read_sitemaps) < MAX_SITEMAPS:
+        sitemap_url = queue.pop(0)
+        result = _try(get, sitemap_url)
+        if result is None:
+            continue
+        parsed = parse_sitemap(result.body, max_bytes=settings.max_feed_bytes)
+        if not parsed.entries:
+            continue
+        read_sitemaps.append(sitemap_url)
+        if parsed.is_index:
+            queue = [a.url for a in newest_first(parsed.entries)] + queue
+        else:
+            articles.extend(parsed.entries)
+    for feed_url in feeds:
+        articles.extend(_feed_articles(feed_url, home if feed_url == base else None, get))
+    site_host = urlsplit(base).hostname
+    same_site = [a for a in articles if urlsplit(a.url).hostname == site_host]
+    return Discovery(
+        site_url=base,
+        feeds=feeds,
+        sitemaps=read_sitemaps,
+        articles=newest_first(same_site)[:MAX_CANDIDATES],
+    )
+
+
+def _sitemaps_from_robots(base: str, get: Fetcher) -> list[str]:
+    robots = _try(get, urljoin(base, "/robots.txt"))
+    if robots is None:
+        return []
+    return list(dict.fromkeys(sitemap_urls_from_robots(robots.body, base_url=base)))
+
+
+def _feed_articles(feed_url: str, fetched: FetchResult | None, get: Fetcher) -> list[Article]:
+    result = fetched or _try(get, feed_url)
+    if result is None:
+        return []
+    source = Source.model_validate({"name": "discovery", "kind": "feed", "url": result.final_url})
+    try:
+        parsed = parse_feed(
+            result.body, source=source, base_url=result.final_url, headers=result.headers
+        )
+    except FeedParseError as error:
+        log.info("feed %s not read: %s", feed_url, error)
+        return []
+    return [Article(str(item.url), item.published_at) for item in parsed.items if item.url]
+
+
+def _try(get: Fetcher, url: str) -> FetchResult | None:
+    try:
+        return get(url)
+    except FetchError as error:
+        log.info("discovery: %s not read: %s", url, error)
+        return None
+
+
+def _news_dates(body: bytes) -> dict[str, str]:
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    try:
+        root = lxml.etree.fromstring(body, parser=parser)
+    except lxml.etree.XMLSyntaxError:
+        return {}
+    if root is None:
+        return {}
+    dates: dict[str, str] = {}
+    for url in root.iterfind("{*}url"):
+        loc = url.findtext("{*}loc")
+        published = url.findtext("{*}news/{*}publication_date")
+        if loc and published:
+            dates[loc.strip()] = published.strip()
+    return dates
+
+
+def _date(article: Article) -> datetime:
+    assert article.published_at is not None
+    return article.published_at
