@@ -56,14 +56,17 @@ def plain_text(raw: str) -> str:
 def load_items(corpora: Path = CORPORA, data: Path = DATA) -> list[Item]:
     """The labelled occurrences with their texts read from the shared corpora."""
     items = []
+    files: dict[str, str] = {}
     for line in (data / "items.jsonl").read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        path = corpora / entry["source"]
-        raw = path.read_text(encoding="utf-8", errors="replace")
-        if "labelled/umsab" in entry["source"]:  # a tweet: its line
-            text = raw.splitlines()[entry["at"] - 1]
+        source = entry["source"]
+        if source not in files:
+            raw = (corpora / source).read_text(encoding="utf-8", errors="replace")
+            files[source] = raw if "labelled/umsab" in source else plain_text(raw)
+        if "labelled/umsab" in source:  # a tweet: its line
+            text = files[source].splitlines()[entry["at"] - 1]
         else:  # a page or payload: the passage around the word
-            page = plain_text(raw)
+            page = files[source]
             at = entry["at"]
             text = " ".join(page[max(0, at - CONTEXT_CHARS) : at + CONTEXT_CHARS].split())
         items.append(Item(entry["source"], entry["brand"], bool(entry["about_brand"]), text))

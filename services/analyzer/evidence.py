@@ -44,9 +44,7 @@ def with_evidence(
     """`sentiments` (one per text) with their evidence attached."""
     return [
         s.model_copy(
-            update={
-                "evidence": evidence_for(head, s, text=t, prepared=p, sentences=sentences)
-            }
+            update={"evidence": evidence_for(head, s, text=t, prepared=p, sentences=sentences)}
         )
         for s, t, p in zip(sentiments, texts, prepared, strict=True)
     ]

@@ -19,12 +19,46 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~…«»“”‘’"
 _ELONGATED = re.compile(r"(\w)\1{2,}")
 _NEGATIONS = frozenset(
-    "ne n pas jamais rien aucun aucune personne ni sans plus non nope not no never nothing "
-    "nobody none nor without cannot t dont don doesnt didnt isnt wasnt cant wont aint".split()
+    [
+        "ne",
+        "n",
+        "pas",
+        "jamais",
+        "rien",
+        "aucun",
+        "aucune",
+        "personne",
+        "ni",
+        "sans",
+        "plus",
+        "non",
+        "nope",
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "nor",
+        "without",
+        "cannot",
+        "t",
+        "dont",
+        "don",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "cant",
+        "wont",
+        "aint",
+    ]
 )
 _SCOPE_ENDS = frozenset(".,!?;:()[]\"'…")
 _NEGATION_SCOPE = 4  # words after a negation that it colours
-_POSITIVE_EMOJI = frozenset("😀😃😄😁😆😊☺😍🥰😘😗😙😚🙂🤗👍👌👏🙌💪🎉🎊❤♥💕💖💗💙💚💛💜🧡😎🤩😻✨💯✌😋😇🥳🙏⭐🌟😉")
+_POSITIVE_EMOJI = frozenset(
+    "😀😃😄😁😆😊☺😍🥰😘😗😙😚🙂🤗👍👌👏🙌💪🎉🎊❤♥💕💖💗💙💚💛💜🧡😎🤩😻✨💯✌😋😇🥳🙏⭐🌟😉"
+)
 _NEGATIVE_EMOJI = frozenset("😡😠🤬😤😢😭😞😔😟😕🙁☹😣😖😫😩😒🙄👎💔😱😨😰😥😓🤮🤢💩😬😪😑😐")
 _POSITIVE_EMOTICON = re.compile(r"(?::|;|=)-?(?:\)|d\b|p\b|\]|3)|<3|\^\^|\^_\^|xd\b", re.I)
 _NEGATIVE_EMOTICON = re.compile(r"(?::|=)'?-?(?:\(|\[|/|\\|\|)|>:|d:", re.I)

@@ -12,8 +12,8 @@ and `ngram_idf` (2**bits,): a logistic regression over hashed (crc32) character 
 within words plus word uni/bigrams of the lower-cased prepared text, tf-idf weighted and
 L2-normalised, so no vocabulary is stored. Its log-probabilities are mixed with the
 embedding model's: `(1 - mix) * log p_embedding + mix * log p_ngram` (json `ngram`:
-`bits`, `mix`, `terms_version`: services.analyzer.ngram_terms). Run time needs numpy only (scipy is used for training); it costs well under 1% of
-the embedding time.
+`bits`, `mix`, `terms_version`: services.analyzer.ngram_terms). Run time needs numpy
+only (scipy is used for training); it costs well under 1% of the embedding time.
 """
 
 from __future__ import annotations
@@ -365,9 +365,7 @@ class SentimentHead:
         ranked = sorted(totals.items(), key=lambda kv: -abs(kv[1]))
         return [(w, round(v, 4)) for w, v in ranked[:limit] if abs(v) >= 1e-4]
 
-    def ngram_support(
-        self, prepared: Sequence[str], label: SentimentLabel
-    ) -> NDArray[np.float32]:
+    def ngram_support(self, prepared: Sequence[str], label: SentimentLabel) -> NDArray[np.float32]:
         """How much the n-gram model favours `label` over the others for each text
         (zeros without an n-gram block)."""
         out = np.zeros(len(prepared), dtype=np.float32)
