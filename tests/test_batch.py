@@ -59,8 +59,12 @@ def test_analyze_file_writes_one_result_per_valid_line(tmp_path: Path) -> None:
     )
     assert set(first) == {"id", "language", "brands", "competitors", "sentiment", "topics"}
     per_brand = first["sentiment"]["brands"]
-    assert "Trekko" in per_brand["Trekko"]["evidence"]
-    assert "Trekko" not in per_brand["Veloria"]["evidence"]
+    trekko, veloria = per_brand["Trekko"]["evidence"], per_brand["Veloria"]["evidence"]
+    assert any("Trekko" in s for s in trekko["sentences"])
+    assert not any("Trekko" in s for s in veloria["sentences"])
+    # The words that weighed most, signed: something spoke for "negative" about Trekko.
+    assert trekko["words"] and max(w["weight"] for w in trekko["words"]) > 0
+    assert first["sentiment"]["evidence"]["sentences"]
     assert per_brand["Trekko"]["label"] == "negative"
     assert rows[1]["sentiment"]["label"] == "negative"
 

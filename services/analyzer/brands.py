@@ -10,6 +10,9 @@ inside an occurrence of one of the same brand's exclusion phrases ("jus d'orange
 not count, and an occurrence inside a longer occurrence of another watched name
 ("Orange Bank" for a competitor of that name vs. the brand "Orange") counts for the
 longer name only.
+
+An alias that is also a common word ("Orange" the fruit, "Total" the sum) can be judged
+in context before it counts: see services.analyzer.disambiguation.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import spacy
 from spacy.matcher import PhraseMatcher
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
+from services.analyzer.disambiguation import ContextJudge, Embed, Occurrence
 from services.core.models import Brand, Competitor
 from services.core.text import fold
 
@@ -98,7 +102,13 @@ def fold_aligned(text: str) -> tuple[str, list[int] | None]:
 class BrandTagger:
     """Finds the workspace's brands and competitors in texts."""
 
-    def __init__(self, brands: Sequence[Brand], competitors: Sequence[Competitor]) -> None:
+    def __init__(
+        self,
+        brands: Sequence[Brand],
+        competitors: Sequence[Competitor],
+        *,
+        embed: Embed | None = None,
+    ) -> None:
         entities = [
             *(_Entity(b.name, "brand", tuple(b.all_names()), tuple(b.exclusions)) for b in brands),
             *(
@@ -107,6 +117,14 @@ class BrandTagger:
             ),
         ]
         self._entities = entities
+        # `embed` reads ambiguous aliases in context; without it only terms decide.
+        self._judge = ContextJudge(
+            [
+                (e.name, e.aliases, c)
+                for e, c in zip(entities, [*brands, *competitors], strict=True)
+            ],
+            embed=embed,
+        )
         self._lock = threading.Lock()
         self._texts_seen = 0
         self._build()
@@ -127,6 +145,11 @@ class BrandTagger:
         self._nlp = nlp
         self._matcher = matcher
         self._keys = keys
+
+    @property
+    def judge(self) -> ContextJudge:
+        """What decides on ambiguous aliases (its `threshold` can be tuned)."""
+        return self._judge
 
     @property
     def empty(self) -> bool:
@@ -156,12 +179,39 @@ class BrandTagger:
                     last = doc[end - 1]
                     hits.append(_Hit(number, excluded, doc[start].idx, last.idx + len(last)))
                 found.append(hits)
-        return [self._resolve(hits, index) for hits, (_, index) in zip(found, aligned, strict=True)]
+        kept = [self._kept(hits) for hits in found]
+        if not self._judge.empty:
+            kept = self._judged(texts, aligned, kept)
+        return [self._result(hits, index) for hits, (_, index) in zip(kept, aligned, strict=True)]
 
-    def _resolve(self, hits: list[_Hit], index: list[int] | None) -> TagResult:
+    def _judged(
+        self,
+        texts: list[str],
+        aligned: list[tuple[str, list[int] | None]],
+        kept: list[set[_Hit]],
+    ) -> list[set[_Hit]]:
+        """Drops the occurrences of ambiguous aliases that are not about their brand."""
+        to_judge: list[tuple[int, _Hit]] = []
+        occurrences: list[Occurrence] = []
+        for row, hits in enumerate(kept):
+            folded, index = aligned[row]
+            for hit in hits:
+                alias = folded[hit.start : hit.end]
+                if not self._judge.is_ambiguous(hit.number, alias):
+                    continue
+                start, end = _original(hit, index)
+                to_judge.append((row, hit))
+                occurrences.append(Occurrence(hit.number, alias, texts[row], folded, start, end))
+        if not occurrences:
+            return kept
+        out = [set(hits) for hits in kept]
+        for (row, hit), keep in zip(to_judge, self._judge.keep(occurrences), strict=True):
+            if not keep:
+                out[row].discard(hit)
+        return out
+
+    def _kept(self, hits: list[_Hit]) -> set[_Hit]:
         names = [h for h in hits if not h.excluded]
-        if not names:
-            return TagResult()
         exclusions = [h for h in hits if h.excluded]
         kept: set[_Hit] = set()
         for hit in names:
@@ -171,6 +221,11 @@ class BrandTagger:
             if any(other.contains(hit) and other.width > hit.width for other in names):
                 continue
             kept.add(hit)
+        return kept
+
+    def _result(self, kept: set[_Hit], index: list[int] | None) -> TagResult:
+        if not kept:
+            return TagResult()
         brands: list[str] = []
         competitors: list[str] = []
         spans: list[TagSpan] = []
@@ -179,11 +234,16 @@ class BrandTagger:
             bucket = brands if entity.kind == "brand" else competitors
             if entity.name not in bucket:
                 bucket.append(entity.name)
-            start, end = hit.start, hit.end
-            if index is not None:
-                start, end = index[start], index[end - 1] + 1
+            start, end = _original(hit, index)
             spans.append(TagSpan(entity.name, entity.kind, start, end))
         return TagResult(brands=brands, competitors=competitors, spans=spans)
+
+
+def _original(hit: _Hit, index: list[int] | None) -> tuple[int, int]:
+    """The hit's offsets in the original (unfolded) text."""
+    if index is None:
+        return hit.start, hit.end
+    return index[hit.start], index[hit.end - 1] + 1
 
 
 @dataclass(frozen=True)

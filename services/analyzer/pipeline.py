@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.embeddings import Embedder, load_embedder
+from services.analyzer.evidence import with_evidence
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.core.models import Brand, Competitor, Mention, Sentiment, Source
@@ -73,6 +74,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         start = match.end()
     spans.append((start, len(text)))
     return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def sentence_texts(text: str) -> list[str]:
+    """The non-blank sentences of `text`."""
+    return [text[s:e] for s, e in split_sentences(text)]
 
 
 def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -163,7 +169,7 @@ class Analyzer:
         self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
         self.head.check_embedder(self.embedder.name)
         self._head_dim_checked = False
-        self._tagger = BrandTagger(brands, competitors)
+        self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
 
     @property
@@ -175,7 +181,7 @@ class Analyzer:
     def update_workspace(self, brands: Sequence[Brand], competitors: Sequence[Competitor]) -> None:
         """Tags with these brands and competitors from now on (batches under way finish
         with the old ones)."""
-        tagger = BrandTagger(brands, competitors)
+        tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         with self._lock:
             self._tagger = tagger
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
@@ -237,9 +243,12 @@ class Analyzer:
 
         # Everything to judge in this batch, each distinct prepared text once.
         to_embed: dict[str, int] = {}
+        originals: dict[int, str] = {}
 
         def slot(text: str) -> int:
-            return to_embed.setdefault(self.head.prepare(text), len(to_embed))
+            number = to_embed.setdefault(self.head.prepare(text), len(to_embed))
+            originals.setdefault(number, text)
+            return number
 
         overall_slots = [slot(truncate(t)) for t in texts]
         brand_slots = [
@@ -251,7 +260,13 @@ class Analyzer:
         if not self._head_dim_checked:
             self.head.check_embedder(self.embedder.name, int(vectors.shape[1]))
             self._head_dim_checked = True
-        judged: list[Sentiment] = self.head.predict(vectors, prepared)
+        judged: list[Sentiment] = with_evidence(
+            self.head,
+            self.head.predict(vectors, prepared),
+            texts=[originals[i] for i in range(len(prepared))],
+            prepared=prepared,
+            sentences=sentence_texts,
+        )
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",
             len(mentions),

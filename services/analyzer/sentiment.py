@@ -12,8 +12,8 @@ and `ngram_idf` (2**bits,): a logistic regression over hashed (crc32) character 
 within words plus word uni/bigrams of the lower-cased prepared text, tf-idf weighted and
 L2-normalised, so no vocabulary is stored. Its log-probabilities are mixed with the
 embedding model's: `(1 - mix) * log p_embedding + mix * log p_ngram` (json `ngram`:
-`bits`, `mix`). Run time needs numpy only (scipy is used for training); it costs well under 1% of
-the embedding time.
+`bits`, `mix`, `terms_version`: services.analyzer.ngram_terms). Run time needs numpy
+only (scipy is used for training); it costs well under 1% of the embedding time.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from services.analyzer import ngram_terms as _terms
 from services.analyzer.embeddings import model_slug
 from services.core.models import Sentiment, SentimentLabel
 
@@ -77,27 +77,14 @@ PREPARATIONS: dict[str, Callable[[str], str]] = {
 }
 
 
-_NGRAM_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def ngram_terms(text: str) -> list[str]:
+def ngram_terms(text: str, version: int = 1) -> list[str]:
     """The n-gram terms of a prepared text: character 2- to 5-grams of each word padded
-    with spaces, word unigrams and word bigrams, all lower-cased."""
-    text = text.lower()
-    terms: list[str] = []
-    for word in text.split():
-        padded = f" {word} "
-        for n in range(2, 6):
-            if len(padded) < n:
-                break
-            terms.extend("c" + padded[i : i + n] for i in range(len(padded) - n + 1))
-    tokens = _NGRAM_TOKEN.findall(text)
-    terms.extend("w " + t for t in tokens)
-    terms.extend(f"b {a} {b}" for a, b in pairwise(tokens))
-    return terms
+    with spaces, word unigrams and word bigrams, all lower-cased (version 2 adds negation
+    scope, emoji and emphasis cues: see services.analyzer.ngram_terms)."""
+    return _terms.terms(text, version)
 
 
-def ngram_counts(texts: Sequence[str], bits: int) -> Any:
+def ngram_counts(texts: Sequence[str], bits: int, version: int = 1) -> Any:
     """Hashed term counts as a scipy CSR matrix (len(texts), 2**bits)."""
     import scipy.sparse as sp  # type: ignore[import-untyped]
 
@@ -105,7 +92,9 @@ def ngram_counts(texts: Sequence[str], bits: int) -> Any:
     indptr = [0]
     indices: list[int] = []
     for text in texts:
-        indices.extend(zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text))
+        indices.extend(
+            zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text, version)
+        )
         indptr.append(len(indices))
     data = np.ones(len(indices), dtype=np.float32)
     matrix = sp.csr_matrix(
@@ -134,13 +123,16 @@ def ngram_tfidf(counts: Any, idf: NDArray[np.float32]) -> Any:
 
 
 def ngram_scores(
-    texts: Sequence[str], weights: NDArray[np.float32], idf: NDArray[np.float32]
+    texts: Sequence[str],
+    weights: NDArray[np.float32],
+    idf: NDArray[np.float32],
+    version: int = 1,
 ) -> NDArray[np.float32]:
     """`ngram_tfidf(ngram_counts(texts)) @ weights.T` with numpy only (the run-time path)."""
     mask = weights.shape[1] - 1
     out = np.zeros((len(texts), weights.shape[0]), dtype=np.float32)
     for row, text in enumerate(texts):
-        hashed = [zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text)]
+        hashed = [zlib.crc32(term.encode("utf-8")) & mask for term in ngram_terms(text, version)]
         if not hashed:
             continue
         columns, counts = np.unique(np.asarray(hashed, dtype=np.int64), return_counts=True)
@@ -179,6 +171,7 @@ class SentimentHead:
     ngram_bias: NDArray[np.float32] | None = None
     ngram_idf: NDArray[np.float32] | None = None
     ngram_mix: float = 0.0
+    ngram_version: int = 1
 
     def __post_init__(self) -> None:
         if self.weights.ndim != 2 or self.weights.shape[0] != len(self.labels):
@@ -198,6 +191,8 @@ class SentimentHead:
                 or self.ngram_idf.shape != (size,)
             ):
                 raise HeadError(f"head {self.source}: malformed n-gram block")
+            if self.ngram_version not in _terms.TERMS_VERSIONS:
+                raise HeadError(f"head {self.source}: unknown n-gram terms version")
             if not 0.0 <= self.ngram_mix <= 1.0:
                 raise HeadError(f"head {self.source}: n-gram mix must be within [0, 1]")
 
@@ -245,7 +240,9 @@ class SentimentHead:
                 raise ValueError(f"{len(texts)} texts for {vectors.shape[0]} vectors")
             assert self.ngram_weights is not None and self.ngram_idf is not None
             assert self.ngram_bias is not None
-            ngram_logits = ngram_scores(texts, self.ngram_weights, self.ngram_idf)
+            ngram_logits = ngram_scores(
+                texts, self.ngram_weights, self.ngram_idf, self.ngram_version
+            )
             ngram_logits += self.ngram_bias
             logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
                 ngram_logits.astype(np.float32)
@@ -286,6 +283,7 @@ class SentimentHead:
             document["ngram"] = {
                 "bits": int(self.ngram_weights.shape[1]).bit_length() - 1,
                 "mix": self.ngram_mix,
+                "terms_version": self.ngram_version,
                 "terms": "crc32-hashed char 2-5-grams in space-padded words + word 1-2-grams, "
                 "lower-cased; sublinear tf-idf, L2-normalised",
             }
@@ -319,6 +317,7 @@ class SentimentHead:
                     if name in arrays.files
                 }
             mix = float(document.get("ngram", {}).get("mix", 0.0)) if ngram else 0.0
+            version = int(document.get("ngram", {}).get("terms_version", 1))
             labels = tuple(SentimentLabel(value) for value in document["labels"])
             embedding = str(document["embedding"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -337,7 +336,47 @@ class SentimentHead:
             ngram_bias=ngram.get("ngram_bias"),
             ngram_idf=ngram.get("ngram_idf"),
             ngram_mix=mix,
+            ngram_version=version,
         )
+
+    def weighed_words(
+        self, prepared: str, label: SentimentLabel, limit: int = 6
+    ) -> list[tuple[str, float]]:
+        """The words and phrases of a prepared text that moved the n-gram model most
+        toward `label` (weight > 0) or away from it (< 0), strongest first: each term's
+        tf-idf value times its weight for `label` minus its mean weight for the others,
+        summed over the terms a word or phrase produced. Empty without an n-gram block."""
+        if not self.uses_text or not prepared.strip():
+            return []
+        assert self.ngram_weights is not None and self.ngram_idf is not None
+        row = self.labels.index(label)
+        others = [i for i in range(len(self.labels)) if i != row]
+        mask = self.ngram_weights.shape[1] - 1
+        surfaced = _terms.surfaced_terms(prepared, self.ngram_version)
+        columns = [zlib.crc32(term.encode("utf-8")) & mask for term, _ in surfaced]
+        unique, counts = np.unique(np.asarray(columns, dtype=np.int64), return_counts=True)
+        values = (1 + np.log(counts.astype(np.float32))) * self.ngram_idf[unique]
+        values /= np.sqrt(float(values @ values)) + 1e-9
+        toward = self.ngram_weights[row, unique] - self.ngram_weights[others][:, unique].mean(0)
+        per_column = dict(zip(unique.tolist(), (values * toward / counts).tolist(), strict=True))
+        totals: dict[str, float] = {}
+        for column, (_, surface) in zip(columns, surfaced, strict=True):
+            totals[surface] = totals.get(surface, 0.0) + per_column[column]
+        ranked = sorted(totals.items(), key=lambda kv: -abs(kv[1]))
+        return [(w, round(v, 4)) for w, v in ranked[:limit] if abs(v) >= 1e-4]
+
+    def ngram_support(self, prepared: Sequence[str], label: SentimentLabel) -> NDArray[np.float32]:
+        """How much the n-gram model favours `label` over the others for each text
+        (zeros without an n-gram block)."""
+        out = np.zeros(len(prepared), dtype=np.float32)
+        if not self.uses_text or not prepared:
+            return out
+        assert self.ngram_weights is not None and self.ngram_idf is not None
+        logits = ngram_scores(prepared, self.ngram_weights, self.ngram_idf, self.ngram_version)
+        row = self.labels.index(label)
+        others = [i for i in range(len(self.labels)) if i != row]
+        support: NDArray[np.float32] = logits[:, row] - logits[:, others].mean(axis=1)
+        return support
 
 
 def _paths(stem: str | Path) -> tuple[Path, Path]:

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from services.core.brand_context import BrandContext
+from services.core.evidence import Evidence
 from services.core.ids import canonical_url, mention_id
 
 
@@ -32,6 +34,9 @@ class Sentiment(BaseModel):
 
     label: SentimentLabel
     score: float = Field(ge=0.0, le=1.0, description="probability of `label`")
+    evidence: Evidence | None = Field(
+        default=None, description="the sentences judged and the words that weighed most"
+    )
 
 
 class Engagement(BaseModel):
@@ -162,7 +167,7 @@ class RawItem(BaseModel):
 Alias = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Brand(BaseModel):
+class Brand(BrandContext):
     """A brand to watch: the names people use for it and what not to confuse it with."""
 
     model_config = ConfigDict(
@@ -196,7 +201,7 @@ class Brand(BaseModel):
         return list(dict.fromkeys([self.name, *self.aliases]))
 
 
-class Competitor(BaseModel):
+class Competitor(BrandContext):
     """A competing brand, tagged so share of voice can be measured."""
 
     model_config = ConfigDict(

