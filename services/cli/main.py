@@ -292,6 +292,7 @@ def _batch_analyzer(config: Path) -> Any:
             loaded.settings.analyzer,
             brands=loaded.workspace.brands,
             competitors=loaded.workspace.competitors,
+            topics=loaded.workspace.topics,
         )
     except Exception as exc:
         _fail(exc)

@@ -56,6 +56,7 @@ class ServiceContext:
             self.settings.analyzer,
             brands=self.state.list_brands(),
             competitors=self.state.list_competitors(),
+            topics=self.workspace.topics,
         )
 
     def sync_workspace(self) -> None:
