@@ -9,8 +9,8 @@ prefixes ("RT @user:"), links and handles, which copies change freely:
   above ~0.5 Jaccard become candidates), confirmed when the estimated Jaccard
   similarity reaches `NEAR_JACCARD` (an article re-published with another intro
   or signature, a quote with a word changed).
-Short texts ("Merci !") only group with an exact copy that is an explicit retweet
-or has at least `MIN_EXACT_WORDS` words, or "Bravo" posts would all be one story.
+A short text ("Merci !") only joins an earlier story when it is an explicit retweet:
+otherwise every "Bravo !" would be one story.
 
 Memory: the keys of the last `capacity` mentions, in this process. A copy of a
 mention seen before a restart starts a new story (documented limit).
@@ -55,6 +55,7 @@ class Fingerprint:
 
     exact: str | None
     signature: NDArray[np.uint64] | None
+    may_join: bool = True  # long enough, or an explicit retweet
 
     def bands(self) -> list[bytes]:
         """The LSH band keys (band number included, so bands never collide)."""
@@ -83,7 +84,7 @@ def fingerprint(text: str) -> Fingerprint:
     """The exact hash and MinHash signature of `text` (None where it is too short)."""
     words, retweet = story_words(text)
     exact = None
-    if words and (retweet or len(words) >= MIN_EXACT_WORDS):
+    if words:
         exact = hashlib.blake2b(" ".join(words).encode(), digest_size=12).hexdigest()
     signature = None
     if len(words) >= MIN_NEAR_WORDS:
@@ -92,7 +93,7 @@ def fingerprint(text: str) -> Fingerprint:
         with np.errstate(over="ignore"):  # multiply-shift hashing wraps around on purpose
             permuted = hashed[:, None] * _A[None, :] + _B[None, :]
         signature = permuted.min(axis=0)
-    return Fingerprint(exact, signature)
+    return Fingerprint(exact, signature, may_join=retweet or len(words) >= MIN_EXACT_WORDS)
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
@@ -112,7 +113,7 @@ class StoryGrouper:
         self._lock = threading.Lock()
 
     def assign(self, ids: Sequence[str], texts: Sequence[str]) -> list[str | None]:
-        """The story id of each text, in order; None for a text too short to compare."""
+        """The story id of each text, in order; None for a text without words."""
         prints = [fingerprint(t) for t in texts]
         with self._lock:
             return [self._assign_one(i, fp) for i, fp in zip(ids, prints, strict=True)]
@@ -120,7 +121,7 @@ class StoryGrouper:
     def _assign_one(self, mention_id: str, fp: Fingerprint) -> str | None:
         if fp.exact is None and fp.signature is None:
             return None
-        story = self._exact.get(fp.exact) if fp.exact is not None else None
+        story = self._exact.get(fp.exact) if fp.exact is not None and fp.may_join else None
         bands = fp.bands()
         if story is None:
             best = 0.0
@@ -135,7 +136,7 @@ class StoryGrouper:
 
     def _remember(self, fp: Fingerprint, story: str, bands: list[bytes]) -> None:
         if fp.exact is not None:
-            self._exact[fp.exact] = story
+            self._exact.setdefault(fp.exact, story)  # the first copy stays the lead
             self._exact.move_to_end(fp.exact)
             while len(self._exact) > self.capacity:
                 self._exact.popitem(last=False)
