@@ -39,7 +39,9 @@ MIN_EXACT_WORDS = 5
 MIN_NEAR_WORDS = 12
 DEFAULT_CAPACITY = 100_000
 
-_RETWEET = re.compile(r"^\s*(?:RT|MT|repost(?:ed)?|reblog(?:ged)?)\b\s*(?:@[\w.\-]+)?\s*:?\s*", re.I)
+_RETWEET = re.compile(
+    r"^\s*(?:RT|MT|repost(?:ed)?|reblog(?:ged)?)\b\s*(?:@[\w.\-]+)?\s*:?\s*", re.I
+)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.I)
 _HANDLE = re.compile(r"(?<!\w)@[\w.\-]+")
 _VIA = re.compile(r"\s(?:via|by|par)\s+@[\w.\-]+\s*$", re.I)
@@ -75,7 +77,10 @@ def story_words(text: str) -> tuple[list[str], bool]:
 
 def _hash64(values: Sequence[str]) -> NDArray[np.uint64]:
     return np.array(
-        [int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "big") for v in values],
+        [
+            int.from_bytes(hashlib.blake2b(v.encode(), digest_size=8).digest(), "big")
+            for v in values
+        ],
         dtype=np.uint64,
     )
 

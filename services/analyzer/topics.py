@@ -22,8 +22,9 @@ about that share of unrelated mentions, whatever its wording. A mention gets eve
 topic whose threshold it passes and whose score reaches `margin` (a ratio) of its best
 topic's score (multi-label, without the runner-up topics that any on-topic text
 half-matches). Centring and the 0.7 ratio were chosen on the labelled set in
-tests/fixtures/topics (benchmarks/eval_topics.py), so its figures are optimistic. The background vectors for the default
-model are shipped next to the texts; another model embeds the texts at start.
+tests/fixtures/topics (benchmarks/eval_topics.py), so its figures are optimistic.
+The background vectors for the default model are shipped next to the texts; another
+model embeds the texts at start.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.core.models import Brand, Competitor, Source
 from services.core.query import QuerySyntaxError, parse_query
-from services.core.topics import Topic
 from services.core.settings import Settings, build_settings
+from services.core.topics import Topic
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 _LISTS = frozenset({"brands", "competitors", "sources", "topics"})
@@ -99,7 +99,9 @@ def load_workspace(
         raise ConfigError(
             [ConfigProblem(str(config_dir), None, "", "no *.yaml workspace file found here")]
         )
-    located = _Located(data={"brands": [], "competitors": [], "sources": [], "topics": [], "settings": {}})
+    located = _Located(
+        data={"brands": [], "competitors": [], "sources": [], "topics": [], "settings": {}}
+    )
     problems: list[ConfigProblem] = []
     for path in files:
         problems.extend(_merge_file(path, located))

