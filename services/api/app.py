@@ -15,6 +15,7 @@ from services.api.routers import (
     saved_searches,
     sources,
     stats,
+    topics,
 )
 from services.runtime.context import ServiceContext
 
@@ -60,6 +61,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         saved_searches,
         alert_rules,
         alert_events,
+        topics,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
