@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from services.analyzer.emerging import find_clusters
+from services.analyzer.emerging import find_clusters, unrelated_cut
+from services.analyzer.language import detect_languages
 from services.analyzer.pipeline import overall_text, truncate
+from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention
 from services.core.query import parse_query
 from services.runtime.context import ServiceContext
@@ -84,7 +86,19 @@ def emerging_topics(
     texts = [truncate(overall_text(m)) for m in mentions]
     analyzer = ctx.analyzer
     vectors = analyzer.embedder.embed([analyzer.head.prepare(t) for t in texts])
-    clusters = find_clusters(texts, vectors, stop_words=STOP_WORDS, min_size=min_size)
+    background = background_texts()
+    cut = unrelated_cut(
+        background_vectors(analyzer.embedder, background, analyzer.head.prepare),
+        detect_languages(background, expected=["fr", "en"]),
+    )
+    clusters = find_clusters(
+        texts,
+        vectors,
+        cut=cut,
+        stop_words=STOP_WORDS,
+        languages=[m.language for m in mentions],
+        min_size=min_size,
+    )
     topics = [
         EmergingTopic(
             size=len(c.members),
