@@ -12,8 +12,9 @@ prefixes ("RT @user:"), links and handles, which copies change freely:
 A short text ("Merci !") only joins an earlier story when it is an explicit retweet:
 otherwise every "Bravo !" would be one story.
 
-Memory: the keys of the last `capacity` mentions, in this process. A copy of a
-mention seen before a restart starts a new story (documented limit).
+Memory: the keys of the last `capacity` mentions, in this process; at start the
+service feeds it the stored mentions of the last days (`remember`), so a copy
+collected after a restart still joins its story.
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ class StoryGrouper:
         prints = [fingerprint(t) for t in texts]
         with self._lock:
             return [self._assign_one(i, fp) for i, fp in zip(ids, prints, strict=True)]
+
+    def remember(self, texts: Sequence[str], stories: Sequence[str]) -> None:
+        """Records texts already in known stories (stored mentions), oldest first."""
+        prints = [fingerprint(t) for t in texts]
+        with self._lock:
+            for fp, story in zip(prints, stories, strict=True):
+                self._remember(fp, story, fp.bands())
 
     def _assign_one(self, mention_id: str, fp: Fingerprint) -> str | None:
         if fp.exact is None and fp.signature is None:

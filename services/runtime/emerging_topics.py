@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from services.analyzer.embeddings import load_embedder
 from services.analyzer.emerging import find_clusters, unrelated_cut
 from services.analyzer.language import detect_languages
 from services.analyzer.pipeline import overall_text, truncate
+from services.analyzer.sentiment import load_head
 from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention
 from services.core.query import parse_query
@@ -84,11 +86,13 @@ def emerging_topics(
     if progress is not None:
         progress(f"embedding {len(mentions)} mentions without a topic")
     texts = [truncate(overall_text(m)) for m in mentions]
-    analyzer = ctx.analyzer
-    vectors = analyzer.embedder.embed([analyzer.head.prepare(t) for t in texts])
+    # The embedder and head alone: the API process needs no brand tagger or story memory.
+    embedder = load_embedder(ctx.settings.analyzer.embedding)
+    prepare = load_head(ctx.settings.analyzer.sentiment_head, embedding_name=embedder.name).prepare
+    vectors = embedder.embed([prepare(t) for t in texts])
     background = background_texts()
     cut = unrelated_cut(
-        background_vectors(analyzer.embedder, background, analyzer.head.prepare),
+        background_vectors(embedder, background, prepare),
         detect_languages(background, expected=["fr", "en"]),
     )
     clusters = find_clusters(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from services.analyzer.stories import StoryGrouper, fingerprint, similarity, story_words
+from services.runtime.story_memory import recall_stories
+from services.store.embedded.index import EmbeddedIndex
+from tests.factories import make_mention
 
 DISPATCH = (
     "Le fabricant nantais de vélos électriques Veloria va rappeler 4 000 vélos de sa "
@@ -68,3 +74,26 @@ def test_memory_is_bounded() -> None:
     texts = [f"{TWEET} numéro {n} de la série" for n in ("un", "deux", "trois")]
     grouper.assign(["a", "b", "c"], texts)
     assert len(grouper._exact) == 2
+
+
+def test_stored_stories_are_recalled_after_a_restart(tmp_path: Path) -> None:
+    index = EmbeddedIndex(str(tmp_path / "index"))
+    try:
+        now = datetime.now(UTC)
+        index.upsert(
+            [
+                make_mention(id="article", story_id="article", text=DISPATCH, published_at=now),
+                make_mention(id="tweet", story_id="tweet", text=TWEET, published_at=now),
+                make_mention(
+                    id="old", story_id="old", text=TWEET + " !", published_at=now - timedelta(30)
+                ),
+            ]
+        )
+        grouper = StoryGrouper()  # a new process: nothing in memory
+        assert recall_stories(grouper, index) == 2  # the last 7 days only
+        assert grouper.assign(["copy", "rt"], [SYNDICATED, f"RT @x: {TWEET}"]) == [
+            "article",
+            "tweet",
+        ]
+    finally:
+        index.close()
