@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,8 @@ def test_thresholds_come_from_the_background(assigner: TopicAssigner) -> None:
     background = background_vectors(embedder, background_texts(), PREPARE)
     scores = assigner.scores(background)
     thresholds = np.array([t.threshold for t in assigner.topics])
-    # Each topic's threshold is the background's 98th percentile: 2 or 3 of 102 reach it.
-    assert ((scores >= thresholds).sum(axis=0) <= 3).all()
+    # Each topic's threshold is the background's 98th percentile: about 2% reach it.
+    assert ((scores >= thresholds).sum(axis=0) <= math.ceil(0.02 * len(background)) + 1).all()
     loose = TopicAssigner.calibrate(
         load_workspace(REPO / "config").workspace.topics,
         embedder,
