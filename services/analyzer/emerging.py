@@ -6,7 +6,7 @@ nothing about what sets a group apart; without it, French and English texts on o
 subject fall into two groups), then grouped
 by average-linkage agglomeration, merging while two groups' mean similarity reaches
 the cut. The cut comes from data, not a fixed cosine: `unrelated_cut` is the
-similarity that only 5% of pairs of unrelated texts reach (the topic calibration's
+similarity that only 10% of pairs of unrelated texts reach (the topic calibration's
 background of everyday posts, centred the same way), so a group's members are on
 average closer than unrelated posts almost ever are.
 Groups under `min_size` mentions are dropped as noise.
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from services.core.text import tokenize
 
 DEFAULT_MIN_SIZE = 3
-UNRELATED_QUANTILE = 0.95
+UNRELATED_QUANTILE = 0.9
 _MIN_WORD_LENGTH = 3
 
 

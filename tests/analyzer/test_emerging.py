@@ -31,7 +31,7 @@ def test_groups_follow_the_data_and_ignore_order() -> None:
     vectors = np.concatenate(
         [_around(0, 5, rng), _around(1, 4, rng), _around(2, 6, rng), _scattered(40, rng)]
     )
-    cut = unrelated_cut(_scattered(100, rng))
+    cut = unrelated_cut(_scattered(100, rng), quantile=0.95)
     planted = [set(range(5)), set(range(5, 9)), set(range(9, 15))]
     groups = [set(g) for g in group(vectors, cut=cut)]
     for members in planted:
@@ -61,7 +61,7 @@ def test_small_groups_are_dropped_and_examples_come_from_the_group() -> None:
     texts = [f"antivol volé {i}" for i in range(5)] + ["x y z", "a b c"]
     texts += [f"batterie autonomie {i}" for i in range(5)]
     texts += [f"divers {i}" for i in range(30)]
-    cut = unrelated_cut(_scattered(100, rng))
+    cut = unrelated_cut(_scattered(100, rng), quantile=0.95)
     clusters = find_clusters(texts, vectors, cut=cut, stop_words=STOP_WORDS)
     assert all(len(c.members) >= 3 for c in clusters)
     assert not any({5, 6} <= set(c.members) for c in clusters)  # the pair is too small
