@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_analyzer.py [--repeat 3]
 
 Uses the bundled demo mentions (French and English) and the example workspace's
-brands. Prints mentions/s for the embedding alone and for the whole analyzer
-(language, brands, per-brand passages, sentiment), their ratio, and peak RSS.
+brands and topics. Prints mentions/s for the embedding alone and for the whole
+analyzer (language, brands, per-brand passages, sentiment, topics, near-duplicate
+stories), their ratio, the ratio without the taxonomy, and peak RSS.
 Machines are noisy: compare the ratio and the medians, not single figures.
 """
 
@@ -33,12 +34,19 @@ def main() -> None:
     mentions = [item.to_mention() for item in demo_items()]
     settings = load_workspace(REPO / "config").settings.analyzer
     embedder = load_embedder(settings.embedding)
-    analyzer = Analyzer(settings, brands=workspace.brands, competitors=workspace.competitors)
-    analyzer.analyze(mentions[:8])  # warm up: models loaded, caches filled
+    analyzer = Analyzer(
+        settings,
+        brands=workspace.brands,
+        competitors=workspace.competitors,
+        topics=workspace.topics,
+    )
+    no_topics = Analyzer(settings, brands=workspace.brands, competitors=workspace.competitors)
+    analyzer.analyze(mentions[:8])  # warm up: models loaded, taxonomy calibrated
+    no_topics.analyze(mentions[:8])
     texts = [analyzer.head.prepare(truncate(overall_text(m))) for m in mentions]
     size = settings.batch_size
 
-    embed_rates, analyze_rates, ratios = [], [], []
+    embed_rates, analyze_rates, ratios, bare_ratios = [], [], [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
         for i in range(0, len(texts), size):
@@ -47,6 +55,9 @@ def main() -> None:
         start = time.perf_counter()
         analyzer.analyze(mentions)
         analyze_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        no_topics.analyze(mentions)
+        bare_ratios.append((time.perf_counter() - start) / embed_seconds)
         embed_rates.append(len(texts) / embed_seconds)
         analyze_rates.append(len(mentions) / analyze_seconds)
         ratios.append(analyze_seconds / embed_seconds)
@@ -58,7 +69,11 @@ def main() -> None:
     )
     print(f"embedding alone: median {statistics.median(embed_rates):.1f} texts/s")
     print(f"whole analyzer:  median {statistics.median(analyze_rates):.1f} mentions/s")
-    print(f"analyzer / embedding time: median {statistics.median(ratios):.2f}x")
+    print(
+        f"analyzer / embedding time: median {statistics.median(ratios):.2f}x "
+        f"({len(workspace.topics)} topics, stories on)"
+    )
+    print(f"same without topics: median {statistics.median(bare_ratios):.2f}x")
     print(f"peak RSS: {peak_mb:.0f} MB")
 
 

@@ -57,7 +57,17 @@ def test_analyze_file_writes_one_result_per_valid_line(tmp_path: Path) -> None:
         ["Veloria"],
         ["Trekko"],
     )
-    assert set(first) == {"id", "language", "brands", "competitors", "sentiment", "topics"}
+    assert set(first) == {
+        "id",
+        "language",
+        "brands",
+        "competitors",
+        "sentiment",
+        "topics",
+        "story_id",
+    }
+    # The example workspace's taxonomy: a late delivery nobody at support answers about.
+    assert set(rows[1]["topics"]) & {"delivery", "after-sales"}
     per_brand = first["sentiment"]["brands"]
     trekko, veloria = per_brand["Trekko"]["evidence"], per_brand["Veloria"]["evidence"]
     assert any("Trekko" in s for s in trekko["sentences"])

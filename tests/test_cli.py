@@ -29,6 +29,7 @@ COMMANDS = [
     ["alerts", "backtest"],
     ["migrate"],
     ["health"],
+    ["topics", "emerging"],
 ]
 
 
@@ -75,6 +76,17 @@ def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "unknown source(s): nope" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_topics_emerging_explains_a_bad_date_and_reports_an_empty_store(tmp_path: Path) -> None:
+    config = str(write_workspace(tmp_path, sources=[]))
+    bad = veille("topics", "emerging", "--since", "last tuesday", "--config", config)
+    assert bad.returncode == 1
+    assert "is not an ISO 8601 date" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    empty = veille("topics", "emerging", "--since", "2026-01-01", "--json", "--config", config)
+    assert empty.returncode == 0, empty.stderr
+    assert json.loads(empty.stdout)["topics"] == []
 
 
 @pytest.mark.slow

@@ -24,9 +24,12 @@ from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import with_evidence
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
+from services.analyzer.stories import StoryGrouper
+from services.analyzer.topics import TopicAssigner
 from services.core.models import Brand, Competitor, Mention, Sentiment, Source
 from services.core.query import Node, matches, parse_query
 from services.core.settings import AnalyzerSettings
+from services.core.topics import Topic
 
 log = logging.getLogger("veille.analyzer")
 
@@ -163,6 +166,7 @@ class Analyzer:
         competitors: Sequence[Competitor] = (),
         embedder: Embedder | None = None,
         head: SentimentHead | None = None,
+        topics: Sequence[Topic] = (),
     ) -> None:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.embedding)
@@ -171,6 +175,10 @@ class Analyzer:
         self._head_dim_checked = False
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
+        self._topics = list(topics)
+        self._assigner: TopicAssigner | None = None  # calibrated on first use
+        self._assigner_lock = threading.Lock()
+        self.stories = StoryGrouper()
 
     @property
     def tagger(self) -> BrandTagger:
@@ -186,6 +194,21 @@ class Analyzer:
             self._tagger = tagger
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
 
+    def update_topics(self, topics: Sequence[Topic]) -> None:
+        """Tags with this taxonomy from the next batch on (calibrated again then)."""
+        with self._assigner_lock:
+            self._topics, self._assigner = list(topics), None
+
+    @property
+    def topic_assigner(self) -> TopicAssigner:
+        """The taxonomy, calibrated (embeds the topics' anchors the first time)."""
+        with self._assigner_lock:
+            if self._assigner is None:
+                self._assigner = TopicAssigner.calibrate(
+                    self._topics, self.embedder, prepare=self.head.prepare
+                )
+            return self._assigner
+
     def analyze(
         self,
         mentions: Sequence[Mention],
@@ -195,7 +218,7 @@ class Analyzer:
         progress: Progress | None = None,
     ) -> list[Mention]:
         """Analyzed copies of `mentions`, in order: language, brands, competitors, sentiment
-        and brand_sentiments set, topics empty.
+        brand_sentiments, topics and story_id set.
 
         `declared_languages[i]` (the item's declared language) is a fallback for an unsure
         detection; `forced_languages[i]` (Source.language) overrides it.
@@ -267,6 +290,9 @@ class Analyzer:
             prepared=prepared,
             sentences=sentence_texts,
         )
+        # Topics reuse the overall texts' vectors: no second embedding pass.
+        topics = self.topic_assigner.assign(vectors[overall_slots])
+        stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",
             len(mentions),
@@ -281,7 +307,8 @@ class Analyzer:
                     "competitors": list(tag.competitors),
                     "sentiment": judged[overall_slots[i]],
                     "brand_sentiments": {n: judged[s] for n, s in brand_slots[i].items()},
-                    "topics": [],
+                    "topics": topics[i],
+                    "story_id": stories[i],
                 }
             )
             for i, (mention, language, tag) in enumerate(

@@ -16,6 +16,7 @@ from services.api.routers import (
     saved_searches,
     sources,
     stats,
+    topics,
 )
 from services.runtime.context import ServiceContext
 
@@ -62,6 +63,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         alert_rules,
         alert_events,
         alert_charts,
+        topics,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -9,6 +9,7 @@ from fastapi import Query
 
 from services.api.problems import Problem
 from services.core.query import parse_query
+from services.core.query.ast import And, FieldFilter, Not
 from services.store.contracts import MentionFilter
 
 QueryText = Annotated[
@@ -16,7 +17,8 @@ QueryText = Annotated[
     Query(
         max_length=4000,
         description='query language: AND, OR, NOT, -word, (…), "phrase", NEAR/n, word*, '
-        "lang:, brand:, competitor:, source:, sentiment:, author:, site:, topic:",
+        "lang:, brand:, competitor:, source:, sentiment:, author:, site:, topic:, story:, "
+        "is:duplicate, is:original",
         examples=["veloria AND (livraison OR delivery) -promo", "brand:Veloria sentiment:negative"],
     ),
 ]
@@ -33,8 +35,19 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+Dedup = Annotated[
+    bool,
+    Query(description="count each story once (reposts, retweets, syndicated copies)"),
+]
+
+
 def mention_filter(
-    q: str, since: datetime | None, until: datetime | None, *, default_days: int | None = None
+    q: str,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    default_days: int | None = None,
+    dedup: bool = False,
 ) -> MentionFilter:
     """Builds the filter a request describes; stats default to a recent window."""
     since_utc, until_utc = _utc(since), _utc(until)
@@ -42,4 +55,7 @@ def mention_filter(
         raise Problem(400, "Invalid time window", "`since` must be before `until`")
     if default_days is not None and since_utc is None:
         since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
-    return MentionFilter(query=parse_query(q), since=since_utc, until=until_utc)
+    query = parse_query(q)
+    if dedup:  # a story's later copies are left out: each story counts once
+        query = And((query, Not(FieldFilter("is", "duplicate"))))
+    return MentionFilter(query=query, since=since_utc, until=until_utc)

@@ -37,6 +37,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 alerts_app = typer.Typer(help="Alert rules: backtest detectors on history.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
 
 console = Console(stderr=True, soft_wrap=True)
@@ -312,6 +314,7 @@ def _batch_analyzer(config: Path) -> Any:
             loaded.settings.analyzer,
             brands=loaded.workspace.brands,
             competitors=loaded.workspace.competitors,
+            topics=loaded.workspace.topics,
         )
     except Exception as exc:
         _fail(exc)
@@ -704,3 +707,41 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(exc.code)
+
+
+@topics_app.command("emerging")
+def topics_emerging(
+    since: Annotated[
+        str | None,
+        typer.Option(help="published at or after, ISO 8601 (default: 7 days ago)"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="newest mentions without a topic to cluster")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Group recent mentions that fit no topic, with their top terms and examples."""
+    from datetime import UTC, datetime
+
+    from services.runtime.emerging_topics import MAX_LIMIT, emerging_topics
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise CliError(f"--since {since!r} is not an ISO 8601 date (2026-11-02)") from None
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    if not 1 <= limit <= MAX_LIMIT:
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT}")
+    with _context(config) as ctx:
+        report = emerging_topics(ctx, since=start, limit=limit, progress=console.print)
+    if as_json:
+        out.print_json(report.model_dump_json())
+        return
+    out.print(f"{report.considered} mentions without a topic since {report.since:%Y-%m-%d %H:%M}")
+    if not report.topics:
+        out.print("no group of 3 or more similar mentions")
+    for n, topic in enumerate(report.topics, 1):
+        out.print(f"\n{n}. {', '.join(topic.terms)}  ({topic.size} mentions)")
+        for example in topic.examples:
+            out.print(f"   - {example.text[:160]}", markup=False)

@@ -96,6 +96,11 @@ class Mention(BaseModel):
         default_factory=dict, description="sentiment toward each brand or competitor named"
     )
     topics: list[str] = Field(default_factory=list)
+    story_id: str | None = Field(
+        default=None,
+        description="the story this mention belongs to (the id of its first copy seen); "
+        "reposts, retweets and syndicated copies share it",
+    )
     engagement: Engagement = Field(default_factory=Engagement)
     author_details: AuthorDetails | None = None
     thread: ThreadLink | None = None
@@ -116,6 +121,11 @@ class Mention(BaseModel):
 
         host = (urlsplit(self.url).hostname or "").lower()
         return host.removeprefix("www.") or None
+
+    @property
+    def is_duplicate(self) -> bool:
+        """True for a later copy of a story (a repost, retweet or syndicated article)."""
+        return self.story_id is not None and self.story_id != self.id
 
     @property
     def analyzed(self) -> bool:

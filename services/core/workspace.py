@@ -1,7 +1,7 @@
-"""The workspace: brands, competitors and sources, read from `config/*.yaml`.
+"""The workspace: brands, competitors, sources and topics, read from `config/*.yaml`.
 
 Every file in the config folder is read in name order and merged: lists
-(`brands`, `competitors`, `sources`) are concatenated, `settings` is merged key
+(`brands`, `competitors`, `sources`, `topics`) are concatenated, `settings` is merged key
 by key. Mistakes are collected, not raised one at a time, each with the file,
 line and field it is about, so `veille config check` can list them all.
 """
@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.core.models import Brand, Competitor, Source
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.settings import Settings, build_settings
+from services.core.topics import Topic
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
+_LISTS = frozenset({"brands", "competitors", "sources", "topics"})
 
 Path_ = tuple[str | int, ...]
 
@@ -54,6 +56,7 @@ class Workspace(BaseModel):
     brands: list[Brand] = Field(default_factory=list)
     competitors: list[Competitor] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -96,7 +99,9 @@ def load_workspace(
         raise ConfigError(
             [ConfigProblem(str(config_dir), None, "", "no *.yaml workspace file found here")]
         )
-    located = _Located(data={"brands": [], "competitors": [], "sources": [], "settings": {}})
+    located = _Located(
+        data={"brands": [], "competitors": [], "sources": [], "topics": [], "settings": {}}
+    )
     problems: list[ConfigProblem] = []
     for path in files:
         problems.extend(_merge_file(path, located))
@@ -144,7 +149,7 @@ def _merge_file(path: Path, located: _Located) -> list[ConfigProblem]:
     problems = []
     offsets: dict[str, int] = {}
     for key, value in data.items():
-        if key in {"brands", "competitors", "sources"}:
+        if key in _LISTS:
             if not isinstance(value, list):
                 line = _node_line(node, (key,))
                 problems.append(ConfigProblem(name, line, str(key), "must be a list"))
@@ -233,7 +238,7 @@ def _cross_check(located: _Located) -> list[ConfigProblem]:
             if isinstance(item, dict) and isinstance(item.get("name"), str)
         ]
 
-    for kind in ("brands", "competitors", "sources"):
+    for kind in ("brands", "competitors", "sources", "topics"):
         seen: dict[str, int] = {}
         for i, name in names(kind):
             key = name.casefold()

@@ -162,6 +162,7 @@ def result_json(analyzer: Analyzer, mention: Mention) -> dict[str, Any]:
             "brands": per_brand,
         },
         "topics": mention.topics,
+        "story_id": mention.story_id,
     }
 
 

@@ -60,12 +60,16 @@ class ServiceContext:
     def analyzer(self) -> Analyzer:
         """The analyzer, tagging with the brands and competitors the state store holds."""
         from services.analyzer.pipeline import Analyzer
+        from services.runtime.story_memory import recall_stories
 
-        return Analyzer(
+        analyzer = Analyzer(
             self.settings.analyzer,
             brands=self.state.list_brands(),
             competitors=self.state.list_competitors(),
+            topics=self.workspace.topics,
         )
+        recall_stories(analyzer.stories, self.index)
+        return analyzer
 
     def sync_workspace(self) -> None:
         """Makes the state store's config-owned sources and brands match the YAML files."""

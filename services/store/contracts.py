@@ -53,6 +53,7 @@ class Dimension(StrEnum):
     SOURCE = "source"  # source name
     LANGUAGE = "language"
     TOPIC = "topic"
+    STORY = "story"  # mentions per story: how many copies each story has
 
 
 @dataclass(frozen=True)

@@ -546,3 +546,46 @@ def test_threads_share_one_handle(mention_index: MentionIndex) -> None:
         thread.join()
     assert not errors
     assert mention_index.count(MentionFilter(query=Term("shared"))) == 3 * 3 * 20
+
+
+@pytest.fixture
+def stories(mention_index: MentionIndex) -> list[Mention]:
+    """Two stories: an article and two syndicated copies, a post and one retweet; a loner."""
+    day = T0 + timedelta(hours=1)
+    mentions = [
+        make_mention(id="a1", story_id="a1", published_at=day, topics=["price"]),
+        make_mention(id="a2", story_id="a1", published_at=day + timedelta(hours=1)),
+        make_mention(id="a3", story_id="a1", published_at=day + timedelta(days=1)),
+        make_mention(id="p1", story_id="p1", published_at=day, topics=["price"]),
+        make_mention(id="p2", story_id="p1", published_at=day + timedelta(days=1)),
+        make_mention(id="solo", story_id=None, published_at=day),
+    ]
+    mention_index.upsert(mentions)
+    return mentions
+
+
+def test_story_and_duplicate_filters(mention_index: MentionIndex, stories: list[Mention]) -> None:
+    assert ids_matching(mention_index, "story:a1") == {"a1", "a2", "a3"}
+    assert ids_matching(mention_index, "is:duplicate") == {"a2", "a3", "p2"}
+    assert ids_matching(mention_index, "is:original") == {"a1", "p1", "solo"}
+    assert ids_matching(mention_index, "-is:duplicate topic:price") == {"a1", "p1"}
+    for query in ("story:a1", "is:duplicate", "is:original"):
+        assert ids_matching(mention_index, query) == {
+            m.id for m in stories if matches(parse_query(query), m)
+        }
+
+
+def test_stories_counted_by_size_and_once_each(
+    mention_index: MentionIndex, stories: list[Mention]
+) -> None:
+    assert mention_index.terms(MentionFilter(), dimension=Dimension.STORY) == [
+        CountBucket("a1", 3),
+        CountBucket("p1", 2),
+    ]
+    dedup = MentionFilter(query=Not(FieldFilter("is", "duplicate")))
+    assert mention_index.count(MentionFilter()) == 6
+    assert mention_index.count(dedup) == 3
+    days = mention_index.histogram(dedup, interval=Interval.DAY)
+    assert [b.count for b in days] == [3]
+    raw_days = mention_index.histogram(MentionFilter(), interval=Interval.DAY)
+    assert [b.count for b in raw_days] == [4, 2]

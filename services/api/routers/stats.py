@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.api.deps import AuthDep, IndexDep, StateDep
-from services.api.params import QueryText, Since, Until, mention_filter
+from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.query.ast import And, FieldFilter, Node
 from services.core.text import fold_keyword
 from services.store.contracts import Dimension, Interval, MentionFilter
@@ -79,11 +79,11 @@ def volume(
     since: Since = None,
     until: Until = None,
     interval: Interval = Interval.DAY,
+    dedup: Dedup = False,
 ) -> Series:
     """Counts matching mentions per hour, day or week (default: the last 30 days)."""
-    return _series(
-        index, mention_filter(q, since, until, default_days=DEFAULT_DAYS), interval, None
-    )
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
+    return _series(index, flt, interval, None)
 
 
 @router.get("/sentiment", summary="Sentiment over time")
@@ -93,9 +93,10 @@ def sentiment(
     since: Since = None,
     until: Until = None,
     interval: Interval = Interval.DAY,
+    dedup: Dedup = False,
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
     return _series(index, flt, interval, Dimension.SENTIMENT)
 
 
@@ -107,10 +108,11 @@ def share_of_voice(
     q: QueryText = "",
     since: Since = None,
     until: Until = None,
+    dedup: Dedup = False,
 ) -> ShareOfVoice:
     """How many mentions name the brand versus each of its competitors."""
     target = state.get_brand(brand)
-    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
 
     def count(field: str, name: str) -> int:
         clause: Node = FieldFilter(field, fold_keyword(name))
@@ -132,7 +134,7 @@ def share_of_voice(
     )
 
 
-@router.get("/breakdown", summary="Counts by sentiment, brand, source, language or topic")
+@router.get("/breakdown", summary="Counts by sentiment, brand, source, language, topic or story")
 def breakdown(
     index: IndexDep,
     dimension: Dimension,
@@ -140,9 +142,11 @@ def breakdown(
     since: Since = None,
     until: Until = None,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
+    dedup: Dedup = False,
 ) -> Breakdown:
-    """Counts matching mentions per value of one field, largest first."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    """Counts matching mentions per value of one field, largest first (`story`: the
+    largest stories, with how many copies each has)."""
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
     counts = index.terms(flt, dimension=dimension, size=size)
     return Breakdown(
         dimension=dimension.value,
@@ -158,7 +162,8 @@ def top_terms(
     since: Since = None,
     until: Until = None,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
+    dedup: Dedup = False,
 ) -> list[Count]:
     """The most frequent meaningful words in matching mentions."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
     return [Count(key=c.key, count=c.count) for c in index.top_terms(flt, size=size)]

@@ -57,6 +57,8 @@ FILTER_FIELDS: Final = (
     "author",
     "site",
     "topic",
+    "story",  # story:ID, every copy of one story (a repost, retweet, syndicated article)
+    "is",  # is:duplicate, is:original (see Mention.is_duplicate)
 )
 
 

@@ -65,6 +65,10 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
             return site_suffixes(mention.site)
         case "topic":
             return [fold_keyword(t) for t in mention.topics]
+        case "story":
+            return [fold_keyword(mention.story_id)] if mention.story_id else []
+        case "is":
+            return ["duplicate" if mention.is_duplicate else "original"]
     raise ValueError(f"unknown field {field!r}")
 
 

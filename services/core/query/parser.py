@@ -383,6 +383,12 @@ class _Parser:
                     expected="negative, neutral or positive",
                 )
             value = _SENTIMENT_VALUES[value]
+        if name == "is" and (prefix or value not in {"duplicate", "original"}):
+            raise QuerySyntaxError(
+                f"unknown is: value '{raw}'",
+                position=value_token.position,
+                expected="is:duplicate or is:original",
+            )
         if name == "site":
             if prefix:
                 raise QuerySyntaxError(
@@ -403,6 +409,8 @@ def _example(field: str) -> str:
         "author": "jdupont",
         "site": "lemonde.fr",
         "topic": "delivery",
+        "story": "3f9a0c1d2e4b5a6c",
+        "is": "original",
     }[field]
 
 

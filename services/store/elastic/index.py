@@ -90,6 +90,7 @@ class EsIndex(MentionIndex):
             **mapping.index_template(self.names, with_lifecycle=self.lifecycle_managed),
         )
         if indices.exists_alias(name=self.names.alias):
+            self._add_new_fields()
             return
         try:
             indices.create(
@@ -99,6 +100,16 @@ class EsIndex(MentionIndex):
         except ApiError as error:
             if "resource_already_exists" not in str(error):  # another process won the race
                 raise
+
+    def _add_new_fields(self) -> None:
+        # Indices made by an older version lack fields added since (`dynamic: strict`
+        # would refuse their documents); adding a field is allowed, changing one is not.
+        try:
+            self._client.indices.put_mapping(
+                index=self.names.alias, properties=mapping.mappings()["properties"]
+            )
+        except ApiError as error:
+            log.warning("could not add new fields to the mention indices: %s", error)
 
     def _put_policy(self) -> bool:
         try:

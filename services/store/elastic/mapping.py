@@ -43,6 +43,7 @@ DIMENSION_FIELDS: Final = MappingProxyType(
         Dimension.SOURCE: "dim_source",
         Dimension.LANGUAGE: "dim_language",
         Dimension.TOPIC: "dim_topic",
+        Dimension.STORY: filter_field("story"),  # ids are already folded
     }
 )
 

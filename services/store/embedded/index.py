@@ -29,7 +29,7 @@ from services.store.contracts import (
     SortOrder,
     TimeBucket,
 )
-from services.store.embedded import aggregations, documents, keys, schema
+from services.store.embedded import aggregations, documents, keys, reindex, schema
 from services.store.embedded.compile import QueryCompiler
 from services.store.embedded.writer import WriterLease
 
@@ -64,7 +64,11 @@ class EmbeddedIndex(MentionIndex):
         try:
             os.makedirs(path, exist_ok=True)
             self._index = tantivy.Index(self._schema, path=path, reuse=True)
-        except (OSError, ValueError) as error:
+        except ValueError as error:
+            if not reindex.is_schema_mismatch(error):
+                raise IndexUnavailable(f"cannot open the index at {path}: {error}") from error
+            self._index = self._rebuilt(path)
+        except OSError as error:
             raise IndexUnavailable(
                 f"cannot open the index at {path}: {error} (an index written by another "
                 "version of Veille needs a reindex)"
@@ -128,6 +132,15 @@ class EmbeddedIndex(MentionIndex):
                 writer.commit()
         self._index.reload()
         return len(existing)
+
+    def _rebuilt(self, path: str) -> tantivy.Index:
+        try:
+            return reindex.rebuild_and_open(path, self._schema, fresh_index=EmbeddedIndex)
+        except (OSError, ValueError) as error:
+            raise IndexUnavailable(
+                f"cannot open the index at {path}: {error} (it was written by another "
+                "version of Veille and could not be rebuilt)"
+            ) from error
 
     def close(self) -> None:
         """Waits for merges and releases the writer lock; reads and writes fail afterwards."""

