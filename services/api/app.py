@@ -10,6 +10,7 @@ from services.api.routers import (
     alert_events,
     alert_rules,
     brands,
+    corrections,
     health,
     mentions,
     saved_searches,
@@ -60,6 +61,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         saved_searches,
         alert_rules,
         alert_events,
+        corrections,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

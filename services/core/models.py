@@ -32,6 +32,9 @@ class Sentiment(BaseModel):
 
     label: SentimentLabel
     score: float = Field(ge=0.0, le=1.0, description="probability of `label`")
+    source: Literal["model", "analyst"] = Field(
+        default="model", description="'analyst' when a person corrected it: analysis keeps it"
+    )
 
 
 class Engagement(BaseModel):
@@ -91,6 +94,9 @@ class Mention(BaseModel):
         default_factory=dict, description="sentiment toward each brand or competitor named"
     )
     topics: list[str] = Field(default_factory=list)
+    topics_source: Literal["model", "analyst"] = Field(
+        default="model", description="'analyst' when a person corrected the topics"
+    )
     engagement: Engagement = Field(default_factory=Engagement)
     author_details: AuthorDetails | None = None
     thread: ThreadLink | None = None
