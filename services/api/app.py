@@ -13,6 +13,7 @@ from services.api.routers import (
     corrections,
     health,
     mentions,
+    reanalyze,
     saved_searches,
     sources,
     stats,
@@ -62,6 +63,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         alert_rules,
         alert_events,
         corrections,
+        reanalyze,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

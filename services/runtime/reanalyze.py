@@ -74,6 +74,7 @@ def run_job(
     total = done + ctx.index.count(flt) if cursor is None else job["total"]
     ctx.state.update_reanalysis_job(job_id, status="running", total=total, error=None)
     log.info("re-analysis %s: %s, %d of %s done", job_id, job["spec"], done, total)
+    finished = False
     try:
         while stop is None or not stop.is_set():
             if yield_to_inbox and _inbox_busy(ctx):
@@ -110,6 +111,8 @@ def run_job(
             if finished:
                 log.info("re-analysis %s done: %d mentions", job_id, done)
                 break
+        if not finished:  # stopped: it waits to be resumed
+            ctx.state.update_reanalysis_job(job_id, status="pending")
     except Exception as exc:
         log.exception("re-analysis %s failed; it can be resumed", job_id)
         ctx.state.update_reanalysis_job(job_id, status="failed", error=f"{type(exc).__name__}: {exc}")
