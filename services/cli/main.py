@@ -284,6 +284,7 @@ def _analysis_worker(config: Path) -> None:
 
 
 def _batch_analyzer(config: Path) -> Any:
+    from services.analyzer.head_store import analyzer_head
     from services.analyzer.pipeline import Analyzer
 
     loaded = _load(config)
@@ -292,6 +293,7 @@ def _batch_analyzer(config: Path) -> Any:
             loaded.settings.analyzer,
             brands=loaded.workspace.brands,
             competitors=loaded.workspace.competitors,
+            head=analyzer_head(loaded.settings.analyzer, loaded.settings.data_dir),
         )
     except Exception as exc:
         _fail(exc)

@@ -50,12 +50,14 @@ class ServiceContext:
     @cached_property
     def analyzer(self) -> Analyzer:
         """The analyzer, tagging with the brands and competitors the state store holds."""
+        from services.analyzer.head_store import analyzer_head
         from services.analyzer.pipeline import Analyzer
 
         return Analyzer(
             self.settings.analyzer,
             brands=self.state.list_brands(),
             competitors=self.state.list_competitors(),
+            head=analyzer_head(self.settings.analyzer, self.settings.data_dir),
         )
 
     def sync_workspace(self) -> None:
