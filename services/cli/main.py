@@ -630,3 +630,7 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(exc.code)
+
+
+# `veille train` and `veille reanalyze` live in their own module.
+from services.cli import analyst as _analyst  # noqa: E402, F401

@@ -37,7 +37,9 @@ INBOX_WAIT_SECONDS = 1.0
 def job_spec(*, since: datetime, until: datetime | None, query: str) -> dict[str, Any]:
     """A job's definition; ValueError with a readable reason when it is wrong."""
     if until is not None and until <= since:
-        raise ValueError(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})")
+        raise ValueError(
+            f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})"
+        )
     parse_query(query)  # raises QuerySyntaxError (a ValueError) naming the position
     return {
         "since": since.isoformat(),
@@ -90,7 +92,9 @@ def run_job(
                 )
                 # The analyzer leaves topics empty: keep the ones stored until it tags them.
                 kept = [
-                    new.model_copy(update={"topics": old.topics, "topics_source": old.topics_source})
+                    new.model_copy(
+                        update={"topics": old.topics, "topics_source": old.topics_source}
+                    )
                     if not new.topics
                     else new
                     for old, new in zip(page.mentions, analyzed, strict=True)
@@ -115,7 +119,9 @@ def run_job(
             ctx.state.update_reanalysis_job(job_id, status="pending")
     except Exception as exc:
         log.exception("re-analysis %s failed; it can be resumed", job_id)
-        ctx.state.update_reanalysis_job(job_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        ctx.state.update_reanalysis_job(
+            job_id, status="failed", error=f"{type(exc).__name__}: {exc}"
+        )
         raise
     return ctx.state.get_reanalysis_job(job_id)
 

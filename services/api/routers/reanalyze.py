@@ -12,7 +12,9 @@ from services.api.deps import ContextDep, StateDep, require_api_key
 from services.api.problems import Problem
 from services.runtime.reanalyze import BackgroundReanalysis, job_spec
 
-router = APIRouter(prefix="/reanalyze", tags=["re-analysis"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/reanalyze", tags=["re-analysis"], dependencies=[Depends(require_api_key)]
+)
 
 
 class ReanalysisRequest(BaseModel):
@@ -44,9 +46,7 @@ def _utc(value: datetime) -> datetime:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Start a re-analysis")
-def start_reanalysis(
-    body: ReanalysisRequest, ctx: ContextDep, request: Request
-) -> ReanalysisJob:
+def start_reanalysis(body: ReanalysisRequest, ctx: ContextDep, request: Request) -> ReanalysisJob:
     """Starts re-analyzing stored mentions in the background (one job at a time); the
     answer is the job, to follow at `GET /api/v1/reanalyze/{id}`."""
     threads: dict[str, BackgroundReanalysis] = request.app.state.__dict__.setdefault(
