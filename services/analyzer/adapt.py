@@ -39,11 +39,16 @@ def adapt_head(
     *,
     c_embedding: float = 3.0,
     c_ngram: float = 10.0,
+    ngram_rows: NDArray[np.bool_] | None = None,
     max_iter: int = 200,
 ) -> SentimentHead:
     """A copy of `head` adapted to the (prepared) examples; `labels` index `head.labels`,
     `weights` are per-example sample weights, `c_*` the inverse L2 strength (as in
-    scikit-learn) of each block's change."""
+    scikit-learn) of each block's change.
+
+    Only the n-gram terms found in the `ngram_rows` examples (default: all) may change:
+    the new vocabulary of a domain, a few thousand terms, instead of all 2**bits, which
+    keeps the optimisation small."""
     from scipy.optimize import minimize  # type: ignore[import-untyped]
 
     x = vectors.astype(np.float64)
@@ -58,13 +63,18 @@ def adapt_head(
     tfidf: Any = None
     z_ng0 = np.zeros((n, k))
     size = 0
+    columns: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
     if use_ngrams:
         assert head.ngram_weights is not None and head.ngram_idf is not None
         assert head.ngram_bias is not None
-        size = head.ngram_weights.shape[1]
-        tfidf = ngram_tfidf(ngram_counts(list(texts), size.bit_length() - 1), head.ngram_idf)
-        tfidf = tfidf.astype(np.float64).tocsr()
-        z_ng0 = np.asarray(tfidf @ head.ngram_weights.T.astype(np.float64)) + head.ngram_bias
+        bits = head.ngram_weights.shape[1].bit_length() - 1
+        full = ngram_tfidf(ngram_counts(list(texts), bits), head.ngram_idf).astype(np.float64)
+        full = full.tocsr()
+        z_ng0 = np.asarray(full @ head.ngram_weights.T.astype(np.float64)) + head.ngram_bias
+        chosen = full if ngram_rows is None else full[np.flatnonzero(ngram_rows)]
+        columns = np.unique(chosen.indices)
+        tfidf = full[:, columns].tocsr()
+        size = len(columns)
     n_emb = k * dim + k
 
     def loss(params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
@@ -95,7 +105,7 @@ def adapt_head(
     }
     if use_ngrams:
         assert head.ngram_weights is not None
-        changes["ngram_weights"] = (head.ngram_weights + params[n_emb:].reshape(k, size)).astype(
-            np.float32
-        )
+        ngram_weights = head.ngram_weights.copy()
+        ngram_weights[:, columns] += params[n_emb:].reshape(k, size).astype(np.float32)
+        changes["ngram_weights"] = ngram_weights
     return replace(head, **changes)

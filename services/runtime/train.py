@@ -245,6 +245,7 @@ def train_head(
         weights,
         c_embedding=float(recipe.get("C_embedding") or 3.0),
         c_ngram=float(recipe.get("C_ngram") or 10.0),
+        ngram_rows=np.arange(len(rows)) >= len(base_train),  # the corrections' terms
     )
     if progress:
         progress("fitting", 1, 1)
