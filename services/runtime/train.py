@@ -36,6 +36,7 @@ log = logging.getLogger("veille.train")
 
 MIN_CORRECTIONS = 10  # sentiment corrections needed before training makes sense
 HOLD_BACK = 0.2
+MIN_HELD_BACK = 2
 MAX_BASE_DROP = 0.02
 MAX_CORRECTION_WEIGHT = 10.0
 CORRECTIONS_SHARE = 0.3  # of the base data's weight that corrections may carry, at most
@@ -105,9 +106,17 @@ def correction_examples(corrections: Sequence[dict[str, Any]], analyzer: Analyze
 
 
 def split_held_back(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
-    """(trained on, held back): the HOLD_BACK share with the lowest content hashes."""
-    ranked = sorted(examples, key=lambda e: hashlib.sha256(e.key.encode()).hexdigest())
-    cut = max(2, math.ceil(len(ranked) * HOLD_BACK))
+    """(trained on, held back). A correction is held back when the hash of its content falls
+    in the first HOLD_BACK of the hash range: the same ones at every run, whatever is added
+    later, so a held-back text is never trained on. At least MIN_HELD_BACK are held back
+    (the lowest hashes), so a small set still gets a check."""
+
+    def rank(example: Example) -> float:
+        return int(hashlib.sha256(example.key.encode()).hexdigest()[:12], 16) / 16**12
+
+    ranked = sorted(examples, key=rank)
+    cut = sum(1 for e in ranked if rank(e) < HOLD_BACK)
+    cut = max(cut, min(MIN_HELD_BACK, len(ranked)))
     return ranked[cut:], ranked[:cut]
 
 
