@@ -124,3 +124,26 @@ def test_stored_corrections_label_new_copies(ctx: ServiceContext, client: TestCl
         label=SentimentLabel.POSITIVE, score=1.0, source="analyst"
     )
     assert labelled[1] == other
+
+
+def test_the_worker_gives_a_new_copy_the_analyst_label(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    from services.runtime.worker import process_batch
+    from tests.factories import make_item
+
+    _seed_duplicates(ctx)
+    client.post("/api/v1/mentions/a/sentiment", json={"label": "positive"})
+    client.post("/api/v1/mentions/a/topics", json={"topics": ["SAV"]})
+    copy = make_item(
+        source_name="imported", platform_id="copy-1", title="", text=TEXT.replace(" ", "  ")
+    )
+    ctx.state.enqueue_items([copy])
+
+    outcome = process_batch(ctx)
+
+    assert outcome.stored == 1
+    stored = client.get(f"/api/v1/mentions/{copy.mention_id}").json()
+    assert stored["sentiment"] == {"label": "positive", "score": 1.0, "source": "analyst"}
+    assert stored["topics"] == ["SAV"] and stored["topics_source"] == "analyst"
+    assert stored["brands"] == ["Veloria"]  # the rest is the analyzer's
