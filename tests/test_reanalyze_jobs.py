@@ -12,6 +12,7 @@ import pytest
 from services.core.models import Brand, Sentiment, SentimentLabel
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
+from services.runtime import reanalyze
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import record_correction
 from services.runtime.reanalyze import job_spec, run_job
@@ -87,7 +88,9 @@ def test_a_stopped_job_resumes_where_it_stopped(ctx: ServiceContext) -> None:
     assert run_job(ctx, job["id"])["done"] == 10  # a finished job stays finished
 
 
-def test_a_job_waits_while_collected_items_wait(ctx: ServiceContext) -> None:
+def test_a_job_waits_while_collected_items_wait(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ctx.state.enqueue_items([make_item(text="Veloria, nouvel article")])
     job = ctx.state.create_reanalysis_job(_spec())
     stop = threading.Event()
@@ -98,6 +101,12 @@ def test_a_job_waits_while_collected_items_wait(ctx: ServiceContext) -> None:
     finally:
         timer.cancel()
     assert (result["status"], result["done"]) == ("pending", 0)  # it yielded to the inbox
+    # But not forever: with no worker emptying the inbox, it moves on after a while.
+    monkeypatch.setattr(reanalyze, "INBOX_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(reanalyze, "MAX_INBOX_WAIT_SECONDS", 0.3)
+    result = run_job(ctx, job["id"], batch_size=4)
+    assert (result["status"], result["done"]) == ("done", 10)
+    assert ctx.state.inbox_counts()["pending"] == 1  # the item is still the worker's
 
 
 def test_job_spec_checks_its_window_and_query() -> None:

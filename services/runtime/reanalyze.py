@@ -7,8 +7,8 @@ restart) resumes from its last recorded batch; redoing that batch is harmless be
 upserts are idempotent. Walking by cursor also visits each mention once even though
 the mentions change under it: the sort key of a mention depends on its id and date only.
 
-Low priority by design: batches are small and, between them, a job waits while
-collected items wait in the inbox, so new mentions are analyzed first. `veille
+Low priority by design: batches are small and, between them, a job waits (up to 30 s
+per batch) while collected items wait in the inbox, so new mentions are analyzed first. `veille
 reanalyze` runs a job in its own process (niced); `POST /api/v1/reanalyze` runs one as
 a background thread of the service. Either way, index writers take turns and the API
 keeps answering.
@@ -32,6 +32,7 @@ log = logging.getLogger("veille.reanalyze")
 Progress = Callable[[int, int | None], None]
 DEFAULT_BATCH = 32
 INBOX_WAIT_SECONDS = 1.0
+MAX_INBOX_WAIT_SECONDS = 30.0  # then one batch anyway, so a job always moves on
 
 
 def job_spec(*, since: datetime, until: datetime | None, query: str) -> dict[str, Any]:
@@ -77,12 +78,16 @@ def run_job(
     ctx.state.update_reanalysis_job(job_id, status="running", total=total, error=None)
     log.info("re-analysis %s: %s, %d of %s done", job_id, job["spec"], done, total)
     finished = False
+    waited = 0.0
     try:
         while stop is None or not stop.is_set():
-            if yield_to_inbox and _inbox_busy(ctx):
-                # Collected items first; re-analysis only uses the analyzer's idle time.
+            if yield_to_inbox and waited < MAX_INBOX_WAIT_SECONDS and _inbox_busy(ctx):
+                # Collected items first; re-analysis only uses the analyzer's idle time. The
+                # wait is capped: with no worker running, nobody would ever empty the inbox.
                 (stop or threading.Event()).wait(INBOX_WAIT_SECONDS)
+                waited += INBOX_WAIT_SECONDS
                 continue
+            waited = 0.0
             page = ctx.index.search(
                 SearchRequest(filter=flt, sort=SortOrder.OLDEST, limit=batch_size, cursor=cursor)
             )
