@@ -45,7 +45,8 @@ def train(
 ) -> None:
     """Retrain the sentiment head from the analysts' corrections plus the base data, and
     report before/after figures on held-back corrections and on UMSAB val."""
-    from services.runtime.train import TrainingError, train_head
+    from services.runtime.train import train_head
+    from services.runtime.train_data import TrainingError
 
     with _context(config) as ctx:
         corrections = ctx.state.current_corrections()

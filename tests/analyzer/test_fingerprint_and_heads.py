@@ -17,7 +17,7 @@ from services.analyzer.head_store import (
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.core.models import Sentiment, SentimentLabel
 from services.core.settings import AnalyzerSettings
-from services.runtime.train import Example, split_held_back
+from services.runtime.train_data import Example, split_held_back
 from tests.factories import make_mention
 
 
