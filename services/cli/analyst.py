@@ -45,6 +45,7 @@ def train(
 ) -> None:
     """Retrain the sentiment head from the analysts' corrections plus the base data, and
     report before/after figures on held-back corrections and on UMSAB val."""
+    from services.analyzer.sentiment import load_head
     from services.runtime.train import train_head
     from services.runtime.train_data import TrainingError
 
@@ -62,6 +63,11 @@ def train(
                 report = train_head(
                     ctx.analyzer,
                     corrections,
+                    # Retrain from the shipped (or configured) head, not from the last result.
+                    start_from=load_head(
+                        ctx.settings.analyzer.sentiment_head,
+                        embedding_name=ctx.settings.analyzer.embedding,
+                    ),
                     data_dir=Path(ctx.settings.data_dir),
                     base_data=base_data,
                     force=force,

@@ -88,9 +88,14 @@ def train_head(
     data_dir: Path,
     base_data: Path,
     force: bool = False,
+    start_from: SentimentHead | None = None,
     progress: Progress | None = None,
 ) -> TrainReport:
-    """Adapts `analyzer.head` to the corrections and writes the new version; see module."""
+    """Adapts `start_from` (default: `analyzer.head`, the head in use) to the corrections,
+    compares it with the head in use, and writes the new version; see the module.
+
+    Starting each run from the shipped head, with all the corrections, makes `veille train`
+    a retraining, not a drift that piles up adaptations of adaptations."""
     examples = correction_examples(corrections, analyzer)
     if len(examples) < MIN_CORRECTIONS:
         raise TrainingError(
@@ -104,7 +109,10 @@ def train_head(
         raise TrainingError("training needs scipy: install veille[train]") from None
     base_train, base_val = read_base(base_data, "train"), read_base(base_data, "val")
     trained, held = split_held_back(examples)
-    head, embedder = analyzer.head, analyzer.embedder
+    current, embedder = analyzer.head, analyzer.embedder
+    head = current
+    if start_from is not None and start_from.preparation == current.preparation:
+        head = start_from
     cache = data_dir / "heads" / "cache"
 
     def prepared(rows: Sequence[Example]) -> list[str]:
@@ -153,12 +161,13 @@ def train_head(
         held_back=len(held),
         base_examples=len(base_train),
         correction_weight=weight,
-        held_back_before=_figures(head, vectors["held"], texts["held"], held),
+        held_back_before=_figures(current, vectors["held"], texts["held"], held),
         held_back_after=_figures(new_head, vectors["held"], texts["held"], held),
-        base_val_before=_figures(head, vectors["val"], texts["val"], base_val),
+        base_val_before=_figures(current, vectors["val"], texts["val"], base_val),
         base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val),
         head=next_version_stem(data_dir, embedder.name),
-        previous=head.source,
+        previous=current.source,
+        extra={"adapted_from": head.source},
         adopted=False,
         reason="",
     )
@@ -195,7 +204,8 @@ def _save(head: SentimentHead, report: TrainReport) -> None:
         **head.metadata,
         "workspace_training": {
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "adapted_from": report.previous,
+            "adapted_from": report.extra.get("adapted_from", report.previous),
+            "previous_head": report.previous,
             "method": "L2-penalised change of the head's weights (services/analyzer/adapt.py)",
             "corrections": report.corrections,
             "trained_on": report.trained_on,
