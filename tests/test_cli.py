@@ -26,6 +26,8 @@ COMMANDS = [
     ["sources", "preview"],
     ["alerts", "run"],
     ["eval"],
+    ["train"],
+    ["reanalyze"],
     ["alerts", "backtest"],
     ["migrate"],
     ["health"],

@@ -11,8 +11,10 @@ from services.api.routers import (
     alert_events,
     alert_rules,
     brands,
+    corrections,
     health,
     mentions,
+    reanalyze,
     saved_searches,
     sources,
     stats,
@@ -64,6 +66,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         alert_events,
         alert_charts,
         topics,
+        corrections,
+        reanalyze,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -306,6 +306,7 @@ def _analysis_worker(config: Path) -> None:
 
 
 def _batch_analyzer(config: Path) -> Any:
+    from services.analyzer.head_store import analyzer_head
     from services.analyzer.pipeline import Analyzer
 
     loaded = _load(config)
@@ -315,6 +316,7 @@ def _batch_analyzer(config: Path) -> Any:
             brands=loaded.workspace.brands,
             competitors=loaded.workspace.competitors,
             topics=loaded.workspace.topics,
+            head=analyzer_head(loaded.settings.analyzer, loaded.settings.data_dir),
         )
     except Exception as exc:
         _fail(exc)
@@ -745,3 +747,5 @@ def topics_emerging(
         out.print(f"\n{n}. {', '.join(topic.terms)}  ({topic.size} mentions)")
         for example in topic.examples:
             out.print(f"   - {example.text[:160]}", markup=False)
+# `veille train` and `veille reanalyze` live in their own module.
+from services.cli import analyst as _analyst  # noqa: E402, F401

@@ -37,6 +37,9 @@ class Sentiment(BaseModel):
     evidence: Evidence | None = Field(
         default=None, description="the sentences judged and the words that weighed most"
     )
+    source: Literal["model", "analyst"] = Field(
+        default="model", description="'analyst' when a person corrected it: analysis keeps it"
+    )
 
 
 class Engagement(BaseModel):
@@ -100,6 +103,9 @@ class Mention(BaseModel):
         default=None,
         description="the story this mention belongs to (the id of its first copy seen); "
         "reposts, retweets and syndicated copies share it",
+    )
+    topics_source: Literal["model", "analyst"] = Field(
+        default="model", description="'analyst' when a person corrected the topics"
     )
     engagement: Engagement = Field(default_factory=Engagement)
     author_details: AuthorDetails | None = None

@@ -59,6 +59,7 @@ class ServiceContext:
     @cached_property
     def analyzer(self) -> Analyzer:
         """The analyzer, tagging with the brands and competitors the state store holds."""
+        from services.analyzer.head_store import analyzer_head
         from services.analyzer.pipeline import Analyzer
         from services.runtime.story_memory import recall_stories
 
@@ -67,6 +68,7 @@ class ServiceContext:
             brands=self.state.list_brands(),
             competitors=self.state.list_competitors(),
             topics=self.workspace.topics,
+            head=analyzer_head(self.settings.analyzer, self.settings.data_dir),
         )
         recall_stories(analyzer.stories, self.index)
         return analyzer

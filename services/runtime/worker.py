@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from services.core.models import Mention, Source
 from services.runtime.context import ServiceContext
+from services.runtime.corrections import with_stored_corrections
 
 log = logging.getLogger("veille.worker")
 
@@ -43,7 +44,8 @@ def process_batch(ctx: ServiceContext, *, limit: int | None = None) -> BatchOutc
         sources = {s.name: s for s in ctx.state.list_sources()}
         kept = [m for m in analyzed if _keep(ctx, m, sources.get(m.source_name))]
         if kept:
-            ctx.index.upsert(kept)
+            # A copy of a text an analyst corrected gets the analyst's label.
+            ctx.index.upsert(with_stored_corrections(ctx.state, kept))
     except Exception as exc:
         log.exception("analysis of %d items failed; they go back to the inbox", len(ids))
         ctx.state.release_items(ids, error=f"{type(exc).__name__}: {exc}")

@@ -28,6 +28,8 @@ TABLES = {
     "brands",
     "collection_runs",
     "competitors",
+    "corrections",
+    "reanalysis_jobs",
     "cursors",
     "inbox",
     "leases",

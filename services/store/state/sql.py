@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, RawItem, Source, SourceStatus, utcnow
-from services.store.state import alerting_tables, apikeys, inbox, runs, workspace
+from services.store.state import alerting_tables, apikeys, corrections, inbox, runs, workspace
 from services.store.state.contract import (
     AlertEventRecord,
     ApiKeyInfo,
@@ -464,6 +464,50 @@ class SqlStateStore:
         """Makes an unknown or failed delivery pending again, due now."""
         with self._write() as conn:
             alerting_tables.requeue(conn, event_id, channel, now=self._now())
+
+    # -- analyst corrections and re-analysis jobs (corrections.py) -------------------
+
+    def add_correction(self, **values: Any) -> dict[str, Any]:
+        """Records an analyst's correction (see `corrections.insert_correction`)."""
+        with self._write() as conn:
+            return corrections.insert_correction(conn, **values, now=self._now())
+
+    def list_corrections(
+        self, *, before_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Corrections newest first."""
+        with self._read() as conn:
+            return corrections.list_corrections(conn, before_id=before_id, limit=limit)
+
+    def corrections_for(self, fingerprints: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The current corrections of each content fingerprint."""
+        with self._read() as conn:
+            return corrections.current_by_fingerprint(conn, fingerprints)
+
+    def current_corrections(self) -> list[dict[str, Any]]:
+        """Every current correction, oldest first (what `veille train` learns from)."""
+        with self._read() as conn:
+            return corrections.all_current(conn)
+
+    def create_reanalysis_job(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Creates a pending re-analysis job."""
+        with self._write() as conn:
+            return corrections.create_job(conn, spec=spec, now=self._now())
+
+    def get_reanalysis_job(self, job_id: str) -> dict[str, Any]:
+        """One re-analysis job; NotFoundError when absent."""
+        with self._read() as conn:
+            return corrections.get_job(conn, job_id)
+
+    def list_reanalysis_jobs(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Re-analysis jobs newest first."""
+        with self._read() as conn:
+            return corrections.list_jobs(conn, limit=limit)
+
+    def update_reanalysis_job(self, job_id: str, **changes: Any) -> None:
+        """Records a job's progress (status, cursor, done, total, error)."""
+        with self._write() as conn:
+            corrections.update_job(conn, job_id, now=self._now(), **changes)
 
     # -- lifecycle ---------------------------------------------------------------
 

@@ -181,3 +181,5 @@ from services.store.state import alerting_tables as alerting_tables  # noqa: E40
 
 # Registers the `leases` table (work shared between processes) on `metadata`.
 from services.store.state import lease_tables as lease_tables  # noqa: E402
+# Registers the corrections and re-analysis job tables on `metadata`.
+from services.store.state import corrections as corrections  # noqa: E402

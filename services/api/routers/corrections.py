@@ -1,0 +1,156 @@
+"""Analyst corrections: label a mention's sentiment or topics; list the corrections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field, field_validator
+
+from services.api.deps import IndexDep, StateDep, require_api_key
+from services.api.problems import Problem
+from services.core.models import SentimentLabel
+from services.runtime.corrections import record_correction
+from services.store.state.contract import ApiKeyInfo
+
+router = APIRouter(tags=["corrections"])
+
+CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
+
+# What analysts type besides the English labels.
+_LABEL_ALIASES = {"negatif": "negative", "négatif": "negative", "neutre": "neutral"}
+_LABEL_ALIASES |= {"positif": "positive"}
+
+
+class SentimentCorrection(BaseModel):
+    """The sentiment an analyst gives a mention, overall or toward one brand it names."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"label": "negative", "brand": "Veloria"}]},
+    }
+
+    label: SentimentLabel = Field(description="negative, neutral or positive (or in French)")
+    brand: str | None = Field(
+        default=None, min_length=1, max_length=200, description="a brand or competitor named"
+    )
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _french(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return _LABEL_ALIASES.get(lowered, lowered)
+        return value
+
+
+class TopicsCorrection(BaseModel):
+    """The topics an analyst gives a mention (replacing the analyzer's)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"topics": ["SAV"]}]}}
+
+    topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=20)
+
+    @field_validator("topics")
+    @classmethod
+    def _clean(cls, value: list[str]) -> list[str]:
+        cleaned = list(dict.fromkeys(t.strip() for t in value))
+        if any(not t for t in cleaned):
+            raise ValueError("a topic cannot be blank")
+        return cleaned
+
+
+class Correction(BaseModel):
+    id: int
+    mention_id: str
+    field: str
+    brand: str | None
+    label: Any
+    author: str | None
+    created_at: Any
+
+
+class CorrectionResult(BaseModel):
+    correction: Correction
+    updated: list[str] = Field(description="ids of the mentions now carrying the label")
+
+
+def _apply(
+    state: StateDep,
+    index: IndexDep,
+    caller: ApiKeyInfo | None,
+    *,
+    mention_id: str,
+    field: str,
+    label: Any,
+    brand: str | None = None,
+) -> CorrectionResult:
+    try:
+        outcome = record_correction(
+            state=state,
+            index=index,
+            mention_id=mention_id,
+            field=field,
+            label=label,
+            brand=brand,
+            author=caller.name if caller is not None else None,
+        )
+    except ValueError as exc:
+        raise Problem(422, "Invalid correction", str(exc)) from exc
+    return CorrectionResult(
+        correction=Correction.model_validate(outcome.correction), updated=outcome.updated
+    )
+
+
+@router.post(
+    "/mentions/{mention_id}/sentiment",
+    status_code=status.HTTP_201_CREATED,
+    summary="Correct a mention's sentiment",
+)
+def correct_sentiment(
+    mention_id: str,
+    body: SentimentCorrection,
+    state: StateDep,
+    index: IndexDep,
+    caller: CallerDep,
+) -> CorrectionResult:
+    """Records the analyst's sentiment (overall, or toward `brand`) and applies it at once to
+    the mention and its exact duplicates; later analysis keeps it."""
+    return _apply(
+        state,
+        index,
+        caller,
+        mention_id=mention_id,
+        field="sentiment",
+        label=body.label.value,
+        brand=body.brand,
+    )
+
+
+@router.post(
+    "/mentions/{mention_id}/topics",
+    status_code=status.HTTP_201_CREATED,
+    summary="Correct a mention's topics",
+)
+def correct_topics(
+    mention_id: str,
+    body: TopicsCorrection,
+    state: StateDep,
+    index: IndexDep,
+    caller: CallerDep,
+) -> CorrectionResult:
+    """Records the analyst's topics and applies them to the mention and its exact duplicates."""
+    return _apply(state, index, caller, mention_id=mention_id, field="topics", label=body.topics)
+
+
+@router.get("/corrections", summary="List corrections", dependencies=[Depends(require_api_key)])
+def list_corrections(
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, description="the last id of the page")] = None,
+) -> list[Correction]:
+    """Corrections newest first, superseded ones included (they are history)."""
+    return [
+        Correction.model_validate(r)
+        for r in state.list_corrections(before_id=before_id, limit=limit)
+    ]

@@ -1,0 +1,173 @@
+"""`veille train` and `veille reanalyze`: the analyst's loop (correct, retrain, re-analyze).
+
+Registered on the main `veille` app by importing this module (see the end of main.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+from rich.table import Table
+
+from services.cli.main import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    _context,
+    _progress,
+    app,
+    console,
+    out,
+)
+
+_REPO = Path(__file__).resolve().parents[2]
+DEFAULT_BASE_DATA = _REPO.parent / "shared" / "corpora" / "labelled" / "umsab"
+
+
+@app.command()
+def train(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    base_data: Annotated[
+        Path,
+        typer.Option(
+            "--base-data",
+            envvar="VEILLE_BASE_DATA",
+            help="UMSAB folder (french/ and english/ train and val files)",
+        ),
+    ] = DEFAULT_BASE_DATA,
+    force: Annotated[
+        bool, typer.Option("--force", help="use the new head even if it scores worse")
+    ] = False,
+) -> None:
+    """Retrain the sentiment head from the analysts' corrections plus the base data, and
+    report before/after figures on held-back corrections and on UMSAB val."""
+    from services.analyzer.sentiment import load_head
+    from services.runtime.train import train_head
+    from services.runtime.train_data import TrainingError
+
+    with _context(config) as ctx:
+        corrections = ctx.state.current_corrections()
+        with _progress() as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            try:
+                report = train_head(
+                    ctx.analyzer,
+                    corrections,
+                    # Retrain from the shipped (or configured) head, not from the last result.
+                    start_from=load_head(
+                        ctx.settings.analyzer.sentiment_head,
+                        embedding_name=ctx.settings.analyzer.embedding,
+                    ),
+                    data_dir=Path(ctx.settings.data_dir),
+                    base_data=base_data,
+                    force=force,
+                    progress=advance,
+                )
+            except TrainingError as exc:
+                raise CliError(str(exc)) from None
+        table = Table("", "examples", "macro-F1 before", "after", "accuracy before", "after")
+        for name, before, after in (
+            ("held-back corrections", report.held_back_before, report.held_back_after),
+            ("UMSAB val (base)", report.base_val_before, report.base_val_after),
+        ):
+            table.add_row(
+                name,
+                str(before.count),
+                f"{before.macro_f1:.3f}",
+                f"{after.macro_f1:.3f}",
+                f"{before.accuracy:.3f}",
+                f"{after.accuracy:.3f}",
+            )
+        out.print(table)
+        out.print(
+            f"trained on {report.trained_on} corrections (weight {report.correction_weight:.1f} "
+            f"each) and {report.base_examples} base examples; {report.held_back} held back"
+        )
+        out.print(f"wrote {report.head}.npz (previous head: {report.previous})", markup=False)
+        if report.adopted:
+            out.print(f"[green]in use from now on[/green]: {report.reason}")
+            if ctx.settings.analyzer.sentiment_head is not None:
+                out.print(
+                    "[yellow]but analyzer.sentiment_head is set in the settings and wins: "
+                    "remove it to use the trained head[/yellow]"
+                )
+            out.print(
+                "restart `veille up` to analyze with it, and run `veille reanalyze --since ...` "
+                "to relabel stored mentions"
+            )
+        else:
+            out.print(
+                f"[yellow]not used[/yellow]: {report.reason} (--force uses it anyway)",
+                highlight=False,
+            )
+
+
+@app.command()
+def reanalyze(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    since: Annotated[
+        str | None,
+        typer.Option(help="mentions published at or after: 30d, 12h, or an ISO 8601 date"),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="published before (same forms)")] = None,
+    query: Annotated[str, typer.Option("--query", "-q", help="only mentions matching")] = "",
+    resume: Annotated[
+        str | None, typer.Option(help="resume the job with this id where it stopped")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="mentions per batch")] = 32,
+    nice: Annotated[
+        int, typer.Option(min=0, max=19, help="lower this process's CPU priority by this much")
+    ] = 10,
+) -> None:
+    """Re-run the analyzer over stored mentions (after a new head or brand change), in
+    small resumable batches, in its own low-priority process; analyst corrections stay."""
+    from services.alerting.saved_searches import resolve_time
+    from services.core.models import utcnow
+    from services.runtime.reanalyze import job_spec, run_job
+
+    if (since is None) == (resume is None):
+        raise CliError("give --since (a new job) or --resume JOB (a stopped one)", code=2)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)  # collection and the API, in other processes, come first
+    with _context(config) as ctx:
+        if resume is not None:
+            job = ctx.state.get_reanalysis_job(resume)
+        else:
+            now = utcnow()
+            try:
+                start, end = resolve_time(since, now=now), resolve_time(until, now=now)
+            except ValueError:
+                raise CliError(
+                    "--since/--until: use 30d, 12h, or an ISO 8601 date", code=2
+                ) from None
+            assert start is not None
+            try:
+                spec = job_spec(since=start, until=end, query=query)
+            except ValueError as exc:
+                raise CliError(str(exc), code=2) from None
+            job = ctx.state.create_reanalysis_job(spec)
+        console.print(f"re-analysis job {job['id']}: {job['spec']}", highlight=False)
+        with _progress() as progress:
+            task = progress.add_task("re-analyzing", total=job["total"])
+            try:
+                job = run_job(
+                    ctx,
+                    job["id"],
+                    batch_size=batch_size,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            except KeyboardInterrupt:
+                ctx.state.update_reanalysis_job(job["id"], status="pending")
+                console.print(f"stopped; resume with: veille reanalyze --resume {job['id']}")
+                raise typer.Exit(130) from None
+        console.print(f"re-analyzed {job['done']} mention(s); job {job['id']} is {job['status']}")

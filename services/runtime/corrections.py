@@ -1,0 +1,111 @@
+"""Recording an analyst's correction and applying corrections where mentions are stored.
+
+A correction applies at once to the mention and to its exact duplicates in the index
+(same content fingerprint). Duplicates are found without a dedicated index field, so
+both index backends work unchanged: a phrase search on the opening words of the text
+finds the candidates, and their fingerprints decide.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.analyzer.corrections import apply_corrections
+from services.analyzer.fingerprint import fingerprint, judged_text, opening_phrase
+from services.core.models import Mention
+from services.store.contracts import MentionFilter, MentionIndex, SearchRequest
+from services.store.state.contract import NotFoundError, StateStore
+
+log = logging.getLogger("veille.corrections")
+
+MAX_DUPLICATES = 5000  # candidates examined per correction; beyond, later analysis catches up
+_PAGE = 500
+
+
+@dataclass(frozen=True)
+class CorrectionOutcome:
+    correction: dict[str, Any]
+    updated: list[str]  # ids of the mentions now carrying the label (the mention first)
+
+
+def record_correction(
+    *,
+    state: StateStore,
+    index: MentionIndex,
+    mention_id: str,
+    field: str,
+    label: Any,
+    brand: str | None = None,
+    author: str | None = None,
+) -> CorrectionOutcome:
+    """Stores a correction and applies it to the mention and its exact duplicates.
+
+    Raises NotFoundError for an unknown mention, ValueError for a brand the mention
+    does not name."""
+    mention = index.get(mention_id)
+    if mention is None:
+        raise NotFoundError(f"no mention has the id {mention_id!r}")
+    if brand is not None and brand not in (*mention.brands, *mention.competitors):
+        named = ", ".join([*mention.brands, *mention.competitors]) or "none"
+        raise ValueError(
+            f"this mention does not name {brand!r} (it names: {named}); "
+            "leave brand out to correct the overall sentiment"
+        )
+    digest = fingerprint(mention)
+    record = state.add_correction(
+        mention_id=mention.id,
+        fingerprint=digest,
+        field=field,
+        brand=brand,
+        label=label,
+        text=judged_text(mention),
+        language=mention.language,
+        author=author,
+    )
+    targets = [mention, *(m for m in find_duplicates(index, mention) if m.id != mention.id)]
+    corrected = [apply_corrections(m, [record]) for m in targets]
+    index.upsert(corrected)
+    log.info(
+        "correction %s of mention %s (%s) applied to %d mention(s)",
+        record["id"],
+        mention.id,
+        field,
+        len(corrected),
+    )
+    return CorrectionOutcome(correction=record, updated=[m.id for m in corrected])
+
+
+def find_duplicates(index: MentionIndex, mention: Mention) -> list[Mention]:
+    """Stored mentions with the same content fingerprint as `mention` (itself included)."""
+    phrase = opening_phrase(mention)
+    if phrase is None:
+        return []
+    wanted = fingerprint(mention)
+    found: list[Mention] = []
+    cursor: str | None = None
+    seen = 0
+    while seen < MAX_DUPLICATES:
+        page = index.search(
+            SearchRequest(filter=MentionFilter(query=phrase), limit=_PAGE, cursor=cursor)
+        )
+        seen += len(page.mentions)
+        found.extend(m for m in page.mentions if fingerprint(m) == wanted)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return found
+
+
+def with_stored_corrections(state: StateStore, mentions: Sequence[Mention]) -> list[Mention]:
+    """`mentions` with the stored corrections of their fingerprints applied (analysis
+    output goes through this before it is stored, so analyst labels survive)."""
+    if not mentions:
+        return []
+    digests = [fingerprint(m) for m in mentions]
+    known = state.corrections_for(digests)
+    if not known:
+        return list(mentions)
+    return [apply_corrections(m, known.get(d, ())) for m, d in zip(mentions, digests, strict=True)]

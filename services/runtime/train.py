@@ -1,0 +1,234 @@
+"""`veille train`: adapt the workspace's sentiment head to its analysts' corrections.
+
+The current head (the workspace's, else the shipped one) is adapted on the base data
+(UMSAB train) plus the sentiment corrections (see `services.analyzer.adapt`). A fixed
+share of the corrections is held back, chosen by a hash of their content, so the same
+texts are held back at every run and never trained on; the report compares the old and
+the new head on them, and on UMSAB val, so a user sees both the gain on their domain
+and that the base did not break. The new head is written as a new version; it becomes
+the one in use only when it is no worse on the held-back corrections and loses at
+most `MAX_BASE_DROP` macro-F1 on UMSAB val (`force` overrides).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from services.analyzer.adapt import adapt_head
+from services.analyzer.head_store import next_version_stem, set_current
+from services.analyzer.pipeline import Analyzer
+from services.analyzer.sentiment import SentimentHead
+from services.runtime.batch import evaluate
+from services.runtime.train_data import (
+    HOLD_BACK,
+    Example,
+    Progress,
+    TrainingError,
+    correction_examples,
+    embed_cached,
+    read_base,
+    split_held_back,
+)
+
+log = logging.getLogger("veille.train")
+
+MIN_CORRECTIONS = 10  # sentiment corrections needed before training makes sense
+MAX_BASE_DROP = 0.02
+MAX_CORRECTION_WEIGHT = 10.0
+CORRECTIONS_SHARE = 0.3  # of the base data's weight that corrections may carry, at most
+
+
+@dataclass(frozen=True)
+class Figures:
+    count: int
+    macro_f1: float
+    accuracy: float
+
+
+@dataclass
+class TrainReport:
+    corrections: int
+    trained_on: int
+    held_back: int
+    base_examples: int
+    correction_weight: float
+    held_back_before: Figures
+    held_back_after: Figures
+    base_val_before: Figures
+    base_val_after: Figures
+    head: Path
+    previous: str
+    adopted: bool
+    reason: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _figures(
+    head: SentimentHead, vectors: NDArray[np.float32], texts: list[str], gold: list[Example]
+) -> Figures:
+    predicted = head.predict(vectors, texts) if len(texts) else []
+    evaluation = evaluate(
+        [(g.label.value, p.label.value, g.language) for g, p in zip(gold, predicted, strict=True)]
+    )
+    return Figures(count=len(gold), macro_f1=evaluation.macro_f1, accuracy=evaluation.accuracy)
+
+
+def train_head(
+    analyzer: Analyzer,
+    corrections: Sequence[dict[str, Any]],
+    *,
+    data_dir: Path,
+    base_data: Path,
+    force: bool = False,
+    start_from: SentimentHead | None = None,
+    progress: Progress | None = None,
+) -> TrainReport:
+    """Adapts `start_from` (default: `analyzer.head`, the head in use) to the corrections,
+    compares it with the head in use, and writes the new version; see the module.
+
+    Starting each run from the shipped head, with all the corrections, makes `veille train`
+    a retraining, not a drift that piles up adaptations of adaptations."""
+    examples = correction_examples(corrections, analyzer)
+    if len(examples) < MIN_CORRECTIONS:
+        raise TrainingError(
+            f"only {len(examples)} sentiment correction(s) so far: training needs at least "
+            f"{MIN_CORRECTIONS}, so that {HOLD_BACK:.0%} of them can be held back to check the "
+            "result (correct more mentions with POST /api/v1/mentions/{id}/sentiment)"
+        )
+    try:
+        import scipy.optimize  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        raise TrainingError("training needs scipy: install veille[train]") from None
+    base_train, base_val = read_base(base_data, "train"), read_base(base_data, "val")
+    trained, held = split_held_back(examples)
+    current, embedder = analyzer.head, analyzer.embedder
+    head = current
+    if start_from is not None and start_from.preparation == current.preparation:
+        head = start_from
+    cache = data_dir / "heads" / "cache"
+
+    def prepared(rows: Sequence[Example]) -> list[str]:
+        return [head.prepare(r.text) for r in rows]
+
+    texts = {
+        "base": prepared(base_train),
+        "val": prepared(base_val),
+        "trained": prepared(trained),
+        "held": prepared(held),
+    }
+    stages = {
+        "base": ("embedding base data", cache),
+        "val": ("embedding base val", cache),
+        "trained": ("embedding corrections", None),
+        "held": ("embedding held-back", None),
+    }
+    vectors = {
+        name: embed_cached(embedder, texts[name], cache_dir=where, stage=stage, progress=progress)
+        for name, (stage, where) in stages.items()
+    }
+    weight = min(
+        MAX_CORRECTION_WEIGHT, max(1.0, CORRECTIONS_SHARE * len(base_train) / len(trained))
+    )
+    rows = [*base_train, *trained]
+    labels = np.asarray([head.labels.index(r.label) for r in rows], dtype=np.int64)
+    weights = np.concatenate([np.ones(len(base_train)), np.full(len(trained), weight)])
+    recipe = head.metadata.get("recipe", {}) if isinstance(head.metadata, dict) else {}
+    if progress:
+        progress("fitting", 0, 1)
+    new_head = adapt_head(
+        head,
+        np.concatenate([vectors["base"], vectors["trained"]]),
+        [*texts["base"], *texts["trained"]],
+        labels,
+        weights,
+        c_embedding=float(recipe.get("C_embedding") or 3.0),
+        c_ngram=float(recipe.get("C_ngram") or 10.0),
+        ngram_rows=np.arange(len(rows)) >= len(base_train),  # the corrections' terms
+    )
+    if progress:
+        progress("fitting", 1, 1)
+    report = TrainReport(
+        corrections=len(examples),
+        trained_on=len(trained),
+        held_back=len(held),
+        base_examples=len(base_train),
+        correction_weight=weight,
+        held_back_before=_figures(current, vectors["held"], texts["held"], held),
+        held_back_after=_figures(new_head, vectors["held"], texts["held"], held),
+        base_val_before=_figures(current, vectors["val"], texts["val"], base_val),
+        base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val),
+        head=next_version_stem(data_dir, embedder.name),
+        previous=current.source,
+        extra={"adapted_from": head.source},
+        adopted=False,
+        reason="",
+    )
+    report.adopted, report.reason = _verdict(report, force=force)
+    _save(new_head, report)
+    if report.adopted:
+        set_current(data_dir, embedder.name, report.head)
+    return report
+
+
+def _verdict(report: TrainReport, *, force: bool) -> tuple[bool, str]:
+    worse_held = report.held_back_after.macro_f1 < report.held_back_before.macro_f1
+    base_drop = report.base_val_before.macro_f1 - report.base_val_after.macro_f1
+    if worse_held:
+        reason = "it is worse on the held-back corrections"
+    elif base_drop > MAX_BASE_DROP:
+        reason = f"it loses {base_drop:.3f} macro-F1 on UMSAB val (more than {MAX_BASE_DROP})"
+    else:
+        return True, "no worse on the held-back corrections nor, beyond tolerance, on UMSAB val"
+    if force:
+        return True, f"--force, although {reason}"
+    return False, reason
+
+
+def _save(head: SentimentHead, report: TrainReport) -> None:
+    def figures(f: Figures) -> dict[str, float]:
+        return {
+            "count": f.count,
+            "macro_f1": round(f.macro_f1, 4),
+            "accuracy": round(f.accuracy, 4),
+        }
+
+    metadata = {
+        **head.metadata,
+        "workspace_training": {
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "adapted_from": report.extra.get("adapted_from", report.previous),
+            "previous_head": report.previous,
+            "method": "L2-penalised change of the head's weights (services/analyzer/adapt.py)",
+            "corrections": report.corrections,
+            "trained_on": report.trained_on,
+            "held_back": report.held_back,
+            "correction_weight": round(report.correction_weight, 3),
+            "base_examples": report.base_examples,
+            "held_back_before": figures(report.held_back_before),
+            "held_back_after": figures(report.held_back_after),
+            "base_val_before": figures(report.base_val_before),
+            "base_val_after": figures(report.base_val_after),
+            "adopted": report.adopted,
+            "reason": report.reason,
+        },
+    }
+    SentimentHead(
+        embedding=head.embedding,
+        weights=head.weights,
+        bias=head.bias,
+        labels=head.labels,
+        preparation=head.preparation,
+        metadata=metadata,
+        ngram_weights=head.ngram_weights,
+        ngram_bias=head.ngram_bias,
+        ngram_idf=head.ngram_idf,
+        ngram_mix=head.ngram_mix,
+    ).save(report.head)

