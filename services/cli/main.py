@@ -747,5 +747,7 @@ def topics_emerging(
         out.print(f"\n{n}. {', '.join(topic.terms)}  ({topic.size} mentions)")
         for example in topic.examples:
             out.print(f"   - {example.text[:160]}", markup=False)
+
+
 # `veille train` and `veille reanalyze` live in their own module.
 from services.cli import analyst as _analyst  # noqa: E402, F401

@@ -296,6 +296,7 @@ class StateStore(Protocol):
         """Sends an `unknown` or `failed` delivery again (a person checked the channel).
         Raises NotFoundError, or ConflictError for any other status."""
         ...
+
     # -- analyst corrections and re-analysis jobs ----------------------------------
     def add_correction(self, **values: Any) -> dict[str, Any]: ...
     def list_corrections(

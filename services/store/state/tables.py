@@ -179,7 +179,8 @@ api_keys = sa.Table(
 # Registers the alerting tables (saved searches, rules, outbox) on `metadata`.
 from services.store.state import alerting_tables as alerting_tables  # noqa: E402
 
-# Registers the `leases` table (work shared between processes) on `metadata`.
-from services.store.state import lease_tables as lease_tables  # noqa: E402
 # Registers the corrections and re-analysis job tables on `metadata`.
 from services.store.state import corrections as corrections  # noqa: E402
+
+# Registers the `leases` table (work shared between processes) on `metadata`.
+from services.store.state import lease_tables as lease_tables  # noqa: E402
