@@ -48,7 +48,12 @@ def test_sentiment_correction_applies_to_the_mention_and_its_exact_duplicates(
     assert body["correction"]["author"] == "tests"
     for mention_id in ("a", "b"):
         sentiment = client.get(f"/api/v1/mentions/{mention_id}").json()["sentiment"]
-        assert sentiment == {"label": "positive", "score": 1.0, "source": "analyst"}
+        assert sentiment == {
+            "label": "positive",
+            "score": 1.0,
+            "source": "analyst",
+            "evidence": None,
+        }
     untouched = client.get("/api/v1/mentions/c").json()["sentiment"]
     assert untouched["label"] == "negative" and untouched["source"] == "model"
     # Searchable by the corrected label at once.
@@ -144,6 +149,11 @@ def test_the_worker_gives_a_new_copy_the_analyst_label(
 
     assert outcome.stored == 1
     stored = client.get(f"/api/v1/mentions/{copy.mention_id}").json()
-    assert stored["sentiment"] == {"label": "positive", "score": 1.0, "source": "analyst"}
+    assert stored["sentiment"] == {
+        "label": "positive",
+        "score": 1.0,
+        "source": "analyst",
+        "evidence": None,
+    }
     assert stored["topics"] == ["SAV"] and stored["topics_source"] == "analyst"
     assert stored["brands"] == ["Veloria"]  # the rest is the analyzer's

@@ -81,7 +81,12 @@ def test_reanalyze_process_runs_alongside_the_service(tmp_path: Path) -> None:
         mentions = veille.get("/mentions", limit=100)["mentions"]
         assert all(m["sentiment"]["score"] != STALE.score for m in mentions)
         by_id = {m["id"]: m for m in mentions}
-        assert by_id["e01"]["sentiment"] == {"label": "negative", "score": 1.0, "source": "analyst"}
+        assert by_id["e01"]["sentiment"] == {
+            "label": "negative",
+            "score": 1.0,
+            "source": "analyst",
+            "evidence": None,
+        }
         jobs = veille.get("/reanalyze")
         assert [(j["status"], j["done"]) for j in jobs] == [("done", 48)]
     finally:
