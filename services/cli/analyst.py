@@ -43,8 +43,9 @@ def train(
         bool, typer.Option("--force", help="use the new head even if it scores worse")
     ] = False,
 ) -> None:
-    """Retrain the sentiment head from the analysts' corrections plus the base data, and
-    report before/after figures on held-back corrections and on UMSAB val."""
+    """Retrain the sentiment head from analysts' corrections plus the base data.
+
+    Reports before/after figures on held-back corrections and on UMSAB val."""
     from services.analyzer.sentiment import load_head
     from services.runtime.train import train_head
     from services.runtime.train_data import TrainingError
@@ -129,8 +130,9 @@ def reanalyze(
         int, typer.Option(min=0, max=19, help="lower this process's CPU priority by this much")
     ] = 10,
 ) -> None:
-    """Re-run the analyzer over stored mentions (after a new head or brand change), in
-    small resumable batches, in its own low-priority process; analyst corrections stay."""
+    """Re-run the analyzer over stored mentions (after a new head, brand or topic change).
+
+    Small resumable batches, in its own low-priority process; analyst corrections stay."""
     from services.alerting.saved_searches import resolve_time
     from services.core.models import utcnow
     from services.runtime.reanalyze import job_spec, run_job

@@ -203,8 +203,9 @@ def collect(
         typer.Option(min=5, help="scheduled mode: a dead collector's sources move after this long"),
     ] = 90.0,
 ) -> None:
-    """Poll sources: once (`--once`), or on their intervals until Ctrl-C, sharing the
-    sources with every other `veille collect` on the same state store."""
+    """Poll sources: once (`--once`), or on their intervals until Ctrl-C.
+
+    Sources are shared with every other `veille collect` on the same state store."""
     from services.collector.scheduler import CollectorScheduler
 
     with _context(config) as ctx:
