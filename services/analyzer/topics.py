@@ -155,6 +155,11 @@ class TopicAssigner:
         return cls(calibrated, centre=centre, margin=margin)
 
     @property
+    def centre(self) -> Vectors | None:
+        """The point vectors are centred on before scoring (None: not centred)."""
+        return self._centre
+
+    @property
     def names(self) -> list[str]:
         """Topic names, in taxonomy order."""
         return list(self._names)
