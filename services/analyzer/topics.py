@@ -143,7 +143,7 @@ class TopicAssigner:
         if background is None:
             background = background_vectors(embedder, background_texts(), prepare)
         centre = ((background.mean(axis=0) + raw.mean(axis=0)) / 2).astype(np.float32)
-        vectors, background = _centred(raw, centre), _centred(background, centre)
+        vectors, background = centred(raw, centre), centred(background, centre)
         calibrated, start = [], 0
         for topic in topics:
             anchors = vectors[start : start + len(topic.anchors())]
@@ -169,7 +169,7 @@ class TopicAssigner:
         if not self.topics or len(vectors) == 0:
             return np.zeros((len(vectors), len(self.topics)), dtype=np.float32)
         if self._centre is not None:
-            vectors = _centred(vectors, self._centre)
+            vectors = centred(vectors, self._centre)
         sims = vectors @ self._anchors.T
         out = np.full((len(vectors), len(self.topics)), -1.0, dtype=np.float32)
         for i in range(len(self.topics)):
@@ -188,7 +188,7 @@ class TopicAssigner:
         return out
 
 
-def _centred(vectors: Vectors, centre: Vectors) -> Vectors:
+def centred(vectors: Vectors, centre: Vectors) -> Vectors:
     shifted = vectors.astype(np.float32) - centre
     norms = np.linalg.norm(shifted, axis=1, keepdims=True)
     return np.asarray(shifted / np.maximum(norms, 1e-12), dtype=np.float32)
