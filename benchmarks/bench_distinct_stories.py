@@ -75,7 +75,9 @@ def main() -> None:
             index.upsert(docs[start : start + 5000])
         window = MentionFilter(since=END - timedelta(days=7), until=END)
         dedup = DistinctStories(index)
-        print(f"{args.docs} mentions, {args.copies:.0%} reposts, last 7 days:")
+        inside = [m for m in docs if window.since and window.since <= m.published_at < END]
+        expected = len({m.story_id for m in inside})
+        print(f"{args.docs} mentions, {args.copies:.0%} reposts, last 7 days: {expected} stories")
         for name, raw, distinct in (
             ("count", lambda: index.count(window), lambda: dedup.count(window)),
             (

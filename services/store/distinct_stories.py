@@ -7,10 +7,11 @@ inside would not count at all. So a deduplicated count is
 - the matching leads in the window (one per story, and every mention without copies),
 - plus one "orphan" per other story: its earliest matching copy in the window.
 
-Orphans are found by reading the window's matching copies (`is:duplicate`), then
-asking which of their leads are among the matches, in batches. That reads every copy
-in the window once: fine for stats over days of mentions; the leads themselves are
-counted by the backend's aggregations, never loaded.
+Orphan stories are found with aggregations: the stories of the window's matching
+copies (`is:duplicate`), less those whose lead is among the matches (asked in batches
+of ids). A count needs nothing more; a histogram or breakdown then loads the copies of
+the orphan stories only (few: the stories that straddle the window's start). Past
+`STORY_LIMIT` stories with copies in the window, the copies are read instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services.store.contracts import (
 )
 
 LEAD_BATCH = 200  # story ids per "which leads match" query
+STORY_LIMIT = 50_000  # below what `terms` returns on both backends
 _DUPLICATE = FieldFilter("is", "duplicate")
 _QUERY_FIELD = {  # the query-language field of each dimension
     Dimension.SENTIMENT: "sentiment",
@@ -55,21 +57,45 @@ def leads(flt: MentionFilter) -> MentionFilter:
     return _with(flt, Not(_DUPLICATE))
 
 
+def orphan_stories(index: MentionIndex, flt: MentionFilter) -> list[str]:
+    """The (folded) ids of the stories with matching copies but no matching lead."""
+    copied = index.terms(_with(flt, _DUPLICATE), dimension=Dimension.STORY, size=STORY_LIMIT)
+    if len(copied) >= STORY_LIMIT:  # the aggregation may be cut short: read the copies
+        return sorted({fold_keyword(m.story_id or m.id) for m in _earliest_copies(index, flt)})
+    stories = sorted(fold_keyword(b.key) for b in copied)
+    led: set[str] = set()
+    for batch in _batches(stories):
+        matching = _with(leads(flt), _any_story(batch))
+        found = index.terms(matching, dimension=Dimension.STORY, size=len(batch))
+        led |= {fold_keyword(b.key) for b in found}
+    return [s for s in stories if s not in led]
+
+
 def orphans(index: MentionIndex, flt: MentionFilter) -> list[Mention]:
     """The earliest matching copy of each story whose lead is not among the matches."""
+    stories = orphan_stories(index, flt)
+    found: list[Mention] = []
+    for batch in _batches(stories):
+        found += _earliest_copies(index, _with(flt, _any_story(batch)))
+    return sorted(found, key=lambda m: (m.published_at, m.id))
+
+
+def _earliest_copies(index: MentionIndex, flt: MentionFilter) -> list[Mention]:
     earliest: dict[str, Mention] = {}
     for copy in index.iter_all(_with(flt, _DUPLICATE)):
-        story = copy.story_id or copy.id
+        story = fold_keyword(copy.story_id or copy.id)
         known = earliest.get(story)
         if known is None or (copy.published_at, copy.id) < (known.published_at, known.id):
             earliest[story] = copy
-    stories = sorted(earliest)
-    led: set[str] = set()
-    for start in range(0, len(stories), LEAD_BATCH):
-        batch = stories[start : start + LEAD_BATCH]
-        any_of = Or(tuple(FieldFilter("story", fold_keyword(s)) for s in batch))
-        led |= {fold_keyword(m.id) for m in index.iter_all(_with(leads(flt), any_of))}
-    return [m for s, m in earliest.items() if fold_keyword(s) not in led]
+    return list(earliest.values())
+
+
+def _batches(stories: Sequence[str]) -> list[Sequence[str]]:
+    return [stories[i : i + LEAD_BATCH] for i in range(0, len(stories), LEAD_BATCH)]
+
+
+def _any_story(stories: Sequence[str]) -> Node:
+    return Or(tuple(FieldFilter("story", story) for story in stories))
 
 
 def display_values(mention: Mention, dimension: Dimension) -> list[str]:
@@ -99,7 +125,7 @@ class DistinctStories:
 
     def count(self, flt: MentionFilter) -> int:
         """Distinct stories (a mention without copies is its own story) in the window."""
-        return self.index.count(leads(flt)) + len(orphans(self.index, flt))
+        return self.index.count(leads(flt)) + len(orphan_stories(self.index, flt))
 
     def histogram(
         self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None

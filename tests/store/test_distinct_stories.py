@@ -117,3 +117,18 @@ def test_without_copies_dedup_changes_nothing(mention_index: MentionIndex) -> No
     assert counter.histogram(WINDOW, interval=Interval.DAY) == mention_index.histogram(
         WINDOW, interval=Interval.DAY
     )
+
+
+def test_many_stories_are_all_checked_for_their_lead(mention_index: MentionIndex) -> None:
+    led_inside = [f"s{i:02d}" for i in range(15)]  # more than one aggregation page
+    mentions = [
+        make_mention(id=s, story_id=s, published_at=DAY1 + timedelta(minutes=i))
+        for i, s in enumerate(led_inside)
+    ]
+    mentions += [
+        make_mention(id=f"{s}-copy", story_id=s, published_at=DAY1 + timedelta(hours=2))
+        for s in led_inside
+    ]
+    mention_index.upsert(mentions)
+    assert distinct_stories.orphan_stories(mention_index, WINDOW) == []
+    assert DistinctStories(mention_index).count(WINDOW) == 15
