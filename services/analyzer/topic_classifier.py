@@ -81,15 +81,17 @@ class TopicClassifier:
         if unknown:
             raise ValueError(f"labels name topics not in the taxonomy: {sorted(unknown)}")
         centre = assigner.centre
+        if not assigner.topics:
+            return cls([], centre)
 
         def prepared(raw: Vectors) -> Vectors:
             return raw.astype(np.float32) if centre is None else centred(raw, centre)
 
         labelled, off_topic = prepared(vectors), prepared(background)
+        anchors = np.concatenate([t.anchors for t in assigner.topics])
         heads = []
         for topic in assigner.topics:
             owns = [other is topic for other in assigner.topics for _ in other.anchors]
-            anchors = np.concatenate([t.anchors for t in assigner.topics])
             gold = np.array([topic.name in row for row in labels], dtype=bool)
             x = np.concatenate([anchors, labelled, off_topic])
             y = np.concatenate([owns, gold, np.zeros(len(off_topic), dtype=bool)])

@@ -84,3 +84,9 @@ def test_labels_outside_the_taxonomy_are_refused(
         TopicClassifier.train(assigner, vectors, vectors, [["shipping"]])
     with pytest.raises(ValueError, match="1 vectors but 2 label sets"):
         tune_thresholds(assigner, vectors, [[], []])
+
+
+def test_an_empty_taxonomy_tags_nothing() -> None:
+    vectors = _embed("Livraison rapide.")
+    classifier = TopicClassifier.train(TopicAssigner([]), vectors, vectors, [[]])
+    assert classifier.assign(vectors) == [[]]
