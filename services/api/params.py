@@ -9,7 +9,6 @@ from fastapi import Query
 
 from services.api.problems import Problem
 from services.core.query import parse_query
-from services.core.query.ast import And, FieldFilter, Not
 from services.store.contracts import MentionFilter
 
 QueryText = Annotated[
@@ -37,7 +36,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 Dedup = Annotated[
     bool,
-    Query(description="count each story once (reposts, retweets, syndicated copies)"),
+    Query(
+        description="count each story once in the window (reposts, retweets, syndicated "
+        "copies), also when its first copy was published before the window"
+    ),
 ]
 
 
@@ -47,7 +49,6 @@ def mention_filter(
     until: datetime | None,
     *,
     default_days: int | None = None,
-    dedup: bool = False,
 ) -> MentionFilter:
     """Builds the filter a request describes; stats default to a recent window."""
     since_utc, until_utc = _utc(since), _utc(until)
@@ -56,6 +57,4 @@ def mention_filter(
     if default_days is not None and since_utc is None:
         since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
     query = parse_query(q)
-    if dedup:  # a story's later copies are left out: each story counts once
-        query = And((query, Not(FieldFilter("is", "duplicate"))))
     return MentionFilter(query=query, since=since_utc, until=until_utc)

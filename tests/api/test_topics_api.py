@@ -84,6 +84,27 @@ def test_stats_count_raw_or_one_per_story(ctx: ServiceContext, client: TestClien
     assert sorted(m["id"] for m in copies["mentions"]) == ["a2", "a3"]
 
 
+def test_dedup_counts_a_story_led_before_the_window(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    before = BASE_TIME - timedelta(days=20)  # the window starts 10 days before BASE_TIME
+    inside = BASE_TIME - timedelta(days=2)
+    ctx.index.upsert(
+        [
+            make_mention(id="r1", story_id="r1", published_at=before),
+            make_mention(id="r2", story_id="r1", published_at=inside),
+            make_mention(id="r3", story_id="r1", published_at=inside + timedelta(hours=1)),
+        ]
+    )
+    raw = client.get("/api/v1/stats/volume", params=WINDOW).json()
+    dedup = client.get("/api/v1/stats/volume", params={**WINDOW, "dedup": "true"}).json()
+    assert (raw["total"], dedup["total"]) == (2, 1)
+    breakdown = client.get(
+        "/api/v1/stats/breakdown", params={**WINDOW, "dimension": "brand", "dedup": "true"}
+    ).json()
+    assert (breakdown["total"], breakdown["counts"]) == (1, [{"key": "Veloria", "count": 1}])
+
+
 def test_unknown_is_value_is_explained(client: TestClient) -> None:
     answer = client.get("/api/v1/stats/volume", params={"q": "is:copy"})
     assert answer.status_code == 400

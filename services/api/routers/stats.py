@@ -12,7 +12,8 @@ from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.query.ast import And, FieldFilter, Node
 from services.core.text import fold_keyword
-from services.store.contracts import Dimension, Interval, MentionFilter
+from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex
+from services.store.distinct_stories import DistinctStories
 
 router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
 
@@ -59,8 +60,16 @@ class Breakdown(BaseModel):
     counts: list[Count]
 
 
+def _counter(index: MentionIndex, dedup: bool) -> MentionIndex | DistinctStories:
+    """The index itself, or its view counting each story once in the window."""
+    return DistinctStories(index) if dedup else index
+
+
 def _series(
-    index: IndexDep, flt: MentionFilter, interval: Interval, split: Dimension | None
+    index: MentionIndex | DistinctStories,
+    flt: MentionFilter,
+    interval: Interval,
+    split: Dimension | None,
 ) -> Series:
     buckets = index.histogram(flt, interval=interval, split_by=split)
     return Series(
@@ -82,8 +91,8 @@ def volume(
     dedup: Dedup = False,
 ) -> Series:
     """Counts matching mentions per hour, day or week (default: the last 30 days)."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
-    return _series(index, flt, interval, None)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    return _series(_counter(index, dedup), flt, interval, None)
 
 
 @router.get("/sentiment", summary="Sentiment over time")
@@ -96,8 +105,8 @@ def sentiment(
     dedup: Dedup = False,
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
-    return _series(index, flt, interval, Dimension.SENTIMENT)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    return _series(_counter(index, dedup), flt, interval, Dimension.SENTIMENT)
 
 
 @router.get("/share-of-voice", summary="Share of voice against competitors")
@@ -112,12 +121,13 @@ def share_of_voice(
 ) -> ShareOfVoice:
     """How many mentions name the brand versus each of its competitors."""
     target = state.get_brand(brand)
-    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
+    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
 
     def count(field: str, name: str) -> int:
         clause: Node = FieldFilter(field, fold_keyword(name))
         query: Node = And((base.query, clause))
-        return index.count(MentionFilter(query=query, since=base.since, until=base.until))
+        flt = MentionFilter(query=query, since=base.since, until=base.until)
+        return _counter(index, dedup).count(flt)
 
     rows = [(target.name, "brand", count("brand", target.name))]
     rows += [(c, "competitor", count("competitor", c)) for c in target.competitors]
@@ -146,11 +156,12 @@ def breakdown(
 ) -> Breakdown:
     """Counts matching mentions per value of one field, largest first (`story`: the
     largest stories, with how many copies each has)."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
-    counts = index.terms(flt, dimension=dimension, size=size)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    counter = _counter(index, dedup)
+    counts = counter.terms(flt, dimension=dimension, size=size)
     return Breakdown(
         dimension=dimension.value,
-        total=index.count(flt),
+        total=counter.count(flt),
         counts=[Count(key=c.key, count=c.count) for c in counts],
     )
 
@@ -165,5 +176,6 @@ def top_terms(
     dedup: Dedup = False,
 ) -> list[Count]:
     """The most frequent meaningful words in matching mentions."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, dedup=dedup)
-    return [Count(key=c.key, count=c.count) for c in index.top_terms(flt, size=size)]
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    words = _counter(index, dedup).top_terms(flt, size=size)
+    return [Count(key=c.key, count=c.count) for c in words]

