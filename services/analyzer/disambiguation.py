@@ -160,6 +160,7 @@ class ContextJudge:
         *,
         embed: Embed | None = None,
         threshold: float = THRESHOLD,
+        case_weight: float = CASE_WEIGHT,
     ) -> None:
         self._rules = [
             _Rules(name, context, ambiguous_aliases(names, context))
@@ -167,6 +168,7 @@ class ContextJudge:
         ]
         self._embed = embed
         self.threshold = threshold
+        self.case_weight = case_weight
         self._prototypes: dict[str, NDArray[np.float32]] = {}
         self._lock = threading.Lock()
 
@@ -211,7 +213,7 @@ class ContextJudge:
             brand = self._prototype([rules.description])
             other = self._prototype([*rules.other_meanings, occ.alias])
             margin = float(vector @ brand[0]) - float((other @ vector).max())
-            out.append(margin + CASE_WEIGHT * _case_cue(occ.text[occ.start : occ.end]))
+            out.append(margin + self.case_weight * _case_cue(occ.text[occ.start : occ.end]))
         return out
 
     def _prototype(self, texts: list[str]) -> NDArray[np.float32]:
