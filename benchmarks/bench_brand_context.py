@@ -6,8 +6,9 @@ real posts from ../shared/corpora, referenced, not copied), tags each post with 
 brands of brands.yaml (ambiguous aliases judged in context by their description, with
 the analyzer's embedding model) and prints precision, recall and F1 of "this post is
 about the brand". The set is split in two fixed halves (`is_held_out`): one calibrates
-the margin and the capitalisation weight, the other is held out and only measured. Figures: held out with the calibrated values,
-then in sample (whole set) for comparison.
+the margin and the capitalisation weight, the other is held out and only measured.
+Figures: names alone; the shipped constants, held out and in sample (the whole set);
+the values calibrated again on the calibration half, and the held-out figures they give.
 
     .venv/bin/python benchmarks/bench_brand_context.py [--corpora ../shared/corpora]
 """
@@ -196,13 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     calibration = [i for i in items if not is_held_out(i)]
     held_out = [i for i in items if is_held_out(i)]
     for name, part in (("all", items), ("calibration", calibration), ("held out", held_out)):
-        print(f"{name}: {len(part)} labelled occurrences, {sum(i.about_brand for i in part)} about the brand")
+        about = sum(i.about_brand for i in part)
+        print(f"{name}: {len(part)} labelled occurrences, {about} about the brand")
     names_only = BrandTagger(brands, [])
     print(_line("names only, held out", scores(held_out, predictions(names_only, held_out))))
     tagger = BrandTagger(brands, [], embed=CachedEmbed(load_embedder(args.embedding).embed))
     started = time.perf_counter()
     predictions(tagger, items)
-    print(f"embedding and judging: {1000 * (time.perf_counter() - started) / len(items):.1f} ms per post")
+    per_post = 1000 * (time.perf_counter() - started) / len(items)
+    print(f"embedding and judging: {per_post:.1f} ms per post")
     print(
         f"shipped constants (margin {tagger.judge.threshold:+.4f}, "
         f"case weight {tagger.judge.case_weight:.3f})"
@@ -218,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         mine = [(i, p) for i, p in zip(held_out, predicted, strict=True) if i.brand == brand.name]
         if mine:
             s = scores([i for i, _ in mine], [p for _, p in mine])
+            about = sum(i.about_brand for i, _ in mine)
             print(
-                f"    {brand.name:<8} n={len(mine):<3} about={sum(i.about_brand for i, _ in mine):<3} "
+                f"    {brand.name:<8} n={len(mine):<3} about={about:<3} "
                 f"precision {s['precision']:.3f} recall {s['recall']:.3f}"
             )
     if args.errors:
