@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from services.collector.web.extract import Article
-from services.collector.web.extract_pool import extract_page
+from services.collector.web.extract_worker import extract_page
 
 CRASH_MARK = b"<!-- veille-test: kill the worker -->"
 RAISE_MARK = b"<!-- veille-test: raise -->"

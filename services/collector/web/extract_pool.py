@@ -26,7 +26,8 @@ from typing import NoReturn
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 
-from services.collector.web.extract import Article, ExtractionError, extract_article
+from services.collector.web.extract import Article, ExtractionError
+from services.collector.web.extract_worker import extract_page, warm_up
 
 log = logging.getLogger("veille.collector")
 
@@ -35,26 +36,11 @@ Extractor = Callable[[bytes, str], Article]
 # Below this many targets a crawl extracts in its own process: starting workers (about
 # 0.6 s of imports each) costs more than it saves on a few pages.
 MIN_TARGETS_FOR_POOL = 4
-_WARM_UP_PAGE = (
-    b"<html lang='fr'><head><title>Veille</title></head><body><article><p>"
-    + b"Une phrase pour charger l'extracteur et ses modeles de langue. " * 8
-    + b"</p></article></body></html>"
-)
 
 
 def default_workers() -> int:
     """Two workers at most: the reactor and the rest of the machine need a core too."""
     return min(2, os.cpu_count() or 1)
-
-
-def extract_page(html: bytes, url: str) -> Article:
-    """The work each pool worker does (a module-level function: spawn pickles it by name)."""
-    return extract_article(html, url=url)
-
-
-def warm_up() -> None:
-    """Loads the extractor in a worker (imports, language model) before the first page."""
-    extract_article(_WARM_UP_PAGE, url="https://veille.invalid/warm-up")
 
 
 def _reraise(failure: Failure) -> NoReturn:
