@@ -56,7 +56,7 @@ def fetch_and_extract(job: tuple[str, str]) -> str:
 
 
 _SPIDER_CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from services.collector.web.spiders import Target, collect
 from services.core.settings import CollectorSettings
 job = json.loads(sys.stdin.read())
@@ -71,14 +71,20 @@ seconds = time.perf_counter() - started
 texts = {}
 for item in outcome.items:  # the article, then its comments
     texts.setdefault(item.thread.root_id if item.thread else item.url, []).append(item.text)
-print(json.dumps({"pages": outcome.pages_fetched, "seconds": seconds,
+cpu = {who: sum(resource.getrusage(flag)[:2]) for who, flag in
+       (("crawler", resource.RUSAGE_SELF), ("workers", resource.RUSAGE_CHILDREN))}
+print(json.dumps({"pages": outcome.pages_fetched, "seconds": seconds, "cpu": cpu,
                   "texts": {url: chr(10).join(parts) for url, parts in texts.items()}}))
 """
 
 
-def spider_run(urls: list[str], workers: int | None) -> tuple[int, float, dict[str, str]]:
-    """Crawls `urls` with the Scrapy spider in a child process: pages, pages/s, and the
-    text extracted (article and comments) by page URL."""
+Run = tuple[int, float, dict[str, str], dict[str, float]]
+
+
+def spider_run(urls: list[str], workers: int | None) -> Run:
+    """Crawls `urls` with the Scrapy spider in a child process: pages, pages/s, the
+    text extracted (article and comments) by page URL, and the CPU seconds used by the
+    crawler process and by its extraction workers."""
     done = subprocess.run(
         [sys.executable, "-c", _SPIDER_CHILD],
         input=json.dumps({"urls": urls, "workers": workers}),
@@ -88,7 +94,8 @@ def spider_run(urls: list[str], workers: int | None) -> tuple[int, float, dict[s
         cwd=REPO,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(figures["pages"]), figures["pages"] / figures["seconds"], figures["texts"]
+    pages = int(figures["pages"])
+    return pages, pages / figures["seconds"], figures["texts"], figures["cpu"]
 
 
 def bench_spider(
@@ -106,7 +113,7 @@ def bench_spider(
                 server.add(path, body=body, headers={"Content-Type": "text/html"})
                 urls.append(server.url(path))
         modes = [workers, 0] if alternate else [workers]
-        runs: dict[int | None, list[tuple[int, float, dict[str, str]]]] = {m: [] for m in modes}
+        runs: dict[int | None, list[Run]] = {m: [] for m in modes}
         for _ in range(repeat):
             for mode in modes:
                 runs[mode].append(spider_run(urls, mode))
@@ -116,14 +123,19 @@ def bench_spider(
         texts = done[-1][2]
         print(f"[{label}] pages crawled per run: {done[0][0]} of {len(urls)}")
         print(f"[{label}] {quality([texts.get(u, '') for u in urls[: len(entries)]], entries)}")
-        rates = [rate for _pages, rate, _texts in done]
+        rates = [run[1] for run in done]
         print(
             f"[{label}] pages/s (Scrapy spider): median {statistics.median(rates):.1f} "
             f"(runs: {', '.join(f'{r:.1f}' for r in rates)})"
         )
+        crawler, workers_cpu = (statistics.median(run[3][who] for run in done) for who in CPU_USERS)
+        print(f"[{label}] CPU s per run (median): crawler {crawler:.1f}, workers {workers_cpu:.1f}")
     if alternate:
-        pooled, alone = (statistics.median(r for _p, r, _t in runs[m]) for m in modes)
+        pooled, alone = (statistics.median(run[1] for run in runs[m]) for m in modes)
         print(f"ratio pooled / in-process (medians): {pooled / alone:.2f}")
+
+
+CPU_USERS = ("crawler", "workers")  # the processes a crawl uses CPU in
 
 
 def quality(texts: list[str], entries: list[dict[str, list[str]]]) -> str:
