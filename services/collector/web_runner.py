@@ -49,6 +49,7 @@ def _crawl(
         selectors=load_selectors(selectors) if selectors else None,
         seen=frozenset(seen),
         max_pages=source.max_pages,
+        extract_workers=settings.extract_workers,
     )
     outcome.left_alone = left_alone
     return outcome

@@ -42,6 +42,12 @@ class CollectorSettings(BaseModel):
         "all others are refused",
     )
     max_concurrent_sources: int = Field(default=4, ge=1, le=64)
+    extract_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description="processes extracting crawled articles; default min(2, CPUs), 0: in-process",
+    )
 
     @field_validator("allowed_networks")
     @classmethod

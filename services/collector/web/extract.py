@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lxml.html  # type: ignore[import-untyped]  # no stubs in the venv
 import trafilatura
@@ -27,7 +27,9 @@ from trafilatura.settings import use_config
 from services.collector.web.comments import Comment, find_comments
 from services.collector.web.dates import parse_date
 from services.collector.web.html_tree import load_tree
-from services.core.models import RawItem, ThreadLink
+
+if TYPE_CHECKING:  # imported when making items: pool workers only extract
+    from services.core.models import RawItem
 
 MAX_HTML_BYTES = 2 * 1024 * 1024
 _MAX_TEXT_CHARS = 200_000
@@ -137,6 +139,8 @@ def clean_text(text: str) -> str:
 
 def article_items(article: Article, *, source_name: str, source_kind: str = "web") -> list[RawItem]:
     """The article as a post item, followed by one comment item per comment."""
+    from services.core.models import RawItem, ThreadLink
+
     root_id = article.url
     items = [
         RawItem(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +36,7 @@ from services.collector.fetching import FetchError, RefusedError
 from services.collector.web import recrawl
 from services.collector.web.detect import detect
 from services.collector.web.extract import ExtractionError, article_items, extract_article
+from services.collector.web.extract_pool import ExtractionPool, pool_for
 from services.collector.web.forums import ENGINES, ForumSelectors, parse_thread, thread_items
 from services.collector.web.forums.discourse import more_posts_url, parse_topic, topic_json_url
 from services.collector.web.pinning import pins_from_settings
@@ -166,6 +167,7 @@ class WebSpider(scrapy.Spider):
         seen: frozenset[str] = frozenset(),
         cookies: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        extraction: ExtractionPool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -176,22 +178,26 @@ class WebSpider(scrapy.Spider):
         self.seen = seen
         self.cookies = cookies or {}
         self.headers = headers or {}
+        self.extraction = extraction  # None: articles are extracted in this process
 
     async def start(self) -> Any:
         """Each target's start URL, with the source's cookies and headers."""
         jar: dict[str | bytes, str | bytes | bool | float | int] = dict(self.cookies.items())
-        for target in self.targets:
+        for index, target in enumerate(self.targets):
             yield scrapy.Request(
                 target.start_url,
                 cookies=jar,
                 headers=self.headers,
-                meta={"thread": target.key},
+                meta={"thread": target.key, "target": index},
                 errback=self.on_error,
                 dont_filter=True,
             )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        """Reads a page by its detected kind; follows a thread's next page."""
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """Reads a page by its detected kind; follows a thread's next page.
+
+        Articles are extracted in the extraction pool when there is one: the reactor
+        keeps fetching meanwhile."""
         self.outcome.pages_fetched += 1
         if not isinstance(response, TextResponse):
             self.outcome.errors["not_html"] += 1
@@ -207,19 +213,25 @@ class WebSpider(scrapy.Spider):
             thread = parse_thread(response.body, url=response.url, selectors=selectors)
             if thread.posts:
                 self._note_page(key, response.url, [p.published_at for p in thread.posts])
-                yield from self._new(thread_items(thread, source_name=self.source_name))
+                for item in self._new(thread_items(thread, source_name=self.source_name)):
+                    yield item
                 if thread.next_page_url:
                     yield self._follow(response, thread.next_page_url, self.parse)
                 return
         try:
-            article = extract_article(response.body, url=response.url)
+            if self.extraction is None:
+                article = extract_article(response.body, url=response.url)
+            else:
+                pending = self.extraction.extract(response.body, response.url)
+                article = await maybe_deferred_to_future(pending)
         except ExtractionError as error:
             self.outcome.errors["extraction"] += 1
             self.logger.warning("%s: %s", response.url, error)
             return
         dates = [article.published_at, *(c.published_at for c in article.comments)]
         self._note_page(key, response.url, dates)
-        yield from self._new(article_items(article, source_name=self.source_name))
+        for item in self._new(article_items(article, source_name=self.source_name)):
+            yield item
 
     def parse_discourse(self, response: Response) -> Iterator[Any]:
         """Reads a Discourse topic's JSON; asks for the stream's posts not yet read."""
@@ -261,7 +273,11 @@ class WebSpider(scrapy.Spider):
     def _follow(
         self, response: Response, url: str, callback: Any, meta: dict[str, Any] | None = None
     ) -> scrapy.Request:
-        merged = {"thread": response.meta.get("thread", response.url), **(meta or {})}
+        merged = {
+            "thread": response.meta.get("thread", response.url),
+            "target": response.meta.get("target", 0),
+            **(meta or {}),
+        }
         return response.follow(url, callback=callback, meta=merged, errback=self.on_error)
 
     def _note_page(self, key: str, page_url: str, dates: Sequence[Any]) -> None:
@@ -302,20 +318,26 @@ def collect(
     contact_url: str | None = None,
     max_pages: int = 5,
     overrides: dict[str, Any] | None = None,
+    extract_workers: int | None = None,
 ) -> CrawlOutcome:
     """Crawls the targets of one web source to the end: their new items, thread states
     and crawl figures.
 
     Runs Twisted's reactor, which starts once per process: call it in a worker process
-    (as the scheduler does for each run), not twice in the same one."""
+    (as the scheduler does for each run), not twice in the same one. Articles are
+    extracted by `extract_workers` processes (default: `extract_pool.default_workers()`,
+    0 or a small crawl: in this process). Items come in target order, then page order, whichever
+    page finished extracting first."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     outcome = CrawlOutcome()
+    order: list[tuple[int, int]] = []  # (target, page depth) of each item kept
 
-    def keep(item: Any) -> None:
+    def keep(item: Any, response: Response) -> None:
         if isinstance(item, RawItem):
             outcome.items.append(item)
+            order.append((response.meta.get("target", 0), response.meta.get("depth", 0)))
 
     if not targets:
         return outcome
@@ -325,6 +347,7 @@ def collect(
     process = CrawlerProcess({**scrapy_settings, **(overrides or {})})
     crawler = process.create_crawler(WebSpider)
     crawler.signals.connect(keep, signal=signals.item_scraped)
+    extraction = pool_for(extract_workers, targets=len(targets))
     process.crawl(
         crawler,
         targets=targets,
@@ -334,6 +357,14 @@ def collect(
         seen=seen,
         cookies=cookies,
         headers=headers,
+        extraction=extraction,
     )
-    process.start()
+    try:
+        process.start()
+    finally:
+        if extraction is not None:
+            extraction.close()
+    # a stable sort: the items of one page keep their order
+    ranked = sorted(range(len(order)), key=order.__getitem__)
+    outcome.items = [outcome.items[index] for index in ranked]
     return outcome
