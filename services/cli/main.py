@@ -35,7 +35,10 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
-alerts_app = typer.Typer(help="Alert rules: evaluate and deliver them, or backtest them on history.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Alert rules: evaluate and deliver them, or backtest them on history.",
+    no_args_is_help=True,
+)
 app.add_typer(sources_app, name="sources")
 topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
