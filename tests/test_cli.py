@@ -57,7 +57,8 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_config_check_accepts_the_example() -> None:
     result = veille("config", "check")
     assert result.returncode == 0, result.stderr
-    assert "OK: config/veille.yaml: 1 brand(s), 2 competitor(s), 3 source(s)" in result.stdout
+    expected = "OK: config/veille.yaml: 1 brand(s), 2 competitor(s), 3 source(s), 5 topic(s)"
+    assert expected in result.stdout
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:

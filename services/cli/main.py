@@ -501,7 +501,8 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     ws = loaded.workspace
     out.print(
         f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
-        f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s)"
+        f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
+        f"{len(ws.topics)} topic(s)"
     )
 
 
