@@ -19,9 +19,9 @@ _SPACES = re.compile(r"\s+")
 OPENING_WORDS = 8  # words of a text used to look its duplicates up in the index
 
 
-def judged_text(mention: Mention) -> str:
-    """Title and text as one text, without the title twice when the text repeats it
-    (the text the analyzer judges, see `pipeline.overall_text`)."""
+def overall_text(mention: Mention) -> str:
+    """Title and text as one text, without the title twice when the text repeats it:
+    what the analyzer judges, and what a fingerprint is taken of."""
     title, text = mention.title.strip(), mention.text.strip()
     if not title or text.startswith(title):
         return text
@@ -38,7 +38,7 @@ def fingerprint_text(text: str) -> str:
 
 def fingerprint(mention: Mention) -> str:
     """The fingerprint of a mention's judged text."""
-    return fingerprint_text(judged_text(mention))
+    return fingerprint_text(overall_text(mention))
 
 
 def opening_phrase(mention: Mention) -> Phrase | None:

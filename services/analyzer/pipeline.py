@@ -22,6 +22,7 @@ from functools import lru_cache
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import with_evidence
+from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
@@ -48,16 +49,6 @@ _CLAUSE_CUT = re.compile(
     r"|alors que|tandis que|whereas|while|although|though|unlike|contrairement)\b)",
     re.IGNORECASE,
 )
-
-
-def overall_text(mention: Mention) -> str:
-    """Title and text as one text, without the title twice when the text repeats it."""
-    title, text = mention.title.strip(), mention.text.strip()
-    if not title or text.startswith(title):
-        return text
-    if not text:
-        return title
-    return f"{title}\n{text}"
 
 
 def truncate(text: str, limit: int = MAX_CHARS) -> str:

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from services.analyzer.pipeline import Analyzer, brand_passages, overall_text
+from services.analyzer.fingerprint import overall_text
+from services.analyzer.pipeline import Analyzer, brand_passages
 from services.core.models import Mention, Sentiment, SentimentLabel
 
 MAX_LINE_BYTES = 1024 * 1024

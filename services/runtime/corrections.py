@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.analyzer.corrections import apply_corrections
-from services.analyzer.fingerprint import fingerprint, judged_text, opening_phrase
+from services.analyzer.fingerprint import fingerprint, opening_phrase, overall_text
 from services.core.models import Mention
 from services.store.contracts import MentionFilter, MentionIndex, SearchRequest
 from services.store.state.contract import NotFoundError, StateStore
@@ -61,7 +61,7 @@ def record_correction(
         field=field,
         brand=brand,
         label=label,
-        text=judged_text(mention),
+        text=overall_text(mention),
         language=mention.language,
         author=author,
     )

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from services.analyzer.embeddings import load_embedder
 from services.analyzer.emerging import find_clusters, unrelated_cut
+from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
-from services.analyzer.pipeline import overall_text, truncate
+from services.analyzer.pipeline import truncate
 from services.analyzer.sentiment import load_head
 from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention

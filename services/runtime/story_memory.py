@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from services.analyzer.pipeline import overall_text
+from services.analyzer.fingerprint import overall_text
 from services.analyzer.stories import StoryGrouper
 from services.store.contracts import MentionFilter, MentionIndex
 

@@ -9,10 +9,10 @@ import pytest
 from numpy.typing import NDArray
 
 from services.analyzer.embeddings import Embedder, load_embedder
+from services.analyzer.fingerprint import overall_text
 from services.analyzer.pipeline import (
     Analyzer,
     brand_passages,
-    overall_text,
     split_sentences,
     truncate,
 )
