@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from services.core.models import Sentiment, SentimentLabel
+from services.core.topics import Topic
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
 from tests.factories import make_mention
@@ -82,6 +83,23 @@ def test_brand_sentiment_and_topics_corrections(ctx: ServiceContext, client: Tes
         ("topics", None, ["SAV", "délai"]),
         ("sentiment", "Veloria", "positive"),
     ]
+
+
+def test_with_a_taxonomy_only_its_topics_are_accepted(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _seed_duplicates(ctx)
+    delivery = Topic(name="delivery", description="parcels late", examples=["colis en retard"])
+    ctx.workspace = ctx.workspace.model_copy(update={"topics": [delivery]})
+
+    refused = client.post("/api/v1/mentions/a/topics", json={"topics": ["delivery", "SAV"]})
+    assert refused.status_code == 422, refused.text
+    assert "'SAV'" in refused.json()["detail"] and "delivery" in refused.json()["detail"]
+    assert client.get("/api/v1/mentions/a").json()["topics_source"] == "model"  # unchanged
+
+    accepted = client.post("/api/v1/mentions/a/topics", json={"topics": ["delivery"]})
+    assert accepted.status_code == 201, accepted.text
+    assert client.get("/api/v1/mentions/b").json()["topics"] == ["delivery"]
 
 
 def test_bad_corrections_are_problems_and_change_nothing(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field, field_validator
 
-from services.api.deps import IndexDep, StateDep, require_api_key
+from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.problems import Problem
 from services.core.models import SentimentLabel
 from services.runtime.corrections import record_correction
@@ -47,7 +47,10 @@ class SentimentCorrection(BaseModel):
 class TopicsCorrection(BaseModel):
     """The topics an analyst gives a mention (replacing the analyzer's)."""
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"topics": ["SAV"]}]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"topics": ["after-sales"]}]},
+    }
 
     topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=20)
 
@@ -135,11 +138,23 @@ def correct_sentiment(
 def correct_topics(
     mention_id: str,
     body: TopicsCorrection,
+    ctx: ContextDep,
     state: StateDep,
     index: IndexDep,
     caller: CallerDep,
 ) -> CorrectionResult:
-    """Records the analyst's topics and applies them to the mention and its exact duplicates."""
+    """Records the analyst's topics and applies them to the mention and its exact duplicates.
+    With a taxonomy in the workspace, only its topics are accepted: a stray name would
+    never be counted with the topic it was meant for."""
+    known = [topic.name for topic in ctx.workspace.topics]
+    unknown = [name for name in body.topics if known and name not in known]
+    if unknown:
+        raise Problem(
+            422,
+            "Invalid correction",
+            f"unknown topic(s) {', '.join(map(repr, unknown))}; "
+            f"the workspace's topics are: {', '.join(known)}",
+        )
     return _apply(state, index, caller, mention_id=mention_id, field="topics", label=body.topics)
 
 
