@@ -90,6 +90,8 @@ def test_topics_emerging_explains_a_bad_date_and_reports_an_empty_store(tmp_path
     empty = veille("topics", "emerging", "--since", "2026-01-01", "--json", "--config", config)
     assert empty.returncode == 0, empty.stderr
     assert json.loads(empty.stdout)["topics"] == []
+    relative = veille("topics", "emerging", "--since", "30d", "--json", "--config", config)
+    assert relative.returncode == 0, relative.stderr  # as `reanalyze --since` accepts
 
 
 @pytest.mark.slow

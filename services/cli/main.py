@@ -720,7 +720,7 @@ def main(argv: list[str] | None = None) -> None:
 def topics_emerging(
     since: Annotated[
         str | None,
-        typer.Option(help="published at or after, ISO 8601 (default: 7 days ago)"),
+        typer.Option(help="published at or after: 7d, 12h or ISO 8601 (default: 7 days ago)"),
     ] = None,
     limit: Annotated[int, typer.Option(help="newest mentions without a topic to cluster")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
@@ -729,15 +729,15 @@ def topics_emerging(
     """Group recent mentions that fit no topic, with their top terms and examples."""
     from datetime import UTC, datetime
 
+    from services.alerting.saved_searches import resolve_time
     from services.runtime.emerging_topics import MAX_LIMIT, emerging_topics
 
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError:
-            raise CliError(f"--since {since!r} is not an ISO 8601 date (2026-11-02)") from None
-        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    try:
+        start = resolve_time(since, now=datetime.now(UTC))
+    except ValueError:
+        raise CliError(
+            f"--since {since!r} is not an ISO 8601 date (2026-11-02) nor a relative time (7d, 12h)"
+        ) from None
     if not 1 <= limit <= MAX_LIMIT:
         raise CliError(f"--limit must be between 1 and {MAX_LIMIT}")
     with _context(config) as ctx:
