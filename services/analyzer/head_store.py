@@ -54,23 +54,33 @@ def current_head_stem(data_dir: str | Path, embedding: str) -> Path | None:
     return stem if stem.with_name(stem.name + ".npz").is_file() else None
 
 
-def next_version_stem(data_dir: str | Path, embedding: str) -> Path:
-    """The stem for a new version: one more than the highest written."""
+def next_version_stem(data_dir: str | Path, embedding: str, kind: str = "sentiment") -> Path:
+    """The stem for a new version of a `kind` of head: one more than the highest written."""
     slug = model_slug(embedding)
     folder = heads_dir(data_dir)
     versions = [
         int(m.group(1))
-        for p in (folder.glob(f"{slug}-sentiment-v*.npz") if folder.is_dir() else [])
+        for p in (folder.glob(f"{slug}-{kind}-v*.npz") if folder.is_dir() else [])
         if (m := _VERSION.search(p.name))
     ]
-    return folder / f"{slug}-sentiment-v{max(versions, default=0) + 1}"
+    return folder / f"{slug}-{kind}-v{max(versions, default=0) + 1}"
 
 
 def set_current(data_dir: str | Path, embedding: str, stem: Path) -> None:
     """Makes `stem` the head in use for `embedding` (atomically: a reader sees the old
     pointer or the new one)."""
+    set_pointer(data_dir, model_slug(embedding), stem)
+
+
+def pointer_name(data_dir: str | Path, key: str) -> str | None:
+    """The file stem `current.json` names for `key`, if any."""
+    return _read_pointer(data_dir).get(key)
+
+
+def set_pointer(data_dir: str | Path, key: str, stem: Path) -> None:
+    """Points `key` of `current.json` at `stem` (atomically)."""
     pointer = _read_pointer(data_dir)
-    pointer[model_slug(embedding)] = stem.name
+    pointer[key] = stem.name
     path = _pointer(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

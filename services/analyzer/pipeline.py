@@ -26,7 +26,8 @@ from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
-from services.analyzer.topics import TopicAssigner
+from services.analyzer.topic_classifier import TopicClassifier
+from services.analyzer.topic_model import StaticTaxonomy, TaxonomySource, build_topic_model
 from services.core.models import Brand, Competitor, Mention, Sentiment, Source
 from services.core.query import Node, matches, parse_query
 from services.core.settings import AnalyzerSettings
@@ -158,6 +159,7 @@ class Analyzer:
         embedder: Embedder | None = None,
         head: SentimentHead | None = None,
         topics: Sequence[Topic] = (),
+        taxonomy: TaxonomySource | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.embedding)
@@ -166,8 +168,9 @@ class Analyzer:
         self._head_dim_checked = False
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
-        self._topics = list(topics)
-        self._assigner: TopicAssigner | None = None  # calibrated on first use
+        self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)
+        self._topic_model: TopicClassifier | None = None  # built on first use
+        self._topic_version: str | None = None
         self._assigner_lock = threading.Lock()
         self.stories = StoryGrouper()
 
@@ -186,19 +189,24 @@ class Analyzer:
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
 
     def update_topics(self, topics: Sequence[Topic]) -> None:
-        """Tags with this taxonomy from the next batch on (calibrated again then)."""
+        """Tags with this taxonomy from the next batch on (rebuilt then)."""
         with self._assigner_lock:
-            self._topics, self._assigner = list(topics), None
+            self._taxonomy, self._topic_model = StaticTaxonomy(topics), None
 
     @property
-    def topic_assigner(self) -> TopicAssigner:
-        """The taxonomy, calibrated (embeds the topics' anchors the first time)."""
+    def topic_model(self) -> TopicClassifier:
+        """The topic heads for the current taxonomy, rebuilt when its version changed
+        (see services/analyzer/topic_model.py; embeds only the topics' anchors)."""
         with self._assigner_lock:
-            if self._assigner is None:
-                self._assigner = TopicAssigner.calibrate(
-                    self._topics, self.embedder, prepare=self.head.prepare
+            version = self._taxonomy.version()
+            if self._topic_model is None or version != self._topic_version:
+                topics, labelled = self._taxonomy.load()
+                self._topic_model = build_topic_model(
+                    topics, self.embedder, prepare=self.head.prepare, labelled=labelled
                 )
-            return self._assigner
+                self._topic_version = version
+                log.info("topic model: %d topics (version %s)", len(topics), version)
+            return self._topic_model
 
     def analyze(
         self,
@@ -282,7 +290,7 @@ class Analyzer:
             sentences=sentence_texts,
         )
         # Topics reuse the overall texts' vectors: no second embedding pass.
-        topics = self.topic_assigner.assign(vectors[overall_slots])
+        topics = self.topic_model.assign(vectors[overall_slots])
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",

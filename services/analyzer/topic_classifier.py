@@ -11,6 +11,13 @@ Its decision threshold (on the logit) is the one with the best F1 on the labelle
 mentions, never below -2 (about 12% probability). Multi-label by construction
 (one head per topic); cross-lingual as far as the vectors are. Uses the vectors the
 pipeline already computed: no embedding here, and training takes milliseconds.
+
+`from_taxonomy` needs no labelled mentions at all: the anchors are the positives
+(weighted up, as they are few) and one fixed rule decides, a logit of at least
+`TAXONOMY_THRESHOLD` and within `TAXONOMY_SPREAD` of the mention's best topic. The
+rule and the L2 strength were chosen on the calibration split of the labelled set
+(highest recall at precision >= 0.9 there); benchmarks/eval_topics.py reports the
+held-out split. This is what the analyzer uses by default.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ DEFAULT_L2 = 1.0
 _STEPS = 500
 _LEARNING_RATE = 2.0
 _LOWEST_LOGIT = -2.0  # never tag below ~12% probability, whatever the labels say
+# The taxonomy-only rule, chosen on the calibration split (see the module docstring).
+TAXONOMY_L2 = 0.03
+TAXONOMY_POSITIVE_WEIGHT = 10.0
+TAXONOMY_THRESHOLD = -1.75
+TAXONOMY_SPREAD = 1.0  # logits below the mention's best topic
 
 
 @dataclass(frozen=True)
@@ -39,13 +51,16 @@ class TopicHead:
     threshold: float
 
 
-def _fit(x: Vectors, y: np.ndarray, l2: float) -> tuple[Vectors, float]:
+def _fit(
+    x: Vectors, y: np.ndarray, l2: float, sample_weight: np.ndarray | None = None
+) -> tuple[Vectors, float]:
     """L2-regularised logistic regression by full-batch gradient descent (small data)."""
     weights = np.zeros(x.shape[1], dtype=np.float64)
     bias = 0.0
+    scale = np.ones(len(y)) if sample_weight is None else sample_weight / sample_weight.mean()
     for _ in range(_STEPS):
         p = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
-        error = p - y
+        error = (p - y) * scale
         weights -= _LEARNING_RATE * (x.T @ error + l2 * weights) / len(y)
         bias -= _LEARNING_RATE * float(error.mean())
     return weights.astype(np.float32), bias
@@ -55,9 +70,17 @@ class TopicClassifier:
     """Assigns topics with one trained linear head per topic; same `assign` as
     `TopicAssigner`."""
 
-    def __init__(self, heads: Sequence[TopicHead], centre: Vectors | None) -> None:
+    def __init__(
+        self, heads: Sequence[TopicHead], centre: Vectors | None, *, spread: float | None = None
+    ) -> None:
         self.heads = list(heads)
         self._centre = centre
+        self.spread = spread  # None: every head decides alone
+
+    @property
+    def centre(self) -> Vectors | None:
+        """The point vectors are centred on before scoring (None: not centred)."""
+        return self._centre
 
     @property
     def names(self) -> list[str]:
@@ -72,9 +95,17 @@ class TopicClassifier:
         labels: Sequence[Sequence[str]],
         *,
         l2: float = DEFAULT_L2,
+        positive_weight: float = 1.0,
+        labelled_weight: float = 1.0,
+        threshold: float | None = None,
+        spread: float | None = None,
     ) -> TopicClassifier:
         """Trains the heads on the taxonomy's anchors, labelled mention vectors (raw,
-        as the pipeline embeds them) and the background's raw vectors."""
+        as the pipeline embeds them) and the background's raw vectors.
+
+        `positive_weight` weighs each anchor of the topic, `labelled_weight` each
+        labelled mention; `threshold` fixes every head's threshold (None: the best F1
+        on the labelled mentions)."""
         if len(vectors) != len(labels):
             raise ValueError(f"{len(vectors)} vectors but {len(labels)} label sets")
         unknown = {name for row in labels for name in row} - set(assigner.names)
@@ -82,7 +113,7 @@ class TopicClassifier:
             raise ValueError(f"labels name topics not in the taxonomy: {sorted(unknown)}")
         centre = assigner.centre
         if not assigner.topics:
-            return cls([], centre)
+            return cls([], centre, spread=spread)
 
         def prepared(raw: Vectors) -> Vectors:
             return raw.astype(np.float32) if centre is None else centred(raw, centre)
@@ -95,11 +126,47 @@ class TopicClassifier:
             gold = np.array([topic.name in row for row in labels], dtype=bool)
             x = np.concatenate([anchors, labelled, off_topic])
             y = np.concatenate([owns, gold, np.zeros(len(off_topic), dtype=bool)])
-            weights, bias = _fit(x, y.astype(np.float64), l2)
-            scores = labelled @ weights + bias
-            threshold = best_threshold(list(scores), list(gold), _LOWEST_LOGIT, beta=1.0)
-            heads.append(TopicHead(topic.name, weights, bias, threshold))
-        return cls(heads, centre)
+            sample = np.concatenate(
+                [
+                    np.where(owns, positive_weight, 1.0),
+                    np.full(len(labelled), labelled_weight),
+                    np.ones(len(off_topic)),
+                ]
+            )
+            weights, bias = _fit(x, y.astype(np.float64), l2, sample)
+            if threshold is None:
+                scores = labelled @ weights + bias
+                cut = best_threshold(list(scores), list(gold), _LOWEST_LOGIT, beta=1.0)
+            else:
+                cut = threshold
+            heads.append(TopicHead(topic.name, weights, bias, cut))
+        return cls(heads, centre, spread=spread)
+
+    @classmethod
+    def from_taxonomy(
+        cls,
+        assigner: TopicAssigner,
+        background: Vectors,
+        vectors: Vectors | None = None,
+        labels: Sequence[Sequence[str]] = (),
+        *,
+        labelled_weight: float = 1.0,
+    ) -> TopicClassifier:
+        """Heads from the taxonomy alone (and, when given, analysts' labelled mentions),
+        with the fixed rule chosen on the calibration split."""
+        if vectors is None:
+            vectors = np.zeros((0, background.shape[1]), dtype=np.float32)
+        return cls.train(
+            assigner,
+            background,
+            vectors,
+            labels,
+            l2=TAXONOMY_L2,
+            positive_weight=TAXONOMY_POSITIVE_WEIGHT,
+            labelled_weight=labelled_weight,
+            threshold=TAXONOMY_THRESHOLD,
+            spread=TAXONOMY_SPREAD,
+        )
 
     def scores(self, vectors: Vectors) -> Vectors:
         """(mentions, topics) logits."""
@@ -117,7 +184,10 @@ class TopicClassifier:
         thresholds = np.array([h.threshold for h in self.heads], dtype=np.float32)
         out = []
         for row in scores:
-            passed = np.flatnonzero(row >= thresholds)
+            fires = row >= thresholds
+            if self.spread is not None:
+                fires &= row >= row.max() - self.spread
+            passed = np.flatnonzero(fires)
             margins = row[passed] - thresholds[passed]
             out.append([self.heads[i].name for i in passed[np.argsort(-margins)]])
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import TaskID
@@ -43,15 +43,17 @@ def train(
         bool, typer.Option("--force", help="use the new head even if it scores worse")
     ] = False,
 ) -> None:
-    """Retrain the sentiment head from analysts' corrections plus the base data.
+    """Retrain the sentiment head and the topic heads from analysts' corrections.
 
-    Reports before/after figures on held-back corrections and on UMSAB val."""
+    Sentiment: corrections plus the base data; topics: corrections plus the taxonomy.
+    Reports before/after figures on held-back corrections (and UMSAB val)."""
     from services.analyzer.sentiment import load_head
     from services.runtime.train import train_head
     from services.runtime.train_data import TrainingError
 
     with _context(config) as ctx:
         corrections = ctx.state.current_corrections()
+        skipped: list[str] = []
         with _progress() as progress:
             tasks: dict[str, TaskID] = {}
 
@@ -60,6 +62,7 @@ def train(
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
+            topics_trained = _train_topics(ctx, corrections, force, advance, skipped)
             try:
                 report = train_head(
                     ctx.analyzer,
@@ -75,7 +78,12 @@ def train(
                     progress=advance,
                 )
             except TrainingError as exc:
-                raise CliError(str(exc)) from None
+                if not topics_trained:
+                    raise CliError("; ".join([str(exc), *skipped])) from None
+                out.print(f"[yellow]sentiment head not trained[/yellow]: {exc}", highlight=False)
+                return
+        for reason in skipped:
+            out.print(f"[yellow]topic heads not trained[/yellow]: {reason}", highlight=False)
         table = Table("", "examples", "macro-F1 before", "after", "accuracy before", "after")
         for name, before, after in (
             ("held-back corrections", report.held_back_before, report.held_back_after),
@@ -111,6 +119,50 @@ def train(
                 f"[yellow]not used[/yellow]: {report.reason} (--force uses it anyway)",
                 highlight=False,
             )
+
+
+def _train_topics(
+    ctx: Any, corrections: list[dict[str, Any]], force: bool, advance: Any, skipped: list[str]
+) -> bool:
+    """Trains and reports the topic heads; a reason to `skipped` when it cannot."""
+    from services.runtime.train_data import TrainingError
+    from services.runtime.train_topics import train_topic_heads
+
+    try:
+        report = train_topic_heads(
+            ctx.analyzer,
+            corrections,
+            topics=ctx.taxonomy.load()[0],
+            data_dir=Path(ctx.settings.data_dir),
+            force=force,
+            progress=advance,
+        )
+    except TrainingError as exc:
+        skipped.append(str(exc))
+        return False
+    table = Table("", "examples", "P before", "after", "R before", "after", "F1 before", "after")
+    before, after = report.before, report.after
+    table.add_row(
+        "held-back topic corrections",
+        str(before.count),
+        *(f"{x:.3f}" for x in (before.precision, after.precision, before.recall, after.recall)),
+        f"{before.f1:.3f}",
+        f"{after.f1:.3f}",
+    )
+    out.print(table)
+    out.print(
+        f"topic heads trained on {report.trained_on} corrections and the taxonomy; "
+        f"{report.held_back} held back; wrote {report.heads}.npz (previous: {report.previous})",
+        markup=False,
+    )
+    if report.adopted:
+        out.print(
+            f"[green]topic heads in use from the analyzer's next batch[/green]: {report.reason}; "
+            "`veille reanalyze --since ...` relabels stored mentions"
+        )
+    else:
+        out.print(f"[yellow]topic heads not used[/yellow]: {report.reason} (--force uses them)")
+    return True
 
 
 @app.command()

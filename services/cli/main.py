@@ -312,6 +312,7 @@ def _analysis_worker(config: Path) -> None:
 def _batch_analyzer(config: Path) -> Any:
     from services.analyzer.head_store import analyzer_head
     from services.analyzer.pipeline import Analyzer
+    from services.runtime.topic_store import WorkspaceTaxonomy
 
     loaded = _load(config)
     try:
@@ -319,7 +320,11 @@ def _batch_analyzer(config: Path) -> Any:
             loaded.settings.analyzer,
             brands=loaded.workspace.brands,
             competitors=loaded.workspace.competitors,
-            topics=loaded.workspace.topics,
+            taxonomy=WorkspaceTaxonomy(
+                loaded.workspace.topics,
+                data_dir=loaded.settings.data_dir,
+                embedding=loaded.settings.analyzer.embedding,
+            ),
             head=analyzer_head(loaded.settings.analyzer, loaded.settings.data_dir),
         )
     except Exception as exc:
@@ -754,5 +759,6 @@ def topics_emerging(
             out.print(f"   - {example.text[:160]}", markup=False)
 
 
-# `veille train` and `veille reanalyze` live in their own module.
+# `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
+from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

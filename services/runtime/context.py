@@ -20,6 +20,7 @@ from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
     from services.analyzer.pipeline import Analyzer
+    from services.runtime.topic_store import WorkspaceTaxonomy
     from services.store.state.leases import LeaseStore
 
 log = logging.getLogger("veille.runtime")
@@ -67,11 +68,22 @@ class ServiceContext:
             self.settings.analyzer,
             brands=self.state.list_brands(),
             competitors=self.state.list_competitors(),
-            topics=self.workspace.topics,
+            taxonomy=self.taxonomy,
             head=analyzer_head(self.settings.analyzer, self.settings.data_dir),
         )
         recall_stories(analyzer.stories, self.index)
         return analyzer
+
+    @property
+    def taxonomy(self) -> WorkspaceTaxonomy:
+        """The topics: the workspace YAML's, then those added through the API."""
+        from services.runtime.topic_store import WorkspaceTaxonomy
+
+        return WorkspaceTaxonomy(
+            self.workspace.topics,
+            data_dir=self.settings.data_dir,
+            embedding=self.settings.analyzer.embedding,
+        )
 
     def sync_workspace(self) -> None:
         """Makes the state store's config-owned sources and brands match the YAML files."""

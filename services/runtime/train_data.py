@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,13 +58,21 @@ def correction_examples(corrections: Sequence[dict[str, Any]], analyzer: Analyze
     return out
 
 
-def split_held_back(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+KeyedT = TypeVar("KeyedT", bound=_Keyed)
+
+
+def split_held_back(examples: Sequence[KeyedT]) -> tuple[list[KeyedT], list[KeyedT]]:
     """(trained on, held back). A correction is held back when the hash of its content falls
     in the first HOLD_BACK of the hash range: the same ones at every run, whatever is added
     later, so a held-back text is never trained on. At least MIN_HELD_BACK are held back
     (the lowest hashes), so a small set still gets a check."""
 
-    def rank(example: Example) -> float:
+    def rank(example: KeyedT) -> float:
         return int(hashlib.sha256(example.key.encode()).hexdigest()[:12], 16) / 16**12
 
     ranked = sorted(examples, key=rank)

@@ -112,7 +112,8 @@ def test_unknown_is_value_is_explained(client: TestClient) -> None:
 
 
 def test_taxonomy_is_listed(topics_client: TestClient) -> None:
-    assert topics_client.get("/api/v1/topics").json() == [DELIVERY.model_dump()]
+    listed = topics_client.get("/api/v1/topics").json()
+    assert listed == [{**DELIVERY.model_dump(), "origin": "workspace", "added_at": None}]
 
 
 def test_emerging_topics_group_what_no_topic_fits(

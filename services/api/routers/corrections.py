@@ -146,7 +146,7 @@ def correct_topics(
     """Records the analyst's topics and applies them to the mention and its exact duplicates.
     With a taxonomy in the workspace, only its topics are accepted: a stray name would
     never be counted with the topic it was meant for."""
-    known = [topic.name for topic in ctx.workspace.topics]
+    known = [topic.name for topic in ctx.taxonomy.topics()]
     unknown = [name for name in body.topics if known and name not in known]
     if unknown:
         raise Problem(

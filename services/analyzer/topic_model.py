@@ -1,0 +1,97 @@
+"""The topic model the analyzer tags with, and where its taxonomy comes from.
+
+The model is `TopicClassifier.from_taxonomy`: linear heads trained at start from the
+taxonomy's anchors and the off-topic background, plus, once `veille train` adopted
+them, the analysts' topic corrections (`LabelledTopics`). Building it embeds only the
+anchors (a few dozen texts); mentions are tagged on the vectors the pipeline already has.
+
+A `TaxonomySource` says what to build from. Its `version()` is cheap and is checked
+before every batch, so a topic added through the API, or topic heads adopted by
+`veille train`, are used from the next batch on, without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from services.analyzer.embeddings import Embedder
+from services.analyzer.topic_classifier import TopicClassifier
+from services.analyzer.topics import TopicAssigner, Vectors, background_texts, background_vectors
+from services.core.topics import Topic
+
+LABELLED_WEIGHT = 3.0  # per analyst-labelled mention (each anchor of the topic weighs 10)
+
+
+@dataclass(frozen=True)
+class LabelledTopics:
+    """Mentions an analyst labelled with topics: their vectors (as the pipeline embeds
+    them) and each one's topic names (empty: about none of them)."""
+
+    vectors: Vectors
+    labels: list[list[str]] = field(default_factory=list)
+
+    def restricted_to(self, names: Sequence[str]) -> LabelledTopics:
+        """The same mentions, with labels outside `names` dropped (a removed topic)."""
+        known = set(names)
+        return LabelledTopics(self.vectors, [[n for n in row if n in known] for row in self.labels])
+
+
+class TaxonomySource(Protocol):
+    """Where the analyzer's topics (and adopted corrections) come from."""
+
+    def version(self) -> str:
+        """Changes whenever `load` would return something else; cheap to call."""
+        ...
+
+    def load(self) -> tuple[list[Topic], LabelledTopics | None]:
+        """The topics, and the labelled mentions to train on (None: the taxonomy alone)."""
+        ...
+
+
+class StaticTaxonomy:
+    """A fixed taxonomy, no corrections."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self._topics = list(topics)
+
+    def version(self) -> str:
+        return taxonomy_digest(self._topics)
+
+    def load(self) -> tuple[list[Topic], LabelledTopics | None]:
+        return list(self._topics), None
+
+
+def taxonomy_digest(topics: Sequence[Topic]) -> str:
+    """A short digest of the topics' names and texts, in order."""
+    document = json.dumps([t.model_dump() for t in topics], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+
+
+def build_topic_model(
+    topics: Sequence[Topic],
+    embedder: Embedder,
+    *,
+    prepare: Callable[[str], str],
+    labelled: LabelledTopics | None = None,
+) -> TopicClassifier:
+    """Embeds the anchors and trains the heads (taxonomy, background, corrections)."""
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
+    if not topics:
+        return TopicClassifier([], None)
+    background = background_vectors(embedder, background_texts(), prepare)
+    if labelled is None or not labelled.labels:
+        return TopicClassifier.from_taxonomy(assigner, background)
+    known = labelled.restricted_to(assigner.names)
+    return TopicClassifier.from_taxonomy(
+        assigner,
+        background,
+        np.asarray(known.vectors, dtype=np.float32),
+        known.labels,
+        labelled_weight=LABELLED_WEIGHT,
+    )
