@@ -32,6 +32,9 @@ COMMANDS = [
     ["migrate"],
     ["health"],
     ["topics", "emerging"],
+    ["topics", "list"],
+    ["topics", "add"],
+    ["topics", "remove"],
 ]
 
 

@@ -140,10 +140,10 @@ def _train_topics(
     except TrainingError as exc:
         skipped.append(str(exc))
         return False
-    table = Table("", "examples", "P before", "after", "R before", "after", "F1 before", "after")
+    out.print("topics, micro-averaged on the held-back topic corrections:")
+    table = Table("examples", "P before", "after", "R before", "after", "F1 before", "after")
     before, after = report.before, report.after
     table.add_row(
-        "held-back topic corrections",
         str(before.count),
         *(f"{x:.3f}" for x in (before.precision, after.precision, before.recall, after.recall)),
         f"{before.f1:.3f}",

