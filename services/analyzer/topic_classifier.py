@@ -52,18 +52,20 @@ class TopicHead:
 
 
 def _fit(
-    x: Vectors, y: np.ndarray, l2: float, sample_weight: np.ndarray | None = None
-) -> tuple[Vectors, float]:
-    """L2-regularised logistic regression by full-batch gradient descent (small data)."""
-    weights = np.zeros(x.shape[1], dtype=np.float64)
-    bias = 0.0
-    scale = np.ones(len(y)) if sample_weight is None else sample_weight / sample_weight.mean()
+    x: Vectors, y: np.ndarray, l2: float, sample_weight: np.ndarray
+) -> tuple[Vectors, Vectors]:
+    """One L2-regularised logistic regression per column of `y` (all heads at once), by
+    full-batch gradient descent (small data); `sample_weight` is per example and column."""
+    data = x.astype(np.float64)
+    weights = np.zeros((x.shape[1], y.shape[1]), dtype=np.float64)
+    bias = np.zeros(y.shape[1], dtype=np.float64)
+    scale = sample_weight / sample_weight.mean(axis=0, keepdims=True)
     for _ in range(_STEPS):
-        p = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+        p = 1.0 / (1.0 + np.exp(-(data @ weights + bias)))
         error = (p - y) * scale
-        weights -= _LEARNING_RATE * (x.T @ error + l2 * weights) / len(y)
-        bias -= _LEARNING_RATE * float(error.mean())
-    return weights.astype(np.float32), bias
+        weights -= _LEARNING_RATE * (data.T @ error + l2 * weights) / len(y)
+        bias -= _LEARNING_RATE * error.mean(axis=0)
+    return weights.astype(np.float32), bias.astype(np.float32)
 
 
 class TopicClassifier:
@@ -120,26 +122,29 @@ class TopicClassifier:
 
         labelled, off_topic = prepared(vectors), prepared(background)
         anchors = np.concatenate([t.anchors for t in assigner.topics])
+        x = np.concatenate([anchors, labelled, off_topic])
+        owner = np.concatenate([np.full(len(t.anchors), i) for i, t in enumerate(assigner.topics)])
+        owns = owner[:, None] == np.arange(len(assigner.topics))[None, :]  # (anchors, topics)
+        gold = np.array(
+            [[t.name in row for t in assigner.topics] for row in labels], dtype=bool
+        ).reshape(len(labels), len(assigner.topics))
+        y = np.concatenate([owns, gold, np.zeros((len(off_topic), len(owns[0])), dtype=bool)])
+        sample = np.concatenate(
+            [
+                np.where(owns, positive_weight, 1.0),
+                np.full(gold.shape, labelled_weight),
+                np.ones((len(off_topic), len(owns[0]))),
+            ]
+        )
+        weights, biases = _fit(x, y.astype(np.float64), l2, sample)
         heads = []
-        for topic in assigner.topics:
-            owns = [other is topic for other in assigner.topics for _ in other.anchors]
-            gold = np.array([topic.name in row for row in labels], dtype=bool)
-            x = np.concatenate([anchors, labelled, off_topic])
-            y = np.concatenate([owns, gold, np.zeros(len(off_topic), dtype=bool)])
-            sample = np.concatenate(
-                [
-                    np.where(owns, positive_weight, 1.0),
-                    np.full(len(labelled), labelled_weight),
-                    np.ones(len(off_topic)),
-                ]
-            )
-            weights, bias = _fit(x, y.astype(np.float64), l2, sample)
+        for i, topic in enumerate(assigner.topics):
             if threshold is None:
-                scores = labelled @ weights + bias
-                cut = best_threshold(list(scores), list(gold), _LOWEST_LOGIT, beta=1.0)
+                scores = labelled @ weights[:, i] + biases[i]
+                cut = best_threshold(list(scores), list(gold[:, i]), _LOWEST_LOGIT, beta=1.0)
             else:
                 cut = threshold
-            heads.append(TopicHead(topic.name, weights, bias, cut))
+            heads.append(TopicHead(topic.name, weights[:, i].copy(), float(biases[i]), cut))
         return cls(heads, centre, spread=spread)
 
     @classmethod
