@@ -84,6 +84,9 @@ def test_name_clashes_and_yaml_topics_are_refused_with_a_clear_message(api: Test
     missing = api.delete("/api/v1/topics/weather")
     assert missing.status_code == 404 and "'weather'" in missing.json()["detail"]
     assert [t["name"] for t in api.get("/api/v1/topics").json()] == ["delivery", "theft"]
+    slashed = {**THEFT, "name": "parts & repairs/spares"}
+    assert api.post("/api/v1/topics", json=slashed).status_code == 201
+    assert api.delete("/api/v1/topics/parts & repairs/spares").status_code == 204
 
 
 def test_bad_topics_are_refused_and_an_unreadable_file_is_left_alone(

@@ -47,7 +47,7 @@ def add_topic(topic: Topic, ctx: ContextDep) -> TopicEntry:
 
 
 @router.delete(
-    "/{name}",
+    "/{name:path}",  # a topic name may hold a "/"
     summary="Remove a topic added through the API",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "no such topic"}, 409: {"description": "a YAML topic"}},
