@@ -757,6 +757,8 @@ def topics_emerging(
         out.print(f"\n{n}. {', '.join(topic.terms)}  ({topic.size} mentions)")
         for example in topic.examples:
             out.print(f"   - {example.text[:160]}", markup=False)
+    if report.topics:
+        out.print("\npromote one: veille topics add NAME -d DESCRIPTION -e EXAMPLE -e EXAMPLE")
 
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from services.analyzer.embeddings import load_embedder
 from services.analyzer.emerging import find_clusters, unrelated_cut
@@ -22,6 +22,7 @@ from services.analyzer.sentiment import load_head
 from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention
 from services.core.query import parse_query
+from services.core.topics import Topic
 from services.runtime.context import ServiceContext
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 from services.store.embedded.stopwords import STOP_WORDS
@@ -46,6 +47,23 @@ class EmergingTopic(BaseModel):
     terms: list[str] = Field(description="its most distinctive words, folded")
     examples: list[EmergingExample]
     mention_ids: list[str]
+    draft: Topic | None = Field(
+        default=None,
+        description="a topic to POST to /api/v1/topics to promote the group: rename it and "
+        "reword its description first",
+    )
+
+
+def draft_topic(terms: list[str], examples: list[str]) -> Topic | None:
+    """A topic made of a group's top words and examples (None if they make no valid one)."""
+    try:
+        return Topic(
+            name="-".join(terms[:2])[:60],
+            description=f"Mentions about {', '.join(terms[:5])}",
+            examples=[truncate(text, 500) for text in examples],
+        )
+    except ValidationError:
+        return None
 
 
 class EmergingReport(BaseModel):
@@ -118,6 +136,7 @@ def emerging_topics(
                 for i in c.examples
             ],
             mention_ids=[mentions[i].id for i in c.members],
+            draft=draft_topic(c.terms, [texts[i] for i in c.examples]),
         )
         for c in clusters
     ]

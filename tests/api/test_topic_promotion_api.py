@@ -16,6 +16,9 @@ from services.core.workspace import Workspace
 from services.runtime.context import ServiceContext
 from services.runtime.reanalyze import job_spec, run_job
 from tests.api.conftest import WORKSPACE
+from tests.api.test_topics_api import APP as APP_POSTS
+from tests.api.test_topics_api import OTHERS, WINDOW
+from tests.api.test_topics_api import THEFT as THEFT_POSTS
 from tests.factories import BASE_TIME, make_mention
 
 DELIVERY = Topic(
@@ -134,3 +137,27 @@ def test_reanalyze_gives_a_promoted_topic_to_stored_mentions(
     assert run_job(topics_ctx, job["id"], yield_to_inbox=False)["done"] == 1
     relabelled = topics_ctx.index.get("s2")
     assert relabelled is not None and relabelled.topics == ["theft"]
+
+
+def test_an_emerging_group_is_promoted_from_its_draft_and_then_assigned(
+    topics_ctx: ServiceContext, api: TestClient
+) -> None:
+    day = BASE_TIME - timedelta(days=2)
+    languages = ["fr", "fr", "en", "en"] * 2
+    posts = list(zip(THEFT_POSTS + APP_POSTS, languages, strict=True))
+    topics_ctx.index.upsert(
+        [
+            make_mention(id=f"e{i}", text=t, language=lang, published_at=day + timedelta(minutes=i))
+            for i, (t, lang) in enumerate([*posts, *OTHERS])
+        ]
+    )
+    report = api.get("/api/v1/topics/emerging", params=WINDOW).json()
+    group = next(t for t in report["topics"] if {"e1", "e2", "e3"} <= set(t["mention_ids"]))
+    draft = group["draft"]
+    assert draft["examples"] == [e["text"] for e in group["examples"]]
+    assert set(draft["name"].split("-")) <= set(group["terms"])
+
+    promoted = api.post("/api/v1/topics", json={**draft, "name": "theft"})
+    assert promoted.status_code == 201, promoted.text
+    [stolen] = topics_ctx.analyzer.analyze([make_mention(id="new", text=STOLEN, topics=[])])
+    assert "theft" in stolen.topics
