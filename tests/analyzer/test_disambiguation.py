@@ -75,6 +75,25 @@ def test_ambiguous_true_needs_a_description(tmp_path: Path) -> None:
     assert "needs a description" in str(problem)
 
 
+def test_confirming_terms_come_from_the_workspace_file(tmp_path: Path) -> None:
+    (tmp_path / "veille.yaml").write_text(
+        "brands:\n  - name: Orange\n    description: l'opérateur télécom\n"
+        "    context_confirming: [Livebox, Sosh]\n",
+        encoding="utf-8",
+    )
+    (brand,) = load_workspace(tmp_path).workspace.brands
+    assert brand.context_confirming == ["Livebox", "Sosh"]
+    (tmp_path / "veille.yaml").write_text(
+        "brands:\n  - name: Orange\n    description: l'opérateur télécom\n"
+        "    context_confirming: ['']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_workspace(tmp_path)
+    (problem,) = info.value.problems
+    assert "context_confirming" in str(problem) and "Traceback" not in str(problem)
+
+
 def test_lower_case_is_no_cue_outside_french_and_english() -> None:
     assert _case_cue("Apple", "en") == 1 and _case_cue("APPLE", "en") == 0
     assert _case_cue("apple", "en") == -1 and _case_cue("total", "fr") == -1
