@@ -217,6 +217,8 @@ def test_precision_and_recall_on_held_out_labelled_posts(embed: Embed) -> None:
     # The shipped constants are those calibrated on the other half.
     tagger = BrandTagger(bench.load_brands(), [], embed=embed)
     result = bench.scores(held_out, bench.predictions(tagger, held_out))
-    # Measured: 0.970 and 0.956 (benchmarks/bench_brand_context.py); one more miss
-    # (64 of 68) or two more false positives fail.
-    assert result["precision"] >= 0.95 and result["recall"] >= 0.95, result
+    # Measured: 0.970 and 0.956, 65 of 68 (benchmarks/bench_brand_context.py). One post
+    # ("Integer BASIC (Apple II)") sits 0.001 above the margin, so one miss of slack is
+    # left for other CPUs; two more (0.926) or two more false positives (0.942) fail,
+    # as did the method before context_confirming (0.912).
+    assert result["precision"] >= 0.95 and result["recall"] >= 0.94, result
