@@ -7,7 +7,8 @@ brands of brands.yaml (ambiguous aliases judged in context by their description,
 the analyzer's embedding model) and prints precision, recall and F1 of "this post is
 about the brand". The set is split in two fixed halves (`is_held_out`): one calibrates
 the margin and the capitalisation weight, the other is held out and only measured.
-Figures: names alone; the shipped constants, held out and in sample (the whole set);
+Figures: names alone; the shipped constants, held out and in sample (the whole set),
+and held out without the brands' `context_confirming` terms;
 the values calibrated again on the calibration half, and the held-out figures they give.
 
     .venv/bin/python benchmarks/bench_brand_context.py [--corpora ../shared/corpora]
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {len(part)} labelled occurrences, {about} about the brand")
     names_only = BrandTagger(brands, [])
     print(_line("names only, held out", scores(held_out, predictions(names_only, held_out))))
-    tagger = BrandTagger(brands, [], embed=CachedEmbed(load_embedder(args.embedding).embed))
+    embed = CachedEmbed(load_embedder(args.embedding).embed)
+    tagger = BrandTagger(brands, [], embed=embed)
     started = time.perf_counter()
     predictions(tagger, items)
     per_post = 1000 * (time.perf_counter() - started) / len(items)
@@ -212,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(_line("  held out", scores(held_out, predictions(tagger, held_out))))
     print(_line("  in sample (all)", scores(items, predictions(tagger, items))))
+    unconfirmed = [b.model_copy(update={"context_confirming": []}) for b in brands]
+    without = BrandTagger(unconfirmed, [], embed=embed)
+    print(
+        _line("  held out, no context_confirming", scores(held_out, predictions(without, held_out)))
+    )
     threshold, weight = calibrate(tagger, calibration)
     print(f"calibrated on the calibration part: margin {threshold:+.4f}, case weight {weight:.3f}")
     print(_line("  calibration", scores(calibration, predictions(tagger, calibration))))

