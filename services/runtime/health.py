@@ -13,19 +13,29 @@ from services.store.contracts import MentionFilter
 from services.store.state.leases import live_count
 
 
-def store_health(ctx: ServiceContext) -> tuple[bool, dict[str, Any]]:
-    """(healthy, details): the mention count, the inbox and the live collectors."""
+def store_health(ctx: ServiceContext, *, explain: bool = True) -> tuple[bool, dict[str, Any]]:
+    """(healthy, details): the mention count, the inbox, the live collectors and the
+    sources by state. `explain=False` names a failure's type only (the HTTP endpoint needs
+    no key, so it must not echo messages that may hold hosts or paths)."""
+
+    def failure(exc: Exception) -> str:
+        return f"error: {type(exc).__name__}: {exc}" if explain else f"error: {type(exc).__name__}"
+
     details: dict[str, Any] = {}
     healthy = True
     try:
         details["mentions"] = ctx.index.count(MentionFilter())
     except Exception as exc:
         healthy = False
-        details["index"] = f"error: {type(exc).__name__}: {exc}"
+        details["index"] = failure(exc)
     try:
         details["inbox"] = ctx.state.inbox_counts()
         details["collectors"] = live_count(ctx.leases, prefix="member:collector:")
+        states: dict[str, int] = {}
+        for source in ctx.state.list_source_statuses():
+            states[source.state] = states.get(source.state, 0) + 1
+        details["sources"] = states
     except Exception as exc:
         healthy = False
-        details["state_store"] = f"error: {type(exc).__name__}: {exc}"
+        details["state_store"] = failure(exc)
     return healthy, details

@@ -19,6 +19,25 @@ def test_health_needs_no_key_and_reports_counts(seeded: ServiceContext, client: 
     assert body["mentions"] == 8
 
 
+def test_health_names_a_failing_store_without_its_message(
+    seeded: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fault injection (no real way to break the embedded index mid-request): its count
+    # raises with a message that names a host, which the unauthenticated endpoint must
+    # not echo.
+    def broken(*_: object, **__: object) -> int:
+        raise ConnectionError("cannot reach es.internal:9200")
+
+    monkeypatch.setattr(seeded.index, "count", broken)
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["index"] == "error: ConnectionError"
+    assert "es.internal" not in response.text
+    assert body["inbox"]["done"] >= 0  # the state store still answered
+
+
 def test_search_with_query_language_and_cursor(seeded: ServiceContext, client: TestClient) -> None:
     response = client.get("/api/v1/mentions", params={"q": "brand:veloria RETARD", "limit": 2})
     assert response.status_code == 200
