@@ -90,6 +90,18 @@ class Page:
     watch: list[str] = field(default_factory=list)
     rate_limit: RateLimit | None = None
 
+    def add(self, parsed: tuple[RawItem, int | None, ItemDetails] | None) -> None:
+        """Adds a connector's parsed (item, position, details); None (skipped) adds nothing,
+        nor does a None position (the item then takes no part in the cursor)."""
+        if parsed is None:
+            return
+        item, position, details = parsed
+        assert item.platform_id is not None
+        self.items.append(item)
+        if position is not None:
+            self.positions[item.platform_id] = position
+        self.details[item.platform_id] = details
+
 
 @runtime_checkable
 class Connector(Protocol):

@@ -162,15 +162,7 @@ class BlueskyConnector:
             raise MalformedResponse("no 'posts' list in the searchPosts answer")
         page = Page(next_page=as_str(data.get("cursor")))
         for raw in data["posts"]:
-            parsed = parse_post_view(as_dict(raw))
-            if parsed is None:
-                continue
-            item, position, details = parsed
-            assert item.platform_id is not None
-            page.items.append(item)
-            if position is not None:
-                page.positions[item.platform_id] = position
-            page.details[item.platform_id] = details
+            page.add(parse_post_view(as_dict(raw)))
         return page
 
 

@@ -80,14 +80,7 @@ class HackerNewsConnector:
             raise MalformedResponse("no 'hits' in the answer")
         page = Page()
         for hit in as_list(data["hits"]):
-            parsed = parse_hit(as_dict(hit))
-            if parsed is None:
-                continue
-            item, position, details = parsed
-            page.items.append(item)
-            assert item.platform_id is not None
-            page.positions[item.platform_id] = position
-            page.details[item.platform_id] = details
+            page.add(parse_hit(as_dict(hit)))
         current, count = as_int(data.get("page")), as_int(data.get("nbPages"))
         next_page = None
         if current is not None and count is not None and current + 1 < count:

@@ -121,14 +121,9 @@ class MastodonConnector:
         ids: list[int] = []
         for raw in statuses:
             parsed = parse_status(as_dict(raw))
-            if parsed is None:
-                continue
-            item, position, details = parsed
-            assert item.platform_id is not None
-            page.items.append(item)
-            page.positions[item.platform_id] = position
-            page.details[item.platform_id] = details
-            ids.append(position)
+            page.add(parsed)
+            if parsed is not None:
+                ids.append(parsed[1])
         if request.purpose == "search" and ids and len(statuses) >= self.limit:
             return Page(page.items, page.positions, page.details, next_page=min(ids))
         return page

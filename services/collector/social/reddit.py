@@ -222,7 +222,7 @@ class RedditConnector:
                 if thing.get("kind") == "more":
                     page.follow_ups.extend(self.more_requests(as_dict(thing.get("data")), link_id))
                 elif thing.get("kind") == "t1":
-                    _add(page, parse_comment(as_dict(thing.get("data"))))
+                    page.add(parse_comment(as_dict(thing.get("data"))))
             return page
         listing = load_json(body)
         data = as_dict(listing.get("data"))
@@ -234,7 +234,7 @@ class RedditConnector:
             if child.get("kind") != "t3":
                 continue
             parsed = parse_post(as_dict(child.get("data")))
-            _add(page, parsed)
+            page.add(parsed)
             post = as_dict(child.get("data"))
             post_id = as_str(post.get("id"))
             if parsed is None or not post_id:
@@ -245,16 +245,6 @@ class RedditConnector:
             else:  # no comments yet, or over the limit: later runs fetch them
                 page.watch.append(f"t3_{post_id}")
         return page
-
-
-def _add(page: Page, parsed: tuple[RawItem, int, ItemDetails] | None) -> None:
-    if parsed is None:
-        return
-    item, position, details = parsed
-    assert item.platform_id is not None
-    page.items.append(item)
-    page.positions[item.platform_id] = position
-    page.details[item.platform_id] = details
 
 
 def _author(data: dict[str, Any]) -> str | None:

@@ -103,14 +103,7 @@ class XConnector:
         meta = as_dict(answer.get("meta"))
         page = Page(next_page=as_str(meta.get("next_token")))
         for raw in as_list(answer.get("data")):
-            parsed = parse_post(as_dict(raw), users)
-            if parsed is None:
-                continue
-            item, position, details = parsed
-            assert item.platform_id is not None
-            page.items.append(item)
-            page.positions[item.platform_id] = position
-            page.details[item.platform_id] = details
+            page.add(parse_post(as_dict(raw), users))
         return page
 
 

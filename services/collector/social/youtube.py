@@ -47,7 +47,6 @@ from services.collector.social.parsing import (
 )
 from services.collector.social.query_pushdown import Pushdown
 from services.collector.social.youtube_items import (
-    add_parsed,
     followers,
     parse_reply,
     parse_thread,
@@ -180,7 +179,7 @@ class YouTubeConnector:
         for raw in items:
             parsed = parse_video(raw)
             if parsed is not None:
-                add_parsed(page, parsed)
+                page.add(parsed)
                 video_id = parsed[0].platform_id or ""
                 if len(page.follow_ups) < self.comment_videos:
                     page.follow_ups.append(self.comments_request(video_id))
@@ -202,11 +201,11 @@ class YouTubeConnector:
             parsed = parse_thread(thread, video_id)
             if parsed is None:
                 continue
-            add_parsed(page, parsed)
+            page.add(parsed)
             top, video = parsed[0].platform_id or "", parsed[2].root_id or video_id
             inlined = as_list(as_dict(thread.get("replies")).get("comments"))
             for reply in inlined:
-                add_parsed(page, parse_reply(as_dict(reply), video))
+                page.add(parse_reply(as_dict(reply), video))
             total = as_int(as_dict(thread.get("snippet")).get("totalReplyCount")) or 0
             if total > len(inlined):
                 page.follow_ups.append(self.replies_request(top, video, None))
@@ -218,7 +217,7 @@ class YouTubeConnector:
         video_id = str(request.context.get("video_id", ""))
         page = Page()
         for reply in replies:
-            add_parsed(page, parse_reply(reply, video_id))
+            page.add(parse_reply(reply, video_id))
         token = as_str(data.get("nextPageToken"))
         if token is not None:
             comment_id = str(request.context.get("comment_id", ""))

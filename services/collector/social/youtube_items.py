@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.collector.social.base import ItemDetails, Page
+from services.collector.social.base import ItemDetails
 from services.collector.social.parsing import (
     as_dict,
     as_int,
@@ -18,18 +18,6 @@ from services.core.models import Engagement, RawItem
 
 WATCH = "https://www.youtube.com/watch?v="
 Parsed = tuple[RawItem, int | None, ItemDetails]
-
-
-def add_parsed(page: Page, parsed: Parsed | None) -> None:
-    """Adds a parsed item, its position and details to a page (None: nothing)."""
-    if parsed is None:
-        return
-    item, position, details = parsed
-    assert item.platform_id is not None
-    page.items.append(item)
-    if position is not None:
-        page.positions[item.platform_id] = position
-    page.details[item.platform_id] = details
 
 
 def video_updates(video: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
