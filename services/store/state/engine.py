@@ -143,3 +143,14 @@ def explain(exc: sa_exc.DBAPIError, url: URL, *, doing: str = "use") -> str:
             f"{BUSY_TIMEOUT_SECONDS} s ({reason})"
         )
     return f"cannot {doing} the state store {where}: {reason}"
+
+
+@contextmanager
+def store_errors(url: URL, *, doing: str = "use") -> Iterator[None]:
+    """Turns driver errors into StateStoreError; contract errors pass through."""
+    try:
+        yield
+    except sa_exc.DBAPIError as exc:
+        raise StateStoreError(explain(exc, url, doing=doing)) from exc
+    except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
+        raise StateStoreError(f"cannot {doing} the state store: {exc}") from exc

@@ -19,21 +19,19 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from services.core.models import utcnow
 from services.store.state.engine import (
-    StateStoreError,
     create_state_engine,
-    explain,
     parse_url,
     read_transaction,
+    store_errors,
     upsert,
     write_transaction,
 )
@@ -193,12 +191,8 @@ class LeaseStore:
         """Closes the pooled connections."""
         self._engine.dispose()
 
-    @contextmanager
-    def _errors(self, *, doing: str = "use") -> Iterator[None]:
-        try:
-            yield
-        except sa_exc.DBAPIError as exc:
-            raise StateStoreError(explain(exc, self._url, doing=doing)) from exc
+    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
+        return store_errors(self._url, doing=doing)
 
 
 def _seconds(ttl: float) -> timedelta:

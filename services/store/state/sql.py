@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, RawItem, Source, SourceStatus, utcnow
@@ -44,9 +43,9 @@ from services.store.state.contract import (
 from services.store.state.engine import (
     StateStoreError,
     create_state_engine,
-    explain,
     parse_url,
     read_transaction,
+    store_errors,
     write_transaction,
 )
 from services.store.state.migrate import check_at_head, upgrade_to_head
@@ -533,12 +532,5 @@ class SqlStateStore:
         with self._errors(), write_transaction(self._engine) as conn:
             yield conn
 
-    @contextmanager
-    def _errors(self, *, doing: str = "use") -> Iterator[None]:
-        """Turns driver errors into StateStoreError; contract errors pass through."""
-        try:
-            yield
-        except sa_exc.DBAPIError as exc:
-            raise StateStoreError(explain(exc, self._url, doing=doing)) from exc
-        except sa_exc.TimeoutError as exc:  # every pooled connection stayed busy
-            raise StateStoreError(f"cannot {doing} the state store: {exc}") from exc
+    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
+        return store_errors(self._url, doing=doing)
