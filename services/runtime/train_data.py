@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder, model_slug
+from services.analyzer.embeddings import Embedder, embedding_fingerprint, model_slug
 from services.analyzer.pipeline import Analyzer, brand_passages, truncate
 from services.core.models import SentimentLabel
 
@@ -116,7 +116,8 @@ def embed_cached(
     """Embeds prepared texts; with `cache_dir`, reuses the vectors of the same texts."""
     path = None
     if cache_dir is not None:
-        digest = hashlib.sha256("\x1e".join([embedder.name, *texts]).encode()).hexdigest()[:24]
+        key = embedding_fingerprint(embedder)
+        digest = hashlib.sha256("\x1e".join([key, *texts]).encode()).hexdigest()[:24]
         path = cache_dir / f"{model_slug(embedder.name)}-{digest}.npy"
         if path.is_file():
             if progress:

