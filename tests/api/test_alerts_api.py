@@ -187,6 +187,8 @@ def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
 
     rising = [["2026-11-01T08:00:00+00:00", 2, 2], ["2026-11-01T09:00:00+00:00", 40, 40]]
     event_id, token = record("a", rising)
+    # Changed in its last character (a fixed "x" was no change for 1 token in 64).
+    wrong_token = token[:-1] + ("y" if token.endswith("x") else "x")
     flat_id, flat_token = record("b", rising[:1])
     with TestClient(build_app(ctx)) as anonymous:  # Slack has no API key
         chart = anonymous.get(f"{EVENTS}/{event_id}/chart.png", params={"token": token})
@@ -195,7 +197,7 @@ def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
         assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
         assert "max-age" in chart.headers["cache-control"]
         for path, params in (
-            (f"{EVENTS}/{event_id}/chart.png", {"token": token[:-1] + "x"}),
+            (f"{EVENTS}/{event_id}/chart.png", {"token": wrong_token}),
             (f"{EVENTS}/{event_id + 99}/chart.png", {"token": token}),
             (f"{EVENTS}/{flat_id}/chart.png", {"token": flat_token}),
         ):
