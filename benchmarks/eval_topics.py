@@ -23,14 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
+from services.analyzer.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
 from services.analyzer.sentiment import load_head
 from services.analyzer.topic_calibration import tune_thresholds
 from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.analyzer.topics import (
+    TopicAssigner,
+    Vectors,
+    background_texts,
+    background_vectors,
+)
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +57,39 @@ def load_rows(corpora: Path) -> list[dict[str, Any]]:
         text = lines[ref["corpus"]][ref["line"] - 1]
         rows.append({"text": text, "topics": [], "split": ref["split"], "origin": "umsab"})
     return rows
+
+
+@dataclass(frozen=True)
+class TopicSetup:
+    """What every topic benchmark starts from: the labelled rows and their vectors, the
+    example taxonomy calibrated on the off-topic background."""
+
+    rows: list[dict[str, Any]]
+    embedder: Embedder
+    prepare: Callable[[str], str]
+    off_topic: Vectors  # the background's raw vectors
+    assigner: TopicAssigner  # nearest anchor, thresholds from the background
+    vectors: Vectors  # the rows', raw
+
+    def split(self, name: str) -> list[int]:
+        return [i for i, r in enumerate(self.rows) if r["split"] == name]
+
+
+def setup_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
+
+
+def topic_setup(args: argparse.Namespace) -> TopicSetup:
+    """Loads the rows (`--corpora`), the model (`--embedding`) and the example taxonomy."""
+    rows = load_rows(args.corpora)
+    topics = load_workspace(REPO / "config").workspace.topics
+    embedder = load_embedder(args.embedding)
+    prepare = load_head(None, embedding_name=embedder.name).prepare
+    off_topic = background_vectors(embedder, background_texts(), prepare)
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
+    vectors = embedder.embed([prepare(r["text"]) for r in rows])
+    return TopicSetup(rows, embedder, prepare, off_topic, assigner, vectors)
 
 
 def report(
@@ -77,19 +117,13 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
-    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
+    setup_arguments(parser)
     parser.add_argument("--off-topic", type=Path, nargs="*", default=[])
     args = parser.parse_args()
-    rows = load_rows(args.corpora)
-    topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder(args.embedding)
-    prepare = load_head(None, embedding_name=embedder.name).prepare
-    off_topic = background_vectors(embedder, background_texts(), prepare)
-    background = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
-    vectors = embedder.embed([prepare(r["text"]) for r in rows])
-    calibration = [i for i, r in enumerate(rows) if r["split"] == "calibration"]
-    heldout = [i for i, r in enumerate(rows) if r["split"] == "heldout"]
+    setup = topic_setup(args)
+    rows, embedder, prepare, vectors = setup.rows, setup.embedder, setup.prepare, setup.vectors
+    off_topic, background, topics = setup.off_topic, setup.assigner, setup.assigner.topics
+    calibration, heldout = setup.split("calibration"), setup.split("heldout")
     tuned = tune_thresholds(
         background, vectors[calibration], [rows[i]["topics"] for i in calibration]
     )

@@ -8,16 +8,16 @@ without it, and each background text with heads trained without its fold, picks 
 with the best F1 on those scores, and prints what that rule and the fixed one give on the
 held-out labelled mentions of `eval_topics.py`.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/loo_topic_rule.py
+    PYTHONPATH=. .venv/bin/python benchmarks/loo_topic_rule.py [--corpora ../shared/corpora]
 """
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
-from benchmarks.eval_topics import REPO, load_rows, report
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
-from services.analyzer.sentiment import load_head
+from benchmarks.eval_topics import report, setup_arguments, topic_setup
 from services.analyzer.topic_classifier import (
     TAXONOMY_L2,
     TAXONOMY_POSITIVE_WEIGHT,
@@ -26,14 +26,7 @@ from services.analyzer.topic_classifier import (
     TopicClassifier,
     TopicHead,
 )
-from services.analyzer.topics import (
-    CalibratedTopic,
-    TopicAssigner,
-    Vectors,
-    background_texts,
-    background_vectors,
-)
-from services.core.workspace import load_workspace
+from services.analyzer.topics import CalibratedTopic, TopicAssigner, Vectors
 
 THRESHOLDS = [round(t, 2) for t in np.arange(-4.0, 1.01, 0.25)]
 SPREADS = (0.5, 1.0, 1.5, 2.0, 99.0)
@@ -57,12 +50,10 @@ def fires(scores: np.ndarray, threshold: float, spread: float) -> np.ndarray:
 
 
 def main() -> None:
-    rows = load_rows(REPO.parent / "shared/corpora")
-    topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder(DEFAULT_EMBEDDING)
-    prepare = load_head(None, embedding_name=embedder.name).prepare
-    off_topic = background_vectors(embedder, background_texts(), prepare)
-    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    setup_arguments(parser)
+    setup = topic_setup(parser.parse_args())
+    assigner, off_topic = setup.assigner, setup.off_topic
 
     anchor_scores, anchor_topic = [], []
     for owner, topic in enumerate(assigner.topics):
@@ -99,9 +90,8 @@ def main() -> None:
         print(f"  leave-one-out F1 {f1:.3f}: threshold {t}, spread {s}")
 
     full = taxonomy_heads(assigner, off_topic)
-    vectors = embedder.embed([prepare(r["text"]) for r in rows])
-    heldout = [i for i, r in enumerate(rows) if r["split"] == "heldout"]
-    gold = [set(rows[i]["topics"]) for i in heldout]
+    heldout = setup.split("heldout")
+    gold = [set(setup.rows[i]["topics"]) for i in heldout]
     _, best_t, best_s = ranked[0]
     for title, threshold, spread in (
         ("rule chosen by leave-one-out", best_t, best_s),
@@ -109,7 +99,7 @@ def main() -> None:
     ):
         heads = [TopicHead(h.name, h.weights, h.bias, float(threshold)) for h in full.heads]
         model = TopicClassifier(heads, full.centre, spread=spread)
-        report(f"held-out, {title}", assigner.names, gold, model.assign(vectors[heldout]))
+        report(f"held-out, {title}", assigner.names, gold, model.assign(setup.vectors[heldout]))
 
 
 if __name__ == "__main__":

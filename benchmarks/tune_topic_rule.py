@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import itertools
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.eval_topics import REPO, load_rows
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
-from services.analyzer.sentiment import load_head
+from benchmarks.eval_topics import setup_arguments, topic_setup
 from services.analyzer.topic_classifier import (
     TAXONOMY_L2,
     TAXONOMY_POSITIVE_WEIGHT,
@@ -29,8 +26,6 @@ from services.analyzer.topic_classifier import (
     TAXONOMY_THRESHOLD,
     TopicClassifier,
 )
-from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
-from services.core.workspace import load_workspace
 
 L2 = (0.01, 0.03, 0.1, 0.3)
 ANCHOR_WEIGHTS = (1.0, 3.0, 5.0, 10.0, 20.0)
@@ -48,16 +43,10 @@ def micro(gold: list[set[str]], pred: list[list[str]]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
-    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
-    args = parser.parse_args()
-    rows = load_rows(args.corpora)
-    topics = load_workspace(REPO / "config").workspace.topics
-    embedder = load_embedder(args.embedding)
-    prepare = load_head(None, embedding_name=embedder.name).prepare
-    background = background_vectors(embedder, background_texts(), prepare)
-    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
-    vectors = embedder.embed([prepare(r["text"]) for r in rows])
+    setup_arguments(parser)
+    setup = topic_setup(parser.parse_args())
+    rows, assigner, vectors = setup.rows, setup.assigner, setup.vectors
+    background = setup.off_topic
     splits = {
         name: [i for i, r in enumerate(rows) if r["split"] == name]
         for name in ("calibration", "heldout")
