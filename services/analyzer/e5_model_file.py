@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,17 +81,6 @@ def tensor_directory(data: bytes | memoryview) -> dict[str, Tensor]:
             raise ModelFileError(f"tensor {name} lies outside the file")
         tensors[name] = Tensor(name, int(dtype), int(n), int(offset), int(nbytes))
     return tensors
-
-
-def read_vectors(path: Path, names: list[str]) -> dict[str, NDArray[np.float32]]:
-    """The float32 tensors `names` of the model file at `path`."""
-    data = path.read_bytes()
-    directory = tensor_directory(data)
-    out = {}
-    for name in names:
-        t = _float_tensor(directory, name)
-        out[name] = np.frombuffer(data, dtype="<f4", count=t.count, offset=t.offset).copy()
-    return out
 
 
 def patched_copy(base: bytes, vectors: dict[str, NDArray[np.float32]]) -> bytes:

