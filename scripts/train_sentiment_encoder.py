@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=2e-3, help="learning rate of the biases")
     parser.add_argument("--keep", type=float, default=1.0, help="weight of the closeness loss")
+    parser.add_argument(
+        "--relate",
+        type=float,
+        default=0.0,
+        help="weight of the loss that keeps pairwise similarities (topics, brand context)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=DELTA)
     args = parser.parse_args(argv)
@@ -269,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         vectors = {key: embed_all(value[0]) for key, value in splits.items()}
         x = np.concatenate([vectors["french", "train"], vectors["english", "train"]])
         closeness = float(np.mean(np.sum(x * train_original, axis=1)))
+        val_now = np.concatenate([vectors["french", "val"], vectors["english", "val"]])
+        val_then = np.concatenate([splits["french", "val"][2], splits["english", "val"][2]])
+        pairs = np.triu_indices(len(val_now), 1)
+        structure = float(
+            np.corrcoef((val_now @ val_now.T)[pairs], (val_then @ val_then.T)[pairs])[0, 1]
+        )
         lr = LogisticRegression(C=3.0, max_iter=2000).fit(x, train_labels)
         scores = [
             f1_score(splits[lang, "val"][1], lr.predict(vectors[lang, "val"]), average="macro")
@@ -276,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(
             f"epoch {epoch}: val macro-F1 (LR on the vectors) fr {scores[0]:.3f} "
-            f"en {scores[1]:.3f}; cosine to the original vectors {closeness:.4f} "
+            f"en {scores[1]:.3f}; cosine to the original vectors {closeness:.4f}; "
+            f"val pairwise-similarity correlation {structure:.3f} "
             f"[{time.time() - began:.0f} s]",
             flush=True,
         )
@@ -296,6 +309,14 @@ def main(argv: list[str] | None = None) -> int:
             loss = F.cross_entropy(head(vectors * scale), torch.tensor(train_labels[ids]))
             keep = (1 - (vectors * torch.tensor(train_original[ids])).sum(-1)).mean()
             loss = loss + args.keep * keep
+            if args.relate:
+                then = torch.tensor(train_original[ids])
+                pairs = torch.triu_indices(len(ids), len(ids), 1)
+                sim_now = (vectors @ vectors.T)[pairs[0], pairs[1]]
+                sim_then = (then @ then.T)[pairs[0], pairs[1]]
+                # Normalised by the spread of the original similarities, which is small
+                # (std about 0.02): what topics rely on is the order, not the level.
+                loss = loss + args.relate * ((sim_now - sim_then) ** 2).mean() / sim_then.var()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -309,7 +330,10 @@ def main(argv: list[str] | None = None) -> int:
                 arrays[f"l{index}.{suffix}"] = layer.p[name].detach().numpy().astype(np.float32)
     base_sha = hashlib.sha256(base_model_path().read_bytes()).hexdigest()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    recipe = f"BitFit epochs={args.epochs} lr={args.lr} keep={args.keep} seed={args.seed}"
+    recipe = (
+        f"BitFit epochs={args.epochs} lr={args.lr} keep={args.keep} "
+        f"relate={args.relate} seed={args.seed}"
+    )
     np.savez_compressed(
         args.output, base_sha256=np.array(base_sha), recipe=np.array(recipe), **arrays
     )
