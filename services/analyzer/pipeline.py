@@ -12,16 +12,19 @@ and Trekko on its second. A name found in every sentence gets the overall sentim
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import with_evidence
+from services.analyzer.expressions import load_expressions
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
@@ -164,6 +167,9 @@ class Analyzer:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.embedding)
         self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
+        if settings.sentiment_expressions and self.head.uses_expressions:
+            workspace_expressions = load_expressions(Path(settings.sentiment_expressions))
+            self.head = dataclasses.replace(self.head, expressions=workspace_expressions)
         self.head.check_embedder(self.embedder.name)
         self._head_dim_checked = False
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)

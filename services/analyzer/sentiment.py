@@ -18,6 +18,10 @@ only (scipy is used for training); it costs well under 1% of the embedding time.
 Class offsets (format 3) add an array `class_offsets` (3,) to the final log-probabilities:
 per-class shifts of the decision, chosen by cross-validation on train for macro-F1 (a
 plain LR favours the big neutral class). Heads of formats 1 and 2 have none.
+
+Any format may name `expressions` in its json (`weight`): hand-written idioms and emoji
+(services.analyzer.expressions) shift the final log-probabilities of the texts they occur
+in; a reader that predates them loads the head and ignores them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from numpy.typing import NDArray
 
 from services.analyzer import ngram_terms as _terms
 from services.analyzer.embeddings import model_slug
+from services.analyzer.expressions import ExpressionLexicon, load_expressions
 from services.core.models import Sentiment, SentimentLabel
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
@@ -178,6 +183,8 @@ class SentimentHead:
     ngram_mix: float = 0.0
     ngram_version: int = 1
     class_offsets: NDArray[np.float32] | None = None
+    expression_weight: float = 0.0
+    expressions: ExpressionLexicon | None = None  # the shipped ones, unless a workspace adds
 
     def __post_init__(self) -> None:
         if self.weights.ndim != 2 or self.weights.shape[0] != len(self.labels):
@@ -206,6 +213,8 @@ class SentimentHead:
             or not np.isfinite(self.class_offsets).all()
         ):
             raise HeadError(f"head {self.source}: class offsets must be {len(self.labels)} numbers")
+        if not 0.0 <= self.expression_weight <= 5.0:
+            raise HeadError(f"head {self.source}: expression weight must be within [0, 5]")
 
     @property
     def uses_text(self) -> bool:
@@ -258,6 +267,8 @@ class SentimentHead:
             logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
                 ngram_logits.astype(np.float32)
             )
+        if texts is not None:
+            logits = logits + self.expression_shift(texts)
         if self.class_offsets is not None:
             logits = logits + self.class_offsets
         logits = logits - logits.max(axis=1, keepdims=True)
@@ -265,6 +276,24 @@ class SentimentHead:
         logits /= logits.sum(axis=1, keepdims=True)
         probs: NDArray[np.float32] = logits.astype(np.float32, copy=False)
         return probs
+
+    @property
+    def uses_expressions(self) -> bool:
+        return self.expressions is not None and self.expression_weight > 0
+
+    def expression_shift(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """What the expressions in each text add to each label's log-probability."""
+        if not self.uses_expressions:
+            return np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        assert self.expressions is not None
+        return self._polarity_shift(self.expressions.polarity(texts))
+
+    def _polarity_shift(self, polarity: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Polarity times the weight onto the positive label, minus it onto the negative."""
+        shift = np.zeros((len(polarity), len(self.labels)), dtype=np.float32)
+        shift[:, self.labels.index(SentimentLabel.POSITIVE)] = polarity * self.expression_weight
+        shift[:, self.labels.index(SentimentLabel.NEGATIVE)] = -polarity * self.expression_weight
+        return shift
 
     def predict(
         self, vectors: NDArray[np.float32], texts: Sequence[str] | None = None
@@ -288,6 +317,12 @@ class SentimentHead:
         }
         document: dict[str, Any] = {**self.metadata}
         document.pop("ngram", None)
+        document.pop("expressions", None)
+        if self.expression_weight > 0:
+            document["expressions"] = {
+                "weight": self.expression_weight,
+                "lexicon": "services/analyzer/lexicon/expressions.yaml",
+            }
         if self.ngram_weights is not None:
             assert self.ngram_bias is not None and self.ngram_idf is not None
             arrays["ngram_weights"] = self.ngram_weights.astype(np.float32)
@@ -346,6 +381,7 @@ class SentimentHead:
             version = int(document.get("ngram", {}).get("terms_version", 1))
             labels = tuple(SentimentLabel(value) for value in document["labels"])
             embedding = str(document["embedding"])
+            expression_weight = float(document.get("expressions", {}).get("weight", 0.0))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HeadError(f"sentiment head {npz} is unreadable: {exc}") from exc
         if document.get("format") not in READABLE_FORMATS:
@@ -364,6 +400,8 @@ class SentimentHead:
             ngram_mix=mix,
             ngram_version=version,
             class_offsets=offsets,
+            expression_weight=expression_weight,
+            expressions=load_expressions() if expression_weight > 0 else None,
         )
 
     def weighed_words(
@@ -373,11 +411,14 @@ class SentimentHead:
         toward `label` (weight > 0) or away from it (< 0), strongest first: each term's
         tf-idf value times its weight for `label` minus its mean weight for the others,
         summed over the terms a word or phrase produced. Empty without an n-gram block."""
-        if not self.uses_text or not prepared.strip():
+        if not prepared.strip():
             return []
-        assert self.ngram_weights is not None and self.ngram_idf is not None
         row = self.labels.index(label)
         others = [i for i in range(len(self.labels)) if i != row]
+        cues = self._expression_cues(prepared, row, others)
+        if not self.uses_text:
+            return cues[:limit]
+        assert self.ngram_weights is not None and self.ngram_idf is not None
         mask = self.ngram_weights.shape[1] - 1
         surfaced = _terms.surfaced_terms(prepared, self.ngram_version)
         columns = [zlib.crc32(term.encode("utf-8")) & mask for term, _ in surfaced]
@@ -390,18 +431,39 @@ class SentimentHead:
         for column, (_, surface) in zip(columns, surfaced, strict=True):
             totals[surface] = totals.get(surface, 0.0) + per_column[column]
         ranked = sorted(totals.items(), key=lambda kv: -abs(kv[1]))
-        return [(w, round(v, 4)) for w, v in ranked[:limit] if abs(v) >= 1e-4]
+        words = [(w, round(v, 4)) for w, v in ranked if abs(v) >= 1e-4]
+        return (cues + words)[:limit]
+
+    def _expression_cues(
+        self, prepared: str, row: int, others: list[int]
+    ) -> list[tuple[str, float]]:
+        """The expressions found, weighed like the n-gram terms: toward `row` minus the
+        mean toward the others. They come first: each outweighs any single term."""
+        if not self.uses_expressions:
+            return []
+        assert self.expressions is not None
+        cues = []
+        for words, polarity in self.expressions.find(prepared):
+            one = self._polarity_shift(np.asarray([polarity], dtype=np.float32))[0]
+            toward = float(one[row] - one[others].mean())
+            if abs(toward) >= 1e-4:
+                cues.append((words, round(toward, 4)))
+        return sorted(cues, key=lambda kv: -abs(kv[1]))
 
     def ngram_support(self, prepared: Sequence[str], label: SentimentLabel) -> NDArray[np.float32]:
-        """How much the n-gram model favours `label` over the others for each text
-        (zeros without an n-gram block)."""
+        """How much the n-gram model and the expressions favour `label` over the others
+        for each text (zeros when the head reads no text)."""
         out = np.zeros(len(prepared), dtype=np.float32)
-        if not self.uses_text or not prepared:
+        if not prepared:
             return out
-        assert self.ngram_weights is not None and self.ngram_idf is not None
-        logits = ngram_scores(prepared, self.ngram_weights, self.ngram_idf, self.ngram_version)
         row = self.labels.index(label)
         others = [i for i in range(len(self.labels)) if i != row]
+        logits = self.expression_shift(prepared)
+        if self.uses_text:
+            assert self.ngram_weights is not None and self.ngram_idf is not None
+            logits = logits + ngram_scores(
+                prepared, self.ngram_weights, self.ngram_idf, self.ngram_version
+            )
         support: NDArray[np.float32] = logits[:, row] - logits[:, others].mean(axis=1)
         return support
 

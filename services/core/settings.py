@@ -10,6 +10,7 @@ the environment or from the file named by `VEILLE_SECRETS_FILE`.
 from __future__ import annotations
 
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -71,6 +72,11 @@ class AnalyzerSettings(BaseModel):
     sentiment_head: str | None = Field(
         default=None, description="path to a trained head; default: the one shipped for `embedding`"
     )
+    sentiment_expressions: str | None = Field(
+        default=None,
+        description="a YAML file of the workspace's own sentiment expressions (lists "
+        "'positive:' and 'negative:' of patterns), added to the shipped ones",
+    )
     batch_size: int = Field(default=64, ge=1, le=4096)
     lease_seconds: float = Field(
         default=60.0,
@@ -86,6 +92,16 @@ class AnalyzerSettings(BaseModel):
     @classmethod
     def _known_embedding(cls, value: str) -> str:
         parse_spec(value)  # raises ValueError naming the accepted forms
+        return value
+
+    @field_validator("sentiment_expressions")
+    @classmethod
+    def _readable_expressions(cls, value: str | None) -> str | None:
+        if value is not None:
+            # Imported here: the settings must load without the analyzer's dependencies.
+            from services.analyzer.expressions import load_expressions
+
+            load_expressions(Path(value))  # raises ExpressionsError, a ValueError
         return value
 
 

@@ -233,4 +233,6 @@ def _save(head: SentimentHead, report: TrainReport) -> None:
         ngram_mix=head.ngram_mix,
         ngram_version=head.ngram_version,
         class_offsets=head.class_offsets,
+        expression_weight=head.expression_weight,
+        expressions=head.expressions,
     ).save(report.head)
