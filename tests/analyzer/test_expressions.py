@@ -199,8 +199,7 @@ def test_a_workspace_expression_changes_the_label_and_shows_in_the_evidence(
 def test_config_check_names_the_bad_pattern_and_its_line(tmp_path: Path) -> None:
     (tmp_path / "ours.yaml").write_text("negative:\n  - '(encore en rade'\n", encoding="utf-8")
     (tmp_path / "veille.yaml").write_text(
-        "settings:\n  analyzer:\n"
-        f"    sentiment_expressions: {tmp_path / 'ours.yaml'}\n",
+        f"settings:\n  analyzer:\n    sentiment_expressions: {tmp_path / 'ours.yaml'}\n",
         encoding="utf-8",
     )
     result = subprocess.run(
