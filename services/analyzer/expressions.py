@@ -3,9 +3,10 @@
 The head learns from 3,678 tweets, too few to see "pas mal du tout", "de la bombe" or an
 eye-roll emoji often enough to read them right. A short hand-written list
 (`lexicon/expressions.yaml`, plus a workspace's own file) names them; the head adds
-`weight * polarity` to the positive log-odds and takes it from the negative ones for each
-distinct expression found (the sum is capped at two), with a weight chosen by
-cross-validation on the training tweets. Matched expressions are shown in the evidence.
+`weight * polarity` to the positive log-probability and takes it from the negative one,
+summed over the distinct expressions found after the last contrast ("mais", "but") and
+capped at two. The weight (1.0 in the shipped heads) is fixed, not fitted: fewer than 1% of
+the training tweets hold an expression. Matched expressions are shown in the evidence.
 """
 
 from __future__ import annotations

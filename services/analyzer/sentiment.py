@@ -410,7 +410,8 @@ class SentimentHead:
         """The words and phrases of a prepared text that moved the n-gram model most
         toward `label` (weight > 0) or away from it (< 0), strongest first: each term's
         tf-idf value times its weight for `label` minus its mean weight for the others,
-        summed over the terms a word or phrase produced. Empty without an n-gram block."""
+        summed over the terms a word or phrase produced. The expressions found come first
+        (services.analyzer.expressions). Only those without an n-gram block."""
         if not prepared.strip():
             return []
         row = self.labels.index(label)
