@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from services.analyzer import ngram_terms as _terms
 from services.analyzer.embeddings import model_slug
-from services.analyzer.expressions import ExpressionLexicon, load_expressions
+from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
 from services.core.models import Sentiment, SentimentLabel
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
@@ -432,8 +432,16 @@ class SentimentHead:
         for column, (_, surface) in zip(columns, surfaced, strict=True):
             totals[surface] = totals.get(surface, 0.0) + per_column[column]
         ranked = sorted(totals.items(), key=lambda kv: -abs(kv[1]))
-        words = [(w, round(v, 4)) for w, v in ranked if abs(v) >= 1e-4]
-        return (cues + words)[:limit]
+        # A word the n-gram model also weighed ("j'adore") is shown once, with both weights.
+        cue_index = {words: i for i, (words, _) in enumerate(cues)}
+        kept = []
+        for surface, value in ranked:
+            same = cue_index.get(normalise(surface))
+            if same is not None:
+                cues[same] = (cues[same][0], round(cues[same][1] + value, 4))
+            elif abs(value) >= 1e-4:
+                kept.append((surface, round(value, 4)))
+        return (cues + kept)[:limit]
 
     def _expression_cues(
         self, prepared: str, row: int, others: list[int]
