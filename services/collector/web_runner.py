@@ -26,6 +26,7 @@ from services.store.state.contract import CollectionRun
 from services.store.state.runs import UNREACHABLE_PREFIX
 
 if TYPE_CHECKING:  # Scrapy loads in the worker process only
+    from services.collector.web.discover import Discovery
     from services.collector.web.spiders import CrawlOutcome, Target
 
 log = logging.getLogger("veille.collector")
@@ -35,13 +36,17 @@ CRAWL_TIMEOUT_SECONDS = 600
 
 
 def _crawl(
-    source: Source, settings: CollectorSettings, seen: list[str], threads: dict[str, Any]
+    source: Source,
+    settings: CollectorSettings,
+    seen: list[str],
+    threads: dict[str, Any],
+    remembered: dict[str, Any],
 ) -> CrawlOutcome:
     from services.collector.web.forums import load_selectors
     from services.collector.web.spiders import collect
 
     selectors = source.options.get("selectors")
-    targets, left_alone = plan_targets(source, settings, threads)
+    targets, left_alone, discovery = plan_targets(source, settings, threads, remembered)
     outcome = collect(
         targets,
         settings=settings,
@@ -52,16 +57,24 @@ def _crawl(
         extract_workers=settings.extract_workers,
     )
     outcome.left_alone = left_alone
+    if discovery is not None:
+        outcome.discovery_remembered = discovery.remembered
+        outcome.discovery_not_modified = discovery.not_modified
     return outcome
 
 
 def plan_targets(
-    source: Source, settings: CollectorSettings, threads: dict[str, Any]
-) -> tuple[list[Target], int]:
-    """What this run crawls, and how many threads it leaves alone (too old).
+    source: Source,
+    settings: CollectorSettings,
+    threads: dict[str, Any],
+    remembered: dict[str, Any] | None = None,
+) -> tuple[list[Target], int, Discovery | None]:
+    """What this run crawls, how many threads it leaves alone (too old), and what
+    discovery found (None for a thread or article URL).
 
     A thread (or article) resumes at its last page read; discovery mode takes the site's
-    newest articles, leaving alone those whose feed or sitemap date is already too old.
+    newest articles, leaving alone those whose feed or sitemap date is already too old;
+    `remembered` is the last discovery's (conditional requests).
     Raises ValueError for a bad option, FetchError when the home page cannot be read."""
     from services.collector.web import discover
     from services.collector.web.spiders import Target
@@ -73,9 +86,10 @@ def plan_targets(
     explore = source.options.get("discover", discover.is_site_root(url))
     if not isinstance(explore, bool):
         raise ValueError(f"discover must be true or false, not {explore!r}")
+    found = None
     if explore:
-        found = discover.discover(url, settings).articles
-        candidates = [(article.url, article.published_at) for article in found]
+        found = discover.discover(url, settings, remembered=remembered)
+        candidates = [(article.url, article.published_at) for article in found.articles]
     targets: list[Target] = []
     left_alone = 0
     for candidate, published in candidates:
@@ -86,7 +100,7 @@ def plan_targets(
             left_alone += 1
         elif len(targets) < source.max_pages or candidate == url:
             targets.append(Target(candidate, start))
-    return targets, left_alone
+    return targets, left_alone, found
 
 
 def collect_web(
@@ -99,8 +113,10 @@ def collect_web(
         cursor = state.get_cursor(source.name)
         seen = [str(s) for s in cursor.get("seen", [])]
         threads = dict(cursor.get("threads") or {})
+        remembered = cursor.get("discovery")
+        remembered = remembered if isinstance(remembered, dict) else {}
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            crawl = pool.submit(_crawl, source, settings, seen, threads)
+            crawl = pool.submit(_crawl, source, settings, seen, threads, remembered)
             outcome = crawl.result(CRAWL_TIMEOUT_SECONDS)
     except Exception as exc:
         message = str(exc) or type(exc).__name__
@@ -118,7 +134,7 @@ def collect_web(
         return run
     items = outcome.items
     new_ids = [i.platform_id or i.url or "" for i in items]
-    remembered = list(dict.fromkeys([*seen, *filter(None, new_ids)]))[-MAX_SEEN:]
+    remembered_ids = list(dict.fromkeys([*seen, *filter(None, new_ids)]))[-MAX_SEEN:]
     failure = _failure(outcome)
     run = CollectionRun(
         source_name=source.name,
@@ -130,7 +146,11 @@ def collect_web(
         error=failure,
         stats=outcome.stats(),
     )
-    new_cursor = {"seen": remembered, "threads": recrawl.trimmed({**threads, **outcome.threads})}
+    new_cursor = {
+        "seen": remembered_ids,
+        "threads": recrawl.trimmed({**threads, **outcome.threads}),
+        "discovery": outcome.discovery_remembered,
+    }
     stored = state.record_collection(run=run, items=items, cursor=new_cursor)
     log.info("crawled %s: %d items, %d new", source.name, len(items), stored)
     return replace(run, items_new=stored)

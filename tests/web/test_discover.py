@@ -22,6 +22,8 @@ from tests.web.conftest import page_bytes
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 XML = {"Content-Type": "application/xml"}
+RSS = "application/rss+xml"
+REVALIDATED = ["/sm.xml", "/sm-news.xml", "/sm-posts.xml.gz", "/feed"]  # with validators
 ARTICLES = {  # path -> the real page served there
     "/2026/11/velo-b": "trafilatura/bondyblog.fr.paris-8.html",
     "/2026/11/velo-a": "trafilatura/lemire.me.json.html",
@@ -45,10 +47,15 @@ def _days_ago(days: int, fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
     return (TODAY - timedelta(days=days)).strftime(fmt)
 
 
-def serve_site(server: HTTPTestServer) -> str:
+def serve_site(server: HTTPTestServer, *, validators: bool = False) -> str:
     """A blog at the server's root, its articles written 1 day, 3 days and 400 days ago;
-    returns its URL."""
+    returns its URL. With `validators`, sitemaps and the feed carry an ETag (the server
+    then answers 304 to a request that sends it back)."""
     base = server.base_url
+
+    def tagged(headers: dict[str, str], tag: str) -> dict[str, str]:
+        return {**headers, "ETag": f'"{tag}"'} if validators else headers
+
     home = page_bytes("trafilatura/soundofscience.fr.1927.html").replace(
         b"https://www.soundofscience.fr", base.encode()
     )
@@ -61,14 +68,14 @@ def serve_site(server: HTTPTestServer) -> str:
         f"<sitemap><loc>{base}/sm-news.xml</loc><lastmod>2026-11-21</lastmod></sitemap>"
         "</sitemapindex>"
     )
-    server.add("/sm.xml", body=index.encode(), headers=XML)
+    server.add("/sm.xml", body=index.encode(), headers=tagged(XML, "index-1"))
     news = (
         "<url><loc>BASE/2026/11/velo-b</loc><news:news><news:publication>"
         "<news:name>Blog</news:name><news:language>fr</news:language></news:publication>"
         f"<news:publication_date>{_days_ago(1)}</news:publication_date>"
         "<news:title>Vélo B</news:title></news:news></url>"
     )
-    server.add("/sm-news.xml", body=_urlset(base, news, news=True), headers=XML)
+    server.add("/sm-news.xml", body=_urlset(base, news, news=True), headers=tagged(XML, "news-1"))
     posts = (
         "<url><loc>BASE/2025/01/old-post</loc>"
         f"<lastmod>{_days_ago(400, '%Y-%m-%d')}</lastmod></url>"
@@ -77,7 +84,7 @@ def serve_site(server: HTTPTestServer) -> str:
     server.add(
         "/sm-posts.xml.gz",
         body=gzip.compress(_urlset(base, posts)),
-        headers={"Content-Type": "application/x-gzip"},
+        headers=tagged({"Content-Type": "application/x-gzip"}, "posts-1"),
     )
     feed = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>'
@@ -87,7 +94,7 @@ def serve_site(server: HTTPTestServer) -> str:
         "</pubDate></item>"
         "</channel></rss>"
     )
-    server.add("/feed", body=feed.encode(), headers={"Content-Type": "application/rss+xml"})
+    server.add("/feed", body=feed.encode(), headers=tagged({"Content-Type": RSS}, "feed-1"))
     for path, page in ARTICLES.items():
         server.add(path, body=page_bytes(page), headers=HTML)
     return server.url("/")
@@ -143,10 +150,109 @@ def test_a_web_source_on_a_site_crawls_its_newest_articles(
 
         # the pages read carry old dates (real captures): left alone from now on, and the
         # article the sitemap dates 400 days back is never worth a visit
+        assert state.get_cursor("blog")["discovery"] == {}  # the test site sends no ETag
         (second,) = scheduler.run_once()
-        assert second.stats == {"pages_fetched": 0, "errors": {}, "threads_left_alone": 3}
+        assert second.stats == {
+            "pages_fetched": 0,
+            "errors": {},
+            "threads_left_alone": 3,
+            "discovery_not_modified": 0,  # the test site sends no validators
+        }
         assert server.requests_for("/2025/01/old-post") == []
         assert len(server.requests_for("/2026/11/velo-b")) == 1
+    finally:
+        state.close()
+
+
+def _downloaded(server: HTTPTestServer, paths: list[str]) -> int:
+    return sum(e.bytes_sent for e in server.exchanges if e.request.path in paths)
+
+
+def test_unchanged_sitemaps_and_feeds_are_not_downloaded_again(
+    server: HTTPTestServer, settings: CollectorSettings
+) -> None:
+    site = serve_site(server, validators=True)
+    first = discover(site, settings)
+    assert sorted(first.remembered) == sorted(server.url(p) for p in REVALIDATED)
+    assert first.not_modified == 0
+    sent_first = _downloaded(server, REVALIDATED)
+
+    before = len(server.exchanges)
+    again = discover(site, settings, remembered=first.remembered)
+    assert again.not_modified == len(REVALIDATED)
+    for path in REVALIDATED:
+        last = server.requests_for(path)[-1]
+        assert last.headers.get("if-none-match"), path
+    statuses = {e.request.path: e.status for e in server.exchanges[before:]}
+    assert {path: statuses[path] for path in REVALIDATED} == dict.fromkeys(REVALIDATED, 304)
+    assert again.articles == first.articles and again.sitemaps == first.sitemaps
+    assert again.remembered == first.remembered  # kept for the run after
+    sent_again = _downloaded(server, REVALIDATED) - sent_first
+    assert sent_again < sent_first / 2  # headers only
+
+
+def test_a_changed_sitemap_is_read_again(
+    server: HTTPTestServer, settings: CollectorSettings
+) -> None:
+    site = serve_site(server, validators=True)
+    first = discover(site, settings)
+    fresh = (
+        "<url><loc>BASE/2026/11/velo-c</loc><news:news><news:publication>"
+        "<news:name>Blog</news:name><news:language>fr</news:language></news:publication>"
+        f"<news:publication_date>{_days_ago(0)}</news:publication_date>"
+        "<news:title>Vélo C</news:title></news:news></url>"
+    )
+    server.add(
+        "/sm-news.xml",
+        body=_urlset(server.base_url, fresh, news=True),
+        headers={**XML, "ETag": '"news-2"'},
+    )
+    again = discover(site, settings, remembered=first.remembered)
+    assert again.not_modified == len(REVALIDATED) - 1
+    assert again.articles[0].url == server.url("/2026/11/velo-c")
+    assert again.remembered[server.url("/sm-news.xml")]["etag"] == '"news-2"'
+
+
+def test_a_remembered_state_this_version_cannot_use_is_ignored(
+    server: HTTPTestServer, settings: CollectorSettings
+) -> None:
+    site = serve_site(server, validators=True)
+    expected = discover(site, settings).articles
+    odd = {
+        server.url("/sm.xml"): {"etag": 5, "entries": "nope"},
+        server.url("/feed"): {
+            "etag": '"feed-1"',
+            "last_modified": None,
+            "is_index": False,
+            "entries": [[1, 2]],
+        },
+        "not a url": "at all",
+    }
+    found = discover(site, settings, remembered=odd)
+    assert found.articles == expected and found.not_modified == 0
+    assert not server.requests_for("/feed")[-1].headers.get("if-none-match")
+
+
+def test_a_web_source_revalidates_its_sitemaps_between_runs(
+    server: HTTPTestServer, tmp_path: Path
+) -> None:
+    site = serve_site(server, validators=True)
+    state = SqlStateStore(f"sqlite:///{tmp_path}/state.db")
+    try:
+        source = Source.model_validate({"name": "blog", "kind": "web", "url": site, "max_pages": 2})
+        state.sync_workspace(sources=[source], brands=[], competitors=[])
+        scheduler = CollectorScheduler(
+            state,
+            CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=10),
+            sources_provider=state.list_sources,
+        )
+        (first,) = scheduler.run_once()
+        assert first.stats is not None and first.stats["discovery_not_modified"] == 0
+        assert len(state.get_cursor("blog")["discovery"]) == len(REVALIDATED)
+        (second,) = scheduler.run_once()
+        assert second.status == RunStatus.OK, second.error
+        assert second.stats is not None
+        assert second.stats["discovery_not_modified"] == len(REVALIDATED)
     finally:
         state.close()
 

@@ -6,6 +6,11 @@ lines; /sitemap.xml when it lists none), sitemap indexes (the newest child sitem
 first) and news sitemaps (`news:publication_date`). Their entries become the article
 URLs to crawl, newest first. Parsing uses Scrapy's sitemap utilities; every fetch goes
 through the SSRF-guarded `fetching.fetch` (same address rules as the spider).
+
+Sitemaps and feeds are asked for conditionally: what a run read (validators and the newest
+entries) is kept in the source's cursor, and the next run sends If-None-Match /
+If-Modified-Since and re-uses those entries when the server answers 304 Not Modified, so
+a site's large sitemaps are not downloaded again every run while unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree  # type: ignore[import-untyped]  # no stubs in the venv
@@ -54,6 +60,8 @@ class Discovery:
     feeds: list[str] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)
+    remembered: dict[str, Any] = field(default_factory=dict)  # for the next run's requests
+    not_modified: int = 0  # sitemaps and feeds the server said were unchanged
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON types, for the preview."""
@@ -130,11 +138,19 @@ def newest_first(articles: list[Article]) -> list[Article]:
 
 
 def discover(
-    site_url: str, settings: CollectorSettings, *, fetcher: Fetcher | None = None
+    site_url: str,
+    settings: CollectorSettings,
+    *,
+    fetcher: Fetcher | None = None,
+    remembered: dict[str, Any] | None = None,
 ) -> Discovery:
     """Reads a site's home page, robots.txt, sitemaps and feeds; never raises for a
-    missing or broken one (logged), only for the home page itself (FetchError)."""
+    missing or broken one (logged), only for the home page itself (FetchError).
+
+    `remembered` is the previous run's `Discovery.remembered` (conditional requests; a
+    custom `fetcher` makes plain ones)."""
     get = fetcher or (lambda url: fetch(url, settings=settings))
+    reader = _Reader(get, None if fetcher else settings, remembered or {})
     home = get(site_url)
     base = home.final_url
     content_type = home.headers.get("content-type", "")
@@ -148,11 +164,10 @@ def discover(
     queue = list(sitemaps)
     while queue and len(read_sitemaps) < MAX_SITEMAPS:
         sitemap_url = queue.pop(0)
-        result = _try(get, sitemap_url)
-        if result is None:
-            continue
-        parsed = parse_sitemap(result.body, max_bytes=settings.max_feed_bytes)
-        if not parsed.entries:
+        parsed = reader.read(
+            sitemap_url, lambda r: parse_sitemap(r.body, max_bytes=settings.max_feed_bytes)
+        )
+        if parsed is None or not parsed.entries:
             continue
         read_sitemaps.append(sitemap_url)
         if parsed.is_index:
@@ -160,7 +175,11 @@ def discover(
         else:
             articles.extend(parsed.entries)
     for feed_url in feeds:
-        articles.extend(_feed_articles(feed_url, home if feed_url == base else None, get))
+        if feed_url == base:  # the home page is itself the feed
+            articles.extend(_feed_articles(feed_url, home))
+            continue
+        parsed = reader.read(feed_url, lambda r: ParsedSitemap(False, _feed_articles(r.url, r)))
+        articles.extend(parsed.entries if parsed else [])
     site_host = urlsplit(base).hostname
     same_site = [a for a in articles if urlsplit(a.url).hostname == site_host]
     return Discovery(
@@ -168,6 +187,74 @@ def discover(
         feeds=feeds,
         sitemaps=read_sitemaps,
         articles=newest_first(same_site)[:MAX_CANDIDATES],
+        remembered=reader.remembered,
+        not_modified=reader.not_modified,
+    )
+
+
+class _Reader:
+    """Reads sitemaps and feeds, conditionally when the last run left validators."""
+
+    def __init__(
+        self, get: Fetcher, settings: CollectorSettings | None, previous: dict[str, Any]
+    ) -> None:
+        self.get = get
+        self.settings = settings  # None: plain requests through `get`
+        self.previous = {url: entry for url, entry in previous.items() if _well_formed(entry)}
+        self.remembered: dict[str, Any] = {}
+        self.not_modified = 0
+
+    def read(self, url: str, parse: Callable[[FetchResult], ParsedSitemap]) -> ParsedSitemap | None:
+        """`url` parsed, from the server or, if it says nothing changed, from last run."""
+        known = self.previous.get(url)
+        try:
+            if self.settings is None:
+                result = self.get(url)
+            else:
+                result = fetch(
+                    url,
+                    settings=self.settings,
+                    etag=known and known["etag"],
+                    last_modified=known and known["last_modified"],
+                )
+        except FetchError as error:
+            log.info("discovery: %s not read: %s", url, error)
+            return None
+        if result.not_modified and known is not None:
+            self.not_modified += 1
+            self.remembered[url] = known
+            return ParsedSitemap(
+                known["is_index"],
+                [Article(u, parse_date(d) if d else None) for u, d in known["entries"]],
+            )
+        parsed = parse(result)
+        if self.settings is not None and (result.etag or result.last_modified):
+            self.remembered[url] = {
+                "etag": result.etag,
+                "last_modified": result.last_modified,
+                "is_index": parsed.is_index,
+                "entries": [
+                    [a.url, a.published_at.isoformat() if a.published_at else None]
+                    for a in newest_first(parsed.entries)[:MAX_CANDIDATES]
+                ],
+            }
+        return parsed
+
+
+def _well_formed(entry: Any) -> bool:
+    """A remembered entry this version can use (a cursor may be older, or edited)."""
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), str | None) for k in ("etag", "last_modified"))
+        and isinstance(entry.get("is_index"), bool)
+        and isinstance(entry.get("entries"), list)
+        and all(
+            isinstance(e, list)
+            and len(e) == 2
+            and isinstance(e[0], str)
+            and isinstance(e[1], str | None)
+            for e in entry["entries"]
+        )
     )
 
 
@@ -178,10 +265,7 @@ def _sitemaps_from_robots(base: str, get: Fetcher) -> list[str]:
     return list(dict.fromkeys(sitemap_urls_from_robots(robots.body, base_url=base)))
 
 
-def _feed_articles(feed_url: str, fetched: FetchResult | None, get: Fetcher) -> list[Article]:
-    result = fetched or _try(get, feed_url)
-    if result is None:
-        return []
+def _feed_articles(feed_url: str, result: FetchResult) -> list[Article]:
     source = Source.model_validate({"name": "discovery", "kind": "feed", "url": result.final_url})
     try:
         parsed = parse_feed(

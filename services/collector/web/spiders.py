@@ -142,14 +142,19 @@ class CrawlOutcome:
     pages_fetched: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     left_alone: int = 0  # threads not re-crawled: no post for longer than the max age
+    discovery_remembered: dict[str, Any] = field(default_factory=dict)  # for the next run
+    discovery_not_modified: int | None = None  # sitemaps and feeds unchanged since last run
 
     def stats(self) -> dict[str, Any]:
         """The figures recorded with the run (`CollectionRun.stats`)."""
-        return {
+        figures: dict[str, Any] = {
             "pages_fetched": self.pages_fetched,
             "errors": dict(self.errors),
             "threads_left_alone": self.left_alone,
         }
+        if self.discovery_not_modified is not None:  # a site's feeds and sitemaps were read
+            figures["discovery_not_modified"] = self.discovery_not_modified
+        return figures
 
 
 class WebSpider(scrapy.Spider):
