@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from services.collector.scheduler import CollectorScheduler
 from services.core.settings import CollectorSettings
+from services.store.state import SqlStateStore
 from tests.httpserver import HTTPTestServer
 
 PAGES = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
@@ -54,3 +56,12 @@ def serve_page(server: HTTPTestServer, path: str, relative: str) -> str:
     """Serves a page fixture at `path`; returns its URL."""
     server.add(path, body=page_bytes(relative), headers={"Content-Type": "text/html"})
     return server.url(path)
+
+
+def loopback_scheduler(state: SqlStateStore) -> CollectorScheduler:
+    """A scheduler over `state`'s sources that may reach the loopback test server."""
+    return CollectorScheduler(
+        state,
+        CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=10),
+        sources_provider=state.list_sources,
+    )

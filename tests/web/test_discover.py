@@ -11,14 +11,13 @@ import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.collector.scheduler import CollectorScheduler
 from services.collector.web.discover import discover, feed_links, is_site_root, parse_sitemap
 from services.collector.web.preview import preview
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.store.state import SqlStateStore
 from tests.httpserver import HTTPTestServer
-from tests.web.conftest import page_bytes
+from tests.web.conftest import loopback_scheduler, page_bytes
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 XML = {"Content-Type": "application/xml"}
@@ -133,11 +132,7 @@ def test_a_web_source_on_a_site_crawls_its_newest_articles(
     try:
         source = Source.model_validate({"name": "blog", "kind": "web", "url": site, "max_pages": 2})
         state.sync_workspace(sources=[source], brands=[], competitors=[])
-        scheduler = CollectorScheduler(
-            state,
-            CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=10),
-            sources_provider=state.list_sources,
-        )
+        scheduler = loopback_scheduler(state)
         (first,) = scheduler.run_once()
         assert first.status == RunStatus.OK, first.error
         assert first.stats is not None and first.stats["pages_fetched"] == 2
@@ -241,11 +236,7 @@ def test_a_web_source_revalidates_its_sitemaps_between_runs(
     try:
         source = Source.model_validate({"name": "blog", "kind": "web", "url": site, "max_pages": 2})
         state.sync_workspace(sources=[source], brands=[], competitors=[])
-        scheduler = CollectorScheduler(
-            state,
-            CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=10),
-            sources_provider=state.list_sources,
-        )
+        scheduler = loopback_scheduler(state)
         (first,) = scheduler.run_once()
         assert first.stats is not None and first.stats["discovery_not_modified"] == 0
         assert len(state.get_cursor("blog")["discovery"]) == len(REVALIDATED)

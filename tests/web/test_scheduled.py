@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.collector.scheduler import CollectorScheduler
 from services.core.models import RunStatus, Source
-from services.core.settings import CollectorSettings
 from services.store.state import SqlStateStore
 from tests.httpserver import HTTPTestServer
-from tests.web.conftest import serve_page
+from tests.web.conftest import loopback_scheduler, serve_page
 
 
 def test_a_forum_thread_is_crawled_once_then_incrementally(tmp_path: Path) -> None:
@@ -22,11 +20,7 @@ def test_a_forum_thread_is_crawled_once_then_incrementally(tmp_path: Path) -> No
             )
             source = Source(name="katzen", kind="web", url=url, max_pages=1)  # type: ignore[arg-type]
             state.sync_workspace(sources=[source], brands=[], competitors=[])
-            scheduler = CollectorScheduler(
-                state,
-                CollectorSettings(allowed_networks=["127.0.0.0/8"], timeout_seconds=10),
-                sources_provider=state.list_sources,
-            )
+            scheduler = loopback_scheduler(state)
             (first,) = scheduler.run_once()
             (second,) = scheduler.run_once()
         assert first.status == RunStatus.OK, first.error
