@@ -10,7 +10,11 @@ Two measures, for each expression weight:
 - UMSAB val macro-F1, to show the expressions cost nothing on real tweets (fewer than 1%
   of which hold one).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_expressions.py
+`--corpora` instead lists every match in the shared corpora's real pages and API payloads
+(paragraphs of 20 to 1,500 characters), for a person to read whether each is used in the
+listed sense: the only check on real text, since no labelled set holds these phenomena.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_expressions.py [--corpora]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +33,13 @@ from services.analyzer.sentiment import load_head
 
 REPO = Path(__file__).resolve().parent.parent
 PROBES = REPO / "benchmarks" / "data" / "sentiment_probes" / "probes.jsonl"
-UMSAB = REPO.parent / "shared" / "corpora" / "labelled" / "umsab"
+CORPORA = REPO.parent / "shared" / "corpora"
+UMSAB = CORPORA / "labelled" / "umsab"
+_SPACES = re.compile(r"\s+")
+_TEXT_FIELD = re.compile(
+    r'"(?:body|text|selftext|content|textDisplay|textOriginal|title|description)"'
+    r'\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
@@ -42,11 +53,50 @@ def macro_f1(gold: list[int], pred: list[int]) -> float:
     return sum(scores) / 3
 
 
+def corpus_paragraphs() -> list[tuple[str, str]]:
+    """(file, paragraph) of the corpora's HTML pages and the text fields of its API payloads."""
+    import lxml.html  # type: ignore[import-untyped]
+
+    found: list[tuple[str, str]] = []
+    for path in sorted(CORPORA.glob("pages/**/*.html")):
+        try:
+            document = lxml.html.fromstring(path.read_bytes())
+        except (ValueError, lxml.etree.ParserError):
+            continue
+        for element in document.xpath("//script|//style"):
+            element.drop_tree()
+        blocks = "//p|//li|//blockquote|//td|//div[not(.//div) and not(.//p)]"
+        for element in document.xpath(blocks):
+            found.append((path.name, _SPACES.sub(" ", element.text_content()).strip()))
+    for path in sorted(CORPORA.glob("api/**/*.json")):
+        for raw in _TEXT_FIELD.findall(path.read_text(encoding="utf-8", errors="replace")):
+            try:
+                text = json.loads(f'"{raw}"')
+            except json.JSONDecodeError:
+                continue
+            found.append((path.name, _SPACES.sub(" ", re.sub(r"<[^>]+>", " ", text)).strip()))
+    return list(dict.fromkeys((name, t) for name, t in found if 20 < len(t) < 1500))
+
+
+def list_corpus_matches() -> int:
+    lexicon = load_expressions()
+    paragraphs = corpus_paragraphs()
+    matches = [(name, text, lexicon.find(text)) for name, text in paragraphs]
+    matches = [m for m in matches if m[2]]
+    print(f"{len(paragraphs)} paragraphs of real pages and API payloads, {len(matches)} match:")
+    for name, text, found in matches:
+        print(f"  {found} | {name} | {text[:200]}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedding", default=DEFAULT_EMBEDDING)
     parser.add_argument("--errors", action="store_true", help="print the misread probes")
+    parser.add_argument("--corpora", action="store_true", help="list matches in real text")
     args = parser.parse_args()
+    if args.corpora:
+        return list_corpus_matches()
 
     embedder = load_embedder(args.embedding)
     head = load_head(None, embedding_name=embedder.name)
