@@ -26,6 +26,9 @@ from numpy.typing import NDArray
 SHIPPED = Path(__file__).resolve().parent / "lexicon" / "expressions.yaml"
 MAX_POLARITY = 2.0  # several cues agree: stronger, but never drown the models
 _ELONGATED = re.compile(r"(\w)\1{2,}")
+# A repeated group that itself repeats ("(a+)+", "(\w*)*") can take exponential time on
+# a hostile post; Python's re has no time-out, so such patterns are refused.
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{]")
 _CONTRAST = re.compile(
     r"\b(mais|cependant|pourtant|sauf que|par contre|en revanche|but|however|though|except)\b"
 )
@@ -95,6 +98,11 @@ def _parse(text: str, source: str) -> list[Expression]:
                 raise ExpressionsError(f"{source}: bad pattern {pattern!r} ({exc})") from None
             if compiled.search(""):
                 raise ExpressionsError(f"{source}: pattern {pattern!r} matches empty text")
+            if _NESTED_REPEAT.search(pattern):
+                raise ExpressionsError(
+                    f"{source}: pattern {pattern!r} repeats a repeated group, which can "
+                    "take exponential time: write it without the nesting"
+                )
             out.append(Expression(compiled, polarity))
     return out
 

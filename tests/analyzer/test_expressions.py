@@ -69,6 +69,8 @@ def test_polarity_is_summed_and_capped() -> None:
         ("negative: ['(oops']", "bad pattern '(oops'"),
         ("positive: ['a?']", "matches empty text"),
         ("positive: ['']", "empty or non-text"),
+        ("negative: ['(a+)+b']", "repeats a repeated group"),
+        ("negative: ['(\\w*)*x']", "repeats a repeated group"),
     ],
 )
 def test_a_bad_workspace_file_is_refused_clearly(
