@@ -12,6 +12,7 @@ most `MAX_BASE_DROP` macro-F1 on UMSAB val (`force` overrides).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -220,19 +221,5 @@ def _save(head: SentimentHead, report: TrainReport) -> None:
             "reason": report.reason,
         },
     }
-    SentimentHead(
-        embedding=head.embedding,
-        weights=head.weights,
-        bias=head.bias,
-        labels=head.labels,
-        preparation=head.preparation,
-        metadata=metadata,
-        ngram_weights=head.ngram_weights,
-        ngram_bias=head.ngram_bias,
-        ngram_idf=head.ngram_idf,
-        ngram_mix=head.ngram_mix,
-        ngram_version=head.ngram_version,
-        class_offsets=head.class_offsets,
-        expression_weight=head.expression_weight,
-        expressions=head.expressions,
-    ).save(report.head)
+    # A copy with every field of the head (n-grams, offsets, expressions), new metadata.
+    dataclasses.replace(head, metadata=metadata).save(report.head)
