@@ -12,7 +12,6 @@ the training tweets hold an expression. Matched expressions are shown in the evi
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -54,7 +53,6 @@ def normalise(text: str) -> str:
 @dataclass(frozen=True)
 class ExpressionLexicon:
     expressions: tuple[Expression, ...]
-    digest: str  # of the files' text, recorded in a head trained with them
 
     def find(self, text: str) -> list[tuple[str, int]]:
         """(matched words as written in the normalised text, polarity), in text order.
@@ -112,13 +110,10 @@ def load_expressions(extra: Path | None = None) -> ExpressionLexicon:
     """The shipped expressions, plus a workspace's file if given (read once per process)."""
     sources = [SHIPPED] if extra is None else [SHIPPED, extra]
     expressions: list[Expression] = []
-    texts = []
     for path in sources:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ExpressionsError(f"{path}: cannot read ({exc.strerror})") from None
         expressions += _parse(text, str(path))
-        texts.append(text)
-    digest = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:16]
-    return ExpressionLexicon(tuple(expressions), digest)
+    return ExpressionLexicon(tuple(expressions))

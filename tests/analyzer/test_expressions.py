@@ -94,7 +94,7 @@ def test_a_workspace_file_adds_to_the_shipped_expressions(tmp_path: Path) -> Non
     lexicon = load_expressions(path)
     assert lexicon.find("Carton plein pour Veloria") == [("carton plein", 1)]
     assert lexicon.find("pas terrible") == [("pas terrible", -1)]
-    assert lexicon.digest != load_expressions().digest
+    assert len(lexicon.expressions) == len(load_expressions().expressions) + 1
 
 
 def tiny_head(weight: float) -> SentimentHead:
@@ -219,3 +219,18 @@ def test_config_check_names_the_bad_pattern_and_its_line(tmp_path: Path) -> None
     assert "veille.yaml:3: settings.analyzer.sentiment_expressions:" in result.stderr
     assert "bad pattern '(encore en rade'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_workspace_file_the_head_cannot_use_is_reported(
+    analyzer: Analyzer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ours.yaml"
+    path.write_text("positive:\n  - '\\bcarton plein\\b'\n", encoding="utf-8")
+    without_weight = dataclasses.replace(analyzer.head, expression_weight=0.0)
+    with caplog.at_level("WARNING", logger="veille.analyzer"):
+        Analyzer(
+            AnalyzerSettings(sentiment_expressions=str(path)),
+            embedder=analyzer.embedder,
+            head=without_weight,
+        )
+    assert "analyzer.sentiment_expressions is ignored" in caplog.text
