@@ -8,9 +8,12 @@ here, in the shapes of sitemaps.org and Google News sitemaps and of RSS 2.0.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.collector.scheduler import CollectorScheduler
 from services.collector.web.discover import discover, feed_links, is_site_root, parse_sitemap
 from services.collector.web.preview import preview
 from services.core.models import RunStatus, Source
@@ -124,15 +127,23 @@ def test_a_site_without_sitemap_in_robots_is_read_through_sitemap_xml(
     assert found.feeds == []
 
 
-def test_a_web_source_on_a_site_crawls_its_newest_articles(
-    server: HTTPTestServer, tmp_path: Path
-) -> None:
-    site = serve_site(server)
+@contextmanager
+def blog_source(site: str, tmp_path: Path) -> Iterator[tuple[SqlStateStore, CollectorScheduler]]:
+    """A state store holding one web source "blog" on `site`, and its scheduler."""
     state = SqlStateStore(f"sqlite:///{tmp_path}/state.db")
     try:
         source = Source.model_validate({"name": "blog", "kind": "web", "url": site, "max_pages": 2})
         state.sync_workspace(sources=[source], brands=[], competitors=[])
-        scheduler = loopback_scheduler(state)
+        yield state, loopback_scheduler(state)
+    finally:
+        state.close()
+
+
+def test_a_web_source_on_a_site_crawls_its_newest_articles(
+    server: HTTPTestServer, tmp_path: Path
+) -> None:
+    site = serve_site(server)
+    with blog_source(site, tmp_path) as (state, scheduler):
         (first,) = scheduler.run_once()
         assert first.status == RunStatus.OK, first.error
         assert first.stats is not None and first.stats["pages_fetched"] == 2
@@ -155,8 +166,6 @@ def test_a_web_source_on_a_site_crawls_its_newest_articles(
         }
         assert server.requests_for("/2025/01/old-post") == []
         assert len(server.requests_for("/2026/11/velo-b")) == 1
-    finally:
-        state.close()
 
 
 def _downloaded(server: HTTPTestServer, paths: list[str]) -> int:
@@ -232,11 +241,7 @@ def test_a_web_source_revalidates_its_sitemaps_between_runs(
     server: HTTPTestServer, tmp_path: Path
 ) -> None:
     site = serve_site(server, validators=True)
-    state = SqlStateStore(f"sqlite:///{tmp_path}/state.db")
-    try:
-        source = Source.model_validate({"name": "blog", "kind": "web", "url": site, "max_pages": 2})
-        state.sync_workspace(sources=[source], brands=[], competitors=[])
-        scheduler = loopback_scheduler(state)
+    with blog_source(site, tmp_path) as (state, scheduler):
         (first,) = scheduler.run_once()
         assert first.stats is not None and first.stats["discovery_not_modified"] == 0
         assert len(state.get_cursor("blog")["discovery"]) == len(REVALIDATED)
@@ -244,8 +249,6 @@ def test_a_web_source_revalidates_its_sitemaps_between_runs(
         assert second.status == RunStatus.OK, second.error
         assert second.stats is not None
         assert second.stats["discovery_not_modified"] == len(REVALIDATED)
-    finally:
-        state.close()
 
 
 def test_preview_of_a_site_shows_what_was_discovered(

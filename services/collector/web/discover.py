@@ -207,18 +207,16 @@ class _Reader:
     def read(self, url: str, parse: Callable[[FetchResult], ParsedSitemap]) -> ParsedSitemap | None:
         """`url` parsed, from the server or, if it says nothing changed, from last run."""
         known = self.previous.get(url)
-        try:
-            if self.settings is None:
-                result = self.get(url)
-            else:
-                result = fetch(
-                    url,
-                    settings=self.settings,
-                    etag=known and known["etag"],
-                    last_modified=known and known["last_modified"],
-                )
-        except FetchError as error:
-            log.info("discovery: %s not read: %s", url, error)
+        settings = self.settings
+        get = self.get
+        if settings is not None and known is not None:
+
+            def get(u: str) -> FetchResult:
+                etag, last_modified = known["etag"], known["last_modified"]
+                return fetch(u, settings=settings, etag=etag, last_modified=last_modified)
+
+        result = _try(get, url)
+        if result is None:
             return None
         if result.not_modified and known is not None:
             self.not_modified += 1
