@@ -30,6 +30,7 @@ import numpy as np
 from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.expressions import load_expressions
 from services.analyzer.sentiment import load_head
+from services.runtime.batch import evaluate
 
 REPO = Path(__file__).resolve().parent.parent
 PROBES = REPO / "benchmarks" / "data" / "sentiment_probes" / "probes.jsonl"
@@ -41,16 +42,6 @@ _TEXT_FIELD = re.compile(
     r'\s*:\s*"((?:[^"\\]|\\.)*)"'
 )
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0)
-
-
-def macro_f1(gold: list[int], pred: list[int]) -> float:
-    scores = []
-    for label in (0, 1, 2):
-        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
-        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / 3
 
 
 def corpus_paragraphs() -> list[tuple[str, str]]:
@@ -101,16 +92,16 @@ def main() -> int:
     embedder = load_embedder(args.embedding)
     head = load_head(None, embedding_name=embedder.name)
     lexicon = load_expressions()
-    labels = [label.value for label in head.labels]
 
     probes = [json.loads(line) for line in PROBES.read_text(encoding="utf-8").splitlines()]
     prepared = [head.prepare(p["text"]) for p in probes]
     vectors = embedder.embed(prepared)
-    val: dict[str, tuple[list[int], list[str], np.ndarray]] = {}
+    val: dict[str, tuple[list[str], list[str], np.ndarray]] = {}
     for language in ("french", "english"):
         folder = UMSAB / language
         texts = [head.prepare(t) for t in (folder / "val_text.txt").read_text().splitlines()]
-        gold = [int(v) for v in (folder / "val_labels.txt").read_text().split()]
+        # UMSAB labels are row numbers of the head: 0 negative, 1 neutral, 2 positive.
+        gold = [head.labels[int(v)].value for v in (folder / "val_labels.txt").read_text().split()]
         val[language] = (gold, texts, embedder.embed(texts))
         found = int(np.count_nonzero(lexicon.polarity(texts)))
         print(f"UMSAB val {language}: {found} of {len(texts)} tweets hold an expression")
@@ -129,13 +120,14 @@ def main() -> int:
                 print(f"  misread ({probe['kind']}, {label}): {probe['text']}")
         figures = []
         for gold, texts, x in val.values():
-            pred = weighed.probabilities(x, texts).argmax(axis=1).tolist()
-            figures.append(macro_f1(gold, pred))
+            read = [s.label.value for s in weighed.predict(x, texts)]
+            figures.append(
+                evaluate([(g, r, None) for g, r in zip(gold, read, strict=True)]).macro_f1
+            )
         print(
             f"| {weight} | {right['expression'][0]} / {right['expression'][1]} "
             f"| {right['trap'][0]} / {right['trap'][1]} | {figures[0]:.3f} | {figures[1]:.3f} |"
         )
-    print(f"\nlabels: {', '.join(labels)}")
     return 0
 
 
