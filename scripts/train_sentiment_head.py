@@ -345,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             "ngram_version": args.terms_version,
         }
     english_only = "minilm" in model_slug(embedder.name)
+    lexicon = load_expressions()
     head = SentimentHead(
         embedding=embedder.name,
         weights=weights,
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         class_offsets=offsets,
         metadata={},
         expression_weight=args.expression_weight,
-        expressions=load_expressions() if args.expression_weight > 0 else None,
+        expressions=lexicon if args.expression_weight > 0 else None,
     )
     probs = head.probabilities(x_val, texts_val)
     without_expressions = per_language(
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         dataclasses.replace(head, expression_weight=0.0).probabilities(x_val, texts_val).argmax(1),
         lang_val,
     )
-    expressions_found = int(np.count_nonzero(load_expressions().polarity(texts_train)))
+    expressions_found = int(np.count_nonzero(lexicon.polarity(texts_train)))
     val_scores = per_language(y_val, probs.argmax(axis=1), lang_val)
     emb_only = per_language(y_val, head.probabilities(x_val).argmax(axis=1), lang_val)
     metadata = {
@@ -423,18 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         ),
     }
-    head = SentimentHead(
-        embedding=embedder.name,
-        weights=weights,
-        bias=bias,
-        labels=LABELS,
-        preparation=prep_name,
-        **ngram_block,
-        class_offsets=offsets,
-        metadata=metadata,
-        expression_weight=args.expression_weight,
-        expressions=load_expressions() if args.expression_weight > 0 else None,
-    )
+    head = dataclasses.replace(head, metadata=metadata)
     npz, meta = head.save(args.out / f"{model_slug(embedder.name)}-sentiment")
     log.info(
         "best: preparation=%s C_emb=%g C_ngram=%s mix=%.2f (CV mean %.4f)",
