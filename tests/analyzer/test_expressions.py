@@ -234,3 +234,24 @@ def test_a_workspace_file_the_head_cannot_use_is_reported(
             head=without_weight,
         )
     assert "analyzer.sentiment_expressions is ignored" in caplog.text
+
+
+def test_the_example_workspace_file_loads_and_config_check_accepts_it(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    example = repo / "config" / "lexicon" / "expressions.yaml"
+    assert load_expressions(example).find("Carton plein au salon") == [("carton plein", 1)]
+    config = (repo / "config" / "veille.yaml").read_text(encoding="utf-8")
+    commented = "    # sentiment_expressions: config/lexicon/expressions.yaml"
+    assert commented in config  # the example names it, ready to uncomment
+    (tmp_path / "veille.yaml").write_text(
+        config.replace(commented, f"    sentiment_expressions: {example}  #"), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "config", "check", "--config", str(tmp_path)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
