@@ -182,6 +182,25 @@ def test_without_expressions_the_shipped_head_misreads_the_issue_example(
     assert mention.sentiment is not None and mention.sentiment.label != POS
 
 
+@pytest.mark.slow
+def test_the_english_only_minilm_head_uses_the_expressions_too() -> None:
+    """The MiniLM head was trained before the expressions; its json carries the weight."""
+    settings = AnalyzerSettings(embedding="sentence-transformers:all-MiniLM-L6-v2")
+    minilm = Analyzer(settings, brands=[Brand(name="Trekko")])
+    assert minilm.head.uses_expressions and minilm.head.expression_weight == 1.0
+    plain = Analyzer(
+        settings,
+        brands=[Brand(name="Trekko")],
+        embedder=minilm.embedder,
+        head=dataclasses.replace(minilm.head, expression_weight=0.0),
+    )
+    text = "No complaints about my Trekko headphones after a year"
+    [read] = minilm.analyze([make_mention(text=text, language=None, sentiment=None)])
+    [unread] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert read.sentiment is not None and read.sentiment.label == POS
+    assert unread.sentiment is not None and unread.sentiment.label != POS
+
+
 def test_a_workspace_expression_changes_the_label_and_shows_in_the_evidence(
     analyzer: Analyzer, tmp_path: Path
 ) -> None:
