@@ -72,6 +72,14 @@ def random_text(rng: random.Random, most: int) -> str:
 def random_mention(rng: random.Random, n: int) -> Mention:
     kind, name = rng.choice(SOURCES)
     sentiment = rng.choice([None, *SentimentLabel])
+    brands = rng.sample(BRANDS, rng.randint(0, 2))
+    competitors = rng.sample(BRANDS, rng.randint(0, 1))
+    # Some names judged apart from the whole mention (negative:NAME and the like).
+    toward = {
+        name: Sentiment(label=rng.choice(list(SentimentLabel)), score=0.8)
+        for name in [*brands, *competitors]
+        if rng.random() < 0.5
+    }
     return Mention(
         id=f"q{n:04d}",
         source_kind=kind,
@@ -82,9 +90,10 @@ def random_mention(rng: random.Random, n: int) -> Mention:
         author=rng.choice(AUTHORS),
         published_at=T0 + timedelta(minutes=rng.randint(0, 5000)),
         language=rng.choice([None, "fr", "en", "FR"]),
-        brands=rng.sample(BRANDS, rng.randint(0, 2)),
-        competitors=rng.sample(BRANDS, rng.randint(0, 1)),
+        brands=brands,
+        competitors=competitors,
         sentiment=Sentiment(label=sentiment, score=0.7) if sentiment else None,
+        brand_sentiments=toward,
         topics=rng.sample(TOPICS, rng.randint(0, 2)),
     )
 
@@ -133,7 +142,8 @@ queries: st.SearchStrategy[Node] = st.recursive(
 
 _QUERY_PIECES = """
     vél* ab* e-com* lang:fr brand:acme* site:lemonde.fr source:import author:jean*
-    sentiment:negatif topic:prix competitor:acme NEAR/2 NEAR/0 AND OR NOT - ( )
+    sentiment:negatif topic:prix competitor:acme negative:veloria positive:acme* neutral:acme
+    NEAR/2 NEAR/0 AND OR NOT - ( )
 """
 QUERY_PIECES = [*SPELLINGS, *_QUERY_PIECES.split(), 'brand:"Vélo Cie"', '"vélo électrique"']
 query_texts = st.lists(st.sampled_from(QUERY_PIECES), min_size=1, max_size=7).map(" ".join)

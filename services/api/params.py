@@ -16,9 +16,10 @@ QueryText = Annotated[
     Query(
         max_length=4000,
         description='query language: AND, OR, NOT, -word, (…), "phrase", NEAR/n, word*, '
-        "lang:, brand:, competitor:, source:, sentiment:, author:, site:, topic:, story:, "
-        "is:duplicate, is:original",
-        examples=["veloria AND (livraison OR delivery) -promo", "brand:Veloria sentiment:negative"],
+        "lang:, brand:, competitor:, source:, sentiment: (overall), negative:NAME, "
+        "neutral:NAME, positive:NAME (toward a brand or competitor), author:, site:, topic:, "
+        "story:, is:duplicate, is:original",
+        examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]
 Since = Annotated[

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
-from services.core.query.ast import And, FieldFilter, Node
+from services.core.query.ast import And, FieldFilter, Node, Or
 from services.core.text import fold_keyword
-from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex
+from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex, TimeBucket
 from services.store.distinct_stories import DistinctStories
 
 router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
@@ -103,10 +103,50 @@ def sentiment(
     until: Until = None,
     interval: Interval = Interval.DAY,
     dedup: Dedup = False,
+    toward: Annotated[
+        str | None,
+        Query(
+            description="a brand or competitor: count the mentions that name it, split by "
+            "the sentiment toward it ('J'adore Veloria mais Trekko...' is positive toward "
+            "Veloria) instead of the mentions' overall sentiment",
+            examples=["Veloria"],
+        ),
+    ] = None,
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
-    return _series(_counter(index, dedup), flt, interval, Dimension.SENTIMENT)
+    if toward is None:
+        return _series(_counter(index, dedup), flt, interval, Dimension.SENTIMENT)
+    return _sentiment_toward(_counter(index, dedup), flt, interval, fold_keyword(toward))
+
+
+_LABELS = ("negative", "neutral", "positive")  # also the names of the toward filters
+
+
+def _sentiment_toward(
+    index: MentionIndex | DistinctStories, flt: MentionFilter, interval: Interval, name: str
+) -> Series:
+    """The matches naming `name`, per bucket, split by the sentiment toward it: one
+    histogram per label (the `negative:NAME` filters), laid on the histogram of all three
+    so that the buckets span the same window."""
+
+    def histogram(clause: Node) -> list[TimeBucket]:
+        narrowed = MentionFilter(query=And((flt.query, clause)), since=flt.since, until=flt.until)
+        return index.histogram(narrowed, interval=interval)
+
+    named = histogram(Or(tuple(FieldFilter(label, name) for label in _LABELS)))
+    by_start: dict[datetime, dict[str, int]] = {b.start: {} for b in named}
+    for label in _LABELS:
+        for bucket in histogram(FieldFilter(label, name)):
+            if bucket.count:
+                by_start[bucket.start][label] = bucket.count
+    return Series(
+        interval=interval,
+        since=flt.since,
+        until=flt.until,
+        total=sum(b.count for b in named),
+        buckets=[Bucket(start=b.start, count=b.count, by=by_start[b.start]) for b in named],
+    )
 
 
 @router.get("/share-of-voice", summary="Share of voice against competitors")

@@ -59,6 +59,11 @@ FILTER_FIELDS: Final = (
     "topic",
     "story",  # story:ID, every copy of one story (a repost, retweet, syndicated article)
     "is",  # is:duplicate, is:original (see Mention.is_duplicate)
+    # negative:Veloria: the sentiment toward that brand or competitor (its brand sentiment,
+    # or the mention's own when it has none for the name)
+    "negative",
+    "neutral",
+    "positive",
 )
 
 

@@ -69,7 +69,20 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
             return [fold_keyword(mention.story_id)] if mention.story_id else []
         case "is":
             return ["duplicate" if mention.is_duplicate else "original"]
+        case "negative" | "neutral" | "positive":
+            return [fold_keyword(name) for name in names_judged(mention, field)]
     raise ValueError(f"unknown field {field!r}")
+
+
+def names_judged(mention: Mention, label: str) -> list[str]:
+    """The brands and competitors the mention is `label` toward: by its sentiment toward
+    each (`brand_sentiments`), or its overall sentiment for a name it has none for."""
+    judged = []
+    for name in [*mention.brands, *mention.competitors]:
+        toward = mention.brand_sentiments.get(name, mention.sentiment)
+        if toward is not None and toward.label.value == label:
+            judged.append(name)
+    return judged
 
 
 def site_suffixes(host: str | None) -> list[str]:

@@ -411,6 +411,9 @@ def _example(field: str) -> str:
         "topic": "delivery",
         "story": "3f9a0c1d2e4b5a6c",
         "is": "original",
+        "negative": "Veloria",
+        "neutral": "Veloria",
+        "positive": "Veloria",
     }[field]
 
 
