@@ -34,7 +34,7 @@ from services.alerting.chart_link import chart_url
 from services.alerting.detectors import Alert, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
-from services.core.models import Mention, SentimentLabel, utcnow
+from services.core.models import Mention, utcnow
 from services.core.query.ast import And, FieldFilter, Node
 from services.core.query.matcher import matches
 from services.core.text import fold_keyword
@@ -104,6 +104,17 @@ def target_query(state: StateStore, rule: AlertRule) -> Node:
     return ss.search_query(ss.get_saved_search(state, rule.target))
 
 
+OVERALL_NEGATIVE: Node = FieldFilter("sentiment", "negative")
+
+
+def negative_clause(state: StateStore, rule: AlertRule) -> Node:
+    """Which of the target's mentions count as negative: those negative toward the brand
+    for a brand ("J'adore Veloria mais Trekko..." is not), else negative overall."""
+    if rule.target_type == "brand":
+        return FieldFilter("negative", fold_keyword(state.get_brand(rule.target).name))
+    return OVERALL_NEGATIVE
+
+
 def bucket_series(
     index: MentionIndex,
     query: Node,
@@ -111,11 +122,13 @@ def bucket_series(
     start: datetime,
     end: datetime,
     bucket: timedelta,
-    split_negative: bool,
+    negative: Node | None,
 ) -> list[tuple[datetime, float, float]]:
-    """(bucket start, count or negative count, total) for every bucket in [start, end).
+    """(bucket start, count, total) for every bucket in [start, end): the count is of the
+    mentions matching `negative` too (the negative share's numerator), or of all of them
+    when `negative` is None.
 
-    Buckets of whole hours come from the index's hourly histogram; finer buckets are
+    Buckets of whole hours come from the index's hourly histograms; finer buckets are
     counted from the mentions themselves.
     """
     counts: dict[datetime, list[float]] = {}
@@ -126,21 +139,23 @@ def bucket_series(
     flt = MentionFilter(query=query, since=start, until=end)
     hour = timedelta(hours=1)
     if bucket % hour == timedelta(0):
-        split = Dimension.SENTIMENT if split_negative else None
-        for tb in index.histogram(flt, interval=Interval.HOUR, split_by=split):
+        for tb in index.histogram(flt, interval=Interval.HOUR):
             row = counts.get(floor_time(tb.start, bucket))
             if row is not None:
-                row[0] += tb.by.get("negative", 0) if split_negative else tb.count
+                row[0] += tb.count if negative is None else 0
                 row[1] += tb.count
+        if negative is not None:
+            negatives = MentionFilter(query=And((query, negative)), since=start, until=end)
+            for tb in index.histogram(negatives, interval=Interval.HOUR):
+                row = counts.get(floor_time(tb.start, bucket))
+                if row is not None:
+                    row[0] += tb.count
     else:
         for mention in index.iter_all(flt):
             row = counts.get(floor_time(mention.published_at, bucket))
             if row is None:
                 continue
-            negative = (
-                mention.sentiment is not None and mention.sentiment.label == SentimentLabel.NEGATIVE
-            )
-            row[0] += 1.0 if (negative or not split_negative) else 0.0
+            row[0] += 1.0 if negative is None or matches(negative, mention) else 0.0
             row[1] += 1.0
     return [(ts, values[0], values[1]) for ts, values in counts.items()]
 
@@ -283,8 +298,9 @@ class Evaluator:
         history = max(det.baseline_window, det.warmup_period + det.bucket * det.min_run)
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
+        negative = negative_clause(self.state, rule) if share else None
         series = bucket_series(
-            self.index, query, start=start, end=edge, bucket=det.bucket, split_negative=share
+            self.index, query, start=start, end=edge, bucket=det.bucket, negative=negative
         )
         # History starts at the first mention: zeros before it are "no data", not silence,
         # so a rule on a young target stays in warm-up instead of comparing with nothing.
@@ -364,7 +380,12 @@ class Evaluator:
             "series": [
                 [ts.isoformat(), value, total] for ts, value, total in series[-SERIES_POINTS:]
             ],
-            **self._context(query, alert.start, window_end, det.kind == "negative_share_spike"),
+            **self._context(
+                query,
+                alert.start,
+                window_end,
+                negative_clause(self.state, rule) if det.kind == "negative_share_spike" else None,
+            ),
         }
         return self.state.record_alert_event(
             rule_name=rule.name,
@@ -377,11 +398,12 @@ class Evaluator:
         )
 
     def _context(
-        self, query: Node, since: datetime, until: datetime, negative: bool
+        self, query: Node, since: datetime, until: datetime, negative: Node | None
     ) -> dict[str, Any]:
-        """Top mentions, sources and topics of the anomalous window, and a link to them."""
-        if negative:
-            query = And((query, FieldFilter("sentiment", "negative")))
+        """Top mentions, sources and topics of the anomalous window (the negative ones for
+        a negative share), and a link to them."""
+        if negative is not None:
+            query = And((query, negative))
         flt = MentionFilter(query=query, since=since, until=until)
         page = self.index.search(
             SearchRequest(filter=flt, sort=SortOrder.NEWEST, limit=TOP_MENTIONS)

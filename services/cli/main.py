@@ -681,7 +681,7 @@ def _backtest_saved_search(config: Path, rule_file: Path, name: str, since: str)
     import json
 
     from services.alerting.backtest import backtest
-    from services.alerting.evaluator import bucket_series, floor_time
+    from services.alerting.evaluator import OVERALL_NEGATIVE, bucket_series, floor_time
     from services.alerting.rules import RuleError, load_rule
     from services.alerting.saved_searches import get_saved_search, resolve_time, search_query
     from services.core.models import utcnow
@@ -705,7 +705,7 @@ def _backtest_saved_search(config: Path, rule_file: Path, name: str, since: str)
             start=floor_time(start, rule.bucket),
             end=floor_time(now, rule.bucket),  # closed buckets only
             bucket=rule.bucket,
-            split_negative=share,
+            negative=OVERALL_NEGATIVE if share else None,
         )
         points = [(ts, v, t) for ts, v, t in rows] if share else [(ts, v) for ts, v, _ in rows]
         alerts = backtest(points, rule)

@@ -206,6 +206,48 @@ def test_a_negative_share_spike(
     assert all(m["sentiment"] == "negative" for m in event.numbers["top_mentions"])
 
 
+def test_a_brands_negative_share_counts_the_mentions_negative_toward_it(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    """In the spike hour, a competitor's complaints ("J'adore Veloria mais Trekko...")
+    make the mentions naming Veloria negative overall, but not toward Veloria."""
+    neg = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+    pos = Sentiment(label=SentimentLabel.POSITIVE, score=0.9)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 9, sentiment=pos)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 1, sentiment=neg)
+    _hourly(index, SPIKE, 1, 3, sentiment=pos)
+    praised = {"Veloria": pos, "Trekko": neg}
+    praise = "J'adore mon Veloria mais le SAV de Trekko est nul"
+    _hourly(
+        index,
+        SPIKE,
+        1,
+        12,
+        text=praise,
+        sentiment=neg,
+        competitors=["Trekko"],
+        brand_sentiments=praised,
+    )
+    _rule(state, kind="negative_share_spike")
+    assert _evaluator(state, index, clock).run_once()[0].events == []
+    # The same mentions, negative toward Veloria too: the spike is Veloria's.
+    blamed = {"Veloria": neg, "Trekko": neg}
+    blame = "Veloria et Trekko, même galère"
+    _hourly(
+        index,
+        SPIKE,
+        1,
+        12,
+        text=blame,
+        sentiment=neg,
+        competitors=["Trekko"],
+        brand_sentiments=blamed,
+    )
+    (event_id,) = _evaluator(state, index, clock).run_once()[0].events
+    top = state.get_alert_event(event_id).numbers["top_mentions"]
+    assert top and all(m["text"] == blame for m in top)  # those negative toward Veloria
+
+
 def _store(state: SqlStateStore, index: MentionIndex, items: list[RawItem]) -> None:
     """Stores items as the analysis worker does: inbox, index, then acknowledgement."""
     state.enqueue_items(items)
