@@ -28,9 +28,8 @@ import yaml
 from benchmarks.bench_expressions import corpus_paragraphs
 from services.analyzer.brands import BrandTagger
 from services.analyzer.pipeline import Analyzer
-from services.core.models import Brand, Competitor
+from services.core.models import Brand, Competitor, Mention, utcnow
 from services.core.settings import AnalyzerSettings
-from tests.factories import make_mention
 
 REPO = Path(__file__).resolve().parent.parent
 PROBES = REPO / "benchmarks" / "data" / "brand_pair_probes" / "probes.jsonl"
@@ -73,6 +72,15 @@ COMMON_NAMES = [
 ]
 
 
+def as_mentions(texts: list[str]) -> list[Mention]:
+    """Unanalyzed mentions of `texts`, for the analyzer."""
+    now = utcnow()
+    return [
+        Mention(id=f"p{i}", source_kind="bench", source_name="probes", text=t, published_at=now)
+        for i, t in enumerate(texts)
+    ]
+
+
 def analyzers(brands: list[Brand], competitors: list[Competitor]) -> tuple[Analyzer, Analyzer]:
     """The analyzer without and with its reading of brand pairs, sharing one model."""
     with_pairs = Analyzer(AnalyzerSettings(), brands=brands, competitors=competitors)
@@ -102,7 +110,7 @@ def list_corpus_changes() -> int:
     ]
     naming_two = [(n, t) for n, t in texts if len(tagger.tag(t).names) >= 2]
     without, with_pairs = analyzers(brands, [])
-    mentions = [make_mention(text=t, language=None, sentiment=None) for _, t in naming_two]
+    mentions = as_mentions([t for _, t in naming_two])
     changed = 0
     for (name, text), before, after in zip(
         naming_two, without.analyze(mentions), with_pairs.analyze(mentions), strict=True
@@ -135,7 +143,7 @@ def main() -> int:
     without, with_pairs = analyzers(
         [Brand(name="Veloria", competitors=["Trekko"])], [Competitor(name="Trekko")]
     )
-    mentions = [make_mention(text=p["text"], language=None, sentiment=None) for p in probes]
+    mentions = as_mentions([p["text"] for p in probes])
     print("| analyzer | " + " | ".join(f"{k} probes: brands right" for k in kinds) + " |")
     print("|---" * (len(kinds) + 1) + "|")
     for title, analyzer in (("without", without), ("with brand pairs", with_pairs)):
