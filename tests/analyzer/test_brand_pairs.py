@@ -20,7 +20,7 @@ from services.analyzer.coordination import Pieces, side_by_side
 from services.analyzer.pipeline import Analyzer, split_sentences
 from services.analyzer.sentiment import load_head
 from services.core.models import Brand, Competitor, SentimentLabel
-from services.core.settings import AnalyzerSettings
+from tests.analyzer.workspace import veloria_analyzer
 from tests.factories import make_mention
 
 POS, NEU, NEG = SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL, SentimentLabel.NEGATIVE
@@ -126,11 +126,7 @@ def test_the_compared_sides_are_mirrored_and_named_winners_are_never_neutral() -
 
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
-    return Analyzer(
-        AnalyzerSettings(),
-        brands=[Brand(name="Veloria", competitors=["Trekko"])],
-        competitors=[Competitor(name="Trekko")],
-    )
+    return veloria_analyzer()
 
 
 @pytest.mark.parametrize(
@@ -167,13 +163,7 @@ def test_the_comparing_words_come_first_in_each_sides_evidence(analyzer: Analyze
 
 def test_without_comparisons_both_sides_get_the_sentence_label(analyzer: Analyzer) -> None:
     """Guards the tests above against passing for another reason."""
-    plain = Analyzer(
-        AnalyzerSettings(),
-        brands=[Brand(name="Veloria", competitors=["Trekko"])],
-        competitors=[Competitor(name="Trekko")],
-        embedder=analyzer.embedder,
-        judge_pairs=False,
-    )
+    plain = veloria_analyzer(embedder=analyzer.embedder, judge_pairs=False)
     text = "Veloria est bien meilleur que Trekko pour le suivi des colis."
     [mention] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
     assert mention.brand_sentiments["Trekko"].label == POS
@@ -249,12 +239,6 @@ def test_a_side_by_side_judgement_shows_each_piece_as_its_evidence(analyzer: Ana
     assert veloria.evidence is not None and veloria.evidence.sentences == ["Love Veloria"]
     assert trekko.evidence is not None and trekko.evidence.sentences == ["hate Trekko."]
     # Without reading pairs, both get the sentence's label: one of them wrong.
-    plain = Analyzer(
-        AnalyzerSettings(),
-        brands=[Brand(name="Veloria", competitors=["Trekko"])],
-        competitors=[Competitor(name="Trekko")],
-        embedder=analyzer.embedder,
-        judge_pairs=False,
-    )
+    plain = veloria_analyzer(embedder=analyzer.embedder, judge_pairs=False)
     [before] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
     assert before.brand_sentiments["Veloria"].label == before.brand_sentiments["Trekko"].label

@@ -21,8 +21,9 @@ from services.analyzer.expressions import (
 )
 from services.analyzer.pipeline import Analyzer
 from services.analyzer.sentiment import SentimentHead, load_head
-from services.core.models import Brand, Competitor, SentimentLabel
+from services.core.models import Brand, SentimentLabel
 from services.core.settings import AnalyzerSettings
+from tests.analyzer.workspace import veloria_analyzer
 from tests.factories import make_mention
 
 POS, NEU, NEG = SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL, SentimentLabel.NEGATIVE
@@ -141,11 +142,7 @@ def test_expressions_come_first_in_the_evidence() -> None:
 
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
-    return Analyzer(
-        AnalyzerSettings(),
-        brands=[Brand(name="Veloria", competitors=["Trekko"])],
-        competitors=[Competitor(name="Trekko")],
-    )
+    return veloria_analyzer()
 
 
 @pytest.mark.parametrize(
