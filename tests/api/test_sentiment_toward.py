@@ -92,3 +92,5 @@ def test_sentiment_over_time_toward_a_brand(seeded: ServiceContext, client: Test
     assert toward[2] == overall[2] >= 11  # the same daily buckets, empty days included
     assert totals(toward="Trekko")[:2] == (3, {"negative": 2, "positive": 1})
     assert totals(toward="Nobody")[:2] == (0, {})
+    too_long = client.get("/api/v1/stats/sentiment", params={"toward": "x" * 201})
+    assert too_long.status_code == 422 and "toward" in too_long.json()["detail"]

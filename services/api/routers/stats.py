@@ -106,6 +106,7 @@ def sentiment(
     toward: Annotated[
         str | None,
         Query(
+            max_length=200,
             description="a brand or competitor: count the mentions that name it, split by "
             "the sentiment toward it ('J'adore Veloria mais Trekko...' is positive toward "
             "Veloria) instead of the mentions' overall sentiment",
