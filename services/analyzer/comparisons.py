@@ -4,11 +4,11 @@ A sentence that names two brands and compares them says opposite things about ea
 the model reads the sentence as a whole: without this module both brands would get its
 label. A comparison is found between two names of the same clause (not of a question),
 from the words between them ("X is better than Y", "X est moins fiable que Y", "X > Y",
-"X beats Y", "X plutôt que Y") or around them ("switched from X to Y", "j'ai quitté X
-pour Y", "je préfère X à Y").
+"X beats Y", "X plutôt que Y", "X -> Y") or around them ("switched from X to Y", "j'ai
+quitté X pour Y", "je préfère X à Y").
 
 The model reads a clause about its subject, so the subject (`kept`: the first name; the
-new one in "switched from X to Y") is judged on the clause's probabilities and the other
+new one in "switched from X to Y" or "X -> Y") is judged on the clause's probabilities and the other
 (`mirrored`) on the same with positive and negative swapped: what the clause says for one
 it says against the other.
 
@@ -97,6 +97,7 @@ _PREFER = (
     ),
     re.compile(r"^\s*(?:\w+\s+){0,3}?(?:to|over|than|a|plutot\s+que|rather\s+than)\s+$"),
 )
+_ARROW = re.compile(r"^\s*(?:-+>|→)\s*$")
 _NEGATION = re.compile(r"\b(?:not|never|no|pas|jamais|ne|n)\b|n't\b")
 _CLAUSE_CUT = re.compile(
     r";|\b(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
@@ -158,6 +159,8 @@ def _compare(
     before_start = max(clause_start, first.start - _BEFORE_CHARS)
     before = normalise(text[before_start : first.start])
     cue = " ".join(raw_between.split())
+    if _ARROW.match(between):  # "Trekko -> Veloria": moved from one to the other
+        return second, SHIFT, cue
     for (before_words, between_words), kept in ((_SWITCH, second), (_PREFER, first)):
         verb = before_words.search(before)
         if verb and between_words.search(between):

@@ -48,6 +48,7 @@ def comparisons(text: str) -> list[tuple[str, str, float]]:
         # The new one is the subject of a switch, whatever the order of the names.
         ("J'ai quitté Trekko pour Veloria il y a un mois", ("Veloria", "Trekko", SHIFT)),
         ("Switched from Trekko to Veloria last month", ("Veloria", "Trekko", SHIFT)),
+        ("Trekko -> Veloria, meilleure décision de l'année", ("Veloria", "Trekko", SHIFT)),
         ("Passé de chez Trekko à Veloria, enfin", ("Veloria", "Trekko", SHIFT)),
         ("Je préfère largement Veloria à Trekko", ("Veloria", "Trekko", SHIFT)),
         ("I prefer Trekko over Veloria for long rides", ("Trekko", "Veloria", SHIFT)),
