@@ -94,3 +94,16 @@ def test_sentiment_over_time_toward_a_brand(seeded: ServiceContext, client: Test
     assert totals(toward="Nobody")[:2] == (0, {})
     too_long = client.get("/api/v1/stats/sentiment", params={"toward": "x" * 201})
     assert too_long.status_code == 422 and "toward" in too_long.json()["detail"]
+
+
+def test_share_of_voice_says_how_each_name_is_judged(
+    seeded: ServiceContext, client: TestClient
+) -> None:
+    body = client.get("/api/v1/stats/share-of-voice", params={"brand": "Veloria", **WINDOW}).json()
+    shares = {s["name"]: s for s in body["shares"]}
+    veloria, trekko = shares["Veloria"], shares["Trekko"]
+    assert (veloria["count"], trekko["count"]) == (3, 3)
+    assert veloria["sentiment"] == {"negative": 0, "neutral": 1, "positive": 2}
+    assert trekko["sentiment"] == {"negative": 2, "neutral": 0, "positive": 1}
+    assert veloria["net_sentiment"] == 1.0
+    assert trekko["net_sentiment"] == round((1 - 2) / 3, 4)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
@@ -39,6 +39,16 @@ class Share(BaseModel):
     role: str  # "brand" or "competitor"
     count: int
     share: float  # 0..1 of all the counted mentions
+    sentiment: dict[str, int] = Field(
+        default_factory=dict,
+        description="of those mentions, how many are negative, neutral and positive toward "
+        "this name (negative:NAME...)",
+    )
+    net_sentiment: float | None = Field(
+        default=None,
+        description="(positive - negative) / (positive + negative) toward this name, from -1 "
+        "to 1; none without a positive or negative mention",
+    )
 
 
 class ShareOfVoice(BaseModel):
@@ -170,18 +180,29 @@ def share_of_voice(
         flt = MentionFilter(query=query, since=base.since, until=base.until)
         return _counter(index, dedup).count(flt)
 
-    rows = [(target.name, "brand", count("brand", target.name))]
-    rows += [(c, "competitor", count("competitor", c)) for c in target.competitors]
-    total = sum(n for _, _, n in rows)
+    def share(name: str, role: str, n: int, total: int) -> Share:
+        toward = {label: count(label, name) for label in _LABELS}
+        polar = toward["positive"] + toward["negative"]
+        return Share(
+            name=name,
+            role=role,
+            count=n,
+            share=round(n / total, 4) if total else 0.0,
+            sentiment=toward,
+            net_sentiment=round((toward["positive"] - toward["negative"]) / polar, 4)
+            if polar
+            else None,
+        )
+
+    names = [(target.name, "brand")] + [(c, "competitor") for c in target.competitors]
+    counts = [count(role, name) for name, role in names]
+    total = sum(counts)
     return ShareOfVoice(
         brand=target.name,
         since=base.since,
         until=base.until,
         total=total,
-        shares=[
-            Share(name=name, role=role, count=n, share=round(n / total, 4) if total else 0.0)
-            for name, role, n in rows
-        ],
+        shares=[share(name, role, n, total) for (name, role), n in zip(names, counts, strict=True)],
     )
 
 
