@@ -301,15 +301,14 @@ class Analyzer:
             return number
 
         overall_slots = [slot(truncate(t)) for t in texts]
+
+        def brand_slot(i: int, name: str, passage: str | None) -> int:
+            if name in compared[i]:  # judged on its comparing clause(s)
+                return slot(truncate(compared[i][name].passage))
+            return overall_slots[i] if passage is None else slot(passage)
+
         brand_slots = [
-            {
-                name: slot(truncate(compared[i][name].passage))
-                if name in compared[i]
-                else overall_slots[i]
-                if p is None
-                else slot(p)
-                for name, p in per.items()
-            }
+            {name: brand_slot(i, name, p) for name, p in per.items()}
             for i, per in enumerate(passages)
         ]
         piece_slots = [
