@@ -99,11 +99,6 @@ _PREFER = (
 )
 _ARROW = re.compile(r"^\s*(?:-+>|→)\s*$")
 _NEGATION = re.compile(r"\b(?:not|never|no|pas|jamais|ne|n)\b|n't\b")
-_CLAUSE_CUT = re.compile(
-    r";|\b(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
-    r"|alors que|tandis que|whereas|although|though)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -139,15 +134,6 @@ class ComparedName:
     cue: str
 
 
-def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans, at = [], start
-    for match in _CLAUSE_CUT.finditer(text, start, end):
-        spans.append((at, match.start()))
-        at = match.end()
-    spans.append((at, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
 def _compare(
     text: str, clause_start: int, first: TagSpan, second: TagSpan
 ) -> tuple[TagSpan, float, str] | None:
@@ -181,33 +167,34 @@ def _compare(
 
 
 def find_comparisons(
-    text: str, tags: TagResult, sentences: Sequence[tuple[int, int]]
+    text: str, tags: TagResult, clauses: Sequence[tuple[int, int]]
 ) -> list[Comparison]:
-    """The comparisons between two different watched names, next to each other in a
-    clause of `text` (`sentences`: its sentences' offsets). A question compares nothing."""
+    """The comparisons between two different watched names next to each other in one of
+    the `clauses` of `text` (offsets; the caller leaves questions out: they compare
+    nothing)."""
     found: list[Comparison] = []
-    for s_start, s_end in sentences:
-        if text[s_start:s_end].rstrip().endswith("?"):
-            continue
-        for c_start, c_end in _clauses(text, s_start, s_end):
-            inside = [sp for sp in tags.spans if c_start <= sp.start and sp.end <= c_end]
-            for first, second in itertools.pairwise(inside):
-                if first.name == second.name:
-                    continue
-                compared = _compare(text, c_start, first, second)
-                if compared is not None:
-                    kept, shift, cue = compared
-                    other = second if kept is first else first
-                    found.append(Comparison(kept.name, other.name, shift, cue, c_start, c_end))
+    for c_start, c_end in clauses:
+        inside = [sp for sp in tags.spans if c_start <= sp.start and sp.end <= c_end]
+        for first, second in itertools.pairwise(inside):
+            if first.name == second.name:
+                continue
+            compared = _compare(text, c_start, first, second)
+            if compared is not None:
+                kept, shift, cue = compared
+                other = second if kept is first else first
+                found.append(Comparison(kept.name, other.name, shift, cue, c_start, c_end))
     return found
 
 
 def compared_names(
-    text: str, tags: TagResult, sentences: Sequence[tuple[int, int]]
+    text: str,
+    tags: TagResult,
+    sentences: Sequence[tuple[int, int]],
+    clauses: Sequence[tuple[int, int]],
 ) -> dict[str, ComparedName]:
-    """The names to judge by their comparisons: those every sentence naming them compares,
-    always in the same role."""
-    comparisons = find_comparisons(text, tags, sentences)
+    """The names to judge by their comparisons (found in `clauses`): those every sentence
+    naming them compares, always in the same role."""
+    comparisons = find_comparisons(text, tags, clauses)
     out: dict[str, ComparedName] = {}
     for name in dict.fromkeys(n for c in comparisons for n in (c.kept, c.mirrored)):
         own = [c for c in comparisons if name in (c.kept, c.mirrored)]

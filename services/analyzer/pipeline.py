@@ -95,6 +95,19 @@ def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
 
 
+def pair_clauses(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The sentences of `text`, and the clauses where two names may be judged together:
+    those of its sentences that are not questions, cut at contrastive words."""
+    sentences = split_sentences(text)
+    clauses = [
+        clause
+        for start, end in sentences
+        if not text[start:end].rstrip().endswith("?")
+        for clause in _split_clauses(text, start, end)
+    ]
+    return sentences, clauses
+
+
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
@@ -372,9 +385,8 @@ class Analyzer:
     def _pairs(text: str, tags: TagResult) -> tuple[dict[str, ComparedName], list[Pieces]]:
         """The names compared in `text`, and the clauses that judge two other names side
         by side (services.analyzer.comparisons and coordination)."""
-        sentences = split_sentences(text)
-        compared = compared_names(text, tags, sentences)
-        clauses = [c for s, e in sentences for c in _split_clauses(text, s, e)]
+        sentences, clauses = pair_clauses(text)
+        compared = compared_names(text, tags, sentences, clauses)
         side = [
             p
             for p in side_by_side(text, tags, clauses)

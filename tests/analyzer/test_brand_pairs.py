@@ -17,7 +17,7 @@ from services.analyzer.comparisons import (
     judge_compared,
 )
 from services.analyzer.coordination import Pieces, side_by_side
-from services.analyzer.pipeline import Analyzer, split_sentences
+from services.analyzer.pipeline import Analyzer, pair_clauses, split_sentences
 from services.analyzer.sentiment import load_head
 from services.core.models import Brand, Competitor, SentimentLabel
 from tests.analyzer.workspace import veloria_analyzer
@@ -28,7 +28,7 @@ TAGGER = BrandTagger([Brand(name="Veloria", competitors=["Trekko"])], [Competito
 
 
 def comparisons(text: str) -> list[tuple[str, str, float]]:
-    found = find_comparisons(text, TAGGER.tag(text), split_sentences(text))
+    found = find_comparisons(text, TAGGER.tag(text), pair_clauses(text)[1])
     return [(c.kept, c.mirrored, c.shift) for c in found]
 
 
@@ -86,7 +86,7 @@ def test_sentences_that_do_not_compare_two_names_are_left_alone(text: str) -> No
 
 def test_a_name_also_named_outside_its_comparisons_keeps_its_usual_passage() -> None:
     text = "Veloria est bien meilleur que Trekko. Trekko a quand même une belle appli."
-    names = compared_names(text, TAGGER.tag(text), split_sentences(text))
+    names = compared_names(text, TAGGER.tag(text), *pair_clauses(text))
     assert set(names) == {"Veloria"}
     assert names["Veloria"].passage == "Veloria est bien meilleur que Trekko."
     assert names["Veloria"].reading == Reading(mirrored=False, shift=SHIFT)
@@ -94,7 +94,7 @@ def test_a_name_also_named_outside_its_comparisons_keeps_its_usual_passage() -> 
 
 def test_a_name_in_two_roles_keeps_its_usual_passage() -> None:
     text = "Veloria est meilleur que Trekko. Trekko est meilleur que Veloria."
-    assert compared_names(text, TAGGER.tag(text), split_sentences(text)) == {}
+    assert compared_names(text, TAGGER.tag(text), *pair_clauses(text)) == {}
 
 
 def test_the_compared_sides_are_mirrored_and_named_winners_are_never_neutral() -> None:
