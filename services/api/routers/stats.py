@@ -149,8 +149,9 @@ def _sentiment_toward(
     by_start: dict[datetime, dict[str, int]] = {b.start: {} for b in named}
     for label in _LABELS:
         for bucket in histogram(FieldFilter(label, name)):
-            if bucket.count:
-                by_start[bucket.start][label] = bucket.count
+            row = by_start.get(bucket.start)  # always there: a label's matches are named's
+            if row is not None and bucket.count:
+                row[label] = bucket.count
     return Series(
         interval=interval,
         since=flt.since,
