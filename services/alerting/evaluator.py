@@ -107,11 +107,12 @@ def target_query(state: StateStore, rule: AlertRule) -> Node:
 OVERALL_NEGATIVE: Node = FieldFilter("sentiment", "negative")
 
 
-def negative_clause(state: StateStore, rule: AlertRule) -> Node:
-    """Which of the target's mentions count as negative: those negative toward the brand
-    for a brand ("J'adore Veloria mais Trekko..." is not), else negative overall."""
-    if rule.target_type == "brand":
-        return FieldFilter("negative", fold_keyword(state.get_brand(rule.target).name))
+def negative_clause(rule: AlertRule, query: Node) -> Node:
+    """Which of the rule's target mentions (`query`, from `target_query`) count as
+    negative: for a brand those negative toward it ("J'adore Veloria mais Trekko..." is
+    not), for a saved search those negative overall."""
+    if rule.target_type == "brand" and isinstance(query, FieldFilter):
+        return FieldFilter("negative", query.value)
     return OVERALL_NEGATIVE
 
 
@@ -298,7 +299,7 @@ class Evaluator:
         history = max(det.baseline_window, det.warmup_period + det.bucket * det.min_run)
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
-        negative = negative_clause(self.state, rule) if share else None
+        negative = negative_clause(rule, query) if share else None
         series = bucket_series(
             self.index, query, start=start, end=edge, bucket=det.bucket, negative=negative
         )
@@ -384,7 +385,7 @@ class Evaluator:
                 query,
                 alert.start,
                 window_end,
-                negative_clause(self.state, rule) if det.kind == "negative_share_spike" else None,
+                negative_clause(rule, query) if det.kind == "negative_share_spike" else None,
             ),
         }
         return self.state.record_alert_event(
