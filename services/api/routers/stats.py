@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
-from services.core.query.ast import And, FieldFilter, Node, Or
+from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword
 from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex, TimeBucket
 from services.store.distinct_stories import DistinctStories
@@ -131,9 +131,6 @@ def sentiment(
     return _sentiment_toward(_counter(index, dedup), flt, interval, fold_keyword(toward))
 
 
-_LABELS = ("negative", "neutral", "positive")  # also the names of the toward filters
-
-
 def _sentiment_toward(
     index: MentionIndex | DistinctStories, flt: MentionFilter, interval: Interval, name: str
 ) -> Series:
@@ -145,9 +142,9 @@ def _sentiment_toward(
         narrowed = MentionFilter(query=And((flt.query, clause)), since=flt.since, until=flt.until)
         return index.histogram(narrowed, interval=interval)
 
-    named = histogram(Or(tuple(FieldFilter(label, name) for label in _LABELS)))
+    named = histogram(Or(tuple(FieldFilter(label, name) for label in TOWARD_FIELDS)))
     by_start: dict[datetime, dict[str, int]] = {b.start: {} for b in named}
-    for label in _LABELS:
+    for label in TOWARD_FIELDS:
         for bucket in histogram(FieldFilter(label, name)):
             row = by_start.get(bucket.start)  # always there: a label's matches are named's
             if row is not None and bucket.count:
@@ -182,7 +179,7 @@ def share_of_voice(
         return _counter(index, dedup).count(flt)
 
     def share(name: str, role: str, n: int, total: int) -> Share:
-        toward = {label: count(label, name) for label in _LABELS}
+        toward = {label: count(label, name) for label in TOWARD_FIELDS}
         polar = toward["positive"] + toward["negative"]
         return Share(
             name=name,

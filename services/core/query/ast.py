@@ -47,6 +47,10 @@ class Near:
     distance: int
 
 
+# negative:Veloria: the sentiment toward that brand or competitor (its brand sentiment,
+# or the mention's own when it has none for the name); one field per label.
+TOWARD_FIELDS: Final = ("negative", "neutral", "positive")
+
 # Field filters compare whole keyword values, folded like words.
 FILTER_FIELDS: Final = (
     "lang",
@@ -59,11 +63,7 @@ FILTER_FIELDS: Final = (
     "topic",
     "story",  # story:ID, every copy of one story (a repost, retweet, syndicated article)
     "is",  # is:duplicate, is:original (see Mention.is_duplicate)
-    # negative:Veloria: the sentiment toward that brand or competitor (its brand sentiment,
-    # or the mention's own when it has none for the name)
-    "negative",
-    "neutral",
-    "positive",
+    *TOWARD_FIELDS,
 )
 
 

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from services.core.models import Mention
 from services.core.query.ast import (
+    TOWARD_FIELDS,
     And,
     FieldFilter,
     MatchAll,
@@ -69,8 +70,8 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
             return [fold_keyword(mention.story_id)] if mention.story_id else []
         case "is":
             return ["duplicate" if mention.is_duplicate else "original"]
-        case "negative" | "neutral" | "positive":
-            return [fold_keyword(name) for name in names_judged(mention, field)]
+    if field in TOWARD_FIELDS:
+        return [fold_keyword(name) for name in names_judged(mention, field)]
     raise ValueError(f"unknown field {field!r}")
 
 
