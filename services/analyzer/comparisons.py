@@ -8,9 +8,9 @@ from the words between them ("X is better than Y", "X est moins fiable que Y", "
 quitté X pour Y", "je préfère X à Y").
 
 The model reads a clause about its subject, so the subject (`kept`: the first name; the
-new one in "switched from X to Y" or "X -> Y") is judged on the clause's probabilities and the other
-(`mirrored`) on the same with positive and negative swapped: what the clause says for one
-it says against the other.
+new one in "switched from X to Y" or "X -> Y") is judged on the clause's probabilities
+and the other (`mirrored`) on the same with positive and negative swapped: what the
+clause says for one it says against the other.
 
 When the words name a winner ("better", "pire", "beats", ">", "je préfère", "plutôt que",
 "switched from ... to"), neither side is neutral: the kept name is positive or negative,
@@ -207,9 +207,9 @@ def compared_names(
         compared = {(s, e) for s, e in naming for c in own if s <= c.start < e}
         if len(readings) != 1 or compared != naming:
             continue
-        clauses = sorted({(c.start, c.end) for c in own})
+        own_clauses = sorted({(c.start, c.end) for c in own})
         out[name] = ComparedName(
-            passage=" ".join(text[s:e].strip() for s, e in clauses),
+            passage=" ".join(text[s:e].strip() for s, e in own_clauses),
             reading=readings.pop(),
             cue=own[0].cue,
         )

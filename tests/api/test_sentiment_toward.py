@@ -94,6 +94,8 @@ def test_sentiment_over_time_toward_a_brand(seeded: ServiceContext, client: Test
     assert totals(toward="Nobody")[:2] == (0, {})
     too_long = client.get("/api/v1/stats/sentiment", params={"toward": "x" * 201})
     assert too_long.status_code == 422 and "toward" in too_long.json()["detail"]
+    empty = client.get("/api/v1/stats/sentiment", params={"toward": ""})
+    assert empty.status_code == 422 and "toward" in empty.json()["detail"]
 
 
 def test_share_of_voice_says_how_each_name_is_judged(

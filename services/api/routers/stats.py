@@ -116,6 +116,7 @@ def sentiment(
     toward: Annotated[
         str | None,
         Query(
+            min_length=1,
             max_length=200,
             description="a brand or competitor: count the mentions that name it, split by "
             "the sentiment toward it ('J'adore Veloria mais Trekko...' is positive toward "
