@@ -486,6 +486,28 @@ def migrate(
 
 
 @app.command()
+def reindex(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+) -> None:
+    """Rewrite Elasticsearch documents an older version wrote, for fields added since."""
+    from services.cli.reindex_index import ReindexFailed, reindex
+
+    loaded = _load(config)
+    try:
+        reindex(
+            index_url=loaded.settings.store.index_url,
+            batch_size=batch_size,
+            progress=_progress(),
+            out=out,
+        )
+    except ReindexFailed as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        _fail(exc)
+
+
+@app.command()
 def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Check that the state store and the mention index answer (exit 1 when not)."""
     import json

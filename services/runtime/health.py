@@ -25,6 +25,11 @@ def store_health(ctx: ServiceContext, *, explain: bool = True) -> tuple[bool, di
     healthy = True
     try:
         details["mentions"] = ctx.index.count(MentionFilter())
+        outdated = ctx.index.outdated_parts()
+        if outdated:
+            # Not a failure: searches answer, but miss those documents on newer fields.
+            details["outdated_indices"] = outdated
+            details["hint"] = "run `veille reindex` to add the new search fields to them"
     except Exception as exc:
         healthy = False
         details["index"] = failure(exc)

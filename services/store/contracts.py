@@ -140,6 +140,11 @@ class MentionIndex(ABC):
     def close(self) -> None:  # noqa: B027 - optional for backends holding nothing
         """Releases files, locks and connections."""
 
+    def outdated_parts(self) -> int:
+        """How many parts hold documents an older version wrote without the fields added
+        since (`veille reindex` rewrites them); 0 for a backend that rebuilds itself."""
+        return 0
+
 
 def open_index(url: str) -> MentionIndex:
     """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`."""

@@ -31,6 +31,12 @@ from services.store.contracts import (
     TimeBucket,
 )
 from services.store.elastic import mapping
+from services.store.elastic.backfill import (
+    RewriteReport,
+    StaleIndex,
+    rewrite_index,
+    stale_indices,
+)
 from services.store.elastic.bulk import (
     Backoff,
     Operation,
@@ -91,6 +97,7 @@ class EsIndex(MentionIndex):
         )
         if indices.exists_alias(name=self.names.alias):
             self._add_new_fields()
+            self._warn_if_stale()
             return
         try:
             indices.create(
@@ -110,6 +117,47 @@ class EsIndex(MentionIndex):
             )
         except ApiError as error:
             log.warning("could not add new fields to the mention indices: %s", error)
+
+    def _warn_if_stale(self) -> None:
+        try:
+            stale = stale_indices(self._client, self.names.alias)
+        except ApiError as error:
+            log.warning("could not read the fields of the mention indices: %s", error)
+            return
+        if stale:
+            log.warning(
+                "%d of the mention indices hold documents written by an older version of "
+                "Veille: searches on fields added since (such as negative:NAME) miss them "
+                "until `veille reindex` writes them again",
+                len(stale),
+            )
+
+    def stale_indices(self) -> list[StaleIndex]:
+        """The indices whose documents lack fields added by a later version (`reindex`)."""
+        return self._call(
+            lambda: stale_indices(self._client, self.names.alias),
+            what="reading the fields of the mention indices",
+        )
+
+    def outdated_parts(self) -> int:
+        """The number of stale indices."""
+        return len(self.stale_indices())
+
+    def rewrite_stale(
+        self, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
+    ) -> list[RewriteReport]:
+        """Writes the documents of every stale index again from their stored mentions."""
+        self._check_open()
+        return [
+            rewrite_index(
+                self._client,
+                stale.name,
+                backoff=self._backoff,
+                batch_size=batch_size,
+                progress=progress,
+            )
+            for stale in self.stale_indices()
+        ]
 
     def _put_policy(self) -> bool:
         try:

@@ -28,6 +28,9 @@ PUBLISHED_US: Final = "published_us"  # exact microseconds: windows, order, hist
 PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram users
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
 EMBEDDING: Final = "embedding"
+# The mapping's `_meta` key listing the fields the index's documents were written with:
+# a field added by a later version is missing from older documents (see backfill.py).
+WRITTEN_FIELDS: Final = "veille_document_fields"
 
 
 def filter_field(name: str) -> str:
@@ -161,7 +164,11 @@ def mappings() -> dict[str, Any]:
         properties[filter_field(name)] = {"type": "keyword"}
     for dim_field in DIMENSION_FIELDS.values():
         properties.setdefault(dim_field, {"type": "keyword"})
-    return {"dynamic": "strict", "properties": properties}
+    return {
+        "dynamic": "strict",
+        "_meta": {WRITTEN_FIELDS: sorted(properties)},
+        "properties": properties,
+    }
 
 
 def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]:

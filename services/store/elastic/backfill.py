@@ -1,0 +1,202 @@
+"""Rewrites the documents an older version of Veille wrote without a field added since.
+
+A new version may derive a new search field from what every document already stores
+(the mention itself, under `mention`), as `negative:NAME` was. At start-up Elasticsearch
+gains the field in its mapping, but a document only gets a value once written again.
+So each mention index records in its mapping's `_meta` the fields its documents were
+written with (an index made before that record existed counts as lacking them all);
+`stale_indices` names the indices lacking a current field, and `rewrite_index` writes
+their documents again from the stored mentions, without the analyzer.
+
+A document is rewritten only if nobody wrote it since it was read (`if_seq_no`): an
+analyst's correction or a re-analysis landing meanwhile is newer, already has every
+field, and is never undone.
+
+    for stale in stale_indices(client, names.alias):
+        report = rewrite_index(client, stale.name, backoff=Backoff())
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from elasticsearch import Elasticsearch
+from pydantic import ValidationError
+
+from services.store.elastic import mapping
+from services.store.elastic.bulk import Backoff, Operation, send_bulk, with_retries
+from services.store.elastic.documents import load, to_document
+
+log = logging.getLogger(__name__)
+
+_CONFLICT: Final = 409
+_PIT_KEEP_ALIVE: Final = "5m"
+
+
+def current_fields() -> list[str]:
+    """The fields a document written by this version has in its mapping."""
+    return list(mapping.mappings()["_meta"][mapping.WRITTEN_FIELDS])
+
+
+@dataclass(frozen=True)
+class StaleIndex:
+    """A mention index whose documents may lack some fields of the current mapping."""
+
+    name: str
+    missing: tuple[str, ...]  # every current field when the index has no record
+    recorded: bool  # False: made by a version that kept no record of its fields
+    documents: int
+
+
+def stale_indices(client: Elasticsearch, alias: str) -> list[StaleIndex]:
+    """The indices behind `alias` whose documents lack a current field, oldest first."""
+    answer = client.indices.get_mapping(index=alias)
+    current = current_fields()
+    stale = []
+    for name, body in sorted(answer.body.items()):
+        written = body.get("mappings", {}).get("_meta", {}).get(mapping.WRITTEN_FIELDS)
+        missing = tuple(field for field in current if field not in set(written or ()))
+        if missing:
+            documents = int(client.count(index=name)["count"])
+            stale.append(
+                StaleIndex(
+                    name=name, missing=missing, recorded=written is not None, documents=documents
+                )
+            )
+    return stale
+
+
+@dataclass
+class RewriteReport:
+    """What rewriting one index did."""
+
+    index: str
+    rewritten: int = 0
+    skipped: int = 0  # written by someone else after we read it: already current
+    refused: int = 0  # the cluster refused the new copy; the old one stays as it was
+    first_refusal: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Every document now has every current field."""
+        return self.refused == 0
+
+
+def rewrite_index(
+    client: Elasticsearch,
+    name: str,
+    *,
+    backoff: Backoff,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> RewriteReport:
+    """Writes every document of index `name` again from its stored mention.
+
+    Once all are rewritten the index records the current fields, so it is no longer
+    stale; after a refusal it stays stale and a re-run tries again (rewriting is
+    idempotent). `progress` is called with the number of documents handled per batch.
+    """
+    report = RewriteReport(index=name)
+    for hits in _pages(client, name, backoff=backoff, batch_size=batch_size):
+        _rewrite_hits(client, name, hits, backoff=backoff, report=report)
+        if progress is not None:
+            progress(len(hits))
+    if report.complete:
+        with_retries(
+            lambda: client.indices.put_mapping(
+                index=name, meta={mapping.WRITTEN_FIELDS: current_fields()}
+            ),
+            backoff=backoff,
+            what="recording the fields of a rewritten index",
+        )
+    with_retries(lambda: client.indices.refresh(index=name), backoff=backoff, what="refresh")
+    return report
+
+
+def _pages(
+    client: Elasticsearch, name: str, *, backoff: Backoff, batch_size: int
+) -> Iterator[list[dict[str, Any]]]:
+    # A point in time: the documents as of the start, whatever is written meanwhile.
+    pit = with_retries(
+        lambda: client.open_point_in_time(index=name, keep_alive=_PIT_KEEP_ALIVE),
+        backoff=backoff,
+        what="opening a point in time",
+    )["id"]
+    after: list[Any] | None = None
+    try:
+        while True:
+            point = {"id": pit, "keep_alive": _PIT_KEEP_ALIVE}
+            answer = with_retries(
+                lambda: client.search(
+                    pit=point,  # noqa: B023
+                    size=batch_size,
+                    sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
+                    search_after=after,  # noqa: B023
+                    seq_no_primary_term=True,
+                    source_includes=[mapping.MENTION],
+                    track_total_hits=False,
+                ),
+                backoff=backoff,
+                what="reading documents to rewrite",
+            )
+            pit = answer.get("pit_id", pit)
+            hits = answer["hits"]["hits"]
+            if hits:
+                yield hits
+            if len(hits) < batch_size:
+                return
+            after = hits[-1]["sort"]
+    finally:
+        try:
+            client.close_point_in_time(id=pit)
+        except Exception:  # whatever the reason, it expires by itself
+            log.warning("could not close a point in time; it expires by itself")
+
+
+def rewrite_hits(
+    client: Elasticsearch, name: str, hits: list[dict[str, Any]], *, backoff: Backoff
+) -> RewriteReport:
+    """Rewrites these hits (read with their sequence numbers) into index `name`."""
+    report = RewriteReport(index=name)
+    _rewrite_hits(client, name, hits, backoff=backoff, report=report)
+    return report
+
+
+def _rewrite_hits(
+    client: Elasticsearch,
+    name: str,
+    hits: list[dict[str, Any]],
+    *,
+    backoff: Backoff,
+    report: RewriteReport,
+) -> None:
+    ops: list[Operation] = []
+    for hit in hits:
+        try:
+            mention = load(hit["_source"])
+        except (KeyError, ValidationError) as error:
+            _refuse(report, f"{hit['_id']}: the stored mention cannot be read ({error})")
+            continue
+        action = {
+            "_index": name,
+            "_id": hit["_id"],
+            "if_seq_no": hit["_seq_no"],
+            "if_primary_term": hit["_primary_term"],
+        }
+        ops.append(({"index": action}, mention, to_document(mention)))
+    failures = send_bulk(client, ops, backoff=backoff, refresh=False) if ops else []
+    for failure in failures:
+        if failure.status == _CONFLICT:
+            report.skipped += 1
+        else:
+            _refuse(report, f"{failure.mention_id}: {failure.error[:300]}")
+    report.rewritten += len(ops) - len(failures)
+
+
+def _refuse(report: RewriteReport, reason: str) -> None:
+    report.refused += 1
+    if not report.first_refusal:
+        report.first_refusal = reason
