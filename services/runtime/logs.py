@@ -41,5 +41,13 @@ def setup_logging(*, level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "httpx", "httpcore", "uvicorn.access", "alembic"):
+    # One line per request or job: drowns what the service itself says.
+    for noisy in (
+        "apscheduler",
+        "httpx",
+        "httpcore",
+        "uvicorn.access",
+        "alembic",
+        "elastic_transport",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -126,9 +126,9 @@ class EsIndex(MentionIndex):
             return
         if stale:
             log.warning(
-                "%d of the mention indices hold documents written by an older version of "
-                "Veille: searches on fields added since (such as negative:NAME) miss them "
-                "until `veille reindex` writes them again",
+                "%d mention index(es) hold documents written by an older version of Veille: "
+                "searches on fields added since (such as negative:NAME) miss them until "
+                "`veille reindex` writes them again",
                 len(stale),
             )
 
