@@ -13,13 +13,14 @@ and the other (`mirrored`) on the same with positive and negative swapped: what 
 clause says for one it says against the other.
 
 When the words name a winner ("better", "pire", "beats", ">", "je préfère", "plutôt que",
-"switched from ... to"), neither side is neutral: the kept name is positive or negative,
-whichever is more probable once the clause's log-probabilities are moved by `SHIFT`
-toward its side winning. So "we moved from X to Y and it's been a nightmare" stays
-negative for Y, and a plain fact told with such words ("the servers moved from X to Y")
-is read as a choice. A plain "more/less ... than" ("plus cher que") names no winner: the
-model's reading of the clause decides, neutral included. So it does for a negated
-comparison ("n'est pas meilleur que").
+"switched from ... to", and price: "cheaper", "moins cher", "plus cher"), neither side is
+neutral: the kept name is positive or negative, whichever is more probable once the
+clause's log-probabilities are moved by `SHIFT` toward its side winning. So "we moved
+from X to Y and it's been a nightmare" stays negative for Y, and a plain fact told with
+such words ("the servers moved from X to Y") is read as a choice. A plain "more/less ...
+than" ("plus léger que", "feels cheaper than") names no winner: the model's reading of
+the clause decides, neutral included. So it does for a negated comparison ("n'est pas
+meilleur que").
 
 A question asks rather than judges ("Is Veloria better than Trekko?", "Trekko ou Veloria
 pour débuter ?", "Veloria vs Trekko, who wins?"): its comparing words name no winner, two
