@@ -19,7 +19,7 @@ field, and is never undone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -29,11 +29,11 @@ from pydantic import ValidationError
 from services.store.elastic import mapping
 from services.store.elastic.bulk import Backoff, Operation, send_bulk, with_retries
 from services.store.elastic.documents import load, to_document
+from services.store.elastic.pages import open_pit, pit_pages
 
 log = logging.getLogger(__name__)
 
 _CONFLICT: Final = 409
-_PIT_KEEP_ALIVE: Final = "5m"
 
 
 def current_fields() -> list[str]:
@@ -100,7 +100,12 @@ def rewrite_index(
     idempotent). `progress` is called with the number of documents handled per batch.
     """
     report = RewriteReport(index=name)
-    for hits in _pages(client, name, backoff=backoff, batch_size=batch_size):
+
+    def call(run: Callable[[], Any], what: str) -> Any:
+        return with_retries(run, backoff=backoff, what=what)
+
+    pit = open_pit(client, name, call)  # the documents as of now, whatever is written next
+    for hits in pit_pages(client, pit, call=call, batch_size=batch_size, seq_no=True):
         _rewrite_hits(client, name, hits, backoff=backoff, report=report)
         if progress is not None:
             progress(len(hits))
@@ -114,46 +119,6 @@ def rewrite_index(
         )
     with_retries(lambda: client.indices.refresh(index=name), backoff=backoff, what="refresh")
     return report
-
-
-def _pages(
-    client: Elasticsearch, name: str, *, backoff: Backoff, batch_size: int
-) -> Iterator[list[dict[str, Any]]]:
-    # A point in time: the documents as of the start, whatever is written meanwhile.
-    pit = with_retries(
-        lambda: client.open_point_in_time(index=name, keep_alive=_PIT_KEEP_ALIVE),
-        backoff=backoff,
-        what="opening a point in time",
-    )["id"]
-    after: list[Any] | None = None
-    try:
-        while True:
-            point = {"id": pit, "keep_alive": _PIT_KEEP_ALIVE}
-            answer = with_retries(
-                lambda: client.search(
-                    pit=point,  # noqa: B023
-                    size=batch_size,
-                    sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
-                    search_after=after,  # noqa: B023
-                    seq_no_primary_term=True,
-                    source_includes=[mapping.MENTION],
-                    track_total_hits=False,
-                ),
-                backoff=backoff,
-                what="reading documents to rewrite",
-            )
-            pit = answer.get("pit_id", pit)
-            hits = answer["hits"]["hits"]
-            if hits:
-                yield hits
-            if len(hits) < batch_size:
-                return
-            after = hits[-1]["sort"]
-    finally:
-        try:
-            client.close_point_in_time(id=pit)
-        except Exception:  # whatever the reason, it expires by itself
-            log.warning("could not close a point in time; it expires by itself")
 
 
 def rewrite_hits(

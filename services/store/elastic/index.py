@@ -46,6 +46,7 @@ from services.store.elastic.bulk import (
 )
 from services.store.elastic.compile import Query, compile_filter
 from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
+from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings
 from services.store.embedded import aggregations
 from services.store.embedded.keys import epoch_us
@@ -57,7 +58,6 @@ TOP_TERMS_SAMPLE: Final = 2000
 # kept at ES's default `search.max_buckets`.
 _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
-_PIT_KEEP_ALIVE: Final = "2m"
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -392,45 +392,19 @@ class EsIndex(MentionIndex):
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self._check_open()
         query = compile_filter(flt)
-        pit = self._call(
-            lambda: self._client.open_point_in_time(
-                index=self.names.alias, keep_alive=_PIT_KEEP_ALIVE
-            ),
-            what="opening a point in time",
-        )["id"]
-        return self._iterate(query, str(pit), batch_size)
+        pit = open_pit(self._client, self.names.alias, self._call_for)
+        return self._iterate(query, pit, batch_size)
 
     # -- helpers -------------------------------------------------------------------
     def _iterate(self, query: Query, pit: str, batch_size: int) -> Iterator[Mention]:
-        after: list[Any] | None = None
-        try:
-            while True:
-                point = {"id": pit, "keep_alive": _PIT_KEEP_ALIVE}
-                answer = self._call(
-                    lambda: self._client.search(
-                        pit=point,  # noqa: B023
-                        query=query,
-                        size=batch_size,
-                        sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
-                        search_after=after,  # noqa: B023
-                        source_includes=[mapping.MENTION],
-                        track_total_hits=False,
-                    ),
-                    what="search",
-                )
-                pit = answer.get("pit_id", pit)
-                hits = answer["hits"]["hits"]
-                for hit in hits:
-                    yield load(hit["_source"])
-                if len(hits) < batch_size:
-                    return
-                after = hits[-1]["sort"]
-        finally:
-            if not self._closed:
-                try:
-                    self._client.close_point_in_time(id=pit)
-                except (ApiError, TransportConnectionError, ConnectionTimeout):
-                    log.warning("could not close a point in time; it expires by itself")
+        for hits in pit_pages(
+            self._client, pit, call=self._call_for, batch_size=batch_size, query=query
+        ):
+            for hit in hits:
+                yield load(hit["_source"])
+
+    def _call_for(self, run: Callable[[], _T], what: str) -> _T:
+        return self._call(run, what=what)
 
     def _search(self, query: Query, *, size: int, **options: Any) -> Any:
         options.setdefault("source_includes", [mapping.MENTION])
