@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Starts a local PostgreSQL (Debian package) for the
-# state-store tests when it can; in CI (CI=true) PostgreSQL is required.
+# state-store tests and installs Chromium (Debian package) for the dashboard's when it
+# can; in CI (CI=true) both are required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,22 @@ if [ -z "${VEILLE_TEST_POSTGRES_URL:-}" ]; then
     exit 1
   else
     echo "PostgreSQL could not be started: its tests will be skipped" >&2
+  fi
+fi
+
+# Headless Chromium (Debian's) for the dashboard's browser tests; in CI it is required.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Chromium from Debian for the dashboard tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update && apt-get install -y chromium; } >&2 || true
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "CI needs Chromium for the dashboard tests, and it could not be installed" >&2
+      exit 1
+    fi
+    echo "Chromium is not installed: the dashboard's browser tests will be skipped" >&2
   fi
 fi
 

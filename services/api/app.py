@@ -1,10 +1,12 @@
-"""The FastAPI application: everything under /api/v1, docs at /docs."""
+"""The FastAPI application: everything under /api/v1, docs at /docs, the dashboard at
+/dashboard/."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from services.api.dashboard import mount_dashboard
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -71,4 +73,5 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     ):
         v1.include_router(module.router)
     app.include_router(v1)
+    mount_dashboard(app)
     return app

@@ -180,8 +180,9 @@ def up(
         alerts.start()
         api = ctx.settings.api
         console.print(
-            f"Veille is up: API on http://{api.host}:{api.port}/api/v1 "
-            f"(docs: http://{api.host}:{api.port}/docs). Ctrl-C stops it."
+            f"Veille is up: dashboard on http://{api.host}:{api.port}/dashboard/, API on "
+            f"http://{api.host}:{api.port}/api/v1 (docs: http://{api.host}:{api.port}/docs). "
+            "Ctrl-C stops it."
         )
         try:
             uvicorn.run(

@@ -1,0 +1,258 @@
+"""The dashboard, in headless Chromium, against a real API server on 127.0.0.1.
+
+The page is loaded with `--dump-dom`, which prints the DOM once its scripts and requests
+have settled; the figures it shows are checked against the API's own answers. Chromium
+comes from Debian (`scripts/run-tests.sh` installs it in CI); without it those tests skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from services.api.app import create_app
+from services.api.dashboard import POLICY
+from services.core.models import Sentiment, SentimentLabel
+from services.runtime.context import ServiceContext
+from tests.e2e.service import free_port
+from tests.factories import make_mention
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+NEU = Sentiment(label=SentimentLabel.NEUTRAL, score=0.7)
+POS = Sentiment(label=SentimentLabel.POSITIVE, score=0.8)
+HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1">Veloria, colis perdu'
+
+
+def _seed(ctx: ServiceContext) -> None:
+    now = datetime.now(UTC)
+    mentions = [
+        # Positive overall, negative toward Veloria: only per-brand sentiment sees it.
+        make_mention(
+            id=f"mixed{i}",
+            text="J'adore mon Trekko mais le SAV de Veloria est une catastrophe",
+            brands=["Veloria"],
+            competitors=["Trekko"],
+            sentiment=POS,
+            brand_sentiments={"Veloria": NEG, "Trekko": POS},
+            topics=["after-sales"],
+            published_at=now - timedelta(days=i, hours=1),
+        )
+        for i in range(4)
+    ]
+    mentions += [
+        make_mention(
+            id=f"happy{i}",
+            text=f"Veloria livré en un jour, ravi ({i})",
+            brands=["Veloria"],
+            sentiment=POS,
+            brand_sentiments={"Veloria": POS},
+            topics=["delivery"],
+            published_at=now - timedelta(days=2 * i, hours=2),
+        )
+        for i in range(3)
+    ]
+    mentions += [
+        make_mention(
+            id="hostile",
+            text=HOSTILE,
+            brands=["Veloria"],
+            sentiment=NEG,
+            brand_sentiments={"Veloria": NEG},
+            published_at=now - timedelta(hours=3),
+        ),
+        make_mention(
+            id="old",  # outside the last 30 days
+            text="Veloria, une catastrophe",
+            brands=["Veloria"],
+            sentiment=NEG,
+            brand_sentiments={"Veloria": NEG},
+            published_at=now - timedelta(days=60),
+        ),
+        make_mention(
+            id="neutral",
+            text="Trekko ouvre un magasin",
+            brands=[],
+            competitors=["Trekko"],
+            sentiment=NEU,
+            published_at=now - timedelta(days=1),
+        ),
+    ]
+    ctx.index.upsert(mentions)
+    ctx.state.record_alert_event(
+        rule_name="veloria-negative",
+        kind="spike",
+        status="firing",
+        dedupe_key="k1",
+        numbers={"observed": 5},
+        channels=[],
+    )
+
+
+@pytest.fixture
+def live_api(ctx: ServiceContext) -> Iterator[str]:
+    """The API app served by uvicorn on a free port, in this process."""
+    _seed(ctx)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield base
+    server.should_exit = True
+    thread.join(10)
+
+
+def _dump_dom(url: str, profile: Path) -> str:
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+class _Page(HTMLParser):
+    """Text by element id, the rows of tables, and list items, from a DOM dump."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs_by_id: dict[str, dict[str, str]] = {}
+        self.text_by_id: dict[str, str] = {}
+        self.body: dict[str, str] = {}
+        self.img_tags = 0
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "body":
+            self.body = values
+        if tag == "img":
+            self.img_tags += 1
+        element_id = values.get("id")
+        if element_id:
+            self.attrs_by_id[element_id] = values
+            self.text_by_id.setdefault(element_id, "")
+        if tag not in {"meta", "link", "input", "br", "img"}:
+            self._open.append(element_id)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in {"meta", "link", "input", "br", "img"} and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element_id in self._open:
+            if element_id:
+                self.text_by_id[element_id] += data
+
+
+def _parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def _api(base: str, key: str, path: str, **params: str) -> dict:  # type: ignore[type-arg]
+    response = httpx.get(f"{base}/api/v1{path}", params=params, headers={"X-API-Key": key})
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+@needs_chromium
+def test_the_dashboard_shows_the_apis_figures_for_the_brand(
+    live_api: str, api_key: str, tmp_path: Path
+) -> None:
+    page = _parse(_dump_dom(f"{live_api}/dashboard/#key={api_key}", tmp_path / "profile"))
+
+    assert page.body.get("data-loaded") == "Veloria", page.text_by_id.get("error")
+    since = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    toward = _api(live_api, api_key, "/stats/sentiment", toward="Veloria", since=since)
+    negatives = sum(b["by"].get("negative", 0) for b in toward["buckets"])
+    # 8 mentions of Veloria in the last 30 days, 5 negative toward it (4 of them positive
+    # overall), 3 positive; the 60-day-old one is left out.
+    assert (toward["total"], negatives) == (8, 5)
+    assert page.text_by_id["kpi-mentions"].strip() == "8"
+    assert page.text_by_id["kpi-negative"].strip() == "63%"
+    assert page.text_by_id["kpi-net"].strip() == "-0.25"  # (3 - 5) / 8
+    assert page.text_by_id["kpi-alerts"].strip() == "1"
+
+    sov = page.text_by_id["share-of-voice"]
+    assert "Veloria" in sov and "Trekko" in sov
+    topics = page.text_by_id["topics"]
+    assert "after-sales" in topics and "delivery" in topics
+
+    negative_list = page.text_by_id["negative-mentions"]
+    assert "le SAV de Veloria est une catastrophe" in negative_list
+    assert "livré en un jour" not in negative_list
+    assert "veloria-negative" in page.text_by_id["alerts"]
+
+
+@needs_chromium
+def test_a_hostile_mention_is_shown_as_text(live_api: str, api_key: str, tmp_path: Path) -> None:
+    page = _parse(_dump_dom(f"{live_api}/dashboard/#key={api_key}", tmp_path / "profile"))
+    assert page.body.get("data-loaded") == "Veloria"
+    assert HOSTILE in page.text_by_id["negative-mentions"]  # the markup, as written
+    assert page.img_tags == 0 and "data-pwned" not in page.body
+
+
+@needs_chromium
+def test_without_a_valid_key_the_dashboard_asks_for_one(live_api: str, tmp_path: Path) -> None:
+    page = _parse(_dump_dom(f"{live_api}/dashboard/#key=wrong", tmp_path / "profile"))
+    assert "hidden" not in page.attrs_by_id["login"]
+    assert "hidden" in page.attrs_by_id["board"]
+    assert "refused" in page.text_by_id["error"]
+    assert "data-loaded" not in page.body
+
+
+def test_the_dashboard_is_served_with_a_strict_policy(live_api: str) -> None:
+    root = httpx.get(f"{live_api}/", follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/dashboard/"
+    assert httpx.get(f"{live_api}/dashboard").headers["location"].endswith("/dashboard/")
+    page = httpx.get(f"{live_api}/dashboard/")
+    assert page.status_code == 200 and '<script src="dashboard.js">' in page.text
+    assert page.headers["content-security-policy"] == POLICY
+    assert "script-src 'self'" in POLICY and "connect-src 'self'" in POLICY
+    assert httpx.get(f"{live_api}/dashboard/dashboard.js").status_code == 200
+    # What the script hides stays hidden, whatever display the layout gives it.
+    css = httpx.get(f"{live_api}/dashboard/dashboard.css").text
+    assert "[hidden] { display: none !important; }" in css
+    # Only the page's own files: not the Python package beside them.
+    assert httpx.get(f"{live_api}/dashboard/__init__.py").status_code == 404
+    # The page holds no data: the API behind it still wants a key.
+    assert httpx.get(f"{live_api}/api/v1/brands").status_code == 401
