@@ -48,6 +48,7 @@ def _seed(ctx: ServiceContext) -> None:
             sentiment=POS,
             brand_sentiments={"Veloria": NEG, "Trekko": POS},
             topics=["after-sales"],
+            story_id="story-sav",  # reposts of one post
             published_at=now - timedelta(days=i, hours=1),
         )
         for i in range(4)
@@ -219,6 +220,8 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
 
     negative_list = page.text_by_id["negative-mentions"]
     assert "le SAV de Veloria est une catastrophe" in negative_list
+    assert negative_list.count("le SAV de Veloria") == 1  # one story, not its 4 copies
+    assert "4 copies" in negative_list
     assert "livré en un jour" not in negative_list
     assert "veloria-negative" in page.text_by_id["alerts"]
 

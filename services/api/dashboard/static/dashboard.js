@@ -127,12 +127,27 @@ function fillTable(table, rows) {
   }
 }
 
-function mentionItem(mention, brand) {
+// Reposts and syndicated copies share a story: shown once, newest first, with their count.
+function stories(mentions) {
+  const groups = new Map();
+  for (const mention of mentions) {
+    const key = mention.story_id || mention.id;
+    const group = groups.get(key);
+    if (group) group[1] += 1;
+    else groups.set(key, [mention, 1]);
+  }
+  return [...groups.values()];
+}
+
+function mentionItem(mention, brand, copies = 1) {
   const item = element("li");
   item.dataset.id = mention.id;
   const text = [mention.title, mention.text].filter(Boolean).join(" — ");
   item.appendChild(element("div", text.length > 280 ? text.slice(0, 279) + "…" : text));
-  const meta = `${day(mention.published_at)} · ${mention.source_name}` + (mention.language ? ` · ${mention.language}` : "");
+  const meta =
+    `${day(mention.published_at)} · ${mention.source_name}` +
+    (mention.language ? ` · ${mention.language}` : "") +
+    (copies > 1 ? ` · ${copies} copies` : "");
   const line = item.appendChild(element("div", meta + " · ", "meta"));
   if (mention.url) {
     const link = line.appendChild(element("a", "open"));
@@ -162,7 +177,7 @@ async function loadBoard() {
     api("/stats/sentiment", { toward: brand, since, interval: "day" }),
     api("/stats/share-of-voice", { brand, since }),
     api("/stats/breakdown", { dimension: "topic", q: `brand:${quoted(brand)}`, since, size: 8 }),
-    api("/mentions", { q: `negative:${quoted(brand)}`, since, limit: 5 }),
+    api("/mentions", { q: `negative:${quoted(brand)}`, since, limit: 50 }),
     api("/alerts/events", { limit: 50 }),
   ]);
   const negatives = toward.buckets.reduce((sum, b) => sum + ((b.by && b.by.negative) || 0), 0);
@@ -179,7 +194,7 @@ async function loadBoard() {
   );
   fillTable($("topics"), topics.counts.map((c) => [c.key, c.count]));
   const list = $("negative-mentions");
-  list.replaceChildren(...negative.mentions.map((m) => mentionItem(m, brand)));
+  list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
   if (!negative.mentions.length) list.appendChild(element("li", "none in this period", "empty"));
   const alertList = $("alerts");
   alertList.replaceChildren(...recentAlerts.slice(0, 5).map(alertItem));
