@@ -74,13 +74,24 @@ def _seed(ctx: ServiceContext) -> None:
             brand_sentiments={"Veloria": NEG},
             published_at=now - timedelta(hours=3),
         ),
+        *[
+            make_mention(  # the 30 days before: 4 mentions, 1 negative toward Veloria
+                id=f"before{i}",
+                text=f"Veloria, avis numéro {i}",
+                brands=["Veloria"],
+                sentiment=NEU,
+                brand_sentiments={"Veloria": NEG if i == 0 else NEU},
+                published_at=now - timedelta(days=40 + i),
+            )
+            for i in range(4)
+        ],
         make_mention(
             id="old",  # outside the last 30 days
             text="Veloria, une catastrophe",
             brands=["Veloria"],
             sentiment=NEG,
             brand_sentiments={"Veloria": NEG},
-            published_at=now - timedelta(days=60),
+            published_at=now - timedelta(days=75),
         ),
         make_mention(
             id="neutral",
@@ -206,12 +217,15 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
     toward = _api(live_api, api_key, "/stats/sentiment", toward="Veloria", since=since)
     negatives = sum(b["by"].get("negative", 0) for b in toward["buckets"])
     # 8 mentions of Veloria in the last 30 days, 5 negative toward it (4 of them positive
-    # overall), 3 positive; the 60-day-old one is left out.
+    # overall), 3 positive; older ones are left out.
     assert (toward["total"], negatives) == (8, 5)
     assert page.text_by_id["kpi-mentions"].strip() == "8"
     assert page.text_by_id["kpi-negative"].strip() == "63%"
     assert page.text_by_id["kpi-net"].strip() == "-0.25"  # (3 - 5) / 8
     assert page.text_by_id["kpi-alerts"].strip() == "1"
+    # Against the 30 days before: 4 mentions, 1 of them negative toward Veloria.
+    assert page.text_by_id["kpi-mentions-change"] == "+100% on the previous 30 days"
+    assert page.text_by_id["kpi-negative-change"] == "+38 pts on the previous 30 days"
 
     sov = page.text_by_id["share-of-voice"]
     assert "Veloria" in sov and "Trekko" in sov

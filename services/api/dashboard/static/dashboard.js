@@ -50,6 +50,20 @@ function quoted(name) {
 const percent = (part, whole) => (whole ? `${Math.round((100 * part) / whole)}%` : "–");
 const signed = (value) => (value === null || value === undefined ? "–" : (value > 0 ? "+" : "") + value.toFixed(2));
 const day = (iso) => iso.slice(0, 10);
+const negativeCount = (series) =>
+  series.buckets.reduce((sum, b) => sum + ((b.by && b.by.negative) || 0), 0);
+
+// "+25% on the previous 30 days": how a marketer reads a change at a glance.
+function change(now, before, days) {
+  if (!before) return now ? `none in the previous ${days} days` : "";
+  const ratio = Math.round((100 * (now - before)) / before);
+  return `${ratio > 0 ? "+" : ""}${ratio}% on the previous ${days} days`;
+}
+
+function pointsChange(now, before, days) {
+  const points = Math.round(100 * (now - before));
+  return `${points > 0 ? "+" : ""}${points} pts on the previous ${days} days`;
+}
 
 function showError(message) {
   $("error").textContent = message;
@@ -170,21 +184,30 @@ function alertItem(event) {
 
 async function loadBoard() {
   const brand = $("brand").value;
-  const since = new Date(Date.now() - Number($("period").value) * 86400e3).toISOString();
+  const days = Number($("period").value);
+  const since = new Date(Date.now() - days * 86400e3).toISOString();
+  const before = new Date(Date.now() - 2 * days * 86400e3).toISOString(); // the period before
   document.querySelectorAll(".brand-name").forEach((node) => (node.textContent = brand));
   $("board").setAttribute("aria-busy", "true");
-  const [toward, share, topics, negative, alerts] = await Promise.all([
+  const [toward, previous, share, topics, negative, alerts] = await Promise.all([
     api("/stats/sentiment", { toward: brand, since, interval: "day" }),
+    api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
     api("/stats/share-of-voice", { brand, since }),
     api("/stats/breakdown", { dimension: "topic", q: `brand:${quoted(brand)}`, since, size: 8 }),
     api("/mentions", { q: `negative:${quoted(brand)}`, since, limit: 50 }),
     api("/alerts/events", { limit: 50 }),
   ]);
-  const negatives = toward.buckets.reduce((sum, b) => sum + ((b.by && b.by.negative) || 0), 0);
+  const negatives = negativeCount(toward);
+  const previousNegatives = negativeCount(previous);
   const own = share.shares.find((s) => s.role === "brand") || {};
   const recentAlerts = alerts.events.filter((e) => new Date(e.created_at) >= new Date(since));
   $("kpi-mentions").textContent = String(toward.total);
   $("kpi-negative").textContent = percent(negatives, toward.total);
+  $("kpi-mentions-change").textContent = change(toward.total, previous.total, days);
+  $("kpi-negative-change").textContent =
+    toward.total && previous.total
+      ? pointsChange(negatives / toward.total, previousNegatives / previous.total, days)
+      : "";
   $("kpi-net").textContent = signed(own.net_sentiment);
   $("kpi-alerts").textContent = String(recentAlerts.length);
   $("chart-sentiment").replaceChildren(sentimentChart(toward));
