@@ -241,6 +241,38 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
 
 
 @needs_chromium
+def test_the_address_picks_the_brand_and_the_period(
+    live_api: str, api_key: str, ctx: ServiceContext, tmp_path: Path
+) -> None:
+    response = httpx.post(
+        f"{live_api}/api/v1/brands",
+        json={"name": "Voltaire Cycles", "competitors": ["Trekko"]},
+        headers={"X-API-Key": api_key},
+    )
+    assert response.status_code == 201, response.text
+    now = datetime.now(UTC)
+    ctx.index.upsert(
+        [
+            make_mention(
+                id=f"voltaire{i}",
+                text="Mon Voltaire Cycles roule bien",
+                brands=["Voltaire Cycles"],
+                sentiment=POS,
+                published_at=now - timedelta(days=days),
+            )
+            for i, days in enumerate([1, 2, 3, 10])  # 3 in the last 7 days, 1 the week before
+        ]
+    )
+    url = f"{live_api}/dashboard/?brand=Voltaire%20Cycles&period=7#key={api_key}"
+    page = _parse(_dump_dom(url, tmp_path / "profile"))
+    assert page.body.get("data-loaded") == "Voltaire Cycles", page.text_by_id.get("error")
+    assert page.text_by_id["kpi-mentions"].strip() == "3"
+    assert page.text_by_id["kpi-mentions-change"] == "+200% on the previous 7 days"
+    sov = page.text_by_id["share-of-voice"]
+    assert "Voltaire Cycles" in sov and "Trekko" in sov and "Veloria" not in sov
+
+
+@needs_chromium
 def test_a_hostile_mention_is_shown_as_text(live_api: str, api_key: str, tmp_path: Path) -> None:
     page = _parse(_dump_dom(f"{live_api}/dashboard/#key={api_key}", tmp_path / "profile"))
     assert page.body.get("data-loaded") == "Veloria"

@@ -188,6 +188,8 @@ async function loadBoard() {
   const since = new Date(Date.now() - days * 86400e3).toISOString();
   const before = new Date(Date.now() - 2 * days * 86400e3).toISOString(); // the period before
   document.querySelectorAll(".brand-name").forEach((node) => (node.textContent = brand));
+  const view = new URLSearchParams({ brand, period: String(days) });
+  history.replaceState(null, "", `${location.pathname}?${view}`);
   $("board").setAttribute("aria-busy", "true");
   const [toward, previous, share, topics, negative, alerts] = await Promise.all([
     api("/stats/sentiment", { toward: brand, since, interval: "day" }),
@@ -230,8 +232,12 @@ async function start() {
   const brands = await api("/brands");
   const select = $("brand");
   select.replaceChildren(...brands.map((b) => element("option", b.name)));
-  const wanted = new URLSearchParams(location.search).get("brand");
-  if (wanted && brands.some((b) => b.name === wanted)) select.value = wanted;
+  // ?brand=...&period=... picks the view, so a bookmark or a shared link keeps it.
+  const wanted = new URLSearchParams(location.search);
+  if (brands.some((b) => b.name === wanted.get("brand"))) select.value = wanted.get("brand");
+  if ([...$("period").options].some((o) => o.value === wanted.get("period"))) {
+    $("period").value = wanted.get("period");
+  }
   $("login").hidden = true;
   $("controls").hidden = false;
   if (!brands.length) {
