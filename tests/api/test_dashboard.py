@@ -231,6 +231,12 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
     assert "Veloria" in sov and "Trekko" in sov
     topics = page.text_by_id["topics"]
     assert "after-sales" in topics and "delivery" in topics
+    words = _api(live_api, api_key, "/stats/top-terms", q='negative:"Veloria"', since=since)
+    said = [w["key"] for w in words if w["key"] not in {"veloria", "trekko"}]
+    assert "veloria" in [w["key"] for w in words]  # the API counts the name itself...
+    shown = page.text_by_id["negative-terms"]
+    assert "veloria" not in shown.lower()  # ...the board leaves it out
+    assert "catastrophe" in said and all(word in shown for word in said[:5])
 
     negative_list = page.text_by_id["negative-mentions"]
     assert "le SAV de Veloria est une catastrophe" in negative_list

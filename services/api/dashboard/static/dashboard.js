@@ -191,12 +191,14 @@ async function loadBoard() {
   const view = new URLSearchParams({ brand, period: String(days) });
   history.replaceState(null, "", `${location.pathname}?${view}`);
   $("board").setAttribute("aria-busy", "true");
-  const [toward, previous, share, topics, negative, alerts] = await Promise.all([
+  const complaints = `negative:${quoted(brand)}`;
+  const [toward, previous, share, topics, terms, negative, alerts] = await Promise.all([
     api("/stats/sentiment", { toward: brand, since, interval: "day" }),
     api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
     api("/stats/share-of-voice", { brand, since }),
     api("/stats/breakdown", { dimension: "topic", q: `brand:${quoted(brand)}`, since, size: 8 }),
-    api("/mentions", { q: `negative:${quoted(brand)}`, since, limit: 50 }),
+    api("/stats/top-terms", { q: complaints, since, size: 16 }),
+    api("/mentions", { q: complaints, since, limit: 50 }),
     api("/alerts/events", { limit: 50 }),
   ]);
   const negatives = negativeCount(toward);
@@ -218,6 +220,10 @@ async function loadBoard() {
     share.shares.map((s) => [s.name, s.count, percent(s.count, share.total), signed(s.net_sentiment)]),
   );
   fillTable($("topics"), topics.counts.map((c) => [c.key, c.count]));
+  // The watched names themselves are in every such mention: they say nothing here.
+  const named = new Set(share.shares.flatMap((s) => s.name.toLowerCase().split(/\s+/)));
+  const said = terms.filter((c) => !named.has(c.key.toLowerCase())).slice(0, 8);
+  fillTable($("negative-terms"), said.map((c) => [c.key, c.count]));
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
   if (!negative.mentions.length) list.appendChild(element("li", "none in this period", "empty"));
