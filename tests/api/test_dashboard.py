@@ -1,12 +1,15 @@
 """The dashboard, in headless Chromium, against a real API server on 127.0.0.1.
 
-The page is loaded with `--dump-dom`, which prints the DOM once its scripts and requests
-have settled; the figures it shows are checked against the API's own answers. Chromium
-comes from Debian (`scripts/run-tests.sh` installs it in CI); without it those tests skip.
+Pages are loaded with `--dump-dom`, which prints the DOM once its scripts and requests
+have settled, and the figures shown are checked against the API's own answers; what a
+person does (type the key, choose a period, sign out) is driven through the DevTools
+protocol (tests/browser.py). Chromium comes from Debian (`scripts/run-tests.sh` installs
+it in CI); without it those tests skip.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -24,6 +27,7 @@ from services.api.app import create_app
 from services.api.dashboard import POLICY
 from services.core.models import Sentiment, SentimentLabel
 from services.runtime.context import ServiceContext
+from tests.browser import Browser
 from tests.e2e.service import free_port
 from tests.factories import make_mention
 
@@ -304,10 +308,43 @@ def test_the_dashboard_is_served_with_a_strict_policy(live_api: str) -> None:
     assert page.headers["content-security-policy"] == POLICY
     assert "script-src 'self'" in POLICY and "connect-src 'self'" in POLICY
     assert httpx.get(f"{live_api}/dashboard/dashboard.js").status_code == 200
-    # What the script hides stays hidden, whatever display the layout gives it.
-    css = httpx.get(f"{live_api}/dashboard/dashboard.css").text
-    assert "[hidden] { display: none !important; }" in css
     # Only the page's own files: not the Python package beside them.
     assert httpx.get(f"{live_api}/dashboard/__init__.py").status_code == 404
     # The page holds no data: the API behind it still wants a key.
     assert httpx.get(f"{live_api}/api/v1/brands").status_code == 401
+
+
+@needs_chromium
+def test_a_person_signs_in_changes_the_period_and_signs_out(
+    live_api: str, api_key: str, tmp_path: Path
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        browser.wait_for("!document.getElementById('login').hidden")
+        assert browser.visible("login") and not browser.visible("board")
+
+        # Types the key and presses the button.
+        browser.evaluate(f"document.getElementById('key').value = {json.dumps(api_key)}")
+        browser.evaluate("document.querySelector('#key-form button').click()")
+        browser.wait_for("document.body.dataset.loaded === 'Veloria'")
+        assert browser.visible("board") and not browser.visible("login")
+        assert browser.text("kpi-mentions").strip() == "8"
+        assert browser.evaluate("sessionStorage.getItem('veille.apiKey')") == api_key
+        assert browser.evaluate("document.getElementById('key').value") == ""  # not kept
+
+        # Chooses the last 7 days: the figures and the address follow.
+        browser.evaluate(
+            "(() => { const period = document.getElementById('period');"
+            " period.value = '7'; period.dispatchEvent(new Event('change')); })()"
+        )
+        browser.wait_for("document.getElementById('kpi-mentions-change').textContent"
+                         ".includes('previous 7 days')")  # fmt: skip
+        since = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+        week = _api(live_api, api_key, "/stats/sentiment", toward="Veloria", since=since)
+        assert browser.text("kpi-mentions").strip() == str(week["total"])
+        assert "period=7" in browser.evaluate("location.search")
+
+        # Signs out: the key is gone from the tab, the board is hidden.
+        browser.evaluate("document.getElementById('sign-out').click()")
+        assert browser.visible("login") and not browser.visible("board")
+        assert browser.evaluate("sessionStorage.getItem('veille.apiKey')") is None
