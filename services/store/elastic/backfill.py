@@ -101,12 +101,12 @@ def rewrite_index(
     """
     report = RewriteReport(index=name)
 
-    def call(run: Callable[[], Any], what: str) -> Any:
+    def call(run: Callable[[], Any], *, what: str) -> Any:
         return with_retries(run, backoff=backoff, what=what)
 
     pit = open_pit(client, name, call)  # the documents as of now, whatever is written next
     for hits in pit_pages(client, pit, call=call, batch_size=batch_size, seq_no=True):
-        _rewrite_hits(client, name, hits, backoff=backoff, report=report)
+        rewrite_hits(client, name, hits, backoff=backoff, report=report)
         if progress is not None:
             progress(len(hits))
     if report.complete:
@@ -122,22 +122,16 @@ def rewrite_index(
 
 
 def rewrite_hits(
-    client: Elasticsearch, name: str, hits: list[dict[str, Any]], *, backoff: Backoff
-) -> RewriteReport:
-    """Rewrites these hits (read with their sequence numbers) into index `name`."""
-    report = RewriteReport(index=name)
-    _rewrite_hits(client, name, hits, backoff=backoff, report=report)
-    return report
-
-
-def _rewrite_hits(
     client: Elasticsearch,
     name: str,
     hits: list[dict[str, Any]],
     *,
     backoff: Backoff,
-    report: RewriteReport,
-) -> None:
+    report: RewriteReport | None = None,
+) -> RewriteReport:
+    """Rewrites these hits (read with their sequence numbers) into index `name`, adding
+    to `report` (a new one if None), which it returns."""
+    report = report or RewriteReport(index=name)
     ops: list[Operation] = []
     for hit in hits:
         try:
@@ -159,6 +153,7 @@ def _rewrite_hits(
         else:
             _refuse(report, f"{failure.mention_id}: {failure.error[:300]}")
     report.rewritten += len(ops) - len(failures)
+    return report
 
 
 def _refuse(report: RewriteReport, reason: str) -> None:

@@ -392,19 +392,16 @@ class EsIndex(MentionIndex):
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self._check_open()
         query = compile_filter(flt)
-        pit = open_pit(self._client, self.names.alias, self._call_for)
+        pit = open_pit(self._client, self.names.alias, self._call)
         return self._iterate(query, pit, batch_size)
 
     # -- helpers -------------------------------------------------------------------
     def _iterate(self, query: Query, pit: str, batch_size: int) -> Iterator[Mention]:
         for hits in pit_pages(
-            self._client, pit, call=self._call_for, batch_size=batch_size, query=query
+            self._client, pit, call=self._call, batch_size=batch_size, query=query
         ):
             for hit in hits:
                 yield load(hit["_source"])
-
-    def _call_for(self, run: Callable[[], _T], what: str) -> _T:
-        return self._call(run, what=what)
 
     def _search(self, query: Query, *, size: int, **options: Any) -> Any:
         options.setdefault("source_includes", [mapping.MENTION])

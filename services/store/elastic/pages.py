@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from elasticsearch import Elasticsearch
 
@@ -17,15 +17,19 @@ from services.store.elastic import mapping
 log = logging.getLogger(__name__)
 
 KEEP_ALIVE: Final = "2m"  # between two pages, not for the whole walk
-Call = Callable[[Callable[[], Any], str], Any]
-"""Runs one request (with retries), given what it is for the error messages."""
+
+
+class Call(Protocol):
+    """Runs one request (with retries); `what` it is for goes in the error messages."""
+
+    def __call__(self, run: Callable[[], Any], *, what: str) -> Any: ...
 
 
 def open_pit(client: Elasticsearch, index: str, call: Call) -> str:
     """Opens a point in time on `index` (an index or an alias)."""
     answer = call(
         lambda: client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE),
-        "opening a point in time",
+        what="opening a point in time",
     )
     return str(answer["id"])
 
@@ -57,7 +61,7 @@ def pit_pages(
                     source_includes=[mapping.MENTION],
                     track_total_hits=False,
                 ),
-                "search",
+                what="search",
             )
             pit = answer.get("pit_id", pit)
             hits: list[dict[str, Any]] = answer["hits"]["hits"]
