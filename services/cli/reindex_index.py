@@ -30,11 +30,11 @@ def reindex(*, index_url: str, batch_size: int, progress: Progress, out: Console
                 "when a new version needs it, so there is nothing to rewrite"
             )
             return
-        stale = index.stale_indices()
+        stale = index.stale_indices(count_documents=True)
         if not stale:
             out.print(f"every document in {display_url(index_url)} is up to date")
             return
-        total = sum(entry.documents for entry in stale)
+        total = sum(entry.documents or 0 for entry in stale)
         with progress:
             task = progress.add_task(f"rewriting {len(stale)} index(es)", total=total)
             reports = index.rewrite_stale(

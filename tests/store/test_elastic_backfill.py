@@ -108,7 +108,7 @@ def test_documents_of_an_older_version_gain_the_new_fields(
     try:
         assert "veille reindex" in caplog.text
         assert _negative_toward_veloria(index) == 0  # what the user would see before
-        [stale] = index.stale_indices()
+        [stale] = index.stale_indices(count_documents=True)
         assert stale.recorded and stale.documents == 7
         assert set(stale.missing) == set(NEW_FIELDS)
         assert index.outdated_parts() == 1  # what `veille health` reports

@@ -48,11 +48,14 @@ class StaleIndex:
     name: str
     missing: tuple[str, ...]  # every current field when the index has no record
     recorded: bool  # False: made by a version that kept no record of its fields
-    documents: int
+    documents: int | None  # None unless counted (one more request per index)
 
 
-def stale_indices(client: Elasticsearch, alias: str) -> list[StaleIndex]:
-    """The indices behind `alias` whose documents lack a current field, oldest first."""
+def stale_indices(
+    client: Elasticsearch, alias: str, *, count_documents: bool = False
+) -> list[StaleIndex]:
+    """The indices behind `alias` whose documents lack a current field, oldest first (with
+    their number of documents if `count_documents`: health checks need only the list)."""
     answer = client.indices.get_mapping(index=alias)
     current = current_fields()
     stale = []
@@ -60,7 +63,7 @@ def stale_indices(client: Elasticsearch, alias: str) -> list[StaleIndex]:
         written = body.get("mappings", {}).get("_meta", {}).get(mapping.WRITTEN_FIELDS)
         missing = tuple(field for field in current if field not in set(written or ()))
         if missing:
-            documents = int(client.count(index=name)["count"])
+            documents = int(client.count(index=name)["count"]) if count_documents else None
             stale.append(
                 StaleIndex(
                     name=name, missing=missing, recorded=written is not None, documents=documents

@@ -132,10 +132,10 @@ class EsIndex(MentionIndex):
                 len(stale),
             )
 
-    def stale_indices(self) -> list[StaleIndex]:
+    def stale_indices(self, *, count_documents: bool = False) -> list[StaleIndex]:
         """The indices whose documents lack fields added by a later version (`reindex`)."""
         return self._call(
-            lambda: stale_indices(self._client, self.names.alias),
+            lambda: stale_indices(self._client, self.names.alias, count_documents=count_documents),
             what="reading the fields of the mention indices",
         )
 
