@@ -10,7 +10,6 @@ it in CI); without it those tests skip.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -27,11 +26,10 @@ from services.api.app import create_app
 from services.api.dashboard import POLICY
 from services.core.models import Sentiment, SentimentLabel
 from services.runtime.context import ServiceContext
-from tests.browser import Browser
+from tests.browser import CHROMIUM, FLAGS, Browser
 from tests.e2e.service import free_port
 from tests.factories import make_mention
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
@@ -142,14 +140,7 @@ def _dump_dom(url: str, profile: Path) -> str:
     result = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *FLAGS,
             f"--user-data-dir={profile}",
             "--virtual-time-budget=15000",
             "--dump-dom",
