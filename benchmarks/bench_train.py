@@ -70,25 +70,35 @@ def main() -> None:
             last[0] = now
 
     analyzer = Analyzer(AnalyzerSettings())
-    report = train_head(
-        analyzer, corrections, data_dir=args.data_dir, base_data=base, force=True, progress=progress
-    )
-    total = time.perf_counter() - started
-    print(
-        f"base examples {report.base_examples}, corrections trained on {report.trained_on} "
-        f"(weight {report.correction_weight:.1f}), held back {report.held_back}"
-    )
-    for name, before, after in (
-        ("held-back corrections", report.held_back_before, report.held_back_after),
-        ("UMSAB val", report.base_val_before, report.base_val_after),
-    ):
-        print(
-            f"{name:22s} n={before.count:4d}  "
-            f"macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f}  "
-            f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}"
+    # French texts have their own head by default (services/analyzer/french_route.py).
+    for french in [False, True] if analyzer.routes_french else [False]:
+        report = train_head(
+            analyzer,
+            corrections,
+            data_dir=args.data_dir,
+            base_data=base,
+            force=True,
+            progress=progress,
+            french=french,
         )
+        print(
+            f"{report.title}: base examples {report.base_examples}, corrections trained on "
+            f"{report.trained_on} (weight {report.correction_weight:.1f}), held back "
+            f"{report.held_back}"
+        )
+        for name, before, after in (
+            ("held-back corrections", report.held_back_before, report.held_back_after),
+            ("UMSAB val", report.base_val_before, report.base_val_after),
+        ):
+            print(
+                f"  {name:22s} n={before.count:4d}  "
+                f"macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f}  "
+                f"accuracy {before.accuracy:.3f} -> {after.accuracy:.3f}"
+            )
+        print(f"  would be adopted without --force: {report.reason}")
+    total = time.perf_counter() - started
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
-    print(f"total {total:.1f} s; would be adopted without --force: {report.reason}")
+    print(f"total {total:.1f} s")
 
 
 if __name__ == "__main__":

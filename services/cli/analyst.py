@@ -63,62 +63,80 @@ def train(
                 progress.update(tasks[stage], completed=done, total=total)
 
             topics_trained = _train_topics(ctx, corrections, force, advance, skipped)
-            try:
-                report = train_head(
-                    ctx.analyzer,
-                    corrections,
-                    # Retrain from the shipped (or configured) head, not from the last result.
-                    start_from=load_head(
-                        ctx.settings.analyzer.sentiment_head,
-                        embedding_name=ctx.settings.analyzer.embedding,
-                    ),
-                    data_dir=Path(ctx.settings.data_dir),
-                    base_data=base_data,
-                    force=force,
-                    progress=advance,
-                )
-            except TrainingError as exc:
-                if not topics_trained:
-                    raise CliError("; ".join([str(exc), *skipped])) from None
-                out.print(f"[yellow]sentiment head not trained[/yellow]: {exc}", highlight=False)
-                return
+            # French texts may have their own head (analyzer.french_sentiment: tuned).
+            heads = [False, True] if ctx.analyzer.routes_french else [False]
+            reports, refused = [], []
+            for french in heads:
+                reader = ctx.analyzer.reader("fr" if french else None)
+                try:
+                    reports.append(
+                        train_head(
+                            ctx.analyzer,
+                            corrections,
+                            # Retrain from the shipped (or configured) head, not the last result.
+                            start_from=load_head(
+                                None if french else ctx.settings.analyzer.sentiment_head,
+                                embedding_name=reader.embedder.name,
+                            ),
+                            data_dir=Path(ctx.settings.data_dir),
+                            base_data=base_data,
+                            force=force,
+                            progress=advance,
+                            french=french,
+                        )
+                    )
+                except TrainingError as exc:
+                    refused.append(str(exc))
+        refused = list(dict.fromkeys(refused))  # "only 3 corrections" once, not per head
+        if not reports and not topics_trained:
+            raise CliError("; ".join([*refused, *skipped]))
         for reason in skipped:
             out.print(f"[yellow]topic heads not trained[/yellow]: {reason}", highlight=False)
-        table = Table("", "examples", "macro-F1 before", "after", "accuracy before", "after")
-        for name, before, after in (
-            ("held-back corrections", report.held_back_before, report.held_back_after),
-            ("UMSAB val (base)", report.base_val_before, report.base_val_after),
-        ):
-            table.add_row(
-                name,
-                str(before.count),
-                f"{before.macro_f1:.3f}",
-                f"{after.macro_f1:.3f}",
-                f"{before.accuracy:.3f}",
-                f"{after.accuracy:.3f}",
-            )
-        out.print(table)
-        out.print(
-            f"trained on {report.trained_on} corrections (weight {report.correction_weight:.1f} "
-            f"each) and {report.base_examples} base examples; {report.held_back} held back"
+        for reason in refused:
+            out.print(f"[yellow]sentiment head not trained[/yellow]: {reason}", highlight=False)
+        for report in reports:
+            _print_report(ctx, report)
+
+
+def _print_report(ctx: Any, report: Any) -> None:
+    """One head's figures, where it was written, and whether it is now in use."""
+    table = Table(
+        "", "examples", "macro-F1 before", "after", "accuracy before", "after", title=report.title
+    )
+    for name, before, after in (
+        ("held-back corrections", report.held_back_before, report.held_back_after),
+        ("UMSAB val (base)", report.base_val_before, report.base_val_after),
+    ):
+        table.add_row(
+            name,
+            str(before.count),
+            f"{before.macro_f1:.3f}",
+            f"{after.macro_f1:.3f}",
+            f"{before.accuracy:.3f}",
+            f"{after.accuracy:.3f}",
         )
-        out.print(f"wrote {report.head}.npz (previous head: {report.previous})", markup=False)
-        if report.adopted:
-            out.print(f"[green]in use from now on[/green]: {report.reason}")
-            if ctx.settings.analyzer.sentiment_head is not None:
-                out.print(
-                    "[yellow]but analyzer.sentiment_head is set in the settings and wins: "
-                    "remove it to use the trained head[/yellow]"
-                )
+    out.print(table)
+    out.print(
+        f"trained on {report.trained_on} corrections (weight {report.correction_weight:.1f} "
+        f"each) and {report.base_examples} base examples; {report.held_back} held back"
+    )
+    out.print(f"wrote {report.head}.npz (previous head: {report.previous})", markup=False)
+    if report.adopted:
+        out.print(f"[green]in use from now on[/green]: {report.reason}")
+        if ctx.settings.analyzer.sentiment_head is not None and not report.french:
             out.print(
-                "restart `veille up` to analyze with it, and run `veille reanalyze --since ...` "
-                "to relabel stored mentions"
+                "[yellow]but analyzer.sentiment_head is set in the settings and wins: "
+                "remove it to use the trained head[/yellow]"
             )
-        else:
-            out.print(
-                f"[yellow]not used[/yellow]: {report.reason} (--force uses it anyway)",
-                highlight=False,
-            )
+        out.print(
+            "restart `veille up` to analyze with it, and run `veille reanalyze --since ...` "
+            "to relabel stored mentions"
+        )
+    else:
+        out.print(
+            f"[yellow]not used[/yellow]: {report.reason} (--force uses it anyway)",
+            highlight=False,
+        )
 
 
 def _train_topics(

@@ -311,7 +311,7 @@ def _analysis_worker(config: Path) -> None:
 
 
 def _batch_analyzer(config: Path) -> Any:
-    from services.analyzer.head_store import analyzer_head
+    from services.analyzer.head_store import analyzer_french_head, analyzer_head
     from services.analyzer.pipeline import Analyzer
     from services.runtime.topic_store import WorkspaceTaxonomy
 
@@ -327,6 +327,7 @@ def _batch_analyzer(config: Path) -> Any:
                 embedding=loaded.settings.analyzer.embedding,
             ),
             head=analyzer_head(loaded.settings.analyzer, loaded.settings.data_dir),
+            french_head=analyzer_french_head(loaded.settings.data_dir),
         )
     except Exception as exc:
         _fail(exc)

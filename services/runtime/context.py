@@ -60,7 +60,7 @@ class ServiceContext:
     @cached_property
     def analyzer(self) -> Analyzer:
         """The analyzer, tagging with the brands and competitors the state store holds."""
-        from services.analyzer.head_store import analyzer_head
+        from services.analyzer.head_store import analyzer_french_head, analyzer_head
         from services.analyzer.pipeline import Analyzer
         from services.runtime.story_memory import recall_stories
 
@@ -70,6 +70,7 @@ class ServiceContext:
             competitors=self.state.list_competitors(),
             taxonomy=self.taxonomy,
             head=analyzer_head(self.settings.analyzer, self.settings.data_dir),
+            french_head=analyzer_french_head(self.settings.data_dir),
         )
         recall_stories(analyzer.stories, self.index)
         return analyzer

