@@ -473,6 +473,23 @@ class Analyzer:
             prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
         )
 
+    def topic_vectors(
+        self, texts: Sequence[str], languages: Sequence[str | None]
+    ) -> NDArray[np.float32]:
+        """`texts` (overall texts, already cut to MAX_CHARS) embedded as a batch embeds a
+        mention in that language, in the space topics are assigned in: what topic heads
+        trained on corrected mentions must see (services/runtime/train_topics.py)."""
+        groups: dict[int, list[int]] = {}
+        for i, language in enumerate(languages):
+            groups.setdefault(id(self.reader(language)), []).append(i)
+        out = np.zeros((len(texts), self.embedder.dim if texts else 0), dtype=np.float32)
+        for numbers in groups.values():
+            reader, _, vectors = self._embed(
+                self.reader(languages[numbers[0]]), [texts[i] for i in numbers]
+            )
+            out[numbers] = reader.shared(vectors)
+        return out
+
     def _embed(
         self, reader: Reader, originals: list[str]
     ) -> tuple[Reader, list[str], NDArray[np.float32]]:

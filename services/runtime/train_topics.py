@@ -29,7 +29,7 @@ from services.analyzer.topic_heads import (
 from services.analyzer.topic_model import LabelledTopics, build_topic_model
 from services.analyzer.topics import Vectors
 from services.core.topics import Topic
-from services.runtime.train_data import Progress, TrainingError, embed_cached, split_held_back
+from services.runtime.train_data import Progress, TrainingError, split_held_back
 
 log = logging.getLogger("veille.train")
 
@@ -41,6 +41,7 @@ class TopicExample:
     text: str
     topics: list[str]
     key: str  # what decides whether it is held back
+    language: str | None = None  # the mention's: French ones are read by their own encoder
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def topic_examples(
             text=truncate(record["text"]),
             topics=[t for t in record["label"] if t in names],
             key=f"{record['fingerprint']}:topics",
+            language=record.get("language"),
         )
         for record in corrections
         if record["field"] == "topics"
@@ -122,10 +124,14 @@ def train_topic_heads(
     prepare = analyzer.head.prepare
 
     def embed(rows: Sequence[TopicExample], stage: str) -> Vectors:
-        texts = [prepare(r.text) for r in rows]
-        return embed_cached(
-            analyzer.embedder, texts, cache_dir=None, stage=stage, progress=progress
-        )
+        # As the analyzer embeds these mentions (French ones by their own encoder, mapped
+        # back), so the heads learn from the vectors they will be applied to.
+        if progress:
+            progress(stage, 0, len(rows))
+        vectors = analyzer.topic_vectors([r.text for r in rows], [r.language for r in rows])
+        if progress:
+            progress(stage, len(rows), len(rows))
+        return vectors
 
     trained_vectors = embed(trained, "embedding topic corrections")
     held_vectors = embed(held, "embedding held-back topic corrections")

