@@ -94,20 +94,22 @@ def topic_setup(args: argparse.Namespace) -> TopicSetup:
     prepare = load_head(None, embedding_name=embedder.name).prepare
     off_topic = background_vectors(embedder, background_texts(), prepare)
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
-    vectors = embedder.embed([prepare(r["text"]) for r in rows])
     if getattr(args, "french_route", False):
-        from services.analyzer.french_route import FRENCH, french_reader
-        from services.analyzer.language import rank_languages
+        # Through the analyzer itself: its language detection, readers and map.
+        from services.analyzer.language import detect_languages
+        from services.analyzer.pipeline import Analyzer, truncate
+        from services.core.settings import AnalyzerSettings
 
-        french = [
-            i
-            for i, r in enumerate(rows)
-            if (rank_languages(r["text"]) or [("", 0)])[0][0] == FRENCH
-        ]
-        reader = french_reader()
-        tuned = reader.embedder.embed([reader.head.prepare(rows[i]["text"]) for i in french])
-        vectors[french] = reader.shared(tuned)
-        print(f"{len(french)} of {len(rows)} texts read as French, by the tuned encoder")
+        analyzer = Analyzer(AnalyzerSettings(embedding=args.embedding), embedder=embedder)
+        texts = [truncate(r["text"]) for r in rows]
+        languages = detect_languages(texts, expected=analyzer.settings.languages)
+        vectors = analyzer.topic_vectors(texts, languages)
+        french = sum(
+            1 for language in languages if analyzer.reader(language) is not analyzer.reader(None)
+        )
+        print(f"{french} of {len(rows)} texts read as French, by the tuned encoder")
+    else:
+        vectors = embedder.embed([prepare(r["text"]) for r in rows])
     return TopicSetup(rows, embedder, prepare, off_topic, assigner, vectors)
 
 
