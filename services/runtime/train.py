@@ -111,7 +111,7 @@ def train_head(
     a retraining, not a drift that piles up adaptations of adaptations."""
     reader = analyzer.reader(FRENCH if french else None)
     every = correction_examples(corrections, analyzer)
-    examples = [e for e in every if analyzer.reader(e.language) is reader]
+    examples = [e for e in every if analyzer.reader(e.language).head is reader.head]
     if len(examples) < MIN_CORRECTIONS:
         which = ""
         if len(every) >= MIN_CORRECTIONS:

@@ -103,9 +103,14 @@ def test_env_example_has_every_variable_and_no_real_secret(compose: dict[str, An
             assert value == "" or value.startswith("change-me"), f"{key} holds a real-looking value"
 
 
-def test_dockerfile_installs_the_elasticsearch_extra() -> None:
+def test_dockerfile_installs_the_extras_and_a_cpu_torch() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"pip install .*\[elasticsearch,postgres\]", dockerfile)
+    assert re.search(r"pip install .*\[elasticsearch,postgres,transformers\]", dockerfile)
+    # torch before the extras, from the CPU index, pinned like the Makefile's.
+    torch = re.search(r"pip install .*torch==([\d.]+) --index-url \S+/whl/cpu", dockerfile)
+    assert torch and dockerfile.index("torch==") < dockerfile.index("transformers]")
+    makefile = (DEPLOY.parent / "Makefile").read_text(encoding="utf-8")
+    assert f"torch=={torch.group(1)}" in makefile
     assert "USER " in dockerfile
 
 

