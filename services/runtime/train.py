@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.analyzer.adapt import adapt_head
+from services.analyzer.english_opinion import OpinionUnavailable
 from services.analyzer.french_route import FRENCH
 from services.analyzer.head_store import next_version_stem, set_current
 from services.analyzer.pipeline import Analyzer
@@ -78,10 +79,51 @@ class TrainReport:
         return "sentiment head for French texts" if self.french else "sentiment head"
 
 
+@dataclass(frozen=True)
+class _Opinions:
+    """A second opinion's reading of some of a set's texts (the English ones: see
+    services/analyzer/english_opinion.py), mixed in as the analyzer mixes it."""
+
+    rows: NDArray[np.bool_]
+    log_probs: NDArray[np.float32]  # one row per text of `rows`
+    share: float
+
+
+def _opinions(analyzer: Analyzer, rows: Sequence[Example], texts: list[str]) -> _Opinions | None:
+    """What the analyzer's second opinion says of the texts it would read, if any."""
+    opinions = [analyzer.reader(r.language).opinion for r in rows]
+    mask = np.asarray([o is not None for o in opinions], dtype=bool)
+    opinion = next((o for o in opinions if o is not None), None)
+    if opinion is None:
+        return None
+    try:
+        read = opinion.log_probabilities([t for t, m in zip(texts, mask, strict=True) if m])
+        return _Opinions(mask, read, opinion.mix)
+    except OpinionUnavailable as exc:
+        log.warning("figures without the English second opinion: %s", exc)
+        return None
+
+
 def _figures(
-    head: SentimentHead, vectors: NDArray[np.float32], texts: list[str], gold: list[Example]
+    head: SentimentHead,
+    vectors: NDArray[np.float32],
+    texts: list[str],
+    gold: list[Example],
+    opinions: _Opinions | None = None,
 ) -> Figures:
-    predicted = head.predict(vectors, texts) if len(texts) else []
+    probs = (
+        head.probabilities(vectors, texts)
+        if len(texts)
+        else np.zeros((0, len(head.labels)), dtype=np.float32)
+    )
+    if opinions is not None:
+        rows = opinions.rows
+        probs[rows] = head.probabilities(
+            vectors[rows],
+            [t for t, m in zip(texts, rows, strict=True) if m],
+            opinion=(opinions.log_probs, opinions.share),
+        )
+    predicted = head.labelled(probs) if len(texts) else []
     evaluation = evaluate(
         [(g.label.value, p.label.value, g.language) for g, p in zip(gold, predicted, strict=True)]
     )
@@ -174,16 +216,20 @@ def train_head(
     )
     if progress:
         progress(f"fitting{of}", 1, 1)
+    # The shared head's English texts are read with the second opinion mixed in: so are
+    # its figures (the French head never reads English).
+    held_opinions = None if french else _opinions(analyzer, held, texts["held"])
+    val_opinions = None if french else _opinions(analyzer, base_val, texts["val"])
     report = TrainReport(
         corrections=len(examples),
         trained_on=len(trained),
         held_back=len(held),
         base_examples=len(base_train),
         correction_weight=weight,
-        held_back_before=_figures(current, vectors["held"], texts["held"], held),
-        held_back_after=_figures(new_head, vectors["held"], texts["held"], held),
-        base_val_before=_figures(current, vectors["val"], texts["val"], base_val),
-        base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val),
+        held_back_before=_figures(current, vectors["held"], texts["held"], held, held_opinions),
+        held_back_after=_figures(new_head, vectors["held"], texts["held"], held, held_opinions),
+        base_val_before=_figures(current, vectors["val"], texts["val"], base_val, val_opinions),
+        base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val, val_opinions),
         head=next_version_stem(data_dir, embedder.name),
         previous=current.source,
         extra={"adapted_from": head.source},
