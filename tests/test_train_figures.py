@@ -7,7 +7,7 @@ import numpy as np
 
 from services.analyzer.sentiment import SentimentHead
 from services.core.models import SentimentLabel
-from services.runtime.train import _figures, _Opinions
+from services.runtime.train import _figures
 from services.runtime.train_data import Example
 
 POSITIVE, NEGATIVE = SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE
@@ -30,10 +30,11 @@ def test_the_opinion_is_mixed_into_the_rows_it_reads_only() -> None:
     alone = _figures(head, vectors, texts, gold)
     assert alone.accuracy == 1 / 3  # all read negative
 
-    sure = np.log(np.asarray([[0.01, 0.01, 0.98]] * 2, dtype=np.float32))
-    rows = np.asarray([True, False, True])  # the English texts
-    mixed = _figures(head, vectors, texts, gold, _Opinions(rows, sure, share=0.5))
+    # The opinion is sure of "positive" everywhere, but the French row's share is 0.
+    sure = np.log(np.asarray([[0.01, 0.01, 0.98]] * 3, dtype=np.float32))
+    shares = np.asarray([0.5, 0.0, 0.5], dtype=np.float32)  # the English texts
+    mixed = _figures(head, vectors, texts, gold, (sure, shares))
     # Both English texts now read positive; the French one keeps the head's reading.
     assert mixed.accuracy == 1.0 and mixed.macro_f1 > alone.macro_f1
-    unmixed = _figures(head, vectors, texts, gold, _Opinions(rows, sure, share=0.0))
+    unmixed = _figures(head, vectors, texts, gold, (sure, np.zeros(3, dtype=np.float32)))
     assert unmixed == alone

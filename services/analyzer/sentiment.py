@@ -158,6 +158,11 @@ def _log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
     return out
 
 
+# Another model's log-probabilities of the texts, and the share they get in the mix: one
+# for all rows, or one per row (services/analyzer/english_opinion.py).
+OpinionReading = tuple[NDArray[np.float32], float | NDArray[np.float32]]
+
+
 class HeadError(ValueError):
     """A sentiment head file is missing or malformed."""
 
@@ -249,15 +254,16 @@ class SentimentHead:
         vectors: NDArray[np.float32],
         texts: Sequence[str] | None = None,
         *,
-        opinion: tuple[NDArray[np.float32], float] | None = None,
+        opinion: OpinionReading | None = None,
     ) -> NDArray[np.float32]:
         """Class probabilities, one row per vector, columns in `labels` order.
 
         `texts` are the prepared texts the vectors were embedded from (`prepare`); a head
         with an n-gram block mixes in its reading of them. Without texts such a head
         falls back to its embedding model alone (a little less accurate). `opinion` is
-        another model's log-probabilities of the same texts and the share they get
-        (services/analyzer/english_opinion.py), mixed in before the expressions."""
+        another model's log-probabilities of the same texts and the share they get, one
+        for all rows or one per row (0: not mixed), mixed in before the expressions
+        (services/analyzer/english_opinion.py)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
         logits = vectors.astype(np.float32, copy=False) @ self.weights.T + self.bias
@@ -275,9 +281,10 @@ class SentimentHead:
             )
         if opinion is not None:
             other, share = opinion
-            if other.shape != logits.shape:
+            weight = np.asarray(share, dtype=np.float32).reshape(-1, 1)
+            if other.shape != logits.shape or weight.shape[0] not in (1, len(logits)):
                 raise ValueError(f"opinion {other.shape} for {logits.shape} texts")
-            logits = (1 - share) * _log_softmax(logits) + share * other
+            logits = (1 - weight) * _log_softmax(logits) + weight * other
         if texts is not None:
             logits = logits + self.expression_shift(texts)
         if self.class_offsets is not None:
@@ -307,11 +314,15 @@ class SentimentHead:
         return shift
 
     def predict(
-        self, vectors: NDArray[np.float32], texts: Sequence[str] | None = None
+        self,
+        vectors: NDArray[np.float32],
+        texts: Sequence[str] | None = None,
+        *,
+        opinion: OpinionReading | None = None,
     ) -> list[Sentiment]:
-        """The most probable label of each vector (and its prepared text, see
-        `probabilities`), scored by its probability."""
-        return self.labelled(self.probabilities(vectors, texts))
+        """The most probable label of each vector (and its prepared text, and another
+        model's opinion: see `probabilities`), scored by its probability."""
+        return self.labelled(self.probabilities(vectors, texts, opinion=opinion))
 
     def labelled(self, probs: NDArray[np.float32]) -> list[Sentiment]:
         """The most probable label of each row of `probs` (see `probabilities`), scored by

@@ -28,7 +28,7 @@ from services.analyzer.english_opinion import OpinionUnavailable
 from services.analyzer.french_route import FRENCH
 from services.analyzer.head_store import next_version_stem, set_current
 from services.analyzer.pipeline import Analyzer
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.sentiment import OpinionReading, SentimentHead
 from services.runtime.batch import evaluate
 from services.runtime.train_data import (
     HOLD_BACK,
@@ -79,29 +79,26 @@ class TrainReport:
         return "sentiment head for French texts" if self.french else "sentiment head"
 
 
-@dataclass(frozen=True)
-class _Opinions:
-    """A second opinion's reading of some of a set's texts (the English ones: see
-    services/analyzer/english_opinion.py), mixed in as the analyzer mixes it."""
-
-    rows: NDArray[np.bool_]
-    log_probs: NDArray[np.float32]  # one row per text of `rows`
-    share: float
-
-
-def _opinions(analyzer: Analyzer, rows: Sequence[Example], texts: list[str]) -> _Opinions | None:
-    """What the analyzer's second opinion says of the texts it would read, if any."""
+def _opinions(
+    analyzer: Analyzer, rows: Sequence[Example], texts: list[str]
+) -> OpinionReading | None:
+    """What the analyzer's second opinion says of the texts it would read, with a share
+    of 0 for the others (services/analyzer/english_opinion.py); None if it reads none."""
     opinions = [analyzer.reader(r.language).opinion for r in rows]
-    mask = np.asarray([o is not None for o in opinions], dtype=bool)
-    opinion = next((o for o in opinions if o is not None), None)
-    if opinion is None:
+    asked = [i for i, o in enumerate(opinions) if o is not None]
+    if not asked:
         return None
+    opinion = opinions[asked[0]]
+    assert opinion is not None
+    log_probs = np.zeros((len(rows), 3), dtype=np.float32)
+    shares = np.zeros(len(rows), dtype=np.float32)
     try:
-        read = opinion.log_probabilities([t for t, m in zip(texts, mask, strict=True) if m])
-        return _Opinions(mask, read, opinion.mix)
+        log_probs[asked] = opinion.log_probabilities([texts[i] for i in asked])
+        shares[asked] = opinion.mix
     except OpinionUnavailable as exc:
         log.warning("figures without the English second opinion: %s", exc)
         return None
+    return log_probs, shares
 
 
 def _figures(
@@ -109,21 +106,9 @@ def _figures(
     vectors: NDArray[np.float32],
     texts: list[str],
     gold: list[Example],
-    opinions: _Opinions | None = None,
+    opinions: OpinionReading | None = None,
 ) -> Figures:
-    probs = (
-        head.probabilities(vectors, texts)
-        if len(texts)
-        else np.zeros((0, len(head.labels)), dtype=np.float32)
-    )
-    if opinions is not None:
-        rows = opinions.rows
-        probs[rows] = head.probabilities(
-            vectors[rows],
-            [t for t, m in zip(texts, rows, strict=True) if m],
-            opinion=(opinions.log_probs, opinions.share),
-        )
-    predicted = head.labelled(probs) if len(texts) else []
+    predicted = head.predict(vectors, texts, opinion=opinions) if len(texts) else []
     evaluation = evaluate(
         [(g.label.value, p.label.value, g.language) for g, p in zip(gold, predicted, strict=True)]
     )
