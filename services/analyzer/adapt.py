@@ -10,6 +10,11 @@ corrections move it where they agree, not everywhere.
 Gradient of the mixed model: with `m = (1 - mix) log_softmax(z_emb) + mix log_softmax(z_ngram)`
 and `p = softmax(m)`, d loss / d z_emb = (1 - mix) (p - y) and d loss / d z_ngram =
 mix (p - y), because the rows of `p - y` sum to zero.
+
+Where a second opinion is mixed in (English: services/analyzer/english_opinion.py), the
+head is adapted inside that mix, `(1 - s) log_softmax(m) + s o` with the opinion's
+log-probabilities `o` held fixed: the head learns what the pair gets wrong, not what it
+alone gets wrong, and each gradient is scaled by `1 - s` on those rows.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.sentiment import SentimentHead, ngram_counts, ngram_tfidf
+from services.analyzer.sentiment import (
+    OpinionReading,
+    SentimentHead,
+    ngram_counts,
+    ngram_tfidf,
+)
 
 
 def _log_softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -40,6 +50,7 @@ def adapt_head(
     c_embedding: float = 3.0,
     c_ngram: float = 10.0,
     ngram_rows: NDArray[np.bool_] | None = None,
+    opinion: OpinionReading | None = None,
     max_iter: int = 200,
 ) -> SentimentHead:
     """A copy of `head` adapted to the (prepared) examples; `labels` index `head.labels`,
@@ -48,7 +59,9 @@ def adapt_head(
 
     Only the n-gram terms found in the `ngram_rows` examples (default: all) may change:
     the new vocabulary of a domain, a few thousand terms, instead of all 2**bits, which
-    keeps the optimisation small."""
+    keeps the optimisation small. `opinion` is the second opinion's log-probabilities of
+    the examples and its share (per row, 0 where it does not read), as the analyzer mixes
+    them (`SentimentHead.probabilities`)."""
     from scipy.optimize import minimize  # type: ignore[import-untyped]
 
     x = vectors.astype(np.float64)
@@ -57,6 +70,13 @@ def adapt_head(
     y = np.zeros((n, k))
     y[np.arange(n), labels] = 1.0
     w = weights.astype(np.float64)[:, None]
+    other = np.zeros((n, k))
+    share = np.zeros((n, 1))
+    if opinion is not None:
+        other = np.asarray(opinion[0], dtype=np.float64)
+        share = np.asarray(opinion[1], dtype=np.float64).reshape(-1, 1)
+        if other.shape != (n, k) or share.shape[0] not in (1, n):
+            raise ValueError(f"opinion {other.shape} for {n} examples")
     z_emb0 = x @ head.weights.T.astype(np.float64) + head.bias
     use_ngrams = head.uses_text
     mix = head.ngram_mix if use_ngrams else 0.0
@@ -85,11 +105,15 @@ def adapt_head(
         if use_ngrams:
             d_n = params[n_emb:].reshape(k, size)
             mixed = mixed + mix * _log_softmax(z_ng0 + np.asarray(tfidf @ d_n.T))
+        if opinion is not None:
+            mixed = (1 - share) * _log_softmax(mixed) + share * other
         if head.class_offsets is not None:  # constant shifts: the gradient is unchanged
             mixed = mixed + head.class_offsets
         log_p = _log_softmax(mixed)
         value = float(-(w * y * log_p).sum()) + 0.5 / c_embedding * float((d_w * d_w).sum())
-        residual = w * (np.exp(log_p) - y)
+        # d loss / d (the head's own mixed log-probabilities); the opinion's share of
+        # each row does not reach the head
+        residual = (1 - share) * w * (np.exp(log_p) - y)
         grad = np.zeros_like(params)
         grad[: k * dim] = ((1 - mix) * residual.T @ x + d_w / c_embedding).ravel()
         grad[k * dim : n_emb] = (1 - mix) * residual.sum(axis=0)

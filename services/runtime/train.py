@@ -8,6 +8,10 @@ the new head on them, and on UMSAB val, so a user sees both the gain on their do
 and that the base did not break. The new head is written as a new version; it becomes
 the one in use only when it is no worse on the held-back corrections and loses at
 most `MAX_BASE_DROP` macro-F1 on UMSAB val (`force` overrides).
+
+English texts are read with a second opinion mixed into the shared head's reading
+(services/analyzer/english_opinion.py): that head is adapted inside the mix, the opinion's
+readings held fixed, and judged the same way.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ MIN_CORRECTIONS = 10  # sentiment corrections needed before training makes sense
 MAX_BASE_DROP = 0.02
 MAX_CORRECTION_WEIGHT = 10.0
 CORRECTIONS_SHARE = 0.3  # of the base data's weight that corrections may carry, at most
+OPINION_BATCH = 256  # texts per progress step of the second opinion
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,10 @@ class TrainReport:
 
 
 def _opinions(
-    analyzer: Analyzer, rows: Sequence[Example], texts: list[str]
+    analyzer: Analyzer,
+    rows: Sequence[Example],
+    texts: list[str],
+    progress: Progress | None = None,
 ) -> OpinionReading | None:
     """What the analyzer's second opinion says of the texts it would read, with a share
     of 0 for the others (services/analyzer/english_opinion.py); None if it reads none."""
@@ -92,13 +100,36 @@ def _opinions(
     assert opinion is not None
     log_probs = np.zeros((len(rows), 3), dtype=np.float32)
     shares = np.zeros(len(rows), dtype=np.float32)
+    stage = "reading English texts with the second opinion"
     try:
-        log_probs[asked] = opinion.log_probabilities([texts[i] for i in asked])
+        for start in range(0, len(asked), OPINION_BATCH):
+            if progress:
+                progress(stage, start, len(asked))
+            chosen = asked[start : start + OPINION_BATCH]
+            log_probs[chosen] = opinion.log_probabilities([texts[i] for i in chosen])
         shares[asked] = opinion.mix
     except OpinionUnavailable as exc:
-        log.warning("figures without the English second opinion: %s", exc)
+        log.warning("training without the English second opinion: %s", exc)
         return None
+    if progress:
+        progress(stage, len(asked), len(asked))
     return log_probs, shares
+
+
+def _joined(
+    first: OpinionReading | None, second: OpinionReading | None, n_first: int, n_second: int
+) -> OpinionReading | None:
+    """Two parts' readings as one, rows in order (a part the opinion does not read counts
+    as share 0)."""
+    if first is None and second is None:
+        return None
+    parts = [(first, n_first), (second, n_second)]
+    log_probs = [p[0] if p else np.zeros((n, 3), np.float32) for p, n in parts]
+    shares = [
+        np.broadcast_to(np.asarray(p[1], np.float32), (n,)) if p else np.zeros(n, np.float32)
+        for p, n in parts
+    ]
+    return np.concatenate(log_probs), np.concatenate(shares)
 
 
 def _figures(
@@ -187,6 +218,17 @@ def train_head(
     labels = np.asarray([head.labels.index(r.label) for r in rows], dtype=np.int64)
     weights = np.concatenate([np.ones(len(base_train)), np.full(len(trained), weight)])
     recipe = head.metadata.get("recipe", {}) if isinstance(head.metadata, dict) else {}
+    # The shared head reads English texts with the second opinion mixed in: it is adapted
+    # inside that mix, and so are its figures (the French head never reads English).
+    opinions = {
+        name: None if french else _opinions(analyzer, part, texts[name], progress)
+        for name, part in (
+            ("base", base_train),
+            ("val", base_val),
+            ("trained", trained),
+            ("held", held),
+        )
+    }
     if progress:
         progress(f"fitting{of}", 0, 1)
     new_head = adapt_head(
@@ -198,23 +240,20 @@ def train_head(
         c_embedding=float(recipe.get("C_embedding") or 3.0),
         c_ngram=float(recipe.get("C_ngram") or 10.0),
         ngram_rows=np.arange(len(rows)) >= len(base_train),  # the corrections' terms
+        opinion=_joined(opinions["base"], opinions["trained"], len(base_train), len(trained)),
     )
     if progress:
         progress(f"fitting{of}", 1, 1)
-    # The shared head's English texts are read with the second opinion mixed in: so are
-    # its figures (the French head never reads English).
-    held_opinions = None if french else _opinions(analyzer, held, texts["held"])
-    val_opinions = None if french else _opinions(analyzer, base_val, texts["val"])
     report = TrainReport(
         corrections=len(examples),
         trained_on=len(trained),
         held_back=len(held),
         base_examples=len(base_train),
         correction_weight=weight,
-        held_back_before=_figures(current, vectors["held"], texts["held"], held, held_opinions),
-        held_back_after=_figures(new_head, vectors["held"], texts["held"], held, held_opinions),
-        base_val_before=_figures(current, vectors["val"], texts["val"], base_val, val_opinions),
-        base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val, val_opinions),
+        held_back_before=_figures(current, vectors["held"], texts["held"], held, opinions["held"]),
+        held_back_after=_figures(new_head, vectors["held"], texts["held"], held, opinions["held"]),
+        base_val_before=_figures(current, vectors["val"], texts["val"], base_val, opinions["val"]),
+        base_val_after=_figures(new_head, vectors["val"], texts["val"], base_val, opinions["val"]),
         head=next_version_stem(data_dir, embedder.name),
         previous=current.source,
         extra={"adapted_from": head.source},
