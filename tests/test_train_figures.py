@@ -3,11 +3,19 @@ opinion mixed into the shared head's reading (services/analyzer/english_opinion.
 
 from __future__ import annotations
 
-import numpy as np
+import logging
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from services.analyzer.english_opinion import OpinionUnavailable
+from services.analyzer.fingerprint import fingerprint_text
+from services.analyzer.pipeline import Analyzer
 from services.analyzer.sentiment import SentimentHead
 from services.core.models import SentimentLabel
-from services.runtime.train import _figures
+from services.core.settings import AnalyzerSettings
+from services.runtime.train import _figures, train_head
 from services.runtime.train_data import Example
 
 POSITIVE, NEGATIVE = SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE
@@ -38,3 +46,47 @@ def test_the_opinion_is_mixed_into_the_rows_it_reads_only() -> None:
     assert mixed.accuracy == 1.0 and mixed.macro_f1 > alone.macro_f1
     unmixed = _figures(head, vectors, texts, gold, (sure, np.zeros(3, dtype=np.float32)))
     assert unmixed == alone
+
+
+@pytest.mark.slow
+def test_training_goes_on_without_an_opinion_that_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The opinion's file breaks between start-up and training: one warning, and the
+    head is trained and judged alone."""
+    import services.analyzer.english_opinion as english_opinion
+
+    def broken(path: Path = english_opinion.OPINION_FILE) -> None:
+        raise OpinionUnavailable(f"cannot read {path}: truncated file")
+
+    monkeypatch.setattr(english_opinion, "load_english_opinion", broken)
+    analyzer = Analyzer(AnalyzerSettings(french_sentiment="shared"))
+    assert analyzer.english_opinion is not None  # found at start-up, fails at first use
+    words = {0: "awful, broken, never again", 1: "the shop opens at nine", 2: "great, love it"}
+    for folder in ("french", "english"):
+        (tmp_path / "base" / folder).mkdir(parents=True)
+        for split in ("train", "val"):
+            labels = [i % 3 for i in range(12)]
+            texts = [f"{folder} {split} {i}: {words[label]}" for i, label in enumerate(labels)]
+            (tmp_path / "base" / folder / f"{split}_text.txt").write_text("\n".join(texts))
+            (tmp_path / "base" / folder / f"{split}_labels.txt").write_text(
+                "\n".join(map(str, labels))
+            )
+    corrections = [
+        {
+            "field": "sentiment",
+            "brand": None,
+            "label": ("negative", "neutral", "positive")[i % 3],
+            "text": f"Veloria correction {i}: {words[i % 3]}",
+            "language": "en",
+            "fingerprint": fingerprint_text(f"correction {i}"),
+        }
+        for i in range(12)
+    ]
+    with caplog.at_level(logging.WARNING, logger="veille.train"):
+        report = train_head(
+            analyzer, corrections, data_dir=tmp_path / "data", base_data=tmp_path / "base"
+        )
+    warnings = [r for r in caplog.records if "without the English second opinion" in r.message]
+    assert len(warnings) == 1 and "truncated file" in warnings[0].message
+    assert report.held_back >= 1 and report.head.with_suffix(".npz").is_file()

@@ -71,7 +71,6 @@ _OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) before white space,
 # or at a line break; not at "vs." ("Veloria vs. Trekko").
 _SENTENCE_END = re.compile(r"(?:(?<!\b[Vv][Ss])\.|[!?…])[.!?…]*[\"'»”)\]]*(?=\s)|\n+")
-# Where a sentence naming several brands is cut: before a contrastive word or after ';'.
 # Questions that state an opinion: "Who else thinks Veloria is better than Trekko?"
 _RHETORICAL = re.compile(
     r"^\W*(?:who\s+else\s+(?:thinks|finds|feels|agrees|believes|reckons|loves|hates)"
@@ -80,6 +79,7 @@ _RHETORICAL = re.compile(
     r"|(?:je\s+suis|suis-je)\s+(?:le|la)\s+seule?\s+a\b|y\s+a\s+qu'?(?:e\s+)?moi\s+qui"
     r"|il\s+n'y\s+a\s+que\s+moi\s+qui)"
 )
+# Where a sentence naming several brands is cut: before a contrastive word or after ';'.
 _CLAUSE_CUT = re.compile(
     r"(?<=;)\s*|\s+(?=(?:mais|but|however|cependant|pourtant|toutefois|par contre|en revanche"
     r"|alors que|tandis que|whereas|while|although|though|unlike|contrairement)\b)",

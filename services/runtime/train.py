@@ -91,7 +91,8 @@ def _opinions(
     progress: Progress | None = None,
 ) -> OpinionReading | None:
     """What the analyzer's second opinion says of the texts it would read, with a share
-    of 0 for the others (services/analyzer/english_opinion.py); None if it reads none."""
+    of 0 for the others (services/analyzer/english_opinion.py); None if it reads none.
+    Raises OpinionUnavailable when it cannot run."""
     opinions = [analyzer.reader(r.language).opinion for r in rows]
     asked = [i for i, o in enumerate(opinions) if o is not None]
     if not asked:
@@ -101,16 +102,12 @@ def _opinions(
     log_probs = np.zeros((len(rows), 3), dtype=np.float32)
     shares = np.zeros(len(rows), dtype=np.float32)
     stage = "reading English texts with the second opinion"
-    try:
-        for start in range(0, len(asked), OPINION_BATCH):
-            if progress:
-                progress(stage, start, len(asked))
-            chosen = asked[start : start + OPINION_BATCH]
-            log_probs[chosen] = opinion.log_probabilities([texts[i] for i in chosen])
-        shares[asked] = opinion.mix
-    except OpinionUnavailable as exc:
-        log.warning("training without the English second opinion: %s", exc)
-        return None
+    for start in range(0, len(asked), OPINION_BATCH):
+        if progress:
+            progress(stage, start, len(asked))
+        chosen = asked[start : start + OPINION_BATCH]
+        log_probs[chosen] = opinion.log_probabilities([texts[i] for i in chosen])
+    shares[asked] = opinion.mix
     if progress:
         progress(stage, len(asked), len(asked))
     return log_probs, shares
@@ -220,15 +217,16 @@ def train_head(
     recipe = head.metadata.get("recipe", {}) if isinstance(head.metadata, dict) else {}
     # The shared head reads English texts with the second opinion mixed in: it is adapted
     # inside that mix, and so are its figures (the French head never reads English).
-    opinions = {
-        name: None if french else _opinions(analyzer, part, texts[name], progress)
-        for name, part in (
-            ("base", base_train),
-            ("val", base_val),
-            ("trained", trained),
-            ("held", held),
-        )
-    }
+    parts = {"base": base_train, "val": base_val, "trained": trained, "held": held}
+    opinions: dict[str, OpinionReading | None] = dict.fromkeys(parts)
+    try:
+        if not french:
+            opinions = {
+                name: _opinions(analyzer, part, texts[name], progress)
+                for name, part in parts.items()
+            }
+    except OpinionUnavailable as exc:
+        log.warning("training without the English second opinion: %s", exc)
     if progress:
         progress(f"fitting{of}", 0, 1)
     new_head = adapt_head(
