@@ -225,6 +225,9 @@ def analyzer() -> Analyzer:
         ("Is Veloria better than Trekko?", NEU, NEU),
         ("Trekko ou Veloria, lequel est le meilleur pour débuter ?", NEU, NEU),
         ("Why is Veloria so much worse than Trekko?", NEG, POS),
+        # A yes/no question asks more than a loaded one; a rhetorical one states.
+        ("Veloria est-il vraiment meilleur que Trekko ?", NEU, NEU),
+        ("Am I the only one who thinks Trekko is worse than Veloria?", POS, NEG),
         # Price, and what follows a contrast.
         ("Trekko is cheaper than Veloria and does the same job", NEG, POS),
         ("Veloria est plus cher que Trekko mais tellement mieux fini", POS, None),
@@ -313,6 +316,14 @@ def test_a_name_also_named_in_another_sentence_is_not_cut_here() -> None:
         ("Veloria's app is great and Trekko's is awful.", POS, NEG),
         # The pieces do not read as opposites: both keep the sentence's label.
         ("I bought a Veloria and a Trekko helmet, both great", POS, POS),
+        # A denial contrasts: neither side neutral, even when the pieces read neutral.
+        ("Veloria delivered on time, Trekko didn't", POS, NEG),
+        ("Veloria a répondu en une heure, Trekko jamais.", POS, NEG),
+        ("Contrairement à Trekko, Veloria m'a remboursé tout de suite", POS, NEG),
+        # An echo: the other piece's polar reading for both...
+        ("Trekko a perdu mon colis, Veloria aussi", NEG, NEG),
+        # ... and nothing when it is neutral.
+        ("Veloria a livré lundi, Trekko aussi", NEU, NEU),
     ],
 )
 def test_the_analyzer_judges_two_names_side_by_side(
@@ -408,31 +419,6 @@ def test_pieces_that_only_echo_or_deny_are_marked(
 ) -> None:
     [found] = pieces(text)
     assert (found.relation, found.elliptical) == (relation, elliptical)
-
-
-@pytest.mark.parametrize(
-    ("text", "veloria", "trekko"),
-    [
-        # A denial contrasts: neither side neutral, even when the pieces read neutral.
-        ("Veloria delivered on time, Trekko didn't", POS, NEG),
-        ("Veloria a répondu en une heure, Trekko jamais.", POS, NEG),
-        ("Contrairement à Trekko, Veloria m'a remboursé tout de suite", POS, NEG),
-        # An echo: the other piece's polar reading for both...
-        ("Trekko a perdu mon colis, Veloria aussi", NEG, NEG),
-        # ... and nothing when it is neutral.
-        ("Veloria a livré lundi, Trekko aussi", NEU, NEU),
-        # Rhetorical: stated, so the winner is named.
-        ("Am I the only one who thinks Trekko is worse than Veloria?", POS, NEG),
-        # Yes/no: asked.
-        ("Veloria est-il vraiment meilleur que Trekko ?", NEU, NEU),
-    ],
-)
-def test_the_analyzer_reads_ellipses_and_questions(
-    analyzer: Analyzer, text: str, veloria: SentimentLabel, trekko: SentimentLabel
-) -> None:
-    [mention] = analyzer.analyze([make_mention(text=text, language=None, sentiment=None)])
-    assert mention.brand_sentiments["Veloria"].label == veloria
-    assert mention.brand_sentiments["Trekko"].label == trekko
 
 
 def test_an_ellipsis_shows_both_pieces_as_evidence(analyzer: Analyzer) -> None:
