@@ -44,7 +44,7 @@ from services.analyzer.english_opinion import (
     OpinionUnavailable,
     unavailable_reason,
 )
-from services.analyzer.evidence import with_evidence
+from services.analyzer.evidence import MAX_WORDS, with_evidence
 from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.french_route import FRENCH, MapMismatchError, Reader, french_reader
@@ -53,7 +53,7 @@ from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
 from services.analyzer.topic_classifier import TopicClassifier
 from services.analyzer.topic_model import StaticTaxonomy, TaxonomySource, build_topic_model
-from services.core.evidence import Evidence
+from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Brand, Competitor, Mention, Sentiment, SentimentLabel, Source
 from services.core.query import Node, matches, parse_query
 from services.core.settings import AnalyzerSettings
@@ -231,11 +231,14 @@ def _side_by_side(pieces: Pieces, read: _Readings, first: int, second: int) -> d
         source, judged = short, read.judged[readings[short]]
     else:
         judged = _leaning(read, readings[full])
-    said = judged.model_copy(
-        update={
-            "evidence": _with_sentences(judged.evidence, [pieces.first_piece, pieces.second_piece])
-        }
+    row = readings[source]
+    # Both pieces, and the words of the judged one weighed toward the label it gives.
+    words = read.heads[row].weighed_words(read.prepared[row], judged.label, MAX_WORDS)
+    evidence = Evidence(
+        sentences=[pieces.first_piece, pieces.second_piece],
+        words=[WeightedWord(text=w, weight=weight) for w, weight in words],
     )
+    said = judged.model_copy(update={"evidence": evidence})
     other = short if source == full else full
     return {source: said, other: said if pieces.relation == ECHO else _mirrored(said)}
 
@@ -248,7 +251,7 @@ def _leaning(read: _Readings, row: int) -> Sentiment:
     negative = float(read.probs[row][labels.index(SentimentLabel.NEGATIVE)])
     label = SentimentLabel.POSITIVE if positive >= negative else SentimentLabel.NEGATIVE
     score = max(positive, negative) / max(positive + negative, 1e-12)
-    return read.judged[row].model_copy(update={"label": label, "score": score})
+    return Sentiment(label=label, score=min(1.0, score))
 
 
 def _mirrored(sentiment: Sentiment) -> Sentiment:
@@ -256,10 +259,6 @@ def _mirrored(sentiment: Sentiment) -> Sentiment:
     swapped = {SentimentLabel.POSITIVE: SentimentLabel.NEGATIVE}
     swapped[SentimentLabel.NEGATIVE] = SentimentLabel.POSITIVE
     return sentiment.model_copy(update={"label": swapped.get(sentiment.label, sentiment.label)})
-
-
-def _with_sentences(evidence: Evidence | None, sentences: list[str]) -> Evidence:
-    return (evidence or Evidence()).model_copy(update={"sentences": sentences})
 
 
 @lru_cache(maxsize=256)

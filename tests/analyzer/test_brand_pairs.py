@@ -428,3 +428,8 @@ def test_an_ellipsis_shows_both_pieces_as_evidence(analyzer: Analyzer) -> None:
         evidence = mention.brand_sentiments[name].evidence
         assert evidence is not None
         assert evidence.sentences == ["Veloria delivered on time", "Trekko didn't"]
+        # The judged piece's words, weighed toward the label it gives (positive), though
+        # the model alone read that piece neutral.
+        head = analyzer.reader("en").head
+        expected = head.weighed_words(head.prepare("Veloria delivered on time"), POS, 6)
+        assert [(w.text, w.weight) for w in evidence.words] == expected
