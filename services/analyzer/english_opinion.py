@@ -37,6 +37,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from services.analyzer.sentiment import log_softmax
+
 log = logging.getLogger("veille.analyzer")
 
 OPINION_FILE = Path(__file__).resolve().parent / "models" / "minilm-sentiment.npz"
@@ -57,12 +59,6 @@ class Opinion(Protocol):
 
 class OpinionUnavailable(RuntimeError):
     """The second opinion cannot run here (no torch, no packaged model, a bad file)."""
-
-
-def _log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
-    logits = logits - logits.max(axis=1, keepdims=True)
-    out: NDArray[np.float32] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return out
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ class SecondOpinion:
         minilm = self.minilm_log_probabilities(texts)
         if self.vader_weights is None or self.vader_bias is None or not self.vader_share:
             return minilm
-        vader = _log_softmax(vader_scores(texts) @ self.vader_weights.T + self.vader_bias)
+        vader = log_softmax(vader_scores(texts) @ self.vader_weights.T + self.vader_bias)
         share = self.vader_share / self.mix
         mixed: NDArray[np.float32] = ((1 - share) * minilm + share * vader).astype(np.float32)
         return mixed
@@ -114,7 +110,7 @@ class SecondOpinion:
         if not rows:
             return np.zeros((0, len(self.head_bias)), dtype=np.float32)
         logits = np.concatenate(rows) @ self.head_weights.T + self.head_bias
-        return _log_softmax(logits.astype(np.float32))
+        return log_softmax(logits.astype(np.float32))
 
 
 VADER_SCORES = ("neg", "neu", "pos", "compound")

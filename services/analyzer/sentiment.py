@@ -152,7 +152,8 @@ def ngram_scores(
     return out
 
 
-def _log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+def log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Log-probabilities of each row of logits (numerically stable)."""
     logits = logits - logits.max(axis=1, keepdims=True)
     out: NDArray[np.float32] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     return out
@@ -276,7 +277,7 @@ class SentimentHead:
                 texts, self.ngram_weights, self.ngram_idf, self.ngram_version
             )
             ngram_logits += self.ngram_bias
-            logits = (1 - self.ngram_mix) * _log_softmax(logits) + self.ngram_mix * _log_softmax(
+            logits = (1 - self.ngram_mix) * log_softmax(logits) + self.ngram_mix * log_softmax(
                 ngram_logits.astype(np.float32)
             )
         if opinion is not None:
@@ -284,7 +285,7 @@ class SentimentHead:
             weight = np.asarray(share, dtype=np.float32).reshape(-1, 1)
             if other.shape != logits.shape or weight.shape[0] not in (1, len(logits)):
                 raise ValueError(f"opinion {other.shape} for {logits.shape} texts")
-            logits = (1 - weight) * _log_softmax(logits) + weight * other
+            logits = (1 - weight) * log_softmax(logits) + weight * other
         if texts is not None:
             logits = logits + self.expression_shift(texts)
         if self.class_offsets is not None:
