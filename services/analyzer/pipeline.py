@@ -67,6 +67,10 @@ MAX_CHARS = 1000  # of a mention judged for its overall sentiment, and of a bran
 _MIN_WORDS = 4  # a sentence shorter than this is judged together with the next one
 _WORD = re.compile(r"\w+")
 _OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
+_MIRROR = {
+    SentimentLabel.POSITIVE: SentimentLabel.NEGATIVE,
+    SentimentLabel.NEGATIVE: SentimentLabel.POSITIVE,
+}
 
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) before white space,
 # or at a line break; not at "vs." ("Veloria vs. Trekko").
@@ -256,9 +260,7 @@ def _leaning(read: _Readings, row: int) -> Sentiment:
 
 def _mirrored(sentiment: Sentiment) -> Sentiment:
     """The same reading with positive and negative swapped."""
-    swapped = {SentimentLabel.POSITIVE: SentimentLabel.NEGATIVE}
-    swapped[SentimentLabel.NEGATIVE] = SentimentLabel.POSITIVE
-    return sentiment.model_copy(update={"label": swapped.get(sentiment.label, sentiment.label)})
+    return sentiment.model_copy(update={"label": _MIRROR.get(sentiment.label, sentiment.label)})
 
 
 @lru_cache(maxsize=256)

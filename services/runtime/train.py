@@ -113,22 +113,6 @@ def _opinions(
     return log_probs, shares
 
 
-def _joined(
-    first: OpinionReading | None, second: OpinionReading | None, n_first: int, n_second: int
-) -> OpinionReading | None:
-    """Two parts' readings as one, rows in order (a part the opinion does not read counts
-    as share 0)."""
-    if first is None and second is None:
-        return None
-    parts = [(first, n_first), (second, n_second)]
-    log_probs = [p[0] if p else np.zeros((n, 3), np.float32) for p, n in parts]
-    shares = [
-        np.broadcast_to(np.asarray(p[1], np.float32), (n,)) if p else np.zeros(n, np.float32)
-        for p, n in parts
-    ]
-    return np.concatenate(log_probs), np.concatenate(shares)
-
-
 def _figures(
     head: SentimentHead,
     vectors: NDArray[np.float32],
@@ -217,13 +201,17 @@ def train_head(
     recipe = head.metadata.get("recipe", {}) if isinstance(head.metadata, dict) else {}
     # The shared head reads English texts with the second opinion mixed in: it is adapted
     # inside that mix, and so are its figures (the French head never reads English).
-    parts = {"base": base_train, "val": base_val, "trained": trained, "held": held}
+    parts = {
+        "fit": (rows, [*texts["base"], *texts["trained"]]),
+        "val": (base_val, texts["val"]),
+        "held": (held, texts["held"]),
+    }
     opinions: dict[str, OpinionReading | None] = dict.fromkeys(parts)
     try:
         if not french:
             opinions = {
-                name: _opinions(analyzer, part, texts[name], progress)
-                for name, part in parts.items()
+                name: _opinions(analyzer, part, part_texts, progress)
+                for name, (part, part_texts) in parts.items()
             }
     except OpinionUnavailable as exc:
         log.warning("training without the English second opinion: %s", exc)
@@ -238,7 +226,7 @@ def train_head(
         c_embedding=float(recipe.get("C_embedding") or 3.0),
         c_ngram=float(recipe.get("C_ngram") or 10.0),
         ngram_rows=np.arange(len(rows)) >= len(base_train),  # the corrections' terms
-        opinion=_joined(opinions["base"], opinions["trained"], len(base_train), len(trained)),
+        opinion=opinions["fit"],
     )
     if progress:
         progress(f"fitting{of}", 1, 1)
