@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.core.models import Brand, Competitor, Source
 from services.core.query import QuerySyntaxError, parse_query
+from services.core.reports import ReportDefinition
 from services.core.settings import Settings, build_settings
 from services.core.topics import Topic
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
-_LISTS = frozenset({"brands", "competitors", "sources", "topics"})
+_LISTS = frozenset({"brands", "competitors", "sources", "topics", "reports"})
 
 Path_ = tuple[str | int, ...]
 
@@ -57,6 +58,7 @@ class Workspace(BaseModel):
     competitors: list[Competitor] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
+    reports: list[ReportDefinition] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -100,7 +102,14 @@ def load_workspace(
             [ConfigProblem(str(config_dir), None, "", "no *.yaml workspace file found here")]
         )
     located = _Located(
-        data={"brands": [], "competitors": [], "sources": [], "topics": [], "settings": {}}
+        data={
+            "brands": [],
+            "competitors": [],
+            "sources": [],
+            "topics": [],
+            "reports": [],
+            "settings": {},
+        }
     )
     problems: list[ConfigProblem] = []
     for path in files:
@@ -238,7 +247,7 @@ def _cross_check(located: _Located) -> list[ConfigProblem]:
             if isinstance(item, dict) and isinstance(item.get("name"), str)
         ]
 
-    for kind in ("brands", "competitors", "sources", "topics"):
+    for kind in ("brands", "competitors", "sources", "topics", "reports"):
         seen: dict[str, int] = {}
         for i, name in names(kind):
             key = name.casefold()
@@ -253,6 +262,11 @@ def _cross_check(located: _Located) -> list[ConfigProblem]:
                 report(
                     ("brands", i, "competitors", j), f"'{name}' is not declared under competitors:"
                 )
+    brands = {name.casefold() for _, name in names("brands")}
+    for i, entry in enumerate(located.data.get("reports") or []):
+        brand = entry.get("brand") if isinstance(entry, dict) else None
+        if isinstance(brand, str) and brand.casefold() not in brands:
+            report(("reports", i, "brand"), f"'{brand}' is not declared under brands:")
     for i, source in enumerate(located.data.get("sources") or []):
         query = source.get("query") if isinstance(source, dict) else None
         if isinstance(query, str) and query.strip():

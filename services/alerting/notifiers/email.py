@@ -110,12 +110,17 @@ class EmailNotifier:
 
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """Sends every language's email in one SMTP session; raises DeliveryError on failure."""
+        emails = self.get_messages(message, idempotency_key=idempotency_key)
+        self.send_messages(emails, idempotency_key=idempotency_key)
+
+    def send_messages(self, emails: Sequence[EmailMessage], *, idempotency_key: str) -> None:
+        """Sends built emails (an alert's, a report's) in one SMTP session; raises
+        DeliveryError on failure."""
         credentials = None
         if self.username_secret and self.password_secret:
             user = resolve_secret(self.username_secret, environ=self._environ)
             password = resolve_secret(self.password_secret, environ=self._environ)
             credentials = (user.reveal(), password.reveal())
-        emails = self.get_messages(message, idempotency_key=idempotency_key)
         where = f"{self.host}:{self.port}"
         try:
             with self._connect() as smtp:

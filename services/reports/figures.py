@@ -1,0 +1,460 @@
+"""A report's figures, computed through the stats API's own functions (`services.api.
+routers.stats`), so that a report and `GET /stats/...` for the same window always agree.
+
+Only what the stats API does not offer is computed here: the top authors (counted over the
+matching mentions until the `author` dimension exists), the stories' copies and the most
+engaged mentions (searches), and the alerts of the period (the state store's events).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from services.alerting import saved_searches as ss
+from services.alerting.evaluator import message_from_event
+from services.alerting.notifiers.base import AlertMessage
+from services.api.routers import stats
+from services.core.models import Mention, Sentiment
+from services.core.reports import ReportDefinition, Section
+from services.reports.period import Window, interval_for
+from services.store.contracts import (
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchRequest,
+    SortOrder,
+)
+from services.store.state.contract import AlertEventRecord, StateStore
+
+TOP = 5
+MAX_ALERT_EVENTS = 500
+
+
+def quoted(name: str) -> str:
+    """A name as a query-language value: `"Voltaire Cycles"`."""
+    return '"' + name.replace('"', " ") + '"'
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a report measures: query texts for the stats functions."""
+
+    title: str
+    brand: str | None  # sentiment is toward it when set, overall otherwise
+    competitors: list[str]
+    scope: str  # the saved search's query ("" for a brand report): share of voice's q
+    base: str  # the mentions the report is about
+
+    def narrowed(self, clause: str) -> str:
+        """The report's mentions that also match `clause`."""
+        return f"({self.base}) {clause}" if self.base else clause
+
+    def polar(self, label: str) -> str:
+        """Its mentions negative (or positive) toward the brand, or overall without one."""
+        if self.brand:
+            return self.narrowed(f"{label}:{quoted(self.brand)}")
+        return self.narrowed(f"sentiment:{label}")
+
+
+def saved_search_text(search: ss.SavedSearch) -> str:
+    """A saved search (its filters included) as one query-language text."""
+    parts = [f"({search.query})"] if search.query.strip() else []
+    for field_name, values in (
+        ("lang", search.filters.languages),
+        ("source", search.filters.sources),
+        ("sentiment", [str(s) for s in search.filters.sentiments]),
+    ):
+        if values:
+            parts.append("(" + " OR ".join(f"{field_name}:{quoted(v)}" for v in values) + ")")
+    return " ".join(parts)
+
+
+def subject_of(definition: ReportDefinition, state: StateStore) -> Subject:
+    """Resolves the brand and saved search; NotFoundError when either is unknown."""
+    scope = ""
+    title = definition.title
+    if definition.saved_search:
+        search = ss.get_saved_search(state, definition.saved_search)
+        scope = saved_search_text(search)
+        title = title or search.name
+    if definition.brand:
+        brand = state.get_brand(definition.brand)
+        named = f"brand:{quoted(brand.name)}"
+        base = f"{scope} {named}" if scope else named
+        return Subject(title or brand.name, brand.name, list(brand.competitors), scope, base)
+    return Subject(title, None, [], scope, scope)
+
+
+# -- the figures, section by section ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    mentions: int
+    previous_mentions: int
+    negative: int
+    previous_negative: int
+    positive: int
+    previous_positive: int
+    net_sentiment: float | None
+    previous_net_sentiment: float | None
+    share_of_voice: float | None  # of the brand against its competitors
+    previous_share_of_voice: float | None
+
+    @staticmethod
+    def share(part: int, whole: int) -> float | None:
+        """part / whole, or None when there is nothing to divide."""
+        return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Point:
+    start: datetime
+    count: int
+    by: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AlertMark:
+    at: datetime
+    message: AlertMessage
+    target: str
+
+
+@dataclass(frozen=True)
+class CompetitorRow:
+    name: str
+    role: str
+    count: int
+    share: float
+    net_sentiment: float | None
+    previous_share: float | None
+    previous_net_sentiment: float | None
+    series: list[Point]  # mentions toward it per bucket, split by sentiment
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    count: int
+    previous: int
+
+
+@dataclass(frozen=True)
+class Story:
+    key: str
+    copies: int
+    first: Mention
+    copy_sources: list[str]
+
+
+@dataclass(frozen=True)
+class Sample:
+    mention: Mention
+    label: str
+    engagement: int
+    words: list[str]
+
+
+@dataclass
+class ReportFigures:
+    """Everything the template shows, for one report and one window."""
+
+    definition: ReportDefinition
+    subject: Subject
+    window: Window
+    previous: Window
+    interval: Interval
+    generated_at: datetime
+    key: KeyFigures | None = None
+    series: list[Point] = field(default_factory=list)
+    alerts: list[AlertMark] = field(default_factory=list)
+    competitors: list[CompetitorRow] = field(default_factory=list)
+    topics: list[Change] = field(default_factory=list)
+    negative_topics: list[Change] = field(default_factory=list)
+    stories: list[Story] = field(default_factory=list)
+    authors: list[Change] = field(default_factory=list)
+    sites: list[Change] = field(default_factory=list)
+    sources: list[Change] = field(default_factory=list)
+    negative_samples: list[Sample] = field(default_factory=list)
+    positive_samples: list[Sample] = field(default_factory=list)
+
+
+def compute(
+    definition: ReportDefinition,
+    *,
+    index: MentionIndex,
+    state: StateStore,
+    window: Window,
+    previous: Window,
+    now: datetime,
+) -> ReportFigures:
+    """The figures of every section the definition asks for (the key figures and the
+    series are always computed: the other sections' readings use them)."""
+    subject = subject_of(definition, state)
+    figures = ReportFigures(
+        definition, subject, window, previous, interval_for(window), generated_at=now
+    )
+    sections = set(definition.sections)
+    figures.key = _key_figures(index, state, subject, window, previous)
+    figures.series = _series(index, subject, window, figures.interval, subject.brand)
+    figures.alerts = _alerts(state, subject, definition, window)
+    if Section.SHARE_OF_VOICE in sections and subject.brand:
+        figures.competitors = _competitors(index, state, subject, window, previous, figures)
+    if sections & {Section.TOPICS, Section.VOLUME_SENTIMENT, Section.KEY_FIGURES}:
+        figures.topics = _changes(index, subject.base, Dimension.TOPIC, window, previous, 10)
+        figures.negative_topics = _changes(
+            index, subject.polar("negative"), Dimension.TOPIC, window, previous, 10
+        )
+    if Section.TOP_STORIES in sections:
+        figures.stories = _stories(index, subject, window)
+    if Section.AUTHORS_SOURCES in sections:
+        figures.sources = _changes(index, subject.base, Dimension.SOURCE, window, previous, TOP)
+        figures.authors, figures.sites = _authors_and_sites(index, subject, window, previous)
+    if Section.SAMPLES in sections:
+        figures.negative_samples = _samples(index, subject, window, "negative")
+        figures.positive_samples = _samples(index, subject, window, "positive")
+    return figures
+
+
+def _key_figures(
+    index: MentionIndex, state: StateStore, subject: Subject, window: Window, previous: Window
+) -> KeyFigures:
+    def one(w: Window) -> tuple[int, int, int, float | None, float | None]:
+        if subject.brand:
+            sov = stats.share_of_voice(
+                index, state, brand=subject.brand, q=subject.scope, since=w.since, until=w.until
+            )
+            row = sov.shares[0]
+            return (
+                row.count,
+                row.sentiment.get("negative", 0),
+                row.sentiment.get("positive", 0),
+                row.net_sentiment,
+                row.share if sov.total else None,
+            )
+        split = stats.breakdown(
+            index, Dimension.SENTIMENT, q=subject.base, since=w.since, until=w.until
+        )
+        by = {c.key: c.count for c in split.counts}
+        neg, pos = by.get("negative", 0), by.get("positive", 0)
+        net = (pos - neg) / (pos + neg) if pos + neg else None
+        return split.total, neg, pos, net, None
+
+    now, before = one(window), one(previous)
+    return KeyFigures(
+        mentions=now[0],
+        previous_mentions=before[0],
+        negative=now[1],
+        previous_negative=before[1],
+        positive=now[2],
+        previous_positive=before[2],
+        net_sentiment=now[3],
+        previous_net_sentiment=before[3],
+        share_of_voice=now[4],
+        previous_share_of_voice=before[4],
+    )
+
+
+def _series(
+    index: MentionIndex, subject: Subject, window: Window, interval: Interval, toward: str | None
+) -> list[Point]:
+    q = subject.scope if toward else subject.base
+    series = stats.sentiment(
+        index, q=q, since=window.since, until=window.until, interval=interval, toward=toward
+    )
+    return [Point(b.start, b.count, dict(b.by)) for b in series.buckets]
+
+
+def _alerts(
+    state: StateStore, subject: Subject, definition: ReportDefinition, window: Window
+) -> list[AlertMark]:
+    """Events that fired in the window about the report's brand or saved search (or a saved
+    search whose query names the brand)."""
+    marks: list[AlertMark] = []
+    before: int | None = None
+    seen = 0
+    while seen < MAX_ALERT_EVENTS:
+        page = state.list_alert_events(before_id=before, limit=100)
+        if not page:
+            break
+        for event in page:
+            if event.created_at < window.since:
+                return sorted(marks, key=lambda m: m.at)
+            if event.status == "firing" and _about(event, subject, definition, state):
+                message = message_from_event(event)
+                if window.since <= message.window_start < window.until:
+                    marks.append(AlertMark(message.window_start, message, _target(event)))
+        seen += len(page)
+        before = page[-1].id
+    return sorted(marks, key=lambda m: m.at)
+
+
+def _target(event: AlertEventRecord) -> str:
+    target = event.numbers.get("target") or {}
+    return str(target.get("name") or event.rule_name)
+
+
+def _about(
+    event: AlertEventRecord, subject: Subject, definition: ReportDefinition, state: StateStore
+) -> bool:
+    target = event.numbers.get("target") or {}
+    kind, name = target.get("type"), str(target.get("name") or "")
+    if kind == "brand":
+        return subject.brand is not None and name.casefold() == subject.brand.casefold()
+    if kind == "saved_search":
+        if definition.saved_search and name == definition.saved_search:
+            return True
+        if subject.brand:
+            try:
+                query = ss.get_saved_search(state, name).query
+            except KeyError:
+                return False
+            return subject.brand.casefold() in query.casefold()
+    return False
+
+
+def _competitors(
+    index: MentionIndex,
+    state: StateStore,
+    subject: Subject,
+    window: Window,
+    previous: Window,
+    figures: ReportFigures,
+) -> list[CompetitorRow]:
+    assert subject.brand is not None
+    now = stats.share_of_voice(
+        index, state, brand=subject.brand, q=subject.scope, since=window.since, until=window.until
+    )
+    before = stats.share_of_voice(
+        index,
+        state,
+        brand=subject.brand,
+        q=subject.scope,
+        since=previous.since,
+        until=previous.until,
+    )
+    earlier = {s.name: s for s in before.shares}
+    rows = []
+    for share in now.shares:
+        old = earlier.get(share.name)
+        series = (
+            figures.series
+            if share.role == "brand"
+            else _series(index, subject, window, figures.interval, share.name)
+        )
+        rows.append(
+            CompetitorRow(
+                name=share.name,
+                role=share.role,
+                count=share.count,
+                share=share.share,
+                net_sentiment=share.net_sentiment,
+                previous_share=old.share if old and before.total else None,
+                previous_net_sentiment=old.net_sentiment if old else None,
+                series=series,
+            )
+        )
+    return rows
+
+
+def _changes(
+    index: MentionIndex,
+    q: str,
+    dimension: Dimension,
+    window: Window,
+    previous: Window,
+    size: int,
+) -> list[Change]:
+    now = stats.breakdown(index, dimension, q=q, since=window.since, until=window.until, size=size)
+    keys = [c.key for c in now.counts]
+    before = {
+        c.key: c.count
+        for c in stats.breakdown(
+            index, dimension, q=q, since=previous.since, until=previous.until, size=100
+        ).counts
+    }
+    counts = {c.key: c.count for c in now.counts}
+    return [Change(k, counts[k], before.get(k, 0)) for k in keys]
+
+
+def _window_filter(q: str, window: Window) -> MentionFilter:
+    from services.api.params import mention_filter
+
+    return mention_filter(q, window.since, window.until)
+
+
+def _stories(index: MentionIndex, subject: Subject, window: Window) -> list[Story]:
+    largest = stats.breakdown(
+        index, Dimension.STORY, q=subject.base, since=window.since, until=window.until, size=TOP
+    )
+    stories = []
+    for count in largest.counts:
+        flt = _window_filter(subject.narrowed(f"story:{quoted(count.key)}"), window)
+        page = index.search(SearchRequest(filter=flt, sort=SortOrder.OLDEST, limit=50))
+        if not page.mentions:
+            continue
+        first, *rest = page.mentions
+        sources = sorted({m.source_name for m in rest} - {first.source_name})
+        stories.append(Story(count.key, count.count, first, sources))
+    return stories
+
+
+def site_of(url: str | None) -> str | None:
+    """The web site of a URL, without `www.`."""
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
+
+
+def _authors_and_sites(
+    index: MentionIndex, subject: Subject, window: Window, previous: Window
+) -> tuple[list[Change], list[Change]]:
+    """Top authors and web sites by mentions. Counted here because the stats API has no
+    `author` dimension yet; switch authors to `stats.breakdown(dimension=author)` once it
+    does (sites have no dimension: they stay counted here)."""
+
+    def tally(w: Window) -> tuple[Counter[str], Counter[str]]:
+        authors: Counter[str] = Counter()
+        sites: Counter[str] = Counter()
+        for mention in index.iter_all(_window_filter(subject.base, w)):
+            if mention.author:
+                authors[mention.author] += 1
+            site = site_of(mention.url)
+            if site:
+                sites[site] += 1
+        return authors, sites
+
+    (authors, sites), (old_authors, old_sites) = tally(window), tally(previous)
+
+    def top(now: Counter[str], before: Counter[str]) -> list[Change]:
+        ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+        return [Change(key, n, before.get(key, 0)) for key, n in ranked]
+
+    return top(authors, old_authors), top(sites, old_sites)
+
+
+def engagement_of(mention: Mention) -> int:
+    """Likes, replies and shares together (views left out: they dwarf the rest)."""
+    e = mention.engagement
+    return (e.likes or 0) + (e.replies or 0) + (e.shares or 0)
+
+
+def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) -> list[Sample]:
+    flt = _window_filter(f"{subject.polar(label)} is:original", window)
+    ranked = sorted(
+        index.iter_all(flt), key=lambda m: (-engagement_of(m), m.published_at), reverse=False
+    )[:3]
+    samples = []
+    for mention in ranked:
+        sentiment: Sentiment | None = (
+            mention.brand_sentiments.get(subject.brand) if subject.brand else mention.sentiment
+        )
+        words = []
+        if sentiment is not None and sentiment.evidence is not None:
+            words = [w.text for w in sentiment.evidence.words if w.weight > 0][:5]
+        samples.append(Sample(mention, label, engagement_of(mention), words))
+    return samples

@@ -1,0 +1,102 @@
+"""A report rendered: its figures laid into a Jinja2 template (autoescaped: mention texts
+and author names are untrusted), then into a PDF by WeasyPrint. The HTML holds everything
+it shows (styles inline, charts as data URIs): no outside resource is fetched."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from services.core.reports import Section
+from services.reports import charts, wording
+from services.reports.figures import ReportFigures, engagement_of, site_of
+from services.store.contracts import Interval
+
+_ENV = Environment(
+    loader=PackageLoader("services.reports", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    pdf: bytes | None
+    seconds: float  # figures excluded: templating, charts and PDF
+
+
+def context(figures: ReportFigures) -> dict[str, Any]:
+    """What the template reads: the figures, their readings and charts, and the words."""
+    lang = figures.definition.language
+    width = timedelta(days=7) if figures.interval == Interval.WEEK else timedelta(days=1)
+    points = charts.displayed(figures.series, figures.window.since)
+    sections = figures.definition.sections
+    chart: dict[str, str] = {}
+    if Section.VOLUME_SENTIMENT in sections and points:
+        chart["volume"] = charts.volume_chart(points, figures.alerts, lang=lang, width=width)
+    if Section.SHARE_OF_VOICE in sections and figures.competitors:
+        chart["share"], chart["net"] = charts.competitor_charts(
+            figures.competitors, lang=lang, since=figures.window.since
+        )
+    unit = wording.label("week" if figures.interval == Interval.WEEK else "day", lang)
+    return {
+        "f": figures,
+        "lang": lang,
+        "sections": sections,
+        "S": Section,
+        "readings": {s: wording.READINGS[s](figures, lang) for s in sections},
+        "chart": chart,
+        "unit": unit,
+        "colon": "\u00a0: " if lang == "fr" else ": ",
+        "t": lambda key: wording.label(key, lang),
+        "period": wording.period_text(figures.window, lang),
+        "previous_period": wording.period_text(figures.previous, lang),
+        "num": lambda v: wording.number(v, lang),
+        "pct": lambda v: wording.percent(v, lang),
+        "signed": lambda v: wording.signed(v, lang),
+        "delta": wording.delta,
+        "day": lambda v: wording.day(v.astimezone(figures.definition.zone), lang),
+        "clip": wording.clip,
+        "quote": lambda v: wording.quote(v, lang),
+        "site": site_of,
+        "engagement": engagement_of,
+        "alert_title": lambda i: wording.alert_title(figures, i, lang),
+        "generated": f"{wording.day(figures.generated_at, lang, year=True)} "
+        f"{figures.generated_at.astimezone(figures.definition.zone):%H:%M}",
+    }
+
+
+def render_html(figures: ReportFigures) -> str:
+    """The report as one self-contained HTML page."""
+    return _ENV.get_template("report.html.j2").render(context(figures))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The HTML laid out on A4 pages; any URL it would fetch is refused."""
+    from weasyprint import HTML
+
+    def no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if url.startswith("data:"):
+            from weasyprint.urls import default_url_fetcher
+
+            result: dict[str, Any] = default_url_fetcher(url)
+            return result
+        raise ValueError(f"reports fetch nothing from outside: {url}")
+
+    pdf: bytes = HTML(string=html, url_fetcher=no_fetch).write_pdf()
+    return pdf
+
+
+def render(figures: ReportFigures, *, pdf: bool = True) -> Rendered:
+    """HTML, and the PDF when asked."""
+    started = time.perf_counter()
+    html = render_html(figures)
+    document = html_to_pdf(html) if pdf else None
+    return Rendered(html, document, time.perf_counter() - started)

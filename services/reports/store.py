@@ -1,0 +1,183 @@
+"""Where reports live: definitions (the workspace YAML's, read-only, and the API's, in the
+state store) and renders (files under `<data_dir>/reports/<name>/<render id>/`).
+
+A render is written to a temporary folder and renamed into place, so a listing never
+shows half a render, and a failed render leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.core.reports import KIND, ReportDefinition, StoredReport
+from services.store.state.contract import ConflictError, NotFoundError, StateStore
+
+_RENDER_ID = re.compile(r"^\d{8}T\d{6}Z$")
+FORMATS = ("html", "pdf")
+
+
+class ReportNotFound(NotFoundError):
+    """No report definition has this name."""
+
+
+class ReadOnlyReport(ValueError):
+    """The report is defined in the workspace YAML: edit the file instead."""
+
+
+class Definitions:
+    """Report definitions: the workspace YAML's first, then the API's."""
+
+    def __init__(self, state: StateStore, configured: list[ReportDefinition]) -> None:
+        self.state = state
+        self.configured = {d.name: d for d in configured}
+
+    def list(self) -> list[StoredReport]:
+        """Every definition, by name."""
+        stored = {
+            r.name: StoredReport.model_validate(
+                {**r.spec, "name": r.name, "origin": "api", "updated_at": r.updated_at}
+            )
+            for r in self.state.list_specs(KIND)
+            if r.name not in self.configured
+        }
+        from_config = {
+            n: StoredReport.model_validate({**d.model_dump(), "origin": "config"})
+            for n, d in self.configured.items()
+        }
+        merged = {**stored, **from_config}
+        return [merged[n] for n in sorted(merged)]
+
+    def get(self, name: str) -> StoredReport:
+        """One definition; ReportNotFound when absent."""
+        if name in self.configured:
+            return StoredReport.model_validate(
+                {**self.configured[name].model_dump(), "origin": "config"}
+            )
+        try:
+            record = self.state.get_spec(KIND, name)
+        except NotFoundError:
+            raise ReportNotFound(f"no report is named {name!r}") from None
+        return StoredReport.model_validate(
+            {**record.spec, "name": name, "origin": "api", "updated_at": record.updated_at}
+        )
+
+    def put(self, definition: ReportDefinition, *, create_only: bool) -> None:
+        """Saves a definition made over the API (check it with `check_subject` first)."""
+        if definition.name in self.configured:
+            raise ReadOnlyReport(
+                f"report {definition.name!r} is defined in the workspace YAML; edit it there"
+            )
+        try:
+            self.state.put_spec(
+                KIND,
+                name=definition.name,
+                spec=definition.model_dump(mode="json", exclude={"name"}),
+                owner=None,
+                visibility="shared",
+                create_only=create_only,
+            )
+        except ConflictError:
+            raise ConflictError(f"a report named {definition.name!r} already exists") from None
+
+    def delete(self, name: str) -> None:
+        """Removes an API-made definition (its renders are kept)."""
+        if name in self.configured:
+            raise ReadOnlyReport(f"report {name!r} is defined in the workspace YAML")
+        try:
+            self.state.delete_spec(KIND, name)
+        except NotFoundError:
+            raise ReportNotFound(f"no report is named {name!r}") from None
+
+
+@dataclass(frozen=True)
+class RenderInfo:
+    """One kept render of a report."""
+
+    report: str
+    id: str  # its UTC time, e.g. 20261207T070000Z
+    since: datetime
+    until: datetime
+    formats: list[str]
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        """The `meta.json` kept with the render."""
+        return {
+            "report": self.report,
+            "id": self.id,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "formats": self.formats,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def render_id(moment: datetime) -> str:
+    """'20261207T070000Z': sortable, and safe in a path and a URL."""
+    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+class Renders:
+    """Kept renders under `<data_dir>/reports/`."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.root = Path(data_dir) / "reports"
+
+    def save(self, info: RenderInfo, *, html: str, pdf: bytes | None) -> RenderInfo:
+        """Writes the render's files, then renames its folder into place."""
+        folder = self.root / info.report
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / info.id
+        if target.exists():  # two renders in the same second: the later one wins
+            shutil.rmtree(target)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as tmp:
+            staging = Path(tmp) / "render"
+            staging.mkdir()
+            (staging / "report.html").write_text(html, encoding="utf-8")
+            if pdf is not None:
+                (staging / "report.pdf").write_bytes(pdf)
+            (staging / "meta.json").write_text(json.dumps(info.to_json()), encoding="utf-8")
+            staging.rename(target)
+        return info
+
+    def list(self, report: str) -> list[RenderInfo]:
+        """The report's renders, newest first."""
+        folder = self.root / report
+        if not folder.is_dir():
+            return []
+        infos = []
+        for child in sorted(folder.iterdir(), reverse=True):
+            meta = child / "meta.json"
+            if _RENDER_ID.match(child.name) and meta.is_file():
+                data = json.loads(meta.read_text(encoding="utf-8"))
+                infos.append(
+                    RenderInfo(
+                        report=report,
+                        id=child.name,
+                        since=datetime.fromisoformat(data["since"]),
+                        until=datetime.fromisoformat(data["until"]),
+                        formats=list(data["formats"]),
+                        seconds=float(data.get("seconds", 0.0)),
+                    )
+                )
+        return infos
+
+    def path(self, report: str, render: str, fmt: str) -> Path | None:
+        """The file of one render ('latest' for the newest), or None."""
+        if fmt not in FORMATS:
+            return None
+        if render == "latest":
+            kept = self.list(report)
+            if not kept:
+                return None
+            render = kept[0].id
+        if not _RENDER_ID.match(render):
+            return None
+        file = self.root / report / render / f"report.{fmt}"
+        return file if file.is_file() else None
