@@ -17,6 +17,7 @@ from services.api.routers import (
     health,
     mentions,
     reanalyze,
+    reports,
     saved_searches,
     sources,
     stats,
@@ -70,6 +71,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         topics,
         corrections,
         reanalyze,
+        reports,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -163,6 +163,7 @@ def up(
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
     from services.runtime.alert_loop import AlertLoop
+    from services.runtime.report_loop import ReportScheduler
     from services.runtime.worker import AnalysisWorker
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -175,9 +176,11 @@ def up(
         )
         ctx.sources_changed.append(scheduler.refresh)
         alerts = AlertLoop(ctx)
+        reports = ReportScheduler(ctx)
         worker.start()
         scheduler.start()
         alerts.start()
+        reports.start()
         api = ctx.settings.api
         console.print(
             f"Veille is up: dashboard on http://{api.host}:{api.port}/dashboard/, API on "
@@ -193,6 +196,7 @@ def up(
             scheduler.shutdown()
             worker.stop()
             alerts.stop()
+            reports.shutdown()
 
 
 @app.command()
@@ -787,4 +791,5 @@ def topics_emerging(
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
+from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

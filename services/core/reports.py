@@ -1,9 +1,9 @@
 """What a report is: its subject, its period, its language, its sections and its schedule.
 
 Definitions come from the workspace YAML (`reports:` in config/*.yaml, read-only) and from
-the API (kept in the state store as specs of kind "report"). Both are validated by the same
+the API (kept as YAML files under the data directory). Both are validated by the same
 model; whether the brand or saved search exists is checked against the state store by
-`check_subject`, which the API and the CLI call before storing or rendering anything.
+`services.reports.service.check_subject` before anything is stored or rendered.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-KIND = "report"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 _SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 

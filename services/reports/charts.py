@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from services.reports.figures import AlertMark, CompetitorRow, Point
 
+MIN_POLAR = 3  # positive + negative mentions a bucket needs for its net sentiment
 COLOURS = {"negative": "#c8414b", "neutral": "#b9bec7", "positive": "#2f8f5b"}
 LINES = ["#1f4e79", "#e07b39", "#7b5ea7", "#3a9e9e", "#b0883a", "#8c564b"]
 SHORT_MONTHS = {
@@ -92,7 +93,7 @@ def volume_chart(
     width: timedelta,
 ) -> str:
     """Stacked bars of the mentions per bucket by sentiment, alerts marked with a flag."""
-    fig, ax = plt.subplots(figsize=(7.2, 2.4))
+    fig, ax = plt.subplots(figsize=(7.2, 2.1))
     starts = [p.start for p in points]
     bottom = [0] * len(points)
     for label in ("negative", "neutral", "positive"):
@@ -132,17 +133,19 @@ def competitor_charts(
     series = {r.name: displayed(r.series, since) for r in rows}
     starts = [p.start for p in next(iter(series.values()), [])]
     totals = [sum(s[i].count for s in series.values() if i < len(s)) for i in range(len(starts))]
-    share_fig, share_ax = plt.subplots(figsize=(3.5, 2.2))
-    net_fig, net_ax = plt.subplots(figsize=(3.5, 2.2))
+    share_fig, share_ax = plt.subplots(figsize=(3.5, 2.0))
+    net_fig, net_ax = plt.subplots(figsize=(3.5, 2.0))
     for n, (name, points) in enumerate(series.items()):
         colour = LINES[n % len(LINES)]
         shares = [
             100 * p.count / totals[i] if totals[i] else float("nan") for i, p in enumerate(points)
         ]
         nets = []
-        for p in points:
-            pos, neg = p.by.get("positive", 0), p.by.get("negative", 0)
-            nets.append((pos - neg) / (pos + neg) if pos + neg else float("nan"))
+        pos = neg = 0
+        for p in points:  # cumulated from the window's start: a day's 1 or 2 opinions
+            pos, neg = pos + p.by.get("positive", 0), neg + p.by.get("negative", 0)
+            polar = pos + neg  # make a ±1 that means nothing
+            nets.append((pos - neg) / polar if polar >= MIN_POLAR else float("nan"))
         width = 2.2 if n == 0 else 1.3
         share_ax.plot(range(len(points)), shares, color=colour, linewidth=width, label=name)
         net_ax.plot(range(len(points)), nets, color=colour, linewidth=width, marker="o",

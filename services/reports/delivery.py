@@ -91,11 +91,11 @@ def send_report(
     """Emails the render to the report's recipients; returns how many; DeliveryError when
     SMTP is not configured or refuses."""
     alerting = settings.alerting
-    if not alerting.smtp_host:
-        raise DeliveryError("reports by email need alerting.smtp_host", permanent=True)
     recipients = recipient_addresses(figures.definition.recipients)
     if not recipients:
         return 0
+    if not alerting.smtp_host:
+        raise DeliveryError("reports by email need alerting.smtp_host", permanent=True)
     link = None
     if settings.api.public_url:
         base = settings.api.public_url.rstrip("/")

@@ -8,9 +8,13 @@ engaged mentions (searches), and the alerts of the period (the state store's eve
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from services.alerting import saved_searches as ss
@@ -399,7 +403,7 @@ def _stories(index: MentionIndex, subject: Subject, window: Window) -> list[Stor
         if not page.mentions:
             continue
         first, *rest = page.mentions
-        sources = sorted({m.source_name for m in rest} - {first.source_name})
+        sources = sorted({site_of(m.url) or m.source_name for m in rest})
         stories.append(Story(count.key, count.count, first, sources))
     return stories
 
@@ -437,6 +441,39 @@ def _authors_and_sites(
     return top(authors, old_authors), top(sites, old_sites)
 
 
+_KEPT = frozenset({"pas", "ne", "jamais", "rien", "plus", "not", "no", "never", "nothing"})
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """spaCy's French and English stop-word lists, read from their files: importing them
+    would import spaCy itself, seconds for two lists of words."""
+    spec = importlib.util.find_spec("spacy")
+    words: set[str] = set()
+    if spec is not None and spec.origin is not None:
+        for lang in ("fr", "en"):
+            path = Path(spec.origin).parent / "lang" / lang / "stop_words.py"
+            module = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(module):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    words.update(node.value.split())
+    return frozenset(w.casefold() for w in words) - _KEPT
+
+
+def meaningful(words: list[str], subject: Subject) -> list[str]:
+    """The evidence words without function words ('est', 'the') and the brands' own names:
+    what a reader can act on. A stand-in until the analyzer's "why" words skip them
+    themselves (issue 21, "words that mean something"); phrases are kept whole."""
+    names = {n.casefold() for n in [subject.brand or "", *subject.competitors] if n}
+    kept = []
+    for word in words:
+        folded = word.casefold().strip("'’")
+        if folded in names or (" " not in folded and folded in _function_words()):
+            continue
+        kept.append(word)
+    return kept
+
+
 def engagement_of(mention: Mention) -> int:
     """Likes, replies and shares together (views left out: they dwarf the rest)."""
     e = mention.engagement
@@ -455,6 +492,8 @@ def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) 
         )
         words = []
         if sentiment is not None and sentiment.evidence is not None:
-            words = [w.text for w in sentiment.evidence.words if w.weight > 0][:5]
+            words = meaningful([w.text for w in sentiment.evidence.words if w.weight > 0], subject)[
+                :5
+            ]
         samples.append(Sample(mention, label, engagement_of(mention), words))
     return samples

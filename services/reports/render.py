@@ -4,6 +4,7 @@ it shows (styles inline, charts as data URIs): no outside resource is fetched.""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,10 +12,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from services.alerting.notifiers.wording import format_value
 from services.core.reports import Section
 from services.reports import charts, wording
 from services.reports.figures import ReportFigures, engagement_of, site_of
 from services.store.contracts import Interval
+
+logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its progress is logged at INFO
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 _ENV = Environment(
     loader=PackageLoader("services.reports", "templates"),
@@ -45,6 +50,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         chart["share"], chart["net"] = charts.competitor_charts(
             figures.competitors, lang=lang, since=figures.window.since
         )
+    local = figures.generated_at.astimezone(figures.definition.zone)
     unit = wording.label("week" if figures.interval == Interval.WEEK else "day", lang)
     return {
         "f": figures,
@@ -68,8 +74,9 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         "site": site_of,
         "engagement": engagement_of,
         "alert_title": lambda i: wording.alert_title(figures, i, lang),
-        "generated": f"{wording.day(figures.generated_at, lang, year=True)} "
-        f"{figures.generated_at.astimezone(figures.definition.zone):%H:%M}",
+        "alert_value": lambda a, v: format_value(a.message, v, "fr" if lang == "fr" else "en"),
+        "generated": f"{wording.day(local, lang, year=True)} {wording.label('at', lang)} "
+        f"{local:%H:%M}",
     }
 
 
@@ -79,18 +86,12 @@ def render_html(figures: ReportFigures) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """The HTML laid out on A4 pages; any URL it would fetch is refused."""
+    """The HTML laid out on A4 pages; only `data:` URLs are fetched (the charts)."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
-    def no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if url.startswith("data:"):
-            from weasyprint.urls import default_url_fetcher
-
-            result: dict[str, Any] = default_url_fetcher(url)
-            return result
-        raise ValueError(f"reports fetch nothing from outside: {url}")
-
-    pdf: bytes = HTML(string=html, url_fetcher=no_fetch).write_pdf()
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
     return pdf
 
 

@@ -42,7 +42,7 @@ def check_subject(definition: ReportDefinition, state: StateStore) -> None:
 
 def definitions(ctx: ServiceContext) -> Definitions:
     """The report definitions of this workspace."""
-    return Definitions(ctx.state, ctx.workspace.reports)
+    return Definitions(ctx.settings.data_dir, ctx.workspace.reports)
 
 
 @dataclass(frozen=True)

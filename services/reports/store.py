@@ -1,5 +1,5 @@
-"""Where reports live: definitions (the workspace YAML's, read-only, and the API's, in the
-state store) and renders (files under `<data_dir>/reports/<name>/<render id>/`).
+"""Where reports live, all under `<data_dir>/reports/`: definitions (the workspace YAML's,
+read-only, and the API's, as YAML files in `definitions/`) and renders (`<name>/<id>/`).
 
 A render is written to a temporary folder and renamed into place, so a listing never
 shows half a render, and a failed render leaves nothing behind.
@@ -8,6 +8,8 @@ shows half a render, and a failed render leaves nothing behind.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import shutil
 import tempfile
@@ -15,8 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.core.reports import KIND, ReportDefinition, StoredReport
-from services.store.state.contract import ConflictError, NotFoundError, StateStore
+import yaml
+
+from services.core.reports import NAME_PATTERN, ReportDefinition, StoredReport
+from services.store.state.contract import ConflictError, NotFoundError
+
+log = logging.getLogger("veille.reports")
 
 _RENDER_ID = re.compile(r"^\d{8}T\d{6}Z$")
 FORMATS = ("html", "pdf")
@@ -31,26 +37,34 @@ class ReadOnlyReport(ValueError):
 
 
 class Definitions:
-    """Report definitions: the workspace YAML's first, then the API's."""
+    """Report definitions: the workspace YAML's (read-only), then the API's, each kept as
+    `<data_dir>/reports/definitions/NAME.yaml` (written to a temporary file, then renamed)."""
 
-    def __init__(self, state: StateStore, configured: list[ReportDefinition]) -> None:
-        self.state = state
+    def __init__(self, data_dir: str | Path, configured: list[ReportDefinition]) -> None:
+        self.folder = Path(data_dir) / "reports" / "definitions"
         self.configured = {d.name: d for d in configured}
 
+    def _file(self, name: str) -> Path:
+        return self.folder / f"{name}.yaml"
+
+    def _read(self, path: Path) -> StoredReport:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        updated = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return StoredReport.model_validate({**data, "origin": "api", "updated_at": updated})
+
     def list(self) -> list[StoredReport]:
-        """Every definition, by name."""
-        stored = {
-            r.name: StoredReport.model_validate(
-                {**r.spec, "name": r.name, "origin": "api", "updated_at": r.updated_at}
+        """Every definition, by name (a file that no longer validates is skipped, logged)."""
+        merged: dict[str, StoredReport] = {}
+        if self.folder.is_dir():
+            for path in sorted(self.folder.glob("*.yaml")):
+                try:
+                    merged[path.stem] = self._read(path)
+                except (OSError, ValueError, yaml.YAMLError) as exc:
+                    log.warning("report definition %s is skipped: %s", path, exc)
+        for name, definition in self.configured.items():
+            merged[name] = StoredReport.model_validate(
+                {**definition.model_dump(), "origin": "config"}
             )
-            for r in self.state.list_specs(KIND)
-            if r.name not in self.configured
-        }
-        from_config = {
-            n: StoredReport.model_validate({**d.model_dump(), "origin": "config"})
-            for n, d in self.configured.items()
-        }
-        merged = {**stored, **from_config}
         return [merged[n] for n in sorted(merged)]
 
     def get(self, name: str) -> StoredReport:
@@ -59,40 +73,50 @@ class Definitions:
             return StoredReport.model_validate(
                 {**self.configured[name].model_dump(), "origin": "config"}
             )
-        try:
-            record = self.state.get_spec(KIND, name)
-        except NotFoundError:
-            raise ReportNotFound(f"no report is named {name!r}") from None
-        return StoredReport.model_validate(
-            {**record.spec, "name": name, "origin": "api", "updated_at": record.updated_at}
-        )
+        path = self._file(name)
+        if not re.match(NAME_PATTERN, name) or not path.is_file():
+            raise ReportNotFound(f"no report is named {name!r}")
+        return self._read(path)
 
     def put(self, definition: ReportDefinition, *, create_only: bool) -> None:
-        """Saves a definition made over the API (check it with `check_subject` first)."""
+        """Saves a definition made over the API (check it with `check_subject` first);
+        ConflictError when `create_only` and the name is taken."""
         if definition.name in self.configured:
             raise ReadOnlyReport(
                 f"report {definition.name!r} is defined in the workspace YAML; edit it there"
             )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(
+            definition.model_dump(mode="json", exclude_defaults=False),
+            allow_unicode=True,
+            sort_keys=False,
+        )
+        target = self._file(definition.name)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self.folder, prefix=".tmp-", delete=False
+        ) as tmp:
+            tmp.write(text)
         try:
-            self.state.put_spec(
-                KIND,
-                name=definition.name,
-                spec=definition.model_dump(mode="json", exclude={"name"}),
-                owner=None,
-                visibility="shared",
-                create_only=create_only,
-            )
-        except ConflictError:
-            raise ConflictError(f"a report named {definition.name!r} already exists") from None
+            if create_only:
+                try:
+                    os.link(tmp.name, target)  # fails when the name is taken, atomically
+                except FileExistsError:
+                    raise ConflictError(
+                        f"a report named {definition.name!r} already exists"
+                    ) from None
+            else:
+                os.replace(tmp.name, target)
+        finally:
+            Path(tmp.name).unlink(missing_ok=True)
 
     def delete(self, name: str) -> None:
         """Removes an API-made definition (its renders are kept)."""
         if name in self.configured:
             raise ReadOnlyReport(f"report {name!r} is defined in the workspace YAML")
-        try:
-            self.state.delete_spec(KIND, name)
-        except NotFoundError:
-            raise ReportNotFound(f"no report is named {name!r}") from None
+        path = self._file(name)
+        if not re.match(NAME_PATTERN, name) or not path.is_file():
+            raise ReportNotFound(f"no report is named {name!r}")
+        path.unlink()
 
 
 @dataclass(frozen=True)

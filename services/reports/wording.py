@@ -32,10 +32,13 @@ LABELS: dict[str, dict[str, str]] = {
     "net_sentiment": {"en": "Net sentiment", "fr": "Sentiment net"},
     "share_of_voice": {"en": "Share of voice", "fr": "Part de voix"},
     "previous": {"en": "previous period", "fr": "période précédente"},
+    "before": {"en": "before", "fr": "avant"},
+    "at": {"en": "at", "fr": "à"},
     "vs": {"en": "vs", "fr": "contre"},
+    "expected": {"en": "expected", "fr": "attendus"},
     "name": {"en": "Name", "fr": "Nom"},
     "share": {"en": "Share", "fr": "Part"},
-    "change": {"en": "Change", "fr": "Évolution"},
+    "change": {"en": "Change", "fr": "Évol."},
     "topic": {"en": "Topic", "fr": "Sujet"},
     "negative_toward": {"en": "Negative", "fr": "Négatives"},
     "copies": {"en": "Copies", "fr": "Copies"},
@@ -61,7 +64,10 @@ LABELS: dict[str, dict[str, str]] = {
         "fr": "Mentions par {unit}, selon le sentiment",
     },
     "chart_share": {"en": "Share of voice per {unit}", "fr": "Part de voix par {unit}"},
-    "chart_net": {"en": "Net sentiment per {unit}", "fr": "Sentiment net par {unit}"},
+    "chart_net": {
+        "en": "Net sentiment since the start of the period, per {unit}",
+        "fr": "Sentiment net cumulé depuis le début de la période, par {unit}",
+    },
     "day": {"en": "day", "fr": "jour"},
     "week": {"en": "week", "fr": "semaine"},
     "none": {"en": "None.", "fr": "Aucune."},
@@ -94,11 +100,17 @@ def day(value: date | datetime, lang: Lang, *, year: bool = False) -> str:
 
 
 def period_text(window: Window, lang: Lang) -> str:
-    """'30 November – 6 December 2026' / 'du 30 novembre au 6 décembre 2026'."""
+    """'23–29 November 2026' / 'du 23 au 29 novembre 2026' (months and years only where
+    they change)."""
     first, last = window.first_day, window.last_day
-    start = day(first, lang, year=first.year != last.year)
+    if (first.year, first.month) == (last.year, last.month):
+        start = "1er" if lang == "fr" and first.day == 1 else str(first.day)
+    else:
+        start = day(first, lang, year=first.year != last.year)
     if lang == "fr":
         return f"du {start} au {day(last, lang, year=True)}"
+    if start.isdigit():
+        return f"{start}–{day(last, lang, year=True)}"
     return f"{start} – {day(last, lang, year=True)}"
 
 
@@ -364,18 +376,28 @@ def stories_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def authors_reading(f: ReportFigures, lang: Lang) -> str:
-    """'The most active source is lemonde-pixels (40 mentions); the most active author is
-    marc.dupuis (12).'"""
-    if not f.sources:
+    """'The site that published the most is forum-velo.fr (7 mentions); the most active
+    author is Julien M. (6).' (the source when no mention has a web address)."""
+    if not f.sources and not f.sites:
         return _nothing(f, lang)
-    src = f.sources[0]
     if lang == "en":
-        text = f"The most active source is {src.key} ({number(src.count, lang)} mentions)"
+        if f.sites:
+            site = f.sites[0]
+            text = f"The site that published the most is {site.key} "
+            text += f"({number(site.count, lang)} mentions)"
+        else:
+            text = f"The most active source is {f.sources[0].key} "
+            text += f"({number(f.sources[0].count, lang)} mentions)"
         if f.authors:
             a = f.authors[0]
             text += f"; the most active author is {a.key} ({number(a.count, lang)})"
         return text + "."
-    text = f"La source la plus active est {src.key} ({number(src.count, lang)} mentions)"
+    if f.sites:
+        site = f.sites[0]
+        text = f"Le site qui a le plus publié est {site.key} ({number(site.count, lang)} mentions)"
+    else:
+        text = f"La source la plus active est {f.sources[0].key} "
+        text += f"({number(f.sources[0].count, lang)} mentions)"
     if f.authors:
         a = f.authors[0]
         text += f"\u00a0; l'auteur le plus actif est {a.key} ({number(a.count, lang)})"

@@ -1,0 +1,149 @@
+"""Reports: definitions (CRUD), renders on demand, and the kept renders at stable URLs
+(`/reports/NAME/renders/latest.pdf`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from services.alerting.notifiers.base import DeliveryError
+from services.api.deps import AuthDep, ContextDep
+from services.api.problems import Problem
+from services.core.reports import ReportDefinition, StoredReport
+from services.reports.delivery import send_report
+from services.reports.service import ReportInputError, check_subject, definitions, run_report
+from services.reports.store import FORMATS, ReadOnlyReport, RenderInfo, Renders
+
+router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
+
+MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+class RenderOut(BaseModel):
+    report: str
+    id: str
+    since: datetime
+    until: datetime
+    seconds: float
+    urls: dict[str, str]
+    sent_to: int | None = None
+
+
+def _out(info: RenderInfo, sent_to: int | None = None) -> RenderOut:
+    base = f"/api/v1/reports/{info.report}/renders/{info.id}"
+    return RenderOut(
+        report=info.report,
+        id=info.id,
+        since=info.since,
+        until=info.until,
+        seconds=round(info.seconds, 3),
+        urls={fmt: f"{base}.{fmt}" for fmt in info.formats},
+        sent_to=sent_to,
+    )
+
+
+def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
+    try:
+        check_subject(definition, ctx.state)
+    except ReportInputError as exc:
+        raise Problem(422, "Invalid report", str(exc)) from None
+
+
+@router.get("", summary="List reports")
+def list_reports(ctx: ContextDep) -> list[StoredReport]:
+    """Every report: the workspace YAML's (`origin: config`) and the API's."""
+    return definitions(ctx).list()
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Define a report")
+def create_report(definition: ReportDefinition, ctx: ContextDep) -> StoredReport:
+    """Saves a report definition; 422 for an unknown brand, saved search or section, or a
+    period that ends before it starts (nothing is stored then); 409 when the name is taken."""
+    _checked(ctx, definition)
+    store = definitions(ctx)
+    try:
+        store.put(definition, create_only=True)
+    except ReadOnlyReport as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    return store.get(definition.name)
+
+
+@router.get("/{name}", summary="Get a report definition")
+def get_report(name: str, ctx: ContextDep) -> StoredReport:
+    """One report definition."""
+    return definitions(ctx).get(name)
+
+
+@router.put("/{name}", summary="Replace a report definition")
+def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> StoredReport:
+    """Replaces (or creates) an API-made report; the YAML's are read-only (409)."""
+    if definition.name != name:
+        raise Problem(422, "Invalid report", f"the body names {definition.name!r}, not {name!r}")
+    _checked(ctx, definition)
+    store = definitions(ctx)
+    try:
+        store.put(definition, create_only=False)
+    except ReadOnlyReport as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    return store.get(name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a report")
+def delete_report(name: str, ctx: ContextDep) -> Response:
+    """Deletes an API-made report definition; its kept renders stay."""
+    try:
+        definitions(ctx).delete(name)
+    except ReadOnlyReport as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{name}/renders", status_code=status.HTTP_201_CREATED, summary="Render a report now")
+def render_report(
+    name: str,
+    ctx: ContextDep,
+    send: Annotated[bool, Query(description="also email it to the report's recipients")] = False,
+) -> RenderOut:
+    """Renders the report for its period (the last complete week, month or quarter, or
+    its custom range), keeps it, and returns where to fetch it."""
+    definition = definitions(ctx).get(name)
+    run = run_report(ctx, definition, now=datetime.now(UTC))
+    assert run.kept is not None
+    sent_to = None
+    if send:
+        try:
+            sent_to = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+        except DeliveryError as exc:
+            raise Problem(
+                502, "Report not sent", f"rendered as {run.kept.id}, but not sent: {exc}"
+            ) from None
+    return _out(run.kept, sent_to)
+
+
+@router.get("/{name}/renders", summary="List a report's kept renders")
+def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
+    """The kept renders, newest first."""
+    definitions(ctx).get(name)
+    return [_out(info) for info in Renders(ctx.settings.data_dir).list(name)]
+
+
+@router.get(
+    "/{name}/renders/{file}",
+    summary="Fetch a kept render",
+    response_class=FileResponse,
+    responses={200: {"content": {MEDIA["pdf"]: {}, MEDIA["html"]: {}}}},
+)
+def get_render(name: str, file: str, ctx: ContextDep) -> FileResponse:
+    """`latest.pdf`, `latest.html`, or a render by id (`20261207T070000Z.pdf`)."""
+    definitions(ctx).get(name)
+    render, _, fmt = file.rpartition(".")
+    if fmt not in FORMATS:
+        raise Problem(404, "Not found", f"ask for {render or 'latest'}.pdf or .html")
+    path = Renders(ctx.settings.data_dir).path(name, render, fmt)
+    if path is None:
+        raise Problem(404, "Not found", f"report {name!r} has no render {file!r}")
+    return FileResponse(path, media_type=MEDIA[fmt], filename=f"{name}-{path.parent.name}.{fmt}")

@@ -1,0 +1,144 @@
+"""`veille report list | run | preview`: render reports from the command line.
+
+Registered on `veille report` by importing this module (see the end of main.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _context, app, console, out
+
+report_app = typer.Typer(
+    help="Reports: render them to PDF or HTML, preview them, list them.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("list")
+def report_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Show the reports: the workspace YAML's and those defined over the API."""
+    from services.reports.service import definitions
+
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        table = Table("name", "subject", "period", "language", "schedule", "origin")
+        for d in definitions(ctx).list():
+            subject = d.brand or ""
+            if d.saved_search:
+                subject = f"{subject} + {d.saved_search}" if subject else d.saved_search
+            schedule = f"{d.schedule.every} {d.schedule.at} {d.timezone}" if d.schedule else "-"
+            table.add_row(d.name, subject, d.period, d.language, schedule, d.origin)
+        out.print(table)
+
+
+def _render(
+    config: Path, name: str, *, output: Path | None, pdf: bool, keep: bool, send: bool
+) -> Path | None:
+    from services.alerting.notifiers.base import DeliveryError
+    from services.reports.delivery import send_report
+    from services.reports.service import ReportInputError, definitions, run_report
+    from services.reports.store import ReportNotFound
+
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        store = definitions(ctx)
+        try:
+            definition = store.get(name)
+        except ReportNotFound:
+            known = ", ".join(d.name for d in store.list()) or "none yet"
+            raise CliError(f"no report is named {name!r} (reports: {known})", code=2) from None
+        started = time.perf_counter()
+        try:
+            run = run_report(ctx, definition, now=datetime.now(UTC), pdf=pdf, keep=keep)
+        except ReportInputError as exc:
+            raise CliError(f"report {name!r}: {exc}", code=2) from None
+        total = time.perf_counter() - started
+        if output is not None:
+            if pdf:
+                assert run.rendered.pdf is not None
+                output.write_bytes(run.rendered.pdf)
+            else:
+                output.write_text(run.rendered.html, encoding="utf-8")
+        console.print(
+            f"rendered {name!r} ({run.figures.window.first_day} to "
+            f"{run.figures.window.last_day}) in {total:.2f} s "
+            f"(figures {total - run.rendered.seconds:.2f} s, "
+            f"{'PDF' if pdf else 'HTML'} {run.rendered.seconds:.2f} s)"
+        )
+        if run.kept is not None:
+            console.print(
+                f"kept as {run.kept.id}: /api/v1/reports/{name}/renders/{run.kept.id}.pdf"
+            )
+        if send:
+            assert run.kept is not None
+            try:
+                sent = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+            except DeliveryError as exc:
+                raise CliError(f"report {name!r} was rendered but not sent: {exc}") from None
+            console.print(f"sent to {sent} recipient(s)")
+    return output
+
+
+@report_app.command("run")
+def report_run(
+    name: Annotated[str, typer.Argument(help="the report's name (veille report list)")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write it here: report.pdf or report.html"),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep/--no-keep", help="also keep it under the data directory (served by the API)"
+        ),
+    ] = True,
+    send: Annotated[bool, typer.Option("--send", help="email it to its recipients")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Render a report for its period (the last complete week, month or quarter)."""
+    pdf = True
+    if output is not None:
+        suffix = output.suffix.lower()
+        if suffix not in {".pdf", ".html", ".htm"}:
+            raise CliError(f"--output {output}: name a .pdf or .html file", code=2)
+        pdf = suffix == ".pdf"
+        if not output.parent.is_dir():
+            raise CliError(f"--output {output}: folder {output.parent} does not exist", code=2)
+    _render(config, name, output=output, pdf=pdf or send, keep=keep or send, send=send)
+    if output is not None:
+        out.print(str(output))
+
+
+@report_app.command("preview")
+def report_preview(
+    name: Annotated[str, typer.Argument(help="the report's name (veille report list)")],
+    port: Annotated[
+        int | None,
+        typer.Option(help="serve the HTML on http://127.0.0.1:PORT/ until Ctrl-C"),
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Render a report's HTML to a temporary file (nothing kept), or serve it locally."""
+    folder = Path(tempfile.mkdtemp(prefix="veille-report-"))
+    target = folder / "index.html"
+    _render(config, name, output=target, pdf=False, keep=False, send=False)
+    if port is None:
+        out.print(str(target))
+        return
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"preview on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
