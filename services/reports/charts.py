@@ -93,7 +93,7 @@ def volume_chart(
     width: timedelta,
 ) -> str:
     """Stacked bars of the mentions per bucket by sentiment, alerts marked with a flag."""
-    fig, ax = plt.subplots(figsize=(7.2, 2.1))
+    fig, ax = plt.subplots(figsize=(7.2, 1.9))
     starts = [p.start for p in points]
     bottom = [0] * len(points)
     for label in ("negative", "neutral", "positive"):
@@ -133,8 +133,8 @@ def competitor_charts(
     series = {r.name: displayed(r.series, since) for r in rows}
     starts = [p.start for p in next(iter(series.values()), [])]
     totals = [sum(s[i].count for s in series.values() if i < len(s)) for i in range(len(starts))]
-    share_fig, share_ax = plt.subplots(figsize=(3.5, 2.0))
-    net_fig, net_ax = plt.subplots(figsize=(3.5, 2.0))
+    share_fig, share_ax = plt.subplots(figsize=(3.5, 1.8))
+    net_fig, net_ax = plt.subplots(figsize=(3.5, 1.8))
     for n, (name, points) in enumerate(series.items()):
         colour = LINES[n % len(LINES)]
         shares = [

@@ -23,7 +23,7 @@ from services.alerting.notifiers.base import AlertMessage
 from services.api.routers import stats
 from services.core.models import Mention, Sentiment
 from services.core.reports import ReportDefinition, Section
-from services.reports.period import Window, interval_for
+from services.reports.period import Window, interval_for, trend_interval_for
 from services.store.contracts import (
     Dimension,
     Interval,
@@ -172,7 +172,8 @@ class ReportFigures:
     subject: Subject
     window: Window
     previous: Window
-    interval: Interval
+    interval: Interval  # of the volume series
+    trend_interval: Interval  # of the competitors' series
     generated_at: datetime
     key: KeyFigures | None = None
     series: list[Point] = field(default_factory=list)
@@ -201,7 +202,13 @@ def compute(
     series are always computed: the other sections' readings use them)."""
     subject = subject_of(definition, state)
     figures = ReportFigures(
-        definition, subject, window, previous, interval_for(window), generated_at=now
+        definition,
+        subject,
+        window,
+        previous,
+        interval_for(window),
+        trend_interval_for(window),
+        generated_at=now,
     )
     sections = set(definition.sections)
     figures.key = _key_figures(index, state, subject, window, previous)
@@ -348,8 +355,8 @@ def _competitors(
         old = earlier.get(share.name)
         series = (
             figures.series
-            if share.role == "brand"
-            else _series(index, subject, window, figures.interval, share.name)
+            if share.role == "brand" and figures.trend_interval == figures.interval
+            else _series(index, subject, window, figures.trend_interval, share.name)
         )
         rows.append(
             CompetitorRow(
@@ -488,7 +495,8 @@ def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) 
     samples = []
     for mention in ranked:
         sentiment: Sentiment | None = (
-            mention.brand_sentiments.get(subject.brand) if subject.brand else mention.sentiment
+            (mention.brand_sentiments.get(subject.brand) if subject.brand else None)
+            or mention.sentiment
         )
         words = []
         if sentiment is not None and sentiment.evidence is not None:

@@ -63,5 +63,11 @@ def windows(definition: ReportDefinition, *, now: datetime) -> tuple[Window, Win
 
 
 def interval_for(window: Window) -> Interval:
-    """Days up to about two months, weeks beyond."""
+    """Volume: days up to about two months, weeks beyond."""
     return Interval.DAY if window.days <= 62 else Interval.WEEK
+
+
+def trend_interval_for(window: Window) -> Interval:
+    """Shares and net sentiment, ratios that a handful of mentions make jump: days for a
+    week or two, weeks beyond."""
+    return Interval.DAY if window.days <= 14 else Interval.WEEK

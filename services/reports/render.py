@@ -44,7 +44,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
     points = charts.displayed(figures.series, figures.window.since)
     sections = figures.definition.sections
     chart: dict[str, str] = {}
-    if Section.VOLUME_SENTIMENT in sections and points:
+    if Section.VOLUME_SENTIMENT in sections and len(points) > 0:
         chart["volume"] = charts.volume_chart(points, figures.alerts, lang=lang, width=width)
     if Section.SHARE_OF_VOICE in sections and figures.competitors:
         chart["share"], chart["net"] = charts.competitor_charts(
@@ -52,6 +52,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         )
     local = figures.generated_at.astimezone(figures.definition.zone)
     unit = wording.label("week" if figures.interval == Interval.WEEK else "day", lang)
+    trend_unit = wording.label("week" if figures.trend_interval == Interval.WEEK else "day", lang)
     return {
         "f": figures,
         "lang": lang,
@@ -60,6 +61,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         "readings": {s: wording.READINGS[s](figures, lang) for s in sections},
         "chart": chart,
         "unit": unit,
+        "trend_unit": trend_unit,
         "colon": "\u00a0: " if lang == "fr" else ": ",
         "t": lambda key: wording.label(key, lang),
         "period": wording.period_text(figures.window, lang),

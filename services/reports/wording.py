@@ -35,7 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
     "before": {"en": "before", "fr": "avant"},
     "at": {"en": "at", "fr": "à"},
     "vs": {"en": "vs", "fr": "contre"},
-    "expected": {"en": "expected", "fr": "attendus"},
+    "expected": {"en": "expected", "fr": "attendu"},
     "name": {"en": "Name", "fr": "Nom"},
     "share": {"en": "Share", "fr": "Part"},
     "change": {"en": "Change", "fr": "Évol."},
@@ -303,10 +303,10 @@ def share_of_voice_reading(f: ReportFigures, lang: Lang) -> str:
     main = max(others, key=lambda r: r.count, default=None)
     if main is not None and brand.net_sentiment is not None and main.net_sentiment is not None:
         ours, theirs = signed(brand.net_sentiment, lang), signed(main.net_sentiment, lang)
-        gap = brand.net_sentiment - main.net_sentiment
+        gap = round(brand.net_sentiment, 2) - round(main.net_sentiment, 2)  # as printed
         if lang == "en":
             how = "above" if gap > 0.005 else ("below" if gap < -0.005 else "level with")
-            text += f"; its net sentiment ({ours}) is {how} {main.name}'s ({theirs})"
+            text += f"; its net sentiment ({ours}) is {how} that of {main.name} ({theirs})"
         else:
             how = "supérieur à" if gap > 0.005 else ("inférieur à" if gap < -0.005 else "égal à")
             text += f"\u00a0; son sentiment net ({ours}) est {how} celui de {main.name} ({theirs})"

@@ -1,0 +1,180 @@
+"""A report's figures equal the stats API's for the same window, and its readings say them
+in words, in English and in French."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.core.reports import ReportDefinition
+from services.reports import wording
+from services.reports.figures import ReportFigures, compute
+from services.reports.period import windows
+from services.reports.render import render
+from services.runtime.context import ServiceContext
+from tests.reports.conftest import CONFIGURED
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _figures(ctx: ServiceContext, definition: ReportDefinition = CONFIGURED) -> ReportFigures:
+    window, previous = windows(definition, now=NOW)
+    return compute(
+        definition, index=ctx.index, state=ctx.state, window=window, previous=previous, now=NOW
+    )
+
+
+def _get(client: TestClient, path: str, **params: Any) -> Any:
+    response = client.get(f"/api/v1/stats/{path}", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_key_figures_and_series_equal_the_stats_api(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    figures = _figures(ctx)
+    window, previous = figures.window, figures.previous
+    assert window.since.isoformat() == "2026-11-15T23:00:00+00:00"  # midnight in Paris
+    for w, mentions, negative, positive in (
+        (window, figures.key.mentions, figures.key.negative, figures.key.positive),
+        (
+            previous,
+            figures.key.previous_mentions,
+            figures.key.previous_negative,
+            figures.key.previous_positive,
+        ),
+    ):
+        sov = _get(
+            client,
+            "share-of-voice",
+            brand="Veloria",
+            since=w.since.isoformat(),
+            until=w.until.isoformat(),
+        )
+        brand = sov["shares"][0]
+        assert (mentions, negative, positive) == (
+            brand["count"],
+            brand["sentiment"]["negative"],
+            brand["sentiment"]["positive"],
+        )
+    assert (figures.key.mentions, figures.key.negative) == (15, 6)  # 12 + 3 copies
+    assert (figures.key.previous_mentions, figures.key.previous_negative) == (10, 2)
+
+    series = _get(
+        client,
+        "sentiment",
+        toward="Veloria",
+        since=window.since.isoformat(),
+        until=window.until.isoformat(),
+        interval="day",
+    )
+    assert [
+        (p.start.isoformat().replace("+00:00", "Z"), p.count, p.by) for p in figures.series
+    ] == [(b["start"].replace("+00:00", "Z"), b["count"], b["by"]) for b in series["buckets"]]
+
+    sov = _get(
+        client,
+        "share-of-voice",
+        brand="Veloria",
+        since=window.since.isoformat(),
+        until=window.until.isoformat(),
+    )
+    assert [(r.name, r.count, r.share, r.net_sentiment) for r in figures.competitors] == [
+        (s["name"], s["count"], s["share"], s["net_sentiment"]) for s in sov["shares"]
+    ]
+
+    def breakdown(dimension: str, q: str) -> list[tuple[str, int]]:
+        body = _get(
+            client,
+            "breakdown",
+            dimension=dimension,
+            q=q,
+            since=window.since.isoformat(),
+            until=window.until.isoformat(),
+            size=10,
+        )
+        return [(c["key"], c["count"]) for c in body["counts"]]
+
+    assert [(c.key, c.count) for c in figures.topics] == breakdown("topic", 'brand:"Veloria"')
+    assert [(c.key, c.count) for c in figures.negative_topics] == breakdown(
+        "topic", '(brand:"Veloria") negative:"Veloria"'
+    )
+    assert [(c.key, c.count) for c in figures.sources] == breakdown("source", 'brand:"Veloria"')[:5]
+    assert [(s.key, s.copies) for s in figures.stories] == breakdown("story", 'brand:"Veloria"')[:5]
+
+
+def test_the_html_shows_the_figures_it_computed(ctx: ServiceContext) -> None:
+    figures = _figures(ctx)
+    rendered = render(figures, pdf=True)
+    assert rendered.pdf is not None and rendered.pdf.startswith(b"%PDF")
+    html = rendered.html
+    key = re.search(r'<section id="key_figures">.*?</section>', html, re.S)
+    assert key is not None
+    assert '<div class="v">15</div>' in key.group(0)
+    assert '<div class="v">40%</div>' in key.group(0)  # 6 of 15 negative toward Veloria
+    assert "http" not in re.sub(r'href="https?://[^"]*"', "", html)  # nothing fetched
+
+
+def test_the_readings_say_what_changed_in_english(ctx: ServiceContext) -> None:
+    f = _figures(ctx)
+    assert wording.key_figures_reading(f, "en") == (
+        "Veloria was named in 15 mentions, up 50% on the previous period (10); 40% of them "
+        "were negative toward it, against 20% before."
+    )
+    assert wording.volume_reading(f, "en").startswith(
+        "Negative mentions toward Veloria rose from 20% to 40%, driven by delivery;"
+    )
+    assert wording.topics_reading(f, "en") == (
+        "“design” is the most discussed topic (7 mentions) and the one that grew the most (+2)."
+    )
+    assert wording.stories_reading(f, "en").startswith(
+        "The most repeated story was published 4 times, first by"
+    )
+    negative = f.negative_samples[0]
+    assert negative.engagement == 30 + 3  # likes 10*3, replies 3: the most engaged
+    assert negative.words == ["retard", "cassé"]  # no "est", no brand name
+    assert wording.samples_reading(f, "en").startswith(
+        "The most engaged negative mention drew 33 reactions (words that weighed: “retard”"
+    )
+
+
+def test_the_readings_are_french_for_a_french_report(ctx: ServiceContext) -> None:
+    f = _figures(ctx, CONFIGURED.model_copy(update={"language": "fr"}))
+    assert wording.key_figures_reading(f, "fr") == (
+        "15 mentions citent Veloria, soit 50\u202f% de plus que la période précédente (10)"
+        "\u00a0; 40\u202f% sont négatives envers la marque, contre 20\u202f% auparavant."
+    )
+    assert wording.volume_reading(f, "fr").startswith(
+        "La part des mentions négatives envers Veloria passe de 20\u202f% à 40\u202f%, "
+        "portée par le sujet «\u00a0delivery\u00a0»"
+    )
+    assert wording.period_text(f.window, "fr") == "du 16 au 22 novembre 2026"
+    html = render(f, pdf=False).html
+    assert 'lang="fr"' in html and "Chiffres clés" in html
+
+
+def test_texts_from_mentions_are_escaped(ctx: ServiceContext) -> None:
+    from tests.reports.conftest import WEEK, _veloria
+
+    hostile = _veloria(
+        99, WEEK, "negative", "delivery", likes=10_000, text="<script>alert(1)</script> Veloria"
+    )
+    ctx.index.upsert([hostile])
+    html = render(_figures(ctx), pdf=False).html
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize("period", ["last_week", "last_month", "last_quarter"])
+def test_calendar_periods_are_complete_and_follow_each_other(period: str) -> None:
+    definition = ReportDefinition(name="r", brand="Veloria", period=period)  # type: ignore[arg-type]
+    window, previous = windows(definition, now=datetime(2026, 12, 7, 7, 30, tzinfo=UTC))
+    assert previous.until == window.since
+    assert window.until <= datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
+    first = {"last_week": "2026-11-30", "last_month": "2026-11-01", "last_quarter": "2026-07-01"}
+    assert window.first_day.isoformat() == first[period]
