@@ -30,7 +30,7 @@ LABELS: dict[str, dict[str, str]] = {
     "negative_share": {"en": "Negative", "fr": "Négatives"},
     "positive_share": {"en": "Positive", "fr": "Positives"},
     "net_sentiment": {"en": "Net sentiment", "fr": "Sentiment net"},
-    "share_of_voice": {"en": "Share of voice", "fr": "Part de voix"},
+    "sov": {"en": "Share of voice", "fr": "Part de voix"},
     "previous": {"en": "previous period", "fr": "période précédente"},
     "before": {"en": "before", "fr": "avant"},
     "at": {"en": "at", "fr": "à"},

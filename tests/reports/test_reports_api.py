@@ -1,0 +1,116 @@
+"""Reports over the API: definitions saved (and refused with a clear 4xx, storing nothing),
+renders kept under the data directory and fetched at stable URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.runtime.context import ServiceContext
+
+REPORT: dict[str, Any] = {
+    "name": "veloria-en",
+    "brand": "Veloria",
+    "period": "custom",
+    "since": "2026-11-16",
+    "until": "2026-11-22",
+    "language": "en",
+    "sections": ["key_figures", "share_of_voice"],
+    "recipients": ["direction@example.org"],
+}
+
+
+def _stored(ctx: ServiceContext) -> list[Path]:
+    folder = Path(ctx.settings.data_dir) / "reports"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_a_report_is_saved_rendered_and_fetched(ctx: ServiceContext, client: TestClient) -> None:
+    created = client.post("/api/v1/reports", json=REPORT)
+    assert created.status_code == 201, created.text
+    assert created.json()["origin"] == "api"
+    assert created.json()["sections"] == ["key_figures", "share_of_voice"]
+    names = [(r["name"], r["origin"]) for r in client.get("/api/v1/reports").json()]
+    assert names == [("veloria-en", "api"), ("veloria-weekly", "config")]
+    assert client.post("/api/v1/reports", json=REPORT).status_code == 409
+
+    render = client.post("/api/v1/reports/veloria-en/renders")
+    assert render.status_code == 201, render.text
+    body = render.json()
+    assert body["since"].startswith("2026-11-15T23:00:00")
+    pdf = client.get(body["urls"]["pdf"])
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    latest = client.get("/api/v1/reports/veloria-en/renders/latest.html")
+    assert latest.status_code == 200
+    assert "Share of voice against competitors" in latest.text
+    assert "Top stories" not in latest.text  # a section not asked for
+    listed = client.get("/api/v1/reports/veloria-en/renders").json()
+    assert [r["id"] for r in listed] == [body["id"]]
+
+    replaced = client.put("/api/v1/reports/veloria-en", json={**REPORT, "language": "fr"})
+    assert replaced.status_code == 200 and replaced.json()["language"] == "fr"
+    assert client.delete("/api/v1/reports/veloria-en").status_code == 204
+    assert client.get("/api/v1/reports/veloria-en").status_code == 404
+    kept = Path(ctx.settings.data_dir) / "reports" / "veloria-en" / body["id"] / "report.pdf"
+    assert kept.is_file()  # renders outlive their definition
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"brand": "Velorio"}, "", "no brand is named 'Velorio' (known: Veloria)"),
+        ({"sections": ["key_figures", "weather"]}, "sections", "key_figures"),
+        ({"since": "2026-11-22", "until": "2026-11-16"}, "", "ends (2026-11-16) before it starts"),
+        ({"period": "custom", "since": None}, "", "needs since and until"),
+        ({"saved_search": "nope"}, "", "no saved search is named 'nope'"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
+        ({"recipients": ["not an address"]}, "recipients", "neither an email address"),
+        ({"name": "../etc"}, "name", "pattern"),
+    ],
+)
+def test_bad_definitions_get_a_clear_4xx_and_store_nothing(
+    ctx: ServiceContext, client: TestClient, change: dict[str, Any], field: str, words: str
+) -> None:
+    response = client.post("/api/v1/reports", json={**REPORT, **change})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert words in problem["detail"]
+    if field:
+        assert problem["errors"][0]["field"].startswith(field)
+    assert _stored(ctx) == []
+    assert [r["name"] for r in client.get("/api/v1/reports").json()] == ["veloria-weekly"]
+
+
+def test_the_workspace_reports_are_read_only(client: TestClient) -> None:
+    configured = client.get("/api/v1/reports/veloria-weekly").json()
+    assert configured["origin"] == "config"
+    replaced = client.put("/api/v1/reports/veloria-weekly", json={**configured, "language": "fr"})
+    assert replaced.status_code == 422  # origin/updated_at are not part of a definition
+    body = {k: v for k, v in configured.items() if k not in {"origin", "updated_at"}}
+    replaced = client.put("/api/v1/reports/veloria-weekly", json={**body, "language": "fr"})
+    assert replaced.status_code == 409
+    assert "workspace YAML" in replaced.json()["detail"]
+    assert client.delete("/api/v1/reports/veloria-weekly").status_code == 409
+
+
+def test_missing_reports_and_renders_are_404(client: TestClient) -> None:
+    assert client.post("/api/v1/reports/nope/renders").status_code == 404
+    assert client.get("/api/v1/reports/veloria-weekly/renders/latest.pdf").status_code == 404
+    assert (
+        client.get("/api/v1/reports/veloria-weekly/renders/..%2f..%2fveille.db").status_code == 404
+    )
+    assert client.get("/api/v1/reports/veloria-weekly/renders/latest.exe").status_code == 404
+
+
+def test_reports_need_an_api_key(ctx: ServiceContext) -> None:
+    from services.api.app import create_app
+
+    with TestClient(create_app(ctx)) as anonymous:
+        assert anonymous.get("/api/v1/reports").status_code == 401
+        assert anonymous.get("/api/v1/reports/veloria-weekly/renders/latest.pdf").status_code == 401
