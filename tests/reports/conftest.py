@@ -110,20 +110,29 @@ def seed_mentions() -> list[Mention]:
     return before + week + copies
 
 
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-        }
+def make_context(tmp_path: Path, **settings: object) -> ServiceContext:
+    """A context on real stores under `tmp_path`, holding `seed_mentions()`."""
+    context = ServiceContext(
+        build_settings(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "store": {
+                    "state_url": f"sqlite:///{tmp_path}/veille.db",
+                    "index_url": f"embedded:{tmp_path}/index",
+                },
+                **settings,
+            }
+        ),
+        WORKSPACE,
     )
-    context = ServiceContext(settings, WORKSPACE)
     context.sync_workspace()
     context.index.upsert(seed_mentions())
+    return context
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
+    context = make_context(tmp_path)
     yield context
     context.close()
 
