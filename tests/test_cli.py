@@ -35,6 +35,9 @@ COMMANDS = [
     ["topics", "list"],
     ["topics", "add"],
     ["topics", "remove"],
+    ["report", "run"],
+    ["report", "list"],
+    ["report", "preview"],
 ]
 
 
