@@ -71,8 +71,13 @@ def _render(
         console.print(
             f"rendered {name!r} ({run.figures.window.first_day} to "
             f"{run.figures.window.last_day}) in {total:.2f} s "
-            f"(figures {total - run.rendered.seconds:.2f} s, "
-            f"{'PDF' if pdf else 'HTML'} {run.rendered.seconds:.2f} s)"
+            f"(figures {total - run.rendered.seconds:.2f} s, HTML and charts "
+            f"{run.rendered.html_seconds:.2f} s"
+            + (
+                f", PDF {run.rendered.pdf_seconds:.2f} s, {run.rendered.pages} pages)"
+                if pdf
+                else ")"
+            )
         )
         if run.kept is not None:
             console.print(

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from services.reports.figures import AlertMark, CompetitorRow, Point
 
@@ -93,7 +94,7 @@ def volume_chart(
     width: timedelta,
 ) -> str:
     """Stacked bars of the mentions per bucket by sentiment, alerts marked with a flag."""
-    fig, ax = plt.subplots(figsize=(7.2, 1.9))
+    fig, ax = plt.subplots(figsize=(7.2, 1.75))
     starts = [p.start for p in points]
     bottom = [0] * len(points)
     for label in ("negative", "neutral", "positive"):
@@ -120,7 +121,7 @@ def volume_chart(
             annotation_clip=False,
         )
     ax.set_ylim(0, top * 1.12)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _ticks(ax, starts, lang)
     ax.legend(frameon=False, ncols=3, loc="upper left", bbox_to_anchor=(0, 1.2))
     return _data_uri(fig)
@@ -133,8 +134,8 @@ def competitor_charts(
     series = {r.name: displayed(r.series, since) for r in rows}
     starts = [p.start for p in next(iter(series.values()), [])]
     totals = [sum(s[i].count for s in series.values() if i < len(s)) for i in range(len(starts))]
-    share_fig, share_ax = plt.subplots(figsize=(3.5, 1.8))
-    net_fig, net_ax = plt.subplots(figsize=(3.5, 1.8))
+    share_fig, share_ax = plt.subplots(figsize=(3.5, 1.6))
+    net_fig, net_ax = plt.subplots(figsize=(3.5, 1.6))
     for n, (name, points) in enumerate(series.items()):
         colour = LINES[n % len(LINES)]
         shares = [
@@ -156,7 +157,7 @@ def competitor_charts(
     net_ax.axhline(0, color="#999999", linewidth=0.6)
     for ax in (share_ax, net_ax):
         _ticks(ax, starts, lang)
-        if len(starts) > 5:
+        if len(starts) > 8:
             ax.tick_params(axis="x", labelrotation=45)
     share_ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, 1.25),
                     ncols=3)  # fmt: skip

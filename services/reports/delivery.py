@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
@@ -17,8 +18,10 @@ from services.alerting.notifiers.secrets import resolve_secret
 from services.core.settings import Settings
 from services.reports import wording
 from services.reports.figures import ReportFigures
-from services.reports.render import Rendered
 from services.reports.store import RenderInfo
+
+if TYPE_CHECKING:
+    from services.reports.render import Rendered
 
 FOOTER = {
     "en": "Sent by Veille. The report is attached as a PDF.",

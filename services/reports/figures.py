@@ -495,9 +495,8 @@ def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) 
     samples = []
     for mention in ranked:
         sentiment: Sentiment | None = (
-            (mention.brand_sentiments.get(subject.brand) if subject.brand else None)
-            or mention.sentiment
-        )
+            mention.brand_sentiments.get(subject.brand) if subject.brand else None
+        ) or mention.sentiment
         words = []
         if sentiment is not None and sentiment.evidence is not None:
             words = meaningful([w.text for w in sentiment.evidence.words if w.weight > 0], subject)[

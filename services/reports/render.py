@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from services.alerting.notifiers.wording import format_value
 from services.core.reports import Section
-from services.reports import charts, wording
+from services.reports import wording
 from services.reports.figures import ReportFigures, engagement_of, site_of
 from services.store.contracts import Interval
 
@@ -34,11 +34,20 @@ _ENV = Environment(
 class Rendered:
     html: str
     pdf: bytes | None
-    seconds: float  # figures excluded: templating, charts and PDF
+    html_seconds: float  # template and charts
+    pdf_seconds: float  # WeasyPrint's layout (0 without a PDF)
+    pages: int = 0
+
+    @property
+    def seconds(self) -> float:
+        """Rendering time, the figures excluded."""
+        return self.html_seconds + self.pdf_seconds
 
 
 def context(figures: ReportFigures) -> dict[str, Any]:
     """What the template reads: the figures, their readings and charts, and the words."""
+    from services.reports import charts  # matplotlib: loaded when a report is drawn
+
     lang = figures.definition.language
     width = timedelta(days=7) if figures.interval == Interval.WEEK else timedelta(days=1)
     points = charts.displayed(figures.series, figures.window.since)
@@ -87,19 +96,23 @@ def render_html(figures: ReportFigures) -> str:
     return _ENV.get_template("report.html.j2").render(context(figures))
 
 
-def html_to_pdf(html: str) -> bytes:
-    """The HTML laid out on A4 pages; only `data:` URLs are fetched (the charts)."""
+def html_to_pdf(html: str) -> tuple[bytes, int]:
+    """The HTML laid out on A4 pages, and how many; only `data:` URLs are fetched (the
+    charts)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
-    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
-    return pdf
+    document = HTML(string=html, url_fetcher=fetcher).render()
+    pdf: bytes = document.write_pdf()
+    return pdf, len(document.pages)
 
 
 def render(figures: ReportFigures, *, pdf: bool = True) -> Rendered:
     """HTML, and the PDF when asked."""
     started = time.perf_counter()
     html = render_html(figures)
-    document = html_to_pdf(html) if pdf else None
-    return Rendered(html, document, time.perf_counter() - started)
+    laid_out = time.perf_counter()
+    document, pages = html_to_pdf(html) if pdf else (None, 0)
+    done = time.perf_counter()
+    return Rendered(html, document, laid_out - started, done - laid_out, pages)

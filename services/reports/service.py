@@ -6,15 +6,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from services.alerting import saved_searches as ss
 from services.core.reports import ReportDefinition
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
-from services.reports.render import Rendered, render
 from services.reports.store import Definitions, RenderInfo, Renders, render_id
 from services.runtime.context import ServiceContext
 from services.store.state.contract import NotFoundError, StateStore
+
+if TYPE_CHECKING:
+    from services.reports.render import Rendered
 
 log = logging.getLogger("veille.reports")
 
@@ -62,6 +65,8 @@ def run_report(
 ) -> ReportRun:
     """Computes and renders a report for the period ending before `now`; keeps it under
     `<data_dir>/reports/` when `keep`."""
+    from services.reports.render import render  # matplotlib and Jinja2: only when rendering
+
     check_subject(definition, ctx.state)
     window, previous = windows(definition, now=now)
     figures = compute(

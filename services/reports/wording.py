@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.alerting.notifiers.wording import format_number, headline
+from services.alerting.notifiers.wording import Language, format_number, headline
 from services.core.reports import Section
 from services.reports.figures import Change, KeyFigures, ReportFigures, Sample, site_of
 from services.reports.period import Window
 
-Lang = str  # "fr" or "en"
+Lang = Language  # "fr" or "en"
 
 LABELS: dict[str, dict[str, str]] = {
     Section.KEY_FIGURES: {"en": "Key figures", "fr": "Chiffres clés"},
@@ -472,7 +472,7 @@ def samples_reading(f: ReportFigures, lang: Lang) -> str:
     if pos is not None:
         words = f" ({_words(pos, lang)})" if pos.words else ""
         parts.append(
-            f"la positive la plus engagée, {number(pos.engagement, lang)}{words}"
+            f"la positive la plus engagée en a suscité {number(pos.engagement, lang)}{words}"
             if neg is not None
             else f"la mention positive la plus engagée a suscité "
             f"{number(pos.engagement, lang)} réactions{words}"

@@ -17,7 +17,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from services.core.reports import ReportDefinition
-from services.reports.delivery import send_report
 from services.reports.period import windows
 from services.reports.service import definitions, run_report
 from services.runtime.context import ServiceContext
@@ -110,6 +109,8 @@ class ReportScheduler:
             ):
                 log.info("report %s for %s is another process's to send", name, window.first_day)
                 return False
+            from services.reports.delivery import send_report
+
             run = run_report(self.ctx, definition, now=now)
             assert run.kept is not None
             sent = send_report(self.ctx.settings, run.figures, run.rendered, run.kept)

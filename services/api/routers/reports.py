@@ -14,7 +14,6 @@ from services.alerting.notifiers.base import DeliveryError
 from services.api.deps import AuthDep, ContextDep
 from services.api.problems import Problem
 from services.core.reports import ReportDefinition, StoredReport
-from services.reports.delivery import send_report
 from services.reports.service import ReportInputError, check_subject, definitions, run_report
 from services.reports.store import FORMATS, ReadOnlyReport, RenderInfo, Renders
 
@@ -115,6 +114,8 @@ def render_report(
     assert run.kept is not None
     sent_to = None
     if send:
+        from services.reports.delivery import send_report
+
         try:
             sent_to = send_report(ctx.settings, run.figures, run.rendered, run.kept)
         except DeliveryError as exc:
