@@ -19,6 +19,21 @@ from services.core.workspace import Workspace
 from services.runtime.context import ServiceContext
 from tests.factories import make_mention
 
+
+def _pdf_available() -> bool:
+    try:
+        import weasyprint  # noqa: F401  (loads Pango: an OSError without it)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+requires_pdf = pytest.mark.skipif(
+    not _pdf_available(),
+    reason="PDF reports need WeasyPrint and Pango: pip install 'veille[reports]' and "
+    "apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core",
+)
+
 WEEK = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday, Paris time 10:00
 BEFORE = WEEK - timedelta(days=7)
 CONFIGURED = ReportDefinition(

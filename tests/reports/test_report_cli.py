@@ -10,7 +10,7 @@ import yaml
 from services.core.workspace import load_workspace
 from services.runtime.context import ServiceContext
 from tests.e2e.service import write_workspace
-from tests.reports.conftest import seed_mentions
+from tests.reports.conftest import requires_pdf, seed_mentions
 from tests.test_cli import veille
 
 REPORTS = {
@@ -33,6 +33,7 @@ def _workspace(tmp_path: Path, reports: dict[str, object] = REPORTS) -> str:
     return str(config)
 
 
+@requires_pdf
 def test_report_run_writes_a_pdf_and_says_how_long_it_took(tmp_path: Path) -> None:
     config = _workspace(tmp_path)
     loaded = load_workspace(config)

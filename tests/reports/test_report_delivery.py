@@ -14,7 +14,7 @@ from services.reports.service import definitions
 from services.runtime.context import ServiceContext
 from services.runtime.report_loop import ReportScheduler, trigger_for
 from tests.alerting.notifiers.test_email import Mailbox, smtp_server
-from tests.reports.conftest import make_context
+from tests.reports.conftest import make_context, requires_pdf
 
 WEEKLY = ReportDefinition(
     name="weekly-mail",
@@ -59,6 +59,7 @@ def mail_ctx(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[ServiceCo
     context.close()
 
 
+@requires_pdf
 def test_a_scheduled_report_is_rendered_kept_and_emailed_once(
     mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,6 +102,7 @@ def test_the_running_scheduler_picks_up_scheduled_reports(mail_ctx: ServiceConte
         scheduler.shutdown()
 
 
+@requires_pdf
 def test_a_refused_delivery_is_reported_not_swallowed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

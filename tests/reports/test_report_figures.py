@@ -16,7 +16,7 @@ from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
 from services.reports.render import render
 from services.runtime.context import ServiceContext
-from tests.reports.conftest import CONFIGURED
+from tests.reports.conftest import CONFIGURED, requires_pdf
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -108,6 +108,7 @@ def test_the_key_figures_and_series_equal_the_stats_api(
     assert [(s.key, s.copies) for s in figures.stories] == breakdown("story", 'brand:"Veloria"')[:5]
 
 
+@requires_pdf
 def test_the_html_shows_the_figures_it_computed(ctx: ServiceContext) -> None:
     figures = _figures(ctx)
     rendered = render(figures, pdf=True)

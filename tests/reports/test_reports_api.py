@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.runtime.context import ServiceContext
+from tests.reports.conftest import requires_pdf
 
 REPORT: dict[str, Any] = {
     "name": "veloria-en",
@@ -28,6 +29,7 @@ def _stored(ctx: ServiceContext) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+@requires_pdf
 def test_a_report_is_saved_rendered_and_fetched(ctx: ServiceContext, client: TestClient) -> None:
     created = client.post("/api/v1/reports", json=REPORT)
     assert created.status_code == 201, created.text
