@@ -30,7 +30,7 @@ def check_subject(definition: ReportDefinition, state: StateStore) -> None:
     """Raises ReportInputError when the brand or the saved search is unknown."""
     if definition.brand:
         known = [b.name for b in state.list_brands()]
-        if definition.brand.casefold() not in {k.casefold() for k in known}:
+        if definition.brand not in known:  # written as the workspace writes it
             raise ReportInputError(
                 f"no brand is named {definition.brand!r} (known: {', '.join(known) or 'none'})"
             )

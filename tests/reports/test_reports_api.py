@@ -116,3 +116,50 @@ def test_reports_need_an_api_key(ctx: ServiceContext) -> None:
     with TestClient(create_app(ctx)) as anonymous:
         assert anonymous.get("/api/v1/reports").status_code == 401
         assert anonymous.get("/api/v1/reports/veloria-weekly/renders/latest.pdf").status_code == 401
+
+
+def test_a_saved_search_report_measures_the_search(ctx: ServiceContext, client: TestClient) -> None:
+    saved = client.post(
+        "/api/v1/saved-searches",
+        json={"name": "delivery", "query": "topic:delivery", "visibility": "shared"},
+    )
+    assert saved.status_code == 201, saved.text
+    only_search = {
+        **REPORT,
+        "name": "delivery-en",
+        "brand": None,
+        "saved_search": "delivery",
+        "sections": ["key_figures", "volume_sentiment", "topics", "samples"],
+    }
+    assert client.post("/api/v1/reports", json=only_search).status_code == 201
+    html = client.post("/api/v1/reports/delivery-en/renders").json()["urls"]["html"]
+    page = client.get(html).text
+    volume = client.get(
+        "/api/v1/stats/volume",
+        params={
+            "q": "(topic:delivery)",
+            "since": "2026-11-15T23:00:00Z",
+            "until": "2026-11-22T23:00:00Z",
+        },
+    ).json()
+    assert volume["total"] == 4
+    assert f"delivery matched {volume['total']} mentions" in page
+
+    with_sov = {**only_search, "name": "delivery-sov", "sections": ["share_of_voice"]}
+    refused = client.post("/api/v1/reports", json=with_sov)
+    assert refused.status_code == 422
+    assert "share_of_voice section needs a brand" in refused.json()["detail"]
+
+
+def test_a_report_whose_search_was_deleted_is_a_422_not_a_render(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    client.post("/api/v1/saved-searches", json={"name": "gone", "query": "veloria"})
+    body = {**REPORT, "name": "gone-en", "brand": None, "saved_search": "gone",
+            "sections": ["key_figures"]}  # fmt: skip
+    assert client.post("/api/v1/reports", json=body).status_code == 201
+    assert client.delete("/api/v1/saved-searches/gone").status_code == 204
+    response = client.post("/api/v1/reports/gone-en/renders")
+    assert response.status_code == 422
+    assert "no saved search is named 'gone'" in response.json()["detail"]
+    assert not (Path(ctx.settings.data_dir) / "reports" / "gone-en").exists()

@@ -110,7 +110,10 @@ def render_report(
     """Renders the report for its period (the last complete week, month or quarter, or
     its custom range), keeps it, and returns where to fetch it."""
     definition = definitions(ctx).get(name)
-    run = run_report(ctx, definition, now=datetime.now(UTC))
+    try:
+        run = run_report(ctx, definition, now=datetime.now(UTC))
+    except ReportInputError as exc:  # its brand or saved search was deleted since
+        raise Problem(422, "Invalid report", str(exc)) from None
     assert run.kept is not None
     sent_to = None
     if send:
