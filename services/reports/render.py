@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -42,6 +43,13 @@ class Rendered:
     def seconds(self) -> float:
         """Rendering time, the figures excluded."""
         return self.html_seconds + self.pdf_seconds
+
+
+def web_link(url: str | None) -> str | None:
+    """The URL when it is an http(s) one: a `javascript:` link in a mention stays text."""
+    if url and urlsplit(url).scheme.lower() in {"http", "https"}:
+        return url
+    return None
 
 
 def context(figures: ReportFigures) -> dict[str, Any]:
@@ -83,6 +91,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         "clip": wording.clip,
         "quote": lambda v: wording.quote(v, lang),
         "site": site_of,
+        "link": web_link,
         "engagement": engagement_of,
         "alert_title": lambda i: wording.alert_title(figures, i, lang),
         "alert_value": lambda a, v: format_value(a.message, v, "fr" if lang == "fr" else "en"),

@@ -163,12 +163,19 @@ def test_texts_from_mentions_are_escaped(ctx: ServiceContext) -> None:
     from tests.reports.conftest import WEEK, _veloria
 
     hostile = _veloria(
-        99, WEEK, "negative", "delivery", likes=10_000, text="<script>alert(1)</script> Veloria"
+        99,
+        WEEK,
+        "negative",
+        "delivery",
+        likes=10_000,
+        text="<script>alert(1)</script> Veloria",
+        url="javascript:alert(2)",
     )
     ctx.index.upsert([hostile])
     html = render(_figures(ctx), pdf=False).html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript:" not in html
 
 
 @pytest.mark.parametrize("period", ["last_week", "last_month", "last_quarter"])

@@ -50,6 +50,7 @@ def test_a_report_is_saved_rendered_and_fetched(ctx: ServiceContext, client: Tes
     latest = client.get("/api/v1/reports/veloria-en/renders/latest.html")
     assert latest.status_code == 200
     assert "Share of voice against competitors" in latest.text
+    assert latest.headers["content-security-policy"].startswith("default-src 'none'")
     assert "Top stories" not in latest.text  # a section not asked for
     listed = client.get("/api/v1/reports/veloria-en/renders").json()
     assert [r["id"] for r in listed] == [body["id"]]

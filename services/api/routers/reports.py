@@ -19,6 +19,8 @@ from services.reports.store import FORMATS, ReadOnlyReport, RenderInfo, Renders
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
 
+# A render holds its styles and charts (data: URIs) and runs no script.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 
@@ -150,4 +152,10 @@ def get_render(name: str, file: str, ctx: ContextDep) -> FileResponse:
     path = Renders(ctx.settings.data_dir).path(name, render, fmt)
     if path is None:
         raise Problem(404, "Not found", f"report {name!r} has no render {file!r}")
-    return FileResponse(path, media_type=MEDIA[fmt], filename=f"{name}-{path.parent.name}.{fmt}")
+    return FileResponse(
+        path,
+        media_type=MEDIA[fmt],
+        filename=f"{name}-{path.parent.name}.{fmt}",
+        content_disposition_type="inline",
+        headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"},
+    )
