@@ -186,3 +186,16 @@ def test_calendar_periods_are_complete_and_follow_each_other(period: str) -> Non
     assert window.until <= datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
     first = {"last_week": "2026-11-30", "last_month": "2026-11-01", "last_quarter": "2026-07-01"}
     assert window.first_day.isoformat() == first[period]
+
+
+@requires_pdf
+def test_a_period_without_mentions_renders_and_says_so(ctx: ServiceContext) -> None:
+    empty = CONFIGURED.model_copy(
+        update={"since": datetime(2020, 3, 2).date(), "until": datetime(2020, 3, 8).date()}
+    )
+    figures = _figures(ctx, empty)
+    rendered = render(figures, pdf=True)
+    assert rendered.pdf is not None and rendered.pages >= 1
+    assert wording.key_figures_reading(figures, "en") == "No mention of Veloria in this period."
+    assert "No alert fired during the period." in rendered.html
+    assert "No negative or positive mention in this period." in rendered.html
