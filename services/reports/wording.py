@@ -188,15 +188,19 @@ def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
     now_neg, before_neg = _negative_share(k)
     change = _count_change(k.mentions, k.previous_mentions, lang)
     if lang == "en":
-        named = f"{name} was named in" if f.subject.brand else f"{name} matched"
-        text = f"{named} {number(k.mentions, lang)} mentions, {change}"
+        if f.subject.brand:
+            text = f"{name} was named in {number(k.mentions, lang)} mentions, {change}"
+        else:
+            text = f"The search {quote(name, lang)} matched {number(k.mentions, lang)} "
+            text += f"mentions, {change}"
         toward = " toward it" if f.subject.brand else ""
         text += f"; {percent(now_neg, lang)} of them were negative{toward}"
         if before_neg is not None:
             text += f", against {percent(before_neg, lang)} before"
         return text + "."
-    verb = "citent" if f.subject.brand else "correspondent à"
-    text = f"{number(k.mentions, lang)} mentions {verb} {name}, {change}"
+    what = name if f.subject.brand else f"la recherche {quote(name, lang)}"
+    verb = "citent" if f.subject.brand else "répondent à"
+    text = f"{number(k.mentions, lang)} mentions {verb} {what}, {change}"
     toward = " envers la marque" if f.subject.brand else ""
     text += f"\u00a0; {percent(now_neg, lang)} sont négatives{toward}"
     if before_neg is not None:

@@ -144,7 +144,7 @@ def test_a_saved_search_report_measures_the_search(ctx: ServiceContext, client: 
         },
     ).json()
     assert volume["total"] == 4
-    assert f"delivery matched {volume['total']} mentions" in page
+    assert f"The search “delivery” matched {volume['total']} mentions" in page
 
     with_sov = {**only_search, "name": "delivery-sov", "sections": ["share_of_voice"]}
     refused = client.post("/api/v1/reports", json=with_sov)
