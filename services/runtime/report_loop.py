@@ -10,7 +10,7 @@ a restart. With several processes on one state store, a lease per report and per
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,7 +26,10 @@ log = logging.getLogger("veille.reports")
 
 _PREFIX = "report:"
 _REFRESH = "reports:refresh"
+_RETRY = "report-retry:"
 SEND_LEASE_SECONDS = 7 * 24 * 3600.0
+MAX_ATTEMPTS = 4
+RETRY_MINUTES = 15
 
 
 def trigger_for(definition: ReportDefinition) -> CronTrigger | None:
@@ -66,7 +69,7 @@ class ReportScheduler:
         return {
             job.id.removeprefix(_PREFIX): job.next_run_time
             for job in self._scheduler.get_jobs()
-            if job.id.startswith(_PREFIX) and job.next_run_time is not None
+            if job.id.startswith(_PREFIX) and getattr(job, "next_run_time", None) is not None
         }
 
     def refresh(self) -> None:
@@ -96,10 +99,15 @@ class ReportScheduler:
             self._signatures[name] = signature
             log.info("report %s scheduled (%s)", name, definition.schedule)
 
-    def run(self, name: str, now: datetime | None = None) -> bool:
+    def run(self, name: str, now: datetime | None = None, attempt: int = 1) -> bool:
         """Renders, keeps and emails one report, unless another process already did for
-        this period; True when this call sent it."""
+        this period; True when this call sent it. A temporary SMTP failure is retried
+        (`RETRY_MINUTES` later, `MAX_ATTEMPTS` in all) for the same period."""
+        from services.alerting.notifiers.base import DeliveryError
+        from services.reports.delivery import send_report
+
         now = now or datetime.now(UTC)
+        lease = None
         try:
             definition = definitions(self.ctx).get(name)
             window, _ = windows(definition, now=now)
@@ -109,13 +117,35 @@ class ReportScheduler:
             ):
                 log.info("report %s for %s is another process's to send", name, window.first_day)
                 return False
-            from services.reports.delivery import send_report
-
             run = run_report(self.ctx, definition, now=now)
             assert run.kept is not None
             sent = send_report(self.ctx.settings, run.figures, run.rendered, run.kept)
+        except DeliveryError as exc:
+            if exc.permanent or attempt >= MAX_ATTEMPTS or lease is None:
+                log.warning("report %s was not sent: %s", name, exc)
+                return False
+            self.ctx.leases.release(owner=self.owner, names=[lease])
+            retry_at = datetime.now(UTC) + timedelta(minutes=RETRY_MINUTES)
+            self._scheduler.add_job(
+                self.run,
+                "date",
+                run_date=retry_at,
+                args=[name, now, attempt + 1],
+                id=f"{_RETRY}{name}",
+                replace_existing=True,
+            )
+            log.warning("report %s was not sent (%s); retrying at %s", name, exc, retry_at)
+            return False
         except Exception:
             log.exception("scheduled report %s failed", name)
             return False
         log.info("report %s sent to %d recipient(s)", name, sent)
         return True
+
+    def pending_retries(self) -> list[str]:
+        """The reports waiting for another delivery attempt."""
+        return [
+            job.id.removeprefix(_RETRY)
+            for job in self._scheduler.get_jobs()
+            if job.id.startswith(_RETRY)
+        ]

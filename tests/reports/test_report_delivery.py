@@ -122,3 +122,21 @@ def test_a_refused_delivery_is_reported_not_swallowed(
                 send_report(context.settings, run.figures, run.rendered, run.kept)
         finally:
             context.close()
+
+
+@requires_pdf
+def test_a_temporary_smtp_failure_is_retried_for_the_same_period(
+    mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, _ = mailbox
+    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    scheduler = ReportScheduler(mail_ctx)
+    box.reply = "451 mailbox busy, try later"
+    assert scheduler.run("weekly-mail", now=MONDAY_8_PARIS) is False
+    assert scheduler.pending_retries() == ["weekly-mail"]
+    assert box.messages() == []
+    box.reply = "250 OK"
+    other = ReportScheduler(mail_ctx)  # the lease was let go: any process may retry
+    assert other.run("weekly-mail", now=MONDAY_8_PARIS, attempt=2) is True
+    [message] = box.messages()
+    assert message["Subject"] == "[Veille] Veloria · du 16 au 22 novembre 2026"
