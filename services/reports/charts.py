@@ -157,7 +157,7 @@ def competitor_charts(
     net_ax.axhline(0, color="#999999", linewidth=0.6)
     for ax in (share_ax, net_ax):
         _ticks(ax, starts, lang)
-        if len(starts) > 8:
+        if len(starts) > 5:  # half a page wide: a week of days needs room
             ax.tick_params(axis="x", labelrotation=45)
     share_ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, 1.25),
                     ncols=3)  # fmt: skip
