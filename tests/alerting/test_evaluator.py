@@ -139,15 +139,39 @@ def test_no_alert_at_cold_start(
     assert _evaluator(state, index, clock).run_once()[0].events == []
 
 
-def test_a_bucket_within_the_allowed_lateness_is_not_evaluated_yet(
+def test_a_spike_is_told_while_its_bucket_is_still_filling(
     state: SqlStateStore, index: MentionIndex, clock: FakeClock
 ) -> None:
+    """Mentions published so far only add up: a spike seen on them stands, so it is told
+    before the bucket closes and the allowed lateness passes, and only once."""
     _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
-    _hourly(index, SPIKE, 1, 40)
+    _hourly(index, SPIKE, 1, 40)  # published 10:01 to 10:40
     _rule(state, allowed_lateness="30m")
+    clock.now = SPIKE + timedelta(minutes=20, seconds=30)  # 20 of them are out so far
     evaluator = _evaluator(state, index, clock)
-    assert evaluator.run_once()[0].events == []  # 15 min after the bucket closed
-    clock.advance(20 * 60)
+    (event_id,) = evaluator.run_once()[0].events
+    event = state.get_alert_event(event_id)
+    assert (event.status, event.dedupe_key) == ("firing", SPIKE.isoformat())
+    assert event.numbers["observed"] == 20
+    assert event.numbers["series"][-1] == [SPIKE.isoformat(), 20.0, 20.0]
+    clock.advance(90 * 60)  # the bucket is closed and past its lateness: the same alert
+    assert evaluator.run_once()[0].events == []
+    assert len(state.list_alert_events(rule_name="veloria-spike")) == 1
+
+
+def test_a_share_or_a_drop_waits_for_its_bucket_to_close(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    neg = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+    pos = Sentiment(label=SentimentLabel.POSITIVE, score=0.9)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 9, sentiment=pos)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 1, sentiment=neg)
+    _hourly(index, SPIKE, 1, 12, sentiment=neg)
+    _rule(state, kind="negative_share_spike")
+    clock.now = SPIKE + timedelta(minutes=30)
+    evaluator = _evaluator(state, index, clock)
+    assert evaluator.run_once()[0].events == []
+    clock.now = SPIKE + HOUR + timedelta(minutes=15)
     assert len(evaluator.run_once()[0].events) == 1
 
 
