@@ -35,8 +35,6 @@ KIND_LABELS = {
 }
 #: candidate buckets for "auto", shortest first.
 AUTO_BUCKETS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1))
-#: from this bucket length on, one anomalous bucket is enough to fire.
-LONG_BUCKET = timedelta(hours=6)
 #: mentions a bucket should usually hold for "auto" to choose it.
 AUTO_BUCKET_MIN_COUNT = 10.0
 #: history looked at to measure a brand's volume for "auto".
@@ -87,9 +85,9 @@ def brand_rules(
         if detector.get("bucket", "auto") == "auto":
             bucket = auto_bucket(index, name, role) if index is not None else AUTO_BUCKETS[-1]
             detector["bucket"] = format_duration(bucket)
-            if bucket >= LONG_BUCKET and "min_run" in Rule.model_fields:
-                # one anomalous quarter or day is sustained enough: waiting for a second
-                # would tell a quiet brand's spike a day late.
+            if "min_run" in Rule.model_fields:
+                # an hour, a quarter or a day is sustained enough: waiting for a second
+                # anomalous one would tell the spike an hour (or a day) late.
                 detector.setdefault("min_run", 1)
         for kind in settings.kinds:
             try:

@@ -517,11 +517,6 @@ class Evaluator:
         until = now - rule.allowed_lateness  # lets in-flight acknowledgements commit
         recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
         since = self._checkpoint(recent) or (until - max(rule.grouping_window, FIRST_LOOKBACK))
-        # The first mention after a quiet spell goes out at once; those that follow within
-        # the grouping window wait for it to pass and go out together.
-        last_sent = recent[0].created_at if recent else None
-        if last_sent is not None and now - last_sent < rule.grouping_window:
-            return RuleOutcome(rule.name, [], "grouping")
         sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
         if sent_last_hour >= rule.max_per_hour:
             return RuleOutcome(rule.name, [], "rate cap")
@@ -529,6 +524,16 @@ class Evaluator:
         found = [m for m in map(self.index.get, stored) if m is not None and matches(query, m)]
         if not found:
             return RuleOutcome(rule.name, [])
+        # The first mention after a quiet spell goes out at once; a trickle after it waits
+        # for the grouping window to pass and goes out together, but a burst (a full
+        # batch waiting) goes out at once: the mention that fills the batch is news now.
+        last_sent = recent[0].created_at if recent else None
+        if (
+            last_sent is not None
+            and now - last_sent < rule.grouping_window
+            and len(found) < rule.batch_size
+        ):
+            return RuleOutcome(rule.name, [], "grouping")
         found.sort(key=lambda m: m.published_at, reverse=True)
         numbers: dict[str, Any] = {
             "observed": len(found),

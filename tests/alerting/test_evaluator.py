@@ -459,3 +459,37 @@ def test_digest_periods_start_at_local_midnight_daily_or_on_monday_weekly() -> N
     assert digest_period_start(rule("weekly", None), thursday) == datetime(
         2026, 11, 9, 0, 0, tzinfo=UTC
     )
+
+
+def test_the_first_new_mention_after_a_quiet_spell_goes_out_at_once_the_next_ones_grouped(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    rule = _rule(state, name="new", kind="new_mention", detector={})  # default grouping: 5m
+    evaluator = _evaluator(state, index, clock)
+    _store(state, index, [make_item()])
+    clock.advance(10)
+    evaluator.run_once()
+    assert len(state.list_alert_events(rule_name="new")) == 1  # at the next pass
+    first_sent = clock.now
+    clock.advance(120)
+    _store(state, index, [make_item(), make_item()])
+    clock.advance(10)
+    (outcome,) = evaluator.run_once()
+    assert (outcome.events, outcome.note) == ([], "grouping")  # 2 min after the first: held
+    clock.now = first_sent + rule.grouping_window
+    evaluator.run_once()
+    grouped = state.list_alert_events(rule_name="new")[0]
+    assert grouped.numbers["observed"] == 2
+    clock.advance(15 * 60)  # quiet again
+    _store(state, index, [make_item()])
+    clock.advance(10)
+    evaluator.run_once()
+    latest = state.list_alert_events(rule_name="new")
+    assert len(latest) == 3 and latest[0].numbers["observed"] == 1
+    # a burst right after: a full batch does not wait for the grouping window
+    clock.advance(30)
+    _store(state, index, [make_item() for _ in range(rule.batch_size)])
+    clock.advance(10)
+    evaluator.run_once()
+    latest = state.list_alert_events(rule_name="new")
+    assert len(latest) == 4 and latest[0].numbers["observed"] == rule.batch_size
