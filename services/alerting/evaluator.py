@@ -359,8 +359,8 @@ class Evaluator:
             for alert in detector.update(ts, value, total if share else None):
                 emitted.append((ts, alert))
         open_rows: list[tuple[datetime, float, float]] = []
-        if det.kind == "volume_spike" and series:
-            early, open_rows = self._in_progress(det, query, detector, edge, now)
+        if det.kind != "drop" and series:
+            early, open_rows = self._in_progress(det, query, negative, detector, edge, now)
             emitted.extend(early)
         fresh_after = edge - self.max_age
         recent = self._own_events(rule)
@@ -380,26 +380,34 @@ class Evaluator:
         return RuleOutcome(rule.name, events)
 
     def _in_progress(
-        self, det: Rule, query: Node, detector: Detector, edge: datetime, now: datetime
+        self,
+        det: Rule,
+        query: Node,
+        negative: Node | None,
+        detector: Detector,
+        edge: datetime,
+        now: datetime,
     ) -> tuple[list[tuple[datetime, Alert]], list[tuple[datetime, float, float]]]:
         """Spikes told before their bucket closes: a copy of the detector is fed the buckets
-        still open or within the allowed lateness, counting what is stored so far. Those
-        counts can only grow, so a spike seen on them stands; a drop could not be told
-        this way (the missing mentions may be late), nor a share (it can go either way).
+        still open or within the allowed lateness, counting what is stored so far. Counts
+        can only grow, so a volume spike seen on them stands; a negative share among the
+        mentions already stored (at least `min_volume` of them) is a fact about them. A
+        drop is never told this way: the missing mentions may only be late.
         Returns the onsets and the rows fed."""
+        share = det.kind == "negative_share_spike"
         rows = bucket_series(
             self.index,
             query,
             start=edge,
             end=floor_time(now, det.bucket) + det.bucket,
             bucket=det.bucket,
-            negative=None,
+            negative=negative,
             until=now,
         )
         probe = copy.deepcopy(detector)
         onsets: list[tuple[datetime, Alert]] = []
-        for ts, value, _ in rows:
-            for alert in probe.update(ts, value):
+        for ts, value, total in rows:
+            for alert in probe.update(ts, value, total if share else None):
                 if alert.status == "firing":
                     onsets.append((ts, alert))
         return onsets, rows

@@ -61,11 +61,11 @@ def backtest_stored(
     explain: bool = False,
 ) -> BacktestReport:
     """Replays a detector over a target's stored mentions in [since, until), as the
-    evaluator would have seen them bucket by bucket (for a spike, the bucket in progress
+    evaluator would have seen them bucket by bucket (but for a drop, the bucket in progress
     too, counting what is stored so far). NotFoundError when the target is unknown."""
     query, negative = target_filters(state, target_type, target)
     share = det.kind == "negative_share_spike"
-    in_progress = det.bucket if det.kind == "volume_spike" else timedelta(0)
+    in_progress = det.bucket if det.kind != "drop" else timedelta(0)
     rows = bucket_series(
         index,
         query,

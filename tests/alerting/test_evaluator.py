@@ -159,20 +159,23 @@ def test_a_spike_is_told_while_its_bucket_is_still_filling(
     assert len(state.list_alert_events(rule_name="veloria-spike")) == 1
 
 
-def test_a_share_or_a_drop_waits_for_its_bucket_to_close(
+def test_a_negative_share_is_told_once_enough_mentions_of_the_bucket_are_in(
     state: SqlStateStore, index: MentionIndex, clock: FakeClock
 ) -> None:
     neg = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
     pos = Sentiment(label=SentimentLabel.POSITIVE, score=0.9)
     _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 9, sentiment=pos)
     _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 1, sentiment=neg)
-    _hourly(index, SPIKE, 1, 12, sentiment=neg)
-    _rule(state, kind="negative_share_spike")
-    clock.now = SPIKE + timedelta(minutes=30)
+    _hourly(index, SPIKE, 1, 12, sentiment=neg)  # published 10:01 to 10:12
+    _rule(state, kind="negative_share_spike")  # min_volume 5
     evaluator = _evaluator(state, index, clock)
+    clock.now = SPIKE + timedelta(minutes=3, seconds=30)  # 3 mentions in: too few to judge
     assert evaluator.run_once()[0].events == []
-    clock.now = SPIKE + HOUR + timedelta(minutes=15)
-    assert len(evaluator.run_once()[0].events) == 1
+    clock.now = SPIKE + timedelta(minutes=30)
+    (event_id,) = evaluator.run_once()[0].events
+    assert state.get_alert_event(event_id).dedupe_key == SPIKE.isoformat()
+    clock.now = SPIKE + HOUR + timedelta(minutes=15)  # closed: the same alert, not again
+    assert evaluator.run_once()[0].events == []
 
 
 def test_a_silent_hour_still_within_lateness_is_not_a_drop(
