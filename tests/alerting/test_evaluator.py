@@ -157,6 +157,11 @@ def test_a_spike_is_told_while_its_bucket_is_still_filling(
     clock.advance(90 * 60)  # the bucket is closed and past its lateness: the same alert
     assert evaluator.run_once()[0].events == []
     assert len(state.list_alert_events(rule_name="veloria-spike")) == 1
+    _hourly(index, SPIKE + HOUR, 2, 2)  # back to normal: the end is announced
+    clock.now = SPIKE + 3 * HOUR + timedelta(minutes=45)
+    (resolved_id,) = evaluator.run_once()[0].events
+    resolved = state.get_alert_event(resolved_id)
+    assert (resolved.status, resolved.dedupe_key) == ("resolved", SPIKE.isoformat())
 
 
 def test_a_negative_share_is_told_once_enough_mentions_of_the_bucket_are_in(
