@@ -217,9 +217,9 @@ def _why(bucket: BucketScore, rule: Rule) -> str:
     if bucket.score < threshold:
         return f"score {bucket.score:.1f} is below the rule's threshold {threshold:g}"
     if bucket.anomalous:
-        return (
-            f"anomalous, but the run was shorter than the {rule.min_run} bucket(s) needed to fire"
-        )
+        run = getattr(rule, "min_run", None)
+        needed = f"the {run} bucket(s)" if run else "the buckets"
+        return f"anomalous, but the run was shorter than {needed} needed to fire"
     return (
         f"score {bucket.score:.1f} reaches the threshold {threshold:g} but another guard held "
         "it back (warm-up, minimum volume, minimum ratio or share change)"

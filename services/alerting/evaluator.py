@@ -4,14 +4,21 @@ For a detector rule (volume spike, negative-share spike, drop) each evaluation r
 the rule's bucket series from the index over its recent history (baseline window and
 warm-up) and replays it through a fresh detector: deterministic, nothing pickled, and a
 restart loses nothing. Only *closed* buckets are fed, and only once they are older than
-the rule's `allowed_lateness`, so data that is merely late never looks like a drop.
-Alerts the replay emits within the last `max_age` are recorded (older ones are history
-the evaluator was not running for); the outbox's unique (rule, status, start) key makes
+the rule's `allowed_lateness`, so data that is merely late never looks like a drop. A
+spike, though, is told while its bucket fills: a copy of the detector also sees the
+buckets in progress, counted so far (`_in_progress`), so the first alert goes out at the
+next pass after the mention that crosses the threshold is stored. Alerts the replay
+emits within the last `max_age` are recorded (older ones are history the evaluator was
+not running for); the outbox's unique (rule, status, start) key makes
 recording the same alert twice a no-op.
 
-A "new matching mention" rule searches the target for mentions published since its last
-event, batches them into one event once the grouping window has passed, and stays under
-its hourly cap (mentions over the cap wait for the next, batched, event).
+A "new matching mention" rule searches the target for mentions stored since its last
+event and sends them as one event: at once after a quiet spell, else once the grouping
+window since the last event has passed or a full batch waits; it stays under its hourly
+cap (mentions over the cap wait for the next, batched, event).
+
+Each brand and competitor also has default rules (`default_rules.py`) unless a stored
+rule of the same name replaces them.
 
 Noise control done here: cooldown between 'firing' events, a reminder every
 `repeat_interval` while an announced spike lasts, 'resolved' notices only for announced
@@ -187,7 +194,7 @@ def _announced_start(alert: Alert, det: Rule, recent: list[AlertEventRecord]) ->
     firing = [e for e in recent if e.status == "firing" and "#" not in e.dedupe_key]
     if any(e.dedupe_key == key for e in firing):
         return key
-    lo = alert.start - det.bucket * det.min_run
+    lo = alert.start - det.bucket * getattr(det, "min_run", 1)
     hi = alert.end or alert.fired_at + det.bucket
     for event in firing:
         try:
