@@ -10,10 +10,12 @@ import pytest
 
 from services.alerting.default_rules import brand_rules
 from services.alerting.evaluator import Evaluator
+from services.alerting.history import backtest_rule, find_rule
 from services.alerting.rules import AlertRule
 from services.core.models import Brand, Competitor, utcnow
 from services.core.settings import BrandRulesSettings
 from services.store.contracts import MentionIndex, open_index
+from services.store.state.contract import NotFoundError
 from services.store.state.sql import SqlStateStore
 from tests.factories import make_mention
 
@@ -100,3 +102,16 @@ def test_a_stored_rule_of_the_same_name_replaces_the_default(
     evaluated = {o.rule for o in evaluator.run_once()}
     assert "Veloria: volume spike" not in evaluated
     assert "Trekko: negative share" in evaluated  # a competitor's rule runs on its mentions
+
+
+def test_a_default_rule_backtests_by_name_on_its_brands_history(
+    state: SqlStateStore, index: MentionIndex
+) -> None:
+    rule = find_rule(state, index, "Veloria: volume spike", BrandRulesSettings())
+    now = utcnow()
+    report = backtest_rule(state, index, rule, since=now - timedelta(days=8), until=now)
+    assert report.rule.bucket == timedelta(hours=1)
+    assert 7 * 24 <= report.buckets <= 7 * 24 + 2  # from its first mention to now
+    assert set(report.thresholds) >= {"low", "medium", "high", "rule"}
+    with pytest.raises(NotFoundError):
+        find_rule(state, index, "Veloria: volume spike", BrandRulesSettings(enabled=False))
