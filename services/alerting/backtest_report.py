@@ -271,6 +271,8 @@ def render_text(report: BacktestReport) -> str:
         )
         if alert.start in explained:
             lines.extend(_sparklines(explained[alert.start]))
+    if not report.alerts and report.near_misses:
+        lines.append(_hint(report))
     lines.append("")
     if not report.near_misses:
         lines.append("no near miss: no other bucket scored above its baseline")
@@ -284,6 +286,21 @@ def render_text(report: BacktestReport) -> str:
                 f"{_fmt(b.expected)}, score {b.score:.1f}; reaches {reaches}; {miss.why}"
             )
     return "\n".join(lines)
+
+
+def _hint(report: BacktestReport) -> str:
+    """What it would take to alert on the highest near miss."""
+    top = report.near_misses[0]
+    if top.reaches:
+        named = {k: v for k, v in report.thresholds.items() if k != "rule"}
+        least = max(top.reaches, key=lambda k: named[k])  # the least sensitive that reaches
+        setting = f"sensitivity {least} (threshold {named[least]:g})"
+    else:
+        setting = f"a numeric sensitivity of at most {top.bucket.score:.1f}"
+    return (
+        f"no alert; the highest bucket, {top.bucket.ts.isoformat()}, scores "
+        f"{top.bucket.score:.1f}: {setting} would reach it, the other guards permitting"
+    )
 
 
 def _sparklines(explained: Explanation) -> list[str]:

@@ -194,6 +194,7 @@ def test_text_output_names_the_near_misses_for_people(
     out = capsys.readouterr().out
     assert "thresholds by sensitivity: low" in out
     assert "near misses" in out and "score" in out
+    assert "no alert; the highest bucket" in out and "would reach it" in out
 
 
 def test_explain_shows_the_series_and_baseline_around_each_alert(
