@@ -173,7 +173,7 @@ def near_misses(
     top: int = TOP_NEAR_MISSES,
 ) -> list[NearMiss]:
     """The `top` highest-scoring buckets after the warm-up and outside every alert, one per
-    burst (the buckets next to a listed one that score at least half as high)."""
+    burst (the buckets next to a listed one that score at least a quarter as high)."""
     # Buckets in the warm-up were scored against too little history to mean anything.
     warm_from = judged[0].ts + rule.warmup_period if judged else None
     candidates = [
@@ -201,8 +201,9 @@ def near_misses(
 
 
 def _burst(judged: Sequence[BucketScore], peak: int) -> range:
-    """Indexes of the buckets around `peak` scoring at least half its score."""
-    floor = judged[peak].score / 2
+    """Indexes of the buckets around `peak` scoring at least a quarter of its score (a
+    multi-scale detector keeps scoring the tail of a burst for a while)."""
+    floor = judged[peak].score / 4
     lo = peak
     while lo > 0 and judged[lo - 1].score >= floor:
         lo -= 1

@@ -23,7 +23,7 @@ from services.core.models import utcnow
 from services.core.query.ast import FieldFilter
 from services.core.settings import BrandRulesSettings
 from services.core.text import fold_keyword
-from services.store.contracts import MentionFilter, MentionIndex
+from services.store.contracts import Interval, MentionFilter, MentionIndex
 from services.store.state.contract import StateStore
 
 log = logging.getLogger("veille.alerting.default_rules")
@@ -55,15 +55,21 @@ def watched_names(state: StateStore) -> list[tuple[str, str]]:
 
 def auto_bucket(index: MentionIndex, name: str, role: str) -> timedelta:
     """The shortest bucket that holds `AUTO_BUCKET_MIN_COUNT` mentions of the name on
-    average over the last two weeks (a day when even that is too few)."""
+    average since its first mention of the last two weeks (a day when even that is too
+    few, or when there is none)."""
     field = "brand" if role == "brand" else "competitor"
     now = utcnow()
-    since = now - AUTO_BUCKET_HISTORY
-    count = index.count(
-        MentionFilter(query=FieldFilter(field, fold_keyword(name)), since=since, until=now)
+    flt = MentionFilter(
+        query=FieldFilter(field, fold_keyword(name)), since=now - AUTO_BUCKET_HISTORY, until=now
     )
+    days = [b for b in index.histogram(flt, interval=Interval.DAY) if b.count]
+    if not days:
+        return AUTO_BUCKETS[-1]
+    count = sum(b.count for b in days)
+    # a young brand's rate is over the days it has been watched, not the whole fortnight
+    span = max(now - days[0].start, timedelta(days=1))
     for bucket in AUTO_BUCKETS:
-        if count * (bucket / AUTO_BUCKET_HISTORY) >= AUTO_BUCKET_MIN_COUNT:
+        if count * (bucket / span) >= AUTO_BUCKET_MIN_COUNT:
             return bucket
     return AUTO_BUCKETS[-1]
 

@@ -9,6 +9,7 @@ evaluates every 5 s (the shortest setting), and the assertions bound what was ob
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -108,13 +109,16 @@ def test_a_burst_is_delivered_once_per_channel_within_a_minute_of_being_stored(
     )
     ctx = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
     ctx.sync_workspace()
-    # A steady stream: two mentions an hour for five days, up to now.
+    # A steady stream: about a dozen mentions an hour for four days, up to now (the
+    # default rule then judges hourly buckets).
     now = utcnow()
+    rng = random.Random(7)
     _store(
         ctx,
         [
-            make_item(text="Veloria ride", published_at=now - timedelta(minutes=30 * i + 7))
-            for i in range(5 * 48)
+            make_item(text="Veloria ride", published_at=now - timedelta(hours=h, minutes=m))
+            for h in range(4 * 24)
+            for m in sorted(rng.sample(range(60), rng.randint(9, 15)))
         ],
     )
     loop = AlertLoop(ctx)
