@@ -349,7 +349,9 @@ class Evaluator:
     def _detector(self, rule: AlertRule, det: Rule, query: Node) -> RuleOutcome:
         now = self.clock()
         edge = floor_time(now - rule.allowed_lateness, det.bucket)
-        history = max(det.baseline_window, det.warmup_period + det.bucket * det.min_run)
+        # warm-up, then a full baseline window before the edge: the replay's last buckets
+        # are judged against the same baseline a long-running detector would hold.
+        history = det.warmup_period + det.baseline_window + det.bucket * det.min_run
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
         negative = negative_clause(rule, query) if share else None
