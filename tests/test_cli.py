@@ -168,14 +168,52 @@ def test_backtest_a_saved_search_on_its_stored_history(tmp_path: Path) -> None:
         "veloria",
         "--since",
         "7d",
+        "--json",
         "--config",
         str(config),
     )
     assert result.returncode == 0, result.stderr
-    alerts = json.loads(result.stdout)
+    alerts = json.loads(result.stdout)["alerts"]
     assert len(alerts) == 1
     assert alerts[0]["start"].startswith(burst.strftime("%Y-%m-%dT%H"))
     assert alerts[0]["observed"] > alerts[0]["expected"]
 
-    both = veille("alerts", "backtest", "--rule", str(rule), "--config", str(config))
-    assert both.returncode == 2 and "either --series FILE or --search NAME" in both.stderr
+    no_target = veille("alerts", "backtest", "--rule", str(rule), "--config", str(config))
+    assert no_target.returncode == 2 and "has no target" in no_target.stderr
+
+    # A rule stored over the API backtests by its name, on its own target.
+    from services.alerting.rules import AlertRule
+
+    stored = AlertRule(
+        name="veloria-burst",
+        target_type="saved_search",
+        target="veloria",
+        kind="volume_spike",
+        detector={"bucket": "1h", "min_volume": 5, "min_run": 1, "warmup": "2d"},
+    )
+    state = open_state(f"sqlite:///{data}/veille.db")
+    state.put_spec(
+        "alert_rule",
+        name=stored.name,
+        spec=stored.model_dump(mode="json"),
+        owner=None,
+        visibility="shared",
+    )
+    state.close()
+    by_name = veille(
+        "alerts",
+        "backtest",
+        "--name",
+        "veloria-burst",
+        "--since",
+        "7d",
+        "--json",
+        "--config",
+        str(config),
+    )
+    assert by_name.returncode == 0, by_name.stderr
+    named = json.loads(by_name.stdout)["alerts"]
+    assert [a.pop("rule") for a in named] == ["veloria-burst"]
+    assert named == [{k: v for k, v in a.items() if k != "rule"} for a in alerts]
+    unknown = veille("alerts", "backtest", "--name", "nope", "--config", str(config))
+    assert unknown.returncode == 2 and "no alert rule is named 'nope'" in unknown.stderr

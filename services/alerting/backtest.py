@@ -1,6 +1,6 @@
 """Backtest: run a rule over a history of buckets and list the alerts it would have sent.
 
-    python -m services.alerting.backtest --series counts.csv --rule rule.yaml
+    python -m services.alerting.backtest --series counts.csv --rule rule.yaml [--explain] [--json]
 
 ``counts.csv`` holds ``timestamp,value`` rows (one per bucket, ISO timestamps; a header
 row is optional); for a negative_share_spike rule, ``timestamp,negative,total``.
@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from services.alerting.backtest_report import BacktestReport, render_text, run_backtest
 from services.alerting.detectors import Alert, make_detector
-from services.alerting.rules import Rule, RuleError, load_rule
+from services.alerting.rule_file import load_rule_document
+from services.alerting.rules import Rule, RuleError
 
 
 class SeriesError(ValueError):
@@ -96,23 +98,42 @@ def read_series(path: Path, *, columns: int = 2) -> list[tuple[datetime, float, 
     return rows
 
 
+def series_for(
+    rows: list[tuple[datetime, float, float]], rule: Rule
+) -> list[tuple[datetime, float]] | list[tuple[datetime, float, float]]:
+    """The rows a rule's detector takes: (ts, count), or (ts, negative, total) for a share."""
+    if rule.kind == "negative_share_spike":
+        return rows
+    return [(ts, v) for ts, v, _ in rows]
+
+
+def print_report(report: BacktestReport, *, as_json: bool) -> None:
+    """Prints the report as text for people, or as JSON."""
+    if as_json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_text(report) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: prints the alerts as a JSON list; exit 2 with a one-line error on bad input."""
+    """CLI: prints the alerts and near misses; exit 2 with a one-line error on bad input."""
     parser = argparse.ArgumentParser(prog="veille alerts backtest", description=__doc__)
     parser.add_argument("--series", type=Path, required=True, help="timestamp,value CSV")
-    parser.add_argument("--rule", type=Path, required=True, help="rule YAML")
+    parser.add_argument("--rule", type=Path, required=True, help="rule YAML or JSON")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--explain", action="store_true", help="show the series around alerts")
     args = parser.parse_args(argv)
     try:
-        rule = load_rule(args.rule)
+        rule = load_rule_document(args.rule).detector
         share = rule.kind == "negative_share_spike"
         rows = read_series(args.series, columns=3 if share else 2)
     except (RuleError, SeriesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    series = [(ts, v, t) for ts, v, t in rows] if share else [(ts, v) for ts, v, _ in rows]
-    alerts = backtest(series, rule)
-    json.dump([a.to_json() for a in alerts], sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    print_report(
+        run_backtest(series_for(rows, rule), rule, explain=args.explain), as_json=args.json
+    )
     return 0
 
 

@@ -4,14 +4,21 @@ For a detector rule (volume spike, negative-share spike, drop) each evaluation r
 the rule's bucket series from the index over its recent history (baseline window and
 warm-up) and replays it through a fresh detector: deterministic, nothing pickled, and a
 restart loses nothing. Only *closed* buckets are fed, and only once they are older than
-the rule's `allowed_lateness`, so data that is merely late never looks like a drop.
-Alerts the replay emits within the last `max_age` are recorded (older ones are history
-the evaluator was not running for); the outbox's unique (rule, status, start) key makes
+the rule's `allowed_lateness`, so data that is merely late never looks like a drop. A
+spike, though, is told while its bucket fills: a copy of the detector also sees the
+buckets in progress, counted so far (`_in_progress`), so the first alert goes out at the
+next pass after the mention that crosses the threshold is stored. Alerts the replay
+emits within the last `max_age` are recorded (older ones are history the evaluator was
+not running for); the outbox's unique (rule, status, start) key makes
 recording the same alert twice a no-op.
 
-A "new matching mention" rule searches the target for mentions published since its last
-event, batches them into one event once the grouping window has passed, and stays under
-its hourly cap (mentions over the cap wait for the next, batched, event).
+A "new matching mention" rule searches the target for mentions stored since its last
+event and sends them as one event: at once after a quiet spell, else once the grouping
+window since the last event has passed or a full batch waits; it stays under its hourly
+cap (mentions over the cap wait for the next, batched, event).
+
+Each brand and competitor also has default rules (`default_rules.py`) unless a stored
+rule of the same name replaces them.
 
 Noise control done here: cooldown between 'firing' events, a reminder every
 `repeat_interval` while an announced spike lasts, 'resolved' notices only for announced
@@ -21,6 +28,7 @@ are not sent one by one but summed up once per day or ISO week).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -31,12 +39,14 @@ from zoneinfo import ZoneInfo
 
 from services.alerting import saved_searches as ss
 from services.alerting.chart_link import chart_url
-from services.alerting.detectors import Alert, make_detector
+from services.alerting.default_rules import brand_rules
+from services.alerting.detectors import Alert, Detector, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
 from services.core.models import Mention, utcnow
 from services.core.query.ast import And, FieldFilter, Node
 from services.core.query.matcher import matches
+from services.core.settings import BrandRulesSettings
 from services.core.text import fold_keyword
 from services.store.contracts import (
     Dimension,
@@ -46,7 +56,7 @@ from services.store.contracts import (
     SearchRequest,
     SortOrder,
 )
-from services.store.state.contract import AlertEventRecord, StateStore
+from services.store.state.contract import AlertEventRecord, NotFoundError, StateStore
 
 log = logging.getLogger("veille.alerting.evaluator")
 
@@ -98,10 +108,22 @@ def floor_time(ts: datetime, bucket: timedelta) -> datetime:
 
 
 def target_query(state: StateStore, rule: AlertRule) -> Node:
-    """The query of a rule's target: its saved search (with filters) or its brand."""
+    """The query of a rule's target: its saved search (with filters), or its brand or
+    competitor (a 'brand' target names either); NotFoundError when there is none."""
     if rule.target_type == "brand":
-        return FieldFilter("brand", fold_keyword(state.get_brand(rule.target).name))
+        return brand_query(state, rule.target)
     return ss.search_query(ss.get_saved_search(state, rule.target))
+
+
+def brand_query(state: StateStore, name: str) -> Node:
+    """`brand:NAME` for a brand, `competitor:NAME` for a competitor; NotFoundError else."""
+    try:
+        return FieldFilter("brand", fold_keyword(state.get_brand(name).name))
+    except NotFoundError:
+        for competitor in state.list_competitors():
+            if fold_keyword(competitor.name) == fold_keyword(name):
+                return FieldFilter("competitor", fold_keyword(competitor.name))
+        raise
 
 
 OVERALL_NEGATIVE: Node = FieldFilter("sentiment", "negative")
@@ -124,10 +146,12 @@ def bucket_series(
     end: datetime,
     bucket: timedelta,
     negative: Node | None,
+    until: datetime | None = None,
 ) -> list[tuple[datetime, float, float]]:
     """(bucket start, count, total) for every bucket in [start, end): the count is of the
     mentions matching `negative` too (the negative share's numerator), or of all of them
-    when `negative` is None.
+    when `negative` is None. With `until`, mentions published after it are left out (the
+    bucket in progress counts what has been published so far).
 
     Buckets of whole hours come from the index's hourly histograms; finer buckets are
     counted from the mentions themselves.
@@ -137,7 +161,8 @@ def bucket_series(
     while ts < end:
         counts[ts] = [0.0, 0.0]
         ts += bucket
-    flt = MentionFilter(query=query, since=start, until=end)
+    last = end if until is None else min(end, until)
+    flt = MentionFilter(query=query, since=start, until=last)
     hour = timedelta(hours=1)
     if bucket % hour == timedelta(0):
         for tb in index.histogram(flt, interval=Interval.HOUR):
@@ -146,7 +171,7 @@ def bucket_series(
                 row[0] += tb.count if negative is None else 0
                 row[1] += tb.count
         if negative is not None:
-            negatives = MentionFilter(query=And((query, negative)), since=start, until=end)
+            negatives = MentionFilter(query=And((query, negative)), since=start, until=last)
             for tb in index.histogram(negatives, interval=Interval.HOUR):
                 row = counts.get(floor_time(tb.start, bucket))
                 if row is not None:
@@ -159,6 +184,25 @@ def bucket_series(
             row[0] += 1.0 if negative is None or matches(negative, mention) else 0.0
             row[1] += 1.0
     return [(ts, values[0], values[1]) for ts, values in counts.items()]
+
+
+def _announced_start(alert: Alert, det: Rule, recent: list[AlertEventRecord]) -> str | None:
+    """The key of the 'firing' event that announced this run: the same start, else (a run
+    announced while its buckets were still filling may have started a bucket apart) an
+    onset within the run."""
+    key = alert.start.isoformat()
+    firing = [e for e in recent if e.status == "firing" and "#" not in e.dedupe_key]
+    if any(e.dedupe_key == key for e in firing):
+        return key
+    lo = alert.start - det.bucket * getattr(det, "min_run", 1)
+    hi = alert.end or alert.fired_at + det.bucket
+    for event in firing:
+        try:
+            if lo <= datetime.fromisoformat(event.dedupe_key) < hi:
+                return event.dedupe_key
+        except (ValueError, TypeError):  # not a timestamp, or naive against aware
+            continue
+    return None
 
 
 def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
@@ -201,22 +245,31 @@ class Evaluator:
         clock: Callable[[], datetime] = utcnow,
         max_age: timedelta = timedelta(hours=1),
         link_base: str | None = None,
+        brand_rules: BrandRulesSettings | None = None,
     ) -> None:
-        """`link_base` (e.g. 'https://veille.example.org') makes alerts link to mentions."""
+        """`link_base` (e.g. 'https://veille.example.org') makes alerts link to mentions;
+        `brand_rules` (settings.alerting.brand_rules) adds each brand's default rules."""
         self.state = state
         self.index = index
         self.clock = clock
         self.max_age = max_age
         self.link_base = link_base.rstrip("/") if link_base else None
+        self.brand_rules = brand_rules
 
     def rules(self) -> list[AlertRule]:
-        """Every stored alert rule (invalid ones are logged and skipped)."""
+        """Every stored alert rule (invalid ones are logged and skipped), then the brands'
+        default rules that no stored rule of the same name replaces."""
         found: list[AlertRule] = []
+        names: set[str] = set()
         for record in self.state.list_specs(RULE_KIND):
+            names.add(record.name)
             try:
                 found.append(AlertRule.model_validate(record.spec))
             except ValueError as exc:
                 log.error("alert rule %r is invalid, skipped: %s", record.name, exc)
+        if self.brand_rules is not None:
+            defaults = brand_rules(self.state, self.index, self.brand_rules)
+            found.extend(r for r in defaults if r.name not in names)
         return found
 
     def run_once(self) -> list[RuleOutcome]:
@@ -296,7 +349,9 @@ class Evaluator:
     def _detector(self, rule: AlertRule, det: Rule, query: Node) -> RuleOutcome:
         now = self.clock()
         edge = floor_time(now - rule.allowed_lateness, det.bucket)
-        history = max(det.baseline_window, det.warmup_period + det.bucket * det.min_run)
+        # warm-up, then a full baseline window before the edge: the replay's last buckets
+        # are judged against the same baseline a long-running detector would hold.
+        history = det.warmup_period + det.baseline_window + det.bucket * det.min_run
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
         negative = negative_clause(rule, query) if share else None
@@ -312,6 +367,10 @@ class Evaluator:
         for ts, value, total in series:
             for alert in detector.update(ts, value, total if share else None):
                 emitted.append((ts, alert))
+        open_rows: list[tuple[datetime, float, float]] = []
+        if det.kind != "drop" and series:
+            early, open_rows = self._in_progress(det, query, negative, detector, edge, now)
+            emitted.extend(early)
         fresh_after = edge - self.max_age
         recent = self._own_events(rule)
         events: list[int] = []
@@ -319,13 +378,48 @@ class Evaluator:
             # A stale onset is history; a stale end of an announced alert is still news.
             if alert.status == "firing" and ts + det.bucket <= fresh_after:
                 continue
-            event_id = self._record_alert(rule, det, query, alert, series, recent, now)
+            # the chart ends with the bucket the alert was raised on, filling or not
+            shown = series + [row for row in open_rows if row[0] <= alert.fired_at]
+            event_id = self._record_alert(rule, det, query, alert, shown, recent, now)
             if event_id is not None:
                 events.append(event_id)
         reminder = self._remind(rule, det, query, detector.open_alert, series, recent, now)
         if reminder is not None:
             events.append(reminder)
         return RuleOutcome(rule.name, events)
+
+    def _in_progress(
+        self,
+        det: Rule,
+        query: Node,
+        negative: Node | None,
+        detector: Detector,
+        edge: datetime,
+        now: datetime,
+    ) -> tuple[list[tuple[datetime, Alert]], list[tuple[datetime, float, float]]]:
+        """Spikes told before their bucket closes: a copy of the detector is fed the buckets
+        still open or within the allowed lateness, counting what is stored so far. Counts
+        can only grow, so a volume spike seen on them stands; a negative share among the
+        mentions already stored (at least `min_volume` of them) is a fact about them. A
+        drop is never told this way: the missing mentions may only be late.
+        Returns the onsets and the rows fed."""
+        share = det.kind == "negative_share_spike"
+        rows = bucket_series(
+            self.index,
+            query,
+            start=edge,
+            end=floor_time(now, det.bucket) + det.bucket,
+            bucket=det.bucket,
+            negative=negative,
+            until=now,
+        )
+        probe = copy.deepcopy(detector)
+        onsets: list[tuple[datetime, Alert]] = []
+        for ts, value, total in rows:
+            for alert in probe.update(ts, value, total if share else None):
+                if alert.status == "firing":
+                    onsets.append((ts, alert))
+        return onsets, rows
 
     def _remind(
         self,
@@ -363,8 +457,10 @@ class Evaluator:
     ) -> int | None:
         key = alert.start.isoformat() + (f"#repeat{repeat}" if repeat else "")
         if alert.status == "resolved":
-            if not any(e.status == "firing" and e.dedupe_key == key for e in recent):
+            announced = _announced_start(alert, det, recent)
+            if announced is None:
                 return None  # never announced (cooldown, or before max_age): nothing to resolve
+            key = announced
         elif not repeat and not any(e.dedupe_key == key for e in recent):
             # a reminder of an announced alert is exempt from the cooldown
             last = max((e.created_at for e in recent if e.status == "firing"), default=None)
@@ -438,8 +534,6 @@ class Evaluator:
         until = now - rule.allowed_lateness  # lets in-flight acknowledgements commit
         recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
         since = self._checkpoint(recent) or (until - max(rule.grouping_window, FIRST_LOOKBACK))
-        if until - since < rule.grouping_window:
-            return RuleOutcome(rule.name, [], "grouping")
         sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
         if sent_last_hour >= rule.max_per_hour:
             return RuleOutcome(rule.name, [], "rate cap")
@@ -447,6 +541,16 @@ class Evaluator:
         found = [m for m in map(self.index.get, stored) if m is not None and matches(query, m)]
         if not found:
             return RuleOutcome(rule.name, [])
+        # The first mention after a quiet spell goes out at once; a trickle after it waits
+        # for the grouping window to pass and goes out together, but a burst (a full
+        # batch waiting) goes out at once: the mention that fills the batch is news now.
+        last_sent = recent[0].created_at if recent else None
+        if (
+            last_sent is not None
+            and now - last_sent < rule.grouping_window
+            and len(found) < rule.batch_size
+        ):
+            return RuleOutcome(rule.name, [], "grouping")
         found.sort(key=lambda m: m.published_at, reverse=True)
         numbers: dict[str, Any] = {
             "observed": len(found),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
@@ -185,6 +186,70 @@ def rule_from_yaml(text: str, *, source: str = "<rule>") -> Rule:
         raise RuleError(f"{source}: invalid rule: {problems}") from exc
 
 
+def validation_summary(exc: ValidationError) -> str:
+    """'bucket: ...; sensitivity: ...': each problem prefixed with the field it is about."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "rule"
+        problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
+
+
+def sensitivity_names() -> list[str]:
+    """The named sensitivities a `Rule` takes ('low', 'medium', 'high'), from its type."""
+    names: list[str] = []
+    todo: list[Any] = [Rule.model_fields["sensitivity"].annotation]
+    while todo:
+        tp = todo.pop(0)
+        if isinstance(tp, str):
+            names.append(tp)
+        else:
+            todo.extend(get_args(tp))
+    return names
+
+
+def check_detector_fields(fields: dict[str, Any]) -> None:
+    """Checks the detector fields a `Rule` would accept too loosely or name vaguely;
+    raises ValueError naming the field."""
+    sensitivity = fields.get("sensitivity")
+    names = sensitivity_names()
+    if isinstance(sensitivity, bool) or (
+        sensitivity is not None
+        and not isinstance(sensitivity, int | float)
+        and sensitivity not in names
+    ):
+        raise ValueError(
+            f"sensitivity: {sensitivity!r} is neither {', '.join(map(repr, names))} "
+            "nor a positive number"
+        )
+    for name, value in fields.items():
+        info = Rule.model_fields.get(name)
+        if (
+            info is None
+            or value is None
+            or timedelta not in (info.annotation, *get_args(info.annotation))
+        ):
+            continue
+        try:
+            duration = parse_duration(value)
+        except ValueError:
+            continue  # the Rule's own validation names the bad duration
+        if duration < timedelta(0):
+            raise ValueError(f"{name}: must not be negative, got {value!r}")
+    try:
+        bucket = parse_duration(fields.get("bucket", Rule.model_fields["bucket"].default))
+        window = parse_duration(
+            fields.get("baseline_window", Rule.model_fields["baseline_window"].default)
+        )
+    except ValueError:
+        return  # the Rule's own validation names the bad duration
+    if bucket > timedelta(0) and window > timedelta(0) and bucket * 2 > window:
+        raise ValueError(
+            f"bucket: {format_duration(bucket)} is too long for a baseline_window of "
+            f"{format_duration(window)} (the baseline needs at least two buckets)"
+        )
+
+
 # -- alert rules as configured through the API -------------------------------------------
 
 AlertKind = Literal["new_mention", "volume_spike", "negative_share_spike", "drop"]
@@ -265,12 +330,39 @@ class AlertRule(BaseModel):
     @field_validator("allowed_lateness", "grouping_window", "cooldown", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> timedelta:
-        return parse_duration(value)
+        duration = parse_duration(value)
+        if duration < timedelta(0):
+            raise ValueError(f"must not be negative, got {value!r}")
+        return duration
 
     @field_validator("repeat_interval", mode="before")
     @classmethod
     def _optional_duration(cls, value: Any) -> timedelta | None:
-        return None if value is None else parse_duration(value)
+        if value is None:
+            return None
+        duration = parse_duration(value)
+        if duration <= timedelta(0):
+            raise ValueError(f"must be positive, got {value!r}")
+        return duration
+
+    @field_validator("detector")
+    @classmethod
+    def _detector_fields(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # Checked here (not after the model) so that an error's location is `detector`
+        # and its message names the field inside it.
+        kind = info.data.get("kind")
+        if kind is None:
+            return value  # the kind itself is invalid: that error says enough
+        if kind == "new_mention":
+            if value:
+                raise ValueError("a new_mention rule takes no detector settings")
+            return value
+        check_detector_fields(value)
+        try:
+            Rule.model_validate({**value, "kind": kind})
+        except ValidationError as exc:
+            raise ValueError(validation_summary(exc)) from None
+        return value
 
     @field_serializer("allowed_lateness", "grouping_window", "cooldown", "repeat_interval")
     def _show_duration(self, value: timedelta | None) -> str | None:
@@ -291,8 +383,6 @@ class AlertRule(BaseModel):
 
     @model_validator(mode="after")
     def _detector_is_valid(self) -> AlertRule:
-        if self.kind != "new_mention":
-            self.detector_rule()
         if len({c.key for c in self.channels}) != len(self.channels):
             raise ValueError("a channel is listed twice")
         return self

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from services.cli.figures import run_figures
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.context import ServiceContext
 from services.runtime.logs import setup_logging
+
+if TYPE_CHECKING:
+    from services.alerting.rule_file import RuleDocument
 
 app = typer.Typer(
     name="veille",
@@ -677,7 +680,16 @@ def alerts_run(
 
 @alerts_app.command("backtest")
 def alerts_backtest(
-    rule: Annotated[Path, typer.Option("--rule", help="rule YAML (kind, sensitivity, ...)")],
+    rule: Annotated[
+        Path | None,
+        typer.Option(
+            "--rule", help="rule file: the API's rule shape (YAML or JSON), or a bare detector"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="a stored alert rule (or a brand's default one), by name"),
+    ] = None,
     series: Annotated[
         Path | None,
         typer.Option("--series", help="CSV of timestamp,value rows, one per time bucket"),
@@ -686,38 +698,64 @@ def alerts_backtest(
         str | None, typer.Option("--search", help="a saved search: use its stored history")
     ] = None,
     since: Annotated[
-        str, typer.Option("--since", help="with --search: how far back (30d, 12h, or ISO date)")
+        str, typer.Option("--since", help="stored history: how far back (30d, 12h, or ISO date)")
     ] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="show the series and its baseline around each alert")
+    ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Print, as JSON, the alerts a rule would have sent over a history (a CSV or a
-    saved search's mentions)."""
-    from services.alerting.backtest import main as backtest_main
+    """Show the alerts a rule would have raised over a history (a CSV, a saved search, or
+    the rule's own target), and the near misses: the highest-scoring buckets that raised
+    none, with the score each sensitivity needs."""
+    from services.alerting.backtest import SeriesError, print_report, read_series, series_for
+    from services.alerting.backtest_report import run_backtest
+    from services.alerting.rule_file import load_rule_document
+    from services.alerting.rules import RuleError
 
-    if (series is None) == (search is None):
-        raise CliError("give either --series FILE or --search NAME", code=2)
-    if series is not None:
-        code = backtest_main(["--series", str(series), "--rule", str(rule)])
-        if code:
-            raise typer.Exit(code)
+    if (rule is None) == (name is None):
+        raise CliError("give either --rule FILE or --name RULE", code=2)
+    if series is not None and search is not None:
+        raise CliError("give --series FILE or --search NAME, not both", code=2)
+    document = None
+    if rule is not None:
+        try:
+            document = load_rule_document(rule)
+        except RuleError as exc:
+            raise CliError(str(exc), code=2) from None
+        if series is None and search is None and document.alert_rule is None:
+            raise CliError(
+                f"{rule}: this rule has no target: give --series FILE or --search NAME", code=2
+            )
+    if series is not None and document is not None:
+        det = document.detector
+        try:
+            rows = read_series(series, columns=3 if det.kind == "negative_share_spike" else 2)
+        except SeriesError as exc:
+            raise CliError(str(exc), code=2) from None
+        print_report(run_backtest(series_for(rows, det), det, explain=explain), as_json=as_json)
         return
-    assert search is not None
-    _backtest_saved_search(config, rule, search, since)
+    _backtest_stored(config, document, name, series, search, since, as_json, explain)
 
 
-def _backtest_saved_search(config: Path, rule_file: Path, name: str, since: str) -> None:
-    import json
-
-    from services.alerting.backtest import backtest
-    from services.alerting.evaluator import OVERALL_NEGATIVE, bucket_series, floor_time
-    from services.alerting.rules import RuleError, load_rule
-    from services.alerting.saved_searches import get_saved_search, resolve_time, search_query
+def _backtest_stored(
+    config: Path,
+    document: RuleDocument | None,
+    name: str | None,
+    series: Path | None,
+    search: str | None,
+    since: str,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    from services.alerting.backtest import SeriesError, print_report, read_series, series_for
+    from services.alerting.backtest_report import run_backtest
+    from services.alerting.history import backtest_stored, find_rule
+    from services.alerting.saved_searches import resolve_time
     from services.core.models import utcnow
+    from services.store.state.contract import NotFoundError
 
-    try:
-        rule = load_rule(rule_file)
-    except RuleError as exc:
-        raise CliError(str(exc), code=2) from None
     now = utcnow()
     try:
         start = resolve_time(since, now=now)
@@ -725,19 +763,43 @@ def _backtest_saved_search(config: Path, rule_file: Path, name: str, since: str)
         raise CliError(f"--since {since!r}: use 30d, 12h, or an ISO 8601 date", code=2) from None
     assert start is not None
     with _context(config) as ctx:
-        saved = get_saved_search(ctx.state, name)
-        share = rule.kind == "negative_share_spike"
-        rows = bucket_series(
-            ctx.index,
-            search_query(saved),
-            start=floor_time(start, rule.bucket),
-            end=floor_time(now, rule.bucket),  # closed buckets only
-            bucket=rule.bucket,
-            negative=OVERALL_NEGATIVE if share else None,
-        )
-        points = [(ts, v, t) for ts, v, t in rows] if share else [(ts, v) for ts, v, _ in rows]
-        alerts = backtest(points, rule)
-    out.print_json(json.dumps([a.to_json() for a in alerts], default=str))
+        if document is not None:
+            det, stored = document.detector, document.alert_rule
+        else:
+            assert name is not None
+            try:
+                stored = find_rule(ctx.state, ctx.index, name, ctx.settings.alerting.brand_rules)
+            except NotFoundError:
+                raise CliError(f"no alert rule is named {name!r}", code=2) from None
+            if stored.kind == "new_mention":
+                raise CliError(f"{name!r} is a new_mention rule: it has no detector", code=2)
+            det = stored.detector_rule()
+        if series is not None:
+            try:
+                rows = read_series(series, columns=3 if det.kind == "negative_share_spike" else 2)
+            except SeriesError as exc:
+                raise CliError(str(exc), code=2) from None
+            report = run_backtest(series_for(rows, det), det, explain=explain)
+        else:
+            target_type, target = ("saved_search", search) if search else ("brand", "")
+            if search is None:
+                assert stored is not None
+                target_type, target = stored.target_type, stored.target
+            assert target is not None
+            try:
+                report = backtest_stored(
+                    ctx.state,
+                    ctx.index,
+                    det,
+                    target_type=target_type,
+                    target=target,
+                    since=start,
+                    until=now,
+                    explain=explain,
+                )
+            except NotFoundError as exc:
+                raise CliError(str(exc.args[0] if exc.args else exc), code=2) from None
+    print_report(report, as_json=as_json)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ the environment or from the file named by `VEILLE_SECRETS_FILE`.
 
 from __future__ import annotations
 
+import re
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -117,6 +118,43 @@ class AnalyzerSettings(BaseModel):
         return value
 
 
+BrandRuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
+
+
+class BrandRulesSettings(BaseModel):
+    """The alert rules every brand and competitor gets without asking (`alerting.brand_rules`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="false: no brand is watched by default")
+    kinds: list[BrandRuleKind] = Field(
+        default_factory=lambda: list[BrandRuleKind](["volume_spike", "negative_share_spike"]),
+        description="the detectors each brand gets",
+    )
+    detector: dict[str, Any] = Field(
+        default_factory=lambda: {"bucket": "auto", "sensitivity": "high"},
+        description="detector settings of those rules (as an alert rule's `detector`); "
+        "bucket 'auto' picks 1h, 6h or 1d by each brand's volume. They lean sensitive "
+        "because, without channels, they only record alerts for the dashboard",
+    )
+    channels: list[str] = Field(
+        default_factory=list,
+        description="where they are delivered, as 'slack:ENV_NAME', 'email:ENV_NAME' or "
+        "'webhook:ENV_NAME'; empty: recorded for the dashboard and the API only",
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: list[str]) -> list[str]:
+        for channel in value:
+            if not re.fullmatch(r"(slack|email|webhook):[A-Za-z_][A-Za-z0-9_.-]{0,127}", channel):
+                raise ValueError(
+                    f"{channel!r}: write a channel as 'slack:ENV_NAME' (or email:, webhook:), "
+                    "naming the variable that holds the URL or address"
+                )
+        return value
+
+
 class AlertingSettings(BaseModel):
     """How alerts are evaluated and delivered. Secrets are given by NAME (an environment
     variable, or a key of the VEILLE_SECRETS_FILE file), never by value."""
@@ -144,6 +182,7 @@ class AlertingSettings(BaseModel):
         default_factory=list,
         description="private networks Slack/webhook targets may resolve to (e.g. 10.0.0.0/8)",
     )
+    brand_rules: BrandRulesSettings = Field(default_factory=BrandRulesSettings)
 
     @field_validator("allowed_networks")
     @classmethod

@@ -41,7 +41,12 @@ def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None)
     whatever is due in the outbox."""
     settings = ctx.settings.alerting
     public_url = ctx.settings.api.public_url
-    evaluator = Evaluator(ctx.state, ctx.index, link_base=settings.link_base or public_url)
+    evaluator = Evaluator(
+        ctx.state,
+        ctx.index,
+        link_base=settings.link_base or public_url,
+        brand_rules=settings.brand_rules,
+    )
     outcomes = evaluator.run_once() if lease is None or lease.acquire() else []
     notifiers = notifiers_by_channel(
         evaluator.rules(), lambda channel: make_notifier(channel, settings)

@@ -81,8 +81,9 @@ def test_a_pass_delivers_and_links_the_chart_only_with_a_public_url(
         again = run_alerts_once(ctx)
     finally:
         ctx.close()
+    # the stored rule and Veloria's two default rules (volume spike, negative share)
     assert done.summary() == (
-        "1 rule(s) evaluated, 0 new alert(s); deliveries: 1 sent, 0 to retry, 0 failed, 0 unknown"
+        "3 rule(s) evaluated, 0 new alert(s); deliveries: 1 sent, 0 to retry, 0 failed, 0 unknown"
     )
     assert again.deliveries.sent == 0
     (request,) = slack.requests_for("/hook")

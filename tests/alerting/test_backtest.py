@@ -6,6 +6,7 @@ import json
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,12 +39,16 @@ def write_counts(path: Path, *, spike: bool) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> Any:
+    args = ["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]
+    assert main([*args, "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_cli_prints_alerts_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_counts(tmp_path / "counts.csv", spike=True)
     (tmp_path / "rule.yaml").write_text(RULE_YAML, encoding="utf-8")
-    code = main(["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")])
-    assert code == 0
-    alerts = json.loads(capsys.readouterr().out)
+    alerts = run_json(tmp_path, capsys)["alerts"]
     assert len(alerts) == 1
     alert = alerts[0]
     assert alert["rule"] == "acme-spike"
@@ -55,15 +60,12 @@ def test_cli_prints_alerts_as_json(tmp_path: Path, capsys: pytest.CaptureFixture
     assert alert["status"] == "resolved"
 
 
-def test_cli_quiet_series_prints_empty_list(
+def test_cli_quiet_series_prints_no_alert(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_counts(tmp_path / "counts.csv", spike=False)
     (tmp_path / "rule.yaml").write_text(RULE_YAML, encoding="utf-8")
-    assert (
-        main(["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]) == 0
-    )
-    assert json.loads(capsys.readouterr().out) == []
+    assert run_json(tmp_path, capsys)["alerts"] == []
 
 
 @pytest.mark.parametrize(
@@ -138,3 +140,132 @@ def test_negative_share_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (tmp_path / "s.csv").write_text("timestamp,negative,total\n2026-03-02T00:00:00,9,3\n")
     assert main(["--series", str(tmp_path / "s.csv"), "--rule", str(tmp_path / "rule.yaml")]) == 2
     assert "s.csv:2: negative count exceeds total" in capsys.readouterr().err
+
+
+# -- what a backtest teaches -----------------------------------------------------------
+
+#: a threshold no detector reaches on these series: whatever the method, nothing alerts.
+DEAF_YAML = RULE_YAML.replace("sensitivity: medium", "sensitivity: 100000")
+
+
+def write_mild_burst(path: Path) -> tuple[datetime, datetime]:
+    """A steady hourly series with one 4-hour burst at about three times the usual volume.
+    Returns the burst's first and last hour."""
+    rng = np.random.default_rng(5)
+    t0 = datetime(2026, 3, 2)
+    lines = ["timestamp,value"]
+    burst = range(12 * 24 + 8, 12 * 24 + 12)
+    for i in range(24 * 16):
+        value = int(rng.poisson(40)) + (80 if i in burst else 0)
+        lines.append(f"{(t0 + timedelta(hours=i)).isoformat()},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return t0 + timedelta(hours=burst[0]), t0 + timedelta(hours=burst[-1])
+
+
+def test_an_empty_result_lists_the_burst_as_a_near_miss_with_each_sensitivitys_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, last = write_mild_burst(tmp_path / "counts.csv")
+    (tmp_path / "rule.yaml").write_text(DEAF_YAML, encoding="utf-8")
+    report = run_json(tmp_path, capsys)
+    thresholds = report["thresholds"]
+    assert set(thresholds) == {"low", "medium", "high", "rule"}
+    assert thresholds["rule"] == 100000
+    assert thresholds["low"] >= thresholds["medium"] >= thresholds["high"] > 0
+    assert report["alerts"] == []
+    top = report["near_misses"][0]
+    assert first <= datetime.fromisoformat(top["ts"]) <= last
+    assert top["observed"] > top["expected"]
+    named = {k: v for k, v in thresholds.items() if k != "rule"}
+    assert top["reaches"] == [k for k, v in named.items() if top["score"] >= v]
+    assert "below the rule's threshold" in top["why"]
+    # one entry per burst: no other near miss inside it
+    others = [datetime.fromisoformat(n["ts"]) for n in report["near_misses"][1:]]
+    assert not any(first - timedelta(hours=1) <= ts <= last + timedelta(hours=1) for ts in others)
+
+
+def test_text_output_names_the_near_misses_for_people(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_mild_burst(tmp_path / "counts.csv")
+    (tmp_path / "rule.yaml").write_text(DEAF_YAML, encoding="utf-8")
+    args = ["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "thresholds by sensitivity: low" in out
+    assert "near misses" in out and "score" in out
+    assert "no alert; the highest bucket" in out and "would reach it" in out
+
+
+def test_explain_shows_the_series_and_baseline_around_each_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_counts(tmp_path / "counts.csv", spike=True)
+    (tmp_path / "rule.yaml").write_text(RULE_YAML, encoding="utf-8")
+    (alert,) = run_json(tmp_path, capsys, "--explain")["alerts"]
+    buckets = alert["explanation"]["buckets"]
+    times = [datetime.fromisoformat(b["ts"]) for b in buckets]
+    start = datetime.fromisoformat(alert["start"])
+    assert times[0] < start < times[-1]  # context on both sides
+    at = {t: b for t, b in zip(times, buckets, strict=True)}
+    assert at[start]["observed"] > 3 * at[start]["expected"]
+    assert at[start]["anomalous"] and not at[times[0]]["anomalous"]
+    args = ["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]
+    assert main([*args, "--explain"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    observed = next(line for line in lines if line.strip().startswith("observed "))
+    expected = next(line for line in lines if line.strip().startswith("expected "))
+    spark_o, spark_e = observed.split()[1], expected.split()[1]
+    assert len(spark_o) == len(spark_e) == len(buckets)
+    assert max(spark_o) == "█" and "█" not in spark_e  # the spike towers over its baseline
+
+
+def test_the_api_rule_shape_backtests_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The body of POST /api/v1/alert-rules (JSON or YAML) is a rule file too."""
+    write_counts(tmp_path / "counts.csv", spike=True)
+    (tmp_path / "rule.yaml").write_text(RULE_YAML, encoding="utf-8")
+    flat = run_json(tmp_path, capsys)["alerts"]
+    api_rule = {
+        "name": "acme-spike",
+        "target_type": "brand",
+        "target": "Acme",
+        "kind": "volume_spike",
+        "detector": {
+            "sensitivity": "medium",
+            "min_volume": 10,
+            "bucket": "1h",
+            "baseline_window": "14d",
+            "warmup": "3d",
+            "end_after": 2,
+        },
+        "channels": [{"type": "slack", "target": "SLACK_HOOK"}],
+        "cooldown": "1h",
+    }
+    (tmp_path / "rule.yaml").write_text(json.dumps(api_rule), encoding="utf-8")
+    assert run_json(tmp_path, capsys)["alerts"] == flat
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"kind": "volume_surge", "detector": {}}, "kind"),
+        ({"kind": "drop", "detector": {"baseline_window": -3600}}, "baseline_window"),
+        ({"kind": "drop", "detector": {"sensitivity": "extreme"}}, "sensitivity"),
+        ({"kind": "drop", "detector": {"sensitivity": True}}, "sensitivity"),
+        ({"kind": "drop", "detector": {"bucket": "2d", "baseline_window": "3d"}}, "bucket"),
+        ({"kind": "drop", "cooldown": "-5m", "detector": {}}, "cooldown"),
+        ({"kind": "new_mention", "channels": []}, "new_mention"),
+    ],
+)
+def test_a_bad_api_shaped_rule_file_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: dict[str, Any], field: str
+) -> None:
+    write_counts(tmp_path / "counts.csv", spike=False)
+    (tmp_path / "rule.yaml").write_text(json.dumps(document), encoding="utf-8")
+    code = main(["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert field in err and "rule.yaml" in err
+    assert "Traceback" not in err

@@ -139,16 +139,48 @@ def test_no_alert_at_cold_start(
     assert _evaluator(state, index, clock).run_once()[0].events == []
 
 
-def test_a_bucket_within_the_allowed_lateness_is_not_evaluated_yet(
+def test_a_spike_is_told_while_its_bucket_is_still_filling(
     state: SqlStateStore, index: MentionIndex, clock: FakeClock
 ) -> None:
+    """Mentions published so far only add up: a spike seen on them stands, so it is told
+    before the bucket closes and the allowed lateness passes, and only once."""
     _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 2)
-    _hourly(index, SPIKE, 1, 40)
+    _hourly(index, SPIKE, 1, 40)  # published 10:01 to 10:40
     _rule(state, allowed_lateness="30m")
+    clock.now = SPIKE + timedelta(minutes=20, seconds=30)  # 20 of them are out so far
     evaluator = _evaluator(state, index, clock)
-    assert evaluator.run_once()[0].events == []  # 15 min after the bucket closed
-    clock.advance(20 * 60)
-    assert len(evaluator.run_once()[0].events) == 1
+    (event_id,) = evaluator.run_once()[0].events
+    event = state.get_alert_event(event_id)
+    assert (event.status, event.dedupe_key) == ("firing", SPIKE.isoformat())
+    assert event.numbers["observed"] == 20
+    assert event.numbers["series"][-1] == [SPIKE.isoformat(), 20.0, 20.0]
+    clock.advance(90 * 60)  # the bucket is closed and past its lateness: the same alert
+    assert evaluator.run_once()[0].events == []
+    assert len(state.list_alert_events(rule_name="veloria-spike")) == 1
+    _hourly(index, SPIKE + HOUR, 2, 2)  # back to normal: the end is announced
+    clock.now = SPIKE + 3 * HOUR + timedelta(minutes=45)
+    (resolved_id,) = evaluator.run_once()[0].events
+    resolved = state.get_alert_event(resolved_id)
+    assert (resolved.status, resolved.dedupe_key) == ("resolved", SPIKE.isoformat())
+
+
+def test_a_negative_share_is_told_once_enough_mentions_of_the_bucket_are_in(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    neg = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+    pos = Sentiment(label=SentimentLabel.POSITIVE, score=0.9)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 9, sentiment=pos)
+    _hourly(index, SPIKE - 5 * 24 * HOUR, 5 * 24, 1, sentiment=neg)
+    _hourly(index, SPIKE, 1, 12, sentiment=neg)  # published 10:01 to 10:12
+    _rule(state, kind="negative_share_spike")  # min_volume 5
+    evaluator = _evaluator(state, index, clock)
+    clock.now = SPIKE + timedelta(minutes=3, seconds=30)  # 3 mentions in: too few to judge
+    assert evaluator.run_once()[0].events == []
+    clock.now = SPIKE + timedelta(minutes=30)
+    (event_id,) = evaluator.run_once()[0].events
+    assert state.get_alert_event(event_id).dedupe_key == SPIKE.isoformat()
+    clock.now = SPIKE + HOUR + timedelta(minutes=15)  # closed: the same alert, not again
+    assert evaluator.run_once()[0].events == []
 
 
 def test_a_silent_hour_still_within_lateness_is_not_a_drop(
@@ -435,3 +467,37 @@ def test_digest_periods_start_at_local_midnight_daily_or_on_monday_weekly() -> N
     assert digest_period_start(rule("weekly", None), thursday) == datetime(
         2026, 11, 9, 0, 0, tzinfo=UTC
     )
+
+
+def test_the_first_new_mention_after_a_quiet_spell_goes_out_at_once_the_next_ones_grouped(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    rule = _rule(state, name="new", kind="new_mention", detector={})  # default grouping: 5m
+    evaluator = _evaluator(state, index, clock)
+    _store(state, index, [make_item()])
+    clock.advance(10)
+    evaluator.run_once()
+    assert len(state.list_alert_events(rule_name="new")) == 1  # at the next pass
+    first_sent = clock.now
+    clock.advance(120)
+    _store(state, index, [make_item(), make_item()])
+    clock.advance(10)
+    (outcome,) = evaluator.run_once()
+    assert (outcome.events, outcome.note) == ([], "grouping")  # 2 min after the first: held
+    clock.now = first_sent + rule.grouping_window
+    evaluator.run_once()
+    grouped = state.list_alert_events(rule_name="new")[0]
+    assert grouped.numbers["observed"] == 2
+    clock.advance(15 * 60)  # quiet again
+    _store(state, index, [make_item()])
+    clock.advance(10)
+    evaluator.run_once()
+    latest = state.list_alert_events(rule_name="new")
+    assert len(latest) == 3 and latest[0].numbers["observed"] == 1
+    # a burst right after: a full batch does not wait for the grouping window
+    clock.advance(30)
+    _store(state, index, [make_item() for _ in range(rule.batch_size)])
+    clock.advance(10)
+    evaluator.run_once()
+    latest = state.list_alert_events(rule_name="new")
+    assert len(latest) == 4 and latest[0].numbers["observed"] == rule.batch_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,10 @@ from fastapi.testclient import TestClient
 
 from services.api.app import API_PREFIX, create_app
 from services.api.routers import alert_events, alert_rules, saved_searches
+from services.core.models import utcnow
+from services.core.settings import BrandRulesSettings
 from services.runtime.context import ServiceContext
+from tests.factories import make_mention
 
 RULES = f"{API_PREFIX}/alert-rules"
 EVENTS = f"{API_PREFIX}/alerts/events"
@@ -60,7 +64,7 @@ def test_rule_crud(client: TestClient) -> None:
     assert body["cooldown"] == "1h"
     assert body["channels"][1] == {"type": "email", "target": "ALERT_EMAIL_TEAM", "language": "fr"}
     assert client.post(RULES, json=_rule()).status_code == 409
-    assert [r["name"] for r in client.get(RULES).json()] == ["veloria-spike"]
+    assert client.get(RULES).json()[0]["name"] == "veloria-spike"
     replaced = client.put(f"{RULES}/veloria-spike", json=_rule(cooldown="30m", enabled=False))
     assert replaced.status_code == 200, replaced.text
     assert (replaced.json()["cooldown"], replaced.json()["enabled"]) == ("30m", False)
@@ -98,6 +102,119 @@ def test_a_rule_on_a_saved_search(client: TestClient) -> None:
 )
 def test_invalid_rules_are_refused(client: TestClient, fields: dict[str, Any], status: int) -> None:
     assert client.post(RULES, json=_rule(**fields)).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"kind": "volume_surge"}, "kind", "volume_spike"),
+        ({"detector": {"baseline_window": "-3d"}}, "detector", "baseline_window"),
+        ({"detector": {"baseline_window": -259200}}, "detector", "baseline_window"),
+        ({"detector": {"sensitivity": "extreme"}}, "detector", "sensitivity"),
+        ({"detector": {"sensitivity": 0}}, "detector", "sensitivity"),
+        ({"detector": {"sensitivity": True}}, "detector", "sensitivity"),
+        ({"detector": {"bucket": "1d", "baseline_window": "1d"}}, "detector", "bucket"),
+        ({"cooldown": "-1h"}, "cooldown", "duration"),
+        ({"grouping_window": -60}, "grouping_window", "negative"),
+    ],
+)
+def test_a_bad_rule_is_a_422_naming_the_field_and_changes_nothing_stored(
+    client: TestClient, fields: dict[str, Any], field: str, words: str
+) -> None:
+    assert client.post(RULES, json=_rule(cooldown="2h")).status_code == 201
+    before = client.get(RULES).json()
+    for response in (
+        client.post(RULES, json=_rule(name="other", **fields)),
+        client.put(f"{RULES}/veloria-spike", json=_rule(**fields)),
+        client.post(f"{RULES}/backtest", json=_rule(name="other", **fields)),
+    ):
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in problem["errors"]] == [field]
+        assert words in problem["detail"]
+    assert client.get(RULES).json() == before
+
+
+def test_every_brand_and_competitor_has_default_rules_that_can_be_replaced(
+    client: TestClient,
+) -> None:
+    names = [r["name"] for r in client.get(RULES).json()]
+    defaults = [
+        "Veloria: volume spike",
+        "Veloria: negative share",
+        "Trekko: volume spike",
+        "Trekko: negative share",
+    ]
+    assert names == defaults
+    spike = client.get(f"{RULES}/Veloria: volume spike").json()
+    assert (spike["target_type"], spike["target"], spike["channels"]) == ("brand", "Veloria", [])
+    assert client.delete(f"{RULES}/Veloria: volume spike").status_code == 409
+    assert client.post(RULES, json=spike).status_code == 409
+    # add a channel: a stored replacement, listed once
+    spike["channels"] = [{"type": "slack", "target": "SLACK_WEBHOOK_MARKETING", "language": "en"}]
+    replaced = client.put(f"{RULES}/Veloria: volume spike", json=spike)
+    assert replaced.status_code == 200, replaced.text
+    listed = client.get(RULES).json()
+    assert sorted(r["name"] for r in listed) == sorted(defaults)
+    mine = next(r for r in listed if r["name"] == "Veloria: volume spike")
+    assert mine["channels"] == spike["channels"]
+    # deleting the replacement brings the default back
+    assert client.delete(f"{RULES}/Veloria: volume spike").status_code == 204
+    assert client.get(f"{RULES}/Veloria: volume spike").json()["channels"] == []
+
+
+def test_default_rules_can_be_turned_off(ctx: ServiceContext, api_key: str) -> None:
+    settings = ctx.settings.model_copy(
+        update={
+            "alerting": ctx.settings.alerting.model_copy(
+                update={"brand_rules": BrandRulesSettings(enabled=False)}
+            )
+        }
+    )
+    ctx.settings = settings
+    with TestClient(build_app(ctx), headers={"X-API-Key": api_key}) as client:
+        assert client.get(RULES).json() == []
+
+
+def test_a_rule_backtests_over_the_api_as_stored_or_before_saving(
+    client: TestClient, ctx: ServiceContext
+) -> None:
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    hours = [now - timedelta(hours=h) for h in range(1, 6 * 24)]
+    mentions = [
+        make_mention(text="Veloria", brands=["Veloria"], published_at=ts + timedelta(minutes=m))
+        for ts in hours
+        for m in (10, 40)
+    ]
+    burst = now - timedelta(hours=4)
+    mentions += [
+        make_mention(
+            text="Veloria recall", brands=["Veloria"], published_at=burst + timedelta(seconds=s)
+        )
+        for s in range(0, 3600, 60)
+    ]
+    ctx.index.upsert(mentions)
+    rule = _rule(detector={"bucket": "1h", "min_volume": 5, "min_run": 1, "warmup": "2d"})
+    before = client.post(f"{RULES}/backtest", params={"since": "7d"}, json=rule)
+    assert before.status_code == 200, before.text
+    report = before.json()
+    (alert,) = report["alerts"]
+    assert alert["start"] == burst.isoformat()
+    assert set(report["thresholds"]) >= {"low", "medium", "high", "rule"}
+    assert isinstance(report["near_misses"], list)
+    assert client.post(RULES, json=rule).status_code == 201
+    stored = client.post(
+        f"{RULES}/veloria-spike/backtest", params={"since": "7d", "explain": "true"}
+    )
+    assert stored.status_code == 200, stored.text
+    (explained,) = stored.json()["alerts"]
+    assert explained["start"] == alert["start"]
+    buckets = explained["explanation"]["buckets"]
+    assert max(b["observed"] for b in buckets) == 62  # the burst and the usual two
+    assert client.post(f"{RULES}/nope/backtest").status_code == 404
+    bad_since = client.post(f"{RULES}/veloria-spike/backtest", params={"since": "soon"})
+    assert bad_since.status_code == 422 and "since" in bad_since.json()["detail"]
 
 
 def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -> None:

@@ -110,7 +110,14 @@ def _seed(ctx: ServiceContext) -> None:
         kind="spike",
         status="firing",
         dedupe_key="k1",
-        numbers={"observed": 5},
+        numbers={
+            "kind": "volume_spike",
+            "observed": 5,
+            "expected": 1.2,
+            "score": 4.26,
+            "threshold": 3,
+            "baseline_method": "median of same hour of day over the last 14d",
+        },
         channels=[],
     )
 
@@ -239,6 +246,9 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
     assert "4 copies" in negative_list
     assert "livré en un jour" not in negative_list
     assert "veloria-negative" in page.text_by_id["alerts"]
+    # each alert says why: its numbers and its baseline
+    assert "observed 5 vs 1.2 expected (score 4.3, needs 3)" in page.text_by_id["alerts"]
+    assert "baseline: median of same hour of day" in page.text_by_id["alerts"]
 
 
 @needs_chromium

@@ -1,15 +1,26 @@
-"""Alert rules: CRUD. Channels name where their secret lives, never the secret itself."""
+"""Alert rules: CRUD and backtests. Channels name where their secret lives, never the secret.
+
+Every brand and competitor has default rules (`services/alerting/default_rules.py`): they are
+listed and read like the others; a PUT of one stores a replacement (with channels, or
+`"enabled": false`), and deleting that replacement brings the default back.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.alerting import saved_searches as ss
+from services.alerting.default_rules import brand_rules
+from services.alerting.evaluator import brand_query
+from services.alerting.history import backtest_rule, find_rule
 from services.alerting.rules import AlertRule
-from services.api.deps import StateDep, require_api_key
+from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
+from services.core.models import utcnow
+from services.runtime.context import ServiceContext
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])
@@ -18,14 +29,18 @@ KIND = "alert_rule"
 CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
 
 
-def _rule(state: StateStore, name: str) -> AlertRule:
-    return AlertRule.model_validate(state.get_spec(KIND, name).spec)
+def _rule(ctx: ServiceContext, name: str) -> AlertRule:
+    return find_rule(ctx.state, ctx.index, name, ctx.settings.alerting.brand_rules)
+
+
+def _defaults(ctx: ServiceContext) -> list[AlertRule]:
+    return brand_rules(ctx.state, ctx.index, ctx.settings.alerting.brand_rules)
 
 
 def _check_target(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None) -> None:
     try:
         if rule.target_type == "brand":
-            state.get_brand(rule.target)
+            brand_query(state, rule.target)  # a brand or a competitor
             return
         search = ss.get_saved_search(state, rule.target)
     except NotFoundError:
@@ -51,38 +66,112 @@ def _save(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None, *, crea
 
 
 @router.get("", summary="List alert rules")
-def list_rules(state: StateDep, caller: CallerDep) -> list[AlertRule]:
-    """Every alert rule, by name."""
-    return [AlertRule.model_validate(r.spec) for r in state.list_specs(KIND)]
+def list_rules(ctx: ContextDep, caller: CallerDep) -> list[AlertRule]:
+    """Every alert rule by name, then the brands' default rules not replaced."""
+    stored = [AlertRule.model_validate(r.spec) for r in ctx.state.list_specs(KIND)]
+    names = {r.name for r in stored}
+    return stored + [r for r in _defaults(ctx) if r.name not in names]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
-def create_rule(rule: AlertRule, state: StateDep, caller: CallerDep) -> AlertRule:
-    """Adds a rule on a saved search or a brand."""
-    _check_target(state, rule, caller)
-    _save(state, rule, caller, create=True)
-    return _rule(state, rule.name)
+def create_rule(rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> AlertRule:
+    """Adds a rule on a saved search, a brand or a competitor."""
+    if any(r.name == rule.name for r in _defaults(ctx)):
+        raise Problem(409, "Conflict", f"{rule.name!r} is a default rule: PUT it to change it")
+    _check_target(ctx.state, rule, caller)
+    _save(ctx.state, rule, caller, create=True)
+    return _rule(ctx, rule.name)
+
+
+Since = Annotated[
+    str, Query(description="history to replay: 30d, 12h or an ISO 8601 date", examples=["30d"])
+]
+Explain = Annotated[bool, Query(description="add the buckets around each alert")]
+
+
+@router.post("/backtest", summary="Backtest a rule before saving it")
+def backtest_new_rule(
+    rule: AlertRule,
+    ctx: ContextDep,
+    caller: CallerDep,
+    since: Since = "30d",
+    explain: Explain = False,
+) -> dict[str, Any]:
+    """The alerts the rule would have raised on its target's stored mentions, and the near
+    misses: the highest-scoring buckets that raised none, with the score each sensitivity
+    needs."""
+    _check_target(ctx.state, rule, caller)
+    return _backtest(ctx, rule, since, explain)
 
 
 @router.get("/{name}", summary="Get an alert rule")
-def get_rule(name: str, state: StateDep, caller: CallerDep) -> AlertRule:
-    """One alert rule by name."""
-    return _rule(state, name)
+def get_rule(name: str, ctx: ContextDep, caller: CallerDep) -> AlertRule:
+    """One alert rule (or a brand's default rule) by name."""
+    return _rule(ctx, name)
+
+
+@router.post("/{name}/backtest", summary="Backtest a stored rule")
+def backtest_stored_rule(
+    name: str,
+    ctx: ContextDep,
+    caller: CallerDep,
+    since: Since = "30d",
+    explain: Explain = False,
+) -> dict[str, Any]:
+    """Replays a stored (or default) rule on its target's stored mentions: its alerts and
+    near misses, as `veille alerts backtest --name` prints them."""
+    return _backtest(ctx, _rule(ctx, name), since, explain)
+
+
+def _backtest(ctx: ServiceContext, rule: AlertRule, since: str, explain: bool) -> dict[str, Any]:
+    if rule.kind == "new_mention":
+        raise Problem(422, "Nothing to backtest", "a new_mention rule has no detector")
+    now = utcnow()
+    try:
+        start = ss.resolve_time(since, now=now)
+    except ValueError:
+        start = None
+    if start is None or start >= now:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"since: {since!r} is not a past time (use 30d, 12h or an ISO 8601 date)",
+            errors=[{"field": "since", "message": "use 30d, 12h or an ISO 8601 date"}],
+        )
+    if now - start > MAX_BACKTEST:
+        start = now - MAX_BACKTEST
+    report = backtest_rule(ctx.state, ctx.index, rule, since=start, until=now, explain=explain)
+    return report.to_json()
+
+
+#: the longest history a backtest replays over the API.
+MAX_BACKTEST = timedelta(days=400)
 
 
 @router.put("/{name}", summary="Replace an alert rule")
-def replace_rule(name: str, rule: AlertRule, state: StateDep, caller: CallerDep) -> AlertRule:
-    """Replaces an alert rule."""
+def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> AlertRule:
+    """Replaces an alert rule, or stores a replacement for a brand's default rule."""
     if rule.name != name:
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
-    state.get_spec(KIND, name)
-    _check_target(state, rule, caller)
-    _save(state, rule, caller, create=False)
-    return _rule(state, name)
+    _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
+    _check_target(ctx.state, rule, caller)
+    _save(ctx.state, rule, caller, create=False)
+    return _rule(ctx, name)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an alert rule")
-def delete_rule(name: str, state: StateDep, caller: CallerDep) -> Response:
-    """Deletes an alert rule; its past events stay listed."""
-    state.delete_spec(KIND, name)
+def delete_rule(name: str, ctx: ContextDep, caller: CallerDep) -> Response:
+    """Deletes an alert rule; its past events stay listed. A default rule cannot be deleted
+    (PUT it with `"enabled": false`), but its stored replacement can."""
+    try:
+        ctx.state.delete_spec(KIND, name)
+    except NotFoundError:
+        if any(r.name == name for r in _defaults(ctx)):
+            raise Problem(
+                409,
+                "Conflict",
+                f'{name!r} is a brand\'s default rule: PUT it with "enabled": false to turn '
+                "it off, or set alerting.brand_rules.enabled: false for all of them",
+            ) from None
+        raise
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -175,9 +175,26 @@ function mentionItem(mention, brand, copies = 1) {
   return item;
 }
 
+function alertWhy(numbers) {
+  // "observed 59 % vs 18 % expected (score 4.3, needs 3)": the alert's own explanation
+  const share = (x) => `${Math.round(x * 100)} %`;
+  const count = (x) => String(Math.round(x * 10) / 10);
+  if (typeof numbers.observed !== "number" || typeof numbers.score !== "number") return "";
+  const show = numbers.kind === "negative_share_spike" ? share : count;
+  return (
+    `observed ${show(numbers.observed)} vs ${show(numbers.expected)} expected ` +
+    `(score ${numbers.score.toFixed(1)}, needs ${numbers.threshold})`
+  );
+}
+
 function alertItem(event) {
   const item = element("li");
   item.appendChild(element("div", `${event.rule}: ${event.kind} (${event.status})`));
+  const why = alertWhy(event.numbers || {});
+  if (why) item.appendChild(element("div", why, "why"));
+  if (event.numbers && event.numbers.baseline_method) {
+    item.appendChild(element("div", `baseline: ${event.numbers.baseline_method}`, "meta"));
+  }
   item.appendChild(element("div", event.created_at.replace("T", " ").slice(0, 16) + " UTC", "meta"));
   return item;
 }
