@@ -20,13 +20,30 @@ import math
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from services.alerting.baseline import LevelTracker, SeasonalBaseline
-from services.alerting.rules import Rule, RuleKind
+from services.alerting.baseline import (
+    LevelTracker,
+    RollingQuantiles,
+    SeasonalBaseline,
+    SeasonalMedian,
+)
+from services.alerting.rules import Rule, RuleKind, threshold_for
 
-#: samples needed in a seasonal slot before it is trusted.
-MIN_SLOT_SAMPLES = 3
+#: The tail whose usual excursion is the volume score's unit: 1 = an ordinary 1-in-100 bucket.
+TAIL = 0.01
+#: time scales, in buckets, whose mean residual is scored (the highest score counts):
+#: a one-bucket burst, a surge over a few buckets, a lasting level change.
+SCALES = (1, 6, 36)
+#: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
+SPREAD_FLOOR = 1e-3
+#: buckets of history needed before a volume rule may fire (besides the warm-up period).
+MIN_HISTORY_BUCKETS = 48
+#: an open run goes on while the score stays above this fraction of the threshold.
+HYSTERESIS = 0.5
+#: scores are clipped to this (a flat history has no spread: any change is "infinitely" far).
+SCORE_CAP = 1e6
 #: a missing stretch longer than this is not filled with zeros (detector restarts warm-up).
 MAX_FILL_BUCKETS = 10_000
 
@@ -76,6 +93,9 @@ class Evaluation:
     score: float
     anomalous: bool
     details: dict[str, float]
+    #: every guard passed (warm-up, history, min_volume, min_ratio) but the threshold: the
+    #: bucket would have alerted at any sensitivity whose threshold is <= score.
+    eligible: bool = True
 
 
 class Detector(Protocol):
@@ -101,9 +121,14 @@ class _RunTracker:
     def step(self, ev: Evaluation) -> list[Alert]:
         rule = self.rule
         if self._open is not None:
-            if ev.anomalous:
+            # Hysteresis: a run lasts while the score stays above half the threshold, so a
+            # burst wavering around the threshold is one alert, not several.
+            if ev.anomalous or ev.score >= rule.threshold * HYSTERESIS:
                 self._normal = 0
-                self._last_anomalous = ev.ts
+                # the run ends with the last bucket that was itself out of line (a longer
+                # time scale may stay high a little after the burst).
+                if ev.details.get("bucket_score", ev.score) >= rule.threshold * HYSTERESIS:
+                    self._last_anomalous = ev.ts
                 open_ = self._open
                 self._open = replace(
                     open_,
@@ -113,7 +138,7 @@ class _RunTracker:
                 )
                 return []
             self._normal += 1
-            if self._normal < rule.end_after:
+            if self._normal < rule.end_after_buckets:
                 return []
             assert self._last_anomalous is not None
             closed = replace(self._open, status="resolved", end=self._last_anomalous + rule.bucket)
@@ -170,6 +195,8 @@ class _StreamingBase:
         self.last_ts: datetime | None = None
         self.ignored_late = 0
         self.runs = _RunTracker(rule)
+        #: when a list, every bucket's Evaluation is appended to it (backtests, benchmarks).
+        self.trace: list[Evaluation] | None = None
 
     @property
     def open_alert(self) -> Alert | None:
@@ -190,7 +217,7 @@ class _StreamingBase:
             return [ts]
         bucket = self.rule.bucket
         missing = int((ts - self.last_ts) / bucket) - 1
-        if missing <= 0:
+        if missing <= 0 or self.rule.missing == "skip":
             return [ts]
         if missing > MAX_FILL_BUCKETS:
             # too long a hole to call it silence: start over, warm-up included.
@@ -199,27 +226,40 @@ class _StreamingBase:
         return [self.last_ts + bucket * (i + 1) for i in range(missing)] + [ts]
 
     def _restart(self, ts: datetime) -> None:
+        trace = self.trace
         self.__init__(self.rule)  # type: ignore[misc]
         self.first_ts = ts
+        self.trace = trace
 
 
 class VolumeDetector(_StreamingBase):
-    """Volume spike or drop against a seasonal median x robust level baseline."""
+    """Volume spike or drop: how far a bucket strays from its seasonal expectation, in units
+    of the usual 1-in-100 excursion of the last baseline window.
+
+    expected = median of the bucket's seasonal slot x robust level (trend, level shifts);
+    residual = observed - expected; the score divides the residual's distance from the
+    median residual by the distance of the residuals' 99th (drop: 1st) percentile from it.
+    So a score of 1 is an ordinary top-1% bucket and 3 is three times as far out, whatever
+    the volume or the units: the tails of the brand's own history set the scale (bursty
+    brands get a wider one), with no Poisson or Gaussian assumption.
+    """
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         if rule.kind not in ("volume_spike", "drop"):
             raise ValueError(f"VolumeDetector does not handle {rule.kind}")
-        self.baseline = SeasonalBaseline(window=rule.baseline_window, seasonality=rule.seasonality)
+        self.baseline = SeasonalMedian(window=rule.baseline_window, seasonality=rule.seasonality)
         self.level = LevelTracker(window=rule.level_window)
-        m = rule.smoothing
-        self._obs: deque[float] = deque(maxlen=m)
-        self._exp: deque[float] = deque(maxlen=m)
-        self._var: deque[float] = deque(maxlen=m)
+        # one residual history per time scale: the mean residual of the last k buckets.
+        self.scales = [k for k in SCALES if k == 1 or k * rule.bucket <= rule.baseline_window / 4]
+        self._recent: deque[float] = deque(maxlen=max(self.scales))
+        self.residuals = [RollingQuantiles(rule.baseline_window) for _ in self.scales]
+        self._obs: deque[float] = deque(maxlen=rule.smoothing)
+        self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
         """Feeds one closed bucket's count."""
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or (value < 0 and self.rule.missing == "zero"):
             raise ValueError(f"bucket {ts.isoformat()}: count must be finite and >= 0, got {value}")
         todo = self._accept(ts)
         if todo is None:
@@ -232,50 +272,84 @@ class VolumeDetector(_StreamingBase):
 
     def _step(self, ts: datetime, value: float) -> list[Alert]:
         rule = self.rule
-        median, sigma, samples = self.baseline.stats(ts)
-        level = self.level.level(ts)
-        expected = median * level
-        # Poisson and over-dispersion floors: counts vary at least by sqrt(mean), and by a
-        # fraction of it, even when the slot's MAD is 0.
-        var = max((sigma * level) ** 2, expected, (rule.noise_floor * expected) ** 2, 1.0)
         self._obs.append(value)
-        self._exp.append(expected)
-        self._var.append(var)
-        n = len(self._obs)
-        obs_s = sum(self._obs) / n
-        exp_s = sum(self._exp) / n
-        scale = math.sqrt(sum(self._var) / n / n)
+        observed = sum(self._obs) / len(self._obs)
+        seasonal, samples = self.baseline.median(ts)
+        level = self.level.level(ts) if rule.seasonality != "none" else 1.0
+        expected = seasonal * level
+        residual = observed - expected
+        self._recent.append(residual)
+        recent = list(self._recent)
+        values = self.baseline.values
+        values.prune(ts)
+        floor = max(
+            rule.noise_floor * abs(expected),
+            SPREAD_FLOOR * (values.quantile(0.9) - values.quantile(0.1)),
+            1e-9 * (1.0 + abs(expected)),
+        )
+        sign = 1.0 if rule.kind == "volume_spike" else -1.0
+        score = bucket_score = -SCORE_CAP
+        spread = 0.0
+        scale_used = 1
+        means: list[float] = []
+        for k, history in zip(self.scales, self.residuals, strict=True):
+            mean = sum(recent[-k:]) / min(k, len(recent))
+            means.append(mean)
+            history.prune(ts)
+            if len(recent) < k:
+                continue
+            center = history.quantile(0.5)
+            edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
+            unit = max(sign * (edge - center), floor)
+            s_k = sign * (mean - center) / unit
+            if k == 1:
+                bucket_score = s_k
+            if s_k > score:
+                score, spread, scale_used = s_k, unit, k
+        score = min(max(score, -SCORE_CAP), SCORE_CAP)
         if rule.kind == "volume_spike":
-            score = (obs_s - exp_s) / scale
-            anomalous = (
-                obs_s >= rule.min_volume and obs_s > exp_s and obs_s >= exp_s * rule.min_ratio
+            guards = (
+                observed >= rule.min_volume
+                and observed > expected
+                and observed >= expected * rule.min_ratio
             )
         else:
-            score = (exp_s - obs_s) / scale
-            anomalous = (
-                exp_s >= rule.min_volume
-                and exp_s > 0
-                and obs_s < exp_s
-                and obs_s * rule.min_ratio <= exp_s
+            guards = (
+                expected >= rule.min_volume
+                and observed < expected
+                and observed * rule.min_ratio <= expected
             )
-        anomalous = (
-            anomalous
-            and score >= rule.threshold
-            and samples >= MIN_SLOT_SAMPLES
-            and n == rule.smoothing
+        eligible = (
+            guards
+            and len(self.residuals[0]) >= MIN_HISTORY_BUCKETS
+            and len(self._obs) == rule.smoothing
             and self._warm(ts)
         )
         ev = Evaluation(
             ts=ts,
-            observed=obs_s,
-            expected=exp_s,
+            observed=observed,
+            expected=expected,
             score=score,
-            anomalous=anomalous,
-            details={"level": level, "seasonal_median": median, "slot_samples": float(samples)},
+            anomalous=eligible and score >= rule.threshold,
+            details={
+                "level": level,
+                "seasonal_median": seasonal,
+                "slot_samples": float(samples),
+                "tail_spread": spread,
+                "scale_buckets": float(scale_used),
+                "bucket_score": min(max(bucket_score, -SCORE_CAP), SCORE_CAP),
+            },
+            eligible=eligible,
         )
+        self.last = ev
+        if self.trace is not None:
+            self.trace.append(ev)
         alerts = self.runs.step(ev)
-        self.baseline.add(ts, value)
-        self.level.add(ts, value, median)
+        self.baseline.add(ts, observed)
+        if rule.seasonality != "none":
+            self.level.add(ts, observed, seasonal)
+        for mean, history in zip(means, self.residuals, strict=True):
+            history.add(ts, mean)
         return alerts
 
 
@@ -295,6 +369,7 @@ class NegativeShareDetector(_StreamingBase):
         self._sums = [0.0, 0.0]
         m = rule.smoothing
         self._recent: deque[tuple[float, float]] = deque(maxlen=m)
+        self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
         """Feeds one closed bucket: value = negative mentions, total = all mentions."""
@@ -339,12 +414,11 @@ class NegativeShareDetector(_StreamingBase):
         p = min(max(expected, 0.02), 0.98)
         scale = max(math.sqrt(p * (1 - p) / max(tot_s, 1.0)), 0.02)
         score = (observed - expected) / scale
-        anomalous = (
+        eligible = (
             tot_s >= rule.min_volume
             and tot_s > 0
             and base_tot >= max(rule.min_volume, 1.0)
             and observed - expected >= rule.min_share_delta
-            and score >= rule.threshold
             and self._warm(ts)
         )
         ev = Evaluation(
@@ -352,9 +426,13 @@ class NegativeShareDetector(_StreamingBase):
             observed=observed,
             expected=expected,
             score=score,
-            anomalous=anomalous,
+            anomalous=eligible and score >= rule.threshold,
             details={"negative": neg_s, "total": tot_s, "baseline_total": base_tot},
+            eligible=eligible,
         )
+        self.last = ev
+        if self.trace is not None:
+            self.trace.append(ev)
         alerts = self.runs.step(ev)
         self._neg.add(ts, negative)
         self._tot.add(ts, total)
@@ -369,3 +447,35 @@ def make_detector(rule: Rule) -> VolumeDetector | NegativeShareDetector:
     if rule.kind == "negative_share_spike":
         return NegativeShareDetector(rule)
     return VolumeDetector(rule)
+
+
+def score_series(
+    series: Sequence[tuple[datetime, float]] | Sequence[tuple[datetime, float, float]],
+    rule: Rule,
+) -> list[Evaluation]:
+    """Every bucket's evaluation under the rule, buckets filled in as silence included.
+
+    A bucket with ``eligible`` set would alert at any threshold <= its ``score``; the
+    threshold each sensitivity needs is ``threshold_for(rule.kind, name)``.
+    """
+    detector = make_detector(rule)
+    detector.trace = []
+    for row in series:
+        detector.update(row[0], float(row[1]), float(row[2]) if len(row) > 2 else None)
+    return detector.trace
+
+
+def replay(evaluations: Sequence[Evaluation], rule: Rule) -> list[Alert]:
+    """The firing alerts that `evaluations` give at the rule's threshold and run settings.
+
+    Same alerts as running the rule itself when the evaluations come from `score_series`
+    under a rule that differs only in sensitivity: a threshold sweep without re-scoring.
+    """
+    runs = _RunTracker(rule)
+    fired: list[Alert] = []
+    for ev in evaluations:
+        anomalous = ev.eligible and ev.score >= rule.threshold
+        fired.extend(
+            a for a in runs.step(replace(ev, anomalous=anomalous)) if a.status == "firing"
+        )
+    return fired
