@@ -38,6 +38,8 @@ TAIL = 0.01
 SCALES = (1, 6, 36)
 #: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
 SPREAD_FLOOR = 1e-3
+#: history needed before residuals are kept: one full season.
+SEASON = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 #: buckets of history needed before a volume rule may fire (besides the warm-up period).
 MIN_HISTORY_BUCKETS = 48
 #: an open run goes on while the score stays above this fraction of the threshold.
@@ -346,10 +348,14 @@ class VolumeDetector(_StreamingBase):
             self.trace.append(ev)
         alerts = self.runs.step(ev)
         self.baseline.add(ts, observed)
-        if rule.seasonality != "none":
-            self.level.add(ts, observed, seasonal)
-        for mean, history in zip(means, self.residuals, strict=True):
-            history.add(ts, mean)
+        # Until a whole season has been seen, 'expected' is the median of other hours: such
+        # residuals would widen the tails for the whole window, so they are not kept.
+        assert self.first_ts is not None
+        if ts - self.first_ts >= SEASON[rule.seasonality]:
+            if rule.seasonality != "none":
+                self.level.add(ts, observed, seasonal)
+            for mean, history in zip(means, self.residuals, strict=True):
+                history.add(ts, mean)
         return alerts
 
 

@@ -95,8 +95,8 @@ def test_min_volume_is_honoured() -> None:
     values = seasonal_counts(21, base=1.5)
     for i in range(10 * 24 + 14, 10 * 24 + 17):
         values[i] = 20.0
-    assert len(backtest(as_series(values), hourly_rule(min_volume=5, sensitivity=5))) == 1
-    assert backtest(as_series(values), hourly_rule(min_volume=25, sensitivity=5)) == []
+    assert len(backtest(as_series(values), hourly_rule(min_volume=5))) == 1
+    assert backtest(as_series(values), hourly_rule(min_volume=25)) == []
 
 
 def test_source_going_silent_fires_a_drop() -> None:
