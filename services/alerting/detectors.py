@@ -254,7 +254,7 @@ class VolumeDetector(_StreamingBase):
         self.level = LevelTracker(window=rule.level_window)
         # one residual history per time scale: the mean residual of the last k buckets.
         self.scales = [k for k in SCALES if k == 1 or k * rule.bucket <= rule.baseline_window / 4]
-        self._recent: deque[float] = deque(maxlen=max(self.scales))
+        self._recent: deque[tuple[float, float]] = deque(maxlen=max(self.scales))
         self.residuals = [RollingQuantiles(rule.baseline_window) for _ in self.scales]
         self._obs: deque[float] = deque(maxlen=rule.smoothing)
         self.last: Evaluation | None = None
@@ -275,12 +275,12 @@ class VolumeDetector(_StreamingBase):
     def _step(self, ts: datetime, value: float) -> list[Alert]:
         rule = self.rule
         self._obs.append(value)
-        observed = sum(self._obs) / len(self._obs)
+        observed = value_s = sum(self._obs) / len(self._obs)
         seasonal, samples = self.baseline.median(ts)
         level = self.level.level(ts) if rule.seasonality != "none" else 1.0
         expected = seasonal * level
         residual = observed - expected
-        self._recent.append(residual)
+        self._recent.append((observed, expected))
         recent = list(self._recent)
         values = self.baseline.values
         values.prune(ts)
@@ -290,37 +290,48 @@ class VolumeDetector(_StreamingBase):
             1e-9 * (1.0 + abs(expected)),
         )
         sign = 1.0 if rule.kind == "volume_spike" else -1.0
-        score = bucket_score = -SCORE_CAP
-        spread = 0.0
-        scale_used = 1
+        # The best score over the time scales whose guards pass (else over all of them).
+        best: tuple[bool, float, int, float, float, float] | None = None
+        bucket_score = 0.0
         means: list[float] = []
         for k, history in zip(self.scales, self.residuals, strict=True):
-            mean = sum(recent[-k:]) / min(k, len(recent))
-            means.append(mean)
+            window = recent[-k:]
+            obs_k = sum(o for o, _ in window) / len(window)
+            exp_k = sum(e for _, e in window) / len(window)
+            means.append(obs_k - exp_k)
             history.prune(ts)
             if len(recent) < k:
                 continue
             center = history.quantile(0.5)
             edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
             unit = max(sign * (edge - center), floor)
-            s_k = sign * (mean - center) / unit
+            s_k = min(max(sign * (obs_k - exp_k - center) / unit, -SCORE_CAP), SCORE_CAP)
             if k == 1:
                 bucket_score = s_k
-            if s_k > score:
-                score, spread, scale_used = s_k, unit, k
-        score = min(max(score, -SCORE_CAP), SCORE_CAP)
-        if rule.kind == "volume_spike":
-            guards = (
-                observed >= rule.min_volume
-                and observed > expected
-                and observed >= expected * rule.min_ratio
-            )
-        else:
-            guards = (
-                expected >= rule.min_volume
-                and observed < expected
-                and observed * rule.min_ratio <= expected
-            )
+            if rule.kind == "volume_spike":
+                # min_volume: mentions above the expected ones over the scored stretch.
+                guards = (
+                    (obs_k - exp_k) * k >= rule.min_volume
+                    and obs_k > exp_k
+                    and obs_k >= exp_k * rule.min_ratio
+                )
+            else:
+                guards = (
+                    exp_k * k >= rule.min_volume
+                    and obs_k < exp_k
+                    and obs_k * rule.min_ratio <= exp_k
+                )
+            candidate = (guards, s_k, k, unit, obs_k, exp_k)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+        guards, score, scale_used, spread, observed, expected = best or (
+            False,
+            0.0,
+            1,
+            0.0,
+            observed,
+            expected,
+        )
         eligible = (
             guards
             and len(self.residuals[0]) >= MIN_HISTORY_BUCKETS
@@ -339,7 +350,7 @@ class VolumeDetector(_StreamingBase):
                 "slot_samples": float(samples),
                 "tail_spread": spread,
                 "scale_buckets": float(scale_used),
-                "bucket_score": min(max(bucket_score, -SCORE_CAP), SCORE_CAP),
+                "bucket_score": bucket_score,
             },
             eligible=eligible,
         )
@@ -347,13 +358,13 @@ class VolumeDetector(_StreamingBase):
         if self.trace is not None:
             self.trace.append(ev)
         alerts = self.runs.step(ev)
-        self.baseline.add(ts, observed)
+        self.baseline.add(ts, value_s)
         # Until a whole season has been seen, 'expected' is the median of other hours: such
         # residuals would widen the tails for the whole window, so they are not kept.
         assert self.first_ts is not None
         if ts - self.first_ts >= SEASON[rule.seasonality]:
             if rule.seasonality != "none":
-                self.level.add(ts, observed, seasonal)
+                self.level.add(ts, value_s, seasonal)
             for mean, history in zip(means, self.residuals, strict=True):
                 history.add(ts, mean)
         return alerts

@@ -92,8 +92,9 @@ class Rule(BaseModel):
     kind: RuleKind = "volume_spike"
     #: 'low' | 'medium' | 'high' or a score threshold (> 0); see SENSITIVITY_Z.
     sensitivity: SensitivityName | float = "medium"
-    #: spike: observed >= min_volume; drop: expected >= min_volume;
-    #: negative share: total mentions in the bucket >= min_volume.
+    #: spike: at least this many mentions above the expected ones over the scored stretch
+    #: (a bucket or a few); drop: at least this many expected over it; negative share:
+    #: total mentions in the bucket >= min_volume.
     min_volume: float = Field(default=10.0, ge=0)
     bucket: timedelta = timedelta(minutes=5)
     baseline_window: timedelta = timedelta(days=14)
