@@ -254,21 +254,29 @@ def report_categories(sweeps: Sequence[Sweep], threshold: float) -> None:
         )
 
 
-def report_loco(sweeps: Sequence[Sweep], thresholds: Sequence[float]) -> None:
-    """Leave-one-category-out: the threshold is chosen on the other categories."""
-    cats = sorted({s.series.category for s in sweeps})
-    print("\n2. Leave-one-category-out (threshold chosen on the five others, then scored)")
-    print(f"   {'held-out category':<22} {'chosen':>6} {'train':>6} {'held-out':>8}")
-    held: list[tuple[FileScore, float, float]] = []
-    for cat in cats:
+def leave_one_category_out(
+    sweeps: Sequence[Sweep], thresholds: Sequence[float]
+) -> list[tuple[str, float, float, list[tuple[FileScore, float, float]]]]:
+    """Per category: (category, threshold chosen on the others, their score, its results)."""
+    out = []
+    for cat in sorted({s.series.category for s in sweeps}):
         train = [s for s in sweeps if s.series.category != cat]
-        test = [s for s in sweeps if s.series.category == cat]
         best = max(thresholds, key=lambda t: total([s.by_threshold[t] for s in train]))
         train_score = total([s.by_threshold[best] for s in train])
-        rows = [s.by_threshold[best] for s in test]
-        held.extend(rows)
-        print(f"   {cat:<22} {best:>6g} {_fmt(train_score)} {_fmt(total(rows)):>8}")
-    print(f"   {'ALL (each held out)':<22} {'':>6} {'':>6} {_fmt(total(held)):>8}")
+        held = [s.by_threshold[best] for s in sweeps if s.series.category == cat]
+        out.append((cat, best, train_score, held))
+    return out
+
+
+def report_loco(sweeps: Sequence[Sweep], thresholds: Sequence[float]) -> None:
+    """Leave-one-category-out: the threshold is chosen on the other categories."""
+    print("\n2. Leave-one-category-out (threshold chosen on the five others, then scored)")
+    print(f"   {'held-out category':<22} {'chosen':>6} {'train':>6} {'held-out':>8}")
+    pooled: list[tuple[FileScore, float, float]] = []
+    for cat, best, train_score, held in leave_one_category_out(sweeps, thresholds):
+        pooled.extend(held)
+        print(f"   {cat:<22} {best:>6g} {_fmt(train_score)} {_fmt(total(held)):>8}")
+    print(f"   {'ALL (each held out)':<22} {'':>6} {'':>6} {_fmt(total(pooled)):>8}")
 
 
 def alerts_per(series: Series, rule: Rule, period: timedelta) -> float:
@@ -314,7 +322,10 @@ def report_rates(brands: Sequence[Series]) -> None:
     print(f"   {'series':<28}" + "".join(f"{n:>9}" for n in names))
     sums = dict.fromkeys(names, 0.0)
     for s in brands:
-        rates = {n: alerts_per(s, DEFAULT_RULE.model_copy(update={"sensitivity": n}), WEEK) for n in names}
+        rates = {
+            n: alerts_per(s, DEFAULT_RULE.model_copy(update={"sensitivity": n}), WEEK)
+            for n in names
+        }
         for n in names:
             sums[n] += rates[n] / len(brands)
         print(f"   {s.name:<28}" + "".join(f"{rates[n]:>9.2f}" for n in names))

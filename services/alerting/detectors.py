@@ -6,21 +6,26 @@ it is closed plus the allowed lateness; a bucket that arrives again, or out of o
 ignored here, so data that is merely late never looks like a drop. A bucket absent from
 the stream between two fed buckets is taken as zero mentions (a silent source).
 
-Guards, in this order: warm-up (no alert until ``rule.warmup_period`` of history and a few
-samples in the seasonal slot), minimum volume (spike: observed; drop: expected; share:
-total), a strict excess over the expected value (never '0 versus 0'), a minimum ratio (or
-share delta) and the robust z-score threshold set by the rule's sensitivity. An alert opens
-after ``min_run`` anomalous buckets in a row, fires once, and resolves after ``end_after``
-normal buckets in a row.
+Volume spikes and drops (``VolumeDetector``) score how far a bucket, or the last few
+buckets (``SCALES``), stray from their seasonal expectation in units of the usual 1-in-100
+excursion of the brand's own recent history; the negative share is a binomial z-score.
+A bucket alerts when every guard passes (warm-up, enough history, ``min_volume``,
+``min_ratio`` / ``min_share_delta``) and its score reaches the rule's threshold (set by
+its sensitivity, see ``rules.SENSITIVITY_Z``). An alert opens after ``min_run`` anomalous
+buckets in a row and fires once; the run goes on while the score stays above half the
+threshold and resolves after ``end_after`` normal buckets in a row (12 hours by default).
+
+``score_series`` gives every bucket's ``Evaluation`` (score, eligible); ``replay`` turns
+them into the alerts of any other threshold without scoring again.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from services.alerting.baseline import (
@@ -29,13 +34,15 @@ from services.alerting.baseline import (
     SeasonalBaseline,
     SeasonalMedian,
 )
-from services.alerting.rules import Rule, RuleKind, threshold_for
+from services.alerting.rules import Rule, RuleKind
 
 #: The tail whose usual excursion is the volume score's unit: 1 = an ordinary 1-in-100 bucket.
 TAIL = 0.01
 #: time scales, in buckets, whose mean residual is scored (the highest score counts):
 #: a one-bucket burst, a surge over a few buckets, a lasting level change.
 SCALES = (1, 6, 36)
+#: counts: a drop's score unit is at most this fraction of the expected value.
+DROP_UNIT = 0.2
 #: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
 SPREAD_FLOOR = 1e-3
 #: history needed before residuals are kept: one full season.
@@ -279,7 +286,6 @@ class VolumeDetector(_StreamingBase):
         seasonal, samples = self.baseline.median(ts)
         level = self.level.level(ts) if rule.seasonality != "none" else 1.0
         expected = seasonal * level
-        residual = observed - expected
         self._recent.append((observed, expected))
         recent = list(self._recent)
         values = self.baseline.values
@@ -305,6 +311,12 @@ class VolumeDetector(_StreamingBase):
             center = history.quantile(0.5)
             edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
             unit = max(sign * (edge - center), floor)
+            if sign < 0 and rule.missing == "zero":
+                # Counts are bounded by zero, so a weekly dip can make the lower tail as wide
+                # as the expected value itself and silence unremarkable: for counts, a drop's
+                # unit is at most DROP_UNIT of the expected (silence scores up to 1/DROP_UNIT).
+                # It stays at least the counting noise of the stretch (Poisson sd of a mean).
+                unit = max(min(unit, DROP_UNIT * exp_k), math.sqrt(max(exp_k, 0.0) / k), floor)
             s_k = min(max(sign * (obs_k - exp_k - center) / unit, -SCORE_CAP), SCORE_CAP)
             if k == 1:
                 bucket_score = s_k
@@ -492,7 +504,5 @@ def replay(evaluations: Sequence[Evaluation], rule: Rule) -> list[Alert]:
     fired: list[Alert] = []
     for ev in evaluations:
         anomalous = ev.eligible and ev.score >= rule.threshold
-        fired.extend(
-            a for a in runs.step(replace(ev, anomalous=anomalous)) if a.status == "firing"
-        )
+        fired.extend(a for a in runs.step(replace(ev, anomalous=anomalous)) if a.status == "firing")
     return fired
