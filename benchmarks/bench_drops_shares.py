@@ -9,8 +9,8 @@ bursts of chatter per week that are not events. Three volumes: 12, 60 and 600 me
 hour. 28 days each; an event starts at a random time after the 14-day baseline:
 
 - silent source: every mention stops (the only source) or half of them (one of two
-  sources) for 3 hours;
-- negative share doubling: the negative share goes from 15% to 30% for 3 hours on
+  sources) for 6 hours;
+- negative share doubling: the negative share goes from 15% to 30% for 6 hours on
   unchanged volume.
 
 Printed for each rule (`Rule(kind=...)`, 5-minute buckets; weekly seasonality for drops)
@@ -42,7 +42,7 @@ from services.alerting.rules import Rule  # noqa: E402
 T0 = datetime(2026, 1, 5)  # a Monday
 BUCKET = timedelta(minutes=5)
 DAYS = 28
-EVENT = timedelta(hours=3)
+EVENT = timedelta(hours=6)
 VOLUMES = (12.0, 60.0, 600.0)  # mentions per hour
 NEGATIVE_SHARE = 0.15
 SENSITIVITIES = ("low", "medium", "high")

@@ -41,8 +41,11 @@ TAIL = 0.01
 #: time scales, in buckets, whose mean residual is scored (the highest score counts):
 #: a one-bucket burst, a surge over a few buckets, a lasting level change.
 SCALES = (1, 6, 36)
-#: counts: a drop's score unit is at most this fraction of the expected value.
-DROP_UNIT = 0.2
+#: a stretch scoring at least this is an outlier: kept out of the tail history.
+OUTLIER = 2.0
+#: counts: a drop's score unit is at most this fraction of the expected value. (0.2 was
+#: tried: with over-dispersed counts ordinary dips then kept a drop run open for days.)
+DROP_UNIT = 1.0
 #: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
 SPREAD_FLOOR = 1e-3
 #: history needed before residuals are kept: one full season.
@@ -300,24 +303,26 @@ class VolumeDetector(_StreamingBase):
         best: tuple[bool, float, int, float, float, float] | None = None
         bucket_score = 0.0
         means: list[float] = []
+        scores: list[float] = []
         for k, history in zip(self.scales, self.residuals, strict=True):
             window = recent[-k:]
             obs_k = sum(o for o, _ in window) / len(window)
             exp_k = sum(e for _, e in window) / len(window)
             means.append(obs_k - exp_k)
+            scores.append(-SCORE_CAP)
             history.prune(ts)
-            if len(recent) < k:
+            if len(recent) < k or len(history) < MIN_HISTORY_BUCKETS:
                 continue
             center = history.quantile(0.5)
             edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
             unit = max(sign * (edge - center), floor)
             if sign < 0 and rule.missing == "zero":
-                # Counts are bounded by zero, so a weekly dip can make the lower tail as wide
-                # as the expected value itself and silence unremarkable: for counts, a drop's
-                # unit is at most DROP_UNIT of the expected (silence scores up to 1/DROP_UNIT).
-                # It stays at least the counting noise of the stretch (Poisson sd of a mean).
+                # Counts are bounded by zero: a drop's unit is at most DROP_UNIT of the
+                # expected value (silence always scores >= 1/DROP_UNIT) and at least the
+                # counting noise of the stretch (the Poisson sd of its mean).
                 unit = max(min(unit, DROP_UNIT * exp_k), math.sqrt(max(exp_k, 0.0) / k), floor)
             s_k = min(max(sign * (obs_k - exp_k - center) / unit, -SCORE_CAP), SCORE_CAP)
+            scores[-1] = s_k
             if k == 1:
                 bucket_score = s_k
             if rule.kind == "volume_spike":
@@ -377,8 +382,12 @@ class VolumeDetector(_StreamingBase):
         if ts - self.first_ts >= SEASON[rule.seasonality]:
             if rule.seasonality != "none":
                 self.level.add(ts, value_s, seasonal)
-            for mean, history in zip(means, self.residuals, strict=True):
-                history.add(ts, mean)
+            for mean, k_score, history in zip(means, scores, self.residuals, strict=True):
+                # An outlier is kept out of the tails it is judged by, else a burst of a few
+                # buckets becomes the top 1% itself and hides its own end (and the next one).
+                # The cut is fixed, not the rule's threshold, so `replay` stays exact.
+                if k_score < OUTLIER:
+                    history.add(ts, mean)
         return alerts
 
 
@@ -397,7 +406,12 @@ class NegativeShareDetector(_StreamingBase):
         self._all: deque[tuple[datetime, float, float]] = deque()
         self._sums = [0.0, 0.0]
         m = rule.smoothing
-        self._recent: deque[tuple[float, float]] = deque(maxlen=m)
+        # stretches scored: the smoothing, then longer ones (as for volumes): a share is
+        # too noisy on a few mentions, and a few hours of them tell it apart.
+        self.scales = [m] + [
+            k for k in SCALES if k > m and k * rule.bucket <= rule.baseline_window / 4
+        ]
+        self._recent: deque[tuple[float, float]] = deque(maxlen=max(self.scales))
         self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
@@ -435,28 +449,43 @@ class NegativeShareDetector(_StreamingBase):
         rule = self.rule
         base_neg, base_tot = self._pooled(ts)
         self._recent.append((negative, total))
-        neg_s = sum(n for n, _ in self._recent)
-        tot_s = sum(t for _, t in self._recent)
+        recent = list(self._recent)
         expected = base_neg / base_tot if base_tot > 0 else 0.0
-        observed = neg_s / tot_s if tot_s > 0 else 0.0
         # binomial noise of the observed share, floored so tiny baselines stay humble.
         p = min(max(expected, 0.02), 0.98)
-        scale = max(math.sqrt(p * (1 - p) / max(tot_s, 1.0)), 0.02)
-        score = (observed - expected) / scale
-        eligible = (
-            tot_s >= rule.min_volume
-            and tot_s > 0
-            and base_tot >= max(rule.min_volume, 1.0)
-            and observed - expected >= rule.min_share_delta
-            and self._warm(ts)
-        )
+        best: tuple[bool, float, float, float, float, int] | None = None
+        for k in self.scales:
+            if len(recent) < k:
+                continue
+            neg_k = sum(n for n, _ in recent[-k:])
+            tot_k = sum(t for _, t in recent[-k:])
+            share = neg_k / tot_k if tot_k > 0 else 0.0
+            # two-proportion z: the baseline share is an estimate too (few mentions at night)
+            sd = math.sqrt(p * (1 - p) * (1 / max(tot_k, 1.0) + 1 / max(base_tot, 1.0)))
+            z = (share - expected) / max(sd, 0.02)
+            passes = (
+                tot_k >= rule.min_volume
+                and tot_k > 0
+                and base_tot >= max(rule.min_volume, 1.0)
+                and share - expected >= rule.min_share_delta
+            )
+            candidate = (passes, z, share, neg_k, tot_k, k)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+        passes, score, observed, neg_s, tot_s, scale_used = best or (False, 0.0, 0.0, 0, 0, 1)
+        eligible = passes and self._warm(ts) and len(recent) >= self.scales[0]
         ev = Evaluation(
             ts=ts,
             observed=observed,
             expected=expected,
             score=score,
             anomalous=eligible and score >= rule.threshold,
-            details={"negative": neg_s, "total": tot_s, "baseline_total": base_tot},
+            details={
+                "negative": neg_s,
+                "total": tot_s,
+                "baseline_total": base_tot,
+                "scale_buckets": float(scale_used),
+            },
             eligible=eligible,
         )
         self.last = ev

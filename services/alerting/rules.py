@@ -23,15 +23,17 @@ RuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
 Seasonality = Literal["none", "daily", "weekly"]
 
 #: Named sensitivities as score thresholds (higher sensitivity = lower threshold).
-#: Volume spikes and drops: the score is the bucket's excess over its seasonal expectation
-#: in units of the usual top-1% excess of the last baseline window (1 = an ordinary 1-in-100
-#: bucket), so one threshold means the same for any brand, volume or bucket size. Each name
-#: is chosen for an alert rate a person understands (measured by `make bench-nab`):
-#: high = about one alert a day, medium = about one a week, low = about one a month on a
-#: brand's 5-minute mention volume. 'medium' is the default and the NAB-scored rule.
-#: The negative share is a binomial proportion: its score is a z-score of the share.
+#: Volume spikes and drops: the score is the excess over the seasonal expectation (of one
+#: bucket or of a few in a row) in units of the usual top-1% excess of the last baseline
+#: window (1 = an ordinary 1-in-100 bucket), so a threshold means the same for any brand,
+#: volume or bucket size. Spike names were chosen on the four NAB realTweets brand series
+#: (5-minute buckets) for alert rates a person understands (`make bench-nab`, section 5):
+#: low (6) about one alert every two weeks, medium (4) about one a week, high (2) about
+#: two a week; 'medium' is also the best NAB score on those series (73.4; 3: 66.3, 5: 72.3).
+#: Drops use the same unit, capped for counts (see detectors.DROP_UNIT); measured by
+#: benchmarks/bench_drops_shares.py. The negative share's score is a two-proportion z.
 SENSITIVITY_Z: dict[str, dict[str, float]] = {
-    "volume_spike": {"low": 4.0, "medium": 3.0, "high": 2.0},
+    "volume_spike": {"low": 6.0, "medium": 4.0, "high": 2.0},
     "drop": {"low": 4.0, "medium": 3.0, "high": 2.0},
     "negative_share_spike": {"low": 6.0, "medium": 4.0, "high": 3.0},
 }
