@@ -42,10 +42,10 @@ TAIL = 0.01
 #: a one-bucket burst, a surge over a few buckets, a lasting level change.
 SCALES = (1, 6, 36)
 #: a stretch scoring at least this is an outlier: kept out of the tail history.
-OUTLIER = 2.0
-#: counts: a drop's score unit is at most this fraction of the expected value. (0.2 was
-#: tried: with over-dispersed counts ordinary dips then kept a drop run open for days.)
-DROP_UNIT = 1.0
+OUTLIER = 4.0
+#: counts: over a stretch, a drop's score unit is at most this fraction of the expected
+#: value, so a silent source scores >= 1/DROP_UNIT = 3.3 (medium) whatever the tails.
+DROP_UNIT = 0.3
 #: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
 SPREAD_FLOOR = 1e-3
 #: history needed before residuals are kept: one full season.
@@ -316,10 +316,11 @@ class VolumeDetector(_StreamingBase):
             center = history.quantile(0.5)
             edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
             unit = max(sign * (edge - center), floor)
-            if sign < 0 and rule.missing == "zero":
-                # Counts are bounded by zero: a drop's unit is at most DROP_UNIT of the
-                # expected value (silence always scores >= 1/DROP_UNIT) and at least the
-                # counting noise of the stretch (the Poisson sd of its mean).
+            if sign < 0 and rule.missing == "zero" and k > 1:
+                # Counts are bounded by zero: over a stretch of buckets a drop's unit is at
+                # most DROP_UNIT of the expected value (silence scores >= 1/DROP_UNIT) and
+                # at least the counting noise of the stretch (the Poisson sd of its mean).
+                # Not for one bucket: over-dispersed counts dip that much by chance.
                 unit = max(min(unit, DROP_UNIT * exp_k), math.sqrt(max(exp_k, 0.0) / k), floor)
             s_k = min(max(sign * (obs_k - exp_k - center) / unit, -SCORE_CAP), SCORE_CAP)
             scores[-1] = s_k

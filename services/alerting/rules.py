@@ -28,12 +28,12 @@ Seasonality = Literal["none", "daily", "weekly"]
 #: window (1 = an ordinary 1-in-100 bucket), so a threshold means the same for any brand,
 #: volume or bucket size. Spike names were chosen on the four NAB realTweets brand series
 #: (5-minute buckets) for alert rates a person understands (`make bench-nab`, section 5):
-#: low (6) about one alert every two weeks, medium (4) about one a week, high (2) about
-#: two a week; 'medium' is also the best NAB score on those series (73.4; 3: 66.3, 5: 72.3).
+#: low (8) about one alert in two or three weeks, medium (5) about one a week, high (2.5)
+#: about two a week; 'medium' also has the best NAB score there (78.9; 4: 70.7, 6: 67.8).
 #: Drops use the same unit, capped for counts (see detectors.DROP_UNIT); measured by
 #: benchmarks/bench_drops_shares.py. The negative share's score is a two-proportion z.
 SENSITIVITY_Z: dict[str, dict[str, float]] = {
-    "volume_spike": {"low": 6.0, "medium": 4.0, "high": 2.0},
+    "volume_spike": {"low": 8.0, "medium": 5.0, "high": 2.5},
     "drop": {"low": 4.0, "medium": 3.0, "high": 2.0},
     "negative_share_spike": {"low": 6.0, "medium": 4.0, "high": 3.0},
 }
