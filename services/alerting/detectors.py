@@ -22,6 +22,7 @@ them into the alerts of any other threshold without scoring again.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -308,7 +309,11 @@ class VolumeDetector(_StreamingBase):
             window = recent[-k:]
             obs_k = sum(o for o, _ in window) / len(window)
             exp_k = sum(e for _, e in window) / len(window)
-            means.append(obs_k - exp_k)
+            # A stretch is scored by its median residual: one burst bucket does not move
+            # it (that is the one-bucket scale's job, and it would linger for k buckets),
+            # a change lasting over half the stretch does.
+            stat = obs_k - exp_k if k == 1 else statistics.median(o - e for o, e in window)
+            means.append(stat)
             scores.append(-SCORE_CAP)
             history.prune(ts)
             if len(recent) < k or len(history) < MIN_HISTORY_BUCKETS:
@@ -322,7 +327,7 @@ class VolumeDetector(_StreamingBase):
                 # at least the counting noise of the stretch (the Poisson sd of its mean).
                 # Not for one bucket: over-dispersed counts dip that much by chance.
                 unit = max(min(unit, DROP_UNIT * exp_k), math.sqrt(max(exp_k, 0.0) / k), floor)
-            s_k = min(max(sign * (obs_k - exp_k - center) / unit, -SCORE_CAP), SCORE_CAP)
+            s_k = min(max(sign * (stat - center) / unit, -SCORE_CAP), SCORE_CAP)
             scores[-1] = s_k
             if k == 1:
                 bucket_score = s_k

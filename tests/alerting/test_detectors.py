@@ -259,7 +259,8 @@ def test_a_burst_of_77_an_hour_against_16_fires_at_medium() -> None:
     for i in burst:
         values[i] = 77.0
     alerts = backtest(as_series(values), hourly_rule(sensitivity="medium"))
-    assert [a.start for a in alerts] == [T0 + burst[0] * HOUR]
+    assert len(alerts) == 1
+    assert T0 + burst[0] * HOUR <= alerts[0].fired_at <= T0 + burst[-1] * HOUR
     assert alerts[0].score >= alerts[0].threshold == threshold_for("volume_spike", "medium")
 
 
@@ -286,11 +287,11 @@ def test_a_lasting_surge_fires_though_no_single_bucket_would() -> None:
     surge = range(20 * 24 + 9, 20 * 24 + 21)  # 12 hours at +35%
     for i in surge:
         values[i] = round(values[i] * 1.35)
-    rule = hourly_rule(min_ratio=1.2)
+    rule = hourly_rule(min_ratio=1.2, sensitivity=3.0)
     evaluations = score_series(as_series(values), rule)
     by_ts = {e.ts: e for e in evaluations}
     one_bucket = max(by_ts[T0 + i * HOUR].details["bucket_score"] for i in surge)
-    assert one_bucket < threshold_for("volume_spike", "medium")
+    assert one_bucket < rule.threshold
     alerts = backtest(as_series(values), rule)
     assert len(alerts) == 1 and surge[0] <= (alerts[0].fired_at - T0) / HOUR <= surge[-1]
     assert alerts[0].details["scale_buckets"] > 1
