@@ -12,8 +12,8 @@ excursion of the brand's own recent history; the negative share is a binomial z-
 A bucket alerts when every guard passes (warm-up, enough history, ``min_volume``,
 ``min_ratio`` / ``min_share_delta``) and its score reaches the rule's threshold (set by
 its sensitivity, see ``rules.SENSITIVITY_Z``). An alert opens after ``min_run`` anomalous
-buckets in a row and fires once; the run goes on while the score stays above half the
-threshold and resolves after ``end_after`` normal buckets in a row (12 hours by default).
+buckets in a row and fires once; it resolves after ``end_after`` normal buckets in a row
+(12 hours by default), so a burst and its echoes make one alert.
 
 ``score_series`` gives every bucket's ``Evaluation`` (score, eligible); ``replay`` turns
 them into the alerts of any other threshold without scoring again.
@@ -53,8 +53,11 @@ SPREAD_FLOOR = 1e-3
 SEASON = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 #: buckets of history needed before a volume rule may fire (besides the warm-up period).
 MIN_HISTORY_BUCKETS = 48
-#: an open run goes on while the score stays above this fraction of the threshold.
-HYSTERESIS = 0.5
+#: an open run goes on while the score stays above this fraction of the threshold. 1.0:
+#: the 12-hour `end_after` already makes a wavering burst one alert, and below 1 the best
+#: of several time scales stays above the cut so often that a run never ends (0.5 was
+#: tried: drop and share runs stayed open for days and swallowed the next event).
+HYSTERESIS = 0.75
 #: scores are clipped to this (a flat history has no spread: any change is "infinitely" far).
 SCORE_CAP = 1e6
 #: a missing stretch longer than this is not filled with zeros (detector restarts warm-up).
@@ -134,8 +137,7 @@ class _RunTracker:
     def step(self, ev: Evaluation) -> list[Alert]:
         rule = self.rule
         if self._open is not None:
-            # Hysteresis: a run lasts while the score stays above half the threshold, so a
-            # burst wavering around the threshold is one alert, not several.
+            # A run lasts while buckets stay anomalous (HYSTERESIS x threshold).
             if ev.anomalous or ev.score >= rule.threshold * HYSTERESIS:
                 self._normal = 0
                 # the run ends with the last bucket that was itself out of line (a longer
@@ -469,11 +471,20 @@ class NegativeShareDetector(_StreamingBase):
             # two-proportion z: the baseline share is an estimate too (few mentions at night)
             sd = math.sqrt(p * (1 - p) * (1 / max(tot_k, 1.0) + 1 / max(base_tot, 1.0)))
             z = (share - expected) / max(sd, 0.02)
+            # a long stretch counts only while its latest sixth is still off: a burst that
+            # is over would otherwise keep the stretch's share high for k buckets.
+            tail = recent[-max(1, k // 6) :]
+            tail_tot = sum(t for _, t in tail)
+            still_on = k == self.scales[0] or (
+                tail_tot > 0
+                and sum(n for n, _ in tail) / tail_tot - expected >= rule.min_share_delta
+            )
             passes = (
                 tot_k >= rule.min_volume
                 and tot_k > 0
                 and base_tot >= max(rule.min_volume, 1.0)
                 and share - expected >= rule.min_share_delta
+                and still_on
             )
             candidate = (passes, z, share, neg_k, tot_k, k)
             if best is None or candidate[:2] > best[:2]:
