@@ -29,7 +29,7 @@ Seasonality = Literal["none", "daily", "weekly"]
 #: volume or bucket size. Spike names were chosen on the four NAB realTweets brand series
 #: (5-minute buckets) for alert rates a person understands (`make bench-nab`, section 5):
 #: low (8) about one alert in two or three weeks, medium (5) about one a week, high (2.5)
-#: about two a week; 'medium' also has the best NAB score there (78.9; 4: 70.7, 6: 67.8).
+#: about two a week; 'medium' also has the best NAB score there (78.9; 4: 78.6, 6: 67.8).
 #: Drops use the same unit, capped for counts (see detectors.DROP_UNIT); measured by
 #: benchmarks/bench_drops_shares.py. The negative share's score is a two-proportion z.
 SENSITIVITY_Z: dict[str, dict[str, float]] = {
