@@ -334,3 +334,17 @@ def test_default_rule_ends_a_run_after_twelve_quiet_hours() -> None:
     assert Rule().end_after_buckets == 144
     assert Rule(bucket="1h").end_after_buckets == 12
     assert Rule(end_after=3).end_after_buckets == 3
+
+
+def test_a_quiet_source_going_silent_is_caught_over_a_stretch() -> None:
+    # 8 mentions an hour on average: one silent hour is ordinary, six are not.
+    values = seasonal_counts(21, base=8)
+    silent = range(15 * 24 + 8, 15 * 24 + 14)
+    for i in silent:
+        values[i] = 0.0
+    rule = hourly_rule(kind="drop", end_after=6)
+    alerts = backtest(as_series(values), rule)
+    assert len(alerts) == 1
+    assert silent[0] < (alerts[0].fired_at - T0) / HOUR <= silent[-1]
+    assert alerts[0].details["scale_buckets"] > 1
+    assert backtest(as_series(seasonal_counts(21, base=8)), rule) == []
