@@ -9,7 +9,7 @@ is replaced where it lives instead of being copied into the new write index.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -19,12 +19,14 @@ from elasticsearch import ApiError, Elasticsearch
 from services.core.models import Mention
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    AudienceBucket,
     CountBucket,
     Dimension,
     IndexUnavailable,
     Interval,
     MentionFilter,
     MentionIndex,
+    Reach,
     SearchPage,
     SearchRequest,
     SortOrder,
@@ -53,7 +55,6 @@ from services.store.embedded.keys import epoch_us
 
 log = logging.getLogger(__name__)
 
-TOP_TERMS_SAMPLE: Final = 2000
 # Every value of a dimension in one terms aggregation, so counts and ties are exact;
 # kept at ES's default `search.max_buckets`.
 _ALL_TERMS: Final = 65_536
@@ -370,21 +371,35 @@ class EsIndex(MentionIndex):
         result = self._aggregate(compile_filter(flt), {"terms": _terms_agg(field)})
         return aggregations.largest(aggregations.term_counts(result["terms"]), size)
 
-    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
-        """The words most matches use (count = mentions using it), without stop words.
-
-        Counted over the newest 2000 matches only, like the embedded index.
-        """
+    def top_terms(
+        self, flt: MentionFilter, *, size: int = 20, exclude: Collection[str] = ()
+    ) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), as written, without
+        function words or the words in `exclude` (folded): a terms aggregation on the
+        words stored at write time."""
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
-        hits = self._search(
-            compile_filter(flt),
-            size=TOP_TERMS_SAMPLE,
-            sort=[{mapping.PUBLISHED_US: "desc"}, {mapping.ID: "desc"}],
-            source_includes=["title", "text"],
-        )["hits"]["hits"]
-        texts = [(h["_source"].get("title") or "", h["_source"].get("text") or "") for h in hits]
-        return aggregations.largest(aggregations.word_counts(texts), size)
+        wanted = aggregations.terms_wanted(size, exclude)
+        spec = {"terms": {"field": mapping.TERMS, "size": wanted, "shard_size": wanted * 10}}
+        result = self._aggregate(compile_filter(flt), {"words": spec})
+        return aggregations.kept_words(aggregations.term_counts(result["words"]), size, exclude)
+
+    def audience(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10, by_followers: bool
+    ) -> list[AudienceBucket]:
+        """Per value, its matches and the most followers any reported; see the contract."""
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        spec = _terms_agg(mapping.DIMENSION_FIELDS[Dimension(dimension)])
+        spec["aggs"] = {"followers": {"max": {"field": mapping.FOLLOWERS}}}
+        result = self._aggregate(compile_filter(flt), {"values": spec})
+        return aggregations.audience_buckets(result["values"], size, by_followers=by_followers)
+
+    def reach(self, flt: MentionFilter) -> Reach:
+        """The matches and the sum of their authors' followers where given."""
+        query = compile_filter(flt)
+        result = self._aggregate(query, {"followers": {"stats": {"field": mapping.FOLLOWERS}}})
+        return aggregations.reach(self.count(flt), result["followers"])
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (a point in time)."""
