@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.alerting import saved_searches as ss
-from services.api.deps import IndexDep, StateDep
+from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.routers import authors, stats
@@ -26,13 +26,14 @@ from services.api.routers.saved_searches import CallerDep, _visible
 from services.core.query import parse_query
 from services.core.query.ast import And, MatchAll
 from services.exports import tables
-from services.exports.columns import Cell, MentionColumns
+from services.exports.columns import Cell
 from services.exports.formats import ExportFormat
+from services.exports.mentions import mention_chunks
 from services.exports.writers import stream
-from services.store.contracts import MentionFilter, MentionIndex
+from services.store.contracts import MentionFilter
 from services.store.state.contract import StateStore
 
-router = APIRouter(prefix="/export", tags=["exports"])
+router = APIRouter(prefix="/export", tags=["exports"], dependencies=[AuthDep])
 
 FormatParam = Annotated[
     ExportFormat,
@@ -85,27 +86,6 @@ def file_response(chunks: Iterator[bytes], fmt: ExportFormat, name: str) -> Stre
     )
 
 
-def mention_chunks(
-    index: MentionIndex,
-    flt: MentionFilter,
-    *,
-    names: list[str],
-    fmt: ExportFormat,
-    sep: str = ",",
-) -> Iterator[bytes]:
-    """Every matching mention, oldest first, as chunks of the format."""
-    columns = MentionColumns(names)
-    return stream(
-        fmt,
-        header=columns.header,
-        items=index.iter_all(flt),
-        row=columns.row,
-        record=columns.record,
-        sheet="mentions",
-        delimiter=sep,
-    )
-
-
 @router.get(
     "/mentions",
     summary="Export mentions (CSV, XLSX, NDJSON)",
@@ -144,7 +124,7 @@ def export_mentions(
             flt = MentionFilter(query=And((flt.query, extra)), since=flt.since, until=flt.until)
     else:
         flt = mention_filter(q, since, until)
-    chunks = mention_chunks(index, flt, names=watched_names(state), fmt=format, sep=sep)
+    chunks = mention_chunks(index.iter_all(flt), names=watched_names(state), fmt=format, sep=sep)
     return file_response(chunks, format, "mentions")
 
 
