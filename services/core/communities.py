@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from typing import Final
-from urllib.parse import urlsplit
 
 from services.core.models import Mention
 
 TIMELINE_KINDS: Final = frozenset({"mastodon", "bluesky", "x", "youtube"})
+# scheme://[user@]host[:port]/path: read with one regex, an export calls this per mention.
+_URL: Final = re.compile(r"^[a-zA-Z][\w+.-]*://(?:[^@/?#]*@)?([^/?#:]*)(?::\d*)?([^?#]*)")
 _SUBREDDIT: Final = re.compile(r"^/r/([A-Za-z0-9_]{2,32})(?:/|$)")
 
 
@@ -23,12 +24,12 @@ def community_of(mention: Mention) -> str | None:
     name for a feed without a web address; None for a person's timeline."""
     if mention.source_kind in TIMELINE_KINDS:
         return None
-    if mention.url:
-        parts = urlsplit(mention.url)
-        host = (parts.hostname or "").lower().removeprefix("www.")
+    found = _URL.match(mention.url) if mention.url else None
+    if found:
+        host = found.group(1).lower().removeprefix("www.")
         if host == "reddit.com" or host.endswith(".reddit.com"):
-            found = _SUBREDDIT.match(parts.path)
-            return f"r/{found.group(1).lower()}" if found else None
+            subreddit = _SUBREDDIT.match(found.group(2))
+            return f"r/{subreddit.group(1).lower()}" if subreddit else None
         if host:
             return host
     return mention.source_name or None

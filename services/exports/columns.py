@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from services.core.communities import community_of
 from services.core.models import Mention
+from services.exports.formats import spreadsheet_safe
 
 Cell = str | int | float | datetime | list[str] | dict[str, str] | None
 
@@ -114,3 +115,48 @@ class MentionColumns:
             toward.setdefault(name, label.label.value)
         record["sentiment_toward"] = toward
         return record
+
+    def text_row(self, mention: Mention) -> list[str]:
+        """The cells of `row` as CSV text, formula-looking text made inert; written out
+        field by field because an export turns a million mentions into rows."""
+        safe = spreadsheet_safe
+        details = mention.author_details
+        overall = mention.sentiment
+        judged = mention.brand_sentiments
+        named = set(mention.brands) | set(mention.competitors)
+        toward = []
+        for name in self.names:
+            label = judged.get(name, overall) if name in named else None
+            toward.append(label.label.value if label is not None else "")
+        engagement = mention.engagement
+        place = community_of(mention)
+        return [
+            mention.published_at.isoformat(sep=" ")[:19],  # UTC, as spreadsheets read it
+            safe(mention.source_name),
+            safe(mention.source_kind),
+            safe(place) if place else "",
+            safe(mention.author) if mention.author else "",
+            safe(details.display_name) if details and details.display_name else "",
+            _number(details.followers) if details else "",
+            safe(mention.url) if mention.url else "",
+            mention.language or "",
+            safe(mention.title),
+            safe(mention.text),
+            safe("; ".join(mention.brands)),
+            safe("; ".join(mention.competitors)),
+            overall.label.value if overall else "",
+            repr(round(overall.score, 4)) if overall else "",
+            *toward,
+            safe("; ".join(mention.topics)),
+            safe(mention.story_id) if mention.story_id else "",
+            "yes" if mention.is_duplicate else "no",
+            _number(engagement.likes),
+            _number(engagement.replies),
+            _number(engagement.shares),
+            _number(engagement.views),
+            safe(mention.id),
+        ]
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)

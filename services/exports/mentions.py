@@ -25,6 +25,7 @@ def mention_chunks(
         items=mentions,
         row=columns.row,
         record=columns.record,
+        text_row=columns.text_row,
         sheet="mentions",
         delimiter=sep,
     )

@@ -65,6 +65,27 @@ def csv_chunks(
     yield buffer.getvalue().encode("utf-8")
 
 
+def text_csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, delimiter: str = ","
+) -> Iterator[bytes]:
+    """Like `csv_chunks`, for rows whose cells are already safe CSV text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    buffer.write(_BOM)
+    writer.writerow(header)
+    batch: list[Sequence[str]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= ROWS_PER_CHUNK:
+            writer.writerows(batch)
+            batch.clear()
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    writer.writerows(batch)
+    yield buffer.getvalue().encode("utf-8")
+
+
 def ndjson_chunks(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """One JSON object per line."""
     lines: list[str] = []
@@ -159,8 +180,12 @@ def stream(
     record: Callable[[T], dict[str, Any]],
     sheet: str,
     delimiter: str = ",",
+    text_row: Callable[[T], Sequence[str]] | None = None,
 ) -> Iterator[bytes]:
-    """Streams `items` in format `fmt`: rows for CSV and XLSX, records for NDJSON."""
+    """Streams `items` in format `fmt`: rows for CSV and XLSX, records for NDJSON
+    (`text_row`, when given, makes a CSV row of safe text more quickly than `row`)."""
+    if fmt == ExportFormat.CSV and text_row is not None:
+        return text_csv_chunks(header, map(text_row, items), delimiter=delimiter)
     if fmt == ExportFormat.NDJSON:
         return ndjson_chunks(record(item) for item in items)
     rows = (row(item) for item in items)
