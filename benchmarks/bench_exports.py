@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_embedded_index import (  # noqa: E402
+from bench_embedded_index import (
     BRANDS,
     NOW,
     MentionFactory,
@@ -38,13 +38,13 @@ from bench_embedded_index import (  # noqa: E402
     timed,
 )
 
-from services.core.models import AuthorDetails, Mention  # noqa: E402
-from services.core.query.ast import FieldFilter  # noqa: E402
-from services.core.text import tokenize  # noqa: E402
-from services.exports.formats import ExportFormat  # noqa: E402
-from services.exports.mentions import mention_chunks  # noqa: E402
-from services.store.contracts import MentionFilter  # noqa: E402
-from services.store.embedded.index import EmbeddedIndex  # noqa: E402
+from services.core.models import AuthorDetails, Mention
+from services.core.query.ast import FieldFilter
+from services.core.text import tokenize
+from services.exports.formats import ExportFormat
+from services.exports.mentions import mention_chunks
+from services.store.contracts import MentionFilter
+from services.store.embedded.index import EmbeddedIndex
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
