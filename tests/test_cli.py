@@ -35,6 +35,8 @@ COMMANDS = [
     ["topics", "list"],
     ["topics", "add"],
     ["topics", "remove"],
+    ["export", "mentions"],
+    ["export", "stats"],
 ]
 
 

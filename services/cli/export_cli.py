@@ -126,6 +126,7 @@ def export_mentions(
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
     with _context(config) as ctx:
+        ctx.sync_workspace()  # the brands and competitors of the YAML: one column each
         try:
             flt = mention_filter(query, start, end)
             if saved_search is not None:
@@ -239,6 +240,7 @@ def export_stats(
     }
     arguments = _arguments(endpoint, given)
     with _context(config) as ctx:
+        ctx.sync_workspace()
         parameters = inspect.signature(endpoint).parameters
         if "index" in parameters:
             arguments["index"] = ctx.index
