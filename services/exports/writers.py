@@ -66,13 +66,15 @@ def csv_chunks(
 
 
 def text_csv_chunks(
-    header: Sequence[str], rows: Iterable[Sequence[str]], *, delimiter: str = ","
+    header: Sequence[str] | None, rows: Iterable[Sequence[str]], *, delimiter: str = ","
 ) -> Iterator[bytes]:
-    """Like `csv_chunks`, for rows whose cells are already safe CSV text."""
+    """Like `csv_chunks`, for rows whose cells are already safe CSV text (no header nor
+    BOM when `header` is None: a part of a file)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    buffer.write(_BOM)
-    writer.writerow(header)
+    if header is not None:
+        buffer.write(_BOM)
+        writer.writerow(header)
     batch: list[Sequence[str]] = []
     for row in rows:
         batch.append(row)
