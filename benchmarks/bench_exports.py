@@ -8,7 +8,8 @@
 
 Prints: the CSV export of every mention (mentions/s, and resident memory every 100,000
 mentions and at its peak: flat means constant memory), the same for NDJSON and XLSX on
-the first --sample mentions, and the latency of top terms (p50/p95) for the dashboard's
+the first --sample mentions, the CSV export split over --workers processes
+(`veille export mentions --workers N`), and the latency of top terms (p50/p95) for the dashboard's
 request (`negative:BRAND`, 30 days) and broader ones. Asserts nothing.
 
 Targets (issue 21): CSV export > 20,000 mentions/s with flat memory; top terms p95 < 50 ms.
@@ -43,6 +44,7 @@ from services.core.query.ast import FieldFilter
 from services.core.text import tokenize
 from services.exports.formats import ExportFormat
 from services.exports.mentions import mention_chunks
+from services.exports.parallel import parallel_chunks, time_windows
 from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 
@@ -89,6 +91,7 @@ def export(index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Pat
 
     names = [*BRANDS]
     started = time.perf_counter()
+    cpu = time.process_time()
     written = 0
     with open(sink, "wb") as out:
         chunks = mention_chunks(counted(index.iter_all(MentionFilter())), names=names, fmt=fmt)
@@ -96,14 +99,46 @@ def export(index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Pat
             written += len(chunk)
             out.write(chunk)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     print(
         f"{fmt.value} export: {wanted:,} mentions in {elapsed:.1f} s = "
-        f"{wanted / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written",
+        f"{wanted / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
+        f"({wanted / cpu:,.0f} mentions per CPU second; load average {os.getloadavg()[0]:.1f})",
         flush=True,
     )
     if marks:
         print("  resident memory: " + ", ".join(f"{n // 1000}k {mb:.0f} MB" for n, mb in marks))
     print(f"  peak resident memory of the process so far: {peak_rss_mb():.0f} MB", flush=True)
+
+
+def export_parallel(index: EmbeddedIndex, path: str, workers: int, sink: Path) -> None:
+    """The CSV export of every mention split over `workers` processes."""
+    started = time.perf_counter()
+    windows = time_windows(index, MentionFilter(), per_window=20_000)
+    total = index.count(MentionFilter())
+    written = 0
+    marks: list[str] = []
+    with open(sink, "wb") as out:
+        chunks = parallel_chunks(
+            f"embedded:{path}", windows, names=[*BRANDS], fmt=ExportFormat.CSV, workers=workers
+        )
+        for n, chunk in enumerate(chunks):
+            written += len(chunk)
+            out.write(chunk)
+            if n % 10 == 0:
+                marks.append(f"{rss_mb():.0f}")
+    elapsed = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"csv export, {workers} worker processes: {total:,} mentions in {elapsed:.1f} s = "
+        f"{total / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
+        f"(load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    print(f"  parent resident memory every 10 windows (MB): {', '.join(marks)}")
+    print(
+        f"  peak resident memory: parent {peak_rss_mb():.0f} MB, largest worker {children:.0f} MB"
+    )
 
 
 def top_terms(index: EmbeddedIndex, runs: int, rng: random.Random) -> None:
@@ -149,6 +184,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--out", default=None, help="folder for the exported files (deleted)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="for the split CSV export")
+    parser.add_argument("--only", choices=["export", "parallel", "top-terms"], default=None)
     args = parser.parse_args()
 
     if args.build:
@@ -160,10 +197,14 @@ def main() -> None:
     index = EmbeddedIndex(args.path)
     try:
         print(f"resident memory before exporting: {rss_mb():.0f} MB")
-        export(index, ExportFormat.CSV, None, out / "mentions.csv")
-        export(index, ExportFormat.NDJSON, args.sample, out / "mentions.ndjson")
-        export(index, ExportFormat.XLSX, args.sample, out / "mentions.xlsx")
-        top_terms(index, args.runs, random.Random(args.seed))
+        if args.only in {None, "export"}:
+            export(index, ExportFormat.CSV, None, out / "mentions.csv")
+            export(index, ExportFormat.NDJSON, args.sample, out / "mentions.ndjson")
+            export(index, ExportFormat.XLSX, args.sample, out / "mentions.xlsx")
+        if args.only in {None, "parallel"}:
+            export_parallel(index, args.path, args.workers, out / "mentions-split.csv")
+        if args.only in {None, "top-terms"}:
+            top_terms(index, args.runs, random.Random(args.seed))
     finally:
         index.close()
         for produced in out.iterdir():

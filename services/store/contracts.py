@@ -27,6 +27,8 @@ from services.core.models import Mention
 from services.core.query.ast import MatchAll, Node
 
 MAX_PAGE_SIZE = 500
+# Top terms are counted over the newest this many matches: fast on any number of them.
+TOP_TERMS_SAMPLE = 10_000
 
 
 class IndexUnavailable(RuntimeError):
@@ -153,7 +155,8 @@ class MentionIndex(ABC):
     ) -> list[CountBucket]:
         """The words most matches use (count = mentions using it), largest first: lower-
         cased with their accents as written, without function words, numbers, or the
-        words whose folded form is in `exclude` (a brand's own names)."""
+        words whose folded form is in `exclude` (a brand's own names). Counted over the
+        newest `TOP_TERMS_SAMPLE` matches when more match."""
 
     @abstractmethod
     def audience(

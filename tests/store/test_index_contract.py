@@ -485,6 +485,27 @@ def test_top_terms_keep_accents_and_leave_out_names_and_numbers(
     ]
 
 
+def test_top_terms_count_the_newest_matches_when_many_match(
+    mention_index: MentionIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.store.elastic.index as elastic_index
+    import services.store.embedded.index as embedded_index
+
+    for module in (embedded_index, elastic_index):
+        monkeypatch.setattr(module, "TOP_TERMS_SAMPLE", 3)
+    mention_index.upsert(
+        [make_mention(text="ancien modèle", published_at=T0 + timedelta(hours=i)) for i in range(5)]
+        + [
+            make_mention(text="nouveau modèle", published_at=T0 + timedelta(days=1, hours=i))
+            for i in range(3)
+        ]
+    )
+    counted = {b.key: b.count for b in mention_index.top_terms(MentionFilter(), size=10)}
+    assert counted == {"nouveau": 3, "modèle": 3}
+    old = MentionFilter(query=parse_query("ancien"))
+    assert mention_index.top_terms(old, size=1) == [CountBucket("ancien", 3)]
+
+
 # -- authors and communities ----------------------------------------------------------
 def _author(name: str | None, followers: int | None, **fields: object) -> Mention:
     details = AuthorDetails(followers=followers) if followers is not None else None

@@ -12,7 +12,14 @@ from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword, tokenize
-from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex, TimeBucket
+from services.store.contracts import (
+    TOP_TERMS_SAMPLE,
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    TimeBucket,
+)
 from services.store.distinct_stories import DistinctStories
 from services.store.state.contract import StateStore
 
@@ -232,6 +239,7 @@ class TopTerms(BaseModel):
     since: datetime | None
     until: datetime | None
     total: int = Field(description="the matching mentions")
+    counted: int = Field(description="the newest of them whose words are counted")
     left_out: list[str] = Field(
         description="the watched names' words, in every such mention, so left out (folded)"
     )
@@ -264,10 +272,12 @@ def top_terms(
     counter = _counter(index, dedup)
     left_out = watched_words(state)
     words = counter.top_terms(flt, size=size, exclude=left_out)
+    total = counter.count(flt)
     return TopTerms(
         since=flt.since,
         until=flt.until,
-        total=counter.count(flt),
+        total=total,
+        counted=min(total, TOP_TERMS_SAMPLE),
         left_out=left_out,
         counts=[Count(key=c.key, count=c.count) for c in words],
     )

@@ -19,6 +19,7 @@ from elasticsearch import ApiError, Elasticsearch
 from services.core.models import Mention
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    TOP_TERMS_SAMPLE,
     AudienceBucket,
     CountBucket,
     Dimension,
@@ -376,12 +377,26 @@ class EsIndex(MentionIndex):
     ) -> list[CountBucket]:
         """The words most matches use (count = mentions using it), as written, without
         function words or the words in `exclude` (folded): a terms aggregation on the
-        words stored at write time."""
+        words stored at write time, over the newest `TOP_TERMS_SAMPLE` matches when more
+        match (cut at the publication time of the last of them)."""
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
+        query = compile_filter(flt)
+        last = self._search(
+            query,
+            size=1,
+            from_=TOP_TERMS_SAMPLE - 1,
+            sort=[{mapping.PUBLISHED_US: "desc"}, {mapping.ID: "desc"}],
+            source_includes=[mapping.ID],
+            track_total_hits=TOP_TERMS_SAMPLE + 1,
+        )
+        hits = last["hits"]["hits"]
+        if hits and int(last["hits"]["total"]["value"]) > TOP_TERMS_SAMPLE:
+            cut = {"range": {mapping.PUBLISHED_US: {"gte": int(hits[0]["sort"][0])}}}
+            query = {"bool": {"filter": [query, cut]}}
         wanted = aggregations.terms_wanted(size, exclude)
         spec = {"terms": {"field": mapping.TERMS, "size": wanted, "shard_size": wanted * 10}}
-        result = self._aggregate(compile_filter(flt), {"words": spec})
+        result = self._aggregate(query, {"words": spec})
         return aggregations.kept_words(aggregations.term_counts(result["words"]), size, exclude)
 
     def audience(

@@ -17,6 +17,7 @@ from tantivy import Order, Query
 from services.core.models import Mention
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    TOP_TERMS_SAMPLE,
     AudienceBucket,
     CountBucket,
     Dimension,
@@ -249,12 +250,26 @@ class EmbeddedIndex(MentionIndex):
         function words or the words in `exclude` (folded).
 
         A terms aggregation on the words each document stored at write time: no text is
-        read again. Counts are exact when a word is among the top of every segment.
+        read again. Over the newest `TOP_TERMS_SAMPLE` matches when more match (cut at
+        the sort key of the last of them); counts are exact when a word is among the top
+        of every segment.
         """
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
         searcher = self._searcher()
-        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        compiler = QueryCompiler(self._schema, searcher)
+        query = compiler.compile_filter(flt)
+        last = _guard(
+            searcher.search,
+            query,
+            1,
+            count=True,
+            offset=TOP_TERMS_SAMPLE - 1,
+            order_by_field=schema.SORT_KEY,
+            order=Order.Desc,
+        )
+        if _hit_count(last) > TOP_TERMS_SAMPLE and last.hits:
+            query = query.and_must_match(compiler.key_range(above=int(last.hits[0][0]) - 1))
         wanted = aggregations.terms_wanted(size, exclude)
         spec = {"terms": {"field": schema.TERMS, "size": wanted, "segment_size": wanted * 10}}
         result = _guard(searcher.aggregate, query, {"words": spec})
