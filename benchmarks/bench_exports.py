@@ -24,7 +24,7 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,6 +141,16 @@ def export_parallel(index: EmbeddedIndex, path: str, workers: int, sink: Path) -
     )
 
 
+def cpu_timed(run: Callable[[], object], runs: int) -> list[float]:
+    """CPU seconds of this process (all threads) for each of `runs` calls."""
+    samples = []
+    for _ in range(runs):
+        started = time.process_time()
+        run()
+        samples.append(time.process_time() - started)
+    return samples
+
+
 def top_terms(index: EmbeddedIndex, runs: int, rng: random.Random) -> None:
     """Latency of top terms as the dashboard and the API ask for them."""
     exclude = sorted({w for brand in BRANDS for w in tokenize(brand)})
@@ -171,6 +181,8 @@ def top_terms(index: EmbeddedIndex, runs: int, rng: random.Random) -> None:
         ("every mention, all time", everything, max(runs // 10, 5)),
     ]:
         print(f"  {label:<44} {percentiles(timed(run, times))}", flush=True)
+        # CPU time per call: about the wall time on an idle core (tantivy uses one here).
+        print(f"  {'  CPU time':<44} {percentiles(cpu_timed(run, times))}", flush=True)
     print(f"  e.g. {[b.key for b in index.top_terms(example, size=8, exclude=exclude)]}")
 
 

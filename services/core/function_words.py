@@ -30,6 +30,8 @@ ses si sien sienne siens sinon soi soient sois soit sommes son sont sous soyez s
 suis sur t ta tandis te tel telle telles tels tes toi ton tous tout toute toutes tres tu
 un une unes uns v va vers voici voila vont vos votre vous vu y
 ça cela celui-ci oui ah oh euh ok bon bref voilà là déjà quoi trop vraiment
+après pendant selon malgré puis ensuite enfin toujours jamais rien beaucoup assez chose
+choses truc
 deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize
 vingt trente quarante cinquante soixante cent cents mille premier première
 """
@@ -45,6 +47,7 @@ so some such t than that the their theirs them themselves then there these they 
 those through to too under until up us ve very via was wasn we were weren what when where
 which while who whom why will with won would wouldn yet you your yours yourself yourselves
 im ive id dont cant wont didnt doesnt isnt thats its ok oh yes yeah really
+still never always something anything nothing thing things lot many
 two three four five six seven eight nine ten eleven twelve twenty hundred thousand first
 """
 

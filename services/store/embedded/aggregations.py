@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
+from services.core.function_words import is_function_word
 from services.core.text import fold, tokenize
 from services.store.contracts import AudienceBucket, CountBucket, Interval, Reach, TimeBucket
 from services.store.embedded import keys, schema
@@ -100,10 +101,13 @@ def terms_wanted(size: int, exclude: Collection[str]) -> int:
 def kept_words(counts: Mapping[str, int], size: int, exclude: Collection[str]) -> list[CountBucket]:
     """The `size` largest counts of words none of whose folded parts is in `exclude`."""
     left_out = set(exclude)
+    # Function words are checked here too: words stored before the list grew stay out.
     kept = {
         word: count
         for word, count in counts.items()
-        if not left_out.intersection(tokenize(word)) and fold(word) not in left_out
+        if not left_out.intersection(tokenize(word))
+        and fold(word) not in left_out
+        and not is_function_word(word)
     }
     return largest(kept, size)
 
