@@ -58,6 +58,8 @@ format: setup-dev
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_embedded_index.py
 	$(BIN)/python benchmarks/bench_analyzer.py
+	$(BIN)/python benchmarks/bench_exports.py --build --path data/bench-1m && \
+		$(BIN)/python benchmarks/bench_exports.py --path data/bench-1m; rm -rf data/bench-1m
 
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py
