@@ -13,6 +13,11 @@ const Charts = (() => {
   Chart.defaults.maintainAspectRatio = false; // the height comes from the stylesheet
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
 
+  // Days on the x axis as MM-DD, flat, as many as fit: a phone shows a few, a wall all.
+  const xAxis = (labels) => ({
+    ticks: { maxRotation: 0, autoSkipPadding: 10, callback: (_, i) => labels[i].slice(5) },
+  });
+
   function draw(canvas, config) {
     const previous = Chart.getChart(canvas);
     if (previous) previous.destroy();
@@ -43,6 +48,7 @@ const Charts = (() => {
       pointHoverRadius: 10,
       backgroundColor: ALERT,
       borderColor: ALERT,
+      clip: 10,
       order: -1,
     };
   }
@@ -68,8 +74,14 @@ const Charts = (() => {
     return draw(canvas, {
       data: { labels, datasets },
       options: {
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
-        plugins: { tooltip: { callbacks: { title: alertTitle(alertsByLabel) } } },
+        scales: {
+          x: { stacked: true, ...xAxis(labels) },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+        },
+        plugins: {
+          legend: { labels: { usePointStyle: true } }, // the alert's triangle, as drawn
+          tooltip: { callbacks: { title: alertTitle(alertsByLabel) } },
+        },
         ...clicks((d, i) => pick(datasets[d].label, i)),
       },
     });
@@ -87,14 +99,14 @@ const Charts = (() => {
       pointRadius: 3,
       pointHoverRadius: 6,
       spanGaps: true,
-      tension: 0.2,
+      clip: 6, // a point on the axis' end (a net sentiment of +1) is drawn whole
     }));
     const top = labels.map((_, i) => Math.max(0, ...names.map((n) => values[n][i] ?? 0)));
     datasets.push(alertDataset(labels, alertsByLabel, top));
     return draw(canvas, {
       data: { labels, datasets },
       options: {
-        scales: { y: { beginAtZero: true, ticks: { precision: 0 }, ...yOptions } },
+        scales: { x: xAxis(labels), y: { beginAtZero: true, ticks: { precision: 0 }, ...yOptions } },
         plugins: {
           legend: { labels: { filter: (item) => item.text !== "alert" } },
           tooltip: { callbacks: { title: alertTitle(alertsByLabel) } },

@@ -311,7 +311,7 @@ async function loadBoard() {
     drill(towardQuery(name === "alert" ? brand : name), `mentioning ${name === "alert" ? brand : name}, ${labels[i]}`, windows[i]));
   Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
     drill(polarQuery(name), `positive or negative toward ${name}, ${labels[i]}`, windows[i]),
-    { min: -1, max: 1, ticks: { precision: 1 } });
+    { min: -1, max: 1, ticks: { stepSize: 0.5 } });
 
   const drillCell = (count, q, note) => ({ count, q, note });
   fillTable(
