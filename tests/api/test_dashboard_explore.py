@@ -229,6 +229,8 @@ def test_every_number_opens_as_many_mentions(
         assert caret_line == " " * problem["position"] + "^"
         selected = browser.evaluate("document.getElementById('q').selectionStart")
         assert selected == problem["position"]
+        if keep := os.environ.get("VEILLE_SCREENSHOTS"):
+            browser.screenshot(Path(keep) / "dashboard-query-error.png", full_page=False)
 
         # The export button: the current query's mentions, every one, as a CSV file.
         shown = _explored(
@@ -247,6 +249,8 @@ def test_every_number_opens_as_many_mentions(
         with (downloads / name).open(encoding="utf-8-sig", newline="") as file:
             rows = list(csv.DictReader(file))
         assert len(rows) == int(shown["total"]) > 0
+        if keep:
+            browser.screenshot(Path(keep) / "dashboard-explore.png", full_page=False)
         assert all("Veloria" in row["brands"] for row in rows)
 
         assert browser.evaluate("window.blocked") == []  # nothing the policy refused
@@ -318,7 +322,13 @@ def test_the_layout_holds_on_a_desktop_and_a_phone(
                 browser.screenshot(Path(keep) / f"dashboard-{screen}.png")
             assert browser.evaluate("window.blocked") == []
     if os.environ.get("VEILLE_UPDATE_LAYOUT"):
-        LAYOUT.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+        screens = [
+            f"  {json.dumps(screen)}: [\n"
+            + ",\n".join(f"    {json.dumps(r)}" for r in rows)
+            + "\n  ]"
+            for screen, rows in found.items()
+        ]  # a box per line: a change reads well in a diff
+        LAYOUT.write_text("{\n" + ",\n".join(screens) + "\n}\n", encoding="utf-8")
     reference = json.loads(LAYOUT.read_text(encoding="utf-8"))
     for screen, rows in reference.items():
         got = found[screen]
