@@ -114,6 +114,7 @@ def export(index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Pat
 def export_parallel(index: EmbeddedIndex, path: str, workers: int, sink: Path) -> None:
     """The CSV export of every mention split over `workers` processes."""
     started = time.perf_counter()
+    cpu = time.process_time()
     windows = time_windows(index, MentionFilter(), per_window=20_000)
     total = index.count(MentionFilter())
     written = 0
@@ -128,11 +129,19 @@ def export_parallel(index: EmbeddedIndex, path: str, workers: int, sink: Path) -
             if n % 10 == 0:
                 marks.append(f"{rss_mb():.0f}")
     elapsed = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cpu = time.process_time() - cpu
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = used.ru_maxrss / 1024
+    worker_cpu = used.ru_utime + used.ru_stime
+    # On idle cores the parent and the workers run side by side: the slower side sets
+    # the pace (worker start-up included).
+    idle = max(cpu, worker_cpu / workers)
     print(
         f"csv export, {workers} worker processes: {total:,} mentions in {elapsed:.1f} s = "
         f"{total / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
-        f"(load average {os.getloadavg()[0]:.1f})",
+        f"(load average {os.getloadavg()[0]:.1f})\n"
+        f"  CPU: parent {cpu:.1f} s, workers {worker_cpu:.1f} s in all: on {workers} idle "
+        f"cores about {total / idle:,.0f} mentions/s",
         flush=True,
     )
     print(f"  parent resident memory every 10 windows (MB): {', '.join(marks)}")
