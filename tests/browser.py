@@ -101,7 +101,7 @@ class Browser:
             value = self.evaluate(expression)
             if value:
                 return value
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise BrowserError(f"never true: {expression}")
 
     def text(self, element_id: str) -> str:

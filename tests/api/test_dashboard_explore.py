@@ -232,15 +232,22 @@ def test_every_number_opens_as_many_mentions(
         if keep := os.environ.get("VEILLE_SCREENSHOTS"):
             browser.screenshot(Path(keep) / "dashboard-query-error.png", full_page=False)
 
+        # Exporting that query: the same error, and no file.
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        browser.download_to(downloads)
+        browser.evaluate("document.getElementById('query-error').hidden = true")
+        browser.evaluate("document.querySelector('[data-format=xlsx]').click()")
+        browser.wait_for("!document.getElementById('query-error').hidden")
+        assert problem["detail"] in browser.text("query-error")
+        assert browser.evaluate("document.body.dataset.exported") is None
+
         # The export button: the current query's mentions, every one, as a CSV file.
         shown = _explored(
             browser,
             "document.getElementById('q').value = 'brand:Veloria';"
             " document.querySelector('#search-form button[type=submit]').click()",
         )
-        downloads = tmp_path / "downloads"
-        downloads.mkdir()
-        browser.download_to(downloads)
         browser.evaluate("document.querySelector('[data-format=csv]').click()")
         name = browser.wait_for("document.body.dataset.exported")
         deadline = time.monotonic() + 10
@@ -252,6 +259,7 @@ def test_every_number_opens_as_many_mentions(
         if keep:
             browser.screenshot(Path(keep) / "dashboard-explore.png", full_page=False)
         assert all("Veloria" in row["brands"] for row in rows)
+        assert [f.name for f in downloads.iterdir()] == [name]  # the refused export saved none
 
         assert browser.evaluate("window.blocked") == []  # nothing the policy refused
 
