@@ -393,6 +393,7 @@ def test_chosen_days_and_auto_refresh_are_kept_in_the_address(
             "(() => { const r = document.getElementById('auto-refresh'); r.value = '60';"
             " r.dispatchEvent(new Event('change')); })()"
         )
+        assert browser.text("updated").startswith("updated ")
         address = browser.evaluate("location.href")
         assert "refresh=60" in address and f"to={last}" in address
         # The same address (the key kept in the tab) opens the same view.

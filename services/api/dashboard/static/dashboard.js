@@ -261,9 +261,14 @@ async function loadBoard() {
       api("/stats/breakdown", { dimension: "language", q: named, ...window, size: 10 }),
       api("/saved-searches"),
     ]);
-  const [kinds, rivals] = await Promise.all([
+  // A word's count is recounted by search: top terms read the newest 10,000 mentions and
+  // words as written, a search all of them and words folded ("déçu" finds "decu" too).
+  const words = terms.counts.slice(0, 8);
+  const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
+  const [kinds, rivals, wordPages] = await Promise.all([
     kindCounts(named, window, sources),
     Promise.all(share.shares.map((s) => api("/stats/sentiment", { toward: s.name, ...window, interval }))),
+    Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
   ]);
   if (generation !== loads) return; // a newer load is under way
   const negatives = negativeCount(toward);
@@ -293,6 +298,9 @@ async function loadBoard() {
   const labels = windows.map((w) => w.label);
   const marks = alertsByBucket(windows, recentAlerts);
   const by = (label) => toward.buckets.map((b) => (b.by && b.by[label]) || 0);
+  $("chart-sentiment").setAttribute("aria-label", `${toward.total} mentions of ${brand}, per ${interval}, by sentiment toward it`);
+  $("chart-competitors").setAttribute("aria-label", `mentions naming ${share.shares.map((s) => s.name).join(", ")}, per ${interval}`);
+  $("chart-net").setAttribute("aria-label", `net sentiment toward each, per ${interval}`);
   Charts.sentimentBars($("chart-sentiment"), labels,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
@@ -330,7 +338,8 @@ async function loadBoard() {
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
     $("negative-terms"),
-    terms.counts.slice(0, 8).map((c) => [c.key, drillCell(c.count, `${complaints} AND ${quoted(c.key)}`, `negative toward ${brand}, with "${c.key}"`)]),
+    words.map((c, i) =>
+      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), `negative toward ${brand}, with "${c.key}"`)]),
   );
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
@@ -340,6 +349,8 @@ async function loadBoard() {
   if (!recentAlerts.length) alertList.appendChild(element("li", "none in this period", "empty"));
   fillSaved(saved);
   if (!explored) showWindow(view);
+  // A wall screen says how fresh it is.
+  $("updated").textContent = `updated ${new Date().toTimeString().slice(0, 5)}`;
   setBusy(false);
   document.body.dataset.loaded = brand;
 }
