@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from services.collector.dispatch import SourceCollector
 from services.collector.runner import CollectorState
-from services.core.models import RunStatus, Source
+from services.core.models import ErrorKind, RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
 from services.store.state.engine import StateStoreError
@@ -259,6 +259,7 @@ class CollectorScheduler:
                 items_found=0,
                 items_new=0,
                 error=f"internal error: {type(error).__name__}",
+                error_kind=ErrorKind.INTERNAL.value,
             )
         finally:
             lock.release()

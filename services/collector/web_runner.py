@@ -18,12 +18,13 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
+from services.collector.fetching import FetchError
+from services.collector.item_policy import screen_items
 from services.collector.runner import CollectorState
 from services.collector.web import recrawl
-from services.core.models import RunStatus, Source, utcnow
+from services.core.models import ErrorKind, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
-from services.store.state.runs import UNREACHABLE_PREFIX
 
 if TYPE_CHECKING:  # Scrapy loads in the worker process only
     from services.collector.web.discover import Discovery
@@ -129,13 +130,15 @@ def collect_web(
             items_found=0,
             items_new=0,
             error=message[:500],
+            error_kind=(exc.kind if isinstance(exc, FetchError) else ErrorKind.INTERNAL.value),
         )
         state.record_run(run)
         return run
-    items = outcome.items
+    screened = screen_items(outcome.items, now=started, settings=settings)
+    items = screened.items
     new_ids = [i.platform_id or i.url or "" for i in items]
     remembered_ids = list(dict.fromkeys([*seen, *filter(None, new_ids)]))[-MAX_SEEN:]
-    failure = _failure(outcome)
+    failure, failure_kind = _failure(outcome)
     run = CollectionRun(
         source_name=source.name,
         started_at=started,
@@ -144,7 +147,8 @@ def collect_web(
         items_found=len(items),
         items_new=0,
         error=failure,
-        stats=outcome.stats(),
+        error_kind=failure_kind,
+        stats={**outcome.stats(), **({"notes": screened.notes} if screened.notes else {})},
     )
     new_cursor = {
         "seen": remembered_ids,
@@ -156,10 +160,11 @@ def collect_web(
     return replace(run, items_new=stored)
 
 
-def _failure(outcome: CrawlOutcome) -> str | None:
-    """An error message when the crawl read no page at all because of errors."""
+def _failure(outcome: CrawlOutcome) -> tuple[str | None, str | None]:
+    """An error message and kind when the crawl read no page at all because of errors."""
     if outcome.pages_fetched or not outcome.errors:
-        return None
+        return None, None
     counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(outcome.errors.items()))
-    unreachable = set(outcome.errors) <= {"unreachable", "timeout", "network"}
-    return f"{UNREACHABLE_PREFIX if unreachable else ''} no page fetched ({counts})".strip()
+    if set(outcome.errors) <= {"unreachable", "timeout", "network"}:
+        return f"unreachable: no page fetched ({counts})", ErrorKind.UNREACHABLE.value
+    return f"no page fetched ({counts})", ErrorKind.ERROR.value

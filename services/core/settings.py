@@ -45,6 +45,20 @@ class CollectorSettings(BaseModel):
         "all others are refused",
     )
     max_concurrent_sources: int = Field(default=4, ge=1, le=64)
+    max_items_per_run: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="items one run of a feed may queue for analysis (the newest are kept), "
+        "so one huge feed cannot flood the inbox ahead of every other source",
+    )
+    future_skew_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        le=7 * 24 * 60,
+        description="an item dated further than this in the future is dated at its "
+        "collection instead (and the source's status says so)",
+    )
     extract_workers: int | None = Field(
         default=None,
         ge=0,

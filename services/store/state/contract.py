@@ -48,8 +48,12 @@ class CollectionRun:
     items_found: int
     items_new: int
     error: str | None = None
-    # Crawl figures a collector may report: {"pages_fetched": 12, "errors": {"http_404": 1}}
+    # Crawl figures a collector may report: {"pages_fetched": 12, "errors": {"http_404": 1}},
+    # and "notes": sentences about what the run changed or dropped (capped, clamped dates).
     stats: dict[str, Any] | None = None
+    # What kind of error (`services.core.models.ErrorKind`): the source's state comes
+    # from it, never from the message. None on success; "error" when a collector gave none.
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True)

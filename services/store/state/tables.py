@@ -122,6 +122,7 @@ collection_runs = sa.Table(
     sa.Column("items_new", sa.Integer(), nullable=False),
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("stats", json_type(), nullable=True),  # crawl figures (revision 0006)
+    sa.Column("error_kind", sa.String(40), nullable=True),  # revision 0012
     sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     sa.Index("ix_collection_runs_source_started", "source_name", "started_at", "id"),
 )
@@ -145,6 +146,7 @@ source_stats = sa.Table(
     sa.Column("total_items", sa.BigInteger(), nullable=False),
     sa.Column("consecutive_errors", sa.Integer(), nullable=False),
     sa.Column("last_run_stats", json_type(), nullable=True),  # revision 0006
+    sa.Column("last_error_kind", sa.String(40), nullable=True),  # revision 0012
 )
 
 inbox = sa.Table(
