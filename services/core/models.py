@@ -242,6 +242,9 @@ class Competitor(BrandContext):
         return list(dict.fromkeys([self.name, *self.aliases]))
 
 
+MAX_SOURCE_URL_CHARS = 2000
+
+
 class Source(BaseModel):
     """A place to collect from, polled on its own interval."""
 
@@ -284,6 +287,18 @@ class Source(BaseModel):
         description="'matching': keep items naming a brand or competitor; 'all': keep every item",
     )
     language: str | None = Field(default=None, description="force the language of every item")
+
+    @field_validator("url")
+    @classmethod
+    def _storable_url(cls, value: HttpUrl | None) -> HttpUrl | None:
+        # The normalised form is what is stored and read back ("http://host" gains a
+        # "/"): a URL valid as sent but too long once normalised would fail every read.
+        if value is not None and len(str(value)) > MAX_SOURCE_URL_CHARS:
+            raise ValueError(
+                f"the URL is too long ({len(str(value))} characters once normalised; "
+                f"at most {MAX_SOURCE_URL_CHARS})"
+            )
+        return value
 
     @model_validator(mode="after")
     def _feed_needs_url(self) -> Source:

@@ -28,6 +28,11 @@ class ConflictError(ValueError):
     """The change clashes with what is stored (a name already taken, a config-owned row)."""
 
 
+class UnreadableError(ConflictError):
+    """A stored row no longer passes validation (written by an older version, or edited
+    by hand): it can still be replaced or deleted, and never stops the other rows."""
+
+
 class NotFoundError(KeyError):
     """No row with that name or id."""
 

@@ -27,12 +27,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 
 from services.core.models import ErrorKind, RunStats, RunStatus, Source, SourceStatus
 from services.store.state import tables
 from services.store.state.contract import CollectionRun, NotFoundError
 from services.store.state.engine import upsert
+from services.store.state.workspace import problem_of
 
 RUNS_KEPT = 500
 UNREACHABLE_PREFIX = "unreachable:"  # how messages for people begin; states use kinds
@@ -178,7 +180,10 @@ def state_of(*, enabled: bool, last_status: RunStatus | None, last_error_kind: s
 
 
 def _status(row: Row[Any]) -> SourceStatus:
-    source = Source.model_validate(row.spec)
+    try:
+        source = Source.model_validate(row.spec)
+    except ValidationError as exc:
+        return _unreadable_status(row, exc)
     last_status = RunStatus(row.last_status) if row.last_status is not None else None
     kind = error_kind_of(last_status, row.last_error_kind) if last_status else None
     return SourceStatus(
@@ -197,6 +202,25 @@ def _status(row: Row[Any]) -> SourceStatus:
         state=state_of(enabled=source.enabled, last_status=last_status, last_error_kind=kind),
         disabled_reason=_disabled_reason(source.enabled, kind, row.last_error),
         last_run=RunStats.model_validate(row.last_run_stats) if row.last_run_stats else None,
+    )
+
+
+def _unreadable_status(row: Row[Any], exc: ValidationError) -> SourceStatus:
+    """A source whose stored definition no longer validates: listed as disabled with
+    why (it is not collected), so it never hides or breaks the other statuses."""
+    spec = row.spec if isinstance(row.spec, dict) else {}
+    name, kind, url = spec.get("name"), spec.get("kind"), spec.get("url")
+    return SourceStatus(
+        name=str(name or "?"),
+        kind=str(kind or "feed"),
+        url=str(url)[:4000] if url else None,
+        enabled=False,
+        last_run_at=row.last_run_at,
+        last_error=row.last_error,
+        total_items=row.total_items or 0,
+        state="disabled",
+        disabled_reason=f"its stored definition does not validate ({problem_of(exc)}); "
+        "replace or delete it",
     )
 
 
