@@ -161,8 +161,13 @@ inbox = sa.Table(
     sa.Column("enqueued_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("last_error", sa.Text(), nullable=True),
+    # Fair service (revision 0012): the source's waiting items when this one came.
+    sa.Column("source_name", sa.String(200), nullable=True),
+    sa.Column("turn", sa.Integer(), nullable=False, server_default="0"),
     sa.CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
     sa.Index("ix_inbox_status_enqueued", "status", "enqueued_at"),
+    sa.Index("ix_inbox_status_turn", "status", "turn", "enqueued_at"),
+    sa.Index("ix_inbox_source_status", "source_name", "status"),
     sa.Index("ix_inbox_status_lease", "status", "lease_until"),
     sa.Index("ix_inbox_status_updated", "status", "updated_at"),
 )

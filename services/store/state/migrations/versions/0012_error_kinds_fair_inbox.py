@@ -1,10 +1,16 @@
-"""A run's error kind as data: `collection_runs.error_kind`, `source_stats.last_error_kind`.
+"""A run's error kind as data, and turns in the inbox so that sources are served fairly.
 
 A source's state ('unreachable', 'disabled' by a connector without its credentials) was
 told from its last error message's first words; it is now read from the kind the
 collector gives (`unreachable`, `timeout`, `refused`, `not_configured`, ...). Existing
 rows are back-filled from the message prefixes they were written with, so every source
-keeps the state it showed. Adds nullable columns only.
+keeps the state it showed.
+
+`inbox.source_name` and `inbox.turn`: an item's turn is how many items of its source
+were already waiting when it came, so the analyzer takes every source's first waiting
+item, then every source's second, and so on (a 100,000-item feed no longer queues
+ahead of everyone else). Existing rows get turn 0 and no source: they keep their
+first-in, first-out order, ahead of what comes next. Adds columns and an index only.
 
 Revision ID: 0012
 Revises: 0010
@@ -35,6 +41,11 @@ _LEGACY = (
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("inbox") as batch:
+        batch.add_column(sa.Column("source_name", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("turn", sa.Integer(), nullable=False, server_default="0"))
+    op.create_index("ix_inbox_status_turn", "inbox", ["status", "turn", "enqueued_at"])
+    op.create_index("ix_inbox_source_status", "inbox", ["source_name", "status"])
     with op.batch_alter_table("collection_runs") as batch:
         batch.add_column(sa.Column("error_kind", sa.String(40), nullable=True))
     with op.batch_alter_table("source_stats") as batch:
@@ -56,3 +67,8 @@ def downgrade() -> None:
         batch.drop_column("last_error_kind")
     with op.batch_alter_table("collection_runs") as batch:
         batch.drop_column("error_kind")
+    op.drop_index("ix_inbox_source_status", table_name="inbox")
+    op.drop_index("ix_inbox_status_turn", table_name="inbox")
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_column("turn")
+        batch.drop_column("source_name")
