@@ -7,8 +7,11 @@ without a word. `reconcile` checks the declaration against the bytes:
 
 - declared single-byte (Latin-1 and kin) but the bytes are valid UTF-8 with non-ASCII
   characters: UTF-8 it is (Latin-1 text is practically never valid UTF-8 by chance);
-- declared (or defaulting to) UTF-8 but invalid as UTF-8: charset-normalizer names the
-  encoding the bytes most plausibly are.
+- declared (or defaulting to) UTF-8 but invalid as UTF-8: Windows-1252 when that reads
+  as Western European text (the usual mislabel of French and English feeds, which
+  charset-normalizer misses on short texts: it reads "Très" as ISO-8859-10 "Trčs"),
+  else the encoding charset-normalizer finds most plausible (Cyrillic, Central
+  European...).
 
 It returns the body re-encoded as UTF-8 with a declaration that says so, and a note
 for the source's status; a body whose declaration holds is returned untouched.
@@ -87,7 +90,20 @@ def _valid_utf8(body: bytes) -> bool:
     return True
 
 
+# Letters and punctuation of French, English and their Western neighbours.
+_WESTERN = frozenset(
+    "àâäáãåæçéèêëíìîïñóòôöõøœßúùûüÿýÀÂÄÁÃÅÆÇÉÈÊËÍÌÎÏÑÓÒÔÖÕØŒÚÙÛÜŸÝ’‘“”«»–—…€°·•©®™\xa0"
+)
+
+
 def _detect(body: bytes) -> str | None:
+    try:
+        western = body.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if all(ch in _WESTERN for ch in western if not ch.isascii()):
+            return "cp1252"
     best = charset_normalizer.from_bytes(body[:_MAX_DETECT_BYTES]).best()
     if best is None:
         return None
