@@ -6,13 +6,16 @@ Against real stores (SQLite file, embedded index) and a real HTTP server on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from services.core.models import MAX_SOURCE_URL_CHARS
+from services.core.models import MAX_SOURCE_URL_CHARS, RunStatus
 from services.runtime.context import ServiceContext
 from services.store.state import tables
+from services.store.state.contract import CollectionRun
 from tests.httpserver import HTTPTestServer
 
 
@@ -109,3 +112,45 @@ def test_a_hostile_redirect_is_a_named_refusal_from_preview(
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert expected in answer.json()["detail"]
+
+
+def test_health_warns_of_sources_timing_out_or_overdue(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+    for name in ("slow", "stale", "fine"):
+        assert (
+            client.post(
+                "/api/v1/sources",
+                json={"name": name, "url": f"https://example.org/{name}", "interval_minutes": 15},
+            ).status_code
+            == 201
+        )
+    now = datetime.now(UTC)
+
+    def run(name: str, at: datetime, kind: str | None) -> CollectionRun:
+        return CollectionRun(
+            source_name=name,
+            started_at=at,
+            finished_at=at,
+            status=RunStatus.ERROR if kind else RunStatus.OK,
+            items_found=0,
+            items_new=0,
+            error="timed out after 20 s" if kind else None,
+            error_kind=kind,
+        )
+
+    ctx.state.record_run(run("slow", now, "timeout"))
+    ctx.state.record_run(run("stale", now - timedelta(hours=2), None))  # 2 h > 2 x 15 min
+    ctx.state.record_run(run("fine", now, None))
+
+    answer = client.get("/api/v1/health")
+    assert answer.status_code == 200  # the service works: a warning, not a failure
+    body = answer.json()
+    assert body["status"] == "warning"
+    assert body["warnings"] == [
+        "1 source(s) timed out on their last run (slower than collector.timeout_seconds = 20 s)",
+        "1 source(s) overdue: not collected for over two intervals "
+        "(is the collector running, or held up by slow sources?)",
+    ]
+    assert body["sources"] == {"unreachable": 1, "ok": 2}
