@@ -133,3 +133,24 @@ def test_an_environment_mistake_is_a_message_from_the_cli(tmp_path: Path) -> Non
     assert done.returncode != 0 and not done.killed
     assert "Traceback" not in done.stdout + done.stderr
     assert "VEILLE_COLLECTOR__ALLOWED_NETWORKS" in done.stdout + done.stderr
+
+
+def test_rules_and_selectors_refuse_alias_bombs_with_their_own_errors() -> None:
+    from services.alerting.rules import RuleError, rule_from_yaml
+    from services.collector.web.forums import load_selectors
+
+    with pytest.raises(RuleError, match="alias bomb"):
+        rule_from_yaml(BOMB, source="rule.yaml")
+    with pytest.raises(ValueError, match="alias bomb"):
+        load_selectors(BOMB)
+    with pytest.raises(ValueError, match="not valid YAML"):
+        load_selectors("post: [unclosed")  # was a yaml error, a traceback in the CLI
+
+
+def test_expressions_file_alias_bomb(tmp_path: Path) -> None:
+    from services.analyzer.expressions import ExpressionsError, load_expressions
+
+    path = tmp_path / "expressions.yaml"
+    path.write_text(BOMB, encoding="utf-8")
+    with pytest.raises(ExpressionsError, match="alias bomb"):
+        load_expressions(path)

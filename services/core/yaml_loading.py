@@ -81,6 +81,11 @@ class BoundedLoader(yaml.SafeLoader):
         return min(size, MAX_EXPANDED_NODES + 1)
 
 
+def safe_load_bounded(text: str) -> Any:
+    """`yaml.safe_load` with bounded aliases and nesting: raises yaml.YAMLError."""
+    return load_config_yaml(text)[1]
+
+
 def load_config_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """Composes and constructs one YAML document with bounded aliases: (node, data).
     Raises yaml.YAMLError (with a mark when the parser has one) for any mistake."""
