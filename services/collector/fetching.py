@@ -23,6 +23,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -77,8 +78,8 @@ class FetchTimeoutError(UnreachableError):
 
     kind = "timeout"
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"timed out after {seconds:g} s")
+    def __init__(self, seconds: float, doing: str = "") -> None:
+        super().__init__(f"timed out after {seconds:g} s" + (f" ({doing})" if doing else ""))
 
 
 class RefusedError(FetchError):
@@ -184,7 +185,11 @@ def fetch(
         for _hop in range(settings.max_redirects + 1):
             host = host_of(current)
             with mapped_errors(settings.timeout_seconds, host):
-                guard.check_host(host, current.port or _default_port(current.scheme))
+                guard.check_host(
+                    host,
+                    current.port or _default_port(current.scheme),
+                    timeout=_remaining(deadline, settings.timeout_seconds),
+                )
                 timeout = httpx.Timeout(_remaining(deadline, settings.timeout_seconds))
                 request = httpx.Request("GET", current, headers=headers)
                 request.extensions["timeout"] = timeout.as_dict()
@@ -234,10 +239,10 @@ class AddressGuard:
                 return reason
         return None
 
-    def check_host(self, host: str, port: int) -> list[IPAddress]:
-        """Resolves a host; raises UnreachableError or RefusedError unless all its
-        addresses are allowed. Returns them, in resolver order."""
-        addresses = resolve(host, port)
+    def check_host(self, host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
+        """Resolves a host (within `timeout` seconds); raises UnreachableError or
+        RefusedError unless all its addresses are allowed. Returns them, in resolver order."""
+        addresses = resolve(host, port, timeout=timeout)
         for address in addresses:
             reason = self.refusal(address)
             if reason:
@@ -249,13 +254,14 @@ class AddressGuard:
         return addresses
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Resolves a host name (or IP literal) to its TCP addresses, without duplicates."""
+def resolve(host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
+    """Resolves a host name (or IP literal) to its TCP addresses, without duplicates;
+    FetchTimeoutError when the resolver takes longer than `timeout` seconds."""
     name = host.strip("[]")
     if not name:
         raise RefusedError("the URL has no host")
     try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(name, port, timeout)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnreachableError(f"cannot resolve host {name}") from None
     addresses: list[IPAddress] = []
@@ -269,6 +275,30 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise UnreachableError(f"cannot resolve host {name}")
     return addresses
+
+
+def _getaddrinfo(name: str, port: int, timeout: float | None) -> list[Any]:
+    """socket.getaddrinfo, bounded in time: it has no time-out of its own, and a slow
+    authoritative server (which whoever owns the domain controls) would hold the fetch
+    past its deadline. A resolution given up on finishes in its daemon thread."""
+    if timeout is None:
+        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except Exception as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work, name="veille-resolve", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise FetchTimeoutError(round(timeout, 1), f"resolving {name[:100]}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return list(outcome["infos"])
 
 
 def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
@@ -324,7 +354,7 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = self._guard.check_host(host, port)
+        addresses = self._guard.check_host(host, port, timeout=self.deadline.remaining())
         last_error: Exception | None = None
         for address in addresses:
             self.deadline.check()

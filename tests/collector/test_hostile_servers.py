@@ -8,6 +8,7 @@ expense of the other sources.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -265,3 +266,24 @@ def test_a_true_declared_charset_gets_no_note(store: SqlStateStore, server: HTTP
     [claimed] = store.claim_items(limit=10)
     last_run = store.source_status("latin").last_run
     assert claimed.item.title == title and last_run is not None and last_run.notes == []
+
+
+def test_a_slow_resolver_counts_against_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stand-in for a slow authoritative DNS server (none can run here): getaddrinfo
+    # that answers after 30 s. The fetch must give up at its 1 s deadline.
+    real = socket.getaddrinfo
+    released = threading.Event()
+
+    def slow_getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        if host == "slow-dns.example":
+            released.wait(30)
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchTimeoutError, match=r"resolving slow-dns\.example"):
+            fetch("http://slow-dns.example/feed.xml", settings=_settings(timeout_seconds=1.0))
+    finally:
+        released.set()
+    assert time.monotonic() - started < 2.0
