@@ -50,13 +50,11 @@ class Deadline:
 
     def __init__(self) -> None:
         self.at: float | None = None  # time.monotonic() value; None: no deadline
-        self.total = 0.0  # the configured time-out, for messages
         self.token: threading.Event | None = None
 
     def start(self, seconds: float) -> None:
         """Starts a new deadline `seconds` from now, for the calling thread's fetch."""
         self.at = time.monotonic() + seconds
-        self.total = seconds
         self.token = current_token()
 
     def remaining(self) -> float | None:
