@@ -96,9 +96,9 @@ def test_collect_once_is_bounded_by_the_deadline_with_slow_and_huge_sources(
         assert state.inbox_counts()["pending"] == 101
 
 
-@pytest.mark.parametrize("command", ["collect", "up"])
+@pytest.mark.parametrize("command", [["collect"], ["collect", "--once"], ["up"]], ids=" ".join)
 def test_ctrl_c_stops_promptly_while_a_fetch_drips(
-    tmp_path: Path, drip: DripServer, command: str
+    tmp_path: Path, drip: DripServer, command: list[str]
 ) -> None:
     # A 120 s deadline: only cancelling the fetch can make shutdown prompt.
     config = _workspace(tmp_path, {"slow": drip.url("/feed.xml")}, timeout=120)
@@ -110,7 +110,7 @@ def test_ctrl_c_stops_promptly_while_a_fetch_drips(
             interrupted["at"] = elapsed
 
     done = run_bounded(
-        veille(command, "--config", str(config)),
+        veille(*command, "--config", str(config)),
         timeout=START_UP_SECONDS + 60,
         during=interrupt_once_fetching,
     )

@@ -223,13 +223,19 @@ class CollectorScheduler:
         workers = min(self._settings.max_concurrent_sources, len(chosen))
         with FuturesPool(max_workers=workers, thread_name_prefix="veille-collect") as pool:
             futures = {pool.submit(self._run_locked, s, blocking=True): s for s in chosen}
-            for future in as_completed(futures):
-                source = futures[future]
-                run = future.result()
-                assert run is not None  # blocking runs always happen
-                runs[source.name] = run
-                if progress is not None:
-                    progress(source, run)
+            try:
+                for future in as_completed(futures):
+                    source = futures[future]
+                    run = future.result()
+                    assert run is not None  # blocking runs always happen
+                    runs[source.name] = run
+                    if progress is not None:
+                        progress(source, run)
+            except BaseException:  # Ctrl-C: stop the fetches in flight, not wait them out
+                self._stopping.set()
+                for future in futures:
+                    future.cancel()
+                raise
         return [runs[s.name] for s in chosen]
 
     # -- internals --------------------------------------------------------------------
