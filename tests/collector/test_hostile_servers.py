@@ -287,3 +287,24 @@ def test_a_slow_resolver_counts_against_the_deadline(monkeypatch: pytest.MonkeyP
     finally:
         released.set()
     assert time.monotonic() - started < 2.0
+
+
+def test_shutdown_stops_a_web_crawl_held_by_a_dripping_server(store: SqlStateStore) -> None:
+    with DripServer(interval=0.05) as drip:
+        store.put_source(
+            Source(name="site", kind="web", url=drip.url("/thread/1")),  # type: ignore[arg-type]
+            origin="api",
+        )
+        scheduler = CollectorScheduler(
+            store, _settings(timeout_seconds=60), sources_provider=store.list_sources
+        )
+        scheduler.start()
+        deadline = time.monotonic() + 60  # the crawl's process starts Scrapy first
+        while drip.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert drip.connections, "the crawler never fetched"
+        started = time.monotonic()
+        scheduler.shutdown(wait=True)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3, f"shutdown took {elapsed:.2f} s with a crawl in flight"
+    assert store.source_status("site").state == "never_run"
