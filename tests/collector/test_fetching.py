@@ -183,7 +183,8 @@ def test_redirect_to_another_scheme_is_refused(
     with pytest.raises(RefusedError) as raised:
         fetch(server.url("/feed.xml"), settings=settings)
     assert str(raised.value) == (
-        "refused: redirect to 'file:///etc/passwd': file URLs are not collected (only http and https)"
+        "refused: redirect to 'file:///etc/passwd': "
+        "file URLs are not collected (only http and https)"
     )
 
 
