@@ -525,7 +525,8 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
     with _context(config) as ctx:
         healthy, details = store_health(ctx)
-    out.print_json(json.dumps({"status": "ok" if healthy else "degraded", **details}))
+    status = ("warning" if details.get("warnings") else "ok") if healthy else "degraded"
+    out.print_json(json.dumps({"status": status, **details}))  # a warning still exits 0
     if not healthy:
         raise typer.Exit(1)
 
