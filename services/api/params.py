@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from services.api.problems import Problem
 from services.core.query import parse_query
@@ -22,6 +22,13 @@ QueryText = Annotated[
         examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]
+# Row ids are SQL BIGINTs: a larger number would overflow the driver, not miss a row.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id, from a listing")]
+Before = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="next_before of the previous page")
+]
+
 Since = Annotated[
     datetime | None,
     Query(description="published at or after (ISO 8601; UTC when no offset)"),

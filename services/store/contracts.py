@@ -12,7 +12,9 @@ Semantics every backend honours:
 - Cursor pagination is stable: walking every page with `next_cursor` returns each
   matching mention exactly once, while nothing is written in between.
 - Errors: `IndexUnavailable` when the backend cannot be reached or is locked,
-  `ValueError` for a request it cannot serve (bad cursor, limit out of range).
+  `ValueError` for a request it cannot serve (bad cursor, limit out of range), as
+  `UnservableRequest` when the caller can change it to one that is served (fewer
+  buckets, a longer wildcard prefix): the API answers it with a 400 saying what to change.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ MAX_PAGE_SIZE = 500
 
 class IndexUnavailable(RuntimeError):
     """The index cannot be reached or opened (locked, missing, network down)."""
+
+
+class UnservableRequest(ValueError):
+    """A request refused as asked (too many buckets, a wildcard expanding too far); the
+    message says what to change."""
 
 
 class SortOrder(StrEnum):

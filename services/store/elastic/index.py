@@ -29,6 +29,7 @@ from services.store.contracts import (
     SearchRequest,
     SortOrder,
     TimeBucket,
+    UnservableRequest,
 )
 from services.store.elastic import mapping
 from services.store.elastic.backfill import (
@@ -460,7 +461,9 @@ class EsIndex(MentionIndex):
                     f"the mention indices {self.names.alias} are missing ({what}): {error.message}"
                 ) from error
             if error.status_code == 400:
-                raise ValueError(f"Elasticsearch refused the {what}: {error.message}") from error
+                raise UnservableRequest(
+                    f"Elasticsearch refused the {what}: {error.message}"
+                ) from error
             raise IndexUnavailable(
                 f"Elasticsearch failed on {what}: {error.status_code} {error.message}"
             ) from error

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from services.store.contracts import CountBucket, Interval, TimeBucket
+from services.store.contracts import CountBucket, Interval, TimeBucket, UnservableRequest
 from services.store.embedded import keys, schema
 from services.store.embedded.stopwords import STOP_WORDS
 from services.store.embedded.words import index_words
@@ -34,7 +34,7 @@ def check_bucket_count(first_us: int, last_us: int, interval: Interval) -> None:
         interval
     ] + 1
     if count > MAX_BUCKETS:
-        raise ValueError(
+        raise UnservableRequest(
             f"{count} {interval.value} buckets is too many (at most {MAX_BUCKETS}): "
             "use a longer interval or a shorter time window"
         )

@@ -28,6 +28,7 @@ from services.store.contracts import (
     SearchRequest,
     SortOrder,
     TimeBucket,
+    UnservableRequest,
 )
 from services.store.embedded import aggregations, documents, keys, reindex, schema
 from services.store.embedded.compile import QueryCompiler
@@ -361,7 +362,7 @@ def _guard(run: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return run(*args, **kwargs)
     except ValueError as error:
         if "max expansions" in str(error):
-            raise ValueError(
+            raise UnservableRequest(
                 "a wildcard next to NEAR matches too many different words; use a longer prefix"
             ) from error
         raise
