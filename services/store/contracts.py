@@ -9,6 +9,8 @@ Semantics every backend honours:
 - Queries are `services.core.query` trees and match exactly what
   `services.core.query.matches` accepts on the same mention.
 - Times are UTC; `since` is inclusive, `until` exclusive.
+- `MentionFilter.copies` is exact after every `upsert` and `delete`: the store keeps
+  each copy's place in its story (story_chain.py) as copies arrive, move or go.
 - Cursor pagination is stable: walking every page with `next_cursor` returns each
   matching mention exactly once, while nothing is written in between.
 - Errors: `IndexUnavailable` when the backend cannot be reached or is locked,
@@ -63,6 +65,16 @@ class Dimension(StrEnum):
     STORY = "story"  # mentions per story: how many copies each story has
 
 
+class StoryCopies(StrEnum):
+    """Which copies of each story a filter keeps, by their order in the story (see
+    services/store/story_chain.py): every one, only the first published in the window
+    (so each story with a copy in the window is kept once), or only the later ones."""
+
+    ALL = "all"
+    FIRST = "first"
+    LATER = "later"
+
+
 @dataclass(frozen=True)
 class MentionFilter:
     """The mentions a request is about: a query and a time window on `published_at`."""
@@ -70,6 +82,7 @@ class MentionFilter:
     query: Node = field(default_factory=MatchAll)
     since: datetime | None = None
     until: datetime | None = None
+    copies: StoryCopies = StoryCopies.ALL
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,10 @@ class MentionIndex(ABC):
     @abstractmethod
     def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
         """The most frequent meaningful words (no stop words) in matching mentions."""
+
+    @abstractmethod
+    def story_hashes(self, flt: MentionFilter) -> set[int]:
+        """The stories of the matching mentions, as `story_chain.story_hash` values."""
 
     @abstractmethod
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:

@@ -9,7 +9,15 @@ import pytest
 from services.core.models import Mention, Sentiment, SentimentLabel
 from services.core.query.parser import parse_query
 from services.store import distinct_stories
-from services.store.contracts import CountBucket, Dimension, Interval, MentionFilter, MentionIndex
+from services.store.contracts import (
+    CountBucket,
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    SearchRequest,
+    SortOrder,
+)
 from services.store.distinct_stories import DistinctStories
 from tests.factories import make_mention
 
@@ -60,7 +68,10 @@ def test_a_story_led_before_the_window_counts_once(
 ) -> None:
     assert mention_index.count(WINDOW) == 6  # raw: every copy in the window
     assert DistinctStories(mention_index).count(WINDOW) == 4  # old, art, late, solo
-    assert [m.id for m in distinct_stories.orphans(mention_index, WINDOW)] == ["old-1"]
+    firsts = mention_index.search(
+        SearchRequest(filter=distinct_stories.first_copies(WINDOW), sort=SortOrder.OLDEST)
+    )
+    assert [m.id for m in firsts.mentions] == ["art", "old-1", "solo", "late"]
 
 
 def test_a_story_whose_lead_does_not_match_counts_by_its_copies(
@@ -130,5 +141,5 @@ def test_many_stories_are_all_checked_for_their_lead(mention_index: MentionIndex
         for s in led_inside
     ]
     mention_index.upsert(mentions)
-    assert distinct_stories.orphan_stories(mention_index, WINDOW) == []
+    assert distinct_stories.residual_stories(mention_index, WINDOW) == set()
     assert DistinctStories(mention_index).count(WINDOW) == 15

@@ -17,6 +17,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from services.core.models import Mention
+from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     CountBucket,
@@ -49,7 +50,7 @@ from services.store.elastic.compile import Query, compile_filter
 from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
 from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings
-from services.store.embedded import aggregations
+from services.store.embedded import aggregations, keys
 from services.store.embedded.keys import epoch_us
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ TOP_TERMS_SAMPLE: Final = 2000
 # kept at ES's default `search.max_buckets`.
 _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
+_PAGE: Final = 5000  # hits per page when reading a field of many documents
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -218,13 +220,20 @@ class EsIndex(MentionIndex):
         if not latest:
             return 0
         where = self._locate(list(latest))
-        ops: list[Operation] = []
+        incoming = {
+            mention_id: story_chain.Member(
+                story_chain.story_hash(story_chain.story_key(m)),
+                epoch_us(m.published_at),
+                keys.id_hash(mention_id),
+            )
+            for mention_id, m in latest.items()
+        }
+        previous, ops = self._rechain(removed=sorted(where), incoming=list(incoming.values()))
         for mention_id, mention in latest.items():
             found = where.get(mention_id, [])
             target = found[0] if found else self.names.alias
-            ops.append(
-                ({"index": {"_index": target, "_id": mention_id}}, mention, to_document(mention))
-            )
+            document = to_document(mention, previous_us=previous[incoming[mention_id].id_hash])
+            ops.append(({"index": {"_index": target, "_id": mention_id}}, mention, document))
             for stale in found[1:]:  # copies left by an interrupted move: remove them
                 ops.append(({"delete": {"_index": stale, "_id": mention_id}}, mention, None))
         failures = self._call(
@@ -252,6 +261,8 @@ class EsIndex(MentionIndex):
             return 0
         where = self._locate(wanted)
         ops: list[Operation] = []
+        if where:
+            ops += self._rechain(removed=sorted(where), incoming=[])[1]
         for mention_id, found in where.items():
             for name in found:
                 ops.append(({"delete": {"_index": name, "_id": mention_id}}, None, None))
@@ -387,6 +398,13 @@ class EsIndex(MentionIndex):
         texts = [(h["_source"].get("title") or "", h["_source"].get("text") or "") for h in hits]
         return aggregations.largest(aggregations.word_counts(texts), size)
 
+    def story_hashes(self, flt: MentionFilter) -> set[int]:
+        """The stories of the matching mentions, read page by page (exact at any size)."""
+        found: set[int] = set()
+        for hits in self._pages(compile_filter(flt), [mapping.STORY_HASH]):
+            found.update(int(h["_source"][mapping.STORY_HASH]) for h in hits)
+        return found
+
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (a point in time)."""
         if batch_size < 1:
@@ -403,6 +421,65 @@ class EsIndex(MentionIndex):
         ):
             for hit in hits:
                 yield load(hit["_source"])
+
+    def _rechain(
+        self, *, removed: list[str], incoming: list[story_chain.Member]
+    ) -> tuple[dict[int, int], list[Operation]]:
+        """Rechains the stories that gain `incoming` copies or lose the `removed` ids
+        (replaced or deleted): `previous_us` by id hash for the incoming copies, and the
+        partial updates of the stored copies whose previous copy changed."""
+        stories = {m.story for m in incoming}
+        for start in range(0, len(removed), _LOOKUP_CHUNK):  # a replaced copy may move
+            chunk = removed[start : start + _LOOKUP_CHUNK]
+            for hits in self._pages({"terms": {mapping.ID: chunk}}, [mapping.STORY_HASH]):
+                stories.update(int(h["_source"][mapping.STORY_HASH]) for h in hits)
+        if not stories:
+            return {}, []
+        gone = {keys.id_hash(i) for i in removed}
+        stored: list[tuple[str, str, story_chain.Member]] = []
+        ordered = sorted(stories)
+        fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            query = {"terms": {mapping.STORY_HASH: ordered[start : start + _LOOKUP_CHUNK]}}
+            for hits in self._pages(query, fields):
+                for hit in hits:
+                    source = hit["_source"]
+                    member = story_chain.Member(
+                        int(source[mapping.STORY_HASH]),
+                        int(source[mapping.PUBLISHED_US]),
+                        keys.id_hash(str(source[mapping.ID])),
+                        source.get(mapping.STORY_PREVIOUS_US),
+                    )
+                    if member.id_hash not in gone:
+                        stored.append((hit["_index"], hit["_id"], member))
+        previous = story_chain.previous_times([m for _, _, m in stored] + incoming)
+        updates: list[Operation] = [
+            (
+                {"update": {"_index": name, "_id": doc_id}},
+                None,
+                {"doc": {mapping.STORY_PREVIOUS_US: previous[member.id_hash]}},
+            )
+            for name, doc_id, member in stored
+            if previous[member.id_hash] != member.previous_us
+        ]
+        return previous, updates
+
+    def _pages(self, query: Query, fields: list[str]) -> Iterator[list[Any]]:
+        """Every hit of `query` (only `fields` of its source), page by page."""
+        after: list[Any] | None = None
+        while True:
+            hits = self._search(
+                query,
+                size=_PAGE,
+                sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
+                search_after=after,
+                source_includes=fields,
+            )["hits"]["hits"]
+            if hits:
+                yield hits
+            if len(hits) < _PAGE:
+                return
+            after = hits[-1]["sort"]
 
     def _search(self, query: Query, *, size: int, **options: Any) -> Any:
         options.setdefault("source_includes", [mapping.MENTION])

@@ -27,6 +27,8 @@ WORD_FIELDS: Final = (TITLE_WORDS, TEXT_WORDS)
 PUBLISHED_US: Final = "published_us"  # exact microseconds: windows, order, histograms
 PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram users
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
+STORY_HASH: Final = "story_hash"  # story_chain.story_hash of the mention's story
+STORY_PREVIOUS_US: Final = "story_previous_us"  # see story_chain.py: distinct-story counts
 EMBEDDING: Final = "embedding"
 # The mapping's `_meta` key listing the fields the index's documents were written with:
 # a field added by a later version is missing from older documents (see backfill.py).
@@ -152,6 +154,8 @@ def mappings() -> dict[str, Any]:
         "text": _full_text(),
         PUBLISHED_US: {"type": "long"},
         PUBLISHED_AT: {"type": "date"},
+        STORY_HASH: {"type": "long"},
+        STORY_PREVIOUS_US: {"type": "long"},
         MENTION: {"type": "object", "enabled": False},
         EMBEDDING: {
             "type": "dense_vector",
