@@ -24,7 +24,9 @@ from typing import Final
 from services.core.models import Mention
 from services.core.text import fold_keyword
 
-NO_PREVIOUS: Final = -(2**63)  # i64 minimum: below every `since`
+# Below every `since` (36,000 years before 1970), and a power of two: exact also where
+# a JSON number is read as a double.
+NO_PREVIOUS: Final = -(2**60)
 
 
 def story_key(mention: Mention) -> str:

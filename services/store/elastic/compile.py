@@ -108,8 +108,8 @@ def compile_filter(flt: MentionFilter) -> Query:
 def _copies(copies: StoryCopies, since: int | None) -> Query:
     """A story's first copy in the window has its previous copy before `since`; a
     document written without the field counts as a first copy."""
-    edge = since if since is not None else NO_PREVIOUS + 1
-    later: Query = {"range": {mapping.STORY_PREVIOUS_US: {"gte": edge}}}
+    bound = {"gte": since} if since is not None else {"gt": NO_PREVIOUS}
+    later: Query = {"range": {mapping.STORY_PREVIOUS_US: bound}}
     if copies == StoryCopies.LATER:
         return later
     return {"bool": {"must_not": [later]}}

@@ -431,8 +431,12 @@ class EsIndex(MentionIndex):
         stories = {m.story for m in incoming}
         for start in range(0, len(removed), _LOOKUP_CHUNK):  # a replaced copy may move
             chunk = removed[start : start + _LOOKUP_CHUNK]
-            for hits in self._pages({"terms": {mapping.ID: chunk}}, [mapping.STORY_HASH]):
-                stories.update(int(h["_source"][mapping.STORY_HASH]) for h in hits)
+            for hits in self._few({"terms": {mapping.ID: chunk}}, [mapping.STORY_HASH]):
+                stories.update(
+                    int(h["_source"][mapping.STORY_HASH])
+                    for h in hits
+                    if mapping.STORY_HASH in h["_source"]
+                )
         if not stories:
             return {}, []
         gone = {keys.id_hash(i) for i in removed}
@@ -441,7 +445,7 @@ class EsIndex(MentionIndex):
         fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
         for start in range(0, len(ordered), _LOOKUP_CHUNK):
             query = {"terms": {mapping.STORY_HASH: ordered[start : start + _LOOKUP_CHUNK]}}
-            for hits in self._pages(query, fields):
+            for hits in self._few(query, fields):
                 for hit in hits:
                     source = hit["_source"]
                     member = story_chain.Member(
@@ -464,6 +468,16 @@ class EsIndex(MentionIndex):
         ]
         return previous, updates
 
+    def _few(self, query: Query, fields: list[str]) -> Iterator[list[Any]]:
+        """Every hit of a query that usually has few (a story's copies): one unsorted
+        request, or pages when there are more than one request returns."""
+        answer = self._search(query, size=_PAGE, source_includes=fields, track_total_hits=True)
+        hits = answer["hits"]["hits"]
+        if int(answer["hits"]["total"]["value"]) <= len(hits):
+            yield hits
+            return
+        yield from self._pages(query, fields)
+
     def _pages(self, query: Query, fields: list[str]) -> Iterator[list[Any]]:
         """Every hit of `query` (only `fields` of its source), page by page."""
         after: list[Any] | None = None
@@ -471,7 +485,11 @@ class EsIndex(MentionIndex):
             hits = self._search(
                 query,
                 size=_PAGE,
-                sort=[{mapping.PUBLISHED_US: "asc"}, {mapping.ID: "asc"}],
+                # unmapped_type: an index made by hand or by an old version may lack them.
+                sort=[
+                    {mapping.PUBLISHED_US: {"order": "asc", "unmapped_type": "long"}},
+                    {mapping.ID: {"order": "asc", "unmapped_type": "keyword"}},
+                ],
                 search_after=after,
                 source_includes=fields,
             )["hits"]["hits"]
