@@ -7,12 +7,13 @@ prefix groups joined by NEAR, too many histogram buckets, ids beyond SQL's integ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.alerting import saved_searches as ss
-from services.api.app import API_PREFIX
+from services.api.app import API_PREFIX, create_app
 from services.core.query.parser import (
     MAX_NEAR_PAIRS,
     MAX_NEAR_WILDCARD_PAIRS,
@@ -20,6 +21,7 @@ from services.core.query.parser import (
 )
 from services.runtime.context import ServiceContext
 from tests.api.test_saved_searches import build_app
+from tests.factories import BASE_TIME, make_mention
 
 SAVED = f"{API_PREFIX}/saved-searches"
 
@@ -138,3 +140,35 @@ def test_ids_beyond_sql_integers_are_a_4xx(api: TestClient, path: str) -> None:
 def test_the_largest_sql_id_is_a_404(api: TestClient) -> None:
     response = api.get(f"{API_PREFIX}/alerts/events/{2**63 - 1}")
     assert response.status_code == 404, response.text
+
+
+@pytest.mark.slow
+def test_story_breakdown_beyond_tantivys_bucket_limit(ctx: ServiceContext, api_key: str) -> None:
+    # 66,000 stories in the window (beyond tantivy's 65,000 buckets); story "big" has 5
+    # copies, "mid" 3: they lead the breakdown, exactly, with or without dedup.
+    start = BASE_TIME - timedelta(days=80)
+    mentions = [
+        make_mention(id=f"s{i}", story_id=f"s{i}", published_at=start + timedelta(minutes=i))
+        for i in range(66_000)
+    ]
+    mentions += [
+        make_mention(id=f"{lead}-{c}", story_id=lead, published_at=BASE_TIME - timedelta(hours=c))
+        for lead, copies in (("s7", 4), ("s8", 2))
+        for c in range(copies)
+    ]
+    for begin in range(0, len(mentions), 10_000):
+        ctx.index.upsert(mentions[begin : begin + 10_000])
+    with TestClient(create_app(ctx), headers={"X-API-Key": api_key}) as client:
+        params = {"dimension": "story", "since": str(start.date()), "size": 3}
+        raw = client.get(f"{API_PREFIX}/stats/breakdown", params=params)
+        assert raw.status_code == 200, raw.text
+        assert raw.json()["total"] == 66_006
+        assert raw.json()["counts"][:2] == [{"key": "s7", "count": 5}, {"key": "s8", "count": 3}]
+        dedup = client.get(f"{API_PREFIX}/stats/breakdown", params={**params, "dedup": "true"})
+        assert dedup.status_code == 200, dedup.text
+        assert dedup.json()["total"] == 66_000
+        volume = client.get(
+            f"{API_PREFIX}/stats/volume", params={"since": str(start.date()), "dedup": "true"}
+        )
+        assert volume.status_code == 200, volume.text
+        assert volume.json()["total"] == 66_000

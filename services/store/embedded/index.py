@@ -253,7 +253,11 @@ class EmbeddedIndex(MentionIndex):
         field = schema.DIMENSION_FIELDS[Dimension(dimension)]
         searcher = self._searcher()
         query = QueryCompiler(self._schema, searcher).compile_filter(flt)
-        result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
+        try:
+            result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
+        except _TooManyBuckets:  # story ids in a large window: the largest values only
+            bounded = aggregations.terms_agg(field, aggregations.bounded_terms_size(size))
+            result = _guard(searcher.aggregate, query, {"terms": bounded})
         return aggregations.largest(aggregations.term_counts(result["terms"]), size)
 
     def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
@@ -437,11 +441,22 @@ class EmbeddedIndex(MentionIndex):
         return holders
 
 
+class _TooManyBuckets(UnservableRequest):
+    """tantivy refused an aggregation with more buckets than it returns at once."""
+
+
 def _guard(run: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    """Runs a tantivy call, turning its refusal of a too-broad wildcard into a clear error."""
+    """Runs a tantivy call, turning its refusal of a too-broad wildcard or of too many
+    buckets into a clear error."""
     try:
         return run(*args, **kwargs)
     except ValueError as error:
+        if "bucket limit" in str(error):
+            raise _TooManyBuckets(
+                "the counts would need more than "
+                f"{aggregations.MAX_AGGREGATION_BUCKETS} buckets (a split by story over a "
+                "large window?): split by another dimension, or use a shorter window"
+            ) from error
         if "max expansions" in str(error):
             raise UnservableRequest(
                 "a wildcard next to NEAR matches too many different words; use a longer prefix"
