@@ -63,6 +63,11 @@ def mention_filter(
     if since_utc and until_utc and since_utc >= until_utc:
         raise Problem(400, "Invalid time window", "`since` must be before `until`")
     if default_days is not None and since_utc is None:
-        since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
+        try:
+            since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
+        except OverflowError:  # `until` in the first days of year 1
+            raise Problem(
+                400, "Invalid time window", "`until` is too early: give a later one or `since`"
+            ) from None
     query = parse_query(q)
     return MentionFilter(query=query, since=since_utc, until=until_utc)

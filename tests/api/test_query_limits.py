@@ -172,3 +172,9 @@ def test_story_breakdown_beyond_tantivys_bucket_limit(ctx: ServiceContext, api_k
         )
         assert volume.status_code == 200, volume.text
         assert volume.json()["total"] == 66_000
+
+
+def test_an_until_at_the_start_of_time_is_a_400(api: TestClient) -> None:
+    response = api.get(f"{API_PREFIX}/stats/volume", params={"until": "0001-01-02T00:00:00Z"})
+    assert response.status_code == 400, response.text
+    assert "`until` is too early" in response.json()["detail"]
