@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, Final, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -17,6 +18,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from services.core.models import Mention
+from services.core.text import fold_keyword
 from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
@@ -151,7 +153,7 @@ class EsIndex(MentionIndex):
     ) -> list[RewriteReport]:
         """Writes the documents of every stale index again from their stored mentions."""
         self._check_open()
-        return [
+        reports = [
             rewrite_index(
                 self._client,
                 stale.name,
@@ -161,6 +163,57 @@ class EsIndex(MentionIndex):
             )
             for stale in self.stale_indices()
         ]
+        if reports:
+            self.rechain_all()
+        return reports
+
+    def rechain_all(self) -> int:
+        """Recomputes every story's chain (story_chain.py) over all the documents, for
+        those written before the chain existed; returns how many documents changed."""
+        members: list[tuple[str, str, story_chain.Member]] = []
+        fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
+        for hits in self._pages({"match_all": {}}, [*fields, mapping.filter_field("story")]):
+            for hit in hits:
+                source = hit["_source"]
+                story = source.get(mapping.STORY_HASH)
+                if story is None:
+                    story = story_chain.story_hash(_story_of(source))
+                member = story_chain.Member(
+                    int(story),
+                    int(source[mapping.PUBLISHED_US]),
+                    keys.id_hash(str(source[mapping.ID])),
+                    source.get(mapping.STORY_PREVIOUS_US),
+                )
+                members.append((hit["_index"], hit["_id"], member))
+        previous = story_chain.previous_times(m for _, _, m in members)
+        ops: list[Operation] = [
+            (
+                {"update": {"_index": name, "_id": doc_id}},
+                None,
+                {
+                    "doc": {
+                        mapping.STORY_HASH: member.story,
+                        mapping.STORY_PREVIOUS_US: previous[member.id_hash],
+                    }
+                },
+            )
+            for name, doc_id, member in members
+            if previous[member.id_hash] != member.previous_us
+        ]
+        for start in range(0, len(ops), _PAGE):
+            failures = self._call(
+                partial(
+                    send_bulk,
+                    self._client,
+                    ops[start : start + _PAGE],
+                    backoff=self._backoff,
+                    refresh=self._refresh,
+                ),
+                what="rechaining stories",
+            )
+            if failures:
+                raise IndexUnavailable(f"Elasticsearch refused a chain update: {failures[0].error}")
+        return len(ops)
 
     def _put_policy(self) -> bool:
         try:
@@ -401,8 +454,15 @@ class EsIndex(MentionIndex):
     def story_hashes(self, flt: MentionFilter) -> set[int]:
         """The stories of the matching mentions, read page by page (exact at any size)."""
         found: set[int] = set()
-        for hits in self._pages(compile_filter(flt), [mapping.STORY_HASH]):
-            found.update(int(h["_source"][mapping.STORY_HASH]) for h in hits)
+        fields = [mapping.STORY_HASH, mapping.ID, mapping.filter_field("story")]
+        for hits in self._pages(compile_filter(flt), fields):
+            for hit in hits:
+                story = hit["_source"].get(mapping.STORY_HASH)
+                found.add(
+                    int(story)
+                    if story is not None
+                    else story_chain.story_hash(_story_of(hit["_source"]))
+                )
         return found
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
@@ -562,6 +622,14 @@ class EsIndex(MentionIndex):
             raise IndexUnavailable(
                 f"Elasticsearch failed on {what}: {error.status_code} {error.message}"
             ) from error
+
+
+def _story_of(source: dict[str, Any]) -> str:
+    """The story key of a document written before `story_hash` existed."""
+    stories = source.get(mapping.filter_field("story")) or []
+    if isinstance(stories, str):
+        stories = [stories]
+    return str(stories[0]) if stories else fold_keyword(str(source[mapping.ID]))
 
 
 def _terms_agg(field: str) -> dict[str, Any]:
