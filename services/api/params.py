@@ -36,10 +36,19 @@ Since = Annotated[
 Until = Annotated[datetime | None, Query(description="published before (ISO 8601)")]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def to_utc(value: datetime | None) -> datetime | None:
+    """A request's time in UTC (naive means UTC); 400 when UTC falls outside years 1-9999."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise Problem(
+            400, "Invalid time", f"{value.isoformat()} is outside years 1 to 9999 in UTC"
+        ) from None
+
+
+_utc = to_utc
 
 
 Dedup = Annotated[

@@ -174,6 +174,18 @@ def test_story_breakdown_beyond_tantivys_bucket_limit(ctx: ServiceContext, api_k
         assert volume.json()["total"] == 66_000
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"since": "0001-01-01T00:00:00+01:00"}, {"until": "9999-12-31T23:30:00-01:00"}],
+)
+def test_a_time_outside_utc_years_is_a_400(api: TestClient, params: dict[str, str]) -> None:
+    # Found by schemathesis: the offset moved the time out of datetime's range.
+    for path in ("/stats/sentiment", "/mentions"):
+        response = api.get(f"{API_PREFIX}{path}", params=params)
+        assert response.status_code == 400, response.text
+        assert "outside years 1 to 9999" in response.json()["detail"]
+
+
 def test_an_until_at_the_start_of_time_is_a_400(api: TestClient) -> None:
     response = api.get(f"{API_PREFIX}/stats/volume", params={"until": "0001-01-02T00:00:00Z"})
     assert response.status_code == 400, response.text
