@@ -63,6 +63,7 @@ TOP_TERMS_SAMPLE: Final = 2000
 _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
 _PAGE: Final = 5000  # hits per page when reading a field of many documents
+_COMPOSITE_PAGE: Final = 10_000  # buckets per page of a composite aggregation
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -453,9 +454,34 @@ class EsIndex(MentionIndex):
 
     def story_hashes(self, flt: MentionFilter) -> set[int]:
         """The stories of the matching mentions, read page by page (exact at any size)."""
+        query = compile_filter(flt)
+        found: set[int] = set()
+        after: dict[str, Any] | None = None
+        while True:  # a composite aggregation reads doc values: no document is loaded
+            source: dict[str, Any] = {
+                "sources": [
+                    {"s": {"terms": {"field": mapping.STORY_HASH, "missing_bucket": True}}}
+                ],
+                "size": _COMPOSITE_PAGE,
+            }
+            if after is not None:
+                source["after"] = after
+            try:
+                answer = self._aggregate(query, {"stories": {"composite": source}})["stories"]
+            except UnservableRequest:  # an API without composite aggregations (the emulator)
+                return self._story_hashes_from_sources(query)
+            keys_found = [bucket["key"]["s"] for bucket in answer["buckets"]]
+            if None in keys_found:  # documents written before story_hash: read them
+                return self._story_hashes_from_sources(query)
+            found.update(int(k) for k in keys_found)
+            after = answer.get("after_key")
+            if len(keys_found) < _COMPOSITE_PAGE or after is None:
+                return found
+
+    def _story_hashes_from_sources(self, query: Query) -> set[int]:
         found: set[int] = set()
         fields = [mapping.STORY_HASH, mapping.ID, mapping.filter_field("story")]
-        for hits in self._pages(compile_filter(flt), fields):
+        for hits in self._pages(query, fields):
             for hit in hits:
                 story = hit["_source"].get(mapping.STORY_HASH)
                 found.add(
