@@ -40,6 +40,7 @@ from services.core.query.parser import (
     MAX_NEAR_PAIRS,
     MAX_NEAR_WILDCARD_PAIRS,
     MAX_WILDCARDS,
+    MIN_NEAR_WILDCARD_PREFIX,
 )
 from services.store.contracts import (
     Dimension,
@@ -329,12 +330,18 @@ def run_dedup(index: EmbeddedIndex, factory: MentionFactory, rng: random.Random,
 
 
 def worst_allowed_query(factory: MentionFactory) -> str:
-    """A query at every cost cap at once, its wildcards on the commonest 2-letter prefixes."""
+    """A query at every cost cap at once, its wildcards on the commonest prefixes of the
+    shortest length allowed, next to the commonest words."""
     prefixes = Counter(w[:2] for w in factory.words if len(w) > 2 and w[:2].isalpha())
     common = [p for p, _ in prefixes.most_common(MAX_WILDCARDS)]
+    n = MIN_NEAR_WILDCARD_PREFIX
+    longer = Counter(w[:n] for w in factory.words if len(w) > n and w[:n].isalpha())
+    near_prefixes = [p for p, _ in longer.most_common(2)]
     plain = [w for w in factory.words[:200] if w.isalpha() and len(w) > 2]
-    near_wild = f"({' OR '.join(p + '*' for p in common[:2])}) NEAR/{MAX_NEAR_DISTANCE} " + (
-        f"({' OR '.join(plain[:4])})"
+    sides = MAX_NEAR_WILDCARD_PAIRS // 2
+    near_wild = (
+        f"({' OR '.join(p + '*' for p in near_prefixes)}) NEAR/{MAX_NEAR_DISTANCE} "
+        f"({' OR '.join(plain[:sides])})"
     )
     rest = MAX_NEAR_PAIRS - MAX_NEAR_WILDCARD_PAIRS
     near_plain = f"({' OR '.join(plain[4:12])}) NEAR/{MAX_NEAR_DISTANCE} " + (

@@ -40,7 +40,8 @@ MIN_WILDCARD_PREFIX = 2
 # anything runs; a query beyond them is refused naming the cap (`QueryTooCostly`).
 MAX_WILDCARDS = 32
 MAX_NEAR_PAIRS = 64  # left x right alternatives, summed over the query's NEARs
-MAX_NEAR_WILDCARD_PAIRS = 8  # of those pairs, the ones with a wildcard on either side
+MAX_NEAR_WILDCARD_PAIRS = 4  # of those pairs, the ones with a wildcard on either side
+MIN_NEAR_WILDCARD_PREFIX = 3  # a 2-letter prefix next to NEAR reads too many positions
 
 _SENTIMENT_VALUES = {
     "negative": "negative",
@@ -243,6 +244,15 @@ class _Parser:
         return left
 
     def count_near_pairs(self, near: Near, token: _Token) -> None:
+        for alt in (*near.left, *near.right):
+            if isinstance(alt, Prefix) and len(alt.prefix) < MIN_NEAR_WILDCARD_PREFIX:
+                raise QueryTooCostly(
+                    f"'{alt.prefix}*' next to NEAR matches too many words; give at least "
+                    f"{MIN_NEAR_WILDCARD_PREFIX} letters before '*'",
+                    position=token.position,
+                    limit="MIN_NEAR_WILDCARD_PREFIX",
+                    expected=f"wildcards of at least {MIN_NEAR_WILDCARD_PREFIX} letters",
+                )
         pairs = len(near.left) * len(near.right)
         plain = sum(isinstance(a, Term) for a in near.left) * sum(
             isinstance(b, Term) for b in near.right
