@@ -1,103 +1,130 @@
-"""Benchmarks deduplicated stats (`dedup=true`) against raw ones on the embedded index.
+"""Benchmarks deduplicated stats (`dedup=true`) on either store, and checks them exact.
 
-    .venv/bin/python benchmarks/bench_distinct_stories.py --docs 20000 --copies 0.3
+    .venv/bin/python benchmarks/bench_distinct_stories.py --docs 1000000
+    ELASTICSEARCH_URL=http://127.0.0.1:9200 .venv/bin/python \\
+        benchmarks/bench_distinct_stories.py --docs 1000000 --store elasticsearch
 
-Writes `--docs` synthetic mentions over 30 days, a share `--copies` of them reposts
-of an earlier mention (some led before the 7-day window asked for), then times a
-raw and a deduplicated count, daily histogram and sentiment breakdown over the last
-7 days. Prints the figures; asserts nothing.
+Writes `--docs` synthetic mentions over 365 days (the generator of
+bench_embedded_index.py: 24% reposts, some collected before the copy they repeat),
+then times raw and deduplicated counts and daily histograms over 90 and 365 days,
+the story breakdown, and a deduplicated count with a brand filter (the path that
+looks for stories matching only by a later copy). Each deduplicated count is checked
+against the stories the generator made. Elasticsearch: a fresh index prefix, dropped
+afterwards. Prints the figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import statistics
+import shutil
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
 
-from services.core.models import Mention, Sentiment, SentimentLabel
-from services.store.contracts import Dimension, Interval, MentionFilter
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_embedded_index import BRANDS, NOW, MentionFactory, report, timed
+
+from services.core.query.ast import FieldFilter
+from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex
 from services.store.distinct_stories import DistinctStories
-from services.store.embedded.index import EmbeddedIndex
-
-END = datetime(2026, 11, 1, tzinfo=UTC)
-LABELS = list(SentimentLabel)
 
 
-def mentions(count: int, copies: float, rng: random.Random) -> list[Mention]:
-    out: list[Mention] = []
-    for n in range(count):
-        published = END - timedelta(seconds=rng.uniform(0, 30 * 86400))
-        lead = out[rng.randrange(len(out))] if out and rng.random() < copies else None
-        story = (lead.story_id or lead.id) if lead else f"m{n}"
-        if lead is not None:
-            published = max(published, lead.published_at + timedelta(minutes=1))
-        out.append(
-            Mention(
-                id=f"m{n}",
-                source_kind="feed",
-                source_name="bench",
-                url=f"https://example.org/{n}",
-                text=f"Veloria post {story}",
-                published_at=min(published, END - timedelta(seconds=1)),
-                language="fr",
-                brands=["Veloria"],
-                sentiment=Sentiment(label=rng.choice(LABELS), score=0.9),
-                story_id=story,
-            )
-        )
-    return out
+def open_store(kind: str, folder: str) -> tuple[MentionIndex, Callable[[], None]]:
+    """A fresh store and how to get rid of it."""
+    if kind == "embedded":
+        from services.store.embedded.index import EmbeddedIndex
 
+        embedded = EmbeddedIndex(folder)
+        return embedded, embedded.close
+    from services.store.elastic import EsIndex, EsSettings
 
-def timed(run: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000, result
+    base = EsSettings.from_env(os.environ["ELASTICSEARCH_URL"])
+    settings = EsSettings(
+        url=base.url,
+        index_prefix=f"veille-bench-{uuid.uuid4().hex[:8]}",
+        api_key=base.api_key,
+        username=base.username,
+        password=base.password,
+        ca_certs=base.ca_certs,
+        dead_letter_path=os.path.join(folder, "dead-letter.jsonl"),
+    )
+    es = EsIndex(settings)
+
+    def drop() -> None:
+        es.drop()
+        es.close()
+
+    return es, drop
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=20_000)
-    parser.add_argument("--copies", type=float, default=0.3)
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--reposts", type=float, default=0.24)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--store", choices=["embedded", "elasticsearch"], default="embedded")
     args = parser.parse_args()
-    rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as folder:
-        index = EmbeddedIndex(f"{folder}/index")
-        docs = mentions(args.docs, args.copies, rng)
-        for start in range(0, len(docs), 5000):
-            index.upsert(docs[start : start + 5000])
-        window = MentionFilter(since=END - timedelta(days=7), until=END)
-        dedup = DistinctStories(index)
-        inside = [m for m in docs if window.since and window.since <= m.published_at < END]
-        expected = len({m.story_id for m in inside})
-        print(f"{args.docs} mentions, {args.copies:.0%} reposts, last 7 days: {expected} stories")
-        for name, raw, distinct in (
-            ("count", lambda: index.count(window), lambda: dedup.count(window)),
-            (
-                "daily histogram",
-                lambda: sum(b.count for b in index.histogram(window, interval=Interval.DAY)),
-                lambda: sum(b.count for b in dedup.histogram(window, interval=Interval.DAY)),
-            ),
-            (
-                "sentiment breakdown",
-                lambda: len(index.terms(window, dimension=Dimension.SENTIMENT)),
-                lambda: len(dedup.terms(window, dimension=Dimension.SENTIMENT)),
-            ),
-        ):
-            raw_ms, raw_value = timed(raw)
-            dedup_ms, dedup_value = timed(distinct)
+    folder = tempfile.mkdtemp(prefix="veille-bench-dedup-")
+    factory = MentionFactory(7, 50_000, args.reposts)
+    rng = random.Random(8)
+    index, close = open_store(args.store, folder)
+    try:
+        started = time.perf_counter()
+        for start in range(0, args.docs, args.batch):
+            index.upsert(factory.batch(min(args.batch, args.docs - start)))
+        elapsed = time.perf_counter() - started
+        print(f"[{args.store}] {args.docs:,} mentions written in {elapsed:.0f} s")
+        stories = DistinctStories(index)
+        for days in (90, 365):
+            flt = MentionFilter(since=NOW - timedelta(days=days), until=NOW)
+            assert flt.since is not None and flt.until is not None
+            expected = len({s for s, at in factory.stories if flt.since <= at < flt.until})
+            counted = stories.count(flt)
             print(
-                f"  {name:20s} raw {raw_ms:7.1f} ms ({raw_value})  "
-                f"dedup {dedup_ms:7.1f} ms ({dedup_value})"
+                f"  {days} days: {index.count(flt):,} mentions, {counted:,} stories counted, "
+                f"{expected:,} generated ({'exact' if counted == expected else 'WRONG'})"
             )
-        index.close()
+
+            def window(days: int = days) -> MentionFilter:
+                end = NOW - timedelta(days=rng.randrange(0, max(1, 365 - days)))
+                return MentionFilter(since=end - timedelta(days=days), until=end)
+
+            report(f"raw count, {days} days", timed(lambda: index.count(window()), args.runs))
+            report(f"dedup count, {days} days", timed(lambda: stories.count(window()), args.runs))
+            report(
+                f"dedup histogram by day, {days} days",
+                timed(lambda: stories.histogram(window(), interval=Interval.DAY), args.runs),
+            )
+        few = max(args.runs // 10, 5)
+
+        def brand_window() -> MentionFilter:
+            brand = FieldFilter("brand", rng.choice(BRANDS).lower())
+            return MentionFilter(query=brand, since=NOW - timedelta(days=90), until=NOW)
+
+        report(
+            f"dedup count, brand:X, 90 days ({few} runs)",
+            timed(lambda: stories.count(brand_window()), few),
+        )
+        report(
+            f"story breakdown, 365 days ({few} runs)",
+            timed(
+                lambda: index.terms(
+                    MentionFilter(since=NOW - timedelta(days=365)), dimension=Dimension.STORY
+                ),
+                few,
+            ),
+        )
+    finally:
+        close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
 
 Generates synthetic mentions (about 40 words each from a Zipf-distributed French and
 English vocabulary of about 50,000 words, 5 brands, 3 sentiments, 2 languages, 20
-sources, published over 365 days), ingests them in batches through
-`EmbeddedIndex.upsert`, then times a filtered top-20 search and a 90-day daily
-volume-by-sentiment histogram. Prints the figures; asserts nothing.
+sources, published over 365 days; 24% are reposts of a recent story, up to a day
+before or 3 days after it), ingests them in batches through `EmbeddedIndex.upsert`,
+then times a filtered top-20 search, a 90-day daily volume-by-sentiment histogram,
+top terms, deduplicated counts and histograms over 90 and 365 days (checked against
+the stories generated), and the worst query the cost caps allow. Prints the figures;
+asserts nothing.
 
 Targets on a 2-core machine at 1,000,000 mentions: ingest >= 5,000 mentions/s,
 search p95 <= 50 ms, histogram p95 <= 100 ms.
@@ -22,6 +25,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,13 +33,22 @@ from pathlib import Path
 import numpy as np
 
 from services.core.models import Mention, Sentiment, SentimentLabel
+from services.core.query import parse_query
 from services.core.query.ast import And, FieldFilter, Term
+from services.core.query.parser import (
+    MAX_NEAR_DISTANCE,
+    MAX_NEAR_PAIRS,
+    MAX_NEAR_WILDCARD_PAIRS,
+    MAX_WILDCARDS,
+    MIN_NEAR_WILDCARD_PREFIX,
+)
 from services.store.contracts import (
     Dimension,
     Interval,
     MentionFilter,
     SearchRequest,
 )
+from services.store.distinct_stories import DistinctStories
 from services.store.embedded.index import EmbeddedIndex
 
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
@@ -74,7 +87,12 @@ def vocabulary(size: int, rng: random.Random) -> list[str]:
 class MentionFactory:
     """Synthetic mentions, generated per batch with numpy for the word draws."""
 
-    def __init__(self, seed: int, vocab_size: int) -> None:
+    def __init__(self, seed: int, vocab_size: int, reposts: float = 0.0) -> None:
+        self.reposts = reposts
+        # Recent stories a repost may copy: (story id, publication, title, text).
+        self.recent: list[tuple[str, datetime, str, str]] = []
+        # (story, publication) of every mention, to check deduplicated counts.
+        self.stories: list[tuple[str, datetime]] = []
         self.rng = random.Random(seed)
         self.np_rng = np.random.default_rng(seed)
         self.words = np.array(vocabulary(vocab_size, self.rng), dtype=object)
@@ -98,16 +116,34 @@ class MentionFactory:
             chunk = words[i * 40 : (i + 1) * 40]
             brands = self.rng.sample(BRANDS, self.rng.choice((1, 1, 1, 2)))
             published = NOW - timedelta(seconds=self.rng.randrange(365 * 86400))
+            mention_id = f"bench-{n:08d}"
+            title = " ".join(chunk[:8]).capitalize()
+            # Punctuation glued to words, as in real posts ("vélo," "retard.").
+            text = (
+                f"{' '.join(chunk[8:20])}, {' '.join(chunk[20:32])}. "
+                f"{' '.join(chunk[32:]).capitalize()}!"
+            )
+            story: str | None = None
+            if self.recent and self.rng.random() < self.reposts:
+                # A repost: up to 3 days from its story's first copy, either side (a copy
+                # collected before the one it copies arrives out of order).
+                story, lead_at, title, text = self.rng.choice(self.recent)
+                shift = timedelta(seconds=self.rng.randrange(-86400, 3 * 86400))
+                published = min(lead_at + shift, NOW - timedelta(seconds=1))
+            else:
+                self.recent.append((mention_id, published, title, text))
+                if len(self.recent) > 20_000:
+                    self.recent.pop(self.rng.randrange(len(self.recent)))
+            self.stories.append((story or mention_id, published))
             mentions.append(
                 Mention(
-                    id=f"bench-{n:08d}",
+                    id=mention_id,
+                    story_id=story,
                     source_kind="feed",
                     source_name=self.rng.choice(SOURCES),
                     url=f"https://site{n % 997}.example.com/posts/{n}",
-                    title=" ".join(chunk[:8]).capitalize(),
-                    # Punctuation glued to words, as in real posts ("vélo," "retard.").
-                    text=f"{' '.join(chunk[8:20])}, {' '.join(chunk[20:32])}. "
-                    f"{' '.join(chunk[32:]).capitalize()}!",
+                    title=title,
+                    text=text,
                     author=f"author{self.rng.randrange(5000)}",
                     published_at=published,
                     collected_at=published,
@@ -228,6 +264,9 @@ def run_queries(
     def top_terms() -> object:
         return index.top_terms(MentionFilter(query=brand(), since=NOW - timedelta(days=30)))
 
+    def top_terms_90() -> object:
+        return index.top_terms(MentionFilter(since=NOW - timedelta(days=90)))
+
     example = MentionFilter(
         query=And((Term("livraison"), FieldFilter("lang", "fr"))),
         since=NOW - timedelta(days=30),
@@ -240,6 +279,88 @@ def run_queries(
     report("count (one word, all time)", timed(count, runs))
     report(f"terms by source, 90 days ({few} runs)", timed(terms, few))
     report(f"top_terms, brand:X, 30 days ({few} runs)", timed(top_terms, few))
+    report(f"top_terms, 90 days ({few} runs)", timed(top_terms_90, few))
+    run_dedup(index, factory, rng, runs)
+    run_worst_query(index, factory)
+
+
+def run_dedup(index: EmbeddedIndex, factory: MentionFactory, rng: random.Random, runs: int) -> None:
+    """Deduplicated counts (dedup=true): timings, and exactness against the generator."""
+    stories = DistinctStories(index)
+    for days in (90, 365):
+
+        def window(days: int = days) -> MentionFilter:
+            end = NOW - timedelta(days=rng.randrange(0, max(1, 365 - days)))
+            return MentionFilter(since=end - timedelta(days=days), until=end)
+
+        report(f"dedup count, {days} days", timed(lambda: stories.count(window()), runs))
+        report(
+            f"dedup histogram by day, {days} days",
+            timed(lambda: stories.histogram(window(), interval=Interval.DAY), runs),
+        )
+    few = max(runs // 10, 5)
+
+    def brand_count() -> object:
+        flt = MentionFilter(
+            query=FieldFilter("brand", rng.choice(BRANDS).lower()),
+            since=NOW - timedelta(days=90),
+            until=NOW,
+        )
+        return stories.count(flt)
+
+    report(f"dedup count, brand:X, 90 days ({few} runs)", timed(brand_count, few))
+    report(
+        f"story breakdown, 365 days ({few} runs)",
+        timed(
+            lambda: index.terms(
+                MentionFilter(since=NOW - timedelta(days=365)), dimension=Dimension.STORY
+            ),
+            few,
+        ),
+    )
+    if factory.stories:
+        for days in (90, 365):
+            flt = MentionFilter(since=NOW - timedelta(days=days), until=NOW)
+            assert flt.since is not None and flt.until is not None
+            expected = len({s for s, at in factory.stories if flt.since <= at < flt.until})
+            print(
+                f"  dedup {days} days: {stories.count(flt):,} stories counted, "
+                f"{expected:,} generated ({index.count(flt):,} mentions)"
+            )
+
+
+def worst_allowed_query(factory: MentionFactory) -> str:
+    """A query at every cost cap at once, its wildcards on the commonest prefixes of the
+    shortest length allowed, next to the commonest words."""
+    prefixes = Counter(w[:2] for w in factory.words if len(w) > 2 and w[:2].isalpha())
+    common = [p for p, _ in prefixes.most_common(MAX_WILDCARDS)]
+    n = MIN_NEAR_WILDCARD_PREFIX
+    longer = Counter(w[:n] for w in factory.words if len(w) > n and w[:n].isalpha())
+    near_prefixes = [p for p, _ in longer.most_common(2)]
+    plain = [w for w in factory.words[:200] if w.isalpha() and len(w) > 2]
+    sides = MAX_NEAR_WILDCARD_PAIRS // 2
+    near_wild = (
+        f"({' OR '.join(p + '*' for p in near_prefixes)}) NEAR/{MAX_NEAR_DISTANCE} "
+        f"({' OR '.join(plain[:sides])})"
+    )
+    rest = MAX_NEAR_PAIRS - MAX_NEAR_WILDCARD_PAIRS
+    near_plain = f"({' OR '.join(plain[4:12])}) NEAR/{MAX_NEAR_DISTANCE} " + (
+        f"({' OR '.join(plain[12 : 12 + rest // 8])})"
+    )
+    others = " OR ".join(p + "*" for p in common[2:])
+    return f"({near_wild}) OR ({near_plain}) OR {others}"
+
+
+def run_worst_query(index: EmbeddedIndex, factory: MentionFactory) -> None:
+    """The cost of the most expensive query the caps let through."""
+    text = worst_allowed_query(factory)
+    query = parse_query(text)  # raises if it were beyond a cap
+    flt = MentionFilter(query=query, since=NOW - timedelta(days=365))
+    before = peak_rss_mb()
+    samples = timed(lambda: index.count(flt), 5)
+    print(f"\nworst query the caps allow ({len(text)} characters, {index.count(flt):,} matches)")
+    report("count, 365 days (5 runs)", samples)
+    print(f"  peak RSS {before:,.0f} MB before, {peak_rss_mb():,.0f} MB after")
 
 
 def main() -> None:
@@ -250,6 +371,7 @@ def main() -> None:
     parser.add_argument("--path", help="index directory (default: a temporary one, deleted)")
     parser.add_argument("--skip-ingest", action="store_true", help="reuse the index at --path")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reposts", type=float, default=0.24, help="share of story copies")
     parser.add_argument("--vocabulary", type=int, default=50_000)
     parser.add_argument("--writer-threads", type=int, default=1)
     parser.add_argument("--writer-heap-mb", type=int, default=128)
@@ -257,7 +379,7 @@ def main() -> None:
 
     temporary = args.path is None
     path = Path(args.path or tempfile.mkdtemp(prefix="veille-bench-"))
-    factory = MentionFactory(args.seed, args.vocabulary)
+    factory = MentionFactory(args.seed, args.vocabulary, args.reposts)
     rng = random.Random(args.seed + 1)
     try:
         if not args.skip_ingest:

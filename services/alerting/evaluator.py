@@ -44,6 +44,7 @@ from services.alerting.detectors import Alert, Detector, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
 from services.core.models import Mention, utcnow
+from services.core.query import QuerySyntaxError
 from services.core.query.ast import And, FieldFilter, Node
 from services.core.query.matcher import matches
 from services.core.settings import BrandRulesSettings
@@ -282,6 +283,9 @@ class Evaluator:
                 outcomes.append(self.evaluate(rule))
                 if rule.digest != "off":
                     outcomes.append(self.digest(rule))
+            except QuerySyntaxError as exc:  # a saved search beyond today's limits: not run
+                log.error("alert rule %r not evaluated: its query is refused: %s", rule.name, exc)
+                outcomes.append(RuleOutcome(rule.name, [], f"error: query not run: {exc}"))
             except Exception as exc:
                 log.exception("alert rule %r could not be evaluated", rule.name)
                 outcomes.append(RuleOutcome(rule.name, [], f"error: {exc}"))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.core.query import parse_query
+from services.core.query import QuerySyntaxError, parse_query
 from services.core.query.ast import And, FieldFilter, MatchAll, Node, Or
 from services.core.text import fold_keyword
 from services.store.contracts import MentionFilter
@@ -85,6 +85,11 @@ class SavedSearch(SavedSearchIn):
     owner: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    query_error: str | None = Field(
+        default=None,
+        description="why the stored query is not run (saved before a limit it now "
+        "exceeds): edit it to run it again",
+    )
 
 
 def validate_query(search: SavedSearchIn) -> None:
@@ -98,8 +103,9 @@ def to_record_spec(search: SavedSearchIn) -> dict[str, Any]:
 
 
 def from_record(record: SpecRecord) -> SavedSearch:
-    """Rebuilds a saved search from its stored row."""
-    return SavedSearch.model_validate(
+    """Rebuilds a saved search from its stored row, noting a query that no longer parses
+    (it is reported, never run: `search_query` raises for it)."""
+    search = SavedSearch.model_validate(
         {
             **record.spec,
             "name": record.name,
@@ -109,6 +115,11 @@ def from_record(record: SpecRecord) -> SavedSearch:
             "updated_at": record.updated_at,
         }
     )
+    try:
+        parse_query(search.query)
+    except QuerySyntaxError as error:
+        search.query_error = str(error)
+    return search
 
 
 def visible_to(search: SavedSearch, owner: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from services.api.problems import Problem
 from services.core.query import parse_query
@@ -22,6 +22,13 @@ QueryText = Annotated[
         examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]
+# Row ids are SQL BIGINTs: a larger number would overflow the driver, not miss a row.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id, from a listing")]
+Before = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="next_before of the previous page")
+]
+
 Since = Annotated[
     datetime | None,
     Query(description="published at or after (ISO 8601; UTC when no offset)"),
@@ -29,10 +36,19 @@ Since = Annotated[
 Until = Annotated[datetime | None, Query(description="published before (ISO 8601)")]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def to_utc(value: datetime | None) -> datetime | None:
+    """A request's time in UTC (naive means UTC); 400 when UTC falls outside years 1-9999."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise Problem(
+            400, "Invalid time", f"{value.isoformat()} is outside years 1 to 9999 in UTC"
+        ) from None
+
+
+_utc = to_utc
 
 
 Dedup = Annotated[
@@ -56,6 +72,11 @@ def mention_filter(
     if since_utc and until_utc and since_utc >= until_utc:
         raise Problem(400, "Invalid time window", "`since` must be before `until`")
     if default_days is not None and since_utc is None:
-        since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
+        try:
+            since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
+        except OverflowError:  # `until` in the first days of year 1
+            raise Problem(
+                400, "Invalid time window", "`until` is too early: give a later one or `since`"
+            ) from None
     query = parse_query(q)
     return MentionFilter(query=query, since=since_utc, until=until_utc)

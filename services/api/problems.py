@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.core.query import QuerySyntaxError
-from services.store.contracts import IndexUnavailable
+from services.core.query import QuerySyntaxError, QueryTooCostly
+from services.store.contracts import IndexUnavailable, UnservableRequest
 from services.store.state.contract import ConflictError, NotFoundError
 
 log = logging.getLogger("veille.api")
@@ -60,6 +60,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(QuerySyntaxError)
     async def _query(request: Request, exc: QuerySyntaxError) -> JSONResponse:
+        if isinstance(exc, QueryTooCostly):  # names the cap, so a client can adapt
+            return problem_response(
+                request,
+                400,
+                "Query too costly",
+                str(exc),
+                position=exc.position,
+                expected=exc.expected,
+                limit=exc.limit,
+            )
         return problem_response(
             request,
             400,
@@ -68,6 +78,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             position=exc.position,
             expected=exc.expected,
         )
+
+    @app.exception_handler(UnservableRequest)
+    async def _unservable(request: Request, exc: UnservableRequest) -> JSONResponse:
+        return problem_response(request, 400, "Request cannot be served", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from services.core.models import Mention, Source
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
+from services.store.state.contract import InboxItem, StateStore
 
 log = logging.getLogger("veille.worker")
 
@@ -29,13 +30,56 @@ class BatchOutcome:
     failed: int = 0
 
 
+class LeaseKeeper:
+    """Renews a batch's inbox leases every third of their length while the batch works,
+    so a batch slower than its lease (long texts, a busy machine) is never taken by a
+    second worker; a worker that dies stops renewing and its items return as before."""
+
+    def __init__(self, state: StateStore, mention_ids: list[str], lease_seconds: float) -> None:
+        self._state = state
+        self._ids = mention_ids
+        self._lease_seconds = lease_seconds
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="veille-lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._lease_seconds / 3):
+            try:
+                renewed = self._state.renew_items(self._ids, lease_seconds=self._lease_seconds)
+            except Exception:  # the next renewal may succeed: the lease still has 2/3 left
+                log.exception("could not renew the leases of %d inbox items", len(self._ids))
+                continue
+            if renewed < len(self._ids):
+                log.warning(
+                    "%d of %d inbox items were no longer leased to this batch",
+                    len(self._ids) - renewed,
+                    len(self._ids),
+                )
+
+
 def process_batch(ctx: ServiceContext, *, limit: int | None = None) -> BatchOutcome:
     """Analyzes and stores one batch from the inbox; returns what happened to it."""
     size = limit or ctx.settings.analyzer.batch_size
-    claimed = ctx.state.claim_items(limit=size, lease_seconds=ctx.settings.analyzer.lease_seconds)
+    lease_seconds = ctx.settings.analyzer.lease_seconds
+    claimed = ctx.state.claim_items(limit=size, lease_seconds=lease_seconds)
     if not claimed:
         return BatchOutcome()
     ids = [c.mention_id for c in claimed]
+    with LeaseKeeper(ctx.state, ids, lease_seconds):
+        return _analyze_and_store(ctx, claimed, ids)
+
+
+def _analyze_and_store(
+    ctx: ServiceContext, claimed: list[InboxItem], ids: list[str]
+) -> BatchOutcome:
     try:
         mentions = [c.item.to_mention() for c in claimed]
         analyzed = ctx.analyzer.analyze(

@@ -9,10 +9,14 @@ Semantics every backend honours:
 - Queries are `services.core.query` trees and match exactly what
   `services.core.query.matches` accepts on the same mention.
 - Times are UTC; `since` is inclusive, `until` exclusive.
+- `MentionFilter.copies` is exact after every `upsert` and `delete`: the store keeps
+  each copy's place in its story (story_chain.py) as copies arrive, move or go.
 - Cursor pagination is stable: walking every page with `next_cursor` returns each
   matching mention exactly once, while nothing is written in between.
 - Errors: `IndexUnavailable` when the backend cannot be reached or is locked,
-  `ValueError` for a request it cannot serve (bad cursor, limit out of range).
+  `ValueError` for a request it cannot serve (bad cursor, limit out of range), as
+  `UnservableRequest` when the caller can change it to one that is served (fewer
+  buckets, a longer wildcard prefix): the API answers it with a 400 saying what to change.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ TOP_TERMS_SAMPLE = 10_000
 
 class IndexUnavailable(RuntimeError):
     """The index cannot be reached or opened (locked, missing, network down)."""
+
+
+class UnservableRequest(ValueError):
+    """A request refused as asked (too many buckets, a wildcard expanding too far); the
+    message says what to change."""
 
 
 class SortOrder(StrEnum):
@@ -60,6 +69,16 @@ class Dimension(StrEnum):
     COMMUNITY = "community"  # subreddit, forum, blog or feed (services.core.communities)
 
 
+class StoryCopies(StrEnum):
+    """Which copies of each story a filter keeps, by their order in the story (see
+    services/store/story_chain.py): every one, only the first published in the window
+    (so each story with a copy in the window is kept once), or only the later ones."""
+
+    ALL = "all"
+    FIRST = "first"
+    LATER = "later"
+
+
 @dataclass(frozen=True)
 class MentionFilter:
     """The mentions a request is about: a query and a time window on `published_at`."""
@@ -67,6 +86,7 @@ class MentionFilter:
     query: Node = field(default_factory=MatchAll)
     since: datetime | None = None
     until: datetime | None = None
+    copies: StoryCopies = StoryCopies.ALL
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,10 @@ class MentionIndex(ABC):
     @abstractmethod
     def reach(self, flt: MentionFilter) -> Reach:
         """The matches, and the followers of their authors where the platform gives them."""
+
+    @abstractmethod
+    def story_hashes(self, flt: MentionFilter) -> set[int]:
+        """The stories of the matching mentions, as `story_chain.story_hash` values."""
 
     @abstractmethod
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:

@@ -239,3 +239,19 @@ time.sleep(600)
             time.sleep(0.2)
         assert [c.mention_id for c in claimed] == [item.mention_id]
         assert claimed[0].item == item
+
+
+def test_a_renewed_lease_is_not_claimable_until_it_expires(
+    state_store: SqlStateStore, clock: FakeClock
+) -> None:
+    state_store.enqueue_items([make_item(), make_item()])
+    claimed = [c.mention_id for c in state_store.claim_items(limit=10, lease_seconds=60)]
+    clock.advance(50)
+    assert state_store.renew_items(claimed, lease_seconds=60) == 2
+    clock.advance(50)  # 100 s after the claim: the renewed lease still holds
+    assert state_store.claim_items(limit=10, lease_seconds=60) == []
+    clock.advance(11)
+    assert state_store.renew_items(claimed, lease_seconds=60) == 0  # expired: not renewed
+    again = state_store.claim_items(limit=10, lease_seconds=60)
+    assert sorted(c.mention_id for c in again) == sorted(claimed)
+    assert {c.attempts for c in again} == {1}  # the lost lease counts as an attempt

@@ -202,3 +202,50 @@ def test_reindex_on_the_embedded_store_says_there_is_nothing_to_do(tmp_path: Pat
         out=console,
     )
     assert "rebuilds itself at start-up" in buffer.getvalue()
+
+
+def test_reindex_chains_the_stories_of_an_older_version(case: ElasticCase) -> None:
+    # Before the story chain: documents without story_hash / story_previous_us. After
+    # `veille reindex`, a deduplicated count is exact (old copies no longer count twice).
+    from datetime import timedelta
+
+    from services.store.distinct_stories import DistinctStories
+    from tests.factories import BASE_TIME
+
+    chain_fields = [es_mapping.STORY_HASH, es_mapping.STORY_PREVIOUS_US]
+    stories = [
+        make_mention(
+            id=f"{lead}-{c}",
+            story_id=lead,
+            published_at=BASE_TIME + timedelta(hours=hours * (c + 1)),
+        )
+        for lead, hours, copies in (("a", 1, 3), ("b", 5, 2), ("c", 2, 1))
+        for c in range(copies)
+    ]
+    client = case.settings.client()
+    names = IndexNames(case.settings.index_prefix)
+    older = es_mapping.mappings()
+    older["properties"] = {k: v for k, v in older["properties"].items() if k not in chain_fields}
+    older["_meta"] = {es_mapping.WRITTEN_FIELDS: sorted(older["properties"])}
+    settings = es_mapping.index_template(names, with_lifecycle=False)["template"]["settings"]
+    client.indices.create(
+        index=names.first_index,
+        aliases={names.alias: {"is_write_index": True}},
+        settings=settings,
+        mappings=older,
+    )
+    for mention in stories:
+        document = {k: v for k, v in to_document(mention).items() if k not in chain_fields}
+        client.index(index=names.alias, id=mention.id, document=document, refresh=True)
+    client.close()
+    index = case.open()
+    assert isinstance(index, EsIndex)
+    try:
+        everything = MentionFilter()
+        assert DistinctStories(index).count(everything) == 6  # every old copy counts
+        index.rewrite_stale()
+        assert DistinctStories(index).count(everything) == 3
+        late = MentionFilter(since=BASE_TIME + timedelta(hours=3))
+        assert DistinctStories(index).count(late) == 2  # a (its 3rd copy) and b
+    finally:
+        index.close()

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.alerting.chart_link import CHART_PATH, chart_png
 from services.api.deps import StateDep
+from services.api.params import RowId
 from services.api.problems import Problem
 from services.store.state.contract import NotFoundError
 
@@ -29,7 +30,7 @@ _NOT_FOUND = "no chart here: the link is wrong or the alert has no chart"
     responses={200: {"content": {"image/png": {}}}},
 )
 def get_chart(
-    event_id: int,
+    event_id: RowId,
     state: StateDep,
     token: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> Response:

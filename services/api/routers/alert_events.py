@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from services.api.deps import AuthDep, StateDep
+from services.api.params import Before, RowId
 from services.store.state.contract import AlertEventRecord
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[AuthDep])
@@ -79,9 +80,7 @@ def _event(record: AlertEventRecord) -> AlertEvent:
 def list_events(
     state: StateDep,
     rule: Annotated[str | None, Query(max_length=200)] = None,
-    before: Annotated[
-        int | None, Query(ge=1, description="next_before of the previous page")
-    ] = None,
+    before: Before = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EventPage:
     """Alert events, newest first, each with its deliveries' status and attempts."""
@@ -91,7 +90,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", summary="Get one alert event")
-def get_event(event_id: int, state: StateDep) -> AlertEvent:
+def get_event(event_id: RowId, state: StateDep) -> AlertEvent:
     """One alert event with its deliveries."""
     return _event(state.get_alert_event(event_id))
 
@@ -101,7 +100,7 @@ def get_event(event_id: int, state: StateDep) -> AlertEvent:
     summary="Send an unknown or failed delivery again",
 )
 def resend_delivery(
-    event_id: int, channel: Annotated[str, Path(max_length=300)], state: StateDep
+    event_id: RowId, channel: Annotated[str, Path(max_length=300)], state: StateDep
 ) -> AlertEvent:
     """After checking the channel (an `unknown` Slack delivery that never arrived, a `failed`
     one whose cause is fixed): the delivery is pending again and goes out on the next pass."""

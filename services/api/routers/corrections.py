@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
+from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
 from services.core.models import SentimentLabel
 from services.runtime.corrections import record_correction
@@ -162,7 +163,9 @@ def correct_topics(
 def list_corrections(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, description="the last id of the page")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="the last id of the page")
+    ] = None,
 ) -> list[Correction]:
     """Corrections newest first, superseded ones included (they are history)."""
     return [

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from services.api.deps import ContextDep, StateDep, require_api_key
+from services.api.params import to_utc
 from services.api.problems import Problem
 from services.runtime.reanalyze import BackgroundReanalysis, job_spec
 
@@ -42,7 +43,9 @@ class ReanalysisJob(BaseModel):
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    utc = to_utc(value)
+    assert utc is not None
+    return utc
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Start a re-analysis")

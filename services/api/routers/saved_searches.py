@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.alerting import saved_searches as ss
 from services.api.deps import IndexDep, StateDep, require_api_key
-from services.api.params import Since, Until
+from services.api.params import Since, Until, to_utc
 from services.api.problems import Problem
 from services.api.routers.mentions import MentionPage
 from services.api.routers.stats import Bucket, Series
@@ -44,10 +44,7 @@ def _editable(state: StateStore, name: str, caller: ApiKeyInfo | None) -> ss.Sav
     return search
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+_utc = to_utc
 
 
 @router.get("", summary="List saved searches")

@@ -2,6 +2,6 @@
 
 from services.core.query.ast import Node
 from services.core.query.matcher import matches
-from services.core.query.parser import QuerySyntaxError, parse_query
+from services.core.query.parser import QuerySyntaxError, QueryTooCostly, parse_query
 
-__all__ = ["Node", "QuerySyntaxError", "matches", "parse_query"]
+__all__ = ["Node", "QuerySyntaxError", "QueryTooCostly", "matches", "parse_query"]

@@ -34,6 +34,14 @@ MAX_DEPTH = 32
 MAX_CLAUSES = 256
 MAX_NEAR_DISTANCE = 100
 MIN_WILDCARD_PREFIX = 2
+# The cost of a query grows with what its backends expand, not with its length: each
+# wildcard reads every indexed word it starts, and a NEAR runs one positional query per
+# left x right pair (and per order and field). These caps bound that product before
+# anything runs; a query beyond them is refused naming the cap (`QueryTooCostly`).
+MAX_WILDCARDS = 32
+MAX_NEAR_PAIRS = 64  # left x right alternatives, summed over the query's NEARs
+MAX_NEAR_WILDCARD_PAIRS = 4  # of those pairs, the ones with a wildcard on either side
+MIN_NEAR_WILDCARD_PREFIX = 3  # a 2-letter prefix next to NEAR reads too many positions
 
 _SENTIMENT_VALUES = {
     "negative": "negative",
@@ -55,6 +63,14 @@ class QuerySyntaxError(ValueError):
         self.position = position
         self.expected = expected
         super().__init__(f"{message} (at character {position + 1})")
+
+
+class QueryTooCostly(QuerySyntaxError):
+    """A query that parses but exceeds a cost cap; `limit` names the cap (`MAX_NEAR_PAIRS`)."""
+
+    def __init__(self, message: str, *, position: int, limit: str, expected: str) -> None:
+        super().__init__(message, position=position, expected=expected)
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +162,9 @@ class _Parser:
         self.index = 0
         self.depth = 0
         self.clauses = 0
+        self.wildcards = 0
+        self.near_pairs = 0
+        self.near_wildcard_pairs = 0
 
     # -- helpers ---------------------------------------------------------------
     def peek(self) -> _Token:
@@ -159,9 +178,11 @@ class _Parser:
     def count_clause(self, token: _Token) -> None:
         self.clauses += 1
         if self.clauses > MAX_CLAUSES:
-            raise QuerySyntaxError(
+            raise QueryTooCostly(
                 f"the query has more than {MAX_CLAUSES} terms; split it into saved searches",
                 position=token.position,
+                limit="MAX_CLAUSES",
+                expected=f"at most {MAX_CLAUSES} terms",
             )
 
     # -- grammar ---------------------------------------------------------------
@@ -218,8 +239,54 @@ class _Parser:
                 self.near_operand(right, right_start),
                 near.value,
             )
+            self.count_near_pairs(left, near)
             start = right_start
         return left
+
+    def count_near_pairs(self, near: Near, token: _Token) -> None:
+        for alt in (*near.left, *near.right):
+            if isinstance(alt, Prefix) and len(alt.prefix) < MIN_NEAR_WILDCARD_PREFIX:
+                raise QueryTooCostly(
+                    f"'{alt.prefix}*' next to NEAR matches too many words; give at least "
+                    f"{MIN_NEAR_WILDCARD_PREFIX} letters before '*'",
+                    position=token.position,
+                    limit="MIN_NEAR_WILDCARD_PREFIX",
+                    expected=f"wildcards of at least {MIN_NEAR_WILDCARD_PREFIX} letters",
+                )
+        pairs = len(near.left) * len(near.right)
+        plain = sum(isinstance(a, Term) for a in near.left) * sum(
+            isinstance(b, Term) for b in near.right
+        )
+        self.near_pairs += pairs
+        self.near_wildcard_pairs += pairs - plain
+        if self.near_pairs > MAX_NEAR_PAIRS:
+            raise QueryTooCostly(
+                f"the NEARs of this query pair more than {MAX_NEAR_PAIRS} words "
+                f"({self.near_pairs} left x right pairs); use fewer alternatives around NEAR",
+                position=token.position,
+                limit="MAX_NEAR_PAIRS",
+                expected=f"at most {MAX_NEAR_PAIRS} left x right pairs over all NEARs",
+            )
+        if self.near_wildcard_pairs > MAX_NEAR_WILDCARD_PAIRS:
+            raise QueryTooCostly(
+                f"the NEARs of this query pair a wildcard more than {MAX_NEAR_WILDCARD_PAIRS} "
+                f"times ({self.near_wildcard_pairs} pairs); use fewer wildcards next to NEAR, "
+                "or whole words",
+                position=token.position,
+                limit="MAX_NEAR_WILDCARD_PAIRS",
+                expected=f"at most {MAX_NEAR_WILDCARD_PAIRS} pairs with a wildcard around NEAR",
+            )
+
+    def count_wildcard(self, token: _Token) -> None:
+        self.wildcards += 1
+        if self.wildcards > MAX_WILDCARDS:
+            raise QueryTooCostly(
+                f"the query has more than {MAX_WILDCARDS} wildcards; use whole words or "
+                "longer prefixes in fewer wildcards",
+                position=token.position,
+                limit="MAX_WILDCARDS",
+                expected=f"at most {MAX_WILDCARDS} wildcards",
+            )
 
     def near_operand(self, node: Node, token: _Token) -> NearOperand:
         if isinstance(node, Near):
@@ -329,6 +396,7 @@ class _Parser:
                     position=token.position,
                     expected="a word prefix such as 'velo*'",
                 )
+            self.count_wildcard(token)
             return Prefix(words[0])
         words = tokenize(text)
         if not words:
@@ -363,6 +431,7 @@ class _Parser:
         prefix = value_token.kind == "WORD" and raw.endswith("*")
         if prefix:
             raw = raw[:-1]
+            self.count_wildcard(value_token)
         if "*" in raw:
             raise QuerySyntaxError(
                 "only a trailing wildcard is supported",

@@ -28,9 +28,10 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import MAX_TOKEN_LENGTH
-from services.store.contracts import MentionFilter
+from services.store.contracts import MentionFilter, StoryCopies
 from services.store.elastic import mapping
 from services.store.embedded.keys import epoch_us
+from services.store.story_chain import NO_PREVIOUS
 
 Query = dict[str, Any]
 
@@ -99,7 +100,19 @@ def compile_filter(flt: MentionFilter) -> Query:
         window["lt"] = until
     if window:
         parts.append({"range": {mapping.PUBLISHED_US: window}})
+    if flt.copies != StoryCopies.ALL:
+        parts.append(_copies(flt.copies, since))
     return _all(parts)
+
+
+def _copies(copies: StoryCopies, since: int | None) -> Query:
+    """A story's first copy in the window has its previous copy before `since`; a
+    document written without the field counts as a first copy."""
+    bound = {"gte": since} if since is not None else {"gt": NO_PREVIOUS}
+    later: Query = {"range": {mapping.STORY_PREVIOUS_US: bound}}
+    if copies == StoryCopies.LATER:
+        return later
+    return {"bool": {"must_not": [later]}}
 
 
 def _operand(field: str, operand: NearOperand) -> Query | None:

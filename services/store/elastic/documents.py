@@ -19,6 +19,7 @@ from services.store.embedded.keys import epoch_us
 
 # `" ".join(tokenize(text))`, memoized per piece (checked equal in the embedded tests).
 from services.store.embedded.words import index_words
+from services.store.story_chain import story_hash, story_key
 
 _CURSOR: Final = struct.Struct(">Bq")
 _CURSOR_VERSION: Final = 1
@@ -29,11 +30,14 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def to_document(mention: Mention) -> dict[str, Any]:
-    """Tokenizes and folds a mention into the fields of the mapping."""
+def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str, Any]:
+    """Tokenizes and folds a mention into the fields of the mapping (`previous_us`: when
+    the copy before it in its story was published, see story_chain.py; a document
+    written without it counts as its story's first copy)."""
     published_us = epoch_us(mention.published_at)
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
+        mapping.STORY_HASH: story_hash(story_key(mention)),
         mapping.TITLE_WORDS: index_words(mention.title),
         mapping.TEXT_WORDS: index_words(mention.text),
         "title": mention.title,
@@ -42,6 +46,8 @@ def to_document(mention: Mention) -> dict[str, Any]:
         mapping.PUBLISHED_AT: published_us // 1000,  # epoch milliseconds
         mapping.MENTION: mention.model_dump(mode="json"),
     }
+    if previous_us is not None:
+        doc[mapping.STORY_PREVIOUS_US] = previous_us
     for name in FILTER_FIELDS:
         values = keyword_values(mention, name)
         if values:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
+from functools import partial
 from typing import Any, Final, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -17,6 +18,8 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from services.core.models import Mention
+from services.core.text import fold_keyword
+from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     TOP_TERMS_SAMPLE,
@@ -32,6 +35,7 @@ from services.store.contracts import (
     SearchRequest,
     SortOrder,
     TimeBucket,
+    UnservableRequest,
 )
 from services.store.elastic import mapping
 from services.store.elastic.backfill import (
@@ -51,7 +55,7 @@ from services.store.elastic.compile import Query, compile_filter
 from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
 from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings
-from services.store.embedded import aggregations
+from services.store.embedded import aggregations, keys
 from services.store.embedded.keys import epoch_us
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,8 @@ log = logging.getLogger(__name__)
 # kept at ES's default `search.max_buckets`.
 _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
+_PAGE: Final = 5000  # hits per page when reading a field of many documents
+_COMPOSITE_PAGE: Final = 10_000  # buckets per page of a composite aggregation
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -150,7 +156,7 @@ class EsIndex(MentionIndex):
     ) -> list[RewriteReport]:
         """Writes the documents of every stale index again from their stored mentions."""
         self._check_open()
-        return [
+        reports = [
             rewrite_index(
                 self._client,
                 stale.name,
@@ -160,6 +166,57 @@ class EsIndex(MentionIndex):
             )
             for stale in self.stale_indices()
         ]
+        if reports:
+            self.rechain_all()
+        return reports
+
+    def rechain_all(self) -> int:
+        """Recomputes every story's chain (story_chain.py) over all the documents, for
+        those written before the chain existed; returns how many documents changed."""
+        members: list[tuple[str, str, story_chain.Member]] = []
+        fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
+        for hits in self._pages({"match_all": {}}, [*fields, mapping.filter_field("story")]):
+            for hit in hits:
+                source = hit["_source"]
+                story = source.get(mapping.STORY_HASH)
+                if story is None:
+                    story = story_chain.story_hash(_story_of(source))
+                member = story_chain.Member(
+                    int(story),
+                    int(source[mapping.PUBLISHED_US]),
+                    keys.id_hash(str(source[mapping.ID])),
+                    source.get(mapping.STORY_PREVIOUS_US),
+                )
+                members.append((hit["_index"], hit["_id"], member))
+        previous = story_chain.previous_times(m for _, _, m in members)
+        ops: list[Operation] = [
+            (
+                {"update": {"_index": name, "_id": doc_id}},
+                None,
+                {
+                    "doc": {
+                        mapping.STORY_HASH: member.story,
+                        mapping.STORY_PREVIOUS_US: previous[member.id_hash],
+                    }
+                },
+            )
+            for name, doc_id, member in members
+            if previous[member.id_hash] != member.previous_us
+        ]
+        for start in range(0, len(ops), _PAGE):
+            failures = self._call(
+                partial(
+                    send_bulk,
+                    self._client,
+                    ops[start : start + _PAGE],
+                    backoff=self._backoff,
+                    refresh=self._refresh,
+                ),
+                what="rechaining stories",
+            )
+            if failures:
+                raise IndexUnavailable(f"Elasticsearch refused a chain update: {failures[0].error}")
+        return len(ops)
 
     def _put_policy(self) -> bool:
         try:
@@ -219,13 +276,20 @@ class EsIndex(MentionIndex):
         if not latest:
             return 0
         where = self._locate(list(latest))
-        ops: list[Operation] = []
+        incoming = {
+            mention_id: story_chain.Member(
+                story_chain.story_hash(story_chain.story_key(m)),
+                epoch_us(m.published_at),
+                keys.id_hash(mention_id),
+            )
+            for mention_id, m in latest.items()
+        }
+        previous, ops = self._rechain(removed=sorted(where), incoming=list(incoming.values()))
         for mention_id, mention in latest.items():
             found = where.get(mention_id, [])
             target = found[0] if found else self.names.alias
-            ops.append(
-                ({"index": {"_index": target, "_id": mention_id}}, mention, to_document(mention))
-            )
+            document = to_document(mention, previous_us=previous[incoming[mention_id].id_hash])
+            ops.append(({"index": {"_index": target, "_id": mention_id}}, mention, document))
             for stale in found[1:]:  # copies left by an interrupted move: remove them
                 ops.append(({"delete": {"_index": stale, "_id": mention_id}}, mention, None))
         failures = self._call(
@@ -253,6 +317,8 @@ class EsIndex(MentionIndex):
             return 0
         where = self._locate(wanted)
         ops: list[Operation] = []
+        if where:
+            ops += self._rechain(removed=sorted(where), incoming=[])[1]
         for mention_id, found in where.items():
             for name in found:
                 ops.append(({"delete": {"_index": name, "_id": mention_id}}, None, None))
@@ -416,6 +482,45 @@ class EsIndex(MentionIndex):
         result = self._aggregate(query, {"followers": {"stats": {"field": mapping.FOLLOWERS}}})
         return aggregations.reach(self.count(flt), result["followers"])
 
+    def story_hashes(self, flt: MentionFilter) -> set[int]:
+        """The stories of the matching mentions, read page by page (exact at any size)."""
+        query = compile_filter(flt)
+        found: set[int] = set()
+        after: dict[str, Any] | None = None
+        while True:  # a composite aggregation reads doc values: no document is loaded
+            source: dict[str, Any] = {
+                "sources": [
+                    {"s": {"terms": {"field": mapping.STORY_HASH, "missing_bucket": True}}}
+                ],
+                "size": _COMPOSITE_PAGE,
+            }
+            if after is not None:
+                source["after"] = after
+            try:
+                answer = self._aggregate(query, {"stories": {"composite": source}})["stories"]
+            except UnservableRequest:  # an API without composite aggregations (the emulator)
+                return self._story_hashes_from_sources(query)
+            keys_found = [bucket["key"]["s"] for bucket in answer["buckets"]]
+            if None in keys_found:  # documents written before story_hash: read them
+                return self._story_hashes_from_sources(query)
+            found.update(int(k) for k in keys_found)
+            after = answer.get("after_key")
+            if len(keys_found) < _COMPOSITE_PAGE or after is None:
+                return found
+
+    def _story_hashes_from_sources(self, query: Query) -> set[int]:
+        found: set[int] = set()
+        fields = [mapping.STORY_HASH, mapping.ID, mapping.filter_field("story")]
+        for hits in self._pages(query, fields):
+            for hit in hits:
+                story = hit["_source"].get(mapping.STORY_HASH)
+                found.add(
+                    int(story)
+                    if story is not None
+                    else story_chain.story_hash(_story_of(hit["_source"]))
+                )
+        return found
+
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (a point in time)."""
         if batch_size < 1:
@@ -432,6 +537,83 @@ class EsIndex(MentionIndex):
         ):
             for hit in hits:
                 yield load(hit["_source"])
+
+    def _rechain(
+        self, *, removed: list[str], incoming: list[story_chain.Member]
+    ) -> tuple[dict[int, int], list[Operation]]:
+        """Rechains the stories that gain `incoming` copies or lose the `removed` ids
+        (replaced or deleted): `previous_us` by id hash for the incoming copies, and the
+        partial updates of the stored copies whose previous copy changed."""
+        stories = {m.story for m in incoming}
+        for start in range(0, len(removed), _LOOKUP_CHUNK):  # a replaced copy may move
+            chunk = removed[start : start + _LOOKUP_CHUNK]
+            for hits in self._few({"terms": {mapping.ID: chunk}}, [mapping.STORY_HASH]):
+                stories.update(
+                    int(h["_source"][mapping.STORY_HASH])
+                    for h in hits
+                    if mapping.STORY_HASH in h["_source"]
+                )
+        if not stories:
+            return {}, []
+        gone = {keys.id_hash(i) for i in removed}
+        stored: list[tuple[str, str, story_chain.Member]] = []
+        ordered = sorted(stories)
+        fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            query = {"terms": {mapping.STORY_HASH: ordered[start : start + _LOOKUP_CHUNK]}}
+            for hits in self._few(query, fields):
+                for hit in hits:
+                    source = hit["_source"]
+                    member = story_chain.Member(
+                        int(source[mapping.STORY_HASH]),
+                        int(source[mapping.PUBLISHED_US]),
+                        keys.id_hash(str(source[mapping.ID])),
+                        source.get(mapping.STORY_PREVIOUS_US),
+                    )
+                    if member.id_hash not in gone:
+                        stored.append((hit["_index"], hit["_id"], member))
+        previous = story_chain.previous_times([m for _, _, m in stored] + incoming)
+        updates: list[Operation] = [
+            (
+                {"update": {"_index": name, "_id": doc_id}},
+                None,
+                {"doc": {mapping.STORY_PREVIOUS_US: previous[member.id_hash]}},
+            )
+            for name, doc_id, member in stored
+            if previous[member.id_hash] != member.previous_us
+        ]
+        return previous, updates
+
+    def _few(self, query: Query, fields: list[str]) -> Iterator[list[Any]]:
+        """Every hit of a query that usually has few (a story's copies): one unsorted
+        request, or pages when there are more than one request returns."""
+        answer = self._search(query, size=_PAGE, source_includes=fields, track_total_hits=True)
+        hits = answer["hits"]["hits"]
+        if int(answer["hits"]["total"]["value"]) <= len(hits):
+            yield hits
+            return
+        yield from self._pages(query, fields)
+
+    def _pages(self, query: Query, fields: list[str]) -> Iterator[list[Any]]:
+        """Every hit of `query` (only `fields` of its source), page by page."""
+        after: list[Any] | None = None
+        while True:
+            hits = self._search(
+                query,
+                size=_PAGE,
+                # unmapped_type: an index made by hand or by an old version may lack them.
+                sort=[
+                    {mapping.PUBLISHED_US: {"order": "asc", "unmapped_type": "long"}},
+                    {mapping.ID: {"order": "asc", "unmapped_type": "keyword"}},
+                ],
+                search_after=after,
+                source_includes=fields,
+            )["hits"]["hits"]
+            if hits:
+                yield hits
+            if len(hits) < _PAGE:
+                return
+            after = hits[-1]["sort"]
 
     def _search(self, query: Query, *, size: int, **options: Any) -> Any:
         options.setdefault("source_includes", [mapping.MENTION])
@@ -490,10 +672,20 @@ class EsIndex(MentionIndex):
                     f"the mention indices {self.names.alias} are missing ({what}): {error.message}"
                 ) from error
             if error.status_code == 400:
-                raise ValueError(f"Elasticsearch refused the {what}: {error.message}") from error
+                raise UnservableRequest(
+                    f"Elasticsearch refused the {what}: {error.message}"
+                ) from error
             raise IndexUnavailable(
                 f"Elasticsearch failed on {what}: {error.status_code} {error.message}"
             ) from error
+
+
+def _story_of(source: dict[str, Any]) -> str:
+    """The story key of a document written before `story_hash` existed."""
+    stories = source.get(mapping.filter_field("story")) or []
+    if isinstance(stories, str):
+        stories = [stories]
+    return str(stories[0]) if stories else fold_keyword(str(source[mapping.ID]))
 
 
 def _terms_agg(field: str) -> dict[str, Any]:

@@ -27,6 +27,8 @@ WORD_FIELDS: Final = (TITLE_WORDS, TEXT_WORDS)
 PUBLISHED_US: Final = "published_us"  # exact microseconds: windows, order, histograms
 PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram users
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
+STORY_HASH: Final = "story_hash"  # story_chain.story_hash of the mention's story
+STORY_PREVIOUS_US: Final = "story_previous_us"  # see story_chain.py: distinct-story counts
 EMBEDDING: Final = "embedding"
 FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
 TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
@@ -156,6 +158,8 @@ def mappings() -> dict[str, Any]:
         "text": _full_text(),
         PUBLISHED_US: {"type": "long"},
         PUBLISHED_AT: {"type": "date"},
+        STORY_HASH: {"type": "long"},
+        STORY_PREVIOUS_US: {"type": "long"},
         MENTION: {"type": "object", "enabled": False},
         FOLLOWERS: {"type": "long"},
         TERMS: {"type": "keyword"},

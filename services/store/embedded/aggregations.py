@@ -8,7 +8,14 @@ from typing import Any, Final
 
 from services.core.function_words import is_function_word
 from services.core.text import fold, tokenize
-from services.store.contracts import AudienceBucket, CountBucket, Interval, Reach, TimeBucket
+from services.store.contracts import (
+    AudienceBucket,
+    CountBucket,
+    Interval,
+    Reach,
+    TimeBucket,
+    UnservableRequest,
+)
 from services.store.embedded import keys, schema
 
 _HOUR_US: Final = 3_600_000_000
@@ -33,15 +40,26 @@ def check_bucket_count(first_us: int, last_us: int, interval: Interval) -> None:
         interval
     ] + 1
     if count > MAX_BUCKETS:
-        raise ValueError(
+        raise UnservableRequest(
             f"{count} {interval.value} buckets is too many (at most {MAX_BUCKETS}): "
             "use a longer interval or a shorter time window"
         )
 
 
-def terms_agg(field: str) -> dict[str, Any]:
-    """A terms aggregation returning every value of a keyword field."""
-    return {"terms": {"field": field, "size": _ALL_TERMS, "segment_size": _ALL_TERMS}}
+# tantivy refuses an aggregation returning more buckets than this.
+MAX_AGGREGATION_BUCKETS: Final = 65_000
+
+
+def terms_agg(field: str, size: int = _ALL_TERMS) -> dict[str, Any]:
+    """A terms aggregation returning every value of a keyword field (or the `size` most
+    frequent, counted over each segment's `_ALL_TERMS` most frequent)."""
+    return {"terms": {"field": field, "size": size, "segment_size": _ALL_TERMS}}
+
+
+def bounded_terms_size(size: int) -> int:
+    """How many values to ask for when a field has more than tantivy returns at once:
+    room enough past `size` that ties at its end are ordered by key."""
+    return min(MAX_AGGREGATION_BUCKETS, max(20 * size, 1000))
 
 
 def histogram_agg(interval: Interval, split_field: str | None) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import MAX_TOKEN_LENGTH
-from services.store.contracts import MentionFilter
+from services.store.contracts import MentionFilter, StoryCopies
 from services.store.embedded import keys, schema
+from services.store.story_chain import NO_PREVIOUS
 
 # tantivy refuses regexes over 1000 automaton states (about one per byte): longer
 # keyword prefixes are expanded against the term dictionary instead.
@@ -124,7 +125,23 @@ class QueryCompiler:
                     include_upper=until is None,  # `until` is exclusive
                 )
             )
+        if flt.copies != StoryCopies.ALL:
+            parts.append(self._copies(flt.copies, since))
         return _all(parts)
+
+    def _copies(self, copies: StoryCopies, since: int | None) -> Query:
+        """A story's first copy in the window has its previous copy before `since`."""
+        edge = since if since is not None else NO_PREVIOUS + 1
+        first = copies == StoryCopies.FIRST
+        return Query.range_query(
+            self._schema,
+            schema.STORY_PREVIOUS_US,
+            FieldType.Integer,
+            NO_PREVIOUS if first else edge,
+            edge - 1 if first else 2**63 - 1,
+            include_lower=True,
+            include_upper=True,
+        )
 
     def key_range(self, *, below: int | None = None, above: int | None = None) -> Query:
         """Mentions whose sort key is strictly below or above a cursor's key."""

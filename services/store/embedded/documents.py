@@ -12,6 +12,7 @@ from services.core.query.matcher import keyword_values
 from services.store.contracts import Dimension
 from services.store.embedded import schema
 from services.store.embedded.words import index_words
+from services.store.story_chain import story_hash, story_key
 
 _FILTER_FIELDS: Final = tuple((name, schema.filter_field(name)) for name in FILTER_FIELDS)
 _BRAND, _COMPETITOR, _SOURCE, _LANGUAGE, _TOPIC, _AUTHOR, _COMMUNITY = (
@@ -34,10 +35,13 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def to_fields(
-    mention: Mention, *, sort_key: int, hashed_id: int, published_us: int
+    mention: Mention, *, sort_key: int, hashed_id: int, published_us: int, previous_us: int
 ) -> dict[str, Any]:
-    """Tokenizes and folds a mention into the fields the schema declares."""
+    """Tokenizes and folds a mention into the fields the schema declares (`previous_us`:
+    when the copy before it in its story was published, see story_chain.py)."""
     fields: dict[str, Any] = {
+        schema.STORY_HASH: story_hash(story_key(mention)),
+        schema.STORY_PREVIOUS_US: previous_us,
         schema.ID: mention.id,
         schema.TITLE: index_words(mention.title),
         schema.TEXT: index_words(mention.text),

@@ -15,6 +15,7 @@ import tantivy
 from tantivy import Order, Query
 
 from services.core.models import Mention
+from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     TOP_TERMS_SAMPLE,
@@ -30,6 +31,7 @@ from services.store.contracts import (
     SearchRequest,
     SortOrder,
     TimeBucket,
+    UnservableRequest,
 )
 from services.store.embedded import aggregations, documents, keys, reindex, schema
 from services.store.embedded.compile import QueryCompiler
@@ -102,6 +104,11 @@ class EmbeddedIndex(MentionIndex):
             searcher = self._index.searcher()
             existing = self._existing(searcher, list(latest))
             sort_keys = keys.assign_keys(wanted, lambda ks: self._key_holders(searcher, ks))
+            incoming = [
+                story_chain.Member(story_chain.story_hash(story_chain.story_key(m)), us, h)
+                for m, us, h in zip(batch, published, hashed, strict=True)
+            ]
+            previous = self._restamp(searcher, writer, removed=sorted(existing), incoming=incoming)
             # Tokenizing here, not before taking the writer, lets tantivy's indexing
             # threads work on one mention while Python prepares the next.
             for mention, hashed_id, published_us, sort_key in zip(
@@ -110,7 +117,11 @@ class EmbeddedIndex(MentionIndex):
                 if mention.id in existing:
                     writer.delete_documents_by_term(schema.ID, mention.id)
                 fields = documents.to_fields(
-                    mention, sort_key=sort_key, hashed_id=hashed_id, published_us=published_us
+                    mention,
+                    sort_key=sort_key,
+                    hashed_id=hashed_id,
+                    published_us=published_us,
+                    previous_us=previous[hashed_id],
                 )
                 writer.add_document(tantivy.Document.from_dict(fields, self._schema))
             writer.commit()
@@ -125,8 +136,10 @@ class EmbeddedIndex(MentionIndex):
             return 0
         with self._writer.hold() as writer:
             self._index.reload()
-            existing = self._existing(self._index.searcher(), wanted)
+            searcher = self._index.searcher()
+            existing = self._existing(searcher, wanted)
             if existing:
+                self._restamp(searcher, writer, removed=sorted(existing), incoming=[])
                 for mention_id in existing:
                     writer.delete_documents_by_term(schema.ID, mention_id)
                 writer.commit()
@@ -240,7 +253,11 @@ class EmbeddedIndex(MentionIndex):
         field = schema.DIMENSION_FIELDS[Dimension(dimension)]
         searcher = self._searcher()
         query = QueryCompiler(self._schema, searcher).compile_filter(flt)
-        result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
+        try:
+            result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
+        except _TooManyBuckets:  # story ids in a large window: the largest values only
+            bounded = aggregations.terms_agg(field, aggregations.bounded_terms_size(size))
+            result = _guard(searcher.aggregate, query, {"terms": bounded})
         return aggregations.largest(aggregations.term_counts(result["terms"]), size)
 
     def top_terms(
@@ -297,6 +314,17 @@ class EmbeddedIndex(MentionIndex):
             searcher.aggregate, query, {"followers": {"stats": {"field": schema.FOLLOWERS}}}
         )
         return aggregations.reach(self._count(searcher, query), result["followers"])
+
+    def story_hashes(self, flt: MentionFilter) -> set[int]:
+        """The stories of the matching mentions, read from a fast field (no document loads)."""
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        total = self._count(searcher, query)
+        if not total:
+            return set()
+        hits = _guard(searcher.search, query, total, count=False).hits
+        values = searcher.fast_field_values(schema.STORY_HASH, [a for _, a in hits])
+        return {int(v) for v in values if v is not None}
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (one snapshot)."""
@@ -366,6 +394,64 @@ class EmbeddedIndex(MentionIndex):
                 return result.hits
             limit = _hit_count(result)
 
+    def _restamp(
+        self,
+        searcher: tantivy.Searcher,
+        writer: tantivy.IndexWriter,
+        *,
+        removed: list[str],
+        incoming: list[story_chain.Member],
+    ) -> dict[int, int]:
+        """Rechains the stories that gain `incoming` copies or lose the `removed` ids
+        (replaced or deleted): rewrites the stored copies whose previous copy changed
+        and returns `previous_us` by id hash for the incoming ones."""
+        stories = {m.story for m in incoming}
+        if removed:  # a replaced copy may leave its old story (reanalysis)
+            query = Query.term_set_query(self._schema, schema.ID, removed)
+            hits = self._all_hits(searcher, query, len(removed))
+            found = searcher.fast_field_values(schema.STORY_HASH, [a for _, a in hits])
+            stories |= {int(v) for v in found if v is not None}
+        if not stories:
+            return {}
+        gone = {keys.id_hash(i) for i in removed}
+        members = self._members(searcher, stories)
+        stored = [(a, k, m) for a, k, m in members if m.id_hash not in gone]
+        previous = story_chain.previous_times([m for _, _, m in stored] + incoming)
+        for address, sort_key, member in stored:
+            if previous[member.id_hash] != member.previous_us:
+                mention = self._load(searcher, address)
+                writer.delete_documents_by_term(schema.ID, mention.id)
+                fields = documents.to_fields(
+                    mention,
+                    sort_key=sort_key,
+                    hashed_id=member.id_hash,
+                    published_us=member.published_us,
+                    previous_us=previous[member.id_hash],
+                )
+                writer.add_document(tantivy.Document.from_dict(fields, self._schema))
+        return previous
+
+    def _members(
+        self, searcher: tantivy.Searcher, stories: set[int]
+    ) -> list[tuple[tantivy.DocAddress, int, story_chain.Member]]:
+        """The stored copies of these stories, with their address and sort key."""
+        query = Query.term_set_query(self._schema, schema.STORY_HASH, sorted(stories))
+        hits = self._all_hits(searcher, query, len(stories))
+        addresses = [a for _, a in hits]
+        columns = [
+            searcher.fast_field_values(field, addresses)
+            for field in (
+                schema.STORY_HASH,
+                schema.PUBLISHED_US,
+                schema.ID_HASH,
+                schema.STORY_PREVIOUS_US,
+            )
+        ]
+        return [
+            (address, int(sort_key), story_chain.Member(int(s), int(p), int(h), int(prev)))
+            for (sort_key, address), s, p, h, prev in zip(hits, *columns, strict=True)
+        ]
+
     def _existing(self, searcher: tantivy.Searcher, mention_ids: list[str]) -> set[str]:
         """Which of these ids the index holds (read by id hash: no stored document loads)."""
         query = Query.term_set_query(self._schema, schema.ID, mention_ids)
@@ -390,13 +476,24 @@ class EmbeddedIndex(MentionIndex):
         return holders
 
 
+class _TooManyBuckets(UnservableRequest):
+    """tantivy refused an aggregation with more buckets than it returns at once."""
+
+
 def _guard(run: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    """Runs a tantivy call, turning its refusal of a too-broad wildcard into a clear error."""
+    """Runs a tantivy call, turning its refusal of a too-broad wildcard or of too many
+    buckets into a clear error."""
     try:
         return run(*args, **kwargs)
     except ValueError as error:
+        if "bucket limit" in str(error):
+            raise _TooManyBuckets(
+                "the counts would need more than "
+                f"{aggregations.MAX_AGGREGATION_BUCKETS} buckets (a split by story over a "
+                "large window?): split by another dimension, or use a shorter window"
+            ) from error
         if "max expansions" in str(error):
-            raise ValueError(
+            raise UnservableRequest(
                 "a wildcard next to NEAR matches too many different words; use a longer prefix"
             ) from error
         raise

@@ -25,6 +25,8 @@ WORD_FIELDS: Final = (TITLE, TEXT)
 SORT_KEY: Final = "sort_key"  # see keys.py: unique, ordered like published_at
 PUBLISHED_US: Final = "published_us"  # microseconds since the epoch, for windows and histograms
 ID_HASH: Final = "id_hash"  # 64-bit hash of the id, readable from a fast field
+STORY_HASH: Final = "story_hash"  # story_chain.story_hash of the mention's story
+STORY_PREVIOUS_US: Final = "story_previous_us"  # see story_chain.py: distinct-story counts
 SOURCE: Final = "mention"  # the mention as JSON bytes, to rebuild it on read
 FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
 TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
@@ -70,6 +72,8 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field(ID_HASH, fast=True)
     builder.add_integer_field(FOLLOWERS, fast=True)
     builder.add_text_field(TERMS, tokenizer_name="raw", index_option="basic", fast=True)
+    builder.add_integer_field(STORY_HASH, indexed=True, fast=True)
+    builder.add_integer_field(STORY_PREVIOUS_US, indexed=True, fast=True)
     builder.add_bytes_field(SOURCE, stored=True)
     return builder.build()
 

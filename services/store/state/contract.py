@@ -188,6 +188,11 @@ class StateStore(Protocol):
         """Leases up to `limit` pending items, oldest first, to one analyzer."""
         ...
 
+    def renew_items(self, mention_ids: Sequence[str], *, lease_seconds: float) -> int:
+        """Extends the lease of items still leased (a long batch keeps them while it
+        works); an expired lease is not renewed. Returns how many were renewed."""
+        ...
+
     def ack_items(self, mention_ids: Sequence[str]) -> None:
         """Marks leased items done (analyzed and stored, or dropped by the source's filter).
 

@@ -201,6 +201,21 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float, now: datetime) 
     ]
 
 
+def renew(
+    conn: Connection, mention_ids: Sequence[str], *, lease_seconds: float, now: datetime
+) -> int:
+    """Extends the lease of items still leased (not expired); returns how many."""
+    i = tables.inbox
+    renewed = 0
+    for chunk in _chunks(list(mention_ids)):
+        renewed += conn.execute(
+            sa.update(i)
+            .where(i.c.mention_id.in_(chunk), i.c.status == "leased", i.c.lease_until >= now)
+            .values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        ).rowcount
+    return renewed
+
+
 def ack(conn: Connection, mention_ids: Sequence[str], *, now: datetime) -> None:
     """Marks leased (or failed) items done and drops their payload."""
     i = tables.inbox

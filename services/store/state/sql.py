@@ -266,6 +266,11 @@ class SqlStateStore:
         with self._write() as conn:
             return inbox.claim(conn, limit=limit, lease_seconds=lease_seconds, now=now)
 
+    def renew_items(self, mention_ids: Sequence[str], *, lease_seconds: float) -> int:
+        """Extends the lease of items still leased; returns how many were renewed."""
+        with self._write() as conn:
+            return inbox.renew(conn, mention_ids, lease_seconds=lease_seconds, now=self._now())
+
     def ack_items(self, mention_ids: Sequence[str]) -> None:
         """Marks leased items done (analyzed and stored, or dropped by the source's filter)."""
         with self._write() as conn:
