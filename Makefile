@@ -69,7 +69,7 @@ docs: $(VENV)/.installed-docs
 	BIN=$(BIN) bash scripts/build-docs.sh site
 
 docs-serve: $(VENV)/.installed-docs
-	PYTHONPATH=. $(BIN)/mkdocs serve
+	PYTHONPATH=. $(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py

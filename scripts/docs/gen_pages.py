@@ -205,7 +205,7 @@ def configuration_page() -> str:
     ]
 
     def settings_section(model: type[BaseModel], prefix: str, title: str) -> None:
-        out.extend([f"### {title}", ""])
+        out.extend([f"### {title} {{#{model.__name__.lower()}}}", ""])
         doc = (model.__doc__ or "").strip()
         if doc and model is not Settings:
             out.extend([" ".join(doc.split()), ""])
