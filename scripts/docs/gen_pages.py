@@ -1,4 +1,4 @@
-"""Generates the reference pages of the documentation site at build time (mkdocs-gen-files).
+"""Generates the reference pages of the documentation site at build time (a mkdocs hook).
 
 - reference/configuration.md: every workspace key and setting, read from the pydantic
   models themselves (services/core/workspace.py, services/core/settings.py), so the page
@@ -8,8 +8,8 @@
 - reference/api.md: every route of the app's OpenAPI document, with its parameters and
   request body, rendered as plain markdown (no JavaScript, no CDN: it reads offline).
 
-Run by `mkdocs build` (see mkdocs.yml); `python scripts/docs/gen_pages.py --print` prints
-both pages without mkdocs, to look at them.
+Loaded by mkdocs as a hook (`hooks:` in mkdocs.yml; `on_files` adds the pages);
+`python scripts/docs/gen_pages.py` prints both pages without mkdocs, to look at them.
 """
 
 from __future__ import annotations
@@ -66,10 +66,8 @@ def _type_name(annotation: Any) -> str:
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    else:
-        value = field.default
+    factory = field.default_factory
+    value = factory() if factory is not None else field.default  # type: ignore[call-arg]
     if value is None or value is PydanticUndefined:
         return "unset"
     if isinstance(value, BaseModel):
@@ -83,7 +81,14 @@ def _default(field: FieldInfo) -> str:
     return f"`{text}`" if text else "`''`"
 
 
-_BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "length ≥", "max_length": "length ≤"}
+_BOUNDS = {
+    "gt": ">",
+    "ge": "≥",
+    "lt": "<",
+    "le": "≤",
+    "min_length": "length ≥",
+    "max_length": "length ≤",
+}
 
 
 def _constraints(field: FieldInfo) -> list[str]:
@@ -123,7 +128,6 @@ def _model_table(
         lines[1] = "|---|---|---|---|---|---|"
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
-        label = name
         meaning = field.description or ""
         if key in notes:
             used.add(key)
@@ -330,21 +334,23 @@ def api_page(spec: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def main() -> None:
-    pages = {
+def generated_pages() -> dict[str, str]:
+    """Site path -> markdown of every generated page."""
+    return {
         "reference/configuration.md": configuration_page(),
         "reference/api.md": api_page(openapi_document()),
     }
-    if "--print" in sys.argv:
-        for text in pages.values():
-            print(text)
-        return
-    import mkdocs_gen_files
-
-    for path, text in pages.items():
-        with mkdocs_gen_files.open(path, "w") as page:
-            page.write(text)
-        mkdocs_gen_files.set_edit_path(path, "scripts/docs/gen_pages.py")
 
 
-main()
+def on_files(files: Any, config: Any) -> Any:
+    """mkdocs hook: adds the generated pages to the site's files."""
+    from mkdocs.structure.files import File
+
+    for path, text in generated_pages().items():
+        files.append(File.generated(config, path, content=text))
+    return files
+
+
+if __name__ == "__main__":
+    for page in generated_pages().values():
+        print(page)
