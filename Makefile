@@ -59,6 +59,8 @@ format: setup-dev
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_embedded_index.py
 	$(BIN)/python benchmarks/bench_analyzer.py
+	$(BIN)/python benchmarks/bench_exports.py --build --path data/bench-1m && \
+		$(BIN)/python benchmarks/bench_exports.py --path data/bench-1m; rm -rf data/bench-1m
 
 # The documentation site (docs/, mkdocs.yml): built strictly, offline; open site/index.html.
 $(VENV)/.installed-docs: $(VENV)/.installed

@@ -38,6 +38,8 @@ COMMANDS = [
     ["report", "run"],
     ["report", "list"],
     ["report", "preview"],
+    ["export", "mentions"],
+    ["export", "stats"],
 ]
 
 

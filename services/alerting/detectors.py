@@ -6,27 +6,60 @@ it is closed plus the allowed lateness; a bucket that arrives again, or out of o
 ignored here, so data that is merely late never looks like a drop. A bucket absent from
 the stream between two fed buckets is taken as zero mentions (a silent source).
 
-Guards, in this order: warm-up (no alert until ``rule.warmup_period`` of history and a few
-samples in the seasonal slot), minimum volume (spike: observed; drop: expected; share:
-total), a strict excess over the expected value (never '0 versus 0'), a minimum ratio (or
-share delta) and the robust z-score threshold set by the rule's sensitivity. An alert opens
-after ``min_run`` anomalous buckets in a row, fires once, and resolves after ``end_after``
-normal buckets in a row.
+Volume spikes and drops (``VolumeDetector``) score how far a bucket, or the last few
+buckets (``SCALES``), stray from their seasonal expectation in units of the usual 1-in-100
+excursion of the brand's own recent history; the negative share is a binomial z-score.
+A bucket alerts when every guard passes (warm-up, enough history, ``min_volume``,
+``min_ratio`` / ``min_share_delta``) and its score reaches the rule's threshold (set by
+its sensitivity, see ``rules.SENSITIVITY_Z``). An alert opens after ``min_run`` anomalous
+buckets in a row and fires once; it resolves after ``end_after`` normal buckets in a row
+(12 hours by default), so a burst and its echoes make one alert.
+
+``score_series`` gives every bucket's ``Evaluation`` (score, eligible); ``replay`` turns
+them into the alerts of any other threshold without scoring again.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from services.alerting.baseline import LevelTracker, SeasonalBaseline
+from services.alerting.baseline import (
+    LevelTracker,
+    RollingQuantiles,
+    SeasonalBaseline,
+    SeasonalMedian,
+)
 from services.alerting.rules import Rule, RuleKind
 
-#: samples needed in a seasonal slot before it is trusted.
-MIN_SLOT_SAMPLES = 3
+#: The tail whose usual excursion is the volume score's unit: 1 = an ordinary 1-in-100 bucket.
+TAIL = 0.01
+#: time scales, in buckets, whose mean residual is scored (the highest score counts):
+#: a one-bucket burst, a surge over a few buckets, a lasting level change.
+SCALES = (1, 6, 36)
+#: a stretch scoring at least this is an outlier: kept out of the tail history.
+OUTLIER = 4.0
+#: counts: over a stretch, a drop's score unit is at most this fraction of the expected
+#: value, so a silent source scores >= 1/DROP_UNIT = 3.3 (medium) whatever the tails.
+DROP_UNIT = 0.3
+#: numerical floor of the score unit, as a fraction of the 10-90% spread of the values.
+SPREAD_FLOOR = 1e-3
+#: history needed before residuals are kept: one full season.
+SEASON = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
+#: buckets of history needed before a volume rule may fire (besides the warm-up period).
+MIN_HISTORY_BUCKETS = 48
+#: an open run goes on while the score stays above this fraction of the threshold. 1.0:
+#: the 12-hour `end_after` already makes a wavering burst one alert, and below 1 the best
+#: of several time scales stays above the cut so often that a run never ends (0.5 was
+#: tried: drop and share runs stayed open for days and swallowed the next event).
+HYSTERESIS = 0.75
+#: scores are clipped to this (a flat history has no spread: any change is "infinitely" far).
+SCORE_CAP = 1e6
 #: a missing stretch longer than this is not filled with zeros (detector restarts warm-up).
 MAX_FILL_BUCKETS = 10_000
 
@@ -76,6 +109,9 @@ class Evaluation:
     score: float
     anomalous: bool
     details: dict[str, float]
+    #: every guard passed (warm-up, history, min_volume, min_ratio) but the threshold: the
+    #: bucket would have alerted at any sensitivity whose threshold is <= score.
+    eligible: bool = True
 
 
 class Detector(Protocol):
@@ -101,9 +137,13 @@ class _RunTracker:
     def step(self, ev: Evaluation) -> list[Alert]:
         rule = self.rule
         if self._open is not None:
-            if ev.anomalous:
+            # A run lasts while buckets stay anomalous (HYSTERESIS x threshold).
+            if ev.anomalous or ev.score >= rule.threshold * HYSTERESIS:
                 self._normal = 0
-                self._last_anomalous = ev.ts
+                # the run ends with the last bucket that was itself out of line (a longer
+                # time scale may stay high a little after the burst).
+                if ev.details.get("bucket_score", ev.score) >= rule.threshold * HYSTERESIS:
+                    self._last_anomalous = ev.ts
                 open_ = self._open
                 self._open = replace(
                     open_,
@@ -113,7 +153,7 @@ class _RunTracker:
                 )
                 return []
             self._normal += 1
-            if self._normal < rule.end_after:
+            if self._normal < rule.end_after_buckets:
                 return []
             assert self._last_anomalous is not None
             closed = replace(self._open, status="resolved", end=self._last_anomalous + rule.bucket)
@@ -170,6 +210,8 @@ class _StreamingBase:
         self.last_ts: datetime | None = None
         self.ignored_late = 0
         self.runs = _RunTracker(rule)
+        #: when a list, every bucket's Evaluation is appended to it (backtests, benchmarks).
+        self.trace: list[Evaluation] | None = None
 
     @property
     def open_alert(self) -> Alert | None:
@@ -190,7 +232,7 @@ class _StreamingBase:
             return [ts]
         bucket = self.rule.bucket
         missing = int((ts - self.last_ts) / bucket) - 1
-        if missing <= 0:
+        if missing <= 0 or self.rule.missing == "skip":
             return [ts]
         if missing > MAX_FILL_BUCKETS:
             # too long a hole to call it silence: start over, warm-up included.
@@ -199,27 +241,40 @@ class _StreamingBase:
         return [self.last_ts + bucket * (i + 1) for i in range(missing)] + [ts]
 
     def _restart(self, ts: datetime) -> None:
+        trace = self.trace
         self.__init__(self.rule)  # type: ignore[misc]
         self.first_ts = ts
+        self.trace = trace
 
 
 class VolumeDetector(_StreamingBase):
-    """Volume spike or drop against a seasonal median x robust level baseline."""
+    """Volume spike or drop: how far a bucket strays from its seasonal expectation, in units
+    of the usual 1-in-100 excursion of the last baseline window.
+
+    expected = median of the bucket's seasonal slot x robust level (trend, level shifts);
+    residual = observed - expected; the score divides the residual's distance from the
+    median residual by the distance of the residuals' 99th (drop: 1st) percentile from it.
+    So a score of 1 is an ordinary top-1% bucket and 3 is three times as far out, whatever
+    the volume or the units: the tails of the brand's own history set the scale (bursty
+    brands get a wider one), with no Poisson or Gaussian assumption.
+    """
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         if rule.kind not in ("volume_spike", "drop"):
             raise ValueError(f"VolumeDetector does not handle {rule.kind}")
-        self.baseline = SeasonalBaseline(window=rule.baseline_window, seasonality=rule.seasonality)
+        self.baseline = SeasonalMedian(window=rule.baseline_window, seasonality=rule.seasonality)
         self.level = LevelTracker(window=rule.level_window)
-        m = rule.smoothing
-        self._obs: deque[float] = deque(maxlen=m)
-        self._exp: deque[float] = deque(maxlen=m)
-        self._var: deque[float] = deque(maxlen=m)
+        # one residual history per time scale: the mean residual of the last k buckets.
+        self.scales = [k for k in SCALES if k == 1 or k * rule.bucket <= rule.baseline_window / 4]
+        self._recent: deque[tuple[float, float]] = deque(maxlen=max(self.scales))
+        self.residuals = [RollingQuantiles(rule.baseline_window) for _ in self.scales]
+        self._obs: deque[float] = deque(maxlen=rule.smoothing)
+        self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
         """Feeds one closed bucket's count."""
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or (value < 0 and self.rule.missing == "zero"):
             raise ValueError(f"bucket {ts.isoformat()}: count must be finite and >= 0, got {value}")
         todo = self._accept(ts)
         if todo is None:
@@ -232,50 +287,115 @@ class VolumeDetector(_StreamingBase):
 
     def _step(self, ts: datetime, value: float) -> list[Alert]:
         rule = self.rule
-        median, sigma, samples = self.baseline.stats(ts)
-        level = self.level.level(ts)
-        expected = median * level
-        # Poisson and over-dispersion floors: counts vary at least by sqrt(mean), and by a
-        # fraction of it, even when the slot's MAD is 0.
-        var = max((sigma * level) ** 2, expected, (rule.noise_floor * expected) ** 2, 1.0)
         self._obs.append(value)
-        self._exp.append(expected)
-        self._var.append(var)
-        n = len(self._obs)
-        obs_s = sum(self._obs) / n
-        exp_s = sum(self._exp) / n
-        scale = math.sqrt(sum(self._var) / n / n)
-        if rule.kind == "volume_spike":
-            score = (obs_s - exp_s) / scale
-            anomalous = (
-                obs_s >= rule.min_volume and obs_s > exp_s and obs_s >= exp_s * rule.min_ratio
-            )
-        else:
-            score = (exp_s - obs_s) / scale
-            anomalous = (
-                exp_s >= rule.min_volume
-                and exp_s > 0
-                and obs_s < exp_s
-                and obs_s * rule.min_ratio <= exp_s
-            )
-        anomalous = (
-            anomalous
-            and score >= rule.threshold
-            and samples >= MIN_SLOT_SAMPLES
-            and n == rule.smoothing
+        observed = value_s = sum(self._obs) / len(self._obs)
+        seasonal, samples = self.baseline.median(ts)
+        level = self.level.level(ts) if rule.seasonality != "none" else 1.0
+        expected = seasonal * level
+        self._recent.append((observed, expected))
+        recent = list(self._recent)
+        values = self.baseline.values
+        values.prune(ts)
+        floor = max(
+            rule.noise_floor * abs(expected),
+            SPREAD_FLOOR * (values.quantile(0.9) - values.quantile(0.1)),
+            1e-9 * (1.0 + abs(expected)),
+        )
+        sign = 1.0 if rule.kind == "volume_spike" else -1.0
+        # The best score over the time scales whose guards pass (else over all of them).
+        best: tuple[bool, float, int, float, float, float] | None = None
+        bucket_score = 0.0
+        means: list[float] = []
+        scores: list[float] = []
+        for k, history in zip(self.scales, self.residuals, strict=True):
+            window = recent[-k:]
+            obs_k = sum(o for o, _ in window) / len(window)
+            exp_k = sum(e for _, e in window) / len(window)
+            # A stretch is scored by its median residual: one burst bucket does not move
+            # it (that is the one-bucket scale's job, and it would linger for k buckets),
+            # a change lasting over half the stretch does.
+            stat = obs_k - exp_k if k == 1 else statistics.median(o - e for o, e in window)
+            means.append(stat)
+            scores.append(-SCORE_CAP)
+            history.prune(ts)
+            if len(recent) < k or len(history) < MIN_HISTORY_BUCKETS:
+                continue
+            center = history.quantile(0.5)
+            edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
+            unit = max(sign * (edge - center), floor)
+            if sign < 0 and rule.missing == "zero" and k > 1:
+                # Counts are bounded by zero: over a stretch of buckets a drop's unit is at
+                # most DROP_UNIT of the expected value (silence scores >= 1/DROP_UNIT) and
+                # at least the counting noise of the stretch (the Poisson sd of its mean).
+                # Not for one bucket: over-dispersed counts dip that much by chance.
+                unit = max(min(unit, DROP_UNIT * exp_k), math.sqrt(max(exp_k, 0.0) / k), floor)
+            s_k = min(max(sign * (stat - center) / unit, -SCORE_CAP), SCORE_CAP)
+            scores[-1] = s_k
+            if k == 1:
+                bucket_score = s_k
+            if rule.kind == "volume_spike":
+                # min_volume: mentions above the expected ones over the scored stretch.
+                guards = (
+                    (obs_k - exp_k) * k >= rule.min_volume
+                    and obs_k > exp_k
+                    and obs_k >= exp_k * rule.min_ratio
+                )
+            else:
+                guards = (
+                    exp_k * k >= rule.min_volume
+                    and obs_k < exp_k
+                    and obs_k * rule.min_ratio <= exp_k
+                )
+            candidate = (guards, s_k, k, unit, obs_k, exp_k)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+        guards, score, scale_used, spread, observed, expected = best or (
+            False,
+            0.0,
+            1,
+            0.0,
+            observed,
+            expected,
+        )
+        eligible = (
+            guards
+            and len(self.residuals[0]) >= MIN_HISTORY_BUCKETS
+            and len(self._obs) == rule.smoothing
             and self._warm(ts)
         )
         ev = Evaluation(
             ts=ts,
-            observed=obs_s,
-            expected=exp_s,
+            observed=observed,
+            expected=expected,
             score=score,
-            anomalous=anomalous,
-            details={"level": level, "seasonal_median": median, "slot_samples": float(samples)},
+            anomalous=eligible and score >= rule.threshold,
+            details={
+                "level": level,
+                "seasonal_median": seasonal,
+                "slot_samples": float(samples),
+                "tail_spread": spread,
+                "scale_buckets": float(scale_used),
+                "bucket_score": bucket_score,
+            },
+            eligible=eligible,
         )
+        self.last = ev
+        if self.trace is not None:
+            self.trace.append(ev)
         alerts = self.runs.step(ev)
-        self.baseline.add(ts, value)
-        self.level.add(ts, value, median)
+        self.baseline.add(ts, value_s)
+        # Until a whole season has been seen, 'expected' is the median of other hours: such
+        # residuals would widen the tails for the whole window, so they are not kept.
+        assert self.first_ts is not None
+        if ts - self.first_ts >= SEASON[rule.seasonality]:
+            if rule.seasonality != "none":
+                self.level.add(ts, value_s, seasonal)
+            for mean, k_score, history in zip(means, scores, self.residuals, strict=True):
+                # An outlier is kept out of the tails it is judged by, else a burst of a few
+                # buckets becomes the top 1% itself and hides its own end (and the next one).
+                # The cut is fixed, not the rule's threshold, so `replay` stays exact.
+                if k_score < OUTLIER:
+                    history.add(ts, mean)
         return alerts
 
 
@@ -294,7 +414,13 @@ class NegativeShareDetector(_StreamingBase):
         self._all: deque[tuple[datetime, float, float]] = deque()
         self._sums = [0.0, 0.0]
         m = rule.smoothing
-        self._recent: deque[tuple[float, float]] = deque(maxlen=m)
+        # stretches scored: the smoothing, then longer ones (as for volumes): a share is
+        # too noisy on a few mentions, and a few hours of them tell it apart.
+        self.scales = [m] + [
+            k for k in SCALES if k > m and k * rule.bucket <= rule.baseline_window / 4
+        ]
+        self._recent: deque[tuple[float, float]] = deque(maxlen=max(self.scales))
+        self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
         """Feeds one closed bucket: value = negative mentions, total = all mentions."""
@@ -331,30 +457,57 @@ class NegativeShareDetector(_StreamingBase):
         rule = self.rule
         base_neg, base_tot = self._pooled(ts)
         self._recent.append((negative, total))
-        neg_s = sum(n for n, _ in self._recent)
-        tot_s = sum(t for _, t in self._recent)
+        recent = list(self._recent)
         expected = base_neg / base_tot if base_tot > 0 else 0.0
-        observed = neg_s / tot_s if tot_s > 0 else 0.0
         # binomial noise of the observed share, floored so tiny baselines stay humble.
         p = min(max(expected, 0.02), 0.98)
-        scale = max(math.sqrt(p * (1 - p) / max(tot_s, 1.0)), 0.02)
-        score = (observed - expected) / scale
-        anomalous = (
-            tot_s >= rule.min_volume
-            and tot_s > 0
-            and base_tot >= max(rule.min_volume, 1.0)
-            and observed - expected >= rule.min_share_delta
-            and score >= rule.threshold
-            and self._warm(ts)
-        )
+        best: tuple[bool, float, float, float, float, int] | None = None
+        for k in self.scales:
+            if len(recent) < k:
+                continue
+            neg_k = sum(n for n, _ in recent[-k:])
+            tot_k = sum(t for _, t in recent[-k:])
+            share = neg_k / tot_k if tot_k > 0 else 0.0
+            # two-proportion z: the baseline share is an estimate too (few mentions at night)
+            sd = math.sqrt(p * (1 - p) * (1 / max(tot_k, 1.0) + 1 / max(base_tot, 1.0)))
+            z = (share - expected) / max(sd, 0.02)
+            # a long stretch counts only while its latest sixth is still off: a burst that
+            # is over would otherwise keep the stretch's share high for k buckets.
+            tail = recent[-max(1, k // 6) :]
+            tail_tot = sum(t for _, t in tail)
+            still_on = k == self.scales[0] or (
+                tail_tot > 0
+                and sum(n for n, _ in tail) / tail_tot - expected >= rule.min_share_delta
+            )
+            passes = (
+                tot_k >= rule.min_volume
+                and tot_k > 0
+                and base_tot >= max(rule.min_volume, 1.0)
+                and share - expected >= rule.min_share_delta
+                and still_on
+            )
+            candidate = (passes, z, share, neg_k, tot_k, k)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+        passes, score, observed, neg_s, tot_s, scale_used = best or (False, 0.0, 0.0, 0, 0, 1)
+        eligible = passes and self._warm(ts) and len(recent) >= self.scales[0]
         ev = Evaluation(
             ts=ts,
             observed=observed,
             expected=expected,
             score=score,
-            anomalous=anomalous,
-            details={"negative": neg_s, "total": tot_s, "baseline_total": base_tot},
+            anomalous=eligible and score >= rule.threshold,
+            details={
+                "negative": neg_s,
+                "total": tot_s,
+                "baseline_total": base_tot,
+                "scale_buckets": float(scale_used),
+            },
+            eligible=eligible,
         )
+        self.last = ev
+        if self.trace is not None:
+            self.trace.append(ev)
         alerts = self.runs.step(ev)
         self._neg.add(ts, negative)
         self._tot.add(ts, total)
@@ -369,3 +522,33 @@ def make_detector(rule: Rule) -> VolumeDetector | NegativeShareDetector:
     if rule.kind == "negative_share_spike":
         return NegativeShareDetector(rule)
     return VolumeDetector(rule)
+
+
+def score_series(
+    series: Sequence[tuple[datetime, float]] | Sequence[tuple[datetime, float, float]],
+    rule: Rule,
+) -> list[Evaluation]:
+    """Every bucket's evaluation under the rule, buckets filled in as silence included.
+
+    A bucket with ``eligible`` set would alert at any threshold <= its ``score``; the
+    threshold each sensitivity needs is ``threshold_for(rule.kind, name)``.
+    """
+    detector = make_detector(rule)
+    detector.trace = []
+    for row in series:
+        detector.update(row[0], float(row[1]), float(row[2]) if len(row) > 2 else None)
+    return detector.trace
+
+
+def replay(evaluations: Sequence[Evaluation], rule: Rule) -> list[Alert]:
+    """The firing alerts that `evaluations` give at the rule's threshold and run settings.
+
+    Same alerts as running the rule itself when the evaluations come from `score_series`
+    under a rule that differs only in sensitivity: a threshold sweep without re-scoring.
+    """
+    runs = _RunTracker(rule)
+    fired: list[Alert] = []
+    for ev in evaluations:
+        anomalous = ev.eligible and ev.score >= rule.threshold
+        fired.extend(a for a in runs.step(replace(ev, anomalous=anomalous)) if a.status == "firing")
+    return fired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -22,16 +23,36 @@ from pydantic import (
 RuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
 Seasonality = Literal["none", "daily", "weekly"]
 
-#: Named sensitivities as robust z-score thresholds (higher sensitivity = lower threshold).
-#: Mention counts are heavy-tailed (bursts), so useful thresholds sit far above the Gaussian
-#: habit of 3: 'medium' is the value scored on NAB realTweets (benchmarks/nab_score.py).
-#: Drops are bounded by zero (a silent source scores at most 1/noise_floor) and the share is
-#: a binomial proportion, so each kind has its own scale.
+#: Named sensitivities as score thresholds (higher sensitivity = lower threshold).
+#: Volume spikes and drops: the score is the excess over the seasonal expectation (of one
+#: bucket or of a few in a row) in units of the usual top-1% excess of the last baseline
+#: window (1 = an ordinary 1-in-100 bucket), so a threshold means the same for any brand,
+#: volume or bucket size. Spike names were chosen on the four NAB realTweets brand series
+#: (5-minute buckets) for alert rates a person understands (`make bench-nab`, section 5):
+#: low (8) about one alert in two or three weeks, medium (5) about one a week, high (2.5)
+#: about two a week; 'medium' also has the best NAB score there (78.9; 4: 78.6, 6: 67.8).
+#: Drops use the same unit, capped for counts (see detectors.DROP_UNIT); measured by
+#: benchmarks/bench_drops_shares.py. The negative share's score is a two-proportion z.
 SENSITIVITY_Z: dict[str, dict[str, float]] = {
-    "volume_spike": {"low": 25.0, "medium": 18.0, "high": 10.0},
-    "drop": {"low": 4.5, "medium": 3.5, "high": 2.5},
+    "volume_spike": {"low": 8.0, "medium": 5.0, "high": 2.5},
+    "drop": {"low": 4.0, "medium": 3.0, "high": 2.0},
     "negative_share_spike": {"low": 6.0, "medium": 4.0, "high": 3.0},
 }
+SensitivityName = Literal["low", "medium", "high"]
+
+
+def threshold_for(kind: RuleKind, sensitivity: str | float) -> float:
+    """The score a bucket must reach under a sensitivity name (or a number, returned as is)."""
+    if isinstance(sensitivity, str):
+        try:
+            return SENSITIVITY_Z[kind][sensitivity]
+        except KeyError:
+            raise ValueError(f"unknown sensitivity {sensitivity!r} (low, medium, high)") from None
+    return float(sensitivity)
+
+
+#: default quiet time that ends an alert's run: a burst and its echoes make one alert.
+END_AFTER = timedelta(hours=12)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -72,10 +93,11 @@ class Rule(BaseModel):
 
     name: str = "rule"
     kind: RuleKind = "volume_spike"
-    #: 'low' | 'medium' | 'high' or a robust z-score threshold (> 0).
-    sensitivity: Literal["low", "medium", "high"] | float = "medium"
-    #: spike: observed >= min_volume; drop: expected >= min_volume;
-    #: negative share: total mentions in the bucket >= min_volume.
+    #: 'low' | 'medium' | 'high' or a score threshold (> 0); see SENSITIVITY_Z.
+    sensitivity: SensitivityName | float = "medium"
+    #: spike: at least this many mentions above the expected ones over the scored stretch
+    #: (a bucket or a few); drop: at least this many expected over it; negative share:
+    #: total mentions in the bucket >= min_volume.
     min_volume: float = Field(default=10.0, ge=0)
     bucket: timedelta = timedelta(minutes=5)
     baseline_window: timedelta = timedelta(days=14)
@@ -88,15 +110,19 @@ class Rule(BaseModel):
     min_share_delta: float = Field(default=0.1, ge=0.0, le=1.0)
     #: buckets averaged before comparing (1 = raw buckets).
     smoothing: int = Field(default=1, ge=1, le=288)
-    #: consecutive anomalous buckets needed to open a run (and fire).
-    min_run: int = Field(default=2, ge=1, le=288)
-    #: consecutive normal buckets needed to close a run.
-    end_after: int = Field(default=12, ge=1, le=10_000)
+    #: consecutive anomalous buckets needed to open a run (and fire): 1 fires on the first.
+    min_run: int = Field(default=1, ge=1, le=288)
+    #: consecutive normal buckets needed to close a run (and allow a new alert);
+    #: default: END_AFTER worth of buckets (one alert per burst, not one per wave of it).
+    end_after: int | None = Field(default=None, ge=1, le=10_000)
+    #: a bucket absent from the stream: 'zero' mentions (a silent source, for counts) or
+    #: 'skip' (a measurement that was not taken: nothing is inferred from the gap).
+    missing: Literal["zero", "skip"] = "zero"
     #: window of the robust level (trend) correction applied to the seasonal baseline.
     level_window: timedelta = timedelta(days=3)
-    #: relative noise floor: the scale is at least this fraction of the expected value
-    #: (mention counts are over-dispersed: bursts make them noisier than Poisson).
-    noise_floor: float = Field(default=0.2, ge=0.0, le=10.0)
+    #: relative noise floor: the score's scale is at least this fraction of the expected
+    #: value (0: the history's own tails alone set the scale).
+    noise_floor: float = Field(default=0.0, ge=0.0, le=10.0)
 
     @field_validator("bucket", "baseline_window", "level_window", mode="before")
     @classmethod
@@ -127,10 +153,15 @@ class Rule(BaseModel):
 
     @property
     def threshold(self) -> float:
-        """The robust z-score an observation must reach."""
-        if isinstance(self.sensitivity, str):
-            return SENSITIVITY_Z[self.kind][self.sensitivity]
-        return float(self.sensitivity)
+        """The score a bucket must reach (see SENSITIVITY_Z)."""
+        return threshold_for(self.kind, self.sensitivity)
+
+    @property
+    def end_after_buckets(self) -> int:
+        """Normal buckets in a row that end a run (`end_after`, else END_AFTER of them)."""
+        if self.end_after is not None:
+            return self.end_after
+        return max(1, min(10_000, math.ceil(END_AFTER / self.bucket)))
 
     @property
     def warmup_period(self) -> timedelta:
@@ -151,11 +182,17 @@ class Rule(BaseModel):
                 f"pooled negative share ({season}, else all buckets) over the last "
                 f"{format_duration(self.baseline_window)}; scale = binomial sd"
             )
+        level = (
+            ""
+            if self.seasonality == "none"
+            else f" x robust level (median observed/seasonal ratio over the last "
+            f"{format_duration(self.level_window)})"
+        )
+        tail = "99th" if self.kind == "volume_spike" else "1st"
         return (
-            f"median of {season} over the last {format_duration(self.baseline_window)} "
-            f"x robust level (median observed/seasonal ratio over the last "
-            f"{format_duration(self.level_window)}); "
-            f"scale = max(1.4826*MAD, sqrt(expected), {self.noise_floor}*expected)"
+            f"median of {season} over the last {format_duration(self.baseline_window)}{level}; "
+            f"score unit = the usual excess of the {tail} percentile of residuals over the "
+            f"same window"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from services.api.dashboard import mount_dashboard
 from services.api.problems import install_problem_handlers
@@ -12,8 +13,10 @@ from services.api.routers import (
     alert_charts,
     alert_events,
     alert_rules,
+    authors,
     brands,
     corrections,
+    exports,
     health,
     mentions,
     reanalyze,
@@ -26,6 +29,7 @@ from services.api.routers import (
 from services.runtime.context import ServiceContext
 
 API_PREFIX = "/api/v1"
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """
 Veille collects what forums, blogs, news feeds and social networks say about your
@@ -40,13 +44,16 @@ Errors are [problem details](https://www.rfc-editor.org/rfc/rfc9457) with a
 
 def create_app(ctx: ServiceContext) -> FastAPI:
     """Builds the API app around a service context."""
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's scripts from Veille itself, so the
+    # docs work on a machine with no internet (FastAPI's own pages load them from a CDN).
+    app = FastAPIOffline(
         title="Veille",
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
         redoc_url="/redoc",
+        static_url=DOCS_ASSETS,
     )
     app.state.ctx = ctx
     install_problem_handlers(app)
@@ -62,6 +69,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         health,
         mentions,
         stats,
+        authors,
+        exports,
         sources,
         brands,
         saved_searches,

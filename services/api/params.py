@@ -18,7 +18,7 @@ QueryText = Annotated[
         description='query language: AND, OR, NOT, -word, (…), "phrase", NEAR/n, word*, '
         "lang:, brand:, competitor:, source:, sentiment: (overall), negative:NAME, "
         "neutral:NAME, positive:NAME (toward a brand or competitor), author:, site:, topic:, "
-        "story:, is:duplicate, is:original",
+        "story:, community:, is:duplicate, is:original",
         examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]

@@ -854,4 +854,5 @@ def topics_emerging(
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

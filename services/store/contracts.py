@@ -18,7 +18,7 @@ Semantics every backend honours:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +27,8 @@ from services.core.models import Mention
 from services.core.query.ast import MatchAll, Node
 
 MAX_PAGE_SIZE = 500
+# Top terms are counted over the newest this many matches: fast on any number of them.
+TOP_TERMS_SAMPLE = 10_000
 
 
 class IndexUnavailable(RuntimeError):
@@ -54,6 +56,8 @@ class Dimension(StrEnum):
     LANGUAGE = "language"
     TOPIC = "topic"
     STORY = "story"  # mentions per story: how many copies each story has
+    AUTHOR = "author"  # the author's handle, as displayed
+    COMMUNITY = "community"  # subreddit, forum, blog or feed (services.core.communities)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,26 @@ class SearchPage:
 class CountBucket:
     key: str
     count: int
+
+
+@dataclass(frozen=True)
+class AudienceBucket:
+    """One value of a dimension (an author): its matches, and the most followers the
+    platform reported for any of them (None where the platform gives no count)."""
+
+    key: str
+    count: int
+    followers: int | None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The followers of the authors of matching mentions, summed over the mentions whose
+    platform gives a count (`counted` of them); None when none does."""
+
+    mentions: int
+    counted: int
+    followers: int | None
 
 
 @dataclass(frozen=True)
@@ -126,8 +150,25 @@ class MentionIndex(ABC):
         """Counts matches per value of a keyword field, largest first, ties by key."""
 
     @abstractmethod
-    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
-        """The most frequent meaningful words (no stop words) in matching mentions."""
+    def top_terms(
+        self, flt: MentionFilter, *, size: int = 20, exclude: Collection[str] = ()
+    ) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), largest first: lower-
+        cased with their accents as written, without function words, numbers, or the
+        words whose folded form is in `exclude` (a brand's own names). Counted over the
+        newest `TOP_TERMS_SAMPLE` matches when more match."""
+
+    @abstractmethod
+    def audience(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10, by_followers: bool
+    ) -> list[AudienceBucket]:
+        """Per value of a dimension, its matches and the most followers reported for any of
+        them; the largest counts first, or the largest audiences (`by_followers`; values
+        with no follower count last), ties by key."""
+
+    @abstractmethod
+    def reach(self, flt: MentionFilter) -> Reach:
+        """The matches, and the followers of their authors where the platform gives them."""
 
     @abstractmethod
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:

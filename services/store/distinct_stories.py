@@ -17,9 +17,10 @@ the orphan stories only (few: the stories that straddle the window's start). Pas
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
+from services.core.communities import community_of
 from services.core.models import Mention
 from services.core.query.ast import And, FieldFilter, Node, Not, Or
 from services.core.text import fold_keyword
@@ -45,6 +46,8 @@ _QUERY_FIELD = {  # the query-language field of each dimension
     Dimension.LANGUAGE: "lang",
     Dimension.TOPIC: "topic",
     Dimension.STORY: "story",
+    Dimension.AUTHOR: "author",
+    Dimension.COMMUNITY: "community",
 }
 
 
@@ -115,6 +118,11 @@ def display_values(mention: Mention, dimension: Dimension) -> list[str]:
             return list(mention.topics)
         case Dimension.STORY:
             return [mention.story_id] if mention.story_id else []
+        case Dimension.AUTHOR:
+            return [mention.author] if mention.author else []
+        case Dimension.COMMUNITY:
+            place = community_of(mention)
+            return [place] if place else []
 
 
 class DistinctStories:
@@ -173,9 +181,11 @@ class DistinctStories:
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:size]
         return [CountBucket(key=k, count=c) for k, c in ranked if c > 0]
 
-    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
+    def top_terms(
+        self, flt: MentionFilter, *, size: int = 20, exclude: Collection[str] = ()
+    ) -> list[CountBucket]:
         """The most frequent words over the stories' leads (orphans are left out)."""
-        return self.index.top_terms(leads(flt), size=size)
+        return self.index.top_terms(leads(flt), size=size, exclude=exclude)
 
 
 def _window_covering(

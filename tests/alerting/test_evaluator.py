@@ -18,7 +18,7 @@ from services.alerting.evaluator import (
     quiet_until,
 )
 from services.alerting.notifiers.base import AlertMessage
-from services.alerting.rules import AlertRule, QuietHours
+from services.alerting.rules import AlertRule, QuietHours, threshold_for
 from services.core.models import Brand, RawItem, Sentiment, SentimentLabel
 from services.store.contracts import MentionIndex, open_index
 from services.store.state.sql import SqlStateStore
@@ -113,7 +113,7 @@ def test_a_spike_is_recorded_once_with_its_numbers(
     )
     assert n["observed"] == 40
     assert n["expected"] == pytest.approx(2, abs=0.5)
-    assert n["threshold"] == 10.0
+    assert n["threshold"] == threshold_for("volume_spike", "high")
     assert "median of all buckets" in n["baseline_method"]
     assert n["top_sources"] == [["x", 5]] or n["top_sources"][0][0] == "x"
     assert len(n["top_mentions"]) == 5

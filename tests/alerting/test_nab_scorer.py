@@ -116,3 +116,33 @@ def test_scaled_sigmoid_is_monotonic() -> None:
     ys = [nab.scaled_sigmoid(x) for x in xs]
     assert all(a > b for a, b in itertools.pairwise(ys))
     assert all(math.isfinite(y) for y in ys)
+
+
+def test_the_two_artificial_folders_are_one_category() -> None:
+    assert nab.category_of("artificialNoAnomaly/art_flatline.csv") == "artificial"
+    assert nab.category_of("artificialWithAnomaly/art_daily_jumpsup.csv") == "artificial"
+    assert nab.category_of("realTweets/Twitter_volume_KO.csv") == "realTweets"
+
+
+def _sweep(category: str, scores: dict[float, set[int]]) -> object:
+    """A benchmark sweep of the hand-made file, with given detections per threshold."""
+    series = nab.Series(category, f"{category}.csv", [(t, 0.0) for t in TS], WINDOWS)
+    by_threshold = {t: nab.file_score(series, {TS[i] for i in rows}) for t, rows in scores.items()}
+    return nab.Sweep(series, [], [], by_threshold, 0.0)
+
+
+def test_leave_one_category_out_never_looks_at_the_held_out_category() -> None:
+    # category a is perfect at threshold 1 only, b and c at threshold 2 only.
+    sweeps = [
+        _sweep("a", {1.0: {30, 70}, 2.0: set()}),
+        _sweep("b", {1.0: set(), 2.0: {30, 70}}),
+        _sweep("c", {1.0: set(), 2.0: {30, 70}}),
+    ]
+    rows = {
+        cat: (best, train, held)
+        for cat, best, train, held in nab.leave_one_category_out(sweeps, (1.0, 2.0))
+    }
+    assert rows["a"][0] == 2.0  # chosen on b and c: a's own optimum (1.0) is not seen
+    assert nab.total(rows["a"][2]) == pytest.approx(0.0)
+    assert rows["b"][0] in (1.0, 2.0) and rows["b"][1] == pytest.approx(50.0)
+    assert math.isnan(nab.total([]))

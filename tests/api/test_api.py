@@ -131,8 +131,10 @@ def test_breakdown_and_top_terms(seeded: ServiceContext, client: TestClient) -> 
     body = client.get("/api/v1/stats/breakdown", params={"dimension": "language", **WINDOW}).json()
     assert body["counts"] == [{"key": "fr", "count": 5}, {"key": "en", "count": 3}]
     terms = client.get("/api/v1/stats/top-terms", params={"q": "lang:fr", **WINDOW}).json()
-    keys = [t["key"] for t in terms]
-    assert "livraison" in keys and "pour" not in keys  # stop words left out
+    assert terms["total"] == 5 and "veloria" in terms["left_out"]
+    keys = [t["key"] for t in terms["counts"]]
+    assert "livraison" in keys and "numéro" in keys  # accents as written
+    assert not {"pour", "mon", "veloria", "0", "1"} & set(keys)  # function words, numbers, names
 
 
 def test_sources_crud_and_config_owned_rows(ctx: ServiceContext, client: TestClient) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.core.models import Mention, Sentiment, SentimentLabel
+from services.core.models import AuthorDetails, Mention, Sentiment, SentimentLabel
 from services.core.query.ast import (
     And,
     FieldFilter,
@@ -24,11 +24,13 @@ from services.core.query.matcher import matches
 from services.core.query.parser import parse_query
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    AudienceBucket,
     CountBucket,
     Dimension,
     Interval,
     MentionFilter,
     MentionIndex,
+    Reach,
     SearchRequest,
     SortOrder,
 )
@@ -451,10 +453,116 @@ def test_top_terms_skips_stop_words(mention_index: MentionIndex) -> None:
         ]
     )
     top = mention_index.top_terms(MentionFilter(), size=3)
-    assert top == [CountBucket("velo", 3), CountBucket("prix", 2), CountBucket("delivery", 1)]
+    assert top == [CountBucket("vélo", 3), CountBucket("prix", 2), CountBucket("delivery", 1)]
     words = {b.key for b in mention_index.top_terms(MentionFilter(), size=50)}
     assert words.isdisjoint({"le", "de", "the", "of", "is", "est", "en", "et", "du"})
     assert {"retard", "late", "veloria"} <= words
+
+
+def test_top_terms_keep_accents_and_leave_out_names_and_numbers(
+    mention_index: MentionIndex,
+) -> None:
+    mention_index.upsert(
+        [
+            make_mention(text="Je suis déçu par Veloria : dix jours d'attente, j'ai 2 vélos"),
+            make_mention(text="Très DÉÇU de la livraison Veloria, aujourd'hui encore"),
+            make_mention(text="I'm so disappointed, ten days late. Veloria's support?"),
+        ]
+    )
+    counted = {
+        b.key: b.count
+        for b in mention_index.top_terms(MentionFilter(), size=50, exclude={"veloria"})
+    }
+    assert counted["déçu"] == 2
+    assert counted["attente"] == 1 and counted["livraison"] == 1 and counted["late"] == 1
+    left_out = {"je", "j", "ai", "dix", "ten", "2", "veloria", "veloria's", "decu", "aujourd'hui"}
+    assert left_out.isdisjoint(counted)
+    assert "veloria" in {b.key for b in mention_index.top_terms(MentionFilter(), size=50)}
+    only_one = MentionFilter(query=parse_query("disappointed"))
+    assert [b.key for b in mention_index.top_terms(only_one, size=2, exclude={"veloria"})] == [
+        "days",
+        "disappointed",
+    ]
+
+
+def test_top_terms_count_the_newest_matches_when_many_match(
+    mention_index: MentionIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.store.elastic.index as elastic_index
+    import services.store.embedded.index as embedded_index
+
+    for module in (embedded_index, elastic_index):
+        monkeypatch.setattr(module, "TOP_TERMS_SAMPLE", 3)
+    mention_index.upsert(
+        [make_mention(text="ancien modèle", published_at=T0 + timedelta(hours=i)) for i in range(5)]
+        + [
+            make_mention(text="nouveau modèle", published_at=T0 + timedelta(days=1, hours=i))
+            for i in range(3)
+        ]
+    )
+    counted = {b.key: b.count for b in mention_index.top_terms(MentionFilter(), size=10)}
+    assert counted == {"nouveau": 3, "modèle": 3}
+    old = MentionFilter(query=parse_query("ancien"))
+    assert mention_index.top_terms(old, size=1) == [CountBucket("ancien", 3)]
+
+
+# -- authors and communities ----------------------------------------------------------
+def _author(name: str | None, followers: int | None, **fields: object) -> Mention:
+    details = AuthorDetails(followers=followers) if followers is not None else None
+    return make_mention(author=name, author_details=details, **fields)
+
+
+def test_author_and_community_dimensions(mention_index: MentionIndex) -> None:
+    mention_index.upsert(
+        [
+            _author("Zoé", 120, url="https://www.reddit.com/r/Velo/comments/a1/x/"),
+            _author("Zoé", 150, url="https://www.reddit.com/r/velo/comments/a2/y/"),
+            _author("bob", None, url="https://forum.velo.fr/t/42", source_kind="web"),
+            _author(None, None, url="https://mastodon.social/@x/1", source_kind="mastodon"),
+        ]
+    )
+    flt = MentionFilter()
+    assert mention_index.terms(flt, dimension=Dimension.AUTHOR) == [
+        CountBucket("Zoé", 2),
+        CountBucket("bob", 1),
+    ]
+    assert mention_index.terms(flt, dimension=Dimension.COMMUNITY) == [
+        CountBucket("r/velo", 2),
+        CountBucket("forum.velo.fr", 1),
+    ]
+    assert ids_matching(mention_index, 'community:"r/velo" author:zoe') == {
+        m.id for m in walk(mention_index, MentionFilter(query=parse_query("author:zoé")), limit=10)
+    }
+
+
+def test_audience_ranks_authors_by_followers_where_given(mention_index: MentionIndex) -> None:
+    mention_index.upsert(
+        [
+            _author("Zoé", 120),
+            _author("Zoé", 150),
+            _author("bob", None),
+            _author("bob", None),
+            _author("bob", None),
+            _author("ana", 9000),
+        ]
+    )
+    flt = MentionFilter()
+    by_reach = mention_index.audience(flt, dimension=Dimension.AUTHOR, size=10, by_followers=True)
+    assert by_reach == [
+        AudienceBucket("ana", 1, 9000),
+        AudienceBucket("Zoé", 2, 150),
+        AudienceBucket("bob", 3, None),  # the platform gives no count: never invented
+    ]
+    by_count = mention_index.audience(flt, dimension=Dimension.AUTHOR, size=2, by_followers=False)
+    assert by_count == [AudienceBucket("bob", 3, None), AudienceBucket("Zoé", 2, 150)]
+
+
+def test_reach_sums_followers_where_given(mention_index: MentionIndex) -> None:
+    assert mention_index.reach(MentionFilter()) == Reach(mentions=0, counted=0, followers=None)
+    mention_index.upsert([_author("Zoé", 120), _author("bob", None), _author("ana", 30)])
+    assert mention_index.reach(MentionFilter()) == Reach(mentions=3, counted=2, followers=150)
+    bob = MentionFilter(query=parse_query("author:bob"))
+    assert mention_index.reach(bob) == Reach(mentions=1, counted=0, followers=None)
 
 
 def test_iter_all_yields_every_match(mention_index: MentionIndex) -> None:

@@ -17,6 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
+from services.core.function_words import STOP_WORDS
+
 DASHBOARD_PATH: Final = "/dashboard"
 FILES: Final = Path(__file__).resolve().parent / "static"
 POLICY: Final = (
@@ -37,6 +39,12 @@ class _DashboardFiles(StaticFiles):
 
 def mount_dashboard(app: FastAPI) -> None:
     """Serves the dashboard at /dashboard/, and sends visitors of / there."""
+
+    @app.get(f"{DASHBOARD_PATH}/function-words.json", include_in_schema=False)
+    def function_words() -> list[str]:
+        """The folded function words the page leaves out of its "why" words."""
+        return sorted(STOP_WORDS)
+
     app.mount(DASHBOARD_PATH, _DashboardFiles(directory=FILES, html=True), name="dashboard")
 
     @app.get("/", include_in_schema=False)

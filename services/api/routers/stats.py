@@ -11,9 +11,17 @@ from pydantic import BaseModel, Field
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
-from services.core.text import fold_keyword
-from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex, TimeBucket
+from services.core.text import fold_keyword, tokenize
+from services.store.contracts import (
+    TOP_TERMS_SAMPLE,
+    Dimension,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    TimeBucket,
+)
 from services.store.distinct_stories import DistinctStories
+from services.store.state.contract import StateStore
 
 router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
 
@@ -227,16 +235,49 @@ def breakdown(
     )
 
 
+class TopTerms(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    total: int = Field(description="the matching mentions")
+    counted: int = Field(description="the newest of them whose words are counted")
+    left_out: list[str] = Field(
+        description="the watched names' words, in every such mention, so left out (folded)"
+    )
+    counts: list[Count] = Field(
+        description="words as written (lower-cased, accents kept), with how many of the "
+        "mentions use each; no function words ('le', 'je', 'the') or numbers ('dix', '10')"
+    )
+
+
+def watched_words(state: StateStore) -> list[str]:
+    """The folded words of every brand's and competitor's names and aliases."""
+    names = [n for b in state.list_brands() for n in b.all_names()]
+    names += [n for c in state.list_competitors() for n in c.all_names()]
+    return sorted({word for name in names for word in tokenize(name)})
+
+
 @router.get("/top-terms", summary="Most frequent words")
 def top_terms(
     index: IndexDep,
+    state: StateDep,
     q: QueryText = "",
     since: Since = None,
     until: Until = None,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     dedup: Dedup = False,
-) -> list[Count]:
-    """The most frequent meaningful words in matching mentions."""
+) -> TopTerms:
+    """The words most matching mentions use, as written, without function words, numbers
+    or the watched brands' and competitors' own names."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
-    words = _counter(index, dedup).top_terms(flt, size=size)
-    return [Count(key=c.key, count=c.count) for c in words]
+    counter = _counter(index, dedup)
+    left_out = watched_words(state)
+    words = counter.top_terms(flt, size=size, exclude=left_out)
+    total = counter.count(flt)
+    return TopTerms(
+        since=flt.since,
+        until=flt.until,
+        total=total,
+        counted=min(total, TOP_TERMS_SAMPLE),
+        left_out=left_out,
+        counts=[Count(key=c.key, count=c.count) for c in words],
+    )

@@ -62,6 +62,7 @@ FILTER_FIELDS: Final = (
     "site",
     "topic",
     "story",  # story:ID, every copy of one story (a repost, retweet, syndicated article)
+    "community",  # community:r/velo, community:forum.velo.fr (see services.core.communities)
     "is",  # is:duplicate, is:original (see Mention.is_duplicate)
     *TOWARD_FIELDS,
 )

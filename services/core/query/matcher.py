@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from services.core.communities import community_of
 from services.core.models import Mention
 from services.core.query.ast import (
     TOWARD_FIELDS,
@@ -70,6 +71,9 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
             return [fold_keyword(mention.story_id)] if mention.story_id else []
         case "is":
             return ["duplicate" if mention.is_duplicate else "original"]
+        case "community":
+            place = community_of(mention)
+            return [fold_keyword(place)] if place else []
     if field in TOWARD_FIELDS:
         return [fold_keyword(name) for name in names_judged(mention, field)]
     raise ValueError(f"unknown field {field!r}")

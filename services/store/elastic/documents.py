@@ -8,6 +8,8 @@ import struct
 from collections.abc import Mapping
 from typing import Any, Final
 
+from services.core.communities import community_of
+from services.core.function_words import content_words
 from services.core.models import Mention
 from services.core.query.ast import FILTER_FIELDS
 from services.core.query.matcher import keyword_values
@@ -50,10 +52,18 @@ def to_document(mention: Mention) -> dict[str, Any]:
         Dimension.SOURCE: [mention.source_name],
         Dimension.LANGUAGE: [mention.language] if mention.language else [],
         Dimension.TOPIC: mention.topics,
+        Dimension.AUTHOR: [mention.author] if mention.author else [],
+        Dimension.COMMUNITY: [place] if (place := community_of(mention)) else [],
     }
     for dimension, values in displayed.items():
         if values:
             doc[mapping.DIMENSION_FIELDS[dimension]] = _unique(values)
+    followers = mention.author_details.followers if mention.author_details else None
+    if followers is not None:
+        doc[mapping.FOLLOWERS] = followers
+    words = content_words(mention.title, mention.text)
+    if words:
+        doc[mapping.TERMS] = words
     return doc
 
 

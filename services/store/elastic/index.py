@@ -9,7 +9,7 @@ is replaced where it lives instead of being copied into the new write index.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -19,12 +19,15 @@ from elasticsearch import ApiError, Elasticsearch
 from services.core.models import Mention
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    TOP_TERMS_SAMPLE,
+    AudienceBucket,
     CountBucket,
     Dimension,
     IndexUnavailable,
     Interval,
     MentionFilter,
     MentionIndex,
+    Reach,
     SearchPage,
     SearchRequest,
     SortOrder,
@@ -53,7 +56,6 @@ from services.store.embedded.keys import epoch_us
 
 log = logging.getLogger(__name__)
 
-TOP_TERMS_SAMPLE: Final = 2000
 # Every value of a dimension in one terms aggregation, so counts and ties are exact;
 # kept at ES's default `search.max_buckets`.
 _ALL_TERMS: Final = 65_536
@@ -370,21 +372,49 @@ class EsIndex(MentionIndex):
         result = self._aggregate(compile_filter(flt), {"terms": _terms_agg(field)})
         return aggregations.largest(aggregations.term_counts(result["terms"]), size)
 
-    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
-        """The words most matches use (count = mentions using it), without stop words.
-
-        Counted over the newest 2000 matches only, like the embedded index.
-        """
+    def top_terms(
+        self, flt: MentionFilter, *, size: int = 20, exclude: Collection[str] = ()
+    ) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), as written, without
+        function words or the words in `exclude` (folded): a terms aggregation on the
+        words stored at write time, over the newest `TOP_TERMS_SAMPLE` matches when more
+        match (cut at the publication time of the last of them)."""
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
-        hits = self._search(
-            compile_filter(flt),
-            size=TOP_TERMS_SAMPLE,
+        query = compile_filter(flt)
+        last = self._search(
+            query,
+            size=1,
+            from_=TOP_TERMS_SAMPLE - 1,
             sort=[{mapping.PUBLISHED_US: "desc"}, {mapping.ID: "desc"}],
-            source_includes=["title", "text"],
-        )["hits"]["hits"]
-        texts = [(h["_source"].get("title") or "", h["_source"].get("text") or "") for h in hits]
-        return aggregations.largest(aggregations.word_counts(texts), size)
+            source_includes=[mapping.ID],
+            track_total_hits=TOP_TERMS_SAMPLE + 1,
+        )
+        hits = last["hits"]["hits"]
+        if hits and int(last["hits"]["total"]["value"]) > TOP_TERMS_SAMPLE:
+            cut = {"range": {mapping.PUBLISHED_US: {"gte": int(hits[0]["sort"][0])}}}
+            query = {"bool": {"filter": [query, cut]}}
+        wanted = aggregations.terms_wanted(size, exclude)
+        spec = {"terms": {"field": mapping.TERMS, "size": wanted, "shard_size": wanted * 10}}
+        result = self._aggregate(query, {"words": spec})
+        return aggregations.kept_words(aggregations.term_counts(result["words"]), size, exclude)
+
+    def audience(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10, by_followers: bool
+    ) -> list[AudienceBucket]:
+        """Per value, its matches and the most followers any reported; see the contract."""
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        spec = _terms_agg(mapping.DIMENSION_FIELDS[Dimension(dimension)])
+        spec["aggs"] = {"followers": {"max": {"field": mapping.FOLLOWERS}}}
+        result = self._aggregate(compile_filter(flt), {"values": spec})
+        return aggregations.audience_buckets(result["values"], size, by_followers=by_followers)
+
+    def reach(self, flt: MentionFilter) -> Reach:
+        """The matches and the sum of their authors' followers where given."""
+        query = compile_filter(flt)
+        result = self._aggregate(query, {"followers": {"stats": {"field": mapping.FOLLOWERS}}})
+        return aggregations.reach(self.count(flt), result["followers"])
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (a point in time)."""

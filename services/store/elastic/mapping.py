@@ -28,6 +28,8 @@ PUBLISHED_US: Final = "published_us"  # exact microseconds: windows, order, hist
 PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram users
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
 EMBEDDING: Final = "embedding"
+FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
+TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
 # The mapping's `_meta` key listing the fields the index's documents were written with:
 # a field added by a later version is missing from older documents (see backfill.py).
 WRITTEN_FIELDS: Final = "veille_document_fields"
@@ -47,6 +49,8 @@ DIMENSION_FIELDS: Final = MappingProxyType(
         Dimension.LANGUAGE: "dim_language",
         Dimension.TOPIC: "dim_topic",
         Dimension.STORY: filter_field("story"),  # ids are already folded
+        Dimension.AUTHOR: "dim_author",
+        Dimension.COMMUNITY: "dim_community",
     }
 )
 
@@ -153,6 +157,8 @@ def mappings() -> dict[str, Any]:
         PUBLISHED_US: {"type": "long"},
         PUBLISHED_AT: {"type": "date"},
         MENTION: {"type": "object", "enabled": False},
+        FOLLOWERS: {"type": "long"},
+        TERMS: {"type": "keyword"},
         EMBEDDING: {
             "type": "dense_vector",
             "dims": EMBEDDING_DIMS,

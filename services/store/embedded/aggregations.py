@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import heapq
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-from services.store.contracts import CountBucket, Interval, TimeBucket
+from services.core.function_words import is_function_word
+from services.core.text import fold, tokenize
+from services.store.contracts import AudienceBucket, CountBucket, Interval, Reach, TimeBucket
 from services.store.embedded import keys, schema
-from services.store.embedded.stopwords import STOP_WORDS
-from services.store.embedded.words import index_words
 
 _HOUR_US: Final = 3_600_000_000
 _DAY_US: Final = 24 * _HOUR_US
@@ -93,15 +92,50 @@ def largest(counts: Mapping[str, int], size: int) -> list[CountBucket]:
     return [CountBucket(key=key, count=count) for key, count in ranked if count > 0]
 
 
-def meaningful_words(title: str, text: str) -> set[str]:
-    """The distinct words of a mention worth counting: no stop words, numbers or letters."""
-    words = set(f"{index_words(title)} {index_words(text)}".split()) - STOP_WORDS
-    return {word for word in words if len(word) > 1 and not word.isdigit()}
+def terms_wanted(size: int, exclude: Collection[str]) -> int:
+    """How many top words to ask for so that `size` remain once `exclude` is left out
+    (a name may be written several ways: "Veloria", "veloria's")."""
+    return size + 3 * len(exclude) + 10
 
 
-def word_counts(mentions: Iterable[tuple[str, str]]) -> Counter[str]:
-    """How many of the `(title, text)` pairs use each meaningful word."""
-    counts: Counter[str] = Counter()
-    for title, text in mentions:
-        counts.update(meaningful_words(title, text))
-    return counts
+def kept_words(counts: Mapping[str, int], size: int, exclude: Collection[str]) -> list[CountBucket]:
+    """The `size` largest counts of words none of whose folded parts is in `exclude`."""
+    left_out = set(exclude)
+    # Function words are checked here too: words stored before the list grew stay out.
+    kept = {
+        word: count
+        for word, count in counts.items()
+        if not left_out.intersection(tokenize(word))
+        and fold(word) not in left_out
+        and not is_function_word(word)
+    }
+    return largest(kept, size)
+
+
+def audience_buckets(
+    result: Mapping[str, Any], size: int, *, by_followers: bool
+) -> list[AudienceBucket]:
+    """Reads a terms aggregation with a `followers` max under each bucket, ranked."""
+    found = []
+    for bucket in result.get("buckets", []):
+        most = bucket.get("followers", {}).get("value")
+        followers = round(most) if most is not None else None
+        found.append(AudienceBucket(str(bucket["key"]), int(bucket["doc_count"]), followers))
+
+    def rank(b: AudienceBucket) -> tuple[int, int, int, str]:
+        if by_followers:
+            return (b.followers is None, -(b.followers or 0), -b.count, b.key)
+        return (0, -b.count, 0, b.key)
+
+    return heapq.nsmallest(size, found, key=rank)
+
+
+def reach(mentions: int, stats: Mapping[str, Any]) -> Reach:
+    """Reads a stats aggregation on the followers field."""
+    counted = int(stats.get("count") or 0)
+    total = stats.get("sum")
+    return Reach(
+        mentions=mentions,
+        counted=counted,
+        followers=round(total) if counted and total is not None else None,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from services.core.communities import community_of
+from services.core.function_words import content_words
 from services.core.models import Mention
 from services.core.query.ast import FILTER_FIELDS
 from services.core.query.matcher import keyword_values
@@ -12,7 +14,7 @@ from services.store.embedded import schema
 from services.store.embedded.words import index_words
 
 _FILTER_FIELDS: Final = tuple((name, schema.filter_field(name)) for name in FILTER_FIELDS)
-_BRAND, _COMPETITOR, _SOURCE, _LANGUAGE, _TOPIC = (
+_BRAND, _COMPETITOR, _SOURCE, _LANGUAGE, _TOPIC, _AUTHOR, _COMMUNITY = (
     schema.DIMENSION_FIELDS[d]
     for d in (
         Dimension.BRAND,
@@ -20,6 +22,8 @@ _BRAND, _COMPETITOR, _SOURCE, _LANGUAGE, _TOPIC = (
         Dimension.SOURCE,
         Dimension.LANGUAGE,
         Dimension.TOPIC,
+        Dimension.AUTHOR,
+        Dimension.COMMUNITY,
     )
 )
 
@@ -55,6 +59,17 @@ def to_fields(
             fields[field] = _unique(values)
     if mention.topics:
         fields[_TOPIC] = _unique(mention.topics)
+    if mention.author:
+        fields[_AUTHOR] = mention.author
+    place = community_of(mention)
+    if place:
+        fields[_COMMUNITY] = place
+    followers = mention.author_details.followers if mention.author_details else None
+    if followers is not None:
+        fields[schema.FOLLOWERS] = followers
+    words = content_words(mention.title, mention.text)
+    if words:
+        fields[schema.TERMS] = words
     return fields
 
 

@@ -7,10 +7,9 @@ check of meta.json), so a commit made by another process is visible at once.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Final, ParamSpec, TypeVar
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import tantivy
 from tantivy import Order, Query
@@ -18,12 +17,15 @@ from tantivy import Order, Query
 from services.core.models import Mention
 from services.store.contracts import (
     MAX_PAGE_SIZE,
+    TOP_TERMS_SAMPLE,
+    AudienceBucket,
     CountBucket,
     Dimension,
     IndexUnavailable,
     Interval,
     MentionFilter,
     MentionIndex,
+    Reach,
     SearchPage,
     SearchRequest,
     SortOrder,
@@ -32,8 +34,6 @@ from services.store.contracts import (
 from services.store.embedded import aggregations, documents, keys, reindex, schema
 from services.store.embedded.compile import QueryCompiler
 from services.store.embedded.writer import WriterLease
-
-TOP_TERMS_SAMPLE: Final = 2000
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -243,25 +243,60 @@ class EmbeddedIndex(MentionIndex):
         result = _guard(searcher.aggregate, query, {"terms": aggregations.terms_agg(field)})
         return aggregations.largest(aggregations.term_counts(result["terms"]), size)
 
-    def top_terms(self, flt: MentionFilter, *, size: int = 20) -> list[CountBucket]:
-        """The words most matches use (count = mentions using it), without stop words.
+    def top_terms(
+        self, flt: MentionFilter, *, size: int = 20, exclude: Collection[str] = ()
+    ) -> list[CountBucket]:
+        """The words most matches use (count = mentions using it), as written, without
+        function words or the words in `exclude` (folded).
 
-        Counted over the newest 2000 matches only: a sample that keeps this fast on
-        any number of matches.
+        A terms aggregation on the words each document stored at write time: no text is
+        read again. Over the newest `TOP_TERMS_SAMPLE` matches when more match (cut at
+        the sort key of the last of them); counts are exact when a word is among the top
+        of every segment.
         """
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
         searcher = self._searcher()
+        compiler = QueryCompiler(self._schema, searcher)
+        query = compiler.compile_filter(flt)
+        last = _guard(
+            searcher.search,
+            query,
+            1,
+            count=True,
+            offset=TOP_TERMS_SAMPLE - 1,
+            order_by_field=schema.SORT_KEY,
+            order=Order.Desc,
+        )
+        if _hit_count(last) > TOP_TERMS_SAMPLE and last.hits:
+            query = query.and_must_match(compiler.key_range(above=int(last.hits[0][0]) - 1))
+        wanted = aggregations.terms_wanted(size, exclude)
+        spec = {"terms": {"field": schema.TERMS, "size": wanted, "segment_size": wanted * 10}}
+        result = _guard(searcher.aggregate, query, {"words": spec})
+        return aggregations.kept_words(aggregations.term_counts(result["words"]), size, exclude)
+
+    def audience(
+        self, flt: MentionFilter, *, dimension: Dimension, size: int = 10, by_followers: bool
+    ) -> list[AudienceBucket]:
+        """Per value, its matches and the most followers any reported; see the contract."""
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        field = schema.DIMENSION_FIELDS[Dimension(dimension)]
+        searcher = self._searcher()
         query = QueryCompiler(self._schema, searcher).compile_filter(flt)
-        hits = _guard(
-            searcher.search, query, TOP_TERMS_SAMPLE, count=False, order_by_field=schema.SORT_KEY
-        ).hits
-        texts = []
-        for _, address in hits:
-            # The words alone are needed: plain json is cheaper than a validated Mention.
-            stored = json.loads(self._source(searcher, address))
-            texts.append((stored.get("title") or "", stored.get("text") or ""))
-        return aggregations.largest(aggregations.word_counts(texts), size)
+        spec = aggregations.terms_agg(field)
+        spec["aggs"] = {"followers": {"max": {"field": schema.FOLLOWERS}}}
+        result = _guard(searcher.aggregate, query, {"values": spec})
+        return aggregations.audience_buckets(result["values"], size, by_followers=by_followers)
+
+    def reach(self, flt: MentionFilter) -> Reach:
+        """The matches and the sum of their authors' followers where given."""
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        result = _guard(
+            searcher.aggregate, query, {"followers": {"stats": {"field": schema.FOLLOWERS}}}
+        )
+        return aggregations.reach(self._count(searcher, query), result["followers"])
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (one snapshot)."""

@@ -26,6 +26,8 @@ SORT_KEY: Final = "sort_key"  # see keys.py: unique, ordered like published_at
 PUBLISHED_US: Final = "published_us"  # microseconds since the epoch, for windows and histograms
 ID_HASH: Final = "id_hash"  # 64-bit hash of the id, readable from a fast field
 SOURCE: Final = "mention"  # the mention as JSON bytes, to rebuild it on read
+FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
+TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
 
 
 def filter_field(name: str) -> str:
@@ -43,6 +45,8 @@ DIMENSION_FIELDS: Final = MappingProxyType(
         Dimension.LANGUAGE: "dim_language",
         Dimension.TOPIC: "dim_topic",
         Dimension.STORY: filter_field("story"),  # ids are already folded
+        Dimension.AUTHOR: "dim_author",
+        Dimension.COMMUNITY: "dim_community",
     }
 )
 
@@ -64,6 +68,8 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field(SORT_KEY, indexed=True, fast=True)
     builder.add_integer_field(PUBLISHED_US, fast=True)
     builder.add_integer_field(ID_HASH, fast=True)
+    builder.add_integer_field(FOLLOWERS, fast=True)
+    builder.add_text_field(TERMS, tokenizer_name="raw", index_option="basic", fast=True)
     builder.add_bytes_field(SOURCE, stored=True)
     return builder.build()
 

@@ -50,6 +50,15 @@ function quoted(name) {
 const percent = (part, whole) => (whole ? `${Math.round((100 * part) / whole)}%` : "–");
 const signed = (value) => (value === null || value === undefined ? "–" : (value > 0 ? "+" : "") + value.toFixed(2));
 const day = (iso) => iso.slice(0, 10);
+
+// French and English function words ("le", "je", "the", "dix"), folded, from the server
+// (services/core/function_words.py): a "why" word made only of them says nothing.
+let functionWords = new Set();
+const fold = (text) => text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+const saysSomething = (word) =>
+  fold(word)
+    .split(/[^\p{L}\p{N}]+/u)
+    .some((t) => t.length > 1 && !/^\p{N}+$/u.test(t) && !functionWords.has(t));
 const negativeCount = (series) =>
   series.buckets.reduce((sum, b) => sum + ((b.by && b.by.negative) || 0), 0);
 
@@ -170,7 +179,8 @@ function mentionItem(mention, brand, copies = 1) {
     link.target = "_blank";
   }
   const judged = (mention.brand_sentiments || {})[brand] || mention.sentiment;
-  const words = judged && judged.evidence ? judged.evidence.words.slice(0, 3).map((w) => w.text) : [];
+  const weighed = judged && judged.evidence ? judged.evidence.words.map((w) => w.text) : [];
+  const words = weighed.filter(saysSomething).slice(0, 3);
   if (words.length) item.appendChild(element("div", `why: ${words.join(", ")}`, "why"));
   return item;
 }
@@ -237,10 +247,8 @@ async function loadBoard() {
     share.shares.map((s) => [s.name, s.count, percent(s.count, share.total), signed(s.net_sentiment)]),
   );
   fillTable($("topics"), topics.counts.map((c) => [c.key, c.count]));
-  // The watched names themselves are in every such mention: they say nothing here.
-  const named = new Set(share.shares.flatMap((s) => s.name.toLowerCase().split(/\s+/)));
-  const said = terms.filter((c) => !named.has(c.key.toLowerCase())).slice(0, 8);
-  fillTable($("negative-terms"), said.map((c) => [c.key, c.count]));
+  // The API leaves out function words and the watched names (in every such mention).
+  fillTable($("negative-terms"), terms.counts.slice(0, 8).map((c) => [c.key, c.count]));
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
   if (!negative.mentions.length) list.appendChild(element("li", "none in this period", "empty"));
@@ -252,7 +260,11 @@ async function loadBoard() {
 }
 
 async function start() {
-  const brands = await api("/brands");
+  const [brands, words] = await Promise.all([
+    api("/brands"),
+    fetch("function-words.json").then((r) => (r.ok ? r.json() : [])),
+  ]);
+  functionWords = new Set(words);
   const select = $("brand");
   select.replaceChildren(...brands.map((b) => element("option", b.name)));
   // ?brand=...&period=... picks the view, so a bookmark or a shared link keeps it.

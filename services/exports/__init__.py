@@ -1,0 +1,1 @@
+"""Exports: mentions and stats as CSV, XLSX or NDJSON, streamed in constant memory."""

@@ -1,0 +1,162 @@
+"""The columns of a mention export: what a spreadsheet user expects to sort and filter by.
+
+One row per mention. Lists (brands, topics) are joined with "; " in CSV and XLSX and
+stay lists in NDJSON. The sentiment toward each watched brand and competitor gets its
+own column (`sentiment:Veloria`), empty where the mention does not name it. Followers
+are the author's as the platform gave them, empty where it gives none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from services.core.communities import community_of
+from services.core.models import Mention
+from services.exports.formats import spreadsheet_safe
+
+Cell = str | int | float | datetime | list[str] | dict[str, str] | None
+
+BASE_COLUMNS: Final = (
+    "date",
+    "source",
+    "source_kind",
+    "community",
+    "author",
+    "author_name",
+    "followers",
+    "url",
+    "language",
+    "title",
+    "text",
+    "brands",
+    "competitors",
+    "sentiment",
+    "sentiment_score",
+)
+TAIL_COLUMNS: Final = (
+    "topics",
+    "story",
+    "copy",
+    "likes",
+    "replies",
+    "shares",
+    "views",
+    "id",
+)
+
+
+class MentionColumns:
+    """Turns mentions into rows, with one sentiment column per watched name."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(dict.fromkeys(names))
+
+    @property
+    def header(self) -> list[str]:
+        """The column names, in order."""
+        toward = [f"sentiment:{name}" for name in self.names]
+        return [*BASE_COLUMNS, *toward, *TAIL_COLUMNS]
+
+    def row(self, mention: Mention) -> list[Cell]:
+        """One mention's cells, in the order of `header`."""
+        details = mention.author_details
+        overall = mention.sentiment
+        judged = mention.brand_sentiments
+        named = set(mention.brands) | set(mention.competitors)
+        toward: list[Cell] = []
+        for name in self.names:
+            label = judged.get(name, overall) if name in named else None
+            toward.append(label.label.value if label is not None else None)
+        engagement = mention.engagement
+        return [
+            mention.published_at,
+            mention.source_name,
+            mention.source_kind,
+            community_of(mention),
+            mention.author,
+            details.display_name if details else None,
+            details.followers if details else None,
+            mention.url,
+            mention.language,
+            mention.title,
+            mention.text,
+            mention.brands,
+            mention.competitors,
+            overall.label.value if overall else None,
+            round(overall.score, 4) if overall else None,
+            *toward,
+            mention.topics,
+            mention.story_id,
+            "yes" if mention.is_duplicate else "no",
+            engagement.likes,
+            engagement.replies,
+            engagement.shares,
+            engagement.views,
+            mention.id,
+        ]
+
+    def record(self, mention: Mention) -> dict[str, Any]:
+        """One mention as a JSON object (NDJSON): the same fields, lists kept as lists and
+        the sentiment toward each name as one object."""
+        cells = self.row(mention)
+        header = self.header
+        record: dict[str, Any] = {}
+        toward: dict[str, str] = {}
+        for column, cell in zip(header, cells, strict=True):
+            if column.startswith("sentiment:"):
+                if cell is not None:
+                    toward[column.removeprefix("sentiment:")] = str(cell)
+                continue
+            record[column] = cell.isoformat() if isinstance(cell, datetime) else cell
+        # Every name judged, also one no longer watched.
+        for name, label in mention.brand_sentiments.items():
+            toward.setdefault(name, label.label.value)
+        record["sentiment_toward"] = toward
+        return record
+
+    def text_row(self, mention: Mention) -> list[str]:
+        """The cells of `row` as CSV text, formula-looking text made inert; written out
+        field by field because an export turns a million mentions into rows."""
+        safe = spreadsheet_safe
+        details = mention.author_details
+        overall = mention.sentiment
+        judged = mention.brand_sentiments
+        named = set(mention.brands) | set(mention.competitors)
+        toward = []
+        for name in self.names:
+            label = judged.get(name, overall) if name in named else None
+            toward.append(label.label.value if label is not None else "")
+        engagement = mention.engagement
+        place = community_of(mention)
+        return [
+            mention.published_at.isoformat(sep=" ")[:19],  # UTC, as spreadsheets read it
+            safe(mention.source_name),
+            safe(mention.source_kind),
+            safe(place) if place else "",
+            safe(mention.author) if mention.author else "",
+            safe(details.display_name) if details and details.display_name else "",
+            _number(details.followers) if details else "",
+            safe(mention.url) if mention.url else "",
+            mention.language or "",
+            safe(mention.title),
+            safe(mention.text),
+            safe("; ".join(mention.brands)),
+            safe("; ".join(mention.competitors)),
+            overall.label.value if overall else "",
+            repr(round(overall.score, 4)) if overall else "",
+            *toward,
+            safe("; ".join(mention.topics)),
+            safe(mention.story_id) if mention.story_id else "",
+            "yes" if mention.is_duplicate else "no",
+            _number(engagement.likes),
+            _number(engagement.replies),
+            _number(engagement.shares),
+            _number(engagement.views),
+            safe(mention.id),
+        ]
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,92 @@
+"""A large CSV or NDJSON export split over worker processes, in order.
+
+Reading a stored mention and writing its row costs about 50 µs of Python per mention,
+one core's worth; `veille export --workers N` spreads the work. The matches are cut into
+consecutive time windows of about `per_window` mentions (from an hourly histogram);
+each worker opens the index itself (readers share it across processes) and turns one
+window into bytes; the windows come back in order. At most `workers + 1` windows are
+held at once, so memory stays flat whatever the number of mentions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from services.exports.columns import MentionColumns
+from services.exports.formats import ExportFormat
+from services.exports.writers import ndjson_chunks, text_csv_chunks
+from services.store.contracts import Interval, MentionFilter, MentionIndex, open_index
+
+_INDEX: MentionIndex | None = None
+
+
+def time_windows(
+    index: MentionIndex, flt: MentionFilter, *, per_window: int
+) -> list[MentionFilter]:
+    """Consecutive windows covering `flt`'s matches, each with about `per_window` of them
+    (more when one hour holds more)."""
+    buckets = []
+    for interval in (Interval.HOUR, Interval.DAY, Interval.WEEK):
+        try:
+            buckets = index.histogram(flt, interval=interval)
+            break
+        except ValueError:  # too many buckets: a coarser interval
+            continue
+    cuts = []
+    held = 0
+    for bucket in buckets:
+        if held >= per_window:
+            cuts.append(bucket.start)
+            held = 0
+        held += bucket.count
+    edges = [flt.since, *cuts, flt.until]
+    return [
+        MentionFilter(query=flt.query, since=start, until=end)
+        for start, end in itertools.pairwise(edges)
+    ]
+
+
+def _open(index_url: str) -> None:
+    global _INDEX
+    _INDEX = open_index(index_url)
+
+
+def _window_bytes(flt: MentionFilter, names: Sequence[str], fmt: ExportFormat, sep: str) -> bytes:
+    assert _INDEX is not None, "the worker opens the index first"
+    columns = MentionColumns(names)
+    mentions = _INDEX.iter_all(flt)
+    if fmt == ExportFormat.NDJSON:
+        return b"".join(ndjson_chunks(map(columns.record, mentions)))
+    return b"".join(text_csv_chunks(None, map(columns.text_row, mentions), delimiter=sep))
+
+
+def parallel_chunks(
+    index_url: str,
+    windows: Sequence[MentionFilter],
+    *,
+    names: Sequence[str],
+    fmt: ExportFormat,
+    sep: str = ",",
+    workers: int = 2,
+) -> Iterator[bytes]:
+    """The mentions of `windows`, in order, as CSV (with its header) or NDJSON chunks."""
+    if fmt not in {ExportFormat.CSV, ExportFormat.NDJSON}:
+        raise ValueError("only CSV and NDJSON exports are split over workers")
+    if fmt == ExportFormat.CSV:
+        yield b"".join(text_csv_chunks(MentionColumns(names).header, [], delimiter=sep))
+    # "spawn": a fork would copy the parent's threads and open index handles.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_open, initargs=(index_url,)
+    ) as pool:
+        pending: deque[Future[bytes]] = deque()
+        for window in windows:
+            pending.append(pool.submit(_window_bytes, window, list(names), fmt, sep))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

