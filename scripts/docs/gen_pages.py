@@ -140,7 +140,11 @@ def _model_table(
             ", ".join(_constraints(field)).replace("|", "\\|"),
             meaning,
         ]
-        if env:
+        nested = field.annotation
+        if env and isinstance(nested, type) and issubclass(nested, BaseModel):
+            row[1:3] = ["section", f"[below](#{nested.__name__.lower()})"]
+            row.append("")  # a section is set key by key
+        elif env:
             row.append(f"`VEILLE_{key.replace('.', '__').upper()}`")
         lines.append("| " + " | ".join(row) + " |")
     return lines
