@@ -175,14 +175,14 @@ def configuration_page() -> str:
     seen: set[type[BaseModel]] = set()
     queue: list[tuple[str, type[BaseModel]]] = []
     out += ["## Workspace", ""]
-    out += _model_table(Workspace, {}, "", used, env=False)[:2]
+    out += ["| key | type | meaning |", "|---|---|---|"]
     for name, field in Workspace.model_fields.items():
         target = next(_nested_models(field.annotation), None)
         kind = f"[{target.__name__}](#{target.__name__.lower()})" if target else "mapping"
         shape = "list of " + kind if typing.get_origin(field.annotation) is list else kind
         meaning = notes.get(f"Workspace.{name}", "")
         used.add(f"Workspace.{name}")
-        out.append(f"| `{name}` | {shape} | | | {meaning} |")
+        out.append(f"| `{name}` | {shape} | {meaning} |")
         if target is not None:
             queue.append((name, target))
     out.append("")
