@@ -254,7 +254,8 @@ def openapi_document() -> dict[str, Any]:
 
 def _schema_type(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return f"`{schema['$ref'].rsplit('/', 1)[-1]}`"
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f"[`{name}`](#{name.lower()})"
     if "enum" in schema:
         return " \\| ".join(f"`{v}`" for v in schema["enum"])
     if "anyOf" in schema:
@@ -301,7 +302,7 @@ def api_page(spec: dict[str, Any]) -> str:
                     schema = p.get("schema", {})
                     meaning = p.get("description") or schema.get("description") or ""
                     default = schema.get("default")
-                    if default is not None:
+                    if default not in (None, ""):
                         meaning = f"{meaning} (default `{default}`)".strip()
                     required = "yes" if p.get("required") else ""
                     out.append(
@@ -312,6 +313,11 @@ def api_page(spec: dict[str, Any]) -> str:
             body = op.get("requestBody", {}).get("content", {})
             for media, content in body.items():
                 out += [f"Body ({media}): {_schema_type(content.get('schema', {}))}.", ""]
+            for code, response in op.get("responses", {}).items():
+                for media, content in response.get("content", {}).items():
+                    if code.startswith("2") and content.get("schema"):
+                        returns = _schema_type(content["schema"])
+                        out += [f"Returns ({code}, {media}): {returns}.", ""]
             codes = ", ".join(
                 f"`{code}` {_cell(r.get('description', ''))}"
                 for code, r in op.get("responses", {}).items()
