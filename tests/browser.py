@@ -11,6 +11,7 @@ own controls, through the same events.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import shutil
@@ -100,7 +101,7 @@ class Browser:
             value = self.evaluate(expression)
             if value:
                 return value
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise BrowserError(f"never true: {expression}")
 
     def text(self, element_id: str) -> str:
@@ -113,6 +114,40 @@ class Browser:
             " return !!e && e.getClientRects().length > 0; })()"
         )
         return bool(found)
+
+    def before_each_page(self, script: str) -> None:
+        """Runs `script` in every page opened from now on, before the page's own scripts."""
+        self._send("Page.enable")  # without it, the script is not run
+        self._send("Page.addScriptToEvaluateOnNewDocument", source=script)
+
+    def resize(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Lays the page out as on a screen of that size (CSS pixels, scale 1)."""
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
+
+    def click_at(self, x: float, y: float) -> None:
+        """A mouse click at a point of the viewport, as a person's (pressed, released)."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self._send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def download_to(self, folder: Path) -> None:
+        """Saves the files the page downloads into `folder`."""
+        self._send("Page.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+
+    def screenshot(self, path: Path, *, full_page: bool = True) -> None:
+        """A PNG of the page (the whole of it, not only the viewport, when full_page)."""
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            size = self._send("Page.getLayoutMetrics")["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+            params.update(captureBeyondViewport=True, clip=clip)
+        shot = self._send("Page.captureScreenshot", **params)
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
         try:

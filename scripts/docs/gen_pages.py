@@ -205,7 +205,9 @@ def configuration_page() -> str:
         "## Settings",
         "",
         "Under `settings:` in the workspace. Each setting can also be set in the environment"
-        " (`VEILLE_<SECTION>__<NAME>`, e.g. `VEILLE_API__PORT=9000`), which beats the YAML;"
+        " (`VEILLE_<SECTION>__<NAME>`, e.g. `VEILLE_API__PORT=9000`; lists comma-separated or as"
+        " JSON, e.g. `VEILLE_COLLECTOR__ALLOWED_NETWORKS=10.0.0.0/8,192.168.0.0/16`), which beats"
+        " the YAML (`veille config check` names the variable at fault);"
         " command-line flags such as `veille up --port` beat both. Secrets (passwords,"
         " tokens, webhook URLs) never go in these files: settings name the environment"
         " variable (or the key of the file named by `VEILLE_SECRETS_FILE`) that holds them.",

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from services.core.yaml_loading import safe_load_bounded
+
 RuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
 Seasonality = Literal["none", "daily", "weekly"]
 
@@ -208,7 +210,7 @@ def load_rule(path: str | Path) -> Rule:
 def rule_from_yaml(text: str, *, source: str = "<rule>") -> Rule:
     """Parses a rule from YAML text; raises RuleError with a readable message."""
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_bounded(text)  # no alias bomb
     except yaml.YAMLError as exc:
         raise RuleError(f"{source}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):

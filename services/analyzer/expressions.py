@@ -22,6 +22,8 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
+from services.core.yaml_loading import safe_load_bounded
+
 SHIPPED = Path(__file__).resolve().parent / "lexicon" / "expressions.yaml"
 MAX_POLARITY = 2.0  # several cues agree: stronger, but never drown the models
 _ELONGATED = re.compile(r"(\w)\1{2,}")
@@ -77,7 +79,7 @@ class ExpressionLexicon:
 
 def _parse(text: str, source: str) -> list[Expression]:
     try:
-        document = yaml.safe_load(text) or {}
+        document = safe_load_bounded(text) or {}  # no alias bomb
     except yaml.YAMLError as exc:
         raise ExpressionsError(f"{source}: not valid YAML ({exc})") from None
     if not isinstance(document, dict) or set(document) - {"positive", "negative"}:

@@ -18,4 +18,5 @@ def run_figures(stats: RunStats | None) -> str:
     if stats.errors:
         kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(stats.errors.items()))
         parts.append(f"errors: {kinds}")
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    return "; ".join([text, *stats.notes])  # capped items, future dates, a wrong charset

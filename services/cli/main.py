@@ -525,7 +525,8 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
     with _context(config) as ctx:
         healthy, details = store_health(ctx)
-    out.print_json(json.dumps({"status": "ok" if healthy else "degraded", **details}))
+    status = ("warning" if details.get("warnings") else "ok") if healthy else "degraded"
+    out.print_json(json.dumps({"status": status, **details}))  # a warning still exits 0
     if not healthy:
         raise typer.Exit(1)
 
@@ -853,6 +854,6 @@ def topics_emerging(
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
-from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
+from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

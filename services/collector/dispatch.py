@@ -16,7 +16,7 @@ from services.collector.social.base import Connector, SocialSource
 from services.collector.social.registry import UnknownKind, create, kinds
 from services.collector.social.runner import collect_social
 from services.collector.web_runner import collect_web
-from services.core.models import RunStatus, Source, utcnow
+from services.core.models import ErrorKind, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
 
@@ -42,7 +42,12 @@ class SourceCollector:
         wait_until = self._not_before.get(source.name)
         if wait_until is not None and now < wait_until:
             log.info("skipping %s: the platform asked to wait until %s", source.name, wait_until)
-            return _unrecorded(source, now, f"rate limited: next call after {wait_until:%H:%M:%S}")
+            return _unrecorded(
+                source,
+                now,
+                f"rate limited: next call after {wait_until:%H:%M:%S}",
+                ErrorKind.RATE_LIMITED,
+            )
         try:
             connector = self._connector(source)
         except UnknownKind:
@@ -50,7 +55,7 @@ class SourceCollector:
                 f"not configured: unknown source kind '{source.kind}' "
                 f"(installed: feed, web, {', '.join(kinds())})"
             )
-            run = _unrecorded(source, now, message)
+            run = _unrecorded(source, now, message, ErrorKind.NOT_CONFIGURED)
             state.record_run(run)
             return run
         social = SocialSource(
@@ -75,7 +80,7 @@ class SourceCollector:
             return self._connectors[key]
 
 
-def _unrecorded(source: Source, now: datetime, message: str) -> CollectionRun:
+def _unrecorded(source: Source, now: datetime, message: str, kind: ErrorKind) -> CollectionRun:
     return CollectionRun(
         source_name=source.name,
         started_at=now,
@@ -84,4 +89,5 @@ def _unrecorded(source: Source, now: datetime, message: str) -> CollectionRun:
         items_found=0,
         items_new=0,
         error=message,
+        error_kind=kind.value,
     )

@@ -3,8 +3,10 @@
 RSS 0.9x/1.0/2.0, RDF and Atom go through feedparser; JSON Feed 1.x (which
 feedparser does not read) is parsed here. Every item becomes a `RawItem` with plain
 text (HTML stripped), an absolute http(s) URL and a timezone-aware UTC date when the
-feed gives one. Anything in the input, however broken or hostile, either yields items
-(with a warning when the feed was ill-formed) or raises `FeedParseError`.
+feed gives one. A declared charset that the bytes contradict is corrected
+(`charset.reconcile`) and noted. Anything in the input, however broken or hostile,
+either yields items (with a warning when the feed was ill-formed) or raises
+`FeedParseError`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
@@ -21,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from services.collector.charset import reconcile
 from services.collector.html_text import MAX_TEXT_CHARS, clean, collapse, html_to_text
 from services.core.ids import canonical_url
 from services.core.models import RawItem, Source
@@ -41,10 +44,12 @@ class FeedParseError(ValueError):
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """The items of one feed document, and a warning when it was not well-formed."""
+    """The items of one feed document, a warning when it was not well-formed, and a
+    note when its declared charset was wrong (the text was read in the right one)."""
 
     items: list[RawItem]
     warning: str | None = None
+    charset_note: str | None = None
 
 
 def parse_feed(
@@ -60,11 +65,17 @@ def parse_feed(
     try:
         if not body.strip(_LEADING):
             raise FeedParseError("not a feed: empty document")
+        fixed = reconcile(body, lowered.get("content-type", ""))
+        if fixed.note is not None:
+            body = fixed.body
+            lowered["content-type"] = fixed.content_type
         if _looks_like_json(body, lowered.get("content-type", "")):
-            return _parse_json_feed(body, source=source, base_url=base_url, now=collected_at)
-        return _parse_xml_feed(
-            body, source=source, base_url=base_url, headers=lowered, now=collected_at
-        )
+            parsed = _parse_json_feed(body, source=source, base_url=base_url, now=collected_at)
+        else:
+            parsed = _parse_xml_feed(
+                body, source=source, base_url=base_url, headers=lowered, now=collected_at
+            )
+        return replace(parsed, charset_note=fixed.note) if fixed.note else parsed
     except FeedParseError:
         raise
     except Exception as error:  # hostile input must never escape as anything else

@@ -7,9 +7,14 @@ private, loopback, link-local, multicast, reserved or unspecified, unless it lie
 checked again, and the connection itself goes to an address that passed the check
 (a second DNS answer cannot swap in another one).
 
-Errors are `FetchError`s with a short message meant for people; a message starting
-with "unreachable: " means the host could not be resolved, connected to, or answered
-too slowly (the state store derives a source's 'unreachable' state from that prefix).
+One deadline bounds the whole fetch, every hop included: connecting, the TLS
+handshake, the headers and the body (`deadline.DeadlineStream`), so a server that
+drips its answer one byte at a time is cut off at `collector.timeout_seconds`.
+
+Errors are `FetchError`s with a short message meant for people and a `kind` meant
+for programs ('unreachable', 'timeout', 'refused', ...): the state store keeps the
+kind with the run and derives a source's state from it, never from the message.
+Anything a hostile server or URL can make the HTTP stack raise becomes one of them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,6 +35,7 @@ from typing import Any, TypeGuard
 import httpcore
 import httpx
 
+from services.collector.deadline import Deadline, DeadlineStream
 from services.core.settings import CollectorSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,7 +51,10 @@ _ALLOWED_HINT = "allow it with collector.allowed_networks"
 
 
 class FetchError(Exception):
-    """A fetch failed; `str(error)` is a short message for people."""
+    """A fetch failed; `str(error)` is a short message for people, `kind` names the
+    failure for programs (stored with the run as its error kind)."""
+
+    kind = "network"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -55,14 +65,28 @@ class FetchError(Exception):
 
 
 class UnreachableError(FetchError):
-    """The host could not be resolved, connected to, or did not answer in time."""
+    """The host could not be resolved or connected to."""
+
+    kind = "unreachable"
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"unreachable: {detail}")
 
 
+class FetchTimeoutError(UnreachableError):
+    """The whole fetch (connect, headers, body, redirects) took longer than allowed."""
+
+    kind = "timeout"
+
+    def __init__(self, seconds: float, doing: str = "") -> None:
+        super().__init__(f"timed out after {seconds:g} s" + (f" ({doing})" if doing else ""))
+
+
 class RefusedError(FetchError):
-    """The URL or one of its addresses is not allowed (scheme, private address)."""
+    """The URL or one of its addresses is not allowed (scheme, private address, an
+    invalid URL or redirect target)."""
+
+    kind = "refused"
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"refused: {detail}")
@@ -70,6 +94,8 @@ class RefusedError(FetchError):
 
 class TooLargeError(FetchError):
     """The response body exceeds `collector.max_feed_bytes`."""
+
+    kind = "too_large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"too large: the feed exceeds {format_size(limit)}")
@@ -79,6 +105,8 @@ class TooLargeError(FetchError):
 class HTTPStatusError(FetchError):
     """The server answered with an error status (4xx, 5xx, an unusable 3xx)."""
 
+    kind = "http_status"
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"HTTP {status} {reason}".rstrip())
         self.status = status
@@ -87,9 +115,13 @@ class HTTPStatusError(FetchError):
 class TooManyRedirectsError(FetchError):
     """More redirects than `collector.max_redirects`."""
 
+    kind = "too_many_redirects"
+
 
 class NetworkError(FetchError):
     """The connection broke or the server spoke broken HTTP or TLS."""
+
+    kind = "network"
 
 
 @dataclass(frozen=True)
@@ -144,16 +176,25 @@ def fetch(
     if _header_safe(last_modified):
         headers["If-Modified-Since"] = last_modified
 
-    transport = GuardedTransport(guard)
-    with httpx.Client(transport=transport, follow_redirects=False, trust_env=False) as client:
+    # The transport, not an httpx.Client: a client parses every Location header into
+    # its next request even when it does not follow redirects, and raises whatever
+    # httpx or idna raise on a hostile one. Redirects are ours to parse and check.
+    with GuardedTransport(guard) as transport:
+        transport.deadline.start(settings.timeout_seconds)
         current = parse_url(url)
         for _hop in range(settings.max_redirects + 1):
-            host = current.raw_host.decode("ascii")
-            guard.check_host(host, current.port or _default_port(current.scheme))
-            timeout = httpx.Timeout(_remaining(deadline, settings.timeout_seconds))
-            request = client.build_request("GET", current, headers=headers, timeout=timeout)
+            host = host_of(current)
             with mapped_errors(settings.timeout_seconds, host):
-                response = client.send(request, stream=True)
+                guard.check_host(
+                    host,
+                    current.port or _default_port(current.scheme),
+                    timeout=_remaining(deadline, settings.timeout_seconds),
+                )
+                timeout = httpx.Timeout(_remaining(deadline, settings.timeout_seconds))
+                request = httpx.Request("GET", current, headers=headers)
+                request.extensions["timeout"] = timeout.as_dict()
+                response = transport.handle_request(request)
+                response.request = request
                 try:
                     location = _redirect_location(response, current)
                     if location is None:
@@ -162,6 +203,14 @@ def fetch(
                     response.close()
             current = location
         raise TooManyRedirectsError(f"too many redirects (more than {settings.max_redirects})")
+
+
+def host_of(url: httpx.URL) -> str:
+    """The URL's host in ASCII (IDNA); RefusedError when it has no valid one."""
+    try:
+        return url.raw_host.decode("ascii")
+    except UnicodeError:
+        raise RefusedError(f"not a valid host name: {url.host[:200]!r}") from None
 
 
 # -- addresses ------------------------------------------------------------------------
@@ -190,10 +239,10 @@ class AddressGuard:
                 return reason
         return None
 
-    def check_host(self, host: str, port: int) -> list[IPAddress]:
-        """Resolves a host; raises UnreachableError or RefusedError unless all its
-        addresses are allowed. Returns them, in resolver order."""
-        addresses = resolve(host, port)
+    def check_host(self, host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
+        """Resolves a host (within `timeout` seconds); raises UnreachableError or
+        RefusedError unless all its addresses are allowed. Returns them, in resolver order."""
+        addresses = resolve(host, port, timeout=timeout)
         for address in addresses:
             reason = self.refusal(address)
             if reason:
@@ -205,13 +254,14 @@ class AddressGuard:
         return addresses
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Resolves a host name (or IP literal) to its TCP addresses, without duplicates."""
+def resolve(host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
+    """Resolves a host name (or IP literal) to its TCP addresses, without duplicates;
+    FetchTimeoutError when the resolver takes longer than `timeout` seconds."""
     name = host.strip("[]")
     if not name:
         raise RefusedError("the URL has no host")
     try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(name, port, timeout)
     except (socket.gaierror, UnicodeError, ValueError):
         raise UnreachableError(f"cannot resolve host {name}") from None
     addresses: list[IPAddress] = []
@@ -225,6 +275,30 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise UnreachableError(f"cannot resolve host {name}")
     return addresses
+
+
+def _getaddrinfo(name: str, port: int, timeout: float | None) -> list[Any]:
+    """socket.getaddrinfo, bounded in time: it has no time-out of its own, and a slow
+    authoritative server (which whoever owns the domain controls) would hold the fetch
+    past its deadline. A resolution given up on finishes in its daemon thread."""
+    if timeout is None:
+        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except Exception as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=work, name="veille-resolve", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise FetchTimeoutError(round(timeout, 1), f"resolving {name[:100]}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return list(outcome["infos"])
 
 
 def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
@@ -268,8 +342,9 @@ def _non_public_reason(address: IPAddress) -> str | None:
 class GuardedBackend(httpcore.SyncBackend):
     """Connects only to addresses the guard allows, resolving the host itself."""
 
-    def __init__(self, guard: AddressGuard) -> None:
+    def __init__(self, guard: AddressGuard, deadline: Deadline | None = None) -> None:
         self._guard = guard
+        self.deadline = deadline or Deadline()
 
     def connect_tcp(
         self,
@@ -279,13 +354,19 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = self._guard.check_host(host, port)
+        addresses = self._guard.check_host(host, port, timeout=self.deadline.remaining())
         last_error: Exception | None = None
         for address in addresses:
+            self.deadline.check()
+            remaining = self.deadline.remaining()
+            if remaining is not None and remaining <= 0:
+                raise httpcore.ConnectTimeout("the fetch deadline passed")
+            bounded = remaining if timeout is None or remaining is None else min(timeout, remaining)
             try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
+                stream = super().connect_tcp(
+                    str(address), port, bounded, local_address, socket_options
                 )
+                return DeadlineStream(stream, self.deadline)
             except httpcore.ConnectTimeout:
                 raise
             except httpcore.ConnectError as error:
@@ -295,16 +376,20 @@ class GuardedBackend(httpcore.SyncBackend):
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with a connection pool on the guarded network backend."""
+    """httpx's transport with a connection pool on the guarded network backend.
+
+    `deadline` bounds every socket operation of the request being made: call
+    `deadline.start(seconds)` before each request (one thread uses a transport)."""
 
     def __init__(self, guard: AddressGuard, *, max_connections: int = 4) -> None:
         context = _ssl_context()
         super().__init__(verify=context, trust_env=False)
+        self.deadline = Deadline()
         # httpx has no public hook for the network backend: swap the pool it built.
         self._pool = httpcore.ConnectionPool(
             ssl_context=context,
             max_connections=max_connections,
-            network_backend=GuardedBackend(guard),
+            network_backend=GuardedBackend(guard, self.deadline),
         )
 
 
@@ -320,9 +405,10 @@ def _ssl_context() -> ssl.SSLContext:
 def parse_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
+    except (httpx.InvalidURL, TypeError, ValueError):  # IDNA errors are ValueErrors too
         raise RefusedError(f"not a valid URL: {url[:200]}") from None
     _check_scheme(parsed)
+    host_of(parsed)
     return parsed
 
 
@@ -346,7 +432,7 @@ def _default_port(scheme: str) -> int:
 def _remaining(deadline: float, total: float) -> float:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise UnreachableError(f"timed out after {total:g} s")
+        raise FetchTimeoutError(total)
     return remaining
 
 
@@ -359,9 +445,14 @@ def _redirect_location(response: httpx.Response, current: httpx.URL) -> httpx.UR
         raise HTTPStatusError(response.status_code, "redirect without a Location")
     try:
         target = current.join(location)
-    except (httpx.InvalidURL, ValueError):
-        raise RefusedError(f"redirect to an invalid URL: {location[:200]}") from None
-    _check_scheme(target)
+        _check_scheme(target)
+        host_of(target)
+    except RefusedError as error:
+        raise RefusedError(
+            f"redirect to {location[:200]!r}: {error.message.removeprefix('refused: ')}"
+        ) from None
+    except (httpx.InvalidURL, ValueError):  # IDNA errors (xn--) are ValueErrors too
+        raise RefusedError(f"redirect to an invalid URL: {location[:200]!r}") from None
     return target
 
 
@@ -470,16 +561,20 @@ def mapped_errors(timeout: float, host: str) -> Iterator[None]:
         yield
     except FetchError:
         raise
-    except httpx.TimeoutException:
-        raise UnreachableError(f"timed out after {timeout:g} s") from None
+    except (httpx.TimeoutException, httpcore.TimeoutException):
+        raise FetchTimeoutError(timeout) from None
     except httpx.ConnectError as error:
         tls = _ssl_error(error)
         if tls is not None:
             raise NetworkError(f"TLS error with {host}: {tls}") from None
         reason = _short(error) or "connection failed"
         raise UnreachableError(f"cannot connect to {host} ({reason})") from None
-    except (httpx.HTTPError, OSError) as error:
+    except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError) as error:
         raise NetworkError(f"network error: {_short(error) or type(error).__name__}") from None
+    except (httpx.InvalidURL, httpx.StreamError, UnicodeError, ValueError) as error:
+        # What a hostile answer can still make the HTTP stack raise (a header it cannot
+        # decode, a URL it cannot build): a refusal with a name, never a traceback.
+        raise NetworkError(f"unusable answer: {_short(error) or type(error).__name__}") from None
 
 
 def _ssl_error(error: BaseException) -> str | None:

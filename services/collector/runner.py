@@ -5,7 +5,12 @@ Last-Modified), so an unchanged feed costs a 304 and nothing else. Items, cursor
 run are recorded in one `record_collection` call, so a collector killed mid-run either
 stored everything or nothing; the store drops items it already has, so polling the
 same feed again stores no duplicates. A failed or unchanged run is recorded with
-`record_run` and leaves the cursor as it was. `collect_source` never raises.
+`record_run` and leaves the cursor as it was. Before storing, items dated in the
+future are dated at collection and a run keeps at most `max_items_per_run`
+(`item_policy`); those corrections and a wrong declared charset become notes in the
+run's stats, shown in the source's status. A failed run carries its error kind.
+`collect_source` never raises; a fetch cancelled because the collector is stopping
+is not recorded at all (it says nothing about the source).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from services.collector.deadline import FetchCancelled
 from services.collector.feeds import FeedParseError, parse_feed
 from services.collector.fetching import FetchError, fetch
-from services.core.models import RawItem, RunStatus, Source, utcnow
+from services.collector.item_policy import screen_items
+from services.core.models import ErrorKind, RawItem, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun, NotFoundError
 
@@ -53,7 +60,7 @@ def collect_source(
     def finished_at() -> datetime:
         return started_at + timedelta(seconds=time.monotonic() - clock)
 
-    def failed(message: str) -> CollectionRun:
+    def failed(message: str, kind: str, *, record: bool = True) -> CollectionRun:
         run = CollectionRun(
             source_name=source.name,
             started_at=started_at,
@@ -62,15 +69,17 @@ def collect_source(
             items_found=0,
             items_new=0,
             error=message,
+            error_kind=kind,
         )
-        _record_run(state, run)
+        if record:
+            _record_run(state, run)
         return run
 
     try:
         cursor = _validators(state.get_cursor(source.name))
     except Exception as error:
         logger.exception("cannot read the cursor of %s", source.name, extra={"source": source.name})
-        return failed(f"store error: {_describe(error)}")
+        return failed(f"store error: {_describe(error)}", ErrorKind.STORE)
 
     url = str(source.url)
     try:
@@ -103,8 +112,12 @@ def collect_source(
             headers=result.headers,
             collected_at=started_at,
         )
+    except FetchCancelled:
+        logger.info("collecting %s stopped: the collector is stopping", source.name)
+        return failed("cancelled: the collector is stopping", ErrorKind.CANCELLED, record=False)
     except (FetchError, FeedParseError) as error:
-        run = failed(str(error))
+        kind = error.kind if isinstance(error, FetchError) else ErrorKind.PARSE
+        run = failed(str(error), kind)
         logger.warning(
             "collecting %s failed: %s",
             source.name,
@@ -114,8 +127,12 @@ def collect_source(
         return run
     except Exception as error:  # a bug must not stop the scheduler or other sources
         logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
-        return failed(f"internal error: {_describe(error)}")
+        return failed(f"internal error: {_describe(error)}", ErrorKind.INTERNAL)
 
+    screened = screen_items(parsed.items, now=started_at, settings=settings)
+    notes = [*([parsed.charset_note] if parsed.charset_note else []), *screened.notes]
+    for note in notes:
+        logger.warning("%s: %s", source.name, note, extra={"source": source.name, "url": url})
     if parsed.warning:
         logger.warning(
             "%s: %s", source.name, parsed.warning, extra={"source": source.name, "url": url}
@@ -133,9 +150,10 @@ def collect_source(
         status=RunStatus.OK,
         items_found=len(parsed.items),
         items_new=0,
+        stats={"notes": notes} if notes else None,
     )
     try:
-        items_new = state.record_collection(run=run, items=parsed.items, cursor=new_cursor)
+        items_new = state.record_collection(run=run, items=screened.items, cursor=new_cursor)
     except NotFoundError:
         logger.info(
             "%s was deleted while being collected; its items are dropped",
@@ -145,7 +163,7 @@ def collect_source(
         return run
     except Exception as error:
         logger.exception("cannot store the items of %s", source.name, extra={"source": source.name})
-        return failed(f"store error: {_describe(error)}")
+        return failed(f"store error: {_describe(error)}", ErrorKind.STORE)
     run = replace(run, items_new=items_new)
     logger.info(
         "collected %s: %d items, %d new in %.1f s",

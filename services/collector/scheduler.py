@@ -11,6 +11,11 @@ heartbeat on an executor of its own (long collections cannot starve it), checks 
 lease again before each run, and lets go of every lease on shutdown. A source taken
 over from another collector first runs one interval after that collector's last run.
 Without a partition (`veille up`, one process) every enabled source is scheduled.
+
+A slow source holds one of the `max_concurrent_sources` threads for at most its fetch
+deadline (`collector.timeout_seconds`, enforced on the whole fetch), so it cannot
+starve the others for longer. `shutdown` cancels the fetches in flight (they stop
+within half a second, unrecorded) instead of waiting for them to time out.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from services.collector.deadline import cancel_scope
 from services.collector.dispatch import SourceCollector
 from services.collector.runner import CollectorState
-from services.core.models import RunStatus, Source
+from services.core.models import ErrorKind, RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
 from services.store.state.engine import StateStoreError
@@ -77,6 +83,7 @@ class CollectorScheduler:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # protects _sources and _locks
         self._refresh_lock = threading.Lock()
+        self._stopping = threading.Event()  # cancels the fetches in flight (deadline.py)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = BackgroundScheduler(
             executors={
@@ -96,6 +103,7 @@ class CollectorScheduler:
 
     def start(self) -> None:
         """Schedules every enabled source (each runs at once) and starts the scheduler."""
+        self._stopping.clear()
         self._scheduler.start()
         if self._partition is not None:
             self._scheduler.add_job(
@@ -109,7 +117,9 @@ class CollectorScheduler:
         logger.info("collector scheduler started with %d sources", len(self._sources))
 
     def shutdown(self, *, wait: bool = True) -> None:
-        """Stops scheduling; with `wait`, lets running collections finish first."""
+        """Stops scheduling and cancels the fetches in flight; with `wait`, waits for
+        the running collections to wind down (promptly: their fetches are cancelled)."""
+        self._stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
             logger.info("collector scheduler stopped")
@@ -213,13 +223,19 @@ class CollectorScheduler:
         workers = min(self._settings.max_concurrent_sources, len(chosen))
         with FuturesPool(max_workers=workers, thread_name_prefix="veille-collect") as pool:
             futures = {pool.submit(self._run_locked, s, blocking=True): s for s in chosen}
-            for future in as_completed(futures):
-                source = futures[future]
-                run = future.result()
-                assert run is not None  # blocking runs always happen
-                runs[source.name] = run
-                if progress is not None:
-                    progress(source, run)
+            try:
+                for future in as_completed(futures):
+                    source = futures[future]
+                    run = future.result()
+                    assert run is not None  # blocking runs always happen
+                    runs[source.name] = run
+                    if progress is not None:
+                        progress(source, run)
+            except BaseException:  # Ctrl-C: stop the fetches in flight, not wait them out
+                self._stopping.set()
+                for future in futures:
+                    future.cancel()
+                raise
         return [runs[s.name] for s in chosen]
 
     # -- internals --------------------------------------------------------------------
@@ -247,7 +263,8 @@ class CollectorScheduler:
         if not lock.acquire(blocking=blocking):
             return None
         try:
-            return self._collect(source, state=self._state, settings=self._settings)
+            with cancel_scope(self._stopping):
+                return self._collect(source, state=self._state, settings=self._settings)
         except Exception as error:  # collect_source never raises; a replacement might
             logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
             now = datetime.now(UTC)
@@ -259,6 +276,7 @@ class CollectorScheduler:
                 items_found=0,
                 items_new=0,
                 error=f"internal error: {type(error).__name__}",
+                error_kind=ErrorKind.INTERNAL.value,
             )
         finally:
             lock.release()

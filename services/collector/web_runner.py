@@ -7,23 +7,31 @@ ids already collected ("seen") and each thread's re-crawl state ("threads", see
 
 A source whose URL is a site root (or with option `discover: true`) is crawled through
 its feeds and sitemaps (`web.discover`): the newest `max_pages` articles not left alone.
+
+The parent waits for the crawl in half-second slices: when its collector stops (the
+cancel token of `deadline.cancel_scope`) or the crawl outlasts `CRAWL_TIMEOUT_SECONDS`,
+the worker process is terminated at once rather than waited for.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
+from services.collector.deadline import FetchCancelled, current_token
+from services.collector.fetching import FetchError
+from services.collector.item_policy import screen_items
 from services.collector.runner import CollectorState
 from services.collector.web import recrawl
-from services.core.models import RunStatus, Source, utcnow
+from services.core.models import ErrorKind, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
-from services.store.state.runs import UNREACHABLE_PREFIX
 
 if TYPE_CHECKING:  # Scrapy loads in the worker process only
     from services.collector.web.discover import Discovery
@@ -117,7 +125,19 @@ def collect_web(
         remembered = remembered if isinstance(remembered, dict) else {}
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             crawl = pool.submit(_crawl, source, settings, seen, threads, remembered)
-            outcome = crawl.result(CRAWL_TIMEOUT_SECONDS)
+            outcome = _wait_for(crawl, pool, CRAWL_TIMEOUT_SECONDS)
+    except FetchCancelled:
+        log.info("crawling %s stopped: the collector is stopping", source.name)
+        return CollectionRun(
+            source_name=source.name,
+            started_at=started,
+            finished_at=utcnow(),
+            status=RunStatus.ERROR,
+            items_found=0,
+            items_new=0,
+            error="cancelled: the collector is stopping",
+            error_kind=ErrorKind.CANCELLED.value,
+        )  # not recorded: it says nothing about the source
     except Exception as exc:
         message = str(exc) or type(exc).__name__
         log.warning("crawling %s failed: %s", source.name, message)
@@ -129,13 +149,21 @@ def collect_web(
             items_found=0,
             items_new=0,
             error=message[:500],
+            error_kind=(
+                exc.kind
+                if isinstance(exc, FetchError)
+                else ErrorKind.TIMEOUT.value
+                if isinstance(exc, TimeoutError)
+                else ErrorKind.INTERNAL.value
+            ),
         )
         state.record_run(run)
         return run
-    items = outcome.items
+    screened = screen_items(outcome.items, now=started, settings=settings)
+    items = screened.items
     new_ids = [i.platform_id or i.url or "" for i in items]
     remembered_ids = list(dict.fromkeys([*seen, *filter(None, new_ids)]))[-MAX_SEEN:]
-    failure = _failure(outcome)
+    failure, failure_kind = _failure(outcome)
     run = CollectionRun(
         source_name=source.name,
         started_at=started,
@@ -144,7 +172,8 @@ def collect_web(
         items_found=len(items),
         items_new=0,
         error=failure,
-        stats=outcome.stats(),
+        error_kind=failure_kind,
+        stats={**outcome.stats(), **({"notes": screened.notes} if screened.notes else {})},
     )
     new_cursor = {
         "seen": remembered_ids,
@@ -156,10 +185,36 @@ def collect_web(
     return replace(run, items_new=stored)
 
 
-def _failure(outcome: CrawlOutcome) -> str | None:
-    """An error message when the crawl read no page at all because of errors."""
+def _wait_for(crawl: Future[CrawlOutcome], pool: ProcessPoolExecutor, limit: float) -> CrawlOutcome:
+    """The crawl's outcome; FetchCancelled when the collector stops, TimeoutError after
+    `limit` seconds, the worker process terminated in both cases."""
+    token = current_token()
+    end = time.monotonic() + limit
+    while True:
+        try:
+            return crawl.result(timeout=max(0.0, min(0.5, end - time.monotonic())))
+        except FutureTimeout:
+            if token is not None and token.is_set():
+                _terminate(pool)
+                raise FetchCancelled("the collector is stopping") from None
+            if time.monotonic() >= end:
+                _terminate(pool)
+                raise TimeoutError(f"timed out: the crawl took longer than {limit:g} s") from None
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    # No public way to stop a running task (terminate_workers comes in Python 3.14).
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _failure(outcome: CrawlOutcome) -> tuple[str | None, str | None]:
+    """An error message and kind when the crawl read no page at all because of errors."""
     if outcome.pages_fetched or not outcome.errors:
-        return None
+        return None, None
     counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(outcome.errors.items()))
-    unreachable = set(outcome.errors) <= {"unreachable", "timeout", "network"}
-    return f"{UNREACHABLE_PREFIX if unreachable else ''} no page fetched ({counts})".strip()
+    if set(outcome.errors) <= {"unreachable", "timeout", "network"}:
+        return f"unreachable: no page fetched ({counts})", ErrorKind.UNREACHABLE.value
+    return f"no page fetched ({counts})", ErrorKind.ERROR.value

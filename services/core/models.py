@@ -242,6 +242,9 @@ class Competitor(BrandContext):
         return list(dict.fromkeys([self.name, *self.aliases]))
 
 
+MAX_SOURCE_URL_CHARS = 2000
+
+
 class Source(BaseModel):
     """A place to collect from, polled on its own interval."""
 
@@ -285,11 +288,42 @@ class Source(BaseModel):
     )
     language: str | None = Field(default=None, description="force the language of every item")
 
+    @field_validator("url")
+    @classmethod
+    def _storable_url(cls, value: HttpUrl | None) -> HttpUrl | None:
+        # The normalised form is what is stored and read back ("http://host" gains a
+        # "/"): a URL valid as sent but too long once normalised would fail every read.
+        if value is not None and len(str(value)) > MAX_SOURCE_URL_CHARS:
+            raise ValueError(
+                f"the URL is too long ({len(str(value))} characters once normalised; "
+                f"at most {MAX_SOURCE_URL_CHARS})"
+            )
+        return value
+
     @model_validator(mode="after")
     def _feed_needs_url(self) -> Source:
         if self.kind in {"feed", "web"} and self.url is None:
             raise ValueError(f"a {self.kind} source needs a url")
         return self
+
+
+class ErrorKind(StrEnum):
+    """Why a run failed, for programs; the run's message says it for people."""
+
+    UNREACHABLE = "unreachable"  # the host could not be resolved or connected to
+    TIMEOUT = "timeout"  # the fetch outlasted collector.timeout_seconds
+    REFUSED = "refused"  # a URL or address the collector will not fetch
+    TOO_LARGE = "too_large"
+    HTTP_STATUS = "http_status"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    NETWORK = "network"  # a broken connection or broken HTTP/TLS
+    PARSE = "parse"  # the answer is not a usable feed or page
+    NOT_CONFIGURED = "not_configured"  # e.g. a connector without its credentials
+    RATE_LIMITED = "rate_limited"
+    STORE = "store"
+    INTERNAL = "internal"
+    CANCELLED = "cancelled"  # the collector stopped mid-run (such runs are not recorded)
+    ERROR = "error"  # any other
 
 
 class RunStatus(StrEnum):
@@ -308,6 +342,11 @@ class RunStats(BaseModel):
     errors: dict[str, int] = Field(
         default_factory=dict, description="errors by kind, e.g. http_404, timeout, refused"
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what the run changed or left out: items over the per-run cap, dates "
+        "from the future, a wrong declared charset",
+    )
 
 
 class SourceStatus(BaseModel):
@@ -321,6 +360,9 @@ class SourceStatus(BaseModel):
     last_success_at: datetime | None = None
     last_status: RunStatus | None = None
     last_error: str | None = None
+    last_error_kind: ErrorKind | None = Field(
+        default=None, description="why the last run failed (its state is read from this)"
+    )
     last_items: int = 0
     total_items: int = 0
     consecutive_errors: int = 0

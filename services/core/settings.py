@@ -9,15 +9,55 @@ the environment or from the file named by `VEILLE_SECRETS_FILE`.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from services.core.embedding_spec import parse_spec
+
+ENV_PREFIX = "VEILLE_"
+
+
+def _list_from_env(value: Any) -> Any:
+    """A list given as text (an environment variable): JSON, or comma-separated, since
+    `VEILLE_COLLECTOR__ALLOWED_NETWORKS=10.0.0.0/8` is what people write."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(
+                f'not a JSON list ({exc}); write a,b or a JSON list like ["a", "b"]'
+            ) from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# A list of strings that the environment may give as "a,b" or as JSON.
+TextList = Annotated[list[str], NoDecode, BeforeValidator(_list_from_env)]
+
+
+def env_variable(loc: tuple[str | int, ...]) -> str | None:
+    """The environment variable that set the setting at `loc` (('api', 'port') ->
+    'VEILLE_API__PORT'), or None when none is set."""
+    parts = [str(p) for p in loc if isinstance(p, str)]
+    for end in range(len(parts), 0, -1):
+        name = ENV_PREFIX + "__".join(parts[:end]).upper()
+        if any(key.upper() == name for key in os.environ):
+            return name
+    return None
 
 
 class StoreSettings(BaseModel):
@@ -40,12 +80,26 @@ class CollectorSettings(BaseModel):
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_redirects: int = Field(default=5, ge=0, le=20)
-    allowed_networks: list[str] = Field(
+    allowed_networks: TextList = Field(
         default_factory=list,
         description="private/loopback networks a source may reach (e.g. 10.0.0.0/8); "
         "all others are refused",
     )
     max_concurrent_sources: int = Field(default=4, ge=1, le=64)
+    max_items_per_run: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="items one run of a feed may queue for analysis (the newest are kept), "
+        "so one huge feed cannot flood the inbox ahead of every other source",
+    )
+    future_skew_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        le=7 * 24 * 60,
+        description="an item dated further than this in the future is dated at its "
+        "collection instead (and the source's status says so)",
+    )
     extract_workers: int | None = Field(
         default=None,
         ge=0,
@@ -97,7 +151,7 @@ class AnalyzerSettings(BaseModel):
         le=3600.0,
         description="how long a worker holds inbox items; a killed worker's items return after it",
     )
-    languages: list[str] = Field(
+    languages: TextList = Field(
         default_factory=lambda: ["fr", "en"], description="languages the analyzer expects"
     )
 
@@ -178,7 +232,7 @@ class AlertingSettings(BaseModel):
     smtp_sender: str = "veille@localhost"
     smtp_username_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_USER"])
     smtp_password_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_PASSWORD"])
-    allowed_networks: list[str] = Field(
+    allowed_networks: TextList = Field(
         default_factory=list,
         description="private networks Slack/webhook targets may resolve to (e.g. 10.0.0.0/8)",
     )
@@ -215,14 +269,14 @@ class ApiSettings(BaseModel):
             )
         return value.rstrip("/")
 
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: TextList = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
     """Every setting of a Veille service."""
 
     model_config = SettingsConfigDict(
-        env_prefix="VEILLE_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     data_dir: str = "data"

@@ -14,12 +14,14 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import SettingsError
 
 from services.core.models import Brand, Competitor, Source
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.reports import ReportDefinition
-from services.core.settings import Settings, build_settings
+from services.core.settings import Settings, build_settings, env_variable
 from services.core.topics import Topic
+from services.core.yaml_loading import load_config_yaml
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 _LISTS = frozenset({"brands", "competitors", "sources", "topics", "reports"})
@@ -127,6 +129,8 @@ def load_workspace(
         settings = build_settings(located.data.get("settings") or {}, overrides)
     except ValidationError as exc:
         problems.extend(_from_validation(exc, located, prefix=("settings",)))
+    except SettingsError as exc:  # an environment variable pydantic-settings cannot decode
+        problems.append(ConfigProblem("environment", None, "", _settings_error(exc)))
     problems.extend(_cross_check(located))
     if problems or workspace is None or settings is None:
         raise ConfigError(problems)
@@ -139,8 +143,7 @@ def _merge_file(path: Path, located: _Located) -> list[ConfigProblem]:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             return [ConfigProblem(name, None, "", "file is larger than 2 MB; is it a config file?")]
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = load_config_yaml(text)  # aliases bounded: no alias bomb, no cycle
     except UnicodeDecodeError:
         return [ConfigProblem(name, None, "", "file is not UTF-8 text")]
     except yaml.YAMLError as exc:
@@ -221,11 +224,33 @@ def _from_validation(
         )
         path = (*prefix, *loc)
         file, line = located.where(path)
+        variable = env_variable(loc) if prefix == ("settings",) else None
+        if variable is not None:  # the environment overrides the file: blame the variable
+            file, line = f"environment variable {variable}", None
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see the configuration reference)"
         problems.append(ConfigProblem(file, line, _field_name(path), message))
     return problems
+
+
+def _settings_error(exc: SettingsError) -> str:
+    # 'error parsing value for field "collector" from source "EnvSettingsSource"'
+    text = str(exc).split("\n", 1)[0]
+    section = text.split('"')[1] if text.count('"') >= 2 else ""
+    names = [n for n in env_names() if section and n.startswith(f"VEILLE_{section.upper()}")]
+    which = ", ".join(names) or f"VEILLE_{section.upper()}*"
+    return (
+        f"{which}: cannot be read ({text}); a list is written as comma-separated values "
+        'or JSON (["a", "b"]), a section as JSON'
+    )
+
+
+def env_names() -> list[str]:
+    """The VEILLE_ environment variables set, sorted."""
+    import os
+
+    return sorted(name for name in os.environ if name.upper().startswith("VEILLE_"))
 
 
 def _cross_check(located: _Located) -> list[ConfigProblem]:

@@ -6,8 +6,10 @@ processes that have no HTTP port (collector, analyzer, alert evaluator).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from services.core.models import ErrorKind, SourceStatus, utcnow
 from services.runtime.context import ServiceContext
 from services.store.contracts import MentionFilter
 from services.store.state.leases import live_count
@@ -37,10 +39,44 @@ def store_health(ctx: ServiceContext, *, explain: bool = True) -> tuple[bool, di
         details["inbox"] = ctx.state.inbox_counts()
         details["collectors"] = live_count(ctx.leases, prefix="member:collector:")
         states: dict[str, int] = {}
-        for source in ctx.state.list_source_statuses():
+        statuses = ctx.state.list_source_statuses()
+        for source in statuses:
             states[source.state] = states.get(source.state, 0) + 1
         details["sources"] = states
+        warnings = collection_warnings(ctx, statuses)
+        if warnings:
+            details["warnings"] = warnings
     except Exception as exc:
         healthy = False
         details["state_store"] = failure(exc)
     return healthy, details
+
+
+def collection_warnings(ctx: ServiceContext, statuses: list[SourceStatus]) -> list[str]:
+    """What is wrong with collection though the stores answer: sources whose last fetch
+    hit its deadline, and sources overdue (not run for two intervals plus a time-out,
+    whatever the cause: slow sources holding every collector thread, a stalled or
+    stopped collector). Names are left out: the endpoint needs no key."""
+    intervals = {s.name: s.interval_minutes for s in ctx.state.list_sources() if s.enabled}
+    grace = timedelta(seconds=ctx.settings.collector.timeout_seconds)
+    now = utcnow()
+    timed_out = sum(1 for s in statuses if s.last_error_kind == ErrorKind.TIMEOUT)
+    overdue = sum(
+        1
+        for s in statuses
+        if s.name in intervals
+        and s.last_run_at is not None
+        and now - s.last_run_at > 2 * timedelta(minutes=intervals[s.name]) + grace
+    )
+    warnings = []
+    if timed_out:
+        warnings.append(
+            f"{timed_out} source(s) timed out on their last run (slower than "
+            f"collector.timeout_seconds = {ctx.settings.collector.timeout_seconds:g} s)"
+        )
+    if overdue:
+        warnings.append(
+            f"{overdue} source(s) overdue: not collected for over two intervals "
+            "(is the collector running, or held up by slow sources?)"
+        )
+    return warnings

@@ -322,6 +322,8 @@ def test_the_dashboard_is_served_with_a_strict_policy(live_api: str) -> None:
     assert page.headers["content-security-policy"] == POLICY
     assert "script-src 'self'" in POLICY and "connect-src 'self'" in POLICY
     assert httpx.get(f"{live_api}/dashboard/dashboard.js").status_code == 200
+    chart = httpx.get(f"{live_api}/dashboard/vendor/chart.umd.min.js")  # from Veille itself
+    assert chart.status_code == 200 and "Chart.js v4" in chart.text[:200]
     # Only the page's own files: not the Python package beside them.
     assert httpx.get(f"{live_api}/dashboard/__init__.py").status_code == 404
     # The page holds no data: the API behind it still wants a key.

@@ -35,6 +35,7 @@ def test_status_shows_the_last_runs_figures(ctx: ServiceContext, client: TestCli
         "items_stored": 0,
         "pages_fetched": 9,
         "errors": {"http_503": 2, "robots": 1},
+        "notes": [],
     }
     listed = client.get("/api/v1/sources/status").json()
     assert [s["last_run"]["pages_fetched"] for s in listed if s["name"] == "forum"] == [9]

@@ -182,7 +182,10 @@ def test_redirect_to_another_scheme_is_refused(
     server.redirect("/feed.xml", "file:///etc/passwd")
     with pytest.raises(RefusedError) as raised:
         fetch(server.url("/feed.xml"), settings=settings)
-    assert str(raised.value) == "refused: file URLs are not collected (only http and https)"
+    assert str(raised.value) == (
+        "refused: redirect to 'file:///etc/passwd': "
+        "file URLs are not collected (only http and https)"
+    )
 
 
 # -- the address guard ------------------------------------------------------------------------

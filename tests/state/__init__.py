@@ -42,6 +42,7 @@ def make_run(
     error: str | None = None,
     items_found: int = 0,
     items_new: int = 0,
+    error_kind: str | None = None,
 ) -> CollectionRun:
     """A finished run that lasted two seconds."""
     return CollectionRun(
@@ -52,4 +53,5 @@ def make_run(
         items_found=items_found,
         items_new=items_new,
         error=error,
+        error_kind=error_kind,
     )

@@ -136,7 +136,17 @@ def test_status_follows_the_runs(store: SqlStateStore) -> None:
     error = "unreachable: could not resolve example.org"
     store.record_run(make_run(status=RunStatus.ERROR, at=t[3], error=error))
     status = store.source_status("news")
-    assert (status.state, status.consecutive_errors, status.last_error) == ("unreachable", 3, error)
+    # The state comes from the kind the collector gives, never from the message's words.
+    assert (status.state, status.last_error_kind) == ("failing", "error")
+    store.record_run(
+        make_run(status=RunStatus.ERROR, at=t[3], error="it's fine", error_kind="unreachable")
+    )
+    status = store.source_status("news")
+    assert (status.state, status.consecutive_errors, status.last_error_kind) == (
+        "unreachable",
+        4,
+        "unreachable",
+    )
 
     store.record_run(make_run(status=RunStatus.NOT_MODIFIED, at=t[4]))
     status = store.source_status("news")
@@ -151,7 +161,9 @@ def test_status_follows_the_runs(store: SqlStateStore) -> None:
 def test_list_source_statuses(store: SqlStateStore) -> None:
     store.put_source(make_source("off", enabled=False), origin="api")
     store.put_source(make_source("down"), origin="api")
-    store.record_run(make_run("down", status=RunStatus.ERROR, error="unreachable: timed out"))
+    store.record_run(
+        make_run("down", status=RunStatus.ERROR, error="timed out", error_kind="timeout")
+    )
     store.record_run(make_run("news"))
     states = {s.name: s.state for s in store.list_source_statuses()}
     assert states == {"down": "unreachable", "news": "ok", "off": "disabled"}

@@ -91,14 +91,13 @@ def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
 
 @router.get("/{name}", summary="Get a source")
 def get_source(name: str, state: StateDep) -> Source:
-    """One source by name."""
+    """One source by name (409 when its stored form no longer validates)."""
     return state.get_source(name)
 
 
 @router.get("/{name}/status", summary="Collection status of a source")
 def get_status(name: str, state: StateDep) -> SourceStatus:
     """Last run, items and errors of one source."""
-    state.get_source(name)
     return state.source_status(name)
 
 
@@ -107,8 +106,7 @@ def replace_source(name: str, source: Source, state: StateDep, ctx: ContextDep) 
     """Replaces a source added through the API."""
     if source.name != name:
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
-    state.get_source(name)
-    _check_editable(state, name)
+    _check_editable(state, name)  # NotFoundError when absent; an unreadable row is replaced
     _validate_query(source)
     state.put_source(source, origin="api")
     ctx.notify_sources_changed()
@@ -118,8 +116,7 @@ def replace_source(name: str, source: Source, state: StateDep, ctx: ContextDep) 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a source")
 def delete_source(name: str, state: StateDep, ctx: ContextDep) -> Response:
     """Deletes a source added through the API; its mentions stay."""
-    state.get_source(name)
-    _check_editable(state, name)
+    _check_editable(state, name)  # NotFoundError when absent; an unreadable row can go
     state.delete_source(name)
     ctx.notify_sources_changed()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

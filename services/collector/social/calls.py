@@ -38,11 +38,20 @@ class RunFailed(Exception):
     """Ends a run; `str(error)` is the run's error, `not_before` when to come back."""
 
     def __init__(
-        self, message: str, *, not_before: float | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        not_before: float | None = None,
+        status: int | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(message)
         self.not_before = not_before
         self.status = status
+        # The run's error kind (`ErrorKind`); by default from what happened.
+        self.kind = kind or (
+            "rate_limited" if not_before is not None else "http_status" if status else "error"
+        )
 
 
 @dataclass
@@ -116,6 +125,7 @@ class Caller:
                         f"rate limited: HTTP {status}, retry after {wait:.0f} s",
                         not_before=now + wait,
                         status=status,
+                        kind="rate_limited",
                     )
                 self.sleep(wait)
                 continue

@@ -20,6 +20,7 @@ import httpx
 from services.collector.fetching import (
     AddressGuard,
     GuardedTransport,
+    host_of,
     mapped_errors,
     parse_url,
     read_body,
@@ -43,8 +44,9 @@ class ApiClient:
     def __init__(self, settings: CollectorSettings) -> None:
         self._settings = settings
         self._guard = AddressGuard.from_settings(settings)
+        self._transport = GuardedTransport(self._guard)
         self._client = httpx.Client(
-            transport=GuardedTransport(self._guard), follow_redirects=False, trust_env=False
+            transport=self._transport, follow_redirects=False, trust_env=False
         )
 
     def __enter__(self) -> ApiClient:
@@ -61,9 +63,10 @@ class ApiClient:
         """Makes the call; raises a FetchError on network failure, time-out or size."""
         settings = self._settings
         url = parse_url(spec.url)
-        host = url.raw_host.decode("ascii")
+        host = host_of(url)
         self._guard.check_host(host, url.port or (443 if url.scheme == "https" else 80))
         deadline = time.monotonic() + settings.timeout_seconds
+        self._transport.deadline.start(settings.timeout_seconds)  # connect, headers, body
         headers = {
             "User-Agent": settings.user_agent,
             "Accept": "application/json",

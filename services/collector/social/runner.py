@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.collector.fetching import FetchError
+from services.collector.item_policy import screen_items
 from services.collector.runner import CollectorState
 from services.collector.social.base import (
     JSON,
@@ -53,7 +54,7 @@ from services.collector.social.http import ApiClient, ApiResponse
 from services.collector.social.query_pushdown import local_filter, push_down
 from services.collector.social.ratelimit import Backoff
 from services.collector.social.threads import ThreadWatch
-from services.core.models import RawItem, RunStatus, utcnow
+from services.core.models import ErrorKind, RawItem, RunStatus, utcnow
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun, NotFoundError
@@ -96,7 +97,7 @@ def collect_social(
     def finished_at() -> datetime:
         return started_at + timedelta(seconds=time.monotonic() - watch_started)
 
-    def failed(message: str, not_before: float | None = None) -> SocialRun:
+    def failed(message: str, kind: ErrorKind, not_before: float | None = None) -> SocialRun:
         run = CollectionRun(
             source_name=source.name,
             started_at=started_at,
@@ -105,6 +106,7 @@ def collect_social(
             items_found=0,
             items_new=0,
             error=message,
+            error_kind=kind.value,
         )
         _record_run(state, run)
         logger.warning(
@@ -116,16 +118,16 @@ def collect_social(
         connector.configure(source.options, os.environ if env is None else env)
         node = parse_query(source.query)
     except NotConfigured as error:
-        return failed(f"not configured: {error}")
+        return failed(f"not configured: {error}", ErrorKind.NOT_CONFIGURED)
     except QuerySyntaxError as error:
-        return failed(f"bad query: {error}")
+        return failed(f"bad query: {error}", ErrorKind.ERROR)
     except (ValueError, TypeError) as error:  # an option of the wrong type ("5 posts")
-        return failed(f"not configured: a bad option: {_describe(error)}")
+        return failed(f"not configured: a bad option: {_describe(error)}", ErrorKind.NOT_CONFIGURED)
     try:
         cursor = state.get_cursor(source.name)
     except Exception as error:
         logger.exception("cannot read the cursor of %s", source.name, extra={"source": source.name})
-        return failed(f"store error: {_describe(error)}")
+        return failed(f"store error: {_describe(error)}", ErrorKind.STORE)
 
     since = _int_or_none(cursor.get("since"))
     resume: JSON = cursor.get("resume")
@@ -170,7 +172,9 @@ def collect_social(
                 search_failed = True
                 if pages_done == 0:  # a page token kept too long: never block the source
                     page_token = None
-                    failure = RunFailed(f"{failure}; the saved page was refused, starting over")
+                    failure = RunFailed(
+                        f"{failure}; the saved page was refused, starting over", kind=failure.kind
+                    )
             fresh = _fresh_follow_ups(follow_ups, harvest, watch, window)
             if window > 0:
                 _watch_kept(to_watch, harvest, watch)
@@ -178,10 +182,10 @@ def collect_social(
                 failure = _follow(connector, caller, harvest, watch, fresh, window)
     except (RunFailed, FetchError, MalformedResponse, NotConfigured) as error:
         failure = _as_failure(error)
-        return failed(str(failure), failure.not_before)
+        return failed(str(failure), _kind(failure), failure.not_before)
     except Exception as error:  # a bug must not stop the scheduler or other sources
         logger.exception("collecting %s crashed", source.name, extra={"source": source.name})
-        return failed(f"internal error: {_describe(error)}")
+        return failed(f"internal error: {_describe(error)}", ErrorKind.INTERNAL)
 
     new_cursor = next_cursor(
         harvest,
@@ -190,7 +194,10 @@ def collect_social(
         failed=search_failed,
         watch=watch,
     )
-    kept = harvest.kept()
+    # Dates only: pages already bound how many items a run keeps, and the cursor has
+    # moved past every item of these pages, so capping here would lose them for good.
+    screened = screen_items(harvest.kept(), now=started_at, settings=settings, cap=False)
+    kept = screened.items
     message = None if failure is None else str(failure)
     if failure is not None and pages_done > 0:
         message = f"{failure}; kept {len(kept)} items from {pages_done} page(s)" + (
@@ -204,6 +211,8 @@ def collect_social(
         items_found=len(kept),
         items_new=0,
         error=message,
+        error_kind=None if failure is None else _kind(failure).value,
+        stats={"notes": screened.notes} if screened.notes else None,
     )
     try:
         items_new = state.record_collection(run=run, items=kept, cursor=new_cursor)
@@ -212,7 +221,7 @@ def collect_social(
         return SocialRun(run=run)
     except Exception as error:
         logger.exception("cannot store the items of %s", source.name, extra={"source": source.name})
-        return failed(f"store error: {_describe(error)}")
+        return failed(f"store error: {_describe(error)}", ErrorKind.STORE)
     run = replace(run, items_new=items_new)
     if message is not None:
         logger.warning(
@@ -245,9 +254,19 @@ def _as_failure(error: Exception) -> RunFailed:
     if isinstance(error, RunFailed):
         return error
     if isinstance(error, NotConfigured):
-        return RunFailed(f"not configured: {error}")
-    prefix = "malformed response: " if isinstance(error, MalformedResponse) else ""
-    return RunFailed(f"{prefix}{error}")
+        return RunFailed(f"not configured: {error}", kind=ErrorKind.NOT_CONFIGURED)
+    if isinstance(error, MalformedResponse):
+        return RunFailed(f"malformed response: {error}", kind=ErrorKind.PARSE)
+    if isinstance(error, FetchError):
+        return RunFailed(str(error), kind=error.kind)
+    return RunFailed(str(error))
+
+
+def _kind(failure: RunFailed) -> ErrorKind:
+    try:
+        return ErrorKind(failure.kind)
+    except ValueError:
+        return ErrorKind.ERROR
 
 
 def _enriched(connector: Connector, caller: Caller, page: Page) -> Page:

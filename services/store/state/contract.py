@@ -28,6 +28,11 @@ class ConflictError(ValueError):
     """The change clashes with what is stored (a name already taken, a config-owned row)."""
 
 
+class UnreadableError(ConflictError):
+    """A stored row no longer passes validation (written by an older version, or edited
+    by hand): it can still be replaced or deleted, and never stops the other rows."""
+
+
 class NotFoundError(KeyError):
     """No row with that name or id."""
 
@@ -48,8 +53,12 @@ class CollectionRun:
     items_found: int
     items_new: int
     error: str | None = None
-    # Crawl figures a collector may report: {"pages_fetched": 12, "errors": {"http_404": 1}}
+    # Crawl figures a collector may report: {"pages_fetched": 12, "errors": {"http_404": 1}},
+    # and "notes": sentences about what the run changed or dropped (capped, clamped dates).
     stats: dict[str, Any] | None = None
+    # What kind of error (`services.core.models.ErrorKind`): the source's state comes
+    # from it, never from the message. None on success; "error" when a collector gave none.
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ or a lease that expired), or failed after `MAX_ATTEMPTS` attempts.
   new content is never lost under an ack for the old one.
 - An expired lease counts as an attempt, like a release: an item that kills its
   analyzer every time ends up failed instead of looping forever.
+- Fair service: an item's `turn` is the number of items of its source already pending
+  when it was enqueued (plus its place in its batch), and claims go by turn, then
+  age. So every source's first waiting item comes before any source's second: one
+  source enqueuing 100,000 items delays the others by at most one item each per turn.
 - Claiming is safe with concurrent claimers: SELECT ... FOR UPDATE SKIP LOCKED on
   PostgreSQL; on SQLite the caller's BEGIN IMMEDIATE transaction serialises claims.
 """
@@ -76,9 +80,12 @@ def enqueue(conn: Connection, items: Sequence[RawItem], *, now: datetime) -> int
     """Adds unseen or changed items; returns how many. ValueError for an unidentifiable item."""
     # Key by id first: one upsert may not touch a row twice (PostgreSQL refuses),
     # and the latest copy of an item in a batch is the one to keep.
+    turns = _turns(conn, items)
     rows = {
         item.mention_id: {
             "mention_id": item.mention_id,
+            "source_name": item.source_name,
+            "turn": turns[item.mention_id],
             "payload": to_payload(item),
             "content_hash": content_hash(item),
             "status": "pending",
@@ -107,6 +114,8 @@ def enqueue(conn: Connection, items: Sequence[RawItem], *, now: datetime) -> int
                 "enqueued_at": new.enqueued_at,
                 "updated_at": new.updated_at,
                 "last_error": None,
+                "source_name": new.source_name,
+                "turn": new.turn,
             },
             where=i.c.content_hash != new.content_hash,
         )
@@ -115,8 +124,29 @@ def enqueue(conn: Connection, items: Sequence[RawItem], *, now: datetime) -> int
     return added
 
 
+def _turns(conn: Connection, items: Sequence[RawItem]) -> dict[str, int]:
+    """Each item's turn: its source's pending items, plus its place among its source's
+    items in this batch (the feed's order; the last copy of a repeated id wins)."""
+    i = tables.inbox
+    by_source: dict[str, list[str]] = {}
+    for item in items:
+        ids = by_source.setdefault(item.source_name, [])
+        if item.mention_id in ids:
+            ids.remove(item.mention_id)
+        ids.append(item.mention_id)
+    turns: dict[str, int] = {}
+    for source, ids in by_source.items():
+        waiting = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(i)
+            .where(i.c.source_name == source, i.c.status == "pending")
+        ).scalar_one()
+        turns.update({mention_id: int(waiting) + n for n, mention_id in enumerate(ids)})
+    return turns
+
+
 def claim(conn: Connection, *, limit: int, lease_seconds: float, now: datetime) -> list[InboxItem]:
-    """Leases up to `limit` pending or lease-expired items, oldest first."""
+    """Leases up to `limit` pending or lease-expired items, by turn then oldest first."""
     i = tables.inbox
     claimable = sa.or_(
         i.c.status == "pending", sa.and_(i.c.status == "leased", i.c.lease_until < now)
@@ -124,7 +154,7 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float, now: datetime) 
     query = (
         sa.select(i.c.mention_id, i.c.status, i.c.attempts)
         .where(claimable)
-        .order_by(i.c.enqueued_at, i.c.mention_id)
+        .order_by(i.c.turn, i.c.enqueued_at, i.c.mention_id)  # fair: see the docstring
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
@@ -162,9 +192,9 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float, now: datetime) 
                 lease_until=now + timedelta(seconds=lease_seconds),
                 updated_at=now,
             )
-            .returning(i.c.mention_id, i.c.payload, i.c.attempts, i.c.enqueued_at)
+            .returning(i.c.mention_id, i.c.payload, i.c.attempts, i.c.enqueued_at, i.c.turn)
         ).all()
-    claimed.sort(key=lambda row: (row.enqueued_at, row.mention_id))
+    claimed.sort(key=lambda row: (row.turn, row.enqueued_at, row.mention_id))
     return [
         InboxItem(mention_id=row.mention_id, item=from_payload(row.payload), attempts=row.attempts)
         for row in claimed

@@ -11,13 +11,13 @@ as a success: the source answered); `total_items` sums `items_new` over every ru
 ever recorded; `consecutive_errors` counts the error runs since the last success.
 
 State: 'disabled' when the source is disabled, whatever its runs; 'never_run' before
-its first run; 'unreachable' when the last run failed because the host could not be
-resolved, connected to, or answered too late; 'failing' for any other error of the
-last run; 'ok' otherwise. Convention for collectors: the error message of an
-unreachable host starts with "unreachable:" (`UNREACHABLE_PREFIX`), e.g.
-"unreachable: could not resolve example.org". A source whose last error starts with
-"not configured:" (`NOT_CONFIGURED_PREFIX`: a connector without its credentials) is
-'disabled', with that reason; any other message means 'failing'.
+its first run; 'unreachable' when the last run failed with error kind `unreachable`
+or `timeout` (the host could not be resolved, connected to, or answered too late);
+'disabled' with the message as its reason for kind `not_configured` (a connector
+without its credentials); 'failing' for any other error of the last run; 'ok'
+otherwise. The kind is data the collector gives with the run (`CollectionRun.error_kind`),
+never read from the message; an error run without one is stored with kind "error".
+Messages still start with words for people ("unreachable: ...", "not configured: ...").
 """
 
 from __future__ import annotations
@@ -27,17 +27,20 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 
-from services.core.models import RunStats, RunStatus, Source, SourceStatus
+from services.core.models import ErrorKind, RunStats, RunStatus, Source, SourceStatus
 from services.store.state import tables
 from services.store.state.contract import CollectionRun, NotFoundError
 from services.store.state.engine import upsert
+from services.store.state.workspace import problem_of
 
 RUNS_KEPT = 500
-UNREACHABLE_PREFIX = "unreachable:"
+UNREACHABLE_PREFIX = "unreachable:"  # how messages for people begin; states use kinds
 NOT_CONFIGURED_PREFIX = "not configured:"
 MAX_ERROR_CHARS = 4000
+UNREACHABLE_KINDS = frozenset({ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT})
 
 State = Literal["ok", "failing", "unreachable", "never_run", "disabled"]
 
@@ -88,6 +91,7 @@ def insert_run(conn: Connection, run: CollectionRun) -> None:
         raise ValueError("item counts cannot be negative")
     status = RunStatus(run.status)
     error = run.error[:MAX_ERROR_CHARS] if run.error else None
+    kind = error_kind_of(status, run.error_kind)
     r = tables.collection_runs
     conn.execute(
         sa.insert(r).values(
@@ -99,9 +103,10 @@ def insert_run(conn: Connection, run: CollectionRun) -> None:
             items_new=run.items_new,
             error=error,
             stats=run.stats,
+            error_kind=kind,
         )
     )
-    _update_stats(conn, run, status, error)
+    _update_stats(conn, run, status, error, kind)
     _prune(conn, run.source_name)
 
 
@@ -124,6 +129,7 @@ def recent(conn: Connection, source_name: str, *, limit: int) -> list[Collection
             items_new=row.items_new,
             error=row.error,
             stats=row.stats,
+            error_kind=row.error_kind,
         )
         for row in rows
     ]
@@ -150,24 +156,36 @@ def status(conn: Connection, name: str) -> SourceStatus:
     return found[0]
 
 
-def state_of(*, enabled: bool, last_status: RunStatus | None, last_error: str | None) -> State:
+def error_kind_of(status: RunStatus, kind: str | None) -> str | None:
+    """The kind stored with a run: None for a success, a known kind for an error
+    ("error" when the collector gave none or one this version does not know)."""
+    if status is not RunStatus.ERROR:
+        return None
+    return kind if kind in ErrorKind.__members__.values() else ErrorKind.ERROR.value
+
+
+def state_of(*, enabled: bool, last_status: RunStatus | None, last_error_kind: str | None) -> State:
     """The state of a source from its last run (see the module docstring)."""
     if not enabled:
         return "disabled"
     if last_status is None:
         return "never_run"
     if last_status is RunStatus.ERROR:
-        if (last_error or "").startswith(UNREACHABLE_PREFIX):
+        if last_error_kind in UNREACHABLE_KINDS:
             return "unreachable"
-        if (last_error or "").startswith(NOT_CONFIGURED_PREFIX):
+        if last_error_kind == ErrorKind.NOT_CONFIGURED:
             return "disabled"  # a connector without its credentials switches itself off
         return "failing"
     return "ok"
 
 
 def _status(row: Row[Any]) -> SourceStatus:
-    source = Source.model_validate(row.spec)
+    try:
+        source = Source.model_validate(row.spec)
+    except ValidationError as exc:
+        return _unreadable_status(row, exc)
     last_status = RunStatus(row.last_status) if row.last_status is not None else None
+    kind = error_kind_of(last_status, row.last_error_kind) if last_status else None
     return SourceStatus(
         name=source.name,
         kind=source.kind,
@@ -177,25 +195,45 @@ def _status(row: Row[Any]) -> SourceStatus:
         last_success_at=row.last_success_at,
         last_status=last_status,
         last_error=row.last_error,
+        last_error_kind=ErrorKind(kind) if kind else None,
         last_items=row.last_items or 0,
         total_items=row.total_items or 0,
         consecutive_errors=row.consecutive_errors or 0,
-        state=state_of(enabled=source.enabled, last_status=last_status, last_error=row.last_error),
-        disabled_reason=_disabled_reason(source.enabled, row.last_error),
+        state=state_of(enabled=source.enabled, last_status=last_status, last_error_kind=kind),
+        disabled_reason=_disabled_reason(source.enabled, kind, row.last_error),
         last_run=RunStats.model_validate(row.last_run_stats) if row.last_run_stats else None,
     )
 
 
-def _disabled_reason(enabled: bool, last_error: str | None) -> str | None:
+def _unreadable_status(row: Row[Any], exc: ValidationError) -> SourceStatus:
+    """A source whose stored definition no longer validates: listed as disabled with
+    why (it is not collected), so it never hides or breaks the other statuses."""
+    spec = row.spec if isinstance(row.spec, dict) else {}
+    name, kind, url = spec.get("name"), spec.get("kind"), spec.get("url")
+    return SourceStatus(
+        name=str(name or "?"),
+        kind=str(kind or "feed"),
+        url=str(url)[:4000] if url else None,
+        enabled=False,
+        last_run_at=row.last_run_at,
+        last_error=row.last_error,
+        total_items=row.total_items or 0,
+        state="disabled",
+        disabled_reason=f"its stored definition does not validate ({problem_of(exc)}); "
+        "replace or delete it",
+    )
+
+
+def _disabled_reason(enabled: bool, kind: str | None, last_error: str | None) -> str | None:
     if not enabled:
         return "switched off (enabled: false)"
-    if last_error and last_error.startswith(NOT_CONFIGURED_PREFIX):
-        return last_error.removeprefix(NOT_CONFIGURED_PREFIX).strip()
+    if kind == ErrorKind.NOT_CONFIGURED:
+        return (last_error or "").removeprefix(NOT_CONFIGURED_PREFIX).strip() or "not configured"
     return None
 
 
 def _update_stats(
-    conn: Connection, run: CollectionRun, status: RunStatus, error: str | None
+    conn: Connection, run: CollectionRun, status: RunStatus, error: str | None, kind: str | None
 ) -> None:
     st = tables.source_stats
     previous = conn.execute(sa.select(st).where(st.c.source_name == run.source_name)).first()
@@ -204,6 +242,7 @@ def _update_stats(
         "last_run_at": run.started_at,
         "last_status": status.value,
         "last_error": error if failed else None,
+        "last_error_kind": kind,
         "last_items": run.items_new,
         "last_run_stats": _run_stats(run),
     }
@@ -235,6 +274,9 @@ def _run_stats(run: CollectionRun) -> dict[str, Any]:
     }
     if crawl.get("pages_fetched") is not None:
         figures["pages_fetched"] = int(crawl["pages_fetched"])
+    notes = [str(note)[:500] for note in crawl.get("notes") or []][:20]
+    if notes:
+        figures["notes"] = notes
     return figures
 
 

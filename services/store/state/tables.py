@@ -122,6 +122,7 @@ collection_runs = sa.Table(
     sa.Column("items_new", sa.Integer(), nullable=False),
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("stats", json_type(), nullable=True),  # crawl figures (revision 0006)
+    sa.Column("error_kind", sa.String(40), nullable=True),  # revision 0012
     sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     sa.Index("ix_collection_runs_source_started", "source_name", "started_at", "id"),
 )
@@ -145,6 +146,7 @@ source_stats = sa.Table(
     sa.Column("total_items", sa.BigInteger(), nullable=False),
     sa.Column("consecutive_errors", sa.Integer(), nullable=False),
     sa.Column("last_run_stats", json_type(), nullable=True),  # revision 0006
+    sa.Column("last_error_kind", sa.String(40), nullable=True),  # revision 0012
 )
 
 inbox = sa.Table(
@@ -159,8 +161,13 @@ inbox = sa.Table(
     sa.Column("enqueued_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("last_error", sa.Text(), nullable=True),
+    # Fair service (revision 0012): the source's waiting items when this one came.
+    sa.Column("source_name", sa.String(200), nullable=True),
+    sa.Column("turn", sa.Integer(), nullable=False, server_default="0"),
     sa.CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
     sa.Index("ix_inbox_status_enqueued", "status", "enqueued_at"),
+    sa.Index("ix_inbox_status_turn", "status", "turn", "enqueued_at"),
+    sa.Index("ix_inbox_source_status", "source_name", "status"),
     sa.Index("ix_inbox_status_lease", "status", "lease_until"),
     sa.Index("ix_inbox_status_updated", "status", "updated_at"),
 )

@@ -13,10 +13,17 @@ Each row keeps the domain object as JSON (`spec`) and its `origin`:
 
 Changing a source's URL forgets its cursor: a position in one feed means nothing in
 another. Deleting a source deletes its cursor, runs and status.
+
+What is written is validated as it will be read back (the stored JSON, not the object
+that was sent: normalising a URL can lengthen it past what validates). A row that
+still fails to read (an older version wrote it, or someone edited the database) is
+left out of listings with a warning, raises UnreadableError when asked for by name,
+and can be replaced or deleted: one bad row never stops the others.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,14 +31,16 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, Source
 from services.store.state import tables
-from services.store.state.contract import ConflictError, NotFoundError, Origin
+from services.store.state.contract import ConflictError, NotFoundError, Origin, UnreadableError
 
 M = TypeVar("M", Source, Brand, Competitor)
+logger = logging.getLogger("veille.state")
 
 
 @dataclass(frozen=True)
@@ -51,8 +60,38 @@ COMPETITORS = Kind(tables.competitors, Competitor, "competitor")
 def list_all(conn: Connection, kind: Kind[M]) -> list[M]:
     """Every row of a kind, by name."""
     t = kind.table
-    rows = conn.execute(sa.select(t.c.spec).order_by(t.c.name)).scalars()
-    return [kind.model.model_validate(spec) for spec in rows]
+    found = []
+    for name, spec in conn.execute(sa.select(t.c.name, t.c.spec).order_by(t.c.name)):
+        try:
+            found.append(kind.model.model_validate(spec))
+        except ValidationError as exc:
+            logger.warning(
+                "the stored %s %r cannot be read, left out: %s (replace or delete it)",
+                kind.label,
+                name,
+                problem_of(exc),
+            )
+    return found
+
+
+def problem_of(exc: ValidationError) -> str:
+    """The first validation problem, in one short line."""
+    first = exc.errors()[0] if exc.errors() else None
+    if first is None:
+        return "invalid"
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}"[:300] if where else str(first["msg"])[:300]
+
+
+def readable(kind: Kind[M], name: str, spec: Any) -> M:
+    """The object a stored spec holds; UnreadableError when it does not validate."""
+    try:
+        return kind.model.model_validate(spec)
+    except ValidationError as exc:
+        raise UnreadableError(
+            f"the {kind.label} {name!r} is stored in a form that does not validate "
+            f"({problem_of(exc)}); replace or delete it"
+        ) from None
 
 
 def get(conn: Connection, kind: Kind[M], name: str) -> M:
@@ -61,7 +100,7 @@ def get(conn: Connection, kind: Kind[M], name: str) -> M:
     spec = conn.execute(sa.select(t.c.spec).where(t.c.name == name)).scalar_one_or_none()
     if spec is None:
         raise NotFoundError(f"no {kind.label} named {name!r}")
-    return kind.model.model_validate(spec)
+    return readable(kind, name, spec)
 
 
 def origin(conn: Connection, kind: Kind[M], name: str) -> Origin:
@@ -80,7 +119,7 @@ def put(
     if origin not in tables.ORIGINS:
         raise ValueError(f"origin must be 'config' or 'api', not {origin!r}")
     t = kind.table
-    spec = obj.model_dump(mode="json")
+    spec = storable(kind, obj)
     row = conn.execute(
         sa.select(t.c.origin, t.c.spec).where(t.c.name == obj.name).with_for_update()
     ).first()
@@ -114,7 +153,7 @@ def sync(conn: Connection, kind: Kind[M], objs: Sequence[M], *, now: datetime) -
         for row in conn.execute(sa.select(t.c.name, t.c.origin, t.c.spec).with_for_update())
     }
     for obj in objs:
-        spec = obj.model_dump(mode="json")
+        spec = storable(kind, obj)
         row = existing.get(obj.name)
         if row is None:
             _insert(conn, kind, obj.name, spec, "config", now)
@@ -126,6 +165,20 @@ def sync(conn: Connection, kind: Kind[M], objs: Sequence[M], *, now: datetime) -
     ]
     if stale:
         conn.execute(sa.delete(t).where(t.c.name.in_(stale)))
+
+
+def storable(kind: Kind[M], obj: M) -> dict[str, Any]:
+    """The JSON to store for `obj`, checked to read back as it will be read (what is
+    stored is validated, not what was sent); UnreadableError when it would not."""
+    spec = obj.model_dump(mode="json")
+    try:
+        kind.model.model_validate(spec)
+    except ValidationError as exc:
+        raise UnreadableError(
+            f"the {kind.label} {obj.name!r} would be stored in a form that does not "
+            f"validate ({problem_of(exc)})"
+        ) from None
+    return spec
 
 
 def _insert(

@@ -1,5 +1,6 @@
-// Veille's dashboard: one brand at a glance, drawn from the REST API (/api/v1).
-// No dependencies and no build step. Every piece of text from the API is written with
+// Veille's dashboard: one brand at a glance, drawn from the REST API (/api/v1), where
+// every number opens the mentions behind it. Charts: charts.js (Chart.js, vendored); no
+// build step. Every piece of text from the API is written with
 // textContent, never as HTML: mentions are whatever strangers posted.
 "use strict";
 
@@ -8,6 +9,15 @@ const KEY_ITEM = "veille.apiKey"; // sessionStorage: this tab only, gone when it
 const $ = (id) => document.getElementById(id);
 
 class Unauthorized extends Error {}
+
+// A refused request, with the API's problem document (RFC 9457): a query's syntax error
+// says where it is (`position`, 0-based).
+class ApiError extends Error {
+  constructor(message, problem) {
+    super(message);
+    this.problem = problem || {};
+  }
+}
 
 function apiKey() {
   // "#key=..." opens the board directly (a wall screen, a bookmark); the fragment never
@@ -26,14 +36,16 @@ async function api(path, params = {}) {
     headers: { "X-API-Key": apiKey() },
   });
   if (response.status === 401 || response.status === 403) throw new Unauthorized();
-  if (!response.ok) {
-    let detail = `${response.status} ${response.statusText}`;
-    try {
-      detail = (await response.json()).detail || detail;
-    } catch (_) { /* not a problem document */ }
-    throw new Error(`${path}: ${detail}`);
-  }
+  if (!response.ok) throw await refusal(path, response);
   return response.json();
+}
+
+async function refusal(path, response) {
+  let problem = {};
+  try {
+    problem = await response.json();
+  } catch (_) { /* not a problem document */ }
+  return new ApiError(`${path}: ${problem.detail || `${response.status} ${response.statusText}`}`, problem);
 }
 
 function element(tag, text, className) {
@@ -87,54 +99,17 @@ function showLogin(message) {
   $("key").focus();
 }
 
-function sentimentChart(series) {
-  const buckets = series.buckets;
-  const svgNS = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(svgNS, "svg");
-  const width = 800, height = 180, bottom = 20, left = 30;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `${series.total} mentions, per day, by sentiment`);
-  const most = Math.max(1, ...buckets.map((b) => b.count));
-  const slot = (width - left) / Math.max(1, buckets.length);
-  buckets.forEach((bucket, i) => {
-    let y = height - bottom;
-    for (const label of ["negative", "neutral", "positive"]) {
-      const count = (bucket.by && bucket.by[label]) || 0;
-      if (!count) continue;
-      const h = ((height - bottom - 10) * count) / most;
-      y -= h;
-      const bar = document.createElementNS(svgNS, "rect");
-      bar.setAttribute("x", String(left + i * slot + slot * 0.1));
-      bar.setAttribute("y", String(y));
-      bar.setAttribute("width", String(slot * 0.8));
-      bar.setAttribute("height", String(h));
-      bar.setAttribute("class", label);
-      bar.dataset.day = day(bucket.start);
-      bar.dataset.count = String(count);
-      const title = document.createElementNS(svgNS, "title");
-      title.textContent = `${day(bucket.start)}: ${count} ${label}`;
-      bar.appendChild(title);
-      svg.appendChild(bar);
-    }
-  });
-  const axis = (x, y, text, anchor) => {
-    const node = document.createElementNS(svgNS, "text");
-    node.setAttribute("x", String(x));
-    node.setAttribute("y", String(y));
-    node.setAttribute("text-anchor", anchor);
-    node.textContent = text;
-    svg.appendChild(node);
-  };
-  axis(left - 4, 12, String(most), "end");
-  axis(left - 4, height - bottom, "0", "end");
-  if (buckets.length) {
-    axis(left, height - 4, day(buckets[0].start), "start");
-    axis(width, height - 4, day(buckets[buckets.length - 1].start), "end");
-  }
-  return svg;
+// A number that leads to the mentions behind it: a button that opens them below.
+function drillButton(count, query, note, window) {
+  const button = element("button", count, "drill");
+  button.type = "button";
+  button.dataset.q = query;
+  button.dataset.count = String(count);
+  button.addEventListener("click", () => drill(query, note, window));
+  return button;
 }
 
+// Rows of cells; a cell {count, q, note} is a number that opens its mentions.
 function fillTable(table, rows) {
   const body = table.tBodies[0];
   body.replaceChildren();
@@ -146,7 +121,11 @@ function fillTable(table, rows) {
   }
   for (const cells of rows) {
     const row = body.appendChild(element("tr"));
-    cells.forEach((value, i) => row.appendChild(element("td", value, i ? "number" : "")));
+    cells.forEach((value, i) => {
+      const cell = row.appendChild(element("td", undefined, i ? "number" : ""));
+      if (value && typeof value === "object") cell.appendChild(drillButton(value.count, value.q, value.note));
+      else cell.textContent = String(value);
+    });
   }
 }
 
@@ -209,54 +188,307 @@ function alertItem(event) {
   return item;
 }
 
-async function loadBoard() {
-  const brand = $("brand").value;
+// The window the page shows: the last 7/30/90 days up to now, or whole UTC days chosen.
+function currentWindow() {
+  if ($("period").value === "custom") {
+    const from = $("from").value, to = $("to").value;
+    if (!from || !to) throw new Error("choose a first and a last day");
+    const since = new Date(`${from}T00:00:00Z`);
+    const until = new Date(Date.parse(`${to}T00:00:00Z`) + 86400e3); // the last day included
+    if (until <= since) throw new Error("the last day comes before the first");
+    return { since, until, days: Math.round((until - since) / 86400e3) };
+  }
   const days = Number($("period").value);
-  const since = new Date(Date.now() - days * 86400e3).toISOString();
-  const before = new Date(Date.now() - 2 * days * 86400e3).toISOString(); // the period before
+  const until = new Date();
+  return { since: new Date(until - days * 86400e3), until, days };
+}
+
+const iso = (date) => date.toISOString();
+const towardQuery = (name) => `(${["negative", "neutral", "positive"].map((l) => `${l}:${quoted(name)}`).join(" OR ")})`;
+const polarQuery = (name) => `(negative:${quoted(name)} OR positive:${quoted(name)})`;
+let view = null; // the window and brand last loaded: drill-downs search within it
+let loads = 0; // a newer load (auto-refresh, a new choice) makes an older one's answers stale
+
+// Histogram buckets as chart labels, with the window each covers (clipped to the view's).
+function bucketWindows(series, interval) {
+  const step = (interval === "week" ? 7 : 1) * 86400e3;
+  return series.buckets.map((b) => {
+    const start = Date.parse(b.start);
+    return {
+      label: day(b.start),
+      since: new Date(Math.max(start, view.since)),
+      until: new Date(Math.min(start + step, view.until)),
+    };
+  });
+}
+
+function alertsByBucket(windows, events) {
+  const marks = new Map();
+  for (const event of events) {
+    const at = new Date(event.created_at);
+    const bucket = windows.find((w) => w.since <= at && at < w.until);
+    if (bucket) marks.set(bucket.label, [...(marks.get(bucket.label) || []), event.rule]);
+  }
+  return marks;
+}
+
+// Kinds of source (feed, web, reddit...): the kind of each source mentioned, then a
+// count per kind (`source:` matches a source's name or kind).
+async function kindCounts(baseQuery, window, sources) {
+  const sample = await Promise.all(
+    sources.counts.map((c) =>
+      api("/mentions", { q: `${baseQuery} AND source:${quoted(c.key)}`, ...window, limit: 1 }),
+    ),
+  );
+  const kinds = [...new Set(sample.flatMap((page) => page.mentions.map((m) => m.source_kind)))];
+  const totals = await Promise.all(
+    kinds.map((kind) => api("/mentions", { q: `${baseQuery} AND source:${quoted(kind)}`, ...window, limit: 1 })),
+  );
+  return kinds
+    .map((key, i) => ({ key, count: totals[i].total }))
+    .filter((c) => c.count)
+    .sort((a, b) => b.count - a.count);
+}
+
+async function loadBoard() {
+  const generation = ++loads;
+  const brand = $("brand").value;
+  const { since: start, until: end, days } = currentWindow();
+  view = { brand, since: start, until: end };
+  const interval = days > 92 ? "week" : "day";
+  const since = iso(start), until = iso(end);
+  const window = { since, until };
+  const before = iso(new Date(start - (end - start))); // the period before, as long
   document.querySelectorAll(".brand-name").forEach((node) => (node.textContent = brand));
-  const view = new URLSearchParams({ brand, period: String(days) });
-  history.replaceState(null, "", `${location.pathname}?${view}`);
-  $("board").setAttribute("aria-busy", "true");
+  document.querySelectorAll(".interval").forEach((node) => (node.textContent = interval));
+  saveView();
+  setBusy(true);
   const complaints = `negative:${quoted(brand)}`;
-  const [toward, previous, share, topics, terms, negative, alerts] = await Promise.all([
-    api("/stats/sentiment", { toward: brand, since, interval: "day" }),
-    api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
-    api("/stats/share-of-voice", { brand, since }),
-    api("/stats/breakdown", { dimension: "topic", q: `brand:${quoted(brand)}`, since, size: 8 }),
-    api("/stats/top-terms", { q: complaints, since, size: 16 }),
-    api("/mentions", { q: complaints, since, limit: 50 }),
-    api("/alerts/events", { limit: 50 }),
+  const named = `brand:${quoted(brand)}`;
+  const [toward, previous, share, topics, terms, negative, alerts, sources, languages, saved] =
+    await Promise.all([
+      api("/stats/sentiment", { toward: brand, ...window, interval }),
+      api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
+      api("/stats/share-of-voice", { brand, ...window }),
+      api("/stats/breakdown", { dimension: "topic", q: named, ...window, size: 8 }),
+      api("/stats/top-terms", { q: complaints, ...window, size: 16 }),
+      api("/mentions", { q: complaints, ...window, limit: 50 }),
+      api("/alerts/events", { limit: 50 }),
+      api("/stats/breakdown", { dimension: "source", q: named, ...window, size: 10 }),
+      api("/stats/breakdown", { dimension: "language", q: named, ...window, size: 10 }),
+      api("/saved-searches"),
+    ]);
+  // A word's count is recounted by search: top terms read the newest 10,000 mentions and
+  // words as written, a search all of them and words folded ("déçu" finds "decu" too).
+  const words = terms.counts.slice(0, 8);
+  const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
+  const [kinds, rivals, wordPages] = await Promise.all([
+    kindCounts(named, window, sources),
+    Promise.all(share.shares.map((s) => api("/stats/sentiment", { toward: s.name, ...window, interval }))),
+    Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
   ]);
+  if (generation !== loads) return; // a newer load is under way
   const negatives = negativeCount(toward);
   const previousNegatives = negativeCount(previous);
   const own = share.shares.find((s) => s.role === "brand") || {};
-  const recentAlerts = alerts.events.filter((e) => new Date(e.created_at) >= new Date(since));
-  $("kpi-mentions").textContent = String(toward.total);
-  $("kpi-negative").textContent = percent(negatives, toward.total);
+  const recentAlerts = alerts.events.filter((e) => new Date(e.created_at) >= start && new Date(e.created_at) < end);
+  const setKpi = (id, text, count, query, note) => {
+    const button = $(id);
+    button.textContent = text;
+    button.dataset.q = query;
+    button.dataset.count = String(count);
+    button.onclick = () => drill(query, note);
+  };
+  setKpi("kpi-mentions", String(toward.total), toward.total, towardQuery(brand), `mentions of ${brand}`);
+  setKpi("kpi-negative", percent(negatives, toward.total), negatives, complaints,
+    `negative toward ${brand}, of ${toward.total}`);
   $("kpi-mentions-change").textContent = change(toward.total, previous.total, days);
   $("kpi-negative-change").textContent =
     toward.total && previous.total
       ? pointsChange(negatives / toward.total, previousNegatives / previous.total, days)
       : "";
-  $("kpi-net").textContent = signed(own.net_sentiment);
+  const polar = (own.sentiment ? own.sentiment.positive + own.sentiment.negative : 0);
+  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), `positive or negative toward ${brand}`);
   $("kpi-alerts").textContent = String(recentAlerts.length);
-  $("chart-sentiment").replaceChildren(sentimentChart(toward));
+
+  const windows = bucketWindows(toward, interval);
+  const labels = windows.map((w) => w.label);
+  const marks = alertsByBucket(windows, recentAlerts);
+  const by = (label) => toward.buckets.map((b) => (b.by && b.by[label]) || 0);
+  $("chart-sentiment").setAttribute("aria-label", `${toward.total} mentions of ${brand}, per ${interval}, by sentiment toward it`);
+  $("chart-competitors").setAttribute("aria-label", `mentions naming ${share.shares.map((s) => s.name).join(", ")}, per ${interval}`);
+  $("chart-net").setAttribute("aria-label", `net sentiment toward each, per ${interval}`);
+  Charts.sentimentBars($("chart-sentiment"), labels,
+    { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
+    (label, i) => {
+      const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
+      drill(query, `${label === "alert" ? "mentioning" : label + " toward"} ${brand}, ${windows[i].label}`, windows[i]);
+    });
+  const volumes = {}, nets = {};
+  share.shares.forEach((s, k) => {
+    volumes[s.name] = rivals[k].buckets.map((b) => b.count);
+    nets[s.name] = rivals[k].buckets.map((b) => {
+      const pos = (b.by && b.by.positive) || 0, neg = (b.by && b.by.negative) || 0;
+      return pos + neg ? Math.round((100 * (pos - neg)) / (pos + neg)) / 100 : null;
+    });
+  });
+  Charts.lines($("chart-competitors"), labels, volumes, marks, (name, i) =>
+    drill(towardQuery(name === "alert" ? brand : name), `mentioning ${name === "alert" ? brand : name}, ${labels[i]}`, windows[i]));
+  Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
+    drill(polarQuery(name), `positive or negative toward ${name}, ${labels[i]}`, windows[i]),
+    { min: -1, max: 1, ticks: { stepSize: 0.5 } });
+
+  const drillCell = (count, q, note) => ({ count, q, note });
   fillTable(
     $("share-of-voice"),
-    share.shares.map((s) => [s.name, s.count, percent(s.count, share.total), signed(s.net_sentiment)]),
+    share.shares.map((s) => {
+      const q = `${s.role}:${quoted(s.name)}`;
+      return [s.name, drillCell(s.count, q, `naming ${s.name}`), percent(s.count, share.total), signed(s.net_sentiment)];
+    }),
   );
-  fillTable($("topics"), topics.counts.map((c) => [c.key, c.count]));
+  const rows = (counts, field, note) =>
+    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, `${note} ${c.key}`)]);
+  fillTable($("topics"), rows(topics.counts, "topic", "about"));
+  fillTable($("by-source"), rows(sources.counts, "source", "from"));
+  fillTable($("by-kind"), rows(kinds, "source", "from a source of kind"));
+  fillTable($("by-language"), rows(languages.counts, "lang", "in"));
   // The API leaves out function words and the watched names (in every such mention).
-  fillTable($("negative-terms"), terms.counts.slice(0, 8).map((c) => [c.key, c.count]));
+  fillTable(
+    $("negative-terms"),
+    words.map((c, i) =>
+      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), `negative toward ${brand}, with "${c.key}"`)]),
+  );
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
   if (!negative.mentions.length) list.appendChild(element("li", "none in this period", "empty"));
   const alertList = $("alerts");
   alertList.replaceChildren(...recentAlerts.slice(0, 5).map(alertItem));
   if (!recentAlerts.length) alertList.appendChild(element("li", "none in this period", "empty"));
-  $("board").setAttribute("aria-busy", "false");
+  fillSaved(saved);
+  if (!explored) showWindow(view);
+  // A wall screen says how fresh it is.
+  $("updated").textContent = `updated ${new Date().toTimeString().slice(0, 5)}`;
+  setBusy(false);
   document.body.dataset.loaded = brand;
+}
+
+function fillSaved(searches) {
+  const list = $("saved-searches");
+  list.replaceChildren(
+    ...searches.map((search) => {
+      const item = element("li");
+      const open = item.appendChild(element("button", search.name, "link"));
+      open.type = "button";
+      open.dataset.q = search.query;
+      open.addEventListener("click", () => drill(search.query, `saved search ${search.name}`));
+      item.appendChild(element("div", search.description || search.query, "meta"));
+      return item;
+    }),
+  );
+  if (!searches.length) list.appendChild(element("li", "none yet: POST /api/v1/saved-searches", "empty"));
+}
+
+function setBusy(busy) {
+  $("board").setAttribute("aria-busy", String(busy));
+  $("loading").hidden = !busy;
+}
+
+// The address keeps the view (brand, period or days, auto-refresh): a bookmark reopens it.
+function saveView() {
+  const params = { brand: $("brand").value, period: $("period").value };
+  if (params.period === "custom") Object.assign(params, { from: $("from").value, to: $("to").value });
+  if ($("auto-refresh").value !== "0") params.refresh = $("auto-refresh").value;
+  history.replaceState(null, "", `${location.pathname}?${new URLSearchParams(params)}`);
+}
+
+// --- Drill-down: the mentions behind a number, and a search box for the query language.
+let explored = null; // {since, until} of the last drill-down, or null: the page's window
+let searches = 0;
+
+function showWindow(window) {
+  const at = (d) => iso(d).slice(0, 16).replace("T", " ");
+  $("explore-window").textContent = `${at(window.since)} → ${at(window.until)} UTC`;
+  $("whole-period").hidden = !explored || (explored.since.getTime() === view.since.getTime()
+    && explored.until.getTime() === view.until.getTime());
+}
+
+function drill(query, note, window) {
+  $("q").value = query;
+  explored = window ? { since: window.since, until: window.until } : { since: view.since, until: view.until };
+  $("explore-note").textContent = `mentions ${note}`;
+  run(search);
+  $("explore").scrollIntoView({ block: "start" });
+}
+
+function exploreParams() {
+  const window = explored || view;
+  return { q: $("q").value.trim(), since: iso(window.since), until: iso(window.until) };
+}
+
+// A query the API refused: its message, and a caret under where the error is.
+function showQueryError(error) {
+  const box = $("query-error");
+  const position = error.problem.position;
+  const query = $("q").value;
+  let text = error.problem.detail || error.message;
+  if (Number.isInteger(position)) {
+    text += `\n${query}\n${" ".repeat(position)}^`;
+    $("q").setSelectionRange(position, Math.min(position + 1, query.length));
+  }
+  box.textContent = text;
+  box.hidden = false;
+  $("q").setAttribute("aria-invalid", "true");
+  $("q").focus();
+}
+
+function clearQueryError() {
+  $("query-error").hidden = true;
+  $("q").removeAttribute("aria-invalid");
+}
+
+async function search() {
+  const params = exploreParams();
+  showWindow(explored || view);
+  clearQueryError();
+  const list = $("explore-mentions");
+  try {
+    const page = await api("/mentions", { ...params, limit: 50 });
+    $("explore-total").textContent = String(page.total);
+    list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
+    if (!page.total) list.appendChild(element("li", "no mention matches", "empty"));
+    if (page.total > page.mentions.length) {
+      list.appendChild(element("li", `the newest ${page.mentions.length}: export them all`, "meta"));
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
+    $("explore-total").textContent = "–";
+    list.replaceChildren();
+    showQueryError(error);
+  } finally {
+    document.body.dataset.searches = String(++searches);
+  }
+}
+
+// The current query's mentions as a file, from /export/mentions (no cap), with the key.
+async function exportMentions(format) {
+  const query = new URLSearchParams({ ...exploreParams(), format }).toString();
+  clearQueryError();
+  const response = await fetch(`${API}/export/mentions?${query}`, { headers: { "X-API-Key": apiKey() } });
+  if (response.status === 401 || response.status === 403) throw new Unauthorized();
+  if (!response.ok) {
+    const error = await refusal("/export/mentions", response);
+    if (error.problem.status === 400) return showQueryError(error);
+    throw error;
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || `veille-mentions.${format}`;
+  const link = element("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = name;
+  document.body.appendChild(link).click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60e3);
+  document.body.dataset.exported = name;
 }
 
 async function start() {
@@ -273,6 +505,16 @@ async function start() {
   if ([...$("period").options].some((o) => o.value === wanted.get("period"))) {
     $("period").value = wanted.get("period");
   }
+  const isDay = (value) => /^\d{4}-\d{2}-\d{2}$/.test(value || "");
+  if (isDay(wanted.get("from")) && isDay(wanted.get("to"))) {
+    $("from").value = wanted.get("from");
+    $("to").value = wanted.get("to");
+  }
+  if ([...$("auto-refresh").options].some((o) => o.value === wanted.get("refresh"))) {
+    $("auto-refresh").value = wanted.get("refresh");
+  }
+  showRange();
+  autoRefresh();
   $("login").hidden = true;
   $("controls").hidden = false;
   if (!brands.length) {
@@ -288,6 +530,7 @@ async function run(step) {
     showError("");
     await step();
   } catch (error) {
+    setBusy(false);
     if (error instanceof Unauthorized) {
       const refused = Boolean(sessionStorage.getItem(KEY_ITEM));
       sessionStorage.removeItem(KEY_ITEM);
@@ -304,11 +547,61 @@ $("key-form").addEventListener("submit", (event) => {
   $("key").value = "";
   run(start);
 });
-$("brand").addEventListener("change", () => run(loadBoard));
-$("period").addEventListener("change", () => run(loadBoard));
+// Custom dates: the two day fields show with "dates…", first filled with the last 30 days.
+function showRange() {
+  const custom = $("period").value === "custom";
+  $("range").hidden = !custom;
+  if (custom && !$("from").value) {
+    $("to").value = iso(new Date()).slice(0, 10);
+    $("from").value = iso(new Date(Date.now() - 29 * 86400e3)).slice(0, 10);
+  }
+}
+
+// A wall screen: reload the board every minute or five, without a person at it.
+let refreshTimer = null;
+function autoRefresh() {
+  clearInterval(refreshTimer);
+  const seconds = Number($("auto-refresh").value);
+  refreshTimer = seconds ? setInterval(() => run(loadBoard), seconds * 1000) : null;
+}
+
+// A new brand or window: the mentions shown below belonged to the old one.
+function newView() {
+  explored = null;
+  $("explore-total").textContent = "–";
+  $("explore-note").textContent = "mentions: click a number on this page, or search";
+  $("explore-mentions").replaceChildren();
+  run(loadBoard);
+}
+
+$("brand").addEventListener("change", newView);
+$("period").addEventListener("change", () => {
+  showRange();
+  newView();
+});
+$("from").addEventListener("change", newView);
+$("to").addEventListener("change", newView);
+$("auto-refresh").addEventListener("change", () => {
+  autoRefresh();
+  saveView();
+});
 $("refresh").addEventListener("click", () => run(loadBoard));
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!view) return;
+  $("explore-note").textContent = "mentions matching the query";
+  run(search);
+});
+$("whole-period").addEventListener("click", () => {
+  explored = null;
+  run(search);
+});
+document.querySelectorAll("#search-form [data-format]").forEach((button) =>
+  button.addEventListener("click", () => view && run(() => exportMentions(button.dataset.format))),
+);
 $("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_ITEM);
+  clearInterval(refreshTimer);
   showLogin("");
 });
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.collector.web.dates import parse_loose_date
 from services.collector.web.forums.model import ForumPost, ForumThread
+from services.core.yaml_loading import safe_load_bounded
 
 _MAX_POSTS = 1000
 _MAX_POST_CHARS = 50_000
@@ -89,7 +90,10 @@ class ForumSelectors(BaseModel):
 
 def load_selectors(config: str | dict[str, Any]) -> ForumSelectors:
     """Builds selectors from YAML text or a mapping (a source's `forum:` option)."""
-    data = yaml.safe_load(config) if isinstance(config, str) else config
+    try:
+        data = safe_load_bounded(config) if isinstance(config, str) else config
+    except yaml.YAMLError as exc:  # a ValueError for callers, like every other mistake
+        raise ValueError(f"forum selectors are not valid YAML: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("forum"), dict):
         data = data["forum"]
     if not isinstance(data, dict):
