@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es train-encoder fit-french-map train-heads train-english-opinion clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
 	@echo "make test      set up and run the whole test suite (starts PostgreSQL when possible)"
 	@echo "make lint      ruff and mypy"
 	@echo "make bench     benchmarks (prints figures)"
+	@echo "make docs      build the documentation site into site/ (docs-serve: serve it)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +61,17 @@ bench: setup-dev
 	$(BIN)/python benchmarks/bench_analyzer.py
 	$(BIN)/python benchmarks/bench_exports.py --build --path data/bench-1m && \
 		$(BIN)/python benchmarks/bench_exports.py --path data/bench-1m; rm -rf data/bench-1m
+
+# The documentation site (docs/, mkdocs.yml): built strictly, offline; open site/index.html.
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[all,docs]"
+	@touch $@
+
+docs: $(VENV)/.installed-docs
+	BIN=$(BIN) bash scripts/build-docs.sh site
+
+docs-serve: $(VENV)/.installed-docs
+	PYTHONPATH=. $(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py

@@ -1,0 +1,114 @@
+"""The documentation site: generated reference pages, the offline check, the strict build."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import typing
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from pydantic import BaseModel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "docs" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _setting_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            keys += _setting_keys(nested, f"{prefix}{name}.")
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def test_configuration_page_lists_every_setting_with_its_variable() -> None:
+    from services.core.settings import Settings
+
+    page = _load("gen_pages").configuration_page()
+    keys = _setting_keys(Settings)
+    assert "alerting.brand_rules.channels" in keys  # nested two levels down
+    for key in keys:
+        variable = "VEILLE_" + key.replace(".", "__").upper()
+        assert f"`{variable}`" in page, key
+
+
+def test_configuration_page_lists_every_workspace_key() -> None:
+    from services.core.workspace import Workspace
+
+    page = _load("gen_pages").configuration_page()
+    for field in Workspace.model_fields.values():
+        for model in typing.get_args(field.annotation):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue  # settings: a mapping, checked above
+            assert f"### {model.__name__}" in page
+            for name in model.model_fields:
+                assert f"| `{name}` |" in page, (model.__name__, name)
+
+
+def test_a_note_on_a_setting_that_no_longer_exists_fails_the_build(tmp_path: Path) -> None:
+    gen_pages = _load("gen_pages")
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("api.port: where it listens\napi.no_such_setting: gone\n", encoding="utf-8")
+    gen_pages.NOTES_FILE = notes
+    with pytest.raises(SystemExit, match="no_such_setting"):
+        gen_pages.configuration_page()
+
+
+def test_offline_check_flags_outside_resources_and_allows_links(tmp_path: Path) -> None:
+    check = _load("check_offline")
+    (tmp_path / "index.html").write_text(
+        '<a href="https://example.org/">a link is fine</a>\n'
+        '<link rel="stylesheet" href="assets/main.css">\n'
+        '<script src="https://unpkg.com/iframe-worker/shim"></script>\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "main.css").write_text(
+        "@font-face { src: url(https://fonts.gstatic.com/x.woff2) }\n", encoding="utf-8"
+    )
+    problems = check.outside_loads(tmp_path)
+    assert [p.split(":")[0] for p in problems] == ["index.html", "main.css"]
+    assert "unpkg.com" in problems[0] and "index.html:3" in problems[0]
+
+    (tmp_path / "index.html").write_text('<a href="https://example.org/">ok</a>', encoding="utf-8")
+    (tmp_path / "main.css").write_text("body { background: url(img/x.png) }", encoding="utf-8")
+    assert check.outside_loads(tmp_path) == []
+
+
+def test_api_page_lists_every_route_of_the_openapi_document() -> None:
+    gen_pages = _load("gen_pages")
+    spec = gen_pages.openapi_document()
+    page = gen_pages.api_page(spec)
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            assert f"### `{method.upper()} {path}`" in page
+
+
+@pytest.mark.slow
+def test_site_builds_strictly_and_offline(tmp_path: Path) -> None:
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+        pytest.skip("the docs extra is not installed (pip install -e '.[docs]')")
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-docs.sh"), str(tmp_path / "site")],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "BIN": str(bin_dir), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no outside resources" in result.stdout
+    assert (tmp_path / "site" / "reference" / "configuration.html").is_file()
