@@ -149,7 +149,10 @@ class AnalyzerSettings(BaseModel):
         default=60.0,
         ge=1.0,
         le=3600.0,
-        description="how long a worker holds inbox items; a killed worker's items return after it",
+        description=(
+            "how long a worker holds inbox items; it renews them every third of this while a"
+            " batch works, and a killed worker's items return after it"
+        ),
     )
     languages: TextList = Field(
         default_factory=lambda: ["fr", "en"], description="languages the analyzer expects"
