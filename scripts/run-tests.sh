@@ -49,4 +49,4 @@ if ! .venv/bin/python -c "import weasyprint" >/dev/null 2>&1; then
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/pytest -q "$@"
+exec .venv/bin/pytest -q --durations=20 "$@"
