@@ -40,6 +40,7 @@ COMMANDS = [
     ["report", "preview"],
     ["export", "mentions"],
     ["export", "stats"],
+    ["demo", "remove"],
 ]
 
 

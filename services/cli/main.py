@@ -137,10 +137,15 @@ def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
 
 
 def _import_demo_if_empty(ctx: ServiceContext) -> None:
+    from services.cli.demo_cli import demo_removed_marker
     from services.runtime.importer import demo_items
     from services.store.contracts import MentionFilter
 
-    if not ctx.settings.demo_data or ctx.index.count(MentionFilter()) > 0:
+    if (
+        not ctx.settings.demo_data
+        or demo_removed_marker(ctx).exists()
+        or ctx.index.count(MentionFilter()) > 0
+    ):
         return
     items = demo_items()
     queued = ctx.state.enqueue_items(items)
@@ -854,6 +859,7 @@ def topics_emerging(
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
+from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401
