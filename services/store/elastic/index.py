@@ -47,7 +47,7 @@ from services.store.elastic.bulk import (
 from services.store.elastic.compile import Query, compile_filter
 from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
 from services.store.elastic.pages import open_pit, pit_pages
-from services.store.elastic.settings import EsSettings
+from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations
 from services.store.embedded.keys import epoch_us
 
@@ -63,7 +63,7 @@ _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEE
 
 
 class EsIndex(MentionIndex):
-    """A `MentionIndex` stored in an Elasticsearch cluster (8.x or 9.x)."""
+    """A `MentionIndex` stored in an Elasticsearch cluster (8.13+ or 9.x)."""
 
     def __init__(
         self,
@@ -82,6 +82,10 @@ class EsIndex(MentionIndex):
         self._client = client or settings.client()
         self._closed = False
         self.lifecycle_managed = False
+        # A server Veille does not support is refused here, before anything is written.
+        self.server_version = self._call(
+            lambda: server_version(self._client, settings.url), what="reading the server version"
+        )
         self._call(self._bootstrap, what="setting up the mention indices")
 
     def __repr__(self) -> str:
