@@ -170,9 +170,10 @@ class EsIndex(MentionIndex):
             )
         except ApiError as error:
             if error.status_code in {400, 404, 405} and "no handler" in str(error):
+                # Elastic's test distribution (no x-pack ILM module) and the emulator.
                 log.warning(
-                    "this Elasticsearch API has no index lifecycle management (an emulator?): "
-                    "mention indices roll over only when EsIndex.rollover() is called"
+                    "this Elasticsearch has no index lifecycle management: mention indices "
+                    "roll over only when EsIndex.rollover() is called"
                 )
                 return False
             raise
