@@ -52,8 +52,12 @@ if [ -z "${ELASTICSEARCH_URL:-}" ]; then
 else
   ES_SECOND_VERSION=""  # a cluster of the caller's choosing: test that one only
 fi
+es_version() {  # the version of the node at $1, as it says it
+  curl -fsS --max-time 5 "$1/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null \
+    | sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
+}
 if [ -n "${ELASTICSEARCH_URL:-}" ]; then
-  echo "Elasticsearch tests run against $(curl -fsS "$ELASTICSEARCH_URL/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null || echo '(version unknown)') at $ELASTICSEARCH_URL" >&2
+  echo "Elasticsearch tests run against Elasticsearch $(es_version "$ELASTICSEARCH_URL") at $ELASTICSEARCH_URL"
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -67,8 +71,11 @@ fi
 second_port=9211
 if second_env=$(VEILLE_TEST_ES_VERSION="$ES_SECOND_VERSION" VEILLE_TEST_ES_PORT=$second_port \
     bash scripts/start-test-elasticsearch.sh); then
-  echo "Elasticsearch contract tests again, against Elasticsearch $ES_SECOND_VERSION" >&2
-  (eval "$second_env" && .venv/bin/pytest -q -m elasticsearch tests/store) || status=$?
+  (
+    eval "$second_env"
+    echo "Elasticsearch tests of tests/store again, against Elasticsearch $(es_version "$ELASTICSEARCH_URL") at $ELASTICSEARCH_URL"
+    .venv/bin/pytest -q -m elasticsearch tests/store
+  ) || status=$?
   VEILLE_TEST_ES_VERSION="$ES_SECOND_VERSION" VEILLE_TEST_ES_PORT=$second_port \
     bash scripts/start-test-elasticsearch.sh --stop || true
 elif [ "${CI:-}" = "true" ]; then

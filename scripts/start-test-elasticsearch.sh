@@ -103,6 +103,12 @@ if [[ ! -f "$ZIP" ]]; then
     || die "Maven could not fetch $ARTIFACT"
 fi
 
+if ! command -v unzip >/dev/null 2>&1; then
+  [[ ${EUID} -eq 0 ]] || die "unzip is needed to unpack $ZIP"
+  log "installing unzip from Debian"
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y unzip || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y unzip; }; } >&2
+fi
+
 # -- an unprivileged user when we are root ------------------------------------------------------
 AS_USER=()
 if [[ ${EUID} -eq 0 ]]; then
@@ -125,7 +131,7 @@ if [[ ! -f "$PLUGIN_DIR/veille-test-analysis.jar" ]]; then
   LUCENE_VERSION="${LUCENE_JAR#lucene-analysis-common-}"
   LUCENE_VERSION="${LUCENE_VERSION%.jar}"
   log "building the test analysis plugin (Lucene $LUCENE_VERSION, Java release $NEED_JAVA)"
-  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/elasticsearch/analysis-plugin/pom.xml package \
+  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/elasticsearch/analysis-plugin/pom.xml package -Dmaven.test.skip=true \
     -Des.home="$HOME_DIR" -Des.version="$ES_VERSION" -Dlucene.version="$LUCENE_VERSION" \
     -Djava.release="$NEED_JAVA" -Dplugin.build.dir="$RUN_DIR/plugin-build" >&2 \
     || die "Maven could not build tests/elasticsearch/analysis-plugin"
