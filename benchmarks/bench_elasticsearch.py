@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench_embedded_index import HISTOGRAM, SEARCH, MentionFactory, query_suite, timed
+from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.progress import Progress
 
@@ -53,18 +54,36 @@ def p95_ms(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[94] * 1000
 
 
-def ingest(index: MentionIndex, docs: int, batch: int, seed: int, vocabulary: int) -> float:
-    """Upserts `docs` generated mentions; returns mentions per second inside upsert."""
+def server_cpu_seconds(index: MentionIndex) -> float:
+    """CPU time the Elasticsearch node has used so far (0 for the embedded store)."""
+    if not isinstance(index, EsIndex):
+        return 0.0
+    return node_cpu_seconds(index._client)
+
+
+def node_cpu_seconds(client: Elasticsearch) -> float:
+    stats = client.nodes.stats(node_id="_local", metric="process")
+    (node,) = stats["nodes"].values()
+    return float(node["process"]["cpu"]["total_in_millis"]) / 1000
+
+
+def ingest(
+    index: MentionIndex, docs: int, batch: int, seed: int, vocabulary: int
+) -> tuple[float, float]:
+    """Upserts `docs` generated mentions; returns (mentions/s inside upsert, CPU µs per
+    mention: this process's threads plus, for Elasticsearch, the node's)."""
     factory = MentionFactory(seed, vocabulary)
-    in_upsert = 0.0
+    in_upsert = cpu = 0.0
     written = 0
     report_every = max(docs // 5, batch)
     next_report = report_every
+    server_before = server_cpu_seconds(index)
     while written < docs:
         mentions = factory.batch(min(batch, docs - written))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         index.upsert(mentions)
         in_upsert += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         written += len(mentions)
         if written >= next_report:
             next_report += report_every
@@ -74,7 +93,9 @@ def ingest(index: MentionIndex, docs: int, batch: int, seed: int, vocabulary: in
         started = time.perf_counter()
         refresh()
         in_upsert += time.perf_counter() - started
-    return docs / in_upsert
+    server = server_cpu_seconds(index) - server_before
+    print(f"    CPU: {cpu:.1f} s in this process, {server:.1f} s in the server")
+    return docs / in_upsert, (cpu + server) / docs * 1e6
 
 
 def queries(index: MentionIndex, seed: int, vocabulary: int, runs: int) -> dict[str, float]:
@@ -101,12 +122,15 @@ def es_settings(url: str, prefix: str) -> EsSettings:
     )
 
 
-def run_migrate(url: str, source_path: Path, docs: int, scratch: Path) -> tuple[float, int]:
-    """`veille migrate` from the embedded store into a fresh prefix: (mentions/s, copied)."""
+def run_migrate(url: str, source_path: Path, docs: int, scratch: Path) -> tuple[float, int, float]:
+    """`veille migrate` from the embedded store into a fresh prefix: (mentions/s, copied,
+    mentions per CPU-second of this process and the node, verification included)."""
     prefix = f"veille-bench-migrate-{uuid.uuid4().hex[:8]}"
     os.environ["ELASTICSEARCH_INDEX_PREFIX"] = prefix  # what `veille migrate --to` reads
     if docs < count_of(source_path):
         source_path = partial_copy(source_path, docs, scratch)
+    client = es_settings(url, prefix).client()
+    server_before, cpu_started = node_cpu_seconds(client), time.process_time()
     started = time.perf_counter()
     quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
     try:
@@ -119,13 +143,15 @@ def run_migrate(url: str, source_path: Path, docs: int, scratch: Path) -> tuple[
             out=quiet,
         )
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started + node_cpu_seconds(client) - server_before
     finally:
+        client.close()
         target = EsIndex(es_settings(url, prefix))
         copied = target.count(MentionFilter())
         target.drop()
         target.close()
         del os.environ["ELASTICSEARCH_INDEX_PREFIX"]
-    return copied / elapsed, copied
+    return copied / elapsed, copied, copied / cpu
 
 
 def count_of(path: Path) -> int:
@@ -163,7 +189,9 @@ def run(url: str, args: argparse.Namespace, label: str) -> None:
     try:
         print(f"\n[embedded] ingest {args.docs:,} mentions, batches of {args.batch:,}")
         embedded = EmbeddedIndex(str(embedded_path))
-        embedded_rate = ingest(embedded, args.docs, args.batch, args.seed, args.vocabulary)
+        embedded_rate, embedded_cpu = ingest(
+            embedded, args.docs, args.batch, args.seed, args.vocabulary
+        )
         embedded.close()
         embedded = EmbeddedIndex(str(embedded_path))
         print(f"[embedded] queries ({args.runs} runs each)")
@@ -176,7 +204,7 @@ def run(url: str, args: argparse.Namespace, label: str) -> None:
         es = EsIndex(es_settings(url, f"veille-bench-{uuid.uuid4().hex[:8]}"), refresh=refresh)
         try:
             version = ".".join(map(str, es.server_version))
-            es_rate = ingest(es, args.docs, args.batch, args.seed, args.vocabulary)
+            es_rate, es_cpu = ingest(es, args.docs, args.batch, args.seed, args.vocabulary)
             counted = es.count(MentionFilter())
             print(f"[{label}] counted back {counted:,}; queries ({args.runs} runs each)")
             es_q = queries(es, args.seed, args.vocabulary, args.runs)
@@ -187,6 +215,18 @@ def run(url: str, args: argparse.Namespace, label: str) -> None:
         rows.append(
             ("ingest, mentions/s (one process)", f"{embedded_rate:,.0f}", f"{es_rate:,.0f}")
         )
+        # On a shared machine the wall-clock rate says how busy the others were; the CPU
+        # spent per mention does not, and 1e6 / it is the rate of one free core.
+        rows.append(
+            ("ingest CPU, µs per mention (client+server)", f"{embedded_cpu:,.0f}", f"{es_cpu:,.0f}")
+        )
+        rows.append(
+            (
+                "ingest, mentions per CPU-second",
+                f"{1e6 / embedded_cpu:,.0f}",
+                f"{1e6 / es_cpu:,.0f}",
+            )
+        )
         for name in embedded_q:
             short = {SEARCH: "search p95, ms", HISTOGRAM: "90-day histogram p95, ms"}.get(name)
             rows.append(
@@ -196,8 +236,9 @@ def run(url: str, args: argparse.Namespace, label: str) -> None:
         if args.migrate_docs != 0:
             wanted = args.docs if args.migrate_docs < 0 else min(args.migrate_docs, args.docs)
             print(f"\n[{label}] veille migrate: {wanted:,} mentions from the embedded store")
-            rate, copied = run_migrate(url, embedded_path, wanted, scratch)
+            rate, copied, per_cpu = run_migrate(url, embedded_path, wanted, scratch)
             rows.append((f"veille migrate, mentions/s ({copied:,})", "-", f"{rate:,.0f}"))
+            rows.append(("veille migrate, mentions per CPU-second", "-", f"{per_cpu:,.0f}"))
 
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         title = f"{args.docs:,} mentions, {when}; {label}: Elasticsearch {version}"
