@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from services.store.elastic import EsIndex, EsSettings
 from services.store.elastic.settings import UnsupportedServer, check_supported, parse_version
+from services.store.embedded.index import EmbeddedIndex
+from tests.e2e.service import write_workspace
+from tests.factories import make_mention
 from tests.httpserver import Handler, HTTPTestServer, RecordedRequest, Response
+from tests.store.test_index_migration import veille
 
 PRODUCT = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
 
@@ -92,3 +97,22 @@ def test_an_unsupported_server_is_refused_before_anything_is_written(version: st
         assert [r.method for r in server.requests] == ["GET"]  # the version probe only
     finally:
         server.stop()
+
+
+def test_veille_migrate_to_an_unsupported_server_says_why(tmp_path: Path) -> None:
+    source = EmbeddedIndex(str(tmp_path / "index"))
+    source.upsert([make_mention(id="kept")])
+    source.close()
+    config = write_workspace(tmp_path / "ws", sources=[])
+    server = _node_answering_as("7.17.25")
+    try:
+        result = veille(
+            "migrate", "--to", server.base_url, "--from", f"embedded:{tmp_path / 'index'}",
+            "--config", str(config), env={},
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    assert f"Elasticsearch 7.17.25 at {server.base_url} is not supported" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {r.method for r in server.requests} == {"GET"}  # nothing was written
