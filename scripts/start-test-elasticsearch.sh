@@ -120,8 +120,13 @@ if [[ ${EUID} -eq 0 ]]; then
 fi
 
 # -- unpack, with the test analysis plugin built against this distribution's jars -------------
+# Built again whenever its sources change (the run folder outlives checkouts).
 PLUGIN_DIR="$HOME_DIR/plugins/veille-test-analysis"
-if [[ ! -f "$PLUGIN_DIR/veille-test-analysis.jar" ]]; then
+PLUGIN_HASH=$(find tests/elasticsearch/analysis-plugin -path '*/target' -prune -o -type f -print \
+  | LC_ALL=C sort | xargs sha1sum | sha1sum | cut -c1-40)
+stop_node
+if [[ "$(cat "$RUN_DIR/plugin.sha1" 2>/dev/null)" != "$PLUGIN_HASH" \
+    || ! -f "$PLUGIN_DIR/veille-test-analysis.jar" ]]; then
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR"
   log "unpacking Elasticsearch $ES_VERSION into $RUN_DIR"
@@ -131,8 +136,8 @@ if [[ ! -f "$PLUGIN_DIR/veille-test-analysis.jar" ]]; then
   LUCENE_VERSION="${LUCENE_JAR#lucene-analysis-common-}"
   LUCENE_VERSION="${LUCENE_VERSION%.jar}"
   log "building the test analysis plugin (Lucene $LUCENE_VERSION, Java release $NEED_JAVA)"
-  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/elasticsearch/analysis-plugin/pom.xml package -Dmaven.test.skip=true \
-    -Des.home="$HOME_DIR" -Des.version="$ES_VERSION" -Dlucene.version="$LUCENE_VERSION" \
+  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/elasticsearch/analysis-plugin/pom.xml \
+    package -Dmaven.test.skip=true -Des.home="$HOME_DIR" -Des.version="$ES_VERSION" -Dlucene.version="$LUCENE_VERSION" \
     -Djava.release="$NEED_JAVA" -Dplugin.build.dir="$RUN_DIR/plugin-build" >&2 \
     || die "Maven could not build tests/elasticsearch/analysis-plugin"
   mkdir -p "$PLUGIN_DIR"
@@ -140,10 +145,10 @@ if [[ ! -f "$PLUGIN_DIR/veille-test-analysis.jar" ]]; then
   sed -e "s/@ES_VERSION@/$ES_VERSION/" -e "s/@JAVA_VERSION@/$NEED_JAVA/" \
     tests/elasticsearch/analysis-plugin/src/main/plugin/stable-plugin-descriptor.properties \
     > "$PLUGIN_DIR/stable-plugin-descriptor.properties"
+  echo "$PLUGIN_HASH" > "$RUN_DIR/plugin.sha1"
 fi
 
 # -- start on an empty data directory -----------------------------------------------------------
-stop_node
 rm -rf "$RUN_DIR/data" "$RUN_DIR/logs"
 mkdir -p "$RUN_DIR/data" "$RUN_DIR/logs"
 if [[ ${EUID} -eq 0 ]]; then
