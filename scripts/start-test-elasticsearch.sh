@@ -10,7 +10,7 @@
 # (org.elasticsearch.distribution.integ-test-zip:elasticsearch:VERSION:zip), fetched once
 # into .cache/elasticsearch/ (git-ignored). It carries no JDK: 8.x runs on Java 17+, 9.x on
 # Java 21+, taken from /usr/lib/jvm (or ES_JAVA_HOME). It lacks the analysis-common module,
-# so the test-only plugin in tests/elasticsearch/analysis-plugin is built with Maven
+# so the test-only plugin in tests/es-analysis-plugin is built with Maven
 # against its jars and installed, and Veille's production index template runs unchanged.
 #
 # Elasticsearch refuses to run as root: as root, the node runs as the system user
@@ -122,7 +122,7 @@ fi
 # -- unpack, with the test analysis plugin built against this distribution's jars -------------
 # Built again whenever its sources change (the run folder outlives checkouts).
 PLUGIN_DIR="$HOME_DIR/plugins/veille-test-analysis"
-PLUGIN_HASH=$(find tests/elasticsearch/analysis-plugin -path '*/target' -prune -o -type f -print \
+PLUGIN_HASH=$(find tests/es-analysis-plugin -path '*/target' -prune -o -type f -print \
   | LC_ALL=C sort | xargs sha1sum | sha1sum | cut -c1-40)
 stop_node
 if [[ "$(cat "$RUN_DIR/plugin.sha1" 2>/dev/null)" != "$PLUGIN_HASH" \
@@ -136,14 +136,14 @@ if [[ "$(cat "$RUN_DIR/plugin.sha1" 2>/dev/null)" != "$PLUGIN_HASH" \
   LUCENE_VERSION="${LUCENE_JAR#lucene-analysis-common-}"
   LUCENE_VERSION="${LUCENE_VERSION%.jar}"
   log "building the test analysis plugin (Lucene $LUCENE_VERSION, Java release $NEED_JAVA)"
-  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/elasticsearch/analysis-plugin/pom.xml \
+  JAVA_HOME="$JAVA_HOME_FOR_ES" mvn -B -q -f tests/es-analysis-plugin/pom.xml \
     package -Dmaven.test.skip=true -Des.home="$HOME_DIR" -Des.version="$ES_VERSION" -Dlucene.version="$LUCENE_VERSION" \
     -Djava.release="$NEED_JAVA" -Dplugin.build.dir="$RUN_DIR/plugin-build" >&2 \
-    || die "Maven could not build tests/elasticsearch/analysis-plugin"
+    || die "Maven could not build tests/es-analysis-plugin"
   mkdir -p "$PLUGIN_DIR"
-  cp "$RUN_DIR/plugin-build/veille-test-analysis.jar" tests/elasticsearch/analysis-plugin/src/main/plugin/named_components.json "$PLUGIN_DIR/"
+  cp "$RUN_DIR/plugin-build/veille-test-analysis.jar" tests/es-analysis-plugin/src/main/plugin/named_components.json "$PLUGIN_DIR/"
   sed -e "s/@ES_VERSION@/$ES_VERSION/" -e "s/@JAVA_VERSION@/$NEED_JAVA/" \
-    tests/elasticsearch/analysis-plugin/src/main/plugin/stable-plugin-descriptor.properties \
+    tests/es-analysis-plugin/src/main/plugin/stable-plugin-descriptor.properties \
     > "$PLUGIN_DIR/stable-plugin-descriptor.properties"
   echo "$PLUGIN_HASH" > "$RUN_DIR/plugin.sha1"
 fi

@@ -49,7 +49,7 @@ def test_the_production_analyzers_run_on_the_node(
     es_index: EsIndex, elastic_endpoint: ElasticEndpoint
 ) -> None:
     # The template's whitespace, elision, stemmer and asciifolding components exist on
-    # the node (the test distribution gets them from tests/elasticsearch/analysis-plugin).
+    # the node (the test distribution gets them from tests/es-analysis-plugin).
     _real_only(elastic_endpoint, "elision (deploy/elasticsearch/EMULATOR.md)")
     assert _tokens(es_index, es_mapping.TITLE_WORDS, "a-b  l'avis c.d") == ["a-b", "l'avis", "c.d"]
     assert _tokens(es_index, "title", "L'Élection des chevaux") == ["election", "des", "cheval"]
