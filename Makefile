@@ -77,8 +77,11 @@ docs-serve: $(VENV)/.installed-docs
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py
 
+# Embedded store vs Elasticsearch at 1M mentions, side by side: against ELASTICSEARCH_URL, or
+# the local test node (scripts/start-test-elasticsearch.sh); ARGS="--docs 200000" for less.
 bench-es: setup-dev
-	$(BIN)/python benchmarks/bench_elasticsearch.py
+	@if [ -z "$(ELASTICSEARCH_URL)" ]; then eval "$$(bash scripts/start-test-elasticsearch.sh)"; fi; \
+	PYTHONPATH=. $(BIN)/python benchmarks/bench_elasticsearch.py $(ARGS)
 
 train-encoder: setup-dev
 	$(BIN)/python scripts/train_sentiment_encoder.py

@@ -1,14 +1,25 @@
-"""Bulk ingest rate of the Elasticsearch mention index, from one process.
+"""Elasticsearch next to the embedded store, from one process, on the same mentions.
 
-    ELASTICSEARCH_URL=https://es:9200 .venv/bin/python benchmarks/bench_elasticsearch.py
-    .venv/bin/python benchmarks/bench_elasticsearch.py          # the noida-db EMULATOR
+    eval "$(bash scripts/start-test-elasticsearch.sh)"     # a real node (or any cluster)
+    make bench-es                                           # 1,000,000 mentions
+    .venv/bin/python benchmarks/bench_elasticsearch.py --docs 200000
+    .venv/bin/python benchmarks/bench_elasticsearch.py      # no URL: the noida-db EMULATOR
 
-Generates synthetic mentions (about 40 words each, French and English, 5 brands,
-3 sentiments, 20 sources, over 365 days) and upserts them in batches through
-`EsIndex.upsert` (id lookup, bulk, and a refresh per batch unless --no-refresh),
-into a fresh index prefix that is deleted afterwards. The target (issue 7) is
->= 5,000 mentions/s into a real cluster; figures from the emulator say nothing about
-a cluster and are printed as EMULATOR figures.
+The mentions and queries are bench_embedded_index.py's (about 40 Zipf-drawn French and
+English words each, 5 brands, 20 sources, over 365 days; a filtered top-20 search over 30
+days and a 90-day daily histogram by sentiment, among others). In one run:
+
+1. embedded: ingest N mentions through `EmbeddedIndex.upsert`, then time the queries;
+2. Elasticsearch: ingest the same N mentions through `EsIndex.upsert` (id lookup, bulk,
+   and a refresh per batch as the service does, unless --no-refresh) into a fresh index
+   prefix, then time the same queries (same random draws);
+3. `veille migrate`: the CLI's own code (`services.cli.migrate_index.migrate`: copy in
+   batches with a checkpoint, then the per-day comparison) from the embedded store of
+   step 1 into another fresh prefix (--migrate-docs limits how many, 0 skips it).
+
+Everything it creates is deleted at the end. Without ELASTICSEARCH_URL the figures come
+from the emulator and are printed as EMULATOR figures: they say nothing about a cluster.
+Prints figures; asserts nothing. Target (issue 7): ingest >= 5,000 mentions/s.
 """
 
 from __future__ import annotations
@@ -16,18 +27,255 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
+import statistics
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_embedded_index import HISTOGRAM, SEARCH, MentionFactory, query_suite, timed
+from elasticsearch import Elasticsearch
+from rich.console import Console
+from rich.progress import Progress
+
+from services.cli.migrate_index import migrate
 from services.core.models import Mention, Sentiment, SentimentLabel
-from services.store.contracts import MentionFilter
+from services.store.contracts import MentionFilter, MentionIndex
 from services.store.elastic import EsIndex, EsSettings
 from services.store.elastic.emulator import running_emulator
+from services.store.embedded.index import EmbeddedIndex
 
-REPO = Path(__file__).resolve().parents[1]
+Row = dict[str, str]
+
+
+def p95_ms(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[94] * 1000
+
+
+def server_cpu_seconds(index: MentionIndex) -> float:
+    """CPU time the Elasticsearch node has used so far (0 for the embedded store)."""
+    if not isinstance(index, EsIndex):
+        return 0.0
+    return node_cpu_seconds(index._client)
+
+
+def node_cpu_seconds(client: Elasticsearch) -> float:
+    stats = client.nodes.stats(node_id="_local", metric="process")
+    (node,) = stats["nodes"].values()
+    return float(node["process"]["cpu"]["total_in_millis"]) / 1000
+
+
+def ingest(
+    index: MentionIndex, docs: int, batch: int, seed: int, vocabulary: int
+) -> tuple[float, float]:
+    """Upserts `docs` generated mentions; returns (mentions/s inside upsert, CPU µs per
+    mention: this process's threads plus, for Elasticsearch, the node's)."""
+    factory = MentionFactory(seed, vocabulary)
+    in_upsert = cpu = 0.0
+    written = 0
+    report_every = max(docs // 5, batch)
+    next_report = report_every
+    server_before = server_cpu_seconds(index)
+    while written < docs:
+        mentions = factory.batch(min(batch, docs - written))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        index.upsert(mentions)
+        in_upsert += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        written += len(mentions)
+        if written >= next_report:
+            next_report += report_every
+            print(f"    {written:>9,} mentions  {written / in_upsert:8,.0f}/s", flush=True)
+    refresh = getattr(index, "refresh", None)
+    if callable(refresh):  # Elasticsearch without per-batch refresh: once at the end
+        started = time.perf_counter()
+        refresh()
+        in_upsert += time.perf_counter() - started
+    server = server_cpu_seconds(index) - server_before
+    print(f"    CPU: {cpu:.1f} s in this process, {server:.1f} s in the server")
+    return docs / in_upsert, (cpu + server) / docs * 1e6
+
+
+def queries(index: MentionIndex, seed: int, vocabulary: int, runs: int) -> dict[str, float]:
+    """p95 latency (ms) of each query of bench_embedded_index.py, same draws per store."""
+    factory = MentionFactory(seed, vocabulary)
+    rng = random.Random(seed + 1)
+    figures = {}
+    for label, call, count in query_suite(index, factory, rng, runs):
+        figures[label] = p95_ms(timed(call, count))
+        print(f"    {label:<48} p95 {figures[label]:8.2f} ms", flush=True)
+    return figures
+
+
+def es_settings(url: str, prefix: str) -> EsSettings:
+    base = EsSettings.from_env(url)
+    return EsSettings(
+        url=base.url,
+        index_prefix=prefix,
+        api_key=base.api_key,
+        username=base.username,
+        password=base.password,
+        ca_certs=base.ca_certs,
+        dead_letter_path=os.path.join(tempfile.gettempdir(), "veille-bench-dead-letter.jsonl"),
+    )
+
+
+def run_migrate(url: str, source_path: Path, docs: int, scratch: Path) -> tuple[float, int, float]:
+    """`veille migrate` from the embedded store into a fresh prefix: (mentions/s, copied,
+    mentions per CPU-second of this process and the node, verification included)."""
+    prefix = f"veille-bench-migrate-{uuid.uuid4().hex[:8]}"
+    os.environ["ELASTICSEARCH_INDEX_PREFIX"] = prefix  # what `veille migrate --to` reads
+    if docs < count_of(source_path):
+        source_path = partial_copy(source_path, docs, scratch)
+    client = es_settings(url, prefix).client()
+    server_before, cpu_started = node_cpu_seconds(client), time.process_time()
+    started = time.perf_counter()
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
+    try:
+        migrate(
+            source_url=f"embedded:{source_path}",
+            target_url=url,
+            checkpoint=scratch / "migrate.json",
+            batch_size=1000,  # the CLI's default
+            progress=Progress(console=quiet),
+            out=quiet,
+        )
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started + node_cpu_seconds(client) - server_before
+    finally:
+        client.close()
+        target = EsIndex(es_settings(url, prefix))
+        copied = target.count(MentionFilter())
+        target.drop()
+        target.close()
+        del os.environ["ELASTICSEARCH_INDEX_PREFIX"]
+    return copied / elapsed, copied, copied / cpu
+
+
+def count_of(path: Path) -> int:
+    index = EmbeddedIndex(str(path))
+    try:
+        return index.count(MentionFilter())
+    finally:
+        index.close()
+
+
+def partial_copy(path: Path, docs: int, scratch: Path) -> Path:
+    """An embedded store holding the first `docs` mentions of the one at `path`."""
+    smaller = scratch / "migrate-source"
+    source, target = EmbeddedIndex(str(path)), EmbeddedIndex(str(smaller))
+    try:
+        batch: list[Mention] = []
+        for n, mention in enumerate(source.iter_all(MentionFilter(), batch_size=5000)):
+            if n >= docs:
+                break
+            batch.append(mention)
+            if len(batch) == 5000:
+                target.upsert(batch)
+                batch = []
+        target.upsert(batch)
+    finally:
+        source.close()
+        target.close()
+    return smaller
+
+
+def run(url: str, args: argparse.Namespace, label: str) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="veille-bench-es-"))
+    embedded_path = scratch / "embedded"
+    rows: list[tuple[str, str, str]] = []
+    try:
+        print(f"\n[embedded] ingest {args.docs:,} mentions, batches of {args.batch:,}")
+        embedded = EmbeddedIndex(str(embedded_path))
+        embedded_rate, embedded_cpu = ingest(
+            embedded, args.docs, args.batch, args.seed, args.vocabulary
+        )
+        embedded.close()
+        embedded = EmbeddedIndex(str(embedded_path))
+        print(f"[embedded] queries ({args.runs} runs each)")
+        embedded_q = queries(embedded, args.seed, args.vocabulary, args.runs)
+        embedded.close()
+
+        refresh = not args.no_refresh
+        print(f"\n[{label}] ingest {args.docs:,} mentions, batches of {args.batch:,}, "
+              f"refresh {'per batch' if refresh else 'at the end'}")  # fmt: skip
+        es = EsIndex(es_settings(url, f"veille-bench-{uuid.uuid4().hex[:8]}"), refresh=refresh)
+        try:
+            version = ".".join(map(str, es.server_version))
+            es_rate, es_cpu = ingest(es, args.docs, args.batch, args.seed, args.vocabulary)
+            counted = es.count(MentionFilter())
+            print(f"[{label}] counted back {counted:,}; queries ({args.runs} runs each)")
+            es_q = queries(es, args.seed, args.vocabulary, args.runs)
+        finally:
+            es.drop()
+            es.close()
+
+        rows.append(
+            ("ingest, mentions/s (one process)", f"{embedded_rate:,.0f}", f"{es_rate:,.0f}")
+        )
+        # On a shared machine the wall-clock rate says how busy the others were; the CPU
+        # spent per mention does not, and 1e6 / it is the rate of one free core.
+        rows.append(
+            ("ingest CPU, µs per mention (client+server)", f"{embedded_cpu:,.0f}", f"{es_cpu:,.0f}")
+        )
+        rows.append(
+            (
+                "ingest, mentions per CPU-second",
+                f"{1e6 / embedded_cpu:,.0f}",
+                f"{1e6 / es_cpu:,.0f}",
+            )
+        )
+        for name in embedded_q:
+            short = {SEARCH: "search p95, ms", HISTOGRAM: "90-day histogram p95, ms"}.get(name)
+            rows.append(
+                (short or f"{name} p95, ms", f"{embedded_q[name]:.1f}", f"{es_q[name]:.1f}")
+            )
+
+        if args.migrate_docs != 0:
+            wanted = args.docs if args.migrate_docs < 0 else min(args.migrate_docs, args.docs)
+            print(f"\n[{label}] veille migrate: {wanted:,} mentions from the embedded store")
+            rate, copied, per_cpu = run_migrate(url, embedded_path, wanted, scratch)
+            rows.append((f"veille migrate, mentions/s ({copied:,})", "-", f"{rate:,.0f}"))
+            rows.append(("veille migrate, mentions per CPU-second", "-", f"{per_cpu:,.0f}"))
+
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        title = f"{args.docs:,} mentions, {when}; {label}: Elasticsearch {version}"
+        print(f"\n{title}")
+        width = max(len(r[0]) for r in rows)
+        print(f"  {'':<{width}}  {'embedded':>12}  {label:>14}")
+        for name, left, right in rows:
+            print(f"  {name:<{width}}  {left:>12}  {right:>14}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--vocabulary", type=int, default=50_000)
+    parser.add_argument("--no-refresh", action="store_true", help="refresh once at the end")
+    parser.add_argument(
+        "--migrate-docs", type=int, default=-1, help="mentions to migrate (-1: all, 0: skip)"
+    )
+    args = parser.parse_args()
+    url = os.environ.get("ELASTICSEARCH_URL")
+    if url:
+        print(f"Target: the Elasticsearch in ELASTICSEARCH_URL ({EsSettings.from_env().url})")
+        run(url, args, "CLUSTER")
+        return
+    banner = "EMULATOR (noida-db): these figures are NOT Elasticsearch figures"
+    print("=" * len(banner), banner, "=" * len(banner), sep="\n")
+    with running_emulator() as emulated:
+        run(emulated, args, "EMULATOR")
+    print(banner)
+
+
+# bench_migrate.py's mentions (kept for it).
 _VOCABULARY = (
     "vélo électrique livraison retard prix service client qualité batterie commande "
     "remboursement magasin application délai excellent nul super cher rapide lent "
@@ -40,85 +288,25 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def mentions(count: int, seed: int) -> list[Mention]:
-    """Synthetic analyzed mentions."""
+    """Simple synthetic analyzed mentions (bench_migrate.py)."""
     rng = random.Random(seed)
     labels = list(SentimentLabel)
-    made = []
-    for n in range(count):
-        made.append(
-            Mention(
-                id=f"bench-{seed}-{n}",
-                source_kind="feed",
-                source_name=f"source {n % 20}",
-                url=f"https://site{n % 50}.example/p/{n}",
-                title=" ".join(rng.choices(WORDS, k=8)),
-                text=" ".join(rng.choices(WORDS, k=40)),
-                author=f"author {rng.randint(0, 500)}",
-                published_at=START + timedelta(seconds=rng.randint(0, 365 * 86400)),
-                language=rng.choice(["fr", "en"]),
-                brands=rng.sample(BRANDS, rng.randint(0, 2)),
-                sentiment=Sentiment(label=rng.choice(labels), score=0.8),
-            )
+    return [
+        Mention(
+            id=f"bench-{seed}-{n}",
+            source_kind="feed",
+            source_name=f"source {n % 20}",
+            url=f"https://site{n % 50}.example/p/{n}",
+            title=" ".join(rng.choices(WORDS, k=8)),
+            text=" ".join(rng.choices(WORDS, k=40)),
+            author=f"author {rng.randint(0, 500)}",
+            published_at=START + timedelta(seconds=rng.randint(0, 365 * 86400)),
+            language=rng.choice(["fr", "en"]),
+            brands=rng.sample(BRANDS, rng.randint(0, 2)),
+            sentiment=Sentiment(label=rng.choice(labels), score=0.8),
         )
-    return made
-
-
-def run(url: str, *, docs: int, batch: int, refresh: bool, label: str) -> None:
-    """Ingests `docs` mentions in batches and prints the rate."""
-    base = EsSettings.from_env(url)
-    settings = EsSettings(
-        url=base.url,
-        index_prefix=f"veille-bench-{uuid.uuid4().hex[:8]}",
-        api_key=base.api_key,
-        username=base.username,
-        password=base.password,
-        ca_certs=base.ca_certs,
-        dead_letter_path=os.path.join(tempfile.gettempdir(), "veille-bench-dead-letter.jsonl"),
-    )
-    data = mentions(docs, seed=7)
-    index = EsIndex(settings, refresh=refresh)
-    try:
-        started = time.perf_counter()
-        written = 0
-        for start in range(0, len(data), batch):
-            written += index.upsert(data[start : start + batch])
-        if not refresh:
-            index.refresh()
-        elapsed = time.perf_counter() - started
-        counted = index.count(MentionFilter())
-        print(
-            f"[{label}] {written} mentions in {elapsed:.2f}s: {written / elapsed:,.0f} mentions/s"
-        )
-        print(f"[{label}] batch={batch} refresh per batch={refresh}; counted back: {counted}")
-    finally:
-        index.drop()
-        index.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=2_000)
-    parser.add_argument("--no-refresh", action="store_true", help="refresh once at the end")
-    args = parser.parse_args()
-    url = os.environ.get("ELASTICSEARCH_URL")
-    if url:
-        print(
-            f"Target: the Elasticsearch cluster in ELASTICSEARCH_URL ({EsSettings.from_env().url})"
-        )
-        run(url, docs=args.docs, batch=args.batch, refresh=not args.no_refresh, label="CLUSTER")
-        return
-    banner = "EMULATOR (noida-db): these figures are NOT Elasticsearch figures"
-    print("=" * len(banner), banner, "=" * len(banner), sep="\n")
-    with running_emulator() as emulated:
-        run(
-            emulated,
-            docs=args.docs,
-            batch=args.batch,
-            refresh=not args.no_refresh,
-            label="EMULATOR",
-        )
-    print(banner)
+        for n in range(count)
+    ]
 
 
 if __name__ == "__main__":

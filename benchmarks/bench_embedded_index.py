@@ -46,6 +46,7 @@ from services.store.contracts import (
     Dimension,
     Interval,
     MentionFilter,
+    MentionIndex,
     SearchRequest,
 )
 from services.store.distinct_stories import DistinctStories
@@ -233,11 +234,11 @@ def report(label: str, samples: list[float]) -> None:
     print(f"  {label:<48} {percentiles(samples)}", flush=True)
 
 
-def run_queries(
-    index: EmbeddedIndex, factory: MentionFactory, rng: random.Random, runs: int
-) -> None:
-    """Times the dashboard's typical requests on the ingested index."""
-    print(f"\nqueries on {index.count(MentionFilter()):,} mentions ({runs} runs each)")
+def query_suite(
+    index: MentionIndex, factory: MentionFactory, rng: random.Random, runs: int
+) -> list[tuple[str, Callable[[], object], int]]:
+    """The dashboard's typical requests, as (label, call, runs); any MentionIndex, so
+    bench_elasticsearch.py times the same queries on Elasticsearch."""
     words = query_words(factory, rng)
 
     def brand() -> FieldFilter:
@@ -267,19 +268,34 @@ def run_queries(
     def top_terms_90() -> object:
         return index.top_terms(MentionFilter(since=NOW - timedelta(days=90)))
 
+    few = max(runs // 10, 5)
+    return [
+        (SEARCH, search, runs),
+        (HISTOGRAM, histogram, runs),
+        ("count (one word, all time)", count, runs),
+        (f"terms by source, 90 days ({few} runs)", terms, few),
+        (f"top_terms, brand:X, 30 days ({few} runs)", top_terms, few),
+        (f"top_terms, 90 days ({few} runs)", top_terms_90, few),
+    ]
+
+
+SEARCH = "search top-20 (word brand:X lang:fr, 30 days)"
+HISTOGRAM = "histogram 90 days by day x sentiment, brand:X"
+
+
+def run_queries(
+    index: EmbeddedIndex, factory: MentionFactory, rng: random.Random, runs: int
+) -> None:
+    """Times the dashboard's typical requests on the ingested index."""
+    print(f"\nqueries on {index.count(MentionFilter()):,} mentions ({runs} runs each)")
     example = MentionFilter(
         query=And((Term("livraison"), FieldFilter("lang", "fr"))),
         since=NOW - timedelta(days=30),
         until=NOW,
     )
     print(f"  (e.g. 'livraison lang:fr' over 30 days: {index.count(example):,} matches)")
-    report("search top-20 (word brand:X lang:fr, 30 days)", timed(search, runs))
-    report("histogram 90 days by day x sentiment, brand:X", timed(histogram, runs))
-    few = max(runs // 10, 5)
-    report("count (one word, all time)", timed(count, runs))
-    report(f"terms by source, 90 days ({few} runs)", timed(terms, few))
-    report(f"top_terms, brand:X, 30 days ({few} runs)", timed(top_terms, few))
-    report(f"top_terms, 90 days ({few} runs)", timed(top_terms_90, few))
+    for label, call, count in query_suite(index, factory, rng, runs):
+        report(label, timed(call, count))
     run_dedup(index, factory, rng, runs)
     run_worst_query(index, factory)
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Starts a local PostgreSQL (Debian package) for the
-# state-store tests and installs Chromium (Debian package) for the dashboard's when it
-# can; in CI (CI=true) both are required.
+# state-store tests, a real Elasticsearch node (Elastic's test distribution, fetched with
+# Maven, run on the JDKs under /usr/lib/jvm) for the Elasticsearch tests, and installs
+# Chromium (Debian package) for the dashboard's when it can; in CI (CI=true) all three
+# are required. The suite runs against Elasticsearch 9.x; then the Elasticsearch tests
+# of tests/store run again against an 8.x node (VEILLE_TEST_ES_SECOND_VERSION, empty to
+# skip), so both supported majors are tested on every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +52,52 @@ if ! .venv/bin/python -c "import weasyprint" >/dev/null 2>&1; then
   fi
 fi
 
+# A real Elasticsearch node for the contract suite, the agreement property tests and the
+# Elasticsearch end-to-end tests; without one they run against the noida-db emulator.
+ES_SECOND_VERSION="${VEILLE_TEST_ES_SECOND_VERSION-8.19.0}"
+if [ -z "${ELASTICSEARCH_URL:-}" ]; then
+  if es_env=$(bash scripts/start-test-elasticsearch.sh); then
+    eval "$es_env"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "CI needs a real Elasticsearch node for its tests, and it could not be started" >&2
+    exit 1
+  else
+    echo "Elasticsearch could not be started: its tests run against the noida-db emulator" >&2
+    ES_SECOND_VERSION=""
+  fi
+else
+  ES_SECOND_VERSION=""  # a cluster of the caller's choosing: test that one only
+fi
+es_version() {  # the version of the node at $1, as it says it
+  curl -fsS --max-time 5 "$1/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null \
+    | sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
+}
+if [ -n "${ELASTICSEARCH_URL:-}" ]; then
+  echo "Elasticsearch tests run against Elasticsearch $(es_version "$ELASTICSEARCH_URL") at $ELASTICSEARCH_URL"
+fi
+
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/pytest -q --durations=20 "$@"
+status=0
+.venv/bin/pytest -q --durations=20 "$@" || status=$?
+if [ "$status" -ne 0 ] || [ $# -gt 0 ] || [ -z "$ES_SECOND_VERSION" ]; then
+  exit "$status"
+fi
+
+# The other major: the Elasticsearch tests of tests/store against a real 8.x node.
+second_port=9211
+if second_env=$(VEILLE_TEST_ES_VERSION="$ES_SECOND_VERSION" VEILLE_TEST_ES_PORT=$second_port \
+    bash scripts/start-test-elasticsearch.sh); then
+  (
+    eval "$second_env"
+    echo "Elasticsearch tests of tests/store again, against Elasticsearch $(es_version "$ELASTICSEARCH_URL") at $ELASTICSEARCH_URL"
+    .venv/bin/pytest -q -m elasticsearch tests/store
+  ) || status=$?
+  VEILLE_TEST_ES_VERSION="$ES_SECOND_VERSION" VEILLE_TEST_ES_PORT=$second_port \
+    bash scripts/start-test-elasticsearch.sh --stop || true
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs Elasticsearch $ES_SECOND_VERSION for the 8.x tests, and it could not be started" >&2
+  status=1
+else
+  echo "Elasticsearch $ES_SECOND_VERSION could not be started: the 8.x tests are skipped" >&2
+fi
+exit "$status"

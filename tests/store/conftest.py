@@ -163,8 +163,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    """Says up front when Elasticsearch results come from the emulator."""
-    return None if REAL_CLUSTER else EMULATOR_HEADER
+    """Says up front which Elasticsearch answers: a real server (with its version) or the
+    emulator."""
+    if not REAL_CLUSTER:
+        return EMULATOR_HEADER
+    return f"Elasticsearch contract tests run against {_real_server()}"
+
+
+def _real_server() -> str:
+    """`Elasticsearch 9.2.0 at http://host:9200`, or why the version is unknown."""
+    from services.store.elastic import EsSettings
+    from services.store.elastic.settings import server_version
+
+    settings = EsSettings.from_env(REAL_CLUSTER)
+    client = settings.client()
+    try:
+        version = ".".join(map(str, server_version(client, settings.url)))
+    except Exception as error:  # the tests then say what is wrong, at length
+        version = f"(version unknown: {type(error).__name__}: {error})"
+    finally:
+        client.close()
+    return f"Elasticsearch {version} at {_safe(REAL_CLUSTER)}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -175,7 +194,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for report in reports
     )
     if ran:
-        where = "a real cluster at " + _safe(REAL_CLUSTER) if REAL_CLUSTER else None
+        where = "a real server, " + _real_server() if REAL_CLUSTER else None
         terminalreporter.write_sep(
             "=", f"Elasticsearch contract tests ran against {where}" if where else EMULATOR_HEADER
         )

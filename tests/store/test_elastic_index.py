@@ -7,6 +7,7 @@ use a fake client, named as such, since no server here can be made to answer 429
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,8 @@ def test_refused_items_go_to_the_dead_letter_file_and_redrive(case: ElasticCase)
 def test_open_index_picks_elasticsearch_by_scheme(
     elastic_endpoint: ElasticEndpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not elastic_endpoint.emulator:
-        pytest.skip("checked against the emulator only: it would create indices in a cluster")
-    monkeypatch.setenv("ELASTICSEARCH_INDEX_PREFIX", "veille-open-index-test")
+    # A prefix of its own, deleted afterwards: safe on a real cluster too.
+    monkeypatch.setenv("ELASTICSEARCH_INDEX_PREFIX", f"veille-open-index-{uuid.uuid4().hex[:8]}")
     index = open_index(elastic_endpoint.url)
     try:
         assert isinstance(index, EsIndex)

@@ -54,7 +54,7 @@ from services.store.elastic.bulk import (
 from services.store.elastic.compile import Query, compile_filter
 from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
 from services.store.elastic.pages import open_pit, pit_pages
-from services.store.elastic.settings import EsSettings
+from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations, keys
 from services.store.embedded.keys import epoch_us
 
@@ -71,7 +71,7 @@ _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEE
 
 
 class EsIndex(MentionIndex):
-    """A `MentionIndex` stored in an Elasticsearch cluster (8.x or 9.x)."""
+    """A `MentionIndex` stored in an Elasticsearch cluster (8.13+ or 9.x)."""
 
     def __init__(
         self,
@@ -90,6 +90,10 @@ class EsIndex(MentionIndex):
         self._client = client or settings.client()
         self._closed = False
         self.lifecycle_managed = False
+        # A server Veille does not support is refused here, before anything is written.
+        self.server_version = self._call(
+            lambda: server_version(self._client, settings.url), what="reading the server version"
+        )
         self._call(self._bootstrap, what="setting up the mention indices")
 
     def __repr__(self) -> str:
@@ -225,9 +229,10 @@ class EsIndex(MentionIndex):
             )
         except ApiError as error:
             if error.status_code in {400, 404, 405} and "no handler" in str(error):
+                # Elastic's test distribution (no x-pack ILM module) and the emulator.
                 log.warning(
-                    "this Elasticsearch API has no index lifecycle management (an emulator?): "
-                    "mention indices roll over only when EsIndex.rollover() is called"
+                    "this Elasticsearch has no index lifecycle management: mention indices "
+                    "roll over only when EsIndex.rollover() is called"
                 )
                 return False
             raise

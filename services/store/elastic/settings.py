@@ -8,21 +8,107 @@ config files or logs): `ELASTICSEARCH_API_KEY`, or `ELASTICSEARCH_USERNAME` and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from elastic_transport import HttpHeaders, Transport, TransportApiResponse
+from elastic_transport.client_utils import DEFAULT
 from elasticsearch import Elasticsearch
+
+from services.store.contracts import IndexUnavailable
 
 DEFAULT_PREFIX: Final = "veille"
 DEFAULT_DEAD_LETTER: Final = "data/elasticsearch-dead-letter.jsonl"
-# The 9.x client asks for 9.x responses by default, which an 8.x server refuses. Asking
-# for 8.x works on both: 9.x servers answer requests made for the previous major.
-_COMPAT_HEADERS: Final = {
-    "accept": "application/vnd.elasticsearch+json; compatible-with=8",
-    "content-type": "application/vnd.elasticsearch+json; compatible-with=8",
-}
+# The servers Veille is tested against (scripts/start-test-elasticsearch.sh runs both).
+OLDEST_SUPPORTED: Final = (8, 13)
+NEWEST_MAJOR: Final = 9
+_COMPAT: Final = re.compile(r"compatible-with=\d+")
+_PLAIN_JSON: Final = {"accept": "application/json"}
+
+
+class UnsupportedServer(IndexUnavailable):
+    """The cluster runs a version of Elasticsearch that Veille does not support."""
+
+
+def parse_version(number: str) -> tuple[int, int, int]:
+    """`8.19.0` or `9.2.0-SNAPSHOT` as (major, minor, patch)."""
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", number)
+    if found is None:
+        raise ValueError(f"not an Elasticsearch version number: {number!r}")
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def check_supported(version: tuple[int, int, int], url: str) -> None:
+    """Refuses a server outside 8.13+ and 9.x, before anything is written to it."""
+    if version[:2] < OLDEST_SUPPORTED or version[0] > NEWEST_MAJOR:
+        shown = ".".join(map(str, version))
+        raise UnsupportedServer(
+            f"Elasticsearch {shown} at {url} is not supported: Veille works with "
+            f"Elasticsearch {OLDEST_SUPPORTED[0]}.x ({OLDEST_SUPPORTED[0]}.{OLDEST_SUPPORTED[1]}+) "
+            f"and {NEWEST_MAJOR}.x"
+        )
+
+
+class NegotiatingTransport(Transport):
+    """Sends every request with one `compatible-with` major: the server's, or the client's
+    when that is older.
+
+    The `elasticsearch` client asks for responses of its own major on each call (its
+    per-call Accept and Content-Type override any default headers), and an 8.x server
+    refuses `compatible-with=9` with a 400. The server's version is read once, by the
+    first request, with plain JSON headers every version accepts.
+    """
+
+    server_version: tuple[int, int, int] | None = None
+    _asked = False  # a refused probe is not repeated on every request
+
+    def perform_request(
+        self, method: str, target: str, *, headers: Any = DEFAULT, **options: Any
+    ) -> TransportApiResponse:
+        self.read_version()
+        if self.server_version is not None and headers is not DEFAULT and headers:
+            major = min(self.server_version[0], _CLIENT_MAJOR)
+            headers = HttpHeaders(headers)
+            for name in ("accept", "content-type"):
+                value = headers.get(name)
+                if value:
+                    headers[name] = _COMPAT.sub(f"compatible-with={major}", value)
+        return super().perform_request(method, target, headers=headers, **options)
+
+    def read_version(self) -> tuple[int, int, int] | None:
+        """The server's version, asked once."""
+        if self.server_version is None and not self._asked:
+            self.server_version = self._ask_version()
+            self._asked = True
+        return self.server_version
+
+    def _ask_version(self) -> tuple[int, int, int] | None:
+        """The server's version (None when it does not say; the request then fails alone).
+
+        The local node's info first: Elastic's test distribution has no `GET /` (its
+        rest-root module is left out), and a 405 there would mark the node as failed."""
+        for target in (_NODE_VERSION, "/"):
+            response = super().perform_request("GET", target, headers=_PLAIN_JSON)
+            body: Any = response.body
+            if response.meta.status != 200 or not isinstance(body, dict):
+                continue
+            if target == "/":
+                number = body.get("version", {}).get("number")
+            else:
+                nodes = list(body.get("nodes", {}).values())
+                number = nodes[0].get("version") if nodes else None
+            if isinstance(number, str):
+                return parse_version(number)
+        return None
+
+
+_NODE_VERSION: Final = "/_nodes/_local?filter_path=nodes.*.version"
+_CLIENT_MAJOR: Final = parse_version(package_version("elasticsearch"))[0]
 
 
 @dataclass(frozen=True)
@@ -64,9 +150,12 @@ class EsSettings:
         )
 
     def client(self) -> Elasticsearch:
-        """A client for these settings; retries are ours (bulk.py), so the client's are off."""
+        """A client for these settings; retries are ours (bulk.py), so the client's are off.
+
+        Its first request reads the server's version and fixes the compatibility headers
+        of every request after it (`NegotiatingTransport`)."""
         options: dict[str, Any] = {
-            "headers": dict(_COMPAT_HEADERS),
+            "transport_class": NegotiatingTransport,
             "request_timeout": self.request_timeout,
             "max_retries": 0,
             "retry_on_timeout": False,
@@ -78,3 +167,20 @@ class EsSettings:
         if self.ca_certs:
             options["ca_certs"] = self.ca_certs
         return Elasticsearch(self.url, **options)
+
+
+def server_version(client: Elasticsearch, url: str) -> tuple[int, int, int]:
+    """The version of the server behind `client`, refused when Veille does not support it."""
+    transport = client.transport
+    version = transport.read_version() if isinstance(transport, NegotiatingTransport) else None
+    if version is None:
+        # The version probe was refused (credentials?): this request says why.
+        answer = client.nodes.info(node_id="_local", metric="_none", filter_path="nodes.*.version")
+        nodes = list(answer.body.get("nodes", {}).values())
+        if not nodes or not isinstance(nodes[0].get("version"), str):
+            raise IndexUnavailable(f"Elasticsearch at {url} does not say its version")
+        version = parse_version(nodes[0]["version"])
+        if isinstance(transport, NegotiatingTransport):
+            transport.server_version = version
+    check_supported(version, url)
+    return version
