@@ -57,10 +57,13 @@ MIN_HISTORY_BUCKETS = 48
 #: ...else this share of the buckets the baseline window holds: the residual history is
 #: pruned to that window, so with daily buckets (14 in two weeks) 48 could never be reached.
 MIN_HISTORY_SHARE = 0.5
-#: counts: while fewer than MIN_HISTORY_BUCKETS residuals are held, their 1% tail is not
-#: observed (the top of 7 to 47 values is nearer a 1-in-10 one), so the score unit is at
-#: least the 1-in-100 excursion of Poisson counting noise (this many sd of the expected).
-POISSON_TAIL_Z = 2.326
+#: While fewer than MIN_HISTORY_BUCKETS residuals are held (long buckets), their 1% tail is
+#: not observed: their quantile 0.99 is their maximum, which the first half of a spike
+#: becomes and then hides the second. The unit is then the 1-in-100 excursion of a normal
+#: with their robust spread (IQR / 1.349 as sd, x 2.326), and for counts at least that of
+#: Poisson counting noise (2.326 sd of the expected count).
+TAIL_Z = 2.326
+IQR_TO_SIGMA = 1 / 1.349
 #: an open run goes on while the score stays above this fraction of the threshold. 1.0:
 #: the 12-hour `end_after` already makes a wavering burst one alert, and below 1 the best
 #: of several time scales stays above the cut so often that a run never ends (0.5 was
@@ -339,10 +342,14 @@ class VolumeDetector(_StreamingBase):
             if len(recent) < k or len(history) < self.min_history:
                 continue
             center = history.quantile(0.5)
-            edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
-            unit = max(sign * (edge - center), floor)
-            if rule.missing == "zero" and len(history) < MIN_HISTORY_BUCKETS:
-                unit = max(unit, POISSON_TAIL_Z * math.sqrt(max(exp_k, 1.0) / k))
+            if len(history) >= MIN_HISTORY_BUCKETS:
+                edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
+                unit = max(sign * (edge - center), floor)
+            else:
+                iqr = history.quantile(0.75) - history.quantile(0.25)
+                unit = max(TAIL_Z * IQR_TO_SIGMA * iqr, floor)
+                if rule.missing == "zero":
+                    unit = max(unit, TAIL_Z * math.sqrt(max(exp_k, 1.0) / k))
             if sign < 0 and rule.missing == "zero" and k > 1:
                 # Counts are bounded by zero: over a stretch of buckets a drop's unit is at
                 # most DROP_UNIT of the expected value (silence scores >= 1/DROP_UNIT) and

@@ -413,6 +413,15 @@ class Evaluator:
             negative=negative,
             until=now,
         )
+        if rows:
+            # The bucket in progress is judged on the last whole bucket of mentions up to
+            # now (its own so far, plus the end of the previous one): a burst that straddles
+            # a bucket boundary counts whole, as it does on a chart of the last 24 hours,
+            # whatever the hour of the pass. Its expectation stays that of a whole bucket.
+            ts, value, total = rows[-1]
+            trailing = self._trailing(query, negative, since=now - det.bucket, until=now)
+            if trailing[1] > total:
+                rows[-1] = (ts, *trailing)
         probe = copy.deepcopy(detector)
         onsets: list[tuple[datetime, Alert]] = []
         for ts, value, total in rows:
@@ -420,6 +429,17 @@ class Evaluator:
                 if alert.status == "firing":
                     onsets.append((ts, alert))
         return onsets, rows
+
+    def _trailing(
+        self, query: Node, negative: Node | None, *, since: datetime, until: datetime
+    ) -> tuple[float, float]:
+        """(count, total) of the mentions published in [since, until), as `bucket_series`
+        counts a bucket (the count is of the negative ones when `negative` is given)."""
+        total = float(self.index.count(MentionFilter(query=query, since=since, until=until)))
+        if negative is None:
+            return total, total
+        flt = MentionFilter(query=And((query, negative)), since=since, until=until)
+        return float(self.index.count(flt)), total
 
     def _remind(
         self,
