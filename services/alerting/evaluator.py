@@ -6,8 +6,9 @@ warm-up) and replays it through a fresh detector: deterministic, nothing pickled
 restart loses nothing. Only *closed* buckets are fed, and only once they are older than
 the rule's `allowed_lateness`, so data that is merely late never looks like a drop. A
 spike, though, is told while its bucket fills: a copy of the detector also sees the
-buckets in progress, counted so far (`_in_progress`), so the first alert goes out at the
-next pass after the mention that crosses the threshold is stored. Alerts the replay
+buckets in progress, counted so far (the last one over a whole bucket's length up to now,
+`_in_progress`), so the first alert goes out at the next pass after the mention that
+crosses the threshold is stored. Alerts the replay
 emits within the last `max_age` are recorded (older ones are history the evaluator was
 not running for); the outbox's unique (rule, status, start) key makes
 recording the same alert twice a no-op.
