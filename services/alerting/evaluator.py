@@ -187,6 +187,13 @@ def bucket_series(
     return [(ts, values[0], values[1]) for ts, values in counts.items()]
 
 
+def _one_slot_per_bucket(det: Rule) -> bool:
+    """Every bucket of the rule has the same seasonal expectation slot (no season, or daily
+    seasonality on buckets of a day or more, weekly on buckets of a week or more)."""
+    season = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
+    return det.bucket >= season[det.seasonality]
+
+
 def _announced_start(alert: Alert, det: Rule, recent: list[AlertEventRecord]) -> str | None:
     """The key of the 'firing' event that announced this run: the same start, else (a run
     announced while its buckets were still filling may have started a bucket apart) an
@@ -414,11 +421,13 @@ class Evaluator:
             negative=negative,
             until=now,
         )
-        if rows:
+        if rows and _one_slot_per_bucket(det):
             # The bucket in progress is judged on the last whole bucket of mentions up to
             # now (its own so far, plus the end of the previous one): a burst that straddles
             # a bucket boundary counts whole, as it does on a chart of the last 24 hours,
-            # whatever the hour of the pass. Its expectation stays that of a whole bucket.
+            # whatever the hour of the pass. Its expectation stays that of a whole bucket,
+            # so only where consecutive buckets share it (else the end of a busy hour would
+            # be judged against a quiet one's expectation).
             ts, value, total = rows[-1]
             trailing = self._trailing(query, negative, since=now - det.bucket, until=now)
             if trailing[1] > total:
