@@ -51,8 +51,19 @@ DROP_UNIT = 0.3
 SPREAD_FLOOR = 1e-3
 #: history needed before residuals are kept: one full season.
 SEASON = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
-#: buckets of history needed before a volume rule may fire (besides the warm-up period).
+#: residuals needed before a volume rule may fire (besides the warm-up period), when the
+#: baseline window holds enough buckets; see `min_history_buckets`.
 MIN_HISTORY_BUCKETS = 48
+#: ...else this share of the buckets the baseline window holds: the residual history is
+#: pruned to that window, so with daily buckets (14 in two weeks) 48 could never be reached.
+MIN_HISTORY_SHARE = 0.5
+#: While fewer than MIN_HISTORY_BUCKETS residuals are held (long buckets), their 1% tail is
+#: not observed: their quantile 0.99 is their maximum, which the first half of a spike
+#: becomes and then hides the second. The unit is then the 1-in-100 excursion of a normal
+#: with their robust spread (IQR / 1.349 as sd, x 2.326), and for counts at least that of
+#: Poisson counting noise (2.326 sd of the expected count).
+TAIL_Z = 2.326
+IQR_TO_SIGMA = 1 / 1.349
 #: an open run goes on while the score stays above this fraction of the threshold. 1.0:
 #: the 12-hour `end_after` already makes a wavering burst one alert, and below 1 the best
 #: of several time scales stays above the cut so often that a run never ends (0.5 was
@@ -122,6 +133,15 @@ class Detector(Protocol):
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
         """Feeds one closed bucket; returns a 'firing' alert on onset, 'resolved' on end."""
         ...
+
+
+def min_history_buckets(rule: Rule) -> int:
+    """Residuals a volume rule needs before it may fire: MIN_HISTORY_BUCKETS, or half the
+    buckets its baseline window holds when that is fewer (at least 2). With the default
+    14-day window: 48 buckets up to 6-hour buckets, 7 days of daily buckets; the evaluator
+    replays warm-up plus a whole window, so a rule of any bucket can reach it."""
+    held = int(rule.baseline_window / rule.bucket)
+    return max(2, min(MIN_HISTORY_BUCKETS, int(held * MIN_HISTORY_SHARE)))
 
 
 class _RunTracker:
@@ -270,6 +290,7 @@ class VolumeDetector(_StreamingBase):
         self._recent: deque[tuple[float, float]] = deque(maxlen=max(self.scales))
         self.residuals = [RollingQuantiles(rule.baseline_window) for _ in self.scales]
         self._obs: deque[float] = deque(maxlen=rule.smoothing)
+        self.min_history = min_history_buckets(rule)
         self.last: Evaluation | None = None
 
     def update(self, ts: datetime, value: float, total: float | None = None) -> list[Alert]:
@@ -318,11 +339,17 @@ class VolumeDetector(_StreamingBase):
             means.append(stat)
             scores.append(-SCORE_CAP)
             history.prune(ts)
-            if len(recent) < k or len(history) < MIN_HISTORY_BUCKETS:
+            if len(recent) < k or len(history) < self.min_history:
                 continue
             center = history.quantile(0.5)
-            edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
-            unit = max(sign * (edge - center), floor)
+            if len(history) >= MIN_HISTORY_BUCKETS:
+                edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
+                unit = max(sign * (edge - center), floor)
+            else:
+                iqr = history.quantile(0.75) - history.quantile(0.25)
+                unit = max(TAIL_Z * IQR_TO_SIGMA * iqr, floor)
+                if rule.missing == "zero":
+                    unit = max(unit, TAIL_Z * math.sqrt(max(exp_k, 1.0) / k))
             if sign < 0 and rule.missing == "zero" and k > 1:
                 # Counts are bounded by zero: over a stretch of buckets a drop's unit is at
                 # most DROP_UNIT of the expected value (silence scores >= 1/DROP_UNIT) and
@@ -359,7 +386,7 @@ class VolumeDetector(_StreamingBase):
         )
         eligible = (
             guards
-            and len(self.residuals[0]) >= MIN_HISTORY_BUCKETS
+            and len(self.residuals[0]) >= self.min_history
             and len(self._obs) == rule.smoothing
             and self._warm(ts)
         )

@@ -6,8 +6,9 @@ warm-up) and replays it through a fresh detector: deterministic, nothing pickled
 restart loses nothing. Only *closed* buckets are fed, and only once they are older than
 the rule's `allowed_lateness`, so data that is merely late never looks like a drop. A
 spike, though, is told while its bucket fills: a copy of the detector also sees the
-buckets in progress, counted so far (`_in_progress`), so the first alert goes out at the
-next pass after the mention that crosses the threshold is stored. Alerts the replay
+buckets in progress, counted so far (the last one over a whole bucket's length up to now,
+`_in_progress`), so the first alert goes out at the next pass after the mention that
+crosses the threshold is stored. Alerts the replay
 emits within the last `max_age` are recorded (older ones are history the evaluator was
 not running for); the outbox's unique (rule, status, start) key makes
 recording the same alert twice a no-op.
@@ -185,6 +186,13 @@ def bucket_series(
             row[0] += 1.0 if negative is None or matches(negative, mention) else 0.0
             row[1] += 1.0
     return [(ts, values[0], values[1]) for ts, values in counts.items()]
+
+
+def _one_slot_per_bucket(det: Rule) -> bool:
+    """Every bucket of the rule has the same seasonal expectation slot (no season, or daily
+    seasonality on buckets of a day or more, weekly on buckets of a week or more)."""
+    season = {"none": timedelta(0), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
+    return det.bucket >= season[det.seasonality]
 
 
 def _announced_start(alert: Alert, det: Rule, recent: list[AlertEventRecord]) -> str | None:
@@ -417,6 +425,17 @@ class Evaluator:
             negative=negative,
             until=now,
         )
+        if rows and _one_slot_per_bucket(det):
+            # The bucket in progress is judged on the last whole bucket of mentions up to
+            # now (its own so far, plus the end of the previous one): a burst that straddles
+            # a bucket boundary counts whole, as it does on a chart of the last 24 hours,
+            # whatever the hour of the pass. Its expectation stays that of a whole bucket,
+            # so only where consecutive buckets share it (else the end of a busy hour would
+            # be judged against a quiet one's expectation).
+            ts, value, total = rows[-1]
+            trailing = self._trailing(query, negative, since=now - det.bucket, until=now)
+            if trailing[1] > total:
+                rows[-1] = (ts, *trailing)
         probe = copy.deepcopy(detector)
         onsets: list[tuple[datetime, Alert]] = []
         for ts, value, total in rows:
@@ -424,6 +443,17 @@ class Evaluator:
                 if alert.status == "firing":
                     onsets.append((ts, alert))
         return onsets, rows
+
+    def _trailing(
+        self, query: Node, negative: Node | None, *, since: datetime, until: datetime
+    ) -> tuple[float, float]:
+        """(count, total) of the mentions published in [since, until), as `bucket_series`
+        counts a bucket (the count is of the negative ones when `negative` is given)."""
+        total = float(self.index.count(MentionFilter(query=query, since=since, until=until)))
+        if negative is None:
+            return total, total
+        flt = MentionFilter(query=And((query, negative)), since=since, until=until)
+        return float(self.index.count(flt)), total
 
     def _remind(
         self,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from services.alerting import Rule, make_detector
 from services.alerting.backtest import backtest
-from services.alerting.detectors import replay, score_series
+from services.alerting.detectors import min_history_buckets, replay, score_series
 from services.alerting.rules import threshold_for
 
 T0 = datetime(2026, 1, 5)  # a Monday
@@ -348,3 +348,39 @@ def test_a_quiet_source_going_silent_is_caught_over_a_stretch() -> None:
     assert silent[0] < (alerts[0].fired_at - T0) / HOUR <= silent[-1]
     assert alerts[0].details["scale_buckets"] > 1
     assert backtest(as_series(seasonal_counts(21, base=8)), rule) == []
+
+
+def daily_rule(**overrides: object) -> Rule:
+    """A quiet brand's default rule: daily buckets ('auto' picks them under ~10 a day)."""
+    return Rule.model_validate({"bucket": "1d", "sensitivity": "high", "min_run": 1, **overrides})
+
+
+@pytest.mark.parametrize("bucket", ["1h", "6h", "1d"])
+def test_the_history_a_rule_needs_fits_in_its_baseline_window(bucket: str) -> None:
+    # residuals are pruned to the baseline window: a need beyond it would never be met
+    rule = daily_rule(bucket=bucket)
+    assert min_history_buckets(rule) * rule.bucket <= rule.baseline_window / 2
+
+
+def test_a_quiet_brand_with_daily_buckets_is_judged() -> None:
+    rng = np.random.default_rng(11)
+    quiet = [float(x) for x in rng.poisson(4.0, 17)]
+    days = [T0 + timedelta(days=i) for i in range(18)]
+    for spike in (25.0, 12.0):
+        evs = score_series(list(zip(days, [*quiet, spike], strict=True)), daily_rule())
+        assert all(not e.anomalous for e in evs[:-1]), "a quiet month raises nothing"
+        # 25 against about 4 a day alerts; 12 (three a day's worth) does not
+        assert evs[-1].anomalous is (spike == 25.0), (spike, evs[-1].score)
+
+
+def test_the_second_day_of_a_two_day_spike_is_not_hidden_by_the_first() -> None:
+    # with a few daily residuals their top 1% is their maximum: the spike's first day
+    # would become the scale the second is judged by
+    rng = np.random.default_rng(5)
+    values = [float(x) for x in rng.poisson(4.0, 16)] + [14.0, 26.0]
+    days = [T0 + timedelta(days=i) for i in range(len(values))]
+    # (no seasonality: the level correction, which the first day moves, is not at stake)
+    evs = score_series(list(zip(days, values, strict=True)), daily_rule(seasonality="none"))
+    first = evs[-2].observed - evs[-2].expected
+    assert evs[-1].details["tail_spread"] < 0.75 * first, (first, evs[-1].details)
+    assert evs[-1].score > evs[-2].score

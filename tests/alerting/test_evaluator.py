@@ -501,3 +501,29 @@ def test_the_first_new_mention_after_a_quiet_spell_goes_out_at_once_the_next_one
     evaluator.run_once()
     latest = state.list_alert_events(rule_name="new")
     assert len(latest) == 4 and latest[0].numbers["observed"] == rule.batch_size
+
+
+def test_a_burst_straddling_midnight_is_told_on_daily_buckets(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    # a quiet brand (4 a day) on daily buckets; 8 mentions late on day D-1 and 8 early on
+    # day D: neither calendar day reaches min_volume (10 above the expected), the last 24
+    # hours do
+    midnight = datetime(2026, 11, 20, tzinfo=UTC)
+    quiet = [
+        midnight - timedelta(days=d) + timedelta(hours=h)
+        for d in range(1, 21)
+        for h in (2, 8, 14, 20)
+    ]
+    burst = [midnight - timedelta(minutes=25 * i + 5) for i in range(8)]
+    burst += [midnight + timedelta(minutes=20 * i + 5) for i in range(8)]
+    index.upsert([make_mention(published_at=ts, source_name="forum") for ts in quiet + burst])
+    daily = {**DETECTOR, "bucket": "1d", "baseline_window": "14d", "seasonality": "daily"}
+    _rule(state, detector=daily)
+    clock.now = midnight + timedelta(minutes=15)  # D-1 closed: 4 + 8 against 4
+    assert _evaluator(state, index, clock).run_once()[0].events == []
+    clock.now = midnight + timedelta(hours=3)
+    (outcome,) = _evaluator(state, index, clock).run_once()
+    assert len(outcome.events) == 1
+    event = state.get_alert_event(outcome.events[0])
+    assert event.status == "firing" and event.numbers["observed"] >= 16
