@@ -787,4 +787,5 @@ def topics_emerging(
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
+from services.cli import brands_cli as _brands_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401
