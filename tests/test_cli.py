@@ -35,6 +35,7 @@ COMMANDS = [
     ["topics", "list"],
     ["topics", "add"],
     ["topics", "remove"],
+    ["brands", "check"],
 ]
 
 

@@ -23,7 +23,6 @@ def brands_check(
         Path,
         typer.Option(
             "--corrections",
-            "-c",
             help='JSON lines: {"text": ..., "about_brand": true|false[, "brand": NAME]}',
         ),
     ],

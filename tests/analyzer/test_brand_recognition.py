@@ -215,13 +215,13 @@ def test_brands_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         encoding="utf-8",
     )
     with pytest.raises(SystemExit) as exit_info:
-        main(["brands", "check", "Apple", "-c", str(corrections), "--config", str(tmp_path)])
+        main(["brands", "check", "Apple", "--corrections", str(corrections), "--config", str(tmp_path)])
     assert exit_info.value.code in (0, None)
     printed = capsys.readouterr().out
     assert "held out" in printed and "after learning" in printed and "precision" in printed
     corrections.write_text("not json\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
-        main(["brands", "check", "Apple", "-c", str(corrections), "--config", str(tmp_path)])
+        main(["brands", "check", "Apple", "--corrections", str(corrections), "--config", str(tmp_path)])
     assert exit_info.value.code != 0
     err = capsys.readouterr().err
     assert "corrections.jsonl:1" in err and "Traceback" not in err
