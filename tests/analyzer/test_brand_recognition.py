@@ -56,9 +56,7 @@ def test_a_street_name_is_not_the_competitor_in_the_example_workspace() -> None:
     assert tagger.tag("J'habite rue Voltaire depuis dix ans").names == []
     assert tagger.tag("Rendez-vous avenue Voltaire, au café").names == []
     assert tagger.tag("I live on Voltaire Street now").names == []
-    assert tagger.tag("Le nouveau Voltaire est sorti, je l'ai essayé").names == [
-        "Voltaire Cycles"
-    ]
+    assert tagger.tag("Le nouveau Voltaire est sorti, je l'ai essayé").names == ["Voltaire Cycles"]
     assert tagger.tag("Voltaire Cycles augmente ses prix").names == ["Voltaire Cycles"]
 
 
@@ -183,9 +181,9 @@ def _corrections() -> list[Correction]:
         f"Apple {w} the new iPhone today"
         for w in ("unveils", "ships", "prices", "delays", "updates", "recalls")
     ] + [f"My Apple {d} stopped working" for d in ("laptop", "watch", "tablet", "phone")]
-    fruit = [
-        f"an apple {w} for dessert" for w in ("pie", "crumble", "tart", "cake", "compote")
-    ] + [f"picked a {c} apple from the tree" for c in ("red", "green", "ripe", "sour")]
+    fruit = [f"an apple {w} for dessert" for w in ("pie", "crumble", "tart", "cake", "compote")] + [
+        f"picked a {c} apple from the tree" for c in ("red", "green", "ripe", "sour")
+    ]
     return [Correction("Apple", t, True) for t in about] + [
         Correction("Apple", t, False) for t in fruit
     ]
@@ -211,17 +209,39 @@ def test_brands_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     corrections = tmp_path / "corrections.jsonl"
     corrections.write_text(
-        "\n".join(json.dumps({"text": c.text, "about_brand": c.about_brand}) for c in _corrections()),
+        "\n".join(
+            json.dumps({"text": c.text, "about_brand": c.about_brand}) for c in _corrections()
+        ),
         encoding="utf-8",
     )
     with pytest.raises(SystemExit) as exit_info:
-        main(["brands", "check", "Apple", "--corrections", str(corrections), "--config", str(tmp_path)])
+        main(
+            [
+                "brands",
+                "check",
+                "Apple",
+                "--corrections",
+                str(corrections),
+                "--config",
+                str(tmp_path),
+            ]
+        )
     assert exit_info.value.code in (0, None)
     printed = capsys.readouterr().out
     assert "held out" in printed and "after learning" in printed and "precision" in printed
     corrections.write_text("not json\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
-        main(["brands", "check", "Apple", "--corrections", str(corrections), "--config", str(tmp_path)])
+        main(
+            [
+                "brands",
+                "check",
+                "Apple",
+                "--corrections",
+                str(corrections),
+                "--config",
+                str(tmp_path),
+            ]
+        )
     assert exit_info.value.code != 0
     err = capsys.readouterr().err
     assert "corrections.jsonl:1" in err and "Traceback" not in err
