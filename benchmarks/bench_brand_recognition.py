@@ -49,6 +49,7 @@ from services.analyzer.disambiguation import (  # noqa: E402
     SENSE_MODEL,
     Occurrence,
     SenseModel,
+    is_place_name,
 )
 from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
 from services.core.models import Brand  # noqa: E402
@@ -173,7 +174,9 @@ def predict(model: SenseModel, rows: Sequence[Row]) -> list[tuple[bool, float]]:
         elif row.x is None or not len(row.x):
             out.append((False, 0.0))
         else:
-            p = float(model.probabilities(row.x).max())
+            # The place rule decides before the model (ContextJudge._by_terms).
+            places = [is_place_name(o.text, o.start, o.end, broad=True) for o in row.occurrences]
+            p = float(np.where(places, 0.0, model.probabilities(row.x)).max())
             out.append((p >= DEFAULT_THRESHOLD, p))
     return out
 

@@ -35,7 +35,7 @@ from services.analyzer.disambiguation import (
     Correction,
     Embed,
     Occurrence,
-    is_street_name,
+    is_place_name,
 )
 from services.core.models import Brand, Competitor
 from services.core.text import fold
@@ -264,7 +264,7 @@ class BrandTagger:
                     occurrences.append(
                         Occurrence(hit.number, alias, texts[row], folded, start, end)
                     )
-                elif is_street_name(texts[row], start, end):
+                elif is_place_name(texts[row], start, end):
                     del out[row][hit]
         if not occurrences:
             return out

@@ -8,7 +8,9 @@ lemma tables shipped with spaCy's fr/en models). Each occurrence of an ambiguous
 is then judged:
 
 1. a `context_excluded` term anywhere in the text: not the brand;
-2. `context_required` terms given: not the brand without one of them;
+2. `context_required` terms given: not the brand without one of them; inside a place
+   name ("@ Apple Valley", "Shell Beach", "rue Voltaire"): not the brand either (a rule
+   that removed five false positives and no brand use on the development posts);
 3. a `context_confirming` term (the brand's products, people, rivals) in the passage
    around the alias: the brand, whatever its case ("not an apple guy, need an android
    option");
@@ -88,8 +90,7 @@ _STREET_WORDS = frozenset(
 _PLACE_WORDS = frozenset(
     """valley beach street st avenue ave road rd boulevard blvd lane park field arena
     center centre hall square garden gardens bay river lake island county city town
-    village springs hills heights station bridge stadium airport mountain falls
-    del""".split()  # noqa: SIM905
+    village springs hills heights bridge stadium airport mountain falls""".split()  # noqa: SIM905
 )
 _STREET_NOUNS = frozenset(
     ["street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "drive"]
@@ -232,7 +233,6 @@ def cues(
         out["preposition"] = 1.0
     next_match = re.match(r"^[ \t]*([^\W_][\w'’.-]*)", after)
     next_word = next_match.group(1) if next_match else ""
-    next_folded = fold(next_word).rstrip(".")
     if next_word and (next_word[0].isdigit() or re.match(r"^[A-Za-z]{1,2}\d", next_word)):
         out["model"] = 1.0
     if next_word and _capitalised(next_word) and not headline:
@@ -245,26 +245,28 @@ def cues(
         and not _SENTENCE_END.search(gap)
     ):
         out["prev_proper"] = 1.0
-    if (prev_folded in _STREET_WORDS and not _SENTENCE_END.search(gap)) or (
-        next_folded in _PLACE_WORDS and (_capitalised(next_word) or next_folded in {"del"})
-    ):
+    if is_place_name(text, start, end, broad=True):
         out["place"] = 1.0
     return out
 
 
-def is_street_name(text: str, start: int, end: int) -> bool:
-    """Whether the name at text[start:end] is part of a street's ("rue Voltaire",
-    "Voltaire Street"): said of names that are never judged in context."""
+def is_place_name(text: str, start: int, end: int, *, broad: bool = False) -> bool:
+    """Whether the name at text[start:end] is part of a street's or a place's name:
+    after a street word ("rue Voltaire", "avenue Carnot") or before a capitalised street
+    noun ("Voltaire Street"); `broad` (for aliases judged in context) also counts place
+    nouns ("@ Apple Valley", "Shell Beach", "Corona del Mar", "Ford Field")."""
     before, after = text[max(0, start - 40) : start], text[end : end + 40]
     previous = _last_word(before)
     if previous and fold(previous[0]) in _STREET_WORDS and not previous[1].strip():
         return True
     following = re.match(r"^ +([^\W\d_]+)", after)
-    return (
-        bool(following)
-        and following is not None
-        and (_capitalised(following.group(1)) and fold(following.group(1)) in _STREET_NOUNS)
-    )
+    if following is None:
+        return False
+    word = fold(following.group(1))
+    if broad and word == "del":
+        return True
+    nouns = _PLACE_WORDS if broad else _STREET_NOUNS
+    return _capitalised(following.group(1)) and word in nouns
 
 
 def _last_word(before: str) -> tuple[str, str] | None:
@@ -405,6 +407,8 @@ class ContextJudge:
         if rules.excluded is not None and rules.excluded.search(occ.folded):
             return False
         if rules.required is not None and not rules.required.search(occ.folded):
+            return False
+        if is_place_name(occ.text, occ.start, occ.end, broad=True):
             return False
         # The user named the brand's products, people, rivals: their word is taken.
         passage = fold(window(occ.text, occ.start, occ.end))

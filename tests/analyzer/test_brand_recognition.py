@@ -20,7 +20,7 @@ from services.analyzer.disambiguation import (
     Embed,
     cues,
     fit_threshold,
-    is_street_name,
+    is_place_name,
     shipped_model,
 )
 from services.analyzer.embeddings import load_embedder
@@ -63,16 +63,33 @@ def test_a_street_name_is_not_the_competitor_in_the_example_workspace() -> None:
 def test_street_names_in_general() -> None:
     text = "Meet me at 12 Carnot Road or place Carnot"
     first = text.index("Carnot")
-    assert is_street_name(text, first, first + 6)
+    assert is_place_name(text, first, first + 6)
     last = text.rindex("Carnot")
-    assert is_street_name(text, last, last + 6)
-    text = "Carnot a gagné"
-    assert not is_street_name(text, 0, 6)
+    assert is_place_name(text, last, last + 6)
+    assert not is_place_name("Carnot a gagné", 0, 6)
+    # Place nouns count for aliases judged in context only.
+    valley = "Sunset hike @ Apple Valley with the kids"
+    at = valley.index("Apple")
+    assert is_place_name(valley, at, at + 5, broad=True)
+    assert not is_place_name(valley, at, at + 5)
+    corona = "Brunch @ Corona del Mar"
+    assert is_place_name(corona, corona.index("C"), corona.index("C") + 6, broad=True)
+    target = "Back to school shopping @ Target"
+    assert not is_place_name(target, target.index("T"), len(target), broad=True)
 
 
 def _cues(text: str, alias: str, language: str | None = "en") -> dict[str, float]:
     start = text.index(alias)
     return cues(text, start, start + len(alias), language, True)
+
+
+def test_a_check_in_at_a_place_is_not_the_brand(embed: Embed) -> None:
+    apple = APPLE.model_copy(update={"context_confirming": []})
+    tagger = BrandTagger(
+        [apple, Brand(name="Shell", description="the oil company", ambiguous=True)], [], embed=embed
+    )
+    assert tagger.tag("Sunset hike @ Apple Valley with the kids").names == []
+    assert tagger.tag("Dinner @ Shell Beach tonight").names == []
 
 
 def test_a_check_in_is_read_like_a_bare_word() -> None:
@@ -143,14 +160,15 @@ def test_each_tag_has_a_confidence(embed: Embed) -> None:
 
 
 def test_corrections_teach_a_sense_the_workspace_did_not_describe(embed: Embed) -> None:
-    """Apple Valley, the town: not in the workspace; posts an analyst rejected teach it."""
+    """Apple Records, the Beatles' label: not in the workspace; posts an analyst rejected
+    teach it."""
     tagger = BrandTagger([APPLE], [], embed=embed)
-    post = "Traffic is terrible in Apple Valley again this morning, avoid highway 18"
+    post = "Apple Records reissues the White Album on vinyl for the Beatles anniversary"
     (before,) = [s.confidence for s in tagger.tag_many([post])[0].spans] or [0.0]
     rejected = [
-        "Apple Valley town council meets tonight about the new park",
-        "Road closed near Apple Valley high school after the storm",
-        "Moving to Apple Valley next month, any tips on neighbourhoods?",
+        "The Beatles founded Apple Records in 1968 to release their own albums",
+        "Apple Records signed James Taylor and Badfinger after the Beatles",
+        "Rare Apple Records pressing of Hey Jude sold at auction",
     ]
     used = tagger.learn([Correction("Apple", text, False) for text in rejected])
     assert used == 3
