@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from services.analyzer.brand_check import check_brand, is_held_out, read_corrections
 from services.analyzer.brands import BrandTagger
@@ -276,3 +277,19 @@ def test_ambiguous_multi_word_aliases_are_judged(embed: Embed) -> None:
     found = tagger.occurrences(["Tout le monde est d'accord"])[0]
     assert [name for name, o in found if o is not None] == ["Le Monde"]
     assert np.isfinite(tagger.judge.confidences([o for _, o in found if o])[0])
+
+
+def test_the_development_set_points_into_the_corpora_without_copying() -> None:
+    data = REPO / "benchmarks" / "data" / "brand_dev"
+    items = [json.loads(line) for line in (data / "items.jsonl").read_text().splitlines()]
+    brands = [
+        Brand.model_validate(b)
+        for b in yaml.safe_load((data / "brands.yaml").read_text())["brands"]
+    ]
+    names = {b.name for b in brands}
+    assert len(items) >= 500 and len(names) == 30
+    for item in items:
+        assert set(item) == {"source", "at", "brand", "about_brand", "lang"}  # no text
+        assert item["brand"] in names and isinstance(item["at"], int)
+    for brand in brands:  # as a user writes them: a few examples of each sense
+        assert brand.description and len(brand.examples) <= 5 and len(brand.other_examples) <= 5
