@@ -251,7 +251,8 @@ def save(model: SenseModel, path: Path, embedding: str, note: str) -> None:
         "embedding": embedding,
         "fitted": note,
     }
-    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in document.items()]
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
