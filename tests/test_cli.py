@@ -41,6 +41,7 @@ COMMANDS = [
     ["export", "mentions"],
     ["export", "stats"],
     ["demo", "remove"],
+    ["brands", "check"],
 ]
 
 

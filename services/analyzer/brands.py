@@ -4,12 +4,15 @@ Texts and aliases are folded the same way as everywhere else (services.core.text
 case and accents don't matter) and cut into tokens by spaCy's blank multilingual
 tokenizer, with '@' and '#' split off as prefixes and apostrophes as infixes, so that
 "@Veloria", "#veloria", "l'Orange" and "SOCIÉTÉ GÉNÉRALE" contain the tokens of
-"veloria", "orange" and "societe generale". A PhraseMatcher then finds whole-token
-occurrences of every name and alias (multi-word aliases included). An occurrence lying
+"veloria", "orange" and "societe generale". Names glued to the next word by a full stop
+("fondé Apple.Steve Jobs", "SFR.Belle journée") or to an emoji ("▶️Amazon Music") are cut
+off it too; only addresses with a scheme or "www." stay whole. A PhraseMatcher then finds
+whole-token occurrences of every name and alias (multi-word aliases included). An occurrence lying
 inside an occurrence of one of the same brand's exclusion phrases ("jus d'orange") does
 not count, and an occurrence inside a longer occurrence of another watched name
 ("Orange Bank" for a competitor of that name vs. the brand "Orange") counts for the
-longer name only.
+longer name only. A single-word name inside a street name ("J'habite rue Voltaire",
+"Voltaire Street") does not count either.
 
 An alias that is also a common word ("Orange" the fruit, "Total" the sum) can be judged
 in context before it counts: see services.analyzer.disambiguation.
@@ -17,6 +20,7 @@ in context before it counts: see services.analyzer.disambiguation.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +30,13 @@ import spacy
 from spacy.matcher import PhraseMatcher
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
-from services.analyzer.disambiguation import ContextJudge, Embed, Occurrence
+from services.analyzer.disambiguation import (
+    ContextJudge,
+    Correction,
+    Embed,
+    Occurrence,
+    is_place_name,
+)
 from services.core.models import Brand, Competitor
 from services.core.text import fold
 
@@ -46,6 +56,9 @@ class TagSpan:
     kind: Kind
     start: int
     end: int
+    # How sure the tagger is that this occurrence is the brand: 1.0 for an alias never
+    # judged, else the context model's probability (see services.analyzer.disambiguation).
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,13 +88,25 @@ class _Entity:
     exclusions: tuple[str, ...]
 
 
+# Emoji variation selectors, joiners and keycaps: glued to a name, they are cut off it.
+_GLUE = r"[\ufe0e\ufe0f\u200d\u20e3]"
+_DOT_BETWEEN_WORDS = r"(?<=[^\W\d_])\.(?=[^\W\d_])"  # "apple.steve", "sfr.belle"
+_QUOTE = r"[\"“”«»]"  # 'au Figaro"les écologistes'
+_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$")
+
+
 def _tokenizer_nlp() -> Any:
     nlp = spacy.blank("xx")
     defaults: Any = nlp.Defaults
     tokenizer: Any = nlp.tokenizer
-    tokenizer.prefix_search = compile_prefix_regex([*defaults.prefixes, "@", "#"]).search
-    tokenizer.infix_finditer = compile_infix_regex([*defaults.infixes, "'", "@", "#"]).finditer
-    tokenizer.suffix_search = compile_suffix_regex([*defaults.suffixes, "'"]).search
+    tokenizer.prefix_search = compile_prefix_regex([*defaults.prefixes, "@", "#", _GLUE]).search
+    tokenizer.infix_finditer = compile_infix_regex(
+        [*defaults.infixes, "'", "@", "#", _GLUE, _DOT_BETWEEN_WORDS, _QUOTE]
+    ).finditer
+    tokenizer.suffix_search = compile_suffix_regex([*defaults.suffixes, "'", _GLUE, r"\+"]).search
+    # spaCy's own URL pattern takes "apple.steve" for a domain: only real addresses
+    # stay one token.
+    tokenizer.url_match = _ADDRESS.match
     return nlp
 
 
@@ -165,49 +190,91 @@ class BrandTagger:
         texts = list(texts)
         if self.empty:
             return [TagResult() for _ in texts]
+        found = self._found(texts)
+        aligned = [(folded, index) for index, folded, _ in found]
+        kept = self._judged(texts, aligned, [dict.fromkeys(hits, 1.0) for _, _, hits in found])
+        return [self._result(hits, index) for hits, (index, _, _) in zip(kept, found, strict=True)]
+
+    def _found(self, texts: list[str]) -> list[tuple[list[int] | None, str, set[_Hit]]]:
         aligned = [fold_aligned(t) for t in texts]
         with self._lock:
             if self._texts_seen > _REFRESH_AFTER_TEXTS:
                 self._build()
                 self._texts_seen = 0
             self._texts_seen += len(texts)
-            found: list[list[_Hit]] = []
-            for doc in self._nlp.tokenizer.pipe((f for f, _ in aligned), batch_size=_BATCH):
-                hits = []
-                for key, start, end in self._matcher(doc):
-                    number, excluded = self._keys[key]
-                    last = doc[end - 1]
-                    hits.append(_Hit(number, excluded, doc[start].idx, last.idx + len(last)))
-                found.append(hits)
-        kept = [self._kept(hits) for hits in found]
-        if not self._judge.empty:
-            kept = self._judged(texts, aligned, kept)
-        return [self._result(hits, index) for hits, (_, index) in zip(kept, aligned, strict=True)]
+            docs = list(self._nlp.tokenizer.pipe((f for f, _ in aligned), batch_size=_BATCH))
+            found = [
+                [
+                    _Hit(*self._keys[key], doc[start].idx, doc[end - 1].idx + len(doc[end - 1]))
+                    for key, start, end in self._matcher(doc)
+                ]
+                for doc in docs
+            ]
+        return [
+            (index, folded, self._kept(hits))
+            for (folded, index), hits in zip(aligned, found, strict=True)
+        ]
+
+    def occurrences(self, texts: Sequence[str]) -> list[list[tuple[str, Occurrence | None]]]:
+        """For each text, its occurrences of watched names as (name, the occurrence to
+        judge, or None for an alias that is never judged), before any judging."""
+        out = []
+        for text, (index, folded, hits) in zip(texts, self._found(list(texts)), strict=True):
+            row = []
+            for hit in sorted(hits, key=lambda h: (h.start, h.number)):
+                alias = folded[hit.start : hit.end]
+                start, end = _original(hit, index)
+                judged = self._judge.is_ambiguous(hit.number, alias)
+                occurrence = Occurrence(hit.number, alias, text, folded, start, end)
+                row.append((self._entities[hit.number].name, occurrence if judged else None))
+            out.append(row)
+        return out
+
+    def learn(self, corrections: Sequence[Correction]) -> int:
+        """Takes an analyst's corrections in (see ContextJudge.learn); returns how many
+        name an ambiguous alias of their brand and could be used."""
+        pairs = []
+        for correction, row in zip(
+            corrections, self.occurrences([c.text for c in corrections]), strict=True
+        ):
+            found = next((o for name, o in row if name == correction.brand and o), None)
+            if found is not None:
+                pairs.append((correction, found))
+        self._judge.learn([c for c, _ in pairs], [o for _, o in pairs])
+        return len(pairs)
 
     def _judged(
         self,
         texts: list[str],
         aligned: list[tuple[str, list[int] | None]],
-        kept: list[set[_Hit]],
-    ) -> list[set[_Hit]]:
-        """Drops the occurrences of ambiguous aliases that are not about their brand."""
+        kept: list[dict[_Hit, float]],
+    ) -> list[dict[_Hit, float]]:
+        """Gives each occurrence of an ambiguous alias its confidence and drops those not
+        about their brand; drops single-word names inside street names."""
         to_judge: list[tuple[int, _Hit]] = []
         occurrences: list[Occurrence] = []
+        out = [dict(hits) for hits in kept]
         for row, hits in enumerate(kept):
             folded, index = aligned[row]
             for hit in hits:
                 alias = folded[hit.start : hit.end]
-                if not self._judge.is_ambiguous(hit.number, alias):
-                    continue
                 start, end = _original(hit, index)
-                to_judge.append((row, hit))
-                occurrences.append(Occurrence(hit.number, alias, texts[row], folded, start, end))
+                if self._judge.is_ambiguous(hit.number, alias):
+                    to_judge.append((row, hit))
+                    occurrences.append(
+                        Occurrence(hit.number, alias, texts[row], folded, start, end)
+                    )
+                elif is_place_name(texts[row], start, end):
+                    del out[row][hit]
         if not occurrences:
-            return kept
-        out = [set(hits) for hits in kept]
-        for (row, hit), keep in zip(to_judge, self._judge.keep(occurrences), strict=True):
-            if not keep:
-                out[row].discard(hit)
+            return out
+        for (row, hit), (keep, confidence) in zip(
+            to_judge, self._judge.verdicts(occurrences), strict=True
+        ):
+            if keep:
+                out[row][hit] = confidence
+            else:
+                del out[row][hit]
         return out
 
     def _kept(self, hits: list[_Hit]) -> set[_Hit]:
@@ -223,7 +290,7 @@ class BrandTagger:
             kept.add(hit)
         return kept
 
-    def _result(self, kept: set[_Hit], index: list[int] | None) -> TagResult:
+    def _result(self, kept: dict[_Hit, float], index: list[int] | None) -> TagResult:
         if not kept:
             return TagResult()
         brands: list[str] = []
@@ -235,7 +302,7 @@ class BrandTagger:
             if entity.name not in bucket:
                 bucket.append(entity.name)
             start, end = _original(hit, index)
-            spans.append(TagSpan(entity.name, entity.kind, start, end))
+            spans.append(TagSpan(entity.name, entity.kind, start, end, round(kept[hit], 4)))
         return TagResult(brands=brands, competitors=competitors, spans=spans)
 
 

@@ -859,6 +859,7 @@ def topics_emerging(
 
 # `veille train`, `veille reanalyze` and `veille topics add` live in their own modules.
 from services.cli import analyst as _analyst  # noqa: E402, F401
+from services.cli import brands_cli as _brands_cli  # noqa: E402, F401
 from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401

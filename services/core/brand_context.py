@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, Field, model_validator
 
 Term = Annotated[str, Field(min_length=1, max_length=200)]
+Example = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class BrandContext(BaseModel):
@@ -44,12 +45,25 @@ class BrandContext(BaseModel):
         description="what else the alias means ('the fruit', 'the planet'), compared "
         "with the description",
     )
+    examples: list[Example] = Field(
+        default_factory=list,
+        max_length=50,
+        description="short posts that use the name for the brand ('just ordered it on "
+        "Amazon'): a passage like one of these counts more readily; a few of each sense "
+        "help, more help more",
+    )
+    other_examples: list[Example] = Field(
+        default_factory=list,
+        max_length=50,
+        description="short posts that use the word in another sense ('deforestation in "
+        "the Amazon'): a passage like one of these counts less readily",
+    )
 
     @model_validator(mode="after")
     def _ambiguous_needs_context(self) -> Self:
-        if self.ambiguous and not (self.description or self.context_required):
+        if self.ambiguous and not (self.description or self.context_required or self.examples):
             raise ValueError(
-                "ambiguous: true needs a description (or context_required terms) "
+                "ambiguous: true needs a description (or examples, or context_required terms) "
                 "to tell the brand from the common word"
             )
         return self

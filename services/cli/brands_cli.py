@@ -1,0 +1,60 @@
+"""`veille brands check NAME`: how well one brand is recognised, on corrections held out.
+
+Registered as `veille brands` by importing this module (see the end of main.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _load, app, out
+
+brands_app = typer.Typer(help="Brand recognition.", no_args_is_help=True)
+app.add_typer(brands_app, name="brands")
+
+
+@brands_app.command("check")
+def brands_check(
+    name: Annotated[str, typer.Argument(help="the brand or competitor, as in the workspace")],
+    corrections: Annotated[
+        Path,
+        typer.Option(
+            "--corrections",
+            help='JSON lines: {"text": ..., "about_brand": true|false[, "brand": NAME]}',
+        ),
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Precision and recall on the third of the corrections held out, with the workspace
+    alone and after learning from the other two thirds."""
+    from services.analyzer.brand_check import check_brand, read_corrections
+    from services.analyzer.embeddings import EmbedderUnavailable, load_embedder
+
+    loaded = _load(config)
+    if not corrections.is_file():
+        raise CliError(f"{corrections}: no such file")
+    try:
+        records = read_corrections(corrections, name)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CliError(str(exc)) from None
+    if not records:
+        raise CliError(f"{corrections} holds no correction for {name!r}")
+    try:
+        embedder = load_embedder(loaded.settings.analyzer.embedding)
+        result = check_brand(
+            loaded.workspace.brands, loaded.workspace.competitors, name, records, embedder.embed
+        )
+    except (ValueError, EmbedderUnavailable) as exc:
+        raise CliError(str(exc)) from None
+    out.print(
+        f"{name}: {len(records)} corrections, learned from {result.learned}, "
+        f"{result.held_out} held out; threshold {result.threshold:.2f}"
+    )
+    for label, counts in (("workspace alone", result.before), ("after learning", result.after)):
+        out.print(
+            f"  {label:<16} precision {counts.precision:.3f}  recall {counts.recall:.3f}  "
+            f"(tp {counts.tp}, fp {counts.fp}, fn {counts.fn}, tn {counts.tn})"
+        )
