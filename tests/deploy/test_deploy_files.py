@@ -105,10 +105,11 @@ def test_env_example_has_every_variable_and_no_real_secret(compose: dict[str, An
 
 def test_dockerfile_installs_the_extras_and_a_cpu_torch() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"pip install .*\[elasticsearch,postgres,transformers\]", dockerfile)
+    assert re.search(r"pip install .*\[elasticsearch,postgres,transformers,reports\]", dockerfile)
+    assert "libpango-1.0-0" in dockerfile  # WeasyPrint's layout engine, for the PDF reports
     # torch before the extras, from the CPU index, pinned like the Makefile's.
     torch = re.search(r"pip install .*torch==([\d.]+) --index-url \S+/whl/cpu", dockerfile)
-    assert torch and dockerfile.index("torch==") < dockerfile.index("transformers]")
+    assert torch and dockerfile.index("torch==") < dockerfile.index("transformers,reports]")
     makefile = (DEPLOY.parent / "Makefile").read_text(encoding="utf-8")
     assert f"torch=={torch.group(1)}" in makefile
     assert "USER " in dockerfile
