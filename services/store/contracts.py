@@ -81,12 +81,15 @@ class StoryCopies(StrEnum):
 
 @dataclass(frozen=True)
 class MentionFilter:
-    """The mentions a request is about: a query and a time window on `published_at`."""
+    """The mentions a request is about: a query and a time window on `published_at`,
+    optionally only some copies of each story, or only some stories (`stories`: their
+    `story_chain.story_hash` values; None keeps every story, an empty set none)."""
 
     query: Node = field(default_factory=MatchAll)
     since: datetime | None = None
     until: datetime | None = None
     copies: StoryCopies = StoryCopies.ALL
+    stories: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,11 @@ class MentionIndex(ABC):
     @abstractmethod
     def story_hashes(self, flt: MentionFilter) -> set[int]:
         """The stories of the matching mentions, as `story_chain.story_hash` values."""
+
+    @abstractmethod
+    def story_starts(self, flt: MentionFilter) -> dict[int, int]:
+        """Per story of the matching mentions (`story_chain.story_hash`), the earliest
+        publication time (epoch microseconds) among its matching mentions."""
 
     @abstractmethod
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:

@@ -8,14 +8,17 @@ histogram or breakdown is the ordinary one on those copies, exact at any size.
 
 With a query, a story may match only by a later copy (the first in the window is a
 tweet, the match a repost on a forum). Those stories ("residual") are the stories of
-the matching later copies (`StoryCopies.LATER`) less the stories whose first copy
-matches; they are counted by story hash, and for a histogram or breakdown their
-earliest matching copy in the window is read and added. Exact; its cost grows with the
-matching later copies, not with the window.
+the matching later copies (`StoryCopies.LATER`) less those whose first copy matches,
+which is looked up among these stories only (`MentionFilter.stories`): a count adds
+the later copies' stories and subtracts a plain count of their matching first copies;
+a histogram reads each residual story's earliest matching time from fast fields (and
+loads the residual copies only for a split or a breakdown). Exact; its cost grows with
+the matching later copies, not with the window or the matching first copies.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -36,6 +39,7 @@ from services.store.contracts import (
     StoryCopies,
     TimeBucket,
 )
+from services.store.embedded.keys import from_epoch_us
 from services.store.story_chain import story_hash, story_key
 
 _QUERY_FIELD = {  # the query-language field of each dimension
@@ -59,12 +63,16 @@ def first_copies(flt: MentionFilter) -> MentionFilter:
 def residual_stories(index: MentionIndex, flt: MentionFilter) -> set[int]:
     """The stories (hashes) with a matching copy in the window but whose first copy in
     the window does not match; none without a query (every copy matches)."""
-    if isinstance(flt.query, MatchAll):
-        return set()
-    later = index.story_hashes(replace(flt, copies=StoryCopies.LATER))
-    if not later:
-        return set()
-    return later - index.story_hashes(first_copies(flt))
+    later = _later_stories(index, flt)
+    return set(later) - _led(index, flt, later) if later else set()
+
+
+def residual_starts(index: MentionIndex, flt: MentionFilter) -> list[datetime]:
+    """When the earliest matching copy in the window of each residual story was
+    published, oldest first (fast fields only: no mention is loaded)."""
+    later = _later_stories(index, flt, starts=True)
+    led = _led(index, flt, later) if later else set()
+    return sorted(from_epoch_us(at) for story, at in later.items() if story not in led)
 
 
 def residual_copies(index: MentionIndex, flt: MentionFilter) -> list[Mention]:
@@ -73,14 +81,32 @@ def residual_copies(index: MentionIndex, flt: MentionFilter) -> list[Mention]:
     if not stories:
         return []
     earliest: dict[int, Mention] = {}
-    for copy in index.iter_all(replace(flt, copies=StoryCopies.LATER)):
+    only = replace(flt, copies=StoryCopies.LATER, stories=frozenset(stories))
+    for copy in index.iter_all(only):
         story = story_hash(story_key(copy))
-        if story not in stories:
-            continue
         known = earliest.get(story)
         if known is None or (copy.published_at, copy.id) < (known.published_at, known.id):
             earliest[story] = copy
     return sorted(earliest.values(), key=lambda m: (m.published_at, m.id))
+
+
+def _later_stories(
+    index: MentionIndex, flt: MentionFilter, *, starts: bool = False
+) -> dict[int, int]:
+    """The stories of the matching later copies in the window ({story: earliest µs} if
+    `starts`, else {story: 0}); none without a query (each story's first copy matches)."""
+    if isinstance(flt.query, MatchAll):
+        return {}
+    later = replace(flt, copies=StoryCopies.LATER)
+    if starts:
+        return index.story_starts(later)
+    return dict.fromkeys(index.story_hashes(later), 0)
+
+
+def _led(index: MentionIndex, flt: MentionFilter, stories: Collection[int]) -> set[int]:
+    """Those of `stories` whose first copy in the window matches: read among these
+    stories only, so the cost follows the later copies, not the window."""
+    return index.story_hashes(replace(first_copies(flt), stories=frozenset(stories)))
 
 
 def display_values(mention: Mention, dimension: Dimension) -> list[str]:
@@ -115,18 +141,31 @@ class DistinctStories:
 
     def count(self, flt: MentionFilter) -> int:
         """Distinct stories (a mention without copies is its own story) in the window."""
-        return self.index.count(first_copies(flt)) + len(residual_stories(self.index, flt))
+        first = self.index.count(first_copies(flt))
+        later = _later_stories(self.index, flt)
+        if not later:
+            return first
+        # A story's first copy in the window is one mention: counting those that match
+        # among the later copies' stories tells how many of these stories are counted.
+        led = self.index.count(replace(first_copies(flt), stories=frozenset(later)))
+        return first + len(later) - led
 
     def histogram(
         self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None
     ) -> list[TimeBucket]:
         """Stories per bucket; a story lands in the bucket of its first copy counted."""
-        extra = residual_copies(self.index, flt)
-        window = _window_covering(self.index, first_copies(flt), extra)
+        if split_by is None:  # the residual copies' times are enough: no mention loaded
+            extra = [(at, list[str]()) for at in residual_starts(self.index, flt)]
+        else:
+            extra = [
+                (m.published_at, display_values(m, split_by))
+                for m in residual_copies(self.index, flt)
+            ]
+        window = _window_covering(self.index, first_copies(flt), [at for at, _ in extra])
         buckets = self.index.histogram(window, interval=interval, split_by=split_by)
         if not extra:
             return buckets
-        earliest = extra[0].published_at
+        earliest = extra[0][0]
         if not buckets or earliest < buckets[0].start:
             # The buckets must also hold the residual copies: lay the counts on the
             # buckets of every mention from the earliest of them.
@@ -140,11 +179,11 @@ class DistinctStories:
         starts = [b.start for b in buckets]
         counts = [b.count for b in buckets]
         splits = [Counter(b.by) for b in buckets]
-        for copy in extra:
-            slot = max(i for i, start in enumerate(starts) if start <= copy.published_at)
+        for at, values in extra:
+            slot = bisect_right(starts, at) - 1
             counts[slot] += 1
             if split_by is not None:
-                splits[slot].update(display_values(copy, split_by))
+                splits[slot].update(values)
         return [
             TimeBucket(start=s, count=c, by=dict(by) if split_by is not None else {})
             for s, c, by in zip(starts, counts, splits, strict=True)
@@ -179,7 +218,7 @@ class DistinctStories:
 
 
 def _window_covering(
-    index: MentionIndex, flt: MentionFilter, extra: Sequence[Mention]
+    index: MentionIndex, flt: MentionFilter, extra: Sequence[datetime]
 ) -> MentionFilter:
     """`flt`, with an open side closed so that its buckets also hold the residual copies.
     Closing `since` would change which copy is first: the copies filter keeps the open
@@ -188,7 +227,7 @@ def _window_covering(
         return flt
     until = flt.until
     if until is None:
-        latest = max([m.published_at for m in extra] + _edge(index, flt, SortOrder.NEWEST))
+        latest = max([*extra, *_edge(index, flt, SortOrder.NEWEST)])
         until = latest + timedelta(microseconds=1)
     return replace(flt, until=until)
 

@@ -33,7 +33,10 @@ from services.store.contracts import (
     Reach,
     SearchRequest,
     SortOrder,
+    StoryCopies,
 )
+from services.store.embedded.keys import epoch_us
+from services.store.story_chain import story_hash
 from tests.factories import make_mention
 from tests.store.conftest import BackendCase
 
@@ -697,3 +700,53 @@ def test_stories_counted_by_size_and_once_each(
     assert [b.count for b in days] == [3]
     raw_days = mention_index.histogram(MentionFilter(), interval=Interval.DAY)
     assert [b.count for b in raw_days] == [4, 2]
+
+
+def test_a_filter_on_stories_keeps_only_their_mentions(
+    mention_index: MentionIndex, stories: list[Mention]
+) -> None:
+    a1, solo = story_hash("a1"), story_hash("solo")  # a mention without copies: its id
+    only = MentionFilter(stories=frozenset({a1, solo}))
+    assert {m.id for m in walk(mention_index, only, limit=2)} == {"a1", "a2", "a3", "solo"}
+    assert mention_index.count(only) == 4
+    later = MentionFilter(copies=StoryCopies.LATER, stories=frozenset({a1}))
+    assert mention_index.count(later) == 2
+    price = MentionFilter(query=parse_query("topic:price"), stories=frozenset({a1}))
+    assert mention_index.story_hashes(price) == {a1}
+    assert mention_index.count(MentionFilter(stories=frozenset())) == 0
+    assert mention_index.count(MentionFilter(stories=frozenset({story_hash("none")}))) == 0
+
+
+def test_story_starts_are_the_earliest_matching_copies(
+    mention_index: MentionIndex, stories: list[Mention]
+) -> None:
+    def at(mention_id: str) -> int:
+        return epoch_us(next(m for m in stories if m.id == mention_id).published_at)
+
+    a1, p1, solo = story_hash("a1"), story_hash("p1"), story_hash("solo")
+    assert mention_index.story_starts(MentionFilter()) == {
+        a1: at("a1"),
+        p1: at("p1"),
+        solo: at("solo"),
+    }
+    later = MentionFilter(copies=StoryCopies.LATER)
+    assert mention_index.story_starts(later) == {a1: at("a2"), p1: at("p2")}
+    assert mention_index.story_starts(MentionFilter(since=T0 + timedelta(days=1))) == {
+        a1: at("a3"),
+        p1: at("p2"),
+    }
+    assert mention_index.story_starts(MentionFilter(query=parse_query("zzz"))) == {}
+    assert mention_index.story_hashes(later) == {a1, p1}
+
+
+def test_a_filter_on_many_stories_is_exact(mention_index: MentionIndex) -> None:
+    # More stories than one Elasticsearch `terms` query takes (index.max_terms_count).
+    mentions = [
+        make_mention(id=f"m{i}", story_id=f"s{i % 7}", published_at=T0 + timedelta(minutes=i))
+        for i in range(21)
+    ]
+    mention_index.upsert(mentions)
+    wanted = {story_hash(f"s{i}") for i in (1, 4)}
+    many = frozenset(wanted | set(range(-80_000, 0)))  # and 80,000 stories nobody wrote
+    assert mention_index.count(MentionFilter(stories=many)) == 6
+    assert set(mention_index.story_starts(MentionFilter(stories=many))) == wanted

@@ -86,6 +86,9 @@ def compile_query(node: Node) -> Query:
     raise TypeError(f"not a query node: {node!r}")
 
 
+MAX_TERMS_PER_QUERY: Final = 65_536
+
+
 def compile_filter(flt: MentionFilter) -> Query:
     """Compiles a filter: its query and its window on `published_at` (until exclusive)."""
     parts = [] if isinstance(flt.query, MatchAll) else [compile_query(flt.query)]
@@ -102,7 +105,23 @@ def compile_filter(flt: MentionFilter) -> Query:
         parts.append({"range": {mapping.PUBLISHED_US: window}})
     if flt.copies != StoryCopies.ALL:
         parts.append(_copies(flt.copies, since))
+    if flt.stories is not None:
+        if not flt.stories:
+            return dict(MATCH_NONE)
+        parts.append(_stories(sorted(flt.stories)))
     return _all(parts)
+
+
+def _stories(hashes: list[int]) -> Query:
+    """Mentions of these stories, in `terms` queries of at most `index.max_terms_count`
+    (65,536 by default) values each."""
+    step = MAX_TERMS_PER_QUERY
+    return _any(
+        [
+            {"terms": {mapping.STORY_HASH: hashes[start : start + step]}}
+            for start in range(0, len(hashes), step)
+        ]
+    )
 
 
 def _copies(copies: StoryCopies, since: int | None) -> Query:

@@ -489,10 +489,18 @@ class EsIndex(MentionIndex):
 
     def story_hashes(self, flt: MentionFilter) -> set[int]:
         """The stories of the matching mentions, read page by page (exact at any size)."""
-        query = compile_filter(flt)
-        found: set[int] = set()
+        return set(self._story_pages(compile_filter(flt), earliest=False))
+
+    def story_starts(self, flt: MentionFilter) -> dict[int, int]:
+        """Per story of the matching mentions, its earliest publication time among them."""
+        return self._story_pages(compile_filter(flt), earliest=True)
+
+    def _story_pages(self, query: Query, *, earliest: bool) -> dict[int, int]:
+        """{story hash: earliest matching publication µs (0 unless `earliest`)}, from a
+        composite aggregation read page by page: doc values only, no document loaded."""
+        found: dict[int, int] = {}
         after: dict[str, Any] | None = None
-        while True:  # a composite aggregation reads doc values: no document is loaded
+        while True:
             source: dict[str, Any] = {
                 "sources": [
                     {"s": {"terms": {"field": mapping.STORY_HASH, "missing_bucket": True}}}
@@ -501,29 +509,38 @@ class EsIndex(MentionIndex):
             }
             if after is not None:
                 source["after"] = after
+            spec: dict[str, Any] = {"composite": source}
+            if earliest:
+                spec["aggs"] = {"first": {"min": {"field": mapping.PUBLISHED_US}}}
             try:
-                answer = self._aggregate(query, {"stories": {"composite": source}})["stories"]
+                answer = self._aggregate(query, {"stories": spec})["stories"]
             except UnservableRequest:  # an API without composite aggregations (the emulator)
-                return self._story_hashes_from_sources(query)
-            keys_found = [bucket["key"]["s"] for bucket in answer["buckets"]]
-            if None in keys_found:  # documents written before story_hash: read them
-                return self._story_hashes_from_sources(query)
-            found.update(int(k) for k in keys_found)
+                return self._story_starts_from_sources(query)
+            buckets = answer["buckets"]
+            if any(b["key"]["s"] is None for b in buckets):
+                # documents written before story_hash: read them
+                return self._story_starts_from_sources(query)
+            for bucket in buckets:
+                # Epoch microseconds stay below 2**53: the double `min` is exact.
+                found[int(bucket["key"]["s"])] = round(bucket["first"]["value"]) if earliest else 0
             after = answer.get("after_key")
-            if len(keys_found) < _COMPOSITE_PAGE or after is None:
+            if len(buckets) < _COMPOSITE_PAGE or after is None:
                 return found
 
-    def _story_hashes_from_sources(self, query: Query) -> set[int]:
-        found: set[int] = set()
-        fields = [mapping.STORY_HASH, mapping.ID, mapping.filter_field("story")]
-        for hits in self._pages(query, fields):
+    def _story_starts_from_sources(self, query: Query) -> dict[int, int]:
+        found: dict[int, int] = {}
+        fields = [
+            mapping.STORY_HASH,
+            mapping.ID,
+            mapping.PUBLISHED_US,
+            mapping.filter_field("story"),
+        ]
+        for hits in self._pages(query, fields):  # oldest first: the first seen is the earliest
             for hit in hits:
-                story = hit["_source"].get(mapping.STORY_HASH)
-                found.add(
-                    int(story)
-                    if story is not None
-                    else story_chain.story_hash(_story_of(hit["_source"]))
-                )
+                source = hit["_source"]
+                story = source.get(mapping.STORY_HASH)
+                key = int(story) if story is not None else story_chain.story_hash(_story_of(source))
+                found.setdefault(key, int(source[mapping.PUBLISHED_US]))
         return found
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:

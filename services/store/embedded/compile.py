@@ -127,6 +127,10 @@ class QueryCompiler:
             )
         if flt.copies != StoryCopies.ALL:
             parts.append(self._copies(flt.copies, since))
+        if flt.stories is not None:
+            if not flt.stories:
+                return Query.empty_query()
+            parts.append(Query.term_set_query(self._schema, schema.STORY_HASH, sorted(flt.stories)))
         return _all(parts)
 
     def _copies(self, copies: StoryCopies, since: int | None) -> Query:

@@ -318,13 +318,25 @@ class EmbeddedIndex(MentionIndex):
     def story_hashes(self, flt: MentionFilter) -> set[int]:
         """The stories of the matching mentions, read from a fast field (no document loads)."""
         searcher = self._searcher()
-        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
-        total = self._count(searcher, query)
-        if not total:
-            return set()
-        hits = _guard(searcher.search, query, total, count=False).hits
-        values = searcher.fast_field_values(schema.STORY_HASH, [a for _, a in hits])
+        addresses = self._matching(searcher, flt)
+        values = searcher.fast_field_values(schema.STORY_HASH, addresses)
         return {int(v) for v in values if v is not None}
+
+    def story_starts(self, flt: MentionFilter) -> dict[int, int]:
+        """Per story of the matching mentions, its earliest publication time among them
+        (fast fields only)."""
+        searcher = self._searcher()
+        addresses = self._matching(searcher, flt)
+        stories = searcher.fast_field_values(schema.STORY_HASH, addresses)
+        published = searcher.fast_field_values(schema.PUBLISHED_US, addresses)
+        found: dict[int, int] = {}
+        for story, at in zip(stories, published, strict=True):
+            if story is None or at is None:
+                continue
+            known = found.get(int(story))
+            if known is None or at < known:
+                found[int(story)] = int(at)
+        return found
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (one snapshot)."""
@@ -374,6 +386,14 @@ class EmbeddedIndex(MentionIndex):
 
     def _count(self, searcher: tantivy.Searcher, query: Query) -> int:
         return _hit_count(_guard(searcher.search, query, 1, count=True))
+
+    def _matching(self, searcher: tantivy.Searcher, flt: MentionFilter) -> list[tantivy.DocAddress]:
+        """The addresses of every matching document, in no particular order."""
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        total = self._count(searcher, query)
+        if not total:
+            return []
+        return [a for _, a in _guard(searcher.search, query, total, count=False).hits]
 
     def _source(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
         source = searcher.doc(address).get_first(schema.SOURCE)
