@@ -8,6 +8,7 @@ Number words ("dix", "ten") are here too: they say how many, not what about.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from services.core.text import MAX_TOKEN_LENGTH, tokenize
@@ -74,12 +75,21 @@ def content_words(*texts: str) -> list[str]:
     """
     seen: dict[str, None] = {}
     for text in texts:
-        for match in _WRITTEN_WORD.finditer(text.lower()):
-            word = _ELISION.sub("", match.group()).replace("’", "'")
-            if len(word) < 2 or len(word) > MAX_TOKEN_LENGTH or is_function_word(word):
-                continue
-            seen.setdefault(word, None)
+        for written in _WRITTEN_WORD.findall(text.lower()):
+            word = _counted_form(written)
+            if word:
+                seen.setdefault(word, None)
     return list(seen)
+
+
+@lru_cache(maxsize=200_000)
+def _counted_form(written: str) -> str:
+    """A written word as `content_words` keeps it, or "" when it is left out; memoized
+    because words repeat (this is most of the cost of writing a mention to a store)."""
+    word = _ELISION.sub("", written).replace("’", "'")
+    if len(word) < 2 or len(word) > MAX_TOKEN_LENGTH or is_function_word(word):
+        return ""
+    return word
 
 
 # French elided articles and pronouns before a vowel: l'équipe, d'un, qu'il, j'ai.

@@ -8,12 +8,12 @@ histogram or breakdown is the ordinary one on those copies, exact at any size.
 
 With a query, a story may match only by a later copy (the first in the window is a
 tweet, the match a repost on a forum). Those stories ("residual") are the stories of
-the matching later copies (`StoryCopies.LATER`) less those whose first copy matches,
-which is looked up among these stories only (`MentionFilter.stories`): a count adds
-the later copies' stories and subtracts a plain count of their matching first copies;
-a histogram reads each residual story's earliest matching time from fast fields (and
-loads the residual copies only for a split or a breakdown). Exact; its cost grows with
-the matching later copies, not with the window or the matching first copies.
+the matching later copies (`StoryCopies.LATER`) less those whose first copy in the
+window matches, which is asked among these stories only (`MentionFilter.stories`).
+A histogram places each residual story at its earliest matching time, read from the
+index's columns (`story_starts`); only a split or a breakdown loads the residual
+stories' copies. Exact; reads a few columns of the matching later copies (and, on the
+embedded store, of the matching first copies), never a document for a count.
 """
 
 from __future__ import annotations
@@ -141,14 +141,7 @@ class DistinctStories:
 
     def count(self, flt: MentionFilter) -> int:
         """Distinct stories (a mention without copies is its own story) in the window."""
-        first = self.index.count(first_copies(flt))
-        later = _later_stories(self.index, flt)
-        if not later:
-            return first
-        # A story's first copy in the window is one mention: counting those that match
-        # among the later copies' stories tells how many of these stories are counted.
-        led = self.index.count(replace(first_copies(flt), stories=frozenset(later)))
-        return first + len(later) - led
+        return self.index.count(first_copies(flt)) + len(residual_stories(self.index, flt))
 
     def histogram(
         self, flt: MentionFilter, *, interval: Interval, split_by: Dimension | None = None
