@@ -122,8 +122,9 @@ class FakeBulkClient:
         self.answers = answers
         self.bodies: list[list[dict[str, Any]]] = []
 
-    def bulk(self, *, operations: list[dict[str, Any]], refresh: Any) -> Any:
-        self.bodies.append(operations)
+    def bulk(self, *, operations: bytes, refresh: Any, filter_path: str) -> Any:
+        # send_bulk sends NDJSON bytes, serialised by itself
+        self.bodies.append([json.loads(line) for line in operations.splitlines()])
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer

@@ -15,12 +15,14 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
@@ -91,8 +93,13 @@ class ItemFailure:
     error: str
 
 
-Operation = tuple[dict[str, Any], Mention | None, dict[str, Any] | None]
-"""An action line, the mention it writes (None for a delete), and its document."""
+Operation = tuple[dict[str, Any], Mention | None, dict[str, Any] | bytes | None]
+"""An action line, the mention it writes (None for a delete), and its document (a
+dict, or already serialised JSON: documents.document_json)."""
+
+# The answer of a bulk request says only what `send_bulk` reads: whether any item
+# failed, and each item's status and error (every item keeps its place).
+_BULK_ANSWER: Final = "errors,items.*.status,items.*.error"
 
 
 def send_bulk(
@@ -109,13 +116,14 @@ def send_bulk(
     pending = list(ops)
     failures: list[ItemFailure] = []
     for attempt in range(backoff.attempts):
-        body: list[dict[str, Any]] = []
-        for action, _, document in pending:
-            body.append(action)
-            if document is not None:
-                body.append(document)
+        body = bulk_body(pending)
         answer = with_retries(
-            lambda: client.bulk(operations=body, refresh=refresh),  # noqa: B023
+            lambda: client.bulk(
+                # Typed as dicts; bytes go out as they are (the client's NdjsonSerializer).
+                operations=body,  # type: ignore[arg-type]  # noqa: B023
+                refresh=refresh,
+                filter_path=_BULK_ANSWER,
+            ),
             backoff=backoff,
             what="a bulk request",
         )
@@ -142,6 +150,46 @@ def send_bulk(
         log.warning("%d bulk items were refused for now, retrying", len(retry))
         backoff.pause(attempt)
         pending = retry
+    return failures
+
+
+def bulk_body(ops: Sequence[Operation]) -> bytes:
+    """The NDJSON body of a bulk request, serialised here (orjson) so that the client
+    sends the bytes as they are."""
+    lines: list[bytes] = []
+    for action, _, document in ops:
+        lines.append(orjson.dumps(action))
+        if isinstance(document, bytes):
+            lines.append(document)
+        elif document is not None:
+            lines.append(orjson.dumps(document))
+    lines.append(b"")
+    return b"\n".join(lines)
+
+
+def send_pipelined(
+    client: Elasticsearch,
+    chunks: Iterable[Sequence[Operation]],
+    *,
+    backoff: Backoff,
+    refresh: bool | str,
+) -> list[ItemFailure]:
+    """Sends each chunk of operations as one bulk request from a second thread while
+    the next chunk is built (`chunks` is usually a generator building documents), so
+    that building in Python overlaps the request; returns the items refused for good.
+
+    With `refresh`, the chunks are sent without it and the caller refreshes once
+    (`refresh=True`), or each chunk waits for the refresh (`"wait_for"`)."""
+    each = "wait_for" if refresh == "wait_for" else False
+    failures: list[ItemFailure] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-bulk") as sender:
+        in_flight: Future[list[ItemFailure]] | None = None
+        for chunk in chunks:
+            if in_flight is not None:
+                failures += in_flight.result()
+            in_flight = sender.submit(send_bulk, client, chunk, backoff=backoff, refresh=each)
+        if in_flight is not None:
+            failures += in_flight.result()
     return failures
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import struct
 from collections.abc import Mapping
 from typing import Any, Final
+
+import orjson
+from pydantic_core import PydanticSerializationError
 
 from services.core.communities import community_of
 from services.core.function_words import content_words
@@ -34,6 +38,26 @@ def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str
     """Tokenizes and folds a mention into the fields of the mapping (`previous_us`: when
     the copy before it in its story was published, see story_chain.py; a document
     written without it counts as its story's first copy)."""
+    doc = _fields(mention, previous_us)
+    doc[mapping.MENTION] = mention.model_dump(mode="json")
+    return doc
+
+
+def document_json(mention: Mention, *, previous_us: int | None = None) -> bytes:
+    """`to_document` serialised as JSON, as a bulk body line takes it: the mention is
+    serialised once, by pydantic in Rust, and spliced in (`orjson.Fragment`) instead of
+    going through a dict of Python objects."""
+    doc: dict[str, Any] = _fields(mention, previous_us)
+    try:
+        doc[mapping.MENTION] = orjson.Fragment(mention.model_dump_json())
+        return orjson.dumps(doc)
+    except (orjson.JSONEncodeError, PydanticSerializationError):
+        # A lone surrogate (text cut mid-character): the standard library escapes it.
+        return json.dumps(to_document(mention, previous_us=previous_us)).encode("ascii")
+
+
+def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
+    """Every field of the document but the mention itself."""
     published_us = epoch_us(mention.published_at)
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
@@ -44,7 +68,6 @@ def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str
         "text": mention.text,
         mapping.PUBLISHED_US: published_us,
         mapping.PUBLISHED_AT: published_us // 1000,  # epoch milliseconds
-        mapping.MENTION: mention.model_dump(mode="json"),
     }
     if previous_us is not None:
         doc[mapping.STORY_PREVIOUS_US] = previous_us

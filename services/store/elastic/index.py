@@ -48,11 +48,12 @@ from services.store.elastic.bulk import (
     Backoff,
     Operation,
     send_bulk,
+    send_pipelined,
     with_retries,
     write_dead_letters,
 )
 from services.store.elastic.compile import Query, compile_filter
-from services.store.elastic.documents import decode_cursor, encode_cursor, load, to_document
+from services.store.elastic.documents import decode_cursor, document_json, encode_cursor, load
 from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations, keys
@@ -66,6 +67,9 @@ _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
 _PAGE: Final = 5000  # hits per page when reading a field of many documents
 _COMPOSITE_PAGE: Final = 10_000  # buckets per page of a composite aggregation
+# Operations per bulk request when writing: about 3 MB of documents, and small enough
+# that building the next chunk in Python overlaps sending this one (send_pipelined).
+_BULK_CHUNK: Final = 1000
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -289,18 +293,34 @@ class EsIndex(MentionIndex):
             )
             for mention_id, m in latest.items()
         }
-        previous, ops = self._rechain(removed=sorted(where), incoming=list(incoming.values()))
-        for mention_id, mention in latest.items():
-            found = where.get(mention_id, [])
-            target = found[0] if found else self.names.alias
-            document = to_document(mention, previous_us=previous[incoming[mention_id].id_hash])
-            ops.append(({"index": {"_index": target, "_id": mention_id}}, mention, document))
-            for stale in found[1:]:  # copies left by an interrupted move: remove them
-                ops.append(({"delete": {"_index": stale, "_id": mention_id}}, mention, None))
+        previous, updates = self._rechain(removed=sorted(where), incoming=list(incoming.values()))
+
+        def chunks() -> Iterator[list[Operation]]:
+            """The chain updates, then the documents, built one chunk at a time."""
+            ops = list(updates)
+            for mention_id, mention in latest.items():
+                found = where.get(mention_id, [])
+                target = found[0] if found else self.names.alias
+                document = document_json(
+                    mention, previous_us=previous[incoming[mention_id].id_hash]
+                )
+                ops.append(({"index": {"_index": target, "_id": mention_id}}, mention, document))
+                for stale in found[1:]:  # copies left by an interrupted move: remove them
+                    ops.append(({"delete": {"_index": stale, "_id": mention_id}}, mention, None))
+                if len(ops) >= _BULK_CHUNK:
+                    yield ops
+                    ops = []
+            if ops:
+                yield ops
+
         failures = self._call(
-            lambda: send_bulk(self._client, ops, backoff=self._backoff, refresh=self._refresh),
+            lambda: send_pipelined(
+                self._client, chunks(), backoff=self._backoff, refresh=self._refresh
+            ),
             what="upsert",
         )
+        if self._refresh is True:  # the chunks were sent without: once for them all
+            self.refresh()
         if failures:
             path = dead_letter_path or self._settings.dead_letter_path
             write_dead_letters(path, failures)

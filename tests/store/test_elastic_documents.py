@@ -1,0 +1,184 @@
+"""The bulk path's documents mean what the documents built before it was made fast meant.
+
+`document_json` (orjson, the mention spliced in as pydantic's JSON, memoized content
+words) must parse to the same document as the original construction, kept below as
+`_reference_document`, for mentions of every shape. Pure: no Elasticsearch needed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from services.core.communities import community_of
+from services.core.function_words import is_function_word
+from services.core.models import (
+    AuthorDetails,
+    Engagement,
+    Mention,
+    Sentiment,
+    SentimentLabel,
+    ThreadLink,
+)
+from services.core.query.ast import FILTER_FIELDS
+from services.core.query.matcher import keyword_values
+from services.core.text import MAX_TOKEN_LENGTH
+from services.store.contracts import Dimension
+from services.store.elastic import mapping
+from services.store.elastic.bulk import bulk_body
+from services.store.elastic.documents import document_json, to_document
+from services.store.embedded.keys import epoch_us
+from services.store.embedded.words import index_words
+from services.store.story_chain import story_hash, story_key
+from tests.factories import make_mention
+
+_WRITTEN_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]")
+
+
+def _reference_content_words(*texts: str) -> list[str]:
+    """services.core.function_words.content_words as it was before it was memoized."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for match in _WRITTEN_WORD.finditer(text.lower()):
+            word = _ELISION.sub("", match.group()).replace("’", "'")
+            if len(word) < 2 or len(word) > MAX_TOKEN_LENGTH or is_function_word(word):
+                continue
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def _reference_document(mention: Mention, previous_us: int | None) -> dict[str, Any]:
+    """The document as `to_document` built it before the bulk path was optimised."""
+    published_us = epoch_us(mention.published_at)
+    doc: dict[str, Any] = {
+        mapping.ID: mention.id,
+        mapping.STORY_HASH: story_hash(story_key(mention)),
+        mapping.TITLE_WORDS: index_words(mention.title),
+        mapping.TEXT_WORDS: index_words(mention.text),
+        "title": mention.title,
+        "text": mention.text,
+        mapping.PUBLISHED_US: published_us,
+        mapping.PUBLISHED_AT: published_us // 1000,
+        mapping.MENTION: mention.model_dump(mode="json"),
+    }
+    if previous_us is not None:
+        doc[mapping.STORY_PREVIOUS_US] = previous_us
+    for name in FILTER_FIELDS:
+        values = keyword_values(mention, name)
+        if values:
+            doc[mapping.filter_field(name)] = list(dict.fromkeys(values))
+    displayed: dict[Dimension, list[str]] = {
+        Dimension.BRAND: mention.brands,
+        Dimension.COMPETITOR: mention.competitors,
+        Dimension.SOURCE: [mention.source_name],
+        Dimension.LANGUAGE: [mention.language] if mention.language else [],
+        Dimension.TOPIC: mention.topics,
+        Dimension.AUTHOR: [mention.author] if mention.author else [],
+        Dimension.COMMUNITY: [place] if (place := community_of(mention)) else [],
+    }
+    for dimension, values in displayed.items():
+        if values:
+            doc[mapping.DIMENSION_FIELDS[dimension]] = list(dict.fromkeys(values))
+    followers = mention.author_details.followers if mention.author_details else None
+    if followers is not None:
+        doc[mapping.FOLLOWERS] = followers
+    words = _reference_content_words(mention.title, mention.text)
+    if words:
+        doc[mapping.TERMS] = words
+    return doc
+
+
+_WORDS = (
+    "Vélo vélo VÉLO l'équipe L’équipe aujourd'hui don't rock-'n'-roll Déçu déçu "
+    "très tres été 2026 10km x y a le la the and nul super-cher Straße ŒUVRE "
+    "日本語 😀 emoji👍 ça Ça garçon naïve coöperate l'x qu'il jusqu'à "
+    + "z"
+    * (MAX_TOKEN_LENGTH + 3)
+).split()
+
+
+def _varied_mentions(rng: random.Random, count: int) -> list[Mention]:
+    """Mentions of every shape: accents, elisions, emoji, numbers, overlong words, every
+    optional field set or not, duplicate brands, fractional scores."""
+    mentions = []
+    labels = list(SentimentLabel)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        words = rng.choices(_WORDS, k=rng.randrange(0, 30))
+        fields: dict[str, Any] = {
+            "id": f"doc-{n}-{rng.choice(['', 'É', ' x'])}",
+            "title": " ".join(rng.choices(_WORDS, k=rng.randrange(0, 6))),
+            "text": " ".join(words) + rng.choice(["", "!", " …", "\n\t"]),
+            "published_at": start + timedelta(microseconds=rng.randrange(10**14)),
+            "language": rng.choice([None, "fr", "en", "FR"]),
+            "brands": rng.sample(["Veloria", "Acme", "Vélo Cie", "veloria"], rng.randrange(3)),
+            "competitors": rng.sample(["Rapido", "Nordbike"], rng.randrange(2)),
+            "topics": rng.sample(["price", "Délai", "service"], rng.randrange(3)),
+            "story_id": rng.choice([None, f"Story-{n % 5}", "Été"]),
+            "author": rng.choice([None, "Jean Dupont", "@Émilie", " spaced  name "]),
+            "url": rng.choice(
+                [
+                    None,
+                    f"https://www.reddit.com/r/Velos/comments/{n}",
+                    f"https://forum.example.fr/t/{n}",
+                ]
+            ),
+            "source_name": rng.choice(["Le Monde", "forum", "r/velos"]),
+            "sentiment": rng.choice(
+                [None, Sentiment(label=rng.choice(labels), score=rng.random())]
+            ),
+            "brand_sentiments": {"Veloria": Sentiment(label=rng.choice(labels), score=0.1 + 0.2)}
+            if rng.random() < 0.3
+            else {},
+            "engagement": Engagement(likes=rng.choice([None, 0, 12]), views=2**40),
+            "author_details": rng.choice(
+                [None, AuthorDetails(followers=rng.choice([None, 0, 1234])), AuthorDetails()]
+            ),
+            "thread": rng.choice([None, ThreadLink(item_kind="comment", parent_id="p1")]),
+        }
+        mentions.append(make_mention(**fields))
+    return mentions
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_documents_mean_what_they_meant(seed: int) -> None:
+    rng = random.Random(seed)
+    for mention in _varied_mentions(rng, 150):
+        previous = rng.choice([None, -(2**60), 1_700_000_000_000_000])
+        # Through the standard library, as the client used to send it.
+        expected = json.loads(json.dumps(_reference_document(mention, previous)))
+        assert orjson.loads(document_json(mention, previous_us=previous)) == expected
+        assert json.loads(json.dumps(to_document(mention, previous_us=previous))) == expected
+
+
+def test_a_lone_surrogate_is_escaped_not_refused() -> None:
+    mention = make_mention(text="broken \ud800 text")
+    sent = document_json(mention)
+    assert json.loads(sent)["text"] == "broken \ud800 text"
+
+
+def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
+    mention = make_mention(text="Déçu 😀")
+    ops = [
+        ({"index": {"_index": "i", "_id": mention.id}}, mention, document_json(mention)),
+        ({"update": {"_index": "i", "_id": "x"}}, None, {"doc": {"story_previous_us": -5}}),
+        ({"delete": {"_index": "i", "_id": "y"}}, None, None),
+    ]
+    body = bulk_body(ops)
+    assert body.endswith(b"\n")
+    lines = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+    assert lines[0] == {"index": {"_index": "i", "_id": mention.id}}
+    assert lines[1]["text"] == "Déçu 😀"
+    assert lines[1]["mention"] == mention.model_dump(mode="json")
+    assert lines[2:] == [
+        {"update": {"_index": "i", "_id": "x"}},
+        {"doc": {"story_previous_us": -5}},
+        {"delete": {"_index": "i", "_id": "y"}},
+    ]
