@@ -73,13 +73,8 @@ def content_words(*texts: str) -> list[str]:
     Elided articles are cut off ("l'équipe" -> "équipe"); a hyphenated word stays whole;
     "don't" or "aujourd'hui", all of whose parts are function words, is left out.
     """
-    seen: dict[str, None] = {}
-    for text in texts:
-        for written in _WRITTEN_WORD.findall(text.lower()):
-            word = _counted_form(written)
-            if word:
-                seen.setdefault(word, None)
-    return list(seen)
+    written = [w for text in texts for w in _WRITTEN_WORD.findall(text.lower())]
+    return list(dict.fromkeys(filter(None, map(_counted_form, written))))
 
 
 @lru_cache(maxsize=200_000)

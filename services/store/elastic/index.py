@@ -66,7 +66,9 @@ log = logging.getLogger(__name__)
 _ALL_TERMS: Final = 65_536
 _LOOKUP_CHUNK: Final = 1000
 _PAGE: Final = 5000  # hits per page when reading a field of many documents
-_COMPOSITE_PAGE: Final = 10_000  # buckets per page of a composite aggregation
+# Buckets per page of a composite aggregation: most story reads in one request, below
+# the default `search.max_buckets` (65,536).
+_COMPOSITE_PAGE: Final = 50_000
 # Operations per bulk request when writing: about 3 MB of documents, and small enough
 # that building the next chunk in Python overlaps sending this one (send_pipelined).
 _BULK_CHUNK: Final = 1000
