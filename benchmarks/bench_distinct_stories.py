@@ -7,8 +7,8 @@
 Writes `--docs` synthetic mentions over 365 days (the generator of
 bench_embedded_index.py: 24% reposts, some collected before the copy they repeat),
 then times raw and deduplicated counts and daily histograms over 90 and 365 days,
-the story breakdown, and a deduplicated count with a brand filter (the path that
-looks for stories matching only by a later copy). Each deduplicated count is checked
+the story breakdown, and deduplicated counts and histograms with a brand filter (the
+path that looks for stories matching only by a later copy). Each deduplicated count is checked
 against the stories the generator made. Elasticsearch: a fresh index prefix, dropped
 afterwards. Prints the figures; asserts nothing.
 """
@@ -104,15 +104,20 @@ def main() -> None:
                 timed(lambda: stories.histogram(window(), interval=Interval.DAY), args.runs),
             )
         few = max(args.runs // 10, 5)
+        for days in (90, 365):
 
-        def brand_window() -> MentionFilter:
-            brand = FieldFilter("brand", rng.choice(BRANDS).lower())
-            return MentionFilter(query=brand, since=NOW - timedelta(days=90), until=NOW)
+            def brand_window(days: int = days) -> MentionFilter:
+                brand = FieldFilter("brand", rng.choice(BRANDS).lower())
+                return MentionFilter(query=brand, since=NOW - timedelta(days=days), until=NOW)
 
-        report(
-            f"dedup count, brand:X, 90 days ({few} runs)",
-            timed(lambda: stories.count(brand_window()), few),
-        )
+            report(
+                f"dedup count, brand:X, {days} days",
+                timed(lambda: stories.count(brand_window()), args.runs),
+            )
+            report(
+                f"dedup histogram by day, brand:X, {days} days",
+                timed(lambda: stories.histogram(brand_window(), interval=Interval.DAY), args.runs),
+            )
         report(
             f"story breakdown, 365 days ({few} runs)",
             timed(

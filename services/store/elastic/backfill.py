@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from services.store.elastic import mapping
 from services.store.elastic.bulk import Backoff, Operation, send_bulk, with_retries
-from services.store.elastic.documents import load, to_document
+from services.store.elastic.documents import document_json, load
 from services.store.elastic.pages import open_pit, pit_pages
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def rewrite_hits(
             "if_seq_no": hit["_seq_no"],
             "if_primary_term": hit["_primary_term"],
         }
-        ops.append(({"index": action}, mention, to_document(mention)))
+        ops.append(({"index": action}, mention, document_json(mention)))
     failures = send_bulk(client, ops, backoff=backoff, refresh=False) if ops else []
     for failure in failures:
         if failure.status == _CONFLICT:
