@@ -125,6 +125,38 @@ def test_documents_of_an_older_version_gain_the_new_fields(
         index.close()
 
 
+def _refresh_interval(case: ElasticCase) -> Any:
+    client = case.settings.client()
+    name = IndexNames(case.settings.index_prefix).first_index
+    try:
+        answer = client.indices.get_settings(index=name, name="index.refresh_interval")
+        # An index without a value of its own is left out of the answer.
+        own = answer.body.get(name, {}).get("settings", {})
+        return own.get("index", {}).get("refresh_interval")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("interval", [None, "5s"])
+def test_refreshes_pause_while_an_index_is_rewritten(case: ElasticCase, interval: Any) -> None:
+    _write_as_older_version(case, _mentions(), record=True)
+    if interval is not None:
+        client = case.settings.client()
+        name = IndexNames(case.settings.index_prefix).first_index
+        client.indices.put_settings(index=name, settings={"index.refresh_interval": interval})
+        client.close()
+    index = case.open()
+    assert isinstance(index, EsIndex)
+    during: list[Any] = []
+    try:
+        index.rewrite_stale(batch_size=4, progress=lambda _: during.append(_refresh_interval(case)))
+        assert during == ["-1", "-1"]
+        assert _refresh_interval(case) == interval  # as it was (None: the default)
+        assert _negative_toward_veloria(index) == 7  # refreshed at the end all the same
+    finally:
+        index.close()
+
+
 def test_an_index_made_before_fields_were_recorded_is_rewritten(case: ElasticCase) -> None:
     _write_as_older_version(case, _mentions(), record=False)
     index = case.open()

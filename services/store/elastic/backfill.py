@@ -19,7 +19,8 @@ field, and is never undone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -108,10 +109,11 @@ def rewrite_index(
         return with_retries(run, backoff=backoff, what=what)
 
     pit = open_pit(client, name, call)  # the documents as of now, whatever is written next
-    for hits in pit_pages(client, pit, call=call, batch_size=batch_size, seq_no=True):
-        rewrite_hits(client, name, hits, backoff=backoff, report=report)
-        if progress is not None:
-            progress(len(hits))
+    with _refresh_paused(client, name, call):
+        for hits in pit_pages(client, pit, call=call, batch_size=batch_size, seq_no=True):
+            rewrite_hits(client, name, hits, backoff=backoff, report=report)
+            if progress is not None:
+                progress(len(hits))
     if report.complete:
         with_retries(
             lambda: client.indices.put_mapping(
@@ -122,6 +124,32 @@ def rewrite_index(
         )
     with_retries(lambda: client.indices.refresh(index=name), backoff=backoff, what="refresh")
     return report
+
+
+@contextmanager
+def _refresh_paused(client: Elasticsearch, name: str, call: Callable[..., Any]) -> Iterator[None]:
+    """Turns the index's periodic refresh off while its documents are rewritten (each
+    refresh would make a small segment to merge later), and sets it back as it was.
+    Veille's own writes refresh explicitly meanwhile, so they stay visible at once."""
+    answer = call(
+        lambda: client.indices.get_settings(index=name, name="index.refresh_interval"),
+        what="reading the refresh interval",
+    )
+    before = answer.body.get(name, {}).get("settings", {}).get("index", {}).get("refresh_interval")
+    call(
+        lambda: client.indices.put_settings(index=name, settings={"index.refresh_interval": "-1"}),
+        what="pausing refreshes",
+    )
+    try:
+        yield
+    finally:
+        # None (no value of its own) gives the index back the cluster's default.
+        call(
+            lambda: client.indices.put_settings(
+                index=name, settings={"index.refresh_interval": before}
+            ),
+            what="restoring the refresh interval",
+        )
 
 
 def rewrite_hits(
