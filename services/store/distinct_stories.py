@@ -104,8 +104,9 @@ def _later_stories(
 
 
 def _led(index: MentionIndex, flt: MentionFilter, stories: Collection[int]) -> set[int]:
-    """Those of `stories` whose first copy in the window matches: read among these
-    stories only, so the cost follows the later copies, not the window."""
+    """Those of `stories` whose first copy in the window matches, asked among these
+    stories only (the embedded store reads every matching first copy instead when that
+    is cheaper: see `EmbeddedIndex._matching`)."""
     return index.story_hashes(replace(first_copies(flt), stories=frozenset(stories)))
 
 
