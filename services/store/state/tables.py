@@ -191,3 +191,6 @@ from services.store.state import corrections as corrections  # noqa: E402
 
 # Registers the `leases` table (work shared between processes) on `metadata`.
 from services.store.state import lease_tables as lease_tables  # noqa: E402
+
+# Registers the data governance tables (retention, erasures) on `metadata`.
+from services.store.state import governance as governance  # noqa: E402
