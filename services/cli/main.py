@@ -172,6 +172,7 @@ def up(
     from services.collector.scheduler import CollectorScheduler
     from services.runtime.alert_loop import AlertLoop
     from services.runtime.report_loop import ReportScheduler
+    from services.runtime.retention_loop import RetentionScheduler
     from services.runtime.worker import AnalysisWorker
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -185,10 +186,12 @@ def up(
         ctx.sources_changed.append(scheduler.refresh)
         alerts = AlertLoop(ctx)
         reports = ReportScheduler(ctx)
+        retention = RetentionScheduler(ctx)
         worker.start()
         scheduler.start()
         alerts.start()
         reports.start()
+        retention.start()
         api = ctx.settings.api
         console.print(
             f"Veille is up: dashboard on http://{api.host}:{api.port}/dashboard/, API on "
@@ -205,6 +208,7 @@ def up(
             worker.stop()
             alerts.stop()
             reports.shutdown()
+            retention.shutdown()
 
 
 @app.command()
@@ -862,5 +866,6 @@ from services.cli import analyst as _analyst  # noqa: E402, F401
 from services.cli import brands_cli as _brands_cli  # noqa: E402, F401
 from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
+from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

@@ -25,7 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.core.models import utcnow
+from services.store.state.alerting_tables import alert_events
 from services.store.state.contract import NotFoundError
+from services.store.state.corrections import corrections as corrections_table
 from services.store.state.engine import (
     create_state_engine,
     parse_url,
@@ -33,66 +35,14 @@ from services.store.state.engine import (
     store_errors,
     write_transaction,
 )
+from services.store.state.governance_tables import (
+    ERASURE_KINDS,
+    MAX_ERROR_CHARS,
+    erasures,
+    retention_policies,
+    retention_runs,
+)
 from services.store.state.migrate import check_at_head
-from services.store.state.tables import UtcDateTime, json_type, metadata
-
-ERASURE_KINDS = ("author", "text")
-ERASURE_STATUSES = ("running", "done", "failed")
-ERASURE_STEPS = ("plan", "mentions", "corrections", "alerts", "reports", "done")
-MAX_ERROR_CHARS = 4000
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-retention_policies = sa.Table(
-    "retention_policies",
-    metadata,
-    sa.Column("kind", sa.String(40), primary_key=True),
-    sa.Column("days", sa.Integer(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint("days > 0", name="days"),
-)
-
-retention_runs = sa.Table(
-    "retention_runs",
-    metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
-    sa.Column("trigger", sa.String(20), nullable=False),  # daily, cli, api
-    sa.Column("dry_run", sa.Boolean(create_constraint=False), nullable=False),
-    sa.Column("started_at", UtcDateTime(), nullable=False),
-    sa.Column("finished_at", UtcDateTime(), nullable=True),
-    sa.Column("policy", json_type(), nullable=False),  # {kind: days} applied
-    sa.Column("deleted", json_type(), nullable=False),  # {kind: count}
-    sa.Column("error", sa.Text(), nullable=True),
-    sa.Index("ix_retention_runs_started", "started_at"),
-)
-
-erasures = sa.Table(
-    "erasures",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("kind", sa.String(10), nullable=False),
-    sa.Column("identifier", sa.Text(), nullable=True),  # cleared once done
-    sa.Column("identifier_hash", sa.String(64), nullable=False),
-    sa.Column("words", sa.Integer(), nullable=False),  # how many words the identifier has
-    sa.Column("status", sa.String(10), nullable=False),
-    sa.Column("step", sa.String(20), nullable=False),
-    sa.Column("plan", json_type(), nullable=True),
-    sa.Column("counts", json_type(), nullable=False),
-    sa.Column("progress", sa.Integer(), nullable=False),
-    sa.Column("holds", sa.Boolean(create_constraint=False), nullable=False),
-    sa.Column("requested_by", sa.String(200), nullable=True),
-    sa.Column("error", sa.Text(), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.Column("finished_at", UtcDateTime(), nullable=True),
-    sa.CheckConstraint(_in("kind", ERASURE_KINDS), name="kind"),
-    sa.CheckConstraint(_in("status", ERASURE_STATUSES), name="status"),
-    sa.Index("ix_erasures_holds", "holds"),
-)
 
 
 @dataclass(frozen=True)
@@ -320,6 +270,38 @@ class GovernanceStore:
         query = sa.select(t.c.kind, t.c.identifier_hash, t.c.words).where(t.c.holds.is_(True))
         with self._errors(), read_transaction(self._engine) as conn:
             return [Hold(r.kind, r.identifier_hash, int(r.words)) for r in conn.execute(query)]
+
+    # -- what hangs off the mentions -----------------------------------------------------
+    def corrections(self) -> list[tuple[int, str, str]]:
+        """Every correction as (id, mention id, text judged)."""
+        t = corrections_table
+        with self._errors(), read_transaction(self._engine) as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.mention_id, t.c.text).order_by(t.c.id))
+            return [(int(r.id), r.mention_id, r.text) for r in rows]
+
+    def delete_corrections(self, ids: list[int]) -> int:
+        """Deletes corrections by id; returns how many."""
+        t = corrections_table
+        removed = 0
+        with self._errors(), write_transaction(self._engine) as conn:
+            for first in range(0, len(ids), 500):
+                chunk = ids[first : first + 500]
+                removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
+        return removed
+
+    def alert_samples(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every alert event that keeps sample mentions, as (id, numbers)."""
+        t = alert_events
+        with self._errors(), read_transaction(self._engine) as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.numbers).order_by(t.c.id))
+            return [(int(r.id), dict(r.numbers)) for r in rows if r.numbers.get("top_mentions")]
+
+    def set_alert_numbers(self, changed: dict[int, dict[str, Any]]) -> None:
+        """Replaces the numbers (with their samples) of these alert events."""
+        t = alert_events
+        with self._errors(), write_transaction(self._engine) as conn:
+            for event_id, numbers in changed.items():
+                conn.execute(t.update().where(t.c.id == event_id).values(numbers=numbers))
 
     def now(self) -> datetime:
         """The current time, as this store records it."""

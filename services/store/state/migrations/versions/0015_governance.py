@@ -15,7 +15,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
@@ -32,7 +31,7 @@ def json_type() -> sa.types.TypeEngine[Any]:
     )
 
 
-def UtcDateTime() -> sa.types.TypeEngine[Any]:  # noqa: N802 - reads like the column type
+def UtcDateTime() -> sa.types.TypeEngine[Any]:
     return sa.DateTime(timezone=True)
 
 
