@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
 from services.runtime.access import author_data
+from services.runtime.context import ServiceContext
 from services.runtime.erasure import ErasureInputError, receipt, start_erasure
 from services.runtime.retention import (
     RetentionError,
@@ -79,9 +80,11 @@ class ErasureRequest(BaseModel):
     text: str | None = Field(default=None, max_length=500)
 
 
-def _retention(ctx: Any) -> RetentionOut:
+def _retention(ctx: ServiceContext) -> RetentionOut:
     return RetentionOut(
-        policy=[PolicyRow(kind=e.kind, days=e.days, origin=e.origin) for e in effective_policy(ctx)],
+        policy=[
+            PolicyRow(kind=e.kind, days=e.days, origin=e.origin) for e in effective_policy(ctx)
+        ],
         kinds=known_kinds(),
         daily_at=ctx.settings.retention.daily_at,
     )
@@ -93,7 +96,10 @@ def _run_out(run: RetentionRun) -> RetentionRunOut:
 
 def _bad_retention(exc: RetentionError) -> Problem:
     return Problem(
-        422, "Invalid retention", f"{exc.field}: {exc.message}; nothing was changed", field=exc.field
+        422,
+        "Invalid retention",
+        f"{exc.field}: {exc.message}; nothing was changed",
+        field=exc.field,
     )
 
 
