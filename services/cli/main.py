@@ -672,20 +672,25 @@ def alerts_run(
     config: ConfigOpt = DEFAULT_CONFIG,
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
 ) -> None:
-    """Evaluate the alert rules and deliver due alerts (Slack, email, webhook)."""
+    """Evaluate the alert rules and deliver due alerts (Slack, email, webhook); also
+    applies the daily retention (a lease keeps it to one process a day)."""
     from services.runtime.alert_loop import AlertLoop, run_alerts_once
+    from services.runtime.retention_loop import RetentionScheduler
 
     with _context(config) as ctx:
         if once:
             console.print(run_alerts_once(ctx).summary())
             return
         loop = AlertLoop(ctx)
+        retention = RetentionScheduler(ctx)
         loop.start()
+        retention.start()
         console.print("evaluating alert rules; Ctrl-C stops")
         try:
             _wait_forever()
         finally:
             loop.stop()
+            retention.shutdown()
 
 
 @alerts_app.command("backtest")

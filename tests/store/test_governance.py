@@ -270,3 +270,22 @@ def test_holds_drop_new_posts_by_or_about_the_erased(
         make_mention(author="jdupontel", text="un autre compte"),
     ]
     assert held_indices(ctx.governance.holds(), incoming) == {0, 1, 2, 3}
+
+
+def test_the_daily_run_happens_once_a_day_across_processes(ctx: ServiceContext) -> None:
+    from services.runtime.retention_loop import RetentionScheduler
+
+    ctx.index.upsert(
+        [make_mention(id="x-old", source_kind="x", published_at=NOW - timedelta(days=500))]
+    )
+    first, second = RetentionScheduler(ctx), RetentionScheduler(ctx)
+    run = first.run(now=NOW)
+    assert run is not None and run.trigger == "daily" and run.deleted["x"] == 1
+    assert second.run(now=NOW + timedelta(hours=2)) is None  # the same day: the lease holds
+    assert second.run(now=NOW + timedelta(days=1)) is not None
+    second.start()
+    try:
+        upcoming = second.next_run()
+        assert upcoming is not None and (upcoming.hour, upcoming.minute) == (3, 30)
+    finally:
+        second.shutdown()
