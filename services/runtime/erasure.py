@@ -7,9 +7,10 @@ before the next starts, so a process killed at any point resumes where it was
 1. plan: reads the matching mentions once, keeps their counts per source kind, their
    stories and ids (the later steps match corrections and alert samples on them);
 2. mentions: deletes them page by page (a page, then its progress, recorded);
-3. corrections made on them or quoting the identifier;
-4. alert samples (the mentions alert events keep to show) of them or quoting it;
-5. reports: the stored renders quoting the identifier or one of the mentions are
+3. inbox: collected items not analyzed yet (or failed) by or about it;
+4. corrections made on them or quoting the identifier;
+5. alert samples (the mentions alert events keep to show) of them or quoting it;
+6. reports: the stored renders quoting the identifier or one of the mentions are
    deleted, and named in the receipt.
 
 Matching: an author erasure takes the mentions whose author is the handle (with or
@@ -35,7 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.core.models import Mention, utcnow
+from services.core.models import Mention, RawItem, utcnow
 from services.core.query.ast import FieldFilter, Node, Or, Phrase, Term
 from services.core.text import fold_keyword, tokenize
 from services.runtime.context import ServiceContext
@@ -195,6 +196,16 @@ def _run_steps(
             if progress:
                 progress(len(page.mentions))
         _forget_stories(ctx, set(plan["story_ids"]))
+        store.update_erasure(job.id, step="inbox")
+        step = "inbox"
+    if step == "inbox":  # collected, not analyzed yet (or failed): never stored
+        hold = [Hold(job.kind, job.identifier_hash, job.words)]
+        waiting = store.waiting_items()
+        items = [RawItem.model_validate(payload).to_mention() for _, payload in waiting]
+        doomed_items = [waiting[i][0] for i in sorted(held_indices(hold, items))]
+        counts.setdefault("inbox_items", len(doomed_items))
+        store.update_erasure(job.id, counts=counts)
+        store.drop_items(doomed_items)
         store.update_erasure(job.id, step="corrections")
         step = "corrections"
     if step == "corrections":
@@ -332,6 +343,7 @@ def receipt(job: ErasureJob) -> dict[str, Any]:
             "stories": job.counts.get("stories", 0),
             "corrections": job.counts.get("corrections", 0),
             "alert_samples": job.counts.get("alert_samples", 0),
+            "inbox_items": job.counts.get("inbox_items", 0),
             "report_renders_deleted": list(job.counts.get("reports", [])),
         },
         "progress": job.progress,

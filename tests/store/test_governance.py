@@ -202,6 +202,11 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
         numbers={"top_mentions": [_sample(people["about"]), _sample(people["other"])]},
         channels=[],
     )
+    from tests.factories import make_item
+
+    ctx.state.enqueue_items(
+        [make_item(author="jdupont", text="pas encore analysé"), make_item(author="lea")]
+    )
     renders = Renders(ctx.settings.data_dir)
     info = RenderInfo("weekly", "20261130T070000Z", NOW, NOW, ["html"], 1.0)
     renders.save(info, html="<p>Top auteur : <b>@jdupont</b></p>", pdf=None)
@@ -222,6 +227,8 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
     assert out["counts"]["stories"] == 3
     assert out["counts"]["corrections"] == 1
     assert out["counts"]["alert_samples"] == 1
+    assert out["counts"]["inbox_items"] == 1
+    assert ctx.state.inbox_counts().get("pending") == 1
     assert out["counts"]["report_renders_deleted"] == ["weekly/20261130T070000Z"]
     assert "jdupont" not in str(out).lower()
     assert job.identifier is None  # only the hash is kept once done

@@ -43,6 +43,7 @@ from services.store.state.governance_tables import (
     retention_runs,
 )
 from services.store.state.migrate import check_at_head
+from services.store.state.tables import inbox
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,23 @@ class GovernanceStore:
         with self._errors(), write_transaction(self._engine) as conn:
             for event_id, numbers in changed.items():
                 conn.execute(t.update().where(t.c.id == event_id).values(numbers=numbers))
+
+    def waiting_items(self) -> list[tuple[str, dict[str, Any]]]:
+        """The inbox items not analyzed yet (pending, leased or failed), with payloads."""
+        t = inbox
+        query = sa.select(t.c.mention_id, t.c.payload).where(t.c.payload.is_not(None))
+        with self._errors(), read_transaction(self._engine) as conn:
+            return [(row.mention_id, dict(row.payload)) for row in conn.execute(query)]
+
+    def drop_items(self, mention_ids: list[str]) -> int:
+        """Removes inbox items (their payload with them); returns how many."""
+        t = inbox
+        removed = 0
+        with self._errors(), write_transaction(self._engine) as conn:
+            for first in range(0, len(mention_ids), 500):
+                chunk = mention_ids[first : first + 500]
+                removed += conn.execute(sa.delete(t).where(t.c.mention_id.in_(chunk))).rowcount or 0
+        return removed
 
     def now(self) -> datetime:
         """The current time, as this store records it."""

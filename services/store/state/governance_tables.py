@@ -8,7 +8,7 @@ from services.store.state.tables import UtcDateTime, json_type, metadata
 
 ERASURE_KINDS = ("author", "text")
 ERASURE_STATUSES = ("running", "done", "failed")
-ERASURE_STEPS = ("plan", "mentions", "corrections", "alerts", "reports", "done")
+ERASURE_STEPS = ("plan", "mentions", "inbox", "corrections", "alerts", "reports", "done")
 MAX_ERROR_CHARS = 4000
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
