@@ -64,12 +64,13 @@ def test_governance_logs_no_handle_or_text_above_debug(
                 make_mention(source_kind="x", author="jeanne.secret", text="vieux post x"),
             ]
         )
-        ctx.state.enqueue_items([make_item(author="jeanne.secret", text="encore elle")])
+        ctx.state.enqueue_items([make_item(author="jeanne.secret", text="déjà là")])
         with caplog.at_level(logging.DEBUG):
             apply_retention(ctx)
             author_data(ctx, "jeanne.secret")
             start_erasure(ctx, kind="author", identifier="jeanne.secret")
             start_erasure(ctx, kind="text", identifier="0612345678")
+            ctx.state.enqueue_items([make_item(author="jeanne.secret", text="encore elle")])
             assert process_batch(ctx).dropped == 1  # held: dropped before the analyzer
     finally:
         ctx.close()
