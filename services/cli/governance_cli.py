@@ -86,6 +86,7 @@ def erase(
     Mentions, their corrections and alert samples, and the report renders quoting them
     go; new posts by or about it are dropped while the erasure holds."""
     from services.runtime.erasure import (
+        LEASE_SECONDS,
         ErasureInputError,
         receipt,
         resume_erasures,
@@ -98,9 +99,14 @@ def erase(
     if not resume and len(asked) != 1:
         raise CliError("give one of --author HANDLE or --text IDENTIFIER", code=2)
     with _context(config) as ctx:
-        for job in resume_erasures(ctx, batch_size=batch_size):
-            console.print(f"finished the interrupted erasure {job.id}")
-            out.print_json(json.dumps(receipt(job), default=str))
+        # With --resume, wait for the lease of a killed process's job to lapse.
+        wait = LEASE_SECONDS + 5 if resume else 0.0
+        for job in resume_erasures(ctx, batch_size=batch_size, wait=wait):
+            if job.status != "running":
+                console.print(f"finished the interrupted erasure {job.id}")
+                out.print_json(json.dumps(receipt(job), default=str))
+            else:
+                console.print(f"erasure {job.id} is being run by another process")
         if resume:
             return
         kind, identifier = ("author", author) if author is not None else ("text", text)

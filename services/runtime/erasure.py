@@ -31,6 +31,7 @@ import html
 import logging
 import re
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,12 +44,14 @@ from services.runtime.context import ServiceContext
 from services.runtime.retention import drop_alert_samples
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 from services.store.state.governance import ErasureJob, Hold
+from services.store.state.leases import new_owner_id
 
 log = logging.getLogger("veille.governance")
 
 KINDS = ("author", "text")
 MAX_IDENTIFIER_CHARS = 500
 DEFAULT_BATCH = 200
+LEASE_SECONDS = 30.0  # a killed process's job is free again after this
 _TAG = re.compile(r"<[^>]+>")
 
 Progress = Callable[[int], None]
@@ -56,6 +59,10 @@ Progress = Callable[[int], None]
 
 class ErasureInputError(ValueError):
     """What was asked cannot be erased (empty, too long, no words); nothing changed."""
+
+
+class ErasureTakenOver(RuntimeError):
+    """Another process took the job over (this one's lease lapsed): it finishes it."""
 
 
 def identifier_words(kind: str, identifier: str) -> list[str]:
@@ -122,12 +129,16 @@ def start_erasure(
     return run_erasure(ctx, job.id, batch_size=batch_size, progress=progress)
 
 
-def resume_erasures(ctx: ServiceContext, *, batch_size: int = DEFAULT_BATCH) -> list[ErasureJob]:
-    """Finishes every erasure a stopped process left running; returns them."""
+def resume_erasures(
+    ctx: ServiceContext, *, batch_size: int = DEFAULT_BATCH, wait: float = 0.0
+) -> list[ErasureJob]:
+    """Finishes the erasures a stopped process left running; returns them. One that
+    another live process is running is left to it (after `wait` seconds for its lease:
+    a killed process's lease lapses after LEASE_SECONDS)."""
     finished = []
     for job in ctx.governance.erasures(unfinished=True):
         log.info("resuming erasure %s at step %s", job.id, job.step)
-        finished.append(run_erasure(ctx, job.id, batch_size=batch_size))
+        finished.append(run_erasure(ctx, job.id, batch_size=batch_size, wait=wait))
     return finished
 
 
@@ -137,8 +148,10 @@ def run_erasure(
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
+    wait: float = 0.0,
 ) -> ErasureJob:
-    """Runs an erasure's remaining steps; returns the job as it ends."""
+    """Runs an erasure's remaining steps under its lease (one process at a time); returns
+    the job as it ends, or as it is when another process holds it."""
     store = ctx.governance
     job = store.erasure(job_id)
     if job.status != "running":
@@ -146,13 +159,26 @@ def run_erasure(
     if job.identifier is None:  # cannot happen unless the row was edited by hand
         store.update_erasure(job_id, status="failed", error="the identifier was lost")
         return store.erasure(job_id)
+    owner, lease = new_owner_id(), f"erasure:{job_id}"
+    deadline = time.monotonic() + wait
+
+    def keep() -> bool:
+        return lease in ctx.leases.acquire([lease], owner=owner, ttl=LEASE_SECONDS)
+
+    while not keep():
+        if time.monotonic() >= deadline:
+            log.info("erasure %s is being run by another process", job_id)
+            return store.erasure(job_id)
+        time.sleep(1.0)
     try:
-        _run_steps(ctx, job, batch_size=batch_size, progress=progress)
+        _run_steps(ctx, job, batch_size=batch_size, progress=progress, keep=keep)
     except Exception as exc:
         log.error(
             "erasure %s stopped: %s (it resumes at the next start)", job_id, type(exc).__name__
         )
         raise
+    finally:
+        ctx.leases.release(owner=owner, names=[lease])
     done = store.erasure(job_id)
     log.info(
         "erasure %s done: %d mentions, %d stories, %s corrections, %s alert samples, "
@@ -168,7 +194,12 @@ def run_erasure(
 
 
 def _run_steps(
-    ctx: ServiceContext, job: ErasureJob, *, batch_size: int, progress: Progress | None
+    ctx: ServiceContext,
+    job: ErasureJob,
+    *,
+    batch_size: int,
+    progress: Progress | None,
+    keep: Callable[[], bool],
 ) -> None:
     store = ctx.governance
     assert job.identifier is not None
@@ -193,6 +224,8 @@ def _run_steps(
                 break
             done += ctx.index.delete([m.id for m in page.mentions])
             store.update_erasure(job.id, progress=done)
+            if not keep():  # another process took the job over: leave it to it
+                raise ErasureTakenOver(f"erasure {job.id} was taken over by another process")
             if progress:
                 progress(len(page.mentions))
         _forget_stories(ctx, set(plan["story_ids"]))

@@ -43,7 +43,11 @@ class RetentionScheduler:
             max_instances=1,
             misfire_grace_time=6 * 3600,
         )
+        # At start, then every 10 minutes: a job whose process died is free after its lease.
         self._scheduler.add_job(self.resume_erasures, "date", id="erasures:resume")
+        self._scheduler.add_job(
+            self.resume_erasures, "interval", minutes=10, id="erasures:resume-later"
+        )
         self._scheduler.start()
 
     def shutdown(self) -> None:

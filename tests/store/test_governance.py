@@ -296,3 +296,23 @@ def test_the_daily_run_happens_once_a_day_across_processes(ctx: ServiceContext) 
         assert upcoming is not None and (upcoming.hour, upcoming.minute) == (3, 30)
     finally:
         second.shutdown()
+
+
+def test_one_process_at_a_time_runs_an_erasure(
+    ctx: ServiceContext, people: dict[str, Mention]
+) -> None:
+    from services.runtime.erasure import run_erasure, words_hash
+
+    job = ctx.governance.create_erasure(
+        kind="author",
+        identifier="jdupont",
+        identifier_hash=words_hash(["jdupont"]),
+        words=1,
+        requested_by=None,
+    )
+    ctx.leases.acquire([f"erasure:{job.id}"], owner="another-process", ttl=60)
+    assert run_erasure(ctx, job.id).status == "running"  # left to its holder
+    assert len(_ids(ctx)) == 5
+    ctx.leases.release(owner="another-process")
+    done = run_erasure(ctx, job.id)
+    assert done.status == "done" and receipt(done)["counts"]["mentions_total"] == 3
