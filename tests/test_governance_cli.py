@@ -190,6 +190,8 @@ def test_retention_and_erasure_commands(config: Path, tmp_path: Path) -> None:
     wrong = veille("retention", "apply", "--config", str(bad))
     assert wrong.returncode == 2
     assert "settings.retention.days.tiktok" in wrong.stderr
+    checked = veille("config", "check", "--config", str(bad))
+    assert checked.returncode == 2 and "settings.retention.days.tiktok" in checked.stderr
     zero = write_workspace(tmp_path / "zero", sources=[], retention={"days": {"x": 0}})
     refused = veille("retention", "apply", "--config", str(zero))
     assert refused.returncode == 2 and "retention.days.x" in refused.stderr

@@ -543,8 +543,14 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @config_app.command("check")
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Validate the workspace and report every mistake with file, line and field."""
+    from services.runtime.retention import RetentionError, check_settings
+
     loaded = _load(config)
     ws = loaded.workspace
+    try:
+        check_settings(loaded.settings)
+    except RetentionError as exc:
+        raise CliError(str(exc), code=2) from None
     out.print(
         f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "

@@ -17,7 +17,7 @@ from typing import Any
 
 from services.core.models import SourceKind, utcnow
 from services.core.query.ast import FieldFilter
-from services.core.settings import MAX_RETENTION_DAYS
+from services.core.settings import MAX_RETENTION_DAYS, Settings
 from services.core.text import fold_keyword
 from services.runtime.context import ServiceContext
 from services.store.contracts import MentionFilter, MentionIndex, SearchRequest, SortOrder
@@ -89,8 +89,13 @@ def effective_policy(ctx: ServiceContext) -> list[PolicyEntry]:
 
 def check_configured(ctx: ServiceContext) -> None:
     """RetentionError when the YAML names a kind no source has (`settings.retention...`)."""
+    check_settings(ctx.settings)
+
+
+def check_settings(settings: Settings) -> None:
+    """RetentionError naming the first kind of `settings.retention.days` Veille does not know."""
     kinds = known_kinds()
-    for kind in ctx.settings.retention.days:
+    for kind in settings.retention.days:
         if kind not in kinds:
             raise RetentionError(
                 f"settings.retention.days.{kind}",
