@@ -42,6 +42,10 @@ COMMANDS = [
     ["export", "stats"],
     ["demo", "remove"],
     ["brands", "check"],
+    ["retention", "show"],
+    ["retention", "apply"],
+    ["erase"],
+    ["gdpr", "export"],
 ]
 
 

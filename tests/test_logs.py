@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,52 @@ def test_per_request_loggers_are_quiet_at_info_and_the_service_is_not() -> None:
     for per_request in ("elastic_transport.transport", "httpx"):
         assert not logging.getLogger(per_request).isEnabledFor(logging.INFO)
         assert logging.getLogger(per_request).isEnabledFor(logging.WARNING)
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_governance_logs_no_handle_or_text_above_debug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retention, erasure, the ingest hold and the author export log counts and ids only."""
+    from services.core.settings import build_settings
+    from services.runtime.access import author_data
+    from services.runtime.context import ServiceContext
+    from services.runtime.erasure import start_erasure
+    from services.runtime.retention import apply_retention
+    from services.runtime.worker import process_batch
+    from tests.factories import make_item, make_mention
+
+    settings = build_settings(
+        {
+            "data_dir": str(tmp_path),
+            "store": {
+                "state_url": f"sqlite:///{tmp_path}/veille.db",
+                "index_url": f"embedded:{tmp_path}/index",
+            },
+            "retention": {"days": {"x": 30}},
+        }
+    )
+    ctx = ServiceContext(settings)
+    secret_text = "Numéro privé 0612345678 de Jeanne"
+    try:
+        ctx.index.upsert(
+            [
+                make_mention(author="jeanne.secret", text=secret_text),
+                make_mention(source_kind="x", author="jeanne.secret", text="vieux post x"),
+            ]
+        )
+        ctx.state.enqueue_items([make_item(author="jeanne.secret", text="déjà là")])
+        with caplog.at_level(logging.DEBUG):
+            apply_retention(ctx)
+            author_data(ctx, "jeanne.secret")
+            start_erasure(ctx, kind="author", identifier="jeanne.secret")
+            start_erasure(ctx, kind="text", identifier="0612345678")
+            ctx.state.enqueue_items([make_item(author="jeanne.secret", text="encore elle")])
+            assert process_batch(ctx).dropped == 1  # held: dropped before the analyzer
+    finally:
+        ctx.close()
+    above_debug = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert any("erasure" in r.getMessage() for r in above_debug)
+    for record in above_debug:
+        message = record.getMessage().lower()
+        assert "jeanne" not in message and "0612345678" not in message, message

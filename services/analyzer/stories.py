@@ -23,7 +23,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +130,19 @@ class StoryGrouper:
         with self._lock:
             for fp, story in zip(prints, stories, strict=True):
                 self._remember(fp, story, fp.bands())
+
+    def forget(self, stories: Collection[str]) -> None:
+        """Forgets every text remembered under these story ids (their mentions were erased)."""
+        wanted = set(stories)
+        with self._lock:
+            for exact in [k for k, story in self._exact.items() if story in wanted]:
+                del self._exact[exact]
+            for band in list(self._bands):
+                bucket = [(story, fp) for story, fp in self._bands[band] if story not in wanted]
+                if bucket:
+                    self._bands[band] = bucket
+                else:
+                    del self._bands[band]
 
     def _assign_one(self, mention_id: str, fp: Fingerprint) -> str | None:
         if fp.exact is None and fp.signature is None:

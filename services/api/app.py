@@ -17,6 +17,7 @@ from services.api.routers import (
     brands,
     corrections,
     exports,
+    governance,
     health,
     mentions,
     reanalyze,
@@ -81,6 +82,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         corrections,
         reanalyze,
         reports,
+        governance,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

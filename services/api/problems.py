@@ -120,7 +120,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         error_id = uuid.uuid4().hex[:12]
-        log.exception("unexpected error %s on %s %s", error_id, request.method, request.url.path)
+        # The route's template, not the path: a path can hold an author handle.
+        route = getattr(request.scope.get("route"), "path", None) or request.url.path
+        log.exception("unexpected error %s on %s %s", error_id, request.method, route)
         return problem_response(
             request,
             500,

@@ -172,6 +172,7 @@ def up(
     from services.collector.scheduler import CollectorScheduler
     from services.runtime.alert_loop import AlertLoop
     from services.runtime.report_loop import ReportScheduler
+    from services.runtime.retention_loop import RetentionScheduler
     from services.runtime.worker import AnalysisWorker
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -185,10 +186,12 @@ def up(
         ctx.sources_changed.append(scheduler.refresh)
         alerts = AlertLoop(ctx)
         reports = ReportScheduler(ctx)
+        retention = RetentionScheduler(ctx)
         worker.start()
         scheduler.start()
         alerts.start()
         reports.start()
+        retention.start()
         api = ctx.settings.api
         console.print(
             f"Veille is up: dashboard on http://{api.host}:{api.port}/dashboard/, API on "
@@ -205,6 +208,7 @@ def up(
             worker.stop()
             alerts.stop()
             reports.shutdown()
+            retention.shutdown()
 
 
 @app.command()
@@ -539,8 +543,14 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @config_app.command("check")
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Validate the workspace and report every mistake with file, line and field."""
+    from services.runtime.retention import RetentionError, check_settings
+
     loaded = _load(config)
     ws = loaded.workspace
+    try:
+        check_settings(loaded.settings)
+    except RetentionError as exc:
+        raise CliError(str(exc), code=2) from None
     out.print(
         f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
@@ -668,20 +678,25 @@ def alerts_run(
     config: ConfigOpt = DEFAULT_CONFIG,
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
 ) -> None:
-    """Evaluate the alert rules and deliver due alerts (Slack, email, webhook)."""
+    """Evaluate the alert rules and deliver due alerts (Slack, email, webhook); also
+    applies the daily retention (a lease keeps it to one process a day)."""
     from services.runtime.alert_loop import AlertLoop, run_alerts_once
+    from services.runtime.retention_loop import RetentionScheduler
 
     with _context(config) as ctx:
         if once:
             console.print(run_alerts_once(ctx).summary())
             return
         loop = AlertLoop(ctx)
+        retention = RetentionScheduler(ctx)
         loop.start()
+        retention.start()
         console.print("evaluating alert rules; Ctrl-C stops")
         try:
             _wait_forever()
         finally:
             loop.stop()
+            retention.shutdown()
 
 
 @alerts_app.command("backtest")
@@ -862,5 +877,6 @@ from services.cli import analyst as _analyst  # noqa: E402, F401
 from services.cli import brands_cli as _brands_cli  # noqa: E402, F401
 from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
+from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

@@ -275,6 +275,39 @@ class ApiSettings(BaseModel):
     cors_origins: TextList = Field(default_factory=list)
 
 
+MAX_RETENTION_DAYS = 100 * 366
+
+
+class RetentionSettings(BaseModel):
+    """How long mentions are kept, per kind of source (`feed`, `web`, `x`, `reddit`...),
+    counted from their publication; kinds not named are kept until erased."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: dict[str, int] = Field(
+        default_factory=dict,
+        description="days kept per source kind, e.g. {x: 395, feed: 1826}; the API can "
+        "override them per workspace",
+        examples=[{"x": 395, "bluesky": 395, "mastodon": 395, "reddit": 730, "feed": 1826}],
+    )
+    daily_at: str = Field(
+        default="03:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="when `veille up` applies it each day (UTC, HH:MM)",
+    )
+
+    @field_validator("days")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for kind, days in value.items():
+            if not 1 <= days <= MAX_RETENTION_DAYS:
+                raise ValueError(
+                    f"retention.days.{kind} must be between 1 and {MAX_RETENTION_DAYS} "
+                    f"days, not {days}"
+                )
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of a Veille service."""
 
@@ -291,6 +324,7 @@ class Settings(BaseSettings):
     analyzer: AnalyzerSettings = Field(default_factory=AnalyzerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ from services.store.state.contract import StateStore
 if TYPE_CHECKING:
     from services.analyzer.pipeline import Analyzer
     from services.runtime.topic_store import WorkspaceTaxonomy
+    from services.store.state.governance import GovernanceStore
     from services.store.state.leases import LeaseStore
 
 log = logging.getLogger("veille.runtime")
@@ -51,6 +52,14 @@ class ServiceContext:
 
         _ = self.state
         return LeaseStore(self.settings.store.state_url)
+
+    @cached_property
+    def governance(self) -> GovernanceStore:
+        """Retention policies and runs, erasure jobs (opened after `state`, which migrates)."""
+        from services.store.state.governance import GovernanceStore
+
+        _ = self.state
+        return GovernanceStore(self.settings.store.state_url)
 
     @cached_property
     def index(self) -> MentionIndex:
@@ -113,7 +122,7 @@ class ServiceContext:
             if self._closed:
                 return
             self._closed = True
-        for name in ("index", "leases", "state"):
+        for name in ("index", "governance", "leases", "state"):
             part = self.__dict__.get(name)
             if part is not None:
                 part.close()

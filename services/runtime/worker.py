@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from services.core.models import Mention, Source
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
+from services.runtime.erasure import held_indices
 from services.store.state.contract import InboxItem, StateStore
 
 log = logging.getLogger("veille.worker")
@@ -82,8 +83,16 @@ def _analyze_and_store(
 ) -> BatchOutcome:
     try:
         mentions = [c.item.to_mention() for c in claimed]
-        analyzed = ctx.analyzer.analyze(
-            mentions, declared_languages=[c.item.language for c in claimed]
+        # Posts by or about an erased author or identifier are dropped while it holds.
+        held = held_indices(ctx.governance.holds(), mentions)
+        if held:
+            log.info("%d collected items dropped: an erasure holds against them", len(held))
+            claimed = [c for i, c in enumerate(claimed) if i not in held]
+            mentions = [m for i, m in enumerate(mentions) if i not in held]
+        analyzed = (
+            ctx.analyzer.analyze(mentions, declared_languages=[c.item.language for c in claimed])
+            if mentions
+            else []
         )
         sources = {s.name: s for s in ctx.state.list_sources()}
         kept = [m for m in analyzed if _keep(ctx, m, sources.get(m.source_name))]

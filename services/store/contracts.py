@@ -210,6 +210,18 @@ class MentionIndex(ABC):
     def delete(self, mention_ids: Sequence[str]) -> int:
         """Removes mentions by id; returns how many existed."""
 
+    def delete_matching(self, flt: MentionFilter) -> int:
+        """Removes every mention matching `flt` (retention, erasure); returns how many.
+
+        Story copies stay exact, as after `delete`. This default deletes page by page
+        by id; backends override it with a delete by query."""
+        removed = 0
+        while True:
+            page = self.search(SearchRequest(filter=flt, sort=SortOrder.OLDEST, limit=500))
+            if not page.mentions:
+                return removed
+            removed += self.delete([m.id for m in page.mentions])
+
     def close(self) -> None:  # noqa: B027 - optional for backends holding nothing
         """Releases files, locks and connections."""
 

@@ -45,6 +45,17 @@ def test_a_copy_in_a_later_batch_finds_its_story() -> None:
     assert grouper.assign(["article"], [DISPATCH]) == ["article"]  # re-analysis: still the lead
 
 
+def test_erased_stories_are_forgotten() -> None:
+    grouper = StoryGrouper()
+    grouper.assign(["article", "orig"], [DISPATCH, TWEET])
+    grouper.forget({"article"})
+    # A copy of the erased article starts a story of its own; the other story stays.
+    assert grouper.assign(["copy", "rt"], [SYNDICATED, f"RT @julie_velo: {TWEET}"]) == [
+        "copy",
+        "orig",
+    ]
+
+
 def test_short_posts_are_not_grouped_by_accident() -> None:
     grouper = StoryGrouper()
     assert grouper.assign(["a", "b"], ["Bravo !", "Bravo !"]) == ["a", "b"]

@@ -127,6 +127,26 @@ def test_delete_returns_how_many_existed(mention_index: MentionIndex) -> None:
     assert mention_index.delete(["a"]) == 0
 
 
+def test_delete_matching_removes_what_the_filter_matches(mention_index: MentionIndex) -> None:
+    old = [make_mention(id=f"old{i}", source_kind="x", published_at=T0) for i in range(3)]
+    kept = make_mention(id="keep-new", source_kind="x", published_at=T0 + timedelta(days=30))
+    other = make_mention(id="keep-feed", source_kind="feed", published_at=T0)
+    by = make_mention(id="by-jean", author="Jean.Dupont", published_at=T0 + timedelta(days=40))
+    mention_index.upsert([*old, kept, other, by])
+    old_x = MentionFilter(query=FieldFilter("source", "x"), until=T0 + timedelta(days=1))
+
+    assert mention_index.delete_matching(old_x) == 3
+    assert mention_index.delete_matching(old_x) == 0
+    assert {m.id for m in walk(mention_index, MentionFilter(), limit=10)} == {
+        "keep-new",
+        "keep-feed",
+        "by-jean",
+    }
+    assert mention_index.delete_matching(MentionFilter(query=FieldFilter("author", "jean.dupont")))
+    assert mention_index.get("by-jean") is None
+    assert mention_index.count(MentionFilter()) == 2
+
+
 # -- queries ----------------------------------------------------------------------------
 @pytest.fixture
 def corpus(mention_index: MentionIndex) -> list[Mention]:
@@ -750,3 +770,16 @@ def test_a_filter_on_many_stories_is_exact(mention_index: MentionIndex) -> None:
     many = frozenset(wanted | set(range(-80_000, 0)))  # and 80,000 stories nobody wrote
     assert mention_index.count(MentionFilter(stories=many)) == 6
     assert set(mention_index.story_starts(MentionFilter(stories=many))) == wanted
+
+
+def test_delete_matching_keeps_story_copies_exact(
+    mention_index: MentionIndex, stories: list[Mention]
+) -> None:
+    everything = MentionFilter(since=T0 - timedelta(days=1), copies=StoryCopies.FIRST)
+    assert mention_index.count(everything) == 3  # a1, p1, solo
+    first_day = stories[0].published_at
+    removed = mention_index.delete_matching(MentionFilter(until=first_day + timedelta(hours=2)))
+    assert removed == 4  # a1, a2, p1, solo
+    # a3 and p2 are now the first copies of their stories.
+    assert mention_index.count(everything) == 2
+    assert {m.id for m in walk(mention_index, everything, limit=10)} == {"a3", "p2"}

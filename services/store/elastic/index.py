@@ -72,6 +72,7 @@ _COMPOSITE_PAGE: Final = 50_000
 # Operations per bulk request when writing: about 3 MB of documents, and small enough
 # that building the next chunk in Python overlaps sending this one (send_pipelined).
 _BULK_CHUNK: Final = 1000
+_BULK_DELETES: Final = 5000  # operations per bulk request of a delete by filter
 _T = TypeVar("_T")
 _FIXED_INTERVALS: Final = {Interval.HOUR: "1h", Interval.DAY: "1d", Interval.WEEK: "7d"}
 
@@ -357,6 +358,75 @@ class EsIndex(MentionIndex):
             if failures:
                 raise IndexUnavailable(f"Elasticsearch refused to delete: {failures[0].error}")
         return len(where)
+
+    def delete_matching(self, flt: MentionFilter) -> int:
+        """Removes every matching mention (retention, erasure), after rewriting the
+        previous-copy time of the copies their stories keep.
+
+        Matches are read page by page (ids and story hashes only) and deleted with bulk
+        requests: `_delete_by_query` needs the reindex module, which a minimal node
+        lacks."""
+        self._check_open()
+        query = compile_filter(flt)
+        stories: set[int] = set()
+        doomed: list[Operation] = []
+        for hits in self._pages(query, [mapping.STORY_HASH]):
+            for hit in hits:
+                doomed.append(
+                    ({"delete": {"_index": hit["_index"], "_id": hit["_id"]}}, None, None)
+                )
+                if mapping.STORY_HASH in hit["_source"]:
+                    stories.add(int(hit["_source"][mapping.STORY_HASH]))
+        if not doomed:
+            return 0
+        ops = self._survivor_updates(sorted(stories), removed=query) + doomed
+        for first in range(0, len(ops), _BULK_DELETES):
+            chunk = ops[first : first + _BULK_DELETES]
+            last = first + _BULK_DELETES >= len(ops)
+            failures = self._call(
+                lambda c=chunk, r=last: send_bulk(  # type: ignore[misc]
+                    self._client, c, backoff=self._backoff, refresh=self._refresh if r else False
+                ),
+                what="delete",
+            )
+            if failures:
+                raise IndexUnavailable(f"Elasticsearch refused to delete: {failures[0].error}")
+        return len({op[0]["delete"]["_id"] for op in doomed})
+
+    def _survivor_updates(self, stories: list[int], *, removed: Query) -> list[Operation]:
+        """The partial updates rechaining the copies of `stories` that `removed` spares."""
+        fields = [mapping.ID, mapping.PUBLISHED_US, mapping.STORY_HASH, mapping.STORY_PREVIOUS_US]
+        ops: list[Operation] = []
+        for start in range(0, len(stories), _LOOKUP_CHUNK):
+            chunk = stories[start : start + _LOOKUP_CHUNK]
+            query = {
+                "bool": {
+                    "filter": [{"terms": {mapping.STORY_HASH: chunk}}],
+                    "must_not": [removed],
+                }
+            }
+            stored: list[tuple[str, str, story_chain.Member]] = []
+            for hits in self._few(query, fields):
+                for hit in hits:
+                    source = hit["_source"]
+                    member = story_chain.Member(
+                        int(source[mapping.STORY_HASH]),
+                        int(source[mapping.PUBLISHED_US]),
+                        keys.id_hash(str(source[mapping.ID])),
+                        source.get(mapping.STORY_PREVIOUS_US),
+                    )
+                    stored.append((hit["_index"], hit["_id"], member))
+            previous = story_chain.previous_times(m for _, _, m in stored)
+            ops += [
+                (
+                    {"update": {"_index": name, "_id": doc_id}},
+                    None,
+                    {"doc": {mapping.STORY_PREVIOUS_US: previous[member.id_hash]}},
+                )
+                for name, doc_id, member in stored
+                if previous[member.id_hash] != member.previous_us
+            ]
+        return ops
 
     def close(self) -> None:
         """Closes the connections; reads and writes fail afterwards."""

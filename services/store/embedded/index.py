@@ -39,6 +39,7 @@ from services.store.embedded.compile import QueryCompiler
 from services.store.embedded.writer import WriterLease
 
 _T = TypeVar("_T")
+_STORY_CHUNK = 20_000  # stories per look-up of surviving copies
 _P = ParamSpec("_P")
 # Reading one more hit costs about a tenth of looking up one more term of a term set
 # (measured on 200,000 mentions; see `_matching`).
@@ -149,6 +150,73 @@ class EmbeddedIndex(MentionIndex):
                 writer.commit()
         self._index.reload()
         return len(existing)
+
+    def delete_matching(self, flt: MentionFilter) -> int:
+        """Removes every matching mention with one delete-by-query (retention, erasure).
+
+        Only the surviving copies of the stories that lose copies are read and rewritten
+        (their previous copy may change); the deleted mentions are never loaded."""
+        self._check_open()
+        with self._writer.hold() as writer:
+            self._index.reload()
+            searcher = self._index.searcher()
+            query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+            total = self._count(searcher, query)
+            if not total:
+                return 0
+            hits = _guard(searcher.search, query, total, count=False).hits
+            found = searcher.fast_field_values(schema.STORY_HASH, [a for _, a in hits])
+            stories = sorted({int(v) for v in found if v is not None})
+            self._restamp_survivors(searcher, writer, stories=stories, removed=query)
+            writer.delete_documents_by_query(query)
+            writer.commit()
+        self._index.reload()
+        return total
+
+    def _restamp_survivors(
+        self,
+        searcher: tantivy.Searcher,
+        writer: tantivy.IndexWriter,
+        *,
+        stories: list[int],
+        removed: Query,
+    ) -> None:
+        """Rechains the copies left in `stories` once the `removed` ones are gone."""
+        for start in range(0, len(stories), _STORY_CHUNK):
+            chunk = stories[start : start + _STORY_CHUNK]
+            in_stories = Query.term_set_query(self._schema, schema.STORY_HASH, chunk)
+            survivors = Query.boolean_query(
+                [(tantivy.Occur.Must, in_stories), (tantivy.Occur.MustNot, removed)]
+            )
+            hits = self._all_hits(searcher, survivors, len(chunk))
+            if not hits:
+                continue
+            members = self._columns(searcher, hits)
+            previous = story_chain.previous_times(m for _, _, m in members)
+            for address, sort_key, member in members:
+                if previous[member.id_hash] != member.previous_us:
+                    self._rewrite(searcher, writer, address, sort_key, member, previous)
+
+    def _rewrite(
+        self,
+        searcher: tantivy.Searcher,
+        writer: tantivy.IndexWriter,
+        address: tantivy.DocAddress,
+        sort_key: int,
+        member: story_chain.Member,
+        previous: dict[int, int],
+    ) -> None:
+        """Writes a stored copy again with its new previous copy time."""
+        mention = self._load(searcher, address)
+        writer.delete_documents_by_term(schema.ID, mention.id)
+        fields = documents.to_fields(
+            mention,
+            sort_key=sort_key,
+            hashed_id=member.id_hash,
+            published_us=member.published_us,
+            previous_us=previous[member.id_hash],
+        )
+        writer.add_document(tantivy.Document.from_dict(fields, self._schema))
 
     def _rebuilt(self, path: str) -> tantivy.Index:
         try:
@@ -457,16 +525,7 @@ class EmbeddedIndex(MentionIndex):
         previous = story_chain.previous_times([m for _, _, m in stored] + incoming)
         for address, sort_key, member in stored:
             if previous[member.id_hash] != member.previous_us:
-                mention = self._load(searcher, address)
-                writer.delete_documents_by_term(schema.ID, mention.id)
-                fields = documents.to_fields(
-                    mention,
-                    sort_key=sort_key,
-                    hashed_id=member.id_hash,
-                    published_us=member.published_us,
-                    previous_us=previous[member.id_hash],
-                )
-                writer.add_document(tantivy.Document.from_dict(fields, self._schema))
+                self._rewrite(searcher, writer, address, sort_key, member, previous)
         return previous
 
     def _members(
@@ -474,7 +533,12 @@ class EmbeddedIndex(MentionIndex):
     ) -> list[tuple[tantivy.DocAddress, int, story_chain.Member]]:
         """The stored copies of these stories, with their address and sort key."""
         query = Query.term_set_query(self._schema, schema.STORY_HASH, sorted(stories))
-        hits = self._all_hits(searcher, query, len(stories))
+        return self._columns(searcher, self._all_hits(searcher, query, len(stories)))
+
+    def _columns(
+        self, searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddress]]
+    ) -> list[tuple[tantivy.DocAddress, int, story_chain.Member]]:
+        """The story chain fields of these hits (sort key first), from fast fields."""
         addresses = [a for _, a in hits]
         columns = [
             searcher.fast_field_values(field, addresses)

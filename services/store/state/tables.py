@@ -189,5 +189,8 @@ from services.store.state import alerting_tables as alerting_tables  # noqa: E40
 # Registers the corrections and re-analysis job tables on `metadata`.
 from services.store.state import corrections as corrections  # noqa: E402
 
+# Registers the data governance tables (retention, erasures) on `metadata`.
+from services.store.state import governance_tables as governance_tables  # noqa: E402
+
 # Registers the `leases` table (work shared between processes) on `metadata`.
 from services.store.state import lease_tables as lease_tables  # noqa: E402

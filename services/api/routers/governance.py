@@ -1,0 +1,205 @@
+"""Data governance: retention per source kind, erasures with receipts, and the export of
+everything held about an author (right of access).
+
+Permissions (wired by the roles at merge): reading retention needs `mentions:read`;
+changing or applying it, erasures and author exports need `governance:admin`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, Field
+
+from services.api.deps import ContextDep, require_api_key
+from services.api.problems import Problem
+from services.runtime.access import author_data
+from services.runtime.context import ServiceContext
+from services.runtime.erasure import ErasureInputError, receipt, start_erasure
+from services.runtime.retention import (
+    RetentionError,
+    apply_retention,
+    check_configured,
+    effective_policy,
+    known_kinds,
+    validate_changes,
+)
+from services.store.state.contract import ApiKeyInfo, NotFoundError
+from services.store.state.governance import RetentionRun
+
+router = APIRouter(tags=["governance"])
+
+CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
+# The permission each route needs, for the roles (see the module docstring).
+READ = "mentions:read"
+ADMIN = "governance:admin"
+
+
+class PolicyRow(BaseModel):
+    kind: str
+    days: int
+    origin: str = Field(description="config (the YAML) or api (set here, wins)")
+
+
+class RetentionOut(BaseModel):
+    policy: list[PolicyRow]
+    kinds: list[str] = Field(description="the source kinds a retention can name")
+    daily_at: str = Field(description="when the service applies it each day (UTC)")
+
+
+class RetentionChange(BaseModel):
+    """Days kept per source kind; null puts a kind back to the YAML's value."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"days": {"x": 395, "feed": 1826, "reddit": None}}]},
+    }
+
+    days: dict[str, Any] = Field(description="source kind -> days (1..36600) or null")
+
+
+class RetentionRunOut(BaseModel):
+    id: int
+    trigger: str
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    policy: dict[str, int]
+    deleted: dict[str, int] = Field(description="counts per kind (and corrections, samples)")
+    error: str | None
+
+
+class ErasureRequest(BaseModel):
+    """One of `author` (a handle) or `text` (a free-text identifier)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"author": "@jdupont"}]}}
+
+    author: str | None = Field(default=None, max_length=500)
+    text: str | None = Field(default=None, max_length=500)
+
+
+def _retention(ctx: ServiceContext) -> RetentionOut:
+    return RetentionOut(
+        policy=[
+            PolicyRow(kind=e.kind, days=e.days, origin=e.origin) for e in effective_policy(ctx)
+        ],
+        kinds=known_kinds(),
+        daily_at=ctx.settings.retention.daily_at,
+    )
+
+
+def _run_out(run: RetentionRun) -> RetentionRunOut:
+    return RetentionRunOut(**run.__dict__)
+
+
+def _bad_retention(exc: RetentionError) -> Problem:
+    return Problem(
+        422,
+        "Invalid retention",
+        f"{exc.field}: {exc.message}; nothing was changed",
+        field=exc.field,
+    )
+
+
+@router.get("/retention", response_model=RetentionOut, summary=f"Retention ({READ})")
+def get_retention(ctx: ContextDep, caller: CallerDep) -> RetentionOut:
+    """The days kept per source kind, and where each is set."""
+    return _retention(ctx)
+
+
+@router.put("/retention", response_model=RetentionOut, summary=f"Change retention ({ADMIN})")
+def put_retention(ctx: ContextDep, caller: CallerDep, body: RetentionChange) -> RetentionOut:
+    """Sets the days kept for some kinds (null: back to the YAML's); all or nothing."""
+    try:
+        changes = validate_changes(body.days)
+    except RetentionError as exc:
+        raise _bad_retention(exc) from None
+    ctx.governance.set_retention(changes)
+    return _retention(ctx)
+
+
+@router.get(
+    "/retention/runs", response_model=list[RetentionRunOut], summary=f"Retention runs ({READ})"
+)
+def list_retention_runs(
+    ctx: ContextDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[RetentionRunOut]:
+    """The latest retention runs with what each deleted (counts only), newest first."""
+    return [_run_out(run) for run in ctx.governance.retention_runs(limit=limit)]
+
+
+@router.post(
+    "/retention/runs",
+    response_model=RetentionRunOut,
+    status_code=status.HTTP_201_CREATED,
+    summary=f"Apply retention now ({ADMIN})",
+)
+def run_retention(
+    ctx: ContextDep,
+    caller: CallerDep,
+    dry_run: Annotated[bool, Query(description="count, delete nothing")] = False,
+) -> RetentionRunOut:
+    """Applies the retention now (the service does it daily); returns the run."""
+    try:
+        check_configured(ctx)
+        return _run_out(apply_retention(ctx, dry_run=dry_run, trigger="api"))
+    except RetentionError as exc:
+        raise _bad_retention(exc) from None
+
+
+@router.post(
+    "/erasures",
+    status_code=status.HTTP_201_CREATED,
+    summary=f"Erase an author or an identifier ({ADMIN})",
+)
+def create_erasure(ctx: ContextDep, caller: CallerDep, body: ErasureRequest) -> dict[str, Any]:
+    """Erases everything by or about an author handle, or quoting a free-text identifier,
+    and returns the receipt: counts per kind, the report renders deleted. New posts by or
+    about it are dropped while the erasure holds."""
+    asked = [(k, v) for k, v in (("author", body.author), ("text", body.text)) if v is not None]
+    if len(asked) != 1:
+        raise Problem(422, "Invalid erasure", "give exactly one of author or text")
+    kind, identifier = asked[0]
+    try:
+        job = start_erasure(
+            ctx,
+            kind=kind,
+            identifier=identifier,
+            requested_by=caller.name if caller is not None else None,
+        )
+    except ErasureInputError as exc:
+        raise Problem(422, "Invalid erasure", f"{exc}; nothing was changed", field=kind) from None
+    return receipt(job)
+
+
+@router.get("/erasures", summary=f"Erasure receipts ({ADMIN})")
+def list_erasures(
+    ctx: ContextDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[dict[str, Any]]:
+    """Every erasure's receipt, newest first."""
+    return [receipt(job) for job in ctx.governance.erasures(limit=limit)]
+
+
+@router.get("/erasures/{erasure_id}", summary=f"One erasure receipt ({ADMIN})")
+def get_erasure(
+    ctx: ContextDep, caller: CallerDep, erasure_id: Annotated[str, Path(max_length=32)]
+) -> dict[str, Any]:
+    """One erasure's receipt."""
+    try:
+        return receipt(ctx.governance.erasure(erasure_id))
+    except NotFoundError:
+        raise Problem(404, "Not found", f"no erasure has the id {erasure_id!r}") from None
+
+
+@router.get("/authors/{handle}/data-export", summary=f"Everything held about an author ({ADMIN})")
+def export_author(
+    ctx: ContextDep, caller: CallerDep, handle: Annotated[str, Path(max_length=500)]
+) -> dict[str, Any]:
+    """Everything held by or about an author, as JSON (the GDPR right of access): their
+    mentions, mentions naming them, the stories of those, corrections, alert samples."""
+    try:
+        return author_data(ctx, handle)
+    except ErasureInputError as exc:
+        raise Problem(422, "Invalid author", str(exc)) from None

@@ -1,0 +1,387 @@
+"""Erasure of everything by or about an author handle or a free-text identifier.
+
+A job, persisted in the state store (`erasures`), goes through steps, each recorded
+before the next starts, so a process killed at any point resumes where it was
+(`resume_erasures`, at `veille up` and before each `veille erase`):
+
+1. plan: reads the matching mentions once, keeps their counts per source kind, their
+   stories and ids (the later steps match corrections and alert samples on them);
+2. mentions: deletes them page by page (a page, then its progress, recorded);
+3. inbox: collected items not analyzed yet (or failed) by or about it;
+4. corrections made on them or quoting the identifier;
+5. alert samples (the mentions alert events keep to show) of them or quoting it;
+6. reports: the stored renders quoting the identifier or one of the mentions are
+   deleted, and named in the receipt.
+
+Matching: an author erasure takes the mentions whose author is the handle (with or
+without its `@`) and those whose title or text has the handle's words; a text
+erasure, those whose title or text has the identifier's words in a row (the query
+language's phrase). Exports are streamed, never kept, so there are none to erase.
+
+Once done, the identifier itself is cleared; only its hash (`identifier_hash`, of the
+folded words) stays, and while the erasure holds, new posts by or about it are dropped
+at ingest (`held_indices`, called by the analysis worker). Logs carry the job id and
+counts, never the identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from services.core.models import Mention, RawItem, utcnow
+from services.core.query.ast import FieldFilter, Node, Or, Phrase, Term
+from services.core.text import fold_keyword, tokenize
+from services.runtime.context import ServiceContext
+from services.runtime.retention import drop_alert_samples
+from services.store.contracts import MentionFilter, SearchRequest, SortOrder
+from services.store.state.governance import ErasureJob, Hold
+from services.store.state.leases import new_owner_id
+
+log = logging.getLogger("veille.governance")
+
+KINDS = ("author", "text")
+MAX_IDENTIFIER_CHARS = 500
+DEFAULT_BATCH = 200
+LEASE_SECONDS = 30.0  # a killed process's job is free again after this
+_TAG = re.compile(r"<[^>]+>")
+
+Progress = Callable[[int], None]
+
+
+class ErasureInputError(ValueError):
+    """What was asked cannot be erased (empty, too long, no words); nothing changed."""
+
+
+class ErasureTakenOver(RuntimeError):
+    """Another process took the job over (this one's lease lapsed): it finishes it."""
+
+
+def identifier_words(kind: str, identifier: str) -> list[str]:
+    """The folded words an identifier is matched on; ErasureInputError when it has none."""
+    if kind not in KINDS:
+        raise ErasureInputError(f"unknown erasure kind {kind!r}: use author or text")
+    value = identifier.strip() if isinstance(identifier, str) else ""
+    if not value:
+        raise ErasureInputError(f"the {kind} to erase is empty: give a handle or a text")
+    if len(value) > MAX_IDENTIFIER_CHARS:
+        raise ErasureInputError(
+            f"the {kind} to erase is too long ({len(value)} characters, at most "
+            f"{MAX_IDENTIFIER_CHARS})"
+        )
+    words = tokenize(value.removeprefix("@") if kind == "author" else value)
+    if not words:
+        raise ErasureInputError(
+            f"the {kind} to erase has no letters or digits to look for: {len(value)} "
+            "characters of punctuation"
+        )
+    return words
+
+
+def words_hash(words: Sequence[str]) -> str:
+    """The hash kept of an identifier, and compared at ingest."""
+    return hashlib.sha256(("veille-erasure:" + " ".join(words)).encode("utf-8")).hexdigest()
+
+
+def erasure_query(kind: str, identifier: str) -> Node:
+    """The mentions an erasure removes, in the query language."""
+    words = identifier_words(kind, identifier)
+    in_text: Node = Term(words[0]) if len(words) == 1 else Phrase(tuple(words))
+    if kind == "text":
+        return in_text
+    handle = identifier.strip().removeprefix("@")
+    return Or(
+        (
+            FieldFilter("author", fold_keyword(handle)),
+            FieldFilter("author", fold_keyword("@" + handle)),
+            in_text,
+        )
+    )
+
+
+def start_erasure(
+    ctx: ServiceContext,
+    *,
+    kind: str,
+    identifier: str,
+    requested_by: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> ErasureJob:
+    """Records an erasure (holding at once) and runs it to the end; returns the job."""
+    words = identifier_words(kind, identifier)
+    job = ctx.governance.create_erasure(
+        kind=kind,
+        identifier=identifier.strip(),
+        identifier_hash=words_hash(words),
+        words=len(words),
+        requested_by=requested_by,
+    )
+    log.info("erasure %s of an %s started", job.id, kind if kind == "author" else "identifier")
+    return run_erasure(ctx, job.id, batch_size=batch_size, progress=progress)
+
+
+def resume_erasures(
+    ctx: ServiceContext, *, batch_size: int = DEFAULT_BATCH, wait: float = 0.0
+) -> list[ErasureJob]:
+    """Finishes the erasures a stopped process left running; returns them. One that
+    another live process is running is left to it (after `wait` seconds for its lease:
+    a killed process's lease lapses after LEASE_SECONDS)."""
+    finished = []
+    for job in ctx.governance.erasures(unfinished=True):
+        log.info("resuming erasure %s at step %s", job.id, job.step)
+        finished.append(run_erasure(ctx, job.id, batch_size=batch_size, wait=wait))
+    return finished
+
+
+def run_erasure(
+    ctx: ServiceContext,
+    job_id: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> ErasureJob:
+    """Runs an erasure's remaining steps under its lease (one process at a time); returns
+    the job as it ends, or as it is when another process holds it."""
+    store = ctx.governance
+    job = store.erasure(job_id)
+    if job.status != "running":
+        return job
+    if job.identifier is None:  # cannot happen unless the row was edited by hand
+        store.update_erasure(job_id, status="failed", error="the identifier was lost")
+        return store.erasure(job_id)
+    owner, lease = new_owner_id(), f"erasure:{job_id}"
+    deadline = time.monotonic() + wait
+
+    def keep() -> bool:
+        return lease in ctx.leases.acquire([lease], owner=owner, ttl=LEASE_SECONDS)
+
+    while not keep():
+        if time.monotonic() >= deadline:
+            log.info("erasure %s is being run by another process", job_id)
+            return store.erasure(job_id)
+        time.sleep(1.0)
+    try:
+        _run_steps(ctx, job, batch_size=batch_size, progress=progress, keep=keep)
+    except Exception as exc:
+        log.error(
+            "erasure %s stopped: %s (it resumes at the next start)", job_id, type(exc).__name__
+        )
+        raise
+    finally:
+        ctx.leases.release(owner=owner, names=[lease])
+    done = store.erasure(job_id)
+    log.info(
+        "erasure %s done: %d mentions, %d stories, %s corrections, %s alert samples, "
+        "%d report renders",
+        job_id,
+        sum(done.counts.get("mentions", {}).values()),
+        done.counts.get("stories", 0),
+        done.counts.get("corrections", 0),
+        done.counts.get("alert_samples", 0),
+        len(done.counts.get("reports", [])),
+    )
+    return done
+
+
+def _run_steps(
+    ctx: ServiceContext,
+    job: ErasureJob,
+    *,
+    batch_size: int,
+    progress: Progress | None,
+    keep: Callable[[], bool],
+) -> None:
+    store = ctx.governance
+    assert job.identifier is not None
+    words = identifier_words(job.kind, job.identifier)
+    flt = MentionFilter(query=erasure_query(job.kind, job.identifier))
+    plan = job.plan
+    counts = dict(job.counts)
+    step = job.step
+    if step == "plan" or plan is None:
+        plan = _plan(ctx, flt)
+        counts.update(mentions=plan["mentions"], stories=plan["stories"])
+        store.update_erasure(job.id, plan=plan, counts=counts, step="mentions")
+        step = "mentions"
+    ids = set(plan["ids"])
+    if step == "mentions":
+        done = job.progress
+        while True:
+            page = ctx.index.search(
+                SearchRequest(filter=flt, sort=SortOrder.OLDEST, limit=batch_size)
+            )
+            if not page.mentions:
+                break
+            done += ctx.index.delete([m.id for m in page.mentions])
+            store.update_erasure(job.id, progress=done)
+            if not keep():  # another process took the job over: leave it to it
+                raise ErasureTakenOver(f"erasure {job.id} was taken over by another process")
+            if progress:
+                progress(len(page.mentions))
+        _forget_stories(ctx, set(plan["story_ids"]))
+        store.update_erasure(job.id, step="inbox")
+        step = "inbox"
+    if step == "inbox":  # collected, not analyzed yet (or failed): never stored
+        hold = [Hold(job.kind, job.identifier_hash, job.words)]
+        waiting = store.waiting_items()
+        items = [RawItem.model_validate(payload).to_mention() for _, payload in waiting]
+        doomed_items = [waiting[i][0] for i in sorted(held_indices(hold, items))]
+        counts.setdefault("inbox_items", len(doomed_items))
+        store.update_erasure(job.id, counts=counts)
+        store.drop_items(doomed_items)
+        store.update_erasure(job.id, step="corrections")
+        step = "corrections"
+    if step == "corrections":
+        doomed = [
+            cid
+            for cid, mention_id, text in store.corrections()
+            if mention_id in ids or quotes(text, words)
+        ]
+        counts.setdefault("corrections", len(doomed))  # kept as first counted on a resume
+        store.update_erasure(job.id, counts=counts)
+        store.delete_corrections(doomed)
+        store.update_erasure(job.id, step="alerts")
+        step = "alerts"
+    if step == "alerts":
+
+        def doomed_sample(sample: dict[str, Any]) -> bool:
+            quoted = " ".join(str(sample.get(f) or "") for f in ("title", "text"))
+            return str(sample.get("id")) in ids or quotes(quoted, words)
+
+        removed = drop_alert_samples(ctx, doomed_sample)
+        counts["alert_samples"] = counts.get("alert_samples", 0) + removed
+        store.update_erasure(job.id, counts=counts, step="reports")
+        step = "reports"
+    if step == "reports":
+        deleted = _erase_renders(Path(ctx.settings.data_dir), words, plan)
+        counts["reports"] = sorted({*counts.get("reports", []), *deleted})
+        store.update_erasure(job.id, counts=counts)
+    # Only counts stay: the identifier, the ids and URLs of what was erased go.
+    store.update_erasure(
+        job.id,
+        step="done",
+        status="done",
+        identifier=None,
+        plan={"mentions": plan["mentions"], "stories": plan["stories"]},
+        finished_at=utcnow(),
+    )
+
+
+def _plan(ctx: ServiceContext, flt: MentionFilter) -> dict[str, Any]:
+    kinds: Counter[str] = Counter()
+    ids: list[str] = []
+    urls: list[str] = []
+    stories: set[str] = set()
+    for mention in ctx.index.iter_all(flt):
+        kinds[mention.source_kind] += 1
+        ids.append(mention.id)
+        if mention.url:
+            urls.append(mention.url)
+        stories.add(mention.story_id or mention.id)
+    return {
+        "mentions": dict(sorted(kinds.items())),
+        "stories": len(stories),
+        "story_ids": sorted(stories),
+        "ids": ids,
+        "urls": urls,
+    }
+
+
+def quotes(text: str, words: Sequence[str]) -> bool:
+    """True when `text` has the words in a row (as the query language's phrase)."""
+    return f" {' '.join(words)} " in f" {' '.join(tokenize(text))} "
+
+
+def _forget_stories(ctx: ServiceContext, story_ids: set[str]) -> None:
+    """Makes this process's story memory forget the erased stories (when loaded)."""
+    analyzer = ctx.__dict__.get("analyzer")
+    if analyzer is not None and story_ids:
+        analyzer.stories.forget(story_ids)
+
+
+def _erase_renders(data_dir: Path, words: Sequence[str], plan: dict[str, Any]) -> list[str]:
+    """Deletes the kept report renders quoting the identifier or an erased mention;
+    returns them as `REPORT/RENDER`."""
+    from services.reports.store import Renders
+
+    root = Renders(data_dir).root
+    if not root.is_dir():
+        return []
+    urls = [u for u in plan.get("urls", []) if u]
+    deleted = []
+    for page in sorted(root.glob("*/*/report.html")):
+        render = page.parent
+        if render.parent.name == "definitions" or render.name.startswith(".tmp-"):
+            continue
+        raw = page.read_text(encoding="utf-8", errors="replace")
+        text = html.unescape(_TAG.sub(" ", raw))
+        if quotes(text, words) or any(u in raw or html.escape(u) in raw for u in urls):
+            shutil.rmtree(render)
+            deleted.append(f"{render.parent.name}/{render.name}")
+    return deleted
+
+
+def held_indices(holds: Sequence[Hold], mentions: Sequence[Mention]) -> set[int]:
+    """The positions of the mentions an erasure holds against: by the erased author, or
+    with the erased words in their title or text (compared by hash)."""
+    if not holds:
+        return set()
+    authors = {h.identifier_hash for h in holds if h.kind == "author"}
+    every = {h.identifier_hash for h in holds}
+    lengths = sorted({h.words for h in holds})
+    held = set()
+    for position, mention in enumerate(mentions):
+        if mention.author and authors:
+            handle = tokenize(mention.author.strip().removeprefix("@"))
+            if handle and words_hash(handle) in authors:
+                held.add(position)
+                continue
+        if _has_held_words(mention, every, lengths):
+            held.add(position)
+    return held
+
+
+def _has_held_words(mention: Mention, hashes: set[str], lengths: list[int]) -> bool:
+    for field in (mention.title, mention.text):
+        tokens = tokenize(field)
+        for n in lengths:
+            for start in range(len(tokens) - n + 1):
+                if words_hash(tokens[start : start + n]) in hashes:
+                    return True
+    return False
+
+
+def receipt(job: ErasureJob) -> dict[str, Any]:
+    """What an erasure did, for the API and the CLI: never the identifier in clear."""
+    mentions = job.counts.get("mentions", {})
+    return {
+        "id": job.id,
+        "asked": {"kind": job.kind, "identifier_sha256": job.identifier_hash},
+        "status": job.status,
+        "step": job.step,
+        "holds": job.holds,
+        "counts": {
+            "mentions": dict(mentions),
+            "mentions_total": sum(mentions.values()),
+            "stories": job.counts.get("stories", 0),
+            "corrections": job.counts.get("corrections", 0),
+            "alert_samples": job.counts.get("alert_samples", 0),
+            "inbox_items": job.counts.get("inbox_items", 0),
+            "report_renders_deleted": list(job.counts.get("reports", [])),
+        },
+        "progress": job.progress,
+        "requested_by": job.requested_by,
+        "started_at": job.created_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+    }
