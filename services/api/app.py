@@ -25,6 +25,7 @@ from services.api.routers import (
     sources,
     stats,
     topics,
+    triage,
 )
 from services.runtime.context import ServiceContext
 
@@ -81,6 +82,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         corrections,
         reanalyze,
         reports,
+        triage,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -50,8 +50,7 @@ def parse_state(text: str) -> TriageState:
         return TriageState(key)
     except ValueError:
         raise ValueError(
-            f"unknown triage state {text!r}: use one of "
-            + ", ".join(s.label for s in TriageState)
+            f"unknown triage state {text!r}: use one of " + ", ".join(s.label for s in TriageState)
         ) from None
 
 

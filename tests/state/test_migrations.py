@@ -35,6 +35,8 @@ TABLES = {
     "leases",
     "source_stats",
     "sources",
+    "triage",
+    "triage_notes",
 }
 
 

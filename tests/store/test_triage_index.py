@@ -139,9 +139,7 @@ def es_target(elastic_endpoint: ElasticEndpoint, tmp_path: Path) -> Iterator[Men
 
 
 @pytest.mark.elasticsearch
-def test_migrating_to_elasticsearch_keeps_triage(
-    tmp_path: Path, es_target: MentionIndex
-) -> None:
+def test_migrating_to_elasticsearch_keeps_triage(tmp_path: Path, es_target: MentionIndex) -> None:
     from services.store.index_copy import copy_index
 
     source = EmbeddedIndex(str(tmp_path / "src"), writer_idle_seconds=0)
