@@ -143,15 +143,17 @@ def bulk_change(
     flt: MentionFilter,
     change: TriageChange,
     by: str | None,
-    limit: int = MAX_BULK,
+    limit: int | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> BulkOutcome:
     """Applies `change` to every mention `flt` matches, `BATCH` at a time.
 
-    Refuses (TooManyMentions) before writing anything when more than `limit` match. The
+    Refuses (TooManyMentions) before writing anything when more than `limit` (default
+    MAX_BULK) match. The
     walk goes by publication time with a cursor: a mention the change makes stop
     matching (`state:new` marked answered) does not shift the pages."""
+    limit = MAX_BULK if limit is None else limit
     total = index.count(flt)
     if total > limit:
         raise TooManyMentions(
