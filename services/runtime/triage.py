@@ -8,6 +8,8 @@ the analysts' corrections, so a re-collected or re-analyzed mention keeps its tr
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +24,7 @@ log = logging.getLogger("veille.triage")
 
 MAX_BULK = 10_000  # mentions one bulk change may touch; a larger one is refused up front
 BATCH = MAX_PAGE_SIZE  # mentions per state transaction and index batch
+SYNC_BULK = 1000  # the API answers a bulk change this small at once, a larger one as a job
 
 
 class TooManyMentions(ValueError):
@@ -205,3 +208,56 @@ def story_answers(state: StateStore, mentions: Sequence[Mention]) -> dict[str, T
         if answer is not None and answer.mention_id != mention.id:
             out[mention.id] = answer
     return out
+
+
+@dataclass
+class BulkJob:
+    """A bulk change running in the background, and how far it got."""
+
+    id: str
+    matched: int
+    done: int = 0
+    changed: int = 0
+    status: str = "running"  # running, done, failed
+    error: str | None = None
+
+
+class BulkJobs:
+    """Long bulk changes run in a thread each, followed by id.
+
+    Kept in memory: a restart forgets them, and running one again is harmless (a mention
+    already as asked is skipped). The newest `KEEP` finished ones are remembered."""
+
+    KEEP = 100
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, BulkJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, *, matched: int, run: Callable[[Progress], BulkOutcome]) -> BulkJob:
+        """Starts `run(progress)` in a thread; returns its job."""
+        job = BulkJob(id=uuid.uuid4().hex[:12], matched=matched)
+        with self._lock:
+            finished = [j for j in self._jobs.values() if j.status != "running"]
+            for old in finished[: max(0, len(finished) - self.KEEP + 1)]:
+                del self._jobs[old.id]
+            self._jobs[job.id] = job
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.matched = done, max(job.matched, total)
+
+        def work() -> None:
+            try:
+                outcome = run(progress)
+                job.changed, job.status = outcome.changed, "done"
+            except Exception as exc:  # a thread has nobody to raise to: the job says it
+                log.exception("bulk triage %s failed", job.id)
+                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+
+        threading.Thread(target=work, name=f"bulk-triage-{job.id}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> BulkJob | None:
+        """The job with this id, or None."""
+        with self._lock:
+            return self._jobs.get(job_id)

@@ -94,14 +94,15 @@ def test_notes_have_author_time_and_text(ctx: ServiceContext, client: TestClient
 def test_bulk_marks_a_whole_story_answered(ctx: ServiceContext, client: TestClient) -> None:
     _story(ctx)
     dry = client.post(
-        f"{API}/triage/bulk", json={"story": "s1", "state": "answered", "dry_run": True}
+        f"{API}/triage/bulk",
+        json={"story": "s1", "state": "answered", "dry_run": True, "job_id": None},
     )
-    assert dry.json() == {"matched": 3, "changed": 0, "dry_run": True}
+    assert dry.json() == {"matched": 3, "changed": 0, "dry_run": True, "job_id": None}
     assert _ids(client, "state:answered") == set()
 
     response = client.post(f"{API}/triage/bulk", json={"story": "s1", "state": "answered"})
     assert response.status_code == 200, response.text
-    assert response.json() == {"matched": 3, "changed": 3, "dry_run": False}
+    assert response.json() == {"matched": 3, "changed": 3, "dry_run": False, "job_id": None}
     assert _ids(client, "state:answered") == {"s1", "s2", "s3"}
     # Again: they already are, nothing changes.
     again = client.post(f"{API}/triage/bulk", json={"story": "s1", "state": "answered"})
@@ -111,13 +112,18 @@ def test_bulk_marks_a_whole_story_answered(ctx: ServiceContext, client: TestClie
     by_query = client.post(
         f"{API}/triage/bulk", json={"q": "state:new sentiment:negative", "add_tags": ["legal"]}
     )
-    assert by_query.json() == {"matched": 2, "changed": 2, "dry_run": False}
+    assert by_query.json() == {"matched": 2, "changed": 2, "dry_run": False, "job_id": None}
     assert _ids(client, "tag:legal") == {"o1", "o2"}
 
 
-def test_bulk_on_a_query_the_change_stops_matching(ctx: ServiceContext, client: TestClient) -> None:
+def test_bulk_on_a_query_the_change_stops_matching(
+    ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`state:new` marked answered: each page stops matching as it is changed, and the walk
     still reaches every mention (pages go by time, not by offset)."""
+    from services.runtime import triage
+
+    monkeypatch.setattr(triage, "SYNC_BULK", 5000)  # answered at once, not as a job
     ctx.index.upsert([make_mention(id=f"p{n:04d}", text="lot") for n in range(1100)])
     response = client.post(f"{API}/triage/bulk", json={"q": "lot state:new", "state": "ignored"})
     assert response.json()["changed"] == 1100
@@ -241,3 +247,40 @@ def test_assignee_me_without_api_keys_is_the_anonymous_caller(ctx: ServiceContex
         open_client.patch(f"{API}/triage/mentions/o2", json={"assignee": "me"})
         assert _ids(open_client, "assignee:me") == {"o2"}
         assert _ids(open_client, "assignee:anonymous") == {"o2"}
+
+
+def test_a_long_bulk_runs_as_a_job_with_progress(
+    ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from services.runtime import triage
+
+    monkeypatch.setattr(triage, "SYNC_BULK", 10)
+    monkeypatch.setattr(triage, "BATCH", 7)
+    ctx.index.upsert([make_mention(id=f"j{n:03d}", text="longue") for n in range(30)])
+    started = client.post(f"{API}/triage/bulk", json={"q": "longue", "add_tags": ["lot"]})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["matched"] == 30 and body["job_id"]
+    assert started.headers["location"] == f"{API}/triage/bulk/{body['job_id']}"
+
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.get(started.headers["location"]).json()
+        seen.append(job["done"])
+        if job["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert job == {
+        "job_id": body["job_id"],
+        "status": "done",
+        "matched": 30,
+        "done": 30,
+        "changed": 30,
+        "error": None,
+    }
+    assert seen == sorted(seen)
+    assert len(_ids(client, "tag:lot")) == 30
+    assert client.get(f"{API}/triage/bulk/unknown").status_code == 404

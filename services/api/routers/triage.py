@@ -7,13 +7,15 @@ needs `triage:write`.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
-from services.api.deps import AuthDep, CallerNameDep, IndexDep, StateDep
+from services.api.deps import AuthDep, CallerNameDep, ContextDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.triage_view import MentionView, mention_views
@@ -31,6 +33,7 @@ from services.core.triage import (
     parse_state,
 )
 from services.runtime import triage as runtime
+from services.runtime.context import ServiceContext
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     Dimension,
@@ -111,6 +114,20 @@ class BulkResult(BaseModel):
     matched: int = Field(description="mentions the query matched")
     changed: int = Field(description="mentions whose triage changed (the others already were)")
     dry_run: bool
+    job_id: str | None = Field(
+        default=None,
+        description="set when the change runs in the background (more than 1,000 mentions): "
+        "follow it at /triage/bulk/{job_id}",
+    )
+
+
+class BulkProgress(BaseModel):
+    job_id: str
+    status: str = Field(description="running, done or failed")
+    matched: int
+    done: int = Field(description="mentions handled so far")
+    changed: int = Field(description="mentions changed (known when done)")
+    error: str | None
 
 
 class NoteBody(BaseModel):
@@ -244,11 +261,24 @@ def add_note(
     return Note(**state.add_triage_note(mention_id=mention_id, author=me, text=text))
 
 
-@router.post("/triage/bulk", summary="Change the triage of every mention a query matches")
-def bulk(body: BulkBody, index: IndexDep, state: StateDep, me: CallerNameDep) -> BulkResult:
+@router.post(
+    "/triage/bulk",
+    summary="Change the triage of every mention a query matches",
+    responses={202: {"model": BulkResult, "description": "started in the background"}},
+)
+def bulk(
+    body: BulkBody,
+    ctx: ContextDep,
+    index: IndexDep,
+    state: StateDep,
+    me: CallerNameDep,
+    request: Request,
+    response: Response,
+) -> BulkResult:
     """Applies one change to every mention matching `q` (and `story`, and the window):
     "mark every copy of this story answered". At most 10,000 mentions; answers how many
-    matched and how many changed. Needs `triage:write`."""
+    matched and how many changed, or, beyond 1,000, 202 with a job to follow at
+    /triage/bulk/{job_id}. Needs `triage:write`."""
     flt = mention_filter(body.q, body.since, body.until, me=me)
     if body.story is not None:
         flt = _with_story(flt, body.story)
@@ -259,14 +289,60 @@ def bulk(body: BulkBody, index: IndexDep, state: StateDep, me: CallerNameDep) ->
     if change.empty:
         raise Problem(400, "Invalid triage change", "give a state, an assignee or tags to change")
     try:
-        outcome = runtime.bulk_change(
-            state=state, index=index, flt=flt, change=change, by=me, dry_run=body.dry_run
+        counted = runtime.bulk_change(
+            state=state, index=index, flt=flt, change=change, by=me, dry_run=True
         )
+        if body.dry_run or counted.matched <= runtime.SYNC_BULK:
+            outcome = runtime.bulk_change(
+                state=state, index=index, flt=flt, change=change, by=me, dry_run=body.dry_run
+            )
+            return BulkResult(
+                matched=outcome.matched, changed=outcome.changed, dry_run=body.dry_run
+            )
     except runtime.TooManyMentions as exc:
         raise Problem(400, "Too many mentions", str(exc)) from exc
     except ValueError as exc:
         raise _invalid(exc) from exc
-    return BulkResult(matched=outcome.matched, changed=outcome.changed, dry_run=body.dry_run)
+    job = _jobs(ctx).start(
+        matched=counted.matched,
+        run=lambda progress: runtime.bulk_change(
+            state=state, index=index, flt=flt, change=change, by=me, progress=progress
+        ),
+    )
+    response.status_code = 202
+    response.headers["Location"] = f"{request.url.path}/{job.id}"
+    return BulkResult(matched=counted.matched, changed=0, dry_run=False, job_id=job.id)
+
+
+@router.get("/triage/bulk/{job_id}", summary="How far a bulk change got")
+def bulk_progress(job_id: str, ctx: ContextDep) -> BulkProgress:
+    """A background bulk change: running, done or failed, and how many mentions it
+    handled and changed. Needs `mentions:read`."""
+    job = _jobs(ctx).get(job_id)
+    if job is None:
+        raise Problem(
+            404,
+            "Not found",
+            f"no bulk change has the id {job_id!r} (jobs are forgotten when the server restarts)",
+        )
+    return BulkProgress(
+        job_id=job.id,
+        status=job.status,
+        matched=job.matched,
+        done=job.done,
+        changed=job.changed,
+        error=job.error,
+    )
+
+
+_JOBS: WeakKeyDictionary[ServiceContext, runtime.BulkJobs] = WeakKeyDictionary()
+_JOBS_LOCK = threading.Lock()
+
+
+def _jobs(ctx: ServiceContext) -> runtime.BulkJobs:
+    """The bulk jobs of one service context (one workspace)."""
+    with _JOBS_LOCK:
+        return _JOBS.setdefault(ctx, runtime.BulkJobs())
 
 
 def _with_story(flt: MentionFilter, story: str) -> MentionFilter:
