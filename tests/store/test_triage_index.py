@@ -158,3 +158,54 @@ def test_migrating_to_elasticsearch_keeps_triage(tmp_path: Path, es_target: Ment
         source.close()
     assert ids(es_target, "state:answered tag:legal") == {"mig1"}
     assert ids(es_target, "state:new") == {"mig0", "mig2"}
+
+
+@pytest.mark.elasticsearch
+def test_elasticsearch_documents_from_before_triage_are_new(
+    elastic_endpoint: ElasticEndpoint, tmp_path: Path
+) -> None:
+    """Documents an older version wrote (no triage fields, no triage in the mention) count
+    as new before `veille reindex`, take a triage change, and keep it through the rewrite."""
+    from services.store.elastic import EsIndex
+    from services.store.elastic import mapping as es_mapping
+    from services.store.elastic.documents import to_document
+    from services.store.elastic.mapping import IndexNames
+    from tests.store.conftest import ElasticCase
+
+    case = ElasticCase(elastic_endpoint, tmp_path / "dead-letter.jsonl")
+    client = case.settings.client()
+    try:
+        names = IndexNames(case.settings.index_prefix)
+        new_fields = {es_mapping.filter_field(n) for n in ("state", "tag", "assignee")}
+        older = es_mapping.mappings()
+        older["properties"] = {k: v for k, v in older["properties"].items() if k not in new_fields}
+        older["_meta"] = {es_mapping.WRITTEN_FIELDS: sorted(older["properties"])}
+        template = es_mapping.index_template(names, with_lifecycle=False)
+        client.indices.create(
+            index=names.first_index,
+            aliases={names.alias: {"is_write_index": True}},
+            settings=template["template"]["settings"],
+            mappings=older,
+        )
+        for n in range(3):
+            document = to_document(make_mention(id=f"e{n}"))
+            document = {k: v for k, v in document.items() if k not in new_fields}
+            del document[es_mapping.MENTION]["triage"]
+            client.index(index=names.alias, id=f"e{n}", document=document, refresh=True)
+
+        index = case.open()
+        assert isinstance(index, EsIndex)
+        try:
+            assert ids(index, "state:new") == {"e0", "e1", "e2"}
+            assert index.set_triage({"e1": ANSWERED}) == 1
+            assert ids(index, "state:new") == {"e0", "e2"}
+            assert ids(index, "state:answered tag:legal") == {"e1"}
+            index.rewrite_stale()
+            assert ids(index, "state:new") == {"e0", "e2"}
+            stored = index.get("e1")
+            assert stored is not None and stored.triage == ANSWERED
+        finally:
+            index.close()
+    finally:
+        client.close()
+        case.drop()
