@@ -23,7 +23,7 @@ from services.store.state.contract import NotFoundError, StateStore, TriageRecor
 log = logging.getLogger("veille.triage")
 
 MAX_BULK = 10_000  # mentions one bulk change may touch; a larger one is refused up front
-BATCH = MAX_PAGE_SIZE  # mentions per state transaction and index batch
+BATCH = 2000  # mentions per state transaction and index commit in a bulk change
 SYNC_BULK = 1000  # the API answers a bulk change this small at once, a larger one as a job
 
 
@@ -168,17 +168,23 @@ def bulk_change(
         return outcome
     cursor: str | None = None
     done = 0
+    pending: list[Mention] = []
     while True:
-        page = index.search(SearchRequest(filter=flt, sort=Sort.OLDEST, limit=BATCH, cursor=cursor))
-        changed = apply_change(
-            state=state, index=index, mentions=page.mentions, change=change, by=by
+        page = index.search(
+            SearchRequest(filter=flt, sort=Sort.OLDEST, limit=MAX_PAGE_SIZE, cursor=cursor)
         )
-        outcome.changed += len(changed)
-        outcome.changed_ids.extend(r.mention_id for r in changed)
-        done += len(page.mentions)
-        if progress is not None:
-            progress(done, total)
-        if page.next_cursor is None or done >= limit:
+        pending.extend(page.mentions)
+        last = page.next_cursor is None or done + len(pending) >= limit
+        # Writes go BATCH at a time: each is one state transaction and one index commit.
+        if len(pending) >= BATCH or last:
+            changed = apply_change(state=state, index=index, mentions=pending, change=change, by=by)
+            outcome.changed += len(changed)
+            outcome.changed_ids.extend(r.mention_id for r in changed)
+            done += len(pending)
+            pending = []
+            if progress is not None:
+                progress(done, total)
+        if last:
             break
         cursor = page.next_cursor
     log.info("bulk triage: %d of %d matching mentions changed", outcome.changed, total)
