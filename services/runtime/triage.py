@@ -107,7 +107,9 @@ def apply_change(
         record = old.get(mention.id)
         current = record.triage if record else Triage()
         triage = change.applied(current)
-        if triage != current or (record is None and mention.triage != current):
+        # A copy in the index that differs (an earlier index write failed) is written
+        # again, so sending the change once more repairs it.
+        if triage != current or mention.triage != triage:
             changed.append(_record(mention, record, triage, by=by, now=now))
     if changed:
         state.put_triage(changed)

@@ -284,3 +284,24 @@ def test_a_long_bulk_runs_as_a_job_with_progress(
     assert seen == sorted(seen)
     assert len(_ids(client, "tag:lot")) == 30
     assert client.get(f"{API}/triage/bulk/unknown").status_code == 404
+
+
+def test_a_change_sent_again_repairs_an_index_that_missed_it(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """The state store took the change but the index write failed: sending it again
+    writes the index, though the record already holds it."""
+    from services.core.triage import Triage, TriageState
+    from services.runtime.triage import TriageChange, apply_change
+
+    _story(ctx)
+    mention = ctx.index.get("o2")
+    assert mention is not None
+    answered = TriageChange(state=TriageState.ANSWERED)
+    apply_change(state=ctx.state, index=ctx.index, mentions=[mention], change=answered, by="x")
+    ctx.index.set_triage({"o2": Triage()})  # as if that index write had been lost
+    assert _ids(client, "state:answered") == set()
+
+    response = client.patch(f"{API}/triage/mentions/o2", json={"state": "answered"})
+    assert response.status_code == 200
+    assert _ids(client, "state:answered") == {"o2"}
