@@ -42,6 +42,11 @@ COMMANDS = [
     ["export", "stats"],
     ["demo", "remove"],
     ["brands", "check"],
+    ["triage", "list"],
+    ["triage", "set"],
+    ["triage", "note"],
+    ["triage", "notes"],
+    ["triage", "bulk"],
 ]
 
 
