@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request, Response
@@ -40,7 +40,7 @@ from services.store.contracts import (
     MentionFilter,
     SearchRequest,
 )
-from services.store.state.contract import NotFoundError
+from services.store.state.contract import NotFoundError, StateStore
 
 router = APIRouter(tags=["triage"], dependencies=[AuthDep])
 
@@ -171,7 +171,7 @@ def _invalid(exc: ValueError) -> Problem:
     return Problem(400, "Invalid triage change", str(exc))
 
 
-def _details(state: Any, mention: MentionView) -> TriageDetails:
+def _details(state: StateStore, mention: MentionView) -> TriageDetails:
     record = state.triage_records([mention.id]).get(mention.id)
     return TriageDetails(
         mention=mention,
