@@ -46,6 +46,11 @@ COMMANDS = [
     ["retention", "apply"],
     ["erase"],
     ["gdpr", "export"],
+    ["triage", "list"],
+    ["triage", "set"],
+    ["triage", "note"],
+    ["triage", "notes"],
+    ["triage", "bulk"],
 ]
 
 

@@ -34,6 +34,7 @@ from services.core.query.ast import (
 from services.core.query.matcher import keyword_values, matches
 from services.core.query.parser import QuerySyntaxError, parse_query
 from services.core.text import fold_keyword, tokenize
+from services.core.triage import Triage, TriageState
 from services.store.contracts import MAX_PAGE_SIZE, MentionFilter, MentionIndex, SearchRequest
 from services.store.embedded.index import EmbeddedIndex
 
@@ -47,6 +48,7 @@ WORDS = sorted({w for s in SPELLINGS for w in tokenize(s)} | {"absent", "veloria
 PREFIXES = sorted({w[:n] for w in WORDS for n in range(1, 4) if len(w) >= n})
 BRANDS = ["Veloria", "Vélo Cie", "Acme", "acme bikes"]
 TOPICS = ["delivery", "Prix", "service client"]
+TAGS = ["legal", "Légal", "à rappeler", "vip"]
 AUTHORS = [None, "Jean Dupont", "jean-pierre", "Zoé", "JDOE"]
 URLS = [
     None,
@@ -95,6 +97,18 @@ def random_mention(rng: random.Random, n: int) -> Mention:
         sentiment=Sentiment(label=sentiment, score=0.7) if sentiment else None,
         brand_sentiments=toward,
         topics=rng.sample(TOPICS, rng.randint(0, 2)),
+        triage=random_triage(rng),
+    )
+
+
+def random_triage(rng: random.Random) -> Triage:
+    # Half untriaged (state new, as every mention starts), half anything.
+    if rng.random() < 0.5:
+        return Triage()
+    return Triage(
+        state=rng.choice(list(TriageState)),
+        assignee=rng.choice(AUTHORS),
+        tags=rng.sample(TAGS, rng.randint(0, 2)),
     )
 
 
@@ -143,9 +157,17 @@ queries: st.SearchStrategy[Node] = st.recursive(
 _QUERY_PIECES = """
     vél* ab* e-com* lang:fr brand:acme* site:lemonde.fr source:import author:jean*
     sentiment:negatif topic:prix competitor:acme negative:veloria positive:acme* neutral:acme
+    state:new state:in_progress state:answered tag:legal tag:vip* assignee:zoé assignee:jean*
     NEAR/2 NEAR/0 AND OR NOT - ( )
 """
-QUERY_PIECES = [*SPELLINGS, *_QUERY_PIECES.split(), 'brand:"Vélo Cie"', '"vélo électrique"']
+QUERY_PIECES = [
+    *SPELLINGS,
+    *_QUERY_PIECES.split(),
+    'brand:"Vélo Cie"',
+    '"vélo électrique"',
+    'state:"in progress"',
+    'tag:"à rappeler"',
+]
 query_texts = st.lists(st.sampled_from(QUERY_PIECES), min_size=1, max_size=7).map(" ".join)
 
 

@@ -26,6 +26,7 @@ from services.api.routers import (
     sources,
     stats,
     topics,
+    triage,
 )
 from services.runtime.context import ServiceContext
 
@@ -83,6 +84,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         reanalyze,
         reports,
         governance,
+        triage,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -61,3 +61,23 @@ def require_api_key(
 
 
 AuthDep = Depends(require_api_key)
+
+
+ANONYMOUS = "anonymous"  # the caller when API keys are off (a single-user installation)
+
+
+def caller_name(info: ApiKeyInfo | None) -> str:
+    """Who is calling, as triage records it (`assignee:me`, who changed what, note authors).
+
+    For now the API key's name; the one place to change when keys belong to users."""
+    return info.name if info is not None else ANONYMOUS
+
+
+def get_caller_name(info: Annotated[ApiKeyInfo | None, Depends(require_api_key)]) -> str:
+    """The caller's name (see `caller_name`)."""
+    return caller_name(info)
+
+
+CallerNameDep = Annotated[str, Depends(get_caller_name)]
+# For routes other code also calls as functions (reports call the stats routes).
+CallerNameOptDep = Annotated[str | None, Depends(get_caller_name)]

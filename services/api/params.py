@@ -9,6 +9,7 @@ from fastapi import Path, Query
 
 from services.api.problems import Problem
 from services.core.query import parse_query
+from services.core.query.ast import mentions_me, resolve_me
 from services.store.contracts import MentionFilter
 
 QueryText = Annotated[
@@ -18,7 +19,8 @@ QueryText = Annotated[
         description='query language: AND, OR, NOT, -word, (…), "phrase", NEAR/n, word*, '
         "lang:, brand:, competitor:, source:, sentiment: (overall), negative:NAME, "
         "neutral:NAME, positive:NAME (toward a brand or competitor), author:, site:, topic:, "
-        "story:, community:, is:duplicate, is:original",
+        "story:, community:, is:duplicate, is:original, state: (triage: new, in_progress, "
+        "answered, escalated, ignored), tag:, assignee:NAME, assignee:me",
         examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]
@@ -66,8 +68,10 @@ def mention_filter(
     until: datetime | None,
     *,
     default_days: int | None = None,
+    me: str | None = None,
 ) -> MentionFilter:
-    """Builds the filter a request describes; stats default to a recent window."""
+    """Builds the filter a request describes; stats default to a recent window; `me` is
+    who `assignee:me` names (a 400 where the route does not know its caller)."""
     since_utc, until_utc = _utc(since), _utc(until)
     if since_utc and until_utc and since_utc >= until_utc:
         raise Problem(400, "Invalid time window", "`since` must be before `until`")
@@ -79,4 +83,13 @@ def mention_filter(
                 400, "Invalid time window", "`until` is too early: give a later one or `since`"
             ) from None
     query = parse_query(q)
+    if mentions_me(query):
+        if me is None:
+            raise Problem(
+                400,
+                "Invalid query",
+                "assignee:me is understood in searches, stats and triage; "
+                "name the assignee here (assignee:NAME)",
+            )
+        query = resolve_me(query, me)
     return MentionFilter(query=query, since=since_utc, until=until_utc)

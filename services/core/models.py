@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from services.core.brand_context import BrandContext
 from services.core.evidence import Evidence
 from services.core.ids import canonical_url, mention_id
+from services.core.triage import Triage
 
 
 def utcnow() -> datetime:
@@ -110,6 +111,10 @@ class Mention(BaseModel):
     engagement: Engagement = Field(default_factory=Engagement)
     author_details: AuthorDetails | None = None
     thread: ThreadLink | None = None
+    triage: Triage = Field(
+        default_factory=Triage,
+        description="workflow state, assignee and tags (the state store holds the record)",
+    )
 
     @field_validator("published_at", "collected_at")
     @classmethod

@@ -25,6 +25,7 @@ from typing import Any
 from services.core.query import parse_query
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
+from services.runtime.triage import with_stored_triage
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 
 log = logging.getLogger("veille.reanalyze")
@@ -101,7 +102,9 @@ def run_job(
                     new.model_copy(update={"story_id": old.story_id}) if old.story_id else new
                     for old, new in zip(page.mentions, analyzed, strict=True)
                 ]
-                ctx.index.upsert(with_stored_corrections(ctx.state, kept))
+                ctx.index.upsert(
+                    with_stored_triage(ctx.state, with_stored_corrections(ctx.state, kept))
+                )
                 done += len(page.mentions)
             finished = page.next_cursor is None
             cursor = page.next_cursor or cursor

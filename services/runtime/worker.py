@@ -16,6 +16,7 @@ from services.core.models import Mention, Source
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
 from services.runtime.erasure import held_indices
+from services.runtime.triage import with_stored_triage
 from services.store.state.contract import InboxItem, StateStore
 
 log = logging.getLogger("veille.worker")
@@ -98,7 +99,9 @@ def _analyze_and_store(
         kept = [m for m in analyzed if _keep(ctx, m, sources.get(m.source_name))]
         if kept:
             # A copy of a text an analyst corrected gets the analyst's label.
-            ctx.index.upsert(with_stored_corrections(ctx.state, kept))
+            ctx.index.upsert(
+                with_stored_triage(ctx.state, with_stored_corrections(ctx.state, kept))
+            )
     except Exception as exc:
         log.exception("analysis of %d items failed; they go back to the inbox", len(ids))
         ctx.state.release_items(ids, error=f"{type(exc).__name__}: {exc}")

@@ -22,13 +22,14 @@ Semantics every backend honours:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from services.core.models import Mention
 from services.core.query.ast import MatchAll, Node
+from services.core.triage import Triage
 
 MAX_PAGE_SIZE = 500
 # Top terms are counted over the newest this many matches: fast on any number of them.
@@ -67,6 +68,7 @@ class Dimension(StrEnum):
     STORY = "story"  # mentions per story: how many copies each story has
     AUTHOR = "author"  # the author's handle, as displayed
     COMMUNITY = "community"  # subreddit, forum, blog or feed (services.core.communities)
+    STATE = "state"  # triage state (services.core.triage), as stored: in_progress
 
 
 class StoryCopies(StrEnum):
@@ -205,6 +207,12 @@ class MentionIndex(ABC):
     @abstractmethod
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention (for export, migration, re-analysis)."""
+
+    @abstractmethod
+    def set_triage(self, changes: Mapping[str, Triage]) -> int:
+        """Replaces the triage (state, assignee, tags) of stored mentions by id, leaving
+        the rest of each as it is, in one batch; ids not stored are skipped. Returns how
+        many of the ids are stored. Visible to `search` when it returns."""
 
     @abstractmethod
     def delete(self, mention_ids: Sequence[str]) -> int:

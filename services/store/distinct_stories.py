@@ -132,6 +132,8 @@ def display_values(mention: Mention, dimension: Dimension) -> list[str]:
         case Dimension.COMMUNITY:
             place = community_of(mention)
             return [place] if place else []
+        case Dimension.STATE:
+            return [mention.triage.state.value]
 
 
 class DistinctStories:

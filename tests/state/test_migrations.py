@@ -38,6 +38,8 @@ TABLES = {
     "leases",
     "source_stats",
     "sources",
+    "triage",
+    "triage_notes",
 }
 
 

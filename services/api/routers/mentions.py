@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.api.deps import AuthDep, IndexDep
+from services.api.deps import AuthDep, CallerNameDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
-from services.core.models import Mention
+from services.api.triage_view import MentionView, mention_views
 from services.store.contracts import MAX_PAGE_SIZE, SearchRequest, SortOrder
 
 router = APIRouter(prefix="/mentions", tags=["mentions"], dependencies=[AuthDep])
@@ -18,13 +18,15 @@ router = APIRouter(prefix="/mentions", tags=["mentions"], dependencies=[AuthDep]
 
 class MentionPage(BaseModel):
     total: int
-    mentions: list[Mention]
+    mentions: list[MentionView]
     next_cursor: str | None
 
 
 @router.get("", summary="Search mentions")
 def search_mentions(
     index: IndexDep,
+    state: StateDep,
+    me: CallerNameDep,
     q: QueryText = "",
     since: Since = None,
     until: Until = None,
@@ -36,19 +38,21 @@ def search_mentions(
 ) -> MentionPage:
     """Returns the mentions matching a query, newest first, one page at a time."""
     request = SearchRequest(
-        filter=mention_filter(q, since, until), sort=sort, limit=limit, cursor=cursor
+        filter=mention_filter(q, since, until, me=me), sort=sort, limit=limit, cursor=cursor
     )
     try:
         page = index.search(request)
     except ValueError as exc:
         raise Problem(400, "Invalid request", str(exc)) from exc
-    return MentionPage(total=page.total, mentions=page.mentions, next_cursor=page.next_cursor)
+    return MentionPage(
+        total=page.total, mentions=mention_views(state, page.mentions), next_cursor=page.next_cursor
+    )
 
 
 @router.get("/{mention_id}", summary="Get one mention")
-def get_mention(mention_id: str, index: IndexDep) -> Mention:
+def get_mention(mention_id: str, index: IndexDep, state: StateDep) -> MentionView:
     """Returns one mention by id."""
     mention = index.get(mention_id)
     if mention is None:
         raise Problem(404, "Not found", f"no mention has the id {mention_id!r}")
-    return mention
+    return mention_views(state, [mention])[0]

@@ -13,6 +13,7 @@ from services.api.params import Since, Until, to_utc
 from services.api.problems import Problem
 from services.api.routers.mentions import MentionPage
 from services.api.routers.stats import Bucket, Series
+from services.api.triage_view import mention_views
 from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
 
@@ -123,7 +124,9 @@ def run_saved_search(
         page = index.search(SearchRequest(filter=flt, sort=sort, limit=limit, cursor=cursor))
     except ValueError as exc:
         raise Problem(400, "Invalid request", str(exc)) from exc
-    return MentionPage(total=page.total, mentions=page.mentions, next_cursor=page.next_cursor)
+    return MentionPage(
+        total=page.total, mentions=mention_views(state, page.mentions), next_cursor=page.next_cursor
+    )
 
 
 @router.get("/{name}/stats", summary="Saved search volume over time")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.api.deps import AuthDep, IndexDep, StateDep
+from services.api.deps import AuthDep, CallerNameOptDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword, tokenize
@@ -107,9 +107,10 @@ def volume(
     until: Until = None,
     interval: Interval = Interval.DAY,
     dedup: Dedup = False,
+    me: CallerNameOptDep = None,
 ) -> Series:
     """Counts matching mentions per hour, day or week (default: the last 30 days)."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
     return _series(_counter(index, dedup), flt, interval, None)
 
 
@@ -132,9 +133,10 @@ def sentiment(
             examples=["Veloria"],
         ),
     ] = None,
+    me: CallerNameOptDep = None,
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
     if toward is None:
         return _series(_counter(index, dedup), flt, interval, Dimension.SENTIMENT)
     return _sentiment_toward(_counter(index, dedup), flt, interval, fold_keyword(toward))
@@ -176,10 +178,11 @@ def share_of_voice(
     since: Since = None,
     until: Until = None,
     dedup: Dedup = False,
+    me: CallerNameOptDep = None,
 ) -> ShareOfVoice:
     """How many mentions name the brand versus each of its competitors."""
     target = state.get_brand(brand)
-    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    base = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
 
     def count(field: str, name: str) -> int:
         clause: Node = FieldFilter(field, fold_keyword(name))
@@ -222,10 +225,11 @@ def breakdown(
     until: Until = None,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
     dedup: Dedup = False,
+    me: CallerNameOptDep = None,
 ) -> Breakdown:
     """Counts matching mentions per value of one field, largest first (`story`: the
     largest stories, with how many copies each has)."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
     counter = _counter(index, dedup)
     counts = counter.terms(flt, dimension=dimension, size=size)
     return Breakdown(
@@ -265,10 +269,11 @@ def top_terms(
     until: Until = None,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     dedup: Dedup = False,
+    me: CallerNameOptDep = None,
 ) -> TopTerms:
     """The words most matching mentions use, as written, without function words, numbers
     or the watched brands' and competitors' own names."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
+    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
     counter = _counter(index, dedup)
     left_out = watched_words(state)
     words = counter.top_terms(flt, size=size, exclude=left_out)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from services.core.text import fold_keyword
+
 
 @dataclass(frozen=True, slots=True)
 class Term:
@@ -64,6 +66,9 @@ FILTER_FIELDS: Final = (
     "story",  # story:ID, every copy of one story (a repost, retweet, syndicated article)
     "community",  # community:r/velo, community:forum.velo.fr (see services.core.communities)
     "is",  # is:duplicate, is:original (see Mention.is_duplicate)
+    "state",  # state:new, state:"in progress" (see services.core.triage)
+    "tag",  # tag:legal, a triage tag
+    "assignee",  # assignee:NAME, assignee:me (the caller, resolved by the API)
     *TOWARD_FIELDS,
 )
 
@@ -98,6 +103,35 @@ class MatchAll:
 
 
 Node: TypeAlias = Term | Prefix | Phrase | Near | FieldFilter | And | Or | Not | MatchAll
+
+
+ME: Final = "me"  # assignee:me, replaced by the caller's name before a store sees it
+
+
+def resolve_me(node: Node, me: str) -> Node:
+    """`node` with every `assignee:me` naming `me` (folded) instead."""
+    match node:
+        case FieldFilter("assignee", value, False) if value == ME:
+            return FieldFilter("assignee", fold_keyword(me))
+        case And(children):
+            return And(tuple(resolve_me(c, me) for c in children))
+        case Or(children):
+            return Or(tuple(resolve_me(c, me) for c in children))
+        case Not(child):
+            return Not(resolve_me(child, me))
+    return node
+
+
+def mentions_me(node: Node) -> bool:
+    """Whether the tree has an `assignee:me` still to resolve."""
+    match node:
+        case FieldFilter("assignee", value, False):
+            return value == ME
+        case And(children) | Or(children):
+            return any(mentions_me(c) for c in children)
+        case Not(child):
+            return mentions_me(child)
+    return False
 
 
 def to_text(node: Node) -> str:

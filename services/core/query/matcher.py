@@ -26,6 +26,7 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import fold_keyword, tokenize
+from services.core.triage import Triage
 
 
 @dataclass
@@ -74,9 +75,26 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
         case "community":
             place = community_of(mention)
             return [fold_keyword(place)] if place else []
+        case "state" | "tag" | "assignee":
+            return triage_keywords(mention.triage, field)
     if field in TOWARD_FIELDS:
         return [fold_keyword(name) for name in names_judged(mention, field)]
     raise ValueError(f"unknown field {field!r}")
+
+
+TRIAGE_FIELDS = ("state", "tag", "assignee")
+
+
+def triage_keywords(triage: Triage, field: str) -> list[str]:
+    """Folded values of a triage filter field (`tag` -> the tags)."""
+    match field:
+        case "state":
+            return [triage.state.value]
+        case "tag":
+            return [fold_keyword(t) for t in triage.tags]
+        case "assignee":
+            return [fold_keyword(triage.assignee)] if triage.assignee else []
+    raise ValueError(f"not a triage field {field!r}")
 
 
 def names_judged(mention: Mention, label: str) -> list[str]:

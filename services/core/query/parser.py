@@ -28,6 +28,7 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import fold_keyword, tokenize
+from services.core.triage import TriageState, parse_state
 
 MAX_QUERY_LENGTH = 4000
 MAX_DEPTH = 32
@@ -458,6 +459,17 @@ class _Parser:
                 position=value_token.position,
                 expected="is:duplicate or is:original",
             )
+        if name == "state":
+            try:
+                value = parse_state(value).value
+            except ValueError:
+                prefix = True  # refused just below
+            if prefix:
+                raise QuerySyntaxError(
+                    f"unknown triage state '{raw}'",
+                    position=value_token.position,
+                    expected=", ".join(s.label for s in TriageState),
+                ) from None
         if name == "site":
             if prefix:
                 raise QuerySyntaxError(
@@ -480,6 +492,10 @@ def _example(field: str) -> str:
         "topic": "delivery",
         "story": "3f9a0c1d2e4b5a6c",
         "is": "original",
+        "community": "r/velo",
+        "state": "new",
+        "tag": "legal",
+        "assignee": "me",
         "negative": "Veloria",
         "neutral": "Veloria",
         "positive": "Veloria",

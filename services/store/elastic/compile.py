@@ -28,6 +28,7 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import MAX_TOKEN_LENGTH
+from services.core.triage import TriageState
 from services.store.contracts import MentionFilter, StoryCopies
 from services.store.elastic import mapping
 from services.store.embedded.keys import epoch_us
@@ -162,6 +163,10 @@ def _filter(name: str, value: str, prefix: bool) -> Query:
     if name not in FILTER_FIELDS:
         raise ValueError(f"unknown field {name!r}")
     field = mapping.filter_field(name)
+    if name == "state" and not prefix and value == TriageState.NEW:
+        # A document written before triage existed has no state, and is new.
+        others = [s.value for s in TriageState if s != TriageState.NEW]
+        return {"bool": {"must_not": [{"terms": {field: others}}]}}
     if not prefix:
         return {"term": {field: value}}
     if not value:

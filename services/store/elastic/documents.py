@@ -16,7 +16,8 @@ from services.core.communities import community_of
 from services.core.function_words import content_words
 from services.core.models import Mention
 from services.core.query.ast import FILTER_FIELDS
-from services.core.query.matcher import keyword_values
+from services.core.query.matcher import TRIAGE_FIELDS, keyword_values, triage_keywords
+from services.core.triage import Triage
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.embedded.keys import epoch_us
@@ -93,6 +94,16 @@ def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
     words = content_words(mention.title, mention.text)
     if words:
         doc[mapping.TERMS] = words
+    return doc
+
+
+def triage_update(triage: Triage) -> dict[str, Any]:
+    """The partial document that gives a stored mention this triage (a bulk `update`)."""
+    doc: dict[str, Any] = {
+        mapping.filter_field(name): _unique(triage_keywords(triage, name)) or None
+        for name in TRIAGE_FIELDS
+    }
+    doc[mapping.MENTION] = {"triage": triage.model_dump(mode="json")}
     return doc
 
 

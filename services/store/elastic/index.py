@@ -9,7 +9,7 @@ is replaced where it lives instead of being copied into the new write index.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
 
@@ -19,6 +19,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from services.core.models import Mention
 from services.core.text import fold_keyword
+from services.core.triage import Triage
 from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
@@ -53,7 +54,13 @@ from services.store.elastic.bulk import (
     write_dead_letters,
 )
 from services.store.elastic.compile import Query, compile_filter
-from services.store.elastic.documents import decode_cursor, document_json, encode_cursor, load
+from services.store.elastic.documents import (
+    decode_cursor,
+    document_json,
+    encode_cursor,
+    load,
+    triage_update,
+)
 from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations, keys
@@ -336,6 +343,35 @@ class EsIndex(MentionIndex):
                 failures[0].error[:300],
             )
         return len(latest) - len({f.mention_id for f in failures})
+
+    def set_triage(self, changes: Mapping[str, Triage]) -> int:
+        """Partial bulk updates of the triage fields (the text and the story chain are
+        not sent again); returns how many of the ids are stored."""
+        self._check_open()
+        if not changes:
+            return 0
+        where = self._locate(list(changes))
+        ops: list[Operation] = [
+            ({"update": {"_index": name, "_id": mention_id}}, None, {"doc": triage_update(triage)})
+            for mention_id, triage in changes.items()
+            for name in where.get(mention_id, [])
+        ]
+        for start in range(0, len(ops), _LOOKUP_CHUNK):
+            failures = self._call(
+                partial(
+                    send_bulk,
+                    self._client,
+                    ops[start : start + _LOOKUP_CHUNK],
+                    backoff=self._backoff,
+                    refresh=self._refresh,
+                ),
+                what="triage update",
+            )
+            if failures:
+                raise IndexUnavailable(
+                    f"Elasticsearch refused a triage update: {failures[0].error[:300]}"
+                )
+        return len(where)
 
     def delete(self, mention_ids: Sequence[str]) -> int:
         """Removes mentions by id; returns how many existed."""

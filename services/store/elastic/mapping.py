@@ -53,6 +53,7 @@ DIMENSION_FIELDS: Final = MappingProxyType(
         Dimension.STORY: filter_field("story"),  # ids are already folded
         Dimension.AUTHOR: "dim_author",
         Dimension.COMMUNITY: "dim_community",
+        Dimension.STATE: filter_field("state"),  # states are stored as displayed ids
     }
 )
 

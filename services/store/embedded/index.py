@@ -8,7 +8,7 @@ check of meta.json), so a commit made by another process is visible at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
@@ -16,6 +16,7 @@ import tantivy
 from tantivy import Order, Query
 
 from services.core.models import Mention
+from services.core.triage import Triage
 from services.store import story_chain
 from services.store.contracts import (
     MAX_PAGE_SIZE,
@@ -132,6 +133,50 @@ class EmbeddedIndex(MentionIndex):
             writer.commit()
         self._index.reload()
         return len(batch)
+
+    def set_triage(self, changes: Mapping[str, Triage]) -> int:
+        """Rewrites the documents of these mentions with their new triage, in one commit.
+
+        A document cannot be changed in place: each is written again with its sort key,
+        publication time and place in its story as stored, so no story is rechained."""
+        self._check_open()
+        if not changes:
+            return 0
+        with self._writer.hold() as writer:
+            self._index.reload()
+            searcher = self._index.searcher()
+            query = Query.term_set_query(self._schema, schema.ID, list(changes))
+            hits = self._all_hits(searcher, query, len(changes))
+            addresses = [a for _, a in hits]
+            columns = [
+                searcher.fast_field_values(field, addresses)
+                for field in (schema.ID_HASH, schema.PUBLISHED_US, schema.STORY_PREVIOUS_US)
+            ]
+            written = found = 0
+            for (sort_key, address), hashed, published, previous in zip(
+                hits, *columns, strict=True
+            ):
+                mention = self._load(searcher, address)
+                triage = changes.get(mention.id)
+                if triage is None:
+                    continue
+                found += 1
+                if triage == mention.triage:
+                    continue
+                writer.delete_documents_by_term(schema.ID, mention.id)
+                fields = documents.to_fields(
+                    mention.model_copy(update={"triage": triage}),
+                    sort_key=int(sort_key),
+                    hashed_id=int(hashed),
+                    published_us=int(published),
+                    previous_us=int(previous),
+                )
+                writer.add_document(tantivy.Document.from_dict(fields, self._schema))
+                written += 1
+            if written:
+                writer.commit()
+        self._index.reload()
+        return found
 
     def delete(self, mention_ids: Sequence[str]) -> int:
         """Removes mentions by id; returns how many existed."""

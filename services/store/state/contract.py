@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from services.core.models import Brand, Competitor, RawItem, RunStatus, Source, SourceStatus
+from services.core.triage import Triage
 
 Origin = Literal["config", "api"]
 
@@ -68,6 +69,19 @@ class ApiKeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked: bool
+
+
+@dataclass(frozen=True)
+class TriageRecord:
+    """A mention's triage as the state store holds it (the record; the index has a copy)."""
+
+    mention_id: str
+    story_id: str | None  # the mention's story when triaged
+    triage: Triage
+    updated_at: datetime
+    updated_by: str | None
+    answered_at: datetime | None = None  # when it was marked answered, while it is
+    answered_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +336,31 @@ class StateStore(Protocol):
     def get_reanalysis_job(self, job_id: str) -> dict[str, Any]: ...
     def list_reanalysis_jobs(self, *, limit: int = 20) -> list[dict[str, Any]]: ...
     def update_reanalysis_job(self, job_id: str, **changes: Any) -> None: ...
+
+    # -- triage (triage_tables.py) ---------------------------------------------------
+    def triage_records(self, mention_ids: Sequence[str]) -> dict[str, TriageRecord]:
+        """The triage records of these mentions that exist (the others are `new`)."""
+        ...
+
+    def put_triage(self, records: Sequence[TriageRecord]) -> None:
+        """Writes triage records in one transaction, replacing those of the same mentions."""
+        ...
+
+    def story_answers(self, story_ids: Sequence[str]) -> dict[str, TriageRecord]:
+        """For each story with an answered mention, the first answered one."""
+        ...
+
+    def add_triage_note(self, *, mention_id: str, author: str | None, text: str) -> dict[str, Any]:
+        """Adds a note (author, time, text) to a mention; returns it."""
+        ...
+
+    def triage_notes(self, mention_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A mention's notes, oldest first."""
+        ...
+
+    def triage_note_counts(self, mention_ids: Sequence[str]) -> dict[str, int]:
+        """How many notes each of these mentions has."""
+        ...
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None: ...

@@ -30,7 +30,15 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, RawItem, Source, SourceStatus, utcnow
-from services.store.state import alerting_tables, apikeys, corrections, inbox, runs, workspace
+from services.store.state import (
+    alerting_tables,
+    apikeys,
+    corrections,
+    inbox,
+    runs,
+    triage_tables,
+    workspace,
+)
 from services.store.state.contract import (
     AlertEventRecord,
     ApiKeyInfo,
@@ -39,6 +47,7 @@ from services.store.state.contract import (
     InboxItem,
     Origin,
     SpecRecord,
+    TriageRecord,
 )
 from services.store.state.engine import (
     StateStoreError,
@@ -512,6 +521,40 @@ class SqlStateStore:
         """Records a job's progress (status, cursor, done, total, error)."""
         with self._write() as conn:
             corrections.update_job(conn, job_id, now=self._now(), **changes)
+
+    # -- triage (triage_tables.py) ---------------------------------------------------
+
+    def triage_records(self, mention_ids: Sequence[str]) -> dict[str, TriageRecord]:
+        """The triage records of these mentions that exist (the others are `new`)."""
+        with self._read() as conn:
+            return triage_tables.get_records(conn, mention_ids)
+
+    def put_triage(self, records: Sequence[TriageRecord]) -> None:
+        """Writes triage records in one transaction, replacing those of the same mentions."""
+        with self._write() as conn:
+            triage_tables.put_records(conn, records)
+
+    def story_answers(self, story_ids: Sequence[str]) -> dict[str, TriageRecord]:
+        """For each story with an answered mention, the first answered one."""
+        with self._read() as conn:
+            return triage_tables.story_answers(conn, story_ids)
+
+    def add_triage_note(self, *, mention_id: str, author: str | None, text: str) -> dict[str, Any]:
+        """Adds a note (author, time, text) to a mention; returns it."""
+        with self._write() as conn:
+            return triage_tables.add_note(
+                conn, mention_id=mention_id, author=author, text=text, now=self._now()
+            )
+
+    def triage_notes(self, mention_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+        """A mention's notes, oldest first."""
+        with self._read() as conn:
+            return triage_tables.list_notes(conn, mention_id, limit=limit)
+
+    def triage_note_counts(self, mention_ids: Sequence[str]) -> dict[str, int]:
+        """How many notes each of these mentions has."""
+        with self._read() as conn:
+            return triage_tables.note_counts(conn, mention_ids)
 
     # -- lifecycle ---------------------------------------------------------------
 

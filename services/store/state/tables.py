@@ -194,3 +194,6 @@ from services.store.state import governance_tables as governance_tables  # noqa:
 
 # Registers the `leases` table (work shared between processes) on `metadata`.
 from services.store.state import lease_tables as lease_tables  # noqa: E402
+
+# Registers the triage tables (workflow state of mentions, notes) on `metadata`.
+from services.store.state import triage_tables as triage_tables  # noqa: E402

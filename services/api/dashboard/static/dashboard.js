@@ -370,6 +370,7 @@ async function loadBoard() {
   $("updated").textContent = `updated ${new Date().toTimeString().slice(0, 5)}`;
   setBusy(false);
   document.body.dataset.loaded = brand;
+  run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
 }
 
 function fillSaved(searches) {

@@ -1,0 +1,137 @@
+// The triage inbox: negative mentions of the brand still to handle (default: new ones),
+// with the actions of a community manager: set the state, assign to me, tag, note, and
+// mark every copy of a story answered. Loaded before dashboard.js, whose helpers ($, api,
+// element, quoted, mentionItem, view, run...) it calls at run time; text from the API is
+// written with textContent only.
+"use strict";
+
+const TRIAGE_STATES = ["new", "in_progress", "answered", "escalated", "ignored"];
+const stateLabel = (state) => state.replace("_", " ");
+let inboxLoads = 0;
+let inboxBound = false;
+
+// A change sent to the API (PATCH/POST with JSON), with the key; a refusal is an ApiError.
+async function send(method, path, body) {
+  const response = await fetch(`${API}${path}`, {
+    method,
+    headers: { "X-API-Key": apiKey(), "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 401 || response.status === 403) throw new Unauthorized();
+  if (!response.ok) throw await refusal(path, response);
+  return response.json();
+}
+
+function inboxQuery() {
+  return $("triage-q").value.trim() || `state:new AND negative:${quoted(view.brand)}`;
+}
+
+function bindInbox() {
+  if (inboxBound) return;
+  inboxBound = true;
+  $("triage-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(loadInbox);
+  });
+}
+
+async function loadInbox() {
+  bindInbox();
+  const generation = ++inboxLoads;
+  const q = inboxQuery();
+  if (!$("triage-q").value.trim()) $("triage-q").placeholder = q;
+  const box = $("triage-error");
+  box.hidden = true;
+  let page, counts;
+  try {
+    [page, counts] = await Promise.all([
+      api("/triage/inbox", { q, limit: 20 }),
+      api("/stats/triage", { q: `negative:${quoted(view.brand)}` }),
+    ]);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
+    box.textContent = error.problem.detail || error.message;
+    box.hidden = false;
+    $("triage-mentions").replaceChildren();
+    return;
+  } finally {
+    if (generation === inboxLoads) document.body.dataset.inbox = String(generation);
+  }
+  if (generation !== inboxLoads) return;
+  $("triage-counts").textContent =
+    `${page.total} to show · all negative toward ${view.brand}: ` +
+    TRIAGE_STATES.map((s) => `${counts.states[s]} ${stateLabel(s)}`).join(", ");
+  const list = $("triage-mentions");
+  list.replaceChildren(...page.mentions.map(inboxItem));
+  if (!page.mentions.length) list.appendChild(element("li", "nothing to triage", "empty"));
+}
+
+// One mention of the inbox: the mention, its triage, and its actions.
+function inboxItem(mention) {
+  const item = mentionItem(mention, view.brand);
+  const triage = mention.triage;
+  const status = item.appendChild(element("div", undefined, "triage"));
+  status.appendChild(element("span", stateLabel(triage.state), "state"));
+  if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
+  for (const tag of triage.tags) status.appendChild(element("span", tag, "tag"));
+  if (mention.notes) status.appendChild(element("span", `· ${mention.notes} note(s)`, "meta"));
+  const answered = mention.story_answered;
+  if (answered) {
+    const when = answered.answered_at ? answered.answered_at.slice(0, 16).replace("T", " ") : "";
+    item.appendChild(
+      element("div", `this story was answered ${when} UTC by ${answered.answered_by || "someone"}`, "answered-story"),
+    );
+  }
+
+  const actions = item.appendChild(element("div", undefined, "triage"));
+  const select = actions.appendChild(element("select"));
+  select.className = "set-state";
+  select.setAttribute("aria-label", "state");
+  for (const state of TRIAGE_STATES) select.appendChild(element("option", stateLabel(state))).value = state;
+  select.value = triage.state;
+  select.addEventListener("change", () => changeTriage(mention.id, { state: select.value }));
+  actionButton(actions, "assign to me", "assign-me", () => changeTriage(mention.id, { assignee: "me" }));
+  const tag = actions.appendChild(element("input"));
+  tag.className = "tag-input";
+  tag.placeholder = "tag";
+  tag.maxLength = 50;
+  actionButton(actions, "add tag", "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] }));
+  const note = actions.appendChild(element("input"));
+  note.className = "note-input";
+  note.placeholder = "note";
+  note.maxLength = 4000;
+  actionButton(actions, "add note", "add-note", () =>
+    act(() => send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value })));
+  if (mention.story_id) {
+    actionButton(actions, "mark all of this story answered", "story-answered", () =>
+      act(() => send("POST", "/triage/bulk", { story: mention.story_id, state: "answered" })));
+  }
+  return item;
+}
+
+function actionButton(parent, text, className, onClick) {
+  const node = parent.appendChild(element("button", text, className));
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function changeTriage(id, body) {
+  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, body));
+}
+
+// An action, then the inbox again; a refused one (an empty tag) says why above the list.
+function act(step) {
+  return run(async () => {
+    try {
+      await step();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      $("triage-error").textContent = error.problem.detail || error.message;
+      $("triage-error").hidden = false;
+      document.body.dataset.triageRefused = String(Date.now());
+      return;
+    }
+    await loadInbox();
+  });
+}

@@ -1,0 +1,148 @@
+"""The dashboard's triage inbox in headless Chromium: a person sets a state, assigns a
+mention to themself, tags it, adds a note and marks a whole story answered, with the
+page's own controls; the API must then hold what the page shows. A refused action (an
+empty tag) says why and changes nothing; a repost joining an answered story says so."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.core.models import Sentiment, SentimentLabel
+from services.runtime.context import ServiceContext
+from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
+from tests.browser import CHROMIUM, Browser
+from tests.factories import make_mention
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+WATCH_POLICY = (
+    "window.blocked = []; document.addEventListener('securitypolicyviolation',"
+    " (e) => window.blocked.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+INBOX = "Number(document.body.dataset.inbox || 0)"
+NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+
+
+def _api(base: str, key: str, path: str, **params: str) -> Any:
+    response = httpx.get(f"{base}/api/v1{path}", params=params, headers={"X-API-Key": key})
+    response.raise_for_status()
+    return response.json()
+
+
+def _listed(browser: Browser) -> list[str]:
+    ids: list[str] = browser.evaluate(
+        "[...document.querySelectorAll('#triage-mentions li[data-id]')].map((li) => li.dataset.id)"
+    )
+    return ids
+
+
+def _in_item(mention_id: str, selector: str) -> str:
+    """JavaScript for an element of one mention's inbox entry."""
+    return (
+        f"document.querySelector('#triage-mentions li[data-id={json.dumps(mention_id)}]"
+        f" {selector}')"
+    )
+
+
+def _acted(browser: Browser, action: str) -> None:
+    """Does `action` (JavaScript) and waits for the inbox to be shown again."""
+    done = int(browser.evaluate(INBOX))
+    browser.evaluate(action)
+    browser.wait_for(f"{INBOX} > {done}")
+
+
+def test_a_community_manager_triages_the_inbox(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    ctx: ServiceContext,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.before_each_page(WATCH_POLICY)
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
+        negative = _api(live_api, api_key, "/mentions", q='negative:"Veloria"', limit="100")
+        assert sorted(_listed(browser)) == sorted(m["id"] for m in negative["mentions"])
+        assert f"{negative['total']} new" in browser.text("triage-counts")
+
+        # Sets a state: the mention leaves the inbox of new ones.
+        _acted(
+            browser,
+            f"(() => {{ const s = {_in_item('hostile', '.set-state')}; s.value = 'escalated';"
+            " s.dispatchEvent(new Event('change')); })()",
+        )
+        assert "hostile" not in _listed(browser)
+        assert _api(live_api, api_key, "/mentions/hostile")["triage"]["state"] == "escalated"
+        assert "1 escalated" in browser.text("triage-counts")
+
+        # Assigns to me, tags, adds a note.
+        _acted(browser, f"{_in_item('before0', '.assign-me')}.click()")
+        _acted(
+            browser,
+            f"{_in_item('before0', '.tag-input')}.value = 'juridique';"
+            f"{_in_item('before0', '.add-tag')}.click()",
+        )
+        _acted(
+            browser,
+            f"{_in_item('before0', '.note-input')}.value = 'Rappelé, attend un geste';"
+            f"{_in_item('before0', '.add-note')}.click()",
+        )
+        held = _api(live_api, api_key, "/triage/mentions/before0")
+        assert held["mention"]["triage"] == {
+            "state": "new",
+            "assignee": "tests",
+            "tags": ["juridique"],
+        }
+        assert [n["text"] for n in held["notes"]] == ["Rappelé, attend un geste"]
+        shown = browser.evaluate(f"{_in_item('before0', '.triage')}.textContent")
+        assert "tests" in shown and "juridique" in shown and "1 note" in shown
+
+        # An empty tag is refused with the API's reason, and changes nothing.
+        refused = browser.evaluate("document.body.dataset.triageRefused || ''")
+        browser.evaluate(
+            f"{_in_item('before0', '.tag-input')}.value = '   ';"
+            f"{_in_item('before0', '.add-tag')}.click()"
+        )
+        browser.wait_for(f"(document.body.dataset.triageRefused || '') !== {json.dumps(refused)}")
+        assert "empty" in browser.text("triage-error")
+        tags = _api(live_api, api_key, "/mentions/before0")["triage"]["tags"]
+        assert tags == ["juridique"]
+
+        # Marks every copy of the story answered, from one of them.
+        _acted(browser, f"{_in_item('mixed0', '.story-answered')}.click()")
+        answered = _api(live_api, api_key, "/mentions", q="state:answered", limit="100")
+        assert sorted(m["id"] for m in answered["mentions"]) == [f"mixed{i}" for i in range(4)]
+        assert not any(i.startswith("mixed") for i in _listed(browser))
+
+        # A repost arrives later: the inbox says its story was answered, and by whom.
+        ctx.index.upsert(
+            [
+                make_mention(
+                    id="mixed9",
+                    text="RT J'adore mon Trekko mais le SAV de Veloria est une catastrophe",
+                    brands=["Veloria"],
+                    sentiment=NEG,
+                    brand_sentiments={"Veloria": NEG},
+                    story_id="story-sav",
+                    published_at=datetime.now(UTC) - timedelta(minutes=5),
+                )
+            ]
+        )
+        _acted(browser, "document.querySelector('#triage-form button').click()")
+        note = browser.evaluate(f"{_in_item('mixed9', '.answered-story')}.textContent")
+        assert "answered" in note and "by tests" in note
+
+        # Another view of the inbox, typed by the person: what is assigned to me.
+        _acted(
+            browser,
+            "document.getElementById('triage-q').value = 'assignee:me';"
+            "document.querySelector('#triage-form button').click()",
+        )
+        assert _listed(browser) == ["before0"]
+        assert browser.evaluate("window.blocked") == []

@@ -1,0 +1,307 @@
+"""Triage over the real API (SQLite state store, embedded index): one mention, notes,
+bulk changes from a query or a story, counts by state, assignee:me, answered stories,
+and bad input refused with a problem document and nothing changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.core.models import Sentiment, SentimentLabel
+from services.core.triage import MAX_NOTE_CHARS
+from services.runtime.context import ServiceContext
+from tests.factories import BASE_TIME, make_mention
+
+API = "/api/v1"
+NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+
+
+def _ids(client: TestClient, q: str) -> set[str]:
+    response = client.get(f"{API}/mentions", params={"q": q, "limit": 500})
+    assert response.status_code == 200, response.text
+    return {m["id"] for m in response.json()["mentions"]}
+
+
+def _story(ctx: ServiceContext) -> None:
+    """A story of three copies (s1 first), and two other negative mentions."""
+    ctx.index.upsert(
+        [
+            make_mention(
+                id=f"s{n}",
+                story_id="s1",
+                sentiment=NEG,
+                text="Veloria a perdu ma commande",
+                published_at=BASE_TIME + timedelta(hours=n),
+            )
+            for n in (1, 2, 3)
+        ]
+        + [make_mention(id=f"o{n}", sentiment=NEG, text=f"autre {n}") for n in (1, 2)]
+    )
+
+
+def test_set_state_assignee_tags_and_search_them(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    response = client.patch(
+        f"{API}/triage/mentions/o1",
+        json={"state": "in progress", "assignee": "me", "add_tags": ["Légal", " vip "]},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mention"]["triage"] == {
+        "state": "in_progress",
+        "assignee": "tests",  # the API key's name
+        "tags": ["Légal", "vip"],
+    }
+    assert body["updated_by"] == "tests" and body["updated_at"]
+
+    assert _ids(client, 'state:"in progress"') == {"o1"}
+    assert _ids(client, "state:in_progress tag:legal") == {"o1"}
+    assert _ids(client, "assignee:me") == {"o1"}
+    assert _ids(client, "assignee:tests") == {"o1"}
+    assert _ids(client, "state:new") == {"s1", "s2", "s3", "o2"}
+    assert client.get(f"{API}/mentions/o1").json()["triage"]["tags"] == ["Légal", "vip"]
+
+    # Removing a tag (any case) and unassigning.
+    body = client.patch(
+        f"{API}/triage/mentions/o1", json={"remove_tags": ["LÉGAL"], "assignee": ""}
+    ).json()
+    assert body["mention"]["triage"] == {"state": "in_progress", "assignee": None, "tags": ["vip"]}
+    assert _ids(client, "assignee:me OR tag:legal") == set()
+
+
+def test_notes_have_author_time_and_text(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    first = client.post(f"{API}/triage/mentions/o1/notes", json={"text": "Appelé le client"})
+    assert first.status_code == 201, first.text
+    client.post(f"{API}/triage/mentions/o1/notes", json={"text": "Rappel demain"})
+    notes = client.get(f"{API}/triage/mentions/o1/notes").json()
+    assert [(n["author"], n["text"]) for n in notes] == [
+        ("tests", "Appelé le client"),
+        ("tests", "Rappel demain"),
+    ]
+    assert notes[0]["created_at"] <= notes[1]["created_at"]
+    assert client.get(f"{API}/mentions/o1").json()["notes"] == 2
+    assert [n["text"] for n in client.get(f"{API}/triage/mentions/o1").json()["notes"]] == [
+        "Appelé le client",
+        "Rappel demain",
+    ]
+
+
+def test_bulk_marks_a_whole_story_answered(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    dry = client.post(
+        f"{API}/triage/bulk",
+        json={"story": "s1", "state": "answered", "dry_run": True, "job_id": None},
+    )
+    assert dry.json() == {"matched": 3, "changed": 0, "dry_run": True, "job_id": None}
+    assert _ids(client, "state:answered") == set()
+
+    response = client.post(f"{API}/triage/bulk", json={"story": "s1", "state": "answered"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"matched": 3, "changed": 3, "dry_run": False, "job_id": None}
+    assert _ids(client, "state:answered") == {"s1", "s2", "s3"}
+    # Again: they already are, nothing changes.
+    again = client.post(f"{API}/triage/bulk", json={"story": "s1", "state": "answered"})
+    assert again.json()["changed"] == 0
+
+    # By query: tag every other new negative mention.
+    by_query = client.post(
+        f"{API}/triage/bulk", json={"q": "state:new sentiment:negative", "add_tags": ["legal"]}
+    )
+    assert by_query.json() == {"matched": 2, "changed": 2, "dry_run": False, "job_id": None}
+    assert _ids(client, "tag:legal") == {"o1", "o2"}
+
+
+def test_bulk_on_a_query_the_change_stops_matching(
+    ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`state:new` marked answered: each page stops matching as it is changed, and the walk
+    still reaches every mention (pages go by time, not by offset)."""
+    from services.runtime import triage
+
+    monkeypatch.setattr(triage, "SYNC_BULK", 5000)  # answered at once, not as a job
+    ctx.index.upsert([make_mention(id=f"p{n:04d}", text="lot") for n in range(1100)])
+    response = client.post(f"{API}/triage/bulk", json={"q": "lot state:new", "state": "ignored"})
+    assert response.json()["changed"] == 1100
+    counts = client.get(f"{API}/stats/triage", params={"q": "lot"}).json()
+    assert counts["states"]["ignored"] == 1100 and counts["states"]["new"] == 0
+
+
+def test_counts_by_state(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    client.post(f"{API}/triage/bulk", json={"story": "s1", "state": "answered"})
+    client.patch(f"{API}/triage/mentions/o1", json={"state": "escalated"})
+    counts = client.get(f"{API}/stats/triage").json()
+    assert counts["total"] == 5
+    assert counts["states"] == {
+        "new": 1,
+        "in_progress": 0,
+        "answered": 3,
+        "escalated": 1,
+        "ignored": 0,
+    }
+    window = {"dimension": "state", "since": (BASE_TIME - timedelta(days=1)).isoformat()}
+    breakdown = client.get(f"{API}/stats/breakdown", params=window).json()
+    assert {c["key"]: c["count"] for c in breakdown["counts"]} == {
+        "answered": 3,
+        "escalated": 1,
+        "new": 1,
+    }
+
+
+def test_a_repost_of_an_answered_story_says_so(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    client.patch(f"{API}/triage/mentions/s1", json={"state": "answered"})
+    # A repost arriving later joins the story.
+    ctx.index.upsert([make_mention(id="s9", story_id="s1", sentiment=NEG, text="Veloria RT")])
+
+    repost = client.get(f"{API}/mentions/s9").json()
+    assert repost["triage"]["state"] == "new"
+    assert repost["story_answered"]["mention_id"] == "s1"
+    assert repost["story_answered"]["answered_by"] == "tests"
+    assert repost["story_answered"]["answered_at"]
+    assert client.get(f"{API}/mentions/s1").json()["story_answered"] is None  # itself
+    assert client.get(f"{API}/mentions/o1").json()["story_answered"] is None
+
+    inbox = client.get(f"{API}/triage/inbox").json()
+    shown = {m["id"]: m["story_answered"] for m in inbox["mentions"]}
+    assert "s1" not in shown  # answered: out of the default inbox
+    assert shown["s9"]["mention_id"] == "s1"
+    assert shown["o1"] is None
+
+
+def test_the_answer_keeps_its_first_time_and_author(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _story(ctx)
+    first = client.patch(f"{API}/triage/mentions/s1", json={"state": "answered"}).json()
+    later = client.patch(f"{API}/triage/mentions/s1", json={"add_tags": ["vip"]}).json()
+    assert later["answered_at"] == first["answered_at"]
+    reopened = client.patch(f"{API}/triage/mentions/s1", json={"state": "in progress"}).json()
+    assert reopened["answered_at"] is None
+    assert client.get(f"{API}/mentions/s2").json()["story_answered"] is None
+
+
+def _problem(response: Any, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert words in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"state": "done"}, "unknown triage state"),
+        ({"add_tags": ["   "]}, "a tag cannot be empty"),
+        ({"add_tags": ["x" * 60]}, "at most 50 characters"),
+        ({}, "give a state"),
+    ],
+)
+def test_bad_changes_are_refused_and_change_nothing(
+    ctx: ServiceContext, client: TestClient, body: dict[str, Any], words: str
+) -> None:
+    _story(ctx)
+    _problem(client.patch(f"{API}/triage/mentions/o1", json=body), 400, words)
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "", **body}), 400, words)
+    assert _ids(client, "state:new") == {"s1", "s2", "s3", "o1", "o2"}
+    assert ctx.state.triage_records(["o1", "s1"]) == {}
+
+
+def test_bad_notes_queries_and_ids(ctx: ServiceContext, client: TestClient) -> None:
+    _story(ctx)
+    huge = "x" * (MAX_NOTE_CHARS + 1)
+    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": huge}), 400, "at most")
+    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": " \n "}), 400, "empty")
+    too_huge = client.post(f"{API}/triage/mentions/o1/notes", json={"text": "x" * 100_000})
+    assert too_huge.status_code == 422
+    assert client.get(f"{API}/triage/mentions/o1/notes").json() == []
+
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "state:", "state": "ignored"}), 400, "")
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "(a", "state": "ignored"}), 400, "")
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "state:fini"}), 400, "triage state")
+    _problem(client.patch(f"{API}/triage/mentions/nope", json={"state": "answered"}), 404, "")
+    _problem(client.post(f"{API}/triage/mentions/nope/notes", json={"text": "x"}), 404, "")
+    _problem(client.get(f"{API}/mentions", params={"q": "state:finished"}), 400, "triage state")
+    assert _ids(client, "state:new") == {"s1", "s2", "s3", "o1", "o2"}
+
+
+def test_a_bulk_beyond_the_limit_is_refused_up_front(
+    ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.runtime import triage
+
+    _story(ctx)
+    monkeypatch.setattr(triage, "MAX_BULK", 4)
+    _problem(client.post(f"{API}/triage/bulk", json={"state": "ignored"}), 400, "at most 4")
+    assert _ids(client, "state:ignored") == set()
+
+
+def test_assignee_me_without_api_keys_is_the_anonymous_caller(ctx: ServiceContext) -> None:
+    ctx.settings.api.require_api_key = False
+    _story(ctx)
+    with TestClient(create_app(ctx)) as open_client:
+        open_client.patch(f"{API}/triage/mentions/o2", json={"assignee": "me"})
+        assert _ids(open_client, "assignee:me") == {"o2"}
+        assert _ids(open_client, "assignee:anonymous") == {"o2"}
+
+
+def test_a_long_bulk_runs_as_a_job_with_progress(
+    ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from services.runtime import triage
+
+    monkeypatch.setattr(triage, "SYNC_BULK", 10)
+    monkeypatch.setattr(triage, "BATCH", 7)
+    ctx.index.upsert([make_mention(id=f"j{n:03d}", text="longue") for n in range(30)])
+    started = client.post(f"{API}/triage/bulk", json={"q": "longue", "add_tags": ["lot"]})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["matched"] == 30 and body["job_id"]
+    assert started.headers["location"] == f"{API}/triage/bulk/{body['job_id']}"
+
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.get(started.headers["location"]).json()
+        seen.append(job["done"])
+        if job["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert job == {
+        "job_id": body["job_id"],
+        "status": "done",
+        "matched": 30,
+        "done": 30,
+        "changed": 30,
+        "error": None,
+    }
+    assert seen == sorted(seen)
+    assert len(_ids(client, "tag:lot")) == 30
+    assert client.get(f"{API}/triage/bulk/unknown").status_code == 404
+
+
+def test_a_change_sent_again_repairs_an_index_that_missed_it(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """The state store took the change but the index write failed: sending it again
+    writes the index, though the record already holds it."""
+    from services.core.triage import Triage, TriageState
+    from services.runtime.triage import TriageChange, apply_change
+
+    _story(ctx)
+    mention = ctx.index.get("o2")
+    assert mention is not None
+    answered = TriageChange(state=TriageState.ANSWERED)
+    apply_change(state=ctx.state, index=ctx.index, mentions=[mention], change=answered, by="x")
+    ctx.index.set_triage({"o2": Triage()})  # as if that index write had been lost
+    assert _ids(client, "state:answered") == set()
+
+    response = client.patch(f"{API}/triage/mentions/o2", json={"state": "answered"})
+    assert response.status_code == 200
+    assert _ids(client, "state:answered") == {"o2"}

@@ -1,0 +1,84 @@
+"""`veille triage`, run as a user runs it (a subprocess) on a real workspace and index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.core.models import Sentiment, SentimentLabel
+from services.store.embedded.index import EmbeddedIndex
+from tests.e2e.service import write_workspace
+from tests.factories import make_mention
+from tests.test_cli import veille
+
+NOW = datetime.now(UTC)
+NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)
+pytestmark = pytest.mark.slow  # several `veille` processes
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    folder = write_workspace(tmp_path, sources=[])
+    index = EmbeddedIndex(str(tmp_path / "data" / "index"))
+    index.upsert(
+        [
+            make_mention(
+                id=f"k{i}",
+                text=f"Veloria en retard {i}",
+                sentiment=NEG,
+                story_id="k0" if i < 3 else None,
+                published_at=NOW - timedelta(hours=i + 1),
+            )
+            for i in range(5)
+        ]
+    )
+    index.close()
+    return folder
+
+
+def test_list_set_note_and_bulk(config: Path) -> None:
+    c = ("--config", str(config))
+    listed = veille("triage", "list", *c)
+    assert listed.returncode == 0, listed.stderr
+    assert "5 of 5" in listed.stdout and "k4" in listed.stdout
+
+    done = veille(
+        "triage", "set", "k4", "-s", "in progress", "-a", "me", "-t", "legal", "--as", "zoé", *c
+    )
+    assert done.returncode == 0, done.stderr
+    assert "k4: in progress, assignee zoé, tags legal" in done.stdout
+    mine = veille("triage", "list", "-q", "assignee:me tag:legal", "--as", "Zoé", *c)
+    assert "1 of 1" in mine.stdout and "in progress" in mine.stdout
+
+    assert veille("triage", "note", "k4", "Rappeler lundi", "--as", "zoé", *c).returncode == 0
+    notes = veille("triage", "notes", "k4", *c)
+    assert "zoé: Rappeler lundi" in notes.stdout
+
+    dry = veille("triage", "bulk", "--story", "k0", "-s", "answered", "--dry-run", *c)
+    assert "3 matched (dry run" in dry.stdout, dry.stderr
+    bulk = veille("triage", "bulk", "--story", "k0", "-s", "answered", "--as", "zoé", *c)
+    assert bulk.returncode == 0, bulk.stderr
+    assert "3 matched, 3 changed" in bulk.stdout
+    assert "3 of 3" in veille("triage", "list", "-q", "state:answered", *c).stdout
+
+
+def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:
+    c = ("--config", str(config))
+    for args, words in [
+        (("set", "k1", "-s", "done"), "unknown triage state"),
+        (("set", "k1", "-t", "  "), "a tag cannot be empty"),
+        (("set", "k1"), "nothing to change"),
+        (("set", "nope", "-s", "answered"), "no mention has the id"),
+        (("note", "k1", "x" * 5000), "at most 4000"),
+        (("bulk", "-q", "retard AND (", "-s", "answered"), "bad query"),
+        (("bulk", "-s", "answered"), "give --query or --story"),
+        (("list", "-q", "state:fini"), "unknown triage state"),
+    ]:
+        bad = veille("triage", *args, *c)
+        assert bad.returncode != 0, args
+        assert words in bad.stderr, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    assert "5 of 5" in veille("triage", "list", "-q", "state:new", *c).stdout
+    assert veille("triage", "notes", "k1", *c).stdout.strip() == ""
