@@ -35,6 +35,12 @@ TABLES = {
     "leases",
     "source_stats",
     "sources",
+    # 0013 tenancy
+    "workspaces",
+    "users",
+    "memberships",
+    "sessions",
+    "audit_log",
 }
 
 
