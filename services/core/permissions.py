@@ -142,3 +142,36 @@ def check_role(role: str) -> str:
     if role not in ROLE_PERMISSIONS:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     return role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: through a key (of a user or a service) or a user's session."""
+
+    workspace: str
+    role: str
+    key_id: str | None = None
+    key_name: str | None = None
+    user: str | None = None
+    service: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The name the audit log records."""
+        return self.user or self.service or self.key_name or "local"
+
+    @property
+    def actor_kind(self) -> str:
+        """user, service, key (a key from before people existed) or local (keys off)."""
+        if self.user:
+            return "user"
+        if self.service:
+            return "service"
+        return "key" if self.key_id else "local"
+
+    def can(self, permission: str) -> bool:
+        """Whether this principal's role holds `permission`."""
+        return role_allows(self.role, permission)
+
+
+LOCAL_ADMIN = Principal(workspace="default", role="admin")
