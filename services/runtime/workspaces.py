@@ -77,7 +77,9 @@ def _index_url(url: str, data_dir: Path, workspace_id: str) -> str:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     base = (
-        query.get("prefix", [""])[0] or os.environ.get("ELASTICSEARCH_INDEX_PREFIX") or DEFAULT_PREFIX
+        query.get("prefix", [""])[0]
+        or os.environ.get("ELASTICSEARCH_INDEX_PREFIX")
+        or DEFAULT_PREFIX
     )
     query["prefix"] = [f"{base}-ws-{workspace_id}"]
     return urlunsplit(

@@ -137,9 +137,7 @@ class TenancyStore:
     def get_workspace(self, workspace_id: str) -> WorkspaceRecord:
         """One workspace; NotFoundError when unknown."""
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(workspaces).where(workspaces.c.id == workspace_id)
-            ).first()
+            row = conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id)).first()
         if row is None:
             raise NotFoundError(f"no workspace {workspace_id!r}")
         return _workspace(row)
@@ -167,9 +165,7 @@ class TenancyStore:
         if workspace_id == DEFAULT_WORKSPACE:
             raise ValueError("the default workspace cannot be archived")
         with self._write() as conn:
-            row = conn.execute(
-                sa.select(workspaces).where(workspaces.c.id == workspace_id)
-            ).first()
+            row = conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id)).first()
             if row is None:
                 raise NotFoundError(f"no workspace {workspace_id!r}")
             if row.archived_at is not None:
@@ -215,9 +211,7 @@ class TenancyStore:
             roles: dict[str, dict[str, str]] = {}
             for m in conn.execute(sa.select(memberships)):
                 roles.setdefault(m.user_id, {})[m.workspace_id] = m.role
-        found = [
-            UserRecord(r.id, r.name, r.email, r.created_at, roles.get(r.id, {})) for r in rows
-        ]
+        found = [UserRecord(r.id, r.name, r.email, r.created_at, roles.get(r.id, {})) for r in rows]
         return [u for u in found if workspace is None or workspace in u.roles]
 
     def get_user(self, login: str) -> UserRecord:
@@ -259,9 +253,7 @@ class TenancyStore:
                 )
             )
             conn.execute(
-                sa.insert(memberships).values(
-                    user_id=user.id, workspace_id=workspace_id, role=role
-                )
+                sa.insert(memberships).values(user_id=user.id, workspace_id=workspace_id, role=role)
             )
 
     def revoke(self, login: str, workspace_id: str) -> None:
@@ -373,7 +365,9 @@ class TenancyStore:
 
     # -- sessions ----------------------------------------------------------------
 
-    def open_session(self, user: UserRecord, workspace: str, *, ttl: timedelta = SESSION_TTL) -> str:
+    def open_session(
+        self, user: UserRecord, workspace: str, *, ttl: timedelta = SESSION_TTL
+    ) -> str:
         """Starts a session; returns the cookie's token (only its hash is stored)."""
         if workspace not in user.roles:
             raise ValueError(f"{user.name!r} has no role in workspace {workspace!r}")

@@ -35,9 +35,7 @@ memberships = sa.Table(
     "memberships",
     metadata,
     sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE")),
-    sa.Column(
-        "workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE")
-    ),
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE")),
     sa.Column("role", sa.String(20), nullable=False),
     sa.PrimaryKeyConstraint("user_id", "workspace_id"),
 )

@@ -45,7 +45,14 @@ def upgrade() -> None:
     assert workspaces is not None
     op.bulk_insert(
         workspaces,
-        [{"id": "default", "name": "Default", "created_at": datetime.now(UTC), "archived_at": None}],
+        [
+            {
+                "id": "default",
+                "name": "Default",
+                "created_at": datetime.now(UTC),
+                "archived_at": None,
+            }
+        ],
     )
     op.create_table(
         "users",
