@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from services.api.dashboard import mount_dashboard
-from services.api.deps import authorize
+from services.api.deps import authorize, register_routes
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -70,6 +70,7 @@ def create_app(
         static_url=DOCS_ASSETS,
     )
     app.state.ctx = ctx
+    app.state.route_paths = {}
     app.state.installation = installation or Installation(ctx, config_dir=config_dir)
     install_problem_handlers(app)
     if ctx.settings.api.cors_origins:
@@ -99,6 +100,7 @@ def create_app(
         tenancy,
     ):
         v1.include_router(module.router)
+        register_routes(app.state.route_paths, API_PREFIX, module.router)
     app.include_router(v1)
     mount_dashboard(app)
     return app

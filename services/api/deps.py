@@ -15,10 +15,9 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.routing import Match
 
 from services.api.problems import Problem
 from services.core.models import utcnow
@@ -38,23 +37,19 @@ _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token
 def route_path(request: Request) -> str:
     """The full path template of the matched route (`/api/v1/sources/{name}`).
 
-    `scope["route"]` is the route as its router declared it (`/{name}`, without the
-    prefixes it was included under): find the app's copy of it by its endpoint.
+    `scope["route"]` is the route as its router declared it (`/sources/{name}`, without
+    the prefix it was included under); `create_app` records each one's full template.
     """
     route = request.scope.get("route")
-    endpoint = getattr(route, "endpoint", None)
-    cache: dict[Any, list[APIRoute]] = request.app.state.__dict__.setdefault("route_paths", {})
-    if endpoint not in cache:
-        cache[endpoint] = [
-            r for r in request.app.routes if isinstance(r, APIRoute) and r.endpoint is endpoint
-        ]
-    candidates = cache[endpoint]
-    if len(candidates) == 1:
-        return candidates[0].path_format
-    for candidate in candidates:
-        if candidate.matches(request.scope)[0] == Match.FULL:
-            return candidate.path_format
-    return request.url.path
+    paths: dict[int, str] = request.app.state.route_paths
+    return paths.get(id(route), request.url.path)
+
+
+def register_routes(paths: dict[int, str], prefix: str, router: APIRouter) -> None:
+    """Records the full path template of each route of `router`, included under `prefix`."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            paths[id(route)] = prefix + route.path_format
 
 
 def get_installation(request: Request) -> Installation:
