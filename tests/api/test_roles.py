@@ -5,6 +5,7 @@ nothing. The permission table itself covers every write route, and only real one
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -101,4 +102,4 @@ def test_role_table_is_ordered_by_power() -> None:
     from services.core.permissions import ROLE_PERMISSIONS
 
     powers = [ROLE_PERMISSIONS[r] for r in ROLES]
-    assert all(stronger > weaker for stronger, weaker in zip(powers, powers[1:], strict=False))
+    assert all(stronger > weaker for stronger, weaker in pairwise(powers))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
+from services.store.state.contract import ConflictError, NotFoundError
 from services.store.state.tenancy import DEFAULT_WORKSPACE, SESSION_TTL, KeyRecord, UserRecord
 
 router = APIRouter(tags=["workspaces and people"])
@@ -46,6 +47,9 @@ class KeyIn(BaseModel):
     user: str | None = Field(default=None, description="the person the key belongs to")
     service: str | None = Field(default=None, description="or the service it belongs to")
     expires_at: datetime | None = None
+    workspace: str | None = Field(
+        default=None, description="another workspace (admins of `default` only)"
+    )
 
 
 class LoginIn(BaseModel):
@@ -55,7 +59,9 @@ class LoginIn(BaseModel):
     workspace: str = DEFAULT_WORKSPACE
 
 
-def _bad(exc: ValueError) -> Problem:
+def _bad(exc: ValueError) -> Exception:
+    if isinstance(exc, (ConflictError, NotFoundError)):  # answered 409 / 404 by their handlers
+        return exc
     return Problem(422, "Invalid request", str(exc))
 
 
@@ -189,10 +195,13 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     expires = body.expires_at
     if expires is not None and expires.tzinfo is None:
         raise Problem(422, "Invalid request", "expires_at needs a time zone (e.g. ...Z)")
+    workspace = body.workspace or principal.workspace
+    if workspace != principal.workspace:
+        _installation_admin(principal)
     try:
         key = installation.tenancy.create_key(
             name=body.name,
-            workspace=principal.workspace,
+            workspace=workspace,
             role=body.role,
             user=body.user,
             service=body.service,
@@ -200,6 +209,8 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
         )
     except ValueError as exc:
         raise _bad(exc) from None
+    except NotFoundError as exc:
+        raise _bad(ValueError(str(exc))) from None
     key_id = key.split("_", 2)[1]
     record = next(k for k in installation.tenancy.list_keys() if k.key_id == key_id)
     return {**_key_json(record), "key": key}
