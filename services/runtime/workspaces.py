@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 
 from services.core.settings import Settings
-from services.core.workspace import Workspace, load_workspace
+from services.core.workspace import ConfigError, ConfigProblem, Workspace, load_workspace
 from services.runtime.context import ServiceContext
 from services.store.state.tenancy import DEFAULT_WORKSPACE, TenancyStore, check_workspace_id
 
@@ -102,7 +102,20 @@ def load_workspace_definition(config_dir: str | Path | None, workspace_id: str) 
     folder = workspace_config_dir(config_dir, workspace_id)
     if not folder.is_dir() or not any(folder.glob("*.yaml")):
         return Workspace()
-    return load_workspace(folder).workspace
+    loaded = load_workspace(folder)
+    if loaded.workspace.settings:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(folder),
+                    None,
+                    "settings",
+                    "a workspace has no settings of its own: they are the installation's "
+                    "(config/*.yaml)",
+                )
+            ]
+        )
+    return loaded.workspace
 
 
 class Installation:
