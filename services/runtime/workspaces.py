@@ -143,6 +143,7 @@ class Installation:
         settings = workspace_settings(self.default.settings, workspace_id)
         _create_pg_schema(settings, workspace_id)
         ctx = ServiceContext(settings, load_workspace_definition(self.config_dir, workspace_id))
+        ctx.workspace_id = workspace_id
         with self._lock:
             return self._contexts.setdefault(workspace_id, ctx)
 
