@@ -487,11 +487,23 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from services.runtime.workspaces import Installation
 
+    _selected["workspace"] = "default"  # the API serves every workspace, by key
     with _context(config, {"api.host": host, "api.port": port}) as ctx:
-        ctx.sync_workspace()
+        installation = Installation(ctx, config_dir=config)
+        for workspace in installation.live_workspaces():
+            installation.context(workspace).sync_workspace()
         settings = ctx.settings.api
-        uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_config=None)
+        try:
+            uvicorn.run(
+                create_app(ctx, installation=installation),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+            )
+        finally:
+            installation.close()
 
 
 @app.command("import")
@@ -716,6 +728,14 @@ def keys_revoke(key_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
             inst.tenancy.revoke_key(key_id)
         except KeyError as exc:
             raise CliError(str(exc.args[0]), code=2) from None
+        inst.tenancy.record(
+            workspace="default",
+            actor="cli",
+            actor_kind="cli",
+            kind="key",
+            action="revoke",
+            target=key_id,
+        )
     out.print(f"revoked {key_id}")
 
 
