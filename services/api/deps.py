@@ -177,11 +177,26 @@ def current_principal(request: Request, principal: OptionalPrincipalDep) -> Prin
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def get_context(installation: InstallationDep, principal: OptionalPrincipalDep) -> ServiceContext:
+# An alert chart's link carries a token instead of a key (Slack fetches it), and
+# `?workspace=ID` to say whose alert it is.
+_CHART_ROUTE = "/api/v1/alerts/events/{event_id}/chart.png"
+
+
+def get_context(
+    request: Request, installation: InstallationDep, principal: OptionalPrincipalDep
+) -> ServiceContext:
     """The service context of the caller's workspace (`default` for anonymous routes)."""
-    if principal is None:
-        return installation.default
-    return installation.context(principal.workspace)
+    if principal is not None:
+        return installation.context(principal.workspace)
+    workspace = request.query_params.get("workspace")
+    if workspace and workspace != "default" and route_path(request) == _CHART_ROUTE:
+        try:
+            if installation.tenancy.get_workspace(workspace).archived_at is None:
+                return installation.context(workspace)
+        except (KeyError, ValueError):
+            pass
+        raise Problem(404, "Chart not found", "no chart here: the link is wrong")
+    return installation.default
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]

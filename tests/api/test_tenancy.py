@@ -247,3 +247,28 @@ def test_a_key_whose_owner_lost_their_role_stops_working(tenancy: Tenancy) -> No
         assert carol.get("/api/v1/me").json()["role"] == "viewer"
         store.revoke("Carol", "acme")
         assert carol.get("/api/v1/mentions").status_code == 403
+
+
+def test_an_alert_chart_link_names_its_workspace(tenancy: Tenancy) -> None:
+    acme = tenancy.installation.context("acme")
+    series = [["2026-11-01T08:00:00+00:00", 2, 2], ["2026-11-01T09:00:00+00:00", 40, 40]]
+    event_id = acme.state.record_alert_event(
+        rule_name="bravo-rule",
+        kind="volume_spike",
+        status="firing",
+        dedupe_key="chart",
+        numbers={"observed": 40, "expected": 2.5, "series": series},
+        channels=[],
+    )
+    assert event_id is not None
+    token = acme.state.get_alert_event(event_id).chart_token
+    url = f"/api/v1/alerts/events/{event_id}/chart.png"
+    with TestClient(tenancy.app) as anonymous:  # Slack has no key
+        chart = anonymous.get(url, params={"token": token, "workspace": "acme"})
+        assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+        assert anonymous.get(url, params={"token": token}).status_code == 404  # not default's
+        assert (
+            anonymous.get(url, params={"token": token, "workspace": "nowhere"}).status_code == 404
+        )
+        tenancy.installation.tenancy.archive_workspace("acme")
+        assert anonymous.get(url, params={"token": token, "workspace": "acme"}).status_code == 404
