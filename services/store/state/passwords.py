@@ -7,6 +7,10 @@ encodes its parameters in the hash so they can be raised later (`needs_rehash`).
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -27,9 +31,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _decoy() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def password_matches(password: str, stored: str | None) -> bool:
-    """Whether `password` matches the stored hash (False when there is none)."""
-    if not stored or len(password) > MAX_LENGTH:
+    """Whether `password` matches the stored hash (False when there is none).
+
+    With no hash (an unknown user, or one without a password) it still verifies
+    against a decoy, so the answer takes as long and tells nobody which names exist."""
+    if len(password) > MAX_LENGTH:
+        return False
+    if not stored:
+        with contextlib.suppress(VerifyMismatchError):
+            _hasher.verify(_decoy(), password)
         return False
     try:
         return _hasher.verify(stored, password)
