@@ -89,7 +89,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert key_id in listing and "ci" in listing
     assert key.split("_", 2)[2] not in listing  # the secret is never shown again
     assert veille("keys", "revoke", key_id, "--config", config).returncode == 0
-    assert "yes" in veille("keys", "list", "--config", config).stdout
+    assert "revoked" in veille("keys", "list", "--config", config).stdout
 
 
 def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from services.api.dashboard import mount_dashboard
+from services.api.deps import authorize, register_routes
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -25,10 +28,12 @@ from services.api.routers import (
     saved_searches,
     sources,
     stats,
+    tenancy,
     topics,
     triage,
 )
 from services.runtime.context import ServiceContext
+from services.runtime.workspaces import Installation
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"
@@ -39,13 +44,22 @@ brands and competitors, analyzes it (language, brands, sentiment) and lets you
 search and measure it.
 
 Authenticate with an API key (`veille keys create`) in the `X-API-Key` header.
+A key belongs to one workspace and has a role there (admin, analyst, member,
+viewer); every route answers only with that workspace's data, and a route the role
+may not use answers 403 naming the missing permission.
 Errors are [problem details](https://www.rfc-editor.org/rfc/rfc9457) with a
 `detail` written for people.
 """
 
 
-def create_app(ctx: ServiceContext) -> FastAPI:
-    """Builds the API app around a service context."""
+def create_app(
+    ctx: ServiceContext,
+    *,
+    installation: Installation | None = None,
+    config_dir: str | Path | None = None,
+) -> FastAPI:
+    """Builds the API app around the default workspace's service context (and the
+    installation holding the other workspaces, built around it when not given)."""
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from Veille itself, so the
     # docs work on a machine with no internet (FastAPI's own pages load them from a CDN).
     app = FastAPIOffline(
@@ -58,6 +72,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         static_url=DOCS_ASSETS,
     )
     app.state.ctx = ctx
+    app.state.route_paths = {}
+    app.state.installation = installation or Installation(ctx, config_dir=config_dir)
     install_problem_handlers(app)
     if ctx.settings.api.cors_origins:
         app.add_middleware(
@@ -66,7 +82,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    v1 = APIRouter(prefix=API_PREFIX)
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     for module in (
         health,
         mentions,
@@ -85,8 +101,10 @@ def create_app(ctx: ServiceContext) -> FastAPI:
         reports,
         governance,
         triage,
+        tenancy,
     ):
         v1.include_router(module.router)
+        register_routes(app.state.route_paths, API_PREFIX, module.router)
     app.include_router(v1)
     mount_dashboard(app)
     return app

@@ -1,25 +1,202 @@
-"""FastAPI dependencies, as typed aliases (`IndexDep`, `StateDep`, ...)."""
+"""FastAPI dependencies, as typed aliases (`IndexDep`, `StateDep`, ...).
+
+Every request under /api/v1 goes through `authorize`: it resolves the caller (a key
+in `X-API-Key` or `Authorization: Bearer`, or the dashboard's session cookie) to a
+`Principal` (workspace and role), checks the permission the route needs
+(`services/core/permissions.py`) and, once a change succeeded, writes the audit log.
+`get_context` then hands each route its caller's workspace, so `StateDep` and
+`IndexDep` only ever reach that workspace's stores.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.problems import Problem
+from services.core.models import utcnow
+from services.core.permissions import LOCAL_ADMIN, Principal, route_rule
 from services.runtime.context import ServiceContext
+from services.runtime.workspaces import Installation
 from services.store.contracts import MentionIndex
 from services.store.state.contract import ApiKeyInfo, StateStore
 
+log = logging.getLogger("veille.api.auth")
+
+SESSION_COOKIE = "veille_session"
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
 
 
-def get_context(request: Request) -> ServiceContext:
-    """The service context the app was created with."""
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
+def route_path(request: Request) -> str:
+    """The full path template of the matched route (`/api/v1/sources/{name}`).
+
+    `scope["route"]` is the route as its router declared it (`/sources/{name}`, without
+    the prefix it was included under); `create_app` records each one's full template.
+    """
+    route = request.scope.get("route")
+    paths: dict[int, str] = request.app.state.route_paths
+    return paths.get(id(route), request.url.path)
+
+
+def register_routes(paths: dict[int, str], prefix: str, router: APIRouter) -> None:
+    """Records the full path template of each route of `router`, included under `prefix`."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            paths[id(route)] = prefix + route.path_format
+
+
+def get_installation(request: Request) -> Installation:
+    """The installation: its workspaces and their register."""
+    installation: Installation = request.app.state.installation
+    return installation
+
+
+InstallationDep = Annotated[Installation, Depends(get_installation)]
+
+
+def optional_principal(
+    request: Request,
+    installation: InstallationDep,
+    header_key: Annotated[str | None, Security(_api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Principal | None:
+    """The caller; None when no credential came. 401/403 for a bad one, except on
+    public routes (health, sign-in), where a stale cookie or key is simply ignored."""
+    try:
+        return _principal(request, installation, header_key, bearer)
+    except Problem:
+        if route_rule(request.method, route_path(request)).permission is None:
+            return None
+        raise
+
+
+def _principal(
+    request: Request,
+    installation: Installation,
+    header_key: str | None,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Principal | None:
+    keys_required = installation.default.settings.api.require_api_key
+    key = header_key or (bearer.credentials if bearer else None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if key:
+        principal = _from_key(installation, key)
+        if principal is not None or keys_required:
+            return principal
+    elif cookie:
+        principal = _from_session(installation, cookie)
+        if principal is not None or keys_required:
+            return principal
+    return None if keys_required else LOCAL_ADMIN
+
+
+def _from_key(installation: Installation, key: str) -> Principal | None:
+    record = installation.tenancy.find_key(key)
+    if record is None or record.revoked:
+        if installation.default.settings.api.require_api_key:
+            raise Problem(401, "Invalid API key", "this API key is unknown or was revoked")
+        return None
+    if record.expires_at is not None and record.expires_at <= utcnow():
+        raise Problem(
+            401,
+            "API key expired",
+            f"this API key expired on {record.expires_at:%Y-%m-%d %H:%M} UTC; ask an admin "
+            "for a new one",
+        )
+    _check_live(installation, record.workspace)
+    role = installation.tenancy.key_owner_role(record)
+    if role is None:
+        raise Problem(
+            403,
+            "No role in this workspace",
+            f"the owner of this key no longer has a role in workspace {record.workspace!r}",
+        )
+    return Principal(
+        workspace=record.workspace,
+        role=record.role if record.user is None else _lesser(record.role, role),
+        key_id=record.key_id,
+        key_name=record.name,
+        user=record.user,
+        service=record.service,
+    )
+
+
+def _from_session(installation: Installation, token: str) -> Principal | None:
+    session = installation.tenancy.find_session(token)
+    if session is None:
+        if installation.default.settings.api.require_api_key:
+            raise Problem(401, "Session expired", "sign in again on the dashboard")
+        return None
+    _check_live(installation, session.workspace)
+    if session.role is None:
+        raise Problem(
+            403, "No role in this workspace", f"you no longer have a role in {session.workspace!r}"
+        )
+    return Principal(workspace=session.workspace, role=session.role, user=session.user)
+
+
+def _check_live(installation: Installation, workspace: str) -> None:
+    record = installation.tenancy.get_workspace(workspace)
+    if record.archived_at is not None:
+        raise Problem(
+            403,
+            "Workspace archived",
+            f"workspace {workspace!r} was archived on {record.archived_at:%Y-%m-%d}; "
+            "its keys and sessions no longer work",
+            workspace=workspace,
+        )
+
+
+def _lesser(a: str, b: str) -> str:
+    from services.core.permissions import ROLES
+
+    return max(a, b, key=ROLES.index)  # ROLES is ordered from most to least powerful
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def current_principal(request: Request, principal: OptionalPrincipalDep) -> Principal:
+    """The caller; 401 when none."""
+    if principal is None:
+        raise Problem(
+            401,
+            "API key required",
+            "send an API key in the X-API-Key header; create one with `veille keys create`",
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+# An alert chart's link carries a token instead of a key (Slack fetches it), and
+# `?workspace=ID` to say whose alert it is.
+_CHART_ROUTE = "/api/v1/alerts/events/{event_id}/chart.png"
+
+
+def get_context(
+    request: Request, installation: InstallationDep, principal: OptionalPrincipalDep
+) -> ServiceContext:
+    """The service context of the caller's workspace (`default` for anonymous routes)."""
+    if principal is not None:
+        return installation.context(principal.workspace)
+    workspace = request.query_params.get("workspace")
+    if workspace and workspace != "default" and route_path(request) == _CHART_ROUTE:
+        try:
+            if installation.tenancy.get_workspace(workspace).archived_at is None:
+                return installation.context(workspace)
+        except (KeyError, ValueError):
+            pass
+        raise Problem(404, "Chart not found", "no chart here: the link is wrong")
+    return installation.default
 
 
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
@@ -39,25 +216,20 @@ IndexDep = Annotated[MentionIndex, Depends(get_index)]
 StateDep = Annotated[StateStore, Depends(get_state)]
 
 
-def require_api_key(
-    ctx: ContextDep,
-    header_key: Annotated[str | None, Security(_api_key_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> ApiKeyInfo | None:
-    """Accepts `X-API-Key: KEY` or `Authorization: Bearer KEY`; None when keys are off."""
-    if not ctx.settings.api.require_api_key:
+def require_api_key(request: Request, principal: OptionalPrincipalDep) -> ApiKeyInfo | None:
+    """The caller as the routes knew it before people existed: its name is the actor
+    (a user's, a service's or a key's name); None when keys are off."""
+    installation = get_installation(request)
+    if not installation.default.settings.api.require_api_key:
         return None
-    key = header_key or (bearer.credentials if bearer else None)
-    if not key:
-        raise Problem(
-            401,
-            "API key required",
-            "send an API key in the X-API-Key header; create one with `veille keys create`",
-        )
-    info = ctx.state.verify_api_key(key)
-    if info is None:
-        raise Problem(401, "Invalid API key", "this API key is unknown or was revoked")
-    return info
+    principal = current_principal(request, principal)
+    return ApiKeyInfo(
+        key_id=principal.key_id or "session",
+        name=principal.actor,
+        created_at=utcnow(),
+        last_used_at=None,
+        revoked=False,
+    )
 
 
 AuthDep = Depends(require_api_key)
@@ -81,3 +253,63 @@ def get_caller_name(info: Annotated[ApiKeyInfo | None, Depends(require_api_key)]
 CallerNameDep = Annotated[str, Depends(get_caller_name)]
 # For routes other code also calls as functions (reports call the stats routes).
 CallerNameOptDep = Annotated[str | None, Depends(get_caller_name)]
+_ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+_TARGET_PARAMS = ("name", "key_id", "workspace_id", "mention_id", "event_id")
+
+
+async def authorize(request: Request, principal: OptionalPrincipalDep) -> AsyncIterator[None]:
+    """Checks the route's permission; after a successful change, writes the audit log."""
+    path = route_path(request)
+    rule = route_rule(request.method, path)
+    if rule.permission is None:
+        yield
+        return
+    principal = current_principal(request, principal)
+    if not principal.can(rule.permission):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"this needs the permission {rule.permission!r}, which the role "
+            f"{principal.role!r} does not have in workspace {principal.workspace!r}",
+            permission=rule.permission,
+            role=principal.role,
+        )
+    target = await _target(request) if rule.audit_kind else ""
+    yield
+    if rule.audit_kind:
+        _audit(request, principal, rule.audit_kind, path, target)
+
+
+async def _target(request: Request) -> str:
+    params = request.path_params
+    for name in _TARGET_PARAMS:
+        if name in params:
+            return str(params[name])
+    try:
+        body: Any = json.loads(await request.body() or b"null")
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        for field in ("name", "id", "workspace_id"):
+            if isinstance(body.get(field), str):
+                return str(body[field])
+    return ""
+
+
+def _audit(request: Request, principal: Principal, kind: str, path: str, target: str) -> None:
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    action = last if last in {"archive", "renders", "resend", "role"} else ""
+    if last == "role":
+        action = "grant" if request.method == "PUT" else "revoke"
+    action = action or _ACTIONS.get(request.method, request.method.lower())
+    try:
+        get_installation(request).tenancy.record(
+            workspace=principal.workspace,
+            actor=principal.actor,
+            actor_kind=principal.actor_kind,
+            kind=kind,
+            action=action,
+            target=target,
+        )
+    except Exception:  # the change is made: a lost audit line must not turn it into a 500
+        log.exception("could not write the audit log for %s %s", request.method, path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from services.cli.figures import run_figures
+from services.core.models import utcnow
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.context import ServiceContext
 from services.runtime.logs import setup_logging
@@ -84,21 +85,62 @@ def _load(config: Path, overrides: dict[str, Any] | None = None) -> LoadedWorksp
     return loaded
 
 
+# The workspace commands act on: `veille --workspace acme ...` (or VEILLE_WORKSPACE).
+_selected = {"workspace": "default"}
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        str,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="VEILLE_WORKSPACE",
+            help="the workspace the command acts on (see `veille workspaces list`)",
+        ),
+    ] = "default",
+) -> None:
+    """Veille: self-hosted e-reputation monitoring and social listening."""
+    _selected["workspace"] = workspace
+
+
 @contextmanager
 def _context(config: Path, overrides: dict[str, Any] | None = None) -> Iterator[ServiceContext]:
+    """The selected workspace's context (the configured installation is `default`)."""
+    from services.runtime.workspaces import Installation
+
     loaded = _load(config, overrides)
     ctx = ServiceContext(loaded.settings, loaded.workspace)
+    installation = Installation(ctx, config_dir=config)
     try:
-        yield ctx
+        yield _workspace_context(installation, _selected["workspace"])
     except (CliError, typer.Exit):
         raise
     except Exception as exc:
         _fail(exc)
     finally:
         try:
+            installation.close()
             ctx.close()
         except Exception:
             log.debug("error while closing", exc_info=True)
+
+
+def _workspace_context(installation: Any, workspace: str) -> ServiceContext:
+    from services.store.state.contract import NotFoundError
+
+    if workspace == "default":
+        return installation.default  # type: ignore[no-any-return]
+    try:
+        record = installation.tenancy.get_workspace(workspace)
+    except NotFoundError:
+        raise CliError(
+            f"no workspace {workspace!r}: see `veille workspaces list`", code=2
+        ) from None
+    if record.archived_at is not None:
+        raise CliError(f"workspace {workspace!r} is archived", code=2)
+    return installation.context(workspace)  # type: ignore[no-any-return]
 
 
 def _fail(exc: Exception) -> None:
@@ -174,41 +216,60 @@ def up(
     from services.runtime.report_loop import ReportScheduler
     from services.runtime.retention_loop import RetentionScheduler
     from services.runtime.worker import AnalysisWorker
+    from services.runtime.workspaces import Installation
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
-    with _context(config, overrides) as ctx:
-        ctx.sync_workspace()
-        _import_demo_if_empty(ctx)
-        worker = AnalysisWorker(ctx)
-        scheduler = CollectorScheduler(
-            ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
-        )
-        ctx.sources_changed.append(scheduler.refresh)
-        alerts = AlertLoop(ctx)
-        reports = ReportScheduler(ctx)
-        retention = RetentionScheduler(ctx)
-        worker.start()
-        scheduler.start()
-        alerts.start()
-        reports.start()
-        retention.start()
-        api = ctx.settings.api
+    _selected["workspace"] = "default"  # `up` runs them all
+    with _context(config, overrides) as default:
+        installation = Installation(default, config_dir=config)
+        # Every workspace not archived gets its own collector, analyzer, alerts and
+        # reports, over its own stores (a workspace created later starts at the next `up`).
+        stops: list[Callable[[], None]] = []
+        for workspace in installation.live_workspaces():
+            ctx = installation.context(workspace)
+            ctx.sync_workspace()
+            if workspace == "default":
+                _import_demo_if_empty(ctx)
+            worker = AnalysisWorker(ctx)
+            scheduler = CollectorScheduler(
+                ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
+            )
+            ctx.sources_changed.append(scheduler.refresh)
+            alerts = AlertLoop(ctx)
+            reports = ReportScheduler(ctx)
+            retention = RetentionScheduler(ctx)
+            worker.start()
+            scheduler.start()
+            alerts.start()
+            reports.start()
+            retention.start()
+            stops += [
+                scheduler.shutdown,
+                worker.stop,
+                alerts.stop,
+                reports.shutdown,
+                retention.shutdown,
+            ]
+        api = default.settings.api
         console.print(
-            f"Veille is up: dashboard on http://{api.host}:{api.port}/dashboard/, API on "
+            f"Veille is up ({len(installation.live_workspaces())} workspace(s)): dashboard on "
+            f"http://{api.host}:{api.port}/dashboard/, API on "
             f"http://{api.host}:{api.port}/api/v1 (docs: http://{api.host}:{api.port}/docs). "
             "Ctrl-C stops it."
         )
         try:
             uvicorn.run(
-                create_app(ctx), host=api.host, port=api.port, log_config=None, access_log=False
+                create_app(default, installation=installation),
+                host=api.host,
+                port=api.port,
+                log_config=None,
+                access_log=False,
             )
         finally:
             console.print("stopping: finishing the current collection and analysis…")
-            scheduler.shutdown()
-            worker.stop()
-            alerts.stop()
-            reports.shutdown()
-            retention.shutdown()
+            for stop in stops:
+                stop()
+            installation.close()
 
 
 @app.command()
@@ -435,11 +496,23 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from services.runtime.workspaces import Installation
 
+    _selected["workspace"] = "default"  # the API serves every workspace, by key
     with _context(config, {"api.host": host, "api.port": port}) as ctx:
-        ctx.sync_workspace()
+        installation = Installation(ctx, config_dir=config)
+        for workspace in installation.live_workspaces():
+            installation.context(workspace).sync_workspace()
         settings = ctx.settings.api
-        uvicorn.run(create_app(ctx), host=settings.host, port=settings.port, log_config=None)
+        try:
+            uvicorn.run(
+                create_app(ctx, installation=installation),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+            )
+        finally:
+            installation.close()
 
 
 @app.command("import")
@@ -542,7 +615,8 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 @config_app.command("check")
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Validate the workspace and report every mistake with file, line and field."""
+    """Validate the workspace (and every one under CONFIG/workspaces/) and report every
+    mistake with file, line and field."""
     from services.runtime.retention import RetentionError, check_settings
 
     loaded = _load(config)
@@ -556,35 +630,105 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
         f"{len(ws.topics)} topic(s)"
     )
+    from services.runtime.workspaces import WORKSPACES_DIR, load_workspace_definition
+
+    root = (config.parent if config.is_file() else config) / WORKSPACES_DIR
+    failed = 0
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+        try:
+            w = load_workspace_definition(config, folder.name)
+        except ConfigError as exc:
+            failed += 1
+            console.print(f"[red]Workspace {folder.name} has {len(exc.problems)} problem(s):[/red]")
+            for problem in exc.problems:
+                console.print(f"  {problem}", markup=False, highlight=False)
+            continue
+        out.print(
+            f"OK: workspace {folder.name}: {len(w.brands)} brand(s), "
+            f"{len(w.competitors)} competitor(s), {len(w.sources)} source(s), "
+            f"{len(w.topics)} topic(s)"
+        )
+    if failed:
+        raise typer.Exit(2)
 
 
 @keys_app.command("create")
 def keys_create(
-    name: Annotated[str, typer.Option(help="who or what the key is for")],
+    name: Annotated[str, typer.Option(help="what the key is for (shown in lists and the audit)")],
     config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: Annotated[
+        str | None, typer.Option(help="its workspace [default: the selected one]")
+    ] = None,
+    role: Annotated[str, typer.Option(help="admin, analyst, member or viewer")] = "admin",
+    user: Annotated[str | None, typer.Option(help="the person it belongs to")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="or the service it belongs to [default: --name]")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="expiry: 90d, 12h or an ISO date (default: never)")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the key")] = False,
 ) -> None:
     """Create an API key; it is shown once and only its hash is stored."""
-    with _context(config) as ctx:
-        key = ctx.state.create_api_key(name)
+    from services.cli.tenancy_cli import installation, parse_expiry
+
+    target = workspace or _selected["workspace"]
+    expires_at = parse_expiry(expires) if expires else None
+    with installation(config) as inst:
+        try:
+            key = inst.tenancy.create_key(
+                name=name,
+                workspace=target,
+                role=role,
+                user=user,
+                service=service if service or user else name,
+                expires_at=expires_at,
+            )
+        except (ValueError, KeyError) as exc:
+            raise CliError(str(exc.args[0] if exc.args else exc), code=2) from None
+        inst.tenancy.record(
+            workspace=target,
+            actor="cli",
+            actor_kind="cli",
+            kind="key",
+            action="create",
+            target=name,
+        )
     if quiet:
         out.print(key, highlight=False)
     else:
-        out.print(f"API key for {name} (shown once, keep it secret):\n{key}", highlight=False)
+        out.print(
+            f"API key for {name} ({role} of {target}; shown once, keep it secret):\n{key}",
+            highlight=False,
+        )
 
 
 @keys_app.command("list")
 def keys_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """List API keys (never their secret)."""
-    with _context(config) as ctx:
-        table = Table("id", "name", "created", "last used", "revoked")
-        for info in ctx.state.list_api_keys():
+    from services.cli.tenancy_cli import installation
+
+    with installation(config) as inst:
+        table = Table(
+            Column("id", no_wrap=True),
+            Column("name", no_wrap=True),
+            "workspace",
+            "role",
+            "owner",
+            "state",
+        )
+        for info in inst.tenancy.list_keys():
+            expired = info.expires_at is not None and info.expires_at <= utcnow()
+            state = "revoked" if info.revoked else "expired" if expired else ""
+            if not state and info.expires_at is not None:
+                state = f"until {info.expires_at:%Y-%m-%d}"
             table.add_row(
                 info.key_id,
                 info.name,
-                f"{info.created_at:%Y-%m-%d %H:%M}",
-                f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "-",
-                "yes" if info.revoked else "",
+                info.workspace,
+                info.role,
+                info.user or info.service or "-",
+                state,
             )
         out.print(table)
 
@@ -592,8 +736,21 @@ def keys_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Revoke an API key by its id."""
-    with _context(config) as ctx:
-        ctx.state.revoke_api_key(key_id)
+    from services.cli.tenancy_cli import installation
+
+    with installation(config) as inst:
+        try:
+            inst.tenancy.revoke_key(key_id)
+        except KeyError as exc:
+            raise CliError(str(exc.args[0]), code=2) from None
+        inst.tenancy.record(
+            workspace="default",
+            actor="cli",
+            actor_kind="cli",
+            kind="key",
+            action="revoke",
+            target=key_id,
+        )
     out.print(f"revoked {key_id}")
 
 
@@ -879,5 +1036,6 @@ from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import tenancy_cli as _tenancy_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401
 from services.cli import triage_cli as _triage_cli  # noqa: E402, F401

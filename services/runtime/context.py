@@ -30,6 +30,9 @@ log = logging.getLogger("veille.runtime")
 class ServiceContext:
     """Settings, workspace and the stores and analyzer built from them."""
 
+    # Which workspace of the installation this is (services/runtime/workspaces.py).
+    workspace_id: str = "default"
+
     def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
         self.settings = settings
         self.workspace = workspace or Workspace()

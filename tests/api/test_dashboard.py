@@ -364,3 +364,35 @@ def test_a_person_signs_in_changes_the_period_and_signs_out(
         browser.evaluate("document.getElementById('sign-out').click()")
         assert browser.visible("login") and not browser.visible("board")
         assert browser.evaluate("sessionStorage.getItem('veille.apiKey')") is None
+
+
+@needs_chromium
+def test_a_person_signs_in_with_a_password_and_out(
+    live_api: str, ctx: ServiceContext, tmp_path: Path
+) -> None:
+    from services.runtime.workspaces import Installation
+
+    installation = Installation(ctx)
+    installation.tenancy.add_user("Alice", password="correct horse battery")
+    installation.tenancy.grant("Alice", "default", "viewer")
+    installation.close()
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        browser.wait_for("!document.getElementById('login').hidden")
+        browser.evaluate("document.getElementById('login-name').value = 'Alice'")
+        browser.evaluate("document.getElementById('password').value = 'wrong password'")
+        browser.evaluate("document.querySelector('#password-form button').click()")
+        browser.wait_for("document.getElementById('error').textContent.includes('Sign-in failed')")
+        assert browser.visible("login") and not browser.visible("board")
+
+        browser.evaluate("document.getElementById('password').value = 'correct horse battery'")
+        browser.evaluate("document.querySelector('#password-form button').click()")
+        browser.wait_for("document.body.dataset.loaded === 'Veloria'")
+        assert browser.visible("board") and not browser.visible("login")
+        assert browser.evaluate("sessionStorage.getItem('veille.apiKey')") is None
+        assert browser.evaluate("document.cookie") == ""  # HttpOnly: no script reads it
+
+        browser.evaluate("document.getElementById('sign-out').click()")
+        assert browser.visible("login") and not browser.visible("board")
+        browser.open(f"{live_api}/dashboard/")  # the session was ended on the server
+        browser.wait_for("!document.getElementById('login').hidden")

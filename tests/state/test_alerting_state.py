@@ -55,7 +55,7 @@ def test_an_existing_0001_database_upgrades_and_keeps_its_rows(tmp_path: Path) -
         assert set(inspector.get_table_names()) >= ALERTING_TABLES
         with engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == head_revision() == "0015"
+            assert context.get_current_revision() == head_revision()
             assert compare_metadata(context, metadata) == []
         # and back down to 0001: the alerting tables go, the rest stays
         _migrate(engine, "0001", down=True)

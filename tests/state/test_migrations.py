@@ -40,6 +40,12 @@ TABLES = {
     "sources",
     "triage",
     "triage_notes",
+    # 0013 tenancy
+    "workspaces",
+    "users",
+    "memberships",
+    "sessions",
+    "audit_log",
 }
 
 

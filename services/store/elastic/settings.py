@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from elastic_transport import HttpHeaders, Transport, TransportApiResponse
 from elastic_transport.client_utils import DEFAULT
@@ -139,9 +139,11 @@ class EsSettings:
         if parts.port:
             netloc += f":{parts.port}"
         clean = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        # `?prefix=NAME` in the URL (a workspace's own indices) beats the environment.
+        in_url = parse_qs(parts.query).get("prefix", [""])[0]
         return cls(
             url=clean,
-            index_prefix=env.get("ELASTICSEARCH_INDEX_PREFIX") or DEFAULT_PREFIX,
+            index_prefix=in_url or env.get("ELASTICSEARCH_INDEX_PREFIX") or DEFAULT_PREFIX,
             api_key=env.get("ELASTICSEARCH_API_KEY") or None,
             username=username,
             password=password,

@@ -181,6 +181,12 @@ api_keys = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("last_used_at", UtcDateTime(), nullable=True),
     sa.Column("revoked", sa.Boolean(create_constraint=False), nullable=False),
+    # Migration 0013 (tenancy): the workspace a key reads, its role, whose it is, until when.
+    sa.Column("workspace_id", sa.String(40), nullable=False, server_default="default"),
+    sa.Column("role", sa.String(20), nullable=False, server_default="admin"),
+    sa.Column("user_id", sa.String(32), nullable=True),
+    sa.Column("service", sa.String(200), nullable=True),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
 )
 
 # Registers the alerting tables (saved searches, rules, outbox) on `metadata`.
@@ -194,6 +200,9 @@ from services.store.state import governance_tables as governance_tables  # noqa:
 
 # Registers the `leases` table (work shared between processes) on `metadata`.
 from services.store.state import lease_tables as lease_tables  # noqa: E402
+
+# Registers the installation tables (workspaces, users, memberships, sessions, audit log).
+from services.store.state import tenancy_tables as tenancy_tables  # noqa: E402
 
 # Registers the triage tables (workflow state of mentions, notes) on `metadata`.
 from services.store.state import triage_tables as triage_tables  # noqa: E402

@@ -548,6 +548,23 @@ $("key-form").addEventListener("submit", (event) => {
   $("key").value = "";
   run(start);
 });
+// A person's sign-in: the server sets an HttpOnly session cookie that every fetch to
+// this origin then carries; no key is kept in the tab.
+$("password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const response = await fetch(`${API}/session`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: $("login-name").value.trim(), password: $("password").value }),
+  });
+  $("password").value = "";
+  if (!response.ok) {
+    showLogin("Sign-in failed: check your name or email and your password.");
+    return;
+  }
+  sessionStorage.removeItem(KEY_ITEM);
+  run(start);
+});
 // Custom dates: the two day fields show with "dates…", first filled with the last 30 days.
 function showRange() {
   const custom = $("period").value === "custom";
@@ -602,6 +619,7 @@ document.querySelectorAll("#search-form [data-format]").forEach((button) =>
 );
 $("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_ITEM);
+  fetch(`${API}/session`, { method: "DELETE" }); // ends a person's session, if any
   clearInterval(refreshTimer);
   showLogin("");
 });

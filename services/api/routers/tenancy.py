@@ -1,0 +1,314 @@
+"""Workspaces, people and their roles, API keys, the audit log, and dashboard sign-in.
+
+Everything acts on the caller's workspace. Creating and archiving workspaces is for
+the admins of `default`, the installation's own workspace.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep
+from services.api.problems import Problem
+from services.core.permissions import ROLES, Principal, check_role
+from services.store.state.contract import ConflictError, NotFoundError
+from services.store.state.tenancy import DEFAULT_WORKSPACE, SESSION_TTL, KeyRecord, UserRecord
+
+router = APIRouter(tags=["workspaces and people"])
+
+
+class WorkspaceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=40, examples=["acme"])
+    name: str | None = Field(default=None, max_length=200)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, max_length=1024)
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
+    user: str | None = Field(default=None, description="the person the key belongs to")
+    service: str | None = Field(default=None, description="or the service it belongs to")
+    expires_at: datetime | None = None
+    workspace: str | None = Field(
+        default=None, description="another workspace (admins of `default` only)"
+    )
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login: str = Field(min_length=1, max_length=320, description="name or email")
+    password: str = Field(min_length=1, max_length=1024)
+    workspace: str = DEFAULT_WORKSPACE
+
+
+def _bad(exc: ValueError) -> Exception:
+    if isinstance(exc, (ConflictError, NotFoundError)):  # answered 409 / 404 by their handlers
+        return exc
+    return Problem(422, "Invalid request", str(exc))
+
+
+def _installation_admin(principal: Principal) -> None:
+    if principal.workspace != DEFAULT_WORKSPACE or principal.role != "admin":
+        raise Problem(
+            403,
+            "Forbidden",
+            "only admins of the default workspace manage workspaces",
+            permission="workspaces:admin",
+        )
+
+
+def _workspace_json(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "created_at": record.created_at,
+        "archived_at": record.archived_at,
+    }
+
+
+@router.get("/workspaces", summary="List workspaces")
+def list_workspaces(installation: InstallationDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """Every workspace for an admin of `default`; otherwise the caller's own."""
+    records = installation.tenancy.list_workspaces()
+    if not (principal.workspace == DEFAULT_WORKSPACE and principal.role == "admin"):
+        records = [r for r in records if r.id == principal.workspace]
+    return [_workspace_json(r) for r in records]
+
+
+@router.post("/workspaces", status_code=status.HTTP_201_CREATED, summary="Create a workspace")
+def create_workspace(
+    body: WorkspaceIn, installation: InstallationDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Registers a workspace; its stores are created on first use."""
+    _installation_admin(principal)
+    try:
+        record = installation.tenancy.create_workspace(body.id, body.name)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _workspace_json(record)
+
+
+@router.post("/workspaces/{workspace_id}/archive", summary="Archive a workspace")
+def archive_workspace(
+    workspace_id: str, installation: InstallationDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Stops a workspace: its keys and sessions stop working; its data is kept."""
+    _installation_admin(principal)
+    try:
+        return _workspace_json(installation.tenancy.archive_workspace(workspace_id))
+    except ValueError as exc:
+        raise _bad(exc) from None
+
+
+def _user_json(user: UserRecord, workspace: str | None) -> dict[str, Any]:
+    roles = user.roles if workspace is None else {workspace: user.roles[workspace]}
+    return {"name": user.name, "email": user.email, "created_at": user.created_at, "roles": roles}
+
+
+@router.get("/users", summary="List the people of this workspace")
+def list_users(installation: InstallationDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """People with a role in the caller's workspace."""
+    ws = principal.workspace
+    return [_user_json(u, ws) for u in installation.tenancy.list_users(workspace=ws)]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, summary="Add a person")
+def create_user(body: UserIn, installation: InstallationDep, principal: PrincipalDep) -> Any:
+    """Adds a person with a role in the caller's workspace."""
+    tenancy = installation.tenancy
+    try:
+        check_role(body.role)
+        tenancy.add_user(body.name, email=body.email, password=body.password)
+        tenancy.grant(body.name, principal.workspace, body.role)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _user_json(tenancy.get_user(body.name), principal.workspace)
+
+
+@router.put("/users/{name}/role", summary="Give a person a role in this workspace")
+def grant_role(
+    name: str, body: RoleIn, installation: InstallationDep, principal: PrincipalDep
+) -> Any:
+    """Gives (or changes) a person's role in the caller's workspace."""
+    try:
+        installation.tenancy.grant(name, principal.workspace, body.role)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _user_json(installation.tenancy.get_user(name), principal.workspace)
+
+
+@router.delete(
+    "/users/{name}/role",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Take a person's role in this workspace away",
+)
+def revoke_role(name: str, installation: InstallationDep, principal: PrincipalDep) -> Response:
+    """Their keys and sessions in this workspace stop working."""
+    installation.tenancy.revoke(name, principal.workspace)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _key_json(record: KeyRecord) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "name": record.name,
+        "workspace": record.workspace,
+        "role": record.role,
+        "user": record.user,
+        "service": record.service,
+        "created_at": record.created_at,
+        "last_used_at": record.last_used_at,
+        "expires_at": record.expires_at,
+        "revoked": record.revoked,
+    }
+
+
+@router.get("/keys", summary="List this workspace's API keys")
+def list_keys(installation: InstallationDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """Keys of the caller's workspace (never their secret)."""
+    return [_key_json(k) for k in installation.tenancy.list_keys(workspace=principal.workspace)]
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED, summary="Create an API key")
+def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalDep) -> Any:
+    """The key is in the answer once; only its hash is stored."""
+    if body.user is None and body.service is None:
+        raise Problem(422, "Invalid request", "a key belongs to a user or to a service: give one")
+    expires = body.expires_at
+    if expires is not None and expires.tzinfo is None:
+        raise Problem(422, "Invalid request", "expires_at needs a time zone (e.g. ...Z)")
+    workspace = body.workspace or principal.workspace
+    if workspace != principal.workspace:
+        _installation_admin(principal)
+    try:
+        key = installation.tenancy.create_key(
+            name=body.name,
+            workspace=workspace,
+            role=body.role,
+            user=body.user,
+            service=body.service,
+            expires_at=expires,
+        )
+    except ValueError as exc:
+        raise _bad(exc) from None
+    except NotFoundError as exc:
+        raise _bad(ValueError(str(exc))) from None
+    key_id = key.split("_", 2)[1]
+    record = next(k for k in installation.tenancy.list_keys() if k.key_id == key_id)
+    return {**_key_json(record), "key": key}
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
+def revoke_key(key_id: str, installation: InstallationDep, principal: PrincipalDep) -> Response:
+    """Revokes a key of the caller's workspace for good."""
+    installation.tenancy.revoke_key(key_id, workspace=principal.workspace)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/audit", summary="The audit log: who changed what, and when")
+def audit(
+    installation: InstallationDep,
+    principal: PrincipalDep,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="page: the last id seen")] = None,
+) -> dict[str, Any]:
+    """Entries of the caller's workspace, newest first; `next` pages to older ones."""
+    for value in (since, until):
+        if value is not None and value.tzinfo is None:
+            raise Problem(422, "Invalid request", "since and until need a time zone (e.g. ...Z)")
+    entries = installation.tenancy.audit(
+        workspace=principal.workspace,
+        kind=kind,
+        actor=actor,
+        since=since,
+        until=until,
+        limit=limit,
+        before_id=before,
+    )
+    items = [
+        {
+            "id": e.id,
+            "at": e.at,
+            "actor": e.actor,
+            "actor_kind": e.actor_kind,
+            "kind": e.kind,
+            "action": e.action,
+            "target": e.target,
+        }
+        for e in entries
+    ]
+    return {"items": items, "next": entries[-1].id if len(entries) == limit else None}
+
+
+@router.get("/me", summary="Who am I: workspace, role and permissions")
+def me(principal: PrincipalDep) -> dict[str, Any]:
+    """The caller as the API sees it (the dashboard uses it to hide what it may not do)."""
+    from services.core.permissions import ROLE_PERMISSIONS
+
+    return {
+        "workspace": principal.workspace,
+        "role": principal.role,
+        "actor": principal.actor,
+        "actor_kind": principal.actor_kind,
+        "permissions": sorted(ROLE_PERMISSIONS[principal.role]),
+    }
+
+
+@router.post("/session", summary="Sign in with a name or email and a password")
+def sign_in(
+    body: LoginIn, request: Request, response: Response, installation: InstallationDep
+) -> dict[str, Any]:
+    """Sets the session cookie (HttpOnly, SameSite=Strict) the dashboard then sends."""
+    tenancy = installation.tenancy
+    user = tenancy.check_password(body.login, body.password)
+    if user is None:
+        raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
+    if body.workspace not in user.roles:
+        raise Problem(403, "No role in this workspace", f"you have no role in {body.workspace!r}")
+    try:
+        token = tenancy.open_session(user, body.workspace)
+    except ValueError as exc:
+        raise Problem(403, "Workspace archived", str(exc)) from None
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out")
+def sign_out(request: Request, installation: InstallationDep) -> Response:
+    """Ends the session and clears its cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        installation.tenancy.close_session(token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
