@@ -88,8 +88,9 @@ LIKELIHOOD_SD_FLOOR = 0.03
 LIKELIHOOD_MIN_SAMPLES = 200
 #: a raw score (units of the usual 1-in-100 excursion) counts as this many times less in
 #: likelihood units: at 'medium' (1.5) a bucket 5 times as far out as the usual top 1%
-#: alerts at once, as the previous detector's 'medium' (5) did.
-RAW_PER_UNIT = 10.0 / 3.0
+#: alerts at once, as the previous detector's 'medium' (5) did (a drop: 3 times, ditto);
+#: for rules on long buckets (no likelihood) the previous thresholds are kept this way.
+RAW_PER_UNIT = {"volume_spike": 10.0 / 3.0, "drop": 2.0}
 #: The likelihood needs LIKELIHOOD_AVERAGE buckets to span at most this: with longer
 #: buckets (hourly, daily) its mean would lag by half a day or more and the window holds
 #: too few of them to estimate its spread, so the score is the raw one, in the same units.
@@ -400,7 +401,7 @@ class VolumeDetector(_StreamingBase):
             likelihood, z, lk_ready = self._likelihood(ts, surprise)
         # A burst far beyond the usual excursion alerts at once, before the likelihood's
         # average has risen.
-        score = max(likelihood, raw / RAW_PER_UNIT)
+        score = max(likelihood, raw / RAW_PER_UNIT[rule.kind])
         eligible = guards and ready and lk_ready
         ev = Evaluation(
             ts=ts,
@@ -415,7 +416,7 @@ class VolumeDetector(_StreamingBase):
                 "tail_spread": spread,
                 "scale_buckets": float(scale_used),
                 # the last bucket's own score, in the same units (ends a run, see HYSTERESIS)
-                "bucket_score": own.bucket_score / RAW_PER_UNIT,
+                "bucket_score": own.bucket_score / RAW_PER_UNIT[rule.kind],
                 "raw_score": raw,
                 "surprise": surprise,
                 "likelihood": likelihood,

@@ -36,8 +36,8 @@ Seasonality = Literal["none", "daily", "weekly"]
 #: Drops use the same unit, capped for counts (see detectors.DROP_UNIT); measured by
 #: benchmarks/bench_drops_shares.py. The negative share's score is a two-proportion z.
 SENSITIVITY_Z: dict[str, dict[str, float]] = {
-    "volume_spike": {"low": 4.0, "medium": 1.5, "high": 1.0},
-    "drop": {"low": 4.0, "medium": 1.5, "high": 1.0},
+    "volume_spike": {"low": 2.5, "medium": 1.5, "high": 0.75},
+    "drop": {"low": 2.0, "medium": 1.5, "high": 1.0},
     "negative_share_spike": {"low": 6.0, "medium": 4.0, "high": 3.0},
 }
 SensitivityName = Literal["low", "medium", "high"]

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from services.alerting import Rule, make_detector
 from services.alerting.backtest import backtest
-from services.alerting.detectors import min_history_buckets, replay, score_series
+from services.alerting.detectors import (
+    RAW_PER_UNIT,
+    min_history_buckets,
+    replay,
+    score_series,
+)
 from services.alerting.rules import threshold_for
 
 T0 = datetime(2026, 1, 5)  # a Monday
@@ -287,7 +292,8 @@ def test_a_lasting_surge_fires_though_no_single_bucket_would() -> None:
     surge = range(20 * 24 + 9, 20 * 24 + 21)  # 12 hours at +35%
     for i in surge:
         values[i] = round(values[i] * 1.35)
-    rule = hourly_rule(min_ratio=1.2, sensitivity=3.0)
+    # a raw score of 3 (three times the usual top-1% excursion), in the score's units
+    rule = hourly_rule(min_ratio=1.2, sensitivity=3.0 / RAW_PER_UNIT["volume_spike"])
     evaluations = score_series(as_series(values), rule)
     by_ts = {e.ts: e for e in evaluations}
     one_bucket = max(by_ts[T0 + i * HOUR].details["bucket_score"] for i in surge)
@@ -330,9 +336,9 @@ def test_threshold_for_names_and_numbers() -> None:
         threshold_for("drop", "extreme")
 
 
-def test_default_rule_ends_a_run_after_twelve_quiet_hours() -> None:
-    assert Rule().end_after_buckets == 144
-    assert Rule(bucket="1h").end_after_buckets == 12
+def test_default_rule_ends_a_run_after_six_quiet_hours() -> None:
+    assert Rule().end_after_buckets == 72
+    assert Rule(bucket="1h").end_after_buckets == 6
     assert Rule(end_after=3).end_after_buckets == 3
 
 
