@@ -336,9 +336,13 @@ def report_false_alarms(quiet: Sequence[Series]) -> None:
         "NAB rule, drop": NAB_RULE.model_copy(update={"kind": "drop"}),
     }
     print(f"   {'series':<34}" + "".join(f"{name:>20}" for name in rules))
+    worst = 0.0
     for s in quiet:
         rates = [alerts_per(s, rule, MONTH) for rule in rules.values()]
+        worst = max(worst, *rates[:2])
         print(f"   {s.name:<34}" + "".join(f"{r:>20.2f}" for r in rates))
+    verdict = "met" if worst <= 1.0 else "NOT met"
+    print(f"   default rules: at most {worst:.2f} alerts per series a month (goal <= 1: {verdict})")
 
 
 def report_rates(brands: Sequence[Series]) -> None:
