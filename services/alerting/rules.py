@@ -26,12 +26,12 @@ RuleKind = Literal["volume_spike", "negative_share_spike", "drop"]
 Seasonality = Literal["none", "daily", "weekly"]
 
 #: Named sensitivities as score thresholds (higher sensitivity = lower threshold).
-#: Volume spikes and drops on buckets of up to 5 minutes: the score is an anomaly
+#: Volume spikes on buckets of up to 5 minutes: the score is an anomaly
 #: likelihood, -log10 of the tail probability of the last hour's mean surprise against
 #: that mean over the baseline window (1.5: a 1-in-30 hour, see detectors._likelihood),
 #: or the raw score over RAW_PER_UNIT when higher (a burst far out alerts at once). On
-#: longer buckets the score is the raw one over RAW_PER_UNIT, so these names keep the
-#: previous raw thresholds there (spikes 8.3 / 5 / 2.5, drops 4 / 3 / 2 tail units).
+#: longer buckets, and for drops, the score is the raw one over RAW_PER_UNIT, so these
+#: names keep the previous raw thresholds there (spikes 8.3 / 5 / 2.5, drops 4 / 3 / 2).
 #: 'medium' (1.5) and end_after (6 hours) were chosen by leave-one-category-out on NAB's
 #: 52 shared series: 1.5 won on every held-out fold (`make bench-nab`, section 2); low and
 #: high are set for alert rates on the brand series (section 5). The negative share's
