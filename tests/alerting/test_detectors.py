@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from services.alerting import Rule, make_detector
 from services.alerting.backtest import backtest
-from services.alerting.detectors import min_history_buckets, replay, score_series
+from services.alerting.detectors import (
+    RAW_PER_UNIT,
+    min_history_buckets,
+    replay,
+    score_series,
+)
 from services.alerting.rules import threshold_for
 
 T0 = datetime(2026, 1, 5)  # a Monday
@@ -287,7 +292,8 @@ def test_a_lasting_surge_fires_though_no_single_bucket_would() -> None:
     surge = range(20 * 24 + 9, 20 * 24 + 21)  # 12 hours at +35%
     for i in surge:
         values[i] = round(values[i] * 1.35)
-    rule = hourly_rule(min_ratio=1.2, sensitivity=3.0)
+    # a raw score of 3 (three times the usual top-1% excursion), in the score's units
+    rule = hourly_rule(min_ratio=1.2, sensitivity=3.0 / RAW_PER_UNIT["volume_spike"])
     evaluations = score_series(as_series(values), rule)
     by_ts = {e.ts: e for e in evaluations}
     one_bucket = max(by_ts[T0 + i * HOUR].details["bucket_score"] for i in surge)
@@ -330,9 +336,9 @@ def test_threshold_for_names_and_numbers() -> None:
         threshold_for("drop", "extreme")
 
 
-def test_default_rule_ends_a_run_after_twelve_quiet_hours() -> None:
-    assert Rule().end_after_buckets == 144
-    assert Rule(bucket="1h").end_after_buckets == 12
+def test_default_rule_ends_a_run_after_six_quiet_hours() -> None:
+    assert Rule().end_after_buckets == 72
+    assert Rule(bucket="1h").end_after_buckets == 6
     assert Rule(end_after=3).end_after_buckets == 3
 
 
@@ -384,3 +390,50 @@ def test_the_second_day_of_a_two_day_spike_is_not_hidden_by_the_first() -> None:
     first = evs[-2].observed - evs[-2].expected
     assert evs[-1].details["tail_spread"] < 0.75 * first, (first, evs[-1].details)
     assert evs[-1].score > evs[-2].score
+
+
+def five_minute_counts(days: int, *, seed: int, base: float = 20.0) -> list[float]:
+    """Poisson counts every 5 minutes with a daily cycle."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(days * 288)
+    mean = base * (1.0 + 0.5 * np.sin(2 * math.pi * ((steps % 288) / 288 - 1 / 3)))
+    return [float(x) for x in rng.poisson(mean)]
+
+
+def as_five_minute_series(values: list[float]) -> list[tuple[datetime, float]]:
+    return [(T0 + i * timedelta(minutes=5), v) for i, v in enumerate(values)]
+
+
+def test_a_five_minute_rule_scores_how_unusual_the_last_hours_surprise_is() -> None:
+    # the same one-hour surge (+60%) on a steady brand and on one with frequent bursts:
+    # the likelihood rises more on the steady one, whose history is rarely surprising.
+    steady = five_minute_counts(6, seed=3)
+    bursty = list(steady)
+    rng = np.random.default_rng(4)
+    for start in rng.choice(np.arange(300, 5 * 288, 12), size=40, replace=False):
+        for i in range(start, start + 3):
+            bursty[i] *= 2.5
+    surge = range(5 * 288 + 100, 5 * 288 + 112)
+    for values in (steady, bursty):
+        for i in surge:
+            values[i] = round(values[i] * 1.6)
+    rule = Rule(min_volume=0, min_ratio=1.0)
+
+    def peak(values: list[float]) -> float:
+        evs = score_series(as_five_minute_series(values), rule)
+        return max(e.details["likelihood"] for e in evs[surge[0] : surge[-1] + 1])
+
+    assert peak(steady) > 2 * peak(bursty)
+    assert peak(steady) >= rule.threshold
+    # and the steady series alone, without the surge, stays quiet at the default rule
+    assert backtest(as_five_minute_series(five_minute_counts(6, seed=3)), Rule()) == []
+
+
+def test_a_clear_burst_alerts_at_once_on_five_minute_buckets() -> None:
+    # the likelihood averages an hour: a burst far beyond the usual top 1% does not wait
+    values = five_minute_counts(5, seed=8)
+    burst = 4 * 288 + 150
+    values[burst] = values[burst] + 200
+    alerts = backtest(as_five_minute_series(values), Rule())
+    assert [a.fired_at for a in alerts] == [T0 + burst * timedelta(minutes=5)]
+    assert alerts[0].details["raw_score"] / RAW_PER_UNIT["volume_spike"] >= alerts[0].threshold

@@ -125,10 +125,13 @@ def test_the_two_artificial_folders_are_one_category() -> None:
 
 
 def _sweep(category: str, scores: dict[float, set[int]]) -> object:
-    """A benchmark sweep of the hand-made file, with given detections per threshold."""
+    """A benchmark sweep of the hand-made file, with given spike-rule detections per
+    threshold (end_after fixed)."""
     series = nab.Series(category, f"{category}.csv", [(t, 0.0) for t in TS], WINDOWS)
-    by_threshold = {t: nab.file_score(series, {TS[i] for i in rows}) for t, rows in scores.items()}
-    return nab.Sweep(series, [], [], by_threshold, 0.0)
+    by_setting = {
+        (t, 72): nab.file_score(series, {TS[i] for i in rows}) for t, rows in scores.items()
+    }
+    return nab.Sweep(series, [], [], {"spike": by_setting}, 0.0)
 
 
 def test_leave_one_category_out_never_looks_at_the_held_out_category() -> None:
@@ -140,9 +143,9 @@ def test_leave_one_category_out_never_looks_at_the_held_out_category() -> None:
     ]
     rows = {
         cat: (best, train, held)
-        for cat, best, train, held in nab.leave_one_category_out(sweeps, (1.0, 2.0))
+        for cat, best, train, held in nab.leave_one_category_out(sweeps, [(1.0, 72), (2.0, 72)])
     }
-    assert rows["a"][0] == 2.0  # chosen on b and c: a's own optimum (1.0) is not seen
+    assert rows["a"][0] == (2.0, 72)  # chosen on b and c: a's own optimum (1.0) is not seen
     assert nab.total(rows["a"][2]) == pytest.approx(0.0)
-    assert rows["b"][0] in (1.0, 2.0) and rows["b"][1] == pytest.approx(50.0)
+    assert rows["b"][0] in ((1.0, 72), (2.0, 72)) and rows["b"][1] == pytest.approx(50.0)
     assert math.isnan(nab.total([]))
