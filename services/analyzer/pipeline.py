@@ -380,11 +380,6 @@ class Analyzer:
             self._tagger = tagger
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
 
-    def update_topics(self, topics: Sequence[Topic]) -> None:
-        """Tags with this taxonomy from the next batch on (rebuilt then)."""
-        with self._assigner_lock:
-            self._taxonomy, self._topic_model = StaticTaxonomy(topics), None
-
     @property
     def topic_model(self) -> TopicClassifier:
         """The topic heads for the current taxonomy, rebuilt when its version changed
