@@ -145,6 +145,18 @@ def test_train_with_too_few_corrections_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "heads").exists()
 
 
+
+def test_train_looks_for_the_base_data_under_the_data_dir_by_default(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    _correct(config, [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()])
+    result = veille("train", "--config", str(config))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert f"no base data at {tmp_path / 'data' / 'base-data' / 'umsab'}" in " ".join(
+        result.stderr.split()
+    )
+
+
 @pytest.mark.slow
 def test_reanalyze_relabels_stored_mentions_and_keeps_corrections(tmp_path: Path) -> None:
     config = write_workspace(tmp_path, sources=[])

@@ -24,21 +24,24 @@ from services.cli.main import (
     out,
 )
 
-_REPO = Path(__file__).resolve().parents[2]
-DEFAULT_BASE_DATA = _REPO.parent / "shared" / "corpora" / "labelled" / "umsab"
+#: Where `veille train` looks for the base data when --base-data is not given, under the
+#: configuration's data_dir.
+BASE_DATA_IN_DATA_DIR = Path("base-data") / "umsab"
 
 
 @app.command()
 def train(
     config: ConfigOpt = DEFAULT_CONFIG,
     base_data: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--base-data",
             envvar="VEILLE_BASE_DATA",
-            help="UMSAB folder (french/ and english/ train and val files)",
+            help="UMSAB folder (french/ and english/ train and val files); "
+            "default: base-data/umsab under the configuration's data_dir",
+            show_default=False,
         ),
-    ] = DEFAULT_BASE_DATA,
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="use the new head even if it scores worse")
     ] = False,
@@ -79,7 +82,8 @@ def train(
                                 embedding_name=reader.embedder.name,
                             ),
                             data_dir=Path(ctx.settings.data_dir),
-                            base_data=base_data,
+                            base_data=base_data
+                            or Path(ctx.settings.data_dir) / BASE_DATA_IN_DATA_DIR,
                             force=force,
                             progress=advance,
                             french=french,
