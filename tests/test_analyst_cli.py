@@ -145,7 +145,6 @@ def test_train_with_too_few_corrections_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "heads").exists()
 
 
-
 def test_train_looks_for_the_base_data_under_the_data_dir_by_default(tmp_path: Path) -> None:
     config = write_workspace(tmp_path, sources=[])
     _correct(config, [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()])
