@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from services.collector.deadline import FetchCancelled
+from services.net.deadline import FetchCancelled
 from services.collector.feeds import FeedParseError, parse_feed
 from services.collector.fetching import FetchError, fetch
 from services.collector.item_policy import screen_items

@@ -34,7 +34,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from services.collector.deadline import cancel_scope
+from services.net.deadline import cancel_scope
 from services.collector.dispatch import SourceCollector
 from services.collector.runner import CollectorState
 from services.core.models import ErrorKind, RunStatus, Source

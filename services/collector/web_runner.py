@@ -24,7 +24,7 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from services.collector.deadline import FetchCancelled, current_token
+from services.net.deadline import FetchCancelled, current_token
 from services.collector.fetching import FetchError
 from services.collector.item_policy import screen_items
 from services.collector.runner import CollectorState

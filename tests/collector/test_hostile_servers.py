@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from services.collector.deadline import FetchCancelled, cancel_scope
+from services.net.deadline import FetchCancelled, cancel_scope
 from services.collector.fetching import FetchTimeoutError, fetch
 from services.collector.runner import collect_source
 from services.collector.scheduler import CollectorScheduler
