@@ -13,15 +13,15 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from services.cli.main import (
+from services.cli.common import (
     DEFAULT_CONFIG,
     CliError,
     ConfigOpt,
-    _context,
-    _progress,
     app,
     console,
     out,
+    progress_display,
+    workspace_context,
 )
 
 #: Where `veille train` looks for the base data when --base-data is not given, under the
@@ -54,10 +54,10 @@ def train(
     from services.runtime.train import train_head
     from services.runtime.train_data import TrainingError
 
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         corrections = ctx.state.current_corrections()
         skipped: list[str] = []
-        with _progress() as progress:
+        with progress_display() as progress:
             tasks: dict[str, TaskID] = {}
 
             def advance(stage: str, done: int, total: int) -> None:
@@ -215,7 +215,7 @@ def reanalyze(
         raise CliError("give --since (a new job) or --resume JOB (a stopped one)", code=2)
     if nice and hasattr(os, "nice"):
         os.nice(nice)  # collection and the API, in other processes, come first
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         if resume is not None:
             job = ctx.state.get_reanalysis_job(resume)
         else:
@@ -233,7 +233,7 @@ def reanalyze(
                 raise CliError(str(exc), code=2) from None
             job = ctx.state.create_reanalysis_job(spec)
         console.print(f"re-analysis job {job['id']}: {job['spec']}", highlight=False)
-        with _progress() as progress:
+        with progress_display() as progress:
             task = progress.add_task("re-analyzing", total=job["total"])
             try:
                 job = run_job(

@@ -8,31 +8,31 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    console,
+    out,
+    topics_app,
+)
+from services.cli.common import fail as _fail
+from services.cli.common import load_config as _load
+from services.cli.common import progress_display as _progress
+from services.cli.common import workspace_context as _context
 from services.cli.figures import run_figures
-from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.context import ServiceContext
-from services.runtime.logs import setup_logging
 
 if TYPE_CHECKING:
     from services.alerting.rule_file import RuleDocument
 
-app = typer.Typer(
-    name="veille",
-    help="Veille: self-hosted e-reputation monitoring and social listening.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 config_app = typer.Typer(help="Check the workspace configuration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
@@ -43,81 +43,10 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
-topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 log = logging.getLogger("veille.cli")
-
-ConfigOpt = Annotated[
-    Path,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="VEILLE_CONFIG",
-        help="workspace folder (or one YAML file)",
-        show_default=True,
-    ),
-]
-DEFAULT_CONFIG = Path("config")
-
-
-class CliError(Exception):
-    """An error to print as one clear line, with an exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _load(config: Path, overrides: dict[str, Any] | None = None) -> LoadedWorkspace:
-    try:
-        loaded = load_workspace(config, overrides=overrides)
-    except ConfigError as exc:
-        console.print(f"[red]The workspace in {config} has {len(exc.problems)} problem(s):[/red]")
-        for problem in exc.problems:
-            console.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    setup_logging(level=loaded.settings.log_level, fmt=loaded.settings.log_format)
-    return loaded
-
-
-@contextmanager
-def _context(config: Path, overrides: dict[str, Any] | None = None) -> Iterator[ServiceContext]:
-    loaded = _load(config, overrides)
-    ctx = ServiceContext(loaded.settings, loaded.workspace)
-    try:
-        yield ctx
-    except (CliError, typer.Exit):
-        raise
-    except Exception as exc:
-        _fail(exc)
-    finally:
-        try:
-            ctx.close()
-        except Exception:
-            log.debug("error while closing", exc_info=True)
-
-
-def _fail(exc: Exception) -> None:
-    """Turns known failures into one readable line; logs the rest without a traceback."""
-    log.debug("command failed", exc_info=exc)
-    message = str(exc) or type(exc).__name__
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
