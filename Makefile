@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
 	@echo "make test      set up and run the whole test suite (starts PostgreSQL when possible)"
-	@echo "make lint      ruff and mypy"
+	@echo "make lint      ruff, mypy (services/ and tests/) and the import contracts (lint-imports)"
 	@echo "make bench     benchmarks (prints figures)"
 	@echo "make docs      build the documentation site into site/ (docs-serve: serve it)"
 
@@ -52,6 +52,8 @@ lint: setup-dev
 	$(BIN)/ruff check services tests benchmarks scripts
 	$(BIN)/ruff format --check services tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy tests
+	$(BIN)/lint-imports
 
 format: setup-dev
 	$(BIN)/ruff format services tests benchmarks scripts
