@@ -49,7 +49,7 @@ def ctx(tmp_path: Path, server: HTTPTestServer) -> Iterator[ServiceContext]:
             "collector": {"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5},
         }
     )
-    source = Source(name="feed", url=server.url("/feed.xml"))  # type: ignore[arg-type]
+    source = Source(name="feed", url=server.url("/feed.xml"))
     context = ServiceContext(settings, Workspace(sources=[source]))
     context.sync_workspace()
     yield context

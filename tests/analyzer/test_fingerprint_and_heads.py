@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_a_brand_correction_trains_on_the_passage_that_names_the_brand() -> None
         competitors=[Competitor(name="Trekko")],
     )
     text = "J'adore mon Veloria mais le SAV de Trekko est une catastrophe."
-    records = [
+    records: list[dict[str, Any]] = [
         {
             "field": "sentiment",
             "brand": "Trekko",

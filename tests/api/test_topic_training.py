@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,7 +43,9 @@ def api(topics_ctx: ServiceContext, api_key: str) -> Iterator[TestClient]:
         yield client
 
 
-def _correct_through_the_api(ctx: ServiceContext, api: TestClient, rows: list[dict]) -> None:
+def _correct_through_the_api(
+    ctx: ServiceContext, api: TestClient, rows: list[dict[str, Any]]
+) -> None:
     mentions = [
         make_mention(
             id=f"c{i:02d}",

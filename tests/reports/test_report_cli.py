@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -27,7 +28,7 @@ REPORTS = {
 }
 
 
-def _workspace(tmp_path: Path, reports: dict[str, object] = REPORTS) -> str:
+def _workspace(tmp_path: Path, reports: Mapping[str, object] = REPORTS) -> str:
     config = write_workspace(tmp_path, sources=[])
     (config / "reports.yaml").write_text(yaml.safe_dump(reports), encoding="utf-8")
     return str(config)
