@@ -8,6 +8,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from services.api.dashboard import mount_dashboard
+from services.api.metrics import RequestMetrics
+from services.api.metrics import router as metrics_router
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -57,6 +59,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     )
     app.state.ctx = ctx
     install_problem_handlers(app)
+    app.add_middleware(RequestMetrics)
     if ctx.settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -84,5 +87,6 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     ):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(metrics_router)
     mount_dashboard(app)
     return app
