@@ -17,6 +17,7 @@ from services.collector.dispatch import SourceCollector
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings
 from services.runtime.context import ServiceContext
+from services.store.state.contract import AlertEventRecord
 from tests.httpserver import HTTPTestServer
 
 SECRET_TEXT = "Marie Dupont trouve son Veloria génial"
@@ -41,6 +42,11 @@ class RecordingNotifier:
 
     def send(self, message: Any, *, idempotency_key: str) -> None:
         self.sent.append(idempotency_key)
+
+
+def no_message(event: AlertEventRecord, channel: str) -> Any:
+    """The recording notifier needs no real message."""
+    return {}
 
 
 @pytest.fixture
@@ -96,9 +102,7 @@ def test_metrics_count_collection_requests_deliveries_and_read_the_inbox(
         channels=["slack:https://hooks.slack.example/T000/SECRET"],
     )
     notifier = RecordingNotifier()
-    report = OutboxWorker(ctx.state, build_message=lambda event, channel: {}).deliver_due(
-        {"slack": notifier}
-    )
+    report = OutboxWorker(ctx.state, build_message=no_message).deliver_due({"slack": notifier})
     assert report.sent == 1 and len(notifier.sent) == 1
 
     after = scrape(client)
