@@ -10,6 +10,7 @@ TORCH  ?= torch==2.13.0
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
 	@echo "make test      set up and run the whole test suite (starts PostgreSQL when possible)"
+	@echo "make test-fast the fast tier: unit tests without models, browsers, servers (about a minute)"
 	@echo "make lint      ruff, mypy (services/ and tests/) and the import contracts (lint-imports)"
 	@echo "make bench     benchmarks (prints figures)"
 	@echo "make docs      build the documentation site into site/ (docs-serve: serve it)"
@@ -38,8 +39,10 @@ up: setup
 test: setup-dev
 	bash scripts/run-tests.sh
 
+# The fast tier (tests/conftest.py says what is in it): no browser, Elasticsearch, PostgreSQL,
+# models or subprocesses; heavy modules are not even imported.
 test-fast: setup-dev
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m fast
 
 # The mention-index contract suite against a real Elasticsearch cluster (ELASTICSEARCH_URL,
 # ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD). Without a URL, `make test` runs the same
