@@ -19,15 +19,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Re-install only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[all]"
+# Re-install only when pyproject.toml or the lockfile changes. The lockfile pins every
+# package of the `all` extra (constraints: it adds nothing, it fixes versions); see
+# docs/development.md to refresh it.
+LOCK   := requirements/all.lock
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) "$(TORCH)"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all]"
 	@touch $@
 
 # dev brings the docs extra too, so the suite builds the documentation site strictly.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[all,dev,docs]"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all,dev,docs]"
 	@touch $@
 
 setup: $(VENV)/.installed
@@ -70,7 +73,7 @@ bench: setup-dev
 
 # The documentation site (docs/, mkdocs.yml): built strictly, offline; open site/index.html.
 $(VENV)/.installed-docs: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[all,docs]"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all,docs]"
 	@touch $@
 
 docs: $(VENV)/.installed-docs
