@@ -20,7 +20,7 @@ from services.collector.runner import collect_source
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings, build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from tests.e2e.service import REPO, rss
 from tests.factories import make_item, make_mention

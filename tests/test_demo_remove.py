@@ -13,7 +13,7 @@ from services.cli.demo_cli import demo_removed_marker, remove_demo
 from services.core.models import Brand
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from tests.factories import make_mention
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.runtime.logs import setup_logging
+from services.runtime.app.logs import setup_logging
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from services.api.routers import (
     stats,
     topics,
 )
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"

@@ -51,8 +51,8 @@ def train(
     Sentiment: corrections plus the base data; topics: corrections plus the taxonomy.
     Reports before/after figures on held-back corrections (and UMSAB val)."""
     from services.analyzer.sentiment import load_head
-    from services.runtime.train import train_head
-    from services.runtime.train_data import TrainingError
+    from services.runtime.training.examples import TrainingError
+    from services.runtime.training.sentiment_head import train_head
 
     with workspace_context(config) as ctx:
         corrections = ctx.state.current_corrections()
@@ -147,8 +147,8 @@ def _train_topics(
     ctx: Any, corrections: list[dict[str, Any]], force: bool, advance: Any, skipped: list[str]
 ) -> bool:
     """Trains and reports the topic heads; a reason to `skipped` when it cannot."""
-    from services.runtime.train_data import TrainingError
-    from services.runtime.train_topics import train_topic_heads
+    from services.runtime.training.examples import TrainingError
+    from services.runtime.training.topic_heads import train_topic_heads
 
     try:
         report = train_topic_heads(
@@ -209,7 +209,7 @@ def reanalyze(
     Small resumable batches, in its own low-priority process; analyst corrections stay."""
     from services.alerting.saved_searches import resolve_time
     from services.core.models import utcnow
-    from services.runtime.reanalyze import job_spec, run_job
+    from services.runtime.workers.reanalyze import job_spec, run_job
 
     if (since is None) == (resume is None):
         raise CliError("give --since (a new job) or --resume JOB (a stopped one)", code=2)

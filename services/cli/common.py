@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.logs import setup_logging
+from services.runtime.app.context import ServiceContext
+from services.runtime.app.logs import setup_logging
 
 app = typer.Typer(
     name="veille",

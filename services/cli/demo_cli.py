@@ -13,7 +13,7 @@ import typer
 
 from services.cli.common import DEFAULT_CONFIG, ConfigOpt, app, console, workspace_context
 from services.core.query import parse_query
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 
 demo_app = typer.Typer(help="The bundled demo mentions.", no_args_is_help=True)

@@ -28,7 +28,7 @@ from services.cli.common import load_config as _load
 from services.cli.common import progress_display as _progress
 from services.cli.common import workspace_context as _context
 from services.cli.figures import run_figures
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 
 if TYPE_CHECKING:
     from services.alerting.rule_file import RuleDocument
@@ -50,7 +50,7 @@ log = logging.getLogger("veille.cli")
 
 
 def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
-    from services.runtime.worker import drain
+    from services.runtime.workers.analysis import drain
 
     pending = ctx.state.inbox_counts().get("pending", 0)
     if not pending:
@@ -67,7 +67,7 @@ def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
 
 def _import_demo_if_empty(ctx: ServiceContext) -> None:
     from services.cli.demo_cli import demo_removed_marker
-    from services.runtime.importer import demo_items
+    from services.runtime.data.importer import demo_items
     from services.store.contracts import MentionFilter
 
     if (
@@ -99,9 +99,9 @@ def up(
 
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
-    from services.runtime.alert_loop import AlertLoop
-    from services.runtime.report_loop import ReportScheduler
-    from services.runtime.worker import AnalysisWorker
+    from services.runtime.workers.alert_loop import AlertLoop
+    from services.runtime.workers.analysis import AnalysisWorker
+    from services.runtime.workers.report_loop import ReportScheduler
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     with _context(config, overrides) as ctx:
@@ -159,7 +159,7 @@ def collect(
             ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
         )
         if not once:
-            from services.runtime.shared_collector import shared_scheduler
+            from services.runtime.app.shared_collector import shared_scheduler
 
             scheduler = shared_scheduler(ctx, lease_seconds=lease_seconds)
             scheduler.start()
@@ -238,7 +238,7 @@ def analyze(
 
 
 def _analysis_worker(config: Path) -> None:
-    from services.runtime.worker import AnalysisWorker
+    from services.runtime.workers.analysis import AnalysisWorker
 
     with _context(config) as ctx:
         ctx.sync_workspace()
@@ -254,7 +254,7 @@ def _analysis_worker(config: Path) -> None:
 def _batch_analyzer(config: Path) -> Any:
     from services.analyzer.head_store import analyzer_french_head, analyzer_head
     from services.analyzer.pipeline import Analyzer
-    from services.runtime.topic_store import WorkspaceTaxonomy
+    from services.runtime.app.topic_store import WorkspaceTaxonomy
 
     loaded = _load(config)
     try:
@@ -280,7 +280,7 @@ def _count_lines(path: Path) -> int:
 
 
 def _analyze_file(config: Path, source: Path, output: Path | None) -> None:
-    from services.runtime.batch import analyze_file
+    from services.runtime.data.batch import analyze_file
 
     if not source.is_file():
         raise CliError(f"{source}: no such file")
@@ -315,7 +315,7 @@ def eval_(
     import json
     from dataclasses import asdict
 
-    from services.runtime.batch import evaluate_file
+    from services.runtime.data.batch import evaluate_file
 
     if not file.is_file():
         raise CliError(f"{file}: no such file")
@@ -376,7 +376,7 @@ def import_(
     ] = None,
 ) -> None:
     """Backfill mentions from a JSONL export; they are analyzed like collected ones."""
-    from services.runtime.importer import enqueue_file
+    from services.runtime.data.importer import enqueue_file
 
     if not file.is_file():
         raise CliError(f"{file}: no such file")
@@ -455,7 +455,7 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Check that the state store and the mention index answer (exit 1 when not)."""
     import json
 
-    from services.runtime.health import store_health
+    from services.runtime.app.health import store_health
 
     with _context(config) as ctx:
         healthy, details = store_health(ctx)
@@ -598,7 +598,7 @@ def alerts_run(
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
 ) -> None:
     """Evaluate the alert rules and deliver due alerts (Slack, email, webhook)."""
-    from services.runtime.alert_loop import AlertLoop, run_alerts_once
+    from services.runtime.workers.alert_loop import AlertLoop, run_alerts_once
 
     with _context(config) as ctx:
         if once:
@@ -760,7 +760,7 @@ def topics_emerging(
     from datetime import UTC, datetime
 
     from services.alerting.saved_searches import resolve_time
-    from services.runtime.emerging_topics import MAX_LIMIT, emerging_topics
+    from services.runtime.topics.emerging import MAX_LIMIT, emerging_topics
 
     try:
         start = resolve_time(since, now=datetime.now(UTC))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, load_config, out, topics_app
 from services.core.topics import Topic
-from services.runtime.topic_store import (
+from services.runtime.app.topic_store import (
     TopicConflictError,
     TopicNotFoundError,
     TopicStore,

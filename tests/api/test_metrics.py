@@ -16,7 +16,7 @@ from services.api.app import API_PREFIX
 from services.collector.dispatch import SourceCollector
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.contract import AlertEventRecord
 from tests.httpserver import HTTPTestServer
 
@@ -136,7 +136,7 @@ def test_metrics_are_not_in_the_openapi_document(client: TestClient) -> None:
 def test_metrics_count_analyzed_and_indexed_mentions(
     ctx: ServiceContext, client: TestClient
 ) -> None:
-    from services.runtime.worker import process_batch
+    from services.runtime.workers.analysis import process_batch
     from tests.factories import make_item
 
     before = scrape(client)

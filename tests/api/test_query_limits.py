@@ -19,7 +19,7 @@ from services.core.query.parser import (
     MAX_NEAR_WILDCARD_PAIRS,
     MAX_WILDCARDS,
 )
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.api.test_saved_searches import build_app
 from tests.factories import BASE_TIME, make_mention
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
 from services.api.app import API_PREFIX, create_app
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 
 EXAMPLES = int(os.environ.get("VEILLE_SCHEMATHESIS_EXAMPLES", "10"))
 # Fetching a preview goes to the network (refused or unreachable here): slow, not ours.

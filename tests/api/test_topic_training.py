@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from services.analyzer.fingerprint import fingerprint
 from services.api.app import create_app
 from services.core.workspace import Workspace, load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.train_data import TrainingError, split_held_back
-from services.runtime.train_topics import TopicExample, TopicTrainReport, train_topic_heads
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.examples import TrainingError, split_held_back
+from services.runtime.training.topic_heads import TopicExample, TopicTrainReport, train_topic_heads
 from tests.api.conftest import WORKSPACE
 from tests.factories import BASE_TIME, make_mention
 

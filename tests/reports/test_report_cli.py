@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.e2e.service import write_workspace
 from tests.reports.conftest import requires_pdf, seed_mentions
 from tests.test_cli import veille

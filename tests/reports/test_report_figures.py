@@ -15,7 +15,7 @@ from services.reports import wording
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
 from services.reports.render import render
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.reports.conftest import CONFIGURED, requires_pdf
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
