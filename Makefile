@@ -10,7 +10,8 @@ TORCH  ?= torch==2.13.0
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
 	@echo "make test      set up and run the whole test suite (starts PostgreSQL when possible)"
-	@echo "make lint      ruff and mypy"
+	@echo "make test-fast the fast tier: unit tests without models, browsers, servers (about a minute)"
+	@echo "make lint      ruff, mypy (services/ and tests/) and the import contracts (lint-imports)"
 	@echo "make bench     benchmarks (prints figures)"
 	@echo "make docs      build the documentation site into site/ (docs-serve: serve it)"
 
@@ -18,15 +19,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Re-install only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[all]"
+# Re-install only when pyproject.toml or the lockfile changes. The lockfile pins every
+# package of the `all` extra (constraints: it adds nothing, it fixes versions); see
+# docs/development.md to refresh it.
+LOCK   := requirements/all.lock
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) "$(TORCH)"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all]"
 	@touch $@
 
 # dev brings the docs extra too, so the suite builds the documentation site strictly.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[all,dev,docs]"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all,dev,docs]"
 	@touch $@
 
 setup: $(VENV)/.installed
@@ -38,8 +42,10 @@ up: setup
 test: setup-dev
 	bash scripts/run-tests.sh
 
+# The fast tier (tests/conftest.py says what is in it): no browser, Elasticsearch, PostgreSQL,
+# models or subprocesses; heavy modules are not even imported. Two workers (pytest-xdist).
 test-fast: setup-dev
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m fast -n 2
 
 # The mention-index contract suite against a real Elasticsearch cluster (ELASTICSEARCH_URL,
 # ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD). Without a URL, `make test` runs the same
@@ -52,6 +58,8 @@ lint: setup-dev
 	$(BIN)/ruff check services tests benchmarks scripts
 	$(BIN)/ruff format --check services tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy tests
+	$(BIN)/lint-imports
 
 format: setup-dev
 	$(BIN)/ruff format services tests benchmarks scripts
@@ -65,7 +73,7 @@ bench: setup-dev
 
 # The documentation site (docs/, mkdocs.yml): built strictly, offline; open site/index.html.
 $(VENV)/.installed-docs: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[all,docs]"
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[all,docs]"
 	@touch $@
 
 docs: $(VENV)/.installed-docs

@@ -23,7 +23,7 @@ from pathlib import Path
 from services.analyzer.embeddings import load_embedder
 from services.analyzer.pipeline import Analyzer, overall_text, truncate
 from services.core.workspace import load_workspace
-from services.runtime.importer import demo_items
+from services.runtime.data.importer import demo_items
 
 REPO = Path(__file__).resolve().parents[1]
 

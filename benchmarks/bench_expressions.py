@@ -30,7 +30,7 @@ import numpy as np
 from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.expressions import load_expressions
 from services.analyzer.sentiment import load_head
-from services.runtime.batch import evaluate
+from services.runtime.data.batch import evaluate
 
 REPO = Path(__file__).resolve().parent.parent
 PROBES = REPO / "benchmarks" / "data" / "sentiment_probes" / "probes.jsonl"

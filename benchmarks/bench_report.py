@@ -21,7 +21,7 @@ from pathlib import Path
 
 from services.core.workspace import load_workspace
 from services.reports.service import definitions, run_report
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 
 
@@ -39,8 +39,8 @@ def open_demo(config: Path, data_dir: Path) -> ServiceContext:
     ctx = ServiceContext(loaded.settings, loaded.workspace)
     ctx.sync_workspace()
     if ctx.index.count(MentionFilter()) == 0:
-        from services.runtime.importer import demo_items
-        from services.runtime.worker import drain
+        from services.runtime.data.importer import demo_items
+        from services.runtime.workers.analysis import drain
 
         started = time.perf_counter()
         ctx.state.enqueue_items(demo_items())

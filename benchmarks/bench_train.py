@@ -20,7 +20,7 @@ from pathlib import Path
 from services.analyzer.fingerprint import fingerprint_text
 from services.analyzer.pipeline import Analyzer
 from services.core.settings import AnalyzerSettings
-from services.runtime.train import train_head
+from services.runtime.training.sentiment_head import train_head
 
 REPO = Path(__file__).resolve().parents[1]
 CORRECTIONS = REPO / "tests" / "fixtures" / "corrections" / "ebike_corrections.jsonl"
@@ -70,7 +70,7 @@ def main() -> None:
             last[0] = now
 
     analyzer = Analyzer(AnalyzerSettings())
-    # French texts have their own head by default (services/analyzer/french_route.py).
+    # French texts have their own head by default (services/analyzer/readers.py).
     for french in [False, True] if analyzer.routes_french else [False]:
         report = train_head(
             analyzer,

@@ -23,9 +23,9 @@ from pathlib import Path
 from services.core.models import RawItem
 from services.core.settings import build_settings
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.importer import demo_items
-from services.runtime.worker import process_batch
+from services.runtime.app.context import ServiceContext
+from services.runtime.data.importer import demo_items
+from services.runtime.workers.analysis import process_batch
 from services.store.contracts import MentionFilter
 
 REPO = Path(__file__).resolve().parents[1]

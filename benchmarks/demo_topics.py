@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/demo_topics.py
 
-The demo (services/runtime/demo/mentions.jsonl, what `make up` imports) is embedded as
+The demo (services/runtime/data/demo/mentions.jsonl, what `make up` imports) is embedded as
 the pipeline embeds a mention's overall text, then tagged with the example workspace's
 taxonomy by the nearest-anchor assigner (the former default) and by the linear heads
 trained from the taxonomy alone (the analyzer's default). The texts given each topic by
@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    raw = resources.files("services.runtime").joinpath("demo/mentions.jsonl").read_text("utf-8")
+    raw = (
+        resources.files("services.runtime.data").joinpath("demo/mentions.jsonl").read_text("utf-8")
+    )
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
     texts = [truncate("\n".join(p for p in (r.get("title"), r.get("text")) if p)) for r in rows]
     topics = load_workspace(REPO / "config").workspace.topics

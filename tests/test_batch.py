@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.batch import evaluate
+from services.runtime.data.batch import evaluate
 from tests.test_cli import veille
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from services.cli.demo_cli import demo_removed_marker, remove_demo
 from services.core.models import Brand
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from tests.factories import make_mention
 
@@ -51,7 +52,12 @@ def test_an_empty_store_gets_no_demo_once_it_was_removed(
     ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     imported: list[int] = []
-    monkeypatch.setattr(ctx.state, "enqueue_items", lambda items: imported.append(len(items)) or 0)
+
+    def enqueue_items(items: list[Any]) -> int:
+        imported.append(len(items))
+        return 0
+
+    monkeypatch.setattr(ctx.state, "enqueue_items", enqueue_items)
     monkeypatch.setattr(cli_main, "_drain_with_progress", lambda *args: None)
 
     remove_demo(ctx)  # nothing to delete: the store is empty

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.logs import setup_logging
+from services.runtime.app.logs import setup_logging
 
 
 @pytest.fixture

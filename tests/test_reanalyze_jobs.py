@@ -12,10 +12,10 @@ import pytest
 from services.core.models import Brand, Sentiment, SentimentLabel
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime import reanalyze
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import record_correction
-from services.runtime.reanalyze import job_spec, run_job
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import record_correction
+from services.runtime.workers import reanalyze
+from services.runtime.workers.reanalyze import job_spec, run_job
 from tests.factories import BASE_TIME, make_item, make_mention
 
 STALE = Sentiment(label=SentimentLabel.NEUTRAL, score=0.111)

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import record_correction
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import record_correction
 from tests.e2e.service import write_workspace
 from tests.factories import BASE_TIME, make_mention
 from tests.test_cli import veille

@@ -1,5 +1,5 @@
 """`veille train`'s figures read English texts as the analyzer does: with the second
-opinion mixed into the shared head's reading (services/analyzer/english_opinion.py)."""
+opinion mixed into the shared head's reading (services/analyzer/second_opinion.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.english_opinion import OpinionUnavailable
 from services.analyzer.fingerprint import fingerprint_text
 from services.analyzer.pipeline import Analyzer
+from services.analyzer.second_opinion import OpinionUnavailable
 from services.analyzer.sentiment import SentimentHead
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
-from services.runtime.train import _figures, train_head
-from services.runtime.train_data import Example
+from services.runtime.training.examples import Example
+from services.runtime.training.sentiment_head import _figures, train_head
 
 POSITIVE, NEGATIVE = SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE
 
@@ -54,7 +54,7 @@ def test_training_goes_on_without_an_opinion_that_cannot_run(
 ) -> None:
     """The opinion's file breaks between start-up and training: one warning, and the
     head is trained and judged alone."""
-    import services.analyzer.english_opinion as english_opinion
+    import services.analyzer.second_opinion as english_opinion
 
     def broken(path: Path = english_opinion.OPINION_FILE) -> None:
         raise OpinionUnavailable(f"cannot read {path}: truncated file")

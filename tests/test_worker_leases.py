@@ -13,8 +13,8 @@ import pytest
 
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
-from services.runtime.worker import process_batch
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.analysis import process_batch
 from services.store.state.sql import SqlStateStore
 from tests.factories import make_item
 

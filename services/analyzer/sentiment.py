@@ -160,7 +160,7 @@ def log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 # Another model's log-probabilities of the texts, and the share they get in the mix: one
-# for all rows, or one per row (services/analyzer/english_opinion.py).
+# for all rows, or one per row (services/analyzer/second_opinion.py).
 OpinionReading = tuple[NDArray[np.float32], float | NDArray[np.float32]]
 
 
@@ -264,7 +264,7 @@ class SentimentHead:
         falls back to its embedding model alone (a little less accurate). `opinion` is
         another model's log-probabilities of the same texts and the share they get, one
         for all rows or one per row (0: not mixed), mixed in before the expressions
-        (services/analyzer/english_opinion.py)."""
+        (services/analyzer/second_opinion.py)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
         logits = vectors.astype(np.float32, copy=False) @ self.weights.T + self.bias

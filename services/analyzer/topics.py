@@ -85,20 +85,6 @@ def background_vectors(
     return embedder.embed([prepare(t) for t in texts])
 
 
-def save_background_vectors(embedder: Embedder, prepare: Callable[[str], str]) -> Path:
-    """Embeds the background and writes it where `background_vectors` looks first."""
-    texts = background_texts()
-    vectors = embedder.embed([prepare(t) for t in texts]).astype(np.float16)
-    path = shipped_vectors_path(embedder.name)
-    np.savez_compressed(
-        path,
-        vectors=vectors,
-        digest=np.array(_digest(texts)),
-        encoder=np.array(embedding_fingerprint(embedder)),
-    )
-    return path
-
-
 @dataclass(frozen=True)
 class CalibratedTopic:
     """A topic ready to score: its anchor vectors and its threshold."""

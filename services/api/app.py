@@ -11,6 +11,8 @@ from fastapi_offline import FastAPIOffline
 
 from services.api.dashboard import mount_dashboard
 from services.api.deps import authorize, register_routes
+from services.api.metrics import RequestMetrics
+from services.api.metrics import router as metrics_router
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -75,6 +77,7 @@ def create_app(
     app.state.route_paths = {}
     app.state.installation = installation or Installation(ctx, config_dir=config_dir)
     install_problem_handlers(app)
+    app.add_middleware(RequestMetrics)
     if ctx.settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -106,5 +109,6 @@ def create_app(
         v1.include_router(module.router)
         register_routes(app.state.route_paths, API_PREFIX, module.router)
     app.include_router(v1)
+    app.include_router(metrics_router)
     mount_dashboard(app)
     return app

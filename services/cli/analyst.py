@@ -13,32 +13,35 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from services.cli.main import (
+from services.cli.common import (
     DEFAULT_CONFIG,
     CliError,
     ConfigOpt,
-    _context,
-    _progress,
     app,
     console,
     out,
+    progress_display,
+    workspace_context,
 )
 
-_REPO = Path(__file__).resolve().parents[2]
-DEFAULT_BASE_DATA = _REPO.parent / "shared" / "corpora" / "labelled" / "umsab"
+#: Where `veille train` looks for the base data when --base-data is not given, under the
+#: configuration's data_dir.
+BASE_DATA_IN_DATA_DIR = Path("base-data") / "umsab"
 
 
 @app.command()
 def train(
     config: ConfigOpt = DEFAULT_CONFIG,
     base_data: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--base-data",
             envvar="VEILLE_BASE_DATA",
-            help="UMSAB folder (french/ and english/ train and val files)",
+            help="UMSAB folder (french/ and english/ train and val files); "
+            "default: base-data/umsab under the configuration's data_dir",
+            show_default=False,
         ),
-    ] = DEFAULT_BASE_DATA,
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="use the new head even if it scores worse")
     ] = False,
@@ -48,13 +51,13 @@ def train(
     Sentiment: corrections plus the base data; topics: corrections plus the taxonomy.
     Reports before/after figures on held-back corrections (and UMSAB val)."""
     from services.analyzer.sentiment import load_head
-    from services.runtime.train import train_head
-    from services.runtime.train_data import TrainingError
+    from services.runtime.training.examples import TrainingError
+    from services.runtime.training.sentiment_head import train_head
 
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         corrections = ctx.state.current_corrections()
         skipped: list[str] = []
-        with _progress() as progress:
+        with progress_display() as progress:
             tasks: dict[str, TaskID] = {}
 
             def advance(stage: str, done: int, total: int) -> None:
@@ -79,7 +82,8 @@ def train(
                                 embedding_name=reader.embedder.name,
                             ),
                             data_dir=Path(ctx.settings.data_dir),
-                            base_data=base_data,
+                            base_data=base_data
+                            or Path(ctx.settings.data_dir) / BASE_DATA_IN_DATA_DIR,
                             force=force,
                             progress=advance,
                             french=french,
@@ -143,8 +147,8 @@ def _train_topics(
     ctx: Any, corrections: list[dict[str, Any]], force: bool, advance: Any, skipped: list[str]
 ) -> bool:
     """Trains and reports the topic heads; a reason to `skipped` when it cannot."""
-    from services.runtime.train_data import TrainingError
-    from services.runtime.train_topics import train_topic_heads
+    from services.runtime.training.examples import TrainingError
+    from services.runtime.training.topic_heads import train_topic_heads
 
     try:
         report = train_topic_heads(
@@ -205,13 +209,13 @@ def reanalyze(
     Small resumable batches, in its own low-priority process; analyst corrections stay."""
     from services.alerting.saved_searches import resolve_time
     from services.core.models import utcnow
-    from services.runtime.reanalyze import job_spec, run_job
+    from services.runtime.workers.reanalyze import job_spec, run_job
 
     if (since is None) == (resume is None):
         raise CliError("give --since (a new job) or --resume JOB (a stopped one)", code=2)
     if nice and hasattr(os, "nice"):
         os.nice(nice)  # collection and the API, in other processes, come first
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         if resume is not None:
             job = ctx.state.get_reanalysis_job(resume)
         else:
@@ -229,7 +233,7 @@ def reanalyze(
                 raise CliError(str(exc), code=2) from None
             job = ctx.state.create_reanalysis_job(spec)
         console.print(f"re-analysis job {job['id']}: {job['spec']}", highlight=False)
-        with _progress() as progress:
+        with progress_display() as progress:
             task = progress.add_task("re-analyzing", total=job["total"])
             try:
                 job = run_job(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _load, app, out
+from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, load_config, out
 
 brands_app = typer.Typer(help="Brand recognition.", no_args_is_help=True)
 app.add_typer(brands_app, name="brands")
@@ -33,7 +33,7 @@ def brands_check(
     from services.analyzer.brand_check import check_brand, read_corrections
     from services.analyzer.embeddings import EmbedderUnavailable, load_embedder
 
-    loaded = _load(config)
+    loaded = load_config(config)
     if not corrections.is_file():
         raise CliError(f"{corrections}: no such file")
     try:

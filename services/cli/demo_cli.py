@@ -11,9 +11,9 @@ from pathlib import Path
 
 import typer
 
-from services.cli.main import DEFAULT_CONFIG, ConfigOpt, _context, app, console
+from services.cli.common import DEFAULT_CONFIG, ConfigOpt, app, console, workspace_context
 from services.core.query import parse_query
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 
 demo_app = typer.Typer(help="The bundled demo mentions.", no_args_is_help=True)
@@ -49,6 +49,6 @@ def remove_demo(ctx: ServiceContext) -> int:
 @demo_app.command("remove")
 def demo_remove(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Delete the bundled demo mentions (source:demo) and never import them again."""
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         deleted = remove_demo(ctx)
     console.print(f"removed {deleted} demo mentions; `veille up` will not import them again")

@@ -20,7 +20,14 @@ import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.progress import Progress, TaskID
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _context, _progress, app
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    progress_display,
+    workspace_context,
+)
 from services.core.models import Mention
 from services.exports.formats import ExportFormat
 
@@ -134,7 +141,7 @@ def export_mentions(
 
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         ctx.sync_workspace()  # the brands and competitors of the YAML: one column each
         try:
             flt = mention_filter(query, start, end)
@@ -149,7 +156,7 @@ def export_mentions(
         except NotFoundError:
             raise CliError(f"no saved search is named {saved_search!r}", code=2) from None
         total = ctx.index.count(flt)
-        with _progress() as progress:
+        with progress_display() as progress:
             task = progress.add_task("exporting mentions", total=total)
 
             def counted(mentions: Iterable[Mention]) -> Iterator[Mention]:
@@ -267,7 +274,7 @@ def export_stats(
         "size": size,
     }
     arguments = _arguments(endpoint, given)
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         ctx.sync_workspace()
         parameters = inspect.signature(endpoint).parameters
         if "index" in parameters:

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _context, app, console, out
+from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, console, out
+from services.cli.common import workspace_context as _context
 
 retention_app = typer.Typer(
     help="Retention: how long mentions are kept per kind of source.", no_args_is_help=True

@@ -8,32 +8,33 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
+from rich.table import Table
 
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    console,
+    out,
+    topics_app,
+)
+from services.cli.common import fail as _fail
+from services.cli.common import load_config as _load
+from services.cli.common import progress_display as _progress
+from services.cli.common import selected_workspace as _selected
+from services.cli.common import workspace_context as _context
 from services.cli.figures import run_figures
 from services.core.models import utcnow
-from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.logs import setup_logging
+from services.runtime.app.context import ServiceContext
 
 if TYPE_CHECKING:
     from services.alerting.rule_file import RuleDocument
 
-app = typer.Typer(
-    name="veille",
-    help="Veille: self-hosted e-reputation monitoring and social listening.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 config_app = typer.Typer(help="Check the workspace configuration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
@@ -44,126 +45,14 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
-topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 log = logging.getLogger("veille.cli")
-
-ConfigOpt = Annotated[
-    Path,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar="VEILLE_CONFIG",
-        help="workspace folder (or one YAML file)",
-        show_default=True,
-    ),
-]
-DEFAULT_CONFIG = Path("config")
-
-
-class CliError(Exception):
-    """An error to print as one clear line, with an exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _load(config: Path, overrides: dict[str, Any] | None = None) -> LoadedWorkspace:
-    try:
-        loaded = load_workspace(config, overrides=overrides)
-    except ConfigError as exc:
-        console.print(f"[red]The workspace in {config} has {len(exc.problems)} problem(s):[/red]")
-        for problem in exc.problems:
-            console.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    setup_logging(level=loaded.settings.log_level, fmt=loaded.settings.log_format)
-    return loaded
-
-
-# The workspace commands act on: `veille --workspace acme ...` (or VEILLE_WORKSPACE).
-_selected = {"workspace": "default"}
-
-
-@app.callback()
-def _root(
-    workspace: Annotated[
-        str,
-        typer.Option(
-            "--workspace",
-            "-w",
-            envvar="VEILLE_WORKSPACE",
-            help="the workspace the command acts on (see `veille workspaces list`)",
-        ),
-    ] = "default",
-) -> None:
-    """Veille: self-hosted e-reputation monitoring and social listening."""
-    _selected["workspace"] = workspace
-
-
-@contextmanager
-def _context(config: Path, overrides: dict[str, Any] | None = None) -> Iterator[ServiceContext]:
-    """The selected workspace's context (the configured installation is `default`)."""
-    from services.runtime.workspaces import Installation
-
-    loaded = _load(config, overrides)
-    ctx = ServiceContext(loaded.settings, loaded.workspace)
-    installation = Installation(ctx, config_dir=config)
-    try:
-        yield _workspace_context(installation, _selected["workspace"])
-    except (CliError, typer.Exit):
-        raise
-    except Exception as exc:
-        _fail(exc)
-    finally:
-        try:
-            installation.close()
-            ctx.close()
-        except Exception:
-            log.debug("error while closing", exc_info=True)
-
-
-def _workspace_context(installation: Any, workspace: str) -> ServiceContext:
-    from services.store.state.contract import NotFoundError
-
-    if workspace == "default":
-        return installation.default  # type: ignore[no-any-return]
-    try:
-        record = installation.tenancy.get_workspace(workspace)
-    except NotFoundError:
-        raise CliError(
-            f"no workspace {workspace!r}: see `veille workspaces list`", code=2
-        ) from None
-    if record.archived_at is not None:
-        raise CliError(f"workspace {workspace!r} is archived", code=2)
-    return installation.context(workspace)  # type: ignore[no-any-return]
-
-
-def _fail(exc: Exception) -> None:
-    """Turns known failures into one readable line; logs the rest without a traceback."""
-    log.debug("command failed", exc_info=exc)
-    message = str(exc) or type(exc).__name__
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
-    from services.runtime.worker import drain
+    from services.runtime.workers.analysis import drain
 
     pending = ctx.state.inbox_counts().get("pending", 0)
     if not pending:
@@ -180,7 +69,7 @@ def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
 
 def _import_demo_if_empty(ctx: ServiceContext) -> None:
     from services.cli.demo_cli import demo_removed_marker
-    from services.runtime.importer import demo_items
+    from services.runtime.data.importer import demo_items
     from services.store.contracts import MentionFilter
 
     if (
@@ -212,10 +101,10 @@ def up(
 
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
-    from services.runtime.alert_loop import AlertLoop
-    from services.runtime.report_loop import ReportScheduler
+    from services.runtime.workers.alert_loop import AlertLoop
+    from services.runtime.workers.analysis import AnalysisWorker
+    from services.runtime.workers.report_loop import ReportScheduler
     from services.runtime.retention_loop import RetentionScheduler
-    from services.runtime.worker import AnalysisWorker
     from services.runtime.workspaces import Installation
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -295,7 +184,7 @@ def collect(
             ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
         )
         if not once:
-            from services.runtime.shared_collector import shared_scheduler
+            from services.runtime.app.shared_collector import shared_scheduler
 
             scheduler = shared_scheduler(ctx, lease_seconds=lease_seconds)
             scheduler.start()
@@ -374,7 +263,7 @@ def analyze(
 
 
 def _analysis_worker(config: Path) -> None:
-    from services.runtime.worker import AnalysisWorker
+    from services.runtime.workers.analysis import AnalysisWorker
 
     with _context(config) as ctx:
         ctx.sync_workspace()
@@ -390,7 +279,7 @@ def _analysis_worker(config: Path) -> None:
 def _batch_analyzer(config: Path) -> Any:
     from services.analyzer.head_store import analyzer_french_head, analyzer_head
     from services.analyzer.pipeline import Analyzer
-    from services.runtime.topic_store import WorkspaceTaxonomy
+    from services.runtime.app.topic_store import WorkspaceTaxonomy
 
     loaded = _load(config)
     try:
@@ -416,7 +305,7 @@ def _count_lines(path: Path) -> int:
 
 
 def _analyze_file(config: Path, source: Path, output: Path | None) -> None:
-    from services.runtime.batch import analyze_file
+    from services.runtime.data.batch import analyze_file
 
     if not source.is_file():
         raise CliError(f"{source}: no such file")
@@ -451,7 +340,7 @@ def eval_(
     import json
     from dataclasses import asdict
 
-    from services.runtime.batch import evaluate_file
+    from services.runtime.data.batch import evaluate_file
 
     if not file.is_file():
         raise CliError(f"{file}: no such file")
@@ -524,7 +413,7 @@ def import_(
     ] = None,
 ) -> None:
     """Backfill mentions from a JSONL export; they are analyzed like collected ones."""
-    from services.runtime.importer import enqueue_file
+    from services.runtime.data.importer import enqueue_file
 
     if not file.is_file():
         raise CliError(f"{file}: no such file")
@@ -603,7 +492,7 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Check that the state store and the mention index answer (exit 1 when not)."""
     import json
 
-    from services.runtime.health import store_health
+    from services.runtime.app.health import store_health
 
     with _context(config) as ctx:
         healthy, details = store_health(ctx)
@@ -837,7 +726,7 @@ def alerts_run(
 ) -> None:
     """Evaluate the alert rules and deliver due alerts (Slack, email, webhook); also
     applies the daily retention (a lease keeps it to one process a day)."""
-    from services.runtime.alert_loop import AlertLoop, run_alerts_once
+    from services.runtime.workers.alert_loop import AlertLoop, run_alerts_once
     from services.runtime.retention_loop import RetentionScheduler
 
     with _context(config) as ctx:
@@ -1003,7 +892,7 @@ def topics_emerging(
     from datetime import UTC, datetime
 
     from services.alerting.saved_searches import resolve_time
-    from services.runtime.emerging_topics import MAX_LIMIT, emerging_topics
+    from services.runtime.topics.emerging import MAX_LIMIT, emerging_topics
 
     try:
         start = resolve_time(since, now=datetime.now(UTC))

@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _context, app, console, out
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    console,
+    out,
+    workspace_context,
+)
 
 report_app = typer.Typer(
     help="Reports: render them to PDF or HTML, preview them, list them.", no_args_is_help=True
@@ -28,7 +36,7 @@ def report_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show the reports: the workspace YAML's and those defined over the API."""
     from services.reports.service import definitions
 
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         ctx.sync_workspace()
         table = Table("name", "subject", "period", "language", "schedule", "origin")
         for d in definitions(ctx).list():
@@ -48,7 +56,7 @@ def _render(
     from services.reports.service import ReportInputError, definitions, run_report
     from services.reports.store import ReportNotFound
 
-    with _context(config) as ctx:
+    with workspace_context(config) as ctx:
         ctx.sync_workspace()
         store = definitions(ctx)
         try:

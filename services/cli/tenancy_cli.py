@@ -16,7 +16,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _fail, _load, app, out
+from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, out
+from services.cli.common import fail as _fail
+from services.cli.common import load_config as _load
 from services.core.permissions import ROLES
 from services.runtime.context import ServiceContext
 from services.runtime.workspaces import Installation

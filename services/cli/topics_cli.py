@@ -11,9 +11,9 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from services.cli.main import DEFAULT_CONFIG, CliError, ConfigOpt, _load, out, topics_app
+from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, load_config, out, topics_app
 from services.core.topics import Topic
-from services.runtime.topic_store import (
+from services.runtime.app.topic_store import (
     TopicConflictError,
     TopicNotFoundError,
     TopicStore,
@@ -24,7 +24,7 @@ from services.runtime.topic_store import (
 @topics_app.command("list")
 def topics_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show the taxonomy: the workspace YAML's topics and the added ones."""
-    loaded = _load(config)
+    loaded = load_config(config)
     table = Table("name", "origin", "examples", "description")
     for topic in taxonomy(loaded.workspace.topics, loaded.settings.data_dir):
         table.add_row(topic.name, topic.origin, str(len(topic.examples)), topic.description[:80])
@@ -44,7 +44,7 @@ def topics_add(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Add a topic (e.g. promote an emerging one); kept in <data_dir>/topics.json."""
-    loaded = _load(config)
+    loaded = load_config(config)
     try:
         topic = Topic(name=name, description=description, examples=example or [])
     except ValidationError as exc:
@@ -69,7 +69,7 @@ def topics_remove(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Remove an added topic (the YAML's are removed by editing the file)."""
-    loaded = _load(config)
+    loaded = load_config(config)
     try:
         TopicStore(loaded.settings.data_dir).remove(name, workspace=loaded.workspace.topics)
     except (TopicConflictError, TopicNotFoundError, ValueError) as exc:

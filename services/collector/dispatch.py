@@ -16,6 +16,7 @@ from services.collector.social.base import Connector, SocialSource
 from services.collector.social.registry import UnknownKind, create, kinds
 from services.collector.social.runner import collect_social
 from services.collector.web_runner import collect_web
+from services.core import metrics
 from services.core.models import ErrorKind, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
 from services.store.state.contract import CollectionRun
@@ -32,6 +33,13 @@ class SourceCollector:
         self._lock = threading.Lock()
 
     def __call__(
+        self, source: Source, *, state: CollectorState, settings: CollectorSettings
+    ) -> CollectionRun:
+        run = self._collect(source, state=state, settings=settings)
+        _count(source, run)
+        return run
+
+    def _collect(
         self, source: Source, *, state: CollectorState, settings: CollectorSettings
     ) -> CollectionRun:
         if source.kind == "feed":
@@ -91,3 +99,16 @@ def _unrecorded(source: Source, now: datetime, message: str, kind: ErrorKind) ->
         error=message,
         error_kind=kind.value,
     )
+
+
+def _count(source: Source, run: CollectionRun) -> None:
+    """The run in the operator metrics (/metrics)."""
+    metrics.COLLECTION_RUNS.labels(
+        source=source.name, kind=source.kind, status=str(run.status)
+    ).inc()
+    if run.items_new:
+        metrics.MENTIONS_COLLECTED.labels(source=source.name, kind=source.kind).inc(run.items_new)
+    if run.status is RunStatus.ERROR:
+        metrics.COLLECTION_ERRORS.labels(
+            kind=source.kind, error_kind=run.error_kind or "error"
+        ).inc()

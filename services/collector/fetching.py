@@ -19,14 +19,10 @@ Anything a hostile server or URL can make the HTTP stack raise becomes one of th
 
 from __future__ import annotations
 
-import functools
-import ipaddress
-import socket
 import ssl
-import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -35,11 +31,16 @@ from typing import Any, TypeGuard
 import httpcore
 import httpx
 
-from services.collector.deadline import Deadline, DeadlineStream
 from services.core.settings import CollectorSettings
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from services.net.guard import AddressGuard as AddressGuard
+from services.net.guard import FetchError as FetchError
+from services.net.guard import FetchTimeoutError as FetchTimeoutError
+from services.net.guard import GuardedTransport as GuardedTransport
+from services.net.guard import IPAddress as IPAddress
+from services.net.guard import IPNetwork as IPNetwork
+from services.net.guard import RefusedError as RefusedError
+from services.net.guard import UnreachableError as UnreachableError
+from services.net.guard import resolve as resolve
 
 ACCEPT_FEEDS = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -47,49 +48,6 @@ ACCEPT_FEEDS = (
     "application/json;q=0.8, */*;q=0.5"
 )
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ALLOWED_HINT = "allow it with collector.allowed_networks"
-
-
-class FetchError(Exception):
-    """A fetch failed; `str(error)` is a short message for people, `kind` names the
-    failure for programs (stored with the run as its error kind)."""
-
-    kind = "network"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class UnreachableError(FetchError):
-    """The host could not be resolved or connected to."""
-
-    kind = "unreachable"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"unreachable: {detail}")
-
-
-class FetchTimeoutError(UnreachableError):
-    """The whole fetch (connect, headers, body, redirects) took longer than allowed."""
-
-    kind = "timeout"
-
-    def __init__(self, seconds: float, doing: str = "") -> None:
-        super().__init__(f"timed out after {seconds:g} s" + (f" ({doing})" if doing else ""))
-
-
-class RefusedError(FetchError):
-    """The URL or one of its addresses is not allowed (scheme, private address, an
-    invalid URL or redirect target)."""
-
-    kind = "refused"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"refused: {detail}")
 
 
 class TooLargeError(FetchError):
@@ -211,195 +169,6 @@ def host_of(url: httpx.URL) -> str:
         return url.raw_host.decode("ascii")
     except UnicodeError:
         raise RefusedError(f"not a valid host name: {url.host[:200]!r}") from None
-
-
-# -- addresses ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AddressGuard:
-    """Decides which IP addresses a fetch may connect to."""
-
-    allowed: tuple[IPNetwork, ...] = ()
-    hint: str = _ALLOWED_HINT  # how a refused user can allow a network, in their settings
-
-    @classmethod
-    def from_settings(cls, settings: CollectorSettings) -> AddressGuard:
-        """Builds the guard from `collector.allowed_networks`."""
-        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks))
-
-    def refusal(self, address: IPAddress) -> str | None:
-        """Why this address is refused ('a loopback address'), or None when allowed."""
-        candidates = [*_embedded_ipv4(address), address]
-        if any(c in network for c in candidates for network in self.allowed):
-            return None
-        for candidate in candidates:
-            reason = _non_public_reason(candidate)
-            if reason:
-                return reason
-        return None
-
-    def check_host(self, host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
-        """Resolves a host (within `timeout` seconds); raises UnreachableError or
-        RefusedError unless all its addresses are allowed. Returns them, in resolver order."""
-        addresses = resolve(host, port, timeout=timeout)
-        for address in addresses:
-            reason = self.refusal(address)
-            if reason:
-                shown = host.strip("[]")
-                subject = (
-                    f"{address} is" if shown == str(address) else f"{shown} resolves to {address},"
-                )
-                raise RefusedError(f"{subject} {reason} ({self.hint})")
-        return addresses
-
-
-def resolve(host: str, port: int, *, timeout: float | None = None) -> list[IPAddress]:
-    """Resolves a host name (or IP literal) to its TCP addresses, without duplicates;
-    FetchTimeoutError when the resolver takes longer than `timeout` seconds."""
-    name = host.strip("[]")
-    if not name:
-        raise RefusedError("the URL has no host")
-    try:
-        infos = _getaddrinfo(name, port, timeout)
-    except (socket.gaierror, UnicodeError, ValueError):
-        raise UnreachableError(f"cannot resolve host {name}") from None
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canon, sockaddr in infos:
-        try:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        except ValueError:
-            continue
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise UnreachableError(f"cannot resolve host {name}")
-    return addresses
-
-
-def _getaddrinfo(name: str, port: int, timeout: float | None) -> list[Any]:
-    """socket.getaddrinfo, bounded in time: it has no time-out of its own, and a slow
-    authoritative server (which whoever owns the domain controls) would hold the fetch
-    past its deadline. A resolution given up on finishes in its daemon thread."""
-    if timeout is None:
-        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["infos"] = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        except Exception as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=work, name="veille-resolve", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise FetchTimeoutError(round(timeout, 1), f"resolving {name[:100]}")
-    if "error" in outcome:
-        raise outcome["error"]
-    return list(outcome["infos"])
-
-
-def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
-    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64)."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return []
-    embedded: list[IPAddress] = []
-    if address.ipv4_mapped is not None:
-        embedded.append(address.ipv4_mapped)
-    if address.sixtofour is not None:
-        embedded.append(address.sixtofour)
-    if address.teredo is not None:
-        embedded.append(address.teredo[1])
-    if address in _NAT64:
-        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return embedded
-
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _non_public_reason(address: IPAddress) -> str | None:
-    # Most specific first: 127.0.0.1 is also "private" to the ipaddress module.
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if address.is_private:
-        return "a private address"
-    if address.is_reserved:
-        return "a reserved address"
-    if not address.is_global:
-        return "not a public address"
-    return None
-
-
-class GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the guard allows, resolving the host itself."""
-
-    def __init__(self, guard: AddressGuard, deadline: Deadline | None = None) -> None:
-        self._guard = guard
-        self.deadline = deadline or Deadline()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        addresses = self._guard.check_host(host, port, timeout=self.deadline.remaining())
-        last_error: Exception | None = None
-        for address in addresses:
-            self.deadline.check()
-            remaining = self.deadline.remaining()
-            if remaining is not None and remaining <= 0:
-                raise httpcore.ConnectTimeout("the fetch deadline passed")
-            bounded = remaining if timeout is None or remaining is None else min(timeout, remaining)
-            try:
-                stream = super().connect_tcp(
-                    str(address), port, bounded, local_address, socket_options
-                )
-                return DeadlineStream(stream, self.deadline)
-            except httpcore.ConnectTimeout:
-                raise
-            except httpcore.ConnectError as error:
-                last_error = error
-        assert last_error is not None  # check_host returns at least one address
-        raise last_error
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with a connection pool on the guarded network backend.
-
-    `deadline` bounds every socket operation of the request being made: call
-    `deadline.start(seconds)` before each request (one thread uses a transport)."""
-
-    def __init__(self, guard: AddressGuard, *, max_connections: int = 4) -> None:
-        context = _ssl_context()
-        super().__init__(verify=context, trust_env=False)
-        self.deadline = Deadline()
-        # httpx has no public hook for the network backend: swap the pool it built.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=context,
-            max_connections=max_connections,
-            network_backend=GuardedBackend(guard, self.deadline),
-        )
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Building one loads the CA bundle (~30 ms); a context is safe to share.
-    return httpx.create_ssl_context(trust_env=False)
-
-
-# -- requests and responses -------------------------------------------------------------
 
 
 def parse_url(url: str) -> httpx.URL:

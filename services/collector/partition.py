@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from services.store.state.leases import LeaseStore, new_owner_id
+from services.store.state.lease_contract import Leases, new_owner_id
 
 logger = logging.getLogger("veille.collector.partition")
 
@@ -30,7 +30,7 @@ PURGE_AFTER_TTLS = 10
 class SourcePartition:
     """This collector's share of the sources, kept by leases in the state store."""
 
-    def __init__(self, leases: LeaseStore, *, owner: str | None = None, ttl: float = 90.0) -> None:
+    def __init__(self, leases: Leases, *, owner: str | None = None, ttl: float = 90.0) -> None:
         """`ttl`: seconds a lease lasts without renewal; heartbeats come every ttl / 3."""
         if ttl <= 0:
             raise ValueError("the lease ttl must be positive")

@@ -22,12 +22,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from services.collector.deadline import FetchCancelled
 from services.collector.feeds import FeedParseError, parse_feed
 from services.collector.fetching import FetchError, fetch
 from services.collector.item_policy import screen_items
 from services.core.models import ErrorKind, RawItem, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
+from services.net.deadline import FetchCancelled
 from services.store.state.contract import CollectionRun, NotFoundError
 
 logger = logging.getLogger("veille.collector")

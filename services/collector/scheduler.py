@@ -34,13 +34,13 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from services.collector.deadline import cancel_scope
 from services.collector.dispatch import SourceCollector
 from services.collector.runner import CollectorState
 from services.core.models import ErrorKind, RunStatus, Source
 from services.core.settings import CollectorSettings
+from services.net.deadline import cancel_scope
 from services.store.state.contract import CollectionRun
-from services.store.state.engine import StateStoreError
+from services.store.state.errors import StateStoreError
 
 if TYPE_CHECKING:
     from services.collector.partition import SourcePartition

@@ -24,13 +24,13 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from services.collector.deadline import FetchCancelled, current_token
 from services.collector.fetching import FetchError
 from services.collector.item_policy import screen_items
 from services.collector.runner import CollectorState
 from services.collector.web import recrawl
 from services.core.models import ErrorKind, RunStatus, Source, utcnow
 from services.core.settings import CollectorSettings
+from services.net.deadline import FetchCancelled, current_token
 from services.store.state.contract import CollectionRun
 
 if TYPE_CHECKING:  # Scrapy loads in the worker process only

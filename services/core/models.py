@@ -376,8 +376,3 @@ class SourceStatus(BaseModel):
         default=None, description="why a source is disabled (switched off, or not configured)"
     )
     last_run: RunStats | None = None
-
-
-def mention_to_json(mention: Mention) -> dict[str, Any]:
-    """Serialises a mention to plain JSON types."""
-    return mention.model_dump(mode="json")

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from services.core.embedding_spec import parse_spec
+from services.core.expression_patterns import ExpressionsError, parse_expressions
 
 ENV_PREFIX = "VEILLE_"
 
@@ -168,10 +169,11 @@ class AnalyzerSettings(BaseModel):
     @classmethod
     def _readable_expressions(cls, value: str | None) -> str | None:
         if value is not None:
-            # Imported here: the settings must load without the analyzer's dependencies.
-            from services.analyzer.expressions import load_expressions
-
-            load_expressions(Path(value))  # raises ExpressionsError, a ValueError
+            try:
+                text = Path(value).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ExpressionsError(f"{value}: cannot read ({exc.strerror})") from None
+            parse_expressions(text, value)  # raises ExpressionsError, a ValueError
         return value
 
 

@@ -13,7 +13,7 @@ from services.core.reports import ReportDefinition
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
 from services.reports.store import Definitions, RenderInfo, Renders, render_id
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.contract import NotFoundError, StateStore
 
 if TYPE_CHECKING:

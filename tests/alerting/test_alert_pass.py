@@ -14,8 +14,8 @@ from services.alerting.rules import AlertRule, Channel
 from services.core.models import Brand
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.alert_loop import run_alerts_once
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.alert_loop import run_alerts_once
 from tests.httpserver import HTTPTestServer
 
 SERIES = [["2026-11-22T09:00:00+00:00", 2, 2], ["2026-11-22T10:00:00+00:00", 40, 40]]

@@ -22,9 +22,9 @@ from services.api.app import create_app
 from services.core.models import Mention
 from services.core.settings import build_settings
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.importer import demo_items
-from services.runtime.worker import drain
+from services.runtime.app.context import ServiceContext
+from services.runtime.data.importer import demo_items
+from services.runtime.workers.analysis import drain
 from services.store.contracts import MentionFilter
 from tests.e2e.service import REPO
 

@@ -328,7 +328,7 @@ def test_replay_at_a_threshold_gives_the_alerts_of_that_sensitivity(sensitivity:
 
 def test_threshold_for_names_and_numbers() -> None:
     for kind in ("volume_spike", "drop", "negative_share_spike"):
-        names = [threshold_for(kind, s) for s in ("low", "medium", "high")]  # type: ignore[arg-type]
+        names = [threshold_for(kind, s) for s in ("low", "medium", "high")]
         assert names == sorted(names, reverse=True)
         assert hourly_rule(kind=kind).threshold == names[1]
     assert threshold_for("drop", 2.5) == 2.5

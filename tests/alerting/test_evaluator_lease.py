@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.alerting.evaluator import Evaluator
-from services.runtime.evaluator_lease import EVALUATOR_LEASE, EvaluatorLease
+from services.runtime.workers.evaluator_lease import EVALUATOR_LEASE, EvaluatorLease
 from services.store.contracts import MentionIndex
 from services.store.state.leases import LeaseStore
 from services.store.state.sql import SqlStateStore

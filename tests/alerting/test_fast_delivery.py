@@ -22,8 +22,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from services.core.models import Brand, RawItem, utcnow
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.alert_loop import AlertLoop
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.alert_loop import AlertLoop
 from tests.alerting.notifiers.test_email import _free_port
 from tests.factories import make_item
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response

@@ -149,3 +149,22 @@ def test_leave_one_category_out_never_looks_at_the_held_out_category() -> None:
     assert nab.total(rows["a"][2]) == pytest.approx(0.0)
     assert rows["b"][0] in ((1.0, 72), (2.0, 72)) and rows["b"][1] == pytest.approx(50.0)
     assert math.isnan(nab.total([]))
+
+
+def test_a_missing_corpus_folder_is_named_with_the_way_to_point_at_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VEILLE_ANOMALIES", str(tmp_path / "elsewhere"))
+    assert nab.main([]) == 2
+    error = capsys.readouterr().err
+    assert str(tmp_path / "elsewhere" / "nab_realTweets") in error
+    assert "--anomalies" in error and "VEILLE_ANOMALIES" in error
+
+
+def test_the_argument_wins_over_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VEILLE_ANOMALIES", str(tmp_path / "from-env"))
+    assert nab.main(["--anomalies", str(tmp_path / "from-arg")]) == 2
+    error = capsys.readouterr().err
+    assert "from-arg" in error and "from-env" not in error

@@ -1,4 +1,4 @@
-"""Adapting a head to corrections inside the second opinion's mix (services/analyzer/adapt.py):
+"""Adapting a head to corrections inside the second opinion's mix (services/analyzer/head_delta.py):
 the head must learn what the pair gets wrong, since the analyzer reads English that way."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.analyzer.adapt import adapt_head
+from services.analyzer.head_delta import adapt_head
 from services.analyzer.sentiment import SentimentHead
 
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2

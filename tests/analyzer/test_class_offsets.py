@@ -11,9 +11,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from services.analyzer.adapt import adapt_head
 from services.analyzer.embeddings import Embedder, load_embedder
 from services.analyzer.evidence import evidence_for
+from services.analyzer.head_delta import adapt_head
 from services.analyzer.sentiment import (
     HeadError,
     HeadMismatchError,

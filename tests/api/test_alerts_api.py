@@ -14,7 +14,7 @@ from services.api.app import API_PREFIX, create_app
 from services.api.routers import alert_events, alert_rules, saved_searches
 from services.core.models import utcnow
 from services.core.settings import BrandRulesSettings
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import make_mention
 
 RULES = f"{API_PREFIX}/alert-rules"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import BASE_TIME
 
 WINDOW = {"since": "2026-10-01T00:00:00Z", "until": "2026-11-02T00:00:00Z"}

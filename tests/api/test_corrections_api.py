@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 
 from services.core.models import Sentiment, SentimentLabel
 from services.core.topics import Topic
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import with_stored_corrections
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import with_stored_corrections
 from tests.factories import make_mention
 
 TEXT = "Le SAV de Veloria a répondu en deux heures, franchement rien à redire."
@@ -152,7 +152,7 @@ def test_stored_corrections_label_new_copies(ctx: ServiceContext, client: TestCl
 def test_the_worker_gives_a_new_copy_the_analyst_label(
     ctx: ServiceContext, client: TestClient
 ) -> None:
-    from services.runtime.worker import process_batch
+    from services.runtime.workers.analysis import process_batch
     from tests.factories import make_item
 
     _seed_duplicates(ctx)

@@ -26,7 +26,7 @@ from services.api.app import create_app
 from services.api.dashboard import POLICY
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment, SentimentLabel
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.browser import CHROMIUM, FLAGS, Browser
 from tests.e2e.service import free_port
 from tests.factories import make_mention

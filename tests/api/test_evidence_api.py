@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment, SentimentLabel
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import make_mention
 
 

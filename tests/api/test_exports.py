@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.core.models import AuthorDetails, Engagement, Sentiment, SentimentLabel
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import BASE_TIME, make_mention
 
 NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from services.core.models import MAX_SOURCE_URL_CHARS, RunStatus
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state import tables
 from services.store.state.contract import CollectionRun
 from tests.httpserver import HTTPTestServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.httpserver import HTTPTestServer
 from tests.web.conftest import serve_page
 

@@ -19,7 +19,7 @@ from services.core.query.parser import (
     MAX_NEAR_WILDCARD_PAIRS,
     MAX_WILDCARDS,
 )
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.api.test_saved_searches import build_app
 from tests.factories import BASE_TIME, make_mention
 
@@ -160,7 +160,7 @@ def test_story_breakdown_beyond_tantivys_bucket_limit(ctx: ServiceContext, api_k
     for begin in range(0, len(mentions), 10_000):
         ctx.index.upsert(mentions[begin : begin + 10_000])
     with TestClient(create_app(ctx), headers={"X-API-Key": api_key}) as client:
-        params = {"dimension": "story", "since": str(start.date()), "size": 3}
+        params: dict[str, str | int] = {"dimension": "story", "since": str(start.date()), "size": 3}
         raw = client.get(f"{API_PREFIX}/stats/breakdown", params=params)
         assert raw.status_code == 200, raw.text
         assert raw.json()["total"] == 66_006

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from services.core.models import Sentiment, SentimentLabel
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import BASE_TIME, make_mention
 
 STALE = Sentiment(label=SentimentLabel.NEUTRAL, score=0.123)  # what an "old model" said

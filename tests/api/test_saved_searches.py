@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from services.api.app import API_PREFIX, create_app
 from services.api.routers import saved_searches
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 
 URL = f"{API_PREFIX}/saved-searches"
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.core.models import Sentiment, SentimentLabel
 from services.core.query.matcher import keyword_values
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import BASE_TIME, make_mention
 
 NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)

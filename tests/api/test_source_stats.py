@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from services.cli.figures import run_figures
 from services.core.models import RunStats, RunStatus
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.contract import CollectionRun
 from tests.factories import BASE_TIME
 

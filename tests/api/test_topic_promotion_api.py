@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.core.topics import Topic
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
-from services.runtime.reanalyze import job_spec, run_job
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.reanalyze import job_spec, run_job
 from tests.api.conftest import WORKSPACE
 from tests.api.test_topics_api import APP as APP_POSTS
 from tests.api.test_topics_api import OTHERS, WINDOW

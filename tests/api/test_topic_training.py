@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,9 +15,9 @@ from fastapi.testclient import TestClient
 from services.analyzer.fingerprint import fingerprint
 from services.api.app import create_app
 from services.core.workspace import Workspace, load_workspace
-from services.runtime.context import ServiceContext
-from services.runtime.train_data import TrainingError, split_held_back
-from services.runtime.train_topics import TopicExample, TopicTrainReport, train_topic_heads
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.examples import TrainingError, split_held_back
+from services.runtime.training.topic_heads import TopicExample, TopicTrainReport, train_topic_heads
 from tests.api.conftest import WORKSPACE
 from tests.factories import BASE_TIME, make_mention
 
@@ -42,7 +43,9 @@ def api(topics_ctx: ServiceContext, api_key: str) -> Iterator[TestClient]:
         yield client
 
 
-def _correct_through_the_api(ctx: ServiceContext, api: TestClient, rows: list[dict]) -> None:
+def _correct_through_the_api(
+    ctx: ServiceContext, api: TestClient, rows: list[dict[str, Any]]
+) -> None:
     mentions = [
         make_mention(
             id=f"c{i:02d}",

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.core.topics import Topic
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.api.conftest import WORKSPACE
 from tests.factories import BASE_TIME, make_mention
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from services.collector.deadline import FetchCancelled, cancel_scope
 from services.collector.fetching import FetchTimeoutError, fetch
 from services.collector.runner import collect_source
 from services.collector.scheduler import CollectorScheduler
 from services.core.models import ErrorKind, RunStatus, Source
 from services.core.settings import CollectorSettings
+from services.net.deadline import FetchCancelled, cancel_scope
 from services.store.state.sql import SqlStateStore
 from tests.hostile_server import DripServer
 from tests.httpserver import HTTPTestServer
@@ -30,7 +30,7 @@ from tests.httpserver import HTTPTestServer
 DATE = "%a, %d %b %Y %H:%M:%S GMT"
 
 
-def rss(entries: list[tuple[str, str, datetime | None]], *, declared: str = "utf-8") -> str:
+def rss(entries: Sequence[tuple[str, str, datetime | None]], *, declared: str = "utf-8") -> str:
     """An RSS document of (title, link, date) entries."""
     items = "".join(
         f"<item><title>{title}</title><link>{link}</link><description>{title}</description>"
@@ -57,7 +57,7 @@ def _settings(**changes: object) -> CollectorSettings:
 
 
 def _add(store: SqlStateStore, name: str, url: str) -> Source:
-    source = Source(name=name, url=url)  # type: ignore[arg-type]
+    source = Source(name=name, url=url)
     store.put_source(source, origin="api")
     return source
 
@@ -292,7 +292,7 @@ def test_a_slow_resolver_counts_against_the_deadline(monkeypatch: pytest.MonkeyP
 def test_shutdown_stops_a_web_crawl_held_by_a_dripping_server(store: SqlStateStore) -> None:
     with DripServer(interval=0.05) as drip:
         store.put_source(
-            Source(name="site", kind="web", url=drip.url("/thread/1")),  # type: ignore[arg-type]
+            Source(name="site", kind="web", url=drip.url("/thread/1")),
             origin="api",
         )
         scheduler = CollectorScheduler(

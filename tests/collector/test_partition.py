@@ -109,7 +109,7 @@ def test_two_collectors_split_the_sources_and_survive_a_kill(
     split = owners_since(read_runs(runs_file), window)
     assert set(split) == set(SOURCES), "a source was forgotten"
     assert all(len(owners) == 1 for owners in split.values()), split
-    per_owner = defaultdict(int)
+    per_owner: defaultdict[str, int] = defaultdict(int)
     for owners in split.values():
         per_owner[next(iter(owners))] += 1
     assert dict(per_owner) == {"alpha": 3, "beta": 3}
@@ -134,8 +134,8 @@ def test_two_collectors_split_the_sources_and_survive_a_kill(
             lambda: set(owners_since(read_runs(runs_file), killed + TTL)) == set(SOURCES),
             timeout=10 * TTL,
         )
-        after = owners_since(read_runs(runs_file), killed + TTL)
-        assert all(owners == {"beta"} for owners in after.values()), after
+        handed_over = owners_since(read_runs(runs_file), killed + TTL)
+        assert all(owners == {"beta"} for owners in handed_over.values()), handed_over
         taken = min(
             r[2]
             for r in read_runs(runs_file)

@@ -58,11 +58,13 @@ def test_configuration_page_lists_every_workspace_key() -> None:
                 assert f"| `{name}` |" in page, (model.__name__, name)
 
 
-def test_a_note_on_a_setting_that_no_longer_exists_fails_the_build(tmp_path: Path) -> None:
+def test_a_note_on_a_setting_that_no_longer_exists_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gen_pages = _load("gen_pages")
     notes = tmp_path / "notes.yaml"
     notes.write_text("api.port: where it listens\napi.no_such_setting: gone\n", encoding="utf-8")
-    gen_pages.NOTES_FILE = notes
+    monkeypatch.setattr(gen_pages, "NOTES_FILE", notes)
     with pytest.raises(SystemExit, match="no_such_setting"):
         gen_pages.configuration_page()
 

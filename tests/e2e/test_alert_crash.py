@@ -72,7 +72,8 @@ class DedupingInbox:
         self.hold = Hold()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = bytes(envelope.content or b"")
+        raw = envelope.content or b""
+        content = raw.encode() if isinstance(raw, str) else bytes(raw)
         self.received.append(content)
         message = email.message_from_bytes(content, policy=email.policy.default)
         self.unique.setdefault(str(message["Message-ID"]), content)

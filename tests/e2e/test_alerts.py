@@ -119,9 +119,9 @@ def test_new_mention_alert_reaches_email_and_slack(
 
             slack = json.loads(server.requests_for("/slack")[0].body)
             assert "Veloria" in json.dumps(slack, ensure_ascii=False)
-            message = email.message_from_bytes(
-                inbox.envelopes[0].content, policy=email.policy.default
-            )
+            content = inbox.envelopes[0].content
+            assert isinstance(content, bytes)
+            message = email.message_from_bytes(content, policy=email.policy.default)
             assert message["To"] == "team@veloria.example"
             body = message.get_body(preferencelist=("plain",))
             assert body is not None and "panne" in body.get_content()

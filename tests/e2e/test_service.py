@@ -124,7 +124,7 @@ def test_kill_9_during_collection_and_analysis_loses_and_duplicates_nothing(
 
     def analysis_under_way() -> bool:
         inbox: dict[str, Any] = veille.health().get("inbox", {})
-        return 0 < inbox.get("done", 0) < 150
+        return 0 < int(inbox.get("done", 0)) < 150
 
     veille.wait_for(analysis_under_way, timeout=120, what="analysis to be under way")
     veille.kill()  # mid-analysis: leased items go back to the inbox

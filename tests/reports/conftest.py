@@ -16,7 +16,7 @@ from services.core.models import Brand, Competitor, Engagement, Mention, Sentime
 from services.core.reports import ReportDefinition
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import make_mention
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from services.core.workspace import load_workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.e2e.service import write_workspace
 from tests.reports.conftest import requires_pdf, seed_mentions
 from tests.test_cli import veille
@@ -27,7 +28,7 @@ REPORTS = {
 }
 
 
-def _workspace(tmp_path: Path, reports: dict[str, object] = REPORTS) -> str:
+def _workspace(tmp_path: Path, reports: Mapping[str, object] = REPORTS) -> str:
     config = write_workspace(tmp_path, sources=[])
     (config / "reports.yaml").write_text(yaml.safe_dump(reports), encoding="utf-8")
     return str(config)

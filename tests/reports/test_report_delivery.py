@@ -11,8 +11,8 @@ import pytest
 
 from services.core.reports import ReportDefinition, Schedule
 from services.reports.service import definitions
-from services.runtime.context import ServiceContext
-from services.runtime.report_loop import ReportScheduler, trigger_for
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.report_loop import ReportScheduler, trigger_for
 from tests.alerting.notifiers.test_email import Mailbox, smtp_server
 from tests.reports.conftest import make_context, requires_pdf
 

@@ -15,7 +15,7 @@ from services.reports import wording
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
 from services.reports.render import render
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.reports.conftest import CONFIGURED, requires_pdf
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -38,6 +38,7 @@ def test_the_key_figures_and_series_equal_the_stats_api(
     ctx: ServiceContext, client: TestClient
 ) -> None:
     figures = _figures(ctx)
+    assert figures.key is not None
     window, previous = figures.window, figures.previous
     assert window.since.isoformat() == "2026-11-15T23:00:00+00:00"  # midnight in Paris
     for w, mentions, negative, positive in (
@@ -180,7 +181,7 @@ def test_texts_from_mentions_are_escaped(ctx: ServiceContext) -> None:
 
 @pytest.mark.parametrize("period", ["last_week", "last_month", "last_quarter"])
 def test_calendar_periods_are_complete_and_follow_each_other(period: str) -> None:
-    definition = ReportDefinition(name="r", brand="Veloria", period=period)  # type: ignore[arg-type]
+    definition = ReportDefinition(name="r", brand="Veloria", period=period)
     window, previous = windows(definition, now=datetime(2026, 12, 7, 7, 30, tzinfo=UTC))
     assert previous.until == window.since
     assert window.until <= datetime(2026, 12, 7, 7, 30, tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.reports.conftest import requires_pdf
 
 REPORT: dict[str, Any] = {

@@ -258,13 +258,17 @@ def test_a_tree_larger_than_a_run_is_covered_over_several_runs(
     stored: set[str | None] = set()
     offsets = []
     for hour in (1, 2, 3):
+
+        def clock(now: float = POSTED + hour * 3600.0) -> float:
+            return now
+
         result = collect_social(
             source(server),
             connector=RedditConnector(),
             state=state,
             settings=settings,
             env=ENV,
-            clock=lambda hour=hour: POSTED + hour * 3600.0,
+            clock=clock,
         )
         assert result.run.status is RunStatus.OK, result.run.error
         stored |= {c.item.platform_id for c in state.claim_items(limit=1000)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ from tests.social.test_hackernews import COMMENT, STORY, envelope
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> SqlStateStore:
+def state(tmp_path: Path) -> Iterator[SqlStateStore]:
     store = SqlStateStore(f"sqlite:///{tmp_path}/state.db")
-    yield store  # type: ignore[misc]
+    yield store
     store.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,9 +13,9 @@ from tests.state import FakeClock
 
 
 @pytest.fixture
-def leases(state_store: SqlStateStore, state_url: str, clock: FakeClock) -> LeaseStore:
+def leases(state_store: SqlStateStore, state_url: str, clock: FakeClock) -> Iterator[LeaseStore]:
     store = LeaseStore(state_url, clock=clock)
-    yield store  # type: ignore[misc]
+    yield store
     store.close()
 
 

@@ -88,8 +88,8 @@ def test_open_index_picks_elasticsearch_by_scheme(
     # A prefix of its own, deleted afterwards: safe on a real cluster too.
     monkeypatch.setenv("ELASTICSEARCH_INDEX_PREFIX", f"veille-open-index-{uuid.uuid4().hex[:8]}")
     index = open_index(elastic_endpoint.url)
+    assert isinstance(index, EsIndex)
     try:
-        assert isinstance(index, EsIndex)
         assert index.count(MentionFilter()) == 0
     finally:
         index.drop()

@@ -10,7 +10,7 @@ of both majors (scripts/start-test-elasticsearch.sh, README "Growing beyond one 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def _node_answering_as(version: str) -> HTTPTestServer:
     server.add("/_nodes/_local", body=json.dumps(nodes).encode(), headers=PRODUCT)
     server.add("/_nodes/_local/_none", body=json.dumps(nodes).encode(), headers=PRODUCT)
 
-    def strict(answer: dict[str, object]) -> Handler:
+    def strict(answer: Mapping[str, object]) -> Handler:
         def handle(request: RecordedRequest) -> Response:
             for name in ("accept", "content-type"):
                 value = request.headers.get(name, "")

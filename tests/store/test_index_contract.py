@@ -47,10 +47,17 @@ def _sentiment(label: str) -> Sentiment:
     return Sentiment(label=SentimentLabel(label), score=0.8)
 
 
-def ids_matching(index: MentionIndex, query: Node | str, **window: datetime) -> set[str]:
+def ids_matching(
+    index: MentionIndex,
+    query: Node | str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> set[str]:
     """Ids of every match, walked through cursor pages."""
     node = parse_query(query) if isinstance(query, str) else query
-    return {m.id for m in walk(index, MentionFilter(query=node, **window), limit=MAX_PAGE_SIZE)}
+    flt = MentionFilter(query=node, since=since, until=until)
+    return {m.id for m in walk(index, flt, limit=MAX_PAGE_SIZE)}
 
 
 def walk(

@@ -82,11 +82,17 @@ def test_an_interrupted_copy_resumes_and_verifies(
     source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
 ) -> None:
     checkpoint = tmp_path / "checkpoint.json"
-    urls = {"source_url": "embedded:src", "target_url": es_settings.url}
     flaky = FailingAfter(es_settings, refresh=False)
     try:
         with pytest.raises(CopyError, match="simulated outage"):
-            copy_index(source, flaky, checkpoint=checkpoint, batch_size=50, **urls)
+            copy_index(
+                source,
+                flaky,
+                checkpoint=checkpoint,
+                batch_size=50,
+                source_url="embedded:src",
+                target_url=es_settings.url,
+            )
     finally:
         flaky.close()
     saved = json.loads(checkpoint.read_text(encoding="utf-8"))
@@ -96,7 +102,13 @@ def test_an_interrupted_copy_resumes_and_verifies(
     try:
         done: list[int] = []
         result = copy_index(
-            source, target, checkpoint=checkpoint, batch_size=50, progress=done.append, **urls
+            source,
+            target,
+            checkpoint=checkpoint,
+            batch_size=50,
+            progress=done.append,
+            source_url="embedded:src",
+            target_url=es_settings.url,
         )
         # It went on from the 100th mention (re-copying only that instant), not from zero.
         assert result.resumed_from is not None

@@ -18,7 +18,7 @@ def test_a_forum_thread_is_crawled_once_then_incrementally(tmp_path: Path) -> No
             url = serve_page(
                 server, "/threads/pepe.230143/", "trafilatura/katzen-forum.net-Pepe.html"
             )
-            source = Source(name="katzen", kind="web", url=url, max_pages=1)  # type: ignore[arg-type]
+            source = Source(name="katzen", kind="web", url=url, max_pages=1)
             state.sync_workspace(sources=[source], brands=[], competitors=[])
             scheduler = loopback_scheduler(state)
             (first,) = scheduler.run_once()

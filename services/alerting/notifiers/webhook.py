@@ -8,7 +8,7 @@ the `Idempotency-Key` header (also in the body as `idempotency_key`): after a cr
 outbox sends the same alert again with the same key.
 
 Webhook URLs are configuration, so they are resolved and checked like collector URLs
-(services.collector.fetching.AddressGuard): private, loopback and link-local addresses are
+(services.net.guard.AddressGuard): private, loopback and link-local addresses are
 refused unless their network is in `allowed_networks`, and the connection goes to the
 address that passed the check.
 """
@@ -29,7 +29,7 @@ from services.alerting.notifiers.base import AlertMessage, DeliveryError
 from services.alerting.notifiers.secrets import resolve_secret
 from services.alerting.notifiers.signing import signature_headers
 from services.alerting.notifiers.webhook_body import build_webhook_body
-from services.collector.fetching import AddressGuard, FetchError, GuardedTransport, RefusedError
+from services.net.guard import AddressGuard, FetchError, GuardedTransport, RefusedError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from services.alerting.rules import AlertRule
 from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
 from services.core.models import utcnow
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])

@@ -11,7 +11,7 @@ from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
 from services.core.models import SentimentLabel
-from services.runtime.corrections import record_correction
+from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
 
 router = APIRouter(tags=["corrections"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.api.deps import ContextDep
-from services.runtime.health import store_health
+from services.runtime.app.health import store_health
 
 router = APIRouter(tags=["health"])
 

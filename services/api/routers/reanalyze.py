@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.api.deps import ContextDep, StateDep, require_api_key
 from services.api.params import to_utc
 from services.api.problems import Problem
-from services.runtime.reanalyze import BackgroundReanalysis, job_spec
+from services.runtime.workers.reanalyze import BackgroundReanalysis, job_spec
 
 router = APIRouter(
     prefix="/reanalyze", tags=["re-analysis"], dependencies=[Depends(require_api_key)]

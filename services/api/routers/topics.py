@@ -10,13 +10,13 @@ from services.api.deps import AuthDep, ContextDep
 from services.api.params import Since, Until, _utc
 from services.api.problems import Problem
 from services.core.topics import Topic
-from services.runtime.emerging_topics import DEFAULT_LIMIT, MAX_LIMIT, EmergingReport
-from services.runtime.topic_store import (
+from services.runtime.app.topic_store import (
     TopicConflictError,
     TopicEntry,
     TopicNotFoundError,
     TopicStore,
 )
+from services.runtime.topics.emerging import DEFAULT_LIMIT, MAX_LIMIT, EmergingReport
 
 router = APIRouter(prefix="/topics", tags=["topics"], dependencies=[AuthDep])
 
@@ -78,7 +78,7 @@ def emerging(
 ) -> EmergingReport:
     """Groups the recent mentions that fit no topic (default: the last 7 days), each with
     its top terms and three example mentions. Embeds them again: allow a few seconds."""
-    from services.runtime.emerging_topics import emerging_topics
+    from services.runtime.topics.emerging import emerging_topics
 
     return emerging_topics(
         ctx, since=_utc(since), until=_utc(until), limit=limit, min_size=min_size

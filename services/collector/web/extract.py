@@ -111,7 +111,7 @@ def extract_article(
         text=text[:_MAX_TEXT_CHARS],
         author=_clean_field(result.get("author")),
         published_at=_to_datetime(result.get("date")),
-        language=language or _guess_language(text),
+        language=language,  # only what the page declares: the analyzer identifies the rest
         site_name=_clean_field(result.get("sitename")),
         comments=comments,
     )
@@ -197,15 +197,6 @@ def _declared_language(tree: lxml.html.HtmlElement) -> str | None:
         if re.fullmatch(r"[a-z]{2,3}", code):
             return code
     return None
-
-
-def _guess_language(text: str) -> str | None:
-    try:
-        import py3langid
-    except ImportError:  # optional: the analyzer guesses again anyway
-        return None
-    code, _score = py3langid.classify(text[:5000])
-    return str(code) or None
 
 
 def _clean_field(value: object) -> str | None:

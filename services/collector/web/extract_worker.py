@@ -10,7 +10,7 @@ from services.collector.web.extract import Article, extract_article
 
 _WARM_UP_PAGE = (
     b"<html><head><title>Veille</title></head><body><article><p>"
-    + b"Une phrase pour charger l'extracteur et son modele de langue. " * 8
+    + b"Une phrase pour charger l'extracteur. " * 8
     + b"</p></article></body></html>"
 )
 
@@ -21,5 +21,5 @@ def extract_page(html: bytes, url: str) -> Article:
 
 
 def warm_up() -> None:
-    """Loads the extractor and the language guesser before the first page."""
+    """Loads the extractor before the first page."""
     extract_article(_WARM_UP_PAGE, url="https://veille.invalid/warm-up")

@@ -51,12 +51,6 @@ def base_key(published_us: int, hashed_id: int) -> int:
     return (ms << SLOT_BITS) | (hashed_id & _SLOT_MASK)
 
 
-def key_floor(published_us: int) -> int:
-    """The smallest key of any mention published at or after `published_us` (same ms)."""
-    ms = min(max(published_us // 1000, _MS_MIN), _MS_MAX)
-    return ms << SLOT_BITS
-
-
 def _next_slot(key: int) -> int:
     # Stay inside the same millisecond so the order by time is kept.
     return (key & ~_SLOT_MASK) | ((key + 1) & _SLOT_MASK)

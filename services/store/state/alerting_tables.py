@@ -39,7 +39,7 @@ from services.store.state.contract import (
     SpecRecord,
 )
 from services.store.state.engine import upsert
-from services.store.state.tables import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, json_type, metadata
 
 VISIBILITIES = ("private", "shared")
 EVENT_STATUSES = ("firing", "resolved")

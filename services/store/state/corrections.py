@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from services.store.state.contract import NotFoundError
-from services.store.state.tables import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, json_type, metadata
 
 CORRECTION_FIELDS = ("sentiment", "topics")
 JOB_STATUSES = ("pending", "running", "done", "failed")

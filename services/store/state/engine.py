@@ -21,14 +21,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
+from services.store.state.errors import StateStoreError as StateStoreError
+
 BUSY_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 10
 _BEGIN_OPTION = "veille_sqlite_begin"
 _URL_HELP = "use sqlite:///path/to/veille.db or postgresql+psycopg://user:password@host:5432/db"
-
-
-class StateStoreError(RuntimeError):
-    """The state store cannot be opened or used: bad URL, database down, locked, too new."""
 
 
 def redact(url: str) -> str:

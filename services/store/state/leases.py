@@ -16,9 +16,6 @@ machines sharing a store keep their clocks in sync (NTP), as for the inbox lease
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -35,13 +32,9 @@ from services.store.state.engine import (
     upsert,
     write_transaction,
 )
+from services.store.state.lease_contract import new_owner_id as new_owner_id
 from services.store.state.lease_tables import leases
 from services.store.state.migrate import check_at_head
-
-
-def new_owner_id() -> str:
-    """An id naming this process in the leases: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def acquire(

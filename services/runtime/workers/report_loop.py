@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from services.core.reports import ReportDefinition
 from services.reports.period import windows
 from services.reports.service import definitions, run_report
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.leases import new_owner_id
 
 log = logging.getLogger("veille.reports")

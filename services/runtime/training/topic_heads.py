@@ -29,7 +29,7 @@ from services.analyzer.topic_heads import (
 from services.analyzer.topic_model import LabelledTopics, build_topic_model
 from services.analyzer.topics import Vectors
 from services.core.topics import Topic
-from services.runtime.train_data import Progress, TrainingError, split_held_back
+from services.runtime.training.examples import Progress, TrainingError, split_held_back
 
 log = logging.getLogger("veille.train")
 

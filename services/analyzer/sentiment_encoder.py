@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .e5_model_file import ModelFileError, patched_copy
+from .packed_model import ModelFileError, patched_copy
 
 log = logging.getLogger("veille.analyzer")
 

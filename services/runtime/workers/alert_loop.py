@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from services.alerting.channels import make_notifier
 from services.alerting.evaluator import Evaluator, message_from_event
 from services.alerting.outbox import DeliveryReport, OutboxWorker, notifiers_by_channel
-from services.runtime.context import ServiceContext
-from services.runtime.evaluator_lease import EvaluatorLease
+from services.runtime.app.context import ServiceContext
+from services.runtime.workers.evaluator_lease import EvaluatorLease
 
 log = logging.getLogger("veille.alerting")
 

@@ -134,7 +134,7 @@ def enqueue_file(
 
 def demo_items(now: datetime | None = None) -> list[RawItem]:
     """The bundled demo mentions, dated so the newest is `now`."""
-    text = resources.files("services.runtime").joinpath("demo/mentions.jsonl").read_bytes()
+    text = resources.files("services.runtime.data").joinpath("demo/mentions.jsonl").read_bytes()
     report = ImportReport()
     items = [
         item

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.core import metrics
 from services.core.models import Mention, Source
 from services.runtime.context import ServiceContext
 from services.runtime.corrections import with_stored_corrections
@@ -75,8 +76,13 @@ def process_batch(ctx: ServiceContext, *, limit: int | None = None) -> BatchOutc
     if not claimed:
         return BatchOutcome()
     ids = [c.mention_id for c in claimed]
-    with LeaseKeeper(ctx.state, ids, lease_seconds):
-        return _analyze_and_store(ctx, claimed, ids)
+    with LeaseKeeper(ctx.state, ids, lease_seconds), metrics.ANALYSIS_LATENCY.time():
+        outcome = _analyze_and_store(ctx, claimed, ids)
+    metrics.MENTIONS_ANALYZED.labels(outcome="indexed").inc(outcome.stored)
+    metrics.MENTIONS_ANALYZED.labels(outcome="dropped").inc(outcome.dropped)
+    metrics.MENTIONS_ANALYZED.labels(outcome="failed").inc(outcome.failed)
+    metrics.MENTIONS_INDEXED.inc(outcome.stored)
+    return outcome
 
 
 def _analyze_and_store(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.core.models import ErrorKind, SourceStatus, utcnow
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from services.store.state.leases import live_count
 

@@ -1,0 +1,149 @@
+"""What every `veille` command module shares: the app, the consoles, the --config option,
+and loading a workspace. Command modules import this, never `main.py` (which imports them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
+from services.runtime.app.context import ServiceContext
+from services.runtime.app.logs import setup_logging
+
+if TYPE_CHECKING:
+    from services.runtime.workspaces import Installation
+
+app = typer.Typer(
+    name="veille",
+    help="Veille: self-hosted e-reputation monitoring and social listening.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+log = logging.getLogger("veille.cli")
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="VEILLE_CONFIG",
+        help="workspace folder (or one YAML file)",
+        show_default=True,
+    ),
+]
+DEFAULT_CONFIG = Path("config")
+
+
+class CliError(Exception):
+    """An error to print as one clear line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def load_config(config: Path, overrides: dict[str, Any] | None = None) -> LoadedWorkspace:
+    """The workspace in `config`, its problems listed (exit code 2) if it has any."""
+    try:
+        loaded = load_workspace(config, overrides=overrides)
+    except ConfigError as exc:
+        console.print(f"[red]The workspace in {config} has {len(exc.problems)} problem(s):[/red]")
+        for problem in exc.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    setup_logging(level=loaded.settings.log_level, fmt=loaded.settings.log_format)
+    return loaded
+
+
+# The workspace commands act on: `veille --workspace acme ...` (or VEILLE_WORKSPACE).
+selected_workspace = {"workspace": "default"}
+
+
+@app.callback()
+def _root(
+    workspace: Annotated[
+        str,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="VEILLE_WORKSPACE",
+            help="the workspace the command acts on (see `veille workspaces list`)",
+        ),
+    ] = "default",
+) -> None:
+    """Veille: self-hosted e-reputation monitoring and social listening."""
+    selected_workspace["workspace"] = workspace
+
+
+@contextmanager
+def workspace_context(
+    config: Path, overrides: dict[str, Any] | None = None
+) -> Iterator[ServiceContext]:
+    """The selected workspace's running services (the configured installation is
+    `default`), closed on the way out; failures become one line."""
+    from services.runtime.workspaces import Installation
+
+    loaded = load_config(config, overrides)
+    ctx = ServiceContext(loaded.settings, loaded.workspace)
+    installation = Installation(ctx, config_dir=config)
+    try:
+        yield _open_selected(installation, selected_workspace["workspace"])
+    except (CliError, typer.Exit):
+        raise
+    except Exception as exc:
+        fail(exc)
+    finally:
+        try:
+            installation.close()
+            ctx.close()
+        except Exception:
+            log.debug("error while closing", exc_info=True)
+
+
+def _open_selected(installation: Installation, workspace: str) -> ServiceContext:
+    from services.store.state.contract import NotFoundError
+
+    if workspace == "default":
+        return installation.default
+    try:
+        record = installation.tenancy.get_workspace(workspace)
+    except NotFoundError:
+        raise CliError(
+            f"no workspace {workspace!r}: see `veille workspaces list`", code=2
+        ) from None
+    if record.archived_at is not None:
+        raise CliError(f"workspace {workspace!r} is archived", code=2)
+    return installation.context(workspace)
+
+
+def fail(exc: Exception) -> None:
+    """Turns known failures into one readable line; logs the rest without a traceback."""
+    log.debug("command failed", exc_info=exc)
+    message = str(exc) or type(exc).__name__
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def progress_display() -> Progress:
+    """A progress display on stderr: description, bar, done/total, time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )

@@ -1,0 +1,1 @@
+"""Process wiring: the service context every process opens and its parts, health, logging."""

@@ -1,0 +1,1 @@
+"""Data in: JSON Lines imports, the bundled demo mentions, batch tagging of texts."""

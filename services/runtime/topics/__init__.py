@@ -1,0 +1,1 @@
+"""Emerging topics: the recent mentions no topic fits, clustered."""

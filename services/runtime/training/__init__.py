@@ -1,0 +1,1 @@
+"""The analyst's loop: corrections, and retraining the sentiment and topic heads on them."""

@@ -1,0 +1,1 @@
+"""Background loops and jobs: analysis, alert evaluation, scheduled reports, re-analysis."""

@@ -1,0 +1,103 @@
+"""The fast tier (`make test-fast`, `pytest -m fast`): tests that answer in about a minute.
+
+Every test is marked `fast` unless it needs something slow: a browser, Elasticsearch,
+PostgreSQL, the analyzer's models, a `veille` subprocess, Scrapy crawls, PDF rendering, or
+is marked `slow`. The heavy ones are named here by module (and by marker), so a new test
+module is fast by default: if it is not, add it to HEAVY_MODULES.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+#: Modules (relative to tests/, glob patterns) that are never in the fast tier, and why.
+HEAVY_MODULES = (
+    "e2e/*",  # the whole service in subprocesses
+    "deploy/*",  # Docker/Kubernetes files, `veille health` subprocesses
+    "docs/*",  # builds the mkdocs site
+    "analyzer/*",  # loads the embedding models (but see FAST_EXCEPTIONS)
+    "api/test_dashboard*.py",  # headless Chromium
+    "api/test_docs_offline.py",
+    "api/test_schemathesis.py",
+    "api/test_topic*.py",  # topic heads: models
+    "api/test_corrections_api.py",  # re-analysis: models
+    "api/test_reanalyze_api.py",
+    "api/test_evidence_api.py",
+    "api/test_sentiment_toward.py",
+    "api/test_preview.py",
+    "reports/*",  # PDF rendering (WeasyPrint) and report subprocesses
+    "web/*",  # Scrapy crawls and extraction worker pools
+    "social/test_registry.py",
+    "collector/test_collect_command.py",  # subprocesses
+    "collector/test_partition.py",
+    "collector/test_scheduler_leases.py",
+    "collector/test_hostile_servers.py",  # waits out slow servers on purpose
+    "store/test_elastic*.py",
+    "store/test_index_migration.py",
+    "store/test_distinct_stories.py",
+    "state/test_migrations.py",
+    "test_*cli*.py",  # `veille` subprocesses
+    "test_bounded_run.py",
+    "test_batch.py",
+    "test_hostile_config.py",
+    "test_import_contracts.py",  # runs lint-imports on a copy of the sources
+    "test_reanalyze_jobs.py",
+    "test_worker_leases.py",
+    "test_demo_remove.py",
+    "test_train_figures.py",
+    "test_workspace.py",
+    "test_logs.py",
+    # Measured (--durations): the slowest of what was left, each several CPU-seconds.
+    "test_query_agreement.py",  # index vs matcher on generated corpora
+    "test_bad_input.py",  # starts the service
+    "test_exports_parallel.py",  # process pools
+    "api/test_exports.py",
+    "api/test_query_limits.py",  # 66,000 mentions
+    "api/test_alerts_api.py",
+    "api/test_authors.py",
+    "alerting/test_default_rules.py",
+    "collector/test_feed_properties.py",  # hypothesis
+    "social/test_parser_properties.py",  # hypothesis
+    "social/test_partial_runs.py",
+    "state/test_inbox.py",  # kills claimers on purpose
+    "state/test_collection.py",
+)
+#: Modules inside a heavy folder that are fast all the same.
+FAST_EXCEPTIONS = ("analyzer/test_language.py",)
+HEAVY_MARKERS = ("slow", "elasticsearch", "postgres")
+
+
+def _is_fast(item: pytest.Item) -> bool:
+    relative = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+    if any(item.get_closest_marker(name) for name in HEAVY_MARKERS):
+        return False
+    return not _heavy_module(relative)
+
+
+def _heavy_module(relative: str) -> bool:
+    if relative in FAST_EXCEPTIONS:
+        return False
+    return any(fnmatch(relative, pattern) for pattern in HEAVY_MODULES)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m fast`, heavy modules are not even imported (collecting everything takes
+    longer than running the fast tier: spaCy, Scrapy, WeasyPrint, torch...)."""
+    if config.getoption("markexpr", "") != "fast" or collection_path.suffix != ".py":
+        return None
+    try:
+        relative = collection_path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return None
+    return True if _heavy_module(relative) else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_fast(item):
+            item.add_marker(pytest.mark.fast)
