@@ -32,7 +32,7 @@ from bench_embedded_index import NOW, MentionFactory, ingest
 from services.core.models import Mention
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.runtime.retention import apply_retention
 from services.store.contracts import MentionFilter, StoryCopies
 from services.store.embedded.index import EmbeddedIndex

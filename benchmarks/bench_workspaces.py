@@ -38,7 +38,7 @@ from services.api.app import create_app
 from services.core.query.ast import And, FieldFilter, Term
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.runtime.workspaces import Installation
 from services.store.contracts import MentionFilter, SearchRequest
 

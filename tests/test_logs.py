@@ -39,10 +39,10 @@ def test_governance_logs_no_handle_or_text_above_debug(
     """Retention, erasure, the ingest hold and the author export log counts and ids only."""
     from services.core.settings import build_settings
     from services.runtime.access import author_data
-    from services.runtime.context import ServiceContext
+    from services.runtime.app.context import ServiceContext
     from services.runtime.erasure import start_erasure
     from services.runtime.retention import apply_retention
-    from services.runtime.worker import process_batch
+    from services.runtime.workers.analysis import process_batch
     from tests.factories import make_item, make_mention
 
     settings = build_settings(

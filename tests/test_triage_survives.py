@@ -14,11 +14,11 @@ from services.core.query import parse_query
 from services.core.settings import build_settings
 from services.core.triage import TriageState
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import record_correction
-from services.runtime.reanalyze import job_spec, run_job
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import record_correction
 from services.runtime.triage import TriageChange, change_one
-from services.runtime.worker import drain
+from services.runtime.workers.analysis import drain
+from services.runtime.workers.reanalyze import job_spec, run_job
 from services.store.contracts import MentionFilter
 from tests.factories import BASE_TIME, make_item
 

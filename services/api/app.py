@@ -34,7 +34,7 @@ from services.api.routers import (
     topics,
     triage,
 )
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.runtime.workspaces import Installation
 
 API_PREFIX = "/api/v1"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from services.cli.common import (
     DEFAULT_CONFIG,
@@ -30,6 +31,7 @@ from services.cli.common import selected_workspace as _selected
 from services.cli.common import workspace_context as _context
 from services.cli.figures import run_figures
 from services.core.models import utcnow
+from services.core.workspace import ConfigError
 from services.runtime.app.context import ServiceContext
 
 if TYPE_CHECKING:
@@ -101,10 +103,10 @@ def up(
 
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
+    from services.runtime.retention_loop import RetentionScheduler
     from services.runtime.workers.alert_loop import AlertLoop
     from services.runtime.workers.analysis import AnalysisWorker
     from services.runtime.workers.report_loop import ReportScheduler
-    from services.runtime.retention_loop import RetentionScheduler
     from services.runtime.workspaces import Installation
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
@@ -726,8 +728,8 @@ def alerts_run(
 ) -> None:
     """Evaluate the alert rules and deliver due alerts (Slack, email, webhook); also
     applies the daily retention (a lease keeps it to one process a day)."""
-    from services.runtime.workers.alert_loop import AlertLoop, run_alerts_once
     from services.runtime.retention_loop import RetentionScheduler
+    from services.runtime.workers.alert_loop import AlertLoop, run_alerts_once
 
     with _context(config) as ctx:
         if once:

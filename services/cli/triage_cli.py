@@ -15,8 +15,8 @@ import typer
 from rich.table import Table
 
 from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, out
-from services.cli.common import workspace_context as _context
 from services.cli.common import progress_display as _progress
+from services.cli.common import workspace_context as _context
 from services.core.query import QuerySyntaxError, parse_query
 from services.core.query.ast import And, FieldFilter, Node, resolve_me
 from services.core.text import fold_keyword

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.core.models import mention_to_json, utcnow
+from services.core.models import utcnow
 from services.core.query.ast import FieldFilter, Node, Or
 from services.core.text import fold_keyword
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.runtime.erasure import erasure_query, identifier_words, quotes
 from services.store.contracts import MentionFilter
 
@@ -63,8 +63,8 @@ def author_data(ctx: ServiceContext, handle: str) -> dict[str, Any]:
     return {
         "subject": {"author": handle.strip()},
         "generated_at": utcnow().isoformat(),
-        "mentions_by_author": [mention_to_json(m) for m in written],
-        "mentions_about_author": [mention_to_json(m) for m in about],
+        "mentions_by_author": [m.model_dump(mode="json") for m in written],
+        "mentions_about_author": [m.model_dump(mode="json") for m in about],
         "stories": [{"story_id": s, "copies": copies[s]} for s in stories],
         "corrections": [_plain(r) for r in corrections],
         "alert_samples": samples,

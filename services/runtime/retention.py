@@ -19,7 +19,7 @@ from services.core.models import SourceKind, utcnow
 from services.core.query.ast import FieldFilter
 from services.core.settings import MAX_RETENTION_DAYS, Settings
 from services.core.text import fold_keyword
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter, MentionIndex, SearchRequest, SortOrder
 from services.store.state.governance import RetentionRun
 

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from services.core.settings import Settings
 from services.core.workspace import ConfigError, ConfigProblem, Workspace, load_workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.state.tenancy import DEFAULT_WORKSPACE, TenancyStore, check_workspace_id
 
 log = logging.getLogger("veille.workspaces")

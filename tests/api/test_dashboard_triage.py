@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from services.core.models import Sentiment, SentimentLabel
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
 from tests.browser import CHROMIUM, Browser
 from tests.factories import make_mention

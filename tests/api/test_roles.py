@@ -77,7 +77,7 @@ def test_each_role_on_every_route(tenancy: Tenancy, role: str) -> None:
             if permission is None or (method, path) == ("DELETE", "/api/v1/session"):
                 continue
             url = re.sub(r"{(\w+)}", lambda m: names.get(m.group(1), ["x"])[0], path)
-            body = {} if method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
             answer = client.request(method, url, json=body)
             assert answer.status_code < 500, (method, url, answer.text)
             if role_allows(role, permission):

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state import apikeys
 from services.store.state.migrate import alembic_config

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.core.models import Sentiment, SentimentLabel
 from services.core.triage import MAX_NOTE_CHARS
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from tests.factories import BASE_TIME, make_mention
 
 API = "/api/v1"

@@ -166,7 +166,7 @@ def test_a_lone_surrogate_is_escaped_not_refused() -> None:
 
 def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
     mention = make_mention(text="Déçu 😀")
-    ops = [
+    ops: list[tuple[dict[str, Any], Mention | None, dict[str, Any] | bytes | None]] = [
         ({"index": {"_index": "i", "_id": mention.id}}, mention, document_json(mention)),
         ({"update": {"_index": "i", "_id": "x"}}, None, {"doc": {"story_previous_us": -5}}),
         ({"delete": {"_index": "i", "_id": "y"}}, None, None),

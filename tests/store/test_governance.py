@@ -14,7 +14,7 @@ from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.reports.store import RenderInfo, Renders
 from services.runtime.access import author_data
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.runtime.erasure import (
     ErasureInputError,
     held_indices,

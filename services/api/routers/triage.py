@@ -33,7 +33,7 @@ from services.core.triage import (
     parse_state,
 )
 from services.runtime import triage as runtime
-from services.runtime.context import ServiceContext
+from services.runtime.app.context import ServiceContext
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     Dimension,

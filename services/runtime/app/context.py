@@ -20,7 +20,7 @@ from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
     from services.analyzer.pipeline import Analyzer
-    from services.runtime.topic_store import WorkspaceTaxonomy
+    from services.runtime.app.topic_store import WorkspaceTaxonomy
     from services.store.state.governance import GovernanceStore
     from services.store.state.leases import LeaseStore
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from services.core.query import parse_query
-from services.runtime.context import ServiceContext
-from services.runtime.corrections import with_stored_corrections
+from services.runtime.app.context import ServiceContext
+from services.runtime.training.corrections import with_stored_corrections
 from services.runtime.triage import with_stored_triage
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 

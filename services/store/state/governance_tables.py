@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.store.state.tables import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, json_type, metadata
 
 ERASURE_KINDS = ("author", "text")
 ERASURE_STATUSES = ("running", "done", "failed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.store.state.tables import UtcDateTime, metadata
+from services.store.state.schema import UtcDateTime, metadata
 
 workspaces = sa.Table(
     "workspaces",

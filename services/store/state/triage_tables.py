@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Row
 
 from services.core.triage import Triage, TriageState
 from services.store.state.contract import TriageRecord
-from services.store.state.tables import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, json_type, metadata
 
 STATES = tuple(s.value for s in TriageState)
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
