@@ -25,6 +25,8 @@ import argparse
 import dataclasses
 import hashlib
 import logging
+import random
+import re
 import sys
 import tempfile
 import time
@@ -87,6 +89,49 @@ def read_split(data: Path, split: str) -> Split:
     return out
 
 
+EXTRA_LANGUAGES = ("spanish", "portuguese", "italian", "german", "arabic", "hindi")
+# SemEval 2013-2016 task 4A files that are train or dev sets (the test sets stay out).
+SEMEVAL_TRAIN_DEV = (
+    "twitter-2013train",
+    "twitter-2013dev",
+    "twitter-2015train",
+    "twitter-2016train",
+    "twitter-2016dev",
+)
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def unescape(text: str) -> str:
+    """SemEval texts write non-ASCII characters as literal \\uXXXX escapes."""
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def read_extra(labelled: Path, limit: int | None) -> tuple[list[str], NDArray[np.int64]]:
+    """The extra training tweets of `labelled` (../shared/corpora/labelled): the six other
+    UMSAB languages (train and val) and the SemEval 2013-2016 train and dev files, in a
+    fixed shuffled order (seed 0), so the first `limit` are a stratified sample."""
+    rows: list[tuple[str, int]] = []
+    for language in EXTRA_LANGUAGES:
+        for split in ("train", "val"):
+            folder = labelled / "umsab" / language
+            texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+            labels = (folder / f"{split}_labels.txt").read_text().split()
+            rows += [(t, int(y)) for t, y in zip(texts, labels, strict=True)]
+    semeval = labelled / "semeval2013-2016-en"
+    texts = (semeval / "text.txt").read_text(encoding="utf-8").splitlines()
+    labels = (semeval / "labels.txt").read_text().split()
+    origins = (semeval / "origin.txt").read_text().split()
+    rows += [
+        (unescape(t), int(y))
+        for t, y, o in zip(texts, labels, origins, strict=True)
+        if o in SEMEVAL_TRAIN_DEV
+    ]
+    random.Random(SEED).shuffle(rows)
+    rows = rows[:limit] if limit is not None else rows
+    return [t for t, _ in rows], np.asarray([y for _, y in rows], dtype=np.int64)
+
+
 def embed_cached(
     spec: str, texts: list[str], cache_dir: Path, batch: int = 256
 ) -> NDArray[np.float32]:
@@ -113,12 +158,14 @@ def macro_f1(gold: NDArray[np.int64], pred: NDArray[np.int64]) -> float:
     return float(f1_score(gold, pred, average="macro", labels=[0, 1, 2]))
 
 
-def fit_lr(x, y: NDArray[np.int64], c: float) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Multinomial LR (dense array or sparse matrix); returns (W, b)."""
+def fit_lr(
+    x, y: NDArray[np.int64], c: float, weights: NDArray[np.float64] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Multinomial LR (dense array or sparse matrix), rows weighted; returns (W, b)."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=5000)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weights)
     return model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
 
 
@@ -244,6 +291,28 @@ def main(argv: list[str] | None = None) -> int:
         help="weight of the hand-written expressions (services/analyzer/expressions.py); "
         "fixed, not chosen by CV: fewer than 1%% of the UMSAB tweets hold one",
     )
+    parser.add_argument(
+        "--c-ngram", type=float, default=None, help="fix the n-gram model's C likewise"
+    )
+    parser.add_argument(
+        "--extra-data",
+        type=Path,
+        default=None,
+        help="the labelled folder (../shared/corpora/labelled): also train on the six other "
+        "UMSAB languages (train, val) and SemEval 2013-2016 train/dev; never scored on",
+    )
+    parser.add_argument(
+        "--extra-max",
+        type=int,
+        default=None,
+        help="only the first N extra tweets of a fixed shuffle (a stratified sample)",
+    )
+    parser.add_argument(
+        "--extra-weights",
+        default="1.0",
+        help="weights of an extra tweet against a French/English train tweet to choose "
+        "from by CV, comma-separated (default 1.0)",
+    )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -260,59 +329,98 @@ def main(argv: list[str] | None = None) -> int:
             np.zeros(len(y_train)), strata
         )
     )
+    extra_texts, y_extra = [], np.zeros(0, dtype=np.int64)
+    if args.extra_data is not None:
+        extra_texts, y_extra = read_extra(args.extra_data, args.extra_max)
+        # A tweet also in French/English train or val would leak across folds or into val.
+        seen = {" ".join(t.casefold().split()) for s in (train, val) for c in s for t in s[c][0]}
+        keep = [i for i, t in enumerate(extra_texts) if " ".join(t.casefold().split()) not in seen]
+        log.info(
+            "extra data: %d tweets (%d dropped as in UMSAB fr/en)",
+            len(keep),
+            len(extra_texts) - len(keep),
+        )
+        extra_texts, y_extra = [extra_texts[i] for i in keep], y_extra[keep]
+    extra_grid = tuple(float(w) for w in args.extra_weights.split(",")) if extra_texts else (0.0,)
     embedder = load_embedder(args.embedding)
     mixes = (0.0,) if args.no_ngrams else (MIX_GRID if args.mix is None else (args.mix,))
     emb_c_grid = EMB_C_GRID if args.c_embedding is None else (args.c_embedding,)
+    ngram_c_grid = NGRAM_C_GRID if args.c_ngram is None else (args.c_ngram,)
 
     results = []
-    oof_logp: dict[tuple[str, float, float | None, float], NDArray[np.float32]] = {}
+    oof_logp: dict[tuple[str, float, float | None, float, float], NDArray[np.float32]] = {}
     for prep_name in [p.strip() for p in args.preparations.split(",") if p.strip()]:
         prepare = PREPARATIONS[prep_name]
         texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
         x_train = embed_cached(embedder.name, texts_train, args.cache_dir)
-        # Out-of-fold log-probabilities of each component on train.
-        emb_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in emb_c_grid}
-        ngram_oof = {c: np.zeros((len(y_train), 3), np.float32) for c in NGRAM_C_GRID}
-        counts = (
-            None if args.no_ngrams else ngram_counts(texts_train, NGRAM_BITS, args.terms_version)
+        texts_extra = [prepare(t) for t in extra_texts]
+        x_extra = (
+            embed_cached(embedder.name, texts_extra, args.cache_dir)
+            if texts_extra
+            else np.zeros((0, x_train.shape[1]), np.float32)
         )
+        # Out-of-fold log-probabilities of each component on train; the extra tweets are
+        # in every fold's training part, never scored.
+        emb_oof = {
+            (c, e): np.zeros((len(y_train), 3), np.float32)
+            for c, e in product(emb_c_grid, extra_grid)
+        }
+        ngram_oof = {
+            (c, e): np.zeros((len(y_train), 3), np.float32)
+            for c, e in product(ngram_c_grid, extra_grid)
+        }
+        counts = (
+            None
+            if args.no_ngrams
+            else ngram_counts([*texts_train, *texts_extra], NGRAM_BITS, args.terms_version)
+        )
+        extra_rows = np.arange(len(y_train), len(y_train) + len(y_extra))
+        y_all = np.concatenate([y_train, y_extra])
         for k, (tr, te) in enumerate(folds):
-            for c in emb_c_grid:
-                emb_oof[c][te] = emb_logp(x_train[te], *fit_lr(x_train[tr], y_train[tr], c))
-            if counts is not None:
-                idf = ngram_idf(counts[tr])
-                for c in NGRAM_C_GRID:
-                    w, b = fit_lr(ngram_tfidf(counts[tr], idf), y_train[tr], c)
-                    ngram_oof[c][te] = ngram_logp(counts[te], idf, w, b)
+            for e in extra_grid:
+                rows = np.concatenate([tr, extra_rows]) if e > 0 else tr
+                weights = np.concatenate([np.ones(len(tr)), np.full(len(rows) - len(tr), e)])
+                x_rows = np.concatenate([x_train, x_extra])[rows]
+                for c in emb_c_grid:
+                    emb_oof[(c, e)][te] = emb_logp(
+                        x_train[te], *fit_lr(x_rows, y_all[rows], c, weights)
+                    )
+                if counts is not None:
+                    idf = ngram_idf(counts[rows])
+                    for c in ngram_c_grid:
+                        w, b = fit_lr(ngram_tfidf(counts[rows], idf), y_all[rows], c, weights)
+                        ngram_oof[(c, e)][te] = ngram_logp(counts[te], idf, w, b)
             log.info("%s: fold %d/%d done", prep_name, k + 1, n_folds)
-        for c_emb, c_ngram, mix in product(
-            emb_c_grid, NGRAM_C_GRID if counts is not None else (None,), mixes
+        for c_emb, c_ngram, mix, e in product(
+            emb_c_grid, ngram_c_grid if counts is not None else (None,), mixes, extra_grid
         ):
             logp = (
-                emb_oof[c_emb]
+                emb_oof[(c_emb, e)]
                 if c_ngram is None
-                else ((1 - mix) * emb_oof[c_emb] + mix * ngram_oof[c_ngram])
+                else ((1 - mix) * emb_oof[(c_emb, e)] + mix * ngram_oof[(c_ngram, e)])
             )
             scores = per_language(y_train, logp.argmax(axis=1), lang_train)
-            oof_logp[(prep_name, c_emb, c_ngram, mix)] = logp
-            results.append((scores["mean"], prep_name, c_emb, c_ngram, mix, scores))
+            oof_logp[(prep_name, c_emb, c_ngram, mix, e)] = logp
+            results.append((scores["mean"], prep_name, c_emb, c_ngram, mix, e, scores))
             log.info(
-                "%-12s C_emb=%-4g C_ngram=%-4s mix=%.2f CV macro-F1 fr %.4f en %.4f mean %.4f",
+                "%-12s C_emb=%-4g C_ngram=%-4s mix=%.2f extra=%g CV macro-F1 fr %.4f en %.4f "
+                "mean %.4f",
                 prep_name,
                 c_emb,
                 c_ngram,
                 mix,
+                e,
                 scores["fr"],
                 scores["en"],
                 scores["mean"],
             )
 
-    _, prep_name, c_emb, c_ngram, mix, cv_scores = max(results, key=lambda r: r[0])
+    _, prep_name, c_emb, c_ngram, mix, extra_weight, cv_scores = max(results, key=lambda r: r[0])
     offsets: NDArray[np.float32] | None = None
     cv_without_offsets = cv_scores
     if args.class_offsets:
         offsets, cv_scores = tune_offsets(
-            oof_logp[(prep_name, c_emb, c_ngram, mix)], y_train, lang_train
+            oof_logp[(prep_name, c_emb, c_ngram, mix, extra_weight)], y_train, lang_train
         )
         log.info(
             "class offsets %s: CV macro-F1 fr %.4f en %.4f mean %.4f",
@@ -331,12 +439,19 @@ def main(argv: list[str] | None = None) -> int:
             for c in LANGUAGES
         ]
     )
-    weights, bias = fit_lr(x_train, y_train, c_emb)
+    texts_fit, y_fit, row_weights = texts_train, y_train, np.ones(len(y_train))
+    x_fit = x_train
+    if extra_weight > 0:
+        texts_extra = [prepare(t) for t in extra_texts]
+        x_fit = np.concatenate([x_train, embed_cached(embedder.name, texts_extra, args.cache_dir)])
+        texts_fit, y_fit = [*texts_train, *texts_extra], np.concatenate([y_train, y_extra])
+        row_weights = np.concatenate([row_weights, np.full(len(y_extra), extra_weight)])
+    weights, bias = fit_lr(x_fit, y_fit, c_emb, row_weights)
     ngram_block: dict = {}
     if c_ngram is not None and mix > 0:
-        counts = ngram_counts(texts_train, NGRAM_BITS, args.terms_version)
+        counts = ngram_counts(texts_fit, NGRAM_BITS, args.terms_version)
         idf = ngram_idf(counts)
-        w, b = fit_lr(ngram_tfidf(counts, idf), y_train, c_ngram)
+        w, b = fit_lr(ngram_tfidf(counts, idf), y_fit, c_ngram, row_weights)
         ngram_block = {
             "ngram_weights": w,
             "ngram_bias": b,
@@ -390,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             "grid": {
                 "preparations": args.preparations,
                 "C_embedding": list(emb_c_grid),
-                "C_ngram": list(NGRAM_C_GRID),
+                "C_ngram": list(ngram_c_grid),
                 "mix": list(mixes),
                 "class_offsets": list(OFFSET_GRID) if args.class_offsets else [],
             },
@@ -414,6 +529,28 @@ def main(argv: list[str] | None = None) -> int:
         ),
         **encoder_metadata(embedder.name),
         "train_size": len(y_train),
+        **(
+            {
+                "extra_data": {
+                    "tweets": len(y_extra) if extra_weight > 0 else 0,
+                    "weight": extra_weight,
+                    "weights_tried": list(extra_grid),
+                    "max": args.extra_max,
+                    "labels": {
+                        LABELS[i].value: int((y_extra == i).sum()) for i in range(len(LABELS))
+                    },
+                    "what": (
+                        "the six other UMSAB languages (ar, de, hi, it, pt, es; train and val) "
+                        "and SemEval 2013-2016 task 4A train and dev tweets (the SemEval test "
+                        "files left out), in a fixed shuffle (seed 0) cut at `max`; tweets "
+                        "also in UMSAB fr/en train or val dropped; in every CV fold's "
+                        "training part, never scored"
+                    ),
+                }
+            }
+            if extra_texts
+            else {}
+        ),
         "val_size": {lang: len(val[lang][0]) for lang in LANGUAGES},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": DATA_CITATION,

