@@ -52,6 +52,11 @@ HEAVY_MODULES = (
     "test_train_figures.py",
     "test_workspace.py",
     "test_logs.py",
+    "api/test_workspace_isolation.py",  # every GET route, two workspaces, both stores
+    "api/test_roles.py",  # every route with each role
+    "store/test_governance.py",
+    "store/test_triage_index.py",
+    "test_triage_survives.py",  # re-analysis: models
     # Measured (--durations): the slowest of what was left, each several CPU-seconds.
     "test_query_agreement.py",  # index vs matcher on generated corpora
     "test_bad_input.py",  # starts the service

@@ -9,6 +9,7 @@ outside world reaches this API; without it, Slack messages simply have no image.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from services.alerting.notifiers.chart import line_chart_png
 from services.alerting.notifiers.wording import MAX_SERIES_POINTS
@@ -25,13 +26,17 @@ def chart_values(numbers: dict[str, Any]) -> list[float]:
     return [float(row[1]) for row in rows[-MAX_SERIES_POINTS:]]
 
 
-def chart_url(event: AlertEventRecord, *, public_url: str | None) -> str | None:
-    """'https://HOST/api/v1/alerts/events/ID/chart.png?token=T', or None when there is no
-    public URL, no token (an event older than tokens) or fewer than two points to draw."""
+def chart_url(
+    event: AlertEventRecord, *, public_url: str | None, workspace: str = "default"
+) -> str | None:
+    """'https://HOST/api/v1/alerts/events/ID/chart.png?token=T' (with `&workspace=W` for a
+    workspace other than the default, whose events are numbered apart), or None when there
+    is no public URL, no token (an event older than tokens) or fewer than two points."""
     if not public_url or not event.chart_token or len(chart_values(event.numbers)) < 2:
         return None
     path = CHART_PATH.format(event_id=event.id)
-    return f"{public_url.rstrip('/')}{API_PREFIX}{path}?token={event.chart_token}"
+    url = f"{public_url.rstrip('/')}{API_PREFIX}{path}?token={event.chart_token}"
+    return url if workspace == "default" else f"{url}&workspace={quote(workspace)}"
 
 
 def chart_png(event: AlertEventRecord) -> bytes | None:

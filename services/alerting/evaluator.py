@@ -619,7 +619,11 @@ class Evaluator:
 
 
 def message_from_event(
-    event: AlertEventRecord, channel: str = "", *, public_url: str | None = None
+    event: AlertEventRecord,
+    channel: str = "",
+    *,
+    public_url: str | None = None,
+    workspace: str = "default",
 ) -> AlertMessage:
     """Builds the notifiers' message from a recorded event's numbers (the outbox's builder);
     with `public_url` (api.public_url) it links the chart image Slack shows."""
@@ -644,5 +648,5 @@ def message_from_event(
         top_topics=[(str(k), int(c)) for k, c in n.get("top_topics", [])],
         link=n.get("link"),
         series=[(datetime.fromisoformat(row[0]), float(row[1])) for row in n.get("series", [])],
-        chart_url=chart_url(event, public_url=public_url),
+        chart_url=chart_url(event, public_url=public_url, workspace=workspace),
     )

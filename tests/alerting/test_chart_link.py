@@ -49,6 +49,15 @@ def test_the_chart_url_carries_the_events_unguessable_token(tmp_path: Path) -> N
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_the_chart_url_of_another_workspace_names_it(tmp_path: Path) -> None:
+    # Event ids are numbered per workspace: the chart route must know whose event it is.
+    event = _event(tmp_path, {"series": SERIES})
+    url = message_from_event(
+        event, public_url="https://veille.example.org", workspace="acme"
+    ).chart_url
+    assert url is not None and url.endswith(f"?token={event.chart_token}&workspace=acme")
+
+
 def test_no_chart_url_without_a_public_url_or_without_points(tmp_path: Path) -> None:
     event = _event(tmp_path, {"series": SERIES})
     assert chart_url(event, public_url=None) is None

@@ -167,3 +167,17 @@ def test_author_handles_stay_out_of_logs(
         client.get("/api/v1/export/stats/authors", params=WINDOW)
     logged = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
     assert "Zoé" not in logged and "zoé" not in logged and "bob" not in logged
+
+
+def test_communities_since_the_first_century_compare_with_nothing_before(
+    voices: ServiceContext, client: TestClient
+) -> None:
+    # The period before a window reaching back ~2,000 years starts before year 1: it is
+    # empty, not a 500 (schemathesis found `since=0046-05-31` on the export route).
+    for path in ("/api/v1/stats/communities", "/api/v1/export/stats/communities"):
+        answer = client.get(path, params={"by": "growth", "since": "0046-05-31T07:35:43Z"})
+        assert answer.status_code == 200, answer.text
+    rows = client.get(
+        "/api/v1/stats/communities", params={"brand": "Veloria", "since": "0046-05-31T00:00:00Z"}
+    ).json()["communities"]
+    assert rows and all(c["previous"] == 0 for c in rows)

@@ -297,7 +297,11 @@ def communities(
         flt = _narrow(flt, _named(name))
     assert flt.since is not None  # the default window sets it
     end = flt.until or datetime.now(UTC)
-    before = MentionFilter(query=flt.query, since=flt.since - (end - flt.since), until=flt.since)
+    try:
+        previous_since = flt.since - (end - flt.since)
+    except OverflowError:  # a window reaching back to the first centuries: nothing before
+        previous_since = datetime.min.replace(tzinfo=UTC)
+    before = MentionFilter(query=flt.query, since=previous_since, until=flt.since)
     now = _counts(index, flt, Dimension.COMMUNITY)
     then = _counts(index, before, Dimension.COMMUNITY)
     negatives = (

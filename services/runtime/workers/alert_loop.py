@@ -54,7 +54,7 @@ def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None)
     worker = OutboxWorker(
         ctx.state,
         build_message=lambda event, channel: message_from_event(
-            event, channel, public_url=public_url
+            event, channel, public_url=public_url, workspace=ctx.workspace_id
         ),
         lease_seconds=settings.delivery_lease_seconds,
     )
