@@ -38,6 +38,7 @@ from services.store.embedded.compile import QueryCompiler
 from services.store.embedded.writer import WriterLease
 
 _T = TypeVar("_T")
+_LARGEST_PAGE = 20_000  # addresses held at once by iter_all and iter_json: about 2 MB
 _P = ParamSpec("_P")
 
 
@@ -356,7 +357,11 @@ class EmbeddedIndex(MentionIndex):
         batch_size: int,
         read: Callable[[tantivy.Searcher, tantivy.DocAddress], _T],
     ) -> Iterator[_T]:
+        # Each page is a search over every match after the last one read, so a million
+        # matches in pages of 1,000 cost a million visits a page: after the first page
+        # (soon there, for a caller that answers early) the pages grow to _LARGEST_PAGE.
         after: int | None = None
+        size = batch_size
         while True:
             query = (
                 matching
@@ -366,16 +371,17 @@ class EmbeddedIndex(MentionIndex):
             hits = _guard(
                 searcher.search,
                 query,
-                batch_size,
+                size,
                 count=False,
                 order_by_field=schema.SORT_KEY,
                 order=Order.Asc,
             ).hits
             for _, address in hits:
                 yield read(searcher, address)
-            if len(hits) < batch_size:
+            if len(hits) < size:
                 return
             after = int(hits[-1][0])
+            size = max(size, min(size * 4, _LARGEST_PAGE))
 
     def _searcher(self) -> tantivy.Searcher:
         self._check_open()
