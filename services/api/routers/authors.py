@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
-from services.api.routers.stats import DEFAULT_DAYS, Count, Series, _series
+from services.api.routers.stats import DEFAULT_DAYS
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword
+from services.stats.aggregates import Count, Series
+from services.stats.aggregates import series as _series
 from services.store.contracts import (
     Dimension,
     Interval,

@@ -12,7 +12,7 @@ from services.api.deps import IndexDep, StateDep, require_api_key
 from services.api.params import Since, Until, to_utc
 from services.api.problems import Problem
 from services.api.routers.mentions import MentionPage
-from services.api.routers.stats import Bucket, Series
+from services.stats.aggregates import Bucket, Series
 from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
 
