@@ -22,6 +22,7 @@ from services.core.query.ast import (
 )
 from services.core.query.matcher import matches
 from services.core.query.parser import parse_query
+from services.exports.columns import MentionColumns
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     AudienceBucket,
@@ -589,6 +590,11 @@ def test_iter_json_yields_the_mentions_of_iter_all(mention_index: MentionIndex) 
     assert [m.id for m in stored] == [m.id for m in models]
     assert len(stored) == 120 and stored == models
     assert [m.published_at for m in stored] == sorted(m.published_at for m in mentions)
+    # A CSV export reads the JSON without the model: the same cells.
+    columns = MentionColumns(["Veloria", "Trekko"])
+    assert [columns.stored_text_row(j) for j in mention_index.iter_json(flt)] == [
+        columns.text_row(m) for m in models
+    ]
 
 
 # -- lifetime ---------------------------------------------------------------------------------
