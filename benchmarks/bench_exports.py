@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,7 +44,7 @@ from services.core.models import AuthorDetails, Mention
 from services.core.query.ast import FieldFilter
 from services.core.text import tokenize
 from services.exports.formats import ExportFormat
-from services.exports.mentions import mention_chunks
+from services.exports.mentions import index_chunks, mention_chunks
 from services.exports.parallel import parallel_chunks, time_windows
 from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
@@ -75,14 +76,18 @@ class FollowedFactory(MentionFactory):
         return mentions
 
 
-def export(index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Path) -> None:
-    """Exports every mention (or the first `limit`) to `sink`, printing speed and memory."""
+def export(
+    index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Path, *, models: bool
+) -> None:
+    """Exports every mention (or the first `limit`) to `sink` as the API does
+    (`index_chunks`; with `models`, through a `Mention` per row as before), printing
+    speed and memory."""
     total = index.count(MentionFilter())
     wanted = min(total, limit) if limit else total
     seen = itertools.count(1)
     marks: list[tuple[int, float]] = []
 
-    def counted(mentions: Iterator[Mention]) -> Iterator[Mention]:
+    def counted(mentions: Iterator[Any]) -> Iterator[Any]:
         for mention in itertools.islice(mentions, wanted):
             n = next(seen)
             if n % 100_000 == 0:
@@ -94,14 +99,18 @@ def export(index: EmbeddedIndex, fmt: ExportFormat, limit: int | None, sink: Pat
     cpu = time.process_time()
     written = 0
     with open(sink, "wb") as out:
-        chunks = mention_chunks(counted(index.iter_all(MentionFilter())), names=names, fmt=fmt)
+        if models:
+            chunks = mention_chunks(counted(index.iter_all(MentionFilter())), names=names, fmt=fmt)
+        else:
+            chunks = index_chunks(index, MentionFilter(), names=names, fmt=fmt, each=counted)
         for chunk in chunks:
             written += len(chunk)
             out.write(chunk)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
     print(
-        f"{fmt.value} export: {wanted:,} mentions in {elapsed:.1f} s = "
+        f"{fmt.value} export{' (a Mention per row)' if models else ''}: "
+        f"{wanted:,} mentions in {elapsed:.1f} s = "
         f"{wanted / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
         f"({wanted / cpu:,.0f} mentions per CPU second; load average {os.getloadavg()[0]:.1f})",
         flush=True,
@@ -207,6 +216,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2, help="for the split CSV export")
     parser.add_argument("--only", choices=["export", "parallel", "top-terms"], default=None)
+    parser.add_argument(
+        "--models", action="store_true", help="CSV through a Mention per row (the old path)"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="CSV: the first N mentions")
     args = parser.parse_args()
 
     if args.build:
@@ -219,9 +232,9 @@ def main() -> None:
     try:
         print(f"resident memory before exporting: {rss_mb():.0f} MB")
         if args.only in {None, "export"}:
-            export(index, ExportFormat.CSV, None, out / "mentions.csv")
-            export(index, ExportFormat.NDJSON, args.sample, out / "mentions.ndjson")
-            export(index, ExportFormat.XLSX, args.sample, out / "mentions.xlsx")
+            export(index, ExportFormat.CSV, args.limit, out / "mentions.csv", models=args.models)
+            for fmt in (ExportFormat.NDJSON, ExportFormat.XLSX):
+                export(index, fmt, args.sample, out / f"mentions.{fmt.value}", models=True)
         if args.only in {None, "parallel"}:
             export_parallel(index, args.path, args.workers, out / "mentions-split.csv")
         if args.only in {None, "top-terms"}:

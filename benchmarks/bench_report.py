@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/bench_report.py                       # fresh demo store
     .venv/bin/python benchmarks/bench_report.py --data-dir /tmp/demo  # reuse one
+    # over a large embedded index (bench_exports.py --build: Veloria among its brands),
+    # for the period before its last day
+    .venv/bin/python benchmarks/bench_report.py --index /tmp/veille-1m --now 2026-06-30
 
 Reads the example workspace (`config/`, brand Veloria and its reports `veloria-weekly`,
 French, and `veloria-monthly-en`, English). An empty data directory first receives the
@@ -25,15 +28,16 @@ from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 
 
-def open_demo(config: Path, data_dir: Path) -> ServiceContext:
-    """The example workspace on `data_dir`, holding the analyzed demo mentions."""
+def open_demo(config: Path, data_dir: Path, index: Path | None = None) -> ServiceContext:
+    """The example workspace on `data_dir`, holding the analyzed demo mentions (or reading
+    the mentions of `index`, left as they are)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     loaded = load_workspace(
         config,
         overrides={
             "data_dir": str(data_dir),
             "store.state_url": f"sqlite:///{data_dir}/veille.db",
-            "store.index_url": f"embedded:{data_dir}/index",
+            "store.index_url": f"embedded:{index or data_dir / 'index'}",
         },
     )
     ctx = ServiceContext(loaded.settings, loaded.workspace)
@@ -54,11 +58,18 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("config"))
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--index", type=Path, default=None, help="an embedded index to read")
+    parser.add_argument("--now", default=None, help="the reports' 'now' (ISO date, UTC)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="veille-bench-report-") as tmp:
-        ctx = open_demo(args.config, args.data_dir or Path(tmp))
+        ctx = open_demo(args.config, args.data_dir or Path(tmp), args.index)
         try:
-            now = datetime.now(UTC)
+            now = (
+                datetime.fromisoformat(args.now).replace(tzinfo=UTC)
+                if args.now
+                else datetime.now(UTC)
+            )
+            print(f"{ctx.index.count(MentionFilter()):,} mentions in the index; now = {now}")
             print(f"{'report':<20} {'lang':<4} {'mentions':>8} {'figures':>8} {'html':>6} "
                   f"{'pdf':>6} {'total':>6} {'worst':>6} {'pages':>5} {'KiB':>5}")  # fmt: skip
             for definition in definitions(ctx).list():

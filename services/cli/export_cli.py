@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,6 @@ from services.cli.common import (
     progress_display,
     workspace_context,
 )
-from services.core.models import Mention
 from services.exports.formats import ExportFormat
 
 export_app = typer.Typer(
@@ -134,7 +133,7 @@ def export_mentions(
     from services.api.routers.exports import watched_names
     from services.core.query import QuerySyntaxError, parse_query
     from services.core.query.ast import And, MatchAll
-    from services.exports.mentions import mention_chunks
+    from services.exports.mentions import index_chunks
     from services.exports.parallel import parallel_chunks, time_windows
     from services.store.contracts import MentionFilter
     from services.store.state.contract import NotFoundError
@@ -159,7 +158,7 @@ def export_mentions(
         with progress_display() as progress:
             task = progress.add_task("exporting mentions", total=total)
 
-            def counted(mentions: Iterable[Mention]) -> Iterator[Mention]:
+            def counted(mentions: Iterator[Any]) -> Iterator[Any]:
                 for n, mention in enumerate(mentions, 1):
                     yield mention
                     if n % 1000 == 0:
@@ -179,8 +178,8 @@ def export_mentions(
                 )
                 _write(_lines_counted(_first_then_rest(chunks), progress, task), output, fmt)
             else:
-                chunks = mention_chunks(
-                    counted(ctx.index.iter_all(flt)), names=names, fmt=fmt, sep=delimiter
+                chunks = index_chunks(
+                    ctx.index, flt, names=names, fmt=fmt, sep=delimiter, each=counted
                 )
                 _write(_first_then_rest(chunks), output, fmt)
 

@@ -22,9 +22,14 @@ _SUBREDDIT: Final = re.compile(r"^/r/([A-Za-z0-9_]{2,32})(?:/|$)")
 def community_of(mention: Mention) -> str | None:
     """`r/NAME` for a subreddit, the site's host for forums, blogs and news, the source's
     name for a feed without a web address; None for a person's timeline."""
-    if mention.source_kind in TIMELINE_KINDS:
+    return community_at(mention.source_kind, mention.url, mention.source_name)
+
+
+def community_at(source_kind: str, url: str | None, source_name: str) -> str | None:
+    """`community_of` from the three fields it reads (an export has no `Mention`)."""
+    if source_kind in TIMELINE_KINDS:
         return None
-    found = _URL.match(mention.url) if mention.url else None
+    found = _URL.match(url) if url else None
     if found:
         host = found.group(1).lower().removeprefix("www.")
         if host == "reddit.com" or host.endswith(".reddit.com"):
@@ -32,4 +37,4 @@ def community_of(mention: Mention) -> str | None:
             return f"r/{subreddit.group(1).lower()}" if subreddit else None
         if host:
             return host
-    return mention.source_name or None
+    return source_name or None

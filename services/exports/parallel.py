@@ -58,10 +58,10 @@ def _open(index_url: str) -> None:
 def _window_bytes(flt: MentionFilter, names: Sequence[str], fmt: ExportFormat, sep: str) -> bytes:
     assert _INDEX is not None, "the worker opens the index first"
     columns = MentionColumns(names)
-    mentions = _INDEX.iter_all(flt)
     if fmt == ExportFormat.NDJSON:
-        return b"".join(ndjson_chunks(map(columns.record, mentions)))
-    return b"".join(text_csv_chunks(None, map(columns.text_row, mentions), delimiter=sep))
+        return b"".join(ndjson_chunks(map(columns.record, _INDEX.iter_all(flt))))
+    rows = map(columns.stored_text_row, _INDEX.iter_json(flt))
+    return b"".join(text_csv_chunks(None, rows, delimiter=sep))
 
 
 def parallel_chunks(

@@ -1,29 +1,35 @@
-"""A report's figures, computed through the stats API's own functions (`services.api.
-routers.stats`), so that a report and `GET /stats/...` for the same window always agree.
+"""A report's figures, computed through the aggregations the stats API calls
+(`services.stats.aggregates`), so that a report and `GET /stats/...` for the same window
+always agree.
 
-Only what the stats API does not offer is computed here: the top authors (counted over the
-matching mentions until the `author` dimension exists), the stories' copies and the most
-engaged mentions (searches), and the alerts of the period (the state store's events).
+Only what the stats API does not offer is computed here: the stories' copies (searches),
+the most engaged mentions (a pass over the stored JSON of the period's negative or
+positive originals, keeping three), and the alerts of the period (the state store's events).
 """
 
 from __future__ import annotations
 
 import ast
+import heapq
 import importlib.util
-from collections import Counter
+import itertools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
+
 from services.alerting import saved_searches as ss
 from services.alerting.evaluator import message_from_event
 from services.alerting.notifiers.base import AlertMessage
-from services.api.routers import stats
 from services.core.models import Mention, Sentiment
+from services.core.query import parse_query
 from services.core.reports import ReportDefinition, Section
 from services.reports.period import Window, interval_for, trend_interval_for
+from services.stats import aggregates
 from services.store.contracts import (
     Dimension,
     Interval,
@@ -237,8 +243,8 @@ def _key_figures(
 ) -> KeyFigures:
     def one(w: Window) -> tuple[int, int, int, float | None, float | None]:
         if subject.brand:
-            sov = stats.share_of_voice(
-                index, state, brand=subject.brand, q=subject.scope, since=w.since, until=w.until
+            sov = aggregates.share_of_voice(
+                index, state, subject.brand, _window_filter(subject.scope, w), dedup=False
             )
             row = sov.shares[0]
             return (
@@ -248,8 +254,8 @@ def _key_figures(
                 row.net_sentiment,
                 row.share if sov.total else None,
             )
-        split = stats.breakdown(
-            index, Dimension.SENTIMENT, q=subject.base, since=w.since, until=w.until
+        split = aggregates.breakdown(
+            index, Dimension.SENTIMENT, _window_filter(subject.base, w), size=10, dedup=False
         )
         by = {c.key: c.count for c in split.counts}
         neg, pos = by.get("negative", 0), by.get("positive", 0)
@@ -275,9 +281,7 @@ def _series(
     index: MentionIndex, subject: Subject, window: Window, interval: Interval, toward: str | None
 ) -> list[Point]:
     q = subject.scope if toward else subject.base
-    series = stats.sentiment(
-        index, q=q, since=window.since, until=window.until, interval=interval, toward=toward
-    )
+    series = aggregates.sentiment(index, _window_filter(q, window), interval, toward, dedup=False)
     return [Point(b.start, b.count, dict(b.by)) for b in series.buckets]
 
 
@@ -338,16 +342,11 @@ def _competitors(
     figures: ReportFigures,
 ) -> list[CompetitorRow]:
     assert subject.brand is not None
-    now = stats.share_of_voice(
-        index, state, brand=subject.brand, q=subject.scope, since=window.since, until=window.until
+    now = aggregates.share_of_voice(
+        index, state, subject.brand, _window_filter(subject.scope, window), dedup=False
     )
-    before = stats.share_of_voice(
-        index,
-        state,
-        brand=subject.brand,
-        q=subject.scope,
-        since=previous.since,
-        until=previous.until,
+    before = aggregates.share_of_voice(
+        index, state, subject.brand, _window_filter(subject.scope, previous), dedup=False
     )
     earlier = {s.name: s for s in before.shares}
     rows = []
@@ -381,12 +380,12 @@ def _changes(
     previous: Window,
     size: int,
 ) -> list[Change]:
-    now = stats.breakdown(index, dimension, q=q, since=window.since, until=window.until, size=size)
+    now = aggregates.breakdown(index, dimension, _window_filter(q, window), size, dedup=False)
     keys = [c.key for c in now.counts]
     before = {
         c.key: c.count
-        for c in stats.breakdown(
-            index, dimension, q=q, since=previous.since, until=previous.until, size=100
+        for c in aggregates.breakdown(
+            index, dimension, _window_filter(q, previous), size=100, dedup=False
         ).counts
     }
     counts = {c.key: c.count for c in now.counts}
@@ -394,14 +393,15 @@ def _changes(
 
 
 def _window_filter(q: str, window: Window) -> MentionFilter:
-    from services.api.params import mention_filter
-
-    return mention_filter(q, window.since, window.until)
+    """`q`'s matches in the window (the filter `GET /stats/...?q=&since=&until=` builds)."""
+    return MentionFilter(
+        query=parse_query(q), since=window.since.astimezone(UTC), until=window.until.astimezone(UTC)
+    )
 
 
 def _stories(index: MentionIndex, subject: Subject, window: Window) -> list[Story]:
-    largest = stats.breakdown(
-        index, Dimension.STORY, q=subject.base, since=window.since, until=window.until, size=TOP
+    largest = aggregates.breakdown(
+        index, Dimension.STORY, _window_filter(subject.base, window), size=TOP, dedup=False
     )
     stories = []
     for count in largest.counts:
@@ -424,28 +424,12 @@ def site_of(url: str | None) -> str | None:
 def _authors_and_sites(
     index: MentionIndex, subject: Subject, window: Window, previous: Window
 ) -> tuple[list[Change], list[Change]]:
-    """Top authors and web sites by mentions. Counted here because the stats API has no
-    `author` dimension yet; switch authors to `stats.breakdown(dimension=author)` once it
-    does (sites have no dimension: they stay counted here)."""
-
-    def tally(w: Window) -> tuple[Counter[str], Counter[str]]:
-        authors: Counter[str] = Counter()
-        sites: Counter[str] = Counter()
-        for mention in index.iter_all(_window_filter(subject.base, w)):
-            if mention.author:
-                authors[mention.author] += 1
-            site = site_of(mention.url)
-            if site:
-                sites[site] += 1
-        return authors, sites
-
-    (authors, sites), (old_authors, old_sites) = tally(window), tally(previous)
-
-    def top(now: Counter[str], before: Counter[str]) -> list[Change]:
-        ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
-        return [Change(key, n, before.get(key, 0)) for key, n in ranked]
-
-    return top(authors, old_authors), top(sites, old_sites)
+    """Top authors and communities (forums, subreddits, blogs, feeds: where it was said) by
+    mentions, from the index's counts as `GET /stats/breakdown` gives them."""
+    return (
+        _changes(index, subject.base, Dimension.AUTHOR, window, previous, TOP),
+        _changes(index, subject.base, Dimension.COMMUNITY, window, previous, TOP),
+    )
 
 
 _KEPT = frozenset({"pas", "ne", "jamais", "rien", "plus", "not", "no", "never", "nothing"})
@@ -487,13 +471,41 @@ def engagement_of(mention: Mention) -> int:
     return (e.likes or 0) + (e.replies or 0) + (e.shares or 0)
 
 
+class _Engaged(TypedDict, total=False):
+    likes: int | None
+    replies: int | None
+    shares: int | None
+
+
+class _Ranked(TypedDict, total=False):
+    """What ranking a sample reads of a stored mention (the rest is skipped)."""
+
+    id: str
+    engagement: _Engaged
+
+
+_RANKED = TypeAdapter(_Ranked)
+
+
+def _rank(position: int, source: bytes) -> tuple[int, int, str]:
+    """(-engagement, position, id): the most engaged first, then the oldest (the
+    mentions come oldest first)."""
+    m = _RANKED.validate_json(source)
+    e = m.get("engagement") or {}
+    reactions = (e.get("likes") or 0) + (e.get("replies") or 0) + (e.get("shares") or 0)
+    return -reactions, position, m["id"]
+
+
 def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) -> list[Sample]:
+    """The three most engaged originals: one pass over the stored JSON keeping three
+    (no model per mention, constant memory), then those three read whole."""
     flt = _window_filter(f"{subject.polar(label)} is:original", window)
-    ranked = sorted(
-        index.iter_all(flt), key=lambda m: (-engagement_of(m), m.published_at), reverse=False
-    )[:3]
+    best = heapq.nsmallest(3, itertools.starmap(_rank, enumerate(index.iter_json(flt))))
     samples = []
-    for mention in ranked:
+    for _, _, mention_id in best:
+        mention = index.get(mention_id)
+        if mention is None:  # deleted since
+            continue
         sentiment: Sentiment | None = (
             mention.brand_sentiments.get(subject.brand) if subject.brand else None
         ) or mention.sentiment

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from services.alerting.notifiers.wording import format_value
+from services.alerting.notifiers.wording import baseline_text, format_value
 from services.core.reports import Section
 from services.reports import wording
 from services.reports.figures import ReportFigures, engagement_of, site_of
@@ -95,6 +95,9 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         "engagement": engagement_of,
         "alert_title": lambda i: wording.alert_title(figures, i, lang),
         "alert_value": lambda a, v: format_value(a.message, v, "fr" if lang == "fr" else "en"),
+        "alert_baseline": lambda a: baseline_text(
+            a.message.baseline, "fr" if lang == "fr" else "en"
+        ),
         "generated": f"{wording.day(local, lang, year=True)} {wording.label('at', lang)} "
         f"{local:%H:%M}",
     }

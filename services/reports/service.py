@@ -6,20 +6,36 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from services.alerting import saved_searches as ss
 from services.core.reports import ReportDefinition
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
 from services.reports.store import Definitions, RenderInfo, Renders, render_id
-from services.runtime.app.context import ServiceContext
 from services.store.state.contract import NotFoundError, StateStore
 
 if TYPE_CHECKING:
+    from services.core.settings import Settings
+    from services.core.workspace import Workspace
     from services.reports.render import Rendered
+    from services.store.contracts import MentionIndex
 
 log = logging.getLogger("veille.reports")
+
+
+class ReportServices(Protocol):
+    """What running a report needs of the service (the runtime's ServiceContext is one):
+    reports sit below the runtime and never import it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def workspace(self) -> Workspace: ...
+    @property
+    def state(self) -> StateStore: ...
+    @property
+    def index(self) -> MentionIndex: ...
 
 
 class ReportInputError(ValueError):
@@ -43,7 +59,7 @@ def check_subject(definition: ReportDefinition, state: StateStore) -> None:
             ) from None
 
 
-def definitions(ctx: ServiceContext) -> Definitions:
+def definitions(ctx: ReportServices) -> Definitions:
     """The report definitions of this workspace."""
     return Definitions(ctx.settings.data_dir, ctx.workspace.reports)
 
@@ -56,7 +72,7 @@ class ReportRun:
 
 
 def run_report(
-    ctx: ServiceContext,
+    ctx: ReportServices,
     definition: ReportDefinition,
     *,
     now: datetime,

@@ -46,7 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
     "also_in": {"en": "Also in", "fr": "Reprise par"},
     "author": {"en": "Author", "fr": "Auteur"},
     "source": {"en": "Source", "fr": "Source"},
-    "site": {"en": "Site", "fr": "Site"},
+    "site": {"en": "Community", "fr": "Communauté"},
     "when": {"en": "When", "fr": "Date"},
     "alert": {"en": "Alert", "fr": "Alerte"},
     "explanation": {"en": "Why", "fr": "Explication"},
@@ -380,14 +380,14 @@ def stories_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def authors_reading(f: ReportFigures, lang: Lang) -> str:
-    """'The site that published the most is forum-velo.fr (7 mentions); the most active
-    author is Julien M. (6).' (the source when no mention has a web address)."""
+    """'Most mentions came from forum-velo.fr (7 mentions); the most active author is
+    Julien M. (6).' (the source when no mention was in a community)."""
     if not f.sources and not f.sites:
         return _nothing(f, lang)
     if lang == "en":
         if f.sites:
             site = f.sites[0]
-            text = f"The site that published the most is {site.key} "
+            text = f"Most mentions came from {site.key} "
             text += f"({number(site.count, lang)} mentions)"
         else:
             text = f"The most active source is {f.sources[0].key} "
@@ -398,7 +398,9 @@ def authors_reading(f: ReportFigures, lang: Lang) -> str:
         return text + "."
     if f.sites:
         site = f.sites[0]
-        text = f"Le site qui a le plus publié est {site.key} ({number(site.count, lang)} mentions)"
+        text = (
+            f"C'est sur {site.key} qu'on en a le plus parlé ({number(site.count, lang)} mentions)"
+        )
     else:
         text = f"La source la plus active est {f.sources[0].key} "
         text += f"({number(f.sources[0].count, lang)} mentions)"

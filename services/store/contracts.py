@@ -208,6 +208,13 @@ class MentionIndex(ABC):
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention (for export, migration, re-analysis)."""
 
+    def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
+        """Yields every matching mention as JSON (the fields of `Mention`, maybe more),
+        oldest first: for a reader of a few fields of many mentions, such as a CSV
+        export, that needs no model. A backend that stores the JSON yields it as stored."""
+        for mention in self.iter_all(flt, batch_size=batch_size):
+            yield mention.model_dump_json().encode("utf-8")
+
     @abstractmethod
     def set_triage(self, changes: Mapping[str, Triage]) -> int:
         """Replaces the triage (state, assignee, tags) of stored mentions by id, leaving

@@ -403,3 +403,78 @@ def test_chosen_days_and_auto_refresh_are_kept_in_the_address(
         assert browser.evaluate("document.getElementById('auto-refresh').value") == "60"
         assert browser.text("kpi-mentions").strip() == str(toward["total"])
         assert browser.evaluate("window.blocked") == []
+
+
+def _reopened(browser: Browser, action: str) -> dict[str, Any]:
+    """Does `action` (back, forward or opening an address), waits for the board and the
+    mentions below to be shown again, returns them with the window they were searched in."""
+    browser.evaluate("document.body.dataset.searches = '0'")
+    browser.evaluate(action)
+    browser.wait_for(f"{SEARCHES} > 0 && document.getElementById('loading').hidden")
+    return {**_shown(browser), "window": _window(browser)}
+
+
+def test_the_address_keeps_the_drill_down_for_reload_back_and_a_link(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.resize(1280, 900)
+        _open_board(browser, live_api, api_key)
+        start = browser.evaluate("history.length")
+
+        # A key figure clicked: its query in the address, as a new history entry.
+        negatives = int(browser.evaluate("document.getElementById('kpi-negative').dataset.count"))
+        figure = _explored(browser, "document.getElementById('kpi-negative').click()")
+        address = browser.evaluate("new URLSearchParams(location.search)")
+        assert figure["q"] == 'negative:"Veloria"' and int(figure["total"]) == negatives
+        query = browser.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+        assert query["q"] == 'negative:"Veloria"' and "since" not in query, address
+        assert query["note"].startswith("mentions negative toward Veloria")
+
+        # A day of the chart: the address gets that day's window.
+        negative = _chart(browser, "chart-sentiment", ".datasets[0].data")
+        day = max(range(len(negative)), key=lambda i: negative[i])
+        _chart_click(browser, live_api, api_key, "chart-sentiment", 0, day, negative[day])
+        bar = {**_shown(browser), "window": _window(browser)}
+        bar_address = browser.evaluate("location.href")
+        query = browser.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+        assert (query["since"], query["until"]) == (bar["window"]["since"], bar["window"]["until"])
+
+        # A query typed in the search box.
+        typed = _explored(
+            browser,
+            "(() => { document.getElementById('q').value = 'retard';"
+            " document.getElementById('search-form').requestSubmit(); })()",
+        )
+        assert "q=retard" in browser.evaluate("location.search")
+        assert browser.evaluate("history.length") == start + 3
+
+        # Back: the day clicked, its mentions and window; back again: the key figure's.
+        assert _reopened(browser, "history.back()") == bar
+        back = _reopened(browser, "history.back()")
+        assert back["q"] == figure["q"] and back["total"] == figure["total"]
+        assert back["window"]["since"] != bar["window"]["since"]
+        assert _reopened(browser, "history.forward()") == bar
+
+        # Another period: a new entry without the drill-down; back restores both.
+        browser.evaluate(
+            "(() => { const p = document.getElementById('period'); p.value = '7';"
+            " p.dispatchEvent(new Event('change')); })()"
+        )
+        browser.wait_for("location.search.includes('period=7')")
+        browser.wait_for("document.getElementById('loading').hidden")
+        assert "q=" not in browser.evaluate("location.search")
+        restored = _reopened(browser, "history.back()")
+        assert (
+            restored == bar and browser.evaluate("document.getElementById('period').value") == "30"
+        )
+
+        # The link opened again (as after a reload, or pasted in the tab): the same view.
+        browser.open(bar_address)
+        browser.wait_for(f"{SEARCHES} > 0 && document.getElementById('loading').hidden")
+        assert {**_shown(browser), "window": _window(browser)} == bar
+        assert browser.evaluate("location.href") == bar_address
+        assert typed["q"] == "retard" and typed["error"] is None
+        assert browser.evaluate("window.blocked") == []

@@ -107,6 +107,23 @@ def test_the_key_figures_and_series_equal_the_stats_api(
     )
     assert [(c.key, c.count) for c in figures.sources] == breakdown("source", 'brand:"Veloria"')[:5]
     assert [(s.key, s.copies) for s in figures.stories] == breakdown("story", 'brand:"Veloria"')[:5]
+    # Authors and communities come from the index's counts, as the API gives them.
+    assert figures.authors and figures.sites
+    assert [(c.key, c.count) for c in figures.authors] == breakdown("author", 'brand:"Veloria"')[:5]
+    assert [(c.key, c.count) for c in figures.sites] == breakdown("community", 'brand:"Veloria"')[
+        :5
+    ]
+    top = _get(
+        client,
+        "authors",
+        q='brand:"Veloria"',
+        since=window.since.isoformat(),
+        until=window.until.isoformat(),
+        size=5,
+    )
+    assert {(a.key, a.count) for a in figures.authors} == {
+        (a["author"], a["mentions"]) for a in top["authors"]
+    }
 
 
 @requires_pdf

@@ -22,6 +22,7 @@ from services.core.query.ast import (
 )
 from services.core.query.matcher import matches
 from services.core.query.parser import parse_query
+from services.exports.columns import MentionColumns
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     AudienceBucket,
@@ -37,7 +38,7 @@ from services.store.contracts import (
 )
 from services.store.embedded.keys import epoch_us
 from services.store.story_chain import story_hash
-from tests.factories import make_mention
+from tests.factories import BASE_TIME, make_mention
 from tests.store.conftest import BackendCase
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
@@ -604,6 +605,26 @@ def test_iter_all_yields_every_match(mention_index: MentionIndex) -> None:
     assert len(list(mention_index.iter_all(MentionFilter(), batch_size=1))) == 25
     with pytest.raises(ValueError):
         mention_index.iter_all(flt, batch_size=0)
+
+
+def test_iter_json_yields_the_mentions_of_iter_all(mention_index: MentionIndex) -> None:
+    """In the same order (oldest first), over pages that grow from `batch_size`."""
+    mentions = [
+        make_mention(id=f"j{i:03d}", published_at=BASE_TIME - timedelta(minutes=(i * 7) % 120))
+        for i in range(120)
+    ]
+    mention_index.upsert(mentions)
+    flt = MentionFilter(since=BASE_TIME - timedelta(days=1))
+    models = list(mention_index.iter_all(flt, batch_size=1))
+    stored = [Mention.model_validate_json(j) for j in mention_index.iter_json(flt, batch_size=1)]
+    assert [m.id for m in stored] == [m.id for m in models]
+    assert len(stored) == 120 and stored == models
+    assert [m.published_at for m in stored] == sorted(m.published_at for m in mentions)
+    # A CSV export reads the JSON without the model: the same cells.
+    columns = MentionColumns(["Veloria", "Trekko"])
+    assert [columns.stored_text_row(j) for j in mention_index.iter_json(flt)] == [
+        columns.text_row(m) for m in models
+    ]
 
 
 # -- lifetime ---------------------------------------------------------------------------------

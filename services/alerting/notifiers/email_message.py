@@ -13,6 +13,7 @@ from services.alerting.notifiers.chart import line_chart_png
 from services.alerting.notifiers.wording import (
     MAX_MENTIONS,
     Language,
+    baseline_text,
     clip,
     colon,
     counts_text,
@@ -44,7 +45,7 @@ def email_text(message: AlertMessage, *, language: Language) -> str:
         numbers_line(message, language),
         f"{text('window', language)}{colon(language)}"
         f"{format_window(message.window_start, message.window_end)}",
-        f"{text('baseline', language)}{colon(language)}{message.baseline}",
+        f"{text('baseline', language)}{colon(language)}{baseline_text(message.baseline, language)}",
     ]
     spark = sparkline(series_values(message))
     if spark:
@@ -93,7 +94,7 @@ def email_html(message: AlertMessage, *, language: Language, with_chart: bool) -
         rows.append((text("score", language), format_number(message.score, language, decimals=1)))
     rows += [
         (text("window", language), format_window(message.window_start, message.window_end)),
-        (text("baseline", language), message.baseline),
+        (text("baseline", language), baseline_text(message.baseline, language)),
     ]
     color = "#dc2626" if message.status == "firing" else "#16a34a"
     parts = [

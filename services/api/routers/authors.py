@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
-from services.api.routers.stats import DEFAULT_DAYS, Count, Series, _series
-from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
+from services.api.routers.stats import DEFAULT_DAYS
+from services.core.query.ast import TOWARD_FIELDS, FieldFilter, Node, Or
 from services.core.text import fold_keyword
+from services.stats.aggregates import Count, Series, narrowed
+from services.stats.aggregates import series as _series
 from services.store.contracts import (
     Dimension,
     Interval,
@@ -86,10 +88,6 @@ def _named(name: str) -> Node:
     return Or(tuple(FieldFilter(label, fold_keyword(name)) for label in TOWARD_FIELDS))
 
 
-def _narrow(flt: MentionFilter, clause: Node) -> MentionFilter:
-    return MentionFilter(query=And((flt.query, clause)), since=flt.since, until=flt.until)
-
-
 def _reach(index: MentionIndex, flt: MentionFilter) -> ReachFigures:
     found = index.reach(flt)
     return ReachFigures(mentions=found.mentions, counted=found.counted, followers=found.followers)
@@ -130,11 +128,11 @@ def top_authors(
     if by == AuthorOrder.NEGATIVE and name is None:
         raise Problem(400, "Brand needed", "by=negative ranks by the share negative toward a brand")
     if name is not None:
-        flt = _narrow(flt, _named(name))
+        flt = narrowed(flt, _named(name))
     negatives: dict[str, int] = {}
     if name is not None:
         negatives = _counts(
-            index, _narrow(flt, FieldFilter("negative", fold_keyword(name))), Dimension.AUTHOR
+            index, narrowed(flt, FieldFilter("negative", fold_keyword(name))), Dimension.AUTHOR
         )
     wanted = ALL_VALUES if by == AuthorOrder.NEGATIVE else size
     found = index.audience(
@@ -196,7 +194,7 @@ def author_profile(
     """One author's mentions over time, their sentiment toward each watched brand and
     competitor, and where they write (default: the last 30 days)."""
     base = mention_filter("", since, until, default_days=DEFAULT_DAYS)
-    flt = _narrow(base, FieldFilter("author", fold_keyword(author)))
+    flt = narrowed(base, FieldFilter("author", fold_keyword(author)))
     latest = index.search(SearchRequest(filter=flt, sort=SortOrder.NEWEST, limit=1))
     if not latest.mentions:
         raise Problem(404, "Not found", "no mention of this author in the time window")
@@ -207,7 +205,7 @@ def author_profile(
     toward = []
     for name, role in roles:
         counts = {
-            label: index.count(_narrow(flt, FieldFilter(label, fold_keyword(name))))
+            label: index.count(narrowed(flt, FieldFilter(label, fold_keyword(name))))
             for label in TOWARD_FIELDS
         }
         total = sum(counts.values())
@@ -294,7 +292,7 @@ def communities(
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
     name = _name(state, brand) if brand else None
     if name is not None:
-        flt = _narrow(flt, _named(name))
+        flt = narrowed(flt, _named(name))
     assert flt.since is not None  # the default window sets it
     end = flt.until or datetime.now(UTC)
     try:
@@ -306,7 +304,7 @@ def communities(
     then = _counts(index, before, Dimension.COMMUNITY)
     negatives = (
         _counts(
-            index, _narrow(flt, FieldFilter("negative", fold_keyword(name))), Dimension.COMMUNITY
+            index, narrowed(flt, FieldFilter("negative", fold_keyword(name))), Dimension.COMMUNITY
         )
         if name is not None
         else {}

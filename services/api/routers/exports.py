@@ -28,7 +28,7 @@ from services.core.query.ast import And, MatchAll
 from services.exports import tables
 from services.exports.columns import Cell
 from services.exports.formats import ExportFormat
-from services.exports.mentions import mention_chunks
+from services.exports.mentions import index_chunks
 from services.exports.writers import stream
 from services.store.contracts import MentionFilter
 from services.store.state.contract import StateStore
@@ -124,7 +124,7 @@ def export_mentions(
             flt = MentionFilter(query=And((flt.query, extra)), since=flt.since, until=flt.until)
     else:
         flt = mention_filter(q, since, until)
-    chunks = mention_chunks(index.iter_all(flt), names=watched_names(state), fmt=format, sep=sep)
+    chunks = index_chunks(index, flt, names=watched_names(state), fmt=format, sep=sep)
     return file_response(chunks, format, "mentions")
 
 

@@ -12,8 +12,9 @@ from services.api.deps import IndexDep, StateDep, require_api_key
 from services.api.params import Since, Until, to_utc
 from services.api.problems import Problem
 from services.api.routers.mentions import MentionPage
-from services.api.routers.stats import Bucket, Series
 from services.api.triage_view import mention_views
+from services.stats import aggregates
+from services.stats.aggregates import Series
 from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
 
@@ -145,11 +146,4 @@ def saved_search_stats(
     flt = ss.search_filter(search, now=datetime.now(UTC), since=_utc(since), until=_utc(until))
     if flt.since and flt.until and flt.since >= flt.until:
         raise Problem(400, "Invalid time window", "`since` must be before `until`")
-    buckets = index.histogram(flt, interval=interval, split_by=split_by)
-    return Series(
-        interval=interval,
-        since=flt.since,
-        until=flt.until,
-        total=sum(b.count for b in buckets),
-        buckets=[Bucket(start=b.start, count=b.count, by=b.by) for b in buckets],
-    )
+    return aggregates.series(index, flt, interval, split_by)

@@ -10,17 +10,14 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import AuthDep, CallerNameOptDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
-from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
-from services.core.text import fold_keyword, tokenize
+from services.core.text import tokenize
+from services.stats import aggregates
+from services.stats.aggregates import Breakdown, Count, Series, ShareOfVoice
 from services.store.contracts import (
     TOP_TERMS_SAMPLE,
     Dimension,
     Interval,
-    MentionFilter,
-    MentionIndex,
-    TimeBucket,
 )
-from services.store.distinct_stories import DistinctStories
 from services.store.state.contract import StateStore
 
 router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
@@ -28,75 +25,9 @@ router = APIRouter(prefix="/stats", tags=["stats"], dependencies=[AuthDep])
 DEFAULT_DAYS = 30
 
 
-class Bucket(BaseModel):
-    start: datetime
-    count: int
-    by: dict[str, int] = {}
-
-
-class Series(BaseModel):
-    interval: Interval
-    since: datetime | None
-    until: datetime | None
-    total: int
-    buckets: list[Bucket]
-
-
-class Share(BaseModel):
-    name: str
-    role: str  # "brand" or "competitor"
-    count: int
-    share: float  # 0..1 of all the counted mentions
-    sentiment: dict[str, int] = Field(
-        default_factory=dict,
-        description="of those mentions, how many are negative, neutral and positive toward "
-        "this name (negative:NAME...)",
-    )
-    net_sentiment: float | None = Field(
-        default=None,
-        description="(positive - negative) / (positive + negative) toward this name, from -1 "
-        "to 1; none without a positive or negative mention",
-    )
-
-
-class ShareOfVoice(BaseModel):
-    brand: str
-    since: datetime | None
-    until: datetime | None
-    total: int
-    shares: list[Share]
-
-
-class Count(BaseModel):
-    key: str
-    count: int
-
-
-class Breakdown(BaseModel):
-    dimension: str
-    total: int
-    counts: list[Count]
-
-
-def _counter(index: MentionIndex, dedup: bool) -> MentionIndex | DistinctStories:
-    """The index itself, or its view counting each story once in the window."""
-    return DistinctStories(index) if dedup else index
-
-
-def _series(
-    index: MentionIndex | DistinctStories,
-    flt: MentionFilter,
-    interval: Interval,
-    split: Dimension | None,
-) -> Series:
-    buckets = index.histogram(flt, interval=interval, split_by=split)
-    return Series(
-        interval=interval,
-        since=flt.since,
-        until=flt.until,
-        total=sum(b.count for b in buckets),
-        buckets=[Bucket(start=b.start, count=b.count, by=b.by) for b in buckets],
-    )
+# The answers' models and the helpers, where the reports use them too.
+_counter = aggregates.counter
+_series = aggregates.series
 
 
 @router.get("/volume", summary="Mention volume over time")
@@ -137,36 +68,7 @@ def sentiment(
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    if toward is None:
-        return _series(_counter(index, dedup), flt, interval, Dimension.SENTIMENT)
-    return _sentiment_toward(_counter(index, dedup), flt, interval, fold_keyword(toward))
-
-
-def _sentiment_toward(
-    index: MentionIndex | DistinctStories, flt: MentionFilter, interval: Interval, name: str
-) -> Series:
-    """The matches naming `name`, per bucket, split by the sentiment toward it: one
-    histogram per label (the `negative:NAME` filters), laid on the histogram of all three
-    so that the buckets span the same window."""
-
-    def histogram(clause: Node) -> list[TimeBucket]:
-        narrowed = MentionFilter(query=And((flt.query, clause)), since=flt.since, until=flt.until)
-        return index.histogram(narrowed, interval=interval)
-
-    named = histogram(Or(tuple(FieldFilter(label, name) for label in TOWARD_FIELDS)))
-    by_start: dict[datetime, dict[str, int]] = {b.start: {} for b in named}
-    for label in TOWARD_FIELDS:
-        for bucket in histogram(FieldFilter(label, name)):
-            row = by_start.get(bucket.start)  # always there: a label's matches are named's
-            if row is not None and bucket.count:
-                row[label] = bucket.count
-    return Series(
-        interval=interval,
-        since=flt.since,
-        until=flt.until,
-        total=sum(b.count for b in named),
-        buckets=[Bucket(start=b.start, count=b.count, by=by_start[b.start]) for b in named],
-    )
+    return aggregates.sentiment(index, flt, interval, toward, dedup)
 
 
 @router.get("/share-of-voice", summary="Share of voice against competitors")
@@ -181,39 +83,8 @@ def share_of_voice(
     me: CallerNameOptDep = None,
 ) -> ShareOfVoice:
     """How many mentions name the brand versus each of its competitors."""
-    target = state.get_brand(brand)
     base = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-
-    def count(field: str, name: str) -> int:
-        clause: Node = FieldFilter(field, fold_keyword(name))
-        query: Node = And((base.query, clause))
-        flt = MentionFilter(query=query, since=base.since, until=base.until)
-        return _counter(index, dedup).count(flt)
-
-    def share(name: str, role: str, n: int, total: int) -> Share:
-        toward = {label: count(label, name) for label in TOWARD_FIELDS}
-        polar = toward["positive"] + toward["negative"]
-        return Share(
-            name=name,
-            role=role,
-            count=n,
-            share=round(n / total, 4) if total else 0.0,
-            sentiment=toward,
-            net_sentiment=round((toward["positive"] - toward["negative"]) / polar, 4)
-            if polar
-            else None,
-        )
-
-    names = [(target.name, "brand")] + [(c, "competitor") for c in target.competitors]
-    counts = [count(role, name) for name, role in names]
-    total = sum(counts)
-    return ShareOfVoice(
-        brand=target.name,
-        since=base.since,
-        until=base.until,
-        total=total,
-        shares=[share(name, role, n, total) for (name, role), n in zip(names, counts, strict=True)],
-    )
+    return aggregates.share_of_voice(index, state, brand, base, dedup)
 
 
 @router.get("/breakdown", summary="Counts by sentiment, brand, source, language, topic or story")
@@ -230,13 +101,7 @@ def breakdown(
     """Counts matching mentions per value of one field, largest first (`story`: the
     largest stories, with how many copies each has)."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    counter = _counter(index, dedup)
-    counts = counter.terms(flt, dimension=dimension, size=size)
-    return Breakdown(
-        dimension=dimension.value,
-        total=counter.count(flt),
-        counts=[Count(key=c.key, count=c.count) for c in counts],
-    )
+    return aggregates.breakdown(index, dimension, flt, size, dedup)
 
 
 class TopTerms(BaseModel):

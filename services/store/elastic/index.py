@@ -8,6 +8,7 @@ is replaced where it lives instead of being copied into the new write index.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import partial
@@ -680,7 +681,24 @@ class EsIndex(MentionIndex):
         pit = open_pit(self._client, self.names.alias, self._call)
         return self._iterate(query, pit, batch_size)
 
+    def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
+        """Yields every matching mention's stored JSON (`Mention.model_dump(mode="json")`,
+        as written), oldest first, as of the call: no model is built."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self._check_open()
+        query = compile_filter(flt)
+        pit = open_pit(self._client, self.names.alias, self._call)
+        return self._iterate_json(query, pit, batch_size)
+
     # -- helpers -------------------------------------------------------------------
+    def _iterate_json(self, query: Query, pit: str, batch_size: int) -> Iterator[bytes]:
+        for hits in pit_pages(
+            self._client, pit, call=self._call, batch_size=batch_size, query=query
+        ):
+            for hit in hits:
+                yield json.dumps(hit["_source"][mapping.MENTION], ensure_ascii=False).encode()
+
     def _iterate(self, query: Query, pit: str, batch_size: int) -> Iterator[Mention]:
         for hits in pit_pages(
             self._client, pit, call=self._call, batch_size=batch_size, query=query

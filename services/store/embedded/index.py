@@ -41,6 +41,7 @@ from services.store.embedded.writer import WriterLease
 
 _T = TypeVar("_T")
 _STORY_CHUNK = 20_000  # stories per look-up of surviving copies
+_LARGEST_PAGE = 20_000  # addresses held at once by iter_all and iter_json: about 2 MB
 _P = ParamSpec("_P")
 # Reading one more hit costs about a tenth of looking up one more term of a term set
 # (measured on 200,000 mentions; see `_matching`).
@@ -465,7 +466,20 @@ class EmbeddedIndex(MentionIndex):
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         searcher = self._searcher()
         compiler = QueryCompiler(self._schema, searcher)
-        return self._iterate(searcher, compiler, compiler.compile_filter(flt), batch_size)
+        return self._iterate(
+            searcher, compiler, compiler.compile_filter(flt), batch_size, self._load
+        )
+
+    def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
+        """Yields every matching mention's stored JSON, oldest first (one snapshot): no
+        model is built, a third of the cost of `iter_all` per mention."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        searcher = self._searcher()
+        compiler = QueryCompiler(self._schema, searcher)
+        return self._iterate(
+            searcher, compiler, compiler.compile_filter(flt), batch_size, self._source
+        )
 
     # -- helpers -----------------------------------------------------------------
     def _iterate(
@@ -474,8 +488,13 @@ class EmbeddedIndex(MentionIndex):
         compiler: QueryCompiler,
         matching: Query,
         batch_size: int,
-    ) -> Iterator[Mention]:
+        read: Callable[[tantivy.Searcher, tantivy.DocAddress], _T],
+    ) -> Iterator[_T]:
+        # Each page is a search over every match after the last one read, so a million
+        # matches in pages of 1,000 cost a million visits a page: after the first page
+        # (soon there, for a caller that answers early) the pages grow to _LARGEST_PAGE.
         after: int | None = None
+        size = batch_size
         while True:
             query = (
                 matching
@@ -485,16 +504,17 @@ class EmbeddedIndex(MentionIndex):
             hits = _guard(
                 searcher.search,
                 query,
-                batch_size,
+                size,
                 count=False,
                 order_by_field=schema.SORT_KEY,
                 order=Order.Asc,
             ).hits
             for _, address in hits:
-                yield self._load(searcher, address)
-            if len(hits) < batch_size:
+                yield read(searcher, address)
+            if len(hits) < size:
                 return
             after = int(hits[-1][0])
+            size = max(size, min(size * 4, _LARGEST_PAGE))
 
     def _searcher(self) -> tantivy.Searcher:
         self._check_open()

@@ -394,12 +394,90 @@ function setBusy(busy) {
   $("loading").hidden = !busy;
 }
 
-// The address keeps the view (brand, period or days, auto-refresh): a bookmark reopens it.
-function saveView() {
+// The address keeps the whole view: brand, period or days, auto-refresh, and the mentions
+// explored below (their query, what was clicked, and the bucket's window when narrower than
+// the page's), so a reload, the back button and a pasted link reopen the same view. A
+// person's step (a click, a search, a new brand or period) is a new history entry; a reload
+// of the board (auto-refresh) or a restored view only rewrites the current one.
+let searched = null; // {q, note} of the mentions listed below, or null
+let restoring = false; // reopening the view an address describes: no new history entry
+
+function viewParams() {
   const params = { brand: $("brand").value, period: $("period").value };
   if (params.period === "custom") Object.assign(params, { from: $("from").value, to: $("to").value });
   if ($("auto-refresh").value !== "0") params.refresh = $("auto-refresh").value;
-  history.replaceState(null, "", `${location.pathname}?${new URLSearchParams(params)}`);
+  if (searched) {
+    params.q = searched.q;
+    params.note = searched.note;
+    if (explored && view && (explored.since.getTime() !== view.since.getTime()
+      || explored.until.getTime() !== view.until.getTime())) {
+      Object.assign(params, { since: iso(explored.since), until: iso(explored.until) });
+    }
+  }
+  return params;
+}
+
+function saveView(push = false) {
+  const address = `${location.pathname}?${new URLSearchParams(viewParams())}`;
+  if (address === location.pathname + location.search) return;
+  if (push && !restoring) history.pushState(null, "", address);
+  else history.replaceState(null, "", address);
+}
+
+// The controls an address names (unknown brands, periods or days are ignored).
+function applyControls(wanted, brands) {
+  if (brands.includes(wanted.get("brand"))) $("brand").value = wanted.get("brand");
+  const period = [...$("period").options].some((o) => o.value === wanted.get("period"))
+    ? wanted.get("period") : "30";
+  $("period").value = period;
+  const isDay = (value) => /^\d{4}-\d{2}-\d{2}$/.test(value || "");
+  if (isDay(wanted.get("from")) && isDay(wanted.get("to"))) {
+    $("from").value = wanted.get("from");
+    $("to").value = wanted.get("to");
+  }
+  const refresh = wanted.get("refresh") || "0";
+  $("auto-refresh").value = [...$("auto-refresh").options].some((o) => o.value === refresh) ? refresh : "0";
+}
+
+// The mentions an address explores (?q=...&note=...[&since=...&until=...]), searched again.
+async function restoreExplore(wanted) {
+  if (!wanted.has("q")) {
+    clearExplore();
+    return;
+  }
+  const since = new Date(wanted.get("since") || ""), until = new Date(wanted.get("until") || "");
+  explored = !isNaN(since) && !isNaN(until) && since < until ? { since, until } : null;
+  $("q").value = wanted.get("q");
+  $("explore-note").textContent = wanted.get("note") || "mentions matching the query";
+  await search();
+}
+
+function clearExplore() {
+  explored = null;
+  searched = null;
+  $("explore-total").textContent = "–";
+  $("explore-note").textContent = "mentions: click a number on this page, or search";
+  $("explore-mentions").replaceChildren();
+}
+
+let brandNames = [];
+async function restore() {
+  restoring = true;
+  try {
+    const wanted = new URLSearchParams(location.search);
+    const shown = () => ["brand", "period", "from", "to"].map((id) => $(id).value).join("\n");
+    const before = shown();
+    applyControls(wanted, brandNames);
+    showRange();
+    autoRefresh();
+    if (shown() !== before || !view) {
+      clearExplore();
+      await loadBoard();
+    }
+    await restoreExplore(wanted);
+  } finally {
+    restoring = false;
+  }
 }
 
 // --- Drill-down: the mentions behind a number, and a search box for the query language.
@@ -451,6 +529,8 @@ async function search() {
   const params = exploreParams();
   showWindow(explored || view);
   clearQueryError();
+  searched = { q: params.q, note: $("explore-note").textContent };
+  saveView(true);
   const list = $("explore-mentions");
   try {
     const page = await api("/mentions", { ...params, limit: 50 });
@@ -500,20 +580,10 @@ async function start() {
   functionWords = new Set(words);
   const select = $("brand");
   select.replaceChildren(...brands.map((b) => element("option", b.name)));
-  // ?brand=...&period=... picks the view, so a bookmark or a shared link keeps it.
+  // The address picks the view, so a bookmark, a reload or a shared link keeps it.
   const wanted = new URLSearchParams(location.search);
-  if (brands.some((b) => b.name === wanted.get("brand"))) select.value = wanted.get("brand");
-  if ([...$("period").options].some((o) => o.value === wanted.get("period"))) {
-    $("period").value = wanted.get("period");
-  }
-  const isDay = (value) => /^\d{4}-\d{2}-\d{2}$/.test(value || "");
-  if (isDay(wanted.get("from")) && isDay(wanted.get("to"))) {
-    $("from").value = wanted.get("from");
-    $("to").value = wanted.get("to");
-  }
-  if ([...$("auto-refresh").options].some((o) => o.value === wanted.get("refresh"))) {
-    $("auto-refresh").value = wanted.get("refresh");
-  }
+  brandNames = brands.map((b) => b.name);
+  applyControls(wanted, brandNames);
   showRange();
   autoRefresh();
   $("login").hidden = true;
@@ -523,7 +593,13 @@ async function start() {
     return;
   }
   $("board").hidden = false;
-  await loadBoard();
+  restoring = true;
+  try {
+    await loadBoard();
+    await restoreExplore(wanted);
+  } finally {
+    restoring = false;
+  }
 }
 
 async function run(step) {
@@ -585,10 +661,8 @@ function autoRefresh() {
 
 // A new brand or window: the mentions shown below belonged to the old one.
 function newView() {
-  explored = null;
-  $("explore-total").textContent = "–";
-  $("explore-note").textContent = "mentions: click a number on this page, or search";
-  $("explore-mentions").replaceChildren();
+  clearExplore();
+  saveView(true);
   run(loadBoard);
 }
 
@@ -601,8 +675,10 @@ $("from").addEventListener("change", newView);
 $("to").addEventListener("change", newView);
 $("auto-refresh").addEventListener("change", () => {
   autoRefresh();
-  saveView();
+  saveView(true);
 });
+// Back and forward: the view of that history entry.
+window.addEventListener("popstate", () => run(restore));
 $("refresh").addEventListener("click", () => run(loadBoard));
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
