@@ -52,6 +52,7 @@ _QUERY_FIELD = {  # the query-language field of each dimension
     Dimension.STORY: "story",
     Dimension.AUTHOR: "author",
     Dimension.COMMUNITY: "community",
+    Dimension.STATE: "state",
 }
 
 

@@ -37,6 +37,7 @@ def test_mention_json_carries_evidence_and_older_mentions_have_none(
     expected = {
         "sentences": ["Le SAV de Trekko est une catastrophe."],
         "words": [{"text": "catastrophe", "weight": 0.93}, {"text": "sav", "weight": -0.1}],
+        "span": None,  # the whole text was judged
     }
     assert body["sentiment"]["evidence"] == expected
     assert body["brand_sentiments"]["Trekko"]["evidence"] == expected

@@ -151,6 +151,9 @@ def test_counts_by_state(ctx: ServiceContext, client: TestClient) -> None:
         "escalated": 1,
         "new": 1,
     }
+    deduped = client.get(f"{API}/stats/breakdown", params={**window, "dedup": "true"})
+    assert deduped.status_code == 200, deduped.text
+    assert {c["key"]: c["count"] for c in deduped.json()["counts"]}["answered"] == 1  # story s1
 
 
 def test_a_repost_of_an_answered_story_says_so(ctx: ServiceContext, client: TestClient) -> None:
