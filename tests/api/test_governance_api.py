@@ -61,8 +61,10 @@ def test_bad_retention_gets_a_problem_naming_the_field(client: TestClient) -> No
 def test_erasure_over_the_api(seeded: ServiceContext, client: TestClient) -> None:
     seeded.index.upsert(
         [
-            make_mention(id="z1", author="Zoé", text="Veloria en retard"),
-            make_mention(id="z2", author="Zoé", text="Veloria encore"),
+            # Dated explicitly: the factory's default moves on by a minute per mention made
+            # in the whole run, and would leave the window below in a full test run.
+            make_mention(id="z1", author="Zoé", text="Veloria en retard", published_at=BASE_TIME),
+            make_mention(id="z2", author="Zoé", text="Veloria encore", published_at=BASE_TIME),
         ]
     )
     window = {
