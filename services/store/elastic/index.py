@@ -222,19 +222,7 @@ class EsIndex(MentionIndex):
             for name, doc_id, member in members
             if previous[member.id_hash] != member.previous_us
         ]
-        for start in range(0, len(ops), _PAGE):
-            failures = self._call(
-                partial(
-                    send_bulk,
-                    self._client,
-                    ops[start : start + _PAGE],
-                    backoff=self._backoff,
-                    refresh=self._refresh,
-                ),
-                what="rechaining stories",
-            )
-            if failures:
-                raise IndexUnavailable(f"Elasticsearch refused a chain update: {failures[0].error}")
+        self._send_in_chunks(ops, chunk=_PAGE, what="chain update")
         return len(ops)
 
     def _put_policy(self) -> bool:
@@ -357,21 +345,7 @@ class EsIndex(MentionIndex):
             for mention_id, triage in changes.items()
             for name in where.get(mention_id, [])
         ]
-        for start in range(0, len(ops), _LOOKUP_CHUNK):
-            failures = self._call(
-                partial(
-                    send_bulk,
-                    self._client,
-                    ops[start : start + _LOOKUP_CHUNK],
-                    backoff=self._backoff,
-                    refresh=self._refresh,
-                ),
-                what="triage update",
-            )
-            if failures:
-                raise IndexUnavailable(
-                    f"Elasticsearch refused a triage update: {failures[0].error[:300]}"
-                )
+        self._send_in_chunks(ops, chunk=_LOOKUP_CHUNK, what="triage update")
         return len(where)
 
     def delete(self, mention_ids: Sequence[str]) -> int:
@@ -387,13 +361,7 @@ class EsIndex(MentionIndex):
         for mention_id, found in where.items():
             for name in found:
                 ops.append(({"delete": {"_index": name, "_id": mention_id}}, None, None))
-        if ops:
-            failures = self._call(
-                lambda: send_bulk(self._client, ops, backoff=self._backoff, refresh=self._refresh),
-                what="delete",
-            )
-            if failures:
-                raise IndexUnavailable(f"Elasticsearch refused to delete: {failures[0].error}")
+        self._send_in_chunks(ops, chunk=max(len(ops), 1), what="delete")
         return len(where)
 
     def delete_matching(self, flt: MentionFilter) -> int:
@@ -417,18 +385,26 @@ class EsIndex(MentionIndex):
         if not doomed:
             return 0
         ops = self._survivor_updates(sorted(stories), removed=query) + doomed
-        for first in range(0, len(ops), _BULK_DELETES):
-            chunk = ops[first : first + _BULK_DELETES]
-            last = first + _BULK_DELETES >= len(ops)
+        self._send_in_chunks(ops, chunk=_BULK_DELETES, what="delete")
+        return len({op[0]["delete"]["_id"] for op in doomed})
+
+    def _send_in_chunks(self, ops: list[Operation], *, chunk: int, what: str) -> None:
+        """Sends `ops` as bulk requests of `chunk` operations, refreshing after the last
+        (once, not per chunk); IndexUnavailable names what was refused."""
+        for first in range(0, len(ops), chunk):
+            last = first + chunk >= len(ops)
             failures = self._call(
-                lambda c=chunk, r=last: send_bulk(  # type: ignore[misc]
-                    self._client, c, backoff=self._backoff, refresh=self._refresh if r else False
+                partial(
+                    send_bulk,
+                    self._client,
+                    ops[first : first + chunk],
+                    backoff=self._backoff,
+                    refresh=self._refresh if last else False,
                 ),
-                what="delete",
+                what=what,
             )
             if failures:
-                raise IndexUnavailable(f"Elasticsearch refused to delete: {failures[0].error}")
-        return len({op[0]["delete"]["_id"] for op in doomed})
+                raise IndexUnavailable(f"Elasticsearch refused a {what}: {failures[0].error[:300]}")
 
     def _survivor_updates(self, stories: list[int], *, removed: Query) -> list[Operation]:
         """The partial updates rechaining the copies of `stories` that `removed` spares."""
