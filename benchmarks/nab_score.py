@@ -23,7 +23,9 @@ What it prints (one global rule, no per-series or per-category parameter):
 2. leave-one-category-out: the threshold and end_after are chosen on five categories and
    the sixth is scored with them (the two artificial folders are one category), for the
    spike rule and for both rules; the realTweets row is the held-out estimate for brand
-   series the project does not have;
+   series the project does not have; then (2c) the same with the raw score's weight
+   (RAW_PER_UNIT, whose shipped value keeps a threshold once chosen on realTweets) chosen
+   on the five others too, by re-weighting the stored scores;
 3. the shipped default rule (`Rule()`: volume_spike, medium, 5-minute buckets, guards on)
    on the four realTweets series, alone;
 4. false alarms of the default rules on the five series without anomalies, per month;
@@ -43,6 +45,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +54,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from services.alerting.backtest import backtest  # noqa: E402
-from services.alerting.detectors import Evaluation, replay, score_series  # noqa: E402
+from services.alerting.detectors import (  # noqa: E402
+    RAW_PER_UNIT,
+    Evaluation,
+    replay,
+    score_series,
+)
 from services.alerting.rules import SENSITIVITY_Z, Rule  # noqa: E402
 
 #: The shared corpus folder; --anomalies or VEILLE_ANOMALIES point elsewhere.
@@ -67,6 +75,8 @@ NAB_RULE = Rule(name="nab_volume", min_volume=0, min_ratio=1.0, missing="skip")
 #: Settings swept for leave-one-category-out: thresholds (the named ones among them) and
 #: end_after (buckets of quiet that end an alert: 6 and 12 hours of 5-minute buckets).
 SETTINGS = [(t, e) for t in (1.0, 1.5, 2.0, 2.5, 3.0) for e in (72, 144)]
+#: Raw-score weights swept with them in section 2c (raw units per likelihood unit).
+RAW_WEIGHTS = (2.0, 2.5, RAW_PER_UNIT["volume_spike"])
 MONTH = timedelta(days=30)
 WEEK = timedelta(days=7)
 
@@ -217,8 +227,8 @@ def total(results: Sequence[tuple[FileScore, float, float]]) -> float:
     return normalise(raw, null, perfect) if perfect > null else float("nan")
 
 
-#: One setting of the sweep: (threshold, end_after in buckets).
-Setting = tuple[float, int]
+#: One setting of the sweep: (threshold, end_after in buckets[, raw-score weight]).
+Setting = tuple[float, ...]
 
 
 @dataclass
@@ -256,7 +266,29 @@ def sweep(series: Series, rule: Rule, settings: Sequence[Setting]) -> Sweep:
         out["spike"][key] = file_score(series, fired["volume_spike"])
         out["drop"][key] = file_score(series, fired["drop"])
         out["both"][key] = file_score(series, fired["volume_spike"] | fired["drop"])
+    out["weighted"] = {}
+    for weight in RAW_WEIGHTS:
+        scored = reweighted(spike, weight)
+        for threshold, end_after in settings:
+            at = rule.model_copy(
+                update={"kind": "volume_spike", "sensitivity": threshold, "end_after": end_after}
+            )
+            wkey = (threshold, end_after, weight)
+            out["weighted"][wkey] = file_score(series, {a.fired_at for a in replay(scored, at)})
     return Sweep(series, spike, drop, out, seconds)
+
+
+def reweighted(evaluations: Sequence[Evaluation], per_unit: float) -> list[Evaluation]:
+    """Spike evaluations as the detector would score them with RAW_PER_UNIT = per_unit:
+    max(likelihood, raw / per_unit), the run-ending bucket score in the same units."""
+    shipped = RAW_PER_UNIT["volume_spike"]
+    out = []
+    for ev in evaluations:
+        details = dict(ev.details)
+        score = max(details["likelihood"], details["raw_score"] / per_unit)
+        details["bucket_score"] = details["bucket_score"] * shipped / per_unit
+        out.append(dataclass_replace(ev, score=score, details=details))
+    return out
 
 
 def _fmt(x: float) -> str:
@@ -295,7 +327,11 @@ def leave_one_category_out(
 
 def report_loco(sweeps: Sequence[Sweep], settings: Sequence[Setting], which: str) -> None:
     """Leave-one-category-out: the setting is chosen on the other categories."""
-    print(f"\n2. Leave-one-category-out, {which} rule (threshold and end_after chosen on the")
+    chosen_on = (
+        "threshold, end_after and raw weight" if which == "weighted" else "threshold and end_after"
+    )
+    section = "2c" if which == "weighted" else "2"
+    print(f"\n{section}. Leave-one-category-out, {which} rule ({chosen_on} chosen on the")
     print("   five other categories, then the held-out one scored)")
     print(f"   {'held-out category':<22} {'chosen':>10} {'train':>6} {'held-out':>8}")
     pooled: list[tuple[FileScore, float, float]] = []
@@ -303,7 +339,7 @@ def report_loco(sweeps: Sequence[Sweep], settings: Sequence[Setting], which: str
     for cat, best, train_score, held in leave_one_category_out(sweeps, settings, which):
         pooled.extend(held)
         held_scores.append(total(held))
-        chosen = f"{best[0]:g}/{best[1]}"
+        chosen = "/".join(f"{x:.3g}" for x in best)
         print(f"   {cat:<22} {chosen:>10} {_fmt(train_score)} {_fmt(total(held)):>8}")
     mean = sum(held_scores) / len(held_scores)
     print(f"   {'pooled (each held out)':<22} {'':>10} {'':>6} {_fmt(total(pooled)):>8}")
@@ -438,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_categories(sweeps, default, "both", "1c. spike and drop rules together, same setting")
     report_loco(sweeps, SETTINGS, "spike")
     report_loco(sweeps, SETTINGS, "both")
+    weighted = [(t, e, w) for t, e in SETTINGS for w in RAW_WEIGHTS]
+    report_loco(sweeps, weighted, "weighted")
     held = dict((c, total(h)) for c, _, _, h in leave_one_category_out(sweeps, SETTINGS))
     print(
         f"\n   realTweets HELD OUT (setting chosen on the five other categories, spike rule):"
