@@ -516,6 +516,12 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         check_settings(loaded.settings)
     except RetentionError as exc:
         raise CliError(str(exc), code=2) from None
+    if loaded.settings.api.oidc is not None:
+        from services.api.oidc import check_settings as check_oidc
+
+        oidc_problems = check_oidc(loaded.settings.api.oidc)
+        if oidc_problems:
+            raise CliError("; ".join(oidc_problems), code=2)
     out.print(
         f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
