@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -51,6 +52,12 @@ def _redirect_uri(request: Request) -> str:
     public = request.app.state.ctx.settings.api.public_url
     base = public or str(request.base_url).rstrip("/")
     return base + _CALLBACK
+
+
+def _pending_path(request: Request) -> str:
+    """The pending cookie's path: the callback's folder, behind a proxy's prefix too."""
+    public = request.app.state.ctx.settings.api.public_url
+    return (urlsplit(public).path if public else "") + _PENDING_PATH
 
 
 def _unavailable(exc: ProviderUnavailable) -> Problem:
@@ -102,7 +109,7 @@ def oidc_start(
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
-        path=_PENDING_PATH,
+        path=_pending_path(request),
     )
     return response
 
@@ -166,7 +173,8 @@ def oidc_callback(
         token = tenancy.open_session(user, pending.workspace)
     except ValueError as exc:
         raise Problem(403, "Workspace archived", str(exc)) from None
-    response = RedirectResponse(_DASHBOARD, status_code=303)
+    public = request.app.state.ctx.settings.api.public_url
+    response = RedirectResponse((public or "") + _DASHBOARD, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -176,5 +184,7 @@ def oidc_callback(
         secure=request.url.scheme == "https",
         path="/",
     )
-    response.delete_cookie(PENDING_COOKIE, path=_PENDING_PATH, httponly=True, samesite="lax")
+    response.delete_cookie(
+        PENDING_COOKIE, path=_pending_path(request), httponly=True, samesite="lax"
+    )
     return response
