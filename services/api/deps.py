@@ -296,7 +296,7 @@ CallerNameDep = Annotated[str, Depends(get_caller_name)]
 # For routes other code also calls as functions (reports call the stats routes).
 CallerNameOptDep = Annotated[str | None, Depends(get_caller_name)]
 _ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
-_TARGET_PARAMS = ("name", "key_id", "workspace_id", "mention_id", "event_id")
+_TARGET_PARAMS = ("name", "key_id", "workspace_id", "mention_id", "event_id", "erasure_id")
 
 
 async def authorize(request: Request, principal: OptionalPrincipalDep) -> AsyncIterator[None]:
@@ -340,7 +340,7 @@ async def _target(request: Request) -> str:
 
 def _audit(request: Request, principal: Principal, kind: str, path: str, target: str) -> None:
     last = path.rstrip("/").rsplit("/", 1)[-1]
-    action = last if last in {"archive", "renders", "resend", "role"} else ""
+    action = last if last in {"archive", "renders", "resend", "role", "lift"} else ""
     if last == "role":
         action = "grant" if request.method == "PUT" else "revoke"
     action = action or _ACTIONS.get(request.method, request.method.lower())

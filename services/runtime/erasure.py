@@ -20,8 +20,9 @@ language's phrase). Exports are streamed, never kept, so there are none to erase
 
 Once done, the identifier itself is cleared; only its hash (`identifier_hash`, of the
 folded words) stays, and while the erasure holds, new posts by or about it are dropped
-at ingest (`held_indices`, called by the analysis worker). Logs carry the job id and
-counts, never the identifier.
+at ingest (`held_indices`, called by the analysis worker). `lift_erasure` ends the
+hold (the person agreed to be followed again, or the identifier was too broad).
+Logs carry the job id and counts, never the identifier.
 """
 
 from __future__ import annotations
@@ -329,6 +330,23 @@ def _erase_renders(data_dir: Path, words: Sequence[str], plan: dict[str, Any]) -
             shutil.rmtree(render)
             deleted.append(f"{render.parent.name}/{render.name}")
     return deleted
+
+
+def lift_erasure(ctx: ServiceContext, job_id: str) -> ErasureJob:
+    """Stops an erasure from holding: posts by or about it are accepted again from now
+    on (what it erased stays erased). NotFoundError when unknown; ErasureInputError while
+    it still runs or once lifted (nothing changes)."""
+    job = ctx.governance.erasure(job_id)
+    if job.status == "running":
+        raise ErasureInputError(
+            f"erasure {job.id} is still running: let it finish (`veille erase --resume`), "
+            "then lift it"
+        )
+    if not job.holds:
+        raise ErasureInputError(f"erasure {job.id} was already lifted")
+    ctx.governance.update_erasure(job.id, holds=False)
+    log.info("erasure %s lifted: new posts matching it are accepted again", job.id)
+    return ctx.governance.erasure(job.id)
 
 
 def held_indices(holds: Sequence[Hold], mentions: Sequence[Mention]) -> set[int]:

@@ -94,6 +94,9 @@ def _analyze_and_store(
         held = held_indices(ctx.governance.holds(), mentions)
         if held:
             log.info("%d collected items dropped: an erasure holds against them", len(held))
+            # Their inbox rows go rather than stay `done`: no hash of them is kept, and a
+            # re-collection once the erasure is lifted is analyzed like a new post.
+            ctx.governance.drop_items([claimed[i].mention_id for i in sorted(held)])
             claimed = [c for i, c in enumerate(claimed) if i not in held]
             mentions = [m for i, m in enumerate(mentions) if i not in held]
         analyzed = (
