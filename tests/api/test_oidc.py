@@ -4,6 +4,7 @@ dashboard's authorization-code flow with PKCE ending in a session."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -27,6 +28,7 @@ from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.workspaces import Installation
 from tests import oidc_provider
+from tests.browser import CHROMIUM, Browser
 from tests.e2e.service import REPO, free_port, write_workspace
 from tests.oidc_provider import Provider
 
@@ -336,3 +338,42 @@ def test_config_check_validates_the_oidc_settings(tmp_path: Path) -> None:
     output = wrong.stdout + wrong.stderr
     assert "api.oidc.issuer must be a URL" in output
     assert "unknown role 'boss'" in output
+
+
+def _settle(browser: Any, expression: str, timeout: float = 30.0) -> Any:
+    """Waits for `expression` across page loads (an evaluation during one may fail)."""
+    from tests.browser import BrowserError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except BrowserError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"never true: {expression}")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+def test_the_dashboard_button_signs_in_in_chromium(
+    live: str, provider: Provider, tmp_path: Path
+) -> None:
+    """A person's path: the sign-in page's button, the provider's form, back signed in."""
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live}/dashboard/")
+        _settle(browser, "!document.getElementById('oidc-sign-in').hidden")
+        assert browser.text("oidc-name").strip() == "Test SSO"
+        browser.evaluate("document.getElementById('oidc-link').click()")
+        _settle(browser, "!!document.querySelector('input[name=username]')")  # the provider
+        browser.evaluate("document.querySelector('input[name=username]').value = 'bob'")
+        claims = json.dumps(json.dumps({"email": "bob@example.org"}))
+        browser.evaluate(f"document.querySelector('textarea[name=claims]').value = {claims}")
+        browser.evaluate("document.querySelector('form').submit()")
+        _settle(
+            browser, "location.pathname === '/dashboard/' && document.readyState === 'complete'"
+        )
+        me = _settle(browser, "fetch('../api/v1/me').then(r => r.ok && r.json())")
+        assert (me["actor"], me["role"]) == ("Bob", "analyst")
+        assert "veille_session" not in browser.evaluate("document.cookie")  # HttpOnly
