@@ -36,6 +36,23 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Java and Maven (Debian's) run a real OpenID Connect provider for the sign-in tests
+# (tests/oidc_provider: mock-oauth2-server from Maven Central); in CI they are required.
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Java and Maven from Debian for the OIDC sign-in tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update && apt-get install -y default-jre-headless maven; } >&2 || true
+  fi
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "CI needs Java and Maven for the OIDC sign-in tests, and they could not be installed" >&2
+      exit 1
+    fi
+    echo "Java or Maven is missing: the OIDC sign-in tests will be skipped" >&2
+  fi
+fi
+
 # Pango (Debian's) for WeasyPrint, which lays out the PDF reports; in CI it is required.
 if ! .venv/bin/python -c "import weasyprint" >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then

@@ -45,6 +45,7 @@ COMMANDS = [
     ["retention", "show"],
     ["retention", "apply"],
     ["erase"],
+    ["erasure", "lift"],
     ["gdpr", "export"],
     ["triage", "list"],
     ["triage", "set"],

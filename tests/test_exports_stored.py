@@ -13,6 +13,7 @@ import pytest
 
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import AuthorDetails, Engagement, Mention, Sentiment, SentimentLabel
+from services.core.triage import Triage, TriageState
 from services.exports.columns import MentionColumns
 from services.exports.formats import ExportFormat
 from services.exports.mentions import index_chunks, mention_chunks
@@ -92,6 +93,12 @@ def varied(count: int, seed: int = 3) -> list[Mention]:
                 ]
             ),
         }
+        if rng.random() < 0.5:  # triaged (the others are `new`, as stored before triage)
+            fields["triage"] = Triage(
+                state=rng.choice(list(TriageState)),
+                assignee=rng.choice([None, "Ana", "=boss"]),
+                tags=rng.sample(["legal", "vip", "+urgent"], rng.randint(0, 2)),
+            )
         if i % 11 == 0:  # a judged name that is no longer watched
             fields["brand_sentiments"]["Old Name"] = _sentiment(rng)
         mentions.append(make_mention(**fields))
@@ -117,6 +124,8 @@ def test_the_stored_json_path_writes_the_same_csv(index: EmbeddedIndex, sep: str
     text = stored.decode("utf-8-sig")
     assert text.count("\r\n") == 401 and "'=HYPERLINK" in text and "'=v0017" in text
     assert "r/velo" in text and f"{sep}yes{sep}" in text and f"{sep}no{sep}" in text
+    assert f"{sep}in_progress{sep}" in text and f"{sep}'=boss{sep}" in text
+    assert f"{sep}new{sep}{sep}{sep}" in text and "'+urgent" in text
     index.close()
 
 

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
+from services.alerting.notifiers.base import DeliveryError
 from services.api.dashboard import mount_dashboard
 from services.api.deps import authorize, register_routes
 from services.api.metrics import RequestMetrics
 from services.api.metrics import router as metrics_router
+from services.api.oidc import OidcClient, build_client
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
     alert_charts,
@@ -25,6 +28,7 @@ from services.api.routers import (
     governance,
     health,
     mentions,
+    oidc,
     reanalyze,
     reports,
     saved_searches,
@@ -36,6 +40,8 @@ from services.api.routers import (
 )
 from services.runtime.app.context import ServiceContext
 from services.runtime.workspaces import Installation
+
+log = logging.getLogger("veille.api")
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"
@@ -76,6 +82,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.route_paths = {}
     app.state.installation = installation or Installation(ctx, config_dir=config_dir)
+    app.state.oidc = _oidc_client(ctx)
     install_problem_handlers(app)
     app.add_middleware(RequestMetrics)
     if ctx.settings.api.cors_origins:
@@ -105,6 +112,7 @@ def create_app(
         governance,
         triage,
         tenancy,
+        oidc,
     ):
         v1.include_router(module.router)
         register_routes(app.state.route_paths, API_PREFIX, module.router)
@@ -112,3 +120,17 @@ def create_app(
     app.include_router(metrics_router)
     mount_dashboard(app)
     return app
+
+
+def _oidc_client(ctx: ServiceContext) -> OidcClient | None:
+    """The OIDC provider's client, or None when not configured; a client secret that is
+    named but not set switches OIDC sign-in off with a warning (`veille config check`
+    reports it as an error)."""
+    settings = ctx.settings.api.oidc
+    if settings is None:
+        return None
+    try:
+        return build_client(settings)
+    except DeliveryError as exc:
+        log.warning("OIDC sign-in is off: %s", exc)
+        return None

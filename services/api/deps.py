@@ -19,6 +19,13 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from services.api.oidc import (
+    OidcClient,
+    ProviderUnavailable,
+    TokenRefused,
+    looks_like_jwt,
+    resolve_user,
+)
 from services.api.problems import Problem
 from services.core.models import utcnow
 from services.core.permissions import LOCAL_ADMIN, Principal, route_rule
@@ -26,6 +33,7 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.workspaces import Installation
 from services.store.contracts import MentionIndex
 from services.store.state.contract import ApiKeyInfo, StateStore
+from services.store.state.tenancy import DEFAULT_WORKSPACE
 
 log = logging.getLogger("veille.api.auth")
 
@@ -86,6 +94,9 @@ def _principal(
     keys_required = installation.default.settings.api.require_api_key
     key = header_key or (bearer.credentials if bearer else None)
     cookie = request.cookies.get(SESSION_COOKIE)
+    oidc = getattr(request.app.state, "oidc", None)
+    if bearer and oidc is not None and looks_like_jwt(bearer.credentials):
+        return _from_oidc_token(request, installation, oidc, bearer.credentials)
     if key:
         principal = _from_key(installation, key)
         if principal is not None or keys_required:
@@ -126,6 +137,37 @@ def _from_key(installation: Installation, key: str) -> Principal | None:
         user=record.user,
         service=record.service,
     )
+
+
+WORKSPACE_HEADER = "X-Veille-Workspace"
+
+
+def _from_oidc_token(
+    request: Request, installation: Installation, oidc: OidcClient, token: str
+) -> Principal:
+    """A token of the OIDC provider: verified against its keys, mapped to the user it
+    names and their role in the workspace the `X-Veille-Workspace` header picks."""
+    workspace = request.headers.get(WORKSPACE_HEADER) or DEFAULT_WORKSPACE
+    try:
+        claims = oidc.verify(token, audience=oidc.settings.expected_audience)
+        try:
+            installation.tenancy.get_workspace(workspace)
+        except (KeyError, ValueError):
+            raise Problem(
+                404, "Unknown workspace", f"no workspace {workspace[:40]!r} ({WORKSPACE_HEADER})"
+            ) from None
+        _check_live(installation, workspace)
+        user = resolve_user(installation.tenancy, oidc.settings, claims, workspace)
+    except TokenRefused as exc:
+        log.info("OIDC token refused: %s", exc.reason)
+        raise Problem(401, "Token refused", exc.reason, reason=exc.reason) from None
+    except ProviderUnavailable as exc:
+        log.warning("OIDC provider unavailable: %s", exc)
+        raise Problem(503, "Sign-in provider unavailable", str(exc)) from None
+    role = user.roles.get(workspace)
+    if role is None:
+        raise Problem(403, "No role in this workspace", f"you have no role in {workspace!r}")
+    return Principal(workspace=workspace, role=role, user=user.name)
 
 
 def _from_session(installation: Installation, token: str) -> Principal | None:
@@ -254,7 +296,7 @@ CallerNameDep = Annotated[str, Depends(get_caller_name)]
 # For routes other code also calls as functions (reports call the stats routes).
 CallerNameOptDep = Annotated[str | None, Depends(get_caller_name)]
 _ACTIONS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
-_TARGET_PARAMS = ("name", "key_id", "workspace_id", "mention_id", "event_id")
+_TARGET_PARAMS = ("name", "key_id", "workspace_id", "mention_id", "event_id", "erasure_id")
 
 
 async def authorize(request: Request, principal: OptionalPrincipalDep) -> AsyncIterator[None]:
@@ -298,7 +340,7 @@ async def _target(request: Request) -> str:
 
 def _audit(request: Request, principal: Principal, kind: str, path: str, target: str) -> None:
     last = path.rstrip("/").rsplit("/", 1)[-1]
-    action = last if last in {"archive", "renders", "resend", "role"} else ""
+    action = last if last in {"archive", "renders", "resend", "role", "lift"} else ""
     if last == "role":
         action = "grant" if request.method == "PUT" else "revoke"
     action = action or _ACTIONS.get(request.method, request.method.lower())

@@ -20,9 +20,11 @@ from services.cli.common import workspace_context as _context
 retention_app = typer.Typer(
     help="Retention: how long mentions are kept per kind of source.", no_args_is_help=True
 )
+erasure_app = typer.Typer(help="Erasures: lift one that holds.", no_args_is_help=True)
 gdpr_app = typer.Typer(help="Personal data: exports for the right of access.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(erasure_app, name="erasure")
 
 
 @retention_app.command("show")
@@ -116,6 +118,38 @@ def erase(
             job = start_erasure(ctx, kind=kind, identifier=identifier, batch_size=batch_size)
         except ErasureInputError as exc:
             raise CliError(str(exc), code=2) from None
+        out.print_json(json.dumps(receipt(job), default=str))
+
+
+@erasure_app.command("lift")
+def erasure_lift(
+    erasure_id: Annotated[str, typer.Argument(help="the erasure's id (its receipt's `id`)")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Stop an erasure holding: new posts by or about it are accepted again (what it
+    erased stays erased); recorded in the audit log. Prints the receipt."""
+    from services.cli.common import selected_workspace
+    from services.cli.tenancy_cli import installation
+    from services.runtime.erasure import ErasureInputError, lift_erasure, receipt
+    from services.store.state.contract import NotFoundError
+
+    workspace = selected_workspace["workspace"]
+    with installation(config) as inst:
+        ctx = inst.default if workspace == "default" else inst.context(workspace)
+        try:
+            job = lift_erasure(ctx, erasure_id)
+        except NotFoundError:
+            raise CliError(f"no erasure has the id {erasure_id!r}", code=2) from None
+        except ErasureInputError as exc:
+            raise CliError(str(exc), code=2) from None
+        inst.tenancy.record(
+            workspace=workspace,
+            actor="cli",
+            actor_kind="cli",
+            kind="erasure",
+            action="lift",
+            target=job.id,
+        )
         out.print_json(json.dumps(receipt(job), default=str))
 
 

@@ -36,6 +36,7 @@ from services.runtime.app.context import ServiceContext
 
 if TYPE_CHECKING:
     from services.alerting.rule_file import RuleDocument
+    from services.core.settings import Settings
 
 config_app = typer.Typer(help="Check the workspace configuration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -444,49 +445,102 @@ def migrate(
         typer.Option(help="where progress is kept for a re-run to resume [DATA_DIR/migrate.json]"),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    all_workspaces: Annotated[
+        bool,
+        typer.Option(
+            "--all-workspaces",
+            help="every workspace, each into indices of its own [default: the selected one]",
+        ),
+    ] = False,
 ) -> None:
     """Copy the embedded store into a cluster (resumable), then check counts per day."""
     from services.cli.migrate_index import MigrationFailed, migrate
 
+    if all_workspaces and (from_ or checkpoint):
+        raise CliError("--all-workspaces takes each workspace's own index and checkpoint", code=2)
     loaded = _load(config)
-    checkpoint = checkpoint or Path(loaded.settings.data_dir) / "migrate.json"
-    try:
-        migrate(
-            source_url=from_ or loaded.settings.store.index_url,
-            target_url=to,
-            checkpoint=checkpoint,
-            batch_size=batch_size,
-            progress=_progress(),
-            out=out,
-        )
-    except MigrationFailed as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:
-        if checkpoint.exists():
-            console.print(f"re-run the same command to resume from {checkpoint}")
-        _fail(exc)
+    failed = []
+    for workspace, settings in _workspaces_settings(loaded.settings, config, all_workspaces):
+        if all_workspaces:
+            out.print(f"workspace {workspace}:")
+        target = _workspace_index_url(loaded.settings, to, workspace)
+        at = checkpoint or Path(settings.data_dir) / "migrate.json"
+        try:
+            migrate(
+                source_url=from_ or settings.store.index_url,
+                target_url=target,
+                checkpoint=at,
+                batch_size=batch_size,
+                progress=_progress(),
+                out=out,
+            )
+        except MigrationFailed as exc:
+            if not all_workspaces:
+                raise CliError(str(exc)) from None
+            console.print(f"[red]workspace {workspace}: {exc}[/red]", highlight=False)
+            failed.append(workspace)
+        except Exception as exc:
+            if at.exists():
+                console.print(f"re-run the same command to resume from {at}")
+            _fail(exc)
+    if failed:
+        raise CliError(f"the copy of {len(failed)} workspace(s) failed: {', '.join(failed)}")
+
+
+def _workspaces_settings(
+    settings: Settings, config: Path, every: bool
+) -> list[tuple[str, Settings]]:
+    """(workspace, its settings): the selected workspace's, or every registered one's."""
+    from services.cli.tenancy_cli import installation
+    from services.runtime.workspaces import workspace_settings
+
+    if not every:
+        chosen = _selected["workspace"]
+        return [(chosen, workspace_settings(settings, chosen))]
+    with installation(config) as inst:
+        ids = [w.id for w in inst.tenancy.list_workspaces(include_archived=True)]
+    return [(w, workspace_settings(settings, w)) for w in ids]
+
+
+def _workspace_index_url(settings: Settings, url: str, workspace: str) -> str:
+    """`url` as the index of `workspace` (its own prefix on a cluster)."""
+    from services.runtime.workspaces import workspace_settings
+
+    store = settings.store.model_copy(update={"index_url": url})
+    return workspace_settings(
+        settings.model_copy(update={"store": store}), workspace
+    ).store.index_url
 
 
 @app.command()
 def reindex(
     config: ConfigOpt = DEFAULT_CONFIG,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    all_workspaces: Annotated[
+        bool,
+        typer.Option("--all-workspaces", help="every workspace [default: the selected one]"),
+    ] = False,
 ) -> None:
     """Rewrite Elasticsearch documents an older version wrote, for fields added since."""
     from services.cli.reindex_index import ReindexFailed, reindex
 
     loaded = _load(config)
-    try:
-        reindex(
-            index_url=loaded.settings.store.index_url,
-            batch_size=batch_size,
-            progress=_progress(),
-            out=out,
-        )
-    except ReindexFailed as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:
-        _fail(exc)
+    for workspace, settings in _workspaces_settings(loaded.settings, config, all_workspaces):
+        if all_workspaces:
+            out.print(f"workspace {workspace}:")
+        try:
+            reindex(
+                index_url=settings.store.index_url,
+                batch_size=batch_size,
+                progress=_progress(),
+                out=out,
+            )
+        except ReindexFailed as exc:
+            raise CliError(
+                f"workspace {workspace}: {exc}" if all_workspaces else str(exc)
+            ) from None
+        except Exception as exc:
+            _fail(exc)
 
 
 @app.command()
@@ -516,6 +570,12 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         check_settings(loaded.settings)
     except RetentionError as exc:
         raise CliError(str(exc), code=2) from None
+    if loaded.settings.api.oidc is not None:
+        from services.api.oidc import check_settings as check_oidc
+
+        oidc_problems = check_oidc(loaded.settings.api.oidc)
+        if oidc_problems:
+            raise CliError("; ".join(oidc_problems), code=2)
     out.print(
         f"OK: {', '.join(loaded.files)}: {len(ws.brands)} brand(s), "
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "

@@ -120,9 +120,14 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("POST", f"{P}/erasures"): _w("governance:admin", "erasure"),
     ("GET", f"{P}/erasures"): RouteRule("governance:admin"),
     ("GET", f"{P}/erasures/{{erasure_id}}"): RouteRule("governance:admin"),
+    ("POST", f"{P}/erasures/{{erasure_id}}/lift"): _w("governance:admin", "erasure"),
     ("GET", f"{P}/authors/{{handle}}/data-export"): RouteRule("governance:admin"),
     ("POST", f"{P}/session"): RouteRule(None),  # the login form: checks the password itself
     ("DELETE", f"{P}/session"): RouteRule(None),
+    # OIDC sign-in: the provider's round trip, checked by state, PKCE and the ID token
+    ("GET", f"{P}/session/providers"): RouteRule(None),
+    ("GET", f"{P}/session/oidc"): RouteRule(None),
+    ("GET", f"{P}/session/oidc/callback"): RouteRule(None),
 }
 
 

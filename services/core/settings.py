@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from services.core.embedding_spec import parse_spec
 from services.core.expression_patterns import ExpressionsError, parse_expressions
+from services.core.permissions import check_role
 
 ENV_PREFIX = "VEILLE_"
 
@@ -251,6 +252,80 @@ class AlertingSettings(BaseModel):
         return value
 
 
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+
+
+class OidcSettings(BaseModel):
+    """Sign-in through an OpenID Connect provider (Keycloak, Authentik, Entra ID...): the
+    dashboard's "Sign in with ..." button, and API calls with the provider's tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(
+        description="the provider's issuer URL; its discovery document is at "
+        "ISSUER/.well-known/openid-configuration",
+        examples=["https://sso.example.org/realms/marketing"],
+    )
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret_name: str | None = Field(
+        default="VEILLE_OIDC_CLIENT_SECRET",
+        description="name of the environment variable (or secrets-file entry) holding the "
+        "client secret; null for a public client (PKCE only)",
+    )
+    provider_name: str = Field(
+        default="OpenID Connect", max_length=60, description='shown as "Sign in with NAME"'
+    )
+    scopes: TextList = Field(default_factory=lambda: ["openid", "email", "profile"])
+    user_claim: str = Field(
+        default="email",
+        description="the token claim naming the person: `email` matches a user's email, "
+        "any other claim (`preferred_username`) their name or email",
+    )
+    audience: str | None = Field(
+        default=None, description="the `aud` API tokens must carry [default: client_id]"
+    )
+    unknown_users: Literal["refuse", "create"] = Field(
+        default="refuse",
+        description="a signed-in person Veille does not know: refused, or created with "
+        "default_role in the workspace they sign in to",
+    )
+    default_role: str = Field(default="viewer", description="the role of people created")
+    algorithms: TextList = Field(default_factory=lambda: list(SIGNING_ALGORITHMS))
+    clock_skew_seconds: int = Field(default=30, ge=0, le=300)
+    jwks_cache_seconds: int = Field(default=3600, ge=0, le=86400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError(
+                f"api.oidc.issuer must be a URL like https://sso.example.org/realms/x, "
+                f"not {value!r}"
+            )
+        return value.rstrip("/")
+
+    @field_validator("default_role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        return check_role(value)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric(cls, value: list[str]) -> list[str]:
+        wrong = [a for a in value if a not in SIGNING_ALGORITHMS]
+        if wrong or not value:
+            raise ValueError(
+                f"api.oidc.algorithms: use some of {', '.join(SIGNING_ALGORITHMS)} "
+                f"(signatures by the provider's public keys), not {wrong or 'none'}"
+            )
+        return value
+
+    @property
+    def expected_audience(self) -> str:
+        return self.audience or self.client_id
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -275,6 +350,9 @@ class ApiSettings(BaseModel):
         return value.rstrip("/")
 
     cors_origins: TextList = Field(default_factory=list)
+    oidc: OidcSettings | None = Field(
+        default=None, description="sign-in through an OpenID Connect provider (off when unset)"
+    )
 
 
 MAX_RETENTION_DAYS = 100 * 366

@@ -3,7 +3,9 @@
 One row per mention. Lists (brands, topics) are joined with "; " in CSV and XLSX and
 stay lists in NDJSON. The sentiment toward each watched brand and competitor gets its
 own column (`sentiment:Veloria`), empty where the mention does not name it. Followers
-are the author's as the platform gave them, empty where it gives none.
+are the author's as the platform gave them, empty where it gives none. The triage
+columns (`triage_state`, `assignee`, `tags`) are the workspace's workflow on the
+mention, as the index holds it: `new`, unassigned and untagged until someone triages it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing_extensions import TypedDict
 
 from services.core.communities import community_at, community_of
 from services.core.models import Mention
+from services.core.triage import TriageState
 from services.exports.formats import spreadsheet_safe
 
 Cell = str | int | float | datetime | list[str] | dict[str, str] | None
@@ -46,6 +49,9 @@ TAIL_COLUMNS: Final = (
     "replies",
     "shares",
     "views",
+    "triage_state",
+    "assignee",
+    "tags",
     "id",
 )
 
@@ -65,6 +71,12 @@ class _Engagement(TypedDict, total=False):
 class _Author(TypedDict, total=False):
     display_name: str | None
     followers: int | None
+
+
+class _Triage(TypedDict, total=False):
+    state: str
+    assignee: str | None
+    tags: list[str]
 
 
 class StoredMention(TypedDict, total=False):
@@ -88,12 +100,14 @@ class StoredMention(TypedDict, total=False):
     story_id: str | None
     engagement: _Engagement
     author_details: _Author | None
+    triage: _Triage
 
 
 # Parsed in Rust straight into dicts of the fields above: a third of the cost of
 # rebuilding the `Mention` (validators, nested models) for each row.
 _STORED: Final = TypeAdapter(StoredMention)
 _NONE: Final[dict[str, Any]] = {}
+_UNTRIAGED: Final[_Triage] = {"state": TriageState.NEW.value}  # stored before triage existed
 
 
 def _utc_text(published: str) -> str:
@@ -126,6 +140,7 @@ class MentionColumns:
             label = judged.get(name, overall) if name in named else None
             toward.append(label.label.value if label is not None else None)
         engagement = mention.engagement
+        triage = mention.triage
         return [
             mention.published_at,
             mention.source_name,
@@ -150,6 +165,9 @@ class MentionColumns:
             engagement.replies,
             engagement.shares,
             engagement.views,
+            triage.state.value,
+            triage.assignee,
+            triage.tags,
             mention.id,
         ]
 
@@ -185,6 +203,7 @@ class MentionColumns:
             label = judged.get(name, overall) if name in named else None
             toward.append(label.label.value if label is not None else "")
         engagement = mention.engagement
+        triage = mention.triage
         place = community_of(mention)
         return [
             mention.published_at.isoformat(sep=" ")[:19],  # UTC, as spreadsheets read it
@@ -210,6 +229,9 @@ class MentionColumns:
             _number(engagement.replies),
             _number(engagement.shares),
             _number(engagement.views),
+            triage.state.value,
+            safe(triage.assignee) if triage.assignee else "",
+            safe("; ".join(triage.tags)),
             safe(mention.id),
         ]
 
@@ -235,6 +257,8 @@ class MentionColumns:
         display = details.get("display_name") if details else None
         story = m.get("story_id")
         mention_id = m["id"]
+        triage = m.get("triage") or _UNTRIAGED
+        assignee = triage.get("assignee")
         return [
             _utc_text(m["published_at"]),
             safe(source_name),
@@ -259,6 +283,9 @@ class MentionColumns:
             _number(engagement.get("replies")),
             _number(engagement.get("shares")),
             _number(engagement.get("views")),
+            triage.get("state") or TriageState.NEW.value,
+            safe(assignee) if assignee else "",
+            safe("; ".join(triage.get("tags") or [])),
             safe(mention_id),
         ]
 

@@ -18,15 +18,18 @@ without its `@`) and those whose title or text has the handle's words; a text
 erasure, those whose title or text has the identifier's words in a row (the query
 language's phrase). Exports are streamed, never kept, so there are none to erase.
 
-Once done, the identifier itself is cleared; only its hash (`identifier_hash`, of the
-folded words) stays, and while the erasure holds, new posts by or about it are dropped
-at ingest (`held_indices`, called by the analysis worker). Logs carry the job id and
-counts, never the identifier.
+Once done, the identifier itself is cleared; only its hash (`identifier_hash`: an HMAC,
+keyed with the installation secret, of the SHA-256 of the folded words) stays, and
+while the erasure holds, new posts by or about it are dropped at ingest
+(`held_indices`, called by the analysis worker). `lift_erasure` ends the hold (the
+person agreed to be followed again, or the identifier was too broad).
+Logs carry the job id and counts, never the identifier.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
 import logging
 import re
@@ -41,6 +44,7 @@ from services.core.models import Mention, RawItem, utcnow
 from services.core.query.ast import FieldFilter, Node, Or, Phrase, Term
 from services.core.text import fold_keyword, tokenize
 from services.runtime.app.context import ServiceContext
+from services.runtime.installation_secret import installation_secret
 from services.runtime.retention import drop_alert_samples
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 from services.store.state.governance import ErasureJob, Hold
@@ -121,9 +125,10 @@ def start_erasure(
     job = ctx.governance.create_erasure(
         kind=kind,
         identifier=identifier.strip(),
-        identifier_hash=words_hash(words),
+        identifier_hash=keyed_hash(erasure_key(ctx), words_hash(words)),
         words=len(words),
         requested_by=requested_by,
+        hash_scheme=KEYED,
     )
     log.info("erasure %s of an %s started", job.id, kind if kind == "author" else "identifier")
     return run_erasure(ctx, job.id, batch_size=batch_size, progress=progress)
@@ -135,6 +140,7 @@ def resume_erasures(
     """Finishes the erasures a stopped process left running; returns them. One that
     another live process is running is left to it (after `wait` seconds for its lease:
     a killed process's lease lapses after LEASE_SECONDS)."""
+    rekey_erasures(ctx)
     finished = []
     for job in ctx.governance.erasures(unfinished=True):
         log.info("resuming erasure %s at step %s", job.id, job.step)
@@ -232,10 +238,11 @@ def _run_steps(
         store.update_erasure(job.id, step="inbox")
         step = "inbox"
     if step == "inbox":  # collected, not analyzed yet (or failed): never stored
-        hold = [Hold(job.kind, job.identifier_hash, job.words)]
+        hold = [Hold(job.kind, job.identifier_hash, job.words, job.hash_scheme)]
         waiting = store.waiting_items()
         items = [RawItem.model_validate(payload).to_mention() for _, payload in waiting]
-        doomed_items = [waiting[i][0] for i in sorted(held_indices(hold, items))]
+        held = held_indices(hold, items, key=erasure_key(ctx))
+        doomed_items = [waiting[i][0] for i in sorted(held)]
         counts.setdefault("inbox_items", len(doomed_items))
         store.update_erasure(job.id, counts=counts)
         store.drop_items(doomed_items)
@@ -331,34 +338,112 @@ def _erase_renders(data_dir: Path, words: Sequence[str], plan: dict[str, Any]) -
     return deleted
 
 
-def held_indices(holds: Sequence[Hold], mentions: Sequence[Mention]) -> set[int]:
+def lift_erasure(ctx: ServiceContext, job_id: str) -> ErasureJob:
+    """Stops an erasure from holding: posts by or about it are accepted again from now
+    on (what it erased stays erased). NotFoundError when unknown; ErasureInputError while
+    it still runs or once lifted (nothing changes)."""
+    job = ctx.governance.erasure(job_id)
+    if job.status == "running":
+        raise ErasureInputError(
+            f"erasure {job.id} is still running: let it finish (`veille erase --resume`), "
+            "then lift it"
+        )
+    if not job.holds:
+        raise ErasureInputError(f"erasure {job.id} was already lifted")
+    ctx.governance.update_erasure(job.id, holds=False)
+    log.info("erasure %s lifted: new posts matching it are accepted again", job.id)
+    return ctx.governance.erasure(job.id)
+
+
+def held_indices(
+    holds: Sequence[Hold], mentions: Sequence[Mention], *, key: bytes | None = None
+) -> set[int]:
     """The positions of the mentions an erasure holds against: by the erased author, or
-    with the erased words in their title or text (compared by hash)."""
+    with the erased words in their title or text (compared by hash: keyed with `key`,
+    the installation secret, for the holds made or re-keyed with it)."""
     if not holds:
         return set()
-    authors = {h.identifier_hash for h in holds if h.kind == "author"}
-    every = {h.identifier_hash for h in holds}
-    lengths = sorted({h.words for h in holds})
+    if key is None and any(h.hash_scheme == KEYED for h in holds):
+        raise ValueError("keyed erasure holds need the installation secret")
+    match = _Matcher(holds, key)
     held = set()
     for position, mention in enumerate(mentions):
-        if mention.author and authors:
+        if mention.author and match.authors:
             handle = tokenize(mention.author.strip().removeprefix("@"))
-            if handle and words_hash(handle) in authors:
+            if handle and match.author(words_hash(handle)):
                 held.add(position)
                 continue
-        if _has_held_words(mention, every, lengths):
+        if _has_held_words(mention, match, sorted({h.words for h in holds})):
             held.add(position)
     return held
 
 
-def _has_held_words(mention: Mention, hashes: set[str], lengths: list[int]) -> bool:
+class _Matcher:
+    """Whether the SHA-256 of some words is one a hold keeps, as is or keyed."""
+
+    def __init__(self, holds: Sequence[Hold], key: bytes | None) -> None:
+        self.key = key or b""
+        keyed = [h for h in holds if h.hash_scheme == KEYED]
+        plain = [h for h in holds if h.hash_scheme != KEYED]
+        self.plain = {h.identifier_hash for h in plain}
+        self.keyed = {h.identifier_hash for h in keyed}
+        self.author_plain = {h.identifier_hash for h in plain if h.kind == "author"}
+        self.author_keyed = {h.identifier_hash for h in keyed if h.kind == "author"}
+        self.authors = bool(self.author_plain or self.author_keyed)
+
+    def author(self, digest: str) -> bool:
+        return digest in self.author_plain or (
+            bool(self.author_keyed) and keyed_hash(self.key, digest) in self.author_keyed
+        )
+
+    def any(self, digest: str) -> bool:
+        return digest in self.plain or (
+            bool(self.keyed) and keyed_hash(self.key, digest) in self.keyed
+        )
+
+
+def _has_held_words(mention: Mention, match: _Matcher, lengths: list[int]) -> bool:
     for field in (mention.title, mention.text):
         tokens = tokenize(field)
         for n in lengths:
             for start in range(len(tokens) - n + 1):
-                if words_hash(tokens[start : start + n]) in hashes:
+                if match.any(words_hash(tokens[start : start + n])):
                     return True
     return False
+
+
+KEYED = "hmac-sha256"
+
+
+def keyed_hash(key: bytes, digest: str) -> str:
+    """The HMAC-SHA256, keyed with the installation secret, of a `words_hash` digest:
+    what an erasure record keeps (a plain hash of a handle is reversed by trying
+    handles; this one needs the secret too)."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def erasure_key(ctx: ServiceContext) -> bytes:
+    """The installation secret of this workspace's data folder."""
+    return installation_secret(ctx.settings.data_dir)
+
+
+def rekey_erasures(ctx: ServiceContext) -> int:
+    """Replaces the plain SHA-256 of erasures made before keyed hashes (migration 0016)
+    by their keyed hash; returns how many. Idempotent; run at each start."""
+    legacy = [
+        job
+        for job in ctx.governance.erasures(limit=1_000_000)
+        if job.hash_scheme != KEYED and job.status != "running"
+    ]
+    if not legacy:
+        return 0
+    key = erasure_key(ctx)
+    for job in legacy:
+        ctx.governance.update_erasure(
+            job.id, identifier_hash=keyed_hash(key, job.identifier_hash), hash_scheme=KEYED
+        )
+    log.info("%d erasure records re-keyed with the installation secret", len(legacy))
+    return len(legacy)
 
 
 def receipt(job: ErasureJob) -> dict[str, Any]:
@@ -366,7 +451,11 @@ def receipt(job: ErasureJob) -> dict[str, Any]:
     mentions = job.counts.get("mentions", {})
     return {
         "id": job.id,
-        "asked": {"kind": job.kind, "identifier_sha256": job.identifier_hash},
+        "asked": {
+            "kind": job.kind,
+            "identifier_hash": job.identifier_hash,
+            "hash_scheme": job.hash_scheme,
+        },
         "status": job.status,
         "step": job.step,
         "holds": job.holds,

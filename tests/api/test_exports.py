@@ -130,6 +130,43 @@ def test_xlsx_export_reads_back(mentions: ServiceContext, client: TestClient) ->
     workbook.close()
 
 
+def _triaged(client: TestClient) -> None:
+    change = {"state": "escalated", "assignee": "=Legal team", "add_tags": ["legal", "vip"]}
+    answer = client.patch("/api/v1/triage/mentions/m0003", json=change)
+    assert answer.status_code == 200, answer.text
+    answer = client.patch("/api/v1/triage/mentions/m0005", json={"state": "in progress"})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "ndjson"])
+def test_exports_carry_the_triage(mentions: ServiceContext, client: TestClient, fmt: str) -> None:
+    """State, assignee and tags, as a community manager left them, in every format."""
+    _triaged(client)
+    response = client.get(
+        "/api/v1/export/mentions", params={"q": "author:zoe", "format": fmt, **WINDOW}
+    )
+    assert response.status_code == 200
+    rows: dict[str, dict[str, object]]
+    if fmt == "csv":
+        rows = {r["id"]: dict(r) for r in _csv(response.content)}
+        escalated = ("escalated", "'=Legal team", "legal; vip")
+        untouched = ("new", "", "")
+    elif fmt == "xlsx":
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["mentions"]
+        header, *cells = list(sheet.iter_rows(values_only=True))
+        rows = {str(r[header.index("id")]): dict(zip(header, r, strict=True)) for r in cells}
+        escalated = ("escalated", "=Legal team", "legal; vip")  # a text cell, never a formula
+        untouched = ("new", None, "")  # an empty list, as the topics column writes it
+    else:
+        rows = {r["id"]: r for r in map(json.loads, response.text.splitlines())}
+        escalated = ("escalated", "=Legal team", ["legal", "vip"])  # type: ignore[assignment]
+        untouched = ("new", None, [])  # type: ignore[assignment]
+    columns = ("triage_state", "assignee", "tags")
+    assert tuple(rows["m0003"][c] for c in columns) == escalated
+    assert rows["m0005"]["triage_state"] == "in_progress"
+    assert tuple(rows["m0007"][c] for c in columns) == untouched
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "ndjson"])
 def test_a_query_with_a_syntax_error_streams_nothing(
     mentions: ServiceContext, client: TestClient, fmt: str

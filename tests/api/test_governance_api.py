@@ -96,3 +96,31 @@ def test_erasure_over_the_api(seeded: ServiceContext, client: TestClient) -> Non
     breakdown = client.get("/api/v1/stats/breakdown", params=window).json()
     assert breakdown["counts"] and "Zoé" not in {c["key"] for c in breakdown["counts"]}
     assert client.get("/api/v1/authors/zoé/data-export").json()["mentions_by_author"] == []
+
+
+def test_a_lifted_erasure_lets_re_collected_posts_in(
+    seeded: ServiceContext, client: TestClient
+) -> None:
+    from services.runtime.workers.analysis import process_batch
+    from tests.factories import make_item
+
+    post = make_item(author="Zoé", platform_id="zoe-1", text="Veloria, enfin livré")
+    erased = client.post("/api/v1/erasures", json={"author": "zoé"}).json()
+    assert erased["holds"] is True
+    seeded.state.enqueue_items([post])
+    assert process_batch(seeded).dropped == 1  # held: the re-collected post is dropped
+
+    assert client.post("/api/v1/erasures/nope/lift").status_code == 404
+    lifted = client.post(f"/api/v1/erasures/{erased['id']}/lift")
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["holds"] is False
+    assert lifted.json()["counts"] == erased["counts"]  # what was erased stays erased
+    again = client.post(f"/api/v1/erasures/{erased['id']}/lift")
+    assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+
+    seeded.state.enqueue_items([post])  # collected once more, after the lift
+    outcome = process_batch(seeded)
+    assert (outcome.stored, outcome.dropped) == (1, 0)
+    assert client.get("/api/v1/mentions", params={"q": "author:zoé"}).json()["total"] == 1
+    audit = client.get("/api/v1/audit", params={"kind": "erasure"}).json()["items"]
+    assert [(e["action"], e["target"]) for e in audit][:1] == [("lift", erased["id"])]

@@ -16,10 +16,15 @@ from services.reports.store import RenderInfo, Renders
 from services.runtime.access import author_data
 from services.runtime.app.context import ServiceContext
 from services.runtime.erasure import (
+    KEYED,
     ErasureInputError,
+    erasure_key,
     held_indices,
+    keyed_hash,
     receipt,
+    rekey_erasures,
     start_erasure,
+    words_hash,
 )
 from services.runtime.retention import (
     RetentionError,
@@ -276,7 +281,7 @@ def test_holds_drop_new_posts_by_or_about_the_erased(
         make_mention(author="lea", text="rien à voir, 06 12 34"),
         make_mention(author="jdupontel", text="un autre compte"),
     ]
-    assert held_indices(ctx.governance.holds(), incoming) == {0, 1, 2, 3}
+    assert held_indices(ctx.governance.holds(), incoming, key=erasure_key(ctx)) == {0, 1, 2, 3}
 
 
 def test_the_daily_run_happens_once_a_day_across_processes(ctx: ServiceContext) -> None:
@@ -316,3 +321,48 @@ def test_one_process_at_a_time_runs_an_erasure(
     ctx.leases.release(owner="another-process")
     done = run_erasure(ctx, job.id)
     assert done.status == "done" and receipt(done)["counts"]["mentions_total"] == 3
+
+
+def test_erasure_records_keep_a_keyed_hash_not_a_plain_one(
+    ctx: ServiceContext, people: dict[str, Mention], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VEILLE_INSTALLATION_SECRET", raising=False)
+    job = start_erasure(ctx, kind="author", identifier="jdupont")
+    secret_file = Path(ctx.settings.data_dir) / "installation.secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600  # generated on first use
+    secret = secret_file.read_text().strip().encode()
+    plain = words_hash(["jdupont"])
+    assert job.hash_scheme == KEYED and job.identifier_hash != plain
+    assert job.identifier_hash == keyed_hash(secret, plain)
+    assert plain not in str(receipt(job))
+    incoming = [make_mention(author="@JDupont", text="encore"), make_mention(text="rien")]
+    assert held_indices(ctx.governance.holds(), incoming, key=secret) == {0}
+    with pytest.raises(ValueError, match="installation secret"):
+        held_indices(ctx.governance.holds(), incoming)
+    # Another secret (from the environment) gives another record for the same words.
+    monkeypatch.setenv("VEILLE_INSTALLATION_SECRET", "x" * 40)
+    other = start_erasure(ctx, kind="text", identifier="jdupont")
+    assert other.identifier_hash == keyed_hash(b"x" * 40, plain) != job.identifier_hash
+
+
+def test_plain_hashes_from_before_keep_holding_and_are_rekeyed(
+    ctx: ServiceContext, people: dict[str, Mention]
+) -> None:
+    """Erasures recorded before keyed hashes (migration 0016 marks them `sha256`)."""
+    from services.runtime.erasure import run_erasure
+
+    plain = words_hash(["jdupont"])
+    legacy = ctx.governance.create_erasure(
+        kind="author", identifier="jdupont", identifier_hash=plain, words=1, requested_by=None
+    )
+    assert run_erasure(ctx, legacy.id).status == "done"
+    incoming = [make_mention(author="jdupont", text="de retour")]
+    key = erasure_key(ctx)
+    assert held_indices(ctx.governance.holds(), incoming, key=key) == {0}
+
+    assert rekey_erasures(ctx) == 1
+    rekeyed = ctx.governance.erasure(legacy.id)
+    assert rekeyed.hash_scheme == KEYED
+    assert rekeyed.identifier_hash == keyed_hash(key, plain)
+    assert held_indices(ctx.governance.holds(), incoming, key=key) == {0}  # still holds
+    assert rekey_erasures(ctx) == 0

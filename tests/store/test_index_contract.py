@@ -22,6 +22,7 @@ from services.core.query.ast import (
 )
 from services.core.query.matcher import matches
 from services.core.query.parser import parse_query
+from services.core.triage import Triage, TriageState
 from services.exports.columns import MentionColumns
 from services.store.contracts import (
     MAX_PAGE_SIZE,
@@ -620,11 +621,23 @@ def test_iter_json_yields_the_mentions_of_iter_all(mention_index: MentionIndex) 
     assert [m.id for m in stored] == [m.id for m in models]
     assert len(stored) == 120 and stored == models
     assert [m.published_at for m in stored] == sorted(m.published_at for m in mentions)
-    # A CSV export reads the JSON without the model: the same cells.
+    # A CSV export reads the JSON without the model: the same cells, triage included
+    # (written by `set_triage`, a partial update on Elasticsearch).
+    mention_index.set_triage(
+        {
+            "j001": Triage(state=TriageState.ANSWERED, assignee="=Ana", tags=["legal", "vip"]),
+            "j002": Triage(state=TriageState.IN_PROGRESS),
+        }
+    )
+    models = list(mention_index.iter_all(flt, batch_size=7))
     columns = MentionColumns(["Veloria", "Trekko"])
-    assert [columns.stored_text_row(j) for j in mention_index.iter_json(flt)] == [
-        columns.text_row(m) for m in models
-    ]
+    rows = [columns.stored_text_row(j) for j in mention_index.iter_json(flt)]
+    assert rows == [columns.text_row(m) for m in models]
+    at = {name: columns.header.index(name) for name in ("triage_state", "assignee", "tags", "id")}
+    triaged = {r[at["id"]]: (r[at["triage_state"]], r[at["assignee"]], r[at["tags"]]) for r in rows}
+    assert triaged["j001"] == ("answered", "'=Ana", "legal; vip")
+    assert triaged["j002"] == ("in_progress", "", "")
+    assert triaged["j003"] == ("new", "", "")
 
 
 # -- lifetime ---------------------------------------------------------------------------------

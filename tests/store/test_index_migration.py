@@ -6,6 +6,7 @@ emulator results unless a cluster is configured.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -225,3 +226,63 @@ def test_cli_killed_midway_resumes_where_it_stopped(
     assert f"({copied} mentions copied before" in resumed.stdout
     assert "MISMATCH" not in resumed.stdout
     assert f"{MENTIONS} mentions in the source, {MENTIONS} in the target" in resumed.stdout
+
+
+def test_cli_migrates_every_workspace_into_indices_of_its_own(
+    es_settings: EsSettings, tmp_path: Path
+) -> None:
+    """`--all-workspaces`: each workspace's embedded index into its own prefix; without
+    it, only the selected workspace (`--workspace`, default `default`)."""
+    config = write_workspace(tmp_path / "ws", sources=[])
+    data = tmp_path / "ws" / "data"
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    for name in ("ELASTICSEARCH_API_KEY", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    created = veille("workspaces", "create", "acme", "--config", str(config), env=env)
+    assert created.returncode == 0, created.stderr
+    for folder, label, count in ((data, "alpha", 3), (data / "workspaces" / "acme", "bravo", 5)):
+        index = EmbeddedIndex(str(folder / "index"))
+        index.upsert([make_mention(id=f"{label}{i}", text=label) for i in range(count)])
+        index.close()
+
+    def held(prefix: str) -> list[str]:
+        target = EsIndex(dataclasses.replace(es_settings, index_prefix=prefix))
+        try:
+            return sorted(m.id for m in target.iter_all(MentionFilter()))
+        finally:
+            target.close()
+
+    acme_prefix = f"{es_settings.index_prefix}-ws-acme"
+    try:
+        one = veille(
+            "--workspace", "acme", "migrate", "--to", es_settings.url, "--config", str(config),
+            env=env,
+        )  # fmt: skip
+        assert one.returncode == 0, one.stderr
+        assert held(acme_prefix) == [f"bravo{i}" for i in range(5)]
+        assert held(es_settings.index_prefix) == []  # the default workspace was not copied
+
+        every = veille(
+            "migrate", "--to", es_settings.url, "--config", str(config), "--all-workspaces",
+            env=env,
+        )  # fmt: skip
+        assert every.returncode == 0, every.stderr
+        assert "workspace default:" in every.stdout and "workspace acme:" in every.stdout
+        assert held(es_settings.index_prefix) == [f"alpha{i}" for i in range(3)]
+        assert held(acme_prefix) == [f"bravo{i}" for i in range(5)]
+
+        # Now served from the cluster: `reindex` visits each workspace's indices.
+        on_cluster = {**env, "VEILLE_STORE__INDEX_URL": es_settings.url}
+        both = veille("reindex", "--config", str(config), "--all-workspaces", env=on_cluster)
+        assert both.returncode == 0, both.stderr
+        assert "workspace default:" in both.stdout and "workspace acme:" in both.stdout
+        refused = veille(
+            "migrate", "--to", es_settings.url, "--from", "embedded:x", "--all-workspaces",
+            "--config", str(config), env=env,
+        )  # fmt: skip
+        assert refused.returncode == 2 and "own index" in refused.stderr
+    finally:
+        acme = EsIndex(dataclasses.replace(es_settings, index_prefix=acme_prefix))
+        acme.drop()
+        acme.close()

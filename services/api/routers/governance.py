@@ -17,7 +17,7 @@ from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
 from services.runtime.access import author_data
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import ErasureInputError, receipt, start_erasure
+from services.runtime.erasure import ErasureInputError, lift_erasure, receipt, start_erasure
 from services.runtime.retention import (
     RetentionError,
     apply_retention,
@@ -191,6 +191,20 @@ def get_erasure(
         return receipt(ctx.governance.erasure(erasure_id))
     except NotFoundError:
         raise Problem(404, "Not found", f"no erasure has the id {erasure_id!r}") from None
+
+
+@router.post("/erasures/{erasure_id}/lift", summary=f"Stop an erasure holding ({ADMIN})")
+def lift(
+    ctx: ContextDep, caller: CallerDep, erasure_id: Annotated[str, Path(max_length=32)]
+) -> dict[str, Any]:
+    """New posts by or about the erased author or identifier are accepted again from now
+    on; what was erased stays erased. 409 while the erasure runs or once lifted."""
+    try:
+        return receipt(lift_erasure(ctx, erasure_id))
+    except NotFoundError:
+        raise Problem(404, "Not found", f"no erasure has the id {erasure_id!r}") from None
+    except ErasureInputError as exc:
+        raise Problem(409, "Cannot lift this erasure", str(exc)) from None
 
 
 @router.get("/authors/{handle}/data-export", summary=f"Everything held about an author ({ADMIN})")

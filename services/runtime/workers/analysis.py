@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from services.core import metrics
 from services.core.models import Mention, Source
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import held_indices
+from services.runtime.erasure import erasure_key, held_indices
 from services.runtime.training.corrections import with_stored_corrections
 from services.runtime.triage import with_stored_triage
 from services.store.state.contract import InboxItem, StateStore
@@ -91,9 +91,13 @@ def _analyze_and_store(
     try:
         mentions = [c.item.to_mention() for c in claimed]
         # Posts by or about an erased author or identifier are dropped while it holds.
-        held = held_indices(ctx.governance.holds(), mentions)
+        holds = ctx.governance.holds()
+        held = held_indices(holds, mentions, key=erasure_key(ctx) if holds else None)
         if held:
             log.info("%d collected items dropped: an erasure holds against them", len(held))
+            # Their inbox rows go rather than stay `done`: no hash of them is kept, and a
+            # re-collection once the erasure is lifted is analyzed like a new post.
+            ctx.governance.drop_items([claimed[i].mention_id for i in sorted(held)])
             claimed = [c for i, c in enumerate(claimed) if i not in held]
             mentions = [m for i, m in enumerate(mentions) if i not in held]
         analyzed = (

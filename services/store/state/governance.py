@@ -80,6 +80,7 @@ class ErasureJob:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    hash_scheme: str = "sha256"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Hold:
     kind: str
     identifier_hash: str
     words: int
+    hash_scheme: str = "sha256"
 
 
 def _run(row: Any) -> RetentionRun:
@@ -122,6 +124,7 @@ def _job(row: Any) -> ErasureJob:
         created_at=row.created_at,
         updated_at=row.updated_at,
         finished_at=row.finished_at,
+        hash_scheme=row.hash_scheme,
     )
 
 
@@ -205,6 +208,7 @@ class GovernanceStore:
         identifier_hash: str,
         words: int,
         requested_by: str | None,
+        hash_scheme: str = "sha256",
     ) -> ErasureJob:
         """Records a new erasure job (holding from now on); returns it."""
         if kind not in ERASURE_KINDS:
@@ -218,6 +222,7 @@ class GovernanceStore:
                     kind=kind,
                     identifier=identifier,
                     identifier_hash=identifier_hash,
+                    hash_scheme=hash_scheme,
                     words=words,
                     status="running",
                     step="plan",
@@ -250,7 +255,7 @@ class GovernanceStore:
     def update_erasure(self, job_id: str, **changes: Any) -> None:
         """Sets the step, plan, counts, progress, status, identifier, error or finish time."""
         allowed = {"step", "plan", "counts", "progress", "status", "identifier", "error"}
-        allowed |= {"finished_at", "holds"}
+        allowed |= {"finished_at", "holds", "identifier_hash", "hash_scheme"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)} of an erasure")
@@ -268,9 +273,14 @@ class GovernanceStore:
     def holds(self) -> list[Hold]:
         """The erasures that hold: new posts matching them are dropped at ingest."""
         t = erasures
-        query = sa.select(t.c.kind, t.c.identifier_hash, t.c.words).where(t.c.holds.is_(True))
+        query = sa.select(t.c.kind, t.c.identifier_hash, t.c.words, t.c.hash_scheme).where(
+            t.c.holds.is_(True)
+        )
         with self._errors(), read_transaction(self._engine) as conn:
-            return [Hold(r.kind, r.identifier_hash, int(r.words)) for r in conn.execute(query)]
+            return [
+                Hold(r.kind, r.identifier_hash, int(r.words), r.hash_scheme)
+                for r in conn.execute(query)
+            ]
 
     # -- what hangs off the mentions -----------------------------------------------------
     def corrections(self) -> list[tuple[int, str, str]]:

@@ -47,6 +47,8 @@ erasures = sa.Table(
     sa.Column("kind", sa.String(10), nullable=False),
     sa.Column("identifier", sa.Text(), nullable=True),  # cleared once done
     sa.Column("identifier_hash", sa.String(64), nullable=False),
+    # sha256 (rows from before 0016, until re-keyed) or hmac-sha256 (installation secret)
+    sa.Column("hash_scheme", sa.String(12), nullable=False, server_default="sha256"),
     sa.Column("words", sa.Integer(), nullable=False),  # how many words the identifier has
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("step", sa.String(20), nullable=False),

@@ -96,7 +96,23 @@ function showLogin(message) {
   $("controls").hidden = true;
   $("login").hidden = false;
   showError(message || "");
+  showProviders();
   $("key").focus();
+}
+
+// "Sign in with <provider>" when the server has an OIDC provider configured: the link
+// leaves for the provider, which sends the browser back with a session cookie.
+async function showProviders() {
+  try {
+    const response = await fetch(`${API}/session/providers`);
+    const oidc = response.ok ? (await response.json()).oidc : null;
+    if (!oidc) return;
+    $("oidc-name").textContent = oidc.name;
+    $("oidc-link").href = `${API}/session/oidc`; // relative, like every call here
+    $("oidc-sign-in").hidden = false;
+  } catch {
+    // no provider button: the key and password forms still work
+  }
 }
 
 // A number that leads to the mentions behind it: a button that opens them below.
