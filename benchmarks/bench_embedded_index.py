@@ -409,6 +409,12 @@ def main() -> None:
     parser.add_argument("--writer-threads", type=int, default=1)
     parser.add_argument("--writer-heap-mb", type=int, default=128)
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --skip-ingest: regenerate the --docs mentions (same --seed and --reposts, "
+        "not indexed) to check the deduplicated counts",
+    )
+    parser.add_argument(
         "--lock",
         help="a lock file held (flock) only while queries are timed, not while building",
     )
@@ -426,7 +432,7 @@ def main() -> None:
                 writer_threads=args.writer_threads,
             )
             ingest(index, factory, args.docs, args.batch)
-        else:
+        elif args.check:
             # The same seed draws the same mentions: regenerate them (not indexed) so that
             # the deduplicated counts of a reused index are still checked against them.
             started = time.perf_counter()
