@@ -18,7 +18,10 @@ search p95 <= 50 ms, histogram p95 <= 100 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import itertools
+import os
 import random
 import resource
 import shutil
@@ -379,6 +382,20 @@ def run_worst_query(index: EmbeddedIndex, factory: MentionFactory) -> None:
     print(f"  peak RSS {before:,.0f} MB before, {peak_rss_mb():,.0f} MB after")
 
 
+@contextlib.contextmanager
+def held(lock: str | None) -> Iterator[None]:
+    """An exclusive flock on `lock` (waiting for it) for the duration; none without."""
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1_000_000)
@@ -391,6 +408,16 @@ def main() -> None:
     parser.add_argument("--vocabulary", type=int, default=50_000)
     parser.add_argument("--writer-threads", type=int, default=1)
     parser.add_argument("--writer-heap-mb", type=int, default=128)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with --skip-ingest: regenerate the --docs mentions (same --seed and --reposts, "
+        "not indexed) to check the deduplicated counts",
+    )
+    parser.add_argument(
+        "--lock",
+        help="a lock file held (flock) only while queries are timed, not while building",
+    )
     args = parser.parse_args()
 
     temporary = args.path is None
@@ -405,13 +432,23 @@ def main() -> None:
                 writer_threads=args.writer_threads,
             )
             ingest(index, factory, args.docs, args.batch)
+        elif args.check:
+            # The same seed draws the same mentions: regenerate them (not indexed) so that
+            # the deduplicated counts of a reused index are still checked against them.
+            started = time.perf_counter()
+            for _ in range(0, args.docs, args.batch):
+                factory.batch(args.batch)
+            print(f"regenerated {args.docs:,} stories in {time.perf_counter() - started:.0f} s")
         size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
         print(f"index on disk: {size / 1e6:,.0f} MB at {path}")
         print(f"peak RSS after ingest: {peak_rss_mb():,.0f} MB")
 
         index = EmbeddedIndex(str(path))
         try:
-            run_queries(index, factory, rng, args.runs)
+            with held(args.lock):
+                print(f"load average {os.getloadavg()}", flush=True)
+                run_queries(index, factory, rng, args.runs)
+                print(f"load average {os.getloadavg()}", flush=True)
         finally:
             index.close()
         print(f"\npeak RSS: {peak_rss_mb():,.0f} MB")

@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/bench_workspaces.py                      # 10 x 100,000
     .venv/bin/python benchmarks/bench_workspaces.py --workspaces 3 --docs 5000   # quick
+    # build once into a kept folder (outside any timing; --clone: every workspace a copy
+    # of the first one's mentions), then time searches on it:
+    .venv/bin/python benchmarks/bench_workspaces.py --path /tmp/veille-ws-10x100k --build
+    .venv/bin/python benchmarks/bench_workspaces.py --path /tmp/veille-ws-10x100k
 
 Creates the workspaces (embedded index and SQLite state of their own, as `veille
 workspaces create` does), fills each with synthetic mentions (bench_embedded_index.py's
@@ -36,11 +40,21 @@ from benchmarks.bench_embedded_index import (
 )
 from services.api.app import create_app
 from services.core.query.ast import And, FieldFilter, Term
-from services.core.settings import build_settings
+from services.core.settings import Settings, build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.workspaces import Installation, workspace_settings
 from services.store.contracts import MentionFilter, SearchRequest
+
+
+def clone_index(settings: Settings, first: str, workspace: str) -> None:
+    """Copies the first workspace's index (committed) to `workspace`'s, unless it has one."""
+    paths = [
+        Path(workspace_settings(settings, ws).store.index_url.removeprefix("embedded:"))
+        for ws in (first, workspace)
+    ]
+    if not paths[1].exists():
+        shutil.copytree(paths[0], paths[1], ignore=shutil.ignore_patterns("*.lock"))
 
 
 def main() -> None:
@@ -49,9 +63,18 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000, help="mentions per workspace")
     parser.add_argument("--runs", type=int, default=300, help="timed searches")
     parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--path", type=Path, help="installation folder, kept and reused")
+    parser.add_argument("--build", action="store_true", help="fill --path, then exit")
+    parser.add_argument(
+        "--clone",
+        action="store_true",
+        help="give every workspace a copy of the first one's index (ten times quicker to build)",
+    )
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="veille-bench-ws-"))
+    temporary = args.path is None
+    folder = Path(args.path or tempfile.mkdtemp(prefix="veille-bench-ws-"))
+    folder.mkdir(parents=True, exist_ok=True)
     settings = build_settings(
         {
             "data_dir": str(folder),
@@ -68,22 +91,31 @@ def main() -> None:
         ids = ["default"] + [f"ws{n:02d}" for n in range(1, args.workspaces)]
         keys: dict[str, str] = {}
         started = time.perf_counter()
+        known = {w.id for w in installation.tenancy.list_workspaces(include_archived=True)}
         for n, ws in enumerate(ids):
-            if ws != "default":
+            if ws not in known:
                 installation.tenancy.create_workspace(ws)
             keys[ws] = installation.tenancy.create_key(name="bench", workspace=ws, service="bench")
+            if args.clone and n > 0:
+                clone_index(settings, ids[0], ws)
             index = installation.context(ws).index
             factory = MentionFactory(seed=n, vocab_size=50_000)
-            written = 0
+            # A kept workspace already filled is reused as it is.
+            written = args.docs if index.count(MentionFilter()) >= args.docs else 0
+            if written:
+                print(f"  {ws}: reused ({index.count(MentionFilter()):,} mentions)", flush=True)
+                continue
             while written < args.docs:
                 size = min(args.batch, args.docs - written)
                 index.upsert(factory.batch(size))
                 written += size
             print(f"  {ws}: {args.docs:,} mentions  peak RSS {peak_rss_mb():,.0f} MB", flush=True)
         print(
-            f"ingest: {len(ids)} workspaces x {args.docs:,} mentions in "
+            f"ready: {len(ids)} workspaces x {args.docs:,} mentions in "
             f"{time.perf_counter() - started:.0f} s"
         )
+        if args.build:
+            return
 
         rng = random.Random(7)
         words = query_words(MentionFactory(seed=0, vocab_size=50_000), rng)
@@ -127,7 +159,8 @@ def main() -> None:
     finally:
         installation.close()
         default.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
