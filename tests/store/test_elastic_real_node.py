@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from elasticsearch import ApiError
 
+from services.core.query.parser import parse_query
 from services.store.contracts import IndexUnavailable, MentionFilter
 from services.store.elastic import EsIndex
 from services.store.elastic import mapping as es_mapping
@@ -53,7 +54,6 @@ def test_the_production_analyzers_run_on_the_node(
     _real_only(elastic_endpoint, "elision (deploy/elasticsearch/EMULATOR.md)")
     assert _tokens(es_index, es_mapping.TITLE_WORDS, "a-b  l'avis c.d") == ["a-b", "l'avis", "c.d"]
     assert _tokens(es_index, "title", "L'Élection des chevaux") == ["election", "des", "cheval"]
-    assert _tokens(es_index, "title.en", "The rider's batteries") == ["the", "rider", "battery"]
 
 
 def test_the_template_on_the_node_is_the_production_template(
@@ -74,6 +74,83 @@ def test_the_template_on_the_node_is_the_production_template(
     # Lifecycle management is used exactly when the server offers it (Elastic's test
     # distribution has no ILM: then rollover is by EsIndex.rollover() only).
     assert ("lifecycle" in settings) == es_index.lifecycle_managed
+
+
+# The template before the lean mapping (docs/operations/elasticsearch.md): English and
+# keyword copies of the texts, and an inverted index on `terms`.
+_ENGLISH: dict[str, Any] = {
+    "filter": {
+        "veille_english_possessive": {"type": "stemmer", "language": "possessive_english"},
+        "veille_english_stemmer": {"type": "stemmer", "language": "light_english"},
+    },
+    "analyzer": {
+        "veille_english": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["veille_english_possessive", "lowercase", "veille_english_stemmer"],
+        }
+    },
+}
+
+
+def _previous_template(names: es_mapping.IndexNames) -> tuple[dict[str, Any], dict[str, Any]]:
+    template = es_mapping.index_template(names, with_lifecycle=False)["template"]
+    settings, mappings = template["settings"], template["mappings"]
+    for part in ("filter", "analyzer"):
+        settings["analysis"][part] = {**settings["analysis"][part], **_ENGLISH[part]}
+    for field in ("title", "text"):
+        mappings["properties"][field]["fields"] = {
+            "en": {"type": "text", "analyzer": "veille_english"},
+            "raw": {"type": "keyword", "ignore_above": 256},
+        }
+    mappings["properties"][es_mapping.TERMS] = {"type": "keyword"}
+    # ... and it predates a field: opening the index adds it, without touching the rest.
+    del mappings["properties"][es_mapping.FOLLOWERS]
+    return settings, mappings
+
+
+def test_an_index_made_with_the_previous_template_keeps_working(
+    elastic_endpoint: ElasticEndpoint, tmp_path: Path
+) -> None:
+    _real_only(elastic_endpoint, "the analysis components of the previous template")
+    case = ElasticCase(elastic_endpoint, tmp_path / "dead-letter.jsonl")
+    names = es_mapping.IndexNames(case.settings.index_prefix)
+    client = case.settings.client()
+    settings, mappings = _previous_template(names)
+    client.indices.create(
+        index=names.first_index,
+        aliases={names.alias: {"is_write_index": True}},
+        settings=settings,
+        mappings=mappings,
+    )
+    index = case.open()
+    try:
+        assert isinstance(index, EsIndex)
+        fields = client.indices.get_mapping(index=names.first_index)[names.first_index]
+        properties = fields["mappings"]["properties"]
+        assert properties[es_mapping.FOLLOWERS] == {"type": "long"}  # the missing one, added
+        assert "index" not in properties[es_mapping.TERMS]  # the changed one, left as it was
+        mentions = [
+            make_mention(id=f"old-{n}", title="Batterie du vélo", text="livraison rapide")
+            for n in range(3)
+        ]
+        assert index.upsert(mentions) == 3
+        assert index.count(MentionFilter(query=parse_query("livraison"))) == 3
+        assert {b.key for b in index.top_terms(MentionFilter(), size=5)} >= {"livraison"}
+        # Kibana's fields of that template still answer on its documents.
+        for field, query in (("title.en", "batterie"), ("title.raw", "Batterie du vélo")):
+            kind = "match" if field == "title.en" else "term"
+            hits = client.count(index=names.alias, query={kind: {field: query}})
+            assert hits["count"] == 3, field
+        # The next index (rollover) gets the current template.
+        newest = index.rollover()
+        current = client.indices.get_mapping(index=newest)[newest]["mappings"]["properties"]
+        assert "fields" not in current["title"]
+        assert current[es_mapping.TERMS] == {"type": "keyword", "index": False}
+    finally:
+        index.close()
+        client.close()
+        case.drop()
 
 
 def test_lifecycle_is_used_when_the_server_has_it(

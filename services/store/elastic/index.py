@@ -137,11 +137,16 @@ class EsIndex(MentionIndex):
 
     def _add_new_fields(self) -> None:
         # Indices made by an older version lack fields added since (`dynamic: strict`
-        # would refuse their documents); adding a field is allowed, changing one is not.
+        # would refuse their documents). Only the missing fields are sent: adding a field
+        # is allowed, changing one (as the template changed `terms`) is refused.
+        wanted = mapping.mappings()["properties"]
         try:
-            self._client.indices.put_mapping(
-                index=self.names.alias, properties=mapping.mappings()["properties"]
-            )
+            current = self._client.indices.get_mapping(index=self.names.alias)
+            for name, body in current.body.items():
+                have = body.get("mappings", {}).get("properties", {})
+                missing = {field: spec for field, spec in wanted.items() if field not in have}
+                if missing:
+                    self._client.indices.put_mapping(index=name, properties=missing)
         except ApiError as error:
             log.warning("could not add new fields to the mention indices: %s", error)
 

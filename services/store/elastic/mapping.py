@@ -5,8 +5,17 @@ Mentions live in time-based indices (`<prefix>-mentions-000001`, ...) behind one
 
 Words are tokenized in Python (`services.core.text.tokenize`) and indexed joined by
 single spaces under a whitespace analyzer (`title_words`, `text_words`), so terms and
-positions are exactly the matcher's. `title` and `text` hold the raw text under French
-and English analyzers, for people searching from Kibana; Veille's queries never use them.
+positions are exactly the matcher's. `title` and `text` hold the raw text under a French
+analyzer (elision, folding, light stemming), for people searching from Kibana; Veille's
+queries never use them.
+
+Indexing is most of a node's work on ingest, so the mapping indexes nothing Veille's
+queries or that Kibana use do not need (docs/operations/elasticsearch.md has the figures):
+no English (`title.en`) or keyword (`title.raw`) copies of the texts (each analysed the
+text once more; a keyword copy of a text is dropped past 256 characters anyway), and
+`terms` (read only by the top-terms aggregation) has doc values without an inverted
+index. Indices made with the older template keep their fields and go on working: the
+documents are the same, and only fields an index lacks are ever added to it.
 """
 
 from __future__ import annotations
@@ -108,8 +117,6 @@ _ANALYSIS: Final[dict[str, Any]] = {
             ],
         },
         "veille_french_stemmer": {"type": "stemmer", "language": "light_french"},
-        "veille_english_possessive": {"type": "stemmer", "language": "possessive_english"},
-        "veille_english_stemmer": {"type": "stemmer", "language": "light_english"},
     },
     "analyzer": {
         "veille_words": {"type": "custom", "tokenizer": "whitespace"},
@@ -123,29 +130,12 @@ _ANALYSIS: Final[dict[str, Any]] = {
                 "veille_french_stemmer",
             ],
         },
-        "veille_english": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": [
-                "veille_english_possessive",
-                "lowercase",
-                "asciifolding",
-                "veille_english_stemmer",
-            ],
-        },
     },
 }
 
 
 def _full_text() -> dict[str, Any]:
-    return {
-        "type": "text",
-        "analyzer": "veille_french",
-        "fields": {
-            "en": {"type": "text", "analyzer": "veille_english"},
-            "raw": {"type": "keyword", "ignore_above": 256},
-        },
-    }
+    return {"type": "text", "analyzer": "veille_french"}
 
 
 def mappings() -> dict[str, Any]:
@@ -163,7 +153,7 @@ def mappings() -> dict[str, Any]:
         STORY_PREVIOUS_US: {"type": "long"},
         MENTION: {"type": "object", "enabled": False},
         FOLLOWERS: {"type": "long"},
-        TERMS: {"type": "keyword"},
+        TERMS: {"type": "keyword", "index": False},  # aggregated, never searched
         EMBEDDING: {
             "type": "dense_vector",
             "dims": EMBEDDING_DIMS,
