@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.core.models import Sentiment, SentimentLabel
 from services.core.triage import MAX_NOTE_CHARS
 from services.runtime.app.context import ServiceContext
+from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 
 API = "/api/v1"
@@ -246,7 +246,7 @@ def test_a_bulk_beyond_the_limit_is_refused_up_front(
 def test_assignee_me_without_api_keys_is_the_anonymous_caller(ctx: ServiceContext) -> None:
     ctx.settings.api.require_api_key = False
     _story(ctx)
-    with TestClient(create_app(ctx)) as open_client:
+    with TestClient(app_for(ctx)) as open_client:
         open_client.patch(f"{API}/triage/mentions/o2", json={"assignee": "me"})
         assert _ids(open_client, "assignee:me") == {"o2"}
         assert _ids(open_client, "assignee:anonymous") == {"o2"}
