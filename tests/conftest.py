@@ -159,6 +159,7 @@ def _copy_template(
     """Copies the migrated template into an empty SQLite store; False if it is not empty."""
     with _template_lock, engine.connect() as conn:
         target = conn.connection.driver_connection
+        assert isinstance(target, sqlite3.Connection)
         if target.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             return False
         source = sqlite3.connect(_template(real, factory))
