@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from services.api.app import bind_app, build_app
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 
 
 @cache

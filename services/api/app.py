@@ -35,7 +35,7 @@ from services.api.routers import (
     triage,
 )
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 
 API_PREFIX = "/api/v1"
 DOCS_ASSETS = "/docs-assets"

@@ -28,7 +28,7 @@ app.add_typer(gdpr_app, name="gdpr")
 @retention_app.command("show")
 def retention_show(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show the days kept per source kind, and the last runs."""
-    from services.runtime.retention import check_configured, effective_policy
+    from services.runtime.governance.retention import check_configured, effective_policy
 
     with _context(config) as ctx:
         check_configured(ctx)
@@ -52,7 +52,7 @@ def retention_apply(
     ] = False,
 ) -> None:
     """Delete the mentions older than their kind's retention (as `veille up` does daily)."""
-    from services.runtime.retention import RetentionError, apply_retention
+    from services.runtime.governance.retention import RetentionError, apply_retention
 
     with _context(config) as ctx:
         try:
@@ -86,7 +86,7 @@ def erase(
 
     Mentions, their corrections and alert samples, and the report renders quoting them
     go; new posts by or about it are dropped while the erasure holds."""
-    from services.runtime.erasure import (
+    from services.runtime.governance.erasure import (
         LEASE_SECONDS,
         ErasureInputError,
         receipt,
@@ -128,8 +128,8 @@ def gdpr_export(
     ] = None,
 ) -> None:
     """Export everything held by or about an author, as JSON (right of access)."""
-    from services.runtime.access import author_data
-    from services.runtime.erasure import ErasureInputError
+    from services.runtime.governance.access import author_data
+    from services.runtime.governance.erasure import ErasureInputError
 
     with _context(config) as ctx:
         try:

@@ -25,7 +25,7 @@ from services.core.models import Sentiment, SentimentLabel
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 

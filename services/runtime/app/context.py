@@ -31,7 +31,7 @@ log = logging.getLogger("veille.runtime")
 class ServiceContext:
     """Settings, workspace and the stores and analyzer built from them."""
 
-    # Which workspace of the installation this is (services/runtime/workspaces.py).
+    # Which workspace of the installation this is (services/runtime/app/workspaces.py).
     workspace_id: str = "default"
 
     def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:

@@ -10,7 +10,7 @@ store whose schema is at head.
   while the job runs (it needs it to resume after a crash); once done it is cleared
   and `identifier_hash` (sha-256 of the folded words) is all that is kept. `holds`:
   while true, new posts by or about the identifier are dropped at ingest (matched by
-  that hash, see services/runtime/erasure.py). `step` and `plan` let a job resume.
+  that hash, see services/runtime/governance/erasure.py). `step` and `plan` let a job resume.
 """
 
 from __future__ import annotations
