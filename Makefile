@@ -43,9 +43,10 @@ test: setup-dev
 	bash scripts/run-tests.sh
 
 # The fast tier (tests/conftest.py says what is in it): no browser, Elasticsearch, PostgreSQL,
-# models or subprocesses; heavy modules are not even imported. Two workers (pytest-xdist).
+# models or subprocesses; heavy modules are not even imported, nor schemathesis's plugin (its
+# tests are heavy). Two workers (pytest-xdist).
 test-fast: setup-dev
-	$(BIN)/pytest -q -m fast -n 2
+	$(BIN)/pytest -q -m fast -n 2 -p no:schemathesis
 
 # The mention-index contract suite against a real Elasticsearch cluster (ELASTICSEARCH_URL,
 # ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD). Without a URL, `make test` runs the same

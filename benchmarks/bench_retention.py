@@ -8,7 +8,7 @@
     # or on another kept store, with a policy of its kinds:
     .venv/bin/python benchmarks/bench_retention.py --path /tmp/veille-1m --policy feed=180
 
-Applies `services.runtime.retention.apply_retention` (the path `veille retention apply`
+Applies `services.runtime.governance.retention.apply_retention` (the path `veille retention apply`
 and the daily job take: one delete by query per kind, the surviving copies of the stories
 that lose copies re-chained, the run recorded in a real SQLite state store) with
 x 180 days, reddit 365, feed and web 730, first as a dry run. Prints the seconds and
@@ -36,7 +36,7 @@ from services.core.models import Mention
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.retention import apply_retention
+from services.runtime.governance.retention import apply_retention
 from services.store.contracts import MentionFilter, StoryCopies
 from services.store.embedded.index import EmbeddedIndex
 

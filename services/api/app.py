@@ -39,7 +39,7 @@ from services.api.routers import (
     triage,
 )
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 
 log = logging.getLogger("veille.api")
 
@@ -68,6 +68,31 @@ def create_app(
 ) -> FastAPI:
     """Builds the API app around the default workspace's service context (and the
     installation holding the other workspaces, built around it when not given)."""
+    app = build_app(cors_origins=tuple(ctx.settings.api.cors_origins))
+    bind_app(app, ctx, installation=installation, config_dir=config_dir)
+    return app
+
+
+def bind_app(
+    app: FastAPI,
+    ctx: ServiceContext,
+    *,
+    installation: Installation | None = None,
+    config_dir: str | Path | None = None,
+) -> None:
+    """Points a built app at a service context: the routes find it in `app.state`."""
+    app.state.ctx = ctx
+    app.state.installation = installation or Installation(ctx, config_dir=config_dir)
+    app.state.oidc = _oidc_client(ctx)
+
+
+def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
+    """The app's routes, middleware and docs, bound to no context yet (`bind_app`).
+
+    They do not depend on the context, and building them (FastAPI analysing every route's
+    dependencies) is most of `create_app`'s cost: the tests build one app and bind each
+    test's context to it.
+    """
     # FastAPIOffline serves Swagger UI's and ReDoc's scripts from Veille itself, so the
     # docs work on a machine with no internet (FastAPI's own pages load them from a CDN).
     app = FastAPIOffline(
@@ -79,16 +104,13 @@ def create_app(
         redoc_url="/redoc",
         static_url=DOCS_ASSETS,
     )
-    app.state.ctx = ctx
     app.state.route_paths = {}
-    app.state.installation = installation or Installation(ctx, config_dir=config_dir)
-    app.state.oidc = _oidc_client(ctx)
     install_problem_handlers(app)
     app.add_middleware(RequestMetrics)
-    if ctx.settings.api.cors_origins:
+    if cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=ctx.settings.api.cors_origins,
+            allow_origins=list(cors_origins),
             allow_methods=["*"],
             allow_headers=["*"],
         )

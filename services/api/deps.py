@@ -30,7 +30,7 @@ from services.api.problems import Problem
 from services.core.models import utcnow
 from services.core.permissions import LOCAL_ADMIN, Principal, route_rule
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 from services.store.contracts import MentionIndex
 from services.store.state.contract import ApiKeyInfo, StateStore
 from services.store.state.tenancy import DEFAULT_WORKSPACE

@@ -9,7 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from services.core.models import Mention
-from services.runtime.triage import story_answers
+from services.runtime.app.triage import story_answers
 from services.store.state.contract import StateStore
 
 

@@ -19,7 +19,7 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.logs import setup_logging
 
 if TYPE_CHECKING:
-    from services.runtime.workspaces import Installation
+    from services.runtime.app.workspaces import Installation
 
 app = typer.Typer(
     name="veille",
@@ -94,7 +94,7 @@ def workspace_context(
 ) -> Iterator[ServiceContext]:
     """The selected workspace's running services (the configured installation is
     `default`), closed on the way out; failures become one line."""
-    from services.runtime.workspaces import Installation
+    from services.runtime.app.workspaces import Installation
 
     loaded = load_config(config, overrides)
     ctx = ServiceContext(loaded.settings, loaded.workspace)

@@ -30,7 +30,7 @@ app.add_typer(erasure_app, name="erasure")
 @retention_app.command("show")
 def retention_show(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show the days kept per source kind, and the last runs."""
-    from services.runtime.retention import check_configured, effective_policy
+    from services.runtime.governance.retention import check_configured, effective_policy
 
     with _context(config) as ctx:
         check_configured(ctx)
@@ -54,7 +54,7 @@ def retention_apply(
     ] = False,
 ) -> None:
     """Delete the mentions older than their kind's retention (as `veille up` does daily)."""
-    from services.runtime.retention import RetentionError, apply_retention
+    from services.runtime.governance.retention import RetentionError, apply_retention
 
     with _context(config) as ctx:
         try:
@@ -88,7 +88,7 @@ def erase(
 
     Mentions, their corrections and alert samples, and the report renders quoting them
     go; new posts by or about it are dropped while the erasure holds."""
-    from services.runtime.erasure import (
+    from services.runtime.governance.erasure import (
         LEASE_SECONDS,
         ErasureInputError,
         receipt,
@@ -130,7 +130,7 @@ def erasure_lift(
     erased stays erased); recorded in the audit log. Prints the receipt."""
     from services.cli.common import selected_workspace
     from services.cli.tenancy_cli import installation
-    from services.runtime.erasure import ErasureInputError, lift_erasure, receipt
+    from services.runtime.governance.erasure import ErasureInputError, lift_erasure, receipt
     from services.store.state.contract import NotFoundError
 
     workspace = selected_workspace["workspace"]
@@ -162,8 +162,8 @@ def gdpr_export(
     ] = None,
 ) -> None:
     """Export everything held by or about an author, as JSON (right of access)."""
-    from services.runtime.access import author_data
-    from services.runtime.erasure import ErasureInputError
+    from services.runtime.governance.access import author_data
+    from services.runtime.governance.erasure import ErasureInputError
 
     with _context(config) as ctx:
         try:

@@ -104,11 +104,11 @@ def up(
 
     from services.api.app import create_app
     from services.collector.scheduler import CollectorScheduler
-    from services.runtime.retention_loop import RetentionScheduler
+    from services.runtime.app.workspaces import Installation
+    from services.runtime.governance.retention_loop import RetentionScheduler
     from services.runtime.workers.alert_loop import AlertLoop
     from services.runtime.workers.analysis import AnalysisWorker
     from services.runtime.workers.report_loop import ReportScheduler
-    from services.runtime.workspaces import Installation
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     _selected["workspace"] = "default"  # `up` runs them all
@@ -388,7 +388,7 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
-    from services.runtime.workspaces import Installation
+    from services.runtime.app.workspaces import Installation
 
     _selected["workspace"] = "default"  # the API serves every workspace, by key
     with _context(config, {"api.host": host, "api.port": port}) as ctx:
@@ -492,7 +492,7 @@ def _workspaces_settings(
 ) -> list[tuple[str, Settings]]:
     """(workspace, its settings): the selected workspace's, or every registered one's."""
     from services.cli.tenancy_cli import installation
-    from services.runtime.workspaces import workspace_settings
+    from services.runtime.app.workspaces import workspace_settings
 
     if not every:
         chosen = _selected["workspace"]
@@ -504,7 +504,7 @@ def _workspaces_settings(
 
 def _workspace_index_url(settings: Settings, url: str, workspace: str) -> str:
     """`url` as the index of `workspace` (its own prefix on a cluster)."""
-    from services.runtime.workspaces import workspace_settings
+    from services.runtime.app.workspaces import workspace_settings
 
     store = settings.store.model_copy(update={"index_url": url})
     return workspace_settings(
@@ -562,7 +562,7 @@ def health(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Validate the workspace (and every one under CONFIG/workspaces/) and report every
     mistake with file, line and field."""
-    from services.runtime.retention import RetentionError, check_settings
+    from services.runtime.governance.retention import RetentionError, check_settings
 
     loaded = _load(config)
     ws = loaded.workspace
@@ -581,7 +581,7 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
         f"{len(ws.topics)} topic(s)"
     )
-    from services.runtime.workspaces import WORKSPACES_DIR, load_workspace_definition
+    from services.runtime.app.workspaces import WORKSPACES_DIR, load_workspace_definition
 
     root = (config.parent if config.is_file() else config) / WORKSPACES_DIR
     failed = 0
@@ -788,7 +788,7 @@ def alerts_run(
 ) -> None:
     """Evaluate the alert rules and deliver due alerts (Slack, email, webhook); also
     applies the daily retention (a lease keeps it to one process a day)."""
-    from services.runtime.retention_loop import RetentionScheduler
+    from services.runtime.governance.retention_loop import RetentionScheduler
     from services.runtime.workers.alert_loop import AlertLoop, run_alerts_once
 
     with _context(config) as ctx:

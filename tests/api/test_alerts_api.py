@@ -10,11 +10,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.api.app import API_PREFIX, create_app
+from services.api.app import API_PREFIX
 from services.api.routers import alert_events, alert_rules, saved_searches
 from services.core.models import utcnow
 from services.core.settings import BrandRulesSettings
 from services.runtime.app.context import ServiceContext
+from tests.apps import app_for
 from tests.factories import make_mention
 
 RULES = f"{API_PREFIX}/alert-rules"
@@ -23,7 +24,7 @@ EVENTS = f"{API_PREFIX}/alerts/events"
 
 def build_app(ctx: ServiceContext) -> FastAPI:
     """The app with the alerting routers (until app.py includes them)."""
-    app = create_app(ctx)
+    app = app_for(ctx)
     paths = {getattr(r, "path", "") for r in app.routes}
     for module, path in (
         (saved_searches, f"{API_PREFIX}/saved-searches"),

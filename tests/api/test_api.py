@@ -93,9 +93,9 @@ def test_invalid_parameters_are_explained(client: TestClient) -> None:
 
 
 def test_api_key_required_and_checked(seeded: ServiceContext, ctx: ServiceContext) -> None:
-    from services.api.app import create_app
+    from tests.apps import app_for
 
-    with TestClient(create_app(ctx)) as anonymous:
+    with TestClient(app_for(ctx)) as anonymous:
         response = anonymous.get("/api/v1/mentions")
         assert response.status_code == 401
         assert "veille keys create" in response.json()["detail"]

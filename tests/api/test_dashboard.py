@@ -370,7 +370,7 @@ def test_a_person_signs_in_changes_the_period_and_signs_out(
 def test_a_person_signs_in_with_a_password_and_out(
     live_api: str, ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    from services.runtime.workspaces import Installation
+    from services.runtime.app.workspaces import Installation
 
     installation = Installation(ctx)
     installation.tenancy.add_user("Alice", password="correct horse battery")

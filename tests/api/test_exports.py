@@ -149,8 +149,8 @@ def test_exports_carry_the_triage(mentions: ServiceContext, client: TestClient, 
     rows: dict[str, dict[str, object]]
     if fmt == "csv":
         rows = {r["id"]: dict(r) for r in _csv(response.content)}
-        escalated = ("escalated", "'=Legal team", "legal; vip")
-        untouched = ("new", "", "")
+        escalated: tuple[object, ...] = ("escalated", "'=Legal team", "legal; vip")
+        untouched: tuple[object, ...] = ("new", "", "")
     elif fmt == "xlsx":
         sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["mentions"]
         header, *cells = list(sheet.iter_rows(values_only=True))
@@ -159,8 +159,8 @@ def test_exports_carry_the_triage(mentions: ServiceContext, client: TestClient, 
         untouched = ("new", None, "")  # an empty list, as the topics column writes it
     else:
         rows = {r["id"]: r for r in map(json.loads, response.text.splitlines())}
-        escalated = ("escalated", "=Legal team", ["legal", "vip"])  # type: ignore[assignment]
-        untouched = ("new", None, [])  # type: ignore[assignment]
+        escalated = ("escalated", "=Legal team", ["legal", "vip"])
+        untouched = ("new", None, [])
     columns = ("triage_state", "assignee", "tags")
     assert tuple(rows["m0003"][c] for c in columns) == escalated
     assert rows["m0005"]["triage_state"] == "in_progress"

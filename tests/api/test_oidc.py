@@ -26,7 +26,7 @@ from services.api.oidc import OidcClient
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation
+from services.runtime.app.workspaces import Installation
 from tests import oidc_provider
 from tests.browser import CHROMIUM, Browser
 from tests.e2e.service import REPO, free_port, write_workspace
@@ -118,7 +118,7 @@ def _tampered(token: str) -> str:
     return f"{head}.{payload}.{signature[:5]}{flipped}"
 
 
-REFUSALS = {
+REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "expired": ({"exp": int(time.time()) - 120}, "has expired"),
     "wrong audience": ({"aud": "another-app"}, "not meant for this API"),
     "wrong issuer": ({"iss": "https://evil.example.org/veille"}, "another issuer"),

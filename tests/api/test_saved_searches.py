@@ -8,16 +8,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.api.app import API_PREFIX, create_app
+from services.api.app import API_PREFIX
 from services.api.routers import saved_searches
 from services.runtime.app.context import ServiceContext
+from tests.apps import app_for
 
 URL = f"{API_PREFIX}/saved-searches"
 
 
 def build_app(ctx: ServiceContext) -> FastAPI:
     """The app with the saved-search router (until app.py includes it)."""
-    app = create_app(ctx)
+    app = app_for(ctx)
     if not any(getattr(r, "path", "").startswith(URL) for r in app.routes):
         app.include_router(saved_searches.router, prefix=API_PREFIX)
     return app

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import command
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
@@ -19,6 +18,7 @@ from services.store.embedded.index import EmbeddedIndex
 from services.store.state import apikeys
 from services.store.state.migrate import alembic_config
 from tests.api.tenancy_setup import Tenancy, two_workspaces
+from tests.apps import app_for
 from tests.factories import make_mention
 
 SOURCE = {"name": "new-feed", "url": "https://example.org/feed.xml"}
@@ -53,7 +53,7 @@ def test_an_installation_from_before_workspaces_is_migrated_in_place(tmp_path: P
 
     ctx = ServiceContext(_settings(tmp_path), Workspace())
     try:
-        with TestClient(create_app(ctx), headers={"X-API-Key": old_key}) as client:
+        with TestClient(app_for(ctx), headers={"X-API-Key": old_key}) as client:
             me = client.get("/api/v1/me").json()
             assert (me["workspace"], me["role"], me["actor"]) == ("default", "admin", "grafana")
             assert "Veloria from before" in client.get("/api/v1/mentions").text

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.core.models import Sentiment, SentimentLabel
 from services.core.triage import MAX_NOTE_CHARS
 from services.runtime.app.context import ServiceContext
+from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 
 API = "/api/v1"
@@ -121,7 +121,7 @@ def test_bulk_on_a_query_the_change_stops_matching(
 ) -> None:
     """`state:new` marked answered: each page stops matching as it is changed, and the walk
     still reaches every mention (pages go by time, not by offset)."""
-    from services.runtime import triage
+    from services.runtime.app import triage
 
     monkeypatch.setattr(triage, "SYNC_BULK", 5000)  # answered at once, not as a job
     ctx.index.upsert([make_mention(id=f"p{n:04d}", text="lot") for n in range(1100)])
@@ -235,7 +235,7 @@ def test_bad_notes_queries_and_ids(ctx: ServiceContext, client: TestClient) -> N
 def test_a_bulk_beyond_the_limit_is_refused_up_front(
     ctx: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.runtime import triage
+    from services.runtime.app import triage
 
     _story(ctx)
     monkeypatch.setattr(triage, "MAX_BULK", 4)
@@ -246,7 +246,7 @@ def test_a_bulk_beyond_the_limit_is_refused_up_front(
 def test_assignee_me_without_api_keys_is_the_anonymous_caller(ctx: ServiceContext) -> None:
     ctx.settings.api.require_api_key = False
     _story(ctx)
-    with TestClient(create_app(ctx)) as open_client:
+    with TestClient(app_for(ctx)) as open_client:
         open_client.patch(f"{API}/triage/mentions/o2", json={"assignee": "me"})
         assert _ids(open_client, "assignee:me") == {"o2"}
         assert _ids(open_client, "assignee:anonymous") == {"o2"}
@@ -257,7 +257,7 @@ def test_a_long_bulk_runs_as_a_job_with_progress(
 ) -> None:
     import time
 
-    from services.runtime import triage
+    from services.runtime.app import triage
 
     monkeypatch.setattr(triage, "SYNC_BULK", 10)
     monkeypatch.setattr(triage, "BATCH", 7)
@@ -295,7 +295,7 @@ def test_a_change_sent_again_repairs_an_index_that_missed_it(
     """The state store took the change but the index write failed: sending it again
     writes the index, though the record already holds it."""
     from services.core.triage import Triage, TriageState
-    from services.runtime.triage import TriageChange, apply_change
+    from services.runtime.app.triage import TriageChange, apply_change
 
     _story(ctx)
     mention = ctx.index.get("o2")

@@ -14,7 +14,7 @@ from services.core.models import Brand
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from services.runtime.workspaces import Installation, pg_schema, workspace_settings
+from services.runtime.app.workspaces import Installation, pg_schema, workspace_settings
 from tests.state.conftest import POSTGRES_ENV, POSTGRES_HOWTO
 
 

@@ -1,4 +1,4 @@
-"""Retention and erasure (services/runtime/retention.py, erasure.py, access.py) on every
+"""Retention and erasure (services/runtime/governance/retention.py, erasure.py, access.py) on every
 backend: the embedded index and Elasticsearch, with a real SQLite state store."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from services.core.models import Mention
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.reports.store import RenderInfo, Renders
-from services.runtime.access import author_data
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import (
+from services.runtime.governance.access import author_data
+from services.runtime.governance.erasure import (
     KEYED,
     ErasureInputError,
     erasure_key,
@@ -26,7 +26,7 @@ from services.runtime.erasure import (
     start_erasure,
     words_hash,
 )
-from services.runtime.retention import (
+from services.runtime.governance.retention import (
     RetentionError,
     apply_retention,
     effective_policy,
@@ -285,7 +285,7 @@ def test_holds_drop_new_posts_by_or_about_the_erased(
 
 
 def test_the_daily_run_happens_once_a_day_across_processes(ctx: ServiceContext) -> None:
-    from services.runtime.retention_loop import RetentionScheduler
+    from services.runtime.governance.retention_loop import RetentionScheduler
 
     ctx.index.upsert(
         [make_mention(id="x-old", source_kind="x", published_at=NOW - timedelta(days=500))]
@@ -306,7 +306,7 @@ def test_the_daily_run_happens_once_a_day_across_processes(ctx: ServiceContext) 
 def test_one_process_at_a_time_runs_an_erasure(
     ctx: ServiceContext, people: dict[str, Mention]
 ) -> None:
-    from services.runtime.erasure import run_erasure, words_hash
+    from services.runtime.governance.erasure import run_erasure, words_hash
 
     job = ctx.governance.create_erasure(
         kind="author",
@@ -349,7 +349,7 @@ def test_plain_hashes_from_before_keep_holding_and_are_rekeyed(
     ctx: ServiceContext, people: dict[str, Mention]
 ) -> None:
     """Erasures recorded before keyed hashes (migration 0016 marks them `sha256`)."""
-    from services.runtime.erasure import run_erasure
+    from services.runtime.governance.erasure import run_erasure
 
     plain = words_hash(["jdupont"])
     legacy = ctx.governance.create_erasure(

@@ -15,10 +15,15 @@ from pydantic import BaseModel, Field
 
 from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
-from services.runtime.access import author_data
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import ErasureInputError, lift_erasure, receipt, start_erasure
-from services.runtime.retention import (
+from services.runtime.governance.access import author_data
+from services.runtime.governance.erasure import (
+    ErasureInputError,
+    lift_erasure,
+    receipt,
+    start_erasure,
+)
+from services.runtime.governance.retention import (
     RetentionError,
     apply_retention,
     check_configured,

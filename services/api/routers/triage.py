@@ -32,7 +32,7 @@ from services.core.triage import (
     clean_tag,
     parse_state,
 )
-from services.runtime import triage as runtime
+from services.runtime.app import triage as runtime
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import (
     MAX_PAGE_SIZE,

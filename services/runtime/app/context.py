@@ -21,6 +21,7 @@ from services.store.state.contract import StateStore
 if TYPE_CHECKING:
     from services.analyzer.pipeline import Analyzer
     from services.runtime.app.topic_store import WorkspaceTaxonomy
+    from services.store.state.database import StateDatabase
     from services.store.state.governance import GovernanceStore
     from services.store.state.leases import LeaseStore
 
@@ -30,7 +31,7 @@ log = logging.getLogger("veille.runtime")
 class ServiceContext:
     """Settings, workspace and the stores and analyzer built from them."""
 
-    # Which workspace of the installation this is (services/runtime/workspaces.py).
+    # Which workspace of the installation this is (services/runtime/app/workspaces.py).
     workspace_id: str = "default"
 
     def __init__(self, settings: Settings, workspace: Workspace | None = None) -> None:
@@ -42,27 +43,33 @@ class ServiceContext:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
 
     @cached_property
+    def database(self) -> StateDatabase:
+        """The state database, migrated to the current schema: one engine (connection
+        pool) shared by the state store, the leases, governance and the tenancy register."""
+        from services.store.state.database import StateDatabase
+
+        return StateDatabase(self.settings.store.state_url, migrate=True)
+
+    @cached_property
     def state(self) -> StateStore:
-        """The state store, migrated to the current schema."""
+        """The state store, on the workspace's state database."""
         from services.store.state import open_state
 
-        return open_state(self.settings.store.state_url)
+        return open_state(self.database)
 
     @cached_property
     def leases(self) -> LeaseStore:
-        """Leases on work shared with other processes (opened after `state`, which migrates)."""
+        """Leases on work shared with other processes."""
         from services.store.state.leases import LeaseStore
 
-        _ = self.state
-        return LeaseStore(self.settings.store.state_url)
+        return LeaseStore(self.database)
 
     @cached_property
     def governance(self) -> GovernanceStore:
-        """Retention policies and runs, erasure jobs (opened after `state`, which migrates)."""
+        """Retention policies and runs, erasure jobs."""
         from services.store.state.governance import GovernanceStore
 
-        _ = self.state
-        return GovernanceStore(self.settings.store.state_url)
+        return GovernanceStore(self.database)
 
     @cached_property
     def index(self) -> MentionIndex:
@@ -125,7 +132,7 @@ class ServiceContext:
             if self._closed:
                 return
             self._closed = True
-        for name in ("index", "governance", "leases", "state"):
+        for name in ("index", "governance", "leases", "state", "database"):
             part = self.__dict__.get(name)
             if part is not None:
                 part.close()

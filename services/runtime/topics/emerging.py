@@ -17,7 +17,6 @@ from services.analyzer.embeddings import load_embedder
 from services.analyzer.emerging import find_clusters, unrelated_cut
 from services.analyzer.fingerprint import overall_text
 from services.analyzer.language import detect_languages
-from services.analyzer.pipeline import truncate
 from services.analyzer.sentiment import load_head
 from services.analyzer.topics import background_texts, background_vectors
 from services.core.models import Mention
@@ -56,6 +55,8 @@ class EmergingTopic(BaseModel):
 
 def draft_topic(terms: list[str], examples: list[str]) -> Topic | None:
     """A topic made of a group's top words and examples (None if they make no valid one)."""
+    from services.analyzer.pipeline import truncate  # not at import: it loads spaCy and torch
+
     try:
         return Topic(
             name="-".join(terms[:2])[:60],
@@ -104,6 +105,8 @@ def emerging_topics(
     mentions = _unassigned(ctx, flt, limit)
     if progress is not None:
         progress(f"embedding {len(mentions)} mentions without a topic")
+    from services.analyzer.pipeline import truncate
+
     texts = [truncate(overall_text(m)) for m in mentions]
     # The embedder and head alone: the API process needs no brand tagger or story memory.
     embedder = load_embedder(ctx.settings.analyzer.embedding)

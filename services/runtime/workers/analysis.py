@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from services.core import metrics
 from services.core.models import Mention, Source
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import erasure_key, held_indices
+from services.runtime.app.triage import with_stored_triage
+from services.runtime.governance.erasure import erasure_key, held_indices
 from services.runtime.training.corrections import with_stored_corrections
-from services.runtime.triage import with_stored_triage
 from services.store.state.contract import InboxItem, StateStore
 
 log = logging.getLogger("veille.worker")

@@ -24,8 +24,8 @@ from typing import Any
 
 from services.core.query import parse_query
 from services.runtime.app.context import ServiceContext
+from services.runtime.app.triage import with_stored_triage
 from services.runtime.training.corrections import with_stored_corrections
-from services.runtime.triage import with_stored_triage
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 
 log = logging.getLogger("veille.reanalyze")

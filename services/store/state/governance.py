@@ -10,7 +10,7 @@ store whose schema is at head.
   while the job runs (it needs it to resume after a crash); once done it is cleared
   and `identifier_hash` (sha-256 of the folded words) is all that is kept. `holds`:
   while true, new posts by or about the identifier are dropped at ingest (matched by
-  that hash, see services/runtime/erasure.py). `step` and `plan` let a job resume.
+  that hash, see services/runtime/governance/erasure.py). `step` and `plan` let a job resume.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from services.core.models import utcnow
 from services.store.state.alerting_tables import alert_events
 from services.store.state.contract import NotFoundError
 from services.store.state.corrections import corrections as corrections_table
+from services.store.state.database import StateDatabase, open_database
 from services.store.state.engine import (
-    create_state_engine,
-    parse_url,
     read_transaction,
     store_errors,
     write_transaction,
@@ -42,7 +41,6 @@ from services.store.state.governance_tables import (
     retention_policies,
     retention_runs,
 )
-from services.store.state.migrate import check_at_head
 from services.store.state.tables import inbox
 
 
@@ -131,17 +129,14 @@ def _job(row: Any) -> ErasureJob:
 class GovernanceStore:
     """Retention policies and runs, and erasure jobs, in a state store at head."""
 
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
-        """Opens the store at `url`; StateStoreError when it is not migrated."""
-        self._url = parse_url(url)
+    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
+        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
+        when it is not migrated; open the state store first, it migrates) or on a
+        `StateDatabase` already open (the workspace's, which its opener closes)."""
+        self.database, self._owns_database = open_database(url)
+        self._url = self.database.url
         self._clock = clock
-        self._engine = create_state_engine(self._url)
-        try:
-            with self._errors(doing="open"):
-                check_at_head(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        self._engine = self.database.engine
 
     # -- retention ---------------------------------------------------------------------
     def retention_overrides(self) -> dict[str, int]:
@@ -336,8 +331,9 @@ class GovernanceStore:
         return self._clock()
 
     def close(self) -> None:
-        """Closes the pooled connections."""
-        self._engine.dispose()
+        """Closes the pooled connections of a database the store opened itself."""
+        if self._owns_database:
+            self.database.close()
 
     def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
         return store_errors(self._url, doing=doing)

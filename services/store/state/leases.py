@@ -24,9 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.core.models import utcnow
+from services.store.state.database import StateDatabase, open_database
 from services.store.state.engine import (
-    create_state_engine,
-    parse_url,
     read_transaction,
     store_errors,
     upsert,
@@ -34,7 +33,6 @@ from services.store.state.engine import (
 )
 from services.store.state.lease_contract import new_owner_id as new_owner_id
 from services.store.state.lease_tables import leases
-from services.store.state.migrate import check_at_head
 
 
 def acquire(
@@ -134,18 +132,14 @@ def live(conn: Connection, *, prefix: str, now: datetime) -> dict[str, str]:
 class LeaseStore:
     """The leases of a state store (SQLite or PostgreSQL) whose schema is at head."""
 
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
-        """Opens the store at `url`; StateStoreError when it cannot, or is not migrated
-        (open the state store first: it migrates)."""
-        self._url = parse_url(url)
+    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
+        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
+        when it is not migrated; open the state store first, it migrates) or on a
+        `StateDatabase` already open (the workspace's, which its opener closes)."""
+        self.database, self._owns_database = open_database(url)
+        self._url = self.database.url
         self._clock = clock
-        self._engine = create_state_engine(self._url)
-        try:
-            with self._errors(doing="open"):
-                check_at_head(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        self._engine = self.database.engine
 
     def now(self) -> datetime:
         """The current time, as the leases see it."""
@@ -181,8 +175,9 @@ class LeaseStore:
             return live(conn, prefix=prefix, now=self._clock())
 
     def close(self) -> None:
-        """Closes the pooled connections."""
-        self._engine.dispose()
+        """Closes the pooled connections of a database the store opened itself."""
+        if self._owns_database:
+            self.database.close()
 
     def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
         return store_errors(self._url, doing=doing)

@@ -10,6 +10,7 @@ mid-upgrade leaves the previous revision intact.
 from __future__ import annotations
 
 import threading
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,9 +40,15 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts (read once: they do not change while Veille runs)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
     """The newest revision this version of Veille knows."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -55,9 +62,11 @@ def upgrade_to_head(engine: Engine) -> None:
     with _alembic_lock, write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-        _refuse_unknown_revision(conn)
+        current = _refuse_unknown_revision(conn)
         config.attributes["connection"] = conn
         try:
+            if current is not None and current == head_revision():
+                return  # at head already: Alembic would load its environment to do nothing
             command.upgrade(config, "head")
         except CommandError as exc:
             raise StateStoreError(f"cannot migrate the state store: {exc}") from exc
@@ -75,13 +84,14 @@ def check_at_head(engine: Engine) -> None:
         )
 
 
-def _refuse_unknown_revision(conn: Connection) -> None:
+def _refuse_unknown_revision(conn: Connection) -> str | None:
+    """The database's revision, if this version of Veille knows it."""
     current = current_revision(conn)
     if current is None:
-        return
-    script = ScriptDirectory.from_config(alembic_config())
-    if current not in {rev.revision for rev in script.walk_revisions()}:
+        return None
+    if current not in {rev.revision for rev in _scripts().walk_revisions()}:
         raise StateStoreError(
             f"the state store schema is at revision {current!r}, which this version of "
             "Veille does not know: it was written by a newer Veille; upgrade Veille"
         )
+    return current

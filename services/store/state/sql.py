@@ -49,15 +49,13 @@ from services.store.state.contract import (
     SpecRecord,
     TriageRecord,
 )
+from services.store.state.database import StateDatabase, open_database
 from services.store.state.engine import (
     StateStoreError,
-    create_state_engine,
-    parse_url,
     read_transaction,
     store_errors,
     write_transaction,
 )
-from services.store.state.migrate import check_at_head, upgrade_to_head
 
 __all__ = ["SqlStateStore", "StateStoreError"]
 
@@ -66,26 +64,21 @@ class SqlStateStore:
     """Implements `StateStore` on SQLite or PostgreSQL."""
 
     def __init__(
-        self, url: str, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
+        self,
+        url: str | StateDatabase,
+        *,
+        migrate: bool = True,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """Opens the store at `url`, upgrading its schema first unless `migrate` is False.
+        """Opens the store at `url`, upgrading its schema first unless `migrate` is False,
+        or works on a database already opened (`StateDatabase`, which its opener closes).
 
         `clock` returns the current aware time; tests pass a controllable one.
         """
-        self._url = parse_url(url)
+        self.database, self._owns_database = open_database(url, migrate=migrate)
+        self._url = self.database.url
         self._clock = clock
-        self._engine = create_state_engine(self._url)
-        try:
-            with self._errors(doing="open"):
-                with self._engine.connect():
-                    pass
-                if migrate:
-                    upgrade_to_head(self._engine)
-                else:
-                    check_at_head(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        self._engine = self.database.engine
 
     def __repr__(self) -> str:
         return f"SqlStateStore({self._url.render_as_string(hide_password=True)!r})"
@@ -559,8 +552,10 @@ class SqlStateStore:
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        """Closes every pooled connection; the store can be closed more than once."""
-        self._engine.dispose()
+        """Closes every pooled connection (of a database it opened itself); the store can be
+        closed more than once."""
+        if self._owns_database:
+            self.database.close()
 
     # -- internals ---------------------------------------------------------------
 

@@ -29,14 +29,12 @@ from services.core.models import utcnow
 from services.core.permissions import check_role
 from services.store.state import apikeys, tables
 from services.store.state.contract import ConflictError, NotFoundError
+from services.store.state.database import StateDatabase, open_database
 from services.store.state.engine import (
-    create_state_engine,
-    parse_url,
     read_transaction,
     store_errors,
     write_transaction,
 )
-from services.store.state.migrate import check_at_head
 from services.store.state.passwords import hash_password, password_matches
 from services.store.state.tenancy_tables import audit_log, memberships, sessions, users, workspaces
 
@@ -113,16 +111,19 @@ def check_workspace_id(workspace_id: str) -> str:
 class TenancyStore:
     """Workspaces, people, keys, sessions and the audit log of one installation."""
 
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self._url = parse_url(url)
+    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
+        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
+        when it is not migrated; open the state store first, it migrates) or on a
+        `StateDatabase` already open (the workspace's, which its opener closes)."""
+        self.database, self._owns_database = open_database(url)
+        self._url = self.database.url
         self._clock = clock
-        self._engine = create_state_engine(self._url)
-        with store_errors(self._url, doing="open"):
-            check_at_head(self._engine)
+        self._engine = self.database.engine
 
     def close(self) -> None:
-        """Closes pooled connections."""
-        self._engine.dispose()
+        """Closes the pooled connections of a database the store opened itself."""
+        if self._owns_database:
+            self.database.close()
 
     # -- workspaces --------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 `triage` holds one row per mention someone triaged (a mention without a row is `new`);
 state, assignee and tags are copied into the mention index for search (see
-services/runtime/triage.py). `story_id` is the mention's story when it was triaged, so
+services/runtime/app/triage.py). `story_id` is the mention's story when it was triaged, so
 that a copy joining a story already answered can say so (`story_answers`).
 """
 

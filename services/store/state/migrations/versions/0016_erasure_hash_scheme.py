@@ -2,7 +2,7 @@
 
 Rows from before are `sha256` (an unsalted hash of the folded words); new ones are
 `hmac-sha256` (an HMAC, keyed with the installation secret, of that hash), and the
-service re-keys the old ones at start (`services/runtime/erasure.py: rekey_erasures`):
+service re-keys the old ones at start (`services/runtime/governance/erasure.py: rekey_erasures`):
 the migration cannot, as the secret is not the database's to know.
 
 Revision ID: 0016

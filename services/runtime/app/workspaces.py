@@ -130,8 +130,7 @@ class Installation:
     @cached_property
     def tenancy(self) -> TenancyStore:
         """The register: workspaces, people, keys, sessions, audit log."""
-        _ = self.default.state  # opening it migrates the installation database
-        return TenancyStore(self.default.settings.store.state_url)
+        return TenancyStore(self.default.database)  # the default workspace's, migrated
 
     def context(self, workspace_id: str) -> ServiceContext:
         """The service context of a workspace (which must be registered)."""

@@ -13,7 +13,7 @@ from services.core.models import utcnow
 from services.core.query.ast import FieldFilter, Node, Or
 from services.core.text import fold_keyword
 from services.runtime.app.context import ServiceContext
-from services.runtime.erasure import erasure_query, identifier_words, quotes
+from services.runtime.governance.erasure import erasure_query, identifier_words, quotes
 from services.store.contracts import MentionFilter
 
 

@@ -44,8 +44,8 @@ from services.core.models import Mention, RawItem, utcnow
 from services.core.query.ast import FieldFilter, Node, Or, Phrase, Term
 from services.core.text import fold_keyword, tokenize
 from services.runtime.app.context import ServiceContext
-from services.runtime.installation_secret import installation_secret
-from services.runtime.retention import drop_alert_samples
+from services.runtime.governance.installation_secret import installation_secret
+from services.runtime.governance.retention import drop_alert_samples
 from services.store.contracts import MentionFilter, SearchRequest, SortOrder
 from services.store.state.governance import ErasureJob, Hold
 from services.store.state.leases import new_owner_id

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from services.runtime.app.context import ServiceContext
-from services.runtime.retention import apply_retention
+from services.runtime.governance.retention import apply_retention
 from services.store.state.governance import RetentionRun
 from services.store.state.leases import new_owner_id
 
@@ -74,7 +74,7 @@ class RetentionScheduler:
 
     def resume_erasures(self) -> None:
         """Finishes the erasures a stopped process left unfinished."""
-        from services.runtime.erasure import resume_erasures
+        from services.runtime.governance.erasure import resume_erasures
 
         try:
             resume_erasures(self.ctx)

@@ -1,0 +1,1 @@
+"""Personal data and retention: the right of access, erasure, retention and its daily job."""
