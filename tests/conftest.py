@@ -28,6 +28,7 @@ HEAVY_MODULES = (
     "api/test_dashboard*.py",  # headless Chromium
     "api/test_docs_offline.py",
     "api/test_schemathesis.py",
+    "api/test_oidc.py",  # a real OIDC provider (mock-oauth2-server) in a JVM
     "api/test_topic*.py",  # topic heads: models
     "api/test_corrections_api.py",  # re-analysis: models
     "api/test_reanalyze_api.py",
