@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -103,45 +102,21 @@ def up(
     import uvicorn
 
     from services.api.app import create_app
-    from services.collector.scheduler import CollectorScheduler
+    from services.runtime.app.workspace_loops import WorkspaceLoops
     from services.runtime.app.workspaces import Installation
-    from services.runtime.governance.retention_loop import RetentionScheduler
-    from services.runtime.workers.alert_loop import AlertLoop
-    from services.runtime.workers.analysis import AnalysisWorker
-    from services.runtime.workers.report_loop import ReportScheduler
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     _selected["workspace"] = "default"  # `up` runs them all
     with _context(config, overrides) as default:
         installation = Installation(default, config_dir=config)
-        # Every workspace not archived gets its own collector, analyzer, alerts and
-        # reports, over its own stores (a workspace created later starts at the next `up`).
-        stops: list[Callable[[], None]] = []
-        for workspace in installation.live_workspaces():
-            ctx = installation.context(workspace)
-            ctx.sync_workspace()
-            if workspace == "default":
-                _import_demo_if_empty(ctx)
-            worker = AnalysisWorker(ctx)
-            scheduler = CollectorScheduler(
-                ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
-            )
-            ctx.sources_changed.append(scheduler.refresh)
-            alerts = AlertLoop(ctx)
-            reports = ReportScheduler(ctx)
-            retention = RetentionScheduler(ctx)
-            worker.start()
-            scheduler.start()
-            alerts.start()
-            reports.start()
-            retention.start()
-            stops += [
-                scheduler.shutdown,
-                worker.stop,
-                alerts.stop,
-                reports.shutdown,
-                retention.shutdown,
-            ]
+        # Every workspace not archived gets its own collector, analyzer, alerts, reports and
+        # retention, over its own stores; one created or archived while `up` runs is
+        # started or stopped by the same loops.
+        loops = WorkspaceLoops(
+            installation,
+            prepare=lambda ctx: _import_demo_if_empty(ctx) if ctx is default else None,
+        )
+        loops.start()
         api = default.settings.api
         console.print(
             f"Veille is up ({len(installation.live_workspaces())} workspace(s)): dashboard on "
@@ -159,8 +134,7 @@ def up(
             )
         finally:
             console.print("stopping: finishing the current collection and analysis…")
-            for stop in stops:
-                stop()
+            loops.stop()
             installation.close()
 
 

@@ -103,6 +103,7 @@ def create_workspace(
         record = installation.tenancy.create_workspace(body.id, body.name)
     except ValueError as exc:
         raise _bad(exc) from None
+    installation.notify_changed()
     return _workspace_json(record)
 
 
@@ -113,9 +114,11 @@ def archive_workspace(
     """Stops a workspace: its keys and sessions stop working; its data is kept."""
     _installation_admin(principal)
     try:
-        return _workspace_json(installation.tenancy.archive_workspace(workspace_id))
+        record = installation.tenancy.archive_workspace(workspace_id)
     except ValueError as exc:
         raise _bad(exc) from None
+    installation.notify_changed()
+    return _workspace_json(record)
 
 
 def _user_json(user: UserRecord, workspace: str | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -126,6 +127,14 @@ class Installation:
         self.config_dir = config_dir
         self._contexts: dict[str, ServiceContext] = {DEFAULT_WORKSPACE: default}
         self._lock = threading.Lock()
+        #: Called after a workspace is created or archived in this process (`veille up`
+        #: starts or stops its loops).
+        self.changed: list[Callable[[], None]] = []
+
+    def notify_changed(self) -> None:
+        """Tells the listeners that the register's workspaces changed."""
+        for listener in list(self.changed):
+            listener()
 
     @cached_property
     def tenancy(self) -> TenancyStore:

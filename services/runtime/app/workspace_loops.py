@@ -1,0 +1,151 @@
+"""The background loops of `veille up`, one set per live workspace, kept in step with the
+installation's register.
+
+A workspace created while the service runs (over the API, or with `veille workspaces create`
+from another process) starts collecting, analysing, alerting and reporting within
+`poll_seconds`, at once when the API created it; an archived one stops. Without this, a new
+workspace would wait for the next `veille up`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from services.runtime.app.context import ServiceContext
+from services.runtime.app.workspaces import Installation
+from services.store.state.tenancy import DEFAULT_WORKSPACE
+
+log = logging.getLogger("veille.workspaces")
+
+Stop = Callable[[], None]
+#: Starts a workspace's loops and returns how to stop each of them.
+LoopsStarter = Callable[[ServiceContext], list[Stop]]
+
+
+def start_service_loops(ctx: ServiceContext) -> list[Stop]:
+    """The loops `veille up` runs for a workspace: collector, analysis worker, alerts,
+    reports and retention, over the workspace's own stores."""
+    from services.collector.scheduler import CollectorScheduler
+    from services.runtime.governance.retention_loop import RetentionScheduler
+    from services.runtime.workers.alert_loop import AlertLoop
+    from services.runtime.workers.analysis import AnalysisWorker
+    from services.runtime.workers.report_loop import ReportScheduler
+
+    worker = AnalysisWorker(ctx)
+    scheduler = CollectorScheduler(
+        ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
+    )
+    ctx.sources_changed.append(scheduler.refresh)
+    alerts = AlertLoop(ctx)
+    reports = ReportScheduler(ctx)
+    retention = RetentionScheduler(ctx)
+    worker.start()
+    scheduler.start()
+    alerts.start()
+    reports.start()
+    retention.start()
+    # Stopped collector first, so nothing new arrives while the worker finishes its batch.
+    return [scheduler.shutdown, worker.stop, alerts.stop, reports.shutdown, retention.shutdown]
+
+
+class WorkspaceLoops:
+    """Runs `start_loops` for every live workspace and follows the register."""
+
+    def __init__(
+        self,
+        installation: Installation,
+        *,
+        start_loops: LoopsStarter = start_service_loops,
+        prepare: Callable[[ServiceContext], None] | None = None,
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self.installation = installation
+        self._start_loops = start_loops
+        self._prepare = prepare
+        self._poll_seconds = poll_seconds
+        self._running: dict[str, list[Stop]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def running(self) -> list[str]:
+        """The workspaces whose loops run now."""
+        with self._lock:
+            return sorted(self._running)
+
+    def sync(self) -> None:
+        """Starts the loops of live workspaces not running yet and stops archived ones."""
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            live = self.installation.live_workspaces()
+            for workspace in live:
+                if workspace in self._running:
+                    continue
+                try:
+                    self._running[workspace] = self._start_workspace(workspace)
+                except Exception:
+                    if workspace == DEFAULT_WORKSPACE:
+                        raise  # the installation's own workspace: `veille up` says why and stops
+                    # One workspace that cannot start (its stores, its YAML) must not keep
+                    # the others from running; it is tried again at the next sync.
+                    log.exception("workspace loops not started", extra={"workspace": workspace})
+                    continue
+                log.info("workspace loops started", extra={"workspace": workspace})
+            gone = [w for w in self._running if w not in live]
+            stops = {w: self._running.pop(w) for w in gone}
+        for workspace, workspace_stops in stops.items():
+            _stop_all(workspace_stops)
+            log.info("workspace loops stopped (archived)", extra={"workspace": workspace})
+
+    def _start_workspace(self, workspace: str) -> list[Stop]:
+        ctx = self.installation.context(workspace)
+        ctx.sync_workspace()
+        if self._prepare is not None:
+            self._prepare(ctx)
+        return self._start_loops(ctx)
+
+    def wake(self) -> None:
+        """Asks for a sync now (the register changed in this process)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Starts every live workspace now, then follows the register in a thread."""
+        self.sync()
+        self.installation.changed.append(self.wake)
+        self._thread = threading.Thread(target=self._follow, name="workspace-loops", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops following the register and every workspace's loops."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            stops = list(self._running.values())
+            self._running.clear()
+        for workspace_stops in stops:
+            _stop_all(workspace_stops)
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.sync()
+            except Exception:  # keep following: the running workspaces must not stop
+                log.exception("could not bring the workspaces' loops in step with the register")
+
+
+def _stop_all(stops: list[Stop]) -> None:
+    for stop in stops:
+        try:
+            stop()
+        except Exception:
+            log.exception("a loop did not stop cleanly")
