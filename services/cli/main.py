@@ -102,8 +102,8 @@ def up(
     import uvicorn
 
     from services.api.app import create_app
-    from services.runtime.app.workspace_loops import WorkspaceLoops
     from services.runtime.app.workspaces import Installation
+    from services.runtime.workers.workspace_loops import WorkspaceLoops
 
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     _selected["workspace"] = "default"  # `up` runs them all

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.runtime.app.context import ServiceContext
-from services.runtime.app.workspace_loops import WorkspaceLoops
+from services.runtime.workers.workspace_loops import WorkspaceLoops
 from tests.api.tenancy_setup import Tenancy, two_workspaces
 
 
