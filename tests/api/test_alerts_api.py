@@ -7,11 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api.app import API_PREFIX
-from services.api.routers import alert_events, alert_rules, saved_searches
 from services.core.models import utcnow
 from services.core.settings import BrandRulesSettings
 from services.runtime.app.context import ServiceContext
@@ -22,23 +20,9 @@ RULES = f"{API_PREFIX}/alert-rules"
 EVENTS = f"{API_PREFIX}/alerts/events"
 
 
-def build_app(ctx: ServiceContext) -> FastAPI:
-    """The app with the alerting routers (until app.py includes them)."""
-    app = app_for(ctx)
-    paths = {getattr(r, "path", "") for r in app.routes}
-    for module, path in (
-        (saved_searches, f"{API_PREFIX}/saved-searches"),
-        (alert_rules, RULES),
-        (alert_events, EVENTS),
-    ):
-        if path not in paths:
-            app.include_router(module.router, prefix=API_PREFIX)
-    return app
-
-
 @pytest.fixture
 def client(ctx: ServiceContext, api_key: str) -> Iterator[TestClient]:
-    with TestClient(build_app(ctx), headers={"X-API-Key": api_key}) as test_client:
+    with TestClient(app_for(ctx), headers={"X-API-Key": api_key}) as test_client:
         yield test_client
 
 
@@ -174,7 +158,7 @@ def test_default_rules_can_be_turned_off(ctx: ServiceContext, api_key: str) -> N
         }
     )
     ctx.settings = settings
-    with TestClient(build_app(ctx), headers={"X-API-Key": api_key}) as client:
+    with TestClient(app_for(ctx), headers={"X-API-Key": api_key}) as client:
         assert client.get(RULES).json() == []
 
 
@@ -308,7 +292,7 @@ def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
     # Changed in its last character (a fixed "x" was no change for 1 token in 64).
     wrong_token = token[:-1] + ("y" if token.endswith("x") else "x")
     flat_id, flat_token = record("b", rising[:1])
-    with TestClient(build_app(ctx)) as anonymous:  # Slack has no API key
+    with TestClient(app_for(ctx)) as anonymous:  # Slack has no API key
         chart = anonymous.get(f"{EVENTS}/{event_id}/chart.png", params={"token": token})
         assert chart.status_code == 200
         assert chart.headers["content-type"] == "image/png"
@@ -328,6 +312,6 @@ def test_the_chart_png_is_served_without_a_key_to_whoever_has_its_token(
 
 
 def test_alerting_endpoints_need_a_key(ctx: ServiceContext) -> None:
-    with TestClient(build_app(ctx)) as anonymous:
+    with TestClient(app_for(ctx)) as anonymous:
         assert anonymous.get(RULES).status_code == 401
         assert anonymous.get(EVENTS).status_code == 401

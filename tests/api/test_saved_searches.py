@@ -5,36 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api.app import API_PREFIX
-from services.api.routers import saved_searches
 from services.runtime.app.context import ServiceContext
 from tests.apps import app_for
 
 URL = f"{API_PREFIX}/saved-searches"
 
 
-def build_app(ctx: ServiceContext) -> FastAPI:
-    """The app with the saved-search router (until app.py includes it)."""
-    app = app_for(ctx)
-    if not any(getattr(r, "path", "").startswith(URL) for r in app.routes):
-        app.include_router(saved_searches.router, prefix=API_PREFIX)
-    return app
-
-
 @pytest.fixture
 def alice(seeded: ServiceContext) -> Iterator[TestClient]:
     key = seeded.state.create_api_key("alice")
-    with TestClient(build_app(seeded), headers={"X-API-Key": key}) as client:
+    with TestClient(app_for(seeded), headers={"X-API-Key": key}) as client:
         yield client
 
 
 @pytest.fixture
 def bob(seeded: ServiceContext) -> Iterator[TestClient]:
     key = seeded.state.create_api_key("bob")
-    with TestClient(build_app(seeded), headers={"X-API-Key": key}) as client:
+    with TestClient(app_for(seeded), headers={"X-API-Key": key}) as client:
         yield client
 
 
@@ -124,5 +114,5 @@ def test_run_as_stats(alice: TestClient) -> None:
 
 
 def test_requires_an_api_key(seeded: ServiceContext) -> None:
-    with TestClient(build_app(seeded)) as client:
+    with TestClient(app_for(seeded)) as client:
         assert client.get(URL).status_code == 401
