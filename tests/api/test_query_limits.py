@@ -20,7 +20,7 @@ from services.core.query.parser import (
     MAX_WILDCARDS,
 )
 from services.runtime.app.context import ServiceContext
-from tests.api.test_saved_searches import build_app
+from tests.apps import app_for
 from tests.factories import BASE_TIME, make_mention
 
 SAVED = f"{API_PREFIX}/saved-searches"
@@ -50,7 +50,7 @@ TOO_MANY_WILDCARDS = " OR ".join(_prefixes(MAX_WILDCARDS + 1))
 @pytest.fixture
 def api(seeded: ServiceContext) -> Iterator[TestClient]:
     key = seeded.state.create_api_key("tests")
-    with TestClient(build_app(seeded), headers={"X-API-Key": key}) as client:
+    with TestClient(app_for(seeded), headers={"X-API-Key": key}) as client:
         yield client
 
 
