@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -33,11 +33,35 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 from services.store.contracts import MentionIndex
 from services.store.state.contract import ApiKeyInfo, StateStore
-from services.store.state.tenancy import DEFAULT_WORKSPACE
+from services.store.state.tenancy import DEFAULT_WORKSPACE, SESSION_TTL, TenancyStore, UserRecord
 
 log = logging.getLogger("veille.api.auth")
 
 SESSION_COOKIE = "veille_session"
+
+
+def start_session(
+    response: Response, request: Request, tenancy: TenancyStore, user: UserRecord, workspace: str
+) -> None:
+    """Opens a session of `user` in `workspace` and sets its cookie (HttpOnly,
+    SameSite=Strict): the end of every sign-in, by password or through a provider."""
+    if workspace not in user.roles:
+        raise Problem(403, "No role in this workspace", f"you have no role in {workspace!r}")
+    try:
+        token = tenancy.open_session(user, workspace)
+    except ValueError as exc:
+        raise Problem(403, "Workspace archived", str(exc)) from None
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
 

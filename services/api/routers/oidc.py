@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.api.deps import SESSION_COOKIE, InstallationDep
+from services.api.deps import InstallationDep, start_session
 from services.api.oidc import (
     OidcClient,
     PendingLogin,
@@ -28,7 +28,7 @@ from services.api.oidc import (
     resolve_user,
 )
 from services.api.problems import Problem
-from services.store.state.tenancy import DEFAULT_WORKSPACE, SESSION_TTL
+from services.store.state.tenancy import DEFAULT_WORKSPACE
 
 router = APIRouter(tags=["workspaces and people"])
 log = logging.getLogger("veille.api.oidc")
@@ -165,25 +165,9 @@ def oidc_callback(
     except TokenRefused as exc:
         log.info("OIDC sign-in refused: %s", exc.reason)
         raise Problem(401, "Sign-in failed", exc.reason, reason=exc.reason) from None
-    if pending.workspace not in user.roles:
-        raise Problem(
-            403, "No role in this workspace", f"you have no role in {pending.workspace!r}"
-        )
-    try:
-        token = tenancy.open_session(user, pending.workspace)
-    except ValueError as exc:
-        raise Problem(403, "Workspace archived", str(exc)) from None
     public = request.app.state.ctx.settings.api.public_url
     response = RedirectResponse((public or "") + _DASHBOARD, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(SESSION_TTL.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    start_session(response, request, tenancy, user, pending.workspace)
     response.delete_cookie(
         PENDING_COOKIE, path=_pending_path(request), httponly=True, samesite="lax"
     )

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep
+from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep, start_session
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import DEFAULT_WORKSPACE, SESSION_TTL, KeyRecord, UserRecord
+from services.store.state.tenancy import DEFAULT_WORKSPACE, KeyRecord, UserRecord
 
 router = APIRouter(tags=["workspaces and people"])
 
@@ -288,21 +288,7 @@ def sign_in(
     user = tenancy.check_password(body.login, body.password)
     if user is None:
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
-    if body.workspace not in user.roles:
-        raise Problem(403, "No role in this workspace", f"you have no role in {body.workspace!r}")
-    try:
-        token = tenancy.open_session(user, body.workspace)
-    except ValueError as exc:
-        raise Problem(403, "Workspace archived", str(exc)) from None
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(SESSION_TTL.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    start_session(response, request, tenancy, user, body.workspace)
     return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
 
 
