@@ -42,6 +42,7 @@ from benchmarks.bench_brand_context import (  # noqa: E402
     payload_text,
     plain_text,
 )
+from services.analyzer import disambiguation  # noqa: E402
 from services.analyzer.brands import BrandTagger  # noqa: E402
 from services.analyzer.disambiguation import (  # noqa: E402
     DEFAULT_THRESHOLD,
@@ -55,6 +56,7 @@ from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noq
 from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_dev"
+WRITTEN = REPO / "benchmarks" / "data" / "brand_written"
 CORPORA = REPO.parent / "shared" / "corpora"
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 C_GRID = (0.01, 0.03, 0.1)
@@ -81,6 +83,13 @@ def is_test(unit: str) -> bool:
 def load_brands(data: Path = DATA) -> list[Brand]:
     document = yaml.safe_load((data / "brands.yaml").read_text(encoding="utf-8"))
     return [Brand.model_validate(b) for b in document["brands"]]
+
+
+def all_brands() -> list[Brand]:
+    """brand_dev's workspaces, then those of the written posts' other brands."""
+    dev = load_brands()
+    known = {b.name for b in dev}
+    return dev + [b for b in load_brands(WRITTEN) if b.name not in known]
 
 
 def load_texts(entries: Sequence[dict[str, Any]], corpora: Path) -> list[str]:
@@ -112,12 +121,26 @@ def load_texts(entries: Sequence[dict[str, Any]], corpora: Path) -> list[str]:
 def load_rows(tagger: BrandTagger, corpora: Path, data: Path = DATA) -> list[Row]:
     """The labelled posts, their occurrences found by the tagger and their cues."""
     entries = [json.loads(line) for line in (data / "items.jsonl").read_text().splitlines()]
-    found = tagger.occurrences(load_texts(entries, corpora))
+    return _rows(tagger, entries, load_texts(entries, corpora))
+
+
+def load_written(tagger: BrandTagger, data: Path = WRITTEN) -> list[Row]:
+    """The French posts written for training (brand_written/README.md): they join
+    every fit, are never scored, and a brand's written posts stay out of its own fold."""
+    lines = (data / "written.jsonl").read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines]
+    for number, entry in enumerate(entries, 1):
+        entry["source"], entry["at"] = "written", number
+    return _rows(tagger, entries, [e["text"] for e in entries])
+
+
+def _rows(tagger: BrandTagger, entries: list[dict[str, Any]], texts: list[str]) -> list[Row]:
+    found = tagger.occurrences(texts)
     rows = []
     for entry, occurrences in zip(entries, found, strict=True):
         mine = [o for name, o in occurrences if name == entry["brand"]]
         source = entry["source"]
-        unit = f"{source}:{entry['at']}" if source.startswith("labelled/") else source
+        unit = source if source.startswith(("pages/", "api/")) else f"{source}:{entry['at']}"
         rows.append(
             Row(
                 entry["brand"],
@@ -129,6 +152,8 @@ def load_rows(tagger: BrandTagger, corpora: Path, data: Path = DATA) -> list[Row
             )
         )
     judged = [(r, o) for r in rows for o in r.occurrences]
+    if not judged:
+        return rows
     x = tagger.judge.features([o for _, o in judged])
     for row in rows:
         row.x = np.zeros((0, x.shape[1]))
@@ -191,11 +216,14 @@ def scores(rows: Sequence[Row], predicted: Sequence[bool]) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
 
 
-def leave_one_brand_out(rows: Sequence[Row], c: float, keep: Sequence[int]) -> list[bool]:
-    """Each brand's posts predicted by a model fitted on the other brands only."""
+def leave_one_brand_out(
+    rows: Sequence[Row], c: float, keep: Sequence[int], extra: Sequence[Row] = ()
+) -> list[bool]:
+    """Each brand's posts predicted by a model fitted on the other brands only (and on
+    the `extra` training posts of the other brands)."""
     predicted: list[bool] = [False] * len(rows)
     for brand in sorted({r.brand for r in rows}):
-        train = [r for r in rows if r.brand != brand]
+        train = [r for r in [*rows, *extra] if r.brand != brand]
         model = _fit(train, c, keep)
         held = [i for i, r in enumerate(rows) if r.brand == brand]
         for i, (p, _) in zip(held, predict(model, [rows[i] for i in held]), strict=True):
@@ -217,19 +245,19 @@ def _by_language(label: str, rows: Sequence[Row], predicted: Sequence[bool]) -> 
             print(_line(f"  {language}", scores([r for r, _ in part], [p for _, p in part])))
 
 
-def choose(rows: Sequence[Row]) -> tuple[float, list[int]]:
+def choose(rows: Sequence[Row], extra: Sequence[Row] = ()) -> tuple[float, list[int]]:
     """The regularisation and the cues with the best leave-one-brand-out F1: every cue
     is dropped in turn, and stays out when the F1 does not fall (one backward pass)."""
     keep = [*range(len(FEATURES)), CONTRAST]
     best_c, best_f1 = C_GRID[0], -1.0
     for c in C_GRID:
-        f1 = scores(rows, leave_one_brand_out(rows, c, keep))["f1"]
+        f1 = scores(rows, leave_one_brand_out(rows, c, keep, extra))["f1"]
         print(f"  C {c}: leave-one-brand-out F1 {f1:.3f}")
         if f1 > best_f1 + 1e-9:
             best_c, best_f1 = c, f1
     for feature in list(keep):  # one pass: each cue must earn its place once
         trial = [k for k in keep if k != feature]
-        f1 = scores(rows, leave_one_brand_out(rows, best_c, trial))["f1"]
+        f1 = scores(rows, leave_one_brand_out(rows, best_c, trial, extra))["f1"]
         dropped = f1 >= best_f1 - 1e-9
         print(f"  without {_name(feature)}: F1 {f1:.3f}{' (dropped)' if dropped else ''}")
         if dropped:
@@ -263,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", action="store_true", help="also print the test figures")
     parser.add_argument("--errors", action="store_true", help="print the CV errors")
     parser.add_argument(
+        "--written",
+        action="store_true",
+        help="add the written French posts to every fit (they did not earn their place)",
+    )
+    parser.add_argument(
         "--embedding-cache", type=Path, help="a file keeping the vectors between runs"
     )
     args = parser.parse_args(argv)
@@ -271,9 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.embedding_cache and args.embedding_cache.exists():
         with np.load(args.embedding_cache) as saved:
             embed.remember(list(saved["texts"]), saved["vectors"])
-    tagger = BrandTagger(load_brands(), [], embed=embed)
+    if args.fit:  # the weights on disk may not fit FEATURES yet: the tagger needs none
+        width = len(FEATURES)
+        blank = SenseModel(np.zeros(width), np.ones(width), np.zeros(width), 0.0)
+        disambiguation.shipped_model = lambda: blank  # type: ignore[assignment]
+    tagger = BrandTagger(all_brands(), [], embed=embed)
     started = time.perf_counter()
     rows = load_rows(tagger, args.corpora)
+    written = load_written(tagger) if args.written else []
     print(f"cues and embeddings: {1000 * (time.perf_counter() - started) / len(rows):.1f} ms/post")
     if args.embedding_cache:
         texts, vectors = embed.contents()
@@ -285,18 +323,21 @@ def main(argv: list[str] | None = None) -> int:
         languages = {lang: sum(r.language == lang for r in part) for lang in ("en", "fr")}
         print(f"{name}: {len(part)} posts, {about} about the brand, {languages}")
     _by_language("names only, development", dev, [True] * len(dev))
+    print(f"written French posts in every fit: {len(written)}")
     if args.fit:
-        c, keep = choose(dev)
+        c, keep = choose(dev, written)
         print(f"chosen: C {c}, cues {[_name(k) for k in keep]}")
-        model = _fit(dev, c, keep)
-        save(model, SENSE_MODEL, args.embedding, f"development split of {DATA.name}, C {c}")
+        model = _fit([*dev, *written], c, keep)
+        note = f"development split of {DATA.name}"
+        note += f" and {WRITTEN.name}, C {c}" if written else f", C {c}"
+        save(model, SENSE_MODEL, args.embedding, note)
     else:
         model = tagger.judge.model
         keep = [i for i, w in enumerate(model.coef[: len(FEATURES)]) if w != 0]
         keep += [CONTRAST] if np.any(model.coef[len(FEATURES) :]) else []
         c = float(json.loads(SENSE_MODEL.read_text())["fitted"].rsplit(" ", 1)[-1])
     print("weights:", {FEATURES[k]: round(float(model.coef[k]), 3) for k in keep if k >= 0})
-    cv = leave_one_brand_out(dev, c, keep)
+    cv = leave_one_brand_out(dev, c, keep, written)
     _by_language("leave-one-brand-out CV, development", dev, cv)
     if args.errors:
         for row, p in zip(dev, cv, strict=True):
