@@ -1,6 +1,6 @@
 """The brand-recognition failures issue 24 names, checked with workspaces written the way the
 example workspace is: brand_dev's own (benchmarks/data/brand_dev/brands.yaml) for the brands
-it has, three more below in the same style, and config/veille.yaml for the demo's
+it has, four more below in the same style, and config/veille.yaml for the demo's
 competitor Voltaire Cycles. Prints each probe with what the tagger found and its
 confidence, and how many fail. The probes are the issue's examples: they show whether the
 named failures are gone, not how well recognition generalises (that is
@@ -28,6 +28,12 @@ MORE_BRANDS = """
   other_meanings: ["corona: a crown, the sun's corona; the coronavirus; Corona, California"]
   examples: ["a cold Corona with lime on the beach", "Corona beer sales are up"]
   other_examples: ["the solar corona during the eclipse", "corona cases are rising again"]
+- name: Leclerc
+  description: E.Leclerc, la chaîne française d'hypermarchés et de supermarchés
+  ambiguous: true
+  other_meanings: ["Leclerc, nom de famille : le général Leclerc, Charles Leclerc le pilote"]
+  examples: ["les courses chez Leclerc ce matin", "le drive Leclerc était plein"]
+  other_examples: ["la 2e DB du général Leclerc", "Charles Leclerc en pole position"]
 - name: SFR
   description: SFR, opérateur télécom français (mobile, box internet, fibre)
   aliases: ["@SFR", "SFR Box"]
@@ -50,6 +56,7 @@ PROBES = [
     ("▶️Amazon Music: la nouvelle playlist est en ligne", "Amazon", True),
     ("Bouygues en ce moment ça va pas du tout", "Bouygues", True),
     ("L'application my orange marche chez vous?", "Orange", True),
+    ("Pâte à tartiner banania 0.88 chez Leclerc", "Leclerc", True),
     ("Twitter is dead", "Twitter", True),
     ("J'habite rue Voltaire depuis dix ans", "Voltaire Cycles", False),
 ]

@@ -151,6 +151,28 @@ APPLE = Brand(
 )
 
 
+def test_a_french_passage_is_judged_without_the_contrast(embed: Embed) -> None:
+    # The contrast's weights were learned on mostly English posts: French passages are
+    # judged by the margins and the cues, with the French cue set.
+    orange = Brand(
+        name="Orange",
+        description="Orange, l'opérateur télécom français (Livebox, forfaits mobiles)",
+        ambiguous=True,
+        other_meanings=["orange, le fruit ou la couleur"],
+    )
+    tagger = BrandTagger([orange], [], embed=embed)
+    texts = [
+        "Orange a encore coupé ma connexion internet ce matin, c'est insupportable",
+        "Orange cut my internet connection again this morning, unbearable",
+    ]
+    found = [o for row in tagger.occurrences(texts) for _, o in row]
+    assert all(o is not None for o in found) and len(found) == 2
+    x = tagger.judge.features([o for o in found if o is not None])
+    french = FEATURES.index("french")
+    assert x[0, french] == 1.0 and not x[0, len(FEATURES) :].any()
+    assert x[1, french] == 0.0 and x[1, len(FEATURES) :].any()
+
+
 def test_each_tag_has_a_confidence(embed: Embed) -> None:
     tagger = BrandTagger([APPLE], [Competitor(name="Trekko")], embed=embed)
     result = tagger.tag("Apple just released the new iPad Pro, Trekko too")
