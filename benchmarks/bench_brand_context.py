@@ -8,8 +8,8 @@ the analyzer's embedding model) and prints precision, recall and F1 of "this pos
 about the brand". The set is split in two fixed halves (`is_held_out`), kept from when
 its calibration half chose the previous method's constants. The shipped model was fitted
 on another set (benchmarks/data/brand_dev): none of these posts chose anything in it.
-Figures: names alone; the shipped model on each half and on all, and on all without the
-brands' `context_confirming` terms.
+Figures: names alone; the shipped model on each half and on all, on all without the
+brands' `context_confirming` terms, and on the posts detected English and French.
 
     .venv/bin/python benchmarks/bench_brand_context.py [--corpora ../shared/corpora]
 """
@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from services.analyzer.brands import BrandTagger  # noqa: E402
 from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
+from services.analyzer.language import detect_languages  # noqa: E402
 from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_context"
@@ -205,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     unconfirmed = [b.model_copy(update={"context_confirming": []}) for b in brands]
     without = BrandTagger(unconfirmed, [], embed=embed)
     print(_line("  all, no context_confirming", scores(items, predictions(without, items))))
+    # The set has no language labels: each post's language as the analyzer detects it.
+    languages = detect_languages([i.text for i in items])
+    every = predictions(tagger, items)
+    for language in ("en", "fr"):
+        chosen = [k for k, lang in enumerate(languages) if lang == language]
+        part = [items[k] for k in chosen]
+        label = f"  all, detected {language} ({len(part)} posts)"
+        print(_line(label, scores(part, [every[k] for k in chosen])))
     if args.errors:
         for item, p in zip(items, predictions(tagger, items), strict=True):
             if p != item.about_brand:
