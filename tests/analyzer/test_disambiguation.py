@@ -174,8 +174,8 @@ def test_other_meanings_replace_the_bare_word(embed: Embed) -> None:
 
 
 # Known misses of the shipped model (brands without examples, French): its development
-# set holds 43 French posts, and leave-one-brand-out CV gives French recall 0.667 and
-# precision 0.778 (benchmarks/bench_brand_recognition.py).
+# set holds 43 French posts, and leave-one-brand-out CV gives French recall 0.905 and
+# precision 0.864 (benchmarks/bench_brand_recognition.py).
 FRENCH_IS_THIN = "French brand senses are thin in the model's development set"
 
 
@@ -183,11 +183,7 @@ FRENCH_IS_THIN = "French brand senses are thin in the model's development set"
     ("text", "names"),
     [
         ("Orange a encore coupé ma fibre, trois jours sans internet", ["Orange"]),
-        pytest.param(
-            "Le service client d'Orange m'a rappelé pour mon forfait mobile",
-            ["Orange"],
-            marks=pytest.mark.xfail(strict=True, reason=FRENCH_IS_THIN),
-        ),
+        ("Le service client d'Orange m'a rappelé pour mon forfait mobile", ["Orange"]),
         ("J'ai mangé une orange et une banane au goûter", []),
         ("Le ciel était orange au coucher du soleil", []),
         ("Total augmente encore le prix du gazole à la pompe", ["Total"]),
