@@ -11,9 +11,12 @@ or a page or payload whole) is the test split; everything is chosen on the other
   a brand it never saw, which is what a user's new brand is), and
 - the regularisation and which cues to keep, by that CV's F1.
 `--fit` writes the weights fitted on the development split; `--test` prints the test
-figures (once, at the end: never choose on them).
+figures (once, at the end: never choose on them). `--written` adds the French posts of
+benchmarks/data/brand_written to every fit (training only, never scored; they lowered
+the CV, so the shipped weights are fitted without them).
 
     .venv/bin/python benchmarks/bench_brand_recognition.py [--fit] [--test] [--errors]
+        [--written] [--embedding-cache FILE]
 """
 
 from __future__ import annotations
