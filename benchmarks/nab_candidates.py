@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from scipy.special import log_ndtr
 
 REPO = Path(__file__).resolve().parents[1]
 for path in (REPO, REPO / "benchmarks"):
@@ -223,6 +222,9 @@ def fired_runs(
 # --- score streams of the variants: (score, eligible) per evaluation ----------------------
 
 
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
 def rolling_mean(x: np.ndarray, k: int) -> np.ndarray:
     """Mean of the last k values (fewer at the start), as the detector's deque."""
     c = np.concatenate([[0.0], np.cumsum(x)])
@@ -241,7 +243,10 @@ def gaussian_likelihood(s: Scored, m: np.ndarray, ref: np.ndarray, floor: float)
     mu = (c1[i] - c1[st]) / n
     sd = np.sqrt(np.maximum((c2[i] - c2[st]) / n - mu * mu, 0.0))
     z = np.where(i > st, (m - mu) / np.maximum(sd, floor), 0.0)
-    return np.minimum(-log_ndtr(-z) / math.log(10), 300.0)
+    # as detectors._likelihood: the normal tail by erfc, capped where it underflows.
+    tail = 0.5 * _erfc(z / math.sqrt(2.0))
+    with np.errstate(divide="ignore"):
+        return np.minimum(np.where(tail > 0, -np.log10(tail), 300.0), 300.0)
 
 
 def empirical_likelihood(s: Scored, m: np.ndarray) -> np.ndarray:
@@ -471,7 +476,17 @@ def check_scorer(scored: Sequence[Scored], corpus: Sequence[nab.Series]) -> None
     a, b = total(ours), total([(r[0].raw, r[1], r[2]) for r in theirs])
     if abs(a - b) > 1e-6:
         raise SystemExit(f"nab_candidates: fast scorer {a:.4f} != nab_score {b:.4f}")
-    print(f"scorer check: shipped NAB rule on all series {a:.1f} (= nab_score's figure)")
+    # the likelihood recomputed here, at the shipped constants, is the detector's own.
+    again = []
+    for s in scored:
+        score, eligible = likelihood(s, {})
+        fired = fired_runs(score, eligible, rule.threshold, rule.end_after_buckets)
+        again.append(s.result(fired))
+        s.cache = {k: v for k, v in s.cache.items() if k == "starts"}
+    if abs(total(again) - a) > 1e-6:
+        raise SystemExit(f"nab_candidates: recomputed likelihood {total(again):.4f} != {a:.4f}")
+    print(f"scorer check: shipped NAB rule on all series {a:.1f} (= nab_score's figure, also")
+    print("   with the likelihood recomputed from the surprises)")
 
 
 def _fmt(x: float) -> str:
