@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from services.alerting.detectors import replay, score_series
+from services.alerting.detectors import Evaluation, replay, score_series
 from services.alerting.rules import Rule
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -90,11 +90,40 @@ def test_run_replay_fires_where_the_detector_does() -> None:
     score = np.array([e.score for e in evaluations])
     eligible = np.array([e.eligible for e in evaluations])
     total_fired = 0
-    for threshold in (0.75, 1.5, 3.0):
-        for end_after in (12, 72):
+    # low thresholds and short end_after: runs open and close often, at every gap length.
+    for threshold in (0.3, 0.75, 1.5, 3.0):
+        for end_after in (1, 2, 3, 12, 72):
             at = rule.model_copy(update={"sensitivity": threshold, "end_after": end_after})
             want = [a.fired_at for a in replay(evaluations, at)]
             got = cand.fired_runs(score, eligible, threshold, end_after)
             assert [evaluations[i].ts for i in got] == want
             total_fired += len(want)
     assert total_fired > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_run_replay_on_random_scores(seed: int) -> None:
+    # scores that cross the threshold and its hysteresis level often, with gaps of every
+    # length: runs that end one bucket too early or late show.
+    rng = random.Random(seed)
+    evaluations = [
+        Evaluation(
+            ts=T0 + timedelta(minutes=5 * i),
+            observed=0.0,
+            expected=0.0,
+            score=rng.choice((0.0, 0.0, 0.0, 0.8, 1.2, 2.0)),
+            anomalous=False,
+            details={},
+            eligible=rng.random() < 0.9,
+        )
+        for i in range(3000)
+    ]
+    score = np.array([e.score for e in evaluations])
+    eligible = np.array([e.eligible for e in evaluations])
+    rule = Rule(name="r")
+    for end_after in (1, 2, 3, 5):
+        at = rule.model_copy(update={"sensitivity": 1.5, "end_after": end_after})
+        want = [a.fired_at for a in replay(evaluations, at)]
+        got = cand.fired_runs(score, eligible, 1.5, end_after)
+        assert len(want) > 10
+        assert [evaluations[i].ts for i in got] == want
