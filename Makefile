@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -85,6 +85,11 @@ docs-serve: $(VENV)/.installed-docs
 
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py
+
+# The detector variants tried for issue 25, each chosen leave-one-category-out on NAB, with a
+# bootstrap interval against the shipped detector (a few minutes; ARGS="--jobs 2").
+bench-nab-candidates: setup-dev
+	$(BIN)/python benchmarks/nab_candidates.py $(ARGS)
 
 # Embedded store vs Elasticsearch at 1M mentions, side by side: against ELASTICSEARCH_URL, or
 # the local test node (scripts/start-test-elasticsearch.sh); ARGS="--docs 200000" for less.

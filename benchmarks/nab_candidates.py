@@ -1,0 +1,547 @@
+"""The candidate log of issue 25: detector variants scored leave-one-category-out on NAB.
+
+    .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--anomalies DIR]
+
+Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
+raw score, its surprise, its likelihood, its guards), so each series is scored once and a
+variant costs a replay: the figures are those the detector would give with the variant
+built in (the shipped one is reproduced exactly, checked below). One more scoring pass
+feeds the detector hourly means, for the "hourly companion" variant.
+
+For each variant (a family of settings, always with the threshold and end_after among
+them), it prints:
+- LOCO: the setting chosen on five categories, the sixth scored with it, pooled and per
+  category (as `make bench-nab`, section 2);
+- "5-cat": the same leave-one-category-out on the five categories other than realTweets,
+  realTweets never seen (the criterion a variant can be chosen by without touching the
+  category it is judged on), and realTweets scored at the setting those five choose;
+- the difference of the pooled LOCO score from the shipped detector's, with a paired
+  bootstrap 95% interval (series resampled within their category): an interval that holds
+  0 is noise, whatever the point estimate says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import math
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+for path in (REPO, REPO / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import nab_score as nab  # noqa: E402
+
+from services.alerting.detectors import (  # noqa: E402
+    HYSTERESIS,
+    LIKELIHOOD_AVERAGE,
+    LIKELIHOOD_MIN_SAMPLES,
+    LIKELIHOOD_SD_FLOOR,
+    RAW_PER_UNIT,
+    SURPRISE_SCALE,
+    score_series,
+)
+
+WINDOW = nab.NAB_RULE.baseline_window
+THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0)
+ENDS = (72, 144)
+W = RAW_PER_UNIT["volume_spike"]
+OFF = 1e9  # a weight that switches a component off
+
+#: One setting: named parameters (thr and end always; the variant's own ones besides).
+Setting = dict[str, float]
+Result = tuple[float, float, float]  # raw, null, perfect
+
+
+@dataclass
+class Scored:
+    """One series: the shipped detector's numbers per evaluated bucket, and NAB's weights."""
+
+    category: str
+    name: str
+    stamps: list[datetime]  # evaluated buckets (a late or repeated row is not one)
+    seconds: np.ndarray  # evaluation times, seconds from the first
+    raw: np.ndarray
+    surprise: np.ndarray
+    likelihood: np.ndarray
+    eligible: np.ndarray
+    observed: np.ndarray
+    hourly_raw: np.ndarray  # the hourly companion's raw score at the hour's last bucket
+    hourly_eligible: np.ndarray
+    rows: list[list[int]]  # evaluation -> data rows with its timestamp
+    weight: np.ndarray  # NAB's weight of a detection on each row
+    window: np.ndarray  # window number of each row, -1 outside
+    active: np.ndarray  # row past the probation
+    counted: list[int]  # windows that reach past the probation
+    perfect: float
+    cache: dict[object, object] = field(default_factory=dict)
+
+    @property
+    def null(self) -> float:
+        return -float(len(self.counted))
+
+    def starts(self) -> np.ndarray:
+        """For each evaluation, the first one inside its baseline window."""
+        if "starts" not in self.cache:
+            horizon = self.seconds - WINDOW.total_seconds()
+            self.cache["starts"] = np.searchsorted(self.seconds, horizon, side="left")
+        return self.cache["starts"]  # type: ignore[return-value]
+
+    def result(self, fired: Sequence[int]) -> Result:
+        """NAB's raw score of detections at these evaluations (as nab_score.score_file)."""
+        best = dict.fromkeys(self.counted, -1.0)
+        fp = 0.0
+        for e in fired:
+            for i in self.rows[e]:
+                if not self.active[i]:
+                    continue
+                w = int(self.window[i])
+                if w >= 0:
+                    best[w] = max(best[w], float(self.weight[i]))
+                else:
+                    fp += float(self.weight[i])
+        return sum(best.values()) + fp, self.null, self.perfect
+
+
+def nab_weights(series: nab.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Per row: the weight of a detection there, its window number, past probation."""
+    timestamps = series.timestamps
+    n = len(timestamps)
+    index = {ts: i for i, ts in enumerate(timestamps)}
+    limits = sorted((index[a], index[b]) for a, b in series.windows)
+    max_tp = nab.scaled_sigmoid(-1.0)
+    weight = np.zeros(n)
+    window = np.full(n, -1)
+    w, prev_right, prev_width = 0, None, 0.0
+    for i in range(n):
+        if w < len(limits) and limits[w][0] <= i <= limits[w][1]:
+            left, right = limits[w]
+            width = float(right - left + 1)
+            weight[i] = nab.scaled_sigmoid(-(right - i + 1) / width) / max_tp
+            window[i] = w
+            if i == right:
+                prev_right, prev_width = right, width
+                w += 1
+        else:
+            past = 3.0 if prev_right is None else abs(prev_right - i) / max(prev_width - 1, 1.0)
+            weight[i] = nab.scaled_sigmoid(past) * nab.STANDARD["fpWeight"]
+    active = np.arange(n) >= nab.probationary_length(n)
+    counted = sorted(set(window[active & (window >= 0)].tolist()))
+    return weight, window, active, counted
+
+
+def score_one(series: nab.Series) -> Scored:
+    """Runs the shipped detector (and its hourly companion) over one series."""
+    evs = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "volume_spike"}))
+    stamps = [e.ts for e in evs]
+    # hourly companion: the same detector on the hour's mean, known when the hour closes.
+    hours: dict[datetime, list[float]] = {}
+    for i, e in enumerate(evs):
+        slot = hours.setdefault(e.ts.replace(minute=0, second=0, microsecond=0), [0.0, 0, 0])
+        slot[0] += e.observed
+        slot[1] += 1
+        slot[2] = i
+    hourly_rule = nab.NAB_RULE.model_copy(
+        update={"kind": "volume_spike", "bucket": timedelta(hours=1)}
+    )
+    hourly = {
+        e.ts: e for e in score_series([(h, s / k) for h, (s, k, _) in hours.items()], hourly_rule)
+    }
+    hourly_raw = np.zeros(len(evs))
+    hourly_eligible = np.zeros(len(evs), dtype=bool)
+    for h, (_, _, last) in hours.items():
+        if h in hourly:
+            hourly_raw[int(last)] = hourly[h].details["raw_score"]
+            hourly_eligible[int(last)] = hourly[h].eligible
+    by_ts: dict[datetime, list[int]] = {}
+    for i, ts in enumerate(series.timestamps):
+        by_ts.setdefault(ts, []).append(i)
+    weight, window, active, counted = nab_weights(series)
+    return Scored(
+        category=series.category,
+        name=series.name,
+        stamps=stamps,
+        seconds=np.array([(t - stamps[0]).total_seconds() for t in stamps]),
+        raw=np.array([e.details["raw_score"] for e in evs]),
+        surprise=np.array([e.details["surprise"] for e in evs]),
+        likelihood=np.array([e.details["likelihood"] for e in evs]),
+        eligible=np.array([e.eligible for e in evs]),
+        observed=np.array([e.observed for e in evs]),
+        hourly_raw=hourly_raw,
+        hourly_eligible=hourly_eligible,
+        rows=[by_ts.get(t, []) for t in stamps],
+        weight=weight,
+        window=window,
+        active=active,
+        counted=counted,
+        perfect=float(len(series.windows)) * nab.STANDARD["tpWeight"],
+    )
+
+
+def fired_runs(
+    score: np.ndarray,
+    eligible: np.ndarray,
+    threshold: float,
+    end_after: int,
+    *,
+    hysteresis: float = HYSTERESIS,
+    repeat: int = 0,
+) -> list[int]:
+    """The evaluations that fire, as detectors._RunTracker with min_run 1: a run goes on
+    while scores reach hysteresis x threshold and ends after end_after buckets below it;
+    `repeat`: an open run fires again this many buckets after its last firing."""
+    fired: list[int] = []
+    open_, last, last_fire = False, -(10**9), -(10**9)
+    for j in np.flatnonzero(score >= threshold * hysteresis):
+        if open_ and j - last - 1 >= end_after:
+            open_ = False
+        hit = bool(eligible[j]) and score[j] >= threshold
+        if open_:
+            last = j
+            if repeat and hit and j - last_fire >= repeat:
+                fired.append(int(j))
+                last_fire = j
+            continue
+        if hit:
+            fired.append(int(j))
+            open_, last, last_fire = True, j, j
+    return fired
+
+
+# --- score streams of the variants: (score, eligible) per evaluation ----------------------
+
+
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
+def rolling_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the last k values (fewer at the start), as the detector's deque."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(len(x))
+    lo = np.maximum(0, i - k + 1)
+    return (c[i + 1] - c[lo]) / (i + 1 - lo)
+
+
+def gaussian_likelihood(s: Scored, m: np.ndarray, ref: np.ndarray, floor: float) -> np.ndarray:
+    """-log10 normal tail of m against the mean and sd of ref over the window before it."""
+    st = s.starts()
+    c1 = np.concatenate([[0.0], np.cumsum(ref)])
+    c2 = np.concatenate([[0.0], np.cumsum(ref * ref)])
+    i = np.arange(len(m))
+    n = np.maximum(i - st, 1)
+    mu = (c1[i] - c1[st]) / n
+    sd = np.sqrt(np.maximum((c2[i] - c2[st]) / n - mu * mu, 0.0))
+    z = np.where(i > st, (m - mu) / np.maximum(sd, floor), 0.0)
+    # as detectors._likelihood: the normal tail by erfc, capped where it underflows.
+    tail = 0.5 * _erfc(z / math.sqrt(2.0))
+    with np.errstate(divide="ignore"):
+        return np.minimum(np.where(tail > 0, -np.log10(tail), 300.0), 300.0)
+
+
+def empirical_likelihood(s: Scored, m: np.ndarray) -> np.ndarray:
+    """-log10 of the share of the window's values at least m (one pseudo-count)."""
+    st = s.starts()
+    held: list[float] = []
+    out = np.zeros(len(m))
+    j = 0
+    for i, v in enumerate(m):
+        while j < st[i]:
+            del held[bisect.bisect_left(held, m[j])]
+            j += 1
+        above = len(held) - bisect.bisect_left(held, v - 1e-12)
+        out[i] = -math.log10((above + 1) / (len(held) + 1))
+        bisect.insort(held, float(v))
+    return out
+
+
+def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's score with other likelihood settings: squash (tanh, log, clip) and
+    scale of the surprise, averaging length, sd floor, sd of the means or of the raw
+    surprises, Gaussian or empirical tail or the smaller of both; then max with raw / w."""
+    key = tuple(sorted((k, v) for k, v in p.items() if k not in ("thr", "end", "hyst", "repeat")))
+    if key in s.cache:
+        return s.cache[key]  # type: ignore[return-value]
+    x = np.maximum(s.surprise, 0.0) / p.get("scale", SURPRISE_SCALE)
+    squash = {1: np.tanh, 2: np.log1p, 3: lambda v: np.minimum(v, 1.0)}[int(p.get("squash", 1))]
+    u = squash(x)
+    m = rolling_mean(u, int(p.get("L", LIKELIHOOD_AVERAGE)))
+    ref = u if p.get("raw_sd") else m
+    gauss = gaussian_likelihood(s, m, ref, p.get("floor", LIKELIHOOD_SD_FLOOR))
+    tail = int(p.get("tail", 0))  # 0 Gaussian, 1 empirical, 2 the smaller of both
+    lk = gauss if tail == 0 else empirical_likelihood(s, m)
+    if tail == 2:
+        lk = np.minimum(gauss, lk)
+    ready = s.starts() <= np.arange(len(m)) - LIKELIHOOD_MIN_SAMPLES
+    out = np.maximum(lk, s.raw / p.get("w", W)), s.eligible & ready
+    s.cache[key] = out
+    return out
+
+
+def shipped(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The detector as shipped, its raw score weighted by w."""
+    return np.maximum(s.likelihood, s.raw / p.get("w", W)), s.eligible
+
+
+def with_new_range(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """HTM's 'spatial anomaly': a value above the window's maximum by tol x its range fires."""
+    score, eligible = shipped(s, p)
+    if "range" not in s.cache:
+        st, x = s.starts(), s.observed
+        top = np.full(len(x), np.nan)
+        low = np.full(len(x), np.nan)
+        dmax: deque[int] = deque()
+        dmin: deque[int] = deque()
+        for i in range(len(x)):
+            while dmax and dmax[0] < st[i]:
+                dmax.popleft()
+            while dmin and dmin[0] < st[i]:
+                dmin.popleft()
+            if dmax:
+                top[i], low[i] = x[dmax[0]], x[dmin[0]]
+            while dmax and x[dmax[-1]] <= x[i]:
+                dmax.pop()
+            dmax.append(i)
+            while dmin and x[dmin[-1]] >= x[i]:
+                dmin.pop()
+            dmin.append(i)
+        s.cache["range"] = (top, low)
+    top, low = s.cache["range"]  # type: ignore[misc]
+    new = np.nan_to_num(s.observed > top + p["tol"] * (top - low)).astype(bool) & eligible
+    return np.where(new, np.maximum(score, 1e3), score), eligible
+
+
+def with_hourly(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """Shipped score or the hourly companion's raw score / wh, whichever is higher."""
+    score, eligible = shipped(s, p)
+    hourly = np.where(s.hourly_eligible, s.hourly_raw / p["wh"], 0.0)
+    return np.maximum(score, hourly), eligible | s.hourly_eligible
+
+
+def grid(**axes: Sequence[float]) -> list[Setting]:
+    """Every combination of the axes, thr and end included (defaults: the usual sweep)."""
+    axes = {"thr": THRESHOLDS, "end": ENDS, **axes}
+    out: list[Setting] = [{}]
+    for name, values in axes.items():
+        out = [{**g, name: float(v)} for g in out for v in values]
+    return out
+
+
+Variant = tuple[str, Callable[[Scored, Setting], tuple[np.ndarray, np.ndarray]], list[Setting]]
+
+VARIANTS: list[Variant] = [
+    ("C0 shipped (threshold, end_after)", shipped, grid()),
+    (
+        "C1 + end_after 1-12 h, hysteresis 0.75/1",
+        shipped,
+        grid(end=(12, 36, 72, 144), hyst=(0.75, 1.0)),
+    ),
+    ("C2 + raw weight 2-5/off", shipped, grid(w=(2.0, 2.5, W, 5.0, OFF))),
+    ("A1 likelihood scale x averaging", likelihood, grid(scale=(4, 8, 16), L=(6, 12, 24))),
+    (
+        "A2 likelihood, sd of raw surprises (HTM)",
+        likelihood,
+        grid(thr=(0.5, 0.75, 1, 1.5, 2, 3), scale=(4, 8), L=(6, 12, 24), raw_sd=(1,)),
+    ),
+    (
+        "A3 empirical tail of the averaged surprise",
+        likelihood,
+        grid(thr=(1.5, 2, 2.5, 3, 3.3), L=(12, 24), w=(W, 5.0, OFF), tail=(1,)),
+    ),
+    ("S1 + new 14-day maximum (HTM spatial)", with_new_range, grid(tol=(0, 0.05, 0.1, 0.25))),
+    ("R1 + repeat while open, 6 h", shipped, grid(repeat=(72,))),
+    ("R1 + repeat while open, 12 h", shipped, grid(repeat=(144,))),
+    ("R1 + repeat while open, 1 d", shipped, grid(repeat=(288,))),
+    ("R2 + repeat (0, 12 h, 1 d, 2 d)", shipped, grid(repeat=(0, 144, 288, 576))),
+    ("B1 + hourly companion, raw / 2", with_hourly, grid(wh=(2.0,))),
+    ("B2 + hourly companion, raw / 2-5/off", with_hourly, grid(wh=(2.0, W, 5.0, OFF))),
+    ("B3 + hourly companion, raw / 1.5-5/off", with_hourly, grid(wh=(1.5, 2.0, 2.5, W, 5.0, OFF))),
+    ("E1 likelihood of log1p(surprise)", likelihood, grid(scale=(2, 8, 32), squash=(2,))),
+    ("E2 likelihood of min(surprise, 1)", likelihood, grid(scale=(4, 8, 16), squash=(3,))),
+    (
+        "F1 likelihood sd floor 0.01-0.15",
+        likelihood,
+        grid(thr=(0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3), floor=(0.01, 0.03, 0.06, 0.1, 0.15)),
+    ),
+    ("G2 min(Gaussian, empirical) tail", likelihood, grid(tail=(2,))),
+    ("G2 ... averaging 6", likelihood, grid(tail=(2,), L=(6,))),
+    ("G2 ... averaging 24", likelihood, grid(tail=(2,), L=(24,))),
+    ("G2 ... scale 4", likelihood, grid(tail=(2,), scale=(4,))),
+    ("G2 ... scale 16", likelihood, grid(tail=(2,), scale=(16,))),
+    ("G2 ... finer thresholds", likelihood, grid(thr=(1, 1.25, 1.5, 1.75, 2, 2.5, 3), tail=(2,))),
+    (
+        "G3 min(Gaussian, empirical), floor 0.03-0.1",
+        likelihood,
+        grid(thr=(0.75, *THRESHOLDS), tail=(2,), floor=(0.03, 0.06, 0.1)),
+    ),
+]
+
+
+def total(results: Sequence[Result]) -> float:
+    raw, null, perfect = (sum(r[k] for r in results) for k in range(3))
+    return 100.0 * (raw - null) / (perfect - null) if perfect > null else float("nan")
+
+
+def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Result]]:
+    """Per setting: every series' result."""
+    _, fn, settings = variant
+    out = []
+    for p in settings:
+        per: dict[str, Result] = {}
+        for s in scored:
+            score, eligible = fn(s, p)
+            fired = fired_runs(
+                score,
+                eligible,
+                p["thr"],
+                int(p["end"]),
+                hysteresis=p.get("hyst", HYSTERESIS),
+                repeat=int(p.get("repeat", 0)),
+            )
+            per[s.name] = s.result(fired)
+        out.append(per)
+    for s in scored:  # keep memory flat: each variant's streams are recomputed
+        s.cache = {k: v for k, v in s.cache.items() if k in ("starts", "range")}
+    return out
+
+
+def held_out(
+    scored: Sequence[Scored], results: list[dict[str, Result]], settings: list[Setting]
+) -> tuple[dict[str, Result], dict[str, Setting]]:
+    """LOCO: each series' result at the setting chosen on the other categories."""
+    per: dict[str, Result] = {}
+    chosen: dict[str, Setting] = {}
+    for cat in sorted({s.category for s in scored}):
+        train = [s.name for s in scored if s.category != cat]
+        best = max(range(len(settings)), key=lambda i: total([results[i][n] for n in train]))
+        chosen[cat] = settings[best]
+        per.update({s.name: results[best][s.name] for s in scored if s.category == cat})
+    return per, chosen
+
+
+def without_tweets(
+    scored: Sequence[Scored], results: list[dict[str, Result]], settings: list[Setting]
+) -> tuple[float, float, Setting]:
+    """(LOCO pooled over the five other categories with realTweets never seen, realTweets
+    at the setting those five choose, that setting)."""
+    rest = [s for s in scored if s.category != "realTweets"]
+    per, _ = held_out(rest, results, settings)
+    names = [s.name for s in rest]
+    best = max(range(len(settings)), key=lambda i: total([results[i][n] for n in names]))
+    tweets = [results[best][s.name] for s in scored if s.category == "realTweets"]
+    return total(list(per.values())), total(tweets), settings[best]
+
+
+def bootstrap(
+    scored: Sequence[Scored],
+    base: dict[str, Result],
+    other: dict[str, Result],
+    draws: int,
+    seed: int = 25,
+) -> tuple[float, float, float]:
+    """(difference of pooled scores, 95% interval): series resampled within category."""
+    rng = np.random.default_rng(seed)
+    by_cat: dict[str, list[str]] = {}
+    for s in scored:
+        by_cat.setdefault(s.category, []).append(s.name)
+    diffs = []
+    for _ in range(draws):
+        pick = [str(n) for names in by_cat.values() for n in rng.choice(names, len(names))]
+        diffs.append(total([other[n] for n in pick]) - total([base[n] for n in pick]))
+    point = total(list(other.values())) - total(list(base.values()))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+def check_scorer(scored: Sequence[Scored], corpus: Sequence[nab.Series]) -> None:
+    """The fast scorer and run replay give nab_score's figure for the shipped rule."""
+    rule = nab.NAB_RULE
+    by_name = {c.name: c for c in corpus}
+    ours, theirs = [], []
+    for s in scored:
+        score, eligible = shipped(s, {})
+        fired = fired_runs(score, eligible, rule.threshold, rule.end_after_buckets)
+        ours.append(s.result(fired))
+        theirs.append(nab.file_score(by_name[s.name], {s.stamps[i] for i in fired}))
+    a, b = total(ours), total([(r[0].raw, r[1], r[2]) for r in theirs])
+    if abs(a - b) > 1e-6:
+        raise SystemExit(f"nab_candidates: fast scorer {a:.4f} != nab_score {b:.4f}")
+    # the likelihood recomputed here, at the shipped constants, is the detector's own.
+    again = []
+    for s in scored:
+        score, eligible = likelihood(s, {})
+        fired = fired_runs(score, eligible, rule.threshold, rule.end_after_buckets)
+        again.append(s.result(fired))
+        s.cache = {k: v for k, v in s.cache.items() if k == "starts"}
+    if abs(total(again) - a) > 1e-6:
+        raise SystemExit(f"nab_candidates: recomputed likelihood {total(again):.4f} != {a:.4f}")
+    print(f"scorer check: shipped NAB rule on all series {a:.1f} (= nab_score's figure, also")
+    print("   with the likelihood recomputed from the surprises)")
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.1f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
+    parser.add_argument("--boot", type=int, default=2000, help="bootstrap draws")
+    parser.add_argument(
+        "--anomalies",
+        type=Path,
+        default=Path(os.environ.get("VEILLE_ANOMALIES") or nab.DEFAULT_ANOMALIES),
+        help="folder holding nab_realTweets/ and nab_other/ (as nab_score.py)",
+    )
+    args = parser.parse_args(argv)
+    folders = [args.anomalies / nab.TWEETS, args.anomalies / nab.OTHERS]
+    if not all((f / "combined_windows.json").is_file() for f in folders):
+        print(f"nab_candidates: no NAB series under {args.anomalies}", file=sys.stderr)
+        return 2
+    corpus = nab.load_corpus(folders)
+    with multiprocessing.Pool(max(1, args.jobs)) as pool:
+        scored = []
+        for i, done in enumerate(pool.imap(score_one, corpus), 1):
+            scored.append(done)
+            print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    check_scorer(scored, corpus)
+    cats = sorted({s.category for s in scored})
+    short = {c: c.removeprefix("real")[:8] for c in cats}
+    print(
+        "\n| variant | settings | LOCO pooled | vs shipped (95% CI) | "
+        + " | ".join(short[c] for c in cats)
+        + " | 5-cat LOCO | realTweets, chosen on 5 |"
+    )
+    print("|---" * (6 + len(cats)) + "|")
+    base: dict[str, Result] | None = None
+    for variant in VARIANTS:
+        name, _, settings = variant
+        results = run_variant(scored, variant)
+        per, _ = held_out(scored, results, settings)
+        base = base or per
+        diff, low, high = bootstrap(scored, base, per, args.boot)
+        by_cat = [total([per[s.name] for s in scored if s.category == c]) for c in cats]
+        five, tweets, _ = without_tweets(scored, results, settings)
+        print(
+            f"| {name} | {len(settings)} | {_fmt(total(list(per.values())))} | "
+            f"{diff:+.1f} ({low:+.1f}, {high:+.1f}) | "
+            + " | ".join(_fmt(x) for x in by_cat)
+            + f" | {_fmt(five)} | {_fmt(tweets)} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""benchmarks/nab_candidates.py replays the detector's runs and NAB's scoring fast; both
+must give what the detector and nab_score.py give, or its candidate log means nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from services.alerting.detectors import Evaluation, replay, score_series
+from services.alerting.rules import Rule
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+nab = _load("nab_score")
+cand = _load("nab_candidates")
+T0 = datetime(2015, 1, 1)
+
+
+def _scored(series: object, n: int) -> object:
+    weight, window, active, counted = cand.nab_weights(series)
+    zeros = np.zeros(n)
+    return cand.Scored(
+        category="c",
+        name="s",
+        stamps=[T0 + timedelta(minutes=5 * i) for i in range(n)],
+        seconds=zeros,
+        raw=zeros,
+        surprise=zeros,
+        likelihood=zeros,
+        eligible=zeros.astype(bool),
+        observed=zeros,
+        hourly_raw=zeros,
+        hourly_eligible=zeros.astype(bool),
+        rows=[[i] for i in range(n)],
+        weight=weight,
+        window=window,
+        active=active,
+        counted=counted,
+        perfect=float(len(series.windows)),  # type: ignore[attr-defined]
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_scorer_gives_nab_score_figures(seed: int) -> None:
+    rng = random.Random(seed)
+    n = 600
+    stamps = [T0 + timedelta(minutes=5 * i) for i in range(n)]
+    starts = sorted(rng.sample(range(100, n - 60, 60), 3))
+    windows = [(stamps[a], stamps[a + 50]) for a in starts]
+    series = nab.Series("c", "s", [(t, 0.0) for t in stamps], windows)
+    scored = _scored(series, n)
+    fired = sorted(rng.sample(range(n), 25))
+    ours = scored.result(fired)
+    theirs, null, perfect = nab.file_score(series, {stamps[i] for i in fired})
+    assert ours[0] == pytest.approx(theirs.raw, abs=1e-9)
+    assert (ours[1], ours[2]) == (null, perfect)
+
+
+def test_run_replay_fires_where_the_detector_does() -> None:
+    rng = random.Random(7)
+    start = datetime(2024, 1, 1)
+    rows = []
+    for i in range(6 * 288):
+        ts = start + timedelta(minutes=5 * i)
+        base = 20 + 10 * math.sin(2 * math.pi * ts.hour / 24)
+        burst = 60 if i % 700 in range(600, 612) else 0
+        rows.append((ts, float(max(0, round(rng.gauss(base, 4)))) + burst))
+    rule = Rule(name="r", min_volume=0, min_ratio=1.0, missing="skip")
+    evaluations = score_series(rows, rule)
+    score = np.array([e.score for e in evaluations])
+    eligible = np.array([e.eligible for e in evaluations])
+    total_fired = 0
+    # low thresholds and short end_after: runs open and close often, at every gap length.
+    for threshold in (0.3, 0.75, 1.5, 3.0):
+        for end_after in (1, 2, 3, 12, 72):
+            at = rule.model_copy(update={"sensitivity": threshold, "end_after": end_after})
+            want = [a.fired_at for a in replay(evaluations, at)]
+            got = cand.fired_runs(score, eligible, threshold, end_after)
+            assert [evaluations[i].ts for i in got] == want
+            total_fired += len(want)
+    assert total_fired > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_run_replay_on_random_scores(seed: int) -> None:
+    # scores that cross the threshold and its hysteresis level often, with gaps of every
+    # length: runs that end one bucket too early or late show.
+    rng = random.Random(seed)
+    evaluations = [
+        Evaluation(
+            ts=T0 + timedelta(minutes=5 * i),
+            observed=0.0,
+            expected=0.0,
+            score=rng.choice((0.0, 0.0, 0.0, 0.8, 1.2, 2.0)),
+            anomalous=False,
+            details={},
+            eligible=rng.random() < 0.9,
+        )
+        for i in range(3000)
+    ]
+    score = np.array([e.score for e in evaluations])
+    eligible = np.array([e.eligible for e in evaluations])
+    rule = Rule(name="r")
+    for end_after in (1, 2, 3, 5):
+        at = rule.model_copy(update={"sensitivity": 1.5, "end_after": end_after})
+        want = [a.fired_at for a in replay(evaluations, at)]
+        got = cand.fired_runs(score, eligible, 1.5, end_after)
+        assert len(want) > 10
+        assert [evaluations[i].ts for i in got] == want
