@@ -52,6 +52,7 @@ _HITS_PER_STORY_TERM = 10
 _DIRECT_STORIES = 100_000
 _DAY_US = 86_400_000_000
 _NEWEST_TRIES = 4  # windows counted to find the newest matches for top terms
+_LONGEST_SPAN_US = 100 * 366 * _DAY_US
 
 
 def _hit_count(result: tantivy.SearchResult) -> int:
@@ -435,8 +436,8 @@ class EmbeddedIndex(MentionIndex):
         span = _DAY_US
         for _ in range(_NEWEST_TRIES):
             start = (round(newest) - span) // 1000 * 1000
-            if floor is not None and start <= floor:
-                return query
+            if span > _LONGEST_SPAN_US or (floor is not None and start <= floor):
+                return query  # the whole window: few match
             if flt.copies == StoryCopies.ALL:  # one range on the column, not two
                 narrowed = compiler.compile_filter(replace(flt, since=keys.from_epoch_us(start)))
             else:  # which copy is first depends on `since`: keep it, add the window
