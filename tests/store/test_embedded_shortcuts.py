@@ -109,7 +109,9 @@ def test_top_terms_sample_keeps_a_millisecond_whole(
         [make_mention(id="a", published_at=newest, text="super")]
         + [
             make_mention(id=i, published_at=T0 + timedelta(microseconds=us), text=word)
-            for i, us, word in zip(by_slot, [800, 100, 300], ["retard", "prix", "cadre"])
+            for i, us, word in zip(
+                by_slot, [800, 100, 300], ["retard", "prix", "cadre"], strict=True
+            )
         ]
     )
     got = {b.key: b.count for b in index.top_terms(MentionFilter(), size=5)}
