@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def test_a_split_export_closed_early_stops_its_workers(
     next(chunks)  # the header
     assert next(chunks).count(b"\r\n") >= 100  # a first window: the workers are busy
     assert multiprocessing.active_children()
+    assert isinstance(chunks, Generator)
     chunks.close()
     deadline = time.monotonic() + 60
     while multiprocessing.active_children() and time.monotonic() < deadline:

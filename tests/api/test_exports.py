@@ -257,11 +257,11 @@ def test_a_large_export_is_split_over_workers_with_the_same_bytes(
     mentions: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     import services.exports.mentions as module
+    from services.exports.parallel import parallel_chunks as real
 
     params = {"q": "lang:fr", "format": fmt, "sep": ";"}
     alone = client.get("/api/v1/export/mentions", params=params)
     splits: list[int] = []
-    real = module.parallel_chunks
 
     def counted(index_url: str, windows: list[Any], **kwargs: Any) -> Any:
         splits.append(len(windows))
