@@ -168,6 +168,7 @@ def export_api(index: EmbeddedIndex, path: str, sink: Path) -> None:
     (`export_chunks`: split over worker processes when large), with resident memory."""
     total = index.count(MentionFilter())
     started = time.perf_counter()
+    cpu = time.process_time()
     written = lines = 0
     next_mark = 100_000
     marks: list[str] = []
@@ -187,11 +188,15 @@ def export_api(index: EmbeddedIndex, path: str, sink: Path) -> None:
                 marks.append(f"{lines // 1000}k {rss_mb():.0f} MB")
                 next_mark += 100_000
     elapsed = time.perf_counter() - started
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cpu = time.process_time() - cpu
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = used.ru_maxrss / 1024
+    worker_cpu = used.ru_utime + used.ru_stime
     print(
         f"csv export as the API makes it: {total:,} mentions in {elapsed:.1f} s = "
         f"{total / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
-        f"(load average {os.getloadavg()[0]:.1f})",
+        f"(load average {os.getloadavg()[0]:.1f})\n"
+        f"  CPU: serving process {cpu:.1f} s, workers {worker_cpu:.1f} s in all",
         flush=True,
     )
     print(f"  resident memory of the serving process: {', '.join(marks)}")
