@@ -102,11 +102,18 @@ def test_top_terms_sample_keeps_a_millisecond_whole(
     """The window edge falls inside a millisecond shared by copies ranked by their slot:
     the whole millisecond is kept, so the newest two are those of a full ranking."""
     monkeypatch.setattr(embedded_index, "TOP_TERMS_SAMPLE", 2)
-    newest = T0 + timedelta(days=1, microseconds=500)  # a first window from T0 + 500 µs
+    monkeypatch.setattr(embedded_index, "_RANK_ALL", 0)  # always through a window
+    newest = T0 + timedelta(days=1, microseconds=500)
+    # With the oldest here, the first window (twice the sample at the mean rate over the
+    # five matches) starts at T0 + 500 µs, inside the millisecond of the `e` copies.
+    oldest = T0 - timedelta(microseconds=21_599_999_500)
     # Within one millisecond copies rank by slot: the one after the edge ranks lowest.
     by_slot = sorted(["e0", "e1", "e2"], key=lambda i: keys.id_hash(i) & ((1 << SLOT_BITS) - 1))
     index.upsert(
-        [make_mention(id="a", published_at=newest, text="super")]
+        [
+            make_mention(id="a", published_at=newest, text="super"),
+            make_mention(id="z", published_at=oldest, text="vieux"),
+        ]
         + [
             make_mention(id=i, published_at=T0 + timedelta(microseconds=us), text=word)
             for i, us, word in zip(

@@ -53,6 +53,7 @@ _DIRECT_STORIES = 100_000
 _DAY_US = 86_400_000_000
 _NEWEST_TRIES = 4  # windows counted to find the newest matches for top terms
 _LONGEST_SPAN_US = 100 * 366 * _DAY_US
+_RANK_ALL = 3  # top terms rank up to this many samples' worth of matches without a window
 
 
 def _hit_count(result: tantivy.SearchResult) -> int:
@@ -422,18 +423,21 @@ class EmbeddedIndex(MentionIndex):
     ) -> Query:
         """`query` narrowed to its matches published from some time on, when those hold at
         least `TOP_TERMS_SAMPLE` of them; else `query`. Ranking a million matches by sort
-        key to find the newest few thousand costs more than a max and two or three
-        counts over recent windows (each window's length guessed from the last count).
+        key to find the newest few thousand costs more than their count and times (one
+        `stats` pass) and a count or two over recent windows, each window's length
+        guessed from the last count; up to `_RANK_ALL` samples' worth are ranked as is.
         Windows start on a millisecond, the unit of sort keys: every match left out has
         a lower key than every match kept, so the newest matches are the same."""
         query = compiler.compile_filter(flt)
-        newest = _guard(
-            searcher.aggregate, query, {"newest": {"max": {"field": schema.PUBLISHED_US}}}
-        )["newest"].get("value")
-        if newest is None:
-            return query
+        times = _guard(
+            searcher.aggregate, query, {"times": {"stats": {"field": schema.PUBLISHED_US}}}
+        )["times"]
+        matched, newest, oldest = int(times.get("count") or 0), times["max"], times["min"]
+        if matched <= _RANK_ALL * TOP_TERMS_SAMPLE or newest is None or oldest is None:
+            return query  # few enough to rank them all
         floor = keys.epoch_us(flt.since) if flt.since is not None else None
-        span = _DAY_US
+        # The first window: twice the sample, as if matches were spread evenly over time.
+        span = max(1000, round((newest - oldest) * 2 * TOP_TERMS_SAMPLE / matched))
         for _ in range(_NEWEST_TRIES):
             start = (round(newest) - span) // 1000 * 1000
             if span > _LONGEST_SPAN_US or (floor is not None and start <= floor):
