@@ -6,8 +6,11 @@
     # then, in a fresh process so that peak memory is the export's own:
     .venv/bin/python benchmarks/bench_exports.py --path /tmp/veille-1m
 
-Prints: the CSV export of every mention (mentions/s, and resident memory every 100,000
-mentions and at its peak: flat means constant memory), the same for NDJSON and XLSX on
+Prints: the CSV export of every mention as the API route and the dashboard button make
+it (split over two worker processes from 100,000 mentions: mentions/s, the serving
+process's resident memory every 100,000 mentions, and the workers' peak), the same in
+one process (mentions/s, and resident memory every 100,000 mentions and at its peak:
+flat means constant memory), the same for NDJSON and XLSX on
 the first --sample mentions, the CSV export split over --workers processes
 (`veille export mentions --workers N`), and the latency of top terms (p50/p95) for the dashboard's
 request (`negative:BRAND`, 30 days) and broader ones. Asserts nothing.
@@ -18,6 +21,7 @@ Targets (issue 21): CSV export > 20,000 mentions/s with flat memory; top terms p
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import os
 import random
@@ -44,7 +48,7 @@ from services.core.models import AuthorDetails, Mention
 from services.core.query.ast import FieldFilter
 from services.core.text import tokenize
 from services.exports.formats import ExportFormat
-from services.exports.mentions import index_chunks, mention_chunks
+from services.exports.mentions import export_chunks, index_chunks, mention_chunks
 from services.exports.parallel import parallel_chunks, time_windows
 from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
@@ -159,6 +163,50 @@ def export_parallel(index: EmbeddedIndex, path: str, workers: int, sink: Path) -
     )
 
 
+def export_api(index: EmbeddedIndex, path: str, sink: Path) -> None:
+    """The CSV export of every mention as the API route and the dashboard button make it
+    (`export_chunks`: split over worker processes when large), with resident memory."""
+    total = index.count(MentionFilter())
+    started = time.perf_counter()
+    cpu = time.process_time()
+    written = lines = 0
+    next_mark = 100_000
+    marks: list[str] = []
+    with open(sink, "wb") as out:
+        chunks = export_chunks(
+            index,
+            MentionFilter(),
+            index_url=f"embedded:{path}",
+            names=[*BRANDS],
+            fmt=ExportFormat.CSV,
+        )
+        for chunk in chunks:
+            written += len(chunk)
+            lines += chunk.count(b"\r\n")
+            out.write(chunk)
+            if lines >= next_mark:
+                marks.append(f"{lines // 1000}k {rss_mb():.0f} MB")
+                next_mark += 100_000
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = used.ru_maxrss / 1024
+    worker_cpu = used.ru_utime + used.ru_stime
+    print(
+        f"csv export as the API makes it: {total:,} mentions in {elapsed:.1f} s = "
+        f"{total / elapsed:,.0f} mentions/s, {written / 1e6:,.0f} MB written "
+        f"(load average {os.getloadavg()[0]:.1f})\n"
+        f"  CPU: serving process {cpu:.1f} s, workers {worker_cpu:.1f} s in all",
+        flush=True,
+    )
+    print(f"  resident memory of the serving process: {', '.join(marks)}")
+    print(
+        f"  peak resident memory: serving process {peak_rss_mb():.0f} MB, "
+        f"largest worker {workers:.0f} MB",
+        flush=True,
+    )
+
+
 def cpu_timed(run: Callable[[], object], runs: int) -> list[float]:
     """CPU seconds of this process (all threads) for each of `runs` calls."""
     samples = []
@@ -204,6 +252,14 @@ def top_terms(index: EmbeddedIndex, runs: int, rng: random.Random) -> None:
     print(f"  e.g. {[b.key for b in index.top_terms(example, size=8, exclude=exclude)]}")
 
 
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--path", required=True, help="index directory (kept)")
@@ -215,7 +271,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="folder for the exported files (deleted)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2, help="for the split CSV export")
-    parser.add_argument("--only", choices=["export", "parallel", "top-terms"], default=None)
+    parser.add_argument("--only", choices=["api", "export", "parallel", "top-terms"], default=None)
     parser.add_argument(
         "--models", action="store_true", help="CSV through a Mention per row (the old path)"
     )
@@ -231,10 +287,16 @@ def main() -> None:
     index = EmbeddedIndex(args.path)
     try:
         print(f"resident memory before exporting: {rss_mb():.0f} MB")
+        if args.only in {None, "api"}:
+            export_api(index, args.path, out / "mentions-api.csv")
         if args.only in {None, "export"}:
             export(index, ExportFormat.CSV, args.limit, out / "mentions.csv", models=args.models)
             for fmt in (ExportFormat.NDJSON, ExportFormat.XLSX):
                 export(index, fmt, args.sample, out / f"mentions.{fmt.value}", models=True)
+        api, alone = out / "mentions-api.csv", out / "mentions.csv"
+        if api.exists() and alone.exists() and args.limit is None and not args.models:
+            same = _digest(api) == _digest(alone)
+            print(f"  the API's CSV and the one-process CSV are the same bytes: {same}")
         if args.only in {None, "parallel"}:
             export_parallel(index, args.path, args.workers, out / "mentions-split.csv")
         if args.only in {None, "top-terms"}:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,3 +46,40 @@ def test_parallel_export_equals_the_sequential_one(tmp_path: Path, fmt: ExportFo
 def test_xlsx_is_not_split(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="CSV and NDJSON"):
         next(parallel_chunks("embedded:x", [], names=[], fmt=ExportFormat.XLSX))
+
+
+def test_a_split_export_closed_early_stops_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that goes away mid-download closes the iterator: the windows not started
+    are dropped, the workers end, and the next large export may split again."""
+    import multiprocessing
+    import time
+
+    from services.exports import mentions as module
+
+    path = tmp_path / "index"
+    index = EmbeddedIndex(str(path))
+    index.upsert(
+        [
+            make_mention(id=f"c{i:04d}", published_at=BASE_TIME + timedelta(minutes=i))
+            for i in range(2000)
+        ]
+    )
+    url = f"embedded:{path}"
+    monkeypatch.setattr(module, "PER_WINDOW", 100)  # 20 windows
+    chunks = module.export_chunks(
+        index, MentionFilter(), index_url=url, names=[], fmt=ExportFormat.CSV, split_from=10
+    )
+    next(chunks)  # the header
+    assert next(chunks).count(b"\r\n") >= 100  # a first window: the workers are busy
+    assert multiprocessing.active_children()
+    assert isinstance(chunks, Generator)
+    chunks.close()
+    deadline = time.monotonic() + 60
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not multiprocessing.active_children()
+    assert module._SPLITTING.acquire(blocking=False)  # the slot was given back
+    module._SPLITTING.release()
+    index.close()

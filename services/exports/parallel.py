@@ -80,9 +80,11 @@ def parallel_chunks(
         yield b"".join(text_csv_chunks(MentionColumns(names).header, [], delimiter=sep))
     # "spawn": a fork would copy the parent's threads and open index handles.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_open, initargs=(index_url,)
-    ) as pool:
+    )
+    finished = False
+    try:
         pending: deque[Future[bytes]] = deque()
         for window in windows:
             pending.append(pool.submit(_window_bytes, window, list(names), fmt, sep))
@@ -90,3 +92,8 @@ def parallel_chunks(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+        finished = True
+    finally:
+        # Closed early (the client went away): drop the windows not started; the workers
+        # finish the one each holds and exit, without being waited for.
+        pool.shutdown(wait=finished, cancel_futures=True)

@@ -208,6 +208,12 @@ class MentionIndex(ABC):
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention (for export, migration, re-analysis)."""
 
+    def distinct_story_count(self, flt: MentionFilter) -> int | None:
+        """The number of stories with a matching mention (each counted once), when this
+        backend has a cheaper way to it than `distinct_stories.DistinctStories.count`;
+        None (the default) to let that count it from the calls above."""
+        return None
+
     def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
         """Yields every matching mention as JSON (the fields of `Mention`, maybe more),
         oldest first: for a reader of a few fields of many mentions, such as a CSV

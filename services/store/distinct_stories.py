@@ -145,6 +145,9 @@ class DistinctStories:
 
     def count(self, flt: MentionFilter) -> int:
         """Distinct stories (a mention without copies is its own story) in the window."""
+        direct = self.index.distinct_story_count(flt)
+        if direct is not None:
+            return direct
         return self.index.count(first_copies(flt)) + len(residual_stories(self.index, flt))
 
     def histogram(

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 import openpyxl
 import pytest
@@ -249,3 +250,29 @@ def test_exports_need_a_key(mentions: ServiceContext, client: TestClient) -> Non
     assert response.status_code == 401
     stats = client.get("/api/v1/export/stats/volume", headers={"X-API-Key": "wrong"})
     assert stats.status_code == 401
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_large_export_is_split_over_workers_with_the_same_bytes(
+    mentions: ServiceContext, client: TestClient, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    import services.exports.mentions as module
+    from services.exports.parallel import parallel_chunks as real
+
+    params = {"q": "lang:fr", "format": fmt, "sep": ";"}
+    alone = client.get("/api/v1/export/mentions", params=params)
+    splits: list[int] = []
+
+    def counted(index_url: str, windows: list[Any], **kwargs: Any) -> Any:
+        splits.append(len(windows))
+        return real(index_url, windows, **kwargs)
+
+    monkeypatch.setattr(module, "parallel_chunks", counted)
+    monkeypatch.setattr(module, "SPLIT_FROM", 1000)  # "large" from 1,000 matches
+    monkeypatch.setattr(module, "PER_WINDOW", 300)
+    split = client.get("/api/v1/export/mentions", params=params)
+    assert splits and splits[0] > 3  # the 1,200 matches went to the workers in windows
+    assert split.status_code == alone.status_code == 200
+    assert split.content == alone.content
+    small = client.get("/api/v1/export/mentions", params={"q": "lang:en", "format": fmt})
+    assert small.status_code == 200 and len(splits) == 1  # one match: in-process

@@ -1,7 +1,8 @@
 """Exports without caps: mentions and every stats answer as CSV, XLSX or NDJSON.
 
-Mentions stream as they are read (constant memory, any number). A request that cannot
-be served (a query with a syntax error, a bad window, an unknown saved search) gets a
+Mentions stream as they are read (constant memory, any number); a large CSV or NDJSON
+export is split over worker processes (`export_chunks`). A request that cannot be
+served (a query with a syntax error, a bad window, an unknown saved search) gets a
 problem document before anything is streamed: the first chunk is made before answering.
 """
 
@@ -18,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.alerting import saved_searches as ss
-from services.api.deps import AuthDep, IndexDep, StateDep
+from services.api.deps import AuthDep, ContextDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.routers import authors, stats
@@ -28,7 +29,7 @@ from services.core.query.ast import And, MatchAll
 from services.exports import tables
 from services.exports.columns import Cell
 from services.exports.formats import ExportFormat
-from services.exports.mentions import index_chunks
+from services.exports.mentions import export_chunks
 from services.exports.writers import stream
 from services.store.contracts import MentionFilter
 from services.store.state.contract import StateStore
@@ -95,6 +96,7 @@ def file_response(chunks: Iterator[bytes], fmt: ExportFormat, name: str) -> Stre
 def export_mentions(
     index: IndexDep,
     state: StateDep,
+    ctx: ContextDep,
     caller: CallerDep,
     q: QueryText = "",
     saved_search: Annotated[
@@ -110,7 +112,8 @@ def export_mentions(
     (UTC), source, community, author, followers, url, language, title, text, brands,
     competitors, sentiment overall and toward each brand and competitor, topics, story,
     engagement. Text that a spreadsheet would run as a formula starts with an apostrophe
-    in CSV; XLSX cells are text."""
+    in CSV; XLSX cells are text. A large CSV or NDJSON export (100,000 mentions or more)
+    is written by two worker processes, about twice as fast, in the same order."""
     if saved_search is not None:
         search = _visible(state, saved_search, caller)
         window = mention_filter("", since, until)
@@ -124,7 +127,14 @@ def export_mentions(
             flt = MentionFilter(query=And((flt.query, extra)), since=flt.since, until=flt.until)
     else:
         flt = mention_filter(q, since, until)
-    chunks = index_chunks(index, flt, names=watched_names(state), fmt=format, sep=sep)
+    chunks = export_chunks(
+        index,
+        flt,
+        index_url=ctx.settings.store.index_url,
+        names=watched_names(state),
+        fmt=format,
+        sep=sep,
+    )
     return file_response(chunks, format, "mentions")
 
 

@@ -13,9 +13,10 @@ from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
 import tantivy
-from tantivy import Order, Query
+from tantivy import FieldType, Order, Query
 
 from services.core.models import Mention
+from services.core.query.ast import MatchAll
 from services.core.triage import Triage
 from services.store import story_chain
 from services.store.contracts import (
@@ -32,6 +33,7 @@ from services.store.contracts import (
     SearchPage,
     SearchRequest,
     SortOrder,
+    StoryCopies,
     TimeBucket,
     UnservableRequest,
 )
@@ -46,6 +48,12 @@ _P = ParamSpec("_P")
 # Reading one more hit costs about a tenth of looking up one more term of a term set
 # (measured on 200,000 mentions; see `_matching`).
 _HITS_PER_STORY_TERM = 10
+# Matches whose stories a distinct count reads at once (about 12 MB of addresses at most).
+_DIRECT_STORIES = 100_000
+_DAY_US = 86_400_000_000
+_NEWEST_TRIES = 4  # windows counted to find the newest matches for top terms
+_LONGEST_SPAN_US = 100 * 366 * _DAY_US
+_RANK_ALL = 3  # top terms rank up to this many samples' worth of matches without a window
 
 
 def _hit_count(result: tantivy.SearchResult) -> int:
@@ -393,22 +401,60 @@ class EmbeddedIndex(MentionIndex):
             raise ValueError(f"size must be at least 1, not {size}")
         searcher = self._searcher()
         compiler = QueryCompiler(self._schema, searcher)
-        query = compiler.compile_filter(flt)
+        query = self._newest(searcher, compiler, flt)
         last = _guard(
             searcher.search,
             query,
             1,
-            count=True,
+            count=False,
             offset=TOP_TERMS_SAMPLE - 1,
             order_by_field=schema.SORT_KEY,
             order=Order.Desc,
         )
-        if _hit_count(last) > TOP_TERMS_SAMPLE and last.hits:
+        if last.hits:  # at least TOP_TERMS_SAMPLE match: from the last of the newest on
             query = query.and_must_match(compiler.key_range(above=int(last.hits[0][0]) - 1))
         wanted = aggregations.terms_wanted(size, exclude)
         spec = {"terms": {"field": schema.TERMS, "size": wanted, "segment_size": wanted * 10}}
         result = _guard(searcher.aggregate, query, {"words": spec})
         return aggregations.kept_words(aggregations.term_counts(result["words"]), size, exclude)
+
+    def _newest(
+        self, searcher: tantivy.Searcher, compiler: QueryCompiler, flt: MentionFilter
+    ) -> Query:
+        """`query` narrowed to its matches published from some time on, when those hold at
+        least `TOP_TERMS_SAMPLE` of them; else `query`. Ranking a million matches by sort
+        key to find the newest few thousand costs more than their count and times (one
+        `stats` pass) and a count or two over recent windows, each window's length
+        guessed from the last count; up to `_RANK_ALL` samples' worth are ranked as is.
+        Windows start on a millisecond, the unit of sort keys: every match left out has
+        a lower key than every match kept, so the newest matches are the same."""
+        query = compiler.compile_filter(flt)
+        times = _guard(
+            searcher.aggregate, query, {"times": {"stats": {"field": schema.PUBLISHED_US}}}
+        )["times"]
+        matched, newest, oldest = int(times.get("count") or 0), times["max"], times["min"]
+        if matched <= _RANK_ALL * TOP_TERMS_SAMPLE or newest is None or oldest is None:
+            return query  # few enough to rank them all
+        floor = keys.epoch_us(flt.since) if flt.since is not None else None
+        # The first window: twice the sample, as if matches were spread evenly over time.
+        span = max(1000, round((newest - oldest) * 2 * TOP_TERMS_SAMPLE / matched))
+        for _ in range(_NEWEST_TRIES):
+            start = (round(newest) - span) // 1000 * 1000
+            if span > _LONGEST_SPAN_US or (floor is not None and start <= floor):
+                return query  # the whole window: few match
+            if flt.copies == StoryCopies.ALL:  # one range on the column, not two
+                narrowed = compiler.compile_filter(replace(flt, since=keys.from_epoch_us(start)))
+            else:  # which copy is first depends on `since`: keep it, add the window
+                window = Query.range_query(
+                    self._schema, schema.PUBLISHED_US, FieldType.Integer, start, None
+                )
+                narrowed = query.and_must_match(window)
+            found = self._count(searcher, narrowed)
+            if found >= TOP_TERMS_SAMPLE:
+                return narrowed
+            # Aim at twice the sample, as if matches were spread evenly over time.
+            span = max(2 * span, span * 2 * TOP_TERMS_SAMPLE // max(found, 1))
+        return query
 
     def audience(
         self, flt: MentionFilter, *, dimension: Dimension, size: int = 10, by_followers: bool
@@ -440,6 +486,27 @@ class EmbeddedIndex(MentionIndex):
         found: set[Any] = set(values)  # i64 column: ints, and None where a segment lacks it
         found.discard(None)
         return found & flt.stories if flt.stories is not None else found
+
+    def distinct_story_count(self, flt: MentionFilter) -> int | None:
+        """With a query, the distinct story hashes of the matches, read from a fast field
+        in one pass when at most `_DIRECT_STORIES` match. The general way (first copies
+        counted, then the stories matched only by a later copy) passes over the matches
+        up to five times, each as costly as this one; without a query it is one plain
+        count, so None then (and when more match)."""
+        if isinstance(flt.query, MatchAll) or flt.copies != StoryCopies.ALL:
+            return None
+        searcher = self._searcher()
+        query = QueryCompiler(self._schema, searcher).compile_filter(flt)
+        result = _guard(
+            searcher.search, Query.const_score_query(query, 1.0), _DIRECT_STORIES, count=True
+        )
+        hits = result.hits
+        if _hit_count(result) > len(hits):
+            return None
+        found: set[Any] = set(searcher.fast_field_values(schema.STORY_HASH, [a for _, a in hits]))
+        if None in found:  # a segment without the column: let the general way count
+            return None
+        return len(found & flt.stories if flt.stories is not None else found)
 
     def story_starts(self, flt: MentionFilter) -> dict[int, int]:
         """Per story of the matching mentions, its earliest publication time among them
