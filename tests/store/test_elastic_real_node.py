@@ -16,7 +16,7 @@ import pytest
 from elasticsearch import ApiError
 
 from services.core.query.parser import parse_query
-from services.store.contracts import IndexUnavailable, MentionFilter
+from services.store.contracts import Dimension, IndexUnavailable, MentionFilter
 from services.store.elastic import EsIndex
 from services.store.elastic import mapping as es_mapping
 from tests.factories import BASE_TIME, make_mention
@@ -147,6 +147,11 @@ def test_an_index_made_with_the_previous_template_keeps_working(
         current = client.indices.get_mapping(index=newest)[newest]["mappings"]["properties"]
         assert "fields" not in current["title"]
         assert current[es_mapping.TERMS] == {"type": "keyword", "index": False}
+        assert current["dim_brand"] == {"type": "keyword", "index": False}
+        # Breakdowns read the displayed values from either index's doc values.
+        index.upsert([make_mention(id="new-0", title="Batterie", brands=["Veloria"])])
+        by_brand = index.terms(MentionFilter(), dimension=Dimension.BRAND)
+        assert {b.key: b.count for b in by_brand}["Veloria"] == 4
     finally:
         index.close()
         client.close()

@@ -13,8 +13,8 @@ Indexing is most of a node's work on ingest, so the mapping indexes nothing Veil
 queries or that Kibana use do not need (docs/operations/elasticsearch.md has the figures):
 no English (`title.en`) or keyword (`title.raw`) copies of the texts (each analysed the
 text once more; a keyword copy of a text is dropped past 256 characters anyway), and
-`terms` (read only by the top-terms aggregation) has doc values without an inverted
-index. Indices made with the older template keep their fields and go on working: the
+`terms` and the displayed values of the dimensions (`dim_*`, read only by aggregations;
+filters use the folded `kw_*` fields) have doc values without an inverted index. Indices made with the older template keep their fields and go on working: the
 documents are the same, and only fields an index lacks are ever added to it.
 """
 
@@ -164,7 +164,9 @@ def mappings() -> dict[str, Any]:
     for name in FILTER_FIELDS:
         properties[filter_field(name)] = {"type": "keyword"}
     for dim_field in DIMENSION_FIELDS.values():
-        properties.setdefault(dim_field, {"type": "keyword"})
+        # The displayed values are only aggregated (filters use the folded `kw_` fields):
+        # doc values without an inverted index.
+        properties.setdefault(dim_field, {"type": "keyword", "index": False})
     return {
         "dynamic": "strict",
         "_meta": {WRITTEN_FIELDS: sorted(properties)},
