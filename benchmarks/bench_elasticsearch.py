@@ -17,8 +17,18 @@ days and a 90-day daily histogram by sentiment, among others). In one run:
    batches with a checkpoint, then the per-day comparison) from the embedded store of
    step 1 into another fresh prefix (--migrate-docs limits how many, 0 skips it).
 
-Everything it creates is deleted at the end. Without ELASTICSEARCH_URL the figures come
-from the emulator and are printed as EMULATOR figures: they say nothing about a cluster.
+With the mentions' 24% reposts (--reposts), both stores also time the deduplicated counts
+(issue 19: count and daily histogram over 90 and 365 days, a brand-filtered count, the
+story breakdown) and count the stories of the last 90 and 365 days three ways (dedup
+count, every story hash read directly, the other store). At 1M, build the stores once and
+time them as they are:
+
+    bench_embedded_index.py --docs 1000000 --path DIR       # or reuse one
+    bench_elasticsearch.py --embedded-path DIR --es-prefix P [--skip-es-ingest]
+
+Everything it creates is deleted at the end (but an --es-prefix). Without
+ELASTICSEARCH_URL the figures come from the emulator and are printed as EMULATOR figures:
+they say nothing about a cluster.
 Prints figures; asserts nothing. Target (issue 7): ingest >= 5,000 mentions/s.
 """
 
