@@ -17,8 +17,18 @@ days and a 90-day daily histogram by sentiment, among others). In one run:
    batches with a checkpoint, then the per-day comparison) from the embedded store of
    step 1 into another fresh prefix (--migrate-docs limits how many, 0 skips it).
 
-Everything it creates is deleted at the end. Without ELASTICSEARCH_URL the figures come
-from the emulator and are printed as EMULATOR figures: they say nothing about a cluster.
+With the mentions' 24% reposts (--reposts), both stores also time the deduplicated counts
+(issue 19: count and daily histogram over 90 and 365 days, a brand-filtered count, the
+story breakdown) and count the stories of the last 90 and 365 days three ways (dedup
+count, every story hash read directly, the other store). At 1M, build the stores once and
+time them as they are:
+
+    bench_embedded_index.py --docs 1000000 --path DIR       # or reuse one
+    bench_elasticsearch.py --embedded-path DIR --es-prefix P [--skip-es-ingest]
+
+Everything it creates is deleted at the end (but an --es-prefix). Without
+ELASTICSEARCH_URL the figures come from the emulator and are printed as EMULATOR figures:
+they say nothing about a cluster.
 Prints figures; asserts nothing. Target (issue 7): ingest >= 5,000 mentions/s.
 """
 
@@ -32,17 +42,28 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_embedded_index import HISTOGRAM, SEARCH, MentionFactory, query_suite, timed
+from bench_embedded_index import BRANDS as FACTORY_BRANDS
+from bench_embedded_index import (
+    HISTOGRAM,
+    NOW,
+    SEARCH,
+    MentionFactory,
+    query_suite,
+    timed,
+)
 from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.progress import Progress
 
 from services.cli.migrate_index import migrate
 from services.core.models import Mention, Sentiment, SentimentLabel
-from services.store.contracts import MentionFilter, MentionIndex
+from services.core.query.ast import FieldFilter
+from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex
+from services.store.distinct_stories import DistinctStories
 from services.store.elastic import EsIndex, EsSettings
 from services.store.elastic.emulator import running_emulator
 from services.store.embedded.index import EmbeddedIndex
@@ -68,11 +89,18 @@ def node_cpu_seconds(client: Elasticsearch) -> float:
 
 
 def ingest(
-    index: MentionIndex, docs: int, batch: int, seed: int, vocabulary: int
+    index: MentionIndex,
+    docs: int,
+    batch: int,
+    seed: int,
+    vocabulary: int,
+    reposts: float,
+    factory: MentionFactory | None = None,
 ) -> tuple[float, float]:
     """Upserts `docs` generated mentions; returns (mentions/s inside upsert, CPU µs per
-    mention: this process's threads plus, for Elasticsearch, the node's)."""
-    factory = MentionFactory(seed, vocabulary)
+    mention: this process's threads plus, for Elasticsearch, the node's). Generating
+    the mentions is not counted."""
+    factory = factory or MentionFactory(seed, vocabulary, reposts)
     in_upsert = cpu = 0.0
     written = 0
     report_every = max(docs // 5, batch)
@@ -182,49 +210,154 @@ def partial_copy(path: Path, docs: int, scratch: Path) -> Path:
     return smaller
 
 
+def dedup_suite(
+    index: MentionIndex, rng: random.Random, runs: int
+) -> list[tuple[str, Callable[[], object], int]]:
+    """Deduplicated counts (`dedup=true`, issue 19) as bench_embedded_index.py times
+    them: count and daily histogram over 90 and 365 days, a brand-filtered count over 90
+    days, the story breakdown over 365 days."""
+    stories = DistinctStories(index)
+
+    def window(days: int) -> MentionFilter:
+        end = NOW - timedelta(days=rng.randrange(0, max(1, 365 - days)))
+        return MentionFilter(since=end - timedelta(days=days), until=end)
+
+    def brand_count() -> object:
+        brand = FieldFilter("brand", rng.choice(FACTORY_BRANDS).lower())
+        return stories.count(MentionFilter(query=brand, since=NOW - timedelta(days=90), until=NOW))
+
+    def breakdown() -> object:
+        flt = MentionFilter(since=NOW - timedelta(days=365))
+        return index.terms(flt, dimension=Dimension.STORY)
+
+    few = max(runs // 10, 5)
+    return [
+        ("dedup count, 90 days", lambda: stories.count(window(90)), runs),
+        (
+            "dedup histogram by day, 90 days",
+            lambda: stories.histogram(window(90), interval=Interval.DAY),
+            runs,
+        ),
+        ("dedup count, 365 days", lambda: stories.count(window(365)), runs),
+        (
+            "dedup histogram by day, 365 days",
+            lambda: stories.histogram(window(365), interval=Interval.DAY),
+            runs,
+        ),
+        ("dedup count, brand:X, 90 days", brand_count, runs),
+        (f"story breakdown, 365 days ({few} runs)", breakdown, few),
+    ]
+
+
+def timed_suite(
+    suite: list[tuple[str, Callable[[], object], int]],
+) -> dict[str, float]:
+    figures = {}
+    for label, call, count in suite:
+        figures[label] = p95_ms(timed(call, count))
+        print(f"    {label:<48} p95 {figures[label]:8.2f} ms", flush=True)
+    return figures
+
+
+def distinct_counts(index: MentionIndex) -> dict[int, tuple[int, int]]:
+    """Per window (90 and 365 days up to NOW): (the dedup count, the stories counted
+    directly: every story hash of the window's mentions, read page by page)."""
+    stories = DistinctStories(index)
+    found = {}
+    for days in (90, 365):
+        flt = MentionFilter(since=NOW - timedelta(days=days), until=NOW)
+        found[days] = (stories.count(flt), len(index.story_hashes(flt)))
+    return found
+
+
+def measure(
+    index: MentionIndex, args: argparse.Namespace
+) -> tuple[dict[str, float], dict[int, tuple[int, int]]]:
+    """The query suite, the dedup suite and the exactness counts of one store."""
+    print(f"    load average {os.getloadavg()[0]:.2f}", flush=True)
+    figures = queries(index, args.seed, args.vocabulary, args.runs)
+    if args.dedup:
+        figures |= timed_suite(dedup_suite(index, random.Random(args.seed + 2), args.runs))
+    counts = distinct_counts(index) if args.dedup else {}
+    print(f"    load average {os.getloadavg()[0]:.2f}", flush=True)
+    return figures, counts
+
+
+def generated_stories(factory: MentionFactory | None) -> dict[int, int]:
+    """Per window, the stories the generator made (only after ingesting in this run)."""
+    if factory is None or not factory.stories:
+        return {}
+    found = {}
+    for days in (90, 365):
+        since, until = NOW - timedelta(days=days), NOW
+        found[days] = len({s for s, at in factory.stories if since <= at < until})
+    return found
+
+
 def run(url: str, args: argparse.Namespace, label: str) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="veille-bench-es-"))
-    embedded_path = scratch / "embedded"
+    embedded_path = Path(args.embedded_path) if args.embedded_path else scratch / "embedded"
     rows: list[tuple[str, str, str]] = []
     try:
-        print(f"\n[embedded] ingest {args.docs:,} mentions, batches of {args.batch:,}")
+        embedded_rate = embedded_cpu = None
+        if args.embedded_path:
+            print(f"\n[embedded] the store at {embedded_path} (its ingest is not timed here)")
+        else:
+            print(f"\n[embedded] ingest {args.docs:,} mentions, batches of {args.batch:,}")
+            embedded = EmbeddedIndex(str(embedded_path))
+            embedded_rate, embedded_cpu = ingest(
+                embedded, args.docs, args.batch, args.seed, args.vocabulary, args.reposts
+            )
+            embedded.close()
         embedded = EmbeddedIndex(str(embedded_path))
-        embedded_rate, embedded_cpu = ingest(
-            embedded, args.docs, args.batch, args.seed, args.vocabulary
-        )
-        embedded.close()
-        embedded = EmbeddedIndex(str(embedded_path))
-        print(f"[embedded] queries ({args.runs} runs each)")
-        embedded_q = queries(embedded, args.seed, args.vocabulary, args.runs)
-        embedded.close()
+        try:
+            held = embedded.count(MentionFilter())
+            print(f"[embedded] {held:,} mentions; queries ({args.runs} runs each)")
+            embedded_q, embedded_counts = measure(embedded, args)
+        finally:
+            embedded.close()
 
         refresh = not args.no_refresh
-        print(f"\n[{label}] ingest {args.docs:,} mentions, batches of {args.batch:,}, "
-              f"refresh {'per batch' if refresh else 'at the end'}")  # fmt: skip
-        es = EsIndex(es_settings(url, f"veille-bench-{uuid.uuid4().hex[:8]}"), refresh=refresh)
+        prefix = args.es_prefix or f"veille-bench-{uuid.uuid4().hex[:8]}"
+        es = EsIndex(es_settings(url, prefix), refresh=refresh)
+        factory = None
         try:
             version = ".".join(map(str, es.server_version))
-            es_rate, es_cpu = ingest(es, args.docs, args.batch, args.seed, args.vocabulary)
+            es_rate = es_cpu = None
+            if args.skip_es_ingest:
+                print(f"\n[{label}] the mentions already in {prefix} (not ingested again)")
+            else:
+                when = "per batch" if refresh else "at the end"
+                print(
+                    f"\n[{label}] ingest {args.docs:,} mentions into {prefix}, "
+                    f"batches of {args.batch:,}, refresh {when}"
+                )
+                factory = MentionFactory(args.seed, args.vocabulary, args.reposts)
+                es_rate, es_cpu = ingest(
+                    es, args.docs, args.batch, args.seed, args.vocabulary, args.reposts, factory
+                )
             counted = es.count(MentionFilter())
             print(f"[{label}] counted back {counted:,}; queries ({args.runs} runs each)")
-            es_q = queries(es, args.seed, args.vocabulary, args.runs)
+            es_q, es_counts = measure(es, args)
         finally:
-            es.drop()
+            if not args.es_prefix:
+                es.drop()
             es.close()
 
-        rows.append(
-            ("ingest, mentions/s (one process)", f"{embedded_rate:,.0f}", f"{es_rate:,.0f}")
-        )
+        def rate(value: float | None, fmt: str = ",.0f") -> str:
+            return "-" if value is None else format(value, fmt)
+
+        rows.append(("ingest, mentions/s (one process)", rate(embedded_rate), rate(es_rate)))
         # On a shared machine the wall-clock rate says how busy the others were; the CPU
         # spent per mention does not, and 1e6 / it is the rate of one free core.
         rows.append(
-            ("ingest CPU, µs per mention (client+server)", f"{embedded_cpu:,.0f}", f"{es_cpu:,.0f}")
+            ("ingest CPU, µs per mention (client+server)", rate(embedded_cpu), rate(es_cpu))
         )
         rows.append(
             (
                 "ingest, mentions per CPU-second",
-                f"{1e6 / embedded_cpu:,.0f}",
-                f"{1e6 / es_cpu:,.0f}",
+                rate(embedded_cpu and 1e6 / embedded_cpu),
+                rate(es_cpu and 1e6 / es_cpu),
             )
         )
         for name in embedded_q:
@@ -232,21 +365,35 @@ def run(url: str, args: argparse.Namespace, label: str) -> None:
             rows.append(
                 (short or f"{name} p95, ms", f"{embedded_q[name]:.1f}", f"{es_q[name]:.1f}")
             )
+        generated = generated_stories(factory)
+        for days in embedded_counts:
+            (e_count, e_direct), (s_count, s_direct) = embedded_counts[days], es_counts[days]
+            rows.append(
+                (f"stories in the last {days} days, dedup count", f"{e_count:,}", f"{s_count:,}")
+            )
+            rows.append(("  counted directly (every story hash)", f"{e_direct:,}", f"{s_direct:,}"))
+            if days in generated:
+                rows.append(("  generated", "", f"{generated[days]:,}"))
+            exact = e_count == e_direct == s_count == s_direct == generated.get(days, s_count)
+            print(f"  {days} days: the counts {'agree (exact)' if exact else 'DIFFER'}")
 
         if args.migrate_docs != 0:
             wanted = args.docs if args.migrate_docs < 0 else min(args.migrate_docs, args.docs)
             print(f"\n[{label}] veille migrate: {wanted:,} mentions from the embedded store")
-            rate, copied, per_cpu = run_migrate(url, embedded_path, wanted, scratch)
-            rows.append((f"veille migrate, mentions/s ({copied:,})", "-", f"{rate:,.0f}"))
+            rate_, copied, per_cpu = run_migrate(url, embedded_path, wanted, scratch)
+            rows.append((f"veille migrate, mentions/s ({copied:,})", "-", f"{rate_:,.0f}"))
             rows.append(("veille migrate, mentions per CPU-second", "-", f"{per_cpu:,.0f}"))
 
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         title = f"{args.docs:,} mentions, {when}; {label}: Elasticsearch {version}"
         print(f"\n{title}")
         width = max(len(r[0]) for r in rows)
-        print(f"  {'':<{width}}  {'embedded':>12}  {label:>14}")
+        print(f"  {'':<{width}}  {'embedded':>12}  {label:>14}  {'ratio':>6}")
         for name, left, right in rows:
-            print(f"  {name:<{width}}  {left:>12}  {right:>14}")
+            ratio = ""
+            if name.endswith(", ms"):
+                ratio = f"{float(right) / max(float(left), 1e-9):.2f}x"
+            print(f"  {name:<{width}}  {left:>12}  {right:>14}  {ratio:>6}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -258,11 +405,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--vocabulary", type=int, default=50_000)
+    parser.add_argument("--reposts", type=float, default=0.24, help="share of story copies")
     parser.add_argument("--no-refresh", action="store_true", help="refresh once at the end")
+    parser.add_argument(
+        "--no-dedup", dest="dedup", action="store_false", help="skip the dedup (story) queries"
+    )
+    parser.add_argument(
+        "--embedded-path",
+        help="an embedded store bench_embedded_index.py built with the same --docs, --seed "
+        "and --reposts: timed as it is, not ingested again",
+    )
+    parser.add_argument(
+        "--es-prefix", help="index prefix to ingest into and keep (default: a fresh one, dropped)"
+    )
+    parser.add_argument(
+        "--skip-es-ingest", action="store_true", help="time the mentions already in --es-prefix"
+    )
     parser.add_argument(
         "--migrate-docs", type=int, default=-1, help="mentions to migrate (-1: all, 0: skip)"
     )
     args = parser.parse_args()
+    if args.skip_es_ingest and not args.es_prefix:
+        parser.error("--skip-es-ingest needs --es-prefix")
     url = os.environ.get("ELASTICSEARCH_URL")
     if url:
         print(f"Target: the Elasticsearch in ELASTICSEARCH_URL ({EsSettings.from_env().url})")

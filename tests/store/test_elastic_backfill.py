@@ -137,10 +137,12 @@ def _refresh_interval(case: ElasticCase) -> Any:
         client.close()
 
 
-@pytest.mark.parametrize("interval", [None, "5s"])
+@pytest.mark.parametrize("interval", ["template", None, "5s"])
 def test_refreshes_pause_while_an_index_is_rewritten(case: ElasticCase, interval: Any) -> None:
     _write_as_older_version(case, _mentions(), record=True)
-    if interval is not None:
+    if interval == "template":  # as Veille's template made it
+        interval = es_mapping.REFRESH_INTERVAL
+    else:  # None: no value of its own (Elasticsearch's default)
         client = case.settings.client()
         name = IndexNames(case.settings.index_prefix).first_index
         client.indices.put_settings(index=name, settings={"index.refresh_interval": interval})

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from services.core.communities import community_of
-from services.core.function_words import is_function_word
+from services.core.function_words import content_words, is_function_word
 from services.core.models import (
     AuthorDetails,
     Engagement,
@@ -32,7 +32,7 @@ from services.core.text import MAX_TOKEN_LENGTH
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.elastic.bulk import bulk_body
-from services.store.elastic.documents import document_json, to_document
+from services.store.elastic.documents import _content_words, document_json, to_document
 from services.store.embedded.keys import epoch_us
 from services.store.embedded.words import index_words
 from services.store.story_chain import story_hash, story_key
@@ -182,3 +182,19 @@ def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
         {"doc": {"story_previous_us": -5}},
         {"delete": {"_index": "i", "_id": "y"}},
     ]
+
+
+# Characters where splitting at whitespace first could change the words: apostrophes and
+# hyphens that join words, a final sigma (lower-cased by its context), combining marks,
+# digits, and whitespace of every kind str.split() splits on.
+_TRICKY = "aZé'’-_Σσ\u0301ǅ1٣ \t\n\xa0\u2028\u3000\x1c.,!"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_content_words_per_piece_equal_content_words_of_the_whole(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(2000):
+        title = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 12)))
+        text = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 40)))
+        assert _content_words(title, text) == content_words(title, text), (title, text)
+    assert _content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")

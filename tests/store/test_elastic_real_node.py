@@ -16,7 +16,8 @@ import pytest
 from elasticsearch import ApiError
 
 from services.core.query.parser import parse_query
-from services.store.contracts import IndexUnavailable, MentionFilter
+from services.core.triage import Triage, TriageState
+from services.store.contracts import Dimension, IndexUnavailable, MentionFilter
 from services.store.elastic import EsIndex
 from services.store.elastic import mapping as es_mapping
 from tests.factories import BASE_TIME, make_mention
@@ -147,6 +148,11 @@ def test_an_index_made_with_the_previous_template_keeps_working(
         current = client.indices.get_mapping(index=newest)[newest]["mappings"]["properties"]
         assert "fields" not in current["title"]
         assert current[es_mapping.TERMS] == {"type": "keyword", "index": False}
+        assert current["dim_brand"] == {"type": "keyword", "index": False}
+        # Breakdowns read the displayed values from either index's doc values.
+        index.upsert([make_mention(id="new-0", title="Batterie", brands=["Veloria"])])
+        by_brand = index.terms(MentionFilter(), dimension=Dimension.BRAND)
+        assert {b.key: b.count for b in by_brand}["Veloria"] == 4
     finally:
         index.close()
         client.close()
@@ -206,3 +212,23 @@ def test_server_version_is_read_and_supported(es_index: EsIndex) -> None:
     answer: Any = es_index._client.nodes.info(node_id="_local", metric="_none")
     (node,) = answer["nodes"].values()
     assert ".".join(map(str, es_index.server_version)) == node["version"].split("-")[0]
+
+
+def test_writes_are_visible_at_once_though_the_periodic_refresh_is_slow(
+    es_index: EsIndex, elastic_endpoint: ElasticEndpoint
+) -> None:
+    _real_only(elastic_endpoint, "index settings")
+    client = es_index._client
+    name = es_index.names.first_index
+    answer = client.indices.get_settings(index=name, name="index.refresh_interval")
+    assert answer[name]["settings"]["index"]["refresh_interval"] == es_mapping.REFRESH_INTERVAL
+    # Each write refreshes explicitly: nothing waits for the periodic refresh.
+    mentions = [make_mention(id=f"v{n}", title="batterie", story_id="s") for n in range(30)]
+    assert es_index.upsert(mentions) == 30
+    assert es_index.count(MentionFilter(query=parse_query("batterie"))) == 30
+    es_index.set_triage({"v1": Triage(state=TriageState.ANSWERED, tags=["urgent"])})
+    assert es_index.count(MentionFilter(query=parse_query("tag:urgent"))) == 1
+    assert es_index.delete(["v2", "v3"]) == 2
+    assert es_index.count(MentionFilter()) == 28
+    assert es_index.delete_matching(MentionFilter(query=parse_query("tag:urgent"))) == 1
+    assert es_index.count(MentionFilter()) == 27

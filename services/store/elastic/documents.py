@@ -7,6 +7,8 @@ import binascii
 import json
 import struct
 from collections.abc import Mapping
+from functools import lru_cache
+from itertools import chain
 from typing import Any, Final
 
 import orjson
@@ -32,7 +34,21 @@ _CURSOR_VERSION: Final = 1
 
 def _unique(values: list[str]) -> list[str]:
     # A value listed twice would be counted twice by the terms aggregation.
-    return list(dict.fromkeys(values))
+    return list(dict.fromkeys(values)) if len(values) > 1 else values
+
+
+@lru_cache(maxsize=200_000)
+def _piece_terms(piece: str) -> tuple[str, ...]:
+    return tuple(content_words(piece))
+
+
+def _content_words(title: str, text: str) -> list[str]:
+    """`content_words(title, text)`, computed per whitespace-separated piece, memoized
+    (as `index_words` is): no written word spans whitespace, and lower-casing is per
+    character up to a final sigma, whose context ends at whitespace too. Words repeat a
+    lot, so this is several times faster (checked equal in test_elastic_documents.py)."""
+    pieces = chain(title.split(), text.split())
+    return list(dict.fromkeys(chain.from_iterable(map(_piece_terms, pieces))))
 
 
 def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str, Any]:
@@ -91,7 +107,7 @@ def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
     followers = mention.author_details.followers if mention.author_details else None
     if followers is not None:
         doc[mapping.FOLLOWERS] = followers
-    words = content_words(mention.title, mention.text)
+    words = _content_words(mention.title, mention.text)
     if words:
         doc[mapping.TERMS] = words
     return doc

@@ -96,8 +96,9 @@ class EsIndex(MentionIndex):
         backoff: Backoff | None = None,
         client: Elasticsearch | None = None,
     ) -> None:
-        # `refresh=True` makes writes visible when upsert returns, as the contract asks;
-        # "wait_for" does too, more cheaply under heavy ingest, but waits up to 1 s.
+        # `refresh=True` makes writes visible when upsert returns, as the contract asks
+        # (the indices' periodic refresh is slow: mapping.REFRESH_INTERVAL); "wait_for"
+        # does too, but waits for that periodic refresh.
         self._settings = settings
         self.names = mapping.IndexNames(settings.index_prefix)
         self._refresh = refresh

@@ -13,9 +13,10 @@ Indexing is most of a node's work on ingest, so the mapping indexes nothing Veil
 queries or that Kibana use do not need (docs/operations/elasticsearch.md has the figures):
 no English (`title.en`) or keyword (`title.raw`) copies of the texts (each analysed the
 text once more; a keyword copy of a text is dropped past 256 characters anyway), and
-`terms` (read only by the top-terms aggregation) has doc values without an inverted
-index. Indices made with the older template keep their fields and go on working: the
-documents are the same, and only fields an index lacks are ever added to it.
+`terms` and the displayed values of the dimensions (`dim_*`, read only by aggregations;
+filters use the folded `kw_*` fields) have doc values without an inverted index.
+Indices made with an older template keep their fields and settings and go on working:
+the documents are the same, and only fields an index lacks are ever added to it.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ def mappings() -> dict[str, Any]:
     for name in FILTER_FIELDS:
         properties[filter_field(name)] = {"type": "keyword"}
     for dim_field in DIMENSION_FIELDS.values():
-        properties.setdefault(dim_field, {"type": "keyword"})
+        # The displayed values are only aggregated (filters use the folded `kw_` fields):
+        # doc values without an inverted index.
+        properties.setdefault(dim_field, {"type": "keyword", "index": False})
     return {
         "dynamic": "strict",
         "_meta": {WRITTEN_FIELDS: sorted(properties)},
@@ -172,9 +175,16 @@ def mappings() -> dict[str, Any]:
     }
 
 
+# Every Veille write ends with an explicit refresh (EsIndex(refresh=True), the default),
+# so the periodic refresh only serves other writers. Under ingest the default (1 s) made
+# about 9 refreshes per batch of 5,000 mentions besides the explicit one, and merges of
+# their small segments (docs/operations/elasticsearch.md has the figures).
+REFRESH_INTERVAL: Final = "30s"
+
+
 def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]:
     """The body of the composable index template for the mention indices."""
-    settings: dict[str, Any] = {"analysis": _ANALYSIS}
+    settings: dict[str, Any] = {"analysis": _ANALYSIS, "index.refresh_interval": REFRESH_INTERVAL}
     if with_lifecycle:
         settings["index.lifecycle.name"] = names.policy
         settings["index.lifecycle.rollover_alias"] = names.alias
