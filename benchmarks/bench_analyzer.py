@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.encoding.embeddings import load_embedder
 from services.analyzer.pipeline import Analyzer, overall_text, truncate
 from services.core.workspace import load_workspace
 from services.runtime.data.importer import demo_items

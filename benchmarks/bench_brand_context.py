@@ -35,9 +35,9 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from services.analyzer.brands import BrandTagger  # noqa: E402
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
-from services.analyzer.language import detect_languages  # noqa: E402
+from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
+from services.analyzer.language.detection import detect_languages  # noqa: E402
 from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_context"
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     predictions(tagger, items)
     per_post = 1000 * (time.perf_counter() - started) / len(items)
     print(f"embedding and judging: {per_post:.1f} ms per post")
-    print("shipped model (services/analyzer/heads/brand_sense.json, fitted on brand_dev)")
+    print("shipped model (services/analyzer/brands/heads/brand_sense.json, fitted on brand_dev)")
     print(_line("  held out", scores(held_out, predictions(tagger, held_out))))
     print(_line("  calibration half", scores(calibration, predictions(tagger, calibration))))
     print(_line("  all", scores(items, predictions(tagger, items))))

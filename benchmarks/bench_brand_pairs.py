@@ -1,5 +1,5 @@
 """Per-brand sentiment when one sentence judges two brands: comparisons
-(services/analyzer/comparisons.py) and side-by-side judgements (coordination.py).
+(services/analyzer/sentiment/comparisons.py) and side-by-side judgements (coordination.py).
 
 Hand-written probes (benchmarks/data/brand_pair_probes/probes.jsonl, French and English),
 each with the label expected for each brand it names: "comparison" probes compare two
@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.bench_expressions import corpus_paragraphs
-from services.analyzer.brands import BrandTagger
+from services.analyzer.brands.tagging import BrandTagger
 from services.analyzer.pipeline import Analyzer
 from services.core.models import Brand, Competitor, Mention, utcnow
 from services.core.settings import AnalyzerSettings

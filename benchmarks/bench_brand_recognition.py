@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Brand recognition on real posts where the brand's name is also another word: fits the
-shared weights of the context model (services/analyzer/heads/brand_sense.json) and
+shared weights of the context model (services/analyzer/brands/heads/brand_sense.json) and
 prints precision and recall, cross-validated, then once on a split never used to choose.
 
 Data: benchmarks/data/brand_dev (see its README): 30 brands' workspaces written before
@@ -45,9 +45,8 @@ from benchmarks.bench_brand_context import (  # noqa: E402
     payload_text,
     plain_text,
 )
-from services.analyzer import disambiguation  # noqa: E402
-from services.analyzer.brands import BrandTagger  # noqa: E402
-from services.analyzer.disambiguation import (  # noqa: E402
+from services.analyzer.brands import disambiguation  # noqa: E402
+from services.analyzer.brands.disambiguation import (  # noqa: E402
     DEFAULT_THRESHOLD,
     FEATURES,
     SENSE_MODEL,
@@ -55,7 +54,8 @@ from services.analyzer.disambiguation import (  # noqa: E402
     SenseModel,
     is_place_name,
 )
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
+from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
 from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_dev"

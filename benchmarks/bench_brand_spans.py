@@ -25,7 +25,7 @@ from pathlib import Path
 from sklearn.metrics import f1_score
 
 from benchmarks.bench_brand_pairs import COMMON_NAMES, as_mentions
-from services.analyzer.brands import BrandTagger
+from services.analyzer.brands.tagging import BrandTagger
 from services.analyzer.pipeline import Analyzer, split_sentences
 from services.core.models import Brand
 from services.core.settings import AnalyzerSettings

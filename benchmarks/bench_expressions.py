@@ -1,4 +1,4 @@
-"""What the hand-written sentiment expressions change (services/analyzer/expressions.py).
+"""What the hand-written sentiment expressions change (services/analyzer/sentiment/expressions.py).
 
 Two measures, for each expression weight:
 - hand-written probes (benchmarks/data/sentiment_probes/probes.jsonl, 48 short posts,
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
-from services.analyzer.expressions import load_expressions
-from services.analyzer.sentiment import load_head
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder
+from services.analyzer.sentiment.expressions import load_expressions
+from services.analyzer.sentiment.head import load_head
 from services.runtime.data.batch import evaluate
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.analyzer.fingerprint import fingerprint_text
+from services.analyzer.mentions.fingerprint import fingerprint_text
 from services.analyzer.pipeline import Analyzer
 from services.core.settings import AnalyzerSettings
 from services.runtime.training.sentiment_head import train_head

@@ -18,11 +18,11 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.analyzer.pipeline import truncate
-from services.analyzer.sentiment import load_head
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.anchors import TopicAssigner, background_texts, background_vectors
+from services.analyzer.topics.classifier import TopicClassifier
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ real off-topic tweets referenced by line from the shared UMSAB corpus
 (`off_topic_refs.jsonl`, read here and never copied). Each row is in the
 `calibration` or the `heldout` split; the 58 texts used to design the method are all
 in calibration. Thresholds come from the background (2% false positives), then are
-tuned per topic on the calibration split (`topic_calibration.tune_thresholds`);
+tuned per topic on the calibration split (`topics.calibration.tune_thresholds`);
 per-topic linear heads are trained on the taxonomy alone (`TopicClassifier.from_taxonomy`,
 the analyzer's default, its fixed rule chosen on the calibration split), and on the
 calibration split's labels. Figures are printed for the held-out split, for all four,
@@ -28,16 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
-from services.analyzer.sentiment import load_head
-from services.analyzer.topic_calibration import tune_thresholds
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topics import (
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.anchors import (
     TopicAssigner,
     Vectors,
     background_texts,
     background_vectors,
 )
+from services.analyzer.topics.calibration import tune_thresholds
+from services.analyzer.topics.classifier import TopicClassifier
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def topic_setup(args: argparse.Namespace) -> TopicSetup:
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=off_topic)
     if getattr(args, "french_route", False):
         # Through the analyzer itself: its language detection, readers and map.
-        from services.analyzer.language import detect_languages
+        from services.analyzer.language.detection import detect_languages
         from services.analyzer.pipeline import Analyzer, truncate
         from services.core.settings import AnalyzerSettings
 

@@ -18,7 +18,8 @@ import argparse
 import numpy as np
 
 from benchmarks.eval_topics import report, setup_arguments, topic_setup
-from services.analyzer.topic_classifier import (
+from services.analyzer.topics.anchors import CalibratedTopic, TopicAssigner, Vectors
+from services.analyzer.topics.classifier import (
     TAXONOMY_L2,
     TAXONOMY_POSITIVE_WEIGHT,
     TAXONOMY_SPREAD,
@@ -26,7 +27,6 @@ from services.analyzer.topic_classifier import (
     TopicClassifier,
     TopicHead,
 )
-from services.analyzer.topics import CalibratedTopic, TopicAssigner, Vectors
 
 THRESHOLDS = [round(t, 2) for t in np.arange(-4.0, 1.01, 0.25)]
 SPREADS = (0.5, 1.0, 1.5, 2.0, 99.0)

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from services.analyzer.brands import BrandTagger
-from services.analyzer.embeddings import DEFAULT_EMBEDDING, load_embedder
+from services.analyzer.brands.tagging import BrandTagger
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder
 from services.core.models import Brand, Competitor
 
 REPO = Path(__file__).resolve().parents[1]

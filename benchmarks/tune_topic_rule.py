@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from benchmarks.eval_topics import setup_arguments, topic_setup
-from services.analyzer.topic_classifier import (
+from services.analyzer.topics.classifier import (
     TAXONOMY_L2,
     TAXONOMY_POSITIVE_WEIGHT,
     TAXONOMY_SPREAD,

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 from train_sentiment_head import LANGUAGES, embed_cached, read_split  # noqa: E402
 
 from benchmarks.bench_expressions import corpus_paragraphs  # noqa: E402
+from services.analyzer.encoding.sentiment_encoder import delta_digest  # noqa: E402
 from services.analyzer.readers import MAP_FILE, fit_map, map_vectors  # noqa: E402
-from services.analyzer.sentiment import prepare_tweet  # noqa: E402
-from services.analyzer.sentiment_encoder import delta_digest  # noqa: E402
+from services.analyzer.sentiment.head import prepare_tweet  # noqa: E402
 
 RIDGE = 1e-3
 

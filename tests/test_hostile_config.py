@@ -148,7 +148,7 @@ def test_rules_and_selectors_refuse_alias_bombs_with_their_own_errors() -> None:
 
 
 def test_expressions_file_alias_bomb(tmp_path: Path) -> None:
-    from services.analyzer.expressions import ExpressionsError, load_expressions
+    from services.analyzer.sentiment.expressions import ExpressionsError, load_expressions
 
     path = tmp_path / "expressions.yaml"
     path.write_text(BOMB, encoding="utf-8")

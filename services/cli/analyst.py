@@ -50,7 +50,7 @@ def train(
 
     Sentiment: corrections plus the base data; topics: corrections plus the taxonomy.
     Reports before/after figures on held-back corrections (and UMSAB val)."""
-    from services.analyzer.sentiment import load_head
+    from services.analyzer.sentiment.head import load_head
     from services.runtime.training.examples import TrainingError
     from services.runtime.training.sentiment_head import train_head
 

@@ -30,8 +30,8 @@ def brands_check(
 ) -> None:
     """Precision and recall on the third of the corrections held out, with the workspace
     alone and after learning from the other two thirds."""
-    from services.analyzer.brand_check import check_brand, read_corrections
-    from services.analyzer.embeddings import EmbedderUnavailable, load_embedder
+    from services.analyzer.brands.check import check_brand, read_corrections
+    from services.analyzer.encoding.embeddings import EmbedderUnavailable, load_embedder
 
     loaded = load_config(config)
     if not corrections.is_file():

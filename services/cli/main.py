@@ -254,8 +254,8 @@ def _analysis_worker(config: Path) -> None:
 
 
 def _batch_analyzer(config: Path) -> Any:
-    from services.analyzer.head_store import analyzer_french_head, analyzer_head
     from services.analyzer.pipeline import Analyzer
+    from services.analyzer.sentiment.head_store import analyzer_french_head, analyzer_head
     from services.runtime.app.topic_store import WorkspaceTaxonomy
 
     loaded = _load(config)

@@ -1,6 +1,6 @@
 """How a workspace names its embedding model (`analyzer.embedding`), checked with the config.
 
-The models themselves live in `services.analyzer.embeddings`; this is only the grammar,
+The models themselves live in `services.analyzer.encoding.embeddings`; this is only the grammar,
 so that `veille config check` refuses a misspelt name before anything loads.
 """
 

@@ -1,7 +1,7 @@
 """The expressions file format (`analyzer.sentiment_expressions`): patterns with a polarity.
 
 Parsed and checked here, below the analyzer, so the settings can refuse a bad file at load
-time; `services.analyzer.expressions` matches the patterns on texts.
+time; `services.analyzer.sentiment.expressions` matches the patterns on texts.
 """
 
 from __future__ import annotations

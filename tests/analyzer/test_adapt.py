@@ -1,13 +1,14 @@
-"""Adapting a head to corrections inside the second opinion's mix (services/analyzer/head_delta.py):
-the head must learn what the pair gets wrong, since the analyzer reads English that way."""
+"""Adapting a head to corrections inside the second opinion's mix
+(services/analyzer/sentiment/head_delta.py): the head must learn what the pair gets wrong,
+since the analyzer reads English that way."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from services.analyzer.head_delta import adapt_head
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.sentiment.head import SentimentHead
+from services.analyzer.sentiment.head_delta import adapt_head
 
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.analyzer.brands import BrandTagger
-from services.analyzer.comparisons import (
+from services.analyzer.brands.tagging import BrandTagger
+from services.analyzer.pipeline import Analyzer, pair_clauses, split_sentences
+from services.analyzer.sentiment.comparisons import (
     SHIFT,
     YES_NO_DOUBT,
     ComparedName,
@@ -17,9 +18,8 @@ from services.analyzer.comparisons import (
     find_comparisons,
     judge_compared,
 )
-from services.analyzer.coordination import DENIAL, ECHO, JUDGED, Pieces, side_by_side
-from services.analyzer.pipeline import Analyzer, pair_clauses, split_sentences
-from services.analyzer.sentiment import load_head
+from services.analyzer.sentiment.coordination import DENIAL, ECHO, JUDGED, Pieces, side_by_side
+from services.analyzer.sentiment.head import load_head
 from services.core.models import Brand, Competitor, SentimentLabel
 from tests.analyzer.workspace import veloria_analyzer
 from tests.factories import make_mention

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from services.analyzer.brand_check import check_brand, is_held_out, read_corrections
-from services.analyzer.brands import BrandTagger
-from services.analyzer.disambiguation import (
+from services.analyzer.brands.check import check_brand, is_held_out, read_corrections
+from services.analyzer.brands.disambiguation import (
     DEFAULT_THRESHOLD,
     FEATURES,
     MIN_CORRECTIONS,
@@ -24,7 +23,8 @@ from services.analyzer.disambiguation import (
     is_place_name,
     shipped_model,
 )
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.brands.tagging import BrandTagger
+from services.analyzer.encoding.embeddings import load_embedder
 from services.cli.main import main
 from services.core.models import Brand, Competitor
 from services.core.workspace import load_workspace

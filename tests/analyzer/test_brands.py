@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.analyzer import brands
-from services.analyzer.brands import BrandTagger, fold_aligned
+from services.analyzer.brands import tagging as brands
+from services.analyzer.brands.tagging import BrandTagger, fold_aligned
 from services.core.models import Brand, Competitor
 
 

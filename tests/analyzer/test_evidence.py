@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.analyzer.embeddings import load_embedder
-from services.analyzer.ngram_terms import surfaced_terms, terms
+from services.analyzer.encoding.embeddings import load_embedder
 from services.analyzer.pipeline import Analyzer
-from services.analyzer.sentiment import SentimentHead, load_head
+from services.analyzer.sentiment.head import SentimentHead, load_head
+from services.analyzer.sentiment.ngram_terms import surfaced_terms, terms
 from services.core.models import Brand, Competitor, Mention, SentimentLabel
 from services.core.settings import AnalyzerSettings
 from tests.factories import make_mention

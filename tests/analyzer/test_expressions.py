@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from services.analyzer.expressions import (
+from services.analyzer.pipeline import Analyzer
+from services.analyzer.sentiment.expressions import (
     MAX_POLARITY,
     ExpressionsError,
     load_expressions,
     normalise,
 )
-from services.analyzer.pipeline import Analyzer
-from services.analyzer.sentiment import SentimentHead, load_head
+from services.analyzer.sentiment.head import SentimentHead, load_head
 from services.core.models import Brand, SentimentLabel
 from services.core.settings import AnalyzerSettings
 from tests.analyzer.workspace import veloria_analyzer

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from services.analyzer.corrections import apply_corrections
-from services.analyzer.fingerprint import fingerprint, fingerprint_text, opening_phrase
-from services.analyzer.head_store import (
+from services.analyzer.mentions.corrections import apply_corrections
+from services.analyzer.mentions.fingerprint import fingerprint, fingerprint_text, opening_phrase
+from services.analyzer.sentiment.head import SentimentHead, load_head
+from services.analyzer.sentiment.head_store import (
     analyzer_head,
     current_head_stem,
     next_version_stem,
     set_current,
 )
-from services.analyzer.sentiment import SentimentHead, load_head
 from services.core.models import Sentiment, SentimentLabel
 from services.core.settings import AnalyzerSettings
 from services.runtime.training.examples import Example, split_held_back

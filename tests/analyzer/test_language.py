@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.analyzer.language import (
+from services.analyzer.language.detection import (
     backend_name,
     detect_language,
     detect_languages,

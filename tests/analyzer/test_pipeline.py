@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder, load_embedder
-from services.analyzer.fingerprint import overall_text
+from services.analyzer.encoding.embeddings import Embedder, load_embedder
+from services.analyzer.mentions.fingerprint import overall_text
 from services.analyzer.pipeline import (
     Analyzer,
     brand_passages,
     split_sentences,
     truncate,
 )
-from services.analyzer.sentiment import HeadMismatchError, load_head
+from services.analyzer.sentiment.head import HeadMismatchError, load_head
 from services.core.models import Brand, Competitor, Mention, SentimentLabel, Source
 from services.core.settings import AnalyzerSettings
 from tests.factories import make_mention

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import Embedder, load_embedder
-from services.analyzer.sentiment import (
+from services.analyzer.encoding.embeddings import Embedder, load_embedder
+from services.analyzer.sentiment.head import (
     LABELS,
     HeadError,
     HeadMismatchError,
@@ -132,7 +132,7 @@ def test_format_1_heads_still_load(tmp_path: Path, head: SentimentHead) -> None:
 
 
 def test_ngram_terms() -> None:
-    from services.analyzer.sentiment import ngram_counts, ngram_terms
+    from services.analyzer.sentiment.head import ngram_counts, ngram_terms
 
     terms = ngram_terms("Pas mal du tout")
     assert "c pa" in terms and "w mal" in terms and "b du tout" in terms
@@ -142,7 +142,7 @@ def test_ngram_terms() -> None:
 
 
 def test_numpy_ngram_scores_match_the_training_features(head: SentimentHead) -> None:
-    from services.analyzer.sentiment import ngram_counts, ngram_scores, ngram_tfidf
+    from services.analyzer.sentiment.head import ngram_counts, ngram_scores, ngram_tfidf
 
     assert head.ngram_weights is not None and head.ngram_idf is not None
     texts = [head.prepare(t) for t in POSITIVE + NEGATIVE] + ["", "pas mal du tout mdr"]
@@ -195,7 +195,7 @@ def test_shipped_minilm_head_works_offline() -> None:
 def test_terms_version_2_heads_round_trip_and_score_like_training(
     tmp_path: Path, head: SentimentHead
 ) -> None:
-    from services.analyzer.sentiment import ngram_counts, ngram_scores, ngram_tfidf
+    from services.analyzer.sentiment.head import ngram_counts, ngram_scores, ngram_tfidf
 
     assert head.ngram_weights is not None and head.ngram_idf is not None
     v2 = SentimentHead(

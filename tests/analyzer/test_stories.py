@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.analyzer.stories import StoryGrouper, fingerprint, similarity, story_words
+from services.analyzer.stories.grouping import StoryGrouper, fingerprint, similarity, story_words
 from services.runtime.app.story_memory import recall_stories
 from services.store.embedded.index import EmbeddedIndex
 from tests.factories import make_mention

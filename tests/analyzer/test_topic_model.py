@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import load_embedder
-from services.analyzer.sentiment import load_head
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topic_model import (
+from services.analyzer.encoding.embeddings import load_embedder
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.model import (
     LabelledTopics,
     StaticTaxonomy,
     build_topic_model,

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import load_embedder
-from services.analyzer.sentiment import load_head
-from services.analyzer.topics import TopicAssigner, background_texts, background_vectors
+from services.analyzer.encoding.embeddings import load_embedder
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.anchors import TopicAssigner, background_texts, background_vectors
 from services.core.workspace import ConfigError, load_workspace
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.sentiment.head import SentimentHead
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_sentiment_head.py"
 

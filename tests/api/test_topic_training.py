@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.analyzer.fingerprint import fingerprint
+from services.analyzer.mentions.fingerprint import fingerprint
 from services.api.app import create_app
 from services.core.workspace import Workspace, load_workspace
 from services.runtime.app.context import ServiceContext

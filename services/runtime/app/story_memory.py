@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from services.analyzer.fingerprint import overall_text
-from services.analyzer.stories import StoryGrouper
+from services.analyzer.mentions.fingerprint import overall_text
+from services.analyzer.stories.grouping import StoryGrouper
 from services.store.contracts import MentionFilter, MentionIndex
 
 log = logging.getLogger("veille.runtime")

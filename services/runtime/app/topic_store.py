@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from services.analyzer.topic_heads import current_topic_stem, load_topic_heads
-from services.analyzer.topic_model import LabelledTopics, taxonomy_digest
+from services.analyzer.topics.head_store import current_topic_stem, load_topic_heads
+from services.analyzer.topics.model import LabelledTopics, taxonomy_digest
 from services.core.topics import Topic
 
 log = logging.getLogger("veille.topics")

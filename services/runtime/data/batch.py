@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from services.analyzer.fingerprint import overall_text
+from services.analyzer.mentions.fingerprint import overall_text
 from services.analyzer.pipeline import Analyzer, brand_passages
 from services.core.models import Mention, Sentiment, SentimentLabel
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.analyzer.embeddings import load_embedder
-from services.analyzer.emerging import find_clusters, unrelated_cut
-from services.analyzer.fingerprint import overall_text
-from services.analyzer.language import detect_languages
-from services.analyzer.sentiment import load_head
-from services.analyzer.topics import background_texts, background_vectors
+from services.analyzer.encoding.embeddings import load_embedder
+from services.analyzer.language.detection import detect_languages
+from services.analyzer.mentions.fingerprint import overall_text
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.anchors import background_texts, background_vectors
+from services.analyzer.topics.emerging import find_clusters, unrelated_cut
 from services.core.models import Mention
 from services.core.query import parse_query
 from services.core.topics import Topic

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.analyzer.corrections import apply_corrections
-from services.analyzer.fingerprint import fingerprint, opening_phrase, overall_text
+from services.analyzer.mentions.corrections import apply_corrections
+from services.analyzer.mentions.fingerprint import fingerprint, opening_phrase, overall_text
 from services.core.models import Mention
 from services.store.contracts import MentionFilter, MentionIndex, SearchRequest
 from services.store.state.contract import NotFoundError, StateStore

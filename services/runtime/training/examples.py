@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder, embedding_fingerprint, model_slug
+from services.analyzer.encoding.embeddings import Embedder, embedding_fingerprint, model_slug
 from services.analyzer.pipeline import Analyzer, brand_passages, truncate
 from services.core.models import SentimentLabel
 

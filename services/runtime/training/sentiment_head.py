@@ -1,7 +1,7 @@
 """`veille train`: adapt the workspace's sentiment head to its analysts' corrections.
 
 The current head (the workspace's, else the shipped one) is adapted on the base data
-(UMSAB train) plus the sentiment corrections (see `services.analyzer.head_delta`). A fixed
+(UMSAB train) plus the sentiment corrections (see `services.analyzer.sentiment.head_delta`). A fixed
 share of the corrections is held back, chosen by a hash of their content, so the same
 texts are held back at every run and never trained on; the report compares the old and
 the new head on them, and on UMSAB val, so a user sees both the gain on their domain
@@ -10,7 +10,7 @@ the one in use only when it is no worse on the held-back corrections and loses a
 most `MAX_BASE_DROP` macro-F1 on UMSAB val (`force` overrides).
 
 English texts are read with a second opinion mixed into the shared head's reading
-(services/analyzer/second_opinion.py): that head is adapted inside the mix, the opinion's
+(services/analyzer/sentiment/second_opinion.py): that head is adapted inside the mix, the opinion's
 readings held fixed, and judged the same way.
 """
 
@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.head_delta import adapt_head
-from services.analyzer.head_store import next_version_stem, set_current
 from services.analyzer.pipeline import Analyzer
 from services.analyzer.readers import FRENCH
-from services.analyzer.second_opinion import OpinionUnavailable
-from services.analyzer.sentiment import OpinionReading, SentimentHead
+from services.analyzer.sentiment.head import OpinionReading, SentimentHead
+from services.analyzer.sentiment.head_delta import adapt_head
+from services.analyzer.sentiment.head_store import next_version_stem, set_current
+from services.analyzer.sentiment.second_opinion import OpinionUnavailable
 from services.runtime.data.batch import evaluate
 from services.runtime.training.examples import (
     HOLD_BACK,
@@ -91,7 +91,7 @@ def _opinions(
     progress: Progress | None = None,
 ) -> OpinionReading | None:
     """What the analyzer's second opinion says of the texts it would read, with a share
-    of 0 for the others (services/analyzer/second_opinion.py); None if it reads none.
+    of 0 for the others (services/analyzer/sentiment/second_opinion.py); None if it reads none.
     Raises OpinionUnavailable when it cannot run."""
     opinions = [analyzer.reader(r.language).opinion for r in rows]
     asked = [i for i, o in enumerate(opinions) if o is not None]
@@ -282,7 +282,8 @@ def _save(head: SentimentHead, report: TrainReport) -> None:
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "adapted_from": report.extra.get("adapted_from", report.previous),
             "previous_head": report.previous,
-            "method": "L2-penalised change of the head's weights (services/analyzer/head_delta.py)",
+            "method": "L2-penalised change of the head's weights"
+            " (services/analyzer/sentiment/head_delta.py)",
             "corrections": report.corrections,
             "trained_on": report.trained_on,
             "held_back": report.held_back,

@@ -1,7 +1,7 @@
 """`veille train`, topics: retrain the topic heads on the analysts' topic corrections.
 
 The topic heads are trained from the taxonomy (anchors, off-topic background) plus the
-corrected mentions (`services.analyzer.topic_model`). As for sentiment, a fixed share of
+corrected mentions (`services.analyzer.topics.model`). As for sentiment, a fixed share of
 the corrections is held back by a hash of their content and never trained on; the
 report compares the topic model in use and the new one on them (micro precision,
 recall, F1). The new version is written under `<data_dir>/heads` and used (from the
@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from services.analyzer.pipeline import Analyzer, truncate
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topic_heads import (
+from services.analyzer.topics.anchors import Vectors
+from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.head_store import (
     adopt_topic_heads,
     current_topic_stem,
     next_topic_stem,
     save_topic_heads,
 )
-from services.analyzer.topic_model import LabelledTopics, build_topic_model
-from services.analyzer.topics import Vectors
+from services.analyzer.topics.model import LabelledTopics, build_topic_model
 from services.core.topics import Topic
 from services.runtime.training.examples import Progress, TrainingError, split_held_back
 
@@ -170,7 +170,8 @@ def _metadata(report: TopicTrainReport, topics: Sequence[Topic]) -> dict[str, An
 
     return {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "method": "taxonomy heads + analysts' topic corrections (services/analyzer/topic_model.py)",
+        "method": "taxonomy heads + analysts' topic corrections"
+        " (services/analyzer/topics/model.py)",
         "topics": [t.name for t in topics],
         "corrections": report.corrections,
         "trained_on": report.trained_on,

@@ -26,8 +26,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.analyzer.brands import TagResult
-from services.analyzer.expressions import normalise
+from services.analyzer.brands.tagging import TagResult
+from services.analyzer.sentiment.expressions import normalise
 
 _COORDINATOR = re.compile(r"\s*(?:,?\s*\b(?:and|et)\b|,|&|/|\s[-–—]\s)\s*", re.IGNORECASE)
 _WORD = re.compile(r"\w+")

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from services.analyzer.topics import TopicAssigner, Vectors
+from services.analyzer.topics.anchors import TopicAssigner, Vectors
 
 DEFAULT_BETA = 0.5
 

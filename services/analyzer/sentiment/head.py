@@ -12,7 +12,7 @@ and `ngram_idf` (2**bits,): a logistic regression over hashed (crc32) character 
 within words plus word uni/bigrams of the lower-cased prepared text, tf-idf weighted and
 L2-normalised, so no vocabulary is stored. Its log-probabilities are mixed with the
 embedding model's: `(1 - mix) * log p_embedding + mix * log p_ngram` (json `ngram`:
-`bits`, `mix`, `terms_version`: services.analyzer.ngram_terms). Run time needs numpy
+`bits`, `mix`, `terms_version`: services.analyzer.sentiment.ngram_terms). Run time needs numpy
 only (scipy is used for training); it costs well under 1% of the embedding time.
 
 Class offsets (format 3) add an array `class_offsets` (3,) to the final log-probabilities:
@@ -20,7 +20,7 @@ per-class shifts of the decision, chosen by cross-validation on train for macro-
 plain LR favours the big neutral class). Heads of formats 1 and 2 have none.
 
 Any format may name `expressions` in its json (`weight`): hand-written idioms and emoji
-(services.analyzer.expressions) shift the final log-probabilities of the texts they occur
+(services.analyzer.sentiment.expressions) shift the final log-probabilities of the texts they occur
 in; a reader that predates them loads the head and ignores them.
 """
 
@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer import ngram_terms as _terms
-from services.analyzer.embeddings import model_slug
-from services.analyzer.expressions import ExpressionLexicon, load_expressions, normalise
+from services.analyzer.encoding.embeddings import model_slug
+from services.analyzer.sentiment import ngram_terms as _terms
+from services.analyzer.sentiment.expressions import ExpressionLexicon, load_expressions, normalise
 from services.core.models import Sentiment, SentimentLabel
 
 HEADS_DIR = Path(__file__).resolve().parent / "heads"
@@ -90,7 +90,7 @@ PREPARATIONS: dict[str, Callable[[str], str]] = {
 def ngram_terms(text: str, version: int = 1) -> list[str]:
     """The n-gram terms of a prepared text: character 2- to 5-grams of each word padded
     with spaces, word unigrams and word bigrams, all lower-cased (version 2 adds negation
-    scope, emoji and emphasis cues: see services.analyzer.ngram_terms)."""
+    scope, emoji and emphasis cues: see services.analyzer.sentiment.ngram_terms)."""
     return _terms.terms(text, version)
 
 
@@ -160,7 +160,7 @@ def log_softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 # Another model's log-probabilities of the texts, and the share they get in the mix: one
-# for all rows, or one per row (services/analyzer/second_opinion.py).
+# for all rows, or one per row (services/analyzer/sentiment/second_opinion.py).
 OpinionReading = tuple[NDArray[np.float32], float | NDArray[np.float32]]
 
 
@@ -264,7 +264,7 @@ class SentimentHead:
         falls back to its embedding model alone (a little less accurate). `opinion` is
         another model's log-probabilities of the same texts and the share they get, one
         for all rows or one per row (0: not mixed), mixed in before the expressions
-        (services/analyzer/second_opinion.py)."""
+        (services/analyzer/sentiment/second_opinion.py)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected (n, {self.dim}) vectors, got {vectors.shape}")
         logits = vectors.astype(np.float32, copy=False) @ self.weights.T + self.bias
@@ -348,7 +348,7 @@ class SentimentHead:
         if self.expression_weight > 0:
             document["expressions"] = {
                 "weight": self.expression_weight,
-                "lexicon": "services/analyzer/lexicon/expressions.yaml",
+                "lexicon": "services/analyzer/sentiment/lexicon/expressions.yaml",
             }
         if self.ngram_weights is not None:
             assert self.ngram_bias is not None and self.ngram_idf is not None
@@ -438,7 +438,7 @@ class SentimentHead:
         toward `label` (weight > 0) or away from it (< 0), strongest first: each term's
         tf-idf value times its weight for `label` minus its mean weight for the others,
         summed over the terms a word or phrase produced. The expressions found come first
-        (services.analyzer.expressions). Only those without an n-gram block."""
+        (services.analyzer.sentiment.expressions). Only those without an n-gram block."""
         if not prepared.strip():
             return []
         row = self.labels.index(label)

@@ -17,9 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from services.analyzer.embeddings import model_slug
-from services.analyzer.head_store import heads_dir, next_version_stem, pointer_name, set_pointer
-from services.analyzer.topic_model import LabelledTopics
+from services.analyzer.encoding.embeddings import model_slug
+from services.analyzer.sentiment.head_store import (
+    heads_dir,
+    next_version_stem,
+    pointer_name,
+    set_pointer,
+)
+from services.analyzer.topics.model import LabelledTopics
 
 log = logging.getLogger("veille.analyzer")
 

@@ -11,7 +11,7 @@ Gradient of the mixed model: with `m = (1 - mix) log_softmax(z_emb) + mix log_so
 and `p = softmax(m)`, d loss / d z_emb = (1 - mix) (p - y) and d loss / d z_ngram =
 mix (p - y), because the rows of `p - y` sum to zero.
 
-Where a second opinion is mixed in (English: services/analyzer/second_opinion.py), the
+Where a second opinion is mixed in (English: services/analyzer/sentiment/second_opinion.py), the
 head is adapted inside that mix, `(1 - s) log_softmax(m) + s o` with the opinion's
 log-probabilities `o` held fixed: the head learns what the pair gets wrong, not what it
 alone gets wrong, and each gradient is scaled by `1 - s` on those rows.
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.sentiment import (
+from services.analyzer.sentiment.head import (
     OpinionReading,
     SentimentHead,
     ngram_counts,

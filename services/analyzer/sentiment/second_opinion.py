@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.sentiment import log_softmax
+from services.analyzer.sentiment.head import log_softmax
 
 log = logging.getLogger("veille.analyzer")
 

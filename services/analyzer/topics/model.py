@@ -20,9 +20,14 @@ from typing import Protocol
 
 import numpy as np
 
-from services.analyzer.embeddings import Embedder
-from services.analyzer.topic_classifier import TopicClassifier
-from services.analyzer.topics import TopicAssigner, Vectors, background_texts, background_vectors
+from services.analyzer.encoding.embeddings import Embedder
+from services.analyzer.topics.anchors import (
+    TopicAssigner,
+    Vectors,
+    background_texts,
+    background_vectors,
+)
+from services.analyzer.topics.classifier import TopicClassifier
 from services.core.topics import Topic
 
 LABELLED_WEIGHT = 3.0  # per analyst-labelled mention (each anchor of the topic weighs 10)

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.language import detect_languages
+from services.analyzer.language.detection import detect_languages
 from services.core.brand_context import BrandContext
 from services.core.text import fold
 

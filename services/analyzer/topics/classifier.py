@@ -1,6 +1,6 @@
 """Topics from a small linear head per topic, trained on labelled mentions.
 
-Nearest-anchor scoring (`topics.TopicAssigner`) needs no labels but stays imprecise:
+Nearest-anchor scoring (`anchors.TopicAssigner`) needs no labels but stays imprecise:
 with a few examples per topic, an e5 vector near "price" is also near "after-sales".
 Given labelled mentions (a few dozen are enough), each topic gets a logistic
 regression on the centred vectors, trained on
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.analyzer.topic_calibration import best_threshold
-from services.analyzer.topics import TopicAssigner, Vectors, centred
+from services.analyzer.topics.anchors import TopicAssigner, Vectors, centred
+from services.analyzer.topics.calibration import best_threshold
 
 DEFAULT_L2 = 1.0
 _STEPS = 500

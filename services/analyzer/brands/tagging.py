@@ -15,7 +15,7 @@ longer name only. A single-word name inside a street name ("J'habite rue Voltair
 "Voltaire Street") does not count either.
 
 An alias that is also a common word ("Orange" the fruit, "Total" the sum) can be judged
-in context before it counts: see services.analyzer.disambiguation.
+in context before it counts: see services.analyzer.brands.disambiguation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import spacy
 from spacy.matcher import PhraseMatcher
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
-from services.analyzer.disambiguation import (
+from services.analyzer.brands.disambiguation import (
     ContextJudge,
     Correction,
     Embed,
@@ -57,7 +57,7 @@ class TagSpan:
     start: int
     end: int
     # How sure the tagger is that this occurrence is the brand: 1.0 for an alias never
-    # judged, else the context model's probability (see services.analyzer.disambiguation).
+    # judged, else the context model's probability (see services.analyzer.brands.disambiguation).
     confidence: float = 1.0
 
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.analyzer.brands import BrandTagger
-from services.analyzer.disambiguation import Correction, Embed
+from services.analyzer.brands.disambiguation import Correction, Embed
+from services.analyzer.brands.tagging import BrandTagger
 from services.core.models import Brand, Competitor
 
 HELD_OUT_SHARE = 3  # one correction in three is held out

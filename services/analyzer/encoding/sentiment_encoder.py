@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .packed_model import ModelFileError, patched_copy
+from services.analyzer.encoding.packed_model import ModelFileError, patched_copy
 
 log = logging.getLogger("veille.analyzer")
 

@@ -24,8 +24,8 @@ topic's score (multi-label, without the runner-up topics that any on-topic text
 half-matches). Centring and the 0.7 ratio were chosen on the texts now in the
 calibration split of tests/fixtures/topics; benchmarks/eval_topics.py reports the
 held-out split (precision 0.52, recall 0.68). The analyzer no longer tags with it: it
-uses the anchors and centre calibrated here to train `topic_classifier.TopicClassifier`
-heads (see `topic_model.py`; precision 0.88, recall 0.79 on the same split).
+uses the anchors and centre calibrated here to train `classifier.TopicClassifier`
+heads (see `model.py`; precision 0.88, recall 0.79 on the same split).
 The background vectors for the default model are shipped next to the texts; another
 model embeds the texts at start.
 """
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.embeddings import Embedder, embedding_fingerprint, model_slug
+from services.analyzer.encoding.embeddings import Embedder, embedding_fingerprint, model_slug
 from services.core.topics import Topic
 
 log = logging.getLogger("veille.analyzer")

@@ -1,11 +1,11 @@
 """Evidence for each sentiment label: the sentences it was based on and the words that
-weighed most in the n-gram part of the head (services.analyzer.sentiment)."""
+weighed most in the n-gram part of the head (services.analyzer.sentiment.head)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.sentiment.head import SentimentHead
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment
 

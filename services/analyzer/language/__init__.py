@@ -1,0 +1,1 @@
+"""Language identification: which language a text is written in."""

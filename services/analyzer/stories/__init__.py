@@ -1,0 +1,1 @@
+"""Stories: reposts, retweets and syndicated copies grouped under their first mention."""
