@@ -94,8 +94,18 @@ if [ -n "${ELASTICSEARCH_URL:-}" ]; then
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Two pytest-xdist workers, one per core; whole files go to one worker, so a file's
+# expensive fixtures (a JVM, a loaded model, a service) start once. VEILLE_TEST_WORKERS=0
+# runs the suite in one process.
+workers="${VEILLE_TEST_WORKERS:-2}"
+parallel=()
+if [ "$workers" != "0" ]; then
+  parallel=(-n "$workers" --dist loadfile)
+fi
 status=0
-.venv/bin/pytest -q --durations=20 "$@" || status=$?
+start=$(date +%s)
+.venv/bin/pytest -q --durations=20 "${parallel[@]}" "$@" || status=$?
+echo "whole suite: $(( $(date +%s) - start )) s (VEILLE_TEST_WORKERS=$workers)"
 if [ "$status" -ne 0 ] || [ $# -gt 0 ] || [ -z "$ES_SECOND_VERSION" ]; then
   exit "$status"
 fi
