@@ -4,7 +4,8 @@ memory (the child's own rusage, from `os.wait4`), killing it at a time limit.
 The command is started by a small launcher (`_LAUNCHER`): a process forked straight
 from pytest would count pytest's own memory in its peak (Linux keeps the high-water
 mark across exec), so the launcher, a bare interpreter, forks and execs it, forwards
-SIGINT and SIGTERM to it, and reports its rusage.
+SIGINT and SIGTERM to it, and reports its rusage. The command starts with both signals
+at their defaults, whatever the test runner inherited.
 
 Hostile-input tests assert bounds this way rather than from inside the process under
 test, where a runaway loop or allocation would take the measurement down with it.
@@ -32,6 +33,12 @@ import os, signal, sys
 out, command = sys.argv[1], sys.argv[2:]
 pid = os.fork()
 if pid == 0:
+    # Ctrl-C as a terminal gives it: a runner started in the background (where SIGINT
+    # is ignored, and an ignored signal survives exec) must not make Python skip its
+    # KeyboardInterrupt handler in the command under test.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     os.execvp(command[0], command)
 for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda number, frame: os.kill(pid, number))

@@ -88,6 +88,7 @@ class VeilleProcess:
             env=_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_default_signals,
         )
         log.close()
         self.wait_for(lambda: self._health() is not None, timeout=180, what="the API to answer")
@@ -166,6 +167,13 @@ class VeilleProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
+
+
+def _default_signals() -> None:
+    """Ctrl-C as a terminal gives it: a runner started in the background ignores SIGINT,
+    and an ignored signal survives exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def _env() -> dict[str, str]:
