@@ -32,7 +32,12 @@ from services.core.text import MAX_TOKEN_LENGTH
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.elastic.bulk import bulk_body
-from services.store.elastic.documents import _content_words, document_json, to_document
+from services.store.elastic.documents import (
+    _cached_piece_terms,
+    _content_words,
+    document_json,
+    to_document,
+)
 from services.store.embedded.keys import epoch_us
 from services.store.embedded.words import index_words
 from services.store.story_chain import story_hash, story_key
@@ -198,3 +203,11 @@ def test_content_words_per_piece_equal_content_words_of_the_whole(seed: int) -> 
         text = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 40)))
         assert _content_words(title, text) == content_words(title, text), (title, text)
     assert _content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")
+
+
+def test_long_pieces_are_read_whole_and_not_kept() -> None:
+    # A URL-like run longer than the cache's limit: the same words, and no cache entry.
+    piece = "https://exemple.fr/" + "déçu-" * 40 + "Σ"
+    before = _cached_piece_terms.cache_info().currsize
+    assert _content_words("", f"{piece} {piece}") == content_words("", f"{piece} {piece}")
+    assert _cached_piece_terms.cache_info().currsize == before

@@ -37,9 +37,18 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values)) if len(values) > 1 else values
 
 
+_CACHED_PIECE_CHARS: Final = 64  # longer pieces (URLs, hostile runs) are not kept
+
+
 @lru_cache(maxsize=200_000)
-def _piece_terms(piece: str) -> tuple[str, ...]:
+def _cached_piece_terms(piece: str) -> tuple[str, ...]:
     return tuple(content_words(piece))
+
+
+def _piece_terms(piece: str) -> tuple[str, ...]:
+    if len(piece) > _CACHED_PIECE_CHARS:
+        return tuple(content_words(piece))
+    return _cached_piece_terms(piece)
 
 
 def _content_words(title: str, text: str) -> list[str]:
