@@ -19,6 +19,7 @@ from services.core.query.parser import parse_query
 from services.core.triage import Triage, TriageState
 from services.store.contracts import Dimension, IndexUnavailable, MentionFilter
 from services.store.elastic import EsIndex
+from services.store.elastic import index as es_index_module
 from services.store.elastic import mapping as es_mapping
 from tests.factories import BASE_TIME, make_mention
 from tests.store.conftest import ELASTIC_ID, ElasticCase, ElasticEndpoint
@@ -232,3 +233,18 @@ def test_writes_are_visible_at_once_though_the_periodic_refresh_is_slow(
     assert es_index.count(MentionFilter()) == 28
     assert es_index.delete_matching(MentionFilter(query=parse_query("tag:urgent"))) == 1
     assert es_index.count(MentionFilter()) == 27
+
+
+def test_writes_sent_in_several_chunks_over_several_indices_are_visible_at_once(
+    es_index: EsIndex, elastic_endpoint: ElasticEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bulk request's refresh covers only the shards it touched: after a rollover, the
+    # chunks before the last may have gone to another index, which must be refreshed too.
+    _real_only(elastic_endpoint, "index settings")
+    monkeypatch.setattr(es_index_module, "_BULK_DELETES", 1)
+    es_index.upsert([make_mention(id=f"old{n}", title="recall") for n in range(3)])
+    es_index.rollover()
+    es_index.upsert([make_mention(id=f"new{n}", title="recall") for n in range(3)])
+    assert len(es_index.indices()) == 2
+    assert es_index.delete_matching(MentionFilter(query=parse_query("recall"))) == 6
+    assert es_index.count(MentionFilter()) == 0

@@ -395,22 +395,26 @@ class EsIndex(MentionIndex):
         return len({op[0]["delete"]["_id"] for op in doomed})
 
     def _send_in_chunks(self, ops: list[Operation], *, chunk: int, what: str) -> None:
-        """Sends `ops` as bulk requests of `chunk` operations, refreshing after the last
-        (once, not per chunk); IndexUnavailable names what was refused."""
+        """Sends `ops` as bulk requests of `chunk` operations, then refreshes the whole
+        alias once (as `upsert` does): a bulk refresh covers only the shards its own chunk
+        touched, and earlier chunks may have gone to other indices after a rollover.
+        IndexUnavailable names what was refused."""
+        each = "wait_for" if self._refresh == "wait_for" else False
         for first in range(0, len(ops), chunk):
-            last = first + chunk >= len(ops)
             failures = self._call(
                 partial(
                     send_bulk,
                     self._client,
                     ops[first : first + chunk],
                     backoff=self._backoff,
-                    refresh=self._refresh if last else False,
+                    refresh=each,
                 ),
                 what=what,
             )
             if failures:
                 raise IndexUnavailable(f"Elasticsearch refused a {what}: {failures[0].error[:300]}")
+        if self._refresh is True and ops:
+            self.refresh()
 
     def _survivor_updates(self, stories: list[int], *, removed: Query) -> list[Operation]:
         """The partial updates rechaining the copies of `stories` that `removed` spares."""
