@@ -12,7 +12,7 @@ from services.core.query import parse_query
 from services.exports.formats import ExportFormat
 from services.exports.mentions import mention_chunks
 from services.exports.parallel import parallel_chunks, time_windows
-from services.store.contracts import MentionFilter
+from services.store.contracts import IndexUnavailable, MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 from tests.factories import BASE_TIME, make_mention
 
@@ -80,6 +80,49 @@ def test_a_split_export_closed_early_stops_its_workers(
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not multiprocessing.active_children()
+    assert module._SPLITTING.acquire(blocking=False)  # the slot was given back
+    module._SPLITTING.release()
+    index.close()
+
+
+def test_a_worker_that_cannot_open_the_index_fails_before_the_first_byte() -> None:
+    # The CSV header waits for the first window: a failure there becomes an error answer
+    # (the API checks the first chunk before answering), not a 200 with a cut-off file.
+    chunks = parallel_chunks(
+        "nowhere:x", [MentionFilter()], names=[], fmt=ExportFormat.CSV, workers=1
+    )
+    with pytest.raises(IndexUnavailable, match="worker processes stopped"):
+        next(chunks)
+
+
+def test_matches_that_cannot_be_cut_into_small_windows_export_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker holds its whole window: when one window would hold too many mentions
+    (a burst within one hour, dates over too many weeks), nothing is split."""
+    from services.exports import mentions as module
+
+    index = EmbeddedIndex(str(tmp_path / "index"))
+    burst = [make_mention(id=f"b{i:03d}", published_at=BASE_TIME) for i in range(300)]
+    index.upsert(burst)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("split although a window holds too many mentions")
+
+    monkeypatch.setattr(module, "parallel_chunks", refuse)
+    monkeypatch.setattr(module, "PER_WINDOW", 100)
+    monkeypatch.setattr(module, "MAX_WINDOW", 200)  # the one hour holds 300
+    chunks = module.export_chunks(
+        index,
+        MentionFilter(),
+        index_url=f"embedded:{tmp_path / 'index'}",
+        names=[],
+        fmt=ExportFormat.CSV,
+        split_from=10,
+    )
+    exported = b"".join(chunks)
+    alone = b"".join(module.index_chunks(index, MentionFilter(), names=[], fmt=ExportFormat.CSV))
+    assert exported == alone and exported.count(b"\r\n") == 301
     assert module._SPLITTING.acquire(blocking=False)  # the slot was given back
     module._SPLITTING.release()
     index.close()

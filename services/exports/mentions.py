@@ -9,7 +9,7 @@ from typing import Any, Final, TypeVar
 from services.core.models import Mention
 from services.exports.columns import MentionColumns
 from services.exports.formats import ExportFormat
-from services.exports.parallel import parallel_chunks, time_windows
+from services.exports.parallel import counted_windows, parallel_chunks
 from services.exports.writers import stream, text_csv_chunks
 from services.store.contracts import MentionFilter, MentionIndex
 
@@ -19,6 +19,7 @@ T = TypeVar("T")
 # core reads and writes about 18,000 mentions/s; starting the workers takes about 1 s).
 SPLIT_FROM: Final = 100_000
 PER_WINDOW: Final = 20_000  # mentions per worker task: about 25 MB of CSV held per task
+MAX_WINDOW: Final = 5 * PER_WINDOW  # beyond, one hour holds too many: not split
 SPLIT_WORKERS: Final = 2
 # One split export at a time per process: a second one, meanwhile, runs in-process.
 _SPLITTING = threading.BoundedSemaphore(1)
@@ -106,7 +107,14 @@ def _split_or_not(
         yield from index_chunks(index, flt, names=names, fmt=fmt, sep=sep)
         return
     try:
-        windows = time_windows(index, flt, per_window=PER_WINDOW)
+        counted = counted_windows(index, flt, per_window=PER_WINDOW)
+        # A worker holds its whole window in memory: when the matches cannot be cut into
+        # windows of bounded size (dates over too many weeks, a huge burst in one hour),
+        # the export streams in-process, flat, instead.
+        if not counted or max(count for _, count in counted) > MAX_WINDOW:
+            yield from index_chunks(index, flt, names=names, fmt=fmt, sep=sep)
+            return
+        windows = [window for window, _ in counted]
         yield from parallel_chunks(
             index_url, windows, names=names, fmt=fmt, sep=sep, workers=SPLIT_WORKERS
         )

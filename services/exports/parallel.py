@@ -15,11 +15,18 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from services.exports.columns import MentionColumns
 from services.exports.formats import ExportFormat
 from services.exports.writers import ndjson_chunks, text_csv_chunks
-from services.store.contracts import Interval, MentionFilter, MentionIndex, open_index
+from services.store.contracts import (
+    IndexUnavailable,
+    Interval,
+    MentionFilter,
+    MentionIndex,
+    open_index,
+)
 
 _INDEX: MentionIndex | None = None
 
@@ -28,7 +35,18 @@ def time_windows(
     index: MentionIndex, flt: MentionFilter, *, per_window: int
 ) -> list[MentionFilter]:
     """Consecutive windows covering `flt`'s matches, each with about `per_window` of them
-    (more when one hour holds more)."""
+    (more when one hour holds more; one window when no histogram can be made)."""
+    counted = counted_windows(index, flt, per_window=per_window)
+    if not counted:
+        return [MentionFilter(query=flt.query, since=flt.since, until=flt.until)]
+    return [window for window, _ in counted]
+
+
+def counted_windows(
+    index: MentionIndex, flt: MentionFilter, *, per_window: int
+) -> list[tuple[MentionFilter, int]]:
+    """`time_windows` with the number of matches in each; empty when the matches cannot
+    be counted by hour, day or week (dates spread over too many weeks)."""
     buckets = []
     for interval in (Interval.HOUR, Interval.DAY, Interval.WEEK):
         try:
@@ -36,17 +54,19 @@ def time_windows(
             break
         except ValueError:  # too many buckets: a coarser interval
             continue
+    if not buckets:
+        return []
     cuts = []
-    held = 0
+    counts = [0]
     for bucket in buckets:
-        if held >= per_window:
+        if counts[-1] >= per_window:
             cuts.append(bucket.start)
-            held = 0
-        held += bucket.count
+            counts.append(0)
+        counts[-1] += bucket.count
     edges = [flt.since, *cuts, flt.until]
     return [
-        MentionFilter(query=flt.query, since=start, until=end)
-        for start, end in itertools.pairwise(edges)
+        (MentionFilter(query=flt.query, since=start, until=end), count)
+        for (start, end), count in zip(itertools.pairwise(edges), counts, strict=True)
     ]
 
 
@@ -76,8 +96,12 @@ def parallel_chunks(
     """The mentions of `windows`, in order, as CSV (with its header) or NDJSON chunks."""
     if fmt not in {ExportFormat.CSV, ExportFormat.NDJSON}:
         raise ValueError("only CSV and NDJSON exports are split over workers")
+    # The CSV header goes out with the first window, so that a worker failing at the
+    # start (the index cannot be opened) fails before the first byte: an error answer,
+    # not a cut-off file.
+    header = b""
     if fmt == ExportFormat.CSV:
-        yield b"".join(text_csv_chunks(MentionColumns(names).header, [], delimiter=sep))
+        header = b"".join(text_csv_chunks(MentionColumns(names).header, [], delimiter=sep))
     # "spawn": a fork would copy the parent's threads and open index handles.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
@@ -89,10 +113,16 @@ def parallel_chunks(
         for window in windows:
             pending.append(pool.submit(_window_bytes, window, list(names), fmt, sep))
             if len(pending) > workers:
-                yield pending.popleft().result()
+                yield header + pending.popleft().result()
+                header = b""
         while pending:
-            yield pending.popleft().result()
+            yield header + pending.popleft().result()
+            header = b""
+        if header:  # no window at all
+            yield header
         finished = True
+    except BrokenProcessPool as exc:  # a worker could not start or open the index
+        raise IndexUnavailable(f"the export's worker processes stopped: {exc}") from exc
     finally:
         # Closed early (the client went away): drop the windows not started; the workers
         # finish the one each holds and exit, without being waited for.
