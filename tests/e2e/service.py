@@ -83,12 +83,11 @@ class VeilleProcess:
     def start(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--config", str(self.config)],
+            [*_WITH_DEFAULT_SIGNALS, "-m", "services.cli", "up", "--config", str(self.config)],
             cwd=self.cwd,
             env=_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_default_signals,
         )
         log.close()
         self.wait_for(lambda: self._health() is not None, timeout=180, what="the API to answer")
@@ -169,11 +168,16 @@ class VeilleProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
 
 
-def _default_signals() -> None:
-    """Ctrl-C as a terminal gives it: a runner started in the background ignores SIGINT,
-    and an ignored signal survives exec."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+# Ctrl-C as a terminal gives it: a runner started in the background ignores SIGINT, and
+# an ignored signal survives exec. The command is exec'd by this bare interpreter after
+# resetting it (not by a preexec_fn, unsafe in a process with threads, as xdist's are).
+_WITH_DEFAULT_SIGNALS = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_SETMASK, set()); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
 
 
 def _env() -> dict[str, str]:
