@@ -18,7 +18,8 @@ Prints, on the dev split:
    three taxonomies' posts, scored on the fourth's;
 3. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
    per topic from the first half given as extra examples, or as accepted corrections
-   (with as many of the default's wrong tags there rejected), scored on the second half.
+   (with as many of the default's wrong tags there rejected; also with one threshold for
+   the taxonomy chosen by 2-fold CV on those corrections), scored on the second half.
 `--heldout` prints the default on the held-out split instead (read once, at the end).
 `--cache DIR` keeps the posts' vectors there (outside the repo: they derive from corpus
 texts).
@@ -50,7 +51,11 @@ from services.analyzer.topics.anchors import (
     background_vectors,
     centred,
 )
-from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.classifier import (
+    TAXONOMY_SPREAD,
+    TAXONOMY_THRESHOLD,
+    TopicClassifier,
+)
 from services.analyzer.topics.model import LABELLED_WEIGHT
 from services.core.topics import Topic
 
@@ -203,12 +208,41 @@ def with_examples(assigner: TopicAssigner, extra: list[Vectors]) -> TopicAssigne
 
 CURVE_K = (0, 1, 2, 4, 8)
 SEEDS = 4
+CV_THRESHOLDS = (-2.5, -2.0, -1.75, -1.5, -1.25, -1.0, -0.5, 0.0)
+
+
+def trained_on(tax: Taxonomy, background: Vectors, labelled: list[int]) -> TopicClassifier:
+    """The default with these posts as the analyst's corrections."""
+    return TopicClassifier.from_taxonomy(
+        tax.assigner,
+        background,
+        tax.vectors[labelled].reshape(len(labelled), tax.vectors.shape[1]),
+        [tax.rows[i]["topics"] for i in labelled],
+        labelled_weight=LABELLED_WEIGHT,
+    )
+
+
+def threshold_from_corrections(
+    tax: Taxonomy, background: Vectors, labelled: list[int], rng: random.Random
+) -> float:
+    """One threshold for the taxonomy, the best F1 on its corrections by 2-fold CV (ties:
+    nearest the default's)."""
+    shuffled = rng.sample(labelled, len(labelled))
+    folds = [shuffled[0::2], shuffled[1::2]]
+    found = {t: np.zeros(3, dtype=int) for t in CV_THRESHOLDS}
+    for fit, score in ((0, 1), (1, 0)):
+        scores = trained_on(tax, background, folds[fit]).scores(
+            tax.vectors[folds[score]].reshape(len(folds[score]), tax.vectors.shape[1])
+        )
+        gold = tax.gold([tax.rows[i] for i in folds[score]])
+        for t in CV_THRESHOLDS:
+            found[t] += counts(decide(scores, t, TAXONOMY_SPREAD), gold)
+    return max(CV_THRESHOLDS, key=lambda t: (prf(found[t])[2], -abs(t - TAXONOMY_THRESHOLD)))
 
 
 def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
-    totals = {
-        (how, k): np.zeros(3, dtype=int) for how in ("examples", "corrections") for k in CURVE_K
-    }
+    ways = ("examples", "corrections", "corrections, threshold by CV on them")
+    totals = {(how, k): np.zeros(3, dtype=int) for how in ways for k in CURVE_K}
     for seed, tax in itertools.product(range(SEEDS), taxonomies):
         rng = random.Random(seed)
         order = rng.sample(range(len(tax.rows)), len(tax.rows))
@@ -230,17 +264,19 @@ def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
             accepted = sorted({i for c in chosen for i in c})
             rejected = [i for i in wrong if i not in accepted][: len(accepted)]
             labelled = accepted + rejected
-            model = TopicClassifier.from_taxonomy(
-                tax.assigner,
-                background,
-                tax.vectors[labelled].reshape(len(labelled), tax.vectors.shape[1]),
-                [tax.rows[i]["topics"] for i in labelled],
-                labelled_weight=LABELLED_WEIGHT,
-            )
+            model = trained_on(tax, background, labelled)
             totals["corrections", k] += counts(
                 assigned(model, tax.names, tax.vectors[test]), gold_test
             )
-    for how in ("examples", "corrections"):
+            threshold = (
+                threshold_from_corrections(tax, background, labelled, rng)
+                if labelled
+                else TAXONOMY_THRESHOLD
+            )
+            totals["corrections, threshold by CV on them", k] += counts(
+                decide(model.scores(tax.vectors[test]), threshold, TAXONOMY_SPREAD), gold_test
+            )
+    for how in ways:
         for k in CURVE_K:
             print(line(f"  {how}: up to {k} real posts per topic", totals[how, k]))
 
