@@ -4,7 +4,8 @@ No second embedding pass: the pipeline hands over the vectors it already compute
 the sentiment (each mention's overall text, embedded as an e5 `passage:`).
 
 Matching. A topic's anchors are its description and each of its examples, embedded
-once when the analyzer starts, as passages too: the examples are texts like mentions,
+once when the analyzer starts, as passages too (plus its name, and its description as an
+e5 query, see `_name_and_query_vectors`): the examples are texts like mentions,
 so like is compared with like (e5's `query:` side suits short questions against
 documents, which is not the case here). e5 similarities crowd into 0.8-0.95 because
 all its vectors share a common direction, and mentions of one market share another:
