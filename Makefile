@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-topics bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -82,6 +82,11 @@ docs: $(VENV)/.installed-docs
 
 docs-serve: $(VENV)/.installed-docs
 	PYTHONPATH=. $(BIN)/mkdocs serve -a 127.0.0.1:8001
+
+# Topics on real tweets with user-written taxonomies (issue 24): default, leave-one-taxonomy-out,
+# learning curves; ARGS="--cache DIR" keeps the tweets' vectors (outside the repo).
+bench-topics: setup-dev
+	PYTHONPATH=. $(BIN)/python benchmarks/eval_topics_dev.py $(ARGS)
 
 bench-nab: setup-dev
 	$(BIN)/python benchmarks/nab_score.py

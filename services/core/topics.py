@@ -33,7 +33,8 @@ class Topic(BaseModel):
     examples: list[TopicText] = Field(
         default_factory=list,
         max_length=20,
-        description="a few short texts that are about the topic, in the languages you watch",
+        description="short texts about the topic, in the languages you watch (more help;"
+        " 10 to 20 real posts is good)",
     )
 
     def anchors(self) -> list[str]:

