@@ -197,25 +197,39 @@ def fired_runs(
     *,
     hysteresis: float = HYSTERESIS,
     repeat: int = 0,
+    min_run: int = 1,
+    escalate: float = 0.0,
+    escalate_gap: int = 0,
 ) -> list[int]:
-    """The evaluations that fire, as detectors._RunTracker with min_run 1: a run goes on
-    while scores reach hysteresis x threshold and ends after end_after buckets below it;
-    `repeat`: an open run fires again this many buckets after its last firing."""
+    """The evaluations that fire, as detectors._RunTracker: a run opens after `min_run`
+    hits in a row, goes on while scores reach hysteresis x threshold and ends after
+    end_after buckets below it; `repeat`: an open run fires again this many buckets after
+    its last firing; `escalate`: an open run fires again when a hit reaches this multiple
+    of the run's peak so far, at least `escalate_gap` buckets after its last firing."""
     fired: list[int] = []
-    open_, last, last_fire = False, -(10**9), -(10**9)
+    open_, last, last_fire, peak = False, -(10**9), -(10**9), 0.0
+    streak, prev_hit = 0, -(10**9)
     for j in np.flatnonzero(score >= threshold * hysteresis):
         if open_ and j - last - 1 >= end_after:
             open_ = False
         hit = bool(eligible[j]) and score[j] >= threshold
         if open_:
             last = j
-            if repeat and hit and j - last_fire >= repeat:
+            again = repeat and j - last_fire >= repeat
+            escalated = escalate and score[j] >= escalate * peak and j - last_fire >= escalate_gap
+            if hit and (again or escalated):
                 fired.append(int(j))
                 last_fire = j
+            peak = max(peak, float(score[j]))
             continue
-        if hit:
+        if not hit:
+            streak = 0
+            continue
+        streak = streak + 1 if j == prev_hit + 1 else 1
+        prev_hit = j
+        if streak >= min_run:
             fired.append(int(j))
-            open_, last, last_fire = True, j, j
+            open_, last, last_fire, peak, streak = True, j, j, float(score[j]), 0
     return fired
 
 
@@ -269,7 +283,8 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     """The detector's score with other likelihood settings: squash (tanh, log, clip) and
     scale of the surprise, averaging length, sd floor, sd of the means or of the raw
     surprises, Gaussian or empirical tail or the smaller of both; then max with raw / w."""
-    key = tuple(sorted((k, v) for k, v in p.items() if k not in ("thr", "end", "hyst", "repeat")))
+    run_keys = ("thr", "end", "hyst", "repeat", "min_run", "esc", "esc_gap")
+    key = tuple(sorted((k, v) for k, v in p.items() if k not in run_keys))
     if key in s.cache:
         return s.cache[key]  # type: ignore[return-value]
     x = np.maximum(s.surprise, 0.0) / p.get("scale", SURPRISE_SCALE)
@@ -328,6 +343,70 @@ def with_hourly(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(score, hourly), eligible | s.hourly_eligible
 
 
+def with_two_averages(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """An ensemble of reactivities: the larger of the likelihoods averaged over La and Lb
+    buckets (the categories disagree on how reactive it should be), and raw / w."""
+    fast, eligible = likelihood(s, {"L": p["La"]})
+    slow, _ = likelihood(s, {"L": p["Lb"]})
+    return np.maximum(fast, slow), eligible
+
+
+def windowed_z(s: Scored) -> np.ndarray:
+    """NAB's windowed Gaussian on the observed value: its z against the mean and sd of the
+    baseline window before it (48 values at least, sd floored at 0.1% of the mean)."""
+    if "wgz" not in s.cache:
+        st, x = s.starts(), s.observed
+        c1 = np.concatenate([[0.0], np.cumsum(x)])
+        c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+        i = np.arange(len(x))
+        n = np.maximum(i - st, 1)
+        mu = (c1[i] - c1[st]) / n
+        sd = np.sqrt(np.maximum((c2[i] - c2[st]) / n - mu * mu, 0.0))
+        z = np.where(i - st >= 48, (x - mu) / np.maximum(sd, 1e-9 + 1e-3 * np.abs(mu)), 0.0)
+        s.cache["wgz"] = np.clip(z, -1e6, 1e6)
+    return s.cache["wgz"]  # type: ignore[return-value]
+
+
+def windowed_gaussian(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The windowed Gaussian alone: -log10 of the normal tail of its z (the same guards)."""
+    tail = 0.5 * _erfc(windowed_z(s) / math.sqrt(2.0))
+    with np.errstate(divide="ignore"):
+        return np.minimum(np.where(tail > 0, -np.log10(tail), 300.0), 300.0), s.eligible
+
+
+def with_gaussian_likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """Two cheap scores combined by the larger likelihood: the shipped score, and the
+    likelihood of the windowed Gaussian's surprise (tanh(z / sc2) averaged over 12)."""
+    score, eligible = shipped(s, p)
+    u = np.tanh(np.maximum(windowed_z(s), 0.0) / p["sc2"])
+    m = rolling_mean(u, LIKELIHOOD_AVERAGE)
+    return np.maximum(score, gaussian_likelihood(s, m, m, LIKELIHOOD_SD_FLOOR)), eligible
+
+
+def rolling_rank(s: Scored) -> np.ndarray:
+    """Share of the baseline window's observed values below each observed value."""
+    if "rank" not in s.cache:
+        st, x = s.starts(), s.observed
+        held: list[float] = []
+        out = np.zeros(len(x))
+        j = 0
+        for i, v in enumerate(x):
+            while j < st[i]:
+                del held[bisect.bisect_left(held, x[j])]
+                j += 1
+            out[i] = bisect.bisect_left(held, v) / len(held) if held else 0.0
+            bisect.insort(held, float(v))
+        s.cache["rank"] = out
+    return s.cache["rank"]  # type: ignore[return-value]
+
+
+def with_top_guard(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """Shipped, eligible only when the value is in the top 1 - q of the baseline window
+    (a scale-free stand-in for the count guards on series that are not counts)."""
+    score, eligible = shipped(s, p)
+    return score, eligible & (rolling_rank(s) >= p["q"])
+
+
 def grid(**axes: Sequence[float]) -> list[Setting]:
     """Every combination of the axes, thr and end included (defaults: the usual sweep)."""
     axes = {"thr": THRESHOLDS, "end": ENDS, **axes}
@@ -384,6 +463,34 @@ VARIANTS: list[Variant] = [
         likelihood,
         grid(thr=(0.75, *THRESHOLDS), tail=(2,), floor=(0.03, 0.06, 0.1)),
     ),
+    # issue 25, third pass: ensembles, a windowed Gaussian, persistence, escalation, a
+    # scale-free top-of-window guard.
+    ("M1 max of likelihoods averaged 6 and 24", with_two_averages, grid(La=(6,), Lb=(24,))),
+    ("M2 max of likelihoods averaged 12 and 36", with_two_averages, grid(La=(12,), Lb=(36,))),
+    ("M3 max of likelihoods averaged 3 and 12", with_two_averages, grid(La=(3,), Lb=(12,))),
+    ("WG windowed Gaussian alone", windowed_gaussian, grid(thr=(2, 3, 4, 5, 6, 8))),
+    ("WG2 + likelihood of the windowed Gaussian", with_gaussian_likelihood, grid(sc2=(2, 4, 8))),
+    ("K1 min_run 2", shipped, grid(min_run=(2,))),
+    ("K2 min_run 1-3", shipped, grid(min_run=(1, 2, 3))),
+    ("K3 min_run 3", shipped, grid(min_run=(3,))),
+    ("X1 escalate x2 (re-fire at twice the peak)", shipped, grid(esc=(2.0,))),
+    ("X2 escalate x2/4/10, 1 h apart", shipped, grid(esc=(2.0, 4.0, 10.0), esc_gap=(12,))),
+    ("X3 escalate x1.5/2/3, 0/1/6 h apart", shipped, grid(esc=(1.5, 2, 3), esc_gap=(0, 12, 72))),
+    ("X4 escalate x2, 1 h apart", shipped, grid(esc=(2.0,), esc_gap=(12,))),
+    ("X4 ... x1.5", shipped, grid(esc=(1.5,), esc_gap=(12,))),
+    ("X4 ... x2.5", shipped, grid(esc=(2.5,), esc_gap=(12,))),
+    ("X4 ... x3", shipped, grid(esc=(3.0,), esc_gap=(12,))),
+    ("X4 ... 30 min apart", shipped, grid(esc=(2.0,), esc_gap=(6,))),
+    ("X4 ... 2 h apart", shipped, grid(esc=(2.0,), esc_gap=(24,))),
+    ("X4 ... 6 h apart", shipped, grid(esc=(2.0,), esc_gap=(72,))),
+    ("X5 escalate x1.5/2/3, 1 h apart", shipped, grid(esc=(1.5, 2, 3), esc_gap=(12,))),
+    (
+        "X6 escalate x2, 1 h apart, hysteresis 1",
+        shipped,
+        grid(esc=(2.0,), esc_gap=(12,), hyst=(1,)),
+    ),
+    ("Q1 top 1% of the window guard", with_top_guard, grid(q=(0.99,))),
+    ("Q2 top-q guard, q 0.9-0.995", with_top_guard, grid(q=(0.9, 0.95, 0.99, 0.995))),
 ]
 
 
@@ -407,11 +514,14 @@ def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Re
                 int(p["end"]),
                 hysteresis=p.get("hyst", HYSTERESIS),
                 repeat=int(p.get("repeat", 0)),
+                min_run=int(p.get("min_run", 1)),
+                escalate=p.get("esc", 0.0),
+                escalate_gap=int(p.get("esc_gap", 0)),
             )
             per[s.name] = s.result(fired)
         out.append(per)
     for s in scored:  # keep memory flat: each variant's streams are recomputed
-        s.cache = {k: v for k, v in s.cache.items() if k in ("starts", "range")}
+        s.cache = {k: v for k, v in s.cache.items() if k in ("starts", "range", "rank")}
     return out
 
 
