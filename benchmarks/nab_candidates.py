@@ -1,6 +1,7 @@
 """The candidate log of issue 25: detector variants scored leave-one-category-out on NAB.
 
-    .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--anomalies DIR]
+    .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
+                                                  [--anomalies DIR]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -18,6 +19,10 @@ them), it prints:
 - the difference of the pooled LOCO score from the shipped detector's, with a paired
   bootstrap 95% interval (series resampled within their category): an interval that holds
   0 is noise, whatever the point estimate says.
+
+With --both, each variant's spike firings are scored together with the shipped drop
+rule's at the same threshold and end_after (NAB's labels have no direction; as
+nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too).
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class Scored:
     observed: np.ndarray
     hourly_raw: np.ndarray  # the hourly companion's raw score at the hour's last bucket
     hourly_eligible: np.ndarray
+    drop_score: np.ndarray  # the shipped drop rule on the same buckets (for --both)
+    drop_eligible: np.ndarray
     rows: list[list[int]]  # evaluation -> data rows with its timestamp
     weight: np.ndarray  # NAB's weight of a detection on each row
     window: np.ndarray  # window number of each row, -1 outside
@@ -144,6 +151,7 @@ def nab_weights(series: nab.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 def score_one(series: nab.Series) -> Scored:
     """Runs the shipped detector (and its hourly companion) over one series."""
     evs = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "volume_spike"}))
+    drops = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "drop"}))
     stamps = [e.ts for e in evs]
     # hourly companion: the same detector on the hour's mean, known when the hour closes.
     hours: dict[datetime, list[float]] = {}
@@ -180,6 +188,8 @@ def score_one(series: nab.Series) -> Scored:
         observed=np.array([e.observed for e in evs]),
         hourly_raw=hourly_raw,
         hourly_eligible=hourly_eligible,
+        drop_score=np.array([e.score for e in drops]),
+        drop_eligible=np.array([e.eligible for e in drops]),
         rows=[by_ts.get(t, []) for t in stamps],
         weight=weight,
         window=window,
@@ -407,6 +417,21 @@ def with_top_guard(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     return score, eligible & (rolling_rank(s) >= p["q"])
 
 
+def upward_likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The likelihood of the upward surprise only (the spike rule's own raw score where its
+    guards pass; the shipped one feeds it both directions), approximated from the stored
+    numbers; scale and averaging as the shipped ones unless set."""
+    key = ("up", p.get("scale", SURPRISE_SCALE), p.get("L", LIKELIHOOD_AVERAGE))
+    if key not in s.cache:
+        up = np.where(s.eligible, np.maximum(s.raw, 0.0), 0.0)
+        u = np.tanh(up / p.get("scale", SURPRISE_SCALE))
+        m = rolling_mean(u, int(p.get("L", LIKELIHOOD_AVERAGE)))
+        lk = gaussian_likelihood(s, m, m, LIKELIHOOD_SD_FLOOR)
+        ready = s.starts() <= np.arange(len(m)) - LIKELIHOOD_MIN_SAMPLES
+        s.cache[key] = (np.maximum(lk, s.raw / W), s.eligible & ready)
+    return s.cache[key]  # type: ignore[return-value]
+
+
 def grid(**axes: Sequence[float]) -> list[Setting]:
     """Every combination of the axes, thr and end included (defaults: the usual sweep)."""
     axes = {"thr": THRESHOLDS, "end": ENDS, **axes}
@@ -491,6 +516,9 @@ VARIANTS: list[Variant] = [
     ),
     ("Q1 top 1% of the window guard", with_top_guard, grid(q=(0.99,))),
     ("Q2 top-q guard, q 0.9-0.995", with_top_guard, grid(q=(0.9, 0.95, 0.99, 0.995))),
+    ("U1 likelihood of the upward surprise only", upward_likelihood, grid()),
+    ("U2 ... surprise scale 4/8/16", upward_likelihood, grid(scale=(4, 8, 16))),
+    ("U3 ... averaging 6/12/24", upward_likelihood, grid(L=(6, 12, 24))),
 ]
 
 
@@ -499,8 +527,11 @@ def total(results: Sequence[Result]) -> float:
     return 100.0 * (raw - null) / (perfect - null) if perfect > null else float("nan")
 
 
-def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Result]]:
-    """Per setting: every series' result."""
+def run_variant(
+    scored: Sequence[Scored], variant: Variant, *, both: bool = False
+) -> list[dict[str, Result]]:
+    """Per setting: every series' result; `both`: with the shipped drop rule's firings at
+    the same threshold and end_after added (as nab_score's spike-and-drop rows)."""
     _, fn, settings = variant
     out = []
     for p in settings:
@@ -518,6 +549,9 @@ def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Re
                 escalate=p.get("esc", 0.0),
                 escalate_gap=int(p.get("esc_gap", 0)),
             )
+            if both:
+                drops = fired_runs(s.drop_score, s.drop_eligible, p["thr"], int(p["end"]))
+                fired = sorted(set(fired) | set(drops))
             per[s.name] = s.result(fired)
         out.append(per)
     for s in scored:  # keep memory flat: each variant's streams are recomputed
@@ -608,6 +642,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap draws")
     parser.add_argument(
+        "--both",
+        action="store_true",
+        help="score each variant's spike firings together with the shipped drop rule's "
+        "(NAB's labels have no direction; nab_score.py's 'both' rows)",
+    )
+    parser.add_argument(
         "--anomalies",
         type=Path,
         default=Path(os.environ.get("VEILLE_ANOMALIES") or nab.DEFAULT_ANOMALIES),
@@ -637,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base: dict[str, Result] | None = None
     for variant in VARIANTS:
         name, _, settings = variant
-        results = run_variant(scored, variant)
+        results = run_variant(scored, variant, both=args.both)
         per, _ = held_out(scored, results, settings)
         base = base or per
         diff, low, high = bootstrap(scored, base, per, args.boot)

@@ -52,6 +52,8 @@ def _scored(series: Any, n: int) -> Any:  # the benchmark modules load at run ti
         observed=zeros,
         hourly_raw=zeros,
         hourly_eligible=zeros.astype(bool),
+        drop_score=zeros,
+        drop_eligible=zeros.astype(bool),
         rows=[[i] for i in range(n)],
         weight=weight,
         window=window,
