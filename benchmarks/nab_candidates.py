@@ -1,6 +1,7 @@
 """The candidate log of issue 25: detector variants scored leave-one-category-out on NAB.
 
-    .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--anomalies DIR]
+    .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
+                                                  [--anomalies DIR]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -18,6 +19,10 @@ them), it prints:
 - the difference of the pooled LOCO score from the shipped detector's, with a paired
   bootstrap 95% interval (series resampled within their category): an interval that holds
   0 is noise, whatever the point estimate says.
+
+With --both, each variant's spike firings are scored together with the shipped drop
+rule's at the same threshold and end_after (NAB's labels have no direction; as
+nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too).
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class Scored:
     observed: np.ndarray
     hourly_raw: np.ndarray  # the hourly companion's raw score at the hour's last bucket
     hourly_eligible: np.ndarray
+    drop_score: np.ndarray  # the shipped drop rule on the same buckets (for --both)
+    drop_eligible: np.ndarray
     rows: list[list[int]]  # evaluation -> data rows with its timestamp
     weight: np.ndarray  # NAB's weight of a detection on each row
     window: np.ndarray  # window number of each row, -1 outside
@@ -144,6 +151,7 @@ def nab_weights(series: nab.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 def score_one(series: nab.Series) -> Scored:
     """Runs the shipped detector (and its hourly companion) over one series."""
     evs = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "volume_spike"}))
+    drops = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "drop"}))
     stamps = [e.ts for e in evs]
     # hourly companion: the same detector on the hour's mean, known when the hour closes.
     hours: dict[datetime, list[float]] = {}
@@ -180,6 +188,8 @@ def score_one(series: nab.Series) -> Scored:
         observed=np.array([e.observed for e in evs]),
         hourly_raw=hourly_raw,
         hourly_eligible=hourly_eligible,
+        drop_score=np.array([e.score for e in drops]),
+        drop_eligible=np.array([e.eligible for e in drops]),
         rows=[by_ts.get(t, []) for t in stamps],
         weight=weight,
         window=window,
@@ -197,25 +207,39 @@ def fired_runs(
     *,
     hysteresis: float = HYSTERESIS,
     repeat: int = 0,
+    min_run: int = 1,
+    escalate: float = 0.0,
+    escalate_gap: int = 0,
 ) -> list[int]:
-    """The evaluations that fire, as detectors._RunTracker with min_run 1: a run goes on
-    while scores reach hysteresis x threshold and ends after end_after buckets below it;
-    `repeat`: an open run fires again this many buckets after its last firing."""
+    """The evaluations that fire, as detectors._RunTracker: a run opens after `min_run`
+    hits in a row, goes on while scores reach hysteresis x threshold and ends after
+    end_after buckets below it; `repeat`: an open run fires again this many buckets after
+    its last firing; `escalate`: an open run fires again when a hit reaches this multiple
+    of the run's peak so far, at least `escalate_gap` buckets after its last firing."""
     fired: list[int] = []
-    open_, last, last_fire = False, -(10**9), -(10**9)
+    open_, last, last_fire, peak = False, -(10**9), -(10**9), 0.0
+    streak, prev_hit = 0, -(10**9)
     for j in np.flatnonzero(score >= threshold * hysteresis):
         if open_ and j - last - 1 >= end_after:
             open_ = False
         hit = bool(eligible[j]) and score[j] >= threshold
         if open_:
             last = j
-            if repeat and hit and j - last_fire >= repeat:
+            again = repeat and j - last_fire >= repeat
+            escalated = escalate and score[j] >= escalate * peak and j - last_fire >= escalate_gap
+            if hit and (again or escalated):
                 fired.append(int(j))
                 last_fire = j
+            peak = max(peak, float(score[j]))
             continue
-        if hit:
+        if not hit:
+            streak = 0
+            continue
+        streak = streak + 1 if j == prev_hit + 1 else 1
+        prev_hit = j
+        if streak >= min_run:
             fired.append(int(j))
-            open_, last, last_fire = True, j, j
+            open_, last, last_fire, peak, streak = True, j, j, float(score[j]), 0
     return fired
 
 
@@ -269,7 +293,8 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     """The detector's score with other likelihood settings: squash (tanh, log, clip) and
     scale of the surprise, averaging length, sd floor, sd of the means or of the raw
     surprises, Gaussian or empirical tail or the smaller of both; then max with raw / w."""
-    key = tuple(sorted((k, v) for k, v in p.items() if k not in ("thr", "end", "hyst", "repeat")))
+    run_keys = ("thr", "end", "hyst", "repeat", "min_run", "esc", "esc_gap")
+    key = tuple(sorted((k, v) for k, v in p.items() if k not in run_keys))
     if key in s.cache:
         return s.cache[key]  # type: ignore[return-value]
     x = np.maximum(s.surprise, 0.0) / p.get("scale", SURPRISE_SCALE)
@@ -328,6 +353,85 @@ def with_hourly(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(score, hourly), eligible | s.hourly_eligible
 
 
+def with_two_averages(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """An ensemble of reactivities: the larger of the likelihoods averaged over La and Lb
+    buckets (the categories disagree on how reactive it should be), and raw / w."""
+    fast, eligible = likelihood(s, {"L": p["La"]})
+    slow, _ = likelihood(s, {"L": p["Lb"]})
+    return np.maximum(fast, slow), eligible
+
+
+def windowed_z(s: Scored) -> np.ndarray:
+    """NAB's windowed Gaussian on the observed value: its z against the mean and sd of the
+    baseline window before it (48 values at least, sd floored at 0.1% of the mean)."""
+    if "wgz" not in s.cache:
+        st, x = s.starts(), s.observed
+        c1 = np.concatenate([[0.0], np.cumsum(x)])
+        c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+        i = np.arange(len(x))
+        n = np.maximum(i - st, 1)
+        mu = (c1[i] - c1[st]) / n
+        sd = np.sqrt(np.maximum((c2[i] - c2[st]) / n - mu * mu, 0.0))
+        z = np.where(i - st >= 48, (x - mu) / np.maximum(sd, 1e-9 + 1e-3 * np.abs(mu)), 0.0)
+        s.cache["wgz"] = np.clip(z, -1e6, 1e6)
+    return s.cache["wgz"]  # type: ignore[return-value]
+
+
+def windowed_gaussian(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The windowed Gaussian alone: -log10 of the normal tail of its z (the same guards)."""
+    tail = 0.5 * _erfc(windowed_z(s) / math.sqrt(2.0))
+    with np.errstate(divide="ignore"):
+        return np.minimum(np.where(tail > 0, -np.log10(tail), 300.0), 300.0), s.eligible
+
+
+def with_gaussian_likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """Two cheap scores combined by the larger likelihood: the shipped score, and the
+    likelihood of the windowed Gaussian's surprise (tanh(z / sc2) averaged over 12)."""
+    score, eligible = shipped(s, p)
+    u = np.tanh(np.maximum(windowed_z(s), 0.0) / p["sc2"])
+    m = rolling_mean(u, LIKELIHOOD_AVERAGE)
+    return np.maximum(score, gaussian_likelihood(s, m, m, LIKELIHOOD_SD_FLOOR)), eligible
+
+
+def rolling_rank(s: Scored) -> np.ndarray:
+    """Share of the baseline window's observed values below each observed value."""
+    if "rank" not in s.cache:
+        st, x = s.starts(), s.observed
+        held: list[float] = []
+        out = np.zeros(len(x))
+        j = 0
+        for i, v in enumerate(x):
+            while j < st[i]:
+                del held[bisect.bisect_left(held, x[j])]
+                j += 1
+            out[i] = bisect.bisect_left(held, v) / len(held) if held else 0.0
+            bisect.insort(held, float(v))
+        s.cache["rank"] = out
+    return s.cache["rank"]  # type: ignore[return-value]
+
+
+def with_top_guard(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """Shipped, eligible only when the value is in the top 1 - q of the baseline window
+    (a scale-free stand-in for the count guards on series that are not counts)."""
+    score, eligible = shipped(s, p)
+    return score, eligible & (rolling_rank(s) >= p["q"])
+
+
+def upward_likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The likelihood of the upward surprise only (the spike rule's own raw score where its
+    guards pass; the shipped one feeds it both directions), approximated from the stored
+    numbers; scale and averaging as the shipped ones unless set."""
+    key = ("up", p.get("scale", SURPRISE_SCALE), p.get("L", LIKELIHOOD_AVERAGE))
+    if key not in s.cache:
+        up = np.where(s.eligible, np.maximum(s.raw, 0.0), 0.0)
+        u = np.tanh(up / p.get("scale", SURPRISE_SCALE))
+        m = rolling_mean(u, int(p.get("L", LIKELIHOOD_AVERAGE)))
+        lk = gaussian_likelihood(s, m, m, LIKELIHOOD_SD_FLOOR)
+        ready = s.starts() <= np.arange(len(m)) - LIKELIHOOD_MIN_SAMPLES
+        s.cache[key] = (np.maximum(lk, s.raw / W), s.eligible & ready)
+    return s.cache[key]  # type: ignore[return-value]
+
+
 def grid(**axes: Sequence[float]) -> list[Setting]:
     """Every combination of the axes, thr and end included (defaults: the usual sweep)."""
     axes = {"thr": THRESHOLDS, "end": ENDS, **axes}
@@ -384,6 +488,37 @@ VARIANTS: list[Variant] = [
         likelihood,
         grid(thr=(0.75, *THRESHOLDS), tail=(2,), floor=(0.03, 0.06, 0.1)),
     ),
+    # issue 25, third pass: ensembles, a windowed Gaussian, persistence, escalation, a
+    # scale-free top-of-window guard.
+    ("M1 max of likelihoods averaged 6 and 24", with_two_averages, grid(La=(6,), Lb=(24,))),
+    ("M2 max of likelihoods averaged 12 and 36", with_two_averages, grid(La=(12,), Lb=(36,))),
+    ("M3 max of likelihoods averaged 3 and 12", with_two_averages, grid(La=(3,), Lb=(12,))),
+    ("WG windowed Gaussian alone", windowed_gaussian, grid(thr=(2, 3, 4, 5, 6, 8))),
+    ("WG2 + likelihood of the windowed Gaussian", with_gaussian_likelihood, grid(sc2=(2, 4, 8))),
+    ("K1 min_run 2", shipped, grid(min_run=(2,))),
+    ("K2 min_run 1-3", shipped, grid(min_run=(1, 2, 3))),
+    ("K3 min_run 3", shipped, grid(min_run=(3,))),
+    ("X1 escalate x2 (re-fire at twice the peak)", shipped, grid(esc=(2.0,))),
+    ("X2 escalate x2/4/10, 1 h apart", shipped, grid(esc=(2.0, 4.0, 10.0), esc_gap=(12,))),
+    ("X3 escalate x1.5/2/3, 0/1/6 h apart", shipped, grid(esc=(1.5, 2, 3), esc_gap=(0, 12, 72))),
+    ("X4 escalate x2, 1 h apart", shipped, grid(esc=(2.0,), esc_gap=(12,))),
+    ("X4 ... x1.5", shipped, grid(esc=(1.5,), esc_gap=(12,))),
+    ("X4 ... x2.5", shipped, grid(esc=(2.5,), esc_gap=(12,))),
+    ("X4 ... x3", shipped, grid(esc=(3.0,), esc_gap=(12,))),
+    ("X4 ... 30 min apart", shipped, grid(esc=(2.0,), esc_gap=(6,))),
+    ("X4 ... 2 h apart", shipped, grid(esc=(2.0,), esc_gap=(24,))),
+    ("X4 ... 6 h apart", shipped, grid(esc=(2.0,), esc_gap=(72,))),
+    ("X5 escalate x1.5/2/3, 1 h apart", shipped, grid(esc=(1.5, 2, 3), esc_gap=(12,))),
+    (
+        "X6 escalate x2, 1 h apart, hysteresis 1",
+        shipped,
+        grid(esc=(2.0,), esc_gap=(12,), hyst=(1,)),
+    ),
+    ("Q1 top 1% of the window guard", with_top_guard, grid(q=(0.99,))),
+    ("Q2 top-q guard, q 0.9-0.995", with_top_guard, grid(q=(0.9, 0.95, 0.99, 0.995))),
+    ("U1 likelihood of the upward surprise only", upward_likelihood, grid()),
+    ("U2 ... surprise scale 4/8/16", upward_likelihood, grid(scale=(4, 8, 16))),
+    ("U3 ... averaging 6/12/24", upward_likelihood, grid(L=(6, 12, 24))),
 ]
 
 
@@ -392,8 +527,11 @@ def total(results: Sequence[Result]) -> float:
     return 100.0 * (raw - null) / (perfect - null) if perfect > null else float("nan")
 
 
-def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Result]]:
-    """Per setting: every series' result."""
+def run_variant(
+    scored: Sequence[Scored], variant: Variant, *, both: bool = False
+) -> list[dict[str, Result]]:
+    """Per setting: every series' result; `both`: with the shipped drop rule's firings at
+    the same threshold and end_after added (as nab_score's spike-and-drop rows)."""
     _, fn, settings = variant
     out = []
     for p in settings:
@@ -407,11 +545,17 @@ def run_variant(scored: Sequence[Scored], variant: Variant) -> list[dict[str, Re
                 int(p["end"]),
                 hysteresis=p.get("hyst", HYSTERESIS),
                 repeat=int(p.get("repeat", 0)),
+                min_run=int(p.get("min_run", 1)),
+                escalate=p.get("esc", 0.0),
+                escalate_gap=int(p.get("esc_gap", 0)),
             )
+            if both:
+                drops = fired_runs(s.drop_score, s.drop_eligible, p["thr"], int(p["end"]))
+                fired = sorted(set(fired) | set(drops))
             per[s.name] = s.result(fired)
         out.append(per)
     for s in scored:  # keep memory flat: each variant's streams are recomputed
-        s.cache = {k: v for k, v in s.cache.items() if k in ("starts", "range")}
+        s.cache = {k: v for k, v in s.cache.items() if k in ("starts", "range", "rank")}
     return out
 
 
@@ -498,6 +642,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap draws")
     parser.add_argument(
+        "--both",
+        action="store_true",
+        help="score each variant's spike firings together with the shipped drop rule's "
+        "(NAB's labels have no direction; nab_score.py's 'both' rows)",
+    )
+    parser.add_argument(
         "--anomalies",
         type=Path,
         default=Path(os.environ.get("VEILLE_ANOMALIES") or nab.DEFAULT_ANOMALIES),
@@ -527,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base: dict[str, Result] | None = None
     for variant in VARIANTS:
         name, _, settings = variant
-        results = run_variant(scored, variant)
+        results = run_variant(scored, variant, both=args.both)
         per, _ = held_out(scored, results, settings)
         base = base or per
         diff, low, high = bootstrap(scored, base, per, args.boot)

@@ -27,7 +27,9 @@ What it prints (one global rule, no per-series or per-category parameter):
    (RAW_PER_UNIT, whose shipped value keeps a threshold once chosen on realTweets) chosen
    on the five others too, by re-weighting the stored scores;
 3. the shipped default rule (`Rule()`: volume_spike, medium, 5-minute buckets, guards on)
-   on the four realTweets series, alone;
+   on the four realTweets series, alone; 3b. the same on those series thinned (each mention
+   kept with probability p, seeded): how the rule holds on quieter brands (`--thinned`
+   prints sections 3 and 3b only);
 4. false alarms of the default rules on the five series without anomalies, per month;
 5. alert rates of each sensitivity on the brand series (what low/medium/high mean);
 6. the CPU cost per bucket and per evaluation, and the memory held by one rule.
@@ -367,6 +369,30 @@ def report_default(tweets: Sequence[Series], rule: Rule) -> None:
     print(f"   {'TOTAL (4 series)':<28} {'':>23} {_fmt(total(rows))}")
 
 
+#: Thinning of the brand series in section 3b: the share of mentions kept.
+THINNING = (1.0, 0.5, 0.2, 0.1, 0.05)
+
+
+def report_thinned(tweets: Sequence[Series], rule: Rule, seed: int = 25) -> None:
+    """The default rule on the brand series with each mention kept with probability p
+    (binomial thinning: a quieter brand with the same bursts and labelled windows)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    print("\n3b. Default rule on the realTweets series thinned (mentions kept with probability p)")
+    print(f"   {'p':>5} {'mean per 5 min':>15} {'TP':>4} {'FP':>4} {'FN':>4} score")
+    for p in THINNING:
+        rows = []
+        volume = 0.0
+        for s in tweets:
+            thin = [(ts, float(rng.binomial(int(v), p))) for ts, v in s.rows]
+            volume += sum(v for _, v in thin) / len(thin) / len(tweets)
+            fired = {a.fired_at for a in backtest(thin, rule)}
+            rows.append(file_score(Series(s.category, s.name, thin, s.windows), fired))
+        tp, fp, fn = (sum(getattr(r[0], k) for r in rows) for k in ("tp", "fp", "fn"))
+        print(f"   {p:>5.2f} {volume:>15.1f} {tp:>4} {fp:>4} {fn:>4} {_fmt(total(rows))}")
+
+
 def report_false_alarms(quiet: Sequence[Series]) -> None:
     """Alerts per series per month on series without any anomaly."""
     print("\n4. False alarms on the series without anomalies (alerts per month of data)")
@@ -433,6 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rule", type=Path, help="score this rule YAML on realTweets instead")
     parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
     parser.add_argument(
+        "--thinned", action="store_true", help="only the default rule's sections (3 and 3b)"
+    )
+    parser.add_argument(
         "--anomalies",
         type=Path,
         default=Path(os.environ.get("VEILLE_ANOMALIES") or DEFAULT_ANOMALIES),
@@ -442,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folders = (
         [args.anomalies / TWEETS]
-        if args.rule
+        if args.rule or args.thinned
         else [args.anomalies / TWEETS, args.anomalies / OTHERS]
     )
     missing = [f for f in folders if not (f / "combined_windows.json").is_file()]
@@ -460,6 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_default(load_corpus(folders), load_rule(args.rule))
         return 0
     corpus = load_corpus(folders)
+    if args.thinned:
+        report_default(corpus, DEFAULT_RULE)
+        report_thinned(corpus, DEFAULT_RULE)
+        return 0
     print(f"{len(corpus)} series, {sum(len(s.windows) for s in corpus)} windows")
     sweeps: list[Sweep] = []
     with multiprocessing.Pool(max(1, args.jobs)) as pool:
@@ -483,6 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tweets = [s for s in corpus if s.category == "realTweets"]
     report_default(tweets, DEFAULT_RULE)
+    report_thinned(tweets, DEFAULT_RULE)
     report_false_alarms([s for s in corpus if not s.windows])
     report_rates(tweets)
     report_cost(sweeps)

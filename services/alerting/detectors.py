@@ -466,6 +466,12 @@ class VolumeDetector(_StreamingBase):
             if len(history) >= MIN_HISTORY_BUCKETS:
                 edge = history.quantile(1.0 - TAIL if sign > 0 else TAIL)
                 unit = max(sign * (edge - center), floor)
+                if sign > 0 and rule.missing == "zero":
+                    # Sparse counts (a mention every few buckets): a stretch's median
+                    # residual is nearly always 0, so its tail collapses to the numerical
+                    # floor and a stretch of single mentions scored in the hundreds. A
+                    # count's unit is never below its counting noise's 1-in-100 excursion.
+                    unit = max(unit, TAIL_Z * math.sqrt(max(exp_k, 1.0) / k))
             else:
                 iqr = history.quantile(0.75) - history.quantile(0.25)
                 unit = max(TAIL_Z * IQR_TO_SIGMA * iqr, floor)

@@ -60,6 +60,26 @@ def test_all_zero_series_never_alerts() -> None:
         assert backtest(as_series([0.0] * 24 * 10), rule) == []
 
 
+def test_sparse_counts_never_score_far_out() -> None:
+    # A mention every few 5-minute buckets: the seasonal median is 0 and a stretch's median
+    # residual nearly always 0, so the stretches' tails used to collapse to the numerical
+    # floor and a few single mentions scored 1,000 units. The unit of a count is at least
+    # its counting noise's 1-in-100 excursion.
+    rng = np.random.default_rng(3)
+    rows = [(T0 + timedelta(minutes=5 * i), float(rng.poisson(0.15))) for i in range(21 * 288)]
+    rule = Rule(name="sparse")
+    assert max(e.details["raw_score"] for e in score_series(rows, rule)) < 5
+    assert backtest(rows, rule) == []
+    # a real burst on the same quiet series still alerts within its first half hour (once
+    # min_volume, 10 mentions above the expected ones, is reached): an hour at 5 a bucket.
+    burst = 18 * 288 + 150
+    for i in range(burst, burst + 12):
+        rows[i] = (rows[i][0], float(rng.poisson(5.0)))
+    alerts = backtest(rows, rule)
+    assert len(alerts) == 1
+    assert rows[burst][0] <= alerts[0].start < rows[burst + 6][0]
+
+
 def test_clear_spike_fires_once_per_run_with_its_numbers() -> None:
     values = seasonal_counts(21)
     spike_at = 10 * 24 + 14

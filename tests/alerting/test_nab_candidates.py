@@ -52,6 +52,8 @@ def _scored(series: Any, n: int) -> Any:  # the benchmark modules load at run ti
         observed=zeros,
         hourly_raw=zeros,
         hourly_eligible=zeros.astype(bool),
+        drop_score=zeros,
+        drop_eligible=zeros.astype(bool),
         rows=[[i] for i in range(n)],
         weight=weight,
         window=window,
@@ -123,8 +125,25 @@ def test_run_replay_on_random_scores(seed: int) -> None:
     eligible = np.array([e.eligible for e in evaluations])
     rule = Rule(name="r")
     for end_after in (1, 2, 3, 5):
-        at = rule.model_copy(update={"sensitivity": 1.5, "end_after": end_after})
-        want = [a.fired_at for a in replay(evaluations, at)]
-        got = cand.fired_runs(score, eligible, 1.5, end_after)
-        assert len(want) > 10
-        assert [evaluations[i].ts for i in got] == want
+        for min_run in (1, 2, 3):
+            at = rule.model_copy(
+                update={"sensitivity": 1.5, "end_after": end_after, "min_run": min_run}
+            )
+            want = [a.fired_at for a in replay(evaluations, at)]
+            got = cand.fired_runs(score, eligible, 1.5, end_after, min_run=min_run)
+            assert len(want) > 3
+            assert [evaluations[i].ts for i in got] == want
+
+
+def test_escalation_fires_again_when_an_open_run_doubles() -> None:
+    # one run (never 72 buckets quiet): it opens at 2.0, rises to 3.0 (not twice its peak),
+    # then 6.0 (twice 3.0) fires again, but only once the gap since the last firing is met.
+    score = np.array([0.0, 2.0, 3.0, 1.6, 6.0, 1.6, 1.6, 1.6, 13.0, 0.0])
+    eligible = np.ones(len(score), dtype=bool)
+    assert cand.fired_runs(score, eligible, 1.5, 72) == [1]
+    assert cand.fired_runs(score, eligible, 1.5, 72, escalate=2.0) == [1, 4, 8]
+    assert cand.fired_runs(score, eligible, 1.5, 72, escalate=2.0, escalate_gap=4) == [1, 8]
+    # a run ended by end_after re-opens as a new run whatever the factor
+    dips = np.array([0.0, 2.0, 0.0, 0.0, 2.5, 0.0])
+    assert cand.fired_runs(dips, eligible[:6], 1.5, 2, escalate=100.0) == [1, 4]
+    assert cand.fired_runs(dips, eligible[:6], 1.5, 3, escalate=100.0) == [1]
