@@ -60,6 +60,7 @@ from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_dev"
 WRITTEN = REPO / "benchmarks" / "data" / "brand_written"
+REAL = REPO / "benchmarks" / "data" / "brand_real"
 CORPORA = REPO.parent / "shared" / "corpora"
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 C_GRID = (0.01, 0.03, 0.1)
@@ -93,6 +94,13 @@ def all_brands() -> list[Brand]:
     dev = load_brands()
     known = {b.name for b in dev}
     return dev + [b for b in load_brands(WRITTEN) if b.name not in known]
+
+
+def real_brands() -> list[Brand]:
+    """brand_real's workspaces, then brand_dev's for the brands it does not redefine."""
+    real = load_brands(REAL)
+    known = {b.name for b in real}
+    return real + [b for b in load_brands() if b.name not in known]
 
 
 def load_texts(entries: Sequence[dict[str, Any]], corpora: Path) -> list[str]:
@@ -299,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         help="add the written French posts to every fit (they did not earn their place)",
     )
     parser.add_argument(
+        "--real", action="store_true", help="add the posts of benchmarks/data/brand_real"
+    )
+    parser.add_argument(
         "--embedding-cache", type=Path, help="a file keeping the vectors between runs"
     )
     args = parser.parse_args(argv)
@@ -314,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     tagger = BrandTagger(all_brands(), [], embed=embed)
     started = time.perf_counter()
     rows = load_rows(tagger, args.corpora)
+    if args.real:
+        rows += load_rows(BrandTagger(real_brands(), [], embed=embed), args.corpora, REAL)
     written = load_written(tagger) if args.written else []
     print(f"cues and embeddings: {1000 * (time.perf_counter() - started) / len(rows):.1f} ms/post")
     if args.embedding_cache:

@@ -84,6 +84,7 @@ FEATURES = (
     "confirming",  # unused: a context_confirming term decides alone (step 3)
     "common_word",  # the alias is a dictionary word
     "french",  # the passage is French: the contrast below is left out, see `features`
+    "after_model",  # "Galaxy S6 Edge", "Note 5 Edge": the end of another product's name
 )
 # Before a store, a service or a site.
 _PREPOSITIONS = frozenset(["at", "chez", "on", "sur", "via", "from", "avec", "with", "to", "into"])
@@ -100,6 +101,8 @@ _STREET_NOUNS = frozenset(
     ["street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "drive"]
 )
 _WORD = re.compile(r"[^\W_][\w'’-]*")
+# A model number ("S6", "5", "XL2"), not an ordinal ("2nd", "3e").
+_MODEL_NUMBER = re.compile(r"^(?![0-9]+(?:st|nd|rd|th|e|er|ème)$)[A-Za-z]{0,3}[0-9]+[A-Za-z]{0,2}$")
 _SENTENCE_END = re.compile(r"[.!?…:;\n|•»«\"“”()\[\]]")
 _HANDLES_ONLY = re.compile(r"^(?:\s*(?:rt\b|@\w+|:))*\s*$", re.IGNORECASE)
 
@@ -239,6 +242,8 @@ def cues(
     next_word = next_match.group(1) if next_match else ""
     if next_word and (next_word[0].isdigit() or re.match(r"^[A-Za-z]{1,2}\d", next_word)):
         out["model"] = 1.0
+    if prev_word and _MODEL_NUMBER.match(prev_word) and not gap.strip():
+        out["after_model"] = 1.0
     if next_word and _capitalised(next_word) and not headline:
         out["next_proper"] = 1.0
     if (
