@@ -22,14 +22,15 @@ is then judged:
      side (`other_meanings`, else the bare word; `other_examples`; the posts rejected);
    - cues that carry from brand to brand (`cues`): capitalised mid-sentence, "chez X" /
      "at X" / "on X" or a check-in "@ X", a handle or hashtag, a model number after
-     ("Galaxy S5"), a longer proper name around it ("Apple Valley", "Bruno Mars"), a
-     street or place word ("rue Voltaire", "Shell Beach"), whether the alias is a
-     dictionary word at all, whether the passage is French.
+     ("Galaxy S5") or before ("S6 Edge": another maker's product), a longer proper name
+     around it ("Apple Valley", "Bruno Mars"), a street or place word ("rue Voltaire",
+     "Shell Beach"), whether the alias is a dictionary word at all, whether the passage
+     is French (the shared weights keep those that earned their place).
    - the passage's vector weighted by how the brand's side differs from the other side,
      in English and other languages only: its weights, learned on mostly English posts,
      misread French ones.
    The weights are shared by all brands and learned once, across brands, on labelled
-   real posts (benchmarks/bench_brand_recognition.py, which also fits them; shipped in
+   real posts (benchmarks/bench_brand_recognition.py --real, which also fits them; shipped in
    heads/brand_sense.json). The occurrence counts when the probability reaches the
    brand's threshold: `DEFAULT_THRESHOLD`, or the one an analyst's corrections choose
    (`ContextJudge.learn`).
