@@ -5,9 +5,11 @@ prints precision and recall, cross-validated, then once on a split never used to
 
 Data: benchmarks/data/brand_dev (see its README): 30 brands' workspaces written before
 any post was read, and the labelled occurrences, which point into ../shared/corpora
-(texts are read at run time, never copied). A fixed 30% of the units (`is_test`: a tweet,
-or a page or payload whole) is the test split; everything is chosen on the other 70%:
-- leave-one-brand-out CV (train on 29 brands, predict the 30th: how the model does on
+(texts are read at run time, never copied); with `--real`, also benchmarks/data/brand_real
+(263 more real posts, 32 more workspaces; the shipped weights are fitted with it). A
+fixed 30% of the units (`is_test`: a tweet, or a page or payload whole) is the test
+split; everything is chosen on the other 70%:
+- leave-one-brand-out CV (train on the other brands, predict one: how the model does on
   a brand it never saw, which is what a user's new brand is), and
 - the regularisation and which cues to keep, by that CV's F1.
 `--fit` writes the weights fitted on the development split; `--test` prints the test
@@ -15,8 +17,8 @@ figures (once, at the end: never choose on them). `--written` adds the French po
 benchmarks/data/brand_written to every fit (training only, never scored; they lowered
 the CV, so the shipped weights are fitted without them).
 
-    .venv/bin/python benchmarks/bench_brand_recognition.py [--fit] [--test] [--errors]
-        [--written] [--embedding-cache FILE]
+    .venv/bin/python benchmarks/bench_brand_recognition.py [--real] [--fit] [--test]
+        [--errors] [--written] [--embedding-cache FILE]
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_dev"
 WRITTEN = REPO / "benchmarks" / "data" / "brand_written"
+REAL = REPO / "benchmarks" / "data" / "brand_real"
 CORPORA = REPO.parent / "shared" / "corpora"
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 C_GRID = (0.01, 0.03, 0.1)
@@ -93,6 +96,13 @@ def all_brands() -> list[Brand]:
     dev = load_brands()
     known = {b.name for b in dev}
     return dev + [b for b in load_brands(WRITTEN) if b.name not in known]
+
+
+def real_brands() -> list[Brand]:
+    """brand_real's workspaces, then brand_dev's for the brands it does not redefine."""
+    real = load_brands(REAL)
+    known = {b.name for b in real}
+    return real + [b for b in load_brands() if b.name not in known]
 
 
 def load_texts(entries: Sequence[dict[str, Any]], corpora: Path) -> list[str]:
@@ -299,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         help="add the written French posts to every fit (they did not earn their place)",
     )
     parser.add_argument(
+        "--real", action="store_true", help="add the posts of benchmarks/data/brand_real"
+    )
+    parser.add_argument(
         "--embedding-cache", type=Path, help="a file keeping the vectors between runs"
     )
     args = parser.parse_args(argv)
@@ -314,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     tagger = BrandTagger(all_brands(), [], embed=embed)
     started = time.perf_counter()
     rows = load_rows(tagger, args.corpora)
+    if args.real:
+        rows += load_rows(BrandTagger(real_brands(), [], embed=embed), args.corpora, REAL)
     written = load_written(tagger) if args.written else []
     print(f"cues and embeddings: {1000 * (time.perf_counter() - started) / len(rows):.1f} ms/post")
     if args.embedding_cache:
@@ -331,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         c, keep = choose(dev, written)
         print(f"chosen: C {c}, cues {[_name(k) for k in keep]}")
         model = _fit([*dev, *written], c, keep)
-        note = f"development split of {DATA.name}"
+        note = f"development split of {DATA.name}" + (f" and {REAL.name}" if args.real else "")
         note += f" and {WRITTEN.name}, C {c}" if written else f", C {c}"
         save(model, SENSE_MODEL, args.embedding, note)
     else:

@@ -30,6 +30,7 @@ from services.core.models import Brand, Competitor
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
+CORPORA = REPO.parent / "shared" / "corpora"
 
 
 @pytest.mark.parametrize(
@@ -115,6 +116,15 @@ def test_case_cues_know_where_a_sentence_starts() -> None:
     assert headline["capital_mid"] == 0.0
     assert _cues("my Galaxy S5 battery", "Galaxy")["model"] == 1.0
     assert _cues("I saw Bruno Mars live", "Mars")["prev_proper"] == 1.0
+
+
+def test_a_name_after_a_model_number_ends_another_product_name() -> None:
+    assert _cues("the Galaxy Note 5 and S6 edge+ ship today", "edge")["after_model"] == 1.0
+    assert _cues("Samsung Galaxy S6 Edge Plus review", "Edge")["after_model"] == 1.0
+    # An ordinal is not a model number; nor is a number across punctuation.
+    assert _cues("the 2nd Monster was a bad idea", "Monster")["after_model"] == 0.0
+    assert _cues("le 3e Leclerc de la ville", "Leclerc", "fr")["after_model"] == 0.0
+    assert _cues("rated 5. Edge is fine", "Edge")["after_model"] == 0.0
 
 
 def test_a_threshold_needs_enough_corrections_of_each_kind() -> None:
@@ -301,17 +311,38 @@ def test_ambiguous_multi_word_aliases_are_judged(embed: Embed) -> None:
     assert np.isfinite(tagger.judge.confidences([o for _, o in found if o])[0])
 
 
-def test_the_development_set_points_into_the_corpora_without_copying() -> None:
-    data = REPO / "benchmarks" / "data" / "brand_dev"
+@pytest.mark.parametrize(
+    ("folder", "posts", "workspaces"), [("brand_dev", 500, 30), ("brand_real", 250, 32)]
+)
+def test_the_development_set_points_into_the_corpora_without_copying(
+    folder: str, posts: int, workspaces: int
+) -> None:
+    data = REPO / "benchmarks" / "data" / folder
     items = [json.loads(line) for line in (data / "items.jsonl").read_text().splitlines()]
     brands = [
         Brand.model_validate(b)
         for b in yaml.safe_load((data / "brands.yaml").read_text())["brands"]
     ]
-    names = {b.name for b in brands}
-    assert len(items) >= 500 and len(names) == 30
+    names = {b.name for b in brands} | (_dev_brand_names() if folder == "brand_real" else set())
+    assert len(items) >= posts and len(brands) == workspaces
     for item in items:
         assert set(item) == {"source", "at", "brand", "about_brand", "lang"}  # no text
         assert item["brand"] in names and isinstance(item["at"], int)
+        assert not item["source"].startswith("labelled/") or "test" not in item["source"]
+    if folder == "brand_real" and CORPORA.is_dir():  # SemEval: training and dev files only
+        origins = (CORPORA / "labelled/semeval2013-2016-en/origin.txt").read_text().splitlines()
+        lines = [i["at"] for i in items if i["source"].startswith("labelled/semeval")]
+        assert lines and {origins[at - 1] for at in lines} <= {
+            "twitter-2013train",
+            "twitter-2013dev",
+            "twitter-2015train",
+            "twitter-2016train",
+            "twitter-2016dev",
+        }
     for brand in brands:  # as a user writes them: a few examples of each sense
         assert brand.description and len(brand.examples) <= 5 and len(brand.other_examples) <= 5
+
+
+def _dev_brand_names() -> set[str]:
+    path = REPO / "benchmarks" / "data" / "brand_dev" / "brands.yaml"
+    return {b["name"] for b in yaml.safe_load(path.read_text())["brands"]}

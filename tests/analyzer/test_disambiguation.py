@@ -173,12 +173,6 @@ def test_other_meanings_replace_the_bare_word(embed: Embed) -> None:
     assert "apple" in seen
 
 
-# Known misses of the shipped model (brands without examples, French): its development
-# set holds 43 French posts, and leave-one-brand-out CV gives French recall 0.905 and
-# precision 0.864 (benchmarks/bench_brand_recognition.py).
-FRENCH_IS_THIN = "French brand senses are thin in the model's development set"
-
-
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -187,11 +181,7 @@ FRENCH_IS_THIN = "French brand senses are thin in the model's development set"
         ("J'ai mangé une orange et une banane au goûter", []),
         ("Le ciel était orange au coucher du soleil", []),
         ("Total augmente encore le prix du gazole à la pompe", ["Total"]),
-        pytest.param(
-            "Au total, 35 personnes ont participé à la réunion",
-            [],
-            marks=pytest.mark.xfail(strict=True, reason=FRENCH_IS_THIN),
-        ),
+        ("Au total, 35 personnes ont participé à la réunion", []),
     ],
 )
 def test_the_passage_decides(tagger: BrandTagger, text: str, names: list[str]) -> None:
@@ -224,11 +214,11 @@ def test_precision_and_recall_on_the_teams_labelled_posts(embed: Embed) -> None:
         held_out, bench.predictions(BrandTagger(bench.load_brands(), []), held_out)
     )
     assert names_only["precision"] < 0.6  # the set is hard for names alone
-    # The shipped model was fitted on another set (benchmarks/data/brand_dev): none of
+    # The shipped model was fitted on other sets (benchmarks/data/brand_dev, brand_real): none of
     # these 265 posts chose anything in it.
     tagger = BrandTagger(bench.load_brands(), [], embed=embed)
     result = bench.scores(items, bench.predictions(tagger, items))
-    # Measured: precision 0.934 (8 false positives), recall 0.991 (113 of 114)
+    # Measured: precision 0.950 (6 false positives), recall 0.991 (113 of 114)
     # (benchmarks/bench_brand_context.py); a few posts of slack for other CPUs. The
     # previous method gave 0.973 / 0.947 here, with its constants chosen on half of it.
     assert result["precision"] >= 0.92 and result["recall"] >= 0.97, result

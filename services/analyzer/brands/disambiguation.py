@@ -22,14 +22,15 @@ is then judged:
      side (`other_meanings`, else the bare word; `other_examples`; the posts rejected);
    - cues that carry from brand to brand (`cues`): capitalised mid-sentence, "chez X" /
      "at X" / "on X" or a check-in "@ X", a handle or hashtag, a model number after
-     ("Galaxy S5"), a longer proper name around it ("Apple Valley", "Bruno Mars"), a
-     street or place word ("rue Voltaire", "Shell Beach"), whether the alias is a
-     dictionary word at all, whether the passage is French.
+     ("Galaxy S5") or before ("S6 Edge": another maker's product), a longer proper name
+     around it ("Apple Valley", "Bruno Mars"), a street or place word ("rue Voltaire",
+     "Shell Beach"), whether the alias is a dictionary word at all, whether the passage
+     is French (the shared weights keep those that earned their place).
    - the passage's vector weighted by how the brand's side differs from the other side,
      in English and other languages only: its weights, learned on mostly English posts,
      misread French ones.
    The weights are shared by all brands and learned once, across brands, on labelled
-   real posts (benchmarks/bench_brand_recognition.py, which also fits them; shipped in
+   real posts (benchmarks/bench_brand_recognition.py --real, which also fits them; shipped in
    heads/brand_sense.json). The occurrence counts when the probability reaches the
    brand's threshold: `DEFAULT_THRESHOLD`, or the one an analyst's corrections choose
    (`ContextJudge.learn`).
@@ -84,6 +85,7 @@ FEATURES = (
     "confirming",  # unused: a context_confirming term decides alone (step 3)
     "common_word",  # the alias is a dictionary word
     "french",  # the passage is French: the contrast below is left out, see `features`
+    "after_model",  # "Galaxy S6 Edge", "Note 5 Edge": the end of another product's name
 )
 # Before a store, a service or a site.
 _PREPOSITIONS = frozenset(["at", "chez", "on", "sur", "via", "from", "avec", "with", "to", "into"])
@@ -100,6 +102,8 @@ _STREET_NOUNS = frozenset(
     ["street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "drive"]
 )
 _WORD = re.compile(r"[^\W_][\w'’-]*")
+# A model number ("S6", "5", "XL2"), not an ordinal ("2nd", "3e").
+_MODEL_NUMBER = re.compile(r"^(?![0-9]+(?:st|nd|rd|th|e|er|ème)$)[A-Za-z]{0,3}[0-9]+[A-Za-z]{0,2}$")
 _SENTENCE_END = re.compile(r"[.!?…:;\n|•»«\"“”()\[\]]")
 _HANDLES_ONLY = re.compile(r"^(?:\s*(?:rt\b|@\w+|:))*\s*$", re.IGNORECASE)
 
@@ -239,6 +243,8 @@ def cues(
     next_word = next_match.group(1) if next_match else ""
     if next_word and (next_word[0].isdigit() or re.match(r"^[A-Za-z]{1,2}\d", next_word)):
         out["model"] = 1.0
+    if prev_word and _MODEL_NUMBER.match(prev_word) and not gap.strip():
+        out["after_model"] = 1.0
     if next_word and _capitalised(next_word) and not headline:
         out["next_proper"] = 1.0
     if (
