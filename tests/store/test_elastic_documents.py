@@ -59,20 +59,23 @@ def _reference_content_words(*texts: str) -> list[str]:
     return list(seen)
 
 
-def _reference_document(mention: Mention, previous_us: int | None) -> dict[str, Any]:
-    """The document as `to_document` built it before the bulk path was optimised."""
+def _reference_document(
+    mention: Mention, previous_us: int | None, full_text: bool
+) -> dict[str, Any]:
+    """The document as `to_document` built it before the bulk path was optimised (the
+    Kibana full-text fields became opt-in since)."""
     published_us = epoch_us(mention.published_at)
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
         mapping.STORY_HASH: story_hash(story_key(mention)),
         mapping.TITLE_WORDS: index_words(mention.title),
         mapping.TEXT_WORDS: index_words(mention.text),
-        "title": mention.title,
-        "text": mention.text,
         mapping.PUBLISHED_US: published_us,
         mapping.PUBLISHED_AT: published_us // 1000,
         mapping.MENTION: mention.model_dump(mode="json"),
     }
+    if full_text:
+        doc |= {"title": mention.title, "text": mention.text}
     if previous_us is not None:
         doc[mapping.STORY_PREVIOUS_US] = previous_us
     for name in FILTER_FIELDS:
@@ -152,21 +155,35 @@ def _varied_mentions(rng: random.Random, count: int) -> list[Mention]:
     return mentions
 
 
+@pytest.mark.parametrize("full_text", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_documents_mean_what_they_meant(seed: int) -> None:
+def test_documents_mean_what_they_meant(seed: int, full_text: bool) -> None:
     rng = random.Random(seed)
     for mention in _varied_mentions(rng, 150):
         previous = rng.choice([None, -(2**60), 1_700_000_000_000_000])
         # Through the standard library, as the client used to send it.
-        expected = json.loads(json.dumps(_reference_document(mention, previous)))
-        assert orjson.loads(document_json(mention, previous_us=previous)) == expected
-        assert json.loads(json.dumps(to_document(mention, previous_us=previous))) == expected
+        expected = json.loads(json.dumps(_reference_document(mention, previous, full_text)))
+        sent = document_json(mention, previous_us=previous, full_text=full_text)
+        assert orjson.loads(sent) == expected
+        built = to_document(mention, previous_us=previous, full_text=full_text)
+        assert json.loads(json.dumps(built)) == expected
+
+
+@pytest.mark.parametrize("full_text", [False, True])
+def test_the_kibana_full_text_fields_are_sent_only_when_asked_for(full_text: bool) -> None:
+    document = orjson.loads(
+        document_json(make_mention(title="Titre", text="Le texte"), full_text=full_text)
+    )
+    assert ("title" in document, "text" in document) == (full_text, full_text)
+    assert document["mention"]["text"] == "Le texte"  # always stored
 
 
 def test_a_lone_surrogate_is_escaped_not_refused() -> None:
     mention = make_mention(text="broken \ud800 text")
-    sent = document_json(mention)
-    assert json.loads(sent)["text"] == "broken \ud800 text"
+    for full_text in (False, True):
+        sent = json.loads(document_json(mention, full_text=full_text))
+        assert sent["mention"]["text"] == "broken \ud800 text"
+    assert sent["text"] == "broken \ud800 text"
 
 
 def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
@@ -180,7 +197,7 @@ def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
     assert body.endswith(b"\n")
     lines = [json.loads(line) for line in body.decode("utf-8").splitlines()]
     assert lines[0] == {"index": {"_index": "i", "_id": mention.id}}
-    assert lines[1]["text"] == "Déçu 😀"
+    assert lines[1]["text_words"] == "decu"
     assert lines[1]["mention"] == mention.model_dump(mode="json")
     assert lines[2:] == [
         {"update": {"_index": "i", "_id": "x"}},

@@ -60,29 +60,35 @@ def _content_words(title: str, text: str) -> list[str]:
     return list(dict.fromkeys(chain.from_iterable(map(_piece_terms, pieces))))
 
 
-def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str, Any]:
+def to_document(
+    mention: Mention, *, previous_us: int | None = None, full_text: bool = False
+) -> dict[str, Any]:
     """Tokenizes and folds a mention into the fields of the mapping (`previous_us`: when
     the copy before it in its story was published, see story_chain.py; a document
-    written without it counts as its story's first copy)."""
-    doc = _fields(mention, previous_us)
+    written without it counts as its story's first copy; `full_text`: with the Kibana
+    full-text fields, see mapping.py)."""
+    doc = _fields(mention, previous_us, full_text)
     doc[mapping.MENTION] = mention.model_dump(mode="json")
     return doc
 
 
-def document_json(mention: Mention, *, previous_us: int | None = None) -> bytes:
+def document_json(
+    mention: Mention, *, previous_us: int | None = None, full_text: bool = False
+) -> bytes:
     """`to_document` serialised as JSON, as a bulk body line takes it: the mention is
     serialised once, by pydantic in Rust, and spliced in (`orjson.Fragment`) instead of
     going through a dict of Python objects."""
-    doc: dict[str, Any] = _fields(mention, previous_us)
+    doc: dict[str, Any] = _fields(mention, previous_us, full_text)
     try:
         doc[mapping.MENTION] = orjson.Fragment(mention.model_dump_json())
         return orjson.dumps(doc)
     except (orjson.JSONEncodeError, PydanticSerializationError):
         # A lone surrogate (text cut mid-character): the standard library escapes it.
-        return json.dumps(to_document(mention, previous_us=previous_us)).encode("ascii")
+        document = to_document(mention, previous_us=previous_us, full_text=full_text)
+        return json.dumps(document).encode("ascii")
 
 
-def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
+def _fields(mention: Mention, previous_us: int | None, full_text: bool) -> dict[str, Any]:
     """Every field of the document but the mention itself."""
     published_us = epoch_us(mention.published_at)
     doc: dict[str, Any] = {
@@ -90,11 +96,11 @@ def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
         mapping.STORY_HASH: story_hash(story_key(mention)),
         mapping.TITLE_WORDS: index_words(mention.title),
         mapping.TEXT_WORDS: index_words(mention.text),
-        "title": mention.title,
-        "text": mention.text,
         mapping.PUBLISHED_US: published_us,
         mapping.PUBLISHED_AT: published_us // 1000,  # epoch milliseconds
     }
+    if full_text:
+        doc["title"], doc["text"] = mention.title, mention.text
     if previous_us is not None:
         doc[mapping.STORY_PREVIOUS_US] = previous_us
     for name in FILTER_FIELDS:

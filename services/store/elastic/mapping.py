@@ -5,9 +5,10 @@ Mentions live in time-based indices (`<prefix>-mentions-000001`, ...) behind one
 
 Words are tokenized in Python (`services.core.text.tokenize`) and indexed joined by
 single spaces under a whitespace analyzer (`title_words`, `text_words`), so terms and
-positions are exactly the matcher's. `title` and `text` hold the raw text under a French
-analyzer (elision, folding, light stemming), for people searching from Kibana; Veille's
-queries never use them.
+positions are exactly the matcher's. `title` and `text`, the raw text under a French
+analyzer (elision, folding, light stemming) for people searching from Kibana, are only
+there when asked for (`full_text`, ELASTICSEARCH_KIBANA_FULL_TEXT): Veille's queries never
+use them, and analysing them took about a third of a node's ingest work.
 
 Indexing is most of a node's work on ingest, so the mapping indexes nothing Veille's
 queries or that Kibana use do not need (docs/operations/elasticsearch.md has the figures):
@@ -135,19 +136,23 @@ _ANALYSIS: Final[dict[str, Any]] = {
 }
 
 
+# The raw title and text under the French analyzer, for searches from Kibana (opt-in).
+FULL_TEXT_FIELDS: Final = ("title", "text")
+
+
 def _full_text() -> dict[str, Any]:
     return {"type": "text", "analyzer": "veille_french"}
 
 
-def mappings() -> dict[str, Any]:
-    """The mapping of a mention index; `dynamic: strict` refuses unknown fields."""
+def mappings(*, full_text: bool = False) -> dict[str, Any]:
+    """The mapping of a mention index; `dynamic: strict` refuses unknown fields.
+
+    `full_text`: with the Kibana full-text fields `title` and `text` (FULL_TEXT_FIELDS)."""
     words = {"type": "text", "analyzer": "veille_words", "norms": False}
     properties: dict[str, Any] = {
         ID: {"type": "keyword"},
         TITLE_WORDS: words,
         TEXT_WORDS: words,
-        "title": _full_text(),
-        "text": _full_text(),
         PUBLISHED_US: {"type": "long"},
         PUBLISHED_AT: {"type": "date"},
         STORY_HASH: {"type": "long"},
@@ -162,6 +167,8 @@ def mappings() -> dict[str, Any]:
             "similarity": "cosine",
         },
     }
+    if full_text:
+        properties |= {name: _full_text() for name in FULL_TEXT_FIELDS}
     for name in FILTER_FIELDS:
         properties[filter_field(name)] = {"type": "keyword"}
     for dim_field in DIMENSION_FIELDS.values():
@@ -182,7 +189,9 @@ def mappings() -> dict[str, Any]:
 REFRESH_INTERVAL: Final = "30s"
 
 
-def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]:
+def index_template(
+    names: IndexNames, *, with_lifecycle: bool, full_text: bool = False
+) -> dict[str, Any]:
     """The body of the composable index template for the mention indices."""
     settings: dict[str, Any] = {"analysis": _ANALYSIS, "index.refresh_interval": REFRESH_INTERVAL}
     if with_lifecycle:
@@ -190,7 +199,7 @@ def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]
         settings["index.lifecycle.rollover_alias"] = names.alias
     return {
         "index_patterns": [names.pattern],
-        "template": {"settings": settings, "mappings": mappings()},
+        "template": {"settings": settings, "mappings": mappings(full_text=full_text)},
         "priority": 200,
         "_meta": {"managed_by": "veille"},
     }
