@@ -28,13 +28,14 @@ from services.core.models import (
 )
 from services.core.query.ast import FILTER_FIELDS
 from services.core.query.matcher import keyword_values
-from services.core.text import MAX_TOKEN_LENGTH
+from services.core.text import MAX_TOKEN_LENGTH, tokenize
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.elastic.bulk import bulk_body
 from services.store.elastic.documents import (
-    _cached_piece_terms,
-    _content_words,
+    _piece_cached,
+    _site_suffixes,
+    _words,
     document_json,
     to_document,
 )
@@ -212,19 +213,47 @@ def test_the_bulk_body_is_one_json_line_per_action_and_document() -> None:
 _TRICKY = "aZé'’-_Σσ\u0301ǅ1٣ \t\n\xa0\u2028\u3000\x1c.,!"
 
 
+def _whole_words(title: str, text: str) -> tuple[str, str, list[str]]:
+    """What `_words` computes per piece, from the whole texts."""
+    return " ".join(tokenize(title)), " ".join(tokenize(text)), content_words(title, text)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_content_words_per_piece_equal_content_words_of_the_whole(seed: int) -> None:
+def test_words_per_piece_equal_words_of_the_whole(seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(2000):
         title = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 12)))
         text = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 40)))
-        assert _content_words(title, text) == content_words(title, text), (title, text)
-    assert _content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == content_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")
+        assert _words(title, text) == _whole_words(title, text), (title, text)
+    assert _words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == _whole_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")
 
 
 def test_long_pieces_are_read_whole_and_not_kept() -> None:
     # A URL-like run longer than the cache's limit: the same words, and no cache entry.
     piece = "https://exemple.fr/" + "déçu-" * 40 + "Σ"
-    before = _cached_piece_terms.cache_info().currsize
-    assert _content_words("", f"{piece} {piece}") == content_words("", f"{piece} {piece}")
-    assert _cached_piece_terms.cache_info().currsize == before
+    before = _piece_cached.cache_info().currsize
+    assert _words(piece, f"{piece} {piece}") == _whole_words(piece, f"{piece} {piece}")
+    assert _piece_cached.cache_info().currsize == before
+
+
+_URL_CHARS = "aZ0.-:@[]/?#%é \t\n\x00\x7f_~"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sites_memoized_by_host_equal_the_sites_of_whole_urls(seed: int) -> None:
+    rng = random.Random(seed)
+    heads = ["https://", "HTTP://", "http://user:pw@", "ftp://", "//", "", " https://", "h1+x://"]
+    hosts = ["www.Lemonde.fr", "forum.velo.fr:8080", "[::1]", "a.b.c", "", "WWW.", "xn--d-i.fr"]
+    urls = ["https://www.lemonde.fr", "https://x.fr?q=1", "https://x.fr#a", "http://x.fr\n/p"]
+    for _ in range(3000):
+        tail = "".join(rng.choices(_URL_CHARS, k=rng.randrange(0, 12)))
+        urls.append(rng.choice(heads) + rng.choice(hosts) + rng.choice(["", "/", "?", "#"]) + tail)
+    for url in urls:
+        mention = make_mention(url=url)
+        try:
+            expected = keyword_values(mention, "site")
+        except ValueError:  # urlsplit refuses it (a bad port or bracket): so must we
+            with pytest.raises(ValueError):
+                _site_suffixes(mention)
+            continue
+        assert _site_suffixes(mention) == expected, url
