@@ -111,6 +111,12 @@ def _previous_template(names: es_mapping.IndexNames) -> tuple[dict[str, Any], di
             "raw": {"type": "keyword", "ignore_above": 256},
         }
     mappings["properties"][es_mapping.TERMS] = {"type": "keyword"}
+    mappings["properties"]["embedding"] = {  # mapped, never written
+        "type": "dense_vector",
+        "dims": 384,
+        "index": True,
+        "similarity": "cosine",
+    }
     # ... and it predates a field: opening the index adds it, without touching the rest.
     del mappings["properties"][es_mapping.FOLLOWERS]
     return settings, mappings
@@ -156,6 +162,7 @@ def test_an_index_made_with_the_previous_template_keeps_working(
         current = client.indices.get_mapping(index=newest)[newest]["mappings"]["properties"]
         assert "fields" not in current["title"]
         assert current[es_mapping.TERMS] == {"type": "keyword", "index": False}
+        assert "embedding" not in current  # no vector field: the source is not rewritten
         assert current["dim_brand"] == {"type": "keyword", "index": False}
         # Breakdowns read the displayed values from either index's doc values.
         index.upsert([make_mention(id="new-0", title="Batterie", brands=["Veloria"])])

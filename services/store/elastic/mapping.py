@@ -15,7 +15,9 @@ queries or that Kibana use do not need (docs/operations/elasticsearch.md has the
 no English (`title.en`) or keyword (`title.raw`) copies of the texts (each analysed the
 text once more; a keyword copy of a text is dropped past 256 characters anyway), and
 `terms` and the displayed values of the dimensions (`dim_*`, read only by aggregations;
-filters use the folded `kw_*` fields) have doc values without an inverted index.
+filters use the folded `kw_*` fields) have doc values without an inverted index. No
+`dense_vector` field either: Veille writes no vectors, and on 9.x a mapping with one makes
+the node rewrite every document's source to strip vectors from it.
 Indices made with an older template keep their fields and settings and go on working:
 the documents are the same, and only fields an index lacks are ever added to it.
 """
@@ -29,8 +31,6 @@ from typing import Any, Final
 from services.core.query.ast import FILTER_FIELDS
 from services.store.contracts import Dimension
 
-EMBEDDING_DIMS: Final = 384
-
 ID: Final = "id"
 TITLE_WORDS: Final = "title_words"
 TEXT_WORDS: Final = "text_words"
@@ -40,7 +40,6 @@ PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram us
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
 STORY_HASH: Final = "story_hash"  # story_chain.story_hash of the mention's story
 STORY_PREVIOUS_US: Final = "story_previous_us"  # see story_chain.py: distinct-story counts
-EMBEDDING: Final = "embedding"
 FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
 TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
 # The mapping's `_meta` key listing the fields the index's documents were written with:
@@ -160,12 +159,6 @@ def mappings(*, full_text: bool = False) -> dict[str, Any]:
         MENTION: {"type": "object", "enabled": False},
         FOLLOWERS: {"type": "long"},
         TERMS: {"type": "keyword", "index": False},  # aggregated, never searched
-        EMBEDDING: {
-            "type": "dense_vector",
-            "dims": EMBEDDING_DIMS,
-            "index": True,
-            "similarity": "cosine",
-        },
     }
     if full_text:
         properties |= {name: _full_text() for name in FULL_TEXT_FIELDS}
