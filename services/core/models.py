@@ -126,12 +126,7 @@ class Mention(BaseModel):
     @property
     def site(self) -> str | None:
         """Host name of the mention's URL, without a leading `www.`."""
-        if not self.url:
-            return None
-        from urllib.parse import urlsplit
-
-        host = (urlsplit(self.url).hostname or "").lower()
-        return host.removeprefix("www.") or None
+        return site_of(self.url)
 
     @property
     def is_duplicate(self) -> bool:
@@ -376,3 +371,13 @@ class SourceStatus(BaseModel):
         default=None, description="why a source is disabled (switched off, or not configured)"
     )
     last_run: RunStats | None = None
+
+
+def site_of(url: str | None) -> str | None:
+    """Host name of a URL, without a leading `www.` (`Mention.site`)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None

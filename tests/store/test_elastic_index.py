@@ -115,6 +115,23 @@ def test_settings_keep_credentials_out_of_urls_and_reprs() -> None:
         EsSettings.from_env(None, env={})
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", None), ("true", True), (" Yes", True), ("1", True), ("false", False), ("OFF", False)],
+)
+def test_the_kibana_full_text_setting_is_read_from_the_environment(
+    value: str, expected: bool | None
+) -> None:
+    env = {"ELASTICSEARCH_KIBANA_FULL_TEXT": value}
+    assert EsSettings.from_env("http://es:9200", env=env).kibana_full_text is expected
+    assert EsSettings.from_env("http://es:9200", env={}).kibana_full_text is None
+
+
+def test_a_kibana_full_text_setting_that_is_not_yes_or_no_is_refused() -> None:
+    with pytest.raises(ValueError, match="ELASTICSEARCH_KIBANA_FULL_TEXT must be true or false"):
+        EsSettings.from_env("http://es:9200", env={"ELASTICSEARCH_KIBANA_FULL_TEXT": "kibana"})
+
+
 class FakeBulkClient:
     """A fake client (no server can be made to answer 429 here): scripted bulk answers."""
 

@@ -7,6 +7,7 @@ the few that need analysis or the lifecycle API skip on the emulator and say so.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -42,9 +43,10 @@ def _real_only(endpoint: ElasticEndpoint, what: str) -> None:
         pytest.skip(f"the emulator does not implement {what}: real nodes only")
 
 
-def _tokens(index: EsIndex, field: str, text: str) -> list[str]:
+def _tokens(index: EsIndex, text: str, *, field: str = "", analyzer: str = "") -> list[str]:
     client = index._client
-    answer = client.indices.analyze(index=index.names.first_index, field=field, text=text)
+    options = {"field": field} if field else {"analyzer": analyzer}
+    answer = client.indices.analyze(index=index.names.first_index, text=text, **options)
     return [token["token"] for token in answer["tokens"]]
 
 
@@ -54,8 +56,11 @@ def test_the_production_analyzers_run_on_the_node(
     # The template's whitespace, elision, stemmer and asciifolding components exist on
     # the node (the test distribution gets them from tests/es-analysis-plugin).
     _real_only(elastic_endpoint, "elision (deploy/elasticsearch/EMULATOR.md)")
-    assert _tokens(es_index, es_mapping.TITLE_WORDS, "a-b  l'avis c.d") == ["a-b", "l'avis", "c.d"]
-    assert _tokens(es_index, "title", "L'Élection des chevaux") == ["election", "des", "cheval"]
+    words = _tokens(es_index, "a-b  l'avis c.d", field=es_mapping.TITLE_WORDS)
+    assert words == ["a-b", "l'avis", "c.d"]
+    # The French analyzer of the Kibana full-text fields, defined even when they are off.
+    french = _tokens(es_index, "L'Élection des chevaux", analyzer="veille_french")
+    assert french == ["election", "des", "cheval"]
 
 
 def test_the_template_on_the_node_is_the_production_template(
@@ -96,8 +101,8 @@ _ENGLISH: dict[str, Any] = {
 
 
 def _previous_template(names: es_mapping.IndexNames) -> tuple[dict[str, Any], dict[str, Any]]:
-    template = es_mapping.index_template(names, with_lifecycle=False)["template"]
-    settings, mappings = template["settings"], template["mappings"]
+    template = es_mapping.index_template(names, with_lifecycle=False, full_text=True)
+    settings, mappings = template["template"]["settings"], template["template"]["mappings"]
     for part in ("filter", "analyzer"):
         settings["analysis"][part] = {**settings["analysis"][part], **_ENGLISH[part]}
     for field in ("title", "text"):
@@ -106,6 +111,12 @@ def _previous_template(names: es_mapping.IndexNames) -> tuple[dict[str, Any], di
             "raw": {"type": "keyword", "ignore_above": 256},
         }
     mappings["properties"][es_mapping.TERMS] = {"type": "keyword"}
+    mappings["properties"]["embedding"] = {  # mapped, never written
+        "type": "dense_vector",
+        "dims": 384,
+        "index": True,
+        "similarity": "cosine",
+    }
     # ... and it predates a field: opening the index adds it, without touching the rest.
     del mappings["properties"][es_mapping.FOLLOWERS]
     return settings, mappings
@@ -144,16 +155,94 @@ def test_an_index_made_with_the_previous_template_keeps_working(
             kind = "match" if field == "title.en" else "term"
             hits = client.count(index=names.alias, query={kind: {field: query}})
             assert hits["count"] == 3, field
-        # The next index (rollover) gets the current template.
+        # The next index (rollover) gets the current template, with the Kibana full-text
+        # fields: the installation had them, and the setting is not given.
+        assert index.full_text
         newest = index.rollover()
         current = client.indices.get_mapping(index=newest)[newest]["mappings"]["properties"]
         assert "fields" not in current["title"]
         assert current[es_mapping.TERMS] == {"type": "keyword", "index": False}
+        assert "embedding" not in current  # no vector field: the source is not rewritten
         assert current["dim_brand"] == {"type": "keyword", "index": False}
         # Breakdowns read the displayed values from either index's doc values.
         index.upsert([make_mention(id="new-0", title="Batterie", brands=["Veloria"])])
         by_brand = index.terms(MentionFilter(), dimension=Dimension.BRAND)
         assert {b.key: b.count for b in by_brand}["Veloria"] == 4
+    finally:
+        index.close()
+        client.close()
+        case.drop()
+
+
+def _full_text_case(
+    endpoint: ElasticEndpoint, tmp_path: Path, full_text: bool | None
+) -> ElasticCase:
+    case = ElasticCase(endpoint, tmp_path / "dead-letter.jsonl")
+    case.settings = dataclasses.replace(case.settings, kibana_full_text=full_text)
+    return case
+
+
+@pytest.mark.parametrize("full_text", [False, True])
+def test_the_kibana_full_text_fields_are_there_only_when_asked_for(
+    elastic_endpoint: ElasticEndpoint, tmp_path: Path, full_text: bool
+) -> None:
+    _real_only(elastic_endpoint, "the French analyzer (elision, stemmer)")
+    case = _full_text_case(elastic_endpoint, tmp_path, full_text)
+    index = case.open()
+    client = case.settings.client()
+    try:
+        assert isinstance(index, EsIndex) and index.full_text is full_text
+        mentions = [
+            make_mention(id="a", title="L'Élection des chevaux", text="Livraisons rapides"),
+            make_mention(id="b", title="Un vélo", text="rien à dire"),
+        ]
+        assert index.upsert(mentions) == 2
+        name = index.names.first_index
+        properties = client.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+        assert ("title" in properties, "text" in properties) == (full_text, full_text)
+        # Kibana-style searches: stemmed, folded, elided on the full-text fields.
+        for field, words in (("title", "election cheval"), ("text", "livraison rapide")):
+            query = {"match": {field: {"query": words, "operator": "and"}}}
+            found = client.search(index=index.names.alias, query=query)["hits"]["hits"]
+            assert [hit["_id"] for hit in found] == (["a"] if full_text else [])
+        # Veille's own queries are the same either way.
+        assert index.count(MentionFilter(query=parse_query('"des chevaux"'))) == 1
+        assert not index.stale_indices()
+    finally:
+        index.close()
+        client.close()
+        case.drop()
+
+
+def test_turning_the_kibana_full_text_fields_on_later_asks_for_a_reindex(
+    elastic_endpoint: ElasticEndpoint, tmp_path: Path
+) -> None:
+    _real_only(elastic_endpoint, "the French analyzer (elision, stemmer)")
+    case = _full_text_case(elastic_endpoint, tmp_path, None)  # a new installation: off
+    index = case.open()
+    client = case.settings.client()
+    try:
+        assert isinstance(index, EsIndex) and not index.full_text
+        index.upsert([make_mention(id="a", text="Livraisons rapides")])
+        index.close()
+        unset = case.open()  # not set: keeps what the indices have (off)
+        assert isinstance(unset, EsIndex) and not unset.full_text
+        unset.close()
+        case.settings = dataclasses.replace(case.settings, kibana_full_text=True)
+        index = case.open()
+        assert isinstance(index, EsIndex) and index.full_text
+        [stale] = index.stale_indices()
+        assert set(stale.missing) == {"title", "text"}
+        index.upsert([make_mention(id="b", text="Livraison lente")])
+        assert [report.complete for report in index.rewrite_stale()] == [True]
+        assert index.stale_indices() == []
+        query = {"match": {"text": "livraison"}}
+        assert client.count(index=index.names.alias, query=query)["count"] == 2
+        # Unset again, the installation now keeps them.
+        index.close()
+        case.settings = dataclasses.replace(case.settings, kibana_full_text=None)
+        index = case.open()
+        assert isinstance(index, EsIndex) and index.full_text
     finally:
         index.close()
         client.close()

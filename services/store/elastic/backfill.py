@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 _CONFLICT: Final = 409
 
 
-def current_fields() -> list[str]:
-    """The fields a document written by this version has in its mapping."""
-    return list(mapping.mappings()["_meta"][mapping.WRITTEN_FIELDS])
+def current_fields(*, full_text: bool = False) -> list[str]:
+    """The fields a document written by this version has in its mapping (`full_text`:
+    with the Kibana full-text fields, mapping.py)."""
+    return list(mapping.mappings(full_text=full_text)["_meta"][mapping.WRITTEN_FIELDS])
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,14 @@ class StaleIndex:
 
 
 def stale_indices(
-    client: Elasticsearch, alias: str, *, count_documents: bool = False
+    client: Elasticsearch, alias: str, *, count_documents: bool = False, full_text: bool = False
 ) -> list[StaleIndex]:
     """The indices behind `alias` whose documents lack a current field, oldest first (with
-    their number of documents if `count_documents`: health checks need only the list)."""
+    their number of documents if `count_documents`: health checks need only the list).
+    An index written with the Kibana full-text fields is not stale without them; one
+    written without them is when `full_text` asks for them."""
     answer = client.indices.get_mapping(index=alias)
-    current = current_fields()
+    current = current_fields(full_text=full_text)
     stale = []
     for name, body in sorted(answer.body.items()):
         written = body.get("mappings", {}).get("_meta", {}).get(mapping.WRITTEN_FIELDS)
@@ -96,6 +99,7 @@ def rewrite_index(
     backoff: Backoff,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
+    full_text: bool = False,
 ) -> RewriteReport:
     """Writes every document of index `name` again from its stored mention.
 
@@ -111,13 +115,13 @@ def rewrite_index(
     pit = open_pit(client, name, call)  # the documents as of now, whatever is written next
     with _refresh_paused(client, name, call):
         for hits in pit_pages(client, pit, call=call, batch_size=batch_size, seq_no=True):
-            rewrite_hits(client, name, hits, backoff=backoff, report=report)
+            rewrite_hits(client, name, hits, backoff=backoff, report=report, full_text=full_text)
             if progress is not None:
                 progress(len(hits))
     if report.complete:
         with_retries(
             lambda: client.indices.put_mapping(
-                index=name, meta={mapping.WRITTEN_FIELDS: current_fields()}
+                index=name, meta={mapping.WRITTEN_FIELDS: current_fields(full_text=full_text)}
             ),
             backoff=backoff,
             what="recording the fields of a rewritten index",
@@ -159,6 +163,7 @@ def rewrite_hits(
     *,
     backoff: Backoff,
     report: RewriteReport | None = None,
+    full_text: bool = False,
 ) -> RewriteReport:
     """Rewrites these hits (read with their sequence numbers) into index `name`, adding
     to `report` (a new one if None), which it returns."""
@@ -176,7 +181,7 @@ def rewrite_hits(
             "if_seq_no": hit["_seq_no"],
             "if_primary_term": hit["_primary_term"],
         }
-        ops.append(({"index": action}, mention, document_json(mention)))
+        ops.append(({"index": action}, mention, document_json(mention, full_text=full_text)))
     failures = send_bulk(client, ops, backoff=backoff, refresh=False) if ops else []
     for failure in failures:
         if failure.status == _CONFLICT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import struct
 from collections.abc import Mapping
 from functools import lru_cache
@@ -16,16 +17,19 @@ from pydantic_core import PydanticSerializationError
 
 from services.core.communities import community_of
 from services.core.function_words import content_words
-from services.core.models import Mention
+from services.core.models import Mention, site_of
 from services.core.query.ast import FILTER_FIELDS
-from services.core.query.matcher import TRIAGE_FIELDS, keyword_values, triage_keywords
+from services.core.query.matcher import (
+    TRIAGE_FIELDS,
+    keyword_values,
+    site_suffixes,
+    triage_keywords,
+)
+from services.core.text import fold_keyword, tokenize
 from services.core.triage import Triage
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.embedded.keys import epoch_us
-
-# `" ".join(tokenize(text))`, memoized per piece (checked equal in the embedded tests).
-from services.store.embedded.words import index_words
 from services.store.story_chain import story_hash, story_key
 
 _CURSOR: Final = struct.Struct(">Bq")
@@ -40,65 +44,119 @@ def _unique(values: list[str]) -> list[str]:
 _CACHED_PIECE_CHARS: Final = 64  # longer pieces (URLs, hostile runs) are not kept
 
 
-@lru_cache(maxsize=200_000)
-def _cached_piece_terms(piece: str) -> tuple[str, ...]:
-    return tuple(content_words(piece))
+_CACHED_PIECES: Final = 200_000
+# piece -> (its index words joined, its content words); emptied when full. A plain dict
+# read in a comprehension: this runs for every word of every document written.
+_pieces: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
-def _piece_terms(piece: str) -> tuple[str, ...]:
-    if len(piece) > _CACHED_PIECE_CHARS:
-        return tuple(content_words(piece))
-    return _cached_piece_terms(piece)
+def _piece(piece: str) -> tuple[str, tuple[str, ...]]:
+    """A whitespace-free piece's index words (joined) and content words, memoized."""
+    found = " ".join(tokenize(piece)), tuple(content_words(piece))
+    if len(piece) <= _CACHED_PIECE_CHARS:
+        if len(_pieces) >= _CACHED_PIECES:
+            _pieces.clear()
+        _pieces[piece] = found
+    return found
 
 
-def _content_words(title: str, text: str) -> list[str]:
-    """`content_words(title, text)`, computed per whitespace-separated piece, memoized
-    (as `index_words` is): no written word spans whitespace, and lower-casing is per
-    character up to a final sigma, whose context ends at whitespace too. Words repeat a
-    lot, so this is several times faster (checked equal in test_elastic_documents.py)."""
-    pieces = chain(title.split(), text.split())
-    return list(dict.fromkeys(chain.from_iterable(map(_piece_terms, pieces))))
+def _words(title: str, text: str) -> tuple[str, str, list[str]]:
+    """(`index_words(title)`, `index_words(text)`, `content_words(title, text)`), from one
+    memoized look-up per whitespace-separated piece: no word spans whitespace (folding and
+    tokenizing are per character, and lower-casing is too but for a final sigma, whose
+    context ends at whitespace). Words repeat a lot, so this is several times faster
+    (checked equal in test_elastic_documents.py)."""
+    get = _pieces.get
+    title_parts = [get(piece) or _piece(piece) for piece in title.split()]
+    text_parts = [get(piece) or _piece(piece) for piece in text.split()]
+    terms = chain.from_iterable(
+        [part[1] for part in title_parts] + [part[1] for part in text_parts]
+    )
+    return (
+        " ".join([part[0] for part in title_parts if part[0]]),
+        " ".join([part[0] for part in text_parts if part[0]]),
+        list(dict.fromkeys(terms)),
+    )
 
 
-def to_document(mention: Mention, *, previous_us: int | None = None) -> dict[str, Any]:
+# `scheme://host[:port]` and the rest of the URL, which starts with /, ? or # (no
+# whitespace or control characters, which urlsplit would strip): the host, hence the
+# site, depends on the first part only, which repeats from mention to mention.
+_URL_HEAD: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\x00-\x20\x7f]*)(?:[/?#]|$)")
+
+
+_CACHED_HEAD_CHARS: Final = 300
+
+
+@lru_cache(maxsize=4096)
+def _site_values(head: str) -> tuple[str, ...]:
+    return tuple(site_suffixes(site_of(head)))
+
+
+def _site_suffixes(mention: Mention) -> list[str]:
+    """`keyword_values(mention, "site")`, memoized by the URL's scheme and host."""
+    url = mention.url
+    found = _URL_HEAD.match(url) if url else None
+    if url is None or found is None or not url.isprintable() or " " in url:
+        return keyword_values(mention, "site")
+    head = found.group(1)
+    if len(head) > _CACHED_HEAD_CHARS:  # a hostile host is not kept
+        return site_suffixes(site_of(head))
+    return list(_site_values(head))
+
+
+def to_document(
+    mention: Mention, *, previous_us: int | None = None, full_text: bool = False
+) -> dict[str, Any]:
     """Tokenizes and folds a mention into the fields of the mapping (`previous_us`: when
     the copy before it in its story was published, see story_chain.py; a document
-    written without it counts as its story's first copy)."""
-    doc = _fields(mention, previous_us)
+    written without it counts as its story's first copy; `full_text`: with the Kibana
+    full-text fields, see mapping.py)."""
+    doc = _fields(mention, previous_us, full_text)
     doc[mapping.MENTION] = mention.model_dump(mode="json")
     return doc
 
 
-def document_json(mention: Mention, *, previous_us: int | None = None) -> bytes:
+def document_json(
+    mention: Mention, *, previous_us: int | None = None, full_text: bool = False
+) -> bytes:
     """`to_document` serialised as JSON, as a bulk body line takes it: the mention is
     serialised once, by pydantic in Rust, and spliced in (`orjson.Fragment`) instead of
     going through a dict of Python objects."""
-    doc: dict[str, Any] = _fields(mention, previous_us)
+    doc: dict[str, Any] = _fields(mention, previous_us, full_text)
     try:
         doc[mapping.MENTION] = orjson.Fragment(mention.model_dump_json())
         return orjson.dumps(doc)
     except (orjson.JSONEncodeError, PydanticSerializationError):
         # A lone surrogate (text cut mid-character): the standard library escapes it.
-        return json.dumps(to_document(mention, previous_us=previous_us)).encode("ascii")
+        document = to_document(mention, previous_us=previous_us, full_text=full_text)
+        return json.dumps(document).encode("ascii")
 
 
-def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
+def _fields(mention: Mention, previous_us: int | None, full_text: bool) -> dict[str, Any]:
     """Every field of the document but the mention itself."""
     published_us = epoch_us(mention.published_at)
+    title_words, text_words, words = _words(mention.title, mention.text)
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
         mapping.STORY_HASH: story_hash(story_key(mention)),
-        mapping.TITLE_WORDS: index_words(mention.title),
-        mapping.TEXT_WORDS: index_words(mention.text),
-        "title": mention.title,
-        "text": mention.text,
+        mapping.TITLE_WORDS: title_words,
+        mapping.TEXT_WORDS: text_words,
         mapping.PUBLISHED_US: published_us,
         mapping.PUBLISHED_AT: published_us // 1000,  # epoch milliseconds
     }
+    if full_text:
+        doc["title"], doc["text"] = mention.title, mention.text
     if previous_us is not None:
         doc[mapping.STORY_PREVIOUS_US] = previous_us
+    place = community_of(mention)
     for name in FILTER_FIELDS:
-        values = keyword_values(mention, name)
+        if name == "site":
+            values = _site_suffixes(mention)
+        elif name == "community":
+            values = [fold_keyword(place)] if place else []
+        else:
+            values = keyword_values(mention, name)
         if values:
             doc[mapping.filter_field(name)] = _unique(values)
     displayed: dict[Dimension, list[str]] = {
@@ -108,7 +166,7 @@ def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
         Dimension.LANGUAGE: [mention.language] if mention.language else [],
         Dimension.TOPIC: mention.topics,
         Dimension.AUTHOR: [mention.author] if mention.author else [],
-        Dimension.COMMUNITY: [place] if (place := community_of(mention)) else [],
+        Dimension.COMMUNITY: [place] if place else [],
     }
     for dimension, values in displayed.items():
         if values:
@@ -116,7 +174,6 @@ def _fields(mention: Mention, previous_us: int | None) -> dict[str, Any]:
     followers = mention.author_details.followers if mention.author_details else None
     if followers is not None:
         doc[mapping.FOLLOWERS] = followers
-    words = _content_words(mention.title, mention.text)
     if words:
         doc[mapping.TERMS] = words
     return doc

@@ -106,6 +106,9 @@ class EsIndex(MentionIndex):
         self._client = client or settings.client()
         self._closed = False
         self.lifecycle_managed = False
+        # Whether documents carry the Kibana full-text fields (mapping.py): as set, or as
+        # the existing write index has them when not set (`_bootstrap` decides).
+        self.full_text = bool(settings.kibana_full_text)
         # A server Veille does not support is refused here, before anything is written.
         self.server_version = self._call(
             lambda: server_version(self._client, settings.url), what="reading the server version"
@@ -119,11 +122,17 @@ class EsIndex(MentionIndex):
     def _bootstrap(self) -> None:
         indices = self._client.indices
         self.lifecycle_managed = self._put_policy()
+        exists = indices.exists_alias(name=self.names.alias)
+        if self._settings.kibana_full_text is None and exists:
+            # Not set: an installation made when the fields were always there keeps them.
+            self.full_text = self._write_index_has_full_text()
         indices.put_index_template(
             name=self.names.template,
-            **mapping.index_template(self.names, with_lifecycle=self.lifecycle_managed),
+            **mapping.index_template(
+                self.names, with_lifecycle=self.lifecycle_managed, full_text=self.full_text
+            ),
         )
-        if indices.exists_alias(name=self.names.alias):
+        if exists:
             self._add_new_fields()
             self._warn_if_stale()
             return
@@ -136,11 +145,25 @@ class EsIndex(MentionIndex):
             if "resource_already_exists" not in str(error):  # another process won the race
                 raise
 
+    def _write_index_has_full_text(self) -> bool:
+        answer = self._client.indices.get_alias(name=self.names.alias).body
+        alias = self.names.alias
+        writers = [
+            name
+            for name, body in answer.items()
+            if body.get("aliases", {}).get(alias, {}).get("is_write_index") or len(answer) == 1
+        ]
+        if not writers:
+            return False
+        current = self._client.indices.get_mapping(index=writers[0])
+        properties = current.body[writers[0]].get("mappings", {}).get("properties", {})
+        return all(name in properties for name in mapping.FULL_TEXT_FIELDS)
+
     def _add_new_fields(self) -> None:
         # Indices made by an older version lack fields added since (`dynamic: strict`
         # would refuse their documents). Only the missing fields are sent: adding a field
         # is allowed, changing one (as the template changed `terms`) is refused.
-        wanted = mapping.mappings()["properties"]
+        wanted = mapping.mappings(full_text=self.full_text)["properties"]
         try:
             current = self._client.indices.get_mapping(index=self.names.alias)
             for name, body in current.body.items():
@@ -153,7 +176,7 @@ class EsIndex(MentionIndex):
 
     def _warn_if_stale(self) -> None:
         try:
-            stale = stale_indices(self._client, self.names.alias)
+            stale = stale_indices(self._client, self.names.alias, full_text=self.full_text)
         except ApiError as error:
             log.warning("could not read the fields of the mention indices: %s", error)
             return
@@ -168,7 +191,12 @@ class EsIndex(MentionIndex):
     def stale_indices(self, *, count_documents: bool = False) -> list[StaleIndex]:
         """The indices whose documents lack fields added by a later version (`reindex`)."""
         return self._call(
-            lambda: stale_indices(self._client, self.names.alias, count_documents=count_documents),
+            lambda: stale_indices(
+                self._client,
+                self.names.alias,
+                count_documents=count_documents,
+                full_text=self.full_text,
+            ),
             what="reading the fields of the mention indices",
         )
 
@@ -188,6 +216,7 @@ class EsIndex(MentionIndex):
                 backoff=self._backoff,
                 batch_size=batch_size,
                 progress=progress,
+                full_text=self.full_text,
             )
             for stale in self.stale_indices()
         ]
@@ -307,7 +336,9 @@ class EsIndex(MentionIndex):
                 found = where.get(mention_id, [])
                 target = found[0] if found else self.names.alias
                 document = document_json(
-                    mention, previous_us=previous[incoming[mention_id].id_hash]
+                    mention,
+                    previous_us=previous[incoming[mention_id].id_hash],
+                    full_text=self.full_text,
                 )
                 ops.append(({"index": {"_index": target, "_id": mention_id}}, mention, document))
                 for stale in found[1:]:  # copies left by an interrupted move: remove them

@@ -5,16 +5,19 @@ Mentions live in time-based indices (`<prefix>-mentions-000001`, ...) behind one
 
 Words are tokenized in Python (`services.core.text.tokenize`) and indexed joined by
 single spaces under a whitespace analyzer (`title_words`, `text_words`), so terms and
-positions are exactly the matcher's. `title` and `text` hold the raw text under a French
-analyzer (elision, folding, light stemming), for people searching from Kibana; Veille's
-queries never use them.
+positions are exactly the matcher's. `title` and `text`, the raw text under a French
+analyzer (elision, folding, light stemming) for people searching from Kibana, are only
+there when asked for (`full_text`, ELASTICSEARCH_KIBANA_FULL_TEXT): Veille's queries never
+use them, and analysing them took about a third of a node's ingest work.
 
 Indexing is most of a node's work on ingest, so the mapping indexes nothing Veille's
 queries or that Kibana use do not need (docs/operations/elasticsearch.md has the figures):
 no English (`title.en`) or keyword (`title.raw`) copies of the texts (each analysed the
 text once more; a keyword copy of a text is dropped past 256 characters anyway), and
 `terms` and the displayed values of the dimensions (`dim_*`, read only by aggregations;
-filters use the folded `kw_*` fields) have doc values without an inverted index.
+filters use the folded `kw_*` fields) have doc values without an inverted index. No
+`dense_vector` field either: Veille writes no vectors, and on 9.x a mapping with one makes
+the node rewrite every document's source to strip vectors from it.
 Indices made with an older template keep their fields and settings and go on working:
 the documents are the same, and only fields an index lacks are ever added to it.
 """
@@ -28,8 +31,6 @@ from typing import Any, Final
 from services.core.query.ast import FILTER_FIELDS
 from services.store.contracts import Dimension
 
-EMBEDDING_DIMS: Final = 384
-
 ID: Final = "id"
 TITLE_WORDS: Final = "title_words"
 TEXT_WORDS: Final = "text_words"
@@ -39,7 +40,6 @@ PUBLISHED_AT: Final = "published_at"  # a date, for Kibana and date_histogram us
 MENTION: Final = "mention"  # the mention as JSON, stored and not indexed
 STORY_HASH: Final = "story_hash"  # story_chain.story_hash of the mention's story
 STORY_PREVIOUS_US: Final = "story_previous_us"  # see story_chain.py: distinct-story counts
-EMBEDDING: Final = "embedding"
 FOLLOWERS: Final = "followers"  # the author's followers, where the platform gives them
 TERMS: Final = "terms"  # the content words as written (accents kept), for top terms
 # The mapping's `_meta` key listing the fields the index's documents were written with:
@@ -135,19 +135,23 @@ _ANALYSIS: Final[dict[str, Any]] = {
 }
 
 
+# The raw title and text under the French analyzer, for searches from Kibana (opt-in).
+FULL_TEXT_FIELDS: Final = ("title", "text")
+
+
 def _full_text() -> dict[str, Any]:
     return {"type": "text", "analyzer": "veille_french"}
 
 
-def mappings() -> dict[str, Any]:
-    """The mapping of a mention index; `dynamic: strict` refuses unknown fields."""
+def mappings(*, full_text: bool = False) -> dict[str, Any]:
+    """The mapping of a mention index; `dynamic: strict` refuses unknown fields.
+
+    `full_text`: with the Kibana full-text fields `title` and `text` (FULL_TEXT_FIELDS)."""
     words = {"type": "text", "analyzer": "veille_words", "norms": False}
     properties: dict[str, Any] = {
         ID: {"type": "keyword"},
         TITLE_WORDS: words,
         TEXT_WORDS: words,
-        "title": _full_text(),
-        "text": _full_text(),
         PUBLISHED_US: {"type": "long"},
         PUBLISHED_AT: {"type": "date"},
         STORY_HASH: {"type": "long"},
@@ -155,13 +159,9 @@ def mappings() -> dict[str, Any]:
         MENTION: {"type": "object", "enabled": False},
         FOLLOWERS: {"type": "long"},
         TERMS: {"type": "keyword", "index": False},  # aggregated, never searched
-        EMBEDDING: {
-            "type": "dense_vector",
-            "dims": EMBEDDING_DIMS,
-            "index": True,
-            "similarity": "cosine",
-        },
     }
+    if full_text:
+        properties |= {name: _full_text() for name in FULL_TEXT_FIELDS}
     for name in FILTER_FIELDS:
         properties[filter_field(name)] = {"type": "keyword"}
     for dim_field in DIMENSION_FIELDS.values():
@@ -182,7 +182,9 @@ def mappings() -> dict[str, Any]:
 REFRESH_INTERVAL: Final = "30s"
 
 
-def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]:
+def index_template(
+    names: IndexNames, *, with_lifecycle: bool, full_text: bool = False
+) -> dict[str, Any]:
     """The body of the composable index template for the mention indices."""
     settings: dict[str, Any] = {"analysis": _ANALYSIS, "index.refresh_interval": REFRESH_INTERVAL}
     if with_lifecycle:
@@ -190,7 +192,7 @@ def index_template(names: IndexNames, *, with_lifecycle: bool) -> dict[str, Any]
         settings["index.lifecycle.rollover_alias"] = names.alias
     return {
         "index_patterns": [names.pattern],
-        "template": {"settings": settings, "mappings": mappings()},
+        "template": {"settings": settings, "mappings": mappings(full_text=full_text)},
         "priority": 200,
         "_meta": {"managed_by": "veille"},
     }

@@ -123,6 +123,9 @@ class EsSettings:
     ca_certs: str | None = None
     dead_letter_path: str = DEFAULT_DEAD_LETTER
     request_timeout: float = 30.0
+    # The Kibana full-text fields `title` and `text` (mapping.py): True or False, or None
+    # to keep what the existing indices have (off for a new installation).
+    kibana_full_text: bool | None = None
 
     @classmethod
     def from_env(cls, url: str | None = None, env: Mapping[str, str] | None = None) -> EsSettings:
@@ -149,6 +152,7 @@ class EsSettings:
             password=password,
             ca_certs=env.get("ELASTICSEARCH_CA_CERTS") or None,
             dead_letter_path=env.get("ELASTICSEARCH_DEAD_LETTER") or DEFAULT_DEAD_LETTER,
+            kibana_full_text=_flag(env, "ELASTICSEARCH_KIBANA_FULL_TEXT"),
         )
 
     def client(self) -> Elasticsearch:
@@ -169,6 +173,20 @@ class EsSettings:
         if self.ca_certs:
             options["ca_certs"] = self.ca_certs
         return Elasticsearch(self.url, **options)
+
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    """A yes/no variable; None when unset or empty, ValueError when it is neither."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name} must be true or false, not {env[name]!r}")
 
 
 def server_version(client: Elasticsearch, url: str) -> tuple[int, int, int]:
