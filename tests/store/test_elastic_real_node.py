@@ -45,8 +45,10 @@ def _real_only(endpoint: ElasticEndpoint, what: str) -> None:
 
 def _tokens(index: EsIndex, text: str, *, field: str = "", analyzer: str = "") -> list[str]:
     client = index._client
-    options = {"field": field} if field else {"analyzer": analyzer}
-    answer = client.indices.analyze(index=index.names.first_index, text=text, **options)
+    if field:
+        answer = client.indices.analyze(index=index.names.first_index, text=text, field=field)
+    else:
+        answer = client.indices.analyze(index=index.names.first_index, text=text, analyzer=analyzer)
     return [token["token"] for token in answer["tokens"]]
 
 
