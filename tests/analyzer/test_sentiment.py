@@ -99,9 +99,12 @@ def test_save_and_load_round_trip(tmp_path: Path, head: SentimentHead) -> None:
     np.testing.assert_array_equal(loaded.ngram_weights, head.ngram_weights)
     np.testing.assert_array_equal(loaded.ngram_idf, head.ngram_idf)
     assert loaded.ngram_mix == head.ngram_mix
+    assert loaded.class_offsets is not None and head.class_offsets is not None
+    np.testing.assert_array_equal(loaded.class_offsets, head.class_offsets)
     with np.load(npz, allow_pickle=False) as arrays:  # plain arrays, no pickle
         assert sorted(arrays.files) == [
             "bias",
+            "class_offsets",
             "ngram_bias",
             "ngram_idf",
             "ngram_weights",
