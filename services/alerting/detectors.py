@@ -310,7 +310,9 @@ class VolumeDetector(_StreamingBase):
     median residual by the distance of the residuals' 99th (drop: 1st) percentile from it.
     So a score of 1 is an ordinary top-1% bucket and 3 is three times as far out, whatever
     the volume or the units: the tails of the brand's own history set the scale (bursty
-    brands get a wider one), with no Poisson or Gaussian assumption.
+    brands get a wider one). The one assumption: on counts, a spike's unit is never below
+    the 1-in-100 excursion of Poisson counting noise, so a quiet brand's single mentions
+    do not score far out.
     """
 
     def __init__(self, rule: Rule) -> None:

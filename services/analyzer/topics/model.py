@@ -30,7 +30,9 @@ from services.analyzer.topics.anchors import (
 from services.analyzer.topics.classifier import TopicClassifier
 from services.core.topics import Topic
 
-LABELLED_WEIGHT = 3.0  # per analyst-labelled mention (each anchor of the topic weighs 10)
+# Per analyst-labelled mention; each anchor of a topic weighs 10 (less when the topic has
+# more than classifier.REFERENCE_ANCHORS anchors).
+LABELLED_WEIGHT = 3.0
 
 
 @dataclass(frozen=True)

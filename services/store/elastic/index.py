@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
 
@@ -48,6 +48,7 @@ from services.store.elastic.backfill import (
 )
 from services.store.elastic.bulk import (
     Backoff,
+    ItemFailure,
     Operation,
     send_bulk,
     send_pipelined,
@@ -182,9 +183,10 @@ class EsIndex(MentionIndex):
             return
         if stale:
             log.warning(
-                "%d mention index(es) hold documents written by an older version of Veille: "
-                "searches on fields added since (such as negative:NAME) miss them until "
-                "`veille reindex` writes them again",
+                "%d mention index(es) hold documents without fields this setup indexes "
+                "(added by a later version of Veille, such as negative:NAME, or the Kibana "
+                "full-text fields turned on since): searches on those fields miss them "
+                "until `veille reindex` writes them again",
                 len(stale),
             )
 
@@ -281,6 +283,9 @@ class EsIndex(MentionIndex):
         answer = self._call(
             lambda: self._client.indices.rollover(alias=self.names.alias), what="rollover"
         )
+        # The new index took the shared template, which the last process to start wrote:
+        # give it the fields this process's documents carry.
+        self._add_new_fields()
         return str(answer["new_index"])
 
     def refresh(self) -> None:
@@ -329,10 +334,12 @@ class EsIndex(MentionIndex):
         }
         previous, updates = self._rechain(removed=sorted(where), incoming=list(incoming.values()))
 
-        def chunks() -> Iterator[list[Operation]]:
-            """The chain updates, then the documents, built one chunk at a time."""
-            ops = list(updates)
-            for mention_id, mention in latest.items():
+        def chunks(ids: Iterable[str], first: bool = True) -> Iterator[list[Operation]]:
+            """The chain updates (first round only), then the documents of `ids`, built
+            one chunk at a time."""
+            ops = list(updates) if first else []
+            for mention_id in ids:
+                mention = latest[mention_id]
                 found = where.get(mention_id, [])
                 target = found[0] if found else self.names.alias
                 document = document_json(
@@ -351,10 +358,25 @@ class EsIndex(MentionIndex):
 
         failures = self._call(
             lambda: send_pipelined(
-                self._client, chunks(), backoff=self._backoff, refresh=self._refresh
+                self._client, chunks(latest), backoff=self._backoff, refresh=self._refresh
             ),
             what="upsert",
         )
+        refused = {f.mention_id for f in failures if _unmapped_field(f)} & latest.keys()
+        if refused and self.full_text:
+            # Another process, set without the full-text fields, wrote the shared template
+            # and an index made since (a rollover) lacks them: add them, send those again.
+            self._add_new_fields()
+            again = self._call(
+                lambda: send_pipelined(
+                    self._client,
+                    chunks(sorted(refused), first=False),
+                    backoff=self._backoff,
+                    refresh=self._refresh,
+                ),
+                what="upsert",
+            )
+            failures = [f for f in failures if f.mention_id not in refused] + again
         if self._refresh is True:  # the chunks were sent without: once for them all
             self.refresh()
         if failures:
@@ -875,3 +897,8 @@ def _story_of(source: dict[str, Any]) -> str:
 
 def _terms_agg(field: str) -> dict[str, Any]:
     return {"terms": {"field": field, "size": _ALL_TERMS, "shard_size": _ALL_TERMS}}
+
+
+def _unmapped_field(failure: ItemFailure) -> bool:
+    """A refusal for a field the target index does not map (`dynamic: strict`)."""
+    return "strict_dynamic_mapping" in failure.error

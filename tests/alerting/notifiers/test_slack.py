@@ -63,7 +63,9 @@ def test_at_most_one_message_per_second_per_webhook(server: HTTPTestServer) -> N
     assert time.monotonic() - started < 0.9
     slack.send(make_message(), idempotency_key="c")
     assert time.monotonic() - started >= 0.95
-    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.95  # as the receiver saw it
+    # As the receiver saw it: the first request may wait for a busy machine's scheduler
+    # after it was sent, so the gap seen there can be a little under the second.
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.8
 
 
 def test_wait_turn_books_the_slot_that_send_then_uses(server: HTTPTestServer) -> None:
