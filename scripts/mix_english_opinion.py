@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     minilm = np.concatenate(
         [opinion.minilm_log_probabilities(texts[i : i + 256]) for i in range(0, len(texts), 256)]
     )
-    vader_model, vader_grid = None, (0.0,)
+    vader_model: Any = None
+    vader_grid: tuple[float, ...] = (0.0,)
     vader = np.zeros_like(minilm)
     if args.vader:
         vader, vader_model = vader_readings(args.labelled, texts)
@@ -312,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         "all_macro_f1": {
             "head": round(heads.macro_f1(gold, (head + offsets).argmax(1)), 4),
             "mixed": round(score, 4),
+        },
+        # How flat the choice is: the figure of each MiniLM share alone, on all tweets.
+        "all_macro_f1_by_minilm_share": {
+            str(a): round(
+                heads.macro_f1(gold, mixed(head, minilm, vader, (a, 0.0), offsets).argmax(1)), 4
+            )
+            for a in MINILM_GRID
         },
     }
     write_opinion(args.opinion, args.output, (minilm_share, vader_share), vader_model, why)
