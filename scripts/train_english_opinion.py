@@ -13,6 +13,13 @@ written to services/analyzer/sentiment/models/minilm-sentiment.npz (see
 services/analyzer/sentiment/second_opinion.py); val only gives the figures printed at the end.
 
     PYTHONPATH=. .venv/bin/python scripts/train_english_opinion.py
+    PYTHONPATH=. .venv/bin/python scripts/mix_english_opinion.py   # then: the shares
+
+The shares this script writes suit a head trained on UMSAB train alone (it refits the
+head's recipe without its extra tweets). The shipped head also trains on 24,474 extra
+tweets, SemEval 2013-2016 among them, so its shares are chosen by
+scripts/mix_english_opinion.py (`make train-english-opinion`), which keeps the MiniLM
+numbers written here and reads those SemEval tweets, which MiniLM never trained on.
 
 BitFit alone (the default) and BitFit with rank-8 LoRA (--rank 8 --lr 1e-3) read alike:
 out-of-fold English macro-F1 mixed 0.701 and 0.702; the default is the smaller file.
