@@ -60,8 +60,12 @@ def test_export_mentions_to_stdout_and_files(config: Path, tmp_path: Path) -> No
     book = tmp_path / "all.xlsx"
     done = veille("export", "mentions", "-f", "xlsx", "-o", str(book), "--config", str(config))
     assert done.returncode == 0, done.stderr
-    sheet = openpyxl.load_workbook(book, read_only=True)["mentions"]
-    assert sum(1 for _ in sheet.iter_rows(min_row=2)) == 30
+    workbook = openpyxl.load_workbook(book, read_only=True)  # holds the file until closed
+    try:
+        sheet_rows = sum(1 for _ in workbook["mentions"].iter_rows(min_row=2))
+    finally:
+        workbook.close()
+    assert sheet_rows == 30
     semicolons = veille("export", "mentions", "--sep", ";", "--config", str(config))
     assert "'=1+1 Veloria" in semicolons.stdout  # formula-looking text made inert
 
