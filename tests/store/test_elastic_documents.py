@@ -32,15 +32,9 @@ from services.core.text import MAX_TOKEN_LENGTH, tokenize
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.elastic.bulk import bulk_body
-from services.store.elastic.documents import (
-    _pieces,
-    _site_suffixes,
-    _words,
-    document_json,
-    to_document,
-)
+from services.store.elastic.documents import _site_suffixes, document_json, to_document
 from services.store.embedded.keys import epoch_us
-from services.store.embedded.words import index_words
+from services.store.embedded.words import _pieces, index_words, mention_words
 from services.store.story_chain import story_hash, story_key
 from tests.factories import make_mention
 
@@ -214,7 +208,7 @@ _TRICKY = "aZé'’-_Σσ\u0301ǅ1٣ \t\n\xa0\u2028\u3000\x1c.,!"
 
 
 def _whole_words(title: str, text: str) -> tuple[str, str, list[str]]:
-    """What `_words` computes per piece, from the whole texts."""
+    """What `mention_words` computes per piece, from the whole texts."""
     return " ".join(tokenize(title)), " ".join(tokenize(text)), content_words(title, text)
 
 
@@ -224,15 +218,15 @@ def test_words_per_piece_equal_words_of_the_whole(seed: int) -> None:
     for _ in range(2000):
         title = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 12)))
         text = "".join(rng.choices(_TRICKY, k=rng.randrange(0, 40)))
-        assert _words(title, text) == _whole_words(title, text), (title, text)
-    assert _words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == _whole_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")
+        assert mention_words(title, text) == _whole_words(title, text), (title, text)
+    assert mention_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.") == _whole_words("ΟΔΟΣ", "ΟΔΟΣ ΟΔΟΣ.")
 
 
 def test_long_pieces_are_read_whole_and_not_kept() -> None:
     # A URL-like run longer than the cache's limit: the same words, and no cache entry.
     piece = "https://exemple.fr/" + "déçu-" * 40 + "Σ"
     before = len(_pieces)
-    assert _words(piece, f"{piece} {piece}") == _whole_words(piece, f"{piece} {piece}")
+    assert mention_words(piece, f"{piece} {piece}") == _whole_words(piece, f"{piece} {piece}")
     assert len(_pieces) == before
 
 

@@ -9,14 +9,12 @@ import re
 import struct
 from collections.abc import Mapping
 from functools import lru_cache
-from itertools import chain
 from typing import Any, Final
 
 import orjson
 from pydantic_core import PydanticSerializationError
 
 from services.core.communities import community_of
-from services.core.function_words import content_words
 from services.core.models import Mention, site_of
 from services.core.query.ast import FILTER_FIELDS
 from services.core.query.matcher import (
@@ -25,11 +23,12 @@ from services.core.query.matcher import (
     site_suffixes,
     triage_keywords,
 )
-from services.core.text import fold_keyword, tokenize
+from services.core.text import fold_keyword
 from services.core.triage import Triage
 from services.store.contracts import Dimension
 from services.store.elastic import mapping
 from services.store.embedded.keys import epoch_us
+from services.store.embedded.words import mention_words
 from services.store.story_chain import story_hash, story_key
 
 _CURSOR: Final = struct.Struct(">Bq")
@@ -39,44 +38,6 @@ _CURSOR_VERSION: Final = 1
 def _unique(values: list[str]) -> list[str]:
     # A value listed twice would be counted twice by the terms aggregation.
     return list(dict.fromkeys(values)) if len(values) > 1 else values
-
-
-_CACHED_PIECE_CHARS: Final = 64  # longer pieces (URLs, hostile runs) are not kept
-
-
-_CACHED_PIECES: Final = 200_000
-# piece -> (its index words joined, its content words); emptied when full. A plain dict
-# read in a comprehension: this runs for every word of every document written.
-_pieces: dict[str, tuple[str, tuple[str, ...]]] = {}
-
-
-def _piece(piece: str) -> tuple[str, tuple[str, ...]]:
-    """A whitespace-free piece's index words (joined) and content words, memoized."""
-    found = " ".join(tokenize(piece)), tuple(content_words(piece))
-    if len(piece) <= _CACHED_PIECE_CHARS:
-        if len(_pieces) >= _CACHED_PIECES:
-            _pieces.clear()
-        _pieces[piece] = found
-    return found
-
-
-def _words(title: str, text: str) -> tuple[str, str, list[str]]:
-    """(`index_words(title)`, `index_words(text)`, `content_words(title, text)`), from one
-    memoized look-up per whitespace-separated piece: no word spans whitespace (folding and
-    tokenizing are per character, and lower-casing is too but for a final sigma, whose
-    context ends at whitespace). Words repeat a lot, so this is several times faster
-    (checked equal in test_elastic_documents.py)."""
-    get = _pieces.get
-    title_parts = [get(piece) or _piece(piece) for piece in title.split()]
-    text_parts = [get(piece) or _piece(piece) for piece in text.split()]
-    terms = chain.from_iterable(
-        [part[1] for part in title_parts] + [part[1] for part in text_parts]
-    )
-    return (
-        " ".join([part[0] for part in title_parts if part[0]]),
-        " ".join([part[0] for part in text_parts if part[0]]),
-        list(dict.fromkeys(terms)),
-    )
 
 
 # `scheme://host[:port]` and the rest of the URL, which starts with /, ? or # (no
@@ -136,7 +97,7 @@ def document_json(
 def _fields(mention: Mention, previous_us: int | None, full_text: bool) -> dict[str, Any]:
     """Every field of the document but the mention itself."""
     published_us = epoch_us(mention.published_at)
-    title_words, text_words, words = _words(mention.title, mention.text)
+    title_words, text_words, words = mention_words(mention.title, mention.text)
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
         mapping.STORY_HASH: story_hash(story_key(mention)),

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from services.core.communities import community_of
-from services.core.function_words import content_words
 from services.core.models import Mention
 from services.core.query.ast import FILTER_FIELDS
 from services.core.query.matcher import keyword_values
 from services.store.contracts import Dimension
 from services.store.embedded import schema
-from services.store.embedded.words import index_words
+from services.store.embedded.words import mention_words
 from services.store.story_chain import story_hash, story_key
 
 _FILTER_FIELDS: Final = tuple((name, schema.filter_field(name)) for name in FILTER_FIELDS)
@@ -39,12 +38,13 @@ def to_fields(
 ) -> dict[str, Any]:
     """Tokenizes and folds a mention into the fields the schema declares (`previous_us`:
     when the copy before it in its story was published, see story_chain.py)."""
+    title_words, text_words, words = mention_words(mention.title, mention.text)
     fields: dict[str, Any] = {
         schema.STORY_HASH: story_hash(story_key(mention)),
         schema.STORY_PREVIOUS_US: previous_us,
         schema.ID: mention.id,
-        schema.TITLE: index_words(mention.title),
-        schema.TEXT: index_words(mention.text),
+        schema.TITLE: title_words,
+        schema.TEXT: text_words,
         schema.SORT_KEY: sort_key,
         schema.PUBLISHED_US: published_us,
         schema.ID_HASH: hashed_id,
@@ -71,7 +71,6 @@ def to_fields(
     followers = mention.author_details.followers if mention.author_details else None
     if followers is not None:
         fields[schema.FOLLOWERS] = followers
-    words = content_words(mention.title, mention.text)
     if words:
         fields[schema.TERMS] = words
     return fields
