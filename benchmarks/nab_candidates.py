@@ -22,7 +22,13 @@ them), it prints:
 
 With --both, each variant's spike firings are scored together with the shipped drop
 rule's at the same threshold and end_after (NAB's labels have no direction; as
-nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too).
+nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too). The P
+rows pair a spike rule with a drop rule of their own (`pair`), always scored together:
+compare them with P0, the shipped pair (`--only P` makes it the interval's reference).
+
+--stretch-cut X scores the series again with the detector's STRETCH_CUT at X (how a
+stretch's residuals are summed: 0.5 the median, shipped; 0.25 the mean of their middle
+half) and gives each variant's interval against the same variant on the shipped detector.
 """
 
 from __future__ import annotations
@@ -300,7 +306,18 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     """The detector's score with other likelihood settings: squash (tanh, log, clip) and
     scale of the surprise, averaging length, sd floor, sd of the means or of the raw
     surprises, Gaussian or empirical tail or the smaller of both; then max with raw / w."""
-    run_keys = ("thr", "end", "hyst", "repeat", "min_run", "esc", "esc_gap", "pair", "dthr")
+    run_keys = (
+        "thr",
+        "end",
+        "hyst",
+        "repeat",
+        "min_run",
+        "esc",
+        "esc_gap",
+        "pair",
+        "dthr",
+        "margin",
+    )
     key = tuple(sorted((k, v) for k, v in p.items() if k not in run_keys))
     if key in s.cache:
         return s.cache[key]  # type: ignore[return-value]
@@ -459,11 +476,37 @@ def spike_upward(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(lk, s.raw / W), s.eligible & ready
 
 
+def upward_dominates(s: Scored, p: Setting) -> np.ndarray:
+    """Where the last hour's upward surprises outweigh its downward ones (x `margin`)."""
+    key = ("dominates", p.get("margin", 1.0))
+    if key not in s.cache:
+        up, down = (
+            rolling_mean(np.tanh(np.maximum(x, 0.0) / SURPRISE_SCALE), LIKELIHOOD_AVERAGE)
+            for x in (s.surprise_up, s.surprise_down)
+        )
+        s.cache[key] = up * p.get("margin", 1.0) >= down
+    return s.cache[key]  # type: ignore[return-value]
+
+
+def spike_routed(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped two-sided likelihood, told by the spike rule only while upward surprises
+    dominate the hour it averages (a normal bucket after a dip is then not a 'spike')."""
+    lk = np.where(upward_dominates(s, p), s.likelihood, 0.0)
+    return np.maximum(lk, s.raw / W), s.eligible
+
+
 def drop_stream(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     """The drop rule paired with a variant (`pair`): 1 the shipped one (raw score / 2), 2 a
-    drop rule fed only downward surprises (the spike rule's likelihood turned over)."""
-    if int(p.get("pair", 1)) == 1:
+    drop rule fed only downward surprises (the spike rule's likelihood turned over), 3 the
+    shipped drop rule that also tells the two-sided likelihood while downward surprises
+    dominate (the counterpart of `spike_routed`)."""
+    pair = int(p.get("pair", 1))
+    if pair == 1:
         return s.drop_score, s.drop_eligible
+    if pair == 3:
+        ready = s.starts() <= np.arange(len(s.likelihood)) - LIKELIHOOD_MIN_SAMPLES
+        lk = np.where(upward_dominates(s, p), 0.0, s.likelihood)
+        return np.maximum(lk, s.drop_score), s.drop_eligible & ready
     scale = p.get("dscale", SURPRISE_SCALE)
     lk, ready = directional_likelihood(s, s.surprise_down, scale, "down")
     return np.maximum(lk, s.drop_raw / RAW_PER_UNIT["drop"]), s.drop_eligible & ready
@@ -575,6 +618,14 @@ VARIANTS: list[Variant] = [
     ),
     ("P6 P2, drop surprise scale 4", spike_upward, grid(pair=(2,), dscale=(4.0,))),
     ("P7 P2, drop surprise scale 16", spike_upward, grid(pair=(2,), dscale=(16.0,))),
+    ("P8 routed spike alone (likelihood while upward surprises dominate)", spike_routed, grid()),
+    ("P9 ... margin 0.5/1/2", spike_routed, grid(margin=(0.5, 1.0, 2.0))),
+    ("P10 routed spike + shipped drop", spike_routed, grid(pair=(1,))),
+    (
+        "P11 routed spike + routed drop (two-sided likelihood, told by direction)",
+        spike_routed,
+        grid(pair=(3,)),
+    ),
 ]
 
 
