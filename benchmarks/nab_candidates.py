@@ -1,7 +1,7 @@
 """The candidate log of issue 25: detector variants scored leave-one-category-out on NAB.
 
     .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
-                                                  [--anomalies DIR]
+                                                  [--only PREFIX ...] [--anomalies DIR]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -22,7 +22,13 @@ them), it prints:
 
 With --both, each variant's spike firings are scored together with the shipped drop
 rule's at the same threshold and end_after (NAB's labels have no direction; as
-nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too).
+nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too). The P
+rows pair a spike rule with a drop rule of their own (`pair`), always scored together:
+compare them with P0, the shipped pair (`--only P` makes it the interval's reference).
+
+--stretch-cut X scores the series again with the detector's STRETCH_CUT at X (how a
+stretch's residuals are summed: 0.5 the median, shipped; 0.25 the mean of their middle
+half) and gives each variant's interval against the same variant on the shipped detector.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ for path in (REPO, REPO / "benchmarks"):
 
 import nab_score as nab  # noqa: E402
 
+from services.alerting import detectors as detectors_module  # noqa: E402
 from services.alerting.detectors import (  # noqa: E402
     HYSTERESIS,
     LIKELIHOOD_AVERAGE,
@@ -86,6 +93,9 @@ class Scored:
     hourly_eligible: np.ndarray
     drop_score: np.ndarray  # the shipped drop rule on the same buckets (for --both)
     drop_eligible: np.ndarray
+    drop_raw: np.ndarray  # the drop rule's raw score
+    surprise_up: np.ndarray  # each direction's surprise alone (0 where its guards fail)
+    surprise_down: np.ndarray
     rows: list[list[int]]  # evaluation -> data rows with its timestamp
     weight: np.ndarray  # NAB's weight of a detection on each row
     window: np.ndarray  # window number of each row, -1 outside
@@ -190,6 +200,9 @@ def score_one(series: nab.Series) -> Scored:
         hourly_eligible=hourly_eligible,
         drop_score=np.array([e.score for e in drops]),
         drop_eligible=np.array([e.eligible for e in drops]),
+        drop_raw=np.array([e.details["raw_score"] for e in drops]),
+        surprise_up=np.array([e.details["surprise_up"] for e in evs]),
+        surprise_down=np.array([e.details["surprise_down"] for e in evs]),
         rows=[by_ts.get(t, []) for t in stamps],
         weight=weight,
         window=window,
@@ -293,7 +306,18 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     """The detector's score with other likelihood settings: squash (tanh, log, clip) and
     scale of the surprise, averaging length, sd floor, sd of the means or of the raw
     surprises, Gaussian or empirical tail or the smaller of both; then max with raw / w."""
-    run_keys = ("thr", "end", "hyst", "repeat", "min_run", "esc", "esc_gap")
+    run_keys = (
+        "thr",
+        "end",
+        "hyst",
+        "repeat",
+        "min_run",
+        "esc",
+        "esc_gap",
+        "pair",
+        "dthr",
+        "margin",
+    )
     key = tuple(sorted((k, v) for k, v in p.items() if k not in run_keys))
     if key in s.cache:
         return s.cache[key]  # type: ignore[return-value]
@@ -432,6 +456,62 @@ def upward_likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
     return s.cache[key]  # type: ignore[return-value]
 
 
+def directional_likelihood(
+    s: Scored, surprise: np.ndarray, scale: float, tag: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(likelihood, ready) of one direction's surprise, as detectors._likelihood."""
+    key = ("dir", tag, scale)
+    if key not in s.cache:
+        m = rolling_mean(np.tanh(np.maximum(surprise, 0.0) / scale), LIKELIHOOD_AVERAGE)
+        lk = gaussian_likelihood(s, m, m, LIKELIHOOD_SD_FLOOR)
+        ready = s.starts() <= np.arange(len(m)) - LIKELIHOOD_MIN_SAMPLES
+        s.cache[key] = (lk, ready)
+    return s.cache[key]  # type: ignore[return-value]
+
+
+def spike_upward(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The spike rule fed only its own (upward) surprises, from the detector's per-direction
+    numbers (U1's stream, exactly)."""
+    lk, ready = directional_likelihood(s, s.surprise_up, p.get("scale", SURPRISE_SCALE), "up")
+    return np.maximum(lk, s.raw / W), s.eligible & ready
+
+
+def upward_dominates(s: Scored, p: Setting) -> np.ndarray:
+    """Where the last hour's upward surprises outweigh its downward ones (x `margin`)."""
+    key = ("dominates", p.get("margin", 1.0))
+    if key not in s.cache:
+        up, down = (
+            rolling_mean(np.tanh(np.maximum(x, 0.0) / SURPRISE_SCALE), LIKELIHOOD_AVERAGE)
+            for x in (s.surprise_up, s.surprise_down)
+        )
+        s.cache[key] = up * p.get("margin", 1.0) >= down
+    return s.cache[key]  # type: ignore[return-value]
+
+
+def spike_routed(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped two-sided likelihood, told by the spike rule only while upward surprises
+    dominate the hour it averages (a normal bucket after a dip is then not a 'spike')."""
+    lk = np.where(upward_dominates(s, p), s.likelihood, 0.0)
+    return np.maximum(lk, s.raw / W), s.eligible
+
+
+def drop_stream(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The drop rule paired with a variant (`pair`): 1 the shipped one (raw score / 2), 2 a
+    drop rule fed only downward surprises (the spike rule's likelihood turned over), 3 the
+    shipped drop rule that also tells the two-sided likelihood while downward surprises
+    dominate (the counterpart of `spike_routed`)."""
+    pair = int(p.get("pair", 1))
+    if pair == 1:
+        return s.drop_score, s.drop_eligible
+    if pair == 3:
+        ready = s.starts() <= np.arange(len(s.likelihood)) - LIKELIHOOD_MIN_SAMPLES
+        lk = np.where(upward_dominates(s, p), 0.0, s.likelihood)
+        return np.maximum(lk, s.drop_score), s.drop_eligible & ready
+    scale = p.get("dscale", SURPRISE_SCALE)
+    lk, ready = directional_likelihood(s, s.surprise_down, scale, "down")
+    return np.maximum(lk, s.drop_raw / RAW_PER_UNIT["drop"]), s.drop_eligible & ready
+
+
 def grid(**axes: Sequence[float]) -> list[Setting]:
     """Every combination of the axes, thr and end included (defaults: the usual sweep)."""
     axes = {"thr": THRESHOLDS, "end": ENDS, **axes}
@@ -519,6 +599,33 @@ VARIANTS: list[Variant] = [
     ("U1 likelihood of the upward surprise only", upward_likelihood, grid()),
     ("U2 ... surprise scale 4/8/16", upward_likelihood, grid(scale=(4, 8, 16))),
     ("U3 ... averaging 6/12/24", upward_likelihood, grid(L=(6, 12, 24))),
+    # issue 25, fourth pass: two one-sided rules, as a brand's default spike and drop rules
+    # would be, scored as the union of their alerts (`pair` adds the drop rule; `dthr` its
+    # own threshold, else the spike rule's). Compare with P0, the shipped pair.
+    ("P0 shipped spike + shipped drop (union)", shipped, grid(pair=(1,))),
+    ("P1 upward-only spike + shipped drop", spike_upward, grid(pair=(1,))),
+    ("P2 upward-only spike + downward-only drop", spike_upward, grid(pair=(2,))),
+    ("P3 shipped spike + downward-only drop", shipped, grid(pair=(2,))),
+    (
+        "P4 P1, drop threshold 1-3 of its own",
+        spike_upward,
+        grid(pair=(1,), dthr=(1.0, 1.5, 2.0, 3.0)),
+    ),
+    (
+        "P5 P2, drop threshold 1.5-6 of its own",
+        spike_upward,
+        grid(pair=(2,), dthr=(1.5, 2.0, 3.0, 4.0, 6.0)),
+    ),
+    ("P6 P2, drop surprise scale 4", spike_upward, grid(pair=(2,), dscale=(4.0,))),
+    ("P7 P2, drop surprise scale 16", spike_upward, grid(pair=(2,), dscale=(16.0,))),
+    ("P8 routed spike alone (likelihood while upward surprises dominate)", spike_routed, grid()),
+    ("P9 ... margin 0.5/1/2", spike_routed, grid(margin=(0.5, 1.0, 2.0))),
+    ("P10 routed spike + shipped drop", spike_routed, grid(pair=(1,))),
+    (
+        "P11 routed spike + routed drop (two-sided likelihood, told by direction)",
+        spike_routed,
+        grid(pair=(3,)),
+    ),
 ]
 
 
@@ -549,8 +656,9 @@ def run_variant(
                 escalate=p.get("esc", 0.0),
                 escalate_gap=int(p.get("esc_gap", 0)),
             )
-            if both:
-                drops = fired_runs(s.drop_score, s.drop_eligible, p["thr"], int(p["end"]))
+            if both or "pair" in p:
+                d_score, d_eligible = drop_stream(s, p)
+                drops = fired_runs(d_score, d_eligible, p.get("dthr", p["thr"]), int(p["end"]))
                 fired = sorted(set(fired) | set(drops))
             per[s.name] = s.result(fired)
         out.append(per)
@@ -637,6 +745,22 @@ def _fmt(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.1f}"
 
 
+def _set_stretch_cut(cut: float) -> None:
+    detectors_module.STRETCH_CUT = cut
+
+
+def score_corpus(corpus: Sequence[nab.Series], jobs: int, cut: float) -> list[Scored]:
+    """Every series scored by the detector with its STRETCH_CUT set to `cut`."""
+    _set_stretch_cut(cut)
+    scored = []
+    with multiprocessing.Pool(max(1, jobs), _set_stretch_cut, (cut,)) as pool:
+        for i, done in enumerate(pool.imap(score_one, corpus), 1):
+            scored.append(done)
+            print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return scored
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="series scored in parallel")
@@ -653,32 +777,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(os.environ.get("VEILLE_ANOMALIES") or nab.DEFAULT_ANOMALIES),
         help="folder holding nab_realTweets/ and nab_other/ (as nab_score.py)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="PREFIX",
+        help="only the variants whose name starts with one of these (e.g. P: the paired "
+        "rules); the first one run is the reference of the interval",
+    )
+    parser.add_argument(
+        "--stretch-cut",
+        type=float,
+        help="score the series with detectors.STRETCH_CUT at this value (0.25: the mean of "
+        "the middle half of a stretch's residuals; shipped 0.5, the median); the interval "
+        "is then against the same variant on the shipped detector",
+    )
     args = parser.parse_args(argv)
+    variants = [v for v in VARIANTS if not args.only or v[0].startswith(tuple(args.only))]
     folders = [args.anomalies / nab.TWEETS, args.anomalies / nab.OTHERS]
     if not all((f / "combined_windows.json").is_file() for f in folders):
         print(f"nab_candidates: no NAB series under {args.anomalies}", file=sys.stderr)
         return 2
     corpus = nab.load_corpus(folders)
-    with multiprocessing.Pool(max(1, args.jobs)) as pool:
-        scored = []
-        for i, done in enumerate(pool.imap(score_one, corpus), 1):
-            scored.append(done)
-            print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+    shipped_cut = detectors_module.STRETCH_CUT
+    scored = score_corpus(corpus, args.jobs, shipped_cut)
     check_scorer(scored, corpus)
+    shipped_scored: list[Scored] = []
+    if args.stretch_cut is not None:
+        print(f"stretch cut {args.stretch_cut:g}: each variant against itself at {shipped_cut:g}")
+        shipped_scored = scored
+        scored = score_corpus(corpus, args.jobs, args.stretch_cut)
     cats = sorted({s.category for s in scored})
     short = {c: c.removeprefix("real")[:8] for c in cats}
+    against = "shipped cut" if shipped_scored else variants[0][0].split()[0]
     print(
-        "\n| variant | settings | LOCO pooled | vs shipped (95% CI) | "
+        f"\n| variant | settings | LOCO pooled | vs {against} (95% CI) | "
         + " | ".join(short[c] for c in cats)
         + " | 5-cat LOCO | realTweets, chosen on 5 |"
     )
     print("|---" * (6 + len(cats)) + "|")
     base: dict[str, Result] | None = None
-    for variant in VARIANTS:
+    for variant in variants:
         name, _, settings = variant
         results = run_variant(scored, variant, both=args.both)
         per, _ = held_out(scored, results, settings)
+        if shipped_scored:
+            reference = run_variant(shipped_scored, variant, both=args.both)
+            base, _ = held_out(shipped_scored, reference, settings)
         base = base or per
         diff, low, high = bootstrap(scored, base, per, args.boot)
         by_cat = [total([per[s.name] for s in scored if s.category == c]) for c in cats]

@@ -95,6 +95,11 @@ RAW_PER_UNIT = {"volume_spike": 10.0 / 3.0, "drop": 2.0}
 #: buckets (hourly, daily) its mean would lag by half a day or more and the window holds
 #: too few of them to estimate its spread, so the score is the raw one, in the same units.
 LIKELIHOOD_SPAN = timedelta(hours=1)
+#: A stretch of k > 1 buckets is scored by the mean of its residuals with this share cut
+#: at each end: 0.5, the median (shipped). Means of the middle half (0.25) or fifth (0.4)
+#: are less quantised on sparse counts and raise pooled LOCO by about 4 but lower
+#: realTweets held out (59.3, 60.5 against 61.8; `nab_candidates.py --stretch-cut`).
+STRETCH_CUT = 0.5
 #: -log10 of the smallest tail probability told apart (a float's erfc underflows past it).
 LIKELIHOOD_CAP = 300.0
 
@@ -377,7 +382,15 @@ class VolumeDetector(_StreamingBase):
             window = recent[-k:]
             obs_k = sum(o for o, _ in window) / len(window)
             exp_k = sum(e for _, e in window) / len(window)
-            stat = obs_k - exp_k if k == 1 else statistics.median(o - e for o, e in window)
+            if k == 1:
+                stat = obs_k - exp_k
+            elif STRETCH_CUT >= 0.5:
+                stat = statistics.median(o - e for o, e in window)
+            else:
+                ranked = sorted(o - e for o, e in window)
+                cut = int(len(ranked) * STRETCH_CUT)
+                kept = ranked[cut : len(ranked) - cut]
+                stat = sum(kept) / len(kept)
             stretches.append((k, stat, obs_k, exp_k))
             history.prune(ts)
         up = self._directional(1.0, stretches, len(recent), floor)
@@ -425,6 +438,9 @@ class VolumeDetector(_StreamingBase):
                 "bucket_score": own.bucket_score / RAW_PER_UNIT[rule.kind],
                 "raw_score": raw,
                 "surprise": surprise,
+                # each direction's surprise alone (0 when its guards fail), for benchmarks
+                "surprise_up": up.best[1] if ready and up.best and up.best[0] else 0.0,
+                "surprise_down": down.best[1] if ready and down.best and down.best[0] else 0.0,
                 "likelihood": likelihood,
                 "likelihood_z": z,
             },

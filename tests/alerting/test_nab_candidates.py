@@ -54,6 +54,9 @@ def _scored(series: Any, n: int) -> Any:  # the benchmark modules load at run ti
         hourly_eligible=zeros.astype(bool),
         drop_score=zeros,
         drop_eligible=zeros.astype(bool),
+        drop_raw=zeros,
+        surprise_up=zeros,
+        surprise_down=zeros,
         rows=[[i] for i in range(n)],
         weight=weight,
         window=window,
@@ -147,3 +150,24 @@ def test_escalation_fires_again_when_an_open_run_doubles() -> None:
     dips = np.array([0.0, 2.0, 0.0, 0.0, 2.5, 0.0])
     assert cand.fired_runs(dips, eligible[:6], 1.5, 2, escalate=100.0) == [1, 4]
     assert cand.fired_runs(dips, eligible[:6], 1.5, 3, escalate=100.0) == [1]
+
+
+def test_one_sided_surprises_make_the_detector_likelihood() -> None:
+    # the paired-rule candidates (P rows) build each direction's likelihood from the
+    # detector's per-direction surprises: together they must give the shipped likelihood.
+    rng = random.Random(3)
+    start = datetime(2024, 1, 1)
+    rows = []
+    for i in range(4 * 288):
+        ts = start + timedelta(minutes=5 * i)
+        base = 20 + 10 * math.sin(2 * math.pi * ts.hour / 24)
+        shock = 50 if i % 500 in range(400, 410) else (-15 if i % 500 in range(200, 230) else 0)
+        rows.append((ts, float(max(0, round(rng.gauss(base, 4) + shock)))))
+    series = nab.Series("c", "s", rows, [(rows[700][0], rows[760][0])])
+    scored = cand.score_one(series)
+    # (a surprise below 0 counts as 0 in the likelihood)
+    both = np.maximum(np.maximum(scored.surprise_up, scored.surprise_down), 0.0)
+    assert np.allclose(both, np.maximum(scored.surprise, 0.0))
+    assert scored.surprise_up.max() > 0 and scored.surprise_down.max() > 0
+    lk, ready = cand.directional_likelihood(scored, both, cand.SURPRISE_SCALE, "both")
+    assert np.allclose(lk[ready], scored.likelihood[ready])
