@@ -6,7 +6,7 @@ prints precision and recall, cross-validated, then once on a split never used to
 Data: benchmarks/data/brand_dev (see its README): 30 brands' workspaces written before
 any post was read, and the labelled occurrences, which point into ../shared/corpora
 (texts are read at run time, never copied); with `--real`, also benchmarks/data/brand_real
-(263 more real posts, 32 more workspaces; the shipped weights are fitted with it). A
+(310 more real posts, 32 more workspaces; the shipped weights are fitted with its first 263). A
 fixed 30% of the units (`is_test`: a tweet, or a page or payload whole) is the test
 split; everything is chosen on the other 70%:
 - leave-one-brand-out CV (train on the other brands, predict one: how the model does on
