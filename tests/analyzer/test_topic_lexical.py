@@ -44,6 +44,7 @@ def test_words_are_stemmed_both_ways_without_stop_words_handles_or_links() -> No
     assert not any(s.endswith(("delta", "you", "again", "t.co")) for s in found)
     assert stems("Réseau") == stems("reseau")  # accents folded
     assert stems("we are at it") == frozenset()  # stop words and short words only
+    assert stems("ce week-end") == stems("this weekend")  # a hyphenated word is one word
 
 
 def test_a_word_two_topics_share_counts_for_neither() -> None:

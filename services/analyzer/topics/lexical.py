@@ -38,7 +38,7 @@ MAX_MATCHES = 3.0  # a long post repeating the topic's words gets no more than t
 _ENGLISH = Stemmer.Stemmer("english")
 _FRENCH = Stemmer.Stemmer("french")
 _NOISE = re.compile(r"https?://\S+|@\w+")  # links and handles (a hashtag's word counts)
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "week-end" is one word, "weekend"
 
 
 def _fold(word: str) -> str:
@@ -51,7 +51,7 @@ _STOP_WORDS = frozenset(_fold(w) for w in ENGLISH_STOP_WORDS | FRENCH_STOP_WORDS
 
 def stems(text: str) -> frozenset[str]:
     """The content words of `text`, each as its English ("e:") and French ("f:") stem."""
-    words = [_fold(w) for w in _WORD.findall(_NOISE.sub(" ", text))]
+    words = [_fold(w.replace("-", "")) for w in _WORD.findall(_NOISE.sub(" ", text))]
     kept = [w for w in words if len(w) >= 3 and w not in _STOP_WORDS]
     return frozenset(
         [f"e:{s}" for s in _ENGLISH.stemWords(kept)] + [f"f:{s}" for s in _FRENCH.stemWords(kept)]
