@@ -12,9 +12,10 @@ real off-topic tweets referenced by line from the shared UMSAB corpus
 in calibration. Thresholds come from the background (2% false positives), then are
 tuned per topic on the calibration split (`topics.calibration.tune_thresholds`);
 per-topic linear heads are trained on the taxonomy alone (`TopicClassifier.from_taxonomy`,
-the analyzer's default, its fixed rule chosen on the calibration split), and on the
-calibration split's labels. Figures are printed for the held-out split, for all four,
-then side by side in one table.
+the analyzer's default, its fixed rule chosen on the calibration split; with the topics'
+words, `topics.lexical`, as the analyzer tags, and without), and on the calibration
+split's labels. Figures are printed for the held-out split, for all five, then side by
+side in one table.
 `--off-topic FILE` (one text per line) also prints the share of those posts tagged.
 """
 
