@@ -17,7 +17,8 @@ pipeline already computed: no embedding here, and training takes milliseconds.
 `TAXONOMY_THRESHOLD` and within `TAXONOMY_SPREAD` of the mention's best topic. The
 rule and the L2 strength were chosen on the calibration split of the labelled set
 (highest recall at precision >= 0.9 there); benchmarks/eval_topics.py reports the
-held-out split. This is what the analyzer uses by default.
+held-out split. This is what the analyzer uses by default, with the topics' own words
+(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts.
 """
 
 from __future__ import annotations
