@@ -23,6 +23,7 @@ from services.analyzer.pipeline import truncate
 from services.analyzer.sentiment.head import load_head
 from services.analyzer.topics.anchors import TopicAssigner, background_texts, background_vectors
 from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.lexical import TopicVocabulary
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,10 +42,11 @@ def main() -> None:
     background = background_vectors(embedder, background_texts(), prepare)
     anchor = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
     started = time.perf_counter()
-    heads = TopicClassifier.from_taxonomy(anchor, background)
+    heads = TopicClassifier.from_taxonomy(anchor, background, vocabulary=TopicVocabulary.of(topics))
     trained_ms = (time.perf_counter() - started) * 1000
     results = {"nearest anchor (before)": anchor.assign(vectors)}
-    results["taxonomy heads (default)"] = heads.assign(vectors)
+    results["taxonomy heads only"] = heads.assign(vectors)
+    results["heads and topic words (default)"] = heads.assign(vectors, texts)
     print(f"training the taxonomy heads took {trained_ms:.0f} ms")
     print(f"{len(rows)} demo mentions\n\n| topic | " + " | ".join(results) + " |")
     print("|---|" + "---|" * len(results))
@@ -59,7 +61,7 @@ def main() -> None:
         print(f"\n{topic}, with the default:")
         given = Counter(
             text
-            for text, row in zip(texts, results["taxonomy heads (default)"], strict=True)
+            for text, row in zip(texts, results["heads and topic words (default)"], strict=True)
             if topic in row
         )
         for text, count in given.most_common(8):

@@ -12,9 +12,10 @@ real off-topic tweets referenced by line from the shared UMSAB corpus
 in calibration. Thresholds come from the background (2% false positives), then are
 tuned per topic on the calibration split (`topics.calibration.tune_thresholds`);
 per-topic linear heads are trained on the taxonomy alone (`TopicClassifier.from_taxonomy`,
-the analyzer's default, its fixed rule chosen on the calibration split), and on the
-calibration split's labels. Figures are printed for the held-out split, for all four,
-then side by side in one table.
+the analyzer's default, its fixed rule chosen on the calibration split; with the topics'
+words, `topics.lexical`, as the analyzer tags, and without), and on the calibration
+split's labels. Figures are printed for the held-out split, for all five, then side by
+side in one table.
 `--off-topic FILE` (one text per line) also prints the share of those posts tagged.
 """
 
@@ -38,6 +39,7 @@ from services.analyzer.topics.anchors import (
 )
 from services.analyzer.topics.calibration import tune_thresholds
 from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.lexical import TopicVocabulary
 from services.core.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +155,9 @@ def main() -> None:
     classifier = TopicClassifier.train(
         background, off_topic, vectors[calibration], [rows[i]["topics"] for i in calibration]
     )
-    taxonomy_only = TopicClassifier.from_taxonomy(background, off_topic)
+    words = TopicVocabulary.of(load_workspace(REPO / "config").workspace.topics)
+    taxonomy_only = TopicClassifier.from_taxonomy(background, off_topic, vocabulary=words)
+    heads_only = TopicClassifier.from_taxonomy(background, off_topic)
     split_sizes = Counter((r["split"], r["origin"]) for r in rows)
     print(f"{len(rows)} texts {dict(split_sizes)}, {len(topics)} topics")
     print("thresholds (background -> tuned):")
@@ -161,13 +165,21 @@ def main() -> None:
         print(f"  {before.name:12s} {before.threshold:.3f} -> {after.threshold:.3f}")
     names = background.names
     gold = [set(rows[i]["topics"]) for i in heldout]
+    texts = [rows[i]["text"] for i in heldout]
     figures = {
-        title: report(f"held-out, {title}", names, gold, model.assign(vectors[heldout]))
-        for title, model in (
-            ("nearest anchor, background thresholds (before)", background),
-            ("nearest anchor, tuned thresholds", tuned),
-            ("linear heads from the taxonomy alone (default)", taxonomy_only),
-            ("linear heads trained on calibration labels", classifier),
+        title: report(f"held-out, {title}", names, gold, predicted)
+        for title, predicted in (
+            ("nearest anchor, background thresholds (before)", background.assign(vectors[heldout])),
+            ("nearest anchor, tuned thresholds", tuned.assign(vectors[heldout])),
+            (
+                "linear heads and topic words, from the taxonomy alone (default)",
+                taxonomy_only.assign(vectors[heldout], texts),
+            ),
+            (
+                "linear heads from the taxonomy alone, no topic words",
+                heads_only.assign(vectors[heldout]),
+            ),
+            ("linear heads trained on calibration labels", classifier.assign(vectors[heldout])),
         )
     }
     print(f"\n| held-out ({len(heldout)} texts) | P | R | F1 |\n|---|---|---|---|")
@@ -176,9 +188,12 @@ def main() -> None:
     for path in args.off_topic:
         lines = [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
         embedded = embedder.embed([prepare(t) for t in lines])
-        models = (("background", background), ("taxonomy", taxonomy_only), ("linear", classifier))
-        for name, model in models:
-            labels = model.assign(embedded)
+        models = (
+            ("background", background.assign(embedded)),
+            ("taxonomy", taxonomy_only.assign(embedded, lines)),
+            ("linear", classifier.assign(embedded)),
+        )
+        for name, labels in models:
             hit = Counter(topic for row in labels for topic in row)
             print(
                 f"{path.parent.name}/{path.name}: {sum(1 for row in labels if row)} of "

@@ -495,7 +495,7 @@ class Analyzer:
         )
         prepared, probs, judged = read.prepared, read.probs, read.judged
         # Topics reuse the overall texts' vectors: no second embedding pass.
-        topics = self.topic_model.assign(read.shared_vectors[overall_slots])
+        topics = self.topic_model.assign(read.shared_vectors[overall_slots], texts)
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",

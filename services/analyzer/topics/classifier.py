@@ -17,7 +17,8 @@ pipeline already computed: no embedding here, and training takes milliseconds.
 `TAXONOMY_THRESHOLD` and within `TAXONOMY_SPREAD` of the mention's best topic. The
 rule and the L2 strength were chosen on the calibration split of the labelled set
 (highest recall at precision >= 0.9 there); benchmarks/eval_topics.py reports the
-held-out split. This is what the analyzer uses by default.
+held-out split. This is what the analyzer uses by default, with the topics' own words
+(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from services.analyzer.topics.anchors import TopicAssigner, Vectors, centred
 from services.analyzer.topics.calibration import best_threshold
+from services.analyzer.topics.lexical import TopicVocabulary
 
 DEFAULT_L2 = 1.0
 _STEPS = 500
@@ -79,11 +81,20 @@ class TopicClassifier:
     `TopicAssigner`."""
 
     def __init__(
-        self, heads: Sequence[TopicHead], centre: Vectors | None, *, spread: float | None = None
+        self,
+        heads: Sequence[TopicHead],
+        centre: Vectors | None,
+        *,
+        spread: float | None = None,
+        vocabulary: TopicVocabulary | None = None,
     ) -> None:
         self.heads = list(heads)
         self._centre = centre
         self.spread = spread  # None: every head decides alone
+        # The lexical channel (lexical.py): a bonus on each logit when texts are given.
+        self.vocabulary = vocabulary
+        if vocabulary is not None and len(vocabulary.stems) != len(self.heads):
+            raise ValueError(f"{len(vocabulary.stems)} topic vocabularies, {len(self.heads)} heads")
 
     @property
     def centre(self) -> Vectors | None:
@@ -107,6 +118,7 @@ class TopicClassifier:
         labelled_weight: float = 1.0,
         threshold: float | None = None,
         spread: float | None = None,
+        vocabulary: TopicVocabulary | None = None,
     ) -> TopicClassifier:
         """Trains the heads on the taxonomy's anchors, labelled mention vectors (raw,
         as the pipeline embeds them) and the background's raw vectors.
@@ -155,7 +167,7 @@ class TopicClassifier:
             else:
                 cut = threshold
             heads.append(TopicHead(topic.name, weights[:, i].copy(), float(biases[i]), cut))
-        return cls(heads, centre, spread=spread)
+        return cls(heads, centre, spread=spread, vocabulary=vocabulary)
 
     @classmethod
     def from_taxonomy(
@@ -166,9 +178,11 @@ class TopicClassifier:
         labels: Sequence[Sequence[str]] = (),
         *,
         labelled_weight: float = 1.0,
+        vocabulary: TopicVocabulary | None = None,
     ) -> TopicClassifier:
         """Heads from the taxonomy alone (and, when given, analysts' labelled mentions),
-        with the fixed rule chosen on the calibration split."""
+        with the fixed rule chosen on the calibration split; `vocabulary` adds the
+        lexical channel (`TopicVocabulary.of(topics)`, the analyzer's default)."""
         if vectors is None:
             vectors = np.zeros((0, background.shape[1]), dtype=np.float32)
         return cls.train(
@@ -181,21 +195,28 @@ class TopicClassifier:
             labelled_weight=labelled_weight,
             threshold=TAXONOMY_THRESHOLD,
             spread=TAXONOMY_SPREAD,
+            vocabulary=vocabulary,
         )
 
-    def scores(self, vectors: Vectors) -> Vectors:
-        """(mentions, topics) logits."""
+    def scores(self, vectors: Vectors, texts: Sequence[str] | None = None) -> Vectors:
+        """(mentions, topics) logits, plus the lexical bonus when the mentions' `texts`
+        are given and the model has a vocabulary."""
         if not self.heads or len(vectors) == 0:
             return np.zeros((len(vectors), len(self.heads)), dtype=np.float32)
         x = vectors.astype(np.float32) if self._centre is None else centred(vectors, self._centre)
         weights = np.stack([h.weights for h in self.heads], axis=1)
-        return np.asarray(x @ weights + np.array([h.bias for h in self.heads]), dtype=np.float32)
+        logits = x @ weights + np.array([h.bias for h in self.heads])
+        if texts is not None and self.vocabulary is not None:
+            if len(texts) != len(vectors):
+                raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
+            logits = logits + self.vocabulary.bonus(texts)
+        return np.asarray(logits, dtype=np.float32)
 
-    def assign(self, vectors: Vectors) -> list[list[str]]:
-        """Every topic whose head fires, most confident first."""
+    def assign(self, vectors: Vectors, texts: Sequence[str] | None = None) -> list[list[str]]:
+        """Every topic whose head fires, most confident first (`texts`: see `scores`)."""
         if not self.heads:
             return [[] for _ in range(len(vectors))]
-        scores = self.scores(vectors)
+        scores = self.scores(vectors, texts)
         thresholds = np.array([h.threshold for h in self.heads], dtype=np.float32)
         out = []
         for row in scores:

@@ -28,6 +28,7 @@ from services.analyzer.topics.anchors import (
     background_vectors,
 )
 from services.analyzer.topics.classifier import TopicClassifier
+from services.analyzer.topics.lexical import TopicVocabulary
 from services.core.topics import Topic
 
 # Per analyst-labelled mention; each anchor of a topic weighs 10 (less when the topic has
@@ -87,13 +88,15 @@ def build_topic_model(
     prepare: Callable[[str], str],
     labelled: LabelledTopics | None = None,
 ) -> TopicClassifier:
-    """Embeds the anchors and trains the heads (taxonomy, background, corrections)."""
+    """Embeds the anchors and trains the heads (taxonomy, background, corrections); the
+    topics' own words are the lexical channel (lexical.py)."""
     if not topics:
         return TopicClassifier([], None)
     background = background_vectors(embedder, background_texts(), prepare)
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
+    vocabulary = TopicVocabulary.of(topics)
     if labelled is None or not labelled.labels:
-        return TopicClassifier.from_taxonomy(assigner, background)
+        return TopicClassifier.from_taxonomy(assigner, background, vocabulary=vocabulary)
     known = labelled.restricted_to(assigner.names)
     return TopicClassifier.from_taxonomy(
         assigner,
@@ -101,4 +104,5 @@ def build_topic_model(
         np.asarray(known.vectors, dtype=np.float32),
         known.labels,
         labelled_weight=LABELLED_WEIGHT,
+        vocabulary=vocabulary,
     )

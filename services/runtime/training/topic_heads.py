@@ -87,10 +87,14 @@ def topic_examples(
 
 
 def figures(
-    model: TopicClassifier, vectors: Vectors, gold: Sequence[Sequence[str]]
+    model: TopicClassifier,
+    vectors: Vectors,
+    gold: Sequence[Sequence[str]],
+    texts: Sequence[str] | None = None,
 ) -> TopicFigures:
-    """Micro precision, recall and F1 of `model` on labelled vectors."""
-    predicted = model.assign(vectors) if len(gold) else []
+    """Micro precision, recall and F1 of `model` on labelled vectors (and their texts,
+    for the lexical channel, as the analyzer tags)."""
+    predicted = model.assign(vectors, texts) if len(gold) else []
     tp = fp = fn = 0
     for truth, guess in zip(gold, predicted, strict=True):
         tp += len(set(truth) & set(guess))
@@ -144,8 +148,8 @@ def train_topic_heads(
         corrections=len(examples),
         trained_on=len(trained),
         held_back=len(held),
-        before=figures(current, held_vectors, gold),
-        after=figures(new, held_vectors, gold),
+        before=figures(current, held_vectors, gold, [r.text for r in held]),
+        after=figures(new, held_vectors, gold, [r.text for r in held]),
         heads=next_topic_stem(data_dir, analyzer.embedder.name),
         previous=str(previous) if previous else "the taxonomy alone",
         adopted=False,
