@@ -218,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         for item, p in zip(items, predictions(tagger, items), strict=True):
             if p != item.about_brand:
                 kind = "false positive" if p else "missed"
-                part = "held out" if is_held_out(item) else "calibration"
-                print(f"{kind} ({part}): {item.brand} | {item.source} | {item.text[:200]}")
+                split = "held out" if is_held_out(item) else "calibration"
+                print(f"{kind} ({split}): {item.brand} | {item.source} | {item.text[:200]}")
     return 0
 
 
