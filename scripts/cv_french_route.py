@@ -20,10 +20,13 @@ chooses on the out-of-fold French readings:
 
     .venv/bin/python scripts/cv_french_route.py --work /tmp/veille-french-cv
 
-Prints the CV macro-F1 of French train per choice, with the standard deviation of the
-per-fold figures; writes the chosen values to --work/choice.json for
-scripts/train_sentiment_head.py (--shared-share, --french-offsets). Never reads val or
-test; texts stay outside the repository.
+Prints the CV macro-F1 of the French tweets read out of fold per choice (and the standard
+deviation of the per-fold figures), then what choosing is worth: the choice made on one half
+of those tweets, scored on the other, against the route as shipped. Writes the grid to
+--work/choice.json. Reads val texts only to drop their copies from the extra tweets, never
+val labels nor test; texts stay outside the repository. On
+7 December 2026 (one fold of two, 920 French tweets) nothing beat the shipped route
+(docs/model-card.md, Sentiment), so the analyzer has no way to mix the shared head in.
 """
 
 from __future__ import annotations

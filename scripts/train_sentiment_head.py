@@ -327,19 +327,6 @@ def main(argv: list[str] | None = None) -> int:
         help="weights of an extra tweet against a French/English train tweet to choose "
         "from by CV, comma-separated (default 1.0)",
     )
-    parser.add_argument(
-        "--fixed-offsets",
-        default=None,
-        help="class offsets (negative,neutral,positive) chosen elsewhere, e.g. for the French "
-        "route by scripts/cv_french_route.py (instead of --class-offsets)",
-    )
-    parser.add_argument(
-        "--shared-share",
-        type=float,
-        default=0.0,
-        help="French route: share of the shared head's reading mixed into this head's "
-        "(services/analyzer/readers.py), chosen by scripts/cv_french_route.py; stored only",
-    )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -446,8 +433,6 @@ def main(argv: list[str] | None = None) -> int:
 
     _, prep_name, c_emb, c_ngram, mix, extra_weight, cv_scores = max(results, key=lambda r: r[0])
     offsets: NDArray[np.float32] | None = None
-    if args.fixed_offsets:
-        offsets = np.asarray([float(o) for o in args.fixed_offsets.split(",")], dtype=np.float32)
     cv_without_offsets = cv_scores
     if args.class_offsets:
         offsets, cv_scores = tune_offsets(
@@ -582,7 +567,6 @@ def main(argv: list[str] | None = None) -> int:
             if extra_texts
             else {}
         ),
-        **({"shared_head_share": args.shared_share} if args.shared_share > 0 else {}),
         "val_size": {lang: len(val[lang][0]) for lang in LANGUAGES},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": DATA_CITATION,

