@@ -102,3 +102,50 @@ def test_a_fold_head_reads_held_out_rows(script: ModuleType) -> None:
     mixed = script.head_logp(*args, 0.3)  # a weighted mix of log-probabilities
     assert not np.allclose(mixed, embedding_only)
     assert (mixed.argmax(axis=1) == y[held]).mean() > 0.95
+
+
+def test_the_extra_tweets_are_listed_closest_languages_first_without_held_out_splits(
+    tmp_path: Path,
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "embed_extra_veille", SCRIPT.parent / "embed_extra_veille.py"
+    )
+    assert spec and spec.loader
+    embed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(embed)
+    labelled = tmp_path / "labelled"
+    languages = (
+        "french",
+        "english",
+        "spanish",
+        "italian",
+        "portuguese",
+        "german",
+        "arabic",
+        "hindi",
+    )
+    for language in languages:
+        folder = labelled / "umsab" / language
+        folder.mkdir(parents=True)
+        for split in ("train", "val", "test"):
+            (folder / f"{split}_text.txt").write_text(
+                f"{language} {split} a\n{language} {split} b\n"
+            )
+    semeval = labelled / "semeval2013-2016-en"
+    semeval.mkdir()
+    (semeval / "text.txt").write_text("dev tweet\ntest tweet\n")
+    (semeval / "origin.txt").write_text("twitter-2013dev\ntwitter-2016test\n")
+    rows = embed.rows(labelled)
+    sources = [source for source, _, _ in rows]
+    assert sources[:4] == ["umsab/french/train"] * 2 + ["umsab/english/train"] * 2
+    romance = {
+        f"umsab/{lang}/{s}"
+        for lang in ("spanish", "italian", "portuguese")
+        for s in ("train", "val")
+    }
+    assert set(sources[4:16]) == romance
+    assert sources[16] == "semeval" and [t for s, _, t in rows if s == "semeval"] == ["dev tweet"]
+    assert len(rows) == 4 + 12 + 1 + 12
+    texts = {text for _, _, text in rows}
+    assert not any(" test " in t or t.endswith("test a") for t in texts)
+    assert not {"french val a", "english val b"} & texts
