@@ -792,6 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "is then against the same variant on the shipped detector",
     )
     args = parser.parse_args(argv)
+    if args.stretch_cut is not None and not 0.0 <= args.stretch_cut <= 0.5:
+        parser.error("--stretch-cut: a share cut at each end, 0 (the mean) to 0.5 (the median)")
     variants = [v for v in VARIANTS if not args.only or v[0].startswith(tuple(args.only))]
     folders = [args.anomalies / nab.TWEETS, args.anomalies / nab.OTHERS]
     if not all((f / "combined_windows.json").is_file() for f in folders):

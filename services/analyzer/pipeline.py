@@ -495,7 +495,11 @@ class Analyzer:
         )
         prepared, probs, judged = read.prepared, read.probs, read.judged
         # Topics reuse the overall texts' vectors: no second embedding pass.
-        topics = self.topic_model.assign(read.shared_vectors[overall_slots], texts)
+        # The topics' words are read in the same first MAX_CHARS as their vectors: a long
+        # article's later paragraphs would otherwise give bonuses to topics it is not about.
+        topics = self.topic_model.assign(
+            read.shared_vectors[overall_slots], [truncate(t) for t in texts]
+        )
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
             "batch of %d mentions: %d texts embedded, %d brand passages",

@@ -98,6 +98,24 @@ def test_clear_spike_fires_once_per_run_with_its_numbers() -> None:
     assert "same hour of day over the last 14d" in alert.baseline_method
 
 
+@pytest.mark.parametrize("cut", [0.0, 0.25, 0.4])
+def test_a_stretch_summarised_by_a_trimmed_mean_still_finds_the_burst(
+    cut: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STRETCH_CUT below 0.5 (benchmarks/nab_candidates.py --stretch-cut) scores stretches
+    by a trimmed mean instead of the median: the same burst, once, at the same hour."""
+    from services.alerting import detectors
+
+    monkeypatch.setattr(detectors, "STRETCH_CUT", cut)
+    values = seasonal_counts(21)
+    spike_at = 10 * 24 + 14
+    for i in range(spike_at, spike_at + 4):
+        values[i] = values[i] * 6 + 100
+    alerts = backtest(as_series(values), hourly_rule())
+    assert [a.start for a in alerts] == [T0 + spike_at * HOUR]
+    assert backtest(as_series(seasonal_counts(21)), hourly_rule()) == []
+
+
 def test_two_separate_bursts_fire_twice() -> None:
     values = seasonal_counts(21)
     for start in (9 * 24 + 12, 15 * 24 + 12):

@@ -61,7 +61,7 @@ def test_a_word_two_topics_share_counts_for_neither() -> None:
 
 def test_matches_are_capped() -> None:
     vocabulary = TopicVocabulary([{"e:a1", "f:a1", "e:a2", "f:a2", "e:a3", "e:a4", "e:a5"}])
-    assert vocabulary.stems[0]  # a single topic keeps its stems
+    assert vocabulary.stems[0] == {"e:a1", "f:a1", "e:a2", "f:a2", "e:a3", "e:a4", "e:a5"}
     words = TopicVocabulary([stems("refund charged twice overcharged bill invoice payment")])
     text = "refund refund charged twice overcharged bill invoice payment"
     assert words.matches([text])[0, 0] == MAX_MATCHES
@@ -87,3 +87,30 @@ def test_the_analyzer_adds_the_bonus_to_the_heads_logits(travel) -> None:  # typ
 def test_explicit_complaints_get_their_topic(travel) -> None:  # type: ignore[no-untyped-def]
     model, texts, vectors = travel
     assert model.assign(vectors, texts) == [["lost luggage"], ["customer service"]]
+
+
+def test_a_long_article_is_read_for_topics_in_the_part_its_vector_reads() -> None:
+    """The heads read a text's first MAX_CHARS; its later words must not add topics."""
+    from services.analyzer.pipeline import MAX_CHARS, Analyzer
+    from services.core.settings import AnalyzerSettings
+    from tests.analyzer.test_pipeline import unanalyzed
+
+    analyzer = Analyzer(AnalyzerSettings(), topics=TRAVEL)
+    opening = "The city council met on Tuesday to discuss the new park and its playground. " * 20
+    tail = (
+        " They lost my suitcase, my bag came back with a broken wheel, and customer service"
+        " kept me on hold for an hour."
+    )
+    article = opening[:MAX_CHARS] + tail * 5
+    whole, first_part = analyzer.analyze([unanalyzed(article), unanalyzed(opening[:MAX_CHARS])])
+    assert whole.topics == first_part.topics == []
+    # The same words within the part read do count.
+    (short,) = analyzer.analyze([unanalyzed(tail)])
+    assert short.topics
+
+
+def test_words_fold_as_everywhere_else_in_any_script() -> None:
+    assert stems("re\u0301seau") == stems("réseau") == stems("reseau")  # decomposed accents
+    assert stems("cœur") == stems("coeur") and stems("Straße") == stems("strasse")
+    assert "e:поезд" in stems("Опоздал поезд")  # other scripts match by their folded form
+    assert stems("5G network") == stems("network")  # words with digits are left out

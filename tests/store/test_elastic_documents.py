@@ -34,7 +34,7 @@ from services.store.elastic import mapping
 from services.store.elastic.bulk import bulk_body
 from services.store.elastic.documents import _site_suffixes, document_json, to_document
 from services.store.embedded.keys import epoch_us
-from services.store.embedded.words import _pieces, index_words, mention_words
+from services.store.embedded.words import _pieces, mention_words
 from services.store.story_chain import story_hash, story_key
 from tests.factories import make_mention
 
@@ -63,8 +63,8 @@ def _reference_document(
     doc: dict[str, Any] = {
         mapping.ID: mention.id,
         mapping.STORY_HASH: story_hash(story_key(mention)),
-        mapping.TITLE_WORDS: index_words(mention.title),
-        mapping.TEXT_WORDS: index_words(mention.text),
+        mapping.TITLE_WORDS: " ".join(tokenize(mention.title)),
+        mapping.TEXT_WORDS: " ".join(tokenize(mention.text)),
         mapping.PUBLISHED_US: published_us,
         mapping.PUBLISHED_AT: published_us // 1000,
         mapping.MENTION: mention.model_dump(mode="json"),

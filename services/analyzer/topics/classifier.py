@@ -201,19 +201,21 @@ class TopicClassifier:
     def scores(self, vectors: Vectors, texts: Sequence[str] | None = None) -> Vectors:
         """(mentions, topics) logits, plus the lexical bonus when the mentions' `texts`
         are given and the model has a vocabulary."""
+        if texts is not None and len(texts) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
         if not self.heads or len(vectors) == 0:
             return np.zeros((len(vectors), len(self.heads)), dtype=np.float32)
         x = vectors.astype(np.float32) if self._centre is None else centred(vectors, self._centre)
         weights = np.stack([h.weights for h in self.heads], axis=1)
         logits = x @ weights + np.array([h.bias for h in self.heads])
         if texts is not None and self.vocabulary is not None:
-            if len(texts) != len(vectors):
-                raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
             logits = logits + self.vocabulary.bonus(texts)
         return np.asarray(logits, dtype=np.float32)
 
     def assign(self, vectors: Vectors, texts: Sequence[str] | None = None) -> list[list[str]]:
         """Every topic whose head fires, most confident first (`texts`: see `scores`)."""
+        if texts is not None and len(texts) != len(vectors):
+            raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
         if not self.heads:
             return [[] for _ in range(len(vectors))]
         scores = self.scores(vectors, texts)

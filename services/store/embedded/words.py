@@ -37,14 +37,8 @@ def _piece(piece: str) -> tuple[str, tuple[str, ...]]:
     return found
 
 
-def index_words(text: str) -> str:
-    """`" ".join(tokenize(text))`, computed per piece from the shared memo."""
-    get = _pieces.get
-    return " ".join([part[0] for part in [get(p) or _piece(p) for p in text.split()] if part[0]])
-
-
 def mention_words(title: str, text: str) -> tuple[str, str, list[str]]:
-    """(`index_words(title)`, `index_words(text)`, `content_words(title, text)`), from one
+    """(`" ".join(tokenize(title))`, the same of `text`, `content_words(title, text)`), from one
     look-up per piece."""
     get = _pieces.get
     title_parts = [get(piece) or _piece(piece) for piece in title.split()]
