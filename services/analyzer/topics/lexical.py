@@ -26,12 +26,11 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import numpy as np
 import Stemmer
 from numpy.typing import NDArray
-from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH_STOP_WORDS
-from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH_STOP_WORDS
 
 from services.core.text import fold
 from services.core.topics import Topic
@@ -43,7 +42,16 @@ _NOISE = re.compile(r"https?://\S+|@\w+")  # links and handles (a hashtag's word
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "week-end" is one word, "weekend"
 
 
-_STOP_WORDS = frozenset(fold(w) for w in ENGLISH_STOP_WORDS | FRENCH_STOP_WORDS)
+@cache
+def _stop_words() -> frozenset[str]:
+    """spaCy's English and French stop words, folded. Imported on first use: importing spaCy
+    takes seconds and hundreds of MB, and commands that only load a topic model (`veille
+    config check`, tests/test_hostile_config.py) never read a text's words."""
+    from spacy.lang.en.stop_words import STOP_WORDS as english
+    from spacy.lang.fr.stop_words import STOP_WORDS as french
+
+    return frozenset(fold(w) for w in english | french)
+
 
 # A PyStemmer instance must not be called from two threads at once (its docs), and the
 # analyzer runs in worker threads: one pair per thread.
@@ -61,7 +69,8 @@ def stems(text: str) -> frozenset[str]:
     """The content words of `text`, each as its English ("e:") and French ("f:") stem."""
     # Folded before splitting, so decomposed accents ("re\u0301seau") stay in their word.
     words = [w.replace("-", "") for w in _WORD.findall(fold(_NOISE.sub(" ", text)))]
-    kept = [w for w in words if len(w) >= 3 and w not in _STOP_WORDS]
+    stop_words = _stop_words()
+    kept = [w for w in words if len(w) >= 3 and w not in stop_words]
     english, french = _stemmer_pair()
     return frozenset(
         [f"e:{s}" for s in english.stemWords(kept)] + [f"f:{s}" for s in french.stemWords(kept)]
