@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         help="print the figures after the last epoch only (faster)",
     )
     args = parser.parse_args(argv)
+    if args.vectors_out is not None and args.epochs < 1:
+        parser.error("--vectors-out saves the vectors of the last epoch: give --epochs 1 or more")
 
     import torch
     import torch.nn.functional as F
