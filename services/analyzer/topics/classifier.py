@@ -214,11 +214,9 @@ class TopicClassifier:
 
     def assign(self, vectors: Vectors, texts: Sequence[str] | None = None) -> list[list[str]]:
         """Every topic whose head fires, most confident first (`texts`: see `scores`)."""
-        if texts is not None and len(texts) != len(vectors):
-            raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
+        scores = self.scores(vectors, texts)  # checks `texts` first
         if not self.heads:
             return [[] for _ in range(len(vectors))]
-        scores = self.scores(vectors, texts)
         thresholds = np.array([h.threshold for h in self.heads], dtype=np.float32)
         out = []
         for row in scores:

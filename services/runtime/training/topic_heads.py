@@ -143,13 +143,14 @@ def train_topic_heads(
     current = analyzer.topic_model  # the taxonomy, with the heads adopted so far
     new = build_topic_model(topics, analyzer.embedder, prepare=prepare, labelled=labelled)
     gold = [r.topics for r in held]
+    held_texts = [r.text for r in held]
     previous = current_topic_stem(data_dir, analyzer.embedder.name)
     report = TopicTrainReport(
         corrections=len(examples),
         trained_on=len(trained),
         held_back=len(held),
-        before=figures(current, held_vectors, gold, [r.text for r in held]),
-        after=figures(new, held_vectors, gold, [r.text for r in held]),
+        before=figures(current, held_vectors, gold, held_texts),
+        after=figures(new, held_vectors, gold, held_texts),
         heads=next_topic_stem(data_dir, analyzer.embedder.name),
         previous=str(previous) if previous else "the taxonomy alone",
         adopted=False,
