@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from services.analyzer.brands.disambiguation import Correction
 from services.analyzer.brands.tagging import BrandTagger, TagResult
 from services.analyzer.encoding.embeddings import Embedder, EmbedderUnavailable, load_embedder
 from services.analyzer.language.detection import detect_languages
@@ -292,6 +293,7 @@ class Analyzer:
         topics: Sequence[Topic] = (),
         taxonomy: TaxonomySource | None = None,
         judge_pairs: bool = True,
+        brand_corrections: Sequence[Correction] = (),
     ) -> None:
         """`french_head` judges French texts when they are read by the tuned encoder
         (`analyzer.french_sentiment: tuned`, services/analyzer/readers.py).
@@ -322,7 +324,7 @@ class Analyzer:
                     reader, head=self._with_workspace_expressions(reader.head)
                 )
             self._readers[language] = reader
-        self._tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
+        self._tagger = self._learned_tagger(brands, competitors, brand_corrections)
         self._lock = threading.Lock()
         self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)
         self._topic_model: TopicClassifier | None = None  # built on first use
@@ -377,13 +379,32 @@ class Analyzer:
         with self._lock:
             return self._tagger
 
-    def update_workspace(self, brands: Sequence[Brand], competitors: Sequence[Competitor]) -> None:
-        """Tags with these brands and competitors from now on (batches under way finish
-        with the old ones)."""
-        tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
+    def update_workspace(
+        self,
+        brands: Sequence[Brand],
+        competitors: Sequence[Competitor],
+        brand_corrections: Sequence[Correction] = (),
+    ) -> None:
+        """Tags with these brands and competitors, and what an analyst's brand corrections
+        taught, from now on (batches under way finish with the old tagger)."""
+        tagger = self._learned_tagger(brands, competitors, brand_corrections)
         with self._lock:
             self._tagger = tagger
         log.info("analyzer workspace: %d brands, %d competitors", len(brands), len(competitors))
+
+    def _learned_tagger(
+        self,
+        brands: Sequence[Brand],
+        competitors: Sequence[Competitor],
+        corrections: Sequence[Correction],
+    ) -> BrandTagger:
+        """A tagger for these names that has learned the corrections (their passages join
+        each brand's examples of the sense chosen; see ContextJudge.learn)."""
+        tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
+        if corrections:
+            used = tagger.learn(corrections)
+            log.info("brand tagger: learned %d of %d brand corrections", used, len(corrections))
+        return tagger
 
     @property
     def topic_model(self) -> TopicClassifier:

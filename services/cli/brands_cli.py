@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, load_config, out
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    load_config,
+    out,
+    workspace_context,
+)
 
 brands_app = typer.Typer(help="Brand recognition.", no_args_is_help=True)
 app.add_typer(brands_app, name="brands")
@@ -20,12 +28,14 @@ app.add_typer(brands_app, name="brands")
 def brands_check(
     name: Annotated[str, typer.Argument(help="the brand or competitor, as in the workspace")],
     corrections: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--corrections",
-            help='JSON lines: {"text": ..., "about_brand": true|false[, "brand": NAME]}',
+            help='JSON lines: {"text": ..., "about_brand": true|false[, "brand": NAME]}; '
+            "default: the corrections analysts recorded (POST /mentions/{id}/brands)",
+            show_default=False,
         ),
-    ],
+    ] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Precision and recall on the third of the corrections held out, with the workspace
@@ -33,20 +43,38 @@ def brands_check(
     from services.analyzer.brands.check import check_brand, read_corrections
     from services.analyzer.encoding.embeddings import EmbedderUnavailable, load_embedder
 
-    loaded = load_config(config)
-    if not corrections.is_file():
-        raise CliError(f"{corrections}: no such file")
-    try:
-        records = read_corrections(corrections, name)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CliError(str(exc)) from None
+    if corrections is None:
+        with workspace_context(config) as ctx:
+            records = [c for c in ctx.brand_corrections() if c.brand == name]
+            # The YAML's names, and those added or edited through the API (which win).
+            brands = list(
+                (
+                    {b.name: b for b in ctx.workspace.brands}
+                    | {b.name: b for b in ctx.state.list_brands()}
+                ).values()
+            )
+            competitors = list(
+                (
+                    {c.name: c for c in ctx.workspace.competitors}
+                    | {c.name: c for c in ctx.state.list_competitors()}
+                ).values()
+            )
+            embedding, where = ctx.settings.analyzer.embedding, "the recorded corrections"
+    else:
+        loaded = load_config(config)
+        if not corrections.is_file():
+            raise CliError(f"{corrections}: no such file")
+        try:
+            records = read_corrections(corrections, name)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CliError(str(exc)) from None
+        brands, competitors = loaded.workspace.brands, loaded.workspace.competitors
+        embedding, where = loaded.settings.analyzer.embedding, str(corrections)
     if not records:
-        raise CliError(f"{corrections} holds no correction for {name!r}")
+        raise CliError(f"{where} hold no correction for {name!r}")
     try:
-        embedder = load_embedder(loaded.settings.analyzer.embedding)
-        result = check_brand(
-            loaded.workspace.brands, loaded.workspace.competitors, name, records, embedder.embed
-        )
+        embedder = load_embedder(embedding)
+        result = check_brand(brands, competitors, name, records, embedder.embed)
     except (ValueError, EmbedderUnavailable) as exc:
         raise CliError(str(exc)) from None
     out.print(

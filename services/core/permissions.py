@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("POST", f"{P}/reports/{{name}}/renders"): _w("reports:write", "report"),
     ("POST", f"{P}/mentions/{{mention_id}}/sentiment"): _w("corrections:write", "correction"),
     ("POST", f"{P}/mentions/{{mention_id}}/topics"): _w("corrections:write", "correction"),
+    ("POST", f"{P}/mentions/{{mention_id}}/brands"): _w("corrections:write", "correction"),
     ("POST", f"{P}/reanalyze"): _w("reanalysis:write", "reanalysis"),
     # tenancy: workspaces, people, keys, audit (services/api/routers/tenancy.py)
     ("GET", f"{P}/workspaces"): RouteRule(READ),

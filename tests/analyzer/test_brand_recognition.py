@@ -301,6 +301,54 @@ def test_brands_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "corrections.jsonl:1" in err and "Traceback" not in err
 
 
+def test_brands_check_reads_the_recorded_corrections(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --corrections, the check reads what analysts recorded through the API."""
+    from services.runtime.app.context import ServiceContext
+
+    workspace = {
+        "brands": [{"name": "Apple", "description": "the iPhone maker", "ambiguous": True}],
+        "settings": {
+            "data_dir": str(tmp_path / "data"),
+            "store": {
+                "state_url": f"sqlite:///{tmp_path}/veille.db",
+                "index_url": f"embedded:{tmp_path}/index",
+            },
+        },
+    }
+    (tmp_path / "veille.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
+    args = ["brands", "check", "Apple", "--config", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code != 0
+    assert "no correction for 'Apple'" in capsys.readouterr().err
+
+    loaded = load_workspace(tmp_path)
+    ctx = ServiceContext(loaded.settings, loaded.workspace)
+    try:
+        for i, c in enumerate(_corrections()):
+            ctx.state.add_correction(
+                mention_id=f"m{i}",
+                fingerprint=f"f{i}",
+                field="brand",
+                brand="Apple",
+                label={"about_brand": c.about_brand, "role": "brand"},
+                text=c.text,
+                language="en",
+                author="analyst",
+            )
+    finally:
+        ctx.close()
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code in (0, None)
+    printed = capsys.readouterr().out
+    held = sum(is_held_out(c) for c in _corrections())
+    assert f"Apple: {len(_corrections())} corrections" in printed
+    assert f"{held} held out" in printed and "after learning" in printed
+
+
 def test_ambiguous_multi_word_aliases_are_judged(embed: Embed) -> None:
     le_monde = Brand(
         name="Le Monde",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
-from services.core.models import Sentiment, SentimentLabel
+from services.core.models import Brand, Sentiment, SentimentLabel
+from services.core.settings import build_settings
 from services.core.topics import Topic
+from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.training.corrections import with_stored_corrections
+from tests.apps import app_for
 from tests.factories import make_mention
 
 TEXT = "Le SAV de Veloria a répondu en deux heures, franchement rien à redire."
@@ -175,3 +181,136 @@ def test_the_worker_gives_a_new_copy_the_analyst_label(
     }
     assert stored["topics"] == ["SAV"] and stored["topics_source"] == "analyst"
     assert stored["brands"] == ["Veloria"]  # the rest is the analyzer's
+
+
+def test_a_brand_correction_removes_the_tag_and_later_analysis_keeps_it(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _seed_duplicates(ctx)
+    response = client.post(
+        "/api/v1/mentions/a/brands", json={"brand": "Veloria", "about_brand": False}
+    )
+    assert response.status_code == 201, response.text
+    assert sorted(response.json()["updated"]) == ["a", "b"]
+    for mention_id in ("a", "b"):
+        mention = client.get(f"/api/v1/mentions/{mention_id}").json()
+        assert mention["brands"] == [] and "Veloria" not in mention["brand_sentiments"]
+    assert client.get("/api/v1/mentions/c").json()["brands"] == ["Veloria"]  # not a copy
+    found = client.get("/api/v1/mentions", params={"q": "brand:Veloria"}).json()
+    assert [m["id"] for m in found["mentions"]] == ["c"]
+
+    # What the analyzer says next time does not bring the tag back.
+    reanalyzed = make_mention(id="a", text=TEXT, brands=["Veloria"])
+    assert with_stored_corrections(ctx.state, [reanalyzed])[0].brands == []
+
+    listed = client.get("/api/v1/corrections").json()
+    assert (listed[0]["field"], listed[0]["brand"], listed[0]["label"]) == (
+        "brand",
+        "Veloria",
+        {"about_brand": False, "role": "brand"},
+    )
+
+
+def test_a_brand_correction_adds_a_missed_competitor_with_the_texts_sentiment(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _seed_duplicates(ctx)
+    response = client.post(
+        "/api/v1/mentions/b/brands", json={"brand": "Trekko", "about_brand": True}
+    )
+    assert response.status_code == 201, response.text
+    mention = client.get("/api/v1/mentions/a").json()
+    assert mention["brands"] == ["Veloria"] and mention["competitors"] == ["Trekko"]
+    assert mention["brand_sentiments"]["Trekko"]["label"] == "negative"  # the text's own
+    found = client.get("/api/v1/mentions", params={"q": "competitor:Trekko"}).json()
+    assert {m["id"] for m in found["mentions"]} == {"a", "b"}
+    # Taken back: the newest verdict wins, and the sentiment toward it goes with the tag.
+    response = client.post(
+        "/api/v1/mentions/a/brands", json={"brand": "Trekko", "about_brand": False}
+    )
+    assert response.status_code == 201, response.text
+    mention = client.get("/api/v1/mentions/b").json()
+    assert mention["competitors"] == [] and "Trekko" not in mention["brand_sentiments"]
+
+
+def test_bad_brand_corrections_are_problems_and_change_nothing(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _seed_duplicates(ctx)
+    cases = [
+        ({"brand": "Pear", "about_brand": False}, 422, "Veloria, Trekko"),
+        ({"brand": "Trekko", "about_brand": False}, 422, "not tagged with 'Trekko'"),
+        ({"brand": "Veloria"}, 422, "about_brand"),
+        ({"brand": "Veloria", "about_brand": "maybe"}, 422, "about_brand"),
+        ({"brand": "", "about_brand": True}, 422, "brand"),
+    ]
+    for payload, status, needle in cases:
+        response = client.post("/api/v1/mentions/a/brands", json=payload)
+        assert response.status_code == status, (payload, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert needle in response.text, (payload, response.text)
+    missing = client.post(
+        "/api/v1/mentions/nope/brands", json={"brand": "Veloria", "about_brand": True}
+    )
+    assert missing.status_code == 404
+    assert client.get("/api/v1/mentions/a").json()["brands"] == ["Veloria"]
+    assert client.get("/api/v1/corrections").json() == []
+
+
+APPLE_RECORDS = "Apple Records reissues the White Album on vinyl for the Beatles anniversary"
+REJECTED = [
+    "The Beatles founded Apple Records in 1968 to release their own albums",
+    "Apple Records signed James Taylor and Badfinger after the Beatles",
+    "Rare Apple Records pressing of Hey Jude sold at auction",
+]
+
+
+def _apple_context(tmp_path: Path) -> ServiceContext:
+    settings = build_settings(
+        {
+            "data_dir": str(tmp_path),
+            "store": {
+                "state_url": f"sqlite:///{tmp_path}/veille.db",
+                "index_url": f"embedded:{tmp_path}/index",
+            },
+        }
+    )
+    apple = Brand(name="Apple", description="the iPhone and Mac maker", ambiguous=True)
+    context = ServiceContext(settings, Workspace(brands=[apple]))
+    context.sync_workspace()
+    return context
+
+
+def _confidence(ctx: ServiceContext, text: str) -> float:
+    """The probability that the occurrence of the brand's name in `text` is the brand
+    (before any threshold: a dropped occurrence has one too)."""
+    tagger = ctx.analyzer.tagger
+    (occurrence,) = [o for _, o in tagger.occurrences([text])[0] if o is not None]
+    return float(tagger.judge.confidences([occurrence])[0])
+
+
+def test_the_tagger_learns_the_recorded_brand_corrections(tmp_path: Path) -> None:
+    """The running analyzer learns a rejected sense at once; after a restart it learns
+    it again from the state store."""
+    ctx = _apple_context(tmp_path)
+    try:
+        before = _confidence(ctx, APPLE_RECORDS)
+        ctx.index.upsert(
+            [make_mention(id=f"r{i}", text=t, brands=["Apple"]) for i, t in enumerate(REJECTED)]
+        )
+        key = ctx.state.create_api_key("tests")
+        with TestClient(app_for(ctx), headers={"X-API-Key": key}) as client:
+            for i in range(len(REJECTED)):
+                response = client.post(
+                    f"/api/v1/mentions/r{i}/brands", json={"brand": "Apple", "about_brand": False}
+                )
+                assert response.status_code == 201, response.text
+        learned = _confidence(ctx, APPLE_RECORDS)
+        assert learned < before
+    finally:
+        ctx.close()
+    restarted = _apple_context(tmp_path)
+    try:
+        assert _confidence(restarted, APPLE_RECORDS) == pytest.approx(learned, abs=1e-6)
+    finally:
+        restarted.close()

@@ -81,3 +81,14 @@ def test_reanalysis_jobs_record_progress(state_store: SqlStateStore, clock: Fake
         state_store.update_reanalysis_job("nope", done=1)
     with pytest.raises(NotFoundError):
         state_store.get_reanalysis_job("nope")
+
+
+def test_a_brand_correction_is_stored_beside_the_others(state_store: SqlStateStore) -> None:
+    """Migration 0017 lets the field be "brand" on every backend."""
+    _add(state_store, field="brand", brand="Veloria", label={"about_brand": False, "role": "brand"})
+    _add(state_store, brand="Veloria", label="neutral")
+    current = state_store.corrections_for(["fp1"])["fp1"]
+    assert [(c["field"], c["brand"], c["label"]) for c in current] == [
+        ("brand", "Veloria", {"about_brand": False, "role": "brand"}),
+        ("sentiment", "Veloria", "neutral"),
+    ]

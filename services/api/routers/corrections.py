@@ -1,10 +1,10 @@
-"""Analyst corrections: label a mention's sentiment or topics; list the corrections."""
+"""Analyst corrections: label a mention's sentiment, topics or brands; list the corrections."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
@@ -62,6 +62,19 @@ class TopicsCorrection(BaseModel):
         if any(not t for t in cleaned):
             raise ValueError("a topic cannot be blank")
         return cleaned
+
+
+class BrandCorrection(BaseModel):
+    """Whether a mention is about a brand or competitor of the workspace: `false` removes
+    a tag the analyzer gave, `true` adds one it missed (or confirms it)."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"brand": "Orange", "about_brand": False}]},
+    }
+
+    brand: str = Field(min_length=1, max_length=200, description="a brand or competitor")
+    about_brand: bool = Field(description="whether the mention is about it")
 
 
 class Correction(BaseModel):
@@ -157,6 +170,47 @@ def correct_topics(
             f"the workspace's topics are: {', '.join(known)}",
         )
     return _apply(state, index, caller, mention_id=mention_id, field="topics", label=body.topics)
+
+
+@router.post(
+    "/mentions/{mention_id}/brands",
+    status_code=status.HTTP_201_CREATED,
+    summary="Say whether a mention is about a brand",
+)
+def correct_brand(
+    mention_id: str,
+    body: BrandCorrection,
+    ctx: ContextDep,
+    state: StateDep,
+    index: IndexDep,
+    caller: CallerDep,
+    background: BackgroundTasks,
+) -> CorrectionResult:
+    """Records the analyst's verdict and applies it at once to the mention and its exact
+    duplicates (the tag is removed or added; later analysis keeps it). The brand tagger
+    then learns the passage as an example of that sense, for mentions analyzed from now
+    on; with 8 or more of each kind it also chooses the brand's threshold (`veille brands
+    check NAME` measures what they bought)."""
+    roles = {b.name: "brand" for b in state.list_brands()}
+    roles |= {c.name: "competitor" for c in state.list_competitors()}
+    if body.brand not in roles:
+        known = ", ".join(roles) or "none"
+        raise Problem(
+            422,
+            "Invalid correction",
+            f"no brand or competitor is named {body.brand!r} (known: {known})",
+        )
+    result = _apply(
+        state,
+        index,
+        caller,
+        mention_id=mention_id,
+        field="brand",
+        label={"about_brand": body.about_brand, "role": roles[body.brand]},
+        brand=body.brand,
+    )
+    background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
+    return result
 
 
 @router.get("/corrections", summary="List corrections", dependencies=[Depends(require_api_key)])

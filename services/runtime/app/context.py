@@ -19,6 +19,7 @@ from services.store.contracts import MentionIndex, open_index
 from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
+    from services.analyzer.brands.disambiguation import Correction
     from services.analyzer.pipeline import Analyzer
     from services.runtime.app.topic_store import WorkspaceTaxonomy
     from services.store.state.database import StateDatabase
@@ -90,6 +91,7 @@ class ServiceContext:
             taxonomy=self.taxonomy,
             head=analyzer_head(self.settings.analyzer, self.settings.data_dir),
             french_head=analyzer_french_head(self.settings.data_dir),
+            brand_corrections=self.brand_corrections(),
         )
         recall_stories(analyzer.stories, self.index)
         return analyzer
@@ -113,10 +115,23 @@ class ServiceContext:
             competitors=self.workspace.competitors,
         )
 
+    def brand_corrections(self) -> list[Correction]:
+        """The analysts' current verdicts on whether mentions are about a brand."""
+        from services.analyzer.brands.disambiguation import Correction
+
+        return [
+            Correction(record["brand"], record["text"], bool(record["label"]["about_brand"]))
+            for record in self.state.current_corrections()
+            if record["field"] == "brand"
+        ]
+
     def brands_changed(self) -> None:
-        """Rebuilds the brand tagger after brands or competitors changed."""
+        """Rebuilds the brand tagger after brands, competitors or brand corrections
+        changed."""
         if "analyzer" in self.__dict__:
-            self.analyzer.update_workspace(self.state.list_brands(), self.state.list_competitors())
+            self.analyzer.update_workspace(
+                self.state.list_brands(), self.state.list_competitors(), self.brand_corrections()
+            )
 
     def notify_sources_changed(self) -> None:
         """Tells the scheduler (when one runs) to pick up added or removed sources."""

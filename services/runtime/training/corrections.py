@@ -44,14 +44,18 @@ def record_correction(
     """Stores a correction and applies it to the mention and its exact duplicates.
 
     Raises NotFoundError for an unknown mention, ValueError for a brand the mention
-    does not name."""
+    does not name (a "brand" correction may add one: label `{"about_brand": true, ...}`)."""
     mention = index.get(mention_id)
     if mention is None:
         raise NotFoundError(f"no mention has the id {mention_id!r}")
-    if brand is not None and brand not in (*mention.brands, *mention.competitors):
-        named = ", ".join([*mention.brands, *mention.competitors]) or "none"
+    named = (*mention.brands, *mention.competitors)
+    listed = ", ".join(named) or "none"
+    if field == "brand":
+        if not label["about_brand"] and brand not in named:
+            raise ValueError(f"this mention is not tagged with {brand!r} (it names: {listed})")
+    elif brand is not None and brand not in named:
         raise ValueError(
-            f"this mention does not name {brand!r} (it names: {named}); "
+            f"this mention does not name {brand!r} (it names: {listed}); "
             "leave brand out to correct the overall sentiment"
         )
     digest = fingerprint(mention)

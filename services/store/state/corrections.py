@@ -1,11 +1,13 @@
 """Analyst corrections and re-analysis jobs: tables (migration 0004) and their SQL.
 
 A correction is an analyst's label for one field of one mention (overall sentiment,
-sentiment toward one brand, or topics). It is keyed by the content fingerprint of the
-mention as well as its id, so it also holds for every exact duplicate, including copies
-collected later. Corrections are history: a new one for the same (fingerprint, field,
-brand) supersedes the older, which is kept. `brand` is "" for the overall sentiment and
-for topics, so the triple can be compared with plain equality on every backend.
+sentiment toward one brand, topics, or whether the mention is about a brand: field
+"brand", label `{"about_brand": bool, "role": "brand" | "competitor"}`). It is keyed by
+the content fingerprint of the mention as well as its id, so it also holds for every
+exact duplicate, including copies collected later. Corrections are history: a new one
+for the same (fingerprint, field, brand) supersedes the older, which is kept. `brand` is
+"" for the overall sentiment and for topics, so the triple can be compared with plain
+equality on every backend.
 
 A re-analysis job records what to re-analyze and how far it got (`cursor`, an index
 search cursor), so a job stopped at any point resumes where it was.
@@ -24,7 +26,7 @@ from sqlalchemy.engine import Connection, Row
 from services.store.state.contract import NotFoundError
 from services.store.state.schema import UtcDateTime, json_type, metadata
 
-CORRECTION_FIELDS = ("sentiment", "topics")
+CORRECTION_FIELDS = ("sentiment", "topics", "brand")
 JOB_STATUSES = ("pending", "running", "done", "failed")
 MAX_ERROR_CHARS = 4000
 
