@@ -146,3 +146,69 @@ def test_a_community_manager_triages_the_inbox(
         )
         assert _listed(browser) == ["before0"]
         assert browser.evaluate("window.blocked") == []
+
+
+def test_a_community_manager_corrects_the_analyzer_from_the_inbox(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """Sentiment toward the brand set to neutral, and "not about Veloria": each mention
+    leaves the inbox of negative ones, and the API holds the analyst's verdict."""
+    with Browser(tmp_path / "profile") as browser:
+        browser.before_each_page(WATCH_POLICY)
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
+        assert {"before0", "hostile"} <= set(_listed(browser))
+
+        _acted(
+            browser,
+            f"(() => {{ const s = {_in_item('before0', '.correct-sentiment')};"
+            " s.value = 'neutral'; s.dispatchEvent(new Event('change')); })()",
+        )
+        assert "before0" not in _listed(browser)
+        toward = _api(live_api, api_key, "/mentions/before0")["brand_sentiments"]["Veloria"]
+        assert (toward["label"], toward["source"]) == ("neutral", "analyst")
+
+        _acted(browser, f"{_in_item('hostile', '.not-about')}.click()")
+        assert "hostile" not in _listed(browser)
+        mention = _api(live_api, api_key, "/mentions/hostile")
+        assert mention["brands"] == [] and mention["brand_sentiments"] == {}
+        assert browser.evaluate("window.blocked") == []
+
+
+def test_the_inbox_offers_what_the_person_may_do(
+    live_api: str,  # noqa: F811
+    ctx: ServiceContext,
+    tmp_path: Path,
+) -> None:
+    """A member triages but does not correct the analyzer: no correction controls. A
+    viewer's refused change says which permission it needs, without signing them out."""
+    from services.runtime.app.workspaces import Installation
+
+    installation = Installation(ctx)
+    keys = {
+        role: installation.tenancy.create_key(
+            name=f"{role}-key", workspace="default", role=role, service="tests"
+        )
+        for role in ("member", "viewer")
+    }
+    installation.close()
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={keys['member']}")
+        browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
+        assert browser.evaluate(f"!!{_in_item('hostile', '.set-state')}")
+        assert not browser.evaluate(f"!!{_in_item('hostile', '.not-about')}")
+        assert not browser.evaluate(f"!!{_in_item('hostile', '.correct-sentiment')}")
+
+    with Browser(tmp_path / "profile-viewer") as browser:
+        browser.open(f"{live_api}/dashboard/#key={keys['viewer']}")
+        browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
+        browser.evaluate(
+            f"(() => {{ const s = {_in_item('hostile', '.set-state')}; s.value = 'escalated';"
+            " s.dispatchEvent(new Event('change')); })()"
+        )
+        browser.wait_for("!!document.body.dataset.triageRefused")
+        assert "triage:write" in browser.text("triage-error")
+        assert browser.visible("board") and not browser.visible("login")
+        assert _api(live_api, keys["member"], "/mentions/hostile")["triage"]["state"] == "new"

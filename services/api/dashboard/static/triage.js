@@ -1,23 +1,26 @@
 // The triage inbox: negative mentions of the brand still to handle (default: new ones),
-// with the actions of a community manager: set the state, assign to me, tag, note, and
-// mark every copy of a story answered. Loaded before dashboard.js, whose helpers ($, api,
-// element, quoted, mentionItem, view, run...) it calls at run time; text from the API is
-// written with textContent only.
+// with the actions of a community manager: set the state, assign to me, tag, note, mark
+// every copy of a story answered, and correct the analyzer (the sentiment toward the
+// brand, or "not about it": POST /mentions/{id}/sentiment and /brands) when the caller
+// may. Loaded before dashboard.js, whose helpers ($, api, element, quoted, mentionItem,
+// view, run...) it calls at run time; text from the API is written with textContent only.
 "use strict";
 
 const TRIAGE_STATES = ["new", "in_progress", "answered", "escalated", "ignored"];
 const stateLabel = (state) => state.replace("_", " ");
 let inboxLoads = 0;
 let inboxBound = false;
+let mayCorrect = false; // whether the caller holds corrections:write (GET /me, each load)
 
-// A change sent to the API (PATCH/POST with JSON), with the key; a refusal is an ApiError.
+// A change sent to the API (PATCH/POST with JSON), with the key; a refusal (a 403 too:
+// this person may read but not do that) is an ApiError, shown above the list.
 async function send(method, path, body) {
   const response = await fetch(`${API}${path}`, {
     method,
     headers: { "X-API-Key": apiKey(), "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  if (response.status === 401 || response.status === 403) throw new Unauthorized();
+  if (response.status === 401) throw new Unauthorized();
   if (!response.ok) throw await refusal(path, response);
   return response.json();
 }
@@ -44,10 +47,13 @@ async function loadInbox() {
   box.hidden = true;
   let page, counts;
   try {
-    [page, counts] = await Promise.all([
+    let me;
+    [page, counts, me] = await Promise.all([
       api("/triage/inbox", { q, limit: 20 }),
       api("/stats/triage", { q: `negative:${quoted(view.brand)}` }),
+      api("/me"),
     ]);
+    mayCorrect = me.permissions.includes("corrections:write");
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
     box.textContent = error.problem.detail || error.message;
@@ -106,7 +112,33 @@ function inboxItem(mention) {
     actionButton(actions, "mark all of this story answered", "story-answered", () =>
       act(() => send("POST", "/triage/bulk", { story: mention.story_id, state: "answered" })));
   }
+  item.appendChild(corrections(mention));
   return item;
+}
+
+// The analyzer got it wrong: the sentiment toward the brand, or the brand itself. The
+// verdict applies to the mention and its copies, and the analyzer learns from it.
+function corrections(mention) {
+  const brand = view.brand;
+  const row = element("div", undefined, "triage corrections");
+  const named = [...mention.brands, ...mention.competitors].includes(brand);
+  if (!named || !mayCorrect) return row;
+  const select = row.appendChild(element("select"));
+  select.className = "correct-sentiment";
+  select.setAttribute("aria-label", `sentiment toward ${brand}`);
+  select.appendChild(element("option", `sentiment toward ${brand} is…`)).value = "";
+  for (const label of ["negative", "neutral", "positive"]) {
+    select.appendChild(element("option", label)).value = label;
+  }
+  select.addEventListener("change", () => {
+    if (!select.value) return;
+    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
+      { label: select.value, brand }));
+  });
+  actionButton(row, `not about ${brand}`, "not-about", () =>
+    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
+      { brand, about_brand: false })));
+  return row;
 }
 
 function actionButton(parent, text, className, onClick) {
