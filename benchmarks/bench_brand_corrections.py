@@ -32,10 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_brand_context import CachedEmbed  # noqa: E402
 from benchmarks.bench_brand_recognition import (  # noqa: E402
-    CONTRAST,
     CORPORA,
     REAL,
-    SENSE_MODEL,
     Row,
     _fit,
     all_brands,
@@ -43,24 +41,14 @@ from benchmarks.bench_brand_recognition import (  # noqa: E402
     load_rows,
     real_brands,
     scores,
+    shipped_setting,
 )
-from services.analyzer.brands.disambiguation import FEATURES, Correction  # noqa: E402
+from services.analyzer.brands.disambiguation import Correction  # noqa: E402
 from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
 from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
 from services.core.models import Brand  # noqa: E402
 
 MIN_POSTS = 6  # a brand with fewer development posts gives no held-out half worth scoring
-
-
-def _shipped_setting(tagger: BrandTagger) -> tuple[float, list[int]]:
-    """The regularisation and cues of the shipped weights (what --fit chose)."""
-    import json
-
-    model = tagger.judge.model
-    keep = [i for i, w in enumerate(model.coef[: len(FEATURES)]) if w != 0]
-    keep += [CONTRAST] if np.any(model.coef[len(FEATURES) :]) else []
-    c = float(json.loads(SENSE_MODEL.read_text())["fitted"].rsplit(" ", 1)[-1])
-    return c, keep
 
 
 def _halves(name: str, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
@@ -96,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             else load_rows(tagger, args.corpora, folder)
         )
         sets.append(({b.name: b for b in brands}, [r for r in rows if not is_test(r.unit)]))
-    c, keep = _shipped_setting(BrandTagger([], [], embed=embed))
+    c, keep = shipped_setting(BrandTagger([], [], embed=embed).judge.model)
     every_row = [r for _, rows in sets for r in rows]
 
     scored: dict[int, list[tuple[Row, bool]]] = {k: [] for k in args.k}

@@ -282,6 +282,14 @@ def _name(feature: int) -> str:
     return "contrast" if feature == CONTRAST else FEATURES[feature]
 
 
+def shipped_setting(model: SenseModel) -> tuple[float, list[int]]:
+    """The regularisation and the cues of the shipped weights (what --fit chose)."""
+    keep = [i for i, w in enumerate(model.coef[: len(FEATURES)]) if w != 0]
+    keep += [CONTRAST] if np.any(model.coef[len(FEATURES) :]) else []
+    c = float(json.loads(SENSE_MODEL.read_text())["fitted"].rsplit(" ", 1)[-1])
+    return c, keep
+
+
 def save(model: SenseModel, path: Path, embedding: str, note: str) -> None:
     document: dict[str, Any] = {
         "features": list(FEATURES),
@@ -351,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         save(model, SENSE_MODEL, args.embedding, note)
     else:
         model = tagger.judge.model
-        keep = [i for i, w in enumerate(model.coef[: len(FEATURES)]) if w != 0]
-        keep += [CONTRAST] if np.any(model.coef[len(FEATURES) :]) else []
-        c = float(json.loads(SENSE_MODEL.read_text())["fitted"].rsplit(" ", 1)[-1])
+        c, keep = shipped_setting(model)
     print("weights:", {FEATURES[k]: round(float(model.coef[k]), 3) for k in keep if k >= 0})
     cv = leave_one_brand_out(dev, c, keep, written)
     _by_language("leave-one-brand-out CV, development", dev, cv)
