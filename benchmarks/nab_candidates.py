@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import hashlib
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -67,6 +69,9 @@ from services.alerting.detectors import (  # noqa: E402
 
 WINDOW = nab.NAB_RULE.baseline_window
 THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0)
+TWEETS = "realTweets"
+#: Bump when score_one or Scored change, so that --scored-cache is not read stale.
+SCORED_VERSION = 1
 ENDS = (72, 144)
 W = RAW_PER_UNIT["volume_spike"]
 OFF = 1e9  # a weight that switches a component off
@@ -223,12 +228,15 @@ def fired_runs(
     min_run: int = 1,
     escalate: float = 0.0,
     escalate_gap: int = 0,
+    holdoff: int = 0,
 ) -> list[int]:
     """The evaluations that fire, as detectors._RunTracker: a run opens after `min_run`
     hits in a row, goes on while scores reach hysteresis x threshold and ends after
     end_after buckets below it; `repeat`: an open run fires again this many buckets after
     its last firing; `escalate`: an open run fires again when a hit reaches this multiple
-    of the run's peak so far, at least `escalate_gap` buckets after its last firing."""
+    of the run's peak so far, at least `escalate_gap` buckets after its last firing;
+    `holdoff`: no new run opens within this many buckets of the last firing (CAD-OSE's
+    rest period, in time)."""
     fired: list[int] = []
     open_, last, last_fire, peak = False, -(10**9), -(10**9), 0.0
     streak, prev_hit = 0, -(10**9)
@@ -245,7 +253,7 @@ def fired_runs(
                 last_fire = j
             peak = max(peak, float(score[j]))
             continue
-        if not hit:
+        if not hit or j - last_fire < holdoff:
             streak = 0
             continue
         streak = streak + 1 if j == prev_hit + 1 else 1
@@ -314,6 +322,7 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
         "min_run",
         "esc",
         "esc_gap",
+        "hold",
         "pair",
         "dthr",
         "margin",
@@ -626,6 +635,10 @@ VARIANTS: list[Variant] = [
         spike_routed,
         grid(pair=(3,)),
     ),
+    # issue 25, fifth pass: a hold-off after each alert (no new alert for that long), the
+    # first pass's idea replayed here so that LOTO can score it.
+    ("H1 hold-off 1 d after an alert", shipped, grid(hold=(288,))),
+    ("H2 hold-off 0/12 h/1 d/3 d", shipped, grid(hold=(0, 144, 288, 864))),
 ]
 
 
@@ -655,6 +668,7 @@ def run_variant(
                 min_run=int(p.get("min_run", 1)),
                 escalate=p.get("esc", 0.0),
                 escalate_gap=int(p.get("esc_gap", 0)),
+                holdoff=int(p.get("hold", 0)),
             )
             if both or "pair" in p:
                 d_score, d_eligible = drop_stream(s, p)
@@ -667,15 +681,39 @@ def run_variant(
     return out
 
 
+def choose(
+    results: list[dict[str, Result]],
+    train: Sequence[Scored],
+    *,
+    balanced: bool = False,
+) -> int:
+    """The setting (index) with the best score on `train`: pooled over its series, or
+    (`balanced`) the mean of its brand series' pooled score and the others' pooled score,
+    so that realTweets weighs as much as the rest together (pooled when one side is empty)."""
+    brands = [s.name for s in train if s.category == TWEETS]
+    others = [s.name for s in train if s.category != TWEETS]
+    if not (balanced and brands and others):
+        names = brands + others
+        return max(range(len(results)), key=lambda i: total([results[i][n] for n in names]))
+
+    def weighed(i: int) -> float:
+        return (total([results[i][n] for n in brands]) + total([results[i][n] for n in others])) / 2
+
+    return max(range(len(results)), key=weighed)
+
+
 def held_out(
-    scored: Sequence[Scored], results: list[dict[str, Result]], settings: list[Setting]
+    scored: Sequence[Scored],
+    results: list[dict[str, Result]],
+    settings: list[Setting],
+    *,
+    balanced: bool = False,
 ) -> tuple[dict[str, Result], dict[str, Setting]]:
     """LOCO: each series' result at the setting chosen on the other categories."""
     per: dict[str, Result] = {}
     chosen: dict[str, Setting] = {}
     for cat in sorted({s.category for s in scored}):
-        train = [s.name for s in scored if s.category != cat]
-        best = max(range(len(settings)), key=lambda i: total([results[i][n] for n in train]))
+        best = choose(results, [s for s in scored if s.category != cat], balanced=balanced)
         chosen[cat] = settings[best]
         per.update({s.name: results[best][s.name] for s in scored if s.category == cat})
     return per, chosen
@@ -741,6 +779,80 @@ def check_scorer(scored: Sequence[Scored], corpus: Sequence[nab.Series]) -> None
     print("   with the likelihood recomputed from the surprises)")
 
 
+def loto(
+    scored: Sequence[Scored],
+    results: list[dict[str, Result]],
+    settings: list[Setting],
+    *,
+    balanced: bool = False,
+) -> tuple[dict[str, Result], dict[str, Setting]]:
+    """Leave-one-tweet-series-out: for each realTweets series, the setting chosen on every
+    other series (the three other brand series and the other categories) and its result
+    on the held-out one; `balanced` as in `choose`."""
+    per: dict[str, Result] = {}
+    chosen: dict[str, Setting] = {}
+    for held in (s.name for s in scored if s.category == TWEETS):
+        best = choose(results, [s for s in scored if s.name != held], balanced=balanced)
+        per[held], chosen[held] = results[best][held], settings[best]
+    return per, chosen
+
+
+def _short(p: Setting, varied: Sequence[str]) -> str:
+    return "/".join(f"{p[k]:g}" for k in varied)
+
+
+def report_loto(
+    scored: Sequence[Scored],
+    shipped_scored: Sequence[Scored],
+    variants: Sequence[Variant],
+    draws: int,
+    both: bool,
+) -> None:
+    """The LOTO table: each variant's four held-out brand series pooled, its setting chosen
+    by either objective (pooled over the other series, or realTweets weighed as the rest
+    together), beside LOCO with the same two objectives. Every interval is a paired
+    bootstrap (LOTO: over the four brand series; LOCO: series within their category)
+    against the shipped procedure: C0 chosen on the pooled score (with --stretch-cut, the
+    same variant and objective on the shipped detector)."""
+    tweets = [s for s in scored if s.category == TWEETS]
+    names = [s.name.removeprefix("Twitter_volume_").removesuffix(".csv") for s in tweets]
+    print(
+        "\n| variant | settings | objective | LOTO: 4 held out | "
+        + " / ".join(names)
+        + " | vs shipped (95% CI) | LOCO pooled | vs shipped (95% CI) | realTweets, LOCO"
+        " | chosen per held-out brand series |"
+    )
+    print("|---" * 10 + "|")
+    reference: dict[str, dict[str, Result]] = {}
+    for variant in variants:
+        name, _, settings = variant
+        results = run_variant(scored, variant, both=both)
+        varied = [k for k in settings[0] if len({p[k] for p in settings}) > 1]
+        if shipped_scored:
+            again = run_variant(shipped_scored, variant, both=both)
+        for balanced in (False, True):
+            by_tweet, chosen = loto(scored, results, settings, balanced=balanced)
+            loco, _ = held_out(scored, results, settings, balanced=balanced)
+            if shipped_scored:
+                reference = {
+                    "loto": loto(shipped_scored, again, settings, balanced=balanced)[0],
+                    "loco": held_out(shipped_scored, again, settings, balanced=balanced)[0],
+                }
+            reference = reference or {"loto": by_tweet, "loco": loco}
+            d1 = bootstrap(tweets, reference["loto"], by_tweet, draws)
+            d2 = bootstrap(scored, reference["loco"], loco, draws)
+            each = " / ".join(_fmt(total([by_tweet[s.name]])) for s in tweets)
+            picks = "; ".join(_short(chosen[s.name], varied) for s in tweets)
+            print(
+                f"| {name} | {len(settings)} | {'weighed' if balanced else 'pooled'} | "
+                f"{_fmt(total(list(by_tweet.values())))} | {each} | "
+                f"{d1[0]:+.1f} ({d1[1]:+.1f}, {d1[2]:+.1f}) | "
+                f"{_fmt(total(list(loco.values())))} | {d2[0]:+.1f} ({d2[1]:+.1f}, {d2[2]:+.1f}) | "
+                f"{_fmt(total([loco[s.name] for s in tweets]))} | {'/'.join(varied)}: {picks} |",
+                flush=True,
+            )
+
+
 def _fmt(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.1f}"
 
@@ -749,8 +861,21 @@ def _set_stretch_cut(cut: float) -> None:
     detectors_module.STRETCH_CUT = cut
 
 
-def score_corpus(corpus: Sequence[nab.Series], jobs: int, cut: float) -> list[Scored]:
-    """Every series scored by the detector with its STRETCH_CUT set to `cut`."""
+def score_corpus(
+    corpus: Sequence[nab.Series], jobs: int, cut: float, cache: Path | None = None
+) -> list[Scored]:
+    """Every series scored by the detector with its STRETCH_CUT set to `cut` (read from
+    `cache` when the alerting code, SCORED_VERSION and the corpus have not changed)."""
+    path = None
+    if cache is not None:
+        key = (SCORED_VERSION, cut, [(s.name, len(s.rows), s.rows[-1]) for s in corpus])
+        digest = hashlib.sha256(repr(key).encode())
+        for source in sorted(Path(detectors_module.__file__).parent.glob("*.py")):
+            digest.update(source.read_bytes())
+        path = cache / f"scored-{digest.hexdigest()[:16]}.pkl"
+        if path.is_file():
+            loaded: list[Scored] = pickle.loads(path.read_bytes())
+            return loaded
     _set_stretch_cut(cut)
     scored = []
     with multiprocessing.Pool(max(1, jobs), _set_stretch_cut, (cut,)) as pool:
@@ -758,6 +883,9 @@ def score_corpus(corpus: Sequence[nab.Series], jobs: int, cut: float) -> list[Sc
             scored.append(done)
             print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(scored))
     return scored
 
 
@@ -791,23 +919,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the middle half of a stretch's residuals; shipped 0.5, the median); the interval "
         "is then against the same variant on the shipped detector",
     )
+    parser.add_argument(
+        "--loto",
+        action="store_true",
+        help="leave-one-tweet-series-out instead of the LOCO table: each realTweets series "
+        "scored at the setting chosen on all the other series (the shipped detector, C0, "
+        "is always the first row and the reference of the intervals)",
+    )
+    parser.add_argument(
+        "--scored-cache",
+        type=Path,
+        help="keep the detector's per-bucket numbers in this folder between runs (keyed by "
+        "the detector's and this script's code and the stretch cut)",
+    )
     args = parser.parse_args(argv)
     if args.stretch_cut is not None and not 0.0 <= args.stretch_cut <= 0.5:
         parser.error("--stretch-cut: a share cut at each end, 0 (the mean) to 0.5 (the median)")
     variants = [v for v in VARIANTS if not args.only or v[0].startswith(tuple(args.only))]
+    if args.loto and not args.stretch_cut:
+        variants = [VARIANTS[0], *(v for v in variants if v is not VARIANTS[0])]
     folders = [args.anomalies / nab.TWEETS, args.anomalies / nab.OTHERS]
     if not all((f / "combined_windows.json").is_file() for f in folders):
         print(f"nab_candidates: no NAB series under {args.anomalies}", file=sys.stderr)
         return 2
     corpus = nab.load_corpus(folders)
     shipped_cut = detectors_module.STRETCH_CUT
-    scored = score_corpus(corpus, args.jobs, shipped_cut)
+    scored = score_corpus(corpus, args.jobs, shipped_cut, args.scored_cache)
     check_scorer(scored, corpus)
     shipped_scored: list[Scored] = []
     if args.stretch_cut is not None:
         print(f"stretch cut {args.stretch_cut:g}: each variant against itself at {shipped_cut:g}")
         shipped_scored = scored
-        scored = score_corpus(corpus, args.jobs, args.stretch_cut)
+        scored = score_corpus(corpus, args.jobs, args.stretch_cut, args.scored_cache)
+    if args.loto:
+        report_loto(scored, shipped_scored, variants, args.boot, args.both)
+        return 0
     cats = sorted({s.category for s in scored})
     short = {c: c.removeprefix("real")[:8] for c in cats}
     against = "shipped cut" if shipped_scored else variants[0][0].split()[0]
