@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import hashlib
 import math
 import multiprocessing
@@ -66,6 +67,7 @@ from services.alerting.detectors import (  # noqa: E402
     SURPRISE_SCALE,
     score_series,
 )
+from services.alerting.rules import Rule  # noqa: E402
 
 WINDOW = nab.NAB_RULE.baseline_window
 THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0)
@@ -163,10 +165,11 @@ def nab_weights(series: nab.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return weight, window, active, counted
 
 
-def score_one(series: nab.Series) -> Scored:
-    """Runs the shipped detector (and its hourly companion) over one series."""
-    evs = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "volume_spike"}))
-    drops = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "drop"}))
+def score_one(series: nab.Series, rule: Rule = nab.NAB_RULE) -> Scored:
+    """Runs the shipped detector (and its hourly companion) over one series, with the NAB
+    rule's settings (guards off, gaps skipped) or, for --loto, the default rule's."""
+    evs = score_series(series.rows, rule.model_copy(update={"kind": "volume_spike"}))
+    drops = score_series(series.rows, rule.model_copy(update={"kind": "drop"}))
     stamps = [e.ts for e in evs]
     # hourly companion: the same detector on the hour's mean, known when the hour closes.
     hours: dict[datetime, list[float]] = {}
@@ -175,9 +178,7 @@ def score_one(series: nab.Series) -> Scored:
         slot[0] += e.observed
         slot[1] += 1
         slot[2] = i
-    hourly_rule = nab.NAB_RULE.model_copy(
-        update={"kind": "volume_spike", "bucket": timedelta(hours=1)}
-    )
+    hourly_rule = rule.model_copy(update={"kind": "volume_spike", "bucket": timedelta(hours=1)})
     hourly = {
         e.ts: e for e in score_series([(h, s / k) for h, (s, k, _) in hours.items()], hourly_rule)
     }
@@ -608,6 +609,7 @@ VARIANTS: list[Variant] = [
     ("U1 likelihood of the upward surprise only", upward_likelihood, grid()),
     ("U2 ... surprise scale 4/8/16", upward_likelihood, grid(scale=(4, 8, 16))),
     ("U3 ... averaging 6/12/24", upward_likelihood, grid(L=(6, 12, 24))),
+    ("U4 upward-only spike rule alone, exact stream (P1's)", spike_upward, grid()),
     # issue 25, fourth pass: two one-sided rules, as a brand's default spike and drop rules
     # would be, scored as the union of their alerts (`pair` adds the drop rule; `dthr` its
     # own threshold, else the spike rule's). Compare with P0, the shipped pair.
@@ -803,52 +805,77 @@ def _short(p: Setting, varied: Sequence[str]) -> str:
 
 def report_loto(
     scored: Sequence[Scored],
-    shipped_scored: Sequence[Scored],
+    guarded: Sequence[Scored],
+    shipped: tuple[Sequence[Scored], Sequence[Scored]] | None,
     variants: Sequence[Variant],
     draws: int,
     both: bool,
 ) -> None:
-    """The LOTO table: each variant's four held-out brand series pooled, its setting chosen
-    by either objective (pooled over the other series, or realTweets weighed as the rest
-    together), beside LOCO with the same two objectives. Every interval is a paired
+    """The LOTO table. Per variant and objective (pooled over the other series, or
+    realTweets weighed as the rest together): the four held-out brand series pooled, with
+    the NAB rule everywhere, then with the default rule (guards on) on the brand series,
+    training and held out alike, the NAB rule on the others (`guarded`: the brand series
+    scored with it); beside LOCO with the same objective. Every interval is a paired
     bootstrap (LOTO: over the four brand series; LOCO: series within their category)
-    against the shipped procedure: C0 chosen on the pooled score (with --stretch-cut, the
-    same variant and objective on the shipped detector)."""
+    against the shipped procedure, C0 chosen on the pooled score (with --stretch-cut,
+    `shipped`: the same variant and objective on the shipped detector)."""
     tweets = [s for s in scored if s.category == TWEETS]
     names = [s.name.removeprefix("Twitter_volume_").removesuffix(".csv") for s in tweets]
     print(
-        "\n| variant | settings | objective | LOTO: 4 held out | "
+        "\n| variant | settings | objective | NAB rule: LOTO, 4 held out | "
+        + " / ".join(names)
+        + " | vs shipped (95% CI) | default rule: LOTO | "
         + " / ".join(names)
         + " | vs shipped (95% CI) | LOCO pooled | vs shipped (95% CI) | realTweets, LOCO"
-        " | chosen per held-out brand series |"
+        " | chosen per held-out series: NAB rule; default rule |"
     )
-    print("|---" * 10 + "|")
+    print("|---" * 14 + "|")
     reference: dict[str, dict[str, Result]] = {}
     for variant in variants:
         name, _, settings = variant
         results = run_variant(scored, variant, both=both)
+        with_guards = [
+            {**r, **g}
+            for r, g in zip(results, run_variant(guarded, variant, both=both), strict=True)
+        ]
         varied = [k for k in settings[0] if len({p[k] for p in settings}) > 1]
-        if shipped_scored:
-            again = run_variant(shipped_scored, variant, both=both)
+        if shipped:
+            again = run_variant(shipped[0], variant, both=both)
+            again_guards = [
+                {**r, **g}
+                for r, g in zip(again, run_variant(shipped[1], variant, both=both), strict=True)
+            ]
         for balanced in (False, True):
-            by_tweet, chosen = loto(scored, results, settings, balanced=balanced)
+            nab_rule, chosen = loto(scored, results, settings, balanced=balanced)
+            default, chosen_g = loto(scored, with_guards, settings, balanced=balanced)
             loco, _ = held_out(scored, results, settings, balanced=balanced)
-            if shipped_scored:
+            if shipped:
                 reference = {
-                    "loto": loto(shipped_scored, again, settings, balanced=balanced)[0],
-                    "loco": held_out(shipped_scored, again, settings, balanced=balanced)[0],
+                    "nab": loto(shipped[0], again, settings, balanced=balanced)[0],
+                    "default": loto(shipped[0], again_guards, settings, balanced=balanced)[0],
+                    "loco": held_out(shipped[0], again, settings, balanced=balanced)[0],
                 }
-            reference = reference or {"loto": by_tweet, "loco": loco}
-            d1 = bootstrap(tweets, reference["loto"], by_tweet, draws)
-            d2 = bootstrap(scored, reference["loco"], loco, draws)
-            each = " / ".join(_fmt(total([by_tweet[s.name]])) for s in tweets)
+            reference = reference or {"nab": nab_rule, "default": default, "loco": loco}
+            cells = []
+            for key, got in (("nab", nab_rule), ("default", default)):
+                diff, low, high = bootstrap(tweets, reference[key], got, draws)
+                cells += [
+                    _fmt(total(list(got.values()))),
+                    " / ".join(_fmt(total([got[s.name]])) for s in tweets),
+                    f"{diff:+.1f} ({low:+.1f}, {high:+.1f})",
+                ]
+            diff, low, high = bootstrap(scored, reference["loco"], loco, draws)
+            cells += [
+                _fmt(total(list(loco.values()))),
+                f"{diff:+.1f} ({low:+.1f}, {high:+.1f})",
+                _fmt(total([loco[s.name] for s in tweets])),
+            ]
             picks = "; ".join(_short(chosen[s.name], varied) for s in tweets)
+            picks_g = "; ".join(_short(chosen_g[s.name], varied) for s in tweets)
             print(
                 f"| {name} | {len(settings)} | {'weighed' if balanced else 'pooled'} | "
-                f"{_fmt(total(list(by_tweet.values())))} | {each} | "
-                f"{d1[0]:+.1f} ({d1[1]:+.1f}, {d1[2]:+.1f}) | "
-                f"{_fmt(total(list(loco.values())))} | {d2[0]:+.1f} ({d2[1]:+.1f}, {d2[2]:+.1f}) | "
-                f"{_fmt(total([loco[s.name] for s in tweets]))} | {'/'.join(varied)}: {picks} |",
+                + " | ".join(cells)
+                + f" | {'/'.join(varied)}: {picks}; default: {picks_g} |",
                 flush=True,
             )
 
@@ -862,13 +889,22 @@ def _set_stretch_cut(cut: float) -> None:
 
 
 def score_corpus(
-    corpus: Sequence[nab.Series], jobs: int, cut: float, cache: Path | None = None
+    corpus: Sequence[nab.Series],
+    jobs: int,
+    cut: float,
+    cache: Path | None = None,
+    rule: Rule = nab.NAB_RULE,
 ) -> list[Scored]:
     """Every series scored by the detector with its STRETCH_CUT set to `cut` (read from
     `cache` when the alerting code, SCORED_VERSION and the corpus have not changed)."""
     path = None
     if cache is not None:
-        key = (SCORED_VERSION, cut, [(s.name, len(s.rows), s.rows[-1]) for s in corpus])
+        key = (
+            SCORED_VERSION,
+            cut,
+            rule.model_dump_json(),
+            [(s.name, len(s.rows), s.rows[-1]) for s in corpus],
+        )
         digest = hashlib.sha256(repr(key).encode())
         for source in sorted(Path(detectors_module.__file__).parent.glob("*.py")):
             digest.update(source.read_bytes())
@@ -879,7 +915,7 @@ def score_corpus(
     _set_stretch_cut(cut)
     scored = []
     with multiprocessing.Pool(max(1, jobs), _set_stretch_cut, (cut,)) as pool:
-        for i, done in enumerate(pool.imap(score_one, corpus), 1):
+        for i, done in enumerate(pool.imap(functools.partial(score_one, rule=rule), corpus), 1):
             scored.append(done)
             print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -952,7 +988,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         shipped_scored = scored
         scored = score_corpus(corpus, args.jobs, args.stretch_cut, args.scored_cache)
     if args.loto:
-        report_loto(scored, shipped_scored, variants, args.boot, args.both)
+        brands = [c for c in corpus if c.category == TWEETS]
+        guarded = score_corpus(
+            brands, args.jobs, args.stretch_cut or shipped_cut, args.scored_cache, nab.DEFAULT_RULE
+        )
+        shipped = None
+        if shipped_scored:
+            shipped_guarded = score_corpus(
+                brands, args.jobs, shipped_cut, args.scored_cache, nab.DEFAULT_RULE
+            )
+            shipped = (shipped_scored, shipped_guarded)
+        report_loto(scored, guarded, shipped, variants, args.boot, args.both)
         return 0
     cats = sorted({s.category for s in scored})
     short = {c: c.removeprefix("real")[:8] for c in cats}
