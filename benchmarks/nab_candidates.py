@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
                                                   [--only PREFIX ...] [--anomalies DIR]
+                                                  [--loto] [--scored-cache DIR]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -25,6 +26,18 @@ rule's at the same threshold and end_after (NAB's labels have no direction; as
 nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too). The P
 rows pair a spike rule with a drop rule of their own (`pair`), always scored together:
 compare them with P0, the shipped pair (`--only P` makes it the interval's reference).
+
+--loto replaces the LOCO table by leave-one-tweet-series-out, the estimate with brand data
+in the choice: for each of the four realTweets series, each variant's setting is chosen on
+the 51 other series (the three other brand series and the 48 others), by the score pooled
+over them or with realTweets weighed as much as the rest together ("weighed": the mean of
+the brand series' pooled score and the others'), and the held-out series is scored; the
+four held-out results are pooled (NAB normalisation over the four). It is given for the
+NAB rule everywhere and for the default rule (count guards on) on the brand series, the
+NAB rule on the others, beside pooled LOCO with the same objective; intervals are paired
+bootstraps against C0 chosen on the pooled score (LOTO: over the four brand series, a
+coarse interval; LOCO: as above). --scored-cache DIR keeps the detector's numbers between
+runs.
 
 --stretch-cut X scores the series again with the detector's STRETCH_CUT at X (how a
 stretch's residuals are summed: 0.5 the median, shipped; 0.25 the mean of their middle
