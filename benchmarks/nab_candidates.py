@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
                                                   [--only PREFIX ...] [--anomalies DIR]
+                                                  [--loto] [--scored-cache DIR]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -26,6 +27,18 @@ nab_score.py's spike-and-drop rows: the shipped pair gives LOCO 47.2 there too).
 rows pair a spike rule with a drop rule of their own (`pair`), always scored together:
 compare them with P0, the shipped pair (`--only P` makes it the interval's reference).
 
+--loto replaces the LOCO table by leave-one-tweet-series-out, the estimate with brand data
+in the choice: for each of the four realTweets series, each variant's setting is chosen on
+the 51 other series (the three other brand series and the 48 others), by the score pooled
+over them or with realTweets weighed as much as the rest together ("weighed": the mean of
+the brand series' pooled score and the others'), and the held-out series is scored; the
+four held-out results are pooled (NAB normalisation over the four). It is given for the
+NAB rule everywhere and for the default rule (count guards on) on the brand series, the
+NAB rule on the others, beside pooled LOCO with the same objective; intervals are paired
+bootstraps against C0 chosen on the pooled score (LOTO: over the four brand series, a
+coarse interval; LOCO: as above). --scored-cache DIR keeps the detector's numbers between
+runs.
+
 --stretch-cut X scores the series again with the detector's STRETCH_CUT at X (how a
 stretch's residuals are summed: 0.5 the median, shipped; 0.25 the mean of their middle
 half) and gives each variant's interval against the same variant on the shipped detector.
@@ -35,9 +48,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
+import hashlib
 import math
 import multiprocessing
 import os
+import pickle
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -64,9 +80,13 @@ from services.alerting.detectors import (  # noqa: E402
     SURPRISE_SCALE,
     score_series,
 )
+from services.alerting.rules import Rule  # noqa: E402
 
 WINDOW = nab.NAB_RULE.baseline_window
 THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0)
+TWEETS = "realTweets"
+#: Bump when score_one or Scored change, so that --scored-cache is not read stale.
+SCORED_VERSION = 1
 ENDS = (72, 144)
 W = RAW_PER_UNIT["volume_spike"]
 OFF = 1e9  # a weight that switches a component off
@@ -158,10 +178,11 @@ def nab_weights(series: nab.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return weight, window, active, counted
 
 
-def score_one(series: nab.Series) -> Scored:
-    """Runs the shipped detector (and its hourly companion) over one series."""
-    evs = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "volume_spike"}))
-    drops = score_series(series.rows, nab.NAB_RULE.model_copy(update={"kind": "drop"}))
+def score_one(series: nab.Series, rule: Rule = nab.NAB_RULE) -> Scored:
+    """Runs the shipped detector (and its hourly companion) over one series, with the NAB
+    rule's settings (guards off, gaps skipped) or, for --loto, the default rule's."""
+    evs = score_series(series.rows, rule.model_copy(update={"kind": "volume_spike"}))
+    drops = score_series(series.rows, rule.model_copy(update={"kind": "drop"}))
     stamps = [e.ts for e in evs]
     # hourly companion: the same detector on the hour's mean, known when the hour closes.
     hours: dict[datetime, list[float]] = {}
@@ -170,9 +191,7 @@ def score_one(series: nab.Series) -> Scored:
         slot[0] += e.observed
         slot[1] += 1
         slot[2] = i
-    hourly_rule = nab.NAB_RULE.model_copy(
-        update={"kind": "volume_spike", "bucket": timedelta(hours=1)}
-    )
+    hourly_rule = rule.model_copy(update={"kind": "volume_spike", "bucket": timedelta(hours=1)})
     hourly = {
         e.ts: e for e in score_series([(h, s / k) for h, (s, k, _) in hours.items()], hourly_rule)
     }
@@ -223,12 +242,15 @@ def fired_runs(
     min_run: int = 1,
     escalate: float = 0.0,
     escalate_gap: int = 0,
+    holdoff: int = 0,
 ) -> list[int]:
     """The evaluations that fire, as detectors._RunTracker: a run opens after `min_run`
     hits in a row, goes on while scores reach hysteresis x threshold and ends after
     end_after buckets below it; `repeat`: an open run fires again this many buckets after
     its last firing; `escalate`: an open run fires again when a hit reaches this multiple
-    of the run's peak so far, at least `escalate_gap` buckets after its last firing."""
+    of the run's peak so far, at least `escalate_gap` buckets after its last firing;
+    `holdoff`: no new run opens within this many buckets of the last firing (CAD-OSE's
+    rest period, in time)."""
     fired: list[int] = []
     open_, last, last_fire, peak = False, -(10**9), -(10**9), 0.0
     streak, prev_hit = 0, -(10**9)
@@ -245,7 +267,7 @@ def fired_runs(
                 last_fire = j
             peak = max(peak, float(score[j]))
             continue
-        if not hit:
+        if not hit or j - last_fire < holdoff:
             streak = 0
             continue
         streak = streak + 1 if j == prev_hit + 1 else 1
@@ -314,6 +336,7 @@ def likelihood(s: Scored, p: Setting) -> tuple[np.ndarray, np.ndarray]:
         "min_run",
         "esc",
         "esc_gap",
+        "hold",
         "pair",
         "dthr",
         "margin",
@@ -599,6 +622,7 @@ VARIANTS: list[Variant] = [
     ("U1 likelihood of the upward surprise only", upward_likelihood, grid()),
     ("U2 ... surprise scale 4/8/16", upward_likelihood, grid(scale=(4, 8, 16))),
     ("U3 ... averaging 6/12/24", upward_likelihood, grid(L=(6, 12, 24))),
+    ("U4 upward-only spike rule alone, exact stream (P1's)", spike_upward, grid()),
     # issue 25, fourth pass: two one-sided rules, as a brand's default spike and drop rules
     # would be, scored as the union of their alerts (`pair` adds the drop rule; `dthr` its
     # own threshold, else the spike rule's). Compare with P0, the shipped pair.
@@ -626,6 +650,10 @@ VARIANTS: list[Variant] = [
         spike_routed,
         grid(pair=(3,)),
     ),
+    # issue 25, fifth pass: a hold-off after each alert (no new alert for that long), the
+    # first pass's idea replayed here so that LOTO can score it.
+    ("H1 hold-off 1 d after an alert", shipped, grid(hold=(288,))),
+    ("H2 hold-off 0/12 h/1 d/3 d", shipped, grid(hold=(0, 144, 288, 864))),
 ]
 
 
@@ -655,6 +683,7 @@ def run_variant(
                 min_run=int(p.get("min_run", 1)),
                 escalate=p.get("esc", 0.0),
                 escalate_gap=int(p.get("esc_gap", 0)),
+                holdoff=int(p.get("hold", 0)),
             )
             if both or "pair" in p:
                 d_score, d_eligible = drop_stream(s, p)
@@ -667,15 +696,39 @@ def run_variant(
     return out
 
 
+def choose(
+    results: list[dict[str, Result]],
+    train: Sequence[Scored],
+    *,
+    balanced: bool = False,
+) -> int:
+    """The setting (index) with the best score on `train`: pooled over its series, or
+    (`balanced`) the mean of its brand series' pooled score and the others' pooled score,
+    so that realTweets weighs as much as the rest together (pooled when one side is empty)."""
+    brands = [s.name for s in train if s.category == TWEETS]
+    others = [s.name for s in train if s.category != TWEETS]
+    if not (balanced and brands and others):
+        names = brands + others
+        return max(range(len(results)), key=lambda i: total([results[i][n] for n in names]))
+
+    def weighed(i: int) -> float:
+        return (total([results[i][n] for n in brands]) + total([results[i][n] for n in others])) / 2
+
+    return max(range(len(results)), key=weighed)
+
+
 def held_out(
-    scored: Sequence[Scored], results: list[dict[str, Result]], settings: list[Setting]
+    scored: Sequence[Scored],
+    results: list[dict[str, Result]],
+    settings: list[Setting],
+    *,
+    balanced: bool = False,
 ) -> tuple[dict[str, Result], dict[str, Setting]]:
     """LOCO: each series' result at the setting chosen on the other categories."""
     per: dict[str, Result] = {}
     chosen: dict[str, Setting] = {}
     for cat in sorted({s.category for s in scored}):
-        train = [s.name for s in scored if s.category != cat]
-        best = max(range(len(settings)), key=lambda i: total([results[i][n] for n in train]))
+        best = choose(results, [s for s in scored if s.category != cat], balanced=balanced)
         chosen[cat] = settings[best]
         per.update({s.name: results[best][s.name] for s in scored if s.category == cat})
     return per, chosen
@@ -741,6 +794,105 @@ def check_scorer(scored: Sequence[Scored], corpus: Sequence[nab.Series]) -> None
     print("   with the likelihood recomputed from the surprises)")
 
 
+def loto(
+    scored: Sequence[Scored],
+    results: list[dict[str, Result]],
+    settings: list[Setting],
+    *,
+    balanced: bool = False,
+) -> tuple[dict[str, Result], dict[str, Setting]]:
+    """Leave-one-tweet-series-out: for each realTweets series, the setting chosen on every
+    other series (the three other brand series and the other categories) and its result
+    on the held-out one; `balanced` as in `choose`."""
+    per: dict[str, Result] = {}
+    chosen: dict[str, Setting] = {}
+    for held in (s.name for s in scored if s.category == TWEETS):
+        best = choose(results, [s for s in scored if s.name != held], balanced=balanced)
+        per[held], chosen[held] = results[best][held], settings[best]
+    return per, chosen
+
+
+def _short(p: Setting, varied: Sequence[str]) -> str:
+    return "/".join(f"{p[k]:g}" for k in varied)
+
+
+def report_loto(
+    scored: Sequence[Scored],
+    guarded: Sequence[Scored],
+    shipped: tuple[Sequence[Scored], Sequence[Scored]] | None,
+    variants: Sequence[Variant],
+    draws: int,
+    both: bool,
+) -> None:
+    """The LOTO table. Per variant and objective (pooled over the other series, or
+    realTweets weighed as the rest together): the four held-out brand series pooled, with
+    the NAB rule everywhere, then with the default rule (guards on) on the brand series,
+    training and held out alike, the NAB rule on the others (`guarded`: the brand series
+    scored with it); beside LOCO with the same objective. Every interval is a paired
+    bootstrap (LOTO: over the four brand series; LOCO: series within their category)
+    against the shipped procedure, C0 chosen on the pooled score (with --stretch-cut,
+    `shipped`: the same variant and objective on the shipped detector)."""
+    tweets = [s for s in scored if s.category == TWEETS]
+    names = [s.name.removeprefix("Twitter_volume_").removesuffix(".csv") for s in tweets]
+    print(
+        "\n| variant | settings | objective | NAB rule: LOTO, 4 held out | "
+        + " / ".join(names)
+        + " | vs shipped (95% CI) | default rule: LOTO | "
+        + " / ".join(names)
+        + " | vs shipped (95% CI) | LOCO pooled | vs shipped (95% CI) | realTweets, LOCO"
+        " | chosen per held-out series: NAB rule; default rule |"
+    )
+    print("|---" * 14 + "|")
+    reference: dict[str, dict[str, Result]] = {}
+    for variant in variants:
+        name, _, settings = variant
+        results = run_variant(scored, variant, both=both)
+        with_guards = [
+            {**r, **g}
+            for r, g in zip(results, run_variant(guarded, variant, both=both), strict=True)
+        ]
+        varied = [k for k in settings[0] if len({p[k] for p in settings}) > 1]
+        if shipped:
+            again = run_variant(shipped[0], variant, both=both)
+            again_guards = [
+                {**r, **g}
+                for r, g in zip(again, run_variant(shipped[1], variant, both=both), strict=True)
+            ]
+        for balanced in (False, True):
+            nab_rule, chosen = loto(scored, results, settings, balanced=balanced)
+            default, chosen_g = loto(scored, with_guards, settings, balanced=balanced)
+            loco, _ = held_out(scored, results, settings, balanced=balanced)
+            if shipped:
+                reference = {
+                    "nab": loto(shipped[0], again, settings, balanced=balanced)[0],
+                    "default": loto(shipped[0], again_guards, settings, balanced=balanced)[0],
+                    "loco": held_out(shipped[0], again, settings, balanced=balanced)[0],
+                }
+            reference = reference or {"nab": nab_rule, "default": default, "loco": loco}
+            cells = []
+            for key, got in (("nab", nab_rule), ("default", default)):
+                diff, low, high = bootstrap(tweets, reference[key], got, draws)
+                cells += [
+                    _fmt(total(list(got.values()))),
+                    " / ".join(_fmt(total([got[s.name]])) for s in tweets),
+                    f"{diff:+.1f} ({low:+.1f}, {high:+.1f})",
+                ]
+            diff, low, high = bootstrap(scored, reference["loco"], loco, draws)
+            cells += [
+                _fmt(total(list(loco.values()))),
+                f"{diff:+.1f} ({low:+.1f}, {high:+.1f})",
+                _fmt(total([loco[s.name] for s in tweets])),
+            ]
+            picks = "; ".join(_short(chosen[s.name], varied) for s in tweets)
+            picks_g = "; ".join(_short(chosen_g[s.name], varied) for s in tweets)
+            print(
+                f"| {name} | {len(settings)} | {'weighed' if balanced else 'pooled'} | "
+                + " | ".join(cells)
+                + f" | {'/'.join(varied)}: {picks}; default: {picks_g} |",
+                flush=True,
+            )
+
+
 def _fmt(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.1f}"
 
@@ -749,15 +901,40 @@ def _set_stretch_cut(cut: float) -> None:
     detectors_module.STRETCH_CUT = cut
 
 
-def score_corpus(corpus: Sequence[nab.Series], jobs: int, cut: float) -> list[Scored]:
-    """Every series scored by the detector with its STRETCH_CUT set to `cut`."""
+def score_corpus(
+    corpus: Sequence[nab.Series],
+    jobs: int,
+    cut: float,
+    cache: Path | None = None,
+    rule: Rule = nab.NAB_RULE,
+) -> list[Scored]:
+    """Every series scored by the detector with its STRETCH_CUT set to `cut` (read from
+    `cache` when the alerting code, SCORED_VERSION and the corpus have not changed)."""
+    path = None
+    if cache is not None:
+        key = (
+            SCORED_VERSION,
+            cut,
+            rule.model_dump_json(),
+            [(s.name, len(s.rows), s.rows[-1]) for s in corpus],
+        )
+        digest = hashlib.sha256(repr(key).encode())
+        for source in sorted(Path(detectors_module.__file__).parent.glob("*.py")):
+            digest.update(source.read_bytes())
+        path = cache / f"scored-{digest.hexdigest()[:16]}.pkl"
+        if path.is_file():
+            loaded: list[Scored] = pickle.loads(path.read_bytes())
+            return loaded
     _set_stretch_cut(cut)
     scored = []
     with multiprocessing.Pool(max(1, jobs), _set_stretch_cut, (cut,)) as pool:
-        for i, done in enumerate(pool.imap(score_one, corpus), 1):
+        for i, done in enumerate(pool.imap(functools.partial(score_one, rule=rule), corpus), 1):
             scored.append(done)
             print(f"\r   scored {i}/{len(corpus)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(scored))
     return scored
 
 
@@ -791,23 +968,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the middle half of a stretch's residuals; shipped 0.5, the median); the interval "
         "is then against the same variant on the shipped detector",
     )
+    parser.add_argument(
+        "--loto",
+        action="store_true",
+        help="leave-one-tweet-series-out instead of the LOCO table: each realTweets series "
+        "scored at the setting chosen on all the other series (the shipped detector, C0, "
+        "is always the first row and the reference of the intervals)",
+    )
+    parser.add_argument(
+        "--scored-cache",
+        type=Path,
+        help="keep the detector's per-bucket numbers in this folder between runs (keyed by "
+        "the detector's and this script's code and the stretch cut)",
+    )
     args = parser.parse_args(argv)
     if args.stretch_cut is not None and not 0.0 <= args.stretch_cut <= 0.5:
         parser.error("--stretch-cut: a share cut at each end, 0 (the mean) to 0.5 (the median)")
     variants = [v for v in VARIANTS if not args.only or v[0].startswith(tuple(args.only))]
+    if args.loto and not args.stretch_cut:
+        variants = [VARIANTS[0], *(v for v in variants if v is not VARIANTS[0])]
     folders = [args.anomalies / nab.TWEETS, args.anomalies / nab.OTHERS]
     if not all((f / "combined_windows.json").is_file() for f in folders):
         print(f"nab_candidates: no NAB series under {args.anomalies}", file=sys.stderr)
         return 2
     corpus = nab.load_corpus(folders)
     shipped_cut = detectors_module.STRETCH_CUT
-    scored = score_corpus(corpus, args.jobs, shipped_cut)
+    scored = score_corpus(corpus, args.jobs, shipped_cut, args.scored_cache)
     check_scorer(scored, corpus)
     shipped_scored: list[Scored] = []
     if args.stretch_cut is not None:
         print(f"stretch cut {args.stretch_cut:g}: each variant against itself at {shipped_cut:g}")
         shipped_scored = scored
-        scored = score_corpus(corpus, args.jobs, args.stretch_cut)
+        scored = score_corpus(corpus, args.jobs, args.stretch_cut, args.scored_cache)
+    if args.loto:
+        brands = [c for c in corpus if c.category == TWEETS]
+        guarded = score_corpus(
+            brands, args.jobs, args.stretch_cut or shipped_cut, args.scored_cache, nab.DEFAULT_RULE
+        )
+        shipped = None
+        if shipped_scored:
+            shipped_guarded = score_corpus(
+                brands, args.jobs, shipped_cut, args.scored_cache, nab.DEFAULT_RULE
+            )
+            shipped = (shipped_scored, shipped_guarded)
+        report_loto(scored, guarded, shipped, variants, args.boot, args.both)
+        return 0
     cats = sorted({s.category for s in scored})
     short = {c: c.removeprefix("real")[:8] for c in cats}
     against = "shipped cut" if shipped_scored else variants[0][0].split()[0]

@@ -171,3 +171,53 @@ def test_one_sided_surprises_make_the_detector_likelihood() -> None:
     assert scored.surprise_up.max() > 0 and scored.surprise_down.max() > 0
     lk, ready = cand.directional_likelihood(scored, both, cand.SURPRISE_SCALE, "both")
     assert np.allclose(lk[ready], scored.likelihood[ready])
+
+
+def test_holdoff_keeps_a_new_run_from_opening_too_soon() -> None:
+    # two runs 4 buckets apart (end_after 1): a hold-off of 5 buckets drops the second,
+    # one of 4 keeps it; an open run is not cut short by it.
+    score = np.array([2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0])
+    eligible = np.ones(len(score), dtype=bool)
+    assert cand.fired_runs(score, eligible, 1.5, 1) == [0, 4, 10]
+    assert cand.fired_runs(score, eligible, 1.5, 1, holdoff=5) == [0, 10]
+    assert cand.fired_runs(score, eligible, 1.5, 1, holdoff=4) == [0, 4, 10]
+
+
+class _Named:
+    def __init__(self, category: str, name: str) -> None:
+        self.category, self.name = category, name
+
+
+def _perfect(share: float) -> tuple[float, float, float]:
+    """A one-window result whose normalised score is 100 x share."""
+    return (-1.0 + 2.0 * share, -1.0, 1.0)
+
+
+def test_loto_chooses_without_the_held_out_series() -> None:
+    # setting 0: every brand series perfect, the 8 others at 10%; setting 1: 37% everywhere.
+    # Pooled over all 12 series setting 0 wins (40%), over the 11 of a fold setting 1 does
+    # (34.5%): each held-out brand series gets setting 1's result.
+    brands = [_Named(cand.TWEETS, f"t{i}") for i in range(4)]
+    others = [_Named("other", f"o{i}") for i in range(8)]
+    series = brands + others
+    first = {b.name: _perfect(1.0) for b in brands} | {o.name: _perfect(0.1) for o in others}
+    results = [first, {s.name: _perfect(0.37) for s in series}]
+    assert cand.choose(results, series) == 0
+    per, chosen = cand.loto(series, results, [{"thr": 1.0}, {"thr": 2.0}])
+    assert set(per) == {b.name for b in brands}
+    assert all(c == {"thr": 2.0} for c in chosen.values())
+    assert all(per[b.name] == _perfect(0.37) for b in brands)
+
+
+def test_weighed_objective_gives_brand_series_half_the_weight() -> None:
+    # 3 brand series prefer setting 1 strongly, 40 others prefer setting 0 slightly: pooled,
+    # the others win; weighed (brands as much as the rest), setting 1 does.
+    brands = [_Named(cand.TWEETS, f"t{i}") for i in range(3)]
+    others = [_Named("other", f"o{i}") for i in range(40)]
+    series = brands + others
+    a = {b.name: _perfect(0.3) for b in brands} | {o.name: _perfect(0.55) for o in others}
+    b_ = {b.name: _perfect(0.9) for b in brands} | {o.name: _perfect(0.5) for o in others}
+    assert cand.choose([a, b_], series) == 0
+    assert cand.choose([a, b_], series, balanced=True) == 1
+    # without brand series in the training set, weighed falls back to pooled
+    assert cand.choose([a, b_], others, balanced=True) == 0
