@@ -314,3 +314,45 @@ def test_the_tagger_learns_the_recorded_brand_corrections(tmp_path: Path) -> Non
         assert _confidence(restarted, APPLE_RECORDS) == pytest.approx(learned, abs=1e-6)
     finally:
         restarted.close()
+
+
+def test_corrections_arriving_together_rebuild_the_tagger_once_more_not_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rebuild embeds every corrected passage again: ten requests while one rebuild
+    runs are served by one more, which still sees every correction."""
+    import threading
+    import time
+
+    ctx = _apple_context(tmp_path)
+    try:
+        analyzer = ctx.analyzer
+        rebuild = analyzer.update_workspace
+        seen: list[int] = []
+
+        def slow_rebuild(*args: object) -> None:
+            seen.append(len(args[2]))  # type: ignore[arg-type]
+            time.sleep(0.3)
+            rebuild(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(analyzer, "update_workspace", slow_rebuild)
+        threads = []
+        for i, text in enumerate(REJECTED * 4):
+            ctx.state.add_correction(
+                mention_id=f"m{i}",
+                fingerprint=f"f{i}",
+                field="brand",
+                brand="Apple",
+                label={"about_brand": False, "role": "brand"},
+                text=text,
+                language="en",
+                author="tests",
+            )
+            threads.append(threading.Thread(target=ctx.brands_changed))
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+        assert 1 <= len(seen) <= 3 < len(threads)
+        assert seen[-1] == len(threads)  # the last rebuild learned every correction
+    finally:
+        ctx.close()

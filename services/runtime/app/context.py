@@ -40,6 +40,10 @@ class ServiceContext:
         self.workspace = workspace or Workspace()
         self._lock = threading.Lock()
         self._closed = False
+        # Rebuilding the tagger embeds every corrected passage again: requests that come
+        # while one rebuild runs are served by a single next one (see brands_changed).
+        self._tagger_lock = threading.Lock()
+        self._tagger_requested = self._tagger_built = 0
         self.sources_changed: list[Callable[[], None]] = []
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
 
@@ -128,10 +132,20 @@ class ServiceContext:
     def brands_changed(self) -> None:
         """Rebuilds the brand tagger after brands, competitors or brand corrections
         changed."""
-        if "analyzer" in self.__dict__:
+        if "analyzer" not in self.__dict__:
+            return
+        with self._lock:
+            self._tagger_requested += 1
+            wanted = self._tagger_requested
+        with self._tagger_lock:
+            if self._tagger_built >= wanted:
+                return  # a rebuild that began after this request already read the change
+            with self._lock:
+                building = self._tagger_requested
             self.analyzer.update_workspace(
                 self.state.list_brands(), self.state.list_competitors(), self.brand_corrections()
             )
+            self._tagger_built = building
 
     def notify_sources_changed(self) -> None:
         """Tells the scheduler (when one runs) to pick up added or removed sources."""
