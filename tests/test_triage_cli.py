@@ -82,3 +82,32 @@ def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:
         assert "Traceback" not in bad.stderr
     assert "5 of 5" in veille("triage", "list", "-q", "state:new", *c).stdout
     assert veille("triage", "notes", "k1", *c).stdout.strip() == ""
+
+
+def test_ids_are_listed_whole_on_a_narrow_terminal_and_as_json(tmp_path: Path) -> None:
+    """Ids as long as real ones, 80 columns (what a pipe gets): each can be pasted back."""
+    import json
+
+    folder = write_workspace(tmp_path, sources=[])
+    index = EmbeddedIndex(str(tmp_path / "data" / "index"))
+    ids = [f"{i}5de6ac624486375d9f0c2b7e1a4d3c8b9e0f1a2b3c4d" for i in range(3)]
+    index.upsert(
+        [
+            make_mention(
+                id=mention_id,
+                text="Ça fait trois semaines que j'attends la livraison de mon Veloria " * 3,
+                sentiment=NEG,
+                published_at=NOW - timedelta(hours=1),
+            )
+            for mention_id in ids
+        ]
+    )
+    index.close()
+    c = ("--config", str(folder))
+    listed = veille("triage", "list", "--as", "zoé", *c)
+    assert listed.returncode == 0, listed.stderr
+    assert all(mention_id in listed.stdout for mention_id in ids), listed.stdout
+    assert veille("triage", "set", ids[0], "-s", "ignored", "--as", "zoé", *c).returncode == 0
+    rows = [json.loads(line) for line in veille("triage", "list", "--json", *c).stdout.splitlines()]
+    assert sorted(r["id"] for r in rows) == sorted(ids[1:])
+    assert rows[0]["triage"]["state"] == "new" and "livraison" in rows[0]["text"]

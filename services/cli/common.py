@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.app.context import ServiceContext
@@ -147,3 +148,14 @@ def progress_display() -> Progress:
         console=console,
         transient=False,
     )
+
+
+def keep_whole(table: Table, *columns: int) -> Table:
+    """`table` with these columns (ids, names) never cut or wrapped, however narrow the
+    terminal: a cut id cannot be pasted into the next command. Call it after the rows
+    are added; the other columns give way."""
+    for index in columns:
+        column = table.columns[index]
+        column.no_wrap = True
+        column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
+    return table

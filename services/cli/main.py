@@ -20,6 +20,7 @@ from services.cli.common import (
     ConfigOpt,
     app,
     console,
+    keep_whole,
     out,
     topics_app,
 )
@@ -752,7 +753,7 @@ def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
                 run_figures(status.last_run),
                 status.last_error or "",
             )
-        out.print(table)
+        out.print(keep_whole(table, 0))
 
 
 @alerts_app.command("run")

@@ -21,6 +21,7 @@ from services.cli.common import (
     ConfigOpt,
     app,
     console,
+    keep_whole,
     out,
     workspace_context,
 )
@@ -45,7 +46,7 @@ def report_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
                 subject = f"{subject} + {d.saved_search}" if subject else d.saved_search
             schedule = f"{d.schedule.every} {d.schedule.at} {d.timezone}" if d.schedule else "-"
             table.add_row(d.name, subject, d.period, d.language, schedule, d.origin)
-        out.print(table)
+        out.print(keep_whole(table, 0))
 
 
 def _render(

@@ -8,13 +8,14 @@ author of changes and notes, and is who `assignee:me` names.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, out
+from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, keep_whole, out
 from services.cli.common import progress_display as _progress
 from services.cli.common import workspace_context as _context
 from services.core.query import QuerySyntaxError, parse_query
@@ -92,6 +93,9 @@ def list_(
     ] = "state:new AND sentiment:negative",
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     as_: AsOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per mention, for scripts")
+    ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Lists the mentions to triage, newest first (default: new negative ones)."""
@@ -102,6 +106,20 @@ def list_(
     with _context(config) as ctx:
         page = ctx.index.search(SearchRequest(filter=MentionFilter(query=node), limit=limit))
         answered = story_answers(ctx.state, page.mentions)
+        if as_json:
+            for mention in page.mentions:
+                row = {
+                    "id": mention.id,
+                    "published_at": mention.published_at.isoformat(),
+                    "triage": mention.triage.model_dump(mode="json"),
+                    "title": mention.title,
+                    "text": mention.text,
+                    "story_answered_by": answered[mention.id].answered_by
+                    if mention.id in answered
+                    else None,
+                }
+                typer.echo(json.dumps(row, ensure_ascii=False))
+            return
         table = Table("id", "published", "state", "assignee", "tags", "text", box=None)
         for mention in page.mentions:
             text = " ".join(f"{mention.title} {mention.text}".split())[:70]
@@ -115,7 +133,7 @@ def list_(
                 ", ".join(mention.triage.tags),
                 text,
             )
-        out.print(table)
+        out.print(keep_whole(table, 0))
         out.print(f"{len(page.mentions)} of {page.total}", highlight=False)
 
 
