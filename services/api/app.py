@@ -16,7 +16,7 @@ from services.api.deps import authorize, register_routes
 from services.api.metrics import RequestMetrics
 from services.api.metrics import router as metrics_router
 from services.api.oidc import OidcClient, build_client
-from services.api.problems import install_problem_handlers
+from services.api.problems import document_problems, install_problem_handlers
 from services.api.routers import (
     alert_charts,
     alert_events,
@@ -141,6 +141,8 @@ def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
     app.include_router(v1)
     app.include_router(metrics_router)
     mount_dashboard(app)
+    generate = app.openapi  # FastAPI's: builds the document once and keeps it
+    app.openapi = lambda: document_problems(generate())  # type: ignore[method-assign]
     return app
 
 

@@ -85,13 +85,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")),
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
+        errors = [_field_error(e) for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem_response(request, 422, "Invalid request", summary, errors=errors)
 
@@ -130,3 +124,54 @@ def install_problem_handlers(app: FastAPI) -> None:
             f"something went wrong on our side; the server log has the details (error {error_id})",
             error_id=error_id,
         )
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    """One validation error as {field, message}, worded for people (a body that is not
+    JSON says so, rather than "0: JSON decode error")."""
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "message": f"the body is not valid JSON ({reason})".strip()}
+    field = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
+    return {"field": field, "message": error["msg"]}
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem document, worded for people",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "with a 422: each field refused and why",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "required": ["title", "status", "detail"],
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the errors as the API sends them: a 422 is a problem
+    document (not FastAPI's default shape), and an operation on a path with an id can
+    answer 404."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Invalid request: the problem names each field",
+                    "content": content,
+                }
+            if "{" in path and "404" not in responses:
+                responses["404"] = {"description": "Not found", "content": content}
+    return schema

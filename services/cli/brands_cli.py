@@ -5,8 +5,9 @@ Registered as `veille brands` by importing this module (see the end of main.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +20,9 @@ from services.cli.common import (
     out,
     workspace_context,
 )
+
+if TYPE_CHECKING:
+    from services.core.models import Brand, Competitor
 
 brands_app = typer.Typer(help="Brand recognition.", no_args_is_help=True)
 app.add_typer(brands_app, name="brands")
@@ -45,7 +49,6 @@ def brands_check(
 
     if corrections is None:
         with workspace_context(config) as ctx:
-            records = [c for c in ctx.brand_corrections() if c.brand == name]
             # The YAML's names, and those added or edited through the API (which win).
             brands = list(
                 (
@@ -59,30 +62,58 @@ def brands_check(
                     | {c.name: c for c in ctx.state.list_competitors()}
                 ).values()
             )
+            name = _known_name(name, [*brands, *competitors])
+            records = [c for c in ctx.brand_corrections() if c.brand == name]
             embedding, where = ctx.settings.analyzer.embedding, "the recorded corrections"
     else:
         loaded = load_config(config)
+        brands, competitors = loaded.workspace.brands, loaded.workspace.competitors
+        name = _known_name(name, [*brands, *competitors])
         if not corrections.is_file():
             raise CliError(f"{corrections}: no such file")
         try:
             records = read_corrections(corrections, name)
         except (ValueError, UnicodeDecodeError) as exc:
             raise CliError(str(exc)) from None
-        brands, competitors = loaded.workspace.brands, loaded.workspace.competitors
         embedding, where = loaded.settings.analyzer.embedding, str(corrections)
     if not records:
-        raise CliError(f"{where} hold no correction for {name!r}")
+        raise CliError(
+            f"{where} hold no correction for {name!r} "
+            "(POST /api/v1/mentions/{id}/brands records them)"
+        )
     try:
         embedder = load_embedder(embedding)
         result = check_brand(brands, competitors, name, records, embedder.embed)
     except (ValueError, EmbedderUnavailable) as exc:
         raise CliError(str(exc)) from None
     out.print(
-        f"{name}: {len(records)} corrections, learned from {result.learned}, "
-        f"{result.held_out} held out; threshold {result.threshold:.2f}"
+        f"{name}: {len(records)} corrections: {result.offered} to learn from "
+        f"({result.learned} usable), {result.held_out} held out (a third, drawn by a hash "
+        f"of the text); threshold {result.threshold:.2f}",
+        highlight=False,
     )
+    if not result.judged_in_context:
+        raise CliError(
+            f"{name} has no name judged in context (a common word with a description: see "
+            "docs/user/brands.md), so its tags come from its names alone: corrections fix "
+            "the mentions they are about, and teach nothing to measure here"
+        )
+    if not result.held_out:
+        raise CliError("no correction is held out yet: record a few more to measure")
     for label, counts in (("workspace alone", result.before), ("after learning", result.after)):
         out.print(
             f"  {label:<16} precision {counts.precision:.3f}  recall {counts.recall:.3f}  "
             f"(tp {counts.tp}, fp {counts.fp}, fn {counts.fn}, tn {counts.tn})"
         )
+
+
+def _known_name(name: str, entities: Sequence[Brand | Competitor]) -> str:
+    """The workspace's spelling of `name` (case and accents aside); CliError naming the
+    known ones otherwise."""
+    from services.core.text import fold
+
+    for entity in entities:
+        if fold(entity.name) == fold(name):
+            return entity.name
+    known = ", ".join(e.name for e in entities) or "none"
+    raise CliError(f"no brand or competitor is named {name!r} (known: {known})")

@@ -318,11 +318,12 @@ def test_brands_check_reads_the_recorded_corrections(
         },
     }
     (tmp_path / "veille.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
-    args = ["brands", "check", "Apple", "--config", str(tmp_path)]
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code != 0
-    assert "no correction for 'Apple'" in capsys.readouterr().err
+    args = ["brands", "check", "apple", "--config", str(tmp_path)]  # any case
+    for name, said in (("apple", "no correction for 'Apple'"), ("Pear", "named 'Pear'")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["brands", "check", name, "--config", str(tmp_path)])
+        assert exit_info.value.code != 0
+        assert said in capsys.readouterr().err
 
     loaded = load_workspace(tmp_path)
     ctx = ServiceContext(loaded.settings, loaded.workspace)
@@ -347,6 +348,33 @@ def test_brands_check_reads_the_recorded_corrections(
     held = sum(is_held_out(c) for c in _corrections())
     assert f"Apple: {len(_corrections())} corrections" in printed
     assert f"{held} held out" in printed and "after learning" in printed
+
+
+def test_brands_check_says_when_there_is_nothing_to_measure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A made-up name is tagged from its names alone: its corrections teach nothing, and
+    the check says so rather than print a perfect score."""
+    (tmp_path / "veille.yaml").write_text("brands:\n  - name: Veloria\n", encoding="utf-8")
+    corrections = tmp_path / "corrections.jsonl"
+    lines = [{"text": f"Veloria avis {i}", "about_brand": i % 2 == 0} for i in range(9)]
+    corrections.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "brands",
+                "check",
+                "Veloria",
+                "--corrections",
+                str(corrections),
+                "--config",
+                str(tmp_path),
+            ]
+        )
+    assert exit_info.value.code != 0
+    captured = capsys.readouterr()
+    assert "no name judged in context" in captured.err
+    assert "precision 1.000" not in captured.out
 
 
 def test_ambiguous_multi_word_aliases_are_judged(embed: Embed) -> None:

@@ -356,3 +356,33 @@ def test_corrections_arriving_together_rebuild_the_tagger_once_more_not_once_eac
         assert seen[-1] == len(threads)  # the last rebuild learned every correction
     finally:
         ctx.close()
+
+
+def test_brand_names_are_matched_as_in_queries_and_bad_bodies_say_why(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _seed_duplicates(ctx)
+    response = client.post(
+        "/api/v1/mentions/a/brands", json={"brand": "VELORIA", "about_brand": False}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["correction"]["brand"] == "Veloria"  # the workspace's spelling
+    assert client.get("/api/v1/mentions/a").json()["brands"] == []
+
+    garbled = client.post(
+        "/api/v1/mentions/a/brands",
+        content=b'{"brand": "Veloria", about_brand: true}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert garbled.status_code == 422
+    assert garbled.json()["errors"][0]["field"] == "body"
+    assert "not valid JSON" in garbled.json()["detail"]
+
+
+def test_the_openapi_document_describes_errors_as_they_are_sent(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    responses = document["paths"]["/api/v1/mentions/{mention_id}/brands"]["post"]["responses"]
+    for status in ("404", "422"):
+        assert list(responses[status]["content"]) == ["application/problem+json"], status
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"title", "status", "detail"} <= set(problem["required"])

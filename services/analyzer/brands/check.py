@@ -44,6 +44,8 @@ class Counts:
 @dataclass(frozen=True)
 class CheckResult:
     learned: int  # corrections learned from (of those naming an ambiguous alias)
+    offered: int  # corrections not held out (`learned` of them could be used)
+    judged_in_context: bool  # whether the brand has aliases corrections can teach
     held_out: int
     before: Counts  # the workspace alone, on the held-out corrections
     after: Counts  # after learning the others
@@ -107,4 +109,12 @@ def check_brand(
     tagger = BrandTagger(brands, competitors, embed=embed)
     used = tagger.learn(learned)
     after = _counts(tagger, name, held_out)
-    return CheckResult(used, len(held_out), before, after, tagger.judge.threshold(name))
+    return CheckResult(
+        used,
+        len(learned),
+        tagger.judge.learns(name),
+        len(held_out),
+        before,
+        after,
+        tagger.judge.threshold(name),
+    )

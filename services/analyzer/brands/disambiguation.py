@@ -383,6 +383,10 @@ class ContextJudge:
         """Whether this alias of entity number `entity` is judged in context."""
         return " ".join(folded_alias.split()) in self._rules[entity].aliases
 
+    def learns(self, name: str) -> bool:
+        """Whether `name` has aliases judged in context, the only ones corrections teach."""
+        return any(r.name == name and r.aliases and r.judged for r in self._rules)
+
     def threshold(self, name: str) -> float:
         """The probability an occurrence of `name` needs to count."""
         return next((r.threshold for r in self._rules if r.name == name), DEFAULT_THRESHOLD)

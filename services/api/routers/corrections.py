@@ -11,6 +11,7 @@ from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
 from services.core.models import SentimentLabel
+from services.core.text import fold
 from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
 
@@ -187,13 +188,17 @@ def correct_brand(
     background: BackgroundTasks,
 ) -> CorrectionResult:
     """Records the analyst's verdict and applies it at once to the mention and its exact
-    duplicates (the tag is removed or added; later analysis keeps it). The brand tagger
-    then learns the passage as an example of that sense, for mentions analyzed from now
-    on; with 8 or more of each kind it also chooses the brand's threshold (`veille brands
-    check NAME` measures what they bought)."""
+    duplicates (the tag is removed or added; later analysis keeps it). For a name judged
+    in context (a common word with a description, such as Orange), the brand tagger then
+    learns the passage as an example of that sense, for mentions analyzed from now on;
+    with 8 or more of each kind it also chooses the brand's threshold (`veille brands
+    check NAME` measures what they bought). Other names are tagged from the names alone:
+    the verdict fixes the mention and teaches nothing."""
     roles = {b.name: "brand" for b in state.list_brands()}
     roles |= {c.name: "competitor" for c in state.list_competitors()}
-    if body.brand not in roles:
+    # Case and accents aside, as in the query language (`brand:veloria`).
+    name = next((n for n in roles if fold(n) == fold(body.brand)), None)
+    if name is None:
         known = ", ".join(roles) or "none"
         raise Problem(
             422,
@@ -206,8 +211,8 @@ def correct_brand(
         caller,
         mention_id=mention_id,
         field="brand",
-        label={"about_brand": body.about_brand, "role": roles[body.brand]},
-        brand=body.brand,
+        label={"about_brand": body.about_brand, "role": roles[name]},
+        brand=name,
     )
     background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
     return result
