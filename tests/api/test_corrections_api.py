@@ -76,7 +76,12 @@ def test_brand_sentiment_and_topics_corrections(ctx: ServiceContext, client: Tes
     assert response.status_code == 201, response.text
     mention = client.get("/api/v1/mentions/a").json()
     assert mention["brand_sentiments"]["Veloria"]["source"] == "analyst"
-    assert mention["sentiment"]["source"] == "model"  # overall left as the model said
+    # Veloria is the only name: the text is judged whole for it, so both readings change
+    # (the triage inbox, by overall sentiment, and the dashboard's, toward the brand, agree).
+    assert (mention["sentiment"]["label"], mention["sentiment"]["source"]) == (
+        "positive",
+        "analyst",
+    )
 
     response = client.post("/api/v1/mentions/a/topics", json={"topics": ["SAV", " SAV ", "délai"]})
     assert response.status_code == 201, response.text
@@ -386,3 +391,39 @@ def test_the_openapi_document_describes_errors_as_they_are_sent(client: TestClie
         assert list(responses[status]["content"]) == ["application/problem+json"], status
     problem = document["components"]["schemas"]["Problem"]
     assert {"title", "status", "detail"} <= set(problem["required"])
+
+
+def test_with_two_names_the_sentiment_toward_one_leaves_the_overall_alone(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    model = Sentiment(label=SentimentLabel.NEGATIVE, score=0.7)
+    ctx.index.upsert(
+        [
+            make_mention(
+                id="two",
+                text="Mon Trekko roule, mon Veloria est en panne",
+                brands=["Veloria"],
+                competitors=["Trekko"],
+                sentiment=model,
+                brand_sentiments={"Veloria": model, "Trekko": model},
+            ),
+            make_mention(
+                id="one", text="Veloria, rien à redire", brands=["Veloria"], sentiment=model
+            ),
+        ]
+    )
+    toward = client.post(
+        "/api/v1/mentions/two/sentiment", json={"label": "positive", "brand": "Trekko"}
+    )
+    assert toward.status_code == 201, toward.text
+    two = client.get("/api/v1/mentions/two").json()
+    assert two["sentiment"]["source"] == "model"
+    assert two["brand_sentiments"]["Trekko"]["label"] == "positive"
+    assert two["brand_sentiments"]["Veloria"]["source"] == "model"
+
+    overall = client.post("/api/v1/mentions/one/sentiment", json={"label": "positive"})
+    assert overall.status_code == 201, overall.text
+    one = client.get("/api/v1/mentions/one").json()
+    assert one["brand_sentiments"]["Veloria"]["label"] == "positive"  # its one name too
+    found = client.get("/api/v1/mentions", params={"q": "positive:Veloria"}).json()
+    assert [m["id"] for m in found["mentions"]] == ["one"]

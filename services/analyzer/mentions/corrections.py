@@ -22,17 +22,25 @@ def analyst_sentiment(label: str) -> Sentiment:
 
 
 def apply_corrections(mention: Mention, records: Iterable[Mapping[str, Any]]) -> Mention:
-    """A copy of `mention` with the corrections applied, oldest first (the newest wins)."""
+    """A copy of `mention` with the corrections applied, oldest first (the newest wins).
+
+    A text naming one brand or competitor is judged whole for it, so there the overall
+    sentiment and the sentiment toward it are one reading: correcting either sets both."""
     update: dict[str, Any] = {}
     brand_sentiments = dict(mention.brand_sentiments)
     named = {"brand": list(mention.brands), "competitor": list(mention.competitors)}
-    for record in records:
+    only = named["brand"] + named["competitor"]
+    single = only[0] if len(only) == 1 else None
+    for record in sorted(records, key=lambda r: int(r.get("id") or 0)):
         if record["field"] == "sentiment":
             sentiment = analyst_sentiment(record["label"])
-            if record.get("brand"):
-                brand_sentiments[record["brand"]] = sentiment
-            else:
+            brand = record.get("brand") or None
+            if brand is not None:
+                brand_sentiments[brand] = sentiment
+            if brand is None or brand == single:
                 update["sentiment"] = sentiment
+            if brand is None and single is not None:
+                brand_sentiments[single] = sentiment
         elif record["field"] == "topics":
             update["topics"] = list(record["label"])
             update["topics_source"] = "analyst"
