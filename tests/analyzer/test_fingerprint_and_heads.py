@@ -56,6 +56,7 @@ def test_opening_phrase_uses_the_first_words_or_the_title() -> None:
 def test_apply_corrections_marks_analyst_labels_and_the_newest_wins() -> None:
     mention = make_mention(
         brands=["Veloria"],
+        competitors=["Trekko"],  # two names: the sentiment toward one is its own
         brand_sentiments={"Veloria": Sentiment(label=SentimentLabel.NEUTRAL, score=0.5)},
     )
     out = apply_corrections(
@@ -72,6 +73,18 @@ def test_apply_corrections_marks_analyst_labels_and_the_newest_wins() -> None:
     assert out.topics == ["SAV"] and out.topics_source == "analyst"
     assert mention.sentiment is not None and mention.sentiment.source == "model"  # a copy
     assert apply_corrections(mention, []) is mention
+    # One name: its text is judged whole for it, so the newest of the two readings wins.
+    alone = mention.model_copy(update={"competitors": []})
+    toward_last = apply_corrections(
+        alone,
+        [
+            {"id": 1, "field": "sentiment", "brand": None, "label": "negative"},
+            {"id": 2, "field": "sentiment", "brand": "Veloria", "label": "positive"},
+        ],
+    )
+    assert toward_last.sentiment is not None
+    assert toward_last.sentiment.label == toward_last.brand_sentiments["Veloria"].label
+    assert toward_last.sentiment.label == SentimentLabel.POSITIVE
 
 
 def _examples(prefix: str, count: int) -> list[Example]:
