@@ -37,7 +37,7 @@ setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
 up: setup
-	$(BIN)/veille up
+	$(BIN)/veille up $(if $(PORT),--port $(PORT))
 
 test: setup-dev
 	bash scripts/run-tests.sh

@@ -231,3 +231,18 @@ def test_backtest_a_saved_search_on_its_stored_history(tmp_path: Path) -> None:
     assert named == [{k: v for k, v in a.items() if k != "rule"} for a in alerts]
     unknown = veille("alerts", "backtest", "--name", "nope", "--config", str(config))
     assert unknown.returncode == 2 and "no alert rule is named 'nope'" in unknown.stderr
+
+
+def test_up_on_a_taken_port_says_so_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    config = write_workspace(tmp_path, sources=[], demo_data=False)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = veille("up", "--config", str(config), "--port", str(port))
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
+    assert "Veille is up" not in result.stdout

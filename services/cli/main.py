@@ -109,6 +109,7 @@ def up(
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     _selected["workspace"] = "default"  # `up` runs them all
     with _context(config, overrides) as default:
+        _check_port_free(default.settings.api.host, default.settings.api.port)
         installation = Installation(default, config_dir=config)
         # Every workspace not archived gets its own collector, analyzer, alerts, reports and
         # retention, over its own stores; one created or archived while `up` runs is
@@ -137,6 +138,24 @@ def up(
             console.print("stopping: finishing the current collection and analysis…")
             loops.stop()
             installation.close()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuses to start, before anything runs, when the API's port is taken (uvicorn
+    would fail only after "Veille is up" was printed)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind((host, port))
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another program (a "
+            "Veille already running?) may hold it; stop it or choose another port: "
+            "`veille up --port 8001`, `make up PORT=8001`, or settings.api.port"
+        ) from None
 
 
 @app.command()
