@@ -89,7 +89,9 @@ def test_bad_input_is_an_error_and_writes_no_file(config: Path, tmp_path: Path) 
     assert "error" in bad.stderr and "character" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not target.exists() and not list(tmp_path.glob("out.csv*"))
-    assert veille("export", "mentions", "-f", "xlsx", "--config", str(config)).returncode == 1
+    xlsx = veille("export", "mentions", "-f", "xlsx", "--config", str(config))
+    assert xlsx.returncode == 1 and "needs --output" in xlsx.stderr
+    assert "exporting" not in xlsx.stderr + xlsx.stdout  # refused before any work
     unknown = veille("export", "mentions", "-s", "nope", "--config", str(config))
     assert unknown.returncode == 2 and "nope" in unknown.stderr
     wrong = veille("export", "stats", "breakdown", "--dimension", "colour", "--config", str(config))

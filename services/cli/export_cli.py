@@ -65,6 +65,12 @@ def _separator(sep: str) -> str:
     return chosen
 
 
+def _check_sink(output: Path | None, fmt: ExportFormat) -> None:
+    """Refuses, before any work, an export that could not be written."""
+    if output is None and fmt == ExportFormat.XLSX:
+        raise CliError("an xlsx export needs --output FILE (a spreadsheet is not text)")
+
+
 @contextmanager
 def _sink(output: Path | None, fmt: ExportFormat) -> Iterator[IO[bytes]]:
     """Standard output, or a temporary file renamed to `output` when all went well."""
@@ -138,6 +144,7 @@ def export_mentions(
     from services.store.contracts import MentionFilter
     from services.store.state.contract import NotFoundError
 
+    _check_sink(output, fmt)
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
     with workspace_context(config) as ctx:
@@ -260,6 +267,7 @@ def export_stats(
     if name not in endpoints:
         raise CliError(f"no stats export is named {name!r}: use one of {', '.join(endpoints)}")
     endpoint = endpoints[name]
+    _check_sink(output, fmt)
     delimiter = _separator(sep)
     given = {
         "q": query or None,
