@@ -90,7 +90,8 @@ def _render(
         )
         if run.kept is not None:
             console.print(
-                f"kept as {run.kept.id}: /api/v1/reports/{name}/renders/{run.kept.id}.pdf"
+                f"kept as {run.kept.id}: /api/v1/reports/{name}/renders/{run.kept.id}."
+                + ("pdf" if pdf else "html")
             )
         if send:
             assert run.kept is not None

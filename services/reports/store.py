@@ -193,11 +193,12 @@ class Renders:
         return infos
 
     def path(self, report: str, render: str, fmt: str) -> Path | None:
-        """The file of one render ('latest' for the newest), or None."""
+        """The file of one render ('latest' for the newest render in that format: an
+        HTML-only render does not break a bookmarked latest.pdf), or None."""
         if fmt not in FORMATS:
             return None
         if render == "latest":
-            kept = self.list(report)
+            kept = [info for info in self.list(report) if fmt in info.formats]
             if not kept:
                 return None
             render = kept[0].id

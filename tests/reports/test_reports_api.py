@@ -164,3 +164,22 @@ def test_a_report_whose_search_was_deleted_is_a_422_not_a_render(
     assert response.status_code == 422
     assert "no saved search is named 'gone'" in response.json()["detail"]
     assert not (Path(ctx.settings.data_dir) / "reports" / "gone-en").exists()
+
+
+def test_latest_is_the_newest_render_in_the_format_asked(tmp_path: Path) -> None:
+    """An HTML-only render after a PDF one must not break a bookmarked latest.pdf."""
+    from datetime import UTC, datetime
+
+    from services.reports.store import RenderInfo, Renders
+
+    renders = Renders(tmp_path)
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    both = RenderInfo("weekly", "20261207T070000Z", day, day, ["html", "pdf"], 1.0)
+    html_only = RenderInfo("weekly", "20261207T080000Z", day, day, ["html"], 1.0)
+    renders.save(both, html="<p>seven</p>", pdf=b"%PDF-1.7 seven")
+    renders.save(html_only, html="<p>eight</p>", pdf=None)
+    pdf = renders.path("weekly", "latest", "pdf")
+    html = renders.path("weekly", "latest", "html")
+    assert pdf is not None and pdf.parent.name == both.id
+    assert html is not None and html.parent.name == html_only.id
+    assert renders.path("weekly", html_only.id, "pdf") is None
