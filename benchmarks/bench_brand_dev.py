@@ -111,7 +111,9 @@ def read_probs(texts: list[str], cache: Path) -> NDArray[np.float32]:
     done = analyzer.analyze(
         as_mentions(texts),
         declared_languages=["en"] * len(texts),
-        progress=lambda n, total: print(f"  read {n}/{total}", flush=True) if n % 640 == 0 else None,
+        progress=lambda n, total: (
+            print(f"  read {n}/{total}", flush=True) if n % 640 == 0 else None
+        ),
     )
     probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     for k, (text, mention) in enumerate(zip(texts, done, strict=True)):
@@ -194,9 +196,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/brandsent"))
     parser.add_argument("--others", type=int, default=1500, help="tweets naming no brand read")
     args = parser.parse_args()
-    items = (
-        build() if args.build else [json.loads(x) for x in ITEMS.read_text().splitlines()]
-    )
+    items = build() if args.build else [json.loads(x) for x in ITEMS.read_text().splitlines()]
     texts, _, origins = semeval()
     brand = [i for i in items if len(i["brands"]) == 1]
     others = [i for i in items if not i["brands"]][: args.others]
@@ -226,7 +226,10 @@ def main() -> None:
             f" | {macro(gold_o[o], base_o[o]):.3f} ({o.sum()})"
         )
     handle = np.array(
-        [bool(re.search(r"@\w*" + re.escape(i["brands"][0]), texts[i["line"]], re.I)) for i in brand]
+        [
+            bool(re.search(r"@\w*" + re.escape(i["brands"][0]), texts[i["line"]], re.I))
+            for i in brand
+        ]
     )
     print(f"  {handle.sum()} address the brand by @handle")
     for both in (False, True):
