@@ -91,14 +91,16 @@ def build() -> list[dict[str, Any]]:
     return items
 
 
-def read_probs(texts: list[str], cache: Path) -> NDArray[np.float32]:
+def read_probs(
+    texts: list[str], cache: Path, settings: AnalyzerSettings | None = None
+) -> NDArray[np.float32]:
     """The analyzer's probabilities (negative, neutral, positive) of each whole text, as
     the sentiment toward its one brand is read; cached by the texts' hash."""
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     path = cache / f"probs-{key}.npy"
     if path.is_file():
         return np.load(path)  # type: ignore[no-any-return]
-    analyzer = Analyzer(AnalyzerSettings(), brands=[Brand(name=n) for n in NAMES])
+    analyzer = Analyzer(settings or AnalyzerSettings(), brands=[Brand(name=n) for n in NAMES])
     seen: dict[Any, NDArray[np.float32]] = {}
     read = analyzer._read
 
