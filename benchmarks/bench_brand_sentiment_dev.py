@@ -12,7 +12,7 @@ kept once. A tweet "names a brand" when the tagger finds exactly one of `NAMES`
 (bench_brand_pairs.COMMON_NAMES plus Apple and Amazon, the companies of the owners'
 first acceptance set that COMMON_NAMES lacks); its own label stands for the label toward
 that brand. Only line numbers, names and labels are written to the repository
-(benchmarks/data/brand_dev/items.jsonl).
+(benchmarks/data/brand_sentiment_dev/items.jsonl).
 
 Prints, for the brand tweets and for the tweets of the same range naming no brand, the
 confusion matrix and macro-F1 of the full analyzer (the sentiment toward the brand; the
@@ -20,7 +20,7 @@ overall one for the others), then class offsets for the brand reading chosen on 
 and scored on the other, both ways, with a paired bootstrap. The analyzer's probabilities
 are cached under --cache (one .npz per text set).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_brand_dev.py [--build] [--cache DIR]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_brand_sentiment_dev.py [--build] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from services.core.models import Brand
 from services.core.settings import AnalyzerSettings
 
 REPO = Path(__file__).resolve().parent.parent
-ITEMS = REPO / "benchmarks" / "data" / "brand_dev" / "items.jsonl"
+ITEMS = REPO / "benchmarks" / "data" / "brand_sentiment_dev" / "items.jsonl"
 TRAINED = 24_858  # the shipped shared head's --extra-max
 NAMES = [*COMMON_NAMES, "Apple", "Amazon"]
 GRID = np.round(np.arange(-1.0, 1.01, 0.05), 2)
