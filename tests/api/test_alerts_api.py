@@ -315,3 +315,38 @@ def test_alerting_endpoints_need_a_key(ctx: ServiceContext) -> None:
     with TestClient(app_for(ctx)) as anonymous:
         assert anonymous.get(RULES).status_code == 401
         assert anonymous.get(EVENTS).status_code == 401
+
+
+def test_events_of_one_brand_are_its_default_and_stored_rules(
+    client: TestClient, ctx: ServiceContext
+) -> None:
+    """What the dashboard shows on a brand's board: not another brand's alerts."""
+    assert client.post(RULES, json=_rule(channels=[])).status_code == 201  # on Veloria
+    for i, rule in enumerate(
+        ["Veloria: volume spike", "Trekko: negative share", "veloria-spike", "other"]
+    ):
+        ctx.state.record_alert_event(
+            rule_name=rule,
+            kind="volume_spike",
+            status="firing",
+            dedupe_key=f"k{i}",
+            numbers={},
+            channels=[],
+        )
+    veloria = client.get(EVENTS, params={"brand": "veloria"}).json()["events"]
+    assert [e["rule"] for e in veloria] == ["veloria-spike", "Veloria: volume spike"]
+    trekko = client.get(EVENTS, params={"brand": "Trekko", "limit": 1}).json()
+    assert [e["rule"] for e in trekko["events"]] == ["Trekko: negative share"]
+    assert trekko["next_before"] is not None  # a full page: there may be more
+    assert client.get(EVENTS, params={"brand": "Nobody"}).json()["events"] == []
+    assert len(client.get(EVENTS).json()["events"]) == 4
+
+
+def test_brands_are_listed_yaml_first_then_those_added(client: TestClient) -> None:
+    """The dashboard opens on the first: the workspace's own brand, not one added later."""
+    added = client.post(f"{API_PREFIX}/brands", json={"name": "Aardvark"})
+    assert added.status_code == 201, added.text
+    assert [b["name"] for b in client.get(f"{API_PREFIX}/brands").json()] == [
+        "Veloria",
+        "Aardvark",
+    ]

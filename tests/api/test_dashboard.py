@@ -118,7 +118,7 @@ def _seed(ctx: ServiceContext) -> None:
     ]
     ctx.index.upsert(mentions)
     ctx.state.record_alert_event(
-        rule_name="veloria-negative",
+        rule_name="Veloria: negative share",  # a default rule: on Veloria's board
         kind="spike",
         status="firing",
         dedupe_key="k1",
@@ -258,7 +258,7 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
     # The "why" words skip function and number words the model weighed ("le", "dix").
     assert "why: catastrophe, SAV" in negative_list
     assert "livré en un jour" not in negative_list
-    assert "veloria-negative" in page.text_by_id["alerts"]
+    assert "Veloria: negative share" in page.text_by_id["alerts"]
     # each alert says why: its numbers and its baseline
     assert "observed 5 vs 1.2 expected (score 4.3, needs 3)" in page.text_by_id["alerts"]
     assert "baseline: median of same hour of day" in page.text_by_id["alerts"]

@@ -8,9 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from services.alerting.default_rules import KIND_LABELS, default_rule_name, watched_names
+from services.alerting.evaluator import RULE_KIND
 from services.api.deps import AuthDep, StateDep
 from services.api.params import Before, RowId
-from services.store.state.contract import AlertEventRecord
+from services.core.text import fold
+from services.store.state.contract import AlertEventRecord, StateStore
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[AuthDep])
 
@@ -26,6 +29,9 @@ STATUS_NOTES = {
     "channel cannot drop duplicates, so it was not sent again: it may or may not have "
     "arrived. Check the channel; POST .../deliveries/{channel}/resend sends it again",
 }
+
+
+_SCANNED = 5000  # events looked at for one page of a brand's events
 
 
 class Delivery(BaseModel):
@@ -80,13 +86,55 @@ def _event(record: AlertEventRecord) -> AlertEvent:
 def list_events(
     state: StateDep,
     rule: Annotated[str | None, Query(max_length=200)] = None,
+    brand: Annotated[
+        str | None,
+        Query(max_length=200, description="only the rules watching this brand or competitor"),
+    ] = None,
     before: Before = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EventPage:
     """Alert events, newest first, each with its deliveries' status and attempts."""
-    records = state.list_alert_events(rule_name=rule, before_id=before, limit=limit)
+    if brand is None:
+        records = state.list_alert_events(rule_name=rule, before_id=before, limit=limit)
+    else:
+        records = _events_of(state, _rules_watching(state, brand), rule, before, limit)
     next_before = records[-1].id if len(records) == limit else None
     return EventPage(events=[_event(r) for r in records], next_before=next_before)
+
+
+def _rules_watching(state: StateStore, brand: str) -> set[str]:
+    """The names of the rules on `brand` (case and accents aside): its default rules and
+    the stored rules whose target it is."""
+    wanted = fold(brand)
+    names = {default_rule_name(brand, kind) for kind in KIND_LABELS}
+    names |= {
+        default_rule_name(n, kind)
+        for n, _ in watched_names(state)
+        if fold(n) == wanted
+        for kind in KIND_LABELS
+    }
+    for record in state.list_specs(RULE_KIND):
+        spec = record.spec
+        if spec.get("target_type") == "brand" and fold(str(spec.get("target", ""))) == wanted:
+            names.add(record.name)
+    return names
+
+
+def _events_of(
+    state: StateStore, rules: set[str], rule: str | None, before: int | None, limit: int
+) -> list[AlertEventRecord]:
+    """The newest `limit` events of these rules (and of `rule`, when given), read a page
+    at a time; at most `_SCANNED` events are looked at."""
+    found: list[AlertEventRecord] = []
+    scanned = 0
+    while len(found) < limit and scanned < _SCANNED:
+        page = state.list_alert_events(rule_name=rule, before_id=before, limit=200)
+        if not page:
+            break
+        scanned += len(page)
+        found += [r for r in page if r.rule_name in rules]
+        before = page[-1].id
+    return found[:limit]
 
 
 @router.get("/events/{event_id}", summary="Get one alert event")

@@ -33,9 +33,11 @@ def _check_competitors(state: StateStore, brand: Brand) -> None:
 
 
 @router.get("/brands", summary="List brands")
-def list_brands(state: StateDep) -> list[Brand]:
-    """Every brand watched."""
-    return state.list_brands()
+def list_brands(ctx: ContextDep, state: StateDep) -> list[Brand]:
+    """Every brand watched: the workspace YAML's first, in its order (the dashboard opens
+    on the first), then those added over the API, by name."""
+    order = {b.name: i for i, b in enumerate(ctx.workspace.brands)}
+    return sorted(state.list_brands(), key=lambda b: (order.get(b.name, len(order)), b.name))
 
 
 @router.post("/brands", status_code=status.HTTP_201_CREATED, summary="Add a brand")

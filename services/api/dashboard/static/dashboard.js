@@ -241,7 +241,8 @@ function bucketWindows(series, interval) {
 function alertsByBucket(windows, events) {
   const marks = new Map();
   for (const event of events) {
-    const at = new Date(event.created_at);
+    // Where the spike was (the bucket it fired on), not when the alert was recorded.
+    const at = new Date((event.numbers && event.numbers.fired_at) || event.created_at);
     const bucket = windows.find((w) => w.since <= at && at < w.until);
     if (bucket) marks.set(bucket.label, [...(marks.get(bucket.label) || []), event.rule]);
   }
@@ -289,7 +290,7 @@ async function loadBoard() {
       api("/stats/breakdown", { dimension: "topic", q: named, ...window, size: 8 }),
       api("/stats/top-terms", { q: complaints, ...window, size: 16 }),
       api("/mentions", { q: complaints, ...window, limit: 50 }),
-      api("/alerts/events", { limit: 50 }),
+      api("/alerts/events", { brand, limit: 50 }),
       api("/stats/breakdown", { dimension: "source", q: named, ...window, size: 10 }),
       api("/stats/breakdown", { dimension: "language", q: named, ...window, size: 10 }),
       api("/saved-searches"),
