@@ -30,7 +30,7 @@ import argparse
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +56,8 @@ from services.analyzer.topics.anchors import (
     Vectors,
     background_texts,
     background_vectors,
+    centred,
 )
-from services.analyzer.topics.anchors import centred
 from services.analyzer.topics.classifier import (
     REFERENCE_ANCHORS,
     TAXONOMY_L2,
@@ -74,7 +74,12 @@ Weights = list[dict[str, float]]  # per topic, stem -> weight
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 THRESHOLDS = (-2.5, -2.25, -2.0, -1.75, -1.5, -1.25, -1.0)
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
-EXAMPLE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)  # background share allowed a topic (per-taxonomy threshold)
+EXAMPLE_WEIGHTS = (
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+)  # background share allowed a topic (per-taxonomy threshold)
 SEEDS = 4
 CURVE_K = (0, 1, 2, 4)
 
@@ -170,9 +175,7 @@ def anchor_lengths(texts: list[list[str]], extra: list[list[str]]) -> list[list[
     return out
 
 
-def background_scores(
-    assigner: TopicAssigner, background: Vectors, folds: int = 5
-) -> Vectors:
+def background_scores(assigner: TopicAssigner, background: Vectors, folds: int = 5) -> Vectors:
     """Each background text's logits from heads trained without its fold."""
     out = np.zeros((len(background), len(assigner.topics)), dtype=np.float32)
     order = np.arange(len(background))
@@ -218,8 +221,9 @@ def evaluate(
     bg_tagged = 0
     for tax in taxonomies:
         weights = topic_weights(variant, tax.topic_texts, bg_stems)
-        logits, bonus = heads(tax.assigner, background).scores(tax.vectors), matches(
-            weights, tax.texts
+        logits, bonus = (
+            heads(tax.assigner, background).scores(tax.vectors),
+            matches(weights, tax.texts),
         )
         bg_logits = background_scores(tax.assigner, background)
         bg_bonus = matches(weights, bg_texts)
@@ -234,10 +238,15 @@ def evaluate(
                 decide(logits + w * bonus, t, TAXONOMY_SPREAD), gold
             )
         fixed[tax.name] = decide(logits + bonus, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD)
-        bg_tagged += int(decide(bg_logits + bg_bonus, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD).any(1).sum())
+        bg_tagged += int(
+            decide(bg_logits + bg_bonus, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD).any(1).sum()
+        )
     total = sum(found[1.0, TAXONOMY_THRESHOLD].values())
     print(line("  shipped rule, pooled", total))
-    print(f"  background texts given a topic (cross-fitted heads), summed over taxonomies: {bg_tagged}")
+    print(
+        "  background texts given a topic (cross-fitted heads), summed over taxonomies:",
+        bg_tagged,
+    )
     for label, table in (("weight, threshold", found), ("weight, background share", by_share)):
         total = np.zeros(3, dtype=int)
         chosen = []
@@ -273,9 +282,16 @@ def evaluate(
             chosen.append(best)
         print(line("  LOTO example weight, weight, threshold", total) + f"  chose {chosen}")
         for x in EXAMPLE_WEIGHTS:
-            print(line(f"    example weight {x}, shipped rule", sum(grid[x, 1.0, TAXONOMY_THRESHOLD].values())))
-    print(f"  against shipped, paired bootstrap over {len(per_post)} dev posts: "
-          f"{bootstrap(np.array(per_post))}")
+            print(
+                line(
+                    f"    example weight {x}, shipped rule",
+                    sum(grid[x, 1.0, TAXONOMY_THRESHOLD].values()),
+                )
+            )
+    print(
+        f"  against shipped, paired bootstrap over {len(per_post)} dev posts: "
+        f"{bootstrap(np.array(per_post))}"
+    )
     curve(variant, taxonomies, background, bg_stems)
 
 
@@ -299,7 +315,9 @@ def curve(
             ]
             pasted = matches(topic_weights(variant, texts, bg_stems), test_texts)
             written = matches(topic_weights(variant, tax.topic_texts, bg_stems), test_texts)
-            pasted_heads = heads(with_examples(tax.assigner, extra), background).scores(test_vectors)
+            pasted_heads = heads(with_examples(tax.assigner, extra), background).scores(
+                test_vectors
+            )
             written_heads = heads(tax.assigner, background).scores(test_vectors)
             for how, scores in (
                 ("both", pasted_heads + pasted),
@@ -326,7 +344,9 @@ def curve(
                 )
                 key = (f"both, anchors weighed by length {reference}", k)
                 totals.setdefault(key, np.zeros(3, dtype=int))
-                totals[key] += counts(decide(scores, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD), gold_test)
+                totals[key] += counts(
+                    decide(scores, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD), gold_test
+                )
     ways = tuple(dict.fromkeys(how for how, _ in totals))
     for how in ways:
         print(
@@ -335,13 +355,14 @@ def curve(
         )
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument(
-        "--variants", nargs="*", default=["shipped", "examples-half", "two-texts", "per-text", "rare"]
+        "--variants",
+        nargs="*",
+        default=["shipped", "examples-half", "two-texts", "per-text", "rare"],
     )
     args = parser.parse_args()
     posts, topics = load_posts(args.corpora), load_taxonomies()
@@ -354,14 +375,19 @@ def main() -> None:
     for name, taxonomy in topics.items():
         rows = [r for r in posts if r["taxonomy"] == name and r["split"] == "dev"]
         vectors = embed_cached(embedder, [prepare(r["text"]) for r in rows], args.cache)
-        assigner = TopicAssigner.calibrate(taxonomy, embedder, prepare=prepare, background=background)
+        assigner = TopicAssigner.calibrate(
+            taxonomy, embedder, prepare=prepare, background=background
+        )
         texts = [[t.name, t.description, *t.examples] for t in taxonomy]
         taxonomies.append(
             Taxonomy(name, assigner, rows, vectors, TopicVocabulary.of(taxonomy), texts)
         )
     shipped = {
         t.name: np.array(
-            [[n in row for n in t.names] for row in t.default(background).assign(t.vectors, t.texts)],
+            [
+                [n in row for n in t.names]
+                for row in t.default(background).assign(t.vectors, t.texts)
+            ],
             dtype=bool,
         )
         for t in taxonomies
