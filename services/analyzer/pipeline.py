@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -393,9 +393,15 @@ class Analyzer:
             version = self._taxonomy.version()
             if self._topic_model is None or version != self._topic_version:
                 topics, labelled = self._taxonomy.load()
-                self._topic_model = build_topic_model(
-                    topics, self.embedder, prepare=self.head.prepare, labelled=labelled
-                )
+                build = partial(build_topic_model, topics, self.embedder, prepare=self.head.prepare)
+                opinion = self.english_opinion
+                try:  # English texts' second reading: the opinion's MiniLM vectors
+                    self._topic_model = build(
+                        labelled=labelled, second_vectors=getattr(opinion, "vectors", None)
+                    )
+                except OpinionUnavailable as exc:
+                    log.warning("topics read English texts without a second reading: %s", exc)
+                    self._topic_model = build(labelled=labelled)
                 self._topic_version = version
                 log.info("topic model: %d topics (version %s)", len(topics), version)
             return self._topic_model
@@ -497,8 +503,11 @@ class Analyzer:
         # Topics reuse the overall texts' vectors: no second embedding pass.
         # The topics' words are read in the same first MAX_CHARS as their vectors: a long
         # article's later paragraphs would otherwise give bonuses to topics it is not about.
-        topics = self.topic_model.assign(
-            read.shared_vectors[overall_slots], [truncate(t) for t in texts]
+        topic_model = self.topic_model
+        topics = topic_model.assign(
+            read.shared_vectors[overall_slots],
+            [truncate(t) for t in texts],
+            self._second_reading(topic_model, readers, [prepared[s] for s in overall_slots]),
         )
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
@@ -583,6 +592,23 @@ class Analyzer:
         return _Readings(
             prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
         )
+
+    def _second_reading(
+        self, model: TopicClassifier, readers: Sequence[Reader], prepared: Sequence[str]
+    ) -> tuple[list[int], NDArray[np.float32]] | None:
+        """The rows read by the English second opinion and its vectors of their prepared
+        overall texts (kept from the sentiment reading: no second embedding), when the
+        topic model has a second reading."""
+        english = self._readers.get(ENGLISH)
+        opinion = None if english is None else english.opinion
+        vectors_of = getattr(opinion, "vectors", None)
+        if model.second is None or vectors_of is None:
+            return None
+        rows = [i for i, reader in enumerate(readers) if reader is english]
+        try:
+            return rows, vectors_of([prepared[i] for i in rows])
+        except OpinionUnavailable:
+            return None
 
     def _without_opinion(self, reader: Reader, exc: OpinionUnavailable) -> Reader:
         """`reader` without its second opinion, which cannot load here: English texts
