@@ -94,17 +94,23 @@ class SecondOpinion:
         """The tuned MiniLM's own log-probabilities."""
         if not texts:
             return np.zeros((0, len(self.head_bias)), dtype=np.float32)
-        logits = self.vectors(texts) * SCALE @ self.head_weights.T + self.head_bias
+        logits = self._pooled(texts, reuse=False) * SCALE @ self.head_weights.T + self.head_bias
         return log_softmax(logits.astype(np.float32))
 
     def vectors(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """The tuned MiniLM's unit mean-pooled vectors of `texts` (prepared). The last
-        `RECENT` texts' are kept: topics give English texts a second reading on the
-        vectors the sentiment just computed (services/analyzer/topics/second_reading.py)."""
+        """The tuned MiniLM's unit mean-pooled vectors of `texts` (prepared), reusing those
+        of the last `RECENT` texts it read: topics give English texts a second reading on
+        the vectors the sentiment just computed (services/analyzer/topics/model.py)."""
+        return self._pooled(texts, reuse=True)
+
+    def _pooled(self, texts: Sequence[str], *, reuse: bool) -> NDArray[np.float32]:
+        """Unit mean-pooled vectors, each distinct text run once (all of them unless
+        `reuse`), and kept for `vectors`."""
         import torch
 
         with self._lock:  # one batch at a time: 2 cores
-            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            known = self._recent if reuse else {}
+            missing = list(dict.fromkeys(t for t in texts if t not in known))
             with torch.inference_mode():
                 for start in range(0, len(missing), BATCH):
                     chunk = missing[start : start + BATCH]
@@ -120,6 +126,7 @@ class SecondOpinion:
                     pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
                     pooled = torch.nn.functional.normalize(pooled, dim=-1)
                     for text, row in zip(chunk, pooled.numpy().astype(np.float32), strict=True):
+                        self._recent.pop(text, None)  # now the newest
                         self._recent[text] = row
             out = np.stack([self._recent[t] for t in texts]) if texts else np.zeros((0, 384))
             while len(self._recent) > RECENT:  # oldest first (dicts keep insertion order)
