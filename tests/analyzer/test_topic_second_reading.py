@@ -97,6 +97,9 @@ def test_english_mentions_are_tagged_with_the_second_reading() -> None:
     ]
     analyzer = veloria_analyzer(topics=TOPICS)
     alone = veloria_analyzer(AnalyzerSettings(english_opinion=False), topics=TOPICS)
+    # French alone needs no second reading: MiniLM is not loaded for it.
+    analyzer.analyze([unanalyzed(texts[1])])
+    assert analyzer.topic_model.second is None
     mentions = analyzer.analyze([unanalyzed(t) for t in texts])
     assert [m.language for m in mentions] == ["en", "fr", "en"]
     model = analyzer.topic_model

@@ -118,23 +118,17 @@ def build_topic_model(
     *,
     prepare: Callable[[str], str],
     labelled: LabelledTopics | None = None,
-    second_vectors: Callable[[list[str]], Vectors] | None = None,
 ) -> TopicClassifier:
     """Embeds the anchors and trains the heads (taxonomy, background, corrections); the
-    topics' own words are the lexical channel (lexical.py). `second_vectors` (the English
-    second opinion's MiniLM, when it runs) gives the taxonomy-only model a second reading
-    for English texts; with corrections, whose vectors are the main model's only, there
-    is none."""
+    topics' own words are the lexical channel (lexical.py). The analyzer adds English
+    texts' second reading (`second_reading`) to the taxonomy-only model."""
     if not topics:
         return TopicClassifier([], None)
     background = background_vectors(embedder, background_texts(), prepare)
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
     vocabulary = TopicVocabulary.of(topics)
     if labelled is None or not labelled.labels:
-        model = TopicClassifier.from_taxonomy(assigner, background, vocabulary=vocabulary)
-        if second_vectors is None:
-            return model
-        return model.with_second(second_reading(topics, second_vectors, prepare=prepare))
+        return TopicClassifier.from_taxonomy(assigner, background, vocabulary=vocabulary)
     known = labelled.restricted_to(assigner.names)
     return TopicClassifier.from_taxonomy(
         assigner,
