@@ -18,7 +18,9 @@ pipeline already computed: no embedding here, and training takes milliseconds.
 rule and the L2 strength were chosen on the calibration split of the labelled set
 (highest recall at precision >= 0.9 there); benchmarks/eval_topics.py reports the
 held-out split. This is what the analyzer uses by default, with the topics' own words
-(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts.
+(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts,
+and, for English texts, a second reading: the same heads on the English second opinion's
+MiniLM vectors (`second`, built by model.second_reading), mixed into the logits.
 """
 
 from __future__ import annotations
