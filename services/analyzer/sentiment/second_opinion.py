@@ -46,6 +46,7 @@ ENGLISH = "en"
 SCALE = 10.0  # the head reads the normalised mean-pooled vector times this
 MAX_TOKENS = 128
 BATCH = 64
+RECENT = 4096  # texts whose vectors are kept for the topics' second reading
 
 
 class Opinion(Protocol):
@@ -76,6 +77,7 @@ class SecondOpinion:
     vader_bias: NDArray[np.float32] | None = None
     vader_share: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _recent: dict[str, NDArray[np.float32]] = field(default_factory=dict, repr=False, compare=False)
 
     def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Log-probabilities of (negative, neutral, positive), one row per text (the
@@ -90,27 +92,46 @@ class SecondOpinion:
 
     def minilm_log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """The tuned MiniLM's own log-probabilities."""
+        if not texts:
+            return np.zeros((0, len(self.head_bias)), dtype=np.float32)
+        logits = self._pooled(texts, reuse=False) * SCALE @ self.head_weights.T + self.head_bias
+        return log_softmax(logits.astype(np.float32))
+
+    def vectors(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """The tuned MiniLM's unit mean-pooled vectors of `texts` (prepared), reusing those
+        of the last `RECENT` texts it read: topics give English texts a second reading on
+        the vectors the sentiment just computed (services/analyzer/topics/model.py)."""
+        return self._pooled(texts, reuse=True)
+
+    def _pooled(self, texts: Sequence[str], *, reuse: bool) -> NDArray[np.float32]:
+        """Unit mean-pooled vectors, each distinct text run once (all of them unless
+        `reuse`), and kept for `vectors`."""
         import torch
 
-        rows = []
-        with self._lock, torch.inference_mode():  # one batch at a time: 2 cores
-            for start in range(0, len(texts), BATCH):
-                batch = self.tokenizer(
-                    list(texts[start : start + BATCH]),
-                    padding=True,
-                    truncation=True,
-                    max_length=MAX_TOKENS,
-                    return_tensors="pt",
-                )
-                states = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1) * SCALE
-                rows.append(pooled.numpy().astype(np.float32))
-        if not rows:
-            return np.zeros((0, len(self.head_bias)), dtype=np.float32)
-        logits = np.concatenate(rows) @ self.head_weights.T + self.head_bias
-        return log_softmax(logits.astype(np.float32))
+        with self._lock:  # one batch at a time: 2 cores
+            known = self._recent if reuse else {}
+            missing = list(dict.fromkeys(t for t in texts if t not in known))
+            with torch.inference_mode():
+                for start in range(0, len(missing), BATCH):
+                    chunk = missing[start : start + BATCH]
+                    batch = self.tokenizer(
+                        chunk,
+                        padding=True,
+                        truncation=True,
+                        max_length=MAX_TOKENS,
+                        return_tensors="pt",
+                    )
+                    states = self.model(**batch).last_hidden_state
+                    mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+                    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+                    pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                    for text, row in zip(chunk, pooled.numpy().astype(np.float32), strict=True):
+                        self._recent.pop(text, None)  # now the newest
+                        self._recent[text] = row
+            out = np.stack([self._recent[t] for t in texts]) if texts else np.zeros((0, 384))
+            while len(self._recent) > RECENT:  # oldest first (dicts keep insertion order)
+                del self._recent[next(iter(self._recent))]
+        return np.asarray(out, dtype=np.float32)
 
 
 VADER_SCORES = ("neg", "neu", "pos", "compound")
@@ -150,6 +171,9 @@ class LazyOpinion:
 
     def log_probabilities(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return self.loaded.log_probabilities(texts)
+
+    def vectors(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self.loaded.vectors(texts)
 
 
 def unavailable_reason(path: Path = OPINION_FILE) -> str | None:

