@@ -69,6 +69,11 @@ def test_export_mentions_to_stdout_and_files(config: Path, tmp_path: Path) -> No
     semicolons = veille("export", "mentions", "--sep", ";", "--config", str(config))
     assert "'=1+1 Veloria" in semicolons.stdout  # formula-looking text made inert
 
+    warned = veille("export", "mentions", "-q", "brand:Velorya", "--config", str(config))
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: brand:velorya: no brand is named 'velorya'" in warned.stderr
+    assert "did you mean Veloria?" in warned.stderr and "warning" not in result.stderr
+
 
 def test_export_stats(config: Path) -> None:
     result = veille(

@@ -25,6 +25,7 @@ from services.cli.common import (
     CliError,
     ConfigOpt,
     app,
+    console,
     progress_display,
     workspace_context,
 )
@@ -141,6 +142,7 @@ def export_mentions(
     from services.core.query.ast import And, MatchAll
     from services.exports.mentions import index_chunks
     from services.exports.parallel import parallel_chunks, time_windows
+    from services.runtime.app.query_hints import warnings_for
     from services.store.contracts import MentionFilter
     from services.store.state.contract import NotFoundError
 
@@ -161,6 +163,8 @@ def export_mentions(
             raise _refused(exc) from None
         except NotFoundError:
             raise CliError(f"no saved search is named {saved_search!r}", code=2) from None
+        for line in warnings_for(ctx, flt.query):
+            console.print(f"warning: {line}", markup=False, highlight=False)
         total = ctx.index.count(flt)
         with progress_display() as progress:
             task = progress.add_task("exporting mentions", total=total)

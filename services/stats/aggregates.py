@@ -16,6 +16,11 @@ from services.store.contracts import Dimension, Interval, MentionFilter, Mention
 from services.store.distinct_stories import DistinctStories
 from services.store.state.contract import StateStore
 
+WARNINGS = (
+    "filters that name nothing known (a brand, competitor, topic or language typo), "
+    "with what to write instead; empty when every filter names something known"
+)
+
 
 class Bucket(BaseModel):
     start: datetime
@@ -29,6 +34,7 @@ class Series(BaseModel):
     until: datetime | None
     total: int
     buckets: list[Bucket]
+    warnings: list[str] = Field(default_factory=list, description=WARNINGS)
 
 
 class Share(BaseModel):
@@ -54,6 +60,7 @@ class ShareOfVoice(BaseModel):
     until: datetime | None
     total: int
     shares: list[Share]
+    warnings: list[str] = Field(default_factory=list, description=WARNINGS)
 
 
 class Count(BaseModel):
@@ -65,6 +72,7 @@ class Breakdown(BaseModel):
     dimension: str
     total: int
     counts: list[Count]
+    warnings: list[str] = Field(default_factory=list, description=WARNINGS)
 
 
 def narrowed(flt: MentionFilter, clause: Node) -> MentionFilter:

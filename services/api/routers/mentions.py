@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from services.api.deps import AuthDep, CallerNameDep, IndexDep, StateDep
+from services.api.deps import AuthDep, CallerNameDep, ContextDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.triage_view import MentionView, mention_views
+from services.runtime.app.query_hints import warnings_for
+from services.stats.aggregates import WARNINGS
 from services.store.contracts import MAX_PAGE_SIZE, SearchRequest, SortOrder
 
 router = APIRouter(prefix="/mentions", tags=["mentions"], dependencies=[AuthDep])
@@ -20,10 +22,12 @@ class MentionPage(BaseModel):
     total: int
     mentions: list[MentionView]
     next_cursor: str | None
+    warnings: list[str] = Field(default_factory=list, description=WARNINGS)
 
 
 @router.get("", summary="Search mentions")
 def search_mentions(
+    ctx: ContextDep,
     index: IndexDep,
     state: StateDep,
     me: CallerNameDep,
@@ -37,15 +41,17 @@ def search_mentions(
     ] = None,
 ) -> MentionPage:
     """Returns the mentions matching a query, newest first, one page at a time."""
-    request = SearchRequest(
-        filter=mention_filter(q, since, until, me=me), sort=sort, limit=limit, cursor=cursor
-    )
+    flt = mention_filter(q, since, until, me=me)
+    request = SearchRequest(filter=flt, sort=sort, limit=limit, cursor=cursor)
     try:
         page = index.search(request)
     except ValueError as exc:
         raise Problem(400, "Invalid request", str(exc)) from exc
     return MentionPage(
-        total=page.total, mentions=mention_views(state, page.mentions), next_cursor=page.next_cursor
+        total=page.total,
+        mentions=mention_views(state, page.mentions),
+        next_cursor=page.next_cursor,
+        warnings=warnings_for(ctx, flt.query),
     )
 
 

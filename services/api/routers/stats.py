@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.api.deps import AuthDep, CallerNameOptDep, IndexDep, StateDep
+from services.api.deps import AuthDep, CallerNameOptDep, ContextDep, IndexDep, StateDep
 from services.api.params import Dedup, QueryText, Since, Until, mention_filter
 from services.core.text import tokenize
+from services.runtime.app.query_hints import warnings_for
 from services.stats import aggregates
-from services.stats.aggregates import Breakdown, Count, Series, ShareOfVoice
+from services.stats.aggregates import WARNINGS, Breakdown, Count, Series, ShareOfVoice
 from services.store.contracts import (
     TOP_TERMS_SAMPLE,
     Dimension,
@@ -32,6 +33,7 @@ _series = aggregates.series
 
 @router.get("/volume", summary="Mention volume over time")
 def volume(
+    ctx: ContextDep,
     index: IndexDep,
     q: QueryText = "",
     since: Since = None,
@@ -42,11 +44,13 @@ def volume(
 ) -> Series:
     """Counts matching mentions per hour, day or week (default: the last 30 days)."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    return _series(_counter(index, dedup), flt, interval, None)
+    answer = _series(_counter(index, dedup), flt, interval, None)
+    return answer.model_copy(update={"warnings": warnings_for(ctx, flt.query)})
 
 
 @router.get("/sentiment", summary="Sentiment over time")
 def sentiment(
+    ctx: ContextDep,
     index: IndexDep,
     q: QueryText = "",
     since: Since = None,
@@ -68,11 +72,13 @@ def sentiment(
 ) -> Series:
     """Counts matching mentions per time bucket, split by negative/neutral/positive."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    return aggregates.sentiment(index, flt, interval, toward, dedup)
+    answer = aggregates.sentiment(index, flt, interval, toward, dedup)
+    return answer.model_copy(update={"warnings": warnings_for(ctx, flt.query, toward=toward)})
 
 
 @router.get("/share-of-voice", summary="Share of voice against competitors")
 def share_of_voice(
+    ctx: ContextDep,
     index: IndexDep,
     state: StateDep,
     brand: Annotated[str, Query(description="a brand from the workspace", examples=["Veloria"])],
@@ -84,11 +90,13 @@ def share_of_voice(
 ) -> ShareOfVoice:
     """How many mentions name the brand versus each of its competitors."""
     base = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    return aggregates.share_of_voice(index, state, brand, base, dedup)
+    answer = aggregates.share_of_voice(index, state, brand, base, dedup)
+    return answer.model_copy(update={"warnings": warnings_for(ctx, base.query)})
 
 
 @router.get("/breakdown", summary="Counts by sentiment, brand, source, language, topic or story")
 def breakdown(
+    ctx: ContextDep,
     index: IndexDep,
     dimension: Dimension,
     q: QueryText = "",
@@ -101,7 +109,8 @@ def breakdown(
     """Counts matching mentions per value of one field, largest first (`story`: the
     largest stories, with how many copies each has)."""
     flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS, me=me)
-    return aggregates.breakdown(index, dimension, flt, size, dedup)
+    answer = aggregates.breakdown(index, dimension, flt, size, dedup)
+    return answer.model_copy(update={"warnings": warnings_for(ctx, flt.query)})
 
 
 class TopTerms(BaseModel):
@@ -116,6 +125,7 @@ class TopTerms(BaseModel):
         description="words as written (lower-cased, accents kept), with how many of the "
         "mentions use each; no function words ('le', 'je', 'the') or numbers ('dix', '10')"
     )
+    warnings: list[str] = Field(default_factory=list, description=WARNINGS)
 
 
 def watched_words(state: StateStore) -> list[str]:
@@ -127,6 +137,7 @@ def watched_words(state: StateStore) -> list[str]:
 
 @router.get("/top-terms", summary="Most frequent words")
 def top_terms(
+    ctx: ContextDep,
     index: IndexDep,
     state: StateDep,
     q: QueryText = "",
@@ -150,4 +161,5 @@ def top_terms(
         counted=min(total, TOP_TERMS_SAMPLE),
         left_out=left_out,
         counts=[Count(key=c.key, count=c.count) for c in words],
+        warnings=warnings_for(ctx, flt.query),
     )

@@ -1,0 +1,72 @@
+"""Filters that name nothing known get a hint next to their empty answer (newcomer test:
+`brand:Velorya`, `topic:livraison`, `lang:french` gave silent zeros)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from services.runtime.app.context import ServiceContext
+from tests.factories import BASE_TIME
+
+WINDOW = {"since": (BASE_TIME.replace(year=BASE_TIME.year - 1)).isoformat()}
+
+
+def _search(client: TestClient, q: str) -> dict[str, object]:
+    response = client.get("/api/v1/mentions", params={"q": q})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_misspelt_brand_says_which_names_exist(
+    client: TestClient, seeded: ServiceContext
+) -> None:
+    for q in ("brand:Velorya", "negative:Velorya"):
+        body = _search(client, q)
+        assert body["total"] == 0
+        [line] = body["warnings"]
+        assert "no " in line and "'velorya'" in line, line
+        assert "Veloria" in line and "Trekko" in line and "did you mean Veloria" in line
+
+
+def test_known_names_and_codes_give_no_warning(client: TestClient, seeded: ServiceContext) -> None:
+    body = _search(client, "brand:veloria lang:fr negative:VELORIA")
+    assert body["total"] == 5
+    assert body["warnings"] == []
+
+
+def test_a_competitor_under_brand_says_to_use_competitor(
+    client: TestClient, seeded: ServiceContext
+) -> None:
+    [line] = _search(client, "brand:Trekko")["warnings"]
+    assert "competitor" in line and "competitor:trekko" in line
+
+
+def test_an_unknown_topic_lists_the_topics(client: TestClient, seeded: ServiceContext) -> None:
+    [line] = _search(client, "topic:livraison")["warnings"]
+    assert "no topic 'livraison'" in line
+    topics = [t["name"] for t in client.get("/api/v1/topics").json()]
+    assert all(name in line for name in topics)
+
+
+def test_a_language_name_says_to_use_its_code(client: TestClient, seeded: ServiceContext) -> None:
+    [line] = _search(client, "lang:french")["warnings"]
+    assert "ISO 639-1" in line and "lang:fr" in line
+
+
+def test_stats_carry_the_warnings(client: TestClient, seeded: ServiceContext) -> None:
+    params = {**WINDOW, "q": "brand:Velorya"}
+    for path, extra in (
+        ("volume", {}),
+        ("sentiment", {}),
+        ("breakdown", {"dimension": "language"}),
+        ("top-terms", {}),
+    ):
+        response = client.get(f"/api/v1/stats/{path}", params={**params, **extra})
+        assert response.status_code == 200, response.text
+        assert any("velorya" in w for w in response.json()["warnings"]), path
+    body = client.get("/api/v1/stats/sentiment", params={**WINDOW, "toward": "Velorya"}).json()
+    assert body["total"] == 0
+    [line] = body["warnings"]
+    assert line.startswith("toward=Velorya") and "did you mean Veloria" in line
+    ok = client.get("/api/v1/stats/sentiment", params={**WINDOW, "toward": "Veloria"}).json()
+    assert ok["total"] == 5 and ok["warnings"] == []
