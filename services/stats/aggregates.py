@@ -10,11 +10,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from services.core.models import Brand
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword
 from services.store.contracts import Dimension, Interval, MentionFilter, MentionIndex, TimeBucket
 from services.store.distinct_stories import DistinctStories
-from services.store.state.contract import StateStore
+from services.store.state.contract import NotFoundError, StateStore
 
 WARNINGS = (
     "filters that name nothing known (a brand, competitor, topic or language typo), "
@@ -142,7 +143,7 @@ def share_of_voice(
 ) -> ShareOfVoice:
     """How many of `base`'s matches name the brand versus each of its competitors
     (NotFoundError for an unknown brand)."""
-    target = state.get_brand(brand)
+    target = find_brand(state, brand)
 
     def count(field: str, name: str) -> int:
         return counter(index, dedup).count(narrowed(base, FieldFilter(field, fold_keyword(name))))
@@ -170,6 +171,32 @@ def share_of_voice(
         until=base.until,
         total=total,
         shares=[share(name, role, n, total) for (name, role), n in zip(names, counts, strict=True)],
+    )
+
+
+def find_brand(state: StateStore, name: str) -> Brand:
+    """The brand named `name` or one of its aliases, blind to case and accents, as the query
+    language matches names; NotFoundError saying what to ask for (a competitor's name, too)."""
+    wanted = fold_keyword(name)
+    brands = state.list_brands()
+    for brand in brands:
+        if wanted in {fold_keyword(n) for n in brand.all_names()}:
+            return brand
+    for competitor in state.list_competitors():
+        if wanted in {fold_keyword(n) for n in competitor.all_names()}:
+            rivals = [b.name for b in brands if competitor.name in b.competitors]
+            ask = (
+                "ask for " + " or ".join(f"brand={r}" for r in rivals)
+                if rivals
+                else "add it to a brand's competitors"
+            )
+            raise NotFoundError(
+                f"{competitor.name!r} is a competitor, not a brand: share of voice is computed "
+                f"for a brand against its competitors; {ask} ({competitor.name} is counted "
+                "among its competitors)"
+            )
+    raise NotFoundError(
+        f"no brand is named {name!r} (brands: {', '.join(b.name for b in brands) or 'none'})"
     )
 
 

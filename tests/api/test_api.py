@@ -125,6 +125,15 @@ def test_share_of_voice(seeded: ServiceContext, client: TestClient) -> None:
     assert shares == {"Veloria": (5, 0.625), "Trekko": (3, 0.375)}
     unknown = client.get("/api/v1/stats/share-of-voice", params={"brand": "Nope"})
     assert unknown.status_code == 404
+    assert "no brand is named 'Nope' (brands: Veloria)" in unknown.json()["detail"]
+    # Names match as in the query language (brand:veloria): blind to case and accents.
+    for spelling in ("veloria", "VÉLORIA", "@veloria"):
+        same = client.get("/api/v1/stats/share-of-voice", params={"brand": spelling, **WINDOW})
+        assert same.status_code == 200 and same.json()["total"] == 8, spelling
+    competitor = client.get("/api/v1/stats/share-of-voice", params={"brand": "trekko"})
+    assert competitor.status_code == 404
+    detail = competitor.json()["detail"]
+    assert "'Trekko' is a competitor" in detail and "ask for brand=Veloria" in detail
 
 
 def test_breakdown_and_top_terms(seeded: ServiceContext, client: TestClient) -> None:

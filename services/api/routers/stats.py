@@ -81,7 +81,15 @@ def share_of_voice(
     ctx: ContextDep,
     index: IndexDep,
     state: StateDep,
-    brand: Annotated[str, Query(description="a brand from the workspace", examples=["Veloria"])],
+    brand: Annotated[
+        str,
+        Query(
+            description="a brand from the workspace: its name or an alias, blind to case "
+            "and accents (a competitor is refused: share of voice is a brand against its "
+            "competitors)",
+            examples=["Veloria"],
+        ),
+    ],
     q: QueryText = "",
     since: Since = None,
     until: Until = None,
