@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import BeforeValidator
 
+from services.alerting.saved_searches import resolve_time
 from services.api.problems import Problem
 from services.core.query import parse_query
 from services.core.query.ast import mentions_me, resolve_me
@@ -31,11 +33,32 @@ Before = Annotated[
     int | None, Query(ge=1, le=MAX_ROW_ID, description="next_before of the previous page")
 ]
 
+
+def _relative_time(value: object) -> object:
+    """'7d', '12h', '30m', '2w' (before now) or ISO 8601, read as the CLI reads --since;
+    what it cannot read is left to the datetime parser, whose 422 names the field."""
+    if isinstance(value, str):
+        try:
+            return resolve_time(value, now=datetime.now(UTC))
+        except (ValueError, OverflowError):
+            return value
+    return value
+
+
+_TIME_FORMS = (
+    "an ISO 8601 time (UTC when no offset) or a time before now: 30m, 12h, 7d, 2w "
+    "(minutes, hours, days, weeks), as the CLI's --since"
+)
 Since = Annotated[
     datetime | None,
-    Query(description="published at or after (ISO 8601; UTC when no offset)"),
+    BeforeValidator(_relative_time),
+    Query(description=f"published at or after: {_TIME_FORMS}", examples=["7d"]),
 ]
-Until = Annotated[datetime | None, Query(description="published before (ISO 8601)")]
+Until = Annotated[
+    datetime | None,
+    BeforeValidator(_relative_time),
+    Query(description=f"published before: {_TIME_FORMS}", examples=["1d"]),
+]
 
 
 def to_utc(value: datetime | None) -> datetime | None:

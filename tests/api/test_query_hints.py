@@ -70,3 +70,40 @@ def test_stats_carry_the_warnings(client: TestClient, seeded: ServiceContext) ->
     assert line.startswith("toward=Velorya") and "did you mean Veloria" in line
     ok = client.get("/api/v1/stats/sentiment", params={**WINDOW, "toward": "Veloria"}).json()
     assert ok["total"] == 5 and ok["warnings"] == []
+
+
+def test_since_and_until_take_relative_times_as_the_cli(
+    client: TestClient, ctx: ServiceContext
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import make_mention
+
+    now = datetime.now(UTC)
+    ctx.index.upsert(
+        [
+            make_mention(id=f"r{days}", text="Veloria", published_at=now - timedelta(days=days))
+            for days in (1, 3, 10, 40)
+        ]
+    )
+    ids = {
+        (since, until): sorted(
+            m["id"]
+            for m in client.get(
+                "/api/v1/mentions", params={"since": since, **({"until": until} if until else {})}
+            ).json()["mentions"]
+        )
+        for since, until in (("7d", None), ("2w", "2d"), ("720h", None))
+    }
+    assert ids == {
+        ("7d", None): ["r1", "r3"],
+        ("2w", "2d"): ["r10", "r3"],
+        ("720h", None): ["r1", "r10", "r3"],
+    }
+    volume = client.get("/api/v1/stats/volume", params={"since": "7d"})
+    assert volume.status_code == 200 and volume.json()["total"] == 2
+    bad = client.get("/api/v1/mentions", params={"since": "7 days"})
+    assert bad.status_code == 422 and "since" in bad.json()["detail"]
+    described = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/mentions"]["get"]
+    since_doc = next(p for p in described["parameters"] if p["name"] == "since")
+    assert "7d" in since_doc["description"]
