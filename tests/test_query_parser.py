@@ -50,6 +50,17 @@ from services.core.query.ast import (
         ("author:jean*", FieldFilter("author", "jean", prefix=True)),
         ("site:www.LeMonde.fr", FieldFilter("site", "lemonde.fr")),
         ("sentiment:négatif", FieldFilter("sentiment", "negative")),
+        # French field names and values read as the English ones.
+        ("négatif:Veloria", FieldFilter("negative", "veloria")),
+        ("Positive:Veloria", FieldFilter("positive", "veloria")),
+        ("neutre:Trekko", FieldFilter("neutral", "trekko")),
+        ("marque:Veloria", FieldFilter("brand", "veloria")),
+        ("langue:fr", FieldFilter("lang", "fr")),
+        ("sujet:livraison", FieldFilter("topic", "livraison")),
+        ('état:"en cours"', FieldFilter("state", "in_progress")),
+        ("etat:répondu", FieldFilter("state", "answered")),
+        ("state:ignoré", FieldFilter("state", "ignored")),
+        ("est:doublon", FieldFilter("is", "duplicate")),
         ("a and b", And((Term("a"), Term("and"), Term("b")))),  # operators are upper case
     ],
 )
@@ -77,12 +88,17 @@ def test_parses(query: str, expected: object) -> None:
         ("NOT", 3, "needs something"),
         ("!!!", 0, "no letters or digits"),
         ('"vélo*"', 5, "not allowed inside exact phrases"),
+        # The expectation names the values in both languages.
+        ("state:fini", 6, "new (nouveau), in progress (en cours), answered (répondu)"),
+        ("sentiment:fâché", 10, "(négatif, neutre or positif)"),
+        ("is:copie", 3, "est:doublon"),
+        ("couleur:rouge", 0, "or in French langue:, marque:"),
     ],
 )
 def test_errors_name_position_and_expectation(query: str, position: int, fragment: str) -> None:
     with pytest.raises(QuerySyntaxError) as info:
         parse_query(query)
-    assert fragment in str(info.value)
+    assert fragment in f"{info.value} {info.value.expected}"
     assert info.value.position == position
 
 

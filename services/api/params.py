@@ -22,7 +22,9 @@ QueryText = Annotated[
         "lang:, brand:, competitor:, source:, sentiment: (overall), negative:NAME, "
         "neutral:NAME, positive:NAME (toward a brand or competitor), author:, site:, topic:, "
         "story:, community:, is:duplicate, is:original, state: (triage: new, in_progress, "
-        "answered, escalated, ignored), tag:, assignee:NAME, assignee:me",
+        "answered, escalated, ignored), tag:, assignee:NAME, assignee:me; French field names "
+        "and values too: négatif:NAME, marque:, concurrent:, langue:, sujet:, auteur:, "
+        'état:"en cours", sentiment:négatif',
         examples=["veloria AND (livraison OR delivery) -promo", "negative:Veloria"],
     ),
 ]

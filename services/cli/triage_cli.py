@@ -38,7 +38,12 @@ AsOpt = Annotated[
 ]
 StateOpt = Annotated[
     str | None,
-    typer.Option("--state", "-s", help="new, 'in progress', answered, escalated, ignored"),
+    typer.Option(
+        "--state",
+        "-s",
+        help="new, 'in progress', answered, escalated, ignored (or nouveau, "
+        "'en cours', répondu, escaladé, ignoré)",
+    ),
 ]
 AssignOpt = Annotated[
     str | None, typer.Option("--assign", "-a", help="assignee; 'me' for yourself, '' for nobody")

@@ -14,6 +14,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.core.text import fold as _fold
+
 MAX_TAG_CHARS: Final = 50
 MAX_TAGS: Final = 20
 MAX_NOTE_CHARS: Final = 4000
@@ -32,6 +34,30 @@ class TriageState(StrEnum):
         """The state as people read it: `in progress`."""
         return self.value.replace("_", " ")
 
+    @property
+    def french(self) -> str:
+        """The state in French: `en cours`."""
+        return FRENCH_LABELS[self]
+
+
+FRENCH_LABELS: Final = {
+    TriageState.NEW: "nouveau",
+    TriageState.IN_PROGRESS: "en cours",
+    TriageState.ANSWERED: "répondu",
+    TriageState.ESCALATED: "escaladé",
+    TriageState.IGNORED: "ignoré",
+}
+# Folded French forms (and their feminine, as in "mention répondue") -> the state.
+_FRENCH: Final = {
+    **{_fold(label).replace(" ", "_"): state for state, label in FRENCH_LABELS.items()},
+    "nouvelle": TriageState.NEW,
+    "repondue": TriageState.ANSWERED,
+    "escaladee": TriageState.ESCALATED,
+    "ignoree": TriageState.IGNORED,
+}
+STATE_CHOICES: Final = ", ".join(f"{s.label} ({s.french})" for s in TriageState)
+"""Every state in English and French, for error messages."""
+
 
 class Triage(BaseModel):
     """A mention's place in the triage workflow, as the index holds it."""
@@ -44,14 +70,15 @@ class Triage(BaseModel):
 
 
 def parse_state(text: str) -> TriageState:
-    """`in progress`, `In_Progress`, `answered` -> the state; ValueError naming the choices."""
-    key = "_".join(text.strip().lower().replace("_", " ").split())
+    """`in progress`, `In_Progress`, `answered`, `en cours`, `répondu` -> the state;
+    ValueError naming the choices in both languages."""
+    key = "_".join(_fold(text).replace("_", " ").split())
     try:
         return TriageState(key)
     except ValueError:
-        raise ValueError(
-            f"unknown triage state {text!r}: use one of " + ", ".join(s.label for s in TriageState)
-        ) from None
+        if key in _FRENCH:
+            return _FRENCH[key]
+        raise ValueError(f"unknown triage state {text!r}: use one of {STATE_CHOICES}") from None
 
 
 def _printable(text: str) -> str:

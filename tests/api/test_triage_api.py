@@ -73,6 +73,28 @@ def test_set_state_assignee_tags_and_search_them(ctx: ServiceContext, client: Te
     assert _ids(client, "assignee:me OR tag:legal") == set()
 
 
+def test_french_states_and_fields_read_as_the_english_ones(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _story(ctx)
+    for mention, french, english in (
+        ("o1", "en cours", "in_progress"),
+        ("o2", "Répondu", "answered"),
+        ("s1", "escaladé", "escalated"),
+        ("s2", "ignoré", "ignored"),
+    ):
+        response = client.patch(f"{API}/triage/mentions/{mention}", json={"state": french})
+        assert response.status_code == 200, response.text
+        assert response.json()["mention"]["triage"]["state"] == english
+    client.patch(f"{API}/triage/mentions/s2", json={"state": "nouveau"})
+    assert _ids(client, 'état:"en cours"') == {"o1"}
+    assert _ids(client, "etat:nouveau") == {"s2", "s3"}
+    assert _ids(client, "négatif:Veloria") == _ids(client, "negative:Veloria") != set()
+    refused = client.patch(f"{API}/triage/mentions/o1", json={"state": "fini"})
+    assert refused.status_code == 400
+    assert "answered (répondu)" in refused.json()["detail"]
+
+
 def test_notes_have_author_time_and_text(ctx: ServiceContext, client: TestClient) -> None:
     _story(ctx)
     first = client.post(f"{API}/triage/mentions/o1/notes", json={"text": "Appelé le client"})

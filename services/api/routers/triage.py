@@ -61,7 +61,8 @@ class TriageChangeBody(BaseModel):
     state: str | None = Field(
         default=None,
         max_length=40,
-        description="new, in progress (or in_progress), answered, escalated, ignored",
+        description="new, in progress (or in_progress), answered, escalated, ignored; "
+        "or in French: nouveau, en cours, répondu, escaladé, ignoré",
         examples=["answered"],
     )
     assignee: str | None = Field(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from services.core.query.ast import (
     FILTER_FIELDS,
@@ -28,7 +29,7 @@ from services.core.query.ast import (
     Term,
 )
 from services.core.text import fold_keyword, tokenize
-from services.core.triage import TriageState, parse_state
+from services.core.triage import STATE_CHOICES, parse_state
 
 MAX_QUERY_LENGTH = 4000
 MAX_DEPTH = 32
@@ -53,6 +54,32 @@ _SENTIMENT_VALUES = {
     "positive": "positive",
     "positif": "positive",
     "pos": "positive",
+}
+
+
+# French field names (folded) -> the field; a query written in French reads as one.
+FRENCH_FIELDS: Final = {
+    "langue": "lang",
+    "marque": "brand",
+    "concurrent": "competitor",
+    "auteur": "author",
+    "sujet": "topic",
+    "theme": "topic",
+    "histoire": "story",
+    "communaute": "community",
+    "est": "is",
+    "etat": "state",
+    "etiquette": "tag",
+    "assigne": "assignee",
+    "negatif": "negative",
+    "neutre": "neutral",
+    "positif": "positive",
+}
+_IS_VALUES = {
+    "duplicate": "duplicate",
+    "doublon": "duplicate",
+    "original": "original",
+    "originale": "original",
 }
 
 
@@ -410,13 +437,16 @@ class _Parser:
         return Term(words[0]) if len(words) == 1 else Phrase(tuple(words))
 
     def field(self, token: _Token) -> Node:
-        name = token.text.lower()
+        name = fold_keyword(token.text)
+        name = FRENCH_FIELDS.get(name, name)
         if name not in FILTER_FIELDS:
             raise QuerySyntaxError(
                 f"unknown field '{token.text}'",
                 position=token.position,
                 expected="one of "
                 + ", ".join(f"{f}:" for f in FILTER_FIELDS)
+                + " or in French "
+                + ", ".join(f"{f}:" for f in FRENCH_FIELDS)
                 + " (put the text in quotes to search for it literally)",
             )
         value_token = self.take()
@@ -450,15 +480,17 @@ class _Parser:
                 raise QuerySyntaxError(
                     f"unknown sentiment '{raw}'",
                     position=value_token.position,
-                    expected="negative, neutral or positive",
+                    expected="negative, neutral or positive (négatif, neutre or positif)",
                 )
             value = _SENTIMENT_VALUES[value]
-        if name == "is" and (prefix or value not in {"duplicate", "original"}):
-            raise QuerySyntaxError(
-                f"unknown is: value '{raw}'",
-                position=value_token.position,
-                expected="is:duplicate or is:original",
-            )
+        if name == "is":
+            if prefix or value not in _IS_VALUES:
+                raise QuerySyntaxError(
+                    f"unknown is: value '{raw}'",
+                    position=value_token.position,
+                    expected="is:duplicate or is:original (est:doublon, est:original)",
+                )
+            value = _IS_VALUES[value]
         if name == "state":
             try:
                 value = parse_state(value).value
@@ -468,7 +500,7 @@ class _Parser:
                 raise QuerySyntaxError(
                     f"unknown triage state '{raw}'",
                     position=value_token.position,
-                    expected=", ".join(s.label for s in TriageState),
+                    expected=STATE_CHOICES,
                 ) from None
         if name == "site":
             if prefix:
