@@ -6,13 +6,14 @@ from services.core.models import RunStats
 
 
 def run_figures(stats: RunStats | None) -> str:
-    """'12 pages, 30 found, 5 stored, 3.2 s, errors: http_404 x2' ('-' before any run)."""
+    """'12 pages, 30 found, 5 queued, 3.2 s, errors: http_404 x2' ('-' before any run):
+    queued for the analyzer, which may drop some (the `stored` column says what it kept)."""
     if stats is None:
         return "-"
     parts = [] if stats.pages_fetched is None else [f"{stats.pages_fetched} pages"]
     parts += [
         f"{stats.items_found} found",
-        f"{stats.items_stored} stored",
+        f"{stats.items_stored} queued",
         f"{stats.duration_seconds:.1f} s",
     ]
     if stats.errors:

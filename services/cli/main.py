@@ -760,15 +760,22 @@ def sources_preview(
 @sources_app.command("status")
 def sources_status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show each source's last run, items and errors."""
+    from services.runtime.app.source_figures import with_stored_counts
+
     with _context(config) as ctx:
         ctx.sync_workspace()
-        table = Table("source", "state", "last run", "items", "last run figures", "error")
-        for status in ctx.state.list_source_statuses():
+        # queued: sent to the analyzer; stored: what it kept (keep: matching drops items
+        # naming no brand), read from the index.
+        table = Table(
+            "source", "state", "last run", "queued", "stored", "last run figures", "error"
+        )
+        for status in with_stored_counts(ctx.index, ctx.state.list_source_statuses()):
             table.add_row(
                 status.name,
                 status.state,
                 f"{status.last_run_at:%Y-%m-%d %H:%M}" if status.last_run_at else "-",
                 str(status.total_items),
+                str(status.mentions_stored),
                 run_figures(status.last_run),
                 status.last_error or "",
             )

@@ -337,7 +337,11 @@ class RunStats(BaseModel):
 
     duration_seconds: float
     items_found: int = Field(description="items the run read (known ones included)")
-    items_stored: int = Field(description="items new or changed, sent to the analyzer")
+    items_stored: int = Field(
+        description="items new or changed, queued for the analyzer, which may drop some "
+        "(`keep: matching` drops those naming no brand): what it kept is the source's "
+        "`mentions_stored` (the field keeps this name for existing clients)"
+    )
     pages_fetched: int | None = Field(default=None, description="pages crawled (web sources)")
     errors: dict[str, int] = Field(
         default_factory=dict, description="errors by kind, e.g. http_404, timeout, refused"
@@ -364,7 +368,12 @@ class SourceStatus(BaseModel):
         default=None, description="why the last run failed (its state is read from this)"
     )
     last_items: int = 0
-    total_items: int = 0
+    total_items: int = Field(default=0, description="items queued for the analyzer, all runs")
+    mentions_stored: int | None = Field(
+        default=None,
+        description="mentions of this source in the index: the items the analyzer kept "
+        "(`keep: matching` drops those naming no brand), less those removed since",
+    )
     consecutive_errors: int = 0
     state: Literal["ok", "failing", "unreachable", "never_run", "disabled"] = "never_run"
     disabled_reason: str | None = Field(

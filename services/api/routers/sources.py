@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from services.api.deps import AuthDep, ContextDep, StateDep
+from services.api.deps import AuthDep, ContextDep, IndexDep, StateDep
 from services.api.problems import Problem
 from services.core.models import Source, SourceStatus
 from services.core.query import parse_query
+from services.runtime.app.source_figures import with_stored_counts
 from services.store.state.contract import StateStore
 
 router = APIRouter(prefix="/sources", tags=["sources"], dependencies=[AuthDep])
@@ -38,9 +39,10 @@ def list_sources(state: StateDep) -> list[Source]:
 
 
 @router.get("/status", summary="Collection status of every source")
-def list_statuses(state: StateDep) -> list[SourceStatus]:
-    """Last run, items and errors of each source."""
-    return state.list_source_statuses()
+def list_statuses(state: StateDep, index: IndexDep) -> list[SourceStatus]:
+    """Last run, items and errors of each source; `mentions_stored`: what the analyzer
+    kept of its items."""
+    return with_stored_counts(index, state.list_source_statuses())
 
 
 @router.get("/kinds", summary="Kinds of source this installation can collect")
@@ -96,9 +98,10 @@ def get_source(name: str, state: StateDep) -> Source:
 
 
 @router.get("/{name}/status", summary="Collection status of a source")
-def get_status(name: str, state: StateDep) -> SourceStatus:
-    """Last run, items and errors of one source."""
-    return state.source_status(name)
+def get_status(name: str, state: StateDep, index: IndexDep) -> SourceStatus:
+    """Last run, items and errors of one source; `mentions_stored`: what the analyzer
+    kept of its items."""
+    return with_stored_counts(index, [state.source_status(name)])[0]
 
 
 @router.put("/{name}", summary="Replace a source")
