@@ -90,3 +90,23 @@ def test_cli_status_shows_queued_and_stored(tmp_path: Path) -> None:
     assert "3 found, 3 queued" in result.stdout and "3 stored" not in result.stdout
     row = next(line for line in result.stdout.splitlines() if "blog-velo" in line)
     assert row.split("│")[4].strip() == "3" and row.split("│")[5].strip() == "2", row
+
+
+def test_health_counts_the_collector_of_veille_up_and_its_sources(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    from services.runtime.workers.workspace_loops import start_collector
+
+    for n in range(3):
+        feed = {**FEED, "name": f"feed-{n}", "interval_minutes": 60}
+        assert client.post("/api/v1/sources", json=feed).status_code == 201
+    before = client.get("/api/v1/health").json()
+    assert (before["collectors"], before["scheduled_sources"]) == (0, 0)
+    stop = start_collector(ctx)  # as `veille up` does for each workspace
+    try:
+        during = client.get("/api/v1/health").json()
+        assert (during["collectors"], during["scheduled_sources"]) == (1, 3)
+    finally:
+        stop()
+    after = client.get("/api/v1/health").json()
+    assert (after["collectors"], after["scheduled_sources"]) == (0, 0)

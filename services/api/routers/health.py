@@ -13,9 +13,11 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Service health (no API key needed)")
 def health(ctx: ContextDep) -> JSONResponse:
-    """Reports whether the stores answer, the mention count, the inbox, live collectors
-    and source states. 'warning' (still 200: the service works) when collection lags:
-    sources timing out or overdue, listed under `warnings`."""
+    """Reports whether the stores answer, the mention count, the inbox, `collectors`
+    (processes collecting: `veille up`'s own and each `veille collect`), the
+    `scheduled_sources` they collect between them, and source states. 'warning' (still
+    200: the service works) when collection lags: sources timing out or overdue, listed
+    under `warnings`."""
     healthy, checks = store_health(ctx, explain=False)
     status = "ok" if not checks.get("warnings") else "warning"
     body = {"status": status if healthy else "degraded", **checks}

@@ -45,6 +45,9 @@ class ServiceContext:
         self._tagger_lock = threading.Lock()
         self._tagger_requested = self._tagger_built = 0
         self.sources_changed: list[Callable[[], None]] = []
+        # The sources this process's own collector schedules (`veille up`), for /health;
+        # None when it runs none (`veille collect` processes are counted by their leases).
+        self.local_collector: Callable[[], list[str]] | None = None
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
 
     @cached_property

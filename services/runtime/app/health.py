@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from services.collector.partition import MEMBER_PREFIX, SOURCE_PREFIX
 from services.core.models import ErrorKind, SourceStatus, utcnow
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
@@ -37,7 +38,13 @@ def store_health(ctx: ServiceContext, *, explain: bool = True) -> tuple[bool, di
         details["index"] = failure(exc)
     try:
         details["inbox"] = ctx.state.inbox_counts()
-        details["collectors"] = live_count(ctx.leases, prefix="member:collector:")
+        # Collectors: `veille collect` processes (alive by their lease) and this process's
+        # own (`veille up`); scheduled sources: what they collect between them.
+        local = ctx.local_collector
+        details["collectors"] = live_count(ctx.leases, prefix=MEMBER_PREFIX) + (local is not None)
+        details["scheduled_sources"] = live_count(ctx.leases, prefix=SOURCE_PREFIX) + (
+            len(local()) if local is not None else 0
+        )
         states: dict[str, int] = {}
         statuses = ctx.state.list_source_statuses()
         for source in statuses:

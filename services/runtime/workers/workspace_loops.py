@@ -27,27 +27,41 @@ LoopsStarter = Callable[[ServiceContext], list[Stop]]
 def start_service_loops(ctx: ServiceContext) -> list[Stop]:
     """The loops `veille up` runs for a workspace: collector, analysis worker, alerts,
     reports and retention, over the workspace's own stores."""
-    from services.collector.scheduler import CollectorScheduler
     from services.runtime.governance.retention_loop import RetentionScheduler
     from services.runtime.workers.alert_loop import AlertLoop
     from services.runtime.workers.analysis import AnalysisWorker
     from services.runtime.workers.report_loop import ReportScheduler
 
     worker = AnalysisWorker(ctx)
-    scheduler = CollectorScheduler(
-        ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
-    )
-    ctx.sources_changed.append(scheduler.refresh)
     alerts = AlertLoop(ctx)
     reports = ReportScheduler(ctx)
     retention = RetentionScheduler(ctx)
     worker.start()
-    scheduler.start()
+    stop_collector = start_collector(ctx)
     alerts.start()
     reports.start()
     retention.start()
     # Stopped collector first, so nothing new arrives while the worker finishes its batch.
-    return [scheduler.shutdown, worker.stop, alerts.stop, reports.shutdown, retention.shutdown]
+    return [stop_collector, worker.stop, alerts.stop, reports.shutdown, retention.shutdown]
+
+
+def start_collector(ctx: ServiceContext) -> Stop:
+    """Starts the workspace's collector in this process, known to `ctx` (so /health
+    counts it and its sources), and returns how to stop it."""
+    from services.collector.scheduler import CollectorScheduler
+
+    scheduler = CollectorScheduler(
+        ctx.state, ctx.settings.collector, sources_provider=ctx.state.list_sources
+    )
+    ctx.sources_changed.append(scheduler.refresh)
+    scheduler.start()
+    ctx.local_collector = scheduler.scheduled_sources
+
+    def stop() -> None:
+        ctx.local_collector = None
+        scheduler.shutdown()
+
+    return stop
 
 
 class WorkspaceLoops:
