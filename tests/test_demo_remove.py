@@ -41,11 +41,60 @@ def test_demo_mentions_are_removed_and_the_others_kept(ctx: ServiceContext) -> N
     own = [make_mention(source_name="my-blog") for _ in range(3)]
     ctx.index.upsert(demo + own)
 
-    assert remove_demo(ctx) == len(demo)  # more than one batch of deletions
+    assert remove_demo(ctx).mentions == len(demo)  # more than one batch of deletions
 
     left = list(ctx.index.iter_all(MentionFilter()))
     assert sorted(m.id for m in left) == sorted(m.id for m in own)
     assert demo_removed_marker(ctx).exists()
+
+
+def _correct(ctx: ServiceContext, mention: Any) -> None:
+    ctx.state.add_correction(
+        mention_id=mention.id,
+        fingerprint=f"f-{mention.id}",
+        field="topics",
+        brand=None,
+        label=["price"],
+        text=mention.text,
+        language="en",
+        author="analyst",
+    )
+
+
+def _fired(ctx: ServiceContext, key: str, samples: list[Any]) -> None:
+    ctx.state.record_alert_event(
+        rule_name="spike",
+        kind="volume_spike",
+        status="firing",
+        dedupe_key=key,
+        numbers={"top_mentions": [{"id": m.id, "text": m.text} for m in samples]},
+        channels=["log"],
+    )
+
+
+def test_what_hangs_off_the_demo_goes_with_it(ctx: ServiceContext) -> None:
+    """Newcomer test: after `veille demo remove`, the demo's alert events and the
+    corrections made on demo mentions remained."""
+    demo = [make_mention(source_kind="demo", source_name="demo") for _ in range(3)]
+    own = [make_mention(source_name="my-blog") for _ in range(2)]
+    ctx.index.upsert(demo + own)
+    _correct(ctx, demo[0])
+    _correct(ctx, own[0])
+    _fired(ctx, "demo-only", demo[:2])  # fired on the demo alone: goes
+    _fired(ctx, "mixed", [demo[2], own[1]])  # stays, without its demo sample
+    _fired(ctx, "own", own)
+
+    removed = remove_demo(ctx)
+    assert (removed.mentions, removed.corrections) == (3, 1)
+    assert (removed.alert_events, removed.alert_samples) == (1, 1)
+    assert [c["mention_id"] for c in ctx.state.list_corrections()] == [own[0].id]
+    events = {e.dedupe_key: e for e in ctx.state.list_alert_events(rule_name="spike")}
+    assert sorted(events) == ["mixed", "own"]
+    assert [s["id"] for s in events["mixed"].numbers["top_mentions"]] == [own[1].id]
+    assert len(events["own"].numbers["top_mentions"]) == 2
+    again = remove_demo(ctx)  # nothing left of the demo: nothing else goes
+    assert (again.mentions, again.corrections, again.alert_events) == (0, 0, 0)
+    assert len(ctx.state.list_alert_events(rule_name="spike")) == 2
 
 
 def test_an_empty_store_gets_no_demo_once_it_was_removed(

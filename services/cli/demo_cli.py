@@ -1,4 +1,6 @@
-"""`veille demo remove`: take the bundled demo mentions out, for good.
+"""`veille demo remove`: take the bundled demo mentions out, for good, with what hangs
+off them: the corrections made on them, the alert events that fired on them alone (every
+sample a demo mention) and the demo samples of the other events.
 
 Registered on `veille demo` by importing this module (see the end of main.py). The demo is
 imported only into an empty store, so removing it leaves a marker in the data directory
@@ -7,7 +9,9 @@ that keeps `veille up` from importing it again once the store is empty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,27 +32,63 @@ def demo_removed_marker(ctx: ServiceContext) -> Path:
     return Path(ctx.settings.data_dir) / "demo-removed"
 
 
-def remove_demo(ctx: ServiceContext) -> int:
-    """Deletes every demo mention, then leaves the marker; returns how many were deleted."""
+@dataclass(frozen=True, slots=True)
+class DemoRemoved:
+    """What `remove_demo` deleted."""
+
+    mentions: int
+    corrections: int
+    alert_events: int  # fired on demo mentions alone
+    alert_samples: int  # demo samples taken out of the other events
+
+
+def remove_demo(ctx: ServiceContext) -> DemoRemoved:
+    """Deletes what hangs off the demo mentions, then the mentions, then leaves the
+    marker. In that order, so a run stopped half-way finds the rest on the next one."""
     flt = MentionFilter(query=parse_query(DEMO_QUERY))
-    batch: list[str] = []
-    deleted = 0
-    for mention in ctx.index.iter_all(flt, batch_size=BATCH):
-        batch.append(mention.id)
-        if len(batch) == BATCH:
-            deleted += ctx.index.delete(batch)
-            batch = []
-    if batch:
-        deleted += ctx.index.delete(batch)
+    ids = [m.id for m in ctx.index.iter_all(flt, batch_size=BATCH)]
+    demo = set(ids)
+    store = ctx.governance
+    corrections = store.delete_corrections(
+        [cid for cid, mention_id, _ in store.corrections() if mention_id in demo]
+    )
+    events, samples = _prune_alert_events(ctx, demo)
+    deleted = sum(ctx.index.delete(ids[i : i + BATCH]) for i in range(0, len(ids), BATCH))
     marker = demo_removed_marker(ctx)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("the demo mentions were removed by `veille demo remove`\n")
-    return deleted
+    return DemoRemoved(deleted, corrections, events, samples)
+
+
+def _prune_alert_events(ctx: ServiceContext, demo: set[str]) -> tuple[int, int]:
+    """Deletes the events whose samples are all demo mentions; takes the demo samples out
+    of the others. Events without samples cannot be told apart and stay."""
+    from services.runtime.governance.retention import drop_alert_samples
+
+    def is_demo(sample: Any) -> bool:
+        return isinstance(sample, dict) and str(sample.get("id", "")) in demo
+
+    doomed = [
+        event_id
+        for event_id, numbers in ctx.governance.alert_samples()
+        if all(is_demo(s) for s in numbers.get("top_mentions", []))
+    ]
+    events = ctx.governance.delete_alert_events(doomed) if doomed else 0
+    samples = drop_alert_samples(ctx, is_demo)
+    return events, samples
 
 
 @demo_app.command("remove")
 def demo_remove(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Delete the bundled demo mentions (source:demo) and never import them again."""
+    """Delete the bundled demo mentions (source:demo), the corrections made on them and the
+    alerts they alone fired, and never import them again."""
     with workspace_context(config) as ctx:
-        deleted = remove_demo(ctx)
-    console.print(f"removed {deleted} demo mentions; `veille up` will not import them again")
+        removed = remove_demo(ctx)
+    console.print(
+        f"removed {removed.mentions} demo mentions, {removed.corrections} correction(s) made "
+        f"on them, {removed.alert_events} alert event(s) fired on them alone and "
+        f"{removed.alert_samples} demo sample(s) from other alert events; alert events "
+        "without sample mentions stay (nothing tells which data fired them); "
+        "`veille up` will not import the demo again",
+        highlight=False,
+    )

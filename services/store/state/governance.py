@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.core.models import utcnow
-from services.store.state.alerting_tables import alert_events
+from services.store.state.alerting_tables import alert_deliveries, alert_events
 from services.store.state.contract import NotFoundError
 from services.store.state.corrections import corrections as corrections_table
 from services.store.state.database import StateDatabase, open_database
@@ -308,6 +308,18 @@ class GovernanceStore:
         with self._errors(), write_transaction(self._engine) as conn:
             for event_id, numbers in changed.items():
                 conn.execute(t.update().where(t.c.id == event_id).values(numbers=numbers))
+
+    def delete_alert_events(self, ids: list[int]) -> int:
+        """Deletes alert events and their deliveries (data removed for good, such as the
+        demo's); returns how many events."""
+        t, d = alert_events, alert_deliveries
+        removed = 0
+        with self._errors(), write_transaction(self._engine) as conn:
+            for first in range(0, len(ids), 500):
+                chunk = ids[first : first + 500]
+                conn.execute(sa.delete(d).where(d.c.event_id.in_(chunk)))
+                removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
+        return removed
 
     def waiting_items(self) -> list[tuple[str, dict[str, Any]]]:
         """The inbox items not analyzed yet (pending, leased or failed), with payloads."""
