@@ -82,6 +82,12 @@ def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:
         assert "Traceback" not in bad.stderr
     assert "5 of 5" in veille("triage", "list", "-q", "state:new", *c).stdout
     assert veille("triage", "notes", "k1", *c).stdout.strip() == ""
+    # French states, and a hint for a filter that names nothing known.
+    french = veille("triage", "list", "-q", "état:nouveau marque:Velorya", *c)
+    assert french.returncode == 0, french.stderr
+    assert "warning: brand:velorya: no brand is named 'velorya'" in french.stderr
+    refused = veille("triage", "set", "k1", "-s", "fini", *c)
+    assert "answered (répondu)" in refused.stderr
 
 
 def test_ids_are_listed_whole_on_a_narrow_terminal_and_as_json(tmp_path: Path) -> None:

@@ -104,11 +104,15 @@ def list_(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Lists the mentions to triage, newest first (default: new negative ones)."""
+    from services.cli.common import console
+    from services.runtime.app.query_hints import warnings_for
     from services.runtime.app.triage import story_answers
 
     me = _who(as_)
     node = _query(query, me)
     with _context(config) as ctx:
+        for line in warnings_for(ctx, node):  # on stderr: --json output stays clean
+            console.print(f"warning: {line}", markup=False, highlight=False)
         page = ctx.index.search(SearchRequest(filter=MentionFilter(query=node), limit=limit))
         answered = story_answers(ctx.state, page.mentions)
         if as_json:
