@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from services.core.models import RunStatus
@@ -50,6 +51,7 @@ def test_status_says_what_was_queued_and_what_was_stored(
     assert one["mentions_stored"] == 2
 
 
+@pytest.mark.slow  # `veille` subprocesses
 def test_cli_status_shows_queued_and_stored(tmp_path: Path) -> None:
     from services.core.settings import build_settings
     from services.runtime.app.context import ServiceContext

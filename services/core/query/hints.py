@@ -9,6 +9,7 @@ import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Not, Or
 from services.core.text import fold_keyword
@@ -32,6 +33,9 @@ _LANGUAGE_NAMES = {
     "dutch": "nl",
     "neerlandais": "nl",
 }
+
+
+CHECKED_FIELDS: Final = frozenset({"lang", "brand", "competitor", "topic", *TOWARD_FIELDS})
 
 
 @dataclass(frozen=True, slots=True)
