@@ -567,7 +567,7 @@ class Evaluator:
         now = self.clock()
         until = now - rule.allowed_lateness  # lets in-flight acknowledgements commit
         recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
-        since = self._checkpoint(recent) or (until - max(rule.grouping_window, FIRST_LOOKBACK))
+        since = self._checkpoint(recent) or self._first_since(rule, until)
         sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
         if sent_last_hour >= rule.max_per_hour:
             return RuleOutcome(rule.name, [], "rate cap")
@@ -607,6 +607,16 @@ class Evaluator:
             deliver_after=quiet_until(rule.quiet_hours, now),
         )
         return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
+
+    def _first_since(self, rule: AlertRule, until: datetime) -> datetime:
+        """Where a rule's first window starts: a short look-back, but never before the
+        rule was stored, so a new rule tells only mentions stored after it."""
+        since = until - max(rule.grouping_window, FIRST_LOOKBACK)
+        try:
+            created = self.state.get_spec(RULE_KIND, rule.name).created_at
+        except NotFoundError:  # not a stored rule
+            return since
+        return min(max(since, created), until)
 
     @staticmethod
     def _checkpoint(recent: list[AlertEventRecord]) -> datetime | None:

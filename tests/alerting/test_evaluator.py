@@ -306,6 +306,20 @@ def test_new_mentions_are_judged_by_time_stored_not_published(
     assert len(state.list_alert_events(rule_name="new")) == 1
 
 
+def test_a_new_rule_tells_only_mentions_stored_after_it_was_created(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _store(state, index, [make_item(), make_item()])  # stored before the rule existed
+    clock.advance(60)
+    _rule(state, name="new", kind="new_mention", detector={}, grouping_window="1m")
+    clock.advance(60)
+    _store(state, index, [make_item()])
+    clock.advance(90)
+    _evaluator(state, index, clock).run_once()
+    (event,) = state.list_alert_events(rule_name="new")
+    assert event.numbers["observed"] == 1
+
+
 def test_new_mentions_are_batched_and_capped(
     state: SqlStateStore, index: MentionIndex, clock: FakeClock
 ) -> None:
