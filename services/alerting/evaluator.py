@@ -361,9 +361,12 @@ class Evaluator:
     def _detector(self, rule: AlertRule, det: Rule, query: Node) -> RuleOutcome:
         now = self.clock()
         edge = floor_time(now - rule.allowed_lateness, det.bucket)
-        # warm-up, then a full baseline window before the edge: the replay's last buckets
-        # are judged against the same baseline a long-running detector would hold.
-        history = det.warmup_period + det.baseline_window + det.bucket * det.min_run
+        # warm-up, then two baseline windows before the edge: the score unit is a quantile of
+        # the residuals of the last window, each against a baseline of a whole window, so
+        # the replay's last buckets score as a long-running detector (and a backtest over
+        # longer history) scores them. One window gave a unit from half-built baselines,
+        # a few % off the backtest's (newcomer test); it costs twice the buckets replayed.
+        history = det.warmup_period + 2 * det.baseline_window + det.bucket * det.min_run
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
         negative = negative_clause(rule, query) if share else None

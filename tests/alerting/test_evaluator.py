@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from services.alerting.evaluator import (
     message_from_event,
     quiet_until,
 )
+from services.alerting.history import backtest_rule
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, threshold_for
 from services.core.models import Brand, RawItem, Sentiment, SentimentLabel
@@ -541,3 +543,30 @@ def test_a_burst_straddling_midnight_is_told_on_daily_buckets(
     assert len(outcome.events) == 1
     event = state.get_alert_event(outcome.events[0])
     assert event.status == "firing" and event.numbers["observed"] >= 16
+
+
+def test_an_alert_scores_live_as_in_the_backtest_of_the_same_bucket(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    """The live pass replays enough history for its score unit (the residuals of the last
+    baseline window, each against a baseline of a whole window) to be the one a backtest
+    over longer history computes: the same bucket, the same numbers and score."""
+    rng = random.Random(7)
+    spike_day = datetime(2026, 11, 9, tzinfo=UTC)
+    days = [spike_day - timedelta(days=d) for d in range(1, 45)]
+    times = [d + timedelta(hours=rng.randrange(24)) for d in days for _ in range(rng.randint(1, 9))]
+    times += [spike_day + timedelta(minutes=5 * i) for i in range(30)]  # before 03:00
+    index.upsert([make_mention(published_at=ts) for ts in times])
+    rule = _rule(state, detector={"bucket": "1d", "sensitivity": "high", "min_volume": 5})
+    _evaluator(state, index, clock).run_once()
+    live = {
+        e.numbers["window_start"]: e.numbers
+        for e in state.list_alert_events(rule_name=rule.name)
+        if e.status == "firing"
+    }[spike_day.isoformat()]
+    report = backtest_rule(
+        state, index, rule, since=clock.now - timedelta(days=60), until=clock.now
+    )
+    (replayed,) = [a for a in report.to_json()["alerts"] if a["start"] == spike_day.isoformat()]
+    assert (replayed["observed"], replayed["expected"]) == (live["observed"], live["expected"])
+    assert replayed["score"] == pytest.approx(live["score"], abs=1e-6)
