@@ -97,7 +97,7 @@ class BacktestReport:
         alerts = []
         for alert in self.alerts:
             data = alert.to_json()
-            data["averaged_buckets"] = _averaged(alert.details, self.rule)
+            data["averaged_buckets"] = averaged_buckets(alert.details, self.rule)
             if alert.start in explained:
                 data["explanation"] = explained[alert.start].to_json()
             alerts.append(data)
@@ -141,7 +141,12 @@ def run_backtest(
     def tap(ev: Evaluation) -> list[Alert]:
         judged.append(
             BucketScore(
-                ev.ts, ev.observed, ev.expected, ev.score, ev.anomalous, _averaged(ev.details, rule)
+                ev.ts,
+                ev.observed,
+                ev.expected,
+                ev.score,
+                ev.anomalous,
+                averaged_buckets(ev.details, rule),
             )
         )
         return step(ev)
@@ -168,7 +173,7 @@ def run_backtest(
     )
 
 
-def _averaged(details: dict[str, float], rule: Rule) -> int:
+def averaged_buckets(details: dict[str, float], rule: Rule) -> int:
     """How many buckets an observed/expected pair is the mean of: the time scale that
     scored (`scale_buckets`), each bucket itself smoothed over `smoothing` buckets."""
     scale = int(details.get("scale_buckets", 1) or 1)
@@ -298,7 +303,9 @@ def render_text(report: BacktestReport) -> str:
     lines.append(_plural(len(report.alerts), "alert") + (":" if report.alerts else ""))
     for alert in report.alerts:
         end = alert.end.isoformat() if alert.end else "still firing"
-        numbers = _numbers(alert.observed, alert.expected, _averaged(alert.details, rule), rule)
+        numbers = _numbers(
+            alert.observed, alert.expected, averaged_buckets(alert.details, rule), rule
+        )
         lines.append(
             f"  {alert.start.isoformat()} -> {end}: {numbers}, score {alert.score:.1f} "
             f"(peak {alert.peak_score:.1f}), {_plural(alert.buckets, 'bucket')}"

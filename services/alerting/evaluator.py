@@ -39,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.alerting import saved_searches as ss
+from services.alerting.backtest_report import averaged_buckets
 from services.alerting.chart_link import chart_url
 from services.alerting.default_rules import brand_rules
 from services.alerting.detectors import Alert, Detector, make_detector
@@ -507,6 +508,8 @@ class Evaluator:
         window_end = alert.end or (alert.fired_at + det.bucket)
         numbers: dict[str, Any] = {
             **alert.to_json(),
+            # observed/expected are a mean a bucket over this many buckets (1: its count)
+            "averaged_buckets": averaged_buckets(alert.details, det),
             "window_start": alert.start.isoformat(),
             "window_end": window_end.isoformat(),
             "target": {"type": rule.target_type, "name": rule.target},

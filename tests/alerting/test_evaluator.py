@@ -113,7 +113,7 @@ def test_a_spike_is_recorded_once_with_its_numbers(
         "volume_spike",
         SPIKE.isoformat(),
     )
-    assert n["observed"] == 40
+    assert (n["observed"], n["averaged_buckets"]) == (40, 1)  # the bucket's own count
     assert n["expected"] == pytest.approx(2, abs=0.5)
     assert n["threshold"] == threshold_for("volume_spike", "high")
     assert "median of all buckets" in n["baseline_method"]
@@ -568,5 +568,7 @@ def test_an_alert_scores_live_as_in_the_backtest_of_the_same_bucket(
         state, index, rule, since=clock.now - timedelta(days=60), until=clock.now
     )
     (replayed,) = [a for a in report.to_json()["alerts"] if a["start"] == spike_day.isoformat()]
-    assert (replayed["observed"], replayed["expected"]) == (live["observed"], live["expected"])
+    assert [replayed[k] for k in ("observed", "expected", "averaged_buckets")] == [
+        live[k] for k in ("observed", "expected", "averaged_buckets")
+    ]
     assert replayed["score"] == pytest.approx(live["score"], abs=1e-6)
