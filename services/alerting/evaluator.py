@@ -665,4 +665,5 @@ def message_from_event(
         link=n.get("link"),
         series=[(datetime.fromisoformat(row[0]), float(row[1])) for row in n.get("series", [])],
         chart_url=chart_url(event, public_url=public_url, workspace=workspace),
+        averaged_buckets=int(n.get("averaged_buckets", 1) or 1),
     )
