@@ -199,6 +199,7 @@ def test_webhook_body_has_every_field_in_json() -> None:
     assert decoded["rule_name"] == "Acme" and decoded["kind"] == "volume_spike"
     assert decoded["status"] == "firing"
     assert decoded["observed"] is None and decoded["expected"] == 56.5 and decoded["score"] is None
+    assert decoded["averaged_buckets"] == 1
     assert decoded["window_start"] == "2026-11-22T09:00:00+00:00"
     assert decoded["window_end"] == "2026-11-22T10:00:00+00:00"
     assert decoded["baseline"] == message.baseline
