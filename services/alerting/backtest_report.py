@@ -33,6 +33,9 @@ class BucketScore:
     expected: float
     score: float
     anomalous: bool
+    #: buckets `observed` and `expected` are the mean of (the time scale that scored
+    #: highest, e.g. 6 buckets of 5 minutes): 1 means the bucket's own count.
+    averaged: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """Rounded numbers and an ISO timestamp."""
@@ -40,6 +43,7 @@ class BucketScore:
             "ts": self.ts.isoformat(),
             "observed": round(self.observed, 6),
             "expected": round(self.expected, 6),
+            "averaged_buckets": self.averaged,
             "score": round(self.score, 4),
             "anomalous": self.anomalous,
         }
@@ -93,6 +97,7 @@ class BacktestReport:
         alerts = []
         for alert in self.alerts:
             data = alert.to_json()
+            data["averaged_buckets"] = averaged_buckets(alert.details, self.rule)
             if alert.start in explained:
                 data["explanation"] = explained[alert.start].to_json()
             alerts.append(data)
@@ -134,7 +139,16 @@ def run_backtest(
     step = detector.runs.step
 
     def tap(ev: Evaluation) -> list[Alert]:
-        judged.append(BucketScore(ev.ts, ev.observed, ev.expected, ev.score, ev.anomalous))
+        judged.append(
+            BucketScore(
+                ev.ts,
+                ev.observed,
+                ev.expected,
+                ev.score,
+                ev.anomalous,
+                averaged_buckets(ev.details, rule),
+            )
+        )
         return step(ev)
 
     detector.runs.step = tap  # type: ignore[method-assign]
@@ -157,6 +171,29 @@ def run_backtest(
         buckets=len(judged),
         explanations=[explanation(judged, a, rule, context) for a in alerts] if explain else [],
     )
+
+
+def averaged_buckets(details: dict[str, float], rule: Rule) -> int:
+    """How many buckets an observed/expected pair is the mean of: the time scale that
+    scored (`scale_buckets`), each bucket itself smoothed over `smoothing` buckets."""
+    scale = int(details.get("scale_buckets", 1) or 1)
+    return scale + max(int(getattr(rule, "smoothing", 1)), 1) - 1
+
+
+def _numbers(observed: float, expected: float, averaged: int, rule: Rule) -> str:
+    """'observed 19 vs expected 3.0', saying what the numbers are when they are not one
+    bucket's mention count: a share, or a mean over several buckets."""
+    text = f"observed {_fmt(observed)} vs expected {_fmt(expected)}"
+    if rule.kind == "negative_share_spike":
+        text = f"negative share {observed:.0%} vs expected {expected:.0%}"
+    if averaged > 1:
+        span = format_duration(rule.bucket * averaged)
+        text += f" (mean a bucket over the last {averaged} buckets, {span})"
+    return text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _inside(ts: datetime, alert: Alert) -> bool:
@@ -257,18 +294,21 @@ def render_text(report: BacktestReport) -> str:
     lines = [
         f"rule {rule.name}: {rule.kind}, sensitivity {rule.sensitivity} "
         f"(score threshold {report.thresholds['rule']:g}), bucket {format_duration(rule.bucket)}, "
-        f"baseline {format_duration(rule.baseline_window)}; {report.buckets} buckets judged",
+        f"baseline {format_duration(rule.baseline_window)}; "
+        f"{_plural(report.buckets, 'bucket')} judged",
         f"thresholds by sensitivity: {named}",
         "",
     ]
     explained = {e.alert_start: e for e in report.explanations}
-    lines.append(f"{len(report.alerts)} alert(s)" + (":" if report.alerts else ""))
+    lines.append(_plural(len(report.alerts), "alert") + (":" if report.alerts else ""))
     for alert in report.alerts:
         end = alert.end.isoformat() if alert.end else "still firing"
+        numbers = _numbers(
+            alert.observed, alert.expected, averaged_buckets(alert.details, rule), rule
+        )
         lines.append(
-            f"  {alert.start.isoformat()} -> {end}: observed {_fmt(alert.observed)} vs "
-            f"expected {_fmt(alert.expected)}, score {alert.score:.1f} "
-            f"(peak {alert.peak_score:.1f}), {alert.buckets} bucket(s)"
+            f"  {alert.start.isoformat()} -> {end}: {numbers}, score {alert.score:.1f} "
+            f"(peak {alert.peak_score:.1f}), {_plural(alert.buckets, 'bucket')}"
         )
         if alert.start in explained:
             lines.extend(_sparklines(explained[alert.start]))
@@ -276,15 +316,17 @@ def render_text(report: BacktestReport) -> str:
         lines.append(_hint(report))
     lines.append("")
     if not report.near_misses:
-        lines.append("no near miss: no other bucket scored above its baseline")
+        other = "other " if report.alerts else ""
+        lines.append(f"no near miss: no {other}bucket scored above its baseline")
     else:
         lines.append("near misses (highest-scoring buckets that raised no alert):")
         for miss in report.near_misses:
             b = miss.bucket
             reaches = ", ".join(miss.reaches) if miss.reaches else "no named sensitivity"
+            numbers = _numbers(b.observed, b.expected, b.averaged, rule)
             lines.append(
-                f"  {b.ts.isoformat()}: observed {_fmt(b.observed)} vs expected "
-                f"{_fmt(b.expected)}, score {b.score:.1f}; reaches {reaches}; {miss.why}"
+                f"  {b.ts.isoformat()}: {numbers}, score {b.score:.1f}; reaches {reaches}; "
+                f"{miss.why}"
             )
     return "\n".join(lines)
 

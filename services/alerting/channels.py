@@ -3,15 +3,21 @@
 A channel names a secret, never holds one: `slack` names the variable holding the
 incoming-webhook URL; `email` the variable holding the recipient address; `webhook` the
 variable holding the URL, and the HMAC key is read from the same name + `_SECRET`.
+
+A secret that is not set is a configuration error, the same on every channel: the
+delivery fails at once with a `last_error` naming the variable (no retry loop), and
+`POST .../deliveries/{channel}/resend` sends it again once the secret is set.
+`missing_secrets` says so earlier, when a rule is saved or the config is checked.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from services.alerting.notifiers.base import DeliveryError, Notifier
+from services.alerting.notifiers.base import AlertMessage, DeliveryError, Notifier
 from services.alerting.notifiers.email import EmailNotifier, Recipient
-from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.notifiers.secrets import MissingSecretError, resolve_secret
 from services.alerting.notifiers.slack import SlackNotifier
 from services.alerting.notifiers.webhook import WebhookNotifier
 from services.alerting.rules import Channel
@@ -21,7 +27,8 @@ log = logging.getLogger("veille.alerting")
 
 
 def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | None:
-    """The notifier for `channel`, or None while it cannot be built (its deliveries wait)."""
+    """The notifier for `channel`; None only while email is switched off (no
+    `smtp_host`: its deliveries wait). A missing secret gives a notifier that fails."""
     try:
         if channel.type == "slack":
             return SlackNotifier(
@@ -50,5 +57,62 @@ def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | No
             allowed_networks=settings.allowed_networks,
         )
     except DeliveryError as exc:  # a missing secret: named in the message, never its value
-        log.warning("alert channel %s waits: %s", channel.key, exc)
-        return None
+        log.warning("alert channel %s is not configured: %s", channel.key, exc)
+        return UnconfiguredNotifier(channel=channel.type, error=exc)
+
+
+@dataclass
+class UnconfiguredNotifier:
+    """Stands for a channel whose secret is missing: every send fails for good with the
+    error naming the secret, as Slack's own notifier does when its secret goes missing."""
+
+    channel: str
+    error: DeliveryError
+    safe_to_resend: bool = True  # nothing goes out, so nothing can arrive twice
+
+    def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
+        """Raises the permanent configuration error."""
+        raise DeliveryError(str(self.error), permanent=True)
+
+
+def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:
+    """Warnings for a channel that cannot deliver yet: the secrets it names that are not
+    set (in the environment or VEILLE_SECRETS_FILE), or email switched off. Names only."""
+    names = [channel.target]
+    if channel.type == "webhook":
+        names.append(f"{channel.target}_SECRET")
+    if channel.type == "email" and settings.smtp_username_secret:
+        names.append(settings.smtp_username_secret)
+    if channel.type == "email" and settings.smtp_password_secret:
+        names.append(settings.smtp_password_secret)
+    warnings = []
+    for name in names:
+        try:
+            resolve_secret(name)
+        except MissingSecretError:
+            warnings.append(
+                f"{channel.key}: secret {name} is not set; deliveries will fail until it is "
+                "(then resend them: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend)"
+            )
+        except DeliveryError as exc:
+            warnings.append(f"{channel.key}: {exc}")
+    if channel.type == "email" and not settings.smtp_host:
+        warnings.append(f"{channel.key}: email is off until alerting.smtp_host is set")
+    return warnings
+
+
+def brand_rule_warnings(settings: AlertingSettings) -> list[str]:
+    """`missing_secrets` for the channels the YAML gives the brands' default rules
+    (`alerting.brand_rules.channels`): what `veille config check` warns about."""
+    if not settings.brand_rules.enabled:
+        return []
+    warnings: list[str] = []
+    for text in settings.brand_rules.channels:
+        kind, _, target = text.partition(":")
+        try:
+            channel = Channel.model_validate({"type": kind, "target": target})
+        except ValueError:
+            warnings.append(f"alerting.brand_rules.channels: {text!r} is not a usable channel")
+            continue
+        warnings += missing_secrets(channel, settings)
+    return warnings

@@ -178,7 +178,7 @@ def min_history_buckets(rule: Rule) -> int:
     """Residuals a volume rule needs before it may fire: MIN_HISTORY_BUCKETS, or half the
     buckets its baseline window holds when that is fewer (at least 2). With the default
     14-day window: 48 buckets up to 6-hour buckets, 7 days of daily buckets; the evaluator
-    replays warm-up plus a whole window, so a rule of any bucket can reach it."""
+    replays warm-up plus two whole windows, so a rule of any bucket can reach it."""
     held = int(rule.baseline_window / rule.bucket)
     return max(2, min(MIN_HISTORY_BUCKETS, int(held * MIN_HISTORY_SHARE)))
 

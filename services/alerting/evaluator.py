@@ -39,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.alerting import saved_searches as ss
+from services.alerting.backtest_report import averaged_buckets
 from services.alerting.chart_link import chart_url
 from services.alerting.default_rules import brand_rules
 from services.alerting.detectors import Alert, Detector, make_detector
@@ -361,9 +362,12 @@ class Evaluator:
     def _detector(self, rule: AlertRule, det: Rule, query: Node) -> RuleOutcome:
         now = self.clock()
         edge = floor_time(now - rule.allowed_lateness, det.bucket)
-        # warm-up, then a full baseline window before the edge: the replay's last buckets
-        # are judged against the same baseline a long-running detector would hold.
-        history = det.warmup_period + det.baseline_window + det.bucket * det.min_run
+        # warm-up, then two baseline windows before the edge: the score unit is a quantile of
+        # the residuals of the last window, each against a baseline of a whole window, so
+        # the replay's last buckets score as a long-running detector (and a backtest over
+        # longer history) scores them. One window gave a unit from half-built baselines,
+        # a few % off the backtest's (newcomer test); it costs twice the buckets replayed.
+        history = det.warmup_period + 2 * det.baseline_window + det.bucket * det.min_run
         start = floor_time(edge - history, det.bucket)
         share = det.kind == "negative_share_spike"
         negative = negative_clause(rule, query) if share else None
@@ -504,6 +508,8 @@ class Evaluator:
         window_end = alert.end or (alert.fired_at + det.bucket)
         numbers: dict[str, Any] = {
             **alert.to_json(),
+            # observed/expected are a mean a bucket over this many buckets (1: its count)
+            "averaged_buckets": averaged_buckets(alert.details, det),
             "window_start": alert.start.isoformat(),
             "window_end": window_end.isoformat(),
             "target": {"type": rule.target_type, "name": rule.target},
@@ -567,7 +573,7 @@ class Evaluator:
         now = self.clock()
         until = now - rule.allowed_lateness  # lets in-flight acknowledgements commit
         recent = self.state.list_alert_events(rule_name=rule.name, limit=200)
-        since = self._checkpoint(recent) or (until - max(rule.grouping_window, FIRST_LOOKBACK))
+        since = self._checkpoint(recent) or self._first_since(rule, until)
         sent_last_hour = sum(1 for e in recent if now - e.created_at < timedelta(hours=1))
         if sent_last_hour >= rule.max_per_hour:
             return RuleOutcome(rule.name, [], "rate cap")
@@ -607,6 +613,16 @@ class Evaluator:
             deliver_after=quiet_until(rule.quiet_hours, now),
         )
         return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
+
+    def _first_since(self, rule: AlertRule, until: datetime) -> datetime:
+        """Where a rule's first window starts: a short look-back, but never before the
+        rule was stored, so a new rule tells only mentions stored after it."""
+        since = until - max(rule.grouping_window, FIRST_LOOKBACK)
+        try:
+            created = self.state.get_spec(RULE_KIND, rule.name).created_at
+        except NotFoundError:  # not a stored rule
+            return since
+        return min(max(since, created), until)
 
     @staticmethod
     def _checkpoint(recent: list[AlertEventRecord]) -> datetime | None:
@@ -649,4 +665,5 @@ def message_from_event(
         link=n.get("link"),
         series=[(datetime.fromisoformat(row[0]), float(row[1])) for row in n.get("series", [])],
         chart_url=chart_url(event, public_url=public_url, workspace=workspace),
+        averaged_buckets=int(n.get("averaged_buckets", 1) or 1),
     )

@@ -166,7 +166,7 @@ class OutboxWorker:
             )
             return "unknown"
         if notifier is None:
-            # A notifier switched off (missing secret): retry later, it may be configured.
+            # A channel switched off (email without smtp_host): retry later, it may be turned on.
             return self._retry(due, f"no notifier is configured for {due.channel}", None)
         try:
             message = self.build_message(due.event, due.channel)

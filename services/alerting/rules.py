@@ -411,6 +411,15 @@ class AlertRule(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _drop_saved_warnings(cls, data: Any) -> Any:
+        # The API answers a save with `warnings` (secrets not set): a rule sent back as it
+        # came (edit and PUT) is accepted, the warnings recomputed, not stored.
+        if isinstance(data, dict) and "warnings" in data and cls is AlertRule:
+            return {k: v for k, v in data.items() if k != "warnings"}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _near_real_time_new_mentions(cls, data: Any) -> Any:
         # Counting buckets needs them closed and complete (10 min); new mentions are
         # judged by the time they were stored, so only commits in flight need waiting for.

@@ -575,6 +575,12 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f"{len(ws.competitors)} competitor(s), {len(ws.sources)} source(s), "
         f"{len(ws.topics)} topic(s)"
     )
+    from rich.markup import escape
+
+    from services.alerting.channels import brand_rule_warnings
+
+    for warning in brand_rule_warnings(loaded.settings.alerting):  # a secret may come later
+        console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", highlight=False)
     from services.runtime.app.workspaces import WORKSPACES_DIR, load_workspace_definition
 
     root = (config.parent if config.is_file() else config) / WORKSPACES_DIR

@@ -95,3 +95,66 @@ def test_a_pass_delivers_and_links_the_chart_only_with_a_public_url(
         assert image["image_url"].startswith(
             "https://veille.example.org/api/v1/alerts/events/1/chart.png?token="
         )
+
+
+def test_a_missing_secret_fails_every_channel_alike_and_resends_once_set(
+    tmp_path: Path, slack: HTTPTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack and webhook: a delivery whose secret is unset fails at once with an error
+    naming the variable (no retry every pass), and goes out on resend once it is set."""
+    for name in ("VEILLE_PASS_SLACK", "VEILLE_PASS_HOOK", "VEILLE_PASS_HOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("VEILLE_SECRETS_FILE", raising=False)
+    ctx = _context(tmp_path)
+    hook = AlertRule(
+        name="hooked",
+        target_type="brand",
+        target="Veloria",
+        kind="new_mention",
+        channels=[Channel(type="webhook", target="VEILLE_PASS_HOOK")],
+    )
+    ctx.state.put_spec(
+        "alert_rule",
+        name=hook.name,
+        spec=hook.model_dump(mode="json"),
+        owner=None,
+        visibility="shared",
+    )
+    event_id = ctx.state.record_alert_event(
+        rule_name="hooked",
+        kind="volume_spike",
+        status="firing",
+        dedupe_key="k2",
+        numbers={"observed": 40, "expected": 2, "window_start": SERIES[1][0], "series": SERIES},
+        channels=["webhook:VEILLE_PASS_HOOK"],
+    )
+    assert event_id is not None
+    try:
+        first = run_alerts_once(ctx)
+        errors = {
+            d.channel: (d.status, d.last_error)
+            for e in ctx.state.list_alert_events(limit=10)
+            for d in e.deliveries
+        }
+        second = run_alerts_once(ctx)
+        monkeypatch.setenv("VEILLE_PASS_HOOK", slack.url("/hook"))
+        monkeypatch.setenv("VEILLE_PASS_HOOK_SECRET", "s3cret-key")
+        ctx.state.requeue_delivery(event_id, "webhook:VEILLE_PASS_HOOK")
+        resent = run_alerts_once(ctx)
+    finally:
+        ctx.close()
+    assert (first.deliveries.failed, first.deliveries.retried) == (2, 0)
+    for channel, name in (
+        ("slack:VEILLE_PASS_SLACK", "VEILLE_PASS_SLACK"),
+        ("webhook:VEILLE_PASS_HOOK", "VEILLE_PASS_HOOK"),
+    ):
+        status, error = errors[channel]
+        assert status == "failed"
+        assert error is not None and f"secret {name} is not set" in error
+    assert (second.deliveries.failed, second.deliveries.retried, second.deliveries.sent) == (
+        0,
+        0,
+        0,
+    )
+    assert resent.deliveries.sent == 1
+    assert len(slack.requests_for("/hook")) == 1

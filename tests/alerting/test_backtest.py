@@ -269,3 +269,47 @@ def test_a_bad_api_shaped_rule_file_names_the_field(
     assert code == 2
     assert field in err and "rule.yaml" in err
     assert "Traceback" not in err
+
+
+def test_text_output_counts_in_words_and_no_other_bucket_only_beside_an_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "counts.csv").write_text("timestamp,value\n2026-03-02T00:00:00,4\n")
+    (tmp_path / "rule.yaml").write_text(RULE_YAML, encoding="utf-8")
+    args = ["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "; 1 bucket judged" in out
+    assert "\n0 alerts\n" in out
+    assert "no near miss: no bucket scored above its baseline" in out
+
+
+def test_observed_is_said_to_be_a_mean_when_a_longer_time_scale_scored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On 5-minute buckets a slow rise scores on a stretch of buckets: its observed and
+    expected are means a bucket over that stretch (a fraction of a mention, e.g. 1.2), and
+    the report says over how many buckets."""
+    rng = np.random.default_rng(5)
+    t0 = datetime(2026, 3, 2)
+    counts = [int(v) for v in rng.poisson(1.0, 12 * 24 * 9)]
+    for i in range(len(counts) - 12, len(counts)):  # an hour of a few more a bucket
+        counts[i] += 3
+    lines = ["timestamp,value"] + [
+        f"{(t0 + timedelta(minutes=5 * i)).isoformat()},{c}" for i, c in enumerate(counts)
+    ]
+    (tmp_path / "counts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "rule.yaml").write_text(
+        "kind: volume_spike\nbucket: 5m\nsensitivity: 100000\nmin_volume: 1\n", encoding="utf-8"
+    )
+    report = run_json(tmp_path, capsys)
+    means = [n for n in report["near_misses"] if n["averaged_buckets"] > 1]
+    assert means, report["near_misses"]
+    for miss in means:
+        k = miss["averaged_buckets"]
+        end = (datetime.fromisoformat(miss["ts"]) - t0) // timedelta(minutes=5)
+        assert miss["observed"] * k == pytest.approx(sum(counts[end - k + 1 : end + 1]))
+    args = ["--series", str(tmp_path / "counts.csv"), "--rule", str(tmp_path / "rule.yaml")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"(mean a bucket over the last {means[0]['averaged_buckets']} buckets" in out

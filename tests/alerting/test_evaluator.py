@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from services.alerting.evaluator import (
     message_from_event,
     quiet_until,
 )
+from services.alerting.history import backtest_rule
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, threshold_for
 from services.core.models import Brand, RawItem, Sentiment, SentimentLabel
@@ -111,7 +113,7 @@ def test_a_spike_is_recorded_once_with_its_numbers(
         "volume_spike",
         SPIKE.isoformat(),
     )
-    assert n["observed"] == 40
+    assert (n["observed"], n["averaged_buckets"]) == (40, 1)  # the bucket's own count
     assert n["expected"] == pytest.approx(2, abs=0.5)
     assert n["threshold"] == threshold_for("volume_spike", "high")
     assert "median of all buckets" in n["baseline_method"]
@@ -304,6 +306,20 @@ def test_new_mentions_are_judged_by_time_stored_not_published(
     clock.advance(600)
     evaluator.run_once()  # nothing new stored since: no second event
     assert len(state.list_alert_events(rule_name="new")) == 1
+
+
+def test_a_new_rule_tells_only_mentions_stored_after_it_was_created(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    _store(state, index, [make_item(), make_item()])  # stored before the rule existed
+    clock.advance(60)
+    _rule(state, name="new", kind="new_mention", detector={}, grouping_window="1m")
+    clock.advance(60)
+    _store(state, index, [make_item()])
+    clock.advance(90)
+    _evaluator(state, index, clock).run_once()
+    (event,) = state.list_alert_events(rule_name="new")
+    assert event.numbers["observed"] == 1
 
 
 def test_new_mentions_are_batched_and_capped(
@@ -527,3 +543,32 @@ def test_a_burst_straddling_midnight_is_told_on_daily_buckets(
     assert len(outcome.events) == 1
     event = state.get_alert_event(outcome.events[0])
     assert event.status == "firing" and event.numbers["observed"] >= 16
+
+
+def test_an_alert_scores_live_as_in_the_backtest_of_the_same_bucket(
+    state: SqlStateStore, index: MentionIndex, clock: FakeClock
+) -> None:
+    """The live pass replays enough history for its score unit (the residuals of the last
+    baseline window, each against a baseline of a whole window) to be the one a backtest
+    over longer history computes: the same bucket, the same numbers and score."""
+    rng = random.Random(7)
+    spike_day = datetime(2026, 11, 9, tzinfo=UTC)
+    days = [spike_day - timedelta(days=d) for d in range(1, 45)]
+    times = [d + timedelta(hours=rng.randrange(24)) for d in days for _ in range(rng.randint(1, 9))]
+    times += [spike_day + timedelta(minutes=5 * i) for i in range(30)]  # before 03:00
+    index.upsert([make_mention(published_at=ts) for ts in times])
+    rule = _rule(state, detector={"bucket": "1d", "sensitivity": "high", "min_volume": 5})
+    _evaluator(state, index, clock).run_once()
+    live = {
+        e.numbers["window_start"]: e.numbers
+        for e in state.list_alert_events(rule_name=rule.name)
+        if e.status == "firing"
+    }[spike_day.isoformat()]
+    report = backtest_rule(
+        state, index, rule, since=clock.now - timedelta(days=60), until=clock.now
+    )
+    (replayed,) = [a for a in report.to_json()["alerts"] if a["start"] == spike_day.isoformat()]
+    assert [replayed[k] for k in ("observed", "expected", "averaged_buckets")] == [
+        live[k] for k in ("observed", "expected", "averaged_buckets")
+    ]
+    assert replayed["score"] == pytest.approx(live["score"], abs=1e-6)

@@ -350,3 +350,31 @@ def test_brands_are_listed_yaml_first_then_those_added(client: TestClient) -> No
         "Veloria",
         "Aardvark",
     ]
+
+
+def test_saving_a_rule_warns_of_a_channel_secret_not_set_but_keeps_the_rule(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_MARKETING", "https://hooks.slack.com/services/T/B/x")
+    for name in ("ALERT_HOOK", "ALERT_HOOK_SECRET", "VEILLE_SECRETS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    channels = [
+        {"type": "slack", "target": "SLACK_WEBHOOK_MARKETING"},
+        {"type": "webhook", "target": "ALERT_HOOK"},
+    ]
+    created = client.post(RULES, json=_rule(channels=channels, quiet_hours=None))
+    assert created.status_code == 201, created.text
+    warnings = created.json()["warnings"]
+    assert [w.split(": secret ")[1].split()[0] for w in warnings] == [
+        "ALERT_HOOK",
+        "ALERT_HOOK_SECRET",
+    ]
+    assert "https://" not in " ".join(warnings)  # names only, never a value
+    assert client.get(f"{RULES}/veloria-spike").status_code == 200
+    monkeypatch.setenv("ALERT_HOOK", "https://example.org/hook")
+    monkeypatch.setenv("ALERT_HOOK_SECRET", "k")
+    # the answer sent back as it came (warnings included) replaces the rule
+    replaced = client.put(f"{RULES}/veloria-spike", json=created.json())
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["warnings"] == []
+    assert "warnings" not in client.get(f"{RULES}/veloria-spike").json()

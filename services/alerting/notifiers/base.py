@@ -38,6 +38,8 @@ class AlertMessage:
     link: str | None  # to the mentions in the API/dashboard
     series: list[tuple[datetime, float]]  # recent buckets for the chart
     chart_url: str | None = None  # a public URL of the chart PNG (Slack fetches it)
+    #: observed/expected are a mean a bucket over this many buckets (1: the bucket's count)
+    averaged_buckets: int = 1
 
 
 class DeliveryError(Exception):

@@ -21,6 +21,7 @@ def build_webhook_body(message: AlertMessage, *, idempotency_key: str) -> dict[s
         "status": message.status,
         "observed": _json_number(message.observed),
         "expected": _json_number(message.expected),
+        "averaged_buckets": message.averaged_buckets,  # >1: observed/expected are means
         "score": None if message.score is None else _json_number(message.score),
         "window_start": as_utc(message.window_start).isoformat(),
         "window_end": as_utc(message.window_end).isoformat(),

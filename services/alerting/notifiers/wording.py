@@ -45,6 +45,10 @@ _STRINGS: dict[str, dict[Language, str]] = {
     "untitled": {"en": "(untitled)", "fr": "(sans titre)"},
     "chart_alt": {"en": "Chart of recent buckets", "fr": "Graphique des dernières périodes"},
     "new_count": {"en": "new mentions", "fr": "nouvelles mentions"},
+    "averaged": {
+        "en": "a bucket, mean of the last {n} buckets",
+        "fr": "par période, moyenne des {n} dernières périodes",
+    },
     "footer": {
         "en": "Sent by Veille. The numbers compare this window with its seasonal baseline.",
         "fr": "Envoyé par Veille. Les chiffres comparent cette fenêtre à sa référence saisonnière.",
@@ -133,6 +137,8 @@ def numbers_line(message: AlertMessage, language: Language) -> str:
         return f"{observed} {text('digest_count', language)}"
     expected = format_value(message, message.expected, language)
     line = f"{observed} {text('vs', language)} {expected} {text('expected_short', language)}"
+    if message.averaged_buckets > 1:  # a stretch scored: its mean, hence e.g. 1.2
+        line += " " + text("averaged", language).format(n=message.averaged_buckets)
     if message.score is not None and math.isfinite(message.score):
         line += f" ({text('score', language)} {format_number(message.score, language, decimals=1)})"
     return line

@@ -3,6 +3,10 @@
 Every brand and competitor has default rules (`services/alerting/default_rules.py`): they are
 listed and read like the others; a PUT of one stores a replacement (with channels, or
 `"enabled": false`), and deleting that replacement brings the default back.
+
+Creating or replacing a rule answers with `warnings`: the channels whose secret is not set
+yet. They do not refuse the rule (a secret may be set after it), but until it is set its
+deliveries fail, naming the variable.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import Field
 
 from services.alerting import saved_searches as ss
+from services.alerting.channels import missing_secrets
 from services.alerting.default_rules import brand_rules
 from services.alerting.evaluator import brand_query
 from services.alerting.history import backtest_rule, find_rule
@@ -27,6 +33,18 @@ router = APIRouter(prefix="/alert-rules", tags=["alerts"])
 
 KIND = "alert_rule"
 CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
+
+
+class SavedAlertRule(AlertRule):
+    """A rule as saved, with what will stop it delivering (e.g. a secret not set yet)."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
+def _saved(ctx: ServiceContext, name: str) -> SavedAlertRule:
+    rule = _rule(ctx, name)
+    warnings = [w for c in rule.channels for w in missing_secrets(c, ctx.settings.alerting)]
+    return SavedAlertRule.model_validate({**rule.model_dump(mode="json"), "warnings": warnings})
 
 
 def _rule(ctx: ServiceContext, name: str) -> AlertRule:
@@ -74,13 +92,14 @@ def list_rules(ctx: ContextDep, caller: CallerDep) -> list[AlertRule]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
-def create_rule(rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> AlertRule:
-    """Adds a rule on a saved search, a brand or a competitor."""
+def create_rule(rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+    """Adds a rule on a saved search, a brand or a competitor; `warnings` lists its
+    channels whose secret is not set yet (the rule is saved all the same)."""
     if any(r.name == rule.name for r in _defaults(ctx)):
         raise Problem(409, "Conflict", f"{rule.name!r} is a default rule: PUT it to change it")
     _check_target(ctx.state, rule, caller)
     _save(ctx.state, rule, caller, create=True)
-    return _rule(ctx, rule.name)
+    return _saved(ctx, rule.name)
 
 
 Since = Annotated[
@@ -149,14 +168,15 @@ MAX_BACKTEST = timedelta(days=400)
 
 
 @router.put("/{name}", summary="Replace an alert rule")
-def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> AlertRule:
-    """Replaces an alert rule, or stores a replacement for a brand's default rule."""
+def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+    """Replaces an alert rule, or stores a replacement for a brand's default rule;
+    `warnings` lists its channels whose secret is not set yet."""
     if rule.name != name:
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
     _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
     _check_target(ctx.state, rule, caller)
     _save(ctx.state, rule, caller, create=False)
-    return _rule(ctx, name)
+    return _saved(ctx, name)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an alert rule")

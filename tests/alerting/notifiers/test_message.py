@@ -199,6 +199,7 @@ def test_webhook_body_has_every_field_in_json() -> None:
     assert decoded["rule_name"] == "Acme" and decoded["kind"] == "volume_spike"
     assert decoded["status"] == "firing"
     assert decoded["observed"] is None and decoded["expected"] == 56.5 and decoded["score"] is None
+    assert decoded["averaged_buckets"] == 1
     assert decoded["window_start"] == "2026-11-22T09:00:00+00:00"
     assert decoded["window_end"] == "2026-11-22T10:00:00+00:00"
     assert decoded["baseline"] == message.baseline
@@ -249,3 +250,15 @@ def test_a_digest_counts_alerts_in_both_languages() -> None:
     assert "Résumé des alertes" in email_subject(digest, language="fr")
     assert "3 alertes" in email_text(digest, language="fr")
     assert "3 alerts" in email_text(digest, language="en")
+
+
+def test_a_mean_over_several_buckets_is_said_so_in_every_language() -> None:
+    from services.alerting.notifiers.wording import numbers_line
+
+    one = make_message(observed=19.0, expected=3.0)
+    mean = make_message(observed=1.2, expected=0.3, averaged_buckets=6)
+    assert "mean" not in numbers_line(one, "en")
+    assert "1.20 vs 0.30 expected a bucket, mean of the last 6 buckets" in numbers_line(mean, "en")
+    assert "moyenne des 6 dernières périodes" in numbers_line(mean, "fr")
+    payload = json.dumps(build_slack_payload(mean, language="en"))
+    assert "mean of the last 6 buckets" in payload
