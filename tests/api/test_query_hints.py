@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from services.runtime.app.context import ServiceContext
@@ -11,10 +13,11 @@ from tests.factories import BASE_TIME
 WINDOW = {"since": (BASE_TIME.replace(year=BASE_TIME.year - 1)).isoformat()}
 
 
-def _search(client: TestClient, q: str) -> dict[str, object]:
+def _search(client: TestClient, q: str) -> dict[str, Any]:
     response = client.get("/api/v1/mentions", params={"q": q})
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_a_misspelt_brand_says_which_names_exist(
