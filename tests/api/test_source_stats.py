@@ -51,7 +51,7 @@ def test_run_figures_line() -> None:
         errors={"timeout": 1, "http_404": 2},
     )
     assert run_figures(figures) == (
-        "12 pages, 30 found, 5 stored, 3.2 s, errors: http_404 x2, timeout x1"
+        "12 pages, 30 found, 5 queued, 3.2 s, errors: http_404 x2, timeout x1"
     )
     feed = RunStats(duration_seconds=0.4, items_found=3, items_stored=1)
-    assert run_figures(feed) == "3 found, 1 stored, 0.4 s"
+    assert run_figures(feed) == "3 found, 1 queued, 0.4 s"
