@@ -174,9 +174,13 @@ def run_backtest(
 
 
 def averaged_buckets(details: dict[str, float], rule: Rule) -> int:
-    """How many buckets an observed/expected pair is the mean of: the time scale that
-    scored (`scale_buckets`), each bucket itself smoothed over `smoothing` buckets."""
+    """How many buckets an observed/expected pair covers: for volumes, the time scale
+    that scored (`scale_buckets`), each bucket itself smoothed over `smoothing` buckets;
+    for a negative share, the stretch pooled (its scales already count raw buckets,
+    the smoothing being the shortest)."""
     scale = int(details.get("scale_buckets", 1) or 1)
+    if rule.kind == "negative_share_spike":
+        return scale
     return scale + max(int(getattr(rule, "smoothing", 1)), 1) - 1
 
 
@@ -188,7 +192,8 @@ def _numbers(observed: float, expected: float, averaged: int, rule: Rule) -> str
         text = f"negative share {observed:.0%} vs expected {expected:.0%}"
     if averaged > 1:
         span = format_duration(rule.bucket * averaged)
-        text += f" (mean a bucket over the last {averaged} buckets, {span})"
+        pooled = "share" if rule.kind == "negative_share_spike" else "mean a bucket"
+        text += f" ({pooled} over the last {averaged} buckets, {span})"
     return text
 
 

@@ -637,11 +637,15 @@ class Analyzer:
                 with self._assigner_lock:
                     if self._topic_model is not model or self._topic_second_from is None:
                         return model, None  # rebuilt since, or trained on corrections
-                    second = second_reading(
-                        self._topic_second_from, vectors_of, prepare=self.head.prepare
-                    )
+                    source, self._topic_second_from = self._topic_second_from, None
+                    try:  # built once: a failure is logged once, not on every batch
+                        second = second_reading(source, vectors_of, prepare=self.head.prepare)
+                    except OpinionUnavailable:
+                        raise
+                    except Exception:
+                        log.exception("topics read English texts without a second reading")
+                        return model, None
                     model = self._topic_model = model.with_second(second)
-                    self._topic_second_from = None
             return model, (rows, vectors_of([prepared[i] for i in rows]))
         except OpinionUnavailable as exc:
             log.warning("topics read English texts without a second reading: %s", exc)

@@ -386,6 +386,7 @@ def api(
 
     _selected["workspace"] = "default"  # the API serves every workspace, by key
     with _context(config, {"api.host": host, "api.port": port}) as ctx:
+        _check_port_free(ctx.settings.api.host, ctx.settings.api.port)
         installation = Installation(ctx, config_dir=config)
         for workspace in installation.live_workspaces():
             installation.context(workspace).sync_workspace()

@@ -313,3 +313,15 @@ def test_observed_is_said_to_be_a_mean_when_a_longer_time_scale_scored(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert f"(mean a bucket over the last {means[0]['averaged_buckets']} buckets" in out
+
+
+def test_a_share_covers_its_stretch_and_a_volume_adds_its_smoothing() -> None:
+    """A negative share's scales already count raw buckets (the smoothing is the shortest
+    one); a volume's every bucket is itself a mean over `smoothing` buckets."""
+    from services.alerting.backtest_report import averaged_buckets
+
+    share = rule_from_yaml("kind: negative_share_spike\nbucket: 15m\nsmoothing: 3\n")
+    volume = rule_from_yaml("kind: volume_spike\nbucket: 15m\nsmoothing: 3\n")
+    assert averaged_buckets({"scale_buckets": 6}, share) == 6
+    assert averaged_buckets({"scale_buckets": 6}, volume) == 8
+    assert averaged_buckets({}, share) == 1

@@ -312,6 +312,26 @@ def test_the_tagger_learns_the_recorded_brand_corrections(tmp_path: Path) -> Non
                 assert response.status_code == 201, response.text
         learned = _confidence(ctx, APPLE_RECORDS)
         assert learned < before
+        # Their mentions gone (retention, erasure), the verdicts go, and the running
+        # tagger forgets their passages at once.
+        from services.runtime.governance.retention import prune_orphans
+
+        ctx.index.delete([f"r{i}" for i in range(len(REJECTED))])
+        assert prune_orphans(ctx)["corrections"] == len(REJECTED)
+        assert _confidence(ctx, APPLE_RECORDS) == pytest.approx(before, abs=1e-6)
+        ctx.state.add_correction(  # one again, for the restart below
+            mention_id="r0",
+            fingerprint="f0",
+            field="brand",
+            brand="Apple",
+            label={"about_brand": False, "role": "brand"},
+            text=REJECTED[0],
+            language="en",
+            author="tests",
+        )
+        ctx.brands_changed()
+        learned = _confidence(ctx, APPLE_RECORDS)
+        assert learned < before
     finally:
         ctx.close()
     restarted = _apple_context(tmp_path)

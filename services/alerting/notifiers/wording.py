@@ -49,6 +49,10 @@ _STRINGS: dict[str, dict[Language, str]] = {
         "en": "a bucket, mean of the last {n} buckets",
         "fr": "par période, moyenne des {n} dernières périodes",
     },
+    "pooled": {
+        "en": "over the last {n} buckets",
+        "fr": "sur les {n} dernières périodes",
+    },
     "footer": {
         "en": "Sent by Veille. The numbers compare this window with its seasonal baseline.",
         "fr": "Envoyé par Veille. Les chiffres comparent cette fenêtre à sa référence saisonnière.",
@@ -138,7 +142,9 @@ def numbers_line(message: AlertMessage, language: Language) -> str:
     expected = format_value(message, message.expected, language)
     line = f"{observed} {text('vs', language)} {expected} {text('expected_short', language)}"
     if message.averaged_buckets > 1:  # a stretch scored: its mean, hence e.g. 1.2
-        line += " " + text("averaged", language).format(n=message.averaged_buckets)
+        # a share is pooled over the stretch, a count is a mean of its buckets
+        wording = "pooled" if message.kind == "negative_share_spike" else "averaged"
+        line += " " + text(wording, language).format(n=message.averaged_buckets)
     if message.score is not None and math.isfinite(message.score):
         line += f" ({text('score', language)} {format_number(message.score, language, decimals=1)})"
     return line

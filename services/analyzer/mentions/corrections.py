@@ -29,10 +29,10 @@ def apply_corrections(mention: Mention, records: Iterable[Mapping[str, Any]]) ->
     update: dict[str, Any] = {}
     brand_sentiments = dict(mention.brand_sentiments)
     named = {"brand": list(mention.brands), "competitor": list(mention.competitors)}
-    only = named["brand"] + named["competitor"]
-    single = only[0] if len(only) == 1 else None
     for record in sorted(records, key=lambda r: int(r.get("id") or 0)):
         if record["field"] == "sentiment":
+            only = named["brand"] + named["competitor"]  # as earlier brand verdicts left it
+            single = only[0] if len(only) == 1 else None
             sentiment = analyst_sentiment(record["label"])
             brand = record.get("brand") or None
             if brand is not None:

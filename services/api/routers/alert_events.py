@@ -31,9 +31,6 @@ STATUS_NOTES = {
 }
 
 
-_SCANNED = 5000  # events looked at for one page of a brand's events
-
-
 class Delivery(BaseModel):
     channel: str  # "slack:SLACK_WEBHOOK_X": the type and the NAME of its secret
     status: str  # pending | sending | sent | failed | unknown
@@ -123,18 +120,10 @@ def _rules_watching(state: StateStore, brand: str) -> set[str]:
 def _events_of(
     state: StateStore, rules: set[str], rule: str | None, before: int | None, limit: int
 ) -> list[AlertEventRecord]:
-    """The newest `limit` events of these rules (and of `rule`, when given), read a page
-    at a time; at most `_SCANNED` events are looked at."""
-    found: list[AlertEventRecord] = []
-    scanned = 0
-    while len(found) < limit and scanned < _SCANNED:
-        page = state.list_alert_events(rule_name=rule, before_id=before, limit=200)
-        if not page:
-            break
-        scanned += len(page)
-        found += [r for r in page if r.rule_name in rules]
-        before = page[-1].id
-    return found[:limit]
+    """The newest `limit` events of these rules (and of `rule`, when given)."""
+    return state.list_alert_events(
+        rule_name=rule, before_id=before, limit=limit, rule_names=sorted(rules)
+    )
 
 
 @router.get("/events/{event_id}", summary="Get one alert event")

@@ -192,8 +192,9 @@ def correct_brand(
     in context (a common word with a description, such as Orange), the brand tagger then
     learns the passage as an example of that sense, for mentions analyzed from now on;
     with 8 or more of each kind it also chooses the brand's threshold (`veille brands
-    check NAME` measures what they bought). Other names are tagged from the names alone:
-    the verdict fixes the mention and teaches nothing."""
+    check NAME` measures what they bought; a worker running as a separate process learns
+    them when it restarts). Other names are tagged from the names alone: the verdict fixes
+    the mention and teaches nothing."""
     roles = {b.name: "brand" for b in state.list_brands()}
     roles |= {c.name: "competitor" for c in state.list_competitors()}
     # Case and accents aside, as in the query language (`brand:veloria`).
@@ -214,7 +215,8 @@ def correct_brand(
         label={"about_brand": body.about_brand, "role": roles[name]},
         brand=name,
     )
-    background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
+    if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
+        background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
     return result
 
 

@@ -41,9 +41,10 @@ class ServiceContext:
         self._lock = threading.Lock()
         self._closed = False
         # Rebuilding the tagger embeds every corrected passage again: requests that come
-        # while one rebuild runs are served by a single next one (see brands_changed).
+        # while one rebuild runs mark it dirty and return; the rebuilding thread goes round
+        # once more (see brands_changed), so no request thread waits on another's rebuild.
         self._tagger_lock = threading.Lock()
-        self._tagger_requested = self._tagger_built = 0
+        self._tagger_dirty = False
         self.sources_changed: list[Callable[[], None]] = []
         # The sources this process's own collector schedules (`veille up`), for /health;
         # None when it runs none (`veille collect` processes are counted by their leases).
@@ -128,8 +129,7 @@ class ServiceContext:
 
         return [
             Correction(record["brand"], record["text"], bool(record["label"]["about_brand"]))
-            for record in self.state.current_corrections()
-            if record["field"] == "brand"
+            for record in self.state.current_corrections(field="brand")
         ]
 
     def brands_changed(self) -> None:
@@ -138,17 +138,24 @@ class ServiceContext:
         if "analyzer" not in self.__dict__:
             return
         with self._lock:
-            self._tagger_requested += 1
-            wanted = self._tagger_requested
-        with self._tagger_lock:
-            if self._tagger_built >= wanted:
-                return  # a rebuild that began after this request already read the change
-            with self._lock:
-                building = self._tagger_requested
-            self.analyzer.update_workspace(
-                self.state.list_brands(), self.state.list_competitors(), self.brand_corrections()
-            )
-            self._tagger_built = building
+            self._tagger_dirty = True
+        while self._tagger_lock.acquire(blocking=False):
+            try:
+                while True:
+                    with self._lock:
+                        if not self._tagger_dirty:
+                            break
+                        self._tagger_dirty = False
+                    self.analyzer.update_workspace(
+                        self.state.list_brands(),
+                        self.state.list_competitors(),
+                        self.brand_corrections(),
+                    )
+            finally:
+                self._tagger_lock.release()
+            with self._lock:  # a request may have come between the last check and release
+                if not self._tagger_dirty:
+                    return
 
     def notify_sources_changed(self) -> None:
         """Tells the scheduler (when one runs) to pick up added or removed sources."""

@@ -257,6 +257,8 @@ def _run_steps(
         counts.setdefault("corrections", len(doomed))  # kept as first counted on a resume
         store.update_erasure(job.id, counts=counts)
         store.delete_corrections(doomed)
+        if doomed:  # the running brand tagger learned from some: it relearns without them
+            ctx.brands_changed()
         store.update_erasure(job.id, step="alerts")
         step = "alerts"
     if step == "alerts":

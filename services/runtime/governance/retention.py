@@ -186,6 +186,8 @@ def prune_orphans(ctx: ServiceContext) -> dict[str, int]:
 
     doomed = [cid for cid, mention_id, _ in store.corrections() if gone(mention_id)]
     removed = {"corrections": store.delete_corrections(doomed) if doomed else 0}
+    if doomed:  # the running brand tagger learned from some: it relearns without them
+        ctx.brands_changed()
     removed["alert_samples"] = drop_alert_samples(ctx, lambda s: gone(str(s.get("id", ""))))
     return removed
 

@@ -294,13 +294,21 @@ def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
 
 
 def list_events(
-    conn: Connection, *, rule_name: str | None, before_id: int | None, limit: int
+    conn: Connection,
+    *,
+    rule_name: str | None,
+    before_id: int | None,
+    limit: int,
+    rule_names: Sequence[str] | None = None,
 ) -> list[AlertEventRecord]:
-    """Events newest first, with their deliveries."""
+    """Events newest first, with their deliveries (of `rule_name`, and of one of
+    `rule_names`, when given)."""
     e = alert_events
     query = sa.select(e).order_by(e.c.id.desc()).limit(limit)
     if rule_name is not None:
         query = query.where(e.c.rule_name == rule_name)
+    if rule_names is not None:
+        query = query.where(e.c.rule_name.in_(sorted(set(rule_names))))
     if before_id is not None:
         query = query.where(e.c.id < before_id)
     rows = conn.execute(query).all()

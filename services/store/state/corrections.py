@@ -151,10 +151,14 @@ def current_by_fingerprint(
     return out
 
 
-def all_current(conn: Connection) -> list[dict[str, Any]]:
-    """Every current correction (the newest per fingerprint, field and brand), oldest first."""
+def all_current(conn: Connection, field: str | None = None) -> list[dict[str, Any]]:
+    """Every current correction (the newest per fingerprint, field and brand), oldest
+    first; only those of `field` when given."""
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in conn.execute(sa.select(corrections).order_by(corrections.c.id)):
+    query = sa.select(corrections).order_by(corrections.c.id)
+    if field is not None:
+        query = query.where(corrections.c.field == field)
+    for row in conn.execute(query):
         latest[(row.fingerprint, row.field, row.brand)] = _correction(row)
     return sorted(latest.values(), key=lambda r: int(r["id"]))
 

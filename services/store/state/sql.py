@@ -396,14 +396,19 @@ class SqlStateStore:
             )
 
     def list_alert_events(
-        self, *, rule_name: str | None = None, before_id: int | None = None, limit: int = 50
+        self,
+        *,
+        rule_name: str | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+        rule_names: Sequence[str] | None = None,
     ) -> list[AlertEventRecord]:
         """Events newest first, with their deliveries."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
         with self._read() as conn:
             return alerting_tables.list_events(
-                conn, rule_name=rule_name, before_id=before_id, limit=limit
+                conn, rule_name=rule_name, before_id=before_id, limit=limit, rule_names=rule_names
             )
 
     def get_alert_event(self, event_id: int) -> AlertEventRecord:
@@ -490,10 +495,11 @@ class SqlStateStore:
         with self._read() as conn:
             return corrections.current_by_fingerprint(conn, fingerprints)
 
-    def current_corrections(self) -> list[dict[str, Any]]:
-        """Every current correction, oldest first (what `veille train` learns from)."""
+    def current_corrections(self, field: str | None = None) -> list[dict[str, Any]]:
+        """Every current correction (of `field` when given), oldest first (what `veille
+        train` and the brand tagger learn from)."""
         with self._read() as conn:
-            return corrections.all_current(conn)
+            return corrections.all_current(conn, field)
 
     def create_reanalysis_job(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Creates a pending re-analysis job."""
