@@ -142,6 +142,8 @@ def list_(
                 ", ".join(mention.triage.tags),
                 text,
             )
+        for column in table.columns[1:]:  # one line a mention: the text gives way
+            column.no_wrap, column.overflow = True, "ellipsis"
         out.print(keep_whole(table, 0))
         out.print(f"{len(page.mentions)} of {page.total}", highlight=False)
 
