@@ -142,9 +142,9 @@ def list_(
                 ", ".join(mention.triage.tags),
                 text,
             )
-        for column in table.columns[1:]:  # one line a mention: the text gives way
-            column.no_wrap, column.overflow = True, "ellipsis"
-        out.print(keep_whole(table, 0))
+        # id, state, assignee and tags whole; the date and the text wrap (a text kept on
+        # one line squeezes whole columns out of a narrow terminal)
+        out.print(keep_whole(table, 0, 2, 3, 4))
         out.print(f"{len(page.mentions)} of {page.total}", highlight=False)
 
 
