@@ -103,3 +103,6 @@ def test_bad_input_is_an_error_and_writes_no_file(config: Path, tmp_path: Path) 
     assert wrong.returncode == 2 and "--dimension" in wrong.stderr
     needs = veille("export", "stats", "share-of-voice", "--config", str(config))
     assert needs.returncode == 2 and "--brand" in needs.stderr
+    typo = veille("export", "stats", "volume", "-q", "brand:Velorya", "--config", str(config))
+    assert typo.returncode == 0, typo.stderr
+    assert "no brand is named 'velorya'" in typo.stderr and "did you mean Veloria" in typo.stderr

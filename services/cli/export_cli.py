@@ -230,7 +230,7 @@ def _arguments(endpoint: Callable[..., BaseModel], given: dict[str, Any]) -> dic
             problem = exc.errors(include_url=False)[0]["msg"]
             raise CliError(f"--{name.replace('_', '-')}: {problem}", code=2) from None
     for name, parameter in signature.parameters.items():
-        if name not in arguments and name not in {"index", "state"}:
+        if name not in arguments and name not in {"index", "state", "ctx"}:  # given below
             if parameter.default is inspect.Parameter.empty:
                 raise CliError(f"this export needs --{name.replace('_', '-')}", code=2)
             arguments[name] = parameter.default
@@ -292,9 +292,13 @@ def export_stats(
             arguments["index"] = ctx.index
         if "state" in parameters:
             arguments["state"] = ctx.state
+        if "ctx" in parameters:
+            arguments["ctx"] = ctx
         try:
             answer = endpoint(**arguments)
         except (QuerySyntaxError, Problem) as exc:
             raise _refused(exc) from None
+        for line in getattr(answer, "warnings", None) or ():  # a typo's empty rows say why
+            console.print(f"warning: {line}", markup=False, highlight=False)
         chunks = stats_chunks(answer, fmt, sheet=name, sep=delimiter)
         _write(_first_then_rest(chunks), output, fmt)
