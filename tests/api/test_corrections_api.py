@@ -393,6 +393,11 @@ def test_brand_names_are_matched_as_in_queries_and_bad_bodies_say_why(
     assert response.status_code == 201, response.text
     assert response.json()["correction"]["brand"] == "Veloria"  # the workspace's spelling
     assert client.get("/api/v1/mentions/a").json()["brands"] == []
+    by_alias = client.post(
+        "/api/v1/mentions/a/brands", json={"brand": "@Veloria", "about_brand": True}
+    )
+    assert by_alias.status_code == 201, by_alias.text  # an alias names it too
+    assert client.get("/api/v1/mentions/a").json()["brands"] == ["Veloria"]
 
     garbled = client.post(
         "/api/v1/mentions/a/brands",

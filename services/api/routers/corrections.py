@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
-from services.core.models import SentimentLabel
+from services.core.models import Brand, Competitor, SentimentLabel
 from services.core.text import fold
 from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
@@ -195,10 +195,11 @@ def correct_brand(
     check NAME` measures what they bought; a worker running as a separate process learns
     them when it restarts). Other names are tagged from the names alone: the verdict fixes
     the mention and teaches nothing."""
-    roles = {b.name: "brand" for b in state.list_brands()}
-    roles |= {c.name: "competitor" for c in state.list_competitors()}
-    # Case and accents aside, as in the query language (`brand:veloria`).
-    name = next((n for n in roles if fold(n) == fold(body.brand)), None)
+    entities: list[Brand | Competitor] = [*state.list_brands(), *state.list_competitors()]
+    roles = {e.name: "brand" if isinstance(e, Brand) else "competitor" for e in entities}
+    # Its name or an alias, case and accents aside, as in share of voice (`@veloria`).
+    wanted = fold(body.brand)
+    name = next((e.name for e in entities if wanted in {fold(n) for n in e.all_names()}), None)
     if name is None:
         known = ", ".join(roles) or "none"
         raise Problem(
