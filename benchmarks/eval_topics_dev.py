@@ -210,13 +210,7 @@ def lexical_choice(taxonomies: list[Taxonomy], background: Vectors, seed: int = 
         ("threshold alone", [r for r in found if r[0] == 0.0]),
         ("lexical weight and threshold", list(found)),
     ):
-        total = np.zeros(3, dtype=int)
-        for held in taxonomies:
-            others = [t.name for t in taxonomies if t is not held]
-            best = max(rules, key=lambda r: prf(sum(found[r][n] for n in others))[2])
-            total += found[best][held.name]
-            print(line(f"  {label}, {held.name}: {best}", found[best][held.name]))
-        print(line(f"  {label}: pooled over the held-out taxonomies", total))
+        print_loto(found, rules, label)
     # Paired bootstrap of the shipped rule against the same rule without the bonus.
     per_post = []
     for tax in taxonomies:
@@ -225,18 +219,8 @@ def lexical_choice(taxonomies: list[Taxonomy], background: Vectors, seed: int = 
         plain = assigned(model, tax.names, tax.vectors)
         for i in range(len(tax.rows)):
             per_post.append((counts(with_bonus[i], gold[i]), counts(plain[i], gold[i])))
-    rng = np.random.default_rng(seed)
-    stacked = np.array(per_post)  # (posts, 2, 3)
-    gains = []
-    for _ in range(1000):
-        draw = stacked[rng.integers(0, len(stacked), len(stacked))].sum(axis=0)
-        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    point = prf(stacked[:, 0].sum(axis=0))[2] - prf(stacked[:, 1].sum(axis=0))[2]
-    print(
-        f"  weight {LEXICAL_WEIGHT} against none, default rule: F1 {point:+.3f}"
-        f" (95% bootstrap interval {low:+.3f} to {high:+.3f})"
-    )
+    gain = paired_bootstrap(np.array(per_post), seed)
+    print(f"  weight {LEXICAL_WEIGHT} against none, default rule: {gain}")
 
 
 SECOND_SHARES = (0.0, 0.25, 0.5, 0.75)
@@ -269,25 +253,9 @@ def second_reading_choice(taxonomies: list[Taxonomy], background: Vectors, seed:
         ("without it (share 0)", [r for r in found if r[0] == 0.0]),
         ("share, lexical weight and threshold", list(found)),
     ):
-        total = np.zeros(3, dtype=int)
-        for held in taxonomies:
-            others = [t.name for t in taxonomies if t is not held]
-            best = max(rules, key=lambda r: prf(sum(found[r][n] for n in others))[2])
-            total += found[best][held.name]
-            print(line(f"  {label}, {held.name}: {best}", found[best][held.name]))
-        print(line(f"  {label}: pooled over the held-out taxonomies", total))
-    stacked = np.array(per_post)
-    rng = np.random.default_rng(seed)
-    gains = []
-    for _ in range(1000):
-        draw = stacked[rng.integers(0, len(stacked), len(stacked))].sum(axis=0)
-        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    point = prf(stacked[:, 0].sum(axis=0))[2] - prf(stacked[:, 1].sum(axis=0))[2]
-    print(
-        f"  share {SECOND_SHARE} against none, default rule: F1 {point:+.3f}"
-        f" (95% bootstrap interval {low:+.3f} to {high:+.3f})"
-    )
+        print_loto(found, rules, label)
+    gain = paired_bootstrap(np.array(per_post), seed)
+    print(f"  share {SECOND_SHARE} against none, default rule: {gain}")
 
 
 GRID_L2 = (0.01, 0.03, 0.1)
@@ -428,6 +396,32 @@ def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
     for how in ways:
         for k in CURVE_K:
             print(line(f"  {how}: up to {k} real posts per topic", totals[how, k]))
+
+
+def print_loto(found: dict[Any, dict[str, Counts]], rules: Sequence[Any], label: str) -> None:
+    """Prints each taxonomy scored with the rule (of `rules`) best on the others, and the
+    pooled figure: `found[rule][taxonomy]` holds the counts."""
+    names = list(next(iter(found.values())))
+    total = np.zeros(3, dtype=int)
+    for held in names:
+        others = [n for n in names if n != held]
+        best = max(rules, key=lambda r: prf(sum(found[r][n] for n in others))[2])
+        total += found[best][held]
+        print(line(f"  {label}, {held}: {best}", found[best][held]))
+    print(line(f"  {label}: pooled over the held-out taxonomies", total))
+
+
+def paired_bootstrap(per_post: np.ndarray, seed: int = 0) -> str:
+    """The F1 gain of a variant over the shipped rule, with its 95% paired bootstrap
+    interval; `per_post` is (posts, 2, 3): each post's counts with and without."""
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(1000):
+        draw = per_post[rng.integers(0, len(per_post), len(per_post))].sum(axis=0)
+        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
+    low, high = np.quantile(gains, [0.025, 0.975])
+    point = prf(per_post[:, 0].sum(axis=0))[2] - prf(per_post[:, 1].sum(axis=0))[2]
+    return f"F1 {point:+.3f} (95% bootstrap interval {low:+.3f} to {high:+.3f})"
 
 
 def main() -> None:

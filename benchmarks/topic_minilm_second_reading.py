@@ -30,7 +30,8 @@ from benchmarks.eval_topics_dev import (
     line,
     load_posts,
     load_taxonomies,
-    prf,
+    paired_bootstrap,
+    print_loto,
 )
 from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
 from services.analyzer.sentiment.head import load_head
@@ -160,30 +161,13 @@ def main() -> None:
                 sum(found[share, TAXONOMY_THRESHOLD].values()) + rest,
             )
         )
-    names = list(next(iter(found.values())))
     for label, rules in (
-        ("threshold alone", [r for r in found if r[0] == 0.0]),
-        ("share and threshold", list(found)),
+        ("LOTO threshold alone", [r for r in found if r[0] == 0.0]),
+        ("LOTO share and threshold", list(found)),
     ):
-        total = np.zeros(3, dtype=int)
-        for held in names:
-            others = [n for n in names if n != held]
-            best = max(rules, key=lambda r: prf(sum(found[r][n] for n in others))[2])
-            total += found[best][held]
-            print(line(f"  LOTO {label}, {held}: {best}", found[best][held]))
-        print(line(f"  LOTO {label}, pooled", total))
-    stacked = np.array(per_post)
-    rng = np.random.default_rng(0)
-    gains = []
-    for _ in range(1000):
-        draw = stacked[rng.integers(0, len(stacked), len(stacked))].sum(axis=0)
-        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    point = prf(stacked[:, 0].sum(axis=0))[2] - prf(stacked[:, 1].sum(axis=0))[2]
-    print(
-        f"  share 0.5 against none, shipped rule, paired bootstrap over {len(stacked)} posts:"
-        f" F1 {point:+.3f} (95% {low:+.3f} to {high:+.3f})"
-    )
+        print_loto(found, rules, label)
+    gain = paired_bootstrap(np.array(per_post))
+    print(f"  share 0.5 against none, shipped rule, over {len(per_post)} posts: {gain}")
 
 
 def off_topic(

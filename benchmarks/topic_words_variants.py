@@ -45,6 +45,7 @@ from benchmarks.eval_topics_dev import (
     line,
     load_posts,
     load_taxonomies,
+    paired_bootstrap,
     picked,
     prf,
     with_examples,
@@ -194,18 +195,6 @@ def share_threshold(bg_scores: Vectors, share: float) -> float:
     return float(max(TAXONOMY_THRESHOLD, cut))
 
 
-def bootstrap(per_post: np.ndarray, seed: int = 0) -> str:
-    """Paired bootstrap of F1 (variant minus shipped), per_post: (posts, 2, 3)."""
-    rng = np.random.default_rng(seed)
-    gains = []
-    for _ in range(1000):
-        draw = per_post[rng.integers(0, len(per_post), len(per_post))].sum(axis=0)
-        gains.append(prf(draw[0])[2] - prf(draw[1])[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    point = prf(per_post[:, 0].sum(axis=0))[2] - prf(per_post[:, 1].sum(axis=0))[2]
-    return f"F1 {point:+.3f} (95% {low:+.3f} to {high:+.3f})"
-
-
 def evaluate(
     variant: str,
     taxonomies: list[Taxonomy],
@@ -290,7 +279,7 @@ def evaluate(
             )
     print(
         f"  against shipped, paired bootstrap over {len(per_post)} dev posts: "
-        f"{bootstrap(np.array(per_post))}"
+        f"{paired_bootstrap(np.array(per_post))}"
     )
     curve(variant, taxonomies, background, bg_stems)
 
