@@ -140,7 +140,7 @@ const I18n = (() => {
     "explore.drilled": { en: "mentions {note}", fr: "mentions {note}" },
     "explore.none": { en: "no mention matches", fr: "aucune mention ne correspond" },
     "explore.newest": {
-      one: { en: "the newest {count}: export them all", fr: "la plus récente\u00a0: exportez-les toutes" },
+      one: { en: "the newest one: export them all", fr: "la plus récente\u00a0: exportez-les toutes" },
       other: { en: "the newest {count}: export them all", fr: "les {count} plus récentes\u00a0: exportez-les toutes" },
     },
     "explore.window": { en: "{since} → {until} UTC", fr: "{since} → {until} UTC" },
