@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,50 @@ def test_both_languages_have_every_key_the_page_uses(
         assert any(key.startswith(prefix) for key in table), prefix
     unused = {k for k in table if k not in used and not k.startswith(tuple(prefixes))}
     assert unused == set(), "in the table, used nowhere"
+
+
+# Text written into the page by the scripts: a literal with words in it is untranslated.
+WRITTEN = re.compile(
+    r"""(?:element\("[a-z]+", |textContent = |placeholder = |new Error\(|show(?:Error|Login)\()"""
+    r"""(["'`])(.*?)\1"""
+)
+# Words that are the same in both languages: the product, the languages, file formats.
+AS_IS = {"Veille", "Français", "English", "CSV", "XLSX", "NDJSON"}
+
+
+class _Untranslated(HTMLParser):
+    """The page's texts outside an element with data-i18n (and outside code and scripts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []  # per open element: whether its text is translated
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"meta", "link", "input", "br", "img"}:
+            return
+        names = {name for name, _ in attrs}
+        inside = bool(self.stack and self.stack[-1])
+        self.stack.append(inside or "data-i18n" in names or tag in {"code", "script", "style"})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in {"meta", "link", "input", "br", "img"} and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        words = data.strip()
+        translated = bool(self.stack and self.stack[-1])
+        if not translated and words not in AS_IS and re.search(r"[A-Za-z]{2,}", words):
+            self.found.append(words)
+
+
+def test_no_text_of_the_page_is_left_untranslated() -> None:
+    page = _Untranslated()
+    page.feed((FILES / "index.html").read_text(encoding="utf-8"))
+    assert page.found == []
+    for script in ("dashboard.js", "triage.js"):
+        source = (FILES / script).read_text(encoding="utf-8")
+        written = [text for _, text in WRITTEN.findall(source)]
+        assert written, script  # the pattern still finds what the script writes
+        left = [w for w in written if re.search(r"[A-Za-z]{2,}", re.sub(r"\$\{[^}]*\}", "", w))]
+        assert left == [], script

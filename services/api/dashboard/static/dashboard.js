@@ -1,7 +1,8 @@
 // Veille's dashboard: one brand at a glance, drawn from the REST API (/api/v1), where
 // every number opens the mentions behind it. Charts: charts.js (Chart.js, vendored); no
 // build step. Every piece of text from the API is written with
-// textContent, never as HTML: mentions are whatever strangers posted.
+// textContent, never as HTML: mentions are whatever strangers posted. The page's own words,
+// numbers and dates come from i18n.js (`t(key, params)`, `I18n.*`), in French or English.
 "use strict";
 
 const API = "../api/v1"; // relative: works behind a proxy that adds a path prefix
