@@ -13,10 +13,13 @@ const Charts = (() => {
   Chart.defaults.maintainAspectRatio = false; // the height comes from the stylesheet
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
 
-  // Days on the x axis as MM-DD, flat, as many as fit: a phone shows a few, a wall all.
+  // Days on the x axis ("7 déc." / "Dec 7"), flat, as many as fit: a phone shows a few,
+  // a wall all. The labels stay ISO days (YYYY-MM-DD): what a click picks.
   const xAxis = (labels) => ({
-    ticks: { maxRotation: 0, autoSkipPadding: 10, callback: (_, i) => labels[i].slice(5) },
+    ticks: { maxRotation: 0, autoSkipPadding: 10, callback: (_, i) => I18n.shortDay(labels[i]) },
   });
+  // Chart.js formats the y axis' and the tooltips' numbers with Intl, in this locale.
+  const locale = () => I18n.locale();
 
   function draw(canvas, config) {
     const previous = Chart.getChart(canvas);
@@ -39,7 +42,8 @@ const Charts = (() => {
   function alertDataset(labels, alertsByLabel, top) {
     return {
       type: "scatter",
-      label: "alert",
+      key: "alert", // what a click picks; the label is in the page's language
+      label: t("chart.alert"),
       data: labels.map((label, i) =>
         alertsByLabel.has(label) ? { x: label, y: top[i] } : { x: label, y: null },
       ),
@@ -55,8 +59,9 @@ const Charts = (() => {
 
   const alertTitle = (alertsByLabel) => (items) => {
     const item = items[0];
-    if (item.dataset.label !== "alert") return item.label;
-    return `${item.label}: ${alertsByLabel.get(item.label).join(", ")}`;
+    const when = I18n.date(item.label);
+    if (item.dataset.key !== "alert") return when;
+    return `${when}: ${alertsByLabel.get(item.label).join(", ")}`;
   };
 
   // Mentions per bucket, stacked by sentiment; `pick(label, bucketIndex)`.
@@ -65,7 +70,8 @@ const Charts = (() => {
     const totals = labels.map((_, i) => names.reduce((sum, n) => sum + byLabel[n][i], 0));
     const datasets = names.map((name) => ({
       type: "bar",
-      label: name,
+      key: name,
+      label: t(`sentiment.${name}`),
       data: byLabel[name],
       backgroundColor: css(`--${name}`),
       stack: "sentiment",
@@ -74,6 +80,7 @@ const Charts = (() => {
     return draw(canvas, {
       data: { labels, datasets },
       options: {
+        locale: locale(),
         scales: {
           x: { stacked: true, ...xAxis(labels) },
           y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
@@ -82,7 +89,7 @@ const Charts = (() => {
           legend: { labels: { usePointStyle: true } }, // the alert's triangle, as drawn
           tooltip: { callbacks: { title: alertTitle(alertsByLabel) } },
         },
-        ...clicks((d, i) => pick(datasets[d].label, i)),
+        ...clicks((d, i) => pick(datasets[d].key, i)),
       },
     });
   }
@@ -92,6 +99,7 @@ const Charts = (() => {
     const names = Object.keys(values);
     const datasets = names.map((name, k) => ({
       type: "line",
+      key: name,
       label: name,
       data: values[name],
       borderColor: PALETTE[k % PALETTE.length],
@@ -106,12 +114,13 @@ const Charts = (() => {
     return draw(canvas, {
       data: { labels, datasets },
       options: {
+        locale: locale(),
         scales: { x: xAxis(labels), y: { beginAtZero: true, ticks: { precision: 0 }, ...yOptions } },
         plugins: {
-          legend: { labels: { filter: (item) => item.text !== "alert" } },
+          legend: { labels: { filter: (item, data) => data.datasets[item.datasetIndex].key !== "alert" } },
           tooltip: { callbacks: { title: alertTitle(alertsByLabel) } },
         },
-        ...clicks((d, i) => pick(datasets[d].label, i)),
+        ...clicks((d, i) => pick(datasets[d].key, i)),
       },
     });
   }

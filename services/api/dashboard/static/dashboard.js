@@ -1,7 +1,8 @@
 // Veille's dashboard: one brand at a glance, drawn from the REST API (/api/v1), where
 // every number opens the mentions behind it. Charts: charts.js (Chart.js, vendored); no
 // build step. Every piece of text from the API is written with
-// textContent, never as HTML: mentions are whatever strangers posted.
+// textContent, never as HTML: mentions are whatever strangers posted. The page's own words,
+// numbers and dates come from i18n.js (`t(key, params)`, `I18n.*`), in French or English.
 "use strict";
 
 const API = "../api/v1"; // relative: works behind a proxy that adds a path prefix
@@ -59,8 +60,9 @@ function quoted(name) {
   return `"${name.replace(/"/g, "")}"`;
 }
 
-const percent = (part, whole) => (whole ? `${Math.round((100 * part) / whole)}%` : "–");
-const signed = (value) => (value === null || value === undefined ? "–" : (value > 0 ? "+" : "") + value.toFixed(2));
+// Numbers and dates as the chosen language writes them (i18n.js): "63 %", "+0,21".
+const percent = (part, whole) => (whole ? I18n.percent(part / whole) : "–");
+const signed = (value) => I18n.signed(value);
 const day = (iso) => iso.slice(0, 10);
 
 // French and English function words ("le", "je", "the", "dix"), folded, from the server
@@ -76,14 +78,13 @@ const negativeCount = (series) =>
 
 // "+25% on the previous 30 days": how a marketer reads a change at a glance.
 function change(now, before, days) {
-  if (!before) return now ? `none in the previous ${days} days` : "";
-  const ratio = Math.round((100 * (now - before)) / before);
-  return `${ratio > 0 ? "+" : ""}${ratio}% on the previous ${days} days`;
+  if (!before) return now ? t("kpi.noneBefore", { count: days }) : "";
+  const ratio = Math.round((100 * (now - before)) / before) / 100;
+  return t("kpi.change", { change: I18n.percent(ratio, { sign: true }), count: days });
 }
 
 function pointsChange(now, before, days) {
-  const points = Math.round(100 * (now - before));
-  return `${points > 0 ? "+" : ""}${points} pts on the previous ${days} days`;
+  return t("kpi.change", { change: I18n.points(Math.round(100 * (now - before))), count: days });
 }
 
 function showError(message) {
@@ -117,7 +118,7 @@ async function showProviders() {
 
 // A number that leads to the mentions behind it: a button that opens them below.
 function drillButton(count, query, note, window) {
-  const button = element("button", count, "drill");
+  const button = element("button", I18n.number(count), "drill");
   button.type = "button";
   button.dataset.q = query;
   button.dataset.count = String(count);
@@ -130,7 +131,7 @@ function fillTable(table, rows) {
   const body = table.tBodies[0];
   body.replaceChildren();
   if (!rows.length) {
-    const cell = element("td", "nothing in this period", "empty");
+    const cell = element("td", t("table.empty"), "empty");
     cell.colSpan = table.tHead.rows[0].cells.length;
     body.appendChild(element("tr")).appendChild(cell);
     return;
@@ -140,7 +141,7 @@ function fillTable(table, rows) {
     cells.forEach((value, i) => {
       const cell = row.appendChild(element("td", undefined, i ? "number" : ""));
       if (value && typeof value === "object") cell.appendChild(drillButton(value.count, value.q, value.note));
-      else cell.textContent = String(value);
+      else cell.textContent = typeof value === "number" ? I18n.number(value) : String(value);
     });
   }
 }
@@ -163,12 +164,12 @@ function mentionItem(mention, brand, copies = 1) {
   const text = [mention.title, mention.text].filter(Boolean).join(" — ");
   item.appendChild(element("div", text.length > 280 ? text.slice(0, 279) + "…" : text));
   const meta =
-    `${day(mention.published_at)} · ${mention.source_name}` +
+    `${I18n.date(mention.published_at)} · ${mention.source_name}` +
     (mention.language ? ` · ${mention.language}` : "") +
-    (copies > 1 ? ` · ${copies} copies` : "");
+    (copies > 1 ? ` · ${t("mention.copies", { count: copies })}` : "");
   const line = item.appendChild(element("div", meta + " · ", "meta"));
   if (mention.url) {
-    const link = line.appendChild(element("a", "open"));
+    const link = line.appendChild(element("a", t("mention.open")));
     link.href = mention.url;
     link.rel = "noopener noreferrer";
     link.target = "_blank";
@@ -176,31 +177,37 @@ function mentionItem(mention, brand, copies = 1) {
   const judged = (mention.brand_sentiments || {})[brand] || mention.sentiment;
   const weighed = judged && judged.evidence ? judged.evidence.words.map((w) => w.text) : [];
   const words = weighed.filter(saysSomething).slice(0, 3);
-  if (words.length) item.appendChild(element("div", `why: ${words.join(", ")}`, "why"));
+  if (words.length) item.appendChild(element("div", t("mention.why", { words: words.join(", ") }), "why"));
   return item;
 }
 
 function alertWhy(numbers) {
-  // "observed 59 % vs 18 % expected (score 4.3, needs 3)": the alert's own explanation
-  const share = (x) => `${Math.round(x * 100)} %`;
-  const count = (x) => String(Math.round(x * 10) / 10);
+  // "observed 59% vs 18% expected (score 4.3, needs 3)": the alert's own explanation
+  const share = (x) => I18n.percent(x);
+  const count = (x) => I18n.number(Math.round(x * 10) / 10);
   if (typeof numbers.observed !== "number" || typeof numbers.score !== "number") return "";
   const show = numbers.kind === "negative_share_spike" ? share : count;
-  return (
-    `observed ${show(numbers.observed)} vs ${show(numbers.expected)} expected ` +
-    `(score ${numbers.score.toFixed(1)}, needs ${numbers.threshold})`
-  );
+  return t("alert.why", {
+    observed: show(numbers.observed),
+    expected: show(numbers.expected),
+    score: I18n.number(numbers.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+    threshold: numbers.threshold,
+  });
 }
 
 function alertItem(event) {
   const item = element("li");
-  item.appendChild(element("div", `${event.rule}: ${event.kind} (${event.status})`));
+  // A known kind or status in the notifications' words; an unknown code as the API says it.
+  const known = (key, code) => (key in I18n.messages ? t(key) : code);
+  const kind = known(`alert.${event.kind}`, event.kind);
+  const status = known(`alertStatus.${event.status}`, event.status);
+  item.appendChild(element("div", `${event.rule}: ${kind} (${status})`));
   const why = alertWhy(event.numbers || {});
   if (why) item.appendChild(element("div", why, "why"));
-  if (event.numbers && event.numbers.baseline_method) {
-    item.appendChild(element("div", `baseline: ${event.numbers.baseline_method}`, "meta"));
+  if (event.numbers && event.numbers.baseline_method) { // the server's words, as given
+    item.appendChild(element("div", t("alert.baseline", { method: event.numbers.baseline_method }), "meta"));
   }
-  item.appendChild(element("div", event.created_at.replace("T", " ").slice(0, 16) + " UTC", "meta"));
+  item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }), "meta"));
   return item;
 }
 
@@ -208,10 +215,10 @@ function alertItem(event) {
 function currentWindow() {
   if ($("period").value === "custom") {
     const from = $("from").value, to = $("to").value;
-    if (!from || !to) throw new Error("choose a first and a last day");
+    if (!from || !to) throw new Error(t("error.noDays"));
     const since = new Date(`${from}T00:00:00Z`);
     const until = new Date(Date.parse(`${to}T00:00:00Z`) + 86400e3); // the last day included
-    if (until <= since) throw new Error("the last day comes before the first");
+    if (until <= since) throw new Error(t("error.daysReversed"));
     return { since, until, days: Math.round((until - since) / 86400e3) };
   }
   const days = Number($("period").value);
@@ -276,8 +283,7 @@ async function loadBoard() {
   const since = iso(start), until = iso(end);
   const window = { since, until };
   const before = iso(new Date(start - (end - start))); // the period before, as long
-  document.querySelectorAll(".brand-name").forEach((node) => (node.textContent = brand));
-  document.querySelectorAll(".interval").forEach((node) => (node.textContent = interval));
+  I18n.setContext({ brand, interval }); // the headings that name them
   saveView();
   setBusy(true);
   const complaints = `negative:${quoted(brand)}`;
@@ -316,30 +322,34 @@ async function loadBoard() {
     button.dataset.count = String(count);
     button.onclick = () => drill(query, note);
   };
-  setKpi("kpi-mentions", String(toward.total), toward.total, towardQuery(brand), `mentions of ${brand}`);
+  setKpi("kpi-mentions", I18n.number(toward.total), toward.total, towardQuery(brand), t("note.of", { brand }));
   setKpi("kpi-negative", percent(negatives, toward.total), negatives, complaints,
-    `negative toward ${brand}, of ${toward.total}`);
+    t("note.negativeOf", { brand, total: toward.total }));
   $("kpi-mentions-change").textContent = change(toward.total, previous.total, days);
   $("kpi-negative-change").textContent =
     toward.total && previous.total
       ? pointsChange(negatives / toward.total, previousNegatives / previous.total, days)
       : "";
   const polar = (own.sentiment ? own.sentiment.positive + own.sentiment.negative : 0);
-  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), `positive or negative toward ${brand}`);
-  $("kpi-alerts").textContent = String(recentAlerts.length);
+  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), t("note.polar", { brand }));
+  $("kpi-alerts").textContent = I18n.number(recentAlerts.length);
 
   const windows = bucketWindows(toward, interval);
   const labels = windows.map((w) => w.label);
   const marks = alertsByBucket(windows, recentAlerts);
   const by = (label) => toward.buckets.map((b) => (b.by && b.by[label]) || 0);
-  $("chart-sentiment").setAttribute("aria-label", `${toward.total} mentions of ${brand}, per ${interval}, by sentiment toward it`);
-  $("chart-competitors").setAttribute("aria-label", `mentions naming ${share.shares.map((s) => s.name).join(", ")}, per ${interval}`);
-  $("chart-net").setAttribute("aria-label", `net sentiment toward each, per ${interval}`);
+  const per = t(`interval.${interval}`);
+  $("chart-sentiment").setAttribute("aria-label", t("chart.sentimentLabel", { total: toward.total, brand, interval: per }));
+  $("chart-competitors").setAttribute("aria-label",
+    t("chart.competitorsLabel", { names: share.shares.map((s) => s.name).join(", "), interval: per }));
+  $("chart-net").setAttribute("aria-label", t("chart.netLabel", { interval: per }));
+  const on = (i) => I18n.shortDay(labels[i]); // the day a bar or point stands for
   Charts.sentimentBars($("chart-sentiment"), labels,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
       const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
-      drill(query, `${label === "alert" ? "mentioning" : label + " toward"} ${brand}, ${windows[i].label}`, windows[i]);
+      const note = label === "alert" ? "note.mentioningOn" : `note.${label}`;
+      drill(query, t(note, { brand, day: on(i) }), windows[i]);
     });
   const volumes = {}, nets = {};
   share.shares.forEach((s, k) => {
@@ -350,9 +360,10 @@ async function loadBoard() {
     });
   });
   Charts.lines($("chart-competitors"), labels, volumes, marks, (name, i) =>
-    drill(towardQuery(name === "alert" ? brand : name), `mentioning ${name === "alert" ? brand : name}, ${labels[i]}`, windows[i]));
+    drill(towardQuery(name === "alert" ? brand : name),
+      t("note.mentioningOn", { brand: name === "alert" ? brand : name, day: on(i) }), windows[i]));
   Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
-    drill(polarQuery(name), `positive or negative toward ${name}, ${labels[i]}`, windows[i]),
+    drill(polarQuery(name), t("note.polarOn", { brand: name, day: on(i) }), windows[i]),
     { min: -1, max: 1, ticks: { stepSize: 0.5 } });
 
   const drillCell = (count, q, note) => ({ count, q, note });
@@ -360,31 +371,32 @@ async function loadBoard() {
     $("share-of-voice"),
     share.shares.map((s) => {
       const q = `${s.role}:${quoted(s.name)}`;
-      return [s.name, drillCell(s.count, q, `naming ${s.name}`), percent(s.count, share.total), signed(s.net_sentiment)];
+      return [s.name, drillCell(s.count, q, t("note.naming", { name: s.name })), percent(s.count, share.total),
+        signed(s.net_sentiment)];
     }),
   );
   const rows = (counts, field, note) =>
-    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, `${note} ${c.key}`)]);
-  fillTable($("topics"), rows(topics.counts, "topic", "about"));
-  fillTable($("by-source"), rows(sources.counts, "source", "from"));
-  fillTable($("by-kind"), rows(kinds, "source", "from a source of kind"));
-  fillTable($("by-language"), rows(languages.counts, "lang", "in"));
+    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, t(note, { key: c.key }))]);
+  fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
+  fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
+  fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
+  fillTable($("by-language"), rows(languages.counts, "lang", "note.in"));
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
     $("negative-terms"),
     words.map((c, i) =>
-      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), `negative toward ${brand}, with "${c.key}"`)]),
+      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), t("note.word", { brand, word: c.key }))]),
   );
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
-  if (!negative.mentions.length) list.appendChild(element("li", "none in this period", "empty"));
+  if (!negative.mentions.length) list.appendChild(element("li", t("list.empty"), "empty"));
   const alertList = $("alerts");
   alertList.replaceChildren(...recentAlerts.slice(0, 5).map(alertItem));
-  if (!recentAlerts.length) alertList.appendChild(element("li", "none in this period", "empty"));
+  if (!recentAlerts.length) alertList.appendChild(element("li", t("list.empty"), "empty"));
   fillSaved(saved);
   if (!explored) showWindow(view);
   // A wall screen says how fresh it is.
-  $("updated").textContent = `updated ${new Date().toTimeString().slice(0, 5)}`;
+  $("updated").textContent = t("header.updated", { time: I18n.clock(new Date()) });
   setBusy(false);
   document.body.dataset.loaded = brand;
   run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
@@ -398,12 +410,12 @@ function fillSaved(searches) {
       const open = item.appendChild(element("button", search.name, "link"));
       open.type = "button";
       open.dataset.q = search.query;
-      open.addEventListener("click", () => drill(search.query, `saved search ${search.name}`));
+      open.addEventListener("click", () => drill(search.query, t("note.saved", { name: search.name })));
       item.appendChild(element("div", search.description || search.query, "meta"));
       return item;
     }),
   );
-  if (!searches.length) list.appendChild(element("li", "none yet: POST /api/v1/saved-searches", "empty"));
+  if (!searches.length) list.appendChild(element("li", t("saved.empty"), "empty"));
 }
 
 function setBusy(busy) {
@@ -423,6 +435,7 @@ function viewParams() {
   const params = { brand: $("brand").value, period: $("period").value };
   if (params.period === "custom") Object.assign(params, { from: $("from").value, to: $("to").value });
   if ($("auto-refresh").value !== "0") params.refresh = $("auto-refresh").value;
+  if (I18n.pinned()) params.lang = I18n.lang(); // a link with ?lang= keeps its language
   if (searched) {
     params.q = searched.q;
     params.note = searched.note;
@@ -465,7 +478,7 @@ async function restoreExplore(wanted) {
   const since = new Date(wanted.get("since") || ""), until = new Date(wanted.get("until") || "");
   explored = !isNaN(since) && !isNaN(until) && since < until ? { since, until } : null;
   $("q").value = wanted.get("q");
-  $("explore-note").textContent = wanted.get("note") || "mentions matching the query";
+  $("explore-note").textContent = wanted.get("note") || t("explore.matching");
   await search();
 }
 
@@ -473,7 +486,7 @@ function clearExplore() {
   explored = null;
   searched = null;
   $("explore-total").textContent = "–";
-  $("explore-note").textContent = "mentions: click a number on this page, or search";
+  $("explore-note").textContent = t("explore.idle");
   $("explore-mentions").replaceChildren();
 }
 
@@ -502,8 +515,8 @@ let explored = null; // {since, until} of the last drill-down, or null: the page
 let searches = 0;
 
 function showWindow(window) {
-  const at = (d) => iso(d).slice(0, 16).replace("T", " ");
-  $("explore-window").textContent = `${at(window.since)} → ${at(window.until)} UTC`;
+  $("explore-window").textContent =
+    t("explore.window", { since: I18n.dateTime(window.since), until: I18n.dateTime(window.until) });
   $("whole-period").hidden = !explored || (explored.since.getTime() === view.since.getTime()
     && explored.until.getTime() === view.until.getTime());
 }
@@ -511,7 +524,7 @@ function showWindow(window) {
 function drill(query, note, window) {
   $("q").value = query;
   explored = window ? { since: window.since, until: window.until } : { since: view.since, until: view.until };
-  $("explore-note").textContent = `mentions ${note}`;
+  $("explore-note").textContent = t("explore.drilled", { note });
   run(search);
   $("explore").scrollIntoView({ block: "start" });
 }
@@ -551,11 +564,12 @@ async function search() {
   const list = $("explore-mentions");
   try {
     const page = await api("/mentions", { ...params, limit: 50 });
-    $("explore-total").textContent = String(page.total);
+    $("explore-total").textContent = I18n.number(page.total);
+    $("explore-total").dataset.count = String(page.total);
     list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
-    if (!page.total) list.appendChild(element("li", "no mention matches", "empty"));
+    if (!page.total) list.appendChild(element("li", t("explore.none"), "empty"));
     if (page.total > page.mentions.length) {
-      list.appendChild(element("li", `the newest ${page.mentions.length}: export them all`, "meta"));
+      list.appendChild(element("li", t("explore.newest", { count: page.mentions.length }), "meta"));
     }
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
@@ -606,7 +620,7 @@ async function start() {
   $("login").hidden = true;
   $("controls").hidden = false;
   if (!brands.length) {
-    showError("No brand is watched yet: add one to the workspace (brands:) or POST /api/v1/brands.");
+    showError(t("error.noBrand"));
     return;
   }
   $("board").hidden = false;
@@ -628,9 +642,9 @@ async function run(step) {
     if (error instanceof Unauthorized) {
       const refused = Boolean(sessionStorage.getItem(KEY_ITEM));
       sessionStorage.removeItem(KEY_ITEM);
-      showLogin(refused ? "This API key was refused: check it, or create one." : "");
+      showLogin(refused ? t("login.refused") : "");
     } else {
-      showError(`Could not load the dashboard: ${error.message}`);
+      showError(t("error.load", { message: error.message })); // the API's words, as given
     }
   }
 }
@@ -652,7 +666,7 @@ $("password-form").addEventListener("submit", async (event) => {
   });
   $("password").value = "";
   if (!response.ok) {
-    showLogin("Sign-in failed: check your name or email and your password.");
+    showLogin(t("login.failed"));
     return;
   }
   sessionStorage.removeItem(KEY_ITEM);
@@ -694,13 +708,29 @@ $("auto-refresh").addEventListener("change", () => {
   autoRefresh();
   saveView(true);
 });
+// Another language (the switcher): the page's own texts change at once (i18n.js); the
+// board and the mentions below are drawn again in it (numbers, dates, charts). The address
+// drops a ?lang= it had, so that a reload keeps the choice, now remembered.
+I18n.onChange(() => {
+  const address = new URL(location.href);
+  if (address.searchParams.has("lang")) {
+    address.searchParams.delete("lang");
+    history.replaceState(null, "", address.pathname + address.search + address.hash);
+  }
+  if (!searched) $("explore-note").textContent = t("explore.idle");
+  if (!view || $("board").hidden) return;
+  run(async () => {
+    await loadBoard();
+    if (searched) await search();
+  });
+});
 // Back and forward: the view of that history entry.
 window.addEventListener("popstate", () => run(restore));
 $("refresh").addEventListener("click", () => run(loadBoard));
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!view) return;
-  $("explore-note").textContent = "mentions matching the query";
+  $("explore-note").textContent = t("explore.matching");
   run(search);
 });
 $("whole-period").addEventListener("click", () => {

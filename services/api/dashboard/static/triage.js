@@ -7,7 +7,7 @@
 "use strict";
 
 const TRIAGE_STATES = ["new", "in_progress", "answered", "escalated", "ignored"];
-const stateLabel = (state) => state.replace("_", " ");
+const stateLabel = (state) => t(`state.${state}`); // i18n.js, as the query language names it
 let inboxLoads = 0;
 let inboxBound = false;
 let mayCorrect = false; // whether the caller holds corrections:write (GET /me, each load)
@@ -64,12 +64,14 @@ async function loadInbox() {
     if (generation === inboxLoads) document.body.dataset.inbox = String(generation);
   }
   if (generation !== inboxLoads) return;
-  $("triage-counts").textContent =
-    `${page.total} to show · all negative toward ${view.brand}: ` +
-    TRIAGE_STATES.map((s) => `${counts.states[s]} ${stateLabel(s)}`).join(", ");
+  $("triage-counts").textContent = t("triage.counts", {
+    total: page.total,
+    brand: view.brand,
+    states: TRIAGE_STATES.map((s) => t(`stateCount.${s}`, { count: counts.states[s] })).join(", "),
+  });
   const list = $("triage-mentions");
   list.replaceChildren(...page.mentions.map(inboxItem));
-  if (!page.mentions.length) list.appendChild(element("li", "nothing to triage", "empty"));
+  if (!page.mentions.length) list.appendChild(element("li", t("triage.empty"), "empty"));
 }
 
 // One mention of the inbox: the mention, its triage, and its actions.
@@ -80,36 +82,35 @@ function inboxItem(mention) {
   status.appendChild(element("span", stateLabel(triage.state), "state"));
   if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
   for (const tag of triage.tags) status.appendChild(element("span", tag, "tag"));
-  if (mention.notes) status.appendChild(element("span", `· ${mention.notes} note(s)`, "meta"));
+  if (mention.notes) status.appendChild(element("span", t("triage.notes", { count: mention.notes }), "meta"));
   const answered = mention.story_answered;
   if (answered) {
-    const when = answered.answered_at ? answered.answered_at.slice(0, 16).replace("T", " ") : "";
-    item.appendChild(
-      element("div", `this story was answered ${when} UTC by ${answered.answered_by || "someone"}`, "answered-story"),
-    );
+    const when = answered.answered_at ? I18n.dateTime(answered.answered_at) : "";
+    const who = answered.answered_by || t("triage.someone");
+    item.appendChild(element("div", t("triage.answeredStory", { when, who }), "answered-story"));
   }
 
   const actions = item.appendChild(element("div", undefined, "triage"));
   const select = actions.appendChild(element("select"));
   select.className = "set-state";
-  select.setAttribute("aria-label", "state");
+  select.setAttribute("aria-label", t("triage.state"));
   for (const state of TRIAGE_STATES) select.appendChild(element("option", stateLabel(state))).value = state;
   select.value = triage.state;
   select.addEventListener("change", () => changeTriage(mention.id, { state: select.value }));
-  actionButton(actions, "assign to me", "assign-me", () => changeTriage(mention.id, { assignee: "me" }));
+  actionButton(actions, t("triage.assignMe"), "assign-me", () => changeTriage(mention.id, { assignee: "me" }));
   const tag = actions.appendChild(element("input"));
   tag.className = "tag-input";
-  tag.placeholder = "tag";
+  tag.placeholder = t("triage.tag");
   tag.maxLength = 50;
-  actionButton(actions, "add tag", "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] }));
+  actionButton(actions, t("triage.addTag"), "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] }));
   const note = actions.appendChild(element("input"));
   note.className = "note-input";
-  note.placeholder = "note";
+  note.placeholder = t("triage.note");
   note.maxLength = 4000;
-  actionButton(actions, "add note", "add-note", () =>
+  actionButton(actions, t("triage.addNote"), "add-note", () =>
     act(() => send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value })));
   if (mention.story_id) {
-    actionButton(actions, "mark all of this story answered", "story-answered", () =>
+    actionButton(actions, t("triage.storyAnswered"), "story-answered", () =>
       act(() => send("POST", "/triage/bulk", { story: mention.story_id, state: "answered" })));
   }
   item.appendChild(corrections(mention));
@@ -125,17 +126,17 @@ function corrections(mention) {
   if (!named || !mayCorrect) return row;
   const select = row.appendChild(element("select"));
   select.className = "correct-sentiment";
-  select.setAttribute("aria-label", `sentiment toward ${brand}`);
-  select.appendChild(element("option", `sentiment toward ${brand} is…`)).value = "";
+  select.setAttribute("aria-label", t("triage.sentimentToward", { brand }));
+  select.appendChild(element("option", t("triage.sentimentIs", { brand }))).value = "";
   for (const label of ["negative", "neutral", "positive"]) {
-    select.appendChild(element("option", label)).value = label;
+    select.appendChild(element("option", t(`sentiment.${label}`))).value = label;
   }
   select.addEventListener("change", () => {
     if (!select.value) return;
     act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
       { label: select.value, brand }));
   });
-  actionButton(row, `not about ${brand}`, "not-about", () =>
+  actionButton(row, t("triage.notAbout", { brand }), "not-about", () =>
     act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
       { brand, about_brand: false })));
   return row;

@@ -1,0 +1,383 @@
+// The dashboard's words in French and English, and numbers and dates as each language
+// writes them (Intl, built into the browser). Loaded first: dashboard.js, triage.js and
+// charts.js call `t(key, params)` and `I18n.*`. The words are those of the reports and
+// alert notifications (services/reports/wording.py, services/alerting/notifiers/wording.py)
+// so the product says the same thing everywhere. Text from the API (explanations,
+// warnings, problem details) is shown as the API gives it, never translated here.
+// No library: a flat table, `{name}` parameters and Intl.PluralRules cover these strings.
+"use strict";
+
+const I18n = (() => {
+  const LANGUAGES = ["fr", "en"];
+  const STORED = "veille.lang"; // localStorage: the person's choice, kept across visits
+
+  // key -> {en, fr}; a plural message is {one, other} (Intl.PluralRules picks, on `count`).
+  const MESSAGES = {
+    "header.language": { en: "Language", fr: "Langue" },
+    "header.brand": { en: "Brand", fr: "Marque" },
+    "header.period": { en: "Period", fr: "Période" },
+    "period.7": { en: "last 7 days", fr: "7 derniers jours" },
+    "period.30": { en: "last 30 days", fr: "30 derniers jours" },
+    "period.90": { en: "last 90 days", fr: "90 derniers jours" },
+    "period.custom": { en: "dates…", fr: "dates…" },
+    "header.from": { en: "From", fr: "Du" },
+    "header.to": { en: "to", fr: "au" },
+    "header.autoRefresh": { en: "Auto-refresh", fr: "Actualisation" },
+    "refresh.off": { en: "off", fr: "désactivée" },
+    "refresh.60": { en: "every minute", fr: "chaque minute" },
+    "refresh.300": { en: "every 5 minutes", fr: "toutes les 5 minutes" },
+    "header.refresh": { en: "Refresh", fr: "Actualiser" },
+    "header.signOut": { en: "Sign out", fr: "Se déconnecter" },
+    "header.loading": { en: "Loading…", fr: "Chargement…" },
+    "header.updated": { en: "updated {time}", fr: "mis à jour à {time}" },
+
+    "login.key": { en: "API key", fr: "Clé d'API" },
+    "login.open": { en: "Open the dashboard", fr: "Ouvrir le tableau de bord" },
+    "login.keyHintBefore": { en: "Create a key with", fr: "Créez une clé avec" },
+    "login.keyHintAfter": {
+      en: ". It is kept in this browser tab only, and sent to this server alone.",
+      fr: ". Elle n'est gardée que dans cet onglet, et envoyée à ce seul serveur.",
+    },
+    "login.name": { en: "Name or email", fr: "Nom ou e-mail" },
+    "login.password": { en: "Password", fr: "Mot de passe" },
+    "login.signIn": { en: "Sign in", fr: "Se connecter" },
+    "login.passwordHintBefore": { en: "Or sign in as a person (", fr: "Ou connectez-vous en personne (" },
+    "login.passwordHintAfter": {
+      en: "): a session cookie of this server, valid 12 hours.",
+      fr: ")\u00a0: un cookie de session de ce serveur, valable 12 heures.",
+    },
+    "login.oidc": { en: "Sign in with", fr: "Se connecter avec" },
+    "login.refused": {
+      en: "This API key was refused: check it, or create one.",
+      fr: "Cette clé d'API a été refusée\u00a0: vérifiez-la, ou créez-en une.",
+    },
+    "login.failed": {
+      en: "Sign-in failed: check your name or email and your password.",
+      fr: "Échec de la connexion\u00a0: vérifiez votre nom ou e-mail et votre mot de passe.",
+    },
+
+    "error.load": { en: "Could not load the dashboard: {message}", fr: "Impossible de charger le tableau de bord\u00a0: {message}" },
+    "error.noBrand": {
+      en: "No brand is watched yet: add one to the workspace (brands:) or POST /api/v1/brands.",
+      fr: "Aucune marque n'est encore suivie\u00a0: ajoutez-en une à l'espace de travail (brands:) ou POST /api/v1/brands.",
+    },
+    "error.noDays": { en: "choose a first and a last day", fr: "choisissez un premier et un dernier jour" },
+    "error.daysReversed": { en: "the last day comes before the first", fr: "le dernier jour précède le premier" },
+
+    "kpi.mentions": { en: "Mentions of {brand}", fr: "Mentions de {brand}" },
+    "kpi.negative": { en: "Negative toward it", fr: "Négatives envers la marque" },
+    "kpi.net": { en: "Net sentiment", fr: "Sentiment net" },
+    "kpi.netFormula": {
+      en: "(positive − negative) / (positive + negative)",
+      fr: "(positives − négatives) / (positives + négatives)",
+    },
+    "kpi.alerts": { en: "Alerts", fr: "Alertes" },
+    "kpi.noneBefore": {
+      one: { en: "none on the previous day", fr: "aucune la veille" },
+      other: { en: "none in the previous {count} days", fr: "aucune les {count} jours précédents" },
+    },
+    "kpi.change": {
+      one: { en: "{change} on the previous day", fr: "{change} par rapport à la veille" },
+      other: { en: "{change} on the previous {count} days", fr: "{change} par rapport aux {count} jours précédents" },
+    },
+    "kpi.points": { en: "{points} pts", fr: "{points} pts" },
+
+    "panel.sentiment": { en: "Sentiment toward {brand}, per {interval}", fr: "Sentiment envers {brand}, par {interval}" },
+    "panel.sentimentHint": {
+      en: "Click a bar for its mentions; ▲ marks an alert that fired that day.",
+      fr: "Cliquez sur une barre pour voir ses mentions\u00a0; ▲ marque une alerte déclenchée ce jour-là.",
+    },
+    "panel.mentions": { en: "Mentions", fr: "Mentions" },
+    "panel.competitors": {
+      en: "Competitors over time: mentions naming each",
+      fr: "Concurrents dans le temps\u00a0: mentions citant chacun",
+    },
+    "panel.net": { en: "Net sentiment toward each, per {interval}", fr: "Sentiment net envers chacun, par {interval}" },
+    "panel.shareOfVoice": { en: "Share of voice", fr: "Part de voix" },
+    "panel.topics": { en: "Topics", fr: "Sujets" },
+    "panel.negativeTerms": {
+      en: "Words of the mentions negative toward {brand}",
+      fr: "Mots des mentions négatives envers {brand}",
+    },
+    "panel.sources": { en: "Sources", fr: "Sources" },
+    "panel.kinds": { en: "Kinds of source", fr: "Types de source" },
+    "panel.languages": { en: "Languages", fr: "Langues" },
+    "panel.saved": { en: "Saved searches", fr: "Recherches enregistrées" },
+    "panel.negativeMentions": {
+      en: "Latest mentions negative toward {brand}",
+      fr: "Dernières mentions négatives envers {brand}",
+    },
+    "panel.alerts": { en: "Latest alerts", fr: "Dernières alertes" },
+    "panel.triage": {
+      en: "Triage inbox: negative mentions of {brand}",
+      fr: "Boîte de tri\u00a0: mentions négatives de {brand}",
+    },
+    "interval.day": { en: "day", fr: "jour" },
+    "interval.week": { en: "week", fr: "semaine" },
+
+    "column.name": { en: "name", fr: "nom" },
+    "column.mentions": { en: "mentions", fr: "mentions" },
+    "column.share": { en: "share", fr: "part" },
+    "column.net": { en: "net sentiment", fr: "sentiment net" },
+    "column.topic": { en: "topic", fr: "sujet" },
+    "column.word": { en: "word", fr: "mot" },
+    "column.source": { en: "source", fr: "source" },
+    "column.kind": { en: "kind", fr: "type" },
+    "column.language": { en: "language", fr: "langue" },
+    "table.empty": { en: "nothing in this period", fr: "rien sur la période" },
+    "list.empty": { en: "none in this period", fr: "aucune sur la période" },
+    "saved.empty": { en: "none yet: POST /api/v1/saved-searches", fr: "aucune pour l'instant\u00a0: POST /api/v1/saved-searches" },
+
+    "explore.query": { en: "Query", fr: "Requête" },
+    "explore.search": { en: "Search", fr: "Rechercher" },
+    "explore.export": { en: "Export", fr: "Exporter" },
+    "explore.wholePeriod": { en: "whole period", fr: "toute la période" },
+    "explore.idle": {
+      en: "mentions: click a number on this page, or search",
+      fr: "mentions\u00a0: cliquez sur un nombre de cette page, ou cherchez",
+    },
+    "explore.matching": { en: "mentions matching the query", fr: "mentions qui répondent à la requête" },
+    "explore.drilled": { en: "mentions {note}", fr: "mentions {note}" },
+    "explore.none": { en: "no mention matches", fr: "aucune mention ne correspond" },
+    "explore.newest": {
+      one: { en: "the newest one: export them all", fr: "la plus récente\u00a0: exportez-les toutes" },
+      other: { en: "the newest {count}: export them all", fr: "les {count} plus récentes\u00a0: exportez-les toutes" },
+    },
+    "explore.window": { en: "{since} → {until} UTC", fr: "{since} → {until} UTC" },
+
+    // What a clicked number counted, after "mentions …" (explore.drilled).
+    "note.of": { en: "of {brand}", fr: "de {brand}" },
+    "note.negativeOf": { en: "negative toward {brand}, of {total}", fr: "négatives envers {brand}, sur {total}" },
+    "note.polar": { en: "positive or negative toward {brand}", fr: "positives ou négatives envers {brand}" },
+    "note.polarOn": { en: "positive or negative toward {brand}, {day}", fr: "positives ou négatives envers {brand}, {day}" },
+    "note.negative": { en: "negative toward {brand}, {day}", fr: "négatives envers {brand}, {day}" },
+    "note.neutral": { en: "neutral toward {brand}, {day}", fr: "neutres envers {brand}, {day}" },
+    "note.positive": { en: "positive toward {brand}, {day}", fr: "positives envers {brand}, {day}" },
+    "note.mentioningOn": { en: "mentioning {brand}, {day}", fr: "citant {brand}, {day}" },
+    "note.naming": { en: "naming {name}", fr: "citant {name}" },
+    "note.about": { en: "about {key}", fr: "sur le sujet {key}" },
+    "note.from": { en: "from {key}", fr: "de la source {key}" },
+    "note.fromKind": { en: "from a source of kind {key}", fr: "d'une source de type {key}" },
+    "note.in": { en: "in {key}", fr: "en {key}" },
+    "note.word": { en: "negative toward {brand}, with “{word}”", fr: "négatives envers {brand}, avec «\u00a0{word}\u00a0»" },
+    "note.saved": { en: "saved search {name}", fr: "de la recherche enregistrée {name}" },
+
+    "chart.sentimentLabel": {
+      en: "{total} mentions of {brand}, per {interval}, by sentiment toward it",
+      fr: "{total} mentions de {brand}, par {interval}, selon le sentiment envers la marque",
+    },
+    "chart.competitorsLabel": { en: "mentions naming {names}, per {interval}", fr: "mentions citant {names}, par {interval}" },
+    "chart.netLabel": { en: "net sentiment toward each, per {interval}", fr: "sentiment net envers chacun, par {interval}" },
+    "chart.alert": { en: "alert", fr: "alerte" },
+
+    "sentiment.negative": { en: "negative", fr: "négatif" },
+    "sentiment.neutral": { en: "neutral", fr: "neutre" },
+    "sentiment.positive": { en: "positive", fr: "positif" },
+
+    "mention.copies": {
+      one: { en: "{count} copy", fr: "{count} copie" },
+      other: { en: "{count} copies", fr: "{count} copies" },
+    },
+    "mention.open": { en: "open", fr: "ouvrir" },
+    "mention.why": { en: "why: {words}", fr: "pourquoi\u00a0: {words}" },
+
+    // Alert kinds and statuses (codes from the API), in the notifications' words.
+    "alert.volume_spike": { en: "Volume spike", fr: "Pic de volume" },
+    "alert.negative_share_spike": { en: "Negative share spike", fr: "Hausse de la part négative" },
+    "alert.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
+    "alert.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
+    "alert.digest": { en: "Alert digest", fr: "Résumé des alertes" },
+    "alertStatus.firing": { en: "firing", fr: "en cours" },
+    "alertStatus.resolved": { en: "resolved", fr: "terminée" },
+    "alert.why": {
+      en: "observed {observed} vs {expected} expected (score {score}, needs {threshold})",
+      fr: "observé {observed} contre {expected} attendu (score {score}, seuil {threshold})",
+    },
+    "alert.baseline": { en: "baseline: {method}", fr: "référence\u00a0: {method}" },
+    "alert.at": { en: "{when} UTC", fr: "{when} UTC" },
+
+    "triage.show": { en: "Show", fr: "Afficher" },
+    "triage.counts": {
+      en: "{total} to show · all negative toward {brand}: {states}",
+      fr: "{total} à afficher · toutes les négatives envers {brand}\u00a0: {states}",
+    },
+    "triage.empty": { en: "nothing to triage", fr: "rien à trier" },
+    "triage.notes": {
+      one: { en: "· {count} note", fr: "· {count} note" },
+      other: { en: "· {count} notes", fr: "· {count} notes" },
+    },
+    "triage.answeredStory": {
+      en: "this story was answered {when} UTC by {who}",
+      fr: "cette histoire a reçu une réponse le {when} UTC, de {who}",
+    },
+    "triage.someone": { en: "someone", fr: "quelqu'un" },
+    "triage.state": { en: "state", fr: "état" },
+    "triage.assignMe": { en: "assign to me", fr: "me l'attribuer" },
+    "triage.tag": { en: "tag", fr: "étiquette" },
+    "triage.addTag": { en: "add tag", fr: "ajouter l'étiquette" },
+    "triage.note": { en: "note", fr: "note" },
+    "triage.addNote": { en: "add note", fr: "ajouter la note" },
+    "triage.storyAnswered": {
+      en: "mark all of this story answered",
+      fr: "marquer toute cette histoire comme répondue",
+    },
+    "triage.sentimentToward": { en: "sentiment toward {brand}", fr: "sentiment envers {brand}" },
+    "triage.sentimentIs": { en: "sentiment toward {brand} is…", fr: "le sentiment envers {brand} est…" },
+    "triage.notAbout": { en: "not about {brand}", fr: "ne parle pas de {brand}" },
+    // A state, as the query language names it (services/core/triage.py), and counted.
+    "state.new": { en: "new", fr: "nouveau" },
+    "state.in_progress": { en: "in progress", fr: "en cours" },
+    "state.answered": { en: "answered", fr: "répondu" },
+    "state.escalated": { en: "escalated", fr: "escaladé" },
+    "state.ignored": { en: "ignored", fr: "ignoré" },
+    "stateCount.new": {
+      one: { en: "{count} new", fr: "{count} nouvelle" },
+      other: { en: "{count} new", fr: "{count} nouvelles" },
+    },
+    "stateCount.in_progress": {
+      one: { en: "{count} in progress", fr: "{count} en cours" },
+      other: { en: "{count} in progress", fr: "{count} en cours" },
+    },
+    "stateCount.answered": {
+      one: { en: "{count} answered", fr: "{count} répondue" },
+      other: { en: "{count} answered", fr: "{count} répondues" },
+    },
+    "stateCount.escalated": {
+      one: { en: "{count} escalated", fr: "{count} escaladée" },
+      other: { en: "{count} escalated", fr: "{count} escaladées" },
+    },
+    "stateCount.ignored": {
+      one: { en: "{count} ignored", fr: "{count} ignorée" },
+      other: { en: "{count} ignored", fr: "{count} ignorées" },
+    },
+  };
+
+  // ?lang= in the address, then the switcher's choice, then the browser's language.
+  function choose() {
+    const asked = new URLSearchParams(location.search).get("lang");
+    if (LANGUAGES.includes(asked)) return { lang: asked, pinned: true };
+    let stored = null;
+    try {
+      stored = localStorage.getItem(STORED);
+    } catch { /* storage refused (a private window): the browser's language */ }
+    if (LANGUAGES.includes(stored)) return { lang: stored, pinned: false };
+    const browser = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+    return { lang: browser.toLowerCase().startsWith("fr") ? "fr" : "en", pinned: false };
+  }
+
+  let { lang, pinned } = choose();
+  // The page's static texts' parameters: the brand shown, its interval (day or week).
+  let context = { brand: "", interval: "day" };
+  const missing = new Set(); // keys asked for and not in the table (the tests read it)
+  const listeners = [];
+
+  // The browser's own variant of the language when it has one (fr-CA, en-GB), for dates.
+  const locale = () =>
+    (navigator.languages || []).find((l) => l.toLowerCase().split("-")[0] === lang) || lang;
+
+  function message(key, count) {
+    const entry = MESSAGES[key];
+    if (!entry) return null;
+    if (entry.other) {
+      const rule = new Intl.PluralRules(locale()).select(Number(count) || 0);
+      return (entry[rule] || entry.other)[lang];
+    }
+    return entry[lang];
+  }
+
+  // One message in the chosen language; numbers among the parameters are formatted.
+  function t(key, params = {}) {
+    const text = message(key, params.count);
+    if (text === null || text === undefined) {
+      missing.add(key);
+      return key;
+    }
+    return text.replace(/\{(\w+)\}/g, (whole, name) => {
+      if (!(name in params)) return whole;
+      const value = params[name];
+      return typeof value === "number" ? number(value) : String(value ?? "");
+    });
+  }
+
+  const number = (value, options = {}) => new Intl.NumberFormat(locale(), options).format(value);
+  // 0.625 -> "63%" / "63 %"; `digits` decimals at most; "–" when there is nothing to divide.
+  const percent = (ratio, { digits = 0, sign = false } = {}) =>
+    ratio === null || ratio === undefined || !Number.isFinite(ratio)
+      ? "–"
+      : number(ratio, { style: "percent", maximumFractionDigits: digits, signDisplay: sign ? "exceptZero" : "auto" });
+  // Net sentiment: "+0.21" / "+0,21"; "–" for none.
+  const signed = (value, digits = 2) =>
+    value === null || value === undefined
+      ? "–"
+      : number(value, { minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: "exceptZero" });
+  const points = (value) => t("kpi.points", { points: number(value, { signDisplay: "exceptZero" }) });
+
+  // Dates are UTC, as the API's buckets and windows are: "7 déc. 2026" / "Dec 7, 2026".
+  const asDate = (value) => (value instanceof Date ? value : new Date(value));
+  const dateFormat = (options) => new Intl.DateTimeFormat(locale(), { timeZone: "UTC", ...options });
+  const date = (value) => dateFormat({ dateStyle: "medium" }).format(asDate(value));
+  const shortDay = (value) => dateFormat({ day: "numeric", month: "short" }).format(asDate(value));
+  const dateTime = (value) => dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(asDate(value));
+  // The time on this screen's clock ("updated 14:35"), for a wall screen.
+  const clock = (value) =>
+    new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(asDate(value));
+
+  // The page's own texts: data-i18n (text), data-i18n-placeholder, data-i18n-aria-label.
+  function apply(root = document) {
+    document.documentElement.lang = lang;
+    const params = { ...context, interval: t(`interval.${context.interval}`) };
+    root.querySelectorAll("[data-i18n]").forEach((node) => {
+      node.textContent = t(node.dataset.i18n, params);
+    });
+    root.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
+      node.placeholder = t(node.dataset.i18nPlaceholder, params);
+    });
+    root.querySelectorAll("[data-i18n-aria-label]").forEach((node) => {
+      node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel, params));
+    });
+    const picker = document.getElementById("lang");
+    if (picker) picker.value = lang;
+  }
+
+  function setContext(params) {
+    context = { ...context, ...params };
+    apply();
+  }
+
+  // The switcher: remembered in this browser, and above a ?lang= the address had.
+  function use(wanted) {
+    if (!LANGUAGES.includes(wanted) || wanted === lang) return;
+    lang = wanted;
+    pinned = false;
+    try {
+      localStorage.setItem(STORED, wanted);
+    } catch { /* not remembered: this page still switches */ }
+    apply();
+    listeners.forEach((listener) => listener(lang));
+  }
+
+  return {
+    t,
+    number,
+    percent,
+    signed,
+    points,
+    date,
+    shortDay,
+    dateTime,
+    clock,
+    apply,
+    setContext,
+    use,
+    onChange: (listener) => listeners.push(listener),
+    lang: () => lang,
+    locale,
+    pinned: () => pinned, // the address chose the language: links keep ?lang=
+    messages: MESSAGES,
+    missing,
+  };
+})();
+
+const t = I18n.t;
+I18n.apply();
+document.getElementById("lang").addEventListener("change", (event) => I18n.use(event.target.value));

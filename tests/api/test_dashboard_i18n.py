@@ -1,0 +1,292 @@
+"""The dashboard in French and English, in headless Chromium: `?lang=fr` shows French words
+and French numbers and dates (Intl), the header's switcher changes the language and is
+remembered after a reload, and the message table (static/i18n.js) holds every key the
+page uses, in both languages."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.api.dashboard import FILES
+from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
+from tests.browser import CHROMIUM, Browser
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+# French writes "63 %" with a no-break space: narrow (U+202F) in newer CLDR data, plain
+# (U+00A0) in the ICU of some Chromium builds; either is right.
+SPACE = "[\u00a0\u202f]"
+FRENCH_PERCENT = r"/^63[\u00a0\u202f]%$/.test(document.getElementById('kpi-negative').textContent)"
+LOADED = "document.body.dataset.loaded === 'Veloria'"
+INBOX_SHOWN = "!!document.querySelector('#triage-mentions li[data-id]')"
+FRENCH_MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin",
+                 "juil.", "août", "sept.", "oct.", "nov.", "déc."]  # fmt: skip
+# The switcher's and the tables' labels, by selector: (English, French).
+LABELS = {
+    "#kpi-net": ("Net sentiment", "Sentiment net"),
+    "#share-of-voice": ("Share of voice", "Part de voix"),
+    "#triage-counts": ("Triage inbox: negative mentions of Veloria",
+                "Boîte de tri\u00a0: mentions négatives de Veloria"),
+}  # fmt: skip
+
+
+def _text(browser: Browser, selector: str) -> str:
+    return str(browser.evaluate(f"document.querySelector({json.dumps(selector)}).textContent"))
+
+
+def _heading(browser: Browser, selector: str) -> str:
+    """The label of a KPI or the heading of a panel holding `selector`."""
+    return _text(browser, f":is(.kpi, .panel):has({selector}) :is(.label, h2)")
+
+
+def _french_day(moment: datetime) -> str:
+    return f"{moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _choose(browser: Browser, lang: str) -> None:
+    browser.evaluate(
+        "(() => { const s = document.getElementById('lang');"
+        f" s.value = {json.dumps(lang)}; s.dispatchEvent(new Event('change')); }})()"
+    )
+
+
+def test_with_lang_fr_the_board_speaks_french(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        assert browser.evaluate("navigator.language").startswith("en")  # not the browser's
+        browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
+        browser.wait_for(f"{LOADED} && {INBOX_SHOWN}")
+        assert browser.evaluate("document.documentElement.lang") == "fr"
+        assert browser.evaluate("document.getElementById('lang').value") == "fr"
+        for selector, (_english, french) in LABELS.items():
+            assert _heading(browser, selector) == french
+        assert _heading(browser, "#kpi-mentions") == "Mentions de Veloria"
+        assert "Mots des mentions négatives envers Veloria" in _text(browser, "main")
+
+        # The seeded figures (tests/api/test_dashboard.py), as French writes them.
+        assert re.fullmatch(f"63{SPACE}%", browser.text("kpi-negative"))  # 5 of 8
+        assert browser.text("kpi-net") == "-0,25"
+        change = browser.text("kpi-mentions-change")
+        assert re.fullmatch(f"\\+100{SPACE}% par rapport aux 30 jours précédents", change), change
+        assert browser.text("kpi-negative-change") == "+38 pts par rapport aux 30 jours précédents"
+        alerts = browser.text("alerts")
+        assert "observé 5 contre 1,2 attendu (score 4,3, seuil 3)" in alerts
+        # The baseline is the server's text: shown as it comes, after a French label.
+        assert "référence\u00a0: median of same hour of day over the last 14d" in alerts
+        shares = browser.evaluate(
+            "[...document.querySelectorAll('#share-of-voice tbody tr')]"
+            ".map((r) => [...r.cells].map((c) => c.textContent))"
+        )
+        assert all(re.fullmatch(rf"\d+{SPACE}%", row[2]) for row in shares), shares
+        assert {row[0] for row in shares} == {"Veloria", "Trekko"}
+        # Dates: "7 déc. 2026" under the newest mention negative toward Veloria (3 h old).
+        newest = datetime.now(UTC) - timedelta(hours=3)
+        assert _french_day(newest) in browser.text("negative-mentions")
+        assert "4 copies" in browser.text("negative-mentions")
+        assert "pourquoi\u00a0: catastrophe, SAV" in browser.text("negative-mentions")
+
+        # Charts: days on the x axis and numbers on the y axis and in tooltips, in French.
+        chart = "Chart.getChart(document.getElementById('chart-sentiment'))"
+        ticks = browser.evaluate(f"{chart}.scales.x.ticks.map((t) => t.label)")
+        labels = browser.evaluate(f"{chart}.data.labels")  # ISO days, what a click picks
+        today = datetime.now(UTC).date()
+        assert labels[-1] == today.isoformat()
+        assert f"{today.day} {FRENCH_MONTHS[today.month - 1]}" in ticks
+        net = "Chart.getChart(document.getElementById('chart-net'))"
+        assert browser.evaluate(f"{net}.scales.y.ticks.map((t) => t.label)") == [
+            "-1,0", "-0,5", "0", "0,5", "1,0"
+        ]  # fmt: skip
+        legend = browser.evaluate(f"{chart}.legend.legendItems.map((i) => i.text)")
+        assert legend == ["alerte", "négatif", "neutre", "positif"]  # the alert drawn on top
+        title = browser.evaluate(
+            f"{chart}.options.plugins.tooltip.callbacks.title("
+            f"[{{ label: {chart}.data.labels.at(-1), dataset: {chart}.data.datasets[0] }}])"
+        )
+        assert title == _french_day(datetime.now(UTC))
+
+        # The triage inbox: its counts, states and actions.
+        counts = browser.text("triage-counts")
+        assert "à afficher · toutes les négatives envers Veloria" in counts
+        assert re.search(r"\d+ nouvelles?, \d+ en cours, \d+ répondues?", counts), counts
+        states = browser.evaluate(
+            "[...document.querySelector('#triage-mentions select.set-state').options]"
+            ".map((o) => o.textContent)"
+        )
+        assert states == ["nouveau", "en cours", "répondu", "escaladé", "ignoré"]
+        assert "me l'attribuer" in browser.text("triage-mentions")
+        # A number clicked: the mentions below, with a French note.
+        browser.evaluate("document.getElementById('kpi-negative').click()")
+        browser.wait_for("Number(document.body.dataset.searches || 0) > 0")
+        assert browser.text("explore-note") == "mentions négatives envers Veloria, sur 8"
+        assert browser.evaluate("[...I18n.missing]") == []  # every key asked for exists
+        # A link with ?lang= keeps it: the view's address still names the language.
+        assert "lang=fr" in browser.evaluate("location.search")
+
+
+def test_the_switcher_changes_the_language_and_is_remembered(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=fr")  # signed out: the login form
+        browser.wait_for("!document.getElementById('login').hidden")
+        assert _text(browser, "#key-form button") == "Ouvrir le tableau de bord"
+
+        browser.open(f"{live_api}/dashboard/#key={api_key}")  # the browser's language
+        browser.wait_for(LOADED)
+        assert browser.evaluate("document.documentElement.lang") == "en"
+        for selector, (english, _french) in LABELS.items():
+            assert _heading(browser, selector) == english
+        assert browser.text("kpi-negative") == "63%"
+
+        # French, from the header: the page's words at once, the board drawn again.
+        _choose(browser, "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        browser.wait_for("document.getElementById('board').getAttribute('aria-busy') === 'false'")
+        assert browser.evaluate("document.documentElement.lang") == "fr"
+        for selector, (_english, french) in LABELS.items():
+            assert _heading(browser, selector) == french
+        assert "par rapport aux 30 jours" in browser.text("kpi-mentions-change")
+        assert browser.evaluate("localStorage.getItem('veille.lang')") == "fr"
+
+        # Remembered: a reload (the key stays in the tab) opens in French.
+        browser.open(f"{live_api}/dashboard/")
+        browser.wait_for(LOADED)
+        assert browser.evaluate("document.documentElement.lang") == "fr"
+        assert _heading(browser, "#kpi-net") == "Sentiment net"
+        assert re.fullmatch(f"63{SPACE}%", browser.text("kpi-negative"))
+
+        # ?lang= in the address comes before the remembered choice...
+        browser.open(f"{live_api}/dashboard/?lang=en")
+        browser.wait_for(LOADED)
+        assert _heading(browser, "#kpi-net") == "Net sentiment"
+        assert browser.evaluate("localStorage.getItem('veille.lang')") == "fr"  # not changed
+        # ...until the switcher is used: the address drops it, the choice is kept.
+        _choose(browser, "en")  # already English: nothing to do
+        _choose(browser, "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        assert "lang=" not in browser.evaluate("location.search")
+        _choose(browser, "en")
+        browser.wait_for("document.getElementById('kpi-negative').textContent === '63%'")
+        browser.open(browser.evaluate("location.href"))
+        browser.wait_for(LOADED)
+        assert _heading(browser, "#kpi-net") == "Net sentiment"
+        assert browser.evaluate("[...I18n.missing]") == []
+
+
+# A key in the scripts: a string literal whose first part names a group of the table
+# ("kpi.net"), or the start of one built at run time (`state.${state}`).
+LITERAL = re.compile(r"""["'`]([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)["'`]""")
+TEMPLATE = re.compile(r"`([a-z][A-Za-z]*\.)\$\{")
+ATTRIBUTE = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _table(browser: Browser) -> dict[str, Any]:
+    table: dict[str, Any] = browser.evaluate("I18n.messages")
+    return table
+
+
+def _forms(entry: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """A message's forms ('' for a plain message, 'one'/'other' for a plural) by language."""
+    if "other" in entry:
+        return {form: entry[form] for form in ("one", "other")}
+    return {"": entry}
+
+
+def test_both_languages_have_every_key_the_page_uses(
+    live_api: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        table = _table(browser)
+    assert len(table) > 100
+    keys: dict[str, set[str]] = {"en": set(), "fr": set()}
+    for key, entry in table.items():
+        forms = _forms(entry)
+        for form, texts in forms.items():
+            for lang in keys:
+                if texts.get(lang):
+                    keys[lang].add(f"{key}:{form}")
+            # The same parameters in both languages: a translation drops no figure.
+            english, french = (set(PLACEHOLDER.findall(texts.get(lang, ""))) for lang in keys)
+            assert english == french, (key, form)
+    assert keys["en"] == keys["fr"], keys["en"] ^ keys["fr"]
+
+    groups = {key.split(".")[0] for key in table}
+    scripts = {path.name: path.read_text(encoding="utf-8") for path in FILES.glob("*.js")}
+    used: set[str] = set()
+    prefixes: set[str] = set()
+    for name, source in scripts.items():
+        if name == "i18n.js":
+            source = source.split("const MESSAGES", 1)[0] + source.split("\n  };\n", 1)[1]
+        used |= {k for k in LITERAL.findall(source) if k.split(".")[0] in groups}
+        prefixes |= {p for p in TEMPLATE.findall(source) if p[:-1] in groups}
+    html = (FILES / "index.html").read_text(encoding="utf-8")
+    used |= set(ATTRIBUTE.findall(html))
+    assert {"kpi.net", "triage.assignMe", "panel.shareOfVoice", "note.about"} <= used
+    assert {"state.", "stateCount.", "sentiment.", "interval.", "alert."} <= prefixes
+    assert used - set(table) == set(), "used, not in the table"
+    for prefix in prefixes:
+        assert any(key.startswith(prefix) for key in table), prefix
+    unused = {k for k in table if k not in used and not k.startswith(tuple(prefixes))}
+    assert unused == set(), "in the table, used nowhere"
+
+
+# Text written into the page by the scripts: a literal with words in it is untranslated.
+WRITTEN = re.compile(
+    r"""(?:element\("[a-z]+", |textContent = |placeholder = |new Error\(|show(?:Error|Login)\()"""
+    r"""(["'`])(.*?)\1"""
+)
+# Words that are the same in both languages: the product, the languages, file formats.
+AS_IS = {"Veille", "Français", "English", "CSV", "XLSX", "NDJSON"}
+
+
+class _Untranslated(HTMLParser):
+    """The page's texts outside an element with data-i18n (and outside code and scripts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []  # per open element: whether its text is translated
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"meta", "link", "input", "br", "img"}:
+            return
+        names = {name for name, _ in attrs}
+        inside = bool(self.stack and self.stack[-1])
+        self.stack.append(inside or "data-i18n" in names or tag in {"code", "script", "style"})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in {"meta", "link", "input", "br", "img"} and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        words = data.strip()
+        translated = bool(self.stack and self.stack[-1])
+        if not translated and words not in AS_IS and re.search(r"[A-Za-z]{2,}", words):
+            self.found.append(words)
+
+
+def test_no_text_of_the_page_is_left_untranslated() -> None:
+    page = _Untranslated()
+    page.feed((FILES / "index.html").read_text(encoding="utf-8"))
+    assert page.found == []
+    for script in ("dashboard.js", "triage.js"):
+        source = (FILES / script).read_text(encoding="utf-8")
+        written = [text for _, text in WRITTEN.findall(source)]
+        assert written, script  # the pattern still finds what the script writes
+        left = [w for w in written if re.search(r"[A-Za-z]{2,}", re.sub(r"\$\{[^}]*\}", "", w))]
+        assert left == [], script
