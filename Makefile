@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A CPU build of torch, installed before sentence-transformers so pip never fetches CUDA.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-topics bench-nab bench-nab-candidates bench-es docs docs-serve train-encoder fit-french-map train-heads cv-french-route train-english-opinion clean
+.PHONY: help setup setup-dev up test test-fast test-es-cluster lint format bench bench-topics bench-nab bench-nab-candidates bench-nab-artime bench-es docs docs-serve train-encoder fit-french-map train-heads cv-french-route train-english-opinion clean
 
 help:
 	@echo "make up        set up and start the whole service (API on http://127.0.0.1:8000)"
@@ -95,6 +95,11 @@ bench-nab: setup-dev
 # bootstrap interval against the shipped detector (a few minutes; ARGS="--jobs 2").
 bench-nab-candidates: setup-dev
 	$(BIN)/python benchmarks/nab_candidates.py $(ARGS)
+
+# Issue 25's sixth pass: ARTime (NAB's top detector, benchmarks/artime.py), faithful and live
+# scales, scored as the candidates are (a few minutes; ARGS="--jobs 2 --scored-cache DIR").
+bench-nab-artime: setup-dev
+	$(BIN)/python benchmarks/nab_artime.py $(ARGS)
 
 # Embedded store vs Elasticsearch at 1M mentions, side by side: against ELASTICSEARCH_URL, or
 # the local test node (scripts/start-test-elasticsearch.sh); ARGS="--docs 200000" for less.
