@@ -14,10 +14,14 @@ or the `heldout` split by a hash of its words (30% held out).
 
 Prints, on the dev split:
 1. the analyzer's default (`TopicClassifier.from_taxonomy`) per taxonomy and pooled;
-2. leave-one-taxonomy-out: the rule (L2, anchor weight, logit threshold, spread) chosen on
+2. leave-one-taxonomy-out (the second reading, the words, the heads alone): the rule (L2, anchor weight, logit threshold, spread) chosen on
    three taxonomies' posts, scored on the fourth's;
-3. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
-   per topic from the first half given as extra examples, or as accepted corrections
+3. issue 24's variants against the default, leave-one-taxonomy-out and paired bootstrap:
+   the other topics' anchors weighing 0.5 or 2 as negatives, a post's best topic tagged
+   below the threshold;
+4. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
+   per topic from the first half given as extra examples (weighing 1, 0.2 or 0 of a
+   written example in the heads; their words count whole), or as accepted corrections
    (with as many of the default's wrong tags there rejected; also with one threshold for
    the taxonomy chosen by 2-fold CV on those corrections), scored on the second half.
 `--heldout` prints the default on the held-out split instead (read once, at the end).
