@@ -14,8 +14,9 @@ or the `heldout` split by a hash of its words (30% held out).
 
 Prints, on the dev split:
 1. the analyzer's default (`TopicClassifier.from_taxonomy`) per taxonomy and pooled;
-2. leave-one-taxonomy-out (the second reading, the words, the heads alone): the rule (L2, anchor weight, logit threshold, spread) chosen on
-   three taxonomies' posts, scored on the fourth's;
+2. leave-one-taxonomy-out (the second reading, the words, the heads alone): the rule (L2,
+   anchor weight, logit threshold, spread) chosen on three taxonomies' posts, scored on
+   the fourth's;
 3. issue 24's variants against the default, leave-one-taxonomy-out and paired bootstrap:
    the other topics' anchors weighing 0.5 or 2 as negatives, a post's best topic tagged
    below the threshold;
