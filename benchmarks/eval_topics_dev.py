@@ -14,10 +14,15 @@ or the `heldout` split by a hash of its words (30% held out).
 
 Prints, on the dev split:
 1. the analyzer's default (`TopicClassifier.from_taxonomy`) per taxonomy and pooled;
-2. leave-one-taxonomy-out: the rule (L2, anchor weight, logit threshold, spread) chosen on
-   three taxonomies' posts, scored on the fourth's;
-3. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
-   per topic from the first half given as extra examples, or as accepted corrections
+2. leave-one-taxonomy-out (the second reading, the words, the heads alone): the rule (L2,
+   anchor weight, logit threshold, spread) chosen on three taxonomies' posts, scored on
+   the fourth's;
+3. issue 24's variants against the default, leave-one-taxonomy-out and paired bootstrap:
+   the other topics' anchors weighing 0.5 or 2 as negatives, a post's best topic tagged
+   below the threshold;
+4. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
+   per topic from the first half given as extra examples (weighing 1, 0.2 or 0 of a
+   written example in the heads; their words count whole), or as accepted corrections
    (with as many of the default's wrong tags there rejected; also with one threshold for
    the taxonomy chosen by 2-fold CV on those corrections), scored on the second half.
 `--heldout` prints the default on the held-out split instead (read once, at the end).
@@ -54,12 +59,14 @@ from services.analyzer.topics.anchors import (
 )
 from services.analyzer.topics.classifier import (
     SECOND_SHARE,
+    TAXONOMY_L2,
+    TAXONOMY_POSITIVE_WEIGHT,
     TAXONOMY_SPREAD,
     TAXONOMY_THRESHOLD,
     TopicClassifier,
 )
 from services.analyzer.topics.lexical import LEXICAL_WEIGHT, TopicVocabulary, stems
-from services.analyzer.topics.model import LABELLED_WEIGHT, second_reading
+from services.analyzer.topics.model import LABELLED_WEIGHT, second_reading_anchors
 from services.core.topics import Topic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,6 +124,8 @@ class Taxonomy:
     # opinion runs): its heads, and the rows detected as English with their MiniLM vectors.
     second: TopicClassifier | None = None
     english: tuple[list[int], Vectors] | None = None
+    # The second reading's anchors and background, for variants of its heads.
+    second_anchors: tuple[TopicAssigner, Vectors] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -258,6 +267,74 @@ def second_reading_choice(taxonomies: list[Taxonomy], background: Vectors, seed:
     print(f"  share {SECOND_SHARE} against none, default rule: {gain}")
 
 
+SIBLING_WEIGHTS = (0.5, 1.0, 2.0)
+LOWER_BEST = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def heads_with(assigner: TopicAssigner, background: Vectors, sibling: float) -> TopicClassifier:
+    """The taxonomy-only heads, the other topics' anchors weighing `sibling` as negatives."""
+    return TopicClassifier.train(
+        assigner,
+        background,
+        background[:0],
+        [],
+        l2=TAXONOMY_L2,
+        positive_weight=TAXONOMY_POSITIVE_WEIGHT,
+        threshold=TAXONOMY_THRESHOLD,
+        spread=TAXONOMY_SPREAD,
+        sibling_weight=sibling,
+    )
+
+
+def decide_lower_best(scores: Vectors, threshold: float, lower: float) -> np.ndarray:
+    """The default rule, and each post's best topic also when it is `lower` below the
+    threshold (a post with a clear best topic gets it)."""
+    fires = decide(scores, threshold, TAXONOMY_SPREAD)
+    best = scores.argmax(axis=1)
+    rows = np.flatnonzero(scores[np.arange(len(scores)), best] >= threshold - lower)
+    fires[rows, best[rows]] = True
+    return fires
+
+
+def negatives_and_best_topic(
+    taxonomies: list[Taxonomy], background: Vectors, seed: int = 0
+) -> None:
+    """Issue 24's ideas for recall, measured against the shipped default: close topics'
+    anchors weighing more or less as each other's negatives (in both readings), and the
+    best topic tagged below the threshold; each chosen with the words' weight and the
+    threshold on three taxonomies, scored on the fourth, and the fixed variant against
+    the default, paired bootstrap over posts."""
+    found: dict[tuple[float, float, float, float], dict[str, Counts]] = {}
+    per_post: dict[float, list[Counts]] = {w: [] for w in SIBLING_WEIGHTS}
+    for tax in taxonomies:
+        gold, bonus = tax.gold(tax.rows), tax.vocabulary.matches(tax.texts)
+        for sibling in SIBLING_WEIGHTS:
+            model = heads_with(tax.assigner, background, sibling)
+            if tax.second_anchors is not None:
+                model = model.with_second(heads_with(*tax.second_anchors, sibling))
+            logits = model.scores(tax.vectors, None, tax.english)
+            for weight, threshold, lower in itertools.product(
+                LEXICAL_GRID[1:4], RULE_THRESHOLDS, LOWER_BEST
+            ):
+                pred = decide_lower_best(logits + weight * bonus, threshold, lower)
+                found.setdefault((sibling, weight, threshold, lower), {})[tax.name] = counts(
+                    pred, gold
+                )
+            fixed = decide(logits + LEXICAL_WEIGHT * bonus, TAXONOMY_THRESHOLD, TAXONOMY_SPREAD)
+            per_post[sibling] += [counts(fixed[i], gold[i]) for i in range(len(gold))]
+    print_loto(found, [r for r in found if r[0] == 1.0 and r[3] == 0.0], "shipped")
+    for sibling in SIBLING_WEIGHTS:
+        if sibling == 1.0:
+            continue
+        label = f"siblings weigh {sibling}"
+        print_loto(found, [r for r in found if r[0] == sibling and r[3] == 0.0], label)
+        pairs = np.stack([np.array(per_post[sibling]), np.array(per_post[1.0])], axis=1)
+        fixed_counts = np.array(per_post[sibling]).sum(axis=0)
+        print(line(f"  {label}, default rule", fixed_counts))
+        print(f"  {label} against 1, default rule: {paired_bootstrap(pairs, seed)}")
+    print_loto(found, [r for r in found if r[0] == 1.0], "best topic lower (sibling weight 1)")
+
+
 GRID_L2 = (0.01, 0.03, 0.1)
 GRID_WEIGHT = (3.0, 10.0, 30.0)
 GRID_THRESHOLD = (-3.0, -2.5, -2.0, -1.75, -1.5, -1.0, -0.5)
@@ -292,12 +369,20 @@ def leave_one_taxonomy_out(taxonomies: list[Taxonomy], background: Vectors) -> N
     print(line("  pooled over the held-out taxonomies", total))
 
 
-def with_examples(assigner: TopicAssigner, extra: list[Vectors]) -> TopicAssigner:
-    """The taxonomy with each topic's extra (raw) vectors added to its anchors."""
+def with_examples(
+    assigner: TopicAssigner, extra: list[Vectors], weight: float = 1.0
+) -> TopicAssigner:
+    """The taxonomy with each topic's extra (raw) vectors added to its anchors, each
+    weighing `weight` in the heads (a written anchor weighs 1)."""
     centre = assigner.centre
     assert centre is not None
     topics = [
-        CalibratedTopic(t.name, np.concatenate([t.anchors, centred(x, centre)]), t.threshold)
+        CalibratedTopic(
+            t.name,
+            np.concatenate([t.anchors, centred(x, centre)]),
+            t.threshold,
+            np.concatenate([t.anchor_weights(), np.full(len(x), weight, dtype=np.float32)]),
+        )
         if len(x)
         else t
         for t, x in zip(assigner.topics, extra, strict=True)
@@ -306,6 +391,8 @@ def with_examples(assigner: TopicAssigner, extra: list[Vectors]) -> TopicAssigne
 
 
 CURVE_K = (0, 1, 2, 4, 8)
+# Pasted posts weighing less than a written example in the heads (their words count whole).
+PASTED_WEIGHTS = (0.2, 0.0)
 SEEDS = 4
 CV_THRESHOLDS = (-2.5, -2.0, -1.75, -1.5, -1.25, -1.0, -0.5, 0.0)
 
@@ -346,7 +433,12 @@ def threshold_from_corrections(
 
 
 def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
-    ways = ("examples", "corrections", "corrections, threshold by CV on them")
+    ways = (
+        "examples",
+        *(f"examples weighing {w} in the heads" for w in PASTED_WEIGHTS),
+        "corrections",
+        "corrections, threshold by CV on them",
+    )
     totals = {(how, k): np.zeros(3, dtype=int) for how in ways for k in CURVE_K}
     for seed, tax in itertools.product(range(SEEDS), taxonomies):
         rng = random.Random(seed)
@@ -371,12 +463,15 @@ def learning_curves(taxonomies: list[Taxonomy], background: Vectors) -> None:
                 frozenset().union(*(stems(tax.rows[i]["text"]) for i in c), *(stems(t) for t in w))
                 for c, w in zip(chosen, tax.topic_texts, strict=True)
             ]
-            model = TopicClassifier.from_taxonomy(
-                with_examples(tax.assigner, extra), background, vocabulary=TopicVocabulary(words)
-            )
-            totals["examples", k] += counts(
-                assigned(model, tax.names, test_vectors, test_texts), gold_test
-            )
+            for how, weight in (("examples", 1.0), *zip(ways[1:3], PASTED_WEIGHTS, strict=True)):
+                model = TopicClassifier.from_taxonomy(
+                    with_examples(tax.assigner, extra, weight),
+                    background,
+                    vocabulary=TopicVocabulary(words),
+                )
+                totals[how, k] += counts(
+                    assigned(model, tax.names, test_vectors, test_texts), gold_test
+                )
             accepted = sorted({i for c in chosen for i in c})
             rejected = [i for i in wrong if i not in accepted][: len(accepted)]
             labelled = accepted + rejected
@@ -455,9 +550,10 @@ def main() -> None:
         )
         vocabulary = TopicVocabulary.of(taxonomy)
         texts = [[t.name, *t.anchors()] for t in taxonomy]
-        second, english = None, None
+        second, english, second_anchors = None, None, None
         if opinion is not None:  # as the analyzer reads them: detected English, prepared
-            second = second_reading(taxonomy, opinion.vectors, prepare=prepare)
+            second_anchors = second_reading_anchors(taxonomy, opinion.vectors, prepare=prepare)
+            second = TopicClassifier.from_taxonomy(*second_anchors)
             found = detect_languages([r["text"] for r in rows], expected=("fr", "en"))
             english_rows = [i for i, language in enumerate(found) if language == "en"]
             english = (
@@ -465,7 +561,9 @@ def main() -> None:
                 opinion.vectors([prepare(rows[i]["text"]) for i in english_rows]),
             )
         taxonomies.append(
-            Taxonomy(name, assigner, rows, vectors, vocabulary, texts, second, english)
+            Taxonomy(
+                name, assigner, rows, vectors, vocabulary, texts, second, english, second_anchors
+            )
         )
     print(f"The analyzer's default, {split} split:")
     default_figures(taxonomies, background)
@@ -474,6 +572,8 @@ def main() -> None:
     if any(t.second is not None for t in taxonomies):
         print("English posts' second reading, leave one taxonomy out (chosen on three):")
         second_reading_choice(taxonomies, background)
+    print("Close topics as negatives, the best topic lower, leave one taxonomy out:")
+    negatives_and_best_topic(taxonomies, background)
     print("The lexical channel, leave one taxonomy out (chosen on three, by pooled micro-F1):")
     lexical_choice(taxonomies, background)
     print("Leave one taxonomy out, heads only (rule chosen on the other three):")

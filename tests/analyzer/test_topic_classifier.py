@@ -118,3 +118,54 @@ def test_a_topic_given_many_examples_weighs_no_more_than_five(
     monkeypatch.setattr(classifier, "REFERENCE_ANCHORS", 1000)  # each copy weighs in full
     uncapped = np.abs(scores[0] - TopicClassifier.from_taxonomy(many, background).scores(probe))
     assert capped < uncapped.max() / 3, (capped, uncapped.max())
+
+
+def test_an_anchor_weighing_nothing_trains_nothing() -> None:
+    # A topic's anchors can weigh less than 1 each (benchmarks weigh pasted posts this
+    # way): an anchor weighing 0 leaves the heads as they were without it (up to the L2
+    # term, which is per row), while the same anchor weighing 1 moves them.
+    from services.analyzer.topics.anchors import CalibratedTopic
+
+    rng = np.random.default_rng(1)
+    three, other, background, outlier = _unit(rng, 3), _unit(rng, 3), _unit(rng, 40), _unit(rng, 1)
+
+    def scores(weight: float | None) -> np.ndarray:
+        anchors, weights = three, None
+        if weight is not None:
+            anchors = np.concatenate([three, outlier])
+            weights = np.array([1.0, 1.0, 1.0, weight], dtype=np.float32)
+        topics = [CalibratedTopic("a", anchors, 0.0, weights), CalibratedTopic("b", other, 0.0)]
+        return TopicClassifier.from_taxonomy(TopicAssigner(topics), background).scores(probe)
+
+    probe = _unit(rng, 30)
+    without = scores(None)
+    ignored, counted = np.abs(scores(0.0) - without).max(), np.abs(scores(1.0) - without).max()
+    assert ignored < counted / 10, (ignored, counted)
+    assert CalibratedTopic("a", three, 0.0).anchor_weights().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_other_topics_anchors_weigh_as_negatives_as_told() -> None:
+    # Topic b's anchors are topic a's negatives: weighing them more pushes head a's
+    # logits on them down, weighing them less lets them up.
+    from services.analyzer.topics.anchors import CalibratedTopic
+
+    rng = np.random.default_rng(2)
+    a, background = _unit(rng, 4), _unit(rng, 40)
+    near = a[:3] + 0.5 * _unit(rng, 3)  # b's anchors, close to a's
+    b = np.asarray(near / np.linalg.norm(near, axis=1, keepdims=True), dtype=np.float32)
+    assigner = TopicAssigner([CalibratedTopic("a", a, 0.0), CalibratedTopic("b", b, 0.0)])
+
+    def on_b(sibling: float) -> float:
+        heads = TopicClassifier.train(
+            assigner,
+            background,
+            background[:0],
+            [],
+            l2=0.03,
+            positive_weight=10.0,
+            threshold=0.0,
+            sibling_weight=sibling,
+        )
+        return float(heads.scores(b)[:, 0].mean())
+
+    assert on_b(3.0) < on_b(1.0) < on_b(0.3)

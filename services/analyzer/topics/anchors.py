@@ -93,6 +93,14 @@ class CalibratedTopic:
     name: str
     anchors: Vectors  # (anchors, dim), unit vectors
     threshold: float
+    # How much each anchor counts when heads are trained on it (classifier.py); None: 1 each.
+    weights: Vectors | None = None
+
+    def anchor_weights(self) -> Vectors:
+        """Each anchor's training weight (1 when none were given)."""
+        if self.weights is None:
+            return np.ones(len(self.anchors), dtype=np.float32)
+        return np.asarray(self.weights, dtype=np.float32)
 
 
 class TopicAssigner:

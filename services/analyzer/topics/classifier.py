@@ -131,6 +131,7 @@ class TopicClassifier:
         threshold: float | None = None,
         spread: float | None = None,
         vocabulary: TopicVocabulary | None = None,
+        sibling_weight: float = 1.0,
     ) -> TopicClassifier:
         """Trains the heads on the taxonomy's anchors, labelled mention vectors (raw,
         as the pipeline embeds them) and the background's raw vectors.
@@ -138,7 +139,10 @@ class TopicClassifier:
         `positive_weight` weighs each anchor of the topic (less when it has more than
         `REFERENCE_ANCHORS`, so the topic's total stays the same), `labelled_weight` each
         labelled mention; `threshold` fixes every head's threshold (None: the best F1
-        on the labelled mentions)."""
+        on the labelled mentions). An anchor also weighs its topic's `anchor_weights()`,
+        as a positive and as a negative; `sibling_weight` scales the other topics'
+        anchors as negatives (1: as much as the background's texts; benchmarks/
+        eval_topics_dev.py found no gain from more or less, see docs/model-card.md)."""
         if len(vectors) != len(labels):
             raise ValueError(f"{len(vectors)} vectors but {len(labels)} label sets")
         unknown = {name for row in labels for name in row} - set(assigner.names)
@@ -160,12 +164,18 @@ class TopicClassifier:
             [[t.name in row for t in assigner.topics] for row in labels], dtype=bool
         ).reshape(len(labels), len(assigner.topics))
         y = np.concatenate([owns, gold, np.zeros((len(off_topic), len(owns[0])), dtype=bool)])
-        # Each topic's anchors count as at most REFERENCE_ANCHORS, as its positives and
-        # as the other topics' negatives.
-        share = np.array([min(1.0, REFERENCE_ANCHORS / len(t.anchors)) for t in assigner.topics])
+        # Each topic's anchors count as at most REFERENCE_ANCHORS (by their weights), as
+        # its positives and as the other topics' negatives.
+        own = np.concatenate([t.anchor_weights() for t in assigner.topics])
+        share = np.array(
+            [
+                REFERENCE_ANCHORS / max(t.anchor_weights().sum(), REFERENCE_ANCHORS)
+                for t in assigner.topics
+            ]
+        )
         sample = np.concatenate(
             [
-                np.where(owns, positive_weight, 1.0) * share[owner][:, None],
+                np.where(owns, positive_weight, sibling_weight) * (share[owner] * own)[:, None],
                 np.full(gold.shape, labelled_weight),
                 np.ones((len(off_topic), len(owns[0]))),
             ]

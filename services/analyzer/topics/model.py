@@ -106,10 +106,23 @@ def second_reading(
     trained as the taxonomy-only default is: the English second opinion's MiniLM vectors
     give English texts a second reading (classifier.SECOND_SHARE). Embeds the anchors and
     the background with that model (about 180 short texts)."""
+    assigner, background = second_reading_anchors(topics, vectors_of, prepare=prepare, name=name)
+    return TopicClassifier.from_taxonomy(assigner, background)
+
+
+def second_reading_anchors(
+    topics: Sequence[Topic],
+    vectors_of: Callable[[list[str]], Vectors],
+    *,
+    prepare: Callable[[str], str],
+    name: str = "second reading",
+) -> tuple[TopicAssigner, Vectors]:
+    """The anchors and the background `second_reading` trains its heads on, in that
+    model's space (benchmarks train variants on them)."""
     embedder = _VectorsOf(name, vectors_of)
     background = embedder.embed([prepare(t) for t in background_texts()])
     assigner = TopicAssigner.calibrate(topics, embedder, prepare=prepare, background=background)
-    return TopicClassifier.from_taxonomy(assigner, background)
+    return assigner, background
 
 
 def build_topic_model(
