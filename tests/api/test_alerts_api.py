@@ -338,8 +338,24 @@ def test_events_of_one_brand_are_its_default_and_stored_rules(
     trekko = client.get(EVENTS, params={"brand": "Trekko", "limit": 1}).json()
     assert [e["rule"] for e in trekko["events"]] == ["Trekko: negative share"]
     assert trekko["next_before"] is not None  # a full page: there may be more
-    assert client.get(EVENTS, params={"brand": "Nobody"}).json()["events"] == []
-    assert len(client.get(EVENTS).json()["events"]) == 4
+    by_alias = client.get(EVENTS, params={"brand": "@VELORIA"}).json()["events"]
+    assert [e["rule"] for e in by_alias] == ["veloria-spike", "Veloria: volume spike"]
+    typo = client.get(EVENTS, params={"brand": "Velorya"})
+    assert typo.status_code == 404
+    assert "no brand or competitor is named 'Velorya'" in typo.json()["detail"]
+    assert "did you mean Veloria?" in typo.json()["detail"]
+    # a name no longer watched still finds the events of its rules
+    ctx.state.record_alert_event(
+        rule_name="Gone: drop",
+        kind="drop",
+        status="firing",
+        dedupe_key="g",
+        numbers={},
+        channels=[],
+    )
+    gone = client.get(EVENTS, params={"brand": "Gone"}).json()["events"]
+    assert [e["rule"] for e in gone] == ["Gone: drop"]
+    assert len(client.get(EVENTS).json()["events"]) == 5
 
 
 def test_brands_are_listed_yaml_first_then_those_added(client: TestClient) -> None:

@@ -243,7 +243,7 @@ def test_bad_brand_corrections_are_problems_and_change_nothing(
 ) -> None:
     _seed_duplicates(ctx)
     cases = [
-        ({"brand": "Pear", "about_brand": False}, 422, "Veloria, Trekko"),
+        ({"brand": "Pear", "about_brand": False}, 422, "brands: Veloria; competitors: Trekko"),
         ({"brand": "Trekko", "about_brand": False}, 422, "not tagged with 'Trekko'"),
         ({"brand": "Veloria"}, 422, "about_brand"),
         ({"brand": "Veloria", "about_brand": "maybe"}, 422, "about_brand"),

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
-from services.core.models import Brand, Competitor, SentimentLabel
-from services.core.text import fold
+from services.core.brand_names import BrandNames, UnknownBrand
+from services.core.models import SentimentLabel
 from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
 
@@ -195,25 +195,19 @@ def correct_brand(
     check NAME` measures what they bought; a worker running as a separate process learns
     them when it restarts). Other names are tagged from the names alone: the verdict fixes
     the mention and teaches nothing."""
-    entities: list[Brand | Competitor] = [*state.list_brands(), *state.list_competitors()]
-    roles = {e.name: "brand" if isinstance(e, Brand) else "competitor" for e in entities}
     # Its name or an alias, case and accents aside, as in share of voice (`@veloria`).
-    wanted = fold(body.brand)
-    name = next((e.name for e in entities if wanted in {fold(n) for n in e.all_names()}), None)
-    if name is None:
-        known = ", ".join(roles) or "none"
-        raise Problem(
-            422,
-            "Invalid correction",
-            f"no brand or competitor is named {body.brand!r} (known: {known})",
-        )
+    try:
+        found = BrandNames.of(state).resolve(body.brand)
+    except UnknownBrand as exc:
+        raise Problem(422, "Invalid correction", str(exc)) from None
+    name = found.name
     result = _apply(
         state,
         index,
         caller,
         mention_id=mention_id,
         field="brand",
-        label={"about_brand": body.about_brand, "role": roles[name]},
+        label={"about_brand": body.about_brand, "role": found.role},
         brand=name,
     )
     if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
