@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.core.brand_names import BrandNames, UnknownBrand
+from services.core.brand_names import BrandNames, UnknownBrand, names_in
 from services.core.models import Brand, Competitor
 
 NAMES = BrandNames(
@@ -74,3 +74,19 @@ def test_merged_names_are_the_yamls_and_those_added_which_win() -> None:
 def test_a_prefix_finds_the_first_name_starting_so() -> None:
     assert NAMES.find("volt", prefix=True) is not None
     assert NAMES.find("volt") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Merci @Veloria pour le SAV !", True),
+        ("J'ai testé les VÉLORIA BIKES hier", True),  # a two-word alias, case aside
+        ("#veloria au top", True),
+        ("Superbe vélo, rien à redire", False),
+        ("Velorianne est une autre marque", False),  # a longer word is not the name
+        ("Veloria", True),
+        ("", False),
+    ],
+)
+def test_names_in_finds_the_name_or_an_alias_as_whole_words(text: str, named: bool) -> None:
+    assert names_in(text, NAMES.brands[0]) is named

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from services.core.models import Brand, Competitor
-from services.core.text import fold_keyword
+from services.core.text import fold_keyword, tokenize
 
 Role = Literal["brand", "competitor"]
 ROLES: tuple[Role, ...] = ("brand", "competitor")
@@ -144,3 +144,15 @@ class BrandNames:
                 spellings.setdefault(fold_keyword(name), entry.name)
         close = difflib.get_close_matches(fold_keyword(typed), list(spellings), n=1)
         return spellings[close[0]] if close else None
+
+
+def names_in(text: str, entity: Brand | Competitor) -> bool:
+    """Whether `text` holds the entity's name or an alias as whole words (case, accents
+    and punctuation aside: "@veloria" is found in "merci @Veloria !")."""
+    words = tokenize(text)
+    for name in entity.all_names():
+        wanted = tokenize(name)
+        n = len(wanted)
+        if n and any(words[i : i + n] == wanted for i in range(len(words) - n + 1)):
+            return True
+    return False

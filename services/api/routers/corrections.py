@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field, field_validator
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
-from services.core.brand_names import BrandNames, UnknownBrand
+from services.core.brand_names import BrandNames, UnknownBrand, names_in
 from services.core.models import SentimentLabel
-from services.runtime.training.corrections import record_correction
+from services.runtime.training.corrections import CorrectionOutcome, record_correction
 from services.store.state.contract import ApiKeyInfo
 
 router = APIRouter(tags=["corrections"])
@@ -91,6 +91,10 @@ class Correction(BaseModel):
 class CorrectionResult(BaseModel):
     correction: Correction
     updated: list[str] = Field(description="ids of the mentions now carrying the label")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the analyst may want to look at again; the correction is kept",
+    )
 
 
 def _apply(
@@ -103,8 +107,26 @@ def _apply(
     label: Any,
     brand: str | None = None,
 ) -> CorrectionResult:
+    outcome = _record(
+        state, index, caller, mention_id=mention_id, field=field, label=label, brand=brand
+    )
+    return CorrectionResult(
+        correction=Correction.model_validate(outcome.correction), updated=outcome.updated
+    )
+
+
+def _record(
+    state: StateDep,
+    index: IndexDep,
+    caller: ApiKeyInfo | None,
+    *,
+    mention_id: str,
+    field: str,
+    label: Any,
+    brand: str | None = None,
+) -> CorrectionOutcome:
     try:
-        outcome = record_correction(
+        return record_correction(
             state=state,
             index=index,
             mention_id=mention_id,
@@ -115,9 +137,6 @@ def _apply(
         )
     except ValueError as exc:
         raise Problem(422, "Invalid correction", str(exc)) from exc
-    return CorrectionResult(
-        correction=Correction.model_validate(outcome.correction), updated=outcome.updated
-    )
 
 
 @router.post(
@@ -201,7 +220,7 @@ def correct_brand(
     except UnknownBrand as exc:
         raise Problem(422, "Invalid correction", str(exc)) from None
     name = found.name
-    result = _apply(
+    outcome = _record(
         state,
         index,
         caller,
@@ -209,6 +228,20 @@ def correct_brand(
         field="brand",
         label={"about_brand": body.about_brand, "role": found.role},
         brand=name,
+    )
+    warnings = []
+    if body.about_brand and not names_in(str(outcome.correction["text"]), found.entity):
+        # Kept (a reply can be about a brand it never names), but likely a slip.
+        aliases = ", ".join(found.entity.aliases)
+        nor = f" nor any of its aliases ({aliases})" if aliases else ""
+        warnings.append(
+            f"the mention's text does not name {name}{nor}: the tag is added all the same "
+            "(right for a reply about it; otherwise take it back with about_brand false)"
+        )
+    result = CorrectionResult(
+        correction=Correction.model_validate(outcome.correction),
+        updated=outcome.updated,
+        warnings=warnings,
     )
     if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
         background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
