@@ -89,6 +89,15 @@ def test_invalid_rules_are_refused(client: TestClient, fields: dict[str, Any], s
     assert client.post(RULES, json=_rule(**fields)).status_code == status
 
 
+def test_a_rule_on_a_misspelt_brand_says_which_names_exist(client: TestClient) -> None:
+    typo = client.post(RULES, json=_rule(target="Velorya"))
+    assert typo.status_code == 422
+    assert "no brand or competitor is named 'Velorya'" in typo.json()["detail"]
+    assert "did you mean Veloria?" in typo.json()["detail"]
+    by_alias = client.post(RULES, json=_rule(target="@veloria", channels=[]))
+    assert by_alias.status_code == 201, by_alias.text  # an alias names the brand too
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
