@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.metrics import confusion_matrix, f1_score
 
+from benchmarks import sentiment_data
 from benchmarks.bench_brand_pairs import COMMON_NAMES, as_mentions
 from benchmarks.bench_brand_spans import LABELLED, LABELS, _trainer
 from services.analyzer.brands.tagging import BrandTagger
@@ -57,29 +58,24 @@ def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def semeval() -> tuple[list[str], list[str], list[str]]:
-    trainer = _trainer()
-    folder = LABELLED / "semeval2013-2016-en"
-    texts = (folder / "text.txt").read_text(encoding="utf-8").splitlines()
-    labels = (folder / "labels.txt").read_text().split()
-    origins = (folder / "origin.txt").read_text().split()
-    return [trainer.unescape(t) for t in texts], labels, origins
+def semeval() -> tuple[list[str], list[int], list[str]]:
+    return sentiment_data.read_semeval(LABELLED)
 
 
 def build() -> list[dict[str, Any]]:
     """Every tweet of the range (brand or not), by line number."""
     trainer = _trainer()
-    shuffled, _ = trainer.read_extra(LABELLED, None)
+    shuffled, _ = sentiment_data.read_extra(LABELLED, None)
     trained = {_norm(t) for t in shuffled[:TRAINED]}
     tail = set(shuffled[TRAINED:])
-    splits = [trainer.read_split(LABELLED / "umsab", s) for s in ("train", "val")]
+    splits = [sentiment_data.read_split(LABELLED / "umsab", s) for s in ("train", "val")]
     trained |= {_norm(t) for s in splits for c in s for t in s[c][0]}
     trained |= {_norm(t) for t in trainer.held_out_texts(LABELLED)}
     texts, labels, origins = semeval()
     tagger = BrandTagger([Brand(name=n) for n in NAMES], [])
     items: list[dict[str, Any]] = []
     for line, (text, label, origin) in enumerate(zip(texts, labels, origins, strict=True)):
-        if origin not in trainer.SEMEVAL_TRAIN_DEV or text not in tail:
+        if origin not in sentiment_data.SEMEVAL_TRAIN_DEV or text not in tail:
             continue
         if _norm(text) in trained:
             continue

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sklearn.metrics import f1_score
 
+from benchmarks import sentiment_data
 from benchmarks.bench_brand_pairs import COMMON_NAMES, as_mentions
 from services.analyzer.brands.tagging import BrandTagger
 from services.analyzer.pipeline import Analyzer, split_sentences
@@ -48,21 +49,16 @@ def _trainer():  # type: ignore[no-untyped-def]
 
 
 def semeval_texts() -> list[str]:
-    trainer = _trainer()
-    lines = (LABELLED / "semeval2013-2016-en" / "text.txt").read_text(encoding="utf-8")
-    return [trainer.unescape(t) for t in lines.splitlines()]
+    return sentiment_data.read_semeval(LABELLED)[0]
 
 
 def build(limit: int) -> None:
-    trainer = _trainer()
-    texts = semeval_texts()
-    labels = (LABELLED / "semeval2013-2016-en" / "labels.txt").read_text().split()
-    origins = (LABELLED / "semeval2013-2016-en" / "origin.txt").read_text().split()
-    reserved = set(trainer.read_extra(LABELLED, RESERVED)[0])
+    texts, labels, origins = sentiment_data.read_semeval(LABELLED)
+    reserved = set(sentiment_data.read_extra(LABELLED, RESERVED)[0])
     tagger = BrandTagger([Brand(name=n) for n in COMMON_NAMES], [])
     items = []
     for line, (text, label, origin) in enumerate(zip(texts, labels, origins, strict=True)):
-        if origin not in trainer.SEMEVAL_TRAIN_DEV or text in reserved:
+        if origin not in sentiment_data.SEMEVAL_TRAIN_DEV or text in reserved:
             continue
         tags = tagger.tag(text)
         if len(tags.names) != 1 or old_passage(text, tags) is None:

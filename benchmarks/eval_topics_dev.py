@@ -37,7 +37,6 @@ import hashlib
 import itertools
 import json
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from benchmarks.sentiment_data import unescape
 from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, Embedder, load_embedder
 from services.analyzer.language.detection import detect_languages
 from services.analyzer.sentiment.head import load_head
@@ -71,14 +71,7 @@ from services.core.topics import Topic
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "benchmarks/data/topic_dev"
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 Counts = np.ndarray  # (tp, fp, fn)
-
-
-def unescape(text: str) -> str:
-    """SemEval's text file keeps \\uXXXX escapes (and surrogate pairs)."""
-    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def load_posts(corpora: Path) -> list[dict[str, Any]]:

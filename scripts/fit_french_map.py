@@ -28,9 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from train_sentiment_head import LANGUAGES, embed_cached, read_split  # noqa: E402
+from train_sentiment_head import embed_cached  # noqa: E402
 
 from benchmarks.bench_expressions import corpus_paragraphs  # noqa: E402
+from benchmarks.sentiment_data import LANGUAGES, read_split  # noqa: E402
 from services.analyzer.encoding.sentiment_encoder import delta_digest  # noqa: E402
 from services.analyzer.readers import MAP_FILE, fit_map, map_vectors  # noqa: E402
 from services.analyzer.sentiment.head import prepare_tweet  # noqa: E402

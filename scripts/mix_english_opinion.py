@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
+from benchmarks import sentiment_data as sd  # noqa: E402
 from services.analyzer.sentiment.head import (  # noqa: E402
     PREPARATIONS,
     ngram_counts,
@@ -137,6 +138,11 @@ def held_halves(
     }
 
 
+def semeval_train_dev_texts(labelled: Path) -> set[str]:
+    """The texts of the SemEval tweets from train and dev files."""
+    return {t for t, _, _ in sd.semeval_train_dev(labelled)}
+
+
 def head_out_of_fold(
     recipe: dict[str, Any], labelled: Path, cache: Path
 ) -> tuple[list[str], NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
@@ -145,24 +151,15 @@ def head_out_of_fold(
     from sklearn.model_selection import StratifiedKFold
 
     head_recipe, extra = recipe["recipe"], recipe["extra_data"]
-    train = heads.read_split(labelled / "umsab", "train")
-    val = heads.read_split(labelled / "umsab", "val")
-    extra_texts, y_extra = heads.read_extra(labelled, extra["max"])
+    train = sd.read_split(labelled / "umsab", "train")
+    val = sd.read_split(labelled / "umsab", "val")
+    extra_texts, y_extra = sd.read_extra(labelled, extra["max"])
     # As scripts/train_sentiment_head.py drops them (same texts, so its embedding cache).
     seen = {" ".join(t.casefold().split()) for s in (train, val) for c in s for t in s[c][0]}
     seen |= {" ".join(t.casefold().split()) for t in heads.held_out_texts(labelled)}
     keep = [i for i, t in enumerate(extra_texts) if " ".join(t.casefold().split()) not in seen]
     extra_texts, y_extra = [extra_texts[i] for i in keep], y_extra[keep]
-    semeval_folder = labelled / "semeval2013-2016-en"
-    semeval_texts = {
-        heads.unescape(t)
-        for t, o in zip(
-            (semeval_folder / "text.txt").read_text(encoding="utf-8").splitlines(),
-            (semeval_folder / "origin.txt").read_text().split(),
-            strict=True,
-        )
-        if o in heads.SEMEVAL_TRAIN_DEV
-    }
+    semeval_texts = semeval_train_dev_texts(labelled)
     is_semeval = np.asarray([t in semeval_texts for t in extra_texts])
 
     prepare = PREPARATIONS[head_recipe["preparation"]]
@@ -221,7 +218,7 @@ def vader_readings(labelled: Path, texts: list[str]) -> tuple[NDArray[np.float32
 
     from services.analyzer.sentiment.second_opinion import vader_scores
 
-    train = heads.read_split(labelled / "umsab", "train")
+    train = sd.read_split(labelled / "umsab", "train")
     prepare = PREPARATIONS["tweet"]
     model = fit_vader(vader_scores([prepare(t) for t in train["en"][0]]), train["en"][1])
     readings: NDArray[np.float32] = model.predict_log_proba(vader_scores(texts)).astype(np.float32)

@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
+from benchmarks import sentiment_data as sd  # noqa: E402
 from services.analyzer.sentiment.head import (  # noqa: E402
     PREPARATIONS,
     ngram_counts,
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.perf_counter()
-    train, val = heads.read_split(args.data, "train"), heads.read_split(args.data, "val")
+    train, val = sd.read_split(args.data, "train"), sd.read_split(args.data, "val")
     prepare = PREPARATIONS["tweet"]
     texts = [prepare(t) for c in heads.LANGUAGES for t in train[c][0]]
     labels = np.concatenate([train[c][1] for c in heads.LANGUAGES])

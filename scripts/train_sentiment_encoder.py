@@ -38,6 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks import sentiment_data as sd  # noqa: E402
 from services.analyzer.encoding.sentiment_encoder import DELTA, base_model_path  # noqa: E402
 from services.analyzer.sentiment.head import prepare_tweet  # noqa: E402
 
@@ -199,10 +200,9 @@ def padded(states: list[np.ndarray]) -> tuple[Any, Any]:
 
 
 def read_split(data: Path, language: str, split: str) -> tuple[list[str], np.ndarray]:
-    folder = data / language
-    texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-    labels = np.array([int(v) for v in (folder / f"{split}_labels.txt").read_text().split()])
-    return [prepare_tweet(t) for t in texts], labels
+    """One UMSAB language's split, prepared as tweets."""
+    texts, labels = sd.read_umsab(data / language, split)
+    return [prepare_tweet(t) for t in texts], np.array(labels)
 
 
 def main(argv: list[str] | None = None) -> int:

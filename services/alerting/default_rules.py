@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.alerting.rules import AlertRule, Channel, Rule, format_duration
+from services.core.brand_names import BrandNames
 from services.core.models import utcnow
 from services.core.query.ast import FieldFilter
 from services.core.settings import BrandRulesSettings
@@ -48,9 +49,7 @@ def default_rule_name(target: str, kind: str) -> str:
 
 def watched_names(state: StateStore) -> list[tuple[str, str]]:
     """(name, 'brand' | 'competitor') of every brand and competitor of the workspace."""
-    names = [(b.name, "brand") for b in state.list_brands()]
-    names += [(c.name, "competitor") for c in state.list_competitors()]
-    return names
+    return [(w.name, w.role) for w in BrandNames.of(state).watched()]
 
 
 def auto_bucket(index: MentionIndex, name: str, role: str) -> timedelta:

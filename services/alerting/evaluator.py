@@ -45,6 +45,7 @@ from services.alerting.default_rules import brand_rules
 from services.alerting.detectors import Alert, Detector, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
+from services.core.brand_names import BrandNames, UnknownBrand
 from services.core.models import Mention, utcnow
 from services.core.query import QuerySyntaxError
 from services.core.query.ast import And, FieldFilter, Node
@@ -119,14 +120,13 @@ def target_query(state: StateStore, rule: AlertRule) -> Node:
 
 
 def brand_query(state: StateStore, name: str) -> Node:
-    """`brand:NAME` for a brand, `competitor:NAME` for a competitor; NotFoundError else."""
+    """`brand:NAME` for a brand, `competitor:NAME` for a competitor (named by its name or
+    an alias, case and accents aside); NotFoundError listing the known ones else."""
     try:
-        return FieldFilter("brand", fold_keyword(state.get_brand(name).name))
-    except NotFoundError:
-        for competitor in state.list_competitors():
-            if fold_keyword(competitor.name) == fold_keyword(name):
-                return FieldFilter("competitor", fold_keyword(competitor.name))
-        raise
+        found = BrandNames.of(state).resolve(name)
+    except UnknownBrand as exc:
+        raise NotFoundError(str(exc)) from None
+    return FieldFilter(found.role, fold_keyword(found.name))
 
 
 OVERALL_NEGATIVE: Node = FieldFilter("sentiment", "negative")

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from services.analyzer.brands.disambiguation import Correction
 from services.analyzer.brands.tagging import BrandTagger, TagResult
 from services.analyzer.encoding.embeddings import Embedder, EmbedderUnavailable, load_embedder
+from services.analyzer.encoding.passage_cache import PassageCache
 from services.analyzer.language.detection import detect_languages
 from services.analyzer.mentions.fingerprint import overall_text
 from services.analyzer.readers import FRENCH, LANGUAGE_READERS, Reader, ReaderUnavailable
@@ -309,6 +310,8 @@ class Analyzer:
         self.settings = settings
         self.judge_pairs = judge_pairs
         self.embedder = embedder or load_embedder(settings.embedding)
+        # Brand passages, descriptions and examples, kept across tagger rebuilds.
+        self._passages = PassageCache(self.embedder.name, self.embedder.embed)
         self.head = self._with_workspace_expressions(
             head or load_head(settings.sentiment_head, embedding_name=self.embedder.name)
         )
@@ -406,7 +409,9 @@ class Analyzer:
     ) -> BrandTagger:
         """A tagger for these names that has learned the corrections (their passages join
         each brand's examples of the sense chosen; see ContextJudge.learn)."""
-        tagger = BrandTagger(brands, competitors, embed=self.embedder.embed)
+        tagger = BrandTagger(
+            brands, competitors, embed=self.embedder.embed, remembered=self._passages
+        )
         if corrections:
             used = tagger.learn(corrections)
             log.info("brand tagger: learned %d of %d brand corrections", used, len(corrections))

@@ -47,19 +47,21 @@ def _relative_time(value: object) -> object:
     return value
 
 
-_TIME_FORMS = (
+TIME_FORMS = (
     "an ISO 8601 time (UTC when no offset) or a time before now: 30m, 12h, 7d, 2w "
     "(minutes, hours, days, weeks), as the CLI's --since"
 )
+#: a time in a request body: ISO 8601 or before now ('7d'), as `since=` and `until=` take.
+BodyTime = Annotated[datetime, BeforeValidator(_relative_time)]
 Since = Annotated[
     datetime | None,
     BeforeValidator(_relative_time),
-    Query(description=f"published at or after: {_TIME_FORMS}", examples=["7d"]),
+    Query(description=f"published at or after: {TIME_FORMS}", examples=["7d"]),
 ]
 Until = Annotated[
     datetime | None,
     BeforeValidator(_relative_time),
-    Query(description=f"published before: {_TIME_FORMS}", examples=["1d"]),
+    Query(description=f"published before: {TIME_FORMS}", examples=["1d"]),
 ]
 
 

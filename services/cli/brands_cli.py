@@ -5,9 +5,8 @@ Registered as `veille brands` by importing this module (see the end of main.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,9 +19,7 @@ from services.cli.common import (
     out,
     workspace_context,
 )
-
-if TYPE_CHECKING:
-    from services.core.models import Brand, Competitor
+from services.core.brand_names import BrandNames, UnknownBrand
 
 brands_app = typer.Typer(help="Brand recognition.", no_args_is_help=True)
 app.add_typer(brands_app, name="brands")
@@ -50,25 +47,19 @@ def brands_check(
     if corrections is None:
         with workspace_context(config) as ctx:
             # The YAML's names, and those added or edited through the API (which win).
-            brands = list(
-                (
-                    {b.name: b for b in ctx.workspace.brands}
-                    | {b.name: b for b in ctx.state.list_brands()}
-                ).values()
+            names = BrandNames.merged(
+                brands=ctx.workspace.brands,
+                competitors=ctx.workspace.competitors,
+                added_brands=ctx.state.list_brands(),
+                added_competitors=ctx.state.list_competitors(),
             )
-            competitors = list(
-                (
-                    {c.name: c for c in ctx.workspace.competitors}
-                    | {c.name: c for c in ctx.state.list_competitors()}
-                ).values()
-            )
-            name = _known_name(name, [*brands, *competitors])
+            name = _known_name(name, names)
             records = [c for c in ctx.brand_corrections() if c.brand == name]
             embedding, where = ctx.settings.analyzer.embedding, "the recorded corrections"
     else:
         loaded = load_config(config)
-        brands, competitors = loaded.workspace.brands, loaded.workspace.competitors
-        name = _known_name(name, [*brands, *competitors])
+        names = BrandNames(loaded.workspace.brands, loaded.workspace.competitors)
+        name = _known_name(name, names)
         if not corrections.is_file():
             raise CliError(f"{corrections}: no such file")
         try:
@@ -83,7 +74,7 @@ def brands_check(
         )
     try:
         embedder = load_embedder(embedding)
-        result = check_brand(brands, competitors, name, records, embedder.embed)
+        result = check_brand(names.brands, names.competitors, name, records, embedder.embed)
     except (ValueError, EmbedderUnavailable) as exc:
         raise CliError(str(exc)) from None
     out.print(
@@ -107,13 +98,10 @@ def brands_check(
         )
 
 
-def _known_name(name: str, entities: Sequence[Brand | Competitor]) -> str:
-    """The workspace's spelling of `name` (case and accents aside); CliError naming the
-    known ones otherwise."""
-    from services.core.text import fold
-
-    for entity in entities:
-        if fold(entity.name) == fold(name):
-            return entity.name
-    known = ", ".join(e.name for e in entities) or "none"
-    raise CliError(f"no brand or competitor is named {name!r} (known: {known})")
+def _known_name(name: str, names: BrandNames) -> str:
+    """The workspace's spelling of `name` (or of the brand it is an alias of); CliError
+    naming the known ones otherwise."""
+    try:
+        return names.resolve(name).name
+    except UnknownBrand as exc:
+        raise CliError(str(exc)) from None

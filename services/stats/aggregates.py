@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from services.core.brand_names import BrandNames, UnknownBrand
 from services.core.models import Brand
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Or
 from services.core.text import fold_keyword
@@ -177,27 +178,26 @@ def share_of_voice(
 def find_brand(state: StateStore, name: str) -> Brand:
     """The brand named `name` or one of its aliases, blind to case and accents, as the query
     language matches names; NotFoundError saying what to ask for (a competitor's name, too)."""
-    wanted = fold_keyword(name)
-    brands = state.list_brands()
-    for brand in brands:
-        if wanted in {fold_keyword(n) for n in brand.all_names()}:
-            return brand
-    for competitor in state.list_competitors():
-        if wanted in {fold_keyword(n) for n in competitor.all_names()}:
-            rivals = [b.name for b in brands if competitor.name in b.competitors]
-            ask = (
-                "ask for " + " or ".join(f"brand={r}" for r in rivals)
-                if rivals
-                else "add it to a brand's competitors"
-            )
-            raise NotFoundError(
-                f"{competitor.name!r} is a competitor, not a brand: share of voice is computed "
-                f"for a brand against its competitors; {ask} ({competitor.name} is counted "
-                "among its competitors)"
-            )
-    raise NotFoundError(
-        f"no brand is named {name!r} (brands: {', '.join(b.name for b in brands) or 'none'})"
-    )
+    names = BrandNames.of(state)
+    try:
+        found = names.resolve(name, ("brand",))
+    except UnknownBrand as exc:
+        if exc.found is None:
+            raise NotFoundError(str(exc)) from None
+        competitor = exc.found.name
+        rivals = [b.name for b in names.brands if competitor in b.competitors]
+        ask = (
+            "ask for " + " or ".join(f"brand={r}" for r in rivals)
+            if rivals
+            else "add it to a brand's competitors"
+        )
+        raise NotFoundError(
+            f"{competitor!r} is a competitor, not a brand: share of voice is computed "
+            f"for a brand against its competitors; {ask} ({competitor} is counted "
+            "among its competitors)"
+        ) from None
+    assert isinstance(found.entity, Brand)
+    return found.entity
 
 
 def breakdown(

@@ -308,7 +308,14 @@ def test_brands_check_reads_the_recorded_corrections(
     from services.runtime.app.context import ServiceContext
 
     workspace = {
-        "brands": [{"name": "Apple", "description": "the iPhone maker", "ambiguous": True}],
+        "brands": [
+            {
+                "name": "Apple",
+                "aliases": ["@apple"],
+                "description": "the iPhone maker",
+                "ambiguous": True,
+            }
+        ],
         "settings": {
             "data_dir": str(tmp_path / "data"),
             "store": {
@@ -319,7 +326,12 @@ def test_brands_check_reads_the_recorded_corrections(
     }
     (tmp_path / "veille.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
     args = ["brands", "check", "apple", "--config", str(tmp_path)]  # any case
-    for name, said in (("apple", "no correction for 'Apple'"), ("Pear", "named 'Pear'")):
+    for name, said in (
+        ("apple", "no correction for 'Apple'"),
+        ("@APPLE", "no correction for 'Apple'"),  # an alias names it too
+        ("Pear", "no brand or competitor is named 'Pear' (brands: Apple; competitors: none)"),
+        ("Appel", "did you mean Apple?"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(["brands", "check", name, "--config", str(tmp_path)])
         assert exit_info.value.code != 0

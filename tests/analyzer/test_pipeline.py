@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
-from services.analyzer.encoding.embeddings import Embedder, load_embedder
+from services.analyzer.encoding.embeddings import load_embedder
 from services.analyzer.mentions.fingerprint import overall_text
 from services.analyzer.pipeline import (
     Analyzer,
@@ -20,7 +17,7 @@ from services.analyzer.pipeline import (
 from services.analyzer.sentiment.head import HeadMismatchError, load_head
 from services.core.models import Brand, Competitor, Mention, SentimentLabel, Source
 from services.core.settings import AnalyzerSettings
-from tests.factories import make_mention
+from tests.factories import CountingEmbedder, make_mention
 
 BRANDS = [
     Brand(name="Veloria", aliases=["@veloria", "#veloria"], competitors=["Trekko", "Orange"]),
@@ -36,26 +33,6 @@ LONG_NEWS = (
     "Le marché du vélo électrique continue de progresser en France selon les chiffres "
     "publiés cette semaine par la fédération des professionnels du cycle. "
 ) * 12 + "Parmi les marques citées figure Trekko, qui ouvre trois nouveaux magasins."
-
-
-class CountingEmbedder:
-    """The real embedder, counting its calls (a spy, not a fake)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.calls: list[int] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        self.calls.append(len(texts))
-        return self.inner.embed(texts)
 
 
 def unanalyzed(text: str, title: str = "") -> Mention:

@@ -89,6 +89,15 @@ def test_invalid_rules_are_refused(client: TestClient, fields: dict[str, Any], s
     assert client.post(RULES, json=_rule(**fields)).status_code == status
 
 
+def test_a_rule_on_a_misspelt_brand_says_which_names_exist(client: TestClient) -> None:
+    typo = client.post(RULES, json=_rule(target="Velorya"))
+    assert typo.status_code == 422
+    assert "no brand or competitor is named 'Velorya'" in typo.json()["detail"]
+    assert "did you mean Veloria?" in typo.json()["detail"]
+    by_alias = client.post(RULES, json=_rule(target="@veloria", channels=[]))
+    assert by_alias.status_code == 201, by_alias.text  # an alias names the brand too
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
@@ -338,8 +347,24 @@ def test_events_of_one_brand_are_its_default_and_stored_rules(
     trekko = client.get(EVENTS, params={"brand": "Trekko", "limit": 1}).json()
     assert [e["rule"] for e in trekko["events"]] == ["Trekko: negative share"]
     assert trekko["next_before"] is not None  # a full page: there may be more
-    assert client.get(EVENTS, params={"brand": "Nobody"}).json()["events"] == []
-    assert len(client.get(EVENTS).json()["events"]) == 4
+    by_alias = client.get(EVENTS, params={"brand": "@VELORIA"}).json()["events"]
+    assert [e["rule"] for e in by_alias] == ["veloria-spike", "Veloria: volume spike"]
+    typo = client.get(EVENTS, params={"brand": "Velorya"})
+    assert typo.status_code == 404
+    assert "no brand or competitor is named 'Velorya'" in typo.json()["detail"]
+    assert "did you mean Veloria?" in typo.json()["detail"]
+    # a name no longer watched still finds the events of its rules
+    ctx.state.record_alert_event(
+        rule_name="Gone: drop",
+        kind="drop",
+        status="firing",
+        dedupe_key="g",
+        numbers={},
+        channels=[],
+    )
+    gone = client.get(EVENTS, params={"brand": "Gone"}).json()["events"]
+    assert [e["rule"] for e in gone] == ["Gone: drop"]
+    assert len(client.get(EVENTS).json()["events"]) == 5
 
 
 def test_brands_are_listed_yaml_first_then_those_added(client: TestClient) -> None:

@@ -125,7 +125,10 @@ def test_share_of_voice(seeded: ServiceContext, client: TestClient) -> None:
     assert shares == {"Veloria": (5, 0.625), "Trekko": (3, 0.375)}
     unknown = client.get("/api/v1/stats/share-of-voice", params={"brand": "Nope"})
     assert unknown.status_code == 404
-    assert "no brand is named 'Nope' (brands: Veloria)" in unknown.json()["detail"]
+    assert (
+        "no brand is named 'Nope' (brands: Veloria; competitors: Trekko)"
+        in unknown.json()["detail"]
+    )
     # Names match as in the query language (brand:veloria): blind to case and accents.
     for spelling in ("veloria", "VÉLORIA", "@veloria"):
         same = client.get("/api/v1/stats/share-of-voice", params={"brand": spelling, **WINDOW})

@@ -224,6 +224,9 @@ def test_a_brand_correction_adds_a_missed_competitor_with_the_texts_sentiment(
         "/api/v1/mentions/b/brands", json={"brand": "Trekko", "about_brand": True}
     )
     assert response.status_code == 201, response.text
+    # Accepted (a reply may be about a brand it never names), with a word about it.
+    [warning] = response.json()["warnings"]
+    assert "the mention's text does not name Trekko:" in warning, warning
     mention = client.get("/api/v1/mentions/a").json()
     assert mention["brands"] == ["Veloria"] and mention["competitors"] == ["Trekko"]
     assert mention["brand_sentiments"]["Trekko"]["label"] == "negative"  # the text's own
@@ -243,7 +246,7 @@ def test_bad_brand_corrections_are_problems_and_change_nothing(
 ) -> None:
     _seed_duplicates(ctx)
     cases = [
-        ({"brand": "Pear", "about_brand": False}, 422, "Veloria, Trekko"),
+        ({"brand": "Pear", "about_brand": False}, 422, "brands: Veloria; competitors: Trekko"),
         ({"brand": "Trekko", "about_brand": False}, 422, "not tagged with 'Trekko'"),
         ({"brand": "Veloria"}, 422, "about_brand"),
         ({"brand": "Veloria", "about_brand": "maybe"}, 422, "about_brand"),
@@ -392,11 +395,13 @@ def test_brand_names_are_matched_as_in_queries_and_bad_bodies_say_why(
     )
     assert response.status_code == 201, response.text
     assert response.json()["correction"]["brand"] == "Veloria"  # the workspace's spelling
+    assert response.json()["warnings"] == []  # about_brand false: nothing to say
     assert client.get("/api/v1/mentions/a").json()["brands"] == []
     by_alias = client.post(
         "/api/v1/mentions/a/brands", json={"brand": "@Veloria", "about_brand": True}
     )
     assert by_alias.status_code == 201, by_alias.text  # an alias names it too
+    assert by_alias.json()["warnings"] == []  # the text names Veloria
     assert client.get("/api/v1/mentions/a").json()["brands"] == ["Veloria"]
 
     garbled = client.post(

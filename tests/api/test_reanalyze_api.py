@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -82,6 +82,9 @@ def test_reanalysis_runs_in_the_background_and_keeps_corrections(
 def test_reanalysis_refuses_bad_requests(ctx: ServiceContext, client: TestClient) -> None:
     cases = [
         ({"since": "yesterday"}, "since"),
+        ({"since": "7x"}, "since"),
+        ({"since": "7d", "until": "99999999d"}, "until"),  # before year 1: not a time
+        ({"since": "1d", "until": "7d"}, "must be after"),  # relative, in the wrong order
         ({"since": "2026-11-02", "until": "2026-11-01"}, "must be after"),
         ({"since": "2026-11-01", "query": "(veloria OR"}, "character 12"),
     ]
@@ -93,3 +96,20 @@ def test_reanalysis_refuses_bad_requests(ctx: ServiceContext, client: TestClient
     assert client.get("/api/v1/reanalyze").json() == []
     missing = client.get("/api/v1/reanalyze/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
+def test_reanalysis_takes_times_before_now_as_search_does(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    started = client.post("/api/v1/reanalyze", json={"since": "7d", "until": "12h"})
+    assert started.status_code == 202, started.text
+    spec = started.json()["spec"]
+    now = datetime.now(UTC)
+    since, until = datetime.fromisoformat(spec["since"]), datetime.fromisoformat(spec["until"])
+    assert abs(since - (now - timedelta(days=7))) < timedelta(minutes=1)
+    assert abs(until - (now - timedelta(hours=12))) < timedelta(minutes=1)
+    job_id = started.json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/reanalyze/{job_id}").json()["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

@@ -363,13 +363,18 @@ class ContextJudge:
         entities: Sequence[tuple[str, Sequence[str], BrandContext]],
         *,
         embed: Embed | None = None,
+        remembered: Embed | None = None,
         model: SenseModel | None = None,
     ) -> None:
+        """`remembered` (an embedder keeping its vectors, such as a PassageCache shared
+        by successive judges) embeds what comes back at each rebuild: descriptions,
+        examples and corrected passages; `embed` the passages of new mentions."""
         self._rules = [
             _Rules(name, context, ambiguous_aliases(names, context))
             for name, names, context in entities
         ]
         self._embed = embed
+        self._remembered = remembered if remembered is not None else embed
         self.model = model or shipped_model()
         self._prototypes: dict[str, NDArray[np.float32]] = {}
         self._lock = threading.Lock()
@@ -402,14 +407,17 @@ class ContextJudge:
             for o, p in zip(occurrences, self.confidences(occurrences), strict=True)
         ]
 
-    def confidences(self, occurrences: Sequence[Occurrence]) -> list[float]:
+    def confidences(
+        self, occurrences: Sequence[Occurrence], *, remember: bool = False
+    ) -> list[float]:
         """For each occurrence, the probability that it is about its brand (1 or 0 when
-        terms decide, 1 without an embedder or anything describing the brand)."""
+        terms decide, 1 without an embedder or anything describing the brand);
+        `remember` embeds their passages with the embedder that keeps them."""
         verdicts = [self._by_terms(occ) for occ in occurrences]
         pending = [i for i, v in enumerate(verdicts) if v is None]
         out = [float(v) if v is not None else 0.0 for v in verdicts]
         if pending:
-            x = self.features([occurrences[i] for i in pending])
+            x = self.features([occurrences[i] for i in pending], remember=remember)
             for i, p in zip(pending, self.model.probabilities(x), strict=True):
                 out[i] = float(p)
         return out
@@ -432,14 +440,17 @@ class ContextJudge:
             return True
         return None
 
-    def features(self, occurrences: Sequence[Occurrence]) -> NDArray[np.float64]:
+    def features(
+        self, occurrences: Sequence[Occurrence], *, remember: bool = False
+    ) -> NDArray[np.float64]:
         """The model's input for each occurrence (one embedding call for the passages):
         the cues of FEATURES, then the passage's vector weighted by how the brand's side
         differs from the other side, dimension by dimension (the shared weights learn
         which differences tell a brand from a common word)."""
-        assert self._embed is not None
+        embed = self._remembered if remember else self._embed
+        assert embed is not None
         passages = [window(o.text, o.start, o.end) for o in occurrences]
-        vectors = self._embed(passages)
+        vectors = embed(passages)
         languages = detect_languages(passages)
         rows = []
         for occ, passage, vector, language in zip(
@@ -477,7 +488,7 @@ class ContextJudge:
         examples of the sense chosen, and a brand with at least `MIN_CORRECTIONS` of each
         kind gets the threshold that best separates them (`occurrences[i]` is where
         `corrections[i]` names the brand, read before the examples grow)."""
-        probabilities = self.confidences(occurrences) if occurrences else []
+        probabilities = self.confidences(occurrences, remember=True) if occurrences else []
         by_entity: dict[int, list[tuple[float, bool]]] = {}
         for correction, occ, p in zip(corrections, occurrences, probabilities, strict=True):
             by_entity.setdefault(occ.entity, []).append((p, correction.about_brand))
@@ -493,8 +504,8 @@ class ContextJudge:
         with self._lock:
             cached = self._prototypes.get(key)
         if cached is None:
-            assert self._embed is not None
-            cached = self._embed(texts)
+            assert self._remembered is not None
+            cached = self._remembered(texts)
             with self._lock:
                 self._prototypes[key] = cached
         return cached

@@ -133,7 +133,9 @@ class BrandTagger:
         competitors: Sequence[Competitor],
         *,
         embed: Embed | None = None,
+        remembered: Embed | None = None,
     ) -> None:
+        """`remembered`: see ContextJudge (what keeps vectors across rebuilds)."""
         entities = [
             *(_Entity(b.name, "brand", tuple(b.all_names()), tuple(b.exclusions)) for b in brands),
             *(
@@ -149,6 +151,7 @@ class BrandTagger:
                 for e, c in zip(entities, [*brands, *competitors], strict=True)
             ],
             embed=embed,
+            remembered=remembered,
         )
         self._lock = threading.Lock()
         self._texts_seen = 0

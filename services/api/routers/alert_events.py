@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from services.alerting.default_rules import KIND_LABELS, default_rule_name, watched_names
+from services.alerting.default_rules import KIND_LABELS, default_rule_name
 from services.alerting.evaluator import RULE_KIND
 from services.api.deps import AuthDep, StateDep
 from services.api.params import Before, RowId
+from services.api.problems import Problem
+from services.core.brand_names import BrandNames
 from services.core.text import fold
 from services.store.state.contract import AlertEventRecord, StateStore
 
@@ -85,7 +87,11 @@ def list_events(
     rule: Annotated[str | None, Query(max_length=200)] = None,
     brand: Annotated[
         str | None,
-        Query(max_length=200, description="only the rules watching this brand or competitor"),
+        Query(
+            max_length=200,
+            description="only the rules watching this brand or competitor (its name or an "
+            "alias); 404 for a name that is not watched and has no events",
+        ),
     ] = None,
     before: Before = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -94,25 +100,25 @@ def list_events(
     if brand is None:
         records = state.list_alert_events(rule_name=rule, before_id=before, limit=limit)
     else:
-        records = _events_of(state, _rules_watching(state, brand), rule, before, limit)
+        names = BrandNames.of(state)
+        records = _events_of(state, _rules_watching(state, names, brand), rule, before, limit)
+        if not records and before is None and names.find(brand) is None:
+            # a typo, not a quiet brand: say which names there are
+            raise Problem(404, "Not found", names.unknown_message(brand))
     next_before = records[-1].id if len(records) == limit else None
     return EventPage(events=[_event(r) for r in records], next_before=next_before)
 
 
-def _rules_watching(state: StateStore, brand: str) -> set[str]:
-    """The names of the rules on `brand` (case and accents aside): its default rules and
-    the stored rules whose target it is."""
-    wanted = fold(brand)
-    names = {default_rule_name(brand, kind) for kind in KIND_LABELS}
-    names |= {
-        default_rule_name(n, kind)
-        for n, _ in watched_names(state)
-        if fold(n) == wanted
-        for kind in KIND_LABELS
-    }
+def _rules_watching(state: StateStore, watched: BrandNames, brand: str) -> set[str]:
+    """The names of the rules on `brand` (its name or an alias, case and accents aside):
+    its default rules and the stored rules whose target it is. A name no longer watched
+    still finds the events of its rules (a brand removed keeps its history)."""
+    found = watched.find(brand)
+    spellings = {fold(brand)} if found is None else {fold(n) for n in found.entity.all_names()}
+    names = {default_rule_name(found.name if found else brand, kind) for kind in KIND_LABELS}
     for record in state.list_specs(RULE_KIND):
         spec = record.spec
-        if spec.get("target_type") == "brand" and fold(str(spec.get("target", ""))) == wanted:
+        if spec.get("target_type") == "brand" and fold(str(spec.get("target", ""))) in spellings:
             names.add(record.name)
     return names
 

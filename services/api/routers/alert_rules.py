@@ -61,7 +61,9 @@ def _check_target(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None)
             brand_query(state, rule.target)  # a brand or a competitor
             return
         search = ss.get_saved_search(state, rule.target)
-    except NotFoundError:
+    except NotFoundError as exc:
+        if rule.target_type == "brand":  # the brand resolver's sentence, naming the known
+            raise Problem(422, "Unknown target", str(exc)) from None
         search = None
     owner = caller.name if caller is not None else None
     if search is None or not ss.visible_to(search, owner):

@@ -18,6 +18,7 @@ from services.api.deps import AuthDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.routers.stats import DEFAULT_DAYS
+from services.core.brand_names import BrandNames, UnknownBrand
 from services.core.query.ast import TOWARD_FIELDS, FieldFilter, Node, Or
 from services.core.text import fold_keyword
 from services.stats.aggregates import Count, Series, narrowed
@@ -76,12 +77,12 @@ class TopAuthors(BaseModel):
 
 
 def _name(state: StateStore, name: str) -> str:
-    """A watched brand's or competitor's name as declared; 404 otherwise."""
-    names = [b.name for b in state.list_brands()] + [c.name for c in state.list_competitors()]
-    for known in names:
-        if fold_keyword(known) == fold_keyword(name):
-            return known
-    raise Problem(404, "Not found", f"no brand or competitor is named {name!r}")
+    """A watched brand's or competitor's name as declared (from it or an alias); 404
+    naming the known ones otherwise."""
+    try:
+        return BrandNames.of(state).resolve(name).name
+    except UnknownBrand as exc:
+        raise Problem(404, "Not found", str(exc)) from None
 
 
 def _named(name: str) -> Node:

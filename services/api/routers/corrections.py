@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
@@ -10,8 +11,8 @@ from pydantic import BaseModel, Field, field_validator
 from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import MAX_ROW_ID
 from services.api.problems import Problem
-from services.core.models import Brand, Competitor, SentimentLabel
-from services.core.text import fold
+from services.core.brand_names import BrandNames, UnknownBrand, names_in
+from services.core.models import SentimentLabel
 from services.runtime.training.corrections import record_correction
 from services.store.state.contract import ApiKeyInfo
 
@@ -91,6 +92,10 @@ class Correction(BaseModel):
 class CorrectionResult(BaseModel):
     correction: Correction
     updated: list[str] = Field(description="ids of the mentions now carrying the label")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the analyst may want to look at again; the correction is kept",
+    )
 
 
 def _apply(
@@ -102,7 +107,10 @@ def _apply(
     field: str,
     label: Any,
     brand: str | None = None,
+    warn: Callable[[str], list[str]] | None = None,
 ) -> CorrectionResult:
+    """Records and applies the correction; `warn` says what to tell about the mention's
+    text (the correction is kept whatever it says)."""
     try:
         outcome = record_correction(
             state=state,
@@ -116,7 +124,9 @@ def _apply(
     except ValueError as exc:
         raise Problem(422, "Invalid correction", str(exc)) from exc
     return CorrectionResult(
-        correction=Correction.model_validate(outcome.correction), updated=outcome.updated
+        correction=Correction.model_validate(outcome.correction),
+        updated=outcome.updated,
+        warnings=warn(str(outcome.correction["text"])) if warn else [],
     )
 
 
@@ -195,26 +205,33 @@ def correct_brand(
     check NAME` measures what they bought; a worker running as a separate process learns
     them when it restarts). Other names are tagged from the names alone: the verdict fixes
     the mention and teaches nothing."""
-    entities: list[Brand | Competitor] = [*state.list_brands(), *state.list_competitors()]
-    roles = {e.name: "brand" if isinstance(e, Brand) else "competitor" for e in entities}
     # Its name or an alias, case and accents aside, as in share of voice (`@veloria`).
-    wanted = fold(body.brand)
-    name = next((e.name for e in entities if wanted in {fold(n) for n in e.all_names()}), None)
-    if name is None:
-        known = ", ".join(roles) or "none"
-        raise Problem(
-            422,
-            "Invalid correction",
-            f"no brand or competitor is named {body.brand!r} (known: {known})",
-        )
+    try:
+        found = BrandNames.of(state).resolve(body.brand)
+    except UnknownBrand as exc:
+        raise Problem(422, "Invalid correction", str(exc)) from None
+    name = found.name
+
+    def unnamed(text: str) -> list[str]:
+        # Kept (a reply can be about a brand it never names), but likely a slip.
+        if not body.about_brand or names_in(text, found.entity):
+            return []
+        aliases = ", ".join(found.entity.aliases)
+        nor = f" nor any of its aliases ({aliases})" if aliases else ""
+        return [
+            f"the mention's text does not name {name}{nor}: the tag is added all the same "
+            "(right for a reply about it; otherwise take it back with about_brand false)"
+        ]
+
     result = _apply(
         state,
         index,
         caller,
         mention_id=mention_id,
         field="brand",
-        label={"about_brand": body.about_brand, "role": roles[name]},
+        label={"about_brand": body.about_brand, "role": found.role},
         brand=name,
+        warn=unnamed,
     )
     if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
         background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from services.api.deps import ContextDep, StateDep, require_api_key
-from services.api.params import to_utc
+from services.api.params import TIME_FORMS, BodyTime, to_utc
 from services.api.problems import Problem
 from services.runtime.workers.reanalyze import BackgroundReanalysis, job_spec
 
@@ -23,11 +23,16 @@ class ReanalysisRequest(BaseModel):
 
     model_config = {
         "extra": "forbid",
-        "json_schema_extra": {"examples": [{"since": "2026-11-01", "query": "brand:Veloria"}]},
+        "json_schema_extra": {
+            "examples": [
+                {"since": "2026-11-01", "query": "brand:Veloria"},
+                {"since": "7d"},
+            ]
+        },
     }
 
-    since: datetime = Field(description="published at or after (ISO 8601)")
-    until: datetime | None = Field(default=None, description="published before (ISO 8601)")
+    since: BodyTime = Field(description=f"published at or after: {TIME_FORMS}")
+    until: BodyTime | None = Field(default=None, description=f"published before: {TIME_FORMS}")
     query: Annotated[str, Field(max_length=2000)] = ""
 
 

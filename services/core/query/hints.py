@@ -5,12 +5,12 @@ for a reason a person can fix, so the API and the CLI say it next to the results
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from services.core.brand_names import ROLES, BrandNames, Role
 from services.core.query.ast import TOWARD_FIELDS, And, FieldFilter, Node, Not, Or
 from services.core.text import fold_keyword
 
@@ -43,8 +43,7 @@ class Known:
     """The names filters compare with: the workspace's brands and competitors (names
     as mentions carry them, with their aliases) and the topic taxonomy."""
 
-    brands: dict[str, list[str]]  # name -> aliases
-    competitors: dict[str, list[str]]
+    names: BrandNames
     topics: Sequence[str]
 
 
@@ -73,8 +72,7 @@ def query_warnings(query: Node, known: Known) -> list[str]:
 def name_warning(name: str, known: Known, *, label: str) -> str | None:
     """A line, starting with `label`, when `name` is no brand or competitor
     (`stats/sentiment?toward=`)."""
-    names = {**known.brands, **known.competitors}
-    return _name_warning(name, names, role="brand or competitor", known=known, label=label)
+    return _name_warning(name, ROLES, known=known, label=label)
 
 
 def _warning(flt: FieldFilter, known: Known) -> str | None:
@@ -82,56 +80,43 @@ def _warning(flt: FieldFilter, known: Known) -> str | None:
         case "lang":
             return _lang_warning(flt)
         case "brand":
-            return _name_warning(flt.value, known.brands, role="brand", known=known, flt=flt)
+            return _name_warning(flt.value, ("brand",), known=known, flt=flt)
         case "competitor":
-            return _name_warning(
-                flt.value, known.competitors, role="competitor", known=known, flt=flt
-            )
+            return _name_warning(flt.value, ("competitor",), known=known, flt=flt)
         case "topic":
             return _topic_warning(flt, known.topics)
         case field if field in TOWARD_FIELDS:
-            names = {**known.brands, **known.competitors}
-            return _name_warning(flt.value, names, role="brand or competitor", known=known, flt=flt)
+            return _name_warning(flt.value, ROLES, known=known, flt=flt)
     return None
 
 
 def _matches(value: str, names: Sequence[str], prefix: bool) -> bool:
+    """Whether `value` is (or, with `prefix`, starts) one of `names`, folded."""
     folded = [fold_keyword(n) for n in names]
     return any(n.startswith(value) for n in folded) if prefix else value in folded
 
 
 def _name_warning(
     value: str,
-    names: dict[str, list[str]],
+    roles: Sequence[Role],
     *,
-    role: str,
     known: Known,
     flt: FieldFilter | None = None,
     label: str = "",
 ) -> str | None:
     value = fold_keyword(value)
     prefix = flt.prefix if flt else False
-    if _matches(value, list(names), prefix):
+    found = known.names.find(value, roles, prefix=prefix)
+    if found is not None and not found.by_alias:
         return None
     shown = f"{flt.field}:{flt.value}{'*' if prefix else ''}" if flt else label
-    for name, aliases in names.items():
-        if _matches(value, aliases, prefix):
-            use = f"{flt.field}:{_quoted(name)}" if flt else repr(name)
-            return f"{shown}: '{value}' is an alias of {name}; mentions carry the name: use {use}"
-    if flt and flt.field == "brand" and _matches(value, list(known.competitors), prefix):
-        return f"{shown}: this is a competitor, not a brand: use competitor:{flt.value}"
-    if flt and flt.field == "competitor" and _matches(value, list(known.brands), prefix):
-        return f"{shown}: this is a brand, not a competitor: use brand:{flt.value}"
-    listed = "; ".join(
-        f"{kind}: {', '.join(group) or 'none'}"
-        for kind, group in (("brands", known.brands), ("competitors", known.competitors))
-    )
-    line = f"{shown}: no {role} is named '{value}' ({listed})"
-    close = difflib.get_close_matches(value, [fold_keyword(n) for n in names], n=1)
-    if close:
-        original = next(n for n in names if fold_keyword(n) == close[0])
-        line += f"; did you mean {original}?"
-    return line
+    if found is not None:
+        use = f"{flt.field}:{_quoted(found.name)}" if flt else repr(found.name)
+        return f"{shown}: '{value}' is an alias of {found.name}; mentions carry the name: use {use}"
+    other = known.names.find(value, prefix=prefix)
+    if flt and other is not None and not other.by_alias:
+        return f"{shown}: this is a {other.role}, not a {roles[0]}: use {other.role}:{flt.value}"
+    return f"{shown}: " + known.names.unknown_message(value, roles, shown=f"'{value}'")
 
 
 def _topic_warning(flt: FieldFilter, topics: Sequence[str]) -> str | None:

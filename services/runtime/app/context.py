@@ -40,9 +40,10 @@ class ServiceContext:
         self.workspace = workspace or Workspace()
         self._lock = threading.Lock()
         self._closed = False
-        # Rebuilding the tagger embeds every corrected passage again: requests that come
-        # while one rebuild runs mark it dirty and return; the rebuilding thread goes round
-        # once more (see brands_changed), so no request thread waits on another's rebuild.
+        # Rebuilding the tagger reads every corrected passage again (their vectors are
+        # kept: Analyzer's PassageCache): requests that come while one rebuild runs mark
+        # it dirty and return; the rebuilding thread goes round once more (see
+        # brands_changed), so no request thread waits on another's rebuild.
         self._tagger_lock = threading.Lock()
         self._tagger_dirty = False
         self.sources_changed: list[Callable[[], None]] = []

@@ -3,6 +3,7 @@ and topics, as the API's search and stats and the CLI's `--query` options show t
 
 from __future__ import annotations
 
+from services.core.brand_names import BrandNames
 from services.core.query.ast import Node
 from services.core.query.hints import (
     CHECKED_FIELDS,
@@ -17,8 +18,7 @@ from services.runtime.app.context import ServiceContext
 def known_names(ctx: ServiceContext) -> Known:
     """The names a query's filters can match in this workspace."""
     return Known(
-        brands={b.name: list(b.aliases) for b in ctx.state.list_brands()},
-        competitors={c.name: list(c.aliases) for c in ctx.state.list_competitors()},
+        names=BrandNames.of(ctx.state),
         topics=[t.name for t in ctx.taxonomy.topics()],
     )
 
