@@ -4,32 +4,16 @@ them."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.alerting.benchmark_modules import load_benchmark
 
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-artime = _load("artime")
-nab = _load("nab_score")
-na = _load("nab_artime")
+artime = load_benchmark("artime")
+nab = load_benchmark("nab_score")
+na = load_benchmark("nab_artime")
 T0 = datetime(2015, 1, 1)
 
 
