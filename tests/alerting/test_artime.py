@@ -81,6 +81,22 @@ def test_a_burst_after_the_warm_up_scores(
     assert ((scores >= 0) & (scores <= 1)).all()
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_frozen_scale_without_headroom_clips_a_burst_away(seed: int) -> None:
+    """The frozen scale's blind spot (model card): with headroom 1 a burst five times the
+    level is clipped to the warm-up's peak, the top of the scale, and is not detected;
+    with headroom 2 it is, at its first sample."""
+    x = _steady(4000, seed)
+    x[3000:3012] *= 5
+    assert x[3000:3012].min() > 2 * x[:750].max()  # far above the warm-up's range
+    found = {}
+    for headroom in (1.0, 2.0):
+        scores, _, _ = artime.score_rows(x, scale="frozen", rows_known=False, headroom=headroom)
+        found[headroom] = [i for i in np.flatnonzero(scores) if 3000 <= i <= 3100]
+    assert found[1.0] == []
+    assert found[2.0] and found[2.0][0] <= 3006
+
+
 def test_row_scoring_is_nab_scoring() -> None:
     """nab_artime's per-row scorer gives nab_score's raw score for the same detections."""
     n = 2000
