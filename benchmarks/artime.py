@@ -35,8 +35,9 @@ structure:
    anomaly's; the score of an anomaly is a confidence in (0, 1] from its distance below
    both vigilances and its energy mismatch. Every other row scores 0.
 
-Departures from the reference, none of them meant to change a score: the running median
-of the levels is exact (the reference moves an approximate one a step at a time); a
+Departures from the reference: the running median of the levels is exact (the reference
+moves an approximate one a step at a time), which may change scores, since which samples
+the median snap sets to the median level can differ; a
 category whose energy box spans the whole range (0 / 0) matches at 1 instead of NaN; only
 the state the next step needs is kept (the reference appends every match to a list).
 """

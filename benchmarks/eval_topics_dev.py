@@ -12,15 +12,19 @@ random ones) and labelled by hand with that taxonomy's topics (205 labels; 19 po
 two topics, 332 with none). Retweets of one text are kept once; each text is in the `dev`
 or the `heldout` split by a hash of its words (30% held out).
 
-Prints, on the dev split:
+Prints, on the dev split, in this order:
 1. the analyzer's default (`TopicClassifier.from_taxonomy`) per taxonomy and pooled;
-2. leave-one-taxonomy-out (the second reading, the words, the heads alone): the rule (L2,
-   anchor weight, logit threshold, spread) chosen on three taxonomies' posts, scored on
-   the fourth's;
+2. English posts' second reading, leave-one-taxonomy-out (its share, the words' weight
+   and the threshold chosen on three taxonomies' posts, scored on the fourth's) and
+   against none by the paired bootstrap (when its MiniLM is installed);
 3. issue 24's variants against the default, leave-one-taxonomy-out and paired bootstrap:
    the other topics' anchors weighing 0.5 or 2 as negatives, a post's best topic tagged
    below the threshold;
-4. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
+4. the lexical channel (the topics' words): its weight and the threshold chosen on three
+   taxonomies, and against none by the paired bootstrap;
+5. the heads alone, leave-one-taxonomy-out: the rule (L2, anchor weight, logit
+   threshold, spread) chosen on three taxonomies, scored on the fourth;
+6. learning curves: each taxonomy's dev posts cut in two halves (4 seeds); up to k posts
    per topic from the first half given as extra examples (weighing 1, 0.2 or 0 of a
    written example in the heads; their words count whole), or as accepted corrections
    (with as many of the default's wrong tags there rejected; also with one threshold for

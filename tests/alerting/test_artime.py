@@ -4,32 +4,16 @@ them."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.alerting.benchmark_modules import load_benchmark
 
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-artime = _load("artime")
-nab = _load("nab_score")
-na = _load("nab_artime")
+artime = load_benchmark("artime")
+nab = load_benchmark("nab_score")
+na = load_benchmark("nab_artime")
 T0 = datetime(2015, 1, 1)
 
 
@@ -95,6 +79,22 @@ def test_a_burst_after_the_warm_up_scores(
     assert any(3000 <= i <= latest for i in hits)
     assert categories > 1 and nbytes > 0
     assert ((scores >= 0) & (scores <= 1)).all()
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_frozen_scale_without_headroom_clips_a_burst_away(seed: int) -> None:
+    """The frozen scale's blind spot (model card): with headroom 1 a burst five times the
+    level is clipped to the warm-up's peak, the top of the scale, and is not detected;
+    with headroom 2 it is, at its first sample."""
+    x = _steady(4000, seed)
+    x[3000:3012] *= 5
+    assert x[3000:3012].min() > 2 * x[:750].max()  # far above the warm-up's range
+    found = {}
+    for headroom in (1.0, 2.0):
+        scores, _, _ = artime.score_rows(x, scale="frozen", rows_known=False, headroom=headroom)
+        found[headroom] = [i for i in np.flatnonzero(scores) if 3000 <= i <= 3100]
+    assert found[1.0] == []
+    assert found[2.0] and found[2.0][0] <= 3006
 
 
 def test_row_scoring_is_nab_scoring() -> None:

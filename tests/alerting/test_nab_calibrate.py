@@ -3,32 +3,17 @@ nab_score.py would, and never opens a result file of a series we do not have."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.alerting.benchmark_modules import load_benchmark
 
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nab = _load("nab_score")
-calib = _load("nab_calibrate")
+nab = load_benchmark("nab_score")
+calib = load_benchmark("nab_calibrate")
 T0 = datetime(2015, 3, 1)
 FMT = "%Y-%m-%d %H:%M:%S"
 

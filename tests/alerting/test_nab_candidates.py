@@ -3,13 +3,9 @@ must give what the detector and nab_score.py give, or its candidate log means no
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,23 +13,10 @@ import pytest
 
 from services.alerting.detectors import Evaluation, replay, score_series
 from services.alerting.rules import Rule
+from tests.alerting.benchmark_modules import load_benchmark
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nab = _load("nab_score")
-cand = _load("nab_candidates")
+nab = load_benchmark("nab_score")
+cand = load_benchmark("nab_candidates")
 T0 = datetime(2015, 1, 1)
 
 

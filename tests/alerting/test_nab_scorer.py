@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "nab_score.py"
+from tests.alerting.benchmark_modules import load_benchmark
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nab_score", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nab_score"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nab = _load()
+nab = load_benchmark("nab_score")
 T0 = datetime(2015, 1, 1)
 
 

@@ -144,6 +144,16 @@ def test_an_anchor_weighing_nothing_trains_nothing() -> None:
     assert CalibratedTopic("a", three, 0.0).anchor_weights().tolist() == [1.0, 1.0, 1.0]
 
 
+def test_anchor_weights_must_match_the_anchors() -> None:
+    from services.analyzer.topics.anchors import CalibratedTopic
+
+    three = _unit(np.random.default_rng(3), 3)
+    with pytest.raises(ValueError, match="topic 'a': 2 anchor weights for 3 anchors"):
+        CalibratedTopic("a", three, 0.0, np.ones(2, dtype=np.float32))
+    weights = np.array([1.0, 0.5, 0.0], dtype=np.float32)
+    assert CalibratedTopic("a", three, 0.0, weights).anchor_weights().tolist() == [1, 0.5, 0]
+
+
 def test_other_topics_anchors_weigh_as_negatives_as_told() -> None:
     # Topic b's anchors are topic a's negatives: weighing them more pushes head a's
     # logits on them down, weighing them less lets them up.

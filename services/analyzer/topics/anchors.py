@@ -96,6 +96,13 @@ class CalibratedTopic:
     # How much each anchor counts when heads are trained on it (classifier.py); None: 1 each.
     weights: Vectors | None = None
 
+    def __post_init__(self) -> None:
+        if self.weights is not None and len(self.weights) != len(self.anchors):
+            raise ValueError(
+                f"topic {self.name!r}: {len(self.weights)} anchor weights "
+                f"for {len(self.anchors)} anchors"
+            )
+
     def anchor_weights(self) -> Vectors:
         """Each anchor's training weight (1 when none were given)."""
         if self.weights is None:

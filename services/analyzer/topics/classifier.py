@@ -165,11 +165,12 @@ class TopicClassifier:
         ).reshape(len(labels), len(assigner.topics))
         y = np.concatenate([owns, gold, np.zeros((len(off_topic), len(owns[0])), dtype=bool)])
         # Each topic's anchors count as at most REFERENCE_ANCHORS (by their weights), as
-        # its positives and as the other topics' negatives.
+        # its positives and as the other topics' negatives. The share is a float64 (the
+        # float32 sum converted first), so unweighted anchors train exactly as before.
         own = np.concatenate([t.anchor_weights() for t in assigner.topics])
         share = np.array(
             [
-                REFERENCE_ANCHORS / max(t.anchor_weights().sum(), REFERENCE_ANCHORS)
+                REFERENCE_ANCHORS / max(float(t.anchor_weights().sum()), REFERENCE_ANCHORS)
                 for t in assigner.topics
             ]
         )
