@@ -7,6 +7,11 @@
 "use strict";
 
 const TRIAGE_STATES = ["new", "in_progress", "answered", "escalated", "ignored"];
+// The inbox groups the copies of a story (reposts, retweets) in one row; its visible words.
+const INBOX_WORDS = {
+  copies: (n) => `· ${n} copies`, // a row standing for n copies of one story
+  everyCopy: "every copy", // the checkbox that lists each copy on its own row
+};
 const stateLabel = (state) => state.replace("_", " ");
 let inboxLoads = 0;
 let inboxBound = false;
@@ -32,6 +37,13 @@ function inboxQuery() {
 function bindInbox() {
   if (inboxBound) return;
   inboxBound = true;
+  // Unticked (the default), one row per story: an action on it changes every copy.
+  const label = $("triage-form").appendChild(element("label", undefined, "every-copy"));
+  const box = label.appendChild(element("input"));
+  box.type = "checkbox";
+  box.id = "triage-every-copy";
+  label.appendChild(document.createTextNode(` ${INBOX_WORDS.everyCopy}`));
+  box.addEventListener("change", () => run(loadInbox));
   $("triage-form").addEventListener("submit", (event) => {
     event.preventDefault();
     run(loadInbox);
@@ -49,7 +61,7 @@ async function loadInbox() {
   try {
     let me;
     [page, counts, me] = await Promise.all([
-      api("/triage/inbox", { q, limit: 20 }),
+      api("/triage/inbox", { q, limit: 20, group: grouped() ? "story" : "none" }),
       api("/stats/triage", { q: `negative:${quoted(view.brand)}` }),
       api("/me").catch(() => ({ permissions: [] })), // only the correction controls need it
     ]);
@@ -72,7 +84,10 @@ async function loadInbox() {
   if (!page.mentions.length) list.appendChild(element("li", "nothing to triage", "empty"));
 }
 
-// One mention of the inbox: the mention, its triage, and its actions.
+const grouped = () => !$("triage-every-copy").checked;
+
+// One row of the inbox: a mention (grouped: its story's first copy), its triage, and its
+// actions (grouped: on every copy of the story).
 function inboxItem(mention) {
   const item = mentionItem(mention, view.brand);
   const triage = mention.triage;
@@ -81,6 +96,7 @@ function inboxItem(mention) {
   if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
   for (const tag of triage.tags) status.appendChild(element("span", tag, "tag"));
   if (mention.notes) status.appendChild(element("span", `· ${mention.notes} note(s)`, "meta"));
+  if (mention.copies > 1) status.appendChild(element("span", INBOX_WORDS.copies(mention.copies), "copies"));
   const answered = mention.story_answered;
   if (answered) {
     const when = answered.answered_at ? answered.answered_at.slice(0, 16).replace("T", " ") : "";
@@ -149,7 +165,8 @@ function actionButton(parent, text, className, onClick) {
 }
 
 function changeTriage(id, body) {
-  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, body));
+  const change = { ...body, whole_story: grouped() };
+  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change));
 }
 
 // An action, then the inbox again; a refused one (an empty tag) says why above the list.
