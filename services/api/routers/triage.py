@@ -59,12 +59,6 @@ def _tags(values: list[str]) -> tuple[str, ...]:
 class TriageChangeBody(BaseModel):
     """A change of triage; fields left out stay as they are."""
 
-    whole_story: bool = Field(
-        default=False,
-        description="apply it to every copy of the mention's story (reposts, retweets, "
-        "syndicated copies), as an inbox row grouping them does",
-    )
-
     state: str | None = Field(
         default=None,
         max_length=40,
@@ -97,6 +91,16 @@ class TriageChangeBody(BaseModel):
             add_tags=_tags(self.add_tags),
             remove_tags=_tags(self.remove_tags),
         )
+
+
+class MentionChangeBody(TriageChangeBody):
+    """A change of one mention's triage, or of every copy of its story."""
+
+    whole_story: bool = Field(
+        default=False,
+        description="apply it to every copy of the mention's story (reposts, retweets, "
+        "syndicated copies), as an inbox row grouping them does",
+    )
 
 
 class BulkBody(TriageChangeBody):
@@ -254,7 +258,7 @@ def get_triage(mention_id: str, index: IndexDep, state: StateDep) -> TriageDetai
 
 @router.patch("/triage/mentions/{mention_id}", summary="Change a mention's triage")
 def change_triage(
-    mention_id: str, body: TriageChangeBody, index: IndexDep, state: StateDep, me: CallerNameDep
+    mention_id: str, body: MentionChangeBody, index: IndexDep, state: StateDep, me: CallerNameDep
 ) -> TriageDetails:
     """Sets the state, the assignee (`me`: the caller; "": nobody) or tags of one mention,
     or with `whole_story: true` of every copy of its story. Needs `triage:write`."""
