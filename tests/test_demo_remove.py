@@ -116,3 +116,23 @@ def test_an_empty_store_gets_no_demo_once_it_was_removed(
     demo_removed_marker(ctx).unlink()
     cli_main._import_demo_if_empty(ctx)
     assert imported and imported[0] > 200  # without the marker, the demo comes in
+
+
+def test_the_demo_triage_goes_and_the_rest_stays(ctx: ServiceContext) -> None:
+    """Newcomer test: `veille demo remove` left the triage records and notes of demo
+    mentions behind."""
+    from services.core.triage import TriageState
+    from services.runtime.app.triage import TriageChange, apply_change
+
+    demo = [make_mention(source_kind="demo", source_name="demo") for _ in range(2)]
+    own = [make_mention(source_name="my-blog")]
+    ctx.index.upsert(demo + own)
+    change = TriageChange(state=TriageState.ANSWERED)
+    apply_change(state=ctx.state, index=ctx.index, mentions=demo + own, change=change, by="cm")
+    for mention in demo + own:
+        ctx.state.add_triage_note(mention_id=mention.id, author="cm", text="replied")
+
+    assert remove_demo(ctx).triage == 2
+    ids = [m.id for m in demo + own]
+    assert list(ctx.state.triage_records(ids)) == [own[0].id]
+    assert ctx.state.triage_note_counts(ids) == {own[0].id: 1}

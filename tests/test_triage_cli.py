@@ -42,7 +42,11 @@ def test_list_set_note_and_bulk(config: Path) -> None:
     c = ("--config", str(config))
     listed = veille("triage", "list", *c)
     assert listed.returncode == 0, listed.stderr
-    assert "5 of 5" in listed.stdout and "k4" in listed.stdout
+    # One line per story (k0, k1, k2 are one), its copies counted; --no-group: each.
+    assert "3 of 3 stories" in listed.stdout and "k4" in listed.stdout, listed.stdout
+    assert "[3 copies]" in listed.stdout and "k1" not in listed.stdout
+    every = veille("triage", "list", "--no-group", *c)
+    assert "5 of 5" in every.stdout and "k1" in every.stdout
 
     done = veille(
         "triage", "set", "k4", "-s", "in progress", "-a", "me", "-t", "legal", "--as", "zoé", *c
@@ -61,7 +65,14 @@ def test_list_set_note_and_bulk(config: Path) -> None:
     bulk = veille("triage", "bulk", "--story", "k0", "-s", "answered", "--as", "zoé", *c)
     assert bulk.returncode == 0, bulk.stderr
     assert "3 matched, 3 changed" in bulk.stdout
-    assert "3 of 3" in veille("triage", "list", "-q", "state:answered", *c).stdout
+    assert "1 of 1 stories" in veille("triage", "list", "-q", "state:answered", *c).stdout
+    assert "3 of 3" in veille("triage", "list", "-q", "state:answered", "--no-group", *c).stdout
+
+    # A change on a story's line, for every copy.
+    whole = veille("triage", "set", "k0", "--story", "-s", "escalated", "-a", "me", *c)
+    assert whole.returncode == 0, whole.stderr
+    escalated = veille("triage", "list", "-q", "state:escalated", "--no-group", "--json", *c)
+    assert len(escalated.stdout.splitlines()) == 3
 
 
 def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:
@@ -80,7 +91,7 @@ def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:
         assert bad.returncode != 0, args
         assert words in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.stderr
-    assert "5 of 5" in veille("triage", "list", "-q", "state:new", *c).stdout
+    assert "5 of 5" in veille("triage", "list", "-q", "state:new", "--no-group", *c).stdout
     assert veille("triage", "notes", "k1", *c).stdout.strip() == ""
     # French states, and a hint for a filter that names nothing known.
     french = veille("triage", "list", "-q", "état:nouveau marque:Velorya", *c)

@@ -8,6 +8,8 @@ A secret that is not set is a configuration error, the same on every channel: th
 delivery fails at once with a `last_error` naming the variable (no retry loop), and
 `POST .../deliveries/{channel}/resend` sends it again once the secret is set.
 `missing_secrets` says so earlier, when a rule is saved or the config is checked.
+An email channel while `alerting.smtp_host` is not set is the same kind of error: each
+delivery fails at once naming the setting, and is resent once it is set.
 """
 
 from __future__ import annotations
@@ -26,9 +28,15 @@ from services.core.settings import AlertingSettings
 log = logging.getLogger("veille.alerting")
 
 
-def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | None:
-    """The notifier for `channel`; None only while email is switched off (no
-    `smtp_host`: its deliveries wait). A missing secret gives a notifier that fails."""
+NO_SMTP_HOST = (
+    "email needs alerting.smtp_host (and smtp_port, smtp_security, smtp_sender) in the "
+    "config; set it, then resend: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend"
+)
+
+
+def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier:
+    """The notifier for `channel`. A missing secret, or email without `smtp_host`, gives a
+    notifier whose every send fails for good naming what to set."""
     try:
         if channel.type == "slack":
             return SlackNotifier(
@@ -38,8 +46,7 @@ def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | No
             )
         if channel.type == "email":
             if not settings.smtp_host:
-                log.warning("email alerts wait: set alerting.smtp_host to send them")
-                return None
+                raise DeliveryError(NO_SMTP_HOST, permanent=True)
             address = resolve_secret(channel.target).reveal()
             return EmailNotifier(
                 host=settings.smtp_host,
@@ -63,8 +70,9 @@ def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | No
 
 @dataclass
 class UnconfiguredNotifier:
-    """Stands for a channel whose secret is missing: every send fails for good with the
-    error naming the secret, as Slack's own notifier does when its secret goes missing."""
+    """Stands for a channel whose secret (or, for email, `alerting.smtp_host`) is missing:
+    every send fails for good with the error naming it, as Slack's own notifier does when
+    its secret goes missing."""
 
     channel: str
     error: DeliveryError
@@ -97,7 +105,10 @@ def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:
         except DeliveryError as exc:
             warnings.append(f"{channel.key}: {exc}")
     if channel.type == "email" and not settings.smtp_host:
-        warnings.append(f"{channel.key}: email is off until alerting.smtp_host is set")
+        warnings.append(
+            f"{channel.key}: alerting.smtp_host is not set; email deliveries will fail until "
+            "it is (then resend them: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend)"
+        )
     return warnings
 
 

@@ -108,7 +108,7 @@ def notifiers_by_channel(
     rules: Iterable[AlertRule], make: Callable[[Channel], Notifier | None]
 ) -> dict[str, Notifier]:
     """One notifier per channel key of the rules ('slack:SLACK_WEBHOOK_X'), built by `make`
-    (None for a channel switched off, e.g. SMTP not configured: its deliveries wait)."""
+    (None: no notifier for that channel, its deliveries wait)."""
     found: dict[str, Notifier] = {}
     for rule in rules:
         for channel in rule.channels:
@@ -166,7 +166,7 @@ class OutboxWorker:
             )
             return "unknown"
         if notifier is None:
-            # A channel switched off (email without smtp_host): retry later, it may be turned on.
+            # No notifier given for this channel (a caller's choice): retry later.
             return self._retry(due, f"no notifier is configured for {due.channel}", None)
         try:
             message = self.build_message(due.event, due.channel)

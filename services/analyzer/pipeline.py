@@ -52,6 +52,7 @@ from services.analyzer.sentiment.second_opinion import (
     Opinion,
     OpinionUnavailable,
 )
+from services.analyzer.sentiment.why_words import name_words, with_shown_words
 from services.analyzer.stories.grouping import StoryGrouper
 from services.analyzer.topics.classifier import TopicClassifier
 from services.analyzer.topics.model import (
@@ -489,7 +490,8 @@ class Analyzer:
         languages = detect_languages(
             texts, declared=declared, forced=forced, expected=self.settings.languages
         )
-        tags = self.tagger.tag_many(texts)
+        tagger = self.tagger  # one tagger for the batch (a workspace change swaps it)
+        tags = tagger.tag_many(texts)
         passages = [brand_passages(text, tag) for text, tag in zip(texts, tags, strict=True)]
         pairs = [
             self._pairs(text, tag) if self.judge_pairs and len(tag.names) > 1 else ({}, [])
@@ -548,6 +550,7 @@ class Analyzer:
             sum(len(p) for p in passages),
         )
         brand_sentiments = []
+        overall = [judged[s] for s in overall_slots]
         for i, slots in enumerate(brand_slots):
             per_brand = {
                 n: judge_compared(read.heads[s], probs[s], prepared[s], compared[i][n])
@@ -557,14 +560,22 @@ class Analyzer:
             }
             for pieces, first, second in piece_slots[i]:
                 per_brand.update(_side_by_side(pieces, read, first, second))
-            brand_sentiments.append(per_brand)
+            # The "why" words leave out the names of what the mention is about.
+            names = name_words(a for n in tags[i].names for a in tagger.names_of(n))
+            brand_sentiments.append(
+                {
+                    n: with_shown_words(said, names, cues=1 if n in compared[i] else 0)
+                    for n, said in per_brand.items()
+                }
+            )
+            overall[i] = with_shown_words(judged[overall_slots[i]], names)
         return [
             mention.model_copy(
                 update={
                     "language": language,
                     "brands": list(tag.brands),
                     "competitors": list(tag.competitors),
-                    "sentiment": judged[overall_slots[i]],
+                    "sentiment": overall[i],
                     "brand_sentiments": brand_sentiments[i],
                     "topics": topics[i],
                     "story_id": stories[i],

@@ -1,6 +1,7 @@
 """`veille demo remove`: take the bundled demo mentions out, for good, with what hangs
-off them: the corrections made on them, the alert events that fired on them alone (every
-sample a demo mention) and the demo samples of the other events.
+off them: the corrections made on them, their triage records and notes, the alert events
+that fired on them alone (every sample a demo mention) and the demo samples of the other
+events.
 
 Registered on `veille demo` by importing this module (see the end of main.py). The demo is
 imported only into an empty store, so removing it leaves a marker in the data directory
@@ -38,6 +39,7 @@ class DemoRemoved:
 
     mentions: int
     corrections: int
+    triage: int  # triage records (their notes go with them)
     alert_events: int  # fired on demo mentions alone
     alert_samples: int  # demo samples taken out of the other events
 
@@ -52,12 +54,13 @@ def remove_demo(ctx: ServiceContext) -> DemoRemoved:
     corrections = store.delete_corrections(
         [cid for cid, mention_id, _ in store.corrections() if mention_id in demo]
     )
+    triaged = ctx.state.delete_triage(ids)
     events, samples = _prune_alert_events(ctx, demo)
     deleted = sum(ctx.index.delete(ids[i : i + BATCH]) for i in range(0, len(ids), BATCH))
     marker = demo_removed_marker(ctx)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("the demo mentions were removed by `veille demo remove`\n")
-    return DemoRemoved(deleted, corrections, events, samples)
+    return DemoRemoved(deleted, corrections, triaged, events, samples)
 
 
 def _prune_alert_events(ctx: ServiceContext, demo: set[str]) -> tuple[int, int]:
@@ -80,13 +83,14 @@ def _prune_alert_events(ctx: ServiceContext, demo: set[str]) -> tuple[int, int]:
 
 @demo_app.command("remove")
 def demo_remove(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Delete the bundled demo mentions (source:demo), the corrections made on them and the
-    alerts they alone fired, and never import them again."""
+    """Delete the bundled demo mentions (source:demo), the corrections and triage made on
+    them and the alerts they alone fired, and never import them again."""
     with workspace_context(config) as ctx:
         removed = remove_demo(ctx)
     console.print(
         f"removed {removed.mentions} demo mentions, {removed.corrections} correction(s) made "
-        f"on them, {removed.alert_events} alert event(s) fired on them alone and "
+        f"on them, {removed.triage} triage record(s) with their notes, "
+        f"{removed.alert_events} alert event(s) fired on them alone and "
         f"{removed.alert_samples} demo sample(s) from other alert events; alert events "
         "without sample mentions stay (nothing tells which data fired them); "
         "`veille up` will not import the demo again",

@@ -101,24 +101,42 @@ def list_(
     as_json: Annotated[
         bool, typer.Option("--json", help="one JSON object per mention, for scripts")
     ] = False,
+    group: Annotated[
+        bool,
+        typer.Option(
+            "--group/--no-group",
+            help="one line per story (its copies counted) or one per mention",
+        ),
+    ] = True,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Lists the mentions to triage, newest first (default: new negative ones)."""
+    """Lists the mentions to triage, newest first (default: new negative ones); the
+    copies of a story are one line, its first copy, with how many there are."""
     from services.cli.common import console
     from services.runtime.app.query_hints import warnings_for
     from services.runtime.app.triage import story_answers
+    from services.runtime.app.triage_inbox import story_page
 
     me = _who(as_)
     node = _query(query, me)
     with _context(config) as ctx:
         for line in warnings_for(ctx, node):  # on stderr: --json output stays clean
             console.print(f"warning: {line}", markup=False, highlight=False)
-        page = ctx.index.search(SearchRequest(filter=MentionFilter(query=node), limit=limit))
-        answered = story_answers(ctx.state, page.mentions)
+        flt = MentionFilter(query=node)
+        if group:
+            stories = story_page(ctx.index, flt, limit=limit)
+            mentions = [row.mention for row in stories.rows]
+            copies = {row.mention.id: row.copies for row in stories.rows}
+            total = stories.total
+        else:
+            page = ctx.index.search(SearchRequest(filter=flt, limit=limit))
+            mentions, copies, total = page.mentions, {}, page.total
+        answered = story_answers(ctx.state, mentions)
         if as_json:
-            for mention in page.mentions:
+            for mention in mentions:
                 row = {
                     "id": mention.id,
+                    "copies": copies.get(mention.id, 1),
                     "published_at": mention.published_at.isoformat(),
                     "triage": mention.triage.model_dump(mode="json"),
                     "title": mention.title,
@@ -130,10 +148,12 @@ def list_(
                 typer.echo(json.dumps(row, ensure_ascii=False))
             return
         table = Table("id", "published", "state", "assignee", "tags", "text", box=None)
-        for mention in page.mentions:
+        for mention in mentions:
             text = " ".join(f"{mention.title} {mention.text}".split())[:70]
             if mention.id in answered:
                 text = f"[story answered by {answered[mention.id].answered_by}] {text}"
+            if copies.get(mention.id, 1) > 1:
+                text = f"[{copies[mention.id]} copies] {text}"
             table.add_row(
                 mention.id,
                 mention.published_at.strftime("%Y-%m-%d %H:%M"),
@@ -145,7 +165,8 @@ def list_(
         # id, state, assignee and tags whole; the date and the text wrap (a text kept on
         # one line squeezes whole columns out of a narrow terminal)
         out.print(keep_whole(table, 0, 2, 3, 4))
-        out.print(f"{len(page.mentions)} of {page.total}", highlight=False)
+        unit = " stories (`set ID --story` changes every copy)" if group else ""
+        out.print(f"{len(mentions)} of {total}{unit}", highlight=False)
 
 
 @triage_app.command("set")
@@ -155,10 +176,14 @@ def set_(
     assign: AssignOpt = None,
     tag: TagOpt = None,
     untag: UntagOpt = None,
+    story: Annotated[
+        bool, typer.Option("--story", help="change every copy of the mention's story too")
+    ] = False,
     as_: AsOpt = None,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Changes one mention's state, assignee or tags."""
+    """Changes one mention's state, assignee or tags (`--story`: of every copy of its
+    story, as a line of `triage list` stands for)."""
     from services.runtime.app.triage import change_one
 
     me = _who(as_)
@@ -166,7 +191,12 @@ def set_(
     with _context(config) as ctx:
         try:
             mention = change_one(
-                state=ctx.state, index=ctx.index, mention_id=mention_id, change=change, by=me
+                state=ctx.state,
+                index=ctx.index,
+                mention_id=mention_id,
+                change=change,
+                by=me,
+                whole_story=story,
             )
         except NotFoundError:
             raise CliError(f"no mention has the id {mention_id!r}") from None

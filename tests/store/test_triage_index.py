@@ -209,3 +209,26 @@ def test_elasticsearch_documents_from_before_triage_are_new(
     finally:
         client.close()
         case.drop()
+
+
+def test_the_inbox_pages_stories_on_every_backend(mention_index: MentionIndex) -> None:
+    """`triage_inbox.story_page`: one row per story (its first matching copy, its
+    matching copies counted), newest story first, paged by story."""
+    from services.runtime.app.triage_inbox import story_page
+
+    day = BASE_TIME + timedelta(days=5)
+    copies = [
+        make_mention(id=f"c{n}", story_id="c0", published_at=day + timedelta(minutes=n))
+        for n in range(5)
+    ]
+    alone = [make_mention(id=f"a{n}", published_at=day + timedelta(hours=n + 1)) for n in range(2)]
+    mention_index.upsert(copies + alone)
+    mention_index.set_triage({"c0": ANSWERED})  # the story's first copy no longer matches
+    flt = MentionFilter(query=parse_query("state:new"))
+    rows, cursor = [], None
+    for _ in range(3):
+        page = story_page(mention_index, flt, limit=1, cursor=cursor)
+        assert page.total == 3
+        rows += [(r.mention.id, r.copies) for r in page.rows]
+        cursor = page.next_cursor
+    assert rows == [("a1", 1), ("a0", 1), ("c1", 4)] and cursor is None

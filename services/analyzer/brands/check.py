@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from services.analyzer.brands.disambiguation import Correction, Embed
 from services.analyzer.brands.tagging import BrandTagger
 from services.core.models import Brand, Competitor
@@ -92,6 +95,23 @@ def _counts(tagger: BrandTagger, name: str, corrections: Sequence[Correction]) -
     )
 
 
+def _embedding_once(embed: Embed) -> Embed:
+    """`embed`, embedding each distinct text once: the tagger before learning and the one
+    after embed the same descriptions and held-out passages (about half of the check's
+    embedding time)."""
+    seen: dict[str, NDArray[np.float32]] = {}
+
+    def embed_once(texts: Sequence[str]) -> NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in seen]
+        if missing:
+            seen.update(zip(missing, embed(missing), strict=True))
+        if not texts:
+            return embed(texts)
+        return np.stack([seen[t] for t in texts])
+
+    return embed_once
+
+
 def check_brand(
     brands: Sequence[Brand],
     competitors: Sequence[Competitor],
@@ -105,6 +125,7 @@ def check_brand(
         raise ValueError(f"no brand or competitor is named {name!r} (known: {known or 'none'})")
     held_out = [c for c in corrections if is_held_out(c)]
     learned = [c for c in corrections if not is_held_out(c)]
+    embed = _embedding_once(embed)  # both taggers read the same prototypes and passages
     before = _counts(BrandTagger(brands, competitors, embed=embed), name, held_out)
     tagger = BrandTagger(brands, competitors, embed=embed)
     used = tagger.learn(learned)

@@ -179,6 +179,10 @@ class BrandTagger:
         """What decides on ambiguous aliases (its `threshold` can be tuned)."""
         return self._judge
 
+    def names_of(self, name: str) -> tuple[str, ...]:
+        """A brand's or competitor's name and aliases (empty for a name it does not know)."""
+        return next((e.aliases for e in self._entities if e.name == name), ())
+
     @property
     def empty(self) -> bool:
         """True when there is nothing to look for."""

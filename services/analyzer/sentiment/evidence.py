@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from services.analyzer.sentiment.head import SentimentHead
+from services.analyzer.sentiment.why_words import CANDIDATES
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment
 
 MAX_SENTENCES = 3  # of a longer text, the ones that speak most for the label
-MAX_WORDS = 6
+# Asked of the model: the pipeline then shows the MAX_SHOWN that say something (why_words).
+MAX_WORDS = CANDIDATES
 
 
 def evidence_for(

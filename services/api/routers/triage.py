@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request, Response
@@ -34,6 +34,7 @@ from services.core.triage import (
 )
 from services.runtime.app import triage as runtime
 from services.runtime.app.context import ServiceContext
+from services.runtime.app.triage_inbox import story_page
 from services.store.contracts import (
     MAX_PAGE_SIZE,
     Dimension,
@@ -90,6 +91,16 @@ class TriageChangeBody(BaseModel):
             add_tags=_tags(self.add_tags),
             remove_tags=_tags(self.remove_tags),
         )
+
+
+class MentionChangeBody(TriageChangeBody):
+    """A change of one mention's triage, or of every copy of its story."""
+
+    whole_story: bool = Field(
+        default=False,
+        description="apply it to every copy of the mention's story (reposts, retweets, "
+        "syndicated copies), as an inbox row grouping them does",
+    )
 
 
 class BulkBody(TriageChangeBody):
@@ -154,11 +165,19 @@ class TriageDetails(BaseModel):
     notes: list[Note]
 
 
+class InboxRow(MentionView):
+    """A mention of the inbox: grouped, the representative of its story (its first
+    matching copy) with how many of the story's copies match."""
+
+    copies: int = Field(default=1, description="matching copies of its story in this row")
+
+
 class InboxPage(BaseModel):
-    total: int
-    mentions: list[MentionView]
+    total: int = Field(description="stories (grouped) or mentions (group=none) to show")
+    mentions: list[InboxRow]
     next_cursor: str | None
     query: str = Field(description="the query the inbox shows")
+    group: str = Field(description="story: one row per story; none: one per mention")
 
 
 class TriageCounts(BaseModel):
@@ -194,19 +213,37 @@ def inbox(
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    group: Annotated[
+        Literal["story", "none"],
+        Query(description="story: one row per story, with its copies counted; none: each copy"),
+    ] = "story",
 ) -> InboxPage:
     """Mentions to triage, newest first, with their notes count and whether their story
-    was already answered (default: new negative mentions). Needs `mentions:read`."""
+    was already answered (default: new negative mentions). Copies of one story are one
+    row (`copies`), the story's first matching copy, and paging counts stories; a change
+    with `whole_story: true` then applies to every copy. Needs `mentions:read`."""
     flt = mention_filter(q, since, until, me=me)
     try:
-        page = index.search(SearchRequest(filter=flt, limit=limit, cursor=cursor))
+        if group == "none":
+            page = index.search(SearchRequest(filter=flt, limit=limit, cursor=cursor))
+            mentions, copies = page.mentions, [1] * len(page.mentions)
+            total, next_cursor = page.total, page.next_cursor
+        else:
+            stories = story_page(index, flt, limit=limit, cursor=cursor)
+            mentions = [row.mention for row in stories.rows]
+            copies = [row.copies for row in stories.rows]
+            total, next_cursor = stories.total, stories.next_cursor
     except ValueError as exc:
         raise Problem(400, "Invalid request", str(exc)) from exc
     return InboxPage(
-        total=page.total,
-        mentions=mention_views(state, page.mentions),
-        next_cursor=page.next_cursor,
+        total=total,
+        mentions=[
+            InboxRow(**dict(view), copies=n)
+            for view, n in zip(mention_views(state, mentions), copies, strict=True)
+        ],
+        next_cursor=next_cursor,
         query=q,
+        group=group,
     )
 
 
@@ -221,10 +258,10 @@ def get_triage(mention_id: str, index: IndexDep, state: StateDep) -> TriageDetai
 
 @router.patch("/triage/mentions/{mention_id}", summary="Change a mention's triage")
 def change_triage(
-    mention_id: str, body: TriageChangeBody, index: IndexDep, state: StateDep, me: CallerNameDep
+    mention_id: str, body: MentionChangeBody, index: IndexDep, state: StateDep, me: CallerNameDep
 ) -> TriageDetails:
-    """Sets the state, the assignee (`me`: the caller; "": nobody) or tags of one mention.
-    Needs `triage:write`."""
+    """Sets the state, the assignee (`me`: the caller; "": nobody) or tags of one mention,
+    or with `whole_story: true` of every copy of its story. Needs `triage:write`."""
     try:
         change = body.change(me)
     except ValueError as exc:
@@ -233,7 +270,12 @@ def change_triage(
         raise Problem(400, "Invalid triage change", "give a state, an assignee or tags to change")
     try:
         mention = runtime.change_one(
-            state=state, index=index, mention_id=mention_id, change=change, by=me
+            state=state,
+            index=index,
+            mention_id=mention_id,
+            change=change,
+            by=me,
+            whole_story=body.whole_story,
         )
     except NotFoundError as exc:
         raise Problem(404, "Not found", f"no mention has the id {mention_id!r}") from exc

@@ -13,12 +13,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from services.core.models import Mention, utcnow
 from services.core.triage import Triage, TriageState, with_tags
 from services.store.contracts import MAX_PAGE_SIZE, MentionFilter, MentionIndex, SearchRequest
 from services.store.contracts import SortOrder as Sort
 from services.store.state.contract import NotFoundError, StateStore, TriageRecord
+from services.store.story_chain import story_hash
+from services.store.story_chain import story_key as story_chain_key
 
 log = logging.getLogger("veille.triage")
 
@@ -117,17 +120,43 @@ def apply_change(
     return changed
 
 
+def story_copies(index: MentionIndex, mention: Mention) -> list[Mention]:
+    """Every stored copy of the mention's story (itself included), at most MAX_BULK: what
+    an inbox row grouping a story stands for, as a correction stands for the mention's
+    exact duplicates (services/runtime/training/corrections.py)."""
+    if mention.story_id is None:
+        return [mention]
+    story = frozenset({story_hash(story_chain_key(mention))})
+    copies = list(islice(index.iter_all(MentionFilter(stories=story)), MAX_BULK))
+    return copies if any(c.id == mention.id for c in copies) else [mention, *copies]
+
+
 def change_one(
-    *, state: StateStore, index: MentionIndex, mention_id: str, change: TriageChange, by: str | None
+    *,
+    state: StateStore,
+    index: MentionIndex,
+    mention_id: str,
+    change: TriageChange,
+    by: str | None,
+    whole_story: bool = False,
 ) -> Mention:
-    """Changes one mention's triage; returns the mention as stored now (NotFoundError)."""
+    """Changes one mention's triage (`whole_story`: and every copy of its story); returns
+    the mention as stored now (NotFoundError)."""
     mention = index.get(mention_id)
     if mention is None:
         raise NotFoundError(f"no mention has the id {mention_id!r}")
-    changed = apply_change(state=state, index=index, mentions=[mention], change=change, by=by)
+    targets = story_copies(index, mention) if whole_story else [mention]
+    changed = apply_change(state=state, index=index, mentions=targets, change=change, by=by)
+    own = next((r for r in changed if r.mention_id == mention_id), None)
     if changed:
-        log.info("triage of mention %s: %s", mention_id, changed[0].triage.state.value)
-        return mention.model_copy(update={"triage": changed[0].triage})
+        log.info(
+            "triage of mention %s and %d other copies: %s",
+            mention_id,
+            len(targets) - 1,
+            changed[0].triage.state.value,
+        )
+    if own is not None:
+        return mention.model_copy(update={"triage": own.triage})
     return mention
 
 

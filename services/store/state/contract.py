@@ -351,6 +351,11 @@ class StateStore(Protocol):
         """Writes triage records in one transaction, replacing those of the same mentions."""
         ...
 
+    def delete_triage(self, mention_ids: Sequence[str]) -> int:
+        """Deletes the triage records and notes of these mentions (the mentions were
+        removed); returns how many records were deleted."""
+        ...
+
     def story_answers(self, story_ids: Sequence[str]) -> dict[str, TriageRecord]:
         """For each story with an answered mention, the first answered one."""
         ...

@@ -533,6 +533,11 @@ class SqlStateStore:
         with self._write() as conn:
             triage_tables.put_records(conn, records)
 
+    def delete_triage(self, mention_ids: Sequence[str]) -> int:
+        """Deletes the triage records and notes of these mentions; returns the records."""
+        with self._write() as conn:
+            return triage_tables.delete_records(conn, mention_ids)
+
     def story_answers(self, story_ids: Sequence[str]) -> dict[str, TriageRecord]:
         """For each story with an answered mention, the first answered one."""
         with self._read() as conn:

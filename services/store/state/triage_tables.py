@@ -105,6 +105,17 @@ def put_records(conn: Connection, records: Sequence[TriageRecord]) -> None:
         )
 
 
+def delete_records(conn: Connection, mention_ids: Sequence[str]) -> int:
+    """Deletes the records and notes of these mentions; returns how many records went."""
+    wanted = sorted(set(mention_ids))
+    deleted = 0
+    for first in range(0, len(wanted), _CHUNK):
+        chunk = wanted[first : first + _CHUNK]
+        conn.execute(triage_notes.delete().where(triage_notes.c.mention_id.in_(chunk)))
+        deleted += conn.execute(triage.delete().where(triage.c.mention_id.in_(chunk))).rowcount
+    return deleted
+
+
 def story_answers(conn: Connection, story_ids: Sequence[str]) -> dict[str, TriageRecord]:
     """For each of these stories with an answered mention, the first answer given."""
     wanted = sorted(set(story_ids))

@@ -210,6 +210,11 @@ const I18n = (() => {
       en: "this story was answered {when} UTC by {who}",
       fr: "cette histoire a reçu une réponse le {when} UTC, de {who}",
     },
+    "triage.copies": {
+      one: { en: "· {count} copy", fr: "· {count} copie" },
+      other: { en: "· {count} copies", fr: "· {count} copies" },
+    },
+    "triage.everyCopy": { en: "every copy", fr: "chaque copie" },
     "triage.someone": { en: "someone", fr: "quelqu'un" },
     "triage.state": { en: "state", fr: "état" },
     "triage.assignMe": { en: "assign to me", fr: "me l'attribuer" },

@@ -32,6 +32,15 @@ function inboxQuery() {
 function bindInbox() {
   if (inboxBound) return;
   inboxBound = true;
+  // Unticked (the default), one row per story: an action on it changes every copy.
+  const label = $("triage-form").appendChild(element("label", undefined, "every-copy"));
+  const box = label.appendChild(element("input"));
+  box.type = "checkbox";
+  box.id = "triage-every-copy";
+  label.appendChild(document.createTextNode(" "));
+  const words = label.appendChild(element("span", t("triage.everyCopy")));
+  words.dataset.i18n = "triage.everyCopy"; // redrawn by i18n.js on a language switch
+  box.addEventListener("change", () => run(loadInbox));
   $("triage-form").addEventListener("submit", (event) => {
     event.preventDefault();
     run(loadInbox);
@@ -49,7 +58,7 @@ async function loadInbox() {
   try {
     let me;
     [page, counts, me] = await Promise.all([
-      api("/triage/inbox", { q, limit: 20 }),
+      api("/triage/inbox", { q, limit: 20, group: grouped() ? "story" : "none" }),
       api("/stats/triage", { q: `negative:${quoted(view.brand)}` }),
       api("/me").catch(() => ({ permissions: [] })), // only the correction controls need it
     ]);
@@ -74,7 +83,10 @@ async function loadInbox() {
   if (!page.mentions.length) list.appendChild(element("li", t("triage.empty"), "empty"));
 }
 
-// One mention of the inbox: the mention, its triage, and its actions.
+const grouped = () => !$("triage-every-copy").checked;
+
+// One row of the inbox: a mention (grouped: its story's first copy), its triage, and its
+// actions (grouped: on every copy of the story).
 function inboxItem(mention) {
   const item = mentionItem(mention, view.brand);
   const triage = mention.triage;
@@ -83,6 +95,8 @@ function inboxItem(mention) {
   if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
   for (const tag of triage.tags) status.appendChild(element("span", tag, "tag"));
   if (mention.notes) status.appendChild(element("span", t("triage.notes", { count: mention.notes }), "meta"));
+  // The inbox groups the copies of a story (reposts, retweets) in one row.
+  if (mention.copies > 1) status.appendChild(element("span", t("triage.copies", { count: mention.copies }), "copies"));
   const answered = mention.story_answered;
   if (answered) {
     const when = answered.answered_at ? I18n.dateTime(answered.answered_at) : "";
@@ -150,7 +164,8 @@ function actionButton(parent, text, className, onClick) {
 }
 
 function changeTriage(id, body) {
-  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, body));
+  const change = { ...body, whole_story: grouped() };
+  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change));
 }
 
 // An action, then the inbox again; a refused one (an empty tag) says why above the list.
