@@ -431,7 +431,8 @@ def test_the_address_keeps_the_drill_down_for_reload_back_and_a_link(
         assert figure["q"] == 'negative:"Veloria"' and int(figure["total"]) == negatives
         query = browser.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
         assert query["q"] == 'negative:"Veloria"' and "since" not in query, address
-        assert query["note"].startswith("mentions negative toward Veloria")
+        assert query["note"] == "note.negativeOf"  # a key: written in the language shown
+        assert json.loads(query["np"])["brand"] == "Veloria"
 
         # A day of the chart: the address gets that day's window.
         negative = _chart(browser, "chart-sentiment", ".datasets[0].data")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -290,3 +291,52 @@ def test_no_text_of_the_page_is_left_untranslated() -> None:
         assert written, script  # the pattern still finds what the script writes
         left = [w for w in written if re.search(r"[A-Za-z]{2,}", re.sub(r"\$\{[^}]*\}", "", w))]
         assert left == [], script
+
+
+SEARCHED = "Number(document.body.dataset.searches || 0)"
+
+
+def _address(browser: Browser) -> dict[str, str]:
+    found: dict[str, str] = browser.evaluate(
+        "Object.fromEntries(new URLSearchParams(location.search))"
+    )
+    return found
+
+
+def test_a_drill_down_note_follows_the_language_and_the_address_holds_its_key(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(LOADED)
+        browser.evaluate("document.getElementById('kpi-negative').click()")
+        browser.wait_for(f"{SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions negative toward Veloria, of 8"
+        address = _address(browser)
+        assert address["note"] == "note.negativeOf"
+        assert json.loads(address["np"]) == {"brand": "Veloria", "total": 8}
+
+        _choose(browser, "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        browser.wait_for(
+            "document.getElementById('explore-note').textContent"
+            " === 'mentions négatives envers Veloria, sur 8'"
+        )
+        assert _address(browser)["note"] == "note.negativeOf"  # not the sentence shown
+        # The address reopened (a reload, a shared link): the note in the language chosen.
+        browser.open(browser.evaluate("location.href"))
+        browser.wait_for(f"{LOADED} && {SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions négatives envers Veloria, sur 8"
+
+        # A link made before notes were keys: its sentence, shown as written.
+        old = "mentions negative toward Veloria, of 8"
+        browser.open(
+            f"{live_api}/dashboard/?"
+            + urlencode({"q": 'negative:"Veloria"', "note": old, "lang": "en"})
+        )
+        browser.wait_for(f"{LOADED} && {SEARCHED} > 0")
+        assert browser.text("explore-note") == old
+        assert browser.text("explore-total") == "5"
+        assert browser.evaluate("[...I18n.missing]") == []

@@ -322,16 +322,16 @@ async function loadBoard() {
     button.dataset.count = String(count);
     button.onclick = () => drill(query, note);
   };
-  setKpi("kpi-mentions", I18n.number(toward.total), toward.total, towardQuery(brand), t("note.of", { brand }));
+  setKpi("kpi-mentions", I18n.number(toward.total), toward.total, towardQuery(brand), note("note.of", { brand }));
   setKpi("kpi-negative", percent(negatives, toward.total), negatives, complaints,
-    t("note.negativeOf", { brand, total: toward.total }));
+    note("note.negativeOf", { brand, total: toward.total }));
   $("kpi-mentions-change").textContent = change(toward.total, previous.total, days);
   $("kpi-negative-change").textContent =
     toward.total && previous.total
       ? pointsChange(negatives / toward.total, previousNegatives / previous.total, days)
       : "";
   const polar = (own.sentiment ? own.sentiment.positive + own.sentiment.negative : 0);
-  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), t("note.polar", { brand }));
+  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), note("note.polar", { brand }));
   $("kpi-alerts").textContent = I18n.number(recentAlerts.length);
 
   const windows = bucketWindows(toward, interval);
@@ -343,13 +343,13 @@ async function loadBoard() {
   $("chart-competitors").setAttribute("aria-label",
     t("chart.competitorsLabel", { names: share.shares.map((s) => s.name).join(", "), interval: per }));
   $("chart-net").setAttribute("aria-label", t("chart.netLabel", { interval: per }));
-  const on = (i) => I18n.shortDay(labels[i]); // the day a bar or point stands for
+  const on = (i) => labels[i]; // the day a bar or point stands for (written at each draw)
   Charts.sentimentBars($("chart-sentiment"), labels,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
       const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
       const note = label === "alert" ? "note.mentioningOn" : `note.${label}`;
-      drill(query, t(note, { brand, day: on(i) }), windows[i]);
+      drill(query, { key: note, params: { brand, day: on(i) } }, windows[i]);
     });
   const volumes = {}, nets = {};
   share.shares.forEach((s, k) => {
@@ -361,9 +361,9 @@ async function loadBoard() {
   });
   Charts.lines($("chart-competitors"), labels, volumes, marks, (name, i) =>
     drill(towardQuery(name === "alert" ? brand : name),
-      t("note.mentioningOn", { brand: name === "alert" ? brand : name, day: on(i) }), windows[i]));
+      note("note.mentioningOn", { brand: name === "alert" ? brand : name, day: on(i) }), windows[i]));
   Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
-    drill(polarQuery(name), t("note.polarOn", { brand: name, day: on(i) }), windows[i]),
+    drill(polarQuery(name), note("note.polarOn", { brand: name, day: on(i) }), windows[i]),
     { min: -1, max: 1, ticks: { stepSize: 0.5 } });
 
   const drillCell = (count, q, note) => ({ count, q, note });
@@ -371,12 +371,12 @@ async function loadBoard() {
     $("share-of-voice"),
     share.shares.map((s) => {
       const q = `${s.role}:${quoted(s.name)}`;
-      return [s.name, drillCell(s.count, q, t("note.naming", { name: s.name })), percent(s.count, share.total),
+      return [s.name, drillCell(s.count, q, note("note.naming", { name: s.name })), percent(s.count, share.total),
         signed(s.net_sentiment)];
     }),
   );
-  const rows = (counts, field, note) =>
-    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, t(note, { key: c.key }))]);
+  const rows = (counts, field, key) =>
+    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
   fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
   fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
   fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
@@ -385,7 +385,7 @@ async function loadBoard() {
   fillTable(
     $("negative-terms"),
     words.map((c, i) =>
-      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), t("note.word", { brand, word: c.key }))]),
+      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), note("note.word", { brand, word: c.key }))]),
   );
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
@@ -410,7 +410,7 @@ function fillSaved(searches) {
       const open = item.appendChild(element("button", search.name, "link"));
       open.type = "button";
       open.dataset.q = search.query;
-      open.addEventListener("click", () => drill(search.query, t("note.saved", { name: search.name })));
+      open.addEventListener("click", () => drill(search.query, note("note.saved", { name: search.name })));
       item.appendChild(element("div", search.description || search.query, "meta"));
       return item;
     }),
@@ -428,7 +428,7 @@ function setBusy(busy) {
 // the page's), so a reload, the back button and a pasted link reopen the same view. A
 // person's step (a click, a search, a new brand or period) is a new history entry; a reload
 // of the board (auto-refresh) or a restored view only rewrites the current one.
-let searched = null; // {q, note} of the mentions listed below, or null
+let searched = null; // {q, note} of the mentions listed below (note: see noteText), or null
 let restoring = false; // reopening the view an address describes: no new history entry
 
 function viewParams() {
@@ -438,7 +438,7 @@ function viewParams() {
   if (I18n.pinned()) params.lang = I18n.lang(); // a link with ?lang= keeps its language
   if (searched) {
     params.q = searched.q;
-    params.note = searched.note;
+    Object.assign(params, noteAddress(searched.note));
     if (explored && view && (explored.since.getTime() !== view.since.getTime()
       || explored.until.getTime() !== view.until.getTime())) {
       Object.assign(params, { since: iso(explored.since), until: iso(explored.until) });
@@ -478,7 +478,7 @@ async function restoreExplore(wanted) {
   const since = new Date(wanted.get("since") || ""), until = new Date(wanted.get("until") || "");
   explored = !isNaN(since) && !isNaN(until) && since < until ? { since, until } : null;
   $("q").value = wanted.get("q");
-  $("explore-note").textContent = wanted.get("note") || t("explore.matching");
+  showNote(noteFromAddress(wanted));
   await search();
 }
 
@@ -486,7 +486,7 @@ function clearExplore() {
   explored = null;
   searched = null;
   $("explore-total").textContent = "–";
-  $("explore-note").textContent = t("explore.idle");
+  showNote(null);
   $("explore-mentions").replaceChildren();
 }
 
@@ -521,10 +521,58 @@ function showWindow(window) {
     && explored.until.getTime() === view.until.getTime());
 }
 
-function drill(query, note, window) {
+// What the mentions below are, kept as a key of the table and its parameters (never as
+// the words on screen) so that each draw, and a language switch, writes it anew, and the
+// address holds the key (?note=note.negativeOf&np={"brand":…}). An old link's free-text
+// note ({text}) is shown as it is.
+const note = (key, params = {}) => ({ key, params });
+let shownNote = null; // {key, params}, {text}, or null: nothing explored yet
+
+function noteText(shown) {
+  if (!shown) return t("explore.idle");
+  if (shown.text !== undefined) return shown.text;
+  if (!shown.key.startsWith("note.")) return t(shown.key); // "mentions matching the query"
+  return t("explore.drilled", { note: t(shown.key, noteParams(shown.params)) });
+}
+
+// The parameters as this language writes them: a bucket's day.
+function noteParams(params) {
+  const written = { ...params };
+  if (params.day) written.day = I18n.shortDay(params.day);
+  return written;
+}
+
+function showNote(shown) {
+  shownNote = shown;
+  $("explore-note").textContent = noteText(shown);
+}
+
+function noteAddress(shown) {
+  if (!shown) return {};
+  if (shown.text !== undefined) return { note: shown.text };
+  const params = shown.params && Object.keys(shown.params).length ? { np: JSON.stringify(shown.params) } : {};
+  return { note: shown.key, ...params };
+}
+
+// ?note= of an address: a key of the table (with ?np=, its parameters), or an older
+// link's sentence, shown as written.
+function noteFromAddress(wanted) {
+  const value = wanted.get("note");
+  if (!value) return note("explore.matching");
+  if (!/^(?:note\.\w+|explore\.matching)$/.test(value) || !(value in I18n.messages)) return { text: value };
+  let params = {};
+  try {
+    const parsed = JSON.parse(wanted.get("np") || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) params = parsed;
+  } catch { /* unreadable parameters: the key's words without them */ }
+  const plain = Object.entries(params).filter(([, v]) => typeof v === "string" || typeof v === "number");
+  return note(value, Object.fromEntries(plain));
+}
+
+function drill(query, drilled, window) {
   $("q").value = query;
   explored = window ? { since: window.since, until: window.until } : { since: view.since, until: view.until };
-  $("explore-note").textContent = t("explore.drilled", { note });
+  showNote(drilled);
   run(search);
   $("explore").scrollIntoView({ block: "start" });
 }
@@ -559,7 +607,7 @@ async function search() {
   const params = exploreParams();
   showWindow(explored || view);
   clearQueryError();
-  searched = { q: params.q, note: $("explore-note").textContent };
+  searched = { q: params.q, note: shownNote };
   saveView(true);
   const list = $("explore-mentions");
   try {
@@ -717,7 +765,7 @@ I18n.onChange(() => {
     address.searchParams.delete("lang");
     history.replaceState(null, "", address.pathname + address.search + address.hash);
   }
-  if (!searched) $("explore-note").textContent = t("explore.idle");
+  showNote(shownNote); // the mentions below: what they are, in the new language
   if (!view || $("board").hidden) return;
   run(async () => {
     await loadBoard();
@@ -730,7 +778,7 @@ $("refresh").addEventListener("click", () => run(loadBoard));
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!view) return;
-  $("explore-note").textContent = t("explore.matching");
+  showNote(note("explore.matching"));
   run(search);
 });
 $("whole-period").addEventListener("click", () => {
