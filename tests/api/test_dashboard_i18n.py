@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -317,9 +318,19 @@ def test_a_drill_down_note_follows_the_language_and_the_address_holds_its_key(
         address = _address(browser)
         assert address["note"] == "note.negativeOf"
         assert json.loads(address["np"]) == {"brand": "Veloria", "total": 8}
+        window = browser.text("explore-window")
+        view = "[view.since.toISOString(), view.until.toISOString()]"
+        shown = browser.evaluate(view)
+        time.sleep(1.1)  # a reload would move the view's "now"
 
         _choose(browser, "fr")
         browser.wait_for(FRENCH_PERCENT)
+        # Drawn again from what was loaded: the same window, still the whole period.
+        assert browser.evaluate(view) == shown
+        assert "since" not in _address(browser) and "until" not in _address(browser)
+        assert not browser.visible("whole-period")
+        assert browser.text("explore-window") != window  # the same dates, in French
+        assert browser.text("explore-total") == "5"
         browser.wait_for(
             "document.getElementById('explore-note').textContent"
             " === 'mentions négatives envers Veloria, sur 8'"

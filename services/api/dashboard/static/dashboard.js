@@ -230,6 +230,7 @@ const iso = (date) => date.toISOString();
 const towardQuery = (name) => `(${["negative", "neutral", "positive"].map((l) => `${l}:${quoted(name)}`).join(" OR ")})`;
 const polarQuery = (name) => `(negative:${quoted(name)} OR positive:${quoted(name)})`;
 let view = null; // the window and brand last loaded: drill-downs search within it
+let board = null; // the API's answers the board was last drawn from
 let loads = 0; // a newer load (auto-refresh, a new choice) makes an older one's answers stale
 
 // Histogram buckets as chart labels, with the window each covers (clipped to the view's).
@@ -311,6 +312,18 @@ async function loadBoard() {
     Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
   ]);
   if (generation !== loads) return; // a newer load is under way
+  board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
+    negative, alerts, sources, languages, saved, loadedAt: new Date() };
+  drawBoard(board);
+}
+
+// The board drawn from answers already loaded: after a load, and again in another
+// language (same figures, same window: a switch is no new "now").
+function drawBoard({ brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals,
+  wordPages, negative, alerts, sources, languages, saved, loadedAt }) {
+  const complaints = `negative:${quoted(brand)}`;
+  const named = `brand:${quoted(brand)}`;
+  const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
   const negatives = negativeCount(toward);
   const previousNegatives = negativeCount(previous);
   const own = share.shares.find((s) => s.role === "brand") || {};
@@ -396,7 +409,7 @@ async function loadBoard() {
   fillSaved(saved);
   if (!explored) showWindow(view);
   // A wall screen says how fresh it is.
-  $("updated").textContent = t("header.updated", { time: I18n.clock(new Date()) });
+  $("updated").textContent = t("header.updated", { time: I18n.clock(loadedAt) });
   setBusy(false);
   document.body.dataset.loaded = brand;
   run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
@@ -485,6 +498,7 @@ async function restoreExplore(wanted) {
 function clearExplore() {
   explored = null;
   searched = null;
+  explorePage = null;
   $("explore-total").textContent = "–";
   showNote(null);
   $("explore-mentions").replaceChildren();
@@ -603,6 +617,19 @@ function clearQueryError() {
   $("q").removeAttribute("aria-invalid");
 }
 
+let explorePage = null; // the API's last answer listed below, drawn again in another language
+
+function drawExplore(page) {
+  const list = $("explore-mentions");
+  $("explore-total").textContent = I18n.number(page.total);
+  $("explore-total").dataset.count = String(page.total);
+  list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
+  if (!page.total) list.appendChild(element("li", t("explore.none"), "empty"));
+  if (page.total > page.mentions.length) {
+    list.appendChild(element("li", t("explore.newest", { count: page.mentions.length }), "meta"));
+  }
+}
+
 async function search() {
   const params = exploreParams();
   showWindow(explored || view);
@@ -611,16 +638,11 @@ async function search() {
   saveView(true);
   const list = $("explore-mentions");
   try {
-    const page = await api("/mentions", { ...params, limit: 50 });
-    $("explore-total").textContent = I18n.number(page.total);
-    $("explore-total").dataset.count = String(page.total);
-    list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
-    if (!page.total) list.appendChild(element("li", t("explore.none"), "empty"));
-    if (page.total > page.mentions.length) {
-      list.appendChild(element("li", t("explore.newest", { count: page.mentions.length }), "meta"));
-    }
+    explorePage = await api("/mentions", { ...params, limit: 50 });
+    drawExplore(explorePage);
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
+    explorePage = null;
     $("explore-total").textContent = "–";
     list.replaceChildren();
     showQueryError(error);
@@ -757,7 +779,8 @@ $("auto-refresh").addEventListener("change", () => {
   saveView(true);
 });
 // Another language (the switcher): the page's own texts change at once (i18n.js); the
-// board and the mentions below are drawn again in it (numbers, dates, charts). The address
+// board and the mentions below are drawn again in it (numbers, dates, charts) from the
+// answers already held, so the view keeps its window and its drill-down. The address
 // drops a ?lang= it had, so that a reload keeps the choice, now remembered.
 I18n.onChange(() => {
   const address = new URL(location.href);
@@ -766,10 +789,11 @@ I18n.onChange(() => {
     history.replaceState(null, "", address.pathname + address.search + address.hash);
   }
   showNote(shownNote); // the mentions below: what they are, in the new language
-  if (!view || $("board").hidden) return;
+  if (!view || !board || $("board").hidden) return;
   run(async () => {
-    await loadBoard();
-    if (searched) await search();
+    drawBoard(board);
+    showWindow(explored || view);
+    if (searched && explorePage) drawExplore(explorePage);
   });
 });
 // Back and forward: the view of that history entry.
