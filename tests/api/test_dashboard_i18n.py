@@ -11,12 +11,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 import pytest
 
+from services.alerting.evaluator import DIGEST_KIND
+from services.alerting.notifiers import wording
+from services.alerting.notifiers.wording import LANGUAGES
+from services.alerting.rules import AlertKind
 from services.api.dashboard import FILES
+from services.core.models import SentimentLabel
+from services.core.triage import TriageState
+from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
 from tests.browser import CHROMIUM, Browser
 
@@ -193,6 +200,18 @@ LITERAL = re.compile(r"""["'`]([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)["'`]""")
 TEMPLATE = re.compile(r"`([a-z][A-Za-z]*\.)\$\{")
 ATTRIBUTE = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+ALERT_KINDS = [*get_args(AlertKind), DIGEST_KIND]
+SENTIMENTS = [label.value for label in SentimentLabel]
+# The codes a key built at run time (`state.${state}`) is made of, by the key's start.
+CODES: dict[str, list[str]] = {
+    "state.": [state.value for state in TriageState],
+    "stateCount.": [state.value for state in TriageState],
+    "alertKind.": ALERT_KINDS,
+    "alertStatus.": list(EVENT_STATUSES),
+    "sentiment.": SENTIMENTS,
+    "note.": SENTIMENTS,  # a bar of the sentiment chart: `note.${label}`
+    "interval.": ["day", "week"],  # the dashboard's buckets (dashboard.js, loadBoard)
+}
 
 
 def _table(browser: Browser) -> dict[str, Any]:
@@ -239,12 +258,28 @@ def test_both_languages_have_every_key_the_page_uses(
     html = (FILES / "index.html").read_text(encoding="utf-8")
     used |= set(ATTRIBUTE.findall(html))
     assert {"kpi.net", "triage.assignMe", "panel.shareOfVoice", "note.about"} <= used
-    assert {"state.", "stateCount.", "sentiment.", "interval.", "alert."} <= prefixes
+    # A key built at run time is one per code the API or the page can give, no other.
+    assert prefixes == set(CODES), prefixes ^ set(CODES)
+    used |= {prefix + code for prefix, codes in CODES.items() for code in codes}
     assert used - set(table) == set(), "used, not in the table"
-    for prefix in prefixes:
-        assert any(key.startswith(prefix) for key in table), prefix
-    unused = {k for k in table if k not in used and not k.startswith(tuple(prefixes))}
+    unused = set(table) - used
     assert unused == set(), "in the table, used nowhere"
+
+
+def test_alert_kinds_are_in_the_notifications_words(
+    live_api: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        table = _table(browser)
+    shown = {
+        k.removeprefix("alertKind."): v for k, v in table.items() if k.startswith("alertKind.")
+    }
+    assert set(shown) == set(ALERT_KINDS)
+    for kind in ALERT_KINDS:
+        for lang in LANGUAGES:
+            assert shown[kind][lang] == wording.text(kind, lang), (kind, lang)
 
 
 # Text written into the page by the scripts: a literal with words in it is untranslated.

@@ -199,7 +199,7 @@ function alertItem(event) {
   const item = element("li");
   // A known kind or status in the notifications' words; an unknown code as the API says it.
   const known = (key, code) => (key in I18n.messages ? t(key) : code);
-  const kind = known(`alert.${event.kind}`, event.kind);
+  const kind = known(`alertKind.${event.kind}`, event.kind);
   const status = known(`alertStatus.${event.status}`, event.status);
   item.appendChild(element("div", `${event.rule}: ${kind} (${status})`));
   const why = alertWhy(event.numbers || {});

@@ -181,12 +181,13 @@ const I18n = (() => {
     "mention.open": { en: "open", fr: "ouvrir" },
     "mention.why": { en: "why: {words}", fr: "pourquoi\u00a0: {words}" },
 
-    // Alert kinds and statuses (codes from the API), in the notifications' words.
-    "alert.volume_spike": { en: "Volume spike", fr: "Pic de volume" },
-    "alert.negative_share_spike": { en: "Negative share spike", fr: "Hausse de la part négative" },
-    "alert.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
-    "alert.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
-    "alert.digest": { en: "Alert digest", fr: "Résumé des alertes" },
+    // Alert kinds and statuses (codes from the API), in the notifications' words
+    // (services/alerting/notifiers/wording.py; tests/api/test_dashboard_i18n.py compares).
+    "alertKind.volume_spike": { en: "Volume spike", fr: "Pic de volume" },
+    "alertKind.negative_share_spike": { en: "Negative share spike", fr: "Hausse de la part négative" },
+    "alertKind.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
+    "alertKind.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
+    "alertKind.digest": { en: "Alert digest", fr: "Résumé des alertes" },
     "alertStatus.firing": { en: "firing", fr: "en cours" },
     "alertStatus.resolved": { en: "resolved", fr: "terminée" },
     "alert.why": {
