@@ -25,6 +25,7 @@ from services.core.models import SentimentLabel
 from services.core.triage import TriageState
 from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
+from tests.api.test_dashboard_explore import _click_chart
 from tests.browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -386,3 +387,59 @@ def test_a_drill_down_note_follows_the_language_and_the_address_holds_its_key(
         assert browser.text("explore-note") == old
         assert browser.text("explore-total") == "5"
         assert browser.evaluate("[...I18n.missing]") == []
+
+
+def _click_bar(browser: Browser, canvas: str, dataset: int, index: int) -> None:
+    x, y = browser.evaluate(_click_chart(canvas, dataset, index))
+    done = int(browser.evaluate(SEARCHED))
+    browser.click_at(x, y)
+    browser.wait_for(f"{SEARCHED} > {done}")
+
+
+def _busiest(browser: Browser) -> int:
+    negative: list[int] = browser.evaluate(
+        "Chart.getChart(document.getElementById('chart-sentiment')).data.datasets[0].data"
+    )
+    return max(range(len(negative)), key=lambda i: negative[i])
+
+
+def _english_day(moment: datetime) -> str:
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def test_a_bar_s_note_names_its_day_with_the_year_or_its_week(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.resize(1280, 900)
+        browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
+        browser.wait_for(LOADED)
+        _click_bar(browser, "chart-sentiment", 0, _busiest(browser))
+        since = datetime.fromisoformat(browser.evaluate("exploreParams().since"))
+        assert browser.text("explore-note") == (
+            f"mentions negative toward Veloria, {_english_day(since)}"
+        )
+
+        # Four months: a bar per week, and the note names the week's first and last days.
+        today = datetime.now(UTC).date()
+        first = today - timedelta(days=120)
+        browser.open(f"{live_api}/dashboard/?lang=en&period=custom&from={first}&to={today}")
+        browser.wait_for(f"{LOADED} && document.getElementById('loading').hidden")
+        _click_bar(browser, "chart-sentiment", 0, _busiest(browser))
+        window = browser.evaluate("exploreParams()")
+        start = datetime.fromisoformat(window["since"])
+        last = datetime.fromisoformat(window["until"]) - timedelta(seconds=1)
+        assert 0 <= (last - start).days <= 6  # a week, or its part within the window
+        note = browser.text("explore-note")
+        dash = "[\\s\u2009]+–[\\s\u2009]+"
+        if start.date() == last.date():
+            expected = _english_day(start)
+        elif start.year != last.year:
+            expected = f"{_english_day(start)}{dash}{_english_day(last)}"
+        elif start.month != last.month:
+            expected = f"{start:%b} {start.day}{dash}{_english_day(last)}"
+        else:
+            expected = f"{start:%b} {start.day}{dash}{last.day}, {last.year}"
+        assert re.fullmatch(f"mentions negative toward Veloria, {expected}", note), note

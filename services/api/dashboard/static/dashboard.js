@@ -356,13 +356,17 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
   $("chart-competitors").setAttribute("aria-label",
     t("chart.competitorsLabel", { names: share.shares.map((s) => s.name).join(", "), interval: per }));
   $("chart-net").setAttribute("aria-label", t("chart.netLabel", { interval: per }));
-  const on = (i) => labels[i]; // the day a bar or point stands for (written at each draw)
+  // The days a bar or point stands for, written out at each draw: one day, or a week's
+  // first and last (within the view's window).
+  const on = (i) => (interval === "week"
+    ? { day: day(iso(windows[i].since)), to: day(iso(new Date(windows[i].until - 1))) }
+    : { day: labels[i] });
   Charts.sentimentBars($("chart-sentiment"), labels,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
       const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
       const note = label === "alert" ? "note.mentioningOn" : `note.${label}`;
-      drill(query, { key: note, params: { brand, day: on(i) } }, windows[i]);
+      drill(query, { key: note, params: { brand, ...on(i) } }, windows[i]);
     });
   const volumes = {}, nets = {};
   share.shares.forEach((s, k) => {
@@ -374,9 +378,9 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
   });
   Charts.lines($("chart-competitors"), labels, volumes, marks, (name, i) =>
     drill(towardQuery(name === "alert" ? brand : name),
-      note("note.mentioningOn", { brand: name === "alert" ? brand : name, day: on(i) }), windows[i]));
+      note("note.mentioningOn", { brand: name === "alert" ? brand : name, ...on(i) }), windows[i]));
   Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
-    drill(polarQuery(name), note("note.polarOn", { brand: name, day: on(i) }), windows[i]),
+    drill(polarQuery(name), note("note.polarOn", { brand: name, ...on(i) }), windows[i]),
     { min: -1, max: 1, ticks: { stepSize: 0.5 } });
 
   const drillCell = (count, q, note) => ({ count, q, note });
@@ -549,10 +553,11 @@ function noteText(shown) {
   return t("explore.drilled", { note: t(shown.key, noteParams(shown.params)) });
 }
 
-// The parameters as this language writes them: a bucket's day.
+// The parameters as this language writes them: a bucket's day, with its year, or a
+// week's days (day, to: its last day).
 function noteParams(params) {
   const written = { ...params };
-  if (params.day) written.day = I18n.shortDay(params.day);
+  if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
   return written;
 }
 

@@ -317,6 +317,8 @@ const I18n = (() => {
   const asDate = (value) => (value instanceof Date ? value : new Date(value));
   const dateFormat = (options) => new Intl.DateTimeFormat(locale(), { timeZone: "UTC", ...options });
   const date = (value) => dateFormat({ dateStyle: "medium" }).format(asDate(value));
+  // A week: "30 nov. – 6 déc. 2026" / "Nov 30 – Dec 6, 2026".
+  const dateRange = (first, last) => dateFormat({ dateStyle: "medium" }).formatRange(asDate(first), asDate(last));
   const shortDay = (value) => dateFormat({ day: "numeric", month: "short" }).format(asDate(value));
   const dateTime = (value) => dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(asDate(value));
   // The time on this screen's clock ("updated 14:35"), for a wall screen.
@@ -364,6 +366,7 @@ const I18n = (() => {
     signed,
     points,
     date,
+    dateRange,
     shortDay,
     dateTime,
     clock,
