@@ -443,3 +443,29 @@ def test_a_bar_s_note_names_its_day_with_the_year_or_its_week(
         else:
             expected = f"{start:%b} {start.day}{dash}{last.day}, {last.year}"
         assert re.fullmatch(f"mentions negative toward Veloria, {expected}", note), note
+
+
+def test_languages_are_named_not_coded(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    cells = (
+        "[...document.querySelectorAll('#by-language tbody tr')].map((r) => r.cells[0].textContent)"
+    )
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(LOADED)
+        assert browser.evaluate(cells) == ["English"]  # every seeded mention: "en"
+        browser.evaluate("document.querySelector('#by-language button.drill').click()")
+        browser.wait_for(f"{SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions in English"
+        assert " · English · " in browser.text("explore-mentions")
+
+        _choose(browser, "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        assert browser.evaluate(cells) == ["anglais"]
+        browser.wait_for(
+            "document.getElementById('explore-note').textContent === 'mentions en anglais'"
+        )
+        assert " · anglais · " in browser.text("explore-mentions")

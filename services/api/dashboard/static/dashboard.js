@@ -165,7 +165,7 @@ function mentionItem(mention, brand, copies = 1) {
   item.appendChild(element("div", text.length > 280 ? text.slice(0, 279) + "…" : text));
   const meta =
     `${I18n.date(mention.published_at)} · ${mention.source_name}` +
-    (mention.language ? ` · ${mention.language}` : "") +
+    (mention.language ? ` · ${I18n.language(mention.language)}` : "") +
     (copies > 1 ? ` · ${t("mention.copies", { count: copies })}` : "");
   const line = item.appendChild(element("div", meta + " · ", "meta"));
   if (mention.url) {
@@ -392,12 +392,13 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
         signed(s.net_sentiment)];
     }),
   );
-  const rows = (counts, field, key) =>
-    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
+  const rows = (counts, field, key, name = (code) => code) =>
+    counts.map((c) =>
+      [name(c.key), drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
   fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
   fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
   fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
-  fillTable($("by-language"), rows(languages.counts, "lang", "note.in"));
+  fillTable($("by-language"), rows(languages.counts, "lang", "note.in", I18n.language));
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
     $("negative-terms"),
@@ -550,13 +551,14 @@ function noteText(shown) {
   if (!shown) return t("explore.idle");
   if (shown.text !== undefined) return shown.text;
   if (!shown.key.startsWith("note.")) return t(shown.key); // "mentions matching the query"
-  return t("explore.drilled", { note: t(shown.key, noteParams(shown.params)) });
+  return t("explore.drilled", { note: t(shown.key, noteParams(shown.params, shown.key)) });
 }
 
 // The parameters as this language writes them: a bucket's day, with its year, or a
-// week's days (day, to: its last day).
-function noteParams(params) {
+// week's days (day, to: its last day); a language's code as its name (note.in).
+function noteParams(params, key) {
   const written = { ...params };
+  if (key === "note.in" && typeof params.key === "string") written.key = I18n.language(params.key);
   if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
   return written;
 }

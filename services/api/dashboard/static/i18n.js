@@ -317,6 +317,15 @@ const I18n = (() => {
   const asDate = (value) => (value instanceof Date ? value : new Date(value));
   const dateFormat = (options) => new Intl.DateTimeFormat(locale(), { timeZone: "UTC", ...options });
   const date = (value) => dateFormat({ dateStyle: "medium" }).format(asDate(value));
+  // A language's code as this language names it: "en" -> "anglais" / "English"; a code
+  // Intl does not know as it is.
+  const language = (code) => {
+    try {
+      return new Intl.DisplayNames(locale(), { type: "language" }).of(code) || code;
+    } catch {
+      return code;
+    }
+  };
   // A week: "30 nov. – 6 déc. 2026" / "Nov 30 – Dec 6, 2026".
   const dateRange = (first, last) => dateFormat({ dateStyle: "medium" }).formatRange(asDate(first), asDate(last));
   const shortDay = (value) => dateFormat({ day: "numeric", month: "short" }).format(asDate(value));
@@ -367,6 +376,7 @@ const I18n = (() => {
     points,
     date,
     dateRange,
+    language,
     shortDay,
     dateTime,
     clock,
