@@ -87,16 +87,24 @@ function pointsChange(now, before, days) {
   return t("kpi.change", { change: I18n.points(Math.round(100 * (now - before))), count: days });
 }
 
-function showError(message) {
-  $("error").textContent = message;
-  $("error").hidden = !message;
+// The message above the board or the login form, kept as a key of the table and its
+// parameters so that a language switch writes it again; "" or none: no message.
+let shownError = null;
+function showError(key, params = {}) {
+  shownError = key ? { key, params } : null;
+  writeError();
 }
 
-function showLogin(message) {
+function writeError() {
+  $("error").textContent = shownError ? t(shownError.key, shownError.params) : "";
+  $("error").hidden = !shownError;
+}
+
+function showLogin(key) {
   $("board").hidden = true;
   $("controls").hidden = true;
   $("login").hidden = false;
-  showError(message || "");
+  showError(key || "");
   showProviders();
   $("key").focus();
 }
@@ -697,7 +705,7 @@ async function start() {
   $("login").hidden = true;
   $("controls").hidden = false;
   if (!brands.length) {
-    showError(t("error.noBrand"));
+    showError("error.noBrand");
     return;
   }
   $("board").hidden = false;
@@ -719,9 +727,9 @@ async function run(step) {
     if (error instanceof Unauthorized) {
       const refused = Boolean(sessionStorage.getItem(KEY_ITEM));
       sessionStorage.removeItem(KEY_ITEM);
-      showLogin(refused ? t("login.refused") : "");
+      showLogin(refused ? "login.refused" : "");
     } else {
-      showError(t("error.load", { message: error.message })); // the API's words, as given
+      showError("error.load", { message: error.message }); // the API's words, as given
     }
   }
 }
@@ -743,7 +751,7 @@ $("password-form").addEventListener("submit", async (event) => {
   });
   $("password").value = "";
   if (!response.ok) {
-    showLogin(t("login.failed"));
+    showLogin("login.failed");
     return;
   }
   sessionStorage.removeItem(KEY_ITEM);
@@ -787,14 +795,10 @@ $("auto-refresh").addEventListener("change", () => {
 });
 // Another language (the switcher): the page's own texts change at once (i18n.js); the
 // board and the mentions below are drawn again in it (numbers, dates, charts) from the
-// answers already held, so the view keeps its window and its drill-down. The address
-// drops a ?lang= it had, so that a reload keeps the choice, now remembered.
+// answers already held, so the view keeps its window and its drill-down; the message
+// shown above them (a refused key, a failed sign-in) too.
 I18n.onChange(() => {
-  const address = new URL(location.href);
-  if (address.searchParams.has("lang")) {
-    address.searchParams.delete("lang");
-    history.replaceState(null, "", address.pathname + address.search + address.hash);
-  }
+  writeError();
   showNote(shownNote); // the mentions below: what they are, in the new language
   if (!view || !board || $("board").hidden) return;
   run(async () => {
@@ -804,7 +808,10 @@ I18n.onChange(() => {
   });
 });
 // Back and forward: the view of that history entry.
-window.addEventListener("popstate", () => run(restore));
+window.addEventListener("popstate", () => {
+  I18n.follow(); // the language the entry's address had (?lang=), or the remembered one
+  run(restore);
+});
 $("refresh").addEventListener("click", () => run(loadBoard));
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();

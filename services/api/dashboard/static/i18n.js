@@ -356,14 +356,33 @@ const I18n = (() => {
     apply();
   }
 
-  // The switcher: remembered in this browser, and above a ?lang= the address had.
+  // The switcher: remembered in this browser, and above a ?lang= the address had, which
+  // it drops (so that a reload keeps the choice), even when it names the same language.
   function use(wanted) {
-    if (!LANGUAGES.includes(wanted) || wanted === lang) return;
-    lang = wanted;
-    pinned = false;
+    if (!LANGUAGES.includes(wanted)) return;
     try {
       localStorage.setItem(STORED, wanted);
     } catch { /* not remembered: this page still switches */ }
+    pinned = false;
+    const address = new URL(location.href);
+    if (address.searchParams.has("lang")) {
+      address.searchParams.delete("lang");
+      history.replaceState(history.state, "", address.pathname + address.search + address.hash);
+    }
+    switchTo(wanted);
+  }
+
+  // Back or forward to another address: the language it names (?lang=), else the one
+  // remembered; nothing is stored.
+  function follow() {
+    const chosen = choose();
+    pinned = chosen.pinned;
+    switchTo(chosen.lang);
+  }
+
+  function switchTo(wanted) {
+    if (wanted === lang) return;
+    lang = wanted;
     apply();
     listeners.forEach((listener) => listener(lang));
   }
@@ -383,6 +402,7 @@ const I18n = (() => {
     apply,
     setContext,
     use,
+    follow,
     onChange: (listener) => listeners.push(listener),
     lang: () => lang,
     locale,
