@@ -60,13 +60,6 @@ def _french_day(moment: datetime) -> str:
     return f"{moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
 
 
-def _choose(browser: Browser, lang: str) -> None:
-    browser.evaluate(
-        "(() => { const s = document.getElementById('lang');"
-        f" s.value = {json.dumps(lang)}; s.dispatchEvent(new Event('change')); }})()"
-    )
-
-
 def test_with_lang_fr_the_board_speaks_french(
     live_api: str,  # noqa: F811
     api_key: str,
@@ -161,7 +154,7 @@ def test_the_switcher_changes_the_language_and_is_remembered(
         assert browser.text("kpi-negative") == "63%"
 
         # French, from the header: the page's words at once, the board drawn again.
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         browser.wait_for("document.getElementById('board').getAttribute('aria-busy') === 'false'")
         assert browser.evaluate("document.documentElement.lang") == "fr"
@@ -184,13 +177,13 @@ def test_the_switcher_changes_the_language_and_is_remembered(
         assert browser.evaluate("localStorage.getItem('veille.lang')") == "fr"  # not changed
         # ...until the switcher is used: the address drops it, the choice is kept, even
         # the language the address already named.
-        _choose(browser, "en")
+        browser.select("lang", "en")
         assert browser.evaluate("localStorage.getItem('veille.lang')") == "en"
         assert "lang=" not in browser.evaluate("location.search")
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         assert "lang=" not in browser.evaluate("location.search")
-        _choose(browser, "en")
+        browser.select("lang", "en")
         browser.wait_for("document.getElementById('kpi-negative').textContent === '63%'")
         browser.open(browser.evaluate("location.href"))
         browser.wait_for(LOADED)
@@ -404,7 +397,7 @@ def test_a_drill_down_note_follows_the_language_and_the_address_holds_its_key(
         shown = browser.evaluate(view)
         time.sleep(1.1)  # a reload would move the view's "now"
 
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         # Drawn again from what was loaded: the same window, still the whole period.
         assert browser.evaluate(view) == shown
@@ -507,7 +500,7 @@ def test_languages_are_named_not_coded(
         assert browser.text("explore-note") == "mentions in English"
         assert " · English · " in browser.text("explore-mentions")
 
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         assert browser.evaluate(cells) == ["anglais"]
         browser.wait_for(
@@ -527,7 +520,7 @@ def test_back_to_an_address_with_lang_speaks_it_again(
         browser.wait_for(f"{LOADED} && {FRENCH_PERCENT}")
         browser.evaluate("document.getElementById('kpi-negative').click()")  # a new entry
         browser.wait_for(f"{SEARCHED} > 0")
-        _choose(browser, "en")  # this entry loses ?lang=; the one before keeps it
+        browser.select("lang", "en")  # this entry loses ?lang=; the one before keeps it
         browser.wait_for("document.getElementById('kpi-negative').textContent === '63%'")
         assert "lang=" not in browser.evaluate("location.search")
 
@@ -557,7 +550,7 @@ def test_a_sign_in_error_follows_the_language(
         )
         failed = "Sign-in failed: check your name or email and your password."
         browser.wait_for(f"document.getElementById('error').textContent === {json.dumps(failed)}")
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         assert browser.text("error") == (
             "Échec de la connexion\u00a0: vérifiez votre nom ou e-mail et votre mot de passe."
         )
