@@ -373,8 +373,8 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
       const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
-      const note = label === "alert" ? "note.mentioningOn" : `note.${label}`;
-      drill(query, { key: note, params: { brand, ...on(i) } }, windows[i]);
+      const key = label === "alert" ? "note.mentioningOn" : `note.${label}`;
+      drill(query, note(key, { brand, ...on(i) }), windows[i]);
     });
   const volumes = {}, nets = {};
   share.shares.forEach((s, k) => {
@@ -801,11 +801,9 @@ I18n.onChange(() => {
   writeError();
   showNote(shownNote); // the mentions below: what they are, in the new language
   if (!view || !board || $("board").hidden) return;
-  run(async () => {
-    drawBoard(board);
-    showWindow(explored || view);
-    if (searched && explorePage) drawExplore(explorePage);
-  });
+  drawBoard(board);
+  showWindow(explored || view);
+  if (searched && explorePage) drawExplore(explorePage);
 });
 // Back and forward: the view of that history entry.
 window.addEventListener("popstate", () => {
