@@ -107,6 +107,17 @@ class Browser:
     def text(self, element_id: str) -> str:
         return str(self.evaluate(f"document.getElementById({json.dumps(element_id)}).textContent"))
 
+    def select(self, element_id: str, value: str) -> None:
+        """Sets a form control (a <select>, a day field) as a person would: its value, then
+        the change event the page listens to."""
+        found = self.evaluate(
+            f"(() => {{ const e = document.getElementById({json.dumps(element_id)});"
+            f" if (!e) return false; e.value = {json.dumps(value)};"
+            " e.dispatchEvent(new Event('change')); return true; })()"
+        )
+        if not found:
+            raise BrowserError(f"no element #{element_id}")
+
     def visible(self, element_id: str) -> bool:
         """Laid out on the page (not hidden by the script or by CSS)."""
         found = self.evaluate(

@@ -349,10 +349,7 @@ def test_a_person_signs_in_changes_the_period_and_signs_out(
         assert browser.evaluate("document.getElementById('key').value") == ""  # not kept
 
         # Chooses the last 7 days: the figures and the address follow.
-        browser.evaluate(
-            "(() => { const period = document.getElementById('period');"
-            " period.value = '7'; period.dispatchEvent(new Event('change')); })()"
-        )
+        browser.select("period", "7")
         browser.wait_for("document.getElementById('kpi-mentions-change').textContent"
                          ".includes('previous 7 days')")  # fmt: skip
         since = (datetime.now(UTC) - timedelta(days=7)).isoformat()

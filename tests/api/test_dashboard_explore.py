@@ -367,11 +367,8 @@ def test_chosen_days_and_auto_refresh_are_kept_in_the_address(
         )
         assert loading and browser.visible("range")
         browser.wait_for("document.getElementById('loading').hidden")
-        browser.evaluate(
-            f"(() => {{ document.getElementById('from').value = '{first}';"
-            f" const to = document.getElementById('to'); to.value = '{last}';"
-            " to.dispatchEvent(new Event('change')); })()"
-        )
+        browser.evaluate(f"document.getElementById('from').value = '{first}'")
+        browser.select("to", last)
         browser.wait_for(f"location.search.includes('from={first}')")
         browser.wait_for("document.getElementById('loading').hidden")
         # Whole days, the last one included.
@@ -389,10 +386,7 @@ def test_chosen_days_and_auto_refresh_are_kept_in_the_address(
         assert "previous 3 days" in browser.text("kpi-mentions-change")
 
         # A wall screen: reload every minute, kept in the address with the days.
-        browser.evaluate(
-            "(() => { const r = document.getElementById('auto-refresh'); r.value = '60';"
-            " r.dispatchEvent(new Event('change')); })()"
-        )
+        browser.select("auto-refresh", "60")
         assert browser.text("updated").startswith("updated ")
         address = browser.evaluate("location.href")
         assert "refresh=60" in address and f"to={last}" in address
@@ -431,7 +425,8 @@ def test_the_address_keeps_the_drill_down_for_reload_back_and_a_link(
         assert figure["q"] == 'negative:"Veloria"' and int(figure["total"]) == negatives
         query = browser.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
         assert query["q"] == 'negative:"Veloria"' and "since" not in query, address
-        assert query["note"].startswith("mentions negative toward Veloria")
+        assert query["note"] == "note.negativeOf"  # a key: written in the language shown
+        assert json.loads(query["np"])["brand"] == "Veloria"
 
         # A day of the chart: the address gets that day's window.
         negative = _chart(browser, "chart-sentiment", ".datasets[0].data")
@@ -459,10 +454,7 @@ def test_the_address_keeps_the_drill_down_for_reload_back_and_a_link(
         assert _reopened(browser, "history.forward()") == bar
 
         # Another period: a new entry without the drill-down; back restores both.
-        browser.evaluate(
-            "(() => { const p = document.getElementById('period'); p.value = '7';"
-            " p.dispatchEvent(new Event('change')); })()"
-        )
+        browser.select("period", "7")
         browser.wait_for("location.search.includes('period=7')")
         browser.wait_for("document.getElementById('loading').hidden")
         assert "q=" not in browser.evaluate("location.search")

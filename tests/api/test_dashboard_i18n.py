@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+from urllib.parse import urlencode
 
 import pytest
 
+from services.alerting.evaluator import DIGEST_KIND
+from services.alerting.notifiers import wording
+from services.alerting.notifiers.wording import LANGUAGES
+from services.alerting.rules import AlertKind
 from services.api.dashboard import FILES
+from services.core.models import SentimentLabel
+from services.core.triage import TriageState
+from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
+from tests.api.test_dashboard_explore import _click_chart
 from tests.browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -48,13 +58,6 @@ def _heading(browser: Browser, selector: str) -> str:
 
 def _french_day(moment: datetime) -> str:
     return f"{moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def _choose(browser: Browser, lang: str) -> None:
-    browser.evaluate(
-        "(() => { const s = document.getElementById('lang');"
-        f" s.value = {json.dumps(lang)}; s.dispatchEvent(new Event('change')); }})()"
-    )
 
 
 def test_with_lang_fr_the_board_speaks_french(
@@ -151,7 +154,7 @@ def test_the_switcher_changes_the_language_and_is_remembered(
         assert browser.text("kpi-negative") == "63%"
 
         # French, from the header: the page's words at once, the board drawn again.
-        _choose(browser, "fr")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         browser.wait_for("document.getElementById('board').getAttribute('aria-busy') === 'false'")
         assert browser.evaluate("document.documentElement.lang") == "fr"
@@ -172,12 +175,15 @@ def test_the_switcher_changes_the_language_and_is_remembered(
         browser.wait_for(LOADED)
         assert _heading(browser, "#kpi-net") == "Net sentiment"
         assert browser.evaluate("localStorage.getItem('veille.lang')") == "fr"  # not changed
-        # ...until the switcher is used: the address drops it, the choice is kept.
-        _choose(browser, "en")  # already English: nothing to do
-        _choose(browser, "fr")
+        # ...until the switcher is used: the address drops it, the choice is kept, even
+        # the language the address already named.
+        browser.select("lang", "en")
+        assert browser.evaluate("localStorage.getItem('veille.lang')") == "en"
+        assert "lang=" not in browser.evaluate("location.search")
+        browser.select("lang", "fr")
         browser.wait_for(FRENCH_PERCENT)
         assert "lang=" not in browser.evaluate("location.search")
-        _choose(browser, "en")
+        browser.select("lang", "en")
         browser.wait_for("document.getElementById('kpi-negative').textContent === '63%'")
         browser.open(browser.evaluate("location.href"))
         browser.wait_for(LOADED)
@@ -191,6 +197,18 @@ LITERAL = re.compile(r"""["'`]([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)["'`]""")
 TEMPLATE = re.compile(r"`([a-z][A-Za-z]*\.)\$\{")
 ATTRIBUTE = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+ALERT_KINDS = [*get_args(AlertKind), DIGEST_KIND]
+SENTIMENTS = [label.value for label in SentimentLabel]
+# The codes a key built at run time (`state.${state}`) is made of, by the key's start.
+CODES: dict[str, list[str]] = {
+    "state.": [state.value for state in TriageState],
+    "stateCount.": [state.value for state in TriageState],
+    "alertKind.": ALERT_KINDS,
+    "alertStatus.": list(EVENT_STATUSES),
+    "sentiment.": SENTIMENTS,
+    "note.": SENTIMENTS,  # a bar of the sentiment chart: `note.${label}`
+    "interval.": ["day", "week"],  # the dashboard's buckets (dashboard.js, loadBoard)
+}
 
 
 def _table(browser: Browser) -> dict[str, Any]:
@@ -237,19 +255,57 @@ def test_both_languages_have_every_key_the_page_uses(
     html = (FILES / "index.html").read_text(encoding="utf-8")
     used |= set(ATTRIBUTE.findall(html))
     assert {"kpi.net", "triage.assignMe", "panel.shareOfVoice", "note.about"} <= used
-    assert {"state.", "stateCount.", "sentiment.", "interval.", "alert."} <= prefixes
+    # A key built at run time is one per code the API or the page can give, no other.
+    assert prefixes == set(CODES), prefixes ^ set(CODES)
+    used |= {prefix + code for prefix, codes in CODES.items() for code in codes}
     assert used - set(table) == set(), "used, not in the table"
-    for prefix in prefixes:
-        assert any(key.startswith(prefix) for key in table), prefix
-    unused = {k for k in table if k not in used and not k.startswith(tuple(prefixes))}
+    unused = set(table) - used
     assert unused == set(), "in the table, used nowhere"
 
 
+def test_alert_kinds_are_in_the_notifications_words(
+    live_api: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        table = _table(browser)
+    shown = {
+        k.removeprefix("alertKind."): v for k, v in table.items() if k.startswith("alertKind.")
+    }
+    assert set(shown) == set(ALERT_KINDS)
+    for kind in ALERT_KINDS:
+        for lang in LANGUAGES:
+            assert shown[kind][lang] == wording.text(kind, lang), (kind, lang)
+
+
 # Text written into the page by the scripts: a literal with words in it is untranslated.
-WRITTEN = re.compile(
-    r"""(?:element\("[a-z]+", |textContent = |placeholder = |new Error\(|show(?:Error|Login)\()"""
-    r"""(["'`])(.*?)\1"""
+# Where: a new element's text, textContent, a placeholder, an error, a message above the
+# board, a triage action's button, an aria-label or title, a drill-down's note, a chart's
+# dataset label or title.
+WRITES = (
+    r"""element\("[a-z]+", |textContent = |placeholder = |new Error\(|show(?:Error|Login)\("""
+    r"""|actionButton\([^,()]+, |setAttribute\("(?:aria-label|title|alt)", |drill\([^,()]+, """
+    r"""|label: |title: """
 )
+WRITTEN = re.compile(f"(?:{WRITES})" + r"""(["'`])(.*?)\1""")
+# showError and showLogin take a key of the table ("login.failed"): written on each switch.
+KEY_PASSED = re.compile(r"""show(?:Error|Login)\("([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)"[,)]""")
+SCRIPTS = ("dashboard.js", "triage.js", "charts.js")
+# One of each way of writing words into the page, untranslated, and one key passed.
+UNTRANSLATED_SAMPLE = """
+list.appendChild(element("li", "none in this period", "empty"));
+node.textContent = `updated ${time}`;
+note.placeholder = "note";
+throw new Error("choose a first and a last day");
+showLogin("This API key was refused");
+showError("error.noBrand");
+actionButton(actions, "assign to me", "assign-me", () => send());
+select.setAttribute("aria-label", "sentiment toward it");
+drill(query, "negative toward it", window);
+datasets.push({ label: "alert", data });
+const options = { title: "Alerts" };
+"""
 # Words that are the same in both languages: the product, the languages, file formats.
 AS_IS = {"Veille", "Français", "English", "CSV", "XLSX", "NDJSON"}
 
@@ -280,13 +336,221 @@ class _Untranslated(HTMLParser):
             self.found.append(words)
 
 
+def _written(source: str) -> tuple[list[str], list[str]]:
+    """The literals a script writes into the page, and those of them with words in them."""
+    keys = set(KEY_PASSED.findall(source))
+    written = [text for _, text in WRITTEN.findall(source) if text not in keys]
+    words = [w for w in written if re.search(r"[A-Za-z]{2,}", re.sub(r"\$\{[^}]*\}", "", w))]
+    return written, words
+
+
 def test_no_text_of_the_page_is_left_untranslated() -> None:
     page = _Untranslated()
     page.feed((FILES / "index.html").read_text(encoding="utf-8"))
     assert page.found == []
-    for script in ("dashboard.js", "triage.js"):
-        source = (FILES / script).read_text(encoding="utf-8")
-        written = [text for _, text in WRITTEN.findall(source)]
-        assert written, script  # the pattern still finds what the script writes
-        left = [w for w in written if re.search(r"[A-Za-z]{2,}", re.sub(r"\$\{[^}]*\}", "", w))]
-        assert left == [], script
+    # The check finds each way of writing words, and lets a key of the table through.
+    assert _written(UNTRANSLATED_SAMPLE)[1] == [
+        "none in this period",
+        "updated ${time}",
+        "note",
+        "choose a first and a last day",
+        "This API key was refused",
+        "assign to me",
+        "sentiment toward it",
+        "negative toward it",
+        "alert",
+        "Alerts",
+    ]
+    for script in SCRIPTS:
+        written, words = _written((FILES / script).read_text(encoding="utf-8"))
+        if script != "charts.js":  # charts.js writes only through t() and the data
+            assert written, script  # the pattern still finds what the script writes
+        assert words == [], script
+
+
+SEARCHED = "Number(document.body.dataset.searches || 0)"
+
+
+def _address(browser: Browser) -> dict[str, str]:
+    found: dict[str, str] = browser.evaluate(
+        "Object.fromEntries(new URLSearchParams(location.search))"
+    )
+    return found
+
+
+def test_a_drill_down_note_follows_the_language_and_the_address_holds_its_key(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(LOADED)
+        browser.evaluate("document.getElementById('kpi-negative').click()")
+        browser.wait_for(f"{SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions negative toward Veloria, of 8"
+        address = _address(browser)
+        assert address["note"] == "note.negativeOf"
+        assert json.loads(address["np"]) == {"brand": "Veloria", "total": 8}
+        window = browser.text("explore-window")
+        view = "[view.since.toISOString(), view.until.toISOString()]"
+        shown = browser.evaluate(view)
+        time.sleep(1.1)  # a reload would move the view's "now"
+
+        browser.select("lang", "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        # Drawn again from what was loaded: the same window, still the whole period.
+        assert browser.evaluate(view) == shown
+        assert "since" not in _address(browser) and "until" not in _address(browser)
+        assert not browser.visible("whole-period")
+        assert browser.text("explore-window") != window  # the same dates, in French
+        assert browser.text("explore-total") == "5"
+        browser.wait_for(
+            "document.getElementById('explore-note').textContent"
+            " === 'mentions négatives envers Veloria, sur 8'"
+        )
+        assert _address(browser)["note"] == "note.negativeOf"  # not the sentence shown
+        # The address reopened (a reload, a shared link): the note in the language chosen.
+        browser.open(browser.evaluate("location.href"))
+        browser.wait_for(f"{LOADED} && {SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions négatives envers Veloria, sur 8"
+
+        # A link made before notes were keys: its sentence, shown as written.
+        old = "mentions negative toward Veloria, of 8"
+        browser.open(
+            f"{live_api}/dashboard/?"
+            + urlencode({"q": 'negative:"Veloria"', "note": old, "lang": "en"})
+        )
+        browser.wait_for(f"{LOADED} && {SEARCHED} > 0")
+        assert browser.text("explore-note") == old
+        assert browser.text("explore-total") == "5"
+        assert browser.evaluate("[...I18n.missing]") == []
+
+
+def _click_bar(browser: Browser, canvas: str, dataset: int, index: int) -> None:
+    x, y = browser.evaluate(_click_chart(canvas, dataset, index))
+    done = int(browser.evaluate(SEARCHED))
+    browser.click_at(x, y)
+    browser.wait_for(f"{SEARCHED} > {done}")
+
+
+def _busiest(browser: Browser) -> int:
+    negative: list[int] = browser.evaluate(
+        "Chart.getChart(document.getElementById('chart-sentiment')).data.datasets[0].data"
+    )
+    return max(range(len(negative)), key=lambda i: negative[i])
+
+
+def _english_day(moment: datetime) -> str:
+    return f"{moment:%b} {moment.day}, {moment.year}"
+
+
+def test_a_bar_s_note_names_its_day_with_the_year_or_its_week(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.resize(1280, 900)
+        browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
+        browser.wait_for(LOADED)
+        _click_bar(browser, "chart-sentiment", 0, _busiest(browser))
+        since = datetime.fromisoformat(browser.evaluate("exploreParams().since"))
+        assert browser.text("explore-note") == (
+            f"mentions negative toward Veloria, {_english_day(since)}"
+        )
+
+        # Four months: a bar per week, and the note names the week's first and last days.
+        today = datetime.now(UTC).date()
+        first = today - timedelta(days=120)
+        browser.open(f"{live_api}/dashboard/?lang=en&period=custom&from={first}&to={today}")
+        browser.wait_for(f"{LOADED} && document.getElementById('loading').hidden")
+        _click_bar(browser, "chart-sentiment", 0, _busiest(browser))
+        window = browser.evaluate("exploreParams()")
+        start = datetime.fromisoformat(window["since"])
+        last = datetime.fromisoformat(window["until"]) - timedelta(seconds=1)
+        assert 0 <= (last - start).days <= 6  # a week, or its part within the window
+        note = browser.text("explore-note")
+        dash = "[\\s\u2009]+–[\\s\u2009]+"
+        if start.date() == last.date():
+            expected = _english_day(start)
+        elif start.year != last.year:
+            expected = f"{_english_day(start)}{dash}{_english_day(last)}"
+        elif start.month != last.month:
+            expected = f"{start:%b} {start.day}{dash}{_english_day(last)}"
+        else:
+            expected = f"{start:%b} {start.day}{dash}{last.day}, {last.year}"
+        assert re.fullmatch(f"mentions negative toward Veloria, {expected}", note), note
+
+
+def test_languages_are_named_not_coded(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    cells = (
+        "[...document.querySelectorAll('#by-language tbody tr')].map((r) => r.cells[0].textContent)"
+    )
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(LOADED)
+        assert browser.evaluate(cells) == ["English"]  # every seeded mention: "en"
+        browser.evaluate("document.querySelector('#by-language button.drill').click()")
+        browser.wait_for(f"{SEARCHED} > 0")
+        assert browser.text("explore-note") == "mentions in English"
+        assert " · English · " in browser.text("explore-mentions")
+
+        browser.select("lang", "fr")
+        browser.wait_for(FRENCH_PERCENT)
+        assert browser.evaluate(cells) == ["anglais"]
+        browser.wait_for(
+            "document.getElementById('explore-note').textContent === 'mentions en anglais'"
+        )
+        assert " · anglais · " in browser.text("explore-mentions")
+
+
+def test_back_to_an_address_with_lang_speaks_it_again(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    lang = "document.documentElement.lang"
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
+        browser.wait_for(f"{LOADED} && {FRENCH_PERCENT}")
+        browser.evaluate("document.getElementById('kpi-negative').click()")  # a new entry
+        browser.wait_for(f"{SEARCHED} > 0")
+        browser.select("lang", "en")  # this entry loses ?lang=; the one before keeps it
+        browser.wait_for("document.getElementById('kpi-negative').textContent === '63%'")
+        assert "lang=" not in browser.evaluate("location.search")
+
+        browser.evaluate("history.back()")
+        browser.wait_for(f"{lang} === 'fr' && {FRENCH_PERCENT}")
+        assert "lang=fr" in browser.evaluate("location.search")
+        assert browser.evaluate("localStorage.getItem('veille.lang')") == "en"  # not stored
+        browser.evaluate("history.forward()")  # no ?lang=: the language remembered
+        browser.wait_for(f"{lang} === 'en' && {SEARCHED} > 0")
+        browser.wait_for(
+            "document.getElementById('explore-note').textContent"
+            " === 'mentions negative toward Veloria, of 8'"
+        )
+
+
+def test_a_sign_in_error_follows_the_language(
+    live_api: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/")
+        browser.wait_for("!document.getElementById('login').hidden")
+        browser.evaluate(
+            "(() => { document.getElementById('login-name').value = 'nobody';"
+            " document.getElementById('password').value = 'wrong';"
+            " document.getElementById('password-form').requestSubmit(); })()"
+        )
+        failed = "Sign-in failed: check your name or email and your password."
+        browser.wait_for(f"document.getElementById('error').textContent === {json.dumps(failed)}")
+        browser.select("lang", "fr")
+        assert browser.text("error") == (
+            "Échec de la connexion\u00a0: vérifiez votre nom ou e-mail et votre mot de passe."
+        )

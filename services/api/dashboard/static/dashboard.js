@@ -87,16 +87,24 @@ function pointsChange(now, before, days) {
   return t("kpi.change", { change: I18n.points(Math.round(100 * (now - before))), count: days });
 }
 
-function showError(message) {
-  $("error").textContent = message;
-  $("error").hidden = !message;
+// The message above the board or the login form, kept as a key of the table and its
+// parameters so that a language switch writes it again; "" or none: no message.
+let shownError = null;
+function showError(key, params = {}) {
+  shownError = key ? { key, params } : null;
+  writeError();
 }
 
-function showLogin(message) {
+function writeError() {
+  $("error").textContent = shownError ? t(shownError.key, shownError.params) : "";
+  $("error").hidden = !shownError;
+}
+
+function showLogin(key) {
   $("board").hidden = true;
   $("controls").hidden = true;
   $("login").hidden = false;
-  showError(message || "");
+  showError(key || "");
   showProviders();
   $("key").focus();
 }
@@ -165,7 +173,7 @@ function mentionItem(mention, brand, copies = 1) {
   item.appendChild(element("div", text.length > 280 ? text.slice(0, 279) + "…" : text));
   const meta =
     `${I18n.date(mention.published_at)} · ${mention.source_name}` +
-    (mention.language ? ` · ${mention.language}` : "") +
+    (mention.language ? ` · ${I18n.language(mention.language)}` : "") +
     (copies > 1 ? ` · ${t("mention.copies", { count: copies })}` : "");
   const line = item.appendChild(element("div", meta + " · ", "meta"));
   if (mention.url) {
@@ -199,7 +207,7 @@ function alertItem(event) {
   const item = element("li");
   // A known kind or status in the notifications' words; an unknown code as the API says it.
   const known = (key, code) => (key in I18n.messages ? t(key) : code);
-  const kind = known(`alert.${event.kind}`, event.kind);
+  const kind = known(`alertKind.${event.kind}`, event.kind);
   const status = known(`alertStatus.${event.status}`, event.status);
   item.appendChild(element("div", `${event.rule}: ${kind} (${status})`));
   const why = alertWhy(event.numbers || {});
@@ -230,6 +238,7 @@ const iso = (date) => date.toISOString();
 const towardQuery = (name) => `(${["negative", "neutral", "positive"].map((l) => `${l}:${quoted(name)}`).join(" OR ")})`;
 const polarQuery = (name) => `(negative:${quoted(name)} OR positive:${quoted(name)})`;
 let view = null; // the window and brand last loaded: drill-downs search within it
+let board = null; // the API's answers the board was last drawn from
 let loads = 0; // a newer load (auto-refresh, a new choice) makes an older one's answers stale
 
 // Histogram buckets as chart labels, with the window each covers (clipped to the view's).
@@ -311,6 +320,18 @@ async function loadBoard() {
     Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
   ]);
   if (generation !== loads) return; // a newer load is under way
+  board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
+    negative, alerts, sources, languages, saved, loadedAt: new Date() };
+  drawBoard(board);
+}
+
+// The board drawn from answers already loaded: after a load, and again in another
+// language (same figures, same window: a switch is no new "now").
+function drawBoard({ brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals,
+  wordPages, negative, alerts, sources, languages, saved, loadedAt }) {
+  const complaints = `negative:${quoted(brand)}`;
+  const named = `brand:${quoted(brand)}`;
+  const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
   const negatives = negativeCount(toward);
   const previousNegatives = negativeCount(previous);
   const own = share.shares.find((s) => s.role === "brand") || {};
@@ -322,16 +343,16 @@ async function loadBoard() {
     button.dataset.count = String(count);
     button.onclick = () => drill(query, note);
   };
-  setKpi("kpi-mentions", I18n.number(toward.total), toward.total, towardQuery(brand), t("note.of", { brand }));
+  setKpi("kpi-mentions", I18n.number(toward.total), toward.total, towardQuery(brand), note("note.of", { brand }));
   setKpi("kpi-negative", percent(negatives, toward.total), negatives, complaints,
-    t("note.negativeOf", { brand, total: toward.total }));
+    note("note.negativeOf", { brand, total: toward.total }));
   $("kpi-mentions-change").textContent = change(toward.total, previous.total, days);
   $("kpi-negative-change").textContent =
     toward.total && previous.total
       ? pointsChange(negatives / toward.total, previousNegatives / previous.total, days)
       : "";
   const polar = (own.sentiment ? own.sentiment.positive + own.sentiment.negative : 0);
-  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), t("note.polar", { brand }));
+  setKpi("kpi-net", signed(own.net_sentiment), polar, polarQuery(brand), note("note.polar", { brand }));
   $("kpi-alerts").textContent = I18n.number(recentAlerts.length);
 
   const windows = bucketWindows(toward, interval);
@@ -343,13 +364,17 @@ async function loadBoard() {
   $("chart-competitors").setAttribute("aria-label",
     t("chart.competitorsLabel", { names: share.shares.map((s) => s.name).join(", "), interval: per }));
   $("chart-net").setAttribute("aria-label", t("chart.netLabel", { interval: per }));
-  const on = (i) => I18n.shortDay(labels[i]); // the day a bar or point stands for
+  // The days a bar or point stands for, written out at each draw: one day, or a week's
+  // first and last (within the view's window).
+  const on = (i) => (interval === "week"
+    ? { day: day(iso(windows[i].since)), to: day(iso(new Date(windows[i].until - 1))) }
+    : { day: labels[i] });
   Charts.sentimentBars($("chart-sentiment"), labels,
     { negative: by("negative"), neutral: by("neutral"), positive: by("positive") }, marks,
     (label, i) => {
       const query = label === "alert" ? towardQuery(brand) : `${label}:${quoted(brand)}`;
-      const note = label === "alert" ? "note.mentioningOn" : `note.${label}`;
-      drill(query, t(note, { brand, day: on(i) }), windows[i]);
+      const key = label === "alert" ? "note.mentioningOn" : `note.${label}`;
+      drill(query, note(key, { brand, ...on(i) }), windows[i]);
     });
   const volumes = {}, nets = {};
   share.shares.forEach((s, k) => {
@@ -361,9 +386,9 @@ async function loadBoard() {
   });
   Charts.lines($("chart-competitors"), labels, volumes, marks, (name, i) =>
     drill(towardQuery(name === "alert" ? brand : name),
-      t("note.mentioningOn", { brand: name === "alert" ? brand : name, day: on(i) }), windows[i]));
+      note("note.mentioningOn", { brand: name === "alert" ? brand : name, ...on(i) }), windows[i]));
   Charts.lines($("chart-net"), labels, nets, new Map(), (name, i) =>
-    drill(polarQuery(name), t("note.polarOn", { brand: name, day: on(i) }), windows[i]),
+    drill(polarQuery(name), note("note.polarOn", { brand: name, ...on(i) }), windows[i]),
     { min: -1, max: 1, ticks: { stepSize: 0.5 } });
 
   const drillCell = (count, q, note) => ({ count, q, note });
@@ -371,21 +396,22 @@ async function loadBoard() {
     $("share-of-voice"),
     share.shares.map((s) => {
       const q = `${s.role}:${quoted(s.name)}`;
-      return [s.name, drillCell(s.count, q, t("note.naming", { name: s.name })), percent(s.count, share.total),
+      return [s.name, drillCell(s.count, q, note("note.naming", { name: s.name })), percent(s.count, share.total),
         signed(s.net_sentiment)];
     }),
   );
-  const rows = (counts, field, note) =>
-    counts.map((c) => [c.key, drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, t(note, { key: c.key }))]);
+  const rows = (counts, field, key, name = (code) => code) =>
+    counts.map((c) =>
+      [name(c.key), drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
   fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
   fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
   fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
-  fillTable($("by-language"), rows(languages.counts, "lang", "note.in"));
+  fillTable($("by-language"), rows(languages.counts, "lang", "note.in", I18n.language));
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
     $("negative-terms"),
     words.map((c, i) =>
-      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), t("note.word", { brand, word: c.key }))]),
+      [c.key, drillCell(wordPages[i].total, wordQuery(c.key), note("note.word", { brand, word: c.key }))]),
   );
   const list = $("negative-mentions");
   list.replaceChildren(...stories(negative.mentions).slice(0, 5).map(([m, n]) => mentionItem(m, brand, n)));
@@ -396,7 +422,7 @@ async function loadBoard() {
   fillSaved(saved);
   if (!explored) showWindow(view);
   // A wall screen says how fresh it is.
-  $("updated").textContent = t("header.updated", { time: I18n.clock(new Date()) });
+  $("updated").textContent = t("header.updated", { time: I18n.clock(loadedAt) });
   setBusy(false);
   document.body.dataset.loaded = brand;
   run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
@@ -410,7 +436,7 @@ function fillSaved(searches) {
       const open = item.appendChild(element("button", search.name, "link"));
       open.type = "button";
       open.dataset.q = search.query;
-      open.addEventListener("click", () => drill(search.query, t("note.saved", { name: search.name })));
+      open.addEventListener("click", () => drill(search.query, note("note.saved", { name: search.name })));
       item.appendChild(element("div", search.description || search.query, "meta"));
       return item;
     }),
@@ -428,7 +454,7 @@ function setBusy(busy) {
 // the page's), so a reload, the back button and a pasted link reopen the same view. A
 // person's step (a click, a search, a new brand or period) is a new history entry; a reload
 // of the board (auto-refresh) or a restored view only rewrites the current one.
-let searched = null; // {q, note} of the mentions listed below, or null
+let searched = null; // {q, note} of the mentions listed below (note: see noteText), or null
 let restoring = false; // reopening the view an address describes: no new history entry
 
 function viewParams() {
@@ -438,7 +464,7 @@ function viewParams() {
   if (I18n.pinned()) params.lang = I18n.lang(); // a link with ?lang= keeps its language
   if (searched) {
     params.q = searched.q;
-    params.note = searched.note;
+    Object.assign(params, noteAddress(searched.note));
     if (explored && view && (explored.since.getTime() !== view.since.getTime()
       || explored.until.getTime() !== view.until.getTime())) {
       Object.assign(params, { since: iso(explored.since), until: iso(explored.until) });
@@ -478,15 +504,16 @@ async function restoreExplore(wanted) {
   const since = new Date(wanted.get("since") || ""), until = new Date(wanted.get("until") || "");
   explored = !isNaN(since) && !isNaN(until) && since < until ? { since, until } : null;
   $("q").value = wanted.get("q");
-  $("explore-note").textContent = wanted.get("note") || t("explore.matching");
+  showNote(noteFromAddress(wanted));
   await search();
 }
 
 function clearExplore() {
   explored = null;
   searched = null;
+  explorePage = null;
   $("explore-total").textContent = "–";
-  $("explore-note").textContent = t("explore.idle");
+  showNote(null);
   $("explore-mentions").replaceChildren();
 }
 
@@ -521,10 +548,60 @@ function showWindow(window) {
     && explored.until.getTime() === view.until.getTime());
 }
 
-function drill(query, note, window) {
+// What the mentions below are, kept as a key of the table and its parameters (never as
+// the words on screen) so that each draw, and a language switch, writes it anew, and the
+// address holds the key (?note=note.negativeOf&np={"brand":…}). An old link's free-text
+// note ({text}) is shown as it is.
+const note = (key, params = {}) => ({ key, params });
+let shownNote = null; // {key, params}, {text}, or null: nothing explored yet
+
+function noteText(shown) {
+  if (!shown) return t("explore.idle");
+  if (shown.text !== undefined) return shown.text;
+  if (!shown.key.startsWith("note.")) return t(shown.key); // "mentions matching the query"
+  return t("explore.drilled", { note: t(shown.key, noteParams(shown.params, shown.key)) });
+}
+
+// The parameters as this language writes them: a bucket's day, with its year, or a
+// week's days (day, to: its last day); a language's code as its name (note.in).
+function noteParams(params, key) {
+  const written = { ...params };
+  if (key === "note.in" && typeof params.key === "string") written.key = I18n.language(params.key);
+  if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
+  return written;
+}
+
+function showNote(shown) {
+  shownNote = shown;
+  $("explore-note").textContent = noteText(shown);
+}
+
+function noteAddress(shown) {
+  if (!shown) return {};
+  if (shown.text !== undefined) return { note: shown.text };
+  const params = shown.params && Object.keys(shown.params).length ? { np: JSON.stringify(shown.params) } : {};
+  return { note: shown.key, ...params };
+}
+
+// ?note= of an address: a key of the table (with ?np=, its parameters), or an older
+// link's sentence, shown as written.
+function noteFromAddress(wanted) {
+  const value = wanted.get("note");
+  if (!value) return note("explore.matching");
+  if (!/^(?:note\.\w+|explore\.matching)$/.test(value) || !(value in I18n.messages)) return { text: value };
+  let params = {};
+  try {
+    const parsed = JSON.parse(wanted.get("np") || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) params = parsed;
+  } catch { /* unreadable parameters: the key's words without them */ }
+  const plain = Object.entries(params).filter(([, v]) => typeof v === "string" || typeof v === "number");
+  return note(value, Object.fromEntries(plain));
+}
+
+function drill(query, drilled, window) {
   $("q").value = query;
   explored = window ? { since: window.since, until: window.until } : { since: view.since, until: view.until };
-  $("explore-note").textContent = t("explore.drilled", { note });
+  showNote(drilled);
   run(search);
   $("explore").scrollIntoView({ block: "start" });
 }
@@ -555,24 +632,32 @@ function clearQueryError() {
   $("q").removeAttribute("aria-invalid");
 }
 
+let explorePage = null; // the API's last answer listed below, drawn again in another language
+
+function drawExplore(page) {
+  const list = $("explore-mentions");
+  $("explore-total").textContent = I18n.number(page.total);
+  $("explore-total").dataset.count = String(page.total);
+  list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
+  if (!page.total) list.appendChild(element("li", t("explore.none"), "empty"));
+  if (page.total > page.mentions.length) {
+    list.appendChild(element("li", t("explore.newest", { count: page.mentions.length }), "meta"));
+  }
+}
+
 async function search() {
   const params = exploreParams();
   showWindow(explored || view);
   clearQueryError();
-  searched = { q: params.q, note: $("explore-note").textContent };
+  searched = { q: params.q, note: shownNote };
   saveView(true);
   const list = $("explore-mentions");
   try {
-    const page = await api("/mentions", { ...params, limit: 50 });
-    $("explore-total").textContent = I18n.number(page.total);
-    $("explore-total").dataset.count = String(page.total);
-    list.replaceChildren(...page.mentions.map((m) => mentionItem(m, view.brand)));
-    if (!page.total) list.appendChild(element("li", t("explore.none"), "empty"));
-    if (page.total > page.mentions.length) {
-      list.appendChild(element("li", t("explore.newest", { count: page.mentions.length }), "meta"));
-    }
+    explorePage = await api("/mentions", { ...params, limit: 50 });
+    drawExplore(explorePage);
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
+    explorePage = null;
     $("explore-total").textContent = "–";
     list.replaceChildren();
     showQueryError(error);
@@ -620,7 +705,7 @@ async function start() {
   $("login").hidden = true;
   $("controls").hidden = false;
   if (!brands.length) {
-    showError(t("error.noBrand"));
+    showError("error.noBrand");
     return;
   }
   $("board").hidden = false;
@@ -642,9 +727,9 @@ async function run(step) {
     if (error instanceof Unauthorized) {
       const refused = Boolean(sessionStorage.getItem(KEY_ITEM));
       sessionStorage.removeItem(KEY_ITEM);
-      showLogin(refused ? t("login.refused") : "");
+      showLogin(refused ? "login.refused" : "");
     } else {
-      showError(t("error.load", { message: error.message })); // the API's words, as given
+      showError("error.load", { message: error.message }); // the API's words, as given
     }
   }
 }
@@ -666,7 +751,7 @@ $("password-form").addEventListener("submit", async (event) => {
   });
   $("password").value = "";
   if (!response.ok) {
-    showLogin(t("login.failed"));
+    showLogin("login.failed");
     return;
   }
   sessionStorage.removeItem(KEY_ITEM);
@@ -709,28 +794,27 @@ $("auto-refresh").addEventListener("change", () => {
   saveView(true);
 });
 // Another language (the switcher): the page's own texts change at once (i18n.js); the
-// board and the mentions below are drawn again in it (numbers, dates, charts). The address
-// drops a ?lang= it had, so that a reload keeps the choice, now remembered.
+// board and the mentions below are drawn again in it (numbers, dates, charts) from the
+// answers already held, so the view keeps its window and its drill-down; the message
+// shown above them (a refused key, a failed sign-in) too.
 I18n.onChange(() => {
-  const address = new URL(location.href);
-  if (address.searchParams.has("lang")) {
-    address.searchParams.delete("lang");
-    history.replaceState(null, "", address.pathname + address.search + address.hash);
-  }
-  if (!searched) $("explore-note").textContent = t("explore.idle");
-  if (!view || $("board").hidden) return;
-  run(async () => {
-    await loadBoard();
-    if (searched) await search();
-  });
+  writeError();
+  showNote(shownNote); // the mentions below: what they are, in the new language
+  if (!view || !board || $("board").hidden) return;
+  drawBoard(board);
+  showWindow(explored || view);
+  if (searched && explorePage) drawExplore(explorePage);
 });
 // Back and forward: the view of that history entry.
-window.addEventListener("popstate", () => run(restore));
+window.addEventListener("popstate", () => {
+  I18n.follow(); // the language the entry's address had (?lang=), or the remembered one
+  run(restore);
+});
 $("refresh").addEventListener("click", () => run(loadBoard));
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!view) return;
-  $("explore-note").textContent = t("explore.matching");
+  showNote(note("explore.matching"));
   run(search);
 });
 $("whole-period").addEventListener("click", () => {

@@ -181,12 +181,13 @@ const I18n = (() => {
     "mention.open": { en: "open", fr: "ouvrir" },
     "mention.why": { en: "why: {words}", fr: "pourquoi\u00a0: {words}" },
 
-    // Alert kinds and statuses (codes from the API), in the notifications' words.
-    "alert.volume_spike": { en: "Volume spike", fr: "Pic de volume" },
-    "alert.negative_share_spike": { en: "Negative share spike", fr: "Hausse de la part négative" },
-    "alert.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
-    "alert.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
-    "alert.digest": { en: "Alert digest", fr: "Résumé des alertes" },
+    // Alert kinds and statuses (codes from the API), in the notifications' words
+    // (services/alerting/notifiers/wording.py; tests/api/test_dashboard_i18n.py compares).
+    "alertKind.volume_spike": { en: "Volume spike", fr: "Pic de volume" },
+    "alertKind.negative_share_spike": { en: "Negative share spike", fr: "Hausse de la part négative" },
+    "alertKind.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
+    "alertKind.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
+    "alertKind.digest": { en: "Alert digest", fr: "Résumé des alertes" },
     "alertStatus.firing": { en: "firing", fr: "en cours" },
     "alertStatus.resolved": { en: "resolved", fr: "terminée" },
     "alert.why": {
@@ -321,6 +322,17 @@ const I18n = (() => {
   const asDate = (value) => (value instanceof Date ? value : new Date(value));
   const dateFormat = (options) => new Intl.DateTimeFormat(locale(), { timeZone: "UTC", ...options });
   const date = (value) => dateFormat({ dateStyle: "medium" }).format(asDate(value));
+  // A language's code as this language names it: "en" -> "anglais" / "English"; a code
+  // Intl does not know as it is.
+  const language = (code) => {
+    try {
+      return new Intl.DisplayNames(locale(), { type: "language" }).of(code) || code;
+    } catch {
+      return code;
+    }
+  };
+  // A week: "30 nov. – 6 déc. 2026" / "Nov 30 – Dec 6, 2026".
+  const dateRange = (first, last) => dateFormat({ dateStyle: "medium" }).formatRange(asDate(first), asDate(last));
   const shortDay = (value) => dateFormat({ day: "numeric", month: "short" }).format(asDate(value));
   const dateTime = (value) => dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(asDate(value));
   // The time on this screen's clock ("updated 14:35"), for a wall screen.
@@ -349,14 +361,33 @@ const I18n = (() => {
     apply();
   }
 
-  // The switcher: remembered in this browser, and above a ?lang= the address had.
+  // The switcher: remembered in this browser, and above a ?lang= the address had, which
+  // it drops (so that a reload keeps the choice), even when it names the same language.
   function use(wanted) {
-    if (!LANGUAGES.includes(wanted) || wanted === lang) return;
-    lang = wanted;
-    pinned = false;
+    if (!LANGUAGES.includes(wanted)) return;
     try {
       localStorage.setItem(STORED, wanted);
     } catch { /* not remembered: this page still switches */ }
+    pinned = false;
+    const address = new URL(location.href);
+    if (address.searchParams.has("lang")) {
+      address.searchParams.delete("lang");
+      history.replaceState(history.state, "", address.pathname + address.search + address.hash);
+    }
+    switchTo(wanted);
+  }
+
+  // Back or forward to another address: the language it names (?lang=), else the one
+  // remembered; nothing is stored.
+  function follow() {
+    const chosen = choose();
+    pinned = chosen.pinned;
+    switchTo(chosen.lang);
+  }
+
+  function switchTo(wanted) {
+    if (wanted === lang) return;
+    lang = wanted;
     apply();
     listeners.forEach((listener) => listener(lang));
   }
@@ -368,12 +399,15 @@ const I18n = (() => {
     signed,
     points,
     date,
+    dateRange,
+    language,
     shortDay,
     dateTime,
     clock,
     apply,
     setContext,
     use,
+    follow,
     onChange: (listener) => listeners.push(listener),
     lang: () => lang,
     locale,
