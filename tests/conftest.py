@@ -8,6 +8,12 @@ module is fast by default: if it is not, add it to HEAVY_MODULES.
 
 from __future__ import annotations
 
+import os
+
+# As the `veille` command does (services/cli/__init__.py): idle OpenMP threads sleep, so
+# the two test workers and the services they start do not spin against each other.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import sqlite3
 import threading
 from collections.abc import Callable

@@ -41,12 +41,7 @@ def brands_check(
 ) -> None:
     """Precision and recall on the third of the corrections held out, with the workspace
     alone and after learning from the other two thirds."""
-    import os
-
-    # Before the embedding engine loads OpenMP: its threads then sleep between the
-    # check's many small calls instead of spinning, which on a busy machine made each
-    # call take seconds instead of hundredths (benchmarks/bench_brands_check.py).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OMP_WAIT_POLICY is set for every command (services/cli/__init__.py).
     from services.analyzer.brands.check import check_brand, read_corrections
     from services.analyzer.encoding.embeddings import EmbedderUnavailable, load_embedder
 
