@@ -42,7 +42,7 @@ def main() -> None:
         "--spin", action="store_true", help="leave OpenMP's default (active) wait policy"
     )
     if not parser.parse_args().spin:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `veille brands check` does
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as every `veille` command does
     print(
         f"load average {os.getloadavg()[0]:.2f}, "
         f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'default')}"
