@@ -197,6 +197,28 @@ def test_export_of_a_saved_search(mentions: ServiceContext, client: TestClient) 
     assert missing.status_code == 404
 
 
+def test_a_mistyped_parameter_is_refused_naming_the_close_one(
+    mentions: ServiceContext, client: TestClient
+) -> None:
+    """`saved=` for `saved_search=` used to export every mention."""
+    saved = {"name": "zoe", "query": "author:zoé"}
+    assert client.post("/api/v1/saved-searches", json=saved).status_code == 201
+    typo = client.get("/api/v1/export/mentions", params={"saved": "zoe"})
+    assert typo.status_code == 422
+    assert typo.headers["content-type"].startswith("application/problem+json")
+    assert "'saved' (did you mean 'saved_search'?)" in typo.json()["detail"]
+    assert typo.json()["errors"] == [{"field": "saved", "message": "unknown query parameter"}]
+    near = client.get("/api/v1/export/stats/volume", params={"intervall": "day"})
+    assert "'intervall' (did you mean 'interval'?)" in near.json()["detail"]
+    brand = client.get("/api/v1/export/stats/sentiment", params={"brand": "Veloria", **WINDOW})
+    assert brand.status_code == 422
+    assert "'brand' (filter with q=brand:NAME" in brand.json()["detail"]
+    assert "toward" in brand.json()["detail"]
+    # the parameters a route does take, its dependencies' included, still pass
+    sov = client.get("/api/v1/export/stats/share-of-voice", params={"brand": "Veloria", **WINDOW})
+    assert sov.status_code == 200, sov.text
+
+
 def test_stats_exports_hold_the_apis_figures(mentions: ServiceContext, client: TestClient) -> None:
     params = {"brand": "Veloria", **WINDOW}
     answer = client.get("/api/v1/stats/share-of-voice", params=params).json()
