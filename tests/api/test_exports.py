@@ -298,3 +298,47 @@ def test_a_large_export_is_split_over_workers_with_the_same_bytes(
     assert split.content == alone.content
     small = client.get("/api/v1/export/mentions", params={"q": "lang:en", "format": fmt})
     assert small.status_code == 200 and len(splits) == 1  # one match: in-process
+
+
+def test_a_text_longer_than_an_excel_cell_ends_with_a_marker(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """XLSX cuts at 32,767 characters (Excel's limit), visibly; CSV keeps it whole."""
+    long_text = "Veloria " + "x" * 39_992
+    ctx.index.upsert([make_mention(id="long", text=long_text, brands=["Veloria"])])
+    xlsx = client.get("/api/v1/export/mentions", params={"format": "xlsx"})
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)["mentions"].iter_rows(
+            values_only=True
+        )
+    )
+    cell = rows[1][list(rows[0]).index("text")]
+    assert len(cell) == 32_767
+    assert cell.endswith("… [truncated: 40,000 characters in CSV/NDJSON]")
+    assert long_text.startswith(cell.split("…")[0])
+    (row,) = _csv(client.get("/api/v1/export/mentions").content)
+    assert row["text"] == long_text
+
+
+def test_stats_count_columns_keep_a_fixed_order(ctx: ServiceContext, client: TestClient) -> None:
+    """Sentiment columns are negative, neutral, positive whatever the data holds (here no
+    neutral mention, and more positive than negative ones)."""
+    ctx.index.upsert(
+        [
+            make_mention(
+                id=f"s{i}",
+                text=f"Veloria {i}",
+                brands=["Veloria"],
+                sentiment=POS if i % 3 else NEG,
+                published_at=BASE_TIME - timedelta(hours=i),
+            )
+            for i in range(6)
+        ]
+    )
+    for path, params in (("sentiment", {}), ("share-of-voice", {"brand": "Veloria"})):
+        body = client.get(f"/api/v1/export/stats/{path}", params={**params, **WINDOW})
+        assert body.status_code == 200, body.text
+        header = body.content.decode("utf-8").lstrip("\ufeff").splitlines()[0].split(",")
+        counts = [c for c in header if c.startswith(("by:", "sentiment:"))]
+        prefix = counts[0].partition(":")[0]
+        assert counts == [f"{prefix}:negative", f"{prefix}:neutral", f"{prefix}:positive"], header
