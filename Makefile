@@ -81,7 +81,7 @@ docs: $(VENV)/.installed-docs
 	BIN=$(BIN) bash scripts/build-docs.sh site
 
 docs-serve: $(VENV)/.installed-docs
-	PYTHONPATH=. $(BIN)/mkdocs serve -a 127.0.0.1:8001
+	PYTHONPATH=. $(BIN)/mkdocs serve -a 127.0.0.1:8002
 
 # Topics on real tweets with user-written taxonomies (issue 24): default, leave-one-taxonomy-out,
 # learning curves; ARGS="--cache DIR" keeps the tweets' vectors (outside the repo).

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from services.alerting.default_rules import brand_rules
 from services.alerting.detectors import Alert, Detector, make_detector
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
+from services.alerting.saved_search_use import missing_target
 from services.core.brand_names import BrandNames, UnknownBrand
 from services.core.models import Mention, utcnow
 from services.core.query import QuerySyntaxError
@@ -65,6 +67,12 @@ from services.store.state.contract import AlertEventRecord, NotFoundError, State
 log = logging.getLogger("veille.alerting.evaluator")
 
 RULE_KIND = "alert_rule"
+
+# Rules already logged as missing their saved search, per state store: an evaluator is
+# built every pass, and the line is worth saying once, not every 30 s.
+_MISSING_LOGGED: weakref.WeakKeyDictionary[StateStore, set[tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly buckets start on Mondays
 TOP_MENTIONS = 5
 TOP_TERMS = 5
@@ -288,6 +296,12 @@ class Evaluator:
         for rule in self.rules():
             if not rule.enabled:
                 continue
+            missing = missing_target(self.state, rule)
+            if missing is not None:
+                self._note_missing(rule, missing)
+                outcomes.append(RuleOutcome(rule.name, [], f"error: {missing}"))
+                continue
+            self._note_missing(rule, None)
             try:
                 outcomes.append(self.evaluate(rule))
                 if rule.digest != "off":
@@ -299,6 +313,17 @@ class Evaluator:
                 log.exception("alert rule %r could not be evaluated", rule.name)
                 outcomes.append(RuleOutcome(rule.name, [], f"error: {exc}"))
         return outcomes
+
+    def _note_missing(self, rule: AlertRule, missing: str | None) -> None:
+        """Logs a rule whose saved search is gone once (a warning, no traceback); forgets
+        it once the search is back, so a second deletion is logged again."""
+        logged = _MISSING_LOGGED.setdefault(self.state, set())
+        key = (rule.name, rule.target)
+        if missing is None:
+            logged.discard(key)
+        elif key not in logged:
+            logged.add(key)
+            log.warning("alert rule %r is not evaluated: %s", rule.name, missing)
 
     def _own_events(self, rule: AlertRule) -> list[AlertEventRecord]:
         """The rule's recent alert events, newest first, digests left out."""

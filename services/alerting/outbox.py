@@ -85,9 +85,40 @@ def backoff(attempts: int, *, retry_after: float | None = None) -> timedelta:
     return delay
 
 
-def _find_notifier(notifiers: Mapping[str, Notifier], channel: str) -> Notifier | None:
-    """The notifier for a channel key ('slack:SLACK_WEBHOOK_X'), else for its type ('slack')."""
-    return notifiers.get(channel) or notifiers.get(channel.partition(":")[0])
+def notifier_key(channel: Channel) -> str:
+    """Everything that changes what a channel sends: 'slack:SLACK_WEBHOOK_X:fr'. Two rules
+    sharing a target in two languages need two notifiers."""
+    return f"{channel.key}:{channel.language}"
+
+
+class ChannelNotifiers(dict[str, Notifier]):
+    """Notifiers keyed by `notifier_key`, and which one each rule's channel uses: a
+    delivery only names its channel key ('slack:X'), its event names the rule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes: dict[tuple[str, str], str] = {}
+
+    def for_delivery(self, rule_name: str, channel: str) -> Notifier | None:
+        """The notifier of `rule_name`'s channel; for a rule deleted since its event was
+        recorded, any notifier of that channel key (sorted, so always the same one)."""
+        key = self.routes.get((rule_name, channel))
+        if key is not None:
+            return self.get(key)
+        for other in sorted(self):
+            if other.rpartition(":")[0] == channel:
+                return self[other]
+        return None
+
+
+def _find_notifier(notifiers: Mapping[str, Notifier], due: DueDelivery) -> Notifier | None:
+    """The notifier for a delivery: by its rule's channel when `notifiers` knows the rules,
+    else by channel key ('slack:SLACK_WEBHOOK_X'), else by type ('slack')."""
+    if isinstance(notifiers, ChannelNotifiers):
+        found = notifiers.for_delivery(due.event.rule_name, due.channel)
+        if found is not None:
+            return found
+    return notifiers.get(due.channel) or notifiers.get(due.channel.partition(":")[0])
 
 
 def _safe_to_resend(notifier: Notifier | None) -> bool:
@@ -106,16 +137,21 @@ def _wait_turn(notifier: Notifier) -> None:
 
 def notifiers_by_channel(
     rules: Iterable[AlertRule], make: Callable[[Channel], Notifier | None]
-) -> dict[str, Notifier]:
-    """One notifier per channel key of the rules ('slack:SLACK_WEBHOOK_X'), built by `make`
-    (None: no notifier for that channel, its deliveries wait)."""
-    found: dict[str, Notifier] = {}
+) -> ChannelNotifiers:
+    """One notifier per `notifier_key` of the rules ('slack:SLACK_WEBHOOK_X:fr'), built by
+    `make` (None: no notifier for that channel, its deliveries wait),
+    with each rule's channel routed to its own."""
+    found = ChannelNotifiers()
+    tried: set[str] = set()
     for rule in rules:
         for channel in rule.channels:
-            if channel.key not in found:
+            key = notifier_key(channel)
+            found.routes[(rule.name, channel.key)] = key
+            if key not in tried:
+                tried.add(key)
                 notifier = make(channel)
                 if notifier is not None:
-                    found[channel.key] = notifier
+                    found[key] = notifier
     return found
 
 
@@ -156,7 +192,7 @@ class OutboxWorker:
 
     def _deliver(self, due: DueDelivery, notifiers: Mapping[str, Notifier]) -> str:
         key = idempotency_key(due.event.id, due.channel)
-        notifier = _find_notifier(notifiers, due.channel)
+        notifier = _find_notifier(notifiers, due)
         if due.in_doubt and not _safe_to_resend(notifier):
             log.warning("delivery %s is in doubt after a crash; not sent again", key)
             self.state.mark_delivery_unknown(

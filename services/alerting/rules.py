@@ -412,10 +412,12 @@ class AlertRule(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_saved_warnings(cls, data: Any) -> Any:
-        # The API answers a save with `warnings` (secrets not set): a rule sent back as it
-        # came (edit and PUT) is accepted, the warnings recomputed, not stored.
-        if isinstance(data, dict) and "warnings" in data and cls is AlertRule:
-            return {k: v for k, v in data.items() if k != "warnings"}
+        # The API answers a save with `warnings` (secrets not set) and lists rules with a
+        # `status` and `error`: a rule sent back as it came (edit and PUT) is accepted,
+        # those recomputed, not stored.
+        shown = {"warnings", "status", "error"}
+        if isinstance(data, dict) and shown & data.keys() and cls is AlertRule:
+            return {k: v for k, v in data.items() if k not in shown}
         return data
 
     @model_validator(mode="before")

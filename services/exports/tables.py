@@ -3,6 +3,9 @@
 A stats answer (a pydantic model) holds one list of items (buckets, shares, counts,
 authors, communities); each item becomes a row. A nested object of counts becomes one
 column per key (`by:negative`, `sentiment:positive`), 0 where an item lacks the key.
+Those columns come in a fixed order whatever the data: negative, neutral, positive (all
+three) for sentiment counts, sorted for any other keys, so that files of two periods
+line up.
 """
 
 from __future__ import annotations
@@ -34,10 +37,38 @@ def table(answer: BaseModel) -> tuple[list[str], list[list[Cell]]]:
             header.setdefault(column, None)
             if ":" in column and isinstance(value, int):
                 counts.add(column)
+    columns = _fixed_order(list(header), counts)
     rows = [
-        [item.get(column, 0 if column in counts else None) for column in header] for item in flat
+        [item.get(column, 0 if column in counts else None) for column in columns] for item in flat
     ]
-    return list(header), rows
+    return columns, rows
+
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def _fixed_order(header: list[str], counts: set[str]) -> list[str]:
+    """Each group of count columns (`by:*`) at its first place, in a fixed order."""
+    groups: dict[str, list[str]] = {}
+    for column in header:
+        if column in counts:
+            groups.setdefault(column.partition(":")[0], []).append(column.partition(":")[2])
+    ordered: list[str] = []
+    for column in header:
+        if column not in counts:
+            ordered.append(column)
+            continue
+        prefix = column.partition(":")[0]
+        keys = groups.pop(prefix, None)
+        if keys is None:
+            continue  # its group is already placed
+        if set(keys) <= set(SENTIMENTS):
+            keys = list(SENTIMENTS)
+            counts.update(f"{prefix}:{k}" for k in keys)  # a label no item has: 0
+        else:
+            keys = sorted(keys)
+        ordered += [f"{prefix}:{k}" for k in keys]
+    return ordered
 
 
 def records(answer: BaseModel) -> list[dict[str, Any]]:

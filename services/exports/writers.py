@@ -28,6 +28,18 @@ ROWS_PER_CHUNK: Final = 500
 FILE_CHUNK: Final = 1 << 16
 XLSX_MAX_ROWS: Final = 1_048_576  # Excel's limit, header included: more go on a new sheet
 XLSX_MAX_TEXT: Final = 32_767  # Excel's limit of characters in a cell
+CUT_MARKER: Final = "… [truncated: {length} characters in CSV/NDJSON]"
+
+
+def fit_cell_text(text: str, limit: int = XLSX_MAX_TEXT) -> str:
+    """`text`, or when longer than an Excel cell holds, its start ending with a visible
+    marker giving the full length (CSV and NDJSON carry it whole)."""
+    if len(text) <= limit:
+        return text
+    marker = CUT_MARKER.format(length=f"{len(text):,}")
+    return text[: limit - len(marker)] + marker
+
+
 _BOM: Final = "\ufeff"  # lets Excel read UTF-8 (accents) instead of guessing a code page
 
 
@@ -170,7 +182,7 @@ def _write_cell(worksheet: Any, row: int, column: int, cell: Cell, when: Any) ->
             text = "; ".join(f"{k}: {v}" for k, v in cell.items())
         else:
             text = cell
-        worksheet.write_string(row, column, text[:XLSX_MAX_TEXT])
+        worksheet.write_string(row, column, fit_cell_text(text))
 
 
 def stream(

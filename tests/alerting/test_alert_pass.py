@@ -158,3 +158,64 @@ def test_a_missing_secret_fails_every_channel_alike_and_resends_once_set(
     )
     assert resent.deliveries.sent == 1
     assert len(slack.requests_for("/hook")) == 1
+
+
+def test_two_rules_sharing_an_email_target_each_get_their_own_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A channel's `language` is per rule: one rule in French and one in English on the
+    same address give one French and one English email (real SMTP server)."""
+    from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+
+    monkeypatch.setenv("VEILLE_PASS_TEAM", "team@example.org")
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        settings = build_settings(
+            {
+                "data_dir": str(tmp_path),
+                "store": {
+                    "state_url": f"sqlite:///{tmp_path}/veille.db",
+                    "index_url": f"embedded:{tmp_path}/index",
+                },
+                "alerting": {
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                    "smtp_security": "plain",
+                    "brand_rules": {"enabled": False},
+                },
+            }
+        )
+        ctx = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
+        ctx.sync_workspace()
+        for name, language in (("en-rule", "en"), ("fr-rule", "fr")):
+            rule = AlertRule(
+                name=name,
+                target_type="brand",
+                target="Veloria",
+                kind="new_mention",
+                channels=[Channel(type="email", target="VEILLE_PASS_TEAM", language=language)],
+            )
+            ctx.state.put_spec(
+                "alert_rule",
+                name=name,
+                spec=rule.model_dump(mode="json"),
+                owner=None,
+                visibility="shared",
+            )
+            ctx.state.record_alert_event(
+                rule_name=name,
+                kind="volume_spike",
+                status="firing",
+                dedupe_key="k",
+                numbers={"observed": 40, "expected": 2, "window_start": SERIES[1][0]},
+                channels=["email:VEILLE_PASS_TEAM"],
+            )
+        try:
+            done = run_alerts_once(ctx)
+        finally:
+            ctx.close()
+    assert done.deliveries.sent == 2
+    subjects = sorted(str(m["Subject"]) for m in mailbox.messages())
+    assert len(subjects) == 2
+    assert subjects[0].startswith("[Veille] Pic de volume"), subjects
+    assert subjects[1].startswith("[Veille] Volume spike"), subjects

@@ -357,5 +357,6 @@ def test_notifiers_are_built_once_per_channel_key() -> None:
         return None if channel.target == "OFF" else FakeNotifier(channel.type)
 
     found = notifiers_by_channel([rule("a", "A", "OFF"), rule("b", "A", "B")], make)
-    assert sorted(found) == ["slack:A", "slack:B"]
+    assert sorted(found) == ["slack:A:en", "slack:B:en"]
     assert made == ["slack:A", "slack:OFF", "slack:B"]
+    assert found.for_delivery("b", "slack:A") is found.for_delivery("a", "slack:A")

@@ -49,7 +49,9 @@ def test_rule_crud(client: TestClient) -> None:
     assert body["cooldown"] == "1h"
     assert body["channels"][1] == {"type": "email", "target": "ALERT_EMAIL_TEAM", "language": "fr"}
     assert client.post(RULES, json=_rule()).status_code == 409
-    assert client.get(RULES).json()[0]["name"] == "veloria-spike"
+    listed = client.get(RULES).json()[0]
+    assert (listed["name"], listed["status"], listed["error"]) == ("veloria-spike", "active", None)
+    assert client.put(f"{RULES}/veloria-spike", json=listed).status_code == 200  # as listed
     replaced = client.put(f"{RULES}/veloria-spike", json=_rule(cooldown="30m", enabled=False))
     assert replaced.status_code == 200, replaced.text
     assert (replaced.json()["cooldown"], replaced.json()["enabled"]) == ("30m", False)
@@ -66,6 +68,62 @@ def test_a_rule_on_a_saved_search(client: TestClient) -> None:
     rule = _rule(name="retards", target_type="saved_search", target="retards", kind="new_mention")
     response = client.post(RULES, json={**rule, "detector": {}})
     assert response.status_code == 201, response.text
+
+
+def test_a_saved_search_in_use_is_kept_until_forced_then_its_rules_stop_quietly(
+    ctx: ServiceContext, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """409 naming its 2 rules and its report; forced, the rules are disabled and listed
+    with an error; a rule whose search went missing anyway (deleted before the check) is
+    listed with an error and logged once per process, a warning without traceback."""
+    import logging
+
+    from services.alerting.evaluator import Evaluator
+
+    searches = f"{API_PREFIX}/saved-searches"
+    for name in ("retards", "other"):
+        body = {"name": name, "query": "livraison", "visibility": "shared"}
+        assert client.post(searches, json=body).status_code == 201
+    for name, target in (("r1", "retards"), ("r2", "retards"), ("r3", "other")):
+        rule = _rule(name=name, target_type="saved_search", target=target, kind="new_mention")
+        assert client.post(RULES, json={**rule, "detector": {}}).status_code == 201
+    report = {
+        "name": "retards-report",
+        "saved_search": "retards",
+        "period": "custom",
+        "since": "2026-11-16",
+        "until": "2026-11-22",
+        "language": "en",
+        "sections": ["key_figures"],
+    }
+    assert client.post(f"{API_PREFIX}/reports", json=report).status_code == 201, report
+
+    refused = client.delete(f"{searches}/retards")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert (problem["alert_rules"], problem["reports"]) == (["r1", "r2"], ["retards-report"])
+    assert "'r1'" in problem["detail"] and "'retards-report'" in problem["detail"]
+    assert client.get(f"{searches}/retards").status_code == 200
+
+    assert client.delete(f"{searches}/retards", params={"force": "true"}).status_code == 204
+    assert client.get(f"{searches}/retards").status_code == 404
+    ctx.state.delete_spec("saved_search", "other")  # as a delete before this check did
+    listed = {r["name"]: r for r in client.get(RULES).json()}
+    for name in ("r1", "r2"):
+        assert (listed[name]["enabled"], listed[name]["status"]) == (False, "error")
+        assert "'retards' was deleted" in listed[name]["error"]
+    assert (listed["r3"]["enabled"], listed["r3"]["status"]) == (True, "error")
+    assert client.get(f"{RULES}/r3").json()["error"] == listed["r3"]["error"]
+
+    caplog.set_level(logging.INFO, logger="veille.alerting")
+    for _ in range(3):
+        outcomes = Evaluator(ctx.state, ctx.index).run_once()
+    assert [o.note for o in outcomes if o.rule == "r3"] == [f"error: {listed['r3']['error']}"]
+    lines = [r for r in caplog.records if "r3" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert lines[0].levelno == logging.WARNING and lines[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,28 @@ def test_export_of_a_saved_search(mentions: ServiceContext, client: TestClient) 
     assert missing.status_code == 404
 
 
+def test_a_mistyped_parameter_is_refused_naming_the_close_one(
+    mentions: ServiceContext, client: TestClient
+) -> None:
+    """`saved=` for `saved_search=` used to export every mention."""
+    saved = {"name": "zoe", "query": "author:zoé"}
+    assert client.post("/api/v1/saved-searches", json=saved).status_code == 201
+    typo = client.get("/api/v1/export/mentions", params={"saved": "zoe"})
+    assert typo.status_code == 422
+    assert typo.headers["content-type"].startswith("application/problem+json")
+    assert "'saved' (did you mean 'saved_search'?)" in typo.json()["detail"]
+    assert typo.json()["errors"] == [{"field": "saved", "message": "unknown query parameter"}]
+    near = client.get("/api/v1/export/stats/volume", params={"intervall": "day"})
+    assert "'intervall' (did you mean 'interval'?)" in near.json()["detail"]
+    brand = client.get("/api/v1/export/stats/sentiment", params={"brand": "Veloria", **WINDOW})
+    assert brand.status_code == 422
+    assert "'brand' (filter with q=brand:NAME" in brand.json()["detail"]
+    assert "toward" in brand.json()["detail"]
+    # the parameters a route does take, its dependencies' included, still pass
+    sov = client.get("/api/v1/export/stats/share-of-voice", params={"brand": "Veloria", **WINDOW})
+    assert sov.status_code == 200, sov.text
+
+
 def test_stats_exports_hold_the_apis_figures(mentions: ServiceContext, client: TestClient) -> None:
     params = {"brand": "Veloria", **WINDOW}
     answer = client.get("/api/v1/stats/share-of-voice", params=params).json()
@@ -276,3 +298,47 @@ def test_a_large_export_is_split_over_workers_with_the_same_bytes(
     assert split.content == alone.content
     small = client.get("/api/v1/export/mentions", params={"q": "lang:en", "format": fmt})
     assert small.status_code == 200 and len(splits) == 1  # one match: in-process
+
+
+def test_a_text_longer_than_an_excel_cell_ends_with_a_marker(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """XLSX cuts at 32,767 characters (Excel's limit), visibly; CSV keeps it whole."""
+    long_text = "Veloria " + "x" * 39_992
+    ctx.index.upsert([make_mention(id="long", text=long_text, brands=["Veloria"])])
+    xlsx = client.get("/api/v1/export/mentions", params={"format": "xlsx"})
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)["mentions"].iter_rows(
+            values_only=True
+        )
+    )
+    cell = rows[1][list(rows[0]).index("text")]
+    assert len(cell) == 32_767
+    assert cell.endswith("… [truncated: 40,000 characters in CSV/NDJSON]")
+    assert long_text.startswith(cell.split("…")[0])
+    (row,) = _csv(client.get("/api/v1/export/mentions").content)
+    assert row["text"] == long_text
+
+
+def test_stats_count_columns_keep_a_fixed_order(ctx: ServiceContext, client: TestClient) -> None:
+    """Sentiment columns are negative, neutral, positive whatever the data holds (here no
+    neutral mention, and more positive than negative ones)."""
+    ctx.index.upsert(
+        [
+            make_mention(
+                id=f"s{i}",
+                text=f"Veloria {i}",
+                brands=["Veloria"],
+                sentiment=POS if i % 3 else NEG,
+                published_at=BASE_TIME - timedelta(hours=i),
+            )
+            for i in range(6)
+        ]
+    )
+    for path, params in (("sentiment", {}), ("share-of-voice", {"brand": "Veloria"})):
+        body = client.get(f"/api/v1/export/stats/{path}", params={**params, **WINDOW})
+        assert body.status_code == 200, body.text
+        header = body.content.decode("utf-8").lstrip("\ufeff").splitlines()[0].split(",")
+        counts = [c for c in header if c.startswith(("by:", "sentiment:"))]
+        prefix = counts[0].partition(":")[0]
+        assert counts == [f"{prefix}:negative", f"{prefix}:neutral", f"{prefix}:positive"], header

@@ -114,3 +114,35 @@ def test_site_builds_strictly_and_offline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no outside resources" in result.stdout
     assert (tmp_path / "site" / "reference" / "configuration.html").is_file()
+
+
+def test_every_permission_the_docs_name_exists() -> None:
+    """`mentions:read` was named in the docs; the permission is `read`."""
+    import re
+
+    from services.core.permissions import ALL_PERMISSIONS
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    named = {
+        (page.name, name)
+        for page in pages
+        for name in re.findall(r"`([a-z_]+:(?:read|write|write_own|admin))`", page.read_text())
+    }
+    assert named  # the pattern still finds the permissions the docs name
+    assert {(page, name) for page, name in named if name not in ALL_PERMISSIONS} == set()
+
+
+def test_docs_serve_does_not_take_the_port_suggested_for_the_service() -> None:
+    """The README suggests `make up PORT=8001` when 8000 is taken: docs-serve must not
+    use a port the service is told to use."""
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    (docs_port,) = re.findall(r"mkdocs serve -a 127\.0\.0\.1:(\d+)", makefile)
+    suggested: set[str] = set()
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = page.read_text()
+        suggested |= {n for pair in re.findall(r"PORT=(\d+)|--port (\d+)", text) for n in pair if n}
+        if "docs-serve" in text:
+            assert f"127.0.0.1:{docs_port}" in text, page  # the docs say where it serves
+    assert suggested and docs_port not in suggested | {"8000"}

@@ -159,7 +159,8 @@ def test_a_report_whose_search_was_deleted_is_a_422_not_a_render(
     body = {**REPORT, "name": "gone-en", "brand": None, "saved_search": "gone",
             "sections": ["key_figures"]}  # fmt: skip
     assert client.post("/api/v1/reports", json=body).status_code == 201
-    assert client.delete("/api/v1/saved-searches/gone").status_code == 204
+    assert client.delete("/api/v1/saved-searches/gone").status_code == 409
+    assert client.delete("/api/v1/saved-searches/gone?force=true").status_code == 204
     response = client.post("/api/v1/reports/gone-en/renders")
     assert response.status_code == 422
     assert "no saved search is named 'gone'" in response.json()["detail"]

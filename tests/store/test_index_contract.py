@@ -274,6 +274,31 @@ def test_search_matches_the_matcher(
     assert mention_index.count(MentionFilter(query=node)) == len(expected)
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("author:jdupont", {"at"}),
+        ("author:@jdupont", {"at"}),
+        ("author:@JDupont", {"at"}),
+        ("author:jdup*", {"at"}),
+        ("author:@jdup*", {"at"}),
+        ("author:marie", {"bare"}),
+        ("author:@marie", {"bare"}),
+        ("-author:@marie", {"at"}),
+    ],
+)
+def test_an_author_matches_with_or_without_its_at_sign(
+    mention_index: MentionIndex, query: str, expected: set[str]
+) -> None:
+    """Erasure and the GDPR export take '@jdupont' and 'jdupont' as one person: so does
+    the query, whichever form the source gave."""
+    corpus = [make_mention(id="at", author="@jdupont"), make_mention(id="bare", author="marie")]
+    mention_index.upsert(corpus)
+    node = parse_query(query)
+    assert {m.id for m in corpus if matches(node, m)} == expected
+    assert ids_matching(mention_index, node) == expected
+
+
 @pytest.mark.parametrize("query", ["societe", "SOCIÉTÉ", "Société", "soci*", "SOCIÉ*"])
 def test_search_ignores_case_and_accents(
     mention_index: MentionIndex, corpus: list[Mention], query: str

@@ -12,7 +12,7 @@ deliveries fail, naming the variable.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import Field
@@ -23,6 +23,7 @@ from services.alerting.default_rules import brand_rules
 from services.alerting.evaluator import brand_query
 from services.alerting.history import backtest_rule, find_rule
 from services.alerting.rules import AlertRule
+from services.alerting.saved_search_use import missing_target
 from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
 from services.core.models import utcnow
@@ -85,12 +86,30 @@ def _save(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None, *, crea
     )
 
 
+class ListedRule(AlertRule):
+    """A rule as listed: whether it runs, and why not when it cannot."""
+
+    status: Literal["active", "disabled", "error"] = "active"
+    error: str | None = None
+
+
+def _listed(state: StateStore, rule: AlertRule) -> ListedRule:
+    error = missing_target(state, rule)
+    status = "error" if error else "active" if rule.enabled else "disabled"
+    return ListedRule.model_validate(
+        {**rule.model_dump(mode="json"), "status": status, "error": error}
+    )
+
+
 @router.get("", summary="List alert rules")
-def list_rules(ctx: ContextDep, caller: CallerDep) -> list[AlertRule]:
-    """Every alert rule by name, then the brands' default rules not replaced."""
+def list_rules(ctx: ContextDep, caller: CallerDep) -> list[ListedRule]:
+    """Every alert rule by name, then the brands' default rules not replaced; `status`
+    is `error` (with `error` saying why) for a rule that cannot run, e.g. on a saved
+    search since deleted."""
     stored = [AlertRule.model_validate(r.spec) for r in ctx.state.list_specs(KIND)]
     names = {r.name for r in stored}
-    return stored + [r for r in _defaults(ctx) if r.name not in names]
+    rules = stored + [r for r in _defaults(ctx) if r.name not in names]
+    return [_listed(ctx.state, r) for r in rules]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
@@ -126,9 +145,9 @@ def backtest_new_rule(
 
 
 @router.get("/{name}", summary="Get an alert rule")
-def get_rule(name: str, ctx: ContextDep, caller: CallerDep) -> AlertRule:
-    """One alert rule (or a brand's default rule) by name."""
-    return _rule(ctx, name)
+def get_rule(name: str, ctx: ContextDep, caller: CallerDep) -> ListedRule:
+    """One alert rule (or a brand's default rule) by name, with its status."""
+    return _listed(ctx.state, _rule(ctx, name))
 
 
 @router.post("/{name}/backtest", summary="Backtest a stored rule")

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.alerting import saved_searches as ss
 from services.api.deps import AuthDep, ContextDep, IndexDep, StateDep
+from services.api.known_params import known_query_params
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.routers import authors, stats
@@ -34,7 +35,10 @@ from services.exports.writers import stream
 from services.store.contracts import MentionFilter
 from services.store.state.contract import StateStore
 
-router = APIRouter(prefix="/export", tags=["exports"], dependencies=[AuthDep])
+# A mistyped parameter (`saved=` for `saved_search=`) would export everything: refused.
+router = APIRouter(
+    prefix="/export", tags=["exports"], dependencies=[AuthDep, Depends(known_query_params)]
+)
 
 FormatParam = Annotated[
     ExportFormat,

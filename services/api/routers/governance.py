@@ -1,7 +1,7 @@
 """Data governance: retention per source kind, erasures with receipts, and the export of
 everything held about an author (right of access).
 
-Permissions (wired by the roles at merge): reading retention needs `mentions:read`;
+Permissions (wired by the roles at merge): reading retention needs `read`;
 changing or applying it, erasures and author exports need `governance:admin`.
 """
 
@@ -38,7 +38,7 @@ router = APIRouter(tags=["governance"])
 
 CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
 # The permission each route needs, for the roles (see the module docstring).
-READ = "mentions:read"
+READ = "read"  # the permission every GET needs (services/core/permissions.py)
 ADMIN = "governance:admin"
 
 

@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.alerting import saved_searches as ss
-from services.api.deps import IndexDep, StateDep, require_api_key
+from services.alerting.saved_search_use import disable_rules_using, rules_using
+from services.api.deps import ContextDep, IndexDep, StateDep, require_api_key
 from services.api.params import Since, Until, to_utc
 from services.api.problems import Problem
 from services.api.routers.mentions import MentionPage
 from services.api.triage_view import mention_views
+from services.reports.service import definitions
 from services.stats import aggregates
 from services.stats.aggregates import Series
 from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
@@ -99,10 +101,36 @@ def replace_saved_search(
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved search")
-def delete_saved_search(name: str, state: StateDep, caller: CallerDep) -> Response:
-    """Deletes a saved search; only its owner may."""
+def delete_saved_search(
+    name: str,
+    ctx: ContextDep,
+    caller: CallerDep,
+    force: Annotated[
+        bool,
+        Query(
+            description="delete it even if alert rules or reports use it: its rules are "
+            "disabled, its reports refuse to render until edited"
+        ),
+    ] = False,
+) -> Response:
+    """Deletes a saved search; only its owner may. 409, listing them, while alert rules or
+    reports use it, unless `force=true`."""
+    state = ctx.state
     _editable(state, name, caller)
+    rules = rules_using(state, name)
+    reports = [r.name for r in definitions(ctx).list() if r.saved_search == name]
+    if (rules or reports) and not force:
+        users = [f"alert rule {r!r}" for r in rules] + [f"report {r!r}" for r in reports]
+        raise Problem(
+            409,
+            "Saved search in use",
+            f"saved search {name!r} is used by {', '.join(users)}: change or delete them "
+            "first, or delete with ?force=true (its alert rules are then disabled)",
+            alert_rules=rules,
+            reports=reports,
+        )
     state.delete_spec(ss.KIND, name)
+    disable_rules_using(state, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

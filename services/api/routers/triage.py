@@ -1,7 +1,7 @@
 """Triage: the workflow state, assignee, tags and notes of mentions, one at a time or in
 bulk from a query, and counts by state.
 
-Permissions (wired per route when roles exist): reading needs `mentions:read`, changing
+Permissions (wired per route when roles exist): reading needs `read`, changing
 needs `triage:write`.
 """
 
@@ -221,7 +221,7 @@ def inbox(
     """Mentions to triage, newest first, with their notes count and whether their story
     was already answered (default: new negative mentions). Copies of one story are one
     row (`copies`), the story's first matching copy, and paging counts stories; a change
-    with `whole_story: true` then applies to every copy. Needs `mentions:read`."""
+    with `whole_story: true` then applies to every copy. Needs `read`."""
     flt = mention_filter(q, since, until, me=me)
     try:
         if group == "none":
@@ -249,7 +249,7 @@ def inbox(
 
 @router.get("/triage/mentions/{mention_id}", summary="A mention's triage and notes")
 def get_triage(mention_id: str, index: IndexDep, state: StateDep) -> TriageDetails:
-    """The mention, who triaged it last and when, and its notes. Needs `mentions:read`."""
+    """The mention, who triaged it last and when, and its notes. Needs `read`."""
     mention = index.get(mention_id)
     if mention is None:
         raise Problem(404, "Not found", f"no mention has the id {mention_id!r}")
@@ -286,7 +286,7 @@ def change_triage(
 
 @router.get("/triage/mentions/{mention_id}/notes", summary="A mention's notes")
 def list_notes(mention_id: str, state: StateDep) -> list[Note]:
-    """The notes on a mention, oldest first. Needs `mentions:read`."""
+    """The notes on a mention, oldest first. Needs `read`."""
     return [Note(**n) for n in state.triage_notes(mention_id)]
 
 
@@ -360,7 +360,7 @@ def bulk(
 @router.get("/triage/bulk/{job_id}", summary="How far a bulk change got")
 def bulk_progress(job_id: str, ctx: ContextDep) -> BulkProgress:
     """A background bulk change: running, done or failed, and how many mentions it
-    handled and changed. Needs `mentions:read`."""
+    handled and changed. Needs `read`."""
     job = _jobs(ctx).get(job_id)
     if job is None:
         raise Problem(
@@ -404,7 +404,7 @@ def triage_counts(
     until: Until = None,
 ) -> TriageCounts:
     """Counts matching mentions per triage state (all time unless a window is given).
-    Needs `mentions:read`."""
+    Needs `read`."""
     flt = mention_filter(q, since, until, me=me)
     total = index.count(flt)
     counted = {b.key: b.count for b in index.terms(flt, dimension=Dimension.STATE, size=10)}
