@@ -86,6 +86,16 @@ def held_out_texts(labelled: Path, items: Path = BRAND_SPANS) -> list[str]:
     return [t for i, t in enumerate(read_semeval(labelled)[0]) if i in lines]
 
 
+BRAND_SENTIMENT_DEV = REPO / "benchmarks" / "data" / "brand_sentiment_dev" / "items.jsonl"
+
+
+def development_texts(labelled: Path, items: Path = BRAND_SENTIMENT_DEV) -> list[str]:
+    """The SemEval tweets of benchmarks/bench_brand_sentiment_dev.py (every line of its
+    range: the brand tweets and those naming none), kept out of training so that
+    development set stays unseen when more than the first 24,858 extra tweets train."""
+    return held_out_texts(labelled, items)
+
+
 def embed_cached(
     spec: str, texts: list[str], cache_dir: Path, batch: int = 256
 ) -> NDArray[np.float32]:
@@ -267,13 +277,19 @@ def main(argv: list[str] | None = None) -> int:
         help="weights of an extra tweet against a French/English train tweet to choose "
         "from by CV, comma-separated (default 1.0)",
     )
+    parser.add_argument(
+        "--no-val",
+        action="store_true",
+        help="do not score on val (its texts are still read, to drop "
+        "extra tweets that duplicate them): for a head whose val figure is spent",
+    )
     parser.add_argument("--note", default="", help="free text stored in the metadata")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     train, val = read_split(args.data, "train"), read_split(args.data, "val")
     y_train = np.concatenate([train[c][1] for c in LANGUAGES])
-    y_val = np.concatenate([val[c][1] for c in LANGUAGES])
+    y_val = np.concatenate([val[c][1] for c in LANGUAGES]) if not args.no_val else None
     lang_train = np.concatenate([np.full(len(train[c][1]), i) for i, c in enumerate(LANGUAGES)])
     lang_val = np.concatenate([np.full(len(val[c][1]), i) for i, c in enumerate(LANGUAGES)])
     strata = y_train * len(LANGUAGES) + lang_train
@@ -290,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         # the SemEval tweets of benchmarks/bench_brand_spans.py stay held out for it.
         seen = {" ".join(t.casefold().split()) for s in (train, val) for c in s for t in s[c][0]}
         seen |= {" ".join(t.casefold().split()) for t in held_out_texts(args.extra_data)}
+        seen |= {" ".join(t.casefold().split()) for t in development_texts(args.extra_data)}
         keep = [i for i, t in enumerate(extra_texts) if " ".join(t.casefold().split()) not in seen]
         log.info(
             "extra data: %d tweets (%d dropped as in UMSAB fr/en)",
@@ -397,14 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     prepare = PREPARATIONS[prep_name]
     texts_train = [prepare(t) for c in LANGUAGES for t in train[c][0]]
-    texts_val = [prepare(t) for c in LANGUAGES for t in val[c][0]]
     x_train = embed_cached(embedder.name, texts_train, args.cache_dir)
-    x_val = np.concatenate(
-        [
-            embed_cached(embedder.name, [prepare(t) for t in val[c][0]], args.cache_dir)
-            for c in LANGUAGES
-        ]
-    )
     texts_fit, y_fit, row_weights = texts_train, y_train, np.ones(len(y_train))
     x_fit = x_train
     if extra_weight > 0:
@@ -439,15 +449,34 @@ def main(argv: list[str] | None = None) -> int:
         expression_weight=args.expression_weight,
         expressions=lexicon if args.expression_weight > 0 else None,
     )
-    probs = head.probabilities(x_val, texts_val)
-    without_expressions = per_language(
-        y_val,
-        dataclasses.replace(head, expression_weight=0.0).probabilities(x_val, texts_val).argmax(1),
-        lang_val,
-    )
     expressions_found = int(np.count_nonzero(lexicon.polarity(texts_train)))
-    val_scores = per_language(y_val, probs.argmax(axis=1), lang_val)
-    emb_only = per_language(y_val, head.probabilities(x_val).argmax(axis=1), lang_val)
+    val_figures: dict[str, object] = {}
+    if not args.no_val:
+        texts_val = [prepare(t) for c in LANGUAGES for t in val[c][0]]
+        x_val = np.concatenate(
+            [
+                embed_cached(embedder.name, [prepare(t) for t in val[c][0]], args.cache_dir)
+                for c in LANGUAGES
+            ]
+        )
+        probs = head.probabilities(x_val, texts_val)
+        without_expressions = per_language(
+            y_val,
+            dataclasses.replace(head, expression_weight=0.0)
+            .probabilities(x_val, texts_val)
+            .argmax(1),
+            lang_val,
+        )
+        val_scores = per_language(y_val, probs.argmax(axis=1), lang_val)
+        emb_only = per_language(y_val, head.probabilities(x_val).argmax(axis=1), lang_val)
+        val_figures = {
+            "val_macro_f1": {
+                **rounded(val_scores),
+                "all": round(macro_f1(y_val, probs.argmax(axis=1)), 4),
+            },
+            "val_macro_f1_embedding_only": rounded(emb_only),
+            "val_macro_f1_without_expressions": rounded(without_expressions),
+        }
     metadata = {
         "model": (
             "multinomial logistic regression (scikit-learn LogisticRegression, L2) on the "
@@ -483,16 +512,11 @@ def main(argv: list[str] | None = None) -> int:
             if offsets is not None
             else {}
         ),
-        "val_macro_f1": {
-            **rounded(val_scores),
-            "all": round(macro_f1(y_val, probs.argmax(axis=1)), 4),
-        },
-        "val_macro_f1_embedding_only": rounded(emb_only),
-        "val_macro_f1_without_expressions": rounded(without_expressions),
+        **val_figures,
         "train_tweets_with_an_expression": expressions_found,
         "selected_on": (
             f"{n_folds}-fold CV macro-F1 on train (mean of fr and en) among the grid; fitted on "
-            "all of train (fr+en); val is held out"
+            "all of train (fr+en); val is held out" + (" and was not read" if args.no_val else "")
         ),
         **encoder_metadata(embedder.name),
         "train_size": len(y_train),
@@ -538,20 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         mix,
         cv_scores["mean"],
     )
-    log.info(
-        "val macro-F1: fr %.4f en %.4f (mean %.4f); embedding only fr %.4f en %.4f",
-        val_scores["fr"],
-        val_scores["en"],
-        val_scores["mean"],
-        emb_only["fr"],
-        emb_only["en"],
-    )
-    log.info(
-        "without the expressions: val fr %.4f en %.4f (%d train tweets hold one)",
-        without_expressions["fr"],
-        without_expressions["en"],
-        expressions_found,
-    )
+    if val_figures:
+        log.info("val: %s", json.dumps(val_figures))
     log.info("wrote %s and %s", npz, meta)
     return 0
 

