@@ -57,6 +57,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import train_sentiment_head as heads  # noqa: E402
 
+from benchmarks import sentiment_data  # noqa: E402
 from services.analyzer.sentiment.expressions import load_expressions  # noqa: E402
 from services.analyzer.sentiment.head import (  # noqa: E402
     LABELS,
@@ -130,7 +131,7 @@ def extra_rows(labelled: Path) -> list[tuple[tuple[str, int], str, int]]:
     """The head script's extra tweets in its shuffle, with their cache keys (the same
     rows shuffled by the same seed as `read_extra`)."""
     rows: list[tuple[tuple[str, int], str, int]] = []
-    for language in heads.EXTRA_LANGUAGES:
+    for language in sentiment_data.EXTRA_LANGUAGES:
         for split in ("train", "val"):
             folder = labelled / "umsab" / language
             texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
@@ -144,9 +145,9 @@ def extra_rows(labelled: Path) -> list[tuple[tuple[str, int], str, int]]:
     labels = (semeval / "labels.txt").read_text().split()
     origins = (semeval / "origin.txt").read_text().split()
     rows += [
-        (("semeval", i), heads.unescape(t), int(y))
+        (("semeval", i), sentiment_data.unescape(t), int(y))
         for i, (t, y, o) in enumerate(zip(texts, labels, origins, strict=True))
-        if o in heads.SEMEVAL_TRAIN_DEV
+        if o in sentiment_data.SEMEVAL_TRAIN_DEV
     ]
     random.Random(heads.SEED).shuffle(rows)
     return rows
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row_of[k] for k in keys]
         dev_sets[name] = {
             "x": x_all[rows],
-            "texts": [prepare(heads.unescape(sem_texts[i["line"]])) for i in items],
+            "texts": [prepare(sentiment_data.unescape(sem_texts[i["line"]])) for i in items],
             "minilm": minilm_all[rows],
             "gold": np.array([[label.value for label in LABELS].index(i["label"]) for i in items]),
         }
