@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
 from services.alerting.notifiers.secrets import resolve_secret
+from services.core.reports import Section
 from services.core.settings import Settings
 from services.reports import wording
 from services.reports.figures import ReportFigures
@@ -50,6 +51,9 @@ def report_email(
     for section in figures.definition.sections:
         reading = wording.READINGS[section](figures, lang)
         lines.append(f"- {wording.label(section, lang)}{_colon(lang)}{reading}")
+    if Section.SAMPLES not in figures.definition.sections and figures.negative_samples:
+        reading = wording.samples_reading(figures, lang)
+        lines.append(f"- {wording.label(Section.SAMPLES, lang)}{_colon(lang)}{reading}")
     if link:
         lines += ["", link]
     lines += ["", "-- ", FOOTER[lang]]

@@ -4,7 +4,7 @@ always agree.
 
 Only what the stats API does not offer is computed here: the stories' copies (searches),
 the most engaged mentions (a pass over the stored JSON of the period's negative or
-positive originals, keeping three), and the alerts of the period (the state store's events).
+positive mentions, keeping one per story), and the alerts of the period (the state store's events).
 """
 
 from __future__ import annotations
@@ -232,8 +232,9 @@ def compute(
     if Section.AUTHORS_SOURCES in sections:
         figures.sources = _changes(index, subject.base, Dimension.SOURCE, window, previous, TOP)
         figures.authors, figures.sites = _authors_and_sites(index, subject, window, previous)
+    # The most engaged negative is worked out whatever the sections: the email names it.
+    figures.negative_samples = _samples(index, subject, window, "negative")
     if Section.SAMPLES in sections:
-        figures.negative_samples = _samples(index, subject, window, "negative")
         figures.positive_samples = _samples(index, subject, window, "positive")
     return figures
 
@@ -481,26 +482,35 @@ class _Ranked(TypedDict, total=False):
     """What ranking a sample reads of a stored mention (the rest is skipped)."""
 
     id: str
+    story_id: str | None
     engagement: _Engaged
 
 
 _RANKED = TypeAdapter(_Ranked)
 
 
-def _rank(position: int, source: bytes) -> tuple[int, int, str]:
-    """(-engagement, position, id): the most engaged first, then the oldest (the
+def _rank(position: int, source: bytes) -> tuple[str, tuple[int, int, str]]:
+    """(story, (-engagement, position, id)): the most engaged first, then the oldest (the
     mentions come oldest first)."""
     m = _RANKED.validate_json(source)
     e = m.get("engagement") or {}
     reactions = (e.get("likes") or 0) + (e.get("replies") or 0) + (e.get("shares") or 0)
-    return -reactions, position, m["id"]
+    return m.get("story_id") or m["id"], (-reactions, position, m["id"])
 
 
 def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) -> list[Sample]:
-    """The three most engaged originals: one pass over the stored JSON keeping three
-    (no model per mention, constant memory), then those three read whole."""
-    flt = _window_filter(f"{subject.polar(label)} is:original", window)
-    best = heapq.nsmallest(3, itertools.starmap(_rank, enumerate(index.iter_json(flt))))
+    """The three most engaged mentions of the period, one per story: each story's most
+    engaged copy published in the window, whether it is the story's first copy or a
+    repost of one first posted earlier (a week whose negatives are all reposts still
+    shows them). One pass over the stored JSON keeping a rank per story (no model per
+    mention), then the three best read whole."""
+    flt = _window_filter(subject.polar(label), window)
+    best_of_story: dict[str, tuple[int, int, str]] = {}
+    for story, rank in itertools.starmap(_rank, enumerate(index.iter_json(flt))):
+        kept = best_of_story.get(story)
+        if kept is None or rank < kept:
+            best_of_story[story] = rank
+    best = heapq.nsmallest(3, best_of_story.values())
     samples = []
     for _, _, mention_id in best:
         mention = index.get(mention_id)

@@ -4,13 +4,13 @@ in words, in English and in French."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.core.reports import ReportDefinition
+from services.core.reports import ReportDefinition, Section
 from services.reports import wording
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
@@ -217,3 +217,41 @@ def test_a_period_without_mentions_renders_and_says_so(ctx: ServiceContext) -> N
     assert wording.key_figures_reading(figures, "en") == "No mention of Veloria in this period."
     assert "No alert fired during the period." in rendered.html
     assert "No negative or positive mention in this period." in rendered.html
+
+
+def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext) -> None:
+    """The week's negatives are all reposts of stories first posted the week before: they
+    are still the most engaged negatives, one per story, and the email names the first."""
+    from services.reports.delivery import report_email
+    from tests.reports.conftest import BEFORE, WEEK, _veloria
+
+    week = WEEK + timedelta(days=14)  # a week with no other mention
+    older = [_veloria(40 + i, BEFORE + timedelta(days=14), "neutral", "price") for i in range(2)]
+    reposts = [
+        _veloria(50 + i, week + timedelta(days=i), "negative", "delivery", likes=likes,
+                 story_id=older[story].id, url=f"https://repost{i}.example.net/a")
+        for i, (story, likes) in enumerate([(0, 5), (0, 40), (1, 20), (0, 1)])
+    ]  # fmt: skip
+    ctx.index.upsert([*older, *reposts])
+    definition = CONFIGURED.model_copy(
+        update={"since": week.date(), "until": (week + timedelta(days=6)).date()}
+    )
+    f = _figures(ctx, definition)
+    assert f.key is not None and f.key.negative == 4
+    assert [s.mention.id for s in f.negative_samples] == [reposts[1].id, reposts[2].id]
+    assert wording.samples_reading(f, "en").startswith(
+        "The most engaged negative mention drew 91 reactions"
+    )
+    mail = report_email(
+        f, render(f, pdf=False), sender="v@example.org", recipients=["a@example.org"], render="x"
+    )
+    body = mail.get_body(("plain",))
+    assert body is not None and "most engaged negative mention drew 91" in body.get_content()
+    # Without the samples section the email still names the most engaged negative.
+    short = definition.model_copy(update={"sections": [Section.KEY_FIGURES]})
+    g = _figures(ctx, short)
+    mail = report_email(
+        g, render(g, pdf=False), sender="v@example.org", recipients=["a@example.org"], render="x"
+    )
+    body = mail.get_body(("plain",))
+    assert body is not None and "most engaged negative mention drew 91" in body.get_content()
