@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from services.cli.common import (
     DEFAULT_CONFIG,
@@ -96,10 +97,12 @@ def _render(
         if send:
             assert run.kept is not None
             try:
-                sent = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+                delivery = send_report(ctx.settings, run.figures, run.rendered, run.kept)
             except DeliveryError as exc:
                 raise CliError(f"report {name!r} was rendered but not sent: {exc}") from None
-            console.print(f"sent to {sent} recipient(s)")
+            console.print(f"sent to {len(delivery.sent)} recipient(s)")
+            for failure in delivery.failed:
+                console.print(f"not sent to {failure.recipient}: {failure.reason}", markup=False)
     return output
 
 
@@ -157,3 +160,28 @@ def report_preview(
         console.print(f"preview on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+
+
+@report_app.command("renders")
+def report_renders(
+    name: Annotated[str, typer.Argument(help="the report's name (veille report list)")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Show a report's kept renders, newest first: its period, and who it was emailed to
+    (and who it could not be sent to, and why)."""
+    from services.reports.service import definitions
+    from services.reports.store import Renders, ReportNotFound
+
+    with workspace_context(config) as ctx:
+        try:
+            definitions(ctx).get(name)
+        except ReportNotFound:
+            raise CliError(f"no report is named {name!r}", code=2) from None
+        table = Table("id", "since", "until", "sent to", "not sent to")
+        for info in Renders(ctx.settings.data_dir).list(name):
+            sent = "-" if info.sent_to is None else str(info.sent_to)
+            failed = "\n".join(f"{f.recipient}: {f.reason}" for f in info.failed) or "-"
+            table.add_row(
+                info.id, info.since.isoformat(), info.until.isoformat(), sent, Text(failed)
+            )
+        out.print(keep_whole(table, 0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 _SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def address_of(entry: str) -> str | None:
+    """The address of `a@example.org` or `Name <a@example.org>` (email.utils' parsing, as
+    the addresses in a secret are read), or None when it is not one."""
+    entry = entry.strip()
+    name, address = parseaddr(entry)
+    if not address and not name:
+        return None
+    if not name and address != entry and f"<{address}>" != entry:
+        return None  # parseaddr dropped part of it
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or c in "<>," for c in address):
+        return None
+    return address
+
+
+def needs_smtputf8(address: str) -> bool:
+    """A non-ASCII address can only go through an SMTP server advertising SMTPUTF8."""
+    return not address.isascii()
 
 
 class Section(StrEnum):
@@ -86,11 +107,11 @@ class ReportDefinition(BaseModel):
         for value in values:
             if _SECRET_NAME.match(value.strip()):
                 continue  # a secret's name: its value lists the addresses
-            local, _, domain = value.strip().partition("@")
-            if not local or "." not in domain or any(c.isspace() for c in value.strip()):
+            if address_of(value) is None:
                 raise ValueError(
-                    f"{value!r} is neither an email address nor the name of a secret "
-                    "(VEILLE_REPORT_TO) holding addresses"
+                    f"{value!r} is neither an email address (a@example.org, or "
+                    '"Name <a@example.org>") nor the name of a secret (VEILLE_REPORT_TO) '
+                    "holding addresses"
                 )
         return [v.strip() for v in values]
 
@@ -124,6 +145,22 @@ class ReportDefinition(BaseModel):
     def zone(self) -> ZoneInfo:
         """The report's time zone."""
         return ZoneInfo(self.timezone)
+
+
+def recipient_warnings(definition: ReportDefinition) -> list[str]:
+    """What may keep a report from some of its recipients, said before it is sent: a
+    non-ASCII address needs an SMTP server advertising SMTPUTF8 (the others are sent
+    anyway, and the render records who was not)."""
+    warnings = []
+    for entry in definition.recipients:
+        address = address_of(entry)
+        if address is not None and needs_smtputf8(address):
+            warnings.append(
+                f"report {definition.name!r}: recipient {address!r} is not ASCII; it can only "
+                "be sent through an SMTP server that advertises SMTPUTF8 (the other "
+                "recipients get it anyway; the render lists who did not)"
+            )
+    return warnings
 
 
 class StoredReport(ReportDefinition):

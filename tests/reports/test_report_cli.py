@@ -91,3 +91,16 @@ def test_bad_reports_in_the_workspace_are_listed_with_their_line(tmp_path: Path)
     assert "the period ends (2026-11-16) before it starts (2026-11-22)" in result.stderr
     assert "reports[2].sections[0]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_config_check_warns_about_addresses_needing_smtputf8(tmp_path: Path) -> None:
+    reports = {
+        "reports": [
+            {**REPORTS["reports"][0], "recipients": ["Élodie <élodie@client.example>"]},
+        ]
+    }
+    config = _workspace(tmp_path, reports)
+    result = veille("config", "check", "-c", config)
+    assert result.returncode == 0, result.stderr
+    warning = " ".join(result.stderr.split())
+    assert "recipient 'élodie@client.example' is not ASCII" in warning and "SMTPUTF8" in warning

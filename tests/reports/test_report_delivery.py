@@ -140,3 +140,69 @@ def test_a_temporary_smtp_failure_is_retried_for_the_same_period(
     assert other.run("weekly-mail", now=MONDAY_8_PARIS, attempt=2) is True
     [message] = box.messages()
     assert message["Subject"] == "[Veille] Veloria · du 16 au 22 novembre 2026"
+
+
+@requires_pdf
+def test_a_non_ascii_recipient_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that does not advertise SMTPUTF8: élodie's address cannot be sent to, the
+    others get the report, and the render says who did not (the logs do not)."""
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+
+    box = Mailbox()
+    monkeypatch.setenv("REPORT_TEAM", "cm@example.org, Élodie <élodie@client.example>")
+    with smtp_server(box, enable_SMTPUTF8=False) as port:
+        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
+        ctx = make_context(tmp_path, alerting={**alerting, "smtp_sender": "veille@example.org"})
+        try:
+            definitions(ctx).put(
+                WEEKLY.model_copy(
+                    update={"recipients": ["Direction <direction@example.org>", "REPORT_TEAM"]}
+                ),
+                create_only=True,
+            )
+            with caplog.at_level("INFO", logger="veille"):
+                assert ReportScheduler(ctx).run("weekly-mail", now=MONDAY_8_PARIS) is True
+            [envelope] = box.envelopes
+            assert sorted(envelope.rcpt_tos) == ["cm@example.org", "direction@example.org"]
+            warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+            assert warnings and "SMTPUTF8" in warnings[0].getMessage()
+            assert not any("lodie" in r.getMessage() for r in caplog.records if r.levelno > 10)
+
+            key = ctx.state.create_api_key("tests")
+            with TestClient(create_app(ctx), headers={"X-API-Key": key}) as client:
+                [render] = client.get("/api/v1/reports/weekly-mail/renders").json()
+        finally:
+            ctx.close()
+    assert render["sent_to"] == 2
+    [failure] = render["failed"]
+    assert failure["recipient"] == "Élodie <élodie@client.example>"
+    assert "SMTPUTF8" in failure["reason"]
+
+
+def test_addresses_needing_smtputf8_are_warned_about_at_creation(
+    mail_ctx: ServiceContext,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+
+    key = mail_ctx.state.create_api_key("tests")
+    body = {
+        "name": "intl",
+        "brand": "Veloria",
+        "recipients": ["élodie@client.example", "Marc Dupont <marc@example.org>"],
+    }
+    with TestClient(create_app(mail_ctx), headers={"X-API-Key": key}) as client:
+        created = client.post("/api/v1/reports", json=body)
+        assert created.status_code == 201, created.text
+        [warning] = created.json()["warnings"]
+        assert "élodie@client.example" in warning and "SMTPUTF8" in warning
+        refused = client.post(
+            "/api/v1/reports", json={**body, "name": "bad", "recipients": ["Marc <marc@>"]}
+        )
+        assert refused.status_code == 422
+        assert "Marc <marc@>" in refused.text

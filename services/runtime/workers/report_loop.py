@@ -119,7 +119,7 @@ class ReportScheduler:
                 return False
             run = run_report(self.ctx, definition, now=now)
             assert run.kept is not None
-            sent = send_report(self.ctx.settings, run.figures, run.rendered, run.kept)
+            delivery = send_report(self.ctx.settings, run.figures, run.rendered, run.kept, now=now)
         except DeliveryError as exc:
             if exc.permanent or attempt >= MAX_ATTEMPTS or lease is None:
                 log.warning("report %s was not sent: %s", name, exc)
@@ -139,7 +139,12 @@ class ReportScheduler:
         except Exception:
             log.exception("scheduled report %s failed", name)
             return False
-        log.info("report %s sent to %d recipient(s)", name, sent)
+        log.info(
+            "report %s sent to %d recipient(s), %d failed",
+            name,
+            len(delivery.sent),
+            len(delivery.failed),
+        )
         return True
 
     def pending_retries(self) -> list[str]:
