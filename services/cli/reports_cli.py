@@ -55,8 +55,9 @@ def _render(
 ) -> Path | None:
     from services.alerting.notifiers.base import DeliveryError
     from services.reports.delivery import send_report
+    from services.reports.period import PeriodError
     from services.reports.service import ReportInputError, definitions, run_report
-    from services.reports.store import ReportNotFound
+    from services.reports.store import InvalidDefinition, ReportNotFound
 
     with workspace_context(config) as ctx:
         ctx.sync_workspace()
@@ -66,10 +67,12 @@ def _render(
         except ReportNotFound:
             known = ", ".join(d.name for d in store.list()) or "none yet"
             raise CliError(f"no report is named {name!r} (reports: {known})", code=2) from None
+        except InvalidDefinition as exc:
+            raise CliError(str(exc), code=2) from None
         started = time.perf_counter()
         try:
             run = run_report(ctx, definition, now=datetime.now(UTC), pdf=pdf, keep=keep)
-        except ReportInputError as exc:
+        except (ReportInputError, PeriodError) as exc:
             raise CliError(f"report {name!r}: {exc}", code=2) from None
         total = time.perf_counter() - started
         if output is not None:

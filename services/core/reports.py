@@ -55,6 +55,10 @@ class Section(StrEnum):
 
 
 ALL_SECTIONS = list(Section)
+# A custom period's bounds: no mention predates the web, and the previous period (as long
+# as the report's, just before it) and the day after the last stay representable dates.
+EARLIEST_DAY = date(1990, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
 Period = Literal["last_week", "last_month", "last_quarter", "custom"]
 
 
@@ -99,6 +103,15 @@ class ReportDefinition(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris, UTC)") from None
+        return value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise ValueError(
+                f"{value} is outside the dates a report can cover ({EARLIEST_DAY} to {LATEST_DAY})"
+            )
         return value
 
     @field_validator("recipients")

@@ -41,8 +41,24 @@ def _month_start(day: date, months_back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+class PeriodError(ValueError):
+    """The definition's period cannot be turned into dates (a definition stored before
+    its bounds were checked)."""
+
+
 def windows(definition: ReportDefinition, *, now: datetime) -> tuple[Window, Window]:
-    """The report's window and the previous one of the same kind (same length for custom)."""
+    """The report's window and the previous one of the same kind (same length for custom);
+    PeriodError when those dates cannot be represented."""
+    try:
+        return _windows(definition, now=now)
+    except (OverflowError, ValueError) as exc:
+        raise PeriodError(
+            f"the period of report {definition.name!r} ({definition.since} to "
+            f"{definition.until}) gives dates out of range: {exc}"
+        ) from None
+
+
+def _windows(definition: ReportDefinition, *, now: datetime) -> tuple[Window, Window]:
     zone = definition.zone
     today = now.astimezone(zone).date()
     if definition.period == "custom":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from services.core.reports import NAME_PATTERN, ReportDefinition, StoredReport
 from services.store.state.contract import ConflictError, NotFoundError
@@ -32,6 +33,11 @@ FORMATS = ("html", "pdf")
 
 class ReportNotFound(NotFoundError):
     """No report definition has this name."""
+
+
+class InvalidDefinition(ValueError):
+    """A stored definition no longer validates (saved before a check was added, or
+    edited by hand): said field by field, never a traceback."""
 
 
 class ReadOnlyReport(ValueError):
@@ -78,7 +84,18 @@ class Definitions:
         path = self._file(name)
         if not re.match(NAME_PATTERN, name) or not path.is_file():
             raise ReportNotFound(f"no report is named {name!r}")
-        return self._read(path)
+        try:
+            return self._read(path)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'report'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise InvalidDefinition(
+                f"report {name!r} as stored is not valid ({problems}); replace it with PUT"
+            ) from None
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidDefinition(f"report {name!r} cannot be read: {exc}") from None
 
     def put(self, definition: ReportDefinition, *, create_only: bool) -> None:
         """Saves a definition made over the API (check it with `check_subject` first);

@@ -14,8 +14,16 @@ from services.alerting.notifiers.base import DeliveryError
 from services.api.deps import AuthDep, ContextDep
 from services.api.problems import Problem
 from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
+from services.reports.period import PeriodError
 from services.reports.service import ReportInputError, check_subject, definitions, run_report
-from services.reports.store import FORMATS, Definitions, ReadOnlyReport, RenderInfo, Renders
+from services.reports.store import (
+    FORMATS,
+    Definitions,
+    InvalidDefinition,
+    ReadOnlyReport,
+    RenderInfo,
+    Renders,
+)
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
 
@@ -58,6 +66,15 @@ def _out(info: RenderInfo) -> RenderOut:
         failed=[FailureOut(recipient=f.recipient, reason=f.reason) for f in info.failed],
         sent_at=info.sent_at,
     )
+
+
+def _definition(ctx: ContextDep, name: str) -> StoredReport:
+    """A stored definition; a 422 problem when it no longer validates (a period out of
+    range saved before the check, a file edited by hand)."""
+    try:
+        return definitions(ctx).get(name)
+    except InvalidDefinition as exc:
+        raise Problem(422, "Invalid report", str(exc)) from None
 
 
 def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
@@ -107,7 +124,7 @@ def create_report(definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
 @router.get("/{name}", summary="Get a report definition")
 def get_report(name: str, ctx: ContextDep) -> StoredReport:
     """One report definition."""
-    return definitions(ctx).get(name)
+    return _definition(ctx, name)
 
 
 @router.put("/{name}", summary="Replace a report definition")
@@ -142,10 +159,10 @@ def render_report(
 ) -> RenderOut:
     """Renders the report for its period (the last complete week, month or quarter, or
     its custom range), keeps it, and returns where to fetch it."""
-    definition = definitions(ctx).get(name)
+    definition = _definition(ctx, name)
     try:
         run = run_report(ctx, definition, now=datetime.now(UTC))
-    except ReportInputError as exc:  # its brand or saved search was deleted since
+    except (ReportInputError, PeriodError) as exc:  # a subject deleted since
         raise Problem(422, "Invalid report", str(exc)) from None
     assert run.kept is not None
     kept = run.kept
@@ -165,7 +182,7 @@ def render_report(
 @router.get("/{name}/renders", summary="List a report's kept renders")
 def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
     """The kept renders, newest first."""
-    definitions(ctx).get(name)
+    _definition(ctx, name)
     return [_out(info) for info in Renders(ctx.settings.data_dir).list(name)]
 
 
@@ -177,7 +194,7 @@ def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
 )
 def get_render(name: str, file: str, ctx: ContextDep) -> FileResponse:
     """`latest.pdf`, `latest.html`, or a render by id (`20261207T070000Z.pdf`)."""
-    definitions(ctx).get(name)
+    _definition(ctx, name)
     render, _, fmt = file.rpartition(".")
     if fmt not in FORMATS:
         raise Problem(404, "Not found", f"ask for {render or 'latest'}.pdf or .html")
