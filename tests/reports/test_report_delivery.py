@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from services.core.reports import ReportDefinition, Schedule
 from services.reports.service import definitions
+from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.report_loop import ReportScheduler, trigger_for
 from tests.alerting.notifiers.test_email import Mailbox, smtp_server
@@ -206,3 +209,68 @@ def test_addresses_needing_smtputf8_are_warned_about_at_creation(
         )
         assert refused.status_code == 422
         assert "Marc <marc@>" in refused.text
+
+
+def _saved_long_ago(ctx: ServiceContext, name: str) -> None:
+    """The definition's file dates from before the slots the tests look at."""
+    path = Path(ctx.settings.data_dir) / "reports" / "definitions" / f"{name}.yaml"
+    old = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(path, (old, old))
+
+
+def test_a_missed_slot_is_found_until_a_delivery_is_recorded(mail_ctx: ServiceContext) -> None:
+    from services.reports.store import RenderInfo
+
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    scheduler = ReportScheduler(mail_ctx)
+    definition = definitions(mail_ctx).get("weekly-mail")
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert scheduler.missed(definition, now=wednesday) == MONDAY_8_PARIS
+    sunday_night = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)  # Monday 30 November in Paris
+    assert scheduler.missed(definition, now=sunday_night) is not None  # its own slot: 8:00
+    assert scheduler.missed(definition, now=datetime(2026, 11, 23, 6, 0, tzinfo=UTC)) != (
+        MONDAY_8_PARIS
+    )  # before Monday 08:00: the week before's slot, not this one
+    renders = Renders(mail_ctx.settings.data_dir)
+    window_since = datetime(2026, 11, 15, 23, 0, tzinfo=UTC)
+    info = renders.save(
+        RenderInfo("weekly-mail", "20261123T070000Z", window_since, MONDAY_8_PARIS, ["html"], 1.0),
+        html="<p>x</p>",
+        pdf=None,
+    )
+    assert scheduler.missed(definition, now=wednesday) == MONDAY_8_PARIS  # kept, not sent
+    renders.record_delivery(info, sent_to=1, failed=[], at=MONDAY_8_PARIS)
+    assert scheduler.missed(definition, now=wednesday) is None
+    fresh = definition.model_copy(update={"updated_at": wednesday - timedelta(hours=1)})
+    assert ReportScheduler(mail_ctx).missed(fresh, now=wednesday) is None  # saved after it
+
+
+@requires_pdf
+def test_a_service_started_after_the_slot_sends_the_missed_report(
+    mail_ctx: ServiceContext,
+    mailbox: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    box, _ = mailbox
+    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # after Monday 08:00
+    scheduler = ReportScheduler(mail_ctx, refresh_seconds=3600, clock=lambda: wednesday)
+    with caplog.at_level("INFO", logger="veille.reports"):
+        scheduler.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not box.messages() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            scheduler.refresh()  # a later pass: already sent, not again
+            time.sleep(1)
+        finally:
+            scheduler.shutdown()
+    assert len(box.messages()) == 1
+    assert any("missed its slot" in r.getMessage() for r in caplog.records)
+    assert box.messages()[0]["Subject"] == "[Veille] Veloria · du 16 au 22 novembre 2026"
+    [render] = Renders(mail_ctx.settings.data_dir).list("weekly-mail")
+    assert render.sent_to == 2 and render.sent_at is not None
+    assert ReportScheduler(mail_ctx).catch_up([definitions(mail_ctx).get("weekly-mail")],
+                                             now=wednesday) == []  # fmt: skip
