@@ -53,11 +53,12 @@ def quoted(name: str) -> str:
 class Subject:
     """What a report measures: query texts for the stats functions."""
 
-    title: str
+    title: str  # heads the document and the email subject only
     brand: str | None  # sentiment is toward it when set, overall otherwise
     competitors: list[str]
     scope: str  # the saved search's query ("" for a brand report): share of voice's q
     base: str  # the mentions the report is about
+    name: str = ""  # what the sentences call it: the brand's or the saved search's name
 
     def narrowed(self, clause: str) -> str:
         """The report's mentions that also match `clause`."""
@@ -87,16 +88,20 @@ def subject_of(definition: ReportDefinition, state: StateStore) -> Subject:
     """Resolves the brand and saved search; NotFoundError when either is unknown."""
     scope = ""
     title = definition.title
+    search_name = ""
     if definition.saved_search:
         search = ss.get_saved_search(state, definition.saved_search)
         scope = saved_search_text(search)
+        search_name = search.name
         title = title or search.name
     if definition.brand:
         brand = state.get_brand(definition.brand)
         named = f"brand:{quoted(brand.name)}"
         base = f"{scope} {named}" if scope else named
-        return Subject(title or brand.name, brand.name, list(brand.competitors), scope, base)
-    return Subject(title, None, [], scope, scope)
+        return Subject(
+            title or brand.name, brand.name, list(brand.competitors), scope, base, brand.name
+        )
+    return Subject(title, None, [], scope, scope, search_name)
 
 
 # -- the figures, section by section ---------------------------------------------------

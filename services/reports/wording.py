@@ -181,7 +181,7 @@ def _negative_share(k: KeyFigures) -> tuple[float | None, float | None]:
 def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
     """'Veloria was named in 120 mentions, up 25% on the previous period (96); 32% of them
     were negative toward it, against 18% before.'"""
-    k, name = f.key, f.subject.title
+    k, name = f.key, f.subject.name  # the title heads the document, not the sentences
     assert k is not None
     if k.mentions == 0:
         return _nothing(f, lang)
@@ -209,7 +209,7 @@ def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def _nothing(f: ReportFigures, lang: Lang) -> str:
-    name = f.subject.title
+    name = f.subject.name
     return (
         f"No mention of {name} in this period."
         if lang == "en"

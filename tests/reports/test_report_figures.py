@@ -255,3 +255,23 @@ def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext
     )
     body = mail.get_body(("plain",))
     assert body is not None and "most engaged negative mention drew 91" in body.get_content()
+
+
+def test_the_title_heads_the_report_and_the_sentences_use_the_brands_name(
+    ctx: ServiceContext,
+) -> None:
+    from services.reports.delivery import report_subject
+
+    titled = CONFIGURED.model_copy(update={"title": "Veloria weekly"})
+    f = _figures(ctx, titled)
+    assert wording.key_figures_reading(f, "en").startswith("Veloria was named in 15 mentions")
+    french = _figures(ctx, titled.model_copy(update={"language": "fr"}))
+    assert wording.key_figures_reading(french, "fr").startswith("15 mentions citent Veloria,")
+    assert report_subject(f).startswith("[Veille] Veloria weekly · ")
+    assert "<h1>Veloria weekly</h1>" in render(f, pdf=False).html
+    empty = titled.model_copy(
+        update={"since": datetime(2020, 3, 2).date(), "until": datetime(2020, 3, 8).date()}
+    )
+    assert wording.key_figures_reading(_figures(ctx, empty), "en") == (
+        "No mention of Veloria in this period."
+    )
