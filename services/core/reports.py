@@ -87,7 +87,10 @@ class ReportDefinition(BaseModel):
     until: date | None = Field(default=None, description="custom period: last day included")
     language: Literal["fr", "en"] = "fr"
     timezone: str = Field(default="Europe/Paris", description="IANA time zone of the periods")
-    sections: list[Section] = Field(default_factory=lambda: list(ALL_SECTIONS))
+    sections: list[Section] = Field(
+        default_factory=lambda: list(ALL_SECTIONS),
+        description="default: every section that applies (share_of_voice needs a brand)",
+    )
     schedule: Schedule | None = Field(default=None, description="none: rendered on demand only")
     recipients: list[str] = Field(
         default_factory=list,
@@ -146,6 +149,9 @@ class ReportDefinition(BaseModel):
                 raise ValueError(f"the period ends ({self.until}) before it starts ({self.since})")
         elif self.since is not None or self.until is not None:
             raise ValueError("since and until are only for period: custom")
+        if not self.brand and "sections" not in self.model_fields_set:
+            # The default is every section that applies: share of voice needs a brand.
+            self.sections = [s for s in self.sections if s != Section.SHARE_OF_VOICE]
         if not self.brand:
             needs_brand = {Section.SHARE_OF_VOICE} & set(self.sections)
             if needs_brand:

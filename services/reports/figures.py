@@ -13,6 +13,7 @@ import ast
 import heapq
 import importlib.util
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -416,7 +417,8 @@ def _stories(index: MentionIndex, subject: Subject, window: Window) -> list[Stor
         if not page.mentions:
             continue
         first, *rest = page.mentions
-        sources = sorted({site_of(m.url) or m.source_name for m in rest})
+        first_site = site_of(first.url) or first.source_name
+        sources = sorted({site_of(m.url) or m.source_name for m in rest} - {first_site})
         stories.append(Story(count.key, count.count, first, sources))
     return stories
 
@@ -457,13 +459,26 @@ def _function_words() -> frozenset[str]:
     return frozenset(w.casefold() for w in words) - _KEPT
 
 
+_TAG = re.compile(r"<[^<>]*>|<[^<>]*$|^[^<>]*>")  # whole tags, and tags cut at either end
+
+
+def without_markup(word: str) -> str:
+    """An evidence word without the markup a hostile or badly extracted text left in it
+    (`script>alert(1)</script><img` -> `alert(1)`): words are read, never markup."""
+    text = _TAG.sub(" ", word)
+    return " ".join(text.replace("<", " ").replace(">", " ").split())
+
+
 def meaningful(words: list[str], subject: Subject) -> list[str]:
     """The evidence words without function words ('est', 'the') and the brands' own names:
     what a reader can act on. A stand-in until the analyzer's "why" words skip them
     themselves (issue 21, "words that mean something"); phrases are kept whole."""
     names = {n.casefold() for n in [subject.brand or "", *subject.competitors] if n}
     kept = []
-    for word in words:
+    for raw in words:
+        word = without_markup(raw)
+        if not word:
+            continue
         folded = word.casefold().strip("'’")
         if folded in names or (" " not in folded and folded in _function_words()):
             continue

@@ -101,17 +101,21 @@ def day(value: date | datetime, lang: Lang, *, year: bool = False) -> str:
 
 def period_text(window: Window, lang: Lang) -> str:
     """'23–29 November 2026' / 'du 23 au 29 novembre 2026' (months and years only where
-    they change)."""
+    they change); '(to date)' / '(à ce jour)' after a period not over yet."""
     first, last = window.first_day, window.last_day
     if (first.year, first.month) == (last.year, last.month):
         start = "1er" if lang == "fr" and first.day == 1 else str(first.day)
     else:
         start = day(first, lang, year=first.year != last.year)
     if lang == "fr":
-        return f"du {start} au {day(last, lang, year=True)}"
-    if start.isdigit():
-        return f"{start}–{day(last, lang, year=True)}"
-    return f"{start} – {day(last, lang, year=True)}"
+        text = f"du {start} au {day(last, lang, year=True)}"
+    elif start.isdigit():
+        text = f"{start}–{day(last, lang, year=True)}"
+    else:
+        text = f"{start} – {day(last, lang, year=True)}"
+    if window.to_date:
+        text += " (à ce jour)" if lang == "fr" else " (to date)"
+    return text
 
 
 def number(value: float, lang: Lang, *, decimals: int | None = None) -> str:

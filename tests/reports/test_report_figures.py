@@ -275,3 +275,37 @@ def test_the_title_heads_the_report_and_the_sentences_use_the_brands_name(
     assert wording.key_figures_reading(_figures(ctx, empty), "en") == (
         "No mention of Veloria in this period."
     )
+
+
+def test_also_in_never_repeats_the_first_publisher(ctx: ServiceContext) -> None:
+    from tests.reports.conftest import WEEK, _veloria
+
+    first = _veloria(70, WEEK, "neutral", "battery", url="https://news.example.org/a")
+    copies = [
+        _veloria(71 + i, WEEK + timedelta(days=1), "neutral", "battery", story_id=first.id,
+                 url=url)
+        for i, url in enumerate(["https://www.news.example.org/b", "https://other.example.net/c"])
+    ]  # fmt: skip
+    ctx.index.upsert([first.model_copy(update={"story_id": first.id}), *copies])
+    [story] = [s for s in _figures(ctx).stories if s.key == first.id]
+    assert story.copies == 3
+    assert story.copy_sources == ["other.example.net"]
+
+
+def test_words_that_weighed_hold_no_markup_and_the_page_stays_escaped(
+    ctx: ServiceContext,
+) -> None:
+    from tests.reports.conftest import WEEK, _sentiment, _veloria
+
+    sentiment = _sentiment("negative", "script>alert(1)</script><img", "<b>cassé</b>")
+    hostile = _veloria(
+        98, WEEK, "negative", "delivery", likes=50_000, text="<img src=x onerror=alert(3)>",
+        sentiment=sentiment, brand_sentiments={"Veloria": sentiment},
+    )  # fmt: skip
+    ctx.index.upsert([hostile])
+    f = _figures(ctx)
+    assert f.negative_samples[0].mention.id == hostile.id
+    assert f.negative_samples[0].words == ["alert(1)", "cassé"]
+    html = render(f, pdf=False).html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(3)&gt;" in html
+    assert "script&gt;" not in html and "<b>cassé" not in html

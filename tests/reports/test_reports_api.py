@@ -232,3 +232,46 @@ def test_a_period_whose_dates_overflow_is_a_period_error() -> None:
     )  # fmt: skip
     with pytest.raises(PeriodError, match="out of range"):
         windows(bad, now=datetime(2026, 12, 7, tzinfo=UTC))
+
+
+def test_a_saved_search_report_with_default_sections_gets_those_that_apply(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    saved = client.post("/api/v1/saved-searches", json={"name": "all", "query": "veloria"})
+    assert saved.status_code == 201, saved.text
+    body = {k: v for k, v in REPORT.items() if k != "sections"}
+    created = client.post(
+        "/api/v1/reports", json={**body, "name": "all-en", "brand": None, "saved_search": "all"}
+    )
+    assert created.status_code == 201, created.text
+    sections = created.json()["sections"]
+    assert "share_of_voice" not in sections and {"key_figures", "samples"} <= set(sections)
+    with_brand = client.post("/api/v1/reports", json={**body, "name": "brand-en"})
+    assert "share_of_voice" in with_brand.json()["sections"]
+
+
+def test_a_custom_period_not_over_yet_ends_today_and_says_so(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from services.core.reports import ReportDefinition
+    from services.reports import wording
+    from services.reports.period import windows
+
+    quarter = ReportDefinition(
+        name="q4", brand="Veloria", period="custom", since=date(2026, 10, 1),
+        until=date(2026, 12, 31), language="en", timezone="UTC",
+    )  # fmt: skip
+    window, previous = windows(quarter, now=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    assert (window.first_day, window.last_day, window.to_date) == (
+        date(2026, 10, 1),
+        date(2026, 12, 7),
+        True,
+    )
+    assert previous.until == window.since and previous.days == window.days
+    assert wording.period_text(window, "en") == "1 October – 7 December 2026 (to date)"
+    assert wording.period_text(window, "fr") == "du 1er octobre au 7 décembre 2026 (à ce jour)"
+    done, _ = windows(quarter, now=datetime(2027, 1, 2, tzinfo=UTC))
+    assert (done.last_day, done.to_date) == (date(2026, 12, 31), False)
+    assert wording.period_text(done, "en") == "1 October – 31 December 2026"
