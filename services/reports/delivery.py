@@ -123,7 +123,10 @@ def send_report(
     Message-ID), or when no recipient at all could be sent to."""
     alerting = settings.alerting
     recipients = recipient_addresses(figures.definition.recipients)
-    if not recipients:
+    if not recipients:  # recorded all the same: the period's report was delivered
+        Renders(settings.data_dir).record_delivery(
+            info, sent_to=0, failed=[], at=now or datetime.now(UTC)
+        )
         return Delivery([], [])
     if not alerting.smtp_host:
         raise DeliveryError("reports by email need alerting.smtp_host", permanent=True)

@@ -223,10 +223,10 @@ def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext
     """The week's negatives are all reposts of stories first posted the week before: they
     are still the most engaged negatives, one per story, and the email names the first."""
     from services.reports.delivery import report_email
-    from tests.reports.conftest import BEFORE, WEEK, _veloria
+    from tests.reports.conftest import BEFORE, _veloria
 
-    week = WEEK + timedelta(days=14)  # a week with no other mention
-    older = [_veloria(40 + i, BEFORE + timedelta(days=14), "neutral", "price") for i in range(2)]
+    week = BEFORE - timedelta(days=14)  # a week with no other mention
+    older = [_veloria(40 + i, week - timedelta(days=7), "neutral", "price") for i in range(2)]
     reposts = [
         _veloria(50 + i, week + timedelta(days=i), "negative", "delivery", likes=likes,
                  story_id=older[story].id, url=f"https://repost{i}.example.net/a")

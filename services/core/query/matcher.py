@@ -24,7 +24,6 @@ from services.core.query.ast import (
     Phrase,
     Prefix,
     Term,
-    author_forms,
 )
 from services.core.text import fold_keyword, tokenize
 from services.core.triage import Triage
@@ -63,8 +62,8 @@ def keyword_values(mention: Mention, field: str) -> list[str]:
             return [fold_keyword(mention.source_name), fold_keyword(mention.source_kind)]
         case "sentiment":
             return [mention.sentiment.label.value] if mention.sentiment else []
-        case "author":  # either form matches: see `author_forms`
-            return list(author_forms(fold_keyword(mention.author))) if mention.author else []
+        case "author":
+            return [fold_keyword(mention.author)] if mention.author else []
         case "site":
             return site_suffixes(mention.site)
         case "topic":

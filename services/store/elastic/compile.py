@@ -26,7 +26,6 @@ from services.core.query.ast import (
     Phrase,
     Prefix,
     Term,
-    author_forms,
 )
 from services.core.text import MAX_TOKEN_LENGTH
 from services.core.triage import TriageState
@@ -77,8 +76,6 @@ def compile_query(node: Node) -> Query:
             return _any([{"match_phrase": {field: text}} for field in mapping.WORD_FIELDS])
         case Near(left, right, distance):
             return _any([_near(field, left, right, distance) for field in mapping.WORD_FIELDS])
-        case FieldFilter("author", value, prefix):  # with or without its '@'
-            return _any([_filter("author", v, prefix) for v in author_forms(value)])
         case FieldFilter(name, value, prefix):
             return _filter(name, value, prefix)
         case And(children):

@@ -26,7 +26,6 @@ from services.core.query.ast import (
     Phrase,
     Prefix,
     Term,
-    author_forms,
 )
 from services.core.text import MAX_TOKEN_LENGTH
 from services.store.contracts import MentionFilter, StoryCopies
@@ -95,8 +94,6 @@ class QueryCompiler:
                 return _any([self._phrase(field, words) for field in schema.WORD_FIELDS])
             case Near():
                 return _any([self._near(field, node) for field in schema.WORD_FIELDS])
-            case FieldFilter("author", value, prefix):  # with or without its '@'
-                return _any([self._filter("author", v, prefix) for v in author_forms(value)])
             case FieldFilter(name, value, prefix):
                 return self._filter(name, value, prefix)
             case And(children):
