@@ -82,15 +82,6 @@ class FieldFilter:
     prefix: bool = False
 
 
-def author_forms(handle: str) -> tuple[str, ...]:
-    """A handle with and without its leading '@' ('jdupont' -> ('jdupont', '@jdupont')):
-    `author:` matches either, as erasure and the GDPR export treat them as one person."""
-    bare = handle.removeprefix("@")
-    if not bare:
-        return (handle,)
-    return (handle, bare) if handle != bare else (handle, "@" + bare)
-
-
 @dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Node, ...]
