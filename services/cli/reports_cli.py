@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from services.cli.common import (
     DEFAULT_CONFIG,
@@ -181,10 +180,17 @@ def report_renders(
         except ReportNotFound:
             raise CliError(f"no report is named {name!r}", code=2) from None
         table = Table("id", "since", "until", "sent to", "not sent to")
-        for info in Renders(ctx.settings.data_dir).list(name):
+        infos = Renders(ctx.settings.data_dir).list(name)
+        for info in infos:
             sent = "-" if info.sent_to is None else str(info.sent_to)
-            failed = "\n".join(f"{f.recipient}: {f.reason}" for f in info.failed) or "-"
             table.add_row(
-                info.id, info.since.isoformat(), info.until.isoformat(), sent, Text(failed)
+                info.id, info.since.isoformat(), info.until.isoformat(), sent, str(len(info.failed))
             )
         out.print(keep_whole(table, 0))
+        for info in infos:  # one line each, whole: an address is never wrapped
+            for failure in info.failed:
+                out.print(
+                    f"{info.id}: not sent to {failure.recipient}: {failure.reason}",
+                    markup=False,
+                    soft_wrap=True,
+                )
