@@ -127,12 +127,13 @@ class ReportScheduler:
     def missed(self, definition: StoredReport, *, now: datetime) -> datetime | None:
         """The report's latest due slot when it passed without a delivery: the cron jobs
         live in memory, so a service started (or restarted) after Monday 08:00 would
-        otherwise never send that week's report. None when the slot's period is over,
-        when a render of that period was emailed (its delivery is recorded on it), when
-        this process already tried, or when the definition was saved after the slot."""
+        otherwise never send that week's report. None without SMTP settings, when the
+        slot's period is over, when a render of that period was emailed (its delivery is
+        recorded on it), when this process already tried, or when the definition was saved
+        after the slot."""
         trigger = trigger_for(definition)
-        if trigger is None:
-            return None
+        if trigger is None or not self.ctx.settings.alerting.smtp_host:
+            return None  # nothing to catch up on without email: renders are on demand
         slot = _latest_fire_time(trigger, now)
         if slot is None or (definition.updated_at and definition.updated_at > slot):
             return None
