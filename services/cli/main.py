@@ -579,9 +579,13 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     from rich.markup import escape
 
     from services.alerting.channels import brand_rule_warnings
+    from services.core.reports import recipient_warnings
 
     for warning in brand_rule_warnings(loaded.settings.alerting):  # a secret may come later
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", highlight=False)
+    for report in ws.reports:
+        for warning in recipient_warnings(report):
+            console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", highlight=False)
     from services.runtime.app.workspaces import WORKSPACES_DIR, load_workspace_definition
 
     root = (config.parent if config.is_file() else config) / WORKSPACES_DIR

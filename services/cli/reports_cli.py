@@ -54,8 +54,9 @@ def _render(
 ) -> Path | None:
     from services.alerting.notifiers.base import DeliveryError
     from services.reports.delivery import send_report
+    from services.reports.period import PeriodError
     from services.reports.service import ReportInputError, definitions, run_report
-    from services.reports.store import ReportNotFound
+    from services.reports.store import InvalidDefinition, ReportNotFound
 
     with workspace_context(config) as ctx:
         ctx.sync_workspace()
@@ -65,10 +66,12 @@ def _render(
         except ReportNotFound:
             known = ", ".join(d.name for d in store.list()) or "none yet"
             raise CliError(f"no report is named {name!r} (reports: {known})", code=2) from None
+        except InvalidDefinition as exc:
+            raise CliError(str(exc), code=2) from None
         started = time.perf_counter()
         try:
             run = run_report(ctx, definition, now=datetime.now(UTC), pdf=pdf, keep=keep)
-        except ReportInputError as exc:
+        except (ReportInputError, PeriodError) as exc:
             raise CliError(f"report {name!r}: {exc}", code=2) from None
         total = time.perf_counter() - started
         if output is not None:
@@ -96,10 +99,12 @@ def _render(
         if send:
             assert run.kept is not None
             try:
-                sent = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+                delivery = send_report(ctx.settings, run.figures, run.rendered, run.kept)
             except DeliveryError as exc:
                 raise CliError(f"report {name!r} was rendered but not sent: {exc}") from None
-            console.print(f"sent to {sent} recipient(s)")
+            console.print(f"sent to {len(delivery.sent)} recipient(s)")
+            for failure in delivery.failed:
+                console.print(f"not sent to {failure.recipient}: {failure.reason}", markup=False)
     return output
 
 
@@ -157,3 +162,35 @@ def report_preview(
         console.print(f"preview on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+
+
+@report_app.command("renders")
+def report_renders(
+    name: Annotated[str, typer.Argument(help="the report's name (veille report list)")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Show a report's kept renders, newest first: its period, and who it was emailed to
+    (and who it could not be sent to, and why)."""
+    from services.reports.service import definitions
+    from services.reports.store import Renders, ReportNotFound
+
+    with workspace_context(config) as ctx:
+        try:
+            definitions(ctx).get(name)
+        except ReportNotFound:
+            raise CliError(f"no report is named {name!r}", code=2) from None
+        table = Table("id", "since", "until", "sent to", "not sent to")
+        infos = Renders(ctx.settings.data_dir).list(name)
+        for info in infos:
+            sent = "-" if info.sent_to is None else str(info.sent_to)
+            table.add_row(
+                info.id, info.since.isoformat(), info.until.isoformat(), sent, str(len(info.failed))
+            )
+        out.print(keep_whole(table, 0))
+        for info in infos:  # one line each, whole: an address is never wrapped
+            for failure in info.failed:
+                out.print(
+                    f"{info.id}: not sent to {failure.recipient}: {failure.reason}",
+                    markup=False,
+                    soft_wrap=True,
+                )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 _SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def address_of(entry: str) -> str | None:
+    """The address of `a@example.org` or `Name <a@example.org>` (email.utils' parsing, as
+    the addresses in a secret are read), or None when it is not one."""
+    entry = entry.strip()
+    name, address = parseaddr(entry)
+    if not address and not name:
+        return None
+    if not name and address != entry and f"<{address}>" != entry:
+        return None  # parseaddr dropped part of it
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or c in "<>," for c in address):
+        return None
+    return address
+
+
+def needs_smtputf8(address: str) -> bool:
+    """A non-ASCII address can only go through an SMTP server advertising SMTPUTF8."""
+    return not address.isascii()
 
 
 class Section(StrEnum):
@@ -34,6 +55,10 @@ class Section(StrEnum):
 
 
 ALL_SECTIONS = list(Section)
+# A custom period's bounds: no mention predates the web, and the previous period (as long
+# as the report's, just before it) and the day after the last stay representable dates.
+EARLIEST_DAY = date(1990, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
 Period = Literal["last_week", "last_month", "last_quarter", "custom"]
 
 
@@ -62,7 +87,10 @@ class ReportDefinition(BaseModel):
     until: date | None = Field(default=None, description="custom period: last day included")
     language: Literal["fr", "en"] = "fr"
     timezone: str = Field(default="Europe/Paris", description="IANA time zone of the periods")
-    sections: list[Section] = Field(default_factory=lambda: list(ALL_SECTIONS))
+    sections: list[Section] = Field(
+        default_factory=lambda: list(ALL_SECTIONS),
+        description="default: every section that applies (share_of_voice needs a brand)",
+    )
     schedule: Schedule | None = Field(default=None, description="none: rendered on demand only")
     recipients: list[str] = Field(
         default_factory=list,
@@ -80,17 +108,26 @@ class ReportDefinition(BaseModel):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris, UTC)") from None
         return value
 
+    @field_validator("since", "until")
+    @classmethod
+    def _in_range(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+            raise ValueError(
+                f"{value} is outside the dates a report can cover ({EARLIEST_DAY} to {LATEST_DAY})"
+            )
+        return value
+
     @field_validator("recipients")
     @classmethod
     def _addresses(cls, values: list[str]) -> list[str]:
         for value in values:
             if _SECRET_NAME.match(value.strip()):
                 continue  # a secret's name: its value lists the addresses
-            local, _, domain = value.strip().partition("@")
-            if not local or "." not in domain or any(c.isspace() for c in value.strip()):
+            if address_of(value) is None:
                 raise ValueError(
-                    f"{value!r} is neither an email address nor the name of a secret "
-                    "(VEILLE_REPORT_TO) holding addresses"
+                    f"{value!r} is neither an email address (a@example.org, or "
+                    '"Name <a@example.org>") nor the name of a secret (VEILLE_REPORT_TO) '
+                    "holding addresses"
                 )
         return [v.strip() for v in values]
 
@@ -112,6 +149,9 @@ class ReportDefinition(BaseModel):
                 raise ValueError(f"the period ends ({self.until}) before it starts ({self.since})")
         elif self.since is not None or self.until is not None:
             raise ValueError("since and until are only for period: custom")
+        if not self.brand and "sections" not in self.model_fields_set:
+            # The default is every section that applies: share of voice needs a brand.
+            self.sections = [s for s in self.sections if s != Section.SHARE_OF_VOICE]
         if not self.brand:
             needs_brand = {Section.SHARE_OF_VOICE} & set(self.sections)
             if needs_brand:
@@ -124,6 +164,22 @@ class ReportDefinition(BaseModel):
     def zone(self) -> ZoneInfo:
         """The report's time zone."""
         return ZoneInfo(self.timezone)
+
+
+def recipient_warnings(definition: ReportDefinition) -> list[str]:
+    """What may keep a report from some of its recipients, said before it is sent: a
+    non-ASCII address needs an SMTP server advertising SMTPUTF8 (the others are sent
+    anyway, and the render records who was not)."""
+    warnings = []
+    for entry in definition.recipients:
+        address = address_of(entry)
+        if address is not None and needs_smtputf8(address):
+            warnings.append(
+                f"report {definition.name!r}: recipient {address!r} is not ASCII; it can only "
+                "be sent through an SMTP server that advertises SMTPUTF8 (the other "
+                "recipients get it anyway; the render lists who did not)"
+            )
+    return warnings
 
 
 class StoredReport(ReportDefinition):

@@ -8,6 +8,9 @@ from the report and render ids, so a resent render can be dropped by receivers.
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
@@ -15,13 +18,16 @@ from typing import TYPE_CHECKING
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
 from services.alerting.notifiers.secrets import resolve_secret
+from services.core.reports import Section, address_of, needs_smtputf8
 from services.core.settings import Settings
 from services.reports import wording
 from services.reports.figures import ReportFigures
-from services.reports.store import RenderInfo
+from services.reports.store import RecipientFailure, RenderInfo, Renders
 
 if TYPE_CHECKING:
     from services.reports.render import Rendered
+
+log = logging.getLogger("veille.reports")
 
 FOOTER = {
     "en": "Sent by Veille. The report is attached as a PDF.",
@@ -50,6 +56,9 @@ def report_email(
     for section in figures.definition.sections:
         reading = wording.READINGS[section](figures, lang)
         lines.append(f"- {wording.label(section, lang)}{_colon(lang)}{reading}")
+    if Section.SAMPLES not in figures.definition.sections and figures.negative_samples:
+        reading = wording.samples_reading(figures, lang)
+        lines.append(f"- {wording.label(Section.SAMPLES, lang)}{_colon(lang)}{reading}")
     if link:
         lines += ["", link]
     lines += ["", "-- ", FOOTER[lang]]
@@ -88,37 +97,100 @@ def recipient_addresses(entries: list[str]) -> list[str]:
     return addresses
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Who got a render by email, and who did not (and why)."""
+
+    sent: list[str]
+    failed: list[RecipientFailure]
+
+
+_NO_SMTPUTF8 = "the SMTP server does not accept non-ASCII addresses (it lacks SMTPUTF8)"
+
+
 def send_report(
-    settings: Settings, figures: ReportFigures, rendered: Rendered, info: RenderInfo
-) -> int:
-    """Emails the render to the report's recipients; returns how many; DeliveryError when
-    SMTP is not configured or refuses."""
+    settings: Settings,
+    figures: ReportFigures,
+    rendered: Rendered,
+    info: RenderInfo,
+    *,
+    now: datetime | None = None,
+) -> Delivery:
+    """Emails the render to the report's recipients and records on the render who got it
+    and who did not. A recipient the server cannot take (a non-ASCII address without
+    SMTPUTF8, a 5xx refusal) does not stop the others. DeliveryError when SMTP is not
+    configured, on a temporary failure (retried whole: receivers drop the duplicate by
+    Message-ID), or when no recipient at all could be sent to."""
     alerting = settings.alerting
     recipients = recipient_addresses(figures.definition.recipients)
-    if not recipients:
-        return 0
+    if not recipients:  # recorded all the same: the period's report was delivered
+        Renders(settings.data_dir).record_delivery(
+            info, sent_to=0, failed=[], at=now or datetime.now(UTC)
+        )
+        return Delivery([], [])
     if not alerting.smtp_host:
         raise DeliveryError("reports by email need alerting.smtp_host", permanent=True)
     link = None
     if settings.api.public_url:
         base = settings.api.public_url.rstrip("/")
         link = f"{base}/api/v1/reports/{info.report}/renders/{info.id}.pdf"
-    notifier = EmailNotifier(
-        host=alerting.smtp_host,
-        port=alerting.smtp_port,
-        security=alerting.smtp_security,
-        sender=alerting.smtp_sender,
-        recipients=recipients,
-        username_secret=alerting.smtp_username_secret,
-        password_secret=alerting.smtp_password_secret,
+    plain = [r for r in recipients if not needs_smtputf8(address_of(r) or r)]
+    international = [r for r in recipients if r not in plain]
+    sent: list[str] = []
+    failed: list[RecipientFailure] = []
+    for group in (plain, international):
+        if not group:
+            continue
+        notifier = EmailNotifier(
+            host=alerting.smtp_host,
+            port=alerting.smtp_port,
+            security=alerting.smtp_security,
+            sender=alerting.smtp_sender,
+            recipients=group,
+            username_secret=alerting.smtp_username_secret,
+            password_secret=alerting.smtp_password_secret,
+        )
+        message = report_email(
+            figures,
+            rendered,
+            sender=alerting.smtp_sender,
+            recipients=group,
+            render=info.id,
+            link=link,
+        )
+        key = f"report:{info.report}:{info.id}"
+        try:
+            refused = notifier.send_messages([message], idempotency_key=key)
+        except DeliveryError as exc:
+            if not exc.permanent:
+                raise
+            reason = _NO_SMTPUTF8 if "SMTPUTF8" in str(exc) else str(exc)
+            failed += [RecipientFailure(r, reason) for r in group]
+            continue
+        refusals = {a.casefold(): reply for a, reply in refused.items()}
+        for r in group:
+            refusal = refusals.get((address_of(r) or r).casefold())
+            if refusal is None:
+                sent.append(r)
+            else:
+                text = refusal[1].decode("utf-8", "replace")
+                failed.append(RecipientFailure(r, f"refused: {refusal[0]} {text}"))
+    Renders(settings.data_dir).record_delivery(
+        info, sent_to=len(sent), failed=failed, at=now or datetime.now(UTC)
     )
-    message = report_email(
-        figures,
-        rendered,
-        sender=alerting.smtp_sender,
-        recipients=recipients,
-        render=info.id,
-        link=link,
-    )
-    notifier.send_messages([message], idempotency_key=f"report:{info.report}:{info.id}")
-    return len(recipients)
+    if failed:
+        reasons = sorted({f.reason for f in failed})
+        log.warning(
+            "report %s (%s): %d recipient(s) not sent: %s",
+            info.report,
+            info.id,
+            len(failed),
+            "; ".join(reasons),
+        )
+        log.debug("report %s: not sent to %s", info.report, ", ".join(f.recipient for f in failed))
+    if not sent and failed:
+        raise DeliveryError(
+            f"sent to no recipient: {'; '.join(sorted({f.reason for f in failed}))}",
+            permanent=True,
+        )
+    return Delivery(sent, failed)

@@ -4,7 +4,7 @@ always agree.
 
 Only what the stats API does not offer is computed here: the stories' copies (searches),
 the most engaged mentions (a pass over the stored JSON of the period's negative or
-positive originals, keeping three), and the alerts of the period (the state store's events).
+positive mentions, keeping one per story), and the alerts of the period (the state store's events).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ast
 import heapq
 import importlib.util
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -53,11 +54,12 @@ def quoted(name: str) -> str:
 class Subject:
     """What a report measures: query texts for the stats functions."""
 
-    title: str
+    title: str  # heads the document and the email subject only
     brand: str | None  # sentiment is toward it when set, overall otherwise
     competitors: list[str]
     scope: str  # the saved search's query ("" for a brand report): share of voice's q
     base: str  # the mentions the report is about
+    name: str = ""  # what the sentences call it: the brand's or the saved search's name
 
     def narrowed(self, clause: str) -> str:
         """The report's mentions that also match `clause`."""
@@ -87,16 +89,20 @@ def subject_of(definition: ReportDefinition, state: StateStore) -> Subject:
     """Resolves the brand and saved search; NotFoundError when either is unknown."""
     scope = ""
     title = definition.title
+    search_name = ""
     if definition.saved_search:
         search = ss.get_saved_search(state, definition.saved_search)
         scope = saved_search_text(search)
+        search_name = search.name
         title = title or search.name
     if definition.brand:
         brand = state.get_brand(definition.brand)
         named = f"brand:{quoted(brand.name)}"
         base = f"{scope} {named}" if scope else named
-        return Subject(title or brand.name, brand.name, list(brand.competitors), scope, base)
-    return Subject(title, None, [], scope, scope)
+        return Subject(
+            title or brand.name, brand.name, list(brand.competitors), scope, base, brand.name
+        )
+    return Subject(title, None, [], scope, scope, search_name)
 
 
 # -- the figures, section by section ---------------------------------------------------
@@ -232,8 +238,9 @@ def compute(
     if Section.AUTHORS_SOURCES in sections:
         figures.sources = _changes(index, subject.base, Dimension.SOURCE, window, previous, TOP)
         figures.authors, figures.sites = _authors_and_sites(index, subject, window, previous)
+    # The most engaged negative is worked out whatever the sections: the email names it.
+    figures.negative_samples = _samples(index, subject, window, "negative")
     if Section.SAMPLES in sections:
-        figures.negative_samples = _samples(index, subject, window, "negative")
         figures.positive_samples = _samples(index, subject, window, "positive")
     return figures
 
@@ -410,7 +417,8 @@ def _stories(index: MentionIndex, subject: Subject, window: Window) -> list[Stor
         if not page.mentions:
             continue
         first, *rest = page.mentions
-        sources = sorted({site_of(m.url) or m.source_name for m in rest})
+        first_site = site_of(first.url) or first.source_name
+        sources = sorted({site_of(m.url) or m.source_name for m in rest} - {first_site})
         stories.append(Story(count.key, count.count, first, sources))
     return stories
 
@@ -451,13 +459,26 @@ def _function_words() -> frozenset[str]:
     return frozenset(w.casefold() for w in words) - _KEPT
 
 
+_TAG = re.compile(r"<[^<>]*>|<[^<>]*$|^[^<>]*>")  # whole tags, and tags cut at either end
+
+
+def without_markup(word: str) -> str:
+    """An evidence word without the markup a hostile or badly extracted text left in it
+    (`script>alert(1)</script><img` -> `alert(1)`): words are read, never markup."""
+    text = _TAG.sub(" ", word)
+    return " ".join(text.replace("<", " ").replace(">", " ").split())
+
+
 def meaningful(words: list[str], subject: Subject) -> list[str]:
     """The evidence words without function words ('est', 'the') and the brands' own names:
     what a reader can act on. A stand-in until the analyzer's "why" words skip them
     themselves (issue 21, "words that mean something"); phrases are kept whole."""
     names = {n.casefold() for n in [subject.brand or "", *subject.competitors] if n}
     kept = []
-    for word in words:
+    for raw in words:
+        word = without_markup(raw)
+        if not word:
+            continue
         folded = word.casefold().strip("'’")
         if folded in names or (" " not in folded and folded in _function_words()):
             continue
@@ -481,26 +502,35 @@ class _Ranked(TypedDict, total=False):
     """What ranking a sample reads of a stored mention (the rest is skipped)."""
 
     id: str
+    story_id: str | None
     engagement: _Engaged
 
 
 _RANKED = TypeAdapter(_Ranked)
 
 
-def _rank(position: int, source: bytes) -> tuple[int, int, str]:
-    """(-engagement, position, id): the most engaged first, then the oldest (the
+def _rank(position: int, source: bytes) -> tuple[str, tuple[int, int, str]]:
+    """(story, (-engagement, position, id)): the most engaged first, then the oldest (the
     mentions come oldest first)."""
     m = _RANKED.validate_json(source)
     e = m.get("engagement") or {}
     reactions = (e.get("likes") or 0) + (e.get("replies") or 0) + (e.get("shares") or 0)
-    return -reactions, position, m["id"]
+    return m.get("story_id") or m["id"], (-reactions, position, m["id"])
 
 
 def _samples(index: MentionIndex, subject: Subject, window: Window, label: str) -> list[Sample]:
-    """The three most engaged originals: one pass over the stored JSON keeping three
-    (no model per mention, constant memory), then those three read whole."""
-    flt = _window_filter(f"{subject.polar(label)} is:original", window)
-    best = heapq.nsmallest(3, itertools.starmap(_rank, enumerate(index.iter_json(flt))))
+    """The three most engaged mentions of the period, one per story: each story's most
+    engaged copy published in the window, whether it is the story's first copy or a
+    repost of one first posted earlier (a week whose negatives are all reposts still
+    shows them). One pass over the stored JSON keeping a rank per story (no model per
+    mention), then the three best read whole."""
+    flt = _window_filter(subject.polar(label), window)
+    best_of_story: dict[str, tuple[int, int, str]] = {}
+    for story, rank in itertools.starmap(_rank, enumerate(index.iter_json(flt))):
+        kept = best_of_story.get(story)
+        if kept is None or rank < kept:
+            best_of_story[story] = rank
+    best = heapq.nsmallest(3, best_of_story.values())
     samples = []
     for _, _, mention_id in best:
         mention = index.get(mention_id)

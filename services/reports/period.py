@@ -22,6 +22,7 @@ class Window:
     until: datetime
     first_day: date
     last_day: date
+    to_date: bool = False  # a custom period rendered before its end: it stops at the render
 
     @property
     def days(self) -> int:
@@ -29,11 +30,13 @@ class Window:
         return (self.last_day - self.first_day).days + 1
 
 
-def _window(first: date, after_last: date, zone: ZoneInfo) -> Window:
+def _window(first: date, after_last: date, zone: ZoneInfo, *, to_date: bool = False) -> Window:
     def at_midnight(day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
-    return Window(at_midnight(first), at_midnight(after_last), first, after_last - timedelta(1))
+    return Window(
+        at_midnight(first), at_midnight(after_last), first, after_last - timedelta(1), to_date
+    )
 
 
 def _month_start(day: date, months_back: int) -> date:
@@ -41,15 +44,37 @@ def _month_start(day: date, months_back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+class PeriodError(ValueError):
+    """The definition's period cannot be turned into dates (a definition stored before
+    its bounds were checked)."""
+
+
 def windows(definition: ReportDefinition, *, now: datetime) -> tuple[Window, Window]:
-    """The report's window and the previous one of the same kind (same length for custom)."""
+    """The report's window and the previous one of the same kind (same length for custom);
+    PeriodError when those dates cannot be represented."""
+    try:
+        return _windows(definition, now=now)
+    except (OverflowError, ValueError) as exc:
+        raise PeriodError(
+            f"the period of report {definition.name!r} ({definition.since} to "
+            f"{definition.until}) gives dates out of range: {exc}"
+        ) from None
+
+
+def _windows(definition: ReportDefinition, *, now: datetime) -> tuple[Window, Window]:
     zone = definition.zone
     today = now.astimezone(zone).date()
     if definition.period == "custom":
         assert definition.since is not None and definition.until is not None
         first, after = definition.since, definition.until + timedelta(1)
+        to_date = first <= today < after  # not over yet: it ends today, said "to date"
+        if to_date:
+            after = today + timedelta(1)
         length = after - first
-        return _window(first, after, zone), _window(first - length, first, zone)
+        return (
+            _window(first, after, zone, to_date=to_date),
+            _window(first - length, first, zone),
+        )
     if definition.period == "last_week":
         monday = today - timedelta(days=today.weekday())
         first = monday - timedelta(7)

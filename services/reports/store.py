@@ -13,11 +13,14 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from services.core.reports import NAME_PATTERN, ReportDefinition, StoredReport
 from services.store.state.contract import ConflictError, NotFoundError
@@ -30,6 +33,11 @@ FORMATS = ("html", "pdf")
 
 class ReportNotFound(NotFoundError):
     """No report definition has this name."""
+
+
+class InvalidDefinition(ValueError):
+    """A stored definition no longer validates (saved before a check was added, or
+    edited by hand): said field by field, never a traceback."""
 
 
 class ReadOnlyReport(ValueError):
@@ -76,7 +84,18 @@ class Definitions:
         path = self._file(name)
         if not re.match(NAME_PATTERN, name) or not path.is_file():
             raise ReportNotFound(f"no report is named {name!r}")
-        return self._read(path)
+        try:
+            return self._read(path)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'report'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise InvalidDefinition(
+                f"report {name!r} as stored is not valid ({problems}); replace it with PUT"
+            ) from None
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidDefinition(f"report {name!r} cannot be read: {exc}") from None
 
     def put(self, definition: ReportDefinition, *, create_only: bool) -> None:
         """Saves a definition made over the API (check it with `check_subject` first);
@@ -129,6 +148,9 @@ class RenderInfo:
     until: datetime
     formats: list[str]
     seconds: float
+    sent_to: int | None = None  # how many recipients got it (None: not emailed)
+    failed: list[RecipientFailure] = field(default_factory=list)
+    sent_at: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
         """The `meta.json` kept with the render."""
@@ -139,12 +161,39 @@ class RenderInfo:
             "until": self.until.isoformat(),
             "formats": self.formats,
             "seconds": round(self.seconds, 3),
+            "sent_to": self.sent_to,
+            "failed": [{"recipient": f.recipient, "reason": f.reason} for f in self.failed],
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
         }
+
+
+@dataclass(frozen=True)
+class RecipientFailure:
+    """A recipient the render could not be sent to, and why (kept with the render, never
+    logged above debug: addresses are personal data)."""
+
+    recipient: str
+    reason: str
 
 
 def render_id(moment: datetime) -> str:
     """'20261207T070000Z': sortable, and safe in a path and a URL."""
     return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _info(report: str, render: str, data: dict[str, Any]) -> RenderInfo:
+    sent_at = data.get("sent_at")
+    return RenderInfo(
+        report=report,
+        id=render,
+        since=datetime.fromisoformat(data["since"]),
+        until=datetime.fromisoformat(data["until"]),
+        formats=list(data["formats"]),
+        seconds=float(data.get("seconds", 0.0)),
+        sent_to=data.get("sent_to"),
+        failed=[RecipientFailure(f["recipient"], f["reason"]) for f in data.get("failed") or []],
+        sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+    )
 
 
 class Renders:
@@ -180,17 +229,22 @@ class Renders:
             meta = child / "meta.json"
             if _RENDER_ID.match(child.name) and meta.is_file():
                 data = json.loads(meta.read_text(encoding="utf-8"))
-                infos.append(
-                    RenderInfo(
-                        report=report,
-                        id=child.name,
-                        since=datetime.fromisoformat(data["since"]),
-                        until=datetime.fromisoformat(data["until"]),
-                        formats=list(data["formats"]),
-                        seconds=float(data.get("seconds", 0.0)),
-                    )
-                )
+                infos.append(_info(report, child.name, data))
         return infos
+
+    def record_delivery(
+        self, info: RenderInfo, *, sent_to: int, failed: Sequence[RecipientFailure], at: datetime
+    ) -> RenderInfo:
+        """Writes who got the render, and who did not, into its `meta.json` (a temporary
+        file renamed over it)."""
+        updated = replace(info, sent_to=sent_to, failed=list(failed), sent_at=at)
+        meta = self.root / info.report / info.id / "meta.json"
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=meta.parent, prefix=".tmp-", delete=False
+        ) as tmp:
+            tmp.write(json.dumps(updated.to_json()))
+        os.replace(tmp.name, meta)
+        return updated
 
     def path(self, report: str, render: str, fmt: str) -> Path | None:
         """The file of one render ('latest' for the newest render in that format: an

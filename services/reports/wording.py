@@ -101,17 +101,21 @@ def day(value: date | datetime, lang: Lang, *, year: bool = False) -> str:
 
 def period_text(window: Window, lang: Lang) -> str:
     """'23–29 November 2026' / 'du 23 au 29 novembre 2026' (months and years only where
-    they change)."""
+    they change); '(to date)' / '(à ce jour)' after a period not over yet."""
     first, last = window.first_day, window.last_day
     if (first.year, first.month) == (last.year, last.month):
         start = "1er" if lang == "fr" and first.day == 1 else str(first.day)
     else:
         start = day(first, lang, year=first.year != last.year)
     if lang == "fr":
-        return f"du {start} au {day(last, lang, year=True)}"
-    if start.isdigit():
-        return f"{start}–{day(last, lang, year=True)}"
-    return f"{start} – {day(last, lang, year=True)}"
+        text = f"du {start} au {day(last, lang, year=True)}"
+    elif start.isdigit():
+        text = f"{start}–{day(last, lang, year=True)}"
+    else:
+        text = f"{start} – {day(last, lang, year=True)}"
+    if window.to_date:
+        text += " (à ce jour)" if lang == "fr" else " (to date)"
+    return text
 
 
 def number(value: float, lang: Lang, *, decimals: int | None = None) -> str:
@@ -181,7 +185,7 @@ def _negative_share(k: KeyFigures) -> tuple[float | None, float | None]:
 def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
     """'Veloria was named in 120 mentions, up 25% on the previous period (96); 32% of them
     were negative toward it, against 18% before.'"""
-    k, name = f.key, f.subject.title
+    k, name = f.key, f.subject.name  # the title heads the document, not the sentences
     assert k is not None
     if k.mentions == 0:
         return _nothing(f, lang)
@@ -209,7 +213,7 @@ def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def _nothing(f: ReportFigures, lang: Lang) -> str:
-    name = f.subject.title
+    name = f.subject.name
     return (
         f"No mention of {name} in this period."
         if lang == "en"

@@ -91,3 +91,40 @@ def test_bad_reports_in_the_workspace_are_listed_with_their_line(tmp_path: Path)
     assert "the period ends (2026-11-16) before it starts (2026-11-22)" in result.stderr
     assert "reports[2].sections[0]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_config_check_warns_about_addresses_needing_smtputf8(tmp_path: Path) -> None:
+    reports = {
+        "reports": [
+            {**REPORTS["reports"][0], "recipients": ["Élodie <élodie@client.example>"]},
+        ]
+    }
+    config = _workspace(tmp_path, reports)
+    result = veille("config", "check", "-c", config)
+    assert result.returncode == 0, result.stderr
+    warning = " ".join(result.stderr.split())
+    assert "recipient 'élodie@client.example' is not ASCII" in warning and "SMTPUTF8" in warning
+
+
+def test_report_renders_lists_who_a_render_was_not_sent_to(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from services.reports.store import RecipientFailure, RenderInfo, Renders
+
+    config = _workspace(tmp_path)
+    renders = Renders(tmp_path / "data")
+    since = datetime(2026, 11, 15, 23, tzinfo=UTC)
+    info = renders.save(
+        RenderInfo("veloria-weekly", "20261123T070000Z", since, since, ["html"], 1.0),
+        html="<p>x</p>",
+        pdf=None,
+    )
+    failure = RecipientFailure("élodie@client.example", "no SMTPUTF8 [here]")
+    renders.record_delivery(info, sent_to=2, failed=[failure], at=since)
+    result = veille("report", "renders", "veloria-weekly", "-c", config)
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
+    assert "20261123T070000Z" in flat and " 2 " in flat
+    assert "20261123T070000Z: not sent to élodie@client.example: no SMTPUTF8 [here]" in (
+        result.stdout
+    )

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from services.core.reports import ReportDefinition, Schedule
 from services.reports.service import definitions
+from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.report_loop import ReportScheduler, trigger_for
 from tests.alerting.notifiers.test_email import Mailbox, smtp_server
@@ -140,3 +143,134 @@ def test_a_temporary_smtp_failure_is_retried_for_the_same_period(
     assert other.run("weekly-mail", now=MONDAY_8_PARIS, attempt=2) is True
     [message] = box.messages()
     assert message["Subject"] == "[Veille] Veloria · du 16 au 22 novembre 2026"
+
+
+@requires_pdf
+def test_a_non_ascii_recipient_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that does not advertise SMTPUTF8: élodie's address cannot be sent to, the
+    others get the report, and the render says who did not (the logs do not)."""
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+
+    box = Mailbox()
+    monkeypatch.setenv("REPORT_TEAM", "cm@example.org, Élodie <élodie@client.example>")
+    with smtp_server(box, enable_SMTPUTF8=False) as port:
+        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
+        ctx = make_context(tmp_path, alerting={**alerting, "smtp_sender": "veille@example.org"})
+        try:
+            definitions(ctx).put(
+                WEEKLY.model_copy(
+                    update={"recipients": ["Direction <direction@example.org>", "REPORT_TEAM"]}
+                ),
+                create_only=True,
+            )
+            with caplog.at_level("INFO", logger="veille"):
+                assert ReportScheduler(ctx).run("weekly-mail", now=MONDAY_8_PARIS) is True
+            [envelope] = box.envelopes
+            assert sorted(envelope.rcpt_tos) == ["cm@example.org", "direction@example.org"]
+            warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+            assert warnings and "SMTPUTF8" in warnings[0].getMessage()
+            assert not any("lodie" in r.getMessage() for r in caplog.records if r.levelno > 10)
+
+            key = ctx.state.create_api_key("tests")
+            with TestClient(create_app(ctx), headers={"X-API-Key": key}) as client:
+                [render] = client.get("/api/v1/reports/weekly-mail/renders").json()
+        finally:
+            ctx.close()
+    assert render["sent_to"] == 2
+    [failure] = render["failed"]
+    assert failure["recipient"] == "Élodie <élodie@client.example>"
+    assert "SMTPUTF8" in failure["reason"]
+
+
+def test_addresses_needing_smtputf8_are_warned_about_at_creation(
+    mail_ctx: ServiceContext,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+
+    key = mail_ctx.state.create_api_key("tests")
+    body = {
+        "name": "intl",
+        "brand": "Veloria",
+        "recipients": ["élodie@client.example", "Marc Dupont <marc@example.org>"],
+    }
+    with TestClient(create_app(mail_ctx), headers={"X-API-Key": key}) as client:
+        created = client.post("/api/v1/reports", json=body)
+        assert created.status_code == 201, created.text
+        [warning] = created.json()["warnings"]
+        assert "élodie@client.example" in warning and "SMTPUTF8" in warning
+        refused = client.post(
+            "/api/v1/reports", json={**body, "name": "bad", "recipients": ["Marc <marc@>"]}
+        )
+        assert refused.status_code == 422
+        assert "Marc <marc@>" in refused.text
+
+
+def _saved_long_ago(ctx: ServiceContext, name: str) -> None:
+    """The definition's file dates from before the slots the tests look at."""
+    path = Path(ctx.settings.data_dir) / "reports" / "definitions" / f"{name}.yaml"
+    old = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(path, (old, old))
+
+
+def test_a_missed_slot_is_found_until_a_delivery_is_recorded(mail_ctx: ServiceContext) -> None:
+    from services.reports.store import RenderInfo
+
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    scheduler = ReportScheduler(mail_ctx)
+    definition = definitions(mail_ctx).get("weekly-mail")
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert scheduler.missed(definition, now=wednesday) == MONDAY_8_PARIS
+    sunday_night = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)  # Monday 30 November in Paris
+    assert scheduler.missed(definition, now=sunday_night) is not None  # its own slot: 8:00
+    assert scheduler.missed(definition, now=datetime(2026, 11, 23, 6, 0, tzinfo=UTC)) != (
+        MONDAY_8_PARIS
+    )  # before Monday 08:00: the week before's slot, not this one
+    renders = Renders(mail_ctx.settings.data_dir)
+    window_since = datetime(2026, 11, 15, 23, 0, tzinfo=UTC)
+    info = renders.save(
+        RenderInfo("weekly-mail", "20261123T070000Z", window_since, MONDAY_8_PARIS, ["html"], 1.0),
+        html="<p>x</p>",
+        pdf=None,
+    )
+    assert scheduler.missed(definition, now=wednesday) == MONDAY_8_PARIS  # kept, not sent
+    renders.record_delivery(info, sent_to=1, failed=[], at=MONDAY_8_PARIS)
+    assert scheduler.missed(definition, now=wednesday) is None
+    fresh = definition.model_copy(update={"updated_at": wednesday - timedelta(hours=1)})
+    assert ReportScheduler(mail_ctx).missed(fresh, now=wednesday) is None  # saved after it
+
+
+@requires_pdf
+def test_a_service_started_after_the_slot_sends_the_missed_report(
+    mail_ctx: ServiceContext,
+    mailbox: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    box, _ = mailbox
+    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # after Monday 08:00
+    scheduler = ReportScheduler(mail_ctx, refresh_seconds=3600, clock=lambda: wednesday)
+    with caplog.at_level("INFO", logger="veille.reports"):
+        scheduler.start()
+        try:
+            deadline = time.monotonic() + 60
+            while not box.messages() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            scheduler.refresh()  # a later pass: already sent, not again
+            time.sleep(1)
+        finally:
+            scheduler.shutdown()
+    assert len(box.messages()) == 1
+    assert any("missed its slot" in r.getMessage() for r in caplog.records)
+    assert box.messages()[0]["Subject"] == "[Veille] Veloria · du 16 au 22 novembre 2026"
+    [render] = Renders(mail_ctx.settings.data_dir).list("weekly-mail")
+    assert render.sent_to == 2 and render.sent_at is not None
+    assert ReportScheduler(mail_ctx).catch_up([definitions(mail_ctx).get("weekly-mail")],
+                                             now=wednesday) == []  # fmt: skip

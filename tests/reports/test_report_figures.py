@@ -4,13 +4,13 @@ in words, in English and in French."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.core.reports import ReportDefinition
+from services.core.reports import ReportDefinition, Section
 from services.reports import wording
 from services.reports.figures import ReportFigures, compute
 from services.reports.period import windows
@@ -217,3 +217,95 @@ def test_a_period_without_mentions_renders_and_says_so(ctx: ServiceContext) -> N
     assert wording.key_figures_reading(figures, "en") == "No mention of Veloria in this period."
     assert "No alert fired during the period." in rendered.html
     assert "No negative or positive mention in this period." in rendered.html
+
+
+def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext) -> None:
+    """The week's negatives are all reposts of stories first posted the week before: they
+    are still the most engaged negatives, one per story, and the email names the first."""
+    from services.reports.delivery import report_email
+    from tests.reports.conftest import BEFORE, _veloria
+
+    week = BEFORE - timedelta(days=14)  # a week with no other mention
+    older = [_veloria(40 + i, week - timedelta(days=7), "neutral", "price") for i in range(2)]
+    reposts = [
+        _veloria(50 + i, week + timedelta(days=i), "negative", "delivery", likes=likes,
+                 story_id=older[story].id, url=f"https://repost{i}.example.net/a")
+        for i, (story, likes) in enumerate([(0, 5), (0, 40), (1, 20), (0, 1)])
+    ]  # fmt: skip
+    ctx.index.upsert([*older, *reposts])
+    definition = CONFIGURED.model_copy(
+        update={"since": week.date(), "until": (week + timedelta(days=6)).date()}
+    )
+    f = _figures(ctx, definition)
+    assert f.key is not None and f.key.negative == 4
+    assert [s.mention.id for s in f.negative_samples] == [reposts[1].id, reposts[2].id]
+    assert wording.samples_reading(f, "en").startswith(
+        "The most engaged negative mention drew 91 reactions"
+    )
+    mail = report_email(
+        f, render(f, pdf=False), sender="v@example.org", recipients=["a@example.org"], render="x"
+    )
+    body = mail.get_body(("plain",))
+    assert body is not None and "most engaged negative mention drew 91" in body.get_content()
+    # Without the samples section the email still names the most engaged negative.
+    short = definition.model_copy(update={"sections": [Section.KEY_FIGURES]})
+    g = _figures(ctx, short)
+    mail = report_email(
+        g, render(g, pdf=False), sender="v@example.org", recipients=["a@example.org"], render="x"
+    )
+    body = mail.get_body(("plain",))
+    assert body is not None and "most engaged negative mention drew 91" in body.get_content()
+
+
+def test_the_title_heads_the_report_and_the_sentences_use_the_brands_name(
+    ctx: ServiceContext,
+) -> None:
+    from services.reports.delivery import report_subject
+
+    titled = CONFIGURED.model_copy(update={"title": "Veloria weekly"})
+    f = _figures(ctx, titled)
+    assert wording.key_figures_reading(f, "en").startswith("Veloria was named in 15 mentions")
+    french = _figures(ctx, titled.model_copy(update={"language": "fr"}))
+    assert wording.key_figures_reading(french, "fr").startswith("15 mentions citent Veloria,")
+    assert report_subject(f).startswith("[Veille] Veloria weekly · ")
+    assert "<h1>Veloria weekly</h1>" in render(f, pdf=False).html
+    empty = titled.model_copy(
+        update={"since": datetime(2020, 3, 2).date(), "until": datetime(2020, 3, 8).date()}
+    )
+    assert wording.key_figures_reading(_figures(ctx, empty), "en") == (
+        "No mention of Veloria in this period."
+    )
+
+
+def test_also_in_never_repeats_the_first_publisher(ctx: ServiceContext) -> None:
+    from tests.reports.conftest import WEEK, _veloria
+
+    first = _veloria(70, WEEK, "neutral", "battery", url="https://news.example.org/a")
+    copies = [
+        _veloria(71 + i, WEEK + timedelta(days=1), "neutral", "battery", story_id=first.id,
+                 url=url)
+        for i, url in enumerate(["https://www.news.example.org/b", "https://other.example.net/c"])
+    ]  # fmt: skip
+    ctx.index.upsert([first.model_copy(update={"story_id": first.id}), *copies])
+    [story] = [s for s in _figures(ctx).stories if s.key == first.id]
+    assert story.copies == 3
+    assert story.copy_sources == ["other.example.net"]
+
+
+def test_words_that_weighed_hold_no_markup_and_the_page_stays_escaped(
+    ctx: ServiceContext,
+) -> None:
+    from tests.reports.conftest import WEEK, _sentiment, _veloria
+
+    sentiment = _sentiment("negative", "script>alert(1)</script><img", "<b>cassé</b>")
+    hostile = _veloria(
+        98, WEEK, "negative", "delivery", likes=50_000, text="<img src=x onerror=alert(3)>",
+        sentiment=sentiment, brand_sentiments={"Veloria": sentiment},
+    )  # fmt: skip
+    ctx.index.upsert([hostile])
+    f = _figures(ctx)
+    assert f.negative_samples[0].mention.id == hostile.id
+    assert f.negative_samples[0].words == ["alert(1)", "cassé"]
+    html = render(f, pdf=False).html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(3)&gt;" in html
+    assert "script&gt;" not in html and "<b>cassé" not in html

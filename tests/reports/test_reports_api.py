@@ -184,3 +184,95 @@ def test_latest_is_the_newest_render_in_the_format_asked(tmp_path: Path) -> None
     assert pdf is not None and pdf.parent.name == both.id
     assert html is not None and html.parent.name == html_only.id
     assert renders.path("weekly", html_only.id, "pdf") is None
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "field"),
+    [("0001-01-01", "2026-11-22", "since"), ("1000-01-01", "9999-12-31", "since"),
+     ("2026-11-16", "9999-12-31", "until")],
+)  # fmt: skip
+def test_a_period_out_of_range_is_refused_naming_the_field(
+    ctx: ServiceContext, client: TestClient, since: str, until: str, field: str
+) -> None:
+    refused = client.post("/api/v1/reports", json={**REPORT, "since": since, "until": until})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert field in refused.text and "outside the dates a report can cover" in refused.text
+    assert _stored(ctx) == []
+
+
+def test_a_stored_period_out_of_range_renders_as_a_problem_not_a_500(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """A definition saved before the bounds were checked."""
+    import yaml
+
+    folder = Path(ctx.settings.data_dir) / "reports" / "definitions"
+    folder.mkdir(parents=True)
+    stored = {**REPORT, "since": "0001-01-01", "until": "9999-12-31"}
+    (folder / "veloria-en.yaml").write_text(yaml.safe_dump(stored), encoding="utf-8")
+    for response in (
+        client.post("/api/v1/reports/veloria-en/renders"),
+        client.get("/api/v1/reports/veloria-en"),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "since" in response.json()["detail"]
+    assert [r["name"] for r in client.get("/api/v1/reports").json()] == ["veloria-weekly"]
+
+
+def test_a_period_whose_dates_overflow_is_a_period_error() -> None:
+    from datetime import UTC, date, datetime
+
+    from services.core.reports import ReportDefinition
+    from services.reports.period import PeriodError, windows
+
+    bad = ReportDefinition.model_construct(
+        name="old", brand="Veloria", period="custom", since=date(1, 1, 1),
+        until=date(9999, 12, 31), timezone="UTC",
+    )  # fmt: skip
+    with pytest.raises(PeriodError, match="out of range"):
+        windows(bad, now=datetime(2026, 12, 7, tzinfo=UTC))
+
+
+def test_a_saved_search_report_with_default_sections_gets_those_that_apply(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    saved = client.post("/api/v1/saved-searches", json={"name": "all", "query": "veloria"})
+    assert saved.status_code == 201, saved.text
+    body = {k: v for k, v in REPORT.items() if k != "sections"}
+    created = client.post(
+        "/api/v1/reports", json={**body, "name": "all-en", "brand": None, "saved_search": "all"}
+    )
+    assert created.status_code == 201, created.text
+    sections = created.json()["sections"]
+    assert "share_of_voice" not in sections and {"key_figures", "samples"} <= set(sections)
+    with_brand = client.post("/api/v1/reports", json={**body, "name": "brand-en"})
+    assert "share_of_voice" in with_brand.json()["sections"]
+
+
+def test_a_custom_period_not_over_yet_ends_today_and_says_so(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from services.core.reports import ReportDefinition
+    from services.reports import wording
+    from services.reports.period import windows
+
+    quarter = ReportDefinition(
+        name="q4", brand="Veloria", period="custom", since=date(2026, 10, 1),
+        until=date(2026, 12, 31), language="en", timezone="UTC",
+    )  # fmt: skip
+    window, previous = windows(quarter, now=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    assert (window.first_day, window.last_day, window.to_date) == (
+        date(2026, 10, 1),
+        date(2026, 12, 7),
+        True,
+    )
+    assert previous.until == window.since and previous.days == window.days
+    assert wording.period_text(window, "en") == "1 October – 7 December 2026 (to date)"
+    assert wording.period_text(window, "fr") == "du 1er octobre au 7 décembre 2026 (à ce jour)"
+    done, _ = windows(quarter, now=datetime(2027, 1, 2, tzinfo=UTC))
+    assert (done.last_day, done.to_date) == (date(2026, 12, 31), False)
+    assert wording.period_text(done, "en") == "1 October – 31 December 2026"

@@ -113,9 +113,13 @@ class EmailNotifier:
         emails = self.get_messages(message, idempotency_key=idempotency_key)
         self.send_messages(emails, idempotency_key=idempotency_key)
 
-    def send_messages(self, emails: Sequence[EmailMessage], *, idempotency_key: str) -> None:
-        """Sends built emails (an alert's, a report's) in one SMTP session; raises
-        DeliveryError on failure."""
+    def send_messages(
+        self, emails: Sequence[EmailMessage], *, idempotency_key: str
+    ) -> dict[str, tuple[int, bytes]]:
+        """Sends built emails (an alert's, a report's) in one SMTP session; returns the
+        recipients refused for good (5xx) while others were accepted; raises DeliveryError
+        on failure."""
+        refused_for_good: dict[str, tuple[int, bytes]] = {}
         credentials = None
         if self.username_secret and self.password_secret:
             user = resolve_secret(self.username_secret, environ=self._environ)
@@ -130,6 +134,7 @@ class EmailNotifier:
                     email["Date"] = formatdate(usegmt=True)
                     refused = smtp.send_message(email)
                     self._check_refused(refused, where)
+                    refused_for_good.update(refused)
         except DeliveryError:
             raise
         except smtplib.SMTPRecipientsRefused as error:
@@ -153,6 +158,7 @@ class EmailNotifier:
             where,
             len(self.recipients),
         )
+        return refused_for_good
 
     def _connect(self) -> smtplib.SMTP:
         context = self.ssl_context or ssl.create_default_context()

@@ -8,20 +8,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.alerting.notifiers.base import DeliveryError
 from services.api.deps import AuthDep, ContextDep
 from services.api.problems import Problem
-from services.core.reports import ReportDefinition, StoredReport
+from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
+from services.reports.period import PeriodError
 from services.reports.service import ReportInputError, check_subject, definitions, run_report
-from services.reports.store import FORMATS, ReadOnlyReport, RenderInfo, Renders
+from services.reports.store import (
+    FORMATS,
+    Definitions,
+    InvalidDefinition,
+    ReadOnlyReport,
+    RenderInfo,
+    Renders,
+)
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
 
 # A render holds its styles and charts (data: URIs) and runs no script.
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+class FailureOut(BaseModel):
+    recipient: str
+    reason: str
 
 
 class RenderOut(BaseModel):
@@ -31,10 +44,16 @@ class RenderOut(BaseModel):
     until: datetime
     seconds: float
     urls: dict[str, str]
-    sent_to: int | None = None
+    sent_to: int | None = Field(
+        default=None, description="recipients it was emailed to (null: not emailed)"
+    )
+    failed: list[FailureOut] = Field(
+        default_factory=list, description="recipients it could not be emailed to, and why"
+    )
+    sent_at: datetime | None = None
 
 
-def _out(info: RenderInfo, sent_to: int | None = None) -> RenderOut:
+def _out(info: RenderInfo) -> RenderOut:
     base = f"/api/v1/reports/{info.report}/renders/{info.id}"
     return RenderOut(
         report=info.report,
@@ -43,8 +62,19 @@ def _out(info: RenderInfo, sent_to: int | None = None) -> RenderOut:
         until=info.until,
         seconds=round(info.seconds, 3),
         urls={fmt: f"{base}.{fmt}" for fmt in info.formats},
-        sent_to=sent_to,
+        sent_to=info.sent_to,
+        failed=[FailureOut(recipient=f.recipient, reason=f.reason) for f in info.failed],
+        sent_at=info.sent_at,
     )
+
+
+def _definition(ctx: ContextDep, name: str) -> StoredReport:
+    """A stored definition; a 422 problem when it no longer validates (a period out of
+    range saved before the check, a file edited by hand)."""
+    try:
+        return definitions(ctx).get(name)
+    except InvalidDefinition as exc:
+        raise Problem(422, "Invalid report", str(exc)) from None
 
 
 def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
@@ -60,8 +90,26 @@ def list_reports(ctx: ContextDep) -> list[StoredReport]:
     return definitions(ctx).list()
 
 
+class SavedReport(StoredReport):
+    """A definition as saved, with what may keep it from some recipients."""
+
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="e.g. a non-ASCII address that needs an SMTP server with SMTPUTF8",
+    )
+
+
+def _saved(store: Definitions, definition: ReportDefinition) -> SavedReport:
+    return SavedReport.model_validate(
+        {
+            **store.get(definition.name).model_dump(),
+            "warnings": recipient_warnings(definition),
+        }
+    )
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Define a report")
-def create_report(definition: ReportDefinition, ctx: ContextDep) -> StoredReport:
+def create_report(definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
     """Saves a report definition; 422 for an unknown brand, saved search or section, or a
     period that ends before it starts (nothing is stored then); 409 when the name is taken."""
     _checked(ctx, definition)
@@ -70,17 +118,17 @@ def create_report(definition: ReportDefinition, ctx: ContextDep) -> StoredReport
         store.put(definition, create_only=True)
     except ReadOnlyReport as exc:
         raise Problem(409, "Conflict", str(exc)) from None
-    return store.get(definition.name)
+    return _saved(store, definition)
 
 
 @router.get("/{name}", summary="Get a report definition")
 def get_report(name: str, ctx: ContextDep) -> StoredReport:
     """One report definition."""
-    return definitions(ctx).get(name)
+    return _definition(ctx, name)
 
 
 @router.put("/{name}", summary="Replace a report definition")
-def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> StoredReport:
+def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
     """Replaces (or creates) an API-made report; the YAML's are read-only (409)."""
     if definition.name != name:
         raise Problem(422, "Invalid report", f"the body names {definition.name!r}, not {name!r}")
@@ -90,7 +138,7 @@ def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> 
         store.put(definition, create_only=False)
     except ReadOnlyReport as exc:
         raise Problem(409, "Conflict", str(exc)) from None
-    return store.get(name)
+    return _saved(store, definition)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a report")
@@ -111,29 +159,30 @@ def render_report(
 ) -> RenderOut:
     """Renders the report for its period (the last complete week, month or quarter, or
     its custom range), keeps it, and returns where to fetch it."""
-    definition = definitions(ctx).get(name)
+    definition = _definition(ctx, name)
     try:
         run = run_report(ctx, definition, now=datetime.now(UTC))
-    except ReportInputError as exc:  # its brand or saved search was deleted since
+    except (ReportInputError, PeriodError) as exc:  # a subject deleted since
         raise Problem(422, "Invalid report", str(exc)) from None
     assert run.kept is not None
-    sent_to = None
+    kept = run.kept
     if send:
         from services.reports.delivery import send_report
 
         try:
-            sent_to = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+            send_report(ctx.settings, run.figures, run.rendered, run.kept)
         except DeliveryError as exc:
             raise Problem(
                 502, "Report not sent", f"rendered as {run.kept.id}, but not sent: {exc}"
             ) from None
-    return _out(run.kept, sent_to)
+        kept = next((i for i in Renders(ctx.settings.data_dir).list(name) if i.id == kept.id), kept)
+    return _out(kept)
 
 
 @router.get("/{name}/renders", summary="List a report's kept renders")
 def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
     """The kept renders, newest first."""
-    definitions(ctx).get(name)
+    _definition(ctx, name)
     return [_out(info) for info in Renders(ctx.settings.data_dir).list(name)]
 
 
@@ -145,7 +194,7 @@ def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
 )
 def get_render(name: str, file: str, ctx: ContextDep) -> FileResponse:
     """`latest.pdf`, `latest.html`, or a render by id (`20261207T070000Z.pdf`)."""
-    definitions(ctx).get(name)
+    _definition(ctx, name)
     render, _, fmt = file.rpartition(".")
     if fmt not in FORMATS:
         raise Problem(404, "Not found", f"ask for {render or 'latest'}.pdf or .html")

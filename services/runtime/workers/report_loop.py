@@ -3,22 +3,26 @@ report with a `schedule`, weekly on Monday or monthly on the 1st, at its hour in
 report's time zone. Each run renders the report, keeps it and emails it.
 
 Definitions are re-read every minute, so a report added over the API is scheduled without
-a restart. With several processes on one state store, a lease per report and period
+a restart. On start and at each of those passes, a report whose latest slot passed with no
+delivery recorded for its period (the service was down at 08:00) is sent then. With
+several processes on one state store, a lease per report and period
 (`report:NAME:FIRST_DAY`, held for a week) lets only one of them send it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from services.core.reports import ReportDefinition
+from services.core.reports import ReportDefinition, StoredReport
 from services.reports.period import windows
 from services.reports.service import definitions, run_report
+from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.store.state.leases import new_owner_id
 
@@ -27,9 +31,21 @@ log = logging.getLogger("veille.reports")
 _PREFIX = "report:"
 _REFRESH = "reports:refresh"
 _RETRY = "report-retry:"
+_CATCH_UP = "report-catch-up:"
 SEND_LEASE_SECONDS = 7 * 24 * 3600.0
 MAX_ATTEMPTS = 4
 RETRY_MINUTES = 15
+
+
+def _latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The trigger's last fire time at or before `now` (within its period: weekly or
+    monthly, so looking 32 days back is enough)."""
+    latest = None
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=32))
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
 
 
 def trigger_for(definition: ReportDefinition) -> CronTrigger | None:
@@ -45,12 +61,20 @@ def trigger_for(definition: ReportDefinition) -> CronTrigger | None:
 class ReportScheduler:
     """Keeps one cron job per scheduled report."""
 
-    def __init__(self, ctx: ServiceContext, *, refresh_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        refresh_seconds: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.ctx = ctx
+        self._clock = clock  # what a missed slot is measured against
         self.owner = new_owner_id()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._signatures: dict[str, str] = {}
         self._refresh_seconds = refresh_seconds
+        self._attempted: set[str] = set()  # leases (report and period) this process tried
 
     def start(self) -> None:
         """Schedules the reports and starts the scheduler's thread."""
@@ -82,6 +106,7 @@ class ReportScheduler:
         for name in set(self._signatures) - set(wanted):
             self._scheduler.remove_job(_PREFIX + name)
             del self._signatures[name]
+        self.catch_up(list(wanted.values()), now=self._clock())
         for name, definition in wanted.items():
             signature = definition.model_dump_json(exclude={"updated_at"})
             if self._signatures.get(name) == signature:
@@ -99,6 +124,60 @@ class ReportScheduler:
             self._signatures[name] = signature
             log.info("report %s scheduled (%s)", name, definition.schedule)
 
+    def missed(self, definition: StoredReport, *, now: datetime) -> datetime | None:
+        """The report's latest due slot when it passed without a delivery: the cron jobs
+        live in memory, so a service started (or restarted) after Monday 08:00 would
+        otherwise never send that week's report. None without SMTP settings, when the
+        slot's period is over, when a render of that period was emailed (its delivery is
+        recorded on it), when this process already tried, or when the definition was saved
+        after the slot."""
+        trigger = trigger_for(definition)
+        if trigger is None or not self.ctx.settings.alerting.smtp_host:
+            return None  # nothing to catch up on without email: renders are on demand
+        slot = _latest_fire_time(trigger, now)
+        if slot is None or (definition.updated_at and definition.updated_at > slot):
+            return None
+        window, _ = windows(definition, now=slot)
+        if windows(definition, now=now)[0] != window:
+            return None  # the next period has begun
+        if _PREFIX + f"{definition.name}:{window.first_day.isoformat()}" in self._attempted:
+            return None
+        renders = Renders(self.ctx.settings.data_dir).list(definition.name)
+        if any(r.since == window.since and r.sent_at is not None for r in renders):
+            return None
+        return slot
+
+    def catch_up(self, wanted: list[StoredReport], *, now: datetime) -> list[str]:
+        """Queues the reports whose latest slot was missed (see `missed`) to be sent now,
+        on the scheduler's threads; their names."""
+        queued = []
+        for definition in wanted:
+            try:
+                slot = self.missed(definition, now=now)
+            except Exception:
+                log.exception("could not check report %s for a missed slot", definition.name)
+                continue
+            if slot is None:
+                continue
+            window, _ = windows(definition, now=slot)
+            self._attempted.add(f"{_PREFIX}{definition.name}:{window.first_day.isoformat()}")
+            log.warning(
+                "report %s missed its slot of %s (the service was not running); sending it now",
+                definition.name,
+                slot.isoformat(),
+            )
+            self._scheduler.add_job(
+                self.run,
+                "date",
+                run_date=now,
+                args=[definition.name, now],
+                id=f"{_CATCH_UP}{definition.name}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+            queued.append(definition.name)
+        return queued
+
     def run(self, name: str, now: datetime | None = None, attempt: int = 1) -> bool:
         """Renders, keeps and emails one report, unless another process already did for
         this period; True when this call sent it. A temporary SMTP failure is retried
@@ -112,6 +191,7 @@ class ReportScheduler:
             definition = definitions(self.ctx).get(name)
             window, _ = windows(definition, now=now)
             lease = f"{_PREFIX}{name}:{window.first_day.isoformat()}"
+            self._attempted.add(lease)
             if lease not in self.ctx.leases.acquire(
                 [lease], owner=self.owner, ttl=SEND_LEASE_SECONDS
             ):
@@ -119,7 +199,7 @@ class ReportScheduler:
                 return False
             run = run_report(self.ctx, definition, now=now)
             assert run.kept is not None
-            sent = send_report(self.ctx.settings, run.figures, run.rendered, run.kept)
+            delivery = send_report(self.ctx.settings, run.figures, run.rendered, run.kept, now=now)
         except DeliveryError as exc:
             if exc.permanent or attempt >= MAX_ATTEMPTS or lease is None:
                 log.warning("report %s was not sent: %s", name, exc)
@@ -139,7 +219,12 @@ class ReportScheduler:
         except Exception:
             log.exception("scheduled report %s failed", name)
             return False
-        log.info("report %s sent to %d recipient(s)", name, sent)
+        log.info(
+            "report %s sent to %d recipient(s), %d failed",
+            name,
+            len(delivery.sent),
+            len(delivery.failed),
+        )
         return True
 
     def pending_retries(self) -> list[str]:
