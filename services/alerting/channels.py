@@ -21,15 +21,20 @@ from services.alerting.notifiers.secrets import MissingSecretError, resolve_secr
 from services.alerting.notifiers.slack import SlackNotifier
 from services.alerting.notifiers.webhook import WebhookNotifier
 from services.alerting.rules import Channel
+from services.alerting.secret_scope import SecretScope
 from services.core.settings import AlertingSettings
 
 log = logging.getLogger("veille.alerting")
 
 
-def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier | None:
+def make_notifier(
+    channel: Channel, settings: AlertingSettings, scope: SecretScope
+) -> Notifier | None:
     """The notifier for `channel`; None only while email is switched off (no
-    `smtp_host`: its deliveries wait). A missing secret gives a notifier that fails."""
+    `smtp_host`: its deliveries wait). A missing secret, or one the workspace may not use
+    (`scope`: a rule stored before the rule existed), gives a notifier that fails."""
     try:
+        scope.require(channel.target)
         if channel.type == "slack":
             return SlackNotifier(
                 webhook_secret=channel.target,
@@ -73,6 +78,16 @@ class UnconfiguredNotifier:
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """Raises the permanent configuration error."""
         raise DeliveryError(str(self.error), permanent=True)
+
+
+def refused_targets(channels: list[Channel], scope: SecretScope) -> list[tuple[int, str]]:
+    """(index, reason) of each channel whose secret the workspace may not use."""
+    found = []
+    for index, channel in enumerate(channels):
+        reason = scope.check(channel.target)
+        if reason is not None:
+            found.append((index, reason))
+    return found
 
 
 def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:

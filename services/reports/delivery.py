@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.secret_scope import SecretScope
 from services.core.settings import Settings
 from services.reports import wording
 from services.reports.figures import ReportFigures
@@ -76,25 +77,32 @@ def _colon(lang: str) -> str:
     return "\u00a0: " if lang == "fr" else ": "
 
 
-def recipient_addresses(entries: list[str]) -> list[str]:
-    """The addresses: each entry, or the comma-separated value of the secret it names."""
+def recipient_addresses(entries: list[str], scope: SecretScope) -> list[str]:
+    """The addresses: each entry, or the comma-separated value of the secret it names
+    (SecretNotAllowed when the report's workspace may not use that secret)."""
     addresses: list[str] = []
     for entry in entries:
         if "@" in entry:
             addresses.append(entry)
         else:
+            scope.require(entry)
             value = resolve_secret(entry).reveal()
             addresses.extend(a.strip() for a in value.split(",") if a.strip())
     return addresses
 
 
 def send_report(
-    settings: Settings, figures: ReportFigures, rendered: Rendered, info: RenderInfo
+    settings: Settings,
+    figures: ReportFigures,
+    rendered: Rendered,
+    info: RenderInfo,
+    scope: SecretScope,
 ) -> int:
     """Emails the render to the report's recipients; returns how many; DeliveryError when
-    SMTP is not configured or refuses."""
+    SMTP is not configured or refuses, or a recipient names a secret the workspace may not
+    use (`scope`)."""
     alerting = settings.alerting
-    recipients = recipient_addresses(figures.definition.recipients)
+    recipients = recipient_addresses(figures.definition.recipients, scope)
     if not recipients:
         return 0
     if not alerting.smtp_host:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from services.alerting.secret_scope import context_scope
 from services.core.reports import ReportDefinition, Schedule
 from services.reports.service import definitions
 from services.runtime.app.context import ServiceContext
@@ -23,7 +24,7 @@ WEEKLY = ReportDefinition(
     language="fr",
     timezone="Europe/Paris",
     schedule=Schedule(every="week", at="08:00"),
-    recipients=["direction@example.org", "REPORT_TEAM"],
+    recipients=["direction@example.org", "VEILLE_REPORT_TEAM"],
 )
 MONDAY_8_PARIS = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # the week of 16 November ended
 
@@ -64,7 +65,7 @@ def test_a_scheduled_report_is_rendered_kept_and_emailed_once(
     mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box, _ = mailbox
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org, manager@example.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org, manager@example.org")
     first, second = ReportScheduler(mail_ctx), ReportScheduler(mail_ctx)  # two processes
     assert first.run("weekly-mail", now=MONDAY_8_PARIS) is True
     assert second.run("weekly-mail", now=MONDAY_8_PARIS) is False  # the period's lease
@@ -115,11 +116,13 @@ def test_a_refused_delivery_is_reported_not_swallowed(
         alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
         context = make_context(tmp_path, alerting=alerting)
         try:
-            monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+            monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
             run = run_report(context, WEEKLY, now=MONDAY_8_PARIS)
             assert run.kept is not None
             with pytest.raises(DeliveryError, match="554"):
-                send_report(context.settings, run.figures, run.rendered, run.kept)
+                send_report(
+                    context.settings, run.figures, run.rendered, run.kept, context_scope(context)
+                )
         finally:
             context.close()
 
@@ -129,7 +132,7 @@ def test_a_temporary_smtp_failure_is_retried_for_the_same_period(
     mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box, _ = mailbox
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
     scheduler = ReportScheduler(mail_ctx)
     box.reply = "451 mailbox busy, try later"
     assert scheduler.run("weekly-mail", now=MONDAY_8_PARIS) is False
