@@ -369,6 +369,8 @@ async def authorize(request: Request, principal: OptionalPrincipalDep) -> AsyncI
     target = await _target(request) if rule.audit_kind else ""
     yield
     if rule.audit_kind:
+        # A route that makes its target's id (an erasure's receipt) names it itself.
+        target = getattr(request.state, "audit_target", None) or target
         _audit(request, principal, rule.audit_kind, path, target)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from services.api.deps import ContextDep, require_api_key
@@ -159,7 +159,9 @@ def run_retention(
     status_code=status.HTTP_201_CREATED,
     summary=f"Erase an author or an identifier ({ADMIN})",
 )
-def create_erasure(ctx: ContextDep, caller: CallerDep, body: ErasureRequest) -> dict[str, Any]:
+def create_erasure(
+    request: Request, ctx: ContextDep, caller: CallerDep, body: ErasureRequest
+) -> dict[str, Any]:
     """Erases everything by or about an author handle, or quoting a free-text identifier,
     and returns the receipt: counts per kind, the report renders deleted. New posts by or
     about it are dropped while the erasure holds."""
@@ -176,6 +178,7 @@ def create_erasure(ctx: ContextDep, caller: CallerDep, body: ErasureRequest) -> 
         )
     except ErasureInputError as exc:
         raise Problem(422, "Invalid erasure", f"{exc}; nothing was changed", field=kind) from None
+    request.state.audit_target = job.id  # the audit line names the receipt, not the person
     return receipt(job)
 
 
