@@ -392,7 +392,7 @@ async def _target(request: Request) -> str:
 
 def _audit(request: Request, principal: Principal, kind: str, path: str, target: str) -> None:
     last = path.rstrip("/").rsplit("/", 1)[-1]
-    action = last if last in {"archive", "renders", "resend", "role", "lift"} else ""
+    action = last if last in {"archive", "unarchive", "renders", "resend", "role", "lift"} else ""
     if last == "role":
         action = "grant" if request.method == "PUT" else "revoke"
     action = action or _ACTIONS.get(request.method, request.method.lower())

@@ -65,3 +65,33 @@ def test_a_request_naming_another_workspace_is_refused(tenancy: Tenancy) -> None
         # Naming its own workspace is fine.
         same = acme.get("/api/v1/mentions", headers={"X-Veille-Workspace": "acme"})
         assert same.status_code == 200 and "bravoquartz" in same.text
+
+
+def test_admins_of_default_erase_and_export_an_archived_workspaces_data(
+    tenancy: Tenancy,
+) -> None:
+    erase_url = "/api/v1/workspaces/acme/erasures"
+    export_url = "/api/v1/workspaces/acme/authors/bravo_author/data-export"
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        assert acme.post(erase_url, json={"author": "bravo_author"}).status_code == 403
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        assert admin.post("/api/v1/workspaces/acme/archive").status_code == 200
+        with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+            assert acme.get("/api/v1/mentions").status_code == 403  # archived
+        exported = admin.get(export_url)
+        assert exported.status_code == 200, exported.text
+        assert len(exported.json()["mentions_by_author"]) == 6
+        erased = admin.post(erase_url, json={"author": "bravo_author"})
+        assert erased.status_code == 201, erased.text
+        assert erased.json()["counts"]["mentions_total"] == 6
+        assert admin.get(export_url).json()["mentions_by_author"] == []
+        assert (
+            admin.post("/api/v1/workspaces/nope/erasures", json={"author": "x"}).status_code == 404
+        )
+        [entry] = tenancy.installation.tenancy.audit(workspace="acme", kind="erasure")
+        assert (entry.action, entry.target) == ("create", erased.json()["id"])
+        assert admin.post("/api/v1/workspaces/acme/unarchive").status_code == 200
+        assert admin.post("/api/v1/workspaces/acme/unarchive").status_code == 409
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        assert acme.get("/api/v1/mentions").status_code == 200
+        assert "bravoquartz" not in acme.get("/api/v1/mentions").text  # all by bravo_author

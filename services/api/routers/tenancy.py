@@ -139,6 +139,21 @@ def _person(installation: Installation, principal: Principal, name: str) -> User
     raise NotFoundError(f"no user {name!r} in workspace {principal.workspace!r}")
 
 
+@router.post("/workspaces/{workspace_id}/unarchive", summary="Bring an archived workspace back")
+def unarchive_workspace(
+    workspace_id: str, installation: InstallationDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Its keys work again (its sessions ended when it was archived); `veille up` runs
+    its loops again."""
+    _installation_admin(principal)
+    try:
+        record = installation.tenancy.unarchive_workspace(workspace_id)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    installation.notify_changed()
+    return _workspace_json(record)
+
+
 def _user_json(user: UserRecord, workspace: str | None) -> dict[str, Any]:
     roles = user.roles if workspace is None else {workspace: user.roles[workspace]}
     return {"name": user.name, "email": user.email, "created_at": user.created_at, "roles": roles}
