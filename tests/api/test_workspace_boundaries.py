@@ -95,3 +95,19 @@ def test_admins_of_default_erase_and_export_an_archived_workspaces_data(
     with tenancy.client(tenancy.admin_keys["acme"]) as acme:
         assert acme.get("/api/v1/mentions").status_code == 200
         assert "bravoquartz" not in acme.get("/api/v1/mentions").text  # all by bravo_author
+
+
+def test_a_workspace_admin_cannot_make_a_key_for_a_person_of_another_workspace(
+    tenancy: Tenancy,
+) -> None:
+    store = tenancy.installation.tenancy
+    store.create_workspace("globex", "Globex")
+    store.add_user("Bob")
+    store.grant("Bob", "globex", "analyst")
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        body = {"name": "k", "role": "viewer"}
+        outsider = acme.post("/api/v1/keys", json={**body, "user": "Bob"})
+        unknown = acme.post("/api/v1/keys", json={**body, "user": "Nobody"})
+        assert outsider.status_code == unknown.status_code == 422
+        assert outsider.json()["title"] == unknown.json()["title"]
+    assert [k.name for k in store.list_keys(workspace="acme")] == ["acme-admin"]

@@ -239,6 +239,11 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     workspace = body.workspace or principal.workspace
     if workspace != principal.workspace:
         _installation_admin(principal)
+    if body.user is not None and not _is_installation_admin(principal):
+        try:  # a person of another workspace is unknown here, as in /users
+            _person(installation, principal, body.user)
+        except NotFoundError as exc:
+            raise _bad(ValueError(str(exc))) from None
     try:
         key = installation.tenancy.create_key(
             name=body.name,
