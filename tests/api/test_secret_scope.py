@@ -149,3 +149,22 @@ def test_the_installations_own_secrets_are_never_targets() -> None:
     assert scope.check("VEILLE_SLACK_MARKETING") is None
     for name in ("VEILLE_SMTP_PASSWORD", "VEILLE_SECRETS_FILE", "VEILLE_STORE__STATE_URL"):
         assert scope.check(name) is not None, name
+
+
+def test_config_check_names_a_workspace_report_using_a_secret_it_may_not(tmp_path: Path) -> None:
+    from tests.e2e.service import write_workspace
+    from tests.test_cli import veille
+
+    config = write_workspace(tmp_path, sources=[])
+    folder = config / "workspaces" / "acme"
+    folder.mkdir(parents=True)
+    report = "reports:\n  - {name: weekly, brand: Acmebrand, recipients: [VEILLE_REPORT_TO]}\n"
+    (folder / "workspace.yaml").write_text(ACME_YAML + report)
+    refused = veille("config", "check", "--config", str(config))
+    assert refused.returncode == 2, refused.stdout
+    assert "reports[weekly].recipients[0]" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    (folder / "workspace.yaml").write_text(ACME_YAML + report.replace("_REPORT", "_ACME_REPORT"))
+    accepted = veille("config", "check", "--config", str(config))
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "OK: workspace acme" in accepted.stdout
