@@ -23,6 +23,7 @@ from services.alerting.notifiers.secrets import MissingSecretError, resolve_secr
 from services.alerting.notifiers.slack import SlackNotifier
 from services.alerting.notifiers.webhook import WebhookNotifier
 from services.alerting.rules import Channel
+from services.alerting.secret_scope import SecretScope
 from services.core.settings import AlertingSettings
 
 log = logging.getLogger("veille.alerting")
@@ -34,10 +35,12 @@ NO_SMTP_HOST = (
 )
 
 
-def make_notifier(channel: Channel, settings: AlertingSettings) -> Notifier:
-    """The notifier for `channel`. A missing secret, or email without `smtp_host`, gives a
+def make_notifier(channel: Channel, settings: AlertingSettings, scope: SecretScope) -> Notifier:
+    """The notifier for `channel`. A missing secret, one the workspace may not use
+    (`scope`: a rule stored before that rule existed), or email without `smtp_host`, gives a
     notifier whose every send fails for good naming what to set."""
     try:
+        scope.require(channel.target)
         if channel.type == "slack":
             return SlackNotifier(
                 webhook_secret=channel.target,
@@ -81,6 +84,16 @@ class UnconfiguredNotifier:
     def send(self, message: AlertMessage, *, idempotency_key: str) -> None:
         """Raises the permanent configuration error."""
         raise DeliveryError(str(self.error), permanent=True)
+
+
+def refused_targets(channels: list[Channel], scope: SecretScope) -> list[tuple[int, str]]:
+    """(index, reason) of each channel whose secret the workspace may not use."""
+    found = []
+    for index, channel in enumerate(channels):
+        reason = scope.check(channel.target)
+        if reason is not None:
+            found.append((index, reason))
+    return found
 
 
 def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:

@@ -102,7 +102,10 @@ def optional_principal(
     """The caller; None when no credential came. 401/403 for a bad one, except on
     public routes (health, sign-in), where a stale cookie or key is simply ignored."""
     try:
-        return _principal(request, installation, header_key, bearer)
+        principal = _principal(request, installation, header_key, bearer)
+        if principal is not None:
+            _check_asked_workspace(request, principal)
+        return principal
     except Problem:
         if route_rule(request.method, route_path(request)).permission is None:
             return None
@@ -130,6 +133,29 @@ def _principal(
         if principal is not None or keys_required:
             return principal
     return None if keys_required else LOCAL_ADMIN
+
+
+def _check_asked_workspace(request: Request, principal: Principal) -> None:
+    """A request that names a workspace (the `X-Veille-Workspace` header or
+    `?workspace=`) other than its key's or session's is refused, never answered with
+    the credential's own workspace as if it were the one asked for. (On public routes,
+    where `?workspace=` picks a chart's or a sign-in's workspace, optional_principal
+    drops the caller instead.)"""
+    asked = [
+        (WORKSPACE_HEADER, request.headers.get(WORKSPACE_HEADER)),
+        ("?workspace=", request.query_params.get("workspace")),
+    ]
+    for where, name in asked:
+        if name is not None and name != principal.workspace:
+            raise Problem(
+                403,
+                "Workspace mismatch",
+                f"{where} asks for workspace {name[:40]!r}, but this key or session belongs "
+                f"to workspace {principal.workspace!r}; use a key or session of "
+                f"{name[:40]!r}",
+                workspace=principal.workspace,
+                requested_workspace=name[:40],
+            )
 
 
 def _from_key(installation: Installation, key: str) -> Principal | None:
@@ -343,6 +369,8 @@ async def authorize(request: Request, principal: OptionalPrincipalDep) -> AsyncI
     target = await _target(request) if rule.audit_kind else ""
     yield
     if rule.audit_kind:
+        # A route that makes its target's id (an erasure's receipt) names it itself.
+        target = getattr(request.state, "audit_target", None) or target
         _audit(request, principal, rule.audit_kind, path, target)
 
 
@@ -364,7 +392,7 @@ async def _target(request: Request) -> str:
 
 def _audit(request: Request, principal: Principal, kind: str, path: str, target: str) -> None:
     last = path.rstrip("/").rsplit("/", 1)[-1]
-    action = last if last in {"archive", "renders", "resend", "role", "lift"} else ""
+    action = last if last in {"archive", "unarchive", "renders", "resend", "role", "lift"} else ""
     if last == "role":
         action = "grant" if request.method == "PUT" else "revoke"
     action = action or _ACTIONS.get(request.method, request.method.lower())

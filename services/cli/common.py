@@ -91,17 +91,29 @@ def _root(
 
 @contextmanager
 def workspace_context(
-    config: Path, overrides: dict[str, Any] | None = None
+    config: Path, overrides: dict[str, Any] | None = None, *, allow_archived: bool = False
 ) -> Iterator[ServiceContext]:
     """The selected workspace's running services (the configured installation is
-    `default`), closed on the way out; failures become one line."""
+    `default`), closed on the way out; failures become one line. An archived workspace
+    is refused unless `allow_archived` (erasure, GDPR export, retention: its personal
+    data must stay erasable and exportable)."""
+    with governed_workspace(config, overrides, allow_archived=allow_archived) as (_, ctx):
+        yield ctx
+
+
+@contextmanager
+def governed_workspace(
+    config: Path, overrides: dict[str, Any] | None = None, *, allow_archived: bool = False
+) -> Iterator[tuple[Installation, ServiceContext]]:
+    """`workspace_context` with the installation too (its register and audit log)."""
     from services.runtime.app.workspaces import Installation
 
     loaded = load_config(config, overrides)
     ctx = ServiceContext(loaded.settings, loaded.workspace)
     installation = Installation(ctx, config_dir=config)
     try:
-        yield _open_selected(installation, selected_workspace["workspace"])
+        workspace = selected_workspace["workspace"]
+        yield installation, _open_selected(installation, workspace, allow_archived)
     except (CliError, typer.Exit):
         raise
     except Exception as exc:
@@ -114,7 +126,9 @@ def workspace_context(
             log.debug("error while closing", exc_info=True)
 
 
-def _open_selected(installation: Installation, workspace: str) -> ServiceContext:
+def _open_selected(
+    installation: Installation, workspace: str, allow_archived: bool = False
+) -> ServiceContext:
     from services.store.state.contract import NotFoundError
 
     if workspace == "default":
@@ -125,7 +139,7 @@ def _open_selected(installation: Installation, workspace: str) -> ServiceContext
         raise CliError(
             f"no workspace {workspace!r}: see `veille workspaces list`", code=2
         ) from None
-    if record.archived_at is not None:
+    if record.archived_at is not None and not allow_archived:
         raise CliError(f"workspace {workspace!r} is archived", code=2)
     return installation.context(workspace)
 

@@ -14,8 +14,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from services.cli.common import DEFAULT_CONFIG, CliError, ConfigOpt, app, console, out
+from services.cli.common import (
+    DEFAULT_CONFIG,
+    CliError,
+    ConfigOpt,
+    app,
+    console,
+    governed_workspace,
+    out,
+    selected_workspace,
+)
 from services.cli.common import workspace_context as _context
+
+# allow_archived=True below: an archived workspace's personal data must stay erasable,
+# exportable and expiring.
 
 retention_app = typer.Typer(
     help="Retention: how long mentions are kept per kind of source.", no_args_is_help=True
@@ -32,7 +44,7 @@ def retention_show(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Show the days kept per source kind, and the last runs."""
     from services.runtime.governance.retention import check_configured, effective_policy
 
-    with _context(config) as ctx:
+    with _context(config, allow_archived=True) as ctx:
         check_configured(ctx)
         table = Table("kind", "days kept", "set in")
         for entry in effective_policy(ctx):
@@ -56,7 +68,7 @@ def retention_apply(
     """Delete the mentions older than their kind's retention (as `veille up` does daily)."""
     from services.runtime.governance.retention import RetentionError, apply_retention
 
-    with _context(config) as ctx:
+    with _context(config, allow_archived=True) as ctx:
         try:
             run = apply_retention(ctx, dry_run=dry_run, trigger="cli")
         except RetentionError as exc:
@@ -101,7 +113,8 @@ def erase(
         raise CliError("--resume takes no --author or --text", code=2)
     if not resume and len(asked) != 1:
         raise CliError("give one of --author HANDLE or --text IDENTIFIER", code=2)
-    with _context(config) as ctx:
+    workspace = selected_workspace["workspace"]
+    with governed_workspace(config, allow_archived=True) as (inst, ctx):
         # With --resume, wait for the lease of a killed process's job to lapse.
         wait = LEASE_SECONDS + 5 if resume else 0.0
         for job in resume_erasures(ctx, batch_size=batch_size, wait=wait):
@@ -115,9 +128,20 @@ def erase(
         kind, identifier = ("author", author) if author is not None else ("text", text)
         assert identifier is not None
         try:
-            job = start_erasure(ctx, kind=kind, identifier=identifier, batch_size=batch_size)
+            job = start_erasure(
+                ctx, kind=kind, identifier=identifier, batch_size=batch_size, requested_by="cli"
+            )
         except ErasureInputError as exc:
             raise CliError(str(exc), code=2) from None
+        # The receipt's id links the audit line to the receipt; the identifier stays out.
+        inst.tenancy.record(
+            workspace=workspace,
+            actor="cli",
+            actor_kind="cli",
+            kind="erasure",
+            action="create",
+            target=job.id,
+        )
         out.print_json(json.dumps(receipt(job), default=str))
 
 
@@ -128,14 +152,11 @@ def erasure_lift(
 ) -> None:
     """Stop an erasure holding: new posts by or about it are accepted again (what it
     erased stays erased); recorded in the audit log. Prints the receipt."""
-    from services.cli.common import selected_workspace
-    from services.cli.tenancy_cli import installation
     from services.runtime.governance.erasure import ErasureInputError, lift_erasure, receipt
     from services.store.state.contract import NotFoundError
 
     workspace = selected_workspace["workspace"]
-    with installation(config) as inst:
-        ctx = inst.default if workspace == "default" else inst.context(workspace)
+    with governed_workspace(config, allow_archived=True) as (inst, ctx):
         try:
             job = lift_erasure(ctx, erasure_id)
         except NotFoundError:
@@ -165,7 +186,7 @@ def gdpr_export(
     from services.runtime.governance.access import author_data
     from services.runtime.governance.erasure import ErasureInputError
 
-    with _context(config) as ctx:
+    with _context(config, allow_archived=True) as ctx:
         try:
             data = author_data(ctx, author)
         except ErasureInputError as exc:

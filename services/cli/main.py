@@ -586,10 +586,14 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     for report in ws.reports:
         for warning in recipient_warnings(report):
             console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", highlight=False)
+    from services.alerting.secret_scope import workspace_secret_problems
     from services.runtime.app.workspaces import WORKSPACES_DIR, load_workspace_definition
 
+    failed = _print_secret_problems(
+        "default", workspace_secret_problems("default", ws, loaded.settings)
+    )
+
     root = (config.parent if config.is_file() else config) / WORKSPACES_DIR
-    failed = 0
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
         try:
             w = load_workspace_definition(config, folder.name)
@@ -599,6 +603,10 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
             for problem in exc.problems:
                 console.print(f"  {problem}", markup=False, highlight=False)
             continue
+        problems = workspace_secret_problems(folder.name, w, loaded.settings)
+        if _print_secret_problems(folder.name, problems):
+            failed += 1
+            continue
         out.print(
             f"OK: workspace {folder.name}: {len(w.brands)} brand(s), "
             f"{len(w.competitors)} competitor(s), {len(w.sources)} source(s), "
@@ -606,6 +614,16 @@ def config_check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         )
     if failed:
         raise typer.Exit(2)
+
+
+def _print_secret_problems(workspace: str, problems: list[str]) -> int:
+    """Prints the secret names a workspace may not use; 1 when there are some."""
+    if not problems:
+        return 0
+    console.print(f"[red]Workspace {workspace} names secrets it may not use:[/red]")
+    for problem in problems:
+        console.print(f"  {problem}", markup=False, highlight=False)
+    return 1
 
 
 @keys_app.command("create")

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from services.alerting.secret_scope import context_scope
 from services.cli.common import (
     DEFAULT_CONFIG,
     CliError,
@@ -99,7 +100,9 @@ def _render(
         if send:
             assert run.kept is not None
             try:
-                delivery = send_report(ctx.settings, run.figures, run.rendered, run.kept)
+                delivery = send_report(
+                    ctx.settings, run.figures, run.rendered, run.kept, context_scope(ctx)
+                )
             except DeliveryError as exc:
                 raise CliError(f"report {name!r} was rendered but not sent: {exc}") from None
             console.print(f"sent to {len(delivery.sent)} recipient(s)")

@@ -23,7 +23,9 @@ from services.core.permissions import ROLES
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 
-workspaces_app = typer.Typer(help="Workspaces: list, create, archive.", no_args_is_help=True)
+workspaces_app = typer.Typer(
+    help="Workspaces: list, create, archive, unarchive.", no_args_is_help=True
+)
 users_app = typer.Typer(help="People and their role in each workspace.", no_args_is_help=True)
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
@@ -113,6 +115,17 @@ def workspaces_archive(workspace_id: str, config: ConfigOpt = DEFAULT_CONFIG) ->
             inst, workspace=workspace_id, kind="workspace", action="archive", target=workspace_id
         )
     out.print(f"archived workspace {workspace_id}")
+
+
+@workspaces_app.command("unarchive")
+def workspaces_unarchive(workspace_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Bring an archived workspace back: its keys work again, `veille up` runs it again."""
+    with installation(config) as inst:
+        inst.tenancy.unarchive_workspace(workspace_id)
+        _audit(
+            inst, workspace=workspace_id, kind="workspace", action="unarchive", target=workspace_id
+        )
+    out.print(f"workspace {workspace_id} is live again")
 
 
 @users_app.command("add")

@@ -101,6 +101,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", f"{P}/workspaces"): RouteRule(READ),
     ("POST", f"{P}/workspaces"): _w("workspaces:admin", "workspace"),
     ("POST", f"{P}/workspaces/{{workspace_id}}/archive"): _w("workspaces:admin", "workspace"),
+    ("POST", f"{P}/workspaces/{{workspace_id}}/unarchive"): _w("workspaces:admin", "workspace"),
     ("GET", f"{P}/users"): RouteRule("people:admin"),
     ("POST", f"{P}/users"): _w("people:admin", "person"),
     ("PUT", f"{P}/users/{{name}}/role"): _w("people:admin", "person"),
@@ -123,6 +124,13 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", f"{P}/erasures/{{erasure_id}}"): RouteRule("governance:admin"),
     ("POST", f"{P}/erasures/{{erasure_id}}/lift"): _w("governance:admin", "erasure"),
     ("GET", f"{P}/authors/{{handle}}/data-export"): RouteRule("governance:admin"),
+    # ... in any workspace, archived ones too: admins of `default` (the routes check it
+    # and write the audit line in that workspace)
+    ("POST", f"{P}/workspaces/{{workspace_id}}/erasures"): RouteRule("workspaces:admin"),
+    ("GET", f"{P}/workspaces/{{workspace_id}}/authors/{{handle}}/data-export"): RouteRule(
+        "workspaces:admin"
+    ),
+    ("POST", f"{P}/workspaces/{{workspace_id}}/retention/runs"): RouteRule("workspaces:admin"),
     ("POST", f"{P}/session"): RouteRule(None),  # the login form: checks the password itself
     ("DELETE", f"{P}/session"): RouteRule(None),
     # OIDC sign-in: the provider's round trip, checked by state, PKCE and the ID token

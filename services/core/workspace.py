@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,7 +24,7 @@ from services.core.topics import Topic
 from services.core.yaml_loading import load_config_yaml
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
-_LISTS = frozenset({"brands", "competitors", "sources", "topics", "reports"})
+_LISTS = frozenset({"brands", "competitors", "sources", "topics", "reports", "secrets"})
 
 Path_ = tuple[str | int, ...]
 
@@ -61,6 +61,9 @@ class Workspace(BaseModel):
     sources: list[Source] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
     reports: list[ReportDefinition] = Field(default_factory=list)
+    # The secret names this workspace's alert channels and reports may use
+    # (services/alerting/secret_scope.py); None: not listed (`default` may use any).
+    secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -166,7 +169,7 @@ def _merge_file(path: Path, located: _Located) -> list[ConfigProblem]:
                 line = _node_line(node, (key,))
                 problems.append(ConfigProblem(name, line, str(key), "must be a list"))
                 continue
-            offsets[key] = len(located.data[key])
+            offsets[key] = len(located.data.setdefault(key, []))
             located.data[key].extend(value)
         elif key == "settings" and isinstance(value, dict):
             _deep_merge(located.data["settings"], value)

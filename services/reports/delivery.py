@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
 from services.alerting.notifiers.secrets import resolve_secret
+from services.alerting.secret_scope import SecretScope
 from services.core.reports import Section, address_of, needs_smtputf8
 from services.core.settings import Settings
 from services.reports import wording
@@ -85,13 +86,15 @@ def _colon(lang: str) -> str:
     return "\u00a0: " if lang == "fr" else ": "
 
 
-def recipient_addresses(entries: list[str]) -> list[str]:
-    """The addresses: each entry, or the comma-separated value of the secret it names."""
+def recipient_addresses(entries: list[str], scope: SecretScope) -> list[str]:
+    """The addresses: each entry, or the comma-separated value of the secret it names
+    (SecretNotAllowed when the report's workspace may not use that secret)."""
     addresses: list[str] = []
     for entry in entries:
         if "@" in entry:
             addresses.append(entry)
         else:
+            scope.require(entry)
             value = resolve_secret(entry).reveal()
             addresses.extend(a.strip() for a in value.split(",") if a.strip())
     return addresses
@@ -113,6 +116,7 @@ def send_report(
     figures: ReportFigures,
     rendered: Rendered,
     info: RenderInfo,
+    scope: SecretScope,
     *,
     now: datetime | None = None,
 ) -> Delivery:
@@ -120,9 +124,10 @@ def send_report(
     and who did not. A recipient the server cannot take (a non-ASCII address without
     SMTPUTF8, a 5xx refusal) does not stop the others. DeliveryError when SMTP is not
     configured, on a temporary failure (retried whole: receivers drop the duplicate by
-    Message-ID), or when no recipient at all could be sent to."""
+    Message-ID), when a recipient names a secret the workspace may not use (`scope`), or
+    when no recipient at all could be sent to."""
     alerting = settings.alerting
-    recipients = recipient_addresses(figures.definition.recipients)
+    recipients = recipient_addresses(figures.definition.recipients, scope)
     if not recipients:  # recorded all the same: the period's report was delivered
         Renders(settings.data_dir).record_delivery(
             info, sent_to=0, failed=[], at=now or datetime.now(UTC)

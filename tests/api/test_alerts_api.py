@@ -34,8 +34,8 @@ def _rule(**fields: Any) -> dict[str, Any]:
         "kind": "volume_spike",
         "detector": {"bucket": "1h", "sensitivity": "high", "min_volume": 5},
         "channels": [
-            {"type": "slack", "target": "SLACK_WEBHOOK_MARKETING"},
-            {"type": "email", "target": "ALERT_EMAIL_TEAM", "language": "fr"},
+            {"type": "slack", "target": "VEILLE_SLACK_WEBHOOK_MARKETING"},
+            {"type": "email", "target": "VEILLE_ALERT_EMAIL_TEAM", "language": "fr"},
         ],
         "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Europe/Paris"},
         **fields,
@@ -47,7 +47,11 @@ def test_rule_crud(client: TestClient) -> None:
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["cooldown"] == "1h"
-    assert body["channels"][1] == {"type": "email", "target": "ALERT_EMAIL_TEAM", "language": "fr"}
+    assert body["channels"][1] == {
+        "type": "email",
+        "target": "VEILLE_ALERT_EMAIL_TEAM",
+        "language": "fr",
+    }
     assert client.post(RULES, json=_rule()).status_code == 409
     listed = client.get(RULES).json()[0]
     assert (listed["name"], listed["status"], listed["error"]) == ("veloria-spike", "active", None)
@@ -204,7 +208,9 @@ def test_every_brand_and_competitor_has_default_rules_that_can_be_replaced(
     assert client.delete(f"{RULES}/Veloria: volume spike").status_code == 409
     assert client.post(RULES, json=spike).status_code == 409
     # add a channel: a stored replacement, listed once
-    spike["channels"] = [{"type": "slack", "target": "SLACK_WEBHOOK_MARKETING", "language": "en"}]
+    spike["channels"] = [
+        {"type": "slack", "target": "VEILLE_SLACK_WEBHOOK_MARKETING", "language": "en"}
+    ]
     replaced = client.put(f"{RULES}/Veloria: volume spike", json=spike)
     assert replaced.status_code == 200, replaced.text
     listed = client.get(RULES).json()
@@ -438,24 +444,24 @@ def test_brands_are_listed_yaml_first_then_those_added(client: TestClient) -> No
 def test_saving_a_rule_warns_of_a_channel_secret_not_set_but_keeps_the_rule(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SLACK_WEBHOOK_MARKETING", "https://hooks.slack.com/services/T/B/x")
-    for name in ("ALERT_HOOK", "ALERT_HOOK_SECRET", "VEILLE_SECRETS_FILE"):
+    monkeypatch.setenv("VEILLE_SLACK_WEBHOOK_MARKETING", "https://hooks.slack.com/services/T/B/x")
+    for name in ("VEILLE_ALERT_HOOK", "VEILLE_ALERT_HOOK_SECRET", "VEILLE_SECRETS_FILE"):
         monkeypatch.delenv(name, raising=False)
     channels = [
-        {"type": "slack", "target": "SLACK_WEBHOOK_MARKETING"},
-        {"type": "webhook", "target": "ALERT_HOOK"},
+        {"type": "slack", "target": "VEILLE_SLACK_WEBHOOK_MARKETING"},
+        {"type": "webhook", "target": "VEILLE_ALERT_HOOK"},
     ]
     created = client.post(RULES, json=_rule(channels=channels, quiet_hours=None))
     assert created.status_code == 201, created.text
     warnings = created.json()["warnings"]
     assert [w.split(": secret ")[1].split()[0] for w in warnings] == [
-        "ALERT_HOOK",
-        "ALERT_HOOK_SECRET",
+        "VEILLE_ALERT_HOOK",
+        "VEILLE_ALERT_HOOK_SECRET",
     ]
     assert "https://" not in " ".join(warnings)  # names only, never a value
     assert client.get(f"{RULES}/veloria-spike").status_code == 200
-    monkeypatch.setenv("ALERT_HOOK", "https://example.org/hook")
-    monkeypatch.setenv("ALERT_HOOK_SECRET", "k")
+    monkeypatch.setenv("VEILLE_ALERT_HOOK", "https://example.org/hook")
+    monkeypatch.setenv("VEILLE_ALERT_HOOK_SECRET", "k")
     # the answer sent back as it came (warnings included) replaces the rule
     replaced = client.put(f"{RULES}/veloria-spike", json=created.json())
     assert replaced.status_code == 200, replaced.text

@@ -3,6 +3,7 @@ exports; bad input answered with problem documents that name the field."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -124,3 +125,11 @@ def test_a_lifted_erasure_lets_re_collected_posts_in(
     assert client.get("/api/v1/mentions", params={"q": "author:zoé"}).json()["total"] == 1
     audit = client.get("/api/v1/audit", params={"kind": "erasure"}).json()["items"]
     assert [(e["action"], e["target"]) for e in audit][:1] == [("lift", erased["id"])]
+
+
+def test_an_api_erasure_is_audited_with_its_receipts_id(client: TestClient) -> None:
+    erased = client.post("/api/v1/erasures", json={"author": "zoé"})
+    assert erased.status_code == 201, erased.text
+    audit = client.get("/api/v1/audit", params={"kind": "erasure"}).json()["items"]
+    assert [(e["action"], e["target"]) for e in audit][:1] == [("create", erased.json()["id"])]
+    assert "zo" not in json.dumps(audit)

@@ -98,3 +98,27 @@ def test_one_workspace_that_cannot_start_leaves_the_others_running(tenancy: Tena
         assert "broken" not in loops.running() and "default" in loops.running()
     finally:
         loops.stop()
+
+
+def test_an_archived_workspace_keeps_only_its_retention_until_unarchived(
+    tenancy: Tenancy,
+) -> None:
+    full, retention = RecordedLoops(), RecordedLoops()
+    loops = WorkspaceLoops(
+        tenancy.installation, start_loops=full, start_archived=retention, poll_seconds=3600
+    )
+    loops.start()
+    try:
+        assert loops.retaining() == []
+        tenancy.installation.tenancy.archive_workspace("acme")
+        loops.sync()
+        assert loops.running() == ["default"]
+        assert loops.retaining() == ["acme"]  # its personal data still expires
+        assert retention.started == ["acme"]
+        tenancy.installation.tenancy.unarchive_workspace("acme")
+        loops.sync()
+        assert loops.running() == ["acme", "default"] and loops.retaining() == []
+        assert retention.stopped == ["acme"]
+        assert full.started.count("acme") == 2
+    finally:
+        loops.stop()

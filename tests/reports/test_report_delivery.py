@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from services.alerting.secret_scope import context_scope
 from services.core.reports import ReportDefinition, Schedule
 from services.reports.service import definitions
 from services.reports.store import Renders
@@ -26,7 +27,7 @@ WEEKLY = ReportDefinition(
     language="fr",
     timezone="Europe/Paris",
     schedule=Schedule(every="week", at="08:00"),
-    recipients=["direction@example.org", "REPORT_TEAM"],
+    recipients=["direction@example.org", "VEILLE_REPORT_TEAM"],
 )
 MONDAY_8_PARIS = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # the week of 16 November ended
 
@@ -67,7 +68,7 @@ def test_a_scheduled_report_is_rendered_kept_and_emailed_once(
     mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box, _ = mailbox
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org, manager@example.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org, manager@example.org")
     first, second = ReportScheduler(mail_ctx), ReportScheduler(mail_ctx)  # two processes
     assert first.run("weekly-mail", now=MONDAY_8_PARIS) is True
     assert second.run("weekly-mail", now=MONDAY_8_PARIS) is False  # the period's lease
@@ -118,11 +119,13 @@ def test_a_refused_delivery_is_reported_not_swallowed(
         alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
         context = make_context(tmp_path, alerting=alerting)
         try:
-            monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+            monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
             run = run_report(context, WEEKLY, now=MONDAY_8_PARIS)
             assert run.kept is not None
             with pytest.raises(DeliveryError, match="554"):
-                send_report(context.settings, run.figures, run.rendered, run.kept)
+                send_report(
+                    context.settings, run.figures, run.rendered, run.kept, context_scope(context)
+                )
         finally:
             context.close()
 
@@ -132,7 +135,7 @@ def test_a_temporary_smtp_failure_is_retried_for_the_same_period(
     mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box, _ = mailbox
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
     scheduler = ReportScheduler(mail_ctx)
     box.reply = "451 mailbox busy, try later"
     assert scheduler.run("weekly-mail", now=MONDAY_8_PARIS) is False
@@ -156,14 +159,14 @@ def test_a_non_ascii_recipient_does_not_stop_the_others(
     from services.api.app import create_app
 
     box = Mailbox()
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org, Élodie <élodie@client.example>")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org, Élodie <élodie@client.example>")
     with smtp_server(box, enable_SMTPUTF8=False) as port:
         alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
         ctx = make_context(tmp_path, alerting={**alerting, "smtp_sender": "veille@example.org"})
         try:
             definitions(ctx).put(
                 WEEKLY.model_copy(
-                    update={"recipients": ["Direction <direction@example.org>", "REPORT_TEAM"]}
+                    update={"recipients": ["Direction <direction@example.org>", "VEILLE_REPORT_TEAM"]}
                 ),
                 create_only=True,
             )
@@ -253,7 +256,7 @@ def test_a_service_started_after_the_slot_sends_the_missed_report(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     box, _ = mailbox
-    monkeypatch.setenv("REPORT_TEAM", "cm@example.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
     _saved_long_ago(mail_ctx, "weekly-mail")
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # after Monday 08:00
     scheduler = ReportScheduler(mail_ctx, refresh_seconds=3600, clock=lambda: wednesday)

@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import Field
 
 from services.alerting import saved_searches as ss
-from services.alerting.channels import missing_secrets
+from services.alerting.channels import missing_secrets, refused_targets
 from services.alerting.default_rules import brand_rules
 from services.alerting.evaluator import brand_query
 from services.alerting.history import backtest_rule, find_rule
 from services.alerting.rules import AlertRule
 from services.alerting.saved_search_use import missing_target
+from services.alerting.secret_scope import context_scope
 from services.api.deps import ContextDep, require_api_key
 from services.api.problems import Problem
 from services.core.models import utcnow
@@ -75,6 +76,15 @@ def _check_target(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None)
         )
 
 
+def _check_channels(ctx: ServiceContext, rule: AlertRule) -> None:
+    """422 naming the channel when its secret is not one the workspace may use
+    (services/alerting/secret_scope.py); says nothing of whether a variable is set."""
+    refused = refused_targets(rule.channels, context_scope(ctx))
+    if refused:
+        index, reason = refused[0]
+        raise Problem(422, "Secret not allowed", reason, field=f"channels[{index}].target")
+
+
 def _save(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None, *, create: bool) -> None:
     state.put_spec(
         KIND,
@@ -119,6 +129,7 @@ def create_rule(rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> SavedAle
     if any(r.name == rule.name for r in _defaults(ctx)):
         raise Problem(409, "Conflict", f"{rule.name!r} is a default rule: PUT it to change it")
     _check_target(ctx.state, rule, caller)
+    _check_channels(ctx, rule)
     _save(ctx.state, rule, caller, create=True)
     return _saved(ctx, rule.name)
 
@@ -196,6 +207,7 @@ def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep)
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
     _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
     _check_target(ctx.state, rule, caller)
+    _check_channels(ctx, rule)
     _save(ctx.state, rule, caller, create=False)
     return _saved(ctx, name)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from services.api.deps import ContextDep, require_api_key
+from services.api.deps import ContextDep, InstallationDep, PrincipalDep, require_api_key
 from services.api.problems import Problem
+from services.core.permissions import Principal
 from services.runtime.app.context import ServiceContext
+from services.runtime.app.workspaces import Installation
 from services.runtime.governance.access import author_data
 from services.runtime.governance.erasure import (
     ErasureInputError,
@@ -32,7 +34,8 @@ from services.runtime.governance.retention import (
     validate_changes,
 )
 from services.store.state.contract import ApiKeyInfo, NotFoundError
-from services.store.state.governance import RetentionRun
+from services.store.state.governance import ErasureJob, RetentionRun
+from services.store.state.tenancy import DEFAULT_WORKSPACE
 
 router = APIRouter(tags=["governance"])
 
@@ -159,24 +162,26 @@ def run_retention(
     status_code=status.HTTP_201_CREATED,
     summary=f"Erase an author or an identifier ({ADMIN})",
 )
-def create_erasure(ctx: ContextDep, caller: CallerDep, body: ErasureRequest) -> dict[str, Any]:
+def create_erasure(
+    request: Request, ctx: ContextDep, caller: CallerDep, body: ErasureRequest
+) -> dict[str, Any]:
     """Erases everything by or about an author handle, or quoting a free-text identifier,
     and returns the receipt: counts per kind, the report renders deleted. New posts by or
     about it are dropped while the erasure holds."""
+    job = _erase(ctx, body, caller.name if caller is not None else None)
+    request.state.audit_target = job.id  # the audit line names the receipt, not the person
+    return receipt(job)
+
+
+def _erase(ctx: ServiceContext, body: ErasureRequest, requested_by: str | None) -> ErasureJob:
     asked = [(k, v) for k, v in (("author", body.author), ("text", body.text)) if v is not None]
     if len(asked) != 1:
         raise Problem(422, "Invalid erasure", "give exactly one of author or text")
     kind, identifier = asked[0]
     try:
-        job = start_erasure(
-            ctx,
-            kind=kind,
-            identifier=identifier,
-            requested_by=caller.name if caller is not None else None,
-        )
+        return start_erasure(ctx, kind=kind, identifier=identifier, requested_by=requested_by)
     except ErasureInputError as exc:
         raise Problem(422, "Invalid erasure", f"{exc}; nothing was changed", field=kind) from None
-    return receipt(job)
 
 
 @router.get("/erasures", summary=f"Erasure receipts ({ADMIN})")
@@ -222,3 +227,99 @@ def export_author(
         return author_data(ctx, handle)
     except ErasureInputError as exc:
         raise Problem(422, "Invalid author", str(exc)) from None
+
+
+# An archived workspace's keys no longer work, but the personal data it holds must stay
+# erasable, exportable and expiring: the installation's admins (admins of `default`) do
+# it for any workspace, archived or not, here. The audit line goes to that workspace.
+WorkspaceId = Annotated[str, Path(max_length=40)]
+
+
+def _installation_ctx(
+    installation: Installation, principal: Principal, workspace_id: str
+) -> ServiceContext:
+    if principal.workspace != DEFAULT_WORKSPACE or principal.role != "admin":
+        raise Problem(
+            403,
+            "Forbidden",
+            "only admins of the default workspace act on another workspace's data",
+            permission="workspaces:admin",
+        )
+    try:
+        return installation.context(workspace_id)
+    except (NotFoundError, KeyError, ValueError):
+        raise Problem(404, "Not found", f"no workspace {workspace_id!r}") from None
+
+
+def _record(
+    installation: Installation, principal: Principal, workspace: str, kind: str, target: str
+) -> None:
+    installation.tenancy.record(
+        workspace=workspace,
+        actor=principal.actor,
+        actor_kind=principal.actor_kind,
+        kind=kind,
+        action="create",
+        target=target,
+    )
+
+
+@router.post(
+    "/workspaces/{workspace_id}/erasures",
+    status_code=status.HTTP_201_CREATED,
+    summary="Erase an author or an identifier in any workspace, archived ones too "
+    "(admins of default)",
+)
+def create_workspace_erasure(
+    workspace_id: WorkspaceId,
+    body: ErasureRequest,
+    installation: InstallationDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """`POST /erasures` for the workspace `workspace_id`; returns its receipt."""
+    ctx = _installation_ctx(installation, principal, workspace_id)
+    job = _erase(ctx, body, principal.actor)
+    _record(installation, principal, workspace_id, "erasure", job.id)
+    return receipt(job)
+
+
+@router.get(
+    "/workspaces/{workspace_id}/authors/{handle}/data-export",
+    summary="Everything an archived (or any) workspace holds about an author (admins of default)",
+)
+def export_workspace_author(
+    workspace_id: WorkspaceId,
+    handle: Annotated[str, Path(max_length=500)],
+    installation: InstallationDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """`GET /authors/{handle}/data-export` for the workspace `workspace_id`."""
+    ctx = _installation_ctx(installation, principal, workspace_id)
+    try:
+        return author_data(ctx, handle)
+    except ErasureInputError as exc:
+        raise Problem(422, "Invalid author", str(exc)) from None
+
+
+@router.post(
+    "/workspaces/{workspace_id}/retention/runs",
+    response_model=RetentionRunOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Apply a workspace's retention now, archived ones too (admins of default)",
+)
+def run_workspace_retention(
+    workspace_id: WorkspaceId,
+    installation: InstallationDep,
+    principal: PrincipalDep,
+    dry_run: Annotated[bool, Query(description="count, delete nothing")] = False,
+) -> RetentionRunOut:
+    """`POST /retention/runs` for the workspace `workspace_id`."""
+    ctx = _installation_ctx(installation, principal, workspace_id)
+    try:
+        check_configured(ctx)
+        run = apply_retention(ctx, dry_run=dry_run, trigger="api")
+    except RetentionError as exc:
+        raise _bad_retention(exc) from None
+    if not dry_run:
+        _record(installation, principal, workspace_id, "retention", str(run.id))
+    return _run_out(run)

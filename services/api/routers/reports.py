@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from services.alerting.notifiers.base import DeliveryError
+from services.alerting.secret_scope import context_scope
 from services.api.deps import AuthDep, ContextDep
 from services.api.problems import Problem
 from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
@@ -82,6 +83,11 @@ def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
         check_subject(definition, ctx.state)
     except ReportInputError as exc:
         raise Problem(422, "Invalid report", str(exc)) from None
+    scope = context_scope(ctx)
+    for index, entry in enumerate(definition.recipients):
+        reason = None if "@" in entry else scope.check(entry)
+        if reason is not None:  # never says whether the variable is set
+            raise Problem(422, "Secret not allowed", reason, field=f"recipients[{index}]")
 
 
 @router.get("", summary="List reports")
@@ -170,7 +176,7 @@ def render_report(
         from services.reports.delivery import send_report
 
         try:
-            send_report(ctx.settings, run.figures, run.rendered, run.kept)
+            send_report(ctx.settings, run.figures, run.rendered, run.kept, context_scope(ctx))
         except DeliveryError as exc:
             raise Problem(
                 502, "Report not sent", f"rendered as {run.kept.id}, but not sent: {exc}"

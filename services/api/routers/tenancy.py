@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep, start_session
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
+from services.runtime.app.workspaces import Installation
 from services.store.state.contract import ConflictError, NotFoundError
 from services.store.state.tenancy import DEFAULT_WORKSPACE, KeyRecord, UserRecord
 
@@ -121,6 +122,38 @@ def archive_workspace(
     return _workspace_json(record)
 
 
+def _is_installation_admin(principal: Principal) -> bool:
+    return principal.workspace == DEFAULT_WORKSPACE and principal.role == "admin"
+
+
+def _person(installation: Installation, principal: Principal, name: str) -> UserRecord:
+    """The person `name` as the caller may see them: anyone for an admin of `default`,
+    otherwise only people with a role in the caller's workspace. An outsider gets the
+    same 404 as an unknown name, so other clients' staff cannot be probed."""
+    tenancy = installation.tenancy
+    if _is_installation_admin(principal):
+        return tenancy.get_user(name)
+    for user in tenancy.list_users(workspace=principal.workspace):
+        if name in (user.name, user.email) or name.lower() == (user.email or ""):
+            return user
+    raise NotFoundError(f"no user {name!r} in workspace {principal.workspace!r}")
+
+
+@router.post("/workspaces/{workspace_id}/unarchive", summary="Bring an archived workspace back")
+def unarchive_workspace(
+    workspace_id: str, installation: InstallationDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Its keys work again (its sessions ended when it was archived); `veille up` runs
+    its loops again."""
+    _installation_admin(principal)
+    try:
+        record = installation.tenancy.unarchive_workspace(workspace_id)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    installation.notify_changed()
+    return _workspace_json(record)
+
+
 def _user_json(user: UserRecord, workspace: str | None) -> dict[str, Any]:
     roles = user.roles if workspace is None else {workspace: user.roles[workspace]}
     return {"name": user.name, "email": user.email, "created_at": user.created_at, "roles": roles}
@@ -150,12 +183,15 @@ def create_user(body: UserIn, installation: InstallationDep, principal: Principa
 def grant_role(
     name: str, body: RoleIn, installation: InstallationDep, principal: PrincipalDep
 ) -> Any:
-    """Gives (or changes) a person's role in the caller's workspace."""
+    """Changes the role of a person of the caller's workspace. Only an admin of `default`
+    may give a role to someone of another workspace; for others that person is unknown
+    (404), like a name that does not exist."""
     try:
-        installation.tenancy.grant(name, principal.workspace, body.role)
+        person = _person(installation, principal, name)
+        installation.tenancy.grant(person.name, principal.workspace, body.role)
     except ValueError as exc:
         raise _bad(exc) from None
-    return _user_json(installation.tenancy.get_user(name), principal.workspace)
+    return _user_json(installation.tenancy.get_user(person.name), principal.workspace)
 
 
 @router.delete(
@@ -164,8 +200,10 @@ def grant_role(
     summary="Take a person's role in this workspace away",
 )
 def revoke_role(name: str, installation: InstallationDep, principal: PrincipalDep) -> Response:
-    """Their keys and sessions in this workspace stop working."""
-    installation.tenancy.revoke(name, principal.workspace)
+    """Their keys and sessions in this workspace stop working (404 for anyone without a
+    role here, whether or not they exist)."""
+    person = _person(installation, principal, name)
+    installation.tenancy.revoke(person.name, principal.workspace)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -201,6 +239,11 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     workspace = body.workspace or principal.workspace
     if workspace != principal.workspace:
         _installation_admin(principal)
+    if body.user is not None and not _is_installation_admin(principal):
+        try:  # a person of another workspace is unknown here, as in /users
+            _person(installation, principal, body.user)
+        except NotFoundError as exc:
+            raise _bad(ValueError(str(exc))) from None
     try:
         key = installation.tenancy.create_key(
             name=body.name,

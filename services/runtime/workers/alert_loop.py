@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from services.alerting.channels import make_notifier
 from services.alerting.evaluator import Evaluator, message_from_event
 from services.alerting.outbox import DeliveryReport, OutboxWorker, notifiers_by_channel
+from services.alerting.secret_scope import context_scope
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.evaluator_lease import EvaluatorLease
 
@@ -47,9 +48,10 @@ def run_alerts_once(ctx: ServiceContext, *, lease: EvaluatorLease | None = None)
         link_base=settings.link_base or public_url,
         brand_rules=settings.brand_rules,
     )
+    scope = context_scope(ctx)
     outcomes = evaluator.run_once() if lease is None or lease.acquire() else []
     notifiers = notifiers_by_channel(
-        evaluator.rules(), lambda channel: make_notifier(channel, settings)
+        evaluator.rules(), lambda channel: make_notifier(channel, settings, scope)
     )
     worker = OutboxWorker(
         ctx.state,

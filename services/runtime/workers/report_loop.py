@@ -19,6 +19,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from services.alerting.secret_scope import context_scope
 from services.core.reports import ReportDefinition, StoredReport
 from services.reports.period import windows
 from services.reports.service import definitions, run_report
@@ -199,7 +200,14 @@ class ReportScheduler:
                 return False
             run = run_report(self.ctx, definition, now=now)
             assert run.kept is not None
-            delivery = send_report(self.ctx.settings, run.figures, run.rendered, run.kept, now=now)
+            delivery = send_report(
+                self.ctx.settings,
+                run.figures,
+                run.rendered,
+                run.kept,
+                context_scope(self.ctx),
+                now=now,
+            )
         except DeliveryError as exc:
             if exc.permanent or attempt >= MAX_ATTEMPTS or lease is None:
                 log.warning("report %s was not sent: %s", name, exc)

@@ -3,8 +3,9 @@ installation's register.
 
 A workspace created while the service runs (over the API, or with `veille workspaces create`
 from another process) starts collecting, analysing, alerting and reporting within
-`poll_seconds`, at once when the API created it; an archived one stops. Without this, a new
-workspace would wait for the next `veille up`.
+`poll_seconds`, at once when the API created it; an archived one stops all but its retention,
+which keeps expiring the personal data it holds. Without this, a new workspace would wait
+for the next `veille up`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def start_service_loops(ctx: ServiceContext) -> list[Stop]:
     return [stop_collector, worker.stop, alerts.stop, reports.shutdown, retention.shutdown]
 
 
+def start_retention_loop(ctx: ServiceContext) -> list[Stop]:
+    """What an archived workspace still runs: its daily retention, so the personal data
+    it keeps still expires."""
+    from services.runtime.governance.retention_loop import RetentionScheduler
+
+    retention = RetentionScheduler(ctx)
+    retention.start()
+    return [retention.shutdown]
+
+
 def start_collector(ctx: ServiceContext) -> Stop:
     """Starts the workspace's collector in this process, known to `ctx` (so /health
     counts it and its sources), and returns how to stop it."""
@@ -72,11 +83,14 @@ class WorkspaceLoops:
         installation: Installation,
         *,
         start_loops: LoopsStarter = start_service_loops,
+        start_archived: LoopsStarter = start_retention_loop,
         prepare: Callable[[ServiceContext], None] | None = None,
         poll_seconds: float = 30.0,
     ) -> None:
         self.installation = installation
         self._start_loops = start_loops
+        self._start_archived = start_archived
+        self._archived: dict[str, list[Stop]] = {}  # archived workspaces: retention only
         self._prepare = prepare
         self._poll_seconds = poll_seconds
         self._running: dict[str, list[Stop]] = {}
@@ -90,12 +104,20 @@ class WorkspaceLoops:
         with self._lock:
             return sorted(self._running)
 
+    def retaining(self) -> list[str]:
+        """The archived workspaces whose retention runs now."""
+        with self._lock:
+            return sorted(self._archived)
+
     def sync(self) -> None:
-        """Starts the loops of live workspaces not running yet and stops archived ones."""
+        """Starts the loops of live workspaces not running yet and stops archived ones
+        (keeping their retention)."""
         with self._lock:
             if self._stopping.is_set():
                 return
             live = self.installation.live_workspaces()
+            unarchived = [w for w in self._archived if w in live]
+            ending = [stop for w in unarchived for stop in self._archived.pop(w)]
             for workspace in live:
                 if workspace in self._running:
                     continue
@@ -111,9 +133,26 @@ class WorkspaceLoops:
                 log.info("workspace loops started", extra={"workspace": workspace})
             gone = [w for w in self._running if w not in live]
             stops = {w: self._running.pop(w) for w in gone}
+        _stop_all(ending)
         for workspace, workspace_stops in stops.items():
             _stop_all(workspace_stops)
             log.info("workspace loops stopped (archived)", extra={"workspace": workspace})
+        self._sync_archived(set(live))
+
+    def _sync_archived(self, live: set[str]) -> None:
+        archived = [w.id for w in self.installation.tenancy.list_workspaces() if w.id not in live]
+        with self._lock:
+            for workspace in archived:
+                if workspace in self._archived or self._stopping.is_set():
+                    continue
+                try:
+                    self._archived[workspace] = self._start_archived(
+                        self.installation.context(workspace)
+                    )
+                except Exception:  # tried again at the next sync
+                    log.exception("retention not started", extra={"workspace": workspace})
+                    continue
+                log.info("archived workspace: retention only", extra={"workspace": workspace})
 
     def _start_workspace(self, workspace: str) -> list[Stop]:
         ctx = self.installation.context(workspace)
@@ -140,8 +179,9 @@ class WorkspaceLoops:
         if self._thread is not None:
             self._thread.join(timeout=10)
         with self._lock:
-            stops = list(self._running.values())
+            stops = [*self._running.values(), *self._archived.values()]
             self._running.clear()
+            self._archived.clear()
         for workspace_stops in stops:
             _stop_all(workspace_stops)
 

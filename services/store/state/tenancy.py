@@ -179,6 +179,22 @@ class TenancyStore:
             conn.execute(sa.delete(sessions).where(sessions.c.workspace_id == workspace_id))
         return self.get_workspace(workspace_id)
 
+    def unarchive_workspace(self, workspace_id: str) -> WorkspaceRecord:
+        """Brings an archived workspace back: its keys work again (its sessions ended
+        when it was archived); `veille up` runs its loops again."""
+        with self._write() as conn:
+            row = conn.execute(sa.select(workspaces).where(workspaces.c.id == workspace_id)).first()
+            if row is None:
+                raise NotFoundError(f"no workspace {workspace_id!r}")
+            if row.archived_at is None:
+                raise ConflictError(f"workspace {workspace_id!r} is not archived")
+            conn.execute(
+                sa.update(workspaces)
+                .where(workspaces.c.id == workspace_id)
+                .values(archived_at=None)
+            )
+        return self.get_workspace(workspace_id)
+
     # -- people ------------------------------------------------------------------
 
     def add_user(self, name: str, *, email: str | None = None, password: str | None = None) -> str:

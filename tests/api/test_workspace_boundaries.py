@@ -1,0 +1,113 @@
+"""A workspace admin sees and changes only the people of their workspace, and a request
+that names another workspace than its credential's is refused (real SQLite stores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.tenancy_setup import Tenancy, two_workspaces
+
+
+@pytest.fixture
+def tenancy(tmp_path: Path) -> Any:
+    with two_workspaces(tmp_path, "embedded") as built:
+        yield built
+
+
+def test_a_workspace_admin_cannot_see_or_change_people_of_another_workspace(
+    tenancy: Tenancy,
+) -> None:
+    store = tenancy.installation.tenancy
+    store.create_workspace("globex", "Globex")
+    store.add_user("Bob", email="bob@globex.example.org")
+    store.grant("Bob", "globex", "analyst")
+    store.add_user("Alice", email="alice@acme.example.org")
+    store.grant("Alice", "acme", "analyst")
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        unknown = acme.put("/api/v1/users/Nobody/role", json={"role": "viewer"})
+        outsider = acme.put("/api/v1/users/Bob/role", json={"role": "viewer"})
+        by_email = acme.put("/api/v1/users/bob@globex.example.org/role", json={"role": "viewer"})
+        assert unknown.status_code == outsider.status_code == by_email.status_code == 404
+        assert "bob@" not in outsider.text and "globex" not in outsider.text
+        # The same answer as an unknown name, so names cannot be probed.
+        assert outsider.json()["title"] == unknown.json()["title"]
+        assert acme.delete("/api/v1/users/Bob/role").status_code == 404
+        assert acme.delete("/api/v1/users/Nobody/role").status_code == 404
+        assert [u["name"] for u in acme.get("/api/v1/users").json()] == ["Alice"]
+        # Their own people they still manage.
+        changed = acme.put("/api/v1/users/Alice/role", json={"role": "viewer"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["roles"] == {"acme": "viewer"}
+    assert store.get_user("Bob").roles == {"globex": "analyst"}
+    # The installation's admins (admins of `default`) keep their power.
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        granted = admin.put("/api/v1/users/Bob/role", json={"role": "viewer"})
+        assert granted.status_code == 200, granted.text
+    assert store.get_user("Bob").roles == {"globex": "analyst", "default": "viewer"}
+
+
+def test_a_request_naming_another_workspace_is_refused(tenancy: Tenancy) -> None:
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        assert "bravoquartz" in acme.get("/api/v1/mentions").text
+        for answer in (
+            acme.get("/api/v1/mentions", headers={"X-Veille-Workspace": "default"}),
+            acme.get("/api/v1/mentions", params={"workspace": "default"}),
+        ):
+            assert answer.status_code == 403, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            body = answer.json()
+            assert body["title"] == "Workspace mismatch"
+            assert "'default'" in body["detail"] and "'acme'" in body["detail"]
+            assert "quartz" not in answer.text
+        # Naming its own workspace is fine.
+        same = acme.get("/api/v1/mentions", headers={"X-Veille-Workspace": "acme"})
+        assert same.status_code == 200 and "bravoquartz" in same.text
+
+
+def test_admins_of_default_erase_and_export_an_archived_workspaces_data(
+    tenancy: Tenancy,
+) -> None:
+    erase_url = "/api/v1/workspaces/acme/erasures"
+    export_url = "/api/v1/workspaces/acme/authors/bravo_author/data-export"
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        assert acme.post(erase_url, json={"author": "bravo_author"}).status_code == 403
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        assert admin.post("/api/v1/workspaces/acme/archive").status_code == 200
+        with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+            assert acme.get("/api/v1/mentions").status_code == 403  # archived
+        exported = admin.get(export_url)
+        assert exported.status_code == 200, exported.text
+        assert len(exported.json()["mentions_by_author"]) == 6
+        erased = admin.post(erase_url, json={"author": "bravo_author"})
+        assert erased.status_code == 201, erased.text
+        assert erased.json()["counts"]["mentions_total"] == 6
+        assert admin.get(export_url).json()["mentions_by_author"] == []
+        assert (
+            admin.post("/api/v1/workspaces/nope/erasures", json={"author": "x"}).status_code == 404
+        )
+        [entry] = tenancy.installation.tenancy.audit(workspace="acme", kind="erasure")
+        assert (entry.action, entry.target) == ("create", erased.json()["id"])
+        assert admin.post("/api/v1/workspaces/acme/unarchive").status_code == 200
+        assert admin.post("/api/v1/workspaces/acme/unarchive").status_code == 409
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        assert acme.get("/api/v1/mentions").status_code == 200
+        assert "bravoquartz" not in acme.get("/api/v1/mentions").text  # all by bravo_author
+
+
+def test_a_workspace_admin_cannot_make_a_key_for_a_person_of_another_workspace(
+    tenancy: Tenancy,
+) -> None:
+    store = tenancy.installation.tenancy
+    store.create_workspace("globex", "Globex")
+    store.add_user("Bob")
+    store.grant("Bob", "globex", "analyst")
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        body = {"name": "k", "role": "viewer"}
+        outsider = acme.post("/api/v1/keys", json={**body, "user": "Bob"})
+        unknown = acme.post("/api/v1/keys", json={**body, "user": "Nobody"})
+        assert outsider.status_code == unknown.status_code == 422
+        assert outsider.json()["title"] == unknown.json()["title"]
+    assert [k.name for k in store.list_keys(workspace="acme")] == ["acme-admin"]
