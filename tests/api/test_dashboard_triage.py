@@ -196,7 +196,8 @@ def test_the_inbox_offers_what_the_person_may_do(
     tmp_path: Path,
 ) -> None:
     """A member triages but does not correct the analyzer: no correction controls. A
-    viewer's refused change says which permission it needs, without signing them out."""
+    viewer sees no triage actions, and a refused change says which permission it needs,
+    without signing them out."""
     from services.runtime.app.workspaces import Installation
 
     installation = Installation(ctx)
@@ -217,10 +218,12 @@ def test_the_inbox_offers_what_the_person_may_do(
     with Browser(tmp_path / "profile-viewer") as browser:
         browser.open(f"{live_api}/dashboard/#key={keys['viewer']}")
         browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
-        browser.evaluate(
-            f"(() => {{ const s = {_in_item('hostile', '.set-state')}; s.value = 'escalated';"
-            " s.dispatchEvent(new Event('change')); })()"
-        )
+        # A viewer sees the inbox and its states, without the actions it may not take.
+        assert browser.evaluate(f"!!{_in_item('hostile', '.state')}")
+        assert not browser.evaluate(f"!!{_in_item('hostile', '.set-state')}")
+        assert not browser.evaluate(f"!!{_in_item('hostile', '.assign-me')}")
+        # A change refused all the same (a role lowered since the page loaded) says why.
+        browser.evaluate("changeTriage('hostile', { state: 'escalated' })")
         browser.wait_for("!!document.body.dataset.triageRefused")
         assert "triage:write" in browser.text("triage-error")
         assert browser.visible("board") and not browser.visible("login")

@@ -11,6 +11,7 @@ const stateLabel = (state) => t(`state.${state}`); // i18n.js, as the query lang
 let inboxLoads = 0;
 let inboxBound = false;
 let mayCorrect = false; // whether the caller holds corrections:write (GET /me, each load)
+let mayTriage = false; // and triage:write: a viewer sees the inbox without its actions
 
 // A change sent to the API (PATCH/POST with JSON), with the key; a refusal (a 403 too:
 // this person may read but not do that) is an ApiError, shown above the list.
@@ -60,9 +61,10 @@ async function loadInbox() {
     [page, counts, me] = await Promise.all([
       api("/triage/inbox", { q, limit: 20, group: grouped() ? "story" : "none" }),
       api("/stats/triage", { q: `negative:${quoted(view.brand)}` }),
-      api("/me").catch(() => ({ permissions: [] })), // only the correction controls need it
+      api("/me").catch(() => ({ permissions: [] })), // only the action controls need it
     ]);
     mayCorrect = me.permissions.includes("corrections:write");
+    mayTriage = me.permissions.includes("triage:write");
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 400) throw error;
     box.textContent = error.problem.detail || error.message;
@@ -103,6 +105,7 @@ function inboxItem(mention) {
     const who = answered.answered_by || t("triage.someone");
     item.appendChild(element("div", t("triage.answeredStory", { when, who }), "answered-story"));
   }
+  if (!mayTriage) return item; // a viewer (corrections need more than triage)
 
   const actions = item.appendChild(element("div", undefined, "triage"));
   const select = actions.appendChild(element("select"));
