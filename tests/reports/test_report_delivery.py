@@ -166,7 +166,9 @@ def test_a_non_ascii_recipient_does_not_stop_the_others(
         try:
             definitions(ctx).put(
                 WEEKLY.model_copy(
-                    update={"recipients": ["Direction <direction@example.org>", "VEILLE_REPORT_TEAM"]}
+                    update={
+                        "recipients": ["Direction <direction@example.org>", "VEILLE_REPORT_TEAM"]
+                    }
                 ),
                 create_only=True,
             )
