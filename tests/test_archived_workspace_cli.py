@@ -5,16 +5,19 @@ on real SQLite stores."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state.tenancy import TenancyStore
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
-from tests.test_cli import veille
+from tests.test_cli import REPO, veille
 
 NOW = datetime.now(UTC)
 pytestmark = pytest.mark.slow  # several `veille` processes
@@ -74,3 +77,52 @@ def test_an_archived_workspace_can_still_be_erased_exported_and_expired(tmp_path
     listed = veille("workspaces", "list", *args)
     assert "globex" in listed.stdout
     assert veille("workspaces", "unarchive", "globex", *args).returncode == 2  # not archived
+
+
+def test_veille_workspaces_delete_refuses_counts_asks_and_removes(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    args = ["--config", str(config)]
+    for ws in ("globex", "initech"):
+        assert veille("workspaces", "create", ws, *args).returncode == 0
+        index = EmbeddedIndex(str(tmp_path / "data" / "workspaces" / ws / "index"))
+        index.upsert([make_mention(id=f"{ws}{i}", text=f"Veloria {i}") for i in range(3)])
+        index.close()
+    key = veille("keys", "create", "--workspace", "globex", "--name", "k", *args)
+    assert key.returncode == 0, key.stderr
+
+    refused = veille("workspaces", "delete", "default", "--yes", *args)
+    assert refused.returncode == 2 and "default workspace cannot be deleted" in refused.stderr
+    live = veille("workspaces", "delete", "globex", "--yes", *args)
+    assert live.returncode == 2 and "archive it first" in live.stderr
+    assert veille("workspaces", "archive", "globex", *args).returncode == 0
+
+    dry = veille("workspaces", "delete", "globex", "--dry-run", *args)
+    assert dry.returncode == 0, dry.stderr
+    assert "mentions 3" in dry.stdout and "keys 1" in dry.stdout
+    assert "nothing removed" in dry.stdout
+    data = tmp_path / "data" / "workspaces"
+    assert (data / "globex" / "index").exists()
+    declined = subprocess.run(
+        [sys.executable, "-m", "services.cli", "workspaces", "delete", "globex", *args],
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
+    )
+    assert declined.returncode == 1 and (data / "globex").exists()
+
+    deleted = veille("workspaces", "delete", "globex", "--yes", *args)
+    assert deleted.returncode == 0, deleted.stderr
+    assert "deleted workspace globex" in deleted.stdout
+    assert not (data / "globex").exists() and (data / "initech" / "index").exists()
+    listed = veille("workspaces", "list", *args).stdout
+    assert "globex" not in listed and "initech" in listed
+    again = veille("workspaces", "delete", "globex", "--yes", *args)
+    assert again.returncode == 2 and "no workspace 'globex'" in again.stderr
+    kept = EmbeddedIndex(str(data / "initech" / "index"))
+    try:
+        assert kept.count(MentionFilter()) == 3
+    finally:
+        kept.close()

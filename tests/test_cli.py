@@ -13,6 +13,7 @@ from tests.e2e.service import REPO, write_workspace
 
 COMMANDS = [
     ["up"],
+    ["workspaces", "delete"],
     ["collect"],
     ["analyze"],
     ["api"],

@@ -24,7 +24,7 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 
 workspaces_app = typer.Typer(
-    help="Workspaces: list, create, archive, unarchive.", no_args_is_help=True
+    help="Workspaces: list, create, archive, unarchive, delete.", no_args_is_help=True
 )
 users_app = typer.Typer(help="People and their role in each workspace.", no_args_is_help=True)
 app.add_typer(workspaces_app, name="workspaces")
@@ -126,6 +126,42 @@ def workspaces_unarchive(workspace_id: str, config: ConfigOpt = DEFAULT_CONFIG) 
             inst, workspace=workspace_id, kind="workspace", action="unarchive", target=workspace_id
         )
     out.print(f"workspace {workspace_id} is live again")
+
+
+@workspaces_app.command("delete")
+def workspaces_delete(
+    workspace_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say what would be removed, remove nothing")
+    ] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Delete an archived workspace and everything it holds, for good (mentions, state,
+    renders, keys, people with no other workspace, its audit entries). Archive it first;
+    never `default`. Run it again after an interruption: it finishes the job."""
+    from services.runtime.app.workspace_deletion import delete_workspace, inspect_workspace
+
+    with installation(config) as inst:
+        plan = inspect_workspace(inst, workspace_id)
+        out.print(f"workspace {workspace_id} holds:")
+        for line in plan.lines():
+            out.print(f"  {line}")
+        if dry_run:
+            out.print("dry run: nothing removed")
+            return
+        if not yes and not typer.confirm(
+            f"Delete workspace {workspace_id} and all its data for good?", default=False
+        ):
+            raise CliError("nothing deleted", code=1)
+        delete_workspace(
+            inst,
+            workspace_id,
+            actor="cli",
+            actor_kind="cli",
+            progress=lambda step: out.print(f"  {step}"),
+        )
+    out.print(f"deleted workspace {workspace_id}")
 
 
 @users_app.command("add")

@@ -127,6 +127,8 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     # ... in any workspace, archived ones too: admins of `default` (the routes check it
     # and write the audit line in that workspace)
     ("POST", f"{P}/workspaces/{{workspace_id}}/erasures"): RouteRule("workspaces:admin"),
+    # Deleting a workspace audits itself (its own entries go, one installation-level stays).
+    ("DELETE", f"{P}/workspaces/{{workspace_id}}"): RouteRule("workspaces:admin"),
     ("GET", f"{P}/workspaces/{{workspace_id}}/authors/{{handle}}/data-export"): RouteRule(
         "workspaces:admin"
     ),

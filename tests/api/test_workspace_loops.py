@@ -122,3 +122,23 @@ def test_an_archived_workspace_keeps_only_its_retention_until_unarchived(
         assert full.started.count("acme") == 2
     finally:
         loops.stop()
+
+
+def test_a_deleted_workspace_s_retention_stops(tenancy: Tenancy) -> None:
+    from services.runtime.app.workspace_deletion import delete_workspace
+
+    full, retention = RecordedLoops(), RecordedLoops()
+    loops = WorkspaceLoops(
+        tenancy.installation, start_loops=full, start_archived=retention, poll_seconds=3600
+    )
+    loops.start()
+    try:
+        tenancy.installation.tenancy.archive_workspace("acme")
+        loops.sync()
+        assert loops.retaining() == ["acme"]
+        delete_workspace(tenancy.installation, "acme", actor="cli", actor_kind="cli")
+        loops.sync()
+        assert loops.retaining() == [] and retention.stopped == ["acme"]
+        assert loops.running() == ["default"]
+    finally:
+        loops.stop()

@@ -122,6 +122,48 @@ def archive_workspace(
     return _workspace_json(record)
 
 
+@router.delete("/workspaces/{workspace_id}", summary="Delete an archived workspace for good")
+def delete_workspace(
+    workspace_id: str,
+    installation: InstallationDep,
+    principal: PrincipalDep,
+    dry_run: Annotated[bool, Query(description="count what would go, remove nothing")] = False,
+) -> dict[str, Any]:
+    """Removes an archived workspace and all it holds: keys and sessions first, then its
+    mentions, state, renders and data files, then its register row (409 when it is not
+    archived, 422 for `default`, 404 once gone). Answers what it held. Audited as one
+    installation-level entry; the workspace's own audit entries go with it."""
+    from services.runtime.app.workspace_deletion import (
+        delete_workspace as delete,
+    )
+    from services.runtime.app.workspace_deletion import (
+        inspect_workspace,
+    )
+
+    _installation_admin(principal)
+    try:
+        if dry_run:
+            plan = inspect_workspace(installation, workspace_id)
+        else:
+            plan = delete(
+                installation,
+                workspace_id,
+                actor=principal.actor,
+                actor_kind=principal.actor_kind,
+            )
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return {
+        "id": workspace_id,
+        "deleted": not dry_run,
+        "mentions": plan.mentions,
+        "stories": plan.stories,
+        "state_rows": plan.state_rows,
+        "renders": plan.renders,
+        "register": plan.register,
+    }
+
+
 def _is_installation_admin(principal: Principal) -> bool:
     return principal.workspace == DEFAULT_WORKSPACE and principal.role == "admin"
 

@@ -155,6 +155,17 @@ class Installation:
         with self._lock:
             return self._contexts.setdefault(workspace_id, ctx)
 
+    def forget(self, workspace_id: str) -> None:
+        """Closes a workspace's context if it was opened (before its stores are deleted)."""
+        with self._lock:
+            ctx = (
+                None
+                if workspace_id == DEFAULT_WORKSPACE
+                else self._contexts.pop(workspace_id, None)
+            )
+        if ctx is not None:
+            ctx.close()
+
     def live_workspaces(self) -> list[str]:
         """The ids of the workspaces not archived, `default` first."""
         ids = [w.id for w in self.tenancy.list_workspaces(include_archived=False)]

@@ -140,7 +140,17 @@ class WorkspaceLoops:
         self._sync_archived(set(live))
 
     def _sync_archived(self, live: set[str]) -> None:
-        archived = [w.id for w in self.installation.tenancy.list_workspaces() if w.id not in live]
+        registered = {w.id for w in self.installation.tenancy.list_workspaces()}
+        archived = sorted(registered - live)
+        with self._lock:
+            # A deleted workspace (`veille workspaces delete`) left the register: its
+            # retention stops.
+            deleted = {
+                w: self._archived.pop(w) for w in list(self._archived) if w not in registered
+            }
+        for workspace, stops in deleted.items():
+            _stop_all(stops)
+            log.info("workspace loops stopped (deleted)", extra={"workspace": workspace})
         with self._lock:
             for workspace in archived:
                 if workspace in self._archived or self._stopping.is_set():

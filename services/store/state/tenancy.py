@@ -188,12 +188,82 @@ class TenancyStore:
                 raise NotFoundError(f"no workspace {workspace_id!r}")
             if row.archived_at is None:
                 raise ConflictError(f"workspace {workspace_id!r} is not archived")
+            if _deletion_begun(conn, workspace_id, row.created_at):
+                raise ConflictError(
+                    f"the deletion of workspace {workspace_id!r} began and must be finished: "
+                    f"veille workspaces delete {workspace_id}"
+                )
             conn.execute(
                 sa.update(workspaces)
                 .where(workspaces.c.id == workspace_id)
                 .values(archived_at=None)
             )
         return self.get_workspace(workspace_id)
+
+    def deletable_workspace(self, workspace_id: str) -> WorkspaceRecord:
+        """The workspace if it may be deleted: archived, never `default`. ValueError for
+        `default`, NotFoundError when unknown (or deleted already), ConflictError when live."""
+        if workspace_id == DEFAULT_WORKSPACE:
+            raise ValueError("the default workspace cannot be deleted")
+        record = self.get_workspace(workspace_id)
+        if record.archived_at is None:
+            raise ConflictError(
+                f"workspace {workspace_id!r} is live: archive it first "
+                f"(veille workspaces archive {workspace_id}), then delete it"
+            )
+        return record
+
+    def workspace_footprint(self, workspace_id: str) -> dict[str, int]:
+        """What the register holds for a workspace: keys, sessions, memberships, audit
+        entries, and the people who have a role there and nowhere else."""
+        k = tables.api_keys
+        with self._read() as conn:
+            return {
+                "keys": _count(conn, k, k.c.workspace_id == workspace_id),
+                "sessions": _count(conn, sessions, sessions.c.workspace_id == workspace_id),
+                "memberships": _count(
+                    conn, memberships, memberships.c.workspace_id == workspace_id
+                ),
+                "audit entries": _count(conn, audit_log, audit_log.c.workspace_id == workspace_id),
+                "people with no other workspace": len(_people_only_in(conn, workspace_id)),
+            }
+
+    def begin_workspace_deletion(self, workspace_id: str, *, actor: str, actor_kind: str) -> None:
+        """First step of deleting an archived workspace, in one transaction: its keys,
+        sessions and memberships go (nobody can enter it again), so do the people who
+        had a role there and nowhere else, and its audit entries (they name its staff);
+        one installation-level entry (workspace `default`, target the id, no personal
+        data) records the deletion and stops `unarchive` until it is finished. Re-run
+        after an interruption, it does what is left and records nothing twice."""
+        record = self.deletable_workspace(workspace_id)
+        k = tables.api_keys
+        with self._write() as conn:
+            orphans = _people_only_in(conn, workspace_id)
+            conn.execute(sa.delete(k).where(k.c.workspace_id == workspace_id))
+            conn.execute(sa.delete(sessions).where(sessions.c.workspace_id == workspace_id))
+            conn.execute(sa.delete(memberships).where(memberships.c.workspace_id == workspace_id))
+            if orphans:
+                conn.execute(sa.delete(sessions).where(sessions.c.user_id.in_(orphans)))
+                conn.execute(sa.delete(users).where(users.c.id.in_(orphans)))
+            conn.execute(sa.delete(audit_log).where(audit_log.c.workspace_id == workspace_id))
+            if not _deletion_begun(conn, workspace_id, record.created_at):
+                conn.execute(
+                    sa.insert(audit_log).values(
+                        at=self._now(),
+                        workspace_id=DEFAULT_WORKSPACE,
+                        actor=actor[:200],
+                        actor_kind=actor_kind[:20],
+                        kind="workspace",
+                        action="delete",
+                        target=workspace_id,
+                    )
+                )
+
+    def finish_workspace_deletion(self, workspace_id: str) -> None:
+        """Last step: the register forgets the workspace (its id may be used again)."""
+        self.deletable_workspace(workspace_id)
+        with self._write() as conn:
+            conn.execute(sa.delete(workspaces).where(workspaces.c.id == workspace_id))
 
     # -- people ------------------------------------------------------------------
 
@@ -519,6 +589,35 @@ class TenancyStore:
                     yield conn
             except sa_exc.IntegrityError as exc:  # a unique name, id or email taken
                 raise ConflictError(str(exc.orig)) from None
+
+
+def _count(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar() or 0
+    )
+
+
+def _people_only_in(conn: Connection, workspace_id: str) -> list[str]:
+    """The ids of the people with a role in `workspace_id` and in no other workspace."""
+    m = memberships
+    elsewhere = sa.select(m.c.user_id).where(m.c.workspace_id != workspace_id)
+    query = sa.select(m.c.user_id).where(
+        m.c.workspace_id == workspace_id, m.c.user_id.not_in(elsewhere)
+    )
+    return [row.user_id for row in conn.execute(query)]
+
+
+def _deletion_begun(conn: Connection, workspace_id: str, created_at: datetime) -> bool:
+    """Whether the deletion of this workspace (created at `created_at`) was begun."""
+    a = audit_log
+    query = sa.select(a.c.id).where(
+        a.c.workspace_id == DEFAULT_WORKSPACE,
+        a.c.kind == "workspace",
+        a.c.action == "delete",
+        a.c.target == workspace_id,
+        a.c.at >= created_at,
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def _sha256(token: str) -> str:
