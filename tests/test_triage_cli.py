@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,6 +74,27 @@ def test_list_set_note_and_bulk(config: Path) -> None:
     assert whole.returncode == 0, whole.stderr
     escalated = veille("triage", "list", "-q", "state:escalated", "--no-group", "--json", *c)
     assert len(escalated.stdout.splitlines()) == 3
+
+
+def test_set_story_leaves_the_copies_its_line_did_not_count(config: Path) -> None:
+    """Reviewer finding: `set ID --story` overwrote a copy zoé had already answered."""
+    c = ("--config", str(config))
+    zoe = veille("triage", "set", "k2", "-s", "answered", "-a", "me", "--as", "zoé", *c)
+    assert zoe.returncode == 0, zoe.stderr
+    # Default: the copies in the same state as k0 (new), so k0 and k1 only.
+    ignored = veille("triage", "set", "k0", "--story", "-s", "ignored", *c)
+    assert ignored.returncode == 0, ignored.stderr
+    assert "2 copies changed" in ignored.stdout
+    # With the query of the list line: the copies it matches.
+    mine = veille("triage", "set", "k0", "--story", "-q", "state:ignored", "-a", "me", *c)
+    assert "2 copies changed" in mine.stdout, mine.stderr
+    rows = veille("triage", "list", "-q", "retard", "--no-group", "--json", *c).stdout
+    triage = {json.loads(r)["id"]: json.loads(r)["triage"] for r in rows.splitlines()}
+    assert triage["k2"] == {"state": "answered", "assignee": "zoé", "tags": []}
+    assert {triage[k]["state"] for k in ("k0", "k1")} == {"ignored"}
+    assert triage["k0"]["assignee"] == triage["k1"]["assignee"] != "zoé"
+    lone = veille("triage", "set", "k0", "-q", "state:new", "-s", "new", *c)
+    assert lone.returncode == 2 and "--query goes with --story" in lone.stderr
 
 
 def test_bad_input_is_an_error_and_changes_nothing(config: Path) -> None:

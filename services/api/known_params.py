@@ -21,14 +21,20 @@ from services.api.problems import Problem
 # Names that are a filter elsewhere but not on every route: how to ask for it instead.
 HINTS = {"brand": "filter with q=brand:NAME (or toward=NAME where the route takes it)"}
 
+# Names every route takes although no route declares them: `?workspace=` names the
+# caller's workspace, read by authentication (services/api/deps.py), which refuses
+# another one with a 403 before this check runs.
+EVERYWHERE = frozenset({"workspace"})
+
 _accepted: dict[int, frozenset[str]] = {}
 
 
 def accepted_params(route: APIRoute) -> frozenset[str]:
-    """The query parameter names (aliases) a route reads, its dependencies' included."""
+    """The query parameter names (aliases) a route reads, its dependencies' included,
+    and `EVERYWHERE`."""
     found = _accepted.get(id(route))
     if found is None:
-        names: set[str] = set()
+        names: set[str] = set(EVERYWHERE)
         pending: list[Dependant] = [route.dependant]
         while pending:  # the dependency tree (a route's own params are its root's)
             dependant = pending.pop()

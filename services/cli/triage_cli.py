@@ -165,7 +165,7 @@ def list_(
         # id, state, assignee and tags whole; the date and the text wrap (a text kept on
         # one line squeezes whole columns out of a narrow terminal)
         out.print(keep_whole(table, 0, 2, 3, 4))
-        unit = " stories (`set ID --story` changes every copy)" if group else ""
+        unit = " stories (`set ID --story -q QUERY` changes the copies counted)" if group else ""
         out.print(f"{len(mentions)} of {total}{unit}", highlight=False)
 
 
@@ -177,37 +177,57 @@ def set_(
     tag: TagOpt = None,
     untag: UntagOpt = None,
     story: Annotated[
-        bool, typer.Option("--story", help="change every copy of the mention's story too")
+        bool,
+        typer.Option(
+            "--story",
+            help="change the copies of the mention's story too: those --query matches, "
+            "else those in the same state as this mention",
+        ),
     ] = False,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            "-q",
+            help="with --story: the query of the `triage list` line (default there: "
+            "'state:new AND sentiment:negative')",
+        ),
+    ] = None,
     as_: AsOpt = None,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Changes one mention's state, assignee or tags (`--story`: of every copy of its
-    story, as a line of `triage list` stands for)."""
+    """Changes one mention's state, assignee or tags (`--story`: of the copies of its
+    story a line of `triage list` stands for; a copy already handled otherwise is left)."""
     from services.runtime.app.triage import change_one
 
     me = _who(as_)
     change = _change(state, assign, tag, untag, me)
+    if query is not None and not story:
+        raise CliError("--query goes with --story (the copies to change)", code=2)
+    within = MentionFilter(query=_query(query, me)) if query is not None else None
     with _context(config) as ctx:
         try:
-            mention = change_one(
+            done = change_one(
                 state=ctx.state,
                 index=ctx.index,
                 mention_id=mention_id,
                 change=change,
                 by=me,
                 whole_story=story,
+                within=within,
             )
         except NotFoundError:
             raise CliError(f"no mention has the id {mention_id!r}") from None
         except ValueError as exc:
             raise CliError(str(exc), code=2) from None
-        t = mention.triage
+        mention, t = done.mention, done.mention.triage
         out.print(
             f"{mention.id}: {t.state.label}, assignee {t.assignee or '-'}, "
             f"tags {', '.join(t.tags) or '-'}",
             highlight=False,
         )
+        if story:
+            out.print(f"{done.changed} copies changed", highlight=False)
 
 
 @triage_app.command("note")

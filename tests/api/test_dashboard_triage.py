@@ -75,9 +75,9 @@ def test_a_community_manager_triages_the_inbox(
         ]
         assert "4 copies" in browser.evaluate(f"{_in_item('mixed3', '.copies')}.textContent")
         assert f"{negative['total']} new" in browser.text("triage-counts")
-        _acted(browser, "document.querySelector('#triage-every-copy').click()")
+        _acted(browser, "document.querySelector('#triage-one-per-copy').click()")
         assert sorted(_listed(browser)) == every  # each copy on its own row
-        _acted(browser, "document.querySelector('#triage-every-copy').click()")
+        _acted(browser, "document.querySelector('#triage-one-per-copy').click()")
 
         # An action on the story's row changes every copy.
         _acted(browser, f"{_in_item('mixed3', '.assign-me')}.click()")
@@ -228,3 +228,39 @@ def test_the_inbox_offers_what_the_person_may_do(
         assert "triage:write" in browser.text("triage-error")
         assert browser.visible("board") and not browser.visible("login")
         assert _api(live_api, keys["member"], "/mentions/hostile")["triage"]["state"] == "new"
+
+
+def test_a_story_row_changes_only_the_copies_it_counts(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    ctx: ServiceContext,
+    tmp_path: Path,
+) -> None:
+    """Reviewer finding: "assign to me" on a story's row took over a copy zoe had already
+    answered and erased her answer; and the checkbox said the opposite of what it did."""
+    zoe = ctx.state.create_api_key("zoe")
+    answered = httpx.patch(
+        f"{live_api}/api/v1/triage/mentions/mixed1",
+        json={"state": "answered", "assignee": "me"},
+        headers={"X-API-Key": zoe},
+    )
+    assert answered.status_code == 200, answered.text
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for(f"{INBOX} > 0 && !!document.querySelector('#triage-mentions li')")
+        assert browser.evaluate(
+            "document.querySelector('#triage-one-per-copy').parentNode.textContent"
+        ).strip() == ("one row per copy")
+        # The row counts the three copies still new, and its actions say they change them.
+        assert "3 copies" in browser.evaluate(f"{_in_item('mixed3', '.copies')}.textContent")
+        assert browser.evaluate(f"{_in_item('mixed3', '.set-state')}.title") == "changes 3 copies"
+        assert "changes 3 copies" in browser.evaluate(
+            f"{_in_item('mixed3', '.set-state')}.getAttribute('aria-label')"
+        )
+        assert browser.evaluate(f"{_in_item('mixed3', '.assign-me')}.title") == "changes 3 copies"
+        _acted(browser, f"{_in_item('mixed3', '.assign-me')}.click()")
+    assigned = _api(live_api, api_key, "/mentions", q="assignee:tests", limit="100")
+    assert sorted(m["id"] for m in assigned["mentions"]) == ["mixed0", "mixed2", "mixed3"]
+    kept = _api(live_api, api_key, "/triage/mentions/mixed1")
+    assert kept["mention"]["triage"]["assignee"] == "zoe"
+    assert (kept["mention"]["triage"]["state"], kept["answered_by"]) == ("answered", "zoe")

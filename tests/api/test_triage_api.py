@@ -389,6 +389,7 @@ def test_a_change_on_a_story_row_applies_to_every_copy(
     )
     assert response.status_code == 200, response.text
     assert response.json()["mention"]["triage"]["state"] == "answered"
+    assert response.json()["changed"] == 17
     assert _ids(client, "state:answered assignee:tests") == {f"c{n:02}" for n in range(17)}
     inbox = client.get(f"{API}/triage/inbox").json()
     assert inbox["total"] == 2 and {m["id"] for m in inbox["mentions"]} == {"o1", "o2"}
@@ -397,3 +398,59 @@ def test_a_change_on_a_story_row_applies_to_every_copy(
     _delivery_complaint(ctx, copies=1)  # c00 again, as new
     client.patch(f"{API}/triage/mentions/c00", json={"state": "escalated"})
     assert _ids(client, "state:escalated") == {"c00"}
+
+
+def test_a_story_row_change_leaves_the_copies_the_row_did_not_count(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    """Reviewer finding: a grouped row counting the 2 new copies turned a third copy,
+    answered by zoe, into "ignored", and erased who answered it."""
+    _delivery_complaint(ctx, copies=3)
+    zoe_key = ctx.state.create_api_key("zoe")
+    answered = client.patch(
+        f"{API}/triage/mentions/c02",
+        json={"state": "answered", "assignee": "me"},
+        headers={"X-API-Key": zoe_key},
+    )
+    assert answered.status_code == 200, answered.text
+    zoe = {k: answered.json()[k] for k in ("answered_at", "answered_by")}
+    assert zoe["answered_by"] == "zoe"
+    row = client.get(f"{API}/triage/inbox").json()["mentions"][0]
+    assert (row["id"], row["copies"]) == ("c00", 2)
+
+    for change in ({"state": "ignored"}, {"assignee": "me"}):
+        response = client.patch(
+            f"{API}/triage/mentions/c00",
+            json={**change, "whole_story": True, "q": "state:new AND sentiment:negative"},
+        )
+        assert response.status_code == 200, response.text
+    kept = client.get(f"{API}/triage/mentions/c02").json()
+    assert kept["mention"]["triage"] == {"state": "answered", "assignee": "zoe", "tags": []}
+    assert {k: kept[k] for k in zoe} == zoe
+    assert _ids(client, "state:ignored") == {"c00", "c01"}
+    # The first change took both copies out of the inbox query: the second one changes
+    # the mention itself only (the row's representative), never the copies it left.
+    assert _ids(client, "assignee:tests") == {"c00"}
+
+
+def test_a_story_change_without_a_query_changes_the_copies_in_the_same_state(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    _delivery_complaint(ctx, copies=3)
+    client.patch(f"{API}/triage/mentions/c02", json={"state": "answered", "assignee": "zoe"})
+    response = client.patch(
+        f"{API}/triage/mentions/c00", json={"state": "ignored", "whole_story": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["changed"] == 2
+    assert _ids(client, "state:ignored") == {"c00", "c01"}
+    assert client.get(f"{API}/triage/mentions/c02").json()["mention"]["triage"]["state"] == (
+        "answered"
+    )
+    bad = client.patch(
+        f"{API}/triage/mentions/c00", json={"state": "new", "whole_story": True, "q": "state:("}
+    )
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert _ids(client, "state:ignored") == {"c00", "c01"}

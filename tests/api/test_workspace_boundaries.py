@@ -65,6 +65,16 @@ def test_a_request_naming_another_workspace_is_refused(tenancy: Tenancy) -> None
         # Naming its own workspace is fine.
         same = acme.get("/api/v1/mentions", headers={"X-Veille-Workspace": "acme"})
         assert same.status_code == 200 and "bravoquartz" in same.text
+        # ?workspace= too, on the routes that refuse parameters they do not take
+        # (reviewer finding: exports answered 422 "unknown query parameter").
+        for path in ("/api/v1/export/mentions", "/api/v1/export/stats/volume"):
+            named = acme.get(path, params={"workspace": "acme"})
+            assert named.status_code == 200, named.text
+            other = acme.get(path, params={"workspace": "default"})
+            assert other.status_code == 403 and other.json()["title"] == "Workspace mismatch"
+        assert (
+            "bravoquartz" in acme.get("/api/v1/export/mentions", params={"workspace": "acme"}).text
+        )
 
 
 def test_admins_of_default_erase_and_export_an_archived_workspaces_data(

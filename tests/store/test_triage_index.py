@@ -20,6 +20,8 @@ from services.store.contracts import (
     Dimension,
     MentionFilter,
     MentionIndex,
+    SearchPage,
+    SearchRequest,
     StoryCopies,
 )
 from services.store.embedded import schema
@@ -232,3 +234,60 @@ def test_the_inbox_pages_stories_on_every_backend(mention_index: MentionIndex) -
         rows += [(r.mention.id, r.copies) for r in page.rows]
         cursor = page.next_cursor
     assert rows == [("a1", 1), ("a0", 1), ("c1", 4)] and cursor is None
+
+
+def test_the_inbox_reads_only_what_a_page_needs_in_story_order(
+    mention_index: MentionIndex,
+) -> None:
+    """Reviewer finding: every inbox page read the story of every match. Now a page walks
+    the matches newest first only until it is full, and still orders stories by their
+    first matching copy: story `x`, whose repost is the newest match, starts oldest."""
+    from services.runtime.app.triage_inbox import story_page
+
+    day = BASE_TIME + timedelta(days=9)
+    alone = [
+        make_mention(id=f"a{n:03}", published_at=day + timedelta(minutes=n)) for n in range(300)
+    ]
+    story = [
+        make_mention(id=f"x{n}", story_id="x0", published_at=day + timedelta(minutes=m))
+        for n, m in enumerate((-10, 150, 400))
+    ]
+    mention_index.upsert(alone + story)
+    flt = MentionFilter(query=parse_query("state:new"))
+
+    read: list[int] = []  # the matches each step of the walk read (a spy on the real index)
+    search = mention_index.search
+
+    def counted(request: SearchRequest) -> SearchPage:
+        page = search(request)
+        if request.limit > 1:
+            read.append(len(page.mentions))
+        return page
+
+    starts: list[frozenset[int] | None] = []
+    story_starts = mention_index.story_starts
+
+    def asked(flt: MentionFilter) -> dict[int, int]:
+        starts.append(flt.stories)
+        return story_starts(flt)
+
+    mention_index.search = counted  # type: ignore[method-assign]
+    mention_index.story_starts = asked  # type: ignore[method-assign]
+    try:
+        first = story_page(mention_index, flt, limit=3, walk=10)
+        assert [r.mention.id for r in first.rows] == ["a299", "a298", "a297"]
+        assert first.total == 301 and first.next_cursor
+        assert sum(read) <= 20 and None not in starts  # not the 303 matches
+        order: list[str] = []
+        cursor = None
+        while True:
+            page = story_page(mention_index, flt, limit=40, cursor=cursor, walk=7)
+            order += [r.mention.id for r in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    finally:
+        del mention_index.search, mention_index.story_starts
+    assert order == [f"a{n:03}" for n in reversed(range(300))] + ["x0"]
+    rows = story_page(mention_index, flt, limit=400).rows
+    assert [(r.mention.id, r.copies) for r in rows][-1] == ("x0", 3)

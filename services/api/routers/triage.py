@@ -94,13 +94,23 @@ class TriageChangeBody(BaseModel):
 
 
 class MentionChangeBody(TriageChangeBody):
-    """A change of one mention's triage, or of every copy of its story."""
+    """A change of one mention's triage, or of the copies of its story an inbox row
+    stands for."""
 
     whole_story: bool = Field(
         default=False,
-        description="apply it to every copy of the mention's story (reposts, retweets, "
-        "syndicated copies), as an inbox row grouping them does",
+        description="apply it to the copies of the mention's story (reposts, retweets, "
+        "syndicated copies) that `q`, `since` and `until` match, as an inbox row grouping "
+        "them does: send the inbox's own query. Without them, the copies in the same "
+        "state as this mention; a copy already handled otherwise is left as it is",
     )
+    q: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="with whole_story: the query of the inbox the row came from",
+    )
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class BulkBody(TriageChangeBody):
@@ -163,6 +173,11 @@ class TriageDetails(BaseModel):
     answered_at: datetime | None
     answered_by: str | None
     notes: list[Note]
+    changed: int | None = Field(
+        default=None,
+        description="after a change: how many mentions it changed (whole_story: the "
+        "copies of the story, this one included; 0 when all already were as asked)",
+    )
 
 
 class InboxRow(MentionView):
@@ -221,7 +236,7 @@ def inbox(
     """Mentions to triage, newest first, with their notes count and whether their story
     was already answered (default: new negative mentions). Copies of one story are one
     row (`copies`), the story's first matching copy, and paging counts stories; a change
-    with `whole_story: true` then applies to every copy. Needs `read`."""
+    with `whole_story: true` and this `q` then applies to those copies. Needs `read`."""
     flt = mention_filter(q, since, until, me=me)
     try:
         if group == "none":
@@ -261,27 +276,34 @@ def change_triage(
     mention_id: str, body: MentionChangeBody, index: IndexDep, state: StateDep, me: CallerNameDep
 ) -> TriageDetails:
     """Sets the state, the assignee (`me`: the caller; "": nobody) or tags of one mention,
-    or with `whole_story: true` of every copy of its story. Needs `triage:write`."""
+    or with `whole_story: true` of the copies of its story the inbox row stood for: those
+    matching `q` / `since` / `until` (the inbox's query), else those in this mention's
+    state. `changed` says how many mentions changed. Needs `triage:write`."""
     try:
         change = body.change(me)
     except ValueError as exc:
         raise _invalid(exc) from exc
     if change.empty:
         raise Problem(400, "Invalid triage change", "give a state, an assignee or tags to change")
+    within = None
+    if body.whole_story and (body.q, body.since, body.until) != (None, None, None):
+        within = mention_filter(body.q or "", body.since, body.until, me=me)
     try:
-        mention = runtime.change_one(
+        done = runtime.change_one(
             state=state,
             index=index,
             mention_id=mention_id,
             change=change,
             by=me,
             whole_story=body.whole_story,
+            within=within,
         )
     except NotFoundError as exc:
         raise Problem(404, "Not found", f"no mention has the id {mention_id!r}") from exc
     except ValueError as exc:
         raise _invalid(exc) from exc
-    return _details(state, mention_views(state, [mention])[0])
+    details = _details(state, mention_views(state, [done.mention])[0])
+    return details.model_copy(update={"changed": done.changed})
 
 
 @router.get("/triage/mentions/{mention_id}/notes", summary="A mention's notes")

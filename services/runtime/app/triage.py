@@ -11,11 +11,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 
 from services.core.models import Mention, utcnow
+from services.core.query.ast import FieldFilter
 from services.core.triage import Triage, TriageState, with_tags
 from services.store.contracts import MAX_PAGE_SIZE, MentionFilter, MentionIndex, SearchRequest
 from services.store.contracts import SortOrder as Sort
@@ -120,15 +121,31 @@ def apply_change(
     return changed
 
 
-def story_copies(index: MentionIndex, mention: Mention) -> list[Mention]:
-    """Every stored copy of the mention's story (itself included), at most MAX_BULK: what
-    an inbox row grouping a story stands for, as a correction stands for the mention's
-    exact duplicates (services/runtime/training/corrections.py)."""
+def story_copies(
+    index: MentionIndex, mention: Mention, within: MentionFilter | None = None
+) -> list[Mention]:
+    """The stored copies of the mention's story (itself included) that `within` matches,
+    at most MAX_BULK: what an inbox row grouping a story stands for (its copies matching
+    the inbox query), as a correction stands for the mention's exact duplicates
+    (services/runtime/training/corrections.py). `within` None: the copies in the same
+    triage state as `mention`, so a copy someone else already answered, assigned or
+    ignored is never overwritten by a change aimed at the new ones."""
     if mention.story_id is None:
         return [mention]
+    if within is None:
+        within = MentionFilter(query=FieldFilter("state", mention.triage.state.value))
     story = frozenset({story_hash(story_chain_key(mention))})
-    copies = list(islice(index.iter_all(MentionFilter(stories=story)), MAX_BULK))
+    copies = list(islice(index.iter_all(replace(within, stories=story)), MAX_BULK))
     return copies if any(c.id == mention.id for c in copies) else [mention, *copies]
+
+
+@dataclass(frozen=True)
+class OneChange:
+    """A change of one mention (or of its story's copies): the mention as stored now,
+    and how many mentions the change changed (0: all already were as asked)."""
+
+    mention: Mention
+    changed: int
 
 
 def change_one(
@@ -139,25 +156,27 @@ def change_one(
     change: TriageChange,
     by: str | None,
     whole_story: bool = False,
-) -> Mention:
-    """Changes one mention's triage (`whole_story`: and every copy of its story); returns
-    the mention as stored now (NotFoundError)."""
+    within: MentionFilter | None = None,
+) -> OneChange:
+    """Changes one mention's triage (`whole_story`: and the copies of its story that
+    `within` matches, see `story_copies`); returns the mention as stored now and how
+    many mentions changed (NotFoundError)."""
     mention = index.get(mention_id)
     if mention is None:
         raise NotFoundError(f"no mention has the id {mention_id!r}")
-    targets = story_copies(index, mention) if whole_story else [mention]
+    targets = story_copies(index, mention, within) if whole_story else [mention]
     changed = apply_change(state=state, index=index, mentions=targets, change=change, by=by)
     own = next((r for r in changed if r.mention_id == mention_id), None)
     if changed:
         log.info(
             "triage of mention %s and %d other copies: %s",
             mention_id,
-            len(targets) - 1,
+            len(changed) - (own is not None),
             changed[0].triage.state.value,
         )
     if own is not None:
-        return mention.model_copy(update={"triage": own.triage})
-    return mention
+        mention = mention.model_copy(update={"triage": own.triage})
+    return OneChange(mention=mention, changed=len(changed))
 
 
 @dataclass

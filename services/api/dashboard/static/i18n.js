@@ -215,7 +215,11 @@ const I18n = (() => {
       one: { en: "· {count} copy", fr: "· {count} copie" },
       other: { en: "· {count} copies", fr: "· {count} copies" },
     },
-    "triage.everyCopy": { en: "every copy", fr: "chaque copie" },
+    "triage.onePerCopy": { en: "one row per copy", fr: "une ligne par copie" },
+    "triage.changesCopies": {
+      one: { en: "changes {count} copy", fr: "change {count} copie" },
+      other: { en: "changes {count} copies", fr: "change {count} copies" },
+    },
     "triage.someone": { en: "someone", fr: "quelqu'un" },
     "triage.state": { en: "state", fr: "état" },
     "triage.assignMe": { en: "assign to me", fr: "me l'attribuer" },

@@ -33,14 +33,15 @@ function inboxQuery() {
 function bindInbox() {
   if (inboxBound) return;
   inboxBound = true;
-  // Unticked (the default), one row per story: an action on it changes every copy.
-  const label = $("triage-form").appendChild(element("label", undefined, "every-copy"));
+  // Unticked (the default), one row per story: an action on it changes the copies the
+  // row counts (those matching the inbox query). Ticked, one row and one change per copy.
+  const label = $("triage-form").appendChild(element("label", undefined, "one-per-copy"));
   const box = label.appendChild(element("input"));
   box.type = "checkbox";
-  box.id = "triage-every-copy";
+  box.id = "triage-one-per-copy";
   label.appendChild(document.createTextNode(" "));
-  const words = label.appendChild(element("span", t("triage.everyCopy")));
-  words.dataset.i18n = "triage.everyCopy"; // redrawn by i18n.js on a language switch
+  const words = label.appendChild(element("span", t("triage.onePerCopy")));
+  words.dataset.i18n = "triage.onePerCopy"; // redrawn by i18n.js on a language switch
   box.addEventListener("change", () => run(loadInbox));
   $("triage-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -85,10 +86,10 @@ async function loadInbox() {
   if (!page.mentions.length) list.appendChild(element("li", t("triage.empty"), "empty"));
 }
 
-const grouped = () => !$("triage-every-copy").checked;
+const grouped = () => !$("triage-one-per-copy").checked;
 
 // One row of the inbox: a mention (grouped: its story's first copy), its triage, and its
-// actions (grouped: on every copy of the story).
+// actions (grouped: on the copies of the story the row counts, which each action says).
 function inboxItem(mention) {
   const item = mentionItem(mention, view.brand);
   const triage = mention.triage;
@@ -108,18 +109,21 @@ function inboxItem(mention) {
   if (!mayTriage) return item; // a viewer (corrections need more than triage)
 
   const actions = item.appendChild(element("div", undefined, "triage"));
+  // A grouped row's action changes its `copies` (at the time of this load): say so.
+  const reach = mention.copies > 1 ? t("triage.changesCopies", { count: mention.copies }) : "";
   const select = actions.appendChild(element("select"));
   select.className = "set-state";
-  select.setAttribute("aria-label", t("triage.state"));
+  select.setAttribute("aria-label", reach ? `${t("triage.state")} (${reach})` : t("triage.state"));
+  if (reach) select.title = reach;
   for (const state of TRIAGE_STATES) select.appendChild(element("option", stateLabel(state))).value = state;
   select.value = triage.state;
   select.addEventListener("change", () => changeTriage(mention.id, { state: select.value }));
-  actionButton(actions, t("triage.assignMe"), "assign-me", () => changeTriage(mention.id, { assignee: "me" }));
+  actionButton(actions, t("triage.assignMe"), "assign-me", () => changeTriage(mention.id, { assignee: "me" })).title = reach;
   const tag = actions.appendChild(element("input"));
   tag.className = "tag-input";
   tag.placeholder = t("triage.tag");
   tag.maxLength = 50;
-  actionButton(actions, t("triage.addTag"), "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] }));
+  actionButton(actions, t("triage.addTag"), "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] })).title = reach;
   const note = actions.appendChild(element("input"));
   note.className = "note-input";
   note.placeholder = t("triage.note");
@@ -166,8 +170,10 @@ function actionButton(parent, text, className, onClick) {
   return node;
 }
 
+// Grouped, the change goes to the copies of the story the row counted: those matching
+// the inbox's query, never one already handled otherwise (answered by someone else).
 function changeTriage(id, body) {
-  const change = { ...body, whole_story: grouped() };
+  const change = grouped() ? { ...body, whole_story: true, q: inboxQuery() } : body;
   return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change));
 }
 
