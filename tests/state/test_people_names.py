@@ -5,6 +5,7 @@ On both state backends (SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -29,9 +30,7 @@ def _legacy_user(store: TenancyStore, name: str) -> str:
     """A row written before names were checked (add_user refuses it now)."""
     user_id = uuid.uuid4().hex
     with store.database.engine.begin() as conn:
-        conn.execute(
-            sa.insert(users).values(id=user_id, name=name, created_at=store._now())  # noqa: SLF001
-        )
+        conn.execute(sa.insert(users).values(id=user_id, name=name, created_at=datetime.now(UTC)))
     return user_id
 
 
