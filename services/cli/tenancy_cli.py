@@ -150,8 +150,8 @@ def users_add(
         raise CliError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", code=2)
     with installation(config) as inst:
         inst.tenancy.get_workspace(workspace)
-        inst.tenancy.add_user(name, email=email)
-        inst.tenancy.grant(name, workspace, role)
+        user_id = inst.tenancy.add_user(name, email=email)
+        inst.tenancy.grant_id(user_id, workspace, role)
         record_audit(inst, workspace=workspace, kind="person", action="create", target=name)
     out.print(f"added {name}, {role} of {workspace}")
 
