@@ -36,6 +36,9 @@ def test_workspaces_people_and_keys_from_the_command_line(tmp_path: Path) -> Non
         ).returncode
         == 0
     )
+    as_email = veille("users", "add", "alice@example.org", "--config", config)
+    assert as_email.returncode == 2 and "may not be an email" in as_email.stderr
+    assert "Traceback" not in as_email.stderr
     unknown_role = veille(
         "users", "grant", "Alice", "--workspace", "acme", "--role", "boss", "--config", config
     )

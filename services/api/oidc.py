@@ -29,7 +29,7 @@ from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.secrets import resolve_secret
 from services.core.settings import OidcSettings
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import TenancyStore, UserRecord
+from services.store.state.tenancy import EMAIL, TenancyStore, UserRecord
 
 log = logging.getLogger("veille.api.oidc")
 
@@ -301,15 +301,19 @@ def resolve_user(
             f"no Veille user has this {claim}; an admin adds people with `veille users add`"
         )
     email = value if claim == "email" else claims.get("email")
-    name = str(claims.get("name") or value).strip()[:200]
-    try:
-        tenancy.add_user(name, email=email if isinstance(email, str) else None)
-    except ConflictError:  # the display name is taken by someone else: use the claim
-        tenancy.add_user(value.strip()[:200], email=email if isinstance(email, str) else None)
-    except ValueError as exc:
-        raise TokenRefused(f"cannot create a user from this token ({exc})") from None
-    user = tenancy.get_user(value.strip())
-    tenancy.grant(user.name, workspace, settings.default_role)
+    user_id = None
+    for name in _new_user_names(claims, value):
+        try:
+            user_id = tenancy.add_user(name, email=email if isinstance(email, str) else None)
+            break
+        except ConflictError:  # the name is taken by someone else: try the next one
+            continue
+        except ValueError as exc:
+            raise TokenRefused(f"cannot create a user from this token ({exc})") from None
+    if user_id is None:
+        raise TokenRefused("cannot create a user from this token (its name or email is taken)")
+    user = tenancy.get_user_by_id(user_id)
+    tenancy.grant_id(user.id, workspace, settings.default_role)
     tenancy.record(
         workspace=workspace,
         actor=user.name,
@@ -319,7 +323,21 @@ def resolve_user(
         target=user.name,
     )
     log.info("created a user on first OIDC sign-in, role %s", settings.default_role)
-    return tenancy.get_user(user.name)
+    return tenancy.get_user_by_id(user.id)
+
+
+def _new_user_names(claims: dict[str, Any], value: str) -> list[str]:
+    """Names to try for a person created from a token: the display name, the claim,
+    the claim's part before `@`, then that with a suffix. Never an email address: a
+    user's name may not be one (see TenancyStore.add_user)."""
+    local = value.strip().split("@", 1)[0][:190]
+    candidates = [str(claims.get("name") or "").strip()[:200], value.strip()[:200], local]
+    candidates.append(f"{local}-{secrets.token_hex(3)}")
+    names: list[str] = []
+    for name in candidates:
+        if name and not EMAIL.match(name) and name not in names:
+            names.append(name)
+    return names
 
 
 def build_client(settings: OidcSettings) -> OidcClient:

@@ -25,6 +25,7 @@ from services.cli.common import (
     selected_workspace,
 )
 from services.cli.common import workspace_context as _context
+from services.cli.tenancy_cli import record_audit
 
 # allow_archived=True below: an archived workspace's personal data must stay erasable,
 # exportable and expiring.
@@ -134,14 +135,7 @@ def erase(
         except ErasureInputError as exc:
             raise CliError(str(exc), code=2) from None
         # The receipt's id links the audit line to the receipt; the identifier stays out.
-        inst.tenancy.record(
-            workspace=workspace,
-            actor="cli",
-            actor_kind="cli",
-            kind="erasure",
-            action="create",
-            target=job.id,
-        )
+        record_audit(inst, workspace=workspace, kind="erasure", action="create", target=job.id)
         out.print_json(json.dumps(receipt(job), default=str))
 
 
@@ -163,14 +157,7 @@ def erasure_lift(
             raise CliError(f"no erasure has the id {erasure_id!r}", code=2) from None
         except ErasureInputError as exc:
             raise CliError(str(exc), code=2) from None
-        inst.tenancy.record(
-            workspace=workspace,
-            actor="cli",
-            actor_kind="cli",
-            kind="erasure",
-            action="lift",
-            target=job.id,
-        )
+        record_audit(inst, workspace=workspace, kind="erasure", action="lift", target=job.id)
         out.print_json(json.dumps(receipt(job), default=str))
 
 

@@ -644,7 +644,7 @@ def keys_create(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the key")] = False,
 ) -> None:
     """Create an API key; it is shown once and only its hash is stored."""
-    from services.cli.tenancy_cli import installation, parse_expiry
+    from services.cli.tenancy_cli import installation, parse_expiry, record_audit
 
     target = workspace or _selected["workspace"]
     expires_at = parse_expiry(expires) if expires else None
@@ -660,14 +660,7 @@ def keys_create(
             )
         except (ValueError, KeyError) as exc:
             raise CliError(str(exc.args[0] if exc.args else exc), code=2) from None
-        inst.tenancy.record(
-            workspace=target,
-            actor="cli",
-            actor_kind="cli",
-            kind="key",
-            action="create",
-            target=name,
-        )
+        record_audit(inst, workspace=target, kind="key", action="create", target=name)
     if quiet:
         out.print(key, highlight=False)
     else:
@@ -710,21 +703,14 @@ def keys_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Revoke an API key by its id."""
-    from services.cli.tenancy_cli import installation
+    from services.cli.tenancy_cli import installation, record_audit
 
     with installation(config) as inst:
         try:
             inst.tenancy.revoke_key(key_id)
         except KeyError as exc:
             raise CliError(str(exc.args[0]), code=2) from None
-        inst.tenancy.record(
-            workspace="default",
-            actor="cli",
-            actor_kind="cli",
-            kind="key",
-            action="revoke",
-            target=key_id,
-        )
+        record_audit(inst, workspace="default", kind="key", action="revoke", target=key_id)
     out.print(f"revoked {key_id}")
 
 

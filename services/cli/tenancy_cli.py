@@ -68,7 +68,10 @@ def parse_expiry(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _audit(inst: Installation, *, workspace: str, kind: str, action: str, target: str) -> None:
+def record_audit(
+    inst: Installation, *, workspace: str, kind: str, action: str, target: str
+) -> None:
+    """The audit line of a change made from the command line (actor `cli`)."""
     inst.tenancy.record(
         workspace=workspace, actor="cli", actor_kind="cli", kind=kind, action=action, target=target
     )
@@ -99,7 +102,9 @@ def workspaces_create(
     DATA_DIR/workspaces/ID/."""
     with installation(config) as inst:
         inst.tenancy.create_workspace(workspace_id, name)
-        _audit(inst, workspace=workspace_id, kind="workspace", action="create", target=workspace_id)
+        record_audit(
+            inst, workspace=workspace_id, kind="workspace", action="create", target=workspace_id
+        )
     out.print(
         f"created workspace {workspace_id}; give it an admin key with: veille keys create "
         f"--workspace {workspace_id} --role admin --name ..."
@@ -111,7 +116,7 @@ def workspaces_archive(workspace_id: str, config: ConfigOpt = DEFAULT_CONFIG) ->
     """Archive a workspace: its keys and sessions stop working, its data is kept."""
     with installation(config) as inst:
         inst.tenancy.archive_workspace(workspace_id)
-        _audit(
+        record_audit(
             inst, workspace=workspace_id, kind="workspace", action="archive", target=workspace_id
         )
     out.print(f"archived workspace {workspace_id}")
@@ -122,7 +127,7 @@ def workspaces_unarchive(workspace_id: str, config: ConfigOpt = DEFAULT_CONFIG) 
     """Bring an archived workspace back: its keys work again, `veille up` runs it again."""
     with installation(config) as inst:
         inst.tenancy.unarchive_workspace(workspace_id)
-        _audit(
+        record_audit(
             inst, workspace=workspace_id, kind="workspace", action="unarchive", target=workspace_id
         )
     out.print(f"workspace {workspace_id} is live again")
@@ -181,9 +186,9 @@ def users_add(
         raise CliError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", code=2)
     with installation(config) as inst:
         inst.tenancy.get_workspace(workspace)
-        inst.tenancy.add_user(name, email=email)
-        inst.tenancy.grant(name, workspace, role)
-        _audit(inst, workspace=workspace, kind="person", action="create", target=name)
+        user_id = inst.tenancy.add_user(name, email=email)
+        inst.tenancy.grant_id(user_id, workspace, role)
+        record_audit(inst, workspace=workspace, kind="person", action="create", target=name)
     out.print(f"added {name}, {role} of {workspace}")
 
 
@@ -216,7 +221,7 @@ def users_set_password(
     """Set a person's dashboard password (hashed with Argon2id)."""
     with installation(config) as inst:
         inst.tenancy.set_password(name, password)
-        _audit(inst, workspace="default", kind="person", action="set-password", target=name)
+        record_audit(inst, workspace="default", kind="person", action="set-password", target=name)
     out.print(f"password set for {name}")
 
 
@@ -230,7 +235,7 @@ def users_grant(
     """Give a person a role in a workspace (replacing the one they had there)."""
     with installation(config) as inst:
         inst.tenancy.grant(name, workspace, role)
-        _audit(inst, workspace=workspace, kind="person", action="grant", target=name)
+        record_audit(inst, workspace=workspace, kind="person", action="grant", target=name)
     out.print(f"{name} is now {role} of {workspace}")
 
 
@@ -243,5 +248,5 @@ def users_revoke(
     """Take a person's role in a workspace away; their keys there stop working."""
     with installation(config) as inst:
         inst.tenancy.revoke(name, workspace)
-        _audit(inst, workspace=workspace, kind="person", action="revoke", target=name)
+        record_audit(inst, workspace=workspace, kind="person", action="revoke", target=name)
     out.print(f"{name} has no role in {workspace} any more")

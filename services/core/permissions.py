@@ -198,5 +198,11 @@ class Principal:
         """Whether this principal's role holds `permission`."""
         return role_allows(self.role, permission)
 
+    @property
+    def is_installation_admin(self) -> bool:
+        """An admin of `default`, the installation's own workspace: they manage every
+        workspace and its people (the store's DEFAULT_WORKSPACE; core does not import it)."""
+        return self.workspace == "default" and self.role == "admin"
+
 
 LOCAL_ADMIN = Principal(workspace="default", role="admin")

@@ -377,3 +377,25 @@ def test_the_dashboard_button_signs_in_in_chromium(
         me = _settle(browser, "fetch('../api/v1/me').then(r => r.ok && r.json())")
         assert (me["actor"], me["role"]) == ("Bob", "analyst")
         assert "veille_session" not in browser.evaluate("document.cookie")  # HttpOnly
+
+
+def test_a_person_created_from_an_email_alone_is_named_without_an_email(
+    tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name may not be an email address: with no `name` claim (or a taken one) the
+    person is named by the part before `@`, and signs in again by the email."""
+    monkeypatch.setenv(SECRET_NAME, "secret")
+    app = _app(tmp_path, provider.issuer(), unknown_users="create", default_role="member")
+    client = TestClient(app)
+    dave = provider.token("dave", {"email": "dave@example.org", "aud": "veille"})
+    me = client.get("/api/v1/me", headers=_bearer(dave))
+    assert me.status_code == 200, me.text
+    assert me.json()["actor"] == "dave"
+    ana = provider.token("ana2", {"email": "ana@other.example.org", "name": "Ana", "aud": "veille"})
+    other = client.get("/api/v1/me", headers=_bearer(ana))
+    assert other.status_code == 200, other.text
+    assert other.json()["actor"] == "ana"  # "Ana" is taken; never the email
+    tenancy = app.state.installation.tenancy
+    assert tenancy.get_user("ana@other.example.org").roles == {"default": "member"}
+    assert tenancy.get_user("ana@example.org").roles == {"default": "viewer"}
+    assert client.get("/api/v1/me", headers=_bearer(dave)).json()["actor"] == "dave"

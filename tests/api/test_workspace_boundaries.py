@@ -3,11 +3,15 @@ that names another workspace than its credential's is refused (real SQLite store
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from services.store.state.tenancy_tables import memberships, users
 from tests.api.tenancy_setup import Tenancy, two_workspaces
 
 
@@ -121,3 +125,119 @@ def test_a_workspace_admin_cannot_make_a_key_for_a_person_of_another_workspace(
         assert outsider.status_code == unknown.status_code == 422
         assert outsider.json()["title"] == unknown.json()["title"]
     assert [k.name for k in store.list_keys(workspace="acme")] == ["acme-admin"]
+
+
+def test_a_workspace_admin_cannot_pull_in_another_workspaces_person_by_email(
+    tenancy: Tenancy,
+) -> None:
+    store = tenancy.installation.tenancy
+    store.create_workspace("globex", "Globex")
+    store.add_user("Bob", email="bob@globex.example.org")
+    store.grant("Bob", "globex", "analyst")
+    bob_id = store.get_user("Bob").id
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        as_name = acme.post(
+            "/api/v1/users", json={"name": "bob@globex.example.org", "role": "viewer"}
+        )
+        taken_name = acme.post("/api/v1/users", json={"name": "Bob", "role": "viewer"})
+        taken_email = acme.post(
+            "/api/v1/users",
+            json={"name": "Robert", "email": "BOB@globex.example.org", "role": "viewer"},
+        )
+        bad_role = acme.post("/api/v1/users", json={"name": "Zoe", "role": "boss"})
+        for answer in (as_name, taken_name, taken_email, bad_role):
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["title"] == "Invalid request"
+            assert "globex" not in answer.text and "exists" not in answer.text
+        # A taken name and a taken email read the same: nothing says who or where.
+        assert taken_name.json()["detail"] == taken_email.json()["detail"]
+        assert "Bob" not in taken_name.text and "bob@" not in taken_email.text
+        assert acme.get("/api/v1/users").json() == []
+        role = acme.put("/api/v1/users/bob@globex.example.org/role", json={"role": "admin"})
+        assert role.status_code == 404
+        key = acme.post(
+            "/api/v1/keys",
+            json={"name": "k", "role": "admin", "user": "bob@globex.example.org"},
+        )
+        assert key.status_code == 422
+    assert store.get_user_by_id(bob_id).roles == {"globex": "analyst"}
+    assert [k.name for k in store.list_keys(workspace="acme")] == ["acme-admin"]
+    # The installation's admins are told plainly.
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        conflict = admin.post("/api/v1/users", json={"name": "Bob", "role": "viewer"})
+        assert conflict.status_code == 409, conflict.text
+
+
+def test_a_name_that_is_someone_elses_email_stands_for_its_own_holder_only(
+    tenancy: Tenancy,
+) -> None:
+    """An alias: a person of acme whose name (written before names were checked) is the
+    email of Bob of globex. Every change acme makes through it reaches its holder only."""
+    store = tenancy.installation.tenancy
+    store.create_workspace("globex", "Globex")
+    store.add_user("Bob", email="bob@globex.example.org")
+    store.grant("Bob", "globex", "analyst")
+    bob_id = store.get_user("Bob").id
+    alias_id = uuid.uuid4().hex
+    with store.database.engine.begin() as conn:
+        conn.execute(
+            sa.insert(users).values(
+                id=alias_id, name="bob@globex.example.org", created_at=datetime.now(UTC)
+            )
+        )
+        conn.execute(
+            sa.insert(memberships).values(user_id=alias_id, workspace_id="acme", role="viewer")
+        )
+    alias = "/api/v1/users/bob@globex.example.org/role"
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        granted = acme.put(alias, json={"role": "admin"})
+        assert granted.status_code == 200, granted.text
+        assert granted.json()["email"] is None and granted.json()["roles"] == {"acme": "admin"}
+        key = acme.post(
+            "/api/v1/keys",
+            json={"name": "k", "role": "admin", "user": "bob@globex.example.org"},
+        )
+        assert key.status_code == 201, key.text
+        found = store.find_key(key.json()["key"])
+        assert found is not None and found.user == "bob@globex.example.org"
+        assert [u["email"] for u in acme.get("/api/v1/users").json()] == [None]
+        assert acme.delete(alias).status_code == 204
+        assert acme.delete(alias).status_code == 404
+    assert store.get_user_by_id(alias_id).roles == {}
+    assert store.get_user_by_id(bob_id).roles == {"globex": "analyst"}
+    assert store.key_owner_role(found) is None  # the alias's key stopped with its role
+
+
+def test_an_export_of_another_workspace_is_audited_under_a_receipt(tenancy: Tenancy) -> None:
+    url = "/api/v1/workspaces/acme/authors/bravo_author/data-export"
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        exported = admin.get(url)
+        assert exported.status_code == 200, exported.text
+        assert exported.json()["mentions_by_author"]
+        receipt_id = exported.json()["receipt"]
+    [entry] = tenancy.installation.tenancy.audit(workspace="acme", kind="data-export")
+    assert (entry.action, entry.target, entry.actor) == ("export", receipt_id, "tests")
+    assert "bravo_author" not in f"{entry.target} {entry.action} {entry.kind}"
+    assert tenancy.installation.tenancy.audit(workspace="default", kind="data-export") == []
+
+
+def test_an_erasure_stands_when_its_audit_line_cannot_be_written(
+    tenancy: Tenancy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The data is gone once erased: a failing audit write (here a real SQLite trigger
+    refusing the insert) is logged, without the handle, and the answer is the receipt."""
+    engine = tenancy.installation.tenancy.database.engine
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"
+        )
+    with tenancy.client(tenancy.admin_keys["default"]) as admin:
+        erased = admin.post("/api/v1/workspaces/acme/erasures", json={"author": "bravo_author"})
+        assert erased.status_code == 201, erased.text
+        assert erased.json()["counts"]["mentions_total"] == 6
+        export = "/api/v1/workspaces/acme/authors/bravo_author/data-export"
+        assert admin.get(export).json()["mentions_by_author"] == []
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and all("bravo_author" not in r.getMessage() for r in caplog.records)
+    assert any("audit log" in r.getMessage() and "acme" in r.getMessage() for r in errors)

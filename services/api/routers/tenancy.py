@@ -67,7 +67,7 @@ def _bad(exc: ValueError) -> Exception:
 
 
 def _installation_admin(principal: Principal) -> None:
-    if principal.workspace != DEFAULT_WORKSPACE or principal.role != "admin":
+    if not principal.is_installation_admin:
         raise Problem(
             403,
             "Forbidden",
@@ -89,7 +89,7 @@ def _workspace_json(record: Any) -> dict[str, Any]:
 def list_workspaces(installation: InstallationDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Every workspace for an admin of `default`; otherwise the caller's own."""
     records = installation.tenancy.list_workspaces()
-    if not (principal.workspace == DEFAULT_WORKSPACE and principal.role == "admin"):
+    if not principal.is_installation_admin:
         records = [r for r in records if r.id == principal.workspace]
     return [_workspace_json(r) for r in records]
 
@@ -164,21 +164,13 @@ def delete_workspace(
     }
 
 
-def _is_installation_admin(principal: Principal) -> bool:
-    return principal.workspace == DEFAULT_WORKSPACE and principal.role == "admin"
-
-
 def _person(installation: Installation, principal: Principal, name: str) -> UserRecord:
-    """The person `name` as the caller may see them: anyone for an admin of `default`,
-    otherwise only people with a role in the caller's workspace. An outsider gets the
-    same 404 as an unknown name, so other clients' staff cannot be probed."""
-    tenancy = installation.tenancy
-    if _is_installation_admin(principal):
-        return tenancy.get_user(name)
-    for user in tenancy.list_users(workspace=principal.workspace):
-        if name in (user.name, user.email) or name.lower() == (user.email or ""):
-            return user
-    raise NotFoundError(f"no user {name!r} in workspace {principal.workspace!r}")
+    """The person `name` (a name, or an email) as the caller may see them: anyone for an
+    admin of `default`, otherwise only people with a role in the caller's workspace. An
+    outsider gets the same 404 as an unknown name, so other clients' staff cannot be
+    probed. An exact name wins over an email, so a name cannot stand for someone else."""
+    workspace = None if principal.is_installation_admin else principal.workspace
+    return installation.tenancy.get_user(name, workspace=workspace)
 
 
 @router.post("/workspaces/{workspace_id}/unarchive", summary="Bring an archived workspace back")
@@ -210,15 +202,26 @@ def list_users(installation: InstallationDep, principal: PrincipalDep) -> list[d
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, summary="Add a person")
 def create_user(body: UserIn, installation: InstallationDep, principal: PrincipalDep) -> Any:
-    """Adds a person with a role in the caller's workspace."""
+    """Adds a person with a role in the caller's workspace. Names and emails are
+    installation-wide: a taken one is refused (409 for an admin of `default`; for others
+    the same 422 as any invalid input, which does not say who holds it or where)."""
     tenancy = installation.tenancy
     try:
         check_role(body.role)
-        tenancy.add_user(body.name, email=body.email, password=body.password)
-        tenancy.grant(body.name, principal.workspace, body.role)
+        user_id = tenancy.add_user(body.name, email=body.email, password=body.password)
+    except ConflictError as exc:
+        if principal.is_installation_admin:
+            raise exc from None
+        raise Problem(
+            422, "Invalid request", "this name or email cannot be used here: choose another"
+        ) from None
     except ValueError as exc:
         raise _bad(exc) from None
-    return _user_json(tenancy.get_user(body.name), principal.workspace)
+    try:
+        tenancy.grant_id(user_id, principal.workspace, body.role)
+    except ValueError as exc:
+        raise _bad(exc) from None
+    return _user_json(tenancy.get_user_by_id(user_id), principal.workspace)
 
 
 @router.put("/users/{name}/role", summary="Give a person a role in this workspace")
@@ -230,10 +233,10 @@ def grant_role(
     (404), like a name that does not exist."""
     try:
         person = _person(installation, principal, name)
-        installation.tenancy.grant(person.name, principal.workspace, body.role)
+        installation.tenancy.grant_id(person.id, principal.workspace, body.role)
     except ValueError as exc:
         raise _bad(exc) from None
-    return _user_json(installation.tenancy.get_user(person.name), principal.workspace)
+    return _user_json(installation.tenancy.get_user_by_id(person.id), principal.workspace)
 
 
 @router.delete(
@@ -245,7 +248,7 @@ def revoke_role(name: str, installation: InstallationDep, principal: PrincipalDe
     """Their keys and sessions in this workspace stop working (404 for anyone without a
     role here, whether or not they exist)."""
     person = _person(installation, principal, name)
-    installation.tenancy.revoke(person.name, principal.workspace)
+    installation.tenancy.revoke_id(person.id, principal.workspace)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -281,9 +284,10 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     workspace = body.workspace or principal.workspace
     if workspace != principal.workspace:
         _installation_admin(principal)
-    if body.user is not None and not _is_installation_admin(principal):
+    user_id = None
+    if body.user is not None:
         try:  # a person of another workspace is unknown here, as in /users
-            _person(installation, principal, body.user)
+            user_id = _person(installation, principal, body.user).id
         except NotFoundError as exc:
             raise _bad(ValueError(str(exc))) from None
     try:
@@ -291,7 +295,7 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
             name=body.name,
             workspace=workspace,
             role=body.role,
-            user=body.user,
+            user_id=user_id,
             service=body.service,
             expires_at=expires,
         )

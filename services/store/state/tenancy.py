@@ -268,12 +268,23 @@ class TenancyStore:
     # -- people ------------------------------------------------------------------
 
     def add_user(self, name: str, *, email: str | None = None, password: str | None = None) -> str:
-        """Adds a person; returns their id. ConflictError when the name or email is taken."""
+        """Adds a person; returns their id. ConflictError when the name or email is taken.
+
+        A name may not be an email address, nor anyone's email: people are found by name
+        or email, so such a name would let its holder stand for someone else."""
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise ValueError("a user name needs 1 to 200 characters")
+        if EMAIL.match(name):
+            raise ValueError("a user name may not be an email address (give it as email)")
         if email is not None and not EMAIL.match(email.strip()):
             raise ValueError(f"{email!r} is not an email address")
+        email = email.strip().lower() if email else None
+        for user in self.list_users():  # names and emails share one namespace
+            if name == user.name or name.lower() == user.email:
+                raise ConflictError(f"a user named {name!r} or with that email exists")
+            if email is not None and email in (user.email, user.name.lower()):
+                raise ConflictError(f"a user named {name!r} or with that email exists")
         hashed = hash_password(password) if password is not None else None
         user_id = uuid.uuid4().hex
         try:
@@ -282,7 +293,7 @@ class TenancyStore:
                     sa.insert(users).values(
                         id=user_id,
                         name=name,
-                        email=email.strip().lower() if email else None,
+                        email=email,
                         password_hash=hashed,
                         created_at=self._now(),
                     )
@@ -301,12 +312,25 @@ class TenancyStore:
         found = [UserRecord(r.id, r.name, r.email, r.created_at, roles.get(r.id, {})) for r in rows]
         return [u for u in found if workspace is None or workspace in u.roles]
 
-    def get_user(self, login: str) -> UserRecord:
-        """A person by name or email; NotFoundError when unknown."""
-        for user in self.list_users():
-            if login in (user.name, user.email) or login.lower() == (user.email or ""):
+    def get_user(self, login: str, *, workspace: str | None = None) -> UserRecord:
+        """A person by name or email (of those with a role in `workspace` when given);
+        an exact name wins over an email. NotFoundError when unknown."""
+        found = self.list_users(workspace=workspace)
+        for user in found:
+            if user.name == login:
                 return user
-        raise NotFoundError(f"no user {login!r}")
+        for user in found:
+            if user.email is not None and login.strip().lower() == user.email:
+                return user
+        where = "" if workspace is None else f" in workspace {workspace!r}"
+        raise NotFoundError(f"no user {login!r}{where}")
+
+    def get_user_by_id(self, user_id: str) -> UserRecord:
+        """A person by id; NotFoundError when unknown."""
+        for user in self.list_users():
+            if user.id == user_id:
+                return user
+        raise NotFoundError(f"no user with id {user_id!r}")
 
     def set_password(self, login: str, password: str) -> None:
         """Sets (or replaces) a person's password."""
@@ -331,34 +355,44 @@ class TenancyStore:
     def grant(self, login: str, workspace_id: str, role: str) -> None:
         """Gives a person a role in a workspace (replacing the one they had)."""
         check_role(role)
-        user = self.get_user(login)
+        self.grant_id(self.get_user(login).id, workspace_id, role)
+
+    def grant_id(self, user_id: str, workspace_id: str, role: str) -> None:
+        """`grant` for a person already resolved to their id."""
+        check_role(role)
+        self.get_user_by_id(user_id)
         self._live_workspace(workspace_id)
         with self._write() as conn:
             conn.execute(
                 sa.delete(memberships).where(
-                    memberships.c.user_id == user.id, memberships.c.workspace_id == workspace_id
+                    memberships.c.user_id == user_id, memberships.c.workspace_id == workspace_id
                 )
             )
             conn.execute(
-                sa.insert(memberships).values(user_id=user.id, workspace_id=workspace_id, role=role)
+                sa.insert(memberships).values(user_id=user_id, workspace_id=workspace_id, role=role)
             )
 
     def revoke(self, login: str, workspace_id: str) -> None:
         """Takes a person's role in a workspace away (their keys there stop working)."""
         user = self.get_user(login)
+        self.revoke_id(user.id, workspace_id)
+
+    def revoke_id(self, user_id: str, workspace_id: str) -> None:
+        """`revoke` for a person already resolved to their id."""
+        user = self.get_user_by_id(user_id)
         with self._write() as conn:
             deleted = conn.execute(
                 sa.delete(memberships).where(
-                    memberships.c.user_id == user.id, memberships.c.workspace_id == workspace_id
+                    memberships.c.user_id == user_id, memberships.c.workspace_id == workspace_id
                 )
             ).rowcount
             conn.execute(
                 sa.delete(sessions).where(
-                    sessions.c.user_id == user.id, sessions.c.workspace_id == workspace_id
+                    sessions.c.user_id == user_id, sessions.c.workspace_id == workspace_id
                 )
             )
         if not deleted:
-            raise NotFoundError(f"{login!r} has no role in workspace {workspace_id!r}")
+            raise NotFoundError(f"{user.name!r} has no role in workspace {workspace_id!r}")
 
     # -- keys --------------------------------------------------------------------
 
@@ -371,17 +405,22 @@ class TenancyStore:
         user: str | None = None,
         service: str | None = None,
         expires_at: datetime | None = None,
+        user_id: str | None = None,
     ) -> str:
-        """Creates a key and returns it in clear, once; only a hash is stored."""
+        """Creates a key and returns it in clear, once; only a hash is stored. Its owner
+        is `user` (a name or email) or `user_id` (a person already resolved)."""
         check_role(role)
         self._live_workspace(workspace)
-        if user is not None and service is not None:
+        if (user is not None or user_id is not None) and service is not None:
             raise ValueError("a key belongs to a user or to a service, not both")
-        user_id = None
-        if user is not None:
+        owner = None
+        if user_id is not None:
+            owner = self.get_user_by_id(user_id)
+        elif user is not None:
             owner = self.get_user(user)
+        if owner is not None:
             if workspace not in owner.roles:
-                raise ValueError(f"{user!r} has no role in workspace {workspace!r}")
+                raise ValueError(f"{owner.name!r} has no role in workspace {workspace!r}")
             user_id = owner.id
         if service is not None and not 1 <= len(service.strip()) <= 200:
             raise ValueError("a service name needs 1 to 200 characters")
