@@ -210,3 +210,36 @@ def test_config_check_names_a_workspace_report_using_a_secret_it_may_not(tmp_pat
     accepted = veille("config", "check", "--config", str(config))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "OK: workspace acme" in accepted.stdout
+
+
+def test_the_installations_brand_rule_channels_deliver_in_every_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`alerting.brand_rules.channels` is the operator's choice, copied into every
+    workspace: a workspace without `secrets:` delivers to it; its own rules and reports may
+    not name it, and a reserved name stays refused even there."""
+    from services.alerting.secret_scope import workspace_secret_problems
+
+    monkeypatch.setenv("VEILLE_ALERTS_TO", "ops@installation.example.org")
+    box = Mailbox()
+    with smtp_server(box) as port:
+        settings = build_settings(
+            {
+                "alerting": {
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                    "smtp_security": "plain",
+                    "brand_rules": {"channels": ["email:VEILLE_ALERTS_TO"]},
+                }
+            }
+        )
+        acme = SecretScope.of("acme", None, settings)
+        channel = Channel(type="email", target="VEILLE_ALERTS_TO")
+        make_notifier(channel, settings.alerting, acme).send(make_message(), idempotency_key="k")
+        assert [e.rcpt_tos for e in box.envelopes] == [["ops@installation.example.org"]]
+    assert workspace_secret_problems("acme", Workspace(), settings) == []
+    assert acme.check("VEILLE_ALERTS_TO") is not None  # a report or a rule of acme's own
+    reserved = settings.model_copy(deep=True)
+    reserved.alerting.brand_rules.channels = ["email:VEILLE_INSTALLATION_SECRET"]
+    [problem] = workspace_secret_problems("acme", Workspace(), reserved)
+    assert "installation's own secrets" in problem
