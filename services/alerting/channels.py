@@ -10,6 +10,7 @@ delivery fails at once with a `last_error` naming the variable (no retry loop), 
 `missing_secrets` says so earlier, when a rule is saved or the config is checked.
 An email channel while `alerting.smtp_host` is not set is the same kind of error: each
 delivery fails at once naming the setting, and is resent once it is set.
+The service log says so once per channel and reason per process, not every pass.
 """
 
 from __future__ import annotations
