@@ -370,3 +370,36 @@ def test_a_render_records_entries_and_reply_codes_never_a_secrets_value(
     assert any("recipients[0], recipients[1] not sent: refused: 550 5.1.1" in m for m in logged)
     for message in logged:  # no address, no reply text above debug
         assert "refused-" not in message and "User unknown" not in message, message
+
+
+@requires_pdf
+def test_a_catch_up_and_the_cron_job_of_one_process_send_the_period_once(
+    mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cron job fired at 08:00 and waits for a thread when a refresh pass finds the
+    slot with no delivery: the lease cannot stop the second run (it is the process's own),
+    the claim does."""
+    box, _ = mailbox
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    just_after = MONDAY_8_PARIS + timedelta(seconds=30)
+    scheduler = ReportScheduler(mail_ctx, clock=lambda: just_after)  # not started: no thread
+    definition = definitions(mail_ctx).get("weekly-mail")
+    assert scheduler.catch_up([definition], now=just_after) == ["weekly-mail"]
+    [job] = [j for j in scheduler._scheduler.get_jobs() if j.id.endswith(":weekly-mail")]
+    assert scheduler.run("weekly-mail", now=just_after) is False  # the cron job's run
+    assert box.messages() == []
+    assert job.func(*job.args, **job.kwargs) is True  # the catch-up's run
+    assert scheduler.catch_up([definition], now=just_after) == []
+    assert scheduler.run("weekly-mail", now=just_after) is False
+    assert len(box.messages()) == 1
+    # The other order: the cron job's run first, then a refresh pass finds nothing to do.
+    later = ReportScheduler(mail_ctx, clock=lambda: just_after)
+    Path(mail_ctx.settings.data_dir, "reports", "weekly-mail").rename(
+        Path(mail_ctx.settings.data_dir, "reports", "weekly-mail-old")
+    )  # as if not sent yet
+    mail_ctx.leases.release(owner=scheduler.owner, names=["report:weekly-mail:2026-11-16"])
+    assert later.run("weekly-mail", now=just_after) is True
+    assert later.catch_up([definition], now=just_after) == []
+    assert later.run("weekly-mail", now=just_after) is False
+    assert len(box.messages()) == 2
