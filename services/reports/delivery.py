@@ -124,6 +124,8 @@ def _refusal(code: int, reply: bytes) -> str:
     return f"refused: {code} {status}".rstrip()
 
 
+# "email: host:25 answered 554 <a@b.org>: no" -> "... answered 554": the text may quote addresses
+_REPLY_TEXT = re.compile(r"(answered -?\d+)\D.*$", re.DOTALL)
 _ENHANCED_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
@@ -189,7 +191,7 @@ def send_report(
         except DeliveryError as exc:
             if not exc.permanent:
                 raise
-            reason = _NO_SMTPUTF8 if "SMTPUTF8" in str(exc) else str(exc)
+            reason = _NO_SMTPUTF8 if "SMTPUTF8" in str(exc) else _REPLY_TEXT.sub(r"\1", str(exc))
             for r in group:
                 refusals.setdefault(r.index, RecipientFailure(r.entry, reason, r.index))
             continue

@@ -122,10 +122,15 @@ def test_a_refused_delivery_is_reported_not_swallowed(
             monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
             run = run_report(context, WEEKLY, now=MONDAY_8_PARIS)
             assert run.kept is not None
-            with pytest.raises(DeliveryError, match="554"):
+            with pytest.raises(DeliveryError, match="554") as refused:
                 send_report(
                     context.settings, run.figures, run.rendered, run.kept, context_scope(context)
                 )
+            assert "no thanks" not in str(refused.value)  # the reply's text may quote addresses
+            [render] = Renders(context.settings.data_dir).list("weekly-mail")
+            assert [f.reason for f in render.failed] == [
+                f"email: 127.0.0.1:{port} answered 554"
+            ] * 2
         finally:
             context.close()
 
