@@ -10,11 +10,14 @@ delivery fails at once with a `last_error` naming the variable (no retry loop), 
 `missing_secrets` says so earlier, when a rule is saved or the config is checked.
 An email channel while `alerting.smtp_host` is not set is the same kind of error: each
 delivery fails at once naming the setting, and is resent once it is set.
+The service log says so once per channel and reason per process, not every pass.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError, Notifier
@@ -40,7 +43,7 @@ def make_notifier(channel: Channel, settings: AlertingSettings, scope: SecretSco
     (`scope`: a rule stored before that rule existed), or email without `smtp_host`, gives a
     notifier whose every send fails for good naming what to set."""
     try:
-        scope.require(channel.target)
+        scope.require(channel.target, installation_channel=True)
         if channel.type == "slack":
             return SlackNotifier(
                 webhook_secret=channel.target,
@@ -51,15 +54,7 @@ def make_notifier(channel: Channel, settings: AlertingSettings, scope: SecretSco
             if not settings.smtp_host:
                 raise DeliveryError(NO_SMTP_HOST, permanent=True)
             address = resolve_secret(channel.target).reveal()
-            return EmailNotifier(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                security=settings.smtp_security,
-                sender=settings.smtp_sender,
-                recipients=[Recipient(address, channel.language)],
-                username_secret=settings.smtp_username_secret,
-                password_secret=settings.smtp_password_secret,
-            )
+            return email_notifier(settings, [Recipient(address, channel.language)])
         url = resolve_secret(channel.target).reveal()
         return WebhookNotifier(
             url,
@@ -67,8 +62,37 @@ def make_notifier(channel: Channel, settings: AlertingSettings, scope: SecretSco
             allowed_networks=settings.allowed_networks,
         )
     except DeliveryError as exc:  # a missing secret: named in the message, never its value
-        log.warning("alert channel %s is not configured: %s", channel.key, exc)
+        _note_unconfigured(channel.key, str(exc))
         return UnconfiguredNotifier(channel=channel.type, error=exc)
+
+
+def email_notifier(
+    settings: AlertingSettings, recipients: Sequence[Recipient | str]
+) -> EmailNotifier:
+    """An email notifier on the SMTP server `alerting.smtp_*` configures (alerts, reports)."""
+    return EmailNotifier(
+        host=settings.smtp_host or "",
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        sender=settings.smtp_sender,
+        recipients=recipients,
+        username_secret=settings.smtp_username_secret,
+        password_secret=settings.smtp_password_secret,
+    )
+
+
+_noted: set[tuple[str, str]] = set()
+_noted_lock = threading.Lock()
+
+
+def _note_unconfigured(key: str, reason: str) -> None:
+    """Warns once per process for each channel and reason: every pass builds the channel's
+    notifier again, and the delivery's `last_error` already says it each time."""
+    with _noted_lock:
+        if (key, reason) in _noted:
+            return
+        _noted.add((key, reason))
+    log.warning("alert channel %s is not configured: %s", key, reason)
 
 
 @dataclass

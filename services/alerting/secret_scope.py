@@ -8,10 +8,14 @@ name any variable: acme's analyst could mail a report to the `default` workspace
 1. The name must be a Veille secret name: `VEILLE_` followed by capitals, digits and `_`
    (never `__`: those are settings variables such as `VEILLE_STORE__STATE_URL`), or a key of
    the secrets file (`VEILLE_SECRETS_FILE`). `HOME`, `PATH` or any other variable never are.
-   The installation's own secrets (SMTP login, OpenID client secret, `VEILLE_SECRETS_FILE`,
-   `VEILLE_WORKSPACE`) are never targets either.
+   The secrets Veille reads itself are never targets, whatever the workspace: those listed
+   in services/core/secret_names.py (`VEILLE_INSTALLATION_SECRET`, the collectors'
+   credentials, the store's, `VEILLE_SECRETS_FILE`...) and the SMTP login and OpenID client
+   secret the settings name. A key of the secrets file is one only when it is none of them.
 2. A workspace may use only the names its YAML lists under `secrets:`. The `default`
    workspace without a `secrets:` list may use every Veille secret name, as before.
+   The channels of the brands' default rules (`alerting.brand_rules.channels`) are the
+   installation admin's choice, not a workspace's: they deliver in every workspace.
 
 The check never depends on whether a variable is set, so it reveals nothing about one.
 """
@@ -27,12 +31,13 @@ from typing import Protocol
 
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.secrets import SECRETS_FILE_VARIABLE, _read_secrets_file
+from services.core.secret_names import INSTALLATION_SECRET_NAMES
 from services.core.settings import Settings
 from services.core.workspace import Workspace
 
 DEFAULT_WORKSPACE = "default"
 _VEILLE_NAME = re.compile(r"^VEILLE_[A-Z0-9]+(_[A-Z0-9]+)*$")
-_ALWAYS_RESERVED = frozenset({SECRETS_FILE_VARIABLE, "VEILLE_WORKSPACE"})
+_ALWAYS_RESERVED = INSTALLATION_SECRET_NAMES
 
 
 class SecretNotAllowed(DeliveryError):
@@ -49,6 +54,8 @@ class SecretScope:
     workspace: str
     declared: tuple[str, ...] | None  # the workspace YAML's `secrets:`; None when absent
     reserved: frozenset[str] = _ALWAYS_RESERVED
+    # the targets of `alerting.brand_rules.channels`: allowed to alert deliveries anywhere
+    installation_channels: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, workspace: str, declared: Sequence[str] | None, settings: Settings) -> SecretScope:
@@ -59,10 +66,23 @@ class SecretScope:
         oidc = settings.api.oidc
         if oidc is not None and oidc.client_secret_name:
             reserved.add(oidc.client_secret_name)
-        return cls(workspace, None if declared is None else tuple(declared), frozenset(reserved))
+        brand_rules = alerting.brand_rules
+        channels = frozenset(
+            text.partition(":")[2] for text in (brand_rules.channels if brand_rules.enabled else ())
+        )
+        declared_names = None if declared is None else tuple(declared)
+        return cls(workspace, declared_names, frozenset(reserved), channels)
 
-    def check(self, name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
-        """None when the workspace may use `name`, else the reason (naming no value)."""
+    def check(
+        self,
+        name: str,
+        *,
+        environ: Mapping[str, str] | None = None,
+        installation_channel: bool = False,
+    ) -> str | None:
+        """None when the workspace may use `name`, else the reason (naming no value).
+        `installation_channel`: for an alert channel, which may be one the installation
+        configured for the brands' default rules."""
         if name in self.reserved:
             return f"{name!r} is one of the installation's own secrets, never a target"
         if not _is_veille_name(name, environ):
@@ -71,6 +91,8 @@ class SecretScope:
                 "digits and '_' (or a key of the secrets file), never a variable such as HOME"
             )
         if self.declared is None and self.workspace == DEFAULT_WORKSPACE:
+            return None
+        if installation_channel and name in self.installation_channels:
             return None
         if name in (self.declared or ()):
             return None
@@ -82,9 +104,9 @@ class SecretScope:
             "`secrets:` in config/*.yaml (docs/user/workspaces.md)"
         )
 
-    def require(self, name: str) -> None:
+    def require(self, name: str, *, installation_channel: bool = False) -> None:
         """Raises SecretNotAllowed unless the workspace may use `name` (at delivery)."""
-        reason = self.check(name)
+        reason = self.check(name, installation_channel=installation_channel)
         if reason is not None:
             raise SecretNotAllowed(reason)
 
@@ -92,6 +114,8 @@ class SecretScope:
 def _is_veille_name(name: str, environ: Mapping[str, str] | None) -> bool:
     if _VEILLE_NAME.match(name):
         return True
+    if "__" in name:  # a settings variable, even when the secrets file holds it
+        return False
     env = os.environ if environ is None else environ
     path = env.get(SECRETS_FILE_VARIABLE)
     if not path:
@@ -129,7 +153,7 @@ def workspace_secret_problems(
                 problems.append(f"reports[{report.name}].recipients[{index}]: {reason}")
     if settings.alerting.brand_rules.enabled:
         for text in settings.alerting.brand_rules.channels:
-            reason = scope.check(text.partition(":")[2])
+            reason = scope.check(text.partition(":")[2], installation_channel=True)
             if reason:
                 problems.append(f"alerting.brand_rules.channels: {text!r}: {reason}")
     return problems

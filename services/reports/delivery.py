@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
+from services.alerting.channels import email_notifier
 from services.alerting.notifiers.base import DeliveryError
-from services.alerting.notifiers.email import EmailNotifier
 from services.alerting.notifiers.secrets import resolve_secret
 from services.alerting.secret_scope import SecretScope
 from services.core.reports import Section, address_of, needs_smtputf8
@@ -86,18 +87,46 @@ def _colon(lang: str) -> str:
     return "\u00a0: " if lang == "fr" else ": "
 
 
-def recipient_addresses(entries: list[str], scope: SecretScope) -> list[str]:
-    """The addresses: each entry, or the comma-separated value of the secret it names
+@dataclass(frozen=True)
+class _Address:
+    """One address to send to, with the definition's entry it comes from."""
+
+    index: int  # in the definition's `recipients`
+    entry: str  # as written: the address itself, or the name of the secret holding it
+    address: str
+
+
+def _addresses(entries: list[str], scope: SecretScope) -> list[_Address]:
+    """Each entry's address, or the comma-separated addresses of the secret it names
     (SecretNotAllowed when the report's workspace may not use that secret)."""
-    addresses: list[str] = []
-    for entry in entries:
+    found: list[_Address] = []
+    for index, entry in enumerate(entries):
         if "@" in entry:
-            addresses.append(entry)
+            found.append(_Address(index, entry, entry))
         else:
             scope.require(entry)
             value = resolve_secret(entry).reveal()
-            addresses.extend(a.strip() for a in value.split(",") if a.strip())
-    return addresses
+            found += [_Address(index, entry, a.strip()) for a in value.split(",") if a.strip()]
+    return found
+
+
+def recipient_addresses(entries: list[str], scope: SecretScope) -> list[str]:
+    """The addresses: each entry, or the comma-separated value of the secret it names
+    (SecretNotAllowed when the report's workspace may not use that secret)."""
+    return [a.address for a in _addresses(entries, scope)]
+
+
+def _refusal(code: int, reply: bytes) -> str:
+    """'refused: 550 5.1.1': the reply code and enhanced status, never the reply's text
+    (servers quote the address in it, and the address may come from a secret)."""
+    words = reply.decode("utf-8", "replace").split()
+    status = words[0] if words and _ENHANCED_STATUS.match(words[0]) else ""
+    return f"refused: {code} {status}".rstrip()
+
+
+# "email: host:25 answered 554 <a@b.org>: no" -> "... answered 554": the text may quote addresses
+_REPLY_TEXT = re.compile(r"(answered -?\d+)\D.*$", re.DOTALL)
+_ENHANCED_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -127,7 +156,7 @@ def send_report(
     Message-ID), when a recipient names a secret the workspace may not use (`scope`), or
     when no recipient at all could be sent to."""
     alerting = settings.alerting
-    recipients = recipient_addresses(figures.definition.recipients, scope)
+    recipients = _addresses(figures.definition.recipients, scope)
     if not recipients:  # recorded all the same: the period's report was delivered
         Renders(settings.data_dir).record_delivery(
             info, sent_to=0, failed=[], at=now or datetime.now(UTC)
@@ -139,27 +168,20 @@ def send_report(
     if settings.api.public_url:
         base = settings.api.public_url.rstrip("/")
         link = f"{base}/api/v1/reports/{info.report}/renders/{info.id}.pdf"
-    plain = [r for r in recipients if not needs_smtputf8(address_of(r) or r)]
+    plain = [r for r in recipients if not needs_smtputf8(address_of(r.address) or r.address)]
     international = [r for r in recipients if r not in plain]
     sent: list[str] = []
-    failed: list[RecipientFailure] = []
+    refusals: dict[int, RecipientFailure] = {}  # by entry: one failure each, as written
     for group in (plain, international):
         if not group:
             continue
-        notifier = EmailNotifier(
-            host=alerting.smtp_host,
-            port=alerting.smtp_port,
-            security=alerting.smtp_security,
-            sender=alerting.smtp_sender,
-            recipients=group,
-            username_secret=alerting.smtp_username_secret,
-            password_secret=alerting.smtp_password_secret,
-        )
+        addresses = [r.address for r in group]
+        notifier = email_notifier(alerting, addresses)
         message = report_email(
             figures,
             rendered,
             sender=alerting.smtp_sender,
-            recipients=group,
+            recipients=addresses,
             render=info.id,
             link=link,
         )
@@ -169,30 +191,30 @@ def send_report(
         except DeliveryError as exc:
             if not exc.permanent:
                 raise
-            reason = _NO_SMTPUTF8 if "SMTPUTF8" in str(exc) else str(exc)
-            failed += [RecipientFailure(r, reason) for r in group]
+            reason = _NO_SMTPUTF8 if "SMTPUTF8" in str(exc) else _REPLY_TEXT.sub(r"\1", str(exc))
+            for r in group:
+                refusals.setdefault(r.index, RecipientFailure(r.entry, reason, r.index))
             continue
-        refusals = {a.casefold(): reply for a, reply in refused.items()}
+        by_address = {a.casefold(): reply for a, reply in refused.items()}
         for r in group:
-            refusal = refusals.get((address_of(r) or r).casefold())
+            refusal = by_address.get((address_of(r.address) or r.address).casefold())
             if refusal is None:
-                sent.append(r)
+                sent.append(r.address)
             else:
-                text = refusal[1].decode("utf-8", "replace")
-                failed.append(RecipientFailure(r, f"refused: {refusal[0]} {text}"))
+                failure = RecipientFailure(r.entry, _refusal(*refusal), r.index)
+                refusals.setdefault(r.index, failure)
+    failed = [refusals[i] for i in sorted(refusals)]
     Renders(settings.data_dir).record_delivery(
         info, sent_to=len(sent), failed=failed, at=now or datetime.now(UTC)
     )
-    if failed:
-        reasons = sorted({f.reason for f in failed})
+    if failed:  # the entries' indexes and the reply codes: no address, no reply text
         log.warning(
-            "report %s (%s): %d recipient(s) not sent: %s",
+            "report %s (%s): recipient(s) %s not sent: %s",
             info.report,
             info.id,
-            len(failed),
-            "; ".join(reasons),
+            ", ".join(f"recipients[{f.index}]" for f in failed),
+            "; ".join(sorted({f.reason for f in failed})),
         )
-        log.debug("report %s: not sent to %s", info.report, ", ".join(f.recipient for f in failed))
     if not sent and failed:
         raise DeliveryError(
             f"sent to no recipient: {'; '.join(sorted({f.reason for f in failed}))}",

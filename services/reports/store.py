@@ -162,18 +162,24 @@ class RenderInfo:
             "formats": self.formats,
             "seconds": round(self.seconds, 3),
             "sent_to": self.sent_to,
-            "failed": [{"recipient": f.recipient, "reason": f.reason} for f in self.failed],
+            "failed": [
+                {"recipient": f.recipient, "index": f.index, "reason": f.reason}
+                for f in self.failed
+            ],
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
         }
 
 
 @dataclass(frozen=True)
 class RecipientFailure:
-    """A recipient the render could not be sent to, and why (kept with the render, never
-    logged above debug: addresses are personal data)."""
+    """A recipient entry the render could not be sent to, and why (kept with the render).
+    `recipient` is the entry as the definition wrote it: the address itself, or the name of
+    the secret holding the addresses, never an address read from a secret; `index` is its
+    place in `recipients` (None in renders kept before it was recorded)."""
 
     recipient: str
     reason: str
+    index: int | None = None
 
 
 def render_id(moment: datetime) -> str:
@@ -191,7 +197,10 @@ def _info(report: str, render: str, data: dict[str, Any]) -> RenderInfo:
         formats=list(data["formats"]),
         seconds=float(data.get("seconds", 0.0)),
         sent_to=data.get("sent_to"),
-        failed=[RecipientFailure(f["recipient"], f["reason"]) for f in data.get("failed") or []],
+        failed=[
+            RecipientFailure(f["recipient"], f["reason"], f.get("index"))
+            for f in data.get("failed") or []
+        ],
         sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
     )
 

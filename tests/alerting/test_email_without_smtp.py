@@ -106,3 +106,21 @@ def test_config_check_says_email_needs_smtp_host(tmp_path: Path) -> None:
     checked = _check(config, VEILLE_TEAM_EMAIL="team@example.org")
     assert checked.returncode == 0, checked.stderr
     assert "alerting.smtp_host is not set" in checked.stderr
+
+
+def test_an_unconfigured_channel_is_warned_about_once_per_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every pass builds the channels' notifiers again: the warning came every 30 s."""
+    channels = ["email:VEILLE_ONCE_EMAIL", "webhook:VEILLE_ONCE_HOOK"]  # no smtp_host, unset
+    ctx = _context(tmp_path, brand_rules={"channels": channels})
+    try:
+        with caplog.at_level("WARNING", logger="veille.alerting"):
+            for _ in range(3):
+                run_alerts_once(ctx)
+    finally:
+        ctx.close()
+    warned = [r.getMessage() for r in caplog.records if "is not configured" in r.getMessage()]
+    assert len(warned) == 2, warned
+    assert any("email:VEILLE_ONCE_EMAIL" in m and "smtp_host" in m for m in warned)
+    assert any("webhook:VEILLE_ONCE_HOOK" in m and "not set" in m for m in warned)

@@ -5,6 +5,7 @@ server (aiosmtpd on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,14 @@ from services.alerting.channels import make_notifier
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.rules import Channel
 from services.alerting.secret_scope import SecretNotAllowed, SecretScope, context_scope
+from services.collector.social.registry import BUILTINS
+from services.core.secret_names import INSTALLATION_SECRET_NAMES
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.reports.delivery import recipient_addresses
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
+from services.runtime.governance.installation_secret import SECRET_NAME
 from tests.alerting.notifiers import make_message
 from tests.alerting.notifiers.test_email import Mailbox, smtp_server
 from tests.apps import app_for
@@ -143,12 +147,50 @@ def test_a_report_or_rule_stored_before_the_check_does_not_deliver_across_worksp
         assert [e.rcpt_tos for e in box.envelopes] == [["boss@default.example.org"]]
 
 
-def test_the_installations_own_secrets_are_never_targets() -> None:
+def test_the_installations_own_secrets_are_never_targets(tmp_path: Path) -> None:
     settings = build_settings({"alerting": {"smtp_password_secret": "VEILLE_SMTP_PASSWORD"}})
     scope = SecretScope.of("default", None, settings)
     assert scope.check("VEILLE_SLACK_MARKETING") is None
-    for name in ("VEILLE_SMTP_PASSWORD", "VEILLE_SECRETS_FILE", "VEILLE_STORE__STATE_URL"):
+    for name in (
+        "VEILLE_SMTP_PASSWORD",
+        "VEILLE_SECRETS_FILE",
+        "VEILLE_STORE__STATE_URL",
+        "VEILLE_INSTALLATION_SECRET",
+        "VEILLE_MASTODON_TOKEN",
+        "VEILLE_BLUESKY_APP_PASSWORD",
+    ):
         assert scope.check(name) is not None, name
+    # A key of the secrets file is a secret name unless the installation reads it itself.
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text("POSTGRES_PASSWORD=x\nTEAM_LIST=a@example.org\nVEILLE_A__B=y\n")
+    environ = {"VEILLE_SECRETS_FILE": str(secrets_file)}
+    assert scope.check("TEAM_LIST", environ=environ) is None
+    assert scope.check("POSTGRES_PASSWORD", environ=environ) is not None
+    assert scope.check("VEILLE_A__B", environ=environ) is not None  # a settings variable
+
+
+_READS = re.compile(
+    r"(?:resolve_secret|env_value|environ\.get|getenv|env\.get|envvar=)\(?\s*(?:env,\s*)?"
+    r"(f?)\"([A-Za-z0-9_{}().]+)\""
+)
+
+
+def test_every_secret_name_the_code_reads_is_reserved() -> None:
+    """A name read in services/ and missing from INSTALLATION_SECRET_NAMES could be named
+    as a recipient, and its value mailed out or quoted back in a refusal."""
+    root = Path(__file__).resolve().parents[2] / "services"
+    read: set[str] = set()
+    for path in root.rglob("*.py"):
+        for is_f, name in _READS.findall(path.read_text(encoding="utf-8")):
+            if is_f and name == "VEILLE_{kind.upper()}_BASE_URL":
+                read |= {f"VEILLE_{kind.upper()}_BASE_URL" for kind in BUILTINS}
+            else:
+                assert not is_f, f"{path}: {name}: expand it here"
+                read.add(name)
+    assert len(read) > 20  # the pattern still finds what the code reads
+    not_secrets = {"XDG_CACHE_HOME"}  # a folder, read as the XDG spec says
+    assert read - not_secrets - INSTALLATION_SECRET_NAMES == set()
+    assert SECRET_NAME in INSTALLATION_SECRET_NAMES  # read through a constant
 
 
 def test_config_check_names_a_workspace_report_using_a_secret_it_may_not(tmp_path: Path) -> None:
@@ -168,3 +210,36 @@ def test_config_check_names_a_workspace_report_using_a_secret_it_may_not(tmp_pat
     accepted = veille("config", "check", "--config", str(config))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert "OK: workspace acme" in accepted.stdout
+
+
+def test_the_installations_brand_rule_channels_deliver_in_every_workspace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`alerting.brand_rules.channels` is the operator's choice, copied into every
+    workspace: a workspace without `secrets:` delivers to it; its own rules and reports may
+    not name it, and a reserved name stays refused even there."""
+    from services.alerting.secret_scope import workspace_secret_problems
+
+    monkeypatch.setenv("VEILLE_ALERTS_TO", "ops@installation.example.org")
+    box = Mailbox()
+    with smtp_server(box) as port:
+        settings = build_settings(
+            {
+                "alerting": {
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                    "smtp_security": "plain",
+                    "brand_rules": {"channels": ["email:VEILLE_ALERTS_TO"]},
+                }
+            }
+        )
+        acme = SecretScope.of("acme", None, settings)
+        channel = Channel(type="email", target="VEILLE_ALERTS_TO")
+        make_notifier(channel, settings.alerting, acme).send(make_message(), idempotency_key="k")
+        assert [e.rcpt_tos for e in box.envelopes] == [["ops@installation.example.org"]]
+    assert workspace_secret_problems("acme", Workspace(), settings) == []
+    assert acme.check("VEILLE_ALERTS_TO") is not None  # a report or a rule of acme's own
+    reserved = settings.model_copy(deep=True)
+    reserved.alerting.brand_rules.channels = ["email:VEILLE_INSTALLATION_SECRET"]
+    [problem] = workspace_secret_problems("acme", Workspace(), reserved)
+    assert "installation's own secrets" in problem

@@ -122,10 +122,15 @@ def test_a_refused_delivery_is_reported_not_swallowed(
             monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
             run = run_report(context, WEEKLY, now=MONDAY_8_PARIS)
             assert run.kept is not None
-            with pytest.raises(DeliveryError, match="554"):
+            with pytest.raises(DeliveryError, match="554") as refused:
                 send_report(
                     context.settings, run.figures, run.rendered, run.kept, context_scope(context)
                 )
+            assert "no thanks" not in str(refused.value)  # the reply's text may quote addresses
+            [render] = Renders(context.settings.data_dir).list("weekly-mail")
+            assert [f.reason for f in render.failed] == [
+                f"email: 127.0.0.1:{port} answered 554"
+            ] * 2
         finally:
             context.close()
 
@@ -153,7 +158,8 @@ def test_a_non_ascii_recipient_does_not_stop_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A server that does not advertise SMTPUTF8: élodie's address cannot be sent to, the
-    others get the report, and the render says who did not (the logs do not)."""
+    others get the report, and the render says which entry did not (the secret's name, never
+    an address read from it), the logs only its index."""
     from fastapi.testclient import TestClient
 
     from services.api.app import create_app
@@ -187,7 +193,7 @@ def test_a_non_ascii_recipient_does_not_stop_the_others(
             ctx.close()
     assert render["sent_to"] == 2
     [failure] = render["failed"]
-    assert failure["recipient"] == "Élodie <élodie@client.example>"
+    assert (failure["recipient"], failure["index"]) == ("VEILLE_REPORT_TEAM", 1)
     assert "SMTPUTF8" in failure["reason"]
 
 
@@ -279,3 +285,126 @@ def test_a_service_started_after_the_slot_sends_the_missed_report(
     assert render.sent_to == 2 and render.sent_at is not None
     assert ReportScheduler(mail_ctx).catch_up([definitions(mail_ctx).get("weekly-mail")],
                                              now=wednesday) == []  # fmt: skip
+
+
+class _QuotingMailbox(Mailbox):
+    """Refuses addresses starting with 'refused' the way real servers do: quoting them."""
+
+    async def handle_RCPT(  # type: ignore[no-untyped-def]
+        self, server, session, envelope, address, options
+    ) -> str:
+        if address.startswith("refused"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@requires_pdf
+def test_a_render_records_entries_and_reply_codes_never_a_secrets_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+
+    box = _QuotingMailbox()
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text("POSTGRES_PASSWORD=refused-PG-S3CR3T@x.org\nTEAM_LIST=ok@example.org\n")
+    monkeypatch.setenv("VEILLE_SECRETS_FILE", str(secrets_file))
+    monkeypatch.setenv("VEILLE_INSTALLATION_SECRET", "refused-S3CR3T")
+    monkeypatch.setenv("VEILLE_X_BEARER_TOKEN", "refused-X-S3CR3T@x.org")
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "refused-team@example.org, ok@example.org")
+    with smtp_server(box) as port:
+        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
+        context = make_context(tmp_path, alerting=alerting)
+        key = context.state.create_api_key("tests")
+        try:
+            with (
+                TestClient(create_app(context), headers={"X-API-Key": key}) as client,
+                caplog.at_level("DEBUG", logger="veille"),
+            ):
+                # The installation's own secrets are no recipients, even in `default`.
+                for name in (
+                    "VEILLE_INSTALLATION_SECRET",
+                    "VEILLE_X_BEARER_TOKEN",
+                    "VEILLE_REDDIT_CLIENT_SECRET",
+                    "POSTGRES_PASSWORD",
+                    "ELASTICSEARCH_PASSWORD",
+                ):
+                    body = {"name": "leak", "brand": "Veloria", "recipients": [name]}
+                    answer = client.post("/api/v1/reports", json=body)
+                    assert answer.status_code == 422, (name, answer.text)
+                    assert "installation's own secrets" in answer.json()["detail"]
+                # A report stored before the rule does not send to one either.
+                definitions(context).put(
+                    WEEKLY.model_copy(
+                        update={"name": "old", "recipients": ["VEILLE_INSTALLATION_SECRET"]}
+                    ),
+                    create_only=True,
+                )
+                refused = client.post("/api/v1/reports/old/renders?send=true")
+                assert refused.status_code == 502 and "S3CR3T" not in refused.text
+                # A key of the secrets file the installation does not read is one.
+                body = {"name": "team", "brand": "Veloria", "recipients": ["TEAM_LIST"]}
+                assert client.post("/api/v1/reports", json=body).status_code == 201
+                # A refusal names the entry as written, never an address from a secret.
+                recipients = ["refused-literal@example.org", "VEILLE_REPORT_TEAM"]
+                body = {"name": "mixed", "brand": "Veloria", "recipients": recipients}
+                assert client.post("/api/v1/reports", json=body).status_code == 201
+                sent = client.post("/api/v1/reports/mixed/renders?send=true")
+                assert sent.status_code == 201, sent.text
+                listed = client.get("/api/v1/reports/mixed/renders").json()
+        finally:
+            context.close()
+    assert sent.json()["sent_to"] == 1
+    assert (
+        sent.json()["failed"]
+        == listed[0]["failed"]
+        == [
+            {
+                "recipient": "refused-literal@example.org",
+                "index": 0,
+                "reason": "refused: 550 5.1.1",
+            },
+            {"recipient": "VEILLE_REPORT_TEAM", "index": 1, "reason": "refused: 550 5.1.1"},
+        ]
+    )
+    assert [e.rcpt_tos for e in box.envelopes] == [["ok@example.org"]]
+    assert "S3CR3T" not in sent.text + str(listed)
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= 20]
+    assert any("recipients[0], recipients[1] not sent: refused: 550 5.1.1" in m for m in logged)
+    for message in logged:  # no address, no reply text above debug
+        assert "refused-" not in message and "User unknown" not in message, message
+
+
+@requires_pdf
+def test_a_catch_up_and_the_cron_job_of_one_process_send_the_period_once(
+    mail_ctx: ServiceContext, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cron job fired at 08:00 and waits for a thread when a refresh pass finds the
+    slot with no delivery: the lease cannot stop the second run (it is the process's own),
+    the claim does."""
+    box, _ = mailbox
+    monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
+    _saved_long_ago(mail_ctx, "weekly-mail")
+    just_after = MONDAY_8_PARIS + timedelta(seconds=30)
+    scheduler = ReportScheduler(mail_ctx, clock=lambda: just_after)  # not started: no thread
+    definition = definitions(mail_ctx).get("weekly-mail")
+    assert scheduler.catch_up([definition], now=just_after) == ["weekly-mail"]
+    [job] = [j for j in scheduler._scheduler.get_jobs() if j.id.endswith(":weekly-mail")]
+    assert scheduler.run("weekly-mail", now=just_after) is False  # the cron job's run
+    assert box.messages() == []
+    assert job.func(*job.args, **job.kwargs) is True  # the catch-up's run
+    assert scheduler.catch_up([definition], now=just_after) == []
+    assert scheduler.run("weekly-mail", now=just_after) is False
+    assert len(box.messages()) == 1
+    # The other order: the cron job's run first, then a refresh pass finds nothing to do.
+    later = ReportScheduler(mail_ctx, clock=lambda: just_after)
+    Path(mail_ctx.settings.data_dir, "reports", "weekly-mail").rename(
+        Path(mail_ctx.settings.data_dir, "reports", "weekly-mail-old")
+    )  # as if not sent yet
+    mail_ctx.leases.release(owner=scheduler.owner, names=["report:weekly-mail:2026-11-16"])
+    assert later.run("weekly-mail", now=just_after) is True
+    assert later.catch_up([definition], now=just_after) == []
+    assert later.run("weekly-mail", now=just_after) is False
+    assert len(box.messages()) == 2

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from services.alerting.notifiers.base import DeliveryError
+from services.core.secret_names import SECRETS_FILE_VARIABLE
 
-SECRETS_FILE_VARIABLE = "VEILLE_SECRETS_FILE"
+__all__ = ["SECRETS_FILE_VARIABLE", "MissingSecretError", "Secret", "resolve_secret"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

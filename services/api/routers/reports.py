@@ -34,8 +34,11 @@ MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 
 class FailureOut(BaseModel):
-    recipient: str
-    reason: str
+    recipient: str = Field(
+        description="the entry as written: an address, or the name of the secret holding them"
+    )
+    index: int | None = Field(default=None, description="its place in the report's recipients")
+    reason: str = Field(description="why, e.g. 'refused: 550 5.1.1' (the SMTP reply code)")
 
 
 class RenderOut(BaseModel):
@@ -64,7 +67,9 @@ def _out(info: RenderInfo) -> RenderOut:
         seconds=round(info.seconds, 3),
         urls={fmt: f"{base}.{fmt}" for fmt in info.formats},
         sent_to=info.sent_to,
-        failed=[FailureOut(recipient=f.recipient, reason=f.reason) for f in info.failed],
+        failed=[
+            FailureOut(recipient=f.recipient, index=f.index, reason=f.reason) for f in info.failed
+        ],
         sent_at=info.sent_at,
     )
 

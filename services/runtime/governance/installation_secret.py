@@ -17,8 +17,9 @@ from pathlib import Path
 
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.secrets import resolve_secret
+from services.core.secret_names import INSTALLATION_SECRET
 
-SECRET_NAME = "VEILLE_INSTALLATION_SECRET"
+SECRET_NAME = INSTALLATION_SECRET
 FILE_NAME = "installation.secret"
 _lock = threading.Lock()
 _cache: dict[str, bytes] = {}

@@ -6,12 +6,15 @@ Definitions are re-read every minute, so a report added over the API is schedule
 a restart. On start and at each of those passes, a report whose latest slot passed with no
 delivery recorded for its period (the service was down at 08:00) is sent then. With
 several processes on one state store, a lease per report and period
-(`report:NAME:FIRST_DAY`, held for a week) lets only one of them send it.
+(`report:NAME:FIRST_DAY`, held for a week) lets only one of them send it. Within one
+process (where the lease is already its own), the cron job and a catch-up claim the period
+under a lock: whichever comes second sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,7 +78,8 @@ class ReportScheduler:
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._signatures: dict[str, str] = {}
         self._refresh_seconds = refresh_seconds
-        self._attempted: set[str] = set()  # leases (report and period) this process tried
+        self._attempted: set[str] = set()  # leases (report and period) this process claimed
+        self._claims = threading.Lock()
 
     def start(self) -> None:
         """Schedules the reports and starts the scheduler's thread."""
@@ -161,7 +165,8 @@ class ReportScheduler:
             if slot is None:
                 continue
             window, _ = windows(definition, now=slot)
-            self._attempted.add(f"{_PREFIX}{definition.name}:{window.first_day.isoformat()}")
+            if not self._claim(f"{_PREFIX}{definition.name}:{window.first_day.isoformat()}"):
+                continue  # the cron job fired meanwhile: it sends the report
             log.warning(
                 "report %s missed its slot of %s (the service was not running); sending it now",
                 definition.name,
@@ -172,6 +177,7 @@ class ReportScheduler:
                 "date",
                 run_date=now,
                 args=[definition.name, now],
+                kwargs={"claimed": True},
                 id=f"{_CATCH_UP}{definition.name}",
                 replace_existing=True,
                 misfire_grace_time=None,
@@ -179,10 +185,23 @@ class ReportScheduler:
             queued.append(definition.name)
         return queued
 
-    def run(self, name: str, now: datetime | None = None, attempt: int = 1) -> bool:
+    def _claim(self, lease: str) -> bool:
+        """Marks the period as this process's to send; False when it already was (a
+        catch-up queued it, or the cron job ran): the lease alone cannot tell, since
+        `acquire` hands a process back the leases it holds."""
+        with self._claims:
+            if lease in self._attempted:
+                return False
+            self._attempted.add(lease)
+            return True
+
+    def run(
+        self, name: str, now: datetime | None = None, attempt: int = 1, *, claimed: bool = False
+    ) -> bool:
         """Renders, keeps and emails one report, unless another process already did for
-        this period; True when this call sent it. A temporary SMTP failure is retried
-        (`RETRY_MINUTES` later, `MAX_ATTEMPTS` in all) for the same period."""
+        this period, or this one did or queued it (`claimed`: the catch-up that queued this
+        call claimed the period); True when this call sent it. A temporary SMTP failure is
+        retried (`RETRY_MINUTES` later, `MAX_ATTEMPTS` in all) for the same period."""
         from services.alerting.notifiers.base import DeliveryError
         from services.reports.delivery import send_report
 
@@ -192,7 +211,9 @@ class ReportScheduler:
             definition = definitions(self.ctx).get(name)
             window, _ = windows(definition, now=now)
             lease = f"{_PREFIX}{name}:{window.first_day.isoformat()}"
-            self._attempted.add(lease)
+            if attempt == 1 and not claimed and not self._claim(lease):
+                log.info("report %s for %s is already being sent", name, window.first_day)
+                return False
             if lease not in self.ctx.leases.acquire(
                 [lease], owner=self.owner, ttl=SEND_LEASE_SECONDS
             ):
