@@ -16,6 +16,7 @@ from alembic import command
 
 from services.alerting import saved_searches as ss
 from services.core.triage import Triage, TriageState
+from services.runtime.app.workspaces import pg_schema
 from services.store.state.contract import TriageRecord
 from services.store.state.database import StateDatabase
 from services.store.state.governance import GovernanceStore
@@ -208,3 +209,45 @@ def test_a_wrong_or_unreachable_target_gets_one_clear_line(
     assert result.returncode == 1
     assert says in output and "Traceback" not in output
     assert "secret" not in output
+
+
+@pytest.mark.postgres
+def test_all_workspaces_go_each_into_a_schema_of_its_own(tmp_path: Path, pg_url: str) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    workspace = f"mv{uuid.uuid4().hex[:8]}"
+    assert veille("workspaces", "create", workspace, "--config", str(config)).returncode == 0
+    default_key = _fill(f"sqlite:///{tmp_path}/data/veille.db")["key"]
+    _fill(f"sqlite:///{tmp_path}/data/workspaces/{workspace}/veille.db")
+    schema_url = (
+        sa.make_url(pg_url)
+        .update_query_dict({"options": f"-c search_path={pg_schema(workspace)}"})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        result = veille(
+            "migrate-state", "--all-workspaces", "--to", pg_url, "--config", str(config)
+        )
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"workspace {workspace}:" in result.stdout
+        tenancy = TenancyStore(pg_url)
+        try:
+            assert tenancy.find_key(default_key) is not None
+            assert {w.id for w in tenancy.list_workspaces(include_archived=True)} == {
+                "default",
+                workspace,
+            }
+        finally:
+            tenancy.close()
+        state = SqlStateStore(schema_url)
+        try:
+            assert list(state.corrections_for(["fp1"])) == ["fp1"]
+        finally:
+            state.close()
+    finally:
+        engine = sa.create_engine(pg_url)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{pg_schema(workspace)}" CASCADE')
+        finally:
+            engine.dispose()
