@@ -31,6 +31,7 @@ COMMANDS = [
     ["reanalyze"],
     ["alerts", "backtest"],
     ["migrate"],
+    ["migrate-state"],
     ["health"],
     ["topics", "emerging"],
     ["topics", "list"],

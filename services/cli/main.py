@@ -482,6 +482,71 @@ def migrate(
         raise CliError(f"the copy of {len(failed)} workspace(s) failed: {', '.join(failed)}")
 
 
+@app.command("migrate-state")
+def migrate_state(
+    to: Annotated[
+        str,
+        typer.Option("--to", help="the PostgreSQL database, postgresql+psycopg://USER:PW@HOST/DB"),
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    force: Annotated[
+        bool, typer.Option("--force", help="delete the rows the target already holds first")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    all_workspaces: Annotated[
+        bool,
+        typer.Option(
+            "--all-workspaces",
+            help="every workspace, each into a schema of its own [default: the selected one]",
+        ),
+    ] = False,
+) -> None:
+    """Copy the state store (keys, searches, alerts, corrections, triage, audit...) into
+    PostgreSQL, then check the rows per table. The source is never changed."""
+    from services.cli.migrate_state import StateMigrationFailed, migrate_state
+    from services.runtime.app.workspaces import create_pg_schema
+    from services.store.state.engine import parse_url, store_errors
+    from services.store.state.tenancy import DEFAULT_WORKSPACE
+
+    loaded = _load(config)
+    failed = []
+    for workspace, settings in _workspaces_settings(loaded.settings, config, all_workspaces):
+        if all_workspaces:
+            out.print(f"workspace {workspace}:")
+        try:
+            target = _workspace_settings_with_state(loaded.settings, to, workspace)
+            if workspace != DEFAULT_WORKSPACE:
+                with store_errors(parse_url(to), doing="create the workspace's schema in"):
+                    create_pg_schema(target, workspace)
+            migrate_state(
+                source_url=settings.store.state_url,
+                target_url=target.store.state_url,
+                force=force,
+                batch_size=batch_size,
+                progress=_progress(),
+                out=out,
+            )
+        except StateMigrationFailed as exc:
+            if not all_workspaces:
+                raise CliError(str(exc)) from None
+            console.print(f"[red]workspace {workspace}: {exc}[/red]", highlight=False)
+            failed.append(workspace)
+        except Exception as exc:
+            _fail(exc)
+    if failed:
+        raise CliError(f"the copy of {len(failed)} workspace(s) failed: {', '.join(failed)}")
+
+
+def _workspace_settings_with_state(settings: Settings, url: str, workspace: str) -> Settings:
+    """The settings of `workspace` once its state store is at `url` (its own schema)."""
+    from services.runtime.app.workspaces import workspace_settings
+    from services.store.state.engine import parse_url
+
+    parse_url(url)  # a malformed --to: the state store's own message, before anything else
+    store = settings.store.model_copy(update={"state_url": url})
+    return workspace_settings(settings.model_copy(update={"store": store}), workspace)
+
+
 def _workspaces_settings(
     settings: Settings, config: Path, every: bool
 ) -> list[tuple[str, Settings]]:

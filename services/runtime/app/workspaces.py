@@ -149,7 +149,7 @@ class Installation:
                 return found
         self.tenancy.get_workspace(workspace_id)  # NotFoundError when unknown
         settings = workspace_settings(self.default.settings, workspace_id)
-        _create_pg_schema(settings, workspace_id)
+        create_pg_schema(settings, workspace_id)
         ctx = ServiceContext(settings, load_workspace_definition(self.config_dir, workspace_id))
         ctx.workspace_id = workspace_id
         with self._lock:
@@ -188,7 +188,8 @@ class Installation:
             del self.__dict__["tenancy"]
 
 
-def _create_pg_schema(settings: Settings, workspace_id: str) -> None:
+def create_pg_schema(settings: Settings, workspace_id: str) -> None:
+    """Creates the workspace's PostgreSQL schema if its state store is PostgreSQL."""
     url = sa.make_url(settings.store.state_url)
     if url.get_backend_name() != "postgresql":
         return

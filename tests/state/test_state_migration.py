@@ -1,0 +1,253 @@
+"""`veille migrate-state`: a real SQLite state store, filled through the product's own
+stores, copied into a real PostgreSQL schema and read back through the same stores."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from services.alerting import saved_searches as ss
+from services.core.triage import Triage, TriageState
+from services.runtime.app.workspaces import pg_schema
+from services.store.state.contract import TriageRecord
+from services.store.state.database import StateDatabase
+from services.store.state.governance import GovernanceStore
+from services.store.state.migrate import alembic_config
+from services.store.state.sql import SqlStateStore
+from services.store.state.tenancy import TenancyStore
+from tests.e2e.service import write_workspace
+from tests.state.conftest import POSTGRES_ENV, POSTGRES_HOWTO
+from tests.test_cli import veille
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is an empty schema of this test, dropped after."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(POSTGRES_HOWTO)
+    schema = f"test_move_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = sa.make_url(base).update_query_dict({"options": f"-c search_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
+
+
+def _fill(url: str) -> dict[str, str]:
+    """One of each kind of record, written by the stores Veille itself uses."""
+    db = StateDatabase(url, migrate=True)
+    state, tenancy, governance = SqlStateStore(db), TenancyStore(db), GovernanceStore(db)
+    try:
+        key = tenancy.create_key(name="dashboard", service="tests")
+        tenancy.record(
+            workspace="default",
+            actor="alice",
+            actor_kind="user",
+            kind="key",
+            action="create",
+            target="dashboard",
+        )
+        search = ss.SavedSearchIn(name="recall", query="veloria recall")
+        state.put_spec(
+            ss.KIND, name="recall", spec=ss.to_record_spec(search), owner=None, visibility="shared"
+        )
+        state.put_spec(
+            "alert_rule",
+            name="spike",
+            spec={"kind": "volume_spike", "bucket": "1h"},
+            owner=None,
+            visibility="shared",
+        )
+        correction = state.add_correction(
+            mention_id="m1",
+            fingerprint="fp1",
+            field="sentiment",
+            brand=None,
+            label="negative",
+            text="Le SAV ne répond plus",
+            language="fr",
+            author="alice",
+        )
+        now = datetime.now().astimezone()
+        state.put_triage(
+            [
+                TriageRecord(
+                    mention_id="m1",
+                    story_id="s1",
+                    triage=Triage(state=TriageState.ANSWERED),
+                    updated_at=now,
+                    updated_by="cm",
+                    answered_at=now,
+                    answered_by="cm",
+                )
+            ]
+        )
+        state.add_triage_note(mention_id="m1", author="cm", text="answered by DM")
+        job = governance.create_erasure(
+            kind="author",
+            identifier="@someone",
+            identifier_hash="h" * 64,
+            words=0,
+            requested_by="dpo",
+        )
+        return {"key": key, "correction": str(correction["id"]), "erasure": job.id}
+    finally:
+        state.close()
+        tenancy.close()
+        governance.close()
+        db.close()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.postgres
+def test_every_record_moves_to_postgresql_and_reads_back(tmp_path: Path, pg_url: str) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    source = tmp_path / "data" / "veille.db"
+    made = _fill(f"sqlite:///{source}")
+    before = _digest(source)
+
+    result = veille("migrate-state", "--to", pg_url, "--config", str(config))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rows per table" in result.stdout and "MISMATCH" not in result.stdout
+    assert "corrections" in result.stdout
+    assert _digest(source) == before  # the source is only read
+    db = StateDatabase(pg_url)  # at head: no migration needed
+    state, tenancy, governance = SqlStateStore(db), TenancyStore(db), GovernanceStore(db)
+    try:
+        found = tenancy.find_key(made["key"])
+        assert found is not None and found.name == "dashboard"
+        assert [e.actor for e in tenancy.audit()] == ["alice"]
+        assert state.get_spec(ss.KIND, "recall").spec["query"] == "veloria recall"
+        assert state.get_spec("alert_rule", "spike").spec["kind"] == "volume_spike"
+        assert [
+            (c["field"], c["label"], c["author"]) for c in state.corrections_for(["fp1"])["fp1"]
+        ] == [("sentiment", "negative", "alice")]
+        assert state.triage_records(["m1"])["m1"].triage.state is TriageState.ANSWERED
+        assert [n["text"] for n in state.triage_notes("m1")] == ["answered by DM"]
+        assert governance.erasure(made["erasure"]).requested_by == "dpo"
+        # The sequences moved past the copied ids: a new row does not collide.
+        newer = state.add_correction(
+            mention_id="m2",
+            fingerprint="fp2",
+            field="sentiment",
+            brand=None,
+            label="positive",
+            text="Merci",
+            language="fr",
+            author="bob",
+        )
+        assert int(newer["id"]) > int(made["correction"])
+    finally:
+        state.close()
+        tenancy.close()
+        governance.close()
+        db.close()
+
+    again = veille("migrate-state", "--to", pg_url, "--config", str(config))
+
+    assert again.returncode == 1
+    assert "already holds" in again.stdout + again.stderr
+    assert "Traceback" not in again.stdout + again.stderr
+
+
+@pytest.mark.postgres
+def test_a_source_behind_the_migrations_is_refused(tmp_path: Path, pg_url: str) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    source = tmp_path / "data" / "veille.db"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(f"sqlite:///{source}"), "0016")
+    before = _digest(source)
+
+    result = veille("migrate-state", "--to", pg_url, "--config", str(config))
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "revision 0016" in output and "Traceback" not in output
+    assert _digest(source) == before
+    engine = sa.create_engine(pg_url)
+    try:
+        assert sa.inspect(engine).get_table_names() == []  # the target was not touched
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("to", "says"),
+    [
+        ("mysql://u:secret@127.0.0.1/db", "unsupported state store URL"),
+        ("sqlite:///elsewhere.db", "is not PostgreSQL"),
+        ("postgresql+psycopg://u:secret@127.0.0.1:1/veille", "cannot open the state store"),
+    ],
+)
+def test_a_wrong_or_unreachable_target_gets_one_clear_line(
+    tmp_path: Path, to: str, says: str
+) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    _fill(f"sqlite:///{tmp_path}/data/veille.db")
+
+    result = veille("migrate-state", "--to", to, "--config", str(config))
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert says in output and "Traceback" not in output
+    assert "secret" not in output
+
+
+@pytest.mark.postgres
+def test_all_workspaces_go_each_into_a_schema_of_its_own(tmp_path: Path, pg_url: str) -> None:
+    config = write_workspace(tmp_path, sources=[])
+    workspace = f"mv{uuid.uuid4().hex[:8]}"
+    assert veille("workspaces", "create", workspace, "--config", str(config)).returncode == 0
+    default_key = _fill(f"sqlite:///{tmp_path}/data/veille.db")["key"]
+    _fill(f"sqlite:///{tmp_path}/data/workspaces/{workspace}/veille.db")
+    schema_url = (
+        sa.make_url(pg_url)
+        .update_query_dict({"options": f"-c search_path={pg_schema(workspace)}"})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        result = veille(
+            "migrate-state", "--all-workspaces", "--to", pg_url, "--config", str(config)
+        )
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"workspace {workspace}:" in result.stdout
+        tenancy = TenancyStore(pg_url)
+        try:
+            assert tenancy.find_key(default_key) is not None
+            assert {w.id for w in tenancy.list_workspaces(include_archived=True)} == {
+                "default",
+                workspace,
+            }
+        finally:
+            tenancy.close()
+        state = SqlStateStore(schema_url)
+        try:
+            assert list(state.corrections_for(["fp1"])) == ["fp1"]
+        finally:
+            state.close()
+    finally:
+        engine = sa.create_engine(pg_url)
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{pg_schema(workspace)}" CASCADE')
+        finally:
+            engine.dispose()
