@@ -247,3 +247,27 @@ def test_up_on_a_taken_port_says_so_before_anything_starts(tmp_path: Path) -> No
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
     assert "Veille is up" not in result.stdout
+
+
+def test_import_exits_non_zero_when_mentions_could_not_be_stored(tmp_path: Path) -> None:
+    import socket
+
+    config = str(write_workspace(tmp_path, sources=[], demo_data=False))
+    export = tmp_path / "export.jsonl"
+    export.write_text(json.dumps({"id": "p1", "text": "Veloria, encore en retard"}) + "\n")
+    with socket.socket() as probe:  # a port nothing listens on: the index is down
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "VEILLE_STORE__INDEX_URL": down},
+    )
+    assert "1 new or changed mentions queued" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "1 mention(s) could not be analyzed or stored" in result.stderr
+    assert "kept in the inbox" in result.stderr and "Traceback" not in result.stderr

@@ -54,12 +54,12 @@ app.add_typer(alerts_app, name="alerts")
 log = logging.getLogger("veille.cli")
 
 
-def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
+def _drain_with_progress(ctx: ServiceContext, description: str) -> int:
     from services.runtime.workers.analysis import drain
 
     pending = ctx.state.inbox_counts().get("pending", 0)
     if not pending:
-        return
+        return 0
     with _progress() as progress:
         task = progress.add_task(description, total=pending)
         outcome = drain(ctx, progress=lambda n: progress.advance(task, n))
@@ -68,6 +68,7 @@ def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
         f"{outcome.dropped} not matching their source's filter"
         + (f", [red]{outcome.failed} failed (kept in the inbox)[/red]" if outcome.failed else "")
     )
+    return outcome.failed
 
 
 def _import_demo_if_empty(ctx: ServiceContext) -> None:
@@ -424,7 +425,13 @@ def import_(
             f"{file}: {report.read} lines read, {report.queued} new or changed mentions queued, "
             f"{report.skipped} skipped"
         )
-        _drain_with_progress(ctx, "analyzing imported mentions")
+        failed = _drain_with_progress(ctx, "analyzing imported mentions")
+    if failed:
+        raise CliError(
+            f"{failed} mention(s) could not be analyzed or stored; they are kept in the inbox "
+            "and retried (up to 5 tries) by the next `veille import`, `veille analyze` "
+            "or `veille up`"
+        )
 
 
 @app.command()
