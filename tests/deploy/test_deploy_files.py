@@ -155,3 +155,23 @@ def test_the_worker_that_runs_every_workspace_is_a_single_replica(
     # Its collectors are not shared by leases: two workers would poll every source twice.
     assert _service(compose, "worker").get("deploy", {}).get("replicas", 1) == 1
     assert _service(compose, "worker")["environment"]["VEILLE_LOG_FORMAT"] == "json"
+
+
+def test_production_index_patterns_cover_every_workspace() -> None:
+    import fnmatch
+    import json
+
+    from services.runtime.app.workspaces import _index_url
+    from services.store.elastic.mapping import IndexNames
+    from services.store.elastic.settings import EsSettings
+
+    text = (DEPLOY / "PRODUCTION.md").read_text(encoding="utf-8")
+    lists = [json.loads(m) for m in re.findall(r'"(?:names|indices)": (\["[^\]]*\])', text)]
+    assert len(lists) == 2  # the API key's role and the snapshot policy
+    url = "http://es:9200?prefix=veille"
+    for workspace in (None, "acme", "client-2"):
+        at = url if workspace is None else _index_url(url, Path("data"), workspace)
+        names = IndexNames(EsSettings.from_env(at, env={}).index_prefix)
+        for patterns in lists:
+            for index in (names.alias, names.first_index):
+                assert any(fnmatch.fnmatch(index, p) for p in patterns), (index, patterns)
