@@ -106,11 +106,19 @@ def test_env_example_has_every_variable_and_no_real_secret(compose: dict[str, An
 
 def test_dockerfile_installs_the_extras_and_a_cpu_torch() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"pip install .*\[elasticsearch,postgres,transformers,reports\]", dockerfile)
+    import tomllib
+
+    extras = re.search(r'pip install .*"\.\[([a-z,]+)\]"', dockerfile)
+    assert extras
+    # Every feature the product has: what `veille[all]` names (web/forum sources need
+    # scrapy; learning from corrections needs train).
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = re.search(r"\[(.*)\]", project["project"]["optional-dependencies"]["all"][0])
+    assert wanted and set(extras.group(1).split(",")) >= set(wanted.group(1).split(","))
     assert "libpango-1.0-0" in dockerfile  # WeasyPrint's layout engine, for the PDF reports
     # torch before the extras, from the CPU index, pinned like the Makefile's.
     torch = re.search(r"pip install .*torch==([\d.]+) --index-url \S+/whl/cpu", dockerfile)
-    assert torch and dockerfile.index("torch==") < dockerfile.index("transformers,reports]")
+    assert torch and dockerfile.index("torch==") < extras.start()
     makefile = (DEPLOY.parent / "Makefile").read_text(encoding="utf-8")
     assert f"torch=={torch.group(1)}" in makefile
     assert "USER " in dockerfile
@@ -175,3 +183,9 @@ def test_production_index_patterns_cover_every_workspace() -> None:
         for patterns in lists:
             for index in (names.alias, names.first_index):
                 assert any(fnmatch.fnmatch(index, p) for p in patterns), (index, patterns)
+
+
+def test_env_example_gives_veille_its_own_user_not_the_superuser() -> None:
+    example = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+    user = re.search(r"^ELASTICSEARCH_USERNAME=(.*)$", example, re.MULTILINE)
+    assert user and user.group(1) not in {"elastic", ""}
