@@ -248,3 +248,61 @@ def test_up_on_a_taken_port_says_so_before_anything_starts(tmp_path: Path) -> No
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
     assert "Veille is up" not in result.stdout
+
+
+def test_import_exits_non_zero_when_mentions_could_not_be_stored(tmp_path: Path) -> None:
+    import socket
+
+    config = str(write_workspace(tmp_path, sources=[], demo_data=False))
+    export = tmp_path / "export.jsonl"
+    export.write_text(json.dumps({"id": "p1", "text": "Veloria, encore en retard"}) + "\n")
+    with socket.socket() as probe:  # a port nothing listens on: the index is down
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "VEILLE_STORE__INDEX_URL": down},
+    )
+    assert "1 new or changed mentions queued" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "1 mention(s) could not be analyzed or stored" in result.stderr
+    assert "kept in the inbox" in result.stderr and "Traceback" not in result.stderr
+
+
+VEILLE_UP = [sys.executable, "-m", "services.cli", "up"]
+
+
+def test_up_no_api_runs_the_loops_without_listening(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    config = write_workspace(tmp_path, sources=[], demo_data=False)
+    with socket.socket() as holder:  # the API's port is taken: --no-api does not need it
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        log = tmp_path / "up.log"
+        with log.open("w") as sink:
+            worker = subprocess.Popen(
+                [*VEILLE_UP, "--no-api", "--config", str(config), "--port", str(port)],
+                cwd=REPO,
+                stdout=sink,
+                stderr=sink,
+                env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
+            )
+            deadline = time.monotonic() + 120
+            while "loops are up" not in log.read_text() and time.monotonic() < deadline:
+                assert worker.poll() is None, log.read_text()
+                time.sleep(0.5)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0, log.read_text()
+    text = log.read_text()
+    assert "Veille's loops are up (1 workspace(s)), without the API" in text
+    assert "workspace loops started" in text and "Uvicorn running" not in text
+    assert "cannot listen" not in text and "Traceback" not in text

@@ -54,12 +54,12 @@ app.add_typer(alerts_app, name="alerts")
 log = logging.getLogger("veille.cli")
 
 
-def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
+def _drain_with_progress(ctx: ServiceContext, description: str) -> int:
     from services.runtime.workers.analysis import drain
 
     pending = ctx.state.inbox_counts().get("pending", 0)
     if not pending:
-        return
+        return 0
     with _progress() as progress:
         task = progress.add_task(description, total=pending)
         outcome = drain(ctx, progress=lambda n: progress.advance(task, n))
@@ -68,6 +68,7 @@ def _drain_with_progress(ctx: ServiceContext, description: str) -> None:
         f"{outcome.dropped} not matching their source's filter"
         + (f", [red]{outcome.failed} failed (kept in the inbox)[/red]" if outcome.failed else "")
     )
+    return outcome.failed
 
 
 def _import_demo_if_empty(ctx: ServiceContext) -> None:
@@ -98,6 +99,14 @@ def up(
     demo: Annotated[
         bool | None, typer.Option("--demo/--no-demo", help="import demo data into an empty store")
     ] = None,
+    no_api: Annotated[
+        bool,
+        typer.Option(
+            "--no-api",
+            help="run every workspace's collector, analyzer, alerts, reports and retention, "
+            "without the API (the worker of a split deployment, beside `veille api`)",
+        ),
+    ] = False,
 ) -> None:
     """Start the whole service: collectors, analyzer and API, on one machine."""
     import uvicorn
@@ -109,7 +118,8 @@ def up(
     overrides = {"api.host": host, "api.port": port, "demo_data": demo}
     _selected["workspace"] = "default"  # `up` runs them all
     with _context(config, overrides) as default:
-        _check_port_free(default.settings.api.host, default.settings.api.port)
+        if not no_api:
+            _check_port_free(default.settings.api.host, default.settings.api.port)
         installation = Installation(default, config_dir=config)
         # Every workspace not archived gets its own collector, analyzer, alerts, reports and
         # retention, over its own stores; one created or archived while `up` runs is
@@ -119,6 +129,18 @@ def up(
             prepare=lambda ctx: _import_demo_if_empty(ctx) if ctx is default else None,
         )
         loops.start()
+        if no_api:
+            console.print(
+                f"Veille's loops are up ({len(installation.live_workspaces())} workspace(s)), "
+                "without the API; Ctrl-C stops them."
+            )
+            try:
+                _wait_forever()
+            finally:
+                console.print("stopping: finishing the current collection and analysis…")
+                loops.stop()
+                installation.close()
+            return
         api = default.settings.api
         console.print(
             f"Veille is up ({len(installation.live_workspaces())} workspace(s)): dashboard on "
@@ -424,7 +446,13 @@ def import_(
             f"{file}: {report.read} lines read, {report.queued} new or changed mentions queued, "
             f"{report.skipped} skipped"
         )
-        _drain_with_progress(ctx, "analyzing imported mentions")
+        failed = _drain_with_progress(ctx, "analyzing imported mentions")
+    if failed:
+        raise CliError(
+            f"{failed} mention(s) could not be analyzed or stored; they are kept in the inbox "
+            "and retried (up to 5 tries) by the next `veille import`, `veille analyze` "
+            "or `veille up`"
+        )
 
 
 @app.command()

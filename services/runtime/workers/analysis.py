@@ -18,6 +18,7 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.triage import with_stored_triage
 from services.runtime.governance.erasure import erasure_key, held_indices
 from services.runtime.training.corrections import with_stored_corrections
+from services.store.contracts import IndexUnavailable
 from services.store.state.contract import InboxItem, StateStore
 
 log = logging.getLogger("veille.worker")
@@ -113,7 +114,10 @@ def _analyze_and_store(
                 with_stored_triage(ctx.state, with_stored_corrections(ctx.state, kept))
             )
     except Exception as exc:
-        log.exception("analysis of %d items failed; they go back to the inbox", len(ids))
+        if isinstance(exc, IndexUnavailable):  # says what is down: no traceback per batch
+            log.error("analysis of %d items failed (%s); they go back to the inbox", len(ids), exc)
+        else:
+            log.exception("analysis of %d items failed; they go back to the inbox", len(ids))
         ctx.state.release_items(ids, error=f"{type(exc).__name__}: {exc}")
         return BatchOutcome(claimed=len(ids), failed=len(ids))
     ctx.state.ack_items(ids)

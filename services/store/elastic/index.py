@@ -15,8 +15,8 @@ from functools import partial
 from typing import Any, Final, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch
+from elastic_transport import ConnectionTimeout, SerializationError
+from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 
 from services.core.models import Mention
 from services.core.text import fold_keyword
@@ -868,6 +868,13 @@ class EsIndex(MentionIndex):
             raise IndexUnavailable(
                 f"cannot reach Elasticsearch at {self._settings.url} ({what}): "
                 f"{type(error).__name__}"
+            ) from error
+        except (SerializationError, UnsupportedProductError) as error:
+            # An answer that is not Elasticsearch's JSON (an HTML page, a proxy's 404): the
+            # URL points at some other server, which no retry will change.
+            raise IndexUnavailable(
+                f"{self._settings.url} is not an Elasticsearch server (its answer to "
+                f"{what} is not Elasticsearch's): check store.index_url"
             ) from error
         except ApiError as error:
             if error.status_code in {401, 403}:
