@@ -68,6 +68,7 @@ def test_extra_tweets_skip_french_and_english_train_and_the_dropped_ones(
     semeval.mkdir(parents=True)
     (semeval / "text.txt").write_text("Caf\\u00e9 closed again\n")
     (semeval / "labels.txt").write_text("0\n")
+    (semeval / "origin.txt").write_text("twitter-2013train\n")  # as the shared corpus holds
     cache = tmp_path / "veille"
     cache.mkdir()
     order = [
@@ -131,9 +132,11 @@ def test_the_extra_tweets_are_listed_closest_languages_first_without_held_out_sp
             (folder / f"{split}_text.txt").write_text(
                 f"{language} {split} a\n{language} {split} b\n"
             )
+            (folder / f"{split}_labels.txt").write_text("0\n2\n")  # read with the texts
     semeval = labelled / "semeval2013-2016-en"
     semeval.mkdir()
     (semeval / "text.txt").write_text("dev tweet\ntest tweet\n")
+    (semeval / "labels.txt").write_text("1\n1\n")
     (semeval / "origin.txt").write_text("twitter-2013dev\ntwitter-2016test\n")
     rows = embed.rows(labelled)
     sources = [source for source, _, _ in rows]
