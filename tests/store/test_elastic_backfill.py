@@ -102,7 +102,7 @@ def test_documents_of_an_older_version_gain_the_new_fields(
 ) -> None:
     mentions = _mentions()
     _write_as_older_version(case, mentions, record=True)
-    with caplog.at_level(logging.WARNING, logger="services.store.elastic.index"):
+    with caplog.at_level(logging.WARNING, logger="veille.store.elastic"):
         index = case.open()
     assert isinstance(index, EsIndex)
     try:

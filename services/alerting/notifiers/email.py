@@ -27,7 +27,7 @@ from services.alerting.notifiers.email_message import build_email
 from services.alerting.notifiers.secrets import resolve_secret
 from services.alerting.notifiers.wording import Language, check_language
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.alerting.email")
 
 Security = Literal["starttls", "tls", "plain"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "plain": 25}

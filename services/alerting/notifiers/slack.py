@@ -22,7 +22,7 @@ from services.alerting.notifiers.slack_message import build_slack_payload
 from services.alerting.notifiers.webhook import DEFAULT_TIMEOUT, encode_json, guard_for, post
 from services.alerting.notifiers.wording import Language, check_language
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.alerting.slack")
 
 #: Slack's documented rate for incoming webhooks.
 MIN_INTERVAL = 1.0

@@ -31,7 +31,7 @@ from services.alerting.notifiers.signing import signature_headers
 from services.alerting.notifiers.webhook_body import build_webhook_body
 from services.net.guard import AddressGuard, FetchError, GuardedTransport, RefusedError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.alerting.webhook")
 
 USER_AGENT = "Veille-Notifier/0.1"
 DEFAULT_TIMEOUT = 10.0

@@ -32,7 +32,7 @@ from services.store.elastic.bulk import Backoff, Operation, send_bulk, with_retr
 from services.store.elastic.documents import document_json, load
 from services.store.elastic.pages import open_pit, pit_pages
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.store.elastic")
 
 _CONFLICT: Final = 409
 

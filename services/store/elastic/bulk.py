@@ -33,7 +33,7 @@ from services.store.contracts import IndexUnavailable
 if TYPE_CHECKING:
     from services.store.elastic.index import EsIndex
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.store.elastic")
 
 RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 _T = TypeVar("_T")

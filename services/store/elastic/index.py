@@ -68,7 +68,7 @@ from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations, keys
 from services.store.embedded.keys import epoch_us
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.store.elastic")
 
 # Every value of a dimension in one terms aggregation, so counts and ties are exact;
 # kept at ES's default `search.max_buckets`.

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 
 from services.store.elastic import mapping
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.store.elastic")
 
 KEEP_ALIVE: Final = "2m"  # between two pages, not for the whole walk
 

@@ -18,7 +18,7 @@ import tantivy
 
 from services.store.contracts import IndexUnavailable
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("veille.store.embedded")
 
 _RETRY_PAUSE = 0.05
 
