@@ -39,18 +39,12 @@ from services.store.state.contract import (
     SpecRecord,
 )
 from services.store.state.engine import upsert
-from services.store.state.schema import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, id_type, json_type, metadata, one_of
 
 VISIBILITIES = ("private", "shared")
 EVENT_STATUSES = ("firing", "resolved")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 MAX_ERROR_CHARS = 4000
-
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 saved_searches = sa.Table(
@@ -62,7 +56,7 @@ saved_searches = sa.Table(
     sa.Column("visibility", sa.String(10), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+    sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
 )
 
 alert_rules = sa.Table(
@@ -74,13 +68,13 @@ alert_rules = sa.Table(
     sa.Column("visibility", sa.String(10), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
+    sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
 )
 
 alert_events = sa.Table(
     "alert_events",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     # No foreign key: events outlive a deleted rule (they are history).
     sa.Column("rule_name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),
@@ -90,7 +84,7 @@ alert_events = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     # The unguessable part of the chart image URL (Slack fetches images without a key).
     sa.Column("chart_token", sa.String(64), nullable=True),
-    sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", EVENT_STATUSES), name="status"),
     sa.UniqueConstraint(
         "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
     ),
@@ -100,10 +94,10 @@ alert_events = sa.Table(
 alert_deliveries = sa.Table(
     "alert_deliveries",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     sa.Column(
         "event_id",
-        _ID,
+        id_type(),
         sa.ForeignKey("alert_events.id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -116,7 +110,7 @@ alert_deliveries = sa.Table(
     sa.Column("sent_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("attempt_id", sa.String(36), nullable=True),  # the current lease's token
-    sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status"),
     sa.UniqueConstraint("event_id", "channel", name="uq_alert_deliveries_event_channel"),
     sa.Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"),
 )
