@@ -47,29 +47,23 @@ DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 MAX_ERROR_CHARS = 4000
 
 
-saved_searches = sa.Table(
-    "saved_searches",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("spec", json_type(), nullable=False),
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("visibility", sa.String(10), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
-)
+def _spec_table(name: str) -> sa.Table:
+    # Saved searches and alert rules are stored alike (`put_spec` and the others serve both).
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("spec", json_type(), nullable=False),
+        sa.Column("owner", sa.String(200), nullable=True),
+        sa.Column("visibility", sa.String(10), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
+    )
 
-alert_rules = sa.Table(
-    "alert_rules",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("spec", json_type(), nullable=False),
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("visibility", sa.String(10), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
-)
+
+saved_searches = _spec_table("saved_searches")
+alert_rules = _spec_table("alert_rules")
 
 alert_events = sa.Table(
     "alert_events",
