@@ -33,6 +33,17 @@ def _workspace_table(name: str) -> sa.Table:
     )
 
 
+def _source_name(*, primary_key: bool = False) -> sa.Column[str]:
+    # The source a row belongs to, always set: deleted with it.
+    return sa.Column(
+        "source_name",
+        sa.String(200),
+        sa.ForeignKey("sources.name", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
 sources = _workspace_table("sources")
 brands = _workspace_table("brands")
 competitors = _workspace_table("competitors")
@@ -40,12 +51,7 @@ competitors = _workspace_table("competitors")
 cursors = sa.Table(
     "cursors",
     metadata,
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _source_name(primary_key=True),
     sa.Column("cursor", json_type(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -59,12 +65,7 @@ collection_runs = sa.Table(
         primary_key=True,
         autoincrement=True,
     ),
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _source_name(),
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("finished_at", UtcDateTime(), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
@@ -82,12 +83,7 @@ collection_runs = sa.Table(
 source_stats = sa.Table(
     "source_stats",
     metadata,
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _source_name(primary_key=True),
     sa.Column("last_run_at", UtcDateTime(), nullable=False),
     sa.Column("last_success_at", UtcDateTime(), nullable=True),
     sa.Column("last_status", sa.String(20), nullable=False),
