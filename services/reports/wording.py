@@ -221,12 +221,16 @@ def _nothing(f: ReportFigures, lang: Lang) -> str:
     )
 
 
+def _grew_most(changes: list[Change]) -> Change | None:
+    """The change that grew the most (then the largest), None if none grew."""
+    grown = [c for c in changes if c.count > c.previous]
+    return max(grown, key=lambda c: (c.count - c.previous, c.count), default=None)
+
+
 def _driver(f: ReportFigures) -> str | None:
     """The topic whose negative mentions grew the most, if any grew."""
-    grown = [c for c in f.negative_topics if c.count > c.previous]
-    if not grown:
-        return None
-    return max(grown, key=lambda c: (c.count - c.previous, c.count)).key
+    grew = _grew_most(f.negative_topics)
+    return grew.key if grew is not None else None
 
 
 def volume_reading(f: ReportFigures, lang: Lang) -> str:
@@ -322,10 +326,7 @@ def share_of_voice_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def _top_and_growth(changes: list[Change]) -> tuple[Change | None, Change | None]:
-    top = changes[0] if changes else None
-    grown = [c for c in changes if c.count > c.previous]
-    growth = max(grown, key=lambda c: (c.count - c.previous, c.count), default=None)
-    return top, growth
+    return (changes[0] if changes else None), _grew_most(changes)
 
 
 def topics_reading(f: ReportFigures, lang: Lang) -> str:
