@@ -267,7 +267,8 @@ def _deliveries(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[De
     return found
 
 
-def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
+def _event(row: Any, deliveries: list[DeliveryRecord]) -> AlertEventRecord:
+    """An event from a row of `alert_events` or of the claim's join (the event's columns)."""
     return AlertEventRecord(
         id=row.id,
         rule_name=row.rule_name,
@@ -344,7 +345,7 @@ def claim_due(
             d.c.channel,
             d.c.attempts,
             d.c.status.label("delivery_status"),
-            e.c.id.label("event_id"),
+            e.c.id,  # the event's, as `_event` reads it
             e.c.rule_name,
             e.c.kind,
             e.c.status,
@@ -362,17 +363,7 @@ def claim_due(
             delivery_id=row.delivery_id,
             channel=row.channel,
             attempts=row.attempts + 1,
-            event=AlertEventRecord(
-                id=row.event_id,
-                rule_name=row.rule_name,
-                kind=row.kind,
-                status=row.status,
-                dedupe_key=row.dedupe_key,
-                numbers=dict(row.numbers),
-                created_at=row.created_at,
-                deliveries=[],
-                chart_token=row.chart_token,
-            ),
+            event=_event(row, []),
             attempt_id=tokens[row.delivery_id],
             in_doubt=row.delivery_status == "sending",
         )
