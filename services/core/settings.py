@@ -16,7 +16,14 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -51,6 +58,23 @@ def _list_from_env(value: Any) -> Any:
 TextList = Annotated[list[str], NoDecode, BeforeValidator(_list_from_env)]
 
 
+def _networks(value: list[str]) -> list[str]:
+    for network in value:
+        ip_network(network, strict=False)  # raises ValueError with a clear message
+    return value
+
+
+# Networks (10.0.0.0/8) allowed past the private-address guard: the collector's and alerts'.
+NetworkList = Annotated[TextList, AfterValidator(_networks)]
+
+
+def _base_url(value: str, *, name: str, like: str) -> str:
+    """`value` as a base URL (http or https, no query or fragment), without a final '/'."""
+    if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+        raise ValueError(f"{name} must be {like}, not {value!r}")
+    return value.rstrip("/")
+
+
 def env_variable(loc: tuple[str | int, ...]) -> str | None:
     """The environment variable that set the setting at `loc` (('api', 'port') ->
     'VEILLE_API__PORT'), or None when none is set."""
@@ -82,7 +106,7 @@ class CollectorSettings(BaseModel):
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_redirects: int = Field(default=5, ge=0, le=20)
-    allowed_networks: TextList = Field(
+    allowed_networks: NetworkList = Field(
         default_factory=list,
         description="private/loopback networks a source may reach (e.g. 10.0.0.0/8); "
         "all others are refused",
@@ -108,13 +132,6 @@ class CollectorSettings(BaseModel):
         le=16,
         description="processes extracting crawled articles; default min(2, CPUs), 0: in-process",
     )
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for network in value:
-            ip_network(network, strict=False)  # raises ValueError with a clear message
-        return value
 
 
 class AnalyzerSettings(BaseModel):
@@ -238,18 +255,11 @@ class AlertingSettings(BaseModel):
     smtp_sender: str = "veille@localhost"
     smtp_username_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_USER"])
     smtp_password_secret: str | None = Field(default=None, examples=["VEILLE_SMTP_PASSWORD"])
-    allowed_networks: TextList = Field(
+    allowed_networks: NetworkList = Field(
         default_factory=list,
         description="private networks Slack/webhook targets may resolve to (e.g. 10.0.0.0/8)",
     )
     brand_rules: BrandRulesSettings = Field(default_factory=BrandRulesSettings)
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for network in value:
-            ip_network(network, strict=False)
-        return value
 
 
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
@@ -298,12 +308,9 @@ class OidcSettings(BaseModel):
     @field_validator("issuer")
     @classmethod
     def _issuer_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
-            raise ValueError(
-                f"api.oidc.issuer must be a URL like https://sso.example.org/realms/x, "
-                f"not {value!r}"
-            )
-        return value.rstrip("/")
+        return _base_url(
+            value, name="api.oidc.issuer", like="a URL like https://sso.example.org/realms/x"
+        )
 
     @field_validator("default_role")
     @classmethod
@@ -343,11 +350,9 @@ class ApiSettings(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
-            raise ValueError(
-                f"api.public_url must be a base URL like https://veille.example.org, not {value!r}"
-            )
-        return value.rstrip("/")
+        return _base_url(
+            value, name="api.public_url", like="a base URL like https://veille.example.org"
+        )
 
     cors_origins: TextList = Field(default_factory=list)
     oidc: OidcSettings | None = Field(

@@ -221,12 +221,44 @@ def _nothing(f: ReportFigures, lang: Lang) -> str:
     )
 
 
+def _grew_most(changes: list[Change]) -> Change | None:
+    """The change that grew the most (then the largest), None if none grew."""
+    grown = [c for c in changes if c.count > c.previous]
+    return max(grown, key=lambda c: (c.count - c.previous, c.count), default=None)
+
+
 def _driver(f: ReportFigures) -> str | None:
     """The topic whose negative mentions grew the most, if any grew."""
-    grown = [c for c in f.negative_topics if c.count > c.previous]
-    if not grown:
-        return None
-    return max(grown, key=lambda c: (c.count - c.previous, c.count)).key
+    grew = _grew_most(f.negative_topics)
+    return grew.key if grew is not None else None
+
+
+# How the negative share moved, by `_trend`; "driver" is added when it rose.
+_SHARE_TREND = {
+    "en": {
+        "level": "{subject} made up {now} of the total",
+        "steady": "{subject} held steady at {now}",
+        "rose": "{subject} rose from {before} to {now}",
+        "fell": "{subject} fell from {before} to {now}",
+        "driver": ", driven by {driver}",
+    },
+    "fr": {
+        "level": "{subject} est de {now}",
+        "steady": "{subject} reste stable à {now}",
+        "rose": "{subject} passe de {before} à {now}",
+        "fell": "{subject} recule de {before} à {now}",
+        "driver": ", portée par le sujet {quoted}",
+    },
+}
+
+
+def _trend(now: float, before: float | None) -> str:
+    """'level' (nothing to compare with), 'steady' (within a point), 'rose' or 'fell'."""
+    if before is None:
+        return "level"
+    if abs(now - before) < 0.01:
+        return "steady"
+    return "rose" if now > before else "fell"
 
 
 def volume_reading(f: ReportFigures, lang: Lang) -> str:
@@ -241,32 +273,19 @@ def volume_reading(f: ReportFigures, lang: Lang) -> str:
     who = f.subject.brand
     if lang == "en":
         subject = f"Negative mentions toward {who}" if who else "Negative mentions"
-        if before is None:
-            text = f"{subject} made up {percent(now, lang)} of the total"
-        elif abs(now - before) < 0.01:
-            text = f"{subject} held steady at {percent(now, lang)}"
-        else:
-            way = "rose" if now > before else "fell"
-            text = f"{subject} {way} from {percent(before, lang)} to {percent(now, lang)}"
-            driver = _driver(f)
-            if now > before and driver:
-                text += f", driven by {driver}"
     else:
         subject = (
             f"La part des mentions négatives envers {who}"
             if who
             else "La part des mentions négatives"
         )
-        if before is None:
-            text = f"{subject} est de {percent(now, lang)}"
-        elif abs(now - before) < 0.01:
-            text = f"{subject} reste stable à {percent(now, lang)}"
-        else:
-            way = "passe" if now > before else "recule"
-            text = f"{subject} {way} de {percent(before, lang)} à {percent(now, lang)}"
-            driver = _driver(f)
-            if now > before and driver:
-                text += f", portée par le sujet {quote(driver, lang)}"
+    trend, words = _trend(now, before), _SHARE_TREND["en" if lang == "en" else "fr"]
+    text = words[trend].format(
+        subject=subject, now=percent(now, lang), before=percent(before, lang)
+    )
+    driver = _driver(f) if trend == "rose" else None
+    if driver:
+        text += words["driver"].format(driver=driver, quoted=quote(driver, lang))
     busiest = max(f.series, key=lambda p: p.count, default=None)
     if busiest is not None and busiest.count and len(f.series) > 1:
         unit = "week of" if f.interval == "week" else "day was"
@@ -322,10 +341,7 @@ def share_of_voice_reading(f: ReportFigures, lang: Lang) -> str:
 
 
 def _top_and_growth(changes: list[Change]) -> tuple[Change | None, Change | None]:
-    top = changes[0] if changes else None
-    grown = [c for c in changes if c.count > c.previous]
-    growth = max(grown, key=lambda c: (c.count - c.previous, c.count), default=None)
-    return top, growth
+    return (changes[0] if changes else None), _grew_most(changes)
 
 
 def topics_reading(f: ReportFigures, lang: Lang) -> str:

@@ -89,6 +89,26 @@ def _named(name: str) -> Node:
     return Or(tuple(FieldFilter(label, fold_keyword(name)) for label in TOWARD_FIELDS))
 
 
+def _naming(
+    state: StateStore, flt: MentionFilter, brand: str | None
+) -> tuple[MentionFilter, str | None]:
+    """The request's filter narrowed to the mentions naming `brand` when one is given, and
+    that brand's declared name (404 for an unknown one)."""
+    if not brand:
+        return flt, None
+    name = _name(state, brand)
+    return narrowed(flt, _named(name)), name
+
+
+def _negatives(
+    index: MentionIndex, flt: MentionFilter, name: str | None, dimension: Dimension
+) -> dict[str, int]:
+    """The mentions negative toward `name`, per value of `dimension`; none without a name."""
+    if name is None:
+        return {}
+    return _counts(index, narrowed(flt, FieldFilter("negative", fold_keyword(name))), dimension)
+
+
 def _reach(index: MentionIndex, flt: MentionFilter) -> ReachFigures:
     found = index.reach(flt)
     return ReachFigures(mentions=found.mentions, counted=found.counted, followers=found.followers)
@@ -124,17 +144,10 @@ def top_authors(
     """The authors of the matching mentions (naming `brand` when given), ranked by how many
     mentions they wrote, by their followers, or by the share of theirs negative toward
     `brand` (among authors with at least `min_mentions`)."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
-    name = _name(state, brand) if brand else None
+    flt, name = _naming(state, mention_filter(q, since, until, default_days=DEFAULT_DAYS), brand)
     if by == AuthorOrder.NEGATIVE and name is None:
         raise Problem(400, "Brand needed", "by=negative ranks by the share negative toward a brand")
-    if name is not None:
-        flt = narrowed(flt, _named(name))
-    negatives: dict[str, int] = {}
-    if name is not None:
-        negatives = _counts(
-            index, narrowed(flt, FieldFilter("negative", fold_keyword(name))), Dimension.AUTHOR
-        )
+    negatives = _negatives(index, flt, name, Dimension.AUTHOR)
     wanted = ALL_VALUES if by == AuthorOrder.NEGATIVE else size
     found = index.audience(
         flt, dimension=Dimension.AUTHOR, size=wanted, by_followers=by == AuthorOrder.REACH
@@ -290,10 +303,7 @@ def communities(
     when given), by volume or by growth against the period of the same length before
     (new ones first; only those with at least `min_mentions`). Timelines of people
     (Mastodon, Bluesky, X, YouTube) are not communities and are left out."""
-    flt = mention_filter(q, since, until, default_days=DEFAULT_DAYS)
-    name = _name(state, brand) if brand else None
-    if name is not None:
-        flt = narrowed(flt, _named(name))
+    flt, name = _naming(state, mention_filter(q, since, until, default_days=DEFAULT_DAYS), brand)
     assert flt.since is not None  # the default window sets it
     end = flt.until or datetime.now(UTC)
     try:
@@ -303,13 +313,7 @@ def communities(
     before = MentionFilter(query=flt.query, since=previous_since, until=flt.since)
     now = _counts(index, flt, Dimension.COMMUNITY)
     then = _counts(index, before, Dimension.COMMUNITY)
-    negatives = (
-        _counts(
-            index, narrowed(flt, FieldFilter("negative", fold_keyword(name))), Dimension.COMMUNITY
-        )
-        if name is not None
-        else {}
-    )
+    negatives = _negatives(index, flt, name, Dimension.COMMUNITY)
     rows = [
         CommunityRow(
             community=key,

@@ -81,6 +81,20 @@ _IS_VALUES = {
     "original": "original",
     "originale": "original",
 }
+# Fields whose value is one of a closed list (any accepted spelling -> the stored value):
+# what an unknown value is called, and the choices the error offers.
+_CLOSED_VALUES: Final = {
+    "sentiment": (
+        _SENTIMENT_VALUES,
+        "sentiment",
+        "negative, neutral or positive (négatif, neutre or positif)",
+    ),
+    "is": (
+        _IS_VALUES,
+        "is: value",
+        "is:duplicate or is:original (est:doublon, est:original)",
+    ),
+}
 
 
 class QuerySyntaxError(ValueError):
@@ -475,22 +489,13 @@ class _Parser:
                 position=value_token.position,
                 expected=f"e.g. {name}:{_example(name)}",
             )
-        if name == "sentiment":
-            if prefix or value not in _SENTIMENT_VALUES:
+        if name in _CLOSED_VALUES:
+            values, what, choices = _CLOSED_VALUES[name]
+            if prefix or value not in values:
                 raise QuerySyntaxError(
-                    f"unknown sentiment '{raw}'",
-                    position=value_token.position,
-                    expected="negative, neutral or positive (négatif, neutre or positif)",
+                    f"unknown {what} '{raw}'", position=value_token.position, expected=choices
                 )
-            value = _SENTIMENT_VALUES[value]
-        if name == "is":
-            if prefix or value not in _IS_VALUES:
-                raise QuerySyntaxError(
-                    f"unknown is: value '{raw}'",
-                    position=value_token.position,
-                    expected="is:duplicate or is:original (est:doublon, est:original)",
-                )
-            value = _IS_VALUES[value]
+            value = values[value]
         if name == "state":
             try:
                 value = parse_state(value).value

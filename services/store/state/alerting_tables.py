@@ -39,48 +39,36 @@ from services.store.state.contract import (
     SpecRecord,
 )
 from services.store.state.engine import upsert
-from services.store.state.schema import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, id_type, json_type, metadata, one_of
 
 VISIBILITIES = ("private", "shared")
 EVENT_STATUSES = ("firing", "resolved")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 MAX_ERROR_CHARS = 4000
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+def _spec_table(name: str) -> sa.Table:
+    # Saved searches and alert rules are stored alike (`put_spec` and the others serve both).
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("spec", json_type(), nullable=False),
+        sa.Column("owner", sa.String(200), nullable=True),
+        sa.Column("visibility", sa.String(10), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint(one_of("visibility", VISIBILITIES), name="visibility"),
+    )
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-saved_searches = sa.Table(
-    "saved_searches",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("spec", json_type(), nullable=False),
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("visibility", sa.String(10), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
-)
-
-alert_rules = sa.Table(
-    "alert_rules",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("spec", json_type(), nullable=False),
-    sa.Column("owner", sa.String(200), nullable=True),
-    sa.Column("visibility", sa.String(10), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("visibility", VISIBILITIES), name="visibility"),
-)
+saved_searches = _spec_table("saved_searches")
+alert_rules = _spec_table("alert_rules")
 
 alert_events = sa.Table(
     "alert_events",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     # No foreign key: events outlive a deleted rule (they are history).
     sa.Column("rule_name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),
@@ -90,7 +78,7 @@ alert_events = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     # The unguessable part of the chart image URL (Slack fetches images without a key).
     sa.Column("chart_token", sa.String(64), nullable=True),
-    sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", EVENT_STATUSES), name="status"),
     sa.UniqueConstraint(
         "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
     ),
@@ -100,10 +88,10 @@ alert_events = sa.Table(
 alert_deliveries = sa.Table(
     "alert_deliveries",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     sa.Column(
         "event_id",
-        _ID,
+        id_type(),
         sa.ForeignKey("alert_events.id", ondelete="CASCADE"),
         nullable=False,
     ),
@@ -116,7 +104,7 @@ alert_deliveries = sa.Table(
     sa.Column("sent_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("attempt_id", sa.String(36), nullable=True),  # the current lease's token
-    sa.CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", DELIVERY_STATUSES), name="status"),
     sa.UniqueConstraint("event_id", "channel", name="uq_alert_deliveries_event_channel"),
     sa.Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"),
 )
@@ -279,7 +267,8 @@ def _deliveries(conn: Connection, event_ids: Sequence[int]) -> dict[int, list[De
     return found
 
 
-def _event(row: Row[Any], deliveries: list[DeliveryRecord]) -> AlertEventRecord:
+def _event(row: Any, deliveries: list[DeliveryRecord]) -> AlertEventRecord:
+    """An event from a row of `alert_events` or of the claim's join (the event's columns)."""
     return AlertEventRecord(
         id=row.id,
         rule_name=row.rule_name,
@@ -356,7 +345,7 @@ def claim_due(
             d.c.channel,
             d.c.attempts,
             d.c.status.label("delivery_status"),
-            e.c.id.label("event_id"),
+            e.c.id,  # the event's, as `_event` reads it
             e.c.rule_name,
             e.c.kind,
             e.c.status,
@@ -374,17 +363,7 @@ def claim_due(
             delivery_id=row.delivery_id,
             channel=row.channel,
             attempts=row.attempts + 1,
-            event=AlertEventRecord(
-                id=row.event_id,
-                rule_name=row.rule_name,
-                kind=row.kind,
-                status=row.status,
-                dedupe_key=row.dedupe_key,
-                numbers=dict(row.numbers),
-                created_at=row.created_at,
-                deliveries=[],
-                chart_token=row.chart_token,
-            ),
+            event=_event(row, []),
             attempt_id=tokens[row.delivery_id],
             in_doubt=row.delivery_status == "sending",
         )

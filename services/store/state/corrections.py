@@ -24,23 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from services.store.state.contract import NotFoundError
-from services.store.state.schema import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, id_type, json_type, metadata, one_of
 
 CORRECTION_FIELDS = ("sentiment", "topics", "brand")
 JOB_STATUSES = ("pending", "running", "done", "failed")
 MAX_ERROR_CHARS = 4000
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 corrections = sa.Table(
     "corrections",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     sa.Column("mention_id", sa.String(64), nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("field", sa.String(20), nullable=False),
@@ -50,7 +44,7 @@ corrections = sa.Table(
     sa.Column("language", sa.String(16), nullable=True),
     sa.Column("author", sa.String(200), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("field", CORRECTION_FIELDS), name="field"),
+    sa.CheckConstraint(one_of("field", CORRECTION_FIELDS), name="field"),
     sa.Index("ix_corrections_fingerprint", "fingerprint"),
     sa.Index("ix_corrections_mention", "mention_id"),
 )
@@ -67,7 +61,7 @@ reanalysis_jobs = sa.Table(
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", JOB_STATUSES), name="status"),
 )
 
 

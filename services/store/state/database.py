@@ -9,8 +9,13 @@ it with itself; a store given a `StateDatabase` leaves closing it to whoever ope
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+
 from sqlalchemy.engine import URL, Engine
 
+from services.core.models import utcnow
 from services.store.state.engine import create_state_engine, parse_url, store_errors
 from services.store.state.migrate import check_at_head, upgrade_to_head
 
@@ -51,3 +56,31 @@ def open_database(
     if isinstance(target, StateDatabase):
         return target, False
     return StateDatabase(target, migrate=migrate), True
+
+
+class DatabaseStore:
+    """What every store on a state database starts from: the database, the clock, closing."""
+
+    def __init__(
+        self,
+        url: str | StateDatabase,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        migrate: bool = False,
+    ) -> None:
+        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
+        when it is not migrated, unless `migrate` upgrades it) or on a `StateDatabase`
+        already open (the workspace's, which its opener closes)."""
+        self.database, self._owns_database = open_database(url, migrate=migrate)
+        self._url = self.database.url
+        self._clock = clock
+        self._engine = self.database.engine
+
+    def close(self) -> None:
+        """Closes the pooled connections of a database the store opened itself; the store
+        can be closed more than once."""
+        if self._owns_database:
+            self.database.close()
+
+    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
+        return store_errors(self._url, doing=doing)

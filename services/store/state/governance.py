@@ -16,22 +16,18 @@ store whose schema is at head.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from services.core.models import utcnow
 from services.store.state.alerting_tables import alert_deliveries, alert_events
 from services.store.state.contract import NotFoundError
 from services.store.state.corrections import corrections as corrections_table
-from services.store.state.database import StateDatabase, open_database
+from services.store.state.database import DatabaseStore
 from services.store.state.engine import (
     read_transaction,
-    store_errors,
     write_transaction,
 )
 from services.store.state.governance_tables import (
@@ -126,17 +122,8 @@ def _job(row: Any) -> ErasureJob:
     )
 
 
-class GovernanceStore:
+class GovernanceStore(DatabaseStore):
     """Retention policies and runs, and erasure jobs, in a state store at head."""
-
-    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
-        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
-        when it is not migrated; open the state store first, it migrates) or on a
-        `StateDatabase` already open (the workspace's, which its opener closes)."""
-        self.database, self._owns_database = open_database(url)
-        self._url = self.database.url
-        self._clock = clock
-        self._engine = self.database.engine
 
     # -- retention ---------------------------------------------------------------------
     def retention_overrides(self) -> dict[str, int]:
@@ -341,11 +328,3 @@ class GovernanceStore:
     def now(self) -> datetime:
         """The current time, as this store records it."""
         return self._clock()
-
-    def close(self) -> None:
-        """Closes the pooled connections of a database the store opened itself."""
-        if self._owns_database:
-            self.database.close()
-
-    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
-        return store_errors(self._url, doing=doing)

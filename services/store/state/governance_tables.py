@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.store.state.schema import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, id_type, json_type, metadata, one_of
 
 ERASURE_KINDS = ("author", "text")
 ERASURE_STATUSES = ("running", "done", "failed")
 ERASURE_STEPS = ("plan", "mentions", "inbox", "corrections", "alerts", "reports", "done")
 MAX_ERROR_CHARS = 4000
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 retention_policies = sa.Table(
@@ -29,7 +24,7 @@ retention_policies = sa.Table(
 retention_runs = sa.Table(
     "retention_runs",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     sa.Column("trigger", sa.String(20), nullable=False),  # daily, cli, api
     sa.Column("dry_run", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("started_at", UtcDateTime(), nullable=False),
@@ -61,7 +56,7 @@ erasures = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("finished_at", UtcDateTime(), nullable=True),
-    sa.CheckConstraint(_in("kind", ERASURE_KINDS), name="kind"),
-    sa.CheckConstraint(_in("status", ERASURE_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("kind", ERASURE_KINDS), name="kind"),
+    sa.CheckConstraint(one_of("status", ERASURE_STATUSES), name="status"),
     sa.Index("ix_erasures_holds", "holds"),
 )

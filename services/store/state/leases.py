@@ -16,18 +16,15 @@ machines sharing a store keep their clocks in sync (NTP), as for the inbox lease
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from services.core.models import utcnow
-from services.store.state.database import StateDatabase, open_database
+from services.store.state.database import DatabaseStore
 from services.store.state.engine import (
     read_transaction,
-    store_errors,
     upsert,
     write_transaction,
 )
@@ -129,17 +126,8 @@ def live(conn: Connection, *, prefix: str, now: datetime) -> dict[str, str]:
     return {row.name: row.owner for row in conn.execute(query)}
 
 
-class LeaseStore:
+class LeaseStore(DatabaseStore):
     """The leases of a state store (SQLite or PostgreSQL) whose schema is at head."""
-
-    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
-        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
-        when it is not migrated; open the state store first, it migrates) or on a
-        `StateDatabase` already open (the workspace's, which its opener closes)."""
-        self.database, self._owns_database = open_database(url)
-        self._url = self.database.url
-        self._clock = clock
-        self._engine = self.database.engine
 
     def now(self) -> datetime:
         """The current time, as the leases see it."""
@@ -173,14 +161,6 @@ class LeaseStore:
         """See `live()`."""
         with self._errors(), read_transaction(self._engine) as conn:
             return live(conn, prefix=prefix, now=self._clock())
-
-    def close(self) -> None:
-        """Closes the pooled connections of a database the store opened itself."""
-        if self._owns_database:
-            self.database.close()
-
-    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
-        return store_errors(self._url, doing=doing)
 
 
 def _seconds(ttl: float) -> timedelta:

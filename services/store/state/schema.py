@@ -53,6 +53,16 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def id_type() -> sa.types.TypeEngine[int]:
+    """An auto-incremented id: BIGINT, but INTEGER on SQLite (only that one is its rowid)."""
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK constraint keeping `column` to `values`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def json_type() -> sa.types.TypeEngine[Any]:
     """JSON (JSONB on PostgreSQL); Python None is stored as SQL NULL."""
     return sa.JSON(none_as_null=True).with_variant(

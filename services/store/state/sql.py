@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -49,18 +49,17 @@ from services.store.state.contract import (
     SpecRecord,
     TriageRecord,
 )
-from services.store.state.database import StateDatabase, open_database
+from services.store.state.database import DatabaseStore, StateDatabase
 from services.store.state.engine import (
     StateStoreError,
     read_transaction,
-    store_errors,
     write_transaction,
 )
 
 __all__ = ["SqlStateStore", "StateStoreError"]
 
 
-class SqlStateStore:
+class SqlStateStore(DatabaseStore):
     """Implements `StateStore` on SQLite or PostgreSQL."""
 
     def __init__(
@@ -75,10 +74,7 @@ class SqlStateStore:
 
         `clock` returns the current aware time; tests pass a controllable one.
         """
-        self.database, self._owns_database = open_database(url, migrate=migrate)
-        self._url = self.database.url
-        self._clock = clock
-        self._engine = self.database.engine
+        super().__init__(url, clock=clock, migrate=migrate)
 
     def __repr__(self) -> str:
         return f"SqlStateStore({self._url.render_as_string(hide_password=True)!r})"
@@ -560,14 +556,6 @@ class SqlStateStore:
         with self._read() as conn:
             return triage_tables.note_counts(conn, mention_ids)
 
-    # -- lifecycle ---------------------------------------------------------------
-
-    def close(self) -> None:
-        """Closes every pooled connection (of a database it opened itself); the store can be
-        closed more than once."""
-        if self._owns_database:
-            self.database.close()
-
     # -- internals ---------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -585,6 +573,3 @@ class SqlStateStore:
     def _write(self) -> Iterator[Connection]:
         with self._errors(), write_transaction(self._engine) as conn:
             yield conn
-
-    def _errors(self, *, doing: str = "use") -> AbstractContextManager[None]:
-        return store_errors(self._url, doing=doing)

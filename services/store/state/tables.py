@@ -11,16 +11,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.store.state.schema import UtcDateTime as UtcDateTime
+from services.store.state.schema import id_type, one_of
 from services.store.state.schema import json_type as json_type
 from services.store.state.schema import metadata as metadata
 
 INBOX_STATUSES = ("pending", "leased", "done", "failed")
 ORIGINS = ("config", "api")
 RUN_STATUSES = ("ok", "not_modified", "error")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _workspace_table(name: str) -> sa.Table:
@@ -32,7 +29,18 @@ def _workspace_table(name: str) -> sa.Table:
         sa.Column("origin", sa.String(10), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.CheckConstraint(_in("origin", ORIGINS), name="origin"),
+        sa.CheckConstraint(one_of("origin", ORIGINS), name="origin"),
+    )
+
+
+def _source_name(*, primary_key: bool = False) -> sa.Column[str]:
+    # The source a row belongs to, always set: deleted with it.
+    return sa.Column(
+        "source_name",
+        sa.String(200),
+        sa.ForeignKey("sources.name", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
     )
 
 
@@ -43,12 +51,7 @@ competitors = _workspace_table("competitors")
 cursors = sa.Table(
     "cursors",
     metadata,
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _source_name(primary_key=True),
     sa.Column("cursor", json_type(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -58,16 +61,11 @@ collection_runs = sa.Table(
     metadata,
     sa.Column(
         "id",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        id_type(),
         primary_key=True,
         autoincrement=True,
     ),
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _source_name(),
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("finished_at", UtcDateTime(), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
@@ -76,7 +74,7 @@ collection_runs = sa.Table(
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("stats", json_type(), nullable=True),  # crawl figures (revision 0006)
     sa.Column("error_kind", sa.String(40), nullable=True),  # revision 0012
-    sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", RUN_STATUSES), name="status"),
     sa.Index("ix_collection_runs_source_started", "source_name", "started_at", "id"),
 )
 
@@ -85,12 +83,7 @@ collection_runs = sa.Table(
 source_stats = sa.Table(
     "source_stats",
     metadata,
-    sa.Column(
-        "source_name",
-        sa.String(200),
-        sa.ForeignKey("sources.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _source_name(primary_key=True),
     sa.Column("last_run_at", UtcDateTime(), nullable=False),
     sa.Column("last_success_at", UtcDateTime(), nullable=True),
     sa.Column("last_status", sa.String(20), nullable=False),
@@ -117,7 +110,7 @@ inbox = sa.Table(
     # Fair service (revision 0012): the source's waiting items when this one came.
     sa.Column("source_name", sa.String(200), nullable=True),
     sa.Column("turn", sa.Integer(), nullable=False, server_default="0"),
-    sa.CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+    sa.CheckConstraint(one_of("status", INBOX_STATUSES), name="status"),
     sa.Index("ix_inbox_status_enqueued", "status", "enqueued_at"),
     sa.Index("ix_inbox_status_turn", "status", "turn", "enqueued_at"),
     sa.Index("ix_inbox_source_status", "source_name", "status"),

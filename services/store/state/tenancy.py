@@ -15,7 +15,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,14 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
-from services.core.models import utcnow
 from services.core.permissions import check_role
 from services.store.state import apikeys, tables
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.database import StateDatabase, open_database
+from services.store.state.database import DatabaseStore
 from services.store.state.engine import (
     read_transaction,
-    store_errors,
     write_transaction,
 )
 from services.store.state.passwords import hash_password, password_matches
@@ -108,22 +106,8 @@ def check_workspace_id(workspace_id: str) -> str:
     return workspace_id
 
 
-class TenancyStore:
+class TenancyStore(DatabaseStore):
     """Workspaces, people, keys, sessions and the audit log of one installation."""
-
-    def __init__(self, url: str | StateDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
-        """Works on `url`'s database (opened here, and closed with the store: StateStoreError
-        when it is not migrated; open the state store first, it migrates) or on a
-        `StateDatabase` already open (the workspace's, which its opener closes)."""
-        self.database, self._owns_database = open_database(url)
-        self._url = self.database.url
-        self._clock = clock
-        self._engine = self.database.engine
-
-    def close(self) -> None:
-        """Closes the pooled connections of a database the store opened itself."""
-        if self._owns_database:
-            self.database.close()
 
     # -- workspaces --------------------------------------------------------------
 
@@ -617,12 +601,12 @@ class TenancyStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with store_errors(self._url), read_transaction(self._engine) as conn:
+        with self._errors(), read_transaction(self._engine) as conn:
             yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with store_errors(self._url):
+        with self._errors():
             try:
                 with write_transaction(self._engine) as conn:
                     yield conn

@@ -17,15 +17,10 @@ from sqlalchemy.engine import Connection, Row
 
 from services.core.triage import Triage, TriageState
 from services.store.state.contract import TriageRecord
-from services.store.state.schema import UtcDateTime, json_type, metadata
+from services.store.state.schema import UtcDateTime, id_type, json_type, metadata, one_of
 
 STATES = tuple(s.value for s in TriageState)
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _CHUNK = 500  # ids per IN (...): far below any bind-parameter limit
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 triage = sa.Table(
@@ -40,14 +35,14 @@ triage = sa.Table(
     sa.Column("updated_by", sa.String(200), nullable=True),
     sa.Column("answered_at", UtcDateTime(), nullable=True),
     sa.Column("answered_by", sa.String(200), nullable=True),
-    sa.CheckConstraint(_in("state", STATES), name="state"),
+    sa.CheckConstraint(one_of("state", STATES), name="state"),
     sa.Index("ix_triage_story_id", "story_id"),
 )
 
 triage_notes = sa.Table(
     "triage_notes",
     metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
     sa.Column("mention_id", sa.String(64), nullable=False),
     sa.Column("author", sa.String(200), nullable=True),
     sa.Column("text", sa.Text(), nullable=False),
