@@ -1096,6 +1096,7 @@ from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import store_cli as _store_cli  # noqa: E402, F401
 from services.cli import tenancy_cli as _tenancy_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401
 from services.cli import triage_cli as _triage_cli  # noqa: E402, F401
