@@ -58,6 +58,7 @@ OnlyOpt = Annotated[
     typer.Option("--only", metavar="WORKSPACE", help="only the lines of this workspace"),
 ]
 NOT_RECORDED = "(not recorded)"
+_NOT_SELECTED = "not selected (--only)"
 
 
 def dead_letter_file(given: Path | None) -> str:
@@ -166,7 +167,7 @@ def retry(
             if workspace is None:
                 return "no workspace has this index prefix (deleted?): drop them"
             if only is not None and workspace != only:
-                return "not selected (--only)"
+                return _NOT_SELECTED
             if workspace not in opened:
                 from services.store.elastic import EsIndex, EsSettings
 
@@ -211,7 +212,8 @@ def retry(
     if report.unreadable:
         console.print(f"{report.unreadable} unreadable line(s) kept as they are in {path}")
     out.print(f"wrote {report.written} mention(s); {report.left} left in {path}", highlight=False)
-    if report.left:
+    # The exit status is about what was asked: the lines --only leaves aside do not count.
+    if report.left - sum(g.kept for g in report.groups if g.note == _NOT_SELECTED):
         raise typer.Exit(1)
 
 

@@ -122,9 +122,15 @@ def test_each_workspace_s_refusals_go_back_to_its_own_index(
         }
 
         indices["default"].rollover()  # the default workspace's cause is fixed, not acme's
-        first = veille("store", "dead-letters", "retry", "--config", str(config), env=env)
-        assert first.returncode == 1, first.stderr  # acme's are refused again
+        first = veille(
+            "store", "dead-letters", "retry", "--only", "default", "--config", str(config),
+            env=env,
+        )  # fmt: skip
+        assert first.returncode == 0, first.stdout + first.stderr  # acme's were not asked for
         assert "wrote 2 mention(s); 2 left" in first.stdout
+        refused = veille("store", "dead-letters", "retry", "--config", str(config), env=env)
+        assert refused.returncode == 1  # acme's are refused again
+        assert "wrote 0 mention(s); 2 left" in refused.stdout
         assert indices["default"].get("default-bad0") is not None
         assert indices["acme"].get("default-bad0") is None  # not in the other workspace
         left = read_letters(base.dead_letter_path)
@@ -138,7 +144,7 @@ def test_each_workspace_s_refusals_go_back_to_its_own_index(
         assert indices["acme"].get("acme-bad1") is not None
         assert indices["default"].get("acme-bad1") is None
         assert read_letters(base.dead_letter_path) == []
-        for result in (listed, first, second):
+        for result in (listed, first, refused, second):
             assert HANDLE not in result.stdout + result.stderr
             assert "Zo" not in result.stdout + result.stderr
             assert "Traceback" not in result.stderr
