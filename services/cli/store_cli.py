@@ -138,8 +138,10 @@ def retry(
         ),
     ] = None,
 ) -> None:
-    """Write the held mentions again, each into its own workspace's index (exit 1 when some
-    are left: refused again, or not tried). Those an erasure holds against are dropped."""
+    """Write the held mentions again, each into its own workspace's index.
+
+    Those refused again, or not sent (cluster down, workspace gone), stay in the file and
+    the exit status is 1; those an erasure holds against are dropped."""
     from services.cli.tenancy_cli import installation
 
     path = dead_letter_file(file)
