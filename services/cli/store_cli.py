@@ -100,17 +100,18 @@ def list_(
     if not total:
         out.print(f"no mentions held in {path}", highlight=False)
         return
-    table = Table("workspace", "index prefix", "mentions", "refused for", "first", "last")
+    table = Table("workspace", "index prefix", "mentions", "refused for", "first (UTC)", "last")
     for row in rows:
         table.add_row(
             row.workspace or NOT_RECORDED,
             row.index or NOT_RECORDED,
             str(row.count),
             "\n".join(f"{n} x {reason}" for reason, n in row.reasons.most_common()),
-            (row.oldest or "")[:19],
-            (row.newest or "")[:19],
+            (row.oldest or "")[:16].replace("T", " "),  # UTC, to the minute
+            (row.newest or "")[:16].replace("T", " "),
         )
-    out.print(keep_whole(table, 0, 1))
+    table.columns[3].overflow = "fold"  # an error type is one long word: folded, never cut
+    out.print(keep_whole(table, 0, 1, 2, 4, 5))
     out.print(f"{total} mention(s) held in {path}", highlight=False)
     if moving:
         out.print(
