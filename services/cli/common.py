@@ -5,10 +5,13 @@ and loading a workspace. Command modules import this, never `main.py` (which imp
 from __future__ import annotations
 
 import logging
+import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -150,6 +153,42 @@ def fail(exc: Exception) -> None:
     message = str(exc) or type(exc).__name__
     console.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(1)
+
+
+INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def this_command(extra: list[str] | None = None) -> str:
+    """The command line being run, as `veille ...`, with the passwords of URLs masked."""
+    return "veille " + shlex.join([*(_masked(arg) for arg in sys.argv[1:]), *(extra or [])])
+
+
+def _masked(arg: str) -> str:
+    """`scheme://user:***@host...` for a URL with a password (in `--to=URL` too)."""
+    head, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    try:
+        password = urlsplit(value).password if "://" in value else None
+    except ValueError:
+        return arg
+    if not password:
+        return arg
+    start = value.index("://") + 3
+    ends = [i for i in (value.find(c, start) for c in "/?#") if i != -1]
+    end = min(ends, default=len(value))
+    userinfo, _, host = value[start:end].rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{head}{equals}{value[:start]}{user}:***@{host}{value[end:]}"
+
+
+def interrupted(what: str, then: str, *, extra: list[str] | None = None) -> NoReturn:
+    """Ctrl-C: says what state it left and the exact command to run next (this one, with
+    `extra` arguments), exits 130."""
+    command = this_command(extra)
+    console.print(f"\n[yellow]interrupted:[/yellow] {what}", highlight=False)
+    console.print(f"{then}:\n  {command}", highlight=False, markup=False)
+    if "***" in command and "***" not in " ".join(sys.argv):
+        console.print("(with the password in place of ***)")
+    raise typer.Exit(INTERRUPTED)
 
 
 def progress_display() -> Progress:

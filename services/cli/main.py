@@ -20,6 +20,7 @@ from services.cli.common import (
     ConfigOpt,
     app,
     console,
+    interrupted,
     keep_whole,
     out,
     topics_app,
@@ -475,8 +476,18 @@ def migrate(
             help="every workspace, each into indices of its own [default: the selected one]",
         ),
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="delete from the target the mentions the source no longer holds (erased or "
+            "past retention there since they were copied)",
+        ),
+    ] = False,
 ) -> None:
-    """Copy the embedded store into a cluster (resumable), then check counts per day."""
+    """Copy the embedded store into a cluster (resumable: Ctrl-C, then the same command),
+    then check counts per day (exit 1 when the target lacks mentions, or holds some the
+    source no longer has: see --prune)."""
     from services.cli.migrate_index import MigrationFailed, migrate
 
     if all_workspaces and (from_ or checkpoint):
@@ -496,7 +507,13 @@ def migrate(
                 batch_size=batch_size,
                 progress=_progress(),
                 out=out,
+                prune_removed=prune,
             )
+        except KeyboardInterrupt:
+            where = (
+                f"the copy so far is kept (checkpoint {at})" if at.exists() else "nothing copied"
+            )
+            interrupted(f"{where}; copying again is harmless", "resume it with the same command")
         except MigrationFailed as exc:
             if not all_workspaces:
                 raise CliError(str(exc)) from None
@@ -530,14 +547,16 @@ def migrate_state(
     ] = False,
 ) -> None:
     """Copy the state store (keys, searches, alerts, corrections, triage, audit...) into
-    PostgreSQL, then check the rows per table. The source is never changed."""
+    PostgreSQL, then check the rows per table. The source is never changed; the copy is one
+    transaction (stopped midway, the target keeps none of it: run the same command again)."""
     from services.cli.migrate_state import StateMigrationFailed, migrate_state
     from services.runtime.app.workspaces import create_pg_schema
     from services.store.state.engine import parse_url, store_errors
     from services.store.state.tenancy import DEFAULT_WORKSPACE
 
     loaded = _load(config)
-    failed = []
+    failed: list[str] = []
+    copied: list[str] = []
     for workspace, settings in _workspaces_settings(loaded.settings, config, all_workspaces):
         if all_workspaces:
             out.print(f"workspace {workspace}:")
@@ -553,6 +572,16 @@ def migrate_state(
                 batch_size=batch_size,
                 progress=_progress(),
                 out=out,
+            )
+            copied.append(workspace)
+        except KeyboardInterrupt:
+            again = bool(copied) and not force  # their targets now hold rows: refused
+            interrupted(
+                f"the copy is one transaction: the target keeps none of workspace {workspace}'s"
+                + (f" (copied before it: {', '.join(copied)})" if copied else ""),
+                "start it over with the same command"
+                + (" and --force, which copies those again" if again else ""),
+                extra=["--force"] if again else None,
             )
         except StateMigrationFailed as exc:
             if not all_workspaces:
@@ -1096,6 +1125,7 @@ from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import store_cli as _store_cli  # noqa: E402, F401
 from services.cli import tenancy_cli as _tenancy_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401
 from services.cli import triage_cli as _triage_cli  # noqa: E402, F401

@@ -10,7 +10,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from services.store.contracts import MentionFilter, open_index
-from services.store.index_copy import Checkpoint, copy_index, describe, mismatches, verify_days
+from services.store.index_copy import (
+    Checkpoint,
+    copy_index,
+    describe,
+    mismatches,
+    prune,
+    removed_since,
+    verify_days,
+)
 
 
 class MigrationFailed(RuntimeError):
@@ -34,8 +42,11 @@ def migrate(
     batch_size: int,
     progress: Progress,
     out: Console,
+    prune_removed: bool = False,
 ) -> None:
-    """Copies, then prints the per-day table; MigrationFailed on failure or mismatch."""
+    """Copies, then prints the per-day table; MigrationFailed on failure or mismatch.
+    With `prune_removed`, the mentions the target holds and the source no longer does
+    (erased or past retention since they were copied) are deleted from the target."""
     shown_source, shown_target = display_url(source_url), display_url(target_url)
     if shown_source == shown_target:
         raise MigrationFailed("--to names the index being copied: give another one")
@@ -69,13 +80,26 @@ def migrate(
                 )
             out.print(f"copied {result.copied} mentions ({result.total_copied} in all)")
             days = verify_days(source, target)
+            gone = sum(day.extra for day in removed_since(days))
+            if prune_removed and gone:
+                deleted = prune(target, days)
+                out.print(
+                    f"deleted {deleted} mention(s) from the target that the source no longer "
+                    "holds (erased or past retention there since they were copied)"
+                )
+                days = verify_days(source, target)
         finally:
             target.close()
     finally:
         source.close()
     table = Table("day (UTC)", "source", "target", "", title="mentions per day")
     for day in days:
-        mark = "ok" if day.matches else "[red]MISMATCH[/red]"
+        marks = []
+        if day.lost:
+            marks.append(f"[red]MISMATCH: {day.missing} missing[/red]")
+        if day.extra:
+            marks.append(f"[yellow]{day.extra} no longer in the source[/yellow]")
+        mark = ", ".join(marks) or ("ok" if day.matches else "[red]MISMATCH[/red]")
         table.add_row(day.day.isoformat(), str(day.source), str(day.target), mark)
     out.print(table)
     summary = describe(days)
@@ -83,9 +107,23 @@ def migrate(
         f"{summary['days']} days, {summary['source']} mentions in the source, "
         f"{summary['target']} in the target"
     )
+    removed = removed_since(days)
+    extra = sum(day.extra for day in removed)
+    if extra:
+        out.print(
+            f"{extra} mention(s) on {len(removed)} day(s) are in the target but no longer in "
+            "the source: erased or removed by retention there after they were copied (the "
+            "copy only adds), not a loss"
+        )
     bad = mismatches(days)
     if bad:
         raise MigrationFailed(
             f"{len(bad)} day(s) differ (first: {bad[0].day.isoformat()}, "
-            f"{bad[0].source} in the source, {bad[0].target} in the target)"
+            f"{bad[0].source} in the source, {bad[0].target} in the target, "
+            f"{bad[0].missing} missing from the target)"
+        )
+    if extra:
+        raise MigrationFailed(
+            f"the target still holds {extra} mention(s) the source no longer has: re-run "
+            "with --prune to delete them from the target"
         )

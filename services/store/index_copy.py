@@ -4,7 +4,10 @@ Mentions are read oldest first and written with idempotent upserts (by mention i
 so copying a mention twice changes nothing. After every batch a checkpoint file records
 the publication time the copy has reached; a re-run continues from there (re-copying
 the mentions of that very instant, harmlessly) instead of starting over. The copy is
-verified by comparing the number of mentions per UTC day in both indices.
+verified by comparing the number of mentions per UTC day in both indices; on a day whose
+counts differ, the ids tell a mention missing from the target (a loss) from one the target
+holds and the source no longer does (erased or past retention after it was copied; the
+copy only adds, so `prune` deletes those from the target).
 
     result = copy_index(source, target, checkpoint=Path("data/migrate.json"),
                         source_url="embedded:data/index", target_url="https://es:9200")
@@ -18,7 +21,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,31 +150,76 @@ def copy_index(
 
 @dataclass(frozen=True)
 class DayCount:
-    """Mentions published on one UTC day, in each index."""
+    """Mentions published on one UTC day, in each index; on a day whose counts differ,
+    the ids the target lacks (`missing`) and those only the target holds (`extra`)."""
 
     day: date
     source: int
     target: int
+    missing: int = 0
+    extra_ids: tuple[str, ...] = ()
 
     @property
     def matches(self) -> bool:
         """True when both indices hold as many mentions that day."""
         return self.source == self.target
 
+    @property
+    def extra(self) -> int:
+        """Mentions the target holds and the source no longer does."""
+        return len(self.extra_ids)
+
+    @property
+    def lost(self) -> bool:
+        """True when the target lacks mentions the source holds."""
+        return self.missing > 0
+
 
 def verify_days(source: MentionIndex, target: MentionIndex) -> list[DayCount]:
-    """Mentions per UTC day in both indices, every day either holds, oldest first."""
+    """Mentions per UTC day in both indices, every day either holds, oldest first; the
+    days whose counts differ are compared by id."""
     counts: dict[date, list[int]] = {}
     for position, index in enumerate((source, target)):
         for bucket in index.histogram(MentionFilter(), interval=Interval.DAY):
             if bucket.count:
                 counts.setdefault(bucket.start.date(), [0, 0])[position] += bucket.count
-    return [DayCount(day, s, t) for day, (s, t) in sorted(counts.items())]
+    days = []
+    for day, (s, t) in sorted(counts.items()):
+        if s == t:
+            days.append(DayCount(day, s, t))
+            continue
+        in_source, in_target = _ids_of_day(source, day), _ids_of_day(target, day)
+        extra = tuple(sorted(in_target - in_source))
+        days.append(DayCount(day, s, t, missing=len(in_source - in_target), extra_ids=extra))
+    return days
+
+
+def _ids_of_day(index: MentionIndex, day: date) -> set[str]:
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    flt = MentionFilter(since=start, until=start + timedelta(days=1))
+    return {m.id for m in index.iter_all(flt) if m.published_at.astimezone(UTC).date() == day}
 
 
 def mismatches(days: Sequence[DayCount]) -> list[DayCount]:
-    """The days whose counts differ."""
-    return [d for d in days if not d.matches]
+    """The days the target lacks mentions on (a loss)."""
+    return [d for d in days if d.lost]
+
+
+def removed_since(days: Sequence[DayCount]) -> list[DayCount]:
+    """The days the target holds mentions the source no longer has."""
+    return [d for d in days if d.extra]
+
+
+def prune(target: MentionIndex, days: Sequence[DayCount], *, batch_size: int = 1000) -> int:
+    """Deletes from the target the mentions the source no longer holds; how many."""
+    ids = [mention_id for day in removed_since(days) for mention_id in day.extra_ids]
+    deleted = 0
+    for start in range(0, len(ids), batch_size):
+        deleted += target.delete(ids[start : start + batch_size])
+    refresh = getattr(target, "refresh", None)
+    if callable(refresh):
+        refresh()
+    return deleted
 
 
 def describe(days: Sequence[DayCount]) -> dict[str, Any]:
@@ -181,4 +229,5 @@ def describe(days: Sequence[DayCount]) -> dict[str, Any]:
         "source": sum(d.source for d in days),
         "target": sum(d.target for d in days),
         "mismatched_days": len(mismatches(days)),
+        "removed_since": sum(d.extra for d in removed_since(days)),
     }

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +28,7 @@ from services.store.state.governance import GovernanceStore
 from services.store.state.migrate import alembic_config
 from services.store.state.sql import SqlStateStore
 from services.store.state.tenancy import TenancyStore
-from tests.e2e.service import write_workspace
+from tests.e2e.service import REPO, write_workspace
 from tests.state.conftest import POSTGRES_ENV, POSTGRES_HOWTO
 from tests.test_cli import veille
 
@@ -251,3 +256,63 @@ def test_all_workspaces_go_each_into_a_schema_of_its_own(tmp_path: Path, pg_url:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{pg_schema(workspace)}" CASCADE')
         finally:
             engine.dispose()
+
+
+@pytest.mark.postgres
+def test_ctrl_c_leaves_the_target_empty_and_prints_the_command(tmp_path: Path, pg_url: str) -> None:
+    from services.store.state.tables import sources
+
+    config = write_workspace(tmp_path, sources=[])
+    source = f"sqlite:///{tmp_path}/data/veille.db"
+    _fill(source)
+    engine = sa.create_engine(source)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with engine.begin() as conn:  # enough rows for a copy one row at a time to take a while
+        conn.execute(
+            sources.insert(),
+            [
+                {"name": f"s{n}", "spec": {}, "origin": "api", "created_at": now, "updated_at": now}
+                for n in range(30_000)
+            ],
+        )
+    engine.dispose()
+    args = ["migrate-state", "--to", pg_url, "--config", str(config), "--batch-size", "1"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+    target = sa.create_engine(pg_url)
+    try:
+        deadline = time.monotonic() + 120
+        while run.poll() is None and time.monotonic() < deadline:
+            with target.connect() as conn:  # the migrations ran: the copy has begun
+                if sa.inspect(conn).has_table("sources"):
+                    break
+            time.sleep(0.1)
+        time.sleep(2.0)
+        assert run.poll() is None, "the copy ended before it could be interrupted"
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        _, stderr = run.communicate(timeout=60)
+        with target.connect() as conn:
+            left = conn.execute(sa.select(sa.func.count()).select_from(sources)).scalar_one()
+    finally:
+        run.kill()
+        target.dispose()
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert "the target keeps none of workspace default's" in stderr
+    password = sa.make_url(pg_url).password
+    assert password and f":{password}@" not in stderr
+    said = stderr.split("start it over with the same command:", 1)[1].strip().splitlines()[0]
+    masked = sa.make_url(pg_url).render_as_string(hide_password=True)
+    assert shlex.split(said) == ["veille", *args[:2], masked, *args[3:]]
+    assert "(with the password in place of ***)" in stderr
+    assert left == 0
+
+    again = veille(*args[:-1], "1000")  # the same command, with the password
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "MISMATCH" not in again.stdout

@@ -154,9 +154,26 @@ def _state_rows(inst: Installation, ws: str) -> int:
     return len(inst.context(ws).state.list_alert_events(limit=100))
 
 
-def test_deleting_a_workspace_removes_all_it_holds_and_nothing_else(built: Built) -> None:
+def test_deleting_a_workspace_removes_all_it_holds_and_nothing_else(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.store.elastic.bulk import ItemFailure
+    from services.store.elastic.dead_letters import read_letters, write_dead_letters
+
     inst, gone, kept = built.inst, built.gone, built.kept
     tenancy = inst.tenancy
+    on_es = inst.default.settings.store.index_url.startswith("http")
+    dead_letters = tmp_path / "dead-letter.jsonl"
+    monkeypatch.setenv("ELASTICSEARCH_DEAD_LETTER", str(dead_letters))
+    if on_es:  # a mention of each workspace the cluster refused
+        for ws in (gone, kept):
+            prefix = _es(workspace_settings(inst.default.settings, ws)).index_prefix
+            refused = make_mention(id=f"{ws}-refused")
+            write_dead_letters(
+                str(dead_letters),
+                [ItemFailure(refused.id, refused, 400, "{}")],
+                index_prefix=prefix,
+            )
     with pytest.raises(ValueError, match="default workspace cannot be deleted"):
         delete_workspace(inst, "default", actor="cli", actor_kind="cli")
     with pytest.raises(ConflictError, match="archive it first"):
@@ -166,6 +183,7 @@ def test_deleting_a_workspace_removes_all_it_holds_and_nothing_else(built: Built
 
     plan = inspect_workspace(inst, gone)  # the dry run: counts, removes nothing
     assert (plan.mentions, plan.renders) == (5, 1)
+    assert plan.dead_letters == (1 if on_es else 0)
     assert plan.state_rows["alert_events"] == 1 and plan.state_rows["saved_searches"] == 1
     assert plan.register == {
         "keys": 1,
@@ -206,6 +224,8 @@ def test_deleting_a_workspace_removes_all_it_holds_and_nothing_else(built: Built
         client.close()
         kept_settings = workspace_settings(inst.default.settings, kept)
         assert _es_indices(_es(kept_settings)) != []
+        held = [x.mention.id for x in read_letters(str(dead_letters)) if x.mention]
+        assert held == [f"{kept}-refused"]  # its refused mentions went with it
 
     # The other workspace is intact: counts unchanged, its key works.
     assert inst.context(kept).index.count(MentionFilter()) == 3

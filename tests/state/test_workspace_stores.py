@@ -38,6 +38,40 @@ def test_the_default_workspace_keeps_its_settings_and_others_derive_theirs() -> 
         workspace_settings(base, "../etc")
 
 
+def test_a_workspace_keeps_the_installation_s_other_postgresql_options() -> None:
+    base = build_settings(
+        {
+            "store": {
+                "state_url": "postgresql+psycopg://v:pw@db:5432/veille?options="
+                "-c%20statement_timeout%3D5000%20-c%20search_path%3Dveille",
+                "index_url": "embedded:/srv/index",
+            },
+        }
+    )
+    url = sa.make_url(workspace_settings(base, "acme").store.state_url)
+    assert url.query["options"] == "-c statement_timeout=5000 -c search_path=veille_ws_acme"
+    assert url.password == "pw"
+
+
+def test_a_missing_default_schema_is_named(tmp_path: Path) -> None:
+    """The default workspace's schema is the URL's search_path, which Veille does not
+    create: a missing one is one clear error naming it."""
+    from services.store.state.database import StateDatabase
+    from services.store.state.errors import StateStoreError
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(POSTGRES_HOWTO)
+    schema = f"test_missing_{uuid.uuid4().hex[:12]}"
+    url = sa.make_url(base).update_query_dict({"options": f"-c search_path={schema}"})
+    with pytest.raises(StateStoreError) as refused:
+        StateDatabase(url.render_as_string(hide_password=False), migrate=True)
+    message = str(refused.value)
+    assert f"the search_path ({schema}) names none that exists" in message
+    assert "CREATE SCHEMA" in message
+    assert url.password is None or f":{url.password}@" not in message
+
+
 def test_elasticsearch_reads_the_prefix_from_the_url() -> None:
     from services.store.elastic import EsSettings
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -165,9 +166,10 @@ def test_cli_migrates_prints_the_table_and_fails_on_a_mismatch(
     assert second.returncode == 1
     assert "resuming from" in second.stdout
     assert "MISMATCH" in second.stdout
-    assert "1 day(s) differ (first: 2026-11-01, 24 in the source, 23 in the target)" in (
-        second.stderr
-    )
+    assert (
+        "1 day(s) differ (first: 2026-11-01, 24 in the source, 23 in the target, "
+        "1 missing from the target)"
+    ) in second.stderr
     assert "Traceback" not in second.stderr
 
 
@@ -286,3 +288,88 @@ def test_cli_migrates_every_workspace_into_indices_of_its_own(
         acme = EsIndex(dataclasses.replace(es_settings, index_prefix=acme_prefix))
         acme.drop()
         acme.close()
+
+
+def test_ctrl_c_prints_the_command_that_resumes_and_exits_130(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    source.close()
+    config = write_workspace(tmp_path / "ws", sources=[])
+    checkpoint = tmp_path / "cp.json"
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    args = [
+        "migrate", "--to", es_settings.url, "--from", f"embedded:{tmp_path / 'index'}",
+        "--config", str(config), "--checkpoint", str(checkpoint), "--batch-size", "5",
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
+    assert 0 < copied < MENTIONS, "the run was not interrupted midway"
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert f"the copy so far is kept (checkpoint {checkpoint})" in stderr
+    said = stderr.split("resume it with the same command:", 1)[1].strip().splitlines()[0]
+    assert shlex.split(said) == ["veille", *args]  # the exact command
+
+    resumed = veille(*shlex.split(said)[1:], env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stdout
+    assert f"{MENTIONS} mentions in the source, {MENTIONS} in the target" in resumed.stdout
+
+
+def test_a_rerun_after_erasures_in_the_source_counts_them_apart_and_prunes(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    config = write_workspace(tmp_path / "ws", sources=[])
+    env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
+    args = [
+        "migrate", "--to", es_settings.url, "--from", f"embedded:{tmp_path / 'index'}",
+        "--config", str(config), "--checkpoint", str(tmp_path / "cp.json"),
+    ]  # fmt: skip
+    source.close()
+    assert veille(*args, env=env).returncode == 0
+    # Erased in the source after the copy (an erasure deletes them from the index), and
+    # one mention the target lost: only that one is a loss.
+    erased = EmbeddedIndex(str(tmp_path / "index"))
+    assert erased.delete(["mig0001", "mig0002", "mig0100"]) == 3
+    erased.close()
+    target = EsIndex(es_settings)
+    try:
+        assert target.delete(["mig0200"]) == 1
+    finally:
+        target.close()
+
+    again = veille(*args, env=env)
+    assert again.returncode == 1
+    assert "3 mention(s) on 2 day(s) are in the target but no longer in the source" in (
+        again.stdout
+    )
+    assert "not a loss" in again.stdout
+    assert "2 no longer in the source" in again.stdout
+    assert "1 day(s) differ" in again.stderr and "1 missing from the target" in again.stderr
+
+    # The lost one is written again by a fresh copy; the erased ones are pruned.
+    (tmp_path / "cp.json").unlink()
+    pruned = veille(*args, "--prune", env=env)
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert "deleted 3 mention(s) from the target that the source no longer holds" in (pruned.stdout)
+    assert f"{MENTIONS - 3} mentions in the source, {MENTIONS - 3} in the target" in (pruned.stdout)
+    target = EsIndex(es_settings)
+    try:
+        assert target.get("mig0001") is None and target.get("mig0200") is not None
+    finally:
+        target.close()

@@ -62,6 +62,7 @@ class DeletionPlan:
     renders: int = 0
     data_dir: Path | None = None  # None: nothing left on disk
     index: str = ""  # the embedded index's folder or the Elasticsearch prefix
+    dead_letters: int = 0  # its mentions Elasticsearch refused, held in the dead-letter file
     state: str = ""  # the SQLite file or the PostgreSQL schema
     config_dir: Path | None = None  # its YAML, kept (the operator's files)
 
@@ -70,7 +71,8 @@ class DeletionPlan:
         rows = ", ".join(f"{t} {n}" for t, n in sorted(self.state_rows.items())) or "none"
         register = ", ".join(f"{k} {n}" for k, n in self.register.items())
         found = [
-            f"mentions {self.mentions}, stories {self.stories} (index: {self.index or 'none'})",
+            f"mentions {self.mentions}, stories {self.stories} (index: {self.index or 'none'})"
+            + (f", {self.dead_letters} in the dead-letter file" if self.dead_letters else ""),
             f"state store rows: {rows} (store: {self.state or 'none'})",
             f"report renders {self.renders}; data dir: {self.data_dir or 'none'}",
             f"register: {register}",
@@ -146,8 +148,12 @@ def _count_index(settings: Settings, plan: DeletionPlan) -> None:
         if not folder.exists():
             return
     else:
+        from services.store.elastic.dead_letters import read_letters
+
         es = _es(settings)
         plan.index = es.index_prefix
+        held = read_letters(es.dead_letter_path)
+        plan.dead_letters = sum(1 for x in held if x.index == es.index_prefix)
         if not _es_indices(es):
             return
     index = open_index(url)
@@ -177,6 +183,10 @@ def _drop_index(settings: Settings) -> None:
         client.options(ignore_status=(400, 404)).ilm.delete_lifecycle(name=names.policy)
     finally:
         client.close()
+    from services.store.elastic.dead_letters import drop_letters
+
+    # Its refused mentions too (DeadLettersBusy while a re-drive runs: run it again).
+    drop_letters(es.dead_letter_path, lambda letter: letter.index == es.index_prefix)
 
 
 def _es(settings: Settings) -> EsSettings:

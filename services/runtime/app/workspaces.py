@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -38,6 +39,7 @@ from services.store.state.tenancy import DEFAULT_WORKSPACE, TenancyStore, check_
 log = logging.getLogger("veille.workspaces")
 
 WORKSPACES_DIR = "workspaces"
+_SEARCH_PATH = re.compile(r"(?:-c\s*|--)search_path\s*=\s*\S+")
 
 
 def workspace_settings(base: Settings, workspace_id: str) -> Settings:
@@ -64,8 +66,11 @@ def _state_url(url: str, data_dir: Path, workspace_id: str) -> str:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return f"sqlite:///{data_dir / 'veille.db'}"
-    # Same server and database, a schema of its own: libpq's `options` sets search_path.
-    options = f"-c search_path={pg_schema(workspace_id)}"
+    # Same server and database, a schema of its own: libpq's `options` sets search_path
+    # (the installation's other `-c` settings, a statement_timeout say, are kept).
+    given = parsed.query.get("options", "")
+    others = _SEARCH_PATH.sub("", " ".join(given) if isinstance(given, tuple) else given).strip()
+    options = f"{others} -c search_path={pg_schema(workspace_id)}".strip()
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 

@@ -14,7 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from services.runtime.app.context import ServiceContext
-from services.runtime.governance.retention import apply_retention
+from services.runtime.app.failures import log_failure
+from services.runtime.governance.retention import RetentionError, apply_retention
 from services.store.state.governance import RetentionRun
 from services.store.state.leases import new_owner_id
 
@@ -22,6 +23,7 @@ log = logging.getLogger("veille.governance")
 
 JOB_ID = "retention:daily"
 LEASE_SECONDS = 24 * 3600.0
+_TOMORROW = "it runs again tomorrow, or now with `veille retention apply`"
 
 
 class RetentionScheduler:
@@ -68,8 +70,14 @@ class RetentionScheduler:
                 log.info("today's retention run is another process's")
                 return None
             return apply_retention(self.ctx, trigger="daily", now=moment)
-        except Exception:
-            log.exception("the daily retention run failed")
+        except Exception as error:
+            log_failure(
+                log,
+                "the daily retention run failed",
+                error,
+                then=_TOMORROW,
+                bad_settings=(RetentionError,),
+            )
             return None
 
     def resume_erasures(self) -> None:
@@ -78,5 +86,10 @@ class RetentionScheduler:
 
         try:
             resume_erasures(self.ctx)
-        except Exception:
-            log.exception("could not resume the unfinished erasures")
+        except Exception as error:
+            log_failure(
+                log,
+                "could not resume the unfinished erasures",
+                error,
+                then="trying again in 10 minutes (or `veille erase --resume`)",
+            )

@@ -28,6 +28,9 @@ from services.reports.period import windows
 from services.reports.service import definitions, run_report
 from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
+from services.runtime.app.failures import log_failure
+from services.store.contracts import IndexUnavailable
+from services.store.state.errors import StateStoreError
 from services.store.state.leases import new_owner_id
 
 log = logging.getLogger("veille.reports")
@@ -105,8 +108,13 @@ class ReportScheduler:
         """Adds, replaces and removes jobs to match the definitions."""
         try:
             wanted = {d.name: d for d in definitions(self.ctx).list() if d.schedule}
-        except Exception:
-            log.exception("could not read the report definitions")
+        except Exception as error:
+            log_failure(
+                log,
+                "could not read the report definitions",
+                error,
+                then=f"trying again in {self._refresh_seconds:.0f} s",
+            )
             return
         for name in set(self._signatures) - set(wanted):
             self._scheduler.remove_job(_PREFIX + name)
@@ -159,8 +167,9 @@ class ReportScheduler:
         for definition in wanted:
             try:
                 slot = self.missed(definition, now=now)
-            except Exception:
-                log.exception("could not check report %s for a missed slot", definition.name)
+            except Exception as error:
+                what = f"could not check report {definition.name} for a missed slot"
+                log_failure(log, what, error)
                 continue
             if slot is None:
                 continue
@@ -231,7 +240,7 @@ class ReportScheduler:
             )
         except DeliveryError as exc:
             if exc.permanent or attempt >= MAX_ATTEMPTS or lease is None:
-                log.warning("report %s was not sent: %s", name, exc)
+                log_failure(log, f"report {name} was not sent", exc)
                 return False
             self.ctx.leases.release(owner=self.owner, names=[lease])
             retry_at = datetime.now(UTC) + timedelta(minutes=RETRY_MINUTES)
@@ -245,8 +254,15 @@ class ReportScheduler:
             )
             log.warning("report %s was not sent (%s); retrying at %s", name, exc, retry_at)
             return False
-        except Exception:
-            log.exception("scheduled report %s failed", name)
+        except Exception as error:
+            if isinstance(error, IndexUnavailable | StateStoreError):
+                # Nothing was sent: the next pass's catch-up tries the period again.
+                with self._claims:
+                    self._attempted.discard(lease or "")
+                then = f"trying again within {self._refresh_seconds:.0f} s"
+            else:
+                then = f"fix the cause, then `veille report run {name} --send`"
+            log_failure(log, f"scheduled report {name} failed", error, then=then)
             return False
         log.info(
             "report %s sent to %d recipient(s), %d failed",

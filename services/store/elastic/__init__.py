@@ -1,6 +1,6 @@
 """The Elasticsearch mention index: one cluster shared by every Veille process."""
 
-from services.store.elastic.bulk import redrive
+from services.store.elastic.dead_letters import redrive
 from services.store.elastic.index import EsIndex
 from services.store.elastic.settings import EsSettings
 

@@ -1,26 +1,21 @@
-"""Bulk writes with retries and a dead-letter file: nothing is silently dropped.
+"""Bulk writes with retries: nothing is silently dropped.
 
 A whole request failing with 429, 5xx or a connection error is retried with
 exponential backoff; so are the single items a bulk answer reports as 429 or 5xx.
-Items refused for good (a mapping error, a term too long...) are appended to a
-dead-letter JSONL file with the mention, the status and the reason; `redrive(path)`
-writes them again and keeps only those that fail again.
+Items refused for good (a mapping error, a term too long...) are returned to the
+caller, which appends them to the dead-letter file (dead_letters.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -30,14 +25,10 @@ from elasticsearch import ApiError, Elasticsearch
 from services.core.models import Mention
 from services.store.contracts import IndexUnavailable
 
-if TYPE_CHECKING:
-    from services.store.elastic.index import EsIndex
-
 log = logging.getLogger("veille.store.elastic")
 
 RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
 _T = TypeVar("_T")
-_file_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -191,71 +182,3 @@ def send_pipelined(
         if in_flight is not None:
             failures += in_flight.result()
     return failures
-
-
-def write_dead_letters(path: str, failures: Sequence[ItemFailure]) -> None:
-    """Appends failures to the dead-letter JSONL file (one mention per line)."""
-    if not failures:
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC).isoformat()
-    with _file_lock, open(path, "a", encoding="utf-8") as out:
-        for failure in failures:
-            if failure.mention is None:
-                continue
-            record = {
-                "at": now,
-                "status": failure.status,
-                "error": failure.error,
-                "mention": failure.mention.model_dump(mode="json"),
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def read_dead_letters(path: str) -> list[Mention]:
-    """The mentions recorded in a dead-letter file."""
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as source:
-        return [
-            Mention.model_validate(json.loads(line)["mention"]) for line in source if line.strip()
-        ]
-
-
-def redrive(path: str, index: EsIndex | None = None) -> tuple[int, int]:
-    """Writes a dead-letter file's mentions again; returns (written, still failing).
-
-    The file is replaced by the mentions that fail again (the index records them
-    in a fresh file), so running it twice never writes a mention twice.
-    """
-    from services.store.elastic.index import EsIndex
-    from services.store.elastic.settings import EsSettings
-
-    mentions = read_dead_letters(path)
-    if not mentions:
-        return 0, 0
-    owned = index is None
-    taken = f"{path}.redriving"
-    os.replace(path, taken)  # new failures go to a fresh file at `path`
-    target = index or EsIndex(EsSettings.from_env())
-    try:
-        written = target.upsert(mentions, dead_letter_path=path)
-    except BaseException:
-        _give_back(taken, path)  # nothing was lost: the file holds them all again
-        raise
-    finally:
-        if owned:
-            target.close()
-    os.remove(taken)
-    return written, len(mentions) - written
-
-
-def _give_back(taken: str, path: str) -> None:
-    if not os.path.exists(path):
-        os.replace(taken, path)
-        return
-    with _file_lock, open(taken, encoding="utf-8") as src, open(path, "a", encoding="utf-8") as out:
-        out.write(src.read())
-    os.remove(taken)

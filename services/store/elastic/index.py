@@ -53,9 +53,9 @@ from services.store.elastic.bulk import (
     send_bulk,
     send_pipelined,
     with_retries,
-    write_dead_letters,
 )
 from services.store.elastic.compile import Query, compile_filter
+from services.store.elastic.dead_letters import short_reason, write_dead_letters
 from services.store.elastic.documents import (
     decode_cursor,
     document_json,
@@ -381,14 +381,14 @@ class EsIndex(MentionIndex):
             self.refresh()
         if failures:
             path = dead_letter_path or self._settings.dead_letter_path
-            write_dead_letters(path, failures)
+            write_dead_letters(path, failures, index_prefix=self.names.prefix)
             log.error(
                 "%d of %d mentions were refused by Elasticsearch and written to %s "
-                "(first reason: %s)",
+                "(first reason: %s); fix the cause, then `veille store dead-letters retry`",
                 len(failures),
                 len(latest),
                 path,
-                failures[0].error[:300],
+                short_reason(failures[0].error),  # its reason quotes the document's values
             )
         return len(latest) - len({f.mention_id for f in failures})
 

@@ -159,7 +159,24 @@ def explain(exc: sa_exc.DBAPIError, url: URL, *, doing: str = "use") -> str:
             f"the state store {where} stayed locked by another writer for more than "
             f"{BUSY_TIMEOUT_SECONDS} s ({reason})"
         )
+    if "no schema has been selected to create in" in reason:
+        # The URL's search_path names no schema that exists (or none Veille may write).
+        reason = (
+            f"no schema to create Veille's tables in: the search_path ({_search_path(url)}) "
+            "names none that exists and this user may create in; create it (CREATE SCHEMA "
+            "name AUTHORIZATION user) or name another in the URL's "
+            "options=-c search_path=name (docs/operations/backups.md)"
+        )
     return f"cannot {doing} the state store {where}: {reason}"
+
+
+def _search_path(url: URL) -> str:
+    """The search_path the URL sets (libpq `options=-c search_path=...`), or the server's."""
+    options = url.query.get("options", "")
+    found = re.search(
+        r"search_path\s*=\s*(\S+)", " ".join(options) if isinstance(options, tuple) else options
+    )
+    return found.group(1) if found else 'the server\'s default, "$user", public'
 
 
 @contextmanager
