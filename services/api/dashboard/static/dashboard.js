@@ -297,7 +297,7 @@ async function loadBoard() {
   setBusy(true);
   const complaints = `negative:${quoted(brand)}`;
   const named = `brand:${quoted(brand)}`;
-  const [toward, previous, share, topics, terms, negative, alerts, sources, languages, saved] =
+  const [toward, previous, share, topics, terms, negative, alerts, sources, languages] =
     await Promise.all([
       api("/stats/sentiment", { toward: brand, ...window, interval }),
       api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
@@ -308,7 +308,7 @@ async function loadBoard() {
       api("/alerts/events", { brand, limit: 50 }),
       api("/stats/breakdown", { dimension: "source", q: named, ...window, size: 10 }),
       api("/stats/breakdown", { dimension: "language", q: named, ...window, size: 10 }),
-      api("/saved-searches"),
+      fetchSetup(), // setup.js: the caller, saved searches, alert rules, reports
     ]);
   // A word's count is recounted by search: top terms read the newest 10,000 mentions and
   // words as written, a search all of them and words folded ("déçu" finds "decu" too).
@@ -321,14 +321,14 @@ async function loadBoard() {
   ]);
   if (generation !== loads) return; // a newer load is under way
   board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
-    negative, alerts, sources, languages, saved, loadedAt: new Date() };
+    negative, alerts, sources, languages, loadedAt: new Date() };
   drawBoard(board);
 }
 
 // The board drawn from answers already loaded: after a load, and again in another
 // language (same figures, same window: a switch is no new "now").
 function drawBoard({ brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals,
-  wordPages, negative, alerts, sources, languages, saved, loadedAt }) {
+  wordPages, negative, alerts, sources, languages, loadedAt }) {
   const complaints = `negative:${quoted(brand)}`;
   const named = `brand:${quoted(brand)}`;
   const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
@@ -419,29 +419,13 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
   const alertList = $("alerts");
   alertList.replaceChildren(...recentAlerts.slice(0, 5).map(alertItem));
   if (!recentAlerts.length) alertList.appendChild(element("li", t("list.empty"), "empty"));
-  fillSaved(saved);
+  drawSetup(); // setup.js: saved searches, alert rules, reports
   if (!explored) showWindow(view);
   // A wall screen says how fresh it is.
   $("updated").textContent = t("header.updated", { time: I18n.clock(loadedAt) });
   setBusy(false);
   document.body.dataset.loaded = brand;
   run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
-}
-
-function fillSaved(searches) {
-  const list = $("saved-searches");
-  list.replaceChildren(
-    ...searches.map((search) => {
-      const item = element("li");
-      const open = item.appendChild(element("button", search.name, "link"));
-      open.type = "button";
-      open.dataset.q = search.query;
-      open.addEventListener("click", () => drill(search.query, note("note.saved", { name: search.name })));
-      item.appendChild(element("div", search.description || search.query, "meta"));
-      return item;
-    }),
-  );
-  if (!searches.length) list.appendChild(element("li", t("saved.empty"), "empty"));
 }
 
 function setBusy(busy) {
@@ -811,6 +795,7 @@ window.addEventListener("popstate", () => {
   run(restore);
 });
 $("refresh").addEventListener("click", () => run(loadBoard));
+bindSetup(); // setup.js: save a search, schedule a report
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!view) return;
