@@ -73,21 +73,14 @@ function inPanel(id, step) {
   });
 }
 
-function button(parent, text, className, onClick) {
-  const node = parent.appendChild(element("button", text, className));
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
-
 // "Delete …?" under the item, with its buttons ([text, className, onClick]) and Cancel.
 function confirmIn(item, message, choices) {
   const old = item.querySelector(".confirm");
   if (old) old.remove();
   const box = item.appendChild(element("div", undefined, "confirm"));
   box.appendChild(element("span", message));
-  for (const [text, className, onClick] of choices) button(box, text, className, onClick);
-  button(box, t("setup.cancel"), "cancel", () => box.remove());
+  for (const [text, className, onClick] of choices) actionButton(box, text, className, onClick);
+  actionButton(box, t("setup.cancel"), "cancel", () => box.remove());
   box.querySelector("button").focus();
   return box;
 }
@@ -137,10 +130,10 @@ function fillSaved(searches) {
       item.appendChild(element("div", search.description || search.query, "meta"));
       const actions = element("div", undefined, "actions");
       if (may("alert_rules:write")) {
-        button(actions, t("saved.alertRule"), "new-rule", () => ruleForm(item, search));
+        actionButton(actions, t("saved.alertRule"), "new-rule", () => ruleForm(item, search));
       }
       if (mayEditSearch(search)) {
-        button(actions, t("setup.delete"), "delete", () =>
+        actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("saved.confirmDelete", { name: search.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("saved-note", () => deleteSearch(search, item))],
           ]));
@@ -218,7 +211,7 @@ function ruleForm(item, search) {
   showSensitivity();
   const create = form.appendChild(element("button", t("rule.create"), "create-rule"));
   create.type = "submit";
-  button(form, t("setup.cancel"), "cancel", () => form.remove());
+  actionButton(form, t("setup.cancel"), "cancel", () => form.remove());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     inPanel("saved-note", async () => {
@@ -254,7 +247,7 @@ function fillRules(rules) {
       if (rule.error) item.appendChild(element("div", rule.error, "why")); // the server's words
       if (may("alert_rules:write") && !rule.default) {
         const actions = item.appendChild(element("div", undefined, "actions"));
-        button(actions, t("setup.delete"), "delete", () =>
+        actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("rule.confirmDelete", { name: rule.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("rules-note", async () => {
               await call("DELETE", `/alert-rules/${encodeURIComponent(rule.name)}`);
@@ -287,7 +280,7 @@ function fillReports(reports) {
       item.appendChild(element("div", meta.filter(Boolean).join(" · "), "meta"));
       if (may("reports:write") && report.origin === "api") {
         const actions = item.appendChild(element("div", undefined, "actions"));
-        button(actions, t("setup.delete"), "delete", () =>
+        actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("report.confirmDelete", { name: report.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("reports-note", async () => {
               await call("DELETE", `/reports/${encodeURIComponent(report.name)}`);
