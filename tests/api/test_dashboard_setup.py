@@ -324,6 +324,28 @@ def test_answering_a_story_leaves_the_copies_handled_otherwise(
         assert browser.text("triage-status") == ""  # a new query: the last action's note goes
         _acted(browser, f"{_in_item('mixed2', '.remove-tag')}.click()")
         assert _get(live_api, api_key, "/mentions/mixed2")["triage"]["tags"] == []
+        assert browser.text("triage-status") == "1 mention modifiée"
+
+        # A state set, and a correction: each says what it did.
+        _acted(
+            browser,
+            "document.getElementById('triage-q').value = 'negative:\"Veloria\"';"
+            "document.querySelector('#triage-form button').click()",
+        )
+        _acted(
+            browser,
+            f"(() => {{ const s = {_in_item('before0', '.set-state')}; s.value = 'in_progress';"
+            " s.dispatchEvent(new Event('change')); })()",
+        )
+        assert browser.text("triage-status") == "1 mention passée à l'état en cours"
+        _acted(
+            browser,
+            f"(() => {{ const s = {_in_item('hostile', '.correct-sentiment')};"
+            " s.value = 'neutral'; s.dispatchEvent(new Event('change')); })()",
+        )
+        assert browser.text("triage-status") == (
+            "Sentiment envers Veloria corrigé en neutre sur 1 mention."
+        )
 
 
 def test_the_setup_forms_fit_a_phone(

@@ -338,6 +338,35 @@ const I18n = (() => {
       en: "nothing changed: the copies of this story were already handled",
       fr: "rien n'a changé\u00a0: les copies de cette histoire étaient déjà traitées",
     },
+    "triage.stateSet": {
+      one: { en: "{count} mention set to {state}", fr: "{count} mention passée à l'état {state}" },
+      other: { en: "{count} mentions set to {state}", fr: "{count} mentions passées à l'état {state}" },
+    },
+    "triage.changed": {
+      one: { en: "{count} mention changed", fr: "{count} mention modifiée" },
+      other: { en: "{count} mentions changed", fr: "{count} mentions modifiées" },
+    },
+    "triage.nothingChanged": {
+      en: "nothing changed: it already was so",
+      fr: "rien n'a changé\u00a0: c'était déjà le cas",
+    },
+    "triage.sentimentCorrected": {
+      one: {
+        en: "Sentiment toward {brand} corrected to {label} on {count} mention.",
+        fr: "Sentiment envers {brand} corrigé en {label} sur {count} mention.",
+      },
+      other: {
+        en: "Sentiment toward {brand} corrected to {label} on {count} mentions (its copies too).",
+        fr: "Sentiment envers {brand} corrigé en {label} sur {count} mentions (ses copies aussi).",
+      },
+    },
+    "triage.notAboutDone": {
+      one: { en: "{count} mention no longer counted for {brand}.", fr: "{count} mention n'est plus comptée pour {brand}." },
+      other: {
+        en: "{count} mentions no longer counted for {brand} (its copies too).",
+        fr: "{count} mentions ne sont plus comptées pour {brand} (ses copies aussi).",
+      },
+    },
     "triage.removeTag": { en: "remove the tag {tag}", fr: "retirer l'étiquette {tag}" },
     "triage.sentimentToward": { en: "sentiment toward {brand}", fr: "sentiment envers {brand}" },
     "triage.sentimentIs": { en: "sentiment toward {brand} is…", fr: "le sentiment envers {brand} est…" },

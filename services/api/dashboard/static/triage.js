@@ -164,12 +164,13 @@ function corrections(mention) {
   }
   select.addEventListener("change", () => {
     if (!select.value) return;
-    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
-      { label: select.value, brand }));
+    const label = select.value;
+    act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
+      { label, brand }), "triage.sentimentCorrected", { brand, label: t(`sentiment.${label}`) }));
   });
   actionButton(row, t("triage.notAbout", { brand }), "not-about", () =>
-    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
-      { brand, about_brand: false })));
+    act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
+      { brand, about_brand: false }), "triage.notAboutDone", { brand })));
   return row;
 }
 
@@ -182,9 +183,22 @@ function actionButton(parent, text, className, onClick) {
 
 // Grouped, the change goes to the copies of the story the row counted: those matching
 // the inbox's query, never one already handled otherwise (answered by someone else).
+// The page says how many mentions changed (the API's `changed`): a state set, or else.
 function changeTriage(id, body) {
   const change = grouped() ? { ...body, whole_story: true, q: inboxQuery() } : body;
-  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change));
+  return act(async () => {
+    const done = await send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change);
+    const count = done.changed === null || done.changed === undefined ? 1 : done.changed;
+    if (!count) return { key: "triage.nothingChanged" };
+    if (body.state) return { key: "triage.stateSet", params: { count, state: stateLabel(body.state) } };
+    return { key: "triage.changed", params: { count } };
+  });
+}
+
+// A correction: how many mentions (this one and its copies) carry it now, and what the
+// server would have the analyst look at again (its words).
+function corrected(result, key, params) {
+  return { key, params: { ...params, count: result.updated.length }, extra: result.warnings.join(" ") };
 }
 
 // "Mark all of this story answered": the copies of the story this row stands for, never
@@ -206,7 +220,8 @@ function answerStory(mention) {
 let triageNotice = null;
 
 function writeNotice() {
-  $("triage-status").textContent = triageNotice ? t(triageNotice.key, triageNotice.params) : "";
+  const extra = triageNotice && triageNotice.extra ? ` ${triageNotice.extra}` : "";
+  $("triage-status").textContent = triageNotice ? t(triageNotice.key, triageNotice.params) + extra : "";
   $("triage-status").hidden = !triageNotice;
 }
 
