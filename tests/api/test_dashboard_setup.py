@@ -7,16 +7,20 @@ this story answered" changes only the copies the row stands for and says how man
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from services.core.evidence import Evidence, WeightedWord
+from services.core.models import Sentiment, SentimentLabel
 from services.runtime.app.context import ServiceContext
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
 from tests.api.test_dashboard_triage import WATCH_POLICY, _acted, _in_item
 from tests.browser import CHROMIUM, Browser
+from tests.factories import make_mention
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
@@ -378,3 +382,38 @@ def test_the_setup_forms_fit_a_phone(
             ".map((e) => e.id || e.className || e.tagName)"
         )
         assert overflowing == []
+
+
+def test_a_word_that_weighed_in_two_forms_is_shown_once(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    ctx: ServiceContext,
+    tmp_path: Path,
+) -> None:
+    """Seen in the demo: "why: ridiculous, getting, ridiculous .", the model having
+    weighed the word with and without the full stop after it."""
+    weighed = [("ridiculous", 1.4), ("Ridiculous .", 1.1), ("le", 1.0), ("prices", 0.6)]
+    why = Sentiment(
+        label=SentimentLabel.NEGATIVE,
+        score=0.9,
+        evidence=Evidence(words=[WeightedWord(text=w, weight=x) for w, x in weighed]),
+    )
+    ctx.index.upsert(
+        [
+            make_mention(
+                id="twice",
+                text="Veloria raised prices again, this is getting ridiculous.",
+                brands=["Veloria"],
+                sentiment=why,
+                brand_sentiments={"Veloria": why},
+                published_at=datetime.now(UTC) - timedelta(minutes=1),
+            )
+        ]
+    )
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
+        browser.wait_for(BOARD)
+        shown = browser.evaluate(
+            "document.querySelector('#negative-mentions li[data-id=twice] .why').textContent"
+        )
+        assert shown == "why: ridiculous, prices"

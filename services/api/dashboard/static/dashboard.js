@@ -184,7 +184,9 @@ function mentionItem(mention, brand, copies = 1) {
   }
   const judged = (mention.brand_sentiments || {})[brand] || mention.sentiment;
   const weighed = judged && judged.evidence ? judged.evidence.words.map((w) => w.text) : [];
-  const words = weighed.filter(saysSomething).slice(0, 3);
+  // A word weighs in each form the model read ("ridiculous", "ridiculous ."): shown once.
+  const trimmed = weighed.map((w) => w.replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, "")).filter(saysSomething);
+  const words = trimmed.filter((w, i) => trimmed.findIndex((o) => fold(o) === fold(w)) === i).slice(0, 3);
   if (words.length) item.appendChild(element("div", t("mention.why", { words: words.join(", ") }), "why"));
   return item;
 }
