@@ -417,3 +417,52 @@ def test_a_word_that_weighed_in_two_forms_is_shown_once(
             "document.querySelector('#negative-mentions li[data-id=twice] .why').textContent"
         )
         assert shown == "why: ridiculous, prices"
+
+
+def test_an_alert_opens_the_mentions_it_counted(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    ctx: ServiceContext,
+    tmp_path: Path,
+) -> None:
+    """An alert's explanation (observed against expected) and, a click away, the
+    mentions its window held: as many as the API counts there."""
+    until = datetime.now(UTC).replace(microsecond=0)
+    since = until - timedelta(days=2)
+    ctx.state.record_alert_event(
+        rule_name="Veloria: negative share",
+        kind="negative_share_spike",
+        status="firing",
+        dedupe_key="k-window",
+        numbers={
+            "kind": "negative_share_spike",
+            "observed": 0.8,
+            "expected": 0.2,
+            "score": 4.5,
+            "threshold": 3,
+            "target": {"type": "brand", "name": "Veloria"},
+            "window_start": since.isoformat(),
+            "window_end": until.isoformat(),
+        },
+        channels=[],
+    )
+    window = {"since": since.isoformat(), "until": until.isoformat()}
+    expected = _get(live_api, api_key, "/mentions", q='negative:"Veloria"', limit="1", **window)
+    assert expected["total"] > 0
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
+        browser.wait_for(f"{BOARD} && !!document.querySelector('#alerts .alert-mentions')")
+        item = "document.querySelector('#alerts .alert-mentions').closest('li')"
+        assert "observé 80\u00a0% contre 20\u00a0% attendu" in browser.evaluate(
+            f"{item}.textContent"
+        ).replace("\u202f", "\u00a0")
+        searched = int(browser.evaluate("Number(document.body.dataset.searches || 0)"))
+        browser.evaluate("document.querySelector('#alerts .alert-mentions').click()")
+        browser.wait_for(f"Number(document.body.dataset.searches || 0) > {searched}")
+        assert browser.evaluate("document.getElementById('q').value") == 'negative:"Veloria"'
+        assert browser.evaluate("document.getElementById('explore-total').dataset.count") == str(
+            expected["total"]
+        )
+        assert browser.text("explore-note") == (
+            "mentions comptées par l'alerte «\u00a0Veloria: negative share\u00a0»"
+        )

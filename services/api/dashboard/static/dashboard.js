@@ -217,8 +217,32 @@ function alertItem(event) {
   if (event.numbers && event.numbers.baseline_method) { // the server's words, as given
     item.appendChild(element("div", t("alert.baseline", { method: event.numbers.baseline_method }), "meta"));
   }
-  item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }), "meta"));
+  const at = item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }) + " · ", "meta"));
+  const behind = alertMentions(event.numbers || {});
+  if (behind) {
+    const open = at.appendChild(element("button", t("alert.mentions"), "link alert-mentions"));
+    open.type = "button";
+    open.addEventListener("click", () => drill(behind.query, note("note.alert", { rule: event.rule }), behind.window));
+  } else {
+    at.textContent = t("alert.at", { when: I18n.dateTime(event.created_at) });
+  }
   return item;
+}
+
+// The mentions an alert counted: its target's (a brand's, the negative ones for a negative
+// share; a saved search's query, when this caller sees it) over the window it judged.
+function alertMentions(numbers) {
+  const target = numbers.target || {};
+  const since = new Date(numbers.window_start || ""), until = new Date(numbers.window_end || "");
+  if (isNaN(since) || isNaN(until) || since >= until || !target.name) return null;
+  let query = null;
+  if (target.type === "brand") {
+    query = numbers.kind === "negative_share_spike" ? `negative:${quoted(target.name)}` : towardQuery(target.name);
+  } else if (target.type === "saved_search") {
+    const search = setup.saved.find((s) => s.name === target.name); // setup.js
+    query = search ? search.query : null;
+  }
+  return query ? { query, window: { since, until } } : null;
 }
 
 // The window the page shows: the last 7/30/90 days up to now, or whole UTC days chosen.

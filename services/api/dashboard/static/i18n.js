@@ -163,6 +163,7 @@ const I18n = (() => {
     "note.fromKind": { en: "from a source of kind {key}", fr: "d'une source de type {key}" },
     "note.in": { en: "in {key}", fr: "en {key}" },
     "note.word": { en: "negative toward {brand}, with “{word}”", fr: "négatives envers {brand}, avec «\u00a0{word}\u00a0»" },
+    "note.alert": { en: "counted by the alert “{rule}”", fr: "comptées par l'alerte «\u00a0{rule}\u00a0»" },
     "note.saved": { en: "saved search {name}", fr: "de la recherche enregistrée {name}" },
 
     "chart.sentimentLabel": {
@@ -199,6 +200,7 @@ const I18n = (() => {
     },
     "alert.baseline": { en: "baseline: {method}", fr: "référence\u00a0: {method}" },
     "alert.at": { en: "{when} UTC", fr: "{when} UTC" },
+    "alert.mentions": { en: "the mentions it counted", fr: "les mentions comptées" },
 
     // Setting up and taking down (setup.js): saved searches, alert rules, reports.
     "setup.cancel": { en: "Cancel", fr: "Annuler" },
