@@ -155,12 +155,17 @@ def test_a_report_is_scheduled_refused_in_words_and_deleted(
     api_key: str,
     tmp_path: Path,
 ) -> None:
+    taken = {"name": "veloria-weekly", "brand": "Veloria"}
+    made = httpx.post(f"{live_api}/api/v1/reports", json=taken, headers={"X-API-Key": api_key})
+    assert made.status_code == 201, made.text
     with Browser(tmp_path / "profile") as browser:
         browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
         browser.wait_for(BOARD)
-        assert browser.text("reports") == "none yet"
+        assert "on demand" in browser.text("reports")
         browser.evaluate(_click("#new-report"))
-        assert browser.evaluate("document.getElementById('report-name').value") == "veloria-weekly"
+        # The name offered is free (seen in the demo: its YAML's report held the first).
+        offered = browser.evaluate("document.getElementById('report-name').value")
+        assert offered == "veloria-weekly-2"
         browser.evaluate(
             "document.getElementById('report-name').value = 'veloria-mensuel';"
             "document.getElementById('report-period').value = 'last_month';"

@@ -297,6 +297,15 @@ function fillReports(reports) {
   if (!reports.length) list.appendChild(element("li", t("report.none"), "empty"));
 }
 
+// "veloria-weekly", or "veloria-weekly-2" when taken (the workspace's YAML has one).
+function freeReportName(brand) {
+  const base = `${brand.toLowerCase().normalize("NFKD").replace(/[^a-z0-9_-]+/g, "-").replace(/^-+/, "")}-weekly`;
+  const taken = new Set(setup.reports.map((r) => r.name));
+  let name = base;
+  for (let n = 2; taken.has(name); n += 1) name = `${base}-${n}`;
+  return name;
+}
+
 // --- Forms: save the query explored above; schedule a report (bound by dashboard.js).
 
 function bindSetup() {
@@ -331,9 +340,7 @@ function bindSetup() {
   $("new-report").addEventListener("click", () => {
     $("report-form").hidden = false;
     $("report-language").value = I18n.lang();
-    if (!$("report-name").value && view) {
-      $("report-name").value = `${view.brand.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}-weekly`.replace(/^-+/, "");
-    }
+    if (!$("report-name").value && view) $("report-name").value = freeReportName(view.brand);
     $("report-name").focus();
   });
   $("report-cancel").addEventListener("click", () => {
