@@ -221,6 +221,10 @@ def test_the_setup_controls_follow_the_role(
         for role in ("member", "viewer")
     }
     installation.close()
+    with Browser(tmp_path / "profile-empty") as browser:  # nothing saved yet
+        browser.open(f"{live_api}/dashboard/?lang=en#key={keys['viewer']}")
+        browser.wait_for(BOARD)
+        assert browser.text("saved-searches") == "none yet"  # not "save the search"
     shared = {"name": "colis", "query": "colis", "visibility": "shared"}
     made = httpx.post(
         f"{live_api}/api/v1/saved-searches", json=shared, headers={"X-API-Key": api_key}

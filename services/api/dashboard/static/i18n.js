@@ -126,6 +126,7 @@ const I18n = (() => {
     "column.language": { en: "language", fr: "langue" },
     "table.empty": { en: "nothing in this period", fr: "rien sur la période" },
     "list.empty": { en: "none in this period", fr: "aucune sur la période" },
+    "saved.none": { en: "none yet", fr: "aucune pour l'instant" },
     "saved.empty": {
       en: "none yet: search above, then save the search",
       fr: "aucune pour l'instant\u00a0: cherchez plus haut, puis enregistrez la recherche",

@@ -142,7 +142,8 @@ function fillSaved(searches) {
       return item;
     }),
   );
-  if (!searches.length) list.appendChild(element("li", t("saved.empty"), "empty"));
+  const maySave = may("saved_searches:write_own") || may("saved_searches:write");
+  if (!searches.length) list.appendChild(element("li", t(maySave ? "saved.empty" : "saved.none"), "empty"));
 }
 
 // The API refuses (409) while alert rules or reports use the search: say which, and offer
