@@ -25,17 +25,23 @@ from tests.factories import make_mention
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 SETUP = "Number(document.body.dataset.setup || 0)"
+# The first request of a fresh server can be slow on a loaded machine: httpx's 5 s is short.
+TIMEOUT = 60.0
 BOARD = "document.body.dataset.loaded === 'Veloria' && Number(document.body.dataset.inbox || 0) > 0"
 
 
 def _get(base: str, key: str, path: str, **params: str) -> Any:
-    response = httpx.get(f"{base}/api/v1{path}", params=params, headers={"X-API-Key": key})
+    response = httpx.get(
+        f"{base}/api/v1{path}", params=params, headers={"X-API-Key": key}, timeout=TIMEOUT
+    )
     response.raise_for_status()
     return response.json()
 
 
 def _status(base: str, key: str, path: str) -> int:
-    return httpx.get(f"{base}/api/v1{path}", headers={"X-API-Key": key}).status_code
+    return httpx.get(
+        f"{base}/api/v1{path}", headers={"X-API-Key": key}, timeout=TIMEOUT
+    ).status_code
 
 
 def _done(browser: Browser, action: str) -> None:
@@ -89,6 +95,14 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         _done(browser, _click("#save-form button[type=submit]"))
         refused = browser.text("save-note")
         assert refused.startswith("Refusé\u00a0: ") and "sav" in refused and "{" not in refused
+
+        # A query that does not parse: shown with where it is wrong; nothing saved.
+        browser.evaluate("document.getElementById('q').value = 'negative:(('")
+        browser.evaluate("document.getElementById('save-name').value = 'cassée'")
+        _done(browser, _click("#save-form button[type=submit]"))
+        assert browser.visible("query-error") and not browser.visible("save-note")
+        assert browser.text("query-error").endswith("negative:((\n         ^")
+        assert _status(live_api, api_key, "/saved-searches/cassée") == 404
 
         # An alert rule on it: a negative share spike, highly sensitive.
         browser.evaluate(f"{_item('saved-searches', 'sav', '.new-rule')}.click()")
@@ -156,7 +170,9 @@ def test_a_report_is_scheduled_refused_in_words_and_deleted(
     tmp_path: Path,
 ) -> None:
     taken = {"name": "veloria-weekly", "brand": "Veloria"}
-    made = httpx.post(f"{live_api}/api/v1/reports", json=taken, headers={"X-API-Key": api_key})
+    made = httpx.post(
+        f"{live_api}/api/v1/reports", json=taken, headers={"X-API-Key": api_key}, timeout=TIMEOUT
+    )
     assert made.status_code == 201, made.text
     with Browser(tmp_path / "profile") as browser:
         browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
@@ -227,11 +243,16 @@ def test_the_setup_controls_follow_the_role(
         assert browser.text("saved-searches") == "none yet"  # not "save the search"
     shared = {"name": "colis", "query": "colis", "visibility": "shared"}
     made = httpx.post(
-        f"{live_api}/api/v1/saved-searches", json=shared, headers={"X-API-Key": api_key}
+        f"{live_api}/api/v1/saved-searches",
+        json=shared,
+        headers={"X-API-Key": api_key},
+        timeout=TIMEOUT,
     )
     assert made.status_code == 201, made.text
     report = {"name": "hebdo", "brand": "Veloria", "schedule": {"every": "week"}}
-    made = httpx.post(f"{live_api}/api/v1/reports", json=report, headers={"X-API-Key": api_key})
+    made = httpx.post(
+        f"{live_api}/api/v1/reports", json=report, headers={"X-API-Key": api_key}, timeout=TIMEOUT
+    )
     assert made.status_code == 201, made.text
 
     with Browser(tmp_path / "profile-viewer") as browser:
@@ -269,7 +290,10 @@ def test_the_setup_controls_follow_the_role(
 
 def _patch(base: str, key: str, mention_id: str, body: dict[str, Any]) -> None:
     response = httpx.patch(
-        f"{base}/api/v1/triage/mentions/{mention_id}", json=body, headers={"X-API-Key": key}
+        f"{base}/api/v1/triage/mentions/{mention_id}",
+        json=body,
+        headers={"X-API-Key": key},
+        timeout=TIMEOUT,
     )
     assert response.status_code == 200, response.text
 
@@ -370,6 +394,7 @@ def test_the_setup_forms_fit_a_phone(
         f"{live_api}/api/v1/saved-searches",
         json={"name": "une recherche au nom assez long pour un téléphone", "query": "colis"},
         headers={"X-API-Key": api_key},
+        timeout=TIMEOUT,
     )
     assert made.status_code == 201, made.text
     with Browser(tmp_path / "profile") as browser:

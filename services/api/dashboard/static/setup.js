@@ -331,7 +331,15 @@ function bindSetup() {
         description: $("save-description").value.trim(),
         visibility: $("save-shared").checked ? "shared" : "private",
       };
-      await call("POST", "/saved-searches", search);
+      clearQueryError();
+      try {
+        await call("POST", "/saved-searches", search);
+      } catch (error) {
+        // A query that does not parse: shown where it is wrong, as a search shows it.
+        if (!(error instanceof ApiError) || !Number.isInteger(error.problem.position)) throw error;
+        showQueryError(error);
+        return;
+      }
       $("save-form").reset();
       $("save-form").hidden = true;
       notePanel("save-note", "saved.saved", { name: search.name });
