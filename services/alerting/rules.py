@@ -413,9 +413,9 @@ class AlertRule(BaseModel):
     @classmethod
     def _drop_saved_warnings(cls, data: Any) -> Any:
         # The API answers a save with `warnings` (secrets not set) and lists rules with a
-        # `status` and `error`: a rule sent back as it came (edit and PUT) is accepted,
+        # `status`, `error` and `default`: a rule sent back as it came (edit and PUT) is accepted,
         # those recomputed, not stored.
-        shown = {"warnings", "status", "error"}
+        shown = {"warnings", "status", "error", "default"}
         if isinstance(data, dict) and shown & data.keys() and cls is AlertRule:
             return {k: v for k, v in data.items() if k not in shown}
         return data

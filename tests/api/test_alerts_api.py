@@ -205,6 +205,9 @@ def test_every_brand_and_competitor_has_default_rules_that_can_be_replaced(
     assert names == defaults
     spike = client.get(f"{RULES}/Veloria: volume spike").json()
     assert (spike["target_type"], spike["target"], spike["channels"]) == ("brand", "Veloria", [])
+    # marked, so that the dashboard offers no delete for it
+    assert spike["default"] is True
+    assert all(r["default"] for r in client.get(RULES).json())
     assert client.delete(f"{RULES}/Veloria: volume spike").status_code == 409
     assert client.post(RULES, json=spike).status_code == 409
     # add a channel: a stored replacement, listed once
@@ -217,9 +220,12 @@ def test_every_brand_and_competitor_has_default_rules_that_can_be_replaced(
     assert sorted(r["name"] for r in listed) == sorted(defaults)
     mine = next(r for r in listed if r["name"] == "Veloria: volume spike")
     assert mine["channels"] == spike["channels"]
+    assert mine["default"] is False  # a stored rule (sent back with its `default`: accepted)
+    assert client.get(f"{RULES}/Veloria: volume spike").json()["default"] is False
     # deleting the replacement brings the default back
     assert client.delete(f"{RULES}/Veloria: volume spike").status_code == 204
-    assert client.get(f"{RULES}/Veloria: volume spike").json()["channels"] == []
+    back = client.get(f"{RULES}/Veloria: volume spike").json()
+    assert (back["channels"], back["default"]) == ([], True)
 
 
 def test_default_rules_can_be_turned_off(ctx: ServiceContext, api_key: str) -> None:

@@ -19,9 +19,11 @@ import pytest
 from services.alerting.evaluator import DIGEST_KIND
 from services.alerting.notifiers import wording
 from services.alerting.notifiers.wording import LANGUAGES
-from services.alerting.rules import AlertKind
+from services.alerting.rules import AlertKind, SensitivityName
 from services.api.dashboard import FILES
+from services.api.routers.alert_rules import ListedRule
 from services.core.models import SentimentLabel
+from services.core.reports import Period, Schedule
 from services.core.triage import TriageState
 from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
@@ -208,6 +210,10 @@ CODES: dict[str, list[str]] = {
     "sentiment.": SENTIMENTS,
     "note.": SENTIMENTS,  # a bar of the sentiment chart: `note.${label}`
     "interval.": ["day", "week"],  # the dashboard's buckets (dashboard.js, loadBoard)
+    "sensitivity.": list(get_args(SensitivityName)),  # a rule made on a saved search
+    "ruleStatus.": list(get_args(ListedRule.model_fields["status"].annotation)),
+    "reportEvery.": list(get_args(Schedule.model_fields["every"].annotation)),
+    "reportPeriod.": list(get_args(Period)),
 }
 
 
@@ -291,7 +297,7 @@ WRITES = (
 WRITTEN = re.compile(f"(?:{WRITES})" + r"""(["'`])(.*?)\1""")
 # showError and showLogin take a key of the table ("login.failed"): written on each switch.
 KEY_PASSED = re.compile(r"""show(?:Error|Login)\("([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)"[,)]""")
-SCRIPTS = ("dashboard.js", "triage.js", "charts.js")
+SCRIPTS = ("dashboard.js", "triage.js", "setup.js", "charts.js")
 # One of each way of writing words into the page, untranslated, and one key passed.
 UNTRANSLATED_SAMPLE = """
 list.appendChild(element("li", "none in this period", "empty"));
@@ -363,7 +369,8 @@ def test_no_text_of_the_page_is_left_untranslated() -> None:
     ]
     for script in SCRIPTS:
         written, words = _written((FILES / script).read_text(encoding="utf-8"))
-        if script != "charts.js":  # charts.js writes only through t() and the data
+        # charts.js and setup.js write only through t() and the data
+        if script not in {"charts.js", "setup.js"}:
             assert written, script  # the pattern still finds what the script writes
         assert words == [], script
 

@@ -101,13 +101,18 @@ class ListedRule(AlertRule):
 
     status: Literal["active", "disabled", "error"] = "active"
     error: str | None = None
+    default: bool = Field(
+        default=False,
+        description="a brand's default rule, not replaced: it cannot be deleted (PUT it "
+        'with "enabled": false)',
+    )
 
 
-def _listed(state: StateStore, rule: AlertRule) -> ListedRule:
+def _listed(state: StateStore, rule: AlertRule, *, default: bool = False) -> ListedRule:
     error = missing_target(state, rule)
     status = "error" if error else "active" if rule.enabled else "disabled"
     return ListedRule.model_validate(
-        {**rule.model_dump(mode="json"), "status": status, "error": error}
+        {**rule.model_dump(mode="json"), "status": status, "error": error, "default": default}
     )
 
 
@@ -118,8 +123,10 @@ def list_rules(ctx: ContextDep, caller: CallerDep) -> list[ListedRule]:
     search since deleted."""
     stored = [AlertRule.model_validate(r.spec) for r in ctx.state.list_specs(KIND)]
     names = {r.name for r in stored}
-    rules = stored + [r for r in _defaults(ctx) if r.name not in names]
-    return [_listed(ctx.state, r) for r in rules]
+    defaults = [r for r in _defaults(ctx) if r.name not in names]
+    return [_listed(ctx.state, r) for r in stored] + [
+        _listed(ctx.state, r, default=True) for r in defaults
+    ]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
@@ -158,7 +165,9 @@ def backtest_new_rule(
 @router.get("/{name}", summary="Get an alert rule")
 def get_rule(name: str, ctx: ContextDep, caller: CallerDep) -> ListedRule:
     """One alert rule (or a brand's default rule) by name, with its status."""
-    return _listed(ctx.state, _rule(ctx, name))
+    rule = _rule(ctx, name)
+    stored = any(r.name == name for r in ctx.state.list_specs(KIND))
+    return _listed(ctx.state, rule, default=not stored)
 
 
 @router.post("/{name}/backtest", summary="Backtest a stored rule")

@@ -184,7 +184,9 @@ function mentionItem(mention, brand, copies = 1) {
   }
   const judged = (mention.brand_sentiments || {})[brand] || mention.sentiment;
   const weighed = judged && judged.evidence ? judged.evidence.words.map((w) => w.text) : [];
-  const words = weighed.filter(saysSomething).slice(0, 3);
+  // A word weighs in each form the model read ("ridiculous", "ridiculous ."): shown once.
+  const trimmed = weighed.map((w) => w.replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, "")).filter(saysSomething);
+  const words = trimmed.filter((w, i) => trimmed.findIndex((o) => fold(o) === fold(w)) === i).slice(0, 3);
   if (words.length) item.appendChild(element("div", t("mention.why", { words: words.join(", ") }), "why"));
   return item;
 }
@@ -215,8 +217,32 @@ function alertItem(event) {
   if (event.numbers && event.numbers.baseline_method) { // the server's words, as given
     item.appendChild(element("div", t("alert.baseline", { method: event.numbers.baseline_method }), "meta"));
   }
-  item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }), "meta"));
+  const at = item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }) + " · ", "meta"));
+  const behind = alertMentions(event.numbers || {});
+  if (behind) {
+    const open = at.appendChild(element("button", t("alert.mentions"), "link alert-mentions"));
+    open.type = "button";
+    open.addEventListener("click", () => drill(behind.query, note("note.alert", { rule: event.rule }), behind.window));
+  } else {
+    at.textContent = t("alert.at", { when: I18n.dateTime(event.created_at) });
+  }
   return item;
+}
+
+// The mentions an alert counted: its target's (a brand's, the negative ones for a negative
+// share; a saved search's query, when this caller sees it) over the window it judged.
+function alertMentions(numbers) {
+  const target = numbers.target || {};
+  const since = new Date(numbers.window_start || ""), until = new Date(numbers.window_end || "");
+  if (isNaN(since) || isNaN(until) || since >= until || !target.name) return null;
+  let query = null;
+  if (target.type === "brand") {
+    query = numbers.kind === "negative_share_spike" ? `negative:${quoted(target.name)}` : towardQuery(target.name);
+  } else if (target.type === "saved_search") {
+    const search = setup.saved.find((s) => s.name === target.name); // setup.js
+    query = search ? search.query : null;
+  }
+  return query ? { query, window: { since, until } } : null;
 }
 
 // The window the page shows: the last 7/30/90 days up to now, or whole UTC days chosen.
@@ -297,7 +323,7 @@ async function loadBoard() {
   setBusy(true);
   const complaints = `negative:${quoted(brand)}`;
   const named = `brand:${quoted(brand)}`;
-  const [toward, previous, share, topics, terms, negative, alerts, sources, languages, saved] =
+  const [toward, previous, share, topics, terms, negative, alerts, sources, languages] =
     await Promise.all([
       api("/stats/sentiment", { toward: brand, ...window, interval }),
       api("/stats/sentiment", { toward: brand, since: before, until: since, interval: "week" }),
@@ -308,7 +334,7 @@ async function loadBoard() {
       api("/alerts/events", { brand, limit: 50 }),
       api("/stats/breakdown", { dimension: "source", q: named, ...window, size: 10 }),
       api("/stats/breakdown", { dimension: "language", q: named, ...window, size: 10 }),
-      api("/saved-searches"),
+      fetchSetup(), // setup.js: the caller, saved searches, alert rules, reports
     ]);
   // A word's count is recounted by search: top terms read the newest 10,000 mentions and
   // words as written, a search all of them and words folded ("déçu" finds "decu" too).
@@ -321,14 +347,14 @@ async function loadBoard() {
   ]);
   if (generation !== loads) return; // a newer load is under way
   board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
-    negative, alerts, sources, languages, saved, loadedAt: new Date() };
+    negative, alerts, sources, languages, loadedAt: new Date() };
   drawBoard(board);
 }
 
 // The board drawn from answers already loaded: after a load, and again in another
 // language (same figures, same window: a switch is no new "now").
 function drawBoard({ brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals,
-  wordPages, negative, alerts, sources, languages, saved, loadedAt }) {
+  wordPages, negative, alerts, sources, languages, loadedAt }) {
   const complaints = `negative:${quoted(brand)}`;
   const named = `brand:${quoted(brand)}`;
   const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
@@ -419,29 +445,13 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
   const alertList = $("alerts");
   alertList.replaceChildren(...recentAlerts.slice(0, 5).map(alertItem));
   if (!recentAlerts.length) alertList.appendChild(element("li", t("list.empty"), "empty"));
-  fillSaved(saved);
+  drawSetup(); // setup.js: saved searches, alert rules, reports
   if (!explored) showWindow(view);
   // A wall screen says how fresh it is.
   $("updated").textContent = t("header.updated", { time: I18n.clock(loadedAt) });
   setBusy(false);
   document.body.dataset.loaded = brand;
   run(loadInbox); // triage.js: its own errors, so a refused inbox query spares the board
-}
-
-function fillSaved(searches) {
-  const list = $("saved-searches");
-  list.replaceChildren(
-    ...searches.map((search) => {
-      const item = element("li");
-      const open = item.appendChild(element("button", search.name, "link"));
-      open.type = "button";
-      open.dataset.q = search.query;
-      open.addEventListener("click", () => drill(search.query, note("note.saved", { name: search.name })));
-      item.appendChild(element("div", search.description || search.query, "meta"));
-      return item;
-    }),
-  );
-  if (!searches.length) list.appendChild(element("li", t("saved.empty"), "empty"));
 }
 
 function setBusy(busy) {
@@ -811,6 +821,7 @@ window.addEventListener("popstate", () => {
   run(restore);
 });
 $("refresh").addEventListener("click", () => run(loadBoard));
+bindSetup(); // setup.js: save a search, schedule a report
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!view) return;

@@ -45,6 +45,7 @@ function bindInbox() {
   box.addEventListener("change", () => run(loadInbox));
   $("triage-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    triageNotice = null;
     run(loadInbox);
   });
 }
@@ -81,6 +82,7 @@ async function loadInbox() {
     brand: view.brand,
     states: TRIAGE_STATES.map((s) => t(`stateCount.${s}`, { count: counts.states[s] })).join(", "),
   });
+  writeNotice();
   const list = $("triage-mentions");
   list.replaceChildren(...page.mentions.map(inboxItem));
   if (!page.mentions.length) list.appendChild(element("li", t("triage.empty"), "empty"));
@@ -96,7 +98,15 @@ function inboxItem(mention) {
   const status = item.appendChild(element("div", undefined, "triage"));
   status.appendChild(element("span", stateLabel(triage.state), "state"));
   if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
-  for (const tag of triage.tags) status.appendChild(element("span", tag, "tag"));
+  for (const tag of triage.tags) {
+    const chip = status.appendChild(element("span", tag, "tag"));
+    // Removing a tag is the undo of adding one: its own ×, for whoever may triage.
+    if (mayTriage) {
+      const remove = actionButton(chip, "×", "remove-tag", () => changeTriage(mention.id, { remove_tags: [tag] }));
+      remove.setAttribute("aria-label", t("triage.removeTag", { tag }));
+      remove.title = t("triage.removeTag", { tag });
+    }
+  }
   if (mention.notes) status.appendChild(element("span", t("triage.notes", { count: mention.notes }), "meta"));
   // The inbox groups the copies of a story (reposts, retweets) in one row.
   if (mention.copies > 1) status.appendChild(element("span", t("triage.copies", { count: mention.copies }), "copies"));
@@ -131,8 +141,8 @@ function inboxItem(mention) {
   actionButton(actions, t("triage.addNote"), "add-note", () =>
     act(() => send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value })));
   if (mention.story_id) {
-    actionButton(actions, t("triage.storyAnswered"), "story-answered", () =>
-      act(() => send("POST", "/triage/bulk", { story: mention.story_id, state: "answered" })));
+    actionButton(actions, t("triage.storyAnswered"), "story-answered", () => answerStory(mention)).title =
+      grouped() ? reach : t("triage.storyAnsweredScope", { state: stateLabel(triage.state) });
   }
   item.appendChild(corrections(mention));
   return item;
@@ -154,12 +164,13 @@ function corrections(mention) {
   }
   select.addEventListener("change", () => {
     if (!select.value) return;
-    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
-      { label: select.value, brand }));
+    const label = select.value;
+    act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
+      { label, brand }), "triage.sentimentCorrected", { brand, label: t(`sentiment.${label}`) }));
   });
   actionButton(row, t("triage.notAbout", { brand }), "not-about", () =>
-    act(() => send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
-      { brand, about_brand: false })));
+    act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
+      { brand, about_brand: false }), "triage.notAboutDone", { brand })));
   return row;
 }
 
@@ -172,16 +183,56 @@ function actionButton(parent, text, className, onClick) {
 
 // Grouped, the change goes to the copies of the story the row counted: those matching
 // the inbox's query, never one already handled otherwise (answered by someone else).
+// The page says how many mentions changed (the API's `changed`): a state set, or else.
 function changeTriage(id, body) {
   const change = grouped() ? { ...body, whole_story: true, q: inboxQuery() } : body;
-  return act(() => send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change));
+  return act(async () => {
+    const done = await send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change);
+    const count = done.changed === null || done.changed === undefined ? 1 : done.changed;
+    if (!count) return { key: "triage.nothingChanged" };
+    if (body.state) return { key: "triage.stateSet", params: { count, state: stateLabel(body.state) } };
+    return { key: "triage.changed", params: { count } };
+  });
+}
+
+// A correction: how many mentions (this one and its copies) carry it now, and what the
+// server would have the analyst look at again (its words).
+function corrected(result, key, params) {
+  return { key, params: { ...params, count: result.updated.length }, extra: result.warnings.join(" ") };
+}
+
+// "Mark all of this story answered": the copies of the story this row stands for, never
+// one a colleague already handled otherwise (ignored, escalated, answered by them).
+// Grouped, those the inbox's query matches (the row's `copies`); one row per copy, those
+// in this copy's state. The API says how many changed, and the page says it too.
+function answerStory(mention) {
+  const body = { state: "answered", whole_story: true };
+  if (grouped()) body.q = inboxQuery();
+  return act(async () => {
+    const done = await send("PATCH", `/triage/mentions/${encodeURIComponent(mention.id)}`, body);
+    const changed = done.changed || 0;
+    return changed ? { key: "triage.storyAnsweredDone", params: { count: changed } } : { key: "triage.storyAnsweredNone" };
+  });
+}
+
+// What the last action did ({key, params} of i18n.js), written at each draw of the inbox
+// so that a language switch writes it again; a new query or action clears it.
+let triageNotice = null;
+
+function writeNotice() {
+  const extra = triageNotice && triageNotice.extra ? ` ${triageNotice.extra}` : "";
+  $("triage-status").textContent = triageNotice ? t(triageNotice.key, triageNotice.params) + extra : "";
+  $("triage-status").hidden = !triageNotice;
 }
 
 // An action, then the inbox again; a refused one (an empty tag) says why above the list.
+// An action may return a notice ({key, params}) to show above the list.
 function act(step) {
   return run(async () => {
+    triageNotice = null;
+    writeNotice();
     try {
-      await step();
+      triageNotice = (await step()) || null;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       $("triage-error").textContent = error.problem.detail || error.message;
