@@ -8,6 +8,7 @@ module is fast by default: if it is not, add it to HEAVY_MODULES.
 
 from __future__ import annotations
 
+import logging
 import os
 
 # As the `veille` command does (services/cli/__init__.py): idle OpenMP threads sleep, so
@@ -16,7 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -192,3 +193,24 @@ def _template(real: Callable[[Engine], None], factory: pytest.TempPathFactory) -
             engine.dispose()
         _template_path.append(path)
     return _template_path[0]
+
+
+# -- logging as each test found it -------------------------------------------------------
+# A `veille` command run in-process (main([...]) in the brand tests) calls setup_logging:
+# it swaps the root logger's handlers, sets its level, and quiets httpx and friends. Left
+# so, every later test of that process captures INFO lines of every library (aiosmtpd's
+# SMTP commands, say) or none of httpx's, depending on which worker ran what before.
+_SETUP_LOGGING_LOGGERS = ("apscheduler", "httpx", "httpcore", "uvicorn.access", "alembic")
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    named = [logging.getLogger(name) for name in (*_SETUP_LOGGING_LOGGERS, "elastic_transport")]
+    levels = [logger.level for logger in named]
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for logger, was in zip(named, levels, strict=True):
+        logger.setLevel(was)

@@ -259,18 +259,24 @@ def test_import_exits_non_zero_when_mentions_could_not_be_stored(tmp_path: Path)
     config = str(write_workspace(tmp_path, sources=[], demo_data=False))
     export = tmp_path / "export.jsonl"
     export.write_text(json.dumps({"id": "p1", "text": "Veloria, encore en retard"}) + "\n")
-    with socket.socket() as probe:  # a port nothing listens on: the index is down
+    # A port bound but never listening, held for the whole run: the index is down (a
+    # closed probe's port could be taken by another test's server meanwhile).
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "VEILLE_STORE__INDEX_URL": down},
-    )
+        result = subprocess.run(
+            [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": str(REPO),
+                "VEILLE_STORE__INDEX_URL": down,
+            },
+        )
     assert "1 new or changed mentions queued" in result.stderr
     assert result.returncode == 1, result.stderr
     assert "1 mention(s) could not be analyzed or stored" in result.stderr

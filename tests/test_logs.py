@@ -77,7 +77,10 @@ def test_governance_logs_no_handle_or_text_above_debug(
             assert process_batch(ctx).dropped == 1  # held: dropped before the analyzer
     finally:
         ctx.close()
-    above_debug = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    # Veille's own lines: what a library logs about its own work is not what this checks.
+    above_debug = [
+        r for r in caplog.records if r.levelno > logging.DEBUG and r.name.startswith("veille")
+    ]
     assert any("erasure" in r.getMessage() for r in above_debug)
     for record in above_debug:
         message = record.getMessage().lower()

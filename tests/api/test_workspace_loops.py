@@ -58,8 +58,10 @@ def test_a_workspace_created_over_the_api_starts_at_once_and_stops_when_archived
             assert _eventually(lambda: "globex" in loops.running())
             assert recorded.started.count("globex") == 1
             assert admin.post("/api/v1/workspaces/acme/archive").status_code == 200
-            assert _eventually(lambda: "acme" not in loops.running())
-        assert recorded.stopped == ["acme"]
+            # The loops' thread drops it from running() first, then stops its loops:
+            # wait for the stop, which comes last.
+            assert _eventually(lambda: recorded.stopped == ["acme"])
+        assert "acme" not in loops.running() and recorded.stopped == ["acme"]
         assert sorted(loops.running()) == ["default", "globex"]
     finally:
         loops.stop()
@@ -138,6 +140,9 @@ def test_a_deleted_workspace_s_retention_stops(tenancy: Tenancy) -> None:
         assert loops.retaining() == ["acme"]
         delete_workspace(tenancy.installation, "acme", actor="cli", actor_kind="cli")
         loops.sync()
+        # The deletion also woke the loops' thread, whose own sync may be the one that
+        # takes acme out and stops its retention, just after ours returns.
+        assert _eventually(lambda: retention.stopped == ["acme"])
         assert loops.retaining() == [] and retention.stopped == ["acme"]
         assert loops.running() == ["default"]
     finally:
