@@ -93,10 +93,7 @@ def brands_check(
     if not result.held_out:
         raise CliError("no correction is held out yet: record a few more to measure")
     for label, counts in (("workspace alone", result.before), ("after learning", result.after)):
-        out.print(
-            f"  {label:<16} precision {counts.precision:.3f}  recall {counts.recall:.3f}  "
-            f"(tp {counts.tp}, fp {counts.fp}, fn {counts.fn}, tn {counts.tn})"
-        )
+        out.print(f"  {label:<16} {counts.summary()}")
 
 
 def _known_name(name: str, names: BrandNames) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from services.analyzer.brands.check import check_brand, is_held_out, read_corrections
+from services.analyzer.brands.check import Counts, check_brand, is_held_out, read_corrections
 from services.analyzer.brands.disambiguation import (
     DEFAULT_THRESHOLD,
     FEATURES,
@@ -475,3 +475,15 @@ def test_the_french_page_occurrences_point_at_their_brand() -> None:
         assert any(at.startswith(n.casefold()) for n in names[item["brand"]]) or any(
             at.startswith(n.casefold().removeprefix("le ")) for n in names[item["brand"]]
         ), item
+
+
+def test_a_check_that_measured_nothing_says_so() -> None:
+    # A held-out third of rejections alone: nothing tagged, nothing about the brand. It
+    # printed "precision 1.000  recall 1.000", read as a perfect score.
+    only_negatives = Counts(tp=0, fp=0, fn=0, tn=4).summary()
+    assert "precision n/a" in only_negatives and "recall n/a" in only_negatives
+    assert "tn 4" in only_negatives
+    missed_all = Counts(tp=0, fp=0, fn=3, tn=1).summary()
+    assert "precision n/a" in missed_all and "recall 0.000" in missed_all
+    measured = Counts(tp=3, fp=1, fn=1, tn=2).summary()
+    assert "precision 0.750" in measured and "recall 0.750" in measured

@@ -241,6 +241,35 @@ def test_a_brand_correction_adds_a_missed_competitor_with_the_texts_sentiment(
     assert mention["competitors"] == [] and "Trekko" not in mention["brand_sentiments"]
 
 
+def test_a_rejection_on_an_untagged_mention_that_has_the_name_is_kept_as_a_verdict(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    # The analyzer rightly left "trekko" out here (kept by a keep: all source, or an
+    # import): the analyst confirms it, and the verdict is there for the tagger to learn.
+    ctx.index.upsert(
+        [
+            make_mention(id="d", text="Trekko, le nom de notre randonnée en Écosse.", brands=[]),
+            make_mention(id="e", text="Une randonnée en Écosse, sans nom.", brands=[]),
+        ]
+    )
+    response = client.post(
+        "/api/v1/mentions/d/brands", json={"brand": "trekko", "about_brand": False}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["correction"]["label"] == {"about_brand": False, "role": "competitor"}
+    mention = client.get("/api/v1/mentions/d").json()
+    assert mention["brands"] == [] and mention["competitors"] == []
+    [listed] = client.get("/api/v1/corrections").json()
+    assert (listed["mention_id"], listed["brand"]) == ("d", "Trekko")
+    assert [c.about_brand for c in ctx.brand_corrections() if c.brand == "Trekko"] == [False]
+    # A text without the name or an alias has nothing to reject.
+    response = client.post(
+        "/api/v1/mentions/e/brands", json={"brand": "Trekko", "about_brand": False}
+    )
+    assert response.status_code == 422
+    assert "neither the name nor an alias" in response.json()["detail"]
+
+
 def test_bad_brand_corrections_are_problems_and_change_nothing(
     ctx: ServiceContext, client: TestClient
 ) -> None:

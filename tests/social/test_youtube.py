@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs
 
 from services.collector.social.base import SocialSource
@@ -51,6 +52,18 @@ def test_a_search_page_and_comment_threads_are_parsed() -> None:
     assert (first.engagement.likes, first.engagement.replies) == (0, 0)
     assert threads.details[first.platform_id].parent_id == "F1UP7wRCPH8"
     assert threads.next_page is None
+
+
+def test_search_titles_are_unescaped() -> None:
+    # search.list escapes titles as HTML ("World&#39;s best"); stored as sent, they would
+    # read so in the dashboard, reports and exports, and a query for "World's" would miss.
+    connector = YouTubeConnector()
+    connector.configure({}, ENV)
+    spec = connector.build_request("surfing", since=None, page=None)
+    titles = [item.title for item in connector.parse_response(200, {}, P1, request=spec).items]
+    assert "World's best surfing 2017" in titles
+    assert "SURFING PERFECT PIPE & BACKDOOR || SUNRISE SHACK!" in titles
+    assert not [t for t in titles if re.search(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", t, re.I)]
 
 
 def test_without_an_api_key_youtube_is_disabled() -> None:

@@ -43,6 +43,17 @@ class Counts:
     def recall(self) -> float:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
+    def summary(self) -> str:
+        """Precision and recall as a person reads them: "n/a" where nothing was tagged (or
+        nothing was about the brand), since a held-out third of negatives alone would
+        otherwise print a perfect 1.000 / 1.000 that measured nothing."""
+        precision = f"{self.precision:.3f}" if self.tp + self.fp else "n/a"
+        recall = f"{self.recall:.3f}" if self.tp + self.fn else "n/a"
+        return (
+            f"precision {precision}  recall {recall}  "
+            f"(tp {self.tp}, fp {self.fp}, fn {self.fn}, tn {self.tn})"
+        )
+
 
 @dataclass(frozen=True)
 class CheckResult:

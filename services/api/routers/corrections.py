@@ -108,6 +108,7 @@ def _apply(
     label: Any,
     brand: str | None = None,
     warn: Callable[[str], list[str]] | None = None,
+    names_brand: Callable[[str], bool] | None = None,
 ) -> CorrectionResult:
     """Records and applies the correction; `warn` says what to tell about the mention's
     text (the correction is kept whatever it says)."""
@@ -120,6 +121,7 @@ def _apply(
             label=label,
             brand=brand,
             author=caller.name if caller is not None else None,
+            names_brand=names_brand,
         )
     except ValueError as exc:
         raise Problem(422, "Invalid correction", str(exc)) from exc
@@ -232,6 +234,7 @@ def correct_brand(
         label={"about_brand": body.about_brand, "role": found.role},
         brand=name,
         warn=unnamed,
+        names_brand=lambda text: names_in(text, found.entity),
     )
     if "analyzer" in ctx.__dict__ and ctx.analyzer.tagger.judge.learns(name):
         background.add_task(ctx.brands_changed)  # relearning embeds passages: after the answer

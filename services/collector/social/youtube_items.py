@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from services.collector.social.base import ItemDetails
@@ -64,7 +65,9 @@ def parse_video(result: dict[str, Any]) -> Parsed | None:
         source_name="",
         platform_id=video_id,
         url=WATCH + video_id,
-        title=as_str(snippet.get("title")) or "",
+        # search.list sends titles HTML-escaped ("World&#39;s best", "PIPE &amp; BACKDOOR")
+        # but descriptions as plain text: stored escaped, a title would read so everywhere.
+        title=html.unescape(as_str(snippet.get("title")) or ""),
         text=as_str(snippet.get("description")) or "",
         author=as_str(snippet.get("channelTitle")),
         published_at=published,

@@ -9,7 +9,7 @@ finds the candidates, and their fingerprints decide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,19 +40,27 @@ def record_correction(
     label: Any,
     brand: str | None = None,
     author: str | None = None,
+    names_brand: Callable[[str], bool] | None = None,
 ) -> CorrectionOutcome:
     """Stores a correction and applies it to the mention and its exact duplicates.
 
     Raises NotFoundError for an unknown mention, ValueError for a brand the mention
-    does not name (a "brand" correction may add one: label `{"about_brand": true, ...}`)."""
+    does not name (a "brand" correction may add one: label `{"about_brand": true, ...}`).
+    `names_brand(text)` says whether a text has the brand's name or an alias: a "not about
+    the brand" verdict on an untagged mention whose text has it is kept, as a
+    confirmation ("des vans de livraison" is not Vans), for the tagger to learn from."""
     mention = index.get(mention_id)
     if mention is None:
         raise NotFoundError(f"no mention has the id {mention_id!r}")
     named = (*mention.brands, *mention.competitors)
     listed = ", ".join(named) or "none"
     if field == "brand":
-        if not label["about_brand"] and brand not in named:
-            raise ValueError(f"this mention is not tagged with {brand!r} (it names: {listed})")
+        confirms = names_brand is not None and names_brand(overall_text(mention))
+        if not label["about_brand"] and brand not in named and not confirms:
+            raise ValueError(
+                f"this mention is not tagged with {brand!r} (it names: {listed}) and its "
+                "text has neither the name nor an alias: there is nothing to reject"
+            )
     elif brand is not None and brand not in named:
         raise ValueError(
             f"this mention does not name {brand!r} (it names: {listed}); "
