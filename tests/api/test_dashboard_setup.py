@@ -164,6 +164,58 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert browser.evaluate("window.blocked") == []
 
 
+def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """The "Alert me…" form with an email channel: a target the workspace may not name (HOME) is
+    refused in the API's words and nothing is made; the secret's name is taken, and the
+    rules panel lists the channel by kind and name."""
+    made = httpx.post(
+        f"{live_api}/api/v1/saved-searches",
+        json={"name": "colis", "query": "colis"},
+        headers={"X-API-Key": api_key},
+        timeout=TIMEOUT,
+    )
+    assert made.status_code == 201, made.text
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=en#key={api_key}")
+        browser.wait_for(f"{BOARD} && !!{_item('saved-searches', 'colis', '.new-rule')}")
+        browser.evaluate(f"{_item('saved-searches', 'colis', '.new-rule')}.click()")
+        form = _item("saved-searches", "colis", "form")
+        target = f"{form}.querySelector('input[name=channel-target]')"
+        assert not browser.evaluate(f"{target}.offsetParent !== null")  # no channel: hidden
+        browser.evaluate(
+            f"(() => {{ const channel = {form}.querySelector('select[name=channel]');"
+            " channel.value = 'email'; channel.dispatchEvent(new Event('change')); })()"
+        )
+        assert browser.evaluate(f"{target}.offsetParent !== null")
+        rule_name = browser.evaluate(f"{form}.querySelector('input[name=name]').value")
+
+        browser.evaluate(f"{target}.value = 'HOME'")
+        _done(browser, f"{form}.querySelector('.create-rule').click()")
+        refused = browser.text("saved-note")
+        assert refused.startswith("Refused: 'HOME' is not a Veille secret name")
+        assert "{" not in refused
+        assert _status(live_api, api_key, f"/alert-rules/{rule_name}") == 404
+
+        browser.evaluate(f"{target}.value = 'VEILLE_ALERT_EMAIL'")
+        _done(browser, f"{form}.querySelector('.create-rule').click()")
+        rule = _get(live_api, api_key, f"/alert-rules/{rule_name}")
+        assert rule["channels"] == [
+            {"type": "email", "target": "VEILLE_ALERT_EMAIL", "language": "en"}
+        ]
+        assert "sent to its channel" in browser.text("rules-note")
+        listed = browser.evaluate(f"{_item('alert-rules', rule_name, '.channels')}.textContent")
+        assert listed == "sent by email VEILLE_ALERT_EMAIL"
+        browser.select("lang", "fr")
+        browser.wait_for(
+            f"{_item('alert-rules', rule_name, '.channels')}.textContent"
+            " === 'envoyée par e-mail VEILLE_ALERT_EMAIL'"
+        )
+
+
 def test_a_report_is_scheduled_refused_in_words_and_deleted(
     live_api: str,  # noqa: F811
     api_key: str,

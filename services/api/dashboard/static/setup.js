@@ -175,8 +175,12 @@ async function deleteSearch(search, item, force = false) {
 // "delivery: volume spike": a rule's name allows letters, digits, spaces and . : @ / - _
 const ruleName = (search, kind) => `${search.name}: ${t(`alertKind.${kind}`).toLowerCase()}`.slice(0, 200);
 
-// An alert rule on a saved search: its kind and sensitivity; the rule's alerts show on
-// the board, and in the channels an analyst adds to it (API, YAML).
+// A channel's kind, in the page's words (the rules panel and the form's choices).
+const channelKinds = () => ({ email: t("channel.email"), slack: t("channel.slack"), webhook: t("channel.webhook") });
+
+// An alert rule on a saved search: its kind and sensitivity, and optionally one channel
+// (email, Slack, webhook) naming the secret that holds its address or URL, never the
+// value: the API checks the name against the workspace's secrets and says why it refuses.
 function ruleForm(item, search) {
   const old = item.querySelector("form");
   if (old) return old.querySelector("input").focus();
@@ -210,6 +214,22 @@ function ruleForm(item, search) {
   const showSensitivity = () => { sensitivity.parentNode.hidden = kind.value === "new_mention"; };
   kind.addEventListener("change", showSensitivity);
   showSensitivity();
+  const channel = field("rule.channel", element("select"));
+  channel.name = "channel";
+  channel.appendChild(element("option", t("channel.none"))).value = "";
+  for (const [code, text] of Object.entries(channelKinds())) channel.appendChild(element("option", text)).value = code;
+  const secret = field("rule.secret", element("input"));
+  secret.name = "channel-target";
+  secret.maxLength = 128;
+  secret.autocomplete = "off";
+  const showSecret = () => {
+    secret.parentNode.hidden = !channel.value;
+    secret.required = !!channel.value;
+    const examples = { email: "channelExample.email", slack: "channelExample.slack", webhook: "channelExample.webhook" };
+    secret.placeholder = channel.value ? t(examples[channel.value]) : "";
+  };
+  channel.addEventListener("change", showSecret);
+  showSecret();
   const create = form.appendChild(element("button", t("rule.create"), "create-rule"));
   create.type = "submit";
   actionButton(form, t("setup.cancel"), "cancel", () => form.remove());
@@ -218,8 +238,10 @@ function ruleForm(item, search) {
     inPanel("saved-note", async () => {
       const rule = { name: name.value.trim(), target_type: "saved_search", target: search.name, kind: kind.value };
       if (kind.value !== "new_mention") rule.detector = { sensitivity: sensitivity.value };
+      if (channel.value) rule.channels = [{ type: channel.value, target: secret.value.trim(), language: I18n.lang() }];
       await call("POST", "/alert-rules", rule);
-      notePanel("rules-note", "rule.created", { name: rule.name, search: search.name });
+      const sent = rule.channels ? "rule.createdSent" : "rule.created";
+      notePanel("rules-note", sent, { name: rule.name, search: search.name });
       await loadSetup();
     });
   });
@@ -245,6 +267,11 @@ function fillRules(rules) {
       const meta = [known(`alertKind.${rule.kind}`, rule.kind), target, status];
       if (rule.default) meta.push(t("rule.default"));
       item.appendChild(element("div", meta.join(" · "), "meta"));
+      // Each channel's kind and the secret's name (the API never gives a value).
+      const kinds = channelKinds();
+      const sentTo = (rule.channels || []).map((c) => `${kinds[c.type] || c.type} ${c.target}`);
+      const to = sentTo.length ? t("rule.sentTo", { channels: sentTo.join(", ") }) : t("rule.boardOnly");
+      item.appendChild(element("div", to, "meta channels"));
       if (rule.error) item.appendChild(element("div", rule.error, "why")); // the server's words
       if (may("alert_rules:write") && !rule.default) {
         const actions = item.appendChild(element("div", undefined, "actions"));
