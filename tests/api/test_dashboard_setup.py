@@ -200,6 +200,12 @@ def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
         assert "{" not in refused
         assert _status(live_api, api_key, f"/alert-rules/{rule_name}") == 404
 
+        # An address pasted in place of the secret's name: said in the page's words.
+        browser.evaluate(f"{target}.value = 'direction@example.org'")
+        _done(browser, f"{form}.querySelector('.create-rule').click()")
+        assert browser.text("saved-note").startswith("Refused: name the secret that holds")
+        assert _status(live_api, api_key, f"/alert-rules/{rule_name}") == 404
+
         browser.evaluate(f"{target}.value = 'VEILLE_ALERT_EMAIL'")
         _done(browser, f"{form}.querySelector('.create-rule').click()")
         rule = _get(live_api, api_key, f"/alert-rules/{rule_name}")

@@ -256,6 +256,10 @@ const I18n = (() => {
     },
     "rule.channel": { en: "Also send to", fr: "Envoyer aussi par" },
     "rule.secret": { en: "Secret holding the address or URL", fr: "Secret contenant l'adresse ou l'URL" },
+    "rule.secretNotValue": {
+      en: "Refused: name the secret that holds the address or URL (such as VEILLE_SLACK_WEBHOOK), never the address or URL itself.",
+      fr: "Refusé\u00a0: nommez le secret qui contient l'adresse ou l'URL (comme VEILLE_SLACK_WEBHOOK), jamais l'adresse ou l'URL elle-même.",
+    },
     "rule.sentTo": { en: "sent by {channels}", fr: "envoyée par {channels}" },
     "rule.boardOnly": { en: "on this board only", fr: "sur ce tableau seulement" },
     "channel.none": { en: "nothing (this board only)", fr: "rien (ce tableau seulement)" },

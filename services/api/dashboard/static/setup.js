@@ -239,6 +239,11 @@ function ruleForm(item, search) {
       const rule = { name: name.value.trim(), target_type: "saved_search", target: search.name, kind: kind.value };
       if (kind.value !== "new_mention") rule.detector = { sensitivity: sensitivity.value };
       if (channel.value) rule.channels = [{ type: channel.value, target: secret.value.trim(), language: I18n.lang() }];
+      // An address or URL pasted in: the API's answer would be a pattern; say what it wants.
+      if (rule.channels && /[@/:]/.test(rule.channels[0].target)) {
+        notePanel("saved-note", "rule.secretNotValue", {}, true);
+        return;
+      }
       await call("POST", "/alert-rules", rule);
       const sent = rule.channels ? "rule.createdSent" : "rule.created";
       notePanel("rules-note", sent, { name: rule.name, search: search.name });
