@@ -168,10 +168,14 @@ def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
     live_api: str,  # noqa: F811
     api_key: str,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The "Alert me…" form with an email channel: a target the workspace may not name (HOME) is
-    refused in the API's words and nothing is made; the secret's name is taken, and the
-    rules panel lists the channel by kind and name."""
+    refused in the API's words and nothing is made; the secret's name is taken (with a
+    warning while that secret is not set), and the rules panel lists the channel by kind and
+    name."""
+    monkeypatch.delenv("VEILLE_ALERT_EMAIL", raising=False)
+    monkeypatch.delenv("VEILLE_SECRETS_FILE", raising=False)
     made = httpx.post(
         f"{live_api}/api/v1/saved-searches",
         json={"name": "colis", "query": "colis"},
@@ -212,7 +216,13 @@ def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
         assert rule["channels"] == [
             {"type": "email", "target": "VEILLE_ALERT_EMAIL", "language": "en"}
         ]
-        assert "sent to its channel" in browser.text("rules-note")
+        # Made, but the secret is not set: the page says the channel cannot send yet.
+        note = browser.text("rules-note")
+        assert "but its channel cannot send yet" in note, note
+        assert "secret VEILLE_ALERT_EMAIL is not set" in note, note
+        assert browser.evaluate("document.getElementById('rules-note').getAttribute('role')") == (
+            "alert"
+        )
         listed = browser.evaluate(f"{_item('alert-rules', rule_name, '.channels')}.textContent")
         assert listed == "sent by email VEILLE_ALERT_EMAIL"
         browser.select("lang", "fr")

@@ -250,6 +250,10 @@ const I18n = (() => {
       en: "Alert rule “{name}” created on “{search}”: its alerts show on this board.",
       fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau.",
     },
+    "rule.createdNotSent": {
+      en: "Alert rule “{name}” created on “{search}”, but its channel cannot send yet: {warnings}",
+      fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0», mais son canal ne peut pas encore envoyer\u00a0: {warnings}",
+    },
     "rule.createdSent": {
       en: "Alert rule “{name}” created on “{search}”: its alerts show on this board and are sent to its channel.",
       fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau et sont envoyées à son canal.",

@@ -244,9 +244,16 @@ function ruleForm(item, search) {
         notePanel("saved-note", "rule.secretNotValue", {}, true);
         return;
       }
-      await call("POST", "/alert-rules", rule);
-      const sent = rule.channels ? "rule.createdSent" : "rule.created";
-      notePanel("rules-note", sent, { name: rule.name, search: search.name });
+      const saved = await call("POST", "/alert-rules", rule);
+      const warnings = (saved && saved.warnings) || [];
+      if (warnings.length) {
+        // Made, but its channel cannot deliver yet (a secret not set, email off): say so
+        // loudly, or the person believes alerts are going out.
+        notePanel("rules-note", "rule.createdNotSent", { name: rule.name, search: search.name, warnings: warnings.join(" ") }, true);
+      } else {
+        const sent = rule.channels ? "rule.createdSent" : "rule.created";
+        notePanel("rules-note", sent, { name: rule.name, search: search.name });
+      }
       await loadSetup();
     });
   });
