@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -181,3 +182,10 @@ class Browser:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def utc_days_since(start: datetime) -> list[date]:
+    """The UTC days from `start` (read before a page loaded) to now: one, or two when the load
+    crossed midnight, so a test can accept either day the page may have called today."""
+    first, last = start.astimezone(UTC).date(), datetime.now(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

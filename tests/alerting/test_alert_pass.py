@@ -165,7 +165,8 @@ def test_two_rules_sharing_an_email_target_each_get_their_own_language(
 ) -> None:
     """A channel's `language` is per rule: one rule in French and one in English on the
     same address give one French and one English email (real SMTP server)."""
-    from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+    from tests.alerting.notifiers.test_email import Mailbox
+    from tests.smtp_server import smtp_server
 
     monkeypatch.setenv("VEILLE_PASS_TEAM", "team@example.org")
     mailbox = Mailbox()

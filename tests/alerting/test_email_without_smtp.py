@@ -17,9 +17,10 @@ from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.alert_loop import run_alerts_once
-from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.alerting.test_channel_secrets import _check
 from tests.e2e.service import write_workspace
+from tests.smtp_server import smtp_server
 
 CHANNEL = "email:VEILLE_TEAM_EMAIL"
 

@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.core.models import Brand, RawItem, utcnow
@@ -24,9 +23,9 @@ from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.alert_loop import AlertLoop
-from tests.alerting.notifiers.test_email import _free_port
 from tests.factories import make_item
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response
+from tests.smtp_server import smtp_server
 
 LIMIT = 60.0  # seconds from storage to delivery
 PASS = 5.0  # alerting.evaluate_every_seconds
@@ -62,14 +61,9 @@ def receivers() -> Iterator[tuple[HTTPTestServer, list[float], TimedMailbox, int
         return Response(body=b"ok")
 
     mailbox = TimedMailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        with HTTPTestServer() as slack:
-            slack.add("/hook", method="POST", handler=hook)
-            yield slack, slack_arrivals, mailbox, controller.port
-    finally:
-        controller.stop()
+    with smtp_server(mailbox) as port, HTTPTestServer() as slack:
+        slack.add("/hook", method="POST", handler=hook)
+        yield slack, slack_arrivals, mailbox, port
 
 
 def _wait(predicate: Callable[[], object], timeout: float) -> bool:

@@ -10,6 +10,7 @@ it in CI); without it those tests skip.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -28,7 +29,6 @@ from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Sentiment, SentimentLabel
 from services.runtime.app.context import ServiceContext
 from tests.browser import CHROMIUM, FLAGS, Browser
-from tests.e2e.service import free_port
 from tests.factories import make_mention
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -138,11 +138,14 @@ def _seed(ctx: ServiceContext) -> None:
 def live_api(ctx: ServiceContext) -> Iterator[str]:
     """The API app served by uvicorn on a free port, in this process."""
     _seed(ctx)
-    port = free_port()
+    # uvicorn serves a socket bound here: no gap in which another test could take the port.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(
         uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -152,6 +155,7 @@ def live_api(ctx: ServiceContext) -> Iterator[str]:
     yield base
     server.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 def _dump_dom(url: str, profile: Path) -> str:

@@ -177,15 +177,18 @@ def test_every_number_opens_as_many_mentions(
         _chart_click(browser, live_api, api_key, "chart-sentiment", 0, day, negative[day])
         assert 'negative:"Veloria"' in browser.evaluate("document.getElementById('q').value")
 
-        # The alert that fired today, marked on the chart: that day's mentions.
+        # The alert that fired today, marked on the chart on its UTC day (the one it was
+        # recorded on, not the clock's after the page loaded: a run may cross midnight).
+        (event,) = _api(live_api, api_key, "/alerts/events")["events"]
+        created = datetime.fromisoformat(event["created_at"])
+        fired = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC).date()
         labels = _chart(browser, "chart-sentiment", ".labels")
         marks = _chart(
             browser,
             "chart-sentiment",
             ".datasets[3].data.map((p, i) => p.y === null ? null : i).filter((i) => i !== null)",
         )
-        today = datetime.now(UTC).date().isoformat()
-        assert [labels[i] for i in marks] == [today]
+        assert [labels[i] for i in marks] == [fired.isoformat()]
         by_label = [_chart(browser, "chart-sentiment", f".datasets[{k}].data") for k in range(3)]
         stacks = [sum(counts) for counts in zip(*by_label, strict=True)]
         _chart_click(browser, live_api, api_key, "chart-sentiment", 3, marks[0], stacks[marks[0]])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, get_args
@@ -28,7 +28,7 @@ from services.core.triage import TriageState
 from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
 from tests.api.test_dashboard_explore import _click_chart
-from tests.browser import CHROMIUM, Browser
+from tests.browser import CHROMIUM, Browser, utc_days_since
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
@@ -58,7 +58,7 @@ def _heading(browser: Browser, selector: str) -> str:
     return _text(browser, f":is(.kpi, .panel):has({selector}) :is(.label, h2)")
 
 
-def _french_day(moment: datetime) -> str:
+def _french_day(moment: date) -> str:
     return f"{moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
 
 
@@ -69,6 +69,7 @@ def test_with_lang_fr_the_board_speaks_french(
 ) -> None:
     with Browser(tmp_path / "profile") as browser:
         assert browser.evaluate("navigator.language").startswith("en")  # not the browser's
+        opened = datetime.now(UTC)
         browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
         browser.wait_for(f"{LOADED} && {INBOX_SHOWN}")
         assert browser.evaluate("document.documentElement.lang") == "fr"
@@ -104,8 +105,9 @@ def test_with_lang_fr_the_board_speaks_french(
         chart = "Chart.getChart(document.getElementById('chart-sentiment'))"
         ticks = browser.evaluate(f"{chart}.scales.x.ticks.map((t) => t.label)")
         labels = browser.evaluate(f"{chart}.data.labels")  # ISO days, what a click picks
-        today = datetime.now(UTC).date()
-        assert labels[-1] == today.isoformat()
+        # The page's today: the day it loaded on, either side of midnight if it crossed one.
+        today = date.fromisoformat(labels[-1])
+        assert today in utc_days_since(opened), (labels[-1], opened)
         assert f"{today.day} {FRENCH_MONTHS[today.month - 1]}" in ticks
         net = "Chart.getChart(document.getElementById('chart-net'))"
         assert browser.evaluate(f"{net}.scales.y.ticks.map((t) => t.label)") == [
@@ -117,7 +119,7 @@ def test_with_lang_fr_the_board_speaks_french(
             f"{chart}.options.plugins.tooltip.callbacks.title("
             f"[{{ label: {chart}.data.labels.at(-1), dataset: {chart}.data.datasets[0] }}])"
         )
-        assert title == _french_day(datetime.now(UTC))
+        assert title == _french_day(today)
 
         # The triage inbox: its counts, states and actions.
         counts = browser.text("triage-counts")

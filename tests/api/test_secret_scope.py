@@ -25,8 +25,9 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 from services.runtime.governance.installation_secret import SECRET_NAME
 from tests.alerting.notifiers import make_message
-from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.apps import app_for
+from tests.smtp_server import smtp_server
 
 ACME_YAML = "secrets: [VEILLE_ACME_REPORT_TO]\nbrands:\n  - name: Acmebrand\n"
 

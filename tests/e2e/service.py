@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
+    """A port nothing listens on now. Another process may take it before its user binds
+    it: servers in this process should bind port 0 themselves (tests/smtp_server.py), and
+    `VeilleProcess.start` moves to another port when it finds this one taken."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -81,20 +85,39 @@ class VeilleProcess:
         )
 
     def start(self) -> None:
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [*_WITH_DEFAULT_SIGNALS, "-m", "services.cli", "up", "--config", str(self.config)],
-            cwd=self.cwd,
-            env=_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.wait_for(lambda: self._health() is not None, timeout=180, what="the API to answer")
+        # `veille up` must be given a port number, free when chosen but not held: another
+        # test's server may take it before veille binds it. Then veille exits at once saying
+        # so, and it is started again on another port (three tries).
+        for attempt in range(3):
+            log = self.log_path.open("wb")
+            self.process = subprocess.Popen(
+                [*_WITH_DEFAULT_SIGNALS, "-m", "services.cli", "up", "--config", str(self.config)],
+                cwd=self.cwd,
+                env=_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            log.close()
+            try:
+                self.wait_for(
+                    lambda: self._health() is not None, timeout=180, what="the API to answer"
+                )
+                break
+            except AssertionError:
+                if attempt == 2 or not _PORT_TAKEN.search(self.log()):
+                    raise
+                self._move_to(free_port())
         if self.key is None:
             result = self.cli("keys", "create", "--name", "e2e", "--quiet")
             assert result.returncode == 0, result.stderr
             self.key = result.stdout.strip()
+
+    def _move_to(self, port: int) -> None:
+        workspace = yaml.safe_load((self.config / "veille.yaml").read_text(encoding="utf-8"))
+        workspace["settings"]["api"]["port"] = port
+        (self.config / "veille.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}/api/v1"
 
     def _health(self) -> dict[str, Any] | None:
         assert self.process is not None
@@ -178,6 +201,10 @@ _WITH_DEFAULT_SIGNALS = [
     "signal.pthread_sigmask(signal.SIG_SETMASK, set()); "
     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
 ]
+
+
+# What `veille up` says when its port is taken: its own check, or uvicorn's bind error.
+_PORT_TAKEN = re.compile(r"cannot\s+listen\s+on|address\s+already\s+in\s+use", re.IGNORECASE)
 
 
 def _env() -> dict[str, str]:

@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.alerting.notifiers.signing import verify_request
 from services.alerting.rules import AlertRule, Channel
 from services.store.state import open_state
-from tests.e2e.service import REPO, VeilleProcess, _env, free_port, write_workspace
+from tests.e2e.service import REPO, VeilleProcess, _env, write_workspace
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response
+from tests.smtp_server import smtp_server
 
 pytestmark = pytest.mark.slow
 
@@ -101,13 +101,11 @@ class HttpReceiver:
 @pytest.fixture
 def smtp() -> Iterator[tuple[DedupingInbox, int]]:
     inbox = DedupingInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        inbox.hold.release.set()
-        controller.stop()
+    with smtp_server(inbox) as port:
+        try:
+            yield inbox, port
+        finally:
+            inbox.hold.release.set()
 
 
 def _alerts_run(config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.core.models import utcnow
-from tests.e2e.service import VeilleProcess, free_port, rss, write_workspace
+from tests.e2e.service import VeilleProcess, rss, write_workspace
 from tests.httpserver import HTTPTestServer
+from tests.smtp_server import smtp_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,8 @@ class Inbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 def test_new_mention_alert_reaches_email_and_slack(

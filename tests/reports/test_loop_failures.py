@@ -16,9 +16,10 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.governance import retention_loop
 from services.runtime.governance.retention_loop import RetentionScheduler
 from services.runtime.workers.report_loop import ReportScheduler
-from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.reports.conftest import make_context, requires_pdf
 from tests.reports.test_report_delivery import MONDAY_8_PARIS, WEEKLY
+from tests.smtp_server import smtp_server
 
 CLOSED_PG = "postgresql+psycopg://veille:secret-pw@127.0.0.1:1/veille"
 

@@ -17,8 +17,9 @@ from services.reports.service import definitions
 from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.report_loop import ReportScheduler, trigger_for
-from tests.alerting.notifiers.test_email import Mailbox, smtp_server
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.reports.conftest import make_context, requires_pdf
+from tests.smtp_server import smtp_server
 
 WEEKLY = ReportDefinition(
     name="weekly-mail",

@@ -6,22 +6,19 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier, Recipient
 from tests.alerting.notifiers import make_message
+from tests.smtp_server import refusing_port, smtp_server
 
 USER, PASSWORD = "veille", "smtp-pa55-0123456789"
 SECRETS = {"SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD}
@@ -67,22 +64,6 @@ def _authenticator(
         PASSWORD.encode(),
     )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def smtp_server(handler: Mailbox, **kwargs: Any) -> Iterator[int]:
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **kwargs)
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -246,6 +227,6 @@ def test_refused_recipients() -> None:
 
 
 def test_unreachable_server_is_temporary() -> None:
-    with pytest.raises(DeliveryError) as caught:
-        notifier(_free_port()).send(make_message(), idempotency_key="k")
+    with refusing_port() as port, pytest.raises(DeliveryError) as caught:
+        notifier(port).send(make_message(), idempotency_key="k")
     assert caught.value.permanent is False and "127.0.0.1" in str(caught.value)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier
@@ -16,8 +15,9 @@ from services.alerting.notifiers.secrets import MissingSecretError, Secret, reso
 from services.alerting.notifiers.slack import RateLimiter, SlackNotifier
 from services.alerting.notifiers.webhook import WebhookNotifier
 from tests.alerting.notifiers import make_message
-from tests.alerting.notifiers.test_email import Mailbox, _free_port
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response
+from tests.smtp_server import smtp_server
 
 SLACK_PATH = "/services/T1/B2/slack-token-s3cr3t"
 HMAC_KEY = "hmac-key-s3cr3t-value"
@@ -122,12 +122,10 @@ def test_no_channel_leaks_its_secrets(
     errors.append(caught.value)
     assert HMAC_KEY.encode() not in server.requests_for("/hook")[0].body
 
-    controller = Controller(Mailbox(reply="554 5.7.1 no"), hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
+    with smtp_server(Mailbox(reply="554 5.7.1 no")) as port:
         mail = EmailNotifier(
             host="127.0.0.1",
-            port=controller.port,
+            port=port,
             security="plain",
             sender="alerts@veille.example",
             recipients=["a@example.org"],
@@ -138,8 +136,6 @@ def test_no_channel_leaks_its_secrets(
         with pytest.raises(DeliveryError) as caught:  # no AUTH offered over plain: refused
             mail.send(make_message(), idempotency_key="k")
         errors.append(caught.value)
-    finally:
-        controller.stop()
 
     said = _everything_said(caplog, errors, [slack, hook, mail])
     assert caplog.records  # something was logged, at DEBUG too
