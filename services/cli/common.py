@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.cli.progress_lines import LineProgress
 from services.core.workspace import ConfigError, LoadedWorkspace, load_workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.logs import setup_logging
@@ -191,14 +192,16 @@ def interrupted(what: str, then: str, *, extra: list[str] | None = None) -> NoRe
     raise typer.Exit(INTERRUPTED)
 
 
-def progress_display() -> Progress:
-    """A progress display on stderr: description, bar, done/total, time."""
-    return Progress(
+def progress_display(unit: str = "items") -> Progress:
+    """A progress display on stderr: description, bar, done/total, time; when stderr is a
+    file or a pipe, a line per task start, tenth of the way (or 30 s) and end instead."""
+    return LineProgress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        unit=unit,
         transient=False,
     )
 

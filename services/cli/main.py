@@ -866,15 +866,16 @@ def sources_preview(
     from services.collector.web.forums import load_selectors
     from services.collector.web.preview import PreviewError, preview
 
-    settings = _load(config).settings.collector
+    loaded = _load(config)
     try:
         chosen = load_selectors(selectors.read_text(encoding="utf-8")) if selectors else None
-        result = preview(url, settings, selectors=chosen)
+        result = preview(url, loaded.settings.collector, selectors=chosen)
     except (PreviewError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(result.to_json()))
         return
+    names = _names_in(config, result.items) if loaded.workspace.brands else None
     engine = f" ({result.engine})" if result.engine else ""
     out.print(f"{result.kind}{engine}: {result.title or result.final_url}", highlight=False)
     for label, urls in (("feed", result.feeds), ("sitemap", result.sitemaps)):
@@ -882,16 +883,45 @@ def sources_preview(
             out.print(f"{label}: {found}", highlight=False)
     if result.articles:
         out.print(f"{len(result.articles)} articles, newest: {result.articles[0]}", highlight=False)
-    table = Table("#", "kind", "author", "date", "text")
+    table = Table("#", "kind", "author", "date", *(["names"] if names is not None else []), "text")
     for index, item in enumerate(result.items, start=1):
         table.add_row(
             str(index),
             item.thread.item_kind if item.thread else "",
             item.author or "",
             f"{item.published_at:%Y-%m-%d %H:%M}" if item.published_at else "",
+            *([", ".join(names[index - 1])] if names is not None else []),
             " ".join(item.text.split())[:100],
         )
     out.print(table)
+    source = next((s for s in loaded.workspace.sources if _same_url(s.url, url)), None)
+    if (
+        names is not None
+        and result.items
+        and not (source and (source.query or source.keep == "all"))
+    ):
+        # keep: matching (the default) stores only the items naming a brand or competitor.
+        named = sum(1 for found in names if found)
+        out.print(
+            f"{named} of {len(result.items)} items name a brand and would be kept "
+            f"(keep: matching{'' if source else ', the default'})",
+            highlight=False,
+        )
+
+
+def _names_in(config: Path, items: list[Any]) -> list[list[str]]:
+    """The brands and competitors each item names, by the analyzer's own tagger (with the
+    brand corrections it learned), on the text it judges (title and text)."""
+    from services.analyzer.mentions.fingerprint import overall_text
+
+    with _context(config) as ctx:
+        ctx.sync_workspace()
+        tags = ctx.analyzer.tagger.tag_many(overall_text(item.to_mention()) for item in items)
+    return [tag.names for tag in tags]
+
+
+def _same_url(configured: object, url: str) -> bool:
+    return configured is not None and str(configured).rstrip("/") == url.rstrip("/")
 
 
 @sources_app.command("status")

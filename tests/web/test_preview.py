@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.collector.web.forums import load_selectors
@@ -83,3 +85,48 @@ def test_errors_are_clear(server: HTTPTestServer, settings: CollectorSettings) -
     server.add("/empty", body=b"<html><body></body></html>", headers={"Content-Type": "text/html"})
     with pytest.raises(PreviewError, match="no article text"):
         preview(server.url("/empty"), settings)
+
+
+def _rss(*items: tuple[str, str]) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><link>https://shop.example/{i}</link>"
+        f"<description>{text}</description></item>"
+        for i, (title, text) in enumerate(items)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+    ).encode()
+
+
+def test_cli_preview_names_the_brands_each_item_mentions(
+    server: HTTPTestServer, tmp_path: Path
+) -> None:
+    from tests.e2e.service import write_workspace
+    from tests.test_cli import veille
+
+    items = [
+        ("Test ride", "Mon Veloria a tenu 80 km sans recharge."),
+        ("Comparatif", "Trekko ou pas, la batterie compte."),
+        ("Météo", "Pluie sur Lyon toute la semaine."),
+    ]
+    server.add("/feed", body=_rss(*items), headers={"Content-Type": "application/rss+xml"})
+    url = server.url("/feed")
+    config = write_workspace(tmp_path, sources=[])
+
+    result = veille("sources", "preview", url, "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    assert "names" in result.stdout, result.stdout
+    rows = {line.split("│")[5].strip() for line in result.stdout.splitlines() if "│" in line}
+    assert {"Veloria", "Trekko", ""} <= rows, result.stdout
+    assert "2 of 3 items name a brand and would be kept (keep: matching, the default)" in (
+        " ".join(result.stdout.split())
+    )
+
+    # A source on this URL that keeps everything: no "would be kept" summary.
+    keep_all = write_workspace(
+        tmp_path / "all", sources=[{"name": "shop", "kind": "feed", "url": url, "keep": "all"}]
+    )
+    everything = veille("sources", "preview", url, "--config", str(keep_all))
+    assert everything.returncode == 0, everything.stderr
+    assert "would be kept" not in everything.stdout

@@ -124,6 +124,8 @@ def embed_cached(
                 progress(stage, len(texts), len(texts))
             cached: NDArray[np.float32] = np.load(path)
             return cached
+    if progress:  # announced before the first batch: the base data takes minutes
+        progress(stage, 0, len(texts))
     parts = []
     for first in range(0, len(texts), _EMBED_BATCH):
         parts.append(embedder.embed(texts[first : first + _EMBED_BATCH]))
