@@ -41,7 +41,7 @@ class LineProgress(Progress):
     ) -> TaskID:
         task_id = super().add_task(description, start, total, completed, visible, **fields)
         if self._lines:
-            count = f"{int(total)} {self._unit}" if total is not None else "starting"
+            count = self._count(int(total)) if total is not None else "starting"
             self._say(f"{description}: {count}")
             self._said[task_id] = (0, time.monotonic())
             self._maybe_say(task_id)
@@ -65,7 +65,7 @@ class LineProgress(Progress):
         now = time.monotonic()
         total, done = task.total, int(task.completed)
         if total is not None and done >= total:
-            self._say(f"{task.description}: done, {done} {self._unit} in {_clock(task)}")
+            self._say(f"{task.description}: done, {self._count(done)} in {_clock(task)}")
             self._said[task_id] = (STEPS + 1, now)
         elif total:
             reached = min(STEPS, int(done * STEPS // total))
@@ -74,8 +74,12 @@ class LineProgress(Progress):
                 self._say(f"{task.description}: {done}/{int(total)} ({share}) {_clock(task)}")
                 self._said[task_id] = (reached, now)
         elif now - last >= EVERY_SECONDS:
-            self._say(f"{task.description}: {done} {self._unit} so far {_clock(task)}")
+            self._say(f"{task.description}: {self._count(done)} so far {_clock(task)}")
             self._said[task_id] = (tenth, now)
+
+    def _count(self, n: int) -> str:
+        unit = self._unit[:-1] if n == 1 and self._unit.endswith("s") else self._unit
+        return f"{n} {unit}"
 
     def _say(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False)
