@@ -255,6 +255,13 @@ class Renders:
         os.replace(tmp.name, meta)
         return updated
 
+    def rename(self, old: str, new: str) -> None:
+        """Moves a renamed report's renders to its new name (kept where they are when
+        renders of that name are already there)."""
+        source, target = self.root / old, self.root / new
+        if source.is_dir() and not target.exists():
+            source.rename(target)
+
     def path(self, report: str, render: str, fmt: str) -> Path | None:
         """The file of one render ('latest' for the newest render in that format: an
         HTML-only render does not break a bookmarked latest.pdf), or None."""
