@@ -39,6 +39,21 @@ def disable_rules_using(state: StateStore, name: str) -> list[str]:
     return names
 
 
+def retarget_rules(state: StateStore, old: str, new: str) -> list[str]:
+    """Points the stored rules watching saved search `old` at `new` (it was renamed)."""
+    names = rules_using(state, old)
+    for rule_name in names:
+        record = state.get_spec(RULE_KIND, rule_name)
+        state.put_spec(
+            RULE_KIND,
+            name=rule_name,
+            spec={**record.spec, "target": new},
+            owner=record.owner,
+            visibility=record.visibility,
+        )
+    return names
+
+
 def missing_target(state: StateStore, rule: AlertRule) -> str | None:
     """Why the rule cannot run when its saved search is gone, else None."""
     if rule.target_type != "saved_search":

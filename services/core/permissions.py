@@ -80,17 +80,20 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("DELETE", f"{P}/topics/{{name}}"): _w("topics:write", "topic"),
     ("POST", f"{P}/saved-searches"): _w("saved_searches:write_own", "saved search"),
     ("PUT", f"{P}/saved-searches/{{name}}"): _w("saved_searches:write_own", "saved search"),
+    ("PATCH", f"{P}/saved-searches/{{name}}"): _w("saved_searches:write_own", "saved search"),
     ("DELETE", f"{P}/saved-searches/{{name}}"): _w("saved_searches:write_own", "saved search"),
     ("POST", f"{P}/alert-rules"): _w("alert_rules:write", "rule"),
     ("POST", f"{P}/alert-rules/backtest"): RouteRule(READ),  # computes, stores nothing
     ("POST", f"{P}/alert-rules/{{name}}/backtest"): RouteRule(READ),
     ("PUT", f"{P}/alert-rules/{{name}}"): _w("alert_rules:write", "rule"),
+    ("PATCH", f"{P}/alert-rules/{{name}}"): _w("alert_rules:write", "rule"),
     ("DELETE", f"{P}/alert-rules/{{name}}"): _w("alert_rules:write", "rule"),
     ("POST", f"{P}/alerts/events/{{event_id}}/deliveries/{{channel}}/resend"): _w(
         "alert_rules:write", "alert delivery"
     ),
     ("POST", f"{P}/reports"): _w("reports:write", "report"),
     ("PUT", f"{P}/reports/{{name}}"): _w("reports:write", "report"),
+    ("PATCH", f"{P}/reports/{{name}}"): _w("reports:write", "report"),
     ("DELETE", f"{P}/reports/{{name}}"): _w("reports:write", "report"),
     ("POST", f"{P}/reports/{{name}}/renders"): _w("reports:write", "report"),
     ("POST", f"{P}/mentions/{{mention_id}}/sentiment"): _w("corrections:write", "correction"),

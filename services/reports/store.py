@@ -29,6 +29,7 @@ log = logging.getLogger("veille.reports")
 
 _RENDER_ID = re.compile(r"^\d{8}T\d{6}Z$")
 FORMATS = ("html", "pdf")
+DEFINITIONS = "definitions"  # the folder of the API's definitions, beside the renders'
 
 
 class ReportNotFound(NotFoundError):
@@ -49,7 +50,7 @@ class Definitions:
     `<data_dir>/reports/definitions/NAME.yaml` (written to a temporary file, then renamed)."""
 
     def __init__(self, data_dir: str | Path, configured: list[ReportDefinition]) -> None:
-        self.folder = Path(data_dir) / "reports" / "definitions"
+        self.folder = Path(data_dir) / "reports" / DEFINITIONS
         self.configured = {d.name: d for d in configured}
 
     def _file(self, name: str) -> Path:
@@ -254,6 +255,15 @@ class Renders:
             tmp.write(json.dumps(updated.to_json()))
         os.replace(tmp.name, meta)
         return updated
+
+    def rename(self, old: str, new: str) -> None:
+        """Moves a renamed report's renders to its new name (kept where they are when
+        renders of that name are already there)."""
+        if DEFINITIONS in (old, new):  # that folder holds every definition, not renders
+            return
+        source, target = self.root / old, self.root / new
+        if source.is_dir() and not target.exists():
+            source.rename(target)
 
     def path(self, report: str, render: str, fmt: str) -> Path | None:
         """The file of one render ('latest' for the newest render in that format: an

@@ -26,6 +26,7 @@ from services.alerting.rules import AlertRule
 from services.alerting.saved_search_use import missing_target
 from services.alerting.secret_scope import context_scope
 from services.api.deps import ContextDep, require_api_key
+from services.api.patching import Changes, patched
 from services.api.problems import Problem
 from services.core.models import utcnow
 from services.runtime.app.context import ServiceContext
@@ -219,6 +220,33 @@ def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep)
     _check_channels(ctx, rule)
     _save(ctx.state, rule, caller, create=False)
     return _saved(ctx, name)
+
+
+@router.patch("/{name}", summary="Change or rename an alert rule")
+def update_rule(name: str, changes: Changes, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+    """Changes the fields given (`name` renames it: its past alerts stay listed under the
+    old name); a brand's default rule can be changed (a replacement is stored) but keeps
+    its name. 409 when the new name is taken; `warnings` as for a create."""
+    current = _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
+    rule = patched(AlertRule, current.model_dump(mode="json"), changes)
+    stored = any(r.name == name for r in ctx.state.list_specs(KIND))
+    if rule.name != name:
+        if not stored:
+            raise Problem(
+                422,
+                "Invalid request",
+                f"name: {name!r} is a brand's default rule and keeps its name",
+                errors=[{"field": "name", "message": "a brand's default rule keeps its name"}],
+            )
+        if any(r.name == rule.name for r in _defaults(ctx)):
+            raise Problem(409, "Conflict", f"{rule.name!r} is a brand's default rule")
+    _check_target(ctx.state, rule, caller)
+    _check_channels(ctx, rule)
+    renamed = rule.name != name
+    _save(ctx.state, rule, caller, create=renamed)  # ConflictError (409): the name is taken
+    if renamed:
+        ctx.state.delete_spec(KIND, name)
+    return _saved(ctx, rule.name)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an alert rule")

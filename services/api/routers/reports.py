@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.secret_scope import context_scope
 from services.api.deps import AuthDep, ContextDep
+from services.api.patching import Changes, patched, stored_fields
 from services.api.problems import Problem
 from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
 from services.reports.period import PeriodError
@@ -149,6 +150,31 @@ def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> 
         store.put(definition, create_only=False)
     except ReadOnlyReport as exc:
         raise Problem(409, "Conflict", str(exc)) from None
+    return _saved(store, definition)
+
+
+@router.patch("/{name}", summary="Change or rename a report")
+def update_report(name: str, changes: Changes, ctx: ContextDep) -> SavedReport:
+    """Changes the fields given of an API-made report (`name` renames it, its kept renders
+    with it); the YAML's are read-only (409), as is a new name already taken. A period
+    other than `custom` drops the custom days unless they are given."""
+    current = _definition(ctx, name)
+    if current.origin == "config":
+        raise Problem(409, "Conflict", f"report {name!r} is defined in the workspace YAML")
+    fields = stored_fields(ReportDefinition, current)
+    if changes.get("period", "custom") != "custom":
+        fields.update(since=None, until=None)
+    definition = patched(ReportDefinition, fields, changes)
+    _checked(ctx, definition)
+    store = definitions(ctx)
+    renamed = definition.name != name
+    try:
+        store.put(definition, create_only=renamed)  # ConflictError (409): the name is taken
+    except ReadOnlyReport as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
+    if renamed:
+        Renders(ctx.settings.data_dir).rename(name, definition.name)
+        store.delete(name)
     return _saved(store, definition)
 
 

@@ -206,6 +206,8 @@ const I18n = (() => {
     // Setting up and taking down (setup.js): saved searches, alert rules, reports.
     "setup.cancel": { en: "Cancel", fr: "Annuler" },
     "setup.delete": { en: "Delete", fr: "Supprimer" },
+    "setup.edit": { en: "Edit…", fr: "Modifier…" },
+    "setup.saveChanges": { en: "Save the changes", fr: "Enregistrer les modifications" },
     "setup.refused": { en: "Refused: {reason}", fr: "Refusé\u00a0: {reason}" },
     "panel.rules": { en: "Alert rules", fr: "Règles d'alerte" },
     "panel.reports": { en: "Reports", fr: "Rapports" },
@@ -236,6 +238,11 @@ const I18n = (() => {
       en: "Those reports then refuse to render until edited.",
       fr: "Ces rapports refusent alors de se générer tant qu'ils ne sont pas modifiés.",
     },
+    "saved.changed": { en: "Saved search “{name}” changed.", fr: "Recherche enregistrée «\u00a0{name}\u00a0» modifiée." },
+    "saved.renamed": {
+      en: "Saved search “{old}” renamed “{name}”; its alert rules and reports follow it.",
+      fr: "Recherche enregistrée «\u00a0{old}\u00a0» renommée «\u00a0{name}\u00a0»\u00a0; ses règles d'alerte et rapports la suivent.",
+    },
     "saved.forceDelete": { en: "Delete anyway", fr: "Supprimer quand même" },
     "saved.deleted": { en: "Saved search “{name}” deleted.", fr: "Recherche enregistrée «\u00a0{name}\u00a0» supprimée." },
     "saved.forceDeleted": {
@@ -251,13 +258,38 @@ const I18n = (() => {
       fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau.",
     },
     "rule.createdNotSent": {
-      en: "Alert rule “{name}” created on “{search}”, but its channel cannot send yet: {warnings}",
-      fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0», mais son canal ne peut pas encore envoyer\u00a0: {warnings}",
+      one: {
+        en: "Alert rule “{name}” created on “{search}”, but its channel cannot send yet: {warnings}",
+        fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0», mais son canal ne peut pas encore envoyer\u00a0: {warnings}",
+      },
+      other: {
+        en: "Alert rule “{name}” created on “{search}”, but not all its channels can send yet: {warnings}",
+        fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0», mais ses canaux ne peuvent pas encore tous envoyer\u00a0: {warnings}",
+      },
     },
     "rule.createdSent": {
-      en: "Alert rule “{name}” created on “{search}”: its alerts show on this board and are sent to its channel.",
-      fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau et sont envoyées à son canal.",
+      one: {
+        en: "Alert rule “{name}” created on “{search}”: its alerts show on this board and are sent to its channel.",
+        fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau et sont envoyées à son canal.",
+      },
+      other: {
+        en: "Alert rule “{name}” created on “{search}”: its alerts show on this board and are sent to its {count} channels.",
+        fr: "Règle d'alerte «\u00a0{name}\u00a0» créée sur «\u00a0{search}\u00a0»\u00a0: ses alertes s'affichent sur ce tableau et sont envoyées à ses {count} canaux.",
+      },
     },
+    "rule.changed": { en: "Alert rule “{name}” changed.", fr: "Règle d'alerte «\u00a0{name}\u00a0» modifiée." },
+    "rule.renamed": {
+      en: "Alert rule “{old}” renamed “{name}”; its past alerts stay listed under its old name.",
+      fr: "Règle d'alerte «\u00a0{old}\u00a0» renommée «\u00a0{name}\u00a0»\u00a0; ses alertes passées restent listées sous l'ancien nom.",
+    },
+    "rule.changedNotSent": {
+      en: "Alert rule “{name}” changed, but not all its channels can send yet: {warnings}",
+      fr: "Règle d'alerte «\u00a0{name}\u00a0» modifiée, mais ses canaux ne peuvent pas encore tous envoyer\u00a0: {warnings}",
+    },
+    "rule.enabled": { en: "active", fr: "active" },
+    "rule.channelKind": { en: "Channel", fr: "Canal" },
+    "rule.addChannel": { en: "Add a channel", fr: "Ajouter un canal" },
+    "rule.removeChannel": { en: "Remove this channel", fr: "Retirer ce canal" },
     "rule.channel": { en: "Also send to", fr: "Envoyer aussi par" },
     "rule.secret": { en: "Secret holding the address or URL", fr: "Secret contenant l'adresse ou l'URL" },
     "rule.secretNotValue": {
@@ -285,6 +317,7 @@ const I18n = (() => {
     "sensitivity.low": { en: "low", fr: "faible" },
     "sensitivity.medium": { en: "medium", fr: "moyenne" },
     "sensitivity.high": { en: "high", fr: "forte" },
+    "sensitivity.custom": { en: "threshold {value}", fr: "seuil {value}" },
     "ruleStatus.active": { en: "active", fr: "active" },
     "ruleStatus.disabled": { en: "turned off", fr: "désactivée" },
     "ruleStatus.error": { en: "cannot run", fr: "ne peut pas tourner" },
@@ -303,6 +336,11 @@ const I18n = (() => {
       fr: "Rapport «\u00a0{name}\u00a0» programmé.",
     },
     "report.onDemand": { en: "on demand", fr: "à la demande" },
+    "report.changed": { en: "Report “{name}” changed.", fr: "Rapport «\u00a0{name}\u00a0» modifié." },
+    "report.renamed": {
+      en: "Report “{old}” renamed “{name}”; its past renders follow it.",
+      fr: "Rapport «\u00a0{old}\u00a0» renommé «\u00a0{name}\u00a0»\u00a0; ses rendus passés le suivent.",
+    },
     "report.to": { en: "to {recipients}", fr: "à {recipients}" },
     "report.fromConfig": {
       en: "from the workspace's configuration: change it there",
@@ -372,6 +410,7 @@ const I18n = (() => {
       one: { en: "{count} mention changed", fr: "{count} mention modifiée" },
       other: { en: "{count} mentions changed", fr: "{count} mentions modifiées" },
     },
+    "triage.noteAdded": { en: "Note added.", fr: "Note ajoutée." },
     "triage.nothingChanged": {
       en: "nothing changed: it already was so",
       fr: "rien n'a changé\u00a0: c'était déjà le cas",

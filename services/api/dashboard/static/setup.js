@@ -85,6 +85,52 @@ function confirmIn(item, message, choices) {
   return box;
 }
 
+// A list drawn again (a change, or the auto-refresh) without wiping what a person is
+// busy with: an item for which `busy` holds (a form open in it, a question asked) is kept
+// as it is, typed values and focus included; the others are replaced. A kept node is never
+// moved (moving it would take its focus away): the others are inserted around it.
+const formOpen = (item) => !!item.querySelector("form, .confirm");
+function redraw(list, items, busy = formOpen, key = "name") {
+  const kept = new Map();
+  for (const child of list.children) {
+    if (child.dataset[key] !== undefined && busy(child)) kept.set(child.dataset[key], child);
+  }
+  const wanted = items.map((item) => kept.get(item.dataset[key]) || item);
+  for (const child of [...list.children]) if (!wanted.includes(child)) child.remove();
+  let cursor = list.firstChild;
+  for (const node of wanted) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else list.insertBefore(node, cursor);
+  }
+}
+
+// An edit or create form in an item: labelled fields, then its buttons.
+function inlineForm(item, className) {
+  const form = item.appendChild(element("form", undefined, `inline-form ${className}`));
+  const field = (key, control, name) => {
+    const label = form.appendChild(element("label"));
+    label.appendChild(element("span", t(key)));
+    label.appendChild(document.createTextNode(" "));
+    if (name) control.name = name;
+    return label.appendChild(control);
+  };
+  return { form, field };
+}
+
+// A select of codes, each shown in the page's words.
+function choices(select, codes, word) {
+  for (const code of codes) select.appendChild(element("option", word(code))).value = code;
+  return select;
+}
+
+// The form's buttons: submit (its words, its class) and Cancel, which closes it.
+function formButtons(form, key, className) {
+  const submit = form.appendChild(element("button", t(key), className));
+  submit.type = "submit";
+  actionButton(form, t("setup.cancel"), "cancel", () => form.remove());
+  return submit;
+}
+
 // --- Loading and drawing the three lists.
 
 // The caller and the three lists (with the board's own requests: drawn with it).
@@ -118,8 +164,9 @@ function drawSetup() {
 // Saved searches: open one (its mentions below), make an alert rule on it, delete it.
 function fillSaved(searches) {
   const list = $("saved-searches");
-  list.replaceChildren(
-    ...searches.map((search) => {
+  redraw(
+    list,
+    searches.map((search) => {
       const item = element("li");
       item.dataset.name = search.name;
       const open = item.appendChild(element("button", search.name, "link"));
@@ -130,9 +177,10 @@ function fillSaved(searches) {
       item.appendChild(element("div", search.description || search.query, "meta"));
       const actions = element("div", undefined, "actions");
       if (may("alert_rules:write")) {
-        actionButton(actions, t("saved.alertRule"), "new-rule", () => ruleForm(item, search));
+        actionButton(actions, t("saved.alertRule"), "new-rule", () => ruleForm(item, { search }));
       }
       if (mayEditSearch(search)) {
+        actionButton(actions, t("setup.edit"), "edit", () => searchForm(item, search));
         actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("saved.confirmDelete", { name: search.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("saved-note", () => deleteSearch(search, item))],
@@ -178,82 +226,180 @@ const ruleName = (search, kind) => `${search.name}: ${t(`alertKind.${kind}`).toL
 // A channel's kind, in the page's words (the rules panel and the form's choices).
 const channelKinds = () => ({ email: t("channel.email"), slack: t("channel.slack"), webhook: t("channel.webhook") });
 
-// An alert rule on a saved search: its kind and sensitivity, and optionally one channel
-// (email, Slack, webhook) naming the secret that holds its address or URL, never the
-// value: the API checks the name against the workspace's secrets and says why it refuses.
-function ruleForm(item, search) {
+// Where a rule sends its alerts: any number of channels (email, Slack, webhook), each
+// naming the secret that holds its address or URL, never the value: the API checks the
+// name against the workspace's secrets and says why it refuses. One row per channel; the
+// first reads "nothing" until chosen, "Add a channel" adds another.
+function channelsField(form, channels) {
+  const box = form.appendChild(element("fieldset", undefined, "channels-field"));
+  box.appendChild(element("legend", t("rule.channel")));
+  const rows = box.appendChild(element("div", undefined, "channel-rows"));
+  const examples = { email: "channelExample.email", slack: "channelExample.slack", webhook: "channelExample.webhook" };
+  const addRow = (channel) => {
+    const row = rows.appendChild(element("div", undefined, "channel-row"));
+    const kind = row.appendChild(element("select"));
+    kind.name = "channel";
+    kind.setAttribute("aria-label", t("rule.channelKind"));
+    kind.appendChild(element("option", t("channel.none"))).value = "";
+    for (const [code, text] of Object.entries(channelKinds())) kind.appendChild(element("option", text)).value = code;
+    const secret = row.appendChild(element("input"));
+    secret.name = "channel-target";
+    secret.maxLength = 128;
+    secret.autocomplete = "off";
+    secret.setAttribute("aria-label", t("rule.secret"));
+    const show = () => {
+      secret.hidden = !kind.value;
+      secret.required = !!kind.value;
+      secret.placeholder = kind.value ? t(examples[kind.value]) : "";
+    };
+    kind.addEventListener("change", show);
+    if (channel) {
+      kind.value = channel.type;
+      secret.value = channel.target;
+    }
+    show();
+    if (rows.childElementCount > 1) {
+      actionButton(row, "×", "remove-channel", () => row.remove()).setAttribute("aria-label", t("rule.removeChannel"));
+    }
+    return kind;
+  };
+  for (const channel of channels.length ? channels : [null]) addRow(channel);
+  actionButton(box, t("rule.addChannel"), "add-channel", () => addRow(null).focus());
+  // The channels chosen, or null (said in the panel) when a secret's value was pasted in.
+  return () => {
+    const chosen = [...rows.querySelectorAll(".channel-row")]
+      .map((row) => [row.querySelector("select").value, row.querySelector("input").value.trim()])
+      .filter(([type]) => type)
+      .map(([type, target]) => ({ type, target, language: I18n.lang() }));
+    // An address or URL pasted in: the API's answer would be a pattern; say what it wants.
+    return chosen.some((c) => /[@/:]/.test(c.target)) ? null : chosen;
+  };
+}
+
+// An alert rule: made on a saved search ("Alert me…"), or an existing one changed (its
+// name, kind, sensitivity, channels, on or off). A brand's default rule keeps its name:
+// changing it stores a replacement.
+function ruleForm(item, { search, rule }) {
   const old = item.querySelector("form");
   if (old) return old.querySelector("input").focus();
-  const form = item.appendChild(element("form", undefined, "inline-form rule-form"));
-  const field = (key, control) => {
-    const label = form.appendChild(element("label"));
-    label.appendChild(element("span", t(key)));
-    label.appendChild(document.createTextNode(" "));
-    return label.appendChild(control);
-  };
-  const name = field("rule.name", element("input"));
-  name.name = "name";
+  const { form, field } = inlineForm(item, rule ? "rule-form edit-form" : "rule-form");
+  const name = field("rule.name", element("input"), "name");
   name.required = true;
   name.maxLength = 200;
-  name.value = ruleName(search, "new_mention");
-  const kind = field("rule.kind", element("select"));
-  kind.name = "kind";
-  for (const code of ["new_mention", "volume_spike", "negative_share_spike", "drop"]) {
-    kind.appendChild(element("option", t(`alertKind.${code}`))).value = code;
+  name.value = rule ? rule.name : ruleName(search, "new_mention");
+  name.readOnly = !!(rule && rule.default);
+  name.size = 32; // "delivery: negative share spike" shows whole
+  const kind = choices(field("rule.kind", element("select"), "kind"),
+    ["new_mention", "volume_spike", "negative_share_spike", "drop"], (code) => t(`alertKind.${code}`));
+  kind.value = rule ? rule.kind : "new_mention";
+  if (!rule) kind.addEventListener("change", () => { name.value = ruleName(search, kind.value); });
+  const sensitivity = choices(field("rule.sensitivity", element("select"), "sensitivity"),
+    ["low", "medium", "high"], (code) => t(`sensitivity.${code}`));
+  const stored = rule && rule.detector ? rule.detector.sensitivity : undefined;
+  if (stored !== undefined && !["low", "medium", "high"].includes(stored)) {
+    sensitivity.appendChild(element("option", t("sensitivity.custom", { value: stored }))).value = String(stored);
   }
-  kind.addEventListener("change", () => {
-    name.value = ruleName(search, kind.value);
-  });
-  const sensitivity = field("rule.sensitivity", element("select"));
-  sensitivity.name = "sensitivity";
-  for (const code of ["low", "medium", "high"]) {
-    sensitivity.appendChild(element("option", t(`sensitivity.${code}`))).value = code;
-  }
-  sensitivity.value = "medium";
+  sensitivity.value = stored !== undefined ? String(stored) : "medium";
   // Each new mention needs no sensitivity: a spike, a share or a drop does.
   const showSensitivity = () => { sensitivity.parentNode.hidden = kind.value === "new_mention"; };
   kind.addEventListener("change", showSensitivity);
   showSensitivity();
-  const channel = field("rule.channel", element("select"));
-  channel.name = "channel";
-  channel.appendChild(element("option", t("channel.none"))).value = "";
-  for (const [code, text] of Object.entries(channelKinds())) channel.appendChild(element("option", text)).value = code;
-  const secret = field("rule.secret", element("input"));
-  secret.name = "channel-target";
-  secret.maxLength = 128;
-  secret.autocomplete = "off";
-  const showSecret = () => {
-    secret.parentNode.hidden = !channel.value;
-    secret.required = !!channel.value;
-    const examples = { email: "channelExample.email", slack: "channelExample.slack", webhook: "channelExample.webhook" };
-    secret.placeholder = channel.value ? t(examples[channel.value]) : "";
-  };
-  channel.addEventListener("change", showSecret);
-  showSecret();
-  const create = form.appendChild(element("button", t("rule.create"), "create-rule"));
-  create.type = "submit";
-  actionButton(form, t("setup.cancel"), "cancel", () => form.remove());
+  const channels = channelsField(form, rule ? rule.channels || [] : []);
+  let enabled = null;
+  if (rule) {
+    const label = form.appendChild(element("label"));
+    enabled = label.appendChild(element("input"));
+    enabled.type = "checkbox";
+    enabled.name = "enabled";
+    enabled.checked = rule.enabled !== false;
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(element("span", t("rule.enabled")));
+  }
+  formButtons(form, rule ? "setup.saveChanges" : "rule.create", rule ? "save-edit" : "create-rule");
+  const panel = rule ? "rules-note" : "saved-note";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    inPanel(panel, async () => {
+      const sent = channels();
+      if (sent === null) {
+        notePanel(panel, "rule.secretNotValue", {}, true);
+        return;
+      }
+      const body = { name: name.value.trim(), kind: kind.value, channels: sent };
+      if (kind.value === "new_mention") body.detector = {};
+      else if (rule && rule.kind === kind.value) body.detector = { ...rule.detector, sensitivity: sensitivityValue(sensitivity.value) };
+      else body.detector = { sensitivity: sensitivityValue(sensitivity.value) };
+      let saved;
+      if (rule) {
+        body.enabled = enabled.checked;
+        saved = await call("PATCH", `/alert-rules/${encodeURIComponent(rule.name)}`, body);
+      } else {
+        Object.assign(body, { target_type: "saved_search", target: search.name });
+        saved = await call("POST", "/alert-rules", body);
+      }
+      form.remove();
+      const warnings = (saved && saved.warnings) || [];
+      const params = { name: body.name, old: rule ? rule.name : "", search: search ? search.name : "", count: sent.length };
+      if (warnings.length) {
+        // Saved, but a channel cannot deliver yet (a secret not set, email off): say so
+        // loudly, or the person believes alerts are going out.
+        const key = rule ? "rule.changedNotSent" : "rule.createdNotSent";
+        notePanel("rules-note", key, { ...params, warnings: warnings.join(" ") }, true);
+      } else if (rule) {
+        notePanel("rules-note", body.name === rule.name ? "rule.changed" : "rule.renamed", params);
+      } else {
+        notePanel("rules-note", sent.length ? "rule.createdSent" : "rule.created", params);
+      }
+      await loadSetup();
+    });
+  });
+  name.focus();
+}
+
+// "medium", or a threshold stored as a number, kept as a number.
+const sensitivityValue = (value) => (["low", "medium", "high"].includes(value) ? value : Number(value));
+
+// A saved search changed: its name (its alert rules and reports follow it), query,
+// description and sharing. A query that does not parse is refused with where it is wrong.
+function searchForm(item, search) {
+  const old = item.querySelector("form");
+  if (old) return old.querySelector("input").focus();
+  const { form, field } = inlineForm(item, "search-form edit-form");
+  const name = field("saved.name", element("input"), "name");
+  name.required = true;
+  name.maxLength = 200;
+  name.pattern = "[\\w][\\w .:@/\\-]*";
+  name.value = search.name;
+  const query = field("explore.query", element("input"), "query");
+  query.required = true;
+  query.maxLength = 4000;
+  query.spellcheck = false;
+  query.value = search.query;
+  query.parentNode.className = "wide-field";
+  const description = field("saved.description", element("input"), "description");
+  description.maxLength = 2000;
+  description.value = search.description || "";
+  const label = form.appendChild(element("label"));
+  const shared = label.appendChild(element("input"));
+  shared.type = "checkbox";
+  shared.name = "shared";
+  shared.checked = search.visibility === "shared";
+  label.appendChild(document.createTextNode(" "));
+  label.appendChild(element("span", t("saved.shareIt")));
+  formButtons(form, "setup.saveChanges", "save-edit");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     inPanel("saved-note", async () => {
-      const rule = { name: name.value.trim(), target_type: "saved_search", target: search.name, kind: kind.value };
-      if (kind.value !== "new_mention") rule.detector = { sensitivity: sensitivity.value };
-      if (channel.value) rule.channels = [{ type: channel.value, target: secret.value.trim(), language: I18n.lang() }];
-      // An address or URL pasted in: the API's answer would be a pattern; say what it wants.
-      if (rule.channels && /[@/:]/.test(rule.channels[0].target)) {
-        notePanel("saved-note", "rule.secretNotValue", {}, true);
-        return;
-      }
-      const saved = await call("POST", "/alert-rules", rule);
-      const warnings = (saved && saved.warnings) || [];
-      if (warnings.length) {
-        // Made, but its channel cannot deliver yet (a secret not set, email off): say so
-        // loudly, or the person believes alerts are going out.
-        notePanel("rules-note", "rule.createdNotSent", { name: rule.name, search: search.name, warnings: warnings.join(" ") }, true);
-      } else {
-        const sent = rule.channels ? "rule.createdSent" : "rule.created";
-        notePanel("rules-note", sent, { name: rule.name, search: search.name });
-      }
+      const body = {
+        name: name.value.trim(),
+        query: query.value.trim(),
+        description: description.value.trim(),
+        visibility: shared.checked ? "shared" : "private",
+      };
+      await call("PATCH", `/saved-searches/${encodeURIComponent(search.name)}`, body);
+      form.remove();
+      const renamed = body.name !== search.name;
+      notePanel("saved-note", renamed ? "saved.renamed" : "saved.changed", { name: body.name, old: search.name });
       await loadSetup();
     });
   });
@@ -267,8 +413,9 @@ function fillRules(rules) {
   const brand = view ? view.brand : "";
   const shown = rules.filter((r) => r.target_type === "saved_search" || r.target === brand);
   const list = $("alert-rules");
-  list.replaceChildren(
-    ...shown.map((rule) => {
+  redraw(
+    list,
+    shown.map((rule) => {
       const item = element("li");
       item.dataset.name = rule.name;
       item.appendChild(element("div", rule.name));
@@ -285,8 +432,12 @@ function fillRules(rules) {
       const to = sentTo.length ? t("rule.sentTo", { channels: sentTo.join(", ") }) : t("rule.boardOnly");
       item.appendChild(element("div", to, "meta channels"));
       if (rule.error) item.appendChild(element("div", rule.error, "why")); // the server's words
-      if (may("alert_rules:write") && !rule.default) {
+      if (may("alert_rules:write")) {
         const actions = item.appendChild(element("div", undefined, "actions"));
+        actionButton(actions, t("setup.edit"), "edit", () => ruleForm(item, { rule }));
+      }
+      if (may("alert_rules:write") && !rule.default) {
+        const actions = item.querySelector(".actions");
         actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("rule.confirmDelete", { name: rule.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("rules-note", async () => {
@@ -306,8 +457,9 @@ function fillRules(rules) {
 // workspace's YAML ones are changed in the YAML).
 function fillReports(reports) {
   const list = $("reports");
-  list.replaceChildren(
-    ...reports.map((report) => {
+  redraw(
+    list,
+    reports.map((report) => {
       const item = element("li");
       item.dataset.name = report.name;
       item.appendChild(element("div", report.title || report.name));
@@ -320,6 +472,7 @@ function fillReports(reports) {
       item.appendChild(element("div", meta.filter(Boolean).join(" · "), "meta"));
       if (may("reports:write") && report.origin === "api") {
         const actions = item.appendChild(element("div", undefined, "actions"));
+        actionButton(actions, t("setup.edit"), "edit", () => reportForm(item, report));
         actionButton(actions, t("setup.delete"), "delete", () =>
           confirmIn(item, t("report.confirmDelete", { name: report.name }), [
             [t("setup.delete"), "confirm-delete", () => inPanel("reports-note", async () => {
@@ -336,6 +489,58 @@ function fillReports(reports) {
   );
   if (!reports.length) list.appendChild(element("li", t("report.none"), "empty"));
 }
+
+// A report changed: its name (its kept renders follow), what it covers, its language,
+// when it is sent (or on demand only) and to whom.
+function reportForm(item, report) {
+  const old = item.querySelector("form");
+  if (old) return old.querySelector("input").focus();
+  const { form, field } = inlineForm(item, "report-edit edit-form");
+  const name = field("report.name", element("input"), "name");
+  name.required = true;
+  name.maxLength = 80;
+  name.pattern = "[a-z0-9][a-z0-9_\\-]*";
+  name.value = report.name;
+  const periods = ["last_week", "last_month", "last_quarter", ...(report.period === "custom" ? ["custom"] : [])];
+  const period = choices(field("report.periodLabel", element("select"), "period"), periods, (code) => t(`reportPeriod.${code}`));
+  period.value = report.period;
+  const language = choices(field("report.languageLabel", element("select"), "language"), ["fr", "en"], I18n.language);
+  language.value = report.language;
+  const every = choices(field("report.everyLabel", element("select"), "every"), ["week", "month", ""],
+    (code) => t({ week: "report.weekly", month: "report.monthly" }[code] || "report.onDemand"));
+  every.value = report.schedule ? report.schedule.every : "";
+  const at = field("report.at", element("input"), "at");
+  at.type = "time";
+  at.value = report.schedule ? report.schedule.at : "08:00";
+  const showAt = () => { at.parentNode.hidden = !every.value; };
+  every.addEventListener("change", showAt);
+  showAt();
+  const recipients = field("report.recipients", element("input"), "recipients");
+  recipients.autocomplete = "off";
+  recipients.value = report.recipients.join(", ");
+  recipients.parentNode.className = "wide-field";
+  formButtons(form, "setup.saveChanges", "save-edit");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    inPanel("reports-note", async () => {
+      const body = {
+        name: name.value.trim(),
+        period: period.value,
+        language: language.value,
+        schedule: every.value ? { every: every.value, at: at.value || "08:00" } : null,
+        recipients: splitRecipients(recipients.value),
+      };
+      await call("PATCH", `/reports/${encodeURIComponent(report.name)}`, body);
+      form.remove();
+      notePanel("reports-note", body.name === report.name ? "report.changed" : "report.renamed",
+        { name: body.name, old: report.name });
+      await loadSetup();
+    });
+  });
+  name.focus();
+}
+
+const splitRecipients = (text) => text.split(/[,;\n]+/).map((r) => r.trim()).filter(Boolean);
 
 // "veloria-weekly", or "veloria-weekly-2" when taken (the workspace's YAML has one).
 function freeReportName(brand) {
@@ -397,7 +602,7 @@ function bindSetup() {
   $("report-form").addEventListener("submit", (event) => {
     event.preventDefault();
     inPanel("reports-note", async () => {
-      const recipients = $("report-recipients").value.split(/[,;\n]+/).map((r) => r.trim()).filter(Boolean);
+      const recipients = splitRecipients($("report-recipients").value);
       const report = {
         name: $("report-name").value.trim(),
         brand: view.brand,

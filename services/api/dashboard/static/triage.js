@@ -84,9 +84,14 @@ async function loadInbox() {
   });
   writeNotice();
   const list = $("triage-mentions");
-  list.replaceChildren(...page.mentions.map(inboxItem));
+  // A row where a tag or a note is being typed is left as it is (setup.js: redraw).
+  redraw(list, page.mentions.map(inboxItem), typing, "id");
   if (!page.mentions.length) list.appendChild(element("li", t("triage.empty"), "empty"));
 }
+
+// A tag or a note typed in the row and not yet added, or the cursor in one of them.
+const typing = (row) =>
+  [...row.querySelectorAll("input")].some((input) => input.value.trim() || input === document.activeElement);
 
 const grouped = () => !$("triage-one-per-copy").checked;
 
@@ -133,13 +138,18 @@ function inboxItem(mention) {
   tag.className = "tag-input";
   tag.placeholder = t("triage.tag");
   tag.maxLength = 50;
-  actionButton(actions, t("triage.addTag"), "add-tag", () => changeTriage(mention.id, { add_tags: [tag.value] })).title = reach;
+  actionButton(actions, t("triage.addTag"), "add-tag", () =>
+    changeTriage(mention.id, { add_tags: [tag.value] }, () => { tag.value = ""; })).title = reach;
   const note = actions.appendChild(element("input"));
   note.className = "note-input";
   note.placeholder = t("triage.note");
   note.maxLength = 4000;
   actionButton(actions, t("triage.addNote"), "add-note", () =>
-    act(() => send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value })));
+    act(async () => {
+      await send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value });
+      note.value = ""; // added: the row is drawn again (a typed note keeps it)
+      return { key: "triage.noteAdded" }; // said, as every other action is
+    }));
   if (mention.story_id) {
     actionButton(actions, t("triage.storyAnswered"), "story-answered", () => answerStory(mention)).title =
       grouped() ? reach : t("triage.storyAnsweredScope", { state: stateLabel(triage.state) });
@@ -184,10 +194,11 @@ function actionButton(parent, text, className, onClick) {
 // Grouped, the change goes to the copies of the story the row counted: those matching
 // the inbox's query, never one already handled otherwise (answered by someone else).
 // The page says how many mentions changed (the API's `changed`): a state set, or else.
-function changeTriage(id, body) {
+function changeTriage(id, body, sent = () => {}) {
   const change = grouped() ? { ...body, whole_story: true, q: inboxQuery() } : body;
   return act(async () => {
     const done = await send("PATCH", `/triage/mentions/${encodeURIComponent(id)}`, change);
+    sent(); // e.g. the tag typed is added: its field empties, so the row is drawn again
     const count = done.changed === null || done.changed === undefined ? 1 : done.changed;
     if (!count) return { key: "triage.nothingChanged" };
     if (body.state) return { key: "triage.stateSet", params: { count, state: stateLabel(body.state) } };
