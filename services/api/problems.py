@@ -132,7 +132,12 @@ def _field_error(error: Any) -> dict[str, str]:
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return {"field": "body", "message": f"the body is not valid JSON ({reason})".strip()}
-    field = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
+    loc = list(error["loc"])
+    # Only the first item says where (body, query string...): a body field may itself be
+    # named `query` (a saved search's) and must keep its name.
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    field = ".".join(str(p) for p in loc)
     return {"field": field, "message": error["msg"]}
 
 
