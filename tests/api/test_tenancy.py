@@ -222,6 +222,15 @@ def test_the_audit_log_records_who_changed_what(tenancy: Tenancy) -> None:
             "/api/v1/audit", params={"kind": "source", "limit": 1, "before": only["next"]}
         ).json()
         assert [e["action"] for e in older["items"]] == ["create"]
+        # since/until read as everywhere in the API: before now, or UTC without an offset
+        recent = admin.get("/api/v1/audit", params={"kind": "source", "since": "1h"}).json()
+        every = admin.get("/api/v1/audit", params={"kind": "source"}).json()
+        assert recent["items"] == every["items"] and len(every["items"]) >= 2
+        future = admin.get("/api/v1/audit", params={"since": "2199-01-01T00:00:00"}).json()
+        assert future["items"] == []
+        assert admin.get("/api/v1/audit", params={"until": "1h"}).json()["items"] == []
+        bad = admin.get("/api/v1/audit", params={"since": "yesterday"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
     # Each workspace reads its own log only; a viewer reads none.
     with tenancy.client(tenancy.admin_keys["acme"]) as acme:
         assert "new-feed" not in acme.get("/api/v1/audit").text

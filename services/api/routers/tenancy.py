@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep, start_session
+from services.api.params import TIME_FORMS, BodyTime, to_utc
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
 from services.runtime.app.workspaces import Installation
@@ -321,15 +322,16 @@ def audit(
     principal: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        BodyTime | None, Query(description=f"entries at or after: {TIME_FORMS}", examples=["7d"])
+    ] = None,
+    until: Annotated[BodyTime | None, Query(description=f"entries before: {TIME_FORMS}")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[int | None, Query(ge=1, description="page: the last id seen")] = None,
 ) -> dict[str, Any]:
     """Entries of the caller's workspace, newest first; `next` pages to older ones."""
-    for value in (since, until):
-        if value is not None and value.tzinfo is None:
-            raise Problem(422, "Invalid request", "since and until need a time zone (e.g. ...Z)")
+    # As everywhere in the API: '7d' is before now, and a time without offset is UTC.
+    since, until = to_utc(since), to_utc(until)
     entries = installation.tenancy.audit(
         workspace=principal.workspace,
         kind=kind,
