@@ -195,6 +195,26 @@ def test_people_sign_in_with_a_password_and_their_role_applies(tenancy: Tenancy)
         assert refused.status_code == 403 and refused.json()["permission"] == "sources:write"
         assert browser.delete("/api/v1/session").status_code == 204
         assert browser.get("/api/v1/mentions").status_code == 401
+    # Someone with a role in one other workspace only (a client's team) signs in to it
+    # without naming it, as the dashboard's form does.
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme_admin:
+        made = acme_admin.post(
+            "/api/v1/users",
+            json={"name": "Carla", "password": "client side secret", "role": "viewer"},
+        )
+        assert made.status_code == 201, made.text
+    with TestClient(tenancy.app) as browser:
+        signed = browser.post(
+            "/api/v1/session", json={"login": "Carla", "password": "client side secret"}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json() == {"user": "Carla", "workspace": "acme", "role": "viewer"}
+        assert browser.get("/api/v1/me").json()["workspace"] == "acme"
+        elsewhere = browser.post(
+            "/api/v1/session",
+            json={"login": "Carla", "password": "client side secret", "workspace": "default"},
+        )
+        assert elsewhere.status_code == 403
     # the stored session is a hash, not the cookie's token
     token = cookie.split("=", 1)[1].split(";", 1)[0]
     db = Path(tenancy.installation.default.settings.store.state_url.removeprefix("sqlite:///"))

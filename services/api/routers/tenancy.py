@@ -58,7 +58,11 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = Field(min_length=1, max_length=320, description="name or email")
     password: str = Field(min_length=1, max_length=1024)
-    workspace: str = DEFAULT_WORKSPACE
+    workspace: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the workspace to open; default: the person's only one, else default",
+    )
 
 
 def _bad(exc: ValueError) -> Exception:
@@ -379,8 +383,22 @@ def sign_in(
     user = tenancy.check_password(body.login, body.password)
     if user is None:
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
-    start_session(response, request, tenancy, user, body.workspace)
-    return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
+    workspace = body.workspace or _home_workspace(user.roles)
+    if workspace not in user.roles and body.workspace is None:  # signed in: theirs to know
+        raise Problem(
+            403,
+            "No role in this workspace",
+            f'you have no role in {workspace!r}; name one of yours as "workspace": '
+            + ", ".join(sorted(user.roles)),
+        )
+    start_session(response, request, tenancy, user, workspace)
+    return {"user": user.name, "workspace": workspace, "role": user.roles[workspace]}
+
+
+def _home_workspace(roles: dict[str, str]) -> str:
+    """The workspace a sign-in that names none opens: the dashboard's form names none, and
+    a client's staff often work in their own workspace only."""
+    return next(iter(roles)) if len(roles) == 1 else DEFAULT_WORKSPACE
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out")
