@@ -85,6 +85,7 @@ def test_keys_carry_a_workspace_a_role_and_an_expiry(tenancy: Tenancy) -> None:
         assert made.status_code == 201, made.text
         key = made.json()["key"]
         assert made.json()["role"] == "viewer" and made.json()["workspace"] == "acme"
+        assert made.json()["warnings"] == []
         listed = admin.get("/api/v1/keys").json()
         assert all("key" not in k and k["workspace"] == "default" for k in listed)
     with tenancy.client(key) as viewer:
@@ -203,6 +204,14 @@ def test_people_sign_in_with_a_password_and_their_role_applies(tenancy: Tenancy)
             json={"name": "Carla", "password": "client side secret", "role": "viewer"},
         )
         assert made.status_code == 201, made.text
+        # Her admin key is made, and says it acts as the viewer she is.
+        over = acme_admin.post("/api/v1/keys", json={"name": "c", "role": "admin", "user": "Carla"})
+        assert over.status_code == 201, over.text
+        assert over.json()["warnings"] == [
+            "Carla is viewer of acme, so this admin key acts as viewer"
+        ]
+        with tenancy.client(over.json()["key"]) as hers:
+            assert hers.get("/api/v1/me").json()["role"] == "viewer"
     with TestClient(tenancy.app) as browser:
         signed = browser.post(
             "/api/v1/session", json={"login": "Carla", "password": "client side secret"}

@@ -289,12 +289,19 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     workspace = body.workspace or principal.workspace
     if workspace != principal.workspace:
         _installation_admin(principal)
-    user_id = None
+    user_id, warnings = None, []
     if body.user is not None:
         try:  # a person of another workspace is unknown here, as in /users
-            user_id = _person(installation, principal, body.user).id
+            person = _person(installation, principal, body.user)
         except NotFoundError as exc:
             raise _bad(ValueError(str(exc))) from None
+        user_id, theirs = person.id, person.roles.get(workspace)
+        if theirs is not None and ROLES.index(theirs) > ROLES.index(body.role):
+            # a person's key never does more than the person: say so, not just "admin"
+            warnings.append(
+                f"{person.name} is {theirs} of {workspace}, so this {body.role} key acts "
+                f"as {theirs}"
+            )
     try:
         key = installation.tenancy.create_key(
             name=body.name,
@@ -310,7 +317,7 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
         raise _bad(ValueError(str(exc))) from None
     key_id = key.split("_", 2)[1]
     record = next(k for k in installation.tenancy.list_keys() if k.key_id == key_id)
-    return {**_key_json(record), "key": key}
+    return {**_key_json(record), "key": key, "warnings": warnings}
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
