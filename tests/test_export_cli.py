@@ -101,6 +101,12 @@ def test_bad_input_is_an_error_and_writes_no_file(config: Path, tmp_path: Path) 
     assert unknown.returncode == 2 and "nope" in unknown.stderr
     wrong = veille("export", "stats", "breakdown", "--dimension", "colour", "--config", str(config))
     assert wrong.returncode == 2 and "--dimension" in wrong.stderr
+    misplaced = veille(
+        "export", "stats", "sentiment", "--brand", "Veloria", "--config", str(config)
+    )
+    assert misplaced.returncode == 2
+    assert "--brand does not apply to this export (it takes --query, " in misplaced.stderr
+    assert "--toward" in misplaced.stderr
     needs = veille("export", "stats", "share-of-voice", "--config", str(config))
     assert needs.returncode == 2 and "--brand" in needs.stderr
     typo = veille("export", "stats", "volume", "-q", "brand:Velorya", "--config", str(config))

@@ -65,6 +65,17 @@ def test_workspaces_people_and_keys_from_the_command_line(tmp_path: Path) -> Non
     assert key.startswith("vk_")
     keys = veille("keys", "list", "--config", config).stdout
     assert "alice-laptop" in keys and "viewer" in keys and "Alice" in keys
+    # A key above its person's role is made, but says it acts as the person's role.
+    over = veille(
+        "keys", "create", "--name", "a2", "--workspace", "acme", "--role", "admin",
+        "--user", "Alice", "--quiet", "--config", config,
+    )  # fmt: skip
+    assert over.returncode == 0 and over.stdout.strip().startswith("vk_")
+    assert "note: Alice is analyst of acme, so this admin key acts as analyst" in over.stderr
+    assert "note:" not in veille(
+        "keys", "create", "--name", "a3", "--workspace", "acme", "--role", "viewer",
+        "--user", "Alice", "--config", config,
+    ).stderr  # fmt: skip
     stranger = veille(
         "keys", "create", "--name", "x", "--workspace", "acme", "--user", "Bob", "--config", config
     )

@@ -86,7 +86,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_field_error(e) for e in exc.errors()]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        summary = "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors[:5]
+        )
         return problem_response(request, 422, "Invalid request", summary, errors=errors)
 
     @app.exception_handler(NotFoundError)
@@ -132,8 +134,14 @@ def _field_error(error: Any) -> dict[str, str]:
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return {"field": "body", "message": f"the body is not valid JSON ({reason})".strip()}
-    field = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
-    return {"field": field, "message": error["msg"]}
+    loc = list(error["loc"])
+    # Only the first item says where (body, query string...): a body field may itself be
+    # named `query` (a saved search's) and must keep its name.
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    field = ".".join(str(p) for p in loc)
+    # pydantic's "Value error, " prefix says nothing to a person (our validators' words follow)
+    return {"field": field, "message": str(error["msg"]).removeprefix("Value error, ")}
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

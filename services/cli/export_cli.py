@@ -214,6 +214,11 @@ def _stats_endpoints() -> dict[str, Callable[..., BaseModel]]:
     return {name: endpoint for name, (endpoint, _) in STATS_EXPORTS.items()}
 
 
+def _flag(parameter: str) -> str:
+    """The command-line option of an endpoint's parameter (`q` is --query)."""
+    return "--query" if parameter == "q" else f"--{parameter.replace('_', '-')}"
+
+
 def _arguments(endpoint: Callable[..., BaseModel], given: dict[str, Any]) -> dict[str, Any]:
     """The options the endpoint takes, checked against its parameters' types and limits."""
     signature = inspect.signature(endpoint, eval_str=True)
@@ -223,16 +228,19 @@ def _arguments(endpoint: Callable[..., BaseModel], given: dict[str, Any]) -> dic
             continue
         parameter = signature.parameters.get(name)
         if parameter is None:
-            raise CliError(f"--{name.replace('_', '-')} does not apply to this export", code=2)
+            takes = ", ".join(_flag(n) for n in given if n in signature.parameters)
+            raise CliError(
+                f"{_flag(name)} does not apply to this export (it takes {takes})", code=2
+            )
         try:
             arguments[name] = TypeAdapter(parameter.annotation).validate_python(value)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]["msg"]
-            raise CliError(f"--{name.replace('_', '-')}: {problem}", code=2) from None
+            raise CliError(f"{_flag(name)}: {problem}", code=2) from None
     for name, parameter in signature.parameters.items():
         if name not in arguments and name not in {"index", "state", "ctx"}:  # given below
             if parameter.default is inspect.Parameter.empty:
-                raise CliError(f"this export needs --{name.replace('_', '-')}", code=2)
+                raise CliError(f"this export needs {_flag(name)}", code=2)
             arguments[name] = parameter.default
     return arguments
 

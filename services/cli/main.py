@@ -783,6 +783,13 @@ def keys_create(
         except (ValueError, KeyError) as exc:
             raise CliError(str(exc.args[0] if exc.args else exc), code=2) from None
         record_audit(inst, workspace=target, kind="key", action="create", target=name)
+        acts_as = _key_acts_as(inst.tenancy.get_user(user).roles[target], role) if user else role
+    if acts_as != role:  # a person's key never does more than the person
+        console.print(
+            f"note: {user} is {acts_as} of {target}, so this {role} key acts as {acts_as}",
+            markup=False,
+            highlight=False,
+        )
     if quiet:
         out.print(key, highlight=False)
     else:
@@ -790,6 +797,13 @@ def keys_create(
             f"API key for {name} ({role} of {target}; shown once, keep it secret):\n{key}",
             highlight=False,
         )
+
+
+def _key_acts_as(person_role: str, key_role: str) -> str:
+    """The lesser of a person's role and their key's (ROLES runs from most to least)."""
+    from services.core.permissions import ROLES
+
+    return max(person_role, key_role, key=ROLES.index)
 
 
 @keys_app.command("list")

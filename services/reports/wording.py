@@ -139,6 +139,17 @@ def signed(value: float | None, lang: Lang) -> str:
     return ("+" if value >= 0 else "−") + text
 
 
+def counted(value: int, word: str, lang: Lang) -> str:
+    """'1 mention', '12 mentions'; French keeps the singular below 2 ('0 réaction')."""
+    one = value < 2 if lang == "fr" else value == 1
+    return f"{number(value, lang)} {word if one else word + 's'}"
+
+
+def of(name: str) -> str:
+    """French 'de': "celui d'Olyve", 'celui de Trekko' (elided before a vowel)."""
+    return f"d'{name}" if name[:1].casefold() in "aeiouàâäéèêëîïôöùûü" else f"de {name}"
+
+
 def delta(now: int, before: int) -> str:
     """'+12', '−3', '0'."""
     diff = now - before
@@ -193,18 +204,21 @@ def key_figures_reading(f: ReportFigures, lang: Lang) -> str:
     change = _count_change(k.mentions, k.previous_mentions, lang)
     if lang == "en":
         if f.subject.brand:
-            text = f"{name} was named in {number(k.mentions, lang)} mentions, {change}"
+            text = f"{name} was named in {counted(k.mentions, 'mention', lang)}, {change}"
         else:
-            text = f"The search {quote(name, lang)} matched {number(k.mentions, lang)} "
-            text += f"mentions, {change}"
+            text = f"The search {quote(name, lang)} matched "
+            text += f"{counted(k.mentions, 'mention', lang)}, {change}"
         toward = " toward it" if f.subject.brand else ""
         text += f"; {percent(now_neg, lang)} of them were negative{toward}"
         if before_neg is not None:
             text += f", against {percent(before_neg, lang)} before"
         return text + "."
     what = name if f.subject.brand else f"la recherche {quote(name, lang)}"
-    verb = "citent" if f.subject.brand else "répondent à"
-    text = f"{number(k.mentions, lang)} mentions {verb} {what}, {change}"
+    one = k.mentions < 2
+    verb = (
+        ("cite" if one else "citent") if f.subject.brand else ("répond à" if one else "répondent à")
+    )
+    text = f"{counted(k.mentions, 'mention', lang)} {verb} {what}, {change}"
     toward = " envers la marque" if f.subject.brand else ""
     text += f"\u00a0; {percent(now_neg, lang)} sont négatives{toward}"
     if before_neg is not None:
@@ -217,7 +231,7 @@ def _nothing(f: ReportFigures, lang: Lang) -> str:
     return (
         f"No mention of {name} in this period."
         if lang == "en"
-        else (f"Aucune mention de {name} sur la période.")
+        else (f"Aucune mention {of(name)} sur la période.")
     )
 
 
@@ -290,12 +304,13 @@ def volume_reading(f: ReportFigures, lang: Lang) -> str:
     if busiest is not None and busiest.count and len(f.series) > 1:
         unit = "week of" if f.interval == "week" else "day was"
         if lang == "en":
-            text += f"; the busiest {unit} {day(busiest.start, lang)} ({busiest.count} mentions)"
+            text += f"; the busiest {unit} {day(busiest.start, lang)} "
+            text += f"({counted(busiest.count, 'mention', lang)})"
         else:
             when = "la semaine du" if f.interval == "week" else "le"
             text += (
                 f"\u00a0; le pic est atteint {when} {day(busiest.start, lang)} "
-                f"({busiest.count} mentions)"
+                f"({counted(busiest.count, 'mention', lang)})"
             )
     if f.interval == "week" and lang == "en":
         text = text.replace("the busiest week of", "the busiest week was that of")
@@ -336,7 +351,7 @@ def share_of_voice_reading(f: ReportFigures, lang: Lang) -> str:
             text += f"; its net sentiment ({ours}) is {how} that of {main.name} ({theirs})"
         else:
             how = "supérieur à" if gap > 0.005 else ("inférieur à" if gap < -0.005 else "égal à")
-            text += f"\u00a0; son sentiment net ({ours}) est {how} celui de {main.name} ({theirs})"
+            text += f"\u00a0; son sentiment net ({ours}) est {how} celui {of(main.name)} ({theirs})"
     return text + "."
 
 
@@ -356,7 +371,7 @@ def topics_reading(f: ReportFigures, lang: Lang) -> str:
         )
     name = quote(top.key, lang)
     if lang == "en":
-        text = f"{name} is the most discussed topic ({number(top.count, lang)} mentions)"
+        text = f"{name} is the most discussed topic ({counted(top.count, 'mention', lang)})"
         if growth is top:
             text += f" and the one that grew the most ({delta(top.count, top.previous)})"
         elif growth is not None:
@@ -365,7 +380,7 @@ def topics_reading(f: ReportFigures, lang: Lang) -> str:
         else:
             text += "; no topic grew"
         return text + "."
-    text = f"{name} est le sujet le plus abordé ({number(top.count, lang)} mentions)"
+    text = f"{name} est le sujet le plus abordé ({counted(top.count, 'mention', lang)})"
     if growth is top:
         text += f" et celui qui progresse le plus ({delta(top.count, top.previous)})"
     elif growth is not None:
@@ -408,22 +423,21 @@ def authors_reading(f: ReportFigures, lang: Lang) -> str:
         if f.sites:
             site = f.sites[0]
             text = f"Most mentions came from {site.key} "
-            text += f"({number(site.count, lang)} mentions)"
+            text += f"({counted(site.count, 'mention', lang)})"
         else:
             text = f"The most active source is {f.sources[0].key} "
-            text += f"({number(f.sources[0].count, lang)} mentions)"
+            text += f"({counted(f.sources[0].count, 'mention', lang)})"
         if f.authors:
             a = f.authors[0]
             text += f"; the most active author is {a.key} ({number(a.count, lang)})"
         return text + "."
     if f.sites:
         site = f.sites[0]
-        text = (
-            f"C'est sur {site.key} qu'on en a le plus parlé ({number(site.count, lang)} mentions)"
-        )
+        text = f"C'est sur {site.key} qu'on en a le plus parlé "
+        text += f"({counted(site.count, 'mention', lang)})"
     else:
         text = f"La source la plus active est {f.sources[0].key} "
-        text += f"({number(f.sources[0].count, lang)} mentions)"
+        text += f"({counted(f.sources[0].count, 'mention', lang)})"
     if f.authors:
         a = f.authors[0]
         text += f"\u00a0; l'auteur le plus actif est {a.key} ({number(a.count, lang)})"
@@ -475,8 +489,8 @@ def samples_reading(f: ReportFigures, lang: Lang) -> str:
         if neg is not None:
             words = f" (words that weighed: {_words(neg, lang)})" if neg.words else ""
             parts.append(
-                f"the most engaged negative mention drew {number(neg.engagement, lang)} "
-                f"reactions{words}"
+                f"the most engaged negative mention drew "
+                f"{counted(neg.engagement, 'reaction', lang)}{words}"
             )
         if pos is not None:
             words = f" ({_words(pos, lang)})" if pos.words else ""
@@ -484,16 +498,16 @@ def samples_reading(f: ReportFigures, lang: Lang) -> str:
             parts.append(
                 f"the most engaged positive {one} drew {number(pos.engagement, lang)}{words}"
                 if neg is not None
-                else f"the most engaged positive {one} drew {number(pos.engagement, lang)} "
-                f"reactions{words}"
+                else f"the most engaged positive {one} drew "
+                f"{counted(pos.engagement, 'reaction', lang)}{words}"
             )
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
     if neg is not None:
         words = f" (mots qui ont pesé\u00a0: {_words(neg, lang)})" if neg.words else ""
         parts.append(
-            f"la mention négative la plus engagée a suscité {number(neg.engagement, lang)} "
-            f"réactions{words}"
+            f"la mention négative la plus engagée a suscité "
+            f"{counted(neg.engagement, 'réaction', lang)}{words}"
         )
     if pos is not None:
         words = f" ({_words(pos, lang)})" if pos.words else ""
@@ -501,7 +515,7 @@ def samples_reading(f: ReportFigures, lang: Lang) -> str:
             f"la positive la plus engagée en a suscité {number(pos.engagement, lang)}{words}"
             if neg is not None
             else f"la mention positive la plus engagée a suscité "
-            f"{number(pos.engagement, lang)} réactions{words}"
+            f"{counted(pos.engagement, 'réaction', lang)}{words}"
         )
     text = "\u00a0; ".join(parts)
     return text[0].upper() + text[1:] + "."

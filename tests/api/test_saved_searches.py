@@ -74,6 +74,17 @@ def test_a_bad_query_is_a_400_with_its_position(alice: TestClient) -> None:
     assert alice.get(f"{URL}/bad").status_code == 404
 
 
+def test_a_field_named_query_keeps_its_name_in_the_problem(alice: TestClient) -> None:
+    """Only the location (body, query string) is dropped from an error's field."""
+    response = alice.post(URL, json={"name": "x", "query": 5})
+    assert response.status_code == 422
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == ["query"]
+    assert problem["detail"].startswith("query: ")
+    bad_limit = alice.get(f"{API_PREFIX}/mentions", params={"limit": "many"})
+    assert [e["field"] for e in bad_limit.json()["errors"]] == ["limit"]
+
+
 def test_a_bad_relative_time_is_refused(alice: TestClient) -> None:
     response = alice.post(URL, json={"name": "x", "query": "a", "filters": {"since": "soon"}})
     assert response.status_code == 422

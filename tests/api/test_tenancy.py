@@ -85,6 +85,7 @@ def test_keys_carry_a_workspace_a_role_and_an_expiry(tenancy: Tenancy) -> None:
         assert made.status_code == 201, made.text
         key = made.json()["key"]
         assert made.json()["role"] == "viewer" and made.json()["workspace"] == "acme"
+        assert made.json()["warnings"] == []
         listed = admin.get("/api/v1/keys").json()
         assert all("key" not in k and k["workspace"] == "default" for k in listed)
     with tenancy.client(key) as viewer:
@@ -195,6 +196,34 @@ def test_people_sign_in_with_a_password_and_their_role_applies(tenancy: Tenancy)
         assert refused.status_code == 403 and refused.json()["permission"] == "sources:write"
         assert browser.delete("/api/v1/session").status_code == 204
         assert browser.get("/api/v1/mentions").status_code == 401
+    # Someone with a role in one other workspace only (a client's team) signs in to it
+    # without naming it, as the dashboard's form does.
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme_admin:
+        made = acme_admin.post(
+            "/api/v1/users",
+            json={"name": "Carla", "password": "client side secret", "role": "viewer"},
+        )
+        assert made.status_code == 201, made.text
+        # Her admin key is made, and says it acts as the viewer she is.
+        over = acme_admin.post("/api/v1/keys", json={"name": "c", "role": "admin", "user": "Carla"})
+        assert over.status_code == 201, over.text
+        assert over.json()["warnings"] == [
+            "Carla is viewer of acme, so this admin key acts as viewer"
+        ]
+        with tenancy.client(over.json()["key"]) as hers:
+            assert hers.get("/api/v1/me").json()["role"] == "viewer"
+    with TestClient(tenancy.app) as browser:
+        signed = browser.post(
+            "/api/v1/session", json={"login": "Carla", "password": "client side secret"}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json() == {"user": "Carla", "workspace": "acme", "role": "viewer"}
+        assert browser.get("/api/v1/me").json()["workspace"] == "acme"
+        elsewhere = browser.post(
+            "/api/v1/session",
+            json={"login": "Carla", "password": "client side secret", "workspace": "default"},
+        )
+        assert elsewhere.status_code == 403
     # the stored session is a hash, not the cookie's token
     token = cookie.split("=", 1)[1].split(";", 1)[0]
     db = Path(tenancy.installation.default.settings.store.state_url.removeprefix("sqlite:///"))
@@ -222,6 +251,15 @@ def test_the_audit_log_records_who_changed_what(tenancy: Tenancy) -> None:
             "/api/v1/audit", params={"kind": "source", "limit": 1, "before": only["next"]}
         ).json()
         assert [e["action"] for e in older["items"]] == ["create"]
+        # since/until read as everywhere in the API: before now, or UTC without an offset
+        recent = admin.get("/api/v1/audit", params={"kind": "source", "since": "1h"}).json()
+        every = admin.get("/api/v1/audit", params={"kind": "source"}).json()
+        assert recent["items"] == every["items"] and len(every["items"]) >= 2
+        future = admin.get("/api/v1/audit", params={"since": "2199-01-01T00:00:00"}).json()
+        assert future["items"] == []
+        assert admin.get("/api/v1/audit", params={"until": "1h"}).json()["items"] == []
+        bad = admin.get("/api/v1/audit", params={"since": "yesterday"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
     # Each workspace reads its own log only; a viewer reads none.
     with tenancy.client(tenancy.admin_keys["acme"]) as acme:
         assert "new-feed" not in acme.get("/api/v1/audit").text

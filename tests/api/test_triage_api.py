@@ -117,7 +117,7 @@ def test_bulk_marks_a_whole_story_answered(ctx: ServiceContext, client: TestClie
     _story(ctx)
     dry = client.post(
         f"{API}/triage/bulk",
-        json={"story": "s1", "state": "answered", "dry_run": True, "job_id": None},
+        json={"story": "s1", "state": "answered", "dry_run": True},
     )
     assert dry.json() == {"matched": 3, "changed": 0, "dry_run": True, "job_id": None}
     assert _ids(client, "state:answered") == set()
@@ -234,6 +234,20 @@ def test_bad_changes_are_refused_and_change_nothing(
     _problem(client.post(f"{API}/triage/bulk", json={"q": "", **body}), 400, words)
     assert _ids(client, "state:new") == {"s1", "s2", "s3", "o1", "o2"}
     assert ctx.state.triage_records(["o1", "s1"]) == {}
+
+
+def test_a_misspelt_field_is_refused_not_dropped(ctx: ServiceContext, client: TestClient) -> None:
+    """`query` for `q` would otherwise bulk-change every mention; `tags` for `add_tags`
+    would answer 200 with nothing tagged."""
+    _story(ctx)
+    refused = client.post(
+        f"{API}/triage/bulk", json={"query": "autre", "state": "ignored", "dry_run": True}
+    )
+    _problem(refused, 422, "query")
+    assert [e["field"] for e in refused.json()["errors"]] == ["query"]
+    _problem(client.patch(f"{API}/triage/mentions/o1", json={"tags": ["vip"]}), 422, "tags")
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "autre", "tags": ["vip"]}), 422, "tags")
+    assert ctx.state.triage_records(["o1", "o2", "s1"]) == {}
 
 
 def test_bad_notes_queries_and_ids(ctx: ServiceContext, client: TestClient) -> None:

@@ -3,6 +3,7 @@ in words, in English and in French."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -309,3 +310,27 @@ def test_words_that_weighed_hold_no_markup_and_the_page_stays_escaped(
     html = render(f, pdf=False).html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(3)&gt;" in html
     assert "script&gt;" not in html and "<b>cassé" not in html
+
+
+def test_french_readings_elide_de_and_keep_one_and_zero_singular(ctx: ServiceContext) -> None:
+    """'celui d'Olyve', not 'celui de Olyve'; '1 mention cite', '0 réaction' (French
+    keeps the singular below 2), '1 mention' in English too."""
+    f = _figures(ctx, CONFIGURED.model_copy(update={"language": "fr"}))
+    assert f.key is not None and len(f.competitors) > 1
+    main = max(f.competitors[1:], key=lambda r: r.count)
+    f.competitors = [
+        f.competitors[0],
+        *(dataclasses.replace(r, name="Olyve") if r is main else r for r in f.competitors[1:]),
+    ]
+    assert "celui d'Olyve (" in wording.share_of_voice_reading(f, "fr")
+    f.key = dataclasses.replace(f.key, mentions=1, negative=1, positive=0)
+    assert wording.key_figures_reading(f, "fr").startswith("1 mention cite Veloria, ")
+    assert wording.key_figures_reading(f, "en").startswith("Veloria was named in 1 mention, ")
+    f.negative_samples = [dataclasses.replace(f.negative_samples[0], engagement=0)]
+    f.positive_samples = []
+    assert "a suscité 0 réaction (" in wording.samples_reading(f, "fr")
+    assert "drew 0 reactions (" in wording.samples_reading(f, "en")
+    assert wording.counted(1, "réaction", "fr") == "1 réaction"
+    assert wording.counted(2, "réaction", "fr") == "2 réactions"
+    assert wording.counted(0, "reaction", "en") == "0 reactions"
+    assert wording.of("Trekko") == "de Trekko" and wording.of("Acme") == "d'Acme"

@@ -84,6 +84,7 @@ def test_bad_definitions_get_a_clear_4xx_and_store_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert words in problem["detail"]
+    assert "Value error" not in problem["detail"] and not problem["detail"].startswith(":")
     if field:
         assert problem["errors"][0]["field"].startswith(field)
     assert _stored(ctx) == []

@@ -11,6 +11,7 @@ import pytest
 
 from services.core.models import Mention
 from services.core.settings import build_settings
+from services.core.triage import Triage, TriageState
 from services.core.workspace import Workspace
 from services.reports.store import RenderInfo, Renders
 from services.runtime.app.context import ServiceContext
@@ -33,6 +34,7 @@ from services.runtime.governance.retention import (
     validate_changes,
 )
 from services.store.contracts import Dimension, MentionFilter
+from services.store.state.contract import TriageRecord
 from tests.factories import make_mention
 from tests.store.conftest import BackendCase
 
@@ -65,6 +67,24 @@ def _ids(ctx: ServiceContext) -> set[str]:
 
 def _sample(mention: Mention) -> dict[str, str]:
     return {"id": mention.id, "title": mention.title, "text": mention.text}
+
+
+def _triage(ctx: ServiceContext, *mention_ids: str) -> None:
+    """Escalated, with a note quoting its author, as a community manager leaves them."""
+    ctx.state.put_triage(
+        [
+            TriageRecord(
+                mention_id=mention_id,
+                story_id=mention_id,
+                triage=Triage(state=TriageState.ESCALATED, assignee="zoe", tags=("legal",)),
+                updated_at=NOW,
+                updated_by="zoe",
+            )
+            for mention_id in mention_ids
+        ]
+    )
+    for mention_id in mention_ids:
+        ctx.state.add_triage_note(mention_id=mention_id, author="zoe", text="Rappelé M. Dupont")
 
 
 # -- retention --------------------------------------------------------------------------
@@ -111,12 +131,21 @@ def test_retention_deletes_per_kind_and_what_hangs_off(ctx: ServiceContext) -> N
         channels=[],
     )
 
+    _triage(ctx, "x-old2", "x-new")
     dry = apply_retention(ctx, dry_run=True, now=NOW)
     assert dry.deleted == {"feed": 1, "x": 3} and dry.dry_run
     assert len(_ids(ctx)) == 7  # a dry run deletes nothing
 
     run = apply_retention(ctx, now=NOW, trigger="daily")
-    assert run.deleted == {"feed": 1, "x": 3, "corrections": 1, "alert_samples": 1}
+    assert run.deleted == {
+        "feed": 1,
+        "x": 3,
+        "corrections": 1,
+        "alert_samples": 1,
+        "triage": 1,
+    }
+    assert list(ctx.state.triage_records(["x-old2", "x-new"])) == ["x-new"]
+    assert ctx.state.triage_note_counts(["x-old2", "x-new"]) == {"x-new": 1}
     assert _ids(ctx) == {"x-new", "feed-3y", "web-9y"}  # web has no retention set
     assert [c["mention_id"] for c in ctx.state.list_corrections()] == ["x-new"]
     (event,) = ctx.state.list_alert_events(rule_name="spike")
@@ -129,7 +158,7 @@ def test_retention_deletes_per_kind_and_what_hangs_off(ctx: ServiceContext) -> N
     policy = {e.kind: (e.days, e.origin) for e in effective_policy(ctx)}
     assert policy == {"feed": (365, "api"), "x": (395, "config")}
     again = apply_retention(ctx, now=NOW).deleted
-    assert again == {"feed": 1, "x": 0, "corrections": 0, "alert_samples": 0}
+    assert again == {"feed": 1, "x": 0, "corrections": 0, "alert_samples": 0, "triage": 0}
     assert _ids(ctx) == {"x-new", "web-9y"}
 
 
@@ -218,10 +247,13 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
     clean = RenderInfo("weekly", "20261123T070000Z", NOW, NOW, ["html"], 1.0)
     renders.save(clean, html="<p>Top auteur : marie</p>", pdf=None)
 
+    _triage(ctx, "by-jd", "about-jd", "other")
     exported = author_data(ctx, "@jdupont")
     assert {m["id"] for m in exported["mentions_by_author"]} == {"by-jd", "by-jd-2"}
     assert {m["id"] for m in exported["mentions_about_author"]} == {"about-jd"}
     assert [c["mention_id"] for c in exported["corrections"]] == ["by-jd"]
+    assert sorted(n["mention_id"] for n in exported["triage_notes"]) == ["about-jd", "by-jd"]
+    assert exported["triage_notes"][0]["text"] == "Rappelé M. Dupont"
     assert [s["sample"]["id"] for s in exported["alert_samples"]] == ["about-jd"]
 
     job = start_erasure(ctx, kind="author", identifier="  @jdupont ", requested_by="dpo")
@@ -231,6 +263,7 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
     assert out["counts"]["mentions_total"] == 3
     assert out["counts"]["stories"] == 3
     assert out["counts"]["corrections"] == 1
+    assert out["counts"]["triage"] == 2
     assert out["counts"]["alert_samples"] == 1
     assert out["counts"]["inbox_items"] == 1
     assert ctx.state.inbox_counts().get("pending") == 1
@@ -244,11 +277,14 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
         "paul",
     }
     assert ctx.state.list_corrections() == []
+    assert list(ctx.state.triage_records(["by-jd", "about-jd", "other"])) == ["other"]
+    assert ctx.state.triage_note_counts(["by-jd", "about-jd", "other"]) == {"other": 1}
     (event,) = ctx.state.list_alert_events(rule_name="neg")
     assert [s["id"] for s in event.numbers["top_mentions"]] == ["other"]
     assert [r.id for r in renders.list("weekly")] == ["20261123T070000Z"]
     empty = author_data(ctx, "jdupont")
     assert empty["mentions_by_author"] == [] and empty["alert_samples"] == []
+    assert empty["triage_notes"] == []
 
 
 def test_erasure_of_a_text_identifier(ctx: ServiceContext, people: dict[str, Mention]) -> None:

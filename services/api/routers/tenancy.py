@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep, start_session
+from services.api.params import TIME_FORMS, BodyTime, to_utc
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
 from services.runtime.app.workspaces import Installation
@@ -57,7 +58,11 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = Field(min_length=1, max_length=320, description="name or email")
     password: str = Field(min_length=1, max_length=1024)
-    workspace: str = DEFAULT_WORKSPACE
+    workspace: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the workspace to open; default: the person's only one, else default",
+    )
 
 
 def _bad(exc: ValueError) -> Exception:
@@ -284,12 +289,19 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
     workspace = body.workspace or principal.workspace
     if workspace != principal.workspace:
         _installation_admin(principal)
-    user_id = None
+    user_id, warnings = None, []
     if body.user is not None:
         try:  # a person of another workspace is unknown here, as in /users
-            user_id = _person(installation, principal, body.user).id
+            person = _person(installation, principal, body.user)
         except NotFoundError as exc:
             raise _bad(ValueError(str(exc))) from None
+        user_id, theirs = person.id, person.roles.get(workspace)
+        if theirs is not None and ROLES.index(theirs) > ROLES.index(body.role):
+            # a person's key never does more than the person: say so, not just "admin"
+            warnings.append(
+                f"{person.name} is {theirs} of {workspace}, so this {body.role} key acts "
+                f"as {theirs}"
+            )
     try:
         key = installation.tenancy.create_key(
             name=body.name,
@@ -305,7 +317,7 @@ def create_key(body: KeyIn, installation: InstallationDep, principal: PrincipalD
         raise _bad(ValueError(str(exc))) from None
     key_id = key.split("_", 2)[1]
     record = next(k for k in installation.tenancy.list_keys() if k.key_id == key_id)
-    return {**_key_json(record), "key": key}
+    return {**_key_json(record), "key": key, "warnings": warnings}
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
@@ -321,15 +333,16 @@ def audit(
     principal: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        BodyTime | None, Query(description=f"entries at or after: {TIME_FORMS}", examples=["7d"])
+    ] = None,
+    until: Annotated[BodyTime | None, Query(description=f"entries before: {TIME_FORMS}")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[int | None, Query(ge=1, description="page: the last id seen")] = None,
 ) -> dict[str, Any]:
     """Entries of the caller's workspace, newest first; `next` pages to older ones."""
-    for value in (since, until):
-        if value is not None and value.tzinfo is None:
-            raise Problem(422, "Invalid request", "since and until need a time zone (e.g. ...Z)")
+    # As everywhere in the API: '7d' is before now, and a time without offset is UTC.
+    since, until = to_utc(since), to_utc(until)
     entries = installation.tenancy.audit(
         workspace=principal.workspace,
         kind=kind,
@@ -377,8 +390,22 @@ def sign_in(
     user = tenancy.check_password(body.login, body.password)
     if user is None:
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
-    start_session(response, request, tenancy, user, body.workspace)
-    return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
+    workspace = body.workspace or _home_workspace(user.roles)
+    if workspace not in user.roles and body.workspace is None:  # signed in: theirs to know
+        raise Problem(
+            403,
+            "No role in this workspace",
+            f'you have no role in {workspace!r}; name one of yours as "workspace": '
+            + ", ".join(sorted(user.roles)),
+        )
+    start_session(response, request, tenancy, user, workspace)
+    return {"user": user.name, "workspace": workspace, "role": user.roles[workspace]}
+
+
+def _home_workspace(roles: dict[str, str]) -> str:
+    """The workspace a sign-in that names none opens: the dashboard's form names none, and
+    a client's staff often work in their own workspace only."""
+    return next(iter(roles)) if len(roles) == 1 else DEFAULT_WORKSPACE
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out")

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.deps import AuthDep, CallerNameDep, ContextDep, IndexDep, StateDep
 from services.api.params import QueryText, Since, Until, mention_filter
@@ -58,6 +58,10 @@ def _tags(values: list[str]) -> tuple[str, ...]:
 
 class TriageChangeBody(BaseModel):
     """A change of triage; fields left out stay as they are."""
+
+    # A misspelt field must be refused, not dropped: a bulk `{"query": ...}` would
+    # otherwise run with the empty `q` and change every mention of the workspace.
+    model_config = ConfigDict(extra="forbid")
 
     state: str | None = Field(
         default=None,
@@ -284,7 +288,11 @@ def change_triage(
     except ValueError as exc:
         raise _invalid(exc) from exc
     if change.empty:
-        raise Problem(400, "Invalid triage change", "give a state, an assignee or tags to change")
+        raise Problem(
+            400,
+            "Invalid triage change",
+            "give a state, an assignee, add_tags or remove_tags to change",
+        )
     within = None
     if body.whole_story and (body.q, body.since, body.until) != (None, None, None):
         within = mention_filter(body.q or "", body.since, body.until, me=me)
@@ -352,7 +360,11 @@ def bulk(
     except ValueError as exc:
         raise _invalid(exc) from exc
     if change.empty:
-        raise Problem(400, "Invalid triage change", "give a state, an assignee or tags to change")
+        raise Problem(
+            400,
+            "Invalid triage change",
+            "give a state, an assignee, add_tags or remove_tags to change",
+        )
     try:
         counted = runtime.bulk_change(
             state=state, index=index, flt=flt, change=change, by=me, dry_run=True

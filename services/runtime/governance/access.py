@@ -1,8 +1,8 @@
 """The right of access: everything Veille holds by or about an author, as JSON.
 
 The mentions they wrote, those naming their handle, the stories those belong to
-(with how many copies each has), the corrections made on them or quoting the handle,
-and the samples of them that alert events keep.
+(with how many copies each has), the notes the team wrote on them, the corrections made
+on them or quoting the handle, and the samples of them that alert events keep.
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ def author_data(ctx: ServiceContext, handle: str) -> dict[str, Any]:
         "mentions_by_author": [m.model_dump(mode="json") for m in written],
         "mentions_about_author": [m.model_dump(mode="json") for m in about],
         "stories": [{"story_id": s, "copies": copies[s]} for s in stories],
+        "triage_notes": [
+            _plain(note)
+            for mention_id in sorted(ids)
+            for note in ctx.state.triage_notes(mention_id)
+        ],
         "corrections": [_plain(r) for r in corrections],
         "alert_samples": samples,
     }

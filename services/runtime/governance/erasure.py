@@ -8,7 +8,8 @@ before the next starts, so a process killed at any point resumes where it was
    stories and ids (the later steps match corrections and alert samples on them);
 2. mentions: deletes them page by page (a page, then its progress, recorded);
 3. inbox: collected items not analyzed yet (or failed) by or about it;
-4. corrections made on them or quoting the identifier;
+4. corrections made on them or quoting the identifier, and their triage records and
+   notes;
 5. alert samples (the mentions alert events keep to show) of them or quoting it;
 6. reports: the stored renders quoting the identifier or one of the mentions are
    deleted, and named in the receipt.
@@ -255,7 +256,10 @@ def _run_steps(
             if mention_id in ids or quotes(text, words)
         ]
         counts.setdefault("corrections", len(doomed))  # kept as first counted on a resume
+        # Triage records and notes: a note may quote the person ("called Mr Dupont").
+        counts.setdefault("triage", len(ctx.state.triage_records(sorted(ids))))
         store.update_erasure(job.id, counts=counts)
+        ctx.state.delete_triage(sorted(ids))
         store.delete_corrections(doomed)
         if doomed:  # the running brand tagger learned from some: it relearns without them
             ctx.brands_changed()
@@ -466,6 +470,7 @@ def receipt(job: ErasureJob) -> dict[str, Any]:
             "mentions_total": sum(mentions.values()),
             "stories": job.counts.get("stories", 0),
             "corrections": job.counts.get("corrections", 0),
+            "triage": job.counts.get("triage", 0),
             "alert_samples": job.counts.get("alert_samples", 0),
             "inbox_items": job.counts.get("inbox_items", 0),
             "report_renders_deleted": list(job.counts.get("reports", [])),

@@ -4,7 +4,8 @@ The days kept per source kind come from `settings.retention.days` (the YAML), th
 from what the API set for this workspace (which wins). A mention's age counts from
 its publication. Each run records the counts it deleted per kind (never a handle or a
 text) in `retention_runs` and the log. Deleting also drops what hangs off the deleted
-mentions: the corrections made on them and their samples kept in alert events.
+mentions: the corrections made on them, their samples kept in alert events, and their
+triage records and notes.
 """
 
 from __future__ import annotations
@@ -174,8 +175,9 @@ def apply_retention(
 
 
 def prune_orphans(ctx: ServiceContext) -> dict[str, int]:
-    """Drops the corrections and the alert samples of mentions no longer held; returns
-    their counts (`corrections`, `alert_samples`)."""
+    """Drops the corrections, the alert samples and the triage records and notes of
+    mentions no longer held; returns their counts (`corrections`, `alert_samples`,
+    `triage`)."""
     store = ctx.governance
     held: dict[str, bool] = {}
 
@@ -189,6 +191,7 @@ def prune_orphans(ctx: ServiceContext) -> dict[str, int]:
     if doomed:  # the running brand tagger learned from some: it relearns without them
         ctx.brands_changed()
     removed["alert_samples"] = drop_alert_samples(ctx, lambda s: gone(str(s.get("id", ""))))
+    removed["triage"] = ctx.state.delete_triage([m for m in store.triaged_mention_ids() if gone(m)])
     return removed
 
 

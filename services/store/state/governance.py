@@ -38,6 +38,7 @@ from services.store.state.governance_tables import (
     retention_runs,
 )
 from services.store.state.tables import inbox
+from services.store.state.triage_tables import triage, triage_notes
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,14 @@ class GovernanceStore(DatabaseStore):
         with self._errors(), read_transaction(self._engine) as conn:
             rows = conn.execute(sa.select(t.c.id, t.c.mention_id, t.c.text).order_by(t.c.id))
             return [(int(r.id), r.mention_id, r.text) for r in rows]
+
+    def triaged_mention_ids(self) -> list[str]:
+        """The mentions with a triage record or a note (retention drops those gone)."""
+        with self._errors(), read_transaction(self._engine) as conn:
+            rows = conn.execute(
+                sa.union(sa.select(triage.c.mention_id), sa.select(triage_notes.c.mention_id))
+            )
+            return sorted(r.mention_id for r in rows)
 
     def delete_corrections(self, ids: list[int]) -> int:
         """Deletes corrections by id; returns how many."""
