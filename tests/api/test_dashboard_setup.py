@@ -275,7 +275,9 @@ def test_a_report_is_scheduled_refused_in_words_and_deleted(
         assert report["schedule"] == {"every": "month", "at": "07:30"}
         assert report["recipients"] == ["direction@example.org", "Zoé <zoe@example.org>"]
         shown = browser.evaluate(f"{_item('reports', 'veloria-mensuel')}.textContent")
-        assert "on the 1st at 07:30 (Europe/Paris)" in shown and "last month" in shown
+        # the time as the page's language writes it (Chromium's English: American)
+        assert "on the 1st at 7:30\u202fAM (Europe/Paris)" in shown.replace(" AM", "\u202fAM")
+        assert "last month" in shown
 
         browser.evaluate(f"{_item('reports', 'veloria-mensuel', '.delete')}.click()")
         _done(browser, f"{_item('reports', 'veloria-mensuel', '.confirm-delete')}.click()")
@@ -566,5 +568,5 @@ def test_an_alert_opens_the_mentions_it_counted(
             expected["total"]
         )
         assert browser.text("explore-note") == (
-            "mentions comptées par l'alerte «\u00a0Veloria: negative share\u00a0»"
+            "mentions comptées par l'alerte «\u00a0Veloria\u00a0: part négative\u00a0»"
         )
