@@ -146,6 +146,13 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert not browser.evaluate(f"!!{_item('saved-searches', 'sav')}")
         assert "supprimée" in browser.text("saved-note")
         assert _get(live_api, api_key, f"/alert-rules/{rule_name}")["status"] != "active"
+        # Why it cannot run, in the page's words (the API codes the reason).
+        listed = {r["name"]: r for r in _get(live_api, api_key, "/alert-rules")}[rule_name]
+        assert listed["error_reason"] == "saved_search_deleted"
+        assert browser.evaluate(f"{_item('alert-rules', rule_name, '.why')}.textContent") == (
+            "sa recherche enregistrée «\u00a0sav\u00a0» a été supprimée\u00a0: dirigez la règle"
+            " vers une autre recherche ou supprimez-la"
+        )
 
         # The rule, deleted in turn (asked first).
         browser.evaluate(f"{_item('alert-rules', rule_name, '.delete')}.click()")

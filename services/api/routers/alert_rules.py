@@ -107,6 +107,11 @@ class ListedRule(AlertRule):
         description="a brand's default rule, not replaced: it cannot be deleted (PUT it "
         'with "enabled": false)',
     )
+    error_reason: Literal["saved_search_deleted"] | None = Field(
+        default=None,
+        description="why the rule cannot run, as a code (`error` says it in English): "
+        "saved_search_deleted, its saved search (`target`) was deleted",
+    )
     default_name: DefaultName | None = Field(
         default=None,
         description="when the rule has a default rule's name ('Veloria: volume spike'): its "
@@ -122,7 +127,13 @@ def _listed(state: StateStore, rule: AlertRule, *, default: bool = False) -> Lis
         rule.target_type != "brand" or (parts.target, parts.kind) != (rule.target, rule.kind)
     ):
         parts = None  # the name of a default rule, given to another rule: a name as any
-    listed = {"status": status, "error": error, "default": default, "default_name": parts}
+    listed = {
+        "status": status,
+        "error": error,
+        "error_reason": "saved_search_deleted" if error else None,  # missing_target's one case
+        "default": default,
+        "default_name": parts,
+    }
     return ListedRule.model_validate({**rule.model_dump(mode="json"), **listed})
 
 

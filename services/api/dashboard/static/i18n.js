@@ -371,6 +371,10 @@ const I18n = (() => {
       fr: "Règle d'alerte «\u00a0{name}\u00a0» supprimée\u00a0; ses alertes passées restent listées.",
     },
     "rule.none": { en: "none for this brand", fr: "aucune pour cette marque" },
+    "rule.searchDeleted": {
+      en: "its saved search “{name}” was deleted: point the rule at another search or delete it",
+      fr: "sa recherche enregistrée «\u00a0{name}\u00a0» a été supprimée\u00a0: dirigez la règle vers une autre recherche ou supprimez-la",
+    },
     "sensitivity.low": { en: "low", fr: "faible" },
     "sensitivity.medium": { en: "medium", fr: "moyenne" },
     "sensitivity.high": { en: "high", fr: "forte" },

@@ -496,7 +496,9 @@ function fillRules(rules) {
       const sentTo = (rule.channels || []).map((c) => `${kinds[c.type] || c.type} ${c.target}`);
       const to = sentTo.length ? t("rule.sentTo", { channels: sentTo.join(", ") }) : t("rule.boardOnly");
       item.appendChild(element("div", to, "meta channels"));
-      if (rule.error) item.appendChild(element("div", rule.error, "why")); // the server's words
+      // Why it cannot run: in the page's words for a reason the API codes, else its own.
+      const why = rule.error_reason === "saved_search_deleted" ? t("rule.searchDeleted", { name: rule.target }) : rule.error;
+      if (why) item.appendChild(element("div", why, "why"));
       if (may("alert_rules:write")) {
         const actions = item.appendChild(element("div", undefined, "actions"));
         actionButton(actions, t("setup.edit"), "edit", () => ruleForm(item, { rule }));
