@@ -248,3 +248,36 @@ def test_a_report_names_its_brand_and_another_can_be_chosen(
         _done(browser, "document.querySelector('#report-form button[type=submit]').click()")
         assert browser.text("reports-note") == "Rapport «\u00a0zephyr-weekly\u00a0» programmé."
         assert _get(live_api, api_key, "/reports/zephyr-weekly")["brand"] == "Zéphyr"
+
+
+def test_the_period_s_days_follow_the_page_not_the_browser(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """A browser's date field writes its locale's days (11/01/2026, read in French as
+    11 January): the page says each day in its own words, and the field opens from it."""
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(
+            f"{live_api}/dashboard/?lang=fr&period=custom&from=2026-11-01&to=2026-12-07"
+            f"#key={api_key}"
+        )
+        browser.wait_for(BOARD)
+        assert browser.text("from-shown") == "1 nov. 2026"
+        assert browser.text("to-shown") == "7 déc. 2026"
+        # the browser's own field is out of sight, and out of the tab order
+        assert browser.evaluate("getComputedStyle(document.getElementById('from')).opacity") == "0"
+        assert browser.evaluate("document.getElementById('from').tabIndex") == -1
+        label = browser.evaluate(
+            "document.getElementById('from-shown').getAttribute('aria-labelledby')"
+        )
+        assert label == "from-label from-shown"
+
+        browser.select("from", "2026-11-15")  # as the calendar sets it
+        browser.wait_for(
+            f"{BOARD} && document.getElementById('from-shown').textContent === '15 nov. 2026'"
+        )
+        assert "from=2026-11-15" in browser.evaluate("location.search")
+        _switch(browser, "en")
+        assert browser.text("from-shown") == "Nov 15, 2026"
+        assert browser.text("to-shown") == "Dec 7, 2026"

@@ -783,6 +783,24 @@ function showRange() {
     $("to").value = iso(new Date()).slice(0, 10);
     $("from").value = iso(new Date(Date.now() - 29 * 86400e3)).slice(0, 10);
   }
+  showDays();
+}
+
+// Each day of the period as the page's language writes it ("1 nov. 2026"): a native date
+// field writes the browser's locale (11/01/2026 on a French page, read as 11 January), so
+// it stays out of sight; its button says the day and opens its calendar.
+function showDays() {
+  for (const id of ["from", "to"]) $(`${id}-shown`).textContent = $(id).value ? I18n.date($(id).value) : "–";
+}
+for (const id of ["from", "to"]) {
+  $(`${id}-shown`).addEventListener("click", () => {
+    try {
+      $(id).showPicker();
+    } catch {
+      $(id).focus(); // no picker here: the field itself takes the keys
+    }
+  });
+  $(id).addEventListener("change", showDays);
 }
 
 // A wall screen: reload the board every minute or five, without a person at it.
@@ -817,6 +835,7 @@ $("auto-refresh").addEventListener("change", () => {
 // shown above them (a refused key, a failed sign-in) too.
 I18n.onChange(() => {
   writeError();
+  showDays();
   showNote(shownNote); // the mentions below: what they are, in the new language
   if (!view || !board || $("board").hidden) return;
   drawBoard(board);
