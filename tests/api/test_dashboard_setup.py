@@ -139,6 +139,14 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert f"sert à la règle d'alerte «\u00a0{rule_name}\u00a0»" in in_use
         assert "désactive ces règles d'alerte" in in_use and "rapports" not in in_use
         assert _status(live_api, api_key, "/saved-searches/sav") == 200
+        # The question, asked again in English on a switch, then in French again.
+        browser.select("lang", "en")
+        in_use = browser.evaluate(f"{_item('saved-searches', 'sav', '.confirm')}.textContent")
+        assert f"is used by the alert rule “{rule_name}”" in in_use
+        assert "Delete anyway" in in_use and "Supprimer" not in in_use
+        browser.select("lang", "fr")
+        in_use = browser.evaluate(f"{_item('saved-searches', 'sav', '.confirm')}.textContent")
+        assert "Supprimer quand même" in in_use and "désactive ces règles" in in_use
 
         # Asked again: deleted, and its rule turned off.
         _done(browser, f"{_item('saved-searches', 'sav', '.force-delete')}.click()")

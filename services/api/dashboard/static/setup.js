@@ -78,15 +78,20 @@ function inPanel(id, step) {
 const keyButton = (parent, key, className, onClick, params = {}) =>
   I18n.label(actionButton(parent, "", className, onClick), key, params);
 
-// "Delete …?" under the item: its question (a key and its parameters, or a sentence
-// already written), its buttons ([key, className, onClick]) and Cancel.
+// A question made of several messages, written again on a language switch.
+const questions = new WeakMap(); // its node -> the function that writes it
+
+// "Delete …?" under the item: its question (a key and its parameters, or a function that
+// writes it), its buttons ([key, className, onClick]) and Cancel.
 function confirmIn(item, [key, params], choices) {
   const old = item.querySelector(".confirm");
   if (old) old.remove();
   const box = item.appendChild(element("div", undefined, "confirm"));
   const question = box.appendChild(element("span"));
-  if (key) I18n.label(question, key, params);
-  else question.textContent = params;
+  if (typeof key === "function") {
+    questions.set(question, key);
+    question.textContent = key();
+  } else I18n.label(question, key, params);
   for (const [text, className, onClick] of choices) keyButton(box, text, className, onClick);
   keyButton(box, "setup.cancel", "cancel", () => box.remove());
   box.querySelector("button").focus();
@@ -254,14 +259,17 @@ async function deleteSearch(search, item, force = false) {
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 409 || force) throw error;
     const rules = error.problem.alert_rules || [], reports = error.problem.reports || [];
-    const users = [
-      ...rules.map((name) => t("saved.usedByRule", { name })),
-      ...reports.map((name) => t("saved.usedByReport", { name })),
-    ];
-    const consequences = [t("saved.inUse", { name: search.name, users: users.join(", ") })];
-    if (rules.length) consequences.push(t("saved.inUseRules"));
-    if (reports.length) consequences.push(t("saved.inUseReports"));
-    confirmIn(item, [null, consequences.join(" ")], [
+    const consequences = () => {
+      const users = [
+        ...rules.map((name) => t("saved.usedByRule", { name })),
+        ...reports.map((name) => t("saved.usedByReport", { name })),
+      ];
+      const said = [t("saved.inUse", { name: search.name, users: users.join(", ") })];
+      if (rules.length) said.push(t("saved.inUseRules"));
+      if (reports.length) said.push(t("saved.inUseReports"));
+      return said.join(" ");
+    };
+    confirmIn(item, [consequences], [
       ["saved.forceDelete", "force-delete", () => inPanel("saved-note", () => deleteSearch(search, item, true))],
     ]);
     return;
@@ -679,8 +687,12 @@ function bindSetup() {
   $("report-cancel").addEventListener("click", () => {
     $("report-form").hidden = true;
   });
-  // A brand's default rule's name, shown read-only in its edit form: in the new language.
+  // A brand's default rule's name, shown read-only in its edit form, and a question of
+  // several messages: in the new language.
   I18n.onChange(() => {
+    document.querySelectorAll(".confirm > span").forEach((question) => {
+      if (questions.has(question)) question.textContent = questions.get(question)();
+    });
     document.querySelectorAll("input[data-rule-kind]").forEach((name) => {
       name.value = I18n.ruleName(name.dataset.ruleName, { target: name.dataset.ruleTarget, kind: name.dataset.ruleKind });
     });
