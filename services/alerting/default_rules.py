@@ -18,6 +18,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from services.alerting.rules import AlertRule, Channel, Rule, format_duration
 from services.core.brand_names import BrandNames
 from services.core.models import utcnow
@@ -45,6 +47,22 @@ AUTO_BUCKET_HISTORY = timedelta(days=14)
 def default_rule_name(target: str, kind: str) -> str:
     """'Veloria: volume spike'."""
     return f"{target}: {KIND_LABELS[kind]}"
+
+
+class DefaultName(BaseModel):
+    """The parts of a default rule's name ('Veloria: volume spike'), for a client to word
+    it in its own language."""
+
+    target: str = Field(description="the brand or competitor watched")
+    kind: str = Field(description="the rule's kind: volume_spike, negative_share_spike, drop")
+
+
+def default_name_parts(name: str) -> DefaultName | None:
+    """The brand and kind a default rule's name says ('Veloria: volume spike'); None for
+    a name of any other shape."""
+    target, colon, label = name.rpartition(": ")
+    kind = next((k for k, words in KIND_LABELS.items() if words == label), None)
+    return DefaultName(target=target, kind=kind) if colon and target and kind else None
 
 
 def watched_names(state: StateStore) -> list[tuple[str, str]]:

@@ -413,9 +413,9 @@ class AlertRule(BaseModel):
     @classmethod
     def _drop_saved_warnings(cls, data: Any) -> Any:
         # The API answers a save with `warnings` (secrets not set) and lists rules with a
-        # `status`, `error` and `default`: a rule sent back as it came (edit and PUT) is accepted,
-        # those recomputed, not stored.
-        shown = {"warnings", "status", "error", "default"}
+        # `status`, `error` (and its `error_reason`), `default` and `default_name`: a rule sent
+        # back as it came (edit and PUT) is accepted, those recomputed, not stored.
+        shown = {"warnings", "status", "error", "error_reason", "default", "default_name"}
         if isinstance(data, dict) and shown & data.keys() and cls is AlertRule:
             return {k: v for k, v in data.items() if k not in shown}
         return data

@@ -128,7 +128,10 @@ def _seed(ctx: ServiceContext) -> None:
             "expected": 1.2,
             "score": 4.26,
             "threshold": 3,
-            "baseline_method": "median of same hour of day over the last 14d",
+            # as Rule.baseline_method writes it (services/alerting/rules.py)
+            "baseline_method": "median of same hour of day over the last 14d x robust level "
+            "(median observed/seasonal ratio over the last 1d); score unit = the usual excess "
+            "of the 99th percentile of residuals over the same window",
         },
         channels=[],
     )

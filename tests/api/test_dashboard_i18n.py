@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services.alerting.default_rules import KIND_LABELS
 from services.alerting.evaluator import DIGEST_KIND
 from services.alerting.notifiers import wording
 from services.alerting.notifiers.wording import LANGUAGES
@@ -87,8 +88,14 @@ def test_with_lang_fr_the_board_speaks_french(
         assert browser.text("kpi-negative-change") == "+38 pts par rapport aux 30 jours précédents"
         alerts = browser.text("alerts")
         assert "observé 5 contre 1,2 attendu (score 4,3, seuil 3)" in alerts
-        # The baseline is the server's text: shown as it comes, after a French label.
-        assert "référence\u00a0: median of same hour of day over the last 14d" in alerts
+        # The baseline and the default rule's name, worded from the parts the API gives.
+        assert (
+            "référence\u00a0: médiane de la même heure de la journée sur les 14 derniers jours"
+        ) in alerts
+        assert "Veloria\u00a0: part négative\u00a0: spike (en cours)" in alerts  # a kind unknown
+        level = " × niveau robuste (médiane du rapport observé/saisonnier sur le dernier jour)"
+        assert level in alerts
+        assert "median" not in alerts and "negative share" not in alerts
         shares = browser.evaluate(
             "[...document.querySelectorAll('#share-of-voice tbody tr')]"
             ".map((r) => [...r.cells].map((c) => c.textContent))"
@@ -216,6 +223,7 @@ CODES: dict[str, list[str]] = {
     "ruleStatus.": list(get_args(ListedRule.model_fields["status"].annotation)),
     "reportEvery.": list(get_args(Schedule.model_fields["every"].annotation)),
     "reportPeriod.": list(get_args(Period)),
+    "ruleName.": list(KIND_LABELS),  # a brand's default rule, named by its parts
 }
 
 

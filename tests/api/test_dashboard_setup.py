@@ -139,6 +139,14 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert f"sert à la règle d'alerte «\u00a0{rule_name}\u00a0»" in in_use
         assert "désactive ces règles d'alerte" in in_use and "rapports" not in in_use
         assert _status(live_api, api_key, "/saved-searches/sav") == 200
+        # The question, asked again in English on a switch, then in French again.
+        browser.select("lang", "en")
+        in_use = browser.evaluate(f"{_item('saved-searches', 'sav', '.confirm')}.textContent")
+        assert f"is used by the alert rule “{rule_name}”" in in_use
+        assert "Delete anyway" in in_use and "Supprimer" not in in_use
+        browser.select("lang", "fr")
+        in_use = browser.evaluate(f"{_item('saved-searches', 'sav', '.confirm')}.textContent")
+        assert "Supprimer quand même" in in_use and "désactive ces règles" in in_use
 
         # Asked again: deleted, and its rule turned off.
         _done(browser, f"{_item('saved-searches', 'sav', '.force-delete')}.click()")
@@ -146,6 +154,13 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert not browser.evaluate(f"!!{_item('saved-searches', 'sav')}")
         assert "supprimée" in browser.text("saved-note")
         assert _get(live_api, api_key, f"/alert-rules/{rule_name}")["status"] != "active"
+        # Why it cannot run, in the page's words (the API codes the reason).
+        listed = {r["name"]: r for r in _get(live_api, api_key, "/alert-rules")}[rule_name]
+        assert listed["error_reason"] == "saved_search_deleted"
+        assert browser.evaluate(f"{_item('alert-rules', rule_name, '.why')}.textContent") == (
+            "sa recherche enregistrée «\u00a0sav\u00a0» a été supprimée\u00a0: dirigez la règle"
+            " vers une autre recherche ou supprimez-la"
+        )
 
         # The rule, deleted in turn (asked first).
         browser.evaluate(f"{_item('alert-rules', rule_name, '.delete')}.click()")
@@ -275,7 +290,9 @@ def test_a_report_is_scheduled_refused_in_words_and_deleted(
         assert report["schedule"] == {"every": "month", "at": "07:30"}
         assert report["recipients"] == ["direction@example.org", "Zoé <zoe@example.org>"]
         shown = browser.evaluate(f"{_item('reports', 'veloria-mensuel')}.textContent")
-        assert "on the 1st at 07:30 (Europe/Paris)" in shown and "last month" in shown
+        # the time as the page's language writes it (Chromium's English: American)
+        assert "on the 1st at 7:30\u202fAM (Europe/Paris)" in shown.replace(" AM", "\u202fAM")
+        assert "last month" in shown
 
         browser.evaluate(f"{_item('reports', 'veloria-mensuel', '.delete')}.click()")
         _done(browser, f"{_item('reports', 'veloria-mensuel', '.confirm-delete')}.click()")
@@ -566,5 +583,5 @@ def test_an_alert_opens_the_mentions_it_counted(
             expected["total"]
         )
         assert browser.text("explore-note") == (
-            "mentions comptées par l'alerte «\u00a0Veloria: negative share\u00a0»"
+            "mentions comptées par l'alerte «\u00a0Veloria\u00a0: part négative\u00a0»"
         )

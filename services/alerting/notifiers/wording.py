@@ -8,12 +8,13 @@ the text sparkline, and the lines (title, observed versus expected) all channels
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from services.alerting.baseline_reading import read_baseline
 from services.alerting.notifiers.base import AlertMessage
+from services.alerting.rules import format_duration
 
 Language = Literal["en", "fr"]
 LANGUAGES: tuple[Language, ...] = ("en", "fr")
@@ -177,12 +178,12 @@ def clip(value: str, limit: int) -> str:
 
 # -- the baseline's explanation ----------------------------------------------------------
 # Events store it in English (`Rule.baseline_method`, the evaluator's digest and
-# new-mention texts): it is read back in French by matching those few sentence shapes;
-# a text of any other shape is shown as it is.
+# new-mention texts): read back into its parts (services/alerting/baseline_reading.py)
+# and worded in French; a text of any other shape is shown as it is.
 _SEASONS_FR: dict[str, tuple[str, str]] = {  # (after "médiane", inside the parentheses)
-    "all buckets": ("de toutes les périodes", "toutes les périodes"),
-    "same hour of day": ("de la même heure de la journée", "même heure de la journée"),
-    "same hour of the same weekday": (
+    "none": ("de toutes les périodes", "toutes les périodes"),
+    "daily": ("de la même heure de la journée", "même heure de la journée"),
+    "weekly": (
         "de la même heure du même jour de la semaine",
         "même heure du même jour de la semaine",
     ),
@@ -194,23 +195,11 @@ _UNITS_FR: dict[str, tuple[str, str, bool]] = {  # (one, many, masculine)
     "s": ("seconde", "secondes", False),
 }
 _DIGESTS_FR = {"daily": "quotidien", "weekly": "hebdomadaire"}
-_SEASON = "|".join(re.escape(s) for s in _SEASONS_FR)
-_MEDIAN = re.compile(
-    rf"median of (?P<season>{_SEASON}) over the last (?P<window>\d+[dhms])"
-    r"(?: x robust level \(median observed/seasonal ratio over the last (?P<level>\d+[dhms])\))?"
-    r"; score unit = the usual excess of the (?P<tail>99th|1st) percentile of residuals over "
-    r"the same window"
-)
-_POOLED = re.compile(
-    rf"pooled negative share \((?P<season>{_SEASON}), else all buckets\) over the last "
-    r"(?P<window>\d+[dhms]); scale = binomial sd"
-)
-_DIGEST = re.compile(r"(?P<digest>\w+) digest of (?P<count>\d+) alert\(s\) \((?P<kinds>[^)]*)\)")
-_NEW = "new matching mentions (by time stored)"
 
 
-def _last_fr(duration: str) -> str:
-    """'14d' -> 'les 14 derniers jours', '1h' -> 'la dernière heure'."""
+def _last_fr(seconds: int | None) -> str:
+    """14 days -> 'les 14 derniers jours', an hour -> 'la dernière heure'."""
+    duration = format_duration(timedelta(seconds=seconds or 0))
     number, unit = int(duration[:-1]), duration[-1]
     one, many, masculine = _UNITS_FR[unit]
     if number == 1:
@@ -222,34 +211,36 @@ def baseline_text(method: str, language: Language) -> str:
     """How 'expected' was computed (an event's `baseline_method`), in the reader's language."""
     if language == "en":
         return method
-    if found := _MEDIAN.fullmatch(method):
-        text_fr = f"médiane {_SEASONS_FR[found['season']][0]} sur {_last_fr(found['window'])}"
-        if found["level"]:
+    found = read_baseline(method)
+    if found is None:
+        return method
+    if found.method == "median":
+        text_fr = (
+            f"médiane {_SEASONS_FR[found.season or 'none'][0]} sur {_last_fr(found.window_seconds)}"
+        )
+        if found.level_seconds:
             text_fr += (
                 " × niveau robuste (médiane du rapport observé/saisonnier sur "
-                f"{_last_fr(found['level'])})"
+                f"{_last_fr(found.level_seconds)})"
             )
-        tail = "99e" if found["tail"] == "99th" else "1er"
+        tail = "99e" if found.percentile == 99 else "1er"
         return (
             f"{text_fr}\u00a0; unité du score\u00a0: l'écart habituel du {tail} centile des "
             "résidus sur la même fenêtre"
         )
-    if found := _POOLED.fullmatch(method):
-        season = _SEASONS_FR[found["season"]][1]
-        if found["season"] != "all buckets":
+    if found.method == "pooled_share":
+        season = _SEASONS_FR[found.season or "none"][1]
+        if found.season != "none":
             season += ", sinon toutes les périodes"
         return (
-            f"part négative cumulée ({season}) sur {_last_fr(found['window'])}\u00a0; "
+            f"part négative cumulée ({season}) sur {_last_fr(found.window_seconds)}\u00a0; "
             "échelle\u00a0: écart type binomial"
         )
-    if method == _NEW:
+    if found.method == "new_mentions":
         return "nouvelles mentions correspondantes (par date d'enregistrement)"
-    if (found := _DIGEST.fullmatch(method)) and found["digest"] in _DIGESTS_FR:
-        kinds = ", ".join(
-            _STRINGS[k]["fr"].lower() if k in _STRINGS else k for k in found["kinds"].split(", ")
-        )
-        return (
-            f"résumé {_DIGESTS_FR[found['digest']]} de {found['count']} "
-            f"alerte{'s' if int(found['count']) > 1 else ''} ({kinds})"
-        )
-    return method
+    count = found.count or 0
+    kinds = ", ".join(_STRINGS[k]["fr"].lower() if k in _STRINGS else k for k in found.kinds or [])
+    return (
+        f"résumé {_DIGESTS_FR[found.digest or 'daily']} de {count} "
+        f"alerte{'s' if count > 1 else ''} ({kinds})"
+    )

@@ -6,9 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from services.alerting.default_rules import KIND_LABELS, default_rule_name
+from services.alerting.baseline_reading import Baseline, read_baseline
+from services.alerting.default_rules import (
+    KIND_LABELS,
+    DefaultName,
+    default_name_parts,
+    default_rule_name,
+)
 from services.alerting.evaluator import RULE_KIND
 from services.api.deps import AuthDep, StateDep
 from services.api.params import Before, RowId
@@ -51,6 +57,17 @@ class AlertEvent(BaseModel):
     created_at: datetime
     numbers: dict[str, Any]
     deliveries: list[Delivery]
+    rule_default_name: DefaultName | None = Field(
+        default=None,
+        description="when `rule` is a default rule's name ('Veloria: volume spike'): its "
+        "brand and kind, for a client to word the name in its own language",
+    )
+    baseline: Baseline | None = Field(
+        default=None,
+        description="`numbers.baseline_method` (an English sentence) as a method and its "
+        "parameters, for a client to word it in its own language; null when the sentence "
+        "has no known shape",
+    )
 
 
 class EventPage(BaseModel):
@@ -66,6 +83,8 @@ def _event(record: AlertEventRecord) -> AlertEvent:
         status=record.status,
         created_at=record.created_at,
         numbers=record.numbers,
+        rule_default_name=default_name_parts(record.rule_name),
+        baseline=read_baseline(str(record.numbers.get("baseline_method") or "")),
         deliveries=[
             Delivery(
                 channel=d.channel,

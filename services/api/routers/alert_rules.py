@@ -19,7 +19,7 @@ from pydantic import Field
 
 from services.alerting import saved_searches as ss
 from services.alerting.channels import missing_secrets, refused_targets
-from services.alerting.default_rules import brand_rules
+from services.alerting.default_rules import DefaultName, brand_rules, default_name_parts
 from services.alerting.evaluator import brand_query
 from services.alerting.history import backtest_rule, find_rule
 from services.alerting.rules import AlertRule
@@ -107,14 +107,34 @@ class ListedRule(AlertRule):
         description="a brand's default rule, not replaced: it cannot be deleted (PUT it "
         'with "enabled": false)',
     )
+    error_reason: Literal["saved_search_deleted"] | None = Field(
+        default=None,
+        description="why the rule cannot run, as a code (`error` says it in English): "
+        "saved_search_deleted, its saved search (`target`) was deleted",
+    )
+    default_name: DefaultName | None = Field(
+        default=None,
+        description="when the rule has a default rule's name ('Veloria: volume spike'): its "
+        "brand and kind, for a client to word the name in its own language",
+    )
 
 
 def _listed(state: StateStore, rule: AlertRule, *, default: bool = False) -> ListedRule:
     error = missing_target(state, rule)
     status = "error" if error else "active" if rule.enabled else "disabled"
-    return ListedRule.model_validate(
-        {**rule.model_dump(mode="json"), "status": status, "error": error, "default": default}
-    )
+    parts = default_name_parts(rule.name)
+    if parts is not None and (
+        rule.target_type != "brand" or (parts.target, parts.kind) != (rule.target, rule.kind)
+    ):
+        parts = None  # the name of a default rule, given to another rule: a name as any
+    listed = {
+        "status": status,
+        "error": error,
+        "error_reason": "saved_search_deleted" if error else None,  # missing_target's one case
+        "default": default,
+        "default_name": parts,
+    }
+    return ListedRule.model_validate({**rule.model_dump(mode="json"), **listed})
 
 
 @router.get("", summary="List alert rules")

@@ -211,18 +211,23 @@ function alertItem(event) {
   const known = (key, code) => (key in I18n.messages ? t(key) : code);
   const kind = known(`alertKind.${event.kind}`, event.kind);
   const status = known(`alertStatus.${event.status}`, event.status);
-  item.appendChild(element("div", `${event.rule}: ${kind} (${status})`));
+  const rule = I18n.ruleName(event.rule, event.rule_default_name); // "Veloria : pic de volume"
+  item.appendChild(element("div", t("alert.title", { rule, kind, status })));
   const why = alertWhy(event.numbers || {});
   if (why) item.appendChild(element("div", why, "why"));
-  if (event.numbers && event.numbers.baseline_method) { // the server's words, as given
-    item.appendChild(element("div", t("alert.baseline", { method: event.numbers.baseline_method }), "meta"));
-  }
+  // How "expected" was computed, in the page's words from its parts (the API's
+  // `baseline`); a sentence the server could not read, as it gave it.
+  const method = I18n.baseline(event.baseline) || (event.numbers && event.numbers.baseline_method);
+  if (method) item.appendChild(element("div", t("alert.baseline", { method }), "meta"));
   const at = item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }) + " · ", "meta"));
   const behind = alertMentions(event.numbers || {});
   if (behind) {
     const open = at.appendChild(element("button", t("alert.mentions"), "link alert-mentions"));
     open.type = "button";
-    open.addEventListener("click", () => drill(behind.query, note("note.alert", { rule: event.rule }), behind.window));
+    // The rule's name and, for a default rule, its parts: the note words it in each language.
+    const parts = event.rule_default_name;
+    const params = parts ? { rule: event.rule, ruleTarget: parts.target, ruleKind: parts.kind } : { rule: event.rule };
+    open.addEventListener("click", () => drill(behind.query, note("note.alert", params), behind.window));
   } else {
     at.textContent = t("alert.at", { when: I18n.dateTime(event.created_at) });
   }
@@ -286,7 +291,8 @@ function alertsByBucket(windows, events) {
     // Where the spike was (the bucket it fired on), not when the alert was recorded.
     const at = new Date((event.numbers && event.numbers.fired_at) || event.created_at);
     const bucket = windows.find((w) => w.since <= at && at < w.until);
-    if (bucket) marks.set(bucket.label, [...(marks.get(bucket.label) || []), event.rule]);
+    const rule = I18n.ruleName(event.rule, event.rule_default_name);
+    if (bucket) marks.set(bucket.label, [...(marks.get(bucket.label) || []), rule]);
   }
   return marks;
 }
@@ -573,11 +579,13 @@ function noteText(shown) {
 }
 
 // The parameters as this language writes them: a bucket's day, with its year, or a
-// week's days (day, to: its last day); a language's code as its name (note.in).
+// week's days (day, to: its last day); a language's code as its name (note.in); a
+// default rule's name (note.alert: ruleTarget, ruleKind).
 function noteParams(params, key) {
   const written = { ...params };
   if (key === "note.in" && typeof params.key === "string") written.key = I18n.language(params.key);
   if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
+  if (params.ruleKind) written.rule = I18n.ruleName(params.rule, { target: params.ruleTarget, kind: params.ruleKind });
   return written;
 }
 
@@ -775,6 +783,24 @@ function showRange() {
     $("to").value = iso(new Date()).slice(0, 10);
     $("from").value = iso(new Date(Date.now() - 29 * 86400e3)).slice(0, 10);
   }
+  showDays();
+}
+
+// Each day of the period as the page's language writes it ("1 nov. 2026"): a native date
+// field writes the browser's locale (11/01/2026 on a French page, read as 11 January), so
+// it stays out of sight; its button says the day and opens its calendar.
+function showDays() {
+  for (const id of ["from", "to"]) $(`${id}-shown`).textContent = $(id).value ? I18n.date($(id).value) : "–";
+}
+for (const id of ["from", "to"]) {
+  $(`${id}-shown`).addEventListener("click", () => {
+    try {
+      $(id).showPicker();
+    } catch {
+      $(id).focus(); // no picker here: the field itself takes the keys
+    }
+  });
+  $(id).addEventListener("change", showDays);
 }
 
 // A wall screen: reload the board every minute or five, without a person at it.
@@ -809,6 +835,7 @@ $("auto-refresh").addEventListener("change", () => {
 // shown above them (a refused key, a failed sign-in) too.
 I18n.onChange(() => {
   writeError();
+  showDays();
   showNote(shownNote); // the mentions below: what they are, in the new language
   if (!view || !board || $("board").hidden) return;
   drawBoard(board);

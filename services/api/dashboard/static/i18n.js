@@ -200,6 +200,63 @@ const I18n = (() => {
       fr: "observé {observed} contre {expected} attendu (score {score}, seuil {threshold})",
     },
     "alert.baseline": { en: "baseline: {method}", fr: "référence\u00a0: {method}" },
+    "alert.title": { en: "{rule}: {kind} ({status})", fr: "{rule}\u00a0: {kind} ({status})" },
+    // A brand's default rule, named by the server "Veloria: volume spike" (its parts come
+    // with it: services/alerting/default_rules.py), in the page's words.
+    "ruleName.volume_spike": { en: "{target}: volume spike", fr: "{target}\u00a0: pic de volume" },
+    "ruleName.negative_share_spike": { en: "{target}: negative share", fr: "{target}\u00a0: part négative" },
+    "ruleName.drop": { en: "{target}: drop", fr: "{target}\u00a0: baisse" },
+    // How an alert's "expected" was computed (the API's `baseline`, read from the server's
+    // sentence by services/alerting/baseline_reading.py), as the notifications word it.
+    "baseline.median": {
+      en: "median of {season} over {window}{level}; score unit = the usual excess of the {percentile} percentile of residuals over the same window",
+      fr: "médiane {season} sur {window}{level}\u00a0; unité du score\u00a0: l'écart habituel du {percentile} centile des résidus sur la même fenêtre",
+    },
+    "baseline.level": {
+      en: " x robust level (median observed/seasonal ratio over {window})",
+      fr: " × niveau robuste (médiane du rapport observé/saisonnier sur {window})",
+    },
+    "baseline.ofAll": { en: "all buckets", fr: "de toutes les périodes" },
+    "baseline.ofHour": { en: "same hour of day", fr: "de la même heure de la journée" },
+    "baseline.ofWeekday": { en: "same hour of the same weekday", fr: "de la même heure du même jour de la semaine" },
+    "baseline.upper": { en: "99th", fr: "99e" },
+    "baseline.lower": { en: "1st", fr: "1er" },
+    "baseline.pooled": {
+      en: "pooled negative share ({season}, else all buckets) over {window}; scale = binomial sd",
+      fr: "part négative cumulée ({season}, sinon toutes les périodes) sur {window}\u00a0; échelle\u00a0: écart type binomial",
+    },
+    "baseline.pooledAll": {
+      en: "pooled negative share (all buckets) over {window}; scale = binomial sd",
+      fr: "part négative cumulée (toutes les périodes) sur {window}\u00a0; échelle\u00a0: écart type binomial",
+    },
+    "baseline.hour": { en: "same hour of day", fr: "même heure de la journée" },
+    "baseline.weekday": { en: "same hour of the same weekday", fr: "même heure du même jour de la semaine" },
+    "baseline.newMentions": {
+      en: "new matching mentions (by time stored)",
+      fr: "nouvelles mentions correspondantes (par date d'enregistrement)",
+    },
+    "baseline.digest": {
+      one: { en: "{period} digest of {count} alert ({kinds})", fr: "résumé {period} de {count} alerte ({kinds})" },
+      other: { en: "{period} digest of {count} alerts ({kinds})", fr: "résumé {period} de {count} alertes ({kinds})" },
+    },
+    "baseline.daily": { en: "daily", fr: "quotidien" },
+    "baseline.weekly": { en: "weekly", fr: "hebdomadaire" },
+    "baseline.lastDays": {
+      one: { en: "the last day", fr: "le dernier jour" },
+      other: { en: "the last {count} days", fr: "les {count} derniers jours" },
+    },
+    "baseline.lastHours": {
+      one: { en: "the last hour", fr: "la dernière heure" },
+      other: { en: "the last {count} hours", fr: "les {count} dernières heures" },
+    },
+    "baseline.lastMinutes": {
+      one: { en: "the last minute", fr: "la dernière minute" },
+      other: { en: "the last {count} minutes", fr: "les {count} dernières minutes" },
+    },
+    "baseline.lastSeconds": {
+      one: { en: "the last second", fr: "la dernière seconde" },
+      other: { en: "the last {count} seconds", fr: "les {count} dernières secondes" },
+    },
     "alert.at": { en: "{when} UTC", fr: "{when} UTC" },
     "alert.mentions": { en: "the mentions it counted", fr: "les mentions comptées" },
 
@@ -314,6 +371,10 @@ const I18n = (() => {
       fr: "Règle d'alerte «\u00a0{name}\u00a0» supprimée\u00a0; ses alertes passées restent listées.",
     },
     "rule.none": { en: "none for this brand", fr: "aucune pour cette marque" },
+    "rule.searchDeleted": {
+      en: "its saved search “{name}” was deleted: point the rule at another search or delete it",
+      fr: "sa recherche enregistrée «\u00a0{name}\u00a0» a été supprimée\u00a0: dirigez la règle vers une autre recherche ou supprimez-la",
+    },
     "sensitivity.low": { en: "low", fr: "faible" },
     "sensitivity.medium": { en: "medium", fr: "moyenne" },
     "sensitivity.high": { en: "high", fr: "forte" },
@@ -323,6 +384,7 @@ const I18n = (() => {
     "ruleStatus.error": { en: "cannot run", fr: "ne peut pas tourner" },
     "report.schedule": { en: "Schedule a report…", fr: "Programmer un rapport…" },
     "report.name": { en: "Name", fr: "Nom" },
+    "report.brand": { en: "Brand", fr: "Marque" },
     "report.periodLabel": { en: "Covering", fr: "Couvrant" },
     "report.languageLabel": { en: "Language", fr: "Langue" },
     "report.everyLabel": { en: "Sent", fr: "Envoyé" },
@@ -545,21 +607,101 @@ const I18n = (() => {
   const clock = (value) =>
     new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(asDate(value));
 
-  // The page's own texts: data-i18n (text), data-i18n-placeholder, data-i18n-aria-label.
+  // A time of day ("08:00", as the API keeps it) as this language says it: "08:00" in
+  // French, "8:00 AM" in American English (never the browser's own locale, as a native
+  // time field would).
+  const time = (value) => {
+    const [hours, minutes] = String(value).split(":").map(Number);
+    if (!Number.isInteger(hours) || !Number.isInteger(minutes)) return String(value);
+    // two digits for the hour on a 24-hour clock ("07:30"), as many as needed on a 12-hour one
+    const cycle = new Intl.DateTimeFormat(locale(), { hour: "numeric" }).resolvedOptions().hourCycle;
+    const hour = cycle === "h23" || cycle === "h24" ? "2-digit" : "numeric";
+    return new Intl.DateTimeFormat(locale(), { hour, minute: "2-digit", timeZone: "UTC" })
+      .format(new Date(Date.UTC(1970, 0, 1, hours, minutes)));
+  };
+
+  // How an alert's "expected" was computed, from the API's `baseline` (a method and its
+  // parameters); null when the server could not read its own sentence (shown as it is).
+  function baseline(parts) {
+    if (!parts) return null;
+    const last = (seconds) => {
+      const units = [[86400, "baseline.lastDays"], [3600, "baseline.lastHours"], [60, "baseline.lastMinutes"]];
+      const [size, key] = units.find(([unit]) => seconds && seconds % unit === 0) || [1, "baseline.lastSeconds"];
+      return t(key, { count: seconds / size });
+    };
+    const span = last(parts.window_seconds || 0);
+    if (parts.method === "median") {
+      const season = { none: "baseline.ofAll", daily: "baseline.ofHour", weekly: "baseline.ofWeekday" }[parts.season];
+      return t("baseline.median", {
+        season: t(season || "baseline.ofAll"),
+        window: span,
+        level: parts.level_seconds ? t("baseline.level", { window: last(parts.level_seconds) }) : "",
+        percentile: t(parts.percentile === 1 ? "baseline.lower" : "baseline.upper"),
+      });
+    }
+    if (parts.method === "pooled_share") {
+      const season = { daily: "baseline.hour", weekly: "baseline.weekday" }[parts.season];
+      return season ? t("baseline.pooled", { season: t(season), window: span }) : t("baseline.pooledAll", { window: span });
+    }
+    if (parts.method === "new_mentions") return t("baseline.newMentions");
+    if (parts.method === "digest") {
+      const kind = (code) => (`alertKind.${code}` in MESSAGES ? t(`alertKind.${code}`).toLowerCase() : code);
+      return t("baseline.digest", {
+        period: t(parts.digest === "weekly" ? "baseline.weekly" : "baseline.daily"),
+        count: parts.count || 0,
+        kinds: (parts.kinds || []).map(kind).join(", "),
+      });
+    }
+    return null;
+  }
+
+  // A rule's name: a brand's default rule ("Veloria: volume spike", its parts from the API)
+  // in the page's words; any other name as it was given.
+  const ruleName = (name, parts) =>
+    parts && `ruleName.${parts.kind}` in MESSAGES ? t(`ruleName.${parts.kind}`, { target: parts.target }) : name;
+
+  // The page's own texts, written again at each switch wherever they are (an open form's
+  // too, leaving its typed values and focus alone): data-i18n (text), data-i18n-placeholder,
+  // data-i18n-aria-label, data-i18n-title, each with data-i18n-params (JSON) when it has
+  // some; data-i18n-language (a language's code: its name) and data-i18n-time ("08:00").
   function apply(root = document) {
     document.documentElement.lang = lang;
-    const params = { ...context, interval: t(`interval.${context.interval}`) };
+    const shared = { ...context, interval: t(`interval.${context.interval}`) };
+    const params = (node) => (node.dataset.i18nParams ? { ...shared, ...JSON.parse(node.dataset.i18nParams) } : shared);
     root.querySelectorAll("[data-i18n]").forEach((node) => {
-      node.textContent = t(node.dataset.i18n, params);
+      node.textContent = t(node.dataset.i18n, params(node));
     });
     root.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
-      node.placeholder = t(node.dataset.i18nPlaceholder, params);
+      node.placeholder = t(node.dataset.i18nPlaceholder, params(node));
     });
     root.querySelectorAll("[data-i18n-aria-label]").forEach((node) => {
-      node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel, params));
+      node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel, params(node)));
+    });
+    root.querySelectorAll("[data-i18n-title]").forEach((node) => {
+      node.title = t(node.dataset.i18nTitle, params(node));
+    });
+    root.querySelectorAll("[data-i18n-language]").forEach((node) => {
+      node.textContent = language(node.dataset.i18nLanguage);
+    });
+    root.querySelectorAll("[data-i18n-time]").forEach((node) => {
+      node.textContent = time(node.dataset.i18nTime);
     });
     const picker = document.getElementById("lang");
     if (picker) picker.value = lang;
+  }
+
+  // A node whose words are a key of the table: written now, and again on each switch.
+  // `where`: its text, or its placeholder, aria-label or title.
+  const ATTRIBUTES = { text: "i18n", placeholder: "i18nPlaceholder", "aria-label": "i18nAriaLabel", title: "i18nTitle" };
+  function label(node, key, params = {}, where = "text") {
+    node.dataset[ATTRIBUTES[where]] = key;
+    if (Object.keys(params).length) node.dataset.i18nParams = JSON.stringify(params);
+    const text = t(key, params);
+    if (where === "text") node.textContent = text;
+    else if (where === "placeholder") node.placeholder = text;
+    else if (where === "title") node.title = text;
+    else node.setAttribute(where, text);
+    return node;
   }
 
   function setContext(params) {
@@ -610,7 +752,11 @@ const I18n = (() => {
     shortDay,
     dateTime,
     clock,
+    time,
+    baseline,
+    ruleName,
     apply,
+    label,
     setContext,
     use,
     follow,

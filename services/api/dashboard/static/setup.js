@@ -73,27 +73,51 @@ function inPanel(id, step) {
   });
 }
 
-// "Delete …?" under the item, with its buttons ([text, className, onClick]) and Cancel.
-function confirmIn(item, message, choices) {
+// A button whose words are a key of the table: relabelled on a language switch, in an
+// open form or question too (i18n.js, I18n.label).
+const keyButton = (parent, key, className, onClick, params = {}) =>
+  I18n.label(actionButton(parent, "", className, onClick), key, params);
+
+// A question made of several messages, written again on a language switch.
+const questions = new WeakMap(); // its node -> the function that writes it
+
+// "Delete …?" under the item: its question (a key and its parameters, or a function that
+// writes it), its buttons ([key, className, onClick]) and Cancel.
+function confirmIn(item, [key, params], choices) {
   const old = item.querySelector(".confirm");
   if (old) old.remove();
   const box = item.appendChild(element("div", undefined, "confirm"));
-  box.appendChild(element("span", message));
-  for (const [text, className, onClick] of choices) actionButton(box, text, className, onClick);
-  actionButton(box, t("setup.cancel"), "cancel", () => box.remove());
+  const question = box.appendChild(element("span"));
+  if (typeof key === "function") {
+    questions.set(question, key);
+    question.textContent = key();
+  } else I18n.label(question, key, params);
+  for (const [text, className, onClick] of choices) keyButton(box, text, className, onClick);
+  keyButton(box, "setup.cancel", "cancel", () => box.remove());
   box.querySelector("button").focus();
   return box;
 }
 
-// A list drawn again (a change, or the auto-refresh) without wiping what a person is
-// busy with: an item for which `busy` holds (a form open in it, a question asked) is kept
-// as it is, typed values and focus included; the others are replaced. A kept node is never
-// moved (moving it would take its focus away): the others are inserted around it.
+// A list drawn again (a change, the auto-refresh, another language) without wiping what
+// a person is busy with: an item for which `busy` holds (a form open in it, a question
+// asked) is kept, typed values and focus included; the others are replaced. A kept node is
+// never moved (moving it would take its focus away): the others are inserted around it.
+// A kept item's own lines (its name, what it watches) are those of the new drawing, so they
+// follow the data and the language; its form or question stays (i18n.js relabels it).
 const formOpen = (item) => !!item.querySelector("form, .confirm");
+const isOpen = (node) => node.matches("form, .confirm");
+function refreshKept(kept, fresh) {
+  for (const child of [...kept.children]) if (!isOpen(child)) child.remove();
+  const open = kept.firstChild; // the form or question, which keeps its place at the end
+  for (const child of [...fresh.children]) kept.insertBefore(child, open);
+}
 function redraw(list, items, busy = formOpen, key = "name") {
   const kept = new Map();
   for (const child of list.children) {
     if (child.dataset[key] !== undefined && busy(child)) kept.set(child.dataset[key], child);
+  }
+  if (busy === formOpen) {
+    for (const item of items) if (kept.has(item.dataset[key])) refreshKept(kept.get(item.dataset[key]), item);
   }
   const wanted = items.map((item) => kept.get(item.dataset[key]) || item);
   for (const child of [...list.children]) if (!wanted.includes(child)) child.remove();
@@ -109,7 +133,7 @@ function inlineForm(item, className) {
   const form = item.appendChild(element("form", undefined, `inline-form ${className}`));
   const field = (key, control, name) => {
     const label = form.appendChild(element("label"));
-    label.appendChild(element("span", t(key)));
+    label.appendChild(I18n.label(element("span"), key));
     label.appendChild(document.createTextNode(" "));
     if (name) control.name = name;
     return label.appendChild(control);
@@ -117,17 +141,48 @@ function inlineForm(item, className) {
   return { form, field };
 }
 
-// A select of codes, each shown in the page's words.
-function choices(select, codes, word) {
-  for (const code of codes) select.appendChild(element("option", word(code))).value = code;
+// A select of codes, each shown in the page's words (`keyOf(code)`: its key), which a
+// language switch writes again.
+function choices(select, codes, keyOf) {
+  for (const code of codes) I18n.label(select.appendChild(element("option")), keyOf(code)).value = code;
+  return select;
+}
+
+// A select of languages, each named in the page's language.
+function languageChoices(select, codes) {
+  for (const code of codes) {
+    const option = select.appendChild(element("option", I18n.language(code)));
+    option.value = code;
+    option.dataset.i18nLanguage = code;
+  }
+  return select;
+}
+
+// A time of day, as the page's language writes it (a native time field shows the
+// browser's locale: "08:00 AM" on a French page). Every half hour, and `value` when it is
+// another minute (one set through the API).
+function timeChoices(select, value) {
+  const times = [];
+  for (let minutes = 0; minutes < 24 * 60; minutes += 30) {
+    times.push(`${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`);
+  }
+  if (value && !times.includes(value)) times.push(value);
+  select.replaceChildren();
+  for (const at of times.sort()) {
+    const option = select.appendChild(element("option", I18n.time(at)));
+    option.value = at;
+    option.dataset.i18nTime = at;
+    option.defaultSelected = at === (value || "08:00"); // what a form's reset() comes back to
+  }
+  select.value = value || "08:00";
   return select;
 }
 
 // The form's buttons: submit (its words, its class) and Cancel, which closes it.
 function formButtons(form, key, className) {
-  const submit = form.appendChild(element("button", t(key), className));
+  const submit = I18n.label(form.appendChild(element("button", undefined, className)), key);
   submit.type = "submit";
-  actionButton(form, t("setup.cancel"), "cancel", () => form.remove());
+  keyButton(form, "setup.cancel", "cancel", () => form.remove());
   return submit;
 }
 
@@ -182,8 +237,8 @@ function fillSaved(searches) {
       if (mayEditSearch(search)) {
         actionButton(actions, t("setup.edit"), "edit", () => searchForm(item, search));
         actionButton(actions, t("setup.delete"), "delete", () =>
-          confirmIn(item, t("saved.confirmDelete", { name: search.name }), [
-            [t("setup.delete"), "confirm-delete", () => inPanel("saved-note", () => deleteSearch(search, item))],
+          confirmIn(item, ["saved.confirmDelete", { name: search.name }], [
+            ["setup.delete", "confirm-delete", () => inPanel("saved-note", () => deleteSearch(search, item))],
           ]));
       }
       if (actions.childElementCount) item.appendChild(actions);
@@ -204,15 +259,18 @@ async function deleteSearch(search, item, force = false) {
   } catch (error) {
     if (!(error instanceof ApiError) || error.problem.status !== 409 || force) throw error;
     const rules = error.problem.alert_rules || [], reports = error.problem.reports || [];
-    const users = [
-      ...rules.map((name) => t("saved.usedByRule", { name })),
-      ...reports.map((name) => t("saved.usedByReport", { name })),
-    ];
-    const consequences = [t("saved.inUse", { name: search.name, users: users.join(", ") })];
-    if (rules.length) consequences.push(t("saved.inUseRules"));
-    if (reports.length) consequences.push(t("saved.inUseReports"));
-    confirmIn(item, consequences.join(" "), [
-      [t("saved.forceDelete"), "force-delete", () => inPanel("saved-note", () => deleteSearch(search, item, true))],
+    const consequences = () => {
+      const users = [
+        ...rules.map((name) => t("saved.usedByRule", { name })),
+        ...reports.map((name) => t("saved.usedByReport", { name })),
+      ];
+      const said = [t("saved.inUse", { name: search.name, users: users.join(", ") })];
+      if (rules.length) said.push(t("saved.inUseRules"));
+      if (reports.length) said.push(t("saved.inUseReports"));
+      return said.join(" ");
+    };
+    confirmIn(item, [consequences], [
+      ["saved.forceDelete", "force-delete", () => inPanel("saved-note", () => deleteSearch(search, item, true))],
     ]);
     return;
   }
@@ -232,25 +290,29 @@ const channelKinds = () => ({ email: t("channel.email"), slack: t("channel.slack
 // first reads "nothing" until chosen, "Add a channel" adds another.
 function channelsField(form, channels) {
   const box = form.appendChild(element("fieldset", undefined, "channels-field"));
-  box.appendChild(element("legend", t("rule.channel")));
+  box.appendChild(I18n.label(element("legend"), "rule.channel"));
   const rows = box.appendChild(element("div", undefined, "channel-rows"));
   const examples = { email: "channelExample.email", slack: "channelExample.slack", webhook: "channelExample.webhook" };
   const addRow = (channel) => {
     const row = rows.appendChild(element("div", undefined, "channel-row"));
     const kind = row.appendChild(element("select"));
     kind.name = "channel";
-    kind.setAttribute("aria-label", t("rule.channelKind"));
-    kind.appendChild(element("option", t("channel.none"))).value = "";
-    for (const [code, text] of Object.entries(channelKinds())) kind.appendChild(element("option", text)).value = code;
+    I18n.label(kind, "rule.channelKind", {}, "aria-label");
+    const keys = { "": "channel.none", email: "channel.email", slack: "channel.slack", webhook: "channel.webhook" };
+    choices(kind, Object.keys(keys), (code) => keys[code]);
     const secret = row.appendChild(element("input"));
     secret.name = "channel-target";
     secret.maxLength = 128;
     secret.autocomplete = "off";
-    secret.setAttribute("aria-label", t("rule.secret"));
+    I18n.label(secret, "rule.secret", {}, "aria-label");
     const show = () => {
       secret.hidden = !kind.value;
       secret.required = !!kind.value;
-      secret.placeholder = kind.value ? t(examples[kind.value]) : "";
+      if (kind.value) I18n.label(secret, examples[kind.value], {}, "placeholder");
+      else {
+        delete secret.dataset.i18nPlaceholder;
+        secret.placeholder = "";
+      }
     };
     kind.addEventListener("change", show);
     if (channel) {
@@ -259,12 +321,12 @@ function channelsField(form, channels) {
     }
     show();
     if (rows.childElementCount > 1) {
-      actionButton(row, "×", "remove-channel", () => row.remove()).setAttribute("aria-label", t("rule.removeChannel"));
+      I18n.label(actionButton(row, "×", "remove-channel", () => row.remove()), "rule.removeChannel", {}, "aria-label");
     }
     return kind;
   };
   for (const channel of channels.length ? channels : [null]) addRow(channel);
-  actionButton(box, t("rule.addChannel"), "add-channel", () => addRow(null).focus());
+  keyButton(box, "rule.addChannel", "add-channel", () => addRow(null).focus());
   // The channels chosen, or null (said in the panel) when a secret's value was pasted in.
   return () => {
     const chosen = [...rows.querySelectorAll(".channel-row")]
@@ -283,21 +345,30 @@ function ruleForm(item, { search, rule }) {
   const old = item.querySelector("form");
   if (old) return old.querySelector("input").focus();
   const { form, field } = inlineForm(item, rule ? "rule-form edit-form" : "rule-form");
+  // A brand's default rule keeps its name, shown in the page's words ("Veloria : pic de
+  // volume"), never typed: what is sent is the name the server gave.
+  const fixed = !!(rule && rule.default);
   const name = field("rule.name", element("input"), "name");
   name.required = true;
   name.maxLength = 200;
   name.value = rule ? rule.name : ruleName(search, "new_mention");
-  name.readOnly = !!(rule && rule.default);
+  name.readOnly = fixed;
+  if (fixed && rule.default_name) {
+    name.dataset.ruleName = rule.name;
+    name.dataset.ruleTarget = rule.default_name.target;
+    name.dataset.ruleKind = rule.default_name.kind;
+    name.value = I18n.ruleName(rule.name, rule.default_name);
+  }
   name.size = 32; // "delivery: negative share spike" shows whole
   const kind = choices(field("rule.kind", element("select"), "kind"),
-    ["new_mention", "volume_spike", "negative_share_spike", "drop"], (code) => t(`alertKind.${code}`));
+    ["new_mention", "volume_spike", "negative_share_spike", "drop"], (code) => `alertKind.${code}`);
   kind.value = rule ? rule.kind : "new_mention";
   if (!rule) kind.addEventListener("change", () => { name.value = ruleName(search, kind.value); });
   const sensitivity = choices(field("rule.sensitivity", element("select"), "sensitivity"),
-    ["low", "medium", "high"], (code) => t(`sensitivity.${code}`));
+    ["low", "medium", "high"], (code) => `sensitivity.${code}`);
   const stored = rule && rule.detector ? rule.detector.sensitivity : undefined;
   if (stored !== undefined && !["low", "medium", "high"].includes(stored)) {
-    sensitivity.appendChild(element("option", t("sensitivity.custom", { value: stored }))).value = String(stored);
+    I18n.label(sensitivity.appendChild(element("option")), "sensitivity.custom", { value: stored }).value = String(stored);
   }
   sensitivity.value = stored !== undefined ? String(stored) : "medium";
   // Each new mention needs no sensitivity: a spike, a share or a drop does.
@@ -313,7 +384,7 @@ function ruleForm(item, { search, rule }) {
     enabled.name = "enabled";
     enabled.checked = rule.enabled !== false;
     label.appendChild(document.createTextNode(" "));
-    label.appendChild(element("span", t("rule.enabled")));
+    label.appendChild(I18n.label(element("span"), "rule.enabled"));
   }
   formButtons(form, rule ? "setup.saveChanges" : "rule.create", rule ? "save-edit" : "create-rule");
   const panel = rule ? "rules-note" : "saved-note";
@@ -325,7 +396,7 @@ function ruleForm(item, { search, rule }) {
         notePanel(panel, "rule.secretNotValue", {}, true);
         return;
       }
-      const body = { name: name.value.trim(), kind: kind.value, channels: sent };
+      const body = { name: fixed ? rule.name : name.value.trim(), kind: kind.value, channels: sent };
       if (kind.value === "new_mention") body.detector = {};
       else if (rule && rule.kind === kind.value) body.detector = { ...rule.detector, sensitivity: sensitivityValue(sensitivity.value) };
       else body.detector = { sensitivity: sensitivityValue(sensitivity.value) };
@@ -339,7 +410,8 @@ function ruleForm(item, { search, rule }) {
       }
       form.remove();
       const warnings = (saved && saved.warnings) || [];
-      const params = { name: body.name, old: rule ? rule.name : "", search: search ? search.name : "", count: sent.length };
+      const shownName = fixed ? I18n.ruleName(rule.name, rule.default_name) : body.name;
+      const params = { name: shownName, old: rule ? rule.name : "", search: search ? search.name : "", count: sent.length };
       if (warnings.length) {
         // Saved, but a channel cannot deliver yet (a secret not set, email off): say so
         // loudly, or the person believes alerts are going out.
@@ -353,7 +425,7 @@ function ruleForm(item, { search, rule }) {
       await loadSetup();
     });
   });
-  name.focus();
+  (fixed ? kind : name).focus();
 }
 
 // "medium", or a threshold stored as a number, kept as a number.
@@ -385,7 +457,7 @@ function searchForm(item, search) {
   shared.name = "shared";
   shared.checked = search.visibility === "shared";
   label.appendChild(document.createTextNode(" "));
-  label.appendChild(element("span", t("saved.shareIt")));
+  label.appendChild(I18n.label(element("span"), "saved.shareIt"));
   formButtons(form, "setup.saveChanges", "save-edit");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -418,7 +490,8 @@ function fillRules(rules) {
     shown.map((rule) => {
       const item = element("li");
       item.dataset.name = rule.name;
-      item.appendChild(element("div", rule.name));
+      const named = I18n.ruleName(rule.name, rule.default_name); // "Veloria : pic de volume"
+      item.appendChild(element("div", named, "rule-name"));
       const known = (key, code) => (key in I18n.messages ? t(key) : code);
       const target = rule.target_type === "saved_search"
         ? t("rule.onSearch", { name: rule.target }) : t("rule.onBrand", { name: rule.target });
@@ -431,7 +504,9 @@ function fillRules(rules) {
       const sentTo = (rule.channels || []).map((c) => `${kinds[c.type] || c.type} ${c.target}`);
       const to = sentTo.length ? t("rule.sentTo", { channels: sentTo.join(", ") }) : t("rule.boardOnly");
       item.appendChild(element("div", to, "meta channels"));
-      if (rule.error) item.appendChild(element("div", rule.error, "why")); // the server's words
+      // Why it cannot run: in the page's words for a reason the API codes, else its own.
+      const why = rule.error_reason === "saved_search_deleted" ? t("rule.searchDeleted", { name: rule.target }) : rule.error;
+      if (why) item.appendChild(element("div", why, "why"));
       if (may("alert_rules:write")) {
         const actions = item.appendChild(element("div", undefined, "actions"));
         actionButton(actions, t("setup.edit"), "edit", () => ruleForm(item, { rule }));
@@ -439,10 +514,10 @@ function fillRules(rules) {
       if (may("alert_rules:write") && !rule.default) {
         const actions = item.querySelector(".actions");
         actionButton(actions, t("setup.delete"), "delete", () =>
-          confirmIn(item, t("rule.confirmDelete", { name: rule.name }), [
-            [t("setup.delete"), "confirm-delete", () => inPanel("rules-note", async () => {
+          confirmIn(item, ["rule.confirmDelete", { name: named }], [
+            ["setup.delete", "confirm-delete", () => inPanel("rules-note", async () => {
               await call("DELETE", `/alert-rules/${encodeURIComponent(rule.name)}`);
-              notePanel("rules-note", "rule.deleted", { name: rule.name });
+              notePanel("rules-note", "rule.deleted", { name: named });
               await loadSetup();
             })],
           ]));
@@ -465,7 +540,7 @@ function fillReports(reports) {
       item.appendChild(element("div", report.title || report.name));
       const subject = report.saved_search ? t("rule.onSearch", { name: report.saved_search }) : report.brand || "";
       const when = report.schedule
-        ? t(`reportEvery.${report.schedule.every}`, { at: report.schedule.at, zone: report.timezone })
+        ? t(`reportEvery.${report.schedule.every}`, { at: I18n.time(report.schedule.at), zone: report.timezone })
         : t("report.onDemand");
       const to = report.recipients.length ? t("report.to", { recipients: report.recipients.join(", ") }) : "";
       const meta = [report.title ? report.name : "", subject, t(`reportPeriod.${report.period}`), I18n.language(report.language), when, to];
@@ -474,8 +549,8 @@ function fillReports(reports) {
         const actions = item.appendChild(element("div", undefined, "actions"));
         actionButton(actions, t("setup.edit"), "edit", () => reportForm(item, report));
         actionButton(actions, t("setup.delete"), "delete", () =>
-          confirmIn(item, t("report.confirmDelete", { name: report.name }), [
-            [t("setup.delete"), "confirm-delete", () => inPanel("reports-note", async () => {
+          confirmIn(item, ["report.confirmDelete", { name: report.name }], [
+            ["setup.delete", "confirm-delete", () => inPanel("reports-note", async () => {
               await call("DELETE", `/reports/${encodeURIComponent(report.name)}`);
               notePanel("reports-note", "report.deleted", { name: report.name });
               await loadSetup();
@@ -502,16 +577,14 @@ function reportForm(item, report) {
   name.pattern = "[a-z0-9][a-z0-9_\\-]*";
   name.value = report.name;
   const periods = ["last_week", "last_month", "last_quarter", ...(report.period === "custom" ? ["custom"] : [])];
-  const period = choices(field("report.periodLabel", element("select"), "period"), periods, (code) => t(`reportPeriod.${code}`));
+  const period = choices(field("report.periodLabel", element("select"), "period"), periods, (code) => `reportPeriod.${code}`);
   period.value = report.period;
-  const language = choices(field("report.languageLabel", element("select"), "language"), ["fr", "en"], I18n.language);
+  const language = languageChoices(field("report.languageLabel", element("select"), "language"), ["fr", "en"]);
   language.value = report.language;
   const every = choices(field("report.everyLabel", element("select"), "every"), ["week", "month", ""],
-    (code) => t({ week: "report.weekly", month: "report.monthly" }[code] || "report.onDemand"));
+    (code) => ({ week: "report.weekly", month: "report.monthly" })[code] || "report.onDemand");
   every.value = report.schedule ? report.schedule.every : "";
-  const at = field("report.at", element("input"), "at");
-  at.type = "time";
-  at.value = report.schedule ? report.schedule.at : "08:00";
+  const at = timeChoices(field("report.at", element("select"), "at"), report.schedule ? report.schedule.at : "08:00");
   const showAt = () => { at.parentNode.hidden = !every.value; };
   every.addEventListener("change", showAt);
   showAt();
@@ -544,7 +617,9 @@ const splitRecipients = (text) => text.split(/[,;\n]+/).map((r) => r.trim()).fil
 
 // "veloria-weekly", or "veloria-weekly-2" when taken (the workspace's YAML has one).
 function freeReportName(brand) {
-  const base = `${brand.toLowerCase().normalize("NFKD").replace(/[^a-z0-9_-]+/g, "-").replace(/^-+/, "")}-weekly`;
+  if (!brand) return "";
+  const folded = brand.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, ""); // "Zéphyr" -> "zephyr"
+  const base = `${folded.replace(/[^a-z0-9_-]+/g, "-").replace(/^-+/, "")}-weekly`;
   const taken = new Set(setup.reports.map((r) => r.name));
   let name = base;
   for (let n = 2; taken.has(name); n += 1) name = `${base}-${n}`;
@@ -590,14 +665,37 @@ function bindSetup() {
       await loadSetup();
     });
   });
+  timeChoices($("report-at"), "08:00");
+  // The report is for a brand the form names: the brand shown when it opens, or another
+  // chosen; the name proposed follows the brand until the person types one.
+  let proposed = "";
   $("new-report").addEventListener("click", () => {
+    const opening = $("report-form").hidden;
     $("report-form").hidden = false;
+    const brand = $("report-brand");
+    brand.replaceChildren(...brandNames.map((name) => element("option", name))); // dashboard.js
+    if (opening && view) brand.value = view.brand;
     $("report-language").value = I18n.lang();
-    if (!$("report-name").value && view) $("report-name").value = freeReportName(view.brand);
+    if (!$("report-name").value || $("report-name").value === proposed) {
+      $("report-name").value = proposed = freeReportName(brand.value);
+    }
     $("report-name").focus();
+  });
+  $("report-brand").addEventListener("change", () => {
+    if ($("report-name").value === proposed) $("report-name").value = proposed = freeReportName($("report-brand").value);
   });
   $("report-cancel").addEventListener("click", () => {
     $("report-form").hidden = true;
+  });
+  // A brand's default rule's name, shown read-only in its edit form, and a question of
+  // several messages: in the new language.
+  I18n.onChange(() => {
+    document.querySelectorAll(".confirm > span").forEach((question) => {
+      if (questions.has(question)) question.textContent = questions.get(question)();
+    });
+    document.querySelectorAll("input[data-rule-kind]").forEach((name) => {
+      name.value = I18n.ruleName(name.dataset.ruleName, { target: name.dataset.ruleTarget, kind: name.dataset.ruleKind });
+    });
   });
   $("report-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -605,7 +703,7 @@ function bindSetup() {
       const recipients = splitRecipients($("report-recipients").value);
       const report = {
         name: $("report-name").value.trim(),
-        brand: view.brand,
+        brand: $("report-brand").value,
         period: $("report-period").value,
         language: $("report-language").value,
         schedule: { every: $("report-every").value, at: $("report-at").value || "08:00" },

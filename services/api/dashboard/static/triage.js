@@ -101,20 +101,24 @@ function inboxItem(mention) {
   const item = mentionItem(mention, view.brand);
   const triage = mention.triage;
   const status = item.appendChild(element("div", undefined, "triage"));
-  status.appendChild(element("span", stateLabel(triage.state), "state"));
+  // A row being typed in is kept on a redraw (a language switch too): its words are keys of
+  // the table, which i18n.js writes again in place (I18n.label).
+  status.appendChild(I18n.label(element("span", undefined, "state"), `state.${triage.state}`));
   if (triage.assignee) status.appendChild(element("span", `· ${triage.assignee}`));
   for (const tag of triage.tags) {
     const chip = status.appendChild(element("span", tag, "tag"));
     // Removing a tag is the undo of adding one: its own ×, for whoever may triage.
     if (mayTriage) {
       const remove = actionButton(chip, "×", "remove-tag", () => changeTriage(mention.id, { remove_tags: [tag] }));
-      remove.setAttribute("aria-label", t("triage.removeTag", { tag }));
-      remove.title = t("triage.removeTag", { tag });
+      I18n.label(remove, "triage.removeTag", { tag }, "aria-label");
+      I18n.label(remove, "triage.removeTag", { tag }, "title");
     }
   }
-  if (mention.notes) status.appendChild(element("span", t("triage.notes", { count: mention.notes }), "meta"));
+  if (mention.notes) status.appendChild(I18n.label(element("span", undefined, "meta"), "triage.notes", { count: mention.notes }));
   // The inbox groups the copies of a story (reposts, retweets) in one row.
-  if (mention.copies > 1) status.appendChild(element("span", t("triage.copies", { count: mention.copies }), "copies"));
+  if (mention.copies > 1) {
+    status.appendChild(I18n.label(element("span", undefined, "copies"), "triage.copies", { count: mention.copies }));
+  }
   const answered = mention.story_answered;
   if (answered) {
     const when = answered.answered_at ? I18n.dateTime(answered.answered_at) : "";
@@ -126,33 +130,38 @@ function inboxItem(mention) {
   const actions = item.appendChild(element("div", undefined, "triage"));
   // A grouped row's action changes its `copies` (at the time of this load): say so.
   const reach = mention.copies > 1 ? t("triage.changesCopies", { count: mention.copies }) : "";
+  // What an action reaches, as a button's title that follows the language.
+  const reaching = (button) => (reach ? I18n.label(button, "triage.changesCopies", { count: mention.copies }, "title") : button);
   const select = actions.appendChild(element("select"));
   select.className = "set-state";
   select.setAttribute("aria-label", reach ? `${t("triage.state")} (${reach})` : t("triage.state"));
   if (reach) select.title = reach;
-  for (const state of TRIAGE_STATES) select.appendChild(element("option", stateLabel(state))).value = state;
+  for (const state of TRIAGE_STATES) I18n.label(select.appendChild(element("option")), `state.${state}`).value = state;
   select.value = triage.state;
   select.addEventListener("change", () => changeTriage(mention.id, { state: select.value }));
-  actionButton(actions, t("triage.assignMe"), "assign-me", () => changeTriage(mention.id, { assignee: "me" })).title = reach;
+  reaching(I18n.label(actionButton(actions, "", "assign-me", () => changeTriage(mention.id, { assignee: "me" })),
+    "triage.assignMe"));
   const tag = actions.appendChild(element("input"));
   tag.className = "tag-input";
-  tag.placeholder = t("triage.tag");
+  I18n.label(tag, "triage.tag", {}, "placeholder");
   tag.maxLength = 50;
-  actionButton(actions, t("triage.addTag"), "add-tag", () =>
-    changeTriage(mention.id, { add_tags: [tag.value] }, () => { tag.value = ""; })).title = reach;
+  reaching(I18n.label(actionButton(actions, "", "add-tag", () =>
+    changeTriage(mention.id, { add_tags: [tag.value] }, () => { tag.value = ""; })), "triage.addTag"));
   const note = actions.appendChild(element("input"));
   note.className = "note-input";
-  note.placeholder = t("triage.note");
+  I18n.label(note, "triage.note", {}, "placeholder");
   note.maxLength = 4000;
-  actionButton(actions, t("triage.addNote"), "add-note", () =>
+  const addNote = actionButton(actions, "", "add-note", () =>
     act(async () => {
       await send("POST", `/triage/mentions/${encodeURIComponent(mention.id)}/notes`, { text: note.value });
       note.value = ""; // added: the row is drawn again (a typed note keeps it)
       return { key: "triage.noteAdded" }; // said, as every other action is
     }));
+  I18n.label(addNote, "triage.addNote");
   if (mention.story_id) {
-    actionButton(actions, t("triage.storyAnswered"), "story-answered", () => answerStory(mention)).title =
-      grouped() ? reach : t("triage.storyAnsweredScope", { state: stateLabel(triage.state) });
+    const answer = I18n.label(actionButton(actions, "", "story-answered", () => answerStory(mention)), "triage.storyAnswered");
+    if (grouped()) reaching(answer);
+    else answer.title = t("triage.storyAnsweredScope", { state: stateLabel(triage.state) });
   }
   item.appendChild(corrections(mention));
   return item;
@@ -167,10 +176,10 @@ function corrections(mention) {
   if (!named || !mayCorrect) return row;
   const select = row.appendChild(element("select"));
   select.className = "correct-sentiment";
-  select.setAttribute("aria-label", t("triage.sentimentToward", { brand }));
-  select.appendChild(element("option", t("triage.sentimentIs", { brand }))).value = "";
+  I18n.label(select, "triage.sentimentToward", { brand }, "aria-label");
+  I18n.label(select.appendChild(element("option")), "triage.sentimentIs", { brand }).value = "";
   for (const label of ["negative", "neutral", "positive"]) {
-    select.appendChild(element("option", t(`sentiment.${label}`))).value = label;
+    I18n.label(select.appendChild(element("option")), `sentiment.${label}`).value = label;
   }
   select.addEventListener("change", () => {
     if (!select.value) return;
@@ -178,9 +187,9 @@ function corrections(mention) {
     act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/sentiment`,
       { label, brand }), "triage.sentimentCorrected", { brand, label: t(`sentiment.${label}`) }));
   });
-  actionButton(row, t("triage.notAbout", { brand }), "not-about", () =>
+  I18n.label(actionButton(row, "", "not-about", () =>
     act(async () => corrected(await send("POST", `/mentions/${encodeURIComponent(mention.id)}/brands`,
-      { brand, about_brand: false }), "triage.notAboutDone", { brand })));
+      { brand, about_brand: false }), "triage.notAboutDone", { brand }))), "triage.notAbout", { brand });
   return row;
 }
 
