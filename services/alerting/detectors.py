@@ -107,7 +107,10 @@ LIKELIHOOD_CAP = 300.0
 #: stretch also needs its mentions to be this unlikely, as -log10 P(count >= observed), under
 #: a negative binomial whose mean is the expectation (at least the slot's 10%-trimmed mean x
 #: level, and COUNT_MEAN_FLOOR) and whose over-dispersion is the slot's own (robust sd from
-#: its IQR; Poisson at least). `benchmarks/nab_candidates.py --count-gate` scores it.
+#: its IQR; Poisson at least). `benchmarks/nab_candidates.py --count-gate` scores it. Not
+#: shipped: chosen by LOTO it loses a brand window (73.1 to 74.2 against 77.0), and the gate
+#: that gains at full volume (2) alerts twice a month on an anomaly-free series; from 3 up
+#: it silences Poisson counting noise (model card, seventh pass).
 COUNT_GATE: float | None = None
 #: the count model's smallest mean a bucket (a slot that never saw a mention).
 COUNT_MEAN_FLOOR = 0.1
