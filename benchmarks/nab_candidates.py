@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/nab_candidates.py [--jobs 2] [--boot 2000] [--both]
                                                   [--only PREFIX ...] [--anomalies DIR]
                                                   [--loto] [--scored-cache DIR]
+                                                  [--count-gate]
 
 Every variant is a post-processing of the shipped spike detector's per-bucket numbers (its
 raw score, its surprise, its likelihood, its guards), so each series is scored once and a
@@ -42,6 +43,9 @@ runs.
 --stretch-cut X scores the series again with the detector's STRETCH_CUT at X (how a
 stretch's residuals are summed: 0.5 the median, shipped; 0.25 the mean of their middle
 half) and gives each variant's interval against the same variant on the shipped detector.
+
+--count-gate runs the seventh pass (`nab_count_gate.py`): the default rule's count guards
+replaced or gated by how unlikely the mentions are as counts, chosen by LOTO.
 """
 
 from __future__ import annotations
@@ -981,7 +985,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the detector's per-bucket numbers in this folder between runs (keyed by "
         "the detector's and this script's code and the stretch cut)",
     )
+    parser.add_argument(
+        "--count-gate",
+        action="store_true",
+        help="issue 25's seventh pass instead: the default rule's count guards replaced or "
+        "gated by a count tail (benchmarks/nab_count_gate.py: LOTO, thinned, anomaly-free "
+        "and Poisson streams, alert rates by sensitivity)",
+    )
     args = parser.parse_args(argv)
+    if args.count_gate:
+        import nab_count_gate
+
+        return nab_count_gate.run(args)
     if args.stretch_cut is not None and not 0.0 <= args.stretch_cut <= 0.5:
         parser.error("--stretch-cut: a share cut at each end, 0 (the mean) to 0.5 (the median)")
     variants = [v for v in VARIANTS if not args.only or v[0].startswith(tuple(args.only))]

@@ -13,6 +13,8 @@ from services.alerting.rules import Seasonality
 
 #: Consistency constant: 1.4826 * MAD estimates the standard deviation of normal noise.
 MAD_TO_SIGMA = 1.4826
+#: ... and IQR / 1.349 does too.
+IQR_TO_SIGMA = 1 / 1.349
 
 
 def season_key(ts: datetime, seasonality: Seasonality) -> Hashable:
@@ -112,6 +114,20 @@ class RollingQuantiles:
         self._times.append((ts, value))
         bisect.insort(self._sorted, value)
 
+    def trimmed_mean(self, cut: float) -> float:
+        """Mean of the values with `cut` of them dropped at each end; 0.0 when empty."""
+        values = self._sorted
+        n = len(values)
+        if n == 0:
+            return 0.0
+        drop = min(int(n * cut), (n - 1) // 2)
+        kept = values[drop : n - drop]
+        return sum(kept) / len(kept)
+
+    def iqr(self) -> float:
+        """Interquartile range."""
+        return self.quantile(0.75) - self.quantile(0.25)
+
     def quantile(self, q: float) -> float:
         """The q-quantile (linear interpolation, as numpy's default); 0.0 when empty."""
         values = self._sorted
@@ -152,6 +168,15 @@ class SeasonalMedian:
         if len(slot):
             return slot.quantile(0.5), len(slot)
         return self._all.quantile(0.5), 0
+
+    def slot_moments(self, ts: datetime, cut: float = 0.1) -> tuple[float, float, int]:
+        """(trimmed mean, robust sd, samples) of ts's slot as `median` last pruned it: the
+        mean with `cut` of the values dropped at each end, the sd from the interquartile
+        range (a past burst moves neither much)."""
+        slot = self._slots.get(season_key(ts, self.seasonality))
+        if slot is None or not len(slot):
+            return 0.0, 0.0, 0
+        return slot.trimmed_mean(cut), slot.iqr() * IQR_TO_SIGMA, len(slot)
 
     def add(self, ts: datetime, value: float) -> None:
         """Adds a closed bucket's value."""
