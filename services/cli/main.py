@@ -854,7 +854,14 @@ def sources_kinds() -> None:
 @sources_app.command("preview")
 def sources_preview(
     url: Annotated[str, typer.Argument(help="the page, thread or feed to look at")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the preview as JSON")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="print the preview as JSON: each item's `names` (the brands and competitors "
+            "it names, null when the workspace has none) and `would_keep`, as the table",
+        ),
+    ] = False,
     selectors: Annotated[
         Path | None, typer.Option("--selectors", help="YAML forum selectors (post, text, ...)")
     ] = None,
@@ -872,10 +879,20 @@ def sources_preview(
         result = preview(url, loaded.settings.collector, selectors=chosen)
     except (PreviewError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from None
-    if as_json:
-        out.print_json(json.dumps(result.to_json()))
-        return
     names = _names_in(config, result.items) if loaded.workspace.brands else None
+    source = next((s for s in loaded.workspace.sources if _same_url(s.url, url)), None)
+    # keep: matching (the default) stores only the items naming a brand or competitor.
+    keeps_matching = not (source and (source.query or source.keep == "all"))
+    if as_json:
+        body = result.to_json()
+        # The table's names column: null when the workspace watches no names.
+        for position, item in enumerate(body["items"]):
+            item["names"] = names[position] if names is not None else None
+        body["would_keep"] = (
+            sum(1 for found in names if found) if names is not None and keeps_matching else None
+        )
+        out.print_json(json.dumps(body))
+        return
     engine = f" ({result.engine})" if result.engine else ""
     out.print(f"{result.kind}{engine}: {result.title or result.final_url}", highlight=False)
     for label, urls in (("feed", result.feeds), ("sitemap", result.sitemaps)):
@@ -894,13 +911,7 @@ def sources_preview(
             " ".join(item.text.split())[:100],
         )
     out.print(table)
-    source = next((s for s in loaded.workspace.sources if _same_url(s.url, url)), None)
-    if (
-        names is not None
-        and result.items
-        and not (source and (source.query or source.keep == "all"))
-    ):
-        # keep: matching (the default) stores only the items naming a brand or competitor.
+    if names is not None and result.items and keeps_matching:
         named = sum(1 for found in names if found)
         out.print(
             f"{named} of {len(result.items)} items name a brand and would be kept "
