@@ -489,6 +489,7 @@ def migrate(
     then check counts per day (exit 1 when the target lacks mentions, or holds some the
     source no longer has: see --prune)."""
     from services.cli.migrate_index import MigrationFailed, migrate
+    from services.store.elastic.settings import dead_letter_file
 
     if all_workspaces and (from_ or checkpoint):
         raise CliError("--all-workspaces takes each workspace's own index and checkpoint", code=2)
@@ -508,6 +509,7 @@ def migrate(
                 progress=_progress(),
                 out=out,
                 prune_removed=prune,
+                dead_letter_path=dead_letter_file(loaded.settings).path,
             )
         except KeyboardInterrupt:
             where = (

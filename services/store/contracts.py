@@ -252,8 +252,9 @@ class MentionIndex(ABC):
         return 0
 
 
-def open_index(url: str) -> MentionIndex:
-    """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`."""
+def open_index(url: str, *, dead_letter_path: str | None = None) -> MentionIndex:
+    """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`;
+    a cluster's refusals go to `dead_letter_path` (see `EsSettings.from_env`)."""
     scheme, _, rest = url.partition(":")
     if scheme == "embedded":
         from services.store.embedded.index import EmbeddedIndex
@@ -262,7 +263,7 @@ def open_index(url: str) -> MentionIndex:
     if scheme in {"http", "https"}:
         from services.store.elastic import EsIndex, EsSettings
 
-        return EsIndex(EsSettings.from_env(url))
+        return EsIndex(EsSettings.from_env(url, dead_letter_path=dead_letter_path))
     raise ValueError(
         f"unknown index URL scheme {scheme!r}: use 'embedded:PATH' or 'https://HOST:9200'"
     )
