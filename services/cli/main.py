@@ -486,8 +486,8 @@ def migrate(
     ] = False,
 ) -> None:
     """Copy the embedded store into a cluster (resumable: Ctrl-C, then the same command),
-    then check counts per day (exit 1 when the target lacks mentions, or holds some the
-    source no longer has: see --prune)."""
+    then check every day's mentions by count and by a digest of their ids (exit 1 when the
+    target lacks mentions, or holds some the source no longer has: see --prune)."""
     from services.cli.migrate_index import MigrationFailed, migrate
     from services.store.elastic.settings import dead_letter_file
 

@@ -21,15 +21,20 @@ Semantics every backend honours:
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from services.core.models import Mention
 from services.core.query.ast import MatchAll, Node
 from services.core.triage import Triage
+
+if TYPE_CHECKING:
+    from services.store.id_digest import DayDigest
 
 MAX_PAGE_SIZE = 500
 # Top terms are counted over the newest this many matches: fast on any number of them.
@@ -213,6 +218,20 @@ class MentionIndex(ABC):
         backend has a cheaper way to it than `distinct_stories.DistinctStories.count`;
         None (the default) to let that count it from the calls above."""
         return None
+
+    def day_digests(self, flt: MentionFilter) -> dict[date, DayDigest]:
+        """Per UTC day of publication, the matching mentions' count and the digest of their
+        ids (`id_digest`): equal on a day when two indices hold the same ids there. This
+        default reads every mention's JSON; backends override it with a read of the ids
+        (or their hashes) alone."""
+        from services.store.id_digest import fold_dated
+
+        def pairs() -> Iterator[tuple[datetime, str]]:
+            for raw in self.iter_json(flt):
+                found = json.loads(raw)
+                yield datetime.fromisoformat(str(found["published_at"])), str(found["id"])
+
+        return fold_dated(pairs())
 
     def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
         """Yields every matching mention as JSON (the fields of `Mention`, maybe more),
