@@ -18,6 +18,7 @@ from services.cli.common import (
     DEFAULT_CONFIG,
     CliError,
     ConfigOpt,
+    alerts_app,
     app,
     console,
     interrupted,
@@ -44,10 +45,6 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
-alerts_app = typer.Typer(
-    help="Alert rules: evaluate and deliver them, or backtest them on history.",
-    no_args_is_help=True,
-)
 app.add_typer(sources_app, name="sources")
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
@@ -1168,6 +1165,7 @@ from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import searches_cli as _searches_cli  # noqa: E402, F401
 from services.cli import store_cli as _store_cli  # noqa: E402, F401
 from services.cli import tenancy_cli as _tenancy_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

@@ -126,7 +126,8 @@ def test_0018_keeps_older_case_twins_working_and_refuses_new_ones(
         assert "1 person(s) have the name of an older one" in caplog.text
         assert "uentin" not in caplog.text  # nobody named
         with engine.connect() as conn:
-            keys: dict[str, str | None] = dict(conn.execute(sa.text("SELECT name, name_key FROM users")).all())
+            rows = conn.execute(sa.text("SELECT name, name_key FROM users")).all()
+        keys: dict[str, str | None] = {str(name): key for name, key in rows}
         assert keys == {"Quentin": "quentin", "quentin": None}
     finally:
         engine.dispose()
