@@ -26,6 +26,8 @@ COMMANDS = [
     ["sources", "kinds"],
     ["sources", "preview"],
     ["alerts", "run"],
+    ["alerts", "list"],
+    ["searches", "list"],
     ["eval"],
     ["train"],
     ["reanalyze"],

@@ -36,6 +36,13 @@ def test_workspaces_people_and_keys_from_the_command_line(tmp_path: Path) -> Non
         ).returncode
         == 0
     )
+    twin = veille("users", "add", "alice", "--workspace", "acme", "--config", config)
+    assert twin.returncode == 2, twin.stdout
+    assert (
+        "a person named 'alice' already exists as 'Alice' (names must differ by more than case)"
+        in " ".join(twin.stderr.split())
+    )
+    assert "Traceback" not in twin.stderr
     as_email = veille("users", "add", "alice@example.org", "--config", config)
     assert as_email.returncode == 2 and "may not be an email" in as_email.stderr
     assert "Traceback" not in as_email.stderr

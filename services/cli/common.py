@@ -34,6 +34,10 @@ app = typer.Typer(
     add_completion=False,
 )
 topics_app = typer.Typer(help="The topic taxonomy and emerging topics.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Alert rules: list them, evaluate and deliver them, or backtest them on history.",
+    no_args_is_help=True,
+)
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)

@@ -26,9 +26,11 @@ from services.cli.common import (
     ConfigOpt,
     app,
     console,
+    governed_workspace,
     progress_display,
     workspace_context,
 )
+from services.cli.viewer import AsOpt, can_see, check_viewer
 from services.exports.formats import ExportFormat
 
 export_app = typer.Typer(
@@ -130,10 +132,12 @@ def export_mentions(
         ),
     ] = 1,
     config: ConfigOpt = DEFAULT_CONFIG,
+    as_: AsOpt = None,
 ) -> None:
     """Every mention matching a query and/or saved search, oldest first, with its date,
     source, author, followers, url, language, text, brands, sentiment (overall and toward
-    each brand), topics, story and engagement."""
+    each brand), topics, story and engagement. Any saved search, private ones included
+    (the command line acts as the installation), unless --as."""
     from services.alerting import saved_searches as ss
     from services.api.params import mention_filter
     from services.api.problems import Problem
@@ -149,12 +153,15 @@ def export_mentions(
     _check_sink(output, fmt)
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
-    with workspace_context(config) as ctx:
+    with governed_workspace(config) as (installation, ctx):
+        check_viewer(installation, as_)
         ctx.sync_workspace()  # the brands and competitors of the YAML: one column each
         try:
             flt = mention_filter(query, start, end)
             if saved_search is not None:
                 search = ss.get_saved_search(ctx.state, saved_search)
+                if not can_see(search, as_):  # as the API answers: unknown, not forbidden
+                    raise NotFoundError(saved_search)
                 saved = ss.search_filter(search, now=datetime.now(UTC), since=start, until=end)
                 extra = parse_query(query)
                 both = saved.query if isinstance(extra, MatchAll) else And((saved.query, extra))

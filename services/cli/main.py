@@ -18,6 +18,7 @@ from services.cli.common import (
     DEFAULT_CONFIG,
     CliError,
     ConfigOpt,
+    alerts_app,
     app,
     console,
     interrupted,
@@ -44,10 +45,6 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 sources_app = typer.Typer(help="Inspect sources.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
-alerts_app = typer.Typer(
-    help="Alert rules: evaluate and deliver them, or backtest them on history.",
-    no_args_is_help=True,
-)
 app.add_typer(sources_app, name="sources")
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
@@ -486,9 +483,10 @@ def migrate(
     ] = False,
 ) -> None:
     """Copy the embedded store into a cluster (resumable: Ctrl-C, then the same command),
-    then check counts per day (exit 1 when the target lacks mentions, or holds some the
-    source no longer has: see --prune)."""
+    then check every day's mentions by count and by a digest of their ids (exit 1 when the
+    target lacks mentions, or holds some the source no longer has: see --prune)."""
     from services.cli.migrate_index import MigrationFailed, migrate
+    from services.store.elastic.settings import dead_letter_file
 
     if all_workspaces and (from_ or checkpoint):
         raise CliError("--all-workspaces takes each workspace's own index and checkpoint", code=2)
@@ -508,6 +506,7 @@ def migrate(
                 progress=_progress(),
                 out=out,
                 prune_removed=prune,
+                dead_letter_path=dead_letter_file(loaded.settings).path,
             )
         except KeyboardInterrupt:
             where = (
@@ -868,7 +867,14 @@ def sources_kinds() -> None:
 @sources_app.command("preview")
 def sources_preview(
     url: Annotated[str, typer.Argument(help="the page, thread or feed to look at")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the preview as JSON")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="print the preview as JSON: each item's `names` (the brands and competitors "
+            "it names, null when the workspace has none) and `would_keep`, as the table",
+        ),
+    ] = False,
     selectors: Annotated[
         Path | None, typer.Option("--selectors", help="YAML forum selectors (post, text, ...)")
     ] = None,
@@ -886,10 +892,20 @@ def sources_preview(
         result = preview(url, loaded.settings.collector, selectors=chosen)
     except (PreviewError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from None
-    if as_json:
-        out.print_json(json.dumps(result.to_json()))
-        return
     names = _names_in(config, result.items) if loaded.workspace.brands else None
+    source = next((s for s in loaded.workspace.sources if _same_url(s.url, url)), None)
+    # keep: matching (the default) stores only the items naming a brand or competitor.
+    keeps_matching = not (source and (source.query or source.keep == "all"))
+    if as_json:
+        body = result.to_json()
+        # The table's names column: null when the workspace watches no names.
+        for position, item in enumerate(body["items"]):
+            item["names"] = names[position] if names is not None else None
+        body["would_keep"] = (
+            sum(1 for found in names if found) if names is not None and keeps_matching else None
+        )
+        out.print_json(json.dumps(body))
+        return
     engine = f" ({result.engine})" if result.engine else ""
     out.print(f"{result.kind}{engine}: {result.title or result.final_url}", highlight=False)
     for label, urls in (("feed", result.feeds), ("sitemap", result.sitemaps)):
@@ -908,13 +924,7 @@ def sources_preview(
             " ".join(item.text.split())[:100],
         )
     out.print(table)
-    source = next((s for s in loaded.workspace.sources if _same_url(s.url, url)), None)
-    if (
-        names is not None
-        and result.items
-        and not (source and (source.query or source.keep == "all"))
-    ):
-        # keep: matching (the default) stores only the items naming a brand or competitor.
+    if names is not None and result.items and keeps_matching:
         named = sum(1 for found in names if found)
         out.print(
             f"{named} of {len(result.items)} items name a brand and would be kept "
@@ -1169,6 +1179,7 @@ from services.cli import demo_cli as _demo_cli  # noqa: E402, F401
 from services.cli import export_cli as _export_cli  # noqa: E402, F401
 from services.cli import governance_cli as _governance_cli  # noqa: E402, F401
 from services.cli import reports_cli as _reports_cli  # noqa: E402, F401
+from services.cli import searches_cli as _searches_cli  # noqa: E402, F401
 from services.cli import store_cli as _store_cli  # noqa: E402, F401
 from services.cli import tenancy_cli as _tenancy_cli  # noqa: E402, F401
 from services.cli import topics_cli as _topics_cli  # noqa: E402, F401

@@ -43,9 +43,11 @@ def migrate(
     progress: Progress,
     out: Console,
     prune_removed: bool = False,
+    dead_letter_path: str | None = None,
 ) -> None:
     """Copies, then prints the per-day table; MigrationFailed on failure or mismatch.
-    With `prune_removed`, the mentions the target holds and the source no longer does
+    Mentions the target refuses for good go to `dead_letter_path`. With `prune_removed`,
+    the mentions the target holds and the source no longer does
     (erased or past retention since they were copied) are deleted from the target."""
     shown_source, shown_target = display_url(source_url), display_url(target_url)
     if shown_source == shown_target:
@@ -57,7 +59,7 @@ def migrate(
             raise MigrationFailed(f"no embedded index at {path} (--from embedded:PATH)")
     source = open_index(source_url)
     try:
-        target = open_index(target_url)
+        target = open_index(target_url, dead_letter_path=dead_letter_path)
         try:
             start = Checkpoint.load(checkpoint, source=shown_source, target=shown_target)
             since = start.reached if start is not None else None

@@ -22,10 +22,12 @@ from services.cli.common import (
     ConfigOpt,
     app,
     console,
+    governed_workspace,
     keep_whole,
     out,
     workspace_context,
 )
+from services.cli.viewer import AsOpt, check_viewer, search_label
 
 report_app = typer.Typer(
     help="Reports: render them to PDF or HTML, preview them, list them.", no_args_is_help=True
@@ -34,17 +36,22 @@ app.add_typer(report_app, name="report")
 
 
 @report_app.command("list")
-def report_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Show the reports: the workspace YAML's and those defined over the API."""
+def report_list(config: ConfigOpt = DEFAULT_CONFIG, as_: AsOpt = None) -> None:
+    """Show the reports: the workspace YAML's and those defined over the API; a report on
+    a private saved search says whose (and, with --as, whether NAME may see it)."""
+    from services.alerting import saved_searches as ss
     from services.reports.service import definitions
 
-    with workspace_context(config) as ctx:
+    with governed_workspace(config) as (installation, ctx):
+        check_viewer(installation, as_)
         ctx.sync_workspace()
+        searches = {s.name: s for s in ss.list_saved_searches(ctx.state)}
         table = Table("name", "subject", "period", "language", "schedule", "origin")
         for d in definitions(ctx).list():
             subject = d.brand or ""
             if d.saved_search:
-                subject = f"{subject} + {d.saved_search}" if subject else d.saved_search
+                search = search_label(searches, d.saved_search, as_)
+                subject = f"{subject} + {search}" if subject else search
             schedule = f"{d.schedule.every} {d.schedule.at} {d.timezone}" if d.schedule else "-"
             table.add_row(d.name, subject, d.period, d.language, schedule, d.origin)
         out.print(keep_whole(table, 0))

@@ -29,6 +29,7 @@ from services.store.elastic.dead_letters import (
     redrive_in_progress,
     summarize,
 )
+from services.store.elastic.settings import DeadLetterFile
 
 if TYPE_CHECKING:
     from services.runtime.app.workspaces import Installation
@@ -48,8 +49,8 @@ FileOpt = Annotated[
     Path | None,
     typer.Option(
         "--file",
-        help="the dead-letter file [ELASTICSEARCH_DEAD_LETTER, or "
-        "data/elasticsearch-dead-letter.jsonl]",
+        help="the dead-letter file [ELASTICSEARCH_DEAD_LETTER, else store.dead_letter_path, "
+        "else elasticsearch-dead-letter.jsonl in the data_dir of --config]",
         show_default=False,
     ),
 ]
@@ -61,26 +62,43 @@ NOT_RECORDED = "(not recorded)"
 _NOT_SELECTED = "not selected (--only)"
 
 
-def dead_letter_file(given: Path | None) -> str:
-    """The file the processes write: --file, ELASTICSEARCH_DEAD_LETTER, or the default."""
-    from services.store.elastic.settings import DEFAULT_DEAD_LETTER
+def dead_letter_file(given: Path | None, config: Path) -> DeadLetterFile:
+    """The file the service's processes write: --file, else the installation's as its
+    settings say (`dead_letter_file`), so every working directory finds the same one."""
+    from services.store.elastic.settings import DEAD_LETTER_VARIABLE, dead_letter_file
 
-    return str(given or os.environ.get("ELASTICSEARCH_DEAD_LETTER") or DEFAULT_DEAD_LETTER)
+    if given is not None:
+        return DeadLetterFile(str(given.expanduser().absolute()), "--file")
+    if os.environ.get(DEAD_LETTER_VARIABLE):  # needs no readable config
+        return DeadLetterFile(
+            str(Path(os.environ[DEAD_LETTER_VARIABLE]).expanduser().absolute()),
+            DEAD_LETTER_VARIABLE,
+        )
+    found = dead_letter_file(_load(config).settings)
+    return DeadLetterFile(found.path, f"{found.origin} in {config}")
+
+
+def _where(file: DeadLetterFile) -> str:
+    return f"{file.path} (from {file.origin})"
 
 
 @dead_letters_app.command("list")
 def list_(
+    config: ConfigOpt = DEFAULT_CONFIG,
     file: FileOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
 ) -> None:
-    """How many mentions are held, per workspace and index, and why they were refused."""
-    path = dead_letter_file(file)
+    """How many mentions are held, per workspace and index, and why they were refused;
+    says which file it read, and which setting named it."""
+    where = dead_letter_file(file, config)
+    path = where.path
     rows = summarize(read_letters(path))
     total = sum(row.count for row in rows)
     moving = redrive_in_progress(path)
     if as_json:
         body = {
             "file": path,
+            "file_from": where.origin,
             "mentions": total,
             "redrive_in_progress": moving,
             "workspaces": [
@@ -98,7 +116,7 @@ def list_(
         out.print_json(json.dumps(body))
         return
     if not total:
-        out.print(f"no mentions held in {path}", highlight=False)
+        out.print(f"no mentions held in {_where(where)}", highlight=False)
         return
     table = Table("workspace", "index prefix", "mentions", "refused for", "first (UTC)", "last")
     for row in rows:
@@ -112,7 +130,7 @@ def list_(
         )
     table.columns[3].overflow = "fold"  # an error type is one long word: folded, never cut
     out.print(keep_whole(table, 0, 1, 2, 4, 5))
-    out.print(f"{total} mention(s) held in {path}", highlight=False)
+    out.print(f"{total} mention(s) held in {_where(where)}", highlight=False)
     if moving:
         out.print(
             "a re-drive is running, or was stopped: its lines are counted above, and the next "
@@ -145,8 +163,9 @@ def retry(
     the exit status is 1; those an erasure holds against are dropped."""
     from services.cli.tenancy_cli import installation
 
-    path = dead_letter_file(file)
     loaded = _load(config)
+    where = dead_letter_file(file, config)
+    path = where.path
     if not loaded.settings.store.index_url.startswith(("http://", "https://")):
         raise CliError(
             f"the mention index is {loaded.settings.store.index_url!r}, not an Elasticsearch "
@@ -198,7 +217,7 @@ def retry(
             for index in opened.values():
                 index.close()
     if not report.groups and not report.unreadable:
-        out.print(f"no mentions held in {path}", highlight=False)
+        out.print(f"no mentions held in {_where(where)}", highlight=False)
         return
     table = Table("workspace", "index prefix", "held", "written", "refused again", "kept", "")
     for group in report.groups:
@@ -222,6 +241,7 @@ def retry(
 
 @dead_letters_app.command()
 def drop(
+    config: ConfigOpt = DEFAULT_CONFIG,
     file: FileOpt = None,
     only: OnlyOpt = None,
     unrecorded: Annotated[
@@ -232,7 +252,7 @@ def drop(
     """Delete held mentions for good (a workspace's, those without an index, or all)."""
     if sum((only is not None, unrecorded, every)) != 1:
         raise CliError("say which lines to drop: --only WORKSPACE, --unrecorded or --all", 2)
-    path = dead_letter_file(file)
+    path = dead_letter_file(file, config).path
 
     def chosen(letter: DeadLetter) -> bool:
         if every:

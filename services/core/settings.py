@@ -97,6 +97,12 @@ class StoreSettings(BaseModel):
         default="embedded:data/index",
         description="mention index: embedded:PATH (default) or https://HOST:9200",
     )
+    dead_letter_path: str | None = Field(
+        default=None,
+        description="the file of mentions Elasticsearch refused for good, one for the whole "
+        "installation; default DATA_DIR/elasticsearch-dead-letter.jsonl (the "
+        "ELASTICSEARCH_DEAD_LETTER variable wins over both)",
+    )
 
 
 class CollectorSettings(BaseModel):

@@ -21,15 +21,20 @@ Semantics every backend honours:
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from services.core.models import Mention
 from services.core.query.ast import MatchAll, Node
 from services.core.triage import Triage
+
+if TYPE_CHECKING:
+    from services.store.id_digest import DayDigest
 
 MAX_PAGE_SIZE = 500
 # Top terms are counted over the newest this many matches: fast on any number of them.
@@ -214,6 +219,20 @@ class MentionIndex(ABC):
         None (the default) to let that count it from the calls above."""
         return None
 
+    def day_digests(self, flt: MentionFilter) -> dict[date, DayDigest]:
+        """Per UTC day of publication, the matching mentions' count and the digest of their
+        ids (`id_digest`): equal on a day when two indices hold the same ids there. This
+        default reads every mention's JSON; backends override it with a read of the ids
+        (or their hashes) alone."""
+        from services.store.id_digest import fold_dated
+
+        def pairs() -> Iterator[tuple[datetime, str]]:
+            for raw in self.iter_json(flt):
+                found = json.loads(raw)
+                yield datetime.fromisoformat(str(found["published_at"])), str(found["id"])
+
+        return fold_dated(pairs())
+
     def iter_json(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[bytes]:
         """Yields every matching mention as JSON (the fields of `Mention`, maybe more),
         oldest first: for a reader of a few fields of many mentions, such as a CSV
@@ -252,8 +271,9 @@ class MentionIndex(ABC):
         return 0
 
 
-def open_index(url: str) -> MentionIndex:
-    """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`."""
+def open_index(url: str, *, dead_letter_path: str | None = None) -> MentionIndex:
+    """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`;
+    a cluster's refusals go to `dead_letter_path` (see `EsSettings.from_env`)."""
     scheme, _, rest = url.partition(":")
     if scheme == "embedded":
         from services.store.embedded.index import EmbeddedIndex
@@ -262,7 +282,7 @@ def open_index(url: str) -> MentionIndex:
     if scheme in {"http", "https"}:
         from services.store.elastic import EsIndex, EsSettings
 
-        return EsIndex(EsSettings.from_env(url))
+        return EsIndex(EsSettings.from_env(url, dead_letter_path=dead_letter_path))
     raise ValueError(
         f"unknown index URL scheme {scheme!r}: use 'embedded:PATH' or 'https://HOST:9200'"
     )

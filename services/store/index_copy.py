@@ -4,10 +4,13 @@ Mentions are read oldest first and written with idempotent upserts (by mention i
 so copying a mention twice changes nothing. After every batch a checkpoint file records
 the publication time the copy has reached; a re-run continues from there (re-copying
 the mentions of that very instant, harmlessly) instead of starting over. The copy is
-verified by comparing the number of mentions per UTC day in both indices; on a day whose
-counts differ, the ids tell a mention missing from the target (a loss) from one the target
-holds and the source no longer does (erased or past retention after it was copied; the
-copy only adds, so `prune` deletes those from the target).
+verified day by day (UTC): each index gives, per day, its count and a digest of its ids
+(`id_digest`: read from doc values or fast fields, no document loaded), so a day holding
+as many mentions but not the same ones (one lost, another only in the target) is caught
+too. Only on a day whose digests differ are the ids listed, to tell a mention missing from
+the target (a loss) from one the target holds and the source no longer does (erased or
+past retention after it was copied; the copy only adds, so `prune` deletes those from the
+target).
 
     result = copy_index(source, target, checkpoint=Path("data/migrate.json"),
                         source_url="embedded:data/index", target_url="https://es:9200")
@@ -26,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from services.core.models import Mention
-from services.store.contracts import Interval, MentionFilter, MentionIndex
+from services.store.contracts import MentionFilter, MentionIndex
+from services.store.id_digest import DayDigest
 
 log = logging.getLogger("veille.store.copy")
 
@@ -150,8 +154,8 @@ def copy_index(
 
 @dataclass(frozen=True)
 class DayCount:
-    """Mentions published on one UTC day, in each index; on a day whose counts differ,
-    the ids the target lacks (`missing`) and those only the target holds (`extra`)."""
+    """Mentions published on one UTC day, in each index; on a day whose ids differ, the
+    ids the target lacks (`missing`) and those only the target holds (`extra`)."""
 
     day: date
     source: int
@@ -161,8 +165,8 @@ class DayCount:
 
     @property
     def matches(self) -> bool:
-        """True when both indices hold as many mentions that day."""
-        return self.source == self.target
+        """True when both indices hold the same mentions that day."""
+        return self.source == self.target and not self.missing and not self.extra_ids
 
     @property
     def extra(self) -> int:
@@ -177,20 +181,20 @@ class DayCount:
 
 def verify_days(source: MentionIndex, target: MentionIndex) -> list[DayCount]:
     """Mentions per UTC day in both indices, every day either holds, oldest first; the
-    days whose counts differ are compared by id."""
-    counts: dict[date, list[int]] = {}
-    for position, index in enumerate((source, target)):
-        for bucket in index.histogram(MentionFilter(), interval=Interval.DAY):
-            if bucket.count:
-                counts.setdefault(bucket.start.date(), [0, 0])[position] += bucket.count
+    days whose id digests differ (whatever their counts) are compared id by id."""
+    everything = MentionFilter()
+    in_source, in_target = source.day_digests(everything), target.day_digests(everything)
+    empty = DayDigest(0, 0)
     days = []
-    for day, (s, t) in sorted(counts.items()):
+    for day in sorted(in_source.keys() | in_target.keys()):
+        s, t = in_source.get(day, empty), in_target.get(day, empty)
         if s == t:
-            days.append(DayCount(day, s, t))
+            days.append(DayCount(day, s.count, t.count))
             continue
-        in_source, in_target = _ids_of_day(source, day), _ids_of_day(target, day)
-        extra = tuple(sorted(in_target - in_source))
-        days.append(DayCount(day, s, t, missing=len(in_source - in_target), extra_ids=extra))
+        source_ids, target_ids = _ids_of_day(source, day), _ids_of_day(target, day)
+        extra = tuple(sorted(target_ids - source_ids))
+        missing = len(source_ids - target_ids)
+        days.append(DayCount(day, s.count, t.count, missing=missing, extra_ids=extra))
     return days
 
 

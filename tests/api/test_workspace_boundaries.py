@@ -140,12 +140,13 @@ def test_a_workspace_admin_cannot_pull_in_another_workspaces_person_by_email(
             "/api/v1/users", json={"name": "bob@globex.example.org", "role": "viewer"}
         )
         taken_name = acme.post("/api/v1/users", json={"name": "Bob", "role": "viewer"})
+        in_other_letters = acme.post("/api/v1/users", json={"name": "bOB", "role": "viewer"})
         taken_email = acme.post(
             "/api/v1/users",
             json={"name": "Robert", "email": "BOB@globex.example.org", "role": "viewer"},
         )
         bad_role = acme.post("/api/v1/users", json={"name": "Zoe", "role": "boss"})
-        for answer in (as_name, taken_name, taken_email, bad_role):
+        for answer in (as_name, taken_name, in_other_letters, taken_email, bad_role):
             assert answer.status_code == 422, answer.text
             assert answer.json()["title"] == "Invalid request"
             assert "globex" not in answer.text and "exists" not in answer.text
@@ -166,6 +167,18 @@ def test_a_workspace_admin_cannot_pull_in_another_workspaces_person_by_email(
     with tenancy.client(tenancy.admin_keys["default"]) as admin:
         conflict = admin.post("/api/v1/users", json={"name": "Bob", "role": "viewer"})
         assert conflict.status_code == 409, conflict.text
+        twin = admin.post("/api/v1/users", json={"name": "bob", "role": "viewer"})
+        assert twin.status_code == 409, twin.text
+        assert twin.json()["detail"] == (
+            "a person named 'bob' already exists as 'Bob' (names must differ by more than case)"
+        )
+    # A workspace admin is told plainly about someone of their own workspace.
+    store.grant("Bob", "acme", "viewer")
+    with tenancy.client(tenancy.admin_keys["acme"]) as acme:
+        own = acme.post("/api/v1/users", json={"name": "BOB", "role": "viewer"})
+        assert own.status_code == 409, own.text
+        assert "already exists as 'Bob'" in own.json()["detail"]
+    assert [u.name for u in store.list_users() if u.name.lower() == "bob"] == ["Bob"]
 
 
 def test_a_name_that_is_someone_elses_email_stands_for_its_own_holder_only(

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from services.store.state import SqlStateStore
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import TenancyStore
+from services.store.state.migrate import alembic_config
+from services.store.state.tenancy import NameTaken, TenancyStore
 from services.store.state.tenancy_tables import users
 
 
@@ -76,3 +79,62 @@ def test_an_exact_name_wins_over_an_email_and_changes_act_on_the_id(
     assert tenancy.get_user("Bob").roles == {"globex": "analyst"}
     with pytest.raises(NotFoundError):
         tenancy.get_user_by_id("nope")
+
+
+def test_names_are_unique_whatever_their_case(tenancy: TenancyStore) -> None:
+    for taken in (" Bob ", "BOB", "bob"):
+        with pytest.raises(NameTaken, match=r"a person named .* already exists") as refused:
+            tenancy.add_user(taken)
+        assert refused.value.holder.name == "Bob"
+    assert str(refused.value) == (
+        "a person named 'bob' already exists as 'Bob' (names must differ by more than case)"
+    )
+    with pytest.raises(NameTaken, match=r"the email 'bob@globex\.example\.org' is already"):
+        tenancy.add_user("Robert", email="Bob@Globex.example.org")
+    assert [u.name for u in tenancy.list_users()] == ["Bob"]
+    # The database itself refuses a second key (two processes adding at once).
+    with pytest.raises(sa.exc.IntegrityError), tenancy.database.engine.begin() as conn:
+        conn.execute(
+            sa.insert(users).values(
+                id=uuid.uuid4().hex, name="bOb", name_key="bob", created_at=datetime.now(UTC)
+            )
+        )
+    tenancy.add_user("Bobby")  # more than case: another person
+
+
+def test_0018_keeps_older_case_twins_working_and_refuses_new_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/veille.db")
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0017")
+        with engine.begin() as conn:
+            for user_id, name, at in (
+                ("a1", "Quentin", "2026-01-01"),
+                ("a2", "quentin", "2026-02-01"),
+            ):
+                conn.execute(
+                    sa.text("INSERT INTO users (id, name, created_at) VALUES (:i, :n, :at)"),
+                    {"i": user_id, "n": name, "at": f"{at} 00:00:00.000000"},
+                )
+        with caplog.at_level("WARNING", logger="veille.store.state"), engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        assert "1 person(s) have the name of an older one" in caplog.text
+        assert "uentin" not in caplog.text  # nobody named
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT name, name_key FROM users")).all()
+        keys: dict[str, str | None] = {str(name): key for name, key in rows}
+        assert keys == {"Quentin": "quentin", "quentin": None}
+    finally:
+        engine.dispose()
+    store = TenancyStore(f"sqlite:///{tmp_path}/veille.db")
+    try:
+        assert store.get_user("quentin").id == "a2" and store.get_user("Quentin").id == "a1"
+        with pytest.raises(NameTaken):
+            store.add_user("QUENTIN")
+    finally:
+        store.close()

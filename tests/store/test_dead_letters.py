@@ -69,10 +69,10 @@ def refusing(settings: EsSettings) -> EsIndex:
     return EsIndex(settings)
 
 
-def veille(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def veille(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
@@ -261,3 +261,57 @@ def test_drop_deletes_only_the_chosen_workspace(tmp_path: Path) -> None:
     assert "dropped 2 mention(s) of workspace acme" in dropped.stdout
     left: list[Mention] = [x.mention for x in read_letters(path) if x.mention]
     assert [m.id for m in left] == ["d1"]
+
+
+def test_the_file_is_the_data_dirs_whatever_the_working_directory(
+    base: EsSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ELASTICSEARCH_DEAD_LETTER, the service writes into its data directory, every
+    workspace into the installation's one file, and `list` run from elsewhere reads it
+    there and says so."""
+    from services.core.workspace import load_workspace
+    from services.runtime.app.context import ServiceContext
+    from services.runtime.app.workspaces import workspace_settings
+
+    monkeypatch.delenv("ELASTICSEARCH_DEAD_LETTER", raising=False)
+    monkeypatch.setenv("ELASTICSEARCH_INDEX_PREFIX", base.index_prefix)
+    config = write_workspace(tmp_path / "ws", sources=[], store={"index_url": base.url})
+    settings = load_workspace(config).settings
+    expected = tmp_path / "ws" / "data" / "elasticsearch-dead-letter.jsonl"
+    assert workspace_settings(settings, "acme").store.dead_letter_path == str(expected)
+    refusing(base).close()  # its first index refuses text authors
+    ctx = ServiceContext(settings)
+    try:
+        bad = [make_mention(id=f"bad{n}", author=HANDLE) for n in range(2)]
+        assert ctx.index.upsert(bad) == 0
+    finally:
+        ctx.close()
+    assert len(read_letters(str(expected))) == 2
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"ELASTICSEARCH_INDEX_PREFIX": base.index_prefix}
+    listed = veille(
+        "store", "dead-letters", "list", "--config", str(config), env=env, cwd=elsewhere
+    )
+    assert listed.returncode == 0, listed.stderr
+    said = " ".join(listed.stdout.split())
+    assert f"2 mention(s) held in {expected} (from data_dir in {config})" in said, said
+    as_json = json.loads(
+        veille(
+            "store", "dead-letters", "list", "--json", "--config", str(config),
+            env=env, cwd=elsewhere,
+        ).stdout
+    )  # fmt: skip
+    assert (as_json["file"], as_json["mentions"]) == (str(expected), 2)
+    assert as_json["file_from"] == f"data_dir in {config}"
+    assert not (elsewhere / "data").exists()
+    # The variable still wins, and is named.
+    other = tmp_path / "other.jsonl"
+    moved = veille(
+        "store", "dead-letters", "list", "--config", str(config),
+        env={**env, "ELASTICSEARCH_DEAD_LETTER": str(other)}, cwd=elsewhere,
+    )  # fmt: skip
+    assert f"no mentions held in {other} (from ELASTICSEARCH_DEAD_LETTER)" in " ".join(
+        moved.stdout.split()
+    )

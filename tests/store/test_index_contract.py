@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -38,6 +38,7 @@ from services.store.contracts import (
     StoryCopies,
 )
 from services.store.embedded.keys import epoch_us
+from services.store.id_digest import fold_dated
 from services.store.story_chain import story_hash
 from tests.factories import BASE_TIME, make_mention
 from tests.store.conftest import BackendCase
@@ -663,6 +664,45 @@ def test_iter_json_yields_the_mentions_of_iter_all(mention_index: MentionIndex) 
     assert triaged["j001"] == ("answered", "'=Ana", "legal; vip")
     assert triaged["j002"] == ("in_progress", "", "")
     assert triaged["j003"] == ("new", "", "")
+
+
+def test_day_digests_tell_the_same_ids_from_as_many_others(mention_index: MentionIndex) -> None:
+    """Per UTC day, a count and a digest of the ids: equal to what the base reading
+    (every mention's JSON) gives, and changed by a swap that keeps the count."""
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    mentions = [
+        # 23:30 and 00:30 UTC fall on two days, whatever the offset they were written with.
+        make_mention(id="d1", published_at=day + timedelta(hours=23, minutes=30)),
+        make_mention(id="d2", published_at=day + timedelta(hours=24, minutes=30)),
+        make_mention(
+            id="d3",
+            published_at=(day + timedelta(hours=10)).astimezone(timezone(timedelta(hours=-5))),
+        ),
+        make_mention(id="d4", published_at=day + timedelta(days=2)),
+    ]
+    mention_index.upsert(mentions)
+    digests = mention_index.day_digests(MentionFilter())
+    assert digests == MentionIndex.day_digests(mention_index, MentionFilter())  # the base way
+    assert {d: x.count for d, x in digests.items()} == {
+        date(2026, 3, 2): 2,
+        date(2026, 3, 3): 1,
+        date(2026, 3, 4): 1,
+    }
+    assert (
+        digests[date(2026, 3, 3)]
+        == fold_dated([(mentions[1].published_at, "d2")])[date(2026, 3, 3)]
+    )
+    # One mention gone, another in its place on the same day: same count, other digest.
+    mention_index.delete(["d3"])
+    mention_index.upsert([make_mention(id="d5", published_at=day + timedelta(hours=9))])
+    swapped = mention_index.day_digests(MentionFilter())
+    assert swapped[date(2026, 3, 2)].count == 2
+    assert swapped[date(2026, 3, 2)] != digests[date(2026, 3, 2)]
+    assert swapped[date(2026, 3, 3)] == digests[date(2026, 3, 3)]
+    assert mention_index.day_digests(MentionFilter(since=day + timedelta(days=1))).keys() == {
+        date(2026, 3, 3),
+        date(2026, 3, 4),
+    }
 
 
 # -- lifetime ---------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from services.core.models import Mention
-from services.store.contracts import MentionFilter
+from services.store import index_copy
+from services.store.contracts import MentionFilter, MentionIndex
 from services.store.elastic import EsIndex, EsSettings
 from services.store.embedded.index import EmbeddedIndex
 from services.store.index_copy import CopyError, copy_index, mismatches, verify_days
@@ -171,6 +172,42 @@ def test_cli_migrates_prints_the_table_and_fails_on_a_mismatch(
         "1 missing from the target)"
     ) in second.stderr
     assert "Traceback" not in second.stderr
+
+
+def test_a_day_with_as_many_mentions_but_not_the_same_is_a_mismatch(
+    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+) -> None:
+    """One mention lost and another only in the target, on the same day: the counts agree,
+    the ids do not. Found by the day's digest; the other days are not listed id by id."""
+    target = EsIndex(es_settings)
+    try:
+        copy_index(
+            source,
+            target,
+            checkpoint=tmp_path / "cp.json",
+            source_url="embedded:src",
+            target_url=es_settings.url,
+        )
+        assert target.delete(["mig0005"]) == 1  # lost, on Nov 1
+        assert target.upsert([make_mention(id="stray", published_at=BASE_TIME)]) == 1
+        listed: list[date] = []
+        real = index_copy._ids_of_day
+
+        def spy(index: MentionIndex, day: date) -> set[str]:
+            listed.append(day)
+            return real(index, day)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(index_copy, "_ids_of_day", spy)
+            days = verify_days(source, target)
+    finally:
+        target.close()
+    first = days[0]
+    assert (first.day.isoformat(), first.source, first.target) == ("2026-11-01", 24, 24)
+    assert first.missing == 1 and first.extra_ids == ("stray",) and not first.matches
+    assert mismatches(days) == [first]
+    assert all(d.matches for d in days[1:])
+    assert set(listed) == {first.day}  # only the differing day was read id by id
 
 
 def test_cli_refuses_copying_an_index_onto_itself(tmp_path: Path) -> None:

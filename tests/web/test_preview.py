@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.collector.web.forums import load_selectors
 from services.collector.web.preview import PreviewError, preview
@@ -123,6 +125,17 @@ def test_cli_preview_names_the_brands_each_item_mentions(
         " ".join(result.stdout.split())
     )
 
+    # --json carries the same column: each item's names, and the summary's count.
+    as_json = veille("sources", "preview", url, "--json", "--config", str(config))
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert [(item["title"], item["names"]) for item in body["items"]] == [
+        ("Test ride", ["Veloria"]),
+        ("Comparatif", ["Trekko"]),
+        ("Météo", []),
+    ]
+    assert body["would_keep"] == 2
+
     # A source on this URL that keeps everything: no "would be kept" summary.
     keep_all = write_workspace(
         tmp_path / "all", sources=[{"name": "shop", "kind": "feed", "url": url, "keep": "all"}]
@@ -130,3 +143,26 @@ def test_cli_preview_names_the_brands_each_item_mentions(
     everything = veille("sources", "preview", url, "--config", str(keep_all))
     assert everything.returncode == 0, everything.stderr
     assert "would be kept" not in everything.stdout
+    kept_json = json.loads(
+        veille("sources", "preview", url, "--json", "--config", str(keep_all)).stdout
+    )
+    assert kept_json["would_keep"] is None
+    assert [item["names"] for item in kept_json["items"]] == [["Veloria"], ["Trekko"], []]
+
+
+def test_cli_preview_json_without_watched_names_says_so(
+    server: HTTPTestServer, tmp_path: Path
+) -> None:
+    from tests.e2e.service import write_workspace
+    from tests.test_cli import veille
+
+    server.add("/feed", body=_rss(("a", "b")), headers={"Content-Type": "application/rss+xml"})
+    config = write_workspace(tmp_path, sources=[])
+    written = yaml.safe_load((config / "veille.yaml").read_text(encoding="utf-8"))
+    written.update(brands=[], competitors=[])
+    (config / "veille.yaml").write_text(yaml.safe_dump(written), encoding="utf-8")
+    result = veille("sources", "preview", server.url("/feed"), "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert [item["names"] for item in body["items"]] == [None]
+    assert body["would_keep"] is None

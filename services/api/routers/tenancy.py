@@ -18,7 +18,7 @@ from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
 from services.runtime.app.workspaces import Installation
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import DEFAULT_WORKSPACE, KeyRecord, UserRecord
+from services.store.state.tenancy import DEFAULT_WORKSPACE, KeyRecord, NameTaken, UserRecord
 
 router = APIRouter(tags=["workspaces and people"])
 
@@ -207,13 +207,21 @@ def list_users(installation: InstallationDep, principal: PrincipalDep) -> list[d
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, summary="Add a person")
 def create_user(body: UserIn, installation: InstallationDep, principal: PrincipalDep) -> Any:
-    """Adds a person with a role in the caller's workspace. Names and emails are
-    installation-wide: a taken one is refused (409 for an admin of `default`; for others
-    the same 422 as any invalid input, which does not say who holds it or where)."""
+    """Adds a person with a role in the caller's workspace. Names (whatever their case:
+    "alice" when "Alice" exists) and emails are installation-wide: a taken one is refused
+    with 409 saying which, when the caller may see its holder (an admin of `default`, or
+    a holder with a role in the caller's workspace); otherwise with the same 422 as any
+    invalid input, which does not say who holds it or where."""
     tenancy = installation.tenancy
     try:
         check_role(body.role)
         user_id = tenancy.add_user(body.name, email=body.email, password=body.password)
+    except NameTaken as exc:
+        if principal.is_installation_admin or principal.workspace in exc.holder.roles:
+            raise Problem(409, "Name taken", str(exc)) from None
+        raise Problem(
+            422, "Invalid request", "this name or email cannot be used here: choose another"
+        ) from None
     except ConflictError as exc:
         if principal.is_installation_admin:
             raise exc from None

@@ -84,7 +84,12 @@ class ServiceContext:
     @cached_property
     def index(self) -> MentionIndex:
         """The mention index."""
-        return open_index(self.settings.store.index_url)
+        from services.store.elastic.settings import dead_letter_file
+
+        return open_index(
+            self.settings.store.index_url,
+            dead_letter_path=dead_letter_file(self.settings).path,
+        )
 
     @cached_property
     def analyzer(self) -> Analyzer:

@@ -191,8 +191,11 @@ def _drop_index(settings: Settings) -> None:
 
 def _es(settings: Settings) -> EsSettings:
     from services.store.elastic import EsSettings
+    from services.store.elastic.settings import dead_letter_file
 
-    return EsSettings.from_env(settings.store.index_url)
+    return EsSettings.from_env(
+        settings.store.index_url, dead_letter_path=dead_letter_file(settings).path
+    )
 
 
 def _es_indices(es: EsSettings) -> list[str]:

@@ -47,11 +47,15 @@ def workspace_settings(base: Settings, workspace_id: str) -> Settings:
     check_workspace_id(workspace_id)
     if workspace_id == DEFAULT_WORKSPACE:
         return base
+    from services.store.elastic.settings import dead_letter_file
+
     data_dir = Path(base.data_dir) / WORKSPACES_DIR / workspace_id
     store = base.store.model_copy(
         update={
             "state_url": _state_url(base.store.state_url, data_dir, workspace_id),
             "index_url": _index_url(base.store.index_url, data_dir, workspace_id),
+            # One dead-letter file for the installation (its lines name their workspace).
+            "dead_letter_path": dead_letter_file(base, env={}).path,
         }
     )
     return base.model_copy(update={"data_dir": str(data_dir), "store": store})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from functools import partial
 from typing import Any, Final, TypeVar
 
@@ -67,6 +68,7 @@ from services.store.elastic.pages import open_pit, pit_pages
 from services.store.elastic.settings import EsSettings, server_version
 from services.store.embedded import aggregations, keys
 from services.store.embedded.keys import epoch_us
+from services.store.id_digest import DayDigest, fold_ids
 
 log = logging.getLogger("veille.store.elastic")
 
@@ -78,6 +80,7 @@ _PAGE: Final = 5000  # hits per page when reading a field of many documents
 # Buckets per page of a composite aggregation: most story reads in one request, below
 # the default `search.max_buckets` (65,536).
 _COMPOSITE_PAGE: Final = 50_000
+_ID_PAGE: Final = 10_000  # sort values only: the most one search returns by default
 # Operations per bulk request when writing: about 3 MB of documents, and small enough
 # that building the next chunk in Python overlaps sending this one (send_pipelined).
 _BULK_CHUNK: Final = 1000
@@ -729,6 +732,23 @@ class EsIndex(MentionIndex):
         query = compile_filter(flt)
         pit = open_pit(self._client, self.names.alias, self._call)
         return self._iterate_json(query, pit, batch_size)
+
+    def day_digests(self, flt: MentionFilter) -> dict[date, DayDigest]:
+        """Per UTC day, the matches' count and ids' digest, from the sort values of a walk
+        through a point in time (publication time and id, doc values): no document is
+        loaded."""
+        self._check_open()
+        query = compile_filter(flt)
+        pit = open_pit(self._client, self.names.alias, self._call)
+        pages = pit_pages(
+            self._client,
+            pit,
+            call=self._call,
+            batch_size=_ID_PAGE,
+            query=query,
+            with_source=False,
+        )
+        return fold_ids((int(h["sort"][0]), str(h["sort"][1])) for hits in pages for h in hits)
 
     # -- helpers -------------------------------------------------------------------
     def _iterate_json(self, query: Query, pit: str, batch_size: int) -> Iterator[bytes]:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
-from typing import Any, Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from elastic_transport import HttpHeaders, Transport, TransportApiResponse
@@ -21,13 +22,42 @@ from elasticsearch import Elasticsearch
 
 from services.store.contracts import IndexUnavailable
 
+if TYPE_CHECKING:
+    from services.core.settings import Settings
+
 DEFAULT_PREFIX: Final = "veille"
-DEFAULT_DEAD_LETTER: Final = "data/elasticsearch-dead-letter.jsonl"
+DEAD_LETTER_FILE: Final = "elasticsearch-dead-letter.jsonl"
+# Only for code that opens a cluster without the installation's settings (benchmarks).
+DEFAULT_DEAD_LETTER: Final = f"data/{DEAD_LETTER_FILE}"
+DEAD_LETTER_VARIABLE: Final = "ELASTICSEARCH_DEAD_LETTER"
 # The servers Veille is tested against (scripts/start-test-elasticsearch.sh runs both).
 OLDEST_SUPPORTED: Final = (8, 13)
 NEWEST_MAJOR: Final = 9
 _COMPAT: Final = re.compile(r"compatible-with=\d+")
 _PLAIN_JSON: Final = {"accept": "application/json"}
+
+
+@dataclass(frozen=True)
+class DeadLetterFile:
+    """Where the installation's dead-letter file is, and which setting said so."""
+
+    path: str  # absolute: every process resolves it the same way from the same settings
+    origin: str  # e.g. "ELASTICSEARCH_DEAD_LETTER", "data_dir (config)"
+
+
+def dead_letter_file(settings: Settings, env: Mapping[str, str] | None = None) -> DeadLetterFile:
+    """The dead-letter file of the installation `settings` are (or derive from, for a
+    workspace): ELASTICSEARCH_DEAD_LETTER, else `store.dead_letter_path`, else
+    `elasticsearch-dead-letter.jsonl` in the data directory. A relative path is taken from
+    the working directory, like the data directory itself, and returned absolute."""
+    env = os.environ if env is None else env
+    if env.get(DEAD_LETTER_VARIABLE):
+        chosen, origin = env[DEAD_LETTER_VARIABLE], DEAD_LETTER_VARIABLE
+    elif settings.store.dead_letter_path:
+        chosen, origin = settings.store.dead_letter_path, "store.dead_letter_path"
+    else:
+        chosen, origin = str(Path(settings.data_dir) / DEAD_LETTER_FILE), "data_dir"
+    return DeadLetterFile(str(Path(chosen).expanduser().absolute()), origin)
 
 
 class UnsupportedServer(IndexUnavailable):
@@ -128,8 +158,16 @@ class EsSettings:
     kibana_full_text: bool | None = None
 
     @classmethod
-    def from_env(cls, url: str | None = None, env: Mapping[str, str] | None = None) -> EsSettings:
-        """Settings from `ELASTICSEARCH_*` variables; `url` overrides ELASTICSEARCH_URL."""
+    def from_env(
+        cls,
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        dead_letter_path: str | None = None,
+    ) -> EsSettings:
+        """Settings from `ELASTICSEARCH_*` variables; `url` overrides ELASTICSEARCH_URL.
+        The dead-letter file: ELASTICSEARCH_DEAD_LETTER, else `dead_letter_path` (the
+        installation's, `dead_letter_file`), else DEFAULT_DEAD_LETTER."""
         env = os.environ if env is None else env
         chosen = url or env.get("ELASTICSEARCH_URL")
         if not chosen:
@@ -151,7 +189,9 @@ class EsSettings:
             username=username,
             password=password,
             ca_certs=env.get("ELASTICSEARCH_CA_CERTS") or None,
-            dead_letter_path=env.get("ELASTICSEARCH_DEAD_LETTER") or DEFAULT_DEAD_LETTER,
+            dead_letter_path=env.get(DEAD_LETTER_VARIABLE)
+            or dead_letter_path
+            or DEFAULT_DEAD_LETTER,
             kibana_full_text=_flag(env, "ELASTICSEARCH_KIBANA_FULL_TEXT"),
         )
 

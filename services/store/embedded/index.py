@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 import tantivy
@@ -40,6 +41,7 @@ from services.store.contracts import (
 from services.store.embedded import aggregations, documents, keys, reindex, schema
 from services.store.embedded.compile import QueryCompiler
 from services.store.embedded.writer import WriterLease
+from services.store.id_digest import DayDigest, fold_hashes
 
 _T = TypeVar("_T")
 _STORY_CHUNK = 20_000  # stories per look-up of surviving copies
@@ -526,6 +528,22 @@ class EmbeddedIndex(MentionIndex):
         if flt.stories is not None:
             return {story: at for story, at in found.items() if story in flt.stories}
         return found
+
+    def day_digests(self, flt: MentionFilter) -> dict[date, DayDigest]:
+        """Per UTC day, the matches' count and ids' digest, from two fast fields (the
+        publication time and the id hash): no stored document is read."""
+        searcher = self._searcher()
+        addresses = self._matching(searcher, flt)
+        published = searcher.fast_field_values(schema.PUBLISHED_US, addresses)
+        hashes = searcher.fast_field_values(schema.ID_HASH, addresses)
+        pairs = [
+            (p, h)
+            for p, h in zip(published, hashes, strict=True)
+            if isinstance(p, int) and isinstance(h, int)
+        ]
+        if len(pairs) < len(addresses):  # a segment without the columns (None)
+            return super().day_digests(flt)
+        return fold_hashes(pairs)
 
     def iter_all(self, flt: MentionFilter, *, batch_size: int = 1000) -> Iterator[Mention]:
         """Yields every matching mention, oldest first, as of the call (one snapshot)."""

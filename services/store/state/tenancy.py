@@ -43,6 +43,19 @@ SESSION_TTL = timedelta(hours=12)
 MAX_PAGE = 500
 
 
+class NameTaken(ConflictError):
+    """A person's name or email is already someone's; `holder` is who holds it."""
+
+    def __init__(self, message: str, holder: UserRecord) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same person's: the name case-folded ("Alice", "ALICE")."""
+    return name.strip().casefold()
+
+
 @dataclass(frozen=True)
 class WorkspaceRecord:
     id: str
@@ -252,10 +265,13 @@ class TenancyStore(DatabaseStore):
     # -- people ------------------------------------------------------------------
 
     def add_user(self, name: str, *, email: str | None = None, password: str | None = None) -> str:
-        """Adds a person; returns their id. ConflictError when the name or email is taken.
+        """Adds a person; returns their id. NameTaken (a ConflictError) when the name, in
+        any case, or the email is someone's.
 
         A name may not be an email address, nor anyone's email: people are found by name
-        or email, so such a name would let its holder stand for someone else."""
+        or email, so such a name would let its holder stand for someone else. Names are
+        unique whatever their case, so the audit log, owners and assignees never show two
+        people as "Alice" and "alice"."""
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise ValueError("a user name needs 1 to 200 characters")
@@ -264,11 +280,19 @@ class TenancyStore(DatabaseStore):
         if email is not None and not EMAIL.match(email.strip()):
             raise ValueError(f"{email!r} is not an email address")
         email = email.strip().lower() if email else None
+        key = name_key(name)
         for user in self.list_users():  # names and emails share one namespace
-            if name == user.name or name.lower() == user.email:
-                raise ConflictError(f"a user named {name!r} or with that email exists")
+            if key == name_key(user.name):
+                as_written = "" if name == user.name else f" as {user.name!r}"
+                raise NameTaken(
+                    f"a person named {name!r} already exists{as_written} (names must differ "
+                    "by more than case)",
+                    user,
+                )
+            if name.lower() == user.email:
+                raise NameTaken(f"the name {name!r} is another person's email", user)
             if email is not None and email in (user.email, user.name.lower()):
-                raise ConflictError(f"a user named {name!r} or with that email exists")
+                raise NameTaken(f"the email {email!r} is already another person's", user)
         hashed = hash_password(password) if password is not None else None
         user_id = uuid.uuid4().hex
         try:
@@ -277,13 +301,21 @@ class TenancyStore(DatabaseStore):
                     sa.insert(users).values(
                         id=user_id,
                         name=name,
+                        name_key=key,
                         email=email,
                         password_hash=hashed,
                         created_at=self._now(),
                     )
                 )
-        except ConflictError:
-            raise ConflictError(f"a user named {name!r} or with that email exists") from None
+        except ConflictError:  # added meanwhile by another process: say by whom
+            for user in self.list_users():
+                if key == name_key(user.name):
+                    raise NameTaken(f"a person named {name!r} already exists", user) from None
+                if email is not None and email == user.email:
+                    raise NameTaken(
+                        f"the email {email!r} is already another person's", user
+                    ) from None
+            raise
         return user_id
 
     def list_users(self, *, workspace: str | None = None) -> list[UserRecord]:

@@ -1,4 +1,5 @@
-"""The installation's tables (migration 0013): workspaces, people, sessions, the audit log.
+"""The installation's tables (migration 0013; 0018 made names unique whatever their case):
+workspaces, people, sessions, the audit log.
 
 They exist in every state database (migrations are the same for all) but only the
 installation database, the `default` workspace's, is read and written: one place
@@ -26,6 +27,9 @@ users = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
+    # The name case-folded (`name_key`): unique, so "Alice" and "alice" are never two
+    # people. NULL only on a row migration 0018 found sharing its key with an older one.
+    sa.Column("name_key", sa.String(800), nullable=True, unique=True),
     sa.Column("email", sa.String(320), nullable=True, unique=True),
     sa.Column("password_hash", sa.String(300), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),

@@ -1,0 +1,130 @@
+"""The command line and other people's private saved searches: it acts as the
+installation, so `searches list`, `alerts list` and `report list` show everything and mark
+what is private and whose; `--as NAME` shows what NAME sees over the API. Subprocesses over
+a real SQLite file, the searches stored as the API stores them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from services.alerting import saved_searches as ss
+from services.alerting.rules import AlertRule
+from services.core.reports import ReportDefinition
+from services.reports.store import Definitions
+from services.store.state import open_state
+from tests.e2e.service import write_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def veille(*args: str) -> subprocess.CompletedProcess[str]:
+    """`veille ARGS` on a terminal wide enough that no table cell wraps."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(REPO),
+            "COLUMNS": "200",
+        },
+    )
+
+
+def _searches(tmp_path: Path) -> str:
+    config = str(write_workspace(tmp_path, sources=[]))
+    for person in ("Ana", "Bob"):
+        added = veille("users", "add", person, "--role", "analyst", "--config", config)
+        assert added.returncode == 0, added.stderr
+    state = open_state(f"sqlite:///{tmp_path}/data/veille.db")
+    try:
+        for name, owner, visibility in (
+            ("ana-private", "Ana", "private"),
+            ("bob-private", "Bob", "private"),
+            ("team", "Bob", "shared"),
+        ):
+            search = ss.SavedSearchIn(name=name, query="veloria", visibility=visibility)
+            state.put_spec(
+                ss.KIND,
+                name=name,
+                spec=ss.to_record_spec(search),
+                owner=owner,
+                visibility=visibility,
+            )
+        rule = AlertRule.model_validate(
+            {
+                "name": "bob-watch",
+                "target_type": "saved_search",
+                "target": "bob-private",
+                "kind": "new_mention",
+            }
+        )
+        state.put_spec(
+            "alert_rule", name=rule.name, spec=rule.model_dump(mode="json"), owner="Bob",
+            visibility="shared",
+        )  # fmt: skip
+    finally:
+        state.close()
+    Definitions(tmp_path / "data", []).put(
+        ReportDefinition(name="bob-weekly", saved_search="bob-private"), create_only=True
+    )
+    return config
+
+
+def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
+    tmp_path: Path,
+) -> None:
+    config = _searches(tmp_path)
+
+    everything = veille("searches", "list", "--config", config)
+    assert everything.returncode == 0, everything.stderr
+    rows = {
+        cells[0]: cells[1:]
+        for line in everything.stdout.splitlines()
+        if "│" in line and (cells := [c.strip() for c in line.split("│")[1:-1]])[0]
+    }
+    assert rows["ana-private"][:2] == ["Ana", "private to Ana"]
+    assert rows["bob-private"][:2] == ["Bob", "private to Bob"]
+    listed = json.loads(veille("searches", "list", "--json", "--config", config).stdout)
+    bob = next(s for s in listed if s["name"] == "bob-private")
+    assert (bob["alert_rules"], bob["reports"]) == (["bob-watch"], ["bob-weekly"])
+    assert rows["team"][:2] == ["Bob", "shared"]
+    assert "the command line acts as the installation" in " ".join(everything.stdout.split())
+
+    as_ana = json.loads(
+        veille("searches", "list", "--as", "Ana", "--json", "--config", config).stdout
+    )
+    assert [(s["name"], s["owner"], s["visibility"]) for s in as_ana] == [
+        ("ana-private", "Ana", "private"),
+        ("team", "Bob", "shared"),
+    ]
+
+    rules = " ".join(veille("alerts", "list", "--as", "Ana", "--config", config).stdout.split())
+    assert "bob-private (private to Bob, not visible to Ana)" in rules
+    rules_json = json.loads(veille("alerts", "list", "--json", "--config", config).stdout)
+    watch = next(r for r in rules_json if r["name"] == "bob-watch")
+    assert (watch["owner"], watch["target_owner"], watch["target_visibility"]) == (
+        "Bob",
+        "Bob",
+        "private",
+    )
+    reports = " ".join(veille("report", "list", "--config", config).stdout.split())
+    assert "bob-private (private to Bob)" in reports
+
+    # Using a search: as Ana, Bob's private one is unknown, as the API answers.
+    export = ["export", "mentions", "-s", "bob-private", "--config", config]
+    assert veille(*export).returncode == 0
+    refused = veille(*export, "--as", "Ana")
+    assert refused.returncode == 2
+    assert "no saved search is named 'bob-private'" in refused.stderr
+
+    nobody = veille("searches", "list", "--as", "Nobody", "--config", config)
+    assert nobody.returncode == 2 and "--as 'Nobody': no person, service or key" in nobody.stderr
+    assert "Traceback" not in nobody.stderr + refused.stderr
