@@ -374,14 +374,16 @@ def test_ctrl_c_prints_the_command_that_resumes_and_exits_130(
                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
             )
             try:
-                assert cluster.held.wait(120), "the copy never reached its third request"
-                run.send_signal(signal.SIGINT)  # Ctrl-C
-                run.wait(60)
+                reached = cluster.held.wait(180)
+                if reached:
+                    run.send_signal(signal.SIGINT)  # Ctrl-C
+                    run.wait(60)
             finally:
                 run.kill()
                 run.wait()
             err.seek(0)
             stderr = err.read()
+        assert reached, f"the copy never reached its third request: {stderr}"
         assert cluster.bulks == 3, "the bulk request held was sent again"
         cluster.release()
         copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
