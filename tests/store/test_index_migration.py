@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -31,10 +30,9 @@ from services.store.index_copy import CopyError, copy_index, mismatches, verify_
 from tests.e2e.service import veille_at_a_terminal, write_workspace
 from tests.factories import BASE_TIME, make_mention
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response
-from tests.store.conftest import ElasticEndpoint
+from tests.store.conftest import REPO, ElasticEndpoint, fresh_settings, veille
 
 pytestmark = pytest.mark.elasticsearch
-REPO = Path(__file__).resolve().parents[2]
 MENTIONS = 230  # every 31 minutes from Nov 1, 12:00: six UTC days
 
 
@@ -59,14 +57,8 @@ def source(tmp_path: Path) -> Iterator[EmbeddedIndex]:
 
 @pytest.fixture
 def es_settings(elastic_endpoint: ElasticEndpoint, tmp_path: Path) -> Iterator[EsSettings]:
-    base = EsSettings.from_env(elastic_endpoint.url) if not elastic_endpoint.emulator else None
-    settings = EsSettings(
-        url=elastic_endpoint.url if base is None else base.url,
-        index_prefix=f"veille-mig-{uuid.uuid4().hex[:10]}",
-        api_key=base.api_key if base else None,
-        username=base.username if base else None,
-        password=base.password if base else None,
-        dead_letter_path=str(tmp_path / "dead-letter.jsonl"),
+    settings = fresh_settings(
+        elastic_endpoint, label="mig", dead_letter=tmp_path / "dead-letter.jsonl"
     )
     yield settings
     index = EsIndex(settings)
@@ -131,18 +123,6 @@ def test_an_interrupted_copy_resumes_and_verifies(
         assert sum(d.target for d in days) == MENTIONS
     finally:
         target.close()
-
-
-def veille(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-    )
 
 
 def test_cli_migrates_prints_the_table_and_fails_on_a_mismatch(
