@@ -353,21 +353,26 @@ def test_ctrl_c_prints_the_command_that_resumes_and_exits_130(
                 stderr=err,
                 env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
             )
+            stopped = False
             try:
                 reached = cluster.held.wait(180)
                 if reached:
                     run.send_signal(signal.SIGINT)  # Ctrl-C
                     run.wait(60)
+                    stopped = True
+            except subprocess.TimeoutExpired:
+                pass
             finally:
                 run.kill()
                 run.wait()
             err.seek(0)
             stderr = err.read()
         assert reached, f"the copy never reached its third request: {stderr}"
-        assert cluster.bulks == 3, "the bulk request held was sent again"
+        assert stopped, f"Ctrl-C did not stop the copy within 60 s: {stderr}"
+        assert cluster.bulks == 3, f"a bulk request was sent again: {stderr}"
         cluster.release()
         copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
-        assert copied == 2
+        assert copied == 2, stderr
         assert run.returncode == 130, stderr
         assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
         assert f"the copy so far is kept (checkpoint {checkpoint})" in stderr
