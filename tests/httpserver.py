@@ -15,6 +15,7 @@ bytes sent, whether the client hung up), so tests can assert what crossed the wi
         server.add("/slow", body=b"late", delay=5)            # sleep before answering
         server.add("/huge", body=lambda: (b"x" * 65536 for _ in range(800)))  # streamed
         server.add("/api", handler=lambda req: Response(201, body=req.body))  # dynamic
+        server.fallback(lambda req: Response(200, body=req.path.encode()))  # any other path
         client.get(server.url("/feed.xml"))
         assert server.requests_for("/feed.xml")[0].headers["user-agent"] == "..."
 
@@ -28,7 +29,8 @@ Behaviour worth knowing:
   `content_length=N` declares a length regardless of what is actually sent.
 - `delay` sleeps before the status line, `chunk_delay` between body chunks; both are
   cut short when the server stops, so a slow route never slows the suite's teardown.
-- Unregistered paths answer 404. Routes match the path exactly, without the query.
+- Unregistered paths answer 404, or what `fallback` says. Routes match the path exactly,
+  without the query.
 - `stop()` (or leaving the `with` block) closes open connections and joins all threads.
 """
 
@@ -95,6 +97,7 @@ class HTTPTestServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._fallback: Handler | None = None
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
         self._in_flight: dict[str, int] = {}
@@ -190,6 +193,11 @@ class HTTPTestServer:
         with self._lock:
             self._routes[(method.upper(), path)] = handler
 
+    def fallback(self, handler: Handler) -> None:
+        """Answers every request no route matches with `handler(request)` (a relay, say)."""
+        with self._lock:
+            self._fallback = handler
+
     def redirect(self, path: str, location: str, *, status: int = 302) -> None:
         """Registers a redirect; `location` may be relative or on another host."""
         self.add(path, status=status, headers={"Location": location})
@@ -239,7 +247,7 @@ class HTTPTestServer:
             handler = self._routes.get((method, path))
             if handler is None and method == "HEAD":
                 handler = self._routes.get(("GET", path))
-            return handler
+            return handler or self._fallback
 
     def _begin(self, exchange: Exchange) -> None:
         path = exchange.request.path

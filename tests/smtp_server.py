@@ -42,11 +42,3 @@ def smtp_server(handler: Any, **kwargs: Any) -> Iterator[int]:
         yield controller.port
     finally:
         controller.stop()
-
-
-@contextmanager
-def refusing_port() -> Iterator[int]:
-    """A port of 127.0.0.1 that refuses connections: bound here but never listening."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        yield int(holder.getsockname()[1])

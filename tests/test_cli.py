@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.service import REPO, write_workspace
+from tests.ports import refusing_port
 
 COMMANDS = [
     ["up"],
@@ -256,16 +257,11 @@ def test_up_on_a_taken_port_says_so_before_anything_starts(tmp_path: Path) -> No
 
 
 def test_import_exits_non_zero_when_mentions_could_not_be_stored(tmp_path: Path) -> None:
-    import socket
-
     config = str(write_workspace(tmp_path, sources=[], demo_data=False))
     export = tmp_path / "export.jsonl"
     export.write_text(json.dumps({"id": "p1", "text": "Veloria, encore en retard"}) + "\n")
-    # A port bound but never listening, held for the whole run: the index is down (a
-    # closed probe's port could be taken by another test's server meanwhile).
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with refusing_port() as port:  # held for the whole run: the index is down
+        down = f"http://127.0.0.1:{port}"
         result = subprocess.run(
             [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
             cwd=tmp_path,

@@ -27,7 +27,7 @@ from services.core.models import SentimentLabel
 from services.core.reports import Period, Schedule
 from services.core.triage import TriageState
 from services.store.state.alerting_tables import EVENT_STATUSES
-from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
+from tests.api.test_dashboard import _api, live_api  # noqa: F401  (the served API, seeded)
 from tests.api.test_dashboard_explore import _click_chart
 from tests.browser import CHROMIUM, Browser, utc_days_since
 
@@ -102,9 +102,12 @@ def test_with_lang_fr_the_board_speaks_french(
         )
         assert all(re.fullmatch(rf"\d+{SPACE}%", row[2]) for row in shares), shares
         assert {row[0] for row in shares} == {"Veloria", "Trekko"}
-        # Dates: "7 déc. 2026" under the newest mention negative toward Veloria (3 h old).
-        newest = datetime.now(UTC) - timedelta(hours=3)
-        assert _french_day(newest) in browser.text("negative-mentions")
+        # Dates: "7 déc. 2026" under the newest mention negative toward Veloria, on its own
+        # UTC day: published 3 h before the fixture's now, which the test's is not.
+        newest = datetime.fromisoformat(
+            _api(live_api, api_key, "/mentions/hostile")["published_at"]
+        )
+        assert _french_day(newest.astimezone(UTC)) in browser.text("negative-mentions")
         assert "4 copies" in browser.text("negative-mentions")
         assert "pourquoi\u00a0: catastrophe, SAV" in browser.text("negative-mentions")
 

@@ -31,8 +31,9 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 from tests import oidc_provider
 from tests.browser import CHROMIUM, Browser
-from tests.e2e.service import REPO, free_port, write_workspace
+from tests.e2e.service import REPO, write_workspace
 from tests.oidc_provider import Provider
+from tests.ports import refusing_port
 
 SECRET_NAME = "VEILLE_TEST_OIDC_CLIENT_SECRET"
 SOURCE = {"name": "new-feed", "url": "https://example.org/feed.xml"}
@@ -285,14 +286,15 @@ def test_a_provider_that_is_down_gets_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SECRET_NAME, "secret")
-    app = _app(tmp_path, f"http://127.0.0.1:{free_port()}/veille")
-    client = TestClient(app)
-    start = client.get("/api/v1/session/oidc", follow_redirects=False)
+    with refusing_port() as port:
+        app = _app(tmp_path, f"http://127.0.0.1:{port}/veille")
+        client = TestClient(app)
+        start = client.get("/api/v1/session/oidc", follow_redirects=False)
+        token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InZlaWxsZSJ9.eyJzdWIiOiJhbmEifQ.c2ln"
+        api = client.get("/api/v1/mentions", headers=_bearer(token))
     assert start.status_code == 503
     assert start.headers["content-type"].startswith("application/problem+json")
     assert "discovery document" in start.json()["detail"]
-    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InZlaWxsZSJ9.eyJzdWIiOiJhbmEifQ.c2ln"
-    api = client.get("/api/v1/mentions", headers=_bearer(token))
     assert api.status_code == 503
     assert api.json()["title"] == "Sign-in provider unavailable"
 

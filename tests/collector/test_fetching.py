@@ -25,6 +25,7 @@ from services.collector.fetching import (
 )
 from services.core.settings import CollectorSettings
 from tests.httpserver import HTTPTestServer
+from tests.ports import refusing_port
 
 MB = 1024 * 1024
 RSS = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -334,13 +335,8 @@ def test_unresolvable_host_is_unreachable() -> None:
 
 
 def test_closed_port_is_unreachable(settings: CollectorSettings) -> None:
-    # Bound, never listening, held while we connect: no other test's server can take the
-    # port in between (a closed probe's port is anyone's), and a connection is refused.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        with pytest.raises(UnreachableError) as raised:
-            fetch(f"http://127.0.0.1:{port}/feed.xml", settings=settings)
+    with refusing_port() as port, pytest.raises(UnreachableError) as raised:
+        fetch(f"http://127.0.0.1:{port}/feed.xml", settings=settings)
     assert str(raised.value) == "unreachable: cannot connect to 127.0.0.1 (Connection refused)"
 
 

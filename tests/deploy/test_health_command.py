@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.service import REPO, write_workspace
+from tests.e2e.service import REPO, VeilleProcess, write_workspace
+from tests.ports import refusing_port
 
 
 def veille_health(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -40,17 +41,10 @@ def test_unhealthy_without_a_traceback_or_the_password_when_a_store_is_down(
     assert "state store" in result.stderr + result.stdout
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # closed again: nothing listens there
-
-
 def test_elasticsearch_down_says_so_once_per_try_without_tracebacks(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
-    result = veille_health(write_workspace(tmp_path, sources=[]), VEILLE_STORE__INDEX_URL=url)
+    with refusing_port() as port:
+        url = f"http://127.0.0.1:{port}"
+        result = veille_health(write_workspace(tmp_path, sources=[]), VEILLE_STORE__INDEX_URL=url)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     # Our own retry line per failed try (6 tries), not the transport's warnings per request.
@@ -76,28 +70,18 @@ def test_a_server_that_is_not_elasticsearch_is_named_as_such(tmp_path: Path) -> 
 
 
 def test_up_with_elasticsearch_down_logs_no_tracebacks(tmp_path: Path) -> None:
-    import signal
-    import time
-
-    config = write_workspace(tmp_path, sources=[], demo_data=False)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(REPO),
-        "VEILLE_STORE__INDEX_URL": f"http://127.0.0.1:{_free_port()}",
-    }
-    command = [sys.executable, "-m", "services.cli", "up", "--config", str(config)]
-    log = tmp_path / "up.log"
-    with log.open("w") as sink:
-        up = subprocess.Popen(
-            [*command, "--port", str(_free_port())], cwd=REPO, stdout=sink, stderr=sink, env=env
-        )
+    with refusing_port() as port:
+        down = {"index_url": f"http://127.0.0.1:{port}"}
+        up = VeilleProcess(write_workspace(tmp_path, sources=[], demo_data=False, store=down))
         try:
-            deadline = time.monotonic() + 90
-            while "alert evaluation failed" not in log.read_text() and time.monotonic() < deadline:
-                time.sleep(0.5)
+            up.start()  # on another API port if its own is taken meanwhile
+            up.wait_for(
+                lambda: "alert evaluation failed" in up.log(),
+                timeout=90,
+                what="an alert evaluation",
+            )
         finally:
-            up.send_signal(signal.SIGINT)
-            up.wait(timeout=60)
-    text = log.read_text()
+            up.stop()
+    text = up.log_path.read_text(encoding="utf-8", errors="replace")
     assert "alert evaluation failed (Elasticsearch cannot reach it" in text, text
     assert "Traceback" not in text

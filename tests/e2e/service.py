@@ -91,7 +91,7 @@ class VeilleProcess:
         for attempt in range(3):
             log = self.log_path.open("wb")
             self.process = subprocess.Popen(
-                [*_WITH_DEFAULT_SIGNALS, "-m", "services.cli", "up", "--config", str(self.config)],
+                veille_at_a_terminal("up", "--config", str(self.config)),
                 cwd=self.cwd,
                 env=_env(),
                 stdout=log,
@@ -201,6 +201,12 @@ _WITH_DEFAULT_SIGNALS = [
     "signal.pthread_sigmask(signal.SIG_SETMASK, set()); "
     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
 ]
+
+
+def veille_at_a_terminal(*args: str) -> list[str]:
+    """The command line of `veille ARGS` from this checkout, with Ctrl-C (SIGINT) at its
+    default as in a terminal, whatever the test runner inherited."""
+    return [*_WITH_DEFAULT_SIGNALS, "-m", "services.cli", *args]
 
 
 # What `veille up` says when its port is taken: its own check, or uvicorn's bind error.

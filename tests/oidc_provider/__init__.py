@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -24,16 +23,11 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.service import free_port
+
 POM = Path(__file__).with_name("pom.xml")
 MAIN_CLASS = "no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt"
 AVAILABLE = shutil.which("java") is not None and shutil.which("mvn") is not None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def classpath(workdir: Path) -> str:
@@ -135,18 +129,38 @@ class Provider:
 
 
 def start(workdir: Path, *, timeout: float = 120.0) -> Provider:
-    """Starts the provider on a free port; waits until its discovery document answers."""
-    port = _free_port()
+    """Starts the provider on a free port; waits until its discovery document answers.
+
+    The JVM binds the port itself, so it can only be given a number, free when chosen
+    but not held: when another process takes it first, the provider exits saying so and
+    is started again on another port (three tries)."""
+    jars = classpath(workdir)
+    log = workdir / "oidc-provider.log"
+    for attempt in range(3):
+        try:
+            return _start_on(free_port(), jars, log, timeout=timeout)
+        except _PortTaken as taken:
+            if attempt == 2:
+                raise RuntimeError(
+                    f"the OIDC provider's port was taken 3 times; see {log}"
+                ) from taken
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    """The provider's port was taken between choosing it and binding it."""
+
+
+def _start_on(port: int, jars: str, log: Path, *, timeout: float) -> Provider:
     env = {
         **os.environ,
         "SERVER_HOSTNAME": "127.0.0.1",
         "SERVER_PORT": str(port),
         "JSON_CONFIG": json.dumps({"interactiveLogin": True}),
     }
-    log = workdir / "oidc-provider.log"
     with log.open("wb") as output:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            ["java", "-Xmx256m", "-cp", classpath(workdir), MAIN_CLASS],
+            ["java", "-Xmx256m", "-cp", jars, MAIN_CLASS],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -155,6 +169,8 @@ def start(workdir: Path, *, timeout: float = 120.0) -> Provider:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if "Address already in use" in log.read_text(errors="replace"):
+                raise _PortTaken(port)
             raise RuntimeError(f"the OIDC provider exited; see {log}")
         try:
             if httpx.get(f"{base}/veille/.well-known/openid-configuration").status_code == 200:

@@ -8,7 +8,7 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,10 +24,10 @@ from services.runtime.app.workspaces import pg_schema
 from services.store.state.contract import TriageRecord
 from services.store.state.database import StateDatabase
 from services.store.state.governance import GovernanceStore
-from services.store.state.migrate import alembic_config
+from services.store.state.migrate import alembic_config, upgrade_to_head
 from services.store.state.sql import SqlStateStore
 from services.store.state.tenancy import TenancyStore
-from tests.e2e.service import REPO, write_workspace
+from tests.e2e.service import REPO, veille_at_a_terminal, write_workspace
 from tests.state.conftest import POSTGRES_ENV, POSTGRES_HOWTO
 from tests.test_cli import veille
 
@@ -49,6 +49,13 @@ def pg_url() -> Iterator[str]:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     finally:
         admin.dispose()
+
+
+def _count(engine: sa.Engine, query: sa.TextClause, **params: object) -> int:
+    """One count, in a transaction of its own (pg_stat_activity is read once a
+    transaction)."""
+    with engine.connect() as conn:
+        return int(conn.execute(query, params).scalar_one())
 
 
 def _fill(url: str) -> dict[str, str]:
@@ -258,11 +265,9 @@ def test_all_workspaces_go_each_into_a_schema_of_its_own(tmp_path: Path, pg_url:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race: on a clean-clone CI the copy ended before SIGINT was acted on",
-)
 def test_ctrl_c_leaves_the_target_empty_and_prints_the_command(tmp_path: Path, pg_url: str) -> None:
+    """Ctrl-C while the copy waits on the database: it stops at once, its transaction
+    rolled back, and prints the command that starts it over."""
     from services.store.state.tables import sources
 
     config = write_workspace(tmp_path, sources=[])
@@ -270,43 +275,58 @@ def test_ctrl_c_leaves_the_target_empty_and_prints_the_command(tmp_path: Path, p
     _fill(source)
     engine = sa.create_engine(source)
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    with engine.begin() as conn:  # enough rows for a copy one row at a time to take a while
-        conn.execute(
-            sources.insert(),
-            [
-                {"name": f"s{n}", "spec": {}, "origin": "api", "created_at": now, "updated_at": now}
-                for n in range(30_000)
-            ],
-        )
+    row = {"spec": {}, "origin": "api", "created_at": now, "updated_at": now}
+    with engine.begin() as conn:
+        conn.execute(sources.insert(), [{"name": f"s{n:03d}", **row} for n in range(100)])
     engine.dispose()
-    args = ["migrate-state", "--to", pg_url, "--config", str(config), "--batch-size", "1"]
-    run = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-    )
     target = sa.create_engine(pg_url)
+    upgrade_to_head(target)
+    # The copy of `sources`, one row a statement in name order, is held midway at s050: a
+    # transaction of this test holds a row of that name, not committed, so the copy's
+    # insert waits for it. The test's own pause point, whatever the load.
+    blocker = target.connect()
+    blocker.begin()
+    blocker.execute(sources.insert(), {"name": "s050", **row})
+    mine = blocker.execute(sa.select(sa.func.pg_backend_pid())).scalar_one()
+    args = ["migrate-state", "--to", pg_url, "--config", str(config), "--batch-size", "1"]
+    waiting = sa.text(  # the copy's insert, waiting for this test's transaction
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE :mine = ANY(pg_blocking_pids(pid)) AND query LIKE 'INSERT INTO sources %'"
+    )
     try:
-        # Interrupt once the copy of `sources` is on its way (its progress lines, printed
-        # off a terminal, say so; the rows are not visible before the copy's one commit). A
-        # fixed wait after the migrations let a clean-clone CI finish the whole copy first.
-        assert run.stderr is not None
-        said_first: list[str] = []
-        for line in run.stderr:
-            said_first.append(line)
-            if line.startswith("copying sources:") and "%)" in line:
-                break
-        assert run.poll() is None, "the copy ended before it could be interrupted"
-        run.send_signal(signal.SIGINT)  # Ctrl-C
-        _, rest = run.communicate(timeout=60)
-        stderr = "".join(said_first) + rest
+        with (tmp_path / "err").open("w+") as err:
+            run = subprocess.Popen(
+                veille_at_a_terminal(*args),
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+            )
+            reached = stopped = False
+            try:
+                deadline = time.monotonic() + 180
+                while run.poll() is None and time.monotonic() < deadline:
+                    if reached := bool(_count(target, waiting, mine=mine)):
+                        break
+                    time.sleep(0.05)
+                if reached:
+                    run.send_signal(signal.SIGINT)  # Ctrl-C
+                    run.wait(60)
+                    stopped = True
+            except subprocess.TimeoutExpired:
+                pass
+            finally:
+                run.kill()
+                run.wait()
+            err.seek(0)
+            stderr = err.read()
+        assert reached, f"the copy never waited at s050: {stderr}"
+        assert stopped, f"Ctrl-C did not stop the copy within 60 s: {stderr}"
+        blocker.rollback()
         with target.connect() as conn:
             left = conn.execute(sa.select(sa.func.count()).select_from(sources)).scalar_one()
     finally:
-        run.kill()
+        blocker.close()
         target.dispose()
     assert run.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr

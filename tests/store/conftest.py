@@ -18,18 +18,24 @@ results are named as emulator results (`elasticsearch-emulator`). Known gaps are
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from services.store.contracts import MentionIndex
 from services.store.embedded.index import EmbeddedIndex
 
+if TYPE_CHECKING:
+    from services.store.elastic import EsSettings
+
+REPO = Path(__file__).resolve().parents[2]
 REAL_CLUSTER = os.environ.get("ELASTICSEARCH_URL") or None
 ELASTIC_ID = "elasticsearch" if REAL_CLUSTER else "elasticsearch-emulator"
 EMULATOR_HEADER = (
@@ -70,24 +76,44 @@ class ElasticEndpoint:
     emulator: bool
 
 
+def fresh_settings(endpoint: ElasticEndpoint, *, label: str, dead_letter: Path) -> EsSettings:
+    """Settings of indices under a new prefix `veille-LABEL-...` of `endpoint`: the
+    cluster's URL and credentials from the environment (ELASTICSEARCH_*), or the
+    emulator's URL."""
+    from services.store.elastic import EsSettings
+
+    base = EsSettings.from_env(endpoint.url) if not endpoint.emulator else None
+    return EsSettings(
+        url=endpoint.url if base is None else base.url,
+        index_prefix=f"veille-{label}-{uuid.uuid4().hex[:10]}",
+        api_key=base.api_key if base else None,
+        username=base.username if base else None,
+        password=base.password if base else None,
+        ca_certs=base.ca_certs if base else None,
+        dead_letter_path=str(dead_letter),
+    )
+
+
+def veille(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """`veille ARGS` from this checkout (run in `cwd`), in a bare environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "200", **env},
+    )
+
+
 class ElasticCase:
     """Mention indices under a fresh prefix in a cluster (or the emulator)."""
 
     name = "elasticsearch"
 
     def __init__(self, endpoint: ElasticEndpoint, dead_letter: Path) -> None:
-        from services.store.elastic import EsSettings
-
-        base = EsSettings.from_env(endpoint.url) if not endpoint.emulator else None
-        self.settings = EsSettings(
-            url=endpoint.url if base is None else base.url,
-            index_prefix=f"veille-test-{uuid.uuid4().hex[:10]}",
-            api_key=base.api_key if base else None,
-            username=base.username if base else None,
-            password=base.password if base else None,
-            ca_certs=base.ca_certs if base else None,
-            dead_letter_path=str(dead_letter),
-        )
+        self.settings = fresh_settings(endpoint, label="test", dead_letter=dead_letter)
 
     def open(self) -> MentionIndex:
         from services.store.elastic import EsIndex

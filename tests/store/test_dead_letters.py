@@ -10,9 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,24 +27,17 @@ from services.store.elastic.dead_letters import (
 from services.store.elastic.mapping import IndexNames
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
-from tests.store.conftest import ElasticEndpoint
+from tests.store.conftest import ElasticEndpoint, fresh_settings, veille
 
 pytestmark = pytest.mark.elasticsearch
-REPO = Path(__file__).resolve().parents[2]
 HANDLE = "Zoé Quintal"  # must never show in the commands' output
 
 
 @pytest.fixture
 def base(elastic_endpoint: ElasticEndpoint, tmp_path: Path) -> Iterator[EsSettings]:
     """Settings of the default workspace's indices, under a prefix of this test's own."""
-    real = EsSettings.from_env(elastic_endpoint.url) if not elastic_endpoint.emulator else None
-    settings = EsSettings(
-        url=elastic_endpoint.url if real is None else real.url,
-        index_prefix=f"veille-dl-{uuid.uuid4().hex[:10]}",
-        api_key=real.api_key if real else None,
-        username=real.username if real else None,
-        password=real.password if real else None,
-        dead_letter_path=str(tmp_path / "dead-letter.jsonl"),
+    settings = fresh_settings(
+        elastic_endpoint, label="dl", dead_letter=tmp_path / "dead-letter.jsonl"
     )
     yield settings
     for prefix in (settings.index_prefix, f"{settings.index_prefix}-ws-acme"):
@@ -67,18 +57,6 @@ def refusing(settings: EsSettings) -> EsIndex:
     )
     client.close()
     return EsIndex(settings)
-
-
-def veille(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "200", **env},
-    )
 
 
 def test_each_workspace_s_refusals_go_back_to_its_own_index(

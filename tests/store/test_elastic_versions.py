@@ -21,7 +21,7 @@ from services.store.embedded.index import EmbeddedIndex
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
 from tests.httpserver import Handler, HTTPTestServer, RecordedRequest, Response
-from tests.store.test_index_migration import veille
+from tests.store.conftest import veille
 
 PRODUCT = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
 

@@ -13,12 +13,13 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from services.core.models import Mention
@@ -27,38 +28,38 @@ from services.store.contracts import MentionFilter, MentionIndex
 from services.store.elastic import EsIndex, EsSettings
 from services.store.embedded.index import EmbeddedIndex
 from services.store.index_copy import CopyError, copy_index, mismatches, verify_days
-from tests.e2e.service import write_workspace
+from tests.e2e.service import veille_at_a_terminal, write_workspace
 from tests.factories import BASE_TIME, make_mention
-from tests.store.conftest import ElasticEndpoint
+from tests.httpserver import HTTPTestServer, RecordedRequest, Response
+from tests.store.conftest import REPO, ElasticEndpoint, fresh_settings, veille
 
 pytestmark = pytest.mark.elasticsearch
-REPO = Path(__file__).resolve().parents[2]
 MENTIONS = 230  # every 31 minutes from Nov 1, 12:00: six UTC days
+
+
+def filled_index(path: Path, count: int) -> EmbeddedIndex:
+    """An embedded index of `count` mentions, one every 31 minutes from BASE_TIME."""
+    index = EmbeddedIndex(str(path), lock_timeout=10.0, writer_idle_seconds=0.2)
+    index.upsert(
+        [
+            make_mention(id=f"mig{n:04d}", published_at=BASE_TIME + timedelta(minutes=31 * n))
+            for n in range(count)
+        ]
+    )
+    return index
 
 
 @pytest.fixture
 def source(tmp_path: Path) -> Iterator[EmbeddedIndex]:
-    index = EmbeddedIndex(str(tmp_path / "index"), lock_timeout=10.0, writer_idle_seconds=0.2)
-    index.upsert(
-        [
-            make_mention(id=f"mig{n:04d}", published_at=BASE_TIME + timedelta(minutes=31 * n))
-            for n in range(MENTIONS)
-        ]
-    )
+    index = filled_index(tmp_path / "index", MENTIONS)
     yield index
     index.close()
 
 
 @pytest.fixture
 def es_settings(elastic_endpoint: ElasticEndpoint, tmp_path: Path) -> Iterator[EsSettings]:
-    base = EsSettings.from_env(elastic_endpoint.url) if not elastic_endpoint.emulator else None
-    settings = EsSettings(
-        url=elastic_endpoint.url if base is None else base.url,
-        index_prefix=f"veille-mig-{uuid.uuid4().hex[:10]}",
-        api_key=base.api_key if base else None,
-        username=base.username if base else None,
-        password=base.password if base else None,
-        dead_letter_path=str(tmp_path / "dead-letter.jsonl"),
+    settings = fresh_settings(
+        elastic_endpoint, label="mig", dead_letter=tmp_path / "dead-letter.jsonl"
     )
     yield settings
     index = EsIndex(settings)
@@ -123,18 +124,6 @@ def test_an_interrupted_copy_resumes_and_verifies(
         assert sum(d.target for d in days) == MENTIONS
     finally:
         target.close()
-
-
-def veille(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-    )
 
 
 def test_cli_migrates_prints_the_table_and_fails_on_a_mismatch(
@@ -327,50 +316,110 @@ def test_cli_migrates_every_workspace_into_indices_of_its_own(
         acme.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race: on a clean-clone CI the copy ended before SIGINT was acted on",
-)
+class HeldCluster:
+    """The cluster behind a real HTTP relay on 127.0.0.1 that passes `passed` bulk
+    requests, then holds each one after until `release()`: a cluster gone slow, and a
+    copy surely midway (`held` is set) with all the rest to do, whatever the load."""
+
+    def __init__(self, upstream: str, *, passed: int) -> None:
+        self.held = threading.Event()
+        self._released = threading.Event()
+        self._passed = passed
+        self.bulks = 0
+        self._upstream = httpx.Client(base_url=upstream, timeout=60)
+        self._server = HTTPTestServer()
+        self._server.fallback(self._relay)
+
+    def __enter__(self) -> HeldCluster:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self._server.stop()
+        self._upstream.close()
+
+    @property
+    def url(self) -> str:
+        return self._server.base_url
+
+    def release(self) -> None:
+        """Every request held is dropped (its client gone), every one after passes."""
+        self._released.set()
+
+    def _relay(self, request: RecordedRequest) -> Response:
+        if request.path.endswith("/_bulk") and not self._released.is_set():
+            self.bulks += 1
+            if self.bulks > self._passed:
+                self.held.set()
+                self._released.wait(120)
+                return Response(503)
+        skip = {"host", "content-length", "connection", "accept-encoding"}
+        answer = self._upstream.request(
+            request.method,
+            request.path + (f"?{request.query}" if request.query else ""),
+            headers={k: v for k, v in request.headers.items() if k not in skip},
+            content=request.body,
+        )
+        dropped = {"content-length", "content-encoding", "transfer-encoding", "connection"}
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in dropped}
+        return Response(answer.status_code, body=answer.content, headers=headers)
+
+
 def test_ctrl_c_prints_the_command_that_resumes_and_exits_130(
-    source: EmbeddedIndex, es_settings: EsSettings, tmp_path: Path
+    es_settings: EsSettings, tmp_path: Path
 ) -> None:
-    source.close()
+    """Ctrl-C while a bulk request hangs on a slow cluster: the copy stops at once (it
+    does not wait for the request), keeps its checkpoint and prints the command that
+    resumes it."""
+    filled_index(tmp_path / "index", 10).close()  # the relay, not the size, holds it midway
     config = write_workspace(tmp_path / "ws", sources=[])
     checkpoint = tmp_path / "cp.json"
     env = {"ELASTICSEARCH_INDEX_PREFIX": es_settings.index_prefix}
-    # One mention a request: the copy outlasts the signal's way by far.
-    args = [
-        "migrate", "--to", es_settings.url, "--from", f"embedded:{tmp_path / 'index'}",
-        "--config", str(config), "--checkpoint", str(checkpoint), "--batch-size", "1",
-    ]  # fmt: skip
-    run = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not checkpoint.exists() and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)  # a clean-clone CI copied all the rest within a 0.05 s nap
-        run.send_signal(signal.SIGINT)  # Ctrl-C
-        _, stderr = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
-    assert 0 < copied < MENTIONS, "the run was not interrupted midway"
-    assert run.returncode == 130, stderr
-    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    assert f"the copy so far is kept (checkpoint {checkpoint})" in stderr
-    said = stderr.split("resume it with the same command:", 1)[1].strip().splitlines()[0]
-    assert shlex.split(said) == ["veille", *args]  # the exact command
+    with HeldCluster(es_settings.url, passed=2) as cluster:
+        # One mention a request: two are copied, the third hangs.
+        args = [
+            "migrate", "--to", cluster.url, "--from", f"embedded:{tmp_path / 'index'}",
+            "--config", str(config), "--checkpoint", str(checkpoint), "--batch-size", "1",
+        ]  # fmt: skip
+        with (tmp_path / "err").open("w+") as err:
+            run = subprocess.Popen(
+                veille_at_a_terminal(*args),
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+            )
+            stopped = False
+            try:
+                reached = cluster.held.wait(180)
+                if reached:
+                    run.send_signal(signal.SIGINT)  # Ctrl-C
+                    run.wait(60)
+                    stopped = True
+            except subprocess.TimeoutExpired:
+                pass
+            finally:
+                run.kill()
+                run.wait()
+            err.seek(0)
+            stderr = err.read()
+        assert reached, f"the copy never reached its third request: {stderr}"
+        assert stopped, f"Ctrl-C did not stop the copy within 60 s: {stderr}"
+        assert cluster.bulks == 3, f"a bulk request was sent again: {stderr}"
+        cluster.release()
+        copied = json.loads(checkpoint.read_text(encoding="utf-8"))["copied"]
+        assert copied == 2, stderr
+        assert run.returncode == 130, stderr
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+        assert f"the copy so far is kept (checkpoint {checkpoint})" in stderr
+        said = stderr.split("resume it with the same command:", 1)[1].strip().splitlines()[0]
+        assert shlex.split(said) == ["veille", *args]  # the exact command
 
-    resumed = veille(*shlex.split(said)[1:], env=env)
+        resumed = veille(*shlex.split(said)[1:], env=env)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming from" in resumed.stdout
-    assert f"{MENTIONS} mentions in the source, {MENTIONS} in the target" in resumed.stdout
+    assert "resuming from" in resumed.stdout and "(2 mentions copied before" in resumed.stdout
+    assert "10 mentions in the source, 10 in the target" in resumed.stdout
 
 
 def test_a_rerun_after_erasures_in_the_source_counts_them_apart_and_prunes(

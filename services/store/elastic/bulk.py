@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, TypeVar
 
 import orjson
@@ -173,12 +175,37 @@ def send_pipelined(
     (`refresh=True`), or each chunk waits for the refresh (`"wait_for"`)."""
     each = "wait_for" if refresh == "wait_for" else False
     failures: list[ItemFailure] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-bulk") as sender:
-        in_flight: Future[list[ItemFailure]] | None = None
+    in_flight: Future[list[ItemFailure]] | None = None
+    try:
         for chunk in chunks:
             if in_flight is not None:
                 failures += in_flight.result()
-            in_flight = sender.submit(send_bulk, client, chunk, backoff=backoff, refresh=each)
+            in_flight = _in_background(
+                partial(send_bulk, client, chunk, backoff=backoff, refresh=each)
+            )
         if in_flight is not None:
             failures += in_flight.result()
+    except Exception:
+        if in_flight is not None:  # an error, not Ctrl-C: leave nothing running behind
+            wait([in_flight])
+        raise
     return failures
+
+
+def _in_background(call: Callable[[], _T]) -> Future[_T]:
+    """Runs `call` in a daemon thread. Not an executor's worker: the interpreter joins
+    those at exit, so Ctrl-C during a bulk request to a slow cluster would wait for it
+    (up to every retry's time-out). A request left running is an idempotent write the
+    caller never counted."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(call())
+        except BaseException as error:  # handed to whoever waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="veille-bulk", daemon=True).start()
+    return future

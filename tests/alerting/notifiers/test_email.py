@@ -18,7 +18,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.email import EmailNotifier, Recipient
 from tests.alerting.notifiers import make_message
-from tests.smtp_server import refusing_port, smtp_server
+from tests.ports import refusing_port
+from tests.smtp_server import smtp_server
 
 USER, PASSWORD = "veille", "smtp-pa55-0123456789"
 SECRETS = {"SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD}
