@@ -30,6 +30,9 @@ the label: the reader adds its class offsets last, just before the softmax. Text
 from ../shared at run time and never written; probabilities are cached under --cache.
 
     PYTHONPATH=. .venv/bin/python scripts/cv_english_offsets.py [--check] [--cache DIR]
+
+Results of 7 December (CV within noise, so the checks were not read and nothing ships):
+docs/model-card.md, "The English reader's class offsets...".
 """
 
 from __future__ import annotations
