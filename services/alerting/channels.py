@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from services.alerting.notifiers.base import AlertMessage, DeliveryError, Notifier
 from services.alerting.notifiers.email import EmailNotifier, Recipient
@@ -120,9 +121,25 @@ def refused_targets(channels: list[Channel], scope: SecretScope) -> list[tuple[i
     return found
 
 
-def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:
-    """Warnings for a channel that cannot deliver yet: the secrets it names that are not
-    set (in the environment or VEILLE_SECRETS_FILE), or email switched off. Names only."""
+#: why a channel cannot deliver yet, for a client to word it in its own language
+WarningCode = Literal["secret_not_set", "smtp_host_not_set", "secret_unusable"]
+_RESEND = "(then resend them: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend)"
+
+
+@dataclass(frozen=True)
+class ChannelWarning:
+    """One reason a channel cannot deliver yet: `text` in English, `code` and `name` (the
+    secret or setting; never a value) for a client to say it in its own words."""
+
+    channel: str
+    code: WarningCode
+    name: str
+    text: str
+
+
+def channel_warnings(channel: Channel, settings: AlertingSettings) -> list[ChannelWarning]:
+    """Why a channel cannot deliver yet: the secrets it names that are not set (in the
+    environment or VEILLE_SECRETS_FILE), or email switched off. Names only."""
     names = [channel.target]
     if channel.type == "webhook":
         names.append(f"{channel.target}_SECRET")
@@ -130,23 +147,28 @@ def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:
         names.append(settings.smtp_username_secret)
     if channel.type == "email" and settings.smtp_password_secret:
         names.append(settings.smtp_password_secret)
+    key = channel.key
     warnings = []
     for name in names:
         try:
             resolve_secret(name)
         except MissingSecretError:
-            warnings.append(
-                f"{channel.key}: secret {name} is not set; deliveries will fail until it is "
-                "(then resend them: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend)"
-            )
+            text = f"{key}: secret {name} is not set; deliveries will fail until it is {_RESEND}"
+            warnings.append(ChannelWarning(key, "secret_not_set", name, text))
         except DeliveryError as exc:
-            warnings.append(f"{channel.key}: {exc}")
+            warnings.append(ChannelWarning(key, "secret_unusable", name, f"{key}: {exc}"))
     if channel.type == "email" and not settings.smtp_host:
-        warnings.append(
-            f"{channel.key}: alerting.smtp_host is not set; email deliveries will fail until "
-            "it is (then resend them: POST /api/v1/alerts/events/ID/deliveries/CHANNEL/resend)"
+        text = (
+            f"{key}: alerting.smtp_host is not set; email deliveries will fail until it is "
+            + _RESEND
         )
+        warnings.append(ChannelWarning(key, "smtp_host_not_set", "alerting.smtp_host", text))
     return warnings
+
+
+def missing_secrets(channel: Channel, settings: AlertingSettings) -> list[str]:
+    """`channel_warnings` as English sentences."""
+    return [warning.text for warning in channel_warnings(channel, settings)]
 
 
 def brand_rule_warnings(settings: AlertingSettings) -> list[str]:

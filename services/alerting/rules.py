@@ -412,10 +412,19 @@ class AlertRule(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_saved_warnings(cls, data: Any) -> Any:
-        # The API answers a save with `warnings` (secrets not set) and lists rules with a
-        # `status`, `error` (and its `error_reason`), `default` and `default_name`: a rule sent
-        # back as it came (edit and PUT) is accepted, those recomputed, not stored.
-        shown = {"warnings", "status", "error", "error_reason", "default", "default_name"}
+        # The API answers a save with `warnings` (secrets not set; `warning_codes` too) and
+        # lists rules with a `status`, `error` (and its `error_reason`), `default` and
+        # `default_name`: a rule sent back as it came (edit and PUT) is accepted, those
+        # recomputed, not stored.
+        shown = {
+            "warnings",
+            "warning_codes",
+            "status",
+            "error",
+            "error_reason",
+            "default",
+            "default_name",
+        }
         if isinstance(data, dict) and shown & data.keys() and cls is AlertRule:
             return {k: v for k, v in data.items() if k not in shown}
         return data

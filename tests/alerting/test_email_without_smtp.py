@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.alerting.channels import missing_secrets
+from services.alerting.channels import channel_warnings, missing_secrets
 from services.alerting.rules import Channel
 from services.core.models import Brand
 from services.core.settings import build_settings
@@ -91,6 +91,12 @@ def test_saving_a_rule_with_email_warns_that_smtp_host_is_not_set(
     try:
         [warning] = missing_secrets(channel, ctx.settings.alerting)
         assert "alerting.smtp_host is not set" in warning and "resend" in warning
+        [coded] = channel_warnings(channel, ctx.settings.alerting)
+        assert (coded.code, coded.name, coded.text) == (
+            "smtp_host_not_set",
+            "alerting.smtp_host",
+            warning,
+        )
     finally:
         ctx.close()
     with_host = _context(tmp_path, smtp_host="127.0.0.1")

@@ -468,11 +468,16 @@ def test_saving_a_rule_warns_of_a_channel_secret_not_set_but_keeps_the_rule(
         "VEILLE_ALERT_HOOK_SECRET",
     ]
     assert "https://" not in " ".join(warnings)  # names only, never a value
+    # the same, as codes a client words in its own language
+    assert created.json()["warning_codes"] == [
+        {"channel": "webhook:VEILLE_ALERT_HOOK", "code": "secret_not_set", "name": name}
+        for name in ("VEILLE_ALERT_HOOK", "VEILLE_ALERT_HOOK_SECRET")
+    ]
     assert client.get(f"{RULES}/veloria-spike").status_code == 200
     monkeypatch.setenv("VEILLE_ALERT_HOOK", "https://example.org/hook")
     monkeypatch.setenv("VEILLE_ALERT_HOOK_SECRET", "k")
     # the answer sent back as it came (warnings included) replaces the rule
     replaced = client.put(f"{RULES}/veloria-spike", json=created.json())
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json()["warnings"] == []
+    assert replaced.json()["warnings"] == [] and replaced.json()["warning_codes"] == []
     assert "warnings" not in client.get(f"{RULES}/veloria-spike").json()

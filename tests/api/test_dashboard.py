@@ -266,6 +266,8 @@ def test_the_dashboard_shows_the_apis_figures_for_the_brand(
     assert "why: catastrophe, SAV" in negative_list
     assert "livré en un jour" not in negative_list
     assert "Veloria: negative share" in page.text_by_id["alerts"]
+    # an alert of a kind the page does not know is named as one, not shown as a bare code
+    assert "Veloria: negative share: Alert of kind “spike” (firing)" in page.text_by_id["alerts"]
     # each alert says why: its numbers and its baseline
     assert "observed 5 vs 1.2 expected (score 4.3, needs 3)" in page.text_by_id["alerts"]
     assert "baseline: median of same hour of day" in page.text_by_id["alerts"]

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services.alerting.channels import WarningCode
 from services.alerting.default_rules import KIND_LABELS
 from services.alerting.evaluator import DIGEST_KIND
 from services.alerting.notifiers import wording
@@ -92,7 +93,9 @@ def test_with_lang_fr_the_board_speaks_french(
         assert (
             "référence\u00a0: médiane de la même heure de la journée sur les 14 derniers jours"
         ) in alerts
-        assert "Veloria\u00a0: part négative\u00a0: spike (en cours)" in alerts  # a kind unknown
+        # a kind the page does not know: named as one, not left a bare code
+        unknown = "Veloria\u00a0: part négative\u00a0: Alerte de type «\u00a0spike\u00a0»"
+        assert f"{unknown} (en cours)" in alerts, alerts
         level = " × niveau robuste (médiane du rapport observé/saisonnier sur le dernier jour)"
         assert level in alerts
         assert "median" not in alerts and "negative share" not in alerts
@@ -227,6 +230,7 @@ CODES: dict[str, list[str]] = {
     "reportEvery.": list(get_args(Schedule.model_fields["every"].annotation)),
     "reportPeriod.": list(get_args(Period)),
     "ruleName.": list(KIND_LABELS),  # a brand's default rule, named by its parts
+    "channelWarning.": list(get_args(WarningCode)),  # why a saved rule's channel cannot send
 }
 
 
@@ -296,6 +300,16 @@ def test_alert_kinds_are_in_the_notifications_words(
     for kind in ALERT_KINDS:
         for lang in LANGUAGES:
             assert shown[kind][lang] == wording.text(kind, lang), (kind, lang)
+    # ...and a kind one of them does not know
+    assert set(wording.KINDS) == set(ALERT_KINDS)
+    for lang in LANGUAGES:
+        page = table["alert.otherKind"][lang].replace("{code}", "volume drop")
+        assert page == wording.kind_label("volume_drop", lang), lang
+    # a brand's default rule is named alike on the page and in a notification
+    for kind in KIND_LABELS:
+        for lang in LANGUAGES:
+            page = table[f"ruleName.{kind}"][lang].replace("{target}", "Veloria")
+            assert page == wording.rule_name(f"Veloria: {KIND_LABELS[kind]}", lang), (kind, lang)
 
 
 # Text written into the page by the scripts: a literal with words in it is untranslated.
@@ -573,4 +587,36 @@ def test_a_sign_in_error_follows_the_language(
         browser.select("lang", "fr")
         assert browser.text("error") == (
             "Échec de la connexion\u00a0: vérifiez votre nom ou e-mail et votre mot de passe."
+        )
+
+
+def test_a_board_that_cannot_load_says_why_in_the_page_s_language(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """The server stops answering (the browser goes offline): the page says so in its own
+    words, not the browser's English "Failed to fetch", and again after a switch."""
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
+        browser.wait_for(LOADED)
+        browser._send("Network.enable")
+        browser._send(
+            "Network.emulateNetworkConditions",
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
+        browser.evaluate("document.getElementById('refresh').click()")
+        shown = "!document.getElementById('error').hidden"
+        browser.wait_for(shown)
+        assert browser.text("error") == (
+            "Impossible de charger le tableau de bord\u00a0: le serveur n'a pas répondu "
+            "(vérifiez la connexion, puis réessayez)."
+        )
+        browser.select("lang", "en")
+        assert browser.text("error") == (
+            "Could not load the dashboard: the server did not answer "
+            "(check the connection, then try again)."
         )

@@ -245,6 +245,11 @@ def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
             f"{_item('alert-rules', rule_name, '.channels')}.textContent"
             " === 'envoyée par e-mail VEILLE_ALERT_EMAIL'"
         )
+        # ...and why it cannot send, in French too (the API's codes, worded by the page)
+        note = browser.text("rules-note")
+        assert "mais son canal ne peut pas encore envoyer" in note, note
+        assert "le secret VEILLE_ALERT_EMAIL n'est pas défini" in note, note
+        assert "is not set" not in note, note
 
 
 def test_a_report_is_scheduled_refused_in_words_and_deleted(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from services.alerting.baseline_reading import read_baseline
+from services.alerting.default_rules import default_name_parts
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import format_duration
 
@@ -22,12 +23,16 @@ SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 MAX_MENTIONS = 5
 MAX_SERIES_POINTS = 48
 
+#: the alert kinds this version words (AlertKind and the digest)
+KINDS = ("volume_spike", "negative_share_spike", "drop", "new_mention", "digest")
 _STRINGS: dict[str, dict[Language, str]] = {
     "volume_spike": {"en": "Volume spike", "fr": "Pic de volume"},
     "negative_share_spike": {"en": "Negative share spike", "fr": "Hausse de la part négative"},
     "drop": {"en": "Unusual drop", "fr": "Baisse inhabituelle"},
     "new_mention": {"en": "New mentions", "fr": "Nouvelles mentions"},
     "digest": {"en": "Alert digest", "fr": "Résumé des alertes"},
+    # as the dashboard names it (static/i18n.js, alert.otherKind)
+    "other_kind": {"en": "Alert of kind “{code}”", "fr": "Alerte de type «\u00a0{code}\u00a0»"},
     "digest_count": {"en": "alerts", "fr": "alertes"},
     "resolved": {"en": "Resolved", "fr": "Terminée"},
     "observed": {"en": "Observed", "fr": "Observé"},
@@ -62,6 +67,17 @@ _STRINGS: dict[str, dict[Language, str]] = {
     "negative": {"en": "negative", "fr": "négatif"},
     "neutral": {"en": "neutral", "fr": "neutre"},
     "mixed": {"en": "mixed", "fr": "mitigé"},
+    # a brand's default rule ("Veloria: volume spike"), as the dashboard words it
+    # (static/i18n.js, ruleName.*; tests/api/test_dashboard_i18n.py compares)
+    "rule_name.volume_spike": {
+        "en": "{target}: volume spike",
+        "fr": "{target}\u00a0: pic de volume",
+    },
+    "rule_name.negative_share_spike": {
+        "en": "{target}: negative share",
+        "fr": "{target}\u00a0: part négative",
+    },
+    "rule_name.drop": {"en": "{target}: drop", "fr": "{target}\u00a0: baisse"},
 }
 
 
@@ -120,12 +136,30 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def rule_name(name: str, language: Language) -> str:
+    """A brand's default rule ('Veloria: volume spike') in the reader's language; any
+    other name as it was given."""
+    parts = default_name_parts(name)
+    key = f"rule_name.{parts.kind}" if parts else ""
+    if parts is None or key not in _STRINGS:
+        return name
+    return text(key, language).format(target=parts.target)
+
+
+def kind_label(kind: str, language: Language) -> str:
+    """'Volume spike'; a kind this version does not know named as one, its code readable."""
+    if kind in KINDS:
+        return text(kind, language)
+    return text("other_kind", language).format(code=kind.replace("_", " "))
+
+
 def headline(message: AlertMessage, language: Language) -> str:
     """'Volume spike · Brand', or 'Resolved: Volume spike · Brand'."""
-    kind = _STRINGS.get(message.kind, {"en": message.kind, "fr": message.kind})[language]
+    kind = kind_label(message.kind, language)
+    name = rule_name(message.rule_name, language)
     if message.status == "resolved":
-        return f"{text('resolved', language)}{colon(language)}{kind} · {message.rule_name}"
-    return f"{kind} · {message.rule_name}"
+        return f"{text('resolved', language)}{colon(language)}{kind} · {name}"
+    return f"{kind} · {name}"
 
 
 def colon(language: Language) -> str:

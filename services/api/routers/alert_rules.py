@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from services.alerting import saved_searches as ss
-from services.alerting.channels import missing_secrets, refused_targets
+from services.alerting.channels import WarningCode, channel_warnings, refused_targets
 from services.alerting.default_rules import DefaultName, brand_rules, default_name_parts
 from services.alerting.evaluator import brand_query
 from services.alerting.history import backtest_rule, find_rule
@@ -38,16 +38,37 @@ KIND = "alert_rule"
 CallerDep = Annotated[ApiKeyInfo | None, Depends(require_api_key)]
 
 
+class WarningDetail(BaseModel):
+    """Why a channel cannot deliver yet, as a code (`warnings` has it in English)."""
+
+    channel: str = Field(description="the channel: its type and secret's name")
+    code: WarningCode
+    name: str = Field(description="the secret or setting not set (never its value)")
+
+
 class SavedAlertRule(AlertRule):
     """A rule as saved, with what will stop it delivering (e.g. a secret not set yet)."""
 
     warnings: list[str] = Field(default_factory=list)
+    warning_codes: list[WarningDetail] = Field(
+        default_factory=list,
+        description="each warning's code and the secret or setting it names, in the same "
+        "order as `warnings`, for a client to word it in its own language",
+    )
 
 
 def _saved(ctx: ServiceContext, name: str) -> SavedAlertRule:
     rule = _rule(ctx, name)
-    warnings = [w for c in rule.channels for w in missing_secrets(c, ctx.settings.alerting)]
-    return SavedAlertRule.model_validate({**rule.model_dump(mode="json"), "warnings": warnings})
+    found = [w for c in rule.channels for w in channel_warnings(c, ctx.settings.alerting)]
+    return SavedAlertRule.model_validate(
+        {
+            **rule.model_dump(mode="json"),
+            "warnings": [w.text for w in found],
+            "warning_codes": [
+                {"channel": w.channel, "code": w.code, "name": w.name} for w in found
+            ],
+        }
+    )
 
 
 def _rule(ctx: ServiceContext, name: str) -> AlertRule:

@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.failures import log_failure
+from services.runtime.app.schedulers import stop_scheduler
 from services.runtime.governance.retention import RetentionError, apply_retention
 from services.store.state.governance import RetentionRun
 from services.store.state.leases import new_owner_id
@@ -54,7 +55,7 @@ class RetentionScheduler:
 
     def shutdown(self) -> None:
         """Stops the thread (a run under way is finished first)."""
-        self._scheduler.shutdown(wait=True)
+        stop_scheduler(self._scheduler)
 
     def next_run(self) -> datetime | None:
         """When the daily run comes next."""

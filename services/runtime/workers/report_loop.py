@@ -13,12 +13,14 @@ under a lock: whichever comes second sends nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -29,6 +31,7 @@ from services.reports.service import definitions, run_report
 from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.failures import log_failure
+from services.runtime.app.schedulers import stop_scheduler
 from services.store.contracts import IndexUnavailable
 from services.store.state.errors import StateStoreError
 from services.store.state.leases import new_owner_id
@@ -94,7 +97,7 @@ class ReportScheduler:
 
     def shutdown(self) -> None:
         """Stops the thread (a report being rendered is finished first)."""
-        self._scheduler.shutdown(wait=True)
+        stop_scheduler(self._scheduler)
 
     def next_runs(self) -> dict[str, datetime]:
         """Each scheduled report's next run time."""
@@ -117,7 +120,8 @@ class ReportScheduler:
             )
             return
         for name in set(self._signatures) - set(wanted):
-            self._scheduler.remove_job(_PREFIX + name)
+            with contextlib.suppress(JobLookupError):  # the scheduler stopping took it
+                self._scheduler.remove_job(_PREFIX + name)
             del self._signatures[name]
         self.catch_up(list(wanted.values()), now=self._clock())
         for name, definition in wanted.items():

@@ -160,6 +160,32 @@ def test_slack_payload_has_the_blocks() -> None:
     assert payload["text"].startswith("Volume spike · Acme: 1,234 vs 56.5")
 
 
+def test_a_default_rule_is_named_in_the_reader_s_language() -> None:
+    spike = make_message(rule_name="Veloria: volume spike")
+    assert email_subject(spike, language="fr").startswith(
+        "[Veille] Pic de volume · Veloria\u00a0: pic de volume\u00a0: "
+    )
+    assert email_subject(spike, language="en").startswith(
+        "[Veille] Volume spike · Veloria: volume spike: "
+    )
+    share = make_message(
+        rule_name="Acme: Corp: negative share", kind="negative_share_spike", status="resolved"
+    )
+    assert "Acme: Corp\u00a0: part négative" in email_text(share, language="fr")
+    slack = build_slack_payload(make_message(rule_name="Veloria: drop", kind="drop"), language="fr")
+    assert slack["text"].startswith("Baisse inhabituelle · Veloria\u00a0: baisse")
+    assert "volume spike" not in json.dumps(build_slack_payload(spike, language="fr"))
+    # a rule named by its owner keeps its name, in every language
+    own = make_message(rule_name="Veloria: my drop watch")
+    assert "Veloria: my drop watch" in email_text(own, language="fr")
+
+
+def test_a_kind_this_version_does_not_know_is_named_as_one() -> None:
+    odd = make_message(kind="volume_drop")
+    assert email_subject(odd, language="en").startswith("[Veille] Alert of kind “volume drop” · ")
+    assert "Alerte de type «\u00a0volume drop\u00a0» · Acme" in email_text(odd, language="fr")
+
+
 def test_slack_payload_in_french_and_within_slack_limits() -> None:
     long_name = "x" * 300
     payload = build_slack_payload(make_message(rule_name=long_name), language="fr")

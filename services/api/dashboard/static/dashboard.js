@@ -10,6 +10,18 @@ const KEY_ITEM = "veille.apiKey"; // sessionStorage: this tab only, gone when it
 const $ = (id) => document.getElementById(id);
 
 class Unauthorized extends Error {}
+// The server did not answer at all (down, or the network is): said in the page's words.
+class Unreachable extends Error {}
+
+// fetch(), with a request that never got an answer thrown as Unreachable (a browser's own
+// "Failed to fetch" is English, and names no cause).
+async function reach(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    throw new Unreachable(error.message);
+  }
+}
 
 // A refused request, with the API's problem document (RFC 9457): a query's syntax error
 // says where it is (`position`, 0-based).
@@ -33,7 +45,7 @@ function apiKey() {
 
 async function api(path, params = {}) {
   const query = new URLSearchParams(params).toString();
-  const response = await fetch(`${API}${path}${query ? "?" + query : ""}`, {
+  const response = await reach(`${API}${path}${query ? "?" + query : ""}`, {
     headers: { "X-API-Key": apiKey() },
   });
   if (response.status === 401 || response.status === 403) throw new Unauthorized();
@@ -207,9 +219,10 @@ function alertWhy(numbers) {
 
 function alertItem(event) {
   const item = element("li");
-  // A known kind or status in the notifications' words; an unknown code as the API says it.
+  // A known kind or status in the notifications' words; an unknown status as the API says
+  // it, an unknown kind named as one (I18n.alertKind).
   const known = (key, code) => (key in I18n.messages ? t(key) : code);
-  const kind = known(`alertKind.${event.kind}`, event.kind);
+  const kind = I18n.alertKind(event.kind);
   const status = known(`alertStatus.${event.status}`, event.status);
   const rule = I18n.ruleName(event.rule, event.rule_default_name); // "Veloria : pic de volume"
   item.appendChild(element("div", t("alert.title", { rule, kind, status })));
@@ -688,7 +701,7 @@ async function search() {
 async function exportMentions(format) {
   const query = new URLSearchParams({ ...exploreParams(), format }).toString();
   clearQueryError();
-  const response = await fetch(`${API}/export/mentions?${query}`, { headers: { "X-API-Key": apiKey() } });
+  const response = await reach(`${API}/export/mentions?${query}`, { headers: { "X-API-Key": apiKey() } });
   if (response.status === 401 || response.status === 403) throw new Unauthorized();
   if (!response.ok) {
     const error = await refusal("/export/mentions", response);
@@ -747,9 +760,20 @@ async function run(step) {
       sessionStorage.removeItem(KEY_ITEM);
       showLogin(refused ? "login.refused" : "");
     } else {
-      showError("error.load", { message: error.message }); // the API's words, as given
+      showError(...loadError(error));
     }
   }
+}
+
+// Why the board could not load, as a key of i18n.js: a server that did not answer, an
+// index down or an error of the server's in the page's words; any other refusal in the
+// API's (a query, a name it alone knows why it refuses).
+function loadError(error) {
+  if (error instanceof Unreachable) return ["error.loadUnreachable", {}];
+  const status = error instanceof ApiError ? error.problem.status : undefined;
+  if (status === 503) return ["error.loadUnavailable", {}];
+  if (status >= 500) return ["error.loadInternal", { id: error.problem.error_id || "–" }];
+  return ["error.load", { message: error.message }];
 }
 
 $("key-form").addEventListener("submit", (event) => {

@@ -57,6 +57,18 @@ const I18n = (() => {
     },
 
     "error.load": { en: "Could not load the dashboard: {message}", fr: "Impossible de charger le tableau de bord\u00a0: {message}" },
+    "error.loadUnreachable": {
+      en: "Could not load the dashboard: the server did not answer (check the connection, then try again).",
+      fr: "Impossible de charger le tableau de bord\u00a0: le serveur n'a pas répondu (vérifiez la connexion, puis réessayez).",
+    },
+    "error.loadUnavailable": {
+      en: "Could not load the dashboard: the mention index is unavailable for now; try again in a moment.",
+      fr: "Impossible de charger le tableau de bord\u00a0: l'index des mentions est indisponible pour le moment\u00a0; réessayez dans un instant.",
+    },
+    "error.loadInternal": {
+      en: "Could not load the dashboard: something went wrong on the server (error {id} in its log).",
+      fr: "Impossible de charger le tableau de bord\u00a0: une erreur s'est produite sur le serveur (erreur {id} dans son journal).",
+    },
     "error.noBrand": {
       en: "No brand is watched yet: add one to the workspace (brands:) or POST /api/v1/brands.",
       fr: "Aucune marque n'est encore suivie\u00a0: ajoutez-en une à l'espace de travail (brands:) ou POST /api/v1/brands.",
@@ -193,6 +205,8 @@ const I18n = (() => {
     "alertKind.drop": { en: "Unusual drop", fr: "Baisse inhabituelle" },
     "alertKind.new_mention": { en: "New mentions", fr: "Nouvelles mentions" },
     "alertKind.digest": { en: "Alert digest", fr: "Résumé des alertes" },
+    // a kind the page does not know (an older or newer server's): named, not a bare code
+    "alert.otherKind": { en: "Alert of kind “{code}”", fr: "Alerte de type «\u00a0{code}\u00a0»" },
     "alertStatus.firing": { en: "firing", fr: "en cours" },
     "alertStatus.resolved": { en: "resolved", fr: "terminée" },
     "alert.why": {
@@ -342,6 +356,19 @@ const I18n = (() => {
     "rule.changedNotSent": {
       en: "Alert rule “{name}” changed, but not all its channels can send yet: {warnings}",
       fr: "Règle d'alerte «\u00a0{name}\u00a0» modifiée, mais ses canaux ne peuvent pas encore tous envoyer\u00a0: {warnings}",
+    },
+    // Why a channel cannot send yet (the API's `warning_codes`: services/alerting/channels.py).
+    "channelWarning.secret_not_set": {
+      en: "{channel}: secret {name} is not set; deliveries will fail until it is.",
+      fr: "{channel}\u00a0: le secret {name} n'est pas défini\u00a0; les envois échoueront tant qu'il ne le sera pas.",
+    },
+    "channelWarning.smtp_host_not_set": {
+      en: "{channel}: {name} is not set; email deliveries will fail until it is.",
+      fr: "{channel}\u00a0: {name} n'est pas défini\u00a0; les envois par e-mail échoueront tant qu'il ne le sera pas.",
+    },
+    "channelWarning.secret_unusable": {
+      en: "{channel}: secret {name} cannot be read; deliveries will fail until it can.",
+      fr: "{channel}\u00a0: le secret {name} ne peut pas être lu\u00a0; les envois échoueront tant qu'il ne pourra pas l'être.",
     },
     "rule.enabled": { en: "active", fr: "active" },
     "rule.channelKind": { en: "Channel", fr: "Canal" },
@@ -645,7 +672,7 @@ const I18n = (() => {
     }
     if (parts.method === "new_mentions") return t("baseline.newMentions");
     if (parts.method === "digest") {
-      const kind = (code) => (`alertKind.${code}` in MESSAGES ? t(`alertKind.${code}`).toLowerCase() : code);
+      const kind = (code) => alertKind(code).toLowerCase();
       return t("baseline.digest", {
         period: t(parts.digest === "weekly" ? "baseline.weekly" : "baseline.daily"),
         count: parts.count || 0,
@@ -654,6 +681,13 @@ const I18n = (() => {
     }
     return null;
   }
+
+  // An alert's kind in the notifications' words ("Pic de volume"); one the page does not
+  // know, named as such with its code made readable ("volume_drop": "volume drop").
+  const alertKind = (code) =>
+    `alertKind.${code}` in MESSAGES
+      ? t(`alertKind.${code}`)
+      : t("alert.otherKind", { code: String(code ?? "").replace(/_/g, " ") });
 
   // A rule's name: a brand's default rule ("Veloria: volume spike", its parts from the API)
   // in the page's words; any other name as it was given.
@@ -754,6 +788,7 @@ const I18n = (() => {
     clock,
     time,
     baseline,
+    alertKind,
     ruleName,
     apply,
     label,

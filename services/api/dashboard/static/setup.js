@@ -24,7 +24,7 @@ async function call(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(`${API}${path}`, init);
+  const response = await reach(`${API}${path}`, init);
   if (response.status === 401) throw new Unauthorized();
   if (!response.ok) throw await refusal(path, response);
   return response.status === 204 ? null : response.json();
@@ -51,7 +51,10 @@ function notePanel(id, key, params = {}, refused = false) {
 function writePanelNote(id) {
   const box = $(id);
   const shown = panelNotes[id];
-  box.textContent = shown ? t(shown.key, shown.params) : "";
+  // a parameter given as a function is worded again in the new language (a rule's warnings)
+  const params = (given) =>
+    Object.fromEntries(Object.entries(given).map(([name, value]) => [name, typeof value === "function" ? value() : value]));
+  box.textContent = shown ? t(shown.key, params(shown.params)) : "";
   box.className = shown && shown.refused ? "notice refused" : "notice";
   box.setAttribute("role", shown && shown.refused ? "alert" : "status");
   box.hidden = !shown;
@@ -284,6 +287,19 @@ const ruleName = (search, kind) => `${search.name}: ${t(`alertKind.${kind}`).toL
 // A channel's kind, in the page's words (the rules panel and the form's choices).
 const channelKinds = () => ({ email: t("channel.email"), slack: t("channel.slack"), webhook: t("channel.webhook") });
 
+// Why a saved rule's channels cannot send yet, in the page's words: the API's codes
+// (`warning_codes`), or its English sentence for a reason the page does not know.
+function channelWarnings(saved) {
+  const codes = saved.warning_codes || [];
+  return saved.warnings
+    .map((text, i) => {
+      const found = codes[i];
+      const key = found && `channelWarning.${found.code}`;
+      return key && key in I18n.messages ? t(key, { channel: found.channel, name: found.name }) : text;
+    })
+    .join(" ");
+}
+
 // Where a rule sends its alerts: any number of channels (email, Slack, webhook), each
 // naming the secret that holds its address or URL, never the value: the API checks the
 // name against the workspace's secrets and says why it refuses. One row per channel; the
@@ -416,7 +432,7 @@ function ruleForm(item, { search, rule }) {
         // Saved, but a channel cannot deliver yet (a secret not set, email off): say so
         // loudly, or the person believes alerts are going out.
         const key = rule ? "rule.changedNotSent" : "rule.createdNotSent";
-        notePanel("rules-note", key, { ...params, warnings: warnings.join(" ") }, true);
+        notePanel("rules-note", key, { ...params, warnings: () => channelWarnings(saved) }, true);
       } else if (rule) {
         notePanel("rules-note", body.name === rule.name ? "rule.changed" : "rule.renamed", params);
       } else {
@@ -496,7 +512,7 @@ function fillRules(rules) {
       const target = rule.target_type === "saved_search"
         ? t("rule.onSearch", { name: rule.target }) : t("rule.onBrand", { name: rule.target });
       const status = known(`ruleStatus.${rule.status}`, rule.status);
-      const meta = [known(`alertKind.${rule.kind}`, rule.kind), target, status];
+      const meta = [I18n.alertKind(rule.kind), target, status];
       if (rule.default) meta.push(t("rule.default"));
       item.appendChild(element("div", meta.join(" · "), "meta"));
       // Each channel's kind and the secret's name (the API never gives a value).

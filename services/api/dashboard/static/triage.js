@@ -16,7 +16,7 @@ let mayTriage = false; // and triage:write: a viewer sees the inbox without its 
 // A change sent to the API (PATCH/POST with JSON), with the key; a refusal (a 403 too:
 // this person may read but not do that) is an ApiError, shown above the list.
 async function send(method, path, body) {
-  const response = await fetch(`${API}${path}`, {
+  const response = await reach(`${API}${path}`, {
     method,
     headers: { "X-API-Key": apiKey(), "Content-Type": "application/json" },
     body: JSON.stringify(body),
