@@ -328,6 +328,10 @@ def mapped_errors(timeout: float, host: str) -> Iterator[None]:
     """Turns httpx and socket exceptions into FetchErrors with short messages."""
     try:
         yield
+    except FetchTimeoutError as error:
+        # A resolution waits for what is left of the fetch's deadline; the fetch as a
+        # whole timed out after its own budget, which is the figure a user set.
+        raise FetchTimeoutError(timeout, error.doing) from None
     except FetchError:
         raise
     except (httpx.TimeoutException, httpcore.TimeoutException):

@@ -63,7 +63,16 @@ class FetchTimeoutError(UnreachableError):
     kind = "timeout"
 
     def __init__(self, seconds: float, doing: str = "") -> None:
-        super().__init__(f"timed out after {seconds:g} s" + (f" ({doing})" if doing else ""))
+        super().__init__(
+            f"timed out after {format_seconds(seconds)} s" + (f" ({doing})" if doing else "")
+        )
+        self.seconds = seconds
+        self.doing = doing
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration for a message: '20', '1.5', '0.25'; a positive one never shows as '0'."""
+    return f"{seconds:.0f}" if seconds >= 100 else f"{seconds:.3g}"
 
 
 class RefusedError(FetchError):
@@ -123,6 +132,11 @@ def resolve(host: str, port: int, *, timeout: float | None = None) -> list[IPAdd
     name = host.strip("[]")
     if not name:
         raise RefusedError("the URL has no host")
+    literal = _ip_literal(name)
+    if literal is not None:
+        # Nothing to look up: no resolver thread, so no time-out that a busy machine
+        # could trip before the thread even runs.
+        return [literal]
     try:
         infos = _getaddrinfo(name, port, timeout)
     except (socket.gaierror, UnicodeError, ValueError):
@@ -158,10 +172,21 @@ def _getaddrinfo(name: str, port: int, timeout: float | None) -> list[Any]:
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise FetchTimeoutError(round(timeout, 1), f"resolving {name[:100]}")
+        raise FetchTimeoutError(timeout, f"resolving {name[:100]}")
     if "error" in outcome:
         raise outcome["error"]
     return list(outcome["infos"])
+
+
+def _ip_literal(name: str) -> IPAddress | None:
+    """The address a host written as a canonical IP literal stands for, else None (a name,
+    or a form only the resolver reads, such as '127.1' or a scoped 'fe80::1%eth0')."""
+    if "%" in name:
+        return None
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
 
 
 def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
@@ -217,7 +242,10 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = self._guard.check_host(host, port, timeout=self.deadline.remaining())
+        remaining = self.deadline.remaining()
+        if remaining is not None and remaining <= 0:
+            raise httpcore.ConnectTimeout("the fetch deadline passed")
+        addresses = self._guard.check_host(host, port, timeout=remaining)
         last_error: Exception | None = None
         for address in addresses:
             self.deadline.check()

@@ -95,10 +95,12 @@ def failure(kind: str) -> Response:
     return {
         "429": Response(429, b'{"message": "slow down"}', {"Retry-After": "3600"}),
         "5xx": Response(503, b'{"message": "overloaded"}'),
-        "time-out": Response(200, b"{}", delay=3),
+        "time-out": Response(200, b"{}", delay=60),  # cut short when the server stops
         "malformed": Response(200, b'{"posts": "nope", "hits": "nope"'),
     }[kind]
 
+
+TIME_OUT_SECONDS = 2.0
 
 ERRORS = {
     "429": "rate limited: HTTP 429",
@@ -132,7 +134,7 @@ def run(
         ),
         connector=platform.make(),
         state=state,
-        settings=settings,  # a 1 s time-out: loaded test machines stay well under it
+        settings=settings,
         env={},
         backoff=Backoff(max_retries=0),
         sleep=lambda _seconds: None,
@@ -153,7 +155,11 @@ def test_a_failed_page_keeps_the_pages_before_and_resumes_at_it(
     server.add(platform.path, handler=replay)
     state.set_cursor("social", {"since": SINCE})
 
-    first = run(platform, server, settings, state)
+    # Page 1 must come back within the time-out and page 2 never does: where page 2 is
+    # to time out, a short one (each such test waits it out) with twice the margin over
+    # the longest stall seen on a loaded machine; the generous default elsewhere.
+    short = settings.model_copy(update={"timeout_seconds": TIME_OUT_SECONDS})
+    first = run(platform, server, short if fail == "time-out" else settings, state)
     assert first.run.status is RunStatus.ERROR
     assert first.run.error.startswith(ERRORS[fail]), first.run.error
     assert "kept 2 items from 1 page(s)" in first.run.error
@@ -205,7 +211,9 @@ def test_a_failed_first_page_stores_nothing_and_keeps_the_cursor(
     server.add(BLUESKY.path, handler=lambda _request: failure(fail))
     saved = {"since": SINCE, "resume": "c2", "pending_since": PAGE_1[0]}
     state.set_cursor("social", saved)
-    result = run(BLUESKY, server, settings, state)
+    # Nothing must answer in time here: a time-out as short as it can be.
+    short = settings.model_copy(update={"timeout_seconds": 0.3})
+    result = run(BLUESKY, server, short if fail == "time-out" else settings, state)
     assert result.run.error.startswith(ERRORS[fail]) and "kept" not in result.run.error
     assert state.get_cursor("social") == saved
     assert state.inbox_counts()["pending"] == 0

@@ -64,7 +64,8 @@ class ApiClient:
         settings = self._settings
         url = parse_url(spec.url)
         host = host_of(url)
-        self._guard.check_host(host, url.port or (443 if url.scheme == "https" else 80))
+        port = url.port or (443 if url.scheme == "https" else 80)
+        self._guard.check_host(host, port, timeout=settings.timeout_seconds)  # a bounded wait
         deadline = time.monotonic() + settings.timeout_seconds
         self._transport.deadline.start(settings.timeout_seconds)  # connect, headers, body
         headers = {
