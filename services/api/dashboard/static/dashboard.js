@@ -714,6 +714,7 @@ async function start() {
   autoRefresh();
   $("login").hidden = true;
   $("controls").hidden = false;
+  await showWorkspaces(); // setup.js: the picker, for a person with several
   if (!brands.length) {
     showError("error.noBrand");
     return;
