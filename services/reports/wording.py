@@ -394,6 +394,9 @@ def topics_reading(f: ReportFigures, lang: Lang) -> str:
 def stories_reading(f: ReportFigures, lang: Lang) -> str:
     """'The most repeated story was published 6 times, first by blog.example.org ("...").'"""
     repeated = [s for s in f.stories if s.copies > 1]
+    if not f.stories and (f.key is None or f.key.mentions == 0):
+        # No mention at all: "every mention is an original" would claim some were.
+        return "No mention in this period." if lang == "en" else "Aucune mention sur la période."
     if not repeated:
         return (
             "No story was repeated: every mention is an original."

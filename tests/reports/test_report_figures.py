@@ -218,6 +218,9 @@ def test_a_period_without_mentions_renders_and_says_so(ctx: ServiceContext) -> N
     assert wording.key_figures_reading(figures, "en") == "No mention of Veloria in this period."
     assert "No alert fired during the period." in rendered.html
     assert "No negative or positive mention in this period." in rendered.html
+    assert wording.stories_reading(figures, "en") == "No mention in this period."
+    assert wording.stories_reading(figures, "fr") == "Aucune mention sur la période."
+    assert "original" not in rendered.html
 
 
 def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext) -> None:
