@@ -62,6 +62,17 @@ def start_session(
     )
 
 
+def home_workspace(roles: dict[str, str]) -> str:
+    """The workspace a sign-in that names none opens (the dashboard's form and its
+    provider link name none): the person's only one, else `default` when they have a role
+    there, else their first by name; the dashboard's picker switches to the others."""
+    if len(roles) == 1:
+        return next(iter(roles))
+    if DEFAULT_WORKSPACE in roles or not roles:
+        return DEFAULT_WORKSPACE
+    return sorted(roles)[0]
+
+
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
 

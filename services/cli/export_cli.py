@@ -47,7 +47,10 @@ QueryOpt = Annotated[str, typer.Option("--query", "-q", help="query language, as
 SinceOpt = Annotated[str | None, typer.Option(help="published at or after: 7d, 12h or ISO 8601")]
 UntilOpt = Annotated[str | None, typer.Option(help="published before: 1d or ISO 8601")]
 PER_WINDOW = 20_000  # mentions per worker task: about 25 MB of CSV held per task
-SepOpt = Annotated[str, typer.Option("--sep", help="CSV separator: ',', ';' or 'tab'")]
+SepOpt = Annotated[
+    str,
+    typer.Option("--sep", help="CSV separator: ',', ';' (a French Excel: decimal comma) or 'tab'"),
+]
 
 
 def _time(value: str | None, option: str) -> datetime | None:

@@ -138,6 +138,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("POST", f"{P}/workspaces/{{workspace_id}}/retention/runs"): RouteRule("workspaces:admin"),
     ("POST", f"{P}/session"): RouteRule(None),  # the login form: checks the password itself
     ("DELETE", f"{P}/session"): RouteRule(None),
+    ("PUT", f"{P}/session/workspace"): RouteRule(READ),  # to a workspace of the person's
     # OIDC sign-in: the provider's round trip, checked by state, PKCE and the ID token
     ("GET", f"{P}/session/providers"): RouteRule(None),
     ("GET", f"{P}/session/oidc"): RouteRule(None),

@@ -120,8 +120,9 @@ def _utc_text(published: str) -> str:
 class MentionColumns:
     """Turns mentions into rows, with one sentiment column per watched name."""
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], *, decimal: str = ".") -> None:
         self.names = list(dict.fromkeys(names))
+        self.decimal = decimal  # of the CSV text rows: "," for a French Excel (sep=;)
 
     @property
     def header(self) -> list[str]:
@@ -220,7 +221,7 @@ class MentionColumns:
             safe("; ".join(mention.brands)),
             safe("; ".join(mention.competitors)),
             overall.label.value if overall else "",
-            repr(round(overall.score, 4)) if overall else "",
+            repr(round(overall.score, 4)).replace(".", self.decimal) if overall else "",
             *toward,
             safe("; ".join(mention.topics)),
             safe(mention.story_id) if mention.story_id else "",
@@ -274,7 +275,7 @@ class MentionColumns:
             safe("; ".join(brands)),
             safe("; ".join(competitors)),
             overall["label"] if overall else "",
-            repr(round(overall["score"], 4)) if overall else "",
+            repr(round(overall["score"], 4)).replace(".", self.decimal) if overall else "",
             *toward,
             safe("; ".join(m.get("topics") or [])),
             safe(story) if story else "",

@@ -10,7 +10,7 @@ from services.core.models import Mention
 from services.exports.columns import MentionColumns
 from services.exports.formats import ExportFormat
 from services.exports.parallel import counted_windows, parallel_chunks
-from services.exports.writers import stream, text_csv_chunks
+from services.exports.writers import decimal_mark, stream, text_csv_chunks
 from services.store.contracts import MentionFilter, MentionIndex
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ def mention_chunks(
     sep: str = ",",
 ) -> Iterator[bytes]:
     """The mentions as chunks of the format, one sentiment column per watched name."""
-    columns = MentionColumns(names)
+    columns = MentionColumns(names, decimal=decimal_mark(sep))
     return stream(
         fmt,
         header=columns.header,
@@ -65,7 +65,7 @@ def index_chunks(
     wraps the iterator of mentions (to count them for a progress bar)."""
     wrap = each or _passed
     if fmt == ExportFormat.CSV:
-        columns = MentionColumns(names)
+        columns = MentionColumns(names, decimal=decimal_mark(sep))
         stored: Iterator[bytes] = wrap(index.iter_json(flt))
         return text_csv_chunks(columns.header, map(columns.stored_text_row, stored), delimiter=sep)
     mentions: Iterator[Mention] = wrap(index.iter_all(flt))

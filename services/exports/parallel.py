@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from services.exports.columns import MentionColumns
 from services.exports.formats import ExportFormat
-from services.exports.writers import ndjson_chunks, text_csv_chunks
+from services.exports.writers import decimal_mark, ndjson_chunks, text_csv_chunks
 from services.store.contracts import (
     IndexUnavailable,
     Interval,
@@ -77,7 +77,7 @@ def _open(index_url: str) -> None:
 
 def _window_bytes(flt: MentionFilter, names: Sequence[str], fmt: ExportFormat, sep: str) -> bytes:
     assert _INDEX is not None, "the worker opens the index first"
-    columns = MentionColumns(names)
+    columns = MentionColumns(names, decimal=decimal_mark(sep))
     if fmt == ExportFormat.NDJSON:
         return b"".join(ndjson_chunks(map(columns.record, _INDEX.iter_all(flt))))
     rows = map(columns.stored_text_row, _INDEX.iter_json(flt))

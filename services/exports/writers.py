@@ -43,7 +43,13 @@ def fit_cell_text(text: str, limit: int = XLSX_MAX_TEXT) -> str:
 _BOM: Final = "\ufeff"  # lets Excel read UTF-8 (accents) instead of guessing a code page
 
 
-def _csv_cell(cell: Cell) -> str:
+def decimal_mark(delimiter: str) -> str:
+    """The decimal mark of the CSV dialect the separator names: `;` is the French (and
+    most of continental Europe's) Excel, which reads `0,25` as a number and `0.25` as text."""
+    return "," if delimiter == ";" else "."
+
+
+def _csv_cell(cell: Cell, decimal: str = ".") -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
@@ -54,20 +60,24 @@ def _csv_cell(cell: Cell) -> str:
         return spreadsheet_safe("; ".join(cell))
     if isinstance(cell, dict):
         return spreadsheet_safe("; ".join(f"{k}: {v}" for k, v in cell.items()))
+    if isinstance(cell, float):
+        return str(cell).replace(".", decimal)
     return str(cell)
 
 
 def csv_chunks(
     header: Sequence[str], rows: Iterable[Sequence[Cell]], *, delimiter: str = ","
 ) -> Iterator[bytes]:
-    """The table as UTF-8 CSV (with a BOM), formula-looking text made inert."""
+    """The table as UTF-8 CSV (with a BOM), formula-looking text made inert, decimals
+    marked as the separator's dialect wants (`decimal_mark`)."""
+    decimal = decimal_mark(delimiter)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write(_BOM)
     writer.writerow(header)
     pending = 0
     for row in rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
+        writer.writerow([_csv_cell(cell, decimal) for cell in row])
         pending += 1
         if pending >= ROWS_PER_CHUNK:
             yield buffer.getvalue().encode("utf-8")

@@ -394,6 +394,9 @@ def topics_reading(f: ReportFigures, lang: Lang) -> str:
 def stories_reading(f: ReportFigures, lang: Lang) -> str:
     """'The most repeated story was published 6 times, first by blog.example.org ("...").'"""
     repeated = [s for s in f.stories if s.copies > 1]
+    if not f.stories and (f.key is None or f.key.mentions == 0):
+        # No mention at all: "every mention is an original" would claim some were.
+        return "No mention in this period." if lang == "en" else "Aucune mention sur la période."
     if not repeated:
         return (
             "No story was repeated: every mention is an original."
@@ -473,9 +476,18 @@ def _words(sample: Sample, lang: Lang) -> str:
     return ", ".join(quote(w, lang) for w in sample.words[:3])
 
 
+def _unengaged(sample: Sample, lang: Lang) -> str:
+    """'on blog.example.org: "Delivery late again"': a sample named by where it was and
+    what it said, for mentions whose source counts no reactions (feeds, blogs)."""
+    where = site_of(sample.mention.url) or sample.mention.source_name
+    excerpt = quote(clip(sample.mention.title or sample.mention.text, 80), lang)
+    return f"on {where}: {excerpt}" if lang == "en" else f"sur {where}\u00a0: {excerpt}"
+
+
 def samples_reading(f: ReportFigures, lang: Lang) -> str:
     """'The most engaged negative mention drew 140 reactions (words that weighed: "late",
-    "refund"); the most engaged positive one drew 120 ("love").'"""
+    "refund"); the most engaged positive one drew 120 ("love").' When no mention drew a
+    reaction (feeds and blogs count none) it names one instead of claiming "0 reactions"."""
     neg = f.negative_samples[0] if f.negative_samples else None
     pos = f.positive_samples[0] if f.positive_samples else None
     if neg is None and pos is None:
@@ -484,39 +496,59 @@ def samples_reading(f: ReportFigures, lang: Lang) -> str:
             if lang == "en"
             else "Aucune mention négative ou positive sur la période."
         )
+    engaged = [s for s in (neg, pos) if s is not None and s.engagement > 0]
     parts = []
     if lang == "en":
+        if not engaged:
+            parts.append("no mention drew a counted reaction")
         if neg is not None:
             words = f" (words that weighed: {_words(neg, lang)})" if neg.words else ""
             parts.append(
                 f"the most engaged negative mention drew "
                 f"{counted(neg.engagement, 'reaction', lang)}{words}"
+                if neg.engagement
+                else f"a negative mention {_unengaged(neg, lang)}{words}"
             )
         if pos is not None:
             words = f" ({_words(pos, lang)})" if pos.words else ""
             one = "one" if neg is not None else "mention"
-            parts.append(
-                f"the most engaged positive {one} drew {number(pos.engagement, lang)}{words}"
-                if neg is not None
-                else f"the most engaged positive {one} drew "
-                f"{counted(pos.engagement, 'reaction', lang)}{words}"
-            )
+            if not pos.engagement:
+                parts.append(f"a positive {one} {_unengaged(pos, lang)}{words}")
+            elif neg is not None and neg.engagement:
+                parts.append(
+                    f"the most engaged positive {one} drew {number(pos.engagement, lang)}{words}"
+                )
+            else:
+                parts.append(
+                    f"the most engaged positive {one} drew "
+                    f"{counted(pos.engagement, 'reaction', lang)}{words}"
+                )
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
+    if not engaged:
+        parts.append("aucune mention n'a suscité de réaction comptée")
     if neg is not None:
         words = f" (mots qui ont pesé\u00a0: {_words(neg, lang)})" if neg.words else ""
         parts.append(
             f"la mention négative la plus engagée a suscité "
             f"{counted(neg.engagement, 'réaction', lang)}{words}"
+            if neg.engagement
+            else f"une mention négative {_unengaged(neg, lang)}{words}"
         )
     if pos is not None:
         words = f" ({_words(pos, lang)})" if pos.words else ""
-        parts.append(
-            f"la positive la plus engagée en a suscité {number(pos.engagement, lang)}{words}"
-            if neg is not None
-            else f"la mention positive la plus engagée a suscité "
-            f"{counted(pos.engagement, 'réaction', lang)}{words}"
-        )
+        if not pos.engagement:
+            one = "une positive" if neg is not None else "une mention positive"
+            parts.append(f"{one} {_unengaged(pos, lang)}{words}")
+        elif neg is not None and neg.engagement:
+            parts.append(
+                f"la positive la plus engagée en a suscité {number(pos.engagement, lang)}{words}"
+            )
+        else:
+            parts.append(
+                f"la mention positive la plus engagée a suscité "
+                f"{counted(pos.engagement, 'réaction', lang)}{words}"
+            )
     text = "\u00a0; ".join(parts)
     return text[0].upper() + text[1:] + "."
 

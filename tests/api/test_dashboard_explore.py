@@ -473,3 +473,28 @@ def test_the_address_keeps_the_drill_down_for_reload_back_and_a_link(
         assert browser.evaluate("location.href") == bar_address
         assert typed["q"] == "retard" and typed["error"] is None
         assert browser.evaluate("window.blocked") == []
+
+
+def test_the_search_example_names_the_workspaces_own_first_brand(
+    ctx: ServiceContext,
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """A client's workspace never shows another client's brand as the search example."""
+    from services.core.models import Brand
+
+    # A client's workspace whose YAML names its own brand first (read at each request).
+    ctx.state.put_brand(Brand(name="Abeille Royale"), origin="api")
+    brands = [Brand(name="Abeille Royale"), *ctx.workspace.brands]
+    ctx.workspace = ctx.workspace.model_copy(update={"brands": brands})
+    assert _api(live_api, api_key, "/brands")[0]["name"] == "Abeille Royale"
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/#key={api_key}")
+        browser.wait_for("document.getElementById('brand').options.length === 2")
+        placeholder = browser.evaluate("document.getElementById('q').placeholder")
+    assert placeholder == (
+        '"Abeille Royale" AND (livraison OR delivery) -promo, negative:"Abeille Royale", '
+        "topic:delivery"
+    )
+    assert "veloria" not in placeholder.lower()

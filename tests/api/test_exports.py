@@ -101,6 +101,26 @@ def test_csv_cells_that_look_like_formulas_stay_text(
     assert row["text"] == "'" + HOSTILE
 
 
+def test_a_french_excel_csv_marks_decimals_with_a_comma(
+    mentions: ServiceContext, client: TestClient
+) -> None:
+    """`sep=;` is the French Excel's dialect, which reads `0,9` as a number and `0.9` as
+    text; the default dialect keeps the point."""
+    from services.exports.writers import csv_chunks
+
+    french = client.get("/api/v1/export/mentions", params={"q": "lang:en", "sep": ";"})
+    plain = client.get("/api/v1/export/mentions", params={"q": "lang:en"})
+    (fr_row,) = _csv(french.content, sep=";")
+    (row,) = _csv(plain.content)
+    assert "." in row["sentiment_score"] and "," not in row["sentiment_score"]
+    assert fr_row["sentiment_score"] == row["sentiment_score"].replace(".", ",")
+    # The tables of the stats exports (any float cell) follow the same dialect.
+    table = b"".join(csv_chunks(["share", "count"], [[0.25, 3]], delimiter=";")).decode()
+    assert table.splitlines()[1] == "0,25;3"
+    table = b"".join(csv_chunks(["share", "count"], [[0.25, 3]])).decode()
+    assert table.splitlines()[1] == "0.25,3"
+
+
 def test_ndjson_export(mentions: ServiceContext, client: TestClient) -> None:
     response = client.get("/api/v1/export/mentions", params={"q": "author:zoe", "format": "ndjson"})
     assert response.headers["content-type"] == "application/x-ndjson"

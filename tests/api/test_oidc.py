@@ -204,12 +204,13 @@ def _browser_sign_in(
     provider: Provider,
     username: str,
     claims: dict[str, Any],
-    workspace: str,
+    workspace: str | None,
 ) -> httpx.Response:
     base = str(browser.base_url).rstrip("/")
     providers = browser.get("/api/v1/session/providers").json()
     assert providers["oidc"]["name"] == "Test SSO"
-    start = browser.get(providers["oidc"]["url"], params={"workspace": workspace})
+    asked = {"workspace": workspace} if workspace else {}
+    start = browser.get(providers["oidc"]["url"], params=asked)
     assert start.status_code == 302, start.text
     authorize = httpx.URL(start.headers["location"])
     assert str(authorize).startswith(provider.issuer() + "/authorize")
@@ -242,6 +243,36 @@ def test_the_dashboard_signs_in_through_the_provider(
     again = browser.get(done.request.url)
     assert again.status_code == 400
     assert again.json()["title"] == "Sign-in expired"
+
+
+def test_the_dashboard_link_opens_the_persons_own_workspace_and_a_picker_switches(
+    app: FastAPI, browser: httpx.Client, provider: Provider
+) -> None:
+    """The dashboard's link names no workspace: a client's staff (roles outside default)
+    land in theirs, and someone with several switches between them."""
+    tenancy = app.state.installation.tenancy
+    tenancy.create_workspace("sabline", "Sabline")
+    tenancy.add_user("Nadia", email="nadia@example.org")
+    tenancy.grant("Nadia", "sabline", "viewer")
+    tenancy.add_user("Eli", email="eli@example.org")
+    tenancy.grant("Eli", "acme", "analyst")
+    tenancy.grant("Eli", "sabline", "viewer")
+    done = _browser_sign_in(browser, provider, "nadia", {"email": "nadia@example.org"}, None)
+    assert done.status_code == 303, done.text
+    me = browser.get("/api/v1/me").json()
+    assert (me["actor"], me["workspace"], me["workspaces"]) == ("Nadia", "sabline", ["sabline"])
+    browser.cookies.clear()
+    done = _browser_sign_in(browser, provider, "eli", {"email": "eli@example.org"}, None)
+    assert done.status_code == 303, done.text
+    me = browser.get("/api/v1/me").json()
+    assert (me["workspace"], me["workspaces"]) == ("acme", ["acme", "sabline"])
+    switched = browser.put("/api/v1/session/workspace", json={"workspace": "sabline"})
+    assert switched.status_code == 200, switched.text
+    assert switched.json() == {"user": "Eli", "workspace": "sabline", "role": "viewer"}
+    assert browser.get("/api/v1/me").json()["role"] == "viewer"
+    refused = browser.put("/api/v1/session/workspace", json={"workspace": "default"})
+    assert refused.status_code == 403 and "no role in 'default'" in refused.json()["detail"]
+    assert browser.get("/api/v1/me").json()["workspace"] == "sabline"  # still signed in
 
 
 def test_a_forged_state_is_refused(browser: httpx.Client, provider: Provider) -> None:
@@ -385,6 +416,22 @@ def test_the_dashboard_button_signs_in_in_chromium(
         me = _settle(browser, "fetch('../api/v1/me').then(r => r.ok && r.json())")
         assert (me["actor"], me["role"]) == ("Bob", "analyst")
         assert "veille_session" not in browser.evaluate("document.cookie")  # HttpOnly
+        # Bob holds roles in two workspaces: the picker offers both and switches.
+        _settle(browser, "!document.getElementById('workspace-pick').hidden")
+        options = "[...document.getElementById('workspace').options].map(o => o.value)"
+        assert browser.evaluate(options) == ["acme", "default"]
+        assert browser.evaluate("document.getElementById('workspace').value") == "default"
+        browser.evaluate(
+            "const s = document.getElementById('workspace'); s.value = 'acme';"
+            " s.dispatchEvent(new Event('change'))"
+        )
+        me = _settle(
+            browser,
+            "fetch('../api/v1/me').then(r => r.ok && r.json())"
+            ".then(m => m && m.workspace === 'acme' && m)",
+        )
+        assert me["role"] == "viewer"
+        _settle(browser, "document.getElementById('workspace').value === 'acme'")  # reloaded
 
 
 def test_a_person_created_from_an_email_alone_is_named_without_an_email(

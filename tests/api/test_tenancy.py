@@ -276,6 +276,7 @@ def test_a_key_whose_owner_lost_their_role_stops_working(tenancy: Tenancy) -> No
     with tenancy.client(key) as carol:
         assert carol.get("/api/v1/me").json() | {"permissions": []} == {
             "workspace": "acme",
+            "workspaces": ["acme"],  # a key opens its own workspace only
             "role": "analyst",
             "actor": "Carol",
             "actor_kind": "user",

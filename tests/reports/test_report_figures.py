@@ -218,6 +218,9 @@ def test_a_period_without_mentions_renders_and_says_so(ctx: ServiceContext) -> N
     assert wording.key_figures_reading(figures, "en") == "No mention of Veloria in this period."
     assert "No alert fired during the period." in rendered.html
     assert "No negative or positive mention in this period." in rendered.html
+    assert wording.stories_reading(figures, "en") == "No mention in this period."
+    assert wording.stories_reading(figures, "fr") == "Aucune mention sur la période."
+    assert "original" not in rendered.html
 
 
 def test_samples_show_reposts_of_older_stories_one_per_story(ctx: ServiceContext) -> None:
@@ -326,11 +329,52 @@ def test_french_readings_elide_de_and_keep_one_and_zero_singular(ctx: ServiceCon
     f.key = dataclasses.replace(f.key, mentions=1, negative=1, positive=0)
     assert wording.key_figures_reading(f, "fr").startswith("1 mention cite Veloria, ")
     assert wording.key_figures_reading(f, "en").startswith("Veloria was named in 1 mention, ")
-    f.negative_samples = [dataclasses.replace(f.negative_samples[0], engagement=0)]
+    f.negative_samples = [dataclasses.replace(f.negative_samples[0], engagement=1)]
     f.positive_samples = []
-    assert "a suscité 0 réaction (" in wording.samples_reading(f, "fr")
-    assert "drew 0 reactions (" in wording.samples_reading(f, "en")
+    assert "a suscité 1 réaction (" in wording.samples_reading(f, "fr")
+    assert "drew 1 reaction (" in wording.samples_reading(f, "en")
     assert wording.counted(1, "réaction", "fr") == "1 réaction"
     assert wording.counted(2, "réaction", "fr") == "2 réactions"
     assert wording.counted(0, "reaction", "en") == "0 reactions"
     assert wording.of("Trekko") == "de Trekko" and wording.of("Acme") == "d'Acme"
+
+
+def test_samples_without_engagement_are_named_never_said_to_draw_zero(
+    ctx: ServiceContext,
+) -> None:
+    """Feeds and blogs count no reactions: a week of them names a negative mention, where
+    it was and what it said, rather than "drew 0 reactions", in both languages."""
+    from services.core.models import Engagement
+    from tests.reports.conftest import BEFORE, _veloria
+
+    week = BEFORE - timedelta(days=28)  # a week with no other mention
+    posts = [
+        _veloria(60 + i, week + timedelta(days=i), label, "delivery",
+                 url=f"https://blog{i}.example.net/a", engagement=Engagement())
+        for i, label in enumerate(["negative", "negative", "positive"])
+    ]  # fmt: skip
+    ctx.index.upsert(posts)
+    definition = CONFIGURED.model_copy(
+        update={"since": week.date(), "until": (week + timedelta(days=6)).date()}
+    )
+    f = _figures(ctx, definition)
+    assert f.negative_samples and all(s.engagement == 0 for s in f.negative_samples)
+    en, fr = wording.samples_reading(f, "en"), wording.samples_reading(f, "fr")
+    for text in (en, fr):
+        assert "0 reaction" not in text and "0 réaction" not in text
+        assert "engaged" not in text and "engagée" not in text
+    assert en.startswith("No mention drew a counted reaction; a negative mention on blog0.")
+    assert "; a positive one on blog2.example.net: " in en
+    assert fr.startswith(
+        "Aucune mention n'a suscité de réaction comptée\u00a0; une mention négative sur blog0."
+    )
+    assert "\u00a0; une positive sur blog2.example.net\u00a0: " in fr
+    # One engaged positive among them: it is counted, the negative still named.
+    f.positive_samples = [dataclasses.replace(f.positive_samples[0], engagement=3)]
+    assert "the most engaged positive one drew 3 reactions" in wording.samples_reading(f, "en")
+    assert "la positive la plus engagée a suscité 3 réactions" not in wording.samples_reading(
+        f, "fr"
+    )
+    assert "la mention positive la plus engagée a suscité 3 réactions" in (
+        wording.samples_reading(f, "fr")
+    )

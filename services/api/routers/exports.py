@@ -47,7 +47,10 @@ FormatParam = Annotated[
 Separator = Literal[",", ";", "\t"]
 SeparatorParam = Annotated[
     Separator,
-    Query(description="CSV column separator: ';' suits a French Excel", examples=[";"]),
+    Query(
+        description="CSV column separator: ';' suits a French Excel (decimals then take a comma)",
+        examples=[";"],
+    ),
 ]
 _FILE_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {

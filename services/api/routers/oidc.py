@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.api.deps import InstallationDep, start_session
+from services.api.deps import InstallationDep, home_workspace, start_session
 from services.api.oidc import (
     OidcClient,
     PendingLogin,
@@ -86,18 +86,20 @@ def providers(request: Request) -> dict[str, Any]:
 def oidc_start(
     request: Request,
     installation: InstallationDep,
-    workspace: Annotated[str, Query(max_length=40)] = DEFAULT_WORKSPACE,
+    workspace: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    """Sends the browser to the provider; it comes back to /session/oidc/callback."""
+    """Sends the browser to the provider; it comes back to /session/oidc/callback. Without
+    a workspace, the session opens the person's own (as the password sign-in does)."""
     client = oidc_client(request)
+    if workspace is not None:
+        try:
+            record = installation.tenancy.get_workspace(workspace)
+        except (KeyError, ValueError):
+            raise Problem(404, "Unknown workspace", f"no workspace {workspace!r}") from None
+        if record.archived_at is not None:
+            raise Problem(403, "Workspace archived", f"workspace {workspace!r} is archived")
     try:
-        record = installation.tenancy.get_workspace(workspace)
-    except (KeyError, ValueError):
-        raise Problem(404, "Unknown workspace", f"no workspace {workspace!r}") from None
-    if record.archived_at is not None:
-        raise Problem(403, "Workspace archived", f"workspace {workspace!r} is archived")
-    try:
-        url, pending = client.start_login(_redirect_uri(request), workspace)
+        url, pending = client.start_login(_redirect_uri(request), workspace or "")
     except ProviderUnavailable as exc:
         raise _unavailable(exc) from None
     response = RedirectResponse(url, status_code=302)
@@ -159,7 +161,11 @@ def oidc_callback(
     tenancy = installation.tenancy
     try:
         claims = client.finish_login(code, _redirect_uri(request), pending)
-        user = resolve_user(tenancy, client.settings, claims, pending.workspace)
+        # A person created on first sign-in gets their role in the named workspace, or
+        # in default when the link named none.
+        user = resolve_user(
+            tenancy, client.settings, claims, pending.workspace or DEFAULT_WORKSPACE
+        )
     except ProviderUnavailable as exc:
         raise _unavailable(exc) from None
     except TokenRefused as exc:
@@ -167,7 +173,7 @@ def oidc_callback(
         raise Problem(401, "Sign-in failed", exc.reason, reason=exc.reason) from None
     public = request.app.state.ctx.settings.api.public_url
     response = RedirectResponse((public or "") + _DASHBOARD, status_code=303)
-    start_session(response, request, tenancy, user, pending.workspace)
+    start_session(response, request, tenancy, user, pending.workspace or home_workspace(user.roles))
     response.delete_cookie(
         PENDING_COOKIE, path=_pending_path(request), httponly=True, samesite="lax"
     )

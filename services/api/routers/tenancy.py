@@ -6,19 +6,26 @@ the admins of `default`, the installation's own workspace.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import SESSION_COOKIE, InstallationDep, PrincipalDep, start_session
+from services.api.deps import (
+    SESSION_COOKIE,
+    InstallationDep,
+    PrincipalDep,
+    home_workspace,
+    start_session,
+)
 from services.api.params import TIME_FORMS, BodyTime, to_utc
 from services.api.problems import Problem
 from services.core.permissions import ROLES, Principal, check_role
 from services.runtime.app.workspaces import Installation
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import DEFAULT_WORKSPACE, KeyRecord, NameTaken, UserRecord
+from services.store.state.tenancy import KeyRecord, NameTaken, UserRecord
 
 router = APIRouter(tags=["workspaces and people"])
 
@@ -376,12 +383,18 @@ def audit(
 
 
 @router.get("/me", summary="Who am I: workspace, role and permissions")
-def me(principal: PrincipalDep) -> dict[str, Any]:
-    """The caller as the API sees it (the dashboard uses it to hide what it may not do)."""
+def me(principal: PrincipalDep, installation: InstallationDep) -> dict[str, Any]:
+    """The caller as the API sees it (the dashboard uses it to hide what it may not do,
+    and offers a person's other workspaces in its picker)."""
     from services.core.permissions import ROLE_PERMISSIONS
 
+    workspaces = [principal.workspace]
+    if principal.user is not None and principal.key_id is None:  # a person, not their key
+        with contextlib.suppress(NotFoundError):
+            workspaces = sorted(installation.tenancy.get_user(principal.user).roles)
     return {
         "workspace": principal.workspace,
+        "workspaces": workspaces,
         "role": principal.role,
         "actor": principal.actor,
         "actor_kind": principal.actor_kind,
@@ -398,22 +411,34 @@ def sign_in(
     user = tenancy.check_password(body.login, body.password)
     if user is None:
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
-    workspace = body.workspace or _home_workspace(user.roles)
-    if workspace not in user.roles and body.workspace is None:  # signed in: theirs to know
-        raise Problem(
-            403,
-            "No role in this workspace",
-            f'you have no role in {workspace!r}; name one of yours as "workspace": '
-            + ", ".join(sorted(user.roles)),
-        )
+    workspace = body.workspace or home_workspace(user.roles)
     start_session(response, request, tenancy, user, workspace)
     return {"user": user.name, "workspace": workspace, "role": user.roles[workspace]}
 
 
-def _home_workspace(roles: dict[str, str]) -> str:
-    """The workspace a sign-in that names none opens: the dashboard's form names none, and
-    a client's staff often work in their own workspace only."""
-    return next(iter(roles)) if len(roles) == 1 else DEFAULT_WORKSPACE
+class SwitchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workspace: str = Field(min_length=1, max_length=64)
+
+
+@router.put("/session/workspace", summary="Open the signed-in person's session elsewhere")
+def switch_workspace(
+    body: SwitchIn,
+    request: Request,
+    response: Response,
+    installation: InstallationDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """The dashboard's workspace picker: a session opens one workspace, so this opens a
+    new session of the same person in another where they hold a role, and ends this one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if principal.user is None or not token:
+        raise Problem(400, "Not a session", "only a signed-in person's session can switch")
+    tenancy = installation.tenancy
+    user = tenancy.get_user(principal.user)
+    start_session(response, request, tenancy, user, body.workspace)
+    tenancy.close_session(token)
+    return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out")

@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from services.alerting.secret_scope import context_scope
 from services.core.reports import ReportDefinition, StoredReport
+from services.reports.first_seen import FirstSeen
 from services.reports.period import windows
 from services.reports.service import definitions, run_report
 from services.reports.store import Renders
@@ -147,12 +148,17 @@ class ReportScheduler:
         otherwise never send that week's report. None without SMTP settings, when the
         slot's period is over, when a render of that period was emailed (its delivery is
         recorded on it), when this process already tried, or when the definition was saved
-        after the slot."""
+        (API) or first seen (workspace YAML, see `FirstSeen`) after the slot."""
         trigger = trigger_for(definition)
         if trigger is None or not self.ctx.settings.alerting.smtp_host:
             return None  # nothing to catch up on without email: renders are on demand
+        # A slot from before the report existed was never missed: an API report's floor
+        # is its file's time, a YAML one's when the service first saw it.
+        floor = definition.updated_at or FirstSeen(self.ctx.settings.data_dir).floor(
+            definition.name, now=now
+        )
         slot = _latest_fire_time(trigger, now)
-        if slot is None or (definition.updated_at and definition.updated_at > slot):
+        if slot is None or floor > slot:
             return None
         window, _ = windows(definition, now=slot)
         if windows(definition, now=now)[0] != window:

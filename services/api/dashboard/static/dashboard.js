@@ -727,6 +727,7 @@ async function start() {
   functionWords = new Set(words);
   const select = $("brand");
   select.replaceChildren(...brands.map((b) => element("option", b.name)));
+  $("q").placeholder = exampleQuery(brands[0]);
   // The address picks the view, so a bookmark, a reload or a shared link keeps it.
   const wanted = new URLSearchParams(location.search);
   brandNames = brands.map((b) => b.name);
@@ -735,6 +736,7 @@ async function start() {
   autoRefresh();
   $("login").hidden = true;
   $("controls").hidden = false;
+  await showWorkspaces(); // setup.js: the picker, for a person with several
   if (!brands.length) {
     showError("error.noBrand");
     return;
@@ -747,6 +749,14 @@ async function start() {
   } finally {
     restoring = false;
   }
+}
+
+// The search box's example, on the workspace's own first brand (a client never sees
+// another's name): a bare word when the name is one, else a quoted phrase.
+function exampleQuery(brand) {
+  if (!brand) return "(livraison OR delivery) -promo, negative:\"Brand\", topic:delivery";
+  const term = /^[\p{L}\p{N}]+$/u.test(brand.name) ? brand.name.toLowerCase() : quoted(brand.name);
+  return `${term} AND (livraison OR delivery) -promo, negative:${quoted(brand.name)}, topic:delivery`;
 }
 
 async function run(step) {

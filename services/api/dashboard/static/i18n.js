@@ -14,6 +14,7 @@ const I18n = (() => {
   // key -> {en, fr}; a plural message is {one, other} (Intl.PluralRules picks, on `count`).
   const MESSAGES = {
     "header.language": { en: "Language", fr: "Langue" },
+    "header.workspace": { en: "Workspace", fr: "Espace de travail" },
     "header.brand": { en: "Brand", fr: "Marque" },
     "header.period": { en: "Period", fr: "Période" },
     "period.7": { en: "last 7 days", fr: "7 derniers jours" },

@@ -219,6 +219,28 @@ function drawSetup() {
   document.body.dataset.setupDrawn = String(Number(document.body.dataset.setupDrawn || 0) + 1);
 }
 
+// A person with roles in several workspaces picks one: a session opens one workspace, so
+// the server opens a new session there (PUT /session/workspace) and the board reloads.
+// Shown at each start, brands or not (a workspace without any is still one to leave).
+async function showWorkspaces() {
+  const me = await api("/me").catch(() => null); // a key without a role: no picker
+  const names = (me && me.workspaces) || [];
+  const select = $("workspace");
+  select.replaceChildren(...names.map((name) => new Option(name, name)));
+  select.value = (me && me.workspace) || "";
+  $("workspace-pick").hidden = names.length < 2;
+}
+
+async function switchWorkspace() {
+  const response = await fetch(`${API}/session/workspace`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ workspace: $("workspace").value }),
+  });
+  if (!response.ok) throw await refusal("/session/workspace", response);
+  location.reload();
+}
+
 // Saved searches: open one (its mentions below), make an alert rule on it, delete it.
 function fillSaved(searches) {
   const list = $("saved-searches");
@@ -645,6 +667,7 @@ function freeReportName(brand) {
 // --- Forms: save the query explored above; schedule a report (bound by dashboard.js).
 
 function bindSetup() {
+  $("workspace").addEventListener("change", () => run(switchWorkspace));
   $("save-search").addEventListener("click", () => {
     $("save-form").hidden = false;
     $("save-name").focus();
