@@ -128,10 +128,10 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
     )
     reports = " ".join(veille("report", "list", "--config", config).stdout.split())
     assert "bob-weekly" in reports and "bob-private (private to Bob)" in reports
-    for viewer, shown in (("Ana", False), ("Bob", True), ("Cleo", True)):
-        listed = veille("report", "list", "--as", viewer, "--config", config)
+    for who, shown in (("Ana", False), ("Bob", True), ("Cleo", True)):
+        listed = veille("report", "list", "--as", who, "--config", config)
         assert listed.returncode == 0, listed.stderr
-        assert ("bob-weekly" in listed.stdout) is shown, viewer
+        assert ("bob-weekly" in listed.stdout) is shown, who
 
     # A backtest on Bob's search, or of his rule, is refused as Ana, as the API does.
     rule_file = tmp_path / "spike.yaml"
