@@ -1,6 +1,7 @@
 """The command line and other people's private saved searches: it acts as the
 installation, so `searches list`, `alerts list` and `report list` show everything and mark
-what is private and whose; `--as NAME` shows what NAME sees over the API. Subprocesses over
+what is private and whose; `--as NAME` shows what NAME sees over the API (rules, reports
+and backtests on someone else's private search hidden, unless NAME is an admin). Subprocesses over
 a real SQLite file, the searches stored as the API stores them."""
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def veille(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _searches(tmp_path: Path) -> str:
     config = str(write_workspace(tmp_path, sources=[]))
-    for person in ("Ana", "Bob"):
-        added = veille("users", "add", person, "--role", "analyst", "--config", config)
+    for person, role in (("Ana", "analyst"), ("Bob", "analyst"), ("Cleo", "admin")):
+        added = veille("users", "add", person, "--role", role, "--config", config)
         assert added.returncode == 0, added.stderr
     state = open_state(f"sqlite:///{tmp_path}/data/veille.db")
     try:
@@ -106,8 +107,18 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
         ("team", "Bob", "shared"),
     ]
 
-    rules = " ".join(veille("alerts", "list", "--as", "Ana", "--config", config).stdout.split())
-    assert "bob-private (private to Bob, not visible to Ana)" in rules
+    # What is built on Bob's private search is unknown to Ana, as over the API; its
+    # owner and the admins see it, and the command line without --as sees everything.
+    def rules_as(*viewer: str) -> list[str]:
+        listed = veille("alerts", "list", *viewer, "--json", "--config", config)
+        assert listed.returncode == 0, listed.stderr
+        return [r["name"] for r in json.loads(listed.stdout)]
+
+    assert "bob-watch" not in rules_as("--as", "Ana")
+    for viewer in ([], ["--as", "Bob"], ["--as", "Cleo"]):
+        assert "bob-watch" in rules_as(*viewer)
+    rules = " ".join(veille("alerts", "list", "--config", config).stdout.split())
+    assert "bob-private (private to Bob)" in rules
     rules_json = json.loads(veille("alerts", "list", "--json", "--config", config).stdout)
     watch = next(r for r in rules_json if r["name"] == "bob-watch")
     assert (watch["owner"], watch["target_owner"], watch["target_visibility"]) == (
@@ -116,7 +127,23 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
         "private",
     )
     reports = " ".join(veille("report", "list", "--config", config).stdout.split())
-    assert "bob-private (private to Bob)" in reports
+    assert "bob-weekly" in reports and "bob-private (private to Bob)" in reports
+    for who, shown in (("Ana", False), ("Bob", True), ("Cleo", True)):
+        listed = veille("report", "list", "--as", who, "--config", config)
+        assert listed.returncode == 0, listed.stderr
+        assert ("bob-weekly" in listed.stdout) is shown, who
+
+    # A backtest on Bob's search, or of his rule, is refused as Ana, as the API does.
+    rule_file = tmp_path / "spike.yaml"
+    rule_file.write_text("kind: volume_spike\n")
+    backtest = ["alerts", "backtest", "--rule", str(rule_file), "--search", "bob-private"]
+    assert veille(*backtest, "--config", config).returncode == 0
+    assert veille(*backtest, "--as", "Bob", "--config", config).returncode == 0
+    hidden = veille(*backtest, "--as", "Ana", "--config", config)
+    assert hidden.returncode == 2
+    assert "no saved search is named 'bob-private'" in hidden.stderr
+    by_name = veille("alerts", "backtest", "--name", "bob-watch", "--as", "Ana", "--config", config)
+    assert by_name.returncode == 2 and "no alert rule is named 'bob-watch'" in by_name.stderr
 
     # Using a search: as Ana, Bob's private one is unknown, as the API answers.
     export = ["export", "mentions", "-s", "bob-private", "--config", config]
@@ -127,4 +154,4 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
 
     nobody = veille("searches", "list", "--as", "Nobody", "--config", config)
     assert nobody.returncode == 2 and "--as 'Nobody': no person, service or key" in nobody.stderr
-    assert "Traceback" not in nobody.stderr + refused.stderr
+    assert "Traceback" not in nobody.stderr + refused.stderr + hidden.stderr + by_name.stderr

@@ -8,6 +8,8 @@ that is stored always parses.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -128,6 +130,28 @@ def visible_to(search: SavedSearch, owner: str | None) -> bool:
     When API keys are off (owner None), everything is visible: there is only one user.
     """
     return search.visibility == "shared" or owner is None or search.owner == owner
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at what is built on saved searches (alert rules, their alerts, reports).
+
+    `name` is the caller (None when API keys are off: one user sees everything). A
+    private search's rules and reports are its owner's business, and the workspace
+    admins': they answer for what is sent from it, so they see, change, render and delete
+    them, while the search itself (its query) stays its owner's alone.
+    """
+
+    name: str | None
+    admin: bool = False
+
+
+def hidden_searches(searches: Iterable[SavedSearch], viewer: Viewer) -> set[str]:
+    """The names of the private saved searches whose rules, alerts and reports the viewer
+    may not see: to them those do not exist (a 404, as for the search)."""
+    if viewer.admin or viewer.name is None:
+        return set()
+    return {s.name for s in searches if not visible_to(s, viewer.name)}
 
 
 def get_saved_search(state: StateStore, name: str) -> SavedSearch:

@@ -157,7 +157,7 @@ def export_mentions(
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
     with governed_workspace(config) as (installation, ctx):
-        check_viewer(installation, as_)
+        check_viewer(installation, as_, ctx.workspace_id)
         ctx.sync_workspace()  # the brands and competitors of the YAML: one column each
         try:
             flt = mention_filter(query, start, end)

@@ -21,6 +21,7 @@ from services.cli.common import (
     alerts_app,
     app,
     console,
+    governed_workspace,
     interrupted,
     keep_whole,
     out,
@@ -32,6 +33,7 @@ from services.cli.common import progress_display as _progress
 from services.cli.common import selected_workspace as _selected
 from services.cli.common import workspace_context as _context
 from services.cli.figures import run_figures
+from services.cli.viewer import AsOpt
 from services.core.models import utcnow
 from services.core.workspace import ConfigError
 from services.runtime.app.context import ServiceContext
@@ -1026,10 +1028,12 @@ def alerts_backtest(
         bool, typer.Option("--explain", help="show the series and its baseline around each alert")
     ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
+    as_: AsOpt = None,
 ) -> None:
     """Show the alerts a rule would have raised over a history (a CSV, a saved search, or
     the rule's own target), and the near misses: the highest-scoring buckets that raised
-    none, with the score each sensitivity needs."""
+    none, with the score each sensitivity needs. With --as, a saved search or rule NAME
+    may not see over the API is unknown, as the API answers."""
     from services.alerting.backtest import SeriesError, print_report, read_series, series_for
     from services.alerting.backtest_report import run_backtest
     from services.alerting.rule_file import load_rule_document
@@ -1057,7 +1061,7 @@ def alerts_backtest(
             raise CliError(str(exc), code=2) from None
         print_report(run_backtest(series_for(rows, det), det, explain=explain), as_json=as_json)
         return
-    _backtest_stored(config, document, name, series, search, since, as_json, explain)
+    _backtest_stored(config, document, name, series, search, since, as_json, explain, as_)
 
 
 def _backtest_stored(
@@ -1069,11 +1073,13 @@ def _backtest_stored(
     since: str,
     as_json: bool,
     explain: bool,
+    as_: str | None = None,
 ) -> None:
     from services.alerting.backtest import SeriesError, print_report, read_series, series_for
     from services.alerting.backtest_report import run_backtest
     from services.alerting.history import backtest_stored, find_rule
-    from services.alerting.saved_searches import resolve_time
+    from services.alerting.saved_searches import list_saved_searches, resolve_time
+    from services.cli.viewer import can_see, check_viewer, hidden_from
     from services.core.models import utcnow
     from services.store.state.contract import NotFoundError
 
@@ -1083,7 +1089,11 @@ def _backtest_stored(
     except ValueError:
         raise CliError(f"--since {since!r}: use 30d, 12h, or an ISO 8601 date", code=2) from None
     assert start is not None
-    with _context(config) as ctx:
+    with governed_workspace(config) as (installation, ctx):
+        viewer = check_viewer(installation, as_, ctx.workspace_id)
+        searches = {s.name: s for s in list_saved_searches(ctx.state)}
+        if search is not None and search in searches and not can_see(searches[search], as_):
+            raise CliError(f"no saved search is named {search!r}", code=2)  # as the API
         if document is not None:
             det, stored = document.detector, document.alert_rule
         else:
@@ -1091,6 +1101,9 @@ def _backtest_stored(
             try:
                 stored = find_rule(ctx.state, ctx.index, name, ctx.settings.alerting.brand_rules)
             except NotFoundError:
+                stored = None
+            secret = hidden_from(searches, viewer)
+            if stored is None or (stored.target_type == "saved_search" and stored.target in secret):
                 raise CliError(f"no alert rule is named {name!r}", code=2) from None
             if stored.kind == "new_mention":
                 raise CliError(f"{name!r} is a new_mention rule: it has no detector", code=2)

@@ -27,7 +27,7 @@ from services.cli.common import (
     out,
     workspace_context,
 )
-from services.cli.viewer import AsOpt, check_viewer, search_label
+from services.cli.viewer import AsOpt, check_viewer, hidden_from, search_label
 
 report_app = typer.Typer(
     help="Reports: render them to PDF or HTML, preview them, list them.", no_args_is_help=True
@@ -38,19 +38,22 @@ app.add_typer(report_app, name="report")
 @report_app.command("list")
 def report_list(config: ConfigOpt = DEFAULT_CONFIG, as_: AsOpt = None) -> None:
     """Show the reports: the workspace YAML's and those defined over the API; a report on
-    a private saved search says whose (and, with --as, whether NAME may see it)."""
+    a private saved search says whose; with --as, one NAME may not see is left out."""
     from services.alerting import saved_searches as ss
     from services.reports.service import definitions
 
     with governed_workspace(config) as (installation, ctx):
-        check_viewer(installation, as_)
+        viewer = check_viewer(installation, as_, ctx.workspace_id)
         ctx.sync_workspace()
         searches = {s.name: s for s in ss.list_saved_searches(ctx.state)}
+        secret = hidden_from(searches, viewer)
         table = Table("name", "subject", "period", "language", "schedule", "origin")
         for d in definitions(ctx).list():
+            if d.saved_search in secret:
+                continue
             subject = d.brand or ""
             if d.saved_search:
-                search = search_label(searches, d.saved_search, as_)
+                search = search_label(searches, d.saved_search)
                 subject = f"{subject} + {search}" if subject else search
             schedule = f"{d.schedule.every} {d.schedule.at} {d.timezone}" if d.schedule else "-"
             table.add_row(d.name, subject, d.period, d.language, schedule, d.origin)

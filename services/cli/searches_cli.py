@@ -20,7 +20,14 @@ from services.cli.common import (
     keep_whole,
     out,
 )
-from services.cli.viewer import AsOpt, can_see, check_viewer, search_label, visibility
+from services.cli.viewer import (
+    AsOpt,
+    can_see,
+    check_viewer,
+    hidden_from,
+    search_label,
+    visibility,
+)
 
 searches_app = typer.Typer(
     help="Saved searches (made over the API and the dashboard): list them, private ones "
@@ -42,7 +49,7 @@ def searches_list(
     from services.reports.service import definitions
 
     with governed_workspace(config) as (installation, ctx):
-        check_viewer(installation, as_)
+        check_viewer(installation, as_, ctx.workspace_id)
         reports = definitions(ctx).list()
         rows: list[dict[str, Any]] = []
         for search in ss.list_saved_searches(ctx.state):
@@ -85,17 +92,24 @@ def alerts_list(
     config: ConfigOpt = DEFAULT_CONFIG, as_: AsOpt = None, as_json: JsonOpt = False
 ) -> None:
     """The alert rules: those stored over the API, then the brands' default rules; each
-    with its target (a private saved search marked with its owner), owner and status."""
+    with its target (a private saved search marked with its owner), owner and status.
+    With --as, a rule on a private search NAME may not see is left out, as the API does."""
     from services.alerting import saved_searches as ss
     from services.alerting.default_rules import brand_rules
     from services.alerting.rules import AlertRule
     from services.alerting.saved_search_use import missing_target
 
     with governed_workspace(config) as (installation, ctx):
-        check_viewer(installation, as_)
+        viewer = check_viewer(installation, as_, ctx.workspace_id)
         searches = {s.name: s for s in ss.list_saved_searches(ctx.state)}
+        secret = hidden_from(searches, viewer)
         stored = [
             (r.owner, AlertRule.model_validate(r.spec)) for r in ctx.state.list_specs("alert_rule")
+        ]
+        stored = [
+            (o, r)
+            for o, r in stored
+            if not (r.target_type == "saved_search" and r.target in secret)
         ]
         names = {rule.name for _, rule in stored}
         defaults = [
@@ -121,7 +135,7 @@ def alerts_list(
                     "status": "error" if error else "active" if rule.enabled else "disabled",
                     "error": error,
                     "shown_target": (
-                        search_label(searches, rule.target, as_)
+                        search_label(searches, rule.target)
                         if rule.target_type == "saved_search"
                         else f"brand {rule.target}"
                     ),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from services.alerting import saved_searches as ss
 from services.alerting.baseline_reading import Baseline, read_baseline
 from services.alerting.default_rules import (
     KIND_LABELS,
@@ -19,6 +20,7 @@ from services.alerting.evaluator import RULE_KIND
 from services.api.deps import AuthDep, StateDep
 from services.api.params import Before, RowId
 from services.api.problems import Problem
+from services.api.search_viewer import ViewerDep, hidden
 from services.core.brand_names import BrandNames
 from services.core.text import fold
 from services.store.state.contract import AlertEventRecord, StateStore
@@ -100,9 +102,40 @@ def _event(record: AlertEventRecord) -> AlertEvent:
     )
 
 
+class _Hidden:
+    """Which events the viewer may not see: those of rules on a private saved search of
+    someone else (the event names its target; a rule renamed since still counts)."""
+
+    def __init__(self, state: StateStore, secret: set[str]) -> None:
+        self.secret = secret
+        self.rules = {
+            r.name
+            for r in state.list_specs(RULE_KIND)
+            if r.spec.get("target_type") == "saved_search" and r.spec.get("target") in secret
+        }
+
+    def __call__(self, record: AlertEventRecord) -> bool:
+        target = record.numbers.get("target")
+        on_secret = (
+            isinstance(target, dict)
+            and target.get("type") == "saved_search"
+            and target.get("name") in self.secret
+        )
+        return on_secret or record.rule_name in self.rules
+
+
+def _visible_event(state: StateStore, viewer: ss.Viewer, event_id: int) -> AlertEventRecord:
+    record = state.get_alert_event(event_id)  # NotFoundError: 404
+    secret = hidden(state, viewer)
+    if secret and _Hidden(state, secret)(record):
+        raise Problem(404, "Not found", f"no alert event has the id {event_id}")
+    return record
+
+
 @router.get("/events", summary="List alert events and their deliveries")
 def list_events(
     state: StateDep,
+    viewer: ViewerDep,
     rule: Annotated[str | None, Query(max_length=200)] = None,
     brand: Annotated[
         str | None,
@@ -115,15 +148,31 @@ def list_events(
     before: Before = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EventPage:
-    """Alert events, newest first, each with its deliveries' status and attempts."""
-    if brand is None:
-        records = state.list_alert_events(rule_name=rule, before_id=before, limit=limit)
-    else:
+    """Alert events, newest first, each with its deliveries' status and attempts; those
+    of rules on someone else's private saved search only for its owner and the admins."""
+    secret = hidden(state, viewer)
+    is_hidden = _Hidden(state, secret) if secret else None
+    watched: set[str] | None = None
+    if brand is not None:
         names = BrandNames.of(state)
-        records = _events_of(state, _rules_watching(state, names, brand), rule, before, limit)
-        if not records and before is None and names.find(brand) is None:
-            # a typo, not a quiet brand: say which names there are
-            raise Problem(404, "Not found", names.unknown_message(brand))
+        watched = _rules_watching(state, names, brand)
+    records: list[AlertEventRecord] = []
+    cursor, exhausted = before, False
+    while len(records) < limit and not exhausted:
+        if watched is None:
+            page = state.list_alert_events(rule_name=rule, before_id=cursor, limit=limit)
+        else:
+            page = _events_of(state, watched, rule, cursor, limit)
+        exhausted = len(page) < limit
+        if page:
+            cursor = page[-1].id
+        records += [r for r in page if is_hidden is None or not is_hidden(r)]
+        if is_hidden is None:
+            break
+    records = records[:limit]
+    if brand is not None and not records and before is None and names.find(brand) is None:
+        # a typo, not a quiet brand: say which names there are
+        raise Problem(404, "Not found", names.unknown_message(brand))
     next_before = records[-1].id if len(records) == limit else None
     return EventPage(events=[_event(r) for r in records], next_before=next_before)
 
@@ -152,9 +201,9 @@ def _events_of(
 
 
 @router.get("/events/{event_id}", summary="Get one alert event")
-def get_event(event_id: RowId, state: StateDep) -> AlertEvent:
+def get_event(event_id: RowId, state: StateDep, viewer: ViewerDep) -> AlertEvent:
     """One alert event with its deliveries."""
-    return _event(state.get_alert_event(event_id))
+    return _event(_visible_event(state, viewer, event_id))
 
 
 @router.post(
@@ -162,9 +211,13 @@ def get_event(event_id: RowId, state: StateDep) -> AlertEvent:
     summary="Send an unknown or failed delivery again",
 )
 def resend_delivery(
-    event_id: RowId, channel: Annotated[str, Path(max_length=300)], state: StateDep
+    event_id: RowId,
+    channel: Annotated[str, Path(max_length=300)],
+    state: StateDep,
+    viewer: ViewerDep,
 ) -> AlertEvent:
     """After checking the channel (an `unknown` Slack delivery that never arrived, a `failed`
     one whose cause is fixed): the delivery is pending again and goes out on the next pass."""
+    _visible_event(state, viewer, event_id)
     state.requeue_delivery(event_id, channel)
     return _event(state.get_alert_event(event_id))

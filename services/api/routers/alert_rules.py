@@ -11,6 +11,7 @@ deliveries fail, naming the variable.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from services.alerting.secret_scope import context_scope
 from services.api.deps import ContextDep, require_api_key
 from services.api.patching import Changes, patched
 from services.api.problems import Problem
+from services.api.search_viewer import ViewerDep, hidden
 from services.core.models import utcnow
 from services.runtime.app.context import ServiceContext
 from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
@@ -75,11 +77,38 @@ def _rule(ctx: ServiceContext, name: str) -> AlertRule:
     return find_rule(ctx.state, ctx.index, name, ctx.settings.alerting.brand_rules)
 
 
+def _hidden(rule: AlertRule, secret: set[str]) -> bool:
+    return rule.target_type == "saved_search" and rule.target in secret
+
+
+def _seen(ctx: ServiceContext, name: str, viewer: ss.Viewer) -> AlertRule:
+    """The rule, or 404 when absent or built on a private saved search the viewer may not
+    see (as for the search itself: no existence leak)."""
+    rule = _rule(ctx, name)
+    if _hidden(rule, hidden(ctx.state, viewer)):
+        raise Problem(404, "Not found", f"no alert rule is named {name!r}")
+    return rule
+
+
 def _defaults(ctx: ServiceContext) -> list[AlertRule]:
     return brand_rules(ctx.state, ctx.index, ctx.settings.alerting.brand_rules)
 
 
-def _check_target(state: StateStore, rule: AlertRule, caller: ApiKeyInfo | None) -> None:
+def _check_target(
+    state: StateStore,
+    rule: AlertRule,
+    caller: ApiKeyInfo | None,
+    current: AlertRule | None = None,
+) -> None:
+    """422 when the target is unknown to the caller. A rule's current saved search stays
+    usable by whoever may change the rule (an admin disabling a rule on someone's private
+    search); pointing a rule at a private search takes being its owner."""
+    same = current is not None and (current.target_type, current.target) == (
+        rule.target_type,
+        rule.target,
+    )
+    if same and rule.target_type == "saved_search":
+        return
     try:
         if rule.target_type == "brand":
             brand_query(state, rule.target)  # a brand or a competitor
@@ -159,11 +188,17 @@ def _listed(state: StateStore, rule: AlertRule, *, default: bool = False) -> Lis
 
 
 @router.get("", summary="List alert rules")
-def list_rules(ctx: ContextDep, caller: CallerDep) -> list[ListedRule]:
+def list_rules(ctx: ContextDep, caller: CallerDep, viewer: ViewerDep) -> list[ListedRule]:
     """Every alert rule by name, then the brands' default rules not replaced; `status`
     is `error` (with `error` saying why) for a rule that cannot run, e.g. on a saved
-    search since deleted."""
-    stored = [AlertRule.model_validate(r.spec) for r in ctx.state.list_specs(KIND)]
+    search since deleted. A rule on someone else's private saved search is listed to its
+    owner and the workspace admins only."""
+    secret = hidden(ctx.state, viewer)
+    stored = [
+        rule
+        for rule in (AlertRule.model_validate(r.spec) for r in ctx.state.list_specs(KIND))
+        if not _hidden(rule, secret)
+    ]
     names = {r.name for r in stored}
     defaults = [r for r in _defaults(ctx) if r.name not in names]
     return [_listed(ctx.state, r) for r in stored] + [
@@ -205,9 +240,9 @@ def backtest_new_rule(
 
 
 @router.get("/{name}", summary="Get an alert rule")
-def get_rule(name: str, ctx: ContextDep, caller: CallerDep) -> ListedRule:
+def get_rule(name: str, ctx: ContextDep, caller: CallerDep, viewer: ViewerDep) -> ListedRule:
     """One alert rule (or a brand's default rule) by name, with its status."""
-    rule = _rule(ctx, name)
+    rule = _seen(ctx, name, viewer)
     stored = any(r.name == name for r in ctx.state.list_specs(KIND))
     return _listed(ctx.state, rule, default=not stored)
 
@@ -217,12 +252,13 @@ def backtest_stored_rule(
     name: str,
     ctx: ContextDep,
     caller: CallerDep,
+    viewer: ViewerDep,
     since: Since = "30d",
     explain: Explain = False,
 ) -> dict[str, Any]:
     """Replays a stored (or default) rule on its target's stored mentions: its alerts and
     near misses, as `veille alerts backtest --name` prints them."""
-    return _backtest(ctx, _rule(ctx, name), since, explain)
+    return _backtest(ctx, _seen(ctx, name, viewer), since, explain)
 
 
 def _backtest(ctx: ServiceContext, rule: AlertRule, since: str, explain: bool) -> dict[str, Any]:
@@ -251,24 +287,28 @@ MAX_BACKTEST = timedelta(days=400)
 
 
 @router.put("/{name}", summary="Replace an alert rule")
-def replace_rule(name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+def replace_rule(
+    name: str, rule: AlertRule, ctx: ContextDep, caller: CallerDep, viewer: ViewerDep
+) -> SavedAlertRule:
     """Replaces an alert rule, or stores a replacement for a brand's default rule;
     `warnings` lists its channels whose secret is not set yet."""
     if rule.name != name:
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
-    _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
-    _check_target(ctx.state, rule, caller)
+    current = _seen(ctx, name, viewer)  # 404 when neither stored nor default (or hidden)
+    _check_target(ctx.state, rule, caller, current)
     _check_channels(ctx, rule)
     _save(ctx.state, rule, caller, create=False)
     return _saved(ctx, name)
 
 
 @router.patch("/{name}", summary="Change or rename an alert rule")
-def update_rule(name: str, changes: Changes, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+def update_rule(
+    name: str, changes: Changes, ctx: ContextDep, caller: CallerDep, viewer: ViewerDep
+) -> SavedAlertRule:
     """Changes the fields given (`name` renames it: its past alerts stay listed under the
     old name); a brand's default rule can be changed (a replacement is stored) but keeps
     its name. 409 when the new name is taken; `warnings` as for a create."""
-    current = _rule(ctx, name)  # 404 when there is neither a stored nor a default rule
+    current = _seen(ctx, name, viewer)  # 404 when neither stored nor default (or hidden)
     rule = patched(AlertRule, current.model_dump(mode="json"), changes)
     stored = any(r.name == name for r in ctx.state.list_specs(KIND))
     if rule.name != name:
@@ -281,7 +321,7 @@ def update_rule(name: str, changes: Changes, ctx: ContextDep, caller: CallerDep)
             )
         if any(r.name == rule.name for r in _defaults(ctx)):
             raise Problem(409, "Conflict", f"{rule.name!r} is a brand's default rule")
-    _check_target(ctx.state, rule, caller)
+    _check_target(ctx.state, rule, caller, current)
     _check_channels(ctx, rule)
     renamed = rule.name != name
     _save(ctx.state, rule, caller, create=renamed)  # ConflictError (409): the name is taken
@@ -291,9 +331,11 @@ def update_rule(name: str, changes: Changes, ctx: ContextDep, caller: CallerDep)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an alert rule")
-def delete_rule(name: str, ctx: ContextDep, caller: CallerDep) -> Response:
+def delete_rule(name: str, ctx: ContextDep, caller: CallerDep, viewer: ViewerDep) -> Response:
     """Deletes an alert rule; its past events stay listed. A default rule cannot be deleted
     (PUT it with `"enabled": false`), but its stored replacement can."""
+    with suppress(NotFoundError):  # nothing by that name: the delete answers
+        _seen(ctx, name, viewer)
     try:
         ctx.state.delete_spec(KIND, name)
     except NotFoundError:

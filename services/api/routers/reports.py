@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,11 +11,13 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from services.alerting import saved_searches as ss
 from services.alerting.notifiers.base import DeliveryError
 from services.alerting.secret_scope import context_scope
 from services.api.deps import AuthDep, ContextDep
 from services.api.patching import Changes, patched, stored_fields
 from services.api.problems import Problem
+from services.api.search_viewer import ViewerDep, hidden
 from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
 from services.reports.period import PeriodError
 from services.reports.service import ReportInputError, check_subject, definitions, run_report
@@ -25,6 +28,7 @@ from services.reports.store import (
     ReadOnlyReport,
     RenderInfo,
     Renders,
+    ReportNotFound,
 )
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
@@ -75,20 +79,38 @@ def _out(info: RenderInfo) -> RenderOut:
     )
 
 
-def _definition(ctx: ContextDep, name: str) -> StoredReport:
+def _definition(ctx: ContextDep, name: str, viewer: ss.Viewer) -> StoredReport:
     """A stored definition; a 422 problem when it no longer validates (a period out of
-    range saved before the check, a file edited by hand)."""
+    range saved before the check, a file edited by hand); 404 when it is built on a
+    private saved search the viewer may not see (no existence leak)."""
     try:
-        return definitions(ctx).get(name)
+        report = definitions(ctx).get(name)
     except InvalidDefinition as exc:
         raise Problem(422, "Invalid report", str(exc)) from None
+    if report.saved_search and report.saved_search in hidden(ctx.state, viewer):
+        raise Problem(404, "Not found", f"no report is named {name!r}")
+    return report
 
 
-def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
+def _checked(
+    ctx: ContextDep,
+    definition: ReportDefinition,
+    viewer: ss.Viewer,
+    current: ReportDefinition | None = None,
+) -> None:
+    """422 for an unknown subject or a secret not allowed. A private saved search of
+    someone else is unknown, unless it is the report's current one (an admin changing
+    the report); building a report on a private search takes being its owner."""
     try:
         check_subject(definition, ctx.state)
     except ReportInputError as exc:
         raise Problem(422, "Invalid report", str(exc)) from None
+    name = definition.saved_search
+    kept = current is not None and current.saved_search == name
+    if name and not kept and viewer.name is not None:
+        search = ss.get_saved_search(ctx.state, name)  # check_subject found it
+        if not ss.visible_to(search, viewer.name):
+            raise Problem(422, "Invalid report", f"no saved search is named {name!r}")
     scope = context_scope(ctx)
     for index, entry in enumerate(definition.recipients):
         reason = None if "@" in entry else scope.check(entry)
@@ -97,9 +119,11 @@ def _checked(ctx: ContextDep, definition: ReportDefinition) -> None:
 
 
 @router.get("", summary="List reports")
-def list_reports(ctx: ContextDep) -> list[StoredReport]:
-    """Every report: the workspace YAML's (`origin: config`) and the API's."""
-    return definitions(ctx).list()
+def list_reports(ctx: ContextDep, viewer: ViewerDep) -> list[StoredReport]:
+    """Every report: the workspace YAML's (`origin: config`) and the API's; one on someone
+    else's private saved search only for its owner and the workspace admins."""
+    secret = hidden(ctx.state, viewer)
+    return [r for r in definitions(ctx).list() if r.saved_search not in secret]
 
 
 class SavedReport(StoredReport):
@@ -121,10 +145,10 @@ def _saved(store: Definitions, definition: ReportDefinition) -> SavedReport:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Define a report")
-def create_report(definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
+def create_report(definition: ReportDefinition, ctx: ContextDep, viewer: ViewerDep) -> SavedReport:
     """Saves a report definition; 422 for an unknown brand, saved search or section, or a
     period that ends before it starts (nothing is stored then); 409 when the name is taken."""
-    _checked(ctx, definition)
+    _checked(ctx, definition, viewer)
     store = definitions(ctx)
     try:
         store.put(definition, create_only=True)
@@ -134,17 +158,23 @@ def create_report(definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
 
 
 @router.get("/{name}", summary="Get a report definition")
-def get_report(name: str, ctx: ContextDep) -> StoredReport:
+def get_report(name: str, ctx: ContextDep, viewer: ViewerDep) -> StoredReport:
     """One report definition."""
-    return _definition(ctx, name)
+    return _definition(ctx, name, viewer)
 
 
 @router.put("/{name}", summary="Replace a report definition")
-def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> SavedReport:
+def replace_report(
+    name: str, definition: ReportDefinition, ctx: ContextDep, viewer: ViewerDep
+) -> SavedReport:
     """Replaces (or creates) an API-made report; the YAML's are read-only (409)."""
     if definition.name != name:
         raise Problem(422, "Invalid report", f"the body names {definition.name!r}, not {name!r}")
-    _checked(ctx, definition)
+    try:
+        current: StoredReport | None = _definition(ctx, name, viewer)
+    except ReportNotFound:
+        current = None
+    _checked(ctx, definition, viewer, current)
     store = definitions(ctx)
     try:
         store.put(definition, create_only=False)
@@ -154,18 +184,18 @@ def replace_report(name: str, definition: ReportDefinition, ctx: ContextDep) -> 
 
 
 @router.patch("/{name}", summary="Change or rename a report")
-def update_report(name: str, changes: Changes, ctx: ContextDep) -> SavedReport:
+def update_report(name: str, changes: Changes, ctx: ContextDep, viewer: ViewerDep) -> SavedReport:
     """Changes the fields given of an API-made report (`name` renames it, its kept renders
     with it); the YAML's are read-only (409), as is a new name already taken. A period
     other than `custom` drops the custom days unless they are given."""
-    current = _definition(ctx, name)
+    current = _definition(ctx, name, viewer)
     if current.origin == "config":
         raise Problem(409, "Conflict", f"report {name!r} is defined in the workspace YAML")
     fields = stored_fields(ReportDefinition, current)
     if changes.get("period", "custom") != "custom":
         fields.update(since=None, until=None)
     definition = patched(ReportDefinition, fields, changes)
-    _checked(ctx, definition)
+    _checked(ctx, definition, viewer, current)
     store = definitions(ctx)
     renamed = definition.name != name
     try:
@@ -179,8 +209,10 @@ def update_report(name: str, changes: Changes, ctx: ContextDep) -> SavedReport:
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a report")
-def delete_report(name: str, ctx: ContextDep) -> Response:
+def delete_report(name: str, ctx: ContextDep, viewer: ViewerDep) -> Response:
     """Deletes an API-made report definition; its kept renders stay."""
+    with suppress(ReportNotFound):  # nothing by that name: the delete answers
+        _definition(ctx, name, viewer)
     try:
         definitions(ctx).delete(name)
     except ReadOnlyReport as exc:
@@ -192,11 +224,12 @@ def delete_report(name: str, ctx: ContextDep) -> Response:
 def render_report(
     name: str,
     ctx: ContextDep,
+    viewer: ViewerDep,
     send: Annotated[bool, Query(description="also email it to the report's recipients")] = False,
 ) -> RenderOut:
     """Renders the report for its period (the last complete week, month or quarter, or
     its custom range), keeps it, and returns where to fetch it."""
-    definition = _definition(ctx, name)
+    definition = _definition(ctx, name, viewer)
     try:
         run = run_report(ctx, definition, now=datetime.now(UTC))
     except (ReportInputError, PeriodError) as exc:  # a subject deleted since
@@ -217,9 +250,9 @@ def render_report(
 
 
 @router.get("/{name}/renders", summary="List a report's kept renders")
-def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
+def list_renders(name: str, ctx: ContextDep, viewer: ViewerDep) -> list[RenderOut]:
     """The kept renders, newest first."""
-    _definition(ctx, name)
+    _definition(ctx, name, viewer)
     return [_out(info) for info in Renders(ctx.settings.data_dir).list(name)]
 
 
@@ -229,9 +262,9 @@ def list_renders(name: str, ctx: ContextDep) -> list[RenderOut]:
     response_class=FileResponse,
     responses={200: {"content": {MEDIA["pdf"]: {}, MEDIA["html"]: {}}}},
 )
-def get_render(name: str, file: str, ctx: ContextDep) -> FileResponse:
+def get_render(name: str, file: str, ctx: ContextDep, viewer: ViewerDep) -> FileResponse:
     """`latest.pdf`, `latest.html`, or a render by id (`20261207T070000Z.pdf`)."""
-    _definition(ctx, name)
+    _definition(ctx, name, viewer)
     render, _, fmt = file.rpartition(".")
     if fmt not in FORMATS:
         raise Problem(404, "Not found", f"ask for {render or 'latest'}.pdf or .html")
