@@ -6,8 +6,8 @@ the sentiment (each mention's overall text, embedded as an e5 `passage:`).
 Matching. A topic's anchors are its description and each of its examples, embedded
 once when the analyzer starts, as passages too (plus its name, and its description and
 examples as e5 queries, see `_name_and_query_vectors`): the examples are texts like mentions,
-so like is compared with like (e5's `query:` side suits short questions against
-documents, which is not the case here). e5 similarities crowd into 0.8-0.95 because
+so like is compared with like; their e5 `query:` side, a statement of what is sought, is
+one more anchor each, which the heads found useful on real posts. e5 similarities crowd into 0.8-0.95 because
 all its vectors share a common direction, and mentions of one market share another:
 every vector is first centred on the midpoint of the background's mean and the
 anchors' mean, then re-normalised, which spreads the scores. A mention's score for a
