@@ -7,8 +7,9 @@ Matching. A topic's anchors are its description and each of its examples, embedd
 once when the analyzer starts, as passages too (plus its name, and its description and
 examples as e5 queries, see `_name_and_query_vectors`): the examples are texts like mentions,
 so like is compared with like; their e5 `query:` side, a statement of what is sought, is
-one more anchor each, which the heads found useful on real posts. e5 similarities crowd into 0.8-0.95 because
-all its vectors share a common direction, and mentions of one market share another:
+one more anchor each, which the heads found useful on real posts. e5 similarities
+crowd into 0.8-0.95 because all its vectors share a common direction, and mentions of
+one market share another:
 every vector is first centred on the midpoint of the background's mean and the
 anchors' mean, then re-normalised, which spreads the scores. A mention's score for a
 topic is its best cosine similarity with one of the topic's anchors, so a French
