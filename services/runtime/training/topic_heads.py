@@ -4,7 +4,8 @@ The topic heads are trained from the taxonomy (anchors, off-topic background) pl
 corrected mentions (`services.analyzer.topics.model`). As for sentiment, a fixed share of
 the corrections is held back by a hash of their content and never trained on; the
 report compares the topic model in use and the new one on them (micro precision,
-recall, F1). The new version is written under `<data_dir>/heads` and used (from the
+recall, F1), each as the analyzer tags: with the topics' words and English texts' second
+reading. The new version is written under `<data_dir>/heads` and used (from the
 analyzer's next batch) only when its F1 on the held-back corrections is no worse
 (`force` overrides).
 """
@@ -91,10 +92,11 @@ def figures(
     vectors: Vectors,
     gold: Sequence[Sequence[str]],
     texts: Sequence[str] | None = None,
+    second: tuple[list[int], Vectors] | None = None,
 ) -> TopicFigures:
     """Micro precision, recall and F1 of `model` on labelled vectors (and their texts,
-    for the lexical channel, as the analyzer tags)."""
-    predicted = model.assign(vectors, texts) if len(gold) else []
+    for the lexical channel, and English texts' second reading, as the analyzer tags)."""
+    predicted = model.assign(vectors, texts, second) if len(gold) else []
     tp = fp = fn = 0
     for truth, guess in zip(gold, predicted, strict=True):
         tp += len(set(truth) & set(guess))
@@ -140,17 +142,24 @@ def train_topic_heads(
     trained_vectors = embed(trained, "embedding topic corrections")
     held_vectors = embed(held, "embedding held-back topic corrections")
     labelled = LabelledTopics(trained_vectors, [r.topics for r in trained])
-    current = analyzer.topic_model  # the taxonomy, with the heads adopted so far
-    new = build_topic_model(topics, analyzer.embedder, prepare=prepare, labelled=labelled)
-    gold = [r.topics for r in held]
     held_texts = [r.text for r in held]
+    # Both models as the analyzer tags: the one in use (the taxonomy, with the heads adopted
+    # so far) and English texts' second reading, which the analyzer keeps, taxonomy-only,
+    # over adopted heads (pipeline.topic_model); `english` is None when it does not run.
+    current, english = analyzer.topic_reading(held_texts, [r.language for r in held])
+    new = build_topic_model(topics, analyzer.embedder, prepare=prepare, labelled=labelled)
+    if current.second is not None and [h.name for h in current.heads] == [
+        h.name for h in new.heads
+    ]:
+        new = new.with_second(current.second)
+    gold = [r.topics for r in held]
     previous = current_topic_stem(data_dir, analyzer.embedder.name)
     report = TopicTrainReport(
         corrections=len(examples),
         trained_on=len(trained),
         held_back=len(held),
-        before=figures(current, held_vectors, gold, held_texts),
-        after=figures(new, held_vectors, gold, held_texts),
+        before=figures(current, held_vectors, gold, held_texts, english),
+        after=figures(new, held_vectors, gold, held_texts, english),
         heads=next_topic_stem(data_dir, analyzer.embedder.name),
         previous=str(previous) if previous else "the taxonomy alone",
         adopted=False,
