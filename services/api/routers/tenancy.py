@@ -432,9 +432,17 @@ def switch_workspace(
     """The dashboard's workspace picker: a session opens one workspace, so this opens a
     new session of the same person in another where they hold a role, and ends this one."""
     token = request.cookies.get(SESSION_COOKIE)
-    if principal.user is None or not token:
-        raise Problem(400, "Not a session", "only a signed-in person's session can switch")
     tenancy = installation.tenancy
+    # The caller must be the cookie's own session: a key (which takes precedence over a
+    # cookie, and may hold less than its person) or a provider's token beside any cookie
+    # would otherwise open a session with the person's full role.
+    session = tenancy.find_session(token) if token else None
+    if (
+        principal.key_id is not None
+        or session is None
+        or (session.user, session.workspace) != (principal.user, principal.workspace)
+    ):
+        raise Problem(400, "Not a session", "only a signed-in person's session can switch")
     user = tenancy.get_user(principal.user)
     start_session(response, request, tenancy, user, body.workspace)
     tenancy.close_session(token)
