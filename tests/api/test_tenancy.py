@@ -338,3 +338,21 @@ def test_only_a_persons_own_session_switches_workspace(tenancy: Tenancy) -> None
         switched = browser.put("/api/v1/session/workspace", json={"workspace": "default"})
         assert switched.status_code == 200, switched.text
         assert browser.get("/api/v1/me").json()["role"] == "admin"
+
+
+def test_sign_in_and_the_picker_pass_over_an_archived_workspace(tenancy: Tenancy) -> None:
+    """A client's person whose first workspace by name was archived signs in to their
+    live one, and the picker does not offer the archived one (it would refuse them)."""
+    people = tenancy.installation.tenancy
+    people.create_workspace("aaa-old", "Former client")
+    people.add_user("Enzo", password="enzo's long secret")
+    people.grant("Enzo", "aaa-old", "viewer")
+    people.grant("Enzo", "acme", "analyst")
+    people.archive_workspace("aaa-old")
+    with TestClient(tenancy.app) as browser:
+        signed = browser.post(
+            "/api/v1/session", json={"login": "Enzo", "password": "enzo's long secret"}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["workspace"] == "acme"
+        assert browser.get("/api/v1/me").json()["workspaces"] == ["acme"]
