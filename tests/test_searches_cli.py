@@ -155,3 +155,21 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
     nobody = veille("searches", "list", "--as", "Nobody", "--config", config)
     assert nobody.returncode == 2 and "--as 'Nobody': no person, service or key" in nobody.stderr
     assert "Traceback" not in nobody.stderr + refused.stderr + hidden.stderr + by_name.stderr
+
+
+def test_a_query_that_reads_as_markup_is_listed_as_written(tmp_path: Path) -> None:
+    """A query is the user's text: '"[/b]"' once made rich raise MarkupError (a traceback)
+    and '[bold]' vanish into a style."""
+    config = str(write_workspace(tmp_path, sources=[]))
+    state = open_state(f"sqlite:///{tmp_path}/data/veille.db")
+    try:
+        search = ss.SavedSearchIn(name="odd", query='"[/b]" OR "[bold]x"', visibility="shared")
+        ss.validate_query(search)
+        state.put_spec(
+            ss.KIND, name="odd", spec=ss.to_record_spec(search), owner=None, visibility="shared"
+        )
+    finally:
+        state.close()
+    listed = veille("searches", "list", "--config", config)
+    assert listed.returncode == 0, listed.stderr
+    assert '"[/b]" OR "[bold]x"' in listed.stdout

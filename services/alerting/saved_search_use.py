@@ -8,6 +8,8 @@ listing and for one log line (see `Evaluator.run_once`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.alerting import saved_searches as ss
 from services.alerting.rules import AlertRule
 from services.store.state.contract import NotFoundError, StateStore
@@ -26,28 +28,23 @@ def rules_using(state: StateStore, name: str) -> list[str]:
 
 def disable_rules_using(state: StateStore, name: str) -> list[str]:
     """Switches off the stored rules watching saved search `name`; returns their names."""
+    return _change_rules_using(state, name, {"enabled": False})
+
+
+def retarget_rules(state: StateStore, old: str, new: str) -> list[str]:
+    """Points the stored rules watching saved search `old` at `new` (it was renamed)."""
+    return _change_rules_using(state, old, {"target": new})
+
+
+def _change_rules_using(state: StateStore, name: str, change: dict[str, Any]) -> list[str]:
+    """Applies `change` to each stored rule watching saved search `name`; their names."""
     names = rules_using(state, name)
     for rule_name in names:
         record = state.get_spec(RULE_KIND, rule_name)
         state.put_spec(
             RULE_KIND,
             name=rule_name,
-            spec={**record.spec, "enabled": False},
-            owner=record.owner,
-            visibility=record.visibility,
-        )
-    return names
-
-
-def retarget_rules(state: StateStore, old: str, new: str) -> list[str]:
-    """Points the stored rules watching saved search `old` at `new` (it was renamed)."""
-    names = rules_using(state, old)
-    for rule_name in names:
-        record = state.get_spec(RULE_KIND, rule_name)
-        state.put_spec(
-            RULE_KIND,
-            name=rule_name,
-            spec={**record.spec, "target": new},
+            spec={**record.spec, **change},
             owner=record.owner,
             visibility=record.visibility,
         )

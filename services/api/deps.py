@@ -62,10 +62,19 @@ def start_session(
     )
 
 
-def home_workspace(roles: dict[str, str]) -> str:
+def live_workspaces(tenancy: TenancyStore, roles: dict[str, str]) -> dict[str, str]:
+    """`roles` without the archived workspaces (no session can open one)."""
+    live = {w.id for w in tenancy.list_workspaces(include_archived=False)}
+    return {workspace: role for workspace, role in roles.items() if workspace in live}
+
+
+def home_workspace(tenancy: TenancyStore, roles: dict[str, str]) -> str:
     """The workspace a sign-in that names none opens (the dashboard's form and its
-    provider link name none): the person's only one, else `default` when they have a role
-    there, else their first by name; the dashboard's picker switches to the others."""
+    provider link name none): the person's only live one, else `default` when they have a
+    role there, else their first by name; the dashboard's picker switches to the others.
+    An archived workspace is never chosen: it would refuse the sign-in while another of
+    the person's is open."""
+    roles = live_workspaces(tenancy, roles) or roles
     if len(roles) == 1:
         return next(iter(roles))
     if DEFAULT_WORKSPACE in roles or not roles:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from services.cli.common import (
     DEFAULT_CONFIG,
@@ -75,9 +76,10 @@ def searches_list(
     table = Table("name", "owner", "visibility", "query", "used by")
     for row in rows:
         users = [f"rule {n}" for n in row["alert_rules"]] + [f"report {n}" for n in row["reports"]]
-        table.add_row(
-            row["name"], row["owner"] or "-", row["shown"], row["query"], ", ".join(users) or "-"
-        )
+        cells = (row["name"], row["owner"] or "-", row["shown"], row["query"])
+        # Text, not markup: a query such as '"[/b]"' is the user's, and would raise
+        # rich's MarkupError (or be drawn as a style)
+        table.add_row(*map(Text, cells), Text(", ".join(users) or "-"))
     out.print(keep_whole(table, 0, 2))
     if as_ is None and any(r["visibility"] == "private" for r in rows):
         out.print(
@@ -148,10 +150,11 @@ def alerts_list(
         return
     table = Table("name", "target", "owner", "status")
     for row in rows:
-        table.add_row(
+        cells = (
             row["name"],
             row["shown_target"],
             "(default)" if row["default"] else row["owner"] or "-",
             row["status"] + (f": {row['error']}" if row["error"] else ""),
         )
+        table.add_row(*map(Text, cells))  # Text, not markup, as above
     out.print(keep_whole(table, 0, 1))

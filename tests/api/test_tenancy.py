@@ -311,3 +311,48 @@ def test_an_alert_chart_link_names_its_workspace(tenancy: Tenancy) -> None:
         )
         tenancy.installation.tenancy.archive_workspace("acme")
         assert anonymous.get(url, params={"token": token, "workspace": "acme"}).status_code == 404
+
+
+def test_only_a_persons_own_session_switches_workspace(tenancy: Tenancy) -> None:
+    """A person's key may hold less than the person; with any cookie beside it, it must
+    not open a session with their full role (the key takes precedence over the cookie)."""
+    people = tenancy.installation.tenancy
+    people.add_user("Dana", email="dana@example.org", password="dana's long secret")
+    people.grant("Dana", "default", "admin")
+    people.grant("Dana", "acme", "viewer")
+    with _admin(tenancy) as admin:
+        made = admin.post("/api/v1/keys", json={"name": "d", "role": "viewer", "user": "Dana"})
+        assert made.status_code == 201, made.text
+        key = made.json()["key"]
+    with tenancy.client(key) as with_key:
+        with_key.cookies.set("veille_session", "anything")
+        refused = with_key.put("/api/v1/session/workspace", json={"workspace": "default"})
+        assert refused.status_code == 400, refused.text
+        assert "veille_session" not in refused.headers.get("set-cookie", "")
+    with TestClient(tenancy.app) as browser:
+        signed = browser.post(
+            "/api/v1/session",
+            json={"login": "Dana", "password": "dana's long secret", "workspace": "acme"},
+        )
+        assert signed.status_code == 200, signed.text
+        switched = browser.put("/api/v1/session/workspace", json={"workspace": "default"})
+        assert switched.status_code == 200, switched.text
+        assert browser.get("/api/v1/me").json()["role"] == "admin"
+
+
+def test_sign_in_and_the_picker_pass_over_an_archived_workspace(tenancy: Tenancy) -> None:
+    """A client's person whose first workspace by name was archived signs in to their
+    live one, and the picker does not offer the archived one (it would refuse them)."""
+    people = tenancy.installation.tenancy
+    people.create_workspace("aaa-old", "Former client")
+    people.add_user("Enzo", password="enzo's long secret")
+    people.grant("Enzo", "aaa-old", "viewer")
+    people.grant("Enzo", "acme", "analyst")
+    people.archive_workspace("aaa-old")
+    with TestClient(tenancy.app) as browser:
+        signed = browser.post(
+            "/api/v1/session", json={"login": "Enzo", "password": "enzo's long secret"}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["workspace"] == "acme"
+        assert browser.get("/api/v1/me").json()["workspaces"] == ["acme"]

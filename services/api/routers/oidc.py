@@ -173,7 +173,9 @@ def oidc_callback(
         raise Problem(401, "Sign-in failed", exc.reason, reason=exc.reason) from None
     public = request.app.state.ctx.settings.api.public_url
     response = RedirectResponse((public or "") + _DASHBOARD, status_code=303)
-    start_session(response, request, tenancy, user, pending.workspace or home_workspace(user.roles))
+    start_session(
+        response, request, tenancy, user, pending.workspace or home_workspace(tenancy, user.roles)
+    )
     response.delete_cookie(
         PENDING_COOKIE, path=_pending_path(request), httponly=True, samesite="lax"
     )

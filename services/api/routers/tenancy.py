@@ -18,6 +18,7 @@ from services.api.deps import (
     InstallationDep,
     PrincipalDep,
     home_workspace,
+    live_workspaces,
     start_session,
 )
 from services.api.params import TIME_FORMS, BodyTime, to_utc
@@ -391,7 +392,8 @@ def me(principal: PrincipalDep, installation: InstallationDep) -> dict[str, Any]
     workspaces = [principal.workspace]
     if principal.user is not None and principal.key_id is None:  # a person, not their key
         with contextlib.suppress(NotFoundError):
-            workspaces = sorted(installation.tenancy.get_user(principal.user).roles)
+            roles = installation.tenancy.get_user(principal.user).roles
+            workspaces = sorted(live_workspaces(installation.tenancy, roles))
     return {
         "workspace": principal.workspace,
         "workspaces": workspaces,
@@ -411,7 +413,7 @@ def sign_in(
     user = tenancy.check_password(body.login, body.password)
     if user is None:
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
-    workspace = body.workspace or home_workspace(user.roles)
+    workspace = body.workspace or home_workspace(tenancy, user.roles)
     start_session(response, request, tenancy, user, workspace)
     return {"user": user.name, "workspace": workspace, "role": user.roles[workspace]}
 
@@ -432,12 +434,20 @@ def switch_workspace(
     """The dashboard's workspace picker: a session opens one workspace, so this opens a
     new session of the same person in another where they hold a role, and ends this one."""
     token = request.cookies.get(SESSION_COOKIE)
-    if principal.user is None or not token:
-        raise Problem(400, "Not a session", "only a signed-in person's session can switch")
     tenancy = installation.tenancy
-    user = tenancy.get_user(principal.user)
+    # The caller must be the cookie's own session: a key (which takes precedence over a
+    # cookie, and may hold less than its person) or a provider's token beside any cookie
+    # would otherwise open a session with the person's full role.
+    session = tenancy.find_session(token) if token else None
+    if (
+        principal.key_id is not None
+        or session is None
+        or (session.user, session.workspace) != (principal.user, principal.workspace)
+    ):
+        raise Problem(400, "Not a session", "only a signed-in person's session can switch")
+    user = tenancy.get_user(session.user)
     start_session(response, request, tenancy, user, body.workspace)
-    tenancy.close_session(token)
+    tenancy.close_session(token or "")
     return {"user": user.name, "workspace": body.workspace, "role": user.roles[body.workspace]}
 
 
