@@ -29,13 +29,20 @@ _UNIT = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _NAME = r"^[\w][\w .:@/-]{0,199}$"
 
 
+class TooFarBack(ValueError):
+    """A relative time ('99999999d') that reaches before year 1."""
+
+
 def resolve_time(value: str | None, *, now: datetime) -> datetime | None:
     """'7d' (relative to now), an ISO 8601 time (UTC when no offset), or None."""
     if value is None:
         return None
     match = _RELATIVE.match(value)
     if match:
-        return now - timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2)])
+        try:
+            return now - timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2)])
+        except OverflowError:
+            raise TooFarBack(f"{value.strip()} is too far back") from None
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -45,6 +52,8 @@ def _check_time(value: str | None) -> str | None:
         return None
     try:
         resolve_time(value, now=datetime.now(UTC))
+    except TooFarBack:
+        raise
     except ValueError:
         raise ValueError(
             f"{value!r} is neither a relative time ('30m', '12h', '7d', '2w') nor ISO 8601"

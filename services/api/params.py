@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import BeforeValidator
 
-from services.alerting.saved_searches import resolve_time
+from services.alerting.saved_searches import TooFarBack, resolve_time
 from services.api.problems import Problem
 from services.core.query import parse_query
 from services.core.query.ast import mentions_me, resolve_me
@@ -38,10 +38,13 @@ Before = Annotated[
 
 def _relative_time(value: object) -> object:
     """'7d', '12h', '30m', '2w' (before now) or ISO 8601, read as the CLI reads --since;
-    what it cannot read is left to the datetime parser, whose 422 names the field."""
+    what it cannot read is left to the datetime parser, whose 422 names the field; a
+    relative time before year 1 is a 422 saying so (the parser would call it "too short")."""
     if isinstance(value, str):
         try:
             return resolve_time(value, now=datetime.now(UTC))
+        except TooFarBack:
+            raise
         except (ValueError, OverflowError):
             return value
     return value

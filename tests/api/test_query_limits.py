@@ -191,3 +191,19 @@ def test_an_until_at_the_start_of_time_is_a_400(api: TestClient) -> None:
     response = api.get(f"{API_PREFIX}/stats/volume", params={"until": "0001-01-02T00:00:00Z"})
     assert response.status_code == 400, response.text
     assert "`until` is too early" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_a_relative_time_before_year_one_is_a_422_saying_so(api: TestClient, param: str) -> None:
+    # It used to reach the datetime parser, whose 422 said "input is too short".
+    for path in ("/mentions", "/stats/volume"):
+        response = api.get(f"{API_PREFIX}{path}", params={param: "99999999d"})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == f"{param}: 99999999d is too far back"
+
+
+def test_a_saved_search_reaching_before_year_one_is_a_422_saying_so(api: TestClient) -> None:
+    body = {"name": "ancient", "query": "veloria", "filters": {"since": "99999999d"}}
+    response = api.post(f"{API_PREFIX}/saved-searches", json=body)
+    assert response.status_code == 422, response.text
+    assert "99999999d is too far back" in response.json()["detail"]

@@ -202,7 +202,8 @@ def update_report(name: str, changes: Changes, ctx: ContextDep, viewer: ViewerDe
         store.put(definition, create_only=renamed)  # ConflictError (409): the name is taken
     except ReadOnlyReport as exc:
         raise Problem(409, "Conflict", str(exc)) from None
-    if renamed:
+    if renamed:  # renders are files, outside any store transaction: this order leaves a
+        # crash with the new name complete and the old one a stale copy, nothing lost
         Renders(ctx.settings.data_dir).rename(name, definition.name)
         store.delete(name)
     return _saved(store, definition)

@@ -51,6 +51,22 @@ def _editable(state: StateStore, name: str, caller: ApiKeyInfo | None) -> ss.Sav
     return search
 
 
+def _save(
+    state: StateStore, search: ss.SavedSearchIn, owner: str | None, *, create_only: bool = False
+) -> ss.SavedSearch:
+    """Writes the search under its own name (ConflictError, a 409, when `create_only` and
+    the name is taken) and returns it as stored."""
+    state.put_spec(
+        ss.KIND,
+        name=search.name,
+        spec=ss.to_record_spec(search),
+        owner=owner,
+        visibility=search.visibility,
+        create_only=create_only,
+    )
+    return ss.get_saved_search(state, search.name)
+
+
 _utc = to_utc
 
 
@@ -67,15 +83,7 @@ def create_saved_search(
 ) -> ss.SavedSearch:
     """Saves a search owned by the caller's API key; 400 (with the position) on a bad query."""
     ss.validate_query(search)
-    state.put_spec(
-        ss.KIND,
-        name=search.name,
-        spec=ss.to_record_spec(search),
-        owner=_owner(caller),
-        visibility=search.visibility,
-        create_only=True,
-    )
-    return ss.get_saved_search(state, search.name)
+    return _save(state, search, _owner(caller), create_only=True)
 
 
 @router.get("/{name}", summary="Get a saved search")
@@ -93,14 +101,7 @@ def replace_saved_search(
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
     current = _editable(state, name, caller)
     ss.validate_query(search)
-    state.put_spec(
-        ss.KIND,
-        name=name,
-        spec=ss.to_record_spec(search),
-        owner=current.owner,
-        visibility=search.visibility,
-    )
-    return ss.get_saved_search(state, name)
+    return _save(state, search, current.owner)
 
 
 @router.patch("/{name}", summary="Change or rename a saved search")
@@ -115,14 +116,7 @@ def update_saved_search(
     search = patched(ss.SavedSearchIn, stored_fields(ss.SavedSearchIn, current), changes)
     ss.validate_query(search)
     if search.name == name:
-        state.put_spec(
-            ss.KIND,
-            name=name,
-            spec=ss.to_record_spec(search),
-            owner=current.owner,
-            visibility=search.visibility,
-        )
-        return ss.get_saved_search(state, name)
+        return _save(state, search, current.owner)
     store = definitions(ctx)
     reports = [r for r in store.list() if r.saved_search == name]
     fixed = [r.name for r in reports if r.origin == "config"]
@@ -134,14 +128,9 @@ def update_saved_search(
             "workspace YAML: change them there first",
             reports=fixed,
         )
-    state.put_spec(  # ConflictError (409) when the new name is taken
-        ss.KIND,
-        name=search.name,
-        spec=ss.to_record_spec(search),
-        owner=current.owner,
-        visibility=search.visibility,
-        create_only=True,
-    )
+    # No transaction spans the state store and the report store: this order (new name,
+    # dependants, then delete) leaves a crash with the new name complete, nothing lost.
+    renamed = _save(state, search, current.owner, create_only=True)
     retarget_rules(state, name, search.name)
     for report in reports:
         moved = ReportDefinition.model_validate(
@@ -152,7 +141,7 @@ def update_saved_search(
         except ReadOnlyReport:  # listed as the API's a moment ago: nothing to follow
             continue
     state.delete_spec(ss.KIND, name)
-    return ss.get_saved_search(state, search.name)
+    return renamed
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved search")
