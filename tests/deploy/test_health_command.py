@@ -74,12 +74,9 @@ def test_up_with_elasticsearch_down_logs_no_tracebacks(tmp_path: Path) -> None:
         down = {"index_url": f"http://127.0.0.1:{port}"}
         up = VeilleProcess(write_workspace(tmp_path, sources=[], demo_data=False, store=down))
         try:
-            up.start()  # on another API port if its own is taken meanwhile
-            up.wait_for(
-                lambda: "alert evaluation failed" in up.log(),
-                timeout=90,
-                what="an alert evaluation",
-            )
+            # Ready once an alert evaluation has failed (its health check, with the index
+            # down, waits out the index's retries); on another port if its own is taken.
+            up.start(ready=lambda: "alert evaluation failed" in up.log())
         finally:
             up.stop()
     text = up.log_path.read_text(encoding="utf-8", errors="replace")

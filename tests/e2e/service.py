@@ -84,7 +84,11 @@ class VeilleProcess:
             check=False,
         )
 
-    def start(self) -> None:
+    def start(self, ready: Callable[[], bool] | None = None) -> None:
+        """Starts `veille up` and waits for the API to answer its health check, or for
+        `ready` instead (then no key is made): a service whose stores are down answers
+        its health check only after their retries, which a busy machine stretches."""
+        condition = self._health_answers if ready is None else self._running_and(ready)
         # `veille up` must be given a port number, free when chosen but not held: another
         # test's server may take it before veille binds it. Then veille exits at once saying
         # so, and it is started again on another port (three tries).
@@ -100,14 +104,16 @@ class VeilleProcess:
             log.close()
             try:
                 self.wait_for(
-                    lambda: self._health() is not None, timeout=180, what="the API to answer"
+                    condition,
+                    timeout=180,
+                    what="the API to answer" if ready is None else "the service to be ready",
                 )
                 break
             except AssertionError:
                 if attempt == 2 or not _PORT_TAKEN.search(self.log()):
                     raise
                 self._move_to(free_port())
-        if self.key is None:
+        if self.key is None and ready is None:
             result = self.cli("keys", "create", "--name", "e2e", "--quiet")
             assert result.returncode == 0, result.stderr
             self.key = result.stdout.strip()
@@ -118,6 +124,18 @@ class VeilleProcess:
         (self.config / "veille.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
         self.port = port
         self.base = f"http://127.0.0.1:{port}/api/v1"
+
+    def _health_answers(self) -> bool:
+        return self._health() is not None
+
+    def _running_and(self, ready: Callable[[], bool]) -> Callable[[], bool]:
+        def condition() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"veille up exited early:\n{self.log()}")
+            return ready()
+
+        return condition
 
     def _health(self) -> dict[str, Any] | None:
         assert self.process is not None
