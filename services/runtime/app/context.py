@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from services.core.settings import Settings
 from services.core.workspace import Workspace
-from services.store.contracts import MentionIndex, open_index
+from services.store.contracts import IndexUnavailable, MentionIndex, open_index
 from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from services.store.state.leases import LeaseStore
 
 log = logging.getLogger("veille.runtime")
+
+#: Seconds a failed opening of the mention index is remembered: within them, asking for the
+#: index fails at once rather than waiting out the client's retries again (about 5 s), so
+#: /health answers a load balancer's probe quickly while Elasticsearch is down.
+INDEX_RETRY_PAUSE = 10.0
 
 
 class ServiceContext:
@@ -50,6 +56,9 @@ class ServiceContext:
         # The sources this process's own collector schedules (`veille up`), for /health;
         # None when it runs none (`veille collect` processes are counted by their leases).
         self.local_collector: Callable[[], list[str]] | None = None
+        # When opening the index last failed, and why (see INDEX_RETRY_PAUSE).
+        self._index_failure: tuple[float, str] | None = None
+        self.clock: Callable[[], float] = time.monotonic
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
 
     @cached_property
@@ -83,13 +92,23 @@ class ServiceContext:
 
     @cached_property
     def index(self) -> MentionIndex:
-        """The mention index."""
+        """The mention index (kept once opened; a failure is not kept, only remembered
+        for INDEX_RETRY_PAUSE seconds)."""
         from services.store.elastic.settings import dead_letter_file
 
-        return open_index(
-            self.settings.store.index_url,
-            dead_letter_path=dead_letter_file(self.settings).path,
-        )
+        failure = self._index_failure
+        if failure is not None and self.clock() - failure[0] < INDEX_RETRY_PAUSE:
+            raise IndexUnavailable(failure[1])
+        try:
+            index = open_index(
+                self.settings.store.index_url,
+                dead_letter_path=dead_letter_file(self.settings).path,
+            )
+        except IndexUnavailable as exc:
+            self._index_failure = (self.clock(), str(exc))
+            raise
+        self._index_failure = None
+        return index
 
     @cached_property
     def analyzer(self) -> Analyzer:
