@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from services.alerting import saved_searches as ss
@@ -17,26 +16,12 @@ from services.core.reports import ReportDefinition
 from services.reports.store import Definitions
 from services.store.state import open_state
 from tests.e2e.service import write_workspace
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.store.conftest import veille as run_veille
 
 
 def veille(*args: str) -> subprocess.CompletedProcess[str]:
     """`veille ARGS` on a terminal wide enough that no table cell wraps."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HF_HUB_OFFLINE": "1",
-            "PYTHONPATH": str(REPO),
-            "COLUMNS": "200",
-        },
-    )
+    return run_veille(*args, env={"HF_HUB_OFFLINE": "1"})
 
 
 def _searches(tmp_path: Path) -> str:
