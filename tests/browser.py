@@ -147,6 +147,17 @@ class Browser:
         for kind in ("mousePressed", "mouseReleased"):
             self._send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
+    def go_offline(self) -> None:
+        """Cuts the page off the network, as a dropped connection or a stopped server would."""
+        self._send("Network.enable")
+        self._send(
+            "Network.emulateNetworkConditions",
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
+
     def download_to(self, folder: Path) -> None:
         """Saves the files the page downloads into `folder`."""
         self._send("Page.setDownloadBehavior", behavior="allow", downloadPath=str(folder))

@@ -600,23 +600,20 @@ def test_a_board_that_cannot_load_says_why_in_the_page_s_language(
     with Browser(tmp_path / "profile") as browser:
         browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
         browser.wait_for(LOADED)
-        browser._send("Network.enable")
-        browser._send(
-            "Network.emulateNetworkConditions",
-            offline=True,
-            latency=0,
-            downloadThroughput=-1,
-            uploadThroughput=-1,
-        )
+        browser.go_offline()
         browser.evaluate("document.getElementById('refresh').click()")
-        shown = "!document.getElementById('error').hidden"
-        browser.wait_for(shown)
-        assert browser.text("error") == (
+        french = (
             "Impossible de charger le tableau de bord\u00a0: le serveur n'a pas répondu "
             "(vérifiez la connexion, puis réessayez)."
         )
-        browser.select("lang", "en")
-        assert browser.text("error") == (
+        english = (
             "Could not load the dashboard: the server did not answer "
             "(check the connection, then try again)."
         )
+        # Wait for the wording rather than read it once: switching the language reloads the
+        # board, which clears the message until that (offline) load fails again.
+        error_text = "document.getElementById('error').textContent"
+        browser.wait_for(f"{error_text} === {json.dumps(french)}")
+        browser.select("lang", "en")
+        browser.wait_for(f"{error_text} === {json.dumps(english)}")
+        assert not browser.evaluate("document.getElementById('error').hidden")
