@@ -10,10 +10,13 @@ Variants:
 - `foreign`: the alias is not a word of the passage's language (French or English word
   lists from the lemma tables shipped with spaCy's fr/en models, kept apart; the earlier
   `common_word` cue, dropped by LOBO, joined both lists and ignored the passage);
-- lower case not counted when the alias is `foreign` ("leclerc" says nothing of a sense);
+- lower case not counted when the alias is `foreign` ("leclerc" says nothing of a sense;
+  alone and with the `foreign` cue),
+  or only when it is a word of neither language (`no_word`: "free" in French stays
+  penalised, French posts use the English word);
 - lower case not counted when the passage has no capital letter at all (a writer who
   never capitalises: "my orange marche pas");
-- both of the last two.
+- lower case not counted when foreign or without capitals.
 Secondary checks, each variant fitted on all the development posts: French P / R on
 the 147 French posts written for training (benchmarks/data/brand_written: balanced, with
 hard negatives, "free hugs", "feel free") and the issue's probes
