@@ -267,7 +267,9 @@ def test_entries_left_out_of_a_feed_are_said_in_the_status(
 ) -> None:
     # One entry with neither link nor id (a real shape: feedparser's item_description.xml):
     # the run is ok with nothing found, and the status must say why.
-    body = rss([]).replace("</channel>", "<item><description>No link</description></item></channel>")
+    body = rss([]).replace(
+        "</channel>", "<item><description>No link</description></item></channel>"
+    )
     server.add("/feed.xml", body=body.encode())
     run = collect_source(
         _add(store, "linkless", server.url("/feed.xml")), state=store, settings=_settings()
