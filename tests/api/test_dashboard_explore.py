@@ -168,8 +168,8 @@ def test_every_number_opens_as_many_mentions(
         for i, (_where, count) in enumerate(buttons):
             shown = _explored(browser, f"document.querySelectorAll('button.drill')[{i}].click()")
             _assert_lands_on(browser, live_api, api_key, int(count), shown)
-        kinds = browser.text("by-kind")
-        assert "feed" in kinds and "web" in kinds and "reddit" not in kinds  # Veloria's only
+        kinds = browser.text("by-kind")  # named, Veloria's only
+        assert "feed (RSS, Atom)" in kinds and "website" in kinds and "Reddit" not in kinds
 
         # The chart of sentiment per day: a click on the tallest negative bar.
         negative = _chart(browser, "chart-sentiment", ".datasets[0].data")

@@ -450,7 +450,7 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
       [name(c.key), drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
   fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
   fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
-  fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
+  fillTable($("by-kind"), rows(kinds, "source", "note.fromKind", I18n.sourceKind));
   fillTable($("by-language"), rows(languages.counts, "lang", "note.in", I18n.language));
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
@@ -592,11 +592,12 @@ function noteText(shown) {
 }
 
 // The parameters as this language writes them: a bucket's day, with its year, or a
-// week's days (day, to: its last day); a language's code as its name (note.in); a
-// default rule's name (note.alert: ruleTarget, ruleKind).
+// week's days (day, to: its last day); a language's or a source kind's code as its name
+// (note.in, note.fromKind); a default rule's name (note.alert: ruleTarget, ruleKind).
 function noteParams(params, key) {
   const written = { ...params };
   if (key === "note.in" && typeof params.key === "string") written.key = I18n.language(params.key);
+  if (key === "note.fromKind" && typeof params.key === "string") written.key = I18n.sourceKind(params.key);
   if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
   if (params.ruleKind) written.rule = I18n.ruleName(params.rule, { target: params.ruleTarget, kind: params.ruleKind });
   return written;
