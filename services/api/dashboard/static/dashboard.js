@@ -359,14 +359,20 @@ async function loadBoard() {
   // words as written, a search all of them and words folded ("déçu" finds "decu" too).
   const words = terms.counts.slice(0, 8);
   const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
-  const [kinds, rivals, wordPages] = await Promise.all([
+  // The saved searches' rules are listed on every board (setup.js, fillRules): their alerts
+  // show here too, beside the brand's own (`brand` above keeps only rules on the brand).
+  const searchRules = setup.rules.filter((r) => r.target_type === "saved_search");
+  const [kinds, rivals, wordPages, searchAlerts] = await Promise.all([
     kindCounts(named, window, sources),
     Promise.all(share.shares.map((s) => api("/stats/sentiment", { toward: s.name, ...window, interval }))),
     Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
+    Promise.all(searchRules.map((r) => api("/alerts/events", { rule: r.name, limit: 50 }))),
   ]);
   if (generation !== loads) return; // a newer load is under way
+  const events = [...alerts.events, ...searchAlerts.flatMap((page) => page.events)]
+    .sort((a, b) => new Date(b.created_at) - new Date(a.created_at) || b.id - a.id);
   board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
-    negative, alerts, sources, languages, loadedAt: new Date() };
+    negative, alerts: { events }, sources, languages, loadedAt: new Date() };
   drawBoard(board);
 }
 
