@@ -129,7 +129,8 @@ def _parse_xml_feed(
         _not_a_feed(body, headers, problem)
     warnings = []
     if problem:
-        warnings.append(f"the feed is not well-formed ({problem}); {len(items)} items recovered")
+        recovered = f"{len(items)} {'item' if len(items) == 1 else 'items'} recovered"
+        warnings.append(f"the feed is not well-formed ({problem}); {recovered}")
     warnings.extend(skipped)
     return ParsedFeed(items, "; ".join(warnings) or None)
 
@@ -382,10 +383,14 @@ def _convert_all(
             items.append(item)
     notes = []
     if unidentified:
-        notes.append(f"{unidentified} entries skipped (no link or id)")
+        notes.append(f"{_entries(unidentified)} skipped (no link or id)")
     if broken:
-        notes.append(f"{broken} entries skipped (unreadable)")
+        notes.append(f"{_entries(broken)} skipped (unreadable)")
     return items, notes
+
+
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
 
 
 def _item(

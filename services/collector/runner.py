@@ -130,13 +130,15 @@ def collect_source(
         return failed(f"internal error: {_describe(error)}", ErrorKind.INTERNAL)
 
     screened = screen_items(parsed.items, now=started_at, settings=settings)
-    notes = [*([parsed.charset_note] if parsed.charset_note else []), *screened.notes]
+    # Entries skipped or recovered from a broken document are left out too: the status
+    # must say so, or a feed whose items all lack a link reads "ok, 0 found".
+    notes = [
+        *([parsed.charset_note] if parsed.charset_note else []),
+        *([parsed.warning] if parsed.warning else []),
+        *screened.notes,
+    ]
     for note in notes:
         logger.warning("%s: %s", source.name, note, extra={"source": source.name, "url": url})
-    if parsed.warning:
-        logger.warning(
-            "%s: %s", source.name, parsed.warning, extra={"source": source.name, "url": url}
-        )
     new_cursor = {
         key: value
         for key, value in (("etag", result.etag), ("last_modified", result.last_modified))

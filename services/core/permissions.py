@@ -76,6 +76,8 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("PUT", f"{P}/brands/{{name}}"): _w("brands:write", "brand"),
     ("DELETE", f"{P}/brands/{{name}}"): _w("brands:write", "brand"),
     ("POST", f"{P}/competitors"): _w("brands:write", "competitor"),
+    ("PUT", f"{P}/competitors/{{name}}"): _w("brands:write", "competitor"),
+    ("DELETE", f"{P}/competitors/{{name}}"): _w("brands:write", "competitor"),
     ("POST", f"{P}/topics"): _w("topics:write", "topic"),
     ("DELETE", f"{P}/topics/{{name}}"): _w("topics:write", "topic"),
     ("POST", f"{P}/saved-searches"): _w("saved_searches:write_own", "saved search"),

@@ -178,6 +178,33 @@ def test_brands_crud(ctx: ServiceContext, client: TestClient) -> None:
     assert client.delete("/api/v1/brands/Acme").status_code == 204
 
 
+def test_competitors_made_over_the_api_are_changed_and_deleted_there(
+    ctx: ServiceContext, client: TestClient
+) -> None:
+    # Trekko comes from the YAML workspace: changed there only.
+    trekko = {"name": "Trekko", "aliases": ["Trekko Bikes"]}
+    assert client.put("/api/v1/competitors/Trekko", json=trekko).status_code == 409
+    assert client.delete("/api/v1/competitors/Trekko").status_code == 409
+    assert client.post("/api/v1/competitors", json={"name": "Brewster"}).status_code == 201
+    mistyped = client.put("/api/v1/competitors/Brewster", json={"name": "Brewstr"})
+    assert mistyped.status_code == 400
+    changed = client.put(
+        "/api/v1/competitors/Brewster", json={"name": "Brewster", "aliases": ["Brewster Coffee"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.get("/api/v1/competitors/Brewster").json()["aliases"] == ["Brewster Coffee"]
+    created = client.post("/api/v1/brands", json={"name": "Lumière", "competitors": ["brewster"]})
+    assert created.status_code == 201
+    in_use = client.delete("/api/v1/competitors/Brewster")
+    assert in_use.status_code == 409 and "Lumière" in in_use.json()["detail"]
+    assert client.delete("/api/v1/brands/Lumière").status_code == 204
+    assert client.delete("/api/v1/competitors/Brewster").status_code == 204
+    assert "Brewster" not in {c["name"] for c in client.get("/api/v1/competitors").json()}
+    assert client.get("/api/v1/competitors/Brewster").status_code == 404
+    assert client.delete("/api/v1/competitors/Brewster").status_code == 404
+    assert client.put("/api/v1/competitors/Ghost", json={"name": "Ghost"}).status_code == 404
+
+
 def test_openapi_documents_the_api(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/mentions" in spec["paths"]

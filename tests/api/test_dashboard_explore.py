@@ -168,8 +168,8 @@ def test_every_number_opens_as_many_mentions(
         for i, (_where, count) in enumerate(buttons):
             shown = _explored(browser, f"document.querySelectorAll('button.drill')[{i}].click()")
             _assert_lands_on(browser, live_api, api_key, int(count), shown)
-        kinds = browser.text("by-kind")
-        assert "feed" in kinds and "web" in kinds and "reddit" not in kinds  # Veloria's only
+        kinds = browser.text("by-kind")  # named, Veloria's only
+        assert "feed (RSS, Atom)" in kinds and "website" in kinds and "Reddit" not in kinds
 
         # The chart of sentiment per day: a click on the tallest negative bar.
         negative = _chart(browser, "chart-sentiment", ".datasets[0].data")
@@ -498,3 +498,57 @@ def test_the_search_example_names_the_workspaces_own_first_brand(
         "topic:delivery"
     )
     assert "veloria" not in placeholder.lower()
+
+
+def test_a_saved_searchs_alerts_show_on_the_board_and_open_its_mentions(
+    ctx: ServiceContext,
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """The rules panel lists the saved searches' rules on every board; their alerts show
+    under *Latest alerts* beside the brand's, as the rule's creation message says."""
+    headers = {"X-API-Key": api_key}
+    saved = httpx.post(
+        f"{live_api}/api/v1/saved-searches",
+        json={"name": "catastrophes", "query": "catastrophe"},
+        headers=headers,
+    )
+    assert saved.status_code == 201, saved.text
+    rule = httpx.post(
+        f"{live_api}/api/v1/alert-rules",
+        json={"name": "chaque-catastrophe", "target_type": "saved_search",
+              "target": "catastrophes", "kind": "new_mention"},
+        headers=headers,
+    )  # fmt: skip
+    assert rule.status_code == 201, rule.text
+    now = datetime.now(UTC)
+    ctx.state.record_alert_event(
+        rule_name="chaque-catastrophe",
+        kind="new_mention",
+        status="firing",
+        dedupe_key="catastrophes-1",
+        numbers={
+            "kind": "new_mention",
+            "observed": 2,
+            "expected": 0,
+            "target": {"type": "saved_search", "name": "catastrophes"},
+            "window_start": (now - timedelta(days=90)).isoformat(),
+            "window_end": now.isoformat(),
+        },
+        channels=[],
+    )
+    with Browser(tmp_path / "profile") as browser:
+        _open_board(browser, live_api, api_key)
+        assert browser.text("kpi-alerts") == "2"  # the brand's seeded alert, and this one
+        alerts = browser.text("alerts")
+        assert "chaque-catastrophe" in alerts and "Veloria: negative share" in alerts
+        shown = _explored(
+            browser,
+            "[...document.querySelectorAll('#alerts li')]"
+            ".find((li) => li.textContent.includes('chaque-catastrophe'))"
+            ".querySelector('button.alert-mentions').click()",
+        )
+        assert shown["q"] == "catastrophe" and shown["error"] is None, shown
+        counted = _api(live_api, api_key, "/mentions", **_window(browser), limit="1")["total"]
+        assert counted > 0 and int(shown["total"]) == counted, shown

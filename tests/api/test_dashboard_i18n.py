@@ -24,7 +24,8 @@ from services.alerting.notifiers.wording import LANGUAGES
 from services.alerting.rules import AlertKind, SensitivityName
 from services.api.dashboard import FILES
 from services.api.routers.alert_rules import ListedRule
-from services.core.models import SentimentLabel
+from services.collector.social.registry import BUILTINS
+from services.core.models import SentimentLabel, SourceKind
 from services.core.reports import Period, Schedule
 from services.core.triage import TriageState
 from services.store.state.alerting_tables import EVENT_STATUSES
@@ -231,6 +232,8 @@ CODES: dict[str, list[str]] = {
     "reportPeriod.": list(get_args(Period)),
     "ruleName.": list(KIND_LABELS),  # a brand's default rule, named by its parts
     "channelWarning.": list(get_args(WarningCode)),  # why a saved rule's channel cannot send
+    # a mention's kind of source: feeds, imports, the demo, web crawls, built-in networks
+    "sourceKind.": [*(kind.value for kind in SourceKind), "web", *BUILTINS],
 }
 
 
@@ -541,6 +544,25 @@ def test_languages_are_named_not_coded(
             "document.getElementById('explore-note').textContent === 'mentions en anglais'"
         )
         assert " · anglais · " in browser.text("explore-mentions")
+
+
+def test_kinds_of_source_are_named_not_coded(
+    live_api: str,  # noqa: F811
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    cells = "[...document.querySelectorAll('#by-kind tbody tr')].map((r) => r.cells[0].textContent)"
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(f"{live_api}/dashboard/?lang=fr#key={api_key}")
+        browser.wait_for(LOADED)
+        assert browser.evaluate(cells) == ["flux (RSS, Atom)"]  # every seeded mention: a feed's
+        browser.evaluate("document.querySelector('#by-kind button.drill').click()")
+        browser.wait_for(f"{SEARCHED} > 0")
+        assert browser.text("explore-note").endswith("d'une source de type flux (RSS, Atom)")
+
+        browser.select("lang", "en")
+        browser.wait_for(f"{cells}[0] === 'feed (RSS, Atom)'")
+        assert browser.text("explore-note").endswith("from a source of kind feed (RSS, Atom)")
 
 
 def test_back_to_an_address_with_lang_speaks_it_again(

@@ -91,8 +91,9 @@ def test_french_states_and_fields_read_as_the_english_ones(
     assert _ids(client, "etat:nouveau") == {"s2", "s3"}
     assert _ids(client, "négatif:Veloria") == _ids(client, "negative:Veloria") != set()
     refused = client.patch(f"{API}/triage/mentions/o1", json={"state": "fini"})
-    assert refused.status_code == 400
-    assert "answered (répondu)" in refused.json()["detail"]
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "state" and "answered (répondu)" in error["message"]
 
 
 def test_notes_have_author_time_and_text(ctx: ServiceContext, client: TestClient) -> None:
@@ -218,20 +219,21 @@ def _problem(response: Any, status: int, words: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "status", "words"),
     [
-        ({"state": "done"}, "unknown triage state"),
-        ({"add_tags": ["   "]}, "a tag cannot be empty"),
-        ({"add_tags": ["x" * 60]}, "at most 50 characters"),
-        ({}, "give a state"),
+        # A bad value is a 422 naming its field; nothing to change at all, a 400.
+        ({"state": "done"}, 422, "state: unknown triage state"),
+        ({"add_tags": ["   "]}, 422, "add_tags: a tag cannot be empty"),
+        ({"remove_tags": ["x" * 60]}, 422, "remove_tags: a tag has at most 50 characters"),
+        ({}, 400, "give a state"),
     ],
 )
 def test_bad_changes_are_refused_and_change_nothing(
-    ctx: ServiceContext, client: TestClient, body: dict[str, Any], words: str
+    ctx: ServiceContext, client: TestClient, body: dict[str, Any], status: int, words: str
 ) -> None:
     _story(ctx)
-    _problem(client.patch(f"{API}/triage/mentions/o1", json=body), 400, words)
-    _problem(client.post(f"{API}/triage/bulk", json={"q": "", **body}), 400, words)
+    _problem(client.patch(f"{API}/triage/mentions/o1", json=body), status, words)
+    _problem(client.post(f"{API}/triage/bulk", json={"q": "", **body}), status, words)
     assert _ids(client, "state:new") == {"s1", "s2", "s3", "o1", "o2"}
     assert ctx.state.triage_records(["o1", "s1"]) == {}
 
@@ -253,8 +255,8 @@ def test_a_misspelt_field_is_refused_not_dropped(ctx: ServiceContext, client: Te
 def test_bad_notes_queries_and_ids(ctx: ServiceContext, client: TestClient) -> None:
     _story(ctx)
     huge = "x" * (MAX_NOTE_CHARS + 1)
-    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": huge}), 400, "at most")
-    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": " \n "}), 400, "empty")
+    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": huge}), 422, "text: a")
+    _problem(client.post(f"{API}/triage/mentions/o1/notes", json={"text": " \n "}), 422, "empty")
     too_huge = client.post(f"{API}/triage/mentions/o1/notes", json={"text": "x" * 100_000})
     assert too_huge.status_code == 422
     assert client.get(f"{API}/triage/mentions/o1/notes").json() == []

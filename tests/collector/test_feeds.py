@@ -203,7 +203,7 @@ def test_feedparser_illformed_feed_recovered_with_a_warning() -> None:
     assert [i.url for i in items] == ["http://link/get?a=1&b=2"]
     assert warning is not None
     assert warning.startswith("the feed is not well-formed (line ")
-    assert warning.endswith("1 items recovered")
+    assert warning.endswith("; 1 item recovered")
 
 
 @pytest.mark.parametrize(

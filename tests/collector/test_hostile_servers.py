@@ -262,6 +262,24 @@ def test_a_wrong_declared_charset_is_read_right_and_noted(
     assert last_run is not None and any(expected_note in note for note in last_run.notes)
 
 
+def test_entries_left_out_of_a_feed_are_said_in_the_status(
+    store: SqlStateStore, server: HTTPTestServer
+) -> None:
+    # One entry with neither link nor id (a real shape: feedparser's item_description.xml):
+    # the run is ok with nothing found, and the status must say why.
+    body = rss([]).replace(
+        "</channel>", "<item><description>No link</description></item></channel>"
+    )
+    server.add("/feed.xml", body=body.encode())
+    run = collect_source(
+        _add(store, "linkless", server.url("/feed.xml")), state=store, settings=_settings()
+    )
+
+    assert run.status is RunStatus.OK and run.items_found == 0
+    last_run = store.source_status("linkless").last_run
+    assert last_run is not None and last_run.notes == ["1 entry skipped (no link or id)"]
+
+
 def test_a_true_declared_charset_gets_no_note(store: SqlStateStore, server: HTTPTestServer) -> None:
     title = "Très déçu par la qualité"
     body = rss([(title, "http://example.org/c", None)], declared="iso-8859-1").encode("latin-1")

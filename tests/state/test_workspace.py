@@ -52,6 +52,7 @@ def test_missing_rows_raise_not_found(state_store: SqlStateStore) -> None:
         lambda: state_store.get_brand("nope"),
         lambda: state_store.brand_origin("nope"),
         lambda: state_store.delete_brand("nope"),
+        lambda: state_store.competitor_origin("nope"),
         lambda: state_store.delete_competitor("nope"),
     ):
         with pytest.raises(NotFoundError, match="nope"):
@@ -64,6 +65,7 @@ def test_brands_and_competitors_crud(state_store: SqlStateStore) -> None:
     state_store.put_competitor(Competitor(name="Trekko"), origin="api")
     assert state_store.get_brand("Veloria") == brand
     assert state_store.brand_origin("Veloria") == "api"
+    assert state_store.competitor_origin("Trekko") == "api"
     assert state_store.list_brands() == [brand]
     state_store.delete_brand("Veloria")
     state_store.delete_competitor("Trekko")

@@ -21,6 +21,15 @@ def _check_editable(state: StateStore, name: str) -> None:
         )
 
 
+def _competitor_editable(state: StateStore, name: str) -> None:
+    if state.competitor_origin(name) == "config":  # NotFoundError: a 404
+        raise Problem(
+            409,
+            "Defined in the config files",
+            f"competitor '{name}' comes from the workspace YAML; edit it there",
+        )
+
+
 def _check_competitors(state: StateStore, brand: Brand) -> None:
     known = {c.name.casefold() for c in state.list_competitors()}
     missing = [c for c in brand.competitors if c.casefold() not in known]
@@ -92,3 +101,48 @@ def create_competitor(competitor: Competitor, state: StateDep, ctx: ContextDep) 
     state.put_competitor(competitor, origin="api")
     ctx.brands_changed()
     return competitor
+
+
+@router.get("/competitors/{name}", summary="Get a competitor")
+def get_competitor(name: str, state: StateDep) -> Competitor:
+    """One competitor by name."""
+    state.competitor_origin(name)  # NotFoundError: a 404
+    return next(c for c in state.list_competitors() if c.name == name)
+
+
+@router.put("/competitors/{name}", summary="Replace a competitor")
+def replace_competitor(
+    name: str, competitor: Competitor, state: StateDep, ctx: ContextDep
+) -> Competitor:
+    """Replaces a competitor added through the API (its aliases, exclusions...)."""
+    if competitor.name != name:
+        raise Problem(400, "Name mismatch", "the body's name must match the URL")
+    _competitor_editable(state, name)
+    state.put_competitor(competitor, origin="api")
+    ctx.brands_changed()
+    return competitor
+
+
+@router.delete(
+    "/competitors/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a competitor"
+)
+def delete_competitor(name: str, state: StateDep, ctx: ContextDep) -> Response:
+    """Deletes a competitor added through the API, once no brand lists it; mentions already
+    tagged keep their tag."""
+    _competitor_editable(state, name)
+    # A brand naming a competitor that is gone could not be saved again (PUT would 422).
+    listing = [
+        b.name
+        for b in state.list_brands()
+        if name.casefold() in {c.casefold() for c in b.competitors}
+    ]
+    if listing:
+        raise Problem(
+            409,
+            "Competitor in use",
+            f"remove {name} from the competitors of {', '.join(listing)} first "
+            "(PUT /api/v1/brands/NAME)",
+        )
+    state.delete_competitor(name)
+    ctx.brands_changed()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -82,6 +82,25 @@ class TriageChangeBody(BaseModel):
         default_factory=list, max_length=MAX_TAGS
     )
 
+    # Checked here, so that a bad value is a 422 naming its field, as everywhere else.
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, value: str | None) -> str | None:
+        _state(value)
+        return value
+
+    @field_validator("assignee")
+    @classmethod
+    def _short_assignee(cls, value: str | None) -> str | None:
+        clean_assignee(value)
+        return value
+
+    @field_validator("add_tags", "remove_tags")
+    @classmethod
+    def _real_tags(cls, values: list[str]) -> list[str]:
+        _tags(values)
+        return values
+
     def change(self, me: str) -> runtime.TriageChange:
         """The change, validated (ValueError with a sentence for people)."""
         assignee = self.assignee
@@ -158,6 +177,12 @@ class BulkProgress(BaseModel):
 
 class NoteBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS * 2)
+
+    @field_validator("text")
+    @classmethod
+    def _real_note(cls, value: str) -> str:
+        clean_note(value)  # blank or too long: a 422 naming `text`
+        return value
 
 
 class Note(BaseModel):

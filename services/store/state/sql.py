@@ -162,6 +162,11 @@ class SqlStateStore(DatabaseStore):
         with self._read() as conn:
             return workspace.list_all(conn, workspace.COMPETITORS)
 
+    def competitor_origin(self, name: str) -> Origin:
+        """Who owns a competitor: 'config' or 'api'."""
+        with self._read() as conn:
+            return workspace.origin(conn, workspace.COMPETITORS, name)
+
     def put_competitor(self, competitor: Competitor, *, origin: Origin) -> None:
         """Creates or replaces a competitor (same rules as put_source)."""
         with self._write() as conn:

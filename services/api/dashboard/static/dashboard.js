@@ -359,14 +359,20 @@ async function loadBoard() {
   // words as written, a search all of them and words folded ("déçu" finds "decu" too).
   const words = terms.counts.slice(0, 8);
   const wordQuery = (word) => `${complaints} AND ${quoted(word)}`;
-  const [kinds, rivals, wordPages] = await Promise.all([
+  // The saved searches' rules are listed on every board (setup.js, fillRules): their alerts
+  // show here too, beside the brand's own (`brand` above keeps only rules on the brand).
+  const searchRules = setup.rules.filter((r) => r.target_type === "saved_search");
+  const [kinds, rivals, wordPages, searchAlerts] = await Promise.all([
     kindCounts(named, window, sources),
     Promise.all(share.shares.map((s) => api("/stats/sentiment", { toward: s.name, ...window, interval }))),
     Promise.all(words.map((c) => api("/mentions", { q: wordQuery(c.key), ...window, limit: 1 }))),
+    Promise.all(searchRules.map((r) => api("/alerts/events", { rule: r.name, limit: 50 }))),
   ]);
   if (generation !== loads) return; // a newer load is under way
+  const events = [...alerts.events, ...searchAlerts.flatMap((page) => page.events)]
+    .sort((a, b) => new Date(b.created_at) - new Date(a.created_at) || b.id - a.id);
   board = { brand, days, interval, start, end, toward, previous, share, topics, words, kinds, rivals, wordPages,
-    negative, alerts, sources, languages, loadedAt: new Date() };
+    negative, alerts: { events }, sources, languages, loadedAt: new Date() };
   drawBoard(board);
 }
 
@@ -450,7 +456,7 @@ function drawBoard({ brand, days, interval, start, end, toward, previous, share,
       [name(c.key), drillCell(c.count, `${named} AND ${field}:${quoted(c.key)}`, note(key, { key: c.key }))]);
   fillTable($("topics"), rows(topics.counts, "topic", "note.about"));
   fillTable($("by-source"), rows(sources.counts, "source", "note.from"));
-  fillTable($("by-kind"), rows(kinds, "source", "note.fromKind"));
+  fillTable($("by-kind"), rows(kinds, "source", "note.fromKind", I18n.sourceKind));
   fillTable($("by-language"), rows(languages.counts, "lang", "note.in", I18n.language));
   // The API leaves out function words and the watched names (in every such mention).
   fillTable(
@@ -592,11 +598,12 @@ function noteText(shown) {
 }
 
 // The parameters as this language writes them: a bucket's day, with its year, or a
-// week's days (day, to: its last day); a language's code as its name (note.in); a
-// default rule's name (note.alert: ruleTarget, ruleKind).
+// week's days (day, to: its last day); a language's or a source kind's code as its name
+// (note.in, note.fromKind); a default rule's name (note.alert: ruleTarget, ruleKind).
 function noteParams(params, key) {
   const written = { ...params };
   if (key === "note.in" && typeof params.key === "string") written.key = I18n.language(params.key);
+  if (key === "note.fromKind" && typeof params.key === "string") written.key = I18n.sourceKind(params.key);
   if (params.day) written.day = params.to ? I18n.dateRange(params.day, params.to) : I18n.date(params.day);
   if (params.ruleKind) written.rule = I18n.ruleName(params.rule, { target: params.ruleTarget, kind: params.ruleKind });
   return written;

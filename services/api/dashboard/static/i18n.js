@@ -114,6 +114,17 @@ const I18n = (() => {
     },
     "panel.sources": { en: "Sources", fr: "Sources" },
     "panel.kinds": { en: "Kinds of source", fr: "Types de source" },
+    // Source kinds (codes from the API), named; a kind not listed shows as its code.
+    "sourceKind.feed": { en: "feed (RSS, Atom)", fr: "flux (RSS, Atom)" },
+    "sourceKind.web": { en: "website", fr: "site web" },
+    "sourceKind.import": { en: "import", fr: "import" },
+    "sourceKind.demo": { en: "demo", fr: "démo" },
+    "sourceKind.hackernews": { en: "Hacker News", fr: "Hacker News" },
+    "sourceKind.reddit": { en: "Reddit", fr: "Reddit" },
+    "sourceKind.mastodon": { en: "Mastodon", fr: "Mastodon" },
+    "sourceKind.bluesky": { en: "Bluesky", fr: "Bluesky" },
+    "sourceKind.youtube": { en: "YouTube", fr: "YouTube" },
+    "sourceKind.x": { en: "X", fr: "X" },
     "panel.languages": { en: "Languages", fr: "Langues" },
     "panel.saved": { en: "Saved searches", fr: "Recherches enregistrées" },
     "panel.negativeMentions": {
@@ -627,6 +638,9 @@ const I18n = (() => {
       return code;
     }
   };
+  // A kind of source in the page's words ("feed" -> "flux (RSS, Atom)"); a third party's
+  // kind as its code.
+  const sourceKind = (code) => (`sourceKind.${code}` in MESSAGES ? t(`sourceKind.${code}`) : code);
   // A week: "30 nov. – 6 déc. 2026" / "Nov 30 – Dec 6, 2026".
   const dateRange = (first, last) => dateFormat({ dateStyle: "medium" }).formatRange(asDate(first), asDate(last));
   const shortDay = (value) => dateFormat({ day: "numeric", month: "short" }).format(asDate(value));
@@ -784,6 +798,7 @@ const I18n = (() => {
     date,
     dateRange,
     language,
+    sourceKind,
     shortDay,
     dateTime,
     clock,
