@@ -138,7 +138,7 @@ def test_admins_read_a_private_search_and_the_audit_log_says_so(people: People) 
 
 def test_an_inspection_that_cannot_be_audited_shows_nothing(people: People) -> None:
     """The audit table gone (a real database failure): a 503, and no query shown."""
-    engine = people.tenancy.installation.tenancy._engine  # type: ignore[attr-defined]
+    engine = people.tenancy.installation.tenancy._engine
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE audit_log RENAME TO audit_log_away")
     try:
@@ -188,7 +188,7 @@ def test_a_rename_that_fails_midway_leaves_everything_as_before(
 ) -> None:
     _refuse(state_engine, event, table, when)
     with TestClient(
-        people.tenancy.app, raise_server_exceptions=False, headers=people.alice.headers
+        people.tenancy.app, raise_server_exceptions=False, headers=dict(people.alice.headers)
     ) as alice:
         answer = alice.patch(f"{API}/saved-searches/alice-secret", json={"name": "alice-moved"})
     assert answer.status_code == 500, answer.text
