@@ -173,6 +173,8 @@ def create_report(definition: ReportDefinition, ctx: ContextDep, viewer: ViewerD
     try:
         store.put(definition, create_only=True)
     except ReadOnlyReport as exc:
+        if _hidden_from(ctx, definition.name, viewer):  # a YAML report out of sight
+            raise unusable_name() from None
         raise Problem(409, "Conflict", str(exc)) from None
     except ConflictError:
         raise _taken(ctx, definition.name, viewer) from None
@@ -228,6 +230,8 @@ def update_report(name: str, changes: Changes, ctx: ContextDep, viewer: ViewerDe
     try:
         store.put(definition, create_only=renamed)
     except ReadOnlyReport as exc:
+        if _hidden_from(ctx, definition.name, viewer):  # a YAML report out of sight
+            raise unusable_name() from None
         raise Problem(409, "Conflict", str(exc)) from None
     except ConflictError:
         raise _taken(ctx, definition.name, viewer) from None

@@ -183,10 +183,10 @@ def update_saved_search(
             visibility=search.visibility,
             before_delete=lambda: _point_reports(store, reports, search.name, moved),
         )
-    except ConflictError:
-        raise _taken(state, search.name, viewer) from None
-    except BaseException:
+    except BaseException as exc:
         _point_back(store, moved)  # the transaction rolled back: so do the files
+        if isinstance(exc, ConflictError):
+            raise _taken(state, search.name, viewer) from None
         raise
     return ss.get_saved_search(state, search.name)
 
