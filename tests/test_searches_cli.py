@@ -136,6 +136,10 @@ def test_the_cli_shows_every_search_marked_and_as_one_person_what_they_see(
     refused = veille(*export, "--as", "Ana")
     assert refused.returncode == 2
     assert "no saved search is named 'bob-private'" in refused.stderr
+    # an admin may read and export it by its name, as over the API (where it is audited)
+    assert veille(*export, "--as", "Cleo").returncode == 0
+    listed = veille("searches", "list", "--as", "Cleo", "--config", config, "--json")
+    assert "bob-private" not in {s["name"] for s in json.loads(listed.stdout)}  # not listed
 
     nobody = veille("searches", "list", "--as", "Nobody", "--config", config)
     assert nobody.returncode == 2 and "--as 'Nobody': no person, service or key" in nobody.stderr

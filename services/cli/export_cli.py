@@ -30,7 +30,7 @@ from services.cli.common import (
     progress_display,
     workspace_context,
 )
-from services.cli.viewer import AsOpt, can_see, check_viewer
+from services.cli.viewer import AsOpt, can_read, check_viewer
 from services.exports.formats import ExportFormat
 
 export_app = typer.Typer(
@@ -157,13 +157,13 @@ def export_mentions(
     delimiter = _separator(sep)
     start, end = _time(since, "--since"), _time(until, "--until")
     with governed_workspace(config) as (installation, ctx):
-        check_viewer(installation, as_, ctx.workspace_id)
+        viewer = check_viewer(installation, as_, ctx.workspace_id)
         ctx.sync_workspace()  # the brands and competitors of the YAML: one column each
         try:
             flt = mention_filter(query, start, end)
             if saved_search is not None:
                 search = ss.get_saved_search(ctx.state, saved_search)
-                if not can_see(search, as_):  # as the API answers: unknown, not forbidden
+                if not can_read(search, viewer):  # as the API answers: unknown, not forbidden
                     raise NotFoundError(saved_search)
                 saved = ss.search_filter(search, now=datetime.now(UTC), since=start, until=end)
                 extra = parse_query(query)

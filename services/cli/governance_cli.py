@@ -99,8 +99,9 @@ def erase(
 ) -> None:
     """Erase everything by or about an author or an identifier; print the receipt (JSON).
 
-    Mentions, their corrections and alert samples, and the report renders quoting them
-    go; new posts by or about it are dropped while the erasure holds."""
+    Mentions, their corrections, triage and alert samples, the notes quoting them, and
+    the report renders quoting them go; new posts by or about it are dropped while the
+    erasure holds."""
     from services.runtime.governance.erasure import (
         LEASE_SECONDS,
         ErasureInputError,

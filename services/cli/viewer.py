@@ -8,7 +8,8 @@ person, a service or a key, as the `owner` columns name them) sees over the API 
 dashboard instead: the shared saved searches and their own private ones; a private
 saved search of someone else is unknown to it, as the API answers, and so are the alert
 rules and reports built on it, unless NAME is an admin of the workspace (admins see and
-manage those, not the search itself).
+manage those, and may read and export the search by its name, as the API lets them,
+where the audit log records it; they neither list it nor build on it).
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ def can_see(search: SavedSearch, viewer: str | None) -> bool:
     from services.alerting.saved_searches import visible_to
 
     return viewer is None or visible_to(search, viewer)
+
+
+def can_read(search: SavedSearch, viewer: Viewer) -> bool:
+    """Whether the viewer may read (run, export) the saved search by its name: as
+    `can_see`, and an admin anyone's (the API records it in the audit log)."""
+    from services.alerting.saved_searches import visible_to
+
+    return viewer.name is None or viewer.admin or visible_to(search, viewer.name)
 
 
 def visibility(search: SavedSearch) -> str:

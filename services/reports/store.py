@@ -256,14 +256,16 @@ class Renders:
         os.replace(tmp.name, meta)
         return updated
 
-    def rename(self, old: str, new: str) -> None:
+    def rename(self, old: str, new: str) -> bool:
         """Moves a renamed report's renders to its new name (kept where they are when
-        renders of that name are already there)."""
+        renders of that name are already there); whether they moved."""
         if DEFINITIONS in (old, new):  # that folder holds every definition, not renders
-            return
+            return False
         source, target = self.root / old, self.root / new
         if source.is_dir() and not target.exists():
             source.rename(target)
+            return True
+        return False
 
     def path(self, report: str, render: str, fmt: str) -> Path | None:
         """The file of one render ('latest' for the newest render in that format: an

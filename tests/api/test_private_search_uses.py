@@ -104,6 +104,11 @@ def test_others_do_not_see_rules_reports_or_alerts_on_a_private_search(people: P
     assert "alphaquartz" not in bob.get(f"{API}/alerts/events").text
     assert _event_ids(bob, rule="alice-watch") == []
     for method, url in (
+        ("GET", "/saved-searches/alice-secret"),
+        ("GET", "/saved-searches/alice-secret/mentions"),
+        ("GET", "/saved-searches/alice-secret/stats"),
+        ("GET", "/export/mentions?saved_search=alice-secret"),
+        ("DELETE", "/saved-searches/alice-secret"),
         ("GET", "/alert-rules/alice-watch"),
         ("POST", "/alert-rules/alice-watch/backtest"),
         ("DELETE", "/alert-rules/alice-watch"),
@@ -117,14 +122,18 @@ def test_others_do_not_see_rules_reports_or_alerts_on_a_private_search(people: P
     ):
         answer = bob.request(method, f"{API}{url}")
         assert answer.status_code == 404, (method, url, answer.text)
-        assert "alice-secret" not in answer.text
+        if "alice-secret" not in url:  # a rule's or report's answer never names it
+            assert "alice-secret" not in answer.text
     for url, body in (
         ("/alert-rules/alice-watch", {"enabled": False}),
         ("/reports/alice-weekly", {"language": "fr"}),
     ):
         assert bob.patch(f"{API}{url}", json=body).status_code == 404
     assert bob.put(f"{API}/alert-rules/alice-watch", json=RULE).status_code == 404
-    assert bob.put(f"{API}/reports/alice-weekly", json=REPORT).status_code == 404
+    # a PUT would create a report of that name: refused as a name that cannot be used
+    refused = bob.put(f"{API}/reports/alice-weekly", json=REPORT)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "name"
+    assert "alice" not in refused.json()["detail"]
     # nothing was changed or deleted behind the 404s
     assert people.alice.get(f"{API}/alert-rules/alice-watch").json()["enabled"] is True
     assert people.alice.get(f"{API}/reports/alice-weekly").json()["language"] == "en"

@@ -287,6 +287,38 @@ def test_erasure_of_an_author_removes_everything_by_or_about_them(
     assert empty["triage_notes"] == []
 
 
+def test_erasure_deletes_the_notes_on_other_mentions_that_quote_the_author(
+    ctx: ServiceContext, people: dict[str, Mention]
+) -> None:
+    """A note on a mention the erasure keeps ("other") is deleted when it names the handle,
+    in any case or accents, with or without its `@`; one that does not name it stays."""
+    notes = {
+        "Même souci que @JDupont : répondre avec le modèle": True,
+        "voir aussi jdupont (compte x)": True,
+        "RAS, client satisfait": False,
+        "jdupontel n'est pas le même compte": False,  # another word
+    }
+    for text in notes:
+        ctx.state.add_triage_note(mention_id="other", author="zoe", text=text)
+        ctx.state.add_triage_note(mention_id="phone", author="zoe", text=text)
+    quoting = sorted(t for t, q in notes.items() if q)
+    exported = author_data(ctx, "@jdupont")
+    assert sorted(n["text"] for n in exported["triage_notes"]) == sorted(quoting * 2)
+
+    job = start_erasure(ctx, kind="author", identifier="@jdupont")
+    assert receipt(job)["counts"]["triage_notes_quoting"] == 4
+    assert "jdupont" not in str(receipt(job)).lower()
+    kept = sorted(t for t, q in notes.items() if not q)
+    for mention_id in ("other", "phone"):
+        assert sorted(n["text"] for n in ctx.state.triage_notes(mention_id)) == kept
+    assert author_data(ctx, "@jdupont")["triage_notes"] == []
+    # a text erasure finds its words in notes too
+    ctx.state.add_triage_note(mention_id="other", author="zoe", text="rappeler au 06 12 34 56 78")
+    again = start_erasure(ctx, kind="text", identifier="06 12 34 56 78")
+    assert receipt(again)["counts"]["triage_notes_quoting"] == 1
+    assert sorted(n["text"] for n in ctx.state.triage_notes("other")) == kept
+
+
 def test_erasure_of_a_text_identifier(ctx: ServiceContext, people: dict[str, Mention]) -> None:
     job = start_erasure(ctx, kind="text", identifier="06 12 34 56 78")
     assert receipt(job)["counts"]["mentions"] == {"feed": 1}

@@ -29,10 +29,10 @@ from services.alerting.secret_scope import context_scope
 from services.api.deps import ContextDep, require_api_key
 from services.api.patching import Changes, patched
 from services.api.problems import Problem
-from services.api.search_viewer import ViewerDep, hidden
+from services.api.search_viewer import ViewerDep, hidden, unusable_name
 from services.core.models import utcnow
 from services.runtime.app.context import ServiceContext
-from services.store.state.contract import ApiKeyInfo, NotFoundError, StateStore
+from services.store.state.contract import ApiKeyInfo, ConflictError, NotFoundError, StateStore
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])
 
@@ -88,6 +88,19 @@ def _seen(ctx: ServiceContext, name: str, viewer: ss.Viewer) -> AlertRule:
     if _hidden(rule, hidden(ctx.state, viewer)):
         raise Problem(404, "Not found", f"no alert rule is named {name!r}")
     return rule
+
+
+def _taken(ctx: ServiceContext, name: str, viewer: ss.Viewer) -> Exception:
+    """What to answer when `name` is taken: the 409 when the viewer may see the rule
+    holding it, else the 422 of an unusable name (it watches a private saved search the
+    viewer may not see: to them it does not exist)."""
+    try:
+        holder = AlertRule.model_validate(ctx.state.get_spec(KIND, name).spec)
+    except (NotFoundError, ValueError):
+        holder = None
+    if holder is not None and _hidden(holder, hidden(ctx.state, viewer)):
+        return unusable_name()
+    return ConflictError(f"an alert rule named {name!r} already exists")
 
 
 def _defaults(ctx: ServiceContext) -> list[AlertRule]:
@@ -207,14 +220,20 @@ def list_rules(ctx: ContextDep, caller: CallerDep, viewer: ViewerDep) -> list[Li
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an alert rule")
-def create_rule(rule: AlertRule, ctx: ContextDep, caller: CallerDep) -> SavedAlertRule:
+def create_rule(
+    rule: AlertRule, ctx: ContextDep, caller: CallerDep, viewer: ViewerDep
+) -> SavedAlertRule:
     """Adds a rule on a saved search, a brand or a competitor; `warnings` lists its
-    channels whose secret is not set yet (the rule is saved all the same)."""
+    channels whose secret is not set yet (the rule is saved all the same). 409 when the
+    name is taken by a rule the caller sees, 422 (`name`) when by one they do not."""
     if any(r.name == rule.name for r in _defaults(ctx)):
         raise Problem(409, "Conflict", f"{rule.name!r} is a default rule: PUT it to change it")
     _check_target(ctx.state, rule, caller)
     _check_channels(ctx, rule)
-    _save(ctx.state, rule, caller, create=True)
+    try:
+        _save(ctx.state, rule, caller, create=True)
+    except ConflictError:
+        raise _taken(ctx, rule.name, viewer) from None
     return _saved(ctx, rule.name)
 
 
@@ -307,7 +326,8 @@ def update_rule(
 ) -> SavedAlertRule:
     """Changes the fields given (`name` renames it: its past alerts stay listed under the
     old name); a brand's default rule can be changed (a replacement is stored) but keeps
-    its name. 409 when the new name is taken; `warnings` as for a create."""
+    its name. 409 when the new name is taken by a rule the caller sees (422 on `name` when
+    by one they do not); the rename is one transaction. `warnings` as for a create."""
     current = _seen(ctx, name, viewer)  # 404 when neither stored nor default (or hidden)
     rule = patched(AlertRule, current.model_dump(mode="json"), changes)
     stored = any(r.name == name for r in ctx.state.list_specs(KIND))
@@ -323,10 +343,20 @@ def update_rule(
             raise Problem(409, "Conflict", f"{rule.name!r} is a brand's default rule")
     _check_target(ctx.state, rule, caller, current)
     _check_channels(ctx, rule)
-    renamed = rule.name != name
-    _save(ctx.state, rule, caller, create=renamed)  # ConflictError (409): the name is taken
-    if renamed:
-        ctx.state.delete_spec(KIND, name)
+    if rule.name == name:
+        _save(ctx.state, rule, caller, create=False)
+        return _saved(ctx, name)
+    try:
+        ctx.state.rename_spec(
+            KIND,
+            name,
+            name=rule.name,
+            spec=rule.model_dump(mode="json"),
+            owner=caller.name if caller is not None else None,
+            visibility="shared",
+        )
+    except ConflictError:
+        raise _taken(ctx, rule.name, viewer) from None
     return _saved(ctx, rule.name)
 
 

@@ -14,17 +14,18 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.alerting import saved_searches as ss
-from services.api.deps import AuthDep, ContextDep, IndexDep, StateDep
+from services.api.deps import AuthDep, ContextDep, IndexDep, OptionalPrincipalDep, StateDep
 from services.api.known_params import known_query_params
 from services.api.params import QueryText, Since, Until, mention_filter
 from services.api.problems import Problem
 from services.api.routers import authors, stats
-from services.api.routers.saved_searches import CallerDep, _visible
+from services.api.routers.saved_searches import readable
+from services.api.search_viewer import ViewerDep
 from services.core.query import parse_query
 from services.core.query.ast import And, MatchAll
 from services.exports import tables
@@ -104,7 +105,9 @@ def export_mentions(
     index: IndexDep,
     state: StateDep,
     ctx: ContextDep,
-    caller: CallerDep,
+    viewer: ViewerDep,
+    request: Request,
+    principal: OptionalPrincipalDep,
     q: QueryText = "",
     saved_search: Annotated[
         str | None,
@@ -122,7 +125,7 @@ def export_mentions(
     in CSV; XLSX cells are text. A large CSV or NDJSON export (100,000 mentions or more)
     is written by two worker processes, about twice as fast, in the same order."""
     if saved_search is not None:
-        search = _visible(state, saved_search, caller)
+        search = readable(state, saved_search, viewer, request, principal)
         window = mention_filter("", since, until)
         flt = ss.search_filter(
             search, now=datetime.now(UTC), since=window.since, until=window.until

@@ -17,7 +17,7 @@ from services.alerting.secret_scope import context_scope
 from services.api.deps import AuthDep, ContextDep
 from services.api.patching import Changes, patched, stored_fields
 from services.api.problems import Problem
-from services.api.search_viewer import ViewerDep, hidden
+from services.api.search_viewer import ViewerDep, hidden, unusable_name
 from services.core.reports import ReportDefinition, StoredReport, recipient_warnings
 from services.reports.period import PeriodError
 from services.reports.service import ReportInputError, check_subject, definitions, run_report
@@ -30,6 +30,7 @@ from services.reports.store import (
     Renders,
     ReportNotFound,
 )
+from services.store.state.contract import ConflictError
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
 
@@ -92,6 +93,24 @@ def _definition(ctx: ContextDep, name: str, viewer: ss.Viewer) -> StoredReport:
     return report
 
 
+def _hidden_from(ctx: ContextDep, name: str, viewer: ss.Viewer) -> bool:
+    """Whether a report named `name` exists, built on a saved search the viewer may not
+    see: to them it does not exist, and its name cannot be given to theirs."""
+    try:
+        report = definitions(ctx).get(name)
+    except (ReportNotFound, InvalidDefinition):
+        return False
+    return bool(report.saved_search) and report.saved_search in hidden(ctx.state, viewer)
+
+
+def _taken(ctx: ContextDep, name: str, viewer: ss.Viewer) -> Exception:
+    """What to answer when `name` is taken: the 409 when the viewer may see the report
+    holding it, else the 422 of an unusable name."""
+    if _hidden_from(ctx, name, viewer):
+        return unusable_name()
+    return ConflictError(f"a report named {name!r} already exists")
+
+
 def _checked(
     ctx: ContextDep,
     definition: ReportDefinition,
@@ -147,13 +166,18 @@ def _saved(store: Definitions, definition: ReportDefinition) -> SavedReport:
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Define a report")
 def create_report(definition: ReportDefinition, ctx: ContextDep, viewer: ViewerDep) -> SavedReport:
     """Saves a report definition; 422 for an unknown brand, saved search or section, or a
-    period that ends before it starts (nothing is stored then); 409 when the name is taken."""
+    period that ends before it starts (nothing is stored then); 409 when the name is taken
+    by a report the caller sees, 422 (`name`) when by one they do not."""
     _checked(ctx, definition, viewer)
     store = definitions(ctx)
     try:
         store.put(definition, create_only=True)
     except ReadOnlyReport as exc:
+        if _hidden_from(ctx, definition.name, viewer):  # a YAML report out of sight
+            raise unusable_name() from None
         raise Problem(409, "Conflict", str(exc)) from None
+    except ConflictError:
+        raise _taken(ctx, definition.name, viewer) from None
     return _saved(store, definition)
 
 
@@ -167,9 +191,12 @@ def get_report(name: str, ctx: ContextDep, viewer: ViewerDep) -> StoredReport:
 def replace_report(
     name: str, definition: ReportDefinition, ctx: ContextDep, viewer: ViewerDep
 ) -> SavedReport:
-    """Replaces (or creates) an API-made report; the YAML's are read-only (409)."""
+    """Replaces (or creates) an API-made report; the YAML's are read-only (409). A name
+    held by a report the caller may not see is refused as for a create (422 on `name`)."""
     if definition.name != name:
         raise Problem(422, "Invalid report", f"the body names {definition.name!r}, not {name!r}")
+    if _hidden_from(ctx, name, viewer):
+        raise unusable_name()
     try:
         current: StoredReport | None = _definition(ctx, name, viewer)
     except ReportNotFound:
@@ -186,8 +213,10 @@ def replace_report(
 @router.patch("/{name}", summary="Change or rename a report")
 def update_report(name: str, changes: Changes, ctx: ContextDep, viewer: ViewerDep) -> SavedReport:
     """Changes the fields given of an API-made report (`name` renames it, its kept renders
-    with it); the YAML's are read-only (409), as is a new name already taken. A period
-    other than `custom` drops the custom days unless they are given."""
+    with it); the YAML's are read-only (409), as is a new name already taken (422 on
+    `name` when by a report the caller may not see). A rename that fails leaves the report
+    and its renders under the old name. A period other than `custom` drops the custom days
+    unless they are given."""
     current = _definition(ctx, name, viewer)
     if current.origin == "config":
         raise Problem(409, "Conflict", f"report {name!r} is defined in the workspace YAML")
@@ -199,14 +228,33 @@ def update_report(name: str, changes: Changes, ctx: ContextDep, viewer: ViewerDe
     store = definitions(ctx)
     renamed = definition.name != name
     try:
-        store.put(definition, create_only=renamed)  # ConflictError (409): the name is taken
+        store.put(definition, create_only=renamed)
     except ReadOnlyReport as exc:
+        if _hidden_from(ctx, definition.name, viewer):  # a YAML report out of sight
+            raise unusable_name() from None
         raise Problem(409, "Conflict", str(exc)) from None
-    if renamed:  # renders are files, outside any store transaction: this order leaves a
-        # crash with the new name complete and the old one a stale copy, nothing lost
-        Renders(ctx.settings.data_dir).rename(name, definition.name)
-        store.delete(name)
+    except ConflictError:
+        raise _taken(ctx, definition.name, viewer) from None
+    if renamed:
+        _move(ctx, store, name, definition.name)
     return _saved(store, definition)
+
+
+def _move(ctx: ContextDep, store: Definitions, old: str, new: str) -> None:
+    """Ends a rename once the new definition is written: the renders follow, then the old
+    definition goes. Files have no transaction: a failure undoes what was done (renders
+    moved back, the new definition deleted), so the report stays under its old name; a
+    crash midway leaves both names, nothing lost."""
+    renders = Renders(ctx.settings.data_dir)
+    moved = False
+    try:
+        moved = renders.rename(old, new)
+        store.delete(old)
+    except BaseException:
+        if moved:
+            renders.rename(new, old)
+        store.delete(new)
+        raise
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a report")

@@ -1,7 +1,8 @@
 """The right of access: everything Veille holds by or about an author, as JSON.
 
 The mentions they wrote, those naming their handle, the stories those belong to
-(with how many copies each has), the notes the team wrote on them, the corrections made
+(with how many copies each has), the notes the team wrote on them or quoting the handle
+on other mentions, the corrections made
 on them or quoting the handle, and the samples of them that alert events keep.
 """
 
@@ -70,10 +71,26 @@ def author_data(ctx: ServiceContext, handle: str) -> dict[str, Any]:
             _plain(note)
             for mention_id in sorted(ids)
             for note in ctx.state.triage_notes(mention_id)
-        ],
+        ]
+        + [_plain(note) for note in _notes_quoting(ctx, words, ids)],
         "corrections": [_plain(r) for r in corrections],
         "alert_samples": samples,
     }
+
+
+def _notes_quoting(ctx: ServiceContext, words: list[str], ids: set[str]) -> list[dict[str, Any]]:
+    """The notes on other mentions that quote the handle (an erasure deletes them too)."""
+    quoting = {
+        mention_id
+        for _, mention_id, text in ctx.governance.triage_note_texts()
+        if mention_id not in ids and quotes(text, words)
+    }
+    return [
+        note
+        for mention_id in sorted(quoting)
+        for note in ctx.state.triage_notes(mention_id, limit=100_000)
+        if quotes(str(note["text"]), words)
+    ]
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:

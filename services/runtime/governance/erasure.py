@@ -8,8 +8,9 @@ before the next starts, so a process killed at any point resumes where it was
    stories and ids (the later steps match corrections and alert samples on them);
 2. mentions: deletes them page by page (a page, then its progress, recorded);
 3. inbox: collected items not analyzed yet (or failed) by or about it;
-4. corrections made on them or quoting the identifier, and their triage records and
-   notes;
+4. corrections made on them or quoting the identifier, their triage records and notes,
+   and the notes on other mentions quoting the identifier (a note is deleted whole:
+   the words around a name often say who it is);
 5. alert samples (the mentions alert events keep to show) of them or quoting it;
 6. reports: the stored renders quoting the identifier or one of the mentions are
    deleted, and named in the receipt.
@@ -188,12 +189,13 @@ def run_erasure(
         ctx.leases.release(owner=owner, names=[lease])
     done = store.erasure(job_id)
     log.info(
-        "erasure %s done: %d mentions, %d stories, %s corrections, %s alert samples, "
-        "%d report renders",
+        "erasure %s done: %d mentions, %d stories, %s corrections, %s notes quoting it, "
+        "%s alert samples, %d report renders",
         job_id,
         sum(done.counts.get("mentions", {}).values()),
         done.counts.get("stories", 0),
         done.counts.get("corrections", 0),
+        done.counts.get("triage_notes", 0),
         done.counts.get("alert_samples", 0),
         len(done.counts.get("reports", [])),
     )
@@ -256,10 +258,18 @@ def _run_steps(
             if mention_id in ids or quotes(text, words)
         ]
         counts.setdefault("corrections", len(doomed))  # kept as first counted on a resume
-        # Triage records and notes: a note may quote the person ("called Mr Dupont").
+        # Triage records and notes: a note may quote the person ("called Mr Dupont"),
+        # on their mentions, and on others ("same complaint as @jdupont").
         counts.setdefault("triage", len(ctx.state.triage_records(sorted(ids))))
+        quoting = [
+            nid
+            for nid, mention_id, text in store.triage_note_texts()
+            if mention_id not in ids and quotes(text, words)
+        ]
+        counts.setdefault("triage_notes", len(quoting))
         store.update_erasure(job.id, counts=counts)
         ctx.state.delete_triage(sorted(ids))
+        store.delete_triage_notes(quoting)
         store.delete_corrections(doomed)
         if doomed:  # the running brand tagger learned from some: it relearns without them
             ctx.brands_changed()
@@ -471,6 +481,7 @@ def receipt(job: ErasureJob) -> dict[str, Any]:
             "stories": job.counts.get("stories", 0),
             "corrections": job.counts.get("corrections", 0),
             "triage": job.counts.get("triage", 0),
+            "triage_notes_quoting": job.counts.get("triage_notes", 0),
             "alert_samples": job.counts.get("alert_samples", 0),
             "inbox_items": job.counts.get("inbox_items", 0),
             "report_renders_deleted": list(job.counts.get("reports", [])),

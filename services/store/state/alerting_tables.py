@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -184,6 +184,54 @@ def delete_spec(conn: Connection, kind: str, name: str) -> None:
     t = SPEC_TABLES[kind]
     if conn.execute(sa.delete(t).where(t.c.name == name)).rowcount == 0:
         raise NotFoundError(f"no {_LABELS[kind]} is named {name!r}")
+
+
+def rename_spec(
+    conn: Connection,
+    kind: str,
+    old: str,
+    *,
+    name: str,
+    spec: dict[str, Any],
+    owner: str | None,
+    visibility: str,
+    now: datetime,
+    before_delete: Callable[[], None] | None = None,
+) -> list[str]:
+    """Renames a row, with its new spec, in the caller's transaction: NotFoundError when
+    `old` is absent, ConflictError when `name` is taken. A renamed saved search takes the
+    alert rules watching it along (their `target` follows); returns their names. Then
+    `before_delete` runs (what lives outside the database follows there), and the old
+    row goes last: whatever raises on the way leaves the transaction to roll back."""
+    t = SPEC_TABLES[kind]
+    current = conn.execute(sa.select(t.c.created_at).where(t.c.name == old)).first()
+    if current is None:
+        raise NotFoundError(f"no {_LABELS[kind]} is named {old!r}")
+    put_spec(
+        conn,
+        kind,
+        name=name,
+        spec=spec,
+        owner=owner,
+        visibility=visibility,
+        create_only=True,
+        now=now,
+    )
+    conn.execute(sa.update(t).where(t.c.name == name).values(created_at=current.created_at))
+    moved: list[str] = []
+    if kind == "saved_search":
+        for rule in list_specs(conn, "alert_rule"):
+            if rule.spec.get("target_type") == "saved_search" and rule.spec.get("target") == old:
+                conn.execute(
+                    sa.update(alert_rules)
+                    .where(alert_rules.c.name == rule.name)
+                    .values(spec={**rule.spec, "target": name}, updated_at=now)
+                )
+                moved.append(rule.name)
+    if before_delete is not None:
+        before_delete()
+    delete_spec(conn, kind, old)
+    return moved
 
 
 # -- the outbox ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ nothing, and re-analysis is harmless because index upserts are idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -259,6 +259,26 @@ class StateStore(Protocol):
 
     def delete_spec(self, kind: str, name: str) -> None:
         """Raises NotFoundError."""
+        ...
+
+    def rename_spec(
+        self,
+        kind: str,
+        old: str,
+        *,
+        name: str,
+        spec: dict[str, Any],
+        owner: str | None,
+        visibility: str,
+        before_delete: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Renames a saved search or alert rule, in one transaction, to `name` with this
+        spec (keeping its created_at); a saved search's alert rules follow it (their names
+        are returned). `before_delete` runs inside the transaction, after the new row and
+        the rules are written and before the old row is deleted: what lives outside the
+        store (report files) follows there, and undoes itself if the commit fails. When
+        anything raises, nothing is changed. NotFoundError when `old` is absent,
+        ConflictError when `name` is taken."""
         ...
 
     # -- the alert outbox ----------------------------------------------------------

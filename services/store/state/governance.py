@@ -281,6 +281,24 @@ class GovernanceStore(DatabaseStore):
             )
             return sorted(r.mention_id for r in rows)
 
+    def triage_note_texts(self) -> list[tuple[int, str, str]]:
+        """Every triage note as (id, mention id, text): an erasure looks for the notes
+        quoting the erased on any mention."""
+        t = triage_notes
+        with self._errors(), read_transaction(self._engine) as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.mention_id, t.c.text).order_by(t.c.id))
+            return [(int(r.id), r.mention_id, r.text) for r in rows]
+
+    def delete_triage_notes(self, ids: list[int]) -> int:
+        """Deletes triage notes by id; returns how many."""
+        t = triage_notes
+        removed = 0
+        with self._errors(), write_transaction(self._engine) as conn:
+            for first in range(0, len(ids), 500):
+                chunk = ids[first : first + 500]
+                removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
+        return removed
+
     def delete_corrections(self, ids: list[int]) -> int:
         """Deletes corrections by id; returns how many."""
         t = corrections_table

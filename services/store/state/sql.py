@@ -369,6 +369,32 @@ class SqlStateStore(DatabaseStore):
         with self._write() as conn:
             alerting_tables.delete_spec(conn, kind, name)
 
+    def rename_spec(
+        self,
+        kind: str,
+        old: str,
+        *,
+        name: str,
+        spec: dict[str, Any],
+        owner: str | None,
+        visibility: str,
+        before_delete: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Renames a saved search (its alert rules follow) or an alert rule in one
+        transaction; returns the rules that followed."""
+        with self._write() as conn:
+            return alerting_tables.rename_spec(
+                conn,
+                kind,
+                old,
+                name=name,
+                spec=spec,
+                owner=owner,
+                visibility=visibility,
+                now=self._now(),
+                before_delete=before_delete,
+            )
+
     # -- the alert outbox ----------------------------------------------------------
 
     def record_alert_event(
