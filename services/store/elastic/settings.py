@@ -220,7 +220,11 @@ class EsSettings:
         IndexUnavailable when no answer comes or the answer is a server error (not ready).
         Any other answer, a refusal of our missing credentials included, means it is up:
         the requests that follow (with their retries) say what else may be wrong."""
-        client = Elasticsearch(self.url, ca_certs=self.ca_certs)
+        client = (
+            Elasticsearch(self.url, ca_certs=self.ca_certs)
+            if self.ca_certs
+            else Elasticsearch(self.url)
+        )
         try:
             # The transport's own request: no credentials sent, no version negotiated; its
             # limits given here (the client would pass its own on each of its requests).
