@@ -36,6 +36,7 @@ from services.alerting.baseline import (
     SeasonalMedian,
 )
 from services.alerting.count_tail import dispersion, tail_score
+from services.alerting.explanation import english, rule_baseline
 from services.alerting.rules import Rule, RuleKind
 
 #: The tail whose usual excursion is the volume score's unit: 1 = an ordinary 1-in-100 bucket.
@@ -252,7 +253,7 @@ class _RunTracker:
             score=ev.score,
             threshold=rule.threshold,
             baseline_window=rule.baseline_window,
-            baseline_method=rule.baseline_method(),
+            baseline_method=english(rule_baseline(rule)),
             peak_observed=max(e.observed for e in self._streak),
             peak_score=max(e.score for e in self._streak),
             buckets=len(self._streak),

@@ -44,6 +44,14 @@ from services.alerting.backtest_report import averaged_buckets
 from services.alerting.chart_link import chart_url
 from services.alerting.default_rules import brand_rules
 from services.alerting.detectors import Alert, Detector, make_detector
+from services.alerting.explanation import (
+    NEW_MENTIONS,
+    Baseline,
+    digest_baseline,
+    english,
+    rule_baseline,
+    stored_baseline,
+)
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import AlertRule, QuietHours, Rule
 from services.alerting.saved_search_use import missing_target
@@ -81,6 +89,11 @@ SERIES_POINTS = 48
 
 FIRST_LOOKBACK = timedelta(hours=1)
 DIGEST_KIND = "digest"
+
+
+def _stored(explained: Baseline) -> dict[str, Any]:
+    """An event's `baseline` as the state store keeps it (JSON, the parts it has)."""
+    return explained.model_dump(mode="json", exclude_none=True)
 
 
 def _immediate_channels(rule: AlertRule) -> list[str]:
@@ -349,6 +362,10 @@ class Evaluator:
             return RuleOutcome(rule.name, [], "digest: nothing to sum up")
         sources: Counter[str] = Counter()
         mentions: list[Any] = []
+        # only "daily" or "weekly" here: digest() runs for rules with a digest
+        explained = digest_baseline(
+            "weekly" if rule.digest == "weekly" else "daily", [e.kind for e in events]
+        )
         for event in events:
             for key, count in event.numbers.get("top_sources", []):
                 sources[str(key)] += int(count)
@@ -358,8 +375,7 @@ class Evaluator:
             "expected": 0,
             "window_start": previous.isoformat(),
             "window_end": period_start.isoformat(),
-            "baseline_method": f"{rule.digest} digest of {len(events)} alert(s) "
-            f"({', '.join(sorted({e.kind for e in events}))})",
+            "baseline_method": english(explained),
             "top_mentions": mentions[: rule.batch_size],
             "top_sources": [[k, n] for k, n in sources.most_common(5)],
             "alerts": [e.id for e in events],
@@ -372,6 +388,7 @@ class Evaluator:
             numbers=numbers,
             channels=[c.key for c in rule.channels],
             deliver_after=quiet_until(rule.quiet_hours, now),
+            baseline=_stored(explained),
         )
         return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
 
@@ -531,8 +548,12 @@ class Evaluator:
                 log.info("rule %r: alert at %s held back by the cooldown", rule.name, key)
                 return None
         window_end = alert.end or (alert.fired_at + det.bucket)
+        figures = alert.to_json()
+        explained = rule_baseline(det).model_copy(
+            update={key: figures[key] for key in ("observed", "expected", "score")}
+        )
         numbers: dict[str, Any] = {
-            **alert.to_json(),
+            **figures,
             # observed/expected are a mean a bucket over this many buckets (1: its count)
             "averaged_buckets": averaged_buckets(alert.details, det),
             "window_start": alert.start.isoformat(),
@@ -557,6 +578,7 @@ class Evaluator:
             numbers=numbers,
             channels=_immediate_channels(rule),
             deliver_after=quiet_until(rule.quiet_hours, now),
+            baseline=_stored(explained),
         )
 
     def _context(
@@ -622,7 +644,7 @@ class Evaluator:
             "expected": 0,
             "window_start": since.isoformat(),
             "window_end": until.isoformat(),
-            "baseline_method": "new matching mentions (by time stored)",
+            "baseline_method": english(NEW_MENTIONS),
             "target": {"type": rule.target_type, "name": rule.target},
             "top_mentions": [mention_summary(m) for m in found[: rule.batch_size]],
             "top_sources": _top(m.source_name for m in found),
@@ -636,6 +658,7 @@ class Evaluator:
             numbers=numbers,
             channels=_immediate_channels(rule),
             deliver_after=quiet_until(rule.quiet_hours, now),
+            baseline=_stored(NEW_MENTIONS),
         )
         return RuleOutcome(rule.name, [event_id] if event_id is not None else [])
 
@@ -684,6 +707,7 @@ def message_from_event(
         window_start=start,
         window_end=end,
         baseline=method,
+        baseline_parts=stored_baseline(event.baseline),
         top_mentions=list(n.get("top_mentions", [])),
         top_sources=[(str(k), int(c)) for k, c in n.get("top_sources", [])],
         top_topics=[(str(k), int(c)) for k, c in n.get("top_topics", [])],

@@ -174,31 +174,6 @@ class Rule(BaseModel):
             return self.warmup
         return timedelta(days=14) if self.seasonality == "weekly" else timedelta(days=2)
 
-    def baseline_method(self) -> str:
-        """A short human description of how 'expected' is computed."""
-        season = {
-            "none": "all buckets",
-            "daily": "same hour of day",
-            "weekly": "same hour of the same weekday",
-        }[self.seasonality]
-        if self.kind == "negative_share_spike":
-            return (
-                f"pooled negative share ({season}, else all buckets) over the last "
-                f"{format_duration(self.baseline_window)}; scale = binomial sd"
-            )
-        level = (
-            ""
-            if self.seasonality == "none"
-            else f" x robust level (median observed/seasonal ratio over the last "
-            f"{format_duration(self.level_window)})"
-        )
-        tail = "99th" if self.kind == "volume_spike" else "1st"
-        return (
-            f"median of {season} over the last {format_duration(self.baseline_window)}{level}; "
-            f"score unit = the usual excess of the {tail} percentile of residuals over the "
-            f"same window"
-        )
-
 
 def load_rule(path: str | Path) -> Rule:
     """Loads a rule from a YAML file; raises RuleError with a readable message."""

@@ -95,9 +95,7 @@ def context(figures: ReportFigures) -> dict[str, Any]:
         "engagement": engagement_of,
         "alert_title": lambda i: wording.alert_title(figures, i, lang),
         "alert_value": lambda a, v: format_value(a.message, v, "fr" if lang == "fr" else "en"),
-        "alert_baseline": lambda a: baseline_text(
-            a.message.baseline, "fr" if lang == "fr" else "en"
-        ),
+        "alert_baseline": lambda a: baseline_text(a.message, "fr" if lang == "fr" else "en"),
         "generated": f"{wording.day(local, lang, year=True)} {wording.label('at', lang)} "
         f"{local:%H:%M}",
     }

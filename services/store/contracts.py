@@ -271,6 +271,16 @@ class MentionIndex(ABC):
         return 0
 
 
+def probe_index(url: str, *, timeout: float) -> None:
+    """Raises IndexUnavailable unless the server of the index a URL names answers one
+    request within `timeout` seconds (not retried); an embedded index has none to ask."""
+    scheme, _, _rest = url.partition(":")
+    if scheme in {"http", "https"}:
+        from services.store.elastic import EsSettings
+
+        EsSettings.from_env(url).probe(timeout)
+
+
 def open_index(url: str, *, dead_letter_path: str | None = None) -> MentionIndex:
     """Opens the mention index a URL names: `embedded:PATH` or `http(s)://host:9200`;
     a cluster's refusals go to `dead_letter_path` (see `EsSettings.from_env`)."""

@@ -117,6 +117,19 @@ def test_a_spike_is_recorded_once_with_its_numbers(
     assert n["expected"] == pytest.approx(2, abs=0.5)
     assert n["threshold"] == threshold_for("volume_spike", "high")
     assert "median of all buckets" in n["baseline_method"]
+    # the explanation as data, stored with the event: the rule's and the bucket's figures
+    assert event.baseline == {
+        "method": "median",
+        "season": "none",
+        "window_seconds": 7 * 86400,
+        "percentile": 99,
+        "bucket_seconds": 3600,
+        "sensitivity": "high",
+        "threshold": n["threshold"],
+        "observed": n["observed"],
+        "expected": n["expected"],
+        "score": n["score"],
+    }
     assert n["top_sources"] == [["x", 5]] or n["top_sources"][0][0] == "x"
     assert len(n["top_mentions"]) == 5
     assert n["top_mentions"][0]["text"] == "Veloria recall panic"
@@ -128,6 +141,8 @@ def test_a_spike_is_recorded_once_with_its_numbers(
     message = message_from_event(event, "slack:SLACK_HOOK")
     assert isinstance(message, AlertMessage)
     assert (message.observed, message.window_start) == (40.0, SPIKE)
+    assert message.baseline_parts is not None and message.baseline_parts.method == "median"
+    assert message.baseline == n["baseline_method"]
     assert message.top_sources[0][0] == "x"
     assert message.series[-1] == (SPIKE, 40.0)
 
@@ -303,6 +318,7 @@ def test_new_mentions_are_judged_by_time_stored_not_published(
     evaluator.run_once()
     (event,) = state.list_alert_events(rule_name="new")
     assert event.numbers["observed"] == 2
+    assert event.baseline == {"method": "new_mentions"}
     clock.advance(600)
     evaluator.run_once()  # nothing new stored since: no second event
     assert len(state.list_alert_events(rule_name="new")) == 1
@@ -417,6 +433,13 @@ def test_a_daily_digest_sums_up_the_days_alerts_in_one_delivery(
     digest = digests[0]
     assert digest.numbers["observed"] == 3
     assert [d.channel for d in digest.deliveries] == ["slack:SLACK_HOOK"]
+    assert digest.baseline == {
+        "method": "digest",
+        "digest": "daily",
+        "count": 3,
+        "kinds": ["new_mention"],
+    }
+    assert digest.numbers["baseline_method"] == "daily digest of 3 alert(s) (new_mention)"
     message = message_from_event(digest)
     assert message.kind == "digest" and message.observed == 3
 

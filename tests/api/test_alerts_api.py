@@ -292,6 +292,7 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
         dedupe_key="2026-11-01T10:00:00+00:00",
         numbers={"observed": 40, "expected": 2.5},
         channels=["slack:SLACK_WEBHOOK_MARKETING", "email:ALERT_EMAIL_TEAM"],
+        baseline={"method": "median", "season": "daily", "window_seconds": 1209600, "score": 6},
     )
     second = ctx.state.record_alert_event(
         rule_name="other",
@@ -319,6 +320,24 @@ def test_events_list_their_deliveries(client: TestClient, ctx: ServiceContext) -
     assert [e["id"] for e in page["events"]] == [second, first]
     event = page["events"][1]
     assert event["numbers"] == {"observed": 40, "expected": 2.5}
+    # the explanation stored with the event, every field named (null: not of this method)
+    assert event["baseline"] == {
+        "method": "median",
+        "season": "daily",
+        "window_seconds": 1209600,
+        "level_seconds": None,
+        "percentile": None,
+        "digest": None,
+        "count": None,
+        "kinds": None,
+        "bucket_seconds": None,
+        "sensitivity": None,
+        "threshold": None,
+        "observed": None,
+        "expected": None,
+        "score": 6.0,
+    }
+    assert page["events"][0]["baseline"] is None  # none stored: the sentence, if any
     assert [(d["channel"], d["status"], d["attempts"]) for d in event["deliveries"]] == [
         ("email:ALERT_EMAIL_TEAM", "sent", 1),
         ("slack:SLACK_WEBHOOK_MARKETING", "unknown", 1),

@@ -23,6 +23,8 @@ import httpx
 import pytest
 import uvicorn
 
+from services.alerting.explanation import english, rule_baseline
+from services.alerting.rules import rule_from_yaml
 from services.api.app import create_app
 from services.api.dashboard import POLICY
 from services.core.evidence import Evidence, WeightedWord
@@ -117,6 +119,13 @@ def _seed(ctx: ServiceContext) -> None:
         ),
     ]
     ctx.index.upsert(mentions)
+    # stored as the evaluator stores a daily volume rule's (services/alerting/explanation.py)
+    rule = rule_from_yaml(
+        "bucket: 1h\nseasonality: daily\nbaseline_window: 14d\nlevel_window: 1d\n"
+    )
+    baseline = rule_baseline(rule).model_copy(
+        update={"observed": 5, "expected": 1.2, "score": 4.26}
+    )
     ctx.state.record_alert_event(
         rule_name="Veloria: negative share",  # a default rule: on Veloria's board
         kind="spike",
@@ -128,12 +137,10 @@ def _seed(ctx: ServiceContext) -> None:
             "expected": 1.2,
             "score": 4.26,
             "threshold": 3,
-            # as Rule.baseline_method writes it (services/alerting/rules.py)
-            "baseline_method": "median of same hour of day over the last 14d x robust level "
-            "(median observed/seasonal ratio over the last 1d); score unit = the usual excess "
-            "of the 99th percentile of residuals over the same window",
+            "baseline_method": english(baseline),
         },
         channels=[],
+        baseline=baseline.model_dump(mode="json", exclude_none=True),
     )
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.alerting.explanation import english, rule_baseline
+from services.alerting.rules import rule_from_yaml
 from services.runtime.app.context import ServiceContext
 from tests.api.test_dashboard import live_api  # noqa: F401  (the served API, seeded)
 from tests.api.test_dashboard_setup import BOARD, TIMEOUT, _done, _get, _item
@@ -21,11 +23,17 @@ from tests.browser import CHROMIUM, Browser
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 VOLUME = "Veloria: volume spike"
-# A negative-share rule's explanation, as Rule.baseline_method writes it (weekly season).
+# A negative-share rule's explanation (weekly season), as the evaluator stores it.
+POOLED_RULE = rule_from_yaml(
+    "kind: negative_share_spike\nbucket: 1h\nseasonality: weekly\nbaseline_window: 28d\n"
+    "sensitivity: low\n"
+)
 POOLED = (
     "pooled negative share (same hour of the same weekday, else all buckets) over the last "
     "28d; scale = binomial sd"
 )
+# An event of an older version whose sentence migration 0019 could not read: no parts.
+OLDER = "seasonal median (hour of week) over 28 days"
 
 
 def _labels(form: str) -> str:
@@ -57,16 +65,28 @@ def test_default_rule_names_and_an_alert_baseline_read_in_french(
             "expected": 0.2,
             "score": 3.5,
             "threshold": 3,
-            "baseline_method": POOLED,
+            "baseline_method": english(rule_baseline(POOLED_RULE)),
             "window_start": (now - timedelta(hours=2)).isoformat(),
             "window_end": now.isoformat(),
         },
+        channels=[],
+        baseline=rule_baseline(POOLED_RULE)
+        .model_copy(update={"observed": 0.5, "expected": 0.2, "score": 3.5})
+        .model_dump(mode="json", exclude_none=True),
+    )
+    ctx.state.record_alert_event(
+        rule_name="Veloria: drop",
+        kind="drop",
+        status="resolved",
+        dedupe_key="k-older",
+        numbers={"baseline_method": OLDER},
         channels=[],
     )
     # API clients keep the English sentences; the parts come beside them.
     rules = {r["name"]: r for r in _get(live_api, api_key, "/alert-rules")}
     assert rules[VOLUME]["default_name"] == {"target": "Veloria", "kind": "volume_spike"}
-    event = _get(live_api, api_key, "/alerts/events", brand="Veloria")["events"][0]
+    older, event = _get(live_api, api_key, "/alerts/events", brand="Veloria")["events"][:2]
+    assert older["baseline"] is None
     assert event["rule"] == "Veloria: negative share"
     assert event["rule_default_name"] == {"target": "Veloria", "kind": "negative_share_spike"}
     assert event["numbers"]["baseline_method"] == POOLED
@@ -79,6 +99,12 @@ def test_default_rule_names_and_an_alert_baseline_read_in_french(
         "digest": None,
         "count": None,
         "kinds": None,
+        "bucket_seconds": 3600,
+        "sensitivity": "low",
+        "threshold": POOLED_RULE.threshold,
+        "observed": 0.5,
+        "expected": 0.2,
+        "score": 3.5,
     }
 
     with Browser(tmp_path / "profile") as browser:
@@ -98,6 +124,7 @@ def test_default_rule_names_and_an_alert_baseline_read_in_french(
             "écart type binomial"
         ) in alerts
         assert "pooled" not in alerts and "negative share" not in alerts
+        assert f"référence\u00a0: {OLDER}" in alerts  # no parts: shown as it is
 
         # The same in English, worded by the page too.
         _switch(browser, "en")

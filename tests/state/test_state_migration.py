@@ -83,6 +83,15 @@ def _fill(url: str) -> dict[str, str]:
             owner=None,
             visibility="shared",
         )
+        state.record_alert_event(
+            rule_name="spike",
+            kind="volume_spike",
+            status="firing",
+            dedupe_key="k1",
+            numbers={"observed": 40, "expected": 2},
+            channels=["slack:SLACK_HOOK"],
+            baseline={"method": "median", "season": "daily", "window_seconds": 1209600},
+        )
         correction = state.add_correction(
             mention_id="m1",
             fingerprint="fp1",
@@ -148,6 +157,9 @@ def test_every_record_moves_to_postgresql_and_reads_back(tmp_path: Path, pg_url:
         assert [e.actor for e in tenancy.audit()] == ["alice"]
         assert state.get_spec(ss.KIND, "recall").spec["query"] == "veloria recall"
         assert state.get_spec("alert_rule", "spike").spec["kind"] == "volume_spike"
+        (event,) = state.list_alert_events()
+        assert event.baseline == {"method": "median", "season": "daily", "window_seconds": 1209600}
+        assert [d.channel for d in event.deliveries] == ["slack:SLACK_HOOK"]
         assert [
             (c["field"], c["label"], c["author"]) for c in state.corrections_for(["fp1"])["fp1"]
         ] == [("sentiment", "negative", "alice")]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.alerting.explanation import Baseline
+
 
 @dataclass(frozen=True)
 class AlertMessage:
@@ -31,7 +33,7 @@ class AlertMessage:
     score: float | None
     window_start: datetime
     window_end: datetime
-    baseline: str  # method and window in words
+    baseline: str  # method and window in English words (the webhook's `baseline`)
     top_mentions: list[dict[str, Any]]  # {title, text, url, source, sentiment}
     top_sources: list[tuple[str, int]]
     top_topics: list[tuple[str, int]]
@@ -40,6 +42,9 @@ class AlertMessage:
     chart_url: str | None = None  # a public URL of the chart PNG (Slack fetches it)
     #: observed/expected are a mean a bucket over this many buckets (1: the bucket's count)
     averaged_buckets: int = 1
+    #: the method and its parameters, for each language's wording (None: an older event
+    #: whose sentence had no known shape; `baseline` is shown as it is)
+    baseline_parts: Baseline | None = None
 
 
 class DeliveryError(Exception):

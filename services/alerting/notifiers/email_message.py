@@ -45,7 +45,7 @@ def email_text(message: AlertMessage, *, language: Language) -> str:
         numbers_line(message, language),
         f"{text('window', language)}{colon(language)}"
         f"{format_window(message.window_start, message.window_end)}",
-        f"{text('baseline', language)}{colon(language)}{baseline_text(message.baseline, language)}",
+        f"{text('baseline', language)}{colon(language)}{baseline_text(message, language)}",
     ]
     spark = sparkline(series_values(message))
     if spark:
@@ -94,7 +94,7 @@ def email_html(message: AlertMessage, *, language: Language, with_chart: bool) -
         rows.append((text("score", language), format_number(message.score, language, decimals=1)))
     rows += [
         (text("window", language), format_window(message.window_start, message.window_end)),
-        (text("baseline", language), baseline_text(message.baseline, language)),
+        (text("baseline", language), baseline_text(message, language)),
     ]
     color = "#dc2626" if message.status == "firing" else "#16a34a"
     parts = [

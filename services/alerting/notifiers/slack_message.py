@@ -42,7 +42,7 @@ def build_slack_payload(message: AlertMessage, *, language: Language = "en") -> 
         f"*{text('observed', language)}*\n{format_value(message, message.observed, language)}",
         f"*{text('expected', language)}*\n{format_value(message, message.expected, language)}",
         f"*{text('window', language)}*\n{format_window(message.window_start, message.window_end)}",
-        f"*{text('baseline', language)}*\n{esc(baseline_text(message.baseline, language))}",
+        f"*{text('baseline', language)}*\n{esc(baseline_text(message, language))}",
     ]
     if message.score is not None and math.isfinite(message.score):
         fields.insert(

@@ -25,7 +25,14 @@ def build_webhook_body(message: AlertMessage, *, idempotency_key: str) -> dict[s
         "score": None if message.score is None else _json_number(message.score),
         "window_start": as_utc(message.window_start).isoformat(),
         "window_end": as_utc(message.window_end).isoformat(),
-        "baseline": message.baseline,
+        "baseline": message.baseline,  # in English words
+        # the same as data (services/alerting/explanation.py), null for an older event
+        # whose sentence had no known shape
+        "baseline_parts": (
+            None
+            if message.baseline_parts is None
+            else message.baseline_parts.model_dump(mode="json")
+        ),
         "top_mentions": [_json_safe(m) for m in message.top_mentions],
         "top_sources": [{"name": n, "count": c} for n, c in message.top_sources],
         "top_topics": [{"name": n, "count": c} for n, c in message.top_topics],

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from services.alerting.baseline_reading import read_baseline
 from services.alerting.default_rules import default_name_parts
+from services.alerting.explanation import english
 from services.alerting.notifiers.base import AlertMessage
 from services.alerting.rules import format_duration
 
@@ -211,9 +211,8 @@ def clip(value: str, limit: int) -> str:
 
 
 # -- the baseline's explanation ----------------------------------------------------------
-# Events store it in English (`Rule.baseline_method`, the evaluator's digest and
-# new-mention texts): read back into its parts (services/alerting/baseline_reading.py)
-# and worded in French; a text of any other shape is shown as it is.
+# Worded from its parts (services/alerting/explanation.py), stored on each event; an older
+# event's sentence of no known shape is shown as it is.
 _SEASONS_FR: dict[str, tuple[str, str]] = {  # (after "médiane", inside the parentheses)
     "none": ("de toutes les périodes", "toutes les périodes"),
     "daily": ("de la même heure de la journée", "même heure de la journée"),
@@ -241,13 +240,13 @@ def _last_fr(seconds: int | None) -> str:
     return f"les {number} {'derniers' if masculine else 'dernières'} {many}"
 
 
-def baseline_text(method: str, language: Language) -> str:
-    """How 'expected' was computed (an event's `baseline_method`), in the reader's language."""
-    if language == "en":
-        return method
-    found = read_baseline(method)
+def baseline_text(message: AlertMessage, language: Language) -> str:
+    """How 'expected' was computed, in the reader's language."""
+    found = message.baseline_parts
     if found is None:
-        return method
+        return message.baseline
+    if language == "en":
+        return english(found)
     if found.method == "median":
         text_fr = (
             f"médiane {_SEASONS_FR[found.season or 'none'][0]} sur {_last_fr(found.window_seconds)}"

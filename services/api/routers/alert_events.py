@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from services.alerting import saved_searches as ss
-from services.alerting.baseline_reading import Baseline, read_baseline
 from services.alerting.default_rules import (
     KIND_LABELS,
     DefaultName,
@@ -17,6 +16,7 @@ from services.alerting.default_rules import (
     default_rule_name,
 )
 from services.alerting.evaluator import RULE_KIND
+from services.alerting.explanation import Baseline, stored_baseline
 from services.api.deps import AuthDep, StateDep
 from services.api.params import Before, RowId
 from services.api.problems import Problem
@@ -66,9 +66,12 @@ class AlertEvent(BaseModel):
     )
     baseline: Baseline | None = Field(
         default=None,
-        description="`numbers.baseline_method` (an English sentence) as a method and its "
-        "parameters, for a client to word it in its own language; null when the sentence "
-        "has no known shape",
+        description="how `expected` was computed, as a method and its parameters (what "
+        "`numbers.baseline_method` says in English), with the rule's bucket, sensitivity "
+        "and threshold and the figures of the bucket that fired, for a client to word it "
+        "in its own language; stored with the event (events of versions before it: read "
+        "once from their sentence). Null for an older sentence of no known shape: show "
+        "`numbers.baseline_method` as it is",
     )
 
 
@@ -86,7 +89,7 @@ def _event(record: AlertEventRecord) -> AlertEvent:
         created_at=record.created_at,
         numbers=record.numbers,
         rule_default_name=default_name_parts(record.rule_name),
-        baseline=read_baseline(str(record.numbers.get("baseline_method") or "")),
+        baseline=stored_baseline(record.baseline),
         deliveries=[
             Delivery(
                 channel=d.channel,

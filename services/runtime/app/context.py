@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from services.core.settings import Settings
 from services.core.workspace import Workspace
-from services.store.contracts import IndexUnavailable, MentionIndex, open_index
+from services.store.contracts import IndexUnavailable, MentionIndex, open_index, probe_index
 from services.store.state.contract import StateStore
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ log = logging.getLogger("veille.runtime")
 #: index fails at once rather than waiting out the client's retries again (about 5 s), so
 #: /health answers a load balancer's probe quickly while Elasticsearch is down.
 INDEX_RETRY_PAUSE = 10.0
+#: Seconds health's own look at the index's server may take (one request, no retries),
+#: before it asks the index: a probe answers within about this while Elasticsearch is
+#: down, even in the moment the pause above is over.
+INDEX_PROBE_TIMEOUT = 0.5
 
 
 class ServiceContext:
@@ -109,6 +113,12 @@ class ServiceContext:
             raise
         self._index_failure = None
         return index
+
+    def probe_index(self) -> None:
+        """Health's look at the index's server: IndexUnavailable unless it answers one
+        request within INDEX_PROBE_TIMEOUT. It leaves the index alone: opening it, its
+        retries and their pause stay those of the work that needs it."""
+        probe_index(self.settings.store.index_url, timeout=INDEX_PROBE_TIMEOUT)
 
     @cached_property
     def analyzer(self) -> Analyzer:

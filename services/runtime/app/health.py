@@ -27,6 +27,9 @@ def store_health(ctx: ServiceContext, *, explain: bool = True) -> tuple[bool, di
     details: dict[str, Any] = {}
     healthy = True
     try:
+        # A server that does not answer at once is reported down at once: asking the index
+        # would wait out its retries (about 5 s) whenever it is opened or asked again.
+        ctx.probe_index()
         details["mentions"] = ctx.index.count(MentionFilter())
         outdated = ctx.index.outdated_parts()
         if outdated:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from elastic_transport import HttpHeaders, Transport, TransportApiResponse
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, HttpHeaders, Transport, TransportApiResponse
 from elastic_transport.client_utils import DEFAULT
 from elasticsearch import Elasticsearch
 
@@ -213,6 +214,37 @@ class EsSettings:
         if self.ca_certs:
             options["ca_certs"] = self.ca_certs
         return Elasticsearch(self.url, **options)
+
+    def probe(self, timeout: float) -> None:
+        """One request to the cluster, given `timeout` seconds in all and never retried:
+        IndexUnavailable when no answer comes or the answer is a server error (not ready).
+        Any other answer, a refusal of our missing credentials included, means it is up:
+        the requests that follow (with their retries) say what else may be wrong."""
+        client = (
+            Elasticsearch(self.url, ca_certs=self.ca_certs)
+            if self.ca_certs
+            else Elasticsearch(self.url)
+        )
+        try:
+            # The transport's own request: no credentials sent, no version negotiated; its
+            # limits given here (the client would pass its own on each of its requests).
+            status = client.transport.perform_request(
+                "GET",
+                "/",
+                headers=_PLAIN_JSON,
+                request_timeout=timeout,
+                max_retries=0,
+                retry_on_timeout=False,
+            ).meta.status
+        except (TransportConnectionError, ConnectionTimeout) as error:
+            raise IndexUnavailable(
+                f"cannot reach Elasticsearch at {self.url} (one try of {timeout:g} s): "
+                f"{type(error).__name__}"
+            ) from error
+        finally:
+            client.close()
+        if status >= 500:
+            raise IndexUnavailable(f"Elasticsearch at {self.url} is not ready: HTTP {status}")
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

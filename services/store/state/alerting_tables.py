@@ -1,7 +1,7 @@
 """Alerting state: saved searches, alert rules, and the durable outbox (events, deliveries).
 
-Tables (created by migration 0002; two-phase deliveries and chart tokens added by 0010)
-and the SQL that `SqlStateStore` runs on them.
+Tables (created by migration 0002; two-phase deliveries and chart tokens added by 0010,
+events' `baseline` by 0019) and the SQL that `SqlStateStore` runs on them.
 
 Saved searches and alert rules keep their whole definition as JSON in `spec`, like the
 workspace tables: the alerting layer validates it, the store only queries name, owner and
@@ -78,6 +78,8 @@ alert_events = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     # The unguessable part of the chart image URL (Slack fetches images without a key).
     sa.Column("chart_token", sa.String(64), nullable=True),
+    # How 'expected' was computed, as data (0019); NULL: only the sentence in `numbers`.
+    sa.Column("baseline", json_type(), nullable=True),
     sa.CheckConstraint(one_of("status", EVENT_STATUSES), name="status"),
     sa.UniqueConstraint(
         "rule_name", "status", "dedupe_key", name="uq_alert_events_rule_status_key"
@@ -248,6 +250,7 @@ def record_event(
     channels: Sequence[str],
     now: datetime,
     deliver_after: datetime | None,
+    baseline: dict[str, Any] | None = None,
 ) -> int | None:
     """Inserts an event and one pending delivery per channel; None if already recorded."""
     if status not in EVENT_STATUSES:
@@ -261,6 +264,7 @@ def record_event(
             status=status,
             dedupe_key=dedupe_key,
             numbers=numbers,
+            baseline=baseline,
             created_at=now,
             chart_token=secrets.token_urlsafe(24),
         )
@@ -327,6 +331,7 @@ def _event(row: Any, deliveries: list[DeliveryRecord]) -> AlertEventRecord:
         created_at=row.created_at,
         deliveries=deliveries,
         chart_token=row.chart_token,
+        baseline=dict(row.baseline) if row.baseline is not None else None,
     )
 
 
@@ -401,6 +406,7 @@ def claim_due(
             e.c.numbers,
             e.c.created_at,
             e.c.chart_token,
+            e.c.baseline,
         )
         .join(e, e.c.id == d.c.event_id)
         .where(d.c.id.in_(ids))

@@ -123,6 +123,9 @@ class AlertEventRecord:
     created_at: datetime
     deliveries: list[DeliveryRecord]
     chart_token: str | None = None  # unguessable; in the public chart URL, never listed
+    #: how its 'expected' was computed, as data (services/alerting/explanation.py); None
+    #: for an event of an older version whose sentence had no known shape (migration 0019)
+    baseline: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -292,10 +295,12 @@ class StateStore(Protocol):
         numbers: dict[str, Any],
         channels: Sequence[str],
         deliver_after: datetime | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> int | None:
-        """In one transaction: the event and one pending delivery per channel (due at
-        `deliver_after`, e.g. the end of quiet hours). Returns the event id, or None when
-        (rule_name, status, dedupe_key) was already recorded."""
+        """In one transaction: the event (with `baseline`, its explanation as data) and one
+        pending delivery per channel (due at `deliver_after`, e.g. the end of quiet hours).
+        Returns the event id, or None when (rule_name, status, dedupe_key) was already
+        recorded."""
         ...
 
     def list_alert_events(

@@ -407,6 +407,7 @@ class SqlStateStore(DatabaseStore):
         numbers: dict[str, Any],
         channels: Sequence[str],
         deliver_after: datetime | None = None,
+        baseline: dict[str, Any] | None = None,
     ) -> int | None:
         """Records an event and its pending deliveries in one transaction; None if known."""
         with self._write() as conn:
@@ -417,6 +418,7 @@ class SqlStateStore(DatabaseStore):
                 status=status,
                 dedupe_key=dedupe_key,
                 numbers=numbers,
+                baseline=baseline,
                 channels=channels,
                 now=self._now(),
                 deliver_after=deliver_after,

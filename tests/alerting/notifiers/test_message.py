@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from services.alerting.explanation import Baseline
 from services.alerting.notifiers.email_message import (
     CHART_CID,
     build_email,
@@ -218,7 +219,8 @@ def test_slack_payload_shows_the_chart_image_only_with_a_public_url() -> None:
 
 
 def test_webhook_body_has_every_field_in_json() -> None:
-    message = make_message(score=None, observed=float("nan"))
+    parts = Baseline(method="median", season="weekly", window_seconds=2419200, percentile=99)
+    message = make_message(score=None, observed=float("nan"), baseline_parts=parts)
     body = build_webhook_body(message, idempotency_key="evt-1:webhook")
     decoded = json.loads(json.dumps(body, allow_nan=False))
     assert decoded["idempotency_key"] == "evt-1:webhook"
@@ -229,6 +231,9 @@ def test_webhook_body_has_every_field_in_json() -> None:
     assert decoded["window_start"] == "2026-11-22T09:00:00+00:00"
     assert decoded["window_end"] == "2026-11-22T10:00:00+00:00"
     assert decoded["baseline"] == message.baseline
+    assert decoded["baseline_parts"]["season"] == "weekly"
+    assert decoded["baseline_parts"]["window_seconds"] == 2419200
+    assert build_webhook_body(make_message(), idempotency_key="k")["baseline_parts"] is None
     assert decoded["top_mentions"][0]["url"] == "https://news.example.org/acme-outage"
     assert decoded["top_sources"][0] == {"name": "news.example.org", "count": 40}
     assert decoded["top_topics"][1] == {"name": "refund", "count": 9}

@@ -229,7 +229,7 @@ function alertItem(event) {
   const why = alertWhy(event.numbers || {});
   if (why) item.appendChild(element("div", why, "why"));
   // How "expected" was computed, in the page's words from its parts (the API's
-  // `baseline`); a sentence the server could not read, as it gave it.
+  // `baseline`); an old event's sentence of no known shape, as the server gave it.
   const method = I18n.baseline(event.baseline) || (event.numbers && event.numbers.baseline_method);
   if (method) item.appendChild(element("div", t("alert.baseline", { method }), "meta"));
   const at = item.appendChild(element("div", t("alert.at", { when: I18n.dateTime(event.created_at) }) + " · ", "meta"));

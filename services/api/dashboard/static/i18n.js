@@ -232,8 +232,8 @@ const I18n = (() => {
     "ruleName.volume_spike": { en: "{target}: volume spike", fr: "{target}\u00a0: pic de volume" },
     "ruleName.negative_share_spike": { en: "{target}: negative share", fr: "{target}\u00a0: part négative" },
     "ruleName.drop": { en: "{target}: drop", fr: "{target}\u00a0: baisse" },
-    // How an alert's "expected" was computed (the API's `baseline`, read from the server's
-    // sentence by services/alerting/baseline_reading.py), as the notifications word it.
+    // How an alert's "expected" was computed (the API's `baseline`, the parts stored with
+    // the event: services/alerting/explanation.py), as the notifications word it.
     "baseline.median": {
       en: "median of {season} over {window}{level}; score unit = the usual excess of the {percentile} percentile of residuals over the same window",
       fr: "médiane {season} sur {window}{level}\u00a0; unité du score\u00a0: l'écart habituel du {percentile} centile des résidus sur la même fenêtre",
@@ -663,7 +663,7 @@ const I18n = (() => {
   };
 
   // How an alert's "expected" was computed, from the API's `baseline` (a method and its
-  // parameters); null when the server could not read its own sentence (shown as it is).
+  // parameters); null for an old event whose sentence had no known shape (shown as it is).
   function baseline(parts) {
     if (!parts) return null;
     const last = (seconds) => {
