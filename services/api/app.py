@@ -38,6 +38,7 @@ from services.api.routers import (
     topics,
     triage,
 )
+from services.api.sign_in_throttle import SignInThrottle
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 
@@ -84,6 +85,7 @@ def bind_app(
     app.state.ctx = ctx
     app.state.installation = installation or Installation(ctx, config_dir=config_dir)
     app.state.oidc = _oidc_client(ctx)
+    app.state.sign_in_throttle = SignInThrottle()
 
 
 def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
