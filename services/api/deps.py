@@ -401,7 +401,7 @@ async def _target(request: Request) -> str:
             return str(params[name])
     try:
         body: Any = json.loads(await request.body() or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return ""
     if isinstance(body, dict):
         for field in ("name", "id", "workspace_id"):
