@@ -1,12 +1,15 @@
 """Hostile request bodies get a 4xx, never a 500: JSON nested too deep for Python's
-parser, on every write route (iterated from the OpenAPI document), over real stores."""
+parser, on every write route (iterated from the OpenAPI document); a body over 1 MiB,
+declared or chunked, is a 413 before it is read (real stores)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from fastapi.testclient import TestClient
 
+from services.api.body_limit import MAX_BODY_BYTES
 from services.runtime.app.context import ServiceContext
 from tests.apps import app_for
 
@@ -28,3 +31,31 @@ def test_json_nested_too_deep_is_never_a_500(ctx: ServiceContext, api_key: str) 
                 assert answer.status_code < 500, (method, path, answer.text)
                 checked += 1
     assert checked > 40
+
+
+def test_a_body_over_the_limit_is_a_413_before_sign_in(ctx: ServiceContext) -> None:
+    """Sign-in is public: a huge body must not be read into memory before anything."""
+    huge = b'{"login": "' + b"a" * (MAX_BODY_BYTES + 1) + b'", "password": "x"}'
+    with TestClient(app_for(ctx)) as anyone:
+        declared = anyone.post(
+            "/api/v1/session", content=huge, headers={"Content-Type": "application/json"}
+        )
+        assert declared.status_code == 413, declared.text
+        assert declared.json()["title"] == "Request body too large"
+        # Without a Content-Length (chunked), the limit holds as the body arrives.
+        chunks = (huge[i : i + 65536] for i in range(0, len(huge), 65536))
+        streamed = anyone.post(
+            "/api/v1/session", content=chunks, headers={"Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413, streamed.text
+
+
+def test_a_body_within_the_limit_reaches_the_route(ctx: ServiceContext, api_key: str) -> None:
+    brand = {"name": "Grandvelo", "context_excluded": ["y" * 200] * 4000}  # about 800 KiB
+    with TestClient(app_for(ctx), headers={"X-API-Key": api_key}) as client:
+        chunked = (part.encode() for part in (json.dumps(brand)[:100], json.dumps(brand)[100:]))
+        answer = client.post(
+            "/api/v1/brands", content=chunked, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 201, answer.text[:300]
+        assert len(client.get("/api/v1/brands/Grandvelo").json()["context_excluded"]) == 4000
