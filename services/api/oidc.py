@@ -217,7 +217,9 @@ class OidcClient:
             raise TokenRefused(f"the token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
             raise TokenRefused(f"the token is invalid ({type(exc).__name__})") from None
-        if nonce is not None and not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
+        if nonce is not None and not secrets.compare_digest(
+            str(claims.get("nonce", "")).encode(), nonce.encode()
+        ):
             raise TokenRefused("the ID token's nonce does not match this sign-in")
         return claims
 

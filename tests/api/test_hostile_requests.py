@@ -1,6 +1,6 @@
-"""Hostile request bodies get a 4xx, never a 500: JSON nested too deep for Python's
-parser, on every write route (iterated from the OpenAPI document); a body over 1 MiB,
-declared or chunked, is a 413 before it is read (real stores)."""
+"""Hostile requests get a 4xx, never a 500: JSON nested too deep for Python's parser, on
+every write route (iterated from the OpenAPI document); a body over 1 MiB, declared or
+chunked, is a 413 before it is read; a chart link's token that is not ASCII (real stores)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,24 @@ def test_a_body_within_the_limit_reaches_the_route(ctx: ServiceContext, api_key:
         )
         assert answer.status_code == 201, answer.text[:300]
         assert len(client.get("/api/v1/brands/Grandvelo").json()["context_excluded"]) == 4000
+
+
+def test_a_chart_token_that_is_not_ascii_is_a_404_like_any_wrong_token(
+    ctx: ServiceContext,
+) -> None:
+    """The chart route is public (Slack fetches it): its token is anyone's input."""
+    event_id = ctx.state.record_alert_event(
+        rule_name="r",
+        kind="volume_spike",
+        status="firing",
+        dedupe_key="k",
+        numbers={"observed": 40, "expected": 2.5},
+        channels=[],
+    )
+    assert ctx.state.get_alert_event(event_id).chart_token
+    url = f"/api/v1/alerts/events/{event_id}/chart.png"
+    with TestClient(app_for(ctx), raise_server_exceptions=False) as anyone:
+        for token in ("\u00e9t\u00e9", "x" * 32):
+            answer = anyone.get(url, params={"token": token})
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["title"] == "Chart not found"
