@@ -11,9 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from services.alerting.notifiers.base import DeliveryError
-from services.api.body_limit import BodyLimit
 from services.api.dashboard import mount_dashboard
 from services.api.deps import authorize, register_routes
+from services.api.input_guard import InputGuard
 from services.api.metrics import RequestMetrics
 from services.api.metrics import router as metrics_router
 from services.api.oidc import OidcClient, build_client
@@ -109,7 +109,7 @@ def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
     )
     app.state.route_paths = {}
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestMetrics)
     if cors_origins:
         app.add_middleware(
