@@ -77,6 +77,7 @@ def test_a_brand_name_with_a_line_break_is_one_line_in_a_reports_subject(
     assert sent.status_code == 201, sent.text
     (envelope,) = box.envelopes
     assert envelope.rcpt_tos == ["boss@example.org"]
+    assert isinstance(envelope.content, bytes)
     mail = message_from_bytes(envelope.content, policy=default)
     assert mail["Bcc"] is None
     assert mail["Subject"].startswith("[Veille] Evil Bcc: victim@example.org · ")

@@ -19,7 +19,7 @@ from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from tests.apps import app_for
-from tests.httpserver import HTTPTestServer
+from tests.httpserver import HTTPTestServer, Response
 
 TOKEN = "installation-mastodon-token-3f9a"
 
@@ -109,7 +109,5 @@ def test_social_sources_without_an_address_option_are_accepted(analyst: TestClie
     assert analyst.post("/api/v1/sources", json=feed).status_code == 201
 
 
-def _empty_search() -> object:
-    from tests.httpserver import Response
-
+def _empty_search() -> Response:
     return Response(200, body=json.dumps({"statuses": []}).encode())
