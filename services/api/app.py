@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from services.alerting.notifiers.base import DeliveryError
 from services.api.dashboard import mount_dashboard
 from services.api.deps import authorize, register_routes
+from services.api.input_guard import InputGuard
 from services.api.metrics import RequestMetrics
 from services.api.metrics import router as metrics_router
 from services.api.oidc import OidcClient, build_client
@@ -38,6 +39,7 @@ from services.api.routers import (
     topics,
     triage,
 )
+from services.api.sign_in_throttle import SignInThrottle
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 
@@ -84,6 +86,7 @@ def bind_app(
     app.state.ctx = ctx
     app.state.installation = installation or Installation(ctx, config_dir=config_dir)
     app.state.oidc = _oidc_client(ctx)
+    app.state.sign_in_throttle = SignInThrottle()
 
 
 def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
@@ -106,6 +109,7 @@ def build_app(*, cors_origins: tuple[str, ...] = ()) -> FastAPI:
     )
     app.state.route_paths = {}
     install_problem_handlers(app)
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestMetrics)
     if cors_origins:
         app.add_middleware(

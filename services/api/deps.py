@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.routing import APIRoute
@@ -150,9 +151,42 @@ def _principal(
             return principal
     elif cookie:
         principal = _from_session(installation, cookie)
+        if principal is not None:
+            _check_same_origin(request)
         if principal is not None or keys_required:
             return principal
     return None if keys_required else LOCAL_ADMIN
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_same_origin(request: Request) -> None:
+    """A change made with the session cookie must come from Veille's own pages. The
+    cookie is SameSite=Strict, but a site spans sibling subdomains: a form on
+    blog.example.org still sends it, and needs no preflight to POST to a route without a
+    body (archive, retention run). Browsers say where a request comes from: Sec-Fetch-Site,
+    else (older ones) Origin; a client sending neither is not a browser page."""
+    if request.method in _SAFE_METHODS:
+        return
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is not None:
+        if site in ("same-origin", "none"):  # "none": typed by the person, not a page
+            return
+    elif origin is None:
+        return
+    else:
+        public = request.app.state.ctx.settings.api.public_url
+        own = {request.url.netloc, urlsplit(public).netloc if public else request.url.netloc}
+        if urlsplit(origin).netloc in own:
+            return
+    raise Problem(
+        403,
+        "Cross-site request refused",
+        "a change made with the dashboard's session must come from the dashboard's own "
+        "pages; scripts use an API key",
+    )
 
 
 def _check_asked_workspace(request: Request, principal: Principal) -> None:
@@ -401,7 +435,7 @@ async def _target(request: Request) -> str:
             return str(params[name])
     try:
         body: Any = json.loads(await request.body() or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return ""
     if isinstance(body, dict):
         for field in ("name", "id", "workspace_id"):

@@ -29,7 +29,7 @@ from services.alerting.notifiers.base import DeliveryError
 from services.alerting.notifiers.secrets import resolve_secret
 from services.core.settings import OidcSettings
 from services.store.state.contract import ConflictError, NotFoundError
-from services.store.state.tenancy import EMAIL, TenancyStore, UserRecord
+from services.store.state.tenancy import DEFAULT_WORKSPACE, EMAIL, TenancyStore, UserRecord
 
 log = logging.getLogger("veille.api.oidc")
 
@@ -217,7 +217,9 @@ class OidcClient:
             raise TokenRefused(f"the token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
             raise TokenRefused(f"the token is invalid ({type(exc).__name__})") from None
-        if nonce is not None and not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
+        if nonce is not None and not secrets.compare_digest(
+            str(claims.get("nonce", "")).encode(), nonce.encode()
+        ):
             raise TokenRefused("the ID token's nonce does not match this sign-in")
         return claims
 
@@ -284,8 +286,8 @@ def resolve_user(
     tenancy: TenancyStore, settings: OidcSettings, claims: dict[str, Any], workspace: str
 ) -> UserRecord:
     """The Veille user a verified token names (by `user_claim`); created with
-    `default_role` in `workspace` when unknown and `unknown_users: create`, else
-    TokenRefused."""
+    `default_role` when unknown, `unknown_users: create` and `workspace` is `default`,
+    else TokenRefused."""
     claim = settings.user_claim
     value = claims.get(claim)
     if not isinstance(value, str) or not value.strip():
@@ -299,6 +301,14 @@ def resolve_user(
     if settings.unknown_users == "refuse":
         raise TokenRefused(
             f"no Veille user has this {claim}; an admin adds people with `veille users add`"
+        )
+    if workspace != DEFAULT_WORKSPACE:
+        # Anyone the provider knows may come in, but only where the operator opened the
+        # door: a client's workspace is not theirs to pick by naming it.
+        raise TokenRefused(
+            f"no Veille user has this {claim}: people are created on their first sign-in "
+            f"to the {DEFAULT_WORKSPACE} workspace only; an admin of {workspace[:40]!r} "
+            "adds people there"
         )
     email = value if claim == "email" else claims.get("email")
     user_id = None

@@ -303,7 +303,7 @@ class OidcSettings(BaseModel):
     unknown_users: Literal["refuse", "create"] = Field(
         default="refuse",
         description="a signed-in person Veille does not know: refused, or created with "
-        "default_role in the workspace they sign in to",
+        "default_role in the default workspace (never in one the sign-in names)",
     )
     default_role: str = Field(default="viewer", description="the role of people created")
     algorithms: TextList = Field(default_factory=lambda: list(SIGNING_ALGORITHMS))

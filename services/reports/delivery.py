@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from services.alerting.channels import email_notifier
 from services.alerting.notifiers.base import DeliveryError
+from services.alerting.notifiers.email_message import one_line
 from services.alerting.notifiers.secrets import resolve_secret
 from services.alerting.secret_scope import SecretScope
 from services.core.reports import Section, address_of, needs_smtputf8
@@ -40,7 +41,9 @@ FOOTER = {
 def report_subject(figures: ReportFigures) -> str:
     """'[Veille] Veloria · 30 November – 6 December 2026'."""
     lang = figures.definition.language
-    return f"[Veille] {figures.subject.title} · {wording.period_text(figures.window, lang)}"
+    return one_line(
+        f"[Veille] {figures.subject.title} · {wording.period_text(figures.window, lang)}"
+    )
 
 
 def report_email(

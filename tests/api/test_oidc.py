@@ -455,3 +455,25 @@ def test_a_person_created_from_an_email_alone_is_named_without_an_email(
     assert tenancy.get_user("ana@other.example.org").roles == {"default": "member"}
     assert tenancy.get_user("ana@example.org").roles == {"default": "viewer"}
     assert client.get("/api/v1/me", headers=_bearer(dave)).json()["actor"] == "dave"
+
+
+def test_a_person_unknown_to_veille_cannot_enrol_in_a_workspace_of_their_choice(
+    tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`unknown_users: create` lets anyone the provider knows in: into `default`, which the
+    operator chose to open, never into a client's workspace they name themselves (by
+    X-Veille-Workspace or the sign-in link's ?workspace=)."""
+    monkeypatch.setenv(SECRET_NAME, "secret")
+    app = _app(tmp_path, provider.issuer(), unknown_users="create", default_role="member")
+    client = TestClient(app)
+    mallory = provider.token("mallory", {"email": "mallory@example.org", "aud": "veille"})
+    refused = client.get("/api/v1/mentions", headers=_bearer(mallory, "acme"))
+    assert refused.status_code == 401, refused.text
+    assert "default" in refused.json()["detail"]
+    tenancy = app.state.installation.tenancy
+    assert "mallory" not in {u.name for u in tenancy.list_users()}
+    assert [u.name for u in tenancy.list_users(workspace="acme")] == ["Bob"]
+    # Into `default` she comes, as configured; acme stays closed to her.
+    assert client.get("/api/v1/me", headers=_bearer(mallory)).status_code == 200
+    assert tenancy.get_user("mallory@example.org").roles == {"default": "member"}
+    assert client.get("/api/v1/me", headers=_bearer(mallory, "acme")).status_code == 403

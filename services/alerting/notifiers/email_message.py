@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from email.message import EmailMessage
 
@@ -31,10 +32,19 @@ from services.alerting.notifiers.wording import (
 CHART_CID = "veille-chart"
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """`text` for a header: names are user input, and a line break (CR as well as LF) in
+    a header makes the message unbuildable, or would start another header."""
+    return _CONTROLS.sub(" ", text)
+
+
 def email_subject(message: AlertMessage, *, language: Language) -> str:
     """'[Veille] Volume spike · Brand: 120 vs 30 expected'."""
     title, numbers = headline(message, language), numbers_line(message, language)
-    return f"[Veille] {title}{colon(language)}{numbers}".replace("\n", " ")
+    return one_line(f"[Veille] {title}{colon(language)}{numbers}")
 
 
 def email_text(message: AlertMessage, *, language: Language) -> str:

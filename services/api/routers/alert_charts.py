@@ -39,7 +39,9 @@ def get_chart(
         event = state.get_alert_event(event_id)
     except NotFoundError:
         raise Problem(404, "Chart not found", _NOT_FOUND) from None
-    if not event.chart_token or not hmac.compare_digest(event.chart_token, token):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = token.encode("utf-8")
+    if not event.chart_token or not hmac.compare_digest(event.chart_token.encode(), given):
         raise Problem(404, "Chart not found", _NOT_FOUND)
     png = chart_png(event)
     if png is None:

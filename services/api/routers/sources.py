@@ -32,6 +32,26 @@ def _validate_query(source: Source) -> None:
         parse_query(source.query)  # a QuerySyntaxError becomes a 400 with the position
 
 
+def _check_addresses(source: Source) -> None:
+    """A social connector sends the installation's credentials (VEILLE_MASTODON_TOKEN, the
+    Reddit and Bluesky logins...) to the address it calls: a source added here may not
+    choose that address, or whoever may add a source in any workspace would receive them.
+    The operator still can, in the workspace YAML or VEILLE_<KIND>_BASE_URL."""
+    if source.kind in ("feed", "web"):
+        return
+    for option in source.options:
+        if option == "instance" or option.endswith("url"):
+            raise Problem(
+                422,
+                "Invalid request",
+                f"options.{option}: a {source.kind} source added through the API uses the "
+                "platform's address the installation set (its credentials are sent there); "
+                "another address is set in the workspace YAML or in "
+                f"VEILLE_{source.kind.upper()}_BASE_URL",
+                field=f"options.{option}",
+            )
+
+
 @router.get("", summary="List sources")
 def list_sources(state: StateDep) -> list[Source]:
     """Every configured source."""
@@ -86,6 +106,7 @@ def preview_source(body: PreviewRequest, ctx: ContextDep) -> dict[str, Any]:
 def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
     """Adds a source; it is polled from its next interval on."""
     _validate_query(source)
+    _check_addresses(source)
     state.put_source(source, origin="api", create_only=True)
     ctx.notify_sources_changed()
     return state.get_source(source.name)
@@ -111,6 +132,7 @@ def replace_source(name: str, source: Source, state: StateDep, ctx: ContextDep) 
         raise Problem(400, "Name mismatch", "the body's name must match the URL")
     _check_editable(state, name)  # NotFoundError when absent; an unreadable row is replaced
     _validate_query(source)
+    _check_addresses(source)
     state.put_source(source, origin="api")
     ctx.notify_sources_changed()
     return state.get_source(name)

@@ -7,6 +7,7 @@ the admins of `default`, the installation's own workspace.
 from __future__ import annotations
 
 import contextlib
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,7 +23,8 @@ from services.api.deps import (
     start_session,
 )
 from services.api.params import TIME_FORMS, BodyTime, to_utc
-from services.api.problems import Problem
+from services.api.problems import Problem, problem_response
+from services.api.sign_in_throttle import SignInThrottle
 from services.core.permissions import ROLES, Principal, check_role
 from services.runtime.app.workspaces import Installation
 from services.store.state.contract import ConflictError, NotFoundError
@@ -404,15 +406,37 @@ def me(principal: PrincipalDep, installation: InstallationDep) -> dict[str, Any]
     }
 
 
-@router.post("/session", summary="Sign in with a name or email and a password")
+@router.post(
+    "/session",
+    summary="Sign in with a name or email and a password",
+    responses={429: {"description": "too many failed sign-ins: wait Retry-After seconds"}},
+)
 def sign_in(
     body: LoginIn, request: Request, response: Response, installation: InstallationDep
-) -> dict[str, Any]:
-    """Sets the session cookie (HttpOnly, SameSite=Strict) the dashboard then sends."""
+) -> Any:
+    """Sets the session cookie (HttpOnly, SameSite=Strict) the dashboard then sends.
+    After 5 failed sign-ins of one login (or 30 from one address) in 15 minutes, it
+    answers 429 until the oldest is 15 minutes old, whatever the password."""
     tenancy = installation.tenancy
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = request.client.host if request.client else ""
+    wait = throttle.wait(body.login, client)
+    if wait is not None:
+        minutes = math.ceil(wait / 60)
+        refused = problem_response(
+            request,
+            429,
+            "Too many sign-in attempts",
+            f"too many failed sign-ins: try again in {minutes} minute{'s' * (minutes > 1)}",
+            retry_after=math.ceil(wait),
+        )
+        refused.headers["Retry-After"] = str(math.ceil(wait))
+        return refused
     user = tenancy.check_password(body.login, body.password)
     if user is None:
+        throttle.failed(body.login, client)
         raise Problem(401, "Sign-in failed", "unknown name or email, or wrong password")
+    throttle.succeeded(body.login, user.name, user.email or "")
     workspace = body.workspace or home_workspace(tenancy, user.roles)
     start_session(response, request, tenancy, user, workspace)
     return {"user": user.name, "workspace": workspace, "role": user.roles[workspace]}

@@ -349,11 +349,13 @@ class TenancyStore(DatabaseStore):
         raise NotFoundError(f"no user with id {user_id!r}")
 
     def set_password(self, login: str, password: str) -> None:
-        """Sets (or replaces) a person's password."""
+        """Sets (or replaces) a person's password and ends their sessions: a password is
+        reset because someone else may know it, so what it opened must close too."""
         user = self.get_user(login)
         hashed = hash_password(password)
         with self._write() as conn:
             conn.execute(sa.update(users).where(users.c.id == user.id).values(password_hash=hashed))
+            conn.execute(sa.delete(sessions).where(sessions.c.user_id == user.id))
 
     def check_password(self, login: str, password: str) -> UserRecord | None:
         """The person when the password is theirs, else None."""
