@@ -13,6 +13,7 @@ import re
 from typing import Final
 
 from services.alerting.saved_searches import TooFarBack
+from services.core.reports import NoSection, NotAnAddress, PeriodBackwards
 
 CODES: Final[dict[str, str]] = {
     # 400 and 422: the request itself
@@ -82,7 +83,12 @@ CODES: Final[dict[str, str]] = {
 #: The codes of a 422's refused fields beyond pydantic's own error types (`missing`,
 #: `string_too_long`, `greater_than_equal`, `literal_error`... with their limits in
 #: `params`): a check of ours that the API can name.
-FIELD_CODES: Final[dict[type[Exception], str]] = {TooFarBack: "too_far_back"}
+FIELD_CODES: Final[dict[type[Exception], str]] = {
+    TooFarBack: "too_far_back",
+    NotAnAddress: "not_an_address",
+    NoSection: "no_section",
+    PeriodBackwards: "period_backwards",
+}
 
 _NOT_WORDS = re.compile(r"[^a-z0-9]+")
 

@@ -171,7 +171,9 @@ def _field_errors(error: Any) -> list[dict[str, Any]]:
             }
             for problem in found.problems
         ]
-    params = {k: v for k, v in ctx.items() if k != "error" and isinstance(v, str | int | float)}
+    given = getattr(found, "params", None)  # our errors' own (NotAnAddress: the value)
+    params = given if isinstance(given, dict) else ctx
+    params = {k: v for k, v in params.items() if k != "error" and isinstance(v, str | int | float)}
     return [
         {
             "field": field,
