@@ -3,7 +3,8 @@
 // charts.js call `t(key, params)` and `I18n.*`. The words are those of the reports and
 // alert notifications (services/reports/wording.py, services/alerting/notifiers/wording.py)
 // so the product says the same thing everywhere. Text from the API (explanations,
-// warnings, problem details) is shown as the API gives it, never translated here.
+// warnings, problem details) is never translated here: the page words what the API gives
+// as a code (a refusal's, refusals.js), and shows the rest as the API gives it.
 // No library: a flat table, `{name}` parameters and Intl.PluralRules cover these strings.
 "use strict";
 
