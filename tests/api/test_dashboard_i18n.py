@@ -225,7 +225,7 @@ DETECTOR_CODES = ["negative_duration", "bucket_too_long", "sensitivity"]  # rule
 PROBLEMS_WORDED = [
     "name_taken", "not_found", "forbidden", "no_role_in_this_workspace", "workspace_archived",
     "workspace_mismatch", "too_far_back", "invalid_time_window", "invalid_time", "rate_limited",
-    "secret_not_allowed", "unknown_target",
+    "unknown_target",
 ]  # fmt: skip
 FIELD_ERRORS_WORDED = [
     "missing", "string_too_long", "string_too_short", "string_pattern_mismatch",

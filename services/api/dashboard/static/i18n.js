@@ -499,7 +499,10 @@ const I18n = (() => {
     "setup.seeFields": { en: "see the fields marked", fr: "voir les champs signalés" },
     "problem.name_taken": { en: "this name is already taken: choose another", fr: "ce nom est déjà pris\u00a0: choisissez-en un autre" },
     "problem.not_found": { en: "it no longer exists (deleted meanwhile?)", fr: "introuvable (supprimé entre-temps\u00a0?)" },
-    "problem.forbidden": { en: "your role ({role}) does not allow this", fr: "votre rôle ({role}) ne le permet pas" },
+    "problem.forbidden": {
+      en: "your role ({role}) does not allow this ({permission})",
+      fr: "votre rôle ({role}) ne le permet pas ({permission})",
+    },
     "problem.no_role_in_this_workspace": { en: "you have no role in this workspace", fr: "vous n'avez pas de rôle dans cet espace de travail" },
     "problem.workspace_archived": { en: "this workspace is archived", fr: "cet espace de travail est archivé" },
     "problem.workspace_mismatch": {
@@ -512,10 +515,6 @@ const I18n = (() => {
     "problem.rate_limited": {
       en: "too many requests: wait a moment, then try again",
       fr: "trop de requêtes\u00a0: patientez un instant, puis réessayez",
-    },
-    "problem.secret_not_allowed": {
-      en: "this workspace may not use a secret of that name",
-      fr: "cet espace de travail ne peut pas utiliser un secret de ce nom",
     },
     "problem.unknown_target": { en: "no such brand or saved search", fr: "marque ou recherche enregistrée inconnue" },
     "fieldError.missing": { en: "required", fr: "obligatoire" },

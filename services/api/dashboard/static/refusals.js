@@ -52,7 +52,8 @@ const Refusals = (() => {
   function problemText(problem) {
     const code = problem && (problem.code || (problem.status === 429 ? "rate_limited" : null));
     const key = `problem.${code}`;
-    return code && known(key) ? t(key, worded({ role: problem.role, workspace: problem.workspace })) : null;
+    const params = { role: problem.role, workspace: problem.workspace, permission: problem.permission };
+    return code && known(key) ? t(key, worded(params)) : null;
   }
 
   // Each refused field said next to its control in `form` (a control whose data-field
