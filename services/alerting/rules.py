@@ -204,11 +204,36 @@ def rule_from_yaml(text: str, *, source: str = "<rule>") -> Rule:
 
 def validation_summary(exc: ValidationError) -> str:
     """'bucket: ...; sensitivity: ...': each problem prefixed with the field it is about."""
+    return "; ".join(problem["message"] for problem in field_problems(exc, where="rule"))
+
+
+def field_problems(exc: ValidationError, *, where: str) -> list[dict[str, Any]]:
+    """Each problem of a validation: its field, its code (pydantic's error type, e.g.
+    `greater_than_equal`), its limits (`{"ge": 0}`; never the input) and its message
+    ('min_volume: Input should be ...'); `where` names a problem of the whole model."""
     problems = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "rule"
-        problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    return "; ".join(problems)
+        field = ".".join(str(p) for p in err["loc"])
+        ctx = err.get("ctx") or {}
+        params = {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool)}
+        message = f"{field or where}: {err['msg'].removeprefix('Value error, ')}"
+        problems.append({"field": field, "code": err["type"], "params": params, "message": message})
+    return problems
+
+
+class DetectorError(ValueError):
+    """Detector settings refused, each problem with its field, code and limits (a client
+    says each next to its field); the message is their sentences, joined."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(problem["message"] for problem in problems))
+        self.problems = problems
+
+
+def _refused(field: str, code: str, message: str, **params: Any) -> DetectorError:
+    return DetectorError(
+        [{"field": field, "code": code, "params": params, "message": f"{field}: {message}"}]
+    )
 
 
 def sensitivity_names() -> list[str]:
@@ -226,7 +251,7 @@ def sensitivity_names() -> list[str]:
 
 def check_detector_fields(fields: dict[str, Any]) -> None:
     """Checks the detector fields a `Rule` would accept too loosely or name vaguely;
-    raises ValueError naming the field."""
+    raises DetectorError (a ValueError) naming the field."""
     sensitivity = fields.get("sensitivity")
     names = sensitivity_names()
     if isinstance(sensitivity, bool) or (
@@ -234,9 +259,10 @@ def check_detector_fields(fields: dict[str, Any]) -> None:
         and not isinstance(sensitivity, int | float)
         and sensitivity not in names
     ):
-        raise ValueError(
-            f"sensitivity: {sensitivity!r} is neither {', '.join(map(repr, names))} "
-            "nor a positive number"
+        raise _refused(
+            "sensitivity",
+            "sensitivity",
+            f"{sensitivity!r} is neither {', '.join(map(repr, names))} nor a positive number",
         )
     for name, value in fields.items():
         info = Rule.model_fields.get(name)
@@ -251,7 +277,7 @@ def check_detector_fields(fields: dict[str, Any]) -> None:
         except ValueError:
             continue  # the Rule's own validation names the bad duration
         if duration < timedelta(0):
-            raise ValueError(f"{name}: must not be negative, got {value!r}")
+            raise _refused(name, "negative_duration", f"must not be negative, got {value!r}")
     try:
         bucket = parse_duration(fields.get("bucket", Rule.model_fields["bucket"].default))
         window = parse_duration(
@@ -260,9 +286,12 @@ def check_detector_fields(fields: dict[str, Any]) -> None:
     except ValueError:
         return  # the Rule's own validation names the bad duration
     if bucket > timedelta(0) and window > timedelta(0) and bucket * 2 > window:
-        raise ValueError(
-            f"bucket: {format_duration(bucket)} is too long for a baseline_window of "
-            f"{format_duration(window)} (the baseline needs at least two buckets)"
+        raise _refused(
+            "bucket",
+            "bucket_too_long",
+            f"{format_duration(bucket)} is too long for a baseline_window of "
+            f"{format_duration(window)} (the baseline needs at least two buckets)",
+            baseline_window=format_duration(window),
         )
 
 
@@ -377,7 +406,7 @@ class AlertRule(BaseModel):
         try:
             Rule.model_validate({**value, "kind": kind})
         except ValidationError as exc:
-            raise ValueError(validation_summary(exc)) from None
+            raise DetectorError(field_problems(exc, where="rule")) from None
         return value
 
     @field_serializer("allowed_lateness", "grouping_window", "cooldown", "repeat_interval")

@@ -341,7 +341,7 @@ def get_context(
                 return installation.context(workspace)
         except (KeyError, ValueError):
             pass
-        raise Problem(404, "Chart not found", "no chart here: the link is wrong")
+        raise Problem(404, "Chart not found", "no chart here: the link is wrong", code="not_found")
     return installation.default
 
 

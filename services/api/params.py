@@ -110,7 +110,10 @@ def mention_filter(
             since_utc = (until_utc or datetime.now(UTC)) - timedelta(days=default_days)
         except OverflowError:  # `until` in the first days of year 1
             raise Problem(
-                400, "Invalid time window", "`until` is too early: give a later one or `since`"
+                400,
+                "Invalid time window",
+                "`until` is too early: give a later one or `since`",
+                code="too_far_back",
             ) from None
     query = parse_query(q)
     if mentions_me(query):

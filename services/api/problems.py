@@ -1,7 +1,8 @@
 """Errors as RFC 9457 problem details (`application/problem+json`), worded for people.
 
 No traceback or internal detail ever reaches a client; unexpected errors are logged
-with an id the client can quote.
+with an id the client can quote. Each document has a stable `code` (problem_codes.py),
+and each refused field of a 422 its own, so a client can say it in its own language.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.alerting.rules import DetectorError
+from services.api.problem_codes import CODES, FIELD_CODES, code_of
 from services.core.query import QuerySyntaxError, QueryTooCostly
 from services.store.contracts import IndexUnavailable, UnservableRequest
-from services.store.state.contract import ConflictError, NotFoundError
+from services.store.state.contract import ConflictError, NameTakenError, NotFoundError
 
 log = logging.getLogger("veille.api")
 
@@ -38,13 +41,18 @@ class Problem(Exception):
 def problem_response(
     request: Request, status: int, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
-    """Builds a problem+json response."""
+    """Builds a problem+json response; its `code` is the one given, else its title's, and
+    a refused field given without one takes it too."""
+    code = extra.pop("code", None) or code_of(title)
+    if isinstance(extra.get("errors"), list):
+        extra["errors"] = [{"code": code, **e} for e in extra["errors"]]
     body = {
         "type": "about:blank",
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.url.path,
+        "code": code,
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -85,7 +93,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [_field_error(e) for e in exc.errors()]
+        errors = [found for e in exc.errors() for found in _field_errors(e)]
         summary = "; ".join(
             f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors[:5]
         )
@@ -97,7 +105,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
-        return problem_response(request, 409, "Conflict", str(exc))
+        code = "name_taken" if isinstance(exc, NameTakenError) else "conflict"
+        return problem_response(request, 409, "Conflict", str(exc), code=code)
 
     @app.exception_handler(IndexUnavailable)
     async def _unavailable(request: Request, exc: IndexUnavailable) -> JSONResponse:
@@ -105,7 +114,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorized",
+            429: "Rate limited",
+        }
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is nothing at {request.url.path}; see /docs for the API"
@@ -128,20 +142,48 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
-def _field_error(error: Any) -> dict[str, str]:
-    """One validation error as {field, message}, worded for people (a body that is not
-    JSON says so, rather than "0: JSON decode error")."""
+def _field_errors(error: Any) -> list[dict[str, Any]]:
+    """One validation error as {field, message, code, params, path}, worded for people (a
+    body that is not JSON says so, rather than "0: JSON decode error"); `code` is
+    pydantic's error type or ours (FIELD_CODES), `params` its limits, `path` the field's
+    place as a list. Refused detector settings are one such error each, at `detector`,
+    their `path` going on into it (["detector", "bucket"])."""
+    ctx = error.get("ctx") or {}
     if error.get("type") == "json_invalid":
-        reason = (error.get("ctx") or {}).get("error", "")
-        return {"field": "body", "message": f"the body is not valid JSON ({reason})".strip()}
+        reason = ctx.get("error", "")
+        message = f"the body is not valid JSON ({reason})".strip()
+        return [{"field": "body", "message": message, "code": "json_invalid", "path": ["body"]}]
     loc = list(error["loc"])
     # Only the first item says where (body, query string...): a body field may itself be
     # named `query` (a saved search's) and must keep its name.
     if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     field = ".".join(str(p) for p in loc)
-    # pydantic's "Value error, " prefix says nothing to a person (our validators' words follow)
-    return {"field": field, "message": str(error["msg"]).removeprefix("Value error, ")}
+    found = ctx.get("error")
+    if isinstance(found, DetectorError):
+        return [
+            {
+                "field": field,
+                "message": problem["message"],
+                "code": problem["code"],
+                "params": problem["params"],
+                "path": [*loc, *problem["field"].split(".")] if problem["field"] else loc,
+            }
+            for problem in found.problems
+        ]
+    given = getattr(found, "params", None)  # our errors' own (NotAnAddress: the value)
+    params = given if isinstance(given, dict) else ctx
+    params = {k: v for k, v in params.items() if k != "error" and isinstance(v, str | int | float)}
+    return [
+        {
+            "field": field,
+            # pydantic's "Value error, " prefix says nothing to a person (our words follow)
+            "message": str(error["msg"]).removeprefix("Value error, "),
+            "code": FIELD_CODES.get(type(found), error["type"]) if found else error["type"],
+            "params": params,
+            "path": loc,
+        }
+    ]
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -153,16 +195,40 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
+        "code": {
+            "type": "string",
+            "description": "a stable code, for a client to word the problem in its own "
+            "language: " + "; ".join(f"`{code}`: {meaning}" for code, meaning in CODES.items()),
+        },
         "errors": {
             "type": "array",
             "description": "with a 422: each field refused and why",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {
+                        "type": "string",
+                        "description": "pydantic's error type (`missing`, `string_too_long`, "
+                        "`greater_than_equal`...), or ours: "
+                        + ", ".join(f"`{c}`" for c in sorted(set(FIELD_CODES.values())))
+                        + "; a detector setting's: `sensitivity`, `negative_duration`, "
+                        "`bucket_too_long`",
+                    },
+                    "params": {
+                        "type": "object",
+                        "description": 'the limits the code refers to (`{"ge": 0}`)',
+                    },
+                    "path": {
+                        "type": "array",
+                        "description": 'where the field is: `["detector", "bucket"]`',
+                    },
+                },
             },
         },
     },
-    "required": ["title", "status", "detail"],
+    "required": ["title", "status", "detail", "code"],
 }
 
 

@@ -41,6 +41,27 @@ def needs_smtputf8(address: str) -> bool:
     return not address.isascii()
 
 
+class NotAnAddress(ValueError):
+    """A recipient that is neither an email address nor a secret's name (`params` names
+    it, for a client to say so in its own words)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"{value!r} is neither an email address (a@example.org, or "
+            '"Name <a@example.org>") nor the name of a secret (VEILLE_REPORT_TO) '
+            "holding addresses"
+        )
+        self.params = {"value": value}
+
+
+class NoSection(ValueError):
+    """A report without any section."""
+
+
+class PeriodBackwards(ValueError):
+    """A custom period whose last day comes before its first."""
+
+
 class Section(StrEnum):
     """The sections a report can hold, in the order they are laid out."""
 
@@ -124,18 +145,14 @@ class ReportDefinition(BaseModel):
             if _SECRET_NAME.match(value.strip()):
                 continue  # a secret's name: its value lists the addresses
             if address_of(value) is None:
-                raise ValueError(
-                    f"{value!r} is neither an email address (a@example.org, or "
-                    '"Name <a@example.org>") nor the name of a secret (VEILLE_REPORT_TO) '
-                    "holding addresses"
-                )
+                raise NotAnAddress(value)
         return [v.strip() for v in values]
 
     @field_validator("sections")
     @classmethod
     def _sections(cls, values: list[Section]) -> list[Section]:
         if not values:
-            raise ValueError("a report needs at least one section")
+            raise NoSection("a report needs at least one section")
         return [s for s in Section if s in set(values)]  # layout order, no repeats
 
     @model_validator(mode="after")
@@ -146,7 +163,9 @@ class ReportDefinition(BaseModel):
             if self.since is None or self.until is None:
                 raise ValueError("a custom period needs since and until (dates, YYYY-MM-DD)")
             if self.until < self.since:
-                raise ValueError(f"the period ends ({self.until}) before it starts ({self.since})")
+                raise PeriodBackwards(
+                    f"the period ends ({self.until}) before it starts ({self.since})"
+                )
         elif self.since is not None or self.until is not None:
             raise ValueError("since and until are only for period: custom")
         if not self.brand and "sections" not in self.model_fields_set:

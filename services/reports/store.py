@@ -23,7 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from services.core.reports import NAME_PATTERN, ReportDefinition, StoredReport
-from services.store.state.contract import ConflictError, NotFoundError
+from services.store.state.contract import NameTakenError, NotFoundError
 
 log = logging.getLogger("veille.reports")
 
@@ -121,7 +121,7 @@ class Definitions:
                 try:
                     os.link(tmp.name, target)  # fails when the name is taken, atomically
                 except FileExistsError:
-                    raise ConflictError(
+                    raise NameTakenError(
                         f"a report named {definition.name!r} already exists"
                     ) from None
             else:

@@ -21,13 +21,16 @@ from services.alerting.default_rules import KIND_LABELS
 from services.alerting.evaluator import DIGEST_KIND
 from services.alerting.notifiers import wording
 from services.alerting.notifiers.wording import LANGUAGES
-from services.alerting.rules import AlertKind, SensitivityName
+from services.alerting.rules import AlertKind, AlertRule, Rule, SensitivityName
 from services.api.dashboard import FILES
+from services.api.problem_codes import CODES as API_CODES
+from services.api.problem_codes import FIELD_CODES
 from services.api.routers.alert_rules import ListedRule
 from services.collector.social.registry import BUILTINS
 from services.core.models import SentimentLabel, SourceKind
-from services.core.reports import Period, Schedule
+from services.core.reports import Period, Schedule, Section
 from services.core.triage import TriageState
+from services.reports import wording as report_wording
 from services.store.state.alerting_tables import EVENT_STATUSES
 from tests.api.test_dashboard import _api, live_api  # noqa: F401  (the served API, seeded)
 from tests.api.test_dashboard_explore import _click_chart
@@ -217,6 +220,27 @@ ATTRIBUTE = re.compile(r'data-i18n(?:-[a-z-]+)?="([^"]+)"')
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 ALERT_KINDS = [*get_args(AlertKind), DIGEST_KIND]
 SENTIMENTS = [label.value for label in SentimentLabel]
+DETECTOR_CODES = ["negative_duration", "bucket_too_long", "sensitivity"]  # rules.py's own
+# The API's problem codes the page words (each checked to be one the API gives), and the
+# codes of a refused field: pydantic's error types and the API's own.
+PROBLEMS_WORDED = [
+    "name_taken", "not_found", "forbidden", "no_role_in_this_workspace", "workspace_archived",
+    "workspace_mismatch", "too_far_back", "invalid_time_window", "invalid_time", "rate_limited",
+    "unknown_target",
+]  # fmt: skip
+FIELD_ERRORS_WORDED = [
+    "missing", "string_too_long", "string_too_short", "string_pattern_mismatch",
+    "greater_than_equal", "greater_than", "less_than_equal", "less_than", "int_parsing",
+    "int_from_float", "float_parsing", "literal_error", "enum", "too_short", "too_long",
+    "extra_forbidden", "date_from_datetime_parsing", *sorted(set(FIELD_CODES.values())),
+    *DETECTOR_CODES,
+]  # fmt: skip
+# The settings of the rule form's "Advanced settings": each one the rule API takes.
+RULE_FIELDS = [
+    "bucket", "baseline_window", "seasonality", "min_volume", "min_ratio", "min_share_delta",
+    "smoothing", "min_run", "end_after", "warmup", "level_window", "noise_floor", "missing",
+    "cooldown", "repeat_interval", "grouping_window", "max_per_hour", "batch_size", "digest",
+]  # fmt: skip
 # The codes a key built at run time (`state.${state}`) is made of, by the key's start.
 CODES: dict[str, list[str]] = {
     "state.": [state.value for state in TriageState],
@@ -234,6 +258,10 @@ CODES: dict[str, list[str]] = {
     "channelWarning.": list(get_args(WarningCode)),  # why a saved rule's channel cannot send
     # a mention's kind of source: feeds, imports, the demo, web crawls, built-in networks
     "sourceKind.": [*(kind.value for kind in SourceKind), "web", *BUILTINS],
+    "problem.": PROBLEMS_WORDED,  # a refusal's code (refusals.js)
+    "fieldError.": FIELD_ERRORS_WORDED,  # a refused field's code
+    "reportSection.": [section.value for section in Section],
+    "ruleField.": RULE_FIELDS,  # a rule's advanced settings (setup.js, ADVANCED)
 }
 
 
@@ -289,6 +317,19 @@ def test_both_languages_have_every_key_the_page_uses(
     assert unused == set(), "in the table, used nowhere"
 
 
+def test_the_codes_the_page_words_are_the_apis() -> None:
+    """The refusals, settings and sections the page words by their code are ones the API
+    gives or takes, so a renamed one fails here rather than falling back unseen."""
+    assert set(PROBLEMS_WORDED) <= set(API_CODES), set(PROBLEMS_WORDED) - set(API_CODES)
+    settings = set(Rule.model_fields) | set(AlertRule.model_fields)
+    assert set(RULE_FIELDS) <= settings, set(RULE_FIELDS) - settings
+    # every detector setting but the two the form has elsewhere (name, kind) and sensitivity
+    assert set(Rule.model_fields) - set(RULE_FIELDS) == {"name", "kind", "sensitivity"}
+    source = Path(Rule.__module__.replace(".", "/") + ".py")
+    rules = (Path(__file__).resolve().parents[2] / source).read_text(encoding="utf-8")
+    assert all(f'"{code}"' in rules for code in DETECTOR_CODES)
+
+
 def test_alert_kinds_are_in_the_notifications_words(
     live_api: str,  # noqa: F811
     tmp_path: Path,
@@ -313,6 +354,11 @@ def test_alert_kinds_are_in_the_notifications_words(
         for lang in LANGUAGES:
             page = table[f"ruleName.{kind}"][lang].replace("{target}", "Veloria")
             assert page == wording.rule_name(f"Veloria: {KIND_LABELS[kind]}", lang), (kind, lang)
+    # a report's sections, as the report itself heads them
+    for section in Section:
+        for lang in LANGUAGES:
+            page = table[f"reportSection.{section.value}"][lang]
+            assert page == report_wording.LABELS[section][lang], (section, lang)
 
 
 # Text written into the page by the scripts: a literal with words in it is untranslated.
@@ -327,7 +373,7 @@ WRITES = (
 WRITTEN = re.compile(f"(?:{WRITES})" + r"""(["'`])(.*?)\1""")
 # showError and showLogin take a key of the table ("login.failed"): written on each switch.
 KEY_PASSED = re.compile(r"""show(?:Error|Login)\("([a-z][A-Za-z]*\.[A-Za-z0-9_.]+)"[,)]""")
-SCRIPTS = ("dashboard.js", "triage.js", "setup.js", "charts.js")
+SCRIPTS = ("dashboard.js", "triage.js", "setup.js", "charts.js", "refusals.js")
 # One of each way of writing words into the page, untranslated, and one key passed.
 UNTRANSLATED_SAMPLE = """
 list.appendChild(element("li", "none in this period", "empty"));
@@ -399,8 +445,8 @@ def test_no_text_of_the_page_is_left_untranslated() -> None:
     ]
     for script in SCRIPTS:
         written, words = _written((FILES / script).read_text(encoding="utf-8"))
-        # charts.js and setup.js write only through t() and the data
-        if script not in {"charts.js", "setup.js"}:
+        # charts.js, setup.js and refusals.js write only through t() and the data
+        if script not in {"charts.js", "setup.js", "refusals.js"}:
             assert written, script  # the pattern still finds what the script writes
         assert words == [], script
 

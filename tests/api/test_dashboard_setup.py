@@ -89,12 +89,12 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
         assert (saved["query"], saved["description"], saved["owner"]) == (query, "le SAV", "tests")
         assert not browser.visible("save-form")
 
-        # The same name again: the API's reason, in a sentence, not a document.
+        # The same name again: the API's refusal (its code), in French, not a document.
         browser.evaluate(_click("#save-search"))
         browser.evaluate("document.getElementById('save-name').value = 'sav'")
         _done(browser, _click("#save-form button[type=submit]"))
         refused = browser.text("save-note")
-        assert refused.startswith("Refusé\u00a0: ") and "sav" in refused and "{" not in refused
+        assert refused == "Refusé\u00a0: ce nom est déjà pris\u00a0: choisissez-en un autre"
 
         # A query that does not parse: shown with where it is wrong; nothing saved.
         browser.evaluate("document.getElementById('q').value = 'negative:(('")
@@ -214,9 +214,13 @@ def test_an_alert_rule_sends_to_a_channel_named_by_its_secret(
 
         browser.evaluate(f"{target}.value = 'HOME'")
         _done(browser, f"{form}.querySelector('.create-rule').click()")
-        refused = browser.text("saved-note")
-        assert refused.startswith("Refused: 'HOME' is not a Veille secret name")
-        assert "{" not in refused
+        # Said next to the channel, in the API's words (a reason only it knows).
+        assert browser.text("saved-note") == "Refused: see the fields marked"
+        refused = browser.evaluate(
+            f"{form}.querySelector('.channel-row + .field-error').textContent"
+        )
+        assert refused.startswith("'HOME' is not a Veille secret name")
+        assert browser.evaluate(f"{target}.getAttribute('aria-invalid')") == "true"
         assert _status(live_api, api_key, f"/alert-rules/{rule_name}") == 404
 
         # An address pasted in place of the secret's name: said in the page's words.

@@ -37,8 +37,25 @@ OLDER = "seasonal median (hour of week) over 28 days"
 
 
 def _labels(form: str) -> str:
-    """JavaScript: the words of a form's labels, legends and buttons, in order."""
-    return f"[...{form}.querySelectorAll('label > span, legend, button')].map((n) => n.textContent)"
+    """JavaScript: the words of a form's labels, legends and buttons, in order (a rule's
+    advanced settings apart: `_advanced`)."""
+    found = "':is(label > span, legend, button):not(.advanced *)'"
+    return f"[...{form}.querySelectorAll({found})].map((n) => n.textContent)"
+
+
+# A duration's units, French to English.
+UNITS = {"minutes": "minutes", "heures": "hours", "jours": "days", "semaines": "weeks"}
+
+
+def _advanced(form: str) -> str:
+    """JavaScript: a rule form's advanced settings, their fold's words then each shown
+    setting's label and, for a duration, its unit."""
+    shown = "label:not([hidden]) > span, label:not([hidden]) > select[name$=-unit]"
+    return (
+        f"[{form}.querySelector('.advanced summary').textContent,"
+        f" ...[...{form}.querySelectorAll('.advanced :is({shown})')]"
+        ".map((n) => n.tagName === 'SELECT' ? n.selectedOptions[0].textContent : n.textContent)]"
+    )
 
 
 def _switch(browser: Browser, lang: str) -> None:
@@ -189,6 +206,12 @@ def test_an_open_form_is_relabelled_on_a_language_switch(
             "Nom de la règle", "Alerter sur", "Sensibilité", "Envoyer aussi par",
             "Ajouter un canal", "active", "Enregistrer les modifications", "Annuler",
         ]  # fmt: skip
+        # (the bucket is the one the default rule chose for the brand's volume: its unit varies)
+        fold, bucket, bucket_unit, baseline, baseline_unit = browser.evaluate(_advanced(rule_form))[
+            :5
+        ]
+        assert (fold, bucket, baseline) == ("Réglages avancés", "Intervalle", "Référence sur")
+        assert {bucket_unit, baseline_unit} <= set(UNITS)
         name = f"{rule_form}.querySelector('[name=name]')"
         assert browser.evaluate(f"{name}.value") == "Veloria\u00a0: pic de volume"
         browser.evaluate(
@@ -220,6 +243,10 @@ def test_an_open_form_is_relabelled_on_a_language_switch(
             "New mentions", "Volume spike", "Negative share spike", "Unusual drop"
         ]  # fmt: skip
         assert browser.evaluate(f"{rule_form}.querySelector('[name=sensitivity]').value") == "high"
+        assert browser.evaluate(_advanced(rule_form))[:5] == [
+            "Advanced settings", "Bucket", UNITS[bucket_unit],
+            "Baseline over", UNITS[baseline_unit],
+        ]  # fmt: skip
         assert browser.evaluate(f"{secret}.placeholder") == "e.g. VEILLE_SLACK_WEBHOOK"
         assert browser.evaluate(f"{secret}.getAttribute('aria-label')") == (
             "Secret holding the address or URL"

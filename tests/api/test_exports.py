@@ -227,7 +227,9 @@ def test_a_mistyped_parameter_is_refused_naming_the_close_one(
     assert typo.status_code == 422
     assert typo.headers["content-type"].startswith("application/problem+json")
     assert "'saved' (did you mean 'saved_search'?)" in typo.json()["detail"]
-    assert typo.json()["errors"] == [{"field": "saved", "message": "unknown query parameter"}]
+    assert typo.json()["errors"] == [
+        {"field": "saved", "message": "unknown query parameter", "code": "unknown_query_parameter"}
+    ]
     near = client.get("/api/v1/export/stats/volume", params={"intervall": "day"})
     assert "'intervall' (did you mean 'interval'?)" in near.json()["detail"]
     brand = client.get("/api/v1/export/stats/sentiment", params={"brand": "Veloria", **WINDOW})

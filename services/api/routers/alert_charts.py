@@ -38,13 +38,13 @@ def get_chart(
     try:
         event = state.get_alert_event(event_id)
     except NotFoundError:
-        raise Problem(404, "Chart not found", _NOT_FOUND) from None
+        raise Problem(404, "Chart not found", _NOT_FOUND, code="not_found") from None
     # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
     given = token.encode("utf-8")
     if not event.chart_token or not hmac.compare_digest(event.chart_token.encode(), given):
-        raise Problem(404, "Chart not found", _NOT_FOUND)
+        raise Problem(404, "Chart not found", _NOT_FOUND, code="not_found")
     png = chart_png(event)
     if png is None:
-        raise Problem(404, "Chart not found", _NOT_FOUND)
+        raise Problem(404, "Chart not found", _NOT_FOUND, code="not_found")
     # The chart of a recorded alert never changes: caches may keep it.
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

@@ -97,7 +97,9 @@ def list_competitors(state: StateDep) -> list[Competitor]:
 def create_competitor(competitor: Competitor, state: StateDep, ctx: ContextDep) -> Competitor:
     """Declares a competitor so brands can list it."""
     if any(c.name.casefold() == competitor.name.casefold() for c in state.list_competitors()):
-        raise Problem(409, "Conflict", f"competitor '{competitor.name}' already exists")
+        raise Problem(
+            409, "Conflict", f"competitor '{competitor.name}' already exists", code="name_taken"
+        )
     state.put_competitor(competitor, origin="api")
     ctx.brands_changed()
     return competitor

@@ -41,7 +41,7 @@ def add_topic(topic: Topic, ctx: ContextDep) -> TopicEntry:
     try:
         return TopicStore(ctx.settings.data_dir).add(topic, workspace=ctx.workspace.topics)
     except TopicConflictError as exc:
-        raise Problem(409, "Topic already exists", str(exc)) from None
+        raise Problem(409, "Topic already exists", str(exc), code="name_taken") from None
     except ValueError as exc:  # the topics file cannot be read: leave it untouched
         raise Problem(503, "Topics unavailable", str(exc)) from None
 
@@ -60,7 +60,7 @@ def delete_topic(name: Annotated[str, Path(max_length=60)], ctx: ContextDep) -> 
     except TopicConflictError as exc:
         raise Problem(409, "Topic defined in the workspace", str(exc)) from None
     except TopicNotFoundError as exc:
-        raise Problem(404, "Topic not found", str(exc)) from None
+        raise Problem(404, "Topic not found", str(exc), code="not_found") from None
     except ValueError as exc:
         raise Problem(503, "Topics unavailable", str(exc)) from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -35,6 +35,7 @@ from services.store.state.contract import (
     ConflictError,
     DeliveryRecord,
     DueDelivery,
+    NameTakenError,
     NotFoundError,
     SpecRecord,
 )
@@ -161,7 +162,7 @@ def put_spec(
     t = SPEC_TABLES[kind]
     exists = conn.execute(sa.select(t.c.name).where(t.c.name == name)).first() is not None
     if exists and create_only:
-        raise ConflictError(f"a {_LABELS[kind]} named {name!r} already exists")
+        raise NameTakenError(f"a {_LABELS[kind]} named {name!r} already exists")
     if exists:
         conn.execute(
             sa.update(t)

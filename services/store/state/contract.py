@@ -29,6 +29,10 @@ class ConflictError(ValueError):
     """The change clashes with what is stored (a name already taken, a config-owned row)."""
 
 
+class NameTakenError(ConflictError):
+    """A create or rename whose name is already another's."""
+
+
 class UnreadableError(ConflictError):
     """A stored row no longer passes validation (written by an older version, or edited
     by hand): it can still be replaced or deleted, and never stops the other rows."""

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Row
 
 from services.core.permissions import check_role
 from services.store.state import apikeys, tables
-from services.store.state.contract import ConflictError, NotFoundError
+from services.store.state.contract import ConflictError, NameTakenError, NotFoundError
 from services.store.state.database import DatabaseStore
 from services.store.state.engine import (
     read_transaction,
@@ -43,7 +43,7 @@ SESSION_TTL = timedelta(hours=12)
 MAX_PAGE = 500
 
 
-class NameTaken(ConflictError):
+class NameTaken(NameTakenError):
     """A person's name or email is already someone's; `holder` is who holds it."""
 
     def __init__(self, message: str, holder: UserRecord) -> None:

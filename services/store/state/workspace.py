@@ -37,7 +37,13 @@ from sqlalchemy.engine import Connection
 
 from services.core.models import Brand, Competitor, Source
 from services.store.state import tables
-from services.store.state.contract import ConflictError, NotFoundError, Origin, UnreadableError
+from services.store.state.contract import (
+    ConflictError,
+    NameTakenError,
+    NotFoundError,
+    Origin,
+    UnreadableError,
+)
 
 M = TypeVar("M", Source, Brand, Competitor)
 logger = logging.getLogger("veille.state")
@@ -126,7 +132,7 @@ def put(
     if row is None:
         _insert(conn, kind, obj.name, spec, origin, now)
     elif create_only:
-        raise ConflictError(f"a {kind.label} named {obj.name!r} already exists")
+        raise NameTakenError(f"a {kind.label} named {obj.name!r} already exists")
     elif origin == "api" and row.origin == "config":
         raise ConflictError(
             f"the {kind.label} {obj.name!r} is defined in the config file; change it there"
@@ -192,7 +198,7 @@ def _insert(
         )
     except sa_exc.IntegrityError:
         # Another writer created it between our read and our insert (PostgreSQL).
-        raise ConflictError(f"a {kind.label} named {name!r} already exists") from None
+        raise NameTakenError(f"a {kind.label} named {name!r} already exists") from None
 
 
 def _replace(

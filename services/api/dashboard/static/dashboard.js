@@ -108,7 +108,10 @@ function showError(key, params = {}) {
 }
 
 function writeError() {
-  $("error").textContent = shownError ? t(shownError.key, shownError.params) : "";
+  // a parameter given as a function is worded again in the new language (a refusal's)
+  const params = (given) =>
+    Object.fromEntries(Object.entries(given).map(([name, value]) => [name, typeof value === "function" ? value() : value]));
+  $("error").textContent = shownError ? t(shownError.key, params(shownError.params)) : "";
   $("error").hidden = !shownError;
 }
 
@@ -783,13 +786,14 @@ async function run(step) {
 }
 
 // Why the board could not load, as a key of i18n.js: a server that did not answer, an
-// index down or an error of the server's in the page's words; any other refusal in the
-// API's (a query, a name it alone knows why it refuses).
+// index down or an error of the server's in the page's words; any other refusal by its
+// code in the page's words too (refusals.js), else in the API's.
 function loadError(error) {
   if (error instanceof Unreachable) return ["error.loadUnreachable", {}];
   const status = error instanceof ApiError ? error.problem.status : undefined;
   if (status === 503) return ["error.loadUnavailable", {}];
   if (status >= 500) return ["error.loadInternal", { id: error.problem.error_id || "–" }];
+  if (status) return ["error.load", { message: () => Refusals.sentence(error.problem) || error.message }];
   return ["error.load", { message: error.message }];
 }
 

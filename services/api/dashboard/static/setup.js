@@ -30,15 +30,16 @@ async function call(method, path, body) {
   return response.status === 204 ? null : response.json();
 }
 
-// The API's reason as a sentence: its detail, or each refused field and why (a 422).
-function reason(error) {
+// The API's reason, in the page's words where its code is known (refusals.js), and
+// worded again on a language switch: each refused field of `form` is said next to it, the
+// others in the panel.
+function reason(error, form) {
   const problem = error.problem || {};
-  if (Array.isArray(problem.errors) && problem.errors.length) {
-    // pydantic's "Value error, " says nothing to a person
-    const said = (e) => String(e.message || "").replace(/^Value error, /, "");
-    return problem.errors.map((e) => (e.field ? `${e.field}: ${said(e)}` : said(e))).join("; ");
-  }
-  return problem.detail || problem.title || error.message;
+  const refused = Refusals.fields(problem);
+  const left = form ? Refusals.mark(form, problem) : refused;
+  if (refused.length && !left.length) return () => t("setup.seeFields");
+  const rest = left.length < refused.length ? { ...problem, errors: left, field: undefined } : problem;
+  return () => Refusals.sentence(rest) || error.message;
 }
 
 // A panel's own message line: what was done (status) or refused (alert); kept as a key of
@@ -60,16 +61,18 @@ function writePanelNote(id) {
   box.hidden = !shown;
 }
 
-// A step of a panel: an ApiError is said in the panel (with the API's reason), anything
-// else goes to run() (signed out, or the page's error).
-function inPanel(id, step) {
+// A step of a panel: an ApiError is said in the panel (with the API's reason; a refused
+// field of `form` next to it), anything else goes to run() (signed out, or the page's
+// error).
+function inPanel(id, step, form) {
   return run(async () => {
     notePanel(id, null);
+    if (form) Refusals.clear(form);
     try {
       await step();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      notePanel(id, "setup.refused", { reason: reason(error) }, true);
+      notePanel(id, "setup.refused", { reason: reason(error, form) }, true);
     } finally {
       document.body.dataset.setup = String(Number(document.body.dataset.setup || 0) + 1);
     }
@@ -131,17 +134,36 @@ function redraw(list, items, busy = formOpen, key = "name") {
   }
 }
 
-// An edit or create form in an item: labelled fields, then its buttons.
+// An edit or create form in an item: labelled fields, then its buttons. A field's
+// `place` is where the API puts it (`schedule.at`; its name by default): a refusal of it
+// is said next to it (refusals.js).
 function inlineForm(item, className) {
   const form = item.appendChild(element("form", undefined, `inline-form ${className}`));
-  const field = (key, control, name) => {
-    const label = form.appendChild(element("label"));
+  const field = (key, control, name, place = name, parent = form) => {
+    const label = parent.appendChild(element("label"));
     label.appendChild(I18n.label(element("span"), key));
     label.appendChild(document.createTextNode(" "));
     if (name) control.name = name;
+    if (place) control.dataset.field = place;
     return label.appendChild(control);
   };
   return { form, field };
+}
+
+// A number typed as the page's language writes it ("1,5" or "1.5"); NaN when it is none.
+const typedNumber = (text) => (/^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)\s*$/.test(text) ? Number(text.trim().replace(",", ".")) : NaN);
+const shownNumber = (value) => I18n.number(value, { useGrouping: false, maximumFractionDigits: 6 });
+
+// A duration as rules write it ("14d", "90s", or seconds) -> [amount, unit]; null if none.
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+function splitDuration(value) {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value === "number") {
+    const unit = ["w", "d", "h", "m"].find((u) => value && value % UNIT_SECONDS[u] === 0) || "s";
+    return [value / UNIT_SECONDS[unit], unit];
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$/.exec(String(value));
+  return match ? [Number(match[1]), match[2] === "min" ? "m" : match[2]] : null;
 }
 
 // A select of codes, each shown in the page's words (`keyOf(code)`: its key), which a
@@ -367,9 +389,11 @@ function channelsField(form, channels) {
   keyButton(box, "rule.addChannel", "add-channel", () => addRow(null).focus());
   // The channels chosen, or null (said in the panel) when a secret's value was pasted in.
   return () => {
-    const chosen = [...rows.querySelectorAll(".channel-row")]
+    const picked = [...rows.querySelectorAll(".channel-row")].filter((row) => row.querySelector("select").value);
+    // each input is the channel the API counts it as: a refusal of channels[1] is said there
+    picked.forEach((row, index) => { row.querySelector("input").dataset.field = `channels.${index}.target`; });
+    const chosen = picked
       .map((row) => [row.querySelector("select").value, row.querySelector("input").value.trim()])
-      .filter(([type]) => type)
       .map(([type, target]) => ({ type, target, language: I18n.lang() }));
     // An address or URL pasted in: the API's answer would be a pattern; say what it wants.
     return chosen.some((c) => /[@/:]/.test(c.target)) ? null : chosen;
@@ -402,17 +426,28 @@ function ruleForm(item, { search, rule }) {
     ["new_mention", "volume_spike", "negative_share_spike", "drop"], (code) => `alertKind.${code}`);
   kind.value = rule ? rule.kind : "new_mention";
   if (!rule) kind.addEventListener("change", () => { name.value = ruleName(search, kind.value); });
-  const sensitivity = choices(field("rule.sensitivity", element("select"), "sensitivity"),
+  const sensitivity = choices(field("rule.sensitivity", element("select"), "sensitivity", "detector.sensitivity"),
     ["low", "medium", "high"], (code) => `sensitivity.${code}`);
+  // Or a score threshold of its own (a number above 0), typed beside it.
+  I18n.label(sensitivity.appendChild(element("option")), "rule.threshold").value = "threshold";
+  const threshold = sensitivity.parentNode.appendChild(element("input", undefined, "threshold"));
+  threshold.name = "threshold";
+  threshold.inputMode = "decimal";
+  threshold.size = 5;
+  I18n.label(threshold, "rule.threshold", {}, "aria-label");
   const stored = rule && rule.detector ? rule.detector.sensitivity : undefined;
-  if (stored !== undefined && !["low", "medium", "high"].includes(stored)) {
-    I18n.label(sensitivity.appendChild(element("option")), "sensitivity.custom", { value: stored }).value = String(stored);
-  }
-  sensitivity.value = stored !== undefined ? String(stored) : "medium";
+  const named = stored === undefined || ["low", "medium", "high"].includes(stored);
+  sensitivity.value = named ? stored || "medium" : "threshold";
+  threshold.value = named ? "" : shownNumber(stored);
   // Each new mention needs no sensitivity: a spike, a share or a drop does.
-  const showSensitivity = () => { sensitivity.parentNode.hidden = kind.value === "new_mention"; };
+  const showSensitivity = () => {
+    sensitivity.parentNode.hidden = kind.value === "new_mention";
+    threshold.hidden = sensitivity.value !== "threshold";
+  };
   kind.addEventListener("change", showSensitivity);
+  sensitivity.addEventListener("change", showSensitivity);
   showSensitivity();
+  const advanced = advancedFields(form, field, kind, rule);
   const channels = channelsField(form, rule ? rule.channels || [] : []);
   let enabled = null;
   if (rule) {
@@ -435,9 +470,16 @@ function ruleForm(item, { search, rule }) {
         return;
       }
       const body = { name: fixed ? rule.name : name.value.trim(), kind: kind.value, channels: sent };
-      if (kind.value === "new_mention") body.detector = {};
-      else if (rule && rule.kind === kind.value) body.detector = { ...rule.detector, sensitivity: sensitivityValue(sensitivity.value) };
-      else body.detector = { sensitivity: sensitivityValue(sensitivity.value) };
+      // What the form says of the detector, for the kind chosen: its advanced settings
+      // left empty take their defaults; a number that is none is refused here, as the
+      // API would, without asking it.
+      const typed = sensitivity.value === "threshold" ? typedNumber(threshold.value) : sensitivity.value;
+      const settings = advanced();
+      const unreadable = [...settings.unreadable];
+      if (Number.isNaN(typed) && kind.value !== "new_mention") unreadable.push({ path: ["detector", "sensitivity"], code: "float_parsing" });
+      if (unreadable.length) throw new ApiError("", { status: 422, code: "invalid_request", errors: unreadable });
+      body.detector = kind.value === "new_mention" ? {} : { sensitivity: typed, ...settings.detector };
+      Object.assign(body, settings.rule);
       let saved;
       if (rule) {
         body.enabled = enabled.checked;
@@ -461,13 +503,108 @@ function ruleForm(item, { search, rule }) {
         notePanel("rules-note", sent.length ? "rule.createdSent" : "rule.created", params);
       }
       await loadSetup();
-    });
+    }, form);
   });
   (fixed ? kind : name).focus();
 }
 
-// "medium", or a threshold stored as a number, kept as a number.
-const sensitivityValue = (value) => (["low", "medium", "high"].includes(value) ? value : Number(value));
+// A rule's advanced settings, by their place in the API's rule: what each is, the kinds
+// it applies to, and its default (shown when left empty). Detector settings are stored
+// only when given; the rule's own are always sent.
+const DETECTORS = ["volume_spike", "negative_share_spike", "drop"];
+const SEASONS = [["none", "ruleChoice.none"], ["daily", "ruleChoice.daily"], ["weekly", "ruleChoice.weekly"]];
+const GAPS = [["zero", "ruleChoice.zero"], ["skip", "ruleChoice.skip"]];
+const DIGESTS = [["off", "ruleChoice.off"], ["daily", "ruleChoice.digestDaily"], ["weekly", "ruleChoice.digestWeekly"]];
+const ADVANCED = [
+  ["detector.bucket", "duration", DETECTORS, "5m"],
+  ["detector.baseline_window", "duration", DETECTORS, "14d"],
+  ["detector.seasonality", SEASONS, DETECTORS, "daily"],
+  ["detector.min_volume", "number", DETECTORS, 10],
+  ["detector.min_ratio", "number", ["volume_spike", "drop"], 1.5],
+  ["detector.min_share_delta", "number", ["negative_share_spike"], 0.1],
+  ["detector.smoothing", "integer", DETECTORS, 1],
+  ["detector.min_run", "integer", DETECTORS, 1],
+  ["detector.end_after", "integer", DETECTORS, null], // 6 hours of buckets
+  ["detector.warmup", "duration", DETECTORS, null], // 2 days, 2 weeks when weekly
+  ["detector.level_window", "duration", DETECTORS, "3d"],
+  ["detector.noise_floor", "number", DETECTORS, 0],
+  ["detector.missing", GAPS, DETECTORS, "zero"],
+  ["cooldown", "duration", DETECTORS, "1h"],
+  ["repeat_interval", "duration", DETECTORS, null],
+  ["grouping_window", "duration", ["new_mention"], "5m"],
+  ["max_per_hour", "integer", ["new_mention"], 6],
+  ["batch_size", "integer", ["new_mention"], 10],
+  ["digest", DIGESTS, [...DETECTORS, "new_mention"], "off"],
+];
+
+// The advanced settings' fields, folded under "Advanced settings", those of the kind
+// chosen shown; returns what reads them: {detector, rule, unreadable}.
+function advancedFields(form, field, kind, rule) {
+  const box = form.appendChild(element("details", undefined, "advanced"));
+  I18n.label(box.appendChild(element("summary")), "rule.advanced");
+  const fields = box.appendChild(element("div", undefined, "advanced-fields"));
+  const readers = ADVANCED.map(([place, type, kinds, fallback]) => {
+    const [group, name] = place.includes(".") ? place.split(".") : [null, place];
+    const now = rule ? (group ? (rule.kind === kind.value ? rule.detector || {} : {})[name] : rule[name]) : undefined;
+    let control;
+    let unit = null;
+    if (Array.isArray(type)) {
+      control = field(`ruleField.${name}`, element("select"), name, place, fields);
+      if (group) { // empty: the default, named (and named again on a language switch)
+        const option = control.appendChild(element("option"));
+        option.value = "";
+        option.dataset.defaultOf = type.find(([v]) => v === fallback)[1];
+        option.textContent = t("ruleChoice.default", { value: t(option.dataset.defaultOf) });
+      }
+      for (const [value, key] of type) I18n.label(control.appendChild(element("option")), key).value = value;
+      control.value = now ?? (group ? "" : fallback);
+    } else {
+      control = field(`ruleField.${name}`, element("input"), name, place, fields);
+      control.inputMode = type === "integer" ? "numeric" : "decimal";
+      control.size = 6;
+      const parts = type === "duration" ? splitDuration(now) : null;
+      control.value = type === "duration" ? (parts ? shownNumber(parts[0]) : "") : now ?? "";
+      if (type !== "duration" && control.value !== "") control.value = shownNumber(Number(now));
+      if (type === "duration") {
+        unit = control.parentNode.appendChild(element("select"));
+        unit.name = `${name}-unit`;
+        I18n.label(unit, `ruleField.${name}`, {}, "aria-label");
+        const units = { s: "duration.s", m: "duration.m", h: "duration.h", d: "duration.d", w: "duration.w" };
+        for (const [code, key] of Object.entries(units)) I18n.label(unit.appendChild(element("option")), key).value = code;
+        unit.value = parts ? parts[1] : (splitDuration(fallback) || [0, "h"])[1];
+      }
+      const shown = type === "duration" ? splitDuration(fallback) : fallback;
+      if (shown !== null) control.placeholder = shownNumber(type === "duration" ? shown[0] : shown);
+      else if (name === "repeat_interval") I18n.label(control, "ruleChoice.never", {}, "placeholder");
+    }
+    const label = control.closest("label");
+    const show = () => { label.hidden = !kinds.includes(kind.value); };
+    kind.addEventListener("change", show);
+    show();
+    // Its value for the API: undefined when empty (the default), NaN when unreadable.
+    const read = () => {
+      const text = control.value.trim();
+      if (!text) return undefined;
+      if (Array.isArray(type)) return text;
+      const amount = typedNumber(text);
+      if (Number.isNaN(amount)) return NaN;
+      return type === "duration" ? `${amount}${unit.value}` : amount;
+    };
+    return { place, group, name, type, label, read };
+  });
+  return () => {
+    const detector = {}, own = {}, unreadable = [];
+    for (const { place, group, name, type, label, read } of readers) {
+      if (label.hidden) continue;
+      const value = read();
+      if (Number.isNaN(value)) {
+        unreadable.push({ path: place.split("."), code: type === "integer" ? "int_parsing" : "float_parsing" });
+      } else if (value !== undefined) (group ? detector : own)[name] = value;
+      else if (name === "repeat_interval") own[name] = null; // empty: never
+    }
+    return { detector, rule: own, unreadable };
+  };
+}
 
 // A saved search changed: its name (its alert rules and reports follow it), query,
 // description and sharing. A query that does not parse is refused with where it is wrong.
@@ -511,7 +648,7 @@ function searchForm(item, search) {
       const renamed = body.name !== search.name;
       notePanel("saved-note", renamed ? "saved.renamed" : "saved.changed", { name: body.name, old: search.name });
       await loadSetup();
-    });
+    }, form);
   });
   name.focus();
 }
@@ -614,15 +751,30 @@ function reportForm(item, report) {
   name.maxLength = 80;
   name.pattern = "[a-z0-9][a-z0-9_\\-]*";
   name.value = report.name;
-  const periods = ["last_week", "last_month", "last_quarter", ...(report.period === "custom" ? ["custom"] : [])];
+  const periods = ["last_week", "last_month", "last_quarter", "custom"];
   const period = choices(field("report.periodLabel", element("select"), "period"), periods, (code) => `reportPeriod.${code}`);
   period.value = report.period;
+  // Chosen days: the first and the last included, each said in the page's words.
+  const since = dayField(field("report.since", element("input"), "since"), report.since);
+  const until = dayField(field("report.until", element("input"), "until"), report.until);
+  const showDays = () => {
+    const custom = period.value === "custom";
+    since.parentNode.hidden = until.parentNode.hidden = !custom;
+    if (custom && !since.value && !until.value) { // the last 30 days to start from
+      until.value = iso(new Date()).slice(0, 10);
+      since.value = iso(new Date(Date.now() - 29 * 86400e3)).slice(0, 10);
+      writeDay(since);
+      writeDay(until);
+    }
+  };
+  period.addEventListener("change", showDays);
+  showDays();
   const language = languageChoices(field("report.languageLabel", element("select"), "language"), ["fr", "en"]);
   language.value = report.language;
-  const every = choices(field("report.everyLabel", element("select"), "every"), ["week", "month", ""],
+  const every = choices(field("report.everyLabel", element("select"), "every", "schedule.every"), ["week", "month", ""],
     (code) => ({ week: "report.weekly", month: "report.monthly" })[code] || "report.onDemand");
   every.value = report.schedule ? report.schedule.every : "";
-  const at = timeChoices(field("report.at", element("select"), "at"), report.schedule ? report.schedule.at : "08:00");
+  const at = timeChoices(field("report.at", element("select"), "at", "schedule.at"), report.schedule ? report.schedule.at : "08:00");
   const showAt = () => { at.parentNode.hidden = !every.value; };
   every.addEventListener("change", showAt);
   showAt();
@@ -630,6 +782,7 @@ function reportForm(item, report) {
   recipients.autocomplete = "off";
   recipients.value = report.recipients.join(", ");
   recipients.parentNode.className = "wide-field";
+  const sections = sectionsField(form, report.sections);
   formButtons(form, "setup.saveChanges", "save-edit");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -640,16 +793,63 @@ function reportForm(item, report) {
         language: language.value,
         schedule: every.value ? { every: every.value, at: at.value || "08:00" } : null,
         recipients: splitRecipients(recipients.value),
+        sections: sections(),
       };
+      if (period.value === "custom") Object.assign(body, { since: since.value || null, until: until.value || null });
       await call("PATCH", `/reports/${encodeURIComponent(report.name)}`, body);
       form.remove();
       notePanel("reports-note", body.name === report.name ? "report.changed" : "report.renamed",
         { name: body.name, old: report.name });
       await loadSetup();
-    });
+    }, form);
   });
   name.focus();
 }
+
+// A report's sections, each ticked or not, in the order they are laid out.
+const SECTIONS = ["key_figures", "volume_sentiment", "share_of_voice", "topics", "top_stories", "authors_sources", "alerts", "samples"];
+function sectionsField(form, chosen) {
+  const box = form.appendChild(element("fieldset", undefined, "sections-field"));
+  box.dataset.field = "sections";
+  I18n.label(box.appendChild(element("legend")), "report.sections");
+  for (const section of SECTIONS) {
+    const label = box.appendChild(element("label"));
+    const tick = label.appendChild(element("input"));
+    tick.type = "checkbox";
+    tick.name = "section";
+    tick.value = section;
+    tick.checked = chosen.includes(section);
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(I18n.label(element("span"), `reportSection.${section}`));
+  }
+  return () => [...box.querySelectorAll("input:checked")].map((tick) => tick.value);
+}
+
+// A day field: the browser's date field, out of sight (it writes days as the browser's
+// locale does), behind a button that says the day in the page's words and opens it.
+function dayField(input, value) {
+  input.type = "date";
+  input.className = "picked-day";
+  input.tabIndex = -1;
+  input.setAttribute("aria-hidden", "true");
+  input.value = value || "";
+  const shown = input.parentNode.insertBefore(element("button", undefined, "day-shown"), input);
+  shown.type = "button";
+  input.parentNode.classList.add("day-field");
+  shown.addEventListener("click", () => {
+    try {
+      input.showPicker();
+    } catch {
+      input.focus(); // no picker here: the field itself takes the keys
+    }
+  });
+  input.addEventListener("change", () => writeDay(input));
+  writeDay(input);
+  return input;
+}
+const writeDay = (input) => {
+  input.previousElementSibling.textContent = input.value ? I18n.date(input.value) : "–";
+};
 
 const splitRecipients = (text) => text.split(/[,;\n]+/).map((r) => r.trim()).filter(Boolean);
 
@@ -731,6 +931,10 @@ function bindSetup() {
   I18n.onChange(() => {
     document.querySelectorAll(".confirm > span").forEach((question) => {
       if (questions.has(question)) question.textContent = questions.get(question)();
+    });
+    document.querySelectorAll(".inline-form input.picked-day").forEach(writeDay);
+    document.querySelectorAll("option[data-default-of]").forEach((option) => {
+      option.textContent = t("ruleChoice.default", { value: t(option.dataset.defaultOf) });
     });
     document.querySelectorAll("input[data-rule-kind]").forEach((name) => {
       name.value = I18n.ruleName(name.dataset.ruleName, { target: name.dataset.ruleTarget, kind: name.dataset.ruleKind });

@@ -255,7 +255,7 @@ function act(step) {
       triageNotice = (await step()) || null;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      $("triage-error").textContent = error.problem.detail || error.message;
+      $("triage-error").textContent = Refusals.sentence(error.problem) || error.message; // refusals.js
       $("triage-error").hidden = false;
       document.body.dataset.triageRefused = String(Date.now());
       return;
