@@ -74,7 +74,13 @@ class InputGuard:
             422,
             "Invalid request",
             f"{where}: a NUL character (U+0000) is not allowed in any text",
-            errors=[{"field": where, "message": "a NUL character (U+0000) is not allowed"}],
+            errors=[
+                {
+                    "field": where,
+                    "code": "nul_character",
+                    "message": "a NUL character (U+0000) is not allowed",
+                }
+            ],
         )
         await answer(scope, receive, send)
 

@@ -58,6 +58,7 @@ CODES: Final[dict[str, str]] = {
     "no_role_in_this_workspace": "the caller has no role in the workspace",
     "workspace_archived": "the workspace is archived",
     "workspace_mismatch": "the request names another workspace than its credential's",
+    "cross_site_request_refused": "a change made with the session cookie from another site",
     # 404, 405, 409: what is asked for
     "not_found": "nothing by that name or id (or not visible to the caller)",
     "unknown_workspace": "no workspace by that name",
@@ -68,6 +69,7 @@ CODES: Final[dict[str, str]] = {
     "defined_in_the_config_files": "a brand or source of the workspace YAML: edit it there",
     "topic_defined_in_the_workspace": "a topic of the workspace YAML: edit it there",
     "saved_search_in_use": "alert rules or reports use it (`alert_rules`, `reports`)",
+    "competitor_in_use": "brands still list this competitor (detail names them)",
     "cannot_lift_this_erasure": "an erasure that cannot be lifted",
     "re_analysis_under_way": "a re-analysis job is still running",
     "rate_limited": "too many requests: try again later",
@@ -75,6 +77,7 @@ CODES: Final[dict[str, str]] = {
     "internal_error": "an error of the server's (`error_id`)",
     "mention_index_unavailable": "the mention index is down",
     "topics_unavailable": "the topic store is down",
+    "audit_log_unavailable": "an audited read refused: its audit line could not be written",
     "sign_in_provider_unavailable": "the OIDC provider does not answer",
     "report_not_sent": "a report rendered but not sent",
     "error": "another HTTP error",

@@ -129,7 +129,11 @@ def test_a_nul_character_in_a_body_is_a_422_naming_the_field(
     answer = any_state.post(path, json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"] == [
-        {"field": field, "message": "a NUL character (U+0000) is not allowed"}
+        {
+            "field": field,
+            "code": "nul_character",
+            "message": "a NUL character (U+0000) is not allowed",
+        }
     ]
     assert any_state.post("/api/v1/brands", json={"name": "Fine"}).status_code == 201
 

@@ -32,7 +32,13 @@ from services.api.problems import Problem
 from services.api.search_viewer import ViewerDep, hidden, unusable_name
 from services.core.models import utcnow
 from services.runtime.app.context import ServiceContext
-from services.store.state.contract import ApiKeyInfo, ConflictError, NotFoundError, StateStore
+from services.store.state.contract import (
+    ApiKeyInfo,
+    ConflictError,
+    NameTakenError,
+    NotFoundError,
+    StateStore,
+)
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])
 
@@ -100,7 +106,7 @@ def _taken(ctx: ServiceContext, name: str, viewer: ss.Viewer) -> Exception:
         holder = None
     if holder is not None and _hidden(holder, hidden(ctx.state, viewer)):
         return unusable_name()
-    return ConflictError(f"an alert rule named {name!r} already exists")
+    return NameTakenError(f"an alert rule named {name!r} already exists")
 
 
 def _defaults(ctx: ServiceContext) -> list[AlertRule]:

@@ -30,7 +30,7 @@ from services.reports.store import (
     Renders,
     ReportNotFound,
 )
-from services.store.state.contract import ConflictError
+from services.store.state.contract import ConflictError, NameTakenError
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[AuthDep])
 
@@ -108,7 +108,7 @@ def _taken(ctx: ContextDep, name: str, viewer: ss.Viewer) -> Exception:
     holding it, else the 422 of an unusable name."""
     if _hidden_from(ctx, name, viewer):
         return unusable_name()
-    return ConflictError(f"a report named {name!r} already exists")
+    return NameTakenError(f"a report named {name!r} already exists")
 
 
 def _checked(

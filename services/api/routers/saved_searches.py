@@ -30,7 +30,12 @@ from services.reports.store import Definitions, ReadOnlyReport
 from services.stats import aggregates
 from services.stats.aggregates import Series
 from services.store.contracts import MAX_PAGE_SIZE, Dimension, Interval, SearchRequest, SortOrder
-from services.store.state.contract import ConflictError, NotFoundError, StateStore
+from services.store.state.contract import (
+    ConflictError,
+    NameTakenError,
+    NotFoundError,
+    StateStore,
+)
 
 router = APIRouter(prefix="/saved-searches", tags=["saved searches"])
 log = logging.getLogger("veille.api")
@@ -82,7 +87,7 @@ def _taken(state: StateStore, name: str, viewer: ss.Viewer) -> Exception:
     holder = _find(state, name)
     if holder is not None and not (ss.visible_to(holder, viewer.name) or viewer.admin):
         return unusable_name()
-    return ConflictError(f"a saved search named {name!r} already exists")
+    return NameTakenError(f"a saved search named {name!r} already exists")
 
 
 def _save(
