@@ -214,16 +214,18 @@ def test_every_command_line_the_docs_quote_exists_with_its_options() -> None:
     import re
 
     commands = _cli_commands()
-    stop = re.compile(r"^(?:#|\||&&|;|>|2>|\)|\$\()")
+    # The command ends at a comment, a pipe into another program, a redirection...
+    stop = re.compile(r"^(?:#|\|(?! +-)|&&|;|>|2>|\)|\$\()")
     problems: list[str] = []
     checked = 0
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for snippet in _code_snippets(page.read_text()):
             for match in re.finditer(r"(?:^|(?<=[\s/(\"']))veille((?:[ \t]+\S+)*)", snippet):
                 words: list[str] = []
-                for token in match.group(1).split():
-                    if stop.match(token):
-                        break
+                rest = match.group(1).strip()
+                while rest and not stop.match(rest):  # `| --service` is an alternative
+                    token, _, rest = rest.partition(" ")
+                    rest = rest.lstrip()
                     words.append(token.strip("[]"))
                 while words[:1] in (["--workspace"], ["-w"]):
                     words = words[2:]
