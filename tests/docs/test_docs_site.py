@@ -183,8 +183,9 @@ def _code_snippets(text: str) -> list[str]:
     """The inline code spans and the lines of fenced code blocks of a page."""
     import re
 
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
-    prose = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.S | re.M)
+    fence = r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```"  # indented too, inside a list item
+    blocks = re.findall(fence, text, flags=re.S | re.M)
+    prose = re.sub(fence, "", text, flags=re.S | re.M)
     spans = re.findall(r"`([^`\n]+)`", prose)
     return spans + [line for block in blocks for line in block.splitlines()]
 
