@@ -33,7 +33,7 @@ def brands_check(
         typer.Option(
             "--corrections",
             help='JSON lines: {"text": ..., "about_brand": true|false[, "brand": NAME]}; '
-            "default: the corrections analysts recorded (POST /mentions/{id}/brands)",
+            "default: the corrections analysts recorded (POST /api/v1/mentions/{id}/brands)",
             show_default=False,
         ),
     ] = None,

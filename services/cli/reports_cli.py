@@ -137,7 +137,8 @@ def report_run(
     send: Annotated[bool, typer.Option("--send", help="email it to its recipients")] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Render a report for its period (the last complete week, month or quarter)."""
+    """Render a report for its period: the last complete week, month or quarter, or its
+    custom dates."""
     pdf = True
     if output is not None:
         suffix = output.suffix.lower()

@@ -146,3 +146,102 @@ def test_docs_serve_does_not_take_the_port_suggested_for_the_service() -> None:
         if "docs-serve" in text:
             assert f"127.0.0.1:{docs_port}" in text, page  # the docs say where it serves
     assert suggested and docs_port not in suggested | {"8000"}
+
+
+def _cli_commands() -> dict[tuple[str, ...], set[str]]:
+    """Every `veille` command, by its words, with the options it takes (the root's too)."""
+    import typer
+    from typer.core import TyperGroup
+
+    import services.cli.main  # noqa: F401  (registers every command)
+    from services.cli.common import app
+
+    root = typer.main.get_command(app)
+    context = typer.Context(root)
+
+    def options(command: typing.Any) -> set[str]:
+        return {name for p in command.params for name in (*p.opts, *p.secondary_opts)}
+
+    commands: dict[tuple[str, ...], set[str]] = {(): options(root) | {"--help"}}
+
+    def walk(group: TyperGroup, words: tuple[str, ...]) -> None:
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            assert command is not None
+            if isinstance(command, TyperGroup):
+                commands[(*words, name)] = {"--help"}
+                walk(command, (*words, name))
+            else:
+                commands[(*words, name)] = options(command) | {"--help"}
+
+    assert isinstance(root, TyperGroup)
+    walk(root, ())
+    return commands
+
+
+def _code_snippets(text: str) -> list[str]:
+    """The inline code spans and the lines of fenced code blocks of a page."""
+    import re
+
+    fence = r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```"  # indented too, inside a list item
+    blocks = re.findall(fence, text, flags=re.S | re.M)
+    prose = re.sub(fence, "", text, flags=re.S | re.M)
+    spans = re.findall(r"`([^`\n]+)`", prose)
+    return spans + [line for block in blocks for line in block.splitlines()]
+
+
+def test_the_command_line_page_names_every_command() -> None:
+    """docs/user/cli.md is the list of commands: a new one must get its line there."""
+    import re
+
+    snippets = _code_snippets((ROOT / "docs" / "user" / "cli.md").read_text())
+    commands = _cli_commands()
+    groups = {words[:-1] for words in commands}
+    leaves = [words for words in commands if words and words not in groups]
+    assert ("store", "dead-letters", "retry") in leaves  # the walk goes down nested groups
+    missing = []
+    for words in leaves:
+        # `veille keys create ...` / `keys list`: a later span of a row may drop `veille`.
+        lead = r"veille +" if len(words) == 1 else r"(?:veille +)?"
+        pattern = re.compile(rf"(?<![\w-]){lead}{' +'.join(map(re.escape, words))}(?![\w-])")
+        if not any(pattern.search(snippet) for snippet in snippets):
+            missing.append(" ".join(words))
+    assert missing == []
+
+
+def test_every_command_line_the_docs_quote_exists_with_its_options() -> None:
+    """`veille COMMAND --option` quoted anywhere in the docs names a real command and only
+    options it takes (`--workspace ID` before the command, as the root takes it)."""
+    import re
+
+    commands = _cli_commands()
+    # The command ends at a comment, a pipe into another program, a redirection...
+    stop = re.compile(r"^(?:#|\|(?! +-)|&&|;|>|2>|\)|\$\()")
+    problems: list[str] = []
+    checked = 0
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for snippet in _code_snippets(page.read_text()):
+            for match in re.finditer(r"(?:^|(?<=[\s/(\"']))veille((?:[ \t]+\S+)*)", snippet):
+                words: list[str] = []
+                rest = match.group(1).strip()
+                while rest and not stop.match(rest):  # `| --service` is an alternative
+                    token, _, rest = rest.partition(" ")
+                    rest = rest.lstrip()
+                    words.append(token.strip("[]"))
+                while words[:1] in (["--workspace"], ["-w"]):
+                    words = words[2:]
+                path: tuple[str, ...] = ()
+                while words and (*path, words[0]) in commands:
+                    path, words = (*path, words[0]), words[1:]
+                is_group = any(other[: len(path)] == path != other for other in commands)
+                if is_group and words and re.fullmatch(r"[a-z][a-z-]*", words[0]):
+                    problems.append(f"{page.name}: `veille {' '.join((*path, words[0]))}`")
+                if not path:
+                    continue
+                checked += 1
+                for word in words:
+                    for option in re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", word):
+                        if option not in commands[path] | commands[()]:
+                            problems.append(f"{page.name}: `veille {' '.join(path)} {option}`")
+    assert checked > 100  # the pattern still finds the commands the docs quote
+    assert problems == []
