@@ -15,9 +15,9 @@ import pytest
 from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state.tenancy import TenancyStore
+from tests.cli_runner import veille
 from tests.e2e.service import REPO, write_workspace
 from tests.factories import make_mention
-from tests.test_cli import veille
 
 NOW = datetime.now(UTC)
 pytestmark = pytest.mark.slow  # several `veille` processes

@@ -55,8 +55,8 @@ def test_status_says_what_was_queued_and_what_was_stored(
 def test_cli_status_shows_queued_and_stored(tmp_path: Path) -> None:
     from services.core.settings import build_settings
     from services.runtime.app.context import ServiceContext
+    from tests.cli_runner import veille
     from tests.e2e.service import REPO, write_workspace
-    from tests.test_cli import veille
 
     config = write_workspace(tmp_path, sources=[FEED])
     first = veille("sources", "status", "--config", str(config))  # syncs the YAML's source
