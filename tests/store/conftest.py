@@ -33,7 +33,6 @@ from services.store.embedded.index import EmbeddedIndex
 if TYPE_CHECKING:
     from services.store.elastic import EsSettings
 
-REPO = Path(__file__).resolve().parents[2]
 REAL_CLUSTER = os.environ.get("ELASTICSEARCH_URL") or None
 ELASTIC_ID = "elasticsearch" if REAL_CLUSTER else "elasticsearch-emulator"
 EMULATOR_HEADER = (
