@@ -17,7 +17,9 @@ from services.core.reports import ReportDefinition
 from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
+from tests.alerting.notifiers.test_email import Mailbox
 from tests.factories import make_mention
+from tests.smtp_server import smtp_server
 
 
 def _pdf_available() -> bool:
@@ -125,7 +127,9 @@ def seed_mentions() -> list[Mention]:
     return before + week + copies
 
 
-def make_context(tmp_path: Path, **settings: object) -> ServiceContext:
+def make_context(
+    tmp_path: Path, *, workspace: Workspace = WORKSPACE, **settings: object
+) -> ServiceContext:
     """A context on real stores under `tmp_path`, holding `seed_mentions()`."""
     context = ServiceContext(
         build_settings(
@@ -138,11 +142,24 @@ def make_context(tmp_path: Path, **settings: object) -> ServiceContext:
                 **settings,
             }
         ),
-        WORKSPACE,
+        workspace,
     )
     context.sync_workspace()
     context.index.upsert(seed_mentions())
     return context
+
+
+def local_smtp(port: int, **more: object) -> dict[str, object]:
+    """The `alerting` settings of a plain-text SMTP server on 127.0.0.1:`port`, plus `more`."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain", **more}
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) keeping what it receives, and its port."""
+    box = Mailbox()
+    with smtp_server(box) as port:
+        yield box, port
 
 
 @pytest.fixture
