@@ -7,8 +7,6 @@ that already hold data.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,8 @@ from services.core.settings import CollectorSettings, build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
-from tests.e2e.service import REPO, rss
+from tests.cli_runner import veille
+from tests.e2e.service import rss
 from tests.factories import make_item, make_mention
 from tests.httpserver import HTTPTestServer
 
@@ -139,14 +138,7 @@ def test_invalid_config_refuses_to_start_and_keeps_data(
         encoding="utf-8",
     )
     for command in (["config", "check"], ["up"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", *command, "--config", str(config)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = veille(*command, "--config", str(config), timeout=60)
         assert result.returncode == 2
         assert f"{config}/veille.yaml:7: sources[0].url:" in result.stderr
         assert "Traceback" not in result.stderr
