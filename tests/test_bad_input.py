@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.collector.runner import collect_source
 from services.core.models import RunStatus, Source
-from services.core.settings import CollectorSettings, build_settings
+from services.core.settings import CollectorSettings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
 from tests.cli_runner import veille
 from tests.e2e.service import rss
-from tests.factories import make_item, make_mention
+from tests.factories import local_settings, make_item, make_mention
 from tests.httpserver import HTTPTestServer
 
 GOOD_FEED = rss([{"title": "Veloria", "link": "http://127.0.0.2/a", "text": "Veloria ok"}])
@@ -38,15 +38,8 @@ def server() -> Iterator[HTTPTestServer]:
 
 @pytest.fixture
 def ctx(tmp_path: Path, server: HTTPTestServer) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-            "collector": {"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5},
-        }
+    settings = local_settings(
+        tmp_path, collector={"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5}
     )
     source = Source(name="feed", url=server.url("/feed.xml"))
     context = ServiceContext(settings, Workspace(sources=[source]))

@@ -14,11 +14,10 @@ from services.api.app import create_app
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Brand, Competitor, Engagement, Mention, Sentiment, SentimentLabel
 from services.core.reports import ReportDefinition
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from tests.alerting.notifiers.test_email import Mailbox
-from tests.factories import make_mention
+from tests.factories import local_settings, make_mention
 from tests.smtp_server import smtp_server
 
 
@@ -132,17 +131,7 @@ def make_context(
 ) -> ServiceContext:
     """A context on real stores under `tmp_path`, holding `seed_mentions()`."""
     context = ServiceContext(
-        build_settings(
-            {
-                "data_dir": str(tmp_path / "data"),
-                "store": {
-                    "state_url": f"sqlite:///{tmp_path}/veille.db",
-                    "index_url": f"embedded:{tmp_path}/index",
-                },
-                **settings,
-            }
-        ),
-        workspace,
+        local_settings(tmp_path, data_dir=str(tmp_path / "data"), **settings), workspace
     )
     context.sync_workspace()
     context.index.upsert(seed_mentions())
