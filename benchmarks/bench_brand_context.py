@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import html
 import json
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -35,6 +33,7 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.corpus_passages import read_passages  # noqa: E402
 from services.analyzer.brands.tagging import BrandTagger  # noqa: E402
 from services.analyzer.encoding.embeddings import DEFAULT_EMBEDDING, load_embedder  # noqa: E402
 from services.analyzer.language.detection import detect_languages  # noqa: E402
@@ -42,10 +41,6 @@ from services.core.models import Brand  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "brand_context"
 CORPORA = REPO.parent / "shared" / "corpora"
-CONTEXT_CHARS = 150  # a page passage: this many characters either side of the word
-
-_SCRIPT_STYLE = re.compile(r"(?is)<(script|style)[^>]*>.*?</\1>")
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -59,37 +54,6 @@ class Item:
     text: str
 
 
-def plain_text(raw: str) -> str:
-    """A page or payload as text: scripts, styles and tags dropped, entities decoded."""
-    return html.unescape(_TAG.sub(" ", _SCRIPT_STYLE.sub(" ", raw)))
-
-
-def _strings(value: Any, out: list[str]) -> None:
-    """Every string of a JSON/YAML document, recorded bodies (JSON in a string) opened."""
-    if isinstance(value, dict):
-        for v in value.values():
-            _strings(v, out)
-    elif isinstance(value, list):
-        for v in value:
-            _strings(v, out)
-    elif isinstance(value, str):
-        if value.strip()[:1] in "{[":
-            try:
-                _strings(json.loads(value), out)
-                return
-            except ValueError:
-                pass
-        out.append(value)
-
-
-def payload_text(raw: str, suffix: str) -> str:
-    """An API payload (JSON, or a YAML cassette) as text: its strings, one a line."""
-    document = json.loads(raw) if suffix == ".json" else yaml.safe_load(raw)
-    out: list[str] = []
-    _strings(document, out)
-    return plain_text("\n".join(out))
-
-
 def is_held_out(item: Item) -> bool:
     """A fixed half of the set, drawn by a hash of the unit a text belongs to: the tweet
     (UMSAB lines are independent posts) or the whole page or payload (its passages share
@@ -100,27 +64,12 @@ def is_held_out(item: Item) -> bool:
 
 def load_items(corpora: Path = CORPORA, data: Path = DATA) -> list[Item]:
     """The labelled occurrences with their texts read from the shared corpora."""
-    items = []
-    files: dict[str, str] = {}
-    for line in (data / "items.jsonl").read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        source = entry["source"]
-        if source not in files:
-            raw = (corpora / source).read_text(encoding="utf-8", errors="replace")
-            if "labelled/umsab" in source:
-                files[source] = raw
-            elif source.startswith("api/"):
-                files[source] = payload_text(raw, Path(source).suffix)
-            else:
-                files[source] = plain_text(raw)
-        if "labelled/umsab" in source:  # a tweet: its line
-            text = files[source].splitlines()[entry["at"] - 1]
-        else:  # a page or payload: the passage around the word
-            page = files[source]
-            at = entry["at"]
-            text = " ".join(page[max(0, at - CONTEXT_CHARS) : at + CONTEXT_CHARS].split())
-        items.append(Item(source, entry["at"], entry["brand"], bool(entry["about_brand"]), text))
-    return items
+    lines = (data / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines]
+    return [
+        Item(entry["source"], entry["at"], entry["brand"], bool(entry["about_brand"]), text)
+        for entry, text in zip(entries, read_passages(entries, corpora), strict=True)
+    ]
 
 
 def load_brands(data: Path = DATA) -> list[Brand]:

@@ -41,12 +41,8 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_brand_context import (  # noqa: E402
-    CONTEXT_CHARS,
-    CachedEmbed,
-    payload_text,
-    plain_text,
-)
+from benchmarks.bench_brand_context import CachedEmbed  # noqa: E402
+from benchmarks.corpus_passages import is_labelled, read_passages  # noqa: E402
 from services.analyzer.brands import disambiguation  # noqa: E402
 from services.analyzer.brands.disambiguation import (  # noqa: E402
     DEFAULT_THRESHOLD,
@@ -106,29 +102,13 @@ def real_brands() -> list[Brand]:
 
 
 def load_texts(entries: Sequence[dict[str, Any]], corpora: Path) -> list[str]:
-    """Each labelled post's text, read from the corpora: a tweet is line `at` (1-based)
-    of a `labelled/` text file; a page or payload passage is `CONTEXT_CHARS` either
-    side of offset `at` of its plain text (bench_brand_context.plain_text/payload_text)."""
-    files: dict[str, str] = {}
-    texts = []
-    for entry in entries:
-        source = entry["source"]
-        if source not in files:
-            raw = (corpora / source).read_text(encoding="utf-8", errors="replace")
-            if source.startswith("labelled/"):
-                files[source] = raw
-            elif source.startswith("api/"):
-                files[source] = payload_text(raw, Path(source).suffix)
-            else:
-                files[source] = plain_text(raw)
-        if source.startswith("labelled/"):
-            # Some SemEval lines keep their commas and quotes as literal "\u002c".
-            line = files[source].splitlines()[entry["at"] - 1]
-            texts.append(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line))
-        else:
-            at, page = entry["at"], files[source]
-            texts.append(" ".join(page[max(0, at - CONTEXT_CHARS) : at + CONTEXT_CHARS].split()))
-    return texts
+    """Each labelled post's text, read from the corpora (corpus_passages.read_passages)."""
+    texts = read_passages(entries, corpora)
+    return [
+        # Some SemEval lines keep their commas and quotes as literal "\u002c".
+        _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if is_labelled(e["source"]) else text
+        for e, text in zip(entries, texts, strict=True)
+    ]
 
 
 def load_rows(tagger: BrandTagger, corpora: Path, data: Path = DATA) -> list[Row]:

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.httpserver import HTTPTestServer
+
 TESTS = Path(__file__).resolve().parent
 
 #: Modules (relative to tests/, glob patterns) that are never in the fast tier, and why.
@@ -214,3 +216,10 @@ def _logging_restored() -> Iterator[None]:
     root.setLevel(level)
     for logger, was in zip(named, levels, strict=True):
         logger.setLevel(was)
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPTestServer]:
+    """A real HTTP server on 127.0.0.1 (tests/httpserver.py), serving what the test adds."""
+    with HTTPTestServer() as http_server:
+        yield http_server

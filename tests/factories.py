@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.core.models import Mention, RawItem, Sentiment, SentimentLabel
+from services.core.settings import Settings, build_settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -17,6 +19,21 @@ if TYPE_CHECKING:
 
 _counter = itertools.count()
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def local_settings(folder: Path, **settings: Any) -> Settings:
+    """Settings keeping everything under `folder`: a real SQLite file and an embedded
+    index; `settings` are added to them or replace them (`data_dir` is `folder` unless given)."""
+    return build_settings(
+        {
+            "data_dir": str(folder),
+            "store": {
+                "state_url": f"sqlite:///{folder}/veille.db",
+                "index_url": f"embedded:{folder}/index",
+            },
+            **settings,
+        }
+    )
 
 
 def make_mention(**fields: Any) -> Mention:

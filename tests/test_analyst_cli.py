@@ -14,9 +14,9 @@ from services.core.models import Sentiment, SentimentLabel
 from services.core.workspace import load_workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.training.corrections import record_correction
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.factories import BASE_TIME, make_mention
-from tests.test_cli import veille
 
 UMSAB = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "labelled" / "umsab"
 CORRECTIONS = Path(__file__).parent / "fixtures" / "corrections" / "ebike_corrections.jsonl"

@@ -5,8 +5,6 @@ on real SQLite stores."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +13,9 @@ import pytest
 from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state.tenancy import TenancyStore
-from tests.e2e.service import REPO, write_workspace
+from tests.cli_runner import veille
+from tests.e2e.service import write_workspace
 from tests.factories import make_mention
-from tests.test_cli import veille
 
 NOW = datetime.now(UTC)
 pytestmark = pytest.mark.slow  # several `veille` processes
@@ -102,15 +100,7 @@ def test_veille_workspaces_delete_refuses_counts_asks_and_removes(tmp_path: Path
     assert "nothing removed" in dry.stdout
     data = tmp_path / "data" / "workspaces"
     assert (data / "globex" / "index").exists()
-    declined = subprocess.run(
-        [sys.executable, "-m", "services.cli", "workspaces", "delete", "globex", *args],
-        input="n\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
-    )
+    declined = veille("workspaces", "delete", "globex", *args, input="n\n")
     assert declined.returncode == 1 and (data / "globex").exists()
 
     deleted = veille("workspaces", "delete", "globex", "--yes", *args)

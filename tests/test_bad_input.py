@@ -7,8 +7,6 @@ that already hold data.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +16,13 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.collector.runner import collect_source
 from services.core.models import RunStatus, Source
-from services.core.settings import CollectorSettings, build_settings
+from services.core.settings import CollectorSettings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
-from tests.e2e.service import REPO, rss
-from tests.factories import make_item, make_mention
+from tests.cli_runner import veille
+from tests.e2e.service import rss
+from tests.factories import local_settings, make_item, make_mention
 from tests.httpserver import HTTPTestServer
 
 GOOD_FEED = rss([{"title": "Veloria", "link": "http://127.0.0.2/a", "text": "Veloria ok"}])
@@ -39,15 +38,8 @@ def server() -> Iterator[HTTPTestServer]:
 
 @pytest.fixture
 def ctx(tmp_path: Path, server: HTTPTestServer) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-            "collector": {"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5},
-        }
+    settings = local_settings(
+        tmp_path, collector={"allowed_networks": ["127.0.0.2/32"], "timeout_seconds": 5}
     )
     source = Source(name="feed", url=server.url("/feed.xml"))
     context = ServiceContext(settings, Workspace(sources=[source]))
@@ -139,14 +131,7 @@ def test_invalid_config_refuses_to_start_and_keeps_data(
         encoding="utf-8",
     )
     for command in (["config", "check"], ["up"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", *command, "--config", str(config)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = veille(*command, "--config", str(config), timeout=60)
         assert result.returncode == 2
         assert f"{config}/veille.yaml:7: sources[0].url:" in result.stderr
         assert "Traceback" not in result.stderr

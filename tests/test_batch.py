@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.runtime.data.batch import evaluate
-from tests.test_cli import veille
+from tests.cli_runner import veille
 
 
 def test_evaluate_computes_per_class_and_macro_scores() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.service import REPO, write_workspace
+from tests.cli_runner import BASE_ENV, REPO, veille
+from tests.e2e.service import write_workspace
 from tests.ports import refusing_port
 
 COMMANDS = [
@@ -61,18 +62,6 @@ COMMANDS = [
     ["triage", "notes"],
     ["triage", "bulk"],
 ]
-
-
-def veille(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
-    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -261,20 +250,8 @@ def test_import_exits_non_zero_when_mentions_could_not_be_stored(tmp_path: Path)
     export = tmp_path / "export.jsonl"
     export.write_text(json.dumps({"id": "p1", "text": "Veloria, encore en retard"}) + "\n")
     with refusing_port() as port:  # held for the whole run: the index is down
-        down = f"http://127.0.0.1:{port}"
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "import", export.name, "--config", config],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "PYTHONPATH": str(REPO),
-                "VEILLE_STORE__INDEX_URL": down,
-            },
-        )
+        down = {"VEILLE_STORE__INDEX_URL": f"http://127.0.0.1:{port}"}
+        result = veille("import", export.name, "--config", config, cwd=tmp_path, env=down)
     assert "1 new or changed mentions queued" in result.stderr
     assert result.returncode == 1, result.stderr
     assert "1 mention(s) could not be analyzed or stored" in result.stderr
@@ -301,7 +278,7 @@ def test_up_no_api_runs_the_loops_without_listening(tmp_path: Path) -> None:
                 cwd=REPO,
                 stdout=sink,
                 stderr=sink,
-                env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)},
+                env=BASE_ENV,
             )
             deadline = time.monotonic() + 120
             while "loops are up" not in log.read_text() and time.monotonic() < deadline:

@@ -11,25 +11,15 @@ import pytest
 from services.cli import main as cli_main
 from services.cli.demo_cli import demo_removed_marker, remove_demo
 from services.core.models import Brand
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.store.contracts import MentionFilter
-from tests.factories import make_mention
+from tests.factories import local_settings, make_mention
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "demo_data": True,
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-        }
-    )
+    settings = local_settings(tmp_path, data_dir=str(tmp_path / "data"), demo_data=True)
     context = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
     context.sync_workspace()
     yield context

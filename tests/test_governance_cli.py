@@ -21,9 +21,9 @@ from services.store.contracts import MentionFilter
 from services.store.embedded.index import EmbeddedIndex
 from services.store.state import open_state
 from services.store.state.governance import ErasureJob, GovernanceStore
+from tests.cli_runner import veille
 from tests.e2e.service import REPO, write_workspace
 from tests.factories import make_mention
-from tests.test_cli import veille
 
 NOW = datetime.now(UTC)
 BY_AUTHOR = 1500

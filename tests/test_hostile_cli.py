@@ -33,12 +33,6 @@ def drip() -> Iterator[DripServer]:
         yield server
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
-
-
 def _workspace(
     tmp_path: Path, sources: dict[str, str], *, timeout: float, port: int = 18_931
 ) -> Path:

@@ -40,24 +40,14 @@ def test_governance_logs_no_handle_or_text_above_debug(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Retention, erasure, the ingest hold and the author export log counts and ids only."""
-    from services.core.settings import build_settings
     from services.runtime.app.context import ServiceContext
     from services.runtime.governance.access import author_data
     from services.runtime.governance.erasure import start_erasure
     from services.runtime.governance.retention import apply_retention
     from services.runtime.workers.analysis import process_batch
-    from tests.factories import make_item, make_mention
+    from tests.factories import local_settings, make_item, make_mention
 
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-            "retention": {"days": {"x": 30}},
-        }
-    )
+    settings = local_settings(tmp_path, retention={"days": {"x": 30}})
     ctx = ServiceContext(settings)
     secret_text = "Numéro privé 0612345678 de Jeanne"
     try:

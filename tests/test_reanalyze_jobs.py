@@ -10,28 +10,19 @@ from pathlib import Path
 import pytest
 
 from services.core.models import Brand, Sentiment, SentimentLabel
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.training.corrections import record_correction
 from services.runtime.workers import reanalyze
 from services.runtime.workers.reanalyze import job_spec, run_job
-from tests.factories import BASE_TIME, make_item, make_mention
+from tests.factories import BASE_TIME, local_settings, make_item, make_mention
 
 STALE = Sentiment(label=SentimentLabel.NEUTRAL, score=0.111)
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-        }
-    )
+    settings = local_settings(tmp_path)
     context = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
     context.sync_workspace()
     context.index.upsert(

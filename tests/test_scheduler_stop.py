@@ -19,11 +19,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
 from services.core.models import Brand
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.app.schedulers import stop_scheduler
 from services.runtime.governance.retention_loop import RetentionScheduler
+from tests.factories import local_settings
 
 
 @pytest.fixture
@@ -82,15 +82,7 @@ def test_the_retention_loop_stopped_as_it_starts_raises_nothing(
 ) -> None:
     """Its first pass resumes the unfinished erasures, a one-off job: a workspace archived
     (its retention starts) then the service stopped at once."""
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-        }
-    )
+    settings = local_settings(tmp_path)
     ctx = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
     try:
         retention = RetentionScheduler(ctx)

@@ -7,7 +7,6 @@ a real SQLite file, the searches stored as the API stores them."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from services.alerting import saved_searches as ss
@@ -15,13 +14,8 @@ from services.alerting.rules import AlertRule
 from services.core.reports import ReportDefinition
 from services.reports.store import Definitions
 from services.store.state import open_state
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
-from tests.store.conftest import veille as run_veille
-
-
-def veille(*args: str) -> subprocess.CompletedProcess[str]:
-    """`veille ARGS` on a terminal wide enough that no table cell wraps."""
-    return run_veille(*args, env={"HF_HUB_OFFLINE": "1"})
 
 
 def _searches(tmp_path: Path) -> str:

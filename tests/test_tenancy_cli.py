@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
-from tests.test_cli import veille
 
 
 def test_workspaces_people_and_keys_from_the_command_line(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ import yaml
 from services.core.workspace import load_workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.training.corrections import record_correction
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.factories import BASE_TIME, make_mention
-from tests.test_cli import veille
 
 REPO = Path(__file__).resolve().parents[1]
 CORRECTIONS = REPO / "tests/fixtures/topics/corrections.jsonl"

@@ -10,9 +10,9 @@ import pytest
 
 from services.core.models import Sentiment, SentimentLabel
 from services.store.embedded.index import EmbeddedIndex
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
-from tests.test_cli import veille
 
 NOW = datetime.now(UTC)
 NEG = Sentiment(label=SentimentLabel.NEGATIVE, score=0.9)

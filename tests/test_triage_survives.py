@@ -11,7 +11,6 @@ import pytest
 
 from services.core.models import Brand
 from services.core.query import parse_query
-from services.core.settings import build_settings
 from services.core.triage import TriageState
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
@@ -20,22 +19,14 @@ from services.runtime.training.corrections import record_correction
 from services.runtime.workers.analysis import drain
 from services.runtime.workers.reanalyze import job_spec, run_job
 from services.store.contracts import MentionFilter
-from tests.factories import BASE_TIME, make_item
+from tests.factories import BASE_TIME, local_settings, make_item
 
 ANSWERED = TriageChange(state=TriageState.ANSWERED, assignee="Zoé", add_tags=("legal",))
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-        }
-    )
+    settings = local_settings(tmp_path)
     context = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
     context.sync_workspace()
     yield context

@@ -11,28 +11,18 @@ from typing import Any
 
 import pytest
 
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.analysis import process_batch
 from services.store.state.sql import SqlStateStore
-from tests.factories import make_item
+from tests.factories import local_settings, make_item
 
 LEASE = 1.0  # seconds: the smallest the settings allow
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-            "analyzer": {"lease_seconds": LEASE, "batch_size": 8},
-        }
-    )
+    settings = local_settings(tmp_path, analyzer={"lease_seconds": LEASE, "batch_size": 8})
     context = ServiceContext(settings, Workspace())
     context.sync_workspace()
     yield context

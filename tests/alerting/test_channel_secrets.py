@@ -4,24 +4,14 @@ default-rule channels), with the variable's name and never a value; the check st
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _check(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "config", "check", "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **env},
-    )
+    return veille("config", "check", "--config", str(config), env=env)
 
 
 def test_config_check_warns_of_a_default_rule_channel_whose_secret_is_unset(

@@ -454,7 +454,7 @@ def test_the_french_page_occurrences_point_at_their_brand() -> None:
     import sys
 
     sys.path.insert(0, str(REPO))
-    from benchmarks.bench_brand_context import plain_text
+    from benchmarks.corpus_passages import plain_text
 
     data = REPO / "benchmarks" / "data"
     names: dict[str, list[str]] = {}

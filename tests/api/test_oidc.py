@@ -9,8 +9,6 @@ import logging
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +29,8 @@ from services.runtime.app.context import ServiceContext
 from services.runtime.app.workspaces import Installation
 from tests import oidc_provider
 from tests.browser import CHROMIUM, Browser
-from tests.e2e.service import REPO, write_workspace
+from tests.cli_runner import veille
+from tests.e2e.service import write_workspace
 from tests.oidc_provider import Provider
 from tests.ports import refusing_port
 
@@ -351,14 +350,7 @@ def test_oidc_off_keeps_api_keys_working(tmp_path: Path) -> None:
 
 def _config_check(tmp_path: Path, oidc: dict[str, Any], env: dict[str, str]) -> Any:
     config = write_workspace(tmp_path, sources=[], api={"oidc": oidc}) / "veille.yaml"
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "config", "check", "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **env},
-    )
+    return veille("config", "check", "--config", str(config), env=env)
 
 
 def test_config_check_validates_the_oidc_settings(tmp_path: Path) -> None:

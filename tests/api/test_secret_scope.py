@@ -195,8 +195,8 @@ def test_every_secret_name_the_code_reads_is_reserved() -> None:
 
 
 def test_config_check_names_a_workspace_report_using_a_secret_it_may_not(tmp_path: Path) -> None:
+    from tests.cli_runner import veille
     from tests.e2e.service import write_workspace
-    from tests.test_cli import veille
 
     config = write_workspace(tmp_path, sources=[])
     folder = config / "workspaces" / "acme"

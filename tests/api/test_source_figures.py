@@ -4,8 +4,6 @@ of which the analyzer kept 2 (`keep: matching` dropped one naming no brand) says
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,8 +53,8 @@ def test_status_says_what_was_queued_and_what_was_stored(
 def test_cli_status_shows_queued_and_stored(tmp_path: Path) -> None:
     from services.core.settings import build_settings
     from services.runtime.app.context import ServiceContext
-    from tests.e2e.service import REPO, write_workspace
-    from tests.test_cli import veille
+    from tests.cli_runner import veille
+    from tests.e2e.service import write_workspace
 
     config = write_workspace(tmp_path, sources=[FEED])
     first = veille("sources", "status", "--config", str(config))  # syncs the YAML's source
@@ -79,15 +77,7 @@ def test_cli_status_shows_queued_and_stored(tmp_path: Path) -> None:
         assert context.index.count(MentionFilter()) == 3
     finally:
         context.close()
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "sources", "status", "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "200"},
-    )
+    result = veille("sources", "status", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "3 found, 3 queued" in result.stdout and "3 stored" not in result.stdout
     row = next(line for line in result.stdout.splitlines() if "blog-velo" in line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 from services.core.models import Source
 from services.core.settings import CollectorSettings
 from tests.collector.fake_state import FakeStateStore
-from tests.httpserver import HTTPTestServer
 from tests.state.conftest import state_url as state_url  # SQLite, or PostgreSQL when set
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
@@ -25,12 +23,6 @@ def fixture_bytes(relative: str) -> bytes:
 def make_source(url: str, **fields: Any) -> Source:
     """A feed source named 'test-feed' (override any field)."""
     return Source(**{"name": "test-feed", "url": url, **fields})
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
 
 
 @pytest.fixture

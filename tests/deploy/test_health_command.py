@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.e2e.service import REPO, VeilleProcess, write_workspace
+from tests.cli_runner import veille
+from tests.e2e.service import VeilleProcess, write_workspace
 from tests.ports import refusing_port
 
 
 def veille_health(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "health", "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-    )
+    """`veille health` on the workspace `config`, with `env` added."""
+    return veille("health", "--config", str(config), env=env, timeout=120)
 
 
 def test_healthy_when_both_stores_answer(tmp_path: Path) -> None:

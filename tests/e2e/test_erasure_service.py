@@ -4,7 +4,6 @@ a new one) are dropped at ingest while the erasure holds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +27,6 @@ def _rss(server: HTTPTestServer, items: list[tuple[str, str, str]]) -> bytes:
         'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Blog</title>'
         f"<link>http://example.org/</link>{entries}</channel></rss>"
     ).encode()
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
 
 
 def test_erased_author_is_gone_and_stays_gone(tmp_path: Path, server: HTTPTestServer) -> None:

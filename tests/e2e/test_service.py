@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,6 @@ ITEMS = [
 
 def _feed(server: HTTPTestServer, items: list[dict[str, str]]) -> bytes:
     return rss([{**i, "link": server.url(i["link"])} for i in items])
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
 
 
 def test_feed_items_become_tagged_searchable_mentions(

@@ -14,10 +14,11 @@ from services.api.app import create_app
 from services.core.evidence import Evidence, WeightedWord
 from services.core.models import Brand, Competitor, Engagement, Mention, Sentiment, SentimentLabel
 from services.core.reports import ReportDefinition
-from services.core.settings import build_settings
 from services.core.workspace import Workspace
 from services.runtime.app.context import ServiceContext
-from tests.factories import make_mention
+from tests.alerting.notifiers.test_email import Mailbox
+from tests.factories import local_settings, make_mention
+from tests.smtp_server import smtp_server
 
 
 def _pdf_available() -> bool:
@@ -125,24 +126,29 @@ def seed_mentions() -> list[Mention]:
     return before + week + copies
 
 
-def make_context(tmp_path: Path, **settings: object) -> ServiceContext:
+def make_context(
+    tmp_path: Path, *, workspace: Workspace = WORKSPACE, **settings: object
+) -> ServiceContext:
     """A context on real stores under `tmp_path`, holding `seed_mentions()`."""
     context = ServiceContext(
-        build_settings(
-            {
-                "data_dir": str(tmp_path / "data"),
-                "store": {
-                    "state_url": f"sqlite:///{tmp_path}/veille.db",
-                    "index_url": f"embedded:{tmp_path}/index",
-                },
-                **settings,
-            }
-        ),
-        WORKSPACE,
+        local_settings(tmp_path, data_dir=str(tmp_path / "data"), **settings), workspace
     )
     context.sync_workspace()
     context.index.upsert(seed_mentions())
     return context
+
+
+def local_smtp(port: int, **more: object) -> dict[str, object]:
+    """The `alerting` settings of a plain-text SMTP server on 127.0.0.1:`port`, plus `more`."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain", **more}
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server (aiosmtpd) keeping what it receives, and its port."""
+    box = Mailbox()
+    with smtp_server(box) as port:
+        yield box, port
 
 
 @pytest.fixture

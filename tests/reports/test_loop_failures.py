@@ -17,7 +17,7 @@ from services.runtime.governance import retention_loop
 from services.runtime.governance.retention_loop import RetentionScheduler
 from services.runtime.workers.report_loop import ReportScheduler
 from tests.alerting.notifiers.test_email import Mailbox
-from tests.reports.conftest import make_context, requires_pdf
+from tests.reports.conftest import local_smtp, make_context, requires_pdf
 from tests.reports.test_report_delivery import MONDAY_8_PARIS, WEEKLY
 from tests.smtp_server import smtp_server
 
@@ -116,8 +116,7 @@ def test_an_smtp_refusal_is_one_line(
 ) -> None:
     monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
     with smtp_server(Mailbox(reply="554 no thanks")) as port:
-        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
-        ctx = make_context(tmp_path, alerting=alerting)
+        ctx = make_context(tmp_path, alerting=local_smtp(port))
         try:
             definitions(ctx).put(WEEKLY, create_only=True)
             with caplog.at_level(logging.DEBUG, logger="veille"):

@@ -10,9 +10,9 @@ import yaml
 
 from services.core.workspace import load_workspace
 from services.runtime.app.context import ServiceContext
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.reports.conftest import requires_pdf, seed_mentions
-from tests.test_cli import veille
 
 REPORTS = {
     "reports": [

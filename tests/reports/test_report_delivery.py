@@ -18,7 +18,7 @@ from services.reports.store import Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.report_loop import ReportScheduler, trigger_for
 from tests.alerting.notifiers.test_email import Mailbox
-from tests.reports.conftest import make_context, requires_pdf
+from tests.reports.conftest import local_smtp, make_context, requires_pdf
 from tests.smtp_server import smtp_server
 
 WEEKLY = ReportDefinition(
@@ -48,17 +48,9 @@ def test_weekly_reports_fire_on_monday_at_eight_in_their_time_zone() -> None:
 
 
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    with smtp_server(box) as port:
-        yield box, port
-
-
-@pytest.fixture
 def mail_ctx(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[ServiceContext]:
     _, port = mailbox
-    alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
-    context = make_context(tmp_path, alerting={**alerting, "smtp_sender": "veille@example.org"})
+    context = make_context(tmp_path, alerting=local_smtp(port, smtp_sender="veille@example.org"))
     definitions(context).put(WEEKLY, create_only=True)
     yield context
     context.close()
@@ -117,8 +109,7 @@ def test_a_refused_delivery_is_reported_not_swallowed(
 
     box = Mailbox(reply="554 no thanks")
     with smtp_server(box) as port:
-        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
-        context = make_context(tmp_path, alerting=alerting)
+        context = make_context(tmp_path, alerting=local_smtp(port))
         try:
             monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org")
             run = run_report(context, WEEKLY, now=MONDAY_8_PARIS)
@@ -168,8 +159,7 @@ def test_a_non_ascii_recipient_does_not_stop_the_others(
     box = Mailbox()
     monkeypatch.setenv("VEILLE_REPORT_TEAM", "cm@example.org, Élodie <élodie@client.example>")
     with smtp_server(box, enable_SMTPUTF8=False) as port:
-        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
-        ctx = make_context(tmp_path, alerting={**alerting, "smtp_sender": "veille@example.org"})
+        ctx = make_context(tmp_path, alerting=local_smtp(port, smtp_sender="veille@example.org"))
         try:
             definitions(ctx).put(
                 WEEKLY.model_copy(
@@ -319,8 +309,7 @@ def test_a_render_records_entries_and_reply_codes_never_a_secrets_value(
     monkeypatch.setenv("VEILLE_X_BEARER_TOKEN", "refused-X-S3CR3T@x.org")
     monkeypatch.setenv("VEILLE_REPORT_TEAM", "refused-team@example.org, ok@example.org")
     with smtp_server(box) as port:
-        alerting = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "plain"}
-        context = make_context(tmp_path, alerting=alerting)
+        context = make_context(tmp_path, alerting=local_smtp(port))
         key = context.state.create_api_key("tests")
         try:
             with (

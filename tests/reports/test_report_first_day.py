@@ -12,14 +12,12 @@ from pathlib import Path
 import pytest
 
 from services.core.reports import ReportDefinition, Schedule
-from services.core.settings import build_settings
 from services.reports.service import definitions
 from services.reports.store import RenderInfo, Renders
 from services.runtime.app.context import ServiceContext
 from services.runtime.workers.report_loop import ReportScheduler
 from tests.alerting.notifiers.test_email import Mailbox
-from tests.reports.conftest import WORKSPACE, requires_pdf, seed_mentions
-from tests.smtp_server import smtp_server
+from tests.reports.conftest import WORKSPACE, local_smtp, make_context, requires_pdf
 
 YAML_REPORT = ReportDefinition(
     name="veloria-hebdo",
@@ -36,33 +34,13 @@ WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    with smtp_server(box) as port:
-        yield box, port
-
-
-@pytest.fixture
 def yaml_ctx(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[ServiceContext]:
     _, port = mailbox
-    settings = build_settings(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "store": {
-                "state_url": f"sqlite:///{tmp_path}/veille.db",
-                "index_url": f"embedded:{tmp_path}/index",
-            },
-            "alerting": {
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "smtp_security": "plain",
-                "smtp_sender": "veille@example.org",
-            },
-        }
+    context = make_context(
+        tmp_path,
+        workspace=WORKSPACE.model_copy(update={"reports": [YAML_REPORT]}),
+        alerting=local_smtp(port, smtp_sender="veille@example.org"),
     )
-    context = ServiceContext(settings, WORKSPACE.model_copy(update={"reports": [YAML_REPORT]}))
-    context.sync_workspace()
-    context.index.upsert(seed_mentions())
     yield context
     context.close()
 

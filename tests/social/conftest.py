@@ -13,7 +13,6 @@ import yaml
 from services.core.models import Source
 from services.core.settings import CollectorSettings
 from services.store.state import SqlStateStore, open_state
-from tests.httpserver import HTTPTestServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -47,12 +46,6 @@ def api_headers(headers: dict[str, str]) -> dict[str, str]:
     """The recorded headers worth replaying (not framing or encoding ones)."""
     dropped = {"content-length", "transfer-encoding", "content-encoding", "connection"}
     return {k: v for k, v in headers.items() if k.lower() not in dropped}
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
 
 
 @pytest.fixture

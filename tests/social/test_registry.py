@@ -97,24 +97,11 @@ def test_a_plugin_appears_in_the_cli_and_the_api(
     fake_distribution: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`veille sources kinds` (a subprocess, as a user runs it) and GET /sources/kinds."""
-    import subprocess
-
     from services.api.routers.sources import list_kinds
+    from tests.cli_runner import REPO, veille
 
-    repo = Path(__file__).resolve().parents[2]
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "sources", "kinds"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "COLUMNS": "200",
-            "PYTHONPATH": f"{repo}:{tmp_path}",  # the FAKE distribution is importable
-        },
-    )
+    # The FAKE distribution is importable.
+    result = veille("sources", "kinds", env={"PYTHONPATH": f"{REPO}:{tmp_path}"}, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = {line.split()[1]: line for line in result.stdout.splitlines() if "│" in line[:3]}
     assert "plugin:fake-veille-plugin" in lines["fakeforum"] and "enabled" in lines["fakeforum"]

@@ -27,9 +27,9 @@ from services.store.state.governance import GovernanceStore
 from services.store.state.migrate import alembic_config, upgrade_to_head
 from services.store.state.sql import SqlStateStore
 from services.store.state.tenancy import TenancyStore
+from tests.cli_runner import veille
 from tests.e2e.service import REPO, veille_at_a_terminal, write_workspace
 from tests.state.conftest import POSTGRES_ENV, POSTGRES_HOWTO
-from tests.test_cli import veille
 
 
 @pytest.fixture

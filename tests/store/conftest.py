@@ -18,8 +18,6 @@ results are named as emulator results (`elasticsearch-emulator`). Known gaps are
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -35,7 +33,6 @@ from services.store.embedded.index import EmbeddedIndex
 if TYPE_CHECKING:
     from services.store.elastic import EsSettings
 
-REPO = Path(__file__).resolve().parents[2]
 REAL_CLUSTER = os.environ.get("ELASTICSEARCH_URL") or None
 ELASTIC_ID = "elasticsearch" if REAL_CLUSTER else "elasticsearch-emulator"
 EMULATOR_HEADER = (
@@ -91,19 +88,6 @@ def fresh_settings(endpoint: ElasticEndpoint, *, label: str, dead_letter: Path) 
         password=base.password if base else None,
         ca_certs=base.ca_certs if base else None,
         dead_letter_path=str(dead_letter),
-    )
-
-
-def veille(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """`veille ARGS` from this checkout (run in `cwd`), in a bare environment plus `env`."""
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "200", **env},
     )
 
 

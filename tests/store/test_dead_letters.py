@@ -25,9 +25,10 @@ from services.store.elastic.dead_letters import (
     write_dead_letters,
 )
 from services.store.elastic.mapping import IndexNames
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
-from tests.store.conftest import ElasticEndpoint, fresh_settings, veille
+from tests.store.conftest import ElasticEndpoint, fresh_settings
 
 pytestmark = pytest.mark.elasticsearch
 HANDLE = "Zoé Quintal"  # must never show in the commands' output

@@ -18,10 +18,10 @@ import pytest
 from services.store.elastic import EsIndex, EsSettings
 from services.store.elastic.settings import UnsupportedServer, check_supported, parse_version
 from services.store.embedded.index import EmbeddedIndex
+from tests.cli_runner import veille
 from tests.e2e.service import write_workspace
 from tests.factories import make_mention
 from tests.httpserver import Handler, HTTPTestServer, RecordedRequest, Response
-from tests.store.conftest import veille
 
 PRODUCT = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
 

@@ -28,10 +28,11 @@ from services.store.contracts import MentionFilter, MentionIndex
 from services.store.elastic import EsIndex, EsSettings
 from services.store.embedded.index import EmbeddedIndex
 from services.store.index_copy import CopyError, copy_index, mismatches, verify_days
+from tests.cli_runner import REPO, veille
 from tests.e2e.service import veille_at_a_terminal, write_workspace
 from tests.factories import BASE_TIME, make_mention
 from tests.httpserver import HTTPTestServer, RecordedRequest, Response
-from tests.store.conftest import REPO, ElasticEndpoint, fresh_settings, veille
+from tests.store.conftest import ElasticEndpoint, fresh_settings
 
 pytestmark = pytest.mark.elasticsearch
 MENTIONS = 230  # every 31 minutes from Nov 1, 12:00: six UTC days

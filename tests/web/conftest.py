@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,6 @@ def gold_for(file_name: str) -> tuple[str, dict[str, Any]]:
         if entry["file"] == file_name:
             return url, entry
     raise KeyError(file_name)
-
-
-@pytest.fixture
-def server() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as http_server:
-        yield http_server
 
 
 @pytest.fixture

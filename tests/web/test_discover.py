@@ -279,8 +279,8 @@ def test_feed_links_and_sitemap_parsing() -> None:
 def test_cli_preview_of_a_site_lists_feeds_and_sitemaps(
     server: HTTPTestServer, tmp_path: Path
 ) -> None:
+    from tests.cli_runner import veille
     from tests.e2e.service import write_workspace
-    from tests.test_cli import veille
 
     site = serve_site(server)
     config = str(write_workspace(tmp_path, sources=[]))

@@ -103,8 +103,8 @@ def _rss(*items: tuple[str, str]) -> bytes:
 def test_cli_preview_names_the_brands_each_item_mentions(
     server: HTTPTestServer, tmp_path: Path
 ) -> None:
+    from tests.cli_runner import veille
     from tests.e2e.service import write_workspace
-    from tests.test_cli import veille
 
     items = [
         ("Test ride", "Mon Veloria a tenu 80 km sans recharge."),
@@ -153,8 +153,8 @@ def test_cli_preview_names_the_brands_each_item_mentions(
 def test_cli_preview_json_without_watched_names_says_so(
     server: HTTPTestServer, tmp_path: Path
 ) -> None:
+    from tests.cli_runner import veille
     from tests.e2e.service import write_workspace
-    from tests.test_cli import veille
 
     server.add("/feed", body=_rss(("a", "b")), headers={"Content-Type": "application/rss+xml"})
     config = write_workspace(tmp_path, sources=[])
