@@ -58,7 +58,7 @@ def unusable_name(field: str = "name") -> Problem:
         422,
         "Invalid request",
         f"{field}: {UNUSABLE}",
-        errors=[{"field": field, "message": UNUSABLE}],
+        errors=[{"field": field, "code": "name_unusable", "message": UNUSABLE}],
     )
 
 

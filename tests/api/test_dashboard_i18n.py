@@ -233,6 +233,7 @@ FIELD_ERRORS_WORDED = [
     "greater_than_equal", "greater_than", "less_than_equal", "less_than", "int_parsing",
     "int_from_float", "float_parsing", "literal_error", "enum", "too_short", "too_long",
     "extra_forbidden", "date_from_datetime_parsing", *sorted(set(FIELD_CODES.values())),
+    "name_unusable", "nul_character",
     *DETECTOR_CODES,
 ]  # fmt: skip
 # The settings of the rule form's "Advanced settings": each one the rule API takes.

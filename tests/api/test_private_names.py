@@ -41,7 +41,11 @@ def _refused_unseen(answer: Any) -> dict[str, Any]:
     assert answer.status_code == 422, answer.text
     body: dict[str, Any] = answer.json()
     assert body["errors"] == [
-        {"field": "name", "message": "this name cannot be used here: choose another"}
+        {
+            "field": "name",
+            "code": "name_unusable",
+            "message": "this name cannot be used here: choose another",
+        }
     ]
     for hint in ("alice", "exists", "private", "taken", "saved search", "rule", "report"):
         assert hint not in body["detail"], hint

@@ -549,6 +549,8 @@ const I18n = (() => {
       en: "“{value}” is neither an email address nor the name of a secret",
       fr: "«\u00a0{value}\u00a0» n'est ni une adresse e-mail ni le nom d'un secret",
     },
+    "fieldError.name_unusable": { en: "this name cannot be used here: choose another", fr: "ce nom ne peut pas servir ici\u00a0: choisissez-en un autre" },
+    "fieldError.nul_character": { en: "holds a NUL character, which is not allowed", fr: "contient un caractère NUL, non permis" },
     "fieldError.no_section": { en: "choose at least one", fr: "choisissez-en au moins une" },
     "fieldError.period_backwards": {
       en: "the last day comes before the first",
