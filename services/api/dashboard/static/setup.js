@@ -437,7 +437,7 @@ function ruleForm(item, { search, rule }) {
       const body = { name: fixed ? rule.name : name.value.trim(), kind: kind.value, channels: sent };
       if (kind.value === "new_mention") body.detector = {};
       else if (rule && rule.kind === kind.value) body.detector = { ...rule.detector, sensitivity: sensitivityValue(sensitivity.value) };
-      else body.detector = { sensitivity: sensitivityValue(sensitivity.value) };
+      else body.detector = { sensitivity: sensitivityValue(sensitivity.value), bucket: "auto" };
       let saved;
       if (rule) {
         body.enabled = enabled.checked;
