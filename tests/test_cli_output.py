@@ -3,6 +3,7 @@ required, tables not cut when piped (real `veille` subprocesses)."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,36 @@ def _veille(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **env},
     )
+
+
+def _commands_rows(help_text: str) -> list[list[str]]:
+    """The description lines of each row of the help's Commands panel."""
+    lines = help_text.split("Commands")[1].splitlines()[1:]
+    rows: list[list[str]] = []
+    for line in lines:
+        if not line.startswith("│"):
+            break
+        inner = line.strip("│")
+        _name, _, description = inner.strip().partition("  ")
+        if inner[:3].strip():  # a command's name starts the row
+            rows.append([description.strip()])
+        else:
+            rows[-1].append(inner.strip())
+    return rows
+
+
+@pytest.mark.parametrize("command", [[], ["triage"]], ids=["veille", "triage"])
+def test_command_lists_reflow_whole_sentences(command: list[str]) -> None:
+    result = _veille(*command, "--help", COLUMNS="80")
+    assert result.returncode == 0, result.stderr
+    rows = _commands_rows(result.stdout)
+    assert len(rows) >= 5
+    width = max(len(line) for row in rows for line in row)
+    for row in rows:
+        # a line is only ever broken where the next word does not fit: a docstring's own
+        # line breaks ('...the same command),' then the rest) left lines half empty.
+        for line, following in itertools.pairwise(row):
+            assert len(line) + 1 + len(following.split()[0]) > width, row
 
 
 def test_a_password_asked_for_is_not_marked_required(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ and loading a workspace. Command modules import this, never `main.py` (which imp
 
 from __future__ import annotations
 
+import inspect
 import logging
 import shlex
 import sys
@@ -41,6 +42,22 @@ alerts_app = typer.Typer(
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
+
+
+def one_line_help(group: typer.Typer) -> None:
+    """Gives each command of `group` (and its sub-groups) a short help: its docstring's
+    first paragraph on one line. Rich help keeps that paragraph's line breaks in the
+    command list, cutting sentences ('... (resumable: Ctrl-C, then the same command),' and
+    the rest on lines of its own)."""
+    for command in group.registered_commands:
+        text = command.help or inspect.getdoc(command.callback) or ""
+        if command.short_help is None and text:
+            command.short_help = " ".join(text.split("\n\n", 1)[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            one_line_help(sub.typer_instance)
+
+
 log = logging.getLogger("veille.cli")
 
 ConfigOpt = Annotated[

@@ -24,6 +24,7 @@ from services.cli.common import (
     governed_workspace,
     interrupted,
     keep_whole,
+    one_line_help,
     out,
     topics_app,
 )
@@ -1147,6 +1148,7 @@ def _backtest_stored(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point that prints known errors as one line instead of a traceback."""
+    one_line_help(app)
     try:
         app(args=argv)
     except CliError as exc:
