@@ -70,3 +70,14 @@ def test_a_password_asked_for_is_not_marked_required(tmp_path: Path) -> None:
     assert "password set for Alice" in done.stdout
 
 
+def test_piped_tables_keep_their_cells_whole(tmp_path: Path) -> None:
+    source = {"name": "blog-velo-reviews", "kind": "feed", "url": "http://blog.invalid/f.xml"}
+    config = str(write_workspace(tmp_path, sources=[source]))
+    piped = _veille("sources", "status", "--config", config)  # no COLUMNS: rich's 80
+    assert piped.returncode == 0, piped.stderr
+    assert "…" not in piped.stdout
+    row = next(line for line in piped.stdout.splitlines() if "blog-velo-reviews" in line)
+    assert row.split("│")[2].strip() == "never_run"
+    assert "last run figures" in piped.stdout
+    narrow = _veille("sources", "status", "--config", config, COLUMNS="60")
+    assert "…" in narrow.stdout  # a width asked for is still obeyed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -40,8 +41,20 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 
+#: the width of output that is piped or redirected: rich would cut tables at 80 columns
+#: ('unreach…') though nobody reads them there; a script or a pager wants whole cells.
+PIPED_WIDTH = 10_000
+
+
+def _out_width() -> int | None:
+    """None (the terminal's width) on a terminal or when COLUMNS sets one, else PIPED_WIDTH."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return PIPED_WIDTH
+
+
 console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=_out_width())
 
 
 def one_line_help(group: typer.Typer) -> None:
