@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.alerting.rules import AlertRule, Channel, Rule, format_duration
+from services.alerting.rules import AUTO_BUCKETS, AlertRule, Channel, Rule, format_duration
 from services.core.brand_names import BrandNames
 from services.core.models import utcnow
-from services.core.query.ast import FieldFilter
+from services.core.query.ast import FieldFilter, Node
 from services.core.settings import BrandRulesSettings
 from services.core.text import fold_keyword
 from services.store.contracts import Interval, MentionFilter, MentionIndex
@@ -36,8 +36,6 @@ KIND_LABELS = {
     "negative_share_spike": "negative share",
     "drop": "drop",
 }
-#: candidate buckets for "auto", shortest first.
-AUTO_BUCKETS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1))
 #: mentions a bucket should usually hold for "auto" to choose it.
 AUTO_BUCKET_MIN_COUNT = 10.0
 #: history looked at to measure a brand's volume for "auto".
@@ -75,10 +73,15 @@ def auto_bucket(index: MentionIndex, name: str, role: str) -> timedelta:
     average since its first mention of the last two weeks (a day when even that is too
     few, or when there is none)."""
     field = "brand" if role == "brand" else "competitor"
+    return volume_bucket(index, FieldFilter(field, fold_keyword(name)))
+
+
+def volume_bucket(index: MentionIndex, query: Node) -> timedelta:
+    """The "auto" bucket of any target (a brand, a saved search): the shortest that holds
+    `AUTO_BUCKET_MIN_COUNT` of its mentions on average since its first one of the last
+    two weeks (a day when even that is too few, or when there is none)."""
     now = utcnow()
-    flt = MentionFilter(
-        query=FieldFilter(field, fold_keyword(name)), since=now - AUTO_BUCKET_HISTORY, until=now
-    )
+    flt = MentionFilter(query=query, since=now - AUTO_BUCKET_HISTORY, until=now)
     days = [b for b in index.histogram(flt, interval=Interval.DAY) if b.count]
     if not days:
         return AUTO_BUCKETS[-1]
@@ -89,6 +92,12 @@ def auto_bucket(index: MentionIndex, name: str, role: str) -> timedelta:
         if count * (bucket / span) >= AUTO_BUCKET_MIN_COUNT:
             return bucket
     return AUTO_BUCKETS[-1]
+
+
+def sized_detector(rule: AlertRule, index: MentionIndex, query: Node) -> Rule:
+    """A stored rule's detector, an "auto" bucket sized from its target's volume (`query`:
+    the saved search's or the brand's, from evaluator.target_query)."""
+    return rule.detector_rule(auto=volume_bucket(index, query) if rule.auto_bucket else None)
 
 
 def brand_rules(

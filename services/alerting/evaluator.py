@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from services.alerting import saved_searches as ss
 from services.alerting.backtest_report import averaged_buckets
 from services.alerting.chart_link import chart_url
-from services.alerting.default_rules import brand_rules
+from services.alerting.default_rules import brand_rules, sized_detector
 from services.alerting.detectors import Alert, Detector, make_detector
 from services.alerting.explanation import (
     NEW_MENTIONS,
@@ -397,7 +397,7 @@ class Evaluator:
         query = target_query(self.state, rule)
         if rule.kind == "new_mention":
             return self._new_mentions(rule, query)
-        return self._detector(rule, rule.detector_rule(), query)
+        return self._detector(rule, sized_detector(rule, self.index, query), query)
 
     # -- detector rules --------------------------------------------------------------
 

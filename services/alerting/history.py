@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from services.alerting import saved_searches as ss
 from services.alerting.backtest import series_for
 from services.alerting.backtest_report import BacktestReport, run_backtest
-from services.alerting.default_rules import brand_rules
+from services.alerting.default_rules import brand_rules, sized_detector
 from services.alerting.evaluator import (
     OVERALL_NEGATIVE,
     RULE_KIND,
     brand_query,
     bucket_series,
     floor_time,
+    target_query,
 )
 from services.alerting.rules import AlertRule, Rule
 from services.core.query.ast import FieldFilter, Node
@@ -93,7 +94,7 @@ def backtest_rule(
     return backtest_stored(
         state,
         index,
-        rule.detector_rule(),
+        sized_detector(rule, index, target_query(state, rule)),
         target_type=rule.target_type,
         target=rule.target,
         since=since,

@@ -58,6 +58,11 @@ def threshold_for(kind: RuleKind, sensitivity: str | float) -> float:
 #: 6 hours (72 five-minute buckets) was chosen over 12 by leave-one-category-out on NAB.
 END_AFTER = timedelta(hours=6)
 
+#: `"bucket": "auto"` in a rule's detector: sized from its target's volume when used.
+AUTO_BUCKET = "auto"
+#: candidate buckets for "auto", shortest first.
+AUTO_BUCKETS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1))
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -402,9 +407,13 @@ class AlertRule(BaseModel):
             if value:
                 raise ValueError("a new_mention rule takes no detector settings")
             return value
-        check_detector_fields(value)
+        # "auto" may choose the longest candidate: the rule must hold with it.
+        checked = value
+        if value.get("bucket") == AUTO_BUCKET:
+            checked = {**value, "bucket": format_duration(AUTO_BUCKETS[-1])}
+        check_detector_fields(checked)
         try:
-            Rule.model_validate({**value, "kind": kind})
+            Rule.model_validate({**checked, "kind": kind})
         except ValidationError as exc:
             raise DetectorError(field_problems(exc, where="rule")) from None
         return value
@@ -452,9 +461,22 @@ class AlertRule(BaseModel):
             raise ValueError("a channel is listed twice")
         return self
 
-    def detector_rule(self) -> Rule:
-        """The detector `Rule` (named and typed after this rule); ValueError when invalid."""
+    @property
+    def auto_bucket(self) -> bool:
+        """Whether the detector's bucket is "auto" (sized from the target's volume)."""
+        return self.detector.get("bucket") == AUTO_BUCKET
+
+    def detector_rule(self, *, auto: timedelta | None = None) -> Rule:
+        """The detector `Rule` (named and typed after this rule), an "auto" bucket being
+        `auto` (see default_rules.sized_detector); ValueError when invalid."""
         if self.kind == "new_mention":
             raise ValueError("a new_mention rule has no detector")
         fields = {**self.detector, "name": self.name, "kind": self.kind}
+        if self.auto_bucket:
+            if auto is None:
+                raise ValueError(
+                    "bucket: 'auto' is sized from the target's stored mentions; "
+                    "give a duration (e.g. '1h') to use the rule without them"
+                )
+            fields["bucket"] = format_duration(auto)
         return Rule.model_validate(fields)

@@ -4,7 +4,9 @@ and loading a workspace. Command modules import this, never `main.py` (which imp
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -39,8 +41,36 @@ alerts_app = typer.Typer(
     no_args_is_help=True,
 )
 
+#: the width of output that is piped or redirected: rich would cut tables at 80 columns
+#: ('unreach…') though nobody reads them there; a script or a pager wants whole cells.
+PIPED_WIDTH = 10_000
+
+
+def _out_width() -> int | None:
+    """None (the terminal's width) on a terminal or when COLUMNS sets one, else PIPED_WIDTH."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return PIPED_WIDTH
+
+
 console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=_out_width())
+
+
+def one_line_help(group: typer.Typer) -> None:
+    """Gives each command of `group` (and its sub-groups) a short help: its docstring's
+    first paragraph on one line. Rich help keeps that paragraph's line breaks in the
+    command list, cutting sentences ('... (resumable: Ctrl-C, then the same command),' and
+    the rest on lines of its own)."""
+    for command in group.registered_commands:
+        text = command.help or inspect.getdoc(command.callback) or ""
+        if command.short_help is None and text:
+            command.short_help = " ".join(text.split("\n\n", 1)[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            one_line_help(sub.typer_instance)
+
+
 log = logging.getLogger("veille.cli")
 
 ConfigOpt = Annotated[

@@ -24,6 +24,7 @@ from services.cli.common import (
     governed_workspace,
     interrupted,
     keep_whole,
+    one_line_help,
     out,
     topics_app,
 )
@@ -1077,6 +1078,8 @@ def _backtest_stored(
 ) -> None:
     from services.alerting.backtest import SeriesError, print_report, read_series, series_for
     from services.alerting.backtest_report import run_backtest
+    from services.alerting.default_rules import sized_detector
+    from services.alerting.evaluator import target_query
     from services.alerting.history import backtest_stored, find_rule
     from services.alerting.saved_searches import list_saved_searches, resolve_time
     from services.cli.viewer import can_see, check_viewer, hidden_from
@@ -1107,7 +1110,14 @@ def _backtest_stored(
                 raise CliError(f"no alert rule is named {name!r}", code=2) from None
             if stored.kind == "new_mention":
                 raise CliError(f"{name!r} is a new_mention rule: it has no detector", code=2)
-            det = stored.detector_rule()
+            try:
+                det = (
+                    sized_detector(stored, ctx.index, target_query(ctx.state, stored))
+                    if stored.auto_bucket
+                    else stored.detector_rule()
+                )
+            except NotFoundError as exc:
+                raise CliError(str(exc.args[0] if exc.args else exc), code=2) from None
         if series is not None:
             try:
                 rows = read_series(series, columns=3 if det.kind == "negative_share_spike" else 2)
@@ -1138,6 +1148,7 @@ def _backtest_stored(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point that prints known errors as one line instead of a traceback."""
+    one_line_help(app)
     try:
         app(args=argv)
     except CliError as exc:

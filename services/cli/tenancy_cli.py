@@ -206,8 +206,10 @@ def users_list(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @users_app.command("set-password")
 def users_set_password(
     name: str,
+    # None by default (not required): click prompts for it when neither given nor in the
+    # environment, so --help must not mark it [required].
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
             prompt=True,
             hide_input=True,
@@ -215,10 +217,11 @@ def users_set_password(
             envvar="VEILLE_NEW_PASSWORD",
             help="asked for when not given (never put it on the command line)",
         ),
-    ],
+    ] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Set a person's dashboard password (hashed with Argon2id)."""
+    assert password is not None  # prompted for when missing
     with installation(config) as inst:
         inst.tenancy.set_password(name, password)
         record_audit(inst, workspace="default", kind="person", action="set-password", target=name)

@@ -96,9 +96,12 @@ class AddressGuard:
     hint: str = _ALLOWED_HINT  # how a refused user can allow a network, in their settings
 
     @classmethod
-    def from_settings(cls, settings: CollectorSettings) -> AddressGuard:
+    def from_settings(
+        cls, settings: CollectorSettings, *, hint: str = _ALLOWED_HINT
+    ) -> AddressGuard:
         """Builds the guard from `collector.allowed_networks`."""
-        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks))
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks)
+        return cls(networks, hint)
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why this address is refused ('a loopback address'), or None when allowed."""

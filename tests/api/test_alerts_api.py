@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.alerting.evaluator import Evaluator
 from services.api.app import API_PREFIX
 from services.core.models import utcnow
 from services.core.settings import BrandRulesSettings
@@ -500,3 +501,41 @@ def test_saving_a_rule_warns_of_a_channel_secret_not_set_but_keeps_the_rule(
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["warnings"] == [] and replaced.json()["warning_codes"] == []
     assert "warnings" not in client.get(f"{RULES}/veloria-spike").json()
+
+
+def test_a_saved_search_rule_with_an_auto_bucket_is_sized_by_the_searchs_volume(
+    client: TestClient, ctx: ServiceContext
+) -> None:
+    # A narrow search: 3 mentions a day for two weeks, too few for 5-minute (or hourly)
+    # buckets: "auto" chooses a day, as for a quiet brand.
+    now = utcnow()
+    ctx.index.upsert(
+        [
+            make_mention(
+                text="Veloria livraison en retard", published_at=now - timedelta(hours=8 * i)
+            )
+            for i in range(3 * 14)
+        ]
+    )
+    assert (
+        client.post(
+            f"{API_PREFIX}/saved-searches", json={"name": "retards", "query": "livraison"}
+        ).status_code
+        == 201
+    )
+    rule = _rule(name="retards", target_type="saved_search", target="retards", channels=[])
+    auto = {**rule, "detector": {"bucket": "auto", "sensitivity": "high"}}
+    created = client.post(RULES, json=auto)
+    assert created.status_code == 201, created.text
+    assert created.json()["detector"]["bucket"] == "auto"  # sized when used, not frozen
+    report = client.post(f"{RULES}/retards/backtest", params={"since": "14d"})
+    assert report.status_code == 200, report.text
+    assert report.json()["bucket"] == "1d"
+    assert 13 <= report.json()["buckets"] <= 15
+    outcomes = {o.rule: o for o in Evaluator(ctx.state, ctx.index).run_once()}
+    assert not outcomes["retards"].note.startswith("error"), outcomes["retards"].note
+    # "auto" may choose a day: a baseline of one day cannot hold two of them.
+    short = {**rule, "name": "short", "detector": {"bucket": "auto", "baseline_window": "1d"}}
+    refused = client.post(RULES, json=short)
+    assert refused.status_code == 422
+    assert "bucket" in refused.text and "baseline_window" in refused.text

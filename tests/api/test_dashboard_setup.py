@@ -121,7 +121,8 @@ def test_a_saved_search_an_alert_rule_uses_is_deleted_only_when_asked_again(
             "sav",
             "negative_share_spike",
         )
-        assert rule["detector"] == {"sensitivity": "high"} and rule["status"] == "active"
+        assert rule["detector"] == {"sensitivity": "high", "bucket": "auto"}
+        assert rule["status"] == "active"
         assert "sav" in browser.evaluate(f"{_item('alert-rules', rule_name)}.textContent")
 
         # Delete: asked first; Cancel keeps it.

@@ -154,3 +154,32 @@ def test_health_warns_of_sources_timing_out_or_overdue(
         "(is the collector running, or held up by slow sources?)",
     ]
     assert body["sources"] == {"unreachable": 1, "ok": 2}
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://127.0.0.1:8080/feed.xml", "127.0.0.1 is a loopback address"),
+        ("http://localhost:8080/feed.xml", "resolves to"),
+        ("http://10.1.2.3/feed.xml", "10.1.2.3 is a private address"),
+    ],
+)
+def test_a_source_on_a_private_address_is_refused_until_its_network_is_allowed(
+    ctx: ServiceContext, client: TestClient, url: str, named: str
+) -> None:
+    # Every run would be refused by the address guard: say so now, naming `url` and how
+    # to allow it, rather than a 201 and a failure at the first run.
+    source = {"name": "intranet", "url": url}
+    refused = client.post("/api/v1/sources", json=source)
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["detail"].startswith("url: refused: ") and named in body["detail"]
+    assert "collector.allowed_networks" in body["detail"] and "restart" in body["detail"]
+    assert body["errors"][0]["field"] == "url"
+    assert "intranet" not in {s.name for s in ctx.state.list_sources()}
+
+    ctx.settings.collector.allowed_networks = ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]
+    assert client.post("/api/v1/sources", json=source).status_code == 201
+    ctx.settings.collector.allowed_networks = []
+    moved = client.put("/api/v1/sources/intranet", json={**source, "interval_minutes": 5})
+    assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "url"

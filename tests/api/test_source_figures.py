@@ -40,6 +40,7 @@ def _collected(ctx: ServiceContext) -> None:
 def test_status_says_what_was_queued_and_what_was_stored(
     ctx: ServiceContext, client: TestClient
 ) -> None:
+    ctx.settings.collector.allowed_networks = ["127.0.0.0/8"]  # FEED is on loopback
     assert client.post("/api/v1/sources", json=FEED).status_code == 201
     _collected(ctx)
     [status] = client.get("/api/v1/sources/status").json()
@@ -89,6 +90,7 @@ def test_health_counts_the_collector_of_veille_up_and_its_sources(
 ) -> None:
     from services.runtime.workers.workspace_loops import start_collector
 
+    ctx.settings.collector.allowed_networks = ["127.0.0.0/8"]  # FEED is on loopback
     for n in range(3):
         feed = {**FEED, "name": f"feed-{n}", "interval_minutes": 60}
         assert client.post("/api/v1/sources", json=feed).status_code == 201

@@ -11,6 +11,8 @@ from services.api.deps import AuthDep, ContextDep, IndexDep, StateDep
 from services.api.problems import Problem
 from services.core.models import Source, SourceStatus
 from services.core.query import parse_query
+from services.core.settings import CollectorSettings
+from services.net.guard import AddressGuard, FetchError, RefusedError
 from services.runtime.app.source_figures import with_stored_counts
 from services.store.state.contract import StateStore
 
@@ -50,6 +52,33 @@ def _check_addresses(source: Source) -> None:
                 f"VEILLE_{source.kind.upper()}_BASE_URL",
                 field=f"options.{option}",
             )
+
+
+#: seconds a save waits for the URL's host to resolve (the run resolves it again anyway).
+RESOLVE_SECONDS = 2.0
+
+
+def _check_allowed(source: Source, settings: CollectorSettings) -> None:
+    """422 naming `url` when the collector's address guard would refuse it (a loopback or
+    private address outside `collector.allowed_networks`), as a preview of it is: every run
+    would fail. A host that does not resolve now is left to the run to report; the run
+    checks the address again whatever this says (DNS answers change)."""
+    if source.url is None or not source.url.host:
+        return
+    hint = "allow it with collector.allowed_networks in the settings, then restart the service"
+    try:
+        AddressGuard.from_settings(settings, hint=hint).check_host(
+            source.url.host, source.url.port or 443, timeout=RESOLVE_SECONDS
+        )
+    except RefusedError as exc:
+        raise Problem(
+            422,
+            "Invalid request",
+            f"url: {exc}",
+            errors=[{"field": "url", "message": str(exc)}],
+        ) from None
+    except FetchError:
+        return
 
 
 @router.get("", summary="List sources")
@@ -104,9 +133,12 @@ def preview_source(body: PreviewRequest, ctx: ContextDep) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a source")
 def create_source(source: Source, state: StateDep, ctx: ContextDep) -> Source:
-    """Adds a source; it is polled from its next interval on."""
+    """Adds a source; it is polled from its next interval on. A URL on a loopback or
+    private address is a 422 unless `collector.allowed_networks` allows it."""
     _validate_query(source)
     _check_addresses(source)
+
+    _check_allowed(source, ctx.settings.collector)
     state.put_source(source, origin="api", create_only=True)
     ctx.notify_sources_changed()
     return state.get_source(source.name)
@@ -133,6 +165,8 @@ def replace_source(name: str, source: Source, state: StateDep, ctx: ContextDep) 
     _check_editable(state, name)  # NotFoundError when absent; an unreadable row is replaced
     _validate_query(source)
     _check_addresses(source)
+
+    _check_allowed(source, ctx.settings.collector)
     state.put_source(source, origin="api")
     ctx.notify_sources_changed()
     return state.get_source(name)

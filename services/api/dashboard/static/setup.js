@@ -546,6 +546,10 @@ function advancedFields(form, field, kind, rule) {
   const readers = ADVANCED.map(([place, type, kinds, fallback]) => {
     const [group, name] = place.includes(".") ? place.split(".") : [null, place];
     const now = rule ? (group ? (rule.kind === kind.value ? rule.detector || {} : {})[name] : rule[name]) : undefined;
+    // A new rule's bucket, left empty, is "auto" (sized by its target's volume, as the
+    // brands' default rules are); so is one already "auto". An older rule left empty keeps
+    // the detector's default.
+    const autoBucket = () => !rule || rule.kind !== kind.value || now === "auto";
     let control;
     let unit = null;
     if (Array.isArray(type)) {
@@ -574,7 +578,8 @@ function advancedFields(form, field, kind, rule) {
         unit.value = parts ? parts[1] : (splitDuration(fallback) || [0, "h"])[1];
       }
       const shown = type === "duration" ? splitDuration(fallback) : fallback;
-      if (shown !== null) control.placeholder = shownNumber(type === "duration" ? shown[0] : shown);
+      if (name === "bucket" && autoBucket()) control.placeholder = "auto";
+      else if (shown !== null) control.placeholder = shownNumber(type === "duration" ? shown[0] : shown);
       else if (name === "repeat_interval") I18n.label(control, "ruleChoice.never", {}, "placeholder");
     }
     const label = control.closest("label");
@@ -584,7 +589,7 @@ function advancedFields(form, field, kind, rule) {
     // Its value for the API: undefined when empty (the default), NaN when unreadable.
     const read = () => {
       const text = control.value.trim();
-      if (!text) return undefined;
+      if (!text) return name === "bucket" && autoBucket() ? "auto" : undefined;
       if (Array.isArray(type)) return text;
       const amount = typedNumber(text);
       if (Number.isNaN(amount)) return NaN;
