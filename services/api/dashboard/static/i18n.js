@@ -500,6 +500,7 @@ const I18n = (() => {
     "ruleChoice.digestWeekly": { en: "as a weekly summary", fr: "en résumé hebdomadaire" },
     "ruleChoice.default": { en: "default ({value})", fr: "par défaut ({value})" },
     "ruleChoice.never": { en: "never", fr: "jamais" },
+    "ruleChoice.auto": { en: "auto", fr: "auto" },
     "duration.s": { en: "seconds", fr: "secondes" },
     "duration.m": { en: "minutes", fr: "minutes" },
     "duration.h": { en: "hours", fr: "heures" },

@@ -578,7 +578,7 @@ function advancedFields(form, field, kind, rule) {
         unit.value = parts ? parts[1] : (splitDuration(fallback) || [0, "h"])[1];
       }
       const shown = type === "duration" ? splitDuration(fallback) : fallback;
-      if (name === "bucket" && autoBucket()) control.placeholder = "auto";
+      if (name === "bucket" && autoBucket()) I18n.label(control, "ruleChoice.auto", {}, "placeholder");
       else if (shown !== null) control.placeholder = shownNumber(type === "duration" ? shown[0] : shown);
       else if (name === "repeat_interval") I18n.label(control, "ruleChoice.never", {}, "placeholder");
     }
