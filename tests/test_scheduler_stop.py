@@ -104,3 +104,40 @@ def test_stopping_a_scheduler_twice_or_never_started_is_quiet() -> None:
     stop_scheduler(started)
     stop_scheduler(started)
     assert not started.running
+
+
+def test_a_ctrl_c_while_the_loops_start_stops_those_already_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`veille up` interrupted half-way through starting a workspace (the collector may
+    already be fetching): the loops started so far stop, so none of their threads is left
+    to keep the process alive."""
+    from services.runtime.workers import workspace_loops
+    from services.runtime.workers.alert_loop import AlertLoop
+    from services.runtime.workers.analysis import AnalysisWorker
+
+    def interrupted(self: RetentionScheduler) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RetentionScheduler, "start", interrupted)
+    started: list[threading.Thread] = []
+    for loop in (AnalysisWorker, AlertLoop):
+        real_start = loop.start
+
+        def recording_start(self: threading.Thread, real_start=real_start) -> None:  # type: ignore[no-untyped-def]
+            started.append(self)
+            real_start(self)
+
+        monkeypatch.setattr(loop, "start", recording_start)
+    settings = local_settings(tmp_path)
+    ctx = ServiceContext(settings, Workspace(brands=[Brand(name="Veloria")]))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            workspace_loops.start_service_loops(ctx)
+        assert len(started) == 2  # the analysis worker and the alert loop were running
+        for thread in started:
+            thread.join(5)
+            assert not thread.is_alive(), thread.name
+        assert ctx.local_collector is None  # the collector was stopped too
+    finally:
+        ctx.close()

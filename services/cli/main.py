@@ -129,27 +129,24 @@ def up(
             installation,
             prepare=lambda ctx: _import_demo_if_empty(ctx) if ctx is default else None,
         )
-        loops.start()
-        if no_api:
-            console.print(
-                f"Veille's loops are up ({len(installation.live_workspaces())} workspace(s)), "
-                "without the API; Ctrl-C stops them."
-            )
-            try:
-                _wait_forever()
-            finally:
-                console.print("stopping: finishing the current collection and analysis…")
-                loops.stop()
-                installation.close()
-            return
-        api = default.settings.api
-        console.print(
-            f"Veille is up ({len(installation.live_workspaces())} workspace(s)): dashboard on "
-            f"http://{api.host}:{api.port}/dashboard/, API on "
-            f"http://{api.host}:{api.port}/api/v1 (docs: http://{api.host}:{api.port}/docs). "
-            "Ctrl-C stops it."
-        )
         try:
+            # Inside the try: a Ctrl-C while the loops start (the collector may already be
+            # fetching) still stops what runs, instead of leaving its threads behind.
+            loops.start()
+            if no_api:
+                console.print(
+                    f"Veille's loops are up ({len(installation.live_workspaces())} "
+                    "workspace(s)), without the API; Ctrl-C stops them."
+                )
+                _wait_forever()
+                return
+            api = default.settings.api
+            console.print(
+                f"Veille is up ({len(installation.live_workspaces())} workspace(s)): dashboard "
+                f"on http://{api.host}:{api.port}/dashboard/, API on "
+                f"http://{api.host}:{api.port}/api/v1 (docs: http://{api.host}:{api.port}/docs)."
+                " Ctrl-C stops it."
+            )
             uvicorn.run(
                 create_app(default, installation=installation),
                 host=api.host,

@@ -37,13 +37,31 @@ def start_service_loops(ctx: ServiceContext) -> list[Stop]:
     alerts = AlertLoop(ctx)
     reports = ReportScheduler(ctx)
     retention = RetentionScheduler(ctx)
-    worker.start()
-    stop_collector = start_collector(ctx)
-    alerts.start()
-    reports.start()
-    retention.start()
-    # Stopped collector first, so nothing new arrives while the worker finishes its batch.
-    return [stop_collector, worker.stop, alerts.stop, reports.shutdown, retention.shutdown]
+    started: dict[str, Stop] = {}
+    try:
+        worker.start()
+        started["worker"] = worker.stop
+        started["collector"] = start_collector(ctx)
+        alerts.start()
+        started["alerts"] = alerts.stop
+        reports.start()
+        started["reports"] = reports.shutdown
+        retention.start()
+        started["retention"] = retention.shutdown
+    except BaseException:
+        # Ctrl-C (or a failure) half-way through: what already runs must stop, or its
+        # threads (a collector's fetch) keep the process alive after `veille up` gave up.
+        _stop_all(_in_stop_order(started))
+        raise
+    return _in_stop_order(started)
+
+
+# Collector first, so nothing new arrives while the worker finishes its batch.
+_STOP_ORDER = ("collector", "worker", "alerts", "reports", "retention")
+
+
+def _in_stop_order(started: dict[str, Stop]) -> list[Stop]:
+    return [started[name] for name in _STOP_ORDER if name in started]
 
 
 def start_retention_loop(ctx: ServiceContext) -> list[Stop]:
