@@ -291,22 +291,20 @@ class GovernanceStore(DatabaseStore):
 
     def delete_triage_notes(self, ids: list[int]) -> int:
         """Deletes triage notes by id; returns how many."""
-        t = triage_notes
-        removed = 0
-        with self._errors(), write_transaction(self._engine) as conn:
-            for first in range(0, len(ids), 500):
-                chunk = ids[first : first + 500]
-                removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
-        return removed
+        return self._delete_by_id(triage_notes, ids)
 
     def delete_corrections(self, ids: list[int]) -> int:
         """Deletes corrections by id; returns how many."""
-        t = corrections_table
+        return self._delete_by_id(corrections_table, ids)
+
+    def _delete_by_id(self, table: sa.Table, ids: list[int]) -> int:
+        """Deletes rows by id in chunks of 500 (the databases' bound-parameter limits), in
+        one transaction; returns how many."""
         removed = 0
         with self._errors(), write_transaction(self._engine) as conn:
             for first in range(0, len(ids), 500):
                 chunk = ids[first : first + 500]
-                removed += conn.execute(sa.delete(t).where(t.c.id.in_(chunk))).rowcount or 0
+                removed += conn.execute(sa.delete(table).where(table.c.id.in_(chunk))).rowcount or 0
         return removed
 
     def alert_samples(self) -> list[tuple[int, dict[str, Any]]]:
